@@ -1,0 +1,100 @@
+// Starting meshwork workers in Node worker_threads, and the messages the main thread and a worker
+// thread exchange about the thread itself (ready, close). Connections between threads go through
+// the inproc hub: each thread's hub routes through the main thread's.
+
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { Worker as Thread } from "node:worker_threads";
+import { inprocHub, type HubLink } from "../src/internal.js";
+
+/** What the main thread tells a new worker thread (workerData). */
+export interface ThreadWorkerConfig {
+  scheduler: string;
+  name: string;
+  memoryLimit: number;
+  resources: Record<string, number>;
+  token: string | undefined;
+  logLevel: string;
+  heartbeatMs: number | undefined;
+  transport: Record<string, unknown> | undefined;
+}
+
+/** Messages on a thread's own channel besides inproc hub traffic. */
+export type ThreadControl =
+  | { thread: "ready"; workerId: string; address: string }
+  | { thread: "failed"; message: string; stack?: string }
+  | { thread: "close"; reason: string };
+
+/** How long a thread gets to close gracefully before it is terminated. */
+export const THREAD_CLOSE_GRACE_MS = 2_000;
+
+/** Where the worker thread's entry is: the built JavaScript, also when running from TypeScript source. */
+export function threadEntry(): URL {
+  const here = import.meta.url;
+  const entry = here.endsWith(".ts") ? new URL("../dist/node/worker-thread.js", here) : new URL("./worker-thread.js", here);
+  if (!existsSync(fileURLToPath(entry))) {
+    throw new Error(`meshwork's worker thread entry is missing (${fileURLToPath(entry)}); run \`npm run build\` first`);
+  }
+  return entry;
+}
+
+export interface ThreadWorker {
+  readonly name: string;
+  /** The scheduler's id for this worker. */
+  readonly workerId: string;
+  /** Data-server address. */
+  readonly address: string;
+  readonly thread: Thread;
+  /** Resolves when the thread has exited. */
+  readonly exited: Promise<number>;
+  /** Asks the worker to leave gracefully; terminates the thread if it takes too long. */
+  close(reason?: string): Promise<void>;
+  /** Ends the thread at once, without a goodbye (a crash, as far as the scheduler can tell). */
+  kill(): Promise<void>;
+}
+
+/** Starts one worker thread and resolves once it has joined the scheduler. */
+export function startThreadWorker(config: ThreadWorkerConfig): Promise<ThreadWorker> {
+  const thread = new Thread(threadEntry(), { workerData: config, name: config.name });
+  const link: HubLink = { post: (msg, transfer) => thread.postMessage(msg, transfer as never) };
+  const exited = new Promise<number>((resolve) => thread.once("exit", resolve));
+  void exited.then(() => inprocHub.dropChild(link));
+  return new Promise<ThreadWorker>((resolve, reject) => {
+    const onEarlyExit = (code: number) => reject(new Error(`worker thread ${config.name} exited with code ${code} before joining`));
+    thread.once("exit", onEarlyExit);
+    thread.once("error", reject);
+    thread.on("message", (msg: unknown) => {
+      if (inprocHub.receive(msg, link)) return;
+      const ctl = msg as ThreadControl;
+      if (ctl.thread === "ready") {
+        thread.off("exit", onEarlyExit);
+        thread.off("error", reject);
+        thread.on("error", () => {}); // later errors end the thread; "exit" reports it
+        resolve(handle(config.name, ctl.workerId, ctl.address, thread, exited));
+      } else if (ctl.thread === "failed") {
+        const err = new Error(`worker thread ${config.name} failed to start: ${ctl.message}`);
+        if (ctl.stack) err.stack = ctl.stack;
+        reject(err);
+      }
+    });
+  });
+}
+
+function handle(name: string, workerId: string, address: string, thread: Thread, exited: Promise<number>): ThreadWorker {
+  return {
+    name,
+    workerId,
+    address,
+    thread,
+    exited,
+    async close(reason = "cluster closing") {
+      thread.postMessage({ thread: "close", reason } satisfies ThreadControl);
+      const timer = setTimeout(() => void thread.terminate(), THREAD_CLOSE_GRACE_MS);
+      await exited;
+      clearTimeout(timer);
+    },
+    async kill() {
+      await thread.terminate();
+    },
+  };
+}

@@ -1,0 +1,45 @@
+// The entry point of a worker thread: wires this thread's inproc hub to the main thread, starts a
+// meshwork Worker with the configuration it was given, and closes on request.
+
+import { parentPort, workerData } from "node:worker_threads";
+import { consoleLogger, inprocHub, setLogger, Worker, type LogLevel } from "../src/internal.js";
+import { nodeYield } from "./platform.js";
+import type { ThreadControl, ThreadWorkerConfig } from "./thread-host.js";
+
+const port = parentPort!;
+const config = workerData as ThreadWorkerConfig;
+setLogger(consoleLogger(config.logLevel as LogLevel, config.name));
+inprocHub.setParent({ post: (msg, transfer) => port.postMessage(msg, transfer as never) });
+
+let worker: Worker | null = null;
+
+port.on("message", (msg: unknown) => {
+  if (inprocHub.receive(msg, "parent")) return;
+  const ctl = msg as ThreadControl;
+  if (ctl.thread === "close") void shutDown(ctl.reason);
+});
+
+async function shutDown(reason: string): Promise<void> {
+  await worker?.close(reason);
+  port.close(); // nothing else keeps this thread alive: it exits
+}
+
+try {
+  worker = await Worker.start({
+    scheduler: config.scheduler,
+    name: config.name,
+    kind: "thread",
+    memoryLimit: config.memoryLimit,
+    resources: config.resources,
+    token: config.token,
+    heartbeatMs: config.heartbeatMs,
+    transport: config.transport,
+    yieldToEventLoop: nodeYield,
+  });
+  void worker.closed.then((reason) => shutDown(reason));
+  port.postMessage({ thread: "ready", workerId: worker.workerId, address: worker.address } satisfies ThreadControl);
+} catch (err) {
+  const e = err as Error;
+  port.postMessage({ thread: "failed", message: e.message, stack: e.stack } satisfies ThreadControl);
+  port.close();
+}

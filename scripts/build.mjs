@@ -1,0 +1,45 @@
+// Builds dist/: every .ts under src/, node/ and browser/ transpiled file by file with esbuild
+// (same layout, so relative imports keep working), then type declarations with tsc.
+// Usage: node scripts/build.mjs [--no-types]
+
+import { build } from "esbuild";
+import { execFileSync } from "node:child_process";
+import { readdirSync, rmSync, statSync, chmodSync, existsSync } from "node:fs";
+import { join } from "node:path";
+
+const root = new URL("..", import.meta.url).pathname;
+const dirs = ["src", "node", "browser"];
+
+function tsFiles(dir) {
+  const out = [];
+  if (!existsSync(join(root, dir))) return out;
+  for (const name of readdirSync(join(root, dir))) {
+    const rel = join(dir, name);
+    if (statSync(join(root, rel)).isDirectory()) out.push(...tsFiles(rel));
+    else if (name.endsWith(".ts") && !name.endsWith(".d.ts")) out.push(rel);
+  }
+  return out;
+}
+
+const started = performance.now();
+rmSync(join(root, "dist"), { recursive: true, force: true });
+const entryPoints = dirs.flatMap(tsFiles);
+await build({
+  absWorkingDir: root,
+  entryPoints,
+  outdir: "dist",
+  outbase: ".",
+  format: "esm",
+  platform: "neutral",
+  target: "es2022",
+  sourcemap: "linked",
+  logLevel: "warning",
+});
+const cli = join(root, "dist/node/cli.js");
+if (existsSync(cli)) chmodSync(cli, 0o755);
+
+if (!process.argv.includes("--no-types")) {
+  const tsc = join(root, "node_modules/typescript/bin/tsc");
+  execFileSync(process.execPath, [tsc, "-p", join(root, "tsconfig.build.json")], { stdio: "inherit" });
+}
+console.log(`built ${entryPoints.length} files into dist/ in ${Math.round(performance.now() - started)} ms`);

@@ -1,0 +1,379 @@
+// The Client: submits functions and data to a scheduler and hands back futures. Submissions made
+// in one turn of the event loop go to the scheduler as one graph update; results come straight
+// from the workers that hold them (data.ts).
+
+import { Comm } from "../comm/comm.js";
+import { dispatch } from "../comm/dispatch.js";
+import { greet } from "../comm/handshake.js";
+import { PeerPool } from "../comm/peers.js";
+import { connect } from "../comm/registry.js";
+import { Requests } from "../comm/requests.js";
+import type { TransportOptions } from "../comm/types.js";
+import { ArgumentError, CancelledError, ClientClosedError, errorFromData, LostDataError } from "../errors.js";
+import type { ClientToScheduler, FnDef, FnRef, Handlers, RequestWhat, SchedulerToClient, TaskMsg } from "../protocol/messages.js";
+import type { Serialized } from "../protocol/refs.js";
+import { TaskRef } from "../protocol/refs.js";
+import { serialize } from "../protocol/serialize.js";
+import type { StoryEntry } from "../scheduler/story.js";
+import type { WorkerInfo } from "../scheduler/state.js";
+import { hash64, randomId } from "../util/ids.js";
+import { describeFunction } from "./functions.js";
+import { Future, KeyState, type FutureHost } from "./future.js";
+import { DataPlane } from "./data.js";
+import type { Arg, Args, TaskFn, TaskHandle, TaskModule, TaskOptions } from "./options.js";
+import { clientPlatform } from "./platform.js";
+
+export interface ClientOptions {
+  /** The scheduler's client token, if it requires one. */
+  token?: string;
+  /** Shown in the scheduler's logs. */
+  name?: string;
+  /** Passed to the transport (timeouts, size limits …). */
+  transport?: TransportOptions;
+}
+
+export interface ScatterOptions {
+  /** Only place data on these workers (ids, names or addresses). */
+  workers?: string[];
+  /** Put a copy on every worker. Default false. */
+  broadcast?: boolean;
+  /** Key from the content, so scattering the same value twice reuses it. Default true. */
+  hash?: boolean;
+}
+
+/** submit and map with a fixed set of TaskOptions; from client.with(options). */
+export interface TaskSubmitter {
+  submit<A extends unknown[], R>(fn: TaskFn<A, R>, ...args: Args<A>): Future<Awaited<R>>;
+  map<A, R>(fn: TaskFn<[A], R>, items: Iterable<Arg<A>>): Future<Awaited<R>>[];
+}
+
+export class Client implements FutureHost {
+  /** The id the scheduler gave this client. */
+  readonly id: string;
+  closedError: ClientClosedError | null = null;
+  private readonly keys = new Map<string, KeyState>();
+  private readonly requests: Requests;
+  private readonly peers: PeerPool;
+  private readonly data: DataPlane;
+  private readonly sentFns = new Set<string>();
+  private graph: { tasks: TaskMsg[]; fns: FnDef[]; wants: string[] } | null = null;
+  private generation = 0;
+  private counter = 0;
+  private readonly prefix = randomId(4);
+  private readonly replaceFuture = (v: object): unknown => {
+    if (!(v instanceof Future)) return undefined;
+    if (!this.keys.has(v.key)) throw new ArgumentError(`future ${v.key} belongs to another client, or was released`);
+    return new TaskRef(v.key);
+  };
+
+  private constructor(
+    private readonly comm: Comm,
+    id: string,
+    options: ClientOptions,
+  ) {
+    this.id = id;
+    this.requests = new Requests(comm);
+    this.peers = new PeerPool("client", `client-${id}`, options.token, options.transport);
+    this.data = new DataPlane(this.peers, (keys) => this.request<Record<string, string[]>>({ kind: "who-has", keys }));
+    const handlers: Handlers<SchedulerToClient> = {
+      "key-in-memory": (m) => this.keys.get(m.key)?.finish(m.who, m.nbytes),
+      "key-erred": (m) => this.keys.get(m.key)?.fail("error", errorFromData(m.error, m.blame)),
+      "key-cancelled": (m) => this.keys.get(m.key)?.fail("cancelled", new CancelledError(m.key)),
+      "key-lost": (m) => this.keys.get(m.key)?.fail("lost", new LostDataError(m.reason)),
+      reply: (m) => this.requests.settle(m.id, m.value, m.error),
+    };
+    comm.setHandler((msg) => dispatch(handlers, msg));
+    void comm.closed.then((info) => this.shutDown(`connection to the scheduler closed: ${info.reason}`));
+  }
+
+  /** Connects to the scheduler at `address` (e.g. `cluster.address`, or "ws://host:8786"). */
+  static async connect(address: string, options: ClientOptions = {}): Promise<Client> {
+    if (typeof address !== "string") throw new ArgumentError(`Client.connect expects an address string, got ${typeof address}`);
+    const comm = await connect(address, options.transport);
+    const w = await greet(comm, { role: "client", token: options.token, name: options.name });
+    comm.name = `${w.id}→scheduler`;
+    return new Client(comm, w.id, options);
+  }
+
+  /** Runs `fn(...args)` on a worker. Futures among the arguments (also nested) are dependencies. */
+  submit<A extends unknown[], R>(fn: TaskFn<A, R>, ...args: Args<A>): Future<Awaited<R>> {
+    return this.submitOne(fn, args, {});
+  }
+
+  /** Runs `fn(item)` for every item; one future per item, in order. */
+  map<A, R>(fn: TaskFn<[A], R>, items: Iterable<Arg<A>>, options: TaskOptions = {}): Future<Awaited<R>>[] {
+    if (options.key !== undefined) throw new ArgumentError("map cannot take a single `key` for many tasks");
+    if (items === null || typeof (items as Iterable<unknown>)[Symbol.iterator] !== "function") {
+      throw new ArgumentError(`map expects an iterable of items, got ${describe(items)}`);
+    }
+    const out: Future<Awaited<R>>[] = [];
+    for (const item of items) out.push(this.submitOne(fn, [item], options));
+    return out;
+  }
+
+  /** submit and map with these options, e.g. `client.with({ retries: 2, priority: 10 }).submit(fn, x)`. */
+  with(options: TaskOptions): TaskSubmitter {
+    checkOptions(options);
+    return {
+      submit: (fn, ...args) => this.submitOne(fn, args, options),
+      map: (fn, items) => this.map(fn, items, options),
+    };
+  }
+
+  /** The results of `futures`, in order. Rejects with the first task error. */
+  gather<T>(futures: Future<T>[]): Promise<T[]>;
+  gather<T>(future: Future<T>): Promise<T>;
+  async gather<T>(futures: Future<T> | Future<T>[]): Promise<T | T[]> {
+    if (futures instanceof Future) return futures.result();
+    if (!Array.isArray(futures)) throw new ArgumentError(`gather expects a future or an array of futures, got ${describe(futures)}`);
+    for (const f of futures) if (!(f instanceof Future)) throw new ArgumentError(`gather expects futures, got ${describe(f)}`);
+    if (this.closedError) throw this.closedError;
+    return Promise.all(futures.map((f) => f.result()));
+  }
+
+  /** Sends data to workers; an array gives one future per element, anything else one future. */
+  scatter<T>(data: T[], options?: ScatterOptions): Promise<Future<T>[]>;
+  scatter<T>(data: T, options?: ScatterOptions): Promise<Future<T>>;
+  async scatter<T>(data: T | T[], options: ScatterOptions = {}): Promise<Future<T> | Future<T>[]> {
+    this.checkOpen();
+    const many = Array.isArray(data);
+    const values: unknown[] = many ? data : [data];
+    const noFutures = (v: object): unknown => {
+      if (v instanceof Future) throw new ArgumentError("futures cannot be scattered; pass them to submit instead");
+      return undefined;
+    };
+    const encoded = values.map((v) => serialize(v, { replace: noFutures }));
+    let targets = (await this.workers()).map((w) => w);
+    if (options.workers) targets = targets.filter((w) => options.workers!.some((x) => x === w.id || x === w.name || x === w.address));
+    if (targets.length === 0) throw new ArgumentError("no workers to scatter to" + (options.workers ? ` among ${options.workers.join(", ")}` : ""));
+    const keys = encoded.map((e, i) => {
+      const tag = typeTag(values[i]);
+      return options.hash === false ? `${tag}-${this.nextToken()}` : `${tag}-${hash64(e.payload.header, ...e.payload.frames)}`;
+    });
+    const perWorker = new Map<string, Record<string, Serialized>>();
+    keys.forEach((key, i) => {
+      const chosen = options.broadcast ? targets : [targets[(this.counter++ + i) % targets.length]!];
+      for (const w of chosen) {
+        let batch = perWorker.get(w.address);
+        if (!batch) perWorker.set(w.address, (batch = {}));
+        batch[key] = encoded[i]!.payload;
+      }
+    });
+    const entries: { key: string; worker: string; nbytes: number }[] = [];
+    await Promise.all(
+      [...perWorker].map(async ([address, batch]) => {
+        const nbytes = await this.data.put(address, batch);
+        for (const key of Object.keys(batch)) entries.push({ key, worker: address, nbytes: nbytes[key] ?? 0 });
+      }),
+    );
+    this.checkOpen();
+    const futures = keys.map((key) => this.futureFor<T>(key));
+    for (const e of entries) {
+      const ks = this.keys.get(e.key)!;
+      ks.finish([...new Set([...ks.who, e.worker])], e.nbytes);
+    }
+    this.sendScheduler({ op: "update-data", entries });
+    return many ? futures : futures[0]!;
+  }
+
+  /** Cancels the tasks behind `futures` (and this client's tasks depending on them). */
+  async cancel(futures: Future | Future[]): Promise<void> {
+    const list = Array.isArray(futures) ? futures : [futures];
+    for (const f of list) if (!(f instanceof Future)) throw new ArgumentError(`cancel expects futures, got ${describe(f)}`);
+    return this.cancelKeys(list.map((f) => f.key));
+  }
+
+  /** The workers in the cluster: id, kind, tasks and memory. */
+  workers(): Promise<WorkerInfo[]> {
+    return this.request<WorkerInfo[]>({ kind: "workers" });
+  }
+
+  /**
+   * Bundles a module (a path or URL of a .ts/.js file), stores it on the scheduler by content
+   * hash, makes it importable on every worker (present and future), and returns handles for its
+   * exported functions to pass to submit and map.
+   */
+  async upload<M = Record<string, (...args: never[]) => unknown>>(module: string | URL): Promise<TaskModule<M>> {
+    this.checkOpen();
+    const platform = clientPlatform();
+    if (!platform) throw new ArgumentError("upload needs a bundler; it is available when meshwork is imported in Node");
+    const { source, exports } = await platform.bundle(module);
+    const hash = hash64(source);
+    await this.request({ kind: "upload", module: { hash, source, exports } });
+    const handles: Record<string, TaskHandle> = {};
+    for (const name of exports) handles[name] = Object.freeze({ module: hash, name });
+    return Object.freeze(handles) as unknown as TaskModule<M>;
+  }
+
+  /** The transitions the scheduler recorded for `key`, oldest first (for debugging). */
+  story(key: string): Promise<StoryEntry[]> {
+    return this.request<StoryEntry[]>({ kind: "story", key });
+  }
+
+  /** Closes the connection; every pending future rejects with ClientClosedError. Idempotent. */
+  async close(): Promise<void> {
+    this.shutDown("client closed");
+    this.comm.close("client closed");
+    await this.comm.closed;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  // ------------------------------------------------------------ FutureHost
+
+  /** @internal */
+  fetch(key: string): Promise<unknown> {
+    if (this.closedError) return Promise.reject(this.closedError);
+    const ks = this.keys.get(key);
+    if (!ks) return Promise.reject(new LostDataError(`${key} was released by this client`));
+    return this.data.fetch(key, ks.who);
+  }
+
+  /** @internal */
+  async cancelKeys(keys: string[]): Promise<void> {
+    for (const key of keys) this.keys.get(key)?.fail("cancelled", new CancelledError(key));
+    if (this.closedError || keys.length === 0) return;
+    this.sendScheduler({ op: "cancel", keys });
+  }
+
+  /** @internal */
+  drop(ks: KeyState): void {
+    if (--ks.refs > 0 || this.keys.get(ks.key) !== ks) return;
+    this.keys.delete(ks.key);
+    if (!this.closedError) this.sendScheduler({ op: "release-keys", keys: [ks.key] });
+  }
+
+  // ------------------------------------------------------------ internals
+
+  private submitOne<R>(fn: TaskFn<never, R>, args: unknown[], options: TaskOptions): Future<Awaited<R>> {
+    this.checkOpen();
+    let ref: FnRef;
+    let name: string;
+    if (typeof fn === "function") {
+      const def = describeFunction(fn as (...a: never[]) => unknown);
+      ref = { kind: "source", id: def.id };
+      name = def.name || "lambda";
+      this.queueFn(def);
+    } else if (isTaskHandle(fn)) {
+      ref = { kind: "module", module: fn.module, name: fn.name };
+      name = fn.name;
+    } else {
+      throw new ArgumentError(`submit expects a function or a task module handle, got ${describe(fn)}`);
+    }
+    checkOptions(options);
+    const { payload, refs } = serialize(args, { replace: this.replaceFuture });
+    const key =
+      options.key ??
+      (options.pure === false
+        ? `${name}-${this.nextToken()}`
+        : `${name}-${hash64(ref.kind === "source" ? ref.id : `${ref.module}#${ref.name}`, payload.header, ...payload.frames)}`);
+    const known = this.keys.get(key);
+    const fresh = !known || known.status === "cancelled" || known.status === "lost";
+    const future = this.futureFor<Awaited<R>>(key, fresh);
+    const graph = this.pendingGraph();
+    if (fresh) {
+      graph.tasks.push({
+        key,
+        fn: ref,
+        args: payload,
+        deps: refs,
+        priority: [-(options.priority ?? 0), this.generation, graph.tasks.length],
+        retries: options.retries ?? 0,
+        workers: typeof options.workers === "string" ? [options.workers] : options.workers,
+        resources: options.resources,
+      });
+    }
+    graph.wants.push(key);
+    return future;
+  }
+
+  /** A new Future for `key`, sharing (or, when `fresh`, replacing) the key's record. */
+  private futureFor<T>(key: string, fresh = false): Future<T> {
+    let ks = this.keys.get(key);
+    if (!ks || fresh) {
+      ks = new KeyState(key);
+      this.keys.set(key, ks);
+    }
+    return new Future<T>(key, this, ks);
+  }
+
+  private queueFn(def: FnDef): void {
+    if (this.sentFns.has(def.id)) return;
+    this.sentFns.add(def.id);
+    this.pendingGraph().fns.push(def);
+  }
+
+  private pendingGraph(): { tasks: TaskMsg[]; fns: FnDef[]; wants: string[] } {
+    if (!this.graph) {
+      this.graph = { tasks: [], fns: [], wants: [] };
+      queueMicrotask(() => this.flushGraph());
+    }
+    return this.graph;
+  }
+
+  /** Sends the submissions of this turn as one graph update. */
+  private flushGraph(): void {
+    const g = this.graph;
+    this.graph = null;
+    if (!g || this.closedError) return;
+    this.generation++;
+    this.comm.send({ op: "update-graph", tasks: g.tasks, fns: g.fns, wants: g.wants });
+  }
+
+  /** Sends to the scheduler after any submissions of this turn, so the scheduler sees them in order. */
+  private sendScheduler(msg: ClientToScheduler): void {
+    this.flushGraph();
+    if (!this.comm.isClosed) this.comm.send(msg);
+  }
+
+  private request<T>(what: RequestWhat): Promise<T> {
+    if (this.closedError) return Promise.reject(this.closedError);
+    this.flushGraph();
+    return this.requests.request<T>((id) => ({ op: "request", id, what }));
+  }
+
+  private nextToken(): string {
+    return `${this.prefix}${(this.counter++).toString(36)}`;
+  }
+
+  private checkOpen(): void {
+    if (this.closedError) throw this.closedError;
+  }
+
+  private shutDown(reason: string): void {
+    if (this.closedError) return;
+    this.closedError = new ClientClosedError(`client ${this.id} is closed (${reason})`);
+    this.graph = null;
+    for (const ks of this.keys.values()) ks.fail("cancelled", this.closedError);
+    this.peers.close(reason);
+  }
+}
+
+function isTaskHandle(v: unknown): v is TaskHandle {
+  return typeof v === "object" && v !== null && typeof (v as TaskHandle).module === "string" && typeof (v as TaskHandle).name === "string";
+}
+
+function checkOptions(o: TaskOptions): void {
+  if (typeof o !== "object" || o === null) throw new ArgumentError(`task options must be an object, got ${describe(o)}`);
+  if (o.retries !== undefined && !(Number.isInteger(o.retries) && o.retries >= 0)) throw new ArgumentError(`retries must be a whole number ≥ 0, got ${describe(o.retries)}`);
+  if (o.priority !== undefined && !Number.isFinite(o.priority)) throw new ArgumentError(`priority must be a finite number, got ${describe(o.priority)}`);
+  if (o.key !== undefined && (typeof o.key !== "string" || o.key.length === 0)) throw new ArgumentError(`key must be a non-empty string, got ${describe(o.key)}`);
+}
+
+/** A short description of a value for error messages. */
+function describe(v: unknown): string {
+  if (v === null) return "null";
+  if (Array.isArray(v)) return "an array";
+  if (typeof v === "object") return `an object (${Object.getPrototypeOf(v)?.constructor?.name ?? "Object"})`;
+  if (typeof v === "string") return `the string ${JSON.stringify(v.length > 40 ? v.slice(0, 40) + "…" : v)}`;
+  return `${typeof v} ${String(v)}`;
+}
+
+/** A readable key prefix for scattered data: "float64array", "object", "number" … */
+function typeTag(v: unknown): string {
+  if (v === null) return "null";
+  if (typeof v === "object") return (Object.getPrototypeOf(v)?.constructor?.name ?? "object").toLowerCase();
+  return typeof v;
+}

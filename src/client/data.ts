@@ -1,0 +1,148 @@
+// The client's data plane: results come straight from the workers that hold them, never through
+// the scheduler. Fetches asked for in one turn are batched into one request per worker; a worker
+// that no longer has a key (or is gone) is skipped after asking the scheduler who has it now.
+
+import type { PeerPool } from "../comm/peers.js";
+import { LostDataError } from "../errors.js";
+import type { DataReply, PutReply } from "../protocol/messages.js";
+import type { Serialized } from "../protocol/refs.js";
+import { deserialize } from "../protocol/serialize.js";
+
+interface Waiter {
+  resolve: (value: unknown) => void;
+  reject: (err: Error) => void;
+}
+
+interface Want {
+  waiters: Waiter[];
+  /** Holders not tried yet. */
+  candidates: string[];
+  asked: number;
+}
+
+/** Times a key is looked up again with the scheduler before it counts as lost. */
+const MAX_LOOKUPS = 3;
+
+export class DataPlane {
+  private pending = new Map<string, Want>();
+  private flushScheduled = false;
+
+  constructor(
+    private readonly peers: PeerPool,
+    /** Asks the scheduler which workers hold each key now. */
+    private readonly whoHas: (keys: string[]) => Promise<Record<string, string[]>>,
+  ) {}
+
+  /** The value of `key`, from one of `who`. Concurrent requests for a key share one transfer. */
+  fetch(key: string, who: string[]): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      const known = this.pending.get(key);
+      if (known) {
+        known.waiters.push({ resolve, reject });
+        return;
+      }
+      this.pending.set(key, { waiters: [{ resolve, reject }], candidates: [...who], asked: 0 });
+      this.schedule();
+    });
+  }
+
+  /** Stores values on the worker at `address`; resolves with the bytes each takes there. */
+  async put(address: string, values: Record<string, Serialized>): Promise<Record<string, number>> {
+    const peer = await this.peers.get(address);
+    const reply = await peer.requests.request<PutReply>((id) => ({ op: "put-data", id, values }));
+    return reply.nbytes;
+  }
+
+  private schedule(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    queueMicrotask(() => {
+      this.flushScheduled = false;
+      this.flush();
+    });
+  }
+
+  private flush(): void {
+    const wants = this.pending;
+    this.pending = new Map();
+    const byWorker = new Map<string, Map<string, Want>>();
+    const lookup = new Map<string, Want>();
+    for (const [key, want] of wants) {
+      const from = want.candidates.shift();
+      if (from === undefined) {
+        lookup.set(key, want);
+        continue;
+      }
+      let batch = byWorker.get(from);
+      if (!batch) byWorker.set(from, (batch = new Map()));
+      batch.set(key, want);
+    }
+    for (const [from, batch] of byWorker) void this.get(from, batch);
+    if (lookup.size > 0) void this.lookUp(lookup);
+  }
+
+  private async get(from: string, batch: Map<string, Want>): Promise<void> {
+    let reply: DataReply;
+    try {
+      const peer = await this.peers.get(from);
+      reply = await peer.requests.request<DataReply>((id) => ({ op: "get-data", id, keys: [...batch.keys()] }));
+    } catch {
+      return this.retry(batch); // the worker is gone or unreachable: try other holders
+    }
+    for (const [key, payload] of Object.entries(reply.values)) {
+      const want = batch.get(key);
+      if (!want) continue;
+      batch.delete(key);
+      let value: unknown;
+      try {
+        value = deserialize(payload);
+      } catch (err) {
+        for (const w of want.waiters) w.reject(err as Error);
+        continue;
+      }
+      for (const w of want.waiters) w.resolve(value);
+    }
+    this.retry(batch); // what is left was missing there
+  }
+
+  private retry(batch: Map<string, Want>): void {
+    for (const [key, want] of batch) {
+      const merged = this.pending.get(key);
+      if (merged) merged.waiters.push(...want.waiters);
+      else this.pending.set(key, want);
+    }
+    if (batch.size > 0) this.schedule();
+  }
+
+  private async lookUp(wants: Map<string, Want>): Promise<void> {
+    const keys: string[] = [];
+    for (const [key, want] of wants) {
+      if (want.asked++ < MAX_LOOKUPS) {
+        keys.push(key);
+      } else {
+        const err = new LostDataError(`no worker has ${key} any more`);
+        for (const w of want.waiters) w.reject(err);
+        wants.delete(key);
+      }
+    }
+    if (keys.length === 0) return;
+    let who: Record<string, string[]>;
+    try {
+      who = await this.whoHas(keys);
+    } catch (err) {
+      for (const want of wants.values()) for (const w of want.waiters) w.reject(err as Error);
+      return;
+    }
+    for (const [key, want] of wants) {
+      const holders = who[key] ?? [];
+      if (holders.length === 0) {
+        const err = new LostDataError(`no worker holds ${key}: its result was released or lost`);
+        for (const w of want.waiters) w.reject(err);
+        wants.delete(key);
+      } else {
+        want.candidates = holders;
+      }
+    }
+    this.retry(wants);
+  }
+}

@@ -1,0 +1,53 @@
+// Per-task options and the types that make submit/map read well in TypeScript.
+
+import type { Future } from "./future.js";
+
+/** Options for one submitted task (or each task of a map). All optional. */
+export interface TaskOptions {
+  /** Use this key instead of a generated one (submit only). */
+  key?: string;
+  /**
+   * Whether the function is pure: the same function and arguments give the same result, so the key
+   * is derived from them and a repeat submission reuses the first. Default true, as in Dask; pass
+   * false for functions with side effects or randomness.
+   */
+  pure?: boolean;
+  /** Times to re-run the task if it throws. Default 0. */
+  retries?: number;
+  /** Higher runs first. Default 0. */
+  priority?: number;
+  /** Only run on these workers (ids, names or addresses). */
+  workers?: string | string[];
+  /** Only run on workers offering these resources, e.g. { gpu: 1 }. */
+  resources?: Record<string, number>;
+}
+
+declare const handleTypes: unique symbol;
+
+/** An exported function of an uploaded task module, to pass to submit/map in place of a function. */
+export interface TaskHandle<A extends unknown[] = unknown[], R = unknown> {
+  readonly module: string;
+  readonly name: string;
+  /** Phantom: carries the function's argument and result types. */
+  readonly [handleTypes]?: (...args: A) => R;
+}
+
+/** The handles of an uploaded module's exported functions, typed after the module. */
+export type TaskModule<M> = {
+  readonly [K in keyof M as M[K] extends (...args: never[]) => unknown ? K : never]: M[K] extends (...args: infer A) => infer R ? TaskHandle<A, R> : never;
+};
+
+/** A function (or module handle) that can run as a task. */
+export type TaskFn<A extends unknown[], R> = ((...args: A) => R) | TaskHandle<A, R>;
+
+/**
+ * An argument as it may be given: the value, a future of it, or (for arrays and plain objects)
+ * the same shape with futures inside. Futures become dependencies; the task sees their values.
+ */
+export type Arg<T> =
+  | T
+  | Future<T>
+  | (T extends readonly (infer U)[] ? readonly Arg<U>[] : T extends Record<string, unknown> ? { [K in keyof T]: Arg<T[K]> } : never);
+
+/** The arguments of a task function, each as an Arg. */
+export type Args<A extends unknown[]> = { [I in keyof A]: Arg<A[I]> };

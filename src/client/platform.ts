@@ -1,0 +1,24 @@
+// What the client needs from its platform: bundling a task module for upload. Node provides it
+// (esbuild, in node/bundle.ts); it is set by the Node entry point, never reached for from here.
+
+export interface BundledModule {
+  /** A self-contained ES module. */
+  source: string;
+  /** Names of its exports. */
+  exports: string[];
+}
+
+export interface ClientPlatform {
+  bundle(module: string | URL): Promise<BundledModule>;
+}
+
+let current: ClientPlatform | null = null;
+
+/** Set by platform entry points (node/index.ts). */
+export function setClientPlatform(platform: ClientPlatform | null): void {
+  current = platform;
+}
+
+export function clientPlatform(): ClientPlatform | null {
+  return current;
+}

@@ -1,0 +1,58 @@
+// The first exchange on every connection, above any transport: the connecting side says hello
+// (protocol version, role, token), the listening side welcomes or refuses with a reason.
+
+import { HandshakeError, ProtocolError } from "../errors.js";
+import { PROTOCOL_VERSION, type Hello, type Welcome } from "../protocol/messages.js";
+import type { Comm } from "./comm.js";
+
+/** How long either side waits for the other's first message. */
+export const HANDSHAKE_TIMEOUT_MS = 10_000;
+
+/** Connecting side: says hello and waits for the welcome. Throws HandshakeError if refused. */
+export async function greet(comm: Comm, hello: Omit<Hello, "op" | "version">, timeoutMs = HANDSHAKE_TIMEOUT_MS): Promise<Welcome> {
+  comm.send({ op: "hello", version: PROTOCOL_VERSION, ...hello });
+  let reply;
+  try {
+    reply = await comm.next(timeoutMs);
+  } catch (err) {
+    comm.close("handshake failed");
+    throw new HandshakeError(`no welcome from ${comm.peerAddress}: ${(err as Error).message}`, { cause: err });
+  }
+  if (reply.op === "welcome") return reply;
+  const reason = reply.op === "refused" ? reply.reason : `expected "welcome", got "${reply.op}"`;
+  comm.close("handshake failed");
+  throw new HandshakeError(`${comm.peerAddress} refused the connection: ${reason}`);
+}
+
+/** The outcome a listener decides for a hello: an id to welcome with, or a reason to refuse. */
+export type Admission = { id: string } | { refuse: string };
+
+/**
+ * Listening side: waits for hello, checks the version, asks `admit`, and welcomes or refuses.
+ * Returns the hello, or null if the connection was refused and closed.
+ */
+export async function welcome(comm: Comm, admit: (hello: Hello) => Admission, timeoutMs = HANDSHAKE_TIMEOUT_MS): Promise<{ hello: Hello; id: string } | null> {
+  let msg;
+  try {
+    msg = await comm.next(timeoutMs);
+  } catch (err) {
+    comm.close(`no hello within ${timeoutMs} ms`);
+    return null;
+  }
+  const refuse = (reason: string) => {
+    comm.send({ op: "refused", version: PROTOCOL_VERSION, reason });
+    comm.close(reason);
+    return null;
+  };
+  if (msg.op !== "hello") {
+    comm.protocolError(new ProtocolError(`expected "hello" first, got "${msg.op}"`));
+    return null;
+  }
+  if (msg.version !== PROTOCOL_VERSION) {
+    return refuse(`protocol version mismatch: this end speaks version ${PROTOCOL_VERSION}, the other end ${String(msg.version)}`);
+  }
+  const decision = admit(msg);
+  if ("refuse" in decision) return refuse(decision.refuse);
+  comm.send({ op: "welcome", version: PROTOCOL_VERSION, id: decision.id });
+  return { hello: msg, id: decision.id };
+}

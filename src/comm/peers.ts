@@ -1,0 +1,62 @@
+// Connections to workers' data servers, opened on first use and reused: one per address.
+// Used by workers (fetching dependencies) and clients (gathering, scattering).
+
+import { ProtocolError } from "../errors.js";
+import type { Role } from "../protocol/messages.js";
+import type { Comm } from "./comm.js";
+import { greet } from "./handshake.js";
+import { connect } from "./registry.js";
+import { Requests } from "./requests.js";
+import type { TransportOptions } from "./types.js";
+
+export interface Peer {
+  comm: Comm;
+  requests: Requests;
+}
+
+export class PeerPool {
+  private readonly peers = new Map<string, Promise<Peer>>();
+  private closed = false;
+
+  constructor(
+    private readonly role: Role,
+    private readonly name: string,
+    private readonly token: string | undefined,
+    private readonly transport: TransportOptions | undefined,
+  ) {}
+
+  /** The connection to `address`, opening it (with the handshake) if needed. */
+  get(address: string): Promise<Peer> {
+    const known = this.peers.get(address);
+    if (known) return known;
+    const p = this.open(address);
+    this.peers.set(address, p);
+    // A failed or closed connection is forgotten, so the next get() opens a fresh one.
+    const forget = () => {
+      if (this.peers.get(address) === p) this.peers.delete(address);
+    };
+    p.then((peer) => void peer.comm.closed.then(forget), forget);
+    return p;
+  }
+
+  /** Closes every connection; later get() calls fail. */
+  close(reason: string): void {
+    this.closed = true;
+    for (const p of this.peers.values()) p.then((peer) => peer.comm.close(reason), () => {});
+    this.peers.clear();
+  }
+
+  private async open(address: string): Promise<Peer> {
+    if (this.closed) throw new ProtocolError(`${this.name} is closed`);
+    const comm = await connect(address, this.transport);
+    comm.name = `${this.name}→${address}`;
+    await greet(comm, { role: this.role, token: this.token, name: this.name });
+    const requests = new Requests(comm);
+    comm.setHandler((msg) => {
+      if (msg.op === "data" || msg.op === "put-reply") requests.settle(msg.id, msg);
+      else throw new ProtocolError(`a data server sent "${msg.op}"`);
+    });
+    if (this.closed) comm.close("closed");
+    return { comm, requests };
+  }
+}

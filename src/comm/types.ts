@@ -1,0 +1,51 @@
+// The one small interface every transport implements (STYLE 4). A transport moves packets over a
+// Channel; Comm (comm.ts) adds batching, the codec and close semantics on top, the same for all.
+
+import type { Packet } from "../protocol/packet.js";
+
+/** How a link moves bytes, as shown by client.links() and the dashboard. */
+export type LinkKind = "port" | "ws" | "webrtc" | "relay";
+
+/** One open connection as a transport sees it: packets in, packets out. */
+export interface Channel {
+  readonly localAddress: string;
+  readonly peerAddress: string;
+  readonly kind: LinkKind;
+  /** Frames may cross as shared memory (both ends are threads of one process). */
+  readonly sharedMemory: boolean;
+  /** Sends one packet. The header buffer is owned by the packet and may be transferred. */
+  send(packet: Packet): void;
+  /** Closes the channel; onClose fires (once) either way. */
+  close(reason: string): void;
+  /** Set by the owner before any packet can arrive. */
+  onPacket: (packet: Packet) => void;
+  /** Called once when the channel closes, from either end or by failure. */
+  onClose: (reason: string) => void;
+}
+
+export interface TransportOptions {
+  /** Largest packet accepted from the peer, in bytes. Default DEFAULT_MAX_PACKET_BYTES. */
+  maxPacketBytes?: number | undefined;
+  /** Milliseconds to wait for a connection to open. Default 10 s. */
+  timeoutMs?: number | undefined;
+  /** Transport-specific settings (e.g. inproc latency), passed through untouched. */
+  [option: string]: unknown;
+}
+
+export interface TransportListener {
+  readonly address: string;
+  close(): Promise<void>;
+}
+
+export interface Transport {
+  /** Address scheme this transport handles, without "://", e.g. "inproc". */
+  readonly scheme: string;
+  listen(address: string, onChannel: (channel: Channel) => void, options: TransportOptions): Promise<TransportListener>;
+  connect(address: string, options: TransportOptions): Promise<Channel>;
+}
+
+/**
+ * Default for the largest packet a peer may send: 1 GiB. Large enough for big array chunks,
+ * small enough that a hostile length prefix cannot make us allocate without bound.
+ */
+export const DEFAULT_MAX_PACKET_BYTES = 1024 * 1024 * 1024;

@@ -1,0 +1,185 @@
+// Every error meshwork throws, in one place. Each has a stable `code` to branch on, and errors
+// that cross the wire travel as plain data (ErrorData) and come back as RemoteError.
+
+/** Base class: every meshwork error has a stable, machine-readable `code`. */
+export class MeshworkError extends Error {
+  override name = "MeshworkError";
+  readonly code: string = "MESHWORK";
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** An error as data, the form in which errors cross the wire. */
+export interface ErrorData {
+  name: string;
+  message: string;
+  stack?: string | undefined;
+  code?: string | undefined;
+  cause?: ErrorData | undefined;
+}
+
+/** A task threw on a worker. Carries the remote name, message and stack. */
+export class RemoteError extends MeshworkError {
+  override name = "RemoteError";
+  override readonly code = "REMOTE";
+  /** `name` of the error as thrown on the worker, e.g. "TypeError". */
+  readonly remoteName: string;
+  /** The stack trace as it was on the worker. */
+  readonly remoteStack: string | undefined;
+  /** The `code` the remote error carried, if any. */
+  readonly remoteCode: string | undefined;
+  /** The key of the task that failed (may be a dependency of the awaited future). */
+  readonly key: string | undefined;
+  constructor(data: ErrorData, key?: string) {
+    super(`${data.name}: ${data.message}`, data.cause ? { cause: errorFromData(data.cause) } : undefined);
+    this.remoteName = data.name;
+    this.remoteStack = data.stack;
+    this.remoteCode = data.code;
+    this.key = key;
+    // The local stack says where the future was awaited; the remote one says where it failed.
+    if (data.stack) this.stack = `${this.stack ?? ""}\n--- remote ---\n${data.stack}`;
+  }
+}
+
+/** A value (a task argument, a result, scattered data) cannot be sent between machines. */
+export class SerializationError extends MeshworkError {
+  override name = "SerializationError";
+  override readonly code: string = "SERIALIZATION";
+}
+
+/** A submitted function uses a variable from outside its own body, which cannot travel with it. */
+export class ClosureError extends SerializationError {
+  override name = "ClosureError";
+  override readonly code = "CLOSURE";
+  constructor(
+    readonly variables: string[],
+    fnName: string,
+  ) {
+    const list = variables.map((v) => `\`${v}\``).join(", ");
+    super(
+      `Function ${fnName || "(anonymous)"} refers to ${list} from outside its own body. ` +
+        `Functions are sent to workers as source code, so their closure does not travel with them. ` +
+        `Pass ${variables.length > 1 ? "these values" : "the value"} as ${variables.length > 1 ? "arguments" : "an argument"} ` +
+        `(client.submit(fn, ...args)), or put the function in a task module (client.upload(url)).`,
+    );
+  }
+}
+
+/** A wrong argument to a public API. */
+export class ArgumentError extends MeshworkError {
+  override name = "ArgumentError";
+  override readonly code = "ARGUMENT";
+}
+
+/** The future (or the task behind it) was cancelled. */
+export class CancelledError extends MeshworkError {
+  override name = "CancelledError";
+  override readonly code = "CANCELLED";
+  constructor(readonly key: string) {
+    super(`Future ${key} was cancelled`);
+  }
+}
+
+/** The client was closed, so its futures cannot be resolved any more. */
+export class ClientClosedError extends MeshworkError {
+  override name = "ClientClosedError";
+  override readonly code = "CLIENT_CLOSED";
+}
+
+/** A wait ran out of time. Created where the wait started, so its stack points there. */
+export class TimeoutError extends MeshworkError {
+  override name = "TimeoutError";
+  override readonly code = "TIMEOUT";
+}
+
+/** A result is gone: every worker holding it is gone and it cannot be recomputed. */
+export class LostDataError extends MeshworkError {
+  override name = "LostDataError";
+  override readonly code = "LOST_DATA";
+}
+
+/** A task was running on several workers that died while running it, so it is stopped (Dask's KilledWorker). */
+export class KilledWorkerError extends MeshworkError {
+  override name = "KilledWorkerError";
+  override readonly code = "KILLED_WORKER";
+}
+
+/** A connection is closed; sends fail and pending requests reject with this. */
+export class CommClosedError extends MeshworkError {
+  override name = "CommClosedError";
+  override readonly code = "COMM_CLOSED";
+}
+
+/** A peer broke the protocol: a malformed, oversized or unknown message. */
+export class ProtocolError extends MeshworkError {
+  override name = "ProtocolError";
+  override readonly code = "PROTOCOL";
+}
+
+/** The two ends of a connection could not agree (version, role, token). */
+export class HandshakeError extends MeshworkError {
+  override name = "HandshakeError";
+  override readonly code = "HANDSHAKE";
+}
+
+/** An address whose scheme no registered transport handles. */
+export class UnknownSchemeError extends MeshworkError {
+  override name = "UnknownSchemeError";
+  override readonly code = "UNKNOWN_SCHEME";
+  constructor(address: string, known: string[]) {
+    super(`No transport for address "${address}". Known schemes: ${known.map((s) => `${s}://`).join(", ") || "(none)"}`);
+  }
+}
+
+/** Nothing listens at an address. */
+export class ConnectError extends MeshworkError {
+  override name = "ConnectError";
+  override readonly code = "CONNECT";
+}
+
+/** A bounded queue is full: the sender must wait and retry. */
+export class BackpressureError extends MeshworkError {
+  override name = "BackpressureError";
+  override readonly code = "BACKPRESSURE";
+}
+
+/** Turns anything thrown into ErrorData that can cross the wire (names, messages, stacks, causes). */
+export function errorToData(err: unknown, depth = 0): ErrorData {
+  if (err instanceof Error) {
+    const code = (err as { code?: unknown }).code;
+    return {
+      name: err.name,
+      message: err.message,
+      stack: err.stack,
+      code: typeof code === "string" ? code : undefined,
+      cause: err.cause !== undefined && depth < 4 ? errorToData(err.cause, depth + 1) : undefined,
+    };
+  }
+  return { name: "Error", message: describeThrown(err), stack: undefined };
+}
+
+/**
+ * The local error a piece of ErrorData stands for: meshwork's own named errors (lost data, killed
+ * workers) come back as their classes; anything a task threw comes back as RemoteError.
+ */
+export function errorFromData(data: ErrorData, key?: string): MeshworkError {
+  switch (data.code) {
+    case "LOST_DATA":
+      return new LostDataError(data.message);
+    case "KILLED_WORKER":
+      return new KilledWorkerError(data.message);
+    default:
+      return new RemoteError(data, key);
+  }
+}
+
+function describeThrown(value: unknown): string {
+  if (typeof value === "string") return value;
+  try {
+    return `non-Error thrown: ${JSON.stringify(value)}`;
+  } catch {
+    // JSON.stringify throws on cycles and BigInt; String() never does.
+    return `non-Error thrown: ${String(value)}`;
+  }
+}

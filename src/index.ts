@@ -1,0 +1,44 @@
+// The public API of meshwork, shared by every platform. Each export is named on purpose;
+// internals for node/, browser/ and tests come from internal.ts.
+
+import { registerTransport } from "./comm/registry.js";
+import { inprocTransport } from "./comm/inproc.js";
+
+registerTransport(inprocTransport);
+
+export { Client } from "./client/client.js";
+export type { ClientOptions, ScatterOptions, TaskSubmitter } from "./client/client.js";
+export { Future } from "./client/future.js";
+export type { FutureStatus } from "./client/future.js";
+export { asCompleted, AsCompleted } from "./client/as-completed.js";
+export type { AsCompletedOptions } from "./client/as-completed.js";
+export { wait } from "./client/wait.js";
+export type { WaitOptions, WaitResult } from "./client/wait.js";
+export type { TaskOptions, TaskHandle, TaskModule, TaskFn, Arg, Args } from "./client/options.js";
+export type { WorkerInfo } from "./scheduler/state.js";
+export type { StoryEntry } from "./scheduler/story.js";
+export { Scheduler } from "./scheduler/server.js";
+export type { SchedulerOptions } from "./scheduler/server.js";
+export { Worker } from "./worker/server.js";
+export type { WorkerOptions } from "./worker/server.js";
+export {
+  MeshworkError,
+  RemoteError,
+  SerializationError,
+  ClosureError,
+  ArgumentError,
+  CancelledError,
+  ClientClosedError,
+  TimeoutError,
+  LostDataError,
+  KilledWorkerError,
+  CommClosedError,
+  ProtocolError,
+  HandshakeError,
+  UnknownSchemeError,
+  ConnectError,
+  BackpressureError,
+} from "./errors.js";
+export type { ErrorData } from "./errors.js";
+export { setLogger, consoleLogger } from "./log.js";
+export type { Logger, LogLevel } from "./log.js";

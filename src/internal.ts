@@ -1,0 +1,23 @@
+// Internals for platform entry points (node/, browser/) and tests. Not part of the public API.
+
+export * from "./index.js";
+export { Comm, type CloseInfo, type CommStats } from "./comm/comm.js";
+export { connect, listen, registerTransport, knownSchemes, schemeOf, type Listener } from "./comm/registry.js";
+export { inprocTransport, inprocHub, type HubLink, type HubMessage, type InprocOptions } from "./comm/inproc.js";
+export { greet, welcome } from "./comm/handshake.js";
+export { Requests } from "./comm/requests.js";
+export type { Channel, Transport, TransportListener, TransportOptions, LinkKind } from "./comm/types.js";
+export { DEFAULT_MAX_PACKET_BYTES } from "./comm/types.js";
+export { encodePacket, decodePacket, type Packet } from "./protocol/packet.js";
+export { toChunks, PacketReader } from "./protocol/framing.js";
+export { serialize, deserialize, measure, shareLarge } from "./protocol/serialize.js";
+export { Serialized, TaskRef } from "./protocol/refs.js";
+export { PROTOCOL_VERSION } from "./protocol/messages.js";
+export type * from "./protocol/messages.js";
+export { SchedulerState, type Instruction } from "./scheduler/state.js";
+export { WorkerState } from "./worker/state.js";
+export { defaultCodePlatform, type CodePlatform } from "./worker/code.js";
+export { setClientPlatform, type ClientPlatform, type BundledModule } from "./client/platform.js";
+export { describeFunction } from "./client/functions.js";
+export { log } from "./log.js";
+export { randomId, hash64 } from "./util/ids.js";

@@ -1,0 +1,163 @@
+// Cutting a packet into transport messages of at most `maxChunk` bytes, and putting it back
+// together. Used by every transport with a message-size cap (WebRTC data channels, the capped
+// in-process transport) or a byte stream. Big frames are cut as views (no copy on send); small
+// pieces are coalesced so a batch of control messages is one transport message.
+//
+// Layout of the logical byte stream of one packet:
+//   u32 magic | u32 frame count n | u32 header length | n × f64 frame length | header | frames...
+// Each packet starts a new chunk, so a reader never sees two packets in one chunk.
+
+import { ProtocolError } from "../errors.js";
+import type { Packet } from "./packet.js";
+
+const MAGIC = 0x6d657368; // "mesh"
+
+/** Refuse a packet announcing more frames than this: a larger count is a corrupt or hostile prelude. */
+export const MAX_FRAMES_PER_PACKET = 1 << 20;
+
+/** Pieces smaller than this are copied together into one chunk rather than sent on their own. */
+const COALESCE_BELOW = 16 * 1024;
+
+export function preludeBytes(nframes: number): number {
+  return 12 + 8 * nframes;
+}
+
+/** The chunks (each ≤ maxChunk bytes) that carry `packet`. Large frames are sliced, not copied. */
+export function toChunks(packet: Packet, maxChunk: number): Uint8Array[] {
+  if (maxChunk < 64) throw new RangeError(`maxChunk ${maxChunk} is too small`);
+  const n = packet.frames.length;
+  const prelude = new Uint8Array(preludeBytes(n));
+  const dv = new DataView(prelude.buffer);
+  dv.setUint32(0, MAGIC);
+  dv.setUint32(4, n);
+  dv.setUint32(8, packet.header.byteLength);
+  for (let i = 0; i < n; i++) dv.setFloat64(12 + 8 * i, packet.frames[i]!.byteLength);
+
+  const chunks: Uint8Array[] = [];
+  let pending: Uint8Array[] = [];
+  let pendingBytes = 0;
+  const flush = () => {
+    if (pendingBytes === 0) return;
+    const out = new Uint8Array(pendingBytes);
+    let off = 0;
+    for (const p of pending) {
+      out.set(p, off);
+      off += p.byteLength;
+    }
+    chunks.push(out);
+    pending = [];
+    pendingBytes = 0;
+  };
+  const add = (piece: Uint8Array) => {
+    let rest = piece;
+    while (rest.byteLength > 0) {
+      if (rest.byteLength < COALESCE_BELOW || pendingBytes > 0) {
+        const room = maxChunk - pendingBytes;
+        const take = rest.subarray(0, room);
+        pending.push(take);
+        pendingBytes += take.byteLength;
+        rest = rest.subarray(take.byteLength);
+        if (pendingBytes === maxChunk) flush();
+      } else {
+        const take = rest.subarray(0, maxChunk);
+        chunks.push(take);
+        rest = rest.subarray(take.byteLength);
+      }
+    }
+  };
+  add(prelude);
+  add(packet.header);
+  for (const f of packet.frames) add(f);
+  flush();
+  return chunks;
+}
+
+/**
+ * Reassembles packets from chunks fed in order. Each header and frame lands in a buffer of its own
+ * (offset 0, so typed views over it are aligned), copied once from the chunks.
+ */
+export class PacketReader {
+  private prelude: Uint8Array | null = null;
+  private preludeFill = 0;
+  private parts: Uint8Array[] = []; // header, then frames
+  private part = 0;
+  private partFill = 0;
+
+  constructor(
+    /** Largest packet (prelude + header + frames) accepted, in bytes. */
+    private readonly maxPacketBytes: number,
+  ) {}
+
+  /** Whether a packet is partly read (a chunk must follow). */
+  get inProgress(): boolean {
+    return this.prelude !== null;
+  }
+
+  /** Feeds one chunk; returns the packet it completes, if any. Throws ProtocolError on bad input. */
+  push(chunk: Uint8Array): Packet | null {
+    let rest = chunk;
+    if (this.prelude === null) {
+      if (rest.byteLength < 12) throw new ProtocolError("chunk too short to start a packet");
+      const dv = new DataView(rest.buffer, rest.byteOffset, 12);
+      if (dv.getUint32(0) !== MAGIC) throw new ProtocolError("not a meshwork packet (bad magic)");
+      const n = dv.getUint32(4);
+      if (n > MAX_FRAMES_PER_PACKET) throw new ProtocolError(`packet announces ${n} frames (limit ${MAX_FRAMES_PER_PACKET})`);
+      this.prelude = new Uint8Array(preludeBytes(n));
+      this.preludeFill = 0;
+    }
+    if (this.parts.length === 0) {
+      const need = this.prelude.byteLength - this.preludeFill;
+      const take = rest.subarray(0, need);
+      this.prelude.set(take, this.preludeFill);
+      this.preludeFill += take.byteLength;
+      rest = rest.subarray(take.byteLength);
+      if (this.preludeFill < this.prelude.byteLength) return null;
+      this.startParts();
+    }
+    while (rest.byteLength > 0) {
+      const target = this.parts[this.part];
+      if (!target) throw new ProtocolError("chunk runs past the end of its packet");
+      const take = rest.subarray(0, target.byteLength - this.partFill);
+      target.set(take, this.partFill);
+      this.partFill += take.byteLength;
+      rest = rest.subarray(take.byteLength);
+      if (this.partFill === target.byteLength) this.nextPart();
+    }
+    this.skipEmptyParts();
+    if (this.part < this.parts.length) return null;
+    const [header, ...frames] = this.parts;
+    this.prelude = null;
+    this.parts = [];
+    return { header: header!, frames };
+  }
+
+  private startParts(): void {
+    const p = this.prelude!;
+    const dv = new DataView(p.buffer);
+    const n = dv.getUint32(4);
+    const sizes = [dv.getUint32(8)];
+    let total = p.byteLength + sizes[0]!;
+    for (let i = 0; i < n; i++) {
+      const len = dv.getFloat64(12 + 8 * i);
+      if (!Number.isSafeInteger(len) || len < 0) throw new ProtocolError(`bad frame length ${len}`);
+      sizes.push(len);
+      total += len;
+    }
+    if (total > this.maxPacketBytes) {
+      throw new ProtocolError(`packet of ${total} bytes exceeds the limit of ${this.maxPacketBytes} bytes`);
+    }
+    this.parts = sizes.map((s) => new Uint8Array(s));
+    this.part = 0;
+    this.partFill = 0;
+    this.skipEmptyParts();
+  }
+
+  private nextPart(): void {
+    this.part++;
+    this.partFill = 0;
+  }
+
+  private skipEmptyParts(): void {
+    while (this.part < this.parts.length && this.parts[this.part]!.byteLength === 0) this.nextPart();
+  }
+}

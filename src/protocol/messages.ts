@@ -1,0 +1,288 @@
+// Every message meshwork sends, as one discriminated union per direction (types only).
+// Handlers are tables keyed by `op` (see Handlers<>), so a message without a handler does not compile.
+
+import type { ErrorData } from "../errors.js";
+import type { Serialized } from "./refs.js";
+
+/** Bumped on any incompatible change to the messages below. */
+export const PROTOCOL_VERSION = 1;
+
+export type Role = "client" | "worker" | "peer";
+export type WorkerKind = "thread" | "node" | "browser";
+
+/** What a task runs: a function shipped as source (by hash) or an export of an uploaded module. */
+export type FnRef = { kind: "source"; id: string } | { kind: "module"; module: string; name: string };
+
+/** Source of a function, sent once per scheduler and once per worker. */
+export interface FnDef {
+  id: string;
+  source: string;
+  name: string;
+}
+
+/** An uploaded task module. */
+export interface ModuleDef {
+  hash: string;
+  source: string;
+  exports: string[];
+}
+
+/** Resources a worker offers or a task needs, e.g. { gpu: 1 }. */
+export type Resources = Record<string, number>;
+
+// ---- handshake (first message each way on every connection) ----
+
+export interface Hello {
+  op: "hello";
+  version: number;
+  role: Role;
+  token?: string | undefined;
+  /** Worker role: what the worker offers. */
+  worker?: WorkerHello | undefined;
+  name?: string | undefined;
+}
+
+export interface WorkerHello {
+  /** Where peers and clients reach this worker's data server. */
+  address: string;
+  kind: WorkerKind;
+  nthreads: number;
+  memoryLimit: number;
+  resources: Resources;
+  name: string;
+}
+
+export interface Welcome {
+  op: "welcome";
+  version: number;
+  /** The id the scheduler gave this client or worker. */
+  id: string;
+}
+
+export interface Refused {
+  op: "refused";
+  version: number;
+  reason: string;
+}
+
+export type HandshakeMsg = Hello | Welcome | Refused;
+
+// ---- client → scheduler ----
+
+export interface TaskMsg {
+  key: string;
+  fn: FnRef;
+  args: Serialized;
+  /** Keys this task needs first. */
+  deps: string[];
+  /** Lower runs first: [-userPriority, generation, order]. */
+  priority: number[];
+  retries: number;
+  /** Only these worker ids (or names) may run it. */
+  workers?: string[] | undefined;
+  resources?: Resources | undefined;
+}
+
+export interface UpdateGraph {
+  op: "update-graph";
+  tasks: TaskMsg[];
+  fns: FnDef[];
+  /** Keys the client holds futures for. */
+  wants: string[];
+}
+
+export interface ReleaseKeys {
+  op: "release-keys";
+  keys: string[];
+}
+
+export interface CancelKeys {
+  op: "cancel";
+  keys: string[];
+}
+
+export interface UpdateData {
+  op: "update-data";
+  /** Scattered values now held by a worker. */
+  entries: { key: string; worker: string; nbytes: number }[];
+}
+
+export interface Request {
+  op: "request";
+  id: number;
+  what: RequestWhat;
+}
+
+export type RequestWhat =
+  | { kind: "who-has"; keys: string[] }
+  | { kind: "workers" }
+  | { kind: "upload"; module: ModuleDef }
+  | { kind: "story"; key: string };
+
+export type ClientToScheduler = UpdateGraph | ReleaseKeys | CancelKeys | UpdateData | Request;
+
+// ---- scheduler → client ----
+
+export interface KeyInMemory {
+  op: "key-in-memory";
+  key: string;
+  /** Data-server addresses of workers that hold it. */
+  who: string[];
+  nbytes: number;
+}
+
+export interface KeyErred {
+  op: "key-erred";
+  key: string;
+  error: ErrorData;
+  /** The task that actually threw (this one, or a dependency). */
+  blame: string;
+}
+
+export interface KeyCancelled {
+  op: "key-cancelled";
+  key: string;
+}
+
+export interface KeyLost {
+  op: "key-lost";
+  key: string;
+  reason: string;
+}
+
+export interface Reply {
+  op: "reply";
+  id: number;
+  value?: unknown;
+  error?: ErrorData | undefined;
+}
+
+export type SchedulerToClient = KeyInMemory | KeyErred | KeyCancelled | KeyLost | Reply;
+
+// ---- scheduler → worker ----
+
+export interface DepLocation {
+  key: string;
+  who: string[];
+  nbytes: number;
+}
+
+export interface ComputeTask {
+  op: "compute-task";
+  key: string;
+  fn: FnRef;
+  /** Present the first time this worker gets a task with this function. */
+  fnDef?: FnDef | undefined;
+  args: Serialized;
+  deps: DepLocation[];
+  priority: number[];
+}
+
+export interface FreeKeys {
+  op: "free-keys";
+  keys: string[];
+}
+
+export interface LoadModule {
+  op: "load-module";
+  module: ModuleDef;
+}
+
+export interface CloseWorker {
+  op: "close-worker";
+  reason: string;
+}
+
+export type SchedulerToWorker = ComputeTask | FreeKeys | LoadModule | CloseWorker | Reply;
+
+// ---- worker → scheduler ----
+
+export interface TaskFinished {
+  op: "task-finished";
+  key: string;
+  nbytes: number;
+  /** Milliseconds the function ran. */
+  duration: number;
+}
+
+export interface TaskErred {
+  op: "task-erred";
+  key: string;
+  error: ErrorData;
+}
+
+export interface MissingData {
+  op: "missing-data";
+  /** The task that needed it. */
+  key: string;
+  dep: string;
+  /** The worker address that did not have it. */
+  from: string;
+}
+
+export interface AddKeys {
+  op: "add-keys";
+  /** Replicas this worker now holds (fetched dependencies). */
+  keys: { key: string; nbytes: number }[];
+}
+
+export interface Heartbeat {
+  op: "heartbeat";
+  memory: number;
+  executing: number;
+  ready: number;
+}
+
+export type WorkerToScheduler = TaskFinished | TaskErred | MissingData | AddKeys | Heartbeat | Reply;
+
+// ---- anyone → a worker's data server ----
+
+export interface GetData {
+  op: "get-data";
+  id: number;
+  keys: string[];
+}
+
+export interface PutData {
+  op: "put-data";
+  id: number;
+  values: Record<string, Serialized>;
+}
+
+export type ToDataServer = GetData | PutData;
+
+export interface DataReply {
+  op: "data";
+  id: number;
+  values: Record<string, Serialized>;
+  missing: string[];
+}
+
+export interface PutReply {
+  op: "put-reply";
+  id: number;
+  nbytes: Record<string, number>;
+}
+
+export type FromDataServer = DataReply | PutReply;
+
+// ---- both ways, any connection ----
+
+/** Sent before a connection closes on purpose, so the other end knows it was not a crash. */
+export interface Goodbye {
+  op: "goodbye";
+  reason: string;
+}
+
+export type Message =
+  | HandshakeMsg
+  | ClientToScheduler
+  | SchedulerToClient
+  | SchedulerToWorker
+  | WorkerToScheduler
+  | ToDataServer
+  | FromDataServer
+  | Goodbye;
+
+/** A handler for every `op` of a union, so that forgetting one is a compile error. */
+export type Handlers<M extends { op: string }, R = void> = { [K in M["op"]]: (msg: Extract<M, { op: K }>) => R };

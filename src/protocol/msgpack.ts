@@ -1,0 +1,125 @@
+// The msgpack layer: one packer and one unpacker, plus the extension types meshwork adds.
+// Binary data never goes into the msgpack body: a typed array is written as a small reference to
+// an out-of-band frame (FrameRef), and the frames travel beside the header.
+//
+// msgpackr keeps its extension table per process, so the ext codes below (0x21..0x23) are taken
+// for any msgpackr user in the same process; they stay clear of msgpackr's own codes.
+
+import { Packr, Unpackr, addExtension } from "msgpackr";
+import { ProtocolError } from "../errors.js";
+import { Serialized, TaskRef } from "./refs.js";
+import { viewAs } from "./buffers.js";
+
+/** Written in place of a binary value: which frame holds its bytes and what kind it is. */
+export class FrameRef {
+  constructor(
+    readonly kind: number,
+    readonly index: number,
+  ) {}
+}
+
+const EXT_FRAME_REF = 0x21;
+const EXT_TASK_REF = 0x22;
+const EXT_SERIALIZED = 0x23;
+
+// Frames of the packet being written or read. Packing and unpacking are synchronous and never
+// nest across these two variables' users, so module state is safe here.
+let writeFrames: Uint8Array[] | null = null;
+let readFrames: readonly Uint8Array[] | null = null;
+let resolveRef: ((ref: TaskRef) => unknown) | null = null;
+
+const utf8 = new TextEncoder();
+const fromUtf8 = new TextDecoder();
+
+function frameAt(index: number): Uint8Array {
+  const frame = readFrames?.[index];
+  if (!frame) throw new ProtocolError(`reference to frame ${index}, but the packet has ${readFrames?.length ?? 0}`);
+  return frame;
+}
+
+addExtension({
+  Class: FrameRef,
+  type: EXT_FRAME_REF,
+  pack(ref: FrameRef) {
+    const out = new Uint8Array(5);
+    out[0] = ref.kind;
+    new DataView(out.buffer).setUint32(1, ref.index);
+    return out;
+  },
+  unpack(data: Uint8Array) {
+    if (data.byteLength !== 5) throw new ProtocolError("malformed frame reference");
+    const index = new DataView(data.buffer, data.byteOffset, 5).getUint32(1);
+    return viewAs(data[0]!, frameAt(index));
+  },
+});
+
+addExtension({
+  Class: TaskRef,
+  type: EXT_TASK_REF,
+  pack(ref: TaskRef) {
+    return utf8.encode(ref.key);
+  },
+  unpack(data: Uint8Array) {
+    const ref = new TaskRef(fromUtf8.decode(data));
+    return resolveRef ? resolveRef(ref) : ref;
+  },
+});
+
+// A Serialized inside a message: its frames join the message's frames; the ext body is
+// [frame count u32][frame indices u32...][header bytes].
+addExtension({
+  Class: Serialized,
+  type: EXT_SERIALIZED,
+  pack(s: Serialized) {
+    if (!writeFrames) throw new Error("Serialized packed outside encodePacket");
+    const n = s.frames.length;
+    const out = new Uint8Array(4 + 4 * n + s.header.byteLength);
+    const dv = new DataView(out.buffer);
+    dv.setUint32(0, n);
+    for (let i = 0; i < n; i++) dv.setUint32(4 + 4 * i, writeFrames.push(s.frames[i]!) - 1);
+    out.set(s.header, 4 + 4 * n);
+    return out;
+  },
+  unpack(data: Uint8Array) {
+    if (data.byteLength < 4) throw new ProtocolError("malformed serialized value");
+    const dv = new DataView(data.buffer, data.byteOffset, data.byteLength);
+    const n = dv.getUint32(0);
+    if (4 + 4 * n > data.byteLength) throw new ProtocolError("malformed serialized value");
+    const frames: Uint8Array[] = [];
+    for (let i = 0; i < n; i++) frames.push(frameAt(dv.getUint32(4 + 4 * i)));
+    return new Serialized(data.subarray(4 + 4 * n), frames);
+  },
+});
+
+// Records (msgpackr's repeated-shape objects) decode ~4x faster than maps for our many small
+// messages, and let Map and plain objects stay distinct (mapsAsObjects: false). moreTypes carries
+// Set, Error and RegExp.
+const OPTIONS = { useRecords: true, moreTypes: true, mapsAsObjects: false } as const;
+const packr = new Packr(OPTIONS);
+const unpackr = new Unpackr(OPTIONS);
+
+/**
+ * Packs `value`; FrameRefs in it must point into `frames`, and Serialized values inside it append
+ * their frames to `frames`. Returns a fresh copy of the bytes (msgpackr's own result is a view into
+ * an arena that the next pack overwrites).
+ */
+export function packWithFrames(value: unknown, frames: Uint8Array[]): Uint8Array {
+  writeFrames = frames;
+  try {
+    return packr.pack(value).slice();
+  } finally {
+    writeFrames = null;
+  }
+}
+
+/** Unpacks `bytes` whose FrameRefs and Serialized values point into `frames`. */
+export function unpackWithFrames(bytes: Uint8Array, frames: readonly Uint8Array[], resolve?: (ref: TaskRef) => unknown): unknown {
+  readFrames = frames;
+  resolveRef = resolve ?? null;
+  try {
+    return unpackr.unpack(bytes);
+  } finally {
+    readFrames = null;
+    resolveRef = null;
+  }
+}

@@ -1,0 +1,190 @@
+// The scheduler's shell: listens, admits clients and workers through the handshake, turns their
+// messages into SchedulerState events and delivers the instructions that come back. All decisions
+// live in SchedulerState; this file only moves messages.
+
+import { Comm } from "../comm/comm.js";
+import { dispatch } from "../comm/dispatch.js";
+import { welcome, type Admission } from "../comm/handshake.js";
+import { listen, type Listener } from "../comm/registry.js";
+import type { TransportOptions } from "../comm/types.js";
+import { errorToData, ProtocolError } from "../errors.js";
+import { log } from "../log.js";
+import type { ClientToScheduler, Handlers, Hello, Message, Request, WorkerToScheduler } from "../protocol/messages.js";
+import { randomId } from "../util/ids.js";
+import { SchedulerState, type Instruction, type SchedulerStateOptions } from "./state.js";
+
+export interface SchedulerOptions extends SchedulerStateOptions {
+  /** Where to listen. Default: a fresh in-process address, "inproc://scheduler-<random>". */
+  address?: string;
+  /** When set, clients and workers must present it in their hello. */
+  token?: string | undefined;
+  /** Passed to the transport's listen (size limits, inproc latency …). */
+  transport?: TransportOptions;
+}
+
+export class Scheduler {
+  readonly state: SchedulerState;
+  private readonly clients = new Map<string, Comm>();
+  private readonly workers = new Map<string, Comm>();
+  private readonly pending = new Set<Comm>();
+  private listener: Listener | null = null;
+  private nextId = 0;
+  private closing = false;
+
+  private constructor(private readonly options: SchedulerOptions) {
+    this.state = new SchedulerState(options);
+  }
+
+  /** Starts a scheduler listening at `options.address`. */
+  static async start(options: SchedulerOptions = {}): Promise<Scheduler> {
+    const s = new Scheduler(options);
+    s.listener = await listen(options.address ?? `inproc://scheduler-${randomId(4)}`, (comm) => void s.accept(comm), options.transport);
+    return s;
+  }
+
+  /** The address clients and workers connect to. */
+  get address(): string {
+    if (!this.listener) throw new Error("scheduler is not listening");
+    return this.listener.address;
+  }
+
+  /** Open connections, by role (for tests and the dashboard). */
+  get connections(): { clients: number; workers: number; handshaking: number } {
+    return { clients: this.clients.size, workers: this.workers.size, handshaking: this.pending.size };
+  }
+
+  /** Says goodbye to every client and worker, stops listening. Workers are asked to close. */
+  async close(): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    await this.listener?.close();
+    for (const comm of this.workers.values()) {
+      trySend(comm, { op: "close-worker", reason: "scheduler closing" });
+      comm.close("scheduler closing");
+    }
+    for (const comm of [...this.clients.values(), ...this.pending]) comm.close("scheduler closing");
+    await Promise.all([...this.workers.values(), ...this.clients.values()].map((c) => c.closed));
+  }
+
+  private async accept(comm: Comm): Promise<void> {
+    if (this.closing) return comm.close("scheduler closing");
+    this.pending.add(comm);
+    const admitted = await welcome(comm, (hello) => this.admit(hello));
+    this.pending.delete(comm);
+    if (!admitted || this.closing) return;
+    const { hello, id } = admitted;
+    comm.name = `scheduler↔${id}`;
+    if (hello.role === "client") this.serveClient(comm, id);
+    else this.serveWorker(comm, id, hello);
+  }
+
+  private admit(hello: Hello): Admission {
+    if (this.options.token !== undefined && hello.token !== this.options.token) {
+      return { refuse: hello.token ? "wrong token" : "this scheduler needs a token (pass { token })" };
+    }
+    if (hello.role === "client") return { id: `client-${++this.nextId}` };
+    if (hello.role === "worker") {
+      const w = hello.worker;
+      if (!w || typeof w.address !== "string") return { refuse: "a worker must say where its data server listens (worker.address)" };
+      return { id: `worker-${++this.nextId}` };
+    }
+    return { refuse: `role "${String(hello.role)}" cannot connect to a scheduler` };
+  }
+
+  private serveClient(comm: Comm, id: string): void {
+    this.clients.set(id, comm);
+    this.state.addClient(id);
+    const s = this.state;
+    const handlers: Handlers<ClientToScheduler> = {
+      "update-graph": (m) => s.updateGraph(id, m.tasks, m.fns, m.wants),
+      "release-keys": (m) => s.releaseKeys(id, m.keys),
+      cancel: (m) => s.cancel(id, m.keys),
+      "update-data": (m) => s.updateData(id, m.entries),
+      request: (m) => this.answer(comm, m),
+    };
+    comm.setHandler((msg) => this.handle(handlers, msg));
+    void comm.closed.then(() => {
+      this.clients.delete(id);
+      this.tick();
+      s.removeClient(id);
+      this.deliver();
+    });
+  }
+
+  private serveWorker(comm: Comm, id: string, hello: Hello): void {
+    this.workers.set(id, comm);
+    this.tick();
+    this.state.addWorker(id, hello.worker!);
+    this.deliver();
+    const s = this.state;
+    const handlers: Handlers<WorkerToScheduler> = {
+      "task-finished": (m) => s.taskFinished(id, m.key, m.nbytes, m.duration),
+      "task-erred": (m) => s.taskErred(id, m.key, m.error),
+      "missing-data": (m) => s.missingData(id, m.key, m.dep, m.from),
+      "add-keys": (m) => s.addKeys(id, m.keys),
+      heartbeat: (m) => s.heartbeat(id, m.memory, m.executing),
+      reply: () => {},
+    };
+    comm.setHandler((msg) => this.handle(handlers, msg));
+    void comm.closed.then((info) => {
+      this.workers.delete(id);
+      this.tick();
+      s.removeWorker(id, info.reason);
+      this.deliver();
+    });
+  }
+
+  private handle<M extends { op: string }>(handlers: Handlers<M>, msg: Message): void {
+    this.tick();
+    dispatch(handlers, msg);
+    this.deliver();
+  }
+
+  private answer(comm: Comm, m: Request): void {
+    const s = this.state;
+    let value: unknown;
+    try {
+      const what = m.what;
+      switch (what.kind) {
+        case "who-has":
+          value = s.whoHas(what.keys);
+          break;
+        case "workers":
+          value = s.workerInfo();
+          break;
+        case "upload":
+          s.uploadModule(what.module);
+          value = what.module.hash;
+          break;
+        case "story":
+          value = s.storyOf(what.key);
+          break;
+        default:
+          throw new ProtocolError(`unknown request "${(what as { kind: unknown }).kind}"`);
+      }
+    } catch (err) {
+      if (err instanceof ProtocolError) throw err;
+      trySend(comm, { op: "reply", id: m.id, error: errorToData(err) });
+      return;
+    }
+    trySend(comm, { op: "reply", id: m.id, value });
+  }
+
+  private tick(): void {
+    this.state.now = performance.now();
+  }
+
+  private deliver(): void {
+    for (const ins of this.state.takeInstructions()) this.route(ins);
+  }
+
+  private route(ins: Instruction): void {
+    const comm = ins.to === "worker" ? this.workers.get(ins.id) : this.clients.get(ins.id);
+    if (comm) trySend(comm, ins.msg);
+    else log().debug(`dropping ${ins.msg.op} for ${ins.id}: not connected`);
+  }
+}
+
+function trySend(comm: Comm, msg: Message): void {
+  if (!comm.isClosed) comm.send(msg);
+}

@@ -1,0 +1,468 @@
+// The scheduler as a pure state machine: events in (a client submitted, a worker finished),
+// instructions out (messages to send). No sockets, timers or awaits, so scheduling tests are
+// synchronous and exact. The shell (server.ts) feeds it and delivers what it returns.
+
+import { LostDataError, type ErrorData } from "../errors.js";
+import type {
+  FnDef,
+  ModuleDef,
+  SchedulerToClient,
+  SchedulerToWorker,
+  TaskMsg,
+  WorkerHello,
+} from "../protocol/messages.js";
+import { ClientState, TaskState, WorkerRecord, type TaskStateName } from "./model.js";
+import { Story, type StoryEntry } from "./story.js";
+import { TRANSITIONS, type TransitionExtra } from "./transitions.js";
+
+export type Instruction =
+  | { to: "worker"; id: string; msg: SchedulerToWorker }
+  | { to: "client"; id: string; msg: SchedulerToClient };
+
+export interface SchedulerStateOptions {
+  /** Workers a task may see die while running it before it fails with KilledWorkerError. Default 3 (Dask's `allowed-failures`). */
+  allowedFailures?: number;
+  /** Transitions kept for story(). Default 100,000. */
+  storyCapacity?: number;
+}
+
+/** What client.workers() reports for each worker. */
+export interface WorkerInfo {
+  id: string;
+  name: string;
+  kind: WorkerRecord["kind"];
+  address: string;
+  nthreads: number;
+  memoryLimit: number;
+  resources: Record<string, number>;
+  /** Bytes of results held. */
+  memory: number;
+  tasks: { processing: number; inMemory: number; done: number };
+}
+
+export class SchedulerState {
+  readonly tasks = new Map<string, TaskState>();
+  readonly workers = new Map<string, WorkerRecord>();
+  readonly clients = new Map<string, ClientState>();
+  /** Tasks no current worker may run (restrictions, resources, or no workers at all). */
+  readonly unrunnable = new Set<TaskState>();
+  /** Typical duration in ms per task group, learned from completions. */
+  readonly durations = new Map<string, number>();
+  readonly fns = new Map<string, FnDef>();
+  readonly modules = new Map<string, ModuleDef>();
+  readonly story: Story;
+  /** The shell's clock, in ms, set before each event. Only recorded, never read for decisions. */
+  now = 0;
+  readonly allowedFailures: number;
+
+  private readonly recs = new Map<TaskState, [TaskStateName, TransitionExtra]>();
+  private out: Instruction[] = [];
+  private readonly frees = new Map<WorkerRecord, string[]>();
+  private stimulusCount = 0;
+  private stimulus = "";
+  private readonly workersByAddress = new Map<string, WorkerRecord>();
+
+  constructor(options: SchedulerStateOptions = {}) {
+    this.allowedFailures = options.allowedFailures ?? 3;
+    this.story = new Story(options.storyCapacity);
+  }
+
+  /** Instructions produced since the last call, in order. */
+  takeInstructions(): Instruction[] {
+    const out = this.out;
+    this.out = [];
+    return out;
+  }
+
+  // ---------------------------------------------------------------- clients
+
+  addClient(id: string): void {
+    this.clients.set(id, new ClientState(id));
+  }
+
+  removeClient(id: string): void {
+    const cs = this.clients.get(id);
+    if (!cs) return;
+    this.clients.delete(id);
+    this.begin("client-gone");
+    for (const ts of cs.wants) {
+      ts.whoWants.delete(cs);
+      if (!this.isNeeded(ts)) this.recommend(ts, "released");
+    }
+    cs.wants.clear();
+    this.run();
+  }
+
+  updateGraph(clientId: string, tasks: TaskMsg[], fns: FnDef[], wants: string[]): void {
+    const cs = this.clients.get(clientId);
+    if (!cs) return;
+    this.begin("update-graph");
+    for (const def of fns) this.fns.set(def.id, def);
+    const fresh: TaskState[] = [];
+    /** Tasks that name a dependency the scheduler does not know (its future was released). */
+    const unknownDep = new Map<TaskState, string>();
+    for (const t of tasks) {
+      let ts = this.tasks.get(t.key);
+      if (!ts) {
+        ts = new TaskState(t.key);
+        this.tasks.set(t.key, ts);
+      }
+      if (ts.spec !== null || ts.state !== "released") continue; // known already: same key, same task
+      ts.spec = { fn: t.fn, args: t.args, retries: t.retries, workers: t.workers, resources: t.resources };
+      ts.retriesLeft = t.retries;
+      ts.priority = t.priority;
+      for (const depKey of t.deps) {
+        const dep = this.tasks.get(depKey);
+        if (!dep) {
+          unknownDep.set(ts, depKey);
+          continue;
+        }
+        ts.deps.add(dep);
+        dep.dependents.add(ts);
+      }
+      fresh.push(ts);
+    }
+    for (const key of wants) {
+      const ts = this.tasks.get(key);
+      if (!ts) continue;
+      ts.whoWants.add(cs);
+      cs.wants.add(ts);
+      if (ts.state === "memory") this.sendClient(cs, { op: "key-in-memory", key, who: this.holders(ts), nbytes: ts.nbytes });
+      else if (ts.state === "erred") this.sendClient(cs, erredMsg(ts));
+    }
+    for (const ts of fresh) {
+      const missing = unknownDep.get(ts);
+      if (missing === undefined) {
+        this.recommend(ts, "waiting");
+        continue;
+      }
+      this.recommend(ts, "erred", {
+        error: {
+          name: "LostDataError",
+          code: "LOST_DATA",
+          message: `dependency ${missing} of ${ts.key} is not known to the scheduler (its future was released, or it never existed)`,
+        },
+        blame: ts.key,
+      });
+    }
+    this.run();
+  }
+
+  releaseKeys(clientId: string, keys: string[]): void {
+    const cs = this.clients.get(clientId);
+    if (!cs) return;
+    this.begin("release-keys");
+    for (const key of keys) {
+      const ts = this.tasks.get(key);
+      if (!ts || !cs.wants.delete(ts)) continue;
+      ts.whoWants.delete(cs);
+      if (!this.isNeeded(ts)) this.recommend(ts, "released");
+    }
+    this.run();
+  }
+
+  /** The client gives up these keys and the ones of its keys that depend on them. */
+  cancel(clientId: string, keys: string[]): void {
+    const cs = this.clients.get(clientId);
+    if (!cs) return;
+    this.begin("cancel");
+    const seen = new Set<TaskState>();
+    const stack = keys.map((k) => this.tasks.get(k)).filter((t): t is TaskState => t !== undefined);
+    while (stack.length > 0) {
+      const ts = stack.pop()!;
+      if (seen.has(ts)) continue;
+      seen.add(ts);
+      for (const d of ts.dependents) stack.push(d);
+      if (!cs.wants.delete(ts)) continue;
+      ts.whoWants.delete(cs);
+      this.sendClient(cs, { op: "key-cancelled", key: ts.key });
+      if (!this.isNeeded(ts)) this.recommend(ts, "released");
+    }
+    this.run();
+  }
+
+  /** Scattered values now held by workers. */
+  updateData(clientId: string, entries: { key: string; worker: string; nbytes: number }[]): void {
+    const cs = this.clients.get(clientId);
+    this.begin("update-data");
+    for (const e of entries) {
+      const ws = this.workersByAddress.get(e.worker) ?? this.workers.get(e.worker);
+      if (!ws) continue;
+      let ts = this.tasks.get(e.key);
+      if (!ts) {
+        ts = new TaskState(e.key);
+        this.tasks.set(e.key, ts);
+      }
+      if (cs && !ts.whoWants.has(cs)) {
+        ts.whoWants.add(cs);
+        cs.wants.add(ts);
+      }
+      if (ts.state === "memory") this.addReplica(ts, ws, e.nbytes);
+      else this.transition(ts, "released", {}), this.transition(ts, "memory", { worker: ws, nbytes: e.nbytes });
+    }
+    this.run();
+  }
+
+  // ---------------------------------------------------------------- workers
+
+  addWorker(id: string, hello: WorkerHello): WorkerRecord {
+    const ws = new WorkerRecord(id, hello.address, hello.name, hello.kind, hello.nthreads, hello.memoryLimit, hello.resources);
+    ws.lastSeen = this.now;
+    this.workers.set(id, ws);
+    this.workersByAddress.set(ws.address, ws);
+    for (const module of this.modules.values()) this.sendWorker(ws, { op: "load-module", module });
+    this.begin("worker-added");
+    for (const ts of this.unrunnable) this.recommend(ts, "processing");
+    this.run();
+    return ws;
+  }
+
+  /** A worker left or died: recompute what it was running and what only it held. */
+  removeWorker(id: string, reason: string): void {
+    const ws = this.workers.get(id);
+    if (!ws) return;
+    ws.status = "gone";
+    this.workers.delete(id);
+    this.workersByAddress.delete(ws.address);
+    this.begin(`worker-removed`);
+    for (const ts of ws.processing) {
+      ts.suspicious++;
+      if (ts.suspicious >= this.allowedFailures) {
+        this.transition(ts, "erred", {
+          workerGone: true,
+          error: {
+            name: "KilledWorkerError",
+            code: "KILLED_WORKER",
+            message: `task ${ts.key} was running on ${ts.suspicious} workers when they died (last: ${ws.name}, ${reason}); it is stopped rather than kill more`,
+          },
+        });
+      } else {
+        this.transition(ts, "released", { workerGone: true });
+      }
+    }
+    for (const ts of ws.hasWhat) {
+      ts.whoHas.delete(ws);
+      if (ts.whoHas.size === 0 && ts.state === "memory") this.transition(ts, "released", { workerGone: true });
+    }
+    ws.hasWhat.clear();
+    ws.processing.clear();
+    this.run();
+  }
+
+  taskFinished(workerId: string, key: string, nbytes: number, duration: number): void {
+    const ws = this.workers.get(workerId);
+    const ts = this.tasks.get(key);
+    if (!ws) return;
+    this.begin("task-finished");
+    if (ts && ts.state === "processing" && ts.processingOn === ws) {
+      this.transition(ts, "memory", { worker: ws, nbytes, duration });
+    } else if (ts && ts.state === "memory") {
+      this.addReplica(ts, ws, nbytes);
+    } else {
+      this.freeOn(ws, key); // cancelled or reassigned meanwhile: the worker may drop it
+    }
+    this.run();
+  }
+
+  taskErred(workerId: string, key: string, error: ErrorData): void {
+    const ws = this.workers.get(workerId);
+    const ts = this.tasks.get(key);
+    if (!ws || !ts || ts.state !== "processing" || ts.processingOn !== ws) return;
+    this.begin("task-erred");
+    if (ts.retriesLeft > 0) {
+      ts.retriesLeft--;
+      this.transition(ts, "released", {});
+    } else {
+      this.transition(ts, "erred", { error, blame: key });
+    }
+    this.run();
+  }
+
+  /** A worker could not get `dep` from `from`: the scheduler's record was wrong; fix it and retry. */
+  missingData(workerId: string, key: string, dep: string, from: string): void {
+    const ws = this.workers.get(workerId);
+    if (!ws) return;
+    this.begin("missing-data");
+    const dts = this.tasks.get(dep);
+    const holder = this.workersByAddress.get(from);
+    if (dts && holder && dts.whoHas.delete(holder)) {
+      holder.hasWhat.delete(dts);
+      holder.nbytes -= dts.nbytes;
+      if (dts.whoHas.size === 0 && dts.state === "memory") this.transition(dts, "released", { workerGone: true });
+    }
+    const ts = this.tasks.get(key);
+    if (ts && ts.state === "processing" && ts.processingOn === ws) this.recommend(ts, "released");
+    this.run();
+  }
+
+  /** A worker holds replicas it fetched as dependencies. */
+  addKeys(workerId: string, keys: { key: string; nbytes: number }[]): void {
+    const ws = this.workers.get(workerId);
+    if (!ws) return;
+    for (const { key, nbytes } of keys) {
+      const ts = this.tasks.get(key);
+      if (ts && ts.state === "memory") this.addReplica(ts, ws, nbytes);
+      else this.freeOn(ws, key);
+    }
+    this.flushFrees();
+  }
+
+  heartbeat(workerId: string, memory: number, executing: number): void {
+    const ws = this.workers.get(workerId);
+    if (!ws) return;
+    ws.lastSeen = this.now;
+    ws.memory = memory;
+    ws.executing = executing;
+  }
+
+  uploadModule(module: ModuleDef): void {
+    this.modules.set(module.hash, module);
+    for (const ws of this.workers.values()) this.sendWorker(ws, { op: "load-module", module });
+  }
+
+  // ---------------------------------------------------------------- queries
+
+  whoHas(keys: string[]): Record<string, string[]> {
+    const out: Record<string, string[]> = {};
+    for (const k of keys) {
+      const ts = this.tasks.get(k);
+      out[k] = ts ? this.holders(ts) : [];
+    }
+    return out;
+  }
+
+  workerInfo(): WorkerInfo[] {
+    return [...this.workers.values()].map((ws) => ({
+      id: ws.id,
+      name: ws.name,
+      kind: ws.kind,
+      address: ws.address,
+      nthreads: ws.nthreads,
+      memoryLimit: ws.memoryLimit,
+      resources: ws.resources,
+      memory: ws.nbytes,
+      tasks: { processing: ws.processing.size, inMemory: ws.hasWhat.size, done: ws.tasksDone },
+    }));
+  }
+
+  storyOf(key: string): StoryEntry[] {
+    return this.story.of(key);
+  }
+
+  // ---------------------------------------------------------------- machinery used by transitions
+
+  /** Whether anything still needs `ts`'s result: a client, or a dependent not yet computed. */
+  isNeeded(ts: TaskState): boolean {
+    return ts.whoWants.size > 0 || ts.waiters.size > 0;
+  }
+
+  recommend(ts: TaskState, finish: TaskStateName, extra: TransitionExtra = {}): void {
+    this.recs.set(ts, [finish, extra]);
+  }
+
+  addReplica(ts: TaskState, ws: WorkerRecord, nbytes: number): void {
+    if (ts.whoHas.has(ws)) return;
+    ts.nbytes = nbytes;
+    ts.whoHas.add(ws);
+    ws.hasWhat.add(ts);
+    ws.nbytes += nbytes;
+  }
+
+  freeOn(ws: WorkerRecord, key: string): void {
+    const list = this.frees.get(ws);
+    if (list) list.push(key);
+    else this.frees.set(ws, [key]);
+  }
+
+  learnDuration(group: string, ms: number): void {
+    const prev = this.durations.get(group);
+    this.durations.set(group, prev === undefined ? ms : 0.5 * prev + 0.5 * ms);
+  }
+
+  sendCompute(ws: WorkerRecord, ts: TaskState): void {
+    const spec = ts.spec!;
+    let fnDef: FnDef | undefined;
+    if (spec.fn.kind === "source" && !ws.knownFns.has(spec.fn.id)) {
+      fnDef = this.fns.get(spec.fn.id);
+      ws.knownFns.add(spec.fn.id);
+    }
+    const deps = [];
+    for (const d of ts.deps) deps.push({ key: d.key, who: this.holders(d), nbytes: d.nbytes });
+    this.sendWorker(ws, { op: "compute-task", key: ts.key, fn: spec.fn, fnDef, args: spec.args, deps, priority: ts.priority });
+  }
+
+  reportInMemory(ts: TaskState): void {
+    if (ts.whoWants.size === 0) return;
+    const msg: SchedulerToClient = { op: "key-in-memory", key: ts.key, who: this.holders(ts), nbytes: ts.nbytes };
+    for (const cs of ts.whoWants) this.sendClient(cs, msg);
+  }
+
+  reportErred(ts: TaskState): void {
+    const msg = erredMsg(ts);
+    for (const cs of ts.whoWants) this.sendClient(cs, msg);
+  }
+
+  lostError(ts: TaskState): ErrorData {
+    const e = new LostDataError(`${ts.key} was held only by workers that are gone, and it cannot be recomputed (it was scattered, not computed)`);
+    return { name: e.name, message: e.message, code: e.code };
+  }
+
+  // ---------------------------------------------------------------- internals
+
+  private begin(what: string): void {
+    this.stimulus = `${what}-${++this.stimulusCount}`;
+  }
+
+  private run(): void {
+    while (this.recs.size > 0) {
+      const [ts, [finish, extra]] = this.recs.entries().next().value as [TaskState, [TaskStateName, TransitionExtra]];
+      this.recs.delete(ts);
+      if (ts.state !== "forgotten") this.transition(ts, finish, extra);
+    }
+    this.flushFrees();
+  }
+
+  private transition(ts: TaskState, finish: TaskStateName, extra: TransitionExtra): void {
+    const start = ts.state;
+    if (start === finish) return;
+    const fn = TRANSITIONS[`${start}>${finish}`];
+    if (fn) {
+      fn(this, ts, extra);
+      this.story.record(ts.key, start, ts.state, this.stimulus, this.now);
+      return;
+    }
+    if (start === "released" || finish === "released") {
+      throw new Error(`scheduler bug: no transition ${start}>${finish} for ${ts.key}`);
+    }
+    this.transition(ts, "released", extra);
+    if (ts.state === "released") this.transition(ts, finish, extra);
+  }
+
+  private flushFrees(): void {
+    for (const [ws, keys] of this.frees) if (ws.status === "running") this.sendWorker(ws, { op: "free-keys", keys });
+    this.frees.clear();
+  }
+
+  private holders(ts: TaskState): string[] {
+    const out: string[] = [];
+    for (const ws of ts.whoHas) out.push(ws.address);
+    return out;
+  }
+
+  private sendWorker(ws: WorkerRecord, msg: SchedulerToWorker): void {
+    this.out.push({ to: "worker", id: ws.id, msg });
+  }
+
+  private sendClient(cs: ClientState, msg: SchedulerToClient): void {
+    this.out.push({ to: "client", id: cs.id, msg });
+  }
+}
+
+function erredMsg(ts: TaskState): SchedulerToClient {
+  return {
+    op: "key-erred",
+    key: ts.key,
+    error: ts.error ?? { name: "Error", message: `task ${ts.key} failed` },
+    blame: ts.blame ?? ts.key,
+  };
+}

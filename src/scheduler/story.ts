@@ -1,0 +1,61 @@
+// A bounded log of task transitions, so that `story(key)` can tell what happened to a key and why
+// (which stimulus caused each step). Parallel arrays in a ring: no allocation per entry.
+
+export interface StoryEntry {
+  key: string;
+  start: string;
+  finish: string;
+  /** The event that caused it, e.g. "task-finished-42". */
+  stimulus: string;
+  /** Milliseconds, on the clock the scheduler shell passed in. */
+  time: number;
+}
+
+/** Transitions kept by default: enough to explain the recent past without growing without bound. */
+export const DEFAULT_STORY_CAPACITY = 100_000;
+
+export class Story {
+  private readonly keys: string[];
+  private readonly starts: string[];
+  private readonly finishes: string[];
+  private readonly stimuli: string[];
+  private readonly times: Float64Array;
+  private next = 0;
+  private filled = 0;
+
+  constructor(readonly capacity = DEFAULT_STORY_CAPACITY) {
+    this.keys = new Array<string>(capacity);
+    this.starts = new Array<string>(capacity);
+    this.finishes = new Array<string>(capacity);
+    this.stimuli = new Array<string>(capacity);
+    this.times = new Float64Array(capacity);
+  }
+
+  record(key: string, start: string, finish: string, stimulus: string, time: number): void {
+    const i = this.next;
+    this.keys[i] = key;
+    this.starts[i] = start;
+    this.finishes[i] = finish;
+    this.stimuli[i] = stimulus;
+    this.times[i] = time;
+    this.next = (i + 1) % this.capacity;
+    if (this.filled < this.capacity) this.filled++;
+  }
+
+  /** Entries for `key`, oldest first (only those still in the ring). */
+  of(key: string): StoryEntry[] {
+    const out: StoryEntry[] = [];
+    const first = this.filled < this.capacity ? 0 : this.next;
+    for (let n = 0; n < this.filled; n++) {
+      const i = (first + n) % this.capacity;
+      if (this.keys[i] === key) {
+        out.push({ key, start: this.starts[i]!, finish: this.finishes[i]!, stimulus: this.stimuli[i]!, time: this.times[i]! });
+      }
+    }
+    return out;
+  }
+
+  get size(): number {
+    return this.filled;
+  }
+}

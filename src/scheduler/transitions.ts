@@ -1,0 +1,211 @@
+// Every task transition the scheduler makes, in one table keyed "start>finish". A transition
+// changes one task and may recommend transitions for others; SchedulerState runs the
+// recommendations until none are left. A pair missing from the table goes through "released".
+
+import type { ErrorData } from "../errors.js";
+import { decideWorker, UNKNOWN_TASK_MS } from "./placement.js";
+import type { TaskState, TaskStateName, WorkerRecord } from "./model.js";
+import type { SchedulerState } from "./state.js";
+
+/** Facts some transitions need from the event that caused them. */
+export interface TransitionExtra {
+  worker?: WorkerRecord | undefined;
+  nbytes?: number | undefined;
+  duration?: number | undefined;
+  error?: ErrorData | undefined;
+  blame?: string | undefined;
+  /** The worker processing or holding the task is gone: do not message it. */
+  workerGone?: boolean | undefined;
+}
+
+export type Transition = (s: SchedulerState, ts: TaskState, extra: TransitionExtra) => void;
+
+/** After a task reaches "released": recompute it if still needed, forget it if nothing refers to it. */
+function afterRelease(s: SchedulerState, ts: TaskState): void {
+  if (ts.whoWants.size > 0 || ts.waiters.size > 0) {
+    if (ts.spec) s.recommend(ts, "waiting");
+    else s.recommend(ts, "erred", { error: s.lostError(ts), blame: ts.key });
+  } else if (ts.dependents.size === 0) {
+    s.recommend(ts, "forgotten");
+  }
+}
+
+/** Drops `ts` from the waiters of its dependencies; releases those nobody needs any more. */
+function stopWaitingOnDeps(s: SchedulerState, ts: TaskState): void {
+  for (const dep of ts.deps) {
+    dep.waiters.delete(ts);
+    if (dep.state === "memory" && !s.isNeeded(dep)) s.recommend(dep, "released");
+  }
+}
+
+function unassign(s: SchedulerState, ts: TaskState, workerGone: boolean | undefined): WorkerRecord | null {
+  const ws = ts.processingOn;
+  if (!ws) return null;
+  ws.processing.delete(ts);
+  ws.occupancy = Math.max(0, ws.occupancy - ts.cost);
+  ts.cost = 0;
+  ts.processingOn = null;
+  if (!workerGone && ws.status === "running") s.freeOn(ws, ts.key);
+  return ws;
+}
+
+function toProcessing(s: SchedulerState, ts: TaskState): void {
+  const ws = decideWorker(ts, s.workers.values());
+  if (!ws) {
+    ts.state = "no-worker";
+    s.unrunnable.add(ts);
+    return;
+  }
+  s.unrunnable.delete(ts);
+  ts.state = "processing";
+  ts.processingOn = ws;
+  ts.cost = s.durations.get(ts.group) ?? UNKNOWN_TASK_MS;
+  ws.processing.add(ts);
+  ws.occupancy += ts.cost;
+  s.sendCompute(ws, ts);
+}
+
+function toErred(s: SchedulerState, ts: TaskState, extra: TransitionExtra): void {
+  ts.state = "erred";
+  ts.error = extra.error ?? null;
+  ts.blame = extra.blame ?? ts.key;
+  ts.waitingOn.clear();
+  s.unrunnable.delete(ts);
+  stopWaitingOnDeps(s, ts);
+  for (const dts of ts.dependents) {
+    if (dts.state !== "erred" && dts.state !== "memory") s.recommend(dts, "erred", { error: ts.error ?? undefined, blame: ts.blame });
+  }
+  s.reportErred(ts);
+  if (!s.isNeeded(ts) && ts.dependents.size === 0) s.recommend(ts, "forgotten");
+}
+
+function forget(s: SchedulerState, ts: TaskState): void {
+  ts.state = "forgotten";
+  s.unrunnable.delete(ts);
+  for (const dep of ts.deps) {
+    dep.dependents.delete(ts);
+    dep.waiters.delete(ts);
+    if (s.isNeeded(dep)) continue;
+    if (dep.state === "memory") s.recommend(dep, "released");
+    else if ((dep.state === "released" || dep.state === "erred") && dep.dependents.size === 0) s.recommend(dep, "forgotten");
+  }
+  s.tasks.delete(ts.key);
+}
+
+export const TRANSITIONS: Partial<Record<`${TaskStateName}>${TaskStateName}`, Transition>> = {
+  "released>waiting"(s, ts) {
+    ts.state = "waiting";
+    ts.waitingOn.clear();
+    for (const dep of ts.deps) {
+      dep.waiters.add(ts);
+      if (dep.state === "erred") {
+        s.recommend(ts, "erred", { error: dep.error ?? undefined, blame: dep.blame ?? dep.key });
+        return;
+      }
+      if (dep.state !== "memory") {
+        ts.waitingOn.add(dep);
+        if (dep.state === "released") s.recommend(dep, "waiting");
+      }
+    }
+    if (ts.waitingOn.size === 0) s.recommend(ts, "processing");
+  },
+
+  "waiting>processing"(s, ts) {
+    toProcessing(s, ts);
+  },
+
+  "no-worker>processing"(s, ts) {
+    toProcessing(s, ts);
+  },
+
+  "processing>memory"(s, ts, { worker, nbytes = 0, duration }) {
+    unassign(s, ts, true);
+    if (duration !== undefined) s.learnDuration(ts.group, duration);
+    ts.state = "memory";
+    ts.error = null;
+    s.addReplica(ts, worker!, nbytes);
+    if (worker) worker.tasksDone++;
+    for (const dts of ts.dependents) {
+      if (dts.state === "waiting" && dts.waitingOn.delete(ts) && dts.waitingOn.size === 0) s.recommend(dts, "processing");
+    }
+    stopWaitingOnDeps(s, ts);
+    s.reportInMemory(ts);
+    if (!s.isNeeded(ts)) s.recommend(ts, "released");
+  },
+
+  // Scattered data arrives in memory without being computed.
+  "released>memory"(s, ts, { worker, nbytes = 0 }) {
+    ts.state = "memory";
+    s.addReplica(ts, worker!, nbytes);
+    for (const dts of ts.dependents) {
+      if (dts.state === "waiting" && dts.waitingOn.delete(ts) && dts.waitingOn.size === 0) s.recommend(dts, "processing");
+    }
+    s.reportInMemory(ts);
+  },
+
+  "processing>released"(s, ts, { workerGone }) {
+    unassign(s, ts, workerGone);
+    ts.state = "released";
+    stopWaitingOnDeps(s, ts);
+    afterRelease(s, ts);
+  },
+
+  "waiting>released"(s, ts) {
+    ts.state = "released";
+    ts.waitingOn.clear();
+    stopWaitingOnDeps(s, ts);
+    afterRelease(s, ts);
+  },
+
+  "no-worker>released"(s, ts) {
+    ts.state = "released";
+    s.unrunnable.delete(ts);
+    stopWaitingOnDeps(s, ts);
+    afterRelease(s, ts);
+  },
+
+  "memory>released"(s, ts, { workerGone }) {
+    for (const ws of ts.whoHas) {
+      ws.hasWhat.delete(ts);
+      ws.nbytes -= ts.nbytes;
+      if (!workerGone && ws.status === "running") s.freeOn(ws, ts.key);
+    }
+    ts.whoHas.clear();
+    ts.state = "released";
+    // The result is gone while dependents still need it: those waiting wait for the recomputed
+    // value; those already sent to a worker are pulled back, since their input will not arrive.
+    for (const dts of ts.dependents) {
+      if (dts.state === "waiting") dts.waitingOn.add(ts);
+      else if (dts.state === "processing" || dts.state === "no-worker") s.recommend(dts, "released");
+    }
+    afterRelease(s, ts);
+  },
+
+  "erred>released"(s, ts) {
+    ts.state = "released";
+    ts.error = null;
+    ts.blame = null;
+    afterRelease(s, ts);
+  },
+
+  "processing>erred"(s, ts, extra) {
+    unassign(s, ts, true);
+    toErred(s, ts, extra);
+  },
+  "waiting>erred"(s, ts, extra) {
+    toErred(s, ts, extra);
+  },
+  "no-worker>erred"(s, ts, extra) {
+    toErred(s, ts, extra);
+  },
+  "released>erred"(s, ts, extra) {
+    toErred(s, ts, extra);
+  },
+
+  "released>forgotten"(s, ts) {
+    forget(s, ts);
+  },
+  "erred>forgotten"(s, ts) {
+    forget(s, ts);
+  },
+};

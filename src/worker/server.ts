@@ -1,0 +1,332 @@
+// The worker's shell: one connection to the scheduler, a data server that peers and clients
+// fetch results from, connections to peers for fetching dependencies, and the loop that runs
+// tasks. Decisions about tasks and data live in WorkerState.
+
+import { Comm } from "../comm/comm.js";
+import { greet, welcome } from "../comm/handshake.js";
+import { dispatch } from "../comm/dispatch.js";
+import { connect, listen, type Listener } from "../comm/registry.js";
+import { PeerPool } from "../comm/peers.js";
+import type { TransportOptions } from "../comm/types.js";
+import { errorToData, SerializationError } from "../errors.js";
+import { log } from "../log.js";
+import type { DataReply, Handlers, Resources, SchedulerToWorker, ToDataServer, WorkerKind } from "../protocol/messages.js";
+import type { Serialized, TaskRef } from "../protocol/refs.js";
+import { deserialize, measure, serialize, shareLarge } from "../protocol/serialize.js";
+import { randomId } from "../util/ids.js";
+import { CodeCache, type CodePlatform, type TaskFunction } from "./code.js";
+import { WorkerState, type WorkerTask } from "./state.js";
+
+export interface WorkerOptions {
+  /** Address of the scheduler. */
+  scheduler: string;
+  /** Where this worker's data server listens. Default: a fresh in-process address. */
+  listen?: string;
+  name?: string;
+  kind?: WorkerKind;
+  /** Bytes of results this worker should hold at most (reported; enforced by later work). Default 0: no limit. */
+  memoryLimit?: number;
+  resources?: Resources;
+  token?: string | undefined;
+  /** How source becomes code on this platform. */
+  code?: CodePlatform;
+  /** Milliseconds between heartbeats. Default 1000. */
+  heartbeatMs?: number;
+  /** Lets pending I/O run between batches of tasks. Default: a zero timeout. */
+  yieldToEventLoop?: () => Promise<void>;
+  transport?: TransportOptions;
+}
+
+/**
+ * Run tasks back to back for at most this long before letting I/O in (peers asking for data, the
+ * scheduler freeing keys). Long enough that thousands of tiny tasks share one message batch.
+ */
+export const TASK_SLICE_MS = 10;
+
+export class Worker {
+  readonly name: string;
+  readonly state: WorkerState;
+  /** Resolves with the reason when the worker has closed. */
+  readonly closed: Promise<string>;
+  private readonly code: CodeCache;
+  private scheduler!: Comm;
+  private listener!: Listener;
+  private id = "";
+  private readonly peers: PeerPool;
+  private readonly incoming = new Set<Comm>();
+  private heartbeat: ReturnType<typeof setInterval> | undefined;
+  private running = false;
+  private closing = false;
+  private resolveClosed!: (reason: string) => void;
+  private drainScheduled = false;
+  private readonly yieldToEventLoop: () => Promise<void>;
+
+  private constructor(private readonly options: WorkerOptions, address: string) {
+    this.name = options.name ?? `worker-${randomId(3)}`;
+    this.state = new WorkerState(address);
+    this.code = new CodeCache(options.code);
+    this.closed = new Promise((r) => (this.resolveClosed = r));
+    this.peers = new PeerPool("peer", this.name, options.token, options.transport);
+    this.yieldToEventLoop = options.yieldToEventLoop ?? (() => new Promise((r) => setTimeout(r, 0)));
+  }
+
+  /** Starts the data server, joins the scheduler and starts taking tasks. */
+  static async start(options: WorkerOptions): Promise<Worker> {
+    let worker!: Worker;
+    const listener = await listen(options.listen ?? `inproc://worker-${randomId(4)}`, (comm) => void worker.acceptPeer(comm), options.transport);
+    worker = new Worker(options, listener.address);
+    worker.listener = listener;
+    try {
+      await worker.join();
+    } catch (err) {
+      await listener.close();
+      throw err;
+    }
+    return worker;
+  }
+
+  /** Where peers and clients reach this worker's data. */
+  get address(): string {
+    return this.listener.address;
+  }
+
+  /** The id the scheduler gave this worker. */
+  get workerId(): string {
+    return this.id;
+  }
+
+  /** Leaves the scheduler (saying goodbye), stops serving data and closes every connection. */
+  async close(reason = "worker closing"): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    clearInterval(this.heartbeat);
+    this.scheduler.close(reason);
+    await this.listener.close();
+    for (const c of this.incoming) c.close(reason);
+    this.peers.close(reason);
+    this.resolveClosed(reason);
+  }
+
+  private async join(): Promise<void> {
+    const comm = await connect(this.options.scheduler, this.options.transport);
+    const w = await greet(comm, {
+      role: "worker",
+      token: this.options.token,
+      name: this.name,
+      worker: {
+        address: this.listener.address,
+        kind: this.options.kind ?? "thread",
+        nthreads: 1,
+        memoryLimit: this.options.memoryLimit ?? 0,
+        resources: this.options.resources ?? {},
+        name: this.name,
+      },
+    });
+    this.id = w.id;
+    this.scheduler = comm;
+    comm.name = `${this.name}→scheduler`;
+    const handlers: Handlers<SchedulerToWorker> = {
+      "compute-task": (m) => this.state.computeTask(m),
+      "free-keys": (m) => this.state.freeKeys(m.keys),
+      "load-module": (m) => this.code.loadModule(m.module),
+      "close-worker": (m) => void this.close(m.reason),
+      reply: () => {},
+    };
+    comm.setHandler((msg) => {
+      dispatch(handlers, msg);
+      this.scheduleDrain();
+    });
+    void comm.closed.then((info) => void this.close(`scheduler connection closed: ${info.reason}`));
+    this.heartbeat = setInterval(() => {
+      if (!comm.isClosed) comm.send({ op: "heartbeat", memory: this.state.memory, executing: this.running ? 1 : 0, ready: this.state.readyCount });
+    }, this.options.heartbeatMs ?? 1000);
+  }
+
+  // ------------------------------------------------------------ instructions
+
+  /** Carries out the state's instructions once per turn, so fetches to one peer are batched. */
+  private scheduleDrain(): void {
+    if (this.drainScheduled) return;
+    this.drainScheduled = true;
+    queueMicrotask(() => {
+      this.drainScheduled = false;
+      this.drain();
+    });
+  }
+
+  private drain(): void {
+    for (const ins of this.state.takeInstructions()) {
+      if (ins.kind === "send") {
+        if (!this.scheduler.isClosed) this.scheduler.send(ins.msg);
+      } else {
+        void this.fetch(ins.from, ins.keys);
+      }
+    }
+    this.pump();
+  }
+
+  // ------------------------------------------------------------ running tasks
+
+  private pump(): void {
+    if (this.running || this.closing || this.state.readyCount === 0) return;
+    this.running = true;
+    void this.runReady().finally(() => {
+      this.running = false;
+      this.drain();
+    });
+  }
+
+  /** Runs ready tasks back to back; yields to I/O every TASK_SLICE_MS and while awaiting async tasks. */
+  private async runReady(): Promise<void> {
+    let sliceStart = performance.now();
+    for (;;) {
+      if (this.closing) return;
+      const task = this.state.nextReady();
+      if (!task) return;
+      const pending = this.execute(task);
+      if (pending) await pending;
+      if (performance.now() - sliceStart > TASK_SLICE_MS) {
+        this.drain(); // send what finished so far
+        await this.yieldToEventLoop();
+        sliceStart = performance.now();
+      }
+    }
+  }
+
+  /** Runs one task. Returns a promise only when the task is asynchronous (or its module is loading). */
+  private execute(task: WorkerTask): Promise<void> | undefined {
+    let fn: TaskFunction | Promise<TaskFunction>;
+    try {
+      fn = this.code.resolve(task.fn, task.fnDef);
+    } catch (err) {
+      this.fail(task, err);
+      return undefined;
+    }
+    if (fn instanceof Promise) return fn.then((f) => this.call(task, f), (err) => this.fail(task, err));
+    return this.call(task, fn);
+  }
+
+  private call(task: WorkerTask, fn: TaskFunction): Promise<void> | undefined {
+    const start = performance.now();
+    let result: unknown;
+    try {
+      const args = deserialize(task.args, (ref) => this.depValue(task, ref));
+      result = fn(...(args as unknown[]));
+    } catch (err) {
+      this.fail(task, err);
+      return undefined;
+    }
+    if (isThenable(result)) {
+      return Promise.resolve(result).then(
+        (value) => this.finish(task, value, start),
+        (err) => this.fail(task, err),
+      );
+    }
+    this.finish(task, result, start);
+    return undefined;
+  }
+
+  private depValue(task: WorkerTask, ref: TaskRef): unknown {
+    if (!this.state.data.has(ref.key)) throw new Error(`input ${ref.key} of ${task.key} is not held by this worker`);
+    return this.state.data.get(ref.key);
+  }
+
+  private finish(task: WorkerTask, value: unknown, start: number): void {
+    const duration = performance.now() - start;
+    let nbytes: number;
+    try {
+      nbytes = measure(value);
+    } catch (err) {
+      const e = err as Error;
+      this.fail(task, new SerializationError(`the result of ${task.key} cannot be sent: ${e.message}`));
+      return;
+    }
+    this.state.taskDone(task, value, nbytes, duration);
+  }
+
+  private fail(task: WorkerTask, err: unknown): void {
+    if (err instanceof ReferenceError && task.fn.kind === "source") {
+      err.message +=
+        " (task functions are sent to workers as source code, so variables from outside the function do not exist here: pass them as arguments or use a task module)";
+    }
+    this.state.taskErred(task, errorToData(err));
+  }
+
+  // ------------------------------------------------------------ data: serving
+
+  private async acceptPeer(comm: Comm): Promise<void> {
+    if (this.closing) return comm.close("worker closing");
+    const admitted = await welcome(comm, (hello) => {
+      if (this.options.token !== undefined && hello.token !== this.options.token) return { refuse: "wrong token" };
+      if (hello.role !== "peer" && hello.role !== "client") return { refuse: `role "${hello.role}" cannot use a data server` };
+      return { id: `${this.name}-conn-${randomId(3)}` };
+    });
+    if (!admitted) return;
+    this.incoming.add(comm);
+    void comm.closed.then(() => this.incoming.delete(comm));
+    const handlers: Handlers<ToDataServer> = {
+      "get-data": (m) => {
+        const values: Record<string, Serialized> = {};
+        const missing: string[] = [];
+        for (const key of m.keys) {
+          if (!this.state.data.has(key)) {
+            missing.push(key);
+            continue;
+          }
+          values[key] = this.encodeFor(comm, key);
+        }
+        comm.send({ op: "data", id: m.id, values, missing });
+      },
+      "put-data": (m) => {
+        const nbytes: Record<string, number> = {};
+        for (const [key, payload] of Object.entries(m.values)) {
+          const value = deserialize(payload);
+          nbytes[key] = measure(value);
+          this.state.putData(key, value, nbytes[key]);
+        }
+        comm.send({ op: "put-reply", id: m.id, nbytes });
+      },
+    };
+    comm.setHandler((msg) => dispatch(handlers, msg));
+  }
+
+  /**
+   * Encodes a held value for a connection. On links between threads of this process, large
+   * buffers are moved into shared memory first (once) and the held value is replaced by the
+   * shared version, so this and later sends share instead of copying.
+   */
+  private encodeFor(comm: Comm, key: string): Serialized {
+    let value = this.state.data.get(key);
+    if (comm.sharedMemory) {
+      const shared = shareLarge(value);
+      if (shared !== value) {
+        this.state.data.set(key, shared);
+        value = shared;
+      }
+    }
+    return serialize(value).payload;
+  }
+
+  // ------------------------------------------------------------ data: fetching
+
+  private async fetch(from: string, keys: string[]): Promise<void> {
+    try {
+      const peer = await this.peers.get(from);
+      const reply = await peer.requests.request<DataReply>((id) => ({ op: "get-data", id, keys }));
+      const values = new Map<string, { value: unknown; nbytes: number }>();
+      for (const [key, payload] of Object.entries(reply.values)) {
+        const value = deserialize(payload);
+        values.set(key, { value, nbytes: measure(value) });
+      }
+      this.state.dataArrived(from, values, reply.missing);
+    } catch (err) {
+      log().debug(`${this.name}: fetching ${keys.length} keys from ${from} failed: ${(err as Error).message}`);
+      this.state.fetchFailed(from, keys);
+    }
+    this.scheduleDrain();
+  }
+}
+
+function isThenable(v: unknown): v is PromiseLike<unknown> {
+  return typeof v === "object" && v !== null && typeof (v as { then?: unknown }).then === "function";
+}

@@ -1,0 +1,229 @@
+// The worker as a pure state machine: what it was asked to compute, what data it holds, which
+// dependencies it is fetching from which peer. Events in, instructions out; the shell (server.ts)
+// executes tasks, talks to peers and the scheduler.
+
+import type { ErrorData } from "../errors.js";
+import { comparePriority } from "../graph/priority.js";
+import type { ComputeTask, DepLocation, FnDef, FnRef, WorkerToScheduler } from "../protocol/messages.js";
+import type { Serialized } from "../protocol/refs.js";
+import { Heap } from "../util/heap.js";
+
+/** waiting (for dependencies) → ready → executing → done; "cancelled" is executing but no longer wanted. */
+export type WorkerTaskState = "waiting" | "ready" | "executing" | "done" | "cancelled";
+
+export class WorkerTask {
+  state: WorkerTaskState = "waiting";
+  /** Dependency keys not yet held. */
+  readonly missing = new Set<string>();
+  constructor(
+    readonly key: string,
+    readonly fn: FnRef,
+    readonly fnDef: FnDef | undefined,
+    readonly args: Serialized,
+    readonly deps: DepLocation[],
+    readonly priority: number[],
+  ) {}
+}
+
+export type WorkerInstruction =
+  | { kind: "send"; msg: WorkerToScheduler }
+  /** Ask the data server at `from` for `keys`. */
+  | { kind: "fetch"; from: string; keys: string[] };
+
+interface Fetch {
+  /** Holders not tried yet, in the scheduler's order. */
+  candidates: string[];
+  /** The holder asked now, if a request is in flight. */
+  from: string | null;
+}
+
+export class WorkerState {
+  readonly data = new Map<string, unknown>();
+  readonly sizes = new Map<string, number>();
+  readonly tasks = new Map<string, WorkerTask>();
+  /** Bytes of results held. */
+  memory = 0;
+  private readonly ready = new Heap<WorkerTask>((a, b) => comparePriority(a.priority, b.priority) < 0);
+  private readonly fetches = new Map<string, Fetch>();
+  /** Tasks waiting for each dependency key. */
+  private readonly waitingFor = new Map<string, Set<WorkerTask>>();
+  private readonly pendingFetch = new Map<string, string[]>();
+  private out: WorkerInstruction[] = [];
+
+  constructor(readonly selfAddress: string) {}
+
+  takeInstructions(): WorkerInstruction[] {
+    for (const [from, keys] of this.pendingFetch) this.out.push({ kind: "fetch", from, keys });
+    this.pendingFetch.clear();
+    const out = this.out;
+    this.out = [];
+    return out;
+  }
+
+  /** Tasks ready to run, not counting cancelled ones still in the heap. */
+  get readyCount(): number {
+    return this.ready.size;
+  }
+
+  computeTask(msg: ComputeTask): void {
+    const existing = this.tasks.get(msg.key);
+    if (existing) {
+      // Freed while running and now asked for again: keep the running execution's result.
+      if (existing.state === "cancelled") existing.state = "executing";
+      return;
+    }
+    if (this.data.has(msg.key)) {
+      // Already holds the result (e.g. recomputation asked of a worker that has a replica).
+      this.send({ op: "task-finished", key: msg.key, nbytes: this.sizes.get(msg.key) ?? 0, duration: 0 });
+      return;
+    }
+    const task = new WorkerTask(msg.key, msg.fn, msg.fnDef, msg.args, msg.deps, msg.priority);
+    this.tasks.set(msg.key, task);
+    for (const dep of msg.deps) {
+      if (this.data.has(dep.key)) continue;
+      task.missing.add(dep.key);
+      let waiting = this.waitingFor.get(dep.key);
+      if (!waiting) this.waitingFor.set(dep.key, (waiting = new Set()));
+      waiting.add(task);
+      const f = this.fetches.get(dep.key);
+      if (!f) {
+        this.fetches.set(dep.key, { candidates: dep.who.filter((w) => w !== this.selfAddress), from: null });
+        this.startFetch(dep.key);
+      } else if (f.from === null && f.candidates.length === 0) {
+        f.candidates = dep.who.filter((w) => w !== this.selfAddress);
+        this.startFetch(dep.key);
+      }
+    }
+    if (task.missing.size === 0) this.makeReady(task);
+  }
+
+  /** The scheduler no longer needs these keys here: drop their data and any pending task. */
+  freeKeys(keys: string[]): void {
+    for (const key of keys) {
+      this.dropData(key);
+      const task = this.tasks.get(key);
+      if (!task) continue;
+      if (task.state === "executing") {
+        task.state = "cancelled"; // it cannot be interrupted; its result will be discarded
+      } else {
+        this.forgetTask(task);
+      }
+    }
+  }
+
+  /** A peer answered a fetch: `values` arrived, `missing` it did not have. */
+  dataArrived(from: string, values: Map<string, { value: unknown; nbytes: number }>, missing: string[]): void {
+    const added: { key: string; nbytes: number }[] = [];
+    for (const [key, { value, nbytes }] of values) {
+      const f = this.fetches.get(key);
+      if (!f || f.from !== from) continue;
+      this.fetches.delete(key);
+      const waiting = this.waitingFor.get(key);
+      this.waitingFor.delete(key);
+      if (!waiting || waiting.size === 0) continue; // nobody here needs it any more
+      this.store(key, value, nbytes);
+      added.push({ key, nbytes });
+      for (const task of waiting) {
+        task.missing.delete(key);
+        if (task.missing.size === 0 && task.state === "waiting") this.makeReady(task);
+      }
+    }
+    if (added.length > 0) this.send({ op: "add-keys", keys: added });
+    for (const key of missing) this.fetchFailed(from, [key]);
+  }
+
+  /** Fetching `keys` from `from` failed (peer lacked them or the connection broke): try the next holder. */
+  fetchFailed(from: string, keys: string[]): void {
+    for (const key of keys) {
+      const f = this.fetches.get(key);
+      if (!f || f.from !== from) continue;
+      f.from = null;
+      if (f.candidates.length > 0) this.startFetch(key);
+      else this.giveUp(key, from);
+    }
+  }
+
+  /** No holder of `key` could provide it: tell the scheduler (it recomputes or reassigns), drop the tasks. */
+  private giveUp(key: string, lastTried: string): void {
+    this.fetches.delete(key);
+    const waiting = this.waitingFor.get(key);
+    this.waitingFor.delete(key);
+    for (const task of waiting ?? []) {
+      this.send({ op: "missing-data", key: task.key, dep: key, from: lastTried });
+      this.forgetTask(task);
+    }
+  }
+
+  /** The next task to run, highest priority first; marks it executing. */
+  nextReady(): WorkerTask | undefined {
+    for (;;) {
+      const task = this.ready.pop();
+      if (!task) return undefined;
+      if (task.state !== "ready") continue; // cancelled while queued
+      task.state = "executing";
+      return task;
+    }
+  }
+
+  taskDone(task: WorkerTask, value: unknown, nbytes: number, duration: number): void {
+    const cancelled = task.state === "cancelled";
+    this.forgetTask(task);
+    if (cancelled) return;
+    this.store(task.key, value, nbytes);
+    this.send({ op: "task-finished", key: task.key, nbytes, duration });
+  }
+
+  taskErred(task: WorkerTask, error: ErrorData): void {
+    const cancelled = task.state === "cancelled";
+    this.forgetTask(task);
+    if (!cancelled) this.send({ op: "task-erred", key: task.key, error });
+  }
+
+  /** Data a client scattered here. */
+  putData(key: string, value: unknown, nbytes: number): void {
+    this.store(key, value, nbytes);
+  }
+
+  private store(key: string, value: unknown, nbytes: number): void {
+    this.dropData(key);
+    this.data.set(key, value);
+    this.sizes.set(key, nbytes);
+    this.memory += nbytes;
+  }
+
+  private dropData(key: string): void {
+    if (!this.data.delete(key)) return;
+    this.memory -= this.sizes.get(key) ?? 0;
+    this.sizes.delete(key);
+  }
+
+  private makeReady(task: WorkerTask): void {
+    task.state = "ready";
+    this.ready.push(task);
+  }
+
+  private forgetTask(task: WorkerTask): void {
+    task.state = "done";
+    if (this.tasks.get(task.key) === task) this.tasks.delete(task.key);
+    for (const depKey of task.missing) {
+      const waiting = this.waitingFor.get(depKey);
+      waiting?.delete(task);
+      if (waiting && waiting.size === 0) this.waitingFor.delete(depKey);
+    }
+    task.missing.clear();
+  }
+
+  private startFetch(key: string): void {
+    const f = this.fetches.get(key)!;
+    const from = f.candidates.shift();
+    if (from === undefined) return this.giveUp(key, "");
+    f.from = from;
+    const list = this.pendingFetch.get(from);
+    if (list) list.push(key);
+    else this.pendingFetch.set(from, [key]);
+  }
+
+  private send(msg: WorkerToScheduler): void {
+    this.out.push({ kind: "send", msg });
+  }
+}
