@@ -13,7 +13,7 @@ import { ArgumentError, CancelledError, ClientClosedError, errorFromData, LostDa
 import type { ClientToScheduler, FnDef, FnRef, Handlers, RequestWhat, SchedulerToClient, TaskMsg } from "../protocol/messages.js";
 import type { Serialized } from "../protocol/refs.js";
 import { TaskRef } from "../protocol/refs.js";
-import { serialize } from "../protocol/serialize.js";
+import { deserialize, serialize } from "../protocol/serialize.js";
 import type { StoryEntry } from "../scheduler/story.js";
 import type { WorkerInfo } from "../scheduler/state.js";
 import { hash64, randomId } from "../util/ids.js";
@@ -57,6 +57,8 @@ export class Client implements FutureHost {
   private readonly data: DataPlane;
   private readonly sentFns = new Set<string>();
   private graph: { tasks: TaskMsg[]; fns: FnDef[]; wants: string[] } | null = null;
+  /** Keys whose last future went away this turn; released in one message. */
+  private releases = new Set<string>();
   private generation = 0;
   private counter = 0;
   private readonly prefix = randomId(4);
@@ -76,7 +78,7 @@ export class Client implements FutureHost {
     this.peers = new PeerPool("client", `client-${id}`, options.token, options.transport);
     this.data = new DataPlane(this.peers, (keys) => this.request<Record<string, string[]>>({ kind: "who-has", keys }));
     const handlers: Handlers<SchedulerToClient> = {
-      "key-in-memory": (m) => this.keys.get(m.key)?.finish(m.who, m.nbytes),
+      "key-in-memory": (m) => this.keys.get(m.key)?.finish(m.who, m.nbytes, m.value),
       "key-erred": (m) => this.keys.get(m.key)?.fail("error", errorFromData(m.error, m.blame)),
       "key-cancelled": (m) => this.keys.get(m.key)?.fail("cancelled", new CancelledError(m.key)),
       "key-lost": (m) => this.keys.get(m.key)?.fail("lost", new LostDataError(m.reason)),
@@ -228,6 +230,13 @@ export class Client implements FutureHost {
     if (this.closedError) return Promise.reject(this.closedError);
     const ks = this.keys.get(key);
     if (!ks) return Promise.reject(new LostDataError(`${key} was released by this client`));
+    if (ks.inline) {
+      try {
+        return Promise.resolve(deserialize(ks.inline));
+      } catch (err) {
+        return Promise.reject(err as Error);
+      }
+    }
     return this.data.fetch(key, ks.who);
   }
 
@@ -242,7 +251,15 @@ export class Client implements FutureHost {
   drop(ks: KeyState): void {
     if (--ks.refs > 0 || this.keys.get(ks.key) !== ks) return;
     this.keys.delete(ks.key);
-    if (!this.closedError) this.sendScheduler({ op: "release-keys", keys: [ks.key] });
+    if (this.closedError) return;
+    if (this.releases.size === 0) queueMicrotask(() => this.flushReleases());
+    this.releases.add(ks.key);
+  }
+
+  private flushReleases(): void {
+    const keys = [...this.releases];
+    this.releases.clear();
+    if (keys.length > 0 && !this.closedError) this.sendScheduler({ op: "release-keys", keys });
   }
 
   // ------------------------------------------------------------ internals
@@ -291,6 +308,7 @@ export class Client implements FutureHost {
 
   /** A new Future for `key`, sharing (or, when `fresh`, replacing) the key's record. */
   private futureFor<T>(key: string, fresh = false): Future<T> {
+    this.releases.delete(key); // wanted again before its release went out
     let ks = this.keys.get(key);
     if (!ks || fresh) {
       ks = new KeyState(key);

@@ -3,6 +3,7 @@
 // that key is held any more (explicitly with release(), or when garbage collected).
 
 import type { ClientClosedError } from "../errors.js";
+import type { Serialized } from "../protocol/refs.js";
 
 /** pending → finished | error | cancelled | lost. */
 export type FutureStatus = "pending" | "finished" | "error" | "cancelled" | "lost";
@@ -25,6 +26,8 @@ export class KeyState {
   /** Data-server addresses of workers holding the result (from the scheduler). */
   who: string[] = [];
   nbytes = 0;
+  /** The result itself, when it was small enough to come with the notice (decoded afresh on each use). */
+  inline: Serialized | undefined;
   /** Live Future objects for this key. */
   refs = 0;
   private readonly settled: Promise<void>;
@@ -39,9 +42,10 @@ export class KeyState {
     return this.settled;
   }
 
-  finish(who: string[], nbytes: number): void {
+  finish(who: string[], nbytes: number, inline?: Serialized): void {
     this.who = who;
     this.nbytes = nbytes;
+    this.inline = inline;
     if (this.status === "pending" || this.status === "lost") {
       this.status = "finished";
       this.error = null;

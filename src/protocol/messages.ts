@@ -129,6 +129,8 @@ export interface KeyInMemory {
   /** Data-server addresses of workers that hold it. */
   who: string[];
   nbytes: number;
+  /** The result itself when small: the client needs no fetch from the worker. */
+  value?: Serialized | undefined;
 }
 
 export interface KeyErred {
@@ -203,6 +205,8 @@ export interface TaskFinished {
   nbytes: number;
   /** Milliseconds the function ran. */
   duration: number;
+  /** The result itself when it is small (≤ INLINE_RESULT_MAX_BYTES), for the scheduler to pass on to clients. */
+  value?: Serialized | undefined;
 }
 
 export interface TaskErred {

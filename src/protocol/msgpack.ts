@@ -100,13 +100,14 @@ const unpackr = new Unpackr(OPTIONS);
 
 /**
  * Packs `value`; FrameRefs in it must point into `frames`, and Serialized values inside it append
- * their frames to `frames`. Returns a fresh copy of the bytes (msgpackr's own result is a view into
- * an arena that the next pack overwrites).
+ * their frames to `frames`. Returns a copy of the bytes in a buffer of their own: msgpackr's result
+ * is a view into an arena it shares between calls, so transferring its `.buffer` would detach the
+ * arena. (In Node it is a Buffer, whose slice() is a view too, hence the Uint8Array constructor.)
  */
 export function packWithFrames(value: unknown, frames: Uint8Array[]): Uint8Array {
   writeFrames = frames;
   try {
-    return packr.pack(value).slice();
+    return new Uint8Array(packr.pack(value));
   } finally {
     writeFrames = null;
   }

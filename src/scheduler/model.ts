@@ -20,19 +20,33 @@ export interface TaskSpec {
   resources: Resources | undefined;
 }
 
+/**
+ * The set every task starts with in each relation. Most tasks have no dependencies, dependents or
+ * waiters, so sets are made on first add (TaskState.add) rather than six per task up front; at
+ * 10,000 tasks per map that was a good part of the scheduler's garbage. Adding to it is a bug.
+ */
+class NoneSet<T> extends Set<T> {
+  override add(): this {
+    throw new Error("scheduler bug: add() on the shared empty set; use TaskState.add()");
+  }
+}
+const NONE = new NoneSet<never>();
+
+type TaskRelation = "deps" | "dependents" | "waitingOn" | "waiters";
+
 export class TaskState {
   state: TaskStateName = "released";
   spec: TaskSpec | null = null;
   /** Lower runs first; compared element by element. */
   priority: number[] = [];
-  readonly deps = new Set<TaskState>();
-  readonly dependents = new Set<TaskState>();
+  deps: Set<TaskState> = NONE;
+  dependents: Set<TaskState> = NONE;
   /** Dependencies not yet in memory (while waiting). */
-  readonly waitingOn = new Set<TaskState>();
+  waitingOn: Set<TaskState> = NONE;
   /** Dependents that still need this task's result. */
-  readonly waiters = new Set<TaskState>();
-  readonly whoWants = new Set<ClientState>();
-  readonly whoHas = new Set<WorkerRecord>();
+  waiters: Set<TaskState> = NONE;
+  whoWants: Set<ClientState> = NONE;
+  whoHas: Set<WorkerRecord> = NONE;
   processingOn: WorkerRecord | null = null;
   /** Milliseconds of occupancy this task added to its worker when assigned. */
   cost = 0;
@@ -48,6 +62,22 @@ export class TaskState {
 
   constructor(readonly key: string) {
     this.group = groupOf(key);
+  }
+
+  /** Adds `other` to one of this task's relations, making the set on first use. */
+  add(relation: TaskRelation, other: TaskState): void {
+    if (this[relation] === NONE) this[relation] = new Set();
+    this[relation].add(other);
+  }
+
+  addWanter(cs: ClientState): void {
+    if (this.whoWants === NONE) this.whoWants = new Set();
+    this.whoWants.add(cs);
+  }
+
+  addHolder(ws: WorkerRecord): void {
+    if (this.whoHas === NONE) this.whoHas = new Set();
+    this.whoHas.add(ws);
   }
 }
 

@@ -118,7 +118,7 @@ export class Scheduler {
     this.deliver();
     const s = this.state;
     const handlers: Handlers<WorkerToScheduler> = {
-      "task-finished": (m) => s.taskFinished(id, m.key, m.nbytes, m.duration),
+      "task-finished": (m) => s.taskFinished(id, m.key, m.nbytes, m.duration, m.value),
       "task-erred": (m) => s.taskErred(id, m.key, m.error),
       "missing-data": (m) => s.missingData(id, m.key, m.dep, m.from),
       "add-keys": (m) => s.addKeys(id, m.keys),

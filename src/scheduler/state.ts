@@ -11,6 +11,7 @@ import type {
   TaskMsg,
   WorkerHello,
 } from "../protocol/messages.js";
+import type { Serialized } from "../protocol/refs.js";
 import { ClientState, TaskState, WorkerRecord, type TaskStateName } from "./model.js";
 import { Story, type StoryEntry } from "./story.js";
 import { TRANSITIONS, type TransitionExtra } from "./transitions.js";
@@ -55,7 +56,9 @@ export class SchedulerState {
   now = 0;
   readonly allowedFailures: number;
 
-  private readonly recs = new Map<TaskState, [TaskStateName, TransitionExtra]>();
+  private recs = new Map<TaskState, TaskStateName>();
+  /** Facts for the recommendations that carry any (most carry none). */
+  private recExtras = new Map<TaskState, TransitionExtra>();
   private out: Instruction[] = [];
   private readonly frees = new Map<WorkerRecord, string[]>();
   private stimulusCount = 0;
@@ -117,15 +120,15 @@ export class SchedulerState {
           unknownDep.set(ts, depKey);
           continue;
         }
-        ts.deps.add(dep);
-        dep.dependents.add(ts);
+        ts.add("deps", dep);
+        dep.add("dependents", ts);
       }
       fresh.push(ts);
     }
     for (const key of wants) {
       const ts = this.tasks.get(key);
       if (!ts) continue;
-      ts.whoWants.add(cs);
+      ts.addWanter(cs);
       cs.wants.add(ts);
       if (ts.state === "memory") this.sendClient(cs, { op: "key-in-memory", key, who: this.holders(ts), nbytes: ts.nbytes });
       else if (ts.state === "erred") this.sendClient(cs, erredMsg(ts));
@@ -194,11 +197,12 @@ export class SchedulerState {
         this.tasks.set(e.key, ts);
       }
       if (cs && !ts.whoWants.has(cs)) {
-        ts.whoWants.add(cs);
+        ts.addWanter(cs);
         cs.wants.add(ts);
       }
       if (ts.state === "memory") this.addReplica(ts, ws, e.nbytes);
-      else this.transition(ts, "released", {}), this.transition(ts, "memory", { worker: ws, nbytes: e.nbytes });
+      else if (ts.state === "released") this.transition(ts, "memory", { worker: ws, nbytes: e.nbytes });
+      else this.freeOn(ws, e.key); // being computed under the same key: keep that, drop the copy
     }
     this.run();
   }
@@ -249,13 +253,13 @@ export class SchedulerState {
     this.run();
   }
 
-  taskFinished(workerId: string, key: string, nbytes: number, duration: number): void {
+  taskFinished(workerId: string, key: string, nbytes: number, duration: number, value?: Serialized): void {
     const ws = this.workers.get(workerId);
     const ts = this.tasks.get(key);
     if (!ws) return;
     this.begin("task-finished");
     if (ts && ts.state === "processing" && ts.processingOn === ws) {
-      this.transition(ts, "memory", { worker: ws, nbytes, duration });
+      this.transition(ts, "memory", { worker: ws, nbytes, duration, value });
     } else if (ts && ts.state === "memory") {
       this.addReplica(ts, ws, nbytes);
     } else {
@@ -271,7 +275,7 @@ export class SchedulerState {
     this.begin("task-erred");
     if (ts.retriesLeft > 0) {
       ts.retriesLeft--;
-      this.transition(ts, "released", {});
+      this.transition(ts, "released", NO_EXTRA);
     } else {
       this.transition(ts, "erred", { error, blame: key });
     }
@@ -356,14 +360,16 @@ export class SchedulerState {
     return ts.whoWants.size > 0 || ts.waiters.size > 0;
   }
 
-  recommend(ts: TaskState, finish: TaskStateName, extra: TransitionExtra = {}): void {
-    this.recs.set(ts, [finish, extra]);
+  recommend(ts: TaskState, finish: TaskStateName, extra?: TransitionExtra): void {
+    this.recs.set(ts, finish);
+    if (extra) this.recExtras.set(ts, extra);
+    else if (this.recExtras.size > 0) this.recExtras.delete(ts);
   }
 
   addReplica(ts: TaskState, ws: WorkerRecord, nbytes: number): void {
     if (ts.whoHas.has(ws)) return;
     ts.nbytes = nbytes;
-    ts.whoHas.add(ws);
+    ts.addHolder(ws);
     ws.hasWhat.add(ts);
     ws.nbytes += nbytes;
   }
@@ -391,9 +397,9 @@ export class SchedulerState {
     this.sendWorker(ws, { op: "compute-task", key: ts.key, fn: spec.fn, fnDef, args: spec.args, deps, priority: ts.priority });
   }
 
-  reportInMemory(ts: TaskState): void {
+  reportInMemory(ts: TaskState, value?: Serialized): void {
     if (ts.whoWants.size === 0) return;
-    const msg: SchedulerToClient = { op: "key-in-memory", key: ts.key, who: this.holders(ts), nbytes: ts.nbytes };
+    const msg: SchedulerToClient = { op: "key-in-memory", key: ts.key, who: this.holders(ts), nbytes: ts.nbytes, value };
     for (const cs of ts.whoWants) this.sendClient(cs, msg);
   }
 
@@ -413,11 +419,21 @@ export class SchedulerState {
     this.stimulus = `${what}-${++this.stimulusCount}`;
   }
 
+  /**
+   * Carries out recommendations until none are left, a round at a time (taking the first entry of
+   * a Map after many deletions is slow in V8, so we never do that). A newer recommendation for a
+   * task replaces an older one that has not run yet.
+   */
   private run(): void {
     while (this.recs.size > 0) {
-      const [ts, [finish, extra]] = this.recs.entries().next().value as [TaskState, [TaskStateName, TransitionExtra]];
-      this.recs.delete(ts);
-      if (ts.state !== "forgotten") this.transition(ts, finish, extra);
+      const round = this.recs;
+      const extras = this.recExtras;
+      this.recs = new Map();
+      this.recExtras = new Map();
+      for (const [ts, finish] of round) {
+        if (this.recs.has(ts) || ts.state === "forgotten") continue; // superseded, or gone
+        this.transition(ts, finish, extras.get(ts) ?? NO_EXTRA);
+      }
     }
     this.flushFrees();
   }
@@ -457,6 +473,8 @@ export class SchedulerState {
     this.out.push({ to: "client", id: cs.id, msg });
   }
 }
+
+const NO_EXTRA: TransitionExtra = Object.freeze({});
 
 function erredMsg(ts: TaskState): SchedulerToClient {
   return {

@@ -3,6 +3,7 @@
 // recommendations until none are left. A pair missing from the table goes through "released".
 
 import type { ErrorData } from "../errors.js";
+import type { Serialized } from "../protocol/refs.js";
 import { decideWorker, UNKNOWN_TASK_MS } from "./placement.js";
 import type { TaskState, TaskStateName, WorkerRecord } from "./model.js";
 import type { SchedulerState } from "./state.js";
@@ -12,6 +13,8 @@ export interface TransitionExtra {
   worker?: WorkerRecord | undefined;
   nbytes?: number | undefined;
   duration?: number | undefined;
+  /** A small result, sent along to the clients that want it (never stored here). */
+  value?: Serialized | undefined;
   error?: ErrorData | undefined;
   blame?: string | undefined;
   /** The worker processing or holding the task is gone: do not message it. */
@@ -97,13 +100,13 @@ export const TRANSITIONS: Partial<Record<`${TaskStateName}>${TaskStateName}`, Tr
     ts.state = "waiting";
     ts.waitingOn.clear();
     for (const dep of ts.deps) {
-      dep.waiters.add(ts);
+      dep.add("waiters", ts);
       if (dep.state === "erred") {
         s.recommend(ts, "erred", { error: dep.error ?? undefined, blame: dep.blame ?? dep.key });
         return;
       }
       if (dep.state !== "memory") {
-        ts.waitingOn.add(dep);
+        ts.add("waitingOn", dep);
         if (dep.state === "released") s.recommend(dep, "waiting");
       }
     }
@@ -118,7 +121,7 @@ export const TRANSITIONS: Partial<Record<`${TaskStateName}>${TaskStateName}`, Tr
     toProcessing(s, ts);
   },
 
-  "processing>memory"(s, ts, { worker, nbytes = 0, duration }) {
+  "processing>memory"(s, ts, { worker, nbytes = 0, duration, value }) {
     unassign(s, ts, true);
     if (duration !== undefined) s.learnDuration(ts.group, duration);
     ts.state = "memory";
@@ -129,7 +132,7 @@ export const TRANSITIONS: Partial<Record<`${TaskStateName}>${TaskStateName}`, Tr
       if (dts.state === "waiting" && dts.waitingOn.delete(ts) && dts.waitingOn.size === 0) s.recommend(dts, "processing");
     }
     stopWaitingOnDeps(s, ts);
-    s.reportInMemory(ts);
+    s.reportInMemory(ts, value);
     if (!s.isNeeded(ts)) s.recommend(ts, "released");
   },
 
@@ -175,7 +178,7 @@ export const TRANSITIONS: Partial<Record<`${TaskStateName}>${TaskStateName}`, Tr
     // The result is gone while dependents still need it: those waiting wait for the recomputed
     // value; those already sent to a worker are pulled back, since their input will not arrive.
     for (const dts of ts.dependents) {
-      if (dts.state === "waiting") dts.waitingOn.add(ts);
+      if (dts.state === "waiting") dts.add("waitingOn", ts);
       else if (dts.state === "processing" || dts.state === "no-worker") s.recommend(dts, "released");
     }
     afterRelease(s, ts);

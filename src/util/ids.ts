@@ -9,31 +9,43 @@ export function randomId(bytes = 8): string {
 }
 
 /**
- * A fast 64-bit non-cryptographic hash (two lanes of 32-bit FNV-1a style mixing, then avalanche),
- * as 16 hex characters. For content-derived keys and code ids, where collisions between honest
- * inputs must be negligible but attackers are not a concern (tokens use randomId).
+ * A fast 64-bit non-cryptographic hash (two 32-bit multiply-xor lanes, then an avalanche), as 16
+ * hex characters. For content-derived keys and code ids, where collisions between honest inputs
+ * must be negligible but attackers are not a concern (tokens use randomId).
  */
 export function hash64(...parts: (string | Uint8Array)[]): string {
   let h1 = 0x811c9dc5;
-  let h2 = 0x01000193 ^ 0x5bd1e995;
-  const mix = (x: number) => {
-    h1 = Math.imul(h1 ^ x, 0x01000193);
-    h2 = Math.imul(h2 ^ x, 0x5bd1e995);
-    h2 ^= h2 >>> 15;
-  };
-  for (const part of parts) {
+  let h2 = 0x2b6e1c4d;
+  for (let p = 0; p < parts.length; p++) {
+    const part = parts[p]!;
+    let n: number;
     if (typeof part === "string") {
-      for (let i = 0; i < part.length; i++) mix(part.charCodeAt(i));
-      mix(part.length);
+      n = part.length;
+      for (let i = 0; i < n; i++) {
+        const x = part.charCodeAt(i);
+        h1 = Math.imul(h1 ^ x, 0x01000193);
+        h2 = Math.imul(h2 ^ x, 0x5bd1e995);
+        h2 ^= h2 >>> 15;
+      }
     } else {
-      const n = part.byteLength;
+      n = part.byteLength;
       const words = n >>> 2;
-      const dv = new DataView(part.buffer, part.byteOffset, n);
-      for (let i = 0; i < words; i++) mix(dv.getUint32(i * 4, true));
-      for (let i = words * 4; i < n; i++) mix(part[i]!);
-      mix(n);
+      const aligned = (part.byteOffset & 3) === 0;
+      const u32 = aligned ? new Uint32Array(part.buffer, part.byteOffset, words) : null;
+      for (let i = 0; i < words; i++) {
+        const x = u32 ? u32[i]! : part[4 * i]! | (part[4 * i + 1]! << 8) | (part[4 * i + 2]! << 16) | (part[4 * i + 3]! << 24);
+        h1 = Math.imul(h1 ^ x, 0x01000193);
+        h2 = Math.imul(h2 ^ x, 0x5bd1e995);
+        h2 ^= h2 >>> 15;
+      }
+      for (let i = words * 4; i < n; i++) {
+        h1 = Math.imul(h1 ^ part[i]!, 0x01000193);
+        h2 = Math.imul(h2 ^ part[i]!, 0x5bd1e995);
+      }
     }
-    mix(0xffffffff);
+    // Separate the parts, so ("ab", "c") and ("a", "bc") differ.
+    h1 = Math.imul(h1 ^ n ^ 0x9e3779b9, 0x01000193);
+    h2 = Math.imul(h2 ^ n ^ 0x7f4a7c15, 0x5bd1e995);
   }
   h1 = Math.imul(h1 ^ (h1 >>> 16), 0x85ebca6b);
   h1 = Math.imul(h1 ^ (h1 >>> 13), 0xc2b2ae35);

@@ -43,6 +43,14 @@ export interface WorkerOptions {
  */
 export const TASK_SLICE_MS = 10;
 
+/**
+ * Results estimated at this size or less travel with the task-finished notice, and the scheduler
+ * passes them on to the clients that want them, saving each client a fetch from the worker (a
+ * round trip). The worker still holds the result for dependents. Small enough that forwarding
+ * costs the scheduler little; Ray inlines objects up to 100 KiB for the same reason.
+ */
+export const INLINE_RESULT_MAX_BYTES = 1024;
+
 export class Worker {
   readonly name: string;
   readonly state: WorkerState;
@@ -241,7 +249,8 @@ export class Worker {
       this.fail(task, new SerializationError(`the result of ${task.key} cannot be sent: ${e.message}`));
       return;
     }
-    this.state.taskDone(task, value, nbytes, duration);
+    const inline = nbytes <= INLINE_RESULT_MAX_BYTES ? serialize(value).payload : undefined;
+    this.state.taskDone(task, value, nbytes, duration, inline);
   }
 
   private fail(task: WorkerTask, err: unknown): void {

@@ -165,12 +165,13 @@ export class WorkerState {
     }
   }
 
-  taskDone(task: WorkerTask, value: unknown, nbytes: number, duration: number): void {
+  /** `inline` is the result already encoded, when small enough to travel with the notice. */
+  taskDone(task: WorkerTask, value: unknown, nbytes: number, duration: number, inline?: Serialized): void {
     const cancelled = task.state === "cancelled";
     this.forgetTask(task);
     if (cancelled) return;
     this.store(task.key, value, nbytes);
-    this.send({ op: "task-finished", key: task.key, nbytes, duration });
+    this.send({ op: "task-finished", key: task.key, nbytes, duration, value: inline });
   }
 
   taskErred(task: WorkerTask, error: ErrorData): void {

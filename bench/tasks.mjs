@@ -1,0 +1,145 @@
+// Futures benchmark: round trip, map + gather, a chain of dependent tasks, asCompleted with add,
+// and LocalCluster start — on meshwork and on Dask.distributed in the same run, side by side.
+//
+//   npm run bench:tasks                  (builds first)
+//   node bench/tasks.mjs --runs 5 --no-dask
+//
+// Prints one JSON object: figures for both, ratios (meshwork ÷ Dask, "× faster"), and whether each
+// target of the futures issue is met. Medians of --runs runs (default 3); the machine is shared.
+
+import { execFileSync, spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { LocalCluster, Client, asCompleted } from "../dist/node/index.js";
+
+const argv = process.argv.slice(2);
+const opt = (name, dflt) => {
+  const i = argv.indexOf(`--${name}`);
+  return i >= 0 ? Number(argv[i + 1]) : dflt;
+};
+const RUNS = opt("runs", 3);
+const MAP_N = opt("map-n", 10_000);
+const CHAIN_N = opt("chain-n", 2_000);
+const AC_TOTAL = opt("ac-total", 5_000);
+const AC_INFLIGHT = opt("ac-inflight", 100);
+const RT_N = opt("roundtrips", 500);
+const withDask = !argv.includes("--no-dask");
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+/** Median of the timed runs; the first entry of `xs` is the untimed warm-up run. */
+const stats = (xs) => ({ median: median(xs.slice(1)), runs: xs.slice(1).map((x) => +x.toFixed(3)), warmup_s: +xs[0].toFixed(3) });
+const inc = (x) => x + 1;
+
+async function meshwork() {
+  const startups = [];
+  for (let i = 0; i < RUNS; i++) {
+    const out = execFileSync(process.execPath, [new URL("./startup-child.mjs", import.meta.url).pathname], { encoding: "utf8" });
+    startups.push(JSON.parse(out.trim().split("\n").pop()));
+  }
+
+  const cluster = await LocalCluster.start({ workers: 2 });
+  const client = await Client.connect(cluster.address);
+  await client.submit(inc, -1); // warm up
+
+  const rts = [];
+  for (let i = 0; i < RT_N; i++) {
+    const t = performance.now();
+    await client.with({ pure: false }).submit(inc, i);
+    rts.push(performance.now() - t);
+  }
+
+  // Each workload runs once untimed first (the JIT's first pass), reported as warmup_s.
+  const items = Array.from({ length: MAP_N }, (_, i) => i);
+  const mapRuns = [];
+  for (let r = -1; r < RUNS; r++) {
+    const t = performance.now();
+    const res = await client.gather(client.map(inc, items, { pure: false }));
+    mapRuns.push((performance.now() - t) / 1000);
+    if (res[MAP_N - 1] !== MAP_N) throw new Error("map gave a wrong result");
+  }
+
+  const chainRuns = [];
+  for (let r = -1; r < RUNS; r++) {
+    const sub = client.with({ pure: false });
+    const t = performance.now();
+    let f = sub.submit(inc, 0);
+    for (let i = 1; i < CHAIN_N; i++) f = sub.submit(inc, f);
+    const v = await f;
+    chainRuns.push((performance.now() - t) / 1000);
+    if (v !== CHAIN_N) throw new Error(`chain gave ${v}, expected ${CHAIN_N}`);
+  }
+
+  const acRuns = [];
+  for (let r = -1; r < RUNS; r++) {
+    const sub = client.with({ pure: false });
+    const t = performance.now();
+    const ac = asCompleted(sub.map(inc, Array.from({ length: AC_INFLIGHT }, (_, i) => i)));
+    let submitted = AC_INFLIGHT;
+    let done = 0;
+    for await (const f of ac) {
+      const x = await f;
+      done++;
+      if (submitted < AC_TOTAL) {
+        ac.add(sub.submit(inc, x));
+        submitted++;
+      }
+    }
+    acRuns.push((performance.now() - t) / 1000);
+    if (done !== AC_TOTAL) throw new Error(`asCompleted yielded ${done}, expected ${AC_TOTAL}`);
+  }
+
+  await client.close();
+  await cluster.close();
+  return {
+    roundtrip_ms: { median: median(rts), p90: [...rts].sort((a, b) => a - b)[Math.floor(rts.length * 0.9)], runs: rts.length },
+    map_tasks_per_s: MAP_N / median(mapRuns.slice(1)),
+    map_s: stats(mapRuns),
+    chain_tasks_per_s: CHAIN_N / median(chainRuns.slice(1)),
+    chain_s: stats(chainRuns),
+    as_completed_tasks_per_s: AC_TOTAL / median(acRuns.slice(1)),
+    as_completed_s: stats(acRuns),
+    startup_ms: { median: median(startups.map((s) => s.start_connect_ms)), runs: startups.map((s) => +s.start_connect_ms.toFixed(1)) },
+    import_ms: { median: median(startups.map((s) => s.import_ms)), runs: startups.map((s) => +s.import_ms.toFixed(1)) },
+  };
+}
+
+function dask() {
+  const python = "/usr/bin/python3";
+  if (!existsSync(python)) return { skipped: "no /usr/bin/python3" };
+  const probe = spawnSync(python, ["-c", "import distributed"], { encoding: "utf8" });
+  if (probe.status !== 0) return { skipped: "Dask is not installed (apt-get install python3-distributed)" };
+  const script = new URL("./dask_tasks.py", import.meta.url).pathname;
+  const out = spawnSync(python, [script, "--runs", String(RUNS), "--map-n", String(MAP_N), "--chain-n", String(CHAIN_N), "--ac-total", String(AC_TOTAL), "--ac-inflight", String(AC_INFLIGHT)], {
+    encoding: "utf8",
+    maxBuffer: 1 << 24,
+  });
+  if (out.status !== 0) return { skipped: `Dask run failed: ${out.stderr.slice(-500)}` };
+  return JSON.parse(out.stdout.trim().split("\n").pop());
+}
+
+const mw = await meshwork();
+const dk = withDask ? dask() : { skipped: "--no-dask" };
+const has = !dk.skipped;
+const r = (a, b) => (has ? +(a / b).toFixed(1) : null);
+const report = {
+  benchmark: "tasks",
+  machine: { cpus: (await import("node:os")).availableParallelism(), node: process.version, loadavg: (await import("node:os")).loadavg() },
+  params: { runs: RUNS, map_n: MAP_N, chain_n: CHAIN_N, ac_total: AC_TOTAL, ac_inflight: AC_INFLIGHT, roundtrips: RT_N },
+  meshwork: mw,
+  dask: dk,
+  // How many times better meshwork is than Dask on each figure (> 1: meshwork better).
+  ratio_vs_dask: {
+    roundtrip: has ? r(dk.roundtrip_ms.median, mw.roundtrip_ms.median) : null,
+    map: r(mw.map_tasks_per_s, dk.map_tasks_per_s),
+    chain: r(mw.chain_tasks_per_s, dk.chain_tasks_per_s),
+    as_completed: r(mw.as_completed_tasks_per_s, dk.as_completed_tasks_per_s),
+    startup: has ? r(dk.startup_ms.median, mw.startup_ms.median) : null,
+  },
+  targets: {
+    "roundtrip_ms <= 0.5": mw.roundtrip_ms.median <= 0.5,
+    "map_tasks_per_s >= 30000": mw.map_tasks_per_s >= 30_000,
+    "chain_tasks_per_s >= 5000": mw.chain_tasks_per_s >= 5_000,
+    "as_completed_tasks_per_s >= 10000": mw.as_completed_tasks_per_s >= 10_000,
+    "startup_ms <= 200": mw.startup_ms.median <= 200,
+  },
+};
+console.log(JSON.stringify(report, null, 2));
