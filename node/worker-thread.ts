@@ -21,7 +21,10 @@ port.on("message", (msg: unknown) => {
 
 async function shutDown(reason: string): Promise<void> {
   await worker?.close(reason);
-  port.close(); // nothing else keeps this thread alive: it exits
+  port.close();
+  // A task may still hold timers or sockets; the worker has said goodbye, so end the thread now
+  // rather than wait for them (in a worker thread, process.exit ends only this thread).
+  process.exit(0);
 }
 
 try {

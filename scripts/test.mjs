@@ -24,6 +24,7 @@ if (files.length === 0) {
   console.error(`no test files match ${filters.join(" ")}`);
   process.exit(1);
 }
-const args = ["--import", "tsx", "--test", "--test-reporter", process.env.CI ? "spec" : "spec", ...files];
+// --expose-gc: tests check that garbage-collected futures release their results.
+const args = ["--expose-gc", "--import", "tsx", "--test", "--test-reporter", "spec", ...files];
 const r = spawnSync(process.execPath, args, { cwd: root, stdio: "inherit", env: { ...process.env, FORCE_COLOR: process.env.CI ? "0" : process.env.FORCE_COLOR } });
 process.exit(r.status ?? 1);

@@ -60,7 +60,8 @@ export class SchedulerState {
   /** Facts for the recommendations that carry any (most carry none). */
   private recExtras = new Map<TaskState, TransitionExtra>();
   private out: Instruction[] = [];
-  private readonly frees = new Map<WorkerRecord, string[]>();
+  /** Keys to free per worker, sent at the end of the event (one message per worker). */
+  private readonly frees = new Map<WorkerRecord, Set<string>>();
   private stimulusCount = 0;
   private stimulus = "";
   private readonly workersByAddress = new Map<string, WorkerRecord>();
@@ -375,9 +376,9 @@ export class SchedulerState {
   }
 
   freeOn(ws: WorkerRecord, key: string): void {
-    const list = this.frees.get(ws);
-    if (list) list.push(key);
-    else this.frees.set(ws, [key]);
+    const keys = this.frees.get(ws);
+    if (keys) keys.add(key);
+    else this.frees.set(ws, new Set([key]));
   }
 
   learnDuration(group: string, ms: number): void {
@@ -386,6 +387,9 @@ export class SchedulerState {
   }
 
   sendCompute(ws: WorkerRecord, ts: TaskState): void {
+    // Frees go out after this message; one queued for the same key (an earlier attempt, e.g. a
+    // retry) would then drop the task just sent.
+    this.frees.get(ws)?.delete(ts.key);
     const spec = ts.spec!;
     let fnDef: FnDef | undefined;
     if (spec.fn.kind === "source" && !ws.knownFns.has(spec.fn.id)) {
@@ -455,7 +459,9 @@ export class SchedulerState {
   }
 
   private flushFrees(): void {
-    for (const [ws, keys] of this.frees) if (ws.status === "running") this.sendWorker(ws, { op: "free-keys", keys });
+    for (const [ws, keys] of this.frees) {
+      if (ws.status === "running" && keys.size > 0) this.sendWorker(ws, { op: "free-keys", keys: [...keys] });
+    }
     this.frees.clear();
   }
 

@@ -33,12 +33,24 @@ function afterRelease(s: SchedulerState, ts: TaskState): void {
   }
 }
 
-/** Drops `ts` from the waiters of its dependencies; releases those nobody needs any more. */
+/** States of a dependency that is computed or being computed, and so can be released when unneeded. */
+const LIVE: ReadonlySet<TaskStateName> = new Set(["waiting", "no-worker", "processing", "memory"]);
+
+/** Drops `ts` from the waiters of its dependencies; releases those nobody needs any more (in any live state). */
 function stopWaitingOnDeps(s: SchedulerState, ts: TaskState): void {
   for (const dep of ts.deps) {
     dep.waiters.delete(ts);
-    if (dep.state === "memory" && !s.isNeeded(dep)) s.recommend(dep, "released");
+    if (LIVE.has(dep.state) && !s.isNeeded(dep)) s.recommend(dep, "released");
   }
+}
+
+/**
+ * A task leaving waiting/no-worker/processing for "released": it gives up its inputs only if it
+ * will not be computed again (Dask's rule). One that is still wanted goes back to waiting and
+ * needs them; freeing them here would recompute them, or lose them for good if scattered.
+ */
+function releaseInputsUnlessRecomputed(s: SchedulerState, ts: TaskState): void {
+  if (!(s.isNeeded(ts) && ts.spec)) stopWaitingOnDeps(s, ts);
 }
 
 function unassign(s: SchedulerState, ts: TaskState, workerGone: boolean | undefined): WorkerRecord | null {
@@ -89,7 +101,7 @@ function forget(s: SchedulerState, ts: TaskState): void {
     dep.dependents.delete(ts);
     dep.waiters.delete(ts);
     if (s.isNeeded(dep)) continue;
-    if (dep.state === "memory") s.recommend(dep, "released");
+    if (LIVE.has(dep.state)) s.recommend(dep, "released");
     else if ((dep.state === "released" || dep.state === "erred") && dep.dependents.size === 0) s.recommend(dep, "forgotten");
   }
   s.tasks.delete(ts.key);
@@ -149,21 +161,21 @@ export const TRANSITIONS: Partial<Record<`${TaskStateName}>${TaskStateName}`, Tr
   "processing>released"(s, ts, { workerGone }) {
     unassign(s, ts, workerGone);
     ts.state = "released";
-    stopWaitingOnDeps(s, ts);
+    releaseInputsUnlessRecomputed(s, ts);
     afterRelease(s, ts);
   },
 
   "waiting>released"(s, ts) {
     ts.state = "released";
     ts.waitingOn.clear();
-    stopWaitingOnDeps(s, ts);
+    releaseInputsUnlessRecomputed(s, ts);
     afterRelease(s, ts);
   },
 
   "no-worker>released"(s, ts) {
     ts.state = "released";
     s.unrunnable.delete(ts);
-    stopWaitingOnDeps(s, ts);
+    releaseInputsUnlessRecomputed(s, ts);
     afterRelease(s, ts);
   },
 

@@ -42,6 +42,8 @@ export const defaultCodePlatform: CodePlatform = {
 };
 
 export class CodeCache {
+  /** Sources received, by id: a definition arrives with the first task using it, which need not run first. */
+  private readonly defs = new Map<string, FnDef>();
   private readonly fns = new Map<string, TaskFunction>();
   private readonly modules = new Map<string, Promise<Record<string, unknown>>>();
 
@@ -55,11 +57,17 @@ export class CodeCache {
     this.modules.set(def.hash, p);
   }
 
+  /** Keeps a function's source until a task needs it (compiled then, once). */
+  define(def: FnDef): void {
+    if (!this.defs.has(def.id)) this.defs.set(def.id, def);
+  }
+
   /** The function for `ref`: synchronously when already known, else a promise (module still loading). */
-  resolve(ref: FnRef, def: FnDef | undefined): TaskFunction | Promise<TaskFunction> {
+  resolve(ref: FnRef): TaskFunction | Promise<TaskFunction> {
     if (ref.kind === "source") {
       let fn = this.fns.get(ref.id);
       if (!fn) {
+        const def = this.defs.get(ref.id);
         if (!def) throw new Error(`function ${ref.id} was never sent to this worker`);
         fn = this.platform.compile(def);
         this.fns.set(ref.id, fn);

@@ -134,7 +134,10 @@ export class Worker {
     this.scheduler = comm;
     comm.name = `${this.name}→scheduler`;
     const handlers: Handlers<SchedulerToWorker> = {
-      "compute-task": (m) => this.state.computeTask(m),
+      "compute-task": (m) => {
+        if (m.fnDef) this.code.define(m.fnDef);
+        this.state.computeTask(m);
+      },
       "free-keys": (m) => this.state.freeKeys(m.keys),
       "load-module": (m) => this.code.loadModule(m.module),
       "close-worker": (m) => void this.close(m.reason),
@@ -205,7 +208,7 @@ export class Worker {
   private execute(task: WorkerTask): Promise<void> | undefined {
     let fn: TaskFunction | Promise<TaskFunction>;
     try {
-      fn = this.code.resolve(task.fn, task.fnDef);
+      fn = this.code.resolve(task.fn);
     } catch (err) {
       this.fail(task, err);
       return undefined;

@@ -4,7 +4,7 @@
 
 import type { ErrorData } from "../errors.js";
 import { comparePriority } from "../graph/priority.js";
-import type { ComputeTask, DepLocation, FnDef, FnRef, WorkerToScheduler } from "../protocol/messages.js";
+import type { ComputeTask, DepLocation, FnRef, WorkerToScheduler } from "../protocol/messages.js";
 import type { Serialized } from "../protocol/refs.js";
 import { Heap } from "../util/heap.js";
 
@@ -18,7 +18,6 @@ export class WorkerTask {
   constructor(
     readonly key: string,
     readonly fn: FnRef,
-    readonly fnDef: FnDef | undefined,
     readonly args: Serialized,
     readonly deps: DepLocation[],
     readonly priority: number[],
@@ -77,7 +76,7 @@ export class WorkerState {
       this.send({ op: "task-finished", key: msg.key, nbytes: this.sizes.get(msg.key) ?? 0, duration: 0 });
       return;
     }
-    const task = new WorkerTask(msg.key, msg.fn, msg.fnDef, msg.args, msg.deps, msg.priority);
+    const task = new WorkerTask(msg.key, msg.fn, msg.args, msg.deps, msg.priority);
     this.tasks.set(msg.key, task);
     for (const dep of msg.deps) {
       if (this.data.has(dep.key)) continue;
@@ -93,6 +92,7 @@ export class WorkerState {
         f.candidates = dep.who.filter((w) => w !== this.selfAddress);
         this.startFetch(dep.key);
       }
+      if (task.state === "done") return; // dropped: a dependency has no holder; fetch nothing more for it
     }
     if (task.missing.size === 0) this.makeReady(task);
   }
@@ -217,7 +217,8 @@ export class WorkerState {
   private startFetch(key: string): void {
     const f = this.fetches.get(key)!;
     const from = f.candidates.shift();
-    if (from === undefined) return this.giveUp(key, "");
+    // No other holder: the scheduler believes this worker has it, and it does not. Say so by name.
+    if (from === undefined) return this.giveUp(key, this.selfAddress);
     f.from = from;
     const list = this.pendingFetch.get(from);
     if (list) list.push(key);

@@ -1,0 +1,169 @@
+// Framing: cutting packets into size-capped chunks (views for big frames, no copy) and putting them
+// back together with PacketReader, which refuses malformed or oversized input with ProtocolError.
+
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { PacketReader, ProtocolError, toChunks, type Packet } from "../../src/internal.js";
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+
+function patterned(n: number, seed: number): Uint8Array {
+  const out = new Uint8Array(n);
+  for (let i = 0; i < n; i++) out[i] = (i * 31 + seed) & 255;
+  return out;
+}
+
+/** Feeds every chunk; returns the packets completed, in order. */
+function reassemble(chunks: Uint8Array[], maxPacketBytes = 1 << 30): Packet[] {
+  const reader = new PacketReader(maxPacketBytes);
+  const out: Packet[] = [];
+  for (const c of chunks) {
+    const p = reader.push(c);
+    if (p) out.push(p);
+  }
+  assert.equal(reader.inProgress, false, "reader still expects chunks");
+  return out;
+}
+
+function assertSamePacket(actual: Packet, expected: Packet): void {
+  assert.deepEqual([...actual.header], [...expected.header]);
+  assert.equal(actual.frames.length, expected.frames.length);
+  expected.frames.forEach((f, i) => assert.ok(Buffer.from(f).equals(Buffer.from(actual.frames[i]!)), `frame ${i} differs`));
+}
+
+/** A prelude by hand: magic, frame count, header length, then one f64 length per frame. */
+function prelude(frameCount: number, headerBytes: number, frameLengths: number[], magic = 0x6d657368): Uint8Array {
+  const out = new Uint8Array(12 + 8 * frameLengths.length);
+  const dv = new DataView(out.buffer);
+  dv.setUint32(0, magic);
+  dv.setUint32(4, frameCount);
+  dv.setUint32(8, headerBytes);
+  frameLengths.forEach((len, i) => dv.setFloat64(12 + 8 * i, len));
+  return out;
+}
+
+describe("toChunks", () => {
+  test("never yields a chunk larger than maxChunk", () => {
+    const packet = { header: patterned(3000, 1), frames: [patterned(100 * KiB + 7, 2), patterned(10, 3), patterned(40 * KiB, 4)] };
+    for (const maxChunk of [64, 1000, 16 * KiB, 64 * KiB]) {
+      const chunks = toChunks(packet, maxChunk);
+      for (const c of chunks) assert.ok(c.byteLength > 0 && c.byteLength <= maxChunk, `chunk of ${c.byteLength} bytes with maxChunk ${maxChunk}`);
+      const total = chunks.reduce((n, c) => n + c.byteLength, 0);
+      assert.equal(total, 12 + 8 * 3 + 3000 + 100 * KiB + 7 + 10 + 40 * KiB, "bytes lost or duplicated");
+    }
+  });
+
+  test("big frames are cut as views over the frame's own buffer, not copied", () => {
+    const frame = patterned(MiB, 5);
+    const chunks = toChunks({ header: new Uint8Array([1]), frames: [frame] }, 64 * KiB);
+    const views = chunks.filter((c) => c.buffer === frame.buffer);
+    assert.ok(views.length >= 15, `only ${views.length} of ${chunks.length} chunks are views`);
+    for (const v of views) assert.equal(v.byteLength, 64 * KiB, "a view chunk is exactly maxChunk bytes");
+  });
+
+  test("a batch of small messages is coalesced into one chunk", () => {
+    const packet = { header: patterned(500, 1), frames: Array.from({ length: 20 }, (_, i) => patterned(50, i)) };
+    assert.equal(toChunks(packet, 64 * KiB).length, 1);
+  });
+
+  test("refuses a maxChunk too small to hold a prelude", () => {
+    assert.throws(() => toChunks({ header: new Uint8Array(1), frames: [] }, 8), RangeError);
+  });
+});
+
+describe("PacketReader reassembles", () => {
+  test("a packet of no frames", () => {
+    const packet = { header: patterned(40, 9), frames: [] };
+    const [out, ...more] = reassemble(toChunks(packet, 64));
+    assert.equal(more.length, 0);
+    assertSamePacket(out!, packet);
+  });
+
+  test("many small frames across many chunks", () => {
+    const packet = { header: patterned(10, 1), frames: Array.from({ length: 300 }, (_, i) => patterned(i % 7, i)) };
+    const chunks = toChunks(packet, 100);
+    assert.ok(chunks.length > 20);
+    const [out] = reassemble(chunks);
+    assertSamePacket(out!, packet);
+  });
+
+  test("one frame of 5 MiB cut at 64 KiB", () => {
+    const packet = { header: patterned(33, 1), frames: [patterned(5 * MiB, 2)] };
+    const chunks = toChunks(packet, 64 * KiB);
+    assert.ok(chunks.length >= 80);
+    const [out] = reassemble(chunks);
+    assertSamePacket(out!, packet);
+  });
+
+  test("an empty header and empty frames", () => {
+    const packet = { header: new Uint8Array(0), frames: [new Uint8Array(0), patterned(3, 1), new Uint8Array(0)] };
+    const [out] = reassemble(toChunks(packet, 64));
+    assertSamePacket(out!, packet);
+    assert.deepEqual(out!.frames.map((f) => f.byteLength), [0, 3, 0]);
+  });
+
+  test("packets one after another on the same reader", () => {
+    const packets = [1, 2, 3].map((i) => ({ header: patterned(100 * i, i), frames: [patterned(20 * KiB * i, i)] }));
+    const out = reassemble(packets.flatMap((p) => toChunks(p, 4 * KiB)));
+    assert.equal(out.length, 3);
+    out.forEach((p, i) => assertSamePacket(p, packets[i]!));
+  });
+
+  test("each part lands at offset 0 of its own buffer, so typed views over it are aligned", () => {
+    const packet = { header: patterned(3, 1), frames: [patterned(5, 1), patterned(16, 2)] };
+    const [out] = reassemble(toChunks(packet, 64));
+    for (const part of [out!.header, ...out!.frames]) {
+      assert.equal(part.byteOffset, 0);
+      assert.equal(part.buffer.byteLength, part.byteLength);
+    }
+  });
+});
+
+describe("PacketReader refuses with ProtocolError", () => {
+  const refuses = (chunks: Uint8Array[], pattern: RegExp, maxPacketBytes = MiB) => {
+    const reader = new PacketReader(maxPacketBytes);
+    assert.throws(() => chunks.forEach((c) => reader.push(c)), (e: unknown) => e instanceof ProtocolError && pattern.test(e.message));
+  };
+
+  test("bad magic", () => {
+    const chunk = toChunks({ header: patterned(20, 1), frames: [] }, 64)[0]!;
+    chunk[0] = chunk[0]! ^ 0xff;
+    refuses([chunk], /bad magic/);
+  });
+
+  test("a first chunk too short to hold a prelude", () => {
+    refuses([new Uint8Array(5)], /too short/);
+  });
+
+  test("a frame count over the limit", () => {
+    refuses([prelude(0xffff_ffff, 0, [])], /frames \(limit/);
+  });
+
+  test("a packet larger than maxPacketBytes, before allocating it", () => {
+    // 2^40 bytes could not be allocated at all: a RangeError here would mean the size was not checked first.
+    refuses([prelude(1, 10, [2 ** 40])], /exceeds the limit of 1048576 bytes/);
+    refuses([prelude(2, 10, [600 * KiB, 600 * KiB])], /exceeds the limit/);
+  });
+
+  test("a frame length that is not a whole non-negative number", () => {
+    refuses([prelude(1, 0, [-1])], /bad frame length/);
+    refuses([prelude(1, 0, [1.5])], /bad frame length/);
+    refuses([prelude(1, 0, [NaN])], /bad frame length/);
+  });
+
+  test("a chunk running past the end of its packet", () => {
+    const [chunk] = toChunks({ header: patterned(20, 1), frames: [patterned(8, 2)] }, 1024);
+    const tooLong = new Uint8Array(chunk!.byteLength + 1);
+    tooLong.set(chunk!);
+    refuses([tooLong], /runs past the end/);
+  });
+
+  test("a chunk running past the end, when the packet arrived in several chunks", () => {
+    const chunks = toChunks({ header: patterned(20, 1), frames: [patterned(300, 2)] }, 64);
+    const last = chunks.at(-1)!;
+    const tooLong = new Uint8Array(last.byteLength + 4);
+    tooLong.set(last);
+    refuses([...chunks.slice(0, -1), tooLong], /runs past the end/);
+  });
+});

@@ -1,0 +1,252 @@
+// SchedulerState when things go wrong: errors and retries, cancellation, restrictions, lost workers and data.
+
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { SchedulerState, WorkerState, serialize, type FnDef, type Instruction, type TaskMsg } from "../../src/internal.js";
+
+const FN: FnDef = { id: "fn-inc", source: "(x) => x + 1", name: "inc" };
+const BOOM = { name: "TypeError", message: "boom", stack: "TypeError: boom\n    at inc" };
+let order = 0;
+
+/** A task running FN; `deps` are keys it needs first. Priorities follow creation order. */
+function task(key: string, deps: string[] = [], extra: Partial<TaskMsg> = {}): TaskMsg {
+  return { key, fn: { kind: "source", id: FN.id }, args: serialize([key]).payload, deps, priority: [0, 0, order++], retries: 0, ...extra };
+}
+
+function addWorker(s: SchedulerState, id: string, resources: Record<string, number> = {}): void {
+  s.addWorker(id, { address: `addr-${id}`, kind: "thread", nthreads: 1, memoryLimit: 0, resources, name: id });
+}
+
+/** A scheduler with client "c" and the given workers, start-up output drained. */
+function cluster(workers: string[]): SchedulerState {
+  const s = new SchedulerState();
+  s.addClient("c");
+  for (const w of workers) addWorker(s, w);
+  s.takeInstructions();
+  return s;
+}
+
+function submit(s: SchedulerState, tasks: TaskMsg[], wants = tasks.map((t) => t.key)): Instruction[] {
+  s.updateGraph("c", tasks, [FN], wants);
+  return s.takeInstructions();
+}
+
+function finish(s: SchedulerState, worker: string, key: string, nbytes = 8): Instruction[] {
+  s.taskFinished(worker, key, nbytes, 1);
+  return s.takeInstructions();
+}
+
+/** Instructions as "target op key(s)" lines: exact and in order, and readable in a failure diff. */
+function lines(out: Instruction[]): string[] {
+  return out.map(({ id, msg }) => `${id} ${msg.op} ${"key" in msg ? msg.key : "keys" in msg ? msg.keys.join(",") : ""}`);
+}
+
+function erred(out: Instruction[], key: string) {
+  const i = out.find((x) => x.msg.op === "key-erred" && x.msg.key === key);
+  assert.ok(i && i.msg.op === "key-erred", `no key-erred for ${key} in ${lines(out).join("; ")}`);
+  return i.msg;
+}
+
+test("task-erred without retries sends key-erred with the error data", () => {
+  const s = cluster(["w1"]);
+  submit(s, [task("A")]);
+  s.taskErred("w1", "A", BOOM);
+  assert.deepEqual(s.takeInstructions(), [{ to: "client", id: "c", msg: { op: "key-erred", key: "A", error: BOOM, blame: "A" } }]);
+  assert.equal(s.tasks.get("A")!.state, "erred");
+  assert.equal(s.workers.get("w1")!.processing.size, 0);
+});
+
+test("dependents of an erred task err too, blaming the failed key", () => {
+  const s = cluster(["w1"]);
+  submit(s, [task("A"), task("B", ["A"]), task("C", ["B"])], ["A", "C"]);
+  s.taskErred("w1", "A", BOOM);
+  const out = s.takeInstructions();
+  assert.deepEqual(lines(out), ["c key-erred A", "c key-erred C"]); // B is not wanted: nobody to tell
+  assert.deepEqual(erred(out, "C"), { op: "key-erred", key: "C", error: BOOM, blame: "A" });
+  assert.deepEqual(["A", "B", "C"].map((k) => s.tasks.get(k)?.state), ["erred", "erred", "erred"]);
+  // Submitting on top of an erred key errs at once, still blaming A.
+  const late = submit(s, [task("D", ["C"])]);
+  assert.equal(erred(late, "D").blame, "A");
+});
+
+test("a task with retries 2 is resent twice before it errs", () => {
+  const s = cluster(["w1"]);
+  submit(s, [task("A", [], { retries: 2 })]);
+  for (let attempt = 1; attempt <= 2; attempt++) {
+    s.taskErred("w1", "A", BOOM);
+    const out = s.takeInstructions();
+    assert.ok(lines(out).includes("w1 compute-task A"), `retry ${attempt}: ${lines(out).join("; ")}`);
+    assert.equal(s.tasks.get("A")!.state, "processing");
+  }
+  s.taskErred("w1", "A", BOOM);
+  assert.deepEqual(lines(s.takeInstructions()), ["c key-erred A"]);
+});
+
+test("a retry reaches the worker as a task it will run, not one freed right after", () => {
+  // The worker forgot A when it reported task-erred, so it needs no free-keys; one sent after the
+  // new compute-task makes the worker drop the retry while the scheduler waits on it forever.
+  const s = cluster(["w1"]);
+  const w = new WorkerState("addr-w1");
+  const deliver = (out: Instruction[]) => {
+    for (const { msg } of out) {
+      if (msg.op === "compute-task") w.computeTask(msg);
+      else if (msg.op === "free-keys") w.freeKeys(msg.keys);
+    }
+  };
+  deliver(submit(s, [task("A", [], { retries: 1 })]));
+  w.taskErred(w.nextReady()!, BOOM);
+  s.taskErred("w1", "A", BOOM);
+  const out = s.takeInstructions();
+  deliver(out);
+  assert.equal(s.tasks.get("A")!.state, "processing");
+  assert.equal(w.nextReady()?.key, "A", `worker got: ${lines(out).join("; ")}`);
+});
+
+test("cancelling a processing key sends key-cancelled, frees it on the worker and forgets it", () => {
+  const s = cluster(["w1"]);
+  submit(s, [task("A")]);
+  s.cancel("c", ["A"]);
+  assert.deepEqual(s.takeInstructions(), [
+    { to: "client", id: "c", msg: { op: "key-cancelled", key: "A" } },
+    { to: "worker", id: "w1", msg: { op: "free-keys", keys: ["A"] } },
+  ]);
+  assert.equal(s.tasks.has("A"), false);
+  assert.deepEqual(finish(s, "w1", "A"), [{ to: "worker", id: "w1", msg: { op: "free-keys", keys: ["A"] } }]);
+});
+
+test("cancelling a key cancels the client's dependents of it, frees it on the worker and computes nothing more", () => {
+  const s = cluster(["w1"]);
+  submit(s, [task("A"), task("B", ["A"]), task("C", ["B"])]);
+  s.cancel("c", ["A"]);
+  const out = s.takeInstructions();
+  assert.deepEqual(
+    lines(out).filter((l) => l.includes("key-cancelled")).sort(),
+    ["c key-cancelled A", "c key-cancelled B", "c key-cancelled C"],
+  );
+  // Nobody needs A any more, so the worker running it should be told to drop it.
+  assert.ok(lines(out).includes("w1 free-keys A"), `got ${lines(out).join("; ")}`);
+  assert.equal(s.tasks.size, 0, `left: ${[...s.tasks.values()].map((t) => `${t.key}:${t.state}`).join(", ")}`);
+  assert.deepEqual(lines(finish(s, "w1", "A")), ["w1 free-keys A"]);
+});
+
+test("a task restricted to worker w2 only goes to w2", () => {
+  const s = cluster(["w1", "w2"]);
+  // w1 is idle and would win on occupancy; the restriction overrides that, every time.
+  assert.deepEqual(
+    lines(submit(s, [task("A", [], { workers: ["w2"] }), task("B", [], { workers: ["w2"] })])),
+    ["w2 compute-task A", "w2 compute-task B"],
+  );
+  s.removeWorker("w2", "test");
+  assert.deepEqual(lines(s.takeInstructions()), []);
+  assert.deepEqual([s.tasks.get("A")!.state, s.tasks.get("B")!.state], ["no-worker", "no-worker"]);
+});
+
+test("a task needing a gpu waits in no-worker until a worker with a gpu joins", () => {
+  const s = cluster(["w1"]);
+  assert.deepEqual(submit(s, [task("A", [], { resources: { gpu: 1 } })]), []);
+  assert.equal(s.tasks.get("A")!.state, "no-worker");
+  assert.deepEqual([...s.unrunnable].map((t) => t.key), ["A"]);
+  addWorker(s, "w-cpu", { cpu: 8 });
+  assert.deepEqual(s.takeInstructions(), []);
+  addWorker(s, "w-gpu", { gpu: 1 });
+  assert.deepEqual(lines(s.takeInstructions()), ["w-gpu compute-task A"]);
+  assert.equal(s.unrunnable.size, 0);
+});
+
+test("a task running on a worker that leaves is sent to another worker", () => {
+  const s = cluster(["w1", "w2"]);
+  submit(s, [task("A")]);
+  s.removeWorker("w1", "connection lost");
+  // Nothing goes to the dead worker.
+  assert.deepEqual(lines(s.takeInstructions()), ["w2 compute-task A"]);
+  assert.equal(s.tasks.get("A")!.processingOn!.id, "w2");
+  assert.deepEqual(lines(finish(s, "w2", "A")), ["c key-in-memory A"]);
+});
+
+test("a result held only by a lost worker and still wanted is recomputed", () => {
+  const s = cluster(["w1", "w2"]);
+  submit(s, [task("B")]);
+  finish(s, "w1", "B");
+  submit(s, [task("A")]); // w1 is idle again and first: A runs there too
+  s.removeWorker("w1", "connection lost");
+  // A is resent; B's only copy is gone, so it is computed again, both on the survivor.
+  assert.deepEqual(lines(s.takeInstructions()), ["w2 compute-task A", "w2 compute-task B"]);
+  assert.deepEqual(s.whoHas(["B"]), { B: [] });
+  assert.deepEqual(lines(finish(s, "w2", "B")), ["c key-in-memory B"]);
+});
+
+test("missing-data drops the stale holder and resends the task without freeing it again", () => {
+  // The worker already dropped B when it reported missing-data; a free-keys sent after the new
+  // compute-task would make it drop the resent B too, and nobody would ever finish it.
+  const s = cluster(["w1", "w2", "w3"]);
+  submit(s, [task("A", [], { workers: ["w1"] }), task("B", ["A"], { workers: ["w3"] })]);
+  finish(s, "w1", "A");
+  s.addKeys("w2", [{ key: "A", nbytes: 8 }]); // a replica the scheduler learns of after B was sent
+  s.missingData("w3", "B", "A", "addr-w1");
+  assert.deepEqual(s.whoHas(["A"]), { A: ["addr-w2"] });
+  const out = s.takeInstructions();
+  assert.deepEqual(lines(out), ["w3 compute-task B"]);
+  assert.ok(out[0]!.msg.op === "compute-task");
+  assert.deepEqual(out[0]!.msg.deps, [{ key: "A", who: ["addr-w2"], nbytes: 8 }]);
+});
+
+test("a scattered value lost with its worker errs with LostDataError for the wanting client", () => {
+  const s = cluster(["w1"]);
+  s.updateData("c", [{ key: "x", worker: "addr-w1", nbytes: 8 }]);
+  assert.deepEqual(lines(s.takeInstructions()), ["c key-in-memory x"]);
+  submit(s, [task("B", ["x"])]);
+  finish(s, "w1", "B");
+  s.removeWorker("w1", "connection lost");
+  const out = s.takeInstructions();
+  const e = erred(out, "x");
+  assert.deepEqual([e.error.name, e.error.code, e.blame], ["LostDataError", "LOST_DATA", "x"]);
+  // B could be recomputed, but not without x: it errs too rather than wait forever.
+  assert.equal(erred(out, "B").blame, "x");
+});
+
+test("a task that was running on 3 workers that all died errs with KilledWorkerError", () => {
+  const s = cluster(["w1", "w2", "w3", "w4"]);
+  submit(s, [task("A")]);
+  for (const dead of ["w1", "w2"]) {
+    assert.equal(s.tasks.get("A")!.processingOn!.id, dead);
+    s.removeWorker(dead, "crashed");
+    assert.equal(lines(s.takeInstructions()).length, 1); // resent
+  }
+  s.removeWorker("w3", "crashed");
+  const out = s.takeInstructions();
+  assert.deepEqual(lines(out), ["c key-erred A"]); // w4 is not tried
+  assert.deepEqual([erred(out, "A").error.name, erred(out, "A").error.code], ["KilledWorkerError", "KILLED_WORKER"]);
+});
+
+test("a task naming a dependency the scheduler never heard of errs with LOST_DATA", () => {
+  const s = cluster(["w1"]);
+  const out = submit(s, [task("B", ["released-long-ago"])]);
+  assert.deepEqual(lines(out), ["c key-erred B"]);
+  assert.deepEqual([erred(out, "B").error.code, erred(out, "B").blame], ["LOST_DATA", "B"]);
+  assert.equal(s.tasks.has("released-long-ago"), false);
+});
+
+test("a dependent resent after its worker died keeps its dependency's result instead of recomputing it", () => {
+  // A is no longer wanted by the client, only by B. When B goes back to waiting, A is still needed.
+  const s = cluster(["w1", "w2"]);
+  submit(s, [task("A", [], { workers: ["w1"] }), task("B", ["A"], { workers: ["w2", "w3"] })], ["B"]);
+  finish(s, "w1", "A");
+  s.removeWorker("w2", "crashed");
+  addWorker(s, "w3");
+  const out = s.takeInstructions();
+  assert.equal(s.tasks.get("A")!.state, "memory", `A went ${s.storyOf("A").map((e) => e.finish).join(">")}; sent ${lines(out).join("; ")}`);
+  assert.deepEqual(lines(out), ["w3 compute-task B"]);
+});
+
+test("a dependent resent after its worker died still finds a scattered input the client has released", () => {
+  const s = cluster(["w1", "w2"]);
+  s.updateData("c", [{ key: "x", worker: "addr-w1", nbytes: 8 }]);
+  submit(s, [task("B", ["x"], { workers: ["w2", "w3"] })]);
+  s.releaseKeys("c", ["x"]); // the usual `scatter; submit; release` pattern: B alone keeps x
+  s.removeWorker("w2", "crashed");
+  addWorker(s, "w3");
+  s.takeInstructions();
+  // x cannot be recomputed: if it is freed now, B can never run and the client never hears back.
+  assert.equal(s.tasks.get("x")!.state, "memory", `x went ${s.storyOf("x").map((e) => e.finish).join(">")}`);
+  assert.equal(s.tasks.get("B")!.state, "processing");
+});

@@ -1,0 +1,242 @@
+// SchedulerState as a pure state machine: task lifecycle, placement, release, story and stray messages.
+
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { SchedulerState, serialize, type FnDef, type Instruction, type TaskMsg } from "../../src/internal.js";
+import type { SchedulerStateOptions } from "../../src/scheduler/state.js";
+
+const FN: FnDef = { id: "fn-inc", source: "(x) => x + 1", name: "inc" };
+let order = 0;
+
+/** A task running FN; `deps` are keys it needs first. Priorities follow creation order. */
+function task(key: string, deps: string[] = [], extra: Partial<TaskMsg> = {}): TaskMsg {
+  return { key, fn: { kind: "source", id: FN.id }, args: serialize([key]).payload, deps, priority: [0, 0, order++], retries: 0, ...extra };
+}
+
+function addWorker(s: SchedulerState, id: string): void {
+  s.addWorker(id, { address: `addr-${id}`, kind: "thread", nthreads: 1, memoryLimit: 0, resources: {}, name: id });
+}
+
+/** A scheduler with client "c" and the given workers, start-up output drained. */
+function cluster(workers: string[], options?: SchedulerStateOptions): SchedulerState {
+  const s = new SchedulerState(options);
+  s.addClient("c");
+  for (const w of workers) addWorker(s, w);
+  s.takeInstructions();
+  return s;
+}
+
+function submit(s: SchedulerState, tasks: TaskMsg[], wants = tasks.map((t) => t.key), client = "c"): Instruction[] {
+  s.updateGraph(client, tasks, [FN], wants);
+  return s.takeInstructions();
+}
+
+function finish(s: SchedulerState, worker: string, key: string, nbytes = 8): Instruction[] {
+  s.taskFinished(worker, key, nbytes, 1);
+  return s.takeInstructions();
+}
+
+/** Instructions as "target op key(s)" lines: exact and in order, and readable in a failure diff. */
+function lines(out: Instruction[]): string[] {
+  return out.map(({ id, msg }) => `${id} ${msg.op} ${"key" in msg ? msg.key : "keys" in msg ? msg.keys.join(",") : ""}`);
+}
+
+test("a submitted root task goes released→waiting→processing and its compute-task goes to a worker", () => {
+  const s = cluster(["w1"]);
+  const a = task("A");
+  const out = submit(s, [a]);
+  assert.deepEqual(out, [
+    { to: "worker", id: "w1", msg: { op: "compute-task", key: "A", fn: a.fn, fnDef: FN, args: a.args, deps: [], priority: a.priority } },
+  ]);
+  assert.equal(s.tasks.get("A")!.state, "processing");
+  assert.deepEqual(
+    s.storyOf("A").map((e) => `${e.start}>${e.finish}`),
+    ["released>waiting", "waiting>processing"],
+  );
+});
+
+test("the function source travels only the first time a worker sees that function id", () => {
+  const s = cluster(["w1", "w2"]);
+  // Three equal root tasks: A to w1, B to w2 (less occupied), C back to w1 (tie goes to the first).
+  const out = submit(s, [task("A"), task("B"), task("C")]);
+  assert.deepEqual(
+    out.map((i) => [i.id, i.msg.op === "compute-task" ? i.msg.key : "", i.msg.op === "compute-task" ? i.msg.fnDef : "?"]),
+    [["w1", "A", FN], ["w2", "B", FN], ["w1", "C", undefined]],
+  );
+  const later = submit(s, [task("D", [], { workers: ["w2"] })]);
+  assert.equal(later[0]!.msg.op === "compute-task" && later[0]!.msg.fnDef, undefined);
+});
+
+test("task-finished puts the task in memory and tells the wanting client who holds it, with the inline value", () => {
+  const s = cluster(["w1"]);
+  submit(s, [task("A"), task("B")]);
+  const value = serialize(42).payload;
+  s.taskFinished("w1", "A", 16, 3, value);
+  assert.deepEqual(s.takeInstructions(), [{ to: "client", id: "c", msg: { op: "key-in-memory", key: "A", who: ["addr-w1"], nbytes: 16, value } }]);
+  assert.equal(s.tasks.get("A")!.state, "memory");
+  assert.deepEqual(s.whoHas(["A"]), { A: ["addr-w1"] });
+  // Without an inline value the client is told where to fetch it.
+  assert.deepEqual(finish(s, "w1", "B", 5), [{ to: "client", id: "c", msg: { op: "key-in-memory", key: "B", who: ["addr-w1"], nbytes: 5, value: undefined } }]);
+  assert.equal(s.durations.get("A"), 3);
+});
+
+test("a dependent is sent only once its dependency is in memory, with the holder's address in who", () => {
+  const s = cluster(["w1", "w2"]);
+  const out = submit(s, [task("A", [], { workers: ["w2"] }), task("B", ["A"])], ["B"]);
+  assert.deepEqual(lines(out), ["w2 compute-task A"]);
+  assert.equal(s.tasks.get("B")!.state, "waiting");
+  const next = finish(s, "w2", "A", 100);
+  assert.deepEqual(lines(next), ["w2 compute-task B"]); // A is not wanted: no client message
+  const msg = next[0]!.msg;
+  assert.ok(msg.op === "compute-task");
+  assert.deepEqual(msg.deps, [{ key: "A", who: ["addr-w2"], nbytes: 100 }]);
+});
+
+/** A (nbytes `aBytes`) held by w2, w2 busy with one more task than w1; returns where B (needs A) goes. */
+function placeDependent(aBytes: number): string {
+  const s = cluster(["w1", "w2"]);
+  submit(s, [task("A", [], { workers: ["w2"] })]);
+  finish(s, "w2", "A", aBytes);
+  submit(s, [task("busy", [], { workers: ["w2"] })]);
+  assert.ok(s.workers.get("w2")!.occupancy > s.workers.get("w1")!.occupancy);
+  return submit(s, [task("B", ["A"])])[0]!.id;
+}
+
+test("placement prefers the worker holding a large input over a slightly less busy one", () => {
+  // 10 MB at 100 MB/s is 100 ms of transfer, far more than w2's extra queued work.
+  assert.equal(placeDependent(10_000_000), "w2");
+  // A tiny input costs nothing to move, so occupancy decides.
+  assert.equal(placeDependent(10), "w1");
+});
+
+test("placement spreads independent root tasks over the less occupied workers", () => {
+  const s = cluster(["w1", "w2"]);
+  assert.deepEqual(lines(submit(s, [task("A"), task("B")])), ["w1 compute-task A", "w2 compute-task B"]);
+  assert.deepEqual([...s.workers.values()].map((w) => w.processing.size), [1, 1]);
+});
+
+test("releasing a key nobody else needs frees it on its holder and forgets the task", () => {
+  const s = cluster(["w1"]);
+  submit(s, [task("A")]);
+  finish(s, "w1", "A");
+  s.releaseKeys("c", ["A"]);
+  assert.deepEqual(s.takeInstructions(), [{ to: "worker", id: "w1", msg: { op: "free-keys", keys: ["A"] } }]);
+  assert.equal(s.tasks.has("A"), false);
+  assert.equal(s.workers.get("w1")!.hasWhat.size, 0);
+  assert.equal(s.workers.get("w1")!.nbytes, 0);
+});
+
+test("a dependency stays in memory while a dependent waits on it, and is freed once that is done", () => {
+  const s = cluster(["w1"]);
+  submit(s, [task("A"), task("B", ["A"])]);
+  finish(s, "w1", "A");
+  s.releaseKeys("c", ["A"]); // B is processing and still needs A
+  assert.deepEqual(s.takeInstructions(), []);
+  assert.equal(s.tasks.get("A")!.state, "memory");
+  // B done, nobody wants A: it is freed (kept as a released record while B refers to it).
+  assert.deepEqual(lines(finish(s, "w1", "B")), ["c key-in-memory B", "w1 free-keys A"]);
+  assert.equal(s.tasks.get("A")!.state, "released");
+  s.releaseKeys("c", ["B"]);
+  assert.deepEqual(lines(s.takeInstructions()), ["w1 free-keys B"]);
+  assert.deepEqual([...s.tasks.keys()], []);
+});
+
+test("the same key submitted by two clients is one task; both are told, and one release keeps it for the other", () => {
+  const s = cluster(["w1"]);
+  s.addClient("d");
+  assert.deepEqual(lines(submit(s, [task("A")], ["A"], "c")), ["w1 compute-task A"]);
+  assert.deepEqual(submit(s, [task("A")], ["A"], "d"), []); // already processing: not sent again
+  assert.equal(s.tasks.size, 1);
+  assert.deepEqual(lines(finish(s, "w1", "A")), ["c key-in-memory A", "d key-in-memory A"]);
+  s.releaseKeys("c", ["A"]);
+  assert.deepEqual(s.takeInstructions(), []);
+  assert.equal(s.tasks.get("A")!.state, "memory");
+  s.releaseKeys("d", ["A"]);
+  assert.deepEqual(lines(s.takeInstructions()), ["w1 free-keys A"]);
+  assert.equal(s.tasks.has("A"), false);
+});
+
+test("a client that submits a key already in memory is told at once", () => {
+  const s = cluster(["w1"]);
+  s.addClient("d");
+  submit(s, [task("A")], ["A"], "c");
+  finish(s, "w1", "A", 12);
+  assert.deepEqual(submit(s, [task("A")], ["A"], "d"), [
+    { to: "client", id: "d", msg: { op: "key-in-memory", key: "A", who: ["addr-w1"], nbytes: 12 } },
+  ]);
+});
+
+test("removeClient releases everything the client wanted", () => {
+  const s = cluster(["w1"]);
+  submit(s, [task("A"), task("B")]);
+  finish(s, "w1", "A");
+  s.removeClient("c");
+  // A is freed from memory, B is taken off the worker that is running it.
+  assert.deepEqual(s.takeInstructions(), [{ to: "worker", id: "w1", msg: { op: "free-keys", keys: ["A", "B"] } }]);
+  assert.equal(s.tasks.size, 0);
+  assert.equal(s.workers.get("w1")!.processing.size, 0);
+  assert.equal(s.workers.get("w1")!.occupancy, 0);
+});
+
+test("story(key) lists each transition with start, finish, stimulus and time", () => {
+  const s = cluster(["w1"]); // adding w1 was stimulus 1
+  s.now = 1000;
+  submit(s, [task("A")]);
+  s.now = 1500;
+  finish(s, "w1", "A");
+  s.releaseKeys("c", ["A"]);
+  assert.deepEqual(s.storyOf("A"), [
+    { key: "A", start: "released", finish: "waiting", stimulus: "update-graph-2", time: 1000 },
+    { key: "A", start: "waiting", finish: "processing", stimulus: "update-graph-2", time: 1000 },
+    { key: "A", start: "processing", finish: "memory", stimulus: "task-finished-3", time: 1500 },
+    { key: "A", start: "memory", finish: "released", stimulus: "release-keys-4", time: 1500 },
+    { key: "A", start: "released", finish: "forgotten", stimulus: "release-keys-4", time: 1500 },
+  ]);
+  assert.deepEqual(s.storyOf("never"), []);
+});
+
+test("the story keeps only the last storyCapacity transitions", () => {
+  const s = cluster(["w1"], { storyCapacity: 10 });
+  // 12 transitions: t0..t5 released>waiting, then t0..t5 waiting>processing; the first two drop out.
+  submit(s, ["t0", "t1", "t2", "t3", "t4", "t5"].map((k) => task(k)));
+  assert.equal(s.story.size, 10);
+  assert.deepEqual(s.storyOf("t0").map((e) => e.finish), ["processing"]);
+  assert.deepEqual(s.storyOf("t1").map((e) => e.finish), ["processing"]);
+  assert.deepEqual(s.storyOf("t2").map((e) => e.finish), ["waiting", "processing"]);
+});
+
+test("events about unknown keys or from unknown workers change nothing and throw nothing", () => {
+  const s = cluster(["w1"]);
+  submit(s, [task("A"), task("B")]);
+  finish(s, "w1", "A");
+  const before = [...s.tasks.values()].map((t) => `${t.key}:${t.state}`);
+  s.taskFinished("nobody", "B", 8, 1);
+  s.taskErred("nobody", "B", { name: "Error", message: "x" });
+  s.taskErred("w1", "A", { name: "Error", message: "late" }); // A is in memory: a stale error
+  s.taskErred("w1", "ghost", { name: "Error", message: "x" });
+  s.missingData("nobody", "B", "A", "addr-w1");
+  s.addKeys("nobody", [{ key: "A", nbytes: 8 }]);
+  s.heartbeat("nobody", 1, 1);
+  s.releaseKeys("stranger", ["A"]);
+  s.cancel("stranger", ["B"]);
+  s.updateGraph("stranger", [task("X")], [FN], ["X"]);
+  s.removeWorker("nobody", "test");
+  s.removeClient("stranger");
+  assert.deepEqual(s.takeInstructions(), []);
+  // A worker reporting a key never submitted holds a result nobody needs: it may drop it.
+  s.taskFinished("w1", "ghost", 8, 1);
+  assert.deepEqual(lines(s.takeInstructions()), ["w1 free-keys ghost"]);
+  assert.deepEqual([...s.tasks.values()].map((t) => `${t.key}:${t.state}`), before);
+  assert.equal(s.tasks.get("A")!.error, null);
+});
+
+test("task-finished for a forgotten key tells the worker to free it", () => {
+  const s = cluster(["w1"]);
+  submit(s, [task("A")]);
+  s.releaseKeys("c", ["A"]); // released while running: freed on w1 and forgotten
+  assert.deepEqual(lines(s.takeInstructions()), ["w1 free-keys A"]);
+  assert.equal(s.tasks.has("A"), false);
+  assert.deepEqual(finish(s, "w1", "A"), [{ to: "worker", id: "w1", msg: { op: "free-keys", keys: ["A"] } }]);
+  assert.equal(s.tasks.has("A"), false);
+  assert.equal(s.workers.get("w1")!.hasWhat.size, 0);
+});
