@@ -15,7 +15,7 @@ export type { AsCompletedOptions } from "./client/as-completed.js";
 export { wait } from "./client/wait.js";
 export type { WaitOptions, WaitResult } from "./client/wait.js";
 export type { TaskOptions, TaskHandle, TaskModule, TaskFn, Arg, Args } from "./client/options.js";
-export type { WorkerInfo } from "./scheduler/state.js";
+export type { WorkerInfo } from "./protocol/messages.js";
 export type { StoryEntry } from "./scheduler/story.js";
 export { Scheduler } from "./scheduler/server.js";
 export type { SchedulerOptions } from "./scheduler/server.js";

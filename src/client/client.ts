@@ -15,7 +15,7 @@ import type { Serialized } from "../protocol/refs.js";
 import { TaskRef } from "../protocol/refs.js";
 import { deserialize, serialize } from "../protocol/serialize.js";
 import type { StoryEntry } from "../scheduler/story.js";
-import type { WorkerInfo } from "../scheduler/state.js";
+import type { WorkerInfo } from "../protocol/messages.js";
 import { hash64, randomId } from "../util/ids.js";
 import { describeFunction } from "./functions.js";
 import { Future, KeyState, type FutureHost } from "./future.js";
@@ -145,7 +145,7 @@ export class Client implements FutureHost {
       return undefined;
     };
     const encoded = values.map((v) => serialize(v, { replace: noFutures }));
-    let targets = (await this.workers()).map((w) => w);
+    let targets = await this.workers();
     if (options.workers) targets = targets.filter((w) => options.workers!.some((x) => x === w.id || x === w.name || x === w.address));
     if (targets.length === 0) throw new ArgumentError("no workers to scatter to" + (options.workers ? ` among ${options.workers.join(", ")}` : ""));
     const keys = encoded.map((e, i) => {

@@ -66,7 +66,8 @@ const collected = new FinalizationRegistry<{ host: FutureHost; ks: KeyState; dro
   if (!held.dropped.done) held.host.drop(held.ks);
 });
 
-export class Future<T = unknown> implements PromiseLike<T> {
+/** Structurally a Promise (then, catch, finally), so it fits wherever a Promise<T> is expected. */
+export class Future<T = unknown> implements Promise<T> {
   private readonly dropped = { done: false };
 
   /** @internal Created by Client; users get futures from submit, map and scatter. */
@@ -137,6 +138,14 @@ export class Future<T = unknown> implements PromiseLike<T> {
 
   catch<R = never>(onrejected?: ((reason: unknown) => R | PromiseLike<R>) | null): Promise<T | R> {
     return this.result().catch(onrejected);
+  }
+
+  finally(onfinally?: (() => void) | null): Promise<T> {
+    return this.result().finally(onfinally);
+  }
+
+  get [Symbol.toStringTag](): string {
+    return "Future";
   }
 
   toString(): string {

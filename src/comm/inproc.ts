@@ -9,7 +9,7 @@
 
 import { ConnectError, TimeoutError } from "../errors.js";
 import { PacketReader, toChunks } from "../protocol/framing.js";
-import type { Packet } from "../protocol/packet.js";
+import { packetBytes, type Packet } from "../protocol/packet.js";
 import { isShared } from "../protocol/buffers.js";
 import { randomId } from "../util/ids.js";
 import type { Channel, Transport, TransportListener, TransportOptions } from "./types.js";
@@ -126,7 +126,7 @@ class PortChannel implements Channel {
     readonly localAddress: string,
     readonly peerAddress: string,
     options: InprocOptions,
-    maxPacketBytes: number,
+    private readonly maxPacketBytes: number,
   ) {
     this.latencyMs = options.latencyMs ?? 0;
     this.maxChunk = options.maxChunkBytes;
@@ -177,7 +177,16 @@ class PortChannel implements Channel {
 
   private receive(msg: PortMessage): void {
     if (this.closed) return;
-    if ("h" in msg) return this.onPacket({ header: msg.h, frames: msg.f });
+    if ("h" in msg) {
+      const packet = { header: msg.h, frames: msg.f };
+      const bytes = packetBytes(packet);
+      if (bytes > this.maxPacketBytes) {
+        const reason = `packet of ${bytes} bytes exceeds the limit of ${this.maxPacketBytes} bytes`;
+        this.port.postMessage({ c: "close", reason } satisfies PortMessage);
+        return this.finish(`protocol error: ${reason}`);
+      }
+      return this.onPacket(packet);
+    }
     if ("k" in msg) {
       let packet: Packet | null;
       try {

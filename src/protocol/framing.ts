@@ -102,6 +102,7 @@ export class PacketReader {
       if (dv.getUint32(0) !== MAGIC) throw new ProtocolError("not a meshwork packet (bad magic)");
       const n = dv.getUint32(4);
       if (n > MAX_FRAMES_PER_PACKET) throw new ProtocolError(`packet announces ${n} frames (limit ${MAX_FRAMES_PER_PACKET})`);
+      if (preludeBytes(n) > this.maxPacketBytes) throw new ProtocolError(`packet of at least ${preludeBytes(n)} bytes exceeds the limit of ${this.maxPacketBytes} bytes`);
       this.prelude = new Uint8Array(preludeBytes(n));
       this.preludeFill = 0;
     }

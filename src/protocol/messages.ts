@@ -239,6 +239,21 @@ export interface Heartbeat {
 
 export type WorkerToScheduler = TaskFinished | TaskErred | MissingData | AddKeys | Heartbeat | Reply;
 
+/** What client.workers() reports for each worker (the reply to a "workers" request). */
+export interface WorkerInfo {
+  id: string;
+  name: string;
+  kind: WorkerKind;
+  /** Data-server address. */
+  address: string;
+  nthreads: number;
+  memoryLimit: number;
+  resources: Resources;
+  /** Bytes of results held. */
+  memory: number;
+  tasks: { processing: number; inMemory: number; done: number };
+}
+
 // ---- anyone → a worker's data server ----
 
 export interface GetData {

@@ -21,6 +21,11 @@ export class FrameRef {
 const EXT_FRAME_REF = 0x21;
 const EXT_TASK_REF = 0x22;
 const EXT_SERIALIZED = 0x23;
+const EXT_NEGATIVE_ZERO = 0x24;
+
+/** Stands for -0, which msgpackr writes as the integer 0 (JSON loses it too; we keep it). */
+export class NegativeZero {}
+export const NEGATIVE_ZERO = new NegativeZero();
 
 // Frames of the packet being written or read. Packing and unpacking are synchronous and never
 // nest across these two variables' users, so module state is safe here.
@@ -50,6 +55,17 @@ addExtension({
     if (data.byteLength !== 5) throw new ProtocolError("malformed frame reference");
     const index = new DataView(data.buffer, data.byteOffset, 5).getUint32(1);
     return viewAs(data[0]!, frameAt(index));
+  },
+});
+
+addExtension({
+  Class: NegativeZero,
+  type: EXT_NEGATIVE_ZERO,
+  pack() {
+    return new Uint8Array(0);
+  },
+  unpack() {
+    return -0;
   },
 });
 
@@ -105,22 +121,26 @@ const unpackr = new Unpackr(OPTIONS);
  * arena. (In Node it is a Buffer, whose slice() is a view too, hence the Uint8Array constructor.)
  */
 export function packWithFrames(value: unknown, frames: Uint8Array[]): Uint8Array {
+  const outer = writeFrames; // restored after, so a pack inside a pack (re-entrancy) keeps the outer state
   writeFrames = frames;
   try {
     return new Uint8Array(packr.pack(value));
   } finally {
-    writeFrames = null;
+    writeFrames = outer;
   }
 }
 
 /** Unpacks `bytes` whose FrameRefs and Serialized values point into `frames`. */
 export function unpackWithFrames(bytes: Uint8Array, frames: readonly Uint8Array[], resolve?: (ref: TaskRef) => unknown): unknown {
+  // A resolver may itself decode (a holder decoding stored values lazily): keep the outer state.
+  const outerFrames = readFrames;
+  const outerResolve = resolveRef;
   readFrames = frames;
   resolveRef = resolve ?? null;
   try {
     return unpackr.unpack(bytes);
   } finally {
-    readFrames = null;
-    resolveRef = null;
+    readFrames = outerFrames;
+    resolveRef = outerResolve;
   }
 }

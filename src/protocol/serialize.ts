@@ -5,7 +5,7 @@
 
 import { SerializationError } from "../errors.js";
 import { SHARE_MIN_BYTES, bufferKind, bytesOf, isShared, toShared } from "./buffers.js";
-import { FrameRef, packWithFrames, unpackWithFrames } from "./msgpack.js";
+import { FrameRef, NEGATIVE_ZERO, packWithFrames, unpackWithFrames } from "./msgpack.js";
 import { Serialized, TaskRef } from "./refs.js";
 
 export interface SerializeOptions {
@@ -47,6 +47,7 @@ function flatBytes(value: unknown): number {
 function primitiveBytes(v: unknown): number {
   switch (typeof v) {
     case "number":
+      return Object.is(v, -0) ? -1 : PRIMITIVE_BYTES; // -0 needs the walker's marker
     case "boolean":
     case "bigint":
     case "undefined":
@@ -124,6 +125,8 @@ class Walker {
   walk(value: unknown, depth: number): unknown {
     switch (typeof value) {
       case "number":
+        this.nbytes += PRIMITIVE_BYTES;
+        return Object.is(value, -0) ? NEGATIVE_ZERO : value;
       case "boolean":
       case "bigint":
       case "undefined":

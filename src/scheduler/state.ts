@@ -3,42 +3,20 @@
 // synchronous and exact. The shell (server.ts) feeds it and delivers what it returns.
 
 import { LostDataError, type ErrorData } from "../errors.js";
-import type {
-  FnDef,
-  ModuleDef,
-  SchedulerToClient,
-  SchedulerToWorker,
-  TaskMsg,
-  WorkerHello,
-} from "../protocol/messages.js";
+import type { FnDef, ModuleDef, TaskMsg, WorkerHello, WorkerInfo } from "../protocol/messages.js";
 import type { Serialized } from "../protocol/refs.js";
 import { ClientState, TaskState, WorkerRecord, type TaskStateName } from "./model.js";
+import { holders, Outbox, type Instruction } from "./outbox.js";
 import { Story, type StoryEntry } from "./story.js";
-import { TRANSITIONS, type TransitionExtra } from "./transitions.js";
 
-export type Instruction =
-  | { to: "worker"; id: string; msg: SchedulerToWorker }
-  | { to: "client"; id: string; msg: SchedulerToClient };
+export type { Instruction } from "./outbox.js";
+import { TRANSITIONS, type TransitionExtra } from "./transitions.js";
 
 export interface SchedulerStateOptions {
   /** Workers a task may see die while running it before it fails with KilledWorkerError. Default 3 (Dask's `allowed-failures`). */
   allowedFailures?: number;
   /** Transitions kept for story(). Default 100,000. */
   storyCapacity?: number;
-}
-
-/** What client.workers() reports for each worker. */
-export interface WorkerInfo {
-  id: string;
-  name: string;
-  kind: WorkerRecord["kind"];
-  address: string;
-  nthreads: number;
-  memoryLimit: number;
-  resources: Record<string, number>;
-  /** Bytes of results held. */
-  memory: number;
-  tasks: { processing: number; inMemory: number; done: number };
 }
 
 export class SchedulerState {
@@ -59,9 +37,8 @@ export class SchedulerState {
   private recs = new Map<TaskState, TaskStateName>();
   /** Facts for the recommendations that carry any (most carry none). */
   private recExtras = new Map<TaskState, TransitionExtra>();
-  private out: Instruction[] = [];
-  /** Keys to free per worker, sent at the end of the event (one message per worker). */
-  private readonly frees = new Map<WorkerRecord, Set<string>>();
+  /** The messages decisions produce; the shell takes and delivers them after each event. */
+  readonly outbox: Outbox;
   private stimulusCount = 0;
   private stimulus = "";
   private readonly workersByAddress = new Map<string, WorkerRecord>();
@@ -69,13 +46,12 @@ export class SchedulerState {
   constructor(options: SchedulerStateOptions = {}) {
     this.allowedFailures = options.allowedFailures ?? 3;
     this.story = new Story(options.storyCapacity);
+    this.outbox = new Outbox(this.fns);
   }
 
   /** Instructions produced since the last call, in order. */
   takeInstructions(): Instruction[] {
-    const out = this.out;
-    this.out = [];
-    return out;
+    return this.outbox.take();
   }
 
   // ---------------------------------------------------------------- clients
@@ -131,8 +107,8 @@ export class SchedulerState {
       if (!ts) continue;
       ts.addWanter(cs);
       cs.wants.add(ts);
-      if (ts.state === "memory") this.sendClient(cs, { op: "key-in-memory", key, who: this.holders(ts), nbytes: ts.nbytes });
-      else if (ts.state === "erred") this.sendClient(cs, erredMsg(ts));
+      if (ts.state === "memory") this.outbox.alreadyInMemory(ts, cs);
+      else if (ts.state === "erred") this.outbox.erred(ts, [cs]);
     }
     for (const ts of fresh) {
       const missing = unknownDep.get(ts);
@@ -179,7 +155,7 @@ export class SchedulerState {
       for (const d of ts.dependents) stack.push(d);
       if (!cs.wants.delete(ts)) continue;
       ts.whoWants.delete(cs);
-      this.sendClient(cs, { op: "key-cancelled", key: ts.key });
+      this.outbox.toClient(cs, { op: "key-cancelled", key: ts.key });
       if (!this.isNeeded(ts)) this.recommend(ts, "released");
     }
     this.run();
@@ -203,7 +179,7 @@ export class SchedulerState {
       }
       if (ts.state === "memory") this.addReplica(ts, ws, e.nbytes);
       else if (ts.state === "released") this.transition(ts, "memory", { worker: ws, nbytes: e.nbytes });
-      else this.freeOn(ws, e.key); // being computed under the same key: keep that, drop the copy
+      else this.outbox.free(ws, e.key); // being computed under the same key: keep that, drop the copy
     }
     this.run();
   }
@@ -215,7 +191,7 @@ export class SchedulerState {
     ws.lastSeen = this.now;
     this.workers.set(id, ws);
     this.workersByAddress.set(ws.address, ws);
-    for (const module of this.modules.values()) this.sendWorker(ws, { op: "load-module", module });
+    for (const module of this.modules.values()) this.outbox.toWorker(ws, { op: "load-module", module });
     this.begin("worker-added");
     for (const ts of this.unrunnable) this.recommend(ts, "processing");
     this.run();
@@ -264,7 +240,7 @@ export class SchedulerState {
     } else if (ts && ts.state === "memory") {
       this.addReplica(ts, ws, nbytes);
     } else {
-      this.freeOn(ws, key); // cancelled or reassigned meanwhile: the worker may drop it
+      this.outbox.free(ws, key); // cancelled or reassigned meanwhile: the worker may drop it
     }
     this.run();
   }
@@ -307,9 +283,9 @@ export class SchedulerState {
     for (const { key, nbytes } of keys) {
       const ts = this.tasks.get(key);
       if (ts && ts.state === "memory") this.addReplica(ts, ws, nbytes);
-      else this.freeOn(ws, key);
+      else this.outbox.free(ws, key);
     }
-    this.flushFrees();
+    this.outbox.flushFrees();
   }
 
   heartbeat(workerId: string, memory: number, executing: number): void {
@@ -322,7 +298,7 @@ export class SchedulerState {
 
   uploadModule(module: ModuleDef): void {
     this.modules.set(module.hash, module);
-    for (const ws of this.workers.values()) this.sendWorker(ws, { op: "load-module", module });
+    for (const ws of this.workers.values()) this.outbox.toWorker(ws, { op: "load-module", module });
   }
 
   // ---------------------------------------------------------------- queries
@@ -331,7 +307,7 @@ export class SchedulerState {
     const out: Record<string, string[]> = {};
     for (const k of keys) {
       const ts = this.tasks.get(k);
-      out[k] = ts ? this.holders(ts) : [];
+      out[k] = ts ? holders(ts) : [];
     }
     return out;
   }
@@ -375,41 +351,9 @@ export class SchedulerState {
     ws.nbytes += nbytes;
   }
 
-  freeOn(ws: WorkerRecord, key: string): void {
-    const keys = this.frees.get(ws);
-    if (keys) keys.add(key);
-    else this.frees.set(ws, new Set([key]));
-  }
-
   learnDuration(group: string, ms: number): void {
     const prev = this.durations.get(group);
     this.durations.set(group, prev === undefined ? ms : 0.5 * prev + 0.5 * ms);
-  }
-
-  sendCompute(ws: WorkerRecord, ts: TaskState): void {
-    // Frees go out after this message; one queued for the same key (an earlier attempt, e.g. a
-    // retry) would then drop the task just sent.
-    this.frees.get(ws)?.delete(ts.key);
-    const spec = ts.spec!;
-    let fnDef: FnDef | undefined;
-    if (spec.fn.kind === "source" && !ws.knownFns.has(spec.fn.id)) {
-      fnDef = this.fns.get(spec.fn.id);
-      ws.knownFns.add(spec.fn.id);
-    }
-    const deps = [];
-    for (const d of ts.deps) deps.push({ key: d.key, who: this.holders(d), nbytes: d.nbytes });
-    this.sendWorker(ws, { op: "compute-task", key: ts.key, fn: spec.fn, fnDef, args: spec.args, deps, priority: ts.priority });
-  }
-
-  reportInMemory(ts: TaskState, value?: Serialized): void {
-    if (ts.whoWants.size === 0) return;
-    const msg: SchedulerToClient = { op: "key-in-memory", key: ts.key, who: this.holders(ts), nbytes: ts.nbytes, value };
-    for (const cs of ts.whoWants) this.sendClient(cs, msg);
-  }
-
-  reportErred(ts: TaskState): void {
-    const msg = erredMsg(ts);
-    for (const cs of ts.whoWants) this.sendClient(cs, msg);
   }
 
   lostError(ts: TaskState): ErrorData {
@@ -439,7 +383,7 @@ export class SchedulerState {
         this.transition(ts, finish, extras.get(ts) ?? NO_EXTRA);
       }
     }
-    this.flushFrees();
+    this.outbox.flushFrees();
   }
 
   private transition(ts: TaskState, finish: TaskStateName, extra: TransitionExtra): void {
@@ -457,36 +401,6 @@ export class SchedulerState {
     this.transition(ts, "released", extra);
     if (ts.state === "released") this.transition(ts, finish, extra);
   }
-
-  private flushFrees(): void {
-    for (const [ws, keys] of this.frees) {
-      if (ws.status === "running" && keys.size > 0) this.sendWorker(ws, { op: "free-keys", keys: [...keys] });
-    }
-    this.frees.clear();
-  }
-
-  private holders(ts: TaskState): string[] {
-    const out: string[] = [];
-    for (const ws of ts.whoHas) out.push(ws.address);
-    return out;
-  }
-
-  private sendWorker(ws: WorkerRecord, msg: SchedulerToWorker): void {
-    this.out.push({ to: "worker", id: ws.id, msg });
-  }
-
-  private sendClient(cs: ClientState, msg: SchedulerToClient): void {
-    this.out.push({ to: "client", id: cs.id, msg });
-  }
 }
 
 const NO_EXTRA: TransitionExtra = Object.freeze({});
-
-function erredMsg(ts: TaskState): SchedulerToClient {
-  return {
-    op: "key-erred",
-    key: ts.key,
-    error: ts.error ?? { name: "Error", message: `task ${ts.key} failed` },
-    blame: ts.blame ?? ts.key,
-  };
-}

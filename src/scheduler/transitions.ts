@@ -53,15 +53,15 @@ function releaseInputsUnlessRecomputed(s: SchedulerState, ts: TaskState): void {
   if (!(s.isNeeded(ts) && ts.spec)) stopWaitingOnDeps(s, ts);
 }
 
-function unassign(s: SchedulerState, ts: TaskState, workerGone: boolean | undefined): WorkerRecord | null {
+/** Takes `ts` off the worker processing it; tells that worker to drop it unless it is gone. */
+function unassign(s: SchedulerState, ts: TaskState, workerGone: boolean | undefined): void {
   const ws = ts.processingOn;
-  if (!ws) return null;
+  if (!ws) return;
   ws.processing.delete(ts);
   ws.occupancy = Math.max(0, ws.occupancy - ts.cost);
   ts.cost = 0;
   ts.processingOn = null;
-  if (!workerGone && ws.status === "running") s.freeOn(ws, ts.key);
-  return ws;
+  if (!workerGone && ws.status === "running") s.outbox.free(ws, ts.key);
 }
 
 function toProcessing(s: SchedulerState, ts: TaskState): void {
@@ -77,7 +77,7 @@ function toProcessing(s: SchedulerState, ts: TaskState): void {
   ts.cost = s.durations.get(ts.group) ?? UNKNOWN_TASK_MS;
   ws.processing.add(ts);
   ws.occupancy += ts.cost;
-  s.sendCompute(ws, ts);
+  s.outbox.compute(ws, ts);
 }
 
 function toErred(s: SchedulerState, ts: TaskState, extra: TransitionExtra): void {
@@ -90,7 +90,7 @@ function toErred(s: SchedulerState, ts: TaskState, extra: TransitionExtra): void
   for (const dts of ts.dependents) {
     if (dts.state !== "erred" && dts.state !== "memory") s.recommend(dts, "erred", { error: ts.error ?? undefined, blame: ts.blame });
   }
-  s.reportErred(ts);
+  s.outbox.erred(ts);
   if (!s.isNeeded(ts) && ts.dependents.size === 0) s.recommend(ts, "forgotten");
 }
 
@@ -144,7 +144,7 @@ export const TRANSITIONS: Partial<Record<`${TaskStateName}>${TaskStateName}`, Tr
       if (dts.state === "waiting" && dts.waitingOn.delete(ts) && dts.waitingOn.size === 0) s.recommend(dts, "processing");
     }
     stopWaitingOnDeps(s, ts);
-    s.reportInMemory(ts, value);
+    s.outbox.inMemory(ts, value);
     if (!s.isNeeded(ts)) s.recommend(ts, "released");
   },
 
@@ -155,7 +155,7 @@ export const TRANSITIONS: Partial<Record<`${TaskStateName}>${TaskStateName}`, Tr
     for (const dts of ts.dependents) {
       if (dts.state === "waiting" && dts.waitingOn.delete(ts) && dts.waitingOn.size === 0) s.recommend(dts, "processing");
     }
-    s.reportInMemory(ts);
+    s.outbox.inMemory(ts, undefined);
   },
 
   "processing>released"(s, ts, { workerGone }) {
@@ -183,7 +183,7 @@ export const TRANSITIONS: Partial<Record<`${TaskStateName}>${TaskStateName}`, Tr
     for (const ws of ts.whoHas) {
       ws.hasWhat.delete(ts);
       ws.nbytes -= ts.nbytes;
-      if (!workerGone && ws.status === "running") s.freeOn(ws, ts.key);
+      if (!workerGone && ws.status === "running") s.outbox.free(ws, ts.key);
     }
     ts.whoHas.clear();
     ts.state = "released";

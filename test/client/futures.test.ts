@@ -144,7 +144,7 @@ describe("the Future API", () => {
 describe("scatter and workers()", () => {
   test("scatter sends data to workers and returns futures usable as arguments", async () => {
     await using c = await startCluster();
-    const [a, b] = await c.client.scatter([new Float64Array([1, 2, 3]), { n: 4 }]);
+    const [a, b] = (await c.client.scatter<unknown>([new Float64Array([1, 2, 3]), { n: 4 }])) as [Future<Float64Array>, Future<{ n: number }>];
     assert.ok(a instanceof Future && b instanceof Future);
     assert.equal(a.status, "finished");
     const f = c.client.submit((x: Float64Array, o: { n: number }) => x.reduce((s, v) => s + v, 0) * o.n, a, b);

@@ -27,22 +27,20 @@ transportConformance("inproc, maxChunkBytes 1024", { address, options: { maxChun
 const reply = (id: number, value?: unknown): Message => ({ op: "reply", id, value });
 
 /** Opens a raw port to `listenerAddress` as a capped link, bypassing PortChannel, for hostile input. */
-async function rawCappedPort(listenerAddress: string): Promise<{ port: MessagePort; messages: unknown[]; closedByPeer: Promise<unknown> }> {
+async function rawCappedPort(listenerAddress: string): Promise<{ port: MessagePort; closedByPeer: Promise<{ reason: string }> }> {
   const { port1, port2 } = new MessageChannel();
-  const messages: unknown[] = [];
   let opened!: () => void;
-  let peerClosed!: (m: unknown) => void;
+  let peerClosed!: (m: { reason: string }) => void;
   const open = new Promise<void>((r) => (opened = r));
-  const closedByPeer = new Promise<unknown>((r) => (peerClosed = r));
+  const closedByPeer = new Promise<{ reason: string }>((r) => (peerClosed = r));
   port1.onmessage = (e: MessageEvent) => {
-    messages.push(e.data);
-    const c = (e.data as { c?: string }).c;
-    if (c === "open") opened();
-    if (c === "close") peerClosed(e.data);
+    const msg = e.data as { c?: string; reason: string };
+    if (msg.c === "open") opened();
+    if (msg.c === "close") peerClosed(msg);
   };
   inprocHub.route(listenerAddress.slice("inproc://".length), port2, { maxChunkBytes: 1024 }, "local");
   await open;
-  return { port: port1, messages, closedByPeer };
+  return { port: port1, closedByPeer };
 }
 
 describe("inproc transport", { timeout: 30_000 }, () => {
@@ -85,7 +83,7 @@ describe("inproc transport", { timeout: 30_000 }, () => {
     await using h = await Harness.start({ address, options: { maxPacketBytes: 64 * 1024 } });
     const { client, server } = await h.pair();
     client.send(reply(1, serialize(new Uint8Array(100 * 1024)).payload));
-    const first = await Promise.race([server.next().then(() => "delivered"), server.closed.then(() => "closed")]);
+    const first = await Promise.race([server.next().then(() => "delivered", () => "closed"), server.closed.then(() => "closed")]);
     assert.equal(first, "closed", "a packet over maxPacketBytes was delivered");
   });
 
@@ -99,7 +97,7 @@ describe("inproc transport", { timeout: 30_000 }, () => {
     const info = await hostileServer.closed;
     assert.equal(info.graceful, false);
     assert.match(info.reason, /protocol error.*bad magic/);
-    assert.match(String((await hostile.closedByPeer as { reason: string }).reason), /bad magic/, "the peer is told why");
+    assert.match((await hostile.closedByPeer).reason, /bad magic/, "the peer is told why");
     hostile.port.close();
 
     assert.equal(bystander.isClosed || bystanderServer.isClosed, false);

@@ -52,6 +52,6 @@ export async function expectNoLeaks(baseline: Map<string, number>, graceMs = TEA
     const extra = [...resourceCounts()].filter(([kind, n]) => n > (baseline.get(kind) ?? 0)).map(([kind, n]) => `${kind} ×${n - (baseline.get(kind) ?? 0)}`);
     if (extra.length === 0) return;
     if (Date.now() > deadline) throw new Error(`teardown leaked: ${extra.join(", ")}`);
-    await new Promise((r) => setTimeout(r, 20).unref());
+    await new Promise((r) => setTimeout(r, 20));
   }
 }

@@ -1,0 +1,94 @@
+// What the scheduler tells whom: the messages its decisions produce, in order, with frees
+// batched per worker and sent at the end of each event.
+
+import type { FnDef, SchedulerToClient, SchedulerToWorker } from "../protocol/messages.js";
+import type { Serialized } from "../protocol/refs.js";
+import type { ClientState, TaskState, WorkerRecord } from "./model.js";
+
+export type Instruction =
+  | { to: "worker"; id: string; msg: SchedulerToWorker }
+  | { to: "client"; id: string; msg: SchedulerToClient };
+
+/** Data-server addresses of the workers holding `ts`. */
+export function holders(ts: TaskState): string[] {
+  const out: string[] = [];
+  for (const ws of ts.whoHas) out.push(ws.address);
+  return out;
+}
+
+export class Outbox {
+  private out: Instruction[] = [];
+  /** Keys to free per worker, sent at the end of the event (one message per worker). */
+  private readonly frees = new Map<WorkerRecord, Set<string>>();
+
+  constructor(
+    /** Function sources by id, sent along with a worker's first task using each. */
+    private readonly fns: ReadonlyMap<string, FnDef>,
+  ) {}
+
+  /** Instructions produced since the last call, in order. */
+  take(): Instruction[] {
+    const out = this.out;
+    this.out = [];
+    return out;
+  }
+
+  toWorker(ws: WorkerRecord, msg: SchedulerToWorker): void {
+    this.out.push({ to: "worker", id: ws.id, msg });
+  }
+
+  toClient(cs: ClientState, msg: SchedulerToClient): void {
+    this.out.push({ to: "client", id: cs.id, msg });
+  }
+
+  /** Queues a free of `key` on `ws`, sent by flushFrees. */
+  free(ws: WorkerRecord, key: string): void {
+    const keys = this.frees.get(ws);
+    if (keys) keys.add(key);
+    else this.frees.set(ws, new Set([key]));
+  }
+
+  flushFrees(): void {
+    for (const [ws, keys] of this.frees) {
+      if (ws.status === "running" && keys.size > 0) this.toWorker(ws, { op: "free-keys", keys: [...keys] });
+    }
+    this.frees.clear();
+  }
+
+  compute(ws: WorkerRecord, ts: TaskState): void {
+    // Frees go out after this message; one queued for the same key (an earlier attempt, e.g. a
+    // retry) would then drop the task just sent.
+    this.frees.get(ws)?.delete(ts.key);
+    const spec = ts.spec!;
+    let fnDef: FnDef | undefined;
+    if (spec.fn.kind === "source" && !ws.knownFns.has(spec.fn.id)) {
+      fnDef = this.fns.get(spec.fn.id);
+      ws.knownFns.add(spec.fn.id);
+    }
+    const deps = [];
+    for (const d of ts.deps) deps.push({ key: d.key, who: holders(d), nbytes: d.nbytes });
+    this.toWorker(ws, { op: "compute-task", key: ts.key, fn: spec.fn, fnDef, args: spec.args, deps, priority: ts.priority });
+  }
+
+  /** Tells every client wanting `ts` that it is in memory, with its value when small. */
+  inMemory(ts: TaskState, value: Serialized | undefined): void {
+    const msg: SchedulerToClient = { op: "key-in-memory", key: ts.key, who: holders(ts), nbytes: ts.nbytes, value };
+    for (const cs of ts.whoWants) this.toClient(cs, msg);
+  }
+
+  /** Tells one client (that just asked for it) that `ts` is already in memory. */
+  alreadyInMemory(ts: TaskState, cs: ClientState): void {
+    this.toClient(cs, { op: "key-in-memory", key: ts.key, who: holders(ts), nbytes: ts.nbytes });
+  }
+
+  /** Tells `to` (default: every client wanting it) that `ts` failed. */
+  erred(ts: TaskState, to: Iterable<ClientState> = ts.whoWants): void {
+    const msg: SchedulerToClient = {
+      op: "key-erred",
+      key: ts.key,
+      error: ts.error ?? { name: "Error", message: `task ${ts.key} failed` },
+      blame: ts.blame ?? ts.key,
+    };
+    for (const cs of to) this.toClient(cs, msg);
+  }
+}

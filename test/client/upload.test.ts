@@ -1,0 +1,54 @@
+// Task modules: client.upload bundles a module, stores it on the scheduler by content hash, and
+// makes its exports runnable on every worker, present and future.
+
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { ArgumentError, RemoteError } from "../../node/index.js";
+import { startCluster } from "../helpers/cluster.js";
+
+const OPS = new URL("../fixtures/ops.ts", import.meta.url);
+
+test("upload returns handles for the module's exported functions, usable in submit and map", async () => {
+  await using c = await startCluster();
+  const ops = await c.client.upload<typeof import("../fixtures/ops.js")>(OPS);
+  assert.equal(await c.client.submit(ops.scale, 6, 7), 42);
+  const maxes = c.client.map(ops.blur, [new Float64Array([3, 3, 3]), new Float64Array([0, 900])]);
+  assert.deepEqual((await c.client.gather(maxes)).map((a) => [...a]), [[3, 3, 3], [100, 100]]);
+  const blurred = await c.client.submit(ops.blur, new Float64Array([0, 30, 60, 300]));
+  assert.ok(blurred instanceof Float64Array);
+  assert.deepEqual([...blurred], [10, 30, 100, 100]);
+});
+
+test("a worker that joins after the upload can run the module's functions", async () => {
+  await using c = await startCluster({ workers: 1 });
+  const ops = await c.client.upload<typeof import("../fixtures/ops.js")>(OPS.pathname);
+  const late = await c.cluster.addWorker();
+  const f = c.client.with({ workers: late.workerId }).submit(ops.scale, 2, 21);
+  assert.equal(await f, 42);
+});
+
+test("the module is imported once per worker: its state persists between tasks", async () => {
+  await using c = await startCluster({ workers: 1 });
+  const ops = await c.client.upload<typeof import("../fixtures/ops.js")>(OPS);
+  await c.client.gather(c.client.with({ pure: false }).map((x: number) => x, [1]));
+  await c.client.gather([c.client.submit(ops.scale, 1, 1), c.client.submit(ops.scale, 2, 1), c.client.submit(ops.scale, 3, 1)]);
+  assert.equal(await c.client.with({ pure: false }).submit(ops.callsSoFar), 3);
+});
+
+test("uploading the same module twice gives the same content hash", async () => {
+  await using c = await startCluster({ workers: 1 });
+  const a = await c.client.upload<typeof import("../fixtures/ops.js")>(OPS);
+  const b = await c.client.upload<typeof import("../fixtures/ops.js")>(OPS);
+  assert.equal(a.scale.module, b.scale.module);
+  assert.match(a.scale.module, /^[0-9a-f]{16}$/);
+});
+
+test("a missing file or a module that does not compile is an ArgumentError; a non-function export fails its task", async () => {
+  await using c = await startCluster({ workers: 1 });
+  await assert.rejects(c.client.upload(new URL("../fixtures/nope.ts", import.meta.url)), (e: unknown) => e instanceof ArgumentError && /no such file/.test(e.message));
+  await assert.rejects(c.client.upload(new URL("../fixtures/broken.ts", import.meta.url)), (e: unknown) => e instanceof ArgumentError && /cannot bundle/.test(e.message));
+  const ops = (await c.client.upload(OPS)) as unknown as Record<string, { module: string; name: string }>;
+  const err = await c.client.submit(ops["VERSION"] as never).exception();
+  assert.ok(err instanceof RemoteError);
+  assert.match(err.message, /no exported function "VERSION"/);
+});

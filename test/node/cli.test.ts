@@ -1,0 +1,38 @@
+// The `meshwork` command: demo (what `npm start` runs), help, and errors for misuse.
+
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { runNode } from "../helpers/run.js";
+
+const CLI = "dist/node/cli.js";
+
+test("meshwork demo runs every step on a local cluster, closes it and exits 0", async () => {
+  const r = await runNode([CLI, "demo"]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /2 worker threads in this process/);
+  assert.match(r.stdout, /submit\(x => x \+ 1, 41\) → 42/);
+  assert.match(r.stdout, /sum of results 50005000 \(expected 50005000\)/);
+  assert.match(r.stdout, /last result 1000/);
+  assert.match(r.stdout, /best x = 3\.7/);
+  assert.match(r.stdout, /SyntaxError:/);
+  assert.match(r.stdout, /closed the cluster/);
+});
+
+test("meshwork --help and --version", async () => {
+  const help = await runNode([CLI, "--help"]);
+  assert.equal(help.code, 0);
+  assert.match(help.stdout, /meshwork demo/);
+  const version = await runNode([CLI, "--version"]);
+  assert.match(version.stdout, /^\d+\.\d+\.\d+/);
+});
+
+test("an unknown command or a bad option exits 2 with a message saying what is wrong", async () => {
+  const unknown = await runNode([CLI, "frobnicate"]);
+  assert.equal(unknown.code, 2);
+  assert.match(unknown.stderr, /unknown command "frobnicate"/);
+  const bad = await runNode([CLI, "demo", "--workers", "zero"]);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /--workers must be a whole number/);
+  const unknownFlag = await runNode([CLI, "demo", "--wrokers", "2"]);
+  assert.equal(unknownFlag.code, 2);
+});
