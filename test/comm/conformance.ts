@@ -21,6 +21,7 @@ import {
   type Message,
   type TransportOptions,
 } from "../../src/internal.js";
+import { expectNoLeaks, resourceCounts } from "../helpers/leaks.js";
 
 export interface ConformanceSetup {
   /** A fresh address to listen at (the transport may pick the concrete name or port from it). */
@@ -31,8 +32,6 @@ export interface ConformanceSetup {
   options?: TransportOptions;
 }
 
-/** How long teardown waits for ports, sockets and timers to go before calling it a leak. */
-const TEARDOWN_GRACE_MS = 3_000;
 
 /** A listener plus every comm opened through it; disposal closes them all and checks for leaks. */
 export class Harness implements AsyncDisposable {
@@ -84,23 +83,6 @@ export class Harness implements AsyncDisposable {
     await Promise.all(all.map((c) => c.closed));
     await this.listener.close();
     await expectNoLeaks(this.baseline);
-  }
-}
-
-function resourceCounts(): Map<string, number> {
-  const counts = new Map<string, number>();
-  for (const r of process.getActiveResourcesInfo()) counts.set(r, (counts.get(r) ?? 0) + 1);
-  return counts;
-}
-
-async function expectNoLeaks(baseline: Map<string, number>): Promise<void> {
-  const deadline = Date.now() + TEARDOWN_GRACE_MS;
-  for (;;) {
-    const extra = [...resourceCounts()].filter(([kind, n]) => n > (baseline.get(kind) ?? 0)).map(([kind, n]) => `${kind} ×${n - (baseline.get(kind) ?? 0)}`);
-    if (extra.length === 0) return;
-    if (Date.now() > deadline) throw new Error(`teardown leaked: ${extra.join(", ")}`);
-    // A ref'd timer: when what is left is itself unref'd, an unref'd wait would let the loop exit mid-test.
-    await new Promise((r) => setTimeout(r, 10));
   }
 }
 

@@ -2,44 +2,8 @@
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { SchedulerState, serialize, type FnDef, type Instruction, type TaskMsg } from "../../src/internal.js";
-import type { SchedulerStateOptions } from "../../src/scheduler/state.js";
-
-const FN: FnDef = { id: "fn-inc", source: "(x) => x + 1", name: "inc" };
-let order = 0;
-
-/** A task running FN; `deps` are keys it needs first. Priorities follow creation order. */
-function task(key: string, deps: string[] = [], extra: Partial<TaskMsg> = {}): TaskMsg {
-  return { key, fn: { kind: "source", id: FN.id }, args: serialize([key]).payload, deps, priority: [0, 0, order++], retries: 0, ...extra };
-}
-
-function addWorker(s: SchedulerState, id: string): void {
-  s.addWorker(id, { address: `addr-${id}`, kind: "thread", nthreads: 1, memoryLimit: 0, resources: {}, name: id });
-}
-
-/** A scheduler with client "c" and the given workers, start-up output drained. */
-function cluster(workers: string[], options?: SchedulerStateOptions): SchedulerState {
-  const s = new SchedulerState(options);
-  s.addClient("c");
-  for (const w of workers) addWorker(s, w);
-  s.takeInstructions();
-  return s;
-}
-
-function submit(s: SchedulerState, tasks: TaskMsg[], wants = tasks.map((t) => t.key), client = "c"): Instruction[] {
-  s.updateGraph(client, tasks, [FN], wants);
-  return s.takeInstructions();
-}
-
-function finish(s: SchedulerState, worker: string, key: string, nbytes = 8): Instruction[] {
-  s.taskFinished(worker, key, nbytes, 1);
-  return s.takeInstructions();
-}
-
-/** Instructions as "target op key(s)" lines: exact and in order, and readable in a failure diff. */
-function lines(out: Instruction[]): string[] {
-  return out.map(({ id, msg }) => `${id} ${msg.op} ${"key" in msg ? msg.key : "keys" in msg ? msg.keys.join(",") : ""}`);
-}
+import { serialize } from "../../src/internal.js";
+import { cluster, finish, FN, lines, submit, task } from "../helpers/scheduler.js";
 
 test("a submitted root task goes released→waiting→processing and its compute-task goes to a worker", () => {
   const s = cluster(["w1"]);
