@@ -270,7 +270,7 @@ export class Client implements FutureHost {
     let name: string;
     if (typeof fn === "function") {
       const def = describeFunction(fn as (...a: never[]) => unknown);
-      ref = { kind: "source", id: def.id };
+      ref = sourceRef(def);
       name = def.name || "lambda";
       this.queueFn(def);
     } else if (isTaskHandle(fn)) {
@@ -367,6 +367,14 @@ export class Client implements FutureHost {
     for (const ks of this.keys.values()) ks.fail("cancelled", this.closedError);
     this.peers.close(reason);
   }
+}
+
+/** One FnRef per function (not one per task): map submits thousands of tasks with the same one. */
+const sourceRefs = new WeakMap<FnDef, FnRef>();
+function sourceRef(def: FnDef): FnRef {
+  let ref = sourceRefs.get(def);
+  if (!ref) sourceRefs.set(def, (ref = { kind: "source", id: def.id }));
+  return ref;
 }
 
 function isTaskHandle(v: unknown): v is TaskHandle {

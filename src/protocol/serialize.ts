@@ -5,7 +5,7 @@
 
 import { SerializationError } from "../errors.js";
 import { SHARE_MIN_BYTES, bufferKind, bytesOf, isShared, toShared } from "./buffers.js";
-import { FrameRef, NEGATIVE_ZERO, packWithFrames, unpackWithFrames } from "./msgpack.js";
+import { FrameRef, NEGATIVE_ZERO, NO_FRAMES, packWithFrames, unpackWithFrames } from "./msgpack.js";
 import { Serialized, TaskRef } from "./refs.js";
 
 export interface SerializeOptions {
@@ -66,7 +66,7 @@ export const MAX_DEPTH = 512;
 
 export function serialize(value: unknown, options: SerializeOptions = {}): SerializeResult {
   const flat = flatBytes(value);
-  if (flat >= 0) return { payload: new Serialized(packWithFrames(value, []), []), refs: NO_REFS, nbytes: flat };
+  if (flat >= 0) return { payload: new Serialized(packWithFrames(value, NO_FRAMES), NO_FRAMES), refs: NO_REFS, nbytes: flat };
   const frames: Uint8Array[] = [];
   const walker = new Walker(options, (kind, bytes) => new FrameRef(kind, frames.push(bytes) - 1));
   const walked = walker.walk(value, 0);

@@ -1,7 +1,7 @@
 // What the scheduler tells whom: the messages its decisions produce, in order, with frees
 // batched per worker and sent at the end of each event.
 
-import type { FnDef, SchedulerToClient, SchedulerToWorker } from "../protocol/messages.js";
+import type { DepLocation, FnDef, SchedulerToClient, SchedulerToWorker } from "../protocol/messages.js";
 import type { Serialized } from "../protocol/refs.js";
 import type { ClientState, TaskState, WorkerRecord } from "./model.js";
 
@@ -15,6 +15,9 @@ export function holders(ts: TaskState): string[] {
   for (const ws of ts.whoHas) out.push(ws.address);
   return out;
 }
+
+/** Shared by the many tasks without dependencies; never mutated (frozen). */
+const NO_DEPS: DepLocation[] = Object.freeze([]) as unknown as DepLocation[];
 
 export class Outbox {
   private out: Instruction[] = [];
@@ -65,7 +68,7 @@ export class Outbox {
       fnDef = this.fns.get(spec.fn.id);
       ws.knownFns.add(spec.fn.id);
     }
-    const deps = [];
+    const deps: DepLocation[] = ts.deps.size === 0 ? NO_DEPS : [];
     for (const d of ts.deps) deps.push({ key: d.key, who: holders(d), nbytes: d.nbytes });
     this.toWorker(ws, { op: "compute-task", key: ts.key, fn: spec.fn, fnDef, args: spec.args, deps, priority: ts.priority });
   }
