@@ -130,6 +130,7 @@ export class Client implements FutureHost {
     if (!Array.isArray(futures)) throw new ArgumentError(`gather expects a future or an array of futures, got ${describe(futures)}`);
     for (const f of futures) if (!(f instanceof Future)) throw new ArgumentError(`gather expects futures, got ${describe(f)}`);
     if (this.closedError) throw this.closedError;
+    await settledOrFailed(futures.map((f) => this.keys.get(f.key)).filter((ks): ks is KeyState => ks !== undefined));
     return Promise.all(futures.map((f) => f.result()));
   }
 
@@ -311,7 +312,7 @@ export class Client implements FutureHost {
     this.releases.delete(key); // wanted again before its release went out
     let ks = this.keys.get(key);
     if (!ks || fresh) {
-      ks = new KeyState(key);
+      ks = new KeyState(key, this);
       this.keys.set(key, ks);
     }
     return new Future<T>(key, this, ks);
@@ -367,6 +368,23 @@ export class Client implements FutureHost {
     for (const ks of this.keys.values()) ks.fail("cancelled", this.closedError);
     this.peers.close(reason);
   }
+}
+
+/**
+ * Resolves when every key is settled, or rejects with the first failure as it happens. One
+ * listener for the whole batch rather than a promise per key.
+ */
+function settledOrFailed(states: KeyState[]): Promise<void> {
+  let pending = 0;
+  for (const ks of states) if (ks.status === "pending") pending++;
+  if (pending === 0) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const listener = (ks: KeyState) => {
+      if (ks.status !== "finished") reject(ks.error ?? new Error(`${ks.key} failed`));
+      else if (--pending === 0) resolve();
+    };
+    for (const ks of states) if (ks.status === "pending") ks.onSettled(listener);
+  });
 }
 
 /** One FnRef per function (not one per task): map submits thousands of tasks with the same one. */

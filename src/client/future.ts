@@ -30,16 +30,31 @@ export class KeyState {
   inline: Serialized | undefined;
   /** Live Future objects for this key. */
   refs = 0;
-  private readonly settled: Promise<void>;
-  private resolveSettled!: () => void;
+  /**
+   * Called once when the key settles. A single function most of the time, so a key costs no array
+   * and no promise until someone waits on it alone (a map of 10,000 keys kept 10,000 promises alive).
+   */
+  private waiters: SettleListener | SettleListener[] | null = null;
+  private promise: Promise<void> | null = null;
 
-  constructor(readonly key: string) {
-    this.settled = new Promise((r) => (this.resolveSettled = r));
-  }
+  constructor(
+    readonly key: string,
+    /** The client this key belongs to (told when the last future for it goes away). */
+    readonly host: FutureHost,
+  ) {}
 
   /** Resolves (never rejects) when the status is no longer pending. */
   whenSettled(): Promise<void> {
-    return this.settled;
+    if (this.status !== "pending") return SETTLED;
+    return (this.promise ??= new Promise((resolve) => this.onSettled(() => resolve())));
+  }
+
+  /** Calls `listener(this)` once, when the status is no longer pending (at once if it is not). */
+  onSettled(listener: SettleListener): void {
+    if (this.status !== "pending") return listener(this);
+    if (this.waiters === null) this.waiters = listener;
+    else if (typeof this.waiters === "function") this.waiters = [this.waiters, listener];
+    else this.waiters.push(listener);
   }
 
   finish(who: string[], nbytes: number, inline?: Serialized): void {
@@ -50,25 +65,37 @@ export class KeyState {
       this.status = "finished";
       this.error = null;
     }
-    this.resolveSettled();
+    this.settle();
   }
 
   fail(status: "error" | "cancelled" | "lost", error: Error): void {
     if (this.status !== "pending" && this.status !== "finished") return;
     this.status = status;
     this.error = error;
-    this.resolveSettled();
+    this.settle();
+  }
+
+  private settle(): void {
+    const w = this.waiters;
+    this.waiters = null;
+    if (w === null) return;
+    if (typeof w === "function") w(this);
+    else for (const listener of w) listener(this);
   }
 }
 
-/** Collected Future objects give their reference back, so results nobody holds are freed. */
-const collected = new FinalizationRegistry<{ host: FutureHost; ks: KeyState; dropped: { done: boolean } }>((held) => {
-  if (!held.dropped.done) held.host.drop(held.ks);
-});
+export type SettleListener = (ks: KeyState) => void;
+
+const SETTLED: Promise<void> = Promise.resolve();
+
+/**
+ * Collected Future objects give their reference back, so results nobody holds are freed. The
+ * future itself is the unregister token: release() unregisters, so a key is never dropped twice.
+ */
+const collected = new FinalizationRegistry<KeyState>((ks) => ks.host.drop(ks));
 
 /** Structurally a Promise (then, catch, finally), so it fits wherever a Promise<T> is expected. */
 export class Future<T = unknown> implements Promise<T> {
-  private readonly dropped = { done: false };
 
   /** @internal Created by Client; users get futures from submit, map and scatter. */
   constructor(
@@ -78,7 +105,7 @@ export class Future<T = unknown> implements Promise<T> {
     private readonly ks: KeyState,
   ) {
     ks.refs++;
-    collected.register(this, { host, ks, dropped: this.dropped }, this.dropped);
+    collected.register(this, ks, this);
   }
 
   get status(): FutureStatus {
@@ -119,10 +146,7 @@ export class Future<T = unknown> implements Promise<T> {
 
   /** Gives up this future: when no future for the key is left, its result is freed on the workers. */
   release(): void {
-    if (this.dropped.done) return;
-    this.dropped.done = true;
-    collected.unregister(this.dropped);
-    this.host.drop(this.ks);
+    if (collected.unregister(this)) this.host.drop(this.ks);
   }
 
   [Symbol.dispose](): void {

@@ -13,8 +13,8 @@ export type WorkerTaskState = "waiting" | "ready" | "executing" | "done" | "canc
 
 export class WorkerTask {
   state: WorkerTaskState = "waiting";
-  /** Dependency keys not yet held. */
-  readonly missing = new Set<string>();
+  /** Dependency keys not yet held; made on first need (most tasks have none). */
+  missing: Set<string> | null = null;
   constructor(
     readonly key: string,
     readonly fn: FnRef,
@@ -80,7 +80,7 @@ export class WorkerState {
     this.tasks.set(msg.key, task);
     for (const dep of msg.deps) {
       if (this.data.has(dep.key)) continue;
-      task.missing.add(dep.key);
+      (task.missing ??= new Set()).add(dep.key);
       let waiting = this.waitingFor.get(dep.key);
       if (!waiting) this.waitingFor.set(dep.key, (waiting = new Set()));
       waiting.add(task);
@@ -94,7 +94,7 @@ export class WorkerState {
       }
       if (task.state === "done") return; // dropped: a dependency has no holder; fetch nothing more for it
     }
-    if (task.missing.size === 0) this.makeReady(task);
+    if (!task.missing || task.missing.size === 0) this.makeReady(task);
   }
 
   /** The scheduler no longer needs these keys here: drop their data and any pending task. */
@@ -124,8 +124,8 @@ export class WorkerState {
       this.store(key, value, nbytes);
       added.push({ key, nbytes });
       for (const task of waiting) {
-        task.missing.delete(key);
-        if (task.missing.size === 0 && task.state === "waiting") this.makeReady(task);
+        task.missing?.delete(key);
+        if (!task.missing?.size && task.state === "waiting") this.makeReady(task);
       }
     }
     if (added.length > 0) this.send({ op: "add-keys", keys: added });
@@ -186,7 +186,7 @@ export class WorkerState {
   }
 
   private store(key: string, value: unknown, nbytes: number): void {
-    this.dropData(key);
+    if (this.data.has(key)) this.dropData(key);
     this.data.set(key, value);
     this.sizes.set(key, nbytes);
     this.memory += nbytes;
@@ -206,12 +206,12 @@ export class WorkerState {
   private forgetTask(task: WorkerTask): void {
     task.state = "done";
     if (this.tasks.get(task.key) === task) this.tasks.delete(task.key);
-    for (const depKey of task.missing) {
+    for (const depKey of task.missing ?? []) {
       const waiting = this.waitingFor.get(depKey);
       waiting?.delete(task);
       if (waiting && waiting.size === 0) this.waitingFor.delete(depKey);
     }
-    task.missing.clear();
+    task.missing = null;
   }
 
   private startFetch(key: string): void {
