@@ -19,6 +19,7 @@ import type { WorkerInfo } from "../protocol/messages.js";
 import { hash64, randomId } from "../util/ids.js";
 import { describeFunction } from "./functions.js";
 import { Future, KeyState, type FutureHost } from "./future.js";
+import { checkOptions, describe, isTaskHandle, sourceRef, typeTag } from "./arguments.js";
 import { DataPlane } from "./data.js";
 import type { Arg, Args, TaskFn, TaskHandle, TaskModule, TaskOptions } from "./options.js";
 import { clientPlatform } from "./platform.js";
@@ -385,39 +386,4 @@ function settledOrFailed(states: KeyState[]): Promise<void> {
     };
     for (const ks of states) if (ks.status === "pending") ks.onSettled(listener);
   });
-}
-
-/** One FnRef per function (not one per task): map submits thousands of tasks with the same one. */
-const sourceRefs = new WeakMap<FnDef, FnRef>();
-function sourceRef(def: FnDef): FnRef {
-  let ref = sourceRefs.get(def);
-  if (!ref) sourceRefs.set(def, (ref = { kind: "source", id: def.id }));
-  return ref;
-}
-
-function isTaskHandle(v: unknown): v is TaskHandle {
-  return typeof v === "object" && v !== null && typeof (v as TaskHandle).module === "string" && typeof (v as TaskHandle).name === "string";
-}
-
-function checkOptions(o: TaskOptions): void {
-  if (typeof o !== "object" || o === null) throw new ArgumentError(`task options must be an object, got ${describe(o)}`);
-  if (o.retries !== undefined && !(Number.isInteger(o.retries) && o.retries >= 0)) throw new ArgumentError(`retries must be a whole number ≥ 0, got ${describe(o.retries)}`);
-  if (o.priority !== undefined && !Number.isFinite(o.priority)) throw new ArgumentError(`priority must be a finite number, got ${describe(o.priority)}`);
-  if (o.key !== undefined && (typeof o.key !== "string" || o.key.length === 0)) throw new ArgumentError(`key must be a non-empty string, got ${describe(o.key)}`);
-}
-
-/** A short description of a value for error messages. */
-function describe(v: unknown): string {
-  if (v === null) return "null";
-  if (Array.isArray(v)) return "an array";
-  if (typeof v === "object") return `an object (${Object.getPrototypeOf(v)?.constructor?.name ?? "Object"})`;
-  if (typeof v === "string") return `the string ${JSON.stringify(v.length > 40 ? v.slice(0, 40) + "…" : v)}`;
-  return `${typeof v} ${String(v)}`;
-}
-
-/** A readable key prefix for scattered data: "float64array", "object", "number" … */
-function typeTag(v: unknown): string {
-  if (v === null) return "null";
-  if (typeof v === "object") return (Object.getPrototypeOf(v)?.constructor?.name ?? "object").toLowerCase();
-  return typeof v;
 }

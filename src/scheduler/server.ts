@@ -11,6 +11,7 @@ import { errorToData, ProtocolError } from "../errors.js";
 import { log } from "../log.js";
 import type { ClientToScheduler, Handlers, Hello, Message, Request, WorkerToScheduler } from "../protocol/messages.js";
 import { randomId } from "../util/ids.js";
+import { workerInfo } from "./queries.js";
 import { SchedulerState, type Instruction, type SchedulerStateOptions } from "./state.js";
 
 export interface SchedulerOptions extends SchedulerStateOptions {
@@ -150,7 +151,7 @@ export class Scheduler {
           value = s.whoHas(what.keys);
           break;
         case "workers":
-          value = s.workerInfo();
+          value = workerInfo(s);
           break;
         case "upload":
           s.uploadModule(what.module);

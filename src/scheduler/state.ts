@@ -3,7 +3,7 @@
 // synchronous and exact. The shell (server.ts) feeds it and delivers what it returns.
 
 import { LostDataError, type ErrorData } from "../errors.js";
-import type { FnDef, ModuleDef, TaskMsg, WorkerHello, WorkerInfo } from "../protocol/messages.js";
+import type { FnDef, ModuleDef, TaskMsg, WorkerHello } from "../protocol/messages.js";
 import type { Serialized } from "../protocol/refs.js";
 import { ClientState, TaskState, WorkerRecord, type TaskStateName } from "./model.js";
 import { holders, Outbox, type Instruction } from "./outbox.js";
@@ -310,20 +310,6 @@ export class SchedulerState {
       out[k] = ts ? holders(ts) : [];
     }
     return out;
-  }
-
-  workerInfo(): WorkerInfo[] {
-    return [...this.workers.values()].map((ws) => ({
-      id: ws.id,
-      name: ws.name,
-      kind: ws.kind,
-      address: ws.address,
-      nthreads: ws.nthreads,
-      memoryLimit: ws.memoryLimit,
-      resources: ws.resources,
-      memory: ws.nbytes,
-      tasks: { processing: ws.processing.size, inMemory: ws.hasWhat.size, done: ws.tasksDone },
-    }));
   }
 
   storyOf(key: string): StoryEntry[] {
