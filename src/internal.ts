@@ -9,7 +9,20 @@ export { Requests } from "./comm/requests.js";
 export type { Channel, Transport, TransportListener, TransportOptions, LinkKind } from "./comm/types.js";
 export { DEFAULT_MAX_PACKET_BYTES } from "./comm/types.js";
 export { encodePacket, decodePacket, type Packet } from "./protocol/packet.js";
-export { toChunks, PacketReader } from "./protocol/framing.js";
+export { toChunks, PacketReader, preludeBytes, type WireFrame } from "./protocol/framing.js";
+export {
+  decide,
+  compressFrame,
+  decompressFrame,
+  sampleFrame,
+  byteEntropy,
+  CODEC_RAW,
+  CODEC_DEFLATE,
+  COMPRESS_MIN_BYTES,
+  KEEP_RATIO,
+  type CompressionMode,
+  type Decision,
+} from "./protocol/compression.js";
 export { serialize, deserialize, measure, shareLarge } from "./protocol/serialize.js";
 export { Serialized, TaskRef } from "./protocol/refs.js";
 export { PROTOCOL_VERSION } from "./protocol/messages.js";

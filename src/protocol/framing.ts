@@ -4,13 +4,30 @@
 // pieces are coalesced so a batch of control messages is one transport message.
 //
 // Layout of the logical byte stream of one packet:
-//   u32 magic | u32 frame count n | u32 header length | n × f64 frame length | header | frames...
+//   u32 magic | u32 frame count n | u32 header length
+//   n × (u32 codec | u32 0 | f64 bytes on the wire | f64 bytes once decoded)
+//   header | frames (as on the wire: raw, or deflated when a link decided it pays)
 // Each packet starts a new chunk, so a reader never sees two packets in one chunk.
 
 import { ProtocolError } from "../errors.js";
+import { CODEC_DEFLATE, CODEC_RAW, decompressFrame } from "./compression.js";
 import type { Packet } from "./packet.js";
 
-const MAGIC = 0x6d657368; // "mesh"
+const MAGIC = 0x6d736832; // "msh2"
+const PER_FRAME = 24;
+
+/** A frame as it goes on the wire. */
+export interface WireFrame {
+  bytes: Uint8Array;
+  codec: typeof CODEC_RAW | typeof CODEC_DEFLATE;
+  /** Length once decoded (equal to bytes.byteLength when raw). */
+  rawLength: number;
+}
+
+/** Leaves a frame as it is. */
+function raw(frame: Uint8Array): WireFrame {
+  return { bytes: frame, codec: CODEC_RAW, rawLength: frame.byteLength };
+}
 
 /** Refuse a packet announcing more frames than this: a larger count is a corrupt or hostile prelude. */
 export const MAX_FRAMES_PER_PACKET = 1 << 20;
@@ -19,19 +36,28 @@ export const MAX_FRAMES_PER_PACKET = 1 << 20;
 const COALESCE_BELOW = 16 * 1024;
 
 export function preludeBytes(nframes: number): number {
-  return 12 + 8 * nframes;
+  return 12 + PER_FRAME * nframes;
 }
 
-/** The chunks (each ≤ maxChunk bytes) that carry `packet`. Large frames are sliced, not copied. */
-export function toChunks(packet: Packet, maxChunk: number): Uint8Array[] {
+/**
+ * The chunks (each ≤ maxChunk bytes) that carry `packet`. Large frames are sliced, not copied.
+ * `encode` may replace a frame by a compressed one (links that compress); by default frames go raw.
+ */
+export function toChunks(packet: Packet, maxChunk: number, encode: (frame: Uint8Array) => WireFrame = raw): Uint8Array[] {
   if (maxChunk < 64) throw new RangeError(`maxChunk ${maxChunk} is too small`);
   const n = packet.frames.length;
+  const wire = packet.frames.map(encode);
   const prelude = new Uint8Array(preludeBytes(n));
   const dv = new DataView(prelude.buffer);
   dv.setUint32(0, MAGIC);
   dv.setUint32(4, n);
   dv.setUint32(8, packet.header.byteLength);
-  for (let i = 0; i < n; i++) dv.setFloat64(12 + 8 * i, packet.frames[i]!.byteLength);
+  for (let i = 0; i < n; i++) {
+    const at = 12 + PER_FRAME * i;
+    dv.setUint32(at, wire[i]!.codec);
+    dv.setFloat64(at + 8, wire[i]!.bytes.byteLength);
+    dv.setFloat64(at + 16, wire[i]!.rawLength);
+  }
 
   const chunks: Uint8Array[] = [];
   let pending: Uint8Array[] = [];
@@ -67,7 +93,7 @@ export function toChunks(packet: Packet, maxChunk: number): Uint8Array[] {
   };
   add(prelude);
   add(packet.header);
-  for (const f of packet.frames) add(f);
+  for (const f of wire) add(f.bytes);
   flush();
   return chunks;
 }
@@ -79,7 +105,9 @@ export function toChunks(packet: Packet, maxChunk: number): Uint8Array[] {
 export class PacketReader {
   private prelude: Uint8Array | null = null;
   private preludeFill = 0;
-  private parts: Uint8Array[] = []; // header, then frames
+  private parts: Uint8Array[] = []; // header, then frames (as on the wire)
+  private codecs: number[] = [];
+  private rawLengths: number[] = [];
   private part = 0;
   private partFill = 0;
 
@@ -127,6 +155,9 @@ export class PacketReader {
     this.skipEmptyParts();
     if (this.part < this.parts.length) return null;
     const [header, ...frames] = this.parts;
+    for (let i = 0; i < frames.length; i++) {
+      if (this.codecs[i] === CODEC_DEFLATE) frames[i] = decompressFrame(frames[i]!, this.rawLengths[i]!);
+    }
     this.prelude = null;
     this.parts = [];
     return { header: header!, frames };
@@ -138,14 +169,28 @@ export class PacketReader {
     const n = dv.getUint32(4);
     const sizes = [dv.getUint32(8)];
     let total = p.byteLength + sizes[0]!;
+    // Decoded sizes count against the limit too, so a small compressed frame cannot inflate without bound.
+    let decoded = total;
+    this.codecs = [];
+    this.rawLengths = [];
     for (let i = 0; i < n; i++) {
-      const len = dv.getFloat64(12 + 8 * i);
+      const at = 12 + PER_FRAME * i;
+      const codec = dv.getUint32(at);
+      const len = dv.getFloat64(at + 8);
+      const rawLength = dv.getFloat64(at + 16);
+      if (codec !== CODEC_RAW && codec !== CODEC_DEFLATE) throw new ProtocolError(`unknown frame codec ${codec}`);
       if (!Number.isSafeInteger(len) || len < 0) throw new ProtocolError(`bad frame length ${len}`);
+      if (!Number.isSafeInteger(rawLength) || rawLength < 0 || (codec === CODEC_RAW && rawLength !== len)) {
+        throw new ProtocolError(`bad decoded frame length ${rawLength}`);
+      }
       sizes.push(len);
+      this.codecs.push(codec);
+      this.rawLengths.push(rawLength);
       total += len;
+      decoded += rawLength;
     }
-    if (total > this.maxPacketBytes) {
-      throw new ProtocolError(`packet of ${total} bytes exceeds the limit of ${this.maxPacketBytes} bytes`);
+    if (Math.max(total, decoded) > this.maxPacketBytes) {
+      throw new ProtocolError(`packet of ${Math.max(total, decoded)} bytes exceeds the limit of ${this.maxPacketBytes} bytes`);
     }
     this.parts = sizes.map((s) => new Uint8Array(s));
     this.part = 0;

@@ -3,7 +3,7 @@
 
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { PacketReader, ProtocolError, toChunks, type Packet } from "../../src/internal.js";
+import { CODEC_DEFLATE, compressFrame, PacketReader, preludeBytes, ProtocolError, toChunks, type Packet, type WireFrame } from "../../src/internal.js";
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -33,13 +33,18 @@ function assertSamePacket(actual: Packet, expected: Packet): void {
 }
 
 /** A prelude by hand: magic, frame count, header length, then one f64 length per frame. */
-function prelude(frameCount: number, headerBytes: number, frameLengths: number[], magic = 0x6d657368): Uint8Array {
-  const out = new Uint8Array(12 + 8 * frameLengths.length);
+/** A hand-made prelude: per frame [u32 codec][u32 0][f64 wire length][f64 decoded length]. */
+function prelude(frameCount: number, headerBytes: number, frameLengths: number[], magic = 0x6d736832, codecs: number[] = [], rawLengths: number[] = []): Uint8Array {
+  const out = new Uint8Array(preludeBytes(frameLengths.length));
   const dv = new DataView(out.buffer);
   dv.setUint32(0, magic);
   dv.setUint32(4, frameCount);
   dv.setUint32(8, headerBytes);
-  frameLengths.forEach((len, i) => dv.setFloat64(12 + 8 * i, len));
+  frameLengths.forEach((len, i) => {
+    dv.setUint32(12 + 24 * i, codecs[i] ?? 0);
+    dv.setFloat64(12 + 24 * i + 8, len);
+    dv.setFloat64(12 + 24 * i + 16, rawLengths[i] ?? len);
+  });
   return out;
 }
 
@@ -50,7 +55,7 @@ describe("toChunks", () => {
       const chunks = toChunks(packet, maxChunk);
       for (const c of chunks) assert.ok(c.byteLength > 0 && c.byteLength <= maxChunk, `chunk of ${c.byteLength} bytes with maxChunk ${maxChunk}`);
       const total = chunks.reduce((n, c) => n + c.byteLength, 0);
-      assert.equal(total, 12 + 8 * 3 + 3000 + 100 * KiB + 7 + 10 + 40 * KiB, "bytes lost or duplicated");
+      assert.equal(total, preludeBytes(3) + 3000 + 100 * KiB + 7 + 10 + 40 * KiB, "bytes lost or duplicated");
     }
   });
 
@@ -120,11 +125,13 @@ describe("PacketReader reassembles", () => {
   });
 });
 
+/** Feeding `chunks` to a reader fails with a ProtocolError whose message matches `pattern`. */
+function refuses(chunks: Uint8Array[], pattern: RegExp, maxPacketBytes = MiB): void {
+  const reader = new PacketReader(maxPacketBytes);
+  assert.throws(() => chunks.forEach((c) => reader.push(c)), (e: unknown) => e instanceof ProtocolError && pattern.test(e.message));
+}
+
 describe("PacketReader refuses with ProtocolError", () => {
-  const refuses = (chunks: Uint8Array[], pattern: RegExp, maxPacketBytes = MiB) => {
-    const reader = new PacketReader(maxPacketBytes);
-    assert.throws(() => chunks.forEach((c) => reader.push(c)), (e: unknown) => e instanceof ProtocolError && pattern.test(e.message));
-  };
 
   test("bad magic", () => {
     const chunk = toChunks({ header: patterned(20, 1), frames: [] }, 64)[0]!;
@@ -165,5 +172,40 @@ describe("PacketReader refuses with ProtocolError", () => {
     const tooLong = new Uint8Array(last.byteLength + 4);
     tooLong.set(last);
     refuses([...chunks.slice(0, -1), tooLong], /runs past the end/);
+  });
+});
+
+describe("compressed frames", () => {
+  const deflate = (f: Uint8Array): WireFrame => {
+    const c = compressFrame(f);
+    return c ? { bytes: c, codec: CODEC_DEFLATE, rawLength: f.byteLength } : { bytes: f, codec: 0, rawLength: f.byteLength };
+  };
+
+  test("a deflated frame travels smaller and arrives as its original bytes", () => {
+    const compressible = new Uint8Array(200 * KiB).map((_, i) => i % 7);
+    const random = crypto.getRandomValues(new Uint8Array(50 * KiB));
+    const packet = { header: patterned(100, 1), frames: [compressible, random] };
+    const chunks = toChunks(packet, 64 * KiB, deflate);
+    const wire = chunks.reduce((n, c) => n + c.byteLength, 0);
+    assert.ok(wire < 100 * KiB, `the compressible frame shrank on the wire (${wire} bytes in all)`);
+    const [out] = reassemble(chunks);
+    assertSamePacket(out!, packet);
+  });
+
+  test("decoded sizes count against maxPacketBytes (no inflating past the limit)", () => {
+    const zeros = new Uint8Array(2 * MiB);
+    const chunks = toChunks({ header: patterned(10, 1), frames: [zeros] }, 64 * KiB, deflate);
+    assert.ok(chunks.reduce((n, c) => n + c.byteLength, 0) < 64 * KiB, "2 MiB of zeros deflate to little");
+    assert.throws(() => reassemble(chunks, MiB), (e: unknown) => e instanceof ProtocolError && /exceeds the limit of 1048576/.test(e.message));
+  });
+
+  test("an unknown codec, a raw frame with a different decoded length, or bytes that do not inflate are refused", () => {
+    refuses([prelude(1, 0, [4], undefined, [7])], /unknown frame codec 7/);
+    refuses([prelude(1, 0, [4], undefined, [0], [5])], /bad decoded frame length/);
+    const head = prelude(1, 1, [4], undefined, [CODEC_DEFLATE], [100]);
+    const garbage = new Uint8Array(head.byteLength + 5);
+    garbage.set(head);
+    garbage.set([0x93, 0xff, 0xff, 0xff, 0xff], head.byteLength);
+    refuses([garbage], /does not inflate|inflated to/);
   });
 });
