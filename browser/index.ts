@@ -1,5 +1,14 @@
 // meshwork's browser entry: the shared API (Client, futures, asCompleted, errors, and the
-// in-page Scheduler and Worker). Browser tabs as workers, the worker page and the WebRTC transport
+// in-page Scheduler and Worker), with the browser's WebSocket for ws:// and wss:// addresses. Browser tabs as workers, the worker page and the WebRTC transport
 // come with the browser work; this entry is the same web-standard core that Node runs.
+
+import { registerTransport } from "../src/comm/registry.js";
+import type { SocketLike } from "../src/comm/socket.js";
+import { wsTransport } from "../src/comm/ws.js";
+
+// The browser's own WebSocket: clients in a page connect to ws:// and wss:// schedulers.
+const open = (url: string) => new WebSocket(url) as unknown as SocketLike;
+registerTransport(wsTransport({ open }, "ws"));
+registerTransport(wsTransport({ open }, "wss"));
 
 export * from "../src/index.js";

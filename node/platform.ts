@@ -1,8 +1,9 @@
-// Node's pieces for the isomorphic core: yielding to the event loop, and the bundler that
-// client.upload uses. Imported by every Node entry point.
+// Node's pieces for the isomorphic core: yielding to the event loop, the bundler that
+// client.upload uses, and the WebSocket transport (the `ws` package). Imported by every Node entry point.
 
-import { setClientPlatform } from "../src/internal.js";
+import { registerTransport, setClientPlatform, wsTransport } from "../src/internal.js";
 import { bundleModule } from "./bundle.js";
+import { listenWs, openWs } from "./ws-listen.js";
 
 /** Lets pending I/O run: setImmediate runs after I/O callbacks, without a timer's minimum delay. */
 export function nodeYield(): Promise<void> {
@@ -10,3 +11,5 @@ export function nodeYield(): Promise<void> {
 }
 
 setClientPlatform({ bundle: bundleModule });
+registerTransport(wsTransport({ open: openWs, listen: listenWs }, "ws"));
+registerTransport(wsTransport({ open: openWs, listen: listenWs }, "wss"));

@@ -5,6 +5,8 @@ export { Comm, type CloseInfo, type CommStats } from "./comm/comm.js";
 export { connect, listen, registerTransport, knownSchemes, schemeOf, type Listener } from "./comm/registry.js";
 export { inprocTransport, inprocHub, type HubLink, type HubMessage, type InprocOptions } from "./comm/inproc.js";
 export { greet, welcome } from "./comm/handshake.js";
+export { wsTransport, type WsPlatform } from "./comm/ws.js";
+export { SocketChannel, type SocketLike, DEFAULT_CHUNK_BYTES } from "./comm/socket.js";
 export { Requests } from "./comm/requests.js";
 export type { Channel, Transport, TransportListener, TransportOptions, LinkKind } from "./comm/types.js";
 export { DEFAULT_MAX_PACKET_BYTES } from "./comm/types.js";

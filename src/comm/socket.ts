@@ -1,0 +1,203 @@
+// A Channel over a WebSocket, the browser's or the `ws` package's (they share this API). Packets
+// are cut into binary messages (framing.ts); sending is queued with a high-water mark on the
+// socket's bufferedAmount, can be throttled to a rate (for tests and benchmarks), and compresses
+// frames where a sample says it pays on this link's measured speed (compression.ts).
+
+import { log } from "../log.js";
+import { CODEC_DEFLATE, CODEC_RAW, compressFrame, decide, type CompressionMode, type LinkSpeed } from "../protocol/compression.js";
+import { PacketReader, toChunks, type WireFrame } from "../protocol/framing.js";
+import type { Packet } from "../protocol/packet.js";
+import type { Channel, LinkKind } from "./types.js";
+
+/** The part of the WebSocket API used here. */
+export interface SocketLike {
+  readonly readyState: number;
+  readonly bufferedAmount: number;
+  binaryType: string;
+  send(data: Uint8Array): void;
+  close(code?: number, reason?: string): void;
+  addEventListener(type: "message", listener: (e: { data: unknown }) => void): void;
+  addEventListener(type: "close", listener: (e: { code: number; reason: string | { toString(): string } }) => void): void;
+  addEventListener(type: "error", listener: (e: unknown) => void): void;
+}
+
+const OPEN = 1;
+
+export interface SocketChannelOptions {
+  maxPacketBytes: number;
+  /** Largest binary message sent. Default DEFAULT_CHUNK_BYTES. */
+  chunkBytes?: number | undefined;
+  /** "auto" (default): compress frames where it pays on this link; "deflate": whenever they shrink; false: never. */
+  compression?: CompressionMode | undefined;
+  /** Send no faster than this (bytes per second): a slow link on demand, for tests and benchmarks. */
+  throttleBytesPerSec?: number | undefined;
+}
+
+/**
+ * Binary messages of up to 8 MiB: Dask's websocket shard size. Large enough that a 256 MiB frame is
+ * 32 messages; small enough that a control message does not wait behind one huge write.
+ */
+export const DEFAULT_CHUNK_BYTES = 8 * 1024 * 1024;
+/**
+ * Stop handing chunks to the socket while it holds this much unsent: bounds what a slow peer
+ * makes us buffer beyond the packets themselves, and keeps the speed measurement honest.
+ */
+export const HIGH_WATER_BYTES = 16 * 1024 * 1024;
+/** How often to look at bufferedAmount while waiting (WebSocket has no drain event). */
+const POLL_MS = 1;
+/** Packets at least this big are timed to measure the link's speed. */
+const MEASURE_MIN_BYTES = 1024 * 1024;
+
+export class SocketChannel implements Channel {
+  readonly sharedMemory = false;
+  onPacket: (packet: Packet) => void = () => {};
+  onClose: (reason: string) => void = () => {};
+  /** Measured bytes per second of this link (EWMA over large packets), for compression decisions. */
+  readonly speed: LinkSpeed = { bytesPerSecond: undefined };
+
+  private readonly reader: PacketReader;
+  private readonly queue: Uint8Array[] = [];
+  private queueHead = 0;
+  private pumping: ReturnType<typeof setTimeout> | undefined;
+  private nextSendAt = 0;
+  private closing: string | null = null;
+  private closed = false;
+  /** The packet being timed: bytes, start, and the queue position of its last chunk. */
+  private timing: { bytes: number; start: number; endIndex: number } | null = null;
+  private sentChunks = 0;
+  private readonly chunkBytes: number;
+  private readonly compression: CompressionMode;
+  private readonly throttle: number | undefined;
+
+  constructor(
+    private readonly socket: SocketLike,
+    readonly localAddress: string,
+    readonly peerAddress: string,
+    readonly kind: LinkKind,
+    options: SocketChannelOptions,
+  ) {
+    this.reader = new PacketReader(options.maxPacketBytes);
+    this.throttle = options.throttleBytesPerSec;
+    // Throttled links send small chunks, so the rate holds over short spans too.
+    this.chunkBytes = Math.min(options.chunkBytes ?? DEFAULT_CHUNK_BYTES, this.throttle ? Math.max(16 * 1024, Math.floor(this.throttle / 50)) : Infinity);
+    this.compression = options.compression ?? "auto";
+    socket.binaryType = "arraybuffer";
+    socket.addEventListener("message", (e) => this.receive(e.data));
+    socket.addEventListener("close", (e) => this.finish(String(e.reason) || `connection closed (code ${e.code})`));
+    socket.addEventListener("error", (e) => log().debug(`${this.peerAddress}: socket error`, e));
+  }
+
+  send(packet: Packet): void {
+    if (this.closing !== null || this.closed) return;
+    const chunks = toChunks(packet, this.chunkBytes, (f) => this.encode(f));
+    let bytes = 0;
+    for (const c of chunks) {
+      this.queue.push(c);
+      bytes += c.byteLength;
+    }
+    if (bytes >= MEASURE_MIN_BYTES && this.timing === null) {
+      this.timing = { bytes, start: performance.now(), endIndex: this.sentChunks + (this.queue.length - this.queueHead) };
+    }
+    this.pump();
+  }
+
+  close(reason: string): void {
+    if (this.closing !== null || this.closed) return;
+    this.closing = reason;
+    this.pump(); // closes once what is queued (the goodbye) has gone out
+  }
+
+  private encode(frame: Uint8Array): WireFrame {
+    const d = decide(frame, this.compression, this.speed);
+    if (d.compress) {
+      const packed = compressFrame(frame);
+      if (packed) return { bytes: packed, codec: CODEC_DEFLATE, rawLength: frame.byteLength };
+    }
+    return { bytes: frame, codec: CODEC_RAW, rawLength: frame.byteLength };
+  }
+
+  /** Hands queued chunks to the socket while it has room (and the throttle allows). */
+  private pump(): void {
+    if (this.pumping !== undefined || this.closed) return;
+    while (this.queueHead < this.queue.length) {
+      if (this.socket.readyState !== OPEN) return this.finish("connection closed while sending");
+      if (this.socket.bufferedAmount >= HIGH_WATER_BYTES) return this.wait(POLL_MS);
+      const now = performance.now();
+      if (this.throttle && now < this.nextSendAt) return this.wait(this.nextSendAt - now);
+      const chunk = this.queue[this.queueHead]!;
+      this.queue[this.queueHead++] = EMPTY; // let it go once sent
+      this.socket.send(chunk);
+      this.sentChunks++;
+      if (this.throttle) this.nextSendAt = Math.max(now, this.nextSendAt) + (chunk.byteLength / this.throttle) * 1000;
+    }
+    this.queue.length = 0;
+    this.queueHead = 0;
+    if (this.timing || this.closing !== null) this.settle();
+  }
+
+  /** After the last chunk: finish a speed measurement and a pending close once the socket has drained. */
+  private settle(): void {
+    if (this.socket.bufferedAmount > 0 && this.socket.readyState === OPEN) return this.wait(POLL_MS);
+    if (this.timing && this.sentChunks >= this.timing.endIndex) {
+      const secs = (performance.now() - this.timing.start) / 1000;
+      if (secs > 0) {
+        const bps = this.timing.bytes / secs;
+        this.speed.bytesPerSecond = this.speed.bytesPerSecond === undefined ? bps : 0.5 * this.speed.bytesPerSecond + 0.5 * bps;
+      }
+      this.timing = null;
+    }
+    if (this.closing !== null) {
+      // WebSocket close reasons are limited to 123 bytes.
+      this.socket.close(1000, truncateUtf8(this.closing, 123));
+      this.finish(this.closing);
+    }
+  }
+
+  private wait(ms: number): void {
+    this.pumping = setTimeout(() => {
+      this.pumping = undefined;
+      this.pump();
+    }, Math.max(0, ms));
+  }
+
+  private receive(data: unknown): void {
+    if (this.closed) return;
+    let bytes: Uint8Array;
+    if (data instanceof ArrayBuffer) bytes = new Uint8Array(data);
+    else if (ArrayBuffer.isView(data)) bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    else return this.fail("a text message on a binary protocol");
+    let packet: Packet | null;
+    try {
+      packet = this.reader.push(bytes);
+    } catch (err) {
+      return this.fail((err as Error).message);
+    }
+    if (packet) this.onPacket(packet);
+  }
+
+  /** The peer broke the framing: close with a protocol-error code and say why. */
+  private fail(reason: string): void {
+    if (this.closed) return;
+    const why = `protocol error: ${reason}`;
+    if (this.socket.readyState === OPEN) this.socket.close(1002, truncateUtf8(why, 123));
+    this.finish(why);
+  }
+
+  private finish(reason: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    clearTimeout(this.pumping);
+    this.pumping = undefined;
+    this.queue.length = 0;
+    if (this.socket.readyState === OPEN) this.socket.close(1000, truncateUtf8(reason, 123));
+    this.onClose(reason);
+  }
+}
+
+const EMPTY = new Uint8Array(0);
+
+function truncateUtf8(s: string, maxBytes: number): string {
+  const bytes = new TextEncoder().encode(s);
+  if (bytes.byteLength <= maxBytes) return s;
+  return new TextDecoder().decode(bytes.subarray(0, maxBytes - 3)).replace(/\uFFFD$/, "") + "...";
+}

@@ -1,0 +1,80 @@
+// The WebSocket transport, `ws://host:port` and `wss://host:port`. Connecting uses the platform's
+// WebSocket (injected: the browser's, or the `ws` package's in Node 20, which has none built in);
+// listening is only possible in Node and is injected by node/ws-listen.ts.
+
+import { ConnectError, TimeoutError } from "../errors.js";
+import type { CompressionMode } from "../protocol/compression.js";
+import { SocketChannel, type SocketLike } from "./socket.js";
+import type { Channel, Transport, TransportListener, TransportOptions } from "./types.js";
+import { DEFAULT_MAX_PACKET_BYTES } from "./types.js";
+
+export interface WsPlatform {
+  /** Opens a WebSocket to `url`. `options` carries transport settings such as TLS trust. */
+  open(url: string, options: TransportOptions): SocketLike;
+  /** Listens at `address` and hands over each accepted socket; absent where listening is impossible. */
+  listen?(address: string, onSocket: (socket: SocketLike, peerAddress: string) => void, options: TransportOptions): Promise<TransportListener>;
+}
+
+/** SocketChannel settings from generic transport options. */
+export function socketOptions(options: TransportOptions) {
+  return {
+    maxPacketBytes: options.maxPacketBytes ?? DEFAULT_MAX_PACKET_BYTES,
+    chunkBytes: typeof options["chunkBytes"] === "number" ? options["chunkBytes"] : undefined,
+    compression: (options["compression"] ?? "auto") as CompressionMode,
+    throttleBytesPerSec: typeof options["throttleBytesPerSec"] === "number" ? options["throttleBytesPerSec"] : undefined,
+  };
+}
+
+/** A Transport for `scheme` ("ws" or "wss") on the given platform. */
+export function wsTransport(platform: WsPlatform, scheme: "ws" | "wss" = "ws"): Transport {
+  return {
+    scheme,
+
+    async listen(address, onChannel, options): Promise<TransportListener> {
+      if (!platform.listen) throw new ConnectError(`cannot listen at ${address}: this platform can only connect to ${scheme}:// addresses`);
+      let local = address;
+      const listener = await platform.listen(
+        address,
+        (socket, peer) => onChannel(new SocketChannel(socket, local, peer, "ws", socketOptions(options))),
+        options,
+      );
+      local = listener.address;
+      return listener;
+    },
+
+    connect(address, options): Promise<Channel> {
+      const timeoutMs = options.timeoutMs ?? 10_000;
+      const timeout = new TimeoutError(`connecting to ${address} took longer than ${timeoutMs} ms`);
+      return new Promise<Channel>((resolve, reject) => {
+        let socket: SocketLike & { addEventListener(type: "open", l: () => void): void };
+        try {
+          socket = platform.open(address, options) as typeof socket;
+        } catch (err) {
+          reject(new ConnectError(`cannot connect to ${address}: ${(err as Error).message}`));
+          return;
+        }
+        let settled = false;
+        const timer = setTimeout(() => {
+          if (settled) return;
+          settled = true;
+          socket.close();
+          reject(timeout);
+        }, timeoutMs);
+        socket.addEventListener("open", () => {
+          if (settled) return;
+          settled = true;
+          clearTimeout(timer);
+          resolve(new SocketChannel(socket, `${scheme}://client`, address, "ws", socketOptions(options)));
+        });
+        const fail = (why: string) => {
+          if (settled) return;
+          settled = true;
+          clearTimeout(timer);
+          reject(new ConnectError(`cannot connect to ${address}: ${why}`));
+        };
+        socket.addEventListener("error", (e) => fail((e as { message?: string }).message ?? "connection failed"));
+        socket.addEventListener("close", (e) => fail(`closed (code ${e.code}${e.reason ? `: ${String(e.reason)}` : ""})`));
+      });
+    },
+  };
+}
