@@ -1,103 +1,23 @@
 #!/usr/bin/env node
-// The `meshwork` command. `meshwork demo` starts a local cluster, runs example computations on it
-// and says what happened; it is what `npm start` runs.
+// The `meshwork` command: `scheduler` and `worker` for a cluster across processes and machines,
+// `demo` (what `npm start` runs) for everything in one process.
 
-import { readFileSync } from "node:fs";
-import { parseArgs } from "node:util";
-import { asCompleted, Client, LocalCluster, RemoteError, type Future } from "./index.js";
+import { demo } from "./commands/demo.js";
+import { UsageError, version } from "./commands/common.js";
+import { scheduler } from "./commands/scheduler.js";
+import { worker } from "./commands/worker.js";
 
-const HELP = `meshwork — a compute mesh: a scheduler in Node, workers that are threads (and soon browser tabs).
+const HELP = `meshwork — a compute mesh: a scheduler in Node, workers that are threads, processes (and soon browser tabs).
 
 Usage:
-  meshwork demo [--workers N]   start a local cluster, run example computations, print what happened
-  meshwork --version            print the version
-  meshwork --help               print this help
+  meshwork scheduler [--host H] [--port P] [--token T]    run a scheduler (WebSocket, one port)
+  meshwork worker <url> [--threads N] [--token T]          run worker threads that join a scheduler
+  meshwork demo [--workers N]                              a local cluster running example computations
+  meshwork --version | --help
 
 Run \`meshwork <command> --help\` for a command's options.`;
 
-const DEMO_HELP = `meshwork demo — start a local cluster of worker threads and run example computations on it.
-
-Options:
-  --workers N   worker threads to start (default 2)
-  --help        print this help`;
-
-function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
-  return pkg.version;
-}
-
-async function demo(argv: string[]): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: { workers: { type: "string", default: "2" }, help: { type: "boolean", default: false } }, strict: true });
-  if (values.help) {
-    console.log(DEMO_HELP);
-    return 0;
-  }
-  const workers = Number(values.workers);
-  if (!Number.isInteger(workers) || workers < 1) throw new UsageError(`--workers must be a whole number ≥ 1, got "${values.workers}"`);
-
-  const say = (what: string) => console.log(`  ${what}`);
-  let t = performance.now();
-  const cluster = await LocalCluster.start({ workers });
-  const client = await Client.connect(cluster.address);
-  console.log(`meshwork ${version()} demo: a scheduler and ${workers} worker threads in this process, started in ${ms(t)}`);
-  console.log(`  scheduler: ${cluster.address}`);
-  try {
-    console.log("\n1. submit and await one task");
-    t = performance.now();
-    say(`submit(x => x + 1, 41) → ${await client.submit((x: number) => x + 1, 41)} in ${ms(t)}`);
-
-    console.log("\n2. map 10,000 tasks and gather the results");
-    const inc = (x: number) => x + 1;
-    t = performance.now();
-    const results = await client.gather(client.map(inc, Array.from({ length: 10_000 }, (_, i) => i), { pure: false }));
-    const elapsed = performance.now() - t;
-    say(`sum of results ${results.reduce((a, b) => a + b, 0)} (expected ${(10_000 * 10_001) / 2}); ${Math.round(10_000 / (elapsed / 1000)).toLocaleString("en")} tasks/s`);
-
-    console.log("\n3. a chain of 1,000 tasks, each taking the previous result as its input");
-    t = performance.now();
-    let f: Future<number> = client.submit(inc, 0);
-    for (let i = 1; i < 1000; i++) f = client.submit(inc, f);
-    say(`last result ${await f} after ${ms(t)}`);
-
-    console.log("\n4. asCompleted: 200 evaluations, 8 in flight, each new one near the best so far");
-    const objective = (x: number) => ({ x, value: (x - 3.7) ** 2 });
-    t = performance.now();
-    let best = { x: 0, value: Infinity };
-    let width = 8;
-    const search = asCompleted(Array.from({ length: 8 }, (_, i) => client.submit(objective, i - 4)));
-    let submitted = 8;
-    for await (const next of search) {
-      const r = await next;
-      if (r.value < best.value) best = r;
-      else width *= 0.9;
-      if (submitted++ < 200) search.add(client.submit(objective, best.x + (Math.random() - 0.5) * width));
-    }
-    say(`best x = ${best.x.toFixed(4)} (the answer is 3.7), in ${ms(t)}`);
-
-    console.log("\n5. a task that throws: its future rejects with the remote error");
-    try {
-      await client.submit((s: string) => JSON.parse(s) as unknown, "{not json");
-    } catch (err) {
-      if (!(err instanceof RemoteError)) throw err;
-      say(`${err.remoteName}: ${err.message.slice(err.remoteName.length + 2)}`);
-    }
-
-    console.log("\nworkers:");
-    for (const w of await client.workers()) say(`${w.name} (${w.kind}) ${w.tasks.done} tasks done, ${w.tasks.inMemory} results held`);
-  } finally {
-    t = performance.now();
-    await client.close();
-    await cluster.close();
-  }
-  console.log(`\nclosed the cluster in ${ms(t)}. Next: examples/ has runnable examples; the README shows the API.`);
-  return 0;
-}
-
-class UsageError extends Error {}
-
-function ms(since: number): string {
-  return `${(performance.now() - since).toFixed(0)} ms`;
-}
+const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = { scheduler, worker, demo };
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -109,8 +29,9 @@ async function main(argv: string[]): Promise<number> {
     console.log(version());
     return 0;
   }
-  if (command === "demo") return demo(rest);
-  throw new UsageError(`unknown command "${command}". Commands: demo. See \`meshwork --help\`.`);
+  const run = Object.hasOwn(COMMANDS, command) ? COMMANDS[command] : undefined;
+  if (!run) throw new UsageError(`unknown command "${command}". Commands: ${Object.keys(COMMANDS).join(", ")}. See \`meshwork --help\`.`);
+  return run(rest);
 }
 
 main(process.argv.slice(2)).then(

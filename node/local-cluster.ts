@@ -4,7 +4,8 @@
 import { availableParallelism } from "node:os";
 import { ArgumentError, Scheduler, type LogLevel, type TransportOptions } from "../src/internal.js";
 import { parseBytes } from "../src/util/bytes.js";
-import { startThreadWorker, type ThreadWorker } from "./thread-host.js";
+import type { ThreadWorker } from "./thread-host.js";
+import { WorkerGroup } from "./worker-group.js";
 
 export interface LocalClusterOptions {
   /** Worker threads to start. Default: the number of CPU cores. */
@@ -13,7 +14,7 @@ export interface LocalClusterOptions {
   resources?: Record<string, number>;
   /** Memory each worker should use at most, e.g. "2GB". Default: no limit. */
   memoryLimit?: number | string;
-  /** Require this token from clients and workers. Default: none (in-process clusters are private). */
+  /** Require this token from clients (and workers). Default: none (in-process clusters are private). */
   token?: string;
   /** Worker threads' log level. Default "warn". */
   logLevel?: LogLevel;
@@ -24,13 +25,11 @@ export interface LocalClusterOptions {
 }
 
 export class LocalCluster {
-  private readonly threads = new Map<string, ThreadWorker>();
-  private counter = 0;
   private closing: Promise<void> | null = null;
 
   private constructor(
     readonly scheduler: Scheduler,
-    private readonly options: LocalClusterOptions,
+    private readonly group: WorkerGroup,
   ) {}
 
   /** Starts the scheduler and `workers` worker threads; resolves once all workers have joined. */
@@ -39,9 +38,21 @@ export class LocalCluster {
     if (!Number.isInteger(n) || n < 0) throw new ArgumentError(`workers must be a whole number ≥ 0, got ${String(options.workers)}`);
     if (options.memoryLimit !== undefined) parseBytes(options.memoryLimit); // fail early on a bad size
     const scheduler = await Scheduler.start({ token: options.token, transport: options.transport });
-    const cluster = new LocalCluster(scheduler, options);
+    const group = new WorkerGroup({
+      scheduler: scheduler.address,
+      listen: "inproc://",
+      kind: "thread",
+      namePrefix: "thread",
+      resources: options.resources,
+      memoryLimit: options.memoryLimit,
+      token: options.token,
+      logLevel: options.logLevel,
+      heartbeatMs: options.heartbeatMs,
+      transport: options.transport,
+    });
+    const cluster = new LocalCluster(scheduler, group);
     try {
-      await Promise.all(Array.from({ length: n }, () => cluster.addWorker()));
+      await group.grow(n);
     } catch (err) {
       await cluster.close();
       throw err;
@@ -56,39 +67,24 @@ export class LocalCluster {
 
   /** The running worker threads. */
   get workers(): ThreadWorker[] {
-    return [...this.threads.values()];
+    return this.group.workers;
   }
 
   /** Starts one more worker thread. */
-  async addWorker(): Promise<ThreadWorker> {
-    if (this.closing) throw new ArgumentError("the cluster is closed");
-    const name = `thread-${++this.counter}`;
-    const w = await startThreadWorker({
-      scheduler: this.scheduler.address,
-      name,
-      memoryLimit: this.options.memoryLimit === undefined ? 0 : parseBytes(this.options.memoryLimit),
-      resources: this.options.resources ?? {},
-      token: this.options.token,
-      logLevel: this.options.logLevel ?? "warn",
-      heartbeatMs: this.options.heartbeatMs,
-      transport: this.options.transport,
-    });
-    this.threads.set(w.workerId, w);
-    void w.exited.then(() => this.threads.delete(w.workerId));
-    return w;
+  addWorker(): Promise<ThreadWorker> {
+    if (this.closing) return Promise.reject(new ArgumentError("the cluster is closed"));
+    return this.group.add();
   }
 
   /** Ends a worker abruptly, with no goodbye: for tests of lost workers. */
-  async killWorker(workerId: string): Promise<void> {
-    const w = this.threads.get(workerId);
-    if (!w) throw new ArgumentError(`no worker ${workerId} in this cluster (have: ${[...this.threads.keys()].join(", ") || "none"})`);
-    await w.kill();
+  killWorker(workerId: string): Promise<void> {
+    return this.group.kill(workerId);
   }
 
   /** Closes the workers gracefully, then the scheduler. Idempotent; nothing is left running. */
   close(): Promise<void> {
     this.closing ??= (async () => {
-      await Promise.all(this.workers.map((w) => w.close("cluster closing")));
+      await this.group.close("cluster closing");
       await this.scheduler.close();
     })();
     return this.closing;

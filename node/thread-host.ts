@@ -10,6 +10,9 @@ import { inprocHub, type HubLink } from "../src/internal.js";
 /** What the main thread tells a new worker thread (workerData). */
 export interface ThreadWorkerConfig {
   scheduler: string;
+  /** Where the worker's data server listens: "inproc://" inside one process, "ws://host:0" for peers elsewhere. */
+  listen: string;
+  kind: "thread" | "node";
   name: string;
   memoryLimit: number;
   resources: Record<string, number>;

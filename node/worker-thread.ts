@@ -30,8 +30,9 @@ async function shutDown(reason: string): Promise<void> {
 try {
   worker = await Worker.start({
     scheduler: config.scheduler,
+    listen: config.listen,
     name: config.name,
-    kind: "thread",
+    kind: config.kind,
     memoryLimit: config.memoryLimit,
     resources: config.resources,
     token: config.token,

@@ -72,11 +72,12 @@ export class Client implements FutureHost {
   private constructor(
     private readonly comm: Comm,
     id: string,
+    dataToken: string | undefined,
     options: ClientOptions,
   ) {
     this.id = id;
     this.requests = new Requests(comm);
-    this.peers = new PeerPool("client", `client-${id}`, options.token, options.transport);
+    this.peers = new PeerPool("client", `client-${id}`, dataToken, options.transport);
     this.data = new DataPlane(this.peers, (keys) => this.request<Record<string, string[]>>({ kind: "who-has", keys }));
     const handlers: Handlers<SchedulerToClient> = {
       "key-in-memory": (m) => this.keys.get(m.key)?.finish(m.who, m.nbytes, m.value),
@@ -95,7 +96,7 @@ export class Client implements FutureHost {
     const comm = await connect(address, options.transport);
     const w = await greet(comm, { role: "client", token: options.token, name: options.name });
     comm.name = `${w.id}→scheduler`;
-    return new Client(comm, w.id, options);
+    return new Client(comm, w.id, w.dataToken, options);
   }
 
   /** Runs `fn(...args)` on a worker. Futures among the arguments (also nested) are dependencies. */

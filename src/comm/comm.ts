@@ -64,6 +64,11 @@ export class Comm {
     return this.closeInfo !== null;
   }
 
+  /** Tells the link which frame codecs the peer decodes (from the handshake). */
+  peerCodecs(codecs: string[]): void {
+    this.channel.peerCodecs?.(codecs);
+  }
+
   /** Queues `msg`; it leaves with everything else sent in this turn. Throws CommClosedError if closed. */
   send(msg: Message): void {
     if (this.closeInfo) throw new CommClosedError(`cannot send "${msg.op}": connection ${this.name} is closed (${this.closeInfo.reason})`);

@@ -8,9 +8,12 @@ import type { Comm } from "./comm.js";
 /** How long either side waits for the other's first message. */
 export const HANDSHAKE_TIMEOUT_MS = 10_000;
 
+/** Frame codecs this implementation decodes (framing.ts + compression.ts). */
+export const CODECS = ["deflate"];
+
 /** Connecting side: says hello and waits for the welcome. Throws HandshakeError if refused. */
 export async function greet(comm: Comm, hello: Omit<Hello, "op" | "version">, timeoutMs = HANDSHAKE_TIMEOUT_MS): Promise<Welcome> {
-  comm.send({ op: "hello", version: PROTOCOL_VERSION, ...hello });
+  comm.send({ op: "hello", version: PROTOCOL_VERSION, codecs: CODECS, ...hello });
   let reply;
   try {
     reply = await comm.next(timeoutMs);
@@ -18,14 +21,17 @@ export async function greet(comm: Comm, hello: Omit<Hello, "op" | "version">, ti
     comm.close("handshake failed");
     throw new HandshakeError(`no welcome from ${comm.peerAddress}: ${(err as Error).message}`, { cause: err });
   }
-  if (reply.op === "welcome") return reply;
+  if (reply.op === "welcome") {
+    comm.peerCodecs(Array.isArray(reply.codecs) ? reply.codecs : []);
+    return reply;
+  }
   const reason = reply.op === "refused" ? reply.reason : `expected "welcome", got "${reply.op}"`;
   comm.close("handshake failed");
   throw new HandshakeError(`${comm.peerAddress} refused the connection: ${reason}`);
 }
 
-/** The outcome a listener decides for a hello: an id to welcome with, or a reason to refuse. */
-export type Admission = { id: string } | { refuse: string };
+/** The outcome a listener decides for a hello: an id (and data token) to welcome with, or a reason to refuse. */
+export type Admission = { id: string; dataToken?: string | undefined } | { refuse: string };
 
 /**
  * Listening side: waits for hello, checks the version, asks `admit`, and welcomes or refuses.
@@ -53,6 +59,9 @@ export async function welcome(comm: Comm, admit: (hello: Hello) => Admission, ti
   }
   const decision = admit(msg);
   if ("refuse" in decision) return refuse(decision.refuse);
-  comm.send({ op: "welcome", version: PROTOCOL_VERSION, id: decision.id });
+  comm.peerCodecs(Array.isArray(msg.codecs) ? msg.codecs : []);
+  const reply: Welcome = { op: "welcome", version: PROTOCOL_VERSION, id: decision.id, codecs: CODECS };
+  if (decision.dataToken !== undefined) reply.dataToken = decision.dataToken;
+  comm.send(reply);
   return { hello: msg, id: decision.id };
 }

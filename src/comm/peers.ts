@@ -21,7 +21,8 @@ export class PeerPool {
   constructor(
     private readonly role: Role,
     private readonly name: string,
-    private readonly token: string | undefined,
+    /** Presented to data servers (the cluster's data token); set once known. */
+    public token: string | undefined,
     private readonly transport: TransportOptions | undefined,
   ) {}
 

@@ -66,7 +66,7 @@ export class SocketChannel implements Channel {
   private timing: { bytes: number; start: number; endIndex: number } | null = null;
   private sentChunks = 0;
   private readonly chunkBytes: number;
-  private readonly compression: CompressionMode;
+  private compression: CompressionMode;
   private readonly throttle: number | undefined;
 
   constructor(
@@ -85,6 +85,10 @@ export class SocketChannel implements Channel {
     socket.addEventListener("message", (e) => this.receive(e.data));
     socket.addEventListener("close", (e) => this.finish(String(e.reason) || `connection closed (code ${e.code})`));
     socket.addEventListener("error", (e) => log().debug(`${this.peerAddress}: socket error`, e));
+  }
+
+  peerCodecs(codecs: string[]): void {
+    if (!codecs.includes("deflate")) this.compression = false;
   }
 
   send(packet: Packet): void {

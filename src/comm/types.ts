@@ -21,6 +21,8 @@ export interface Channel {
   onPacket: (packet: Packet) => void;
   /** Called once when the channel closes, from either end or by failure. */
   onClose: (reason: string) => void;
+  /** After the handshake: the frame codecs the peer decodes (links that compress use only these). */
+  peerCodecs?(codecs: string[]): void;
 }
 
 export interface TransportOptions {

@@ -40,6 +40,8 @@ export interface Hello {
   /** Worker role: what the worker offers. */
   worker?: WorkerHello | undefined;
   name?: string | undefined;
+  /** Frame codecs this end can decode (e.g. ["deflate"]); the other end compresses only with these. */
+  codecs?: string[] | undefined;
 }
 
 export interface WorkerHello {
@@ -57,6 +59,13 @@ export interface Welcome {
   version: number;
   /** The id the scheduler gave this client or worker. */
   id: string;
+  /** Frame codecs this end can decode. */
+  codecs?: string[] | undefined;
+  /**
+   * From a scheduler that requires tokens: the secret for data-plane connections (workers' data
+   * servers). It lets its holder read and place data, never submit work or join as a worker.
+   */
+  dataToken?: string | undefined;
 }
 
 export interface Refused {

@@ -17,8 +17,13 @@ import { SchedulerState, type Instruction, type SchedulerStateOptions } from "./
 export interface SchedulerOptions extends SchedulerStateOptions {
   /** Where to listen. Default: a fresh in-process address, "inproc://scheduler-<random>". */
   address?: string;
-  /** When set, clients and workers must present it in their hello. */
+  /**
+   * The client token: when set, clients must present it; it allows submitting work. Workers then
+   * need `workerToken` (which defaults to this same token when not given).
+   */
   token?: string | undefined;
+  /** The worker token: it allows joining as a worker and serving data, never submitting work. */
+  workerToken?: string | undefined;
   /** Passed to the transport's listen (size limits, inproc latency …). */
   transport?: TransportOptions;
 }
@@ -31,9 +36,12 @@ export class Scheduler {
   private listener: Listener | null = null;
   private nextId = 0;
   private closing = false;
+  /** Given to admitted clients and workers for data-plane connections; none when no token is required. */
+  private readonly dataToken: string | undefined;
 
   private constructor(private readonly options: SchedulerOptions) {
     this.state = new SchedulerState(options);
+    this.dataToken = options.token !== undefined || options.workerToken !== undefined ? randomId(16) : undefined;
   }
 
   /** Starts a scheduler listening at `options.address`. */
@@ -80,14 +88,23 @@ export class Scheduler {
   }
 
   private admit(hello: Hello): Admission {
-    if (this.options.token !== undefined && hello.token !== this.options.token) {
-      return { refuse: hello.token ? "wrong token" : "this scheduler needs a token (pass { token })" };
+    const clientToken = this.options.token;
+    const workerToken = this.options.workerToken ?? clientToken;
+    if (hello.role === "client") {
+      if (clientToken !== undefined && hello.token !== clientToken) {
+        if (hello.token !== undefined && hello.token === workerToken) return { refuse: "a worker token cannot submit work: connect with the client token" };
+        return { refuse: hello.token ? "wrong token" : "this scheduler needs a token: Client.connect(address, { token })" };
+      }
+      return { id: `client-${++this.nextId}`, dataToken: this.dataToken };
     }
-    if (hello.role === "client") return { id: `client-${++this.nextId}` };
     if (hello.role === "worker") {
+      if (workerToken !== undefined && hello.token !== workerToken) {
+        if (hello.token !== undefined && hello.token === clientToken) return { refuse: "a client token cannot join as a worker: use the worker token" };
+        return { refuse: hello.token ? "wrong worker token" : "this scheduler needs a worker token (meshwork worker <url> --token <worker token>)" };
+      }
       const w = hello.worker;
       if (!w || typeof w.address !== "string") return { refuse: "a worker must say where its data server listens (worker.address)" };
-      return { id: `worker-${++this.nextId}` };
+      return { id: `worker-${++this.nextId}`, dataToken: this.dataToken };
     }
     return { refuse: `role "${String(hello.role)}" cannot connect to a scheduler` };
   }

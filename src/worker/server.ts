@@ -60,6 +60,8 @@ export class Worker {
   private scheduler!: Comm;
   private listener!: Listener;
   private id = "";
+  /** The data-plane secret from the scheduler's welcome (none when it requires no tokens). */
+  private dataToken: string | undefined;
   private readonly peers: PeerPool;
   private readonly incoming = new Set<Comm>();
   private heartbeat: ReturnType<typeof setInterval> | undefined;
@@ -74,7 +76,7 @@ export class Worker {
     this.state = new WorkerState(address);
     this.code = new CodeCache(options.code);
     this.closed = new Promise((r) => (this.resolveClosed = r));
-    this.peers = new PeerPool("peer", this.name, options.token, options.transport);
+    this.peers = new PeerPool("peer", this.name, undefined, options.transport);
     this.yieldToEventLoop = options.yieldToEventLoop ?? (() => new Promise((r) => setTimeout(r, 0)));
   }
 
@@ -131,6 +133,8 @@ export class Worker {
       },
     });
     this.id = w.id;
+    this.dataToken = w.dataToken;
+    this.peers.token = w.dataToken;
     this.scheduler = comm;
     comm.name = `${this.name}→scheduler`;
     const handlers: Handlers<SchedulerToWorker> = {
@@ -269,7 +273,7 @@ export class Worker {
   private async acceptPeer(comm: Comm): Promise<void> {
     if (this.closing) return comm.close("worker closing");
     const admitted = await welcome(comm, (hello) => {
-      if (this.options.token !== undefined && hello.token !== this.options.token) return { refuse: "wrong token" };
+      if (this.dataToken !== undefined && hello.token !== this.dataToken) return { refuse: hello.token ? "wrong data token" : "this worker's data server needs the cluster's data token" };
       if (hello.role !== "peer" && hello.role !== "client") return { refuse: `role "${hello.role}" cannot use a data server` };
       return { id: `${this.name}-conn-${randomId(3)}` };
     });

@@ -268,15 +268,16 @@ export function transportConformance(name: string, setup: ConformanceSetup): voi
       await assert.rejects(connect(h.listener.address, setup.options), ConnectError);
     });
 
-    test("handshake: greet and welcome agree and pass the id", async () => {
+    test("handshake: greet and welcome agree, pass the id and data token, and name the codecs each end decodes", async () => {
       await using h = await start();
       const { client, server } = await h.pair();
-      const admitted = welcome(server, (hello) => ({ id: `${hello.role}-7` }));
+      const admitted = welcome(server, (hello) => ({ id: `${hello.role}-7`, dataToken: "secret" }));
       const w = await greet(client, { role: "client", name: "tester" });
-      assert.deepEqual(w, { op: "welcome", version: PROTOCOL_VERSION, id: "client-7" });
+      assert.deepEqual(w, { op: "welcome", version: PROTOCOL_VERSION, id: "client-7", codecs: ["deflate"], dataToken: "secret" });
       const result = await admitted;
       assert.equal(result?.id, "client-7");
       assert.equal(result?.hello.name, "tester");
+      assert.deepEqual(result?.hello.codecs, ["deflate"]);
     });
 
     test("handshake: a version mismatch fails with HandshakeError naming both versions", async () => {

@@ -1,0 +1,78 @@
+// `meshwork demo`: a local cluster running example computations, saying what happened.
+
+import { parseArgs } from "node:util";
+import { asCompleted, Client, LocalCluster, RemoteError, type Future } from "../index.js";
+import { ms, UsageError, version } from "./common.js";
+
+const DEMO_HELP = `meshwork demo — start a local cluster of worker threads and run example computations on it.
+
+Options:
+  --workers N   worker threads to start (default 2)
+  --help        print this help`;
+
+export async function demo(argv: string[]): Promise<number> {
+  const { values } = parseArgs({ args: argv, options: { workers: { type: "string", default: "2" }, help: { type: "boolean", default: false } }, strict: true });
+  if (values.help) {
+    console.log(DEMO_HELP);
+    return 0;
+  }
+  const workers = Number(values.workers);
+  if (!Number.isInteger(workers) || workers < 1) throw new UsageError(`--workers must be a whole number ≥ 1, got "${values.workers}"`);
+
+  const say = (what: string) => console.log(`  ${what}`);
+  let t = performance.now();
+  const cluster = await LocalCluster.start({ workers });
+  const client = await Client.connect(cluster.address);
+  console.log(`meshwork ${version()} demo: a scheduler and ${workers} worker threads in this process, started in ${ms(t)}`);
+  console.log(`  scheduler: ${cluster.address}`);
+  try {
+    console.log("\n1. submit and await one task");
+    t = performance.now();
+    say(`submit(x => x + 1, 41) → ${await client.submit((x: number) => x + 1, 41)} in ${ms(t)}`);
+
+    console.log("\n2. map 10,000 tasks and gather the results");
+    const inc = (x: number) => x + 1;
+    t = performance.now();
+    const results = await client.gather(client.map(inc, Array.from({ length: 10_000 }, (_, i) => i), { pure: false }));
+    const elapsed = performance.now() - t;
+    say(`sum of results ${results.reduce((a, b) => a + b, 0)} (expected ${(10_000 * 10_001) / 2}); ${Math.round(10_000 / (elapsed / 1000)).toLocaleString("en")} tasks/s`);
+
+    console.log("\n3. a chain of 1,000 tasks, each taking the previous result as its input");
+    t = performance.now();
+    let f: Future<number> = client.submit(inc, 0);
+    for (let i = 1; i < 1000; i++) f = client.submit(inc, f);
+    say(`last result ${await f} after ${ms(t)}`);
+
+    console.log("\n4. asCompleted: 200 evaluations, 8 in flight, each new one near the best so far");
+    const objective = (x: number) => ({ x, value: (x - 3.7) ** 2 });
+    t = performance.now();
+    let best = { x: 0, value: Infinity };
+    let width = 8;
+    const search = asCompleted(Array.from({ length: 8 }, (_, i) => client.submit(objective, i - 4)));
+    let submitted = 8;
+    for await (const next of search) {
+      const r = await next;
+      if (r.value < best.value) best = r;
+      else width *= 0.9;
+      if (submitted++ < 200) search.add(client.submit(objective, best.x + (Math.random() - 0.5) * width));
+    }
+    say(`best x = ${best.x.toFixed(4)} (the answer is 3.7), in ${ms(t)}`);
+
+    console.log("\n5. a task that throws: its future rejects with the remote error");
+    try {
+      await client.submit((s: string) => JSON.parse(s) as unknown, "{not json");
+    } catch (err) {
+      if (!(err instanceof RemoteError)) throw err;
+      say(`${err.remoteName}: ${err.message.slice(err.remoteName.length + 2)}`);
+    }
+
+    console.log("\nworkers:");
+    for (const w of await client.workers()) say(`${w.name} (${w.kind}) ${w.tasks.done} tasks done, ${w.tasks.inMemory} results held`);
+  } finally {
+    t = performance.now();
+    await client.close();
+    await cluster.close();
+  }
+  console.log(`\nclosed the cluster in ${ms(t)}. Next: examples/ has runnable examples; the README shows the API.`);
+  return 0;
+}

@@ -1,0 +1,64 @@
+// `meshwork scheduler`: a scheduler listening on one port for clients and workers (WebSocket),
+// with a client token and a worker token, until SIGINT or SIGTERM.
+
+import { parseArgs } from "node:util";
+import { randomId, Scheduler } from "../../src/internal.js";
+import { parseBytes } from "../../src/util/bytes.js";
+import "../platform.js";
+import { untilSignal, UsageError, version, wholeNumber } from "./common.js";
+
+export const SCHEDULER_HELP = `meshwork scheduler — run a scheduler that clients and workers connect to over WebSocket.
+
+Usage: meshwork scheduler [options]
+
+Options:
+  --host HOST            interface to listen on (default 127.0.0.1: this machine only; use 0.0.0.0
+                         to accept other machines, and keep the tokens secret)
+  --port PORT            port (default 8786; 0 picks a free one)
+  --token T              the client token (default: a random one, printed)
+  --worker-token T       the worker token (default: a random one, printed)
+  --max-message-size S   largest message accepted, e.g. 512MiB (default 1GiB)
+  --help                 print this help
+
+Clients connect with Client.connect(url, { token }); workers with
+meshwork worker <url> --token <worker token>. A worker token can join and serve, not submit work.`;
+
+export async function scheduler(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      host: { type: "string", default: "127.0.0.1" },
+      port: { type: "string", default: "8786" },
+      token: { type: "string" },
+      "worker-token": { type: "string" },
+      "max-message-size": { type: "string" },
+      help: { type: "boolean", default: false },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    console.log(SCHEDULER_HELP);
+    return 0;
+  }
+  const port = wholeNumber("--port", values.port, 0);
+  if (port > 65535) throw new UsageError(`--port must be at most 65535, got ${port}`);
+  const token = values.token ?? randomId(16);
+  const workerToken = values["worker-token"] ?? randomId(16);
+  if (token === workerToken) throw new UsageError("--token and --worker-token must differ: a worker token must not be able to submit work");
+  let maxPacketBytes: number | undefined;
+  try {
+    maxPacketBytes = values["max-message-size"] === undefined ? undefined : parseBytes(values["max-message-size"]);
+  } catch (err) {
+    throw new UsageError(`--max-message-size: ${(err as Error).message}`);
+  }
+  const host = values.host.includes(":") ? `[${values.host}]` : values.host;
+  const s = await Scheduler.start({ address: `ws://${host}:${port}`, token, workerToken, transport: { maxPacketBytes } });
+  console.log(`meshwork ${version()} scheduler at ${s.address}`);
+  console.log(`  clients: Client.connect("${s.address}", { token: "${token}" })`);
+  console.log(`  workers: npx meshwork worker ${s.address} --token ${workerToken}`);
+  console.log(`Ctrl-C (SIGINT) or SIGTERM closes it.`);
+  const sig = await untilSignal();
+  console.log(`${sig}: closing the scheduler`);
+  await s.close();
+  return 0;
+}

@@ -1,0 +1,75 @@
+// `meshwork worker <url>`: worker threads in this process joining a scheduler over WebSocket,
+// each with a data server of its own that other workers fetch from directly.
+
+import { availableParallelism } from "node:os";
+import { parseArgs } from "node:util";
+import { parseBytes } from "../../src/util/bytes.js";
+import "../platform.js";
+import { WorkerGroup } from "../worker-group.js";
+import { untilSignal, UsageError, version, wholeNumber } from "./common.js";
+
+export const WORKER_HELP = `meshwork worker — run worker threads that join a scheduler.
+
+Usage: meshwork worker <scheduler url> [options]
+
+Options:
+  --token T              the scheduler's worker token (printed by \`meshwork scheduler\`)
+  --threads N            worker threads (default: the number of CPU cores)
+  --memory-limit SIZE    memory per worker, e.g. 4GB (default: no limit)
+  --host HOST            interface the workers' data servers listen on (default 127.0.0.1; other
+                         machines need one they can reach, e.g. 0.0.0.0)
+  --compression MODE     auto (default), deflate or off, for data sent to other workers
+  --help                 print this help`;
+
+export async function worker(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      token: { type: "string" },
+      threads: { type: "string" },
+      "memory-limit": { type: "string" },
+      host: { type: "string", default: "127.0.0.1" },
+      compression: { type: "string", default: "auto" },
+      help: { type: "boolean", default: false },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    console.log(WORKER_HELP);
+    return 0;
+  }
+  const [url, ...extra] = positionals;
+  if (!url) throw new UsageError("meshwork worker needs the scheduler's address, e.g. meshwork worker ws://127.0.0.1:8786 --token T");
+  if (extra.length > 0) throw new UsageError(`unexpected arguments: ${extra.join(" ")}`);
+  if (!/^wss?:\/\//.test(url)) throw new UsageError(`the scheduler address must start with ws:// or wss://, got "${url}"`);
+  const threads = values.threads === undefined ? availableParallelism() : wholeNumber("--threads", values.threads, 1);
+  if (values["memory-limit"] !== undefined) {
+    try {
+      parseBytes(values["memory-limit"]);
+    } catch (err) {
+      throw new UsageError(`--memory-limit: ${(err as Error).message}`);
+    }
+  }
+  const modes: Record<string, "auto" | "deflate" | false> = { auto: "auto", deflate: "deflate", off: false };
+  if (!(values.compression in modes)) throw new UsageError(`--compression must be auto, deflate or off, got "${values.compression}"`);
+  const host = values.host.includes(":") ? `[${values.host}]` : values.host;
+  const group = new WorkerGroup({
+    scheduler: url,
+    listen: `ws://${host}:0`,
+    kind: "node",
+    namePrefix: `node-${process.pid}`,
+    memoryLimit: values["memory-limit"],
+    token: values.token,
+    transport: { compression: modes[values.compression] },
+  });
+  const started = await group.grow(threads);
+  console.log(`meshwork ${version()} worker: ${threads} thread(s) joined ${url}`);
+  for (const w of started) console.log(`  ${w.name} serves data at ${w.address}`);
+  const stop = untilSignal().then((sig) => `${sig}: leaving the scheduler`);
+  const schedulerGone = group.exited().then(() => "the scheduler closed the connection");
+  const why = await Promise.race([stop, schedulerGone]);
+  console.log(why);
+  await group.close("worker process closing");
+  return 0;
+}
