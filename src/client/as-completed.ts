@@ -15,7 +15,8 @@ type Entry<T> = { future: Future<T>; value?: T; error?: unknown };
 export class AsCompleted<T, Y = Future<T>> implements AsyncIterableIterator<Y> {
   private readonly ready: Entry<T>[] = [];
   private pending = 0;
-  private wake: (() => void) | null = null;
+  /** Everyone waiting in next(): concurrent calls are allowed, each wakes and looks again. */
+  private wakers: (() => void)[] = [];
   private stopped = false;
 
   constructor(
@@ -64,7 +65,7 @@ export class AsCompleted<T, Y = Future<T>> implements AsyncIterableIterator<Y> {
       const entry = this.ready.shift();
       if (entry) return { done: false, value: this.output(entry) };
       if (this.pending === 0) return { done: true, value: undefined };
-      await new Promise<void>((r) => (this.wake = r));
+      await new Promise<void>((r) => this.wakers.push(r));
     }
   }
 
@@ -76,7 +77,8 @@ export class AsCompleted<T, Y = Future<T>> implements AsyncIterableIterator<Y> {
         const first = await self.next();
         if (first.done) return first;
         const batch = [first.value];
-        while (self.ready.length > 0) batch.push(self.output(self.ready.shift()!));
+        // Stop before a failed entry: it throws on the next call, after this batch is delivered.
+        while (self.ready.length > 0 && !("error" in self.ready[0]!)) batch.push(self.output(self.ready.shift()!));
         return { done: false, value: batch };
       },
       async return(): Promise<IteratorResult<Y[], undefined>> {
@@ -107,9 +109,9 @@ export class AsCompleted<T, Y = Future<T>> implements AsyncIterableIterator<Y> {
   }
 
   private notify(): void {
-    const w = this.wake;
-    this.wake = null;
-    w?.();
+    const wakers = this.wakers;
+    this.wakers = [];
+    for (const w of wakers) w();
   }
 }
 

@@ -83,7 +83,7 @@ export class Client implements FutureHost {
       "key-in-memory": (m) => this.keys.get(m.key)?.finish(m.who, m.nbytes, m.value),
       "key-erred": (m) => this.keys.get(m.key)?.fail("error", errorFromData(m.error, m.blame)),
       "key-cancelled": (m) => this.keys.get(m.key)?.fail("cancelled", new CancelledError(m.key)),
-      "key-lost": (m) => this.keys.get(m.key)?.fail("lost", new LostDataError(m.reason)),
+      "key-lost": (m) => this.keys.get(m.key)?.reset(),
       reply: (m) => this.requests.settle(m.id, m.value, m.error),
     };
     comm.setHandler((msg) => dispatch(handlers, msg));
@@ -136,13 +136,17 @@ export class Client implements FutureHost {
     return Promise.all(futures.map((f) => f.result()));
   }
 
-  /** Sends data to workers; an array gives one future per element, anything else one future. */
-  scatter<T>(data: T[], options?: ScatterOptions): Promise<Future<T>[]>;
-  scatter<T>(data: T, options?: ScatterOptions): Promise<Future<T>>;
-  async scatter<T>(data: T | T[], options: ScatterOptions = {}): Promise<Future<T> | Future<T>[]> {
+  /**
+   * Sends data to workers and gives one future per element of `data`, usable as task arguments.
+   * Always an array (Dask's scatter takes a list too): a promise cannot resolve to a single future,
+   * since a future is itself awaitable. `const [f] = await client.scatter([value])`.
+   */
+  async scatter<T>(data: T[], options: ScatterOptions = {}): Promise<Future<T>[]> {
     this.checkOpen();
-    const many = Array.isArray(data);
-    const values: unknown[] = many ? data : [data];
+    if (!Array.isArray(data)) {
+      throw new ArgumentError(`scatter takes an array of values and gives one future per element: const [f] = await client.scatter([value]); got ${describe(data)}`);
+    }
+    const values: unknown[] = data;
     const noFutures = (v: object): unknown => {
       if (v instanceof Future) throw new ArgumentError("futures cannot be scattered; pass them to submit instead");
       return undefined;
@@ -178,7 +182,7 @@ export class Client implements FutureHost {
       ks.finish([...new Set([...ks.who, e.worker])], e.nbytes);
     }
     this.sendScheduler({ op: "update-data", entries });
-    return many ? futures : futures[0]!;
+    return futures;
   }
 
   /** Cancels the tasks behind `futures` (and this client's tasks depending on them). */
@@ -254,6 +258,8 @@ export class Client implements FutureHost {
   drop(ks: KeyState): void {
     if (--ks.refs > 0 || this.keys.get(ks.key) !== ks) return;
     this.keys.delete(ks.key);
+    // Whoever still awaits a released future (the released object itself) gets an answer.
+    if (ks.status === "pending") ks.fail("lost", new LostDataError(`${ks.key} was released by this client before it finished`));
     if (this.closedError) return;
     if (this.releases.size === 0) queueMicrotask(() => this.flushReleases());
     this.releases.add(ks.key);

@@ -3,7 +3,7 @@
 // that no longer has a key (or is gone) is skipped after asking the scheduler who has it now.
 
 import type { PeerPool } from "../comm/peers.js";
-import { LostDataError } from "../errors.js";
+import { CommClosedError, LostDataError, ProtocolError } from "../errors.js";
 import type { DataReply, PutReply } from "../protocol/messages.js";
 import type { Serialized } from "../protocol/refs.js";
 import { deserialize } from "../protocol/serialize.js";
@@ -18,6 +18,12 @@ interface Want {
   /** Holders not tried yet. */
   candidates: string[];
   asked: number;
+  /** Why the last attempt failed, if it failed on the transport: the cause of a final error. */
+  lastError?: Error | undefined;
+}
+
+function rejectAll(want: Want, err: Error): void {
+  for (const w of want.waiters) w.reject(err);
 }
 
 /** Times a key is looked up again with the scheduler before it counts as lost. */
@@ -86,7 +92,13 @@ export class DataPlane {
     try {
       const peer = await this.peers.get(from);
       reply = await peer.requests.request<DataReply>((id) => ({ op: "get-data", id, keys: [...batch.keys()] }));
-    } catch {
+    } catch (err) {
+      // A reply the link refused (too big, malformed) would fail again from any holder: say so now.
+      if (err instanceof ProtocolError || (err instanceof CommClosedError && /protocol error/.test(err.message))) {
+        for (const want of batch.values()) rejectAll(want, err);
+        return;
+      }
+      for (const want of batch.values()) want.lastError = err as Error;
       return this.retry(batch); // the worker is gone or unreachable: try other holders
     }
     for (const [key, payload] of Object.entries(reply.values)) {
@@ -120,8 +132,7 @@ export class DataPlane {
       if (want.asked++ < MAX_LOOKUPS) {
         keys.push(key);
       } else {
-        const err = new LostDataError(`no worker has ${key} any more`);
-        for (const w of want.waiters) w.reject(err);
+        rejectAll(want, new LostDataError(`no worker has ${key} any more`, { cause: want.lastError }));
         wants.delete(key);
       }
     }
@@ -136,8 +147,7 @@ export class DataPlane {
     for (const [key, want] of wants) {
       const holders = who[key] ?? [];
       if (holders.length === 0) {
-        const err = new LostDataError(`no worker holds ${key}: its result was released or lost`);
-        for (const w of want.waiters) w.reject(err);
+        rejectAll(want, new LostDataError(`no worker holds ${key}: its result was released or lost`, { cause: want.lastError }));
         wants.delete(key);
       } else {
         want.candidates = holders;

@@ -68,6 +68,17 @@ export class KeyState {
     this.settle();
   }
 
+  /**
+   * The result was lost and is being computed again: back to pending, so waiting on it waits for
+   * the new result. A value that came inline is still good, and is kept.
+   */
+  reset(): void {
+    if (this.status !== "finished" || this.inline) return;
+    this.status = "pending";
+    this.who = [];
+    this.promise = null;
+  }
+
   fail(status: "error" | "cancelled" | "lost", error: Error): void {
     if (this.status !== "pending" && this.status !== "finished") return;
     this.status = status;
@@ -119,11 +130,20 @@ export class Future<T = unknown> implements Promise<T> {
 
   /** The result; rejects with RemoteError if the task failed, CancelledError if cancelled. */
   async result(): Promise<T> {
-    await this.ks.whenSettled();
-    const closed = this.host.closedError;
-    if (closed) throw closed;
-    if (this.ks.status !== "finished") throw this.ks.error!;
-    return (await this.host.fetch(this.key)) as T;
+    for (;;) {
+      await this.ks.whenSettled();
+      const closed = this.host.closedError;
+      if (closed) throw closed;
+      if (this.ks.status !== "finished") throw this.ks.error!;
+      try {
+        return (await this.host.fetch(this.key)) as T;
+      } catch (err) {
+        // Lost with its workers and being computed again (the scheduler said so before the fetch
+        // failed, on the same connection): wait for the new result instead of failing.
+        if ((this.ks.status as FutureStatus) === "pending") continue; // status changes across the await
+        throw err;
+      }
+    }
   }
 
   /** The error the task failed with, or undefined if it succeeded. Rejects if cancelled. */

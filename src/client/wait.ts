@@ -23,17 +23,25 @@ export async function wait<T>(futures: Iterable<Future<T>>, options: WaitOptions
   if (returnWhen !== "ALL_COMPLETED" && returnWhen !== "FIRST_COMPLETED") {
     throw new ArgumentError(`returnWhen must be "ALL_COMPLETED" or "FIRST_COMPLETED", got ${JSON.stringify(returnWhen)}`);
   }
-  const timeoutError = new TimeoutError(`wait: ${list.length} futures not done within ${options.timeout} ms`);
+  const timeout = options.timeout;
+  if (timeout !== undefined && (typeof timeout !== "number" || Number.isNaN(timeout) || timeout < 0)) {
+    throw new ArgumentError(`timeout must be a number of milliseconds ≥ 0, got ${String(timeout)}`);
+  }
+  const timeoutError = new TimeoutError(`wait: futures not done within ${timeout} ms`);
   const settled = list.map((f) => f.settled());
   const all = returnWhen === "ALL_COMPLETED" ? Promise.all(settled) : list.length === 0 ? Promise.resolve() : Promise.race(settled);
   let timer: ReturnType<typeof setTimeout> | undefined;
   try {
-    if (options.timeout === undefined) await all;
+    if (timeout === undefined || timeout === Infinity) await all;
     else {
       await Promise.race([
         all,
         new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(timeoutError), options.timeout);
+          timer = setTimeout(() => {
+            const pending = list.filter((f) => !f.done()).length;
+            timeoutError.message = `wait: ${pending} of ${list.length} futures not done within ${timeout} ms`;
+            reject(timeoutError);
+          }, timeout);
         }),
       ]);
     }

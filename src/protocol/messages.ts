@@ -155,6 +155,7 @@ export interface KeyCancelled {
   key: string;
 }
 
+/** The result was lost with its workers and is being computed again: wait for it anew. */
 export interface KeyLost {
   op: "key-lost";
   key: string;

@@ -147,7 +147,7 @@ export class Scheduler {
     void comm.closed.then((info) => {
       this.workers.delete(id);
       this.tick();
-      s.removeWorker(id, info.reason);
+      s.removeWorker(id, info.reason, info.graceful);
       this.deliver();
     });
   }

@@ -13,7 +13,10 @@ export type { Instruction } from "./outbox.js";
 import { TRANSITIONS, type TransitionExtra } from "./transitions.js";
 
 export interface SchedulerStateOptions {
-  /** Workers a task may see die while running it before it fails with KilledWorkerError. Default 3 (Dask's `allowed-failures`). */
+  /**
+   * A task fails with KilledWorkerError once this many workers died while running it. Default 3
+   * (the futures issue's figure; Dask's `allowed-failures` of 3 fails on the fourth death).
+   */
   allowedFailures?: number;
   /** Transitions kept for story(). Default 100,000. */
   storyCapacity?: number;
@@ -109,6 +112,8 @@ export class SchedulerState {
       cs.wants.add(ts);
       if (ts.state === "memory") this.outbox.alreadyInMemory(ts, cs);
       else if (ts.state === "erred") this.outbox.erred(ts, [cs]);
+      // Known from before, released but kept for its lineage (a dependent still refers to it): compute it again.
+      else if (ts.state === "released" && ts.spec && !this.recs.has(ts)) this.recommend(ts, "waiting");
     }
     for (const ts of fresh) {
       const missing = unknownDep.get(ts);
@@ -198,8 +203,12 @@ export class SchedulerState {
     return ws;
   }
 
-  /** A worker left or died: recompute what it was running and what only it held. */
-  removeWorker(id: string, reason: string): void {
+  /**
+   * A worker left or died: recompute what it was running and what only it held. Only a worker that
+   * died (`graceful` false) counts against the tasks it was running (KilledWorkerError); one that
+   * said goodbye (scaled down, closed) did not die of them.
+   */
+  removeWorker(id: string, reason: string, graceful = false): void {
     const ws = this.workers.get(id);
     if (!ws) return;
     ws.status = "gone";
@@ -207,7 +216,7 @@ export class SchedulerState {
     this.workersByAddress.delete(ws.address);
     this.begin(`worker-removed`);
     for (const ts of ws.processing) {
-      ts.suspicious++;
+      if (!graceful) ts.suspicious++;
       if (ts.suspicious >= this.allowedFailures) {
         this.transition(ts, "erred", {
           workerGone: true,
@@ -378,7 +387,8 @@ export class SchedulerState {
     const fn = TRANSITIONS[`${start}>${finish}`];
     if (fn) {
       fn(this, ts, extra);
-      this.story.record(ts.key, start, ts.state, this.stimulus, this.now);
+      // A no-worker task offered to new workers none of which may run it stays where it was.
+      if (ts.state !== start) this.story.record(ts.key, start, ts.state, this.stimulus, this.now);
       return;
     }
     if (start === "released" || finish === "released") {

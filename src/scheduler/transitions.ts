@@ -109,6 +109,11 @@ function forget(s: SchedulerState, ts: TaskState): void {
 
 export const TRANSITIONS: Partial<Record<`${TaskStateName}>${TaskStateName}`, Transition>> = {
   "released>waiting"(s, ts) {
+    if (!ts.spec) {
+      // Scattered data that is gone cannot be computed; waiting for it would never end.
+      s.recommend(ts, "erred", { error: s.lostError(ts), blame: ts.key });
+      return;
+    }
     ts.state = "waiting";
     ts.waitingOn.clear();
     for (const dep of ts.deps) {
@@ -187,6 +192,11 @@ export const TRANSITIONS: Partial<Record<`${TaskStateName}>${TaskStateName}`, Tr
     }
     ts.whoHas.clear();
     ts.state = "released";
+    // Lost while clients still want it: it will be computed again (afterRelease), so tell them to
+    // wait for it rather than fetch from holders that no longer have it (Dask's lost-data).
+    if (workerGone && ts.spec && ts.whoWants.size > 0) {
+      for (const cs of ts.whoWants) s.outbox.toClient(cs, { op: "key-lost", key: ts.key, reason: "its holders are gone; computing it again" });
+    }
     // The result is gone while dependents still need it: those waiting wait for the recomputed
     // value; those already sent to a worker are pulled back, since their input will not arrive.
     for (const dts of ts.dependents) {

@@ -69,6 +69,8 @@ export class Worker {
   private closing = false;
   private resolveClosed!: (reason: string) => void;
   private drainScheduled = false;
+  /** Typical milliseconds per task function, learned here. */
+  private readonly fnDurations = new Map<string, number>();
   private readonly yieldToEventLoop: () => Promise<void>;
 
   private constructor(private readonly options: WorkerOptions, address: string) {
@@ -198,14 +200,32 @@ export class Worker {
       if (this.closing) return;
       const task = this.state.nextReady();
       if (!task) return;
+      // Results finished so far must not wait behind a task that may take long: send them first.
+      // Tasks known to be quick keep their batching (thousands of results per message).
+      if (this.mayRunLong(task)) this.sendNow();
       const pending = this.execute(task);
-      if (pending) await pending;
+      if (pending) {
+        this.sendNow();
+        await pending;
+      }
       if (performance.now() - sliceStart > TASK_SLICE_MS) {
         this.drain(); // send what finished so far
         await this.yieldToEventLoop();
         sliceStart = performance.now();
       }
     }
+  }
+
+  /** Whether `task`'s function is new here or has taken longer than a slice before. */
+  private mayRunLong(task: WorkerTask): boolean {
+    const ms = this.fnDurations.get(fnKey(task.fn));
+    return ms === undefined || ms > TASK_SLICE_MS;
+  }
+
+  /** Hands what the state has queued to the connections and sends it now, not at the end of the turn. */
+  private sendNow(): void {
+    this.drain();
+    if (!this.scheduler.isClosed) this.scheduler.flush();
   }
 
   /** Runs one task. Returns a promise only when the task is asynchronous (or its module is loading). */
@@ -248,6 +268,9 @@ export class Worker {
 
   private finish(task: WorkerTask, value: unknown, start: number): void {
     const duration = performance.now() - start;
+    const k = fnKey(task.fn);
+    const prev = this.fnDurations.get(k);
+    this.fnDurations.set(k, prev === undefined ? duration : 0.7 * prev + 0.3 * duration);
     let nbytes: number;
     try {
       nbytes = measure(value);
@@ -272,7 +295,9 @@ export class Worker {
 
   private async acceptPeer(comm: Comm): Promise<void> {
     if (this.closing) return comm.close("worker closing");
+    let peerRole: string | undefined;
     const admitted = await welcome(comm, (hello) => {
+      peerRole = hello.role;
       if (this.dataToken !== undefined && hello.token !== this.dataToken) return { refuse: hello.token ? "wrong data token" : "this worker's data server needs the cluster's data token" };
       if (hello.role !== "peer" && hello.role !== "client") return { refuse: `role "${hello.role}" cannot use a data server` };
       return { id: `${this.name}-conn-${randomId(3)}` };
@@ -289,7 +314,7 @@ export class Worker {
             missing.push(key);
             continue;
           }
-          values[key] = this.encodeFor(comm, key);
+          values[key] = this.encodeFor(comm, key, peerRole === "peer");
         }
         comm.send({ op: "data", id: m.id, values, missing });
       },
@@ -307,13 +332,15 @@ export class Worker {
   }
 
   /**
-   * Encodes a held value for a connection. On links between threads of this process, large
-   * buffers are moved into shared memory first (once) and the held value is replaced by the
-   * shared version, so this and later sends share instead of copying.
+   * Encodes a held value for a connection. To peer workers on links between threads of this
+   * process, large buffers are moved into shared memory first (once) and the held value is
+   * replaced by the shared version, so this and later sends share instead of copying.
    */
-  private encodeFor(comm: Comm, key: string): Serialized {
+  private encodeFor(comm: Comm, key: string, toPeer: boolean): Serialized {
     let value = this.state.data.get(key);
-    if (comm.sharedMemory) {
+    // Only other workers get shared memory: they treat task inputs as read-only. A client gets its
+    // own copy, so mutating what `await future` returned cannot change the cluster's result.
+    if (toPeer && comm.sharedMemory) {
       const shared = shareLarge(value);
       if (shared !== value) {
         this.state.data.set(key, shared);
@@ -322,6 +349,7 @@ export class Worker {
     }
     return serialize(value).payload;
   }
+
 
   // ------------------------------------------------------------ data: fetching
 
@@ -341,6 +369,11 @@ export class Worker {
     }
     this.scheduleDrain();
   }
+}
+
+/** Identifies a task's function across tasks (for learning how long it runs). */
+function fnKey(ref: WorkerTask["fn"]): string {
+  return ref.kind === "source" ? ref.id : `${ref.module}#${ref.name}`;
 }
 
 function isThenable(v: unknown): v is PromiseLike<unknown> {

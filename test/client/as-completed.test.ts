@@ -75,6 +75,40 @@ describe("asCompleted", () => {
     assert.deepEqual(batches, [6], "all six were done, so they come as one batch");
   });
 
+  test("concurrent next() calls each get a future; none is left hanging", async () => {
+    await using c = await startCluster();
+    const ac = asCompleted(c.client.map(sleepThen, [30, 60]));
+    const [a, b] = await Promise.all([ac.next(), ac.next()]);
+    assert.equal(a.done, false);
+    assert.equal(b.done, false);
+    assert.deepEqual((await ac.next()).done, true);
+  });
+
+  test("batches() with results loses no good result to an error in the same batch", async () => {
+    await using c = await startCluster();
+    const good = c.client.map((x: number) => x * 10, [1, 2, 3]);
+    const bad = c.client.submit(() => {
+      throw new Error("bad one");
+    });
+    await Promise.all([...good, bad].map((f) => f.settled()));
+    const batches = asCompleted([...good, bad], { withResults: true }).batches();
+    const seen: number[] = [];
+    let errors = 0;
+    // Keep asking after the error: every good result must still come, in some batch.
+    for (;;) {
+      try {
+        const r = await batches.next();
+        if (r.done) break;
+        for (const [, v] of r.value) seen.push(v as number);
+      } catch (err) {
+        assert.match(String(err), /bad one/);
+        errors++;
+      }
+    }
+    assert.equal(errors, 1);
+    assert.deepEqual(seen.sort((x, y) => x - y), [10, 20, 30]);
+  });
+
   test("break stops the iteration; add() rejects what is not a future", async () => {
     await using c = await startCluster();
     const ac = asCompleted(c.client.map((x: number) => x, [1, 2, 3]));
@@ -123,8 +157,14 @@ describe("wait", () => {
     assert.equal(bad.status, "error");
   });
 
-  test("bad arguments are ArgumentErrors", async () => {
+  test("bad arguments are ArgumentErrors; an infinite timeout means no limit", async () => {
     await assert.rejects(wait([1 as never]), ArgumentError);
     await assert.rejects(wait([], { returnWhen: "SOMETIMES" as never }), ArgumentError);
+    await assert.rejects(wait([], { timeout: -1 }), /timeout must be a number of milliseconds/);
+    await assert.rejects(wait([], { timeout: Number.NaN }), ArgumentError);
+    await using c = await startCluster({ workers: 1 });
+    const f = c.client.submit(sleepThen, 50);
+    const { done } = await wait([f], { timeout: Infinity });
+    assert.equal(done.size, 1);
   });
 });

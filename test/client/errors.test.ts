@@ -166,6 +166,19 @@ describe("bad input to the client", () => {
   });
 });
 
+describe("transport errors are reported as what they are", () => {
+  test("a result larger than the client accepts fails with the transport's error, not as lost data", async () => {
+    await using c = await startCluster({ client: { transport: { maxPacketBytes: 1_000_000 } } });
+    const f = c.client.submit((n: number) => new Uint8Array(n), 2_000_000);
+    const err = await f.then(
+      () => assert.fail("should not arrive"),
+      (e: unknown) => e as Error,
+    );
+    assert.doesNotMatch(err.name, /LostDataError/);
+    assert.match(`${err.message} ${String((err as { cause?: unknown }).cause ?? "")}`, /exceeds the limit of 1000000 bytes/);
+  });
+});
+
 describe("every future settles", () => {
   test("awaiting a cancelled future rejects with CancelledError; other work is untouched", async () => {
     await using c = await startCluster({ workers: 1 });

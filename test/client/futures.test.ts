@@ -149,8 +149,14 @@ describe("scatter and workers()", () => {
     assert.equal(a.status, "finished");
     const f = c.client.submit((x: Float64Array, o: { n: number }) => x.reduce((s, v) => s + v, 0) * o.n, a, b);
     assert.equal(await f, 24);
-    const one = await c.client.scatter("just one value");
+    const [one] = await c.client.scatter(["just one value"]);
+    assert.ok(one instanceof Future, "the array form gives futures, also for a single value");
     assert.equal(await one, "just one value");
+  });
+
+  test("scatter of a single value (not an array) is refused, saying how to scatter one", async () => {
+    await using c = await startCluster();
+    await assert.rejects(c.client.scatter("x" as never), /const \[f\] = await client.scatter\(\[value\]\)/);
   });
 
   test("scatter with broadcast puts a copy on every worker", async () => {
@@ -175,6 +181,34 @@ describe("scatter and workers()", () => {
     }
     assert.equal(info.reduce((s, w) => s + w.tasks.done, 0), 2);
     assert.ok(info.reduce((s, w) => s + w.memory, 0) >= 10_000);
+  });
+});
+
+describe("results the client receives are its own", () => {
+  test("mutating a large result after await does not change the cluster's copy", async () => {
+    await using c = await startCluster();
+    const f = c.client.submit((n: number) => new Float64Array(n).fill(1), 100_000); // 800 KB: shared between workers, not with clients
+    const mine = await f;
+    mine[0] = 1000;
+    mine.sort();
+    const sum = c.client.submit((a: Float64Array) => a.reduce((s, v) => s + v, 0), f);
+    assert.equal(await sum, 100_000);
+    assert.equal((await f)[0], 1, "awaiting again gives the cluster's unchanged copy");
+  });
+
+  test("a quick result is not held back by a long task queued behind it on the same worker", async () => {
+    await using c = await startCluster({ workers: 1 });
+    const quick = c.client.with({ pure: false }).submit(() => 1);
+    const long = c.client.with({ pure: false }).submit(() => {
+      const until = Date.now() + 1000;
+      while (Date.now() < until);
+      return 2;
+    });
+    const t = performance.now();
+    await quick;
+    const quickMs = performance.now() - t;
+    await long;
+    assert.ok(quickMs < 500, `the quick result arrived after ${quickMs.toFixed(0)} ms, not when the long task ended`);
   });
 });
 

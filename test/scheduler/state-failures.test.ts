@@ -134,8 +134,9 @@ test("a result held only by a lost worker and still wanted is recomputed", () =>
   finish(s, "w1", "B");
   submit(s, [task("A")]); // w1 is idle again and first: A runs there too
   s.removeWorker("w1", "connection lost");
-  // A is resent; B's only copy is gone, so it is computed again, both on the survivor.
-  assert.deepEqual(lines(s.takeInstructions()), ["w2 compute-task A", "w2 compute-task B"]);
+  // A is resent; B's only copy is gone, so it is computed again, both on the survivor, and the
+  // client that wants B is told to wait for the new result rather than fetch the lost one.
+  assert.deepEqual(lines(s.takeInstructions()), ["c key-lost B", "w2 compute-task A", "w2 compute-task B"]);
   assert.deepEqual(s.whoHas(["B"]), { B: [] });
   assert.deepEqual(lines(finish(s, "w2", "B")), ["c key-in-memory B"]);
 });
