@@ -187,10 +187,12 @@ export class Worker {
   private pump(): void {
     if (this.running || this.closing || this.state.readyCount === 0) return;
     this.running = true;
-    void this.runReady().finally(() => {
-      this.running = false;
-      this.drain();
-    });
+    void this.runReady()
+      .catch((err: unknown) => log().error(`${this.name}: the task loop failed (a bug; the worker goes on)`, err))
+      .finally(() => {
+        this.running = false;
+        this.drain();
+      });
   }
 
   /** Runs ready tasks back to back; yields to I/O every TASK_SLICE_MS and while awaiting async tasks. */
@@ -272,14 +274,15 @@ export class Worker {
     const prev = this.fnDurations.get(k);
     this.fnDurations.set(k, prev === undefined ? duration : 0.7 * prev + 0.3 * duration);
     let nbytes: number;
+    let inline: Serialized | undefined;
     try {
       nbytes = measure(value);
+      inline = nbytes <= INLINE_RESULT_MAX_BYTES ? serialize(value).payload : undefined;
     } catch (err) {
       const e = err as Error;
       this.fail(task, new SerializationError(`the result of ${task.key} cannot be sent: ${e.message}`));
       return;
     }
-    const inline = nbytes <= INLINE_RESULT_MAX_BYTES ? serialize(value).payload : undefined;
     this.state.taskDone(task, value, nbytes, duration, inline);
   }
 
