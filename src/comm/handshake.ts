@@ -2,7 +2,9 @@
 // (protocol version, role, token), the listening side welcomes or refuses with a reason.
 
 import { HandshakeError, ProtocolError } from "../errors.js";
+import { log } from "../log.js";
 import { PROTOCOL_VERSION, type Hello, type Welcome } from "../protocol/messages.js";
+import { validate } from "../protocol/validate.js";
 import type { Comm } from "./comm.js";
 
 /** How long either side waits for the other's first message. */
@@ -20,6 +22,12 @@ export async function greet(comm: Comm, hello: Omit<Hello, "op" | "version">, ti
   } catch (err) {
     comm.close("handshake failed");
     throw new HandshakeError(`no welcome from ${comm.peerAddress}: ${(err as Error).message}`, { cause: err });
+  }
+  try {
+    validate(reply);
+  } catch (err) {
+    comm.protocolError(err);
+    throw new HandshakeError(`${comm.peerAddress} answered the hello with a malformed message`, { cause: err });
   }
   if (reply.op === "welcome") {
     comm.peerCodecs(Array.isArray(reply.codecs) ? reply.codecs : []);
@@ -42,6 +50,7 @@ export async function welcome(comm: Comm, admit: (hello: Hello) => Admission, ti
   try {
     msg = await comm.next(timeoutMs);
   } catch (err) {
+    log().warn(`closing a connection from ${comm.peerAddress}: no hello within ${timeoutMs} ms`);
     comm.close(`no hello within ${timeoutMs} ms`);
     return null;
   }
@@ -54,8 +63,16 @@ export async function welcome(comm: Comm, admit: (hello: Hello) => Admission, ti
     comm.protocolError(new ProtocolError(`expected "hello" first, got "${msg.op}"`));
     return null;
   }
+  // The version first: a newer peer's hello may not match this version's schema, and it should
+  // hear "version mismatch", not "malformed".
   if (msg.version !== PROTOCOL_VERSION) {
     return refuse(`protocol version mismatch: this end speaks version ${PROTOCOL_VERSION}, the other end ${String(msg.version)}`);
+  }
+  try {
+    validate(msg);
+  } catch (err) {
+    comm.protocolError(err);
+    return null;
   }
   const decision = admit(msg);
   if ("refuse" in decision) return refuse(decision.refuse);

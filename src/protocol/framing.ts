@@ -99,17 +99,22 @@ export function toChunks(packet: Packet, maxChunk: number, encode: (frame: Uint8
 }
 
 /**
- * Reassembles packets from chunks fed in order. Each header and frame lands in a buffer of its own
- * (offset 0, so typed views over it are aligned), copied once from the chunks.
+ * Reassembles packets from chunks fed in order. Each part (prelude, header, each frame) is
+ * collected as the pieces that arrive and copied into a buffer of its own (offset 0, so typed views
+ * over it are aligned) only once complete. Memory held for a packet in progress is what has
+ * actually arrived, not what its prelude announces: a peer cannot make us allocate a gigabyte by
+ * sending a hundred bytes.
  */
 export class PacketReader {
-  private prelude: Uint8Array | null = null;
-  private preludeFill = 0;
-  private parts: Uint8Array[] = []; // header, then frames (as on the wire)
+  /** Bytes of the prelude of the packet being read; 0 when no packet is in progress. */
+  private preludeSize = 0;
+  /** Sizes of header and frames (from the prelude), once it is read. */
+  private sizes: number[] | null = null;
   private codecs: number[] = [];
   private rawLengths: number[] = [];
-  private part = 0;
-  private partFill = 0;
+  private readonly parts: Uint8Array[] = [];
+  private pieces: Uint8Array[] = [];
+  private filled = 0;
 
   constructor(
     /** Largest packet (prelude + header + frames) accepted, in bytes. */
@@ -118,53 +123,65 @@ export class PacketReader {
 
   /** Whether a packet is partly read (a chunk must follow). */
   get inProgress(): boolean {
-    return this.prelude !== null;
+    return this.preludeSize !== 0;
   }
 
   /** Feeds one chunk; returns the packet it completes, if any. Throws ProtocolError on bad input. */
   push(chunk: Uint8Array): Packet | null {
     let rest = chunk;
-    if (this.prelude === null) {
+    if (this.preludeSize === 0) {
       if (rest.byteLength < 12) throw new ProtocolError("chunk too short to start a packet");
       const dv = new DataView(rest.buffer, rest.byteOffset, 12);
       if (dv.getUint32(0) !== MAGIC) throw new ProtocolError("not a meshwork packet (bad magic)");
       const n = dv.getUint32(4);
       if (n > MAX_FRAMES_PER_PACKET) throw new ProtocolError(`packet announces ${n} frames (limit ${MAX_FRAMES_PER_PACKET})`);
       if (preludeBytes(n) > this.maxPacketBytes) throw new ProtocolError(`packet of at least ${preludeBytes(n)} bytes exceeds the limit of ${this.maxPacketBytes} bytes`);
-      this.prelude = new Uint8Array(preludeBytes(n));
-      this.preludeFill = 0;
+      this.preludeSize = preludeBytes(n);
     }
-    if (this.parts.length === 0) {
-      const need = this.prelude.byteLength - this.preludeFill;
-      const take = rest.subarray(0, need);
-      this.prelude.set(take, this.preludeFill);
-      this.preludeFill += take.byteLength;
+    for (;;) {
+      const expected = this.expected();
+      if (expected === undefined) break; // every part is in
+      if (this.filled === expected) {
+        this.completePart(expected);
+        continue;
+      }
+      if (rest.byteLength === 0) return null; // the rest comes in later chunks
+      const take = rest.subarray(0, expected - this.filled);
+      this.pieces.push(take);
+      this.filled += take.byteLength;
       rest = rest.subarray(take.byteLength);
-      if (this.preludeFill < this.prelude.byteLength) return null;
-      this.startParts();
     }
-    while (rest.byteLength > 0) {
-      const target = this.parts[this.part];
-      if (!target) throw new ProtocolError("chunk runs past the end of its packet");
-      const take = rest.subarray(0, target.byteLength - this.partFill);
-      target.set(take, this.partFill);
-      this.partFill += take.byteLength;
-      rest = rest.subarray(take.byteLength);
-      if (this.partFill === target.byteLength) this.nextPart();
-    }
-    this.skipEmptyParts();
-    if (this.part < this.parts.length) return null;
+    if (rest.byteLength > 0) throw new ProtocolError("chunk runs past the end of its packet");
     const [header, ...frames] = this.parts;
     for (let i = 0; i < frames.length; i++) {
       if (this.codecs[i] === CODEC_DEFLATE) frames[i] = decompressFrame(frames[i]!, this.rawLengths[i]!);
     }
-    this.prelude = null;
-    this.parts = [];
+    this.preludeSize = 0;
+    this.sizes = null;
+    this.parts.length = 0;
     return { header: header!, frames };
   }
 
-  private startParts(): void {
-    const p = this.prelude!;
+  /** Size of the part being read (the prelude first), or undefined when all are complete. */
+  private expected(): number | undefined {
+    if (this.sizes === null) return this.preludeSize;
+    return this.sizes[this.parts.length];
+  }
+
+  private completePart(size: number): void {
+    const bytes = new Uint8Array(size);
+    let at = 0;
+    for (const p of this.pieces) {
+      bytes.set(p, at);
+      at += p.byteLength;
+    }
+    this.pieces = [];
+    this.filled = 0;
+    if (this.sizes === null) this.readPrelude(bytes);
+    else this.parts.push(bytes);
+  }
+
+  private readPrelude(p: Uint8Array): void {
     const dv = new DataView(p.buffer);
     const n = dv.getUint32(4);
     const sizes = [dv.getUint32(8)];
@@ -192,18 +209,6 @@ export class PacketReader {
     if (Math.max(total, decoded) > this.maxPacketBytes) {
       throw new ProtocolError(`packet of ${Math.max(total, decoded)} bytes exceeds the limit of ${this.maxPacketBytes} bytes`);
     }
-    this.parts = sizes.map((s) => new Uint8Array(s));
-    this.part = 0;
-    this.partFill = 0;
-    this.skipEmptyParts();
-  }
-
-  private nextPart(): void {
-    this.part++;
-    this.partFill = 0;
-  }
-
-  private skipEmptyParts(): void {
-    while (this.part < this.parts.length && this.parts[this.part]!.byteLength === 0) this.nextPart();
+    this.sizes = sizes;
   }
 }

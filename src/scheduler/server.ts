@@ -26,7 +26,17 @@ export interface SchedulerOptions extends SchedulerStateOptions {
   workerToken?: string | undefined;
   /** Passed to the transport's listen (size limits, inproc latency …). */
   transport?: TransportOptions;
+  /** Milliseconds a new connection has to say hello. Default 10,000. */
+  handshakeTimeoutMs?: number;
+  /** Connections allowed to be waiting for their handshake at once; more are closed at once. Default 1,024. */
+  maxPendingHandshakes?: number;
 }
+
+/**
+ * Connections that may be mid-handshake at once by default: plenty for clusters of thousands of
+ * workers joining together, while a flood of connections that never say hello cannot pile up.
+ */
+export const DEFAULT_MAX_PENDING_HANDSHAKES = 1024;
 
 export class Scheduler {
   readonly state: SchedulerState;
@@ -77,8 +87,12 @@ export class Scheduler {
 
   private async accept(comm: Comm): Promise<void> {
     if (this.closing) return comm.close("scheduler closing");
+    if (this.pending.size >= (this.options.maxPendingHandshakes ?? DEFAULT_MAX_PENDING_HANDSHAKES)) {
+      log().warn(`refusing a connection from ${comm.peerAddress}: ${this.pending.size} connections are still in their handshake`);
+      return comm.close("too many connections waiting to say hello");
+    }
     this.pending.add(comm);
-    const admitted = await welcome(comm, (hello) => this.admit(hello));
+    const admitted = await welcome(comm, (hello) => this.admit(hello), this.options.handshakeTimeoutMs);
     this.pending.delete(comm);
     if (!admitted || this.closing) return;
     const { hello, id } = admitted;

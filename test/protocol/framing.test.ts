@@ -209,3 +209,15 @@ describe("compressed frames", () => {
     refuses([garbage], /does not inflate|inflated to/);
   });
 });
+
+describe("PacketReader memory", () => {
+  test("a prelude announcing a huge packet costs nothing until its bytes arrive", () => {
+    const reader = new PacketReader(2 * 1024 * MiB);
+    const before = process.memoryUsage().arrayBuffers;
+    reader.push(prelude(1, 0, [1536 * MiB])); // a 1.5 GiB frame announced in 36 bytes
+    reader.push(new Uint8Array(1000)); // and a little of it
+    const grown = process.memoryUsage().arrayBuffers - before;
+    assert.ok(grown < 16 * MiB, `the reader allocated ${(grown / MiB).toFixed(1)} MiB for 1,000 bytes received`);
+    assert.equal(reader.inProgress, true);
+  });
+});

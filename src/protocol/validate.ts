@@ -1,0 +1,159 @@
+// Every incoming message is checked against its schema before a handler sees it: a field of the
+// wrong type, a missing field or an absurd value closes that connection with a ProtocolError that
+// says what was wrong, instead of failing somewhere inside the scheduler or a worker. The table is
+// keyed by op and typed, so a message without a schema does not compile.
+
+import { ProtocolError } from "../errors.js";
+import type { Message } from "./messages.js";
+import { Serialized } from "./refs.js";
+
+/** Returns a description of what is wrong with `v` at `path`, or null if nothing. */
+type Check = (v: unknown, path: string) => string | null;
+
+/** Keys, names and tokens longer than this are refused: no honest peer sends them. */
+export const MAX_STRING_LENGTH = 64 * 1024;
+
+const str: Check = (v, p) => (typeof v !== "string" ? `${p} must be a string` : v.length > MAX_STRING_LENGTH ? `${p} is longer than ${MAX_STRING_LENGTH} characters` : null);
+const num: Check = (v, p) => (typeof v === "number" && Number.isFinite(v) ? null : `${p} must be a finite number`);
+const count: Check = (v, p) => (typeof v === "number" && Number.isSafeInteger(v) && v >= 0 ? null : `${p} must be a whole number ≥ 0`);
+const nonNegative: Check = (v, p) => (typeof v === "number" && v >= 0 && Number.isFinite(v) ? null : `${p} must be a number ≥ 0`);
+const serialized: Check = (v, p) => (v instanceof Serialized ? null : `${p} must be an encoded value`);
+const any: Check = () => null;
+
+function optional(check: Check): Check & { optional: true } {
+  const c = ((v: unknown, p: string) => (v === undefined || v === null ? null : check(v, p))) as Check & { optional: true };
+  c.optional = true;
+  return c;
+}
+
+function oneOf(...values: unknown[]): Check {
+  return (v, p) => (values.includes(v) ? null : `${p} must be one of ${values.map((x) => JSON.stringify(x)).join(", ")}`);
+}
+
+function arrayOf(item: Check): Check {
+  return (v, p) => {
+    if (!Array.isArray(v)) return `${p} must be a list`;
+    for (let i = 0; i < v.length; i++) {
+      const e = item(v[i], `${p}[${i}]`);
+      if (e) return e;
+    }
+    return null;
+  };
+}
+
+function recordOf(item: Check): Check {
+  return (v, p) => {
+    if (typeof v !== "object" || v === null || Array.isArray(v) || v instanceof Map) return `${p} must be an object`;
+    for (const [k, x] of Object.entries(v)) {
+      const e = str(k, `${p} key`) ?? item(x, `${p}.${k}`);
+      if (e) return e;
+    }
+    return null;
+  };
+}
+
+function shape(fields: Record<string, Check>): Check {
+  const entries = Object.entries(fields);
+  return (v, p) => {
+    if (typeof v !== "object" || v === null || Array.isArray(v)) return `${p} must be an object`;
+    const o = v as Record<string, unknown>;
+    for (const [name, check] of entries) {
+      const e = check(o[name], `${p}.${name}`);
+      if (e) return e;
+    }
+    return null;
+  };
+}
+
+const fnRef: Check = (v, p) => {
+  if (typeof v !== "object" || v === null) return `${p} must be a function reference`;
+  const kind = (v as { kind?: unknown }).kind;
+  if (kind === "source") return shape({ id: str })(v, p);
+  if (kind === "module") return shape({ module: str, name: str })(v, p);
+  return `${p}.kind must be "source" or "module"`;
+};
+
+const fnDef = shape({ id: str, source: str, name: str });
+const errorData: Check = shape({ name: str, message: str, stack: optional(str), code: optional(str) });
+const resources = recordOf(num);
+const keys = arrayOf(str);
+
+const task = shape({
+  key: str,
+  fn: fnRef,
+  args: serialized,
+  deps: keys,
+  priority: arrayOf(num),
+  retries: count,
+  workers: optional(keys),
+  resources: optional(resources),
+});
+
+const requestWhat: Check = (v, p) => {
+  const kind = (v as { kind?: unknown } | null)?.kind;
+  switch (kind) {
+    case "who-has":
+      return shape({ keys })(v, p);
+    case "workers":
+      return null;
+    case "upload":
+      return shape({ module: shape({ hash: str, source: str, exports: keys }) })(v, p);
+    case "story":
+      return shape({ key: str })(v, p);
+    default:
+      return `${p}.kind must be one of "who-has", "workers", "upload", "story"`;
+  }
+};
+
+const SCHEMAS: { [K in Message["op"]]: Check } = {
+  hello: shape({
+    version: num,
+    role: oneOf("client", "worker", "peer"),
+    token: optional(str),
+    name: optional(str),
+    codecs: optional(keys),
+    worker: optional(shape({ address: str, kind: oneOf("thread", "node", "browser"), nthreads: count, memoryLimit: nonNegative, resources, name: str })),
+  }),
+  welcome: shape({ version: num, id: str, codecs: optional(keys), dataToken: optional(str) }),
+  refused: shape({ version: num, reason: str }),
+  "update-graph": shape({ tasks: arrayOf(task), fns: arrayOf(fnDef), wants: keys }),
+  "release-keys": shape({ keys }),
+  cancel: shape({ keys }),
+  "update-data": shape({ entries: arrayOf(shape({ key: str, worker: str, nbytes: nonNegative })) }),
+  request: shape({ id: count, what: requestWhat }),
+  "key-in-memory": shape({ key: str, who: keys, nbytes: nonNegative, value: optional(serialized) }),
+  "key-erred": shape({ key: str, error: errorData, blame: str }),
+  "key-cancelled": shape({ key: str }),
+  "key-lost": shape({ key: str, reason: str }),
+  reply: shape({ id: count, value: any, error: optional(errorData) }),
+  "compute-task": shape({
+    key: str,
+    fn: fnRef,
+    fnDef: optional(fnDef),
+    args: serialized,
+    deps: arrayOf(shape({ key: str, who: keys, nbytes: nonNegative })),
+    priority: arrayOf(num),
+  }),
+  "free-keys": shape({ keys }),
+  "load-module": shape({ module: shape({ hash: str, source: str, exports: keys }) }),
+  "close-worker": shape({ reason: str }),
+  "task-finished": shape({ key: str, nbytes: nonNegative, duration: nonNegative, value: optional(serialized) }),
+  "task-erred": shape({ key: str, error: errorData }),
+  "missing-data": shape({ key: str, dep: str, from: str }),
+  "add-keys": shape({ keys: arrayOf(shape({ key: str, nbytes: nonNegative })) }),
+  heartbeat: shape({ memory: nonNegative, executing: count, ready: count }),
+  "get-data": shape({ id: count, keys }),
+  "put-data": shape({ id: count, values: recordOf(serialized) }),
+  data: shape({ id: count, values: recordOf(serialized), missing: keys }),
+  "put-reply": shape({ id: count, nbytes: recordOf(nonNegative) }),
+  goodbye: shape({ reason: str }),
+};
+
+/** Throws ProtocolError saying what is wrong if `msg` does not match the schema of its op. */
+export function validate(msg: Message): void {
+  const op = msg.op;
+  const check = Object.hasOwn(SCHEMAS, op) ? SCHEMAS[op] : undefined;
+  if (!check) throw new ProtocolError(`unknown message "${op}"`);
+  const problem = check(msg, op);
+  if (problem) throw new ProtocolError(`malformed "${op}" message: ${problem}`);
+}
