@@ -4,7 +4,8 @@
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { ArgumentError, type BundledModule } from "../src/internal.js";
+import type { BundledModule } from "../src/client/platform.js";
+import { ArgumentError } from "../src/errors.js";
 
 export async function bundleModule(module: string | URL): Promise<BundledModule> {
   const entry = module instanceof URL || module.startsWith("file:") ? fileURLToPath(module) : resolve(module);

@@ -1,15 +1,31 @@
 // Node's pieces for the isomorphic core: yielding to the event loop, the bundler that
 // client.upload uses, and the WebSocket transport (the `ws` package). Imported by every Node entry point.
+//
+// The WebSocket transport, its compressor (fflate) and `ws` itself load on first use of a ws://
+// or wss:// address: a LocalCluster uses in-process links only and should not pay for them at start.
 
-import { registerTransport, setClientPlatform, wsTransport } from "../src/internal.js";
+import { setClientPlatform } from "../src/client/platform.js";
+import { registerTransport } from "../src/comm/registry.js";
+import type { Transport } from "../src/comm/types.js";
 import { bundleModule } from "./bundle.js";
-import { listenWs, openWs } from "./ws-listen.js";
 
 /** Lets pending I/O run: setImmediate runs after I/O callbacks, without a timer's minimum delay. */
 export function nodeYield(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
 
+/** The ws:// or wss:// transport, loaded on first use. */
+function lazyWs(scheme: "ws" | "wss"): Transport {
+  let real: Promise<Transport> | null = null;
+  const load = () =>
+    (real ??= Promise.all([import("../src/comm/ws.js"), import("./ws-listen.js")]).then(([ws, node]) => ws.wsTransport({ open: node.openWs, listen: node.listenWs }, scheme)));
+  return {
+    scheme,
+    listen: async (address, onChannel, options) => (await load()).listen(address, onChannel, options),
+    connect: async (address, options) => (await load()).connect(address, options),
+  };
+}
+
 setClientPlatform({ bundle: bundleModule });
-registerTransport(wsTransport({ open: openWs, listen: listenWs }, "ws"));
-registerTransport(wsTransport({ open: openWs, listen: listenWs }, "wss"));
+registerTransport(lazyWs("ws"));
+registerTransport(lazyWs("wss"));

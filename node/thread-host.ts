@@ -5,7 +5,7 @@
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { Worker as Thread } from "node:worker_threads";
-import { inprocHub, type HubLink } from "../src/internal.js";
+import { inprocHub, type HubLink } from "../src/comm/inproc.js";
 
 /** What the main thread tells a new worker thread (workerData). */
 export interface ThreadWorkerConfig {

@@ -1,7 +1,9 @@
 // A group of worker threads in this process, all joined to one scheduler: the workers of a
 // LocalCluster (in-process links) and of a `meshwork worker` process (WebSocket links).
 
-import { ArgumentError, type LogLevel, type TransportOptions } from "../src/internal.js";
+import type { TransportOptions } from "../src/comm/types.js";
+import { ArgumentError } from "../src/errors.js";
+import type { LogLevel } from "../src/log.js";
 import { parseBytes } from "../src/util/bytes.js";
 import { startThreadWorker, type ThreadWorker } from "./thread-host.js";
 

@@ -2,10 +2,15 @@
 // meshwork Worker with the configuration it was given, and closes on request.
 
 import { parentPort, workerData } from "node:worker_threads";
-import { consoleLogger, inprocHub, setLogger, Worker, type LogLevel } from "../src/internal.js";
+// Only what a worker needs: not the client (and its source parser), nor the compressor until a link uses it.
+import { inprocHub, inprocTransport } from "../src/comm/inproc.js";
+import { registerTransport } from "../src/comm/registry.js";
+import { consoleLogger, setLogger, type LogLevel } from "../src/log.js";
+import { Worker } from "../src/worker/server.js";
 import { nodeYield } from "./platform.js";
 import type { ThreadControl, ThreadWorkerConfig } from "./thread-host.js";
 
+registerTransport(inprocTransport);
 const port = parentPort!;
 const config = workerData as ThreadWorkerConfig;
 setLogger(consoleLogger(config.logLevel as LogLevel, config.name));

@@ -5,9 +5,10 @@
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import type { Duplex } from "node:stream";
-import { WebSocket, WebSocketServer } from "ws";
-import { ConnectError, type TransportListener, type TransportOptions } from "../src/internal.js";
+import type { WebSocket } from "ws";
 import type { SocketLike } from "../src/comm/socket.js";
+import type { TransportListener, TransportOptions } from "../src/comm/types.js";
+import { ConnectError } from "../src/errors.js";
 
 /** TLS material for wss:// (PEM strings). `ca` lets a client trust a self-signed certificate. */
 export interface TlsOptions {
@@ -37,6 +38,7 @@ export async function listenWs(address: string, onSocket: (socket: SocketLike, p
   if (secure && !(tls?.cert && tls.key)) throw new ConnectError(`cannot listen at ${address}: wss:// needs { tls: { cert, key } }`);
   const handler = (options["httpHandler"] as HttpHandler | undefined) ?? notFound;
   const server = secure ? createHttpsServer({ cert: tls!.cert, key: tls!.key }, handler) : createHttpServer(handler);
+  const { WebSocketServer } = await loadWs();
   const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: MAX_WS_MESSAGE_BYTES });
   const sockets = new Set<WebSocket>();
   server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
@@ -73,7 +75,17 @@ function notFound(_req: IncomingMessage, res: ServerResponse): void {
 }
 
 /** Opens a client WebSocket with the `ws` package (Node 20 has no WebSocket of its own). */
-export function openWs(url: string, options: TransportOptions): SocketLike {
+export async function openWs(url: string, options: TransportOptions): Promise<SocketLike> {
   const tls = options["tls"] as TlsOptions | undefined;
+  const { WebSocket } = await loadWs();
   return new WebSocket(url, { perMessageDeflate: false, maxPayload: MAX_WS_MESSAGE_BYTES, ca: tls?.ca }) as unknown as SocketLike;
+}
+
+/**
+ * `ws` is loaded on first use of a ws:// address, not at start: every worker thread imports this
+ * module, and loading `ws` in each cost a LocalCluster (in-process links only) ~100 ms to start.
+ */
+let wsModule: Promise<typeof import("ws")> | null = null;
+function loadWs(): Promise<typeof import("ws")> {
+  return (wsModule ??= import("ws"));
 }

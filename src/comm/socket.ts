@@ -4,7 +4,7 @@
 // frames where a sample says it pays on this link's measured speed (compression.ts).
 
 import { log } from "../log.js";
-import { CODEC_DEFLATE, CODEC_RAW, compressFrame, decide, type CompressionMode, type LinkSpeed } from "../protocol/compression.js";
+import { CODEC_DEFLATE, CODEC_RAW, compressFrame, decide, decompressFrame, type CompressionMode, type LinkSpeed } from "../protocol/compression.js";
 import { PacketReader, toChunks, type WireFrame } from "../protocol/framing.js";
 import type { Packet } from "../protocol/packet.js";
 import type { Channel, LinkKind } from "./types.js";
@@ -76,7 +76,7 @@ export class SocketChannel implements Channel {
     readonly kind: LinkKind,
     options: SocketChannelOptions,
   ) {
-    this.reader = new PacketReader(options.maxPacketBytes);
+    this.reader = new PacketReader(options.maxPacketBytes, decompressFrame);
     this.throttle = options.throttleBytesPerSec;
     // Throttled links send small chunks, so the rate holds over short spans too.
     this.chunkBytes = Math.min(options.chunkBytes ?? DEFAULT_CHUNK_BYTES, this.throttle ? Math.max(16 * 1024, Math.floor(this.throttle / 50)) : Infinity);

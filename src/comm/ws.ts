@@ -9,8 +9,8 @@ import type { Channel, Transport, TransportListener, TransportOptions } from "./
 import { DEFAULT_MAX_PACKET_BYTES } from "./types.js";
 
 export interface WsPlatform {
-  /** Opens a WebSocket to `url`. `options` carries transport settings such as TLS trust. */
-  open(url: string, options: TransportOptions): SocketLike;
+  /** Opens a WebSocket to `url` (may load the implementation first). `options` carries settings such as TLS trust. */
+  open(url: string, options: TransportOptions): SocketLike | Promise<SocketLike>;
   /** Listens at `address` and hands over each accepted socket; absent where listening is impossible. */
   listen?(address: string, onSocket: (socket: SocketLike, peerAddress: string) => void, options: TransportOptions): Promise<TransportListener>;
 }
@@ -42,17 +42,16 @@ export function wsTransport(platform: WsPlatform, scheme: "ws" | "wss" = "ws"): 
       return listener;
     },
 
-    connect(address, options): Promise<Channel> {
+    async connect(address, options): Promise<Channel> {
       const timeoutMs = options.timeoutMs ?? 10_000;
       const timeout = new TimeoutError(`connecting to ${address} took longer than ${timeoutMs} ms`);
+      let socket: SocketLike & { addEventListener(type: "open", l: () => void): void };
+      try {
+        socket = (await platform.open(address, options)) as typeof socket;
+      } catch (err) {
+        throw new ConnectError(`cannot connect to ${address}: ${(err as Error).message}`);
+      }
       return new Promise<Channel>((resolve, reject) => {
-        let socket: SocketLike & { addEventListener(type: "open", l: () => void): void };
-        try {
-          socket = platform.open(address, options) as typeof socket;
-        } catch (err) {
-          reject(new ConnectError(`cannot connect to ${address}: ${(err as Error).message}`));
-          return;
-        }
         let settled = false;
         const timer = setTimeout(() => {
           if (settled) return;

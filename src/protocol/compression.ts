@@ -30,8 +30,7 @@ const LEVEL = 1;
 
 export type CompressionMode = "auto" | "deflate" | false;
 
-export const CODEC_RAW = 0;
-export const CODEC_DEFLATE = 1;
+export { CODEC_RAW, CODEC_DEFLATE } from "./codecs.js";
 
 export interface Decision {
   compress: boolean;

@@ -10,7 +10,7 @@
 // Each packet starts a new chunk, so a reader never sees two packets in one chunk.
 
 import { ProtocolError } from "../errors.js";
-import { CODEC_DEFLATE, CODEC_RAW, decompressFrame } from "./compression.js";
+import { CODEC_DEFLATE, CODEC_RAW } from "./codecs.js";
 import type { Packet } from "./packet.js";
 
 const MAGIC = 0x6d736832; // "msh2"
@@ -119,6 +119,12 @@ export class PacketReader {
   constructor(
     /** Largest packet (prelude + header + frames) accepted, in bytes. */
     private readonly maxPacketBytes: number,
+    /**
+     * Inflates a deflated frame to its decoded length. Links that may receive compressed frames
+     * pass compression.ts's decompressFrame; without it such a frame is a protocol error. (Kept
+     * out of this module so links that never compress do not load the compressor.)
+     */
+    private readonly inflate?: (wire: Uint8Array, rawLength: number) => Uint8Array,
   ) {}
 
   /** Whether a packet is partly read (a chunk must follow). */
@@ -154,7 +160,9 @@ export class PacketReader {
     if (rest.byteLength > 0) throw new ProtocolError("chunk runs past the end of its packet");
     const [header, ...frames] = this.parts;
     for (let i = 0; i < frames.length; i++) {
-      if (this.codecs[i] === CODEC_DEFLATE) frames[i] = decompressFrame(frames[i]!, this.rawLengths[i]!);
+      if (this.codecs[i] !== CODEC_DEFLATE) continue;
+      if (!this.inflate) throw new ProtocolError("a compressed frame on a link that does not decompress");
+      frames[i] = this.inflate(frames[i]!, this.rawLengths[i]!);
     }
     this.preludeSize = 0;
     this.sizes = null;
