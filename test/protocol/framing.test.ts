@@ -3,7 +3,7 @@
 
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { CODEC_DEFLATE, compressFrame, PacketReader, preludeBytes, ProtocolError, toChunks, type Packet, type WireFrame } from "../../src/internal.js";
+import { CODEC_DEFLATE, compressFrame, decompressFrame, PacketReader, preludeBytes, ProtocolError, toChunks, type Packet, type WireFrame } from "../../src/internal.js";
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -15,8 +15,9 @@ function patterned(n: number, seed: number): Uint8Array {
 }
 
 /** Feeds every chunk; returns the packets completed, in order. */
+/** Feeds chunks to a reader that decompresses (as a WebSocket link's does). */
 function reassemble(chunks: Uint8Array[], maxPacketBytes = 1 << 30): Packet[] {
-  const reader = new PacketReader(maxPacketBytes);
+  const reader = new PacketReader(maxPacketBytes, decompressFrame);
   const out: Packet[] = [];
   for (const c of chunks) {
     const p = reader.push(c);
@@ -127,7 +128,7 @@ describe("PacketReader reassembles", () => {
 
 /** Feeding `chunks` to a reader fails with a ProtocolError whose message matches `pattern`. */
 function refuses(chunks: Uint8Array[], pattern: RegExp, maxPacketBytes = MiB): void {
-  const reader = new PacketReader(maxPacketBytes);
+  const reader = new PacketReader(maxPacketBytes, decompressFrame);
   assert.throws(() => chunks.forEach((c) => reader.push(c)), (e: unknown) => e instanceof ProtocolError && pattern.test(e.message));
 }
 
@@ -220,4 +221,11 @@ describe("PacketReader memory", () => {
     assert.ok(grown < 16 * MiB, `the reader allocated ${(grown / MiB).toFixed(1)} MiB for 1,000 bytes received`);
     assert.equal(reader.inProgress, true);
   });
+});
+
+test("a reader without an inflater refuses compressed frames (links that never compress)", () => {
+  const frame = new Uint8Array(50_000);
+  const chunks = toChunks({ header: patterned(10, 1), frames: [frame] }, 64 * KiB, (f) => ({ bytes: compressFrame(f)!, codec: CODEC_DEFLATE, rawLength: f.byteLength }));
+  const reader = new PacketReader(MiB);
+  assert.throws(() => chunks.forEach((c) => reader.push(c)), /compressed frame on a link that does not decompress/);
 });
