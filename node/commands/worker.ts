@@ -19,6 +19,8 @@ Options:
   --host HOST            interface the workers' data servers listen on (default 127.0.0.1; other
                          machines need one they can reach, e.g. 0.0.0.0)
   --compression MODE     auto (default), deflate or off, for data sent to other workers
+  --throttle RATE        send at most RATE bytes per second on each link, e.g. 20MB (for benchmarks
+                         and tests: a slow network on demand)
   --help                 print this help`;
 
 export async function worker(argv: string[]): Promise<number> {
@@ -31,6 +33,7 @@ export async function worker(argv: string[]): Promise<number> {
       "memory-limit": { type: "string" },
       host: { type: "string", default: "127.0.0.1" },
       compression: { type: "string", default: "auto" },
+      throttle: { type: "string" },
       help: { type: "boolean", default: false },
     },
     strict: true,
@@ -53,6 +56,15 @@ export async function worker(argv: string[]): Promise<number> {
   }
   const modes: Record<string, "auto" | "deflate" | false> = { auto: "auto", deflate: "deflate", off: false };
   if (!(values.compression in modes)) throw new UsageError(`--compression must be auto, deflate or off, got "${values.compression}"`);
+  let throttleBytesPerSec: number | undefined;
+  if (values.throttle !== undefined) {
+    try {
+      throttleBytesPerSec = parseBytes(values.throttle);
+    } catch (err) {
+      throw new UsageError(`--throttle: ${(err as Error).message}`);
+    }
+    if (throttleBytesPerSec <= 0) throw new UsageError("--throttle must be more than 0 bytes per second");
+  }
   const host = values.host.includes(":") ? `[${values.host}]` : values.host;
   const group = new WorkerGroup({
     scheduler: url,
@@ -61,7 +73,7 @@ export async function worker(argv: string[]): Promise<number> {
     namePrefix: `node-${process.pid}`,
     memoryLimit: values["memory-limit"],
     token: values.token,
-    transport: { compression: modes[values.compression] },
+    transport: { compression: modes[values.compression], throttleBytesPerSec },
   });
   const started = await group.grow(threads);
   console.log(`meshwork ${version()} worker: ${threads} thread(s) joined ${url}`);

@@ -81,6 +81,8 @@ export class SocketChannel implements Channel {
     // Throttled links send small chunks, so the rate holds over short spans too.
     this.chunkBytes = Math.min(options.chunkBytes ?? DEFAULT_CHUNK_BYTES, this.throttle ? Math.max(16 * 1024, Math.floor(this.throttle / 50)) : Infinity);
     this.compression = options.compression ?? "auto";
+    // A configured rate limit is a known link speed; measurement refines it from the first big packet.
+    if (this.throttle) this.speed.bytesPerSecond = this.throttle;
     socket.binaryType = "arraybuffer";
     socket.addEventListener("message", (e) => this.receive(e.data));
     socket.addEventListener("close", (e) => this.finish(String(e.reason) || `connection closed (code ${e.code})`));
