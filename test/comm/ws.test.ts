@@ -42,7 +42,10 @@ describe("ws transport", () => {
   test("a throttled link runs at about its rate", async () => {
     await using h = await Harness.start({ address, options: { throttleBytesPerSec: 20e6 } });
     const { client, server } = await h.pair();
-    const payload = serialize(new Uint8Array(4 * 1024 * 1024)).payload;
+    // Random bytes: zeros would be compressed on this known-slow link and arrive faster than its rate.
+    const bytes = new Uint8Array(4 * 1024 * 1024);
+    for (let i = 0; i < bytes.length; i += 65536) crypto.getRandomValues(bytes.subarray(i, i + 65536));
+    const payload = serialize(bytes).payload;
     const t = performance.now();
     client.send(reply(1, payload));
     await server.next();
