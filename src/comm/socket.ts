@@ -4,8 +4,8 @@
 // frames where a sample says it pays on this link's measured speed (compression.ts).
 
 import { log } from "../log.js";
-import { CODEC_DEFLATE, CODEC_RAW, compressFrame, decide, decompressFrame, type CompressionMode, type LinkSpeed } from "../protocol/compression.js";
-import { PacketReader, toChunks, type WireFrame } from "../protocol/framing.js";
+import { compressFrame, decide, decompressFrame, type CompressionMode, type LinkSpeed } from "../protocol/compression.js";
+import { PacketReader, toChunkSources, type ChunkSource } from "../protocol/framing.js";
 import type { Packet } from "../protocol/packet.js";
 import type { Channel, LinkKind } from "./types.js";
 
@@ -56,7 +56,8 @@ export class SocketChannel implements Channel {
   readonly speed: LinkSpeed = { bytesPerSecond: undefined };
 
   private readonly reader: PacketReader;
-  private readonly queue: Uint8Array[] = [];
+  /** Chunks to send, and pieces still to be compressed (run when the sender reaches them). */
+  private readonly queue: ChunkSource[] = [];
   private queueHead = 0;
   private pumping: ReturnType<typeof setTimeout> | undefined;
   private nextSendAt = 0;
@@ -95,13 +96,24 @@ export class SocketChannel implements Channel {
 
   send(packet: Packet): void {
     if (this.closing !== null || this.closed) return;
-    const chunks = toChunks(packet, this.chunkBytes, (f) => this.encode(f));
+    let compressing = false;
+    const sources = toChunkSources(
+      packet,
+      this.chunkBytes,
+      (frame) => {
+        const yes = decide(frame, this.compression, this.speed).compress;
+        compressing ||= yes;
+        return yes;
+      },
+      compressFrame,
+    );
     let bytes = 0;
-    for (const c of chunks) {
+    for (const c of sources) {
       this.queue.push(c);
-      bytes += c.byteLength;
+      if (typeof c !== "function") bytes += c.byteLength;
     }
-    if (bytes >= MEASURE_MIN_BYTES && this.timing === null) {
+    // Time only packets that go raw: with compression the time is the compressor's, not the link's.
+    if (!compressing && bytes >= MEASURE_MIN_BYTES && this.timing === null) {
       this.timing = { bytes, start: performance.now(), endIndex: this.sentChunks + (this.queue.length - this.queueHead) };
     }
     this.pump();
@@ -113,24 +125,25 @@ export class SocketChannel implements Channel {
     this.pump(); // closes once what is queued (the goodbye) has gone out
   }
 
-  private encode(frame: Uint8Array): WireFrame {
-    const d = decide(frame, this.compression, this.speed);
-    if (d.compress) {
-      const packed = compressFrame(frame);
-      if (packed) return { bytes: packed, codec: CODEC_DEFLATE, rawLength: frame.byteLength };
-    }
-    return { bytes: frame, codec: CODEC_RAW, rawLength: frame.byteLength };
-  }
-
   /** Hands queued chunks to the socket while it has room (and the throttle allows). */
   private pump(): void {
     if (this.pumping !== undefined || this.closed) return;
+    let deflated = false;
     while (this.queueHead < this.queue.length) {
       if (this.socket.readyState !== OPEN) return this.finish("connection closed while sending");
       if (this.socket.bufferedAmount >= HIGH_WATER_BYTES) return this.wait(POLL_MS);
       const now = performance.now();
       if (this.throttle && now < this.nextSendAt) return this.wait(this.nextSendAt - now);
-      const chunk = this.queue[this.queueHead]!;
+      const next = this.queue[this.queueHead]!;
+      if (typeof next === "function") {
+        // One piece deflated per turn: it goes out, the peer starts inflating it, and the event loop
+        // (other requests, heartbeats) runs, before the next piece is deflated.
+        if (deflated) return this.wait(0);
+        this.queue.splice(this.queueHead, 1, ...next());
+        deflated = true;
+        continue;
+      }
+      const chunk = next;
       this.queue[this.queueHead++] = EMPTY; // let it go once sent
       this.socket.send(chunk);
       this.sentChunks++;

@@ -3,7 +3,7 @@
 
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { CODEC_DEFLATE, compressFrame, decompressFrame, PacketReader, preludeBytes, ProtocolError, toChunks, type Packet, type WireFrame } from "../../src/internal.js";
+import { compressFrame, decompressFrame, PacketReader, PIECE_BYTES, preludeBytes, ProtocolError, toChunks, toChunkSources, type Packet } from "../../src/internal.js";
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -34,20 +34,45 @@ function assertSamePacket(actual: Packet, expected: Packet): void {
 }
 
 /** A prelude by hand: magic, frame count, header length, then one f64 length per frame. */
-/** A hand-made prelude: per frame [u32 codec][u32 0][f64 wire length][f64 decoded length]. */
-function prelude(frameCount: number, headerBytes: number, frameLengths: number[], magic = 0x6d736832, codecs: number[] = [], rawLengths: number[] = []): Uint8Array {
+/** A hand-made prelude: per frame [u32 mode][u32 piece count][f64 decoded length]. Mode 0 is raw. */
+function prelude(frameCount: number, headerBytes: number, frameLengths: number[], magic = 0x6d736833, modes: number[] = [], pieces: number[] = []): Uint8Array {
   const out = new Uint8Array(preludeBytes(frameLengths.length));
   const dv = new DataView(out.buffer);
   dv.setUint32(0, magic);
   dv.setUint32(4, frameCount);
   dv.setUint32(8, headerBytes);
   frameLengths.forEach((len, i) => {
-    dv.setUint32(12 + 24 * i, codecs[i] ?? 0);
-    dv.setFloat64(12 + 24 * i + 8, len);
-    dv.setFloat64(12 + 24 * i + 16, rawLengths[i] ?? len);
+    dv.setUint32(12 + 16 * i, modes[i] ?? 0);
+    dv.setUint32(12 + 16 * i + 4, pieces[i] ?? 0);
+    dv.setFloat64(12 + 16 * i + 8, len);
   });
   return out;
 }
+
+/** A piece header: [u32 codec][u32 wire length][u32 decoded length]. */
+function pieceHead(codec: number, wire: number, decoded: number): Uint8Array {
+  const out = new Uint8Array(12);
+  const dv = new DataView(out.buffer);
+  dv.setUint32(0, codec);
+  dv.setUint32(4, wire);
+  dv.setUint32(8, decoded);
+  return out;
+}
+
+/** Runs the compression work of chunk sources in order, as a sender would. */
+function run(sources: (Uint8Array | (() => Uint8Array[]))[]): Uint8Array[] {
+  return sources.flatMap((s) => (typeof s === "function" ? s() : [s]));
+}
+
+const cat = (...parts: Uint8Array[]) => {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.byteLength;
+  }
+  return out;
+};
 
 describe("toChunks", () => {
   test("never yields a chunk larger than maxChunk", () => {
@@ -176,38 +201,45 @@ describe("PacketReader refuses with ProtocolError", () => {
   });
 });
 
-describe("compressed frames", () => {
-  const deflate = (f: Uint8Array): WireFrame => {
-    const c = compressFrame(f);
-    return c ? { bytes: c, codec: CODEC_DEFLATE, rawLength: f.byteLength } : { bytes: f, codec: 0, rawLength: f.byteLength };
-  };
+describe("compressed frames (in pieces)", () => {
+  const always = () => true;
 
-  test("a deflated frame travels smaller and arrives as its original bytes", () => {
-    const compressible = new Uint8Array(200 * KiB).map((_, i) => i % 7);
+  test("a frame deflated in pieces travels smaller and arrives as its original bytes; incompressible pieces go raw", () => {
+    const compressible = new Uint8Array(PIECE_BYTES + 200 * KiB).map((_, i) => i % 7); // two pieces
     const random = crypto.getRandomValues(new Uint8Array(50 * KiB));
     const packet = { header: patterned(100, 1), frames: [compressible, random] };
-    const chunks = toChunks(packet, 64 * KiB, deflate);
+    const sources = toChunkSources(packet, 64 * KiB, always, compressFrame);
+    assert.equal(sources.filter((s) => typeof s === "function").length, 3, "one deferred piece per 4 MiB of each frame");
+    const chunks = run(sources);
     const wire = chunks.reduce((n, c) => n + c.byteLength, 0);
     assert.ok(wire < 100 * KiB, `the compressible frame shrank on the wire (${wire} bytes in all)`);
     const [out] = reassemble(chunks);
     assertSamePacket(out!, packet);
   });
 
+  test("without a coder, or for frames it declines, toChunkSources sends frames raw", () => {
+    const packet = { header: patterned(10, 1), frames: [patterned(5000, 2)] };
+    const sources = toChunkSources(packet, 1024, () => false, compressFrame);
+    assert.ok(sources.every((s) => typeof s !== "function"));
+    assertSamePacket(reassemble(sources as Uint8Array[])[0]!, packet);
+  });
+
   test("decoded sizes count against maxPacketBytes (no inflating past the limit)", () => {
     const zeros = new Uint8Array(2 * MiB);
-    const chunks = toChunks({ header: patterned(10, 1), frames: [zeros] }, 64 * KiB, deflate);
+    const chunks = run(toChunkSources({ header: patterned(10, 1), frames: [zeros] }, 64 * KiB, always, compressFrame));
     assert.ok(chunks.reduce((n, c) => n + c.byteLength, 0) < 64 * KiB, "2 MiB of zeros deflate to little");
     assert.throws(() => reassemble(chunks, MiB), (e: unknown) => e instanceof ProtocolError && /exceeds the limit of 1048576/.test(e.message));
   });
 
-  test("an unknown codec, a raw frame with a different decoded length, or bytes that do not inflate are refused", () => {
-    refuses([prelude(1, 0, [4], undefined, [7])], /unknown frame codec 7/);
-    refuses([prelude(1, 0, [4], undefined, [0], [5])], /bad decoded frame length/);
-    const head = prelude(1, 1, [4], undefined, [CODEC_DEFLATE], [100]);
-    const garbage = new Uint8Array(head.byteLength + 5);
-    garbage.set(head);
-    garbage.set([0x93, 0xff, 0xff, 0xff, 0xff], head.byteLength);
-    refuses([garbage], /does not inflate|inflated to/);
+  test("bad pieces are refused: unknown codec, raw size mismatch, too big, decoding past the frame, not inflating", () => {
+    const head = (len: number) => cat(prelude(1, 0, [len], undefined, [1], [1]));
+    refuses([cat(head(4), pieceHead(7, 4, 4))], /unknown piece codec 7/);
+    refuses([cat(head(4), pieceHead(0, 4, 5))], /raw piece of 4 bytes announced as 5/);
+    refuses([cat(head(32 * MiB), pieceHead(1, 4, 32 * MiB))], /a piece of 33554432 bytes/, 64 * MiB);
+    refuses([cat(head(4), pieceHead(0, 8, 8))], /more than their frame/);
+    refuses([cat(head(100), pieceHead(1, 5, 100), new Uint8Array([0x93, 0xff, 0xff, 0xff, 0xff]))], /does not inflate|inflated to/);
+    refuses([prelude(1, 0, [4], undefined, [2])], /unknown frame mode 2/);
+    refuses([prelude(1, 0, [4], undefined, [1], [9])], /bad piece count 9/);
   });
 });
 
@@ -223,9 +255,8 @@ describe("PacketReader memory", () => {
   });
 });
 
-test("a reader without an inflater refuses compressed frames (links that never compress)", () => {
-  const frame = new Uint8Array(50_000);
-  const chunks = toChunks({ header: patterned(10, 1), frames: [frame] }, 64 * KiB, (f) => ({ bytes: compressFrame(f)!, codec: CODEC_DEFLATE, rawLength: f.byteLength }));
+test("a reader without an inflater refuses compressed pieces (links that never compress)", () => {
+  const chunks = run(toChunkSources({ header: patterned(10, 1), frames: [new Uint8Array(50_000)] }, 64 * KiB, () => true, compressFrame));
   const reader = new PacketReader(MiB);
   assert.throws(() => chunks.forEach((c) => reader.push(c)), /compressed frame on a link that does not decompress/);
 });
