@@ -6,7 +6,7 @@
 
 import { setClientPlatform } from "../src/client/platform.js";
 import { registerTransport } from "../src/comm/registry.js";
-import type { Transport } from "../src/comm/types.js";
+import type { Transport, TransportOptions } from "../src/comm/types.js";
 import { bundleModule } from "./bundle.js";
 
 /** Lets pending I/O run: setImmediate runs after I/O callbacks, without a timer's minimum delay. */
@@ -18,7 +18,12 @@ export function nodeYield(): Promise<void> {
 function lazyWs(scheme: "ws" | "wss"): Transport {
   let real: Promise<Transport> | null = null;
   const load = () =>
-    (real ??= Promise.all([import("../src/comm/ws.js"), import("./ws-listen.js")]).then(([ws, node]) => ws.wsTransport({ open: node.openWs, listen: node.listenWs }, scheme)));
+    (real ??= Promise.all([import("../src/comm/ws.js"), import("./ws-listen.js")]).then(([ws, node]) => {
+      const t = ws.wsTransport({ open: node.openWs, listen: node.listenWs }, scheme);
+      // Node to Node: bigger messages than the browser default (see NODE_CHUNK_BYTES).
+      const withChunks = (o: TransportOptions): TransportOptions => ({ chunkBytes: node.NODE_CHUNK_BYTES, ...o });
+      return { scheme, listen: (a, on, o) => t.listen(a, on, withChunks(o)), connect: (a, o) => t.connect(a, withChunks(o)) } satisfies Transport;
+    }));
   return {
     scheme,
     listen: async (address, onChannel, options) => (await load()).listen(address, onChannel, options),

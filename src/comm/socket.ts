@@ -13,6 +13,7 @@ import type { Channel, LinkKind } from "./types.js";
 export interface SocketLike {
   readonly readyState: number;
   readonly bufferedAmount: number;
+  /** The platform sets it when opening: "arraybuffer" in browsers, "nodebuffer" with `ws` (no extra copy). */
   binaryType: string;
   send(data: Uint8Array): void;
   close(code?: number, reason?: string): void;
@@ -84,7 +85,8 @@ export class SocketChannel implements Channel {
     this.compression = options.compression ?? "auto";
     // A configured rate limit is a known link speed; measurement refines it from the first big packet.
     if (this.throttle) this.speed.bytesPerSecond = this.throttle;
-    socket.binaryType = "arraybuffer";
+    // Browsers deliver Blobs by default; `ws` sockets come with "nodebuffer" already set.
+    if (socket.binaryType === "blob") socket.binaryType = "arraybuffer";
     socket.addEventListener("message", (e) => this.receive(e.data));
     socket.addEventListener("close", (e) => this.finish(String(e.reason) || `connection closed (code ${e.code})`));
     socket.addEventListener("error", (e) => log().debug(`${this.peerAddress}: socket error`, e));

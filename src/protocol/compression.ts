@@ -25,8 +25,11 @@ export const INCOMPRESSIBLE_BITS_PER_BYTE = 8 * KEEP_RATIO;
 /** Share of repeated 8-byte words (in a sample) from which deflate is tried despite high entropy. */
 const REPEATS_WORTH_TRYING = 0.05;
 
-/** fflate level 1: the fastest level that still finds long runs. */
-const LEVEL = 1;
+/**
+ * fflate level 6: on compressible typed-array data it was both faster than level 1 here (114 vs
+ * 74 MB/s for `i % 16` float64 in 4 MiB pieces) and smaller (0.34 % vs 0.62 %), and inflates faster.
+ */
+const LEVEL = 6;
 
 export type CompressionMode = "auto" | "deflate" | false;
 

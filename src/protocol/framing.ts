@@ -34,6 +34,8 @@ export const MAX_PIECE_BYTES = 16 * 1024 * 1024;
 
 /** Pieces smaller than this are copied together into one chunk rather than sent on their own. */
 const COALESCE_BELOW = 16 * 1024;
+/** Parts at least this big that arrive whole in a buffer of their own are kept without a copy. */
+const ZERO_COPY_MIN_BYTES = 64 * 1024;
 
 export function preludeBytes(nframes: number): number {
   return 12 + PER_FRAME * nframes;
@@ -116,8 +118,10 @@ class Chunker {
 
   add(piece: Uint8Array): void {
     let rest = piece;
+    // A big piece goes out as views of itself, never copied into the pending chunk of small ones.
+    if (rest.byteLength >= COALESCE_BELOW) this.flush();
     while (rest.byteLength > 0) {
-      if (rest.byteLength < COALESCE_BELOW || this.pendingBytes > 0) {
+      if (rest.byteLength < COALESCE_BELOW) {
         const take = rest.subarray(0, this.maxChunk - this.pendingBytes);
         this.pending.push(take);
         this.pendingBytes += take.byteLength;
@@ -227,6 +231,17 @@ export class PacketReader {
   }
 
   private collect(size: number): Uint8Array {
+    // A large part that arrived as one whole message is used as it is: the transport gave us that
+    // buffer for it (WebSocket messages, transferred port messages), and copying 64 MiB of fresh
+    // memory costs ~50 ms here. Small parts are copied so they do not pin a bigger buffer.
+    if (this.pieces.length === 1 && size >= ZERO_COPY_MIN_BYTES) {
+      const only = this.pieces[0]!;
+      if (only.byteOffset === 0 && only.byteLength === only.buffer.byteLength) {
+        this.pieces = [];
+        this.filled = 0;
+        return only;
+      }
+    }
     const bytes = new Uint8Array(size);
     let at = 0;
     for (const p of this.pieces) {
