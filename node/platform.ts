@@ -1,8 +1,9 @@
 // Node's pieces for the isomorphic core: yielding to the event loop, the bundler that
 // client.upload uses, and the WebSocket transport (the `ws` package). Imported by every Node entry point.
 //
-// The WebSocket transport, its compressor (fflate) and `ws` itself load on first use of a ws://
-// or wss:// address: a LocalCluster uses in-process links only and should not pay for them at start.
+// The WebSocket transport, its compressor (Node's zlib, see deflate.ts) and `ws` itself load on
+// first use of a ws:// or wss:// address: a LocalCluster uses in-process links only and should not
+// pay for them at start.
 
 import { setClientPlatform } from "../src/client/platform.js";
 import { registerTransport } from "../src/comm/registry.js";
@@ -18,7 +19,8 @@ export function nodeYield(): Promise<void> {
 function lazyWs(scheme: "ws" | "wss"): Transport {
   let real: Promise<Transport> | null = null;
   const load = () =>
-    (real ??= Promise.all([import("../src/comm/ws.js"), import("./ws-listen.js")]).then(([ws, node]) => {
+    (real ??= Promise.all([import("../src/comm/ws.js"), import("./ws-listen.js"), import("../src/protocol/compression.js"), import("./deflate.js")]).then(([ws, node, compression, deflate]) => {
+      compression.setDeflate(deflate.zlibDeflate); // links of this thread compress with native zlib
       const t = ws.wsTransport({ open: node.openWs, listen: node.listenWs }, scheme);
       // Node to Node: bigger messages than the browser default (see NODE_CHUNK_BYTES).
       const withChunks = (o: TransportOptions): TransportOptions => ({ chunkBytes: node.NODE_CHUNK_BYTES, ...o });
