@@ -7,9 +7,9 @@
 // Prints one JSON object: figures for both, ratios (meshwork ÷ Dask, "× faster"), and whether each
 // target of the futures issue is met. Medians of --runs runs (default 3); the machine is shared.
 
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
-import { LocalCluster, Client, asCompleted } from "../dist/node/index.js";
+import { LocalCluster, Client, Scheduler, asCompleted } from "../dist/node/index.js";
 
 const argv = process.argv.slice(2);
 const opt = (name, dflt) => {
@@ -29,15 +29,17 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 const stats = (xs) => ({ median: median(xs.slice(1)), runs: xs.slice(1).map((x) => +x.toFixed(3)), warmup_s: +xs[0].toFixed(3) });
 const inc = (x) => x + 1;
 
-async function meshwork() {
-  const startups = [];
+async function startups() {
+  const out = [];
   for (let i = 0; i < RUNS; i++) {
-    const out = execFileSync(process.execPath, [new URL("./startup-child.mjs", import.meta.url).pathname], { encoding: "utf8" });
-    startups.push(JSON.parse(out.trim().split("\n").pop()));
+    const text = execFileSync(process.execPath, [new URL("./startup-child.mjs", import.meta.url).pathname], { encoding: "utf8" });
+    out.push(JSON.parse(text.trim().split("\n").pop()));
   }
+  return out;
+}
 
-  const cluster = await LocalCluster.start({ workers: 2 });
-  const client = await Client.connect(cluster.address);
+/** The futures workloads on a connected client; each runs once untimed first (reported as warmup_s). */
+async function workloads(client) {
   await client.submit(inc, -1); // warm up
 
   // Round trips: the first RT_N untimed (the JIT's first pass; reported as cold), then RT_N timed.
@@ -52,7 +54,6 @@ async function meshwork() {
   };
   const coldRts = await roundTrips();
   const rts = await roundTrips();
-
   // Each workload runs once untimed first (the JIT's first pass), reported as warmup_s.
   const items = Array.from({ length: MAP_N }, (_, i) => i);
   const mapRuns = [];
@@ -93,8 +94,6 @@ async function meshwork() {
     if (done !== AC_TOTAL) throw new Error(`asCompleted yielded ${done}, expected ${AC_TOTAL}`);
   }
 
-  await client.close();
-  await cluster.close();
   return {
     roundtrip_ms: { median: median(rts), p90: [...rts].sort((a, b) => a - b)[Math.floor(rts.length * 0.9)], runs: rts.length, cold_median: median(coldRts) },
     map_tasks_per_s: MAP_N / median(mapRuns.slice(1)),
@@ -103,9 +102,43 @@ async function meshwork() {
     chain_s: stats(chainRuns),
     as_completed_tasks_per_s: AC_TOTAL / median(acRuns.slice(1)),
     as_completed_s: stats(acRuns),
-    startup_ms: { median: median(startups.map((s) => s.start_connect_ms)), runs: startups.map((s) => +s.start_connect_ms.toFixed(1)) },
-    import_ms: { median: median(startups.map((s) => s.import_ms)), runs: startups.map((s) => +s.import_ms.toFixed(1)) },
   };
+}
+
+
+async function meshwork() {
+  const starts = await startups();
+  const cluster = await LocalCluster.start({ workers: 2 });
+  const client = await Client.connect(cluster.address);
+  const figures = await workloads(client);
+  await client.close();
+  await cluster.close();
+  return {
+    ...figures,
+    startup_ms: { median: median(starts.map((s) => s.start_connect_ms)), runs: starts.map((s) => +s.start_connect_ms.toFixed(1)) },
+    import_ms: { median: median(starts.map((s) => s.import_ms)), runs: starts.map((s) => +s.import_ms.toFixed(1)) },
+  };
+}
+
+/** The same workloads with a WebSocket scheduler here and two `meshwork worker` processes. */
+async function meshworkOverWebSocket() {
+  const scheduler = await Scheduler.start({ address: "ws://127.0.0.1:0", token: "bench-client", workerToken: "bench-worker" });
+  const cli = new URL("../dist/node/cli.js", import.meta.url).pathname;
+  const procs = [0, 1].map(() => spawn(process.execPath, [cli, "worker", scheduler.address, "--token", "bench-worker", "--threads", "1"], { stdio: ["ignore", "pipe", "inherit"] }));
+  await Promise.all(procs.map((p) => new Promise((resolve) => {
+    let out = "";
+    p.stdout.on("data", (d) => {
+      out += d;
+      if (/serves data at/.test(out)) resolve();
+    });
+  })));
+  const client = await Client.connect(scheduler.address, { token: "bench-client" });
+  const figures = await workloads(client);
+  await client.close();
+  for (const p of procs) p.kill("SIGTERM");
+  await Promise.all(procs.map((p) => new Promise((r) => (p.exitCode !== null ? r() : p.once("exit", r)))));
+  await scheduler.close();
+  return figures;
 }
 
 function dask() {
@@ -123,6 +156,7 @@ function dask() {
 }
 
 const mw = await meshwork();
+const mwWs = argv.includes("--no-ws") ? { skipped: "--no-ws" } : await meshworkOverWebSocket();
 const dk = withDask ? dask() : { skipped: "--no-dask" };
 const has = !dk.skipped;
 const r = (a, b) => (has ? +(a / b).toFixed(1) : null);
@@ -131,6 +165,8 @@ const report = {
   machine: { cpus: (await import("node:os")).availableParallelism(), node: process.version, loadavg: (await import("node:os")).loadavg() },
   params: { runs: RUNS, map_n: MAP_N, chain_n: CHAIN_N, ac_total: AC_TOTAL, ac_inflight: AC_INFLIGHT, roundtrips: RT_N },
   meshwork: mw,
+  // Scheduler in this process, two `meshwork worker` processes, everything over WebSocket.
+  meshwork_websocket: mwWs,
   dask: dk,
   // How many times better meshwork is than Dask on each figure (> 1: meshwork better).
   ratio_vs_dask: {
