@@ -112,7 +112,36 @@ for (const mode of ["auto", "off"]) {
 }
 const sooner = (kind) => +(throttled[`off/${THROTTLE_MIB}MiB/${kind}`].remote_s.median / throttled[`auto/${THROTTLE_MIB}MiB/${kind}`].remote_s.median).toFixed(2);
 
-// 3. The decision alone, on 64 MiB of random float64 (in this process).
+// 3. The platform's ceiling: raw TCP between two processes, read with onread straight into one
+//    fresh buffer (no WebSocket, no meshwork), to show how close the transport gets.
+async function rawTcp(mib, runs) {
+  const server = spawn(process.execPath, ["--input-type=module", "-e", `
+    import net from "node:net";
+    const src = Buffer.allocUnsafeSlow(${mib * MiB}).fill(7);
+    const s = net.createServer((c) => c.on("data", () => c.write(src)));
+    s.listen(0, "127.0.0.1", () => console.log(s.address().port));
+    process.on("SIGTERM", () => process.exit(0));`], { stdio: ["ignore", "pipe", "inherit"] });
+  const port = await new Promise((resolve) => server.stdout.once("data", (d) => resolve(Number(String(d).trim()))));
+  const { connect: netConnect } = await import("node:net");
+  const times = [];
+  for (let r = -1; r < runs; r++) {
+    const N = mib * MiB;
+    const dst = Buffer.allocUnsafeSlow(N);
+    let fill = 0;
+    const t = performance.now();
+    await new Promise((resolve) => {
+      const c = netConnect({ port, host: "127.0.0.1", onread: { buffer: () => dst.subarray(fill), callback: (n) => { fill += n; if (fill === N) { c.destroy(); resolve(); } } } });
+      c.on("connect", () => c.write("go"));
+    });
+    if (r >= 0) times.push((performance.now() - t) / 1000);
+  }
+  server.kill("SIGTERM");
+  return +((mib * MiB) / median(times) / 1e6).toFixed(1);
+}
+const rawTcpMBps = {};
+for (const mib of SIZES) rawTcpMBps[`${mib}MiB`] = await rawTcp(mib, RUNS);
+
+// 4. The decision alone, on 64 MiB of random float64 (in this process).
 const rnd = new Uint8Array(new Float64Array(8 * MiB).map(() => Math.random()).buffer);
 for (let i = 0; i < 20; i++) decide(rnd, "auto", { bytesPerSecond: 20e6 });
 const decisions = [];
@@ -142,6 +171,8 @@ console.log(
       machine: { cpus: (await import("node:os")).availableParallelism(), node: process.version, loadavg: (await import("node:os")).loadavg() },
       params: { runs: RUNS, sizes_mib: SIZES, throttle: THROTTLE, throttle_size_mib: THROTTLE_MIB },
       meshwork: { unthrottled: cases, throttled },
+      // For reference: what Node's own sockets do here, into one fresh buffer, without anything on top.
+      node_raw_tcp_MBps: rawTcpMBps,
       dask: dk,
       comparison: Object.fromEntries(
         Object.entries(cases).map(([k, v]) => [k, { meshwork_MBps: v.e2e_MBps, dask_best_MBps: daskBest[k] !== undefined ? +daskBest[k].toFixed(1) : null, ratio: daskBest[k] ? +(v.e2e_MBps / daskBest[k]).toFixed(2) : null }]),

@@ -7,6 +7,7 @@ import { createServer as createHttpsServer } from "node:https";
 import type { Duplex } from "node:stream";
 import type { WebSocket } from "ws";
 import type { SocketLike } from "../src/comm/socket.js";
+import { FastWebSocket } from "./ws-client.js";
 import type { TransportListener, TransportOptions } from "../src/comm/types.js";
 import { ConnectError } from "../src/errors.js";
 
@@ -76,8 +77,13 @@ function notFound(_req: IncomingMessage, res: ServerResponse): void {
   res.end("meshwork: connect with a WebSocket client\n");
 }
 
-/** Opens a client WebSocket with the `ws` package (Node 20 has no WebSocket of its own). */
+/**
+ * Opens a client WebSocket (Node 20 has none of its own): ws:// with our reader that places each
+ * message straight into its own buffer (ws-client.ts); wss:// with the `ws` package, since TLS
+ * sockets cannot choose their read buffers.
+ */
 export async function openWs(url: string, options: TransportOptions): Promise<SocketLike> {
+  if (url.startsWith("ws:")) return new FastWebSocket(url, MAX_WS_MESSAGE_BYTES);
   const tls = options["tls"] as TlsOptions | undefined;
   const { WebSocket } = await loadWs();
   const ws = new WebSocket(url, { perMessageDeflate: false, maxPayload: MAX_WS_MESSAGE_BYTES, ca: tls?.ca, generateMask: zeroMask });

@@ -87,6 +87,8 @@ export class SocketChannel implements Channel {
     if (this.throttle) this.speed.bytesPerSecond = this.throttle;
     // Browsers deliver Blobs by default; `ws` sockets come with "nodebuffer" already set.
     if (socket.binaryType === "blob") socket.binaryType = "arraybuffer";
+    // A socket that can read a message into a buffer we choose gets the reader's destinations.
+    if ("allocator" in socket) (socket as { allocator: unknown }).allocator = (len: number) => this.reader.destination(len);
     socket.addEventListener("message", (e) => this.receive(e.data));
     socket.addEventListener("close", (e) => this.finish(String(e.reason) || `connection closed (code ${e.code})`));
     socket.addEventListener("error", (e) => log().debug(`${this.peerAddress}: socket error`, e));

@@ -168,6 +168,10 @@ export class PacketReader {
   private step: Step | null = null;
   private pieces: Uint8Array[] = [];
   private filled = 0;
+  /** The final buffer of a large raw frame being read in place (see destination()). */
+  private partBuffer: Uint8Array | null = null;
+  /** The slice destination() last handed out: the next chunk arrives already there. */
+  private inPlace: Uint8Array | null = null;
   private header: Uint8Array | null = null;
   private readonly frames: Uint8Array[] = [];
   /** Per frame (from the prelude): mode, piece count and decoded length. */
@@ -197,9 +201,32 @@ export class PacketReader {
     return this.step !== null;
   }
 
+  /**
+   * Where the next transport message of `len` bytes should be placed, when it is wholly the next
+   * stretch of a large raw frame: a slice of that frame's final buffer. A transport that can read
+   * into a given buffer (node/ws-client.ts) puts it there, and push() then finds it in place: a
+   * frame sharded over several messages is assembled without copying. Undefined otherwise.
+   */
+  destination(len: number): Uint8Array | undefined {
+    const step = this.step;
+    if (step === null || step.kind !== "raw-frame" || step.size < ZERO_COPY_MIN_BYTES) return undefined;
+    if (this.partBuffer === null && this.filled > 0) return undefined; // begun as pieces: finish it that way
+    if (this.filled + len > step.size) return undefined;
+    this.partBuffer ??= new Uint8Array(step.size);
+    this.inPlace = this.partBuffer.subarray(this.filled, this.filled + len);
+    return this.inPlace;
+  }
+
   /** Feeds one chunk; returns the packet it completes, if any. Throws ProtocolError on bad input. */
   push(chunk: Uint8Array): Packet | null {
     let rest = chunk;
+    const placed = this.inPlace;
+    this.inPlace = null;
+    if (placed !== null && chunk.buffer === placed.buffer && chunk.byteOffset === placed.byteOffset && chunk.byteLength === placed.byteLength) {
+      // Already where it belongs (destination()): count it, no copy.
+      this.filled += chunk.byteLength;
+      rest = chunk.subarray(chunk.byteLength);
+    }
     if (this.step === null) {
       if (rest.byteLength < 12) throw new ProtocolError("chunk too short to start a packet");
       const dv = new DataView(rest.buffer, rest.byteOffset, 12);
@@ -219,7 +246,8 @@ export class PacketReader {
       }
       if (rest.byteLength === 0) return null; // the rest comes in later chunks
       const take = rest.subarray(0, step.size - this.filled);
-      this.pieces.push(take);
+      if (this.partBuffer !== null) this.partBuffer.set(take, this.filled);
+      else this.pieces.push(take);
       this.filled += take.byteLength;
       rest = rest.subarray(take.byteLength);
     }
@@ -231,6 +259,12 @@ export class PacketReader {
   }
 
   private collect(size: number): Uint8Array {
+    if (this.partBuffer !== null) {
+      const whole = this.partBuffer;
+      this.partBuffer = null;
+      this.filled = 0;
+      return whole;
+    }
     // A large part that arrived as one whole message is used as it is: the transport gave us that
     // buffer for it (WebSocket messages, transferred port messages), and copying 64 MiB of fresh
     // memory costs ~50 ms here. Small parts are copied so they do not pin a bigger buffer.
