@@ -23,6 +23,7 @@ const AC_TOTAL = opt("ac-total", 5_000);
 const AC_INFLIGHT = opt("ac-inflight", 100);
 const RT_N = opt("roundtrips", 500);
 const withDask = !argv.includes("--no-dask");
+const GC_RELEASE = argv.includes("--gc-release");
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 /** Median of the timed runs; the first entry of `xs` is the untimed warm-up run. */
@@ -55,12 +56,20 @@ async function workloads(client) {
   const coldRts = await roundTrips();
   const rts = await roundTrips();
   // Each workload runs once untimed first (the JIT's first pass), reported as warmup_s.
+  // Futures are released where Python's reference counting drops Dask's (bench/dask_tasks.py): the
+  // map's when its list is dropped after gather, each chain link when the next replaces it, each
+  // asCompleted future once used. With --gc-release they are left to the garbage collector instead.
+  const release = (fs) => {
+    if (!GC_RELEASE) for (const f of fs) f.release();
+  };
   const items = Array.from({ length: MAP_N }, (_, i) => i);
   const mapRuns = [];
   for (let r = -1; r < RUNS; r++) {
     const t = performance.now();
-    const res = await client.gather(client.map(inc, items, { pure: false }));
+    const fs = client.map(inc, items, { pure: false });
+    const res = await client.gather(fs);
     mapRuns.push((performance.now() - t) / 1000);
+    release(fs);
     if (res[MAP_N - 1] !== MAP_N) throw new Error("map gave a wrong result");
   }
 
@@ -69,9 +78,14 @@ async function workloads(client) {
     const sub = client.with({ pure: false });
     const t = performance.now();
     let f = sub.submit(inc, 0);
-    for (let i = 1; i < CHAIN_N; i++) f = sub.submit(inc, f);
+    for (let i = 1; i < CHAIN_N; i++) {
+      const next = sub.submit(inc, f);
+      release([f]);
+      f = next;
+    }
     const v = await f;
     chainRuns.push((performance.now() - t) / 1000);
+    release([f]);
     if (v !== CHAIN_N) throw new Error(`chain gave ${v}, expected ${CHAIN_N}`);
   }
 
@@ -84,6 +98,7 @@ async function workloads(client) {
     let done = 0;
     for await (const f of ac) {
       const x = await f;
+      release([f]);
       done++;
       if (submitted < AC_TOTAL) {
         ac.add(sub.submit(inc, x));
@@ -163,7 +178,7 @@ const r = (a, b) => (has ? +(a / b).toFixed(1) : null);
 const report = {
   benchmark: "tasks",
   machine: { cpus: (await import("node:os")).availableParallelism(), node: process.version, loadavg: (await import("node:os")).loadavg() },
-  params: { runs: RUNS, map_n: MAP_N, chain_n: CHAIN_N, ac_total: AC_TOTAL, ac_inflight: AC_INFLIGHT, roundtrips: RT_N },
+  params: { runs: RUNS, map_n: MAP_N, chain_n: CHAIN_N, ac_total: AC_TOTAL, ac_inflight: AC_INFLIGHT, roundtrips: RT_N, release: GC_RELEASE ? "garbage collector" : "explicit, where Python's reference counting releases" },
   meshwork: mw,
   // Scheduler in this process, two `meshwork worker` processes, everything over WebSocket.
   meshwork_websocket: mwWs,
