@@ -6,6 +6,8 @@ import { inprocTransport } from "./comm/inproc.js";
 
 registerTransport(inprocTransport);
 
+import "./client/local.js"; // the single-machine scheduler ("sync")
+
 export { Client } from "./client/client.js";
 export type { ClientOptions, ScatterOptions, TaskSubmitter } from "./client/client.js";
 export { Future } from "./client/future.js";
@@ -17,6 +19,10 @@ export type { WaitOptions, WaitResult } from "./client/wait.js";
 export type { TaskOptions, TaskHandle, TaskModule, TaskFn, Arg, Args } from "./client/options.js";
 export type { WorkerInfo } from "./protocol/messages.js";
 export type { StoryEntry } from "./scheduler/story.js";
+export { delayed, Delayed } from "./graph/delayed.js";
+export type { DelayedOptions, DelayedArg, DelayedArgs } from "./graph/delayed.js";
+export { compute, persist, computeWith, persistWith } from "./graph/collection.js";
+export type { Collection, ComputeOptions, SchedulerChoice, Computed } from "./graph/collection.js";
 export { Scheduler } from "./scheduler/server.js";
 export type { SchedulerOptions } from "./scheduler/server.js";
 export { Worker } from "./worker/server.js";

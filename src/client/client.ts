@@ -23,6 +23,8 @@ import { checkOptions, describe, isTaskHandle, sourceRef, typeTag } from "./argu
 import { DataPlane } from "./data.js";
 import type { Arg, Args, TaskFn, TaskHandle, TaskModule, TaskOptions } from "./options.js";
 import { clientPlatform } from "./platform.js";
+import { clearDefaultClient, COLLECTION, persistWith, prepare, setDefaultClient, type Collection, type GraphScheduler, type PreparedGraph } from "../graph/collection.js";
+import { FutureNode, Literal, Task, type GraphNode } from "../graph/task.js";
 
 export interface ClientOptions {
   /** The scheduler's client token, if it requires one. */
@@ -48,7 +50,7 @@ export interface TaskSubmitter {
   map<A, R>(fn: TaskFn<[A], R>, items: Iterable<Arg<A>>): Future<Awaited<R>>[];
 }
 
-export class Client implements FutureHost {
+export class Client implements FutureHost, GraphScheduler {
   /** The id the scheduler gave this client. */
   readonly id: string;
   closedError: ClientClosedError | null = null;
@@ -96,7 +98,10 @@ export class Client implements FutureHost {
     const comm = await connect(address, options.transport);
     const w = await greet(comm, { role: "client", token: options.token, name: options.name });
     comm.name = `${w.id}→scheduler`;
-    return new Client(comm, w.id, w.dataToken, options);
+    const client = new Client(comm, w.id, w.dataToken, options);
+    // As in Dask, the newest client is where collections compute unless told otherwise.
+    setDefaultClient(client);
+    return client;
   }
 
   /** Runs `fn(...args)` on a worker. Futures among the arguments (also nested) are dependencies. */
@@ -214,6 +219,111 @@ export class Client implements FutureHost {
     return Object.freeze(handles) as unknown as TaskModule<M>;
   }
 
+  // ------------------------------------------------------------ collections (delayed, arrays)
+
+  /**
+   * Starts computing collections on the cluster and gives a future for each one's value (the
+   * value is assembled on a worker, as Dask's client.compute does). `await client.compute(x)`
+   * gives the value; `x.compute()` fetches the pieces and assembles them here instead.
+   */
+  compute<T>(collection: Collection<T>): Future<T>;
+  compute<T>(collections: Collection<T>[]): Future<T>[];
+  compute(target: Collection | Collection[]): Future | Future[] {
+    const list = Array.isArray(target) ? target : [target];
+    const parts = list.map((c, i) => {
+      if (typeof (c as Partial<Collection>)?.[COLLECTION] !== "function") throw new ArgumentError(`compute takes collections (delayed values, arrays); item ${i} is ${describe(c)}`);
+      return c[COLLECTION]();
+    });
+    const prepared = prepare(parts);
+    const outputs: string[] = [];
+    let last = Math.max(-1, ...prepared.order.values());
+    for (const p of parts) {
+      const task = p.finalizeTask?.();
+      if (!task) {
+        outputs.push(p.keys[0]!);
+        continue;
+      }
+      const key = `finalize-${hash64(...p.keys)}`;
+      prepared.graph.set(key, task);
+      prepared.order.set(key, ++last);
+      outputs.push(key);
+    }
+    const futures = this.submitGraph({ ...prepared, outputs });
+    return Array.isArray(target) ? futures : futures[0]!;
+  }
+
+  /** Computes collections on the cluster and gives them back backed by the results held there. */
+  async persist<C extends Collection>(collection: C): Promise<C> {
+    const [out] = await persistWith({ scheduler: this }, [collection] as const);
+    return out as C;
+  }
+
+  /** @internal GraphScheduler: the values of a prepared graph's outputs. */
+  async computeGraph(g: PreparedGraph): Promise<unknown[]> {
+    const futures = this.submitGraph(g);
+    try {
+      return await this.gather(futures);
+    } finally {
+      for (const f of futures) f.release();
+    }
+  }
+
+  /** @internal GraphScheduler: runs a prepared graph and keeps its outputs on the workers. */
+  async persistGraph(g: PreparedGraph): Promise<GraphNode[]> {
+    const futures = this.submitGraph(g);
+    try {
+      await settledOrFailed(futures.map((f) => this.keys.get(f.key)).filter((ks): ks is KeyState => ks !== undefined));
+    } catch (err) {
+      for (const f of futures) f.release();
+      throw err;
+    }
+    return futures.map((f) => new FutureNode(f));
+  }
+
+  /**
+   * Submits a prepared graph (one update, with the submissions of this turn) and gives futures
+   * for its outputs. Keys already held as futures are not sent again; functions compiled into
+   * meshwork go by name, the user's as source.
+   */
+  private submitGraph(g: PreparedGraph): Future[] {
+    this.checkOpen();
+    const pending = this.pendingGraph();
+    for (const [key, node] of g.graph) {
+      if (node instanceof FutureNode) {
+        if (!this.keys.has(key)) throw new ArgumentError(`${key} is held by a future of another client, or one already released`);
+        continue;
+      }
+      const known = this.keys.get(key);
+      if (known && (known.status === "pending" || known.status === "finished")) continue;
+      let ref: FnRef;
+      let args: readonly unknown[];
+      if (node instanceof Literal) {
+        ref = { kind: "builtin", name: "identity" };
+        args = [node.value];
+      } else if (node instanceof Task) {
+        args = node.args;
+        if (typeof node.fn === "string") {
+          ref = { kind: "builtin", name: node.fn };
+        } else {
+          const def = describeFunction(node.fn);
+          ref = sourceRef(def);
+          this.queueFn(def);
+        }
+      } else {
+        throw new ArgumentError(`cannot submit graph node ${String(node)}`);
+      }
+      const { payload, refs } = serialize(args, { replace: this.replaceFuture });
+      pending.tasks.push({ key, fn: ref, args: payload, deps: refs, priority: [0, this.generation, g.order.get(key) ?? 0], retries: 0 });
+    }
+    const futures = g.outputs.map((key) => {
+      const known = this.keys.get(key);
+      const fresh = !known || known.status === "cancelled" || known.status === "lost";
+      return this.futureFor(key, fresh);
+    });
+    pending.wants.push(...g.outputs);
+    return futures;
+  }
+
   /** The transitions the scheduler recorded for `key`, oldest first (for debugging). */
   story(key: string): Promise<StoryEntry[]> {
     return this.request<StoryEntry[]>({ kind: "story", key });
@@ -294,7 +404,7 @@ export class Client implements FutureHost {
       options.key ??
       (options.pure === false
         ? `${name}-${this.nextToken()}`
-        : `${name}-${hash64(ref.kind === "source" ? ref.id : `${ref.module}#${ref.name}`, payload.header, ...payload.frames)}`);
+        : `${name}-${hash64(ref.kind === "source" ? ref.id : ref.kind === "module" ? `${ref.module}#${ref.name}` : `builtin#${ref.name}`, payload.header, ...payload.frames)}`);
     const known = this.keys.get(key);
     const fresh = !known || known.status === "cancelled" || known.status === "lost";
     const future = this.futureFor<Awaited<R>>(key, fresh);
@@ -371,6 +481,7 @@ export class Client implements FutureHost {
 
   private shutDown(reason: string): void {
     if (this.closedError) return;
+    clearDefaultClient(this);
     this.closedError = new ClientClosedError(`client ${this.id} is closed (${reason})`);
     this.graph = null;
     for (const ks of this.keys.values()) ks.fail("cancelled", this.closedError);

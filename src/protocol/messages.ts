@@ -10,8 +10,11 @@ export const PROTOCOL_VERSION = 1;
 export type Role = "client" | "worker" | "peer";
 export type WorkerKind = "thread" | "node" | "browser";
 
-/** What a task runs: a function shipped as source (by hash) or an export of an uploaded module. */
-export type FnRef = { kind: "source"; id: string } | { kind: "module"; module: string; name: string };
+/**
+ * What a task runs: a function shipped as source (by hash), an export of an uploaded module, or a
+ * function compiled into meshwork itself (array kernels), by name.
+ */
+export type FnRef = { kind: "source"; id: string } | { kind: "module"; module: string; name: string } | { kind: "builtin"; name: string };
 
 /** Source of a function, sent once per scheduler and once per worker. */
 export interface FnDef {

@@ -9,6 +9,7 @@ import { Packr, Unpackr, addExtension } from "msgpackr";
 import { ProtocolError } from "../errors.js";
 import { Serialized, TaskRef } from "./refs.js";
 import { viewAs } from "./buffers.js";
+import { WireValue, decodeWire } from "./wire-classes.js";
 
 /** Written in place of a binary value: which frame holds its bytes and what kind it is. */
 export class FrameRef {
@@ -22,6 +23,7 @@ const EXT_FRAME_REF = 0x21;
 const EXT_TASK_REF = 0x22;
 const EXT_SERIALIZED = 0x23;
 const EXT_NEGATIVE_ZERO = 0x24;
+const EXT_WIRE_VALUE = 0x25;
 
 /** Stands for -0, which msgpackr writes as the integer 0 (JSON loses it too; we keep it). */
 export class NegativeZero {}
@@ -80,6 +82,20 @@ addExtension({
   },
   unpack() {
     return -0;
+  },
+});
+
+// An instance of a registered class: [class name, its fields as plain data]. The fields are packed
+// and unpacked by msgpackr itself, so frame references inside them work as anywhere else.
+addExtension({
+  Class: WireValue,
+  type: EXT_WIRE_VALUE,
+  write(v: WireValue) {
+    return [v.name, v.fields];
+  },
+  read(data: unknown) {
+    if (!Array.isArray(data) || data.length !== 2) throw new ProtocolError("malformed class value");
+    return decodeWire(data[0], data[1]);
   },
 });
 

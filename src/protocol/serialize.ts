@@ -7,6 +7,7 @@ import { SerializationError } from "../errors.js";
 import { SHARE_MIN_BYTES, bufferKind, bytesOf, isShared, toShared } from "./buffers.js";
 import { FrameRef, NEGATIVE_ZERO, NO_FRAMES, packWithFrames, unpackWithFrames } from "./msgpack.js";
 import { Serialized, TaskRef } from "./refs.js";
+import { WireValue, wireClassOf, type WireClass } from "./wire-classes.js";
 
 export interface SerializeOptions {
   /**
@@ -68,7 +69,7 @@ export function serialize(value: unknown, options: SerializeOptions = {}): Seria
   const flat = flatBytes(value);
   if (flat >= 0) return { payload: new Serialized(packWithFrames(value, NO_FRAMES), NO_FRAMES), refs: NO_REFS, nbytes: flat };
   const frames: Uint8Array[] = [];
-  const walker = new Walker(options, (kind, bytes) => new FrameRef(kind, frames.push(bytes) - 1));
+  const walker = new Walker(options, (kind, bytes) => new FrameRef(kind, frames.push(bytes) - 1), packWire);
   const walked = walker.walk(value, 0);
   const header = packWithFrames(walked, frames);
   return { payload: new Serialized(header, frames), refs: walker.refs, nbytes: walker.nbytes };
@@ -80,8 +81,10 @@ export function serialize(value: unknown, options: SerializeOptions = {}): Seria
  * Returns `value` itself when nothing needed moving. For holders of results on in-process links.
  */
 export function shareLarge(value: unknown): unknown {
-  const walker = new Walker({}, (kind, bytes, original) =>
-    bytes.byteLength >= SHARE_MIN_BYTES && !isShared(bytes.buffer) ? toShared(kind, bytes) : original,
+  const walker = new Walker(
+    {},
+    (kind, bytes, original) => (bytes.byteLength >= SHARE_MIN_BYTES && !isShared(bytes.buffer) ? toShared(kind, bytes) : original),
+    rebuildWire,
   );
   return walker.walk(value, 0);
 }
@@ -102,12 +105,18 @@ export function deserialize(payload: Serialized, resolve?: (ref: TaskRef) => unk
 export function measure(value: unknown): number {
   const flat = flatBytes(value);
   if (flat >= 0) return flat;
-  const walker = new Walker({}, (_kind, _bytes, original) => original);
+  const walker = new Walker({}, (_kind, _bytes, original) => original, (_def, _fields, original) => original);
   walker.walk(value, 0);
   return walker.nbytes;
 }
 
 const PRIMITIVE_BYTES = 8;
+
+/** What a registered class's instance becomes: on the wire, a WireValue of its walked fields. */
+type OnWire = (def: WireClass, walkedFields: unknown, fields: unknown, original: object) => unknown;
+const packWire: OnWire = (def, walked) => new WireValue(def.name, walked);
+/** When sharing: the same instance rebuilt over the shared buffers (itself when nothing moved). */
+const rebuildWire: OnWire = (def, walked, fields, original) => (walked === fields ? original : def.decode(walked));
 
 class Walker {
   readonly refs: string[] = [];
@@ -120,6 +129,7 @@ class Walker {
     private readonly options: SerializeOptions,
     /** What a binary value becomes: a FrameRef when packing, a shared copy when sharing. */
     private readonly onBinary: (kind: number, bytes: Uint8Array, original: unknown) => unknown,
+    private readonly onWire: OnWire,
   ) {}
 
   walk(value: unknown, depth: number): unknown {
@@ -155,6 +165,8 @@ class Walker {
     if (proto !== Object.prototype && proto !== null) {
       const replaced = this.options.replace?.(obj);
       if (replaced !== undefined) return replaced instanceof TaskRef ? this.ref(replaced) : replaced;
+      const wire = wireClassOf(obj);
+      if (wire) return this.container(obj, () => this.wire(wire, obj, depth));
       if (obj instanceof Map) return this.container(obj, () => this.map(obj, depth));
       if (obj instanceof Set) return this.container(obj, () => new Set(this.array([...obj], depth)));
       if (obj instanceof Date || obj instanceof RegExp || obj instanceof Error) {
@@ -222,6 +234,14 @@ class Walker {
       entries.push([wk, wv]);
     }
     return changed ? new Map(entries) : m;
+  }
+
+  private wire(def: WireClass, obj: object, depth: number): unknown {
+    const fields = def.encode(obj);
+    this.path.push(`<${def.name}>`);
+    const walked = this.walk(fields, depth + 1);
+    this.path.pop();
+    return this.onWire(def, walked, fields, obj);
   }
 
   private frame(kind: number, value: ArrayBufferView | ArrayBuffer): unknown {

@@ -70,7 +70,8 @@ const fnRef: Check = (v, p) => {
   const kind = (v as { kind?: unknown }).kind;
   if (kind === "source") return shape({ id: str })(v, p);
   if (kind === "module") return shape({ module: str, name: str })(v, p);
-  return `${p}.kind must be "source" or "module"`;
+  if (kind === "builtin") return shape({ name: str })(v, p);
+  return `${p}.kind must be "source", "module" or "builtin"`;
 };
 
 const fnDef = shape({ id: str, source: str, name: str });

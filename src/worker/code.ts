@@ -3,7 +3,9 @@
 // becomes code is a platform choice (a browser page under a strict CSP imports from its own
 // origin instead of compiling), so both steps can be replaced through CodePlatform.
 
+import "../array/kernels/register.js";
 import { ArgumentError } from "../errors.js";
+import { builtin } from "../graph/builtins.js";
 import type { FnDef, FnRef, ModuleDef } from "../protocol/messages.js";
 
 export type TaskFunction = (...args: unknown[]) => unknown;
@@ -64,6 +66,11 @@ export class CodeCache {
 
   /** The function for `ref`: synchronously when already known, else a promise (module still loading). */
   resolve(ref: FnRef): TaskFunction | Promise<TaskFunction> {
+    if (ref.kind === "builtin") {
+      const fn = builtin(ref.name);
+      if (!fn) throw new Error(`no builtin function ${JSON.stringify(ref.name)} on this worker (is it running another meshwork version?)`);
+      return fn as TaskFunction;
+    }
     if (ref.kind === "source") {
       let fn = this.fns.get(ref.id);
       if (!fn) {

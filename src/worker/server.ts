@@ -376,7 +376,7 @@ export class Worker {
 
 /** Identifies a task's function across tasks (for learning how long it runs). */
 function fnKey(ref: WorkerTask["fn"]): string {
-  return ref.kind === "source" ? ref.id : `${ref.module}#${ref.name}`;
+  return ref.kind === "source" ? ref.id : ref.kind === "builtin" ? `builtin#${ref.name}` : `${ref.module}#${ref.name}`;
 }
 
 function isThenable(v: unknown): v is PromiseLike<unknown> {

@@ -1,0 +1,302 @@
+// The chunked array: a lazy n-d array cut into blocks, each block one task's result. It is a
+// collection (compute, persist) and, like dask.array, feels like NumPy: operations build a task
+// graph and return new arrays at once; nothing runs until compute.
+
+import { ArgumentError } from "../errors.js";
+import { COLLECTION, computeWith, persistWith, type Collection, type CollectionParts, type ComputeOptions } from "../graph/collection.js";
+import { LayeredGraph, Task, TaskRef, type GraphNode } from "../graph/task.js";
+import { hash64 } from "../util/ids.js";
+import { blockIndices, offsets, type Chunks, type ChunksSpec } from "./chunks.js";
+import type { DType } from "./dtype.js";
+import { astype, binary, clip, transpose, unary, type ArrayLike } from "./elementwise.js";
+import type { Index } from "./indexing.js";
+import { dot, matmul, tensordot } from "./linalg.js";
+import { rechunk } from "./rechunk.js";
+import { argReduce, moments, reduce, type ArgOptions, type ReduceOptions, type VarOptions } from "./reductions.js";
+import { mapBlocks, reshape, slice, type MapBlocksOptions } from "./shape.js";
+import { assemble, type BlockGrid } from "./kernels/blocks.js";
+import { K } from "./kernels/register.js";
+import type { NDArray } from "./ndarray.js";
+
+/** What computing a chunked array gives: an NDArray, or a number (or boolean) for a 0-d array. */
+export type ArrayValue = NDArray | number | boolean;
+
+export class ChunkedArray implements Collection<ArrayValue> {
+  readonly shape: readonly number[];
+
+  /** @internal Arrays are made by the functions of meshwork/array and by operations on arrays. */
+  constructor(
+    readonly graph: LayeredGraph,
+    /** The name of its blocks' keys (`name[i,j]`). */
+    readonly name: string,
+    /** Block sizes along each axis. */
+    readonly chunks: Chunks,
+    readonly dtype: DType,
+  ) {
+    this.chunks = Object.freeze(chunks.map((c) => Object.freeze([...c])));
+    this.shape = Object.freeze(this.chunks.map((c) => c.reduce((a, b) => a + b, 0)));
+  }
+
+  get ndim(): number {
+    return this.shape.length;
+  }
+
+  get size(): number {
+    return this.shape.reduce((a, b) => a * b, 1);
+  }
+
+  /** Blocks along each axis. */
+  get numblocks(): number[] {
+    return this.chunks.map((c) => c.length);
+  }
+
+  /** The largest block's shape. */
+  get chunksize(): number[] {
+    return this.chunks.map((c) => Math.max(0, ...c));
+  }
+
+  /** Bytes of the whole array once computed. */
+  get nbytes(): number {
+    return this.size * ITEM_BYTES[this.dtype];
+  }
+
+  /** Tasks in its graph (before optimization). */
+  get taskCount(): number {
+    return this.graph.size;
+  }
+
+  /** The key of one block. */
+  key(index: readonly number[]): string {
+    return `${this.name}[${index.join(",")}]`;
+  }
+
+  /** Every block's key, in row-major order of the blocks. */
+  keys(): string[] {
+    return blockIndices(this.numblocks).map((i) => this.key(i));
+  }
+
+  /** Where each block starts along each axis. */
+  get offsets(): number[][] {
+    return this.chunks.map(offsets);
+  }
+
+  [COLLECTION](): CollectionParts<ArrayValue> {
+    const nd = this.ndim;
+    const numblocks = this.numblocks;
+    const keys = this.keys();
+    return {
+      graph: this.graph,
+      keys,
+      finalize: (values) => finalizeBlocks(values as NDArray[], numblocks, nd),
+      finalizeTask: () => new Task(K.finalize, [nestKeys(keys, numblocks), nd]),
+      rebuild: (held) => {
+        const layer = new Map<string, GraphNode>();
+        for (const k of keys) layer.set(k, held.get(k)!);
+        return new ChunkedArray(LayeredGraph.of(`held-${this.name}`, layer), this.name, this.chunks, this.dtype);
+      },
+    };
+  }
+
+  /** Computes the array: an NDArray (a number or boolean when it has no dimensions). */
+  async compute(options?: ComputeOptions): Promise<ArrayValue> {
+    const [v] = await computeWith(options, [this] as const);
+    return v as ArrayValue;
+  }
+
+  /** Computes the blocks and keeps them where they were computed; the returned array is backed by them. */
+  async persist(options?: ComputeOptions): Promise<ChunkedArray> {
+    const [v] = await persistWith(options, [this] as const);
+    return v as ChunkedArray;
+  }
+
+  // ---- elementwise (NumPy broadcasting and type rules; plain numbers and booleans are welcome) ----
+
+  add(other: ArrayLike): ChunkedArray {
+    return binary("add", this, other);
+  }
+  sub(other: ArrayLike): ChunkedArray {
+    return binary("sub", this, other);
+  }
+  mul(other: ArrayLike): ChunkedArray {
+    return binary("mul", this, other);
+  }
+  /** True division (integers give float64, as in NumPy). */
+  div(other: ArrayLike): ChunkedArray {
+    return binary("div", this, other);
+  }
+  pow(other: ArrayLike): ChunkedArray {
+    return binary("pow", this, other);
+  }
+  /** Elementwise larger of the two (NaN wins, as NumPy's maximum). */
+  maximum(other: ArrayLike): ChunkedArray {
+    return binary("maximum", this, other);
+  }
+  minimum(other: ArrayLike): ChunkedArray {
+    return binary("minimum", this, other);
+  }
+  eq(other: ArrayLike): ChunkedArray {
+    return binary("eq", this, other);
+  }
+  ne(other: ArrayLike): ChunkedArray {
+    return binary("ne", this, other);
+  }
+  lt(other: ArrayLike): ChunkedArray {
+    return binary("lt", this, other);
+  }
+  le(other: ArrayLike): ChunkedArray {
+    return binary("le", this, other);
+  }
+  gt(other: ArrayLike): ChunkedArray {
+    return binary("gt", this, other);
+  }
+  ge(other: ArrayLike): ChunkedArray {
+    return binary("ge", this, other);
+  }
+  neg(): ChunkedArray {
+    return unary("neg", this);
+  }
+  abs(): ChunkedArray {
+    return unary("abs", this);
+  }
+  exp(): ChunkedArray {
+    return unary("exp", this);
+  }
+  log(): ChunkedArray {
+    return unary("log", this);
+  }
+  sqrt(): ChunkedArray {
+    return unary("sqrt", this);
+  }
+  sin(): ChunkedArray {
+    return unary("sin", this);
+  }
+  cos(): ChunkedArray {
+    return unary("cos", this);
+  }
+  /** Limits values to [min, max]; either may be null. */
+  clip(min: ArrayLike | null, max: ArrayLike | null = null): ChunkedArray {
+    return clip(this, min, max);
+  }
+  /** The values converted to another dtype (floats to integers truncate; out-of-range integers wrap). */
+  astype(dtype: DType): ChunkedArray {
+    return astype(this, dtype);
+  }
+
+  // ---- shape ----
+
+  /** Axes permuted (reversed by default). */
+  transpose(axes?: readonly number[]): ChunkedArray {
+    return transpose(this, axes);
+  }
+  get T(): ChunkedArray {
+    return transpose(this);
+  }
+  /** Another shape with the same elements, where the blocks allow it (one -1 is inferred). */
+  reshape(shape: readonly number[]): ChunkedArray {
+    return reshape(this, shape);
+  }
+  /** NumPy basic indexing: `x.slice(0, "1:10:2", "::-1")`, or the whole index as one string `"0, 1:10:2"`. */
+  slice(...index: Index[]): ChunkedArray {
+    return slice(this, index);
+  }
+  /** The same array cut into other blocks. */
+  rechunk(chunks: ChunksSpec): ChunkedArray {
+    return rechunk(this, chunks);
+  }
+  /** `fn(block)` for every block (also `mapBlocks(fn, [a, b])` for several arrays). */
+  mapBlocks(fn: (block: NDArray) => NDArray, options?: MapBlocksOptions): ChunkedArray {
+    return mapBlocks(fn as never, [this], options);
+  }
+
+  // ---- reductions (trees of tasks) ----
+
+  sum(options?: ReduceOptions): ChunkedArray {
+    return reduce(this, "sum", options);
+  }
+  prod(options?: ReduceOptions): ChunkedArray {
+    return reduce(this, "prod", options);
+  }
+  mean(options?: ReduceOptions): ChunkedArray {
+    return reduce(this, "mean", options);
+  }
+  min(options?: ReduceOptions): ChunkedArray {
+    return reduce(this, "min", options);
+  }
+  max(options?: ReduceOptions): ChunkedArray {
+    return reduce(this, "max", options);
+  }
+  any(options?: ReduceOptions): ChunkedArray {
+    return reduce(this, "any", options);
+  }
+  all(options?: ReduceOptions): ChunkedArray {
+    return reduce(this, "all", options);
+  }
+  var(options?: VarOptions): ChunkedArray {
+    return moments(this, false, options);
+  }
+  std(options?: VarOptions): ChunkedArray {
+    return moments(this, true, options);
+  }
+  argmin(options?: ArgOptions): ChunkedArray {
+    return argReduce(this, "argmin", options);
+  }
+  argmax(options?: ArgOptions): ChunkedArray {
+    return argReduce(this, "argmax", options);
+  }
+
+  // ---- linear algebra ----
+
+  matmul(other: ChunkedArray): ChunkedArray {
+    return matmul(this, other);
+  }
+  dot(other: ChunkedArray): ChunkedArray {
+    return dot(this, other);
+  }
+  tensordot(other: ChunkedArray, axes?: number | [readonly number[], readonly number[]]): ChunkedArray {
+    return tensordot(this, other, axes);
+  }
+
+  toString(): string {
+    return `mw.Array<${this.name.split("-")[0]}, shape=[${this.shape.join(", ")}], dtype=${this.dtype}, chunksize=[${this.chunksize.join(", ")}], blocks=${this.numblocks.reduce((a, b) => a * b, 1)}, tasks=${this.taskCount}>`;
+  }
+
+  [Symbol.for("nodejs.util.inspect.custom")](): string {
+    return this.toString();
+  }
+}
+
+const ITEM_BYTES: Record<DType, number> = { float64: 8, float32: 4, int32: 4, uint32: 4, int16: 2, uint16: 2, int8: 1, uint8: 1, bool: 1 };
+
+/** A deterministic name for an operation's result: the same operation on the same inputs gets the same keys. */
+export function tokenName(op: string, ...parts: unknown[]): string {
+  return `${op}-${hash64(JSON.stringify(parts, (_k, v: unknown) => (v instanceof ChunkedArray ? `@${v.name}` : typeof v === "number" && !Number.isFinite(v) ? String(v) : v)))}`;
+}
+
+/** Keys in a nested grid (arrays `numblocks.length` deep) of TaskRefs. */
+export function nestKeys(keys: readonly string[], numblocks: readonly number[]): unknown {
+  let pos = 0;
+  const build = (axis: number): unknown => {
+    if (axis === numblocks.length) return new TaskRef(keys[pos++]!);
+    return Array.from({ length: numblocks[axis]! }, () => build(axis + 1));
+  };
+  return build(0);
+}
+
+function finalizeBlocks(values: NDArray[], numblocks: readonly number[], nd: number): ArrayValue {
+  if (nd === 0) {
+    const v = values[0]!;
+    return v.item();
+  }
+  let pos = 0;
+  const build = (axis: number): unknown => {
+    if (axis === nd) return values[pos++]!;
+    return Array.from({ length: numblocks[axis]! }, () => build(axis + 1));
+  };
+  return assemble(build(0) as BlockGrid, nd);
+}
+
+/** Checks that a value is a chunked array (for functions taking several). */
+export function asArray(v: unknown, what: string): ChunkedArray {
+  if (!(v instanceof ChunkedArray)) throw new ArgumentError(`${what} must be a chunked array, got ${typeof v}`);
+  return v;
+}

@@ -1,0 +1,25 @@
+// meshwork/array: chunked n-d arrays that feel like NumPy (dask.array for JavaScript), computed on
+// a cluster or, with none, on this machine. `import * as mw from "meshwork/array"`.
+
+import "../client/local.js";
+
+export { ChunkedArray } from "./core.js";
+export type { ArrayValue } from "./core.js";
+export { ChunkedArray as Array } from "./core.js";
+export { NDArray } from "./ndarray.js";
+export type { DType, TypedArray } from "./dtype.js";
+export { DTYPES } from "./dtype.js";
+export type { Chunks, ChunksSpec } from "./chunks.js";
+export type { Index, SliceSpec } from "./indexing.js";
+export { fromArray, full, zeros, ones, arange, linspace, random, uniform, normal } from "./creation.js";
+export type { CreateOptions, ChunkOptions, RandomOptions } from "./creation.js";
+export { where, clip, astype, transpose } from "./elementwise.js";
+export type { ArrayLike } from "./elementwise.js";
+export { concatenate, stack, mapBlocks, reshape } from "./shape.js";
+export type { MapBlocksOptions } from "./shape.js";
+export { rechunk } from "./rechunk.js";
+export { tensordot, matmul, dot } from "./linalg.js";
+export type { ReduceOptions, VarOptions, ArgOptions } from "./reductions.js";
+export { compute, persist, computeWith, persistWith } from "../graph/collection.js";
+export type { ComputeOptions, SchedulerChoice } from "../graph/collection.js";
+export { delayed, Delayed } from "../graph/delayed.js";

@@ -1,0 +1,361 @@
+// Elementwise expressions over n-d blocks, compiled to JavaScript loops. A chain of elementwise
+// operations (and transposes, casts, a final reduction) becomes one expression tree, and one
+// generated loop runs it over a block: no temporary arrays, one pass over memory, and V8 compiles
+// the loop like hand-written code. Every node rounds to its own dtype, so a fused chain gives the
+// same bits as the operations run one by one.
+
+import { ArgumentError } from "../../errors.js";
+import type { DType, TypedArray } from "../dtype.js";
+import { allocate, NDArray } from "../ndarray.js";
+
+export type UnaryOp = "neg" | "abs" | "exp" | "log" | "sqrt" | "sin" | "cos";
+export type BinaryOp = "add" | "sub" | "mul" | "div" | "pow" | "maximum" | "minimum" | "eq" | "ne" | "lt" | "le" | "gt" | "ge";
+export type ReduceOp = "sum" | "prod" | "min" | "max" | "any" | "all";
+
+export type Expr =
+  /** Operand `o` (an input block, possibly viewed transposed). */
+  | { op: "in"; o: number; dt: DType }
+  /** The program's constant in slot `slot` (already a value of `dt`). */
+  | { op: "const"; slot: number; dt: DType }
+  | { op: "cast"; a: Expr; dt: DType }
+  | { op: "un"; f: UnaryOp; a: Expr; dt: DType }
+  /** Operands are already of the computation type; `dt` is the result (bool for comparisons). */
+  | { op: "bin"; f: BinaryOp; a: Expr; b: Expr; dt: DType }
+  | { op: "where"; c: Expr; a: Expr; b: Expr; dt: DType };
+
+/** An input block as the expression sees it: input `input`, transposed by `axes` when given. */
+export interface Operand {
+  input: number;
+  axes?: number[] | undefined;
+  /** Dimensions of the input block (known when the graph is built; fusion needs it). */
+  nd: number;
+}
+
+/** What one elementwise task computes. */
+export interface Program {
+  /** Dimensions of the result (before any reduction). */
+  ndim: number;
+  expr: Expr;
+  operands: Operand[];
+  consts: number[];
+  /**
+   * Reduce the result over these axes (kept as size 1), accumulating in float64. The result is a
+   * float64 block of partial results; the reduction's later steps give it its final dtype.
+   */
+  reduce?: { op: ReduceOp; axes: number[] } | undefined;
+}
+
+/** A program over `inputs` blocks of `ndim` dimensions, each used as is (no transpose). */
+export function simpleProgram(ndim: number, expr: Expr, inputs: number, consts: number[] = [], reduce?: Program["reduce"]): Program {
+  return { ndim, expr, operands: Array.from({ length: inputs }, (_, i) => ({ input: i, nd: ndim })), consts, reduce };
+}
+
+export const input = (o: number, dt: DType): Expr => ({ op: "in", o, dt });
+
+// ------------------------------------------------------------------ code for one expression
+
+function wrap(dt: DType, code: string): string {
+  switch (dt) {
+    case "float64":
+      return `(${code})`;
+    case "float32":
+      return `Math.fround(${code})`;
+    case "int32":
+      return `((${code}) | 0)`;
+    case "uint32":
+      return `((${code}) >>> 0)`;
+    case "int16":
+      return `(((${code}) << 16) >> 16)`;
+    case "uint16":
+      return `((${code}) & 65535)`;
+    case "int8":
+      return `(((${code}) << 24) >> 24)`;
+    case "uint8":
+      return `((${code}) & 255)`;
+    case "bool":
+      return `((${code}) !== 0 ? 1 : 0)`;
+  }
+}
+
+const isIntType = (dt: DType): boolean => dt !== "float64" && dt !== "float32" && dt !== "bool";
+
+function castCode(from: DType, to: DType, code: string): string {
+  if (from === to) return code;
+  if (from === "bool" && to !== "bool") return code; // 0 or 1 fit every type
+  if (to === "float64") return code;
+  if (to === "float32" && (from === "int8" || from === "uint8" || from === "int16" || from === "uint16")) return code;
+  return wrap(to, code);
+}
+
+function exprCode(e: Expr): string {
+  switch (e.op) {
+    case "in":
+      return `x${e.o}`;
+    case "const":
+      return `c${e.slot}`;
+    case "cast":
+      return castCode(e.a.dt, e.dt, exprCode(e.a));
+    case "un": {
+      const a = exprCode(e.a);
+      switch (e.f) {
+        case "neg":
+          return e.dt === "bool" ? a : wrap(e.dt, `-${a}`);
+        case "abs":
+          return e.dt === "bool" ? a : wrap(e.dt, `Math.abs(${a})`);
+        default:
+          return wrap(e.dt, `Math.${e.f}(${a})`);
+      }
+    }
+    case "bin": {
+      const a = exprCode(e.a);
+      const b = exprCode(e.b);
+      const t = e.a.dt; // computation type
+      switch (e.f) {
+        case "add":
+          return t === "bool" ? `(${a} | ${b})` : wrap(e.dt, `${a} + ${b}`);
+        case "sub":
+          return wrap(e.dt, `${a} - ${b}`);
+        case "mul":
+          if (t === "bool") return `(${a} & ${b})`;
+          return t === "int32" || t === "uint32" ? wrap(e.dt, `Math.imul(${a}, ${b})`) : wrap(e.dt, `${a} * ${b}`);
+        case "div":
+          return wrap(e.dt, `${a} / ${b}`);
+        case "pow":
+          return isIntType(t) ? wrap(e.dt, `ipow(${a}, ${b})`) : wrap(e.dt, `Math.pow(${a}, ${b})`);
+        case "maximum":
+          return `fmax(${a}, ${b})`;
+        case "minimum":
+          return `fmin(${a}, ${b})`;
+        case "eq":
+          return `(${a} === ${b} ? 1 : 0)`;
+        case "ne":
+          return `(${a} !== ${b} ? 1 : 0)`;
+        case "lt":
+          return `(${a} < ${b} ? 1 : 0)`;
+        case "le":
+          return `(${a} <= ${b} ? 1 : 0)`;
+        case "gt":
+          return `(${a} > ${b} ? 1 : 0)`;
+        case "ge":
+          return `(${a} >= ${b} ? 1 : 0)`;
+      }
+      break;
+    }
+    case "where":
+      return `(${exprCode(e.c)} !== 0 ? ${exprCode(e.a)} : ${exprCode(e.b)})`;
+  }
+  throw new Error(`unknown expression node ${JSON.stringify(e)}`);
+}
+
+const COMBINE: Record<ReduceOp, (acc: string, v: string) => string> = {
+  sum: (acc, v) => `${acc} + ${v}`,
+  prod: (acc, v) => `${acc} * ${v}`,
+  min: (acc, v) => `((${v} < ${acc} || ${v} !== ${v}) ? ${v} : ${acc})`,
+  max: (acc, v) => `((${v} > ${acc} || ${v} !== ${v}) ? ${v} : ${acc})`,
+  any: (acc, v) => `((${acc} !== 0 || ${v} !== 0) ? 1 : 0)`,
+  all: (acc, v) => `((${acc} !== 0 && ${v} !== 0) ? 1 : 0)`,
+};
+
+export const REDUCE_IDENTITY: Record<ReduceOp, number> = { sum: 0, prod: 1, min: Infinity, max: -Infinity, any: 0, all: 1 };
+
+// Helpers the generated code may call. NumPy's maximum/minimum propagate NaN; integer powers wrap
+// like NumPy's (exponentiation by squaring in 32 bits), and negative integer exponents give 0.
+function fmax(a: number, b: number): number {
+  return a !== a ? a : b !== b ? b : a >= b ? a : b;
+}
+function fmin(a: number, b: number): number {
+  return a !== a ? a : b !== b ? b : a <= b ? a : b;
+}
+function ipow(a: number, b: number): number {
+  if (b < 0) return a === 1 ? 1 : a === -1 ? (b % 2 === 0 ? 1 : -1) : 0;
+  let result = 1;
+  let base = a | 0;
+  let e = b >>> 0;
+  while (e > 0) {
+    if (e & 1) result = Math.imul(result, base);
+    base = Math.imul(base, base);
+    e >>>= 1;
+  }
+  return result;
+}
+
+// ------------------------------------------------------------------ loops
+
+type Kernel = (
+  shape: number[],
+  out: TypedArray,
+  outStrides: number[],
+  outOffset: number,
+  ins: TypedArray[],
+  inStrides: number[][],
+  inOffsets: number[],
+  consts: number[],
+) => void;
+
+const kernels = new Map<string, Kernel>();
+/** Distinct compiled loops kept; a program mix beyond this is unusual, and recompiling is cheap. */
+const KERNEL_CACHE_MAX = 512;
+
+/**
+ * The loop nest for `nd` dimensions over `nin` operands. Pointers advance by strides (0 on
+ * broadcast axes); with a reduction, the output has stride 0 on reduced axes, and when the
+ * innermost axis is reduced the sum is kept in a local variable.
+ */
+function compileKernel(nd: number, nin: number, body: string, reduce: ReduceOp | null, innerReduced: boolean): Kernel {
+  const L: string[] = [];
+  for (let k = 0; k < nd; k++) L.push(`const n${k} = shape[${k}], os${k} = outStrides[${k}];`);
+  for (let i = 0; i < nin; i++) {
+    L.push(`const in${i} = ins[${i}], st${i} = inStrides[${i}];`);
+    for (let k = 0; k < nd; k++) L.push(`const s${i}_${k} = st${i}[${k}];`);
+  }
+  L.push(`let po_0 = outOffset;`);
+  for (let i = 0; i < nin; i++) L.push(`let p${i}_0 = inOffsets[${i}];`);
+  const loads = Array.from({ length: nin }, (_, i) => `const x${i} = in${i}[p${i}_${nd - 1}];`).join(" ");
+  for (let k = 0; k < nd; k++) {
+    if (k > 0) {
+      L.push(`let po_${k} = po_${k - 1};`);
+      for (let i = 0; i < nin; i++) L.push(`let p${i}_${k} = p${i}_${k - 1};`);
+    }
+    if (k === nd - 1 && reduce && innerReduced) L.push(`let acc = out[po_${k}];`);
+    L.push(`for (let i${k} = 0; i${k} < n${k}; i${k}++) {`);
+  }
+  L.push(loads);
+  if (!reduce) L.push(`out[po_${nd - 1}] = ${body};`);
+  else if (innerReduced) L.push(`{ const v = ${body}; acc = ${COMBINE[reduce]("acc", "v")}; }`);
+  else L.push(`{ const v = ${body}; const a = out[po_${nd - 1}]; out[po_${nd - 1}] = ${COMBINE[reduce]("a", "v")}; }`);
+  for (let k = nd - 1; k >= 0; k--) {
+    const steps = [`po_${k} += os${k};`, ...Array.from({ length: nin }, (_, i) => `p${i}_${k} += s${i}_${k};`)];
+    L.push(steps.join(" "));
+    L.push("}");
+    if (k === nd - 1 && reduce && innerReduced) L.push(`out[po_${k}] = acc;`);
+  }
+  const source = `return function kernel(shape, out, outStrides, outOffset, ins, inStrides, inOffsets, consts) {\n${constLoads(body)}\n${L.join("\n")}\n};`;
+  return new Function("fmax", "fmin", "ipow", source)(fmax, fmin, ipow) as Kernel;
+}
+
+function constLoads(body: string): string {
+  const slots = new Set<number>();
+  for (const m of body.matchAll(/\bc(\d+)\b/g)) slots.add(Number(m[1]));
+  return [...slots].map((s) => `const c${s} = consts[${s}];`).join(" ");
+}
+
+function kernelFor(nd: number, nin: number, body: string, reduce: ReduceOp | null, innerReduced: boolean): Kernel {
+  const key = `${nd}|${nin}|${reduce ?? ""}|${innerReduced ? 1 : 0}|${body}`;
+  let k = kernels.get(key);
+  if (!k) {
+    if (kernels.size >= KERNEL_CACHE_MAX) kernels.clear();
+    k = compileKernel(nd, nin, body, reduce, innerReduced);
+    kernels.set(key, k);
+  }
+  return k;
+}
+
+// ------------------------------------------------------------------ running a program
+
+/** NumPy broadcasting of shapes (aligned on the right). */
+export function broadcastShapes(shapes: readonly (readonly number[])[]): number[] {
+  const nd = Math.max(0, ...shapes.map((s) => s.length));
+  const out = new Array<number>(nd).fill(1);
+  for (const s of shapes) {
+    for (let k = 0; k < s.length; k++) {
+      const a = nd - s.length + k;
+      const d = s[k]!;
+      if (d === 1) continue;
+      if (out[a] === 1) out[a] = d;
+      else if (out[a] !== d) throw new ArgumentError(`shapes ${shapes.map((x) => `[${x.join(", ")}]`).join(" and ")} cannot be broadcast together`);
+    }
+  }
+  return out;
+}
+
+/** Strides of `a` read as an array of `shape` (broadcast axes step 0). */
+function broadcastStrides(a: NDArray, shape: readonly number[]): number[] {
+  const nd = shape.length;
+  const out = new Array<number>(nd).fill(0);
+  for (let k = 0; k < a.ndim; k++) {
+    const axis = nd - a.ndim + k;
+    out[axis] = a.shape[k] === 1 ? 0 : a.strides[k]!;
+  }
+  return out;
+}
+
+/** Drops size-1 axes and merges neighbours every operand walks as one (the common case becomes 1-d). */
+function coalesce(shape: number[], strideSets: number[][]): { shape: number[]; strides: number[][] } {
+  const keep = shape.map((_, k) => k).filter((k) => shape[k] !== 1);
+  let outShape = keep.map((k) => shape[k]!);
+  let sets = strideSets.map((st) => keep.map((k) => st[k]!));
+  if (outShape.length === 0) return { shape: [1], strides: strideSets.map(() => [0]) };
+  const mergedShape = [outShape[0]!];
+  const mergedSets = sets.map((st) => [st[0]!]);
+  for (let k = 1; k < outShape.length; k++) {
+    const n = outShape[k]!;
+    const last = mergedShape.length - 1;
+    const canMerge = sets.every((st, i) => mergedSets[i]![last] === st[k]! * n);
+    if (canMerge) {
+      mergedShape[last] = mergedShape[last]! * n;
+      sets.forEach((st, i) => (mergedSets[i]![last] = st[k]!));
+    } else {
+      mergedShape.push(n);
+      sets.forEach((st, i) => mergedSets[i]!.push(st[k]!));
+    }
+  }
+  outShape = mergedShape;
+  sets = mergedSets;
+  return { shape: outShape, strides: sets };
+}
+
+/**
+ * Runs `program` on input blocks. Without a reduction the result has the program's dtype. With
+ * `into` (an array of the result's shape and dtype, possibly a view), the result is written there.
+ */
+export function runProgram(program: Program, inputs: readonly NDArray[], into?: NDArray): NDArray {
+  const views = program.operands.map((op) => {
+    const a = inputs[op.input];
+    if (!(a instanceof NDArray)) throw new ArgumentError(`input ${op.input} of an elementwise task is not an NDArray`);
+    return op.axes ? a.transpose(op.axes) : a;
+  });
+  const shape = broadcastShapes(views.map((v) => v.shape));
+  const size = shape.reduce((x, y) => x * y, 1);
+  const reduce = program.reduce;
+  const outShape = reduce ? shape.map((d, k) => (reduce.axes.includes(k) ? 1 : d)) : shape;
+  const dtype: DType = reduce ? "float64" : program.expr.dt;
+  let result: NDArray;
+  if (into) {
+    if (into.dtype !== dtype || into.ndim !== outShape.length || !into.shape.every((d, k) => d === outShape[k])) {
+      throw new ArgumentError(`cannot write a ${dtype} result of shape [${outShape.join(", ")}] into a ${into.dtype} array of shape [${into.shape.join(", ")}]`);
+    }
+    result = into;
+  } else {
+    result = new NDArray(dtype, outShape, allocate(dtype, outShape.reduce((x, y) => x * y, 1)));
+  }
+  if (reduce && !into) result.data.fill(REDUCE_IDENTITY[reduce.op]);
+  if (size === 0) return result;
+  const outStrides = broadcastStrides(result, shape);
+  if (reduce) for (const a of reduce.axes) outStrides[a] = 0;
+  const c = coalesce(shape, [outStrides, ...views.map((v) => broadcastStrides(v, shape))]);
+  const nd = c.shape.length;
+  const innerReduced = reduce !== undefined && c.strides[0]![nd - 1] === 0;
+  const kernel = kernelFor(nd, views.length, exprCode(program.expr), reduce?.op ?? null, innerReduced);
+  kernel(
+    c.shape,
+    result.data,
+    c.strides[0]!,
+    result.offset,
+    views.map((v) => v.data),
+    c.strides.slice(1),
+    views.map((v) => v.offset),
+    program.consts,
+  );
+  return result;
+}
+
+/** Copies `src` into `dst` (same shape; `dst` may be a view), converting to `dst`'s dtype. */
+export function assign(dst: NDArray, src: NDArray): void {
+  const expr: Expr = src.dtype === dst.dtype ? { op: "in", o: 0, dt: src.dtype } : { op: "cast", a: { op: "in", o: 0, dt: src.dtype }, dt: dst.dtype };
+  runProgram({ ndim: src.ndim, expr, operands: [{ input: 0, nd: src.ndim }], consts: [] }, [src], dst);
+}
+
+/** The generated source for a program, for tests and for curious readers. */
+export function programSource(program: Program): string {
+  return exprCode(program.expr);
+}

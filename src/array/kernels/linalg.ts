@@ -1,0 +1,69 @@
+// Contractions of blocks: matmul and tensordot on one pair of blocks. Partial products are float64
+// (a later task adds the partials over the contracted blocks, then casts to the result's dtype).
+
+import { ArgumentError } from "../../errors.js";
+import { allocate, NDArray } from "../ndarray.js";
+
+/** C = A · B for 2-d blocks, in float64; the loop order (i, k, j) walks both B and C by rows. */
+export function matmul2d(a: NDArray, b: NDArray): NDArray {
+  if (a.ndim !== 2 || b.ndim !== 2) throw new ArgumentError("matmul2d takes 2-d blocks");
+  const [m, k] = a.shape as [number, number];
+  const [k2, n] = b.shape as [number, number];
+  if (k !== k2) throw new ArgumentError(`cannot multiply blocks of shapes [${m}, ${k}] and [${k2}, ${n}]`);
+  const A = toF64(a);
+  const B = toF64(b);
+  // Skipping zeros of A skips rows of B, which is only right when B holds no NaN or infinity.
+  if (hasNonFinite(B)) return matmulNaive(A, B, m, k, n);
+  const C = allocate("float64", m * n) as Float64Array;
+  for (let i = 0; i < m; i++) {
+    const ci = i * n;
+    for (let p = 0; p < k; p++) {
+      const aip = A[i * k + p]!;
+      if (aip === 0) continue;
+      const bp = p * n;
+      for (let j = 0; j < n; j++) C[ci + j] = C[ci + j]! + aip * B[bp + j]!;
+    }
+  }
+  return new NDArray("float64", [m, n], C);
+}
+
+function matmulNaive(A: Float64Array, B: Float64Array, m: number, k: number, n: number): NDArray {
+  const C = allocate("float64", m * n) as Float64Array;
+  for (let i = 0; i < m; i++) {
+    for (let p = 0; p < k; p++) {
+      const aip = A[i * k + p]!;
+      for (let j = 0; j < n; j++) C[i * n + j] = C[i * n + j]! + aip * B[p * n + j]!;
+    }
+  }
+  return new NDArray("float64", [m, n], C);
+}
+
+function hasNonFinite(x: Float64Array): boolean {
+  for (let i = 0; i < x.length; i++) if (!Number.isFinite(x[i]!)) return true;
+  return false;
+}
+
+/** The block's elements in row-major order as float64 (a copy unless it already is). */
+function toF64(a: NDArray): Float64Array {
+  const c = a.contiguous().toTypedArray();
+  if (c instanceof Float64Array) return c;
+  return Float64Array.from(c);
+}
+
+/**
+ * tensordot of two blocks over the given axes: the contracted axes of `a` (in order) meet those of
+ * `b`; the result has a's free axes then b's. Float64.
+ */
+export function tensordotBlocks(a: NDArray, b: NDArray, axesA: number[], axesB: number[]): NDArray {
+  const freeA = [...Array(a.ndim).keys()].filter((x) => !axesA.includes(x));
+  const freeB = [...Array(b.ndim).keys()].filter((x) => !axesB.includes(x));
+  const m = freeA.reduce((p, x) => p * a.shape[x]!, 1);
+  const n = freeB.reduce((p, x) => p * b.shape[x]!, 1);
+  const k = axesA.reduce((p, x) => p * a.shape[x]!, 1);
+  const k2 = axesB.reduce((p, x) => p * b.shape[x]!, 1);
+  if (k !== k2) throw new ArgumentError("contracted axes have different lengths");
+  const a2 = a.transpose([...freeA, ...axesA]).reshape([m, k]);
+  const b2 = b.transpose([...axesB, ...freeB]).reshape([k, n]);
+  const c = matmul2d(a2, b2);
+  return c.reshape([...freeA.map((x) => a.shape[x]!), ...freeB.map((x) => b.shape[x]!)]);
+}

@@ -1,0 +1,156 @@
+// The array kernels as builtins (every worker and the local scheduler have them by name), and the
+// rule that merges one elementwise task into the next (fusion).
+
+import { registerBuiltin, registerFuser, type BuiltinFn } from "../../graph/builtins.js";
+import { Task, TaskRef } from "../../graph/task.js";
+import type { NDArray } from "../ndarray.js";
+import { addBlocks, assemble, assembleParts, type BlockGrid, fullBlock, rangeBlock, reshapeBlock, sliceBlock } from "./blocks.js";
+import { runProgram, type Expr, type Operand, type Program } from "./expr.js";
+import { tensordotBlocks } from "./linalg.js";
+import { randomBlock } from "./random.js";
+import { aggregate, argAggregate, argChunk, argCombine, cast, combine, momentsAggregate, momentsChunk, momentsCombine } from "./reduce.js";
+
+/** Builtin names, used by the graph builders. */
+export const K = {
+  expr: "array.expr",
+  assemble: "array.assemble",
+  assembleParts: "array.assemble-parts",
+  finalize: "array.finalize",
+  slice: "array.slice",
+  reshape: "array.reshape",
+  addBlocks: "array.add-blocks",
+  cast: "array.cast",
+  full: "array.full",
+  range: "array.range",
+  random: "array.random",
+  combine: "array.combine",
+  aggregate: "array.aggregate",
+  momentsChunk: "array.moments-chunk",
+  momentsCombine: "array.moments-combine",
+  momentsAggregate: "array.moments-aggregate",
+  argChunk: "array.arg-chunk",
+  argCombine: "array.arg-combine",
+  argAggregate: "array.arg-aggregate",
+  tensordot: "array.tensordot",
+} as const;
+
+const fns: Record<string, (...args: never[]) => unknown> = {
+  [K.expr]: (program: Program, ...inputs: NDArray[]) => runProgram(program, inputs),
+  [K.assemble]: assemble,
+  [K.assembleParts]: assembleParts,
+  // The value compute gives: the assembled array, or the element of a 0-d one.
+  [K.finalize]: (grid: BlockGrid, ndim: number) => {
+    const a = assemble(grid, ndim);
+    return ndim === 0 ? a.item() : a;
+  },
+  [K.slice]: sliceBlock,
+  [K.reshape]: reshapeBlock,
+  [K.addBlocks]: addBlocks,
+  [K.cast]: cast,
+  [K.full]: fullBlock,
+  [K.range]: rangeBlock,
+  [K.random]: randomBlock,
+  [K.combine]: combine,
+  [K.aggregate]: aggregate,
+  [K.momentsChunk]: momentsChunk,
+  [K.momentsCombine]: momentsCombine,
+  [K.momentsAggregate]: momentsAggregate,
+  [K.argChunk]: argChunk,
+  [K.argCombine]: argCombine,
+  [K.argAggregate]: argAggregate,
+  [K.tensordot]: tensordotBlocks,
+};
+for (const [name, fn] of Object.entries(fns)) registerBuiltin(name, fn as BuiltinFn);
+
+/**
+ * Merges an elementwise producer into an elementwise consumer: the producer's expression takes the
+ * place of every use of its result, its inputs join the consumer's, and a transposed use pushes the
+ * transpose down onto the producer's inputs. The producer must not reduce (a reduction's result is
+ * smaller than its inputs), and for a transposed use its inputs must have all of its dimensions.
+ */
+export function fuseExpr(consumer: Task, inputKey: string, producer: Task): Task | null {
+  if (producer.fn !== K.expr) return null;
+  const C = consumer.args[0] as Program;
+  const P = producer.args[0] as Program;
+  if (P.reduce) return null;
+  const cInputs = consumer.args.slice(1);
+  const pInputs = producer.args.slice(1);
+  const fromP = new Set<number>();
+  cInputs.forEach((x, i) => {
+    if (x instanceof TaskRef && x.key === inputKey) fromP.add(i);
+  });
+  if (fromP.size === 0) return null;
+  const transposedUse = C.operands.some((op) => fromP.has(op.input) && op.axes);
+  if (transposedUse && P.operands.some((op) => op.nd !== P.ndim)) return null;
+
+  // New inputs: the consumer's others, then the producer's.
+  const inputs: unknown[] = [];
+  const cMap = new Map<number, number>();
+  cInputs.forEach((x, i) => {
+    if (!fromP.has(i)) cMap.set(i, inputs.push(x) - 1);
+  });
+  const pBase = inputs.length;
+  inputs.push(...pInputs);
+
+  const operands: Operand[] = [];
+  const operandFor = new Map<string, number>();
+  const useOperand = (op: Operand): number => {
+    const id = `${op.input}|${op.axes?.join(",") ?? ""}`;
+    let i = operandFor.get(id);
+    if (i === undefined) operandFor.set(id, (i = operands.push(op) - 1));
+    return i;
+  };
+  const constBase = C.consts.length;
+  const consts = [...C.consts, ...P.consts];
+
+  /** The producer's expression as seen through one of the consumer's operands. */
+  const inlined = (cOp: Operand): Expr => {
+    const remap = P.operands.map((pOp) =>
+      useOperand({ input: pBase + pOp.input, nd: pOp.nd, axes: compose(pOp.axes, cOp.axes) }),
+    );
+    const walk = (e: Expr): Expr => {
+      switch (e.op) {
+        case "in":
+          return { ...e, o: remap[e.o]! };
+        case "const":
+          return { ...e, slot: e.slot + constBase };
+        case "cast":
+        case "un":
+          return { ...e, a: walk(e.a) };
+        case "bin":
+          return { ...e, a: walk(e.a), b: walk(e.b) };
+        case "where":
+          return { ...e, c: walk(e.c), a: walk(e.a), b: walk(e.b) };
+      }
+    };
+    return walk(P.expr);
+  };
+  const replacement = C.operands.map((op) => (fromP.has(op.input) ? inlined(op) : null));
+  const ownOperand = C.operands.map((op) => (fromP.has(op.input) ? -1 : useOperand({ ...op, input: cMap.get(op.input)! })));
+  const rewrite = (e: Expr): Expr => {
+    switch (e.op) {
+      case "in":
+        return replacement[e.o] ?? { ...e, o: ownOperand[e.o]! };
+      case "const":
+        return e;
+      case "cast":
+      case "un":
+        return { ...e, a: rewrite(e.a) };
+      case "bin":
+        return { ...e, a: rewrite(e.a), b: rewrite(e.b) };
+      case "where":
+        return { ...e, c: rewrite(e.c), a: rewrite(e.a), b: rewrite(e.b) };
+    }
+  };
+  const program: Program = { ndim: C.ndim, expr: rewrite(C.expr), operands, consts, reduce: C.reduce };
+  return new Task(K.expr, [program, ...inputs]);
+}
+
+/** Transposing by `inner` and then by `outer`, as one transpose. */
+function compose(inner: number[] | undefined, outer: number[] | undefined): number[] | undefined {
+  if (!outer) return inner;
+  if (!inner) return outer;
+  return outer.map((k) => inner[k]!);
+}
+
+registerFuser(K.expr, fuseExpr);

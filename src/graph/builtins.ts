@@ -1,0 +1,38 @@
+// Functions compiled into meshwork that tasks name instead of carrying source: the array kernels,
+// finalizers, and the like. Every process that runs tasks has them, so a graph of ten thousand
+// chunk tasks sends a name per task, not code. Optimizers may also register how two tasks of
+// known functions merge into one (elementwise chains becoming one loop).
+
+import type { Task } from "./task.js";
+
+export type BuiltinFn = (...args: never[]) => unknown;
+
+const functions = new Map<string, BuiltinFn>();
+
+/**
+ * How a consumer task absorbs one of its inputs: given the consumer, the key of the input and the
+ * task producing it, returns the merged task, or null when they do not merge.
+ */
+export type Fuser = (consumer: Task, inputKey: string, producer: Task) => Task | null;
+const fusers = new Map<string, Fuser>();
+
+export function registerBuiltin(name: string, fn: BuiltinFn): void {
+  const known = functions.get(name);
+  if (known && known !== fn) throw new Error(`builtin ${name} is registered twice`);
+  functions.set(name, fn);
+}
+
+/** The builtin called `name`, or undefined. */
+export function builtin(name: string): BuiltinFn | undefined {
+  return functions.get(name);
+}
+
+export function registerFuser(consumerFn: string, fuser: Fuser): void {
+  fusers.set(consumerFn, fuser);
+}
+
+export function fuserFor(consumerFn: string): Fuser | undefined {
+  return fusers.get(consumerFn);
+}
+
+registerBuiltin("identity", ((x: unknown) => x) as BuiltinFn);
