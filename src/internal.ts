@@ -25,7 +25,7 @@ export {
   type CompressionMode,
   type Decision,
 } from "./protocol/compression.js";
-export { serialize, deserialize, measure, shareLarge } from "./protocol/serialize.js";
+export { serialize, deserialize, measure } from "./protocol/serialize.js";
 export { Serialized, TaskRef } from "./protocol/refs.js";
 export { PROTOCOL_VERSION } from "./protocol/messages.js";
 export type * from "./protocol/messages.js";

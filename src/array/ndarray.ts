@@ -3,7 +3,6 @@
 // the storage. On the wire it is a small header plus one raw frame of its bytes.
 
 import { ArgumentError } from "../errors.js";
-import { SHARE_MIN_BYTES } from "../protocol/buffers.js";
 import { registerWireClass } from "../protocol/wire-classes.js";
 import { checkDType, dtypeOfStorage, STORAGE, type DType, type TypedArray } from "./dtype.js";
 import { selectAxes, type Index } from "./indexing.js";
@@ -34,21 +33,25 @@ export function checkShape(shape: unknown, what = "shape"): number[] {
 }
 
 /**
- * Storage for `size` elements. Large blocks live in shared memory where the platform has it, so
- * that handing them to another thread of this process (a peer worker, a pool thread) shares them
- * instead of copying 2 × their size through the structured clone.
+ * Storage for `size` elements: an ordinary ArrayBuffer unless shared allocation is switched on.
+ * Shared memory would let blocks cross between threads without a copy, but V8 does not count a
+ * SharedArrayBuffer's memory when deciding to collect garbage: x.add(x.T) on 3.2 GB held 7.5 GB
+ * at its peak with shared blocks, 0.6 GB with ordinary ones, at the same speed
+ * (docs/ARCHITECTURE.md, "Buffers"). Blocks sent to another thread are copied and transferred.
  */
 export function allocate(dtype: DType, size: number): TypedArray {
   const Ctor = STORAGE[dtype];
   const bytes = size * Ctor.BYTES_PER_ELEMENT;
-  if (bytes >= SHARE_MIN_BYTES && sharedAllocation && typeof SharedArrayBuffer !== "undefined") {
+  if (bytes >= SHARED_ALLOCATION_MIN_BYTES && sharedAllocation && typeof SharedArrayBuffer !== "undefined") {
     return new Ctor(new SharedArrayBuffer(bytes), 0, size);
   }
   return new Ctor(size);
 }
 
-let sharedAllocation = true;
-/** Turns shared-memory allocation of large blocks on or off (on by default where available). */
+let sharedAllocation = false;
+/** Below this, a copy between threads costs less than setting up shared memory. */
+const SHARED_ALLOCATION_MIN_BYTES = 64 * 1024;
+/** Turns shared-memory allocation of large blocks on or off (off by default; see allocate). */
 export function setSharedAllocation(on: boolean): void {
   sharedAllocation = on;
 }

@@ -65,7 +65,8 @@ function tree(
   // Level 0: one partial per block.
   let level = 0;
   let grid = a.numblocks;
-  let keyOf = (idx: number[]): string => `${name}-l${level}[${idx.join(",")}]`;
+  const levelKey = (l: number) => (idx: number[]): string => `${name}-l${l}[${idx.join(",")}]`;
+  let keyOf = levelKey(0);
   for (const idx of blockIndices(grid)) layer.set(keyOf(idx), first(idx));
 
   const groupGrid = (idx: number[], from: number[], prevKey: (i: number[]) => string): unknown => {
@@ -86,9 +87,7 @@ function tree(
   while (axes.some((k) => grid[k]! > split)) {
     const prevKey = keyOf;
     const from = grid;
-    level++;
-    const thisLevel = level;
-    keyOf = (idx) => `${name}-l${thisLevel}[${idx.join(",")}]`;
+    keyOf = levelKey(++level);
     grid = grid.map((n, k) => (axes.includes(k) ? Math.ceil(n / split) : n));
     for (const idx of blockIndices(grid)) layer.set(keyOf(idx), combineTask(groupGrid(idx, from, prevKey)));
   }

@@ -87,20 +87,6 @@ export function isShared(buffer: unknown): buffer is SharedArrayBuffer {
 }
 
 /**
- * Frames at least this big cross between threads of one process as shared memory rather than as a
- * copy. Below it, a copy costs less than setting up a shared buffer. Measured here: a 64 MiB
- * clone between worker threads took 95 ms, sharing 0.1 ms (docs/ARCHITECTURE.md, "Buffers").
- */
-export const SHARE_MIN_BYTES = 64 * 1024;
-
-/** A copy of `bytes` in a new SharedArrayBuffer, viewed as the same kind. */
-export function toShared(kind: number, bytes: Uint8Array): unknown {
-  const sab = new SharedArrayBuffer(bytes.byteLength);
-  new Uint8Array(sab).set(bytes);
-  return viewAs(kind, new Uint8Array(sab));
-}
-
-/**
  * The one place that decides whether a frame's buffer may be put in a postMessage transfer list:
  * only when the sender owns it (the codec made it) and the view covers the whole buffer, so no
  * neighbouring bytes are detached with it. msgpackr's pack() returns a view into a reused arena:

@@ -4,7 +4,7 @@
 // are, and objects a caller marks (futures) become TaskRefs.
 
 import { SerializationError } from "../errors.js";
-import { SHARE_MIN_BYTES, bufferKind, bytesOf, isShared, toShared } from "./buffers.js";
+import { bufferKind, bytesOf } from "./buffers.js";
 import { FrameRef, NEGATIVE_ZERO, NO_FRAMES, packWithFrames, unpackWithFrames } from "./msgpack.js";
 import { Serialized, TaskRef } from "./refs.js";
 import { WireValue, wireClassOf, type WireClass } from "./wire-classes.js";
@@ -76,20 +76,6 @@ export function serialize(value: unknown, options: SerializeOptions = {}): Seria
 }
 
 /**
- * `value` with every binary part of at least SHARE_MIN_BYTES moved into shared memory (one copy
- * now), so that sending it to another thread of this process later shares instead of copying.
- * Returns `value` itself when nothing needed moving. For holders of results on in-process links.
- */
-export function shareLarge(value: unknown): unknown {
-  const walker = new Walker(
-    {},
-    (kind, bytes, original) => (bytes.byteLength >= SHARE_MIN_BYTES && !isShared(bytes.buffer) ? toShared(kind, bytes) : original),
-    rebuildWire,
-  );
-  return walker.walk(value, 0);
-}
-
-/**
  * Decodes a Serialized. TaskRefs in it are replaced by `resolve(ref)` when given; binary values are
  * views onto the frames (no copy unless a frame is misaligned for its element type).
  */
@@ -116,7 +102,6 @@ const PRIMITIVE_BYTES = 8;
 type OnWire = (def: WireClass, walkedFields: unknown, fields: unknown, original: object) => unknown;
 const packWire: OnWire = (def, walked) => new WireValue(def.name, walked);
 /** When sharing: the same instance rebuilt over the shared buffers (itself when nothing moved). */
-const rebuildWire: OnWire = (def, walked, fields, original) => (walked === fields ? original : def.decode(walked));
 
 class Walker {
   readonly refs: string[] = [];

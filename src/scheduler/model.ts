@@ -57,6 +57,12 @@ export class TaskState {
   /** The key whose failure made this one fail (itself, or a dependency). */
   blame: string | null = null;
   retriesLeft = 0;
+  /**
+   * For a task with no inputs submitted among many of its kind (a root of a big graph): its place
+   * in priority order among them, and how many there are (0: not such a task). See coAssign.
+   */
+  coRank = 0;
+  coSize = 0;
   /** Name prefix used to learn typical durations ("inc" for "inc-3f2a…"). */
   readonly group: string;
 

@@ -1,6 +1,7 @@
 // Where a task should run: data locality first (fewest bytes to move, priced by link bandwidth),
 // then occupancy (expected work already queued). Pure functions over scheduler records.
 
+import { comparePriority } from "../graph/priority.js";
 import type { TaskState, WorkerRecord } from "./model.js";
 
 /**
@@ -13,6 +14,34 @@ export const DEFAULT_BANDWIDTH_BYTES_PER_MS = 100_000;
  * unknown *slow* tasks; ours start small because submitted JS functions are usually quick, and the
  * estimate is replaced by measurements after the first completion). */
 export const UNKNOWN_TASK_MS = 1;
+
+/**
+ * Roots of a graph that come next to each other in priority order usually feed the same tasks
+ * (the blocks (i, j) and (j, i) of `x.add(x.T)`, neighbours in a reduction). Handing out such
+ * roots in contiguous runs, one run per worker, keeps those inputs together and saves moving them
+ * (Dask's co-assignment of root tasks). Applies to a kind of root task submitted at least this
+ * many times per thread; fewer are spread by occupancy as usual.
+ */
+export const CO_ASSIGN_MIN_PER_THREAD = 2;
+
+/** Marks fresh roots of each kind, when there are enough of them, with their rank in priority order. */
+export function coAssign(fresh: readonly TaskState[], threads: number): void {
+  const groups = new Map<string, TaskState[]>();
+  for (const ts of fresh) {
+    if (ts.deps.size > 0 || !ts.spec || ts.spec.workers?.length || ts.spec.resources) continue;
+    let g = groups.get(ts.group);
+    if (!g) groups.set(ts.group, (g = []));
+    g.push(ts);
+  }
+  for (const g of groups.values()) {
+    if (g.length < CO_ASSIGN_MIN_PER_THREAD * Math.max(1, threads)) continue;
+    g.sort((a, b) => comparePriority(a.priority, b.priority));
+    g.forEach((ts, i) => {
+      ts.coRank = i;
+      ts.coSize = g.length;
+    });
+  }
+}
 
 /** Whether worker `ws` may run task `ts` (restrictions and resources). */
 export function canRun(ts: TaskState, ws: WorkerRecord): boolean {
@@ -43,6 +72,12 @@ export function missingBytes(ts: TaskState, ws: WorkerRecord): number {
  * Returns null when no worker may run it.
  */
 export function decideWorker(ts: TaskState, workers: Iterable<WorkerRecord>, bandwidth = DEFAULT_BANDWIDTH_BYTES_PER_MS): WorkerRecord | null {
+  if (ts.coSize > 0 && ts.deps.size === 0) {
+    const able: WorkerRecord[] = [];
+    for (const ws of workers) if (canRun(ts, ws)) able.push(ws);
+    if (able.length === 0) return null;
+    return able[Math.min(able.length - 1, Math.floor((ts.coRank * able.length) / ts.coSize))]!;
+  }
   let best: WorkerRecord | null = null;
   let bestStart = Infinity;
   let bestBytes = Infinity;

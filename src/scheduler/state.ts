@@ -7,6 +7,7 @@ import type { FnDef, ModuleDef, TaskMsg, WorkerHello } from "../protocol/message
 import type { Serialized } from "../protocol/refs.js";
 import { ClientState, TaskState, WorkerRecord, type TaskStateName } from "./model.js";
 import { holders, Outbox, type Instruction } from "./outbox.js";
+import { coAssign } from "./placement.js";
 import { Story, type StoryEntry } from "./story.js";
 
 export type { Instruction } from "./outbox.js";
@@ -105,6 +106,9 @@ export class SchedulerState {
       }
       fresh.push(ts);
     }
+    let threads = 0;
+    for (const ws of this.workers.values()) if (ws.status === "running") threads += ws.nthreads;
+    coAssign(fresh, threads);
     for (const key of wants) {
       const ts = this.tasks.get(key);
       if (!ts) continue;

@@ -12,7 +12,7 @@ import { errorToData, SerializationError } from "../errors.js";
 import { log } from "../log.js";
 import type { DataReply, Handlers, Resources, SchedulerToWorker, ToDataServer, WorkerKind } from "../protocol/messages.js";
 import type { Serialized, TaskRef } from "../protocol/refs.js";
-import { deserialize, measure, serialize, shareLarge } from "../protocol/serialize.js";
+import { deserialize, measure, serialize } from "../protocol/serialize.js";
 import { randomId } from "../util/ids.js";
 import { CodeCache, type CodePlatform, type TaskFunction } from "./code.js";
 import { WorkerState, type WorkerTask } from "./state.js";
@@ -298,9 +298,7 @@ export class Worker {
 
   private async acceptPeer(comm: Comm): Promise<void> {
     if (this.closing) return comm.close("worker closing");
-    let peerRole: string | undefined;
     const admitted = await welcome(comm, (hello) => {
-      peerRole = hello.role;
       if (this.dataToken !== undefined && hello.token !== this.dataToken) return { refuse: hello.token ? "wrong data token" : "this worker's data server needs the cluster's data token" };
       if (hello.role !== "peer" && hello.role !== "client") return { refuse: `role "${hello.role}" cannot use a data server` };
       return { id: `${this.name}-conn-${randomId(3)}` };
@@ -317,7 +315,7 @@ export class Worker {
             missing.push(key);
             continue;
           }
-          values[key] = this.encodeFor(comm, key, peerRole === "peer");
+          values[key] = serialize(this.state.data.get(key)).payload;
         }
         comm.send({ op: "data", id: m.id, values, missing });
       },
@@ -333,26 +331,6 @@ export class Worker {
     };
     comm.setHandler((msg) => dispatch(handlers, msg));
   }
-
-  /**
-   * Encodes a held value for a connection. To peer workers on links between threads of this
-   * process, large buffers are moved into shared memory first (once) and the held value is
-   * replaced by the shared version, so this and later sends share instead of copying.
-   */
-  private encodeFor(comm: Comm, key: string, toPeer: boolean): Serialized {
-    let value = this.state.data.get(key);
-    // Only other workers get shared memory: they treat task inputs as read-only. A client gets its
-    // own copy, so mutating what `await future` returned cannot change the cluster's result.
-    if (toPeer && comm.sharedMemory) {
-      const shared = shareLarge(value);
-      if (shared !== value) {
-        this.state.data.set(key, shared);
-        value = shared;
-      }
-    }
-    return serialize(value).payload;
-  }
-
 
   // ------------------------------------------------------------ data: fetching
 

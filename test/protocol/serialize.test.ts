@@ -3,7 +3,7 @@
 
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { SerializationError, Serialized, TaskRef, deserialize, measure, serialize, shareLarge } from "../../src/internal.js";
+import { SerializationError, Serialized, TaskRef, deserialize, measure, serialize } from "../../src/internal.js";
 
 const roundTrip = (value: unknown): unknown => deserialize(serialize(value).payload);
 
@@ -208,26 +208,6 @@ describe("measure", () => {
     const cyclic: unknown[] = [];
     cyclic.push(cyclic);
     assert.throws(() => measure(cyclic), SerializationError);
-  });
-});
-
-describe("shareLarge", () => {
-  test("moves large buffers into shared memory and leaves small ones alone", () => {
-    const large = new Float64Array(1 << 17).map((_, i) => i);
-    const small = new Uint8Array([1, 2, 3]);
-    const out = shareLarge({ large, small, n: 1 }) as { large: Float64Array; small: Uint8Array; n: number };
-    assert.ok(out.large instanceof Float64Array, "kind lost");
-    assert.ok(out.large.buffer instanceof SharedArrayBuffer, "not moved to shared memory");
-    assert.ok(sameBytes(out.large, large), "bytes changed");
-    assert.equal(out.small, small);
-    assert.equal(out.n, 1);
-  });
-
-  test("returns the very same object when nothing needs moving", () => {
-    const alreadyShared = new Float64Array(new SharedArrayBuffer(1 << 20));
-    const value = { alreadyShared, small: new Uint8Array(10), list: [1, "a"] };
-    assert.equal(shareLarge(value), value);
-    assert.equal(shareLarge(alreadyShared), alreadyShared);
   });
 });
 
