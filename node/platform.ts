@@ -9,6 +9,7 @@ import { setClientPlatform } from "../src/client/platform.js";
 import { registerTransport } from "../src/comm/registry.js";
 import type { Transport, TransportOptions } from "../src/comm/types.js";
 import { bundleModule } from "./bundle.js";
+import "./threads-scheduler.js"; // registers the "threads" scheduler
 
 /** Lets pending I/O run: setImmediate runs after I/O callbacks, without a timer's minimum delay. */
 export function nodeYield(): Promise<void> {

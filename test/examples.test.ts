@@ -22,3 +22,25 @@ test("examples/02-as-completed finds the minimum while keeping 8 evaluations in 
   assert.ok(m, r.stdout);
   assert.ok(Math.abs(Number(m[1]) - 3) < 0.05 && Math.abs(Number(m[2]) + 2) < 0.05, `converged near (3, -2): ${m[0]}`);
 });
+
+test("examples/03-arrays computes x.add(x.T).mean(axis 0).sum() near n, persists x, and agrees with this thread", async () => {
+  const r = await runNode(["--import", "tsx", "examples/03-arrays/main.ts"], 60_000, { MESHWORK_EXAMPLE_N: "2000" });
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /x = mw\.Array<random, shape=\[2000, 2000\], dtype=float64, chunksize=\[200, 200\], blocks=100, tasks=100>/);
+  const m = /y\.compute\(\) → ([\d.]+) \(n = 2000\)/.exec(r.stdout);
+  assert.ok(m, r.stdout);
+  assert.ok(Math.abs(Number(m[1]) - 2000) < 2, `each column of x + x.T averages about 1: ${m[1]}`);
+  assert.match(r.stdout, /x\.persist\(\) → 100 blocks held on the workers/);
+  const s = /xp\.sum\(\) → ([\d.]+)/.exec(r.stdout);
+  assert.ok(s && Math.abs(Number(s[1]) / 2e6 - 1) < 0.01, `sum of 4M uniforms is about 2M: ${s?.[1]}`);
+  assert.match(r.stdout, /same result on the cluster and in this thread: true/);
+});
+
+test("examples/04-delayed computes the same report in this thread and on a cluster", async () => {
+  const r = await runNode(["--import", "tsx", "examples/04-delayed/main.ts"]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /report = Delayed\(combine-[0-9a-f]+\) \(22 tasks, nothing computed yet\)/);
+  assert.match(r.stdout, /days: 7/);
+  assert.match(r.stdout, /n: 6923/);
+  assert.match(r.stdout, /same answer both ways: true/);
+});

@@ -33,6 +33,11 @@ export interface ClientOptions {
   name?: string;
   /** Passed to the transport (timeouts, size limits …). */
   transport?: TransportOptions;
+  /**
+   * Become the default scheduler for collections (`x.compute()` without a scheduler option), as
+   * Dask's `set_as_default`. Default true: the most recently connected client is the default.
+   */
+  setAsDefault?: boolean;
 }
 
 export interface ScatterOptions {
@@ -100,7 +105,7 @@ export class Client implements FutureHost, GraphScheduler {
     comm.name = `${w.id}→scheduler`;
     const client = new Client(comm, w.id, w.dataToken, options);
     // As in Dask, the newest client is where collections compute unless told otherwise.
-    setDefaultClient(client);
+    if (options.setAsDefault !== false) setDefaultClient(client);
     return client;
   }
 

@@ -20,7 +20,13 @@ export interface DelayedOptions {
 }
 
 /** A value, a future or a delayed value of it: what a delayed call accepts for each argument. */
-export type DelayedArg<T> = T | Delayed<T> | Future<T> | Collection<T>;
+export type DelayedArg<T> =
+  | T
+  | Delayed<T>
+  | Future<T>
+  | Collection<T>
+  // Inside arrays and plain objects too: `combine([a, b])` with a and b delayed.
+  | (T extends readonly (infer E)[] ? readonly DelayedArg<E>[] : T extends object ? { [K in keyof T]: DelayedArg<T[K]> } : never);
 export type DelayedArgs<A extends readonly unknown[]> = { [K in keyof A]: DelayedArg<A[K]> };
 
 /** A lazy value: the result of a recorded call (or a wrapped value). */
