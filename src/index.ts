@@ -21,7 +21,7 @@ export type { WorkerInfo } from "./protocol/messages.js";
 export type { StoryEntry } from "./scheduler/story.js";
 export { delayed, Delayed } from "./graph/delayed.js";
 export type { DelayedOptions, DelayedArg, DelayedArgs } from "./graph/delayed.js";
-export { compute, persist, computeWith, persistWith } from "./graph/collection.js";
+export { compute, persist, computeWith, persistWith, release } from "./graph/collection.js";
 export type { Collection, ComputeOptions, SchedulerChoice, Computed } from "./graph/collection.js";
 export { Scheduler } from "./scheduler/server.js";
 export type { SchedulerOptions } from "./scheduler/server.js";

@@ -3,7 +3,7 @@
 // graph and return new arrays at once; nothing runs until compute.
 
 import { ArgumentError } from "../errors.js";
-import { COLLECTION, computeWith, persistWith, type Collection, type CollectionParts, type ComputeOptions } from "../graph/collection.js";
+import { COLLECTION, computeWith, persistWith, release, type Collection, type CollectionParts, type ComputeOptions } from "../graph/collection.js";
 import { LayeredGraph, Task, TaskRef, type GraphNode } from "../graph/task.js";
 import { hash64 } from "../util/ids.js";
 import { blockIndices, offsets, type Chunks, type ChunksSpec } from "./chunks.js";
@@ -256,6 +256,11 @@ export class ChunkedArray implements Collection<ArrayValue> {
     return tensordot(this, other, axes);
   }
 
+  /** Gives up the blocks a persisted array holds on a cluster (see `release`); it cannot be computed after. */
+  release(): void {
+    release(this);
+  }
+
   toString(): string {
     return `mw.Array<${this.name.split("-")[0]}, shape=[${this.shape.join(", ")}], dtype=${this.dtype}, chunksize=[${this.chunksize.join(", ")}], blocks=${this.numblocks.reduce((a, b) => a * b, 1)}, tasks=${this.taskCount}>`;
   }
@@ -267,9 +272,15 @@ export class ChunkedArray implements Collection<ArrayValue> {
 
 const ITEM_BYTES: Record<DType, number> = { float64: 8, float32: 4, int32: 4, uint32: 4, int16: 2, uint16: 2, int8: 1, uint8: 1, bool: 1 };
 
-/** A deterministic name for an operation's result: the same operation on the same inputs gets the same keys. */
+/**
+ * A deterministic name for an operation's result: the same operation on the same inputs gets the
+ * same keys. Numbers JSON cannot tell apart are spelled out: NaN, ±Infinity (JSON's null), and -0
+ * (JSON's 0: x.mul(-0) and x.mul(0) differ, and must not share keys).
+ */
 export function tokenName(op: string, ...parts: unknown[]): string {
-  return `${op}-${hash64(JSON.stringify(parts, (_k, v: unknown) => (v instanceof ChunkedArray ? `@${v.name}` : typeof v === "number" && !Number.isFinite(v) ? String(v) : v)))}`;
+  const spell = (_k: string, v: unknown): unknown =>
+    v instanceof ChunkedArray ? `@${v.name}` : typeof v === "number" && !Number.isFinite(v) ? String(v) : Object.is(v, -0) ? "-0" : v;
+  return `${op}-${hash64(JSON.stringify(parts, spell))}`;
 }
 
 /** Keys in a nested grid (arrays `numblocks.length` deep) of TaskRefs. */

@@ -41,7 +41,8 @@ export function fromArray(data: unknown, options: CreateOptions & { shape?: numb
   const bytes = c.toTypedArray();
   const name = `array-${hash64(JSON.stringify([c.dtype, c.shape, options.chunks ?? "auto"]), new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength))}`;
   return blockwise(name, [...c.shape], options.chunks, c.dtype, (shape, start) =>
-    new Literal(c.ndim === 0 ? c : c.slice(...start.map((s, a) => ({ start: s, stop: s + shape[a]! }))).copy()),
+    // Copies: the graph must not change when the caller later writes to its array.
+    new Literal((c.ndim === 0 ? c : c.slice(...start.map((s, a) => ({ start: s, stop: s + shape[a]! })))).copy()),
   );
 }
 
@@ -75,7 +76,8 @@ export function arange(a: number, b?: number, c?: number, options: CreateOptions
   for (const v of [start, stop, step]) if (typeof v !== "number" || !Number.isFinite(v)) throw new ArgumentError(`arange takes finite numbers, got ${String(v)}`);
   if (step === 0) throw new ArgumentError("arange step must not be 0");
   const length = Math.max(0, Math.ceil((stop - start) / step));
-  const ints = [start, stop, step].every(Number.isInteger) && start >= INT32_MIN && start + step * length <= INT32_MAX + Math.abs(step);
+  const last = start + step * Math.max(0, length - 1);
+  const ints = [start, stop, step].every(Number.isInteger) && Math.min(start, last) >= INT32_MIN && Math.max(start, last) <= INT32_MAX;
   const dtype = options.dtype ? checkDType(options.dtype) : ints ? "int32" : "float64";
   const name = tokenName("arange", start, stop, step, dtype, options.chunks ?? "auto");
   return blockwise(name, [length], options.chunks, dtype, (shape, off) => new Task(K.range, [{ length: shape[0]!, offset: off[0]!, start, step, dtype }]));

@@ -105,12 +105,27 @@ export function promote(a: DType, b: DType): DType {
  * The result type of an array of dtype `a` with a plain JS number, after NumPy 2 (NEP 50): the
  * number is "weak". An integer keeps an integer or float array's type (and makes a bool array
  * int32, where NumPy says int64); a fractional number makes an integer or bool array float64 and
- * keeps a float array's type.
+ * keeps a float array's type. An integer beyond int32 makes a bool array float64 (NumPy: int64).
  */
 export function promoteScalar(a: DType, scalar: number | boolean): DType {
   if (typeof scalar === "boolean") return a;
-  if (Number.isInteger(scalar)) return a === "bool" ? "int32" : a;
+  if (Number.isInteger(scalar)) return a === "bool" ? scalarType(scalar) : a;
   return isFloat(a) ? a : "float64";
+}
+
+/**
+ * The type a plain number has on its own: int32 for an integer that fits, else float64 (where
+ * NumPy says int64; float64 holds the integers JS numbers hold exactly).
+ */
+export function scalarType(v: number): DType {
+  return Number.isInteger(v) && v >= -2147483648 && v <= 2147483647 ? "int32" : "float64";
+}
+
+/** The smallest and largest value of an integer dtype. */
+export function intRange(dtype: DType): [number, number] {
+  const bits = INT_BITS[dtype];
+  if (bits === undefined) throw new ArgumentError(`${dtype} is not an integer type`);
+  return isSigned(dtype) ? [-(2 ** (bits - 1)), 2 ** (bits - 1) - 1] : [0, 2 ** bits - 1];
 }
 
 /** The float type for math functions (sqrt, exp …) of `a`: NumPy's, with float32 where it says float16. */

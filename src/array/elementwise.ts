@@ -6,7 +6,7 @@ import { ArgumentError } from "../errors.js";
 import { LayeredGraph, Task, TaskRef, type GraphNode } from "../graph/task.js";
 import { blockIndices, refine, sameChunks } from "./chunks.js";
 import { ChunkedArray, tokenName } from "./core.js";
-import { checkDType, divType, floatFor, promote, promoteScalar, STORAGE, type DType } from "./dtype.js";
+import { checkDType, divType, floatFor, intRange, isInteger, promote, promoteScalar, scalarType, STORAGE, type DType } from "./dtype.js";
 import type { BinaryOp, Expr, Operand, Program, UnaryOp } from "./kernels/expr.js";
 import { K } from "./kernels/register.js";
 import { rechunk } from "./rechunk.js";
@@ -42,9 +42,23 @@ function commonType(a: Term, b: Term): DType {
   return promote(a.expr.dt, b.expr.dt);
 }
 
+/**
+ * Whether a plain integer lies outside integer type `dt`. A weak scalar takes the array's type
+ * (NumPy 2), so uint8 with -1 would silently become uint8 with 255: NumPy 2 refuses that in
+ * arithmetic (OverflowError) and compares exactly, and so do we.
+ */
+function outOfRange(v: number | boolean | undefined, dt: DType): v is number {
+  if (typeof v !== "number" || !Number.isInteger(v) || !isInteger(dt)) return false;
+  const [lo, hi] = intRange(dt);
+  return v < lo || v > hi;
+}
+
 /** A term at type `dt` (a constant is converted when the program is built, not per element). */
 function at(t: Term, dt: DType, consts: number[]): Expr {
   if (t.scalar === undefined) return castTo(t.expr, dt);
+  if (outOfRange(t.scalar, dt)) {
+    throw new ArgumentError(`the number ${t.scalar} is out of bounds for ${dt} (NumPy 2 refuses it too); convert the array with astype() first`);
+  }
   return { op: "const", slot: consts.push(asType(t.scalar, dt)) - 1, dt };
 }
 
@@ -52,7 +66,11 @@ const COMPARISONS = new Set<BinaryOp>(["eq", "ne", "lt", "le", "gt", "ge"]);
 
 function binaryExpr(f: BinaryOp, a: Term, b: Term, consts: number[]): Expr {
   let t = commonType(a, b);
-  if (COMPARISONS.has(f)) return { op: "bin", f, a: at(a, t, consts), b: at(b, t, consts), dt: "bool" };
+  if (COMPARISONS.has(f)) {
+    // float64 holds every integer type's values and the number exactly, so the answer is exact.
+    if (outOfRange(a.scalar, t) || outOfRange(b.scalar, t)) t = "float64";
+    return { op: "bin", f, a: at(a, t, consts), b: at(b, t, consts), dt: "bool" };
+  }
   if (f === "div") {
     const r = divType(t);
     return { op: "bin", f, a: at(a, r, consts), b: at(b, r, consts), dt: r };
@@ -85,7 +103,7 @@ export function elementwise(op: string, args: readonly ArrayLike[], build: (term
     if (v instanceof ChunkedArray) {
       terms.push({ expr: { op: "in", o: arrays.push(v) - 1, dt: v.dtype } });
     } else if (typeof v === "number" || typeof v === "boolean") {
-      terms.push({ expr: { op: "const", slot: -1, dt: typeof v === "boolean" ? "bool" : Number.isInteger(v) ? "int32" : "float64" }, scalar: v });
+      terms.push({ expr: { op: "const", slot: -1, dt: typeof v === "boolean" ? "bool" : scalarType(v) }, scalar: v });
     } else {
       throw new ArgumentError(`argument ${i + 1} of ${op} must be a chunked array, a number or a boolean, got ${v === null ? "null" : typeof v}`);
     }
@@ -169,8 +187,16 @@ export function clip(a: ChunkedArray, min: ArrayLike | null, max: ArrayLike | nu
   return elementwise("clip", args, (terms, consts) => {
     let x: Term = terms[0]!;
     let i = 1;
-    if (min !== null) x = { expr: binaryExpr("maximum", x, terms[i++]!, consts) };
-    if (max !== null) x = { expr: binaryExpr("minimum", x, terms[i++]!, consts) };
+    // A bound beyond an integer type's range limits nothing on that side: clip to the range
+    // instead (as NumPy 2.1 does, numpy/numpy#26892) rather than refusing it as arithmetic would.
+    const bound = (b: Term): Term => {
+      const t = commonType(x, b);
+      if (!outOfRange(b.scalar, t)) return b;
+      const [lo, hi] = intRange(t);
+      return { ...b, scalar: Math.min(Math.max(b.scalar, lo), hi) };
+    };
+    if (min !== null) x = { expr: binaryExpr("maximum", x, bound(terms[i++]!), consts) };
+    if (max !== null) x = { expr: binaryExpr("minimum", x, bound(terms[i++]!), consts) };
     return x.expr;
   });
 }

@@ -87,6 +87,7 @@ export class NDArray {
    * unless `dtype` says otherwise. The input is copied.
    */
   static from(values: unknown, options: { dtype?: DType; shape?: readonly number[] } = {}): NDArray {
+    if (options.dtype !== undefined) checkDType(options.dtype);
     if (values instanceof NDArray) return options.dtype && options.dtype !== values.dtype ? castCopy(values, options.dtype) : values.copy();
     if (ArrayBuffer.isView(values)) {
       const fromType = dtypeOfStorage(values);
@@ -108,12 +109,12 @@ export class NDArray {
     const flat: unknown[] = shape.length === 0 ? [values] : (values as unknown[]).flat(shape.length - 1);
     if (flat.length !== sizeOf(shape)) throw new ArgumentError("nested arrays must be rectangular (every row the same length)");
     const dtype = options.dtype ?? (flat.length > 0 && flat.every((v) => typeof v === "boolean") ? "bool" : "float64");
-    checkDType(dtype);
     const out = allocate(dtype, flat.length);
     for (let i = 0; i < flat.length; i++) {
       const v = flat[i];
       if (typeof v !== "number" && typeof v !== "boolean") throw new ArgumentError(`arrays hold numbers and booleans; found ${typeof v} at flat position ${i}`);
-      out[i] = dtype === "bool" ? (v ? 1 : 0) : Number(v);
+      // Any number but 0 is true, NaN too (as NumPy's bool(nan)); JS truthiness would say false.
+      out[i] = dtype === "bool" ? (v === 0 || v === false ? 0 : 1) : Number(v);
     }
     const final = options.shape ? checkShape(options.shape) : shape;
     if (sizeOf(final) !== flat.length) throw new ArgumentError(`shape [${final.join(", ")}] needs ${sizeOf(final)} elements, the data has ${flat.length}`);

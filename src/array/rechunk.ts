@@ -24,8 +24,11 @@ export function rechunk(a: ChunkedArray, spec: ChunksSpec): ChunkedArray {
     // Per axis: the old blocks this new block overlaps, and the range taken from each.
     const parts = idx.map((b, axis) => overlaps(a.chunks[axis]!, newOffsets[axis]![b]!, newOffsets[axis]![b]! + chunks[axis]![b]!));
     if (parts.some((p) => p.length === 0)) {
-      // A block of length 0: take an empty part of the first old block.
-      layer.set(out.key(idx), new Task(K.slice, [new TaskRef(a.key(idx.map(() => 0))), idx.map(() => ({ start: 0, stop: 0 }))]));
+      // A block with no elements (an axis of length 0). It still needs its own shape along the
+      // other axes ([0, 3] is not [0, 0]: broadcasting and assembling read it), which no part of
+      // an old block may have, so it is made afresh.
+      const shape = idx.map((b, axis) => chunks[axis]![b]!);
+      layer.set(out.key(idx), new Task(K.full, [{ shape, dtype: a.dtype, value: 0 }]));
       continue;
     }
     const whole = parts.every((p, axis) => p.length === 1 && p[0]!.from === 0 && p[0]!.to === a.chunks[axis]![p[0]!.block]);

@@ -23,7 +23,7 @@ import { checkOptions, describe, isTaskHandle, sourceRef, typeTag } from "./argu
 import { DataPlane } from "./data.js";
 import type { Arg, Args, TaskFn, TaskHandle, TaskModule, TaskOptions } from "./options.js";
 import { clientPlatform } from "./platform.js";
-import { clearDefaultClient, COLLECTION, persistWith, prepare, setDefaultClient, type Collection, type GraphScheduler, type PreparedGraph } from "../graph/collection.js";
+import { clearDefaultClient, COLLECTION, isCollection, persistWith, prepare, setDefaultClient, type Collection, type GraphScheduler, type PreparedGraph } from "../graph/collection.js";
 import { FutureNode, Literal, Task, type GraphNode } from "../graph/task.js";
 
 export interface ClientOptions {
@@ -259,6 +259,8 @@ export class Client implements FutureHost, GraphScheduler {
 
   /** Computes collections on the cluster and gives them back backed by the results held there. */
   async persist<C extends Collection>(collection: C): Promise<C> {
+    // persistWith passes anything else through unchanged; here that would hide a mistake.
+    if (!isCollection(collection)) throw new ArgumentError(`persist takes a collection (a delayed value, an array); got ${describe(collection)}`);
     const [out] = await persistWith({ scheduler: this }, [collection] as const);
     return out as C;
   }
@@ -292,7 +294,10 @@ export class Client implements FutureHost, GraphScheduler {
    */
   private submitGraph(g: PreparedGraph): Future[] {
     this.checkOpen();
-    const pending = this.pendingGraph();
+    // Nothing is queued until every node is known to be sendable: a closure or an unsendable
+    // value halfway through would otherwise leave the tasks before it to run for nobody.
+    const tasks: TaskMsg[] = [];
+    const fns: FnDef[] = [];
     for (const [key, node] of g.graph) {
       if (node instanceof FutureNode) {
         if (!this.keys.has(key)) throw new ArgumentError(`${key} is held by a future of another client, or one already released`);
@@ -312,14 +317,17 @@ export class Client implements FutureHost, GraphScheduler {
         } else {
           const def = describeFunction(node.fn);
           ref = sourceRef(def);
-          this.queueFn(def);
+          fns.push(def);
         }
       } else {
         throw new ArgumentError(`cannot submit graph node ${String(node)}`);
       }
       const { payload, refs } = serialize(args, { replace: this.replaceFuture });
-      pending.tasks.push({ key, fn: ref, args: payload, deps: refs, priority: [0, this.generation, g.order.get(key) ?? 0], retries: 0 });
+      tasks.push({ key, fn: ref, args: payload, deps: refs, priority: [0, this.generation, g.order.get(key) ?? 0], retries: 0 });
     }
+    for (const def of fns) this.queueFn(def);
+    const pending = this.pendingGraph();
+    for (const t of tasks) pending.tasks.push(t);
     const futures = g.outputs.map((key) => {
       const known = this.keys.get(key);
       const fresh = !known || known.status === "cancelled" || known.status === "lost";

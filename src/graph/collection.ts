@@ -2,6 +2,7 @@
 // `persist` works for all of them on any scheduler: its graph, the keys of its pieces, how the
 // pieces' values become the collection's value, and how to rebuild it over pieces already held.
 
+import { describe } from "../client/arguments.js";
 import { ArgumentError } from "../errors.js";
 import { order } from "./order.js";
 import { optimize, type OptimizeOptions } from "./optimize.js";
@@ -64,17 +65,24 @@ export interface ComputeOptions extends OptimizeOptions {
 
 // ---- choosing a scheduler (clients register here, so this module does not import them) ----
 
-let defaultClient: (GraphScheduler & { readonly closedError: unknown }) | null = null;
+type DefaultClient = GraphScheduler & { readonly closedError: unknown };
+/**
+ * Clients that asked to be the default, oldest first. When the newest closes, the one before it is
+ * the default again (as Dask's default_client), rather than computations moving to this thread.
+ */
+const defaultClients: DefaultClient[] = [];
 const named = new Map<string, () => GraphScheduler>();
 
 /** @internal A client just connected: it becomes the default, as in Dask. */
-export function setDefaultClient(client: GraphScheduler & { readonly closedError: unknown }): void {
-  defaultClient = client;
+export function setDefaultClient(client: DefaultClient): void {
+  clearDefaultClient(client);
+  defaultClients.push(client);
 }
 
 /** @internal A client closed: it stops being the default. */
 export function clearDefaultClient(client: unknown): void {
-  if (defaultClient === client) defaultClient = null;
+  const i = defaultClients.indexOf(client as DefaultClient);
+  if (i >= 0) defaultClients.splice(i, 1);
 }
 
 /** @internal Platforms register "sync" and "threads". */
@@ -84,7 +92,7 @@ export function registerScheduler(name: string, make: () => GraphScheduler): voi
 
 export function resolveScheduler(choice: SchedulerChoice | undefined): GraphScheduler {
   if (choice === undefined) {
-    if (defaultClient && !defaultClient.closedError) return defaultClient;
+    for (let i = defaultClients.length - 1; i >= 0; i--) if (!defaultClients[i]!.closedError) return defaultClients[i]!;
     choice = "sync";
   }
   if (typeof choice === "string") {
@@ -97,7 +105,7 @@ export function resolveScheduler(choice: SchedulerChoice | undefined): GraphSche
     return make();
   }
   if (typeof choice === "object" && choice !== null && typeof choice.computeGraph === "function") return choice;
-  throw new ArgumentError(`scheduler must be "sync", "threads" or a Client, got ${String(choice)}`);
+  throw new ArgumentError(`scheduler must be "sync", "threads" or a Client, got ${describe(choice)}`);
 }
 
 // ---- compute and persist ----
@@ -111,9 +119,17 @@ export function prepare(parts: readonly CollectionParts[], options: OptimizeOpti
   return { graph, outputs, order: order(graph, outputs) };
 }
 
-function checkOptions(options: unknown): ComputeOptions {
+const OPTION_NAMES = ["scheduler", "fuse"];
+
+function checkOptions(options: unknown, values: unknown): ComputeOptions {
+  if (!Array.isArray(values)) throw new ArgumentError(`computeWith and persistWith take an array of values, e.g. computeWith(options, [x, y]); got ${describe(values)}`);
   if (options === undefined) return {};
-  if (typeof options !== "object" || options === null) throw new ArgumentError(`compute options must be an object, got ${String(options)}`);
+  if (typeof options !== "object" || options === null || Array.isArray(options)) throw new ArgumentError(`compute options must be an object, got ${describe(options)}`);
+  // A misspelt option would otherwise be ignored, and the work would run somewhere else than asked.
+  const unknown = Object.keys(options).filter((k) => !OPTION_NAMES.includes(k));
+  if (unknown.length > 0) throw new ArgumentError(`unknown compute option ${unknown.map((k) => JSON.stringify(k)).join(", ")}; the options are ${OPTION_NAMES.map((k) => JSON.stringify(k)).join(", ")}`);
+  const { fuse } = options as ComputeOptions;
+  if (fuse !== undefined && typeof fuse !== "boolean") throw new ArgumentError(`fuse must be true or false, got ${describe(fuse)}`);
   return options as ComputeOptions;
 }
 
@@ -122,7 +138,7 @@ function checkOptions(options: unknown): ComputeOptions {
  * are optimized together, so pieces they share are computed once.
  */
 export async function computeWith<T extends readonly unknown[]>(options: ComputeOptions | undefined, values: T): Promise<{ -readonly [I in keyof T]: Computed<T[I]> }> {
-  const opts = checkOptions(options);
+  const opts = checkOptions(options, values);
   const parts = values.map((v) => (isCollection(v) ? v[COLLECTION]() : null));
   const real = parts.filter((p): p is CollectionParts => p !== null);
   if (real.length === 0) return [...values] as never;
@@ -139,7 +155,7 @@ export async function computeWith<T extends readonly unknown[]>(options: Compute
 
 /** Computes collections and keeps their pieces where they were computed; gives back the same collections over them. */
 export async function persistWith<T extends readonly unknown[]>(options: ComputeOptions | undefined, values: T): Promise<{ -readonly [I in keyof T]: T[I] }> {
-  const opts = checkOptions(options);
+  const opts = checkOptions(options, values);
   const parts = values.map((v) => (isCollection(v) ? v[COLLECTION]() : null));
   const real = parts.filter((p): p is CollectionParts => p !== null);
   if (real.length === 0) return [...values] as never;
@@ -152,6 +168,21 @@ export async function persistWith<T extends readonly unknown[]>(options: Compute
     const p = parts[i];
     return p ? p.rebuild(held) : v;
   }) as never;
+}
+
+/**
+ * Gives up the results a persisted collection holds on a cluster (its futures); they are freed
+ * once nothing else holds them. Python's reference counting does this when a persisted Dask
+ * collection goes away; here the garbage collector does it eventually, and this does it now.
+ * Computing the collection afterwards fails. Collections not persisted on a cluster hold nothing.
+ */
+export function release(collection: Collection): void {
+  if (!isCollection(collection)) throw new ArgumentError("release takes a collection (a persisted array or delayed value)");
+  for (const layer of collection[COLLECTION]().graph.layers.values()) {
+    for (const node of layer.values()) {
+      if (node instanceof FutureNode) (node.future as { release?: () => void }).release?.();
+    }
+  }
 }
 
 /** Computes collections on the default scheduler: `const [a, b] = await compute(x.sum(), y)`. */

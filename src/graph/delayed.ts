@@ -3,11 +3,13 @@
 // arrays and plain objects too), and become the task's inputs. Nothing runs until compute or
 // persist, on the local scheduler or a cluster.
 
+import { describe } from "../client/arguments.js";
+import { describeFunction } from "../client/functions.js";
 import { Future } from "../client/future.js";
 import { ArgumentError } from "../errors.js";
 import { hash64, randomId } from "../util/ids.js";
-import { COLLECTION, computeWith, isCollection, persistWith, type Collection, type CollectionParts, type ComputeOptions } from "./collection.js";
-import { FutureNode, LayeredGraph, Literal, Task, TaskRef, type GraphNode } from "./task.js";
+import { COLLECTION, computeWith, isCollection, persistWith, release, type Collection, type CollectionParts, type ComputeOptions } from "./collection.js";
+import { findRefs, FutureNode, LayeredGraph, Literal, Task, TaskRef, type GraphNode } from "./task.js";
 
 export interface DelayedOptions {
   /**
@@ -58,6 +60,11 @@ export class Delayed<T = unknown> implements Collection<T> {
     return v as Delayed<T>;
   }
 
+  /** Gives up the result a persisted value holds on a cluster (see `release`). */
+  release(): void {
+    release(this);
+  }
+
   /** Tasks in this value's graph. */
   get taskCount(): number {
     return this.graph.size;
@@ -85,26 +92,41 @@ export class Delayed<T = unknown> implements Collection<T> {
 export function delayed<A extends unknown[], R>(fn: (...args: A) => R, options?: DelayedOptions): (...args: DelayedArgs<A>) => Delayed<Awaited<R>>;
 export function delayed<T>(value: T, options?: DelayedOptions): Delayed<T>;
 export function delayed(target: unknown, options: DelayedOptions = {}): unknown {
-  if (typeof options !== "object" || options === null) throw new ArgumentError(`delayed options must be an object, got ${String(options)}`);
+  const { pure, name } = checkOptions(options);
   if (target instanceof Delayed) return target;
   if (typeof target !== "function") {
     const { value, graph } = lift(target);
-    const key = `${options.name ?? "literal"}-${randomId(6)}`;
-    return new Delayed(key, LayeredGraph.merge(graph, key, new Map([[key, value instanceof TaskRef ? new Task("identity", [value]) : new Literal(value)]])));
+    const key = `${name ?? "literal"}-${pure ? hash64(describeArgs(value)) : randomId(6)}`;
+    // A value with delayed values or futures inside depends on them: it is a task, not a literal.
+    const node = findRefs(value).length > 0 ? new Task("identity", [value]) : new Literal(value);
+    return new Delayed(key, LayeredGraph.merge(graph, key, new Map([[key, node]])));
   }
   const fn = target as (...args: never[]) => unknown;
-  const name = options.name ?? (fn.name || "delayed");
+  const prefix = name ?? (fn.name || "delayed");
+  let fnId: string | undefined;
   return (...args: unknown[]) => {
     const { value, graph } = lift(args);
-    const token = options.pure ? hash64(Function.prototype.toString.call(fn), describeArgs(value)) : randomId(8);
-    const key = `${name}-${token}`;
+    const token = pure ? hash64((fnId ??= functionId(fn)), describeArgs(value)) : randomId(8);
+    const key = `${prefix}-${token}`;
     return new Delayed(key, LayeredGraph.merge(graph, key, new Map([[key, new Task(fn, value as unknown[])]])));
   };
+}
+
+/** The options, checked (and copied: changing the object afterwards changes nothing). */
+function checkOptions(options: unknown): DelayedOptions {
+  if (typeof options !== "object" || options === null || Array.isArray(options)) throw new ArgumentError(`delayed options must be an object, got ${describe(options)}`);
+  const { pure, name, ...rest } = options as DelayedOptions;
+  const unknown = Object.keys(rest);
+  if (unknown.length > 0) throw new ArgumentError(`unknown delayed option ${unknown.map((k) => JSON.stringify(k)).join(", ")}; the options are "pure" and "name"`);
+  if (pure !== undefined && typeof pure !== "boolean") throw new ArgumentError(`pure must be true or false, got ${describe(pure)}`);
+  if (name !== undefined && (typeof name !== "string" || name.length === 0)) throw new ArgumentError(`name must be a non-empty string, got ${describe(name)}`);
+  return { pure, name };
 }
 
 /** Replaces delayed values, futures and collections inside `value` by TaskRefs, collecting their graphs. */
 function lift(value: unknown): { value: unknown; graph: LayeredGraph[] } {
   const graphs: LayeredGraph[] = [];
+  const path = new Set<object>();
   const walk = (v: unknown): unknown => {
     if (v === null || typeof v !== "object") return v;
     if (v instanceof Delayed) {
@@ -116,14 +138,19 @@ function lift(value: unknown): { value: unknown; graph: LayeredGraph[] } {
       return new TaskRef(v.key);
     }
     if (isCollection(v)) return liftCollection(v, graphs);
-    if (Array.isArray(v)) return v.map(walk);
-    const proto = Object.getPrototypeOf(v);
-    if (proto === Object.prototype || proto === null) {
-      const out: Record<string, unknown> = {};
-      for (const [k, x] of Object.entries(v)) out[k] = walk(x);
-      return out;
+    if (!Array.isArray(v) && !isPlain(v)) return v;
+    // Arrays and plain objects are searched, so one that contains itself would be searched forever.
+    if (path.has(v)) throw new ArgumentError("a delayed argument contains itself (an array or plain object inside itself); tasks take values without cycles");
+    path.add(v);
+    let out: unknown;
+    if (Array.isArray(v)) out = v.map(walk);
+    else {
+      const copy: Record<string, unknown> = {};
+      for (const [k, x] of Object.entries(v)) copy[k] = walk(x);
+      out = copy;
     }
-    return v;
+    path.delete(v);
+    return out;
   };
   const out = walk(value);
   return { value: out, graph: graphs };
@@ -143,25 +170,77 @@ function liftCollection(c: Collection, graphs: LayeredGraph[]): TaskRef {
   return new TaskRef(key);
 }
 
-/** A stable description of arguments for pure keys (refs by key, binary data by content). */
+/**
+ * A stable description of arguments for pure keys: refs by key, binary data by content, arrays,
+ * plain objects, maps, sets and dates by what they hold. Anything else (class instances, functions)
+ * by identity: the same object gives the same key, and two objects never share one only because
+ * they look alike (a Map described by its own properties would make every Map the same argument).
+ */
 function describeArgs(value: unknown): string {
   const parts: string[] = [];
   const walk = (v: unknown): void => {
-    if (v instanceof TaskRef) parts.push(`@${v.key}`);
+    if (typeof v === "string") parts.push(JSON.stringify(v)); // quoted, so no string can pass for structure
+    else if (typeof v === "number") parts.push(Object.is(v, -0) ? "-0" : String(v));
+    else if (typeof v === "bigint") parts.push(`${v}n`);
+    else if (typeof v === "symbol") parts.push(`symbol:${identity(v)}`);
+    else if (typeof v !== "object" && typeof v !== "function") parts.push(String(v)); // boolean, undefined
+    else if (v === null) parts.push("null");
+    else if (v instanceof TaskRef) parts.push(`@${v.key}`);
     else if (ArrayBuffer.isView(v)) parts.push(`#${v.constructor.name}:${hash64(new Uint8Array(v.buffer, v.byteOffset, v.byteLength))}`);
+    else if (v instanceof ArrayBuffer) parts.push(`#ArrayBuffer:${hash64(new Uint8Array(v))}`);
     else if (Array.isArray(v)) {
       parts.push("[");
-      v.forEach(walk);
+      for (let i = 0; i < v.length; i++) walk(v[i]); // holes too: forEach would skip them
       parts.push("]");
-    } else if (v !== null && typeof v === "object") {
+    } else if (v instanceof Map || v instanceof Set) {
+      parts.push(v instanceof Map ? "Map{" : "Set{");
+      for (const x of v instanceof Map ? v.entries() : v.values()) walk(x);
+      parts.push("}");
+    } else if (v instanceof Date) parts.push(`Date:${v.getTime()}`);
+    else if (isPlain(v)) {
       parts.push("{");
       for (const [k, x] of Object.entries(v)) {
-        parts.push(k);
+        parts.push(JSON.stringify(k));
         walk(x);
       }
       parts.push("}");
-    } else parts.push(`${typeof v}:${String(v)}`);
+    } else parts.push(`&${identity(v)}`);
   };
   walk(value);
   return parts.join("\u0000");
+}
+
+function isPlain(v: object): boolean {
+  const proto = Object.getPrototypeOf(v);
+  return proto === Object.prototype || proto === null;
+}
+
+/** A random token per object (or symbol), for values that cannot be described by content. */
+const identities = new WeakMap<object, string>();
+const symbolIds = new Map<symbol, string>();
+function identity(v: object | symbol): string {
+  if (typeof v === "symbol") {
+    const global = Symbol.keyFor(v);
+    if (global !== undefined) return `for:${JSON.stringify(global)}`;
+    let id = symbolIds.get(v);
+    if (!id) symbolIds.set(v, (id = randomId(8)));
+    return id;
+  }
+  let id = identities.get(v);
+  if (!id) identities.set(v, (id = randomId(8)));
+  return id;
+}
+
+/**
+ * What a function computes, for pure keys: its source when that says everything (no closure;
+ * the same check a cluster makes before sending it), else the function object itself. Two
+ * closures with the same source (`(x) => x + k` for different k) are different tasks.
+ */
+function functionId(fn: (...args: never[]) => unknown): string {
+  try {
+    return describeFunction(fn).id;
+  } catch {
+    // A closure, a bound or native function: its source does not say what it computes.
+    return `&${identity(fn)}`;
+  }
 }

@@ -109,7 +109,8 @@ export interface FullSpec {
 
 export function fullBlock(spec: FullSpec): NDArray {
   const data = allocate(spec.dtype, sizeOf(spec.shape));
-  if (spec.value !== 0) data.fill(spec.dtype === "bool" ? (spec.value ? 1 : 0) : spec.value);
+  // Storage starts as +0: fill unless that is the value (-0 is not; NaN is true as a bool).
+  if (!Object.is(spec.value, 0)) data.fill(spec.dtype === "bool" ? (spec.value !== 0 ? 1 : 0) : spec.value);
   return new NDArray(spec.dtype, spec.shape, data);
 }
 
@@ -133,13 +134,21 @@ export function rangeBlock(spec: RangeSpec): NDArray {
     const { num, stop, endpoint } = spec.linspace;
     const div = endpoint ? num - 1 : num;
     const delta = stop - start;
+    const linStep = delta / div;
     for (let i = 0; i < spec.length; i++) {
       const j = offset + i;
-      // NumPy's formula, and the exact end point when endpoint is true.
-      data[i] = endpoint && j === num - 1 ? stop : div > 0 ? start + (j * delta) / div : start;
+      // NumPy's formula to the bit (j · step + start, or (j / div) · delta when the step
+      // underflows to 0), and the exact end point when endpoint is true.
+      data[i] = endpoint && num > 1 && j === num - 1 ? stop : div > 0 ? (linStep === 0 ? (j / div) * delta : j * linStep) + start : start;
     }
   } else {
-    for (let i = 0; i < spec.length; i++) data[i] = start + (offset + i) * step;
+    // NumPy fills start, start + step, then start + i · delta with delta = (start + step) - start,
+    // which is not always step in floating point; the same formula gives the same bits.
+    const delta = start + step - start;
+    for (let i = 0; i < spec.length; i++) {
+      const j = offset + i;
+      data[i] = j === 0 ? start : start + j * delta;
+    }
   }
   return new NDArray(spec.dtype, [spec.length], data);
 }

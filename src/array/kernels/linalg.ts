@@ -1,7 +1,9 @@
 // Contractions of blocks: matmul and tensordot on one pair of blocks. Partial products are float64
-// (a later task adds the partials over the contracted blocks, then casts to the result's dtype).
+// (a later task adds the partials over the contracted blocks, then casts to the result's dtype);
+// for int32 and uint32 results they are taken modulo 2^32 first, so the answer wraps as NumPy's.
 
 import { ArgumentError } from "../../errors.js";
+import { promote } from "../dtype.js";
 import { allocate, NDArray } from "../ndarray.js";
 
 /** C = A · B for 2-d blocks, in float64; the loop order (i, k, j) walks both B and C by rows. */
@@ -38,6 +40,30 @@ function matmulNaive(A: Float64Array, B: Float64Array, m: number, k: number, n: 
   return new NDArray("float64", [m, n], C);
 }
 
+/**
+ * C = A · B modulo 2^32, as a float64 block of the low 32 bits read as signed: for blocks whose
+ * result type is int32 or uint32. NumPy's integer arithmetic wraps at every step; sums in float64
+ * would round away the low bits once they pass 2^53 (int32 products reach 2^62), and the later
+ * float64 sum of a few such partials, cast to the result type, wraps to the same answer.
+ */
+function matmul2dWrapping(a: NDArray, b: NDArray, m: number, k: number, n: number): NDArray {
+  const A = toF64(a);
+  const B = toF64(b);
+  const acc = new Int32Array(m * n);
+  for (let i = 0; i < m; i++) {
+    const ci = i * n;
+    for (let p = 0; p < k; p++) {
+      const aip = A[i * k + p]!;
+      if (aip === 0) continue;
+      const bp = p * n;
+      for (let j = 0; j < n; j++) acc[ci + j] = (acc[ci + j]! + Math.imul(aip, B[bp + j]!)) | 0;
+    }
+  }
+  const C = allocate("float64", m * n);
+  C.set(acc);
+  return new NDArray("float64", [m, n], C);
+}
+
 function hasNonFinite(x: Float64Array): boolean {
   for (let i = 0; i < x.length; i++) if (!Number.isFinite(x[i]!)) return true;
   return false;
@@ -64,6 +90,7 @@ export function tensordotBlocks(a: NDArray, b: NDArray, axesA: number[], axesB: 
   if (k !== k2) throw new ArgumentError("contracted axes have different lengths");
   const a2 = a.transpose([...freeA, ...axesA]).reshape([m, k]);
   const b2 = b.transpose([...axesB, ...freeB]).reshape([k, n]);
-  const c = matmul2d(a2, b2);
+  const wraps = ["int32", "uint32"].includes(promote(a.dtype, b.dtype));
+  const c = wraps ? matmul2dWrapping(a2, b2, m, k, n) : matmul2d(a2, b2);
   return c.reshape([...freeA.map((x) => a.shape[x]!), ...freeB.map((x) => b.shape[x]!)]);
 }

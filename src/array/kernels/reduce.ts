@@ -117,14 +117,17 @@ export interface MomentsAggregateSpec {
   sqrt: boolean;
 }
 
-/** var = m2 / (n - ddof) (NaN when n - ddof ≤ 0, as NumPy), std its square root. */
+/**
+ * var = m2 / max(n - ddof, 0), std its square root. When n - ddof reaches 0 that is inf, or NaN
+ * where m2 is 0 (constant or no data), as NumPy's and Dask's.
+ */
 export function momentsAggregate(spec: MomentsAggregateSpec, grid: unknown): NDArray {
   const m = momentsCombine(grid, spec.ndim, spec.axes);
-  const div = m.n - spec.ddof;
+  const div = Math.max(m.n - spec.ddof, 0);
   const out = new NDArray("float64", m.m2.shape, allocate("float64", m.m2.size));
   const src = m.m2.contiguous().toTypedArray();
   for (let i = 0; i < src.length; i++) {
-    const v = div > 0 ? src[i]! / div : NaN;
+    const v = src[i]! / div;
     out.data[i] = spec.sqrt ? Math.sqrt(v) : v;
   }
   const r = cast(out, spec.dtype);
@@ -195,6 +198,11 @@ export function argChunk(spec: ArgChunkSpec, block: NDArray): ArgPartial {
   const v = new Float64Array(rows);
   const idx = new Float64Array(rows);
   const data = moved.toTypedArray();
+  if (len === 0) {
+    // A block with nothing along the axis (concatenate makes them): no candidate, which the
+    // combining step knows by the index -1 (as for the flat case), not a NaN that would win.
+    return { v: new NDArray("float64", outShape, new Float64Array(rows).fill(NaN)), i: new NDArray("float64", outShape, new Float64Array(rows).fill(-1)) };
+  }
   for (let r = 0; r < rows; r++) {
     let best = data[r * len]!;
     let at = 0;

@@ -1,0 +1,141 @@
+// Making graphs smaller before they run: cull keeps exactly what the outputs need; fuse merges a
+// producer into its consumer only when that consumer is its only user and it is not an output,
+// and the merged graph computes the same values with fewer tasks.
+
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { computeWith, cull, Delayed, fuse, LayeredGraph, optimize, registerBuiltin, registerFuser, Task, TaskRef, type GraphNode } from "../../src/internal.js";
+
+const ref = (k: string) => new TaskRef(k);
+
+// A builtin that can absorb its inputs: test.sum adds its arguments, and a test.sum input can be
+// replaced by that input's own arguments. Counting calls shows how many tasks really ran.
+let sumCalls = 0;
+registerBuiltin("test.sum", ((...xs: number[]) => {
+  sumCalls++;
+  return xs.reduce((a, b) => a + b, 0);
+}) as never);
+registerBuiltin("test.negate", ((x: number) => -x) as never);
+registerFuser("test.sum", (consumer, inputKey, producer) => {
+  if (producer.fn !== "test.sum") return null;
+  return new Task(
+    "test.sum",
+    consumer.args.flatMap((a) => (a instanceof TaskRef && a.key === inputKey ? producer.args : [a])),
+  );
+});
+const sum = (...args: unknown[]) => new Task("test.sum", args);
+
+/** The value of `key` in `graph` on the local scheduler, with or without fusing. */
+async function value(graph: Map<string, GraphNode>, key: string, fuse: boolean): Promise<unknown> {
+  const [v] = await computeWith({ scheduler: "sync", fuse }, [new Delayed(key, LayeredGraph.of("test", graph))]);
+  return v;
+}
+
+describe("cull", () => {
+  const graph = new Map<string, GraphNode>([
+    ["a", sum(1)],
+    ["unused", sum(100)],
+    ["b", sum(ref("a"), 2)],
+    ["other", sum(ref("unused"))],
+    ["c", sum(ref("b"), ref("a"))],
+  ]);
+
+  test("keeps exactly what the outputs need, directly or through others, in the graph's order", () => {
+    assert.deepEqual([...cull(graph, ["c"]).keys()], ["a", "b", "c"]);
+    assert.deepEqual([...cull(graph, ["b"]).keys()], ["a", "b"]);
+    assert.deepEqual([...cull(graph, ["other", "a"]).keys()], ["a", "unused", "other"]);
+    assert.deepEqual([...cull(graph, []).keys()], []);
+  });
+
+  test("inputs held outside the graph are neither kept nor an error", () => {
+    const g = new Map<string, GraphNode>([["x", sum(ref("a-future"), 1)]]);
+    assert.deepEqual([...cull(g, ["x"]).keys()], ["x"]);
+  });
+
+  test("what is culled never runs", async () => {
+    sumCalls = 0;
+    assert.equal(await value(graph, "b", false), 3);
+    assert.equal(sumCalls, 2, "a and b only");
+  });
+});
+
+describe("fuse", () => {
+  test("a chain whose links each have one user becomes one task with the same value", async () => {
+    const graph = new Map<string, GraphNode>([
+      ["a", sum(1, 2)],
+      ["b", sum(ref("a"), 3)],
+      ["c", sum(ref("b"), 4)],
+    ]);
+    const fused = fuse(graph, ["c"]);
+    assert.deepEqual([...fused.keys()], ["c"]);
+    assert.deepEqual((fused.get("c") as Task).args, [1, 2, 3, 4]);
+    assert.deepEqual(fused.get("c")!.deps, []);
+    sumCalls = 0;
+    assert.equal(await value(graph, "c", true), 10);
+    assert.equal(sumCalls, 1);
+    assert.equal(await value(graph, "c", false), 10);
+    assert.equal(sumCalls, 4);
+  });
+
+  test("a producer with two users is not merged into either", () => {
+    const graph = new Map<string, GraphNode>([
+      ["shared", sum(1)],
+      ["left", sum(ref("shared"), 2)],
+      ["right", sum(ref("shared"), 3)],
+      ["both", new Task("test.negate", [ref("left")])],
+    ]);
+    const fused = fuse(graph, ["both", "right"]);
+    assert.ok(fused.has("shared"), "still computed once, for both users");
+    assert.deepEqual(fused.get("right")!.deps, ["shared"]);
+  });
+
+  test("an output is never merged into its consumer: its own value is wanted", async () => {
+    const graph = new Map<string, GraphNode>([
+      ["a", sum(1)],
+      ["b", sum(ref("a"), 2)],
+      ["c", sum(ref("b"), 3)],
+    ]);
+    assert.deepEqual([...fuse(graph, ["b", "c"]).keys()], ["b", "c"], "a merged into b; b kept for its own sake");
+    const [b, c] = await computeWith({ scheduler: "sync" }, [
+      new Delayed("b", LayeredGraph.of("test", graph)),
+      new Delayed("c", LayeredGraph.of("test", graph)),
+    ]);
+    assert.deepEqual([b, c], [3, 6]);
+  });
+
+  test("only consumers whose function has a registered fuser absorb inputs", () => {
+    const graph = new Map<string, GraphNode>([
+      ["a", sum(1)],
+      ["neg", new Task("test.negate", [ref("a")])],
+      ["user", new Task((x: number) => x, [ref("neg")])],
+    ]);
+    assert.deepEqual([...fuse(graph, ["user"]).keys()], ["a", "neg", "user"]);
+  });
+
+  test("a diamond merges once its two sides have become one task's inputs (users are recounted)", async () => {
+    // top uses left and right, which both use base: once left and right are merged into top,
+    // base has one user left and is merged too.
+    const graph = new Map<string, GraphNode>([
+      ["base", sum(3, 4)],
+      ["left", sum(ref("base"), 1)],
+      ["right", sum(ref("base"), 2)],
+      ["top", sum(ref("left"), ref("right"))],
+    ]);
+    const fused = fuse(graph, ["top"]);
+    assert.deepEqual([...fused.keys()], ["top"]);
+    sumCalls = 0;
+    assert.equal(await value(graph, "top", true), 17);
+    assert.equal(sumCalls, 1);
+    assert.equal(await value(graph, "top", false), 17);
+  });
+
+  test("optimize culls, then fuses unless told not to", () => {
+    const graph = new Map<string, GraphNode>([
+      ["a", sum(1)],
+      ["b", sum(ref("a"))],
+      ["unused", sum(5)],
+    ]);
+    assert.deepEqual([...optimize(graph, ["b"]).keys()], ["b"]);
+    assert.deepEqual([...optimize(graph, ["b"], { fuse: false }).keys()], ["a", "b"]);
+  });
+});
