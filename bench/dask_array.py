@@ -4,12 +4,17 @@ Run with Debian's Python (python3-distributed): /usr/bin/python3 bench/dask_arra
 Prints one JSON object. Cluster: LocalCluster(n_workers=2, threads_per_worker=1), as in
 ../shared/anchors/dask/bench_array.py; also Dask's threaded scheduler (num_workers=2).
 
+With --serve, it keeps a cluster up and runs one workload per line of standard input
+({"op": "W" | "persist_sum", "seed": s, "scheduler": "cluster" | "threads"}), answering one JSON
+line each; bench/array.mjs uses this to alternate meshwork and Dask runs, so that both meet the
+same state of a noisy shared machine.
+
 Workload W: x = da.random.random((n, n), chunks=(c, c)); (x + x.T).mean(axis=0).sum().compute()
 Then: x.persist() (waited for), x.sum() on the persisted array.
 Each figure: one untimed warm-up run, then the median of --runs runs. Peak memory: the largest
 sum of resident memory over this process and its children, sampled every 50 ms.
 """
-import argparse, gc, json, os, statistics, threading, time
+import argparse, contextlib, gc, json, os, statistics, sys, threading, time
 
 import dask
 import dask.array as da
@@ -81,13 +86,55 @@ def figures(n, c, runs, scheduler=None):
     return {"W_s": stats(w), "persist_s": stats(pers), "sum_persisted_s": stats(sm), "check_mean_over_n": round(value / n, 4)}
 
 
+def serve(n, c):
+    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
+    client = Client(cluster)
+    client.submit(lambda: 1).result()
+    print(json.dumps({"ready": True, "dask": dask.__version__}), flush=True)
+    with PeakRss() as peak:
+        for line in sys.stdin:
+            cmd = json.loads(line)
+            kw = {} if cmd.get("scheduler", "cluster") == "cluster" else {"scheduler": "threads"}
+            ctx = dask.config.set(scheduler="threads", num_workers=2) if kw else contextlib.nullcontext()
+            with ctx:
+                x = da.random.RandomState(cmd["seed"]).random_sample((n, n), chunks=(c, c))
+                if cmd["op"] == "W":
+                    t = time.perf_counter()
+                    v = float((x + x.T).mean(axis=0).sum().compute(**kw))
+                    out = {"s": time.perf_counter() - t, "value": v}
+                elif cmd["op"] == "persist_sum":
+                    t = time.perf_counter()
+                    if kw:
+                        (xp,) = dask.persist(x, **kw)
+                    else:
+                        xp = x.persist()
+                        wait(xp)
+                    p = time.perf_counter() - t
+                    t = time.perf_counter()
+                    xp.sum().compute(**kw)
+                    out = {"persist_s": p, "sum_s": time.perf_counter() - t}
+                    del xp
+                elif cmd["op"] == "peak":
+                    out = {"peak_rss_bytes": peak.peak}
+                else:
+                    out = {"error": f"unknown op {cmd['op']}"}
+                del x
+                gc.collect()
+            print(json.dumps(out), flush=True)
+    client.close()
+    cluster.close()
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--n", type=int, default=20000)
     ap.add_argument("--chunk", type=int, default=2000)
     ap.add_argument("--modes", default="cluster,threads")
+    ap.add_argument("--serve", action="store_true")
     args = ap.parse_args()
+    if args.serve:
+        return serve(args.n, args.chunk)
     out = {"dask": dask.__version__, "shape": [args.n, args.n], "chunks": [args.chunk, args.chunk]}
     for mode in args.modes.split(","):
         if mode == "cluster":
