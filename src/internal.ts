@@ -42,3 +42,4 @@ export { cull, fuse, optimize } from "./graph/optimize.js";
 export { registerBuiltin, registerFuser, builtin } from "./graph/builtins.js";
 export { prepare, COLLECTION, type PreparedGraph, type CollectionParts, type GraphScheduler } from "./graph/collection.js";
 export { LocalScheduler, run, inThread } from "./client/local.js";
+export { takeBuffer, holdBuffers, dropBuffers, exposeBuffers, bufferPoolStats, clearBufferPool, POOL_MIN_BYTES } from "./util/buffer-pool.js";

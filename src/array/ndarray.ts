@@ -4,6 +4,7 @@
 
 import { ArgumentError } from "../errors.js";
 import { registerWireClass } from "../protocol/wire-classes.js";
+import { POOL_MIN_BYTES, takeBuffer } from "../util/buffer-pool.js";
 import { checkDType, dtypeOfStorage, STORAGE, type DType, type TypedArray } from "./dtype.js";
 import { selectAxes, type Index } from "./indexing.js";
 
@@ -40,12 +41,25 @@ export function checkShape(shape: unknown, what = "shape"): number[] {
  * (docs/ARCHITECTURE.md, "Buffers"). Blocks sent to another thread are copied and transferred.
  */
 export function allocate(dtype: DType, size: number): TypedArray {
+  return storage(dtype, size, true);
+}
+
+/**
+ * Storage for `size` elements whose values are not set: for callers that write every element.
+ * Large storage may be recycled from blocks a worker dropped (util/buffer-pool.ts), and not
+ * zeroing it saves a pass over the memory.
+ */
+export function allocateUninitialized(dtype: DType, size: number): TypedArray {
+  return storage(dtype, size, false);
+}
+
+function storage(dtype: DType, size: number, zero: boolean): TypedArray {
   const Ctor = STORAGE[dtype];
   const bytes = size * Ctor.BYTES_PER_ELEMENT;
   if (bytes >= SHARED_ALLOCATION_MIN_BYTES && sharedAllocation && typeof SharedArrayBuffer !== "undefined") {
     return new Ctor(new SharedArrayBuffer(bytes), 0, size);
   }
-  return new Ctor(size);
+  return bytes >= POOL_MIN_BYTES ? new Ctor(takeBuffer(bytes, zero), 0, size) : new Ctor(size);
 }
 
 let sharedAllocation = false;
@@ -190,7 +204,7 @@ export class NDArray {
 
   /** A contiguous copy in storage of its own. */
   copy(): NDArray {
-    const out = allocate(this.dtype, this.size);
+    const out = allocateUninitialized(this.dtype, this.size);
     copyStrided(this, out);
     return new NDArray(this.dtype, this.shape, out);
   }
@@ -324,7 +338,7 @@ function sameFamily(a: DType, b: DType): boolean {
 
 function castCopy(a: NDArray, dtype: DType): NDArray {
   const c = a.contiguous();
-  const out = allocate(dtype, a.size);
+  const out = allocateUninitialized(dtype, a.size);
   copyConverting(c.toTypedArray(), out, a.dtype, dtype);
   return new NDArray(dtype, a.shape, out);
 }

@@ -14,6 +14,7 @@ import type { DataReply, Handlers, Resources, SchedulerToWorker, ToDataServer, W
 import type { Serialized, TaskRef } from "../protocol/refs.js";
 import { deserialize, measure, serialize } from "../protocol/serialize.js";
 import { randomId } from "../util/ids.js";
+import { exposeBuffers } from "../util/buffer-pool.js";
 import { CodeCache, type CodePlatform, type TaskFunction } from "./code.js";
 import { WorkerState, type WorkerTask } from "./state.js";
 
@@ -248,7 +249,11 @@ export class Worker {
     let result: unknown;
     try {
       const args = deserialize(task.args, (ref) => this.depValue(task, ref));
+      // A user's function may keep what it is given or returns: that storage is never reused.
+      const ours = task.fn.kind === "builtin";
+      if (!ours) exposeBuffers(args);
       result = fn(...(args as unknown[]));
+      if (!ours) exposeBuffers(result);
     } catch (err) {
       this.fail(task, err);
       return undefined;
@@ -277,7 +282,10 @@ export class Worker {
     let inline: Serialized | undefined;
     try {
       nbytes = measure(value);
-      inline = nbytes <= INLINE_RESULT_MAX_BYTES ? serialize(value).payload : undefined;
+      if (nbytes <= INLINE_RESULT_MAX_BYTES) {
+        exposeBuffers(value); // it leaves this thread
+        inline = serialize(value).payload;
+      }
     } catch (err) {
       const e = err as Error;
       this.fail(task, new SerializationError(`the result of ${task.key} cannot be sent: ${e.message}`));
@@ -315,7 +323,9 @@ export class Worker {
             missing.push(key);
             continue;
           }
-          values[key] = serialize(this.state.data.get(key)).payload;
+          const value = this.state.data.get(key);
+          exposeBuffers(value); // a transport may still read it after this turn
+          values[key] = serialize(value).payload;
         }
         comm.send({ op: "data", id: m.id, values, missing });
       },

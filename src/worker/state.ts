@@ -7,6 +7,7 @@ import { comparePriority } from "../graph/priority.js";
 import type { ComputeTask, DepLocation, FnRef, WorkerToScheduler } from "../protocol/messages.js";
 import type { Serialized } from "../protocol/refs.js";
 import { Heap } from "../util/heap.js";
+import { dropBuffers, holdBuffers } from "../util/buffer-pool.js";
 
 /** waiting (for dependencies) → ready → executing → done; "cancelled" is executing but no longer wanted. */
 export type WorkerTaskState = "waiting" | "ready" | "executing" | "done" | "cancelled";
@@ -188,12 +189,15 @@ export class WorkerState {
   private store(key: string, value: unknown, nbytes: number): void {
     if (this.data.has(key)) this.dropData(key);
     this.data.set(key, value);
+    holdBuffers(value);
     this.sizes.set(key, nbytes);
     this.memory += nbytes;
   }
 
   private dropData(key: string): void {
+    const value = this.data.get(key);
     if (!this.data.delete(key)) return;
+    dropBuffers(value); // storage only this value held is reused for the next block
     this.memory -= this.sizes.get(key) ?? 0;
     this.sizes.delete(key);
   }

@@ -6,7 +6,7 @@
 // xoshiro 12 ms, a counter hash per value 25 ms, NumPy RandomState 25-45 ms).
 
 import type { DType } from "../dtype.js";
-import { allocate, cStrides, NDArray, sizeOf } from "../ndarray.js";
+import { allocateUninitialized, cStrides, NDArray, sizeOf } from "../ndarray.js";
 
 export interface RandomSpec {
   dist: "uniform" | "normal";
@@ -169,7 +169,7 @@ function fillNormal(out: Float64Array, at: number, flat: number, count: number, 
 
 export function randomBlock(spec: RandomSpec): NDArray {
   const size = sizeOf(spec.block);
-  const out = allocate("float64", size) as Float64Array;
+  const out = allocateUninitialized("float64", size) as Float64Array; // every element is filled
   const nd = spec.block.length;
   const fill = spec.dist === "normal" ? fillNormal : fillUniform;
   const seed = spec.seed >>> 0;
@@ -193,7 +193,7 @@ export function randomBlock(spec: RandomSpec): NDArray {
   }
   const block = new NDArray("float64", spec.block, out);
   if (spec.dtype !== "float32") return block;
-  const f32 = allocate("float32", size);
+  const f32 = allocateUninitialized("float32", size);
   f32.set(out);
   return new NDArray("float32", spec.block, f32);
 }
