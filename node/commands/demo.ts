@@ -1,7 +1,8 @@
 // `meshwork demo`: a local cluster running example computations, saying what happened.
 
 import { parseArgs } from "node:util";
-import { asCompleted, Client, LocalCluster, RemoteError, type Future } from "../index.js";
+import { asCompleted, Client, delayed, LocalCluster, RemoteError, type Future } from "../index.js";
+import * as mw from "../array.js";
 import { ms, UsageError, version } from "./common.js";
 
 const DEMO_HELP = `meshwork demo — start a local cluster of worker threads and run example computations on it.
@@ -65,6 +66,20 @@ export async function demo(argv: string[]): Promise<number> {
       if (!(err instanceof RemoteError)) throw err;
       say(`${err.remoteName}: ${err.message.slice(err.remoteName.length + 2)}`);
     }
+
+    console.log("\n6. a chunked array: x is 4000 × 4000 random numbers in 16 blocks; x + x.T, averaged down the columns, summed");
+    const x = mw.random([4000, 4000], { chunks: [1000, 1000], seed: 1 });
+    const y = x.add(x.T).mean({ axis: 0 }).sum();
+    say(`y = ${y}`);
+    t = performance.now();
+    say(`y.compute() → ${((await y.compute()) as number).toFixed(3)} (close to 4000: each column of x + x.T averages 1) in ${ms(t)}`);
+
+    console.log("\n7. delayed: a lazy graph written as ordinary calls, computed on the cluster");
+    const square = delayed((v: number) => v * v, { pure: true });
+    const total = delayed((...vs: number[]) => vs.reduce((a, b) => a + b, 0), { pure: true });
+    const sumOfSquares = total(...Array.from({ length: 10 }, (_, i) => square(i + 1)));
+    t = performance.now();
+    say(`total(square(1), …, square(10)) → ${await sumOfSquares.compute()} (${sumOfSquares.taskCount} tasks) in ${ms(t)}`);
 
     console.log("\nworkers:");
     for (const w of await client.workers()) say(`${w.name} (${w.kind}) ${w.tasks.done} tasks done, ${w.tasks.inMemory} results held`);

@@ -67,6 +67,26 @@ export function missingBytes(ts: TaskState, ws: WorkerRecord): number {
 }
 
 /**
+ * Inputs of at least this many bytes in all keep a task among the workers holding some of them
+ * (Dask's rule: only holders are candidates). Queued work is an estimate that grows with every task
+ * placed in a burst, and moving a big input costs its sender a copy too: a sum over 100 persisted
+ * 32 MB blocks sent 40 of them between two workers, and ran 2× slower, when every worker was a
+ * candidate. Smaller inputs move for nearly nothing, so for them every worker is a candidate.
+ */
+export const LOCALITY_MIN_BYTES = 1 << 20;
+
+/** The workers holding an input of `ts`, when its inputs are big enough to keep it there; else null (anywhere). */
+function localCandidates(ts: TaskState): Set<WorkerRecord> | null {
+  let bytes = 0;
+  const holders = new Set<WorkerRecord>();
+  for (const dep of ts.deps) {
+    bytes += dep.nbytes;
+    for (const ws of dep.whoHas) if (ws.status === "running" && canRun(ts, ws)) holders.add(ws);
+  }
+  return bytes >= LOCALITY_MIN_BYTES && holders.size > 0 ? holders : null;
+}
+
+/**
  * The worker that can start `ts` soonest: queued work divided by threads, plus the time to fetch
  * missing inputs. Ties go to the worker with fewer bytes to fetch, then fewer tasks in flight.
  * Returns null when no worker may run it.
@@ -83,8 +103,10 @@ export function decideWorker(ts: TaskState, workers: Iterable<WorkerRecord>, ban
   let bestBytes = Infinity;
   let bestCount = Infinity;
   const hasDeps = ts.deps.size > 0;
+  const holders = hasDeps ? localCandidates(ts) : null;
   for (const ws of workers) {
     if (!canRun(ts, ws)) continue;
+    if (holders && !holders.has(ws)) continue;
     const bytes = hasDeps ? missingBytes(ts, ws) : 0;
     const start = ws.occupancy / ws.nthreads + bytes / bandwidth;
     const count = ws.processing.size;

@@ -15,6 +15,10 @@ test("meshwork demo runs every step on a local cluster, closes it and exits 0", 
   assert.match(r.stdout, /last result 1000/);
   assert.match(r.stdout, /best x = 3\.7/);
   assert.match(r.stdout, /SyntaxError:/);
+  assert.match(r.stdout, /y = mw\.Array<sum, shape=\[\], dtype=float64/);
+  const y = /y\.compute\(\) → ([\d.]+)/.exec(r.stdout);
+  assert.ok(y && Math.abs(Number(y[1]) - 4000) < 5, `the array step's answer: ${y?.[1]}`);
+  assert.match(r.stdout, /total\(square\(1\), …, square\(10\)\) → 385 \(11 tasks\)/);
   assert.match(r.stdout, /closed the cluster/);
 });
 

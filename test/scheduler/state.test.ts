@@ -73,6 +73,20 @@ test("placement prefers the worker holding a large input over a slightly less bu
   assert.equal(placeDependent(10), "w1");
 });
 
+test("a task with large inputs runs where they are, however busy that worker is (Dask's rule; small inputs move)", () => {
+  const s = cluster(["w1", "w2"]);
+  submit(s, [task("A", [], { workers: ["w2"] })]);
+  finish(s, "w2", "A", 2_000_000);
+  for (let i = 0; i < 50; i++) submit(s, [task(`busy${i}`, [], { workers: ["w2"] })]);
+  s.durations.set("busy0", 1000);
+  assert.equal(submit(s, [task("B", ["A"])])[0]!.id, "w2");
+  const t = cluster(["w1", "w2"]);
+  submit(t, [task("A", [], { workers: ["w2"] })]);
+  finish(t, "w2", "A", 2_000);
+  for (let i = 0; i < 50; i++) submit(t, [task(`busy${i}`, [], { workers: ["w2"] })]);
+  assert.equal(submit(t, [task("B", ["A"])])[0]!.id, "w1");
+});
+
 test("placement spreads independent root tasks over the less occupied workers", () => {
   const s = cluster(["w1", "w2"]);
   assert.deepEqual(lines(submit(s, [task("A"), task("B")])), ["w1 compute-task A", "w2 compute-task B"]);
