@@ -34,15 +34,22 @@ export async function demo(argv: string[]): Promise<number> {
     console.log("\n2. map 10,000 tasks and gather the results");
     const inc = (x: number) => x + 1;
     t = performance.now();
-    const results = await client.gather(client.map(inc, Array.from({ length: 10_000 }, (_, i) => i), { pure: false }));
+    const futures = client.map(inc, Array.from({ length: 10_000 }, (_, i) => i), { pure: false });
+    const results = await client.gather(futures);
     const elapsed = performance.now() - t;
+    for (const future of futures) future.release(); // the workers free the results now, not when the collector runs
     say(`sum of results ${results.reduce((a, b) => a + b, 0)} (expected ${(10_000 * 10_001) / 2}); ${Math.round(10_000 / (elapsed / 1000)).toLocaleString("en")} tasks/s`);
 
     console.log("\n3. a chain of 1,000 tasks, each taking the previous result as its input");
     t = performance.now();
     let f: Future<number> = client.submit(inc, 0);
-    for (let i = 1; i < 1000; i++) f = client.submit(inc, f);
+    for (let i = 1; i < 1000; i++) {
+      const next = client.submit(inc, f);
+      f.release(); // its dependent keeps it on the cluster until it has run
+      f = next;
+    }
     say(`last result ${await f} after ${ms(t)}`);
+    f.release();
 
     console.log("\n4. asCompleted: 200 evaluations, 8 in flight, each new one near the best so far");
     const objective = (x: number) => ({ x, value: (x - 3.7) ** 2 });
@@ -53,6 +60,7 @@ export async function demo(argv: string[]): Promise<number> {
     let submitted = 8;
     for await (const next of search) {
       const r = await next;
+      next.release();
       if (r.value < best.value) best = r;
       else width *= 0.9;
       if (submitted++ < 200) search.add(client.submit(objective, best.x + (Math.random() - 0.5) * width));
