@@ -6,13 +6,9 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { ArgumentError } from "../../node/index.js";
 import * as mw from "../../node/array.js";
-import { assertArrayEqual, assertSameBits, astypeRef, DTYPES, makeRef, sample, sliceRef, type Ref } from "./reference.js";
+import { assertArrayEqual, assertSameBits, astypeRef, DTYPES, makeRef, sample, sliceRef, type Ref, computeAll } from "./reference.js";
 
 const sync = { scheduler: "sync" } as const;
-
-async function computeAll(arrays: mw.ChunkedArray[]): Promise<mw.ArrayValue[]> {
-  return (await mw.computeWith(sync, arrays)) as mw.ArrayValue[];
-}
 
 describe("fromArray", () => {
   test("nested arrays, typed arrays (with a shape) and NDArrays, in every dtype and any cutting", async () => {

@@ -30,14 +30,10 @@ import {
   whereRef,
   type BinaryName,
   type Ref,
+  computeAll,
 } from "./reference.js";
 
 const sync = { scheduler: "sync" } as const;
-
-/** Computes many arrays in one graph on this thread. */
-async function computeAll(arrays: mw.ChunkedArray[]): Promise<mw.ArrayValue[]> {
-  return (await mw.computeWith(sync, arrays)) as mw.ArrayValue[];
-}
 
 function applyBinary(op: BinaryName, x: mw.ChunkedArray, y: mw.ChunkedArray | number | boolean): mw.ChunkedArray {
   return x[op](y);

@@ -6,13 +6,9 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { ArgumentError } from "../../node/index.js";
 import * as mw from "../../node/array.js";
-import { assertArrayClose, assertArrayEqual, chunkedOf, makeRef, RESULT_TYPE, sample, tensordotRef, type Ref } from "./reference.js";
+import { assertArrayClose, assertArrayEqual, chunkedOf, makeRef, RESULT_TYPE, sample, tensordotRef, type Ref, computeAll } from "./reference.js";
 
 const sync = { scheduler: "sync" } as const;
-
-async function computeAll(arrays: mw.ChunkedArray[]): Promise<mw.ArrayValue[]> {
-  return (await mw.computeWith(sync, arrays)) as mw.ArrayValue[];
-}
 
 /** Small integers (exact sums in any order), held in `dtype`. */
 const ints = (dtype: mw.DType, shape: number[], seed: number): Ref => sample(dtype, shape, seed, { range: dtype.startsWith("u") || dtype === "bool" ? [0, 9] : [-9, 9] });

@@ -22,13 +22,10 @@ import {
   type ReduceName,
   type Ref,
   type RefReduceOptions,
+  computeAll,
 } from "./reference.js";
 
 const sync = { scheduler: "sync" } as const;
-
-async function computeAll(arrays: mw.ChunkedArray[]): Promise<mw.ArrayValue[]> {
-  return (await mw.computeWith(sync, arrays)) as mw.ArrayValue[];
-}
 
 function reduceArray(x: mw.ChunkedArray, op: ReduceName, o: RefReduceOptions & { splitEvery?: number }): mw.ChunkedArray {
   if (op === "argmin" || op === "argmax") return x[op]({ axis: o.axis as number | null | undefined, keepdims: o.keepdims, splitEvery: o.splitEvery });

@@ -4,7 +4,7 @@
 // one with itself. Slow and obvious on purpose; the arrays in the tests are small.
 
 import assert from "node:assert/strict";
-import { fromArray, NDArray, type ArrayValue, type ChunkedArray, type ChunksSpec, type DType } from "../../node/array.js";
+import { computeWith, fromArray, NDArray, type ArrayValue, type ChunkedArray, type ChunksSpec, type DType } from "../../node/array.js";
 
 /** An array as the references see it: row-major values (bool as 0/1), a shape and a dtype. */
 export interface Ref {
@@ -45,6 +45,11 @@ export function cast(v: number, dtype: DType): number {
 function wrapBig(v: bigint, dtype: DType): number {
   const bits = BITS[dtype]!;
   return Number(SIGNED.has(dtype) ? BigInt.asIntN(bits, v) : BigInt.asUintN(bits, v));
+}
+
+/** Computes many arrays in one graph on this thread. */
+export async function computeAll(arrays: ChunkedArray[]): Promise<ArrayValue[]> {
+  return (await computeWith({ scheduler: "sync" }, arrays)) as ArrayValue[];
 }
 
 // ---------------------------------------------------------------- building and reading

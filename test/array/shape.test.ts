@@ -22,13 +22,10 @@ import {
   transposeRef,
   type Ref,
   type RefIndex,
+  computeAll,
 } from "./reference.js";
 
 const sync = { scheduler: "sync" } as const;
-
-async function computeAll(arrays: mw.ChunkedArray[]): Promise<mw.ArrayValue[]> {
-  return (await mw.computeWith(sync, arrays)) as mw.ArrayValue[];
-}
 
 /** Python-style slice text ("a:b:c") as the reference's range. */
 function parse(part: mw.Index): RefIndex {
