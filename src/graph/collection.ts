@@ -134,40 +134,40 @@ function checkOptions(options: unknown, values: unknown): ComputeOptions {
 }
 
 /**
+ * Runs the collections among `values` as one graph with `run` (compute or persist on the chosen
+ * scheduler); `out` makes each collection's result from the outputs by key, other values pass through.
+ */
+async function runCollections<R>(
+  options: ComputeOptions | undefined,
+  values: readonly unknown[],
+  run: (scheduler: GraphScheduler, g: PreparedGraph) => Promise<R[]>,
+  out: (parts: CollectionParts, byKey: Map<string, R>) => unknown,
+): Promise<unknown[]> {
+  const opts = checkOptions(options, values);
+  const parts = values.map((v) => (isCollection(v) ? v[COLLECTION]() : null));
+  const real = parts.filter((p): p is CollectionParts => p !== null);
+  if (real.length === 0) return [...values];
+  const prepared = prepare(real, opts);
+  const results = await run(resolveScheduler(opts.scheduler), prepared);
+  const byKey = new Map<string, R>();
+  prepared.outputs.forEach((k, i) => byKey.set(k, results[i]!));
+  return values.map((v, i) => {
+    const p = parts[i];
+    return p ? out(p, byKey) : v;
+  });
+}
+
+/**
  * Computes collections to concrete values; anything else passes through unchanged. Collections
  * are optimized together, so pieces they share are computed once.
  */
 export async function computeWith<T extends readonly unknown[]>(options: ComputeOptions | undefined, values: T): Promise<{ -readonly [I in keyof T]: Computed<T[I]> }> {
-  const opts = checkOptions(options, values);
-  const parts = values.map((v) => (isCollection(v) ? v[COLLECTION]() : null));
-  const real = parts.filter((p): p is CollectionParts => p !== null);
-  if (real.length === 0) return [...values] as never;
-  const scheduler = resolveScheduler(opts.scheduler);
-  const prepared = prepare(real, opts);
-  const results = await scheduler.computeGraph(prepared);
-  const byKey = new Map<string, unknown>();
-  prepared.outputs.forEach((k, i) => byKey.set(k, results[i]));
-  return values.map((v, i) => {
-    const p = parts[i];
-    return p ? p.finalize(p.keys.map((k) => byKey.get(k))) : v;
-  }) as never;
+  return (await runCollections<unknown>(options, values, (s, g) => s.computeGraph(g), (p, byKey) => p.finalize(p.keys.map((k) => byKey.get(k))))) as never;
 }
 
 /** Computes collections and keeps their pieces where they were computed; gives back the same collections over them. */
 export async function persistWith<T extends readonly unknown[]>(options: ComputeOptions | undefined, values: T): Promise<{ -readonly [I in keyof T]: T[I] }> {
-  const opts = checkOptions(options, values);
-  const parts = values.map((v) => (isCollection(v) ? v[COLLECTION]() : null));
-  const real = parts.filter((p): p is CollectionParts => p !== null);
-  if (real.length === 0) return [...values] as never;
-  const scheduler = resolveScheduler(opts.scheduler);
-  const prepared = prepare(real, opts);
-  const nodes = await scheduler.persistGraph(prepared);
-  const held = new Map<string, GraphNode>();
-  prepared.outputs.forEach((k, i) => held.set(k, nodes[i]!));
-  return values.map((v, i) => {
-    const p = parts[i];
-    return p ? p.rebuild(held) : v;
-  }) as never;
+  return (await runCollections<GraphNode>(options, values, (s, g) => s.persistGraph(g), (p, held) => p.rebuild(held))) as never;
 }
 
 /**
