@@ -1,7 +1,7 @@
 // Array benchmark: the workload of the collections issue on meshwork and on Dask, in one run.
 //
 //   npm run bench:array                     (builds first)
-//   node --expose-gc bench/array.mjs --runs 5 --n 20000 --chunk 2000 [--no-dask] [--no-local]
+//   node --expose-gc bench/array.mjs --runs 5 --n 20000 --chunk 2000 [--no-dask] [--no-local] [--no-huge-pages]
 //
 // W: x = random([n, n], { chunks: [c, c] }); x.add(x.T).mean({ axis: 0 }).sum().compute()
 // on a 2-worker LocalCluster (threads), beside Dask's LocalCluster(n_workers=2, threads_per_worker=1);
@@ -21,6 +21,14 @@ import { existsSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { Client, LocalCluster } from "../dist/node/index.js";
 import * as mw from "../dist/node/array.js";
+import { hugePagesSettled, relaunchWithHugePages } from "../dist/node/huge-pages.js";
+
+// Large buffers in huge pages, as NumPy (and so Dask) has them: the benchmark starts itself again
+// with GLIBC_TUNABLES=glibc.malloc.hugetlb=1 (node/huge-pages.ts); --no-huge-pages to compare.
+if (!process.argv.includes("--no-huge-pages")) {
+  const relaunched = relaunchWithHugePages();
+  if (relaunched) process.exit(await relaunched);
+}
 
 const argv = process.argv.slice(2);
 const opt = (name, dflt) => {
@@ -79,7 +87,7 @@ async function release() {
   await new Promise((r) => setTimeout(r, 300));
 }
 
-const out = { shape: [N, N], chunks: [C, C], runs: RUNS, node: process.version };
+const out = { shape: [N, N], chunks: [C, C], runs: RUNS, node: process.version, huge_pages: process.env.GLIBC_TUNABLES?.includes("hugetlb=1") ?? false };
 const dask = withDask ? await startDask() : null;
 if (dask?.skipped) out.dask = { skipped: dask.skipped };
 const daskOn = dask && !dask.skipped;

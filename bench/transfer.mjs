@@ -2,7 +2,7 @@
 // run; compression on a throttled link; the cost of the compression decision.
 //
 //   npm run bench:transfer                     (builds first)
-//   node bench/transfer.mjs --runs 3 --sizes 64,256 --no-dask
+//   node bench/transfer.mjs --runs 3 --sizes 64,256 --no-dask [--no-huge-pages]
 //
 // Method (as bench/dask_transfer.py and ../shared/anchors/dask/bench_transfer.py): for each case a
 // fresh array is made on worker process A (not timed); then a consumer runs on A (no transfer) and
@@ -13,6 +13,7 @@ import { spawn, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { Client, Scheduler } from "../dist/node/index.js";
 import { decide } from "../dist/src/protocol/compression.js";
+import { withHugePages } from "../dist/node/huge-pages.js";
 
 const argv = process.argv.slice(2);
 const opt = (name, dflt) => {
@@ -24,6 +25,7 @@ const SIZES = opt("sizes", "64,256").split(",").map(Number);
 const THROTTLE = opt("throttle", "20MB");
 const THROTTLE_MIB = Number(opt("throttle-size", 64));
 const withDask = !argv.includes("--no-dask");
+const HUGE_PAGES = !argv.includes("--no-huge-pages");
 const CLI = new URL("../dist/node/cli.js", import.meta.url).pathname;
 const MiB = 2 ** 20;
 
@@ -36,16 +38,32 @@ function make(n, kind) {
   else for (let i = 0; i < n; i++) a[i] = i % 16;
   return a;
 }
+/**
+ * Dask's consumer is numpy's `x.sum()`, vectorised; this is its plain-JavaScript equivalent at its
+ * best: eight running totals (one total makes the loop wait on each add: 2-3× slower).
+ */
 function consume(a) {
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += a[i];
-  return s;
+  let s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, s5 = 0, s6 = 0, s7 = 0;
+  for (let i = 0; i + 8 <= a.length; i += 8) {
+    s0 += a[i];
+    s1 += a[i + 1];
+    s2 += a[i + 2];
+    s3 += a[i + 3];
+    s4 += a[i + 4];
+    s5 += a[i + 5];
+    s6 += a[i + 6];
+    s7 += a[i + 7];
+  }
+  for (let i = a.length - (a.length % 8); i < a.length; i++) s0 += a[i];
+  return s0 + s1 + s2 + s3 + s4 + s5 + s6 + s7;
 }
 
 /** A scheduler here and two `meshwork worker` processes of one thread each. */
 async function cluster(workerFlags) {
   const scheduler = await Scheduler.start({ address: "ws://127.0.0.1:0", token: "bench-client", workerToken: "bench-worker" });
-  const procs = [0, 1].map(() => spawn(process.execPath, [CLI, "worker", scheduler.address, "--token", "bench-worker", "--threads", "1", ...workerFlags], { stdio: ["ignore", "pipe", "inherit"] }));
+  // Worker processes with large buffers in huge pages, as Dask's (NumPy's) receive buffers are.
+  const env = HUGE_PAGES ? withHugePages() : process.env;
+  const procs = [0, 1].map(() => spawn(process.execPath, [CLI, "worker", scheduler.address, "--token", "bench-worker", "--threads", "1", ...workerFlags], { stdio: ["ignore", "pipe", "inherit"], env }));
   await Promise.all(
     procs.map(
       (p) =>
@@ -169,7 +187,7 @@ console.log(
     {
       benchmark: "transfer",
       machine: { cpus: (await import("node:os")).availableParallelism(), node: process.version, loadavg: (await import("node:os")).loadavg() },
-      params: { runs: RUNS, sizes_mib: SIZES, throttle: THROTTLE, throttle_size_mib: THROTTLE_MIB },
+      params: { runs: RUNS, sizes_mib: SIZES, throttle: THROTTLE, throttle_size_mib: THROTTLE_MIB, worker_huge_pages: HUGE_PAGES },
       meshwork: { unthrottled: cases, throttled },
       // For reference: what Node's own sockets do here, into one fresh buffer, without anything on top.
       node_raw_tcp_MBps: rawTcpMBps,

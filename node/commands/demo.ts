@@ -62,7 +62,7 @@ export async function demo(argv: string[]): Promise<number> {
       const r = await next;
       next.release();
       if (r.value < best.value) best = r;
-      else width *= 0.9;
+      else width *= 0.95;
       if (submitted++ < 200) search.add(client.submit(objective, best.x + (Math.random() - 0.5) * width));
     }
     say(`best x = ${best.x.toFixed(4)} (the answer is 3.7), in ${ms(t)}`);

@@ -1,0 +1,41 @@
+// Large buffers in huge pages: the environment meshwork gives the processes it starts.
+
+import assert from "node:assert/strict";
+import { existsSync, readFileSync } from "node:fs";
+import { test } from "node:test";
+import { HUGE_PAGES_TUNABLE, hugePagesSettled, withHugePages } from "../../node/huge-pages.js";
+import { runNode } from "../helpers/run.js";
+
+const CHILD = "test/fixtures/huge-pages-child.mjs";
+const THP = "/sys/kernel/mm/transparent_hugepage/enabled";
+/** Whether this machine can use it: Linux, glibc, transparent huge pages not off. */
+const usable =
+  process.platform === "linux" &&
+  Boolean((process.report?.getReport() as { header?: { glibcVersionRuntime?: string } }).header?.glibcVersionRuntime) &&
+  existsSync(THP) &&
+  !readFileSync(THP, "utf8").includes("[never]");
+
+test("withHugePages adds the tunable to what GLIBC_TUNABLES already holds, once", () => {
+  assert.equal(withHugePages({}).GLIBC_TUNABLES, HUGE_PAGES_TUNABLE);
+  assert.equal(withHugePages({ GLIBC_TUNABLES: "glibc.malloc.arena_max=2" }).GLIBC_TUNABLES, `glibc.malloc.arena_max=2:${HUGE_PAGES_TUNABLE}`);
+  const already = { GLIBC_TUNABLES: HUGE_PAGES_TUNABLE };
+  assert.equal(withHugePages(already), already);
+});
+
+test("no relaunch when the tunable is set or switched off with MESHWORK_HUGE_PAGES=0", () => {
+  assert.equal(hugePagesSettled({ GLIBC_TUNABLES: HUGE_PAGES_TUNABLE }), true);
+  assert.equal(hugePagesSettled({ MESHWORK_HUGE_PAGES: "0" }), true);
+  assert.equal(hugePagesSettled({}), !usable);
+});
+
+test("a relaunched script runs again with the tunable, its arguments and its exit code", async () => {
+  const env = { GLIBC_TUNABLES: "", MESHWORK_HUGE_PAGES: "" }; // as if unset
+  const r = await runNode([CHILD, "7", "more"], 60_000, env);
+  assert.equal(r.code, 7, r.stderr);
+  const seen = JSON.parse(r.stdout.trim().split("\n").pop()!) as { tunables: string | null; args: string[] };
+  assert.deepEqual(seen.args, ["7", "more"]);
+  assert.equal(seen.tunables, usable ? HUGE_PAGES_TUNABLE : "");
+  const off = await runNode([CHILD, "0"], 60_000, { ...env, MESHWORK_HUGE_PAGES: "0" });
+  assert.equal(off.code, 0);
+  assert.equal((JSON.parse(off.stdout.trim()) as { tunables: string | null }).tunables, "");
+});
