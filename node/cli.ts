@@ -6,7 +6,7 @@ import { demo } from "./commands/demo.js";
 import { UsageError, version } from "./commands/common.js";
 import { scheduler } from "./commands/scheduler.js";
 import { worker } from "./commands/worker.js";
-import { relaunchWithHugePages } from "./huge-pages.js";
+import { relaunchWithHugePages, watchParent } from "./huge-pages.js";
 
 const HELP = `meshwork — a compute mesh: a scheduler in Node, workers that are threads, processes (and soon browser tabs).
 
@@ -32,10 +32,10 @@ async function main(argv: string[]): Promise<number> {
   }
   const run = Object.hasOwn(COMMANDS, command) ? COMMANDS[command] : undefined;
   if (!run) throw new UsageError(`unknown command "${command}". Commands: ${Object.keys(COMMANDS).join(", ")}. See \`meshwork --help\`.`);
-  // The demo computes arrays in this process: start it again with huge pages (node/huge-pages.ts).
-  // Not the long-running commands, whose signals a second process would have to relay.
-  const relaunched = command === "demo" && !rest.includes("--help") ? relaunchWithHugePages() : null;
+  // Large buffers in huge pages: the command runs again in a process started with them (node/huge-pages.ts).
+  const relaunched = rest.includes("--help") || rest.includes("-h") ? null : relaunchWithHugePages();
   if (relaunched) return relaunched;
+  watchParent();
   return run(rest);
 }
 

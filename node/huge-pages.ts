@@ -2,9 +2,9 @@
 // first written: here 37-59 ms to allocate and fill, against 16 ms for NumPy, which asks the kernel
 // for huge pages (madvise) for every large array; Dask receives data into such arrays. Node cannot
 // madvise, but glibc (2.35 and later) does it for every large allocation of a process started with
-// GLIBC_TUNABLES=glibc.malloc.hugetlb=1: 20-22 ms. It is read when the process starts, so it is
-// set for processes meshwork starts (the `meshwork` command's shebang, `meshwork demo`, the
-// benchmarks), and documented for scripts that start their own LocalCluster.
+// GLIBC_TUNABLES=glibc.malloc.hugetlb=1: 20-22 ms. It is read when the process starts, so the
+// `meshwork` command starts itself again with it (once, before doing anything), the benchmarks do
+// the same, and scripts that start their own LocalCluster are told to set it (README).
 
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
@@ -31,19 +31,43 @@ export function withHugePages(env: NodeJS.ProcessEnv = process.env): NodeJS.Proc
   return { ...env, GLIBC_TUNABLES: tunables };
 }
 
+/** Set in a relaunched process (see relaunchWithHugePages). */
+const RELAUNCHED = "MESHWORK_RELAUNCHED";
+
 /**
  * Runs this same script again in a process started with huge pages, and resolves to its exit code;
- * resolves to null when this process needs no relaunch. For commands that run to their end (the
- * demo, benchmarks): signals from a terminal reach both processes, and the parent only waits.
+ * returns null when this process needs no relaunch. The child runs in a process group of its own,
+ * so a terminal's Ctrl-C reaches this process only, which relays it (and SIGTERM, SIGHUP) exactly
+ * once: the child's graceful close is not cut short by a second signal. If this process dies
+ * without relaying (SIGKILL), the child sees its IPC channel close and closes as on SIGTERM
+ * (`watchParent`).
  */
 export function relaunchWithHugePages(): Promise<number> | null {
-  if (hugePagesSettled()) return null;
-  const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], { stdio: "inherit", env: withHugePages() });
-  const forward = (signal: NodeJS.Signals) => () => child.kill(signal);
-  process.on("SIGTERM", forward("SIGTERM"));
-  process.on("SIGINT", () => undefined); // the terminal sent it to the child too; wait for it to end
-  return new Promise((resolve) => {
-    child.on("error", () => resolve(1));
-    child.on("exit", (code, signal) => resolve(code ?? (signal ? 128 + (signal === "SIGINT" ? 2 : 15) : 1)));
+  if (hugePagesSettled() || process.env[RELAUNCHED] === "1") return null;
+  const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
+    stdio: ["inherit", "inherit", "inherit", "ipc"],
+    env: { ...withHugePages(), [RELAUNCHED]: "1" },
+    detached: true,
   });
+  const signals: NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP"];
+  const relays = signals.map((signal) => {
+    const relay = () => child.kill(signal);
+    process.on(signal, relay);
+    return [signal, relay] as const;
+  });
+  return new Promise((resolve) => {
+    const done = (code: number) => {
+      for (const [signal, relay] of relays) process.off(signal, relay);
+      resolve(code);
+    };
+    child.on("error", () => done(1));
+    child.on("exit", (code, signal) => done(code ?? (signal === "SIGINT" ? 130 : signal === "SIGTERM" ? 143 : 1)));
+  });
+}
+
+/** In a relaunched process: when the parent goes away without a word, close as on SIGTERM. */
+export function watchParent(): void {
+  if (process.env[RELAUNCHED] !== "1" || !process.connected) return;
+  process.channel?.unref(); // the channel alone does not keep this process alive
+  process.once("disconnect", () => process.kill(process.pid, "SIGTERM"));
 }

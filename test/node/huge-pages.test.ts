@@ -4,9 +4,11 @@ import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
 import { test } from "node:test";
 import { HUGE_PAGES_TUNABLE, hugePagesSettled, withHugePages } from "../../node/huge-pages.js";
+import { startNode } from "../helpers/process.js";
 import { runNode } from "../helpers/run.js";
 
 const CHILD = "test/fixtures/huge-pages-child.mjs";
+const CLI_PATH = "dist/node/cli.js";
 const THP = "/sys/kernel/mm/transparent_hugepage/enabled";
 /** Whether this machine can use it: Linux, glibc, transparent huge pages not off. */
 const usable =
@@ -38,4 +40,25 @@ test("a relaunched script runs again with the tunable, its arguments and its exi
   const off = await runNode([CHILD, "0"], 60_000, { ...env, MESHWORK_HUGE_PAGES: "0" });
   assert.equal(off.code, 0);
   assert.equal((JSON.parse(off.stdout.trim()) as { tunables: string | null }).tunables, "");
+});
+
+/** The pids of `pid`'s children (Linux). */
+function childrenOf(pid: number): number[] {
+  const text = readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").trim();
+  return text ? text.split(/\s+/).map(Number) : [];
+}
+
+const alive = (pid: number): boolean => existsSync(`/proc/${pid}`) && !readFileSync(`/proc/${pid}/stat`, "utf8").includes(") Z ");
+
+test("the meshwork command runs in a child with huge pages; a killed parent takes the child down gracefully", { skip: !usable && "needs Linux, glibc and transparent huge pages" }, async () => {
+  await using s = startNode([CLI_PATH, "scheduler", "--port", "0"]);
+  await s.waitFor(/scheduler at ws:/);
+  const [child] = childrenOf(s.child.pid!);
+  assert.ok(child, "the command runs in a child process");
+  assert.match(readFileSync(`/proc/${child}/environ`, "utf8"), /GLIBC_TUNABLES=glibc\.malloc\.hugetlb=1/);
+  s.child.kill("SIGKILL"); // no chance to relay anything
+  const deadline = Date.now() + 10_000;
+  while ((alive(child!) || !/SIGTERM: closing/.test(s.output())) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  assert.equal(alive(child!), false, "the child closed");
+  assert.match(s.output(), /SIGTERM: closing the scheduler/, "gracefully, as on SIGTERM");
 });
