@@ -13,7 +13,7 @@ import { spawn, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { Client, Scheduler } from "../dist/node/index.js";
 import { decide } from "../dist/src/protocol/compression.js";
-import { withHugePages } from "../dist/node/huge-pages.js";
+import { relaunchWithHugePages, withHugePages } from "../dist/node/huge-pages.js";
 
 const argv = process.argv.slice(2);
 const opt = (name, dflt) => {
@@ -26,6 +26,11 @@ const THROTTLE = opt("throttle", "20MB");
 const THROTTLE_MIB = Number(opt("throttle-size", 64));
 const withDask = !argv.includes("--no-dask");
 const HUGE_PAGES = !argv.includes("--no-huge-pages");
+// This process too (the raw-TCP reference below runs here), as bench/array.mjs does.
+if (HUGE_PAGES) {
+  const relaunched = relaunchWithHugePages();
+  if (relaunched) process.exit(await relaunched);
+}
 const CLI = new URL("../dist/node/cli.js", import.meta.url).pathname;
 const MiB = 2 ** 20;
 
