@@ -15,26 +15,15 @@ export function matmul2d(a: NDArray, b: NDArray): NDArray {
   const A = toF64(a);
   const B = toF64(b);
   // Skipping zeros of A skips rows of B, which is only right when B holds no NaN or infinity.
-  if (hasNonFinite(B)) return matmulNaive(A, B, m, k, n);
+  const skipZeros = !hasNonFinite(B);
   const C = allocate("float64", m * n) as Float64Array;
   for (let i = 0; i < m; i++) {
     const ci = i * n;
     for (let p = 0; p < k; p++) {
       const aip = A[i * k + p]!;
-      if (aip === 0) continue;
+      if (skipZeros && aip === 0) continue;
       const bp = p * n;
       for (let j = 0; j < n; j++) C[ci + j] = C[ci + j]! + aip * B[bp + j]!;
-    }
-  }
-  return new NDArray("float64", [m, n], C);
-}
-
-function matmulNaive(A: Float64Array, B: Float64Array, m: number, k: number, n: number): NDArray {
-  const C = allocate("float64", m * n) as Float64Array;
-  for (let i = 0; i < m; i++) {
-    for (let p = 0; p < k; p++) {
-      const aip = A[i * k + p]!;
-      for (let j = 0; j < n; j++) C[i * n + j] = C[i * n + j]! + aip * B[p * n + j]!;
     }
   }
   return new NDArray("float64", [m, n], C);

@@ -90,19 +90,13 @@ function compileWholeKernel(nin: number, body: string, reduce: ReduceOp | null):
   const L: string[] = [ops.map((i) => `const in${i} = ins[${i}];`).join(" ")];
   const loadsAt = (at: string): string => ops.map((i) => `const x${i} = in${i}[${at}];`).join(" ");
   if (reduce) {
-    const id = String(REDUCE_IDENTITY[reduce]);
-    L.push(`let acc = out[outOffset]; ${ACC.slice(1).map((a) => `let acc${a} = ${id};`).join(" ")}`);
+    L.push(accumulators(reduce, "out[outOffset]"));
     L.push(`for (let i = 0; i + ${ACCUMULATORS} <= in0.length; i += ${ACCUMULATORS}) {`);
-    for (const a of ACC) {
-      const name = a === 0 ? "acc" : `acc${a}`;
-      L.push(`{ ${loadsAt(a === 0 ? "i" : `i + ${a}`)} const v = ${body}; ${name} = ${COMBINE[reduce](name, "v")}; }`);
-    }
+    for (const a of ACC) L.push(`{ ${loadsAt(a === 0 ? "i" : `i + ${a}`)} const v = ${body}; ${fold(reduce, a)} }`);
     L.push(`}`);
     // Its own counter: one carried over from the loop above made V8 compile that loop slower.
     L.push(`for (let i = in0.length - in0.length % ${ACCUMULATORS}; i < in0.length; i++) { ${loadsAt("i")} const v = ${body}; acc = ${COMBINE[reduce]("acc", "v")}; }`);
-    let total = "acc";
-    for (const a of ACC.slice(1)) total = COMBINE[reduce](total, `acc${a}`);
-    L.push(`out[outOffset] = ${total};`);
+    L.push(`out[outOffset] = ${total(reduce)};`);
   } else {
     L.push(`for (let i = 0; i < out.length; i++) { ${loadsAt("i")} out[i] = ${body}; }`);
   }
@@ -136,8 +130,7 @@ function loopNest(nd: number, nin: number, body: string, reduce: ReduceOp | null
       // made sums ~3× faster (a sum's speed is an add's latency otherwise). Loads are at fixed
       // offsets from pointers moved once per step (4M float64: 3.6 ms with 4 totals and a pointer
       // moved per load, 2.7 ms so).
-      const id = String(REDUCE_IDENTITY[reduce]);
-      L.push(`let acc = out[po_${k}]; ${ACC.slice(1).map((a) => `let acc${a} = ${id};`).join(" ")}`);
+      L.push(accumulators(reduce, `out[po_${k}]`));
       // The unrolled loop has variables of its own, and the rest starts from positions computed
       // afresh: a counter or pointer carried from one loop into the next made V8 compile the first
       // loop 2-3× slower in some runs (a sum of 100 blocks of 32 MB: 0.3 s or 0.7-1.1 s).
@@ -145,9 +138,8 @@ function loopNest(nd: number, nin: number, body: string, reduce: ReduceOp | null
       L.push(`{ ${Array.from({ length: nin }, (_, i) => `let q${i} = p${i}_${k};`).join(" ")}`);
       L.push(`for (let u = 0; u < m${k}; u += ${ACCUMULATORS}) {`);
       for (const a of ACC) {
-        const name = a === 0 ? "acc" : `acc${a}`;
         const at = Array.from({ length: nin }, (_, i) => `const x${i} = in${i}[q${i} + e${i}_${a}];`).join(" ");
-        L.push(`{ ${at} const v = ${body}; ${name} = ${COMBINE[reduce](name, "v")}; }`);
+        L.push(`{ ${at} const v = ${body}; ${fold(reduce, a)} }`);
       }
       L.push(Array.from({ length: nin }, (_, i) => `q${i} += step${i};`).join(" "));
       L.push(`} }`);
@@ -165,9 +157,7 @@ function loopNest(nd: number, nin: number, body: string, reduce: ReduceOp | null
     L.push(advance(k));
     L.push("}");
     if (k === last && reduce && innerReduced) {
-      let total = "acc";
-      for (const a of ACC.slice(1)) total = COMBINE[reduce](total, `acc${a}`);
-      L.push(`out[po_${k}] = ${total};`);
+      L.push(`out[po_${k}] = ${total(reduce)};`);
     }
   }
   return L.join("\n");
@@ -176,6 +166,24 @@ function loopNest(nd: number, nin: number, body: string, reduce: ReduceOp | null
 /** Running totals of an innermost reduction, combined at the end of the row. */
 const ACCUMULATORS = 8;
 const ACC = [...Array(ACCUMULATORS).keys()];
+const accName = (a: number): string => (a === 0 ? "acc" : `acc${a}`);
+
+/** Declares the running totals: the first starts from `start` (the output so far), the rest from the identity. */
+function accumulators(reduce: ReduceOp, start: string): string {
+  return `let acc = ${start}; ${ACC.slice(1).map((a) => `let ${accName(a)} = ${REDUCE_IDENTITY[reduce]};`).join(" ")}`;
+}
+
+/** Folds `v` into running total `a`. */
+function fold(reduce: ReduceOp, a: number): string {
+  return `${accName(a)} = ${COMBINE[reduce](accName(a), "v")};`;
+}
+
+/** The running totals combined, first to last. */
+function total(reduce: ReduceOp): string {
+  let t = "acc";
+  for (const a of ACC.slice(1)) t = COMBINE[reduce](t, accName(a));
+  return t;
+}
 
 /**
  * Two dimensions in tiles of TILE rows × COLUMNS columns; leaves `po_0` and `p*_0` at row `nt`, the

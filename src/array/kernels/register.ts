@@ -108,41 +108,12 @@ export function fuseExpr(consumer: Task, inputKey: string, producer: Task): Task
     const remap = P.operands.map((pOp) =>
       useOperand({ input: pBase + pOp.input, nd: pOp.nd, axes: compose(pOp.axes, cOp.axes) }),
     );
-    const walk = (e: Expr): Expr => {
-      switch (e.op) {
-        case "in":
-          return { ...e, o: remap[e.o]! };
-        case "const":
-          return { ...e, slot: e.slot + constBase };
-        case "cast":
-        case "un":
-          return { ...e, a: walk(e.a) };
-        case "bin":
-          return { ...e, a: walk(e.a), b: walk(e.b) };
-        case "where":
-          return { ...e, c: walk(e.c), a: walk(e.a), b: walk(e.b) };
-      }
-    };
-    return walk(P.expr);
+    return mapLeaves(P.expr, (e) => (e.op === "in" ? { ...e, o: remap[e.o]! } : { ...e, slot: e.slot + constBase }));
   };
   const replacement = C.operands.map((op) => (fromP.has(op.input) ? inlined(op) : null));
   const ownOperand = C.operands.map((op) => (fromP.has(op.input) ? -1 : useOperand({ ...op, input: cMap.get(op.input)! })));
-  const rewrite = (e: Expr): Expr => {
-    switch (e.op) {
-      case "in":
-        return replacement[e.o] ?? { ...e, o: ownOperand[e.o]! };
-      case "const":
-        return e;
-      case "cast":
-      case "un":
-        return { ...e, a: rewrite(e.a) };
-      case "bin":
-        return { ...e, a: rewrite(e.a), b: rewrite(e.b) };
-      case "where":
-        return { ...e, c: rewrite(e.c), a: rewrite(e.a), b: rewrite(e.b) };
-    }
-  };
-  const program: Program = { ndim: C.ndim, expr: rewrite(C.expr), operands, consts, reduce: C.reduce };
+  const expr = mapLeaves(C.expr, (e) => (e.op === "in" ? (replacement[e.o] ?? { ...e, o: ownOperand[e.o]! }) : e));
+  const program: Program = { ndim: C.ndim, expr, operands, consts, reduce: C.reduce };
   return new Task(K.expr, [program, ...inputs]);
 }
 
@@ -154,3 +125,19 @@ function compose(inner: number[] | undefined, outer: number[] | undefined): numb
 }
 
 registerFuser(K.expr, fuseExpr);
+
+/** `e` with each leaf (an input or a constant) replaced by `leaf(it)`; inner nodes are copied. */
+function mapLeaves(e: Expr, leaf: (e: Extract<Expr, { op: "in" | "const" }>) => Expr): Expr {
+  switch (e.op) {
+    case "in":
+    case "const":
+      return leaf(e);
+    case "cast":
+    case "un":
+      return { ...e, a: mapLeaves(e.a, leaf) };
+    case "bin":
+      return { ...e, a: mapLeaves(e.a, leaf), b: mapLeaves(e.b, leaf) };
+    case "where":
+      return { ...e, c: mapLeaves(e.c, leaf), a: mapLeaves(e.a, leaf), b: mapLeaves(e.b, leaf) };
+  }
+}
