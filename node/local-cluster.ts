@@ -2,7 +2,7 @@
 // starts a scheduler and workers on one machine. close() leaves nothing running.
 
 import { availableParallelism } from "node:os";
-import { ArgumentError, Scheduler, type LogLevel, type TransportOptions } from "../src/internal.js";
+import { Adaptive, ArgumentError, Scheduler, type AdaptOptions, type LogLevel, type RetireResult, type TransportOptions } from "../src/internal.js";
 import { parseBytes } from "../src/util/bytes.js";
 import type { ThreadWorker } from "./thread-host.js";
 import { WorkerGroup } from "./worker-group.js";
@@ -22,10 +22,15 @@ export interface LocalClusterOptions {
   heartbeatMs?: number;
   /** Settings for every connection (for tests: in-process latency and message-size caps). */
   transport?: TransportOptions;
+  /** A worker not heard from for this many ms is removed as lost. Default 300,000 (see SchedulerOptions). */
+  workerTtlMs?: number;
+  /** A task that was running on this many workers when they died fails with KilledWorkerError. Default 3. */
+  allowedFailures?: number;
 }
 
 export class LocalCluster {
   private closing: Promise<void> | null = null;
+  private adaptive: Adaptive | null = null;
 
   private constructor(
     readonly scheduler: Scheduler,
@@ -37,7 +42,12 @@ export class LocalCluster {
     const n = options.workers ?? availableParallelism();
     if (!Number.isInteger(n) || n < 0) throw new ArgumentError(`workers must be a whole number ≥ 0, got ${String(options.workers)}`);
     if (options.memoryLimit !== undefined) parseBytes(options.memoryLimit); // fail early on a bad size
-    const scheduler = await Scheduler.start({ token: options.token, transport: options.transport });
+    const scheduler = await Scheduler.start({
+      token: options.token,
+      transport: options.transport,
+      workerTtlMs: options.workerTtlMs,
+      allowedFailures: options.allowedFailures,
+    });
     const group = new WorkerGroup({
       scheduler: scheduler.address,
       listen: "inproc://",
@@ -76,14 +86,50 @@ export class LocalCluster {
     return this.group.add();
   }
 
-  /** Ends a worker abruptly, with no goodbye: for tests of lost workers. */
+  /** Ends a worker abruptly, with no goodbye: for tests of lost workers (and chaos). */
   killWorker(workerId: string): Promise<void> {
     return this.group.kill(workerId);
+  }
+
+  /**
+   * Retires workers gracefully (see Client.retireWorkers): their unique results move to other
+   * workers first. Resolves when the retired threads have exited.
+   */
+  async retireWorkers(workerIds: string[]): Promise<RetireResult> {
+    const result = await this.scheduler.retireWorkers(workerIds);
+    const gone = new Set(result.retired);
+    await Promise.all(this.group.workers.filter((w) => gone.has(w.workerId)).map((w) => w.exited));
+    return result;
+  }
+
+  /**
+   * Grows and shrinks the cluster with the work: more worker threads when tasks queue (up to
+   * `maximum`), fewer through graceful retirement when idle (down to `minimum`), shrinking only
+   * after `wait` checks in a row agree so it does not flap. Calling it again replaces the settings;
+   * `adapt(false)` stops adapting (the workers there are stay).
+   */
+  async adapt(options: AdaptOptions | false = {}): Promise<void> {
+    if (this.closing) throw new ArgumentError("the cluster is closed");
+    await this.adaptive?.stop();
+    this.adaptive = null;
+    if (options === false) return;
+    const adaptive = new Adaptive(
+      {
+        state: this.scheduler.state,
+        scaleUp: (n) => this.group.grow(n),
+        scaleDown: (ids) => this.retireWorkers(ids),
+      },
+      options,
+      availableParallelism(),
+    );
+    this.adaptive = adaptive;
+    adaptive.start();
   }
 
   /** Closes the workers gracefully, then the scheduler. Idempotent; nothing is left running. */
   close(): Promise<void> {
     this.closing ??= (async () => {
+      await this.adaptive?.stop();
       await this.group.close("cluster closing");
       await this.scheduler.close();
     })();

@@ -17,7 +17,7 @@ export type { AsCompletedOptions } from "./client/as-completed.js";
 export { wait } from "./client/wait.js";
 export type { WaitOptions, WaitResult } from "./client/wait.js";
 export type { TaskOptions, TaskHandle, TaskModule, TaskFn, Arg, Args } from "./client/options.js";
-export type { WorkerInfo } from "./protocol/messages.js";
+export type { RetireResult, WorkerInfo } from "./protocol/messages.js";
 export type { StoryEntry } from "./scheduler/story.js";
 export { delayed, Delayed } from "./graph/delayed.js";
 export type { DelayedOptions, DelayedArg, DelayedArgs } from "./graph/delayed.js";

@@ -30,6 +30,7 @@ export { Serialized, TaskRef } from "./protocol/refs.js";
 export { PROTOCOL_VERSION } from "./protocol/messages.js";
 export type * from "./protocol/messages.js";
 export { SchedulerState, type Instruction } from "./scheduler/state.js";
+export { Adaptive, adaptiveTarget, workersToClose, type AdaptOptions, type Scalable } from "./scheduler/adaptive.js";
 export { WorkerState } from "./worker/state.js";
 export { defaultCodePlatform, type CodePlatform } from "./worker/code.js";
 export { setClientPlatform, type ClientPlatform, type BundledModule } from "./client/platform.js";

@@ -15,7 +15,7 @@ import type { Serialized } from "../protocol/refs.js";
 import { TaskRef } from "../protocol/refs.js";
 import { deserialize, serialize } from "../protocol/serialize.js";
 import type { StoryEntry } from "../scheduler/story.js";
-import type { WorkerInfo } from "../protocol/messages.js";
+import type { RetireResult, WorkerInfo } from "../protocol/messages.js";
 import { hash64, randomId } from "../util/ids.js";
 import { describeFunction } from "./functions.js";
 import { Future, KeyState, type FutureHost } from "./future.js";
@@ -205,6 +205,21 @@ export class Client implements FutureHost, GraphScheduler {
   /** The workers in the cluster: id, kind, tasks and memory. */
   workers(): Promise<WorkerInfo[]> {
     return this.request<WorkerInfo[]>({ kind: "workers" });
+  }
+
+  /**
+   * Retires workers (ids, names or addresses, as `workers()` reports them) gracefully: they take
+   * no new tasks, hand back the ones queued on them, finish the one running, and the results only
+   * they hold are copied to other workers before they close, so nothing is computed again.
+   * Resolves once each has left, or was kept (`kept`, with the reason: e.g. no other worker to
+   * hold its results).
+   */
+  retireWorkers(workers: string | string[]): Promise<RetireResult> {
+    const list = typeof workers === "string" ? [workers] : workers;
+    if (!Array.isArray(list) || !list.every((w) => typeof w === "string")) {
+      return Promise.reject(new ArgumentError(`retireWorkers expects worker ids (strings), got ${describe(workers)}`));
+    }
+    return this.request<RetireResult>({ kind: "retire", workers: list });
   }
 
   /**

@@ -129,7 +129,9 @@ export type RequestWhat =
   | { kind: "who-has"; keys: string[] }
   | { kind: "workers" }
   | { kind: "upload"; module: ModuleDef }
-  | { kind: "story"; key: string };
+  | { kind: "story"; key: string }
+  /** Retire these workers gracefully (ids, names or addresses): their unique results move first. */
+  | { kind: "retire"; workers: string[] };
 
 export type ClientToScheduler = UpdateGraph | ReleaseKeys | CancelKeys | UpdateData | Request;
 
@@ -208,7 +210,19 @@ export interface CloseWorker {
   reason: string;
 }
 
-export type SchedulerToWorker = ComputeTask | FreeKeys | LoadModule | CloseWorker | Reply;
+/** Fetch copies of these results from their holders and keep them (a retiring worker's unique data). */
+export interface AcquireReplicas {
+  op: "acquire-replicas";
+  keys: DepLocation[];
+}
+
+/** Work stealing: give back these tasks if they have not started here (answered by steal-response). */
+export interface StealRequest {
+  op: "steal-request";
+  keys: string[];
+}
+
+export type SchedulerToWorker = ComputeTask | FreeKeys | LoadModule | CloseWorker | AcquireReplicas | StealRequest | Reply;
 
 // ---- worker → scheduler ----
 
@@ -226,6 +240,22 @@ export interface TaskErred {
   op: "task-erred";
   key: string;
   error: ErrorData;
+}
+
+/**
+ * The worker starts a task that may run long (its function is new here or has taken longer than a
+ * slice), and says so before running it. Only tasks known to be running count against
+ * KilledWorkerError when a worker dies.
+ */
+export interface TaskStarted {
+  op: "task-started";
+  key: string;
+}
+
+/** Replicas the scheduler asked for (acquire-replicas) that no holder could provide. */
+export interface AcquireFailed {
+  op: "acquire-failed";
+  keys: string[];
 }
 
 export interface MissingData {
@@ -250,7 +280,14 @@ export interface Heartbeat {
   ready: number;
 }
 
-export type WorkerToScheduler = TaskFinished | TaskErred | MissingData | AddKeys | Heartbeat | Reply;
+/** The answer to a steal-request: the tasks dropped here (the scheduler moves them) and the ones kept (started or done). */
+export interface StealResponse {
+  op: "steal-response";
+  stolen: string[];
+  kept: string[];
+}
+
+export type WorkerToScheduler = TaskFinished | TaskStarted | TaskErred | MissingData | AddKeys | AcquireFailed | StealResponse | Heartbeat | Reply;
 
 /** What client.workers() reports for each worker (the reply to a "workers" request). */
 export interface WorkerInfo {
@@ -265,6 +302,18 @@ export interface WorkerInfo {
   /** Bytes of results held. */
   memory: number;
   tasks: { processing: number; inMemory: number; done: number };
+}
+
+/** What a retirement reports when every worker it named has left or been kept. */
+export interface RetireResult {
+  /** Ids of the workers that left. */
+  retired: string[];
+  /** Workers that were not retired, and why. */
+  kept: { id: string; reason: string }[];
+  /** Results copied to other workers before their holders left. */
+  moved: { keys: number; bytes: number };
+  /** Milliseconds from the request to the last worker leaving. */
+  ms: number;
 }
 
 // ---- anyone → a worker's data server ----

@@ -101,8 +101,10 @@ const requestWhat: Check = (v, p) => {
       return shape({ module: shape({ hash: str, source: str, exports: keys }) })(v, p);
     case "story":
       return shape({ key: str })(v, p);
+    case "retire":
+      return shape({ workers: keys })(v, p);
     default:
-      return `${p}.kind must be one of "who-has", "workers", "upload", "story"`;
+      return `${p}.kind must be one of "who-has", "workers", "upload", "story", "retire"`;
   }
 };
 
@@ -138,8 +140,13 @@ const SCHEMAS: { [K in Message["op"]]: Check } = {
   "free-keys": shape({ keys }),
   "load-module": shape({ module: shape({ hash: str, source: str, exports: keys }) }),
   "close-worker": shape({ reason: str }),
+  "steal-request": shape({ keys }),
+  "steal-response": shape({ stolen: keys, kept: keys }),
+  "acquire-replicas": shape({ keys: arrayOf(shape({ key: str, who: keys, nbytes: nonNegative })) }),
   "task-finished": shape({ key: str, nbytes: nonNegative, duration: nonNegative, value: optional(serialized) }),
+  "task-started": shape({ key: str }),
   "task-erred": shape({ key: str, error: errorData }),
+  "acquire-failed": shape({ keys }),
   "missing-data": shape({ key: str, dep: str, from: str }),
   "add-keys": shape({ keys: arrayOf(shape({ key: str, nbytes: nonNegative })) }),
   heartbeat: shape({ memory: nonNegative, executing: count, ready: count }),

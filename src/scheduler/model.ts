@@ -50,6 +50,8 @@ export class TaskState {
   processingOn: WorkerRecord | null = null;
   /** Milliseconds of occupancy this task added to its worker when assigned. */
   cost = 0;
+  /** The worker this task is being stolen for (a steal-request is out), else null. */
+  stealTo: WorkerRecord | null = null;
   /** Workers that died while running it (a task that kills workers is stopped, see KilledWorkerError). */
   suspicious = 0;
   nbytes = 0;
@@ -92,6 +94,14 @@ export type WorkerStatus = "running" | "closing" | "gone";
 export class WorkerRecord {
   status: WorkerStatus = "running";
   readonly processing = new Set<TaskState>();
+  /** Tasks of `processing` the worker said it is running (task-started): the suspects if it dies. */
+  readonly started = new Set<TaskState>();
+  /** The retirement this worker is part of, while it is closing gracefully. */
+  retiring: Retirement | null = null;
+  /** Told to close (close-worker) once its results were safe elsewhere. */
+  closeSent = false;
+  /** Tasks being stolen from or for this worker, awaiting the victim's answer. */
+  stealsPending = 0;
   readonly hasWhat = new Set<TaskState>();
   /** Bytes of results held. */
   nbytes = 0;
@@ -113,6 +123,18 @@ export class WorkerRecord {
     readonly memoryLimit: number,
     readonly resources: Resources,
   ) {}
+}
+
+/** A request to retire workers gracefully: they take no new tasks, their unique results move, then they close. */
+export interface Retirement {
+  /** The shell's handle for the answer. */
+  readonly ticket: number;
+  /** Workers still closing. */
+  readonly workers: Set<WorkerRecord>;
+  readonly retired: string[];
+  readonly kept: { id: string; reason: string }[];
+  moved: { keys: number; bytes: number };
+  readonly startedAt: number;
 }
 
 export class ClientState {

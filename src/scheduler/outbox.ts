@@ -1,13 +1,21 @@
 // What the scheduler tells whom: the messages its decisions produce, in order, with frees
 // batched per worker and sent at the end of each event.
 
-import type { DepLocation, FnDef, SchedulerToClient, SchedulerToWorker } from "../protocol/messages.js";
+import type { DepLocation, FnDef, RetireResult, SchedulerToClient, SchedulerToWorker } from "../protocol/messages.js";
 import type { Serialized } from "../protocol/refs.js";
 import type { ClientState, TaskState, WorkerRecord } from "./model.js";
 
 export type Instruction =
   | { to: "worker"; id: string; msg: SchedulerToWorker }
-  | { to: "client"; id: string; msg: SchedulerToClient };
+  | { to: "client"; id: string; msg: SchedulerToClient }
+  /** For the shell itself: a retirement it started has finished. */
+  | { to: "scheduler"; id: "self"; msg: RetirementDone };
+
+export interface RetirementDone {
+  op: "retirement-done";
+  ticket: number;
+  result: RetireResult;
+}
 
 /** Data-server addresses of the workers holding `ts`. */
 export function holders(ts: TaskState): string[] {
@@ -53,7 +61,7 @@ export class Outbox {
 
   flushFrees(): void {
     for (const [ws, keys] of this.frees) {
-      if (ws.status === "running" && keys.size > 0) this.toWorker(ws, { op: "free-keys", keys: [...keys] });
+      if (ws.status !== "gone" && keys.size > 0) this.toWorker(ws, { op: "free-keys", keys: [...keys] });
     }
     this.frees.clear();
   }
@@ -71,6 +79,10 @@ export class Outbox {
     const deps: DepLocation[] = ts.deps.size === 0 ? NO_DEPS : [];
     for (const d of ts.deps) deps.push({ key: d.key, who: holders(d), nbytes: d.nbytes });
     this.toWorker(ws, { op: "compute-task", key: ts.key, fn: spec.fn, fnDef, args: spec.args, deps, priority: ts.priority });
+  }
+
+  retired(ticket: number, result: RetireResult): void {
+    this.out.push({ to: "scheduler", id: "self", msg: { op: "retirement-done", ticket, result } });
   }
 
   /** Tells every client wanting `ts` that it is in memory, with its value when small. */

@@ -7,9 +7,9 @@ import { dispatch } from "../comm/dispatch.js";
 import { welcome, type Admission } from "../comm/handshake.js";
 import { listen, type Listener } from "../comm/registry.js";
 import type { TransportOptions } from "../comm/types.js";
-import { errorToData, ProtocolError } from "../errors.js";
+import { ArgumentError, errorToData, ProtocolError } from "../errors.js";
 import { log } from "../log.js";
-import type { ClientToScheduler, Handlers, Hello, Message, Request, WorkerToScheduler } from "../protocol/messages.js";
+import type { ClientToScheduler, Handlers, Hello, Message, Request, RetireResult, WorkerToScheduler } from "../protocol/messages.js";
 import { randomId } from "../util/ids.js";
 import { workerInfo } from "./queries.js";
 import { SchedulerState, type Instruction, type SchedulerStateOptions } from "./state.js";
@@ -30,7 +30,20 @@ export interface SchedulerOptions extends SchedulerStateOptions {
   handshakeTimeoutMs?: number;
   /** Connections allowed to be waiting for their handshake at once; more are closed at once. Default 1,024. */
   maxPendingHandshakes?: number;
+  /**
+   * A worker not heard from (heartbeat or any message) for this many milliseconds is removed as
+   * lost, and its connection closed. Default 300,000 (Dask's `worker-ttl` of 5 minutes): a worker
+   * thread busy in one long synchronous task cannot send heartbeats meanwhile.
+   */
+  workerTtlMs?: number;
+  /** Move queued tasks from loaded workers to idle ones (see stealing.ts). Default true. */
+  workStealing?: boolean;
 }
+
+/** Milliseconds between work-stealing rounds (Dask's work-stealing-interval). */
+export const STEAL_INTERVAL_MS = 100;
+
+export const DEFAULT_WORKER_TTL_MS = 300_000;
 
 /**
  * Connections that may be mid-handshake at once by default: plenty for clusters of thousands of
@@ -46,6 +59,12 @@ export class Scheduler {
   private listener: Listener | null = null;
   private nextId = 0;
   private closing = false;
+  private nextTicket = 0;
+  private readonly retirements = new Map<number, (result: RetireResult) => void>();
+  /** Workers removed for silence: their connection's close is not a goodbye. */
+  private readonly expired = new Set<string>();
+  private ttlTimer: ReturnType<typeof setInterval> | undefined;
+  private stealTimer: ReturnType<typeof setInterval> | undefined;
   /** Given to admitted clients and workers for data-plane connections; none when no token is required. */
   private readonly dataToken: string | undefined;
 
@@ -58,7 +77,29 @@ export class Scheduler {
   static async start(options: SchedulerOptions = {}): Promise<Scheduler> {
     const s = new Scheduler(options);
     s.listener = await listen(options.address ?? `inproc://scheduler-${randomId(4)}`, (comm) => void s.accept(comm), options.transport);
+    const ttl = options.workerTtlMs ?? DEFAULT_WORKER_TTL_MS;
+    if (!(ttl > 0)) throw new ArgumentError(`workerTtlMs must be a number of milliseconds > 0, got ${String(options.workerTtlMs)}`);
+    s.ttlTimer = setInterval(() => s.expireSilentWorkers(ttl), Math.min(ttl / 4, 5_000));
+    (s.ttlTimer as { unref?: () => void }).unref?.();
+    if (options.workStealing !== false) {
+      s.stealTimer = setInterval(() => s.steal(), STEAL_INTERVAL_MS);
+      (s.stealTimer as { unref?: () => void }).unref?.();
+    }
     return s;
+  }
+
+  /**
+   * Retires workers (ids, names or addresses) gracefully: they take no new tasks, the results only
+   * they hold are copied to other workers, then they close. Resolves when all have left (or were
+   * kept, with the reason: e.g. no other worker to hold their results).
+   */
+  retireWorkers(workers: string[]): Promise<RetireResult> {
+    const ticket = ++this.nextTicket;
+    const done = new Promise<RetireResult>((resolve) => this.retirements.set(ticket, resolve));
+    this.tick();
+    this.state.retireWorkers(workers, ticket);
+    this.deliver();
+    return done;
   }
 
   /** The address clients and workers connect to. */
@@ -76,6 +117,8 @@ export class Scheduler {
   async close(): Promise<void> {
     if (this.closing) return;
     this.closing = true;
+    clearInterval(this.ttlTimer);
+    clearInterval(this.stealTimer);
     await this.listener?.close();
     for (const comm of this.workers.values()) {
       trySend(comm, { op: "close-worker", reason: "scheduler closing" });
@@ -151,17 +194,25 @@ export class Scheduler {
     const s = this.state;
     const handlers: Handlers<WorkerToScheduler> = {
       "task-finished": (m) => s.taskFinished(id, m.key, m.nbytes, m.duration, m.value),
+      "task-started": (m) => s.taskStarted(id, m.key),
+      "acquire-failed": (m) => s.acquireFailed(id, m.keys),
+      "steal-response": (m) => s.stealResponse(id, m.stolen, m.kept),
       "task-erred": (m) => s.taskErred(id, m.key, m.error),
       "missing-data": (m) => s.missingData(id, m.key, m.dep, m.from),
       "add-keys": (m) => s.addKeys(id, m.keys),
       heartbeat: (m) => s.heartbeat(id, m.memory, m.executing),
       reply: () => {},
     };
-    comm.setHandler((msg) => this.handle(handlers, msg));
+    comm.setHandler((msg) => {
+      const ws = s.workers.get(id);
+      if (ws) ws.lastSeen = performance.now();
+      this.handle(handlers, msg);
+    });
     void comm.closed.then((info) => {
       this.workers.delete(id);
       this.tick();
-      s.removeWorker(id, info.reason, info.graceful);
+      const expired = this.expired.delete(id);
+      s.removeWorker(id, info.reason, info.graceful && !expired);
       this.deliver();
     });
   }
@@ -191,6 +242,9 @@ export class Scheduler {
         case "story":
           value = s.storyOf(what.key);
           break;
+        case "retire":
+          void this.retireWorkers(what.workers).then((result) => trySend(comm, { op: "reply", id: m.id, value: result }));
+          return;
         default:
           throw new ProtocolError(`unknown request "${(what as { kind: unknown }).kind}"`);
       }
@@ -210,7 +264,33 @@ export class Scheduler {
     for (const ins of this.state.takeInstructions()) this.route(ins);
   }
 
+  private steal(): void {
+    if (this.state.workers.size < 2) return;
+    this.tick();
+    if (this.state.balance() > 0) this.deliver();
+  }
+
+  /** Closes the connection of every worker silent for longer than `ttl` ms; it is removed as lost. */
+  private expireSilentWorkers(ttl: number): void {
+    const now = performance.now();
+    for (const ws of this.state.workers.values()) {
+      if (now - ws.lastSeen <= ttl) continue;
+      const comm = this.workers.get(ws.id);
+      if (!comm || this.expired.has(ws.id)) continue;
+      const reason = `no word from it for ${Math.round((now - ws.lastSeen) / 1000)} s (worker TTL ${ttl / 1000} s)`;
+      log().warn(`removing worker ${ws.name}: ${reason}`);
+      this.expired.add(ws.id);
+      comm.close(reason);
+    }
+  }
+
   private route(ins: Instruction): void {
+    if (ins.to === "scheduler") {
+      const resolve = this.retirements.get(ins.msg.ticket);
+      this.retirements.delete(ins.msg.ticket);
+      resolve?.(ins.msg.result);
+      return;
+    }
     const comm = ins.to === "worker" ? this.workers.get(ins.id) : this.clients.get(ins.id);
     if (comm) trySend(comm, ins.msg);
     else log().debug(`dropping ${ins.msg.op} for ${ins.id}: not connected`);

@@ -3,15 +3,18 @@
 // synchronous and exact. The shell (server.ts) feeds it and delivers what it returns.
 
 import { LostDataError, type ErrorData } from "../errors.js";
+import { comparePriority } from "../graph/priority.js";
 import type { FnDef, ModuleDef, TaskMsg, WorkerHello } from "../protocol/messages.js";
 import type { Serialized } from "../protocol/refs.js";
-import { ClientState, TaskState, WorkerRecord, type TaskStateName } from "./model.js";
+import { ClientState, TaskState, WorkerRecord, type Retirement, type TaskStateName } from "./model.js";
 import { holders, Outbox, type Instruction } from "./outbox.js";
-import { coAssign } from "./placement.js";
+import { canRun, coAssign } from "./placement.js";
+import { balance } from "./stealing.js";
+import { advanceRetirements, retiredWorkerLeft, type PendingReplicas, type ReplicaAttempts } from "./retire.js";
 import { Story, type StoryEntry } from "./story.js";
 
 export type { Instruction } from "./outbox.js";
-import { TRANSITIONS, type TransitionExtra } from "./transitions.js";
+import { endSteal, moveTask, TRANSITIONS, type TransitionExtra } from "./transitions.js";
 
 export interface SchedulerStateOptions {
   /**
@@ -37,6 +40,11 @@ export class SchedulerState {
   /** The shell's clock, in ms, set before each event. Only recorded, never read for decisions. */
   now = 0;
   readonly allowedFailures: number;
+  /** Retirements under way (see retire.ts). */
+  readonly retirements = new Set<Retirement>();
+  readonly pendingReplicas: PendingReplicas = new Map();
+  /** Copies asked for per result during retirements; cleared when none are under way. */
+  readonly replicaAttempts = new Map<TaskState, ReplicaAttempts>();
 
   private recs = new Map<TaskState, TaskStateName>();
   /** Facts for the recommendations that carry any (most carry none). */
@@ -202,9 +210,37 @@ export class SchedulerState {
     this.workersByAddress.set(ws.address, ws);
     for (const module of this.modules.values()) this.outbox.toWorker(ws, { op: "load-module", module });
     this.begin("worker-added");
-    for (const ts of this.unrunnable) this.recommend(ts, "processing");
+    this.offerUnrunnable();
     this.run();
     return ws;
+  }
+
+  /** Offers the tasks no worker could take to the workers there are now. */
+  offerUnrunnable(): void {
+    for (const ts of this.unrunnable) this.recommend(ts, "processing");
+  }
+
+  /**
+   * Starts retiring workers (by id, name or address) gracefully; the answer comes as a "scheduler"
+   * instruction with `ticket` once each has left or been kept (see retire.ts).
+   */
+  retireWorkers(names: string[], ticket: number): void {
+    this.begin("retire-workers");
+    const r: Retirement = { ticket, workers: new Set(), retired: [], kept: [], moved: { keys: 0, bytes: 0 }, startedAt: this.now };
+    this.retirements.add(r);
+    for (const name of new Set(names)) {
+      const ws = this.findWorker(name);
+      if (!ws) r.kept.push({ id: name, reason: "no such worker" });
+      else if (ws.status !== "running") r.kept.push({ id: ws.id, reason: "already leaving" });
+      else {
+        ws.status = "closing";
+        ws.retiring = r;
+        r.workers.add(ws);
+        // Queued tasks go elsewhere; the ones it said it is running finish here and their results move.
+        for (const ts of ws.processing) if (!ws.started.has(ts)) this.recommend(ts, "released");
+      }
+    }
+    this.run();
   }
 
   /**
@@ -219,9 +255,10 @@ export class SchedulerState {
     this.workers.delete(id);
     this.workersByAddress.delete(ws.address);
     this.begin(`worker-removed`);
+    const suspects = graceful ? new Set<TaskState>() : suspectsOf(ws);
     for (const ts of ws.processing) {
-      if (!graceful) ts.suspicious++;
-      if (ts.suspicious >= this.allowedFailures) {
+      if (suspects.has(ts)) ts.suspicious++;
+      if (ts.suspicious >= this.allowedFailures && suspects.has(ts)) {
         this.transition(ts, "erred", {
           workerGone: true,
           error: {
@@ -240,7 +277,49 @@ export class SchedulerState {
     }
     ws.hasWhat.clear();
     ws.processing.clear();
+    ws.started.clear();
+    for (const [ts, to] of this.pendingReplicas) if (to === ws) this.pendingReplicas.delete(ts);
+    if (ws.retiring) retiredWorkerLeft(this, ws.retiring, ws);
     this.run();
+  }
+
+  /** Work stealing: asks loaded workers for queued tasks to move to idle ones (see stealing.ts). */
+  balance(): number {
+    this.begin("balance");
+    const asked = balance(this);
+    this.run();
+    return asked;
+  }
+
+  /** A victim's answer to a steal-request: moves the tasks it dropped to the workers they were stolen for. */
+  stealResponse(workerId: string, stolen: string[], kept: string[]): void {
+    const victim = this.workers.get(workerId);
+    if (!victim) return;
+    this.begin("steal-response");
+    for (const key of kept) {
+      const ts = this.tasks.get(key);
+      if (ts && ts.processingOn === victim) endSteal(ts, victim);
+    }
+    for (const key of stolen) {
+      const ts = this.tasks.get(key);
+      if (!ts || ts.processingOn !== victim || !ts.stealTo) continue; // moved or released meanwhile
+      const thief = ts.stealTo;
+      endSteal(ts, victim);
+      if (thief.status === "running" && this.workers.has(thief.id) && canRun(ts, thief)) {
+        moveTask(this, ts, thief);
+        this.story.record(ts.key, "processing", "processing", this.stimulus, this.now);
+      } else {
+        this.recommend(ts, "released"); // the thief left meanwhile; the victim has dropped it: place it anew
+      }
+    }
+    this.run();
+  }
+
+  /** A worker says it is running `key` (see TaskStarted). */
+  taskStarted(workerId: string, key: string): void {
+    const ws = this.workers.get(workerId);
+    const ts = this.tasks.get(key);
+    if (ws && ts && ts.processingOn === ws) ws.started.add(ts);
   }
 
   taskFinished(workerId: string, key: string, nbytes: number, duration: number, value?: Serialized): void {
@@ -289,16 +368,43 @@ export class SchedulerState {
     this.run();
   }
 
-  /** A worker holds replicas it fetched as dependencies. */
+  /** A worker holds replicas it fetched (as dependencies, or asked to by a retirement). */
   addKeys(workerId: string, keys: { key: string; nbytes: number }[]): void {
     const ws = this.workers.get(workerId);
     if (!ws) return;
     for (const { key, nbytes } of keys) {
       const ts = this.tasks.get(key);
-      if (ts && ts.state === "memory") this.addReplica(ts, ws, nbytes);
-      else this.outbox.free(ws, key);
+      if (ts && ts.state === "memory") {
+        this.addReplica(ts, ws, nbytes);
+        if (this.pendingReplicas.get(ts) === ws) {
+          this.pendingReplicas.delete(ts);
+          for (const holder of ts.whoHas) {
+            if (!holder.retiring) continue;
+            holder.retiring.moved.keys++;
+            holder.retiring.moved.bytes += ts.nbytes;
+            break;
+          }
+        }
+      } else this.outbox.free(ws, key);
     }
-    this.outbox.flushFrees();
+    if (this.retirements.size > 0) {
+      this.begin("add-keys");
+      this.run();
+    } else this.outbox.flushFrees();
+  }
+
+  /** A worker could not fetch replicas it was asked for: ask again (elsewhere), or give up on them. */
+  acquireFailed(workerId: string, keys: string[]): void {
+    const ws = this.workers.get(workerId);
+    if (!ws) return;
+    this.begin("acquire-failed");
+    for (const key of keys) {
+      const ts = this.tasks.get(key);
+      if (!ts || this.pendingReplicas.get(ts) !== ws) continue;
+      this.pendingReplicas.delete(ts);
+      this.replicaAttempts.get(ts)?.failed.add(ws);
+    }
+    this.run();
   }
 
   heartbeat(workerId: string, memory: number, executing: number): void {
@@ -362,6 +468,13 @@ export class SchedulerState {
 
   // ---------------------------------------------------------------- internals
 
+  private findWorker(name: string): WorkerRecord | undefined {
+    const byId = this.workers.get(name) ?? this.workersByAddress.get(name);
+    if (byId) return byId;
+    for (const ws of this.workers.values()) if (ws.name === name) return ws;
+    return undefined;
+  }
+
   private begin(what: string): void {
     this.stimulus = `${what}-${++this.stimulusCount}`;
   }
@@ -372,15 +485,25 @@ export class SchedulerState {
    * task replaces an older one that has not run yet.
    */
   private run(): void {
-    while (this.recs.size > 0) {
-      const round = this.recs;
-      const extras = this.recExtras;
-      this.recs = new Map();
-      this.recExtras = new Map();
-      for (const [ts, finish] of round) {
-        if (this.recs.has(ts) || ts.state === "forgotten") continue; // superseded, or gone
-        this.transition(ts, finish, extras.get(ts) ?? NO_EXTRA);
+    for (;;) {
+      while (this.recs.size > 0) {
+        const round = this.recs;
+        const extras = this.recExtras;
+        this.recs = new Map();
+        this.recExtras = new Map();
+        for (const [ts, finish] of round) {
+          if (this.recs.has(ts) || ts.state === "forgotten") continue; // superseded, or gone
+          this.transition(ts, finish, extras.get(ts) ?? NO_EXTRA);
+        }
       }
+      // Retirements move on once the tasks have settled (a kept worker may take tasks again).
+      if (this.retirements.size === 0) break;
+      advanceRetirements(this);
+      if (this.recs.size === 0) break;
+    }
+    if (this.retirements.size === 0 && this.replicaAttempts.size > 0) {
+      this.replicaAttempts.clear();
+      this.pendingReplicas.clear();
     }
     this.outbox.flushFrees();
   }
@@ -404,3 +527,16 @@ export class SchedulerState {
 }
 
 const NO_EXTRA: TransitionExtra = Object.freeze({});
+
+/**
+ * The tasks a worker that died may have died of: those it said it was running; if it said none
+ * (it was in a run of quick tasks), the first in priority of those queued on it, since workers run
+ * them in priority order. Counting every queued task instead would stop innocent tasks after a few
+ * unrelated deaths (each worker holds a long queue).
+ */
+function suspectsOf(ws: WorkerRecord): Set<TaskState> {
+  if (ws.started.size > 0) return new Set(ws.started);
+  let first: TaskState | null = null;
+  for (const ts of ws.processing) if (!first || comparePriority(ts.priority, first.priority) < 0) first = ts;
+  return new Set(first ? [first] : []);
+}

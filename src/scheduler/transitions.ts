@@ -58,10 +58,32 @@ function unassign(s: SchedulerState, ts: TaskState, workerGone: boolean | undefi
   const ws = ts.processingOn;
   if (!ws) return;
   ws.processing.delete(ts);
+  ws.started.delete(ts);
   ws.occupancy = Math.max(0, ws.occupancy - ts.cost);
   ts.cost = 0;
   ts.processingOn = null;
-  if (!workerGone && ws.status === "running") s.outbox.free(ws, ts.key);
+  endSteal(ts, ws);
+  if (!workerGone && ws.status !== "gone") s.outbox.free(ws, ts.key);
+}
+
+/** Forgets a steal of `ts` (from `victim`) that is under way, if any. */
+export function endSteal(ts: TaskState, victim: WorkerRecord): void {
+  const thief = ts.stealTo;
+  if (!thief) return;
+  ts.stealTo = null;
+  victim.stealsPending--;
+  thief.stealsPending--;
+}
+
+/** Moves `ts` from the worker processing it (which has dropped it) to `thief`. */
+export function moveTask(s: SchedulerState, ts: TaskState, thief: WorkerRecord): void {
+  const cost = ts.cost;
+  unassign(s, ts, true);
+  ts.processingOn = thief;
+  ts.cost = cost;
+  thief.processing.add(ts);
+  thief.occupancy += cost;
+  s.outbox.compute(thief, ts);
 }
 
 function toProcessing(s: SchedulerState, ts: TaskState): void {
@@ -188,7 +210,7 @@ export const TRANSITIONS: Partial<Record<`${TaskStateName}>${TaskStateName}`, Tr
     for (const ws of ts.whoHas) {
       ws.hasWhat.delete(ts);
       ws.nbytes -= ts.nbytes;
-      if (!workerGone && ws.status === "running") s.outbox.free(ws, ts.key);
+      if (!workerGone && ws.status !== "gone") s.outbox.free(ws, ts.key);
     }
     ts.whoHas.clear();
     ts.state = "released";

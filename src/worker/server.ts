@@ -148,6 +148,8 @@ export class Worker {
       "free-keys": (m) => this.state.freeKeys(m.keys),
       "load-module": (m) => this.code.loadModule(m.module),
       "close-worker": (m) => void this.close(m.reason),
+      "acquire-replicas": (m) => this.state.acquireReplicas(m.keys),
+      "steal-request": (m) => this.state.stealRequest(m.keys),
       reply: () => {},
     };
     comm.setHandler((msg) => {
@@ -205,9 +207,13 @@ export class Worker {
       if (!task) return;
       // Results finished so far must not wait behind a task that may take long: send them first.
       // Tasks known to be quick keep their batching (thousands of results per message).
-      if (this.mayRunLong(task)) this.sendNow();
+      if (this.mayRunLong(task)) {
+        this.state.taskStarted(task);
+        this.sendNow();
+      }
       const pending = this.execute(task);
       if (pending) {
+        this.state.taskStarted(task);
         this.sendNow();
         await pending;
       }

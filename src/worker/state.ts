@@ -14,6 +14,8 @@ export type WorkerTaskState = "waiting" | "ready" | "executing" | "done" | "canc
 
 export class WorkerTask {
   state: WorkerTaskState = "waiting";
+  /** Whether the scheduler was told this task is running (task-started). */
+  announced = false;
   /** Dependency keys not yet held; made on first need (most tasks have none). */
   missing: Set<string> | null = null;
   constructor(
@@ -48,6 +50,8 @@ export class WorkerState {
   /** Tasks waiting for each dependency key. */
   private readonly waitingFor = new Map<string, Set<WorkerTask>>();
   private readonly pendingFetch = new Map<string, string[]>();
+  /** Keys the scheduler asked this worker to hold copies of (acquire-replicas), still being fetched. */
+  private readonly replicaWanted = new Set<string>();
   private out: WorkerInstruction[] = [];
 
   constructor(readonly selfAddress: string) {}
@@ -98,9 +102,46 @@ export class WorkerState {
     if (!task.missing || task.missing.size === 0) this.makeReady(task);
   }
 
+  /** Copies of results to fetch and keep, from the holders given (a retiring worker's unique data). */
+  acquireReplicas(deps: DepLocation[]): void {
+    for (const dep of deps) {
+      if (this.data.has(dep.key)) {
+        this.send({ op: "add-keys", keys: [{ key: dep.key, nbytes: this.sizes.get(dep.key) ?? dep.nbytes }] });
+        continue;
+      }
+      this.replicaWanted.add(dep.key);
+      const f = this.fetches.get(dep.key);
+      if (f && (f.from !== null || f.candidates.length > 0)) continue; // already on its way for a task
+      this.fetches.set(dep.key, { candidates: dep.who.filter((w) => w !== this.selfAddress), from: null });
+      this.startFetch(dep.key);
+    }
+  }
+
+  /** Gives back the tasks asked for that have not started; keeps the rest (see StealRequest). */
+  stealRequest(keys: string[]): void {
+    const stolen: string[] = [];
+    const kept: string[] = [];
+    for (const key of keys) {
+      const task = this.tasks.get(key);
+      if (task && (task.state === "waiting" || task.state === "ready")) {
+        this.forgetTask(task); // a ready one stays in the heap marked done, and is skipped there
+        stolen.push(key);
+      } else kept.push(key);
+    }
+    this.send({ op: "steal-response", stolen, kept });
+  }
+
+  /** Tells the scheduler that `task`, which may run long, is starting (see TaskStarted). */
+  taskStarted(task: WorkerTask): void {
+    if (task.announced) return;
+    task.announced = true;
+    this.send({ op: "task-started", key: task.key });
+  }
+
   /** The scheduler no longer needs these keys here: drop their data and any pending task. */
   freeKeys(keys: string[]): void {
     for (const key of keys) {
+      this.replicaWanted.delete(key);
       this.dropData(key);
       const task = this.tasks.get(key);
       if (!task) continue;
@@ -121,10 +162,11 @@ export class WorkerState {
       this.fetches.delete(key);
       const waiting = this.waitingFor.get(key);
       this.waitingFor.delete(key);
-      if (!waiting || waiting.size === 0) continue; // nobody here needs it any more
+      const asked = this.replicaWanted.delete(key);
+      if (!asked && (!waiting || waiting.size === 0)) continue; // nobody here needs it any more
       this.store(key, value, nbytes);
       added.push({ key, nbytes });
-      for (const task of waiting) {
+      for (const task of waiting ?? []) {
         task.missing?.delete(key);
         if (!task.missing?.size && task.state === "waiting") this.makeReady(task);
       }
@@ -147,6 +189,7 @@ export class WorkerState {
   /** No holder of `key` could provide it: tell the scheduler (it recomputes or reassigns), drop the tasks. */
   private giveUp(key: string, lastTried: string): void {
     this.fetches.delete(key);
+    if (this.replicaWanted.delete(key)) this.send({ op: "acquire-failed", keys: [key] });
     const waiting = this.waitingFor.get(key);
     this.waitingFor.delete(key);
     for (const task of waiting ?? []) {

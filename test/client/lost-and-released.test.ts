@@ -5,16 +5,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { KilledWorkerError, LostDataError } from "../../node/index.js";
 import { startCluster } from "../helpers/cluster.js";
-
-/** `p`, or a rejection naming `what` if it does not settle within `ms` (the timer is cleared either way). */
-async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  try {
-    return await Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} did not settle within ${ms} ms`)), ms)))]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
+import { within } from "../helpers/within.js";
 
 test("a result lost with its worker is computed again, and awaiting it gives the value, not an error", async () => {
   await using c = await startCluster({ workers: 2 });

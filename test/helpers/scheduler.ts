@@ -37,5 +37,10 @@ export function finish(s: SchedulerState, worker: string, key: string, nbytes = 
 
 /** Instructions as "target op key(s)" lines: exact and in order, and readable in a failure diff. */
 export function lines(out: Instruction[]): string[] {
-  return out.map(({ id, msg }) => `${id} ${msg.op} ${"key" in msg ? msg.key : "keys" in msg ? msg.keys.join(",") : ""}`);
+  return out.map((ins) => {
+    const msg = ins.msg;
+    if (msg.op === "retirement-done") return `scheduler retired ${msg.result.retired.join(",")} kept ${msg.result.kept.map((k) => k.id).join(",")}`;
+    const keys = "key" in msg ? msg.key : "keys" in msg ? msg.keys.map((k) => (typeof k === "string" ? k : k.key)).join(",") : "";
+    return `${ins.id} ${msg.op} ${keys}`;
+  });
 }

@@ -1,0 +1,147 @@
+// Adaptive scaling: how many workers the work in the scheduler calls for, and which to let go.
+// The policy is a pure function of scheduler state (Dask's adaptive_target: queued work divided by
+// a target duration, more workers when memory fills); the Adaptive loop applies it with
+// hysteresis: it grows at once and shrinks only after several checks in a row agree, and it
+// shrinks by graceful retirement, so nothing computed is lost.
+
+import { ArgumentError } from "../errors.js";
+import { log } from "../log.js";
+import type { WorkerRecord } from "./model.js";
+import { UNKNOWN_TASK_MS } from "./placement.js";
+import type { SchedulerState } from "./state.js";
+
+export interface AdaptOptions {
+  /** Workers to keep at least. Default 0. */
+  minimum?: number;
+  /** Workers to have at most. Default: the number of CPU cores where known, else 4. */
+  maximum?: number;
+  /** How long the queued work should take to drain, in ms: the work divided by this is the worker count asked for. Default 5,000 (Dask's target-duration). */
+  targetDurationMs?: number;
+  /** Milliseconds between checks. Default 1,000. */
+  intervalMs?: number;
+  /** Checks in a row that must call for fewer workers before any is retired. Default 3 (Dask's wait-count). */
+  wait?: number;
+  /** Fraction of the workers' memory limits in use above which one more worker is asked for. Default 0.6. */
+  memoryFraction?: number;
+}
+
+/** Work queued in ms, as the scheduler estimates it: occupancy of workers plus tasks waiting for a worker. */
+export function queuedWorkMs(s: SchedulerState): number {
+  let ms = 0;
+  for (const ws of s.workers.values()) ms += ws.occupancy;
+  for (const ts of s.unrunnable) ms += s.durations.get(ts.group) ?? UNKNOWN_TASK_MS;
+  return ms;
+}
+
+/** The number of workers the current work calls for, within [minimum, maximum]. */
+export function adaptiveTarget(s: SchedulerState, o: Required<Pick<AdaptOptions, "minimum" | "maximum" | "targetDurationMs" | "memoryFraction">>): number {
+  let running = 0;
+  let busy = 0;
+  let memory = 0;
+  let limit = 0;
+  for (const ws of s.workers.values()) {
+    if (ws.status !== "running") continue;
+    running++;
+    if (ws.processing.size > 0) busy++;
+    memory += ws.nbytes;
+    limit += ws.memoryLimit;
+  }
+  let target = Math.ceil(queuedWorkMs(s) / o.targetDurationMs);
+  if (s.unrunnable.size > 0) target = Math.max(target, 1); // work that no worker can take yet
+  target = Math.max(target, busy); // never ask busy workers to leave
+  if (limit > 0 && memory > o.memoryFraction * limit) target = Math.max(target, running + 1);
+  // Workers holding results stay unless others can take the results (retirement keeps them otherwise).
+  if (target === 0 && [...s.workers.values()].some((ws) => ws.status === "running" && ws.hasWhat.size > 0)) target = 1;
+  return Math.min(o.maximum, Math.max(o.minimum, target));
+}
+
+/** Up to `n` running workers to retire: idle ones, holding the fewest bytes first (Dask's workers_to_close). */
+export function workersToClose(s: SchedulerState, n: number): WorkerRecord[] {
+  const idle = [...s.workers.values()].filter((ws) => ws.status === "running" && ws.processing.size === 0);
+  idle.sort((a, b) => a.nbytes - b.nbytes);
+  return idle.slice(0, Math.max(0, n));
+}
+
+/** What Adaptive needs from a cluster: start workers, retire workers, and the count starting. */
+export interface Scalable {
+  readonly state: SchedulerState;
+  /** Starts `n` more workers; resolves when they have joined. */
+  scaleUp(n: number): Promise<unknown>;
+  /** Retires these workers gracefully; resolves when they have left (or were kept). */
+  scaleDown(ids: string[]): Promise<unknown>;
+}
+
+/** A running adapt() loop. */
+export class Adaptive {
+  readonly options: Required<AdaptOptions>;
+  private timer: ReturnType<typeof setInterval> | undefined;
+  private busy = false;
+  private lowChecks = 0;
+  private stopped = false;
+  /** Resolves when no scaling action is in flight (for close()). */
+  private inFlight: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly cluster: Scalable,
+    options: AdaptOptions,
+    defaultMaximum: number,
+  ) {
+    const o: Required<AdaptOptions> = {
+      minimum: options.minimum ?? 0,
+      maximum: options.maximum ?? defaultMaximum,
+      targetDurationMs: options.targetDurationMs ?? 5_000,
+      intervalMs: options.intervalMs ?? 1_000,
+      wait: options.wait ?? 3,
+      memoryFraction: options.memoryFraction ?? 0.6,
+    };
+    const whole = (v: number) => Number.isInteger(v) && v >= 0;
+    if (!whole(o.minimum) || !whole(o.maximum)) throw new ArgumentError(`adapt: minimum and maximum must be whole numbers ≥ 0, got ${o.minimum} and ${o.maximum}`);
+    if (o.minimum > o.maximum) throw new ArgumentError(`adapt: minimum (${o.minimum}) is above maximum (${o.maximum})`);
+    if (!(o.targetDurationMs > 0) || !(o.intervalMs > 0)) throw new ArgumentError("adapt: targetDurationMs and intervalMs must be > 0");
+    if (!whole(o.wait) || o.wait < 1) throw new ArgumentError(`adapt: wait must be a whole number ≥ 1, got ${o.wait}`);
+    if (!(o.memoryFraction > 0 && o.memoryFraction <= 1)) throw new ArgumentError(`adapt: memoryFraction must be in (0, 1], got ${o.memoryFraction}`);
+    this.options = o;
+  }
+
+  start(): void {
+    this.timer = setInterval(() => this.check(), this.options.intervalMs);
+    (this.timer as { unref?: () => void }).unref?.();
+    this.check();
+  }
+
+  /** Stops adapting; resolves once any scaling in flight has finished. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.timer);
+    await this.inFlight;
+  }
+
+  /** One decision: grow now, or shrink after `wait` checks in a row asked for fewer. */
+  check(): void {
+    if (this.busy || this.stopped) return;
+    const s = this.cluster.state;
+    let running = 0;
+    for (const ws of s.workers.values()) if (ws.status === "running") running++;
+    const target = adaptiveTarget(s, this.options);
+    let action: Promise<unknown> | null = null;
+    if (target > running) {
+      this.lowChecks = 0;
+      action = this.cluster.scaleUp(target - running);
+    } else if (target < running) {
+      if (++this.lowChecks >= this.options.wait) {
+        this.lowChecks = 0;
+        const ids = workersToClose(s, running - target).map((ws) => ws.id);
+        if (ids.length > 0) action = this.cluster.scaleDown(ids);
+      }
+    } else {
+      this.lowChecks = 0;
+    }
+    if (!action) return;
+    this.busy = true;
+    this.inFlight = action
+      .catch((err: unknown) => log().warn(`adapt: scaling failed: ${(err as Error).message}`))
+      .finally(() => {
+        this.busy = false;
+      });
+  }
+}

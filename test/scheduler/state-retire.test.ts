@@ -1,0 +1,120 @@
+// SchedulerState when workers leave: which tasks a dead worker is blamed for, and graceful
+// retirement (queued tasks move, unique results are copied, then the worker is told to close).
+
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import type { Instruction } from "../../src/internal.js";
+import { addWorker, cluster, finish, lines, submit, task } from "../helpers/scheduler.js";
+
+function retired(out: Instruction[]) {
+  const i = out.find((x) => x.msg.op === "retirement-done");
+  assert.ok(i && i.msg.op === "retirement-done", `no retirement-done in ${lines(out).join("; ")}`);
+  return i.msg.result;
+}
+
+test("a dead worker is blamed only for the tasks it said it was running, not for its whole queue", () => {
+  const s = cluster(["w1"]);
+  submit(s, [task("A"), task("B")]);
+  for (const w of ["w1", "w2", "w3"]) {
+    if (w !== "w1") addWorker(s, w);
+    assert.deepEqual([s.tasks.get("A")!.processingOn?.id, s.tasks.get("B")!.processingOn?.id], [w, w]);
+    s.taskStarted(w, "A");
+    s.removeWorker(w, "crashed");
+    s.takeInstructions();
+  }
+  assert.equal(s.tasks.get("A")!.state, "erred");
+  assert.equal(s.tasks.get("A")!.error!.name, "KilledWorkerError");
+  assert.equal(s.tasks.get("B")!.suspicious, 0);
+  assert.equal(s.tasks.get("B")!.state, "no-worker"); // waits for a worker, unharmed
+});
+
+test("a worker that died in a run of quick tasks is blamed for the first of its queue in priority order", () => {
+  const s = cluster(["w1", "w2"]);
+  submit(s, [task("A", [], { workers: ["w1"] }), task("B", [], { workers: ["w1"] })]);
+  s.removeWorker("w1", "crashed");
+  assert.deepEqual([s.tasks.get("A")!.suspicious, s.tasks.get("B")!.suspicious], [1, 0]);
+});
+
+test("a task a worker finished is no longer a suspect when that worker dies later", () => {
+  const s = cluster(["w1", "w2"]);
+  submit(s, [task("A", [], { workers: ["w1"] }), task("B", [], { workers: ["w1"] })]);
+  s.taskStarted("w1", "A");
+  finish(s, "w1", "A");
+  s.taskStarted("w1", "B");
+  s.removeWorker("w1", "crashed");
+  assert.deepEqual([s.tasks.get("A")!.suspicious, s.tasks.get("B")!.suspicious], [0, 1]);
+});
+
+test("retiring a worker copies the results only it holds to another worker, then closes it; nothing is recomputed", () => {
+  const s = cluster(["w1", "w2", "w3"]);
+  submit(s, [task("A", [], { workers: ["w1"] }), task("B", [], { workers: ["w1"] })]);
+  finish(s, "w1", "A", 100);
+  finish(s, "w1", "B", 50);
+  s.addReplica(s.tasks.get("B")!, s.workers.get("w3")!, 50); // B has a copy already
+  s.now = 1000;
+  s.retireWorkers(["w1"], 7);
+  assert.deepEqual(lines(s.takeInstructions()), ["w2 acquire-replicas A"]);
+  assert.equal(s.workers.get("w1")!.status, "closing");
+  s.now = 1040;
+  s.addKeys("w2", [{ key: "A", nbytes: 100 }]);
+  assert.deepEqual(lines(s.takeInstructions()), ["w1 close-worker "]);
+  s.removeWorker("w1", "retired", true);
+  const out = s.takeInstructions();
+  assert.deepEqual(lines(out), ["scheduler retired w1 kept "]);
+  assert.deepEqual(retired(out), { retired: ["w1"], kept: [], moved: { keys: 1, bytes: 100 }, ms: 40 });
+  assert.equal(s.tasks.get("A")!.state, "memory");
+  assert.deepEqual([...s.tasks.get("A")!.whoHas].map((w) => w.id), ["w2"]);
+  assert.equal(s.story.of("A").filter((e) => e.finish === "processing").length, 1); // computed once
+});
+
+test("a retiring worker gives back its queued tasks, finishes the one it runs, and that result moves too", () => {
+  const s = cluster(["w1", "w2"]);
+  submit(s, [task("A", [], { workers: ["w1", "w2"] }), task("B", [], { workers: ["w1", "w2"] }), task("C", [], { workers: ["w1", "w2"] })]);
+  // A and C went to w1 and B to w2 (occupancy); w1 says it is running A.
+  const onW1 = [...s.workers.get("w1")!.processing].map((t) => t.key).sort();
+  assert.deepEqual(onW1, ["A", "C"]);
+  s.taskStarted("w1", "A");
+  s.retireWorkers(["w1"], 1);
+  assert.deepEqual(lines(s.takeInstructions()), ["w2 compute-task C", "w1 free-keys C"]);
+  // A's result lives only on w1, which is leaving: it is copied before w1 closes.
+  assert.deepEqual(lines(finish(s, "w1", "A")), ["c key-in-memory A", "w2 acquire-replicas A"]);
+  assert.equal(s.pendingReplicas.get(s.tasks.get("A")!)?.id, "w2");
+});
+
+test("a worker whose results have nowhere else to go is kept, and says why", () => {
+  const s = cluster(["w1"]);
+  submit(s, [task("A")]);
+  finish(s, "w1", "A");
+  s.retireWorkers(["w1", "nobody"], 3);
+  const r = retired(s.takeInstructions());
+  assert.deepEqual(r.retired, []);
+  assert.deepEqual(r.kept.map((k) => k.id), ["nobody", "w1"]);
+  assert.match(r.kept[1]!.reason, /no other running worker can hold its 1 unique result/);
+  assert.equal(s.workers.get("w1")!.status, "running");
+  submit(s, [task("B")]);
+  assert.equal(s.tasks.get("B")!.processingOn?.id, "w1"); // takes tasks again
+});
+
+test("a copy that fails is asked of another worker; after three failures the worker closes anyway", () => {
+  const s = cluster(["w1", "w2", "w3"]);
+  submit(s, [task("A", [], { workers: ["w1"] })]);
+  finish(s, "w1", "A");
+  s.retireWorkers(["w1"], 1);
+  assert.deepEqual(lines(s.takeInstructions()), ["w2 acquire-replicas A"]);
+  s.acquireFailed("w2", ["A"]);
+  assert.deepEqual(lines(s.takeInstructions()), ["w3 acquire-replicas A"]);
+  s.acquireFailed("w3", ["A"]);
+  assert.deepEqual(lines(s.takeInstructions()), ["w2 acquire-replicas A"]);
+  s.acquireFailed("w2", ["A"]);
+  assert.deepEqual(lines(s.takeInstructions()), ["w1 close-worker "]);
+});
+
+test("when the worker asked for a copy dies, the copy is asked of another", () => {
+  const s = cluster(["w1", "w2", "w3"]);
+  submit(s, [task("A", [], { workers: ["w1"] })]);
+  finish(s, "w1", "A");
+  s.retireWorkers(["w1"], 1);
+  assert.deepEqual(lines(s.takeInstructions()), ["w2 acquire-replicas A"]);
+  s.removeWorker("w2", "crashed");
+  assert.deepEqual(lines(s.takeInstructions()), ["w3 acquire-replicas A"]);
+});
