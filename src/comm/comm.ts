@@ -24,6 +24,28 @@ export interface CommStats {
   bytesIn: number;
 }
 
+/**
+ * Messages sent in one turn go out as one packet, unless the values in them would add up to more
+ * than this many bytes: then the batch so far leaves at once and a new one starts.
+ */
+export const BATCH_FLUSH_BYTES = 64 * 1024 * 1024;
+
+/** Bytes of encoded values a message carries (data replies, scattered data, task arguments); 0 for the rest. */
+function bulkBytes(msg: Message): number {
+  switch (msg.op) {
+    case "data":
+    case "put-data": {
+      let n = 0;
+      for (const v of Object.values(msg.values)) n += v.nbytes;
+      return n;
+    }
+    case "compute-task":
+      return msg.args.nbytes;
+    default:
+      return 0;
+  }
+}
+
 export class Comm {
   readonly stats: CommStats = { messagesOut: 0, packetsOut: 0, bytesOut: 0, messagesIn: 0, packetsIn: 0, bytesIn: 0 };
   /** Resolves once, when the connection is closed for any reason. Never rejects. */
@@ -32,6 +54,8 @@ export class Comm {
   name: string;
 
   private outbox: Message[] = [];
+  /** Bytes of values (frames) in the outbox, as far as bulkBytes sees them. */
+  private outboxBytes = 0;
   private flushScheduled = false;
   private handler: ((msg: Message) => void) | null = null;
   private inbox: Message[] = [];
@@ -72,7 +96,13 @@ export class Comm {
   /** Queues `msg`; it leaves with everything else sent in this turn. Throws CommClosedError if closed. */
   send(msg: Message): void {
     if (this.closeInfo) throw new CommClosedError(`cannot send "${msg.op}": connection ${this.name} is closed (${this.closeInfo.reason})`);
+    // Many large values answered in one turn (a peer asking for sixteen 64 MiB blocks) must not
+    // become one packet over the transport's limit: a batch that would pass BATCH_FLUSH_BYTES
+    // leaves first, and this message starts the next.
+    const bytes = bulkBytes(msg);
+    if (bytes > 0 && this.outbox.length > 0 && this.outboxBytes + bytes > BATCH_FLUSH_BYTES) this.flush();
     this.outbox.push(msg);
+    this.outboxBytes += bytes;
     if (!this.flushScheduled) {
       this.flushScheduled = true;
       queueMicrotask(() => this.flush());
@@ -85,6 +115,7 @@ export class Comm {
     if (this.outbox.length === 0 || this.closeInfo) return;
     const batch = this.outbox;
     this.outbox = [];
+    this.outboxBytes = 0;
     let packet: Packet;
     try {
       packet = encodePacket(batch);

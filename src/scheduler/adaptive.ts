@@ -25,11 +25,16 @@ export interface AdaptOptions {
   memoryFraction?: number;
 }
 
-/** Work queued in ms, as the scheduler estimates it: occupancy of workers plus tasks waiting for a worker. */
+/**
+ * Work queued in ms: every task processing or waiting for a worker, at the duration now known for
+ * its kind (a task placed before its kind was first timed was counted at UNKNOWN_TASK_MS in its
+ * worker's occupancy; here it counts at what such tasks really take).
+ */
 export function queuedWorkMs(s: SchedulerState): number {
+  const expect = (group: string) => s.durations.get(group) ?? UNKNOWN_TASK_MS;
   let ms = 0;
-  for (const ws of s.workers.values()) ms += ws.occupancy;
-  for (const ts of s.unrunnable) ms += s.durations.get(ts.group) ?? UNKNOWN_TASK_MS;
+  for (const ws of s.workers.values()) for (const ts of ws.processing) ms += expect(ts.group);
+  for (const ts of s.unrunnable) ms += expect(ts.group);
   return ms;
 }
 

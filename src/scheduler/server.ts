@@ -75,10 +75,10 @@ export class Scheduler {
 
   /** Starts a scheduler listening at `options.address`. */
   static async start(options: SchedulerOptions = {}): Promise<Scheduler> {
-    const s = new Scheduler(options);
-    s.listener = await listen(options.address ?? `inproc://scheduler-${randomId(4)}`, (comm) => void s.accept(comm), options.transport);
     const ttl = options.workerTtlMs ?? DEFAULT_WORKER_TTL_MS;
     if (!(ttl > 0)) throw new ArgumentError(`workerTtlMs must be a number of milliseconds > 0, got ${String(options.workerTtlMs)}`);
+    const s = new Scheduler(options);
+    s.listener = await listen(options.address ?? `inproc://scheduler-${randomId(4)}`, (comm) => void s.accept(comm), options.transport);
     s.ttlTimer = setInterval(() => s.expireSilentWorkers(ttl), Math.min(ttl / 4, 5_000));
     (s.ttlTimer as { unref?: () => void }).unref?.();
     if (options.workStealing !== false) {

@@ -32,7 +32,16 @@ export type WorkerInstruction =
   /** Ask the data server at `from` for `keys`. */
   | { kind: "fetch"; from: string; keys: string[] };
 
+/**
+ * Bytes asked of one peer in one request, at most (one bigger key goes alone). Replies stay well
+ * below the transports' packet limit, and the first inputs arrive while later ones are still
+ * being sent. Dask's transfer-message-bytes-limit is 50 MB.
+ */
+export const FETCH_BATCH_BYTES = 64 * 1024 * 1024;
+
 interface Fetch {
+  /** Bytes of the value, as the scheduler reported it. */
+  nbytes: number;
   /** Holders not tried yet, in the scheduler's order. */
   candidates: string[];
   /** The holder asked now, if a request is in flight. */
@@ -49,7 +58,8 @@ export class WorkerState {
   private readonly fetches = new Map<string, Fetch>();
   /** Tasks waiting for each dependency key. */
   private readonly waitingFor = new Map<string, Set<WorkerTask>>();
-  private readonly pendingFetch = new Map<string, string[]>();
+  /** Fetches to start, per holder: batches of keys of at most FETCH_BATCH_BYTES. */
+  private readonly pendingFetch = new Map<string, { keys: string[]; bytes: number }[]>();
   /** Keys the scheduler asked this worker to hold copies of (acquire-replicas), still being fetched. */
   private readonly replicaWanted = new Set<string>();
   private out: WorkerInstruction[] = [];
@@ -57,7 +67,7 @@ export class WorkerState {
   constructor(readonly selfAddress: string) {}
 
   takeInstructions(): WorkerInstruction[] {
-    for (const [from, keys] of this.pendingFetch) this.out.push({ kind: "fetch", from, keys });
+    for (const [from, batches] of this.pendingFetch) for (const b of batches) this.out.push({ kind: "fetch", from, keys: b.keys });
     this.pendingFetch.clear();
     const out = this.out;
     this.out = [];
@@ -91,7 +101,7 @@ export class WorkerState {
       waiting.add(task);
       const f = this.fetches.get(dep.key);
       if (!f) {
-        this.fetches.set(dep.key, { candidates: dep.who.filter((w) => w !== this.selfAddress), from: null });
+        this.fetches.set(dep.key, { nbytes: dep.nbytes, candidates: dep.who.filter((w) => w !== this.selfAddress), from: null });
         this.startFetch(dep.key);
       } else if (f.from === null && f.candidates.length === 0) {
         f.candidates = dep.who.filter((w) => w !== this.selfAddress);
@@ -112,7 +122,7 @@ export class WorkerState {
       this.replicaWanted.add(dep.key);
       const f = this.fetches.get(dep.key);
       if (f && (f.from !== null || f.candidates.length > 0)) continue; // already on its way for a task
-      this.fetches.set(dep.key, { candidates: dep.who.filter((w) => w !== this.selfAddress), from: null });
+      this.fetches.set(dep.key, { nbytes: dep.nbytes, candidates: dep.who.filter((w) => w !== this.selfAddress), from: null });
       this.startFetch(dep.key);
     }
   }
@@ -267,9 +277,13 @@ export class WorkerState {
     // No other holder: the scheduler believes this worker has it, and it does not. Say so by name.
     if (from === undefined) return this.giveUp(key, this.selfAddress);
     f.from = from;
-    const list = this.pendingFetch.get(from);
-    if (list) list.push(key);
-    else this.pendingFetch.set(from, [key]);
+    let batches = this.pendingFetch.get(from);
+    if (!batches) this.pendingFetch.set(from, (batches = []));
+    const last = batches[batches.length - 1];
+    if (last && last.bytes + f.nbytes <= FETCH_BATCH_BYTES) {
+      last.keys.push(key);
+      last.bytes += f.nbytes;
+    } else batches.push({ keys: [key], bytes: f.nbytes });
   }
 
   private send(msg: WorkerToScheduler): void {

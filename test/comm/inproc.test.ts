@@ -15,6 +15,7 @@ import {
   serialize,
   type Message,
 } from "../../src/internal.js";
+import { BATCH_FLUSH_BYTES } from "../../src/comm/comm.js";
 import { Harness, transportConformance } from "./conformance.js";
 
 let n = 0;
@@ -66,6 +67,26 @@ describe("inproc transport", { timeout: 30_000 }, () => {
     assert.ok(out instanceof Uint8Array, "kind lost");
     assert.ok(Buffer.from(out).equals(Buffer.from(arr)), "bytes differ");
     assert.equal(server.stats.packetsIn, 1);
+  });
+
+  test("values sent in one turn leave in packets of at most BATCH_FLUSH_BYTES (a bigger one alone), all in order", async () => {
+    await using h = await Harness.start({ address });
+    const { client, server } = await h.pair();
+    const MiB = 1 << 20;
+    const sizes = [30, 30, 30, 100, 1]; // MiB: [30+30], [30], [100], [1]
+    sizes.forEach((mib, i) => client.send({ op: "data", id: i, values: { k: serialize(new Uint8Array(mib * MiB).fill(i)).payload }, missing: [] }));
+    client.send(reply(99));
+    const got: number[] = [];
+    for (let i = 0; i < sizes.length; i++) {
+      const m = (await server.next()) as unknown as { id: number; values: { k: Serialized } };
+      const v = deserialize(m.values.k) as Uint8Array;
+      assert.equal(v.length, sizes[i]! * MiB);
+      got.push(v[0]!);
+    }
+    assert.deepEqual(await server.next(), reply(99));
+    assert.deepEqual(got, [0, 1, 2, 3, 4]);
+    assert.equal(BATCH_FLUSH_BYTES, 64 * MiB);
+    assert.equal(client.stats.packetsOut, 4);
   });
 
   test("a capped link enforces the listener's maxPacketBytes, closing that connection", async () => {

@@ -3,6 +3,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { WorkerState, serialize, type ComputeTask, type DepLocation } from "../../src/internal.js";
+import { FETCH_BATCH_BYTES } from "../../src/worker/state.js";
 
 const SELF = "addr-self";
 const BOOM = { name: "TypeError", message: "boom" };
@@ -209,4 +210,45 @@ test("a task dropped for a missing dependency fetches nothing more for itself", 
   assert.deepEqual(out.filter((i) => i.kind === "fetch"), [], `got ${JSON.stringify(out)}`);
   w.dataArrived("p1", arrived({ b: 1 }), []);
   assert.equal(w.data.has("b"), false);
+});
+
+test("fetches from one peer are split into requests of at most FETCH_BATCH_BYTES (a bigger key goes alone)", () => {
+  const w = new WorkerState(SELF);
+  const MiB = 1 << 20;
+  const big = (key: string, mib: number): DepLocation => ({ key, who: ["p"], nbytes: mib * MiB });
+  w.computeTask(compute("T", [big("a", 40), big("b", 20), big("c", 10), big("d", 100), big("e", 1)]));
+  assert.equal(FETCH_BATCH_BYTES, 64 * MiB);
+  assert.deepEqual(w.takeInstructions(), [
+    { kind: "fetch", from: "p", keys: ["a", "b"] },
+    { kind: "fetch", from: "p", keys: ["c"] },
+    { kind: "fetch", from: "p", keys: ["d"] },
+    { kind: "fetch", from: "p", keys: ["e"] },
+  ]);
+});
+
+test("acquire-replicas fetches copies and reports them with add-keys; one no holder has is reported as acquire-failed", () => {
+  const w = new WorkerState(SELF);
+  w.acquireReplicas([dep("a", "p"), dep("b", "p")]);
+  assert.deepEqual(w.takeInstructions(), [{ kind: "fetch", from: "p", keys: ["a", "b"] }]);
+  w.dataArrived("p", arrived({ a: 1 }), ["b"]);
+  assert.deepEqual(w.takeInstructions(), [
+    { kind: "send", msg: { op: "add-keys", keys: [{ key: "a", nbytes: 8 }] } },
+    { kind: "send", msg: { op: "acquire-failed", keys: ["b"] } },
+  ]);
+  assert.equal(w.data.get("a"), 1);
+  assert.equal(w.data.has("b"), false);
+});
+
+test("a steal-request gives back tasks not started and keeps the running one", () => {
+  const w = new WorkerState(SELF);
+  w.computeTask(compute("A", [], [0]));
+  w.computeTask(compute("B", [], [1]));
+  w.computeTask(compute("C", [dep("x", "p")], [2]));
+  w.takeInstructions();
+  assert.equal(w.nextReady()!.key, "A");
+  w.stealRequest(["A", "B", "C", "gone"]);
+  assert.deepEqual(w.takeInstructions(), [{ kind: "send", msg: { op: "steal-response", stolen: ["B", "C"], kept: ["A", "gone"] } }]);
+  assert.equal(w.nextReady(), undefined, "B is not run here any more");
+  w.dataArrived("p", arrived({ x: 1 }), []);
+  assert.equal(w.data.has("x"), false, "nobody here needs C's input now");
 });
