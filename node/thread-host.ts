@@ -15,6 +15,8 @@ export interface ThreadWorkerConfig {
   kind: "thread" | "node";
   name: string;
   memoryLimit: number;
+  /** Directory to spill results to when over the memory limit (made and removed by the host). */
+  spillDirectory: string | undefined;
   resources: Record<string, number>;
   token: string | undefined;
   logLevel: string;

@@ -5,6 +5,8 @@ import type { TransportOptions } from "../src/comm/types.js";
 import { ArgumentError } from "../src/errors.js";
 import type { LogLevel } from "../src/log.js";
 import { parseBytes } from "../src/util/bytes.js";
+import { rmSync } from "node:fs";
+import { makeSpillDirectory } from "./spill.js";
 import { startThreadWorker, type ThreadWorker } from "./thread-host.js";
 
 export interface WorkerGroupOptions {
@@ -48,20 +50,34 @@ export class WorkerGroup {
   async add(): Promise<ThreadWorker> {
     if (this.closing) throw new ArgumentError("these workers are closed");
     const o = this.options;
-    const w = await startThreadWorker({
-      scheduler: o.scheduler,
-      listen: o.listen,
-      kind: o.kind,
-      name: `${o.namePrefix}-${++this.counter}`,
-      memoryLimit: this.memoryLimit,
-      resources: o.resources ?? {},
-      token: o.token,
-      logLevel: o.logLevel ?? "warn",
-      heartbeatMs: o.heartbeatMs,
-      transport: o.transport,
-    });
+    const name = `${o.namePrefix}-${++this.counter}`;
+    // The directory is this thread's to make and remove, so nothing is left even if the worker is killed.
+    const spillDirectory = this.memoryLimit > 0 ? makeSpillDirectory(name) : undefined;
+    const removeSpill = () => spillDirectory && rmSync(spillDirectory, { recursive: true, force: true });
+    let w: ThreadWorker;
+    try {
+      w = await startThreadWorker({
+        scheduler: o.scheduler,
+        listen: o.listen,
+        kind: o.kind,
+        name,
+        memoryLimit: this.memoryLimit,
+        spillDirectory,
+        resources: o.resources ?? {},
+        token: o.token,
+        logLevel: o.logLevel ?? "warn",
+        heartbeatMs: o.heartbeatMs,
+        transport: o.transport,
+      });
+    } catch (err) {
+      removeSpill();
+      throw err;
+    }
     this.threads.set(w.workerId, w);
-    void w.exited.then(() => this.threads.delete(w.workerId));
+    void w.exited.then(() => {
+      this.threads.delete(w.workerId);
+      removeSpill();
+    });
     return w;
   }
 

@@ -8,6 +8,7 @@ import { registerTransport } from "../src/comm/registry.js";
 import { consoleLogger, setLogger, type LogLevel } from "../src/log.js";
 import { Worker } from "../src/worker/server.js";
 import { nodeYield } from "./platform.js";
+import { DiskSpillStore } from "./spill.js";
 import type { ThreadControl, ThreadWorkerConfig } from "./thread-host.js";
 
 registerTransport(inprocTransport);
@@ -39,6 +40,7 @@ try {
     name: config.name,
     kind: config.kind,
     memoryLimit: config.memoryLimit,
+    spill: config.spillDirectory ? new DiskSpillStore(config.spillDirectory) : undefined,
     resources: config.resources,
     token: config.token,
     heartbeatMs: config.heartbeatMs,

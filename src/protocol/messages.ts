@@ -275,7 +275,12 @@ export interface AddKeys {
 
 export interface Heartbeat {
   op: "heartbeat";
+  /** Bytes of results held in memory. */
   memory: number;
+  /** Bytes of results spilled to disk. */
+  spilled: number;
+  /** Whether the worker has stopped starting tasks because its memory is full. */
+  paused: boolean;
   executing: number;
   ready: number;
 }
@@ -299,8 +304,12 @@ export interface WorkerInfo {
   nthreads: number;
   memoryLimit: number;
   resources: Resources;
-  /** Bytes of results held. */
+  /** Bytes of results held (in memory or spilled), as the scheduler counts them. */
   memory: number;
+  /** Of those, bytes spilled to disk (from the worker's last heartbeat). */
+  spilled: number;
+  /** Whether the worker takes no new tasks because its memory is full. */
+  paused: boolean;
   tasks: { processing: number; inMemory: number; done: number };
 }
 

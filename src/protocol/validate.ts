@@ -18,6 +18,7 @@ const num: Check = (v, p) => (typeof v === "number" && Number.isFinite(v) ? null
 const count: Check = (v, p) => (typeof v === "number" && Number.isSafeInteger(v) && v >= 0 ? null : `${p} must be a whole number ≥ 0`);
 const nonNegative: Check = (v, p) => (typeof v === "number" && v >= 0 && Number.isFinite(v) ? null : `${p} must be a number ≥ 0`);
 const serialized: Check = (v, p) => (v instanceof Serialized ? null : `${p} must be an encoded value`);
+const bool: Check = (v, p) => (typeof v === "boolean" ? null : `${p} must be true or false`);
 const any: Check = () => null;
 
 function optional(check: Check): Check & { optional: true } {
@@ -149,7 +150,7 @@ const SCHEMAS: { [K in Message["op"]]: Check } = {
   "acquire-failed": shape({ keys }),
   "missing-data": shape({ key: str, dep: str, from: str }),
   "add-keys": shape({ keys: arrayOf(shape({ key: str, nbytes: nonNegative })) }),
-  heartbeat: shape({ memory: nonNegative, executing: count, ready: count }),
+  heartbeat: shape({ memory: nonNegative, spilled: nonNegative, paused: bool, executing: count, ready: count }),
   "get-data": shape({ id: count, keys }),
   "put-data": shape({ id: count, values: recordOf(serialized) }),
   data: shape({ id: count, values: recordOf(serialized), missing: keys }),

@@ -109,6 +109,10 @@ export class WorkerRecord {
   occupancy = 0;
   readonly knownFns = new Set<string>();
   memory = 0;
+  /** Bytes the worker has spilled to disk (heartbeat). */
+  spilled = 0;
+  /** The worker's memory is full: it starts no tasks, so none are sent to it (heartbeat). */
+  paused = false;
   executing = 0;
   tasksDone = 0;
   lastSeen = 0;

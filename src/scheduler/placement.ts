@@ -45,7 +45,7 @@ export function coAssign(fresh: readonly TaskState[], threads: number): void {
 
 /** Whether worker `ws` may run task `ts` (restrictions and resources). */
 export function canRun(ts: TaskState, ws: WorkerRecord): boolean {
-  if (ws.status !== "running") return false;
+  if (ws.status !== "running" || ws.paused) return false;
   const spec = ts.spec;
   if (!spec) return false;
   if (spec.workers && spec.workers.length > 0) {

@@ -14,6 +14,8 @@ export function workerInfo(s: SchedulerState): WorkerInfo[] {
     memoryLimit: ws.memoryLimit,
     resources: ws.resources,
     memory: ws.nbytes,
+    spilled: ws.spilled,
+    paused: ws.paused,
     tasks: { processing: ws.processing.size, inMemory: ws.hasWhat.size, done: ws.tasksDone },
   }));
 }

@@ -407,12 +407,19 @@ export class SchedulerState {
     this.run();
   }
 
-  heartbeat(workerId: string, memory: number, executing: number): void {
+  heartbeat(workerId: string, memory: number, executing: number, spilled = 0, paused = false): void {
     const ws = this.workers.get(workerId);
     if (!ws) return;
     ws.lastSeen = this.now;
     ws.memory = memory;
     ws.executing = executing;
+    ws.spilled = spilled;
+    if (paused === ws.paused) return;
+    ws.paused = paused;
+    this.begin(paused ? "worker-paused" : "worker-resumed");
+    // Paused: its queued tasks are stolen by others (stealing.ts). Resumed: it may take the tasks nobody could.
+    if (!paused) this.offerUnrunnable();
+    this.run();
   }
 
   uploadModule(module: ModuleDef): void {

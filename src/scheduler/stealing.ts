@@ -15,9 +15,9 @@ export const MAX_STEAL_BATCH = 1000;
 /** A worker is worth stealing for when the victim's queue would take this much longer than the thief's, in ms. */
 export const MIN_STEAL_GAIN_MS = 2;
 
-/** Expected ms until `ws` is through its queue. */
+/** Expected ms until `ws` is through its queue (never, while it is paused). */
 function load(ws: WorkerRecord): number {
-  return ws.occupancy / ws.nthreads;
+  return ws.paused ? Number.MAX_SAFE_INTEGER : ws.occupancy / ws.nthreads;
 }
 
 /**
@@ -29,7 +29,10 @@ export function balance(s: SchedulerState, bandwidth = DEFAULT_BANDWIDTH_BYTES_P
   const victims: WorkerRecord[] = [];
   for (const ws of s.workers.values()) {
     if (ws.status !== "running" || ws.stealsPending > 0) continue;
-    if (ws.processing.size < ws.nthreads) thieves.push(ws);
+    // A paused worker runs nothing: everything queued on it is worth moving.
+    if (ws.paused) {
+      if (ws.processing.size > 0) victims.push(ws);
+    } else if (ws.processing.size < ws.nthreads) thieves.push(ws);
     else if (ws.processing.size > ws.nthreads + 1) victims.push(ws);
   }
   if (thieves.length === 0 || victims.length === 0) return 0;

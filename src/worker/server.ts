@@ -17,6 +17,7 @@ import { randomId } from "../util/ids.js";
 import { exposeBuffers } from "../util/buffer-pool.js";
 import { CodeCache, type CodePlatform, type TaskFunction } from "./code.js";
 import { WorkerState, type WorkerTask } from "./state.js";
+import type { SpillStore } from "./spill.js";
 
 export interface WorkerOptions {
   /** Address of the scheduler. */
@@ -25,8 +26,14 @@ export interface WorkerOptions {
   listen?: string;
   name?: string;
   kind?: WorkerKind;
-  /** Bytes of results this worker should hold at most (reported; enforced by later work). Default 0: no limit. */
+  /**
+   * Bytes of results this worker holds in memory at most. Above 60 % results are spilled to
+   * `spill` (least recently used first); above 80 % the worker starts no tasks until memory is
+   * freed. Default 0: no limit.
+   */
   memoryLimit?: number;
+  /** Where results are spilled (Node: a temporary directory). None: the worker only pauses. */
+  spill?: SpillStore | undefined;
   resources?: Resources;
   token?: string | undefined;
   /** How source becomes code on this platform. */
@@ -70,13 +77,15 @@ export class Worker {
   private closing = false;
   private resolveClosed!: (reason: string) => void;
   private drainScheduled = false;
+  /** The paused state the scheduler last heard. */
+  private reportedPaused = false;
   /** Typical milliseconds per task function, learned here. */
   private readonly fnDurations = new Map<string, number>();
   private readonly yieldToEventLoop: () => Promise<void>;
 
   private constructor(private readonly options: WorkerOptions, address: string) {
     this.name = options.name ?? `worker-${randomId(3)}`;
-    this.state = new WorkerState(address);
+    this.state = new WorkerState(address, { limit: options.memoryLimit ?? 0, spill: options.spill });
     this.code = new CodeCache(options.code);
     this.closed = new Promise((r) => (this.resolveClosed = r));
     this.peers = new PeerPool("peer", this.name, undefined, options.transport);
@@ -117,6 +126,11 @@ export class Worker {
     await this.listener.close();
     for (const c of this.incoming) c.close(reason);
     this.peers.close(reason);
+    try {
+      this.options.spill?.close();
+    } catch (err) {
+      log().warn(`${this.name}: could not remove spilled data: ${(err as Error).message}`);
+    }
     this.resolveClosed(reason);
   }
 
@@ -157,9 +171,14 @@ export class Worker {
       this.scheduleDrain();
     });
     void comm.closed.then((info) => void this.close(`scheduler connection closed: ${info.reason}`));
-    this.heartbeat = setInterval(() => {
-      if (!comm.isClosed) comm.send({ op: "heartbeat", memory: this.state.memory, executing: this.running ? 1 : 0, ready: this.state.readyCount });
-    }, this.options.heartbeatMs ?? 1000);
+    this.heartbeat = setInterval(() => this.sendHeartbeat(), this.options.heartbeatMs ?? 1000);
+  }
+
+  private sendHeartbeat(): void {
+    const st = this.state;
+    this.reportedPaused = st.paused;
+    if (this.scheduler.isClosed) return;
+    this.scheduler.send({ op: "heartbeat", memory: st.memory, spilled: st.spilledBytes, paused: st.paused, executing: this.running ? 1 : 0, ready: st.readyCount });
   }
 
   // ------------------------------------------------------------ instructions
@@ -175,6 +194,8 @@ export class Worker {
   }
 
   private drain(): void {
+    // Pausing or resuming is told at once, so the scheduler sends tasks elsewhere or here again.
+    if (this.state.paused !== this.reportedPaused && this.scheduler) this.sendHeartbeat();
     for (const ins of this.state.takeInstructions()) {
       if (ins.kind === "send") {
         if (!this.scheduler.isClosed) this.scheduler.send(ins.msg);
@@ -188,7 +209,7 @@ export class Worker {
   // ------------------------------------------------------------ running tasks
 
   private pump(): void {
-    if (this.running || this.closing || this.state.readyCount === 0) return;
+    if (this.running || this.closing || this.state.paused || this.state.readyCount === 0) return;
     this.running = true;
     void this.runReady()
       .catch((err: unknown) => log().error(`${this.name}: the task loop failed (a bug; the worker goes on)`, err))
@@ -202,7 +223,7 @@ export class Worker {
   private async runReady(): Promise<void> {
     let sliceStart = performance.now();
     for (;;) {
-      if (this.closing) return;
+      if (this.closing || this.state.paused) return;
       const task = this.state.nextReady();
       if (!task) return;
       // Results finished so far must not wait behind a task that may take long: send them first.
@@ -275,8 +296,8 @@ export class Worker {
   }
 
   private depValue(task: WorkerTask, ref: TaskRef): unknown {
-    if (!this.state.data.has(ref.key)) throw new Error(`input ${ref.key} of ${task.key} is not held by this worker`);
-    return this.state.data.get(ref.key);
+    if (!this.state.holds(ref.key)) throw new Error(`input ${ref.key} of ${task.key} is not held by this worker`);
+    return this.state.value(ref.key);
   }
 
   private finish(task: WorkerTask, value: unknown, start: number): void {
@@ -325,11 +346,11 @@ export class Worker {
         const values: Record<string, Serialized> = {};
         const missing: string[] = [];
         for (const key of m.keys) {
-          if (!this.state.data.has(key)) {
+          if (!this.state.holds(key)) {
             missing.push(key);
             continue;
           }
-          const value = this.state.data.get(key);
+          const value = this.state.value(key);
           exposeBuffers(value); // a transport may still read it after this turn
           values[key] = serialize(value).payload;
         }

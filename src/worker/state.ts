@@ -7,7 +7,10 @@ import { comparePriority } from "../graph/priority.js";
 import type { ComputeTask, DepLocation, FnRef, WorkerToScheduler } from "../protocol/messages.js";
 import type { Serialized } from "../protocol/refs.js";
 import { Heap } from "../util/heap.js";
-import { dropBuffers, holdBuffers } from "../util/buffer-pool.js";
+import { dropBuffers, exposeBuffers, holdBuffers } from "../util/buffer-pool.js";
+import { deserialize, serialize } from "../protocol/serialize.js";
+import { log } from "../log.js";
+import { PAUSE_FRACTION, SPILL_FRACTION, type SpillStore } from "./spill.js";
 
 /** waiting (for dependencies) → ready → executing → done; "cancelled" is executing but no longer wanted. */
 export type WorkerTaskState = "waiting" | "ready" | "executing" | "done" | "cancelled";
@@ -48,12 +51,26 @@ interface Fetch {
   from: string | null;
 }
 
+export interface MemoryOptions {
+  /** Bytes of results to hold in memory at most; 0: no limit. */
+  limit: number;
+  /** Where results go when memory passes SPILL_FRACTION of the limit; none: the worker only pauses. */
+  spill?: SpillStore | undefined;
+}
+
 export class WorkerState {
+  /** Results held in memory, least recently used first. */
   readonly data = new Map<string, unknown>();
+  /** Results spilled to the SpillStore, with their sizes. */
+  readonly spilled = new Map<string, number>();
   readonly sizes = new Map<string, number>();
   readonly tasks = new Map<string, WorkerTask>();
-  /** Bytes of results held. */
+  /** Bytes of results held in memory. */
   memory = 0;
+  /** Bytes of results spilled. */
+  spilledBytes = 0;
+  /** Above PAUSE_FRACTION of the limit: start no tasks until memory is freed. */
+  paused = false;
   private readonly ready = new Heap<WorkerTask>((a, b) => comparePriority(a.priority, b.priority) < 0);
   private readonly fetches = new Map<string, Fetch>();
   /** Tasks waiting for each dependency key. */
@@ -64,7 +81,37 @@ export class WorkerState {
   private readonly replicaWanted = new Set<string>();
   private out: WorkerInstruction[] = [];
 
-  constructor(readonly selfAddress: string) {}
+  constructor(
+    readonly selfAddress: string,
+    private readonly memoryOptions: MemoryOptions = { limit: 0 },
+  ) {}
+
+  /** Whether this worker holds `key`, in memory or spilled. */
+  holds(key: string): boolean {
+    return this.data.has(key) || this.spilled.has(key);
+  }
+
+  /** The value of `key` (read back into memory if it was spilled), or undefined if not held. */
+  value(key: string): unknown {
+    if (this.data.has(key)) {
+      const v = this.data.get(key);
+      this.data.delete(key); // most recently used now
+      this.data.set(key, v);
+      return v;
+    }
+    const nbytes = this.spilled.get(key);
+    if (nbytes === undefined) return undefined;
+    const store = this.memoryOptions.spill!;
+    const v = deserialize(store.read(key));
+    store.remove(key);
+    this.spilled.delete(key);
+    this.spilledBytes -= nbytes;
+    this.data.set(key, v);
+    holdBuffers(v);
+    this.memory += nbytes;
+    this.checkMemory(key);
+    return v;
+  }
 
   takeInstructions(): WorkerInstruction[] {
     for (const [from, batches] of this.pendingFetch) for (const b of batches) this.out.push({ kind: "fetch", from, keys: b.keys });
@@ -86,7 +133,7 @@ export class WorkerState {
       if (existing.state === "cancelled") existing.state = "executing";
       return;
     }
-    if (this.data.has(msg.key)) {
+    if (this.holds(msg.key)) {
       // Already holds the result (e.g. recomputation asked of a worker that has a replica).
       this.send({ op: "task-finished", key: msg.key, nbytes: this.sizes.get(msg.key) ?? 0, duration: 0 });
       return;
@@ -94,7 +141,7 @@ export class WorkerState {
     const task = new WorkerTask(msg.key, msg.fn, msg.args, msg.deps, msg.priority);
     this.tasks.set(msg.key, task);
     for (const dep of msg.deps) {
-      if (this.data.has(dep.key)) continue;
+      if (this.holds(dep.key)) continue;
       (task.missing ??= new Set()).add(dep.key);
       let waiting = this.waitingFor.get(dep.key);
       if (!waiting) this.waitingFor.set(dep.key, (waiting = new Set()));
@@ -115,7 +162,7 @@ export class WorkerState {
   /** Copies of results to fetch and keep, from the holders given (a retiring worker's unique data). */
   acquireReplicas(deps: DepLocation[]): void {
     for (const dep of deps) {
-      if (this.data.has(dep.key)) {
+      if (this.holds(dep.key)) {
         this.send({ op: "add-keys", keys: [{ key: dep.key, nbytes: this.sizes.get(dep.key) ?? dep.nbytes }] });
         continue;
       }
@@ -240,19 +287,58 @@ export class WorkerState {
   }
 
   private store(key: string, value: unknown, nbytes: number): void {
-    if (this.data.has(key)) this.dropData(key);
+    if (this.holds(key)) this.dropData(key);
     this.data.set(key, value);
     holdBuffers(value);
     this.sizes.set(key, nbytes);
     this.memory += nbytes;
+    this.checkMemory(key);
   }
 
   private dropData(key: string): void {
+    const spilled = this.spilled.get(key);
+    if (spilled !== undefined) {
+      this.spilled.delete(key);
+      this.spilledBytes -= spilled;
+      this.sizes.delete(key);
+      this.memoryOptions.spill!.remove(key);
+      this.checkMemory();
+      return;
+    }
     const value = this.data.get(key);
     if (!this.data.delete(key)) return;
     dropBuffers(value); // storage only this value held is reused for the next block
     this.memory -= this.sizes.get(key) ?? 0;
     this.sizes.delete(key);
+    this.checkMemory();
+  }
+
+  /**
+   * Keeps memory under the limit's thresholds: spills the least recently used results (never
+   * `keep`, the one just stored or read) while above SPILL_FRACTION, then pauses or resumes.
+   */
+  private checkMemory(keep?: string): void {
+    const { limit, spill } = this.memoryOptions;
+    if (limit <= 0) return;
+    if (spill) {
+      for (const [key, value] of this.data) {
+        if (this.memory <= SPILL_FRACTION * limit) break;
+        if (key === keep) continue;
+        const nbytes = this.sizes.get(key) ?? 0;
+        try {
+          exposeBuffers(value); // it is encoded as views of its storage; never reuse that storage
+          spill.write(key, serialize(value).payload);
+        } catch (err) {
+          log().warn(`could not spill ${key}: ${(err as Error).message}`);
+          break;
+        }
+        this.data.delete(key);
+        this.spilled.set(key, nbytes);
+        this.memory -= nbytes;
+        this.spilledBytes += nbytes;
+      }
+    }
+    this.paused = this.memory > PAUSE_FRACTION * limit;
   }
 
   private makeReady(task: WorkerTask): void {
