@@ -4,6 +4,7 @@
 import type { ErrorData } from "../errors.js";
 import type { FnRef, Resources, WorkerKind } from "../protocol/messages.js";
 import type { Serialized } from "../protocol/refs.js";
+import { Few } from "../util/few.js";
 
 /**
  * released → waiting → processing → memory | erred → forgotten, with no-worker when no worker can
@@ -22,7 +23,7 @@ export interface TaskSpec {
 
 /**
  * The set every task starts with in each relation. Most tasks have no dependencies, dependents or
- * waiters, so sets are made on first add (TaskState.add) rather than six per task up front; at
+ * waiters, so sets are made on first add (TaskState.add) rather than four per task up front; at
  * 10,000 tasks per map that was a good part of the scheduler's garbage. Adding to it is a bug.
  */
 class NoneSet<T> extends Set<T> {
@@ -45,8 +46,8 @@ export class TaskState {
   waitingOn: Set<TaskState> = NONE;
   /** Dependents that still need this task's result. */
   waiters: Set<TaskState> = NONE;
-  whoWants: Set<ClientState> = NONE;
-  whoHas: Set<WorkerRecord> = NONE;
+  readonly whoWants = new Few<ClientState>();
+  readonly whoHas = new Few<WorkerRecord>();
   processingOn: WorkerRecord | null = null;
   /** Milliseconds of occupancy this task added to its worker when assigned. */
   cost = 0;
@@ -79,12 +80,10 @@ export class TaskState {
   }
 
   addWanter(cs: ClientState): void {
-    if (this.whoWants === NONE) this.whoWants = new Set();
     this.whoWants.add(cs);
   }
 
   addHolder(ws: WorkerRecord): void {
-    if (this.whoHas === NONE) this.whoHas = new Set();
     this.whoHas.add(ws);
   }
 }
