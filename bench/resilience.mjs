@@ -202,6 +202,11 @@ result.loss_to_result_processes = await lossToResultProcesses();
 result.retire_1_gib = await retireOneGiB();
 result.dask = withDask ? dask() : { skipped: "--no-dask" };
 result.targets = { bytes_per_held_task_under_1kb: result.scheduler_state.bytes_per_held_task < 1024 };
-if (result.dask.bytes_per_held_task) result.ratio_vs_dask = { scheduler_process_bytes_per_task: round1(result.scheduler_process.bytes_per_held_task / result.dask.bytes_per_held_task * 100) / 100 };
+if (result.dask.bytes_per_held_task) {
+  result.ratio_vs_dask = {
+    scheduler_process_bytes_per_task: +(result.scheduler_process.bytes_per_held_task / result.dask.bytes_per_held_task).toFixed(2),
+    loss_to_result_processes: +(result.loss_to_result_processes.median_ms / result.dask.loss_to_result_ms.median).toFixed(2),
+  };
+}
 console.log(JSON.stringify(result, null, 2));
 process.exit(0);
