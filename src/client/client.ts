@@ -90,7 +90,12 @@ export class Client implements FutureHost, GraphScheduler {
       "key-in-memory": (m) => this.keys.get(m.key)?.finish(m.who, m.nbytes, m.value),
       "key-erred": (m) => this.keys.get(m.key)?.fail("error", errorFromData(m.error, m.blame)),
       "key-cancelled": (m) => this.keys.get(m.key)?.fail("cancelled", new CancelledError(m.key)),
-      "key-lost": (m) => this.keys.get(m.key)?.reset(),
+      "key-lost": (m) => {
+        const ks = this.keys.get(m.key);
+        if (!ks || ks.inline) return; // an inline value is still good
+        ks.reset();
+        this.data.drop(m.key, new LostDataError(`${m.key} was lost (${m.reason})`));
+      },
       reply: (m) => this.requests.settle(m.id, m.value, m.error),
     };
     comm.setHandler((msg) => dispatch(handlers, msg));

@@ -20,6 +20,8 @@ interface Want {
   asked: number;
   /** Why the last attempt failed, if it failed on the transport: the cause of a final error. */
   lastError?: Error | undefined;
+  /** Given up (the result was lost): attempts still in flight for it are ignored. */
+  dropped?: boolean;
 }
 
 function rejectAll(want: Want, err: Error): void {
@@ -31,6 +33,8 @@ const MAX_LOOKUPS = 3;
 
 export class DataPlane {
   private pending = new Map<string, Want>();
+  /** Every fetch not yet settled, pending or in flight, by key. */
+  private readonly active = new Map<string, Want>();
   private flushScheduled = false;
 
   constructor(
@@ -42,14 +46,41 @@ export class DataPlane {
   /** The value of `key`, from one of `who`. Concurrent requests for a key share one transfer. */
   fetch(key: string, who: string[]): Promise<unknown> {
     return new Promise((resolve, reject) => {
-      const known = this.pending.get(key);
+      const known = this.active.get(key);
       if (known) {
         known.waiters.push({ resolve, reject });
         return;
       }
-      this.pending.set(key, { waiters: [{ resolve, reject }], candidates: [...who], asked: 0 });
+      const want: Want = { waiters: [], candidates: [...who], asked: 0 };
+      const done = () => this.active.get(key) === want && this.active.delete(key);
+      want.waiters.push({
+        resolve: (v) => {
+          done();
+          resolve(v);
+        },
+        reject: (e) => {
+          done();
+          reject(e);
+        },
+      });
+      this.active.set(key, want);
+      this.pending.set(key, want);
       this.schedule();
     });
+  }
+
+  /**
+   * The result of `key` was lost (its holders are gone) and is being computed again: fetches of it
+   * under way fail now with `err` instead of trying the old holders one by one; the caller waits
+   * for the new result and fetches that (Future.result does).
+   */
+  drop(key: string, err: Error): void {
+    const want = this.active.get(key);
+    if (!want) return;
+    this.active.delete(key);
+    want.dropped = true;
+    if (this.pending.get(key) === want) this.pending.delete(key);
+    rejectAll(want, err);
   }
 
   /** Stores values on the worker at `address`; resolves with the bytes each takes there. */
@@ -103,7 +134,7 @@ export class DataPlane {
     }
     for (const [key, payload] of Object.entries(reply.values)) {
       const want = batch.get(key);
-      if (!want) continue;
+      if (!want || want.dropped) continue;
       batch.delete(key);
       let value: unknown;
       try {
@@ -118,18 +149,21 @@ export class DataPlane {
   }
 
   private retry(batch: Map<string, Want>): void {
+    let any = false;
     for (const [key, want] of batch) {
-      const merged = this.pending.get(key);
-      if (merged) merged.waiters.push(...want.waiters);
-      else this.pending.set(key, want);
+      if (want.dropped) continue;
+      this.pending.set(key, want);
+      any = true;
     }
-    if (batch.size > 0) this.schedule();
+    if (any) this.schedule();
   }
 
   private async lookUp(wants: Map<string, Want>): Promise<void> {
     const keys: string[] = [];
     for (const [key, want] of wants) {
-      if (want.asked++ < MAX_LOOKUPS) {
+      if (want.dropped) {
+        wants.delete(key);
+      } else if (want.asked++ < MAX_LOOKUPS) {
         keys.push(key);
       } else {
         rejectAll(want, new LostDataError(`no worker has ${key} any more`, { cause: want.lastError }));
@@ -145,6 +179,10 @@ export class DataPlane {
       return;
     }
     for (const [key, want] of wants) {
+      if (want.dropped) {
+        wants.delete(key);
+        continue;
+      }
       const holders = who[key] ?? [];
       if (holders.length === 0) {
         rejectAll(want, new LostDataError(`no worker holds ${key}: its result was released or lost`, { cause: want.lastError }));

@@ -30,6 +30,8 @@ export class KeyState {
   inline: Serialized | undefined;
   /** Live Future objects for this key. */
   refs = 0;
+  /** Times the result was lost and computed again (reset). */
+  generation = 0;
   /**
    * Called once when the key settles. A single function most of the time, so a key costs no array
    * and no promise until someone waits on it alone (a map of 10,000 keys kept 10,000 promises alive).
@@ -74,6 +76,7 @@ export class KeyState {
    */
   reset(): void {
     if (this.status !== "finished" || this.inline) return;
+    this.generation++;
     this.status = "pending";
     this.who = [];
     this.promise = null;
@@ -135,12 +138,14 @@ export class Future<T = unknown> implements Promise<T> {
       const closed = this.host.closedError;
       if (closed) throw closed;
       if (this.ks.status !== "finished") throw this.ks.error!;
+      const generation = this.ks.generation;
       try {
         return (await this.host.fetch(this.key)) as T;
       } catch (err) {
         // Lost with its workers and being computed again (the scheduler said so before the fetch
-        // failed, on the same connection): wait for the new result instead of failing.
-        if ((this.ks.status as FutureStatus) === "pending") continue; // status changes across the await
+        // failed, on the same connection): wait for the new result instead of failing. It may
+        // even be back already (key-lost and key-in-memory in one batch): then fetch it anew.
+        if ((this.ks.status as FutureStatus) === "pending" || this.ks.generation !== generation) continue;
         throw err;
       }
     }
