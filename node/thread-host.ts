@@ -22,12 +22,16 @@ export interface ThreadWorkerConfig {
   logLevel: string;
   heartbeatMs: number | undefined;
   transport: Record<string, unknown> | undefined;
+  /** The process's group and adaptive bounds, told to the scheduler (WorkerHello.group). */
+  group?: { id: string; adapt?: { minimum: number; maximum: number } | undefined } | undefined;
 }
 
 /** Messages on a thread's own channel besides inproc hub traffic. */
 export type ThreadControl =
   | { thread: "ready"; workerId: string; address: string }
   | { thread: "failed"; message: string; stack?: string }
+  /** The scheduler asks this process for `n` more worker threads (adaptive scaling). */
+  | { thread: "grow"; n: number }
   | { thread: "close"; reason: string };
 
 /** How long a thread gets to close gracefully before it is terminated. */
@@ -59,7 +63,7 @@ export interface ThreadWorker {
 }
 
 /** Starts one worker thread and resolves once it has joined the scheduler. */
-export function startThreadWorker(config: ThreadWorkerConfig): Promise<ThreadWorker> {
+export function startThreadWorker(config: ThreadWorkerConfig, onGrow?: (n: number) => void): Promise<ThreadWorker> {
   const thread = new Thread(threadEntry(), { workerData: config, name: config.name });
   const link: HubLink = { post: (msg, transfer) => thread.postMessage(msg, transfer as never) };
   const exited = new Promise<number>((resolve) => thread.once("exit", resolve));
@@ -71,7 +75,9 @@ export function startThreadWorker(config: ThreadWorkerConfig): Promise<ThreadWor
     thread.on("message", (msg: unknown) => {
       if (inprocHub.receive(msg, link)) return;
       const ctl = msg as ThreadControl;
-      if (ctl.thread === "ready") {
+      if (ctl.thread === "grow") {
+        onGrow?.(ctl.n);
+      } else if (ctl.thread === "ready") {
         thread.off("exit", onEarlyExit);
         thread.off("error", reject);
         thread.on("error", () => {}); // later errors end the thread; "exit" reports it

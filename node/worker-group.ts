@@ -3,6 +3,8 @@
 
 import type { TransportOptions } from "../src/comm/types.js";
 import { ArgumentError } from "../src/errors.js";
+import { log } from "../src/log.js";
+import { randomId } from "../src/util/ids.js";
 import type { LogLevel } from "../src/log.js";
 import { parseBytes } from "../src/util/bytes.js";
 import { rmSync } from "node:fs";
@@ -23,6 +25,11 @@ export interface WorkerGroupOptions {
   logLevel?: LogLevel | undefined;
   heartbeatMs?: number | undefined;
   transport?: TransportOptions | undefined;
+  /**
+   * Let the scheduler grow and shrink this group with the work, between these thread counts: it
+   * asks for more threads (scale-up) and retires idle ones gracefully (`meshwork worker --adapt`).
+   */
+  adapt?: { minimum: number; maximum: number } | undefined;
 }
 
 export class WorkerGroup {
@@ -30,9 +37,12 @@ export class WorkerGroup {
   private counter = 0;
   private closing: Promise<void> | null = null;
   private readonly memoryLimit: number;
+  /** This group's id for the scheduler (unique: names may repeat across machines). */
+  private readonly groupId: string;
 
   constructor(private readonly options: WorkerGroupOptions) {
     this.memoryLimit = options.memoryLimit === undefined ? 0 : parseBytes(options.memoryLimit);
+    this.groupId = `${options.namePrefix}-${randomId(4)}`;
   }
 
   /** The running workers. */
@@ -68,7 +78,8 @@ export class WorkerGroup {
         logLevel: o.logLevel ?? "warn",
         heartbeatMs: o.heartbeatMs,
         transport: o.transport,
-      });
+        group: { id: this.groupId, adapt: o.adapt },
+      }, (n) => void this.growTo(this.threads.size + this.starting + n));
     } catch (err) {
       removeSpill();
       throw err;
@@ -77,9 +88,33 @@ export class WorkerGroup {
     void w.exited.then(() => {
       this.threads.delete(w.workerId);
       removeSpill();
+      if (this.threads.size === 0 && this.starting === 0) for (const resolve of this.emptyWaiters.splice(0)) resolve();
     });
     return w;
   }
+
+  /** Threads being started now. */
+  private starting = 0;
+
+  /** Starts threads until there are `n` (at most the adaptive maximum); failures are logged. */
+  private async growTo(n: number): Promise<void> {
+    const max = this.options.adapt?.maximum ?? Infinity;
+    const more = Math.min(n, max) - this.threads.size - this.starting;
+    if (more <= 0 || this.closing) return;
+    this.starting += more;
+    try {
+      await Promise.all(Array.from({ length: more }, () => this.add().catch((err: unknown) => log().warn(`could not start a worker thread: ${(err as Error).message}`))));
+    } finally {
+      this.starting -= more;
+    }
+  }
+
+  /** Resolves when no thread is left (all retired, killed, or gone with the scheduler). */
+  empty(): Promise<void> {
+    if (this.threads.size === 0 && this.starting === 0) return Promise.resolve();
+    return new Promise((resolve) => this.emptyWaiters.push(resolve));
+  }
+  private emptyWaiters: (() => void)[] = [];
 
   /** Ends a worker abruptly, with no goodbye (a crash, as far as the scheduler can tell). */
   async kill(workerId: string): Promise<void> {
@@ -88,10 +123,7 @@ export class WorkerGroup {
     await w.kill();
   }
 
-  /** Resolves when every worker has exited (e.g. after the scheduler went away). */
-  async exited(): Promise<void> {
-    await Promise.all(this.workers.map((w) => w.exited));
-  }
+
 
   /** Asks every worker to leave gracefully. Idempotent. */
   close(reason = "closing"): Promise<void> {

@@ -45,6 +45,8 @@ try {
     token: config.token,
     heartbeatMs: config.heartbeatMs,
     transport: config.transport,
+    group: config.group,
+    onScaleUp: (n) => port.postMessage({ thread: "grow", n } satisfies ThreadControl),
     yieldToEventLoop: nodeYield,
   });
   void worker.closed.then((reason) => shutDown(reason));

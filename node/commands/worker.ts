@@ -15,7 +15,10 @@ Usage: meshwork worker <scheduler url> [options]
 Options:
   --token T              the scheduler's worker token (printed by \`meshwork scheduler\`)
   --threads N            worker threads (default: the number of CPU cores)
-  --memory-limit SIZE    memory per worker, e.g. 4GB (default: no limit)
+  --memory-limit SIZE    memory per worker, e.g. 4GB (default: no limit): above 60 % results spill
+                         to a temporary directory, above 80 % the worker pauses
+  --adapt MIN:MAX        let the scheduler grow and shrink the threads with the work, between MIN
+                         (at least 1) and MAX; starts MIN threads (or --threads, within the bounds)
   --host HOST            interface the workers' data servers listen on (default 127.0.0.1; other
                          machines need one they can reach, e.g. 0.0.0.0)
   --compression MODE     auto (default), deflate or off, for data sent to other workers
@@ -34,6 +37,7 @@ export async function worker(argv: string[]): Promise<number> {
       host: { type: "string", default: "127.0.0.1" },
       compression: { type: "string", default: "auto" },
       throttle: { type: "string" },
+      adapt: { type: "string" },
       help: { type: "boolean", default: false },
     },
     strict: true,
@@ -46,7 +50,15 @@ export async function worker(argv: string[]): Promise<number> {
   if (!url) throw new UsageError("meshwork worker needs the scheduler's address, e.g. meshwork worker ws://127.0.0.1:8786 --token T");
   if (extra.length > 0) throw new UsageError(`unexpected arguments: ${extra.join(" ")}`);
   if (!/^wss?:\/\//.test(url)) throw new UsageError(`the scheduler address must start with ws:// or wss://, got "${url}"`);
-  const threads = values.threads === undefined ? availableParallelism() : wholeNumber("--threads", values.threads, 1);
+  let adapt: { minimum: number; maximum: number } | undefined;
+  if (values.adapt !== undefined) {
+    const m = /^(\d+):(\d+)$/.exec(values.adapt);
+    if (!m) throw new UsageError(`--adapt takes MIN:MAX, e.g. 1:8, got "${values.adapt}"`);
+    adapt = { minimum: Number(m[1]), maximum: Number(m[2]) };
+    if (adapt.minimum < 1 || adapt.minimum > adapt.maximum) throw new UsageError(`--adapt needs 1 ≤ MIN ≤ MAX, got ${values.adapt}`);
+  }
+  let threads = values.threads === undefined ? (adapt?.minimum ?? availableParallelism()) : wholeNumber("--threads", values.threads, 1);
+  if (adapt) threads = Math.min(adapt.maximum, Math.max(adapt.minimum, threads));
   if (values["memory-limit"] !== undefined) {
     try {
       parseBytes(values["memory-limit"]);
@@ -74,12 +86,13 @@ export async function worker(argv: string[]): Promise<number> {
     memoryLimit: values["memory-limit"],
     token: values.token,
     transport: { compression: modes[values.compression], throttleBytesPerSec },
+    adapt,
   });
   const started = await group.grow(threads);
-  console.log(`meshwork ${version()} worker: ${threads} thread(s) joined ${url}`);
+  console.log(`meshwork ${version()} worker: ${threads} thread(s) joined ${url}${adapt ? ` (adapting between ${adapt.minimum} and ${adapt.maximum})` : ""}`);
   for (const w of started) console.log(`  ${w.name} serves data at ${w.address}`);
   const stop = untilSignal().then((sig) => `${sig}: leaving the scheduler`);
-  const schedulerGone = group.exited().then(() => "the scheduler closed the connection");
+  const schedulerGone = group.empty().then(() => "the scheduler closed the connection");
   const why = await Promise.race([stop, schedulerGone]);
   console.log(why);
   await group.close("worker process closing");

@@ -55,6 +55,11 @@ export interface WorkerHello {
   memoryLimit: number;
   resources: Resources;
   name: string;
+  /**
+   * Threads of one `meshwork worker` process share a group id; with `adapt`, the scheduler grows
+   * the group (scale-up) and retires its threads with the work, within these bounds.
+   */
+  group?: { id: string; adapt?: { minimum: number; maximum: number } | undefined } | undefined;
 }
 
 export interface Welcome {
@@ -222,7 +227,13 @@ export interface StealRequest {
   keys: string[];
 }
 
-export type SchedulerToWorker = ComputeTask | FreeKeys | LoadModule | CloseWorker | AcquireReplicas | StealRequest | Reply;
+/** Adaptive scaling of a worker process: start `n` more threads in this worker's group. */
+export interface ScaleUp {
+  op: "scale-up";
+  n: number;
+}
+
+export type SchedulerToWorker = ComputeTask | FreeKeys | LoadModule | CloseWorker | AcquireReplicas | StealRequest | ScaleUp | Reply;
 
 // ---- worker → scheduler ----
 

@@ -61,8 +61,8 @@ export function adaptiveTarget(s: SchedulerState, o: Required<Pick<AdaptOptions,
 }
 
 /** Up to `n` running workers to retire: idle ones, holding the fewest bytes first (Dask's workers_to_close). */
-export function workersToClose(s: SchedulerState, n: number): WorkerRecord[] {
-  const idle = [...s.workers.values()].filter((ws) => ws.status === "running" && ws.processing.size === 0);
+export function workersToClose(s: SchedulerState, n: number, closable: (ws: WorkerRecord) => boolean = () => true): WorkerRecord[] {
+  const idle = [...s.workers.values()].filter((ws) => ws.status === "running" && ws.processing.size === 0 && closable(ws));
   idle.sort((a, b) => a.nbytes - b.nbytes);
   return idle.slice(0, Math.max(0, n));
 }
@@ -74,6 +74,10 @@ export interface Scalable {
   scaleUp(n: number): Promise<unknown>;
   /** Retires these workers gracefully; resolves when they have left (or were kept). */
   scaleDown(ids: string[]): Promise<unknown>;
+  /** Bounds that change with the cluster (a scheduler adapting worker processes as they join); else the options'. */
+  bounds?(): { minimum: number; maximum: number };
+  /** Which workers may be retired (default: any). */
+  closable?(ws: WorkerRecord): boolean;
 }
 
 /** A running adapt() loop. */
@@ -127,7 +131,7 @@ export class Adaptive {
     const s = this.cluster.state;
     let running = 0;
     for (const ws of s.workers.values()) if (ws.status === "running") running++;
-    const target = adaptiveTarget(s, this.options);
+    const target = adaptiveTarget(s, { ...this.options, ...this.cluster.bounds?.() });
     let action: Promise<unknown> | null = null;
     if (target > running) {
       this.lowChecks = 0;
@@ -135,7 +139,7 @@ export class Adaptive {
     } else if (target < running) {
       if (++this.lowChecks >= this.options.wait) {
         this.lowChecks = 0;
-        const ids = workersToClose(s, running - target).map((ws) => ws.id);
+        const ids = workersToClose(s, running - target, this.cluster.closable?.bind(this.cluster)).map((ws) => ws.id);
         if (ids.length > 0) action = this.cluster.scaleDown(ids);
       }
     } else {

@@ -2,7 +2,9 @@
 // links between records; all changes go through SchedulerState (state.ts).
 
 import type { ErrorData } from "../errors.js";
-import type { FnRef, Resources, WorkerKind } from "../protocol/messages.js";
+import type { FnRef, Resources, WorkerHello, WorkerKind } from "../protocol/messages.js";
+
+export type WorkerGroupInfo = NonNullable<WorkerHello["group"]>;
 import type { Serialized } from "../protocol/refs.js";
 import { Few } from "../util/few.js";
 
@@ -101,6 +103,8 @@ export class WorkerRecord {
   closeSent = false;
   /** Tasks being stolen from or for this worker, awaiting the victim's answer. */
   stealsPending = 0;
+  /** The worker process it is a thread of, and that process's adaptive bounds (WorkerHello.group). */
+  group: WorkerGroupInfo | undefined = undefined;
   readonly hasWhat = new Set<TaskState>();
   /** Bytes of results held. */
   nbytes = 0;

@@ -8,6 +8,8 @@ import { welcome, type Admission } from "../comm/handshake.js";
 import { listen, type Listener } from "../comm/registry.js";
 import type { TransportOptions } from "../comm/types.js";
 import { ArgumentError, errorToData, ProtocolError } from "../errors.js";
+import { Adaptive, type AdaptOptions } from "./adaptive.js";
+import type { WorkerRecord } from "./model.js";
 import { log } from "../log.js";
 import type { ClientToScheduler, Handlers, Hello, Message, Request, RetireResult, WorkerToScheduler } from "../protocol/messages.js";
 import { randomId } from "../util/ids.js";
@@ -38,6 +40,12 @@ export interface SchedulerOptions extends SchedulerStateOptions {
   workerTtlMs?: number;
   /** Move queued tasks from loaded workers to idle ones (see stealing.ts). Default true. */
   workStealing?: boolean;
+  /**
+   * How the scheduler adapts worker processes that join with adaptive bounds (`meshwork worker
+   * --adapt MIN:MAX`): check interval, target duration, wait. Their minimum and maximum come from
+   * the processes.
+   */
+  adapt?: Omit<AdaptOptions, "minimum" | "maximum">;
 }
 
 /** Milliseconds between work-stealing rounds (Dask's work-stealing-interval). */
@@ -65,6 +73,8 @@ export class Scheduler {
   private readonly expired = new Set<string>();
   private ttlTimer: ReturnType<typeof setInterval> | undefined;
   private stealTimer: ReturnType<typeof setInterval> | undefined;
+  /** Adapting worker processes that asked for it (started when the first one joins). */
+  private adaptive: Adaptive | null = null;
   /** Given to admitted clients and workers for data-plane connections; none when no token is required. */
   private readonly dataToken: string | undefined;
 
@@ -117,6 +127,7 @@ export class Scheduler {
   async close(): Promise<void> {
     if (this.closing) return;
     this.closing = true;
+    await this.adaptive?.stop();
     clearInterval(this.ttlTimer);
     clearInterval(this.stealTimer);
     await this.listener?.close();
@@ -191,6 +202,7 @@ export class Scheduler {
     this.tick();
     this.state.addWorker(id, hello.worker!);
     this.deliver();
+    if (hello.worker!.group?.adapt && !this.adaptive) this.adaptProcesses();
     const s = this.state;
     const handlers: Handlers<WorkerToScheduler> = {
       "task-finished": (m) => s.taskFinished(id, m.key, m.nbytes, m.duration, m.value),
@@ -262,6 +274,74 @@ export class Scheduler {
 
   private deliver(): void {
     for (const ins of this.state.takeInstructions()) this.route(ins);
+  }
+
+  /**
+   * Grows and shrinks worker processes that joined with adaptive bounds: more threads in a
+   * process with room (scale-up), threads retired gracefully down to each process's minimum.
+   * Workers without bounds count towards the work but are never retired by this.
+   */
+  private adaptProcesses(): void {
+    const s = this.state;
+    const running = () => [...s.workers.values()].filter((ws) => ws.status === "running");
+    const groups = () => {
+      const out = new Map<string, { minimum: number; maximum: number; members: WorkerRecord[] }>();
+      for (const ws of running()) {
+        const adapt = ws.group?.adapt;
+        if (!adapt) continue;
+        let g = out.get(ws.group!.id);
+        if (!g) out.set(ws.group!.id, (g = { ...adapt, members: [] }));
+        g.members.push(ws);
+      }
+      return out;
+    };
+    this.adaptive = new Adaptive(
+      {
+        state: s,
+        bounds: () => {
+          const fixed = running().filter((ws) => !ws.group?.adapt).length;
+          let minimum = fixed;
+          let maximum = fixed;
+          for (const g of groups().values()) {
+            minimum += g.minimum;
+            maximum += g.maximum;
+          }
+          return { minimum, maximum };
+        },
+        closable: (ws) => {
+          const g = ws.group?.adapt ? groups().get(ws.group.id) : undefined;
+          return g !== undefined && g.members.length > g.minimum;
+        },
+        scaleUp: async (n) => {
+          const before = running().length;
+          let asked = 0;
+          for (const g of groups().values()) {
+            const k = Math.min(n - asked, g.maximum - g.members.length);
+            if (k <= 0) continue;
+            const comm = this.workers.get(g.members[0]!.id);
+            if (comm) trySend(comm, { op: "scale-up", n: k });
+            asked += k;
+          }
+          // Done when they have joined, or after a while (a process may fail to start threads).
+          for (let waited = 0; asked > 0 && running().length < before + asked && waited < 15_000; waited += 50) await new Promise((r) => setTimeout(r, 50));
+        },
+        scaleDown: async (ids) => {
+          // Never below a process's minimum, even when several of its threads were picked.
+          const left = new Map([...groups()].map(([id, g]) => [id, g.members.length]));
+          const keep = ids.filter((id) => {
+            const gid = s.workers.get(id)?.group?.id;
+            const g = gid === undefined ? undefined : groups().get(gid);
+            if (!g || left.get(gid!)! <= g.minimum) return false;
+            left.set(gid!, left.get(gid!)! - 1);
+            return true;
+          });
+          if (keep.length > 0) await this.retireWorkers(keep);
+        },
+      },
+      { ...this.options.adapt, minimum: 0, maximum: 0 },
+      0,
+    );
+    this.adaptive.start();
   }
 
   private steal(): void {

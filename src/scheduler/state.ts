@@ -206,6 +206,7 @@ export class SchedulerState {
   addWorker(id: string, hello: WorkerHello): WorkerRecord {
     const ws = new WorkerRecord(id, hello.address, hello.name, hello.kind, hello.nthreads, hello.memoryLimit, hello.resources);
     ws.lastSeen = this.now;
+    ws.group = hello.group;
     this.workers.set(id, ws);
     this.workersByAddress.set(ws.address, ws);
     for (const module of this.modules.values()) this.outbox.toWorker(ws, { op: "load-module", module });

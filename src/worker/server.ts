@@ -10,7 +10,7 @@ import { PeerPool } from "../comm/peers.js";
 import type { TransportOptions } from "../comm/types.js";
 import { errorToData, SerializationError } from "../errors.js";
 import { log } from "../log.js";
-import type { DataReply, Handlers, Resources, SchedulerToWorker, ToDataServer, WorkerKind } from "../protocol/messages.js";
+import type { DataReply, Handlers, Resources, SchedulerToWorker, ToDataServer, WorkerHello, WorkerKind } from "../protocol/messages.js";
 import type { Serialized, TaskRef } from "../protocol/refs.js";
 import { deserialize, measure, serialize } from "../protocol/serialize.js";
 import { randomId } from "../util/ids.js";
@@ -40,6 +40,10 @@ export interface WorkerOptions {
   code?: CodePlatform;
   /** Milliseconds between heartbeats. Default 1000. */
   heartbeatMs?: number;
+  /** The worker process this is a thread of, with its adaptive bounds (see WorkerHello.group). */
+  group?: WorkerHello["group"];
+  /** The scheduler asks this worker's process for `n` more threads (adaptive scaling). */
+  onScaleUp?: (n: number) => void;
   /** Lets pending I/O run between batches of tasks. Default: a zero timeout. */
   yieldToEventLoop?: () => Promise<void>;
   transport?: TransportOptions;
@@ -147,6 +151,7 @@ export class Worker {
         memoryLimit: this.options.memoryLimit ?? 0,
         resources: this.options.resources ?? {},
         name: this.name,
+        group: this.options.group,
       },
     });
     this.id = w.id;
@@ -164,6 +169,10 @@ export class Worker {
       "close-worker": (m) => void this.close(m.reason),
       "acquire-replicas": (m) => this.state.acquireReplicas(m.keys),
       "steal-request": (m) => this.state.stealRequest(m.keys),
+      "scale-up": (m) => {
+        if (this.options.onScaleUp) this.options.onScaleUp(m.n);
+        else log().warn(`${this.name}: the scheduler asked for ${m.n} more threads, and this worker cannot start any`);
+      },
       reply: () => {},
     };
     comm.setHandler((msg) => {
