@@ -128,7 +128,11 @@ function corpus(): Message[] {
     { op: "request", id: 1, what: { kind: "who-has", keys: ["fz-a"] } },
     { op: "request", id: 2, what: { kind: "story", key: "fz-a" } },
     { op: "task-finished", key: "fz-a", nbytes: 8, duration: 1 },
-    { op: "heartbeat", memory: 1, executing: 0, ready: 0 },
+    { op: "request", id: 5, what: { kind: "retire", workers: ["fz-no-such-worker"] } },
+    { op: "heartbeat", memory: 1, spilled: 0, paused: false, executing: 0, ready: 0 },
+    { op: "task-started", key: "fz-a" },
+    { op: "steal-response", stolen: ["fz-a"], kept: ["fz-b"] },
+    { op: "acquire-failed", keys: ["fz-a"] },
     { op: "get-data", id: 3, keys: ["fz-a"] },
     { op: "put-data", id: 4, values: { "fz-d": serialize("x").payload } },
   ] as Message[];
