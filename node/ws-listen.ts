@@ -20,6 +20,9 @@ export interface TlsOptions {
 
 export type HttpHandler = (req: IncomingMessage, res: ServerResponse) => void;
 
+/** Takes a WebSocket upgrade for a path of its own (returns true), or leaves it to the listener. */
+export type UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer) => boolean;
+
 /**
  * Messages between Node processes are up to 64 MiB (NODE_CHUNK_BYTES): a 64 MiB frame is one
  * message, which `ws` hands over in one buffer we keep without another copy. Browsers get 8 MiB
@@ -43,7 +46,9 @@ export async function listenWs(address: string, onSocket: (socket: SocketLike, p
   const { WebSocketServer } = await loadWs();
   const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: MAX_WS_MESSAGE_BYTES });
   const sockets = new Set<WebSocket>();
+  const onUpgrade = options["onUpgrade"] as UpgradeHandler | undefined;
   server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    if (onUpgrade?.(req, socket, head)) return; // another route (the relay) took it
     wss.handleUpgrade(req, socket, head, (ws) => {
       ws.binaryType = "nodebuffer";
       sockets.add(ws);
@@ -106,6 +111,6 @@ function zeroMask(mask: Buffer): void {
  * module, and loading `ws` in each cost a LocalCluster (in-process links only) ~100 ms to start.
  */
 let wsModule: Promise<typeof import("ws")> | null = null;
-function loadWs(): Promise<typeof import("ws")> {
+export function loadWs(): Promise<typeof import("ws")> {
   return (wsModule ??= import("ws"));
 }

@@ -5,7 +5,7 @@
 import { ConnectError, TimeoutError } from "../errors.js";
 import type { CompressionMode } from "../protocol/compression.js";
 import { SocketChannel, type SocketLike } from "./socket.js";
-import type { Channel, Transport, TransportListener, TransportOptions } from "./types.js";
+import type { Channel, LinkKind, Transport, TransportListener, TransportOptions } from "./types.js";
 import { DEFAULT_MAX_PACKET_BYTES } from "./types.js";
 
 export interface WsPlatform {
@@ -42,38 +42,50 @@ export function wsTransport(platform: WsPlatform, scheme: "ws" | "wss" = "ws"): 
       return listener;
     },
 
-    async connect(address, options): Promise<Channel> {
-      const timeoutMs = options.timeoutMs ?? 10_000;
-      const timeout = new TimeoutError(`connecting to ${address} took longer than ${timeoutMs} ms`);
-      let socket: SocketLike & { addEventListener(type: "open", l: () => void): void };
-      try {
-        socket = (await platform.open(address, options)) as typeof socket;
-      } catch (err) {
-        throw new ConnectError(`cannot connect to ${address}: ${(err as Error).message}`);
-      }
-      return new Promise<Channel>((resolve, reject) => {
-        let settled = false;
-        const timer = setTimeout(() => {
-          if (settled) return;
-          settled = true;
-          socket.close();
-          reject(timeout);
-        }, timeoutMs);
-        socket.addEventListener("open", () => {
-          if (settled) return;
-          settled = true;
-          clearTimeout(timer);
-          resolve(new SocketChannel(socket, `${scheme}://client`, address, "ws", socketOptions(options)));
-        });
-        const fail = (why: string) => {
-          if (settled) return;
-          settled = true;
-          clearTimeout(timer);
-          reject(new ConnectError(`cannot connect to ${address}: ${why}`));
-        };
-        socket.addEventListener("error", (e) => fail((e as { message?: string }).message ?? "connection failed"));
-        socket.addEventListener("close", (e) => fail(`closed (code ${e.code}${e.reason ? `: ${String(e.reason)}` : ""})`));
-      });
+    connect(address, options): Promise<Channel> {
+      return openSocketChannel(platform, address, address, "ws", options);
     },
   };
+}
+
+/**
+ * Opens a WebSocket to `url` and resolves with a SocketChannel over it once open (`address` names
+ * the peer in errors and on the channel; `kind` is the link kind shown to users).
+ */
+export async function openSocketChannel(platform: Pick<WsPlatform, "open">, url: string, address: string, kind: LinkKind, options: TransportOptions): Promise<Channel> {
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  const timeout = new TimeoutError(`connecting to ${address} took longer than ${timeoutMs} ms`);
+  let socket: SocketLike & { addEventListener(type: "open", l: () => void): void };
+  try {
+    socket = (await platform.open(url, options)) as typeof socket;
+  } catch (err) {
+    throw new ConnectError(`cannot connect to ${address}: ${(err as Error).message}`);
+  }
+  return new Promise<Channel>((resolve, reject) => {
+    let settled = false;
+    const timer = setTimeout(() => {
+      if (settled) return;
+      settled = true;
+      socket.close();
+      reject(timeout);
+    }, timeoutMs);
+    socket.addEventListener("open", () => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      resolve(new SocketChannel(socket, `${schemeOfUrl(url)}://client`, address, kind, socketOptions(options)));
+    });
+    const fail = (why: string) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      reject(new ConnectError(`cannot connect to ${address}: ${why}`));
+    };
+    socket.addEventListener("error", (e) => fail((e as { message?: string }).message ?? "connection failed"));
+    socket.addEventListener("close", (e) => fail(`closed (code ${e.code}${e.reason ? `: ${String(e.reason)}` : ""})`));
+  });
+}
+
+function schemeOfUrl(url: string): string {
+  return url.slice(0, url.indexOf(":"));
 }

@@ -1,0 +1,169 @@
+// The scheduler's side of the relay transport (src/comm/relay.ts): WebSocket routes on the
+// scheduler's HTTP server that join two sockets and forward messages between them unchanged.
+//   /relay-listen/<slot>?token=T   a listener (a browser tab's data server) holds its slot open
+//   /relay/<slot>                  a caller; the listener is told the new pipe's id
+//   /relay-accept/<pipe>           the listener's end of that pipe
+//   /relay-to/<address>            a browser reaching a Node worker's data server through us (its
+//                                  page may connect to its own origin only); known workers only
+// Pipes are authenticated end to end by the data-plane handshake that runs through them.
+
+import type { IncomingMessage } from "node:http";
+import type { Duplex } from "node:stream";
+import type { WebSocket, WebSocketServer } from "ws";
+import { log } from "../src/log.js";
+import { randomId } from "../src/util/ids.js";
+import type { SocketLike } from "../src/comm/socket.js";
+import { loadWs, openWs, type UpgradeHandler } from "./ws-listen.js";
+
+/** A caller waits this long for the listener to take its pipe. */
+const ACCEPT_TIMEOUT_MS = 10_000;
+const MAX_MESSAGE_BYTES = 65 * 1024 * 1024;
+
+export interface RelayHubOptions {
+  /** Required from listeners when set (the worker token: only workers may offer a data server). */
+  token?: string | undefined;
+  /** Whether a browser may reach `address` through the relay (the scheduler's known workers). */
+  canReach(address: string): boolean;
+}
+
+type Message = { data: Buffer | ArrayBuffer | Buffer[]; binary: boolean };
+
+export class RelayHub {
+  private readonly slots = new Map<string, WebSocket>();
+  /** Callers' upgrades held until the listener takes the pipe. */
+  private readonly waiting = new Map<string, { req: IncomingMessage; socket: Duplex; head: Buffer; timer: ReturnType<typeof setTimeout> }>();
+  private readonly open = new Set<WebSocket | SocketLike>();
+  private wss: WebSocketServer | null = null;
+
+  private constructor(private readonly options: RelayHubOptions) {}
+
+  static async create(options: RelayHubOptions): Promise<RelayHub> {
+    const hub = new RelayHub(options);
+    const { WebSocketServer } = await loadWs();
+    hub.wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: MAX_MESSAGE_BYTES });
+    return hub;
+  }
+
+  /** For ws-listen's `onUpgrade`: takes the relay's paths, leaves the rest. */
+  readonly onUpgrade: UpgradeHandler = (req, socket, head) => {
+    const url = new URL(req.url ?? "/", "http://relay");
+    const [, route, id = ""] = url.pathname.split("/");
+    const take = (then: (ws: WebSocket) => void) => this.wss!.handleUpgrade(req, socket, head, (ws) => {
+      this.open.add(ws);
+      ws.on("close", () => this.open.delete(ws));
+      then(ws);
+    });
+    switch (route) {
+      case "relay-listen":
+        if (this.options.token !== undefined && url.searchParams.get("token") !== this.options.token) return refuse(socket, 403, "a relay listener needs the worker token");
+        if (!/^[\w-]+$/.test(id) || this.slots.has(id)) return refuse(socket, 409, `relay slot "${id}" is taken or malformed`);
+        take((ws) => {
+          this.slots.set(id, ws);
+          ws.on("close", () => this.slots.get(id) === ws && this.slots.delete(id));
+        });
+        return true;
+      case "relay": {
+        const listener = this.slots.get(id);
+        if (!listener) return refuse(socket, 404, `nobody listens at relay slot "${id}"`);
+        // The caller's upgrade completes only once the listener has taken the pipe, so a connect
+        // through the relay succeeds exactly when the far end accepted it.
+        const pipe = randomId(8);
+        const timer = setTimeout(() => {
+          this.drop(pipe);
+          refuse(socket, 504, "the relay's listener did not take the connection");
+        }, ACCEPT_TIMEOUT_MS);
+        socket.once("close", () => this.drop(pipe));
+        this.waiting.set(pipe, { req, socket, head, timer });
+        listener.send(pipe);
+        return true;
+      }
+      case "relay-accept": {
+        const w = this.waiting.get(id);
+        if (!w) return refuse(socket, 404, `no relay pipe "${id}" waiting`);
+        this.drop(id);
+        take((accepted) => {
+          const early: Message[] = [];
+          const queue = (data: unknown, binary: boolean) => early.push({ data: data as Buffer, binary });
+          accepted.on("message", queue);
+          this.wss!.handleUpgrade(w.req, w.socket, w.head, (caller) => {
+            this.open.add(caller);
+            caller.on("close", () => this.open.delete(caller));
+            accepted.off("message", queue);
+            if (accepted.readyState !== 1) return caller.close(1000, "the listener left");
+            for (const m of early) caller.send(m.data, { binary: m.binary });
+            joinWs(caller, accepted);
+          });
+        });
+        return true;
+      }
+      case "relay-to": {
+        const target = decodeURIComponent(id);
+        if (!/^ws:\/\//.test(target) || !this.options.canReach(target)) return refuse(socket, 403, `${target} is not a worker this relay may reach`);
+        take((caller) => void this.relayTo(caller, target));
+        return true;
+      }
+      default:
+        return false;
+    }
+  };
+
+  /** Closes every relayed socket and listener. */
+  close(): void {
+    for (const w of this.waiting.values()) {
+      clearTimeout(w.timer);
+      w.socket.destroy();
+    }
+    this.waiting.clear();
+    for (const s of this.open) s.close(1001, "scheduler closing");
+    this.open.clear();
+    this.wss?.close();
+  }
+
+  private drop(pipe: string): void {
+    const w = this.waiting.get(pipe);
+    if (!w) return;
+    clearTimeout(w.timer);
+    this.waiting.delete(pipe);
+  }
+
+  private async relayTo(caller: WebSocket, target: string): Promise<void> {
+    const queued: Message[] = [];
+    let joined = false;
+    caller.on("message", (data, binary) => !joined && queued.push({ data: data as Buffer, binary }));
+    let far: SocketLike;
+    try {
+      far = await openWs(target, {});
+    } catch (err) {
+      caller.close(1011, `cannot reach ${target}`.slice(0, 120));
+      log().debug(`relay to ${target} failed: ${(err as Error).message}`);
+      return;
+    }
+    this.open.add(far);
+    (far as unknown as { addEventListener(t: "open", l: () => void): void }).addEventListener("open", () => {
+      joined = true;
+      for (const m of queued) far.send(toBytes(m.data));
+      caller.on("message", (data) => far.readyState === 1 && far.send(toBytes(data as Buffer)));
+      far.addEventListener("message", (e) => caller.readyState === 1 && caller.send(e.data as Buffer, { binary: true }));
+      far.addEventListener("close", () => caller.close(1000, "peer closed"));
+      caller.on("close", () => far.close(1000, "peer closed"));
+    });
+    far.addEventListener("close", () => this.open.delete(far));
+  }
+}
+
+function joinWs(a: WebSocket, b: WebSocket): void {
+  a.on("message", (data, binary) => b.readyState === 1 && b.send(data as Buffer, { binary }));
+  b.on("message", (data, binary) => a.readyState === 1 && a.send(data as Buffer, { binary }));
+  a.on("close", () => b.close(1000, "peer closed"));
+  b.on("close", () => a.close(1000, "peer closed"));
+}
+
+function toBytes(data: Buffer | ArrayBuffer | Buffer[]): Uint8Array {
+  if (Array.isArray(data)) return Buffer.concat(data);
+  return data instanceof ArrayBuffer ? new Uint8Array(data) : data;
+}
+
+function refuse(socket: Duplex, status: number, why: string): true {
+  socket.end(`HTTP/1.1 ${status} ${why.replace(/[\r\n]/g, " ")}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+  return true;
+}
