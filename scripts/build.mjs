@@ -4,7 +4,7 @@
 
 import { build } from "esbuild";
 import { execFileSync } from "node:child_process";
-import { readdirSync, rmSync, statSync, chmodSync, existsSync } from "node:fs";
+import { readdirSync, rmSync, statSync, chmodSync, existsSync, copyFileSync } from "node:fs";
 import { join } from "node:path";
 
 const root = new URL("..", import.meta.url).pathname;
@@ -35,6 +35,19 @@ await build({
   sourcemap: "linked",
   logLevel: "warning",
 });
+// The worker page the scheduler serves (node/page-server.ts): two browser bundles and static files.
+await build({
+  absWorkingDir: root,
+  entryPoints: { page: "browser/page/page.ts", worker: "browser/page/worker.ts" },
+  outdir: "dist/page",
+  bundle: true,
+  format: "esm",
+  platform: "browser",
+  target: "es2022",
+  sourcemap: "linked",
+  logLevel: "warning",
+});
+for (const f of ["index.html", "page.css"]) copyFileSync(join(root, "browser/page", f), join(root, "dist/page", f));
 const cli = join(root, "dist/node/cli.js");
 if (existsSync(cli)) chmodSync(cli, 0o755);
 

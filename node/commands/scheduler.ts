@@ -2,9 +2,10 @@
 // with a client token and a worker token, until SIGINT or SIGTERM.
 
 import { parseArgs } from "node:util";
-import { randomId, Scheduler } from "../../src/internal.js";
+import { randomId } from "../../src/internal.js";
 import { parseBytes } from "../../src/util/bytes.js";
 import "../platform.js";
+import { startNetworkScheduler } from "../page-server.js";
 import { untilSignal, UsageError, version, wholeNumber } from "./common.js";
 
 export const SCHEDULER_HELP = `meshwork scheduler — run a scheduler that clients and workers connect to over WebSocket.
@@ -21,7 +22,9 @@ Options:
   --help                 print this help
 
 Clients connect with Client.connect(url, { token }); workers with
-meshwork worker <url> --token <worker token>. A worker token can join and serve, not submit work.`;
+meshwork worker <url> --token <worker token>. A worker token can join and serve, not submit work.
+The same port serves the worker page: open the printed link in a browser and that tab joins as a
+worker.`;
 
 export async function scheduler(argv: string[]): Promise<number> {
   const { values } = parseArgs({
@@ -52,13 +55,15 @@ export async function scheduler(argv: string[]): Promise<number> {
     throw new UsageError(`--max-message-size: ${(err as Error).message}`);
   }
   const host = values.host.includes(":") ? `[${values.host}]` : values.host;
-  const s = await Scheduler.start({ address: `ws://${host}:${port}`, token, workerToken, transport: { maxPacketBytes } });
+  const net = await startNetworkScheduler({ host, port, token, workerToken, transport: { maxPacketBytes } });
+  const s = net.scheduler;
   console.log(`meshwork ${version()} scheduler at ${s.address}`);
   console.log(`  clients: Client.connect("${s.address}", { token: "${token}" })`);
   console.log(`  workers: npx meshwork worker ${s.address} --token ${workerToken}`);
+  console.log(`  browser tabs: open ${net.pageUrl}`);
   console.log(`Ctrl-C (SIGINT) or SIGTERM closes it.`);
   const sig = await untilSignal();
   console.log(`${sig}: closing the scheduler`);
-  await s.close();
+  await net.close();
   return 0;
 }

@@ -16,6 +16,8 @@ export interface Peer {
 
 export class PeerPool {
   private readonly peers = new Map<string, Promise<Peer>>();
+  /** Open connections, by address (for status pages). */
+  readonly connected = new Map<string, Comm>();
   private closed = false;
 
   constructor(
@@ -51,6 +53,8 @@ export class PeerPool {
     if (this.closed) throw new ProtocolError(`${this.name} is closed`);
     const comm = await connect(address, this.transport);
     comm.name = `${this.name}→${address}`;
+    this.connected.set(address, comm);
+    void comm.closed.then(() => this.connected.get(address) === comm && this.connected.delete(address));
     await greet(comm, { role: this.role, token: this.token, name: this.name });
     const requests = new Requests(comm);
     comm.setHandler((msg) => {

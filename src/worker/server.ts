@@ -121,6 +121,19 @@ export class Worker {
     return this.id;
   }
 
+  /** Tasks this worker has finished. */
+  tasksDone = 0;
+
+  /** This worker's open connections: to the scheduler, to peers it fetches from, and from those fetching here. */
+  links(): { peer: string; kind: string; direction: "scheduler" | "out" | "in"; bytesIn: number; bytesOut: number }[] {
+    const row = (c: Comm, direction: "scheduler" | "out" | "in") => ({ peer: c.peerAddress, kind: c.kind, direction, bytesIn: c.stats.bytesIn, bytesOut: c.stats.bytesOut });
+    const out = [];
+    if (this.scheduler && !this.scheduler.isClosed) out.push(row(this.scheduler, "scheduler"));
+    for (const c of this.peers.connected.values()) out.push(row(c, "out"));
+    for (const c of this.incoming) out.push(row(c, "in"));
+    return out;
+  }
+
   /** Leaves the scheduler (saying goodbye), stops serving data and closes every connection. */
   async close(reason = "worker closing"): Promise<void> {
     if (this.closing) return;
@@ -327,6 +340,7 @@ export class Worker {
       this.fail(task, new SerializationError(`the result of ${task.key} cannot be sent: ${e.message}`));
       return;
     }
+    this.tasksDone++;
     this.state.taskDone(task, value, nbytes, duration, inline);
   }
 

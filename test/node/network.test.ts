@@ -96,3 +96,20 @@ test("worker and scheduler commands explain their options and refuse bad ones", 
   assert.equal(unreachable.code, 1);
   assert.match(unreachable.stderr, /cannot connect to ws:\/\/127\.0\.0\.1:9/);
 });
+
+test("the scheduler serves the worker page on its port, with a Content-Security-Policy, and prints its link", async () => {
+  const s = await startScheduler();
+  await using _s = s.proc;
+  const [, link] = await s.proc.waitFor(/browser tabs: open (http:\/\/127\.0\.0\.1:\d+\/#token=[0-9a-f]+)/);
+  assert.ok(link!.endsWith(`#token=${s.workerToken}`), "the link carries the worker token, in the fragment");
+  const page = await fetch(link!);
+  assert.equal(page.status, 200);
+  assert.match(page.headers.get("content-type")!, /text\/html/);
+  assert.match(page.headers.get("content-security-policy")!, /default-src 'self'; script-src 'self';/);
+  assert.match(await page.text(), /<script type="module" src="page.js">/);
+  const worker = await fetch(new URL("/worker.js", link!));
+  assert.equal(worker.status, 200);
+  assert.match(worker.headers.get("content-security-policy")!, /script-src 'self' 'unsafe-eval'/);
+  assert.equal((await fetch(new URL("/etc/passwd", link!))).status, 404);
+  assert.equal((await fetch(new URL("/", link!), { method: "POST" })).status, 405);
+});

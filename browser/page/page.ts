@@ -1,0 +1,44 @@
+// The worker page: anyone who opens it lends this tab to the cluster. The page only shows status;
+// the meshwork worker runs in a Web Worker (worker.ts), so compute and heartbeats are not stalled
+// by the timer throttling of background tabs. The join link carries the worker token in its
+// fragment (#token=…), which never reaches a server log.
+
+import type { TabStatus, ToTabWorker } from "./protocol.js";
+
+const token = new URLSearchParams(location.hash.slice(1)).get("token") ?? new URLSearchParams(location.search).get("token") ?? undefined;
+const worker = new Worker(new URL("./worker.js", import.meta.url), { type: "module", name: "meshwork" });
+const $ = (id: string) => document.getElementById(id)!;
+
+function bytes(n: number): string {
+  const units = ["B", "kB", "MB", "GB"];
+  let i = 0;
+  while (n >= 1000 && i < units.length - 1) {
+    n /= 1000;
+    i++;
+  }
+  return `${i === 0 ? n : n.toFixed(1)} ${units[i]}`;
+}
+
+worker.onmessage = (e: MessageEvent<TabStatus>) => {
+  const s = e.data;
+  const status = $("status");
+  status.textContent = s.state === "failed" ? `failed: ${s.error}` : s.state;
+  status.className = s.state;
+  $("worker").textContent = s.workerId ? `${s.name} (${s.workerId})` : "–";
+  $("tasks").textContent = String(s.tasksDone);
+  $("memory").textContent = bytes(s.memory);
+  $("bytes").textContent = `${bytes(s.bytesIn)} / ${bytes(s.bytesOut)}`;
+  const links = $("links");
+  links.replaceChildren(
+    ...(s.links.length === 0 ? [Object.assign(document.createElement("li"), { textContent: "none yet" })] : s.links.map((l) => Object.assign(document.createElement("li"), { textContent: `${l.peer}: ${l.kind}, ${bytes(l.bytesIn)} in, ${bytes(l.bytesOut)} out` }))),
+  );
+  (window as unknown as { meshwork?: TabStatus }).meshwork = s; // for tests and the curious
+};
+worker.onerror = (e) => {
+  $("status").textContent = `failed: ${e.message}`;
+  $("status").className = "failed";
+};
+
+worker.postMessage({ kind: "start", token } satisfies ToTabWorker);
+// Leaving: the worker says goodbye, so the scheduler recomputes elsewhere at once instead of waiting for a timeout.
+addEventListener("pagehide", () => worker.postMessage({ kind: "close", reason: "the tab was closed" } satisfies ToTabWorker));

@@ -1,0 +1,16 @@
+// What the worker page and its Web Worker tell each other.
+
+export type ToTabWorker = { kind: "start"; token: string | undefined } | { kind: "close"; reason: string };
+
+export interface TabStatus {
+  state: "starting" | "connected" | "closed" | "failed";
+  error?: string;
+  name: string;
+  workerId: string;
+  tasksDone: number;
+  /** Bytes of results held. */
+  memory: number;
+  bytesIn: number;
+  bytesOut: number;
+  links: { peer: string; kind: string; bytesIn: number; bytesOut: number }[];
+}

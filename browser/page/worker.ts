@@ -1,0 +1,71 @@
+// The compute Web Worker of the worker page: the same meshwork worker runtime as a Node thread,
+// joined to the scheduler that served the page. Its data server listens through the scheduler's
+// relay (a tab cannot accept connections); data servers of Node workers, on other ports, are
+// reached through the scheduler's relay-to route, since the page may connect to its own origin
+// only (its Content-Security-Policy). WebRTC links between tabs come next.
+
+import { registerTransport } from "../../src/comm/registry.js";
+import { relayTransport } from "../../src/comm/relay.js";
+import type { SocketLike } from "../../src/comm/socket.js";
+import { wsTransport } from "../../src/comm/ws.js";
+import { consoleLogger, setLogger } from "../../src/log.js";
+import { randomId } from "../../src/util/ids.js";
+import { Worker } from "../../src/worker/server.js";
+import type { TabStatus, ToTabWorker } from "./protocol.js";
+
+const secure = location.protocol === "https:";
+const origin = `${secure ? "wss" : "ws"}://${location.host}`;
+const ownOrigin = (url: string) => url === origin || url.startsWith(`${origin}/`);
+const open = (url: string) => new WebSocket(ownOrigin(url) ? url : `${origin}/relay-to/${encodeURIComponent(url)}`) as unknown as SocketLike;
+registerTransport(wsTransport({ open }, "ws"));
+registerTransport(wsTransport({ open }, "wss"));
+registerTransport(relayTransport({ open }, "relay"));
+registerTransport(relayTransport({ open }, "relays"));
+
+const name = `tab-${randomId(3)}`;
+setLogger(consoleLogger("warn", name));
+let worker: Worker | null = null;
+const status: TabStatus = { state: "starting", name, workerId: "", tasksDone: 0, memory: 0, bytesIn: 0, bytesOut: 0, links: [] };
+
+function report(): void {
+  if (worker) {
+    const links = worker.links();
+    status.tasksDone = worker.tasksDone;
+    status.memory = worker.state.memory;
+    status.links = links.filter((l) => l.direction !== "scheduler").map(({ peer, kind, bytesIn, bytesOut }) => ({ peer, kind, bytesIn, bytesOut }));
+    status.bytesIn = links.reduce((s, l) => s + l.bytesIn, 0);
+    status.bytesOut = links.reduce((s, l) => s + l.bytesOut, 0);
+  }
+  postMessage(status);
+}
+
+async function start(token: string | undefined): Promise<void> {
+  try {
+    worker = await Worker.start({
+      scheduler: origin,
+      listen: `${secure ? "relays" : "relay"}://${location.host}`,
+      name,
+      kind: "browser",
+      token,
+      transport: { relayToken: token },
+    });
+    status.state = "connected";
+    status.workerId = worker.workerId;
+    void worker.closed.then((reason) => {
+      status.state = "closed";
+      status.error = reason;
+      report();
+    });
+  } catch (err) {
+    status.state = "failed";
+    status.error = (err as Error).message;
+  }
+  report();
+  setInterval(report, 500);
+}
+
+onmessage = (e: MessageEvent<ToTabWorker>) => {
+  const m = e.data;
+  if (m.kind === "start" && !worker) void start(m.token);
+  else if (m.kind === "close") void worker?.close(m.reason);
+};

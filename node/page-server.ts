@@ -1,0 +1,99 @@
+// A scheduler on the network that also serves the worker page: one HTTP server for the WebSocket
+// connections of clients and workers, the relay (node/relay-hub.ts) and the page's static files
+// (built into dist/page by scripts/build.mjs). Opening the page's link lends that tab to the cluster.
+
+import { existsSync, readFileSync } from "node:fs";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { fileURLToPath } from "node:url";
+import { Scheduler, type SchedulerOptions } from "../src/scheduler/server.js";
+import { RelayHub } from "./relay-hub.js";
+
+/** The page and its scripts may load from this origin only; the page connects to it only. */
+const PAGE_CSP = "default-src 'self'; script-src 'self'; style-src 'self'; connect-src 'self'; worker-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+/** The compute Web Worker compiles the task functions it is sent (eval), and imports task modules from data: URLs. */
+const WORKER_CSP = "default-src 'self'; script-src 'self' 'unsafe-eval' data:; connect-src 'self'";
+
+const FILES: Record<string, { file: string; type: string; csp: string }> = {
+  "/": { file: "index.html", type: "text/html; charset=utf-8", csp: PAGE_CSP },
+  "/index.html": { file: "index.html", type: "text/html; charset=utf-8", csp: PAGE_CSP },
+  "/page.css": { file: "page.css", type: "text/css; charset=utf-8", csp: PAGE_CSP },
+  "/page.js": { file: "page.js", type: "text/javascript; charset=utf-8", csp: PAGE_CSP },
+  "/worker.js": { file: "worker.js", type: "text/javascript; charset=utf-8", csp: WORKER_CSP },
+};
+
+/** Where the built page is: dist/page, also when running from TypeScript source. */
+function pageDirectory(): URL {
+  const here = import.meta.url;
+  const dir = here.endsWith(".ts") ? new URL("../dist/page/", here) : new URL("../page/", here);
+  if (!existsSync(fileURLToPath(new URL("index.html", dir)))) throw new Error(`the worker page is not built (${fileURLToPath(dir)}); run \`npm run build\` first`);
+  return dir;
+}
+
+/** Serves the worker page's files; anything else is 404. */
+export function pageHandler(): (req: IncomingMessage, res: ServerResponse) => void {
+  const dir = pageDirectory();
+  const cache = new Map<string, Buffer>();
+  return (req, res) => {
+    const path = new URL(req.url ?? "/", "http://page").pathname;
+    if (path === "/favicon.ico") {
+      res.writeHead(204).end(); // no icon; not an error in the console
+      return;
+    }
+    const entry = FILES[path];
+    if (!entry || (req.method !== "GET" && req.method !== "HEAD")) {
+      res.writeHead(entry ? 405 : 404, { "content-type": "text/plain; charset=utf-8" });
+      res.end(entry ? "method not allowed\n" : "not found\n");
+      return;
+    }
+    let body = cache.get(entry.file);
+    if (!body) cache.set(entry.file, (body = readFileSync(fileURLToPath(new URL(entry.file, dir)))));
+    res.writeHead(200, {
+      "content-type": entry.type,
+      "content-security-policy": entry.csp,
+      "x-content-type-options": "nosniff",
+      "referrer-policy": "no-referrer",
+      "cache-control": "no-cache",
+      "content-length": body.byteLength,
+    });
+    res.end(req.method === "HEAD" ? undefined : body);
+  };
+}
+
+export interface NetworkScheduler extends AsyncDisposable {
+  readonly scheduler: Scheduler;
+  /** The worker page's link, with the worker token in its fragment. */
+  readonly pageUrl: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts a scheduler listening at `ws://host:port` that serves the worker page and relays data for
+ * browser workers. `workerToken` (required for the page link) is what tabs join with.
+ */
+export async function startNetworkScheduler(options: SchedulerOptions & { host: string; port: number; workerToken: string }): Promise<NetworkScheduler> {
+  let scheduler: Scheduler | null = null;
+  const hub = await RelayHub.create({
+    token: options.workerToken,
+    // A browser may reach, through the relay, the data servers of the scheduler's workers only.
+    canReach: (address) => scheduler !== null && [...scheduler.state.workers.values()].some((w) => w.address === address),
+  });
+  try {
+    scheduler = await Scheduler.start({
+      ...options,
+      address: `ws://${options.host}:${options.port}`,
+      transport: { ...options.transport, httpHandler: pageHandler(), onUpgrade: hub.onUpgrade },
+    });
+  } catch (err) {
+    hub.close();
+    throw err;
+  }
+  const s = scheduler;
+  const pageUrl = `${s.address.replace(/^ws/, "http")}/#token=${encodeURIComponent(options.workerToken)}`;
+  let closing: Promise<void> | null = null;
+  const close = () =>
+    (closing ??= (async () => {
+      await s.close();
+      hub.close();
+    })());
+  return { scheduler: s, pageUrl, close, [Symbol.asyncDispose]: close };
+}

@@ -1,0 +1,93 @@
+// A browser tab as a worker, end to end: a network scheduler serves the worker page, headless
+// Chromium opens its link, and the tab joins as a "browser" worker computing in a Web Worker.
+// Data moves tab → client, tab → Node worker and Node worker → tab through the scheduler's relay
+// (WebRTC comes next); closing the tab mid-job loses nothing.
+
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { Client } from "../../node/index.js";
+import { startNetworkScheduler } from "../../node/page-server.js";
+import { WorkerGroup } from "../../node/worker-group.js";
+import { chromiumMissing, launchChromium } from "../helpers/chromium.js";
+import { within } from "../helpers/within.js";
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+interface TabStatus {
+  state: string;
+  tasksDone: number;
+  links: { peer: string; kind: string; bytesIn: number; bytesOut: number }[];
+}
+
+test("a tab that opens the worker page computes, and its data crosses tab ↔ client and tab ↔ Node", { skip: chromiumMissing(), timeout: 90_000 }, async () => {
+  await using net = await startNetworkScheduler({ host: "127.0.0.1", port: 0, token: "client-t", workerToken: "worker-t" });
+  const group = new WorkerGroup({ scheduler: net.scheduler.address, listen: "ws://127.0.0.1:0", kind: "node", namePrefix: "node", token: "worker-t", logLevel: "error" });
+  try {
+    await group.grow(1);
+    await using client = await Client.connect(net.scheduler.address, { token: "client-t" });
+    await using chrome = await launchChromium();
+    const page = await chrome.browser.newPage();
+    const problems: string[] = [];
+    page.on("pageerror", (e) => problems.push(String(e)));
+    page.on("console", (m) => m.type() === "error" && problems.push(m.text()));
+    await page.goto(net.pageUrl);
+    const tab = await within(
+      (async () => {
+        for (;;) {
+          const w = (await client.workers()).find((x) => x.kind === "browser");
+          if (w) return w;
+          await sleep(50);
+        }
+      })(),
+      20_000,
+      "the tab joining",
+    );
+    const node = (await client.workers()).find((x) => x.kind === "node")!;
+    assert.match(tab.address, /^relay:\/\/127\.0\.0\.1:\d+\/[\w-]+$/);
+    const onTab = client.with({ workers: [tab.id], pure: false });
+    const onNode = client.with({ workers: [node.id], pure: false });
+
+    // Computed in the tab, fetched by the client through the relay.
+    const a = onTab.submit((n: number) => new Float64Array(n).map((_, i) => i), 100_000);
+    const av = await within(a.result(), 20_000, "a result from the tab");
+    assert.equal(av.length, 100_000);
+    assert.equal(av[99_999], 99_999);
+    // The tab's result as the input of a task on the Node worker (Node ← tab).
+    const total = onNode.submit((x: Float64Array) => x.reduce((s, v) => s + v, 0), a);
+    assert.equal(await within(total.result(), 20_000, "Node ← tab"), (99_999 * 100_000) / 2);
+    // A Node worker's result as the input of a task in the tab (tab ← Node, through relay-to).
+    const b = onNode.submit((n: number) => new Float64Array(n).fill(2), 50_000);
+    const inTab = onTab.submit((x: Float64Array) => x.reduce((s, v) => s + v, 0), b);
+    assert.equal(await within(inTab.result(), 20_000, "tab ← Node"), 100_000);
+
+    await sleep(600); // a status report or two
+    const status = (await page.evaluate("window.meshwork")) as TabStatus;
+    assert.equal(status.state, "connected");
+    assert.equal(status.tasksDone, 2);
+    assert.ok(status.links.some((l) => l.kind === "relay" && l.bytesOut > 800_000), JSON.stringify(status.links));
+    assert.ok(status.links.some((l) => l.kind === "ws" && l.bytesIn > 400_000), JSON.stringify(status.links));
+    assert.match(await page.$eval("#status", (e) => e.textContent ?? ""), /connected/);
+    assert.deepEqual(problems, []);
+
+    // The tab goes away mid-job: its work is done again on the Node worker.
+    const slow = client.with({ pure: false }).map(
+      async (i: number) => {
+        await new Promise((r) => setTimeout(r, 100));
+        return i * 3;
+      },
+      Array.from({ length: 20 }, (_, i) => i),
+    );
+    await sleep(300);
+    await page.close();
+    assert.deepEqual(await within(client.gather(slow), 30_000, "the job after the tab closed"), Array.from({ length: 20 }, (_, i) => i * 3));
+    await within(
+      (async () => {
+        while ((await client.workers()).some((w) => w.kind === "browser")) await sleep(50);
+      })(),
+      10_000,
+      "the tab leaving the cluster",
+    );
+  } finally {
+    await group.close();
+  }
+});
