@@ -6,6 +6,8 @@ import { Adaptive, ArgumentError, Scheduler, type AdaptOptions, type LogLevel, t
 import { parseBytes } from "../src/util/bytes.js";
 import type { ThreadWorker } from "./thread-host.js";
 import { WorkerGroup } from "./worker-group.js";
+import type { ServedPage } from "./page-server.js";
+import { randomId } from "../src/util/ids.js";
 
 export interface LocalClusterOptions {
   /** Worker threads to start. Default: the number of CPU cores. */
@@ -26,11 +28,18 @@ export interface LocalClusterOptions {
   workerTtlMs?: number;
   /** A task that was running on this many workers when they died fails with KilledWorkerError. Default 3. */
   allowedFailures?: number;
+  /**
+   * Also listen at ws://host:port (default 127.0.0.1, a free port) for browser tabs: the worker page,
+   * whose link (`cluster.pageUrl`) lends a tab to this cluster, and the relay for their data. A
+   * worker token is made for it (clients of this process need none).
+   */
+  page?: boolean | { host?: string; port?: number };
 }
 
 export class LocalCluster {
   private closing: Promise<void> | null = null;
   private adaptive: Adaptive | null = null;
+  private page: ServedPage | null = null;
 
   private constructor(
     readonly scheduler: Scheduler,
@@ -42,8 +51,12 @@ export class LocalCluster {
     const n = options.workers ?? availableParallelism();
     if (!Number.isInteger(n) || n < 0) throw new ArgumentError(`workers must be a whole number ≥ 0, got ${String(options.workers)}`);
     if (options.memoryLimit !== undefined) parseBytes(options.memoryLimit); // fail early on a bad size
+    const page = options.page === true ? {} : options.page || null;
+    // Tabs join with a worker token of their own: never the client token, which may submit work.
+    const workerToken = page ? randomId(16) : undefined;
     const scheduler = await Scheduler.start({
       token: options.token,
+      workerToken,
       transport: options.transport,
       workerTtlMs: options.workerTtlMs,
       allowedFailures: options.allowedFailures,
@@ -55,13 +68,17 @@ export class LocalCluster {
       namePrefix: "thread",
       resources: options.resources,
       memoryLimit: options.memoryLimit,
-      token: options.token,
+      token: workerToken ?? options.token,
       logLevel: options.logLevel,
       heartbeatMs: options.heartbeatMs,
       transport: options.transport,
     });
     const cluster = new LocalCluster(scheduler, group);
     try {
+      if (page) {
+        const { servePage } = await import("./page-server.js"); // HTTP, the relay and `ws`: only when asked for
+        cluster.page = await servePage(scheduler, { host: page.host ?? "127.0.0.1", port: page.port ?? 0, workerToken });
+      }
       await group.grow(n);
     } catch (err) {
       await cluster.close();
@@ -73,6 +90,16 @@ export class LocalCluster {
   /** The scheduler's address, for Client.connect. */
   get address(): string {
     return this.scheduler.address;
+  }
+
+  /** The worker page's link (with the `page` option): opening it lends that tab to this cluster. */
+  get pageUrl(): string | undefined {
+    return this.page?.pageUrl;
+  }
+
+  /** The ws:// address beside the in-process one (with the `page` option). */
+  get networkAddress(): string | undefined {
+    return this.page?.address;
   }
 
   /** The running worker threads. */
@@ -132,6 +159,7 @@ export class LocalCluster {
       await this.adaptive?.stop();
       await this.group.close("cluster closing");
       await this.scheduler.close();
+      await this.page?.close();
     })();
     return this.closing;
   }

@@ -5,6 +5,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { fileURLToPath } from "node:url";
+import type { Listener } from "../src/comm/registry.js";
 import { Scheduler, type SchedulerOptions } from "../src/scheduler/server.js";
 import { RelayHub } from "./relay-hub.js";
 
@@ -59,8 +60,46 @@ export function pageHandler(): (req: IncomingMessage, res: ServerResponse) => vo
   };
 }
 
+export interface ServedPage {
+  /** The ws:// address tabs (and anyone with a token) connect to. */
+  readonly address: string;
+  /** The worker page's link, with the worker token in its fragment (when there is one). */
+  readonly pageUrl: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Makes `scheduler` also listen at `ws://host:port`, for clients, workers and browser tabs: the
+ * worker page, the relay for tabs' data, and WebSocket connections, on that one port.
+ */
+export async function servePage(scheduler: Scheduler, options: { host: string; port: number; workerToken: string | undefined }): Promise<ServedPage> {
+  const hub = await RelayHub.create({
+    token: options.workerToken,
+    // A browser may reach, through the relay, the data servers of the scheduler's workers only.
+    canReach: (address) => [...scheduler.state.workers.values()].some((w) => w.address === address),
+  });
+  let listener: Listener;
+  try {
+    listener = await scheduler.listen(`ws://${options.host}:${options.port}`, { httpHandler: pageHandler(), onUpgrade: hub.onUpgrade });
+  } catch (err) {
+    hub.close();
+    throw err;
+  }
+  const fragment = options.workerToken === undefined ? "" : `#token=${encodeURIComponent(options.workerToken)}`;
+  return {
+    address: listener.address,
+    pageUrl: `${listener.address.replace(/^ws/, "http")}/${fragment}`,
+    async close() {
+      await listener.close();
+      hub.close();
+    },
+  };
+}
+
 export interface NetworkScheduler extends AsyncDisposable {
   readonly scheduler: Scheduler;
+  /** The ws:// address clients and workers connect to. */
+  readonly address: string;
   /** The worker page's link, with the worker token in its fragment. */
   readonly pageUrl: string;
   close(): Promise<void>;
@@ -71,29 +110,20 @@ export interface NetworkScheduler extends AsyncDisposable {
  * browser workers. `workerToken` (required for the page link) is what tabs join with.
  */
 export async function startNetworkScheduler(options: SchedulerOptions & { host: string; port: number; workerToken: string }): Promise<NetworkScheduler> {
-  let scheduler: Scheduler | null = null;
-  const hub = await RelayHub.create({
-    token: options.workerToken,
-    // A browser may reach, through the relay, the data servers of the scheduler's workers only.
-    canReach: (address) => scheduler !== null && [...scheduler.state.workers.values()].some((w) => w.address === address),
-  });
+  // The scheduler's own address is an in-process one; its ws:// port is the page's listener.
+  const scheduler = await Scheduler.start(options);
+  let page: ServedPage;
   try {
-    scheduler = await Scheduler.start({
-      ...options,
-      address: `ws://${options.host}:${options.port}`,
-      transport: { ...options.transport, httpHandler: pageHandler(), onUpgrade: hub.onUpgrade },
-    });
+    page = await servePage(scheduler, { host: options.host, port: options.port, workerToken: options.workerToken });
   } catch (err) {
-    hub.close();
+    await scheduler.close();
     throw err;
   }
-  const s = scheduler;
-  const pageUrl = `${s.address.replace(/^ws/, "http")}/#token=${encodeURIComponent(options.workerToken)}`;
   let closing: Promise<void> | null = null;
   const close = () =>
     (closing ??= (async () => {
-      await s.close();
-      hub.close();
+      await scheduler.close();
+      await page.close();
     })());
-  return { scheduler: s, pageUrl, close, [Symbol.asyncDispose]: close };
+  return { scheduler, address: page.address, pageUrl: page.pageUrl, close, [Symbol.asyncDispose]: close };
 }

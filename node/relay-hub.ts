@@ -12,7 +12,10 @@ import type { Duplex } from "node:stream";
 import type { WebSocket, WebSocketServer } from "ws";
 import { log } from "../src/log.js";
 import { randomId } from "../src/util/ids.js";
-import type { SocketLike } from "../src/comm/socket.js";
+import { inprocTransport } from "../src/comm/inproc.js";
+import { SocketChannel, type SocketLike } from "../src/comm/socket.js";
+import { DEFAULT_MAX_PACKET_BYTES, type Channel } from "../src/comm/types.js";
+import type { Packet } from "../src/protocol/packet.js";
 import { loadWs, openWs, type UpgradeHandler } from "./ws-listen.js";
 
 /** A caller waits this long for the listener to take its pipe. */
@@ -98,8 +101,8 @@ export class RelayHub {
       }
       case "relay-to": {
         const target = decodeURIComponent(id);
-        if (!/^ws:\/\//.test(target) || !this.options.canReach(target)) return refuse(socket, 403, `${target} is not a worker this relay may reach`);
-        take((caller) => void this.relayTo(caller, target));
+        if (!/^(ws|inproc):\/\//.test(target) || !this.options.canReach(target)) return refuse(socket, 403, `${target} is not a worker this relay may reach`);
+        take((caller) => void (target.startsWith("inproc:") ? this.bridgeTo(caller, target) : this.relayTo(caller, target)));
         return true;
       }
       default:
@@ -126,6 +129,28 @@ export class RelayHub {
     this.waiting.delete(pipe);
   }
 
+  /**
+   * A browser reaching a worker thread of this process (an inproc:// data server): its WebSocket
+   * becomes a channel whose packets are passed to and from an in-process connection.
+   */
+  private async bridgeTo(caller: WebSocket, target: string): Promise<void> {
+    caller.binaryType = "nodebuffer";
+    // No compression: the handshake (and so the codecs agreed) runs end to end, beyond this hop.
+    const outer = new SocketChannel(caller as unknown as SocketLike, "relay-hub", "browser", "relay", { maxPacketBytes: DEFAULT_MAX_PACKET_BYTES, compression: false });
+    const held: Packet[] = [];
+    outer.onPacket = (p) => held.push(p);
+    let inner: Channel;
+    try {
+      inner = await inprocTransport.connect(target, {});
+    } catch (err) {
+      outer.close(`cannot reach ${target}`);
+      log().debug(`relay to ${target} failed: ${(err as Error).message}`);
+      return;
+    }
+    bridge(outer, inner);
+    for (const p of held) inner.send(p);
+  }
+
   private async relayTo(caller: WebSocket, target: string): Promise<void> {
     const queued: Message[] = [];
     let joined = false;
@@ -149,6 +174,14 @@ export class RelayHub {
     });
     far.addEventListener("close", () => this.open.delete(far));
   }
+}
+
+/** Joins two channels packet for packet, and closes each when the other closes. */
+function bridge(a: Channel, b: Channel): void {
+  a.onPacket = (p) => b.send(p);
+  b.onPacket = (p) => a.send(p);
+  a.onClose = (why) => b.close(why);
+  b.onClose = (why) => a.close(why);
 }
 
 function joinWs(a: WebSocket, b: WebSocket): void {

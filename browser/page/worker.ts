@@ -7,7 +7,8 @@
 import { registerTransport } from "../../src/comm/registry.js";
 import { relayTransport } from "../../src/comm/relay.js";
 import type { SocketLike } from "../../src/comm/socket.js";
-import { wsTransport } from "../../src/comm/ws.js";
+import { openSocketChannel, wsTransport } from "../../src/comm/ws.js";
+import { ConnectError } from "../../src/errors.js";
 import { consoleLogger, setLogger } from "../../src/log.js";
 import { randomId } from "../../src/util/ids.js";
 import { Worker } from "../../src/worker/server.js";
@@ -21,6 +22,13 @@ registerTransport(wsTransport({ open }, "ws"));
 registerTransport(wsTransport({ open }, "wss"));
 registerTransport(relayTransport({ open }, "relay"));
 registerTransport(relayTransport({ open }, "relays"));
+// Worker threads of the scheduler's own process (a LocalCluster serving this page) listen on
+// in-process addresses: the scheduler bridges the relay onto those links.
+registerTransport({
+  scheme: "inproc",
+  connect: (address, options) => openSocketChannel({ open }, `${origin}/relay-to/${encodeURIComponent(address)}`, address, "relay", options),
+  listen: () => Promise.reject(new ConnectError("a browser worker cannot listen at an inproc:// address")),
+});
 
 const name = `tab-${randomId(3)}`;
 setLogger(consoleLogger("warn", name));

@@ -3,16 +3,32 @@
 import { parseArgs } from "node:util";
 import { asCompleted, Client, delayed, LocalCluster, RemoteError, type Future } from "../index.js";
 import * as mw from "../array.js";
-import { ms, UsageError, version } from "./common.js";
+import { ms, untilSignal, UsageError, version, wholeNumber } from "./common.js";
 
 const DEMO_HELP = `meshwork demo — start a local cluster of worker threads and run example computations on it.
 
+It also serves the worker page: open the printed link in a browser and that tab joins the cluster.
+In a terminal the demo then keeps computing until Ctrl-C, so you can watch tabs take work.
+
 Options:
   --workers N   worker threads to start (default 2)
+  --port P      port of the worker page (default: a free one)
+  --serve       keep computing after the steps even when not in a terminal
+  --no-serve    exit after the steps even in a terminal
   --help        print this help`;
 
 export async function demo(argv: string[]): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: { workers: { type: "string", default: "2" }, help: { type: "boolean", default: false } }, strict: true });
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      workers: { type: "string", default: "2" },
+      port: { type: "string", default: "0" },
+      serve: { type: "boolean" },
+      "no-serve": { type: "boolean", default: false },
+      help: { type: "boolean", default: false },
+    },
+    strict: true,
+  });
   if (values.help) {
     console.log(DEMO_HELP);
     return 0;
@@ -22,10 +38,13 @@ export async function demo(argv: string[]): Promise<number> {
 
   const say = (what: string) => console.log(`  ${what}`);
   let t = performance.now();
-  const cluster = await LocalCluster.start({ workers });
+  const port = wholeNumber("--port", values.port, 0);
+  const serve = values["no-serve"] ? false : (values.serve ?? (Boolean(process.stdin.isTTY) && !process.env["CI"]));
+  const cluster = await LocalCluster.start({ workers, page: { port } });
   const client = await Client.connect(cluster.address);
   console.log(`meshwork ${version()} demo: a scheduler and ${workers} worker threads in this process, started in ${ms(t)}`);
-  console.log(`  scheduler: ${cluster.address}`);
+  console.log(`  scheduler: ${cluster.address} (and ${cluster.networkAddress} for browser tabs)`);
+  console.log(`  browser tabs: open ${cluster.pageUrl} to lend a tab to this cluster`);
   try {
     console.log("\n1. submit and await one task");
     t = performance.now();
@@ -91,6 +110,9 @@ export async function demo(argv: string[]): Promise<number> {
 
     console.log("\nworkers:");
     for (const w of await client.workers()) say(`${w.name} (${w.kind}) ${w.tasks.done} tasks done, ${w.tasks.inMemory} results held`);
+
+    if (serve) await keepComputing(client, cluster.pageUrl!);
+    else console.log(`\n(not waiting for browser tabs: ${process.stdin.isTTY ? "--no-serve" : "not a terminal"}; \`meshwork demo --serve\` keeps it running)`);
   } finally {
     t = performance.now();
     await client.close();
@@ -98,4 +120,52 @@ export async function demo(argv: string[]): Promise<number> {
   }
   console.log(`\nclosed the cluster in ${ms(t)}. Next: examples/ has runnable examples; the README shows the API.`);
   return 0;
+}
+
+/**
+ * Step 8: estimates π in batches of tasks until Ctrl-C, and every few seconds says which workers
+ * did the work, so someone who opens the worker page sees their tab take part.
+ */
+async function keepComputing(client: Client, pageUrl: string): Promise<void> {
+  console.log(`\n8. the worker page: open ${pageUrl}`);
+  console.log("   in a browser; the tab joins and takes work. Estimating π in batches of 200 tasks until Ctrl-C.");
+  const estimate = (seed: number) => {
+    let s = seed >>> 0 || 1;
+    let inside = 0;
+    const n = 200_000;
+    for (let i = 0; i < n; i++) {
+      s ^= s << 13;
+      s ^= s >>> 17;
+      s ^= s << 5;
+      const x = (s >>> 0) / 4294967296;
+      s ^= s << 13;
+      s ^= s >>> 17;
+      s ^= s << 5;
+      const y = (s >>> 0) / 4294967296;
+      if (x * x + y * y < 1) inside++;
+    }
+    return (4 * inside) / n;
+  };
+  let stop = false;
+  void untilSignal().then(() => (stop = true));
+  let batch = 0;
+  let sum = 0;
+  let count = 0;
+  let lastReport = 0;
+  while (!stop) {
+    const fs = client.map(estimate, Array.from({ length: 200 }, (_, i) => batch * 200 + i + 1), { pure: false });
+    const values = await client.gather(fs);
+    for (const f of fs) f.release();
+    for (const v of values) {
+      sum += v;
+      count++;
+    }
+    batch++;
+    if (performance.now() - lastReport > 3000) {
+      lastReport = performance.now();
+      const ws = await client.workers();
+      console.log(`   π ≈ ${(sum / count).toFixed(6)} from ${count.toLocaleString("en")} tasks; ` + ws.map((w) => `${w.name} (${w.kind}) ${w.tasks.done}`).join(", "));
+    }
+  }
+  console.log("   stopping.");
 }

@@ -56,10 +56,9 @@ export async function scheduler(argv: string[]): Promise<number> {
   }
   const host = values.host.includes(":") ? `[${values.host}]` : values.host;
   const net = await startNetworkScheduler({ host, port, token, workerToken, transport: { maxPacketBytes } });
-  const s = net.scheduler;
-  console.log(`meshwork ${version()} scheduler at ${s.address}`);
-  console.log(`  clients: Client.connect("${s.address}", { token: "${token}" })`);
-  console.log(`  workers: npx meshwork worker ${s.address} --token ${workerToken}`);
+  console.log(`meshwork ${version()} scheduler at ${net.address}`);
+  console.log(`  clients: Client.connect("${net.address}", { token: "${token}" })`);
+  console.log(`  workers: npx meshwork worker ${net.address} --token ${workerToken}`);
   console.log(`  browser tabs: open ${net.pageUrl}`);
   console.log(`Ctrl-C (SIGINT) or SIGTERM closes it.`);
   const sig = await untilSignal();

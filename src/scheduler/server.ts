@@ -65,6 +65,8 @@ export class Scheduler {
   private readonly workers = new Map<string, Comm>();
   private readonly pending = new Set<Comm>();
   private listener: Listener | null = null;
+  /** Listeners added with listen() (e.g. a ws:// port for browser tabs beside an inproc address). */
+  private readonly extraListeners: Listener[] = [];
   private nextId = 0;
   private closing = false;
   private nextTicket = 0;
@@ -96,6 +98,14 @@ export class Scheduler {
       (s.stealTimer as { unref?: () => void }).unref?.();
     }
     return s;
+  }
+
+  /** Accepts clients and workers at one more address too (same tokens, same scheduler). */
+  async listen(address: string, transport?: TransportOptions): Promise<Listener> {
+    if (this.closing) throw new ArgumentError("the scheduler is closed");
+    const l = await listen(address, (comm) => void this.accept(comm), { ...this.options.transport, ...transport });
+    this.extraListeners.push(l);
+    return l;
   }
 
   /**
@@ -131,6 +141,7 @@ export class Scheduler {
     clearInterval(this.ttlTimer);
     clearInterval(this.stealTimer);
     await this.listener?.close();
+    await Promise.all(this.extraListeners.map((l) => l.close()));
     for (const comm of this.workers.values()) {
       trySend(comm, { op: "close-worker", reason: "scheduler closing" });
       comm.close("scheduler closing");

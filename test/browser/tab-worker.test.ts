@@ -21,10 +21,10 @@ interface TabStatus {
 
 test("a tab that opens the worker page computes, and its data crosses tab ↔ client and tab ↔ Node", { skip: chromiumMissing(), timeout: 90_000 }, async () => {
   await using net = await startNetworkScheduler({ host: "127.0.0.1", port: 0, token: "client-t", workerToken: "worker-t" });
-  const group = new WorkerGroup({ scheduler: net.scheduler.address, listen: "ws://127.0.0.1:0", kind: "node", namePrefix: "node", token: "worker-t", logLevel: "error" });
+  const group = new WorkerGroup({ scheduler: net.address, listen: "ws://127.0.0.1:0", kind: "node", namePrefix: "node", token: "worker-t", logLevel: "error" });
   try {
     await group.grow(1);
-    await using client = await Client.connect(net.scheduler.address, { token: "client-t" });
+    await using client = await Client.connect(net.address, { token: "client-t" });
     await using chrome = await launchChromium();
     const page = await chrome.browser.newPage();
     const problems: string[] = [];

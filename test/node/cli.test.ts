@@ -2,6 +2,7 @@
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { startNode } from "../helpers/process.js";
 import { runNode } from "../helpers/run.js";
 
 const CLI = "dist/node/cli.js";
@@ -20,7 +21,21 @@ test("meshwork demo runs every step on a local cluster, closes it and exits 0", 
   const y = /y\.compute\(\) → ([\d.]+)/.exec(r.stdout);
   assert.ok(y && Math.abs(Number(y[1]) - 4000) < 5, `the array step's answer: ${y?.[1]}`);
   assert.match(r.stdout, /total\(square\(1\), …, square\(10\)\) → 385 \(11 tasks\)/);
+  assert.match(r.stdout, /browser tabs: open http:\/\/127\.0\.0\.1:\d+\/#token=[0-9a-f]+ to lend a tab/);
+  assert.match(r.stdout, /not waiting for browser tabs: not a terminal/);
   assert.match(r.stdout, /closed the cluster/);
+});
+
+test("meshwork demo --serve keeps computing and serving the worker page until SIGINT", async () => {
+  await using proc = startNode([CLI, "demo", "--serve"]);
+  const [, link] = await proc.waitFor(/8\. the worker page: open (http:\S+)/, 60_000);
+  const page = await fetch(link!);
+  assert.equal(page.status, 200);
+  assert.match(await page.text(), /meshwork worker/);
+  await proc.waitFor(/π ≈ 3\.1\d+ from/, 30_000);
+  proc.child.kill("SIGINT");
+  assert.equal(await proc.exited, 0);
+  assert.match(proc.output(), /stopping\.[\s\S]*closed the cluster/);
 });
 
 test("meshwork --help and --version", async () => {

@@ -1,0 +1,45 @@
+// A LocalCluster with `page: true` (what `npm start` runs): a tab that opens its link joins the
+// in-process cluster, and data crosses between the tab and the worker threads (through the
+// scheduler's relay, bridged onto in-process links).
+
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { Client, LocalCluster } from "../../node/index.js";
+import { chromiumMissing, launchChromium } from "../helpers/chromium.js";
+import { within } from "../helpers/within.js";
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+test("a tab joins a LocalCluster through its page and trades data with its worker threads", { skip: chromiumMissing(), timeout: 90_000 }, async () => {
+  const cluster = await LocalCluster.start({ workers: 1, logLevel: "error", page: true });
+  try {
+    assert.match(cluster.pageUrl!, /^http:\/\/127\.0\.0\.1:\d+\/#token=[0-9a-f]+$/);
+    const client = await Client.connect(cluster.address); // in-process clients need no token
+    await using chrome = await launchChromium();
+    const page = await chrome.browser.newPage();
+    const problems: string[] = [];
+    page.on("pageerror", (e) => problems.push(String(e)));
+    await page.goto(cluster.pageUrl!);
+    const tab = await within(
+      (async () => {
+        for (;;) {
+          const w = (await client.workers()).find((x) => x.kind === "browser");
+          if (w) return w;
+          await sleep(50);
+        }
+      })(),
+      20_000,
+      "the tab joining",
+    );
+    const thread = (await client.workers()).find((x) => x.kind === "thread")!;
+    const inThread = client.with({ workers: [thread.id], pure: false }).submit((n: number) => new Int32Array(n).fill(3), 10_000);
+    const inTab = client.with({ workers: [tab.id], pure: false }).submit((x: Int32Array) => x.reduce((s, v) => s + v, 0) + 1, inThread);
+    assert.equal(await within(inTab.result(), 20_000, "tab ← thread"), 30_001);
+    const back = client.with({ workers: [thread.id], pure: false }).submit((x: number) => x * 2, inTab);
+    assert.equal(await within(back.result(), 20_000, "thread ← tab"), 60_002);
+    assert.deepEqual(problems, []);
+    await client.close();
+  } finally {
+    await cluster.close();
+  }
+});
