@@ -40,5 +40,6 @@ worker.onerror = (e) => {
 };
 
 worker.postMessage({ kind: "start", token } satisfies ToTabWorker);
-// Leaving: the worker says goodbye, so the scheduler recomputes elsewhere at once instead of waiting for a timeout.
-addEventListener("pagehide", () => worker.postMessage({ kind: "close", reason: "the tab was closed" } satisfies ToTabWorker));
+// Leaving: the worker asks to be retired, so the results only this tab holds move to other workers
+// first (if the browser gives it the time; otherwise it is a lost worker and they are recomputed).
+addEventListener("pagehide", () => worker.postMessage({ kind: "retire", reason: "the tab is closing" } satisfies ToTabWorker));

@@ -1,6 +1,6 @@
 // What the worker page and its Web Worker tell each other.
 
-export type ToTabWorker = { kind: "start"; token: string | undefined } | { kind: "close"; reason: string };
+export type ToTabWorker = { kind: "start"; token: string | undefined } | { kind: "retire"; reason: string };
 
 export interface TabStatus {
   state: "starting" | "connected" | "closed" | "failed";

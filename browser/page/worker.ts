@@ -75,5 +75,5 @@ async function start(token: string | undefined): Promise<void> {
 onmessage = (e: MessageEvent<ToTabWorker>) => {
   const m = e.data;
   if (m.kind === "start" && !worker) void start(m.token);
-  else if (m.kind === "close") void worker?.close(m.reason);
+  else if (m.kind === "retire") void worker?.retire(m.reason);
 };

@@ -303,7 +303,13 @@ export interface StealResponse {
   kept: string[];
 }
 
-export type WorkerToScheduler = TaskFinished | TaskStarted | TaskErred | MissingData | AddKeys | AcquireFailed | StealResponse | Heartbeat | Reply;
+/** The worker wants to leave gracefully (a tab being closed): retire it, moving its unique results first. */
+export interface RetireMe {
+  op: "retire-me";
+  reason: string;
+}
+
+export type WorkerToScheduler = TaskFinished | TaskStarted | TaskErred | MissingData | AddKeys | AcquireFailed | StealResponse | RetireMe | Heartbeat | Reply;
 
 /** What client.workers() reports for each worker (the reply to a "workers" request). */
 export interface WorkerInfo {

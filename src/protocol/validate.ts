@@ -157,6 +157,7 @@ const SCHEMAS: { [K in Message["op"]]: Check } = {
   "acquire-replicas": shape({ keys: arrayOf(shape({ key: str, who: keys, nbytes: nonNegative })) }),
   "task-finished": shape({ key: str, nbytes: nonNegative, duration: nonNegative, value: optional(serialized) }),
   "task-started": shape({ key: str }),
+  "retire-me": shape({ reason: str }),
   "task-erred": shape({ key: str, error: errorData }),
   "acquire-failed": shape({ keys }),
   "missing-data": shape({ key: str, dep: str, from: str }),

@@ -220,6 +220,10 @@ export class Scheduler {
       "task-started": (m) => s.taskStarted(id, m.key),
       "acquire-failed": (m) => s.acquireFailed(id, m.keys),
       "steal-response": (m) => s.stealResponse(id, m.stolen, m.kept),
+      "retire-me": (m) => {
+        log().info(`worker ${id} asks to leave (${m.reason}): retiring it`);
+        void this.retireWorkers([id]);
+      },
       "task-erred": (m) => s.taskErred(id, m.key, m.error),
       "missing-data": (m) => s.missingData(id, m.key, m.dep, m.from),
       "add-keys": (m) => s.addKeys(id, m.keys),

@@ -134,6 +134,19 @@ export class Worker {
     return out;
   }
 
+  /**
+   * Leaves gracefully: asks the scheduler to retire this worker, which copies the results only it
+   * holds to other workers and then tells it to close. Resolves when closed; after `timeoutMs`
+   * (the results could not all move in time) it closes anyway and they are recomputed.
+   */
+  async retire(reason = "retiring", timeoutMs = 10_000): Promise<void> {
+    if (this.closing) return;
+    if (!this.scheduler.isClosed) this.scheduler.send({ op: "retire-me", reason });
+    const timer = setTimeout(() => void this.close(`${reason} (retirement took longer than ${timeoutMs} ms)`), timeoutMs);
+    await this.closed;
+    clearTimeout(timer);
+  }
+
   /** Leaves the scheduler (saying goodbye), stops serving data and closes every connection. */
   async close(reason = "worker closing"): Promise<void> {
     if (this.closing) return;

@@ -91,3 +91,48 @@ test("a tab that opens the worker page computes, and its data crosses tab ↔ cl
     await group.close();
   }
 });
+
+test("pagehide retires the tab gracefully: its unique results move to another worker first, nothing is recomputed", { skip: chromiumMissing(), timeout: 90_000 }, async () => {
+  await using net = await startNetworkScheduler({ host: "127.0.0.1", port: 0, token: "client-t", workerToken: "worker-t" });
+  const group = new WorkerGroup({ scheduler: net.address, listen: "ws://127.0.0.1:0", kind: "node", namePrefix: "node", token: "worker-t", logLevel: "error" });
+  try {
+    await group.grow(1);
+    await using client = await Client.connect(net.address, { token: "client-t" });
+    await using chrome = await launchChromium();
+    const page = await chrome.browser.newPage();
+    await page.goto(net.pageUrl);
+    const tab = await within(
+      (async () => {
+        for (;;) {
+          const w = (await client.workers()).find((x) => x.kind === "browser");
+          if (w) return w;
+          await sleep(50);
+        }
+      })(),
+      20_000,
+      "the tab joining",
+    );
+    const held = client.with({ workers: [tab.id], pure: false }).map((i: number) => new Float64Array(20_000).fill(i), [1, 2, 3]);
+    await within(client.gather(held), 20_000, "results made in the tab");
+    // The same event the browser fires when the tab is closed or navigated away.
+    await page.evaluate(() => dispatchEvent(new PageTransitionEvent("pagehide")));
+    await within(
+      (async () => {
+        while ((await client.workers()).some((w) => w.kind === "browser")) await sleep(50);
+      })(),
+      15_000,
+      "the tab retiring",
+    );
+    const node = (await client.workers())[0]!;
+    assert.equal(node.kind, "node");
+    assert.equal(node.tasks.inMemory, 3, "the tab's results now live on the Node worker");
+    for (const [i, f] of held.entries()) {
+      assert.equal((await f.result())[19_999], i + 1);
+      const story = await client.story(f.key);
+      assert.equal(story.filter((e) => e.finish === "processing").length, 1, `${f.key} was computed again`);
+    }
+    assert.equal(((await page.evaluate("window.meshwork")) as TabStatus).state, "closed");
+  } finally {
+    await group.close();
+  }
+});

@@ -133,6 +133,7 @@ function corpus(): Message[] {
     { op: "task-started", key: "fz-a" },
     { op: "steal-response", stolen: ["fz-a"], kept: ["fz-b"] },
     { op: "acquire-failed", keys: ["fz-a"] },
+    { op: "retire-me", reason: "fuzz" },
     { op: "get-data", id: 3, keys: ["fz-a"] },
     { op: "put-data", id: 4, values: { "fz-d": serialize("x").payload } },
   ] as Message[];
