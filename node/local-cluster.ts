@@ -77,7 +77,8 @@ export class LocalCluster {
     try {
       if (page) {
         const { servePage } = await import("./page-server.js"); // HTTP, the relay and `ws`: only when asked for
-        cluster.page = await servePage(scheduler, { host: page.host ?? "127.0.0.1", port: page.port ?? 0, workerToken });
+        // /api/status answers the client token, or (a cluster whose clients need none) the page's token.
+        cluster.page = await servePage(scheduler, { host: page.host ?? "127.0.0.1", port: page.port ?? 0, workerToken, statusToken: options.token ?? workerToken });
       }
       await group.grow(n);
     } catch (err) {

@@ -6,6 +6,7 @@ import { existsSync, readFileSync } from "node:fs";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { fileURLToPath } from "node:url";
 import type { Listener } from "../src/comm/registry.js";
+import { linkInfo, workerInfo } from "../src/scheduler/queries.js";
 import { Scheduler, type SchedulerOptions } from "../src/scheduler/server.js";
 import { RelayHub } from "./relay-hub.js";
 
@@ -30,12 +31,25 @@ function pageDirectory(): URL {
   return dir;
 }
 
-/** Serves the worker page's files; anything else is 404. */
-export function pageHandler(): (req: IncomingMessage, res: ServerResponse) => void {
+/**
+ * Serves the worker page's files and `GET /api/status` (workers and the links between them, for
+ * whoever presents `statusToken` as `Authorization: Bearer …` or `?token=`); anything else is 404.
+ */
+export function pageHandler(scheduler?: Scheduler, statusToken?: string): (req: IncomingMessage, res: ServerResponse) => void {
   const dir = pageDirectory();
   const cache = new Map<string, Buffer>();
   return (req, res) => {
-    const path = new URL(req.url ?? "/", "http://page").pathname;
+    const url = new URL(req.url ?? "/", "http://page");
+    const path = url.pathname;
+    if (path === "/api/status" && scheduler) {
+      const given = /^Bearer (.+)$/.exec(req.headers.authorization ?? "")?.[1] ?? url.searchParams.get("token") ?? undefined;
+      const json = (status: number, body: unknown) => {
+        res.writeHead(status, { "content-type": "application/json; charset=utf-8", "cache-control": "no-store", "x-content-type-options": "nosniff" });
+        res.end(JSON.stringify(body));
+      };
+      if (statusToken !== undefined && given !== statusToken) return json(401, { error: given ? "wrong token" : "this needs the client token: Authorization: Bearer <token>" });
+      return json(200, { workers: workerInfo(scheduler.state), links: linkInfo(scheduler.state) });
+    }
     if (path === "/favicon.ico") {
       res.writeHead(204).end(); // no icon; not an error in the console
       return;
@@ -72,7 +86,7 @@ export interface ServedPage {
  * Makes `scheduler` also listen at `ws://host:port`, for clients, workers and browser tabs: the
  * worker page, the relay for tabs' data, and WebSocket connections, on that one port.
  */
-export async function servePage(scheduler: Scheduler, options: { host: string; port: number; workerToken: string | undefined }): Promise<ServedPage> {
+export async function servePage(scheduler: Scheduler, options: { host: string; port: number; workerToken: string | undefined; statusToken: string | undefined }): Promise<ServedPage> {
   const hub = await RelayHub.create({
     token: options.workerToken,
     // A browser may reach, through the relay, the data servers of the scheduler's workers only.
@@ -80,7 +94,7 @@ export async function servePage(scheduler: Scheduler, options: { host: string; p
   });
   let listener: Listener;
   try {
-    listener = await scheduler.listen(`ws://${options.host}:${options.port}`, { httpHandler: pageHandler(), onUpgrade: hub.onUpgrade });
+    listener = await scheduler.listen(`ws://${options.host}:${options.port}`, { httpHandler: pageHandler(scheduler, options.statusToken), onUpgrade: hub.onUpgrade });
   } catch (err) {
     hub.close();
     throw err;
@@ -114,7 +128,7 @@ export async function startNetworkScheduler(options: SchedulerOptions & { host: 
   const scheduler = await Scheduler.start(options);
   let page: ServedPage;
   try {
-    page = await servePage(scheduler, { host: options.host, port: options.port, workerToken: options.workerToken });
+    page = await servePage(scheduler, { host: options.host, port: options.port, workerToken: options.workerToken, statusToken: options.token });
   } catch (err) {
     await scheduler.close();
     throw err;

@@ -7,7 +7,7 @@
 import { registerTransport } from "../../src/comm/registry.js";
 import { relayTransport } from "../../src/comm/relay.js";
 import type { SocketLike } from "../../src/comm/socket.js";
-import { openSocketChannel, wsTransport } from "../../src/comm/ws.js";
+import { openSocketChannel } from "../../src/comm/ws.js";
 import { ConnectError } from "../../src/errors.js";
 import { consoleLogger, setLogger } from "../../src/log.js";
 import { randomId } from "../../src/util/ids.js";
@@ -17,18 +17,21 @@ import type { TabStatus, ToTabWorker } from "./protocol.js";
 const secure = location.protocol === "https:";
 const origin = `${secure ? "wss" : "ws"}://${location.host}`;
 const ownOrigin = (url: string) => url === origin || url.startsWith(`${origin}/`);
-const open = (url: string) => new WebSocket(ownOrigin(url) ? url : `${origin}/relay-to/${encodeURIComponent(url)}`) as unknown as SocketLike;
-registerTransport(wsTransport({ open }, "ws"));
-registerTransport(wsTransport({ open }, "wss"));
+const open = (url: string) => new WebSocket(url) as unknown as SocketLike;
 registerTransport(relayTransport({ open }, "relay"));
 registerTransport(relayTransport({ open }, "relays"));
-// Worker threads of the scheduler's own process (a LocalCluster serving this page) listen on
-// in-process addresses: the scheduler bridges the relay onto those links.
-registerTransport({
-  scheme: "inproc",
-  connect: (address, options) => openSocketChannel({ open }, `${origin}/relay-to/${encodeURIComponent(address)}`, address, "relay", options),
-  listen: () => Promise.reject(new ConnectError("a browser worker cannot listen at an inproc:// address")),
-});
+// The scheduler is reached directly; every other data server (Node workers' ws://, worker threads
+// of the scheduler's own process at inproc://) through the scheduler's relay-to route.
+for (const scheme of ["ws", "wss", "inproc"]) {
+  registerTransport({
+    scheme,
+    connect: (address, options) =>
+      ownOrigin(address)
+        ? openSocketChannel({ open }, address, address, "ws", options)
+        : openSocketChannel({ open }, `${origin}/relay-to/${encodeURIComponent(address)}`, address, "relay", options),
+    listen: (address) => Promise.reject(new ConnectError(`a browser worker cannot listen at ${address}`)),
+  });
+}
 
 const name = `tab-${randomId(3)}`;
 setLogger(consoleLogger("warn", name));

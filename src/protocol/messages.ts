@@ -292,6 +292,8 @@ export interface Heartbeat {
   spilled: number;
   /** Whether the worker has stopped starting tasks because its memory is full. */
   paused: boolean;
+  /** Data links this worker opened to other workers' data servers, with bytes moved so far. */
+  links?: LinkReport[] | undefined;
   executing: number;
   ready: number;
 }
@@ -307,6 +309,14 @@ export interface StealResponse {
 export interface RetireMe {
   op: "retire-me";
   reason: string;
+}
+
+export interface LinkReport {
+  /** The data-server address at the other end. */
+  peer: string;
+  kind: string;
+  bytesIn: number;
+  bytesOut: number;
 }
 
 export type WorkerToScheduler = TaskFinished | TaskStarted | TaskErred | MissingData | AddKeys | AcquireFailed | StealResponse | RetireMe | Heartbeat | Reply;
@@ -340,6 +350,20 @@ export interface RetireResult {
   moved: { keys: number; bytes: number };
   /** Milliseconds from the request to the last worker leaving. */
   ms: number;
+}
+
+/** One data link between workers (GET /api/status). */
+export interface LinkInfo {
+  /** The worker that opened it (it fetches through it). */
+  from: string;
+  /** The worker it reaches (its id, or its address if it is not a current worker). */
+  to: string;
+  /** port (threads of one process), ws, webrtc, or relay (through the scheduler). */
+  kind: string;
+  /** Bytes moved both ways so far. */
+  bytes: number;
+  /** Recent rate, MB/s, between the worker's last two heartbeats. */
+  MBps: number;
 }
 
 // ---- anyone → a worker's data server ----

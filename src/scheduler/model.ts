@@ -103,6 +103,8 @@ export class WorkerRecord {
   closeSent = false;
   /** Tasks being stolen from or for this worker, awaiting the victim's answer. */
   stealsPending = 0;
+  /** Data links this worker opened, as last reported, with a transfer rate from the last two reports. */
+  links: { peer: string; kind: string; bytesIn: number; bytesOut: number; bytesPerSecond: number; at: number }[] = [];
   /** The worker process it is a thread of, and that process's adaptive bounds (WorkerHello.group). */
   group: WorkerGroupInfo | undefined = undefined;
   readonly hasWhat = new Set<TaskState>();

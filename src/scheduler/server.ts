@@ -227,7 +227,7 @@ export class Scheduler {
       "task-erred": (m) => s.taskErred(id, m.key, m.error),
       "missing-data": (m) => s.missingData(id, m.key, m.dep, m.from),
       "add-keys": (m) => s.addKeys(id, m.keys),
-      heartbeat: (m) => s.heartbeat(id, m.memory, m.executing, m.spilled, m.paused),
+      heartbeat: (m) => s.heartbeat(id, m.memory, m.executing, m.spilled, m.paused, m.links),
       reply: () => {},
     };
     comm.setHandler((msg) => {

@@ -4,7 +4,7 @@
 
 import { LostDataError, type ErrorData } from "../errors.js";
 import { comparePriority } from "../graph/priority.js";
-import type { FnDef, ModuleDef, TaskMsg, WorkerHello } from "../protocol/messages.js";
+import type { FnDef, LinkReport, ModuleDef, TaskMsg, WorkerHello } from "../protocol/messages.js";
 import type { Serialized } from "../protocol/refs.js";
 import { ClientState, TaskState, WorkerRecord, type Retirement, type TaskStateName } from "./model.js";
 import { holders, Outbox, type Instruction } from "./outbox.js";
@@ -408,9 +408,18 @@ export class SchedulerState {
     this.run();
   }
 
-  heartbeat(workerId: string, memory: number, executing: number, spilled = 0, paused = false): void {
+  heartbeat(workerId: string, memory: number, executing: number, spilled = 0, paused = false, links?: LinkReport[]): void {
     const ws = this.workers.get(workerId);
     if (!ws) return;
+    if (links) {
+      const before = new Map(ws.links.map((l) => [l.peer, l]));
+      ws.links = links.map((l) => {
+        const prev = before.get(l.peer);
+        const dt = prev ? (this.now - prev.at) / 1000 : 0;
+        const moved = prev ? l.bytesIn + l.bytesOut - prev.bytesIn - prev.bytesOut : 0;
+        return { ...l, bytesPerSecond: dt > 0 && moved > 0 ? moved / dt : 0, at: this.now };
+      });
+    }
     ws.lastSeen = this.now;
     ws.memory = memory;
     ws.executing = executing;

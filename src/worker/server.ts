@@ -213,7 +213,10 @@ export class Worker {
     const st = this.state;
     this.reportedPaused = st.paused;
     if (this.scheduler.isClosed) return;
-    this.scheduler.send({ op: "heartbeat", memory: st.memory, spilled: st.spilledBytes, paused: st.paused, executing: this.running ? 1 : 0, ready: st.readyCount });
+    const links = this.links()
+      .filter((l) => l.direction === "out")
+      .map(({ peer, kind, bytesIn, bytesOut }) => ({ peer, kind, bytesIn, bytesOut }));
+    this.scheduler.send({ op: "heartbeat", memory: st.memory, spilled: st.spilledBytes, paused: st.paused, links, executing: this.running ? 1 : 0, ready: st.readyCount });
   }
 
   // ------------------------------------------------------------ instructions

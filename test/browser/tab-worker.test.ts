@@ -65,9 +65,21 @@ test("a tab that opens the worker page computes, and its data crosses tab ↔ cl
     assert.equal(status.state, "connected");
     assert.equal(status.tasksDone, 2);
     assert.ok(status.links.some((l) => l.kind === "relay" && l.bytesOut > 800_000), JSON.stringify(status.links));
-    assert.ok(status.links.some((l) => l.kind === "ws" && l.bytesIn > 400_000), JSON.stringify(status.links));
+    assert.ok(status.links.some((l) => l.kind === "relay" && l.bytesIn > 400_000), JSON.stringify(status.links));
     assert.match(await page.$eval("#status", (e) => e.textContent ?? ""), /connected/);
     assert.deepEqual(problems, []);
+
+    // GET /api/status: the workers, and the links between them with their kind and bytes.
+    await sleep(1_100); // a heartbeat with the links
+    const api = `${net.address.replace(/^ws/, "http")}/api/status`;
+    assert.equal((await fetch(api)).status, 401);
+    assert.equal((await fetch(api, { headers: { authorization: "Bearer worker-t" } })).status, 401);
+    const res = await fetch(api, { headers: { authorization: "Bearer client-t" } });
+    assert.equal(res.status, 200);
+    const body = (await res.json()) as { workers: { id: string; kind: string }[]; links: { from: string; to: string; kind: string; bytes: number }[] };
+    assert.deepEqual(body.workers.map((w) => w.kind).sort(), ["browser", "node"]);
+    assert.ok(body.links.some((l) => l.from === tab.id && l.to === node.id && l.kind === "relay" && l.bytes > 400_000), JSON.stringify(body.links));
+    assert.ok(body.links.some((l) => l.from === node.id && l.to === tab.id && l.kind === "relay" && l.bytes > 800_000), JSON.stringify(body.links));
 
     // The tab goes away mid-job: its work is done again on the Node worker.
     const slow = client.with({ pure: false }).map(
