@@ -5,6 +5,8 @@
 import { existsSync, readFileSync } from "node:fs";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { fileURLToPath } from "node:url";
+import "../src/index.js"; // the in-process transport, for the scheduler's own address
+import "./platform.js"; // ws:// and relay://
 import type { Listener } from "../src/comm/registry.js";
 import { linkInfo, workerInfo } from "../src/scheduler/queries.js";
 import { Scheduler, type SchedulerOptions } from "../src/scheduler/server.js";

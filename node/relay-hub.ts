@@ -7,7 +7,6 @@
 //                                  page may connect to its own origin only); known workers only
 // Pipes are authenticated end to end by the data-plane handshake that runs through them.
 
-import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import type { WebSocket, WebSocketServer } from "ws";
 import { log } from "../src/log.js";
@@ -30,11 +29,12 @@ export interface RelayHubOptions {
 }
 
 type Message = { data: Buffer | ArrayBuffer | Buffer[]; binary: boolean };
+type Waiting = { caller: WebSocket; queued: Message[] | null; timer: ReturnType<typeof setTimeout> };
 
 export class RelayHub {
   private readonly slots = new Map<string, WebSocket>();
-  /** Callers' upgrades held until the listener takes the pipe. */
-  private readonly waiting = new Map<string, { req: IncomingMessage; socket: Duplex; head: Buffer; timer: ReturnType<typeof setTimeout> }>();
+  /** Callers waiting for the listener to take their pipe, with what they sent meanwhile. */
+  private readonly waiting = new Map<string, Waiting>();
   private readonly open = new Set<WebSocket | SocketLike>();
   private wss: WebSocketServer | null = null;
 
@@ -68,16 +68,22 @@ export class RelayHub {
       case "relay": {
         const listener = this.slots.get(id);
         if (!listener) return refuse(socket, 404, `nobody listens at relay slot "${id}"`);
-        // The caller's upgrade completes only once the listener has taken the pipe, so a connect
-        // through the relay succeeds exactly when the far end accepted it.
-        const pipe = randomId(8);
-        const timer = setTimeout(() => {
-          this.drop(pipe);
-          refuse(socket, 504, "the relay's listener did not take the connection");
-        }, ACCEPT_TIMEOUT_MS);
-        socket.once("close", () => this.drop(pipe));
-        this.waiting.set(pipe, { req, socket, head, timer });
-        listener.send(pipe);
+        // The caller's upgrade completes at once and its messages wait here until the listener
+        // takes the pipe. Holding the upgrade instead deadlocks two tabs of one browser: a browser
+        // opens one WebSocket at a time to a host:port (RFC 6455 4.1), so the listener's
+        // /relay-accept would wait behind the caller's pending upgrade.
+        take((caller) => {
+          const pipe = randomId(8);
+          const timer = setTimeout(() => {
+            this.drop(pipe);
+            caller.close(1011, "the relay's listener did not take the connection");
+          }, ACCEPT_TIMEOUT_MS);
+          const w: Waiting = { caller, queued: [], timer };
+          caller.on("message", (data, binary) => w.queued?.push({ data: data as Buffer, binary }));
+          caller.on("close", () => this.drop(pipe));
+          this.waiting.set(pipe, w);
+          listener.send(pipe);
+        });
         return true;
       }
       case "relay-accept": {
@@ -85,17 +91,10 @@ export class RelayHub {
         if (!w) return refuse(socket, 404, `no relay pipe "${id}" waiting`);
         this.drop(id);
         take((accepted) => {
-          const early: Message[] = [];
-          const queue = (data: unknown, binary: boolean) => early.push({ data: data as Buffer, binary });
-          accepted.on("message", queue);
-          this.wss!.handleUpgrade(w.req, w.socket, w.head, (caller) => {
-            this.open.add(caller);
-            caller.on("close", () => this.open.delete(caller));
-            accepted.off("message", queue);
-            if (accepted.readyState !== 1) return caller.close(1000, "the listener left");
-            for (const m of early) caller.send(m.data, { binary: m.binary });
-            joinWs(caller, accepted);
-          });
+          if (w.caller.readyState !== 1) return accepted.close(1000, "the caller left");
+          for (const m of w.queued!) accepted.send(m.data, { binary: m.binary });
+          w.queued = null;
+          joinWs(w.caller, accepted);
         });
         return true;
       }
@@ -112,10 +111,7 @@ export class RelayHub {
 
   /** Closes every relayed socket and listener. */
   close(): void {
-    for (const w of this.waiting.values()) {
-      clearTimeout(w.timer);
-      w.socket.destroy();
-    }
+    for (const w of this.waiting.values()) clearTimeout(w.timer);
     this.waiting.clear();
     for (const s of this.open) s.close(1001, "scheduler closing");
     this.open.clear();

@@ -148,3 +148,27 @@ test("pagehide retires the tab gracefully: its unique results move to another wo
     await group.close();
   }
 });
+
+test("two tabs of one browser trade data through the relay (no deadlock on the browser's one-pending-WebSocket rule)", { skip: chromiumMissing(), timeout: 60_000 }, async () => {
+  await using net = await startNetworkScheduler({ host: "127.0.0.1", port: 0, token: "client-t", workerToken: "worker-t" });
+  await using client = await Client.connect(net.address, { token: "client-t" });
+  await using chrome = await launchChromium();
+  for (let i = 0; i < 2; i++) await (await chrome.browser.newPage()).goto(net.pageUrl);
+  const tabs = await within(
+    (async () => {
+      for (;;) {
+        const ws = (await client.workers()).filter((x) => x.kind === "browser");
+        if (ws.length === 2) return ws;
+        await sleep(50);
+      }
+    })(),
+    20_000,
+    "two tabs joining",
+  );
+  const [a, b] = tabs as [(typeof tabs)[0], (typeof tabs)[0]];
+  for (const [from, to] of [[a, b], [b, a]] as const) {
+    const made = client.with({ workers: [from.id], pure: false }).submit((n: number) => new Float64Array(n).fill(1.5), 1 << 20); // 8 MiB
+    const sum = client.with({ workers: [to.id], pure: false }).submit((x: Float64Array) => x.reduce((s, v) => s + v, 0), made);
+    assert.equal(await within(sum.result(), 20_000, `${from.name} → ${to.name}`), 1.5 * (1 << 20));
+  }
+});
