@@ -4,11 +4,10 @@
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { Client, LocalCluster } from "../../node/index.js";
-import { chromiumMissing, launchChromium } from "../helpers/chromium.js";
+import { Client, LocalCluster, type WorkerInfo } from "../../node/index.js";
+import { chromiumMissing, launchChromium, tabsJoined } from "../helpers/chromium.js";
 import { within } from "../helpers/within.js";
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 test("a tab joins a LocalCluster through its page and trades data with its worker threads", { skip: chromiumMissing(), timeout: 90_000 }, async () => {
   const cluster = await LocalCluster.start({ workers: 1, logLevel: "error", page: true });
@@ -20,17 +19,7 @@ test("a tab joins a LocalCluster through its page and trades data with its worke
     const problems: string[] = [];
     page.on("pageerror", (e) => problems.push(String(e)));
     await page.goto(cluster.pageUrl!);
-    const tab = await within(
-      (async () => {
-        for (;;) {
-          const w = (await client.workers()).find((x) => x.kind === "browser");
-          if (w) return w;
-          await sleep(50);
-        }
-      })(),
-      20_000,
-      "the tab joining",
-    );
+    const [tab] = (await tabsJoined(client)) as [WorkerInfo];
     const thread = (await client.workers()).find((x) => x.kind === "thread")!;
     const inThread = client.with({ workers: [thread.id], pure: false }).submit((n: number) => new Int32Array(n).fill(3), 10_000);
     const inTab = client.with({ workers: [tab.id], pure: false }).submit((x: Int32Array) => x.reduce((s, v) => s + v, 0) + 1, inThread);

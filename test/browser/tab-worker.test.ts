@@ -5,10 +5,10 @@
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { Client } from "../../node/index.js";
+import { Client, type WorkerInfo } from "../../node/index.js";
 import { startNetworkScheduler } from "../../node/page-server.js";
 import { WorkerGroup } from "../../node/worker-group.js";
-import { chromiumMissing, launchChromium } from "../helpers/chromium.js";
+import { chromiumMissing, launchChromium, tabsJoined } from "../helpers/chromium.js";
 import { within } from "../helpers/within.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -31,17 +31,7 @@ test("a tab that opens the worker page computes, and its data crosses tab ↔ cl
     page.on("pageerror", (e) => problems.push(String(e)));
     page.on("console", (m) => m.type() === "error" && problems.push(m.text()));
     await page.goto(net.pageUrl);
-    const tab = await within(
-      (async () => {
-        for (;;) {
-          const w = (await client.workers()).find((x) => x.kind === "browser");
-          if (w) return w;
-          await sleep(50);
-        }
-      })(),
-      20_000,
-      "the tab joining",
-    );
+    const [tab] = (await tabsJoined(client)) as [WorkerInfo];
     const node = (await client.workers()).find((x) => x.kind === "node")!;
     assert.match(tab.address, /^relay:\/\/127\.0\.0\.1:\d+\/[\w-]+$/);
     const onTab = client.with({ workers: [tab.id], pure: false });
@@ -113,17 +103,7 @@ test("pagehide retires the tab gracefully: its unique results move to another wo
     await using chrome = await launchChromium();
     const page = await chrome.browser.newPage();
     await page.goto(net.pageUrl);
-    const tab = await within(
-      (async () => {
-        for (;;) {
-          const w = (await client.workers()).find((x) => x.kind === "browser");
-          if (w) return w;
-          await sleep(50);
-        }
-      })(),
-      20_000,
-      "the tab joining",
-    );
+    const [tab] = (await tabsJoined(client)) as [WorkerInfo];
     const held = client.with({ workers: [tab.id], pure: false }).map((i: number) => new Float64Array(20_000).fill(i), [1, 2, 3]);
     await within(client.gather(held), 20_000, "results made in the tab");
     // The same event the browser fires when the tab is closed or navigated away.
@@ -154,18 +134,7 @@ test("two tabs of one browser trade data through the relay (no deadlock on the b
   await using client = await Client.connect(net.address, { token: "client-t" });
   await using chrome = await launchChromium();
   for (let i = 0; i < 2; i++) await (await chrome.browser.newPage()).goto(net.pageUrl);
-  const tabs = await within(
-    (async () => {
-      for (;;) {
-        const ws = (await client.workers()).filter((x) => x.kind === "browser");
-        if (ws.length === 2) return ws;
-        await sleep(50);
-      }
-    })(),
-    20_000,
-    "two tabs joining",
-  );
-  const [a, b] = tabs as [(typeof tabs)[0], (typeof tabs)[0]];
+  const [a, b] = (await tabsJoined(client, 2)) as [WorkerInfo, WorkerInfo];
   for (const [from, to] of [[a, b], [b, a]] as const) {
     const made = client.with({ workers: [from.id], pure: false }).submit((n: number) => new Float64Array(n).fill(1.5), 1 << 20); // 8 MiB
     const sum = client.with({ workers: [to.id], pure: false }).submit((x: Float64Array) => x.reduce((s, v) => s + v, 0), made);

@@ -7,6 +7,7 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Browser } from "puppeteer-core";
+import type { WorkerInfo } from "../../node/index.js";
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 
@@ -70,4 +71,15 @@ export async function serveFiles(files: Record<string, [string, string]>): Promi
       await new Promise((resolve) => server.close(resolve));
     },
   };
+}
+
+/** Resolves with the browser workers once `n` tabs have joined `client`'s cluster (fails after `ms`). */
+export async function tabsJoined(client: { workers(): Promise<WorkerInfo[]> }, n = 1, ms = 20_000): Promise<WorkerInfo[]> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const tabs = (await client.workers()).filter((w) => w.kind === "browser");
+    if (tabs.length >= n) return tabs;
+    if (Date.now() > deadline) throw new Error(`${tabs.length} of ${n} tabs joined within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
