@@ -93,7 +93,7 @@ function recipient(s: SchedulerState, ts: TaskState, planned: Map<WorkerRecord, 
 }
 
 /** Gives up retiring `ws`: it takes tasks again. */
-export function keep(s: SchedulerState, r: Retirement, ws: WorkerRecord, reason: string): void {
+function keep(s: SchedulerState, r: Retirement, ws: WorkerRecord, reason: string): void {
   if (!r.workers.delete(ws)) return;
   r.kept.push({ id: ws.id, reason });
   ws.retiring = null;

@@ -342,10 +342,11 @@ export class Scheduler {
         },
         scaleDown: async (ids) => {
           // Never below a process's minimum, even when several of its threads were picked.
-          const left = new Map([...groups()].map(([id, g]) => [id, g.members.length]));
+          const now = groups();
+          const left = new Map([...now].map(([id, g]) => [id, g.members.length]));
           const keep = ids.filter((id) => {
             const gid = s.workers.get(id)?.group?.id;
-            const g = gid === undefined ? undefined : groups().get(gid);
+            const g = gid === undefined ? undefined : now.get(gid);
             if (!g || left.get(gid!)! <= g.minimum) return false;
             left.set(gid!, left.get(gid!)! - 1);
             return true;
