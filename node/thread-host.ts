@@ -6,6 +6,8 @@ import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { Worker as Thread } from "node:worker_threads";
 import { inprocHub, type HubLink } from "../src/comm/inproc.js";
+import { isBridgeMessage } from "../src/comm/rtc-link.js";
+import { serveThreadBridge } from "./rtc.js";
 
 /** What the main thread tells a new worker thread (workerData). */
 export interface ThreadWorkerConfig {
@@ -22,6 +24,8 @@ export interface ThreadWorkerConfig {
   logLevel: string;
   heartbeatMs: number | undefined;
   transport: Record<string, unknown> | undefined;
+  /** Link to browser tabs over WebRTC (node-datachannel on the main thread). */
+  webrtc?: boolean | undefined;
   /** The process's group and adaptive bounds, told to the scheduler (WorkerHello.group). */
   group?: { id: string; adapt?: { minimum: number; maximum: number } | undefined } | undefined;
 }
@@ -67,13 +71,17 @@ export function startThreadWorker(config: ThreadWorkerConfig, onGrow?: (n: numbe
   const thread = new Thread(threadEntry(), { workerData: config, name: config.name });
   const link: HubLink = { post: (msg, transfer) => thread.postMessage(msg, transfer as never) };
   const exited = new Promise<number>((resolve) => thread.once("exit", resolve));
-  void exited.then(() => inprocHub.dropChild(link));
+  const stopBridge = config.webrtc ? serveThreadBridge(thread) : () => {};
+  void exited.then(() => {
+    inprocHub.dropChild(link);
+    stopBridge();
+  });
   return new Promise<ThreadWorker>((resolve, reject) => {
     const onEarlyExit = (code: number) => reject(new Error(`worker thread ${config.name} exited with code ${code} before joining`));
     thread.once("exit", onEarlyExit);
     thread.once("error", reject);
     thread.on("message", (msg: unknown) => {
-      if (inprocHub.receive(msg, link)) return;
+      if (inprocHub.receive(msg, link) || isBridgeMessage(msg)) return;
       const ctl = msg as ThreadControl;
       if (ctl.thread === "grow") {
         onGrow?.(ctl.n);

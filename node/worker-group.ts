@@ -30,6 +30,8 @@ export interface WorkerGroupOptions {
    * asks for more threads (scale-up) and retires idle ones gracefully (`meshwork worker --adapt`).
    */
   adapt?: { minimum: number; maximum: number } | undefined;
+  /** Link to browser tabs over WebRTC (node-datachannel, loaded when a tab is first linked to). Default true. */
+  webrtc?: boolean | undefined;
 }
 
 export class WorkerGroup {
@@ -79,6 +81,7 @@ export class WorkerGroup {
         heartbeatMs: o.heartbeatMs,
         transport: o.transport,
         group: { id: this.groupId, adapt: o.adapt },
+        webrtc: o.webrtc ?? true,
       }, (n) => void this.growTo(this.threads.size + this.starting + n));
     } catch (err) {
       removeSpill();

@@ -5,9 +5,11 @@ import { parentPort, workerData } from "node:worker_threads";
 // Only what a worker needs: not the client (and its source parser), nor the compressor until a link uses it.
 import { inprocHub, inprocTransport } from "../src/comm/inproc.js";
 import { registerTransport } from "../src/comm/registry.js";
+import { isBridgeMessage } from "../src/comm/rtc-link.js";
 import { consoleLogger, setLogger, type LogLevel } from "../src/log.js";
 import { Worker } from "../src/worker/server.js";
 import { nodeYield } from "./platform.js";
+import { nodeUsesWebRtcFor, threadBridge } from "./rtc.js";
 import { DiskSpillStore } from "./spill.js";
 import type { ThreadControl, ThreadWorkerConfig } from "./thread-host.js";
 
@@ -20,7 +22,7 @@ inprocHub.setParent({ post: (msg, transfer) => port.postMessage(msg, transfer as
 let worker: Worker | null = null;
 
 port.on("message", (msg: unknown) => {
-  if (inprocHub.receive(msg, "parent")) return;
+  if (inprocHub.receive(msg, "parent") || isBridgeMessage(msg)) return;
   const ctl = msg as ThreadControl;
   if (ctl.thread === "close") void shutDown(ctl.reason);
 });
@@ -46,6 +48,7 @@ try {
     heartbeatMs: config.heartbeatMs,
     transport: config.transport,
     group: config.group,
+    webrtc: config.webrtc ? { bridge: threadBridge(port), useFor: nodeUsesWebRtcFor } : undefined,
     onScaleUp: (n) => port.postMessage({ thread: "grow", n } satisfies ThreadControl),
     yieldToEventLoop: nodeYield,
   });

@@ -3,10 +3,26 @@
 // by the timer throttling of background tabs. The join link carries the worker token in its
 // fragment (#token=…), which never reaches a server log.
 
-import type { TabStatus, ToTabWorker } from "./protocol.js";
+import { isBridgeMessage, serveBridge, type BridgeMessage } from "../../src/comm/rtc-link.js";
+import type { PeerConnectionLike } from "../../src/comm/rtc-host.js";
+import type { TabStatus, ToTabWorker, WebRtcMode } from "./protocol.js";
 
-const token = new URLSearchParams(location.hash.slice(1)).get("token") ?? new URLSearchParams(location.search).get("token") ?? undefined;
+const params = new URLSearchParams(location.hash.slice(1));
+const token = params.get("token") ?? new URLSearchParams(location.search).get("token") ?? undefined;
+// #webrtc=off keeps this tab on the relay; #webrtc=pipe hands channels over as MessagePort pipes
+// (what a browser without RTCDataChannel transfer gets): both for tests and comparisons.
+const webrtc = (["on", "off", "pipe"].includes(params.get("webrtc") ?? "") ? params.get("webrtc") : "on") as WebRtcMode;
 const worker = new Worker(new URL("./worker.js", import.meta.url), { type: "module", name: "meshwork" });
+
+// WebRTC: RTCPeerConnection exists only here, on the page. The page owns the connections and hands
+// each data channel to the Web Worker as it is made (before any send, the rule for transferring it).
+let toHost: (m: BridgeMessage) => void = () => {};
+if (webrtc !== "off" && typeof RTCPeerConnection === "function") {
+  serveBridge(
+    { post: (m, transfer) => worker.postMessage(m, transfer ?? []), receive: (h) => (toHost = h) },
+    { load: async () => (config) => new RTCPeerConnection(config as RTCConfiguration) as unknown as PeerConnectionLike, transfer: webrtc === "pipe" ? "pipe" : "channel" },
+  );
+}
 const $ = (id: string) => document.getElementById(id)!;
 
 function bytes(n: number): string {
@@ -19,7 +35,8 @@ function bytes(n: number): string {
   return `${i === 0 ? n : n.toFixed(1)} ${units[i]}`;
 }
 
-worker.onmessage = (e: MessageEvent<TabStatus>) => {
+worker.onmessage = (e: MessageEvent<TabStatus | BridgeMessage>) => {
+  if (isBridgeMessage(e.data)) return toHost(e.data);
   const s = e.data;
   const status = $("status");
   status.textContent = s.state === "failed" ? `failed: ${s.error}` : s.state;
@@ -39,7 +56,7 @@ worker.onerror = (e) => {
   $("status").className = "failed";
 };
 
-worker.postMessage({ kind: "start", token } satisfies ToTabWorker);
+worker.postMessage({ kind: "start", token, webrtc: webrtc !== "off" && typeof RTCPeerConnection === "function" } satisfies ToTabWorker);
 // Leaving: the worker asks to be retired, so the results only this tab holds move to other workers
 // first (if the browser gives it the time; otherwise it is a lost worker and they are recomputed).
 addEventListener("pagehide", () => worker.postMessage({ kind: "retire", reason: "the tab is closing" } satisfies ToTabWorker));

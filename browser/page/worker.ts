@@ -2,10 +2,13 @@
 // joined to the scheduler that served the page. Its data server listens through the scheduler's
 // relay (a tab cannot accept connections); data servers of Node workers, on other ports, are
 // reached through the scheduler's relay-to route, since the page may connect to its own origin
-// only (its Content-Security-Policy). WebRTC links between tabs come next.
+// only (its Content-Security-Policy). Links to other workers are WebRTC data channels, which the
+// page makes (RTCPeerConnection exists only there) and hands over; where one cannot be made in
+// time, the worker uses the relay, and says so.
 
 import { registerTransport } from "../../src/comm/registry.js";
 import { relayTransport } from "../../src/comm/relay.js";
+import { isBridgeMessage, type BridgeEnd, type BridgeMessage } from "../../src/comm/rtc-link.js";
 import type { SocketLike } from "../../src/comm/socket.js";
 import { openSocketChannel } from "../../src/comm/ws.js";
 import { ConnectError } from "../../src/errors.js";
@@ -50,7 +53,10 @@ function report(): void {
   postMessage(status);
 }
 
-async function start(token: string | undefined): Promise<void> {
+let toLink: (m: BridgeMessage) => void = () => {};
+const bridge: BridgeEnd = { post: (m, transfer) => postMessage(m, { transfer: transfer ?? [] }), receive: (h) => (toLink = h) };
+
+async function start(token: string | undefined, webrtc: boolean): Promise<void> {
   try {
     worker = await Worker.start({
       scheduler: origin,
@@ -59,6 +65,8 @@ async function start(token: string | undefined): Promise<void> {
       kind: "browser",
       token,
       transport: { relayToken: token },
+      // Every other worker's data server is reached by WebRTC first; the scheduler's origin directly.
+      webrtc: webrtc ? { bridge, useFor: (address) => !ownOrigin(address) } : undefined,
     });
     status.state = "connected";
     status.workerId = worker.workerId;
@@ -75,8 +83,9 @@ async function start(token: string | undefined): Promise<void> {
   setInterval(report, 500);
 }
 
-onmessage = (e: MessageEvent<ToTabWorker>) => {
+onmessage = (e: MessageEvent<ToTabWorker | BridgeMessage>) => {
   const m = e.data;
-  if (m.kind === "start" && !worker) void start(m.token);
+  if (isBridgeMessage(m)) return toLink(m);
+  if (m.kind === "start" && !worker) void start(m.token, m.webrtc);
   else if (m.kind === "retire") void worker?.retire(m.reason);
 };

@@ -3,7 +3,7 @@
 
 import { HandshakeError, ProtocolError } from "../errors.js";
 import { log } from "../log.js";
-import { PROTOCOL_VERSION, type Hello, type Welcome } from "../protocol/messages.js";
+import { PROTOCOL_VERSION, type Hello, type RtcConfig, type Welcome } from "../protocol/messages.js";
 import { validate } from "../protocol/validate.js";
 import type { Comm } from "./comm.js";
 
@@ -39,7 +39,7 @@ export async function greet(comm: Comm, hello: Omit<Hello, "op" | "version">, ti
 }
 
 /** The outcome a listener decides for a hello: an id (and data token) to welcome with, or a reason to refuse. */
-export type Admission = { id: string; dataToken?: string | undefined } | { refuse: string };
+export type Admission = { id: string; dataToken?: string | undefined; rtc?: RtcConfig | undefined } | { refuse: string };
 
 /**
  * Listening side: waits for hello, checks the version, asks `admit`, and welcomes or refuses.
@@ -79,6 +79,7 @@ export async function welcome(comm: Comm, admit: (hello: Hello) => Admission, ti
   comm.peerCodecs(Array.isArray(msg.codecs) ? msg.codecs : []);
   const reply: Welcome = { op: "welcome", version: PROTOCOL_VERSION, id: decision.id, codecs: CODECS };
   if (decision.dataToken !== undefined) reply.dataToken = decision.dataToken;
+  if (decision.rtc !== undefined) reply.rtc = decision.rtc;
   comm.send(reply);
   return { hello: msg, id: decision.id };
 }

@@ -25,7 +25,9 @@ export class PeerPool {
     private readonly name: string,
     /** Presented to data servers (the cluster's data token); set once known. */
     public token: string | undefined,
-    private readonly transport: TransportOptions | undefined,
+    transport: TransportOptions | undefined,
+    /** Opens a connection to `address` (default: its transport, by scheme). */
+    private readonly dial: (address: string) => Promise<Comm> = (address) => connect(address, transport),
   ) {}
 
   /** The connection to `address`, opening it (with the handshake) if needed. */
@@ -51,7 +53,7 @@ export class PeerPool {
 
   private async open(address: string): Promise<Peer> {
     if (this.closed) throw new ProtocolError(`${this.name} is closed`);
-    const comm = await connect(address, this.transport);
+    const comm = await this.dial(address);
     comm.name = `${this.name}→${address}`;
     this.connected.set(address, comm);
     void comm.closed.then(() => this.connected.get(address) === comm && this.connected.delete(address));

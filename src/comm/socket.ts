@@ -20,6 +20,11 @@ export interface SocketLike {
   addEventListener(type: "message", listener: (e: { data: unknown }) => void): void;
   addEventListener(type: "close", listener: (e: { code: number; reason: string | { toString(): string } }) => void): void;
   addEventListener(type: "error", listener: (e: unknown) => void): void;
+  /**
+   * Calls `callback` once when bufferedAmount has fallen to `below` or less. Sockets with a drain
+   * event (an RTCDataChannel's bufferedamountlow) offer it; without it the sender polls.
+   */
+  whenDrained?(below: number, callback: () => void): void;
 }
 
 const OPEN = 1;
@@ -32,6 +37,8 @@ export interface SocketChannelOptions {
   compression?: CompressionMode | undefined;
   /** Send no faster than this (bytes per second): a slow link on demand, for tests and benchmarks. */
   throttleBytesPerSec?: number | undefined;
+  /** Stop handing chunks to the socket while it holds this much unsent. Default HIGH_WATER_BYTES. */
+  highWaterBytes?: number | undefined;
 }
 
 /**
@@ -70,6 +77,9 @@ export class SocketChannel implements Channel {
   private readonly chunkBytes: number;
   private compression: CompressionMode;
   private readonly throttle: number | undefined;
+  private readonly highWater: number;
+  /** Waiting for the socket's drain event (rather than a timer). */
+  private draining = false;
 
   constructor(
     private readonly socket: SocketLike,
@@ -83,6 +93,7 @@ export class SocketChannel implements Channel {
     // Throttled links send small chunks, so the rate holds over short spans too.
     this.chunkBytes = Math.min(options.chunkBytes ?? DEFAULT_CHUNK_BYTES, this.throttle ? Math.max(16 * 1024, Math.floor(this.throttle / 50)) : Infinity);
     this.compression = options.compression ?? "auto";
+    this.highWater = options.highWaterBytes ?? HIGH_WATER_BYTES;
     // A configured rate limit is a known link speed; measurement refines it from the first big packet.
     if (this.throttle) this.speed.bytesPerSecond = this.throttle;
     // Browsers deliver Blobs by default; `ws` sockets come with "nodebuffer" already set.
@@ -131,11 +142,11 @@ export class SocketChannel implements Channel {
 
   /** Hands queued chunks to the socket while it has room (and the throttle allows). */
   private pump(): void {
-    if (this.pumping !== undefined || this.closed) return;
+    if (this.pumping !== undefined || this.draining || this.closed) return;
     let deflated = false;
     while (this.queueHead < this.queue.length) {
       if (this.socket.readyState !== OPEN) return this.finish("connection closed while sending");
-      if (this.socket.bufferedAmount >= HIGH_WATER_BYTES) return this.wait(POLL_MS);
+      if (this.socket.bufferedAmount >= this.highWater) return this.waitForDrain();
       const now = performance.now();
       if (this.throttle && now < this.nextSendAt) return this.wait(this.nextSendAt - now);
       const next = this.queue[this.queueHead]!;
@@ -174,6 +185,16 @@ export class SocketChannel implements Channel {
       this.socket.close(1000, truncateUtf8(this.closing, 123));
       this.finish(this.closing);
     }
+  }
+
+  /** Resumes sending once the socket has sent most of what it holds. */
+  private waitForDrain(): void {
+    if (!this.socket.whenDrained) return this.wait(POLL_MS);
+    this.draining = true;
+    this.socket.whenDrained(this.highWater / 4, () => {
+      this.draining = false;
+      this.pump();
+    });
   }
 
   private wait(ms: number): void {

@@ -60,6 +60,8 @@ export interface WorkerHello {
    * the group (scale-up) and retires its threads with the work, within these bounds.
    */
   group?: { id: string; adapt?: { minimum: number; maximum: number } | undefined } | undefined;
+  /** The worker can make WebRTC data links (its host has RTCPeerConnection). */
+  webrtc?: boolean | undefined;
 }
 
 export interface Welcome {
@@ -74,6 +76,16 @@ export interface Welcome {
    * servers). It lets its holder read and place data, never submit work or join as a worker.
    */
   dataToken?: string | undefined;
+  /** To a worker: how to make WebRTC links in this cluster (ICE servers for networks with NAT). */
+  rtc?: RtcConfig | undefined;
+}
+
+/** The part of RTCConfiguration a cluster sets for its workers' WebRTC links. */
+export interface RtcConfig {
+  /** STUN and TURN servers. Default none: host candidates only, enough on one machine or LAN. */
+  iceServers?: { urls: string | string[]; username?: string | undefined; credential?: string | undefined }[] | undefined;
+  /** "relay": only through TURN servers. Default "all". */
+  iceTransportPolicy?: "all" | "relay" | undefined;
 }
 
 export interface Refused {
@@ -233,7 +245,26 @@ export interface ScaleUp {
   n: number;
 }
 
-export type SchedulerToWorker = ComputeTask | FreeKeys | LoadModule | CloseWorker | AcquireReplicas | StealRequest | ScaleUp | Reply;
+/** A signalling message between two hosts, about the connection `pc` (an id chosen by its offerer). */
+export type RtcSignal =
+  | { pc: string; kind: "offer" | "answer"; sdp: string }
+  | { pc: string; kind: "candidate"; candidate: { candidate: string; sdpMid?: string | null | undefined; sdpMLineIndex?: number | null | undefined } }
+  /** The connection cannot be made (the peer cannot do WebRTC, or is gone) or was closed. */
+  | { pc: string; kind: "refused" | "bye"; reason: string };
+
+/**
+ * WebRTC signalling between two workers' hosts, carried by the scheduler: a worker sends it with
+ * `to` (the other worker's data-server address), the scheduler passes it on with `from`. The
+ * scheduler answers "refused" itself when there is no such worker or it cannot do WebRTC.
+ */
+export interface RtcSignalMessage {
+  op: "rtc-signal";
+  to?: string | undefined;
+  from?: string | undefined;
+  data: RtcSignal;
+}
+
+export type SchedulerToWorker = ComputeTask | FreeKeys | LoadModule | CloseWorker | AcquireReplicas | StealRequest | ScaleUp | RtcSignalMessage | Reply;
 
 // ---- worker → scheduler ----
 
@@ -319,7 +350,7 @@ export interface LinkReport {
   bytesOut: number;
 }
 
-export type WorkerToScheduler = TaskFinished | TaskStarted | TaskErred | MissingData | AddKeys | AcquireFailed | StealResponse | RetireMe | Heartbeat | Reply;
+export type WorkerToScheduler = TaskFinished | TaskStarted | TaskErred | MissingData | AddKeys | AcquireFailed | StealResponse | RetireMe | Heartbeat | RtcSignalMessage | Reply;
 
 /** What client.workers() reports for each worker (the reply to a "workers" request). */
 export interface WorkerInfo {

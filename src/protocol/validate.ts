@@ -91,6 +91,23 @@ const task = shape({
   resources: optional(resources),
 });
 
+/** SDP runs to a few kB; anything near this is not an honest description. */
+const MAX_SDP_LENGTH = 32 * 1024;
+const rtcSignal: Check = (v, p) => {
+  const kind = (v as { kind?: unknown } | null)?.kind;
+  switch (kind) {
+    case "offer":
+    case "answer":
+      return shape({ pc: str, kind: str, sdp: str })(v, p) ?? ((v as { sdp: string }).sdp.length > MAX_SDP_LENGTH ? `${p}.sdp is longer than ${MAX_SDP_LENGTH} characters` : null);
+    case "candidate":
+      return shape({ pc: str, kind: str, candidate: shape({ candidate: str, sdpMid: optional(str), sdpMLineIndex: optional(count) }) })(v, p);
+    case "refused":
+    case "bye":
+      return shape({ pc: str, kind: str, reason: str })(v, p);
+  }
+  return `${p}.kind must be "offer", "answer", "candidate", "refused" or "bye"`;
+};
+
 const requestWhat: Check = (v, p) => {
   const kind = (v as { kind?: unknown } | null)?.kind;
   switch (kind) {
@@ -125,10 +142,22 @@ const SCHEMAS: { [K in Message["op"]]: Check } = {
         resources,
         name: str,
         group: optional(shape({ id: str, adapt: optional(shape({ minimum: count, maximum: count })) })),
+        webrtc: optional(bool),
       }),
     ),
   }),
-  welcome: shape({ version: num, id: str, codecs: optional(keys), dataToken: optional(str) }),
+  welcome: shape({
+    version: num,
+    id: str,
+    codecs: optional(keys),
+    dataToken: optional(str),
+    rtc: optional(
+      shape({
+        iceServers: optional(arrayOf(shape({ urls: (v, p) => (typeof v === "string" ? str(v, p) : keys(v, p)), username: optional(str), credential: optional(str) }))),
+        iceTransportPolicy: optional(oneOf("all", "relay")),
+      }),
+    ),
+  }),
   refused: shape({ version: num, reason: str }),
   "update-graph": shape({ tasks: arrayOf(task), fns: arrayOf(fnDef), wants: keys }),
   "release-keys": shape({ keys }),
@@ -158,6 +187,7 @@ const SCHEMAS: { [K in Message["op"]]: Check } = {
   "task-finished": shape({ key: str, nbytes: nonNegative, duration: nonNegative, value: optional(serialized) }),
   "task-started": shape({ key: str }),
   "retire-me": shape({ reason: str }),
+  "rtc-signal": shape({ to: optional(str), from: optional(str), data: rtcSignal }),
   "task-erred": shape({ key: str, error: errorData }),
   "acquire-failed": shape({ keys }),
   "missing-data": shape({ key: str, dep: str, from: str }),

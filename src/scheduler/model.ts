@@ -121,6 +121,8 @@ export class WorkerRecord {
   executing = 0;
   tasksDone = 0;
   lastSeen = 0;
+  /** The worker can make WebRTC data links. */
+  webrtc = false;
 
   constructor(
     readonly id: string,

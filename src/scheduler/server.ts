@@ -11,7 +11,7 @@ import { ArgumentError, errorToData, ProtocolError } from "../errors.js";
 import { Adaptive, type AdaptOptions } from "./adaptive.js";
 import type { WorkerRecord } from "./model.js";
 import { log } from "../log.js";
-import type { ClientToScheduler, Handlers, Hello, Message, Request, RetireResult, WorkerToScheduler } from "../protocol/messages.js";
+import type { ClientToScheduler, Handlers, Hello, Message, Request, RetireResult, RtcConfig, RtcSignalMessage, WorkerToScheduler } from "../protocol/messages.js";
 import { randomId } from "../util/ids.js";
 import { workerInfo } from "./queries.js";
 import { SchedulerState, type Instruction, type SchedulerStateOptions } from "./state.js";
@@ -46,6 +46,8 @@ export interface SchedulerOptions extends SchedulerStateOptions {
    * the processes.
    */
   adapt?: Omit<AdaptOptions, "minimum" | "maximum">;
+  /** How workers make WebRTC links (ICE servers, transport policy), told to each in its welcome. */
+  webrtc?: RtcConfig | undefined;
 }
 
 /** Milliseconds between work-stealing rounds (Dask's work-stealing-interval). */
@@ -183,7 +185,7 @@ export class Scheduler {
       }
       const w = hello.worker;
       if (!w || typeof w.address !== "string") return { refuse: "a worker must say where its data server listens (worker.address)" };
-      return { id: `worker-${++this.nextId}`, dataToken: this.dataToken };
+      return { id: `worker-${++this.nextId}`, dataToken: this.dataToken, rtc: this.options.webrtc };
     }
     return { refuse: `role "${String(hello.role)}" cannot connect to a scheduler` };
   }
@@ -228,6 +230,7 @@ export class Scheduler {
       "missing-data": (m) => s.missingData(id, m.key, m.dep, m.from),
       "add-keys": (m) => s.addKeys(id, m.keys),
       heartbeat: (m) => s.heartbeat(id, m.memory, m.executing, m.spilled, m.paused, m.links),
+      "rtc-signal": (m) => this.passSignal(comm, hello.worker!.address, m),
       reply: () => {},
     };
     comm.setHandler((msg) => {
@@ -242,6 +245,20 @@ export class Scheduler {
       s.removeWorker(id, info.reason, info.graceful && !expired);
       this.deliver();
     });
+  }
+
+  /**
+   * WebRTC signalling from the worker at `from` to the worker at `m.to`, passed on as it is. The
+   * scheduler answers "refused" for a peer that is gone or cannot do WebRTC, so the sender falls
+   * back to another link at once rather than after a timeout.
+   */
+  private passSignal(sender: Comm, from: string, m: RtcSignalMessage): void {
+    const target = m.to === undefined ? undefined : this.state.workerAt(m.to);
+    const comm = target && this.workers.get(target.id);
+    if (comm && target.webrtc) return comm.send({ op: "rtc-signal", from, data: m.data });
+    if (m.data.kind === "refused" || m.data.kind === "bye") return;
+    const reason = !target ? `no worker at ${String(m.to)}` : `${target.name} cannot make WebRTC links`;
+    sender.send({ op: "rtc-signal", from: m.to, data: { pc: m.data.pc, kind: "refused", reason } });
   }
 
   private handle<M extends { op: string }>(handlers: Handlers<M>, msg: Message): void {

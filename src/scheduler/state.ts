@@ -203,10 +203,16 @@ export class SchedulerState {
 
   // ---------------------------------------------------------------- workers
 
+  /** The worker whose data server is at `address`. */
+  workerAt(address: string): WorkerRecord | undefined {
+    return this.workersByAddress.get(address);
+  }
+
   addWorker(id: string, hello: WorkerHello): WorkerRecord {
     const ws = new WorkerRecord(id, hello.address, hello.name, hello.kind, hello.nthreads, hello.memoryLimit, hello.resources);
     ws.lastSeen = this.now;
     ws.group = hello.group;
+    ws.webrtc = hello.webrtc ?? false;
     this.workers.set(id, ws);
     this.workersByAddress.set(ws.address, ws);
     for (const module of this.modules.values()) this.outbox.toWorker(ws, { op: "load-module", module });

@@ -5,7 +5,8 @@
 import { Comm } from "../comm/comm.js";
 import { greet, welcome } from "../comm/handshake.js";
 import { dispatch } from "../comm/dispatch.js";
-import { connect, listen, type Listener } from "../comm/registry.js";
+import { connect, listen, schemeOf, type Listener } from "../comm/registry.js";
+import { RtcLink, type BridgeEnd } from "../comm/rtc-link.js";
 import { PeerPool } from "../comm/peers.js";
 import type { TransportOptions } from "../comm/types.js";
 import { errorToData, SerializationError } from "../errors.js";
@@ -47,7 +48,26 @@ export interface WorkerOptions {
   /** Lets pending I/O run between batches of tasks. Default: a zero timeout. */
   yieldToEventLoop?: () => Promise<void>;
   transport?: TransportOptions;
+  /** WebRTC data links: the bridge to this worker's RtcHost, and the peers to try them with. */
+  webrtc?: WebRtcOptions | undefined;
 }
+
+export interface WebRtcOptions {
+  bridge: BridgeEnd;
+  /** Whether to link to the data server at `address` over WebRTC (else its own transport). */
+  useFor(address: string): boolean;
+  /** A WebRTC link not open within this long is given up for the peer's own transport. Default RTC_LINK_TIMEOUT_MS. */
+  timeoutMs?: number | undefined;
+}
+
+/**
+ * How long a WebRTC link may take to open before the worker uses the peer's own transport (the
+ * relay, for a tab) instead. Loopback links open in milliseconds; libdatachannel's DTLS sometimes
+ * takes a second.
+ */
+export const RTC_LINK_TIMEOUT_MS = 5_000;
+/** After a WebRTC link to a peer could not be made, use its own transport for this long before trying again. */
+export const RTC_RETRY_AFTER_MS = 60_000;
 
 /**
  * Run tasks back to back for at most this long before letting I/O in (peers asking for data, the
@@ -86,13 +106,16 @@ export class Worker {
   /** Typical milliseconds per task function, learned here. */
   private readonly fnDurations = new Map<string, number>();
   private readonly yieldToEventLoop: () => Promise<void>;
+  private rtc: RtcLink | null = null;
+  /** When a WebRTC link to each of these peers last failed. */
+  private readonly rtcFailed = new Map<string, number>();
 
   private constructor(private readonly options: WorkerOptions, address: string) {
     this.name = options.name ?? `worker-${randomId(3)}`;
     this.state = new WorkerState(address, { limit: options.memoryLimit ?? 0, spill: options.spill });
     this.code = new CodeCache(options.code);
     this.closed = new Promise((r) => (this.resolveClosed = r));
-    this.peers = new PeerPool("peer", this.name, undefined, options.transport);
+    this.peers = new PeerPool("peer", this.name, undefined, options.transport, (a) => this.dial(a));
     this.yieldToEventLoop = options.yieldToEventLoop ?? (() => new Promise((r) => setTimeout(r, 0)));
   }
 
@@ -102,6 +125,12 @@ export class Worker {
     const listener = await listen(options.listen ?? `inproc://worker-${randomId(4)}`, (comm) => void worker.acceptPeer(comm), options.transport);
     worker = new Worker(options, listener.address);
     worker.listener = listener;
+    if (options.webrtc) {
+      const rtc = new RtcLink(options.webrtc.bridge, listener.address, options.transport);
+      rtc.onChannel = (channel) => void worker.acceptPeer(new Comm(channel));
+      rtc.onSignal = (to, data) => worker.scheduler && !worker.scheduler.isClosed && worker.scheduler.send({ op: "rtc-signal", to, data });
+      worker.rtc = rtc;
+    }
     try {
       await worker.join();
     } catch (err) {
@@ -152,6 +181,7 @@ export class Worker {
     if (this.closing) return;
     this.closing = true;
     clearInterval(this.heartbeat);
+    this.rtc?.close();
     this.scheduler.close(reason);
     await this.listener.close();
     for (const c of this.incoming) c.close(reason);
@@ -178,10 +208,12 @@ export class Worker {
         resources: this.options.resources ?? {},
         name: this.name,
         group: this.options.group,
+        webrtc: this.rtc !== null,
       },
     });
     this.id = w.id;
     this.dataToken = w.dataToken;
+    if (w.rtc) this.rtc?.configure(w.rtc);
     this.peers.token = w.dataToken;
     this.scheduler = comm;
     comm.name = `${this.name}→scheduler`;
@@ -195,6 +227,7 @@ export class Worker {
       "close-worker": (m) => void this.close(m.reason),
       "acquire-replicas": (m) => this.state.acquireReplicas(m.keys),
       "steal-request": (m) => this.state.stealRequest(m.keys),
+      "rtc-signal": (m) => m.from !== undefined && this.rtc?.signal(m.from, m.data),
       "scale-up": (m) => {
         if (this.options.onScaleUp) this.options.onScaleUp(m.n);
         else log().warn(`${this.name}: the scheduler asked for ${m.n} more threads, and this worker cannot start any`);
@@ -409,6 +442,27 @@ export class Worker {
   }
 
   // ------------------------------------------------------------ data: fetching
+
+  /**
+   * A connection to the data server at `address`: over WebRTC where this worker uses it for that
+   * peer, else (and when WebRTC cannot be made in time, visibly) over the address's own transport.
+   */
+  private async dial(address: string): Promise<Comm> {
+    const rtc = this.rtc;
+    const options = this.options.webrtc;
+    if (rtc && options && options.useFor(address)) {
+      const failedAt = this.rtcFailed.get(address);
+      if (failedAt === undefined || performance.now() - failedAt > RTC_RETRY_AFTER_MS) {
+        try {
+          return new Comm(await rtc.dial(address, options.timeoutMs ?? RTC_LINK_TIMEOUT_MS));
+        } catch (err) {
+          this.rtcFailed.set(address, performance.now());
+          log().warn(`${this.name}: no WebRTC link to ${address} (${(err as Error).message}); using its own transport (${schemeOf(address)}) for ${RTC_RETRY_AFTER_MS / 1000} s`);
+        }
+      }
+    }
+    return connect(address, this.options.transport);
+  }
 
   private async fetch(from: string, keys: string[]): Promise<void> {
     try {

@@ -7,7 +7,9 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Browser } from "puppeteer-core";
-import type { WorkerInfo } from "../../node/index.js";
+import { Client, type SchedulerOptions, type WorkerInfo } from "../../node/index.js";
+import { startNetworkScheduler } from "../../node/page-server.js";
+import { WorkerGroup } from "../../node/worker-group.js";
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 
@@ -22,7 +24,8 @@ export interface ChromiumSession extends AsyncDisposable {
   browser: Browser;
 }
 
-export async function launchChromium(): Promise<ChromiumSession> {
+/** Headless Chromium; `extraArgs` add flags (e.g. a WebRTC policy). */
+export async function launchChromium(extraArgs: string[] = []): Promise<ChromiumSession> {
   const { default: puppeteer } = await import("puppeteer-core");
   const profile = mkdtempSync(join(tmpdir(), "meshwork-chromium-"));
   const browser = await puppeteer.launch({
@@ -36,7 +39,10 @@ export async function launchChromium(): Promise<ChromiumSession> {
       "--disable-background-networking",
       "--disable-component-update",
       "--disable-sync",
+      // WebRTC host candidates as plain addresses, not mDNS names (which need multicast).
+      "--disable-features=WebRtcHideLocalIpsWithMdns",
       `--user-data-dir=${profile}`,
+      ...extraArgs,
     ],
   });
   return {
@@ -82,4 +88,34 @@ export async function tabsJoined(client: { workers(): Promise<WorkerInfo[]> }, n
     if (Date.now() > deadline) throw new Error(`${tabs.length} of ${n} tabs joined within ${ms} ms`);
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/** What the worker page publishes as window.meshwork. */
+export interface TabStatus {
+  state: string;
+  tasksDone: number;
+  links: { peer: string; kind: string; bytesIn: number; bytesOut: number }[];
+}
+
+/**
+ * A network scheduler serving the worker page (client token "client-t", worker token "worker-t"),
+ * `nodeWorkers` Node workers on ws://, a client, and Chromium. `options` adds scheduler options.
+ */
+export async function tabCluster(nodeWorkers: number, options: SchedulerOptions = {}) {
+  const net = await startNetworkScheduler({ ...options, host: "127.0.0.1", port: 0, token: "client-t", workerToken: "worker-t" });
+  const group = new WorkerGroup({ scheduler: net.address, listen: "ws://127.0.0.1:0", kind: "node", namePrefix: "node", token: "worker-t", logLevel: "error" });
+  await group.grow(nodeWorkers);
+  const client = await Client.connect(net.address, { token: "client-t" });
+  const chrome = await launchChromium();
+  return {
+    net,
+    client,
+    chrome,
+    async [Symbol.asyncDispose]() {
+      await chrome[Symbol.asyncDispose]();
+      await client.close();
+      await group.close();
+      await net.close();
+    },
+  };
 }
