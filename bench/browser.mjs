@@ -4,10 +4,14 @@
 //   npm run bench:browser                 (builds first)
 //   node bench/browser.mjs --runs 3
 //
-// Today meshwork's links to and from tabs go through the scheduler's relay (WebSocket pipes on the
-// scheduler's port); the raw RTCDataChannel figure is the baseline the WebRTC links will be held
-// to (issue 4: ≥ 80 % of it tab → tab). e2e MB/s = payload / wall time of a task on the receiving
-// worker that sums the chunk it fetched (as bench/transfer.mjs), minus nothing.
+// Four tabs join one cluster with a Node worker: two link over WebRTC (data channels made by the
+// page, moved to the Web Worker; node-datachannel on the Node side), two have WebRTC off and link
+// through the scheduler's relay (WebSocket pipes on the scheduler's port). The baseline is a raw
+// RTCDataChannel between the two WebRTC tabs' pages, with a large (8 MiB) and a small (64 KiB)
+// send buffer: Chromium's data channels run about twice as fast with the small one, so the better
+// of the two is the bar (issue 4: meshwork tab → tab ≥ 80 % of it).
+// e2e MB/s = payload / wall time of a task on the receiving worker that sums the chunk it fetched
+// (as bench/transfer.mjs): scheduling, the fetch, decoding and the sum, minus nothing.
 // Needs Debian's Chromium at /usr/bin/chromium (or CHROMIUM_PATH). Prints one JSON object.
 
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
@@ -52,12 +56,21 @@ const browser = await puppeteer.launch({
 const out = { payload_MiB: MIB, runs: RUNS, chromium: await browser.version() };
 progress("chromium started");
 try {
-  const pages = [await browser.newPage(), await browser.newPage()];
-  for (const p of pages) await p.goto(net.pageUrl);
-  let tabs = [];
-  while (tabs.length < 2) {
-    tabs = (await client.workers()).filter((w) => w.kind === "browser");
-    await sleep(50);
+  // One tab at a time, so the order of the workers is the order of the pages.
+  const pages = [];
+  const tabs = [];
+  for (const mode of ["on", "on", "off", "off"]) {
+    const page = await browser.newPage();
+    await page.goto(`${net.pageUrl}&webrtc=${mode}`);
+    pages.push(page);
+    for (;;) {
+      const joined = (await client.workers()).filter((w) => w.kind === "browser" && !tabs.some((t) => t.id === w.id));
+      if (joined.length > 0) {
+        tabs.push(joined[0]);
+        break;
+      }
+      await sleep(50);
+    }
   }
   const node = (await client.workers()).find((w) => w.kind === "node");
   const make = (n) => {
@@ -97,16 +110,24 @@ try {
     }
     return { local_s: +median(local).toFixed(3), remote_s: +median(remote).toFixed(3), e2e_MBps: mbps(median(remote)), runs_remote_s: remote.map((x) => +x.toFixed(3)) };
   }
-  progress("tabs joined; tab → tab");
-  const tabToTab = await transfer(tabs[0], tabs[1]);
-  progress("tab → node");
-  const tabToNode = await transfer(tabs[0], node);
-  progress("node → tab");
-  const nodeToTab = await transfer(node, tabs[0]);
-  out.meshwork_relay = { tab_to_tab: tabToTab, tab_to_node: tabToNode, node_to_tab: nodeToTab };
-  progress("raw RTCDataChannel");
-  out.raw_rtcdatachannel_tab_to_tab = await rawDataChannel(pages[0], pages[1]);
-  out.ratio_relay_vs_raw_webrtc = +(out.meshwork_relay.tab_to_tab.e2e_MBps / out.raw_rtcdatachannel_tab_to_tab.MBps).toFixed(2);
+  const linkKind = async (page, peer) => (await page.evaluate("window.meshwork")).links.find((l) => l.peer === peer.address)?.kind;
+  for (const [name, a, b, pb] of [["meshwork_webrtc", tabs[0], tabs[1], pages[1]], ["meshwork_relay", tabs[2], tabs[3], pages[3]]]) {
+    progress(`${name}: tab → tab`);
+    const tabToTab = await transfer(a, b);
+    progress(`${name}: tab → node`);
+    const tabToNode = await transfer(a, node);
+    progress(`${name}: node → tab`);
+    const nodeToTab = await transfer(node, b);
+    await sleep(600); // a status report from the tab
+    out[name] = { tab_to_tab: tabToTab, tab_to_node: tabToNode, node_to_tab: nodeToTab, link_kind_tab_to_tab: await linkKind(pb, a), link_kind_node_to_tab: await linkKind(pb, node) };
+  }
+  out.raw_rtcdatachannel_tab_to_tab = {};
+  for (const [name, maxBuffered] of [["buffer_8MiB", 8 << 20], ["buffer_64KiB", 64 << 10]]) {
+    progress(`raw RTCDataChannel, ${name}`);
+    out.raw_rtcdatachannel_tab_to_tab[name] = await rawDataChannel(pages[0], pages[1], maxBuffered);
+  }
+  const raw = Math.max(...Object.values(out.raw_rtcdatachannel_tab_to_tab).map((r) => r.MBps));
+  out.ratio_vs_best_raw = { webrtc_tab_to_tab: +(out.meshwork_webrtc.tab_to_tab.e2e_MBps / raw).toFixed(2), relay_tab_to_tab: +(out.meshwork_relay.tab_to_tab.e2e_MBps / raw).toFixed(2) };
 } finally {
   await client.close();
   await browser.close();
@@ -119,9 +140,10 @@ process.exit(0);
 
 /**
  * A raw RTCDataChannel between two tabs (signalling through this script, full SDP after gathering):
- * 64 KiB messages with bufferedAmount backpressure below 8 MiB, timed until the receiver has all.
+ * 64 KiB messages, sending paused while more than `maxBuffered` bytes wait (resumed at a quarter
+ * of it), timed until the receiver has all.
  */
-async function rawDataChannel(a, b) {
+async function rawDataChannel(a, b, maxBuffered) {
   const runs = [];
   for (let r = -1; r < RUNS; r++) {
     const offer = await a.evaluate(async () => {
@@ -155,22 +177,22 @@ async function rawDataChannel(a, b) {
       return pc.localDescription.toJSON();
     }, offer);
     await b.evaluate((n) => (globalThis.benchExpect = n), BYTES);
-    const sent = a.evaluate(async (answer, total) => {
+    const sent = a.evaluate(async (answer, total, maxBuffered) => {
       const pc = globalThis.benchPc;
       const dc = globalThis.benchDc;
       await pc.setRemoteDescription(answer);
       if (dc.readyState !== "open") await new Promise((res) => (dc.onopen = res));
       const chunk = new Uint8Array(64 * 1024);
       crypto.getRandomValues(chunk);
-      dc.bufferedAmountLowThreshold = 1024 * 1024;
+      dc.bufferedAmountLowThreshold = maxBuffered / 4;
       let sentBytes = 0;
       while (sentBytes < total) {
-        if (dc.bufferedAmount > 8 * 1024 * 1024) await new Promise((res) => (dc.onbufferedamountlow = res));
+        if (dc.bufferedAmount > maxBuffered) await new Promise((res) => (dc.onbufferedamountlow = res));
         dc.send(chunk);
         sentBytes += chunk.byteLength;
       }
       return sentBytes;
-    }, answer, BYTES);
+    }, answer, BYTES, maxBuffered);
     const ms = await b.evaluate(() => globalThis.benchDone);
     await sent;
     for (const p of [a, b]) await p.evaluate(() => globalThis.benchPc.close());

@@ -163,8 +163,8 @@ export class RelayHub {
     (far as unknown as { addEventListener(t: "open", l: () => void): void }).addEventListener("open", () => {
       joined = true;
       for (const m of queued) far.send(toBytes(m.data));
-      caller.on("message", (data) => far.readyState === 1 && far.send(toBytes(data as Buffer)));
-      far.addEventListener("message", (e) => caller.readyState === 1 && caller.send(e.data as Buffer, { binary: true }));
+      forward(caller as unknown as Pipe, far as unknown as Pipe);
+      forward(far as unknown as Pipe, caller as unknown as Pipe);
       far.addEventListener("close", () => caller.close(1000, "peer closed"));
       caller.on("close", () => far.close(1000, "peer closed"));
     });
@@ -181,10 +181,50 @@ function bridge(a: Channel, b: Channel): void {
 }
 
 function joinWs(a: WebSocket, b: WebSocket): void {
-  a.on("message", (data, binary) => b.readyState === 1 && b.send(data as Buffer, { binary }));
-  b.on("message", (data, binary) => a.readyState === 1 && a.send(data as Buffer, { binary }));
+  forward(a as unknown as Pipe, b as unknown as Pipe);
+  forward(b as unknown as Pipe, a as unknown as Pipe);
   a.on("close", () => b.close(1000, "peer closed"));
   b.on("close", () => a.close(1000, "peer closed"));
+}
+
+/**
+ * What one end of a pipe holds unsent before the hub stops reading from the other: the hub then
+ * buffers at most this much per direction, and a fast sender waits for a slow receiver.
+ */
+export const RELAY_HIGH_WATER_BYTES = 8 * 1024 * 1024;
+
+/** One end of a pipe: a `ws` WebSocket (on/pause/resume) or our FastWebSocket client (addEventListener/pause/resume). */
+interface Pipe {
+  readonly readyState: number;
+  readonly bufferedAmount: number;
+  send(data: Uint8Array, options?: { binary: boolean }): void;
+  pause(): void;
+  resume(): void;
+  on?(type: "message", l: (data: Buffer, binary: boolean) => void): void;
+  addEventListener?(type: "message", l: (e: { data: Buffer }) => void): void;
+}
+
+/** How often a paused pipe looks whether the other end has drained. */
+const RELAY_DRAIN_POLL_MS = 2;
+
+/** Passes `from`'s messages to `to` as they are, pausing `from` while `to` has too much unsent. */
+function forward(from: Pipe, to: Pipe): void {
+  let paused: ReturnType<typeof setInterval> | undefined;
+  const pass = (data: Buffer | ArrayBuffer | Buffer[], binary: boolean) => {
+    if (to.readyState !== 1) return;
+    to.send(toBytes(data), { binary });
+    if (paused === undefined && to.bufferedAmount > RELAY_HIGH_WATER_BYTES) {
+      from.pause();
+      paused = setInterval(() => {
+        if (to.readyState === 1 && to.bufferedAmount > RELAY_HIGH_WATER_BYTES / 4) return;
+        clearInterval(paused);
+        paused = undefined;
+        from.resume();
+      }, RELAY_DRAIN_POLL_MS);
+    }
+  };
+  if (from.on) from.on("message", pass);
+  else from.addEventListener?.("message", (e) => pass(e.data, true));
 }
 
 function toBytes(data: Buffer | ArrayBuffer | Buffer[]): Uint8Array {

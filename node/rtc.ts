@@ -10,7 +10,8 @@ import type { RtcConfig } from "../src/protocol/messages.js";
 import { isBridgeMessage, serveBridge, type BridgeEnd, type BridgeMessage } from "../src/comm/rtc-link.js";
 
 /**
- * Makes RTCPeerConnections with node-datachannel. Host candidates only: no STUN server is contacted.
+ * Makes RTCPeerConnections with node-datachannel, with the cluster's ICE settings (by default none:
+ * host candidates only, no STUN server contacted).
  * When the last connection has closed, the library's threads are stopped (they would keep the
  * process from exiting now and then); it starts them again for the next connection.
  */

@@ -95,6 +95,15 @@ export class FastWebSocket implements SocketLike {
     set.add(listener);
   }
 
+  /** Stops reading from the socket (the relay hub, while the other end of a pipe drains). */
+  pause(): void {
+    this.socket.pause();
+  }
+
+  resume(): void {
+    this.socket.resume();
+  }
+
   send(data: Uint8Array): void {
     if (this.readyState !== OPEN) return;
     this.writeFrame(0x2, data);

@@ -31,10 +31,11 @@ export interface DataChannelLike {
  */
 export const DATA_CHANNEL_MESSAGE_BYTES = 64 * 1024;
 /**
- * Stop sending while a data channel holds this much unsent. SCTP on loopback keeps well under a
- * MiB in flight; a few MiB queued keeps the link busy while staying far from Chromium's 16 MiB cap.
+ * Stop sending while a data channel holds this much unsent (resume below a quarter of it). Far from
+ * Chromium's 16 MiB cap, where send() throws. On loopback 256 KiB and 4 MiB ran tab → tab at the
+ * same speed (bench/browser.mjs); a MiB leaves room for a link with a longer round trip.
  */
-export const DATA_CHANNEL_HIGH_WATER_BYTES = 4 * 1024 * 1024;
+export const DATA_CHANNEL_HIGH_WATER_BYTES = 1024 * 1024;
 
 const STATES: Record<string, number> = { connecting: 0, open: 1, closing: 2, closed: 3 };
 

@@ -109,35 +109,92 @@ export class RtcLink {
       this.fail(m.id, new ConnectError(m.reason));
     } else if (m.rtc === "channel") {
       const socket = m.channel ? dataChannelSocket(m.channel) : m.port ? portSocket(m.port) : null;
-      if (!socket) return;
-      this.whenOpen(socket, m.peer, m.id);
+      if (socket) this.whenOpen(socket, m.peer, m.id);
     }
   }
 
-  /** Once the channel is open: the dial it answers resolves, or the worker gets it as incoming. */
-  private whenOpen(socket: SocketLike & { addEventListener(type: "open", l: () => void): void }, peer: string, id: number | undefined): void {
-    if (this.closed) return socket.close(1000, "closed");
-    const make = () => {
+  /**
+   * Once the channel is open: the worker gets it as incoming, or the dial it answers resolves. The
+   * accepting end first sends READY, and the dialing end sends nothing before it hears it: a
+   * message that reached a tab's channel while the page was handing it to the Web Worker could be
+   * lost (seen in Chromium 156: a peer's hello never arrived).
+   */
+  private whenOpen(inner: OpenableSocket, peer: string, id: number | undefined): void {
+    if (this.closed) return inner.close(1000, "closed");
+    const make = (socket: SocketLike) => {
       const options = { ...socketOptions(this.transport), chunkBytes: DATA_CHANNEL_MESSAGE_BYTES, highWaterBytes: DATA_CHANNEL_HIGH_WATER_BYTES };
       return new SocketChannel(socket, this.self, peer, "webrtc", options);
     };
+    const socket = gated(inner, id !== undefined);
     const ready = () => {
-      if (id === undefined) return this.onChannel(make());
-      const d = this.dials.get(id);
-      if (!d) return socket.close(1000, "not wanted any more");
-      this.dials.delete(id);
-      clearTimeout(d.timer);
-      // Channels made for this dial on a connection that was replaced will never open.
-      for (const other of d.sockets) if (other !== socket) other.close(1000, "replaced");
-      this.bridge.post({ rtc: "settled", id });
-      d.resolve(make());
+      if (id === undefined) {
+        inner.send(READY);
+        return this.onChannel(make(socket));
+      }
+      socket.onReady = () => {
+        const d = this.dials.get(id);
+        if (!d) return socket.close(1000, "not wanted any more");
+        this.dials.delete(id);
+        clearTimeout(d.timer);
+        // Channels made for this dial on a connection that was replaced will never open.
+        for (const other of d.sockets) if (other !== inner) other.close(1000, "replaced");
+        this.bridge.post({ rtc: "settled", id });
+        d.resolve(make(socket));
+      };
     };
     // A channel that closes before it opens (its connection was replaced after glare) is dropped
     // quietly: the host opens a new one for the same dial, or says it failed.
-    if (socket.readyState === 1) return ready();
-    socket.addEventListener("open", ready);
-    if (id !== undefined) this.dials.get(id)?.sockets.push(socket);
+    if (inner.readyState === 1) return ready();
+    inner.addEventListener("open", ready);
+    if (id !== undefined) this.dials.get(id)?.sockets.push(inner);
   }
+}
+
+type OpenableSocket = SocketLike & { addEventListener(type: "open", l: () => void): void };
+
+/** What the accepting end of a data channel sends first: "listening, go ahead". */
+const READY = new Uint8Array([0x6d]);
+
+/**
+ * `inner` with its first message taken for READY when `awaitReady` (then `onReady` runs); every
+ * later message, and the first when not awaiting, goes to the socket's own message listeners.
+ */
+function gated(inner: OpenableSocket, awaitReady: boolean): SocketLike & { onReady: () => void } {
+  const listeners: ((e: { data: unknown }) => void)[] = [];
+  let waiting = awaitReady;
+  const socket = {
+    onReady: () => {},
+    get readyState() {
+      return inner.readyState;
+    },
+    get bufferedAmount() {
+      return inner.bufferedAmount;
+    },
+    get binaryType() {
+      return inner.binaryType;
+    },
+    set binaryType(t: string) {
+      inner.binaryType = t;
+    },
+    send: (data: Uint8Array) => inner.send(data),
+    close: (code?: number, reason?: string) => inner.close(code, reason),
+    whenDrained: inner.whenDrained?.bind(inner),
+    addEventListener(type: string, listener: (e: never) => void) {
+      if (type === "message") listeners.push(listener as (e: { data: unknown }) => void);
+      else (inner.addEventListener as (t: string, l: unknown) => void).call(inner, type, listener);
+    },
+  };
+  inner.addEventListener("message", (e) => {
+    if (waiting) {
+      waiting = false;
+      const d = e.data;
+      const isReady = (d instanceof ArrayBuffer || ArrayBuffer.isView(d)) && d.byteLength === 1 && new Uint8Array(d instanceof ArrayBuffer ? d : d.buffer, d instanceof ArrayBuffer ? 0 : d.byteOffset, 1)[0] === READY[0];
+      if (isReady) return socket.onReady();
+      return inner.close(1002, "protocol error: expected the data channel's ready message");
+    }
+    for (const l of listeners) l(e);
+  });
+  return socket as SocketLike & { onReady: () => void };
 }
 
 export interface BridgeHostOptions {
