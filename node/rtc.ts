@@ -7,7 +7,7 @@
 import type { MessagePort, Worker as Thread } from "node:worker_threads";
 import type { PeerConnectionLike } from "../src/comm/rtc-host.js";
 import type { RtcConfig } from "../src/protocol/messages.js";
-import { isBridgeMessage, serveBridge, type BridgeEnd, type BridgeMessage } from "../src/comm/rtc-link.js";
+import { bridgeEnd, serveBridge, type BridgeEnd } from "../src/comm/rtc-link.js";
 
 /**
  * Makes RTCPeerConnections with node-datachannel, with the cluster's ICE settings (by default none:
@@ -44,13 +44,10 @@ const IDLE_CLEANUP_MS = 200;
 
 /** Serves the bridge of the worker in `thread` from this (main) thread. Returns a stop function. */
 export function serveThreadBridge(thread: Thread): () => void {
-  let handler: (m: BridgeMessage) => void = () => {};
-  const onMessage = (m: unknown) => isBridgeMessage(m) && handler(m);
+  const bridge = bridgeEnd((m, transfer) => thread.postMessage(m, transfer as never));
+  const onMessage = (m: unknown) => bridge.take(m);
   thread.on("message", onMessage);
-  const served = serveBridge(
-    { post: (m, transfer) => thread.postMessage(m, transfer as never), receive: (h) => (handler = h) },
-    { load: nodePeerConnections, transfer: "pipe" },
-  );
+  const served = serveBridge(bridge, { load: nodePeerConnections, transfer: "pipe" });
   return () => {
     thread.off("message", onMessage);
     served.close();
@@ -59,9 +56,9 @@ export function serveThreadBridge(thread: Thread): () => void {
 
 /** The worker thread's end of its bridge, over its port to the main thread. */
 export function threadBridge(port: MessagePort): BridgeEnd {
-  let handler: (m: BridgeMessage) => void = () => {};
-  port.on("message", (m: unknown) => isBridgeMessage(m) && handler(m));
-  return { post: (m, transfer) => port.postMessage(m, transfer as never), receive: (h) => (handler = h) };
+  const bridge = bridgeEnd((m, transfer) => port.postMessage(m, transfer as never));
+  port.on("message", (m: unknown) => bridge.take(m));
+  return bridge;
 }
 
 /** Node workers use WebRTC for browser tabs (which listen through the relay); other Node workers by WebSocket. */

@@ -3,7 +3,7 @@
 // by the timer throttling of background tabs. The join link carries the worker token in its
 // fragment (#token=…), which never reaches a server log.
 
-import { isBridgeMessage, serveBridge, type BridgeMessage } from "../../src/comm/rtc-link.js";
+import { bridgeEnd, serveBridge, type BridgeMessage } from "../../src/comm/rtc-link.js";
 import type { PeerConnectionLike } from "../../src/comm/rtc-host.js";
 import type { TabStatus, ToTabWorker, WebRtcMode } from "./protocol.js";
 
@@ -16,12 +16,11 @@ const worker = new Worker(new URL("./worker.js", import.meta.url), { type: "modu
 
 // WebRTC: RTCPeerConnection exists only here, on the page. The page owns the connections and hands
 // each data channel to the Web Worker as it is made (before any send, the rule for transferring it).
-let toHost: (m: BridgeMessage) => void = () => {};
+const bridge = bridgeEnd((m, transfer) => worker.postMessage(m, transfer));
 if (webrtc !== "off" && typeof RTCPeerConnection === "function") {
-  serveBridge(
-    { post: (m, transfer) => worker.postMessage(m, transfer ?? []), receive: (h) => (toHost = h) },
-    { load: async () => (config) => new RTCPeerConnection(config as RTCConfiguration) as unknown as PeerConnectionLike, transfer: webrtc === "pipe" ? "pipe" : "channel" },
-  );
+  serveBridge(bridge, {
+    load: async () => (config) => new RTCPeerConnection(config as RTCConfiguration) as unknown as PeerConnectionLike, transfer: webrtc === "pipe" ? "pipe" : "channel",
+  });
 }
 const $ = (id: string) => document.getElementById(id)!;
 
@@ -36,7 +35,7 @@ function bytes(n: number): string {
 }
 
 worker.onmessage = (e: MessageEvent<TabStatus | BridgeMessage>) => {
-  if (isBridgeMessage(e.data)) return toHost(e.data);
+  if (bridge.take(e.data)) return;
   const s = e.data;
   const status = $("status");
   status.textContent = s.state === "failed" ? `failed: ${s.error}` : s.state;

@@ -8,7 +8,7 @@
 
 import { registerTransport } from "../../src/comm/registry.js";
 import { relayTransport } from "../../src/comm/relay.js";
-import { isBridgeMessage, type BridgeEnd, type BridgeMessage } from "../../src/comm/rtc-link.js";
+import { bridgeEnd, type BridgeMessage } from "../../src/comm/rtc-link.js";
 import type { SocketLike } from "../../src/comm/socket.js";
 import { openSocketChannel } from "../../src/comm/ws.js";
 import { ConnectError } from "../../src/errors.js";
@@ -53,8 +53,7 @@ function report(): void {
   postMessage(status);
 }
 
-let toLink: (m: BridgeMessage) => void = () => {};
-const bridge: BridgeEnd = { post: (m, transfer) => postMessage(m, { transfer: transfer ?? [] }), receive: (h) => (toLink = h) };
+const bridge = bridgeEnd((m, transfer) => postMessage(m, { transfer }));
 
 async function start(token: string | undefined, webrtc: boolean): Promise<void> {
   try {
@@ -85,7 +84,7 @@ async function start(token: string | undefined, webrtc: boolean): Promise<void> 
 
 onmessage = (e: MessageEvent<ToTabWorker | BridgeMessage>) => {
   const m = e.data;
-  if (isBridgeMessage(m)) return toLink(m);
+  if (bridge.take(m)) return;
   if (m.kind === "start" && !worker) void start(m.token, m.webrtc);
   else if (m.kind === "retire") void worker?.retire(m.reason);
 };

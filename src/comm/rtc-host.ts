@@ -127,11 +127,6 @@ export class RtcHost {
     for (const [peer, pair] of this.pairs) this.drop(peer, pair, "closed", true);
   }
 
-  /** Peers with a connection (up or being made). */
-  get peers(): string[] {
-    return [...this.pairs.keys()];
-  }
-
   private retry(peer: string, failed: Pair): void {
     const carried = [...failed.pending];
     this.drop(peer, failed, "handshake failed, trying again", true, true);

@@ -38,6 +38,23 @@ export function isBridgeMessage(m: unknown): m is BridgeMessage {
   return typeof m === "object" && m !== null && typeof (m as { rtc?: unknown }).rtc === "string";
 }
 
+/**
+ * A bridge end over a postMessage channel shared with other traffic: it sends with `post`, and
+ * `take` hands it each message from the other side, returning whether it was bridge traffic.
+ */
+export function bridgeEnd(post: (m: BridgeMessage, transfer: Transferable[]) => void): BridgeEnd & { take(m: unknown): m is BridgeMessage } {
+  let handler: (m: BridgeMessage) => void = () => {};
+  return {
+    post: (m, transfer) => post(m, transfer ?? []),
+    receive: (h) => (handler = h),
+    take(m): m is BridgeMessage {
+      if (!isBridgeMessage(m)) return false;
+      handler(m);
+      return true;
+    },
+  };
+}
+
 interface Dial {
   resolve(channel: Channel): void;
   reject(err: Error): void;
