@@ -20,6 +20,7 @@ import { join } from "node:path";
 import { Client, wait } from "../dist/node/index.js";
 import { startNetworkScheduler } from "../dist/node/page-server.js";
 import { WorkerGroup } from "../dist/node/worker-group.js";
+import { CHROMIUM, CHROMIUM_FLAGS } from "../scripts/chromium.mjs";
 
 const argv = process.argv.slice(2);
 const opt = (name, dflt) => {
@@ -29,7 +30,6 @@ const opt = (name, dflt) => {
 const RUNS = opt("runs", 3);
 const MIB = opt("mib", 64);
 const BYTES = MIB * 1024 * 1024;
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const mbps = (s) => +(BYTES / s / 1e6).toFixed(1);
@@ -51,7 +51,7 @@ const profile = mkdtempSync(join(tmpdir(), "meshwork-bench-chromium-"));
 const browser = await puppeteer.launch({
   executablePath: CHROMIUM,
   headless: true,
-  args: ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-features=WebRtcHideLocalIpsWithMdns", `--user-data-dir=${profile}`],
+  args: [...CHROMIUM_FLAGS, `--user-data-dir=${profile}`],
 });
 const out = { payload_MiB: MIB, runs: RUNS, chromium: await browser.version() };
 progress("chromium started");

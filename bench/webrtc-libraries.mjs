@@ -31,6 +31,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { gzipSync } from "node:zlib";
+import { CHROMIUM, CHROMIUM_FLAGS } from "../scripts/chromium.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const argv = process.argv.slice(2);
@@ -41,7 +42,6 @@ const opt = (name, dflt) => {
 const RUNS = opt("runs", 3);
 const MIB = opt("mib", 64);
 const BYTES = MIB * 1024 * 1024;
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const VARIANTS = ["raw", "raw-64KiB", "simple-peer-send", "simple-peer-stream", "peerjs-raw", "peerjs-binary"];
 const INSTALL = "npm install --no-save simple-peer peerjs peer events";
 const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
@@ -151,7 +151,7 @@ const profile = mkdtempSync(join(tmpdir(), "meshwork-bench-chromium-"));
 const browser = await puppeteer.launch({
   executablePath: CHROMIUM,
   headless: true,
-  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-features=WebRtcHideLocalIpsWithMdns", `--user-data-dir=${profile}`],
+  args: [...CHROMIUM_FLAGS, `--user-data-dir=${profile}`],
 });
 const out = { payload_MiB: MIB, runs: RUNS, chromium: await browser.version(), MBps: {}, ratio_to_raw: {}, runs_MBps: {}, errors: {}, notes };
 try {

@@ -158,12 +158,19 @@ export function pipeDataChannel(dc: DataChannelLike, port: PortLike, highWater =
       pump();
     });
   };
+  // Chromium (150) can report a channel it announced in `datachannel` as "open", then
+  // "connecting" for a moment, then "open" again with a second open event: the port end hears of
+  // the first opening only, and whatever the pump held back meanwhile goes out on the next one.
+  let announced = false;
   const opened = () => {
-    if (!ended) port.postMessage({ t: "open" } satisfies PipeMessage);
+    if (!ended && !announced) {
+      announced = true;
+      port.postMessage({ t: "open" } satisfies PipeMessage);
+    }
     pump();
   };
+  dc.addEventListener("open", opened);
   if (dc.readyState === "open") opened();
-  else dc.addEventListener("open", opened);
   dc.addEventListener("message", (e) => {
     if (ended) return;
     const data = e.data;

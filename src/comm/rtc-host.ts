@@ -20,7 +20,7 @@ export type { RtcSignal };
 export interface PeerConnectionLike {
   readonly connectionState: string;
   readonly localDescription: { type: string; sdp: string } | null;
-  readonly sctp?: { maxMessageSize: number } | null;
+  readonly sctp?: SctpTransportLike | null;
   createDataChannel(label: string): DataChannelLike;
   createOffer(): Promise<{ type: string; sdp?: string }>;
   createAnswer(): Promise<{ type: string; sdp?: string }>;
@@ -31,6 +31,13 @@ export interface PeerConnectionLike {
   addEventListener(type: "icecandidate", l: (e: { candidate: { candidate: string; sdpMid?: string | null; sdpMLineIndex?: number | null } | null }) => void): void;
   addEventListener(type: "datachannel", l: (e: { channel: DataChannelLike }) => void): void;
   addEventListener(type: "connectionstatechange", l: () => void): void;
+}
+
+/** RTCSctpTransport: its state turns "closed" as soon as the peer closes its connection. */
+export interface SctpTransportLike {
+  readonly maxMessageSize: number;
+  readonly state?: string;
+  addEventListener?(type: "statechange", l: () => void): void;
 }
 
 /** A channel for the worker: one it asked for (`id`), or one the peer opened to it (no id). */
@@ -168,6 +175,12 @@ export class RtcHost {
       if (state === "connected") {
         pair.connected = true;
         clearTimeout(pair.timer);
+        // A peer that closes its connection (a worker leaving) says so on SCTP at once; the
+        // connection state would take 15 s in Chromium to turn "failed".
+        const sctp = pc.sctp;
+        sctp?.addEventListener?.("statechange", () => {
+          if (sctp.state === "closed") this.drop(peer, pair, "the peer closed the connection", false);
+        });
       } else if (state === "failed" || state === "closed") {
         // A first handshake that fails is tried once more on a fresh connection (libdatachannel
         // now and then fails a DTLS handshake between two of its own connections in one process).

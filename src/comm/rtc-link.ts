@@ -143,7 +143,11 @@ export class RtcLink {
       return new SocketChannel(socket, this.self, peer, "webrtc", options);
     };
     const socket = gated(inner, id !== undefined);
+    let opened = false;
     const ready = () => {
+      // Once: Chromium may fire a second open event on a channel it announced open (datachannel.ts).
+      if (opened) return;
+      opened = true;
       if (id === undefined) {
         inner.send(READY);
         return this.onChannel(make(socket));

@@ -11,7 +11,9 @@ import { Client, type SchedulerOptions, type WorkerInfo } from "../../node/index
 import { startNetworkScheduler } from "../../node/page-server.js";
 import { WorkerGroup } from "../../node/worker-group.js";
 
-export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+import { CHROMIUM, CHROMIUM_FLAGS } from "../../scripts/chromium.mjs";
+
+export { CHROMIUM };
 
 /** Why browser tests cannot run here, or null if they can. In CI a missing browser is a failure, not a skip. */
 export function chromiumMissing(): string | false {
@@ -31,19 +33,7 @@ export async function launchChromium(extraArgs: string[] = []): Promise<Chromium
   const browser = await puppeteer.launch({
     executablePath: CHROMIUM,
     headless: true,
-    args: [
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-      // WebRTC host candidates as plain addresses, not mDNS names (which need multicast).
-      "--disable-features=WebRtcHideLocalIpsWithMdns",
-      `--user-data-dir=${profile}`,
-      ...extraArgs,
-    ],
+    args: [...CHROMIUM_FLAGS, `--user-data-dir=${profile}`, ...extraArgs],
   });
   return {
     browser,

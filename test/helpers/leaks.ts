@@ -1,13 +1,24 @@
-// Leak checks for tests: what handles (threads, ports, timers) the process holds, and a wait
-// until it is back to a baseline, failing with what is still open.
+// Leak checks for tests: what handles (threads, ports, timers) the process holds, plus whatever a
+// test helper counts itself (a browser has no list of open handles; peer connections are counted
+// where they are made), and a wait until that is back to a baseline, failing with what is still open.
 
 /** How long teardown waits for threads and ports to finish closing before calling it a leak. */
 export const TEARDOWN_GRACE_MS = 3_000;
 
-/** Active handles by kind, e.g. { MessagePort: 2, Timeout: 1 }. */
+const counters: [kind: string, count: () => number][] = [];
+
+/** Adds to what resourceCounts() reports under `kind`: `count` says how many are open now. */
+export function countResources(kind: string, count: () => number): void {
+  counters.push([kind, count]);
+}
+
+/** Open resources by kind, e.g. { MessagePort: 2, Timeout: 1 }. */
 export function resourceCounts(): Map<string, number> {
   const counts = new Map<string, number>();
-  for (const r of process.getActiveResourcesInfo()) counts.set(r, (counts.get(r) ?? 0) + 1);
+  // Node lists its active handles; a browser has no such list.
+  const proc = (globalThis as { process?: { getActiveResourcesInfo?: () => string[] } }).process;
+  for (const r of proc?.getActiveResourcesInfo?.() ?? []) counts.set(r, (counts.get(r) ?? 0) + 1);
+  for (const [kind, count] of counters) counts.set(kind, (counts.get(kind) ?? 0) + count());
   return counts;
 }
 
