@@ -1,10 +1,12 @@
-// The MessagePort pipe between a data channel's owner and its user (src/comm/datachannel.ts), with
-// a scripted channel: states and events in the order a browser can produce them. The pipe over
-// real channels is covered by the WebRTC suites (webrtc.test.ts here, test/web in Chromium).
+// The MessagePort pipe between a data channel's owner and its user (src/comm/datachannel.ts), and a
+// link taking a channel, with a scripted channel: states and events in the order a browser can
+// produce them. Real channels are covered by the WebRTC suites (webrtc.test.ts, test/web in Chromium).
 
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { pipeDataChannel, portSocket, type DataChannelLike, type PortLike } from "../../src/comm/datachannel.js";
+import { RtcLink, type BridgeMessage } from "../../src/comm/rtc-link.js";
+import type { Channel } from "../../src/comm/types.js";
 
 /** A data channel whose state the test sets; what it sends is kept. */
 class ScriptedChannel extends EventTarget {
@@ -86,5 +88,21 @@ describe("data channel pipe", () => {
     socket.close(1000, "done");
     await settle();
     assert.equal(dc.readyState, "closed", "closing the port end closes the channel");
+  });
+
+  test("a link takes a channel that opens twice once: one READY, one incoming channel", async () => {
+    let toLink: (m: BridgeMessage) => void = () => {};
+    const link = new RtcLink({ post: () => {}, receive: (h) => (toLink = h) }, "webrtc://me");
+    const accepted: Channel[] = [];
+    link.onChannel = (c) => accepted.push(c);
+    const dc = new ScriptedChannel();
+    toLink({ rtc: "channel", peer: "webrtc://peer", channel: dc as unknown as DataChannelLike });
+    dc.open();
+    dc.open();
+    await settle();
+    assert.equal(accepted.length, 1);
+    assert.deepEqual(dc.sent, [[0x6d]], "READY once");
+    for (const c of accepted) c.close("done");
+    link.close();
   });
 });
