@@ -48,7 +48,7 @@ def serve(comp):
         print(json.dumps({"ready": True, "dask": dask.__version__}), flush=True)
         for line in sys.stdin:
             cmd = json.loads(line)
-            tl, tr = measure(client, a, b, cmd["mib"] * 2**20, cmd["kind"], cmd["seed"])
+            tl, tr = measure(client, a, b, int(cmd["mib"] * 2**20), cmd["kind"], cmd["seed"])
             print(json.dumps({"local_s": tl, "remote_s": tr}), flush=True)
         client.close()
         cluster.close()
