@@ -3,17 +3,12 @@
 // locally and fail in CI (CI=true). Arguments go to web-test-runner.
 
 import { spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { CHROMIUM } from "./chromium.mjs";
+import { chromiumMissing } from "./chromium.mjs";
 
-if (!existsSync(CHROMIUM)) {
-  const why = `no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`;
-  if (process.env.CI) {
-    console.error(`browser units: ${why}; CI must run them`);
-    process.exit(1);
-  }
-  console.log(`browser units skipped: ${why}`);
+const missing = chromiumMissing(); // throws in CI
+if (missing) {
+  console.log(`browser units skipped: ${missing}`);
   process.exit(0);
 }
 const root = new URL("..", import.meta.url).pathname;

@@ -1,7 +1,7 @@
 // Headless Chromium for tests: Debian's /usr/bin/chromium driven by puppeteer-core (no browser
 // download), with the flags this machine needs, a fresh profile, and pages served on 127.0.0.1.
 
-import { mkdtempSync, rmSync, existsSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -11,16 +11,9 @@ import { Client, type SchedulerOptions, type WorkerInfo } from "../../node/index
 import { startNetworkScheduler } from "../../node/page-server.js";
 import { WorkerGroup } from "../../node/worker-group.js";
 
-import { CHROMIUM, CHROMIUM_FLAGS } from "../../scripts/chromium.mjs";
+import { CHROMIUM, CHROMIUM_FLAGS, chromiumMissing } from "../../scripts/chromium.mjs";
 
-export { CHROMIUM };
-
-/** Why browser tests cannot run here, or null if they can. In CI a missing browser is a failure, not a skip. */
-export function chromiumMissing(): string | false {
-  if (existsSync(CHROMIUM)) return false;
-  if (process.env.CI) throw new Error(`${CHROMIUM} is missing in CI (.ci/run installs Debian's chromium)`);
-  return `no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`;
-}
+export { chromiumMissing };
 
 export interface ChromiumSession extends AsyncDisposable {
   browser: Browser;
