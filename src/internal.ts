@@ -18,6 +18,7 @@ export {
   decompressFrame,
   sampleFrame,
   byteEntropy,
+  compressorSpeed,
   CODEC_RAW,
   CODEC_DEFLATE,
   COMPRESS_MIN_BYTES,

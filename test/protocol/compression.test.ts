@@ -4,7 +4,7 @@
 
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { byteEntropy, compressFrame, decide, decompressFrame, ProtocolError, sampleFrame, serialize } from "../../src/internal.js";
+import { byteEntropy, compressFrame, compressorSpeed, decide, decompressFrame, ProtocolError, sampleFrame, serialize } from "../../src/internal.js";
 
 const MiB = 2 ** 20;
 const SLOW = { bytesPerSecond: 20e6 }; // 20 MB/s: compressing compressible data pays
@@ -35,6 +35,18 @@ describe("the sampling decision", () => {
     assert.equal(decide(frame, "auto", { bytesPerSecond: undefined }).compress, false, "an unmeasured link counts as fast");
     assert.equal(decide(frame, false, SLOW).reason, "off");
     assert.equal(decide(frame, "deflate", FAST).reason, "forced");
+  });
+
+  test("on a link faster than the compressor, auto decides without deflating samples", () => {
+    const frame = bytesOf(mod16(MiB / 2));
+    const fast = decide(frame, "auto", FAST);
+    assert.equal(fast.reason, "link-fast");
+    assert.equal(fast.ratio, 1, "no sample was compressed to measure a ratio");
+    // Just slow enough that a frame shrunk to nothing would pay: now the samples are measured.
+    const { deflateBps, inflateBps } = compressorSpeed;
+    const threshold = 1 / (1 / deflateBps + 1 / inflateBps);
+    const edge = decide(frame, "auto", { bytesPerSecond: threshold * 0.99 });
+    assert.ok(edge.ratio < 0.1, `samples measured (${edge.ratio})`);
   });
 
   test("frames under 10 kB are never compressed", () => {
