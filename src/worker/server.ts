@@ -1,22 +1,22 @@
-// The worker's shell: one connection to the scheduler, a data server that peers and clients
-// fetch results from, connections to peers for fetching dependencies, and the loop that runs
-// tasks. Decisions about tasks and data live in WorkerState.
+// The worker's shell: one connection to the scheduler, the data plane (a data server that peers
+// and clients fetch results from, connections to peers for fetching dependencies; data-plane.ts),
+// and the loop that runs tasks. Decisions about tasks and data live in WorkerState.
 
 import { Comm } from "../comm/comm.js";
-import { greet, welcome } from "../comm/handshake.js";
+import { greet } from "../comm/handshake.js";
 import { dispatch } from "../comm/dispatch.js";
-import { connect, listen, schemeOf, type Listener } from "../comm/registry.js";
+import { connect, listen, type Listener } from "../comm/registry.js";
 import { RtcLink, type BridgeEnd } from "../comm/rtc-link.js";
-import { PeerPool } from "../comm/peers.js";
 import type { TransportOptions } from "../comm/types.js";
 import { errorToData, SerializationError } from "../errors.js";
 import { log } from "../log.js";
-import type { DataReply, Handlers, Resources, SchedulerToWorker, ToDataServer, WorkerHello, WorkerKind } from "../protocol/messages.js";
+import type { Handlers, Resources, SchedulerToWorker, WorkerHello, WorkerKind } from "../protocol/messages.js";
 import type { Serialized, TaskRef } from "../protocol/refs.js";
 import { deserialize, measure, serialize } from "../protocol/serialize.js";
 import { randomId } from "../util/ids.js";
 import { exposeBuffers } from "../util/buffer-pool.js";
 import { CodeCache, type CodePlatform, type TaskFunction } from "./code.js";
+import { DataPlane } from "./data-plane.js";
 import { WorkerState, type WorkerTask } from "./state.js";
 import type { SpillStore } from "./spill.js";
 
@@ -60,14 +60,7 @@ export interface WebRtcOptions {
   timeoutMs?: number | undefined;
 }
 
-/**
- * How long a WebRTC link may take to open before the worker uses the peer's own transport (the
- * relay, for a tab) instead. Loopback links open in milliseconds; libdatachannel's DTLS sometimes
- * takes a second.
- */
-export const RTC_LINK_TIMEOUT_MS = 5_000;
-/** After a WebRTC link to a peer could not be made, use its own transport for this long before trying again. */
-export const RTC_RETRY_AFTER_MS = 60_000;
+export { RTC_LINK_TIMEOUT_MS, RTC_RETRY_AFTER_MS } from "./data-plane.js";
 
 /**
  * Run tasks back to back for at most this long before letting I/O in (peers asking for data, the
@@ -92,10 +85,7 @@ export class Worker {
   private scheduler!: Comm;
   private listener!: Listener;
   private id = "";
-  /** The data-plane secret from the scheduler's welcome (none when it requires no tokens). */
-  private dataToken: string | undefined;
-  private readonly peers: PeerPool;
-  private readonly incoming = new Set<Comm>();
+  private readonly data: DataPlane;
   private heartbeat: ReturnType<typeof setInterval> | undefined;
   private running = false;
   private closing = false;
@@ -106,30 +96,27 @@ export class Worker {
   /** Typical milliseconds per task function, learned here. */
   private readonly fnDurations = new Map<string, number>();
   private readonly yieldToEventLoop: () => Promise<void>;
-  private rtc: RtcLink | null = null;
-  /** When a WebRTC link to each of these peers last failed. */
-  private readonly rtcFailed = new Map<string, number>();
 
   private constructor(private readonly options: WorkerOptions, address: string) {
     this.name = options.name ?? `worker-${randomId(3)}`;
     this.state = new WorkerState(address, { limit: options.memoryLimit ?? 0, spill: options.spill });
     this.code = new CodeCache(options.code);
     this.closed = new Promise((r) => (this.resolveClosed = r));
-    this.peers = new PeerPool("peer", this.name, undefined, options.transport, (a) => this.dial(a));
+    this.data = new DataPlane(this.name, this.state, options.transport, options.webrtc, () => this.scheduleDrain());
     this.yieldToEventLoop = options.yieldToEventLoop ?? (() => new Promise((r) => setTimeout(r, 0)));
   }
 
   /** Starts the data server, joins the scheduler and starts taking tasks. */
   static async start(options: WorkerOptions): Promise<Worker> {
     let worker!: Worker;
-    const listener = await listen(options.listen ?? `inproc://worker-${randomId(4)}`, (comm) => void worker.acceptPeer(comm), options.transport);
+    const listener = await listen(options.listen ?? `inproc://worker-${randomId(4)}`, (comm) => void worker.data.accept(comm), options.transport);
     worker = new Worker(options, listener.address);
     worker.listener = listener;
     if (options.webrtc) {
       const rtc = new RtcLink(options.webrtc.bridge, listener.address, options.transport);
-      rtc.onChannel = (channel) => void worker.acceptPeer(new Comm(channel));
+      rtc.onChannel = (channel) => void worker.data.accept(new Comm(channel));
       rtc.onSignal = (to, data) => worker.scheduler && !worker.scheduler.isClosed && worker.scheduler.send({ op: "rtc-signal", to, data });
-      worker.rtc = rtc;
+      worker.data.rtc = rtc;
     }
     try {
       await worker.join();
@@ -158,8 +145,7 @@ export class Worker {
     const row = (c: Comm, direction: "scheduler" | "out" | "in") => ({ peer: c.peerAddress, kind: c.kind, direction, bytesIn: c.stats.bytesIn, bytesOut: c.stats.bytesOut });
     const out = [];
     if (this.scheduler && !this.scheduler.isClosed) out.push(row(this.scheduler, "scheduler"));
-    for (const c of this.peers.connected.values()) out.push(row(c, "out"));
-    for (const c of this.incoming) out.push(row(c, "in"));
+    for (const { comm, direction } of this.data.connections()) out.push(row(comm, direction));
     return out;
   }
 
@@ -181,11 +167,9 @@ export class Worker {
     if (this.closing) return;
     this.closing = true;
     clearInterval(this.heartbeat);
-    this.rtc?.close();
     this.scheduler.close(reason);
     await this.listener.close();
-    for (const c of this.incoming) c.close(reason);
-    this.peers.close(reason);
+    this.data.close(reason);
     try {
       this.options.spill?.close();
     } catch (err) {
@@ -208,13 +192,12 @@ export class Worker {
         resources: this.options.resources ?? {},
         name: this.name,
         group: this.options.group,
-        webrtc: this.rtc !== null,
+        webrtc: this.data.rtc !== null,
       },
     });
     this.id = w.id;
-    this.dataToken = w.dataToken;
-    if (w.rtc) this.rtc?.configure(w.rtc);
-    this.peers.token = w.dataToken;
+    this.data.setToken(w.dataToken);
+    if (w.rtc) this.data.rtc?.configure(w.rtc);
     this.scheduler = comm;
     comm.name = `${this.name}→scheduler`;
     const handlers: Handlers<SchedulerToWorker> = {
@@ -227,7 +210,7 @@ export class Worker {
       "close-worker": (m) => void this.close(m.reason),
       "acquire-replicas": (m) => this.state.acquireReplicas(m.keys),
       "steal-request": (m) => this.state.stealRequest(m.keys),
-      "rtc-signal": (m) => m.from !== undefined && this.rtc?.signal(m.from, m.data),
+      "rtc-signal": (m) => m.from !== undefined && this.data.rtc?.signal(m.from, m.data),
       "scale-up": (m) => {
         if (this.options.onScaleUp) this.options.onScaleUp(m.n);
         else log().warn(`${this.name}: the scheduler asked for ${m.n} more threads, and this worker cannot start any`);
@@ -271,7 +254,7 @@ export class Worker {
       if (ins.kind === "send") {
         if (!this.scheduler.isClosed) this.scheduler.send(ins.msg);
       } else {
-        void this.fetch(ins.from, ins.keys);
+        void this.data.fetch(ins.from, ins.keys);
       }
     }
     this.pump();
@@ -399,86 +382,6 @@ export class Worker {
         " (task functions are sent to workers as source code, so variables from outside the function do not exist here: pass them as arguments or use a task module)";
     }
     this.state.taskErred(task, errorToData(err));
-  }
-
-  // ------------------------------------------------------------ data: serving
-
-  private async acceptPeer(comm: Comm): Promise<void> {
-    if (this.closing) return comm.close("worker closing");
-    const admitted = await welcome(comm, (hello) => {
-      if (this.dataToken !== undefined && hello.token !== this.dataToken) return { refuse: hello.token ? "wrong data token" : "this worker's data server needs the cluster's data token" };
-      if (hello.role !== "peer" && hello.role !== "client") return { refuse: `role "${hello.role}" cannot use a data server` };
-      return { id: `${this.name}-conn-${randomId(3)}` };
-    });
-    if (!admitted) return;
-    this.incoming.add(comm);
-    void comm.closed.then(() => this.incoming.delete(comm));
-    const handlers: Handlers<ToDataServer> = {
-      "get-data": (m) => {
-        const values: Record<string, Serialized> = {};
-        const missing: string[] = [];
-        for (const key of m.keys) {
-          if (!this.state.holds(key)) {
-            missing.push(key);
-            continue;
-          }
-          const value = this.state.value(key);
-          exposeBuffers(value); // a transport may still read it after this turn
-          values[key] = serialize(value).payload;
-        }
-        comm.send({ op: "data", id: m.id, values, missing });
-      },
-      "put-data": (m) => {
-        const nbytes: Record<string, number> = {};
-        for (const [key, payload] of Object.entries(m.values)) {
-          const value = deserialize(payload);
-          nbytes[key] = measure(value);
-          this.state.putData(key, value, nbytes[key]);
-        }
-        comm.send({ op: "put-reply", id: m.id, nbytes });
-      },
-    };
-    comm.setHandler((msg) => dispatch(handlers, msg));
-  }
-
-  // ------------------------------------------------------------ data: fetching
-
-  /**
-   * A connection to the data server at `address`: over WebRTC where this worker uses it for that
-   * peer, else (and when WebRTC cannot be made in time, visibly) over the address's own transport.
-   */
-  private async dial(address: string): Promise<Comm> {
-    const rtc = this.rtc;
-    const options = this.options.webrtc;
-    if (rtc && options && options.useFor(address)) {
-      const failedAt = this.rtcFailed.get(address);
-      if (failedAt === undefined || performance.now() - failedAt > RTC_RETRY_AFTER_MS) {
-        try {
-          return new Comm(await rtc.dial(address, options.timeoutMs ?? RTC_LINK_TIMEOUT_MS));
-        } catch (err) {
-          this.rtcFailed.set(address, performance.now());
-          log().warn(`${this.name}: no WebRTC link to ${address} (${(err as Error).message}); using its own transport (${schemeOf(address)}) for ${RTC_RETRY_AFTER_MS / 1000} s`);
-        }
-      }
-    }
-    return connect(address, this.options.transport);
-  }
-
-  private async fetch(from: string, keys: string[]): Promise<void> {
-    try {
-      const peer = await this.peers.get(from);
-      const reply = await peer.requests.request<DataReply>((id) => ({ op: "get-data", id, keys }));
-      const values = new Map<string, { value: unknown; nbytes: number }>();
-      for (const [key, payload] of Object.entries(reply.values)) {
-        const value = deserialize(payload);
-        values.set(key, { value, nbytes: measure(value) });
-      }
-      this.state.dataArrived(from, values, reply.missing);
-    } catch (err) {
-      log().debug(`${this.name}: fetching ${keys.length} keys from ${from} failed: ${(err as Error).message}`);
-      this.state.fetchFailed(from, keys);
-    }
-    this.scheduleDrain();
   }
 }
 
