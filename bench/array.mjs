@@ -22,24 +22,20 @@ import { createInterface } from "node:readline";
 import { Client, LocalCluster } from "../dist/node/index.js";
 import * as mw from "../dist/node/array.js";
 import { hugePagesSettled, relaunchWithHugePages } from "../dist/node/huge-pages.js";
+import { benchOptions } from "./options.mjs";
 
 // Large buffers in huge pages, as NumPy (and so Dask) has them: the benchmark starts itself again
 // with GLIBC_TUNABLES=glibc.malloc.hugetlb=1 (node/huge-pages.ts); --no-huge-pages to compare.
-if (!process.argv.includes("--no-huge-pages")) {
+const o = benchOptions({ runs: 5, n: 20000, chunk: 2000, "no-dask": false, "no-local": false, "no-huge-pages": false });
+if (!o["no-huge-pages"]) {
   const relaunched = relaunchWithHugePages();
   if (relaunched) process.exit(await relaunched);
 }
-
-const argv = process.argv.slice(2);
-const opt = (name, dflt) => {
-  const i = argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(argv[i + 1]) : dflt;
-};
-const RUNS = opt("runs", 5);
-const N = opt("n", 20000);
-const C = opt("chunk", 2000);
-const withDask = !argv.includes("--no-dask");
-const withLocal = !argv.includes("--no-local");
+const RUNS = o.runs;
+const N = o.n;
+const C = o.chunk;
+const withDask = !o["no-dask"];
+const withLocal = !o["no-local"];
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 const stats = (xs) => ({ median: +median(xs.slice(1)).toFixed(3), runs: xs.slice(1).map((x) => +x.toFixed(3)), warmup_s: +xs[0].toFixed(3) });

@@ -21,14 +21,11 @@ import { Client, wait } from "../dist/node/index.js";
 import { startNetworkScheduler } from "../dist/node/page-server.js";
 import { WorkerGroup } from "../dist/node/worker-group.js";
 import { CHROMIUM, CHROMIUM_FLAGS } from "../scripts/chromium.mjs";
+import { benchOptions } from "./options.mjs";
 
-const argv = process.argv.slice(2);
-const opt = (name, dflt) => {
-  const i = argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(argv[i + 1]) : dflt;
-};
-const RUNS = opt("runs", 3);
-const MIB = opt("mib", 64);
+const o = benchOptions({ runs: 3, mib: 64 });
+const RUNS = o.runs;
+const MIB = o.mib;
 const BYTES = MIB * 1024 * 1024;
 const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));

@@ -15,16 +15,13 @@ import { spawn, spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { Client, LocalCluster, Scheduler, wait } from "../dist/node/index.js";
 import { SchedulerState, serialize } from "../dist/src/internal.js";
+import { benchOptions } from "./options.mjs";
 
-const argv = process.argv.slice(2);
-const opt = (name, dflt) => {
-  const i = argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(argv[i + 1]) : dflt;
-};
-const RUNS = opt("runs", 5);
-const TASKS = opt("tasks", 20_000);
-const HELD = opt("held", 1_000_000);
-const withDask = !argv.includes("--no-dask");
+const o = benchOptions({ runs: 5, tasks: 20_000, held: 1_000_000, "no-dask": false });
+const RUNS = o.runs;
+const TASKS = o.tasks;
+const HELD = o.held;
+const withDask = !o["no-dask"];
 const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 const round1 = (x) => Math.round(x * 10) / 10;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));

@@ -10,20 +10,17 @@
 import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { LocalCluster, Client, Scheduler, asCompleted } from "../dist/node/index.js";
+import { benchOptions } from "./options.mjs";
 
-const argv = process.argv.slice(2);
-const opt = (name, dflt) => {
-  const i = argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(argv[i + 1]) : dflt;
-};
-const RUNS = opt("runs", 3);
-const MAP_N = opt("map-n", 10_000);
-const CHAIN_N = opt("chain-n", 2_000);
-const AC_TOTAL = opt("ac-total", 5_000);
-const AC_INFLIGHT = opt("ac-inflight", 100);
-const RT_N = opt("roundtrips", 500);
-const withDask = !argv.includes("--no-dask");
-const GC_RELEASE = argv.includes("--gc-release");
+const o = benchOptions({ runs: 3, "map-n": 10_000, "chain-n": 2_000, "ac-total": 5_000, "ac-inflight": 100, roundtrips: 500, "no-dask": false, "gc-release": false, "no-ws": false });
+const RUNS = o.runs;
+const MAP_N = o["map-n"];
+const CHAIN_N = o["chain-n"];
+const AC_TOTAL = o["ac-total"];
+const AC_INFLIGHT = o["ac-inflight"];
+const RT_N = o.roundtrips;
+const withDask = !o["no-dask"];
+const GC_RELEASE = o["gc-release"];
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 /** Median of the timed runs; the first entry of `xs` is the untimed warm-up run. */
@@ -171,7 +168,7 @@ function dask() {
 }
 
 const mw = await meshwork();
-const mwWs = argv.includes("--no-ws") ? { skipped: "--no-ws" } : await meshworkOverWebSocket();
+const mwWs = o["no-ws"] ? { skipped: "--no-ws" } : await meshworkOverWebSocket();
 const dk = withDask ? dask() : { skipped: "--no-dask" };
 const has = !dk.skipped;
 const r = (a, b) => (has ? +(a / b).toFixed(1) : null);

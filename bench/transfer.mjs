@@ -20,18 +20,15 @@ import { createInterface } from "node:readline";
 import { Client, Scheduler } from "../dist/node/index.js";
 import { decide } from "../dist/src/protocol/compression.js";
 import { relaunchWithHugePages, withHugePages } from "../dist/node/huge-pages.js";
+import { benchOptions } from "./options.mjs";
 
-const argv = process.argv.slice(2);
-const opt = (name, dflt) => {
-  const i = argv.indexOf(`--${name}`);
-  return i >= 0 ? argv[i + 1] : dflt;
-};
-const RUNS = Number(opt("runs", 3));
-const SIZES = opt("sizes", "64,256").split(",").map(Number);
-const THROTTLE = opt("throttle", "20MB");
-const THROTTLE_MIB = Number(opt("throttle-size", 64));
-const withDask = !argv.includes("--no-dask");
-const HUGE_PAGES = !argv.includes("--no-huge-pages");
+const o = benchOptions({ runs: 3, sizes: "64,256", throttle: "20MB", "throttle-size": 64, "no-dask": false, "no-huge-pages": false });
+const RUNS = o.runs;
+const SIZES = o.sizes.split(",").map(Number);
+const THROTTLE = o.throttle;
+const THROTTLE_MIB = o["throttle-size"];
+const withDask = !o["no-dask"];
+const HUGE_PAGES = !o["no-huge-pages"];
 // This process too (the raw-TCP reference below runs here), as bench/array.mjs does.
 if (HUGE_PAGES) {
   const relaunched = relaunchWithHugePages();

@@ -32,15 +32,12 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { gzipSync } from "node:zlib";
 import { CHROMIUM, CHROMIUM_FLAGS } from "../scripts/chromium.mjs";
+import { benchOptions } from "./options.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
-const argv = process.argv.slice(2);
-const opt = (name, dflt) => {
-  const i = argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(argv[i + 1]) : dflt;
-};
-const RUNS = opt("runs", 3);
-const MIB = opt("mib", 64);
+const o = benchOptions({ runs: 3, mib: 64 });
+const RUNS = o.runs;
+const MIB = o.mib;
 const BYTES = MIB * 1024 * 1024;
 const VARIANTS = ["raw", "raw-64KiB", "simple-peer-send", "simple-peer-stream", "peerjs-raw", "peerjs-binary"];
 const INSTALL = "npm install --no-save simple-peer peerjs peer events";
