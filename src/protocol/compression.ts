@@ -171,9 +171,8 @@ export function decide(frame: Uint8Array, mode: CompressionMode, link: LinkSpeed
     // Unknown link: treat it as fast (loopback and LANs are) until a measurement says otherwise.
     return { compress: false, ratio: 1, reason: "link-fast" };
   }
-  if (mode === "auto" && !canPay(link.bytesPerSecond!)) {
-    // Deflating and inflating alone take longer than sending the frame raw, however small it would
-    // get: no need to sample (deflating five samples of `i % 16` costs 0.4-1.7 ms per frame).
+  if (mode === "auto" && !pays(0, link.bytesPerSecond!)) {
+    // Compression could not pay even if the frame shrank to nothing: no need to sample (deflating five samples of `i % 16` costs 0.4-1.7 ms per frame).
     return { compress: false, ratio: 1, reason: "link-fast" };
   }
   const samples = sampleFrame(frame);
@@ -193,14 +192,16 @@ export function decide(frame: Uint8Array, mode: CompressionMode, link: LinkSpeed
   if (!tried) return { compress: false, ratio: 1, reason: "incompressible" };
   if (ratio > KEEP_RATIO) return { compress: false, ratio, reason: "ratio" };
   if (mode === "deflate") return { compress: true, ratio, reason: "forced" };
-  const L = link.bytesPerSecond!;
-  const pays = 1 / compressorSpeed.deflateBps + 1 / compressorSpeed.inflateBps + ratio / L < 1 / L;
-  return { compress: pays, ratio, reason: pays ? "pays" : "link-fast" };
+  const worth = pays(ratio, link.bytesPerSecond!);
+  return { compress: worth, ratio, reason: worth ? "pays" : "link-fast" };
 }
 
-/** Whether compression could pay on a link of `bps` at all: even if it shrank frames to nothing. */
-function canPay(bps: number): boolean {
-  return 1 / compressorSpeed.deflateBps + 1 / compressorSpeed.inflateBps < 1 / bps;
+/**
+ * Whether compressing pays on a link of `bps` bytes per second for data that shrinks to `ratio`:
+ * time(deflate) + time(inflate) + time(send compressed) < time(send raw).
+ */
+function pays(ratio: number, bps: number): boolean {
+  return 1 / compressorSpeed.deflateBps + 1 / compressorSpeed.inflateBps + ratio / bps < 1 / bps;
 }
 
 /** Deflates a frame; returns it only if it shrank to KEEP_RATIO or less, else null (send it raw). */
