@@ -194,8 +194,11 @@ export class Comm {
       if (this.closeInfo) return;
       this.stats.messagesIn++;
       if (m.op === "goodbye") {
+        // The peer's last message: closing our end answers it (see Channel.close).
         this.goodbye = typeof m.reason === "string" ? m.reason : "goodbye";
-        continue;
+        this.finish(this.goodbye, true);
+        this.channel.close(this.goodbye, true);
+        return;
       }
       const waiter = this.waiters.shift();
       if (waiter) waiter.resolve(m);

@@ -25,6 +25,12 @@ export interface SocketLike {
    * event (an RTCDataChannel's bufferedamountlow) offer it; without it the sender polls.
    */
   whenDrained?(below: number, callback: () => void): void;
+  /**
+   * Set by sockets that can lose the last messages sent before they close (data channels in
+   * libdatachannel: node-datachannel issues #188, #375). Closing from this side then waits for the
+   * peer to close first (it does on reading our goodbye), for at most this many milliseconds.
+   */
+  readonly closeLingerMs?: number;
 }
 
 const OPEN = 1;
@@ -80,6 +86,10 @@ export class SocketChannel implements Channel {
   private readonly highWater: number;
   /** Waiting for the socket's drain event (rather than a timer). */
   private draining = false;
+  /** Closing because the peer said goodbye (it waits for our close). */
+  private answering = false;
+  /** Waiting for the peer to close before closing the socket (closeLingerMs). */
+  private lingering = false;
 
   constructor(
     private readonly socket: SocketLike,
@@ -134,9 +144,10 @@ export class SocketChannel implements Channel {
     this.pump();
   }
 
-  close(reason: string): void {
+  close(reason: string, answer = false): void {
     if (this.closing !== null || this.closed) return;
     this.closing = reason;
+    this.answering = answer;
     this.pump(); // closes once what is queued (the goodbye) has gone out
   }
 
@@ -181,10 +192,26 @@ export class SocketChannel implements Channel {
       this.timing = null;
     }
     if (this.closing !== null) {
-      // WebSocket close reasons are limited to 123 bytes.
-      this.socket.close(1000, truncateUtf8(this.closing, 123));
-      this.finish(this.closing);
+      const linger = this.socket.closeLingerMs;
+      if (linger !== undefined && !this.answering && !this.lingering) {
+        // Our goodbye is out; the peer closes when it reads it (the socket's close event ends this).
+        this.lingering = true;
+        this.pumping = setTimeout(() => {
+          this.pumping = undefined;
+          this.closeSocket();
+        }, linger);
+        (this.pumping as { unref?: () => void }).unref?.(); // a process may exit meanwhile
+        return;
+      }
+      if (!this.lingering) this.closeSocket();
     }
+  }
+
+  private closeSocket(): void {
+    if (this.closed) return;
+    // WebSocket close reasons are limited to 123 bytes.
+    this.socket.close(1000, truncateUtf8(this.closing ?? "closed", 123));
+    this.finish(this.closing ?? "closed");
   }
 
   /** Resumes sending once the socket has sent most of what it holds. */

@@ -15,8 +15,12 @@ export interface Channel {
   readonly sharedMemory: boolean;
   /** Sends one packet. The header buffer is owned by the packet and may be transferred. */
   send(packet: Packet): void;
-  /** Closes the channel; onClose fires (once) either way. */
-  close(reason: string): void;
+  /**
+   * Closes the channel once what was sent before has gone out; onClose fires (once) either way.
+   * `answer`: the peer said goodbye first and waits for this side to close, so close at once (a
+   * link that can lose its last messages when closed right after them waits for that answer).
+   */
+  close(reason: string, answer?: boolean): void;
   /** Set by the owner before any packet can arrive. */
   onPacket: (packet: Packet) => void;
   /** Called once when the channel closes, from either end or by failure. */

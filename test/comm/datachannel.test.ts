@@ -4,7 +4,9 @@
 
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { pipeDataChannel, portSocket, type DataChannelLike, type PortLike } from "../../src/comm/datachannel.js";
+import { Comm } from "../../src/comm/comm.js";
+import { dataChannelSocket, pipeDataChannel, portSocket, type DataChannelLike, type PortLike } from "../../src/comm/datachannel.js";
+import { SocketChannel } from "../../src/comm/socket.js";
 import { RtcLink, type BridgeMessage } from "../../src/comm/rtc-link.js";
 import type { Channel } from "../../src/comm/types.js";
 
@@ -32,6 +34,44 @@ class ScriptedChannel extends EventTarget {
   receive(bytes: number[]): void {
     this.dispatchEvent(Object.assign(new Event("message"), { data: new Uint8Array(bytes).buffer }));
   }
+}
+
+/**
+ * Two ends of a channel that lose what is still in flight when either end closes, as
+ * libdatachannel can (node-datachannel issues #188, #375): a message takes 5 ms to arrive.
+ */
+function lossyPair(): [LossyChannel, LossyChannel] {
+  const a = new LossyChannel();
+  const b = new LossyChannel();
+  a.peer = b;
+  b.peer = a;
+  return [a, b];
+}
+
+class LossyChannel extends ScriptedChannel {
+  peer!: LossyChannel;
+  private readonly inFlight = new Set<ReturnType<typeof setTimeout>>();
+  override readyState = "open";
+  override send(data: Uint8Array): void {
+    if (this.readyState !== "open") throw new DOMException("not open", "InvalidStateError");
+    const bytes = [...data];
+    const t = setTimeout(() => {
+      this.inFlight.delete(t);
+      this.peer.receive(bytes);
+    }, 5);
+    this.inFlight.add(t);
+  }
+  override close(): void {
+    if (this.readyState === "closed") return;
+    for (const t of this.inFlight) clearTimeout(t); // lost
+    this.inFlight.clear();
+    super.close();
+    this.peer.close();
+  }
+}
+
+function commOver(dc: ScriptedChannel, name: string): Comm {
+  return new Comm(new SocketChannel(dataChannelSocket(dc as unknown as DataChannelLike), `webrtc://${name}`, "webrtc://other", "webrtc", { maxPacketBytes: 1 << 20 }), name);
 }
 
 function pipe(dc: ScriptedChannel) {
@@ -88,6 +128,17 @@ describe("data channel pipe", () => {
     socket.close(1000, "done");
     await settle();
     assert.equal(dc.readyState, "closed", "closing the port end closes the channel");
+  });
+
+  test("a data channel that loses what is in flight at close still delivers the goodbye: the closer waits for the peer", async () => {
+    const [a, b] = lossyPair();
+    const closer = commOver(a, "closer");
+    const other = commOver(b, "other");
+    closer.send({ op: "reply", id: 1 } as never);
+    closer.close("done here");
+    assert.deepEqual(await closer.closed, { reason: "done here", graceful: true });
+    assert.deepEqual(await other.closed, { reason: "done here", graceful: true }, "the goodbye arrived before the channel closed");
+    assert.equal(a.readyState, "closed", "the peer's answer closed the channel");
   });
 
   test("a link takes a channel that opens twice once: one READY, one incoming channel", async () => {
