@@ -116,3 +116,26 @@ function finish(s: SchedulerState, r: Retirement): void {
   const result: RetireResult = { retired: r.retired, kept: r.kept, moved: r.moved, ms: Math.max(0, s.now - r.startedAt) };
   s.outbox.retired(r.ticket, result);
 }
+
+/**
+ * Starts retiring workers (by id, name or address) gracefully; the answer comes as a "scheduler"
+ * instruction with `ticket` once each has left or been kept.
+ */
+export function retireWorkers(s: SchedulerState, names: string[], ticket: number): void {
+  s.begin("retire-workers");
+  const r: Retirement = { ticket, workers: new Set(), retired: [], kept: [], moved: { keys: 0, bytes: 0 }, startedAt: s.now };
+  s.retirements.add(r);
+  for (const name of new Set(names)) {
+    const ws = s.findWorker(name);
+    if (!ws) r.kept.push({ id: name, reason: "no such worker" });
+    else if (ws.status !== "running") r.kept.push({ id: ws.id, reason: "already leaving" });
+    else {
+      ws.status = "closing";
+      ws.retiring = r;
+      r.workers.add(ws);
+      // Queued tasks go elsewhere; the ones it said it is running finish here and their results move.
+      for (const ts of ws.processing) if (!ws.started.has(ts)) s.recommend(ts, "released");
+    }
+  }
+  s.run();
+}

@@ -1,20 +1,23 @@
 // The scheduler as a pure state machine: events in (a client submitted, a worker finished),
 // instructions out (messages to send). No sockets, timers or awaits, so scheduling tests are
-// synchronous and exact. The shell (server.ts) feeds it and delivers what it returns.
+// synchronous and exact. The shell (server.ts) feeds it and delivers what it returns. The methods
+// here are the events' entry points; most are carried out in client-events.ts, worker-events.ts,
+// retire.ts and stealing.ts, on the state and the machinery below.
 
 import { LostDataError, type ErrorData } from "../errors.js";
-import { comparePriority } from "../graph/priority.js";
 import type { FnDef, LinkReport, ModuleDef, TaskMsg, WorkerHello } from "../protocol/messages.js";
 import type { Serialized } from "../protocol/refs.js";
 import { ClientState, TaskState, WorkerRecord, type Retirement, type TaskStateName } from "./model.js";
 import { holders, Outbox, type Instruction } from "./outbox.js";
-import { canRun, coAssign } from "./placement.js";
-import { balance } from "./stealing.js";
-import { advanceRetirements, retiredWorkerLeft, type PendingReplicas, type ReplicaAttempts } from "./retire.js";
+import * as stealing from "./stealing.js";
+import * as retire from "./retire.js";
+import type { PendingReplicas, ReplicaAttempts } from "./retire.js";
 import { Story, type StoryEntry } from "./story.js";
 
 export type { Instruction } from "./outbox.js";
-import { endSteal, moveTask, TRANSITIONS, type TransitionExtra } from "./transitions.js";
+import { TRANSITIONS, type TransitionExtra } from "./transitions.js";
+import * as clientEvents from "./client-events.js";
+import * as events from "./worker-events.js";
 
 export interface SchedulerStateOptions {
   /**
@@ -53,7 +56,8 @@ export class SchedulerState {
   readonly outbox: Outbox;
   private stimulusCount = 0;
   private stimulus = "";
-  private readonly workersByAddress = new Map<string, WorkerRecord>();
+  /** Workers by the address of their data server. */
+  readonly workersByAddress = new Map<string, WorkerRecord>();
 
   constructor(options: SchedulerStateOptions = {}) {
     this.allowedFailures = options.allowedFailures ?? 3;
@@ -85,120 +89,23 @@ export class SchedulerState {
     this.run();
   }
 
+  /** A client submits tasks (a key already known keeps its task) and says which keys it wants. */
   updateGraph(clientId: string, tasks: TaskMsg[], fns: FnDef[], wants: string[]): void {
-    const cs = this.clients.get(clientId);
-    if (!cs) return;
-    this.begin("update-graph");
-    for (const def of fns) this.fns.set(def.id, def);
-    const fresh: TaskState[] = [];
-    /** Tasks that name a dependency the scheduler does not know (its future was released). */
-    const unknownDep = new Map<TaskState, string>();
-    for (const t of tasks) {
-      let ts = this.tasks.get(t.key);
-      if (!ts) {
-        ts = new TaskState(t.key);
-        this.tasks.set(t.key, ts);
-      }
-      if (ts.spec !== null || ts.state !== "released") continue; // known already: same key, same task
-      ts.spec = { fn: t.fn, args: t.args, retries: t.retries, workers: t.workers, resources: t.resources };
-      ts.retriesLeft = t.retries;
-      ts.priority = t.priority;
-      for (const depKey of t.deps) {
-        const dep = this.tasks.get(depKey);
-        if (!dep) {
-          unknownDep.set(ts, depKey);
-          continue;
-        }
-        ts.add("deps", dep);
-        dep.add("dependents", ts);
-      }
-      fresh.push(ts);
-    }
-    let threads = 0;
-    for (const ws of this.workers.values()) if (ws.status === "running") threads += ws.nthreads;
-    coAssign(fresh, threads);
-    for (const key of wants) {
-      const ts = this.tasks.get(key);
-      if (!ts) continue;
-      ts.addWanter(cs);
-      cs.wants.add(ts);
-      if (ts.state === "memory") this.outbox.alreadyInMemory(ts, cs);
-      else if (ts.state === "erred") this.outbox.erred(ts, [cs]);
-      // Known from before, released but kept for its lineage (a dependent still refers to it): compute it again.
-      else if (ts.state === "released" && ts.spec && !this.recs.has(ts)) this.recommend(ts, "waiting");
-    }
-    for (const ts of fresh) {
-      const missing = unknownDep.get(ts);
-      if (missing === undefined) {
-        this.recommend(ts, "waiting");
-        continue;
-      }
-      this.recommend(ts, "erred", {
-        error: {
-          name: "LostDataError",
-          code: "LOST_DATA",
-          message: `dependency ${missing} of ${ts.key} is not known to the scheduler (its future was released, or it never existed)`,
-        },
-        blame: ts.key,
-      });
-    }
-    this.run();
+    clientEvents.updateGraph(this, clientId, tasks, fns, wants);
   }
 
   releaseKeys(clientId: string, keys: string[]): void {
-    const cs = this.clients.get(clientId);
-    if (!cs) return;
-    this.begin("release-keys");
-    for (const key of keys) {
-      const ts = this.tasks.get(key);
-      if (!ts || !cs.wants.delete(ts)) continue;
-      ts.whoWants.delete(cs);
-      if (!this.isNeeded(ts)) this.recommend(ts, "released");
-    }
-    this.run();
+    clientEvents.releaseKeys(this, clientId, keys);
   }
 
   /** The client gives up these keys and the ones of its keys that depend on them. */
   cancel(clientId: string, keys: string[]): void {
-    const cs = this.clients.get(clientId);
-    if (!cs) return;
-    this.begin("cancel");
-    const seen = new Set<TaskState>();
-    const stack = keys.map((k) => this.tasks.get(k)).filter((t): t is TaskState => t !== undefined);
-    while (stack.length > 0) {
-      const ts = stack.pop()!;
-      if (seen.has(ts)) continue;
-      seen.add(ts);
-      for (const d of ts.dependents) stack.push(d);
-      if (!cs.wants.delete(ts)) continue;
-      ts.whoWants.delete(cs);
-      this.outbox.toClient(cs, { op: "key-cancelled", key: ts.key });
-      if (!this.isNeeded(ts)) this.recommend(ts, "released");
-    }
-    this.run();
+    clientEvents.cancel(this, clientId, keys);
   }
 
   /** Scattered values now held by workers. */
   updateData(clientId: string, entries: { key: string; worker: string; nbytes: number }[]): void {
-    const cs = this.clients.get(clientId);
-    this.begin("update-data");
-    for (const e of entries) {
-      const ws = this.workersByAddress.get(e.worker) ?? this.workers.get(e.worker);
-      if (!ws) continue;
-      let ts = this.tasks.get(e.key);
-      if (!ts) {
-        ts = new TaskState(e.key);
-        this.tasks.set(e.key, ts);
-      }
-      if (cs && !ts.whoWants.has(cs)) {
-        ts.addWanter(cs);
-        cs.wants.add(ts);
-      }
-      if (ts.state === "memory") this.addReplica(ts, ws, e.nbytes);
-      else if (ts.state === "released") this.transition(ts, "memory", { worker: ws, nbytes: e.nbytes });
-      else this.outbox.free(ws, e.key); // being computed under the same key: keep that, drop the copy
-    }
-    this.run();
+    clientEvents.updateData(this, clientId, entries);
   }
 
   // ---------------------------------------------------------------- workers
@@ -232,22 +139,7 @@ export class SchedulerState {
    * instruction with `ticket` once each has left or been kept (see retire.ts).
    */
   retireWorkers(names: string[], ticket: number): void {
-    this.begin("retire-workers");
-    const r: Retirement = { ticket, workers: new Set(), retired: [], kept: [], moved: { keys: 0, bytes: 0 }, startedAt: this.now };
-    this.retirements.add(r);
-    for (const name of new Set(names)) {
-      const ws = this.findWorker(name);
-      if (!ws) r.kept.push({ id: name, reason: "no such worker" });
-      else if (ws.status !== "running") r.kept.push({ id: ws.id, reason: "already leaving" });
-      else {
-        ws.status = "closing";
-        ws.retiring = r;
-        r.workers.add(ws);
-        // Queued tasks go elsewhere; the ones it said it is running finish here and their results move.
-        for (const ts of ws.processing) if (!ws.started.has(ts)) this.recommend(ts, "released");
-      }
-    }
-    this.run();
+    retire.retireWorkers(this, names, ticket);
   }
 
   /**
@@ -256,70 +148,20 @@ export class SchedulerState {
    * said goodbye (scaled down, closed) did not die of them.
    */
   removeWorker(id: string, reason: string, graceful = false): void {
-    const ws = this.workers.get(id);
-    if (!ws) return;
-    ws.status = "gone";
-    this.workers.delete(id);
-    this.workersByAddress.delete(ws.address);
-    this.begin(`worker-removed`);
-    const suspects = graceful ? new Set<TaskState>() : suspectsOf(ws);
-    for (const ts of ws.processing) {
-      if (suspects.has(ts)) ts.suspicious++;
-      if (ts.suspicious >= this.allowedFailures && suspects.has(ts)) {
-        this.transition(ts, "erred", {
-          workerGone: true,
-          error: {
-            name: "KilledWorkerError",
-            code: "KILLED_WORKER",
-            message: `task ${ts.key} was running on ${ts.suspicious} workers when they died (last: ${ws.name}, ${reason}); it is stopped rather than kill more`,
-          },
-        });
-      } else {
-        this.transition(ts, "released", { workerGone: true });
-      }
-    }
-    for (const ts of ws.hasWhat) {
-      ts.whoHas.delete(ws);
-      if (ts.whoHas.size === 0 && ts.state === "memory") this.transition(ts, "released", { workerGone: true });
-    }
-    ws.hasWhat.clear();
-    ws.processing.clear();
-    ws.started.clear();
-    for (const [ts, to] of this.pendingReplicas) if (to === ws) this.pendingReplicas.delete(ts);
-    if (ws.retiring) retiredWorkerLeft(this, ws.retiring, ws);
-    this.run();
+    events.removeWorker(this, id, reason, graceful);
   }
 
   /** Work stealing: asks loaded workers for queued tasks to move to idle ones (see stealing.ts). */
   balance(): number {
     this.begin("balance");
-    const asked = balance(this);
+    const asked = stealing.balance(this);
     this.run();
     return asked;
   }
 
   /** A victim's answer to a steal-request: moves the tasks it dropped to the workers they were stolen for. */
   stealResponse(workerId: string, stolen: string[], kept: string[]): void {
-    const victim = this.workers.get(workerId);
-    if (!victim) return;
-    this.begin("steal-response");
-    for (const key of kept) {
-      const ts = this.tasks.get(key);
-      if (ts && ts.processingOn === victim) endSteal(ts, victim);
-    }
-    for (const key of stolen) {
-      const ts = this.tasks.get(key);
-      if (!ts || ts.processingOn !== victim || !ts.stealTo) continue; // moved or released meanwhile
-      const thief = ts.stealTo;
-      endSteal(ts, victim);
-      if (thief.status === "running" && this.workers.has(thief.id) && canRun(ts, thief)) {
-        moveTask(this, ts, thief);
-        this.story.record(ts.key, "processing", "processing", this.stimulus, this.now);
-      } else {
-        this.recommend(ts, "released"); // the thief left meanwhile; the victim has dropped it: place it anew
-      }
-    }
-    this.run();
+    stealing.stealResponse(this, workerId, stolen, kept);
   }
 
   /** A worker says it is running `key` (see TaskStarted). */
@@ -330,112 +172,30 @@ export class SchedulerState {
   }
 
   taskFinished(workerId: string, key: string, nbytes: number, duration: number, value?: Serialized): void {
-    const ws = this.workers.get(workerId);
-    const ts = this.tasks.get(key);
-    if (!ws) return;
-    this.begin("task-finished");
-    if (ts && ts.state === "processing" && ts.processingOn === ws) {
-      this.transition(ts, "memory", { worker: ws, nbytes, duration, value });
-    } else if (ts && ts.state === "memory") {
-      this.addReplica(ts, ws, nbytes);
-    } else {
-      this.outbox.free(ws, key); // cancelled or reassigned meanwhile: the worker may drop it
-    }
-    this.run();
+    events.taskFinished(this, workerId, key, nbytes, duration, value);
   }
 
   taskErred(workerId: string, key: string, error: ErrorData): void {
-    const ws = this.workers.get(workerId);
-    const ts = this.tasks.get(key);
-    if (!ws || !ts || ts.state !== "processing" || ts.processingOn !== ws) return;
-    this.begin("task-erred");
-    if (ts.retriesLeft > 0) {
-      ts.retriesLeft--;
-      this.transition(ts, "released", NO_EXTRA);
-    } else {
-      this.transition(ts, "erred", { error, blame: key });
-    }
-    this.run();
+    events.taskErred(this, workerId, key, error);
   }
 
   /** A worker could not get `dep` from `from`: the scheduler's record was wrong; fix it and retry. */
   missingData(workerId: string, key: string, dep: string, from: string): void {
-    const ws = this.workers.get(workerId);
-    if (!ws) return;
-    this.begin("missing-data");
-    const dts = this.tasks.get(dep);
-    const holder = this.workersByAddress.get(from);
-    if (dts && holder && dts.whoHas.delete(holder)) {
-      holder.hasWhat.delete(dts);
-      holder.nbytes -= dts.nbytes;
-      if (dts.whoHas.size === 0 && dts.state === "memory") this.transition(dts, "released", { workerGone: true });
-    }
-    const ts = this.tasks.get(key);
-    if (ts && ts.state === "processing" && ts.processingOn === ws) this.recommend(ts, "released");
-    this.run();
+    events.missingData(this, workerId, key, dep, from);
   }
 
   /** A worker holds replicas it fetched (as dependencies, or asked to by a retirement). */
   addKeys(workerId: string, keys: { key: string; nbytes: number }[]): void {
-    const ws = this.workers.get(workerId);
-    if (!ws) return;
-    for (const { key, nbytes } of keys) {
-      const ts = this.tasks.get(key);
-      if (ts && ts.state === "memory") {
-        this.addReplica(ts, ws, nbytes);
-        if (this.pendingReplicas.get(ts) === ws) {
-          this.pendingReplicas.delete(ts);
-          for (const holder of ts.whoHas) {
-            if (!holder.retiring) continue;
-            holder.retiring.moved.keys++;
-            holder.retiring.moved.bytes += ts.nbytes;
-            break;
-          }
-        }
-      } else this.outbox.free(ws, key);
-    }
-    if (this.retirements.size > 0) {
-      this.begin("add-keys");
-      this.run();
-    } else this.outbox.flushFrees();
+    events.addKeys(this, workerId, keys);
   }
 
   /** A worker could not fetch replicas it was asked for: ask again (elsewhere), or give up on them. */
   acquireFailed(workerId: string, keys: string[]): void {
-    const ws = this.workers.get(workerId);
-    if (!ws) return;
-    this.begin("acquire-failed");
-    for (const key of keys) {
-      const ts = this.tasks.get(key);
-      if (!ts || this.pendingReplicas.get(ts) !== ws) continue;
-      this.pendingReplicas.delete(ts);
-      this.replicaAttempts.get(ts)?.failed.add(ws);
-    }
-    this.run();
+    events.acquireFailed(this, workerId, keys);
   }
 
   heartbeat(workerId: string, memory: number, executing: number, spilled = 0, paused = false, links?: LinkReport[]): void {
-    const ws = this.workers.get(workerId);
-    if (!ws) return;
-    if (links) {
-      const before = new Map(ws.links.map((l) => [l.peer, l]));
-      ws.links = links.map((l) => {
-        const prev = before.get(l.peer);
-        const dt = prev ? (this.now - prev.at) / 1000 : 0;
-        const moved = prev ? l.bytesIn + l.bytesOut - prev.bytesIn - prev.bytesOut : 0;
-        return { ...l, bytesPerSecond: dt > 0 && moved > 0 ? moved / dt : 0, at: this.now };
-      });
-    }
-    ws.lastSeen = this.now;
-    ws.memory = memory;
-    ws.executing = executing;
-    ws.spilled = spilled;
-    if (paused === ws.paused) return;
-    ws.paused = paused;
-    this.begin(paused ? "worker-paused" : "worker-resumed");
-    // Paused: its queued tasks are stolen by others (stealing.ts). Resumed: it may take the tasks nobody could.
-    if (!paused) this.offerUnrunnable();
-    this.run();
+    events.heartbeat(this, workerId, memory, executing, spilled, paused, links);
   }
 
   uploadModule(module: ModuleDef): void {
@@ -465,6 +225,16 @@ export class SchedulerState {
     return ts.whoWants.size > 0 || ts.waiters.size > 0;
   }
 
+  /** Whether a transition of `ts` waits to be carried out in this event. */
+  isRecommended(ts: TaskState): boolean {
+    return this.recs.has(ts);
+  }
+
+  /** Records in `ts`'s story a move made outside `transition` (a stolen task changing workers). */
+  recordStory(ts: TaskState, start: TaskStateName, finish: TaskStateName): void {
+    this.story.record(ts.key, start, finish, this.stimulus, this.now);
+  }
+
   recommend(ts: TaskState, finish: TaskStateName, extra?: TransitionExtra): void {
     this.recs.set(ts, finish);
     if (extra) this.recExtras.set(ts, extra);
@@ -489,25 +259,27 @@ export class SchedulerState {
     return { name: e.name, message: e.message, code: e.code };
   }
 
-  // ---------------------------------------------------------------- internals
+  // ---------------------------------------------------------------- running events (also for worker-events.ts)
 
-  private findWorker(name: string): WorkerRecord | undefined {
+  /** The worker with this id, data-server address or name. */
+  findWorker(name: string): WorkerRecord | undefined {
     const byId = this.workers.get(name) ?? this.workersByAddress.get(name);
     if (byId) return byId;
     for (const ws of this.workers.values()) if (ws.name === name) return ws;
     return undefined;
   }
 
-  private begin(what: string): void {
+  /** Starts handling an event (what caused the transitions that follow, for story()). */
+  begin(what: string): void {
     this.stimulus = `${what}-${++this.stimulusCount}`;
   }
 
   /**
-   * Carries out recommendations until none are left, a round at a time (taking the first entry of
+   * Ends handling an event: carries out recommendations until none are left, a round at a time (taking the first entry of
    * a Map after many deletions is slow in V8, so we never do that). A newer recommendation for a
    * task replaces an older one that has not run yet.
    */
-  private run(): void {
+  run(): void {
     for (;;) {
       while (this.recs.size > 0) {
         const round = this.recs;
@@ -521,7 +293,7 @@ export class SchedulerState {
       }
       // Retirements move on once the tasks have settled (a kept worker may take tasks again).
       if (this.retirements.size === 0) break;
-      advanceRetirements(this);
+      retire.advanceRetirements(this);
       if (this.recs.size === 0) break;
     }
     if (this.retirements.size === 0 && this.replicaAttempts.size > 0) {
@@ -531,14 +303,15 @@ export class SchedulerState {
     this.outbox.flushFrees();
   }
 
-  private transition(ts: TaskState, finish: TaskStateName, extra: TransitionExtra): void {
+  /** Moves `ts` to `finish` now, through "released" where there is no direct transition. */
+  transition(ts: TaskState, finish: TaskStateName, extra: TransitionExtra): void {
     const start = ts.state;
     if (start === finish) return;
     const fn = TRANSITIONS[`${start}>${finish}`];
     if (fn) {
       fn(this, ts, extra);
       // A no-worker task offered to new workers none of which may run it stays where it was.
-      if (ts.state !== start) this.story.record(ts.key, start, ts.state, this.stimulus, this.now);
+      if (ts.state !== start) this.recordStory(ts, start, ts.state);
       return;
     }
     if (start === "released" || finish === "released") {
@@ -549,17 +322,5 @@ export class SchedulerState {
   }
 }
 
-const NO_EXTRA: TransitionExtra = Object.freeze({});
-
-/**
- * The tasks a worker that died may have died of: those it said it was running; if it said none
- * (it was in a run of quick tasks), the first in priority of those queued on it, since workers run
- * them in priority order. Counting every queued task instead would stop innocent tasks after a few
- * unrelated deaths (each worker holds a long queue).
- */
-function suspectsOf(ws: WorkerRecord): Set<TaskState> {
-  if (ws.started.size > 0) return new Set(ws.started);
-  let first: TaskState | null = null;
-  for (const ts of ws.processing) if (!first || comparePriority(ts.priority, first.priority) < 0) first = ts;
-  return new Set(first ? [first] : []);
-}
+/** Facts for a transition that carries none. */
+export const NO_EXTRA: TransitionExtra = Object.freeze({});

@@ -8,6 +8,7 @@
 import type { TaskState, WorkerRecord } from "./model.js";
 import { canRun, DEFAULT_BANDWIDTH_BYTES_PER_MS, missingBytes } from "./placement.js";
 import type { SchedulerState } from "./state.js";
+import { endSteal, moveTask } from "./transitions.js";
 
 /** Tasks asked back from one victim at a time, at most. */
 export const MAX_STEAL_BATCH = 1000;
@@ -65,4 +66,28 @@ export function balance(s: SchedulerState, bandwidth = DEFAULT_BANDWIDTH_BYTES_P
     asked += batch.length;
   }
   return asked;
+}
+
+/** A victim's answer to a steal-request: moves the tasks it dropped to the workers they were stolen for. */
+export function stealResponse(s: SchedulerState, workerId: string, stolen: string[], kept: string[]): void {
+  const victim = s.workers.get(workerId);
+  if (!victim) return;
+  s.begin("steal-response");
+  for (const key of kept) {
+    const ts = s.tasks.get(key);
+    if (ts && ts.processingOn === victim) endSteal(ts, victim);
+  }
+  for (const key of stolen) {
+    const ts = s.tasks.get(key);
+    if (!ts || ts.processingOn !== victim || !ts.stealTo) continue; // moved or released meanwhile
+    const thief = ts.stealTo;
+    endSteal(ts, victim);
+    if (thief.status === "running" && s.workers.has(thief.id) && canRun(ts, thief)) {
+      moveTask(s, ts, thief);
+      s.recordStory(ts, "processing", "processing");
+    } else {
+      s.recommend(ts, "released"); // the thief left meanwhile; the victim has dropped it: place it anew
+    }
+  }
+  s.run();
 }

@@ -1,0 +1,173 @@
+// What workers report to the scheduler, as events on its state: tasks finished, failed or
+// started elsewhere, data a worker could not find, replicas it gained or could not get, its
+// heartbeat, and the worker itself gone. SchedulerState's methods of the same names call these.
+
+import type { ErrorData } from "../errors.js";
+import { comparePriority } from "../graph/priority.js";
+import type { LinkReport } from "../protocol/messages.js";
+import type { Serialized } from "../protocol/refs.js";
+import type { TaskState, WorkerRecord } from "./model.js";
+import { retiredWorkerLeft } from "./retire.js";
+import { NO_EXTRA, type SchedulerState } from "./state.js";
+
+/**
+ * A worker left or died: recompute what it was running and what only it held. Only a worker that
+ * died (`graceful` false) counts against the tasks it was running (KilledWorkerError); one that
+ * said goodbye (scaled down, closed) did not die of them.
+ */
+export function removeWorker(s: SchedulerState, id: string, reason: string, graceful = false): void {
+  const ws = s.workers.get(id);
+  if (!ws) return;
+  ws.status = "gone";
+  s.workers.delete(id);
+  s.workersByAddress.delete(ws.address);
+  s.begin(`worker-removed`);
+  const suspects = graceful ? new Set<TaskState>() : suspectsOf(ws);
+  for (const ts of ws.processing) {
+    if (suspects.has(ts)) ts.suspicious++;
+    if (ts.suspicious >= s.allowedFailures && suspects.has(ts)) {
+      s.transition(ts, "erred", {
+        workerGone: true,
+        error: {
+          name: "KilledWorkerError",
+          code: "KILLED_WORKER",
+          message: `task ${ts.key} was running on ${ts.suspicious} workers when they died (last: ${ws.name}, ${reason}); it is stopped rather than kill more`,
+        },
+      });
+    } else {
+      s.transition(ts, "released", { workerGone: true });
+    }
+}
+  for (const ts of ws.hasWhat) {
+    ts.whoHas.delete(ws);
+    if (ts.whoHas.size === 0 && ts.state === "memory") s.transition(ts, "released", { workerGone: true });
+}
+  ws.hasWhat.clear();
+  ws.processing.clear();
+  ws.started.clear();
+  for (const [ts, to] of s.pendingReplicas) if (to === ws) s.pendingReplicas.delete(ts);
+  if (ws.retiring) retiredWorkerLeft(s, ws.retiring, ws);
+  s.run();
+}
+
+export function taskFinished(s: SchedulerState, workerId: string, key: string, nbytes: number, duration: number, value?: Serialized): void {
+  const ws = s.workers.get(workerId);
+  const ts = s.tasks.get(key);
+  if (!ws) return;
+  s.begin("task-finished");
+  if (ts && ts.state === "processing" && ts.processingOn === ws) {
+    s.transition(ts, "memory", { worker: ws, nbytes, duration, value });
+  } else if (ts && ts.state === "memory") {
+    s.addReplica(ts, ws, nbytes);
+  } else {
+    s.outbox.free(ws, key); // cancelled or reassigned meanwhile: the worker may drop it
+}
+  s.run();
+}
+
+export function taskErred(s: SchedulerState, workerId: string, key: string, error: ErrorData): void {
+  const ws = s.workers.get(workerId);
+  const ts = s.tasks.get(key);
+  if (!ws || !ts || ts.state !== "processing" || ts.processingOn !== ws) return;
+  s.begin("task-erred");
+  if (ts.retriesLeft > 0) {
+    ts.retriesLeft--;
+    s.transition(ts, "released", NO_EXTRA);
+  } else {
+    s.transition(ts, "erred", { error, blame: key });
+}
+  s.run();
+}
+
+/** A worker could not get `dep` from `from`: the scheduler's record was wrong; fix it and retry. */
+export function missingData(s: SchedulerState, workerId: string, key: string, dep: string, from: string): void {
+  const ws = s.workers.get(workerId);
+  if (!ws) return;
+  s.begin("missing-data");
+  const dts = s.tasks.get(dep);
+  const holder = s.workersByAddress.get(from);
+  if (dts && holder && dts.whoHas.delete(holder)) {
+    holder.hasWhat.delete(dts);
+    holder.nbytes -= dts.nbytes;
+    if (dts.whoHas.size === 0 && dts.state === "memory") s.transition(dts, "released", { workerGone: true });
+}
+  const ts = s.tasks.get(key);
+  if (ts && ts.state === "processing" && ts.processingOn === ws) s.recommend(ts, "released");
+  s.run();
+}
+
+/** A worker holds replicas it fetched (as dependencies, or asked to by a retirement). */
+export function addKeys(s: SchedulerState, workerId: string, keys: { key: string; nbytes: number }[]): void {
+  const ws = s.workers.get(workerId);
+  if (!ws) return;
+  for (const { key, nbytes } of keys) {
+    const ts = s.tasks.get(key);
+    if (ts && ts.state === "memory") {
+      s.addReplica(ts, ws, nbytes);
+      if (s.pendingReplicas.get(ts) === ws) {
+        s.pendingReplicas.delete(ts);
+        for (const holder of ts.whoHas) {
+          if (!holder.retiring) continue;
+          holder.retiring.moved.keys++;
+          holder.retiring.moved.bytes += ts.nbytes;
+          break;
+        }
+      }
+    } else s.outbox.free(ws, key);
+}
+  if (s.retirements.size > 0) {
+    s.begin("add-keys");
+    s.run();
+  } else s.outbox.flushFrees();
+}
+
+/** A worker could not fetch replicas it was asked for: ask again (elsewhere), or give up on them. */
+export function acquireFailed(s: SchedulerState, workerId: string, keys: string[]): void {
+  const ws = s.workers.get(workerId);
+  if (!ws) return;
+  s.begin("acquire-failed");
+  for (const key of keys) {
+    const ts = s.tasks.get(key);
+    if (!ts || s.pendingReplicas.get(ts) !== ws) continue;
+    s.pendingReplicas.delete(ts);
+    s.replicaAttempts.get(ts)?.failed.add(ws);
+}
+  s.run();
+}
+
+export function heartbeat(s: SchedulerState, workerId: string, memory: number, executing: number, spilled = 0, paused = false, links?: LinkReport[]): void {
+  const ws = s.workers.get(workerId);
+  if (!ws) return;
+  if (links) {
+    const before = new Map(ws.links.map((l) => [l.peer, l]));
+    ws.links = links.map((l) => {
+      const prev = before.get(l.peer);
+      const dt = prev ? (s.now - prev.at) / 1000 : 0;
+      const moved = prev ? l.bytesIn + l.bytesOut - prev.bytesIn - prev.bytesOut : 0;
+      return { ...l, bytesPerSecond: dt > 0 && moved > 0 ? moved / dt : 0, at: s.now };
+    });
+}
+  ws.lastSeen = s.now;
+  ws.memory = memory;
+  ws.executing = executing;
+  ws.spilled = spilled;
+  if (paused === ws.paused) return;
+  ws.paused = paused;
+  s.begin(paused ? "worker-paused" : "worker-resumed");
+  // Paused: its queued tasks are stolen by others (stealing.ts). Resumed: it may take the tasks nobody could.
+  if (!paused) s.offerUnrunnable();
+  s.run();
+}
+
+/**
+ * The tasks a worker that died may have died of: those it said it was running; if it said none
+ * (it was in a run of quick tasks), the first in priority of those queued on it, since workers run
+ * them in priority order. Counting every queued task instead would stop innocent tasks after a few
+ * unrelated deaths (each worker holds a long queue).
+ */
+function suspectsOf(ws: WorkerRecord): Set<TaskState> {
+  if (ws.started.size > 0) return new Set(ws.started);
+  let first: TaskState | null = null;
+  for (const ts of ws.processing) if (!first || comparePriority(ts.priority, first.priority) < 0) first = ts;
+  return new Set(first ? [first] : []);
+}
