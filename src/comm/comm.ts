@@ -180,7 +180,7 @@ export class Comm {
   }
 
   private receive(packet: Packet): void {
-    if (this.closeInfo) return;
+    if (this.closeInfo) return this.answerLateGoodbye(packet);
     this.stats.packetsIn++;
     this.stats.bytesIn += packetBytes(packet);
     let messages: Message[];
@@ -204,6 +204,16 @@ export class Comm {
       if (waiter) waiter.resolve(m);
       else if (this.handler) this.dispatch(m);
       else this.inbox.push(m);
+    }
+  }
+
+  /** Both ends closed at once: the peer's goodbye answers ours, so our end need not wait for more. */
+  private answerLateGoodbye(packet: Packet): void {
+    if (!this.closeInfo?.graceful) return;
+    try {
+      if (decodePacket(packet).some((m) => m.op === "goodbye")) this.channel.close(this.closeInfo.reason, true);
+    } catch {
+      // a broken packet after closing: nothing to answer
     }
   }
 

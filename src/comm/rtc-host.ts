@@ -185,6 +185,8 @@ export class RtcHost {
         // A first handshake that fails is tried once more on a fresh connection (libdatachannel
         // now and then fails a DTLS handshake between two of its own connections in one process).
         if (!pair.connected && pair.offerer && pair.attempt < MAX_ATTEMPTS && pair.pending.size > 0 && this.pairs.get(peer) === pair) return this.retry(peer, pair);
+        // A working connection that fails takes its channels down without a goodbye: say so.
+        if (pair.connected && state === "failed" && this.pairs.get(peer) === pair) log().warn(`webrtc ${peer}: the connection failed; its channels close`);
         this.drop(peer, pair, `connection ${state}`, state === "failed");
       }
     });

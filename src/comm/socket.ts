@@ -145,7 +145,16 @@ export class SocketChannel implements Channel {
   }
 
   close(reason: string, answer = false): void {
-    if (this.closing !== null || this.closed) return;
+    if (this.closed) return;
+    if (this.closing !== null) {
+      // Waiting for the peer's answer, and this is it (both ends closed at once): close now.
+      if (answer && this.lingering && this.pumping !== undefined) {
+        clearTimeout(this.pumping);
+        this.pumping = undefined;
+        this.closeSocket();
+      }
+      return;
+    }
     this.closing = reason;
     this.answering = answer;
     this.pump(); // closes once what is queued (the goodbye) has gone out

@@ -141,6 +141,19 @@ describe("data channel pipe", () => {
     assert.equal(a.readyState, "closed", "the peer's answer closed the channel");
   });
 
+  test("both ends closing at once answer each other's goodbye: the channel closes without waiting out the linger", async () => {
+    const [a, b] = lossyPair();
+    const one = commOver(a, "one");
+    const two = commOver(b, "two");
+    one.close("one is done");
+    two.close("two is done");
+    assert.deepEqual(await one.closed, { reason: "one is done", graceful: true });
+    assert.deepEqual(await two.closed, { reason: "two is done", graceful: true });
+    await new Promise((r) => setTimeout(r, 200)); // goodbyes take 5 ms; the linger would be 2 s
+    assert.equal(a.readyState, "closed");
+    assert.equal(b.readyState, "closed");
+  });
+
   test("a link takes a channel that opens twice once: one READY, one incoming channel", async () => {
     let toLink: (m: BridgeMessage) => void = () => {};
     const link = new RtcLink({ post: () => {}, receive: (h) => (toLink = h) }, "webrtc://me");
