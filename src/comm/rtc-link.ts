@@ -191,6 +191,7 @@ function gated(inner: OpenableSocket, awaitReady: boolean): SocketLike & { onRea
     get bufferedAmount() {
       return inner.bufferedAmount;
     },
+    closeLingerMs: inner.closeLingerMs,
     get binaryType() {
       return inner.binaryType;
     },

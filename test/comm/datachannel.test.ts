@@ -169,4 +169,26 @@ describe("data channel pipe", () => {
     for (const c of accepted) c.close("done");
     link.close();
   });
+
+  test("a channel taken by a link closes from this side only after the peer answers (or the linger ends)", async () => {
+    let toLink: (m: BridgeMessage) => void = () => {};
+    const link = new RtcLink({ post: () => {}, receive: (h) => (toLink = h) }, "webrtc://me");
+    const accepted: Channel[] = [];
+    link.onChannel = (c) => accepted.push(c);
+    const dc = new ScriptedChannel();
+    toLink({ rtc: "channel", peer: "webrtc://peer", channel: dc as unknown as DataChannelLike });
+    dc.open();
+    await settle();
+    const [channel] = accepted;
+    assert.ok(channel);
+    const closed: string[] = [];
+    channel.onClose = (reason) => closed.push(reason);
+    channel.close("done here");
+    await settle();
+    assert.equal(dc.readyState, "open", "kept open for the peer's answer: what was sent last may still be in flight");
+    dc.close(); // the peer's answer
+    await settle();
+    assert.deepEqual(closed, ["data channel closed"]);
+    link.close();
+  });
 });
