@@ -87,6 +87,17 @@ function pipe(dc: ScriptedChannel) {
   return { socket, events, messages };
 }
 
+/** A link that is handed a scripted channel from a peer, as its host hands it a real one. */
+function linkTaking() {
+  let toLink: (m: BridgeMessage) => void = () => {};
+  const link = new RtcLink({ post: () => {}, receive: (h) => (toLink = h) }, "webrtc://me");
+  const accepted: Channel[] = [];
+  link.onChannel = (c) => accepted.push(c);
+  const dc = new ScriptedChannel();
+  toLink({ rtc: "channel", peer: "webrtc://peer", channel: dc as unknown as DataChannelLike });
+  return { link, dc, accepted };
+}
+
 /** Lets messages cross the ports (each hop is a task). */
 const settle = () => new Promise((r) => setTimeout(r, 20));
 
@@ -155,12 +166,7 @@ describe("data channel pipe", () => {
   });
 
   test("a link takes a channel that opens twice once: one READY, one incoming channel", async () => {
-    let toLink: (m: BridgeMessage) => void = () => {};
-    const link = new RtcLink({ post: () => {}, receive: (h) => (toLink = h) }, "webrtc://me");
-    const accepted: Channel[] = [];
-    link.onChannel = (c) => accepted.push(c);
-    const dc = new ScriptedChannel();
-    toLink({ rtc: "channel", peer: "webrtc://peer", channel: dc as unknown as DataChannelLike });
+    const { link, dc, accepted } = linkTaking();
     dc.open();
     dc.open();
     await settle();
@@ -171,12 +177,7 @@ describe("data channel pipe", () => {
   });
 
   test("a channel taken by a link closes from this side only after the peer answers (or the linger ends)", async () => {
-    let toLink: (m: BridgeMessage) => void = () => {};
-    const link = new RtcLink({ post: () => {}, receive: (h) => (toLink = h) }, "webrtc://me");
-    const accepted: Channel[] = [];
-    link.onChannel = (c) => accepted.push(c);
-    const dc = new ScriptedChannel();
-    toLink({ rtc: "channel", peer: "webrtc://peer", channel: dc as unknown as DataChannelLike });
+    const { link, dc, accepted } = linkTaking();
     dc.open();
     await settle();
     const [channel] = accepted;
