@@ -2,7 +2,7 @@
 // run; compression on a throttled link; the cost of the compression decision.
 //
 //   npm run bench:transfer                     (builds first)
-//   node bench/transfer.mjs --runs 3 --sizes 64,256 --no-dask [--no-huge-pages]
+//   node bench/transfer.mjs --runs 15 --sizes 64,256 --no-dask [--no-huge-pages]
 //
 // Method (as bench/dask_transfer.py and ../shared/anchors/dask/bench_transfer.py): for each case a
 // fresh array is made on worker process A (not timed); then a consumer runs on A (no transfer) and
@@ -22,7 +22,9 @@ import { decide } from "../dist/src/protocol/compression.js";
 import { relaunchWithHugePages, withHugePages } from "../dist/node/huge-pages.js";
 import { benchOptions } from "./options.mjs";
 
-const o = benchOptions({ runs: 3, sizes: "64,256", throttle: "20MB", "throttle-size": 64, "no-dask": false, "no-huge-pages": false });
+// 15 rounds by default: single rounds here range from 0.2× to 5.7× Dask, and fewer leave the
+// median's interval wider than the differences it is meant to show.
+const o = benchOptions({ runs: 15, sizes: "64,256", throttle: "20MB", "throttle-size": 64, "no-dask": false, "no-huge-pages": false });
 const RUNS = o.runs;
 const SIZES = o.sizes.split(",").map(Number);
 const THROTTLE = o.throttle;
