@@ -172,7 +172,8 @@ export function decide(frame: Uint8Array, mode: CompressionMode, link: LinkSpeed
     return { compress: false, ratio: 1, reason: "link-fast" };
   }
   if (mode === "auto" && !pays(0, link.bytesPerSecond!)) {
-    // Compression could not pay even if the frame shrank to nothing: no need to sample (deflating five samples of `i % 16` costs 0.4-1.7 ms per frame).
+    // Compression could not pay even if the frame shrank to nothing: no need to sample (deflating
+    // five samples of `i % 16` costs 0.4-1.7 ms per frame).
     return { compress: false, ratio: 1, reason: "link-fast" };
   }
   const samples = sampleFrame(frame);

@@ -57,7 +57,10 @@ export class DataPlane {
 
   /** Open connections: to the peers this worker fetches from ("out"), from those fetching here ("in"). */
   connections(): { comm: Comm; direction: "out" | "in" }[] {
-    return [...[...this.peers.connected.values()].map((comm) => ({ comm, direction: "out" as const })), ...[...this.incoming].map((comm) => ({ comm, direction: "in" as const }))];
+    const out: { comm: Comm; direction: "out" | "in" }[] = [];
+    for (const comm of this.peers.connected.values()) out.push({ comm, direction: "out" });
+    for (const comm of this.incoming) out.push({ comm, direction: "in" });
+    return out;
   }
 
   /** Closes every data connection, both ways; connections accepted later are closed at once. */
