@@ -266,6 +266,7 @@ export class SocketChannel implements Channel {
   private finish(reason: string): void {
     if (this.closed) return;
     this.closed = true;
+    this.reader.abort();
     clearTimeout(this.pumping);
     this.pumping = undefined;
     this.queue.length = 0;

@@ -18,6 +18,7 @@
 import { ProtocolError } from "../errors.js";
 import { CODEC_DEFLATE, CODEC_RAW } from "./codecs.js";
 import type { Packet } from "./packet.js";
+import { beginReceive, endReceive, receiveBuffer } from "../util/receive-buffers.js";
 
 const MAGIC = 0x6d736833; // "msh3"
 const PER_FRAME = 16;
@@ -212,9 +213,21 @@ export class PacketReader {
     if (step === null || step.kind !== "raw-frame" || step.size < ZERO_COPY_MIN_BYTES) return undefined;
     if (this.partBuffer === null && this.filled > 0) return undefined; // begun as pieces: finish it that way
     if (this.filled + len > step.size) return undefined;
-    this.partBuffer ??= new Uint8Array(step.size);
+    this.partBuffer ??= beginReceive(step.size);
     this.inPlace = this.partBuffer.subarray(this.filled, this.filled + len);
     return this.inPlace;
+  }
+
+  /** Drops a packet in progress (its link closed): a frame being read in place is abandoned. */
+  abort(): void {
+    if (this.partBuffer !== null) endReceive(this.partBuffer.byteLength);
+    this.partBuffer = null;
+    this.inPlace = null;
+    this.step = null;
+    this.pieces = [];
+    this.filled = 0;
+    this.frames.length = 0;
+    this.framePieces = [];
   }
 
   /** Feeds one chunk; returns the packet it completes, if any. Throws ProtocolError on bad input. */
@@ -263,6 +276,7 @@ export class PacketReader {
       const whole = this.partBuffer;
       this.partBuffer = null;
       this.filled = 0;
+      endReceive(whole.byteLength);
       return whole;
     }
     // A large part that arrived as one whole message is used as it is: the transport gave us that
@@ -276,7 +290,7 @@ export class PacketReader {
         return only;
       }
     }
-    const bytes = new Uint8Array(size);
+    const bytes = receiveBuffer(size);
     let at = 0;
     for (const p of this.pieces) {
       bytes.set(p, at);
@@ -392,7 +406,7 @@ export class PacketReader {
 }
 
 function concat(parts: Uint8Array[], length: number): Uint8Array {
-  const out = new Uint8Array(length);
+  const out = receiveBuffer(length);
   let at = 0;
   for (const p of parts) {
     out.set(p, at);

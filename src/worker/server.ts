@@ -15,10 +15,11 @@ import type { Serialized, TaskRef } from "../protocol/refs.js";
 import { deserialize, measure, serialize } from "../protocol/serialize.js";
 import { randomId } from "../util/ids.js";
 import { exposeBuffers } from "../util/buffer-pool.js";
+import { clearReceiveBuffers, setSpareBudget } from "../util/receive-buffers.js";
 import { CodeCache, type CodePlatform, type TaskFunction } from "./code.js";
 import { DataPlane } from "./data-plane.js";
 import { WorkerState, type WorkerTask } from "./state.js";
-import type { SpillStore } from "./spill.js";
+import { SPILL_FRACTION, type SpillStore } from "./spill.js";
 
 export interface WorkerOptions {
   /** Address of the scheduler. */
@@ -100,6 +101,9 @@ export class Worker {
   private constructor(private readonly options: WorkerOptions, address: string) {
     this.name = options.name ?? `worker-${randomId(3)}`;
     this.state = new WorkerState(address, { limit: options.memoryLimit ?? 0, spill: options.spill });
+    // Buffers prepared for incoming frames are memory too: lend them only what results leave free.
+    const limit = options.memoryLimit ?? 0;
+    if (limit > 0) setSpareBudget(() => SPILL_FRACTION * limit - this.state.memory);
     this.code = new CodeCache(options.code);
     this.closed = new Promise((r) => (this.resolveClosed = r));
     this.data = new DataPlane(this.name, this.state, options.transport, options.webrtc, () => this.scheduleDrain());
@@ -170,6 +174,7 @@ export class Worker {
     this.scheduler.close(reason);
     await this.listener.close();
     this.data.close(reason);
+    clearReceiveBuffers();
     try {
       this.options.spill?.close();
     } catch (err) {

@@ -1,0 +1,168 @@
+// Buffers prepared for incoming frames of a recurring size: in this thread, the functions directly;
+// then frames over a real WebSocket on 127.0.0.1 landing in them intact.
+
+import assert from "node:assert/strict";
+import { mock, test } from "node:test";
+import "../../node/platform.js";
+import { beginReceive, clearReceiveBuffers, deserialize, endReceive, PacketReader, receiveBuffer, receiveBufferStats, serialize, setSpareBudget, SPARE_MIN_BYTES, toChunks, type Message } from "../../src/internal.js";
+import { Harness } from "../comm/conformance.js";
+
+const SIZE = SPARE_MIN_BYTES * 2;
+
+/** Waits (real timers) until `cond` holds, failing after `ms`. */
+async function until(cond: () => boolean, what: string, ms = 5000): Promise<void> {
+  const end = performance.now() + ms;
+  while (!cond()) {
+    if (performance.now() > end) assert.fail(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 1));
+  }
+}
+
+/** Lets the preparation run for a while (it takes a timer turn per slice). */
+async function turns(n: number): Promise<void> {
+  for (let i = 0; i < n; i++) await new Promise((r) => setTimeout(r, 0));
+}
+
+test("buffers for incoming frames, in this thread", async (t) => {
+  t.afterEach(() => {
+    clearReceiveBuffers();
+    setSpareBudget(() => Infinity);
+  });
+
+  await t.test("a small frame gets a new zeroed buffer and nothing is prepared for its size", async () => {
+    const before = receiveBufferStats();
+    for (let i = 0; i < 3; i++) {
+      const b = receiveBuffer(SPARE_MIN_BYTES - 1);
+      assert.equal(b.byteLength, SPARE_MIN_BYTES - 1);
+      assert.equal(b.byteOffset, 0);
+      assert.equal(b.buffer.byteLength, b.byteLength);
+    }
+    await turns(20);
+    const after = receiveBufferStats();
+    assert.equal(after.taken, before.taken, "small frames are not counted");
+    assert.equal(after.prepared, before.prepared);
+    assert.equal(after.spareBytes, 0);
+  });
+
+  await t.test("a size seen once is not prepared for", async () => {
+    const before = receiveBufferStats();
+    receiveBuffer(SIZE);
+    await turns(20);
+    assert.equal(receiveBufferStats().prepared, before.prepared);
+    assert.equal(receiveBufferStats().spareBytes, 0);
+  });
+
+  await t.test("once a size recurs, the next frame of it gets a prepared buffer: zeroed, whole, of its own", async () => {
+    const first = receiveBuffer(SIZE);
+    first.fill(1); // what a frame leaves in its buffer must never show in another
+    const second = receiveBuffer(SIZE);
+    second.fill(2);
+    await until(() => receiveBufferStats().spareBytes === SIZE, "a spare of the size");
+    await turns(10); // and its pages touched
+    const before = receiveBufferStats();
+    const third = receiveBuffer(SIZE);
+    const after = receiveBufferStats();
+    assert.equal(after.fromSpare, before.fromSpare + 1, "taken from the spare");
+    assert.notEqual(third.buffer, first.buffer);
+    assert.notEqual(third.buffer, second.buffer);
+    assert.equal(third.byteLength, SIZE);
+    assert.equal(third.byteOffset, 0);
+    assert.equal(third.buffer.byteLength, SIZE);
+    assert.ok(third.every((x) => x === 0), "all zeros");
+    assert.equal(after.spareBytes, 0, "no longer waiting once taken");
+    // Taking it asked for the next one.
+    await until(() => receiveBufferStats().spareBytes === SIZE, "the next spare");
+  });
+
+  await t.test("a spare taken while its pages are still being touched is never written to again", async () => {
+    const big = SPARE_MIN_BYTES * 8; // eight slices to touch
+    receiveBuffer(big);
+    receiveBuffer(big);
+    await until(() => receiveBufferStats().spareBytes === big, "a spare being prepared");
+    const taken = receiveBuffer(big); // at once: at most a slice of it has been touched
+    assert.equal(receiveBufferStats().fromSpare > 0, true);
+    taken.fill(0xab);
+    await turns(30);
+    assert.ok(taken.every((x) => x === 0xab), "preparation left it alone");
+  });
+
+  await t.test("nothing is prepared while a frame is being read into its buffer: it would compete with the frame", async () => {
+    receiveBuffer(SIZE);
+    receiveBuffer(SIZE); // recurring: a spare is wanted
+    const frame = beginReceive(SIZE); // in the same turn, before preparation starts
+    await turns(20);
+    assert.equal(receiveBufferStats().spareBytes, 0, "waits for the frame");
+    endReceive(frame.byteLength);
+    await until(() => receiveBufferStats().spareBytes === SIZE, "a spare once the frame is in");
+  });
+
+  await t.test("a packet reader whose link closes mid-frame lets preparation go on", async () => {
+    const frame = new Uint8Array(SIZE);
+    const chunks = toChunks({ header: new Uint8Array([1, 2, 3]), frames: [frame] }, SIZE);
+    assert.equal(chunks.length, 2, "prelude and header, then the frame");
+    receiveBuffer(SIZE);
+    receiveBuffer(SIZE);
+    const reader = new PacketReader(2 * SIZE);
+    assert.equal(reader.push(chunks[0]!), null);
+    const place = reader.destination(SIZE);
+    assert.ok(place, "the frame is read in place");
+    place.set(chunks[1]!.subarray(0, 1000)); // part of it arrived, then the link closed
+    await turns(20);
+    assert.equal(receiveBufferStats().spareBytes, 0);
+    reader.abort();
+    assert.equal(reader.inProgress, false);
+    await until(() => receiveBufferStats().spareBytes === SIZE, "a spare once the frame is abandoned");
+  });
+
+  await t.test("a worker's budget bounds what is prepared", async () => {
+    setSpareBudget(() => SIZE - 1);
+    const before = receiveBufferStats();
+    receiveBuffer(SIZE);
+    receiveBuffer(SIZE);
+    receiveBuffer(SIZE);
+    await turns(20);
+    assert.equal(receiveBufferStats().prepared, before.prepared, "nothing fits in the budget");
+    assert.equal(receiveBufferStats().spareBytes, 0);
+    setSpareBudget(() => SIZE);
+    receiveBuffer(SIZE);
+    await until(() => receiveBufferStats().spareBytes === SIZE, "a spare once the budget allows");
+  });
+});
+
+test("prepared buffers nobody takes are dropped after a while", (t) => {
+  mock.timers.enable({ apis: ["setTimeout"] });
+  t.after(() => {
+    mock.timers.reset();
+    clearReceiveBuffers();
+  });
+  receiveBuffer(SIZE);
+  receiveBuffer(SIZE);
+  for (let i = 0; i < 10; i++) mock.timers.tick(1);
+  assert.equal(receiveBufferStats().spareBytes, SIZE, "prepared");
+  const dropped = receiveBufferStats().dropped;
+  mock.timers.tick(9_000);
+  assert.equal(receiveBufferStats().spareBytes, SIZE, "still there before the idle time");
+  mock.timers.tick(1_100);
+  assert.equal(receiveBufferStats().spareBytes, 0, "dropped");
+  assert.equal(receiveBufferStats().dropped, dropped + 1);
+});
+
+test("frames of a recurring size over a real WebSocket arrive intact in prepared buffers", async () => {
+  clearReceiveBuffers();
+  await using h = await Harness.start({ address: () => "ws://127.0.0.1:0" });
+  const { client, server } = await h.pair();
+  const before = receiveBufferStats();
+  for (let round = 0; round < 4; round++) {
+    const bytes = new Uint8Array(SIZE);
+    for (let i = 0; i < SIZE; i += 997) bytes[i] = (i + round) % 251;
+    server.send({ op: "reply", id: round, value: serialize(bytes).payload } satisfies Message);
+    const m = (await client.next()) as { value: Parameters<typeof deserialize>[0] };
+    const got = deserialize(m.value) as Uint8Array;
+    assert.equal(got.byteLength, SIZE);
+    for (let i = 0; i < SIZE; i += 997) if (got[i] !== (i + round) % 251) assert.fail(`round ${round}: byte ${i} is ${got[i]}`);
+    assert.equal(got[1], 0, "bytes between the marks are zero, as sent");
+    if (round >= 1) await until(() => receiveBufferStats().spareBytes >= SIZE, "a spare for the next round");
+  }
+  assert.ok(receiveBufferStats().fromSpare - before.fromSpare >= 2, "the third and fourth frames landed in prepared buffers");
+  clearReceiveBuffers();
+});
