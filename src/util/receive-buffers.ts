@@ -4,7 +4,7 @@
 // kernel zeroes each page as the socket first writes it (with transparent huge pages, now and then
 // a compaction stall of 100-300 ms). Frames of one size recur (the blocks of a chunked array), so
 // once a size has been received twice this thread prepares a buffer of that size for the next one:
-// allocated (the collection happens then) and its pages touched a slice per turn, never while a
+// allocated (the collection happens then) and its pages touched a few ms per turn, never while a
 // frame is being read in place (that competed with the frame and undid the gain). Measured in
 // docs/BENCHMARKS.md ("Receive buffers made ready ahead"): 64 MiB worker to worker in ~20 ms
 // instead of ~28.
@@ -28,10 +28,13 @@ const MAX_WANTED = 64;
 /** Prepared storage that no frame took for this long is dropped. */
 const IDLE_MS = 10_000;
 /**
- * Pages touched per turn while preparing. With transparent huge pages touching 8 MiB takes about a
- * millisecond here (4 KiB pages: ~4 ms), so the thread's I/O and tasks wait no longer than that.
+ * Preparation touches pages for at most about this long per turn, then lets the thread's I/O and
+ * tasks run (a worker runs tasks in slices of 10 ms, so this blocks no longer than a task may).
+ * Touching 64 MiB takes ~6-10 ms here with transparent huge pages, ~30 ms without.
  */
-const TOUCH_SLICE_BYTES = 8 * 1024 * 1024;
+const PREPARE_SLICE_MS = 4;
+/** Pages touched between looks at the clock. */
+const TOUCH_STEP_BYTES = 1024 * 1024;
 /** The smallest page size: touching one byte per page faults every page in. */
 const PAGE_BYTES = 4096;
 
@@ -102,9 +105,14 @@ export function setSpareBudget(fn: () => number): void {
   budget = fn;
 }
 
-/** Counters for tests and diagnostics: frames served, from a spare, spares prepared and dropped, bytes waiting. */
-export function receiveBufferStats(): { taken: number; fromSpare: number; prepared: number; dropped: number; spareBytes: number } {
-  return { ...stats, spareBytes };
+/**
+ * Counters for tests and diagnostics: frames served, from a spare, spares prepared and dropped;
+ * bytes waiting in spares, and how many of them are not touched yet.
+ */
+export function receiveBufferStats(): { taken: number; fromSpare: number; prepared: number; dropped: number; spareBytes: number; untouchedBytes: number } {
+  let untouchedBytes = 0;
+  for (const list of spares.values()) for (const spare of list) untouchedBytes += spare.bytes.byteLength - spare.touched;
+  return { ...stats, spareBytes, untouchedBytes };
 }
 
 /** Drops every spare and forgets the sizes seen (tests; a worker closing). */
@@ -144,10 +152,14 @@ function prepareStep(): void {
   for (const list of spares.values()) {
     for (const spare of list) {
       if (spare.touched >= spare.bytes.byteLength) continue;
-      const end = Math.min(spare.bytes.byteLength, spare.touched + TOUCH_SLICE_BYTES);
-      // Writing a zero where the kernel put one changes nothing but faults the page in.
-      for (let i = spare.touched; i < end; i += PAGE_BYTES) spare.bytes[i] = 0;
-      spare.touched = end;
+      const started = performance.now();
+      const size = spare.bytes.byteLength;
+      while (spare.touched < size && performance.now() - started < PREPARE_SLICE_MS) {
+        const end = Math.min(size, spare.touched + TOUCH_STEP_BYTES);
+        // Writing a zero where the kernel put one changes nothing but faults the page in.
+        for (let i = spare.touched; i < end; i += PAGE_BYTES) spare.bytes[i] = 0;
+        spare.touched = end;
+      }
       return schedule();
     }
   }
