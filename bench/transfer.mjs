@@ -2,7 +2,7 @@
 // run; compression on a throttled link; the cost of the compression decision.
 //
 //   npm run bench:transfer                     (builds first)
-//   node bench/transfer.mjs --runs 15 --sizes 64,256 --no-dask [--no-huge-pages]
+//   node bench/transfer.mjs --runs 15 --sizes 64,256 --no-dask [--no-huge-pages] [--receive-ahead-off-too]
 //
 // Method (as bench/dask_transfer.py and ../shared/anchors/dask/bench_transfer.py): for each case a
 // fresh array is made on worker process A (not timed); then a consumer runs on A (no transfer) and
@@ -12,7 +12,9 @@
 // round, the order flipping each round. Dask's best configuration for a case is the setting with
 // the lower median; the ratio is the median over rounds of its time over meshwork's in the same
 // round (also given: against whichever setting was faster in each round, which favours Dask, as
-// the better of two draws would favour either side). Prints one JSON object.
+// the better of two draws would favour either side). With --receive-ahead-off-too a third meshwork
+// cluster whose workers prepare no receive buffers ahead (MESHWORK_RECEIVE_AHEAD=0) takes turns
+// too, to show what that preparation brings in the same run. Prints one JSON object.
 
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -24,13 +26,14 @@ import { benchOptions } from "./options.mjs";
 
 // 15 rounds by default: single rounds here range from 0.2× to 5.7× Dask, and fewer leave the
 // median's interval wider than the differences it is meant to show.
-const o = benchOptions({ runs: 15, sizes: "64,256", throttle: "20MB", "throttle-size": 64, "no-dask": false, "no-huge-pages": false });
+const o = benchOptions({ runs: 15, sizes: "64,256", throttle: "20MB", "throttle-size": 64, "no-dask": false, "no-huge-pages": false, "receive-ahead-off-too": false });
 const RUNS = o.runs;
 const SIZES = o.sizes.split(",").map(Number);
 const THROTTLE = o.throttle;
 const THROTTLE_MIB = o["throttle-size"];
 const withDask = !o["no-dask"];
 const HUGE_PAGES = !o["no-huge-pages"];
+const AHEAD_OFF_TOO = o["receive-ahead-off-too"];
 // This process too (the raw-TCP reference below runs here), as bench/array.mjs does.
 if (HUGE_PAGES) {
   const relaunched = relaunchWithHugePages();
@@ -88,10 +91,10 @@ function consume(a) {
 }
 
 /** A scheduler here and two `meshwork worker` processes of one thread each. */
-async function cluster(workerFlags) {
+async function cluster(workerFlags, extraEnv = {}) {
   const scheduler = await Scheduler.start({ address: "ws://127.0.0.1:0", token: "bench-client", workerToken: "bench-worker" });
   // Worker processes with large buffers in huge pages, as Dask's (NumPy's) receive buffers are.
-  const env = HUGE_PAGES ? withHugePages() : process.env;
+  const env = { ...(HUGE_PAGES ? withHugePages() : process.env), ...extraEnv };
   const procs = [0, 1].map(() => spawn(process.execPath, [CLI, "worker", scheduler.address, "--token", "bench-worker", "--threads", "1", ...workerFlags], { stdio: ["ignore", "pipe", "inherit"], env }));
   await Promise.all(
     procs.map(
@@ -191,6 +194,9 @@ function daskMissing() {
 //    compression none and lz4 (one cluster each, kept up). Every round, meshwork and the two Dask
 //    clusters take turns in an order that flips each round, so all meet the same state of the machine.
 const plain = await cluster([]);
+const aheadOff = AHEAD_OFF_TOO ? await cluster([], { MESHWORK_RECEIVE_AHEAD: "0" }) : null;
+const offCases = {};
+const offRatios = {};
 const skipped = daskMissing();
 const DASK_SETTINGS = ["none", "lz4"];
 const daskServers = skipped ? {} : Object.fromEntries(await Promise.all(DASK_SETTINGS.map(async (s) => [s, await startDask(s)])));
@@ -208,17 +214,24 @@ for (const mib of SIZES) {
   for (const kind of ["random", "mod16"]) {
     const key = `${mib}MiB/${kind}`;
     const mine = [];
+    const off = [];
     const theirs = Object.fromEntries(DASK_SETTINGS.map((s) => [s, []]));
     for (let r = -1; r < RUNS; r++) {
       const got = {};
       const turns = [async () => (got.meshwork = await round(plain, mib, kind)), ...Object.entries(daskServers).map(([s, d]) => async () => (got[s] = await d.round(mib, kind, r + 1)))];
+      if (aheadOff) turns.push(async () => (got.off = await round(aheadOff, mib, kind)));
       if (r % 2 !== 0) turns.reverse();
       for (const turn of turns) await turn();
       if (r < 0) continue; // warm-up
       mine.push(got.meshwork);
+      if (aheadOff) off.push(got.off);
       for (const s of Object.keys(daskServers)) theirs[s].push(got[s]);
     }
     cases[key] = summary(mib, mine);
+    if (aheadOff) {
+      offCases[key] = summary(mib, off);
+      offRatios[key] = mine.map((m, r) => +(off[r].remote_s / m.remote_s).toFixed(3));
+    }
     if (skipped) continue;
     for (const s of DASK_SETTINGS) daskCases[s][key] = summary(mib, theirs[s]);
     const best = DASK_SETTINGS.reduce((a, b) => (daskCases[b][key].remote_s.median < daskCases[a][key].remote_s.median ? b : a));
@@ -228,6 +241,7 @@ for (const mib of SIZES) {
   }
 }
 await plain.close();
+await aheadOff?.close();
 const daskVersion = Object.values(daskServers)[0]?.version;
 await Promise.all(Object.values(daskServers).map((d) => d.close()));
 const dk = skipped ? { skipped } : { dask: daskVersion, cluster: "LocalCluster(n_workers=2, threads_per_worker=1), one per compression setting", settings: daskCases };
@@ -292,6 +306,11 @@ console.log(
       machine: { cpus: (await import("node:os")).availableParallelism(), node: process.version, loadavg: (await import("node:os")).loadavg() },
       params: { runs: RUNS, sizes_mib: SIZES, throttle: THROTTLE, throttle_size_mib: THROTTLE_MIB, worker_huge_pages: HUGE_PAGES },
       meshwork: { unthrottled: cases, throttled },
+      // The same cluster without buffers prepared ahead (--receive-ahead-off-too), and per case the
+      // median over rounds of its time over meshwork's (> 1: preparing ahead is faster).
+      ...(aheadOff
+        ? { receive_ahead_off: { unthrottled: offCases, ratio: Object.fromEntries(Object.entries(offRatios).map(([k, v]) => [k, { median: median(v), interval_90: medianInterval(v) }])) } }
+        : {}),
       // For reference: what Node's own sockets do here, into one fresh buffer, without anything on top.
       node_raw_tcp_MBps: rawTcpMBps,
       dask: dk,

@@ -7,6 +7,7 @@
 
 import { setClientPlatform } from "../src/client/platform.js";
 import { registerTransport } from "../src/comm/registry.js";
+import { setReceiveAhead } from "../src/util/receive-buffers.js";
 import type { Transport, TransportOptions } from "../src/comm/types.js";
 import { bundleModule } from "./bundle.js";
 import "./threads-scheduler.js"; // registers the "threads" scheduler
@@ -36,6 +37,8 @@ function lazyWs(scheme: "ws" | "wss" | "relay" | "relays"): Transport {
 }
 
 setClientPlatform({ bundle: bundleModule });
+// Buffers for large incoming frames are prepared ahead (src/util/receive-buffers.ts); this turns it off.
+if (process.env["MESHWORK_RECEIVE_AHEAD"] === "0") setReceiveAhead(false);
 registerTransport(lazyWs("ws"));
 registerTransport(lazyWs("wss"));
 registerTransport(lazyWs("relay"));

@@ -45,4 +45,4 @@ export { registerBuiltin, registerFuser, builtin } from "./graph/builtins.js";
 export { prepare, COLLECTION, type PreparedGraph, type CollectionParts, type GraphScheduler } from "./graph/collection.js";
 export { LocalScheduler, run, inThread } from "./client/local.js";
 export { takeBuffer, holdBuffers, dropBuffers, exposeBuffers, bufferPoolStats, clearBufferPool, POOL_MIN_BYTES } from "./util/buffer-pool.js";
-export { receiveBuffer, beginReceive, endReceive, receiveBufferStats, clearReceiveBuffers, setSpareBudget, SPARE_MIN_BYTES, MAX_SPARE_BYTES } from "./util/receive-buffers.js";
+export { receiveBuffer, beginReceive, endReceive, receiveBufferStats, clearReceiveBuffers, setSpareBudget, setReceiveAhead, SPARE_MIN_BYTES, MAX_SPARE_BYTES } from "./util/receive-buffers.js";

@@ -52,6 +52,7 @@ const wanted: number[] = [];
 /** When each size was last received (recurrence). */
 const seen = new Map<number, number>();
 let budget: () => number = () => Infinity;
+let enabled = true;
 /** Frames being read into their buffers now (beginReceive without endReceive yet). */
 let receiving = 0;
 let preparing: ReturnType<typeof setTimeout> | undefined;
@@ -72,7 +73,7 @@ export function receiveBuffer(bytes: number): Uint8Array {
   seen.set(bytes, now); // most recent last
   if (seen.size > MAX_SIZES) seen.delete(seen.keys().next().value!);
   const spare = takeSpare(bytes);
-  if (last !== undefined && now - last <= RECUR_MS && wanted.length < MAX_WANTED) wanted.push(bytes);
+  if (enabled && last !== undefined && now - last <= RECUR_MS && wanted.length < MAX_WANTED) wanted.push(bytes);
   schedule();
   armIdleTimer();
   if (spare) stats.fromSpare++;
@@ -94,6 +95,17 @@ export function endReceive(bytes: number): void {
   if (bytes < SPARE_MIN_BYTES || receiving === 0) return;
   receiving--;
   schedule();
+}
+
+/** Turns preparing buffers ahead on or off for this thread (off: every frame gets a new buffer). */
+export function setReceiveAhead(on: boolean): void {
+  enabled = on;
+  if (!on) {
+    for (const list of spares.values()) stats.dropped += list.length;
+    spares.clear();
+    spareBytes = 0;
+    wanted.length = 0;
+  }
 }
 
 /**

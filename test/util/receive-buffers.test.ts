@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { mock, test } from "node:test";
 import "../../node/platform.js";
-import { beginReceive, clearReceiveBuffers, deserialize, endReceive, PacketReader, receiveBuffer, receiveBufferStats, serialize, setSpareBudget, SPARE_MIN_BYTES, toChunks, type Message } from "../../src/internal.js";
+import { beginReceive, clearReceiveBuffers, deserialize, endReceive, PacketReader, receiveBuffer, receiveBufferStats, serialize, setReceiveAhead, setSpareBudget, SPARE_MIN_BYTES, toChunks, type Message } from "../../src/internal.js";
 import { Harness } from "../comm/conformance.js";
 
 const SIZE = SPARE_MIN_BYTES * 2;
@@ -27,6 +27,7 @@ test("buffers for incoming frames, in this thread", async (t) => {
   t.afterEach(() => {
     clearReceiveBuffers();
     setSpareBudget(() => Infinity);
+    setReceiveAhead(true);
   });
 
   await t.test("a small frame gets a new zeroed buffer and nothing is prepared for its size", async () => {
@@ -113,6 +114,18 @@ test("buffers for incoming frames, in this thread", async (t) => {
     reader.abort();
     assert.equal(reader.inProgress, false);
     await until(() => receiveBufferStats().spareBytes === SIZE, "a spare once the frame is abandoned");
+  });
+
+  await t.test("turned off (MESHWORK_RECEIVE_AHEAD=0), every frame gets a new buffer", async () => {
+    setReceiveAhead(false);
+    const before = receiveBufferStats();
+    for (let i = 0; i < 4; i++) receiveBuffer(SIZE);
+    await turns(20);
+    assert.equal(receiveBufferStats().prepared, before.prepared);
+    assert.equal(receiveBufferStats().fromSpare, before.fromSpare);
+    setReceiveAhead(true);
+    receiveBuffer(SIZE);
+    await until(() => receiveBufferStats().spareBytes === SIZE, "a spare once turned on again");
   });
 
   await t.test("a worker's budget bounds what is prepared", async () => {
