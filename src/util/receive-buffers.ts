@@ -6,8 +6,8 @@
 // once a size has been received twice this thread prepares a buffer of that size for the next one:
 // allocated (the collection happens then) and its pages touched a few ms per turn, never while a
 // frame is being read in place (that competed with the frame and undid the gain). Measured in
-// docs/BENCHMARKS.md ("Receive buffers made ready ahead"): 64 MiB worker to worker in ~20 ms
-// instead of ~28.
+// docs/BENCHMARKS.md (the 2026-12-05 transfer section): 64 MiB worker to worker in ~23 ms instead
+// of ~32, in the same run.
 //
 // What it costs: a prepared buffer is resident memory nobody uses until the next frame of its size
 // comes. So at most MAX_SPARE_BYTES wait per thread, a worker with a memory limit lends only what

@@ -175,6 +175,7 @@ export class Worker {
     await this.listener.close();
     this.data.close(reason);
     clearReceiveBuffers();
+    if ((this.options.memoryLimit ?? 0) > 0) setSpareBudget(() => Infinity);
     try {
       this.options.spill?.close();
     } catch (err) {
