@@ -100,12 +100,7 @@ export function endReceive(bytes: number): void {
 /** Turns preparing buffers ahead on or off for this thread (off: every frame gets a new buffer). */
 export function setReceiveAhead(on: boolean): void {
   enabled = on;
-  if (!on) {
-    for (const list of spares.values()) stats.dropped += list.length;
-    spares.clear();
-    spareBytes = 0;
-    wanted.length = 0;
-  }
+  if (!on) dropSpares();
 }
 
 /**
@@ -129,10 +124,7 @@ export function receiveBufferStats(): { taken: number; fromSpare: number; prepar
 
 /** Drops every spare and forgets the sizes seen (tests; a worker closing). */
 export function clearReceiveBuffers(): void {
-  for (const list of spares.values()) stats.dropped += list.length;
-  spares.clear();
-  spareBytes = 0;
-  wanted.length = 0;
+  dropSpares();
   seen.clear();
   receiving = 0;
   clearTimeout(preparing);
@@ -161,6 +153,7 @@ function schedule(): void {
 function prepareStep(): void {
   preparing = undefined;
   if (receiving > 0) return; // endReceive schedules again
+  if (spareBytes > Math.min(MAX_SPARE_BYTES, budget())) return dropSpares(); // the worker's results need the room now
   for (const list of spares.values()) {
     for (const spare of list) {
       if (spare.touched >= spare.bytes.byteLength) continue;
@@ -187,14 +180,19 @@ function prepareStep(): void {
   schedule();
 }
 
+/** Lets every spare go (the garbage collector frees it), and what was wanted with them. */
+function dropSpares(): void {
+  for (const list of spares.values()) stats.dropped += list.length;
+  spares.clear();
+  spareBytes = 0;
+  wanted.length = 0;
+}
+
 function armIdleTimer(): void {
   clearTimeout(idleTimer);
   idleTimer = setTimeout(() => {
     idleTimer = undefined;
-    for (const list of spares.values()) stats.dropped += list.length;
-    spares.clear();
-    spareBytes = 0;
-    wanted.length = 0;
+    dropSpares();
   }, IDLE_MS);
   (idleTimer as { unref?: () => void }).unref?.();
 }

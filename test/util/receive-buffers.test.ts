@@ -8,6 +8,7 @@ import { beginReceive, clearReceiveBuffers, deserialize, endReceive, PacketReade
 import { Harness } from "../comm/conformance.js";
 
 const SIZE = SPARE_MIN_BYTES * 2;
+const PAGE = 4096;
 
 /** Waits (real timers) until `cond` holds, failing after `ms`. */
 async function until(cond: () => boolean, what: string, ms = 5000): Promise<void> {
@@ -140,6 +141,9 @@ test("buffers for incoming frames, in this thread", async (t) => {
     setSpareBudget(() => SIZE);
     receiveBuffer(SIZE);
     await until(() => receiveBufferStats().spareBytes === SIZE, "a spare once the budget allows");
+    setSpareBudget(() => 0); // the worker's results grew
+    receiveBuffer(SIZE + PAGE); // a frame of another size: preparation looks again
+    await until(() => receiveBufferStats().spareBytes === 0, "spares given up when the budget shrinks");
   });
 });
 
