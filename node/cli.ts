@@ -8,10 +8,10 @@ import { scheduler } from "./commands/scheduler.js";
 import { worker } from "./commands/worker.js";
 import { relaunchWithHugePages, watchParent } from "./huge-pages.js";
 
-const HELP = `meshwork — a compute mesh: a scheduler in Node, workers that are threads, processes (and soon browser tabs).
+const HELP = `meshwork — a compute mesh: a scheduler in Node, workers that are threads, processes and browser tabs.
 
 Usage:
-  meshwork scheduler [--host H] [--port P] [--token T]    run a scheduler (WebSocket, one port)
+  meshwork scheduler [--host H] [--port P] [--token T]    run a scheduler (WebSocket and worker page, one port)
   meshwork worker <url> [--threads N] [--token T]          run worker threads that join a scheduler
   meshwork demo [--workers N]                              a local cluster running example computations
   meshwork --version | --help
