@@ -5,10 +5,14 @@
 import { registerTransport } from "../src/comm/registry.js";
 import type { SocketLike } from "../src/comm/socket.js";
 import { wsTransport } from "../src/comm/ws.js";
+import { setReceiveAhead } from "../src/util/receive-buffers.js";
 
 // The browser's own WebSocket: clients in a page connect to ws:// and wss:// schedulers.
 const open = (url: string) => new WebSocket(url) as unknown as SocketLike;
 registerTransport(wsTransport({ open }, "ws"));
 registerTransport(wsTransport({ open }, "wss"));
+// A page's links run at tens of MB/s (WebSocket, relay, WebRTC): a large frame takes seconds, the
+// milliseconds a buffer made ready ahead saves do not show, and the tab's memory does.
+setReceiveAhead(false);
 
 export * from "../src/index.js";

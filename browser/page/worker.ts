@@ -14,6 +14,7 @@ import { openSocketChannel } from "../../src/comm/ws.js";
 import { ConnectError } from "../../src/errors.js";
 import { consoleLogger, setLogger } from "../../src/log.js";
 import { randomId } from "../../src/util/ids.js";
+import { setReceiveAhead } from "../../src/util/receive-buffers.js";
 import { Worker } from "../../src/worker/server.js";
 import type { TabStatus, ToTabWorker } from "./protocol.js";
 
@@ -37,6 +38,9 @@ for (const scheme of ["ws", "wss", "inproc"]) {
 }
 
 const name = `tab-${randomId(3)}`;
+// A page's links run at tens of MB/s (WebSocket, relay, WebRTC): a large frame takes seconds, the
+// milliseconds a buffer made ready ahead saves do not show, and the tab's memory does.
+setReceiveAhead(false);
 setLogger(consoleLogger("warn", name));
 let worker: Worker | null = null;
 const status: TabStatus = { state: "starting", name, workerId: "", tasksDone: 0, memory: 0, bytesIn: 0, bytesOut: 0, links: [] };
