@@ -3,7 +3,7 @@
 
 import assert from "node:assert/strict";
 import { mock, test } from "node:test";
-import "../../node/platform.js";
+import { Client, Scheduler, Worker } from "../../node/index.js";
 import { beginReceive, clearReceiveBuffers, deserialize, endReceive, PacketReader, receiveBuffer, receiveBufferStats, serialize, setReceiveAhead, setSpareBudget, SPARE_MIN_BYTES, toChunks, type Message } from "../../src/internal.js";
 import { Harness } from "../comm/conformance.js";
 
@@ -182,5 +182,31 @@ test("frames of a recurring size over a real WebSocket arrive intact in prepared
     if (round >= 1) await until(() => receiveBufferStats().spareBytes >= SIZE, "a spare for the next round");
   }
   assert.ok(receiveBufferStats().fromSpare - before.fromSpare >= 2, "the third and fourth frames landed in prepared buffers");
+  clearReceiveBuffers();
+});
+
+test("a worker with a memory limit lends spares only what its results leave free, and gives the budget back when it closes", async () => {
+  clearReceiveBuffers();
+  const scheduler = await Scheduler.start({ address: "ws://127.0.0.1:0" });
+  // Spilling starts at 60 % of the limit: 0.6 × 32 MiB leaves room for one 16 MiB spare.
+  const worker = await Worker.start({ scheduler: scheduler.address, memoryLimit: 2 * SIZE });
+  const client = await Client.connect(scheduler.address);
+  try {
+    receiveBuffer(SIZE);
+    receiveBuffer(SIZE);
+    await until(() => receiveBufferStats().spareBytes === SIZE, "a spare within the budget");
+    // 8 MB of results held on the worker leave 11.2 MiB below the threshold: too little for the spare.
+    const held = client.submit((n: number) => new Float64Array(n).fill(1), 1_000_000);
+    assert.equal((await held).length, 1_000_000);
+    receiveBuffer(SIZE + PAGE); // a frame of another size: preparation looks again
+    await until(() => receiveBufferStats().spareBytes === 0, "the spare given up for the worker's results");
+  } finally {
+    await worker.close(); // still holding the result
+    await client.close();
+    await scheduler.close();
+  }
+  receiveBuffer(SIZE);
+  receiveBuffer(SIZE);
+  await until(() => receiveBufferStats().spareBytes === SIZE, "no budget once the worker is gone");
   clearReceiveBuffers();
 });
