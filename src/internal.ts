@@ -11,7 +11,8 @@ export { Requests } from "./comm/requests.js";
 export type { Channel, Transport, TransportListener, TransportOptions, LinkKind } from "./comm/types.js";
 export { DEFAULT_MAX_PACKET_BYTES } from "./comm/types.js";
 export { encodePacket, decodePacket, type Packet } from "./protocol/packet.js";
-export { toChunks, toChunkSources, PacketReader, preludeBytes, PIECE_BYTES, type ChunkSource } from "./protocol/framing.js";
+export { toChunks, toChunkSources, preludeBytes, PIECE_BYTES, type ChunkSource } from "./protocol/framing.js";
+export { PacketReader } from "./protocol/packet-reader.js";
 export {
   decide,
   compressFrame,

@@ -38,9 +38,7 @@ for (const scheme of ["ws", "wss", "inproc"]) {
 }
 
 const name = `tab-${randomId(3)}`;
-// A page's links run at tens of MB/s (WebSocket, relay, WebRTC): a large frame takes seconds, the
-// milliseconds a buffer made ready ahead saves do not show, and the tab's memory does.
-setReceiveAhead(false);
+setReceiveAhead(false); // as in the browser entry (browser/index.ts): a page's links are too slow for it to show
 setLogger(consoleLogger("warn", name));
 let worker: Worker | null = null;
 const status: TabStatus = { state: "starting", name, workerId: "", tasksDone: 0, memory: 0, bytesIn: 0, bytesOut: 0, links: [] };

@@ -10,7 +10,7 @@ import type { Comm } from "./comm.js";
 /** How long either side waits for the other's first message. */
 export const HANDSHAKE_TIMEOUT_MS = 10_000;
 
-/** Frame codecs this implementation decodes (framing.ts + compression.ts). */
+/** Frame codecs this implementation decodes (packet-reader.ts + compression.ts). */
 export const CODECS = ["deflate"];
 
 /** Connecting side: says hello and waits for the welcome. Throws HandshakeError if refused. */

@@ -8,7 +8,8 @@
 // Ports travel between threads by transfer, so connecting costs one hop through the parent once.
 
 import { ConnectError, TimeoutError } from "../errors.js";
-import { PacketReader, toChunks } from "../protocol/framing.js";
+import { toChunks } from "../protocol/framing.js";
+import { PacketReader } from "../protocol/packet-reader.js";
 import { packetBytes, type Packet } from "../protocol/packet.js";
 import { isShared } from "../protocol/buffers.js";
 import { randomId } from "../util/ids.js";

@@ -5,7 +5,8 @@
 
 import { log } from "../log.js";
 import { compressFrame, decide, decompressFrame, type CompressionMode, type LinkSpeed } from "../protocol/compression.js";
-import { PacketReader, toChunkSources, type ChunkSource } from "../protocol/framing.js";
+import { toChunkSources, type ChunkSource } from "../protocol/framing.js";
+import { PacketReader } from "../protocol/packet-reader.js";
 import type { Packet } from "../protocol/packet.js";
 import type { Channel, LinkKind } from "./types.js";
 
