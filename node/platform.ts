@@ -11,6 +11,7 @@ import { setReceiveAhead } from "../src/util/receive-buffers.js";
 import type { Transport, TransportOptions } from "../src/comm/types.js";
 import { bundleModule } from "./bundle.js";
 import "./threads-scheduler.js"; // registers the "threads" scheduler
+import "./io.js"; // file:// stores, and paths resolved against the working directory
 
 /** Lets pending I/O run: setImmediate runs after I/O callbacks, without a timer's minimum delay. */
 export function nodeYield(): Promise<void> {

@@ -144,6 +144,44 @@ export class BackpressureError extends MeshworkError {
   override readonly code = "BACKPRESSURE";
 }
 
+/** A store (a directory, a URL) cannot give what was asked: a missing file or chunk URL, an HTTP error, no permission. */
+export class StoreError extends MeshworkError {
+  override name = "StoreError";
+  override readonly code = "STORE";
+  constructor(
+    message: string,
+    /** Where: the file or URL. */
+    readonly url: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** Data that is not what its format says: malformed metadata, a truncated chunk, an unknown codec, an unsupported feature. */
+export class FormatError extends MeshworkError {
+  override name = "FormatError";
+  override readonly code = "FORMAT";
+}
+
+/** Values of a type meshwork's arrays lack (int64, float16, strings …); the message names the nearest one they have. */
+export class DTypeError extends MeshworkError {
+  override name = "DTypeError";
+  override readonly code = "DTYPE";
+}
+
+/** A label, variable, coordinate or dimension name that is not there (xarray's KeyError). */
+export class LabelError extends MeshworkError {
+  override name = "LabelError";
+  override readonly code = "LABEL";
+}
+
+/** Labeled arrays that do not line up: different dimension sizes or coordinate labels. */
+export class AlignmentError extends MeshworkError {
+  override name = "AlignmentError";
+  override readonly code = "ALIGNMENT";
+}
+
 /** Turns anything thrown into ErrorData that can cross the wire (names, messages, stacks, causes). */
 export function errorToData(err: unknown, depth = 0): ErrorData {
   if (err instanceof Error) {

@@ -44,6 +44,11 @@ export {
   UnknownSchemeError,
   ConnectError,
   BackpressureError,
+  StoreError,
+  FormatError,
+  DTypeError,
+  LabelError,
+  AlignmentError,
 } from "./errors.js";
 export type { ErrorData } from "./errors.js";
 export { setLogger, consoleLogger } from "./log.js";

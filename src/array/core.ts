@@ -256,6 +256,17 @@ export class ChunkedArray implements Collection<ArrayValue> {
     return tensordot(this, other, axes);
   }
 
+  // ---- storage ----
+
+  /**
+   * Writes the array to a Zarr store, one chunk per task, and the metadata once (see
+   * meshwork/array's `toZarr`): `await x.toZarr("out.zarr", { path: "air2" })`.
+   */
+  async toZarr(store: string | URL, options?: import("../io/zarr.js").ToZarrOptions): Promise<void> {
+    const { toZarr } = await import("../io/zarr.js");
+    return toZarr(this, store, options);
+  }
+
   /** Gives up the blocks a persisted array holds on a cluster (see `release`); it cannot be computed after. */
   release(): void {
     release(this);

@@ -20,6 +20,8 @@ export type { MapBlocksOptions } from "./shape.js";
 export { rechunk } from "./rechunk.js";
 export { tensordot, matmul, dot } from "./linalg.js";
 export type { ReduceOptions, VarOptions, ArgOptions } from "./reductions.js";
+export { fromZarr, toZarr, inspectZarr } from "../io/zarr.js";
+export type { FromZarrOptions, ToZarrOptions, ZarrArrayInfo, Compressor } from "../io/zarr.js";
 export { compute, persist, computeWith, persistWith, release } from "../graph/collection.js";
 export type { ComputeOptions, SchedulerChoice } from "../graph/collection.js";
 export { delayed, Delayed } from "../graph/delayed.js";

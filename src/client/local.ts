@@ -3,6 +3,7 @@
 // last task needing it has run, so memory follows the order's plan.
 
 import "../array/kernels/register.js";
+import "../io/register.js";
 import { ArgumentError } from "../errors.js";
 import { builtin } from "../graph/builtins.js";
 import { FutureNode, Literal, Task, substitute, type Callable, type GraphNode } from "../graph/task.js";

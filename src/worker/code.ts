@@ -4,6 +4,7 @@
 // origin instead of compiling), so both steps can be replaced through CodePlatform.
 
 import "../array/kernels/register.js";
+import "../io/register.js";
 import { ArgumentError } from "../errors.js";
 import { builtin } from "../graph/builtins.js";
 import type { FnDef, FnRef, ModuleDef } from "../protocol/messages.js";

@@ -1,0 +1,81 @@
+// Node's file system as a meshwork store (file:// URLs), and relative paths resolved against the
+// working directory where the user wrote them. Reads take only the bytes asked for; writes land
+// in a temporary file first and are renamed into place, so a reader never sees half a chunk.
+
+import { mkdir, open, readdir, rename, rm, writeFile } from "node:fs/promises";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { StoreError } from "../src/errors.js";
+import { registerStoreScheme, setPathResolver, type ByteRange, type Store } from "../src/io/store.js";
+
+class FileStore implements Store {
+  private readonly root: string;
+  constructor(readonly url: string) {
+    this.root = fileURLToPath(url);
+  }
+
+  /** The file for a key; keys never leave the store's directory. */
+  private file(key: string): string {
+    const p = resolve(this.root, key);
+    if (p !== resolve(this.root) && !p.startsWith(resolve(this.root) + "/")) throw new StoreError(`the key ${JSON.stringify(key)} points outside the store`, this.url);
+    return p;
+  }
+
+  async get(key: string, range?: ByteRange): Promise<Uint8Array | undefined> {
+    const path = this.file(key);
+    let fh;
+    try {
+      fh = await open(path, "r");
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === "ENOENT" || code === "ENOTDIR" || code === "EISDIR") return undefined;
+      throw new StoreError(`cannot read ${path}: ${(err as Error).message}`, pathToFileURL(path).href, { cause: err });
+    }
+    try {
+      const offset = range?.offset ?? 0;
+      const length = range ? range.length : (await fh.stat()).size;
+      const out = new Uint8Array(length);
+      let done = 0;
+      while (done < length) {
+        const { bytesRead } = await fh.read(out, done, length - done, offset + done);
+        if (bytesRead === 0) break;
+        done += bytesRead;
+      }
+      return done === length ? out : out.subarray(0, done);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "EISDIR") return undefined;
+      throw new StoreError(`cannot read ${path}: ${(err as Error).message}`, pathToFileURL(path).href, { cause: err });
+    } finally {
+      await fh.close();
+    }
+  }
+
+  async set(key: string, bytes: Uint8Array): Promise<void> {
+    const path = this.file(key);
+    const tmp = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
+    try {
+      await mkdir(dirname(path), { recursive: true });
+      await writeFile(tmp, bytes);
+      await rename(tmp, path);
+    } catch (err) {
+      await rm(tmp, { force: true });
+      throw new StoreError(`cannot write ${path}: ${(err as Error).message}`, pathToFileURL(path).href, { cause: err });
+    }
+  }
+
+  async remove(prefix: string): Promise<void> {
+    await rm(prefix ? this.file(prefix) : this.root, { recursive: true, force: true });
+  }
+
+  async list(prefix: string): Promise<string[]> {
+    try {
+      return await readdir(prefix ? this.file(prefix) : this.root);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ENOENT" || (err as NodeJS.ErrnoException).code === "ENOTDIR") return [];
+      throw new StoreError(`cannot list ${join(this.root, prefix)}: ${(err as Error).message}`, this.url, { cause: err });
+    }
+  }
+}
+
+registerStoreScheme("file:", (root) => new FileStore(root.href));
+setPathResolver((path) => pathToFileURL(resolve(path)).href);

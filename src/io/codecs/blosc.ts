@@ -1,0 +1,213 @@
+// Blosc (version 1 chunks, as zarr-python and numcodecs write them: xarray's default compressor).
+// Chunks compressed with LZ4 (the default) or stored uncompressed, byte-shuffled or not, are
+// decoded here in JavaScript, straight into storage of their own; the other inner compressors
+// (blosclz, zlib, zstd) and bit-shuffling go to numcodecs' WebAssembly build of C-Blosc.
+// Format: https://github.com/Blosc/c-blosc/blob/main/README_CHUNK_FORMAT.rst
+
+import { FormatError } from "../../errors.js";
+import { takeBuffer } from "../../util/buffer-pool.js";
+import { lz4DecodeBlock, lz4EncodeBlock } from "./lz4.js";
+
+const HEADER_BYTES = 16;
+const FLAG_SHUFFLE = 0x1;
+const FLAG_MEMCPYED = 0x2;
+const FLAG_BITSHUFFLE = 0x4;
+const FLAG_DONT_SPLIT = 0x10;
+/** Inner compressor codes (flags bits 5-7). */
+const LZ4 = 1;
+/** C-Blosc splits a block into one stream per byte of an element only for elements this small ... */
+const MAX_SPLITS = 16;
+/** ... and blocks of at least this many elements. */
+const MIN_BUFFERSIZE = 128;
+
+export interface BloscHeader {
+  version: number;
+  flags: number;
+  typesize: number;
+  nbytes: number;
+  blocksize: number;
+  cbytes: number;
+}
+
+export function bloscHeader(src: Uint8Array): BloscHeader {
+  if (src.length < HEADER_BYTES) throw new FormatError(`a Blosc chunk of ${src.length} bytes is shorter than its 16-byte header (truncated?)`);
+  const v = new DataView(src.buffer, src.byteOffset, src.byteLength);
+  const h = { version: src[0]!, flags: src[2]!, typesize: src[3]!, nbytes: v.getInt32(4, true), blocksize: v.getInt32(8, true), cbytes: v.getInt32(12, true) };
+  if (h.version < 1 || h.version > 2) throw new FormatError(`Blosc format version ${h.version} is not supported (only version 1 chunks, formats 1 and 2)`);
+  if (h.cbytes > src.length) throw new FormatError(`a Blosc chunk says it has ${h.cbytes} bytes but ${src.length} arrived: it is truncated`);
+  if (h.nbytes < 0 || h.blocksize <= 0 && h.nbytes > 0) throw new FormatError(`a Blosc header is corrupt (nbytes ${h.nbytes}, blocksize ${h.blocksize})`);
+  return h;
+}
+
+/** Whether decodeBlosc can decode this chunk itself (else numcodecs must). */
+export function bloscNative(h: BloscHeader): boolean {
+  if (h.flags & FLAG_MEMCPYED) return true;
+  return (h.flags & FLAG_BITSHUFFLE) === 0 && h.flags >> 5 === LZ4;
+}
+
+/** Decodes a Blosc chunk that bloscNative accepts; the result has storage of its own. */
+export function decodeBlosc(src: Uint8Array, h = bloscHeader(src)): Uint8Array {
+  const out = new Uint8Array(takeBuffer(h.nbytes, false), 0, h.nbytes);
+  if (h.flags & FLAG_MEMCPYED) {
+    if (src.length < HEADER_BYTES + h.nbytes) throw new FormatError(`an uncompressed Blosc chunk holds ${src.length - HEADER_BYTES} of its ${h.nbytes} bytes: it is truncated`);
+    out.set(src.subarray(HEADER_BYTES, HEADER_BYTES + h.nbytes));
+    return out;
+  }
+  const v = new DataView(src.buffer, src.byteOffset, src.byteLength);
+  const { typesize, blocksize, nbytes } = h;
+  const shuffled = (h.flags & FLAG_SHUFFLE) !== 0 && typesize > 1;
+  const nblocks = Math.ceil(nbytes / blocksize);
+  if (HEADER_BYTES + 4 * nblocks > src.length) throw new FormatError("a Blosc chunk is cut off inside its block table");
+  const tmp = shuffled ? new Uint8Array(blocksize) : null;
+  for (let j = 0; j < nblocks; j++) {
+    const leftover = j === nblocks - 1 && nbytes % blocksize !== 0;
+    const bsize = leftover ? nbytes % blocksize : blocksize;
+    const splits = (h.flags & FLAG_DONT_SPLIT) === 0 && typesize <= MAX_SPLITS && blocksize / typesize >= MIN_BUFFERSIZE && !leftover ? typesize : 1;
+    const neblock = Math.floor(bsize / splits);
+    const target = tmp ?? out;
+    let dp = tmp ? 0 : j * blocksize;
+    let sp = v.getInt32(HEADER_BYTES + 4 * j, true);
+    for (let k = 0; k < splits; k++) {
+      if (sp < 0 || sp + 4 > src.length) throw new FormatError(`Blosc block ${j} starts outside the chunk: it is truncated or corrupt`);
+      const csize = v.getInt32(sp, true);
+      sp += 4;
+      if (csize < 0 || sp + csize > src.length) throw new FormatError(`Blosc block ${j} runs past the end of the chunk: it is truncated`);
+      if (csize === neblock) target.set(src.subarray(sp, sp + csize), dp);
+      else if (lz4DecodeBlock(src, sp, sp + csize, target, dp, neblock) !== neblock) throw new FormatError(`Blosc block ${j} decoded to the wrong size: the chunk is corrupt`);
+      sp += csize;
+      dp += neblock;
+    }
+    if (tmp) unshuffle(tmp, bsize, typesize, out, j * blocksize);
+  }
+  return out;
+}
+
+/**
+ * Undoes the byte shuffle of one block: byte b of element i sits at b * n + i, for the n whole
+ * elements; bytes past them are copied as they are.
+ */
+export function unshuffle(src: Uint8Array, bsize: number, typesize: number, dst: Uint8Array, at: number): void {
+  const n = Math.floor(bsize / typesize);
+  if (typesize === 4 && n % 4 === 0 && (dst.byteOffset + at) % 4 === 0) unshuffle4(src, n, dst, at);
+  else if (typesize === 8 && (dst.byteOffset + at) % 4 === 0) unshuffle8(src, n, dst, at);
+  else {
+    for (let b = 0; b < typesize; b++) {
+      const s = b * n;
+      for (let i = 0, o = at + b; i < n; i++, o += typesize) dst[o] = src[s + i]!;
+    }
+  }
+  const rest = n * typesize;
+  if (rest < bsize) dst.set(src.subarray(rest, bsize), at + rest);
+}
+
+/** Four streams read a word at a time: four elements per step, assembled with shifts. */
+function unshuffle4(src: Uint8Array, n: number, dst: Uint8Array, at: number): void {
+  const s = new Uint32Array(src.buffer, src.byteOffset, n);
+  const d = new Uint32Array(dst.buffer, dst.byteOffset + at, n);
+  const q = n >>> 2;
+  for (let i = 0, o = 0; i < q; i++, o += 4) {
+    const w0 = s[i]!;
+    const w1 = s[q + i]!;
+    const w2 = s[2 * q + i]!;
+    const w3 = s[3 * q + i]!;
+    d[o] = (w0 & 0xff) | ((w1 & 0xff) << 8) | ((w2 & 0xff) << 16) | (w3 << 24);
+    d[o + 1] = ((w0 >>> 8) & 0xff) | (w1 & 0xff00) | ((w2 & 0xff00) << 8) | ((w3 & 0xff00) << 16);
+    d[o + 2] = ((w0 >>> 16) & 0xff) | ((w1 >>> 8) & 0xff00) | (w2 & 0xff0000) | ((w3 & 0xff0000) << 8);
+    d[o + 3] = (w0 >>> 24) | ((w1 >>> 16) & 0xff00) | ((w2 >>> 8) & 0xff0000) | (w3 & 0xff000000);
+  }
+}
+
+/** Eight streams: each element as two words. */
+function unshuffle8(src: Uint8Array, n: number, dst: Uint8Array, at: number): void {
+  const d = new Uint32Array(dst.buffer, dst.byteOffset + at, 2 * n);
+  const s1 = n, s2 = 2 * n, s3 = 3 * n, s4 = 4 * n, s5 = 5 * n, s6 = 6 * n, s7 = 7 * n;
+  for (let i = 0; i < n; i++) {
+    d[2 * i] = src[i]! | (src[s1 + i]! << 8) | (src[s2 + i]! << 16) | (src[s3 + i]! << 24);
+    d[2 * i + 1] = src[s4 + i]! | (src[s5 + i]! << 8) | (src[s6 + i]! << 16) | (src[s7 + i]! << 24);
+  }
+}
+
+// ---- compression (what zarr-python writes by default: LZ4, byte shuffle, one stream per byte) ----
+
+export interface BloscOptions {
+  /** 0 stores the bytes as they are; 1-9 compress (default 5). */
+  clevel?: number;
+  /** Byte-shuffle elements of `typesize` bytes before compressing (default true). */
+  shuffle?: boolean;
+}
+
+/** Blocks of this size (rounded to whole elements) are shuffled and compressed one by one. */
+const BLOCK_BYTES = 256 * 1024;
+
+/** A Blosc version-1 chunk of `data` (elements of `typesize` bytes), LZ4 inside. */
+export function encodeBlosc(data: Uint8Array, typesize: number, options: BloscOptions = {}): Uint8Array {
+  const clevel = options.clevel ?? 5;
+  const shuffle = (options.shuffle ?? true) && typesize > 1;
+  const nbytes = data.length;
+  const blocksize = Math.max(1, Math.min(nbytes, Math.floor(BLOCK_BYTES / typesize) * typesize));
+  const nblocks = nbytes === 0 ? 0 : Math.ceil(nbytes / blocksize);
+  const flags = (shuffle ? FLAG_SHUFFLE : 0) | (LZ4 << 5);
+  const memcpy = (): Uint8Array => {
+    const out = new Uint8Array(HEADER_BYTES + nbytes);
+    writeHeader(out, flags | FLAG_MEMCPYED | FLAG_DONT_SPLIT, typesize, nbytes, blocksize, out.length);
+    out.set(data, HEADER_BYTES);
+    return out;
+  };
+  if (clevel === 0 || nbytes < MIN_BUFFERSIZE) return memcpy();
+  // Room for everything stored as it is; a chunk that would not shrink is stored so instead.
+  const out = new Uint8Array(HEADER_BYTES + 4 * nblocks + nbytes + 4 * typesize * nblocks);
+  const v = new DataView(out.buffer);
+  const tmp = shuffle ? new Uint8Array(blocksize) : null;
+  let op = HEADER_BYTES + 4 * nblocks;
+  for (let j = 0; j < nblocks; j++) {
+    const leftover = j === nblocks - 1 && nbytes % blocksize !== 0;
+    const bsize = leftover ? nbytes % blocksize : blocksize;
+    const splits = typesize <= MAX_SPLITS && blocksize / typesize >= MIN_BUFFERSIZE && !leftover ? typesize : 1;
+    const neblock = Math.floor(bsize / splits);
+    let src = data;
+    let sp = j * blocksize;
+    if (tmp) {
+      shuffleBlock(data, sp, bsize, typesize, tmp);
+      src = tmp;
+      sp = 0;
+    }
+    v.setInt32(HEADER_BYTES + 4 * j, op, true);
+    for (let k = 0; k < splits; k++, sp += neblock) {
+      if (op + 4 + neblock > nbytes + HEADER_BYTES) return memcpy();
+      const n = lz4EncodeBlock(src, sp, sp + neblock, out, op + 4, neblock - 1);
+      if (n < 0) {
+        out.set(src.subarray(sp, sp + neblock), op + 4);
+        v.setInt32(op, neblock, true);
+        op += 4 + neblock;
+      } else {
+        v.setInt32(op, n, true);
+        op += 4 + n;
+      }
+    }
+  }
+  if (op >= HEADER_BYTES + nbytes) return memcpy();
+  writeHeader(out, flags, typesize, nbytes, blocksize, op);
+  return out.slice(0, op);
+}
+
+function writeHeader(out: Uint8Array, flags: number, typesize: number, nbytes: number, blocksize: number, cbytes: number): void {
+  const v = new DataView(out.buffer, out.byteOffset, out.byteLength);
+  out[0] = 2; // Blosc format version
+  out[1] = 1; // LZ4 format version
+  out[2] = flags;
+  out[3] = typesize;
+  v.setInt32(4, nbytes, true);
+  v.setInt32(8, blocksize, true);
+  v.setInt32(12, cbytes, true);
+}
+
+/** The inverse of unshuffle: byte b of element i goes to b * n + i. */
+function shuffleBlock(src: Uint8Array, at: number, bsize: number, typesize: number, dst: Uint8Array): void {
+  const n = Math.floor(bsize / typesize);
+  for (let b = 0; b < typesize; b++) {
+    const d = b * n;
+    for (let i = 0, s = at + b; i < n; i++, s += typesize) dst[d + i] = src[s]!;
+  }
+  const rest = n * typesize;
+  if (rest < bsize) dst.set(src.subarray(at + rest, at + bsize), rest);
+}

@@ -1,0 +1,17 @@
+// The io kernels as builtins, so every worker (and the local scheduler) runs them by name. Their
+// code, and the libraries under it (zarrita, h5wasm …), loads on a worker's first io task only.
+
+import { registerBuiltin, type BuiltinFn } from "../graph/builtins.js";
+
+/** Builtin names, used by the graph builders. */
+export const IO = {
+  zarrRead: "io.zarr-read",
+  zarrWrite: "io.zarr-write",
+  netcdfRead: "io.netcdf-read",
+} as const;
+
+const lazy = <M>(load: () => Promise<M>, pick: (m: M) => (...args: never[]) => unknown): BuiltinFn =>
+  (async (...args: never[]) => pick(await load())(...args)) as BuiltinFn;
+
+registerBuiltin(IO.zarrRead, lazy(() => import("./zarr-chunks.js"), (m) => m.readZarrBlock));
+registerBuiltin(IO.zarrWrite, lazy(() => import("./zarr-chunks.js"), (m) => m.writeZarrChunk));
