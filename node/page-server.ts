@@ -10,6 +10,7 @@ import "./platform.js"; // ws:// and relay://
 import type { Listener } from "../src/comm/registry.js";
 import { linkInfo, workerInfo } from "../src/scheduler/queries.js";
 import { Scheduler, type SchedulerOptions } from "../src/scheduler/server.js";
+import { dataHandler, isDataRequest, type DataServeOptions } from "./data-server.js";
 import { RelayHub } from "./relay-hub.js";
 
 /** The page and its scripts may load from this origin only; the page connects to it only. */
@@ -35,12 +36,19 @@ function pageDirectory(): URL {
 
 /**
  * Serves the worker page's files and `GET /api/status` (workers and the links between them, for
- * whoever presents `statusToken` as `Authorization: Bearer …` or `?token=`); anything else is 404.
+ * whoever presents `statusToken` as `Authorization: Bearer …` or `?token=`), and /data/… through
+ * `data` when given (node/data-server.ts); anything else is 404.
  */
-export function pageHandler(scheduler?: Scheduler, statusToken?: string): (req: IncomingMessage, res: ServerResponse) => void {
+export function pageHandler(scheduler?: Scheduler, statusToken?: string, data?: (req: IncomingMessage, res: ServerResponse) => void): (req: IncomingMessage, res: ServerResponse) => void {
   const dir = pageDirectory();
   const cache = new Map<string, Buffer>();
   return (req, res) => {
+    // Before the URL is parsed: parsing drops "..", and the data server refuses such paths itself.
+    if (isDataRequest(req.url)) {
+      if (data) return data(req, res);
+      res.writeHead(404, { "content-type": "text/plain; charset=utf-8" }).end("not found: this scheduler serves no data (meshwork scheduler --serve-data DIR)\n");
+      return;
+    }
     const url = new URL(req.url ?? "/", "http://page");
     const path = url.pathname;
     if (path === "/api/status" && scheduler) {
@@ -88,7 +96,13 @@ export interface ServedPage {
  * Makes `scheduler` also listen at `ws://host:port`, for clients, workers and browser tabs: the
  * worker page, the relay for tabs' data, and WebSocket connections, on that one port.
  */
-export async function servePage(scheduler: Scheduler, options: { host: string; port: number; workerToken: string | undefined; statusToken: string | undefined }): Promise<ServedPage> {
+export async function servePage(
+  scheduler: Scheduler,
+  options: { host: string; port: number; workerToken: string | undefined; statusToken: string | undefined; serveData?: DataServeOptions | undefined },
+): Promise<ServedPage> {
+  // /data/ answers the client token and the worker token (tabs and Node workers read chunks with it).
+  const client = options.statusToken === options.workerToken ? undefined : options.statusToken;
+  const data = options.serveData ? dataHandler(options.serveData, { client, worker: options.workerToken }) : undefined;
   const hub = await RelayHub.create({
     token: options.workerToken,
     // A browser may reach, through the relay, the data servers of the scheduler's workers only.
@@ -96,7 +110,7 @@ export async function servePage(scheduler: Scheduler, options: { host: string; p
   });
   let listener: Listener;
   try {
-    listener = await scheduler.listen(`ws://${options.host}:${options.port}`, { httpHandler: pageHandler(scheduler, options.statusToken), onUpgrade: hub.onUpgrade });
+    listener = await scheduler.listen(`ws://${options.host}:${options.port}`, { httpHandler: pageHandler(scheduler, options.statusToken, data), onUpgrade: hub.onUpgrade });
   } catch (err) {
     hub.close();
     throw err;
@@ -123,14 +137,15 @@ export interface NetworkScheduler extends AsyncDisposable {
 
 /**
  * Starts a scheduler listening at `ws://host:port` that serves the worker page and relays data for
- * browser workers. `workerToken` (required for the page link) is what tabs join with.
+ * browser workers. `workerToken` (required for the page link) is what tabs join with. With
+ * `serveData`, a directory is served read-only at /data/ to holders of either token.
  */
-export async function startNetworkScheduler(options: SchedulerOptions & { host: string; port: number; workerToken: string }): Promise<NetworkScheduler> {
+export async function startNetworkScheduler(options: SchedulerOptions & { host: string; port: number; workerToken: string; serveData?: DataServeOptions | undefined }): Promise<NetworkScheduler> {
   // The scheduler's own address is an in-process one; its ws:// port is the page's listener.
   const scheduler = await Scheduler.start(options);
   let page: ServedPage;
   try {
-    page = await servePage(scheduler, { host: options.host, port: options.port, workerToken: options.workerToken, statusToken: options.token });
+    page = await servePage(scheduler, { host: options.host, port: options.port, workerToken: options.workerToken, statusToken: options.token, serveData: options.serveData });
   } catch (err) {
     await scheduler.close();
     throw err;

@@ -1,6 +1,8 @@
 // `meshwork scheduler`: a scheduler listening on one port for clients and workers (WebSocket),
 // with a client token and a worker token, until SIGINT or SIGTERM.
 
+import { statSync } from "node:fs";
+import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { randomId } from "../../src/internal.js";
 import { parseBytes } from "../../src/util/bytes.js";
@@ -19,6 +21,11 @@ Options:
   --token T              the client token (default: a random one, printed)
   --worker-token T       the worker token (default: a random one, printed)
   --max-message-size S   largest message accepted, e.g. 512MiB (default 1GiB)
+  --serve-data DIR       serve DIR read-only at http://HOST:PORT/data/ (GET and HEAD, byte ranges) to
+                         whoever sends Authorization: Bearer <client token or worker token>: tabs
+                         and workers read their chunks there, e.g. fromZarr("http://…/data/x.zarr")
+  --data-origin ORIGIN   also let pages of ORIGIN read /data/ (CORS; repeatable; default: none,
+                         pages of the scheduler's own origin only)
   --help                 print this help
 
 Clients connect with Client.connect(url, { token }); workers with
@@ -35,6 +42,8 @@ export async function scheduler(argv: string[]): Promise<number> {
       token: { type: "string" },
       "worker-token": { type: "string" },
       "max-message-size": { type: "string" },
+      "serve-data": { type: "string" },
+      "data-origin": { type: "string", multiple: true },
       help: { type: "boolean", default: false },
     },
     strict: true,
@@ -54,15 +63,31 @@ export async function scheduler(argv: string[]): Promise<number> {
   } catch (err) {
     throw new UsageError(`--max-message-size: ${(err as Error).message}`);
   }
+  const dataDir = values["serve-data"] === undefined ? undefined : resolve(values["serve-data"]);
+  if (dataDir !== undefined && !isDirectory(dataDir)) throw new UsageError(`--serve-data: ${dataDir} is not a directory`);
+  if (values["data-origin"] && dataDir === undefined) throw new UsageError("--data-origin needs --serve-data");
+  for (const o of values["data-origin"] ?? []) {
+    if (!URL.canParse(o) || new URL(o).origin !== o) throw new UsageError(`--data-origin is scheme://host[:port] (no path), got "${o}"`);
+  }
   const host = values.host.includes(":") ? `[${values.host}]` : values.host;
-  const net = await startNetworkScheduler({ host, port, token, workerToken, transport: { maxPacketBytes } });
+  const serveData = dataDir === undefined ? undefined : { directory: dataDir, origins: values["data-origin"] };
+  const net = await startNetworkScheduler({ host, port, token, workerToken, transport: { maxPacketBytes }, serveData });
   console.log(`meshwork ${version()} scheduler at ${net.address}`);
   console.log(`  clients: Client.connect("${net.address}", { token: "${token}" })`);
   console.log(`  workers: npx meshwork worker ${net.address} --token ${workerToken}`);
   console.log(`  browser tabs: open ${net.pageUrl}`);
+  if (dataDir !== undefined) console.log(`  data: ${dataDir} read-only at ${net.address.replace(/^ws/, "http")}/data/ (Authorization: Bearer <either token>)`);
   console.log(`Ctrl-C (SIGINT) or SIGTERM closes it.`);
   const sig = await untilSignal();
   console.log(`${sig}: closing the scheduler`);
   await net.close();
   return 0;
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false; // missing or unreadable: the message says it is not a directory
+  }
 }
