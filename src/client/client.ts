@@ -10,6 +10,7 @@ import { connect } from "../comm/registry.js";
 import { Requests } from "../comm/requests.js";
 import type { TransportOptions } from "../comm/types.js";
 import { ArgumentError, CancelledError, ClientClosedError, errorFromData, LostDataError } from "../errors.js";
+import { useSchedulerCredentials } from "../io/store.js";
 import type { ClientToScheduler, FnDef, FnRef, Handlers, RequestWhat, SchedulerToClient, TaskMsg } from "../protocol/messages.js";
 import type { Serialized } from "../protocol/refs.js";
 import { TaskRef } from "../protocol/refs.js";
@@ -108,6 +109,8 @@ export class Client implements FutureHost, GraphScheduler {
     const comm = await connect(address, options.transport);
     const w = await greet(comm, { role: "client", token: options.token, name: options.name });
     comm.name = `${w.id}→scheduler`;
+    // Planning reads metadata here: from the scheduler's /data/, with the token this client joined with.
+    useSchedulerCredentials(address, options.token);
     const client = new Client(comm, w.id, w.dataToken, options);
     // As in Dask, the newest client is where collections compute unless told otherwise.
     if (options.setAsDefault !== false) setDefaultClient(client);

@@ -49,6 +49,16 @@ export function setStoreCredentials(origin: string, token: string | null): void 
   else credentials.delete(origin);
 }
 
+/**
+ * Sends `token` with store reads from the HTTP origin of the scheduler at `address`, when it is a
+ * ws:// or wss:// one: its /data/ (`meshwork scheduler --serve-data`) takes the token a worker or
+ * client joined with. Other addresses (inproc://) have no HTTP side.
+ */
+export function useSchedulerCredentials(address: string, token: string | undefined): void {
+  if (!token || !/^wss?:\/\//.test(address)) return;
+  setStoreCredentials(new URL(address.replace(/^ws/, "http")).origin, token);
+}
+
 const SCHEME = /^[a-z][a-z0-9+.-]*:/i;
 
 /** The URL a user's path or URL names, as a directory ("…/") so keys resolve under it. */
@@ -120,7 +130,9 @@ class HttpStore implements Store {
     }
     if (!res.ok) {
       await res.body?.cancel();
-      throw new StoreError(`cannot read ${target.href}: HTTP ${res.status} ${res.statusText}`, target.href);
+      // A scheduler's /data/ wants the token its workers and clients joined with (useSchedulerCredentials).
+      const hint = res.status === 401 || res.status === 403 ? (token ? " (the token sent for this origin was refused)" : " (no token was sent: setStoreCredentials(origin, token), or join the scheduler that serves it)") : "";
+      throw new StoreError(`cannot read ${target.href}: HTTP ${res.status} ${res.statusText}${hint}`, target.href);
     }
     const bytes = new Uint8Array(await res.arrayBuffer());
     // A server that ignores Range answers 200 with the whole file.

@@ -9,6 +9,7 @@ import { connect, listen, type Listener } from "../comm/registry.js";
 import { RtcLink, type BridgeEnd } from "../comm/rtc-link.js";
 import type { TransportOptions } from "../comm/types.js";
 import { errorToData, SerializationError } from "../errors.js";
+import { useSchedulerCredentials } from "../io/store.js";
 import { log } from "../log.js";
 import type { Handlers, Resources, SchedulerToWorker, WorkerHello, WorkerKind } from "../protocol/messages.js";
 import type { Serialized, TaskRef } from "../protocol/refs.js";
@@ -203,6 +204,8 @@ export class Worker {
     });
     this.id = w.id;
     this.data.setToken(w.dataToken);
+    // Tasks that read the scheduler's /data/ (a tab's chunks above all) present this worker's token.
+    useSchedulerCredentials(this.options.scheduler, this.options.token);
     if (w.rtc) this.data.rtc?.configure(w.rtc);
     this.scheduler = comm;
     comm.name = `${this.name}→scheduler`;

@@ -1,6 +1,7 @@
 // `meshwork scheduler --serve-data DIR`: a directory read-only under /data/ on the scheduler's
 // port, for whoever holds the client or the worker token; single byte ranges, no way out of the
-// directory, no listings, large files streamed.
+// directory, no listings, large files streamed; and a Node worker joined over ws:// reads its
+// chunks there with its own token.
 
 import assert from "node:assert/strict";
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, truncateSync, writeFileSync } from "node:fs";
@@ -8,8 +9,11 @@ import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import * as mw from "../../node/array.js";
+import { Client } from "../../node/index.js";
 import type { DataRequestInfo } from "../../node/data-server.js";
 import { startNetworkScheduler, type NetworkScheduler } from "../../node/page-server.js";
+import { WorkerGroup } from "../../node/worker-group.js";
 import { startNode } from "../helpers/process.js";
 import { fixture } from "../io/fixtures.js";
 
@@ -269,6 +273,32 @@ test("a 1 GiB file is streamed: the process's memory does not grow by its size (
   const tail = await get(port, "/data/big.bin", { headers: { range: `bytes=${GiB - 4}-` } });
   assert.equal(tail.status, 206);
   assert.equal(tail.headers["content-range"], `bytes ${GiB - 4}-${GiB - 1}/${GiB}`);
+});
+
+test("a Node worker joined over ws:// reads its chunks from /data/ with its worker token; the client plans with the client token", { timeout: 60_000 }, async () => {
+  const log: DataRequestInfo[] = [];
+  const zarr = await startNetworkScheduler({ host: "127.0.0.1", port: 0, token: CLIENT, workerToken: WORKER, serveData: { directory: fixture("zarr2"), onRequest: (i) => log.push(i) } });
+  const group = new WorkerGroup({ scheduler: zarr.address, listen: "ws://127.0.0.1:0", kind: "node", namePrefix: "node", token: WORKER, logLevel: "error" });
+  try {
+    await group.grow(1);
+    const client = await Client.connect(zarr.address, { token: CLIENT });
+    try {
+      const url = `${zarr.address.replace(/^ws/, "http")}/data/codecs.zarr`;
+      const x = await mw.fromZarr(url, { path: "blosc_lz4" });
+      const fromFile = await (await mw.fromZarr(fixture("zarr2/codecs.zarr"), { path: "blosc_lz4" })).compute({ scheduler: "sync" });
+      const got = await x.compute({ scheduler: client });
+      assert.deepEqual(got.toTypedArray(), fromFile.toTypedArray());
+      const chunks = log.filter((l) => /^codecs\.zarr\/blosc_lz4\/\d+\.\d+$/.test(l.path));
+      assert.equal(chunks.length, 4, JSON.stringify(log));
+      assert.ok(chunks.every((l) => l.status === 200 && l.role === "worker"), JSON.stringify(chunks));
+      assert.ok(log.some((l) => l.path === "codecs.zarr/blosc_lz4/.zarray" && l.role === "client"), "the client read the metadata");
+    } finally {
+      await client.close();
+    }
+  } finally {
+    await group.close();
+    await zarr.close();
+  }
 });
 
 test("meshwork scheduler --serve-data DIR serves it to the printed tokens; a missing directory is a usage error", { timeout: 30_000 }, async () => {
