@@ -2,7 +2,7 @@
 // connections of clients and workers, the relay (node/relay-hub.ts) and the page's static files
 // (built into dist/page by scripts/build.mjs). Opening the page's link lends that tab to the cluster.
 
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { fileURLToPath } from "node:url";
 import "../src/index.js"; // the in-process transport, for the scheduler's own address
@@ -26,6 +26,13 @@ const FILES: Record<string, { file: string; type: string; csp: string }> = {
   "/worker.js": { file: "worker.js", type: "text/javascript; charset=utf-8", csp: WORKER_CSP },
 };
 
+/**
+ * The code the page's bundles share or load when first needed (scripts/build.mjs splits them:
+ * the io readers and their codecs load on a tab's first io task). Names carry a content hash.
+ */
+const CHUNKS = "chunks/";
+const CHUNK_NAME = /^[\w-]+\.js$/;
+
 /** Where the built page is: dist/page, also when running from TypeScript source. */
 function pageDirectory(): URL {
   const here = import.meta.url;
@@ -42,6 +49,9 @@ function pageDirectory(): URL {
 export function pageHandler(scheduler?: Scheduler, statusToken?: string, data?: (req: IncomingMessage, res: ServerResponse) => void): (req: IncomingMessage, res: ServerResponse) => void {
   const dir = pageDirectory();
   const cache = new Map<string, Buffer>();
+  // Only the chunk files the build made are served (never a name taken from the request).
+  const chunkDir = new URL(CHUNKS, dir);
+  const chunks = new Set(existsSync(fileURLToPath(chunkDir)) ? readdirSync(fileURLToPath(chunkDir)).filter((f) => CHUNK_NAME.test(f)) : []);
   return (req, res) => {
     // Before the URL is parsed: parsing drops "..", and the data server refuses such paths itself.
     if (isDataRequest(req.url)) {
@@ -64,7 +74,8 @@ export function pageHandler(scheduler?: Scheduler, statusToken?: string, data?: 
       res.writeHead(204).end(); // no icon; not an error in the console
       return;
     }
-    const entry = FILES[path];
+    const chunk = path.startsWith(`/${CHUNKS}`) && chunks.has(path.slice(CHUNKS.length + 1)) ? path.slice(1) : undefined;
+    const entry = chunk ? { file: chunk, type: "text/javascript; charset=utf-8", csp: WORKER_CSP } : FILES[path];
     if (!entry || (req.method !== "GET" && req.method !== "HEAD")) {
       res.writeHead(entry ? 405 : 404, { "content-type": "text/plain; charset=utf-8" });
       res.end(entry ? "method not allowed\n" : "not found\n");
@@ -77,7 +88,8 @@ export function pageHandler(scheduler?: Scheduler, statusToken?: string, data?: 
       "content-security-policy": entry.csp,
       "x-content-type-options": "nosniff",
       "referrer-policy": "no-referrer",
-      "cache-control": "no-cache",
+      // A chunk's name changes with its content; the entry points' names do not.
+      "cache-control": chunk ? "public, max-age=31536000, immutable" : "no-cache",
       "content-length": body.byteLength,
     });
     res.end(req.method === "HEAD" ? undefined : body);

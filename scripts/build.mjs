@@ -1,6 +1,6 @@
 // Builds dist/: every .ts under src/, node/ and browser/ transpiled file by file with esbuild
 // (same layout, so relative imports keep working), then type declarations with tsc.
-// Usage: node scripts/build.mjs [--no-types]
+// Usage: node scripts/build.mjs [--no-types] [--sizes]
 
 import { build } from "esbuild";
 import { execFileSync } from "node:child_process";
@@ -36,17 +36,37 @@ await build({
   logLevel: "warning",
 });
 // The worker page the scheduler serves (node/page-server.ts): two browser bundles and static files.
-await build({
+// Split: what is imported dynamically (the io readers, zarrita, numcodecs' WebAssembly codecs:
+// megabytes) becomes chunks a tab loads on its first io task, and code both entries use is one
+// chunk; the page server serves dist/page/chunks/.
+const page = await build({
   absWorkingDir: root,
   entryPoints: { page: "browser/page/page.ts", worker: "browser/page/worker.ts" },
   outdir: "dist/page",
   bundle: true,
+  splitting: true,
+  chunkNames: "chunks/[name]-[hash]",
+  metafile: true,
   format: "esm",
   platform: "browser",
   target: "es2022",
   sourcemap: "linked",
   logLevel: "warning",
 });
+if (process.argv.includes("--sizes")) {
+  // What a tab loads to join (worker.js and the chunks it imports statically), and what it loads later.
+  const outputs = page.metafile.outputs;
+  const eager = new Set();
+  const visit = (out) => {
+    if (eager.has(out)) return;
+    eager.add(out);
+    for (const i of outputs[out].imports) if (i.kind === "import-statement" && outputs[i.path]) visit(i.path);
+  };
+  visit("dist/page/worker.js");
+  const kB = (files) => `${(files.reduce((s, f) => s + outputs[f].bytes, 0) / 1000).toFixed(0)} kB`;
+  const js = Object.keys(outputs).filter((f) => f.endsWith(".js"));
+  console.log(`the tab's worker: ${kB([...eager])} to join (${[...eager].join(", ")}); ${kB(js.filter((f) => !eager.has(f) && f !== "dist/page/page.js"))} loaded when first needed`);
+}
 for (const f of ["index.html", "page.css"]) copyFileSync(join(root, "browser/page", f), join(root, "dist/page", f));
 const cli = join(root, "dist/node/cli.js");
 if (existsSync(cli)) chmodSync(cli, 0o755);

@@ -110,6 +110,18 @@ test("the scheduler serves the worker page on its port, with a Content-Security-
   const worker = await fetch(new URL("/worker.js", link!));
   assert.equal(worker.status, 200);
   assert.match(worker.headers.get("content-security-policy")!, /script-src 'self' 'unsafe-eval'/);
+  // The build splits the page's code: the chunks worker.js imports are served beside it, as scripts.
+  const imported = [...(await worker.text()).matchAll(/from "\.\/(chunks\/[\w-]+\.js)"/g)].map((m) => m[1]!);
+  assert.ok(imported.length > 0, "worker.js imports its shared code from chunks/");
+  for (const chunk of imported) {
+    const r = await fetch(new URL(`/${chunk}`, link!));
+    assert.equal(r.status, 200, chunk);
+    assert.match(r.headers.get("content-type")!, /text\/javascript/);
+    await r.arrayBuffer();
+  }
+  assert.equal((await fetch(new URL("/chunks/not-built.js", link!))).status, 404);
+  assert.equal((await fetch(new URL("/chunks/", link!))).status, 404);
+  assert.equal((await fetch(new URL("/data/x", link!))).status, 404, "no data without --serve-data");
   assert.equal((await fetch(new URL("/etc/passwd", link!))).status, 404);
   assert.equal((await fetch(new URL("/", link!), { method: "POST" })).status, 405);
 });
