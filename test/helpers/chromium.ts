@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Browser } from "puppeteer-core";
 import { Client, type SchedulerOptions, type WorkerInfo } from "../../node/index.js";
+import type { DataServeOptions } from "../../node/data-server.js";
 import { startNetworkScheduler } from "../../node/page-server.js";
 import { WorkerGroup } from "../../node/worker-group.js";
 
@@ -82,9 +83,10 @@ export interface TabStatus {
 
 /**
  * A network scheduler serving the worker page (client token "client-t", worker token "worker-t"),
- * `nodeWorkers` Node workers on ws://, a client, and Chromium. `options` adds scheduler options.
+ * `nodeWorkers` Node workers on ws://, a client, and Chromium. `options` adds scheduler options
+ * (and `serveData`: a directory at /data/).
  */
-export async function tabCluster(nodeWorkers: number, options: SchedulerOptions = {}) {
+export async function tabCluster(nodeWorkers: number, options: SchedulerOptions & { serveData?: DataServeOptions } = {}) {
   const net = await startNetworkScheduler({ ...options, host: "127.0.0.1", port: 0, token: "client-t", workerToken: "worker-t" });
   const group = new WorkerGroup({ scheduler: net.address, listen: "ws://127.0.0.1:0", kind: "node", namePrefix: "node", token: "worker-t", logLevel: "error" });
   await group.grow(nodeWorkers);
