@@ -38,4 +38,5 @@ test("scheduler, workers and client run in a Chromium page through the browser e
   assert.equal(r.chained, 20);
   assert.equal(r.workers, 2);
   assert.equal(r.error, "TypeError: TypeError: thrown in a page worker");
+  assert.equal(r.resolved, `${server.url}/data/air.zarr/`, "a relative store path resolves against the page's URL");
 });

@@ -2,6 +2,7 @@
 // all in the page over inproc, through meshwork's browser entry. Reports what it saw on window.
 
 import { Client, RemoteError, Scheduler, Worker } from "../../browser/index.js";
+import { storeUrl } from "../../src/io/store.js";
 
 async function run(): Promise<Record<string, unknown>> {
   const scheduler = await Scheduler.start({ address: "inproc://page-scheduler" });
@@ -23,7 +24,9 @@ async function run(): Promise<Record<string, unknown>> {
   await client.close();
   for (const w of workers) await w.close();
   await scheduler.close();
-  return { inc, squares, sum, chained, error, workers: info.length, hasBuffer: typeof (globalThis as { Buffer?: unknown }).Buffer, hasProcess: typeof (globalThis as { process?: unknown }).process };
+  // A relative store path, as fromZarr("data/air.zarr") gets it: resolved against the page's URL.
+  const resolved = storeUrl("data/air.zarr");
+  return { resolved, inc, squares, sum, chained, error, workers: info.length, hasBuffer: typeof (globalThis as { Buffer?: unknown }).Buffer, hasProcess: typeof (globalThis as { process?: unknown }).process };
 }
 
 const w = window as unknown as { __result?: unknown; __error?: string };
