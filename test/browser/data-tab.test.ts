@@ -33,8 +33,8 @@ test("a tab, the only worker, reads its Zarr chunks from the scheduler's /data/ 
   for (const path of ["blosc_lz4", "zstd"]) {
     const x = await mw.fromZarr(`${http}/data/codecs.zarr`, { path });
     assert.equal(x.taskCount, 4);
-    const got = await within(x.compute({ scheduler: client }), 30_000, `${path} computed in the tab`);
-    const expected = await (await mw.fromZarr(fixture("zarr2/codecs.zarr"), { path })).compute({ scheduler: "sync" });
+    const got = (await within(x.compute({ scheduler: client }), 30_000, `${path} computed in the tab`)) as mw.NDArray;
+    const expected = (await (await mw.fromZarr(fixture("zarr2/codecs.zarr"), { path })).compute({ scheduler: "sync" })) as mw.NDArray;
     assert.deepEqual(got.shape, [40, 30]);
     assert.deepEqual(got.contiguous().toTypedArray(), expected.contiguous().toTypedArray(), `${path}: the values read from the file`);
   }

@@ -285,8 +285,8 @@ test("a Node worker joined over ws:// reads its chunks from /data/ with its work
     try {
       const url = `${zarr.address.replace(/^ws/, "http")}/data/codecs.zarr`;
       const x = await mw.fromZarr(url, { path: "blosc_lz4" });
-      const fromFile = await (await mw.fromZarr(fixture("zarr2/codecs.zarr"), { path: "blosc_lz4" })).compute({ scheduler: "sync" });
-      const got = await x.compute({ scheduler: client });
+      const fromFile = (await (await mw.fromZarr(fixture("zarr2/codecs.zarr"), { path: "blosc_lz4" })).compute({ scheduler: "sync" })) as mw.NDArray;
+      const got = (await x.compute({ scheduler: client })) as mw.NDArray;
       assert.deepEqual(got.toTypedArray(), fromFile.toTypedArray());
       const chunks = log.filter((l) => /^codecs\.zarr\/blosc_lz4\/\d+\.\d+$/.test(l.path));
       assert.equal(chunks.length, 4, JSON.stringify(log));
