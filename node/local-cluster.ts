@@ -6,8 +6,10 @@ import { Adaptive, ArgumentError, Scheduler, type AdaptOptions, type LogLevel, t
 import { parseBytes } from "../src/util/bytes.js";
 import type { ThreadWorker } from "./thread-host.js";
 import { WorkerGroup } from "./worker-group.js";
+import type { DataServeOptions } from "./data-server.js";
 import type { ServedPage } from "./page-server.js";
 import { randomId } from "../src/util/ids.js";
+import { setStoreCredentials } from "../src/io/store.js";
 
 export interface LocalClusterOptions {
   /** Worker threads to start. Default: the number of CPU cores. */
@@ -31,19 +33,22 @@ export interface LocalClusterOptions {
   /**
    * Also listen at ws://host:port (default 127.0.0.1, a free port) for browser tabs: the worker page,
    * whose link (`cluster.pageUrl`) lends a tab to this cluster, and the relay for their data. A
-   * worker token is made for it (clients of this process need none).
+   * worker token is made for it (clients of this process need none). `serveData` serves a
+   * directory read-only at `cluster.dataUrl` (/data/ on that port) to the tabs, the worker threads
+   * and clients of this process (see `meshwork scheduler --serve-data`).
    */
-  page?: boolean | { host?: string; port?: number };
+  page?: boolean | { host?: string; port?: number; serveData?: string | DataServeOptions };
 }
 
 export class LocalCluster {
   private closing: Promise<void> | null = null;
   private adaptive: Adaptive | null = null;
-  private page: ServedPage | null = null;
-
   private constructor(
     readonly scheduler: Scheduler,
     private readonly group: WorkerGroup,
+    private readonly page: ServedPage | null,
+    /** The http:// origin whose /data/ this process was given a token for. */
+    private readonly dataOrigin: string | undefined,
   ) {}
 
   /** Starts the scheduler and `workers` worker threads; resolves once all workers have joined. */
@@ -61,6 +66,24 @@ export class LocalCluster {
       workerTtlMs: options.workerTtlMs,
       allowedFailures: options.allowedFailures,
     });
+    // The page first, so that worker threads know where /data/ is (they join in-process).
+    let served: ServedPage | null = null;
+    let dataOrigin: string | undefined;
+    if (page) {
+      try {
+        const { servePage } = await import("./page-server.js"); // HTTP, the relay and `ws`: only when asked for
+        const serveData = typeof page.serveData === "string" ? { directory: page.serveData } : page.serveData;
+        // /api/status answers the client token, or (a cluster whose clients need none) the page's token.
+        served = await servePage(scheduler, { host: page.host ?? "127.0.0.1", port: page.port ?? 0, workerToken, statusToken: options.token ?? workerToken, serveData });
+      } catch (err) {
+        await scheduler.close();
+        throw err;
+      }
+      if (page.serveData !== undefined) {
+        dataOrigin = new URL(served.address.replace(/^ws/, "http")).origin;
+        setStoreCredentials(dataOrigin, options.token ?? workerToken!); // this process's clients plan from the metadata
+      }
+    }
     const group = new WorkerGroup({
       scheduler: scheduler.address,
       listen: "inproc://",
@@ -72,14 +95,10 @@ export class LocalCluster {
       logLevel: options.logLevel,
       heartbeatMs: options.heartbeatMs,
       transport: options.transport,
+      dataOrigin,
     });
-    const cluster = new LocalCluster(scheduler, group);
+    const cluster = new LocalCluster(scheduler, group, served, dataOrigin);
     try {
-      if (page) {
-        const { servePage } = await import("./page-server.js"); // HTTP, the relay and `ws`: only when asked for
-        // /api/status answers the client token, or (a cluster whose clients need none) the page's token.
-        cluster.page = await servePage(scheduler, { host: page.host ?? "127.0.0.1", port: page.port ?? 0, workerToken, statusToken: options.token ?? workerToken });
-      }
       await group.grow(n);
     } catch (err) {
       await cluster.close();
@@ -96,6 +115,11 @@ export class LocalCluster {
   /** The worker page's link (with the `page` option): opening it lends that tab to this cluster. */
   get pageUrl(): string | undefined {
     return this.page?.pageUrl;
+  }
+
+  /** Where `page.serveData` is served: `${dataUrl}air.zarr` reads DIR/air.zarr. */
+  get dataUrl(): string | undefined {
+    return this.dataOrigin && `${this.dataOrigin}/data/`;
   }
 
   /** The ws:// address beside the in-process one (with the `page` option). */
@@ -161,6 +185,7 @@ export class LocalCluster {
       await this.group.close("cluster closing");
       await this.scheduler.close();
       await this.page?.close();
+      if (this.dataOrigin) setStoreCredentials(this.dataOrigin, null);
     })();
     return this.closing;
   }

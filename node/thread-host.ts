@@ -26,6 +26,8 @@ export interface ThreadWorkerConfig {
   transport: Record<string, unknown> | undefined;
   /** Link to browser tabs over WebRTC (node-datachannel on the main thread). */
   webrtc?: boolean | undefined;
+  /** Where the scheduler serves /data/, when not at its own address (WorkerOptions.dataOrigin). */
+  dataOrigin?: string | undefined;
   /** The process's group and adaptive bounds, told to the scheduler (WorkerHello.group). */
   group?: { id: string; adapt?: { minimum: number; maximum: number } | undefined } | undefined;
 }

@@ -32,6 +32,8 @@ export interface WorkerGroupOptions {
   adapt?: { minimum: number; maximum: number } | undefined;
   /** Link to browser tabs over WebRTC (node-datachannel, loaded when a tab is first linked to). Default true. */
   webrtc?: boolean | undefined;
+  /** Where the scheduler serves /data/, when not at its address (a LocalCluster's page). */
+  dataOrigin?: string | undefined;
 }
 
 export class WorkerGroup {
@@ -82,6 +84,7 @@ export class WorkerGroup {
         transport: o.transport,
         group: { id: this.groupId, adapt: o.adapt },
         webrtc: o.webrtc ?? true,
+        dataOrigin: o.dataOrigin,
       }, (n) => void this.growTo(this.threads.size + this.starting + n));
     } catch (err) {
       removeSpill();

@@ -49,6 +49,7 @@ try {
     transport: config.transport,
     group: config.group,
     webrtc: config.webrtc ? { bridge: threadBridge(port), useFor: nodeUsesWebRtcFor } : undefined,
+    dataOrigin: config.dataOrigin,
     onScaleUp: (n) => port.postMessage({ thread: "grow", n } satisfies ThreadControl),
     yieldToEventLoop: nodeYield,
   });

@@ -51,11 +51,11 @@ export function setStoreCredentials(origin: string, token: string | null): void 
 
 /**
  * Sends `token` with store reads from the HTTP origin of the scheduler at `address`, when it is a
- * ws:// or wss:// one: its /data/ (`meshwork scheduler --serve-data`) takes the token a worker or
- * client joined with. Other addresses (inproc://) have no HTTP side.
+ * ws:// or wss:// one (or that origin itself, http:// or https://): its /data/ (`meshwork scheduler
+ * --serve-data`) takes the token a worker or client joined with. inproc:// has no HTTP side.
  */
 export function useSchedulerCredentials(address: string, token: string | undefined): void {
-  if (!token || !/^wss?:\/\//.test(address)) return;
+  if (!token || !/^(ws|http)s?:\/\//.test(address)) return;
   setStoreCredentials(new URL(address.replace(/^ws/, "http")).origin, token);
 }
 

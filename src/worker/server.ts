@@ -52,6 +52,12 @@ export interface WorkerOptions {
   transport?: TransportOptions;
   /** WebRTC data links: the bridge to this worker's RtcHost, and the peers to try them with. */
   webrtc?: WebRtcOptions | undefined;
+  /**
+   * Where the scheduler serves /data/ when that is not its own address (a LocalCluster's threads
+   * join in-process): tasks read from this http:// origin with `token`. Default: the scheduler's
+   * address, when it is ws:// or wss://.
+   */
+  dataOrigin?: string | undefined;
 }
 
 export interface WebRtcOptions {
@@ -205,7 +211,7 @@ export class Worker {
     this.id = w.id;
     this.data.setToken(w.dataToken);
     // Tasks that read the scheduler's /data/ (a tab's chunks above all) present this worker's token.
-    useSchedulerCredentials(this.options.scheduler, this.options.token);
+    useSchedulerCredentials(this.options.dataOrigin ?? this.options.scheduler, this.options.token);
     if (w.rtc) this.data.rtc?.configure(w.rtc);
     this.scheduler = comm;
     comm.name = `${this.name}→scheduler`;

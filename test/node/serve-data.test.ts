@@ -1,7 +1,7 @@
 // `meshwork scheduler --serve-data DIR`: a directory read-only under /data/ on the scheduler's
 // port, for whoever holds the client or the worker token; single byte ranges, no way out of the
-// directory, no listings, large files streamed; and a Node worker joined over ws:// reads its
-// chunks there with its own token.
+// directory, no listings, large files streamed; and Node workers (joined over ws://, or a
+// LocalCluster's threads) read their chunks there with their own token.
 
 import assert from "node:assert/strict";
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, truncateSync, writeFileSync } from "node:fs";
@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import * as mw from "../../node/array.js";
-import { Client } from "../../node/index.js";
+import { Client, LocalCluster } from "../../node/index.js";
 import type { DataRequestInfo } from "../../node/data-server.js";
 import { startNetworkScheduler, type NetworkScheduler } from "../../node/page-server.js";
 import { WorkerGroup } from "../../node/worker-group.js";
@@ -298,6 +298,24 @@ test("a Node worker joined over ws:// reads its chunks from /data/ with its work
   } finally {
     await group.close();
     await zarr.close();
+  }
+});
+
+test("LocalCluster({ page: { serveData } }): its worker threads, which join in-process, and this process's client read from cluster.dataUrl", { timeout: 60_000 }, async () => {
+  const log: DataRequestInfo[] = [];
+  await using cluster = await LocalCluster.start({ workers: 1, page: { serveData: { directory: fixture("zarr2"), onRequest: (i) => log.push(i) } } });
+  assert.match(cluster.dataUrl!, /^http:\/\/127\.0\.0\.1:\d+\/data\/$/);
+  const client = await Client.connect(cluster.address);
+  try {
+    const x = await mw.fromZarr(`${cluster.dataUrl}codecs.zarr`, { path: "zlib" });
+    const got = (await x.compute({ scheduler: client })) as mw.NDArray;
+    const fromFile = (await (await mw.fromZarr(fixture("zarr2/codecs.zarr"), { path: "zlib" })).compute({ scheduler: "sync" })) as mw.NDArray;
+    assert.deepEqual(got.toTypedArray(), fromFile.toTypedArray());
+    const chunks = log.filter((l) => /^codecs\.zarr\/zlib\/\d\.\d$/.test(l.path));
+    assert.equal(chunks.length, 4, JSON.stringify(log));
+    assert.ok(chunks.every((l) => l.status === 200 && l.role === "worker"), JSON.stringify(chunks));
+  } finally {
+    await client.close();
   }
 });
 
