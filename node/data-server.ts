@@ -77,7 +77,7 @@ export function dataHandler(options: DataServeOptions, credentials: DataCredenti
   const tokens = (["client", "worker"] as const).flatMap((role) => (credentials[role] ? [{ role, digest: digest(credentials[role]) }] : []));
   if (tokens.length === 0) throw new ArgumentError("serving data needs a client or worker token: without one, anyone who reaches the port could read it");
   const origins = new Set(options.origins ?? []);
-  for (const o of origins) if (new URL(o).origin !== o) throw new ArgumentError(`a CORS origin is scheme://host[:port], got ${JSON.stringify(o)}`);
+  for (const o of origins) if (!URL.canParse(o) || new URL(o).origin !== o) throw new ArgumentError(`a CORS origin is scheme://host[:port], got ${JSON.stringify(o)}`);
 
   return (req, res) => {
     const raw = (req.url ?? "/").split("?", 1)[0]!;

@@ -333,4 +333,10 @@ test("meshwork scheduler --serve-data DIR serves it to the printed tokens; a mis
   await using bad = startNode(["dist/node/cli.js", "scheduler", "--port", "0", "--serve-data", join(tmpdir(), "meshwork-no-such-dir")]);
   assert.equal(await bad.exited, 2);
   assert.match(bad.output(), /--serve-data: .* is not a directory/);
+  await using noData = startNode(["dist/node/cli.js", "scheduler", "--port", "0", "--data-origin", "http://a.example"]);
+  assert.equal(await noData.exited, 2);
+  assert.match(noData.output(), /--data-origin needs --serve-data/);
+  await using path = startNode(["dist/node/cli.js", "scheduler", "--port", "0", "--serve-data", ".", "--data-origin", "http://a.example/app"]);
+  assert.equal(await path.exited, 2);
+  assert.match(path.output(), /--data-origin is scheme:\/\/host\[:port\] \(no path\)/);
 });
