@@ -8,7 +8,7 @@ import { ArgumentError } from "../../errors.js";
 import type { DType } from "../dtype.js";
 import { allocate, allocateUninitialized, NDArray } from "../ndarray.js";
 import { REDUCE_IDENTITY, type LoopReduce } from "./folds.js";
-import { kernelFor } from "./loops.js";
+import { kernelFor, warmUp } from "./loops.js";
 
 export type UnaryOp = "neg" | "abs" | "exp" | "log" | "sqrt" | "sin" | "cos";
 export type BinaryOp = "add" | "sub" | "mul" | "div" | "pow" | "maximum" | "minimum" | "eq" | "ne" | "lt" | "le" | "gt" | "ge";
@@ -270,7 +270,7 @@ function execute(program: Program, inputs: readonly NDArray[], into: NDArray | u
     (reduce ? innerReduced : c.strides[0]![0] === 1 && result.offset === 0 && result.data.length === n);
   const loopReduce: LoopReduce | null = reduce ? { op: reduce.op, counted } : null;
   const kernel = kernelFor(nd, views.length, exprCode(program.expr), loopReduce, innerReduced, outerReduced, whole);
-  kernel(
+  const args: Parameters<typeof kernel> = [
     c.shape,
     result.data,
     c.strides[0]!,
@@ -280,7 +280,15 @@ function execute(program: Program, inputs: readonly NDArray[], into: NDArray | u
     views.map((v) => v.offset),
     program.consts,
     counts ? counts.data : null,
-  );
+  ];
+  // A new kernel's first call gets a few small ones before it (see warmUp); they write where the
+  // real call will, so a reduction's outputs start again from the identity. Not when writing
+  // into a given array, which might overlap an input.
+  if (!into && warmUp(kernel, whole, reduce !== undefined, ...args) && reduce) {
+    result.data.fill(REDUCE_IDENTITY[reduce.op]);
+    counts?.data.fill(0);
+  }
+  kernel(...args);
   return { result, counts };
 }
 
