@@ -119,9 +119,12 @@ export function foldInto(reduce: LoopReduce, t: string, v: string): string {
  * group's own total is the test. A group whose sum is NaN without a NaN value (inf and -inf) takes
  * the value-by-value way, which gives the same bits. For [32, 500, 500] float32 summed over axis 0
  * with the count: ~1.1-1.2× sum's time without NaN, against ~1.4× testing each value
- * (bench/nan-reductions.mjs).
+ * (bench/nan-reductions.mjs). A counted group that passes the test may be counted in one add
+ * (`groupCount`) instead of one per total: by the group's size on one count when the totals all end
+ * in one output (the unrolled totals of a row), or by one on a count the caller adds to every
+ * total's at the end (a tile's rows).
  */
-export function foldGroup(reduce: LoopReduce, pairs: [string, string][]): string {
+export function foldGroup(reduce: LoopReduce, pairs: [string, string][], groupCount?: { count: string; by: number }): string {
   const op = reduce.op as SkippingOp;
   const dense = SKIPPING[op];
   const slow = pairs.map(([t, v]) => foldInto(reduce, t, v)).join(" ");
@@ -132,8 +135,10 @@ export function foldGroup(reduce: LoopReduce, pairs: [string, string][]): string
     return `{ const g = ${g}; if (g === g) { ${t} = g;${reduce.counted ? ` ${t}n = ${t}n + ${pairs.length};` : ""} } else { ${slow} } }`;
   }
   const check = pairs.map(([, v]) => v).join(" + ");
-  const fast = pairs.map(([t, v]) => `${t} = ${dense(t, v)};${reduce.counted ? ` ${t}n = ${t}n + 1;` : ""}`).join(" ");
-  return `{ const g = ${check}; if (g === g) { ${fast} } else { ${slow} } }`;
+  const each = reduce.counted && !groupCount;
+  const fast = pairs.map(([t, v]) => `${t} = ${dense(t, v)};${each ? ` ${t}n = ${t}n + 1;` : ""}`).join(" ");
+  const once = reduce.counted && groupCount ? ` ${groupCount.count} = ${groupCount.count} + ${groupCount.by};` : "";
+  return `{ const g = ${check}; if (g === g) { ${fast}${once} } else { ${slow} } }`;
 }
 
 /** An expression's code with its operands renamed for group member `u` (x0 → x0_u). */

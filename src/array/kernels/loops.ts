@@ -85,7 +85,7 @@ function compileWholeKernel(nin: number, body: string, reduce: LoopReduce | null
     if (isSkipping(reduce.op)) {
       // Each running total's value under its own name, so the group is tested at once (foldGroup).
       for (const a of ACC) L.push(`${ops.map((i) => `const x${i}_${a} = in${i}[${a === 0 ? "i" : `i + ${a}`}];`).join(" ")} const v_${a} = ${renamed(body, a)};`);
-      L.push(foldGroup(reduce, ACC.map((a) => [accName(a), `v_${a}`])));
+      L.push(foldGroup(reduce, ACC.map((a) => [accName(a), `v_${a}`]), { count: "accn", by: ACCUMULATORS }));
     } else {
       for (const a of ACC) L.push(`{ ${loadsAt(a === 0 ? "i" : `i + ${a}`)} const v = ${body}; ${fold(reduce, a)} }`);
     }
@@ -138,7 +138,7 @@ function loopNest(nd: number, nin: number, body: string, reduce: LoopReduce | nu
           const at = Array.from({ length: nin }, (_, i) => `const x${i}_${a} = in${i}[q${i} + e${i}_${a}];`).join(" ");
           L.push(`${at} const v_${a} = ${renamed(body, a)};`);
         }
-        L.push(foldGroup(reduce, ACC.map((a) => [accName(a), `v_${a}`])));
+        L.push(foldGroup(reduce, ACC.map((a) => [accName(a), `v_${a}`]), { count: "accn", by: ACCUMULATORS }));
       } else {
         for (const a of ACC) {
           const at = Array.from({ length: nin }, (_, i) => `const x${i} = in${i}[q${i} + e${i}_${a}];`).join(" ");
@@ -191,6 +191,9 @@ function tiledRows(nin: number, body: string, reduce: LoopReduce | null, innerRe
   const both = reduce !== null && innerReduced && outerReduced;
   if (both) L.push(load(reduce, "acc", "po_0"));
   else if (reduce && innerReduced) L.push(U.map((u) => load(reduce, `acc_${u}`, `po_0 + do_${u}`)).join(" "));
+  // Columns where no row had NaN, counted once for every row (see foldGroup).
+  const shared = reduce !== null && reduce.counted && innerReduced && !both;
+  if (shared) L.push(`let gn = 0;`);
   L.push(`for (let i1 = jb; i1 < je; i1++) {`);
   for (const u of U) {
     L.push(ops.map((i) => `const x${i}_${u} = in${i}[p${i}_1 + d${i}_${u}];`).join(" "));
@@ -203,7 +206,7 @@ function tiledRows(nin: number, body: string, reduce: LoopReduce | null, innerRe
     if (grouped) L.push(foldGroup(reduce, U.map((u) => ["acc", `v_${u}`])));
     else for (const u of U) L.push(foldInto(reduce, "acc", `v_${u}`));
   } else if (innerReduced) {
-    if (grouped) L.push(foldGroup(reduce, U.map((u) => [`acc_${u}`, `v_${u}`])));
+    if (grouped) L.push(foldGroup(reduce, U.map((u) => [`acc_${u}`, `v_${u}`]), shared ? { count: "gn", by: 1 } : undefined));
     else for (const u of U) L.push(foldInto(reduce, `acc_${u}`, `v_${u}`));
   } else {
     // Down the rows into one output element per column.
@@ -215,7 +218,10 @@ function tiledRows(nin: number, body: string, reduce: LoopReduce | null, innerRe
   L.push([`po_1 += os1;`, ...ops.map((i) => `p${i}_1 += s${i}_1;`)].join(" "));
   L.push(`}`);
   if (both) L.push(store(reduce, "po_0", "acc"));
-  else if (reduce && innerReduced) L.push(U.map((u) => store(reduce, `po_0 + do_${u}`, `acc_${u}`)).join(" "));
+  else if (reduce && innerReduced) {
+    if (shared) L.push(U.map((u) => `acc_${u}n = acc_${u}n + gn;`).join(" "));
+    L.push(U.map((u) => store(reduce, `po_0 + do_${u}`, `acc_${u}`)).join(" "));
+  }
   L.push([`po_0 += ${TILE} * os0;`, ...ops.map((i) => `p${i}_0 += ${TILE} * s${i}_0;`)].join(" "));
   L.push(`}`);
   L.push(`}`);
