@@ -12,7 +12,7 @@ import { astype, binary, clip, transpose, unary, type ArrayLike } from "./elemen
 import type { Index } from "./indexing.js";
 import { dot, matmul, tensordot } from "./linalg.js";
 import { rechunk } from "./rechunk.js";
-import { argReduce, moments, reduce, type ArgOptions, type ReduceOptions, type VarOptions } from "./reductions.js";
+import { argReduce, moments, nanMean, nanMoments, reduce, type ArgOptions, type ReduceOptions, type VarOptions } from "./reductions.js";
 import { mapBlocks, reshape, slice, type MapBlocksOptions } from "./shape.js";
 import { assemble, type BlockGrid } from "./kernels/blocks.js";
 import { K } from "./kernels/register.js";
@@ -242,6 +242,57 @@ export class ChunkedArray implements Collection<ArrayValue> {
   }
   argmax(options?: ArgOptions): ChunkedArray {
     return argReduce(this, "argmax", options);
+  }
+
+  // ---- reductions that skip NaN (NumPy's nan* family; integer and bool arrays hold no NaN, so
+  // for them these are the plain reductions). Options as the plain ones: { axis } (default all
+  // axes), { keepdims } (default false), { splitEvery } (default 16). ----
+
+  /** Sum of the values that are not NaN; 0 where all are NaN. Result dtype as `sum`'s (float32 stays, others float64). */
+  nansum(options?: ReduceOptions): ChunkedArray {
+    return reduce(this, "nansum", options);
+  }
+  /** Product of the values that are not NaN; 1 where all are NaN. Result dtype as `prod`'s. */
+  nanprod(options?: ReduceOptions): ChunkedArray {
+    return reduce(this, "nanprod", options);
+  }
+  /**
+   * Smallest value that is not NaN; NaN where all are NaN (NumPy also warns). The array's dtype.
+   * An empty selection throws an ArgumentError, as `min`'s.
+   */
+  nanmin(options?: ReduceOptions): ChunkedArray {
+    return reduce(this, "nanmin", options);
+  }
+  /** Largest value that is not NaN; NaN where all are NaN. The array's dtype; an empty selection throws. */
+  nanmax(options?: ReduceOptions): ChunkedArray {
+    return reduce(this, "nanmax", options);
+  }
+  /**
+   * Mean of the values that are not NaN; NaN where all are (or none are selected). float32 for
+   * float32, else float64 (as `mean`). One pass over each block: a sum and a count per position.
+   */
+  nanmean(options?: ReduceOptions): ChunkedArray {
+    return nanMean(this, options);
+  }
+  /**
+   * Variance of the values that are not NaN, dividing by count - ddof (`ddof` default 0); NaN where
+   * count - ddof ≤ 0, all-NaN positions included (NumPy's nanvar; `var` gives inf there for data
+   * that is not constant). float32 for float32, else float64.
+   */
+  nanvar(options?: VarOptions): ChunkedArray {
+    return nanMoments(this, false, options);
+  }
+  /** Square root of `nanvar` (same options, `ddof` default 0; NaN where count - ddof ≤ 0). */
+  nanstd(options?: VarOptions): ChunkedArray {
+    return nanMoments(this, true, options);
+  }
+  /**
+   * How many values are not NaN, per position (NumPy: `np.count_nonzero(~np.isnan(x), axis)`,
+   * dask's `nannumel`). float64, the stand-in here for NumPy's int64 (as sums of integers are):
+   * exact to 2^53, where int32 would stop at 2^31 elements.
+   */
+  count(options?: ReduceOptions): ChunkedArray {
+    return reduce(this, "count", options);
   }
 
   // ---- linear algebra ----

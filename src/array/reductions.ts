@@ -7,8 +7,10 @@ import { ArgumentError } from "../errors.js";
 import { LayeredGraph, Task, TaskRef, type GraphNode } from "../graph/task.js";
 import { blockIndices, offsets } from "./chunks.js";
 import { ChunkedArray, tokenName } from "./core.js";
-import { meanType, sumType, type DType } from "./dtype.js";
+import { isFloat, meanType, sumType, type DType } from "./dtype.js";
 import type { Program, ReduceOp } from "./kernels/expr.js";
+import { MERGE } from "./kernels/folds.js";
+import type { NanMeanSpec, NanMomentsAggregateSpec } from "./kernels/nan-reduce.js";
 import { K } from "./kernels/register.js";
 import type { AggregateSpec, ArgAggregateSpec, MomentsAggregateSpec } from "./kernels/reduce.js";
 import { normalizeAxes } from "./ndarray.js";
@@ -110,7 +112,7 @@ function tree(
   return out;
 }
 
-const SIMPLE: Record<string, { op: ReduceOp | "mean"; dtype: (d: DType) => DType }> = {
+const SIMPLE = {
   sum: { op: "sum", dtype: sumType },
   prod: { op: "prod", dtype: sumType },
   min: { op: "min", dtype: (d) => d },
@@ -118,23 +120,43 @@ const SIMPLE: Record<string, { op: ReduceOp | "mean"; dtype: (d: DType) => DType
   any: { op: "any", dtype: () => "bool" },
   all: { op: "all", dtype: () => "bool" },
   mean: { op: "mean", dtype: meanType },
-};
+  nansum: { op: "nansum", dtype: sumType },
+  nanprod: { op: "nanprod", dtype: sumType },
+  nanmin: { op: "nanmin", dtype: (d) => d },
+  nanmax: { op: "nanmax", dtype: (d) => d },
+  // float64, the type of x.eq(x).sum(): NumPy's count is int64, whose stand-in here is float64
+  // (dtype.ts), exact far beyond any array's size, where int32 would stop at 2^31 elements.
+  count: { op: "count", dtype: () => "float64" },
+} satisfies Record<string, { op: ReduceOp | "mean"; dtype: (d: DType) => DType }>;
 
-/** sum, prod, min, max, any, all and mean. */
+/**
+ * What a NaN-skipping reduction is on a type that cannot hold NaN: the plain one, which gives the
+ * same values faster and shares its tasks (NumPy's nan* do the same for integers).
+ */
+const PLAIN: Partial<Record<keyof typeof SIMPLE, keyof typeof SIMPLE>> = { nansum: "sum", nanprod: "prod", nanmin: "min", nanmax: "max" };
+
+const NUMPY_NAME: Partial<Record<ReduceOp | "mean", string>> = { min: "minimum", max: "maximum", nanmin: "fmin", nanmax: "fmax" };
+
+/** sum, prod, min, max, any, all, mean, and nansum, nanprod, nanmin, nanmax and count. */
 export function reduce(a: ChunkedArray, which: keyof typeof SIMPLE, options: ReduceOptions = {}): ChunkedArray {
   checkOptions(options);
-  const { op, dtype: typeOf } = SIMPLE[which]!;
   const axes = reducedAxes(a, options.axis);
-  const keepdims = options.keepdims ?? false;
   const count = axes.reduce((p, k) => p * a.shape[k]!, 1);
-  if ((op === "min" || op === "max") && count === 0) {
-    throw new ArgumentError(`${which} of an empty selection has no value (NumPy: zero-size array to reduction operation ${which === "min" ? "minimum" : "maximum"} which has no identity)`);
+  const numpyName = NUMPY_NAME[SIMPLE[which].op];
+  if (numpyName && count === 0) {
+    throw new ArgumentError(`${which} of an empty selection has no value (NumPy: zero-size array to reduction operation ${numpyName} which has no identity)`);
   }
+  const plain = PLAIN[which];
+  if (plain && !isFloat(a.dtype)) return reduce(a, plain, options);
+  const { op, dtype: typeOf } = SIMPLE[which];
+  const keepdims = options.keepdims ?? false;
   const chunkOp: ReduceOp = op === "mean" ? "sum" : op;
+  // Partials are merged by MERGE's op: a count's partials are summed, not counted again.
+  const mergeOp = MERGE[chunkOp];
   const nd = a.ndim;
   const program: Program = { ndim: nd, expr: { op: "in", o: 0, dt: a.dtype }, operands: [{ input: 0, nd }], consts: [], reduce: { op: chunkOp, axes } };
   const dtype = typeOf(a.dtype);
-  const spec: AggregateSpec = { op, ndim: nd, axes, dtype, keepdims, count };
+  const spec: AggregateSpec = { op: op === "mean" ? "mean" : mergeOp, ndim: nd, axes, dtype, keepdims, count };
   return tree(
     a,
     which,
@@ -143,8 +165,35 @@ export function reduce(a: ChunkedArray, which: keyof typeof SIMPLE, options: Red
     dtype,
     options,
     (idx) => new Task(K.expr, [program, new TaskRef(a.key(idx))]),
-    (grid) => new Task(K.combine, [chunkOp, grid, nd, axes]),
+    (grid) => new Task(K.combine, [mergeOp, grid, nd, axes]),
     (grid) => new Task(K.aggregate, [spec, grid]),
+  );
+}
+
+/**
+ * The mean of the values that are not NaN. Each block's first step is one counting program (a sum
+ * and a count per position in one pass, fused with the elementwise work before it); the counts
+ * are summed with the sums, and the last step divides. Types that cannot hold NaN take `mean`.
+ */
+export function nanMean(a: ChunkedArray, options: ReduceOptions = {}): ChunkedArray {
+  checkOptions(options);
+  if (!isFloat(a.dtype)) return reduce(a, "mean", options);
+  const axes = reducedAxes(a, options.axis);
+  const keepdims = options.keepdims ?? false;
+  const nd = a.ndim;
+  const program: Program = { ndim: nd, expr: { op: "in", o: 0, dt: a.dtype }, operands: [{ input: 0, nd }], consts: [], reduce: { op: "nansum", axes, count: true } };
+  const dtype = meanType(a.dtype);
+  const spec: NanMeanSpec = { ndim: nd, axes, dtype, keepdims };
+  return tree(
+    a,
+    "nanmean",
+    axes,
+    keepdims,
+    dtype,
+    options,
+    (idx) => new Task(K.exprCount, [program, new TaskRef(a.key(idx))]),
+    (grid) => new Task(K.sumCountCombine, [grid, nd, axes]),
+    (grid) => new Task(K.nanMeanAggregate, [spec, grid]),
   );
 }
 
@@ -173,6 +222,33 @@ export function moments(a: ChunkedArray, sqrt: boolean, options: VarOptions = {}
     (idx) => new Task(K.momentsChunk, [new TaskRef(a.key(idx)), axes]),
     (grid) => new Task(K.momentsCombine, [grid, nd, axes]),
     (grid) => new Task(K.momentsAggregate, [spec, grid]),
+    [ddof],
+  );
+}
+
+/**
+ * nanvar (sqrt false) or nanstd (sqrt true): moments with a count per position, merged by Chan's
+ * formula. Every dtype takes this way (not var's): where n - ddof ≤ 0 nanvar is NaN, var inf.
+ */
+export function nanMoments(a: ChunkedArray, sqrt: boolean, options: VarOptions = {}): ChunkedArray {
+  checkOptions(options);
+  const ddof = options.ddof ?? 0;
+  if (!Number.isInteger(ddof) || ddof < 0) throw new ArgumentError(`ddof must be a whole number ≥ 0, got ${ddof}`);
+  const axes = reducedAxes(a, options.axis);
+  const keepdims = options.keepdims ?? false;
+  const nd = a.ndim;
+  const dtype = meanType(a.dtype);
+  const spec: NanMomentsAggregateSpec = { ndim: nd, axes, dtype, keepdims, ddof, sqrt };
+  return tree(
+    a,
+    sqrt ? "nanstd" : "nanvar",
+    axes,
+    keepdims,
+    dtype,
+    options,
+    (idx) => new Task(K.nanMomentsChunk, [new TaskRef(a.key(idx)), axes]),
+    (grid) => new Task(K.nanMomentsCombine, [grid, nd, axes]),
+    (grid) => new Task(K.nanMomentsAggregate, [spec, grid]),
     [ddof],
   );
 }

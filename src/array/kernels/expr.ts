@@ -6,12 +6,17 @@
 
 import { ArgumentError } from "../../errors.js";
 import type { DType } from "../dtype.js";
-import { allocateUninitialized, NDArray } from "../ndarray.js";
-import { kernelFor, REDUCE_IDENTITY } from "./loops.js";
+import { allocate, allocateUninitialized, NDArray } from "../ndarray.js";
+import { REDUCE_IDENTITY, type LoopReduce } from "./folds.js";
+import { kernelFor, warmUp } from "./loops.js";
 
 export type UnaryOp = "neg" | "abs" | "exp" | "log" | "sqrt" | "sin" | "cos";
 export type BinaryOp = "add" | "sub" | "mul" | "div" | "pow" | "maximum" | "minimum" | "eq" | "ne" | "lt" | "le" | "gt" | "ge";
-export type ReduceOp = "sum" | "prod" | "min" | "max" | "any" | "all";
+/**
+ * A reduction's op. The nan* ops skip NaN values (an all-NaN selection gives nansum's 0,
+ * nanprod's 1, nanmin's and nanmax's NaN); count counts the values that are not NaN.
+ */
+export type ReduceOp = "sum" | "prod" | "min" | "max" | "any" | "all" | "nansum" | "nanprod" | "nanmin" | "nanmax" | "count";
 
 export type Expr =
   /** Operand `o` (an input block, possibly viewed transposed). */
@@ -41,9 +46,17 @@ export interface Program {
   consts: number[];
   /**
    * Reduce the result over these axes (kept as size 1), accumulating in float64. The result is a
-   * float64 block of partial results; the reduction's later steps give it its final dtype.
+   * float64 block of partial results; the reduction's later steps give it its final dtype. With
+   * `count`, the values that are not NaN are also counted in the same pass: run such a program
+   * with `runCounted`, which gives both blocks (nanmean's and nanvar's first step).
    */
-  reduce?: { op: ReduceOp; axes: number[] } | undefined;
+  reduce?: { op: ReduceOp; axes: number[]; count?: boolean | undefined } | undefined;
+}
+
+/** A counted reduction's partial result: the totals and how many values (not NaN) each one took. */
+export interface SumCount {
+  s: NDArray;
+  n: NDArray;
 }
 
 /** A program over `inputs` blocks of `ndim` dimensions, each used as is (no transpose). */
@@ -207,6 +220,18 @@ function coalesce(shape: number[], strideSets: number[][]): { shape: number[]; s
  * `into` (an array of the result's shape and dtype, possibly a view), the result is written there.
  */
 export function runProgram(program: Program, inputs: readonly NDArray[], into?: NDArray): NDArray {
+  if (program.reduce?.count) throw new ArgumentError("a program that counts as it reduces gives two blocks: run it with runCounted");
+  return execute(program, inputs, into, false).result;
+}
+
+/** Runs a program whose reduction counts (`reduce.count`): the totals and the counts, float64 blocks of one shape. */
+export function runCounted(program: Program, inputs: readonly NDArray[]): SumCount {
+  if (!program.reduce?.count) throw new ArgumentError("runCounted runs programs whose reduction counts (reduce.count)");
+  const { result, counts } = execute(program, inputs, undefined, true);
+  return { s: result, n: counts! };
+}
+
+function execute(program: Program, inputs: readonly NDArray[], into: NDArray | undefined, counted: boolean): { result: NDArray; counts: NDArray | null } {
   const views = program.operands.map((op) => {
     const a = inputs[op.input];
     if (!(a instanceof NDArray)) throw new ArgumentError(`input ${op.input} of an elementwise task is not an NDArray`);
@@ -228,7 +253,9 @@ export function runProgram(program: Program, inputs: readonly NDArray[], into?: 
     result = new NDArray(dtype, outShape, allocateUninitialized(dtype, outShape.reduce((x, y) => x * y, 1)));
   }
   if (reduce && !into) result.data.fill(REDUCE_IDENTITY[reduce.op]);
-  if (size === 0) return result;
+  // Laid out as `result` (both fresh and contiguous), so the loops index both with one pointer.
+  const counts = counted ? new NDArray("float64", outShape, allocate("float64", result.size)) : null;
+  if (size === 0) return { result, counts };
   const outStrides = broadcastStrides(result, shape);
   if (reduce) for (const a of reduce.axes) outStrides[a] = 0;
   const c = coalesce(shape, [outStrides, ...views.map((v) => broadcastStrides(v, shape))]);
@@ -241,8 +268,9 @@ export function runProgram(program: Program, inputs: readonly NDArray[], into?: 
     nd === 1 &&
     views.every((v, i) => c.strides[i + 1]![0] === 1 && v.offset === 0 && v.data.length === n) &&
     (reduce ? innerReduced : c.strides[0]![0] === 1 && result.offset === 0 && result.data.length === n);
-  const kernel = kernelFor(nd, views.length, exprCode(program.expr), reduce?.op ?? null, innerReduced, outerReduced, whole);
-  kernel(
+  const loopReduce: LoopReduce | null = reduce ? { op: reduce.op, counted } : null;
+  const kernel = kernelFor(nd, views.length, exprCode(program.expr), loopReduce, innerReduced, outerReduced, whole);
+  const args: Parameters<typeof kernel> = [
     c.shape,
     result.data,
     c.strides[0]!,
@@ -251,8 +279,17 @@ export function runProgram(program: Program, inputs: readonly NDArray[], into?: 
     c.strides.slice(1),
     views.map((v) => v.offset),
     program.consts,
-  );
-  return result;
+    counts ? counts.data : null,
+  ];
+  // A new kernel's first call gets a few small ones before it (see warmUp); they write where the
+  // real call will, so a reduction's outputs start again from the identity. Not when writing
+  // into a given array, which might overlap an input.
+  if (!into && warmUp(kernel, whole, reduce !== undefined, ...args) && reduce) {
+    result.data.fill(REDUCE_IDENTITY[reduce.op]);
+    counts?.data.fill(0);
+  }
+  kernel(...args);
+  return { result, counts };
 }
 
 /** Copies `src` into `dst` (same shape; `dst` may be a view), converting to `dst`'s dtype. */

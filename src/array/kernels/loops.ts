@@ -5,19 +5,7 @@
 // programs").
 
 import type { TypedArray } from "../dtype.js";
-import type { ReduceOp } from "./expr.js";
-
-/** How a reduction folds a value `v` into its running total `acc`, as code. */
-const COMBINE: Record<ReduceOp, (acc: string, v: string) => string> = {
-  sum: (acc, v) => `${acc} + ${v}`,
-  prod: (acc, v) => `${acc} * ${v}`,
-  min: (acc, v) => `((${v} < ${acc} || ${v} !== ${v}) ? ${v} : ${acc})`,
-  max: (acc, v) => `((${v} > ${acc} || ${v} !== ${v}) ? ${v} : ${acc})`,
-  any: (acc, v) => `((${acc} !== 0 || ${v} !== 0) ? 1 : 0)`,
-  all: (acc, v) => `((${acc} !== 0 && ${v} !== 0) ? 1 : 0)`,
-};
-
-export const REDUCE_IDENTITY: Record<ReduceOp, number> = { sum: 0, prod: 1, min: Infinity, max: -Infinity, any: 0, all: 1 };
+import { ACC, ACCUMULATORS, accName, accumulators, fold, foldGroup, foldInto, isSkipping, load, renamed, store, storeTotal, type LoopReduce } from "./folds.js";
 
 // Helpers the generated code may call. NumPy's maximum/minimum propagate NaN; integer powers wrap
 // like NumPy's (exponentiation by squaring in 32 bits), and negative integer exponents give 0.
@@ -49,6 +37,8 @@ export type Kernel = (
   inStrides: number[][],
   inOffsets: number[],
   consts: number[],
+  /** A counted reduction's second output (the counts), laid out as `out`; else unused. */
+  cnt: TypedArray | null,
 ) => void;
 
 const kernels = new Map<string, Kernel>();
@@ -64,7 +54,7 @@ const KERNEL_CACHE_MAX = 512;
  * cache line, and a sum down the rows is stored once per TILE rows. That measured 27 → 13 ms
  * for x[i,j] + x[j,i].T summed over axis 0 on a 2000 × 2000 block.
  */
-function compileKernel(nd: number, nin: number, body: string, reduce: ReduceOp | null, innerReduced: boolean, outerReduced: boolean): Kernel {
+function compileKernel(nd: number, nin: number, body: string, reduce: LoopReduce | null, innerReduced: boolean, outerReduced: boolean): Kernel {
   const L: string[] = [];
   for (let k = 0; k < nd; k++) L.push(`const n${k} = shape[${k}], os${k} = outStrides[${k}];`);
   for (let i = 0; i < nin; i++) {
@@ -75,7 +65,7 @@ function compileKernel(nd: number, nin: number, body: string, reduce: ReduceOp |
   for (let i = 0; i < nin; i++) L.push(`let p${i}_0 = inOffsets[${i}];`);
   if (nd === 2) L.push(tiledRows(nin, body, reduce, innerReduced, outerReduced));
   L.push(loopNest(nd, nin, body, reduce, innerReduced, nd === 2 ? "nt" : null));
-  const source = `return function kernel(shape, out, outStrides, outOffset, ins, inStrides, inOffsets, consts) {\n${constLoads(body)}\n${L.join("\n")}\n};`;
+  const source = `return function kernel(shape, out, outStrides, outOffset, ins, inStrides, inOffsets, consts, cnt) {\n${constLoads(body)}\n${L.join("\n")}\n};`;
   return new Function("fmax", "fmin", "ipow", source)(fmax, fmin, ipow) as Kernel;
 }
 
@@ -85,22 +75,28 @@ function compileKernel(nd: number, nin: number, body: string, reduce: ReduceOp |
  * lets V8 drop its bounds checks: a sum of 100 blocks of 32 MB in two busy threads took 0.65-0.8 s
  * with the general loop's bound and 0.26-0.3 s so (the general loop was fast only in some runs).
  */
-function compileWholeKernel(nin: number, body: string, reduce: ReduceOp | null): Kernel {
+function compileWholeKernel(nin: number, body: string, reduce: LoopReduce | null): Kernel {
   const ops = [...Array(nin).keys()];
   const L: string[] = [ops.map((i) => `const in${i} = ins[${i}];`).join(" ")];
   const loadsAt = (at: string): string => ops.map((i) => `const x${i} = in${i}[${at}];`).join(" ");
   if (reduce) {
-    L.push(accumulators(reduce, "out[outOffset]"));
+    L.push(accumulators(reduce, "outOffset"));
     L.push(`for (let i = 0; i + ${ACCUMULATORS} <= in0.length; i += ${ACCUMULATORS}) {`);
-    for (const a of ACC) L.push(`{ ${loadsAt(a === 0 ? "i" : `i + ${a}`)} const v = ${body}; ${fold(reduce, a)} }`);
+    if (isSkipping(reduce.op)) {
+      // Each running total's value under its own name, so the group is tested at once (foldGroup).
+      for (const a of ACC) L.push(`${ops.map((i) => `const x${i}_${a} = in${i}[${a === 0 ? "i" : `i + ${a}`}];`).join(" ")} const v_${a} = ${renamed(body, a)};`);
+      L.push(foldGroup(reduce, ACC.map((a) => [accName(a), `v_${a}`]), { count: "accn", by: ACCUMULATORS }));
+    } else {
+      for (const a of ACC) L.push(`{ ${loadsAt(a === 0 ? "i" : `i + ${a}`)} const v = ${body}; ${fold(reduce, a)} }`);
+    }
     L.push(`}`);
     // Its own counter: one carried over from the loop above made V8 compile that loop slower.
-    L.push(`for (let i = in0.length - in0.length % ${ACCUMULATORS}; i < in0.length; i++) { ${loadsAt("i")} const v = ${body}; acc = ${COMBINE[reduce]("acc", "v")}; }`);
-    L.push(`out[outOffset] = ${total(reduce)};`);
+    L.push(`for (let i = in0.length - in0.length % ${ACCUMULATORS}; i < in0.length; i++) { ${loadsAt("i")} const v = ${body}; ${foldInto(reduce, "acc", "v")} }`);
+    L.push(storeTotal(reduce, "outOffset"));
   } else {
     L.push(`for (let i = 0; i < out.length; i++) { ${loadsAt("i")} out[i] = ${body}; }`);
   }
-  const source = `return function kernel(shape, out, outStrides, outOffset, ins, inStrides, inOffsets, consts) {\n${constLoads(body)}\n${L.join("\n")}\n};`;
+  const source = `return function kernel(shape, out, outStrides, outOffset, ins, inStrides, inOffsets, consts, cnt) {\n${constLoads(body)}\n${L.join("\n")}\n};`;
   return new Function("fmax", "fmin", "ipow", source)(fmax, fmin, ipow) as Kernel;
 }
 
@@ -112,7 +108,7 @@ function compileWholeKernel(nin: number, body: string, reduce: ReduceOp | null):
 const TILE = 16;
 
 /** The plain nest; `from` names a variable holding the first row to do (the rows the tiles left). */
-function loopNest(nd: number, nin: number, body: string, reduce: ReduceOp | null, innerReduced: boolean, from: string | null): string {
+function loopNest(nd: number, nin: number, body: string, reduce: LoopReduce | null, innerReduced: boolean, from: string | null): string {
   const L: string[] = [];
   const last = nd - 1;
   const loads = Array.from({ length: nin }, (_, i) => `const x${i} = in${i}[p${i}_${last}];`).join(" ");
@@ -130,16 +126,24 @@ function loopNest(nd: number, nin: number, body: string, reduce: ReduceOp | null
       // made sums ~3× faster (a sum's speed is an add's latency otherwise). Loads are at fixed
       // offsets from pointers moved once per step (4M float64: 3.6 ms with 4 totals and a pointer
       // moved per load, 2.7 ms so).
-      L.push(accumulators(reduce, `out[po_${k}]`));
+      L.push(accumulators(reduce, `po_${k}`));
       // The unrolled loop has variables of its own, and the rest starts from positions computed
       // afresh: a counter or pointer carried from one loop into the next made V8 compile the first
       // loop 2-3× slower in some runs (a sum of 100 blocks of 32 MB: 0.3 s or 0.7-1.1 s).
       L.push(`const m${k} = n${k} - n${k} % ${ACCUMULATORS};`);
       L.push(`{ ${Array.from({ length: nin }, (_, i) => `let q${i} = p${i}_${k};`).join(" ")}`);
       L.push(`for (let u = 0; u < m${k}; u += ${ACCUMULATORS}) {`);
-      for (const a of ACC) {
-        const at = Array.from({ length: nin }, (_, i) => `const x${i} = in${i}[q${i} + e${i}_${a}];`).join(" ");
-        L.push(`{ ${at} const v = ${body}; ${fold(reduce, a)} }`);
+      if (isSkipping(reduce.op)) {
+        for (const a of ACC) {
+          const at = Array.from({ length: nin }, (_, i) => `const x${i}_${a} = in${i}[q${i} + e${i}_${a}];`).join(" ");
+          L.push(`${at} const v_${a} = ${renamed(body, a)};`);
+        }
+        L.push(foldGroup(reduce, ACC.map((a) => [accName(a), `v_${a}`]), { count: "accn", by: ACCUMULATORS }));
+      } else {
+        for (const a of ACC) {
+          const at = Array.from({ length: nin }, (_, i) => `const x${i} = in${i}[q${i} + e${i}_${a}];`).join(" ");
+          L.push(`{ ${at} const v = ${body}; ${fold(reduce, a)} }`);
+        }
       }
       L.push(Array.from({ length: nin }, (_, i) => `q${i} += step${i};`).join(" "));
       L.push(`} }`);
@@ -151,38 +155,16 @@ function loopNest(nd: number, nin: number, body: string, reduce: ReduceOp | null
   }
   L.push(loads);
   if (!reduce) L.push(`out[po_${last}] = ${body};`);
-  else if (innerReduced) L.push(`{ const v = ${body}; acc = ${COMBINE[reduce]("acc", "v")}; }`);
-  else L.push(`{ const v = ${body}; const a = out[po_${last}]; out[po_${last}] = ${COMBINE[reduce]("a", "v")}; }`);
+  else if (innerReduced) L.push(`{ const v = ${body}; ${foldInto(reduce, "acc", "v")} }`);
+  else L.push(`{ const v = ${body}; ${load(reduce, "a", `po_${last}`)} ${foldInto(reduce, "a", "v")} ${store(reduce, `po_${last}`, "a")} }`);
   for (let k = last; k >= 0; k--) {
     L.push(advance(k));
     L.push("}");
     if (k === last && reduce && innerReduced) {
-      L.push(`out[po_${k}] = ${total(reduce)};`);
+      L.push(storeTotal(reduce, `po_${k}`));
     }
   }
   return L.join("\n");
-}
-
-/** Running totals of an innermost reduction, combined at the end of the row. */
-const ACCUMULATORS = 8;
-const ACC = [...Array(ACCUMULATORS).keys()];
-const accName = (a: number): string => (a === 0 ? "acc" : `acc${a}`);
-
-/** Declares the running totals: the first starts from `start` (the output so far), the rest from the identity. */
-function accumulators(reduce: ReduceOp, start: string): string {
-  return `let acc = ${start}; ${ACC.slice(1).map((a) => `let ${accName(a)} = ${REDUCE_IDENTITY[reduce]};`).join(" ")}`;
-}
-
-/** Folds `v` into running total `a`. */
-function fold(reduce: ReduceOp, a: number): string {
-  return `${accName(a)} = ${COMBINE[reduce](accName(a), "v")};`;
-}
-
-/** The running totals combined, first to last. */
-function total(reduce: ReduceOp): string {
-  let t = "acc";
-  for (const a of ACC.slice(1)) t = COMBINE[reduce](t, accName(a));
-  return t;
 }
 
 /**
@@ -193,7 +175,7 @@ function total(reduce: ReduceOp): string {
  * workload's x[i,j] + x[j,i].T summed down the columns). Each output element still sees its
  * inputs in the same order, row after row and column after column, so results keep their bits.
  */
-function tiledRows(nin: number, body: string, reduce: ReduceOp | null, innerReduced: boolean, outerReduced: boolean): string {
+function tiledRows(nin: number, body: string, reduce: LoopReduce | null, innerReduced: boolean, outerReduced: boolean): string {
   const U = [...Array(TILE).keys()];
   const ops = [...Array(nin).keys()];
   const L: string[] = [`const nt = n0 - n0 % ${TILE};`];
@@ -207,29 +189,39 @@ function tiledRows(nin: number, body: string, reduce: ReduceOp | null, innerRedu
   L.push(`let po_1 = po_0;`);
   for (const i of ops) L.push(`let p${i}_1 = p${i}_0;`);
   const both = reduce !== null && innerReduced && outerReduced;
-  if (both) L.push(`let acc = out[po_0];`);
-  else if (reduce && innerReduced) L.push(U.map((u) => `let acc_${u} = out[po_0 + do_${u}];`).join(" "));
+  if (both) L.push(load(reduce, "acc", "po_0"));
+  else if (reduce && innerReduced) L.push(U.map((u) => load(reduce, `acc_${u}`, `po_0 + do_${u}`)).join(" "));
+  // Columns where no row had NaN, counted once for every row (see foldGroup).
+  const shared = reduce !== null && reduce.counted && innerReduced && !both;
+  if (shared) L.push(`let gn = 0;`);
   L.push(`for (let i1 = jb; i1 < je; i1++) {`);
   for (const u of U) {
     L.push(ops.map((i) => `const x${i}_${u} = in${i}[p${i}_1 + d${i}_${u}];`).join(" "));
-    L.push(`const v_${u} = ${body.replace(/\bx(\d+)\b/g, `x$1_${u}`)};`);
+    L.push(`const v_${u} = ${renamed(body, u)};`);
   }
+  const grouped = reduce !== null && isSkipping(reduce.op);
   if (!reduce) {
     for (const u of U) L.push(`out[po_1 + do_${u}] = v_${u};`);
   } else if (both) {
-    for (const u of U) L.push(`acc = ${COMBINE[reduce]("acc", `v_${u}`)};`);
+    if (grouped) L.push(foldGroup(reduce, U.map((u) => ["acc", `v_${u}`])));
+    else for (const u of U) L.push(foldInto(reduce, "acc", `v_${u}`));
   } else if (innerReduced) {
-    for (const u of U) L.push(`acc_${u} = ${COMBINE[reduce](`acc_${u}`, `v_${u}`)};`);
+    if (grouped) L.push(foldGroup(reduce, U.map((u) => [`acc_${u}`, `v_${u}`]), shared ? { count: "gn", by: 1 } : undefined));
+    else for (const u of U) L.push(foldInto(reduce, `acc_${u}`, `v_${u}`));
   } else {
     // Down the rows into one output element per column.
-    L.push(`let a = out[po_1];`);
-    for (const u of U) L.push(`a = ${COMBINE[reduce]("a", `v_${u}`)};`);
-    L.push(`out[po_1] = a;`);
+    L.push(load(reduce, "a", "po_1"));
+    if (grouped) L.push(foldGroup(reduce, U.map((u) => ["a", `v_${u}`])));
+    else for (const u of U) L.push(foldInto(reduce, "a", `v_${u}`));
+    L.push(store(reduce, "po_1", "a"));
   }
   L.push([`po_1 += os1;`, ...ops.map((i) => `p${i}_1 += s${i}_1;`)].join(" "));
   L.push(`}`);
-  if (both) L.push(`out[po_0] = acc;`);
-  else if (reduce && innerReduced) L.push(U.map((u) => `out[po_0 + do_${u}] = acc_${u};`).join(" "));
+  if (both) L.push(store(reduce, "po_0", "acc"));
+  else if (reduce && innerReduced) {
+    if (shared) L.push(U.map((u) => `acc_${u}n = acc_${u}n + gn;`).join(" "));
+    L.push(U.map((u) => store(reduce, `po_0 + do_${u}`, `acc_${u}`)).join(" "));
+  }
   L.push([`po_0 += ${TILE} * os0;`, ...ops.map((i) => `p${i}_0 += ${TILE} * s${i}_0;`)].join(" "));
   L.push(`}`);
   L.push(`}`);
@@ -248,8 +240,9 @@ function constLoads(body: string): string {
 }
 
 /** The compiled loop for a program's shape of loop (cached). */
-export function kernelFor(nd: number, nin: number, body: string, reduce: ReduceOp | null, innerReduced: boolean, outerReduced: boolean, whole: boolean): Kernel {
-  const key = `${nd}|${nin}|${reduce ?? ""}|${innerReduced ? 1 : 0}${outerReduced ? 1 : 0}${whole ? "w" : ""}|${body}`;
+export function kernelFor(nd: number, nin: number, body: string, reduce: LoopReduce | null, innerReduced: boolean, outerReduced: boolean, whole: boolean): Kernel {
+  if (reduce?.counted && !isSkipping(reduce.op)) throw new Error(`a ${reduce.op} reduction cannot count: only the NaN-skipping ones do`);
+  const key = `${nd}|${nin}|${reduce ? `${reduce.op}${reduce.counted ? "+n" : ""}` : ""}|${innerReduced ? 1 : 0}${outerReduced ? 1 : 0}${whole ? "w" : ""}|${body}`;
   let k = kernels.get(key);
   if (!k) {
     if (kernels.size >= KERNEL_CACHE_MAX) kernels.clear();
@@ -257,4 +250,37 @@ export function kernelFor(nd: number, nin: number, body: string, reduce: ReduceO
     kernels.set(key, k);
   }
   return k;
+}
+
+/**
+ * Calls a new kernel gets before its first real one, on a corner of the real operands. V8 keeps
+ * no type feedback for a function's first few calls, and the first real call makes its loop hot
+ * at once: V8 compiles the loop where it runs (OSR) before the code after it has ever run, that
+ * code leaves the compiled loop at its end for want of feedback, and V8 (Node 20) enters the same
+ * compiled loop again on later calls, to leave it again. A NaN-skipping sum over a 32 MB block
+ * stayed at 25-50 ms instead of ~5 ms in 3 of 8 processes with a busy core beside them; after
+ * these calls, 0 of 8 (and 0 of 8 with NaN appearing only in the block's second half).
+ */
+const WARM_UP_CALLS = 10;
+/** Along each axis: enough for one tile of rows and rows left over, and for unrolled totals and a rest. */
+const WARM_UP_EXTENT = Math.max(TILE, 2 * ACCUMULATORS) + 1;
+const warm = new WeakSet<Kernel>();
+
+/**
+ * Before the first real call of `kernel` (with the real call's arguments): runs it on at most
+ * WARM_UP_EXTENT elements along each axis, writing into `out` (and `cnt`) where the real call
+ * will. Returns whether it did; a reduction's caller then sets its outputs to their starting
+ * values again. Not for outputs that may overlap an input.
+ */
+export function warmUp(kernel: Kernel, whole: boolean, reduces: boolean, ...args: Parameters<Kernel>): boolean {
+  if (warm.has(kernel)) return false;
+  warm.add(kernel);
+  const [shape, out, outStrides, outOffset, ins, inStrides, inOffsets, consts, cnt] = args;
+  const small = shape.map((n) => Math.min(n, WARM_UP_EXTENT));
+  // A whole-array loop is bounded by its arrays' lengths: give it the first elements of each.
+  const m = small[0]!;
+  const wins = whole ? ins.map((a) => a.subarray(0, m)) : ins;
+  const wout = whole && !reduces ? out.subarray(0, m) : out;
+  for (let c = 0; c < WARM_UP_CALLS; c++) kernel(small, wout, outStrides, outOffset, wins, inStrides, inOffsets, consts, cnt);
+  return true;
 }

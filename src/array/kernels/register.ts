@@ -5,14 +5,17 @@ import { registerBuiltin, registerFuser, type BuiltinFn } from "../../graph/buil
 import { Task, TaskRef } from "../../graph/task.js";
 import type { NDArray } from "../ndarray.js";
 import { addBlocks, assemble, assembleParts, type BlockGrid, fullBlock, rangeBlock, reshapeBlock, sliceBlock } from "./blocks.js";
-import { runProgram, type Expr, type Operand, type Program } from "./expr.js";
+import { runCounted, runProgram, type Expr, type Operand, type Program } from "./expr.js";
 import { tensordotBlocks } from "./linalg.js";
+import { nanMeanAggregate, nanMomentsAggregate, nanMomentsChunk, nanMomentsCombine, sumCountCombine } from "./nan-reduce.js";
 import { randomBlock } from "./random.js";
 import { aggregate, argAggregate, argChunk, argCombine, cast, combine, momentsAggregate, momentsChunk, momentsCombine } from "./reduce.js";
 
 /** Builtin names, used by the graph builders. */
 export const K = {
   expr: "array.expr",
+  /** A program whose reduction also counts (nanmean's first step): gives a SumCount, not a block. */
+  exprCount: "array.expr-count",
   assemble: "array.assemble",
   assembleParts: "array.assemble-parts",
   finalize: "array.finalize",
@@ -31,11 +34,17 @@ export const K = {
   argChunk: "array.arg-chunk",
   argCombine: "array.arg-combine",
   argAggregate: "array.arg-aggregate",
+  sumCountCombine: "array.sum-count-combine",
+  nanMeanAggregate: "array.nanmean-aggregate",
+  nanMomentsChunk: "array.nan-moments-chunk",
+  nanMomentsCombine: "array.nan-moments-combine",
+  nanMomentsAggregate: "array.nan-moments-aggregate",
   tensordot: "array.tensordot",
 } as const;
 
 const fns: Record<string, (...args: never[]) => unknown> = {
   [K.expr]: (program: Program, ...inputs: NDArray[]) => runProgram(program, inputs),
+  [K.exprCount]: (program: Program, ...inputs: NDArray[]) => runCounted(program, inputs),
   [K.assemble]: assemble,
   [K.assembleParts]: assembleParts,
   // The value compute gives: the assembled array, or the element of a 0-d one.
@@ -58,6 +67,11 @@ const fns: Record<string, (...args: never[]) => unknown> = {
   [K.argChunk]: argChunk,
   [K.argCombine]: argCombine,
   [K.argAggregate]: argAggregate,
+  [K.sumCountCombine]: sumCountCombine,
+  [K.nanMeanAggregate]: nanMeanAggregate,
+  [K.nanMomentsChunk]: nanMomentsChunk,
+  [K.nanMomentsCombine]: nanMomentsCombine,
+  [K.nanMomentsAggregate]: nanMomentsAggregate,
   [K.tensordot]: tensordotBlocks,
 };
 for (const [name, fn] of Object.entries(fns)) registerBuiltin(name, fn as BuiltinFn);
@@ -67,6 +81,7 @@ for (const [name, fn] of Object.entries(fns)) registerBuiltin(name, fn as Builti
  * place of every use of its result, its inputs join the consumer's, and a transposed use pushes the
  * transpose down onto the producer's inputs. The producer must not reduce (a reduction's result is
  * smaller than its inputs), and for a transposed use its inputs must have all of its dimensions.
+ * The consumer keeps its function (a counting program stays one).
  */
 export function fuseExpr(consumer: Task, inputKey: string, producer: Task): Task | null {
   if (producer.fn !== K.expr) return null;
@@ -114,7 +129,7 @@ export function fuseExpr(consumer: Task, inputKey: string, producer: Task): Task
   const ownOperand = C.operands.map((op) => (fromP.has(op.input) ? -1 : useOperand({ ...op, input: cMap.get(op.input)! })));
   const expr = mapLeaves(C.expr, (e) => (e.op === "in" ? (replacement[e.o] ?? { ...e, o: ownOperand[e.o]! }) : e));
   const program: Program = { ndim: C.ndim, expr, operands, consts, reduce: C.reduce };
-  return new Task(K.expr, [program, ...inputs]);
+  return new Task(consumer.fn, [program, ...inputs]);
 }
 
 /** Transposing by `inner` and then by `outer`, as one transpose. */
@@ -125,6 +140,7 @@ function compose(inner: number[] | undefined, outer: number[] | undefined): numb
 }
 
 registerFuser(K.expr, fuseExpr);
+registerFuser(K.exprCount, fuseExpr);
 
 /** `e` with each leaf (an input or a constant) replaced by `leaf(it)`; inner nodes are copied. */
 function mapLeaves(e: Expr, leaf: (e: Extract<Expr, { op: "in" | "const" }>) => Expr): Expr {
