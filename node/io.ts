@@ -3,7 +3,7 @@
 // in a temporary file first and are renamed into place, so a reader never sees half a chunk.
 // NetCDF-4 files are opened by path with h5wasm's Node build, which reads only what it needs.
 
-import { mkdir, open, readdir, rename, rm, writeFile } from "node:fs/promises";
+import { mkdir, open, readdir, rename, rm, stat, writeFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { StoreError } from "../src/errors.js";
@@ -84,4 +84,8 @@ setPathResolver((path) => pathToFileURL(resolve(path)).href);
 registerHdf5Files({
   load: () => import("h5wasm/node"),
   path: (url) => (url.startsWith("file:") ? fileURLToPath(url) : null),
+  stamp: async (path) => {
+    const s = await stat(path, { bigint: true });
+    return `${s.dev}:${s.ino}:${s.size}:${s.mtimeNs}`;
+  },
 });

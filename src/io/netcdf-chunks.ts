@@ -30,9 +30,13 @@ export interface NetcdfReadSpec {
 export async function readNetcdfBlock(spec: NetcdfReadSpec): Promise<NDArray> {
   const blockShape = spec.stop.map((s, a) => s - spec.start[a]!);
   if (spec.layout.kind === "netcdf3") {
-    const v = await plannedVariable(spec);
     const nd = spec.shape.length;
-    const bytes = await readNetcdf3Rows(spec.url, v, spec.start[0] ?? 0, spec.stop[0] ?? 1);
+    const rows = (v: NetcdfVariableInfo): Promise<Uint8Array> => readNetcdf3Rows(spec.url, v, spec.start[0] ?? 0, spec.stop[0] ?? 1);
+    const v = await plannedVariable(spec, false);
+    // A header kept from before the file changed may still match the plan: when reading fails,
+    // the header is read again, and the file is either what was planned (then the second read's
+    // error is the one to report) or said to have changed.
+    const bytes = await rows(v).catch(async () => rows(await plannedVariable(spec, true)));
     let block = new NDArray(v.dataType as DType, nd === 0 ? [] : [blockShape[0]!, ...spec.shape.slice(1)], fromBigEndian(bytes, v.dataType));
     // Rows are read whole; a block that is not (none planned here is) is cut from them.
     if (nd > 1 && blockShape.some((n, a) => a > 0 && n !== spec.shape[a])) {
@@ -51,8 +55,9 @@ export async function readNetcdfBlock(spec: NetcdfReadSpec): Promise<NDArray> {
       },
       fresh,
     );
-  let values = await read(false);
-  // This process may hold the file open from before it changed: open it again before giving up.
+  // This process may hold the file open from before it changed: a first try that fails or finds
+  // the variable changed is tried once more with the file opened afresh.
+  let values = await read(false).catch((err: unknown) => new Changed(err as Error));
   if (values instanceof Changed) {
     closeHdf5(spec.url);
     values = await read(true);
@@ -114,10 +119,10 @@ function matches(v: NetcdfVariableInfo | undefined, spec: NetcdfReadSpec): boole
   );
 }
 
-/** The variable as the file's header says now, checked against the plan (the header read again once when they differ). */
-async function plannedVariable(spec: NetcdfReadSpec): Promise<NetcdfVariableInfo> {
-  let v = (await header(spec.url, false)).variables.find((x) => x.name === spec.variable);
-  if (!matches(v, spec)) v = (await header(spec.url, true)).variables.find((x) => x.name === spec.variable);
+/** The variable as the file's header says (read again once when the kept one differs from the plan, or when `fresh`), checked against the plan. */
+async function plannedVariable(spec: NetcdfReadSpec, fresh: boolean): Promise<NetcdfVariableInfo> {
+  let v = (await header(spec.url, fresh)).variables.find((x) => x.name === spec.variable);
+  if (!fresh && !matches(v, spec)) v = (await header(spec.url, true)).variables.find((x) => x.name === spec.variable);
   if (!v || !matches(v, spec)) throw changed(spec, v ? { shape: v.shape, dataType: v.dataType } : null).error;
   return v;
 }

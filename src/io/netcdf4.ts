@@ -16,6 +16,8 @@ export interface Hdf5Files {
   load(): Promise<H5Wasm>;
   /** The path h5wasm opens for `url`, or null when this URL is not a local file. */
   path(url: string): string | null;
+  /** What identifies the file's current version (Node: device, inode, size, mtime): an open file whose stamp changed is opened again. */
+  stamp(path: string): Promise<string>;
 }
 
 let files: Hdf5Files | null = null;
@@ -46,6 +48,8 @@ export interface Hdf5Handle {
   url: string;
   /** Bytes held in memory (files fetched whole), else 0. */
   bytes: number;
+  /** The local file's path and version when opened (files opened by path). */
+  local: { path: string; stamp: string } | null;
   closed: boolean;
   close(): void;
 }
@@ -90,6 +94,11 @@ export async function openHdf5(url: string, fresh = false): Promise<Hdf5Handle> 
 export async function withHdf5<T>(url: string, use: (h: Hdf5Handle) => T, fresh = false): Promise<T> {
   for (let tries = 0; ; tries++) {
     const h = await openHdf5(url, fresh && tries === 0);
+    // A local file rewritten since it was opened is opened again (HDF5 would read it through stale caches).
+    if (h.local && files && !h.closed && (await files.stamp(h.local.path).catch(() => "")) !== h.local.stamp) {
+      if (open.get(url)?.handle === h) closeHdf5(url);
+      if (tries < 3) continue;
+    }
     // Another task may have closed it (evicted, or opened afresh) while this one waited.
     if (!h.closed || tries >= 3) return use(h);
   }
@@ -120,9 +129,11 @@ function evict(keep: string): void {
 async function openFile(url: string): Promise<Hdf5Handle> {
   const path = files?.path(url) ?? null;
   if (path !== null) {
-    const h5 = await loaded(files!.load);
+    const local = files!;
+    const h5 = await loaded(local.load);
+    const stamp = await local.stamp(path).catch(() => "");
     const file = openWith(h5, path, url);
-    return handle(h5, file, url, 0, () => undefined);
+    return handle(h5, file, url, 0, { path, stamp }, () => undefined);
   }
   const bytes = await readFile(url);
   if (bytes.length > MEMORY_FILES_MAX_BYTES) {
@@ -142,15 +153,16 @@ async function openFile(url: string): Promise<Hdf5Handle> {
     h5.FS!.unlink(name);
     throw err;
   }
-  return handle(h5, file, url, bytes.length, () => h5.FS!.unlink(name));
+  return handle(h5, file, url, bytes.length, null, () => h5.FS!.unlink(name));
 }
 
-function handle(h5: H5Wasm, file: H5.File, url: string, bytes: number, release: () => void): Hdf5Handle {
+function handle(h5: H5Wasm, file: H5.File, url: string, bytes: number, local: Hdf5Handle["local"], release: () => void): Hdf5Handle {
   const h: Hdf5Handle = {
     h5,
     file,
     url,
     bytes,
+    local,
     closed: false,
     close: () => {
       if (h.closed) return;
