@@ -1,12 +1,14 @@
 // Node's file system as a meshwork store (file:// URLs), and relative paths resolved against the
 // working directory where the user wrote them. Reads take only the bytes asked for; writes land
 // in a temporary file first and are renamed into place, so a reader never sees half a chunk.
+// NetCDF-4 files are opened by path with h5wasm's Node build, which reads only what it needs.
 
-import { mkdir, open, readdir, rename, rm, writeFile } from "node:fs/promises";
+import { mkdir, open, readdir, rename, rm, stat, writeFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { StoreError } from "../src/errors.js";
 import { registerStoreScheme, setPathResolver, type ByteRange, type Store } from "../src/io/store.js";
+import { registerHdf5Files } from "../src/io/netcdf4.js";
 
 class FileStore implements Store {
   private readonly root: string;
@@ -79,3 +81,11 @@ class FileStore implements Store {
 
 registerStoreScheme("file:", (root) => new FileStore(root.href));
 setPathResolver((path) => pathToFileURL(resolve(path)).href);
+registerHdf5Files({
+  load: () => import("h5wasm/node"),
+  path: (url) => (url.startsWith("file:") ? fileURLToPath(url) : null),
+  stamp: async (path) => {
+    const s = await stat(path, { bigint: true });
+    return `${s.dev}:${s.ino}:${s.size}:${s.mtimeNs}`;
+  },
+});

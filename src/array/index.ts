@@ -22,6 +22,8 @@ export { tensordot, matmul, dot } from "./linalg.js";
 export type { ReduceOptions, VarOptions, ArgOptions } from "./reductions.js";
 export { fromZarr, toZarr, inspectZarr } from "../io/zarr.js";
 export type { FromZarrOptions, ToZarrOptions, ZarrArrayInfo, Compressor } from "../io/zarr.js";
+export { fromNetcdf, inspectNetcdf } from "../io/netcdf.js";
+export type { FromNetcdfOptions, NetcdfInfo, NetcdfVariableInfo } from "../io/netcdf.js";
 export { compute, persist, computeWith, persistWith, release } from "../graph/collection.js";
 export type { ComputeOptions, SchedulerChoice } from "../graph/collection.js";
 export { delayed, Delayed } from "../graph/delayed.js";

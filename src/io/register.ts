@@ -15,3 +15,4 @@ const lazy = <M>(load: () => Promise<M>, pick: (m: M) => (...args: never[]) => u
 
 registerBuiltin(IO.zarrRead, lazy(() => import("./zarr-chunks.js"), (m) => m.readZarrBlock));
 registerBuiltin(IO.zarrWrite, lazy(() => import("./zarr-chunks.js"), (m) => m.writeZarrChunk));
+registerBuiltin(IO.netcdfRead, lazy(() => import("./netcdf-chunks.js"), (m) => m.readNetcdfBlock));
