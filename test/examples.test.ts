@@ -1,6 +1,9 @@
 // The numbered examples run as a user would run them and print what they promise.
 
 import assert from "node:assert/strict";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { test } from "node:test";
 import { runNode } from "./helpers/run.js";
 
@@ -43,4 +46,24 @@ test("examples/04-delayed computes the same report in this thread and on a clust
   assert.match(r.stdout, /days: 7/);
   assert.match(r.stdout, /n: 6923/);
   assert.match(r.stdout, /same answer both ways: true/);
+});
+
+test("examples/05-climate writes a Zarr dataset, opens it lazily, computes a monthly climatology and anomaly, and writes Zarr back", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "meshwork-ex5-"));
+  try {
+    const r = await runNode(["--import", "tsx", "examples/05-climate/main.ts", dir], 90_000, { MESHWORK_EXAMPLE_DAYS: "365" });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /wrote .*air\.zarr \(365 days × 73 × 144\)/);
+    assert.match(r.stdout, /\* time\s+\(time\) datetime 2020-01-01 2020-01-02 .* 2020-12-30/);
+    assert.match(r.stdout, /air\s+\(time, lat, lon\) float32 meshwork\.Array<chunksize=\(90, 73, 144\)>/);
+    assert.match(r.stdout, /monthly climatology month × lat × lon = 12 × 73 × 144/);
+    const m = /at 60°N: January ([\d.]+) K, July ([\d.]+) K/.exec(r.stdout);
+    assert.ok(m, r.stdout);
+    // 250 + 30 cos 60° = 265 on average; the season swings it by 12 K cos(2π(t - 15)/365.25): colder in January.
+    assert.ok(Math.abs(Number(m[1]) - 253) < 1 && Math.abs(Number(m[2]) - 277) < 1, m[0]);
+    assert.match(r.stdout, /wrote .*anomaly-spread\.zarr: month: 12, lat: 73, lon: 144; variables air_anomaly_std/);
+    assert.ok(existsSync(join(dir, "anomaly-spread.zarr", ".zmetadata")));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
