@@ -134,7 +134,10 @@ function zarrSource(name: string, info: ZarrArrayInfo): Source {
     lazy: (chunks, dtype) => arrayFromInfo(info, { ...(chunks !== undefined ? { chunks } : {}), ...(dtype ? { dtype } : {}) }),
     now: async (dtype) => {
       if (info.dataType.startsWith("v2:U") || info.dataType.startsWith("v2:S") || info.dataType === "string" || info.dataType === "v2:object") return zarrStrings(info);
-      return (await arrayFromInfo(info, { chunks: info.shape.map(() => -1), ...(dtype ? { dtype } : {}) }).compute({ scheduler: "sync" })) as NDArray;
+      const x = arrayFromInfo(info, { chunks: info.shape.map(() => -1), ...(dtype ? { dtype } : {}) });
+      const v = await x.compute({ scheduler: "sync" });
+      // A 0-d array computes to its number.
+      return v instanceof NDArray ? v : NDArray.from(v as number, { dtype: x.dtype });
     },
   };
 }
