@@ -25,6 +25,9 @@ const FILES: Record<string, { file: string; type: string; csp: string }> = {
   "/worker.js": { file: "worker.js", type: "text/javascript; charset=utf-8", csp: WORKER_CSP },
 };
 
+/** The Web Worker's bundle's chunks, some loaded lazily (scripts/build.mjs puts them in dist/page/chunks/). */
+const CHUNK = /^\/chunks\/[\w.-]+\.js(\.map)?$/;
+
 /** Where the built page is: dist/page, also when running from TypeScript source. */
 function pageDirectory(): URL {
   const here = import.meta.url;
@@ -56,7 +59,8 @@ export function pageHandler(scheduler?: Scheduler, statusToken?: string): (req: 
       res.writeHead(204).end(); // no icon; not an error in the console
       return;
     }
-    const entry = FILES[path];
+    const chunk = CHUNK.test(path) && existsSync(fileURLToPath(new URL(path.slice(1), dir)));
+    const entry = FILES[path] ?? (chunk ? { file: path.slice(1), type: path.endsWith(".map") ? "application/json" : "text/javascript; charset=utf-8", csp: WORKER_CSP } : undefined);
     if (!entry || (req.method !== "GET" && req.method !== "HEAD")) {
       res.writeHead(entry ? 405 : 404, { "content-type": "text/plain; charset=utf-8" });
       res.end(entry ? "method not allowed\n" : "not found\n");

@@ -36,17 +36,11 @@ await build({
   logLevel: "warning",
 });
 // The worker page the scheduler serves (node/page-server.ts): two browser bundles and static files.
-await build({
-  absWorkingDir: root,
-  entryPoints: { page: "browser/page/page.ts", worker: "browser/page/worker.ts" },
-  outdir: "dist/page",
-  bundle: true,
-  format: "esm",
-  platform: "browser",
-  target: "es2022",
-  sourcemap: "linked",
-  logLevel: "warning",
-});
+// The Web Worker's is split into chunks: what it imports lazily (the io readers, with zarrita, numcodecs and
+// h5wasm's ~6 MB) loads from dist/page/chunks/ on a tab's first task that needs it.
+const pageBuild = { absWorkingDir: root, outdir: "dist/page", bundle: true, format: "esm", platform: "browser", target: "es2022", sourcemap: "linked", logLevel: "warning" };
+await build({ ...pageBuild, entryPoints: { page: "browser/page/page.ts" } });
+await build({ ...pageBuild, entryPoints: { worker: "browser/page/worker.ts" }, splitting: true, chunkNames: "chunks/[name]-[hash]" });
 for (const f of ["index.html", "page.css"]) copyFileSync(join(root, "browser/page", f), join(root, "dist/page", f));
 const cli = join(root, "dist/node/cli.js");
 if (existsSync(cli)) chmodSync(cli, 0o755);
