@@ -49,6 +49,11 @@ export function setStoreCredentials(origin: string, token: string | null): void 
   else credentials.delete(origin);
 }
 
+/** The bearer token for `origin`, if one was set (for readers that make their own requests). */
+export function storeCredentials(origin: string): string | undefined {
+  return credentials.get(origin);
+}
+
 const SCHEME = /^[a-z][a-z0-9+.-]*:/i;
 
 /** The URL a user's path or URL names, as a directory ("…/") so keys resolve under it. */
