@@ -105,7 +105,8 @@ export async function withHdf5<T>(url: string, use: (h: Hdf5Handle) => T, fresh 
       if (tries < 3) continue;
     }
     // Another task may have closed it (evicted, or opened afresh) while this one waited.
-    if (!h.closed || tries >= 3) return use(h);
+    if (!h.closed) return use(h);
+    if (tries >= 3) throw new StoreError(`${url} was closed under this read ${tries + 1} times: more than ${OPEN_FILES_MAX} NetCDF-4 files are being read at once in this process`, url);
   }
 }
 
@@ -136,7 +137,12 @@ async function openFile(url: string): Promise<Hdf5Handle> {
   if (path !== null) {
     const local = files!;
     const h5 = await loaded(local.load);
-    const stamp = await local.stamp(path).catch(() => "");
+    let stamp: string;
+    try {
+      stamp = await local.stamp(path);
+    } catch (cause) {
+      throw new StoreError(`no file at ${url} (${(cause as Error).message})`, url, { cause });
+    }
     const file = openWith(h5, path, url, null);
     return handle(h5, file, url, 0, { path, stamp }, null, () => undefined);
   }
@@ -262,10 +268,5 @@ export function datasetInfo(handle: Hdf5Handle, path: string): { shape: number[]
 
 function mib(n: number): string {
   return (n / 2 ** 20).toFixed(n < 10 * 2 ** 20 ? 1 : 0);
-}
-
-/** For tests: how many files this process holds open. */
-export function openHdf5Count(): number {
-  return open.size;
 }
 
