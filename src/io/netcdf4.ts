@@ -1,13 +1,16 @@
 // NetCDF-4 (HDF5) with h5wasm, HDF5's own C library compiled to WebAssembly: `Dataset.slice`
 // reads and decompresses only the chunks a block covers. Where the platform has files (Node
-// registers h5wasm's NODERAWFS build, which opens real paths), a task reads just its chunks; else
-// (HTTP, browsers) the file is fetched whole once per process into h5wasm's in-memory file
-// system, because HDF5 reads synchronously and fetch cannot.
+// registers h5wasm's NODERAWFS build, which opens real paths), a task reads just its chunks; in
+// a Web Worker, HTTP files are read by ranges with synchronous requests (netcdf4-http.ts); else
+// (HTTP in Node, a page's main thread) the file is fetched whole once per process into h5wasm's
+// in-memory file system, because HDF5 reads synchronously and fetch cannot be waited for.
 
 import type * as H5 from "h5wasm";
-import { FormatError, MeshworkError, StoreError } from "../errors.js";
+import { FormatError, StoreError } from "../errors.js";
+import { canReadRanges, createRangeFile, RANGE_FILE_BYTES, type RangeFile } from "./netcdf4-http.js";
 import { readFile } from "./store.js";
-import type { NetcdfInfo, NetcdfVariableInfo } from "./netcdf.js";
+import type { NetcdfInfo } from "./netcdf.js";
+import { dataTypeOf, describe, explainHdf5 } from "./netcdf4-meta.js";
 
 type H5Wasm = typeof H5;
 
@@ -50,6 +53,8 @@ export interface Hdf5Handle {
   bytes: number;
   /** The local file's path and version when opened (files opened by path). */
   local: { path: string; stamp: string } | null;
+  /** The reader under a file read by HTTP ranges, which knows why a read failed. */
+  ranges: RangeFile | null;
   closed: boolean;
   close(): void;
 }
@@ -100,7 +105,8 @@ export async function withHdf5<T>(url: string, use: (h: Hdf5Handle) => T, fresh 
       if (tries < 3) continue;
     }
     // Another task may have closed it (evicted, or opened afresh) while this one waited.
-    if (!h.closed || tries >= 3) return use(h);
+    if (!h.closed) return use(h);
+    if (tries >= 3) throw new StoreError(`${url} was closed under this read ${tries + 1} times: more than ${OPEN_FILES_MAX} NetCDF-4 files are being read at once in this process`, url);
   }
 }
 
@@ -131,11 +137,33 @@ async function openFile(url: string): Promise<Hdf5Handle> {
   if (path !== null) {
     const local = files!;
     const h5 = await loaded(local.load);
-    const stamp = await local.stamp(path).catch(() => "");
-    const file = openWith(h5, path, url);
-    return handle(h5, file, url, 0, { path, stamp }, () => undefined);
+    let stamp: string;
+    try {
+      stamp = await local.stamp(path);
+    } catch (cause) {
+      throw new StoreError(`no file at ${url} (${(cause as Error).message})`, url, { cause });
+    }
+    const file = openWith(h5, path, url, null);
+    return handle(h5, file, url, 0, { path, stamp }, null, () => undefined);
   }
-  const bytes = await readFile(url);
+  let whole: Uint8Array | null = null;
+  if (canReadRanges(url)) {
+    const h5 = await loaded(loadMemoryBuild);
+    const name = `/meshwork-netcdf-${++memoryNames}.nc`;
+    const made = createRangeFile(h5.FS, name, url);
+    if (made && "whole" in made) whole = made.whole;
+    else if (made) {
+      let file: H5.File;
+      try {
+        file = openWith(h5, name, url, made);
+      } catch (err) {
+        h5.FS!.unlink(name);
+        throw err;
+      }
+      return handle(h5, file, url, RANGE_FILE_BYTES, null, made, () => h5.FS!.unlink(name));
+    }
+  }
+  const bytes = whole ?? (await readFile(url));
   if (bytes.length > MEMORY_FILES_MAX_BYTES) {
     throw new StoreError(
       `${url} is ${mib(bytes.length)} MiB; a NetCDF-4 file that is not a local file is read into memory whole, and this process keeps at most ${mib(MEMORY_FILES_MAX_BYTES)} MiB of them: ` +
@@ -148,21 +176,22 @@ async function openFile(url: string): Promise<Hdf5Handle> {
   h5.FS!.writeFile(name, bytes);
   let file: H5.File;
   try {
-    file = openWith(h5, name, url);
+    file = openWith(h5, name, url, null);
   } catch (err) {
     h5.FS!.unlink(name);
     throw err;
   }
-  return handle(h5, file, url, bytes.length, null, () => h5.FS!.unlink(name));
+  return handle(h5, file, url, bytes.length, null, null, () => h5.FS!.unlink(name));
 }
 
-function handle(h5: H5Wasm, file: H5.File, url: string, bytes: number, local: Hdf5Handle["local"], release: () => void): Hdf5Handle {
+function handle(h5: H5Wasm, file: H5.File, url: string, bytes: number, local: Hdf5Handle["local"], ranges: RangeFile | null, release: () => void): Hdf5Handle {
   const h: Hdf5Handle = {
     h5,
     file,
     url,
     bytes,
     local,
+    ranges,
     closed: false,
     close: () => {
       if (h.closed) return;
@@ -185,11 +214,11 @@ async function loaded(load: () => Promise<H5Wasm>): Promise<H5Wasm> {
   return h5;
 }
 
-function openWith(h5: H5Wasm, path: string, url: string): H5.File {
+function openWith(h5: H5Wasm, path: string, url: string, ranges: RangeFile | null): H5.File {
   try {
     return new h5.File(path, "r");
   } catch (err) {
-    throw explainHdf5(err, url);
+    throw ranges?.takeError() ?? explainHdf5(err, url);
   }
 }
 
@@ -202,165 +231,19 @@ function closeQuietly(file: H5.File): void {
   }
 }
 
-/** HDF5's innermost reason (its error stack lists the calls, outermost first). */
-function hdf5Reason(err: unknown): string {
-  const message = err instanceof Error ? err.message : String(err);
-  const lines = message.split("\n").filter((l) => /#\d+:/.test(l));
-  const last = lines[lines.length - 1];
-  if (!last) return message;
-  return last.replace(/^.*? in [A-Za-z0-9_]+\(\): /, "");
-}
-
-/** h5wasm's errors as meshwork's: a truncated file, not an HDF5 file, anything else HDF5 said. */
-export function explainHdf5(err: unknown, url: string, what = "opening it"): Error {
-  if (err instanceof MeshworkError) return err;
-  const reason = hdf5Reason(err);
-  if (/truncated/i.test(reason)) return new FormatError(`${url} is truncated: HDF5 says "${reason}"`, { cause: err });
-  if (/signature not found/i.test(reason)) return new FormatError(`${url} is not a NetCDF-4 file: HDF5 found no file signature in it`, { cause: err });
-  return new FormatError(`${url}: HDF5 failed ${what}: ${reason}`, { cause: err });
-}
-
-// ---- what the file holds ----
-
-/** netCDF-4's bookkeeping attributes, which say nothing about the data. */
-const HIDDEN_ATTRS = new Set(["_Netcdf4Dimid", "_Netcdf4Coordinates", "DIMENSION_LIST", "REFERENCE_LIST", "CLASS", "NAME", "_NCProperties", "_nc3_strict", "_IsNetcdf4", "_SuperblockVersion"]);
-/** The NAME of an HDF5 dimension scale that netCDF-4 made for a dimension without a coordinate variable. */
-const DIMENSION_ONLY = "This is a netCDF dimension but not a netCDF variable";
-/** netCDF-4 stores a variable named like a dimension it is not the coordinate of under this prefix. */
-const NON_COORD = "_nc4_non_coord_";
-/** H5S_UNLIMITED (2^64 - 1) as h5wasm reports it: a number far above any real size. */
-const UNLIMITED = 2 ** 53;
-
-/** The H5T classes h5wasm reports (H5T_class_t). */
-const H5T = { INTEGER: 0, FLOAT: 1, TIME: 2, STRING: 3, BITFIELD: 4, OPAQUE: 5, COMPOUND: 6, REFERENCE: 7, ENUM: 8, VLEN: 9, ARRAY: 10 } as const;
-
-/** A dataset's type as NetcdfVariableInfo names it. */
-export function dataTypeOf(m: H5.Metadata): string {
-  switch (m.type) {
-    case H5T.INTEGER:
-      return `${m.signed ? "" : "u"}int${m.size * 8}`;
-    case H5T.FLOAT:
-      return `float${m.size * 8}`;
-    case H5T.STRING:
-      return m.vlen || m.size > 1 ? "string" : "char";
-    case H5T.ENUM: {
-      const base = m.enum_type;
-      return base ? `${m.signed ? "" : "u"}int${m.size * 8}` : "enum";
-    }
-    default: {
-      const name = Object.entries(H5T).find(([, v]) => v === m.type)?.[0] ?? `type ${m.type}`;
-      return name.toLowerCase();
-    }
-  }
-}
-
-/** A number, a bigint or a typed array or list of them, as an attribute's value: one element as itself. */
-function attributeValue(v: unknown): unknown {
-  const num = (x: unknown): unknown => (typeof x === "bigint" ? Number(x) : x);
-  if (ArrayBuffer.isView(v) && !(v instanceof DataView)) {
-    const list = Array.from(v as unknown as ArrayLike<number | bigint>, num);
-    return list.length === 1 ? list[0] : list;
-  }
-  if (Array.isArray(v)) return v.length === 1 ? num(v[0]) : v.map(num);
-  return num(v);
-}
-
-function readAttributes(h5: H5Wasm, file: H5.File, obj: H5.Dataset | H5.Group, url: string): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const name of h5.Module.get_attribute_names(file.file_id, obj.path)) {
-    if (HIDDEN_ATTRS.has(name)) continue;
-    try {
-      out[name] = attributeValue(obj.get_attribute(name, false));
-    } catch (err) {
-      throw explainHdf5(err, url, `reading attribute ${name} of ${obj.path}`);
-    }
-  }
-  return out;
-}
-
-function stringAttribute(obj: H5.Dataset, name: string, names: string[]): string | null {
-  if (!names.includes(name)) return null;
-  const v = obj.get_attribute(name, false);
-  return typeof v === "string" ? v : null;
-}
-
 /** The variables, dimensions and attributes of the root group of the NetCDF-4 file at `url`. */
 export async function inspectNetcdf4(url: string): Promise<NetcdfInfo> {
   return withHdf5(
     url,
-    ({ h5, file }) => {
+    ({ h5, file, ranges }) => {
       try {
         return describe(h5, file, url);
       } catch (err) {
-        throw explainHdf5(err, url, "reading its metadata");
+        throw ranges?.takeError() ?? explainHdf5(err, url, "reading its metadata");
       }
     },
     true,
   );
-}
-
-interface DimensionScale {
-  name: string;
-  size: number;
-  unlimited: boolean;
-  id: number | null;
-}
-
-function describe(h5: H5Wasm, file: H5.File, url: string): NetcdfInfo {
-  const scales = new Map<string, DimensionScale>();
-  const found: { ds: H5.Dataset; name: string; isScale: boolean; meta: H5.Metadata }[] = [];
-  for (const key of file.keys()) {
-    const entity = file.get(key);
-    if (!(entity instanceof h5.Dataset)) continue; // groups: only the root group is read
-    const names = h5.Module.get_attribute_names(file.file_id, entity.path);
-    const meta = entity.metadata;
-    const cls = stringAttribute(entity, "CLASS", names);
-    const scaleName = stringAttribute(entity, "NAME", names);
-    const isScale = cls === "DIMENSION_SCALE";
-    if (isScale) {
-      const dimid = names.includes("_Netcdf4Dimid") ? Number(attributeValue(entity.get_attribute("_Netcdf4Dimid", false))) : null;
-      scales.set(entity.path, { name: key, size: meta.shape?.[0] ?? 0, unlimited: (meta.maxshape?.[0] ?? 0) >= UNLIMITED, id: dimid });
-    }
-    if (isScale && scaleName?.startsWith(DIMENSION_ONLY)) continue;
-    found.push({ ds: entity, name: key.startsWith(NON_COORD) ? key.slice(NON_COORD.length) : key, isScale, meta });
-  }
-
-  const variables: NetcdfVariableInfo[] = [];
-  const sizes = new Map<string, number>();
-  for (const { ds, name, isScale, meta } of found) {
-    const shape = meta.shape ?? [];
-    const dims = shape.map((_, axis) => {
-      if (axis === 0 && isScale) return name;
-      const attached = ds.get_attached_scales(axis);
-      const scale = attached[0] ? scales.get(attached[0]) : undefined;
-      return scale?.name ?? attached[0]?.replace(/^.*\//, "") ?? `phony_dim_${axis}`;
-    });
-    dims.forEach((d, axis) => sizes.set(d, Math.max(sizes.get(d) ?? 0, shape[axis]!)));
-    variables.push({
-      name,
-      dims,
-      shape: [...shape],
-      dataType: dataTypeOf(meta),
-      attrs: readAttributes(h5, file, ds, url),
-      chunks: meta.chunks ? [...meta.chunks] : null,
-      layout: { kind: "hdf5", path: ds.path },
-    });
-  }
-
-  // Dimensions in netCDF's order (their ids), then any only seen on variables.
-  const ordered = [...scales.values()].sort((a, b) => (a.id ?? Infinity) - (b.id ?? Infinity));
-  const dims: Record<string, number> = {};
-  // An unlimited dimension's scale keeps the size it was made with; the variables along it say how long it is.
-  for (const s of ordered) dims[s.name] = Math.max(s.size, sizes.get(s.name) ?? 0);
-  for (const [d, n] of sizes) if (!(d in dims)) dims[d] = n;
-  return {
-    url,
-    format: "netcdf4",
-    dims,
-    unlimited: ordered.filter((s) => s.unlimited).map((s) => s.name),
-    attrs: readAttributes(h5, file, file, url),
-    variables,
-  };
 }
 
 /** A dataset's values in the region [start, stop), as h5wasm gives them (typed array, or strings). */
@@ -371,7 +254,7 @@ export function readHdf5Region(handle: Hdf5Handle, path: string, start: number[]
     if (start.length === 0) return ds.value;
     return ds.slice(start.map((s, a) => [s, stop[a]!]));
   } catch (err) {
-    throw explainHdf5(err, handle.url, `reading ${path}`);
+    throw handle.ranges?.takeError() ?? explainHdf5(err, handle.url, `reading ${path}`);
   }
 }
 
@@ -385,10 +268,5 @@ export function datasetInfo(handle: Hdf5Handle, path: string): { shape: number[]
 
 function mib(n: number): string {
   return (n / 2 ** 20).toFixed(n < 10 * 2 ** 20 ? 1 : 0);
-}
-
-/** For tests: how many files this process holds open. */
-export function openHdf5Count(): number {
-  return open.size;
 }
 

@@ -59,6 +59,11 @@ export function useSchedulerCredentials(address: string, token: string | undefin
   setStoreCredentials(new URL(address.replace(/^ws/, "http")).origin, token);
 }
 
+/** The bearer token for `origin`, if one was set (for readers that make their own requests). */
+export function storeCredentials(origin: string): string | undefined {
+  return credentials.get(origin);
+}
+
 const SCHEME = /^[a-z][a-z0-9+.-]*:/i;
 
 /** The URL a user's path or URL names, as a directory ("…/") so keys resolve under it. */

@@ -5,7 +5,6 @@
 
 import assert from "node:assert/strict";
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -13,6 +12,7 @@ import * as mw from "../../node/array.js";
 import { ArgumentError, DTypeError, FormatError, LabelError, RemoteError, StoreError } from "../../node/index.js";
 import { netcdfVariable, readNetcdfVariable, type NetcdfInfo } from "../../src/io/netcdf.js";
 import { startCluster, type TestCluster } from "../helpers/cluster.js";
+import { serveRanges, type RangeServer } from "../helpers/range-server.js";
 import { expectedArray, fixture } from "./fixtures.js";
 
 const sync = { scheduler: "sync" } as const;
@@ -43,46 +43,20 @@ function stored(file: string, variable: string, dtype: mw.DType): mw.NDArray {
 
 let tmp: string;
 let c: TestCluster;
-let server: Server;
+let server: RangeServer;
 let base: string;
-/** Requests the HTTP server answered: path and Range header. */
-const requests: { path: string; range: string | undefined; bytes: number }[] = [];
+/** Requests the HTTP server answered: path, Range header, bytes sent. */
+let requests: RangeServer["requests"];
 
 before(async () => {
   tmp = mkdtempSync(join(tmpdir(), "meshwork-netcdf-"));
   c = await startCluster({ workers: 2 });
-  // A static file server with byte ranges, as a web server or object store answers.
-  server = createServer((req, res) => {
-    const path = decodeURIComponent(new URL(req.url ?? "/", "http://x").pathname);
-    let body: Buffer;
-    try {
-      body = readFileSync(fixture(`nc${path}`));
-    } catch {
-      res.writeHead(404).end();
-      return;
-    }
-    const m = /^bytes=(\d+)-(\d+)$/.exec(req.headers.range ?? "");
-    if (m) {
-      const from = Number(m[1]);
-      if (from >= body.length) {
-        res.writeHead(416).end();
-        return;
-      }
-      const part = body.subarray(from, Math.min(body.length, Number(m[2]) + 1));
-      requests.push({ path, range: req.headers.range, bytes: part.length });
-      res.writeHead(206, { "content-length": part.length, "content-range": `bytes ${from}-${from + part.length - 1}/${body.length}` }).end(part);
-    } else {
-      requests.push({ path, range: undefined, bytes: body.length });
-      res.writeHead(200, { "content-length": body.length }).end(body);
-    }
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const addr = server.address();
-  base = `http://127.0.0.1:${typeof addr === "object" && addr ? addr.port : 0}/`;
+  server = await serveRanges((path) => fixture(`nc${path}`));
+  base = server.url;
+  requests = server.requests;
 });
 after(async () => {
-  server.closeAllConnections();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
+  await server[Symbol.asyncDispose]();
   await c[Symbol.asyncDispose]();
   rmSync(tmp, { recursive: true, force: true });
 });
