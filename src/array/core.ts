@@ -12,7 +12,7 @@ import { astype, binary, clip, transpose, unary, type ArrayLike } from "./elemen
 import type { Index } from "./indexing.js";
 import { dot, matmul, tensordot } from "./linalg.js";
 import { rechunk } from "./rechunk.js";
-import { argReduce, moments, nanMean, nanMoments, reduce, type ArgOptions, type ReduceOptions, type VarOptions } from "./reductions.js";
+import { argReduce, moments, nanMean, reduce, type ArgOptions, type ReduceOptions, type VarOptions } from "./reductions.js";
 import { mapBlocks, reshape, slice, type MapBlocksOptions } from "./shape.js";
 import { assemble, type BlockGrid } from "./kernels/blocks.js";
 import { K } from "./kernels/register.js";
@@ -280,11 +280,11 @@ export class ChunkedArray implements Collection<ArrayValue> {
    * that is not constant). float32 for float32, else float64.
    */
   nanvar(options?: VarOptions): ChunkedArray {
-    return nanMoments(this, false, options);
+    return moments(this, false, options, true);
   }
   /** Square root of `nanvar` (same options, `ddof` default 0; NaN where count - ddof ≤ 0). */
   nanstd(options?: VarOptions): ChunkedArray {
-    return nanMoments(this, true, options);
+    return moments(this, true, options, true);
   }
   /**
    * How many values are not NaN, per position (NumPy: `np.count_nonzero(~np.isnan(x), axis)`,

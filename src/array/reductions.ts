@@ -202,35 +202,12 @@ export interface VarOptions extends ReduceOptions {
   ddof?: number;
 }
 
-/** Variance (sqrt false) or standard deviation (sqrt true), one pass with Chan's merging of moments. */
-export function moments(a: ChunkedArray, sqrt: boolean, options: VarOptions = {}): ChunkedArray {
-  checkOptions(options);
-  const ddof = options.ddof ?? 0;
-  if (!Number.isInteger(ddof) || ddof < 0) throw new ArgumentError(`ddof must be a whole number ≥ 0, got ${ddof}`);
-  const axes = reducedAxes(a, options.axis);
-  const keepdims = options.keepdims ?? false;
-  const nd = a.ndim;
-  const dtype = meanType(a.dtype);
-  const spec: MomentsAggregateSpec = { ndim: nd, axes, dtype, keepdims, ddof, sqrt };
-  return tree(
-    a,
-    sqrt ? "std" : "var",
-    axes,
-    keepdims,
-    dtype,
-    options,
-    (idx) => new Task(K.momentsChunk, [new TaskRef(a.key(idx)), axes]),
-    (grid) => new Task(K.momentsCombine, [grid, nd, axes]),
-    (grid) => new Task(K.momentsAggregate, [spec, grid]),
-    [ddof],
-  );
-}
-
 /**
- * nanvar (sqrt false) or nanstd (sqrt true): moments with a count per position, merged by Chan's
- * formula. Every dtype takes this way (not var's): where n - ddof ≤ 0 nanvar is NaN, var inf.
+ * Variance (sqrt false) or standard deviation (sqrt true), one pass with Chan's merging of
+ * moments. With `skipNaN` (nanvar, nanstd) the moments carry a count per position, and every dtype
+ * takes that way: where n - ddof ≤ 0 nanvar is NaN, var inf.
  */
-export function nanMoments(a: ChunkedArray, sqrt: boolean, options: VarOptions = {}): ChunkedArray {
+export function moments(a: ChunkedArray, sqrt: boolean, options: VarOptions = {}, skipNaN = false): ChunkedArray {
   checkOptions(options);
   const ddof = options.ddof ?? 0;
   if (!Number.isInteger(ddof) || ddof < 0) throw new ArgumentError(`ddof must be a whole number ≥ 0, got ${ddof}`);
@@ -238,17 +215,18 @@ export function nanMoments(a: ChunkedArray, sqrt: boolean, options: VarOptions =
   const keepdims = options.keepdims ?? false;
   const nd = a.ndim;
   const dtype = meanType(a.dtype);
-  const spec: NanMomentsAggregateSpec = { ndim: nd, axes, dtype, keepdims, ddof, sqrt };
+  const spec: MomentsAggregateSpec & NanMomentsAggregateSpec = { ndim: nd, axes, dtype, keepdims, ddof, sqrt };
+  const [chunk, combine, aggregate] = skipNaN ? [K.nanMomentsChunk, K.nanMomentsCombine, K.nanMomentsAggregate] : [K.momentsChunk, K.momentsCombine, K.momentsAggregate];
   return tree(
     a,
-    sqrt ? "nanstd" : "nanvar",
+    `${skipNaN ? "nan" : ""}${sqrt ? "std" : "var"}`,
     axes,
     keepdims,
     dtype,
     options,
-    (idx) => new Task(K.nanMomentsChunk, [new TaskRef(a.key(idx)), axes]),
-    (grid) => new Task(K.nanMomentsCombine, [grid, nd, axes]),
-    (grid) => new Task(K.nanMomentsAggregate, [spec, grid]),
+    (idx) => new Task(chunk, [new TaskRef(a.key(idx)), axes]),
+    (grid) => new Task(combine, [grid, nd, axes]),
+    (grid) => new Task(aggregate, [spec, grid]),
     [ddof],
   );
 }

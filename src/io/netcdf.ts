@@ -5,14 +5,15 @@
 
 import { ArgumentError, DTypeError, FormatError, LabelError, StoreError } from "../errors.js";
 import { ChunkedArray, tokenName } from "../array/core.js";
-import { AUTO_CHUNK_BYTES, blockIndices, normalizeChunks, offsets, regularChunks, type ChunksSpec } from "../array/chunks.js";
+import { AUTO_CHUNK_BYTES, normalizeChunks, regularChunks, type ChunksSpec } from "../array/chunks.js";
 import { dtypeOfStorage, itemSize, STORAGE, type DType, type TypedArray } from "../array/dtype.js";
 import { NDArray } from "../array/ndarray.js";
-import { LayeredGraph, Task, type GraphNode } from "../graph/task.js";
+import { Task } from "../graph/task.js";
 import { convertValues, dtypeFor } from "./dtypes.js";
 import type { NetcdfReadSpec } from "./netcdf-chunks.js";
 import { charStrings, fromBigEndian, inspectNetcdf3, PREFIX_BYTES, readNetcdf3Rows } from "./netcdf3.js";
 import { inspectNetcdf4, readHdf5Region, withHdf5 } from "./netcdf4.js";
+import { readArray, wholeChunks } from "./plan.js";
 import { IO } from "./register.js";
 import { fileUrl, openStore } from "./store.js";
 import { checkOptions } from "./zarr.js";
@@ -104,10 +105,7 @@ export function netcdfVariable(info: NetcdfInfo, name: string, options: { chunks
   if (shape.length === 0) {
     chunks = [];
   } else if (v.chunks) {
-    // Whole storage chunks per block, so no chunk is read (and decompressed) by two tasks.
-    const stored = v.chunks;
-    const wanted = options.chunks === undefined ? stored.map((c, a) => Math.min(c, shape[a]!) || 1) : normalizeChunks(options.chunks, shape, dtype).map((c) => Math.max(...c, 1));
-    chunks = shape.map((n, a) => regularChunks(n, Math.max(1, Math.ceil(wanted[a]! / stored[a]!)) * stored[a]!));
+    chunks = wholeChunks(shape, v.chunks, options.chunks, dtype);
   } else {
     const rowElements = shape.slice(1).reduce((a, b) => a * b, 1);
     const auto = options.chunks === undefined || options.chunks === "auto";
@@ -115,25 +113,10 @@ export function netcdfVariable(info: NetcdfInfo, name: string, options: { chunks
     chunks = [regularChunks(shape[0]!, Math.max(1, Math.min(rows, shape[0]!))), ...shape.slice(1).map((n) => [n])];
   }
   const token = tokenName("from-netcdf", info.url, info.format, v.name, v.shape, v.dataType, v.layout, chunks, dtype);
-  const layer = new Map<string, GraphNode>();
-  const arr = new ChunkedArray(LayeredGraph.of(token, layer), token, chunks, dtype);
-  const offs = chunks.map(offsets);
-  for (const idx of blockIndices(arr.numblocks)) {
-    const start = idx.map((b, a) => offs[a]![b]!);
-    const spec: NetcdfReadSpec = {
-      url: info.url,
-      format: info.format,
-      variable: v.name,
-      shape: v.shape,
-      dataType: v.dataType,
-      layout: v.layout,
-      dtype,
-      start,
-      stop: start.map((s, a) => s + chunks[a]![idx[a]!]!),
-    };
-    layer.set(arr.key(idx), new Task(IO.netcdfRead, [spec]));
-  }
-  return arr;
+  return readArray(token, chunks, dtype, (start, stop) => {
+    const spec: NetcdfReadSpec = { url: info.url, format: info.format, variable: v.name, shape: v.shape, dataType: v.dataType, layout: v.layout, dtype, start, stop };
+    return new Task(IO.netcdfRead, [spec]);
+  });
 }
 
 /**

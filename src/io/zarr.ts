@@ -6,13 +6,14 @@
 
 import { ArgumentError, FormatError, StoreError } from "../errors.js";
 import { ChunkedArray, tokenName } from "../array/core.js";
-import { blockIndices, normalizeChunks, offsets, regularChunks, type ChunksSpec } from "../array/chunks.js";
+import { blockIndices, type ChunksSpec } from "../array/chunks.js";
 import { isDType, type DType } from "../array/dtype.js";
 import { rechunk } from "../array/rechunk.js";
 import { COLLECTION, computeWith, type Collection, type ComputeOptions } from "../graph/collection.js";
 import { LayeredGraph, Task, TaskRef, type GraphNode } from "../graph/task.js";
 import { randomId } from "../util/ids.js";
 import { dtypeFor } from "./dtypes.js";
+import { readArray, wholeChunks } from "./plan.js";
 import { IO } from "./register.js";
 import { openStore, storeUrl } from "./store.js";
 import type { ZarrReadSpec, ZarrWriteSpec } from "./zarr-chunks.js";
@@ -107,32 +108,12 @@ export async function fromZarr(store: string | URL, options: FromZarrOptions = {
 export function arrayFromInfo(info: ZarrArrayInfo, options: { chunks?: ChunksSpec; dtype?: DType } = {}): ChunkedArray {
   const where = describeArray(info.url, info.path);
   const dtype = dtypeFor(info.dataType, where, options.dtype);
-  const nd = info.shape.length;
-  // Block sizes: whole storage chunks.
-  const wanted = options.chunks === undefined ? info.chunks.map((c, a) => Math.min(c, info.shape[a]!) || 1) : normalizeChunks(options.chunks, info.shape, dtype).map((c) => Math.max(...c, 1));
-  const step = wanted.map((w, a) => Math.max(1, Math.ceil(w / info.chunks[a]!)) * info.chunks[a]!);
-  const chunks = info.shape.map((n, a) => regularChunks(n, step[a]!));
-  const name = tokenName("from-zarr", info.url, info.path, info.format, info.shape, info.chunks, info.dataType, step, dtype);
-  const layer = new Map<string, GraphNode>();
-  const arr = new ChunkedArray(LayeredGraph.of(name, layer), name, chunks, dtype);
-  const offs = chunks.map(offsets);
-  for (const idx of blockIndices(arr.numblocks)) {
-    const start = idx.map((b, a) => offs[a]![b]!);
-    const spec: ZarrReadSpec = {
-      url: info.url,
-      path: info.path,
-      format: info.format,
-      shape: info.shape,
-      chunks: info.chunks,
-      dataType: info.dataType,
-      dtype,
-      start,
-      stop: start.map((s, a) => s + chunks[a]![idx[a]!]!),
-    };
-    layer.set(arr.key(idx), new Task(IO.zarrRead, [spec]));
-  }
-  void nd;
-  return arr;
+  const chunks = wholeChunks(info.shape, info.chunks, options.chunks, dtype);
+  const name = tokenName("from-zarr", info.url, info.path, info.format, info.shape, info.chunks, info.dataType, chunks.map((c) => c[0]), dtype);
+  return readArray(name, chunks, dtype, (start, stop) => {
+    const spec: ZarrReadSpec = { url: info.url, path: info.path, format: info.format, shape: info.shape, chunks: info.chunks, dataType: info.dataType, dtype, start, stop };
+    return new Task(IO.zarrRead, [spec]);
+  });
 }
 
 // ---- writing ----

@@ -1,6 +1,7 @@
 // The files test/fixtures/io/make_fixtures.py (and make_zarr3.py) wrote with Python's reference
 // implementations, and what NumPy and xarray computed on them (expected.json).
 
+import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { NDArray, type DType } from "../../src/array/index.js";
@@ -58,4 +59,15 @@ export function pythonWith(...modules: string[]): string | null {
     if (r.status === 0) return py;
   }
   return null;
+}
+
+/** Equal dtype, shape and values, bit for bit (NaN equals NaN, -0 differs from 0). */
+export function assertSame(actual: unknown, expected: NDArray, what: string): void {
+  assert.ok(actual instanceof NDArray, `${what}: got ${String(actual)}`);
+  assert.equal(actual.dtype, expected.dtype, `${what}: dtype`);
+  assert.deepEqual(actual.shape, expected.shape, `${what}: shape`);
+  // Bit for bit: NaN equals NaN, -0 differs from 0.
+  const a = actual.contiguous().toTypedArray();
+  const b = expected.contiguous().toTypedArray();
+  for (let i = 0; i < a.length; i++) assert.ok(Object.is(a[i], b[i]), `${what}: element ${i} is ${a[i]}, expected ${b[i]}`);
 }

@@ -13,7 +13,7 @@ import { ArgumentError, DTypeError, FormatError, LabelError, RemoteError, StoreE
 import { netcdfVariable, readNetcdfVariable, type NetcdfInfo } from "../../src/io/netcdf.js";
 import { startCluster, type TestCluster } from "../helpers/cluster.js";
 import { serveRanges, type RangeServer } from "../helpers/range-server.js";
-import { expectedArray, fixture } from "./fixtures.js";
+import { assertSame, expectedArray, fixture } from "./fixtures.js";
 
 const sync = { scheduler: "sync" } as const;
 const CLIMATE = ["climate4.nc", "climate4_contiguous.nc", "climate3_64bit.nc", "climate3_classic.nc"] as const;
@@ -25,16 +25,6 @@ const FORMATS: Record<string, NetcdfInfo["format"]> = {
   "misc4.nc": "netcdf4",
   "misc3.nc": "netcdf3-classic",
 };
-
-function assertSame(actual: unknown, expected: mw.NDArray, what: string): void {
-  assert.ok(actual instanceof mw.NDArray, `${what}: got ${String(actual)}`);
-  assert.equal(actual.dtype, expected.dtype, `${what}: dtype`);
-  assert.deepEqual(actual.shape, expected.shape, `${what}: shape`);
-  // Bit for bit: NaN equals NaN, -0 differs from 0.
-  const a = actual.contiguous().toTypedArray();
-  const b = expected.contiguous().toTypedArray();
-  for (let i = 0; i < a.length; i++) assert.ok(Object.is(a[i], b[i]), `${what}: element ${i} is ${a[i]}, expected ${b[i]}`);
-}
 
 /** What netCDF4-python read with auto mask and scale off, as `dtype`. */
 function stored(file: string, variable: string, dtype: mw.DType): mw.NDArray {

@@ -11,20 +11,10 @@ import { spawnSync } from "node:child_process";
 import * as mw from "../../node/array.js";
 import { DTypeError, FormatError, RemoteError, StoreError } from "../../node/index.js";
 import { startCluster, type TestCluster } from "../helpers/cluster.js";
-import { expectedArray, fixture, pattern, pythonWith } from "./fixtures.js";
+import { assertSame, expectedArray, fixture, pattern, pythonWith } from "./fixtures.js";
 
 const sync = { scheduler: "sync" } as const;
 const DTYPES = ["int8", "uint8", "int16", "uint16", "int32", "uint32", "float32", "float64", "bool"] as const;
-
-function assertSame(actual: unknown, expected: mw.NDArray, what: string): void {
-  assert.ok(actual instanceof mw.NDArray, `${what}: got ${String(actual)}`);
-  assert.equal(actual.dtype, expected.dtype, `${what}: dtype`);
-  assert.deepEqual(actual.shape, expected.shape, `${what}: shape`);
-  // Bit for bit: NaN equals NaN, -0 differs from 0.
-  const a = actual.contiguous().toTypedArray();
-  const b = expected.contiguous().toTypedArray();
-  for (let i = 0; i < a.length; i++) assert.ok(Object.is(a[i], b[i]), `${what}: element ${i} is ${a[i]}, expected ${b[i]}`);
-}
 
 let tmp: string;
 let c: TestCluster;
