@@ -82,6 +82,17 @@ describe("opening a Zarr store written by xarray", () => {
   });
 });
 
+describe("over HTTP", () => {
+  test("a Zarr store and a NetCDF-3 file served by the scheduler (--serve-data) open and compute on the workers as from disk", async () => {
+    await using served = await startCluster({ workers: 2, page: { serveData: fixture(".") } });
+    const zarr = await openDataset(`${served.cluster.dataUrl}xr/climate.zarr`);
+    assert.deepEqual(zarr.sizes, { time: 147, lat: 5, lon: 6 });
+    assertClose(await zarr.get("precip").compute({ scheduler: served.client }), "xr/precip");
+    const nc = await openDataset(`${served.cluster.dataUrl}nc/climate3_64bit.nc`);
+    assertClose(await nc.get("air").groupby("time.month").mean().compute({ scheduler: served.client }), "xr/air_clim", F32);
+  });
+});
+
 describe("opening NetCDF files written by xarray", () => {
   for (const file of ["climate4.nc", "climate4_contiguous.nc", "climate3_64bit.nc", "climate3_classic.nc"]) {
     test(`${file}: the same dataset as the Zarr store, values to the bit`, async () => {
