@@ -1,11 +1,13 @@
 // Blosc (version 1 chunks, as zarr-python and numcodecs write them: xarray's default compressor).
 // Chunks compressed with LZ4 (the default) or stored uncompressed, byte-shuffled or not, are
-// decoded here in JavaScript, straight into storage of their own; the other inner compressors
-// (blosclz, zlib, zstd) and bit-shuffling go to numcodecs' WebAssembly build of C-Blosc.
+// decoded here, straight into storage of their own: with our WebAssembly (blosc-wasm.ts) where it
+// runs, else in JavaScript; the other inner compressors (blosclz, zlib, zstd) and bit-shuffling
+// go to numcodecs' WebAssembly build of C-Blosc.
 // Format: https://github.com/Blosc/c-blosc/blob/main/README_CHUNK_FORMAT.rst
 
 import { FormatError } from "../../errors.js";
 import { takeBuffer } from "../../util/buffer-pool.js";
+import { wasmBlocks } from "./blosc-wasm.js";
 import { lz4DecodeBlock, lz4EncodeBlock } from "./lz4.js";
 
 const HEADER_BYTES = 16;
@@ -45,8 +47,15 @@ export function bloscNative(h: BloscHeader): boolean {
   return (h.flags & FLAG_BITSHUFFLE) === 0 && h.flags >> 5 === LZ4;
 }
 
-/** Decodes a Blosc chunk that bloscNative accepts; the result has storage of its own. */
-export function decodeBlosc(src: Uint8Array, h = bloscHeader(src)): Uint8Array {
+/** Which decoder runs: WebAssembly where it can (default), or JavaScript. */
+export type BloscEngine = "auto" | "wasm" | "js";
+
+/**
+ * Decodes a Blosc chunk that bloscNative accepts; the result has storage of its own (recycled
+ * from dropped blocks where a worker has some: util/buffer-pool.ts). With "auto", WebAssembly
+ * decodes where it is available (blosc-wasm.ts), else JavaScript; "wasm" fails without it.
+ */
+export function decodeBlosc(src: Uint8Array, h = bloscHeader(src), engine: BloscEngine = "auto"): Uint8Array {
   const out = new Uint8Array(takeBuffer(h.nbytes, false), 0, h.nbytes);
   if (h.flags & FLAG_MEMCPYED) {
     if (src.length < HEADER_BYTES + h.nbytes) throw new FormatError(`an uncompressed Blosc chunk holds ${src.length - HEADER_BYTES} of its ${h.nbytes} bytes: it is truncated`);
@@ -58,20 +67,36 @@ export function decodeBlosc(src: Uint8Array, h = bloscHeader(src)): Uint8Array {
   const shuffled = (h.flags & FLAG_SHUFFLE) !== 0 && typesize > 1;
   const nblocks = Math.ceil(nbytes / blocksize);
   if (HEADER_BYTES + 4 * nblocks > src.length) throw new FormatError("a Blosc chunk is cut off inside its block table");
-  const tmp = shuffled ? new Uint8Array(blocksize) : null;
+  const wasm = engine === "js" ? null : wasmBlocks(blocksize);
+  if (engine === "wasm" && !wasm) throw new FormatError("WebAssembly is not available here to decode Blosc");
+  const tmp = shuffled && !wasm ? new Uint8Array(blocksize) : null;
   for (let j = 0; j < nblocks; j++) {
     const leftover = j === nblocks - 1 && nbytes % blocksize !== 0;
     const bsize = leftover ? nbytes % blocksize : blocksize;
     const splits = (h.flags & FLAG_DONT_SPLIT) === 0 && typesize <= MAX_SPLITS && blocksize / typesize >= MIN_BUFFERSIZE && !leftover ? typesize : 1;
     const neblock = Math.floor(bsize / splits);
+    if (neblock * splits !== bsize) throw new FormatError(`a Blosc header is corrupt (blocks of ${blocksize} bytes split into ${splits} streams)`);
+    // The block's streams, each a 4-byte size and at most neblock bytes (C-Blosc stores a stream
+    // that would not shrink as it is), all inside the chunk.
+    const start = v.getInt32(HEADER_BYTES + 4 * j, true);
+    let end = start;
+    for (let k = 0; k < splits; k++) {
+      if (end < HEADER_BYTES || end + 4 > src.length) throw new FormatError(`Blosc block ${j} starts outside the chunk: it is truncated or corrupt`);
+      const csize = v.getInt32(end, true);
+      if (csize < 0 || csize > neblock) throw new FormatError(`Blosc block ${j} has a stream of ${csize} bytes for ${neblock}: the chunk is corrupt`);
+      end += 4 + csize;
+      if (end > src.length) throw new FormatError(`Blosc block ${j} runs past the end of the chunk: it is truncated`);
+    }
+    if (wasm) {
+      wasm.decodeBlock(src, start, end, splits, neblock, bsize, typesize, shuffled, out, j * blocksize, j);
+      continue;
+    }
     const target = tmp ?? out;
     let dp = tmp ? 0 : j * blocksize;
-    let sp = v.getInt32(HEADER_BYTES + 4 * j, true);
+    let sp = start;
     for (let k = 0; k < splits; k++) {
-      if (sp < 0 || sp + 4 > src.length) throw new FormatError(`Blosc block ${j} starts outside the chunk: it is truncated or corrupt`);
       const csize = v.getInt32(sp, true);
       sp += 4;
-      if (csize < 0 || sp + csize > src.length) throw new FormatError(`Blosc block ${j} runs past the end of the chunk: it is truncated`);
       if (csize === neblock) target.set(src.subarray(sp, sp + csize), dp);
       else if (lz4DecodeBlock(src, sp, sp + csize, target, dp, neblock) !== neblock) throw new FormatError(`Blosc block ${j} decoded to the wrong size: the chunk is corrupt`);
       sp += csize;
