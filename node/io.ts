@@ -21,7 +21,7 @@ class FileStore implements Store {
     return p;
   }
 
-  async get(key: string, range?: ByteRange): Promise<Uint8Array | undefined> {
+  async get(key: string, range?: ByteRange, into?: (size: number) => Uint8Array): Promise<Uint8Array | undefined> {
     const path = this.file(key);
     let fh;
     try {
@@ -34,7 +34,7 @@ class FileStore implements Store {
     try {
       const offset = range?.offset ?? 0;
       const length = range ? range.length : (await fh.stat()).size;
-      const out = new Uint8Array(length);
+      const out = into ? into(length) : new Uint8Array(length);
       let done = 0;
       while (done < length) {
         const { bytesRead } = await fh.read(out, done, length - done, offset + done);

@@ -6,13 +6,18 @@ import { FormatError, MeshworkError, StoreError } from "../errors.js";
 import { openStore, type Store } from "./store.js";
 import { knownCodecs } from "./zarr-codecs.js";
 
-/** zarrita's store interface over ours (zarrita's keys start with "/"). */
+/** What readers pass through zarrita's getChunk to the store: where to read the bytes into. */
+export interface ReadOptions {
+  into?: (size: number) => Uint8Array;
+}
+
+/** zarrita's store interface over ours (zarrita's keys start with "/"; its options reach us as given to getChunk). */
 export function zarritaStore(store: Store): zarr.AsyncReadable & zarr.AsyncWritable {
   return {
-    get: (key: string) => store.get(key.slice(1)),
-    getRange: (key: string, range: zarr.RangeQuery) => {
+    get: (key: string, options?: ReadOptions) => store.get(key.slice(1), undefined, options?.into),
+    getRange: (key: string, range: zarr.RangeQuery, options?: ReadOptions) => {
       if ("suffixLength" in range) return suffix(store, key.slice(1), range.suffixLength);
-      return store.get(key.slice(1), range);
+      return store.get(key.slice(1), range, options?.into);
     },
     set: (key: string, value: Uint8Array) => store.set(key.slice(1), value),
   } as zarr.AsyncReadable & zarr.AsyncWritable;
