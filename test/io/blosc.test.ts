@@ -13,38 +13,13 @@ import { bloscHeader, decodeBlosc, encodeBlosc, type BloscEngine } from "../../s
 import { bloscWasmModule, compileBloscWasm } from "../../src/io/codecs/blosc-wasm.js";
 import { lz4DecodeBlock, lz4EncodeBlock } from "../../src/io/codecs/lz4.js";
 import { clearBufferPool, dropBuffers, holdBuffers, POOL_MIN_BYTES, takeBuffer } from "../../src/internal.js";
+import { bloscPattern, type BloscCase as Case } from "./blosc-pattern.js";
 
 const FIXTURES = new URL("../fixtures/io/blosc/", import.meta.url);
 const ENGINES: BloscEngine[] = ["wasm", "js"];
 
-interface Case {
-  file: string;
-  kind: "smooth" | "random" | "runs";
-  typesize: number;
-  shuffle: number;
-  split: string;
-  n: number;
-  flags: number;
-  blocksize_used: number;
-}
 const manifest = JSON.parse(readFileSync(new URL("manifest.json", FIXTURES), "utf8")) as Case[];
-
-/** make_blosc.py's `pattern`, byte for byte. */
-function pattern(kind: Case["kind"], n: number, typesize: number): Uint8Array {
-  const out = new Uint8Array(n * typesize);
-  let h = 0x12345678;
-  for (let i = 0; i < n; i++) {
-    for (let b = 0; b < typesize; b++) {
-      h = (Math.imul(h, 1103515245) + 12345) & 0x7fffffff;
-      const noise = (h >>> 16) & 0xff;
-      const k = i * typesize + b;
-      if (kind === "random") out[k] = noise;
-      else if (kind === "smooth") out[k] = b < typesize >> 1 ? noise : ((i >> 5) + 3 * b) & 0xff;
-      else out[k] = k < Math.floor(out.length / 3) ? (k % 3) * 7 : k < Math.floor((2 * out.length) / 3) ? 0x43 : Math.floor(k / 1000) & 0xff;
-    }
-  }
-  return out;
-}
+const pattern = bloscPattern;
 
 function chunk(file: string): Uint8Array {
   return new Uint8Array(readFileSync(new URL(file, FIXTURES)));
