@@ -209,3 +209,27 @@ __attribute__((export_name("unshuffle"))) void unshuffle(const u8 *src, u8 *dst,
   const size_t rest = n * (size_t)typesize;
   if (rest < (size_t)bsize) __builtin_memcpy(dst + rest, src + rest, (size_t)bsize - rest);
 }
+
+/**
+ * acc[i] += src[i] for n float32 values, in float64: each value widened exactly, each add one
+ * IEEE double add, in order, so the sums are bit for bit what JavaScript's `acc + x` gives (the
+ * sum over a chunk's first axis that zarr-reduce.ts fuses into its read).
+ */
+__attribute__((export_name("add_f32"))) void add_f32(double *acc, const float *src, int n) {
+  int i = 0;
+  for (; i + 4 <= n; i += 4) {
+    v128_t x = wasm_v128_load(src + i);
+    v128_t lo = wasm_f64x2_promote_low_f32x4(x);
+    v128_t hi = wasm_f64x2_promote_low_f32x4(wasm_i32x4_shuffle(x, x, 2, 3, 0, 1));
+    wasm_v128_store(acc + i, wasm_f64x2_add(wasm_v128_load(acc + i), lo));
+    wasm_v128_store(acc + i + 2, wasm_f64x2_add(wasm_v128_load(acc + i + 2), hi));
+  }
+  for (; i < n; i++) acc[i] += (double)src[i];
+}
+
+/** acc[i] += src[i] for n float64 values. */
+__attribute__((export_name("add_f64"))) void add_f64(double *acc, const double *src, int n) {
+  int i = 0;
+  for (; i + 2 <= n; i += 2) wasm_v128_store(acc + i, wasm_f64x2_add(wasm_v128_load(acc + i), wasm_v128_load(src + i)));
+  for (; i < n; i++) acc[i] += src[i];
+}

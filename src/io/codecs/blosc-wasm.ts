@@ -1,10 +1,11 @@
 // The WebAssembly side of Blosc decoding (blosc-wasm.c: LZ4 and the byte unshuffle with SIMD),
 // driven one Blosc block at a time: the block's compressed streams are copied into the module's
-// memory, decoded and unshuffled there, and the block copied out into the chunk's storage. A
-// block fits in the caches, so the two copies cost little beside the decoding, and the module's
-// memory stays small (three blocks). Where WebAssembly or its SIMD is missing, or compiling is
-// refused (a page whose Content-Security-Policy lacks 'wasm-unsafe-eval'), there is no module
-// and blosc.ts decodes in JavaScript.
+// memory, decoded and unshuffled there, and the block copied out into the chunk's storage, or
+// added there to running sums (zarr-reduce.ts). A block fits in the caches, so the copies cost
+// little beside the decoding, and the module's memory stays small (three blocks and the sums).
+// Where WebAssembly or its SIMD is missing, or compiling is refused (a page whose
+// Content-Security-Policy lacks 'wasm-unsafe-eval'), there is no module and blosc.ts decodes in
+// JavaScript.
 
 import { FormatError } from "../../errors.js";
 import { log } from "../../log.js";
@@ -14,6 +15,8 @@ interface Exports {
   memory: WebAssembly.Memory;
   lz4_decode(src: number, srclen: number, dst: number, expected: number): number;
   unshuffle(src: number, dst: number, bsize: number, typesize: number): void;
+  add_f32(acc: number, src: number, n: number): void;
+  add_f64(acc: number, src: number, n: number): void;
   __heap_base: WebAssembly.Global;
 }
 
@@ -27,10 +30,17 @@ const STREAM_WORDS = 16 * 4 + 64;
  * codec and level; a chunk with bigger blocks gets an instance of its own, dropped after it.
  */
 const KEEP_BLOCK_BYTES = 2 * 1024 * 1024;
+/** Running sums the kept instance holds at most: a row of 1M float64 (xarray's 500 × 500 grid is 250k). */
+const KEEP_ACCUMULATOR_BYTES = 8 * 1024 * 1024;
+/** The kept instance is dropped when not used for this long, so a quiet thread gives its memory back. */
+const IDLE_MS = 2000;
 const PAGE = 65536;
 
 let compiled: WebAssembly.Module | null | undefined;
 let kept: WasmBlocks | null = null;
+/** Whether the kept instance is lent out now (a second user in the thread gets one of its own). */
+let keptLent = false;
+let idleTimer: ReturnType<typeof setTimeout> | undefined;
 
 /** The compiled module, or null where WebAssembly cannot run it (compiled once per thread). */
 export function bloscWasmModule(): WebAssembly.Module | null {
@@ -59,52 +69,77 @@ export function compileBloscWasm(wa: typeof WebAssembly | undefined): WebAssembl
   }
 }
 
-/** An instance with room for blocks of `blocksize` bytes, or null without WebAssembly. */
-export function wasmBlocks(blocksize: number): WasmBlocks | null {
+/**
+ * An instance of the module for this thread's use until `release`: the kept one (memory for
+ * blocks up to KEEP_BLOCK_BYTES and an accumulator) when it is free, else one of its own (when
+ * the kept one is lent, or for bigger blocks), dropped after. Null without WebAssembly.
+ */
+export function leaseWasmBlocks(blocksize: number, accumulatorBytes = 0): WasmBlocks | null {
   const module = bloscWasmModule();
   if (!module) return null;
-  if (blocksize > KEEP_BLOCK_BYTES) return new WasmBlocks(module, blocksize);
-  kept ??= new WasmBlocks(module, 0);
-  kept.reserve(blocksize);
+  if (blocksize > KEEP_BLOCK_BYTES || accumulatorBytes > KEEP_ACCUMULATOR_BYTES || keptLent) return new WasmBlocks(module, null);
+  kept ??= new WasmBlocks(module, giveBackKept);
+  keptLent = true;
+  clearTimeout(idleTimer);
   return kept;
 }
 
-/** One instance of the module and where its buffers are: IN (compressed), TMP (streams), OUT (unshuffled). */
+/**
+ * One instance of the module and where its buffers are: ACC (running sums, from the start, so
+ * they stay put while the block buffers move), IN (compressed), TMP (streams), OUT (unshuffled).
+ */
 export class WasmBlocks {
   private readonly x: Exports;
   private mem: Uint8Array;
-  private capacity = 0;
+  private readonly base: number;
+  private capacity = -1;
+  private accBytes = 0;
+  private ACC = 0;
   private IN = 0;
   private TMP = 0;
   private OUT = 0;
 
-  constructor(module: WebAssembly.Module, capacity: number) {
+  /** `onRelease`: what releasing does for the kept instance; null for one dropped after use. */
+  constructor(module: WebAssembly.Module, private readonly onRelease: (() => void) | null) {
     this.x = new WebAssembly.Instance(module, {}).exports as unknown as Exports;
     this.mem = new Uint8Array(this.x.memory.buffer);
-    this.reserve(capacity);
+    this.base = align(this.x.__heap_base.value as number);
   }
 
-  /** Makes room for blocks of `blocksize` bytes. */
-  reserve(blocksize: number): void {
-    if (blocksize <= this.capacity) return;
-    const align = (n: number) => (n + 63) & ~63;
-    const base = align(this.x.__heap_base.value as number);
-    this.IN = base;
-    this.TMP = align(this.IN + blocksize + STREAM_WORDS + INPUT_SLACK);
-    this.OUT = align(this.TMP + blocksize + 64);
-    const need = this.OUT + blocksize + 64;
+  /** Gives the instance back (the kept one to the thread; another to the collector). */
+  release(): void {
+    this.onRelease?.();
+  }
+
+  /**
+   * Makes room for blocks of `blocksize` bytes after an accumulator of `accumulatorBytes` (whose
+   * contents stay where they are as long as its size does not change). False when the kept
+   * instance would have to grow past what it keeps (its memory never shrinks).
+   */
+  reserve(blocksize: number, accumulatorBytes = 0): boolean {
+    if (this.onRelease && (blocksize > KEEP_BLOCK_BYTES || accumulatorBytes > KEEP_ACCUMULATOR_BYTES)) return false;
+    if (blocksize <= this.capacity && accumulatorBytes === this.accBytes) return true;
+    const cap = Math.max(blocksize, this.capacity);
+    this.ACC = this.base;
+    this.IN = align(this.ACC + accumulatorBytes);
+    this.TMP = align(this.IN + cap + STREAM_WORDS + INPUT_SLACK);
+    this.OUT = align(this.TMP + cap + 64);
+    const need = this.OUT + cap + 64;
     const have = this.x.memory.buffer.byteLength;
     if (need > have) this.x.memory.grow(Math.ceil((need - have) / PAGE));
     this.mem = new Uint8Array(this.x.memory.buffer); // growing detached the old view
-    this.capacity = blocksize;
+    this.capacity = cap;
+    this.accBytes = accumulatorBytes;
+    return true;
   }
 
   /**
    * Decodes one Blosc block whose streams (each a 4-byte size and its bytes, already checked to
-   * lie inside `src`) are `src[start, end)`, into `out` at `at`: `splits` streams of `neblock`
-   * bytes making `bsize` bytes, unshuffled for elements of `typesize` bytes when `shuffled`.
+   * lie inside `src`) are `src[start, end)`: `splits` streams of `neblock` bytes making `bsize`
+   * bytes, unshuffled for elements of `typesize` bytes when `shuffled`. Returns where in the
+   * module's memory the block now is (until the next call).
    */
-  decodeBlock(src: Uint8Array, start: number, end: number, splits: number, neblock: number, bsize: number, typesize: number, shuffled: boolean, out: Uint8Array, at: number, block: number): void {
+  decodeBlock(src: Uint8Array, start: number, end: number, splits: number, neblock: number, bsize: number, typesize: number, shuffled: boolean, block: number): number {
     const { mem, IN, TMP, OUT, x } = this;
     mem.set(src.subarray(start, end), IN);
     let ip = IN;
@@ -118,6 +153,46 @@ export class WasmBlocks {
       dp += neblock;
     }
     if (shuffled) x.unshuffle(TMP, OUT, bsize, typesize);
-    out.set(mem.subarray(OUT, OUT + bsize), at);
+    return OUT;
   }
+
+  /** Copies up to a block's worth of plain bytes into the module's memory; returns where. */
+  place(bytes: Uint8Array): number {
+    this.mem.set(bytes, this.OUT);
+    return this.OUT;
+  }
+
+  /** The module's memory from `at`, `n` bytes long (valid until the next call). */
+  bytes(at: number, n: number): Uint8Array {
+    return this.mem.subarray(at, at + n);
+  }
+
+  /** Sets the accumulator's `n` float64 sums to 0. */
+  clearAccumulator(n: number): void {
+    this.mem.fill(0, this.ACC, this.ACC + 8 * n);
+  }
+
+  /** Adds `n` values of `itemsize` bytes (float32 or float64) at `at` to the sums from `index` on. */
+  accumulate(at: number, index: number, n: number, itemsize: 4 | 8): void {
+    if (itemsize === 4) this.x.add_f32(this.ACC + 8 * index, at, n);
+    else this.x.add_f64(this.ACC + 8 * index, at, n);
+  }
+
+  /** Copies the accumulator's sums into `out`. */
+  readAccumulator(out: Float64Array): void {
+    new Uint8Array(out.buffer, out.byteOffset, out.byteLength).set(this.mem.subarray(this.ACC, this.ACC + out.byteLength));
+  }
+}
+
+function giveBackKept(): void {
+  keptLent = false;
+  clearTimeout(idleTimer);
+  idleTimer = setTimeout(() => {
+    if (!keptLent) kept = null;
+  }, IDLE_MS);
+  (idleTimer as { unref?: () => void }).unref?.();
+}
+
+function align(n: number): number {
+  return (n + 63) & ~63;
 }

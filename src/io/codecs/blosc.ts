@@ -7,7 +7,7 @@
 
 import { FormatError } from "../../errors.js";
 import { takeBuffer } from "../../util/buffer-pool.js";
-import { wasmBlocks } from "./blosc-wasm.js";
+import { leaseWasmBlocks, type WasmBlocks } from "./blosc-wasm.js";
 import { lz4DecodeBlock, lz4EncodeBlock } from "./lz4.js";
 
 const HEADER_BYTES = 16;
@@ -58,26 +58,90 @@ export type BloscEngine = "auto" | "wasm" | "js";
 export function decodeBlosc(src: Uint8Array, h = bloscHeader(src), engine: BloscEngine = "auto"): Uint8Array {
   const out = new Uint8Array(takeBuffer(h.nbytes, false), 0, h.nbytes);
   if (h.flags & FLAG_MEMCPYED) {
-    if (src.length < HEADER_BYTES + h.nbytes) throw new FormatError(`an uncompressed Blosc chunk holds ${src.length - HEADER_BYTES} of its ${h.nbytes} bytes: it is truncated`);
-    out.set(src.subarray(HEADER_BYTES, HEADER_BYTES + h.nbytes));
+    out.set(memcpyed(src, h));
     return out;
   }
+  const wasm = engine === "js" ? null : leaseWasmBlocks(h.blocksize);
+  if (engine === "wasm" && !wasm) throw new FormatError("WebAssembly is not available here to decode Blosc");
+  try {
+    if (wasm) {
+      wasm.reserve(h.blocksize);
+      forEachBlock(src, h, (j, start, end, splits, neblock, bsize) => {
+        const at = wasm.decodeBlock(src, start, end, splits, neblock, bsize, h.typesize, shuffledFlag(h), j);
+        out.set(wasm.bytes(at, bsize), j * h.blocksize);
+      });
+    } else {
+      decodeBloscJs(src, h, out);
+    }
+  } finally {
+    wasm?.release();
+  }
+  return out;
+}
+
+/**
+ * Adds the rows of a Blosc chunk of float32 or float64 values (`rows` runs of `rowElems` values,
+ * from the start; a chunk at the array's edge may hold more) to `wasm`'s running sums, a block
+ * at a time while it is in the cache. The caller has reserved room for its blocks and for
+ * `rowElems` sums (see zarr-reduce.ts).
+ */
+export function sumBloscRows(src: Uint8Array, h: BloscHeader, rows: number, rowElems: number, itemsize: 4 | 8, wasm: WasmBlocks): void {
+  const limit = rows * rowElems; // values to take
+  if (limit * itemsize > h.nbytes) throw new FormatError(`a Blosc chunk of ${h.nbytes} bytes is too short for ${rows} rows of ${rowElems} values`);
+  const add = (at: number, first: number, n: number): void => {
+    // values [first, first + n) of the chunk are at `at`: add them row piece by row piece
+    let done = 0;
+    while (done < n && first + done < limit) {
+      const v = first + done;
+      const col = v % rowElems;
+      const k = Math.min(n - done, rowElems - col, limit - v);
+      wasm.accumulate(at + done * itemsize, col, k, itemsize);
+      done += k;
+    }
+  };
+  if (h.flags & FLAG_MEMCPYED) {
+    const bytes = memcpyed(src, h);
+    const step = Math.floor(h.blocksize / itemsize) * itemsize || itemsize;
+    for (let p = 0; p < limit * itemsize; p += step) {
+      const piece = bytes.subarray(p, Math.min(p + step, limit * itemsize));
+      add(wasm.place(piece), p / itemsize, piece.length / itemsize);
+    }
+    return;
+  }
+  if (h.blocksize % itemsize !== 0) throw new FormatError(`Blosc blocks of ${h.blocksize} bytes do not hold whole ${itemsize}-byte values`);
+  forEachBlock(src, h, (j, start, end, splits, neblock, bsize) => {
+    if ((j * h.blocksize) / itemsize >= limit) return;
+    const at = wasm.decodeBlock(src, start, end, splits, neblock, bsize, h.typesize, shuffledFlag(h), j);
+    add(at, (j * h.blocksize) / itemsize, Math.floor(bsize / itemsize));
+  });
+}
+
+/** The bytes of a chunk stored as they are. */
+function memcpyed(src: Uint8Array, h: BloscHeader): Uint8Array {
+  if (src.length < HEADER_BYTES + h.nbytes) throw new FormatError(`an uncompressed Blosc chunk holds ${src.length - HEADER_BYTES} of its ${h.nbytes} bytes: it is truncated`);
+  return src.subarray(HEADER_BYTES, HEADER_BYTES + h.nbytes);
+}
+
+function shuffledFlag(h: BloscHeader): boolean {
+  return (h.flags & FLAG_SHUFFLE) !== 0 && h.typesize > 1;
+}
+
+/**
+ * Calls `visit` for each block of a compressed chunk, in order, once its streams are checked: each
+ * a 4-byte size and at most `neblock` bytes (C-Blosc stores a stream that would not shrink as it
+ * is), all inside the chunk; `src[start, end)` holds them.
+ */
+function forEachBlock(src: Uint8Array, h: BloscHeader, visit: (j: number, start: number, end: number, splits: number, neblock: number, bsize: number) => void): void {
   const v = new DataView(src.buffer, src.byteOffset, src.byteLength);
   const { typesize, blocksize, nbytes } = h;
-  const shuffled = (h.flags & FLAG_SHUFFLE) !== 0 && typesize > 1;
   const nblocks = Math.ceil(nbytes / blocksize);
   if (HEADER_BYTES + 4 * nblocks > src.length) throw new FormatError("a Blosc chunk is cut off inside its block table");
-  const wasm = engine === "js" ? null : wasmBlocks(blocksize);
-  if (engine === "wasm" && !wasm) throw new FormatError("WebAssembly is not available here to decode Blosc");
-  const tmp = shuffled && !wasm ? new Uint8Array(blocksize) : null;
   for (let j = 0; j < nblocks; j++) {
     const leftover = j === nblocks - 1 && nbytes % blocksize !== 0;
     const bsize = leftover ? nbytes % blocksize : blocksize;
     const splits = (h.flags & FLAG_DONT_SPLIT) === 0 && typesize <= MAX_SPLITS && blocksize / typesize >= MIN_BUFFERSIZE && !leftover ? typesize : 1;
     const neblock = Math.floor(bsize / splits);
     if (neblock * splits !== bsize) throw new FormatError(`a Blosc header is corrupt (blocks of ${blocksize} bytes split into ${splits} streams)`);
-    // The block's streams, each a 4-byte size and at most neblock bytes (C-Blosc stores a stream
-    // that would not shrink as it is), all inside the chunk.
     const start = v.getInt32(HEADER_BYTES + 4 * j, true);
     let end = start;
     for (let k = 0; k < splits; k++) {
@@ -87,12 +151,18 @@ export function decodeBlosc(src: Uint8Array, h = bloscHeader(src), engine: Blosc
       end += 4 + csize;
       if (end > src.length) throw new FormatError(`Blosc block ${j} runs past the end of the chunk: it is truncated`);
     }
-    if (wasm) {
-      wasm.decodeBlock(src, start, end, splits, neblock, bsize, typesize, shuffled, out, j * blocksize, j);
-      continue;
-    }
+    visit(j, start, end, splits, neblock, bsize);
+  }
+}
+
+/** The JavaScript decoder: streams into a block buffer, unshuffled into place (or straight into place). */
+function decodeBloscJs(src: Uint8Array, h: BloscHeader, out: Uint8Array): void {
+  const v = new DataView(src.buffer, src.byteOffset, src.byteLength);
+  const shuffled = shuffledFlag(h);
+  const tmp = shuffled ? new Uint8Array(h.blocksize) : null;
+  forEachBlock(src, h, (j, start, _end, splits, neblock, bsize) => {
     const target = tmp ?? out;
-    let dp = tmp ? 0 : j * blocksize;
+    let dp = tmp ? 0 : j * h.blocksize;
     let sp = start;
     for (let k = 0; k < splits; k++) {
       const csize = v.getInt32(sp, true);
@@ -102,9 +172,8 @@ export function decodeBlosc(src: Uint8Array, h = bloscHeader(src), engine: Blosc
       sp += csize;
       dp += neblock;
     }
-    if (tmp) unshuffle(tmp, bsize, typesize, out, j * blocksize);
-  }
-  return out;
+    if (tmp) unshuffle(tmp, bsize, h.typesize, out, j * h.blocksize);
+  });
 }
 
 /**
