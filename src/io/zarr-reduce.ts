@@ -59,21 +59,22 @@ async function sumFast(spec: ZarrReadSpec): Promise<NDArray | null> {
   const wasm = leaseWasmBlocks(0, rowElems * 8);
   if (!wasm) return null;
   try {
-    let cleared = false;
+    if (!wasm.reserve(0, rowElems * 8)) return null;
+    wasm.clearAccumulator(rowElems);
     for (let c = spec.start[0]! / chunks[0]!; c * chunks[0]! < spec.stop[0]!; c++) {
       const rows = Math.min(chunks[0]!, spec.stop[0]! - c * chunks[0]!);
       const lease = leaseScratch();
       try {
-        const bytes = await store.get(layout.key([c, ...inner]), undefined, (size) => lease.take(size));
+        // Read into the module's memory where it has room (no copy into it per block), else the scratch buffer.
+        const bytes = await store.get(layout.key([c, ...inner]), undefined, (size) => wasm.input(size) ?? lease.take(size));
         if (!bytes) return null; // never written: the fill value, left to the general path
         const h = bloscHeader(bytes);
         if (!bloscNative(h) || h.nbytes !== sizeOf(chunks) * itemsize) return null;
-        if (!wasm.reserve(h.blocksize, rowElems * 8)) return null;
-        if (!cleared) {
-          wasm.clearAccumulator(rowElems);
-          cleared = true;
-        }
-        sumBloscRows(bytes, h, rows, rowElems, itemsize, wasm);
+        const inModule = wasm.holds(bytes);
+        const size = bytes.length;
+        if (!wasm.reserve(h.blocksize, rowElems * 8, inModule ? size : 0)) return null;
+        const src = inModule ? wasm.input(size)! : bytes; // the same bytes, in a view growing left usable
+        sumBloscRows(src, h, rows, rowElems, itemsize, wasm);
       } finally {
         lease.release();
       }

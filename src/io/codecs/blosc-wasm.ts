@@ -32,6 +32,8 @@ const STREAM_WORDS = 16 * 4 + 64;
 const KEEP_BLOCK_BYTES = 2 * 1024 * 1024;
 /** Running sums the kept instance holds at most: a row of 1M float64 (xarray's 500 × 500 grid is 250k). */
 const KEEP_ACCUMULATOR_BYTES = 8 * 1024 * 1024;
+/** A compressed chunk the kept instance takes into its memory at most (xarray's 32 MB chunks are ~22 MB). */
+const KEEP_INPUT_BYTES = 64 * 1024 * 1024;
 /** The kept instance is dropped when not used for this long, so a quiet thread gives its memory back. */
 const IDLE_MS = 2000;
 const PAGE = 65536;
@@ -92,9 +94,11 @@ export class WasmBlocks {
   private readonly x: Exports;
   private mem: Uint8Array;
   private readonly base: number;
-  private capacity = -1;
+  private capacity = 0;
   private accBytes = 0;
+  private inputBytes = 0;
   private ACC = 0;
+  private INPUT = 0;
   private IN = 0;
   private TMP = 0;
   private OUT = 0;
@@ -112,16 +116,20 @@ export class WasmBlocks {
   }
 
   /**
-   * Makes room for blocks of `blocksize` bytes after an accumulator of `accumulatorBytes` (whose
-   * contents stay where they are as long as its size does not change). False when the kept
-   * instance would have to grow past what it keeps (its memory never shrinks).
+   * Makes room for blocks of `blocksize` bytes, after an accumulator of `accumulatorBytes` and an
+   * input of `inputBytes` (a whole compressed chunk read straight into this memory), whose
+   * contents stay where they are as long as the accumulator's size does not change. Growing
+   * detaches views of the memory taken before. False when the kept instance would have to grow
+   * past what it keeps (its memory never shrinks).
    */
-  reserve(blocksize: number, accumulatorBytes = 0): boolean {
-    if (this.onRelease && (blocksize > KEEP_BLOCK_BYTES || accumulatorBytes > KEEP_ACCUMULATOR_BYTES)) return false;
-    if (blocksize <= this.capacity && accumulatorBytes === this.accBytes) return true;
+  reserve(blocksize: number, accumulatorBytes = 0, inputBytes = 0): boolean {
+    if (this.onRelease && (blocksize > KEEP_BLOCK_BYTES || accumulatorBytes > KEEP_ACCUMULATOR_BYTES || inputBytes > KEEP_INPUT_BYTES)) return false;
+    if (blocksize <= this.capacity && accumulatorBytes === this.accBytes && inputBytes <= this.inputBytes) return true;
     const cap = Math.max(blocksize, this.capacity);
+    const input = accumulatorBytes === this.accBytes ? Math.max(inputBytes, this.inputBytes) : inputBytes;
     this.ACC = this.base;
-    this.IN = align(this.ACC + accumulatorBytes);
+    this.INPUT = align(this.ACC + accumulatorBytes);
+    this.IN = align(this.INPUT + input + INPUT_SLACK);
     this.TMP = align(this.IN + cap + STREAM_WORDS + INPUT_SLACK);
     this.OUT = align(this.TMP + cap + 64);
     const need = this.OUT + cap + 64;
@@ -130,7 +138,22 @@ export class WasmBlocks {
     this.mem = new Uint8Array(this.x.memory.buffer); // growing detached the old view
     this.capacity = cap;
     this.accBytes = accumulatorBytes;
+    this.inputBytes = input;
     return true;
+  }
+
+  /**
+   * Room for a compressed chunk of `size` bytes in this memory, to read it straight there (no copy
+   * into the module per block), or null when the kept instance would grow past what it keeps.
+   */
+  input(size: number): Uint8Array | null {
+    if (!this.reserve(this.capacity, this.accBytes, size)) return null;
+    return this.mem.subarray(this.INPUT, this.INPUT + size);
+  }
+
+  /** Whether `bytes` lie in this instance's memory (input() gave them, and it has not grown since). */
+  holds(bytes: Uint8Array): boolean {
+    return bytes.buffer === this.x.memory.buffer;
   }
 
   /**
@@ -141,8 +164,9 @@ export class WasmBlocks {
    */
   decodeBlock(src: Uint8Array, start: number, end: number, splits: number, neblock: number, bsize: number, typesize: number, shuffled: boolean, block: number): number {
     const { mem, IN, TMP, OUT, x } = this;
-    mem.set(src.subarray(start, end), IN);
     let ip = IN;
+    if (src.buffer === x.memory.buffer) ip = src.byteOffset + start; // read straight into the input region
+    else mem.set(src.subarray(start, end), IN);
     let dp = shuffled ? TMP : OUT;
     for (let k = 0; k < splits; k++) {
       const csize = mem[ip]! | (mem[ip + 1]! << 8) | (mem[ip + 2]! << 16) | (mem[ip + 3]! << 24);
