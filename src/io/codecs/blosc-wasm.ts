@@ -1,8 +1,9 @@
 // The WebAssembly side of Blosc decoding (blosc-wasm.c: LZ4 and the byte unshuffle with SIMD),
 // driven one Blosc block at a time: the block's compressed streams are copied into the module's
-// memory, decoded and unshuffled there, and the block copied out into the chunk's storage, or
-// added there to running sums (zarr-reduce.ts). A block fits in the caches, so the copies cost
-// little beside the decoding, and the module's memory stays small (three blocks and the sums).
+// memory (or the whole chunk was read straight into it), decoded and unshuffled there, and the
+// block copied out into the chunk's storage, or added there to running sums (zarr-reduce.ts). A
+// block fits in the caches, so the copies cost little beside the decoding, and the module's
+// memory stays small (three blocks, the sums, and a chunk's compressed bytes when read into it).
 // Where WebAssembly or its SIMD is missing, or compiling is refused (a page whose
 // Content-Security-Policy lacks 'wasm-unsafe-eval'), there is no module and blosc.ts decodes in
 // JavaScript.
@@ -87,8 +88,9 @@ export function leaseWasmBlocks(blocksize: number, accumulatorBytes = 0): WasmBl
 }
 
 /**
- * One instance of the module and where its buffers are: ACC (running sums, from the start, so
- * they stay put while the block buffers move), IN (compressed), TMP (streams), OUT (unshuffled).
+ * One instance of the module and where its buffers are: ACC (running sums) and INPUT (a chunk's
+ * compressed bytes read straight into memory) first, so they stay put while the block buffers
+ * after them move; IN (a block's compressed streams), TMP (its streams decoded), OUT (unshuffled).
  */
 export class WasmBlocks {
   private readonly x: Exports;

@@ -65,7 +65,7 @@ export function decodeBlosc(src: Uint8Array, h = bloscHeader(src), engine: Blosc
   if (engine === "wasm" && !wasm) throw new FormatError("WebAssembly is not available here to decode Blosc");
   try {
     if (wasm) {
-      wasm.reserve(h.blocksize);
+      wasm.reserve(h.blocksize); // cannot refuse: the lease was for this block size
       forEachBlock(src, h, (j, start, end, splits, neblock, bsize) => {
         const at = wasm.decodeBlock(src, start, end, splits, neblock, bsize, h.typesize, shuffledFlag(h), j);
         out.set(wasm.bytes(at, bsize), j * h.blocksize);
