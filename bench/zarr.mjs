@@ -29,7 +29,7 @@
 // fsspec's HTTP file system (aiohttp). Prints one JSON object.
 
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { Client, LocalCluster } from "../dist/node/index.js";
@@ -95,6 +95,19 @@ async function makeStore() {
 
 function storeFiles(dir) {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? storeFiles(join(dir, e.name)) : [join(dir, e.name)]));
+}
+
+/** Reads every file once, through one small buffer (so this process's peak memory does not count 1.4 GB of reads). */
+function warm(paths) {
+  const buf = new Uint8Array(4 * 1024 * 1024);
+  for (const p of paths) {
+    const fd = openSync(p, "r");
+    try {
+      while (readSync(fd, buf, 0, buf.length, null) > 0);
+    } finally {
+      closeSync(fd);
+    }
+  }
 }
 
 /** The share of the store's bytes in the page cache, from util-linux's fincore (null without it). */
@@ -170,7 +183,8 @@ const files = storeFiles(STORE);
 out.store.bytes_on_disk = files.reduce((n, f) => n + statSync(f).size, 0);
 out.store.zarray = JSON.parse(readFileSync(join(STORE, "air", ".zarray"), "utf8"));
 const residentBefore = residentShare(files);
-for (const f of files) readFileSync(f); // into the page cache: every side reads from memory
+warm(files); // into the page cache: every side reads from memory
+globalThis.gc?.();
 out.page_cache = { note: "every file of the store read once before timing; all sides read from the page cache", resident_before_warming: residentBefore, resident_after_warming: residentShare(files) };
 
 const http = withHttp ? await lineServer(process.execPath, [new URL("./range-server.mjs", import.meta.url).pathname, o.data], "the range server") : null;
