@@ -1,7 +1,8 @@
-// Node's file system as a meshwork store (file:// URLs), and relative paths resolved against the
-// working directory where the user wrote them. Reads take only the bytes asked for (synchronously
-// in worker threads, see SYNC_READS); writes land in a temporary file first and are renamed into
-// place, so a reader never sees half a chunk.
+// Node's file system as a meshwork store (file:// URLs), relative paths resolved against the
+// working directory where the user wrote them, and http:// read by Node's own client
+// (http-store.ts). Reads take only the bytes asked for (synchronously in worker threads, see
+// SYNC_READS); writes land in a temporary file first and are renamed into place, so a reader
+// never sees half a chunk.
 
 import { closeSync, fstatSync, openSync, readSync as readSyncAt } from "node:fs";
 import { mkdir, open, readdir, rename, rm, writeFile } from "node:fs/promises";
@@ -10,6 +11,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { isMainThread } from "node:worker_threads";
 import { StoreError } from "../src/errors.js";
 import { registerStoreScheme, setPathResolver, type ByteRange, type Store } from "../src/io/store.js";
+import { NodeHttpStore } from "./http-store.js";
 
 class FileStore implements Store {
   private readonly root: string;
@@ -109,4 +111,5 @@ async function readAsync(path: string, range: ByteRange | undefined, into: ((siz
 }
 
 registerStoreScheme("file:", (root) => new FileStore(root.href));
+registerStoreScheme("http:", (root) => new NodeHttpStore(root.href));
 setPathResolver((path) => pathToFileURL(resolve(path)).href);

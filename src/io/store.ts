@@ -53,6 +53,11 @@ export function setStoreCredentials(origin: string, token: string | null): void 
   else credentials.delete(origin);
 }
 
+/** The token for `origin`, for the platform's HTTP stores. */
+export function storeCredential(origin: string): string | undefined {
+  return credentials.get(origin);
+}
+
 const SCHEME = /^[a-z][a-z0-9+.-]*:/i;
 
 /** The URL a user's path or URL names, as a directory ("…/") so keys resolve under it. */
@@ -99,13 +104,14 @@ export async function readFile(url: string, range?: ByteRange): Promise<Uint8Arr
 
 // ---- HTTP(S), with fetch: every platform has it ----
 
-class HttpStore implements Store {
+/** HTTP(S) with fetch (Node reads http:// with its own client, node/http-store.ts, and this for the rest). */
+export class HttpStore implements Store {
   constructor(readonly url: string) {}
 
   async get(key: string, range?: ByteRange, into?: (size: number) => Uint8Array): Promise<Uint8Array | undefined> {
     const target = new URL(key, this.url);
     const headers: Record<string, string> = {};
-    const token = credentials.get(target.origin);
+    const token = storeCredential(target.origin);
     if (token) headers["authorization"] = `Bearer ${token}`;
     if (range) headers["range"] = `bytes=${range.offset}-${range.offset + range.length - 1}`;
     let res: Response;

@@ -6,6 +6,7 @@ import { createReadStream, statSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { after, before, describe, test } from "node:test";
+import { closeIdleHttpConnections } from "../../node/http-store.js";
 import "../../node/io.js";
 import * as mw from "../../node/array.js";
 import { openStore, storeUrl } from "../../src/io/store.js";
@@ -47,6 +48,7 @@ before(async () => {
   c = await startCluster({ workers: 2 });
 });
 after(async () => {
+  closeIdleHttpConnections(); // this thread's keep-alive connections (the workers' close with them)
   await c[Symbol.asyncDispose]();
   await Promise.all([withRanges, noRanges].map((s) => new Promise((r) => s.close(r))));
 });
