@@ -20,8 +20,10 @@ const shims = { "node:test": "test/web/shims/node-test.ts", "node:assert/strict"
 
 const entries = readdirSync(join(root, "test/web")).filter((f) => f.endsWith(".web.ts"));
 rmSync(out, { recursive: true, force: true });
+// Web Workers the units start (test/web/workers/*.ts) are bundled beside them, into .web-tests/workers/.
+const workers = readdirSync(join(root, "test/web/workers")).filter((f) => f.endsWith(".ts"));
 await build({
-  entryPoints: entries.map((f) => join(root, "test/web", f)),
+  entryPoints: [...entries.map((f) => join(root, "test/web", f)), ...workers.map((f) => join(root, "test/web/workers", f))],
   outdir: out,
   bundle: true,
   format: "esm",

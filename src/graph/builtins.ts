@@ -14,7 +14,8 @@ const functions = new Map<string, BuiltinFn>();
  * task producing it, returns the merged task, or null when they do not merge.
  */
 export type Fuser = (consumer: Task, inputKey: string, producer: Task) => Task | null;
-const fusers = new Map<string, Fuser>();
+/** Per consumer function, its fusers in the order registered (array kernels, then io's …). */
+const fusers = new Map<string, Fuser[]>();
 
 export function registerBuiltin(name: string, fn: BuiltinFn): void {
   const known = functions.get(name);
@@ -27,12 +28,28 @@ export function builtin(name: string): BuiltinFn | undefined {
   return functions.get(name);
 }
 
+/**
+ * Adds a way for tasks of `consumerFn` to absorb inputs. Several may be registered for one
+ * function (each knows its own kind of producer); the first that merges a pair wins.
+ */
 export function registerFuser(consumerFn: string, fuser: Fuser): void {
-  fusers.set(consumerFn, fuser);
+  const list = fusers.get(consumerFn);
+  if (list) list.push(fuser);
+  else fusers.set(consumerFn, [fuser]);
 }
 
+/** The fusers registered for `consumerFn`, as one, or undefined. */
 export function fuserFor(consumerFn: string): Fuser | undefined {
-  return fusers.get(consumerFn);
+  const list = fusers.get(consumerFn);
+  if (!list) return undefined;
+  if (list.length === 1) return list[0];
+  return (consumer, inputKey, producer) => {
+    for (const f of list) {
+      const merged = f(consumer, inputKey, producer);
+      if (merged) return merged;
+    }
+    return null;
+  };
 }
 
 registerBuiltin("identity", ((x: unknown) => x) as BuiltinFn);

@@ -6,6 +6,8 @@ import { registerBuiltin, type BuiltinFn } from "../graph/builtins.js";
 /** Builtin names, used by the graph builders. */
 export const IO = {
   zarrRead: "io.zarr-read",
+  /** A Zarr read and the sum over its first axis, fused (zarr-fuse.ts, zarr-reduce.ts). */
+  zarrReadSum: "io.zarr-read-sum",
   zarrWrite: "io.zarr-write",
   netcdfRead: "io.netcdf-read",
 } as const;
@@ -14,5 +16,6 @@ const lazy = <M>(load: () => Promise<M>, pick: (m: M) => (...args: never[]) => u
   (async (...args: never[]) => pick(await load())(...args)) as BuiltinFn;
 
 registerBuiltin(IO.zarrRead, lazy(() => import("./zarr-chunks.js"), (m) => m.readZarrBlock));
+registerBuiltin(IO.zarrReadSum, lazy(() => import("./zarr-reduce.js"), (m) => m.readZarrSum));
 registerBuiltin(IO.zarrWrite, lazy(() => import("./zarr-chunks.js"), (m) => m.writeZarrChunk));
 registerBuiltin(IO.netcdfRead, lazy(() => import("./netcdf-chunks.js"), (m) => m.readNetcdfBlock));

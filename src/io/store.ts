@@ -16,8 +16,12 @@ export interface ByteRange {
 export interface Store {
   /** The store's root as a URL, ending in "/". */
   readonly url: string;
-  /** The bytes under `key` (or a range of them); undefined when there is no such key. */
-  get(key: string, range?: ByteRange): Promise<Uint8Array | undefined>;
+  /**
+   * The bytes under `key` (or a range of them); undefined when there is no such key. With `into`,
+   * a store that learns the size before reading puts the bytes into `into(size)` and returns that
+   * view (util/scratch.ts leases such buffers); a store may ignore it and return bytes of its own.
+   */
+  get(key: string, range?: ByteRange, into?: (size: number) => Uint8Array): Promise<Uint8Array | undefined>;
   /** Writes `bytes` under `key`, replacing what was there. */
   set(key: string, bytes: Uint8Array): Promise<void>;
   /** Removes every key under `prefix` (a directory), where the store can. */
@@ -59,7 +63,7 @@ export function useSchedulerCredentials(address: string, token: string | undefin
   setStoreCredentials(new URL(address.replace(/^ws/, "http")).origin, token);
 }
 
-/** The bearer token for `origin`, if one was set (for readers that make their own requests). */
+/** The bearer token for `origin`, if one was set (for readers that make their own requests: h5wasm's ranges, Node's HTTP store). */
 export function storeCredentials(origin: string): string | undefined {
   return credentials.get(origin);
 }
@@ -110,13 +114,14 @@ export async function readFile(url: string, range?: ByteRange): Promise<Uint8Arr
 
 // ---- HTTP(S), with fetch: every platform has it ----
 
-class HttpStore implements Store {
+/** HTTP(S) with fetch (Node reads http:// with its own client, node/http-store.ts, and this for the rest). */
+export class HttpStore implements Store {
   constructor(readonly url: string) {}
 
-  async get(key: string, range?: ByteRange): Promise<Uint8Array | undefined> {
+  async get(key: string, range?: ByteRange, into?: (size: number) => Uint8Array): Promise<Uint8Array | undefined> {
     const target = new URL(key, this.url);
     const headers: Record<string, string> = {};
-    const token = credentials.get(target.origin);
+    const token = storeCredentials(target.origin);
     if (token) headers["authorization"] = `Bearer ${token}`;
     if (range) headers["range"] = `bytes=${range.offset}-${range.offset + range.length - 1}`;
     let res: Response;
@@ -139,15 +144,40 @@ class HttpStore implements Store {
       const hint = res.status === 401 || res.status === 403 ? (token ? " (the token sent for this origin was refused)" : " (no token was sent: setStoreCredentials(origin, token), or join the scheduler that serves it)") : "";
       throw new StoreError(`cannot read ${target.href}: HTTP ${res.status} ${res.statusText}${hint}`, target.href);
     }
-    const bytes = new Uint8Array(await res.arrayBuffer());
     // A server that ignores Range answers 200 with the whole file.
-    if (range && res.status === 200) return bytes.subarray(range.offset, range.offset + range.length);
+    const whole = range !== undefined && res.status === 200;
+    const length = Number(res.headers.get("content-length") ?? NaN);
+    if (into && res.body && !whole && Number.isSafeInteger(length) && length > 0 && !res.headers.get("content-encoding")) {
+      return readBody(res.body, into(length), target.href);
+    }
+    const bytes = new Uint8Array(await res.arrayBuffer());
+    if (whole) return bytes.subarray(range.offset, range.offset + range.length);
     return bytes;
   }
 
   async set(key: string): Promise<void> {
     throw new StoreError(`HTTP stores are read-only: cannot write ${key} under ${this.url}`, this.url);
   }
+}
+
+/** A response's body into `out` (its Content-Length long), piece by piece as it arrives. */
+async function readBody(body: ReadableStream<Uint8Array>, out: Uint8Array, url: string): Promise<Uint8Array> {
+  const reader = body.getReader();
+  let n = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      if (n + value.length > out.length) throw new StoreError(`${url} sent more bytes than its Content-Length (${out.length})`, url);
+      out.set(value, n);
+      n += value.length;
+    }
+  } catch (err) {
+    await reader.cancel().catch(() => undefined); // the error above is the one to report
+    if (err instanceof StoreError) throw err;
+    throw new StoreError(`cannot read ${url}: ${(err as Error).message}`, url, { cause: err });
+  }
+  return n === out.length ? out : out.subarray(0, n);
 }
 
 registerStoreScheme("http:", (root) => new HttpStore(root.href));

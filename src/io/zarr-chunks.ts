@@ -10,7 +10,8 @@ import { allocate, allocateUninitialized, NDArray, sizeOf } from "../array/ndarr
 import { convertValues } from "./dtypes.js";
 import { openStore } from "./store.js";
 import { codecFor } from "./zarr-codecs.js";
-import { describeArray, explain, openZarrArray, type ZarrArray } from "./zarr-store.js";
+import { leaseScratch } from "../util/scratch.js";
+import { describeArray, explain, openZarrArray, type ReadOptions, type ZarrArray } from "./zarr-store.js";
 
 /** A block of an array in a Zarr store: which array, as planned on the client, and which region. */
 export interface ZarrReadSpec {
@@ -68,13 +69,24 @@ export async function readZarrBlock(spec: ZarrReadSpec): Promise<NDArray> {
   return out;
 }
 
-/** One decoded storage chunk as an NDArray of the store's type (bigint types as float64). */
+/**
+ * One decoded storage chunk as an NDArray of the store's type (bigint types as float64). The
+ * compressed bytes are read into the thread's scratch buffer (util/scratch.ts): decoding makes
+ * storage of its own, and a chunk whose values are still the bytes read (no compressor) is copied
+ * out before the buffer is given back.
+ */
 async function chunkArray(arr: ZarrArray, coords: number[], where: string): Promise<NDArray> {
   let chunk: zarr.Chunk<zarr.DataType>;
+  const lease = leaseScratch();
   try {
-    chunk = await arr.getChunk(coords);
+    const options: ReadOptions = { into: (size) => lease.take(size) };
+    chunk = await arr.getChunk(coords, options as never);
+    const data = chunk.data as unknown as ArrayBufferView & { slice(): typeof chunk.data };
+    if (ArrayBuffer.isView(data) && lease.holds(data)) chunk = { ...chunk, data: data.slice() };
   } catch (err) {
     throw explain(err, `${where} chunk (${coords.join(", ")})`);
+  } finally {
+    lease.release();
   }
   const expected = sizeOf(arr.chunks);
   const data = chunk.data as unknown as ArrayLike<number> & { buffer: ArrayBufferLike; byteOffset: number; BYTES_PER_ELEMENT?: number };

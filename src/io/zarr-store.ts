@@ -6,13 +6,18 @@ import { FormatError, MeshworkError, StoreError } from "../errors.js";
 import { openStore, type Store } from "./store.js";
 import { knownCodecs } from "./zarr-codecs.js";
 
-/** zarrita's store interface over ours (zarrita's keys start with "/"). */
+/** What readers pass through zarrita's getChunk to the store: where to read the bytes into. */
+export interface ReadOptions {
+  into?: (size: number) => Uint8Array;
+}
+
+/** zarrita's store interface over ours (zarrita's keys start with "/"; its options reach us as given to getChunk). */
 export function zarritaStore(store: Store): zarr.AsyncReadable & zarr.AsyncWritable {
   return {
-    get: (key: string) => store.get(key.slice(1)),
-    getRange: (key: string, range: zarr.RangeQuery) => {
+    get: (key: string, options?: ReadOptions) => store.get(key.slice(1), undefined, options?.into),
+    getRange: (key: string, range: zarr.RangeQuery, options?: ReadOptions) => {
       if ("suffixLength" in range) return suffix(store, key.slice(1), range.suffixLength);
-      return store.get(key.slice(1), range);
+      return store.get(key.slice(1), range, options?.into);
     },
     set: (key: string, value: Uint8Array) => store.set(key.slice(1), value),
   } as zarr.AsyncReadable & zarr.AsyncWritable;
@@ -57,6 +62,75 @@ async function open(url: string, path: string, format?: 2 | 3): Promise<ZarrArra
     throw explain(err, where);
   }
   return arr;
+}
+
+/**
+ * What readers that take chunk bytes themselves (zarr-reduce.ts) need from an array's metadata
+ * document: where each chunk is, and whether its bytes are Blosc over plain little-endian values
+ * with nothing else between (no filters, transpose, checksum or sharding; C order).
+ */
+export interface ChunkLayout {
+  shape: number[];
+  chunks: number[];
+  /** zarrita's name for the stored type ("float32" …), or "other". */
+  dataType: string;
+  bloscOnly: boolean;
+  /** The store key of the chunk at `coords`. */
+  key(coords: number[]): string;
+}
+
+const layouts = new Map<string, Promise<ChunkLayout>>();
+
+/** The layout of the array at `path` (read once per process and array; a failed read is not kept). */
+export function openChunkLayout(url: string, path: string, format: 2 | 3): Promise<ChunkLayout> {
+  const id = `${format}|${url}|${path}`;
+  let p = layouts.get(id);
+  if (!p) {
+    if (layouts.size >= CACHE_MAX) layouts.delete(layouts.keys().next().value!);
+    p = readLayout(url, path, format);
+    layouts.set(id, p);
+    p.catch(() => layouts.delete(id));
+  }
+  return p;
+}
+
+async function readLayout(url: string, path: string, format: 2 | 3): Promise<ChunkLayout> {
+  const prefix = path ? `${path}/` : "";
+  const bytes = await openStore(url).get(prefix + (format === 2 ? ".zarray" : "zarr.json"));
+  if (!bytes) throw new StoreError(`no Zarr array at ${describeArray(url, path)}`, describeArray(url, path));
+  const meta = JSON.parse(new TextDecoder().decode(bytes)) as Record<string, unknown>;
+  const shape = (meta["shape"] as number[]) ?? [];
+  if (format === 2) {
+    const dtype = String(meta["dtype"]);
+    const filters = meta["filters"] as unknown[] | null | undefined;
+    const sep = meta["dimension_separator"] === "/" ? "/" : ".";
+    return {
+      shape,
+      chunks: (meta["chunks"] as number[]) ?? [],
+      dataType: dtype === "<f4" ? "float32" : dtype === "<f8" ? "float64" : "other",
+      bloscOnly: (meta["compressor"] as { id?: unknown } | null)?.id === "blosc" && (filters == null || filters.length === 0) && meta["order"] !== "F",
+      key: (coords) => prefix + (coords.length ? coords.join(sep) : "0"),
+    };
+  }
+  const codecs = (meta["codecs"] as { name?: unknown; configuration?: { endian?: unknown } }[] | undefined) ?? [];
+  const grid = meta["chunk_grid"] as { name?: unknown; configuration?: { chunk_shape?: number[] } } | undefined;
+  const encoding = meta["chunk_key_encoding"] as { name?: unknown; configuration?: { separator?: unknown } } | undefined;
+  const v2keys = encoding?.name === "v2";
+  const sep = encoding?.configuration?.separator === (v2keys ? "/" : ".") ? (v2keys ? "/" : ".") : v2keys ? "." : "/";
+  const dataType = String(meta["data_type"]);
+  return {
+    shape,
+    chunks: grid?.configuration?.chunk_shape ?? [],
+    dataType: dataType === "float32" || dataType === "float64" ? dataType : "other",
+    bloscOnly:
+      grid?.name === "regular" &&
+      (encoding === undefined || encoding.name === "default" || v2keys) &&
+      codecs.length === 2 &&
+      codecs[0]?.name === "bytes" &&
+      (codecs[0].configuration?.endian ?? "little") === "little" &&
+      codecs[1]?.name === "blosc",
+    key: v2keys ? (coords) => prefix + (coords.length ? coords.join(sep) : "0") : (coords) => `${prefix}c${coords.map((c) => sep + c).join("")}`,
+  };
 }
 
 /** Turns zarrita's errors into meshwork's, with where it happened. */

@@ -19,6 +19,7 @@ import { openStore, storeUrl } from "./store.js";
 import type { ZarrReadSpec, ZarrWriteSpec } from "./zarr-chunks.js";
 import { describeArray, openZarrArray } from "./zarr-store.js";
 import { knownCodecs } from "./zarr-codecs.js";
+import "./zarr-fuse.js"; // reads fused with the sums over their first axis
 
 export interface FromZarrOptions {
   /** The array's path inside the store (default: the store's root is the array). */

@@ -23,6 +23,12 @@ registerFuser("test.sum", (consumer, inputKey, producer) => {
     consumer.args.flatMap((a) => (a instanceof TaskRef && a.key === inputKey ? producer.args : [a])),
   );
 });
+// A second fuser for the same consumer, for another kind of producer: test.negate(x) inside a
+// test.sum becomes a test.sum argument of -x when x is a number.
+registerFuser("test.sum", (consumer, inputKey, producer) => {
+  if (producer.fn !== "test.negate" || typeof producer.args[0] !== "number") return null;
+  return new Task("test.sum", consumer.args.map((a) => (a instanceof TaskRef && a.key === inputKey ? -(producer.args[0] as number) : a)));
+});
 const sum = (...args: unknown[]) => new Task("test.sum", args);
 
 /** The value of `key` in `graph` on the local scheduler, with or without fusing. */
@@ -75,6 +81,22 @@ describe("fuse", () => {
     assert.equal(sumCalls, 1);
     assert.equal(await value(graph, "c", false), 10);
     assert.equal(sumCalls, 4);
+  });
+
+  test("several fusers for one consumer: each merges its own kind of producer", async () => {
+    const graph = new Map<string, GraphNode>([
+      ["a", sum(1, 2)],
+      ["n", new Task("test.negate", [5])],
+      ["m", new Task("test.negate", [ref("a")])],
+      ["c", sum(ref("a"), ref("n"), 4)],
+      ["d", sum(ref("m"), 1)],
+    ]);
+    const fused = fuse(graph, ["c", "d"]);
+    assert.deepEqual([...fused.keys()].sort(), ["a", "c", "d", "m"], "a has two users; n merged into c by the second fuser; m's input is not a number");
+    assert.deepEqual((fused.get("c") as Task).args, [ref("a"), -5, 4]);
+    assert.equal(await value(graph, "c", true), 2);
+    assert.equal(await value(graph, "c", false), 2);
+    assert.equal(await value(graph, "d", true), -2);
   });
 
   test("a producer with two users is not merged into either", () => {

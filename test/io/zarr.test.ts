@@ -71,6 +71,17 @@ describe("reading stores written by zarr-python (v2)", () => {
     assertSame(await x.compute({ scheduler: c.client }), pattern([40, 30], "float32"), "grouped");
   });
 
+  test("chunks stored without a compressor keep their values once the read buffer is reused (chunks of 2 MiB)", async () => {
+    // Compressed chunks are read into the thread's scratch buffer and decoded out of it; a raw
+    // chunk's values are the bytes read, so they are copied out before the buffer is reused.
+    const data = mw.NDArray.from(Float64Array.from({ length: 3 * 262144 }, (_, i) => i * 0.5 - 7), { shape: [3, 262144] });
+    const store = join(tmp, "raw-2mib.zarr");
+    await mw.fromArray(data, { chunks: [1, 262144] }).toZarr(store, { compressor: null, scheduler: "sync" });
+    const x = await mw.fromZarr(store);
+    assertSame(await x.compute(sync), data, "raw chunks, sync");
+    assertSame(await x.compute({ scheduler: c.client }), data, "raw chunks, cluster");
+  });
+
   test("int64 is named with the nearest dtype, and read as float64 when asked", async () => {
     await assert.rejects(mw.fromZarr(fixture("zarr2/dtypes.zarr"), { path: "int64" }), (e: Error) => e instanceof DTypeError && /int64/.test(e.message) && /float64/.test(e.message) && /dtype: "float64"/.test(e.message));
     const x = await mw.fromZarr(fixture("zarr2/dtypes.zarr"), { path: "int64", dtype: "float64" });

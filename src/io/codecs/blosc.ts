@@ -1,11 +1,13 @@
 // Blosc (version 1 chunks, as zarr-python and numcodecs write them: xarray's default compressor).
 // Chunks compressed with LZ4 (the default) or stored uncompressed, byte-shuffled or not, are
-// decoded here in JavaScript, straight into storage of their own; the other inner compressors
-// (blosclz, zlib, zstd) and bit-shuffling go to numcodecs' WebAssembly build of C-Blosc.
+// decoded here, straight into storage of their own: with our WebAssembly (blosc-wasm.ts) where it
+// runs, else in JavaScript; the other inner compressors (blosclz, zlib, zstd) and bit-shuffling
+// go to numcodecs' WebAssembly build of C-Blosc.
 // Format: https://github.com/Blosc/c-blosc/blob/main/README_CHUNK_FORMAT.rst
 
 import { FormatError } from "../../errors.js";
 import { takeBuffer } from "../../util/buffer-pool.js";
+import { leaseWasmBlocks, type WasmBlocks } from "./blosc-wasm.js";
 import { lz4DecodeBlock, lz4EncodeBlock } from "./lz4.js";
 
 const HEADER_BYTES = 16;
@@ -45,41 +47,133 @@ export function bloscNative(h: BloscHeader): boolean {
   return (h.flags & FLAG_BITSHUFFLE) === 0 && h.flags >> 5 === LZ4;
 }
 
-/** Decodes a Blosc chunk that bloscNative accepts; the result has storage of its own. */
-export function decodeBlosc(src: Uint8Array, h = bloscHeader(src)): Uint8Array {
+/** Which decoder runs: WebAssembly where it can (default), or JavaScript. */
+export type BloscEngine = "auto" | "wasm" | "js";
+
+/**
+ * Decodes a Blosc chunk that bloscNative accepts; the result has storage of its own (recycled
+ * from dropped blocks where a worker has some: util/buffer-pool.ts). With "auto", WebAssembly
+ * decodes where it is available (blosc-wasm.ts), else JavaScript; "wasm" fails without it.
+ */
+export function decodeBlosc(src: Uint8Array, h = bloscHeader(src), engine: BloscEngine = "auto"): Uint8Array {
   const out = new Uint8Array(takeBuffer(h.nbytes, false), 0, h.nbytes);
   if (h.flags & FLAG_MEMCPYED) {
-    if (src.length < HEADER_BYTES + h.nbytes) throw new FormatError(`an uncompressed Blosc chunk holds ${src.length - HEADER_BYTES} of its ${h.nbytes} bytes: it is truncated`);
-    out.set(src.subarray(HEADER_BYTES, HEADER_BYTES + h.nbytes));
+    out.set(memcpyed(src, h));
     return out;
   }
+  const wasm = engine === "js" ? null : leaseWasmBlocks(h.blocksize);
+  if (engine === "wasm" && !wasm) throw new FormatError("WebAssembly is not available here to decode Blosc");
+  try {
+    if (wasm) {
+      wasm.reserve(h.blocksize); // cannot refuse: the lease was for this block size
+      forEachBlock(src, h, (j, start, end, splits, neblock, bsize) => {
+        const at = wasm.decodeBlock(src, start, end, splits, neblock, bsize, h.typesize, shuffledFlag(h), j);
+        out.set(wasm.bytes(at, bsize), j * h.blocksize);
+      });
+    } else {
+      decodeBloscJs(src, h, out);
+    }
+  } finally {
+    wasm?.release();
+  }
+  return out;
+}
+
+/**
+ * Adds the rows of a Blosc chunk of float32 or float64 values (`rows` runs of `rowElems` values,
+ * from the start; a chunk at the array's edge may hold more) to `wasm`'s running sums, a block
+ * at a time while it is in the cache. The caller has reserved room for its blocks and for
+ * `rowElems` sums (see zarr-reduce.ts).
+ */
+export function sumBloscRows(src: Uint8Array, h: BloscHeader, rows: number, rowElems: number, itemsize: 4 | 8, wasm: WasmBlocks): void {
+  const limit = rows * rowElems; // values to take
+  if (limit * itemsize > h.nbytes) throw new FormatError(`a Blosc chunk of ${h.nbytes} bytes is too short for ${rows} rows of ${rowElems} values`);
+  const add = (at: number, first: number, n: number): void => {
+    // values [first, first + n) of the chunk are at `at`: add them row piece by row piece
+    let done = 0;
+    while (done < n && first + done < limit) {
+      const v = first + done;
+      const col = v % rowElems;
+      const k = Math.min(n - done, rowElems - col, limit - v);
+      wasm.accumulate(at + done * itemsize, col, k, itemsize);
+      done += k;
+    }
+  };
+  if (h.flags & FLAG_MEMCPYED) {
+    const bytes = memcpyed(src, h);
+    const step = Math.floor(h.blocksize / itemsize) * itemsize || itemsize;
+    for (let p = 0; p < limit * itemsize; p += step) {
+      const piece = bytes.subarray(p, Math.min(p + step, limit * itemsize));
+      add(wasm.place(piece), p / itemsize, piece.length / itemsize);
+    }
+    return;
+  }
+  if (h.blocksize % itemsize !== 0) throw new FormatError(`Blosc blocks of ${h.blocksize} bytes do not hold whole ${itemsize}-byte values`);
+  forEachBlock(src, h, (j, start, end, splits, neblock, bsize) => {
+    if ((j * h.blocksize) / itemsize >= limit) return;
+    const at = wasm.decodeBlock(src, start, end, splits, neblock, bsize, h.typesize, shuffledFlag(h), j);
+    add(at, (j * h.blocksize) / itemsize, Math.floor(bsize / itemsize));
+  });
+}
+
+/** The bytes of a chunk stored as they are. */
+function memcpyed(src: Uint8Array, h: BloscHeader): Uint8Array {
+  if (src.length < HEADER_BYTES + h.nbytes) throw new FormatError(`an uncompressed Blosc chunk holds ${src.length - HEADER_BYTES} of its ${h.nbytes} bytes: it is truncated`);
+  return src.subarray(HEADER_BYTES, HEADER_BYTES + h.nbytes);
+}
+
+function shuffledFlag(h: BloscHeader): boolean {
+  return (h.flags & FLAG_SHUFFLE) !== 0 && h.typesize > 1;
+}
+
+/**
+ * Calls `visit` for each block of a compressed chunk, in order, once its streams are checked: each
+ * a 4-byte size and at most `neblock` bytes (C-Blosc stores a stream that would not shrink as it
+ * is), all inside the chunk; `src[start, end)` holds them.
+ */
+function forEachBlock(src: Uint8Array, h: BloscHeader, visit: (j: number, start: number, end: number, splits: number, neblock: number, bsize: number) => void): void {
   const v = new DataView(src.buffer, src.byteOffset, src.byteLength);
   const { typesize, blocksize, nbytes } = h;
-  const shuffled = (h.flags & FLAG_SHUFFLE) !== 0 && typesize > 1;
   const nblocks = Math.ceil(nbytes / blocksize);
   if (HEADER_BYTES + 4 * nblocks > src.length) throw new FormatError("a Blosc chunk is cut off inside its block table");
-  const tmp = shuffled ? new Uint8Array(blocksize) : null;
   for (let j = 0; j < nblocks; j++) {
     const leftover = j === nblocks - 1 && nbytes % blocksize !== 0;
     const bsize = leftover ? nbytes % blocksize : blocksize;
     const splits = (h.flags & FLAG_DONT_SPLIT) === 0 && typesize <= MAX_SPLITS && blocksize / typesize >= MIN_BUFFERSIZE && !leftover ? typesize : 1;
     const neblock = Math.floor(bsize / splits);
-    const target = tmp ?? out;
-    let dp = tmp ? 0 : j * blocksize;
-    let sp = v.getInt32(HEADER_BYTES + 4 * j, true);
+    if (neblock * splits !== bsize) throw new FormatError(`a Blosc header is corrupt (blocks of ${blocksize} bytes split into ${splits} streams)`);
+    const start = v.getInt32(HEADER_BYTES + 4 * j, true);
+    let end = start;
     for (let k = 0; k < splits; k++) {
-      if (sp < 0 || sp + 4 > src.length) throw new FormatError(`Blosc block ${j} starts outside the chunk: it is truncated or corrupt`);
+      if (end < HEADER_BYTES || end + 4 > src.length) throw new FormatError(`Blosc block ${j} starts outside the chunk: it is truncated or corrupt`);
+      const csize = v.getInt32(end, true);
+      if (csize < 0 || csize > neblock) throw new FormatError(`Blosc block ${j} has a stream of ${csize} bytes for ${neblock}: the chunk is corrupt`);
+      end += 4 + csize;
+      if (end > src.length) throw new FormatError(`Blosc block ${j} runs past the end of the chunk: it is truncated`);
+    }
+    visit(j, start, end, splits, neblock, bsize);
+  }
+}
+
+/** The JavaScript decoder: streams into a block buffer, unshuffled into place (or straight into place). */
+function decodeBloscJs(src: Uint8Array, h: BloscHeader, out: Uint8Array): void {
+  const v = new DataView(src.buffer, src.byteOffset, src.byteLength);
+  const shuffled = shuffledFlag(h);
+  const tmp = shuffled ? new Uint8Array(h.blocksize) : null;
+  forEachBlock(src, h, (j, start, _end, splits, neblock, bsize) => {
+    const target = tmp ?? out;
+    let dp = tmp ? 0 : j * h.blocksize;
+    let sp = start;
+    for (let k = 0; k < splits; k++) {
       const csize = v.getInt32(sp, true);
       sp += 4;
-      if (csize < 0 || sp + csize > src.length) throw new FormatError(`Blosc block ${j} runs past the end of the chunk: it is truncated`);
       if (csize === neblock) target.set(src.subarray(sp, sp + csize), dp);
       else if (lz4DecodeBlock(src, sp, sp + csize, target, dp, neblock) !== neblock) throw new FormatError(`Blosc block ${j} decoded to the wrong size: the chunk is corrupt`);
       sp += csize;
       dp += neblock;
     }
-    if (tmp) unshuffle(tmp, bsize, typesize, out, j * blocksize);
-  }
-  return out;
+    if (tmp) unshuffle(tmp, bsize, h.typesize, out, j * h.blocksize);
+  });
 }
 
 /**
