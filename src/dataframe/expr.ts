@@ -37,7 +37,7 @@ const cache = new WeakMap<object, Omit<ExprSpec, "params">>();
  * columns and listing those there are); `what` names the expression in messages ("filter",
  * "assign perMile").
  */
-export function describeExpr(fn: unknown, what: string, schema: Schema | null, params?: Record<string, unknown>): ExprSpec {
+export function describeExpr(fn: unknown, what: string, schema: Schema | null, params?: Record<string, unknown>, paramsOptional = false): ExprSpec {
   if (typeof fn !== "function") throw new ArgumentError(`${what} takes a row expression like (d) => d.distance > 10, got ${typeof fn}`);
   if (params !== undefined && (typeof params !== "object" || params === null || Array.isArray(params))) throw new ArgumentError(`params must be an object of constants, got ${JSON.stringify(params)}`);
   let spec = cache.get(fn);
@@ -49,7 +49,7 @@ export function describeExpr(fn: unknown, what: string, schema: Schema | null, p
     const missing = spec.columns.filter((c) => !schema.names.includes(c));
     if (missing.length > 0) throw new ColumnError(missing, schema.names, `in ${what} ${spec.source}`);
   }
-  if (spec.paramName === null && params !== undefined) throw new ArgumentError(`${what}: params were given but the expression takes no second parameter; write (d, $) => … and read them as $.name`);
+  if (spec.paramName === null && params !== undefined && !paramsOptional) throw new ArgumentError(`${what}: params were given but the expression takes no second parameter; write (d, $) => … and read them as $.name`);
   return { ...spec, params };
 }
 

@@ -9,7 +9,8 @@ import { COLLECTION, computeWith, persistWith, release, type Collection, type Co
 import { LayeredGraph, Literal, Task, TaskRef, type GraphNode } from "../graph/task.js";
 import { describeFunction } from "../client/functions.js";
 import { hash64 } from "../util/ids.js";
-import { fromArrowTable, toArrow } from "./arrow.js";
+import { toArrow } from "./arrow.js";
+import { toPart } from "./kernels/map.js";
 import { columnFrom } from "./column.js";
 import { evalColumn } from "./kernels/expr-run.js";
 import { toDType, type DType } from "./dtypes.js";
@@ -34,7 +35,16 @@ export interface ExprOptions {
   params?: Record<string, unknown>;
 }
 
-export type AssignValue = ((d: Record<string, never>, $?: Record<string, never>) => unknown) | number | string | boolean | bigint | Date | null;
+/**
+ * A row as an expression sees it: `d.column` is a number (ints, floats; int64 as Number; timestamps
+ * and dates as epoch milliseconds; NaN where missing), a boolean or a string (null where missing).
+ */
+export type Row = { readonly [column: string]: any };
+/** The params object an expression reads as its second parameter. */
+export type Params = { readonly [name: string]: any };
+export type RowExpr = (d: Row, $: Params) => unknown;
+
+export type AssignValue = RowExpr | number | string | boolean | bigint | Date | null;
 
 export interface MapPartitionsOptions {
   /** Extra arguments after the table. */
@@ -140,7 +150,7 @@ export class DataFrame implements Collection<Table> {
   // ---- row-wise verbs (one task per partition, compiled to column loops on the workers) ----
 
   /** Rows where the expression is true: `df.filter((d) => d.distance > 10)`. Rows where it is null or NaN are dropped. */
-  filter(expr: (d: Record<string, never>, $: Record<string, never>) => unknown, options: ExprOptions = {}): DataFrame {
+  filter(expr: RowExpr, options: ExprOptions = {}): DataFrame {
     const spec = describeExpr(expr, "filter", this.schema, options.params);
     return this.partitionwise("filter", DF.filter, [spec], this.schema);
   }
@@ -157,7 +167,7 @@ export class DataFrame implements Collection<Table> {
       let type: DType | null;
       let spec: ExprSpec | { value: unknown; type: DType };
       if (typeof v === "function") {
-        spec = describeExpr(v, `assign ${name}`, schema, options.params);
+        spec = describeExpr(v, `assign ${name}`, schema, options.params, true);
         type = null;
       } else {
         type = v === null ? "float64" : typeof v === "number" ? "float64" : typeof v === "string" ? "utf8" : typeof v === "boolean" ? "bool" : typeof v === "bigint" ? "int64" : v instanceof Date ? "timestamp[ms]" : (null as never);
@@ -165,11 +175,13 @@ export class DataFrame implements Collection<Table> {
         spec = { value: v instanceof Date ? v.getTime() : v, type };
       }
       specs.push([name, spec]);
+      if ("body" in spec && spec.paramName === null) spec.params = undefined;
       const j = schema.names.indexOf(name);
       const t = type ?? inferExprType(spec as ExprSpec, schema, name);
       if (type === null) (spec as ExprSpec).type = t;
       schema = j >= 0 ? { names: schema.names, types: schema.types.map((x, k) => (k === j ? t : x)) } : { names: [...schema.names, name], types: [...schema.types, t] };
     }
+    if (options.params !== undefined && !specs.some(([, sp]) => "body" in sp && sp.paramName !== null)) throw new ArgumentError("assign: params were given but no expression takes a second parameter; write (d, $) => … and read them as $.name");
     return this.partitionwise("assign", DF.assign, [specs], schema, undefined);
   }
 
@@ -382,7 +394,7 @@ function inferMapSchema(fn: (table: Table, ...args: never[]) => unknown, schema:
     throw new ArgumentError(`mapPartitions: calling the function on an empty table here (to learn its result's columns) failed: ${(err as Error).message}; give the result's columns with { meta: { name: "type", … } }`, { cause: err });
   }
   if (out && typeof (out as { then?: unknown }).then === "function") throw new ArgumentError("mapPartitions: the function returned a promise; give the result's columns with { meta } to use an async function");
-  return fromArrowTable(out).schema;
+  return toPart(out).schema;
 }
 
 export { Literal };

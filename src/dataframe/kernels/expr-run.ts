@@ -19,6 +19,8 @@ import type { Part } from "../part.js";
 type Loop = (cols: readonly Column[], n: number, out: unknown, $: unknown) => number;
 
 const loops = new Map<string, Loop>();
+/** The generated source of each compiled loop, by cache key (for tests and for explaining a slow expression). */
+const sources = new Map<string, string>();
 
 /** How a column is read inside the loop; part of the cache key. */
 function kindOf(c: Column): string {
@@ -89,7 +91,16 @@ function compile(spec: ExprSpec, kinds: string[], mode: "mask" | "num" | "any"):
     throw new ArgumentError(`the expression ${spec.source} does not compile as a column loop: ${(err as Error).message}`, { cause: err });
   }
   loops.set(key, fn);
+  sources.set(key, src);
   return fn;
+}
+
+/** @internal The JavaScript of the loop an expression runs as over `part` (mode "mask" for filters, "num" for assign). */
+export function loopSource(part: Part, spec: ExprSpec, mode: "mask" | "num" = "mask"): string {
+  const cols = inputs(part, spec);
+  const kinds = cols.map(kindOf);
+  compile(spec, kinds, mode);
+  return sources.get(`${mode}|${kinds.join(",")}|${spec.paramName}|${spec.block ? "B" : "E"}|${spec.body}`)!;
 }
 
 function inputs(part: Part, spec: ExprSpec): Column[] {
