@@ -123,11 +123,12 @@ export class DataFrame implements Collection<Table> {
     release(this);
   }
 
-  /** @internal A frame with one task per partition: `fn(partition_i, ...args)`. */
-  partitionwise(op: string, fn: string, args: unknown[], schema: Schema, nbytes: number | undefined = this.nbytes, divisions = this.divisions): DataFrame {
+  /** @internal A frame with one task per partition: `fn(partition_i, ...args)`; `keepsSize` when its partitions are no bigger than these. */
+  partitionwise(op: string, fn: string, args: unknown[], schema: Schema, keepsSize = true): DataFrame {
     const name = token(op, this.name, fn, args);
     const layer = new Map<string, GraphNode>();
-    const out = new DataFrame(LayeredGraph.merge([this.graph], name, layer), name, this.npartitions, schema, divisions, nbytes);
+    // Rows are only ever dropped or columns narrowed, so the size stays an upper bound, unless columns are made.
+    const out = new DataFrame(LayeredGraph.merge([this.graph], name, layer), name, this.npartitions, schema, this.divisions, keepsSize ? this.nbytes : undefined);
     for (let i = 0; i < this.npartitions; i++) layer.set(out.key(i), new Task(fn, [new TaskRef(this.key(i)), ...args]));
     return out;
   }
@@ -182,7 +183,7 @@ export class DataFrame implements Collection<Table> {
       schema = j >= 0 ? { names: schema.names, types: schema.types.map((x, k) => (k === j ? t : x)) } : { names: [...schema.names, name], types: [...schema.types, t] };
     }
     if (options.params !== undefined && !specs.some(([, sp]) => "body" in sp && sp.paramName !== null)) throw new ArgumentError("assign: params were given but no expression takes a second parameter; write (d, $) => … and read them as $.name");
-    return this.partitionwise("assign", DF.assign, [specs], schema, undefined);
+    return this.partitionwise("assign", DF.assign, [specs], schema, false);
   }
 
   /** Only these columns, in this order. */
@@ -251,7 +252,7 @@ export class DataFrame implements Collection<Table> {
     else {
       schema = inferMapSchema(fn, this.schema, args);
     }
-    return this.partitionwise("map-partitions", DF.mapPartitions, [def.source, args], schema, undefined);
+    return this.partitionwise("map-partitions", DF.mapPartitions, [def.source, args], schema, false);
   }
 
   // ---- reductions (trees of tasks; nulls and NaN skipped, as pandas) ----
