@@ -23,12 +23,13 @@ function element(name: string, t: DType): SchemaElement {
     case "int32": {
       const signed = t.startsWith("int");
       const bits = Number(t.replace(/\D/g, ""));
-      return { ...base, type: "INT32", ...(bits < 32 || !signed ? { converted_type: `${signed ? "INT" : "UINT"}_${bits}` as never } : {}), logical_type: { type: "INTEGER", bitWidth: bits, isSigned: signed } };
+      // Converted types only: hyparquet-writer 0.17 writes an INTEGER logical type that pyarrow cannot read.
+      return { ...base, type: "INT32", ...(bits < 32 || !signed ? { converted_type: `${signed ? "INT" : "UINT"}_${bits}` as never } : {}) };
     }
     case "int64":
       return { ...base, type: "INT64" };
     case "uint64":
-      return { ...base, type: "INT64", converted_type: "UINT_64", logical_type: { type: "INTEGER", bitWidth: 64, isSigned: false } };
+      return { ...base, type: "INT64", converted_type: "UINT_64" };
     case "float32":
       return { ...base, type: "FLOAT" };
     case "float64":
@@ -52,15 +53,16 @@ function data(c: Column): ArrayLike<unknown> {
   const secToMs = isTimestamp(t) && timestampUnit(t as TimestampType) === "s";
   const n = c.length;
   if (c.nullCount === 0 && t !== "bool" && !secToMs) {
-    if (t === "uint32") return Int32Array.from(c.values as Uint32Array, (v) => v | 0);
-    if (t === "uint64") return BigInt64Array.from(c.values as BigUint64Array, (v) => BigInt.asIntN(64, v));
+    // hyparquet-writer takes unsigned 32-bit values as numbers in an Array (it wraps them itself), and UINT_64 as unsigned bigints.
+    if (t === "uint32") return Array.from(c.values as Uint32Array);
+    if (t === "uint64") return Array.from(c.values as BigUint64Array);
     if (t === "int8" || t === "int16" || t === "uint8" || t === "uint16") return Int32Array.from(c.values as Int16Array);
     return c.values as ArrayLike<unknown>;
   }
   const out: unknown[] = new Array(n);
   for (let i = 0; i < n; i++) {
     const v = c.raw(i);
-    out[i] = v === null ? null : secToMs ? (v as bigint) * 1000n : t === "uint64" ? BigInt.asIntN(64, v as bigint) : t === "uint32" ? (v as number) | 0 : v;
+    out[i] = v === null ? null : secToMs ? (v as bigint) * 1000n : v;
   }
   return out;
 }
