@@ -6,7 +6,7 @@
 import { batchType, Column as ArrowColumn, Endianness, field, tableFromIPC, Table, TimeUnit, Type, Version, bool, dateDay, float32, float64, int16, int32, int64, int8, timestamp, uint16, uint32, uint64, uint8, utf8 } from "@uwdata/flechette";
 import { ArgumentError } from "../errors.js";
 import { Column, columnFrom, type Values } from "./column.js";
-import { isTimestamp, timestampUnit, timestampZone, type DType, type TimestampType } from "./dtypes.js";
+import { timestampUnit, timestampZone, type DType, type TimestampType } from "./dtypes.js";
 import { Part } from "./part.js";
 
 const UNIT = { s: TimeUnit.SECOND, ms: TimeUnit.MILLISECOND, us: TimeUnit.MICROSECOND, ns: TimeUnit.NANOSECOND } as const;
@@ -140,4 +140,3 @@ export function fromArrowTable(input: unknown): Part {
   return new Part(names, cols, cols[0]?.length ?? 0);
 }
 
-export { isTimestamp };

@@ -6,7 +6,7 @@
 import type { Table } from "@uwdata/flechette";
 import { ArgumentError, ColumnError } from "../errors.js";
 import { COLLECTION, computeWith, persistWith, release, type Collection, type CollectionParts, type ComputeOptions } from "../graph/collection.js";
-import { LayeredGraph, Literal, Task, TaskRef, type GraphNode } from "../graph/task.js";
+import { LayeredGraph, Task, TaskRef, type GraphNode } from "../graph/task.js";
 import { describeFunction } from "../client/functions.js";
 import { hash64 } from "../util/ids.js";
 import { toArrow } from "./arrow.js";
@@ -398,4 +398,3 @@ function inferMapSchema(fn: (table: Table, ...args: never[]) => unknown, schema:
   return toPart(out).schema;
 }
 
-export { Literal };

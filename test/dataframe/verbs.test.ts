@@ -159,3 +159,17 @@ describe("bad expressions are named before anything runs", () => {
     await assert.rejects(dropped.filter((d) => d.a > 1).compute(sync), ColumnError);
   });
 });
+
+describe("dates and timestamps", () => {
+  test("fillna, min and max keep a date column's days and a timestamp's unit (ns included)", async () => {
+    const day = Date.UTC(2021, 5, 1);
+    const df = dd.fromRecords([{ g: 1, d: new Date(day), t: 1_000n }, { g: 1, d: null, t: null }, { g: 2, d: null, t: 5n }], { dtypes: { d: "date32", t: "timestamp[ns]" } });
+    const filled = columnsOf(await df.fillna({ d: new Date(day + 86_400_000) }).compute(sync));
+    assert.deepEqual(filled["d"], [day, day + 86_400_000, day + 86_400_000]);
+    const t = await df.fillna({ t: new Date(3) }).compute(sync);
+    assert.deepEqual(Array.from({ length: 3 }, (_, i) => t.getChild("t")!.data[0]!.values[i]), [1_000n, 3_000_000n, 5n], "nanoseconds kept; the fill of 3 ms is 3,000,000 ns");
+    const g = columnsOf(await df.groupby("g").agg({ d: ["min", "max"], t: "max" }).compute(sync));
+    assert.deepEqual(g["d_min"], [day, null]);
+    assert.deepEqual(g["d_max"], [day, null]);
+  });
+});

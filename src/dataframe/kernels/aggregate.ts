@@ -5,7 +5,7 @@
 // NaN in floats) are skipped, as pandas skips them.
 
 import { ArgumentError } from "../../errors.js";
-import { Column, columnFrom, numberColumn } from "../column.js";
+import { Column, columnFrom, numberColumn, rawColumn } from "../column.js";
 import { isFloat, isInteger, type DType } from "../dtypes.js";
 import { Part } from "../part.js";
 import { findGroups, splitByKey, type Groups } from "./groups.js";
@@ -127,7 +127,7 @@ function takeOrNull(c: Column, rows: Int32Array): Column {
   const taken = c.take(idx);
   if (!rows.includes(-1)) return taken;
   const values: unknown[] = Array.from({ length: rows.length }, (_, k) => (rows[k] === -1 ? null : taken.raw(k)));
-  return columnFrom(c.type, values);
+  return rawColumn(c.type, values);
 }
 
 /** Distinct rows of `names` (first occurrences, in order), leaving out rows where `skipNull` columns are missing. */

@@ -2,7 +2,7 @@
 // astype, fillna, dropna, head. Each returns a new partition; columns nobody changed are shared.
 
 import { ArgumentError, ColumnError } from "../../errors.js";
-import { Column, columnFrom, stringColumn } from "../column.js";
+import { Column, columnFrom, rawColumn, stringColumn } from "../column.js";
 import { isBig, isFloat, isInteger, isNumeric, isTimestamp, MS_PER_UNIT, timestampUnit, type DType, type TimestampType } from "../dtypes.js";
 import type { ExprSpec } from "../expr.js";
 import { Part } from "../part.js";
@@ -79,9 +79,11 @@ export function fillna(part: Part, values: Record<string, unknown>): Part {
     let any = false;
     for (let i = 0; i < c.length && !any; i++) any = isMissing(c, i);
     if (!any) continue;
+    // The fill value in the column's stored units (a timestamp's ms as counts of its unit, a date's as days).
+    const fill = columnFrom(c.type, [value]).raw(0);
     const filled: unknown[] = new Array(c.length);
-    for (let i = 0; i < c.length; i++) filled[i] = isMissing(c, i) ? value : c.raw(i);
-    p = p.with(name, columnFrom(c.type, c.type.startsWith("timestamp") ? filled.map((v) => (typeof v === "bigint" ? v : v)) : filled));
+    for (let i = 0; i < c.length; i++) filled[i] = isMissing(c, i) ? fill : c.raw(i);
+    p = p.with(name, rawColumn(c.type, filled));
   }
   return p;
 }
