@@ -56,6 +56,25 @@ describe("filter and assign", () => {
     assert.equal(cols["day2"]![0], (expectedTable("all").values["day"]![0] as number) + 86_400_000);
   });
 
+  test("block bodies, columns named with spaces, Math and other standard globals", async () => {
+    const df = dd.fromRecords([{ "fare amount": 10, n: 4 }, { "fare amount": 3, n: 9 }]);
+    const t = columnsOf(
+      await df
+        .assign({
+          tier: (d) => {
+            const f = d["fare amount"];
+            if (f > 5) return "high";
+            return "low";
+          },
+          root: (d) => Math.sqrt(d.n),
+        })
+        .filter((d) => Number.isFinite(d.root))
+        .compute({ scheduler: c.client }),
+    );
+    assert.deepEqual(t["tier"], ["high", "low"]);
+    assert.deepEqual(t["root"], [2, 3]);
+  });
+
   test("an expression becomes one loop over the columns it reads: typed-array reads, no object per row", () => {
     const part = new Part(["fare", "distance", "zone"], [columnFrom("float64", [10, 20]), columnFrom("float64", [1, null]), columnFrom("utf8", ["a", "b"])]);
     const spec = describeExpr((d: { fare: number; distance: number }) => d.fare / d.distance, "test", part.schema);
