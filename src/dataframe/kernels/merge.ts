@@ -21,7 +21,7 @@ export function mergeParts(left: Part, right: Part, spec: MergeSpec): Part {
   // Group ids over both sides at once, so equal keys get one id whatever side they are on.
   const lk = left.select(spec.leftOn);
   const rk = new Part(spec.leftOn, spec.rightOn.map((n) => right.column(n)), right.length);
-  const both = Part.concat([rk, lk].filter((p) => p.length > 0).length > 0 ? [rk, lk] : [rk]);
+  const both = Part.concat([rk, lk]); // right rows first: row r of the right side is row r here, left row i is right.length + i
   const g = findGroups(both, spec.leftOn);
   // Right rows per group, as a linked list (head per group, next per row).
   const head = new Int32Array(g.count).fill(-1);
