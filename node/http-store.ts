@@ -223,6 +223,11 @@ export class NodeHttpStore implements Store {
     this.fetchStore = new HttpStore(url);
   }
 
+  /** Sizes come from a HEAD request through fetch (rare: once per file when a reader plans). */
+  size(key: string): Promise<number | undefined> {
+    return this.fetchStore.size(key);
+  }
+
   async get(key: string, range?: ByteRange, into?: (size: number) => Uint8Array): Promise<Uint8Array | undefined> {
     const target = new URL(key, this.url);
     const headers: Record<string, string> = {};

@@ -56,6 +56,16 @@ class FileStore implements Store {
     await rm(prefix ? this.file(prefix) : this.root, { recursive: true, force: true });
   }
 
+  async size(key: string): Promise<number | undefined> {
+    try {
+      const s = await stat(this.file(key));
+      return s.isFile() ? s.size : undefined;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ENOENT" || (err as NodeJS.ErrnoException).code === "ENOTDIR") return undefined;
+      throw new StoreError(`cannot stat ${this.file(key)}: ${(err as Error).message}`, this.url, { cause: err });
+    }
+  }
+
   async list(prefix: string): Promise<string[]> {
     try {
       return await readdir(prefix ? this.file(prefix) : this.root);

@@ -182,6 +182,48 @@ export class AlignmentError extends MeshworkError {
   override readonly code = "ALIGNMENT";
 }
 
+/** A column that is not there (in an expression, a selection, a key); the message lists the columns there are. */
+export class ColumnError extends MeshworkError {
+  override name = "ColumnError";
+  override readonly code = "COLUMN";
+  constructor(
+    /** The names asked for that are missing. */
+    readonly missing: string[],
+    /** The columns there are. */
+    readonly available: readonly string[],
+    where = "",
+  ) {
+    super(`no column ${missing.map((m) => JSON.stringify(m)).join(", ")}${where ? ` ${where}` : ""}; the columns are ${available.map((a) => JSON.stringify(a)).join(", ") || "(none)"}`);
+  }
+}
+
+/** Tables that do not fit together: files whose columns differ, a join on columns of different types. */
+export class SchemaError extends MeshworkError {
+  override name = "SchemaError";
+  override readonly code = "SCHEMA";
+}
+
+/** Text that does not parse: a malformed CSV row, named by file and line. */
+export class ParseError extends MeshworkError {
+  override name = "ParseError";
+  override readonly code = "PARSE";
+  constructor(
+    message: string,
+    /** The file, as a URL. */
+    readonly file: string,
+    /** The 1-based line number in the file. */
+    readonly line: number,
+  ) {
+    super(message);
+  }
+}
+
+/** Something meshwork does not do yet; the message says what to do instead. */
+export class NotSupportedError extends MeshworkError {
+  override name = "NotSupportedError";
+  override readonly code = "NOT_SUPPORTED";
+}
+
 /** Turns anything thrown into ErrorData that can cross the wire (names, messages, stacks, causes). */
 export function errorToData(err: unknown, depth = 0): ErrorData {
   if (err instanceof Error) {

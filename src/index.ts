@@ -49,6 +49,10 @@ export {
   DTypeError,
   LabelError,
   AlignmentError,
+  ColumnError,
+  SchemaError,
+  ParseError,
+  NotSupportedError,
 } from "./errors.js";
 export type { ErrorData } from "./errors.js";
 export { setLogger, consoleLogger } from "./log.js";

@@ -67,3 +67,27 @@ test("examples/05-climate writes a Zarr dataset, opens it lazily, computes a mon
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("examples/07-dataframe writes Parquet, groups long trips by vendor, joins vendor names, and agrees with this thread", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "meshwork-ex7-"));
+  try {
+    const r = await runNode(["--import", "tsx", "examples/07-dataframe/main.ts", dir], 60_000, { MESHWORK_EXAMPLE_ROWS: "20000" });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /wrote 4 Parquet files of 20000 trips to .*trips/);
+    assert.match(r.stdout, /mw\.DataFrame<read-parquet, npartitions=4, columns=4, tasks=4>\n  vendor\s+int32\n  zone\s+utf8\n  distance\s+float64\n  fare\s+float64/);
+    const rows = [...r.stdout.matchAll(/^ {2}(\w+ Cab)\s+trips\s+(\d+)\s+fare\s+(\d+)\s+\$\/mile mean ([\d.]+) max ([\d.]+)$/gm)];
+    assert.deepEqual(rows.map((m) => m[1]), ["Yellow Cab", "Green Cab", "Blue Cab"], r.stdout);
+    // Fares are 3 + distance × (2 + vendor/4) + noise: over 10 miles, $/mile sits a little above 2 + vendor/4.
+    for (const m of rows) {
+      const vendor = ["Yellow Cab", "Green Cab", "Blue Cab"].indexOf(m[1]!) + 1;
+      const mean = Number(m[4]);
+      assert.ok(mean > 2 + vendor / 4 && mean < 2 + vendor / 4 + 0.5, `${m[0]}`);
+    }
+    const counts = [...r.stdout.matchAll(/^ {2}(\w+ Cab): (\d+)$/gm)].map((m) => Number(m[2]));
+    assert.equal(counts.reduce((a, b) => a + b, 0), 20000);
+    assert.ok(counts[0]! > counts[1]! && counts[1]! > counts[2]!, "most frequent first");
+    assert.match(r.stdout, /same result on the cluster and in this thread: true/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

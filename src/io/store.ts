@@ -28,6 +28,8 @@ export interface Store {
   remove?(prefix: string): Promise<void>;
   /** The keys directly under `prefix` ("" for the root), where the store can list. */
   list?(prefix: string): Promise<string[]>;
+  /** The size of the file under `key` in bytes, undefined when there is none (readers that plan by byte ranges: Parquet footers, CSV blocks). */
+  size?(key: string): Promise<number | undefined>;
 }
 
 export type StoreOpener = (root: URL) => Store;
@@ -153,6 +155,24 @@ export class HttpStore implements Store {
     const bytes = new Uint8Array(await res.arrayBuffer());
     if (whole) return bytes.subarray(range.offset, range.offset + range.length);
     return bytes;
+  }
+
+  /** The size from a HEAD request's Content-Length. */
+  async size(key: string): Promise<number | undefined> {
+    const target = new URL(key, this.url);
+    const headers: Record<string, string> = {};
+    const token = storeCredentials(target.origin);
+    if (token) headers["authorization"] = `Bearer ${token}`;
+    let res: Response;
+    try {
+      res = await fetch(target, { method: "HEAD", headers });
+    } catch (cause) {
+      throw new StoreError(`cannot fetch ${target.href}: ${(cause as Error).message}`, target.href, { cause });
+    }
+    if (res.status === 404 || res.status === 410) return undefined;
+    const length = Number(res.headers.get("content-length") ?? NaN);
+    if (!res.ok || !Number.isSafeInteger(length)) throw new StoreError(`cannot learn the size of ${target.href}: HTTP ${res.status}${res.ok ? " without a Content-Length" : ""}`, target.href);
+    return length;
   }
 
   async set(key: string): Promise<void> {

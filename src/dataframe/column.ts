@@ -1,0 +1,314 @@
+// One column of a partition in Arrow's memory layout: values in a typed array (bits for bool,
+// UTF-8 bytes plus int32 offsets for strings) and a validity bitmap where there are nulls. The
+// buffers are what travels between workers, as raw frames; everything else is derived here.
+
+import { ArgumentError } from "../errors.js";
+import { isBig, isTimestamp, MS_PER_UNIT, storageOf, timestampUnit, type DType, type TimestampType } from "./dtypes.js";
+
+export type Values = Int8Array | Int16Array | Int32Array | Uint8Array | Uint16Array | Uint32Array | Float32Array | Float64Array | BigInt64Array | BigUint64Array;
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+export class Column {
+  /** JavaScript strings of a utf8 column, decoded once on first use (null where null). */
+  private decoded: (string | null)[] | undefined;
+
+  constructor(
+    readonly type: DType,
+    readonly length: number,
+    /** Values (bool: LSB-first bits; utf8: the bytes of all strings). */
+    readonly values: Values,
+    /** LSB-first bits, 1 = valid; null when no value is null. */
+    readonly validity: Uint8Array | null,
+    readonly nullCount: number,
+    /** utf8 only: `length + 1` byte offsets, starting at 0. */
+    readonly offsets: Int32Array | null = null,
+  ) {
+    if (nullCount === 0) this.validity = null;
+  }
+
+  isValid(i: number): boolean {
+    const m = this.validity;
+    return m === null || ((m[i >> 3]! >> (i & 7)) & 1) === 1;
+  }
+
+  /** The value at `i` as JavaScript sees it in expressions: numbers (int64 as Number), timestamps in epoch ms, booleans, strings; null where null. */
+  get(i: number): number | boolean | string | null {
+    if (!this.isValid(i)) return null;
+    const t = this.type;
+    if (t === "utf8") return this.strings()[i]!;
+    if (t === "bool") return ((this.values[i >> 3] as number) >> (i & 7) & 1) === 1;
+    if (t === "date32") return (this.values[i] as number) * 86_400_000;
+    if (isTimestamp(t)) return Number(this.values[i] as bigint) * MS_PER_UNIT[timestampUnit(t)];
+    return Number(this.values[i]);
+  }
+
+  /** The raw value at `i`: bigint for 64-bit types, numbers, booleans, strings; null where null. */
+  raw(i: number): number | bigint | boolean | string | null {
+    if (!this.isValid(i)) return null;
+    if (this.type === "utf8") return this.strings()[i]!;
+    if (this.type === "bool") return ((this.values[i >> 3] as number) >> (i & 7) & 1) === 1;
+    return this.values[i]!;
+  }
+
+  /** A utf8 column's strings (null where null), decoded once. */
+  strings(): (string | null)[] {
+    if (this.decoded) return this.decoded;
+    if (this.type !== "utf8") throw new ArgumentError(`strings() of a ${this.type} column`);
+    const out = new Array<string | null>(this.length);
+    const o = this.offsets!;
+    const bytes = this.values as Uint8Array;
+    for (let i = 0; i < this.length; i++) out[i] = this.isValid(i) ? decodeUtf8(bytes, o[i]!, o[i + 1]!) : null;
+    this.decoded = out;
+    return out;
+  }
+
+  /** Bytes the buffers take. */
+  get nbytes(): number {
+    return this.values.byteLength + (this.validity?.byteLength ?? 0) + (this.offsets?.byteLength ?? 0);
+  }
+
+  /** Rows `idx[0..n)` of this column, in that order (a gather). */
+  take(idx: Int32Array | Uint32Array, n = idx.length): Column {
+    const t = this.type;
+    const m = this.validity;
+    let validity: Uint8Array | null = null;
+    let nulls = 0;
+    if (m !== null) {
+      validity = new Uint8Array((n + 7) >> 3);
+      for (let k = 0; k < n; k++) {
+        const i = idx[k]!;
+        if ((m[i >> 3]! >> (i & 7)) & 1) validity[k >> 3]! |= 1 << (k & 7);
+        else nulls++;
+      }
+    }
+    if (t === "utf8") {
+      const o = this.offsets!;
+      const src = this.values as Uint8Array;
+      let size = 0;
+      for (let k = 0; k < n; k++) size += o[idx[k]! + 1]! - o[idx[k]!]!;
+      const bytes = new Uint8Array(size);
+      const offsets = new Int32Array(n + 1);
+      let p = 0;
+      for (let k = 0; k < n; k++) {
+        const i = idx[k]!;
+        const a = o[i]!;
+        const b = o[i + 1]!;
+        if (b - a < 16) for (let j = a; j < b; j++) bytes[p++] = src[j]!;
+        else {
+          bytes.set(src.subarray(a, b), p);
+          p += b - a;
+        }
+        offsets[k + 1] = p;
+      }
+      const c = new Column(t, n, bytes, validity, nulls, offsets);
+      if (this.decoded) c.decoded = Array.from({ length: n }, (_, k) => this.decoded![idx[k]!]!);
+      return c;
+    }
+    if (t === "bool") {
+      const src = this.values as Uint8Array;
+      const bits = new Uint8Array((n + 7) >> 3);
+      for (let k = 0; k < n; k++) {
+        const i = idx[k]!;
+        if ((src[i >> 3]! >> (i & 7)) & 1) bits[k >> 3]! |= 1 << (k & 7);
+      }
+      return new Column(t, n, bits, validity, nulls);
+    }
+    const Ctor = storageOf(t);
+    const out = new Ctor(n) as Values;
+    const src = this.values;
+    for (let k = 0; k < n; k++) out[k] = src[idx[k]!]!;
+    return new Column(t, n, out, validity, nulls);
+  }
+
+  /** Rows [start, end) (copies bitmaps and offsets, shares value storage where it can). */
+  slice(start: number, end: number): Column {
+    start = Math.max(0, Math.min(start, this.length));
+    end = Math.max(start, Math.min(end, this.length));
+    if (start === 0 && end === this.length) return this;
+    const n = end - start;
+    if (this.type === "bool" || this.validity !== null || this.type === "utf8") {
+      const idx = new Int32Array(n);
+      for (let k = 0; k < n; k++) idx[k] = start + k;
+      return this.take(idx);
+    }
+    return new Column(this.type, n, this.values.subarray(start, end) as Values, null, 0);
+  }
+
+  /** Columns of one type joined end to end. */
+  static concat(cols: readonly Column[]): Column {
+    if (cols.length === 1) return cols[0]!;
+    const t = cols[0]!.type;
+    const n = cols.reduce((s, c) => s + c.length, 0);
+    const nulls = cols.reduce((s, c) => s + c.nullCount, 0);
+    let validity: Uint8Array | null = null;
+    if (nulls > 0) {
+      validity = new Uint8Array((n + 7) >> 3);
+      let p = 0;
+      for (const c of cols) {
+        for (let i = 0; i < c.length; i++, p++) if (c.isValid(i)) validity[p >> 3]! |= 1 << (p & 7);
+      }
+    }
+    if (t === "utf8") {
+      const size = cols.reduce((s, c) => s + c.offsets![c.length]! - c.offsets![0]!, 0);
+      const bytes = new Uint8Array(size);
+      const offsets = new Int32Array(n + 1);
+      let p = 0;
+      let r = 0;
+      for (const c of cols) {
+        const o = c.offsets!;
+        bytes.set((c.values as Uint8Array).subarray(o[0]!, o[c.length]!), p);
+        for (let i = 0; i < c.length; i++) offsets[++r] = p + o[i + 1]! - o[0]!;
+        p += o[c.length]! - o[0]!;
+      }
+      return new Column(t, n, bytes, validity, nulls, offsets);
+    }
+    if (t === "bool") {
+      const bits = new Uint8Array((n + 7) >> 3);
+      let p = 0;
+      for (const c of cols) {
+        const v = c.values as Uint8Array;
+        for (let i = 0; i < c.length; i++, p++) if ((v[i >> 3]! >> (i & 7)) & 1) bits[p >> 3]! |= 1 << (p & 7);
+      }
+      return new Column(t, n, bits, validity, nulls);
+    }
+    const Ctor = storageOf(t);
+    const out = new Ctor(n) as Values;
+    let p = 0;
+    for (const c of cols) {
+      (out as Float64Array).set(c.values as Float64Array, p);
+      p += c.length;
+    }
+    return new Column(t, n, out, validity, nulls);
+  }
+
+  /** A column of `n` nulls. */
+  static nulls(type: DType, n: number): Column {
+    const Ctor = storageOf(type);
+    const size = type === "bool" ? (n + 7) >> 3 : type === "utf8" ? 0 : n;
+    return new Column(type, n, new Ctor(size) as Values, new Uint8Array((n + 7) >> 3), n, type === "utf8" ? new Int32Array(n + 1) : null);
+  }
+}
+
+/** Decodes bytes [a, b) as UTF-8; short ASCII runs without TextDecoder (its call costs more than they do). */
+export function decodeUtf8(bytes: Uint8Array, a: number, b: number): string {
+  if (b - a < 24) {
+    let s = "";
+    for (let j = a; j < b; j++) {
+      const c = bytes[j]!;
+      if (c >= 0x80) return decoder.decode(bytes.subarray(a, b));
+      s += String.fromCharCode(c);
+    }
+    return s;
+  }
+  return decoder.decode(bytes.subarray(a, b));
+}
+
+// ---- building columns from JavaScript values ----
+
+/** A validity bitmap from a per-row predicate; null when every row is valid. */
+function bitmapOf(n: number, valid: (i: number) => boolean): { validity: Uint8Array | null; nulls: number } {
+  let validity: Uint8Array | null = null;
+  let nulls = 0;
+  for (let i = 0; i < n; i++) {
+    if (!valid(i)) {
+      if (validity === null) {
+        validity = new Uint8Array((n + 7) >> 3);
+        for (let j = 0; j < i; j++) validity[j >> 3]! |= 1 << (j & 7);
+      }
+      nulls++;
+    } else if (validity !== null) validity[i >> 3]! |= 1 << (i & 7);
+  }
+  return { validity, nulls };
+}
+
+/** A utf8 column from strings (null, undefined → null). */
+export function stringColumn(values: ArrayLike<string | null | undefined>): Column {
+  const n = values.length;
+  let bytes = new Uint8Array(Math.max(64, n * 8));
+  const offsets = new Int32Array(n + 1);
+  let p = 0;
+  for (let i = 0; i < n; i++) {
+    const s = values[i];
+    if (s != null) {
+      const str = typeof s === "string" ? s : String(s);
+      if (p + str.length * 3 > bytes.length) {
+        const grown = new Uint8Array(Math.max(bytes.length * 2, p + str.length * 3));
+        grown.set(bytes.subarray(0, p));
+        bytes = grown;
+      }
+      let ascii = true;
+      for (let j = 0; j < str.length; j++) {
+        const c = str.charCodeAt(j);
+        if (c >= 0x80) {
+          ascii = false;
+          break;
+        }
+        bytes[p + j] = c;
+      }
+      p += ascii ? str.length : encoder.encodeInto(str, bytes.subarray(p)).written;
+    }
+    offsets[i + 1] = p;
+  }
+  const { validity, nulls } = bitmapOf(n, (i) => values[i] != null);
+  const c = new Column("utf8", n, bytes.slice(0, p), validity, nulls, offsets);
+  return c;
+}
+
+/**
+ * A column of `type` from JavaScript values: numbers, bigints, booleans, strings, Dates (for
+ * timestamps and dates), null/undefined/NaN as null (NaN only in non-float types; floats keep NaN
+ * as a value, which pandas also reads as missing).
+ */
+export function columnFrom(type: DType, values: ArrayLike<unknown>): Column {
+  const n = values.length;
+  if (type === "utf8") return stringColumn(Array.from(values as ArrayLike<unknown>, (v) => (v == null ? null : String(v))));
+  const isNull = (v: unknown): boolean => v === null || v === undefined || (typeof v === "number" && Number.isNaN(v) && type !== "float32" && type !== "float64");
+  const { validity, nulls } = bitmapOf(n, (i) => !isNull(values[i]));
+  if (type === "bool") {
+    const bits = new Uint8Array((n + 7) >> 3);
+    for (let i = 0; i < n; i++) if (values[i] === true || (typeof values[i] === "number" && values[i] !== 0)) bits[i >> 3]! |= 1 << (i & 7);
+    return new Column(type, n, bits, validity, nulls);
+  }
+  const Ctor = storageOf(type);
+  const out = new Ctor(n) as Values;
+  if (isBig(type)) {
+    const scale = isTimestamp(type) ? 1 / MS_PER_UNIT[timestampUnit(type as TimestampType)] : 1;
+    for (let i = 0; i < n; i++) {
+      const v = values[i];
+      if (isNull(v)) continue;
+      // Timestamps from numbers, Dates and date strings are epoch milliseconds, as expressions see them.
+      const ms = v instanceof Date ? v.getTime() : typeof v === "string" && isTimestamp(type) ? Date.parse(v) : Number(v);
+      (out as BigInt64Array)[i] = typeof v === "bigint" ? v : BigInt(Math.round(ms * scale));
+    }
+    return new Column(type, n, out, validity, nulls);
+  }
+  for (let i = 0; i < n; i++) {
+    const v = values[i];
+    if (isNull(v)) continue;
+    // date32 from Dates and epoch milliseconds (what expressions see) → days.
+    (out as Float64Array)[i] = type === "date32" ? Math.floor((v instanceof Date ? v.getTime() : typeof v === "string" ? Date.parse(v) : Number(v)) / 86_400_000) : Number(v);
+  }
+  return new Column(type, n, out, validity, nulls);
+}
+
+/** A column from a Float64Array of results: NaN becomes null (pandas' missing value) when `nanIsNull`. */
+export function numberColumn(type: DType, values: Float64Array, nanIsNull = true): Column {
+  const n = values.length;
+  const { validity, nulls } = nanIsNull ? bitmapOf(n, (i) => values[i] === values[i]) : { validity: null, nulls: 0 };
+  if (type === "float64") return new Column(type, n, values, validity, nulls);
+  return columnFrom(type, nanIsNull ? Array.from(values, (v) => (v === v ? v : null)) : values);
+}
+
+/** A column from values already in the type's stored units (days for date32, counts of the unit for timestamps); null/undefined → null. */
+export function rawColumn(type: DType, values: ArrayLike<unknown>): Column {
+  if (type === "utf8" || type === "bool") return columnFrom(type, values);
+  const n = values.length;
+  const { validity, nulls } = bitmapOf(n, (i) => values[i] != null);
+  const Ctor = storageOf(type);
+  const out = new Ctor(n) as Values;
+  if (isBig(type)) for (let i = 0; i < n; i++) (out as BigInt64Array)[i] = values[i] == null ? 0n : BigInt(values[i] as bigint);
+  else for (let i = 0; i < n; i++) (out as Float64Array)[i] = values[i] == null ? 0 : Number(values[i]);
+  return new Column(type, n, out, validity, nulls);
+}

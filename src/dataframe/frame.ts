@@ -1,0 +1,400 @@
+// The partitioned table: a lazy DataFrame is a graph whose tasks give its partitions (each a Part:
+// Arrow columns), plus the schema, known on the client without running anything. Verbs add one
+// task per partition and return a new frame at once; reductions, groupby and joins build trees
+// (reduce.ts, merge.ts). compute() gives an Arrow Table (flechette's).
+
+import type { Table } from "@uwdata/flechette";
+import { ArgumentError, ColumnError } from "../errors.js";
+import { COLLECTION, computeWith, persistWith, release, type Collection, type CollectionParts, type ComputeOptions } from "../graph/collection.js";
+import { LayeredGraph, Task, TaskRef, type GraphNode } from "../graph/task.js";
+import { describeFunction } from "../client/functions.js";
+import { hash64 } from "../util/ids.js";
+import { toArrow } from "./arrow.js";
+import { toPart } from "./kernels/map.js";
+import { columnFrom } from "./column.js";
+import { evalColumn } from "./kernels/expr-run.js";
+import { toDType, type DType } from "./dtypes.js";
+import { describeExpr, type ExprSpec } from "./expr.js";
+import { LazyValue } from "./lazy.js";
+import { Part, type Schema } from "./part.js";
+import { DF } from "./register.js";
+import { describeFrame, dropDuplicates, groupby, reduceFrame, valueCounts, type GroupBy, type TreeOptions } from "./reduce.js";
+import { merge, type MergeOptions } from "./merge.js";
+import { toCsv, toParquet, type WriteOptions } from "./create.js";
+
+export type ReduceFrameOptions = TreeOptions & { columns?: string[] };
+
+/** A deterministic name for an operation's result: the same operation on the same inputs, the same keys. */
+export function token(op: string, ...parts: unknown[]): string {
+  const spell = (_k: string, v: unknown): unknown => (v instanceof DataFrame ? `@${v.name}` : typeof v === "bigint" ? `${v}n` : typeof v === "number" && !Number.isFinite(v) ? String(v) : v instanceof Date ? `date:${v.getTime()}` : v);
+  return `${op}-${hash64(JSON.stringify(parts, spell))}`;
+}
+
+export interface ExprOptions {
+  /** Constants the expression reads as its second parameter: `(d, $) => d.fare > $.min` with `{ params: { min: 10 } }`. */
+  params?: Record<string, unknown>;
+}
+
+/**
+ * A row as an expression sees it: `d.column` is a number (ints, floats; int64 as Number; timestamps
+ * and dates as epoch milliseconds; NaN where missing), a boolean or a string (null where missing).
+ */
+export type Row = { readonly [column: string]: any };
+/** The params object an expression reads as its second parameter. */
+export type Params = { readonly [name: string]: any };
+export type RowExpr = (d: Row, $: Params) => unknown;
+
+export type AssignValue = RowExpr | number | string | boolean | bigint | Date | null;
+
+export interface MapPartitionsOptions {
+  /** Extra arguments after the table. */
+  args?: unknown[];
+  /** The result's schema ({ column: type }), when running the function on an empty partition here to learn it is not wanted. */
+  meta?: Record<string, string>;
+}
+
+export class DataFrame implements Collection<Table> {
+  /** @internal Frames are made by readParquet, readCsv, fromArrow, fromRecords and by operations on frames. */
+  constructor(
+    readonly graph: LayeredGraph,
+    /** The name of its partitions' keys (`name[i]`). */
+    readonly name: string,
+    readonly npartitions: number,
+    readonly schema: Schema,
+    /** Bounds of a sorted index between partitions, where known (not yet: stage 2's setIndex). */
+    readonly divisions: readonly unknown[] | null = null,
+    /** Bytes the data takes in memory, where known from metadata (an upper bound after filters). */
+    readonly nbytes: number | undefined = undefined,
+  ) {}
+
+  get columns(): string[] {
+    return [...this.schema.names];
+  }
+
+  /** Column types by name: `{ vendor: "int32", fare: "float64", pickup: "timestamp[ms]" }`. */
+  get dtypes(): Record<string, DType> {
+    return Object.fromEntries(this.schema.names.map((n, j) => [n, this.schema.types[j]!]));
+  }
+
+  key(i: number): string {
+    return `${this.name}[${i}]`;
+  }
+
+  keys(): string[] {
+    return Array.from({ length: this.npartitions }, (_, i) => this.key(i));
+  }
+
+  /** Tasks in its graph (before optimization). */
+  get taskCount(): number {
+    return this.graph.size;
+  }
+
+  [COLLECTION](): CollectionParts<Table> {
+    const keys = this.keys();
+    const schema = this.schema;
+    return {
+      graph: this.graph,
+      keys,
+      finalize: (values) => toArrow(Part.concat(values as Part[], schema)),
+      // On a cluster (client.compute), the partitions joined where they are: a Part (`.length`, `.columns`).
+      finalizeTask: () => new Task(DF.concat, [keys.map((k) => new TaskRef(k))]),
+      rebuild: (held) => {
+        const layer = new Map<string, GraphNode>();
+        for (const k of keys) layer.set(k, held.get(k)!);
+        return new DataFrame(LayeredGraph.of(`held-${this.name}`, layer), this.name, this.npartitions, schema, this.divisions, this.nbytes);
+      },
+    };
+  }
+
+  /** Computes the frame: one Arrow Table of all partitions, in order. */
+  async compute(options?: ComputeOptions): Promise<Table> {
+    const [v] = await computeWith(options, [this] as const);
+    return v as Table;
+  }
+
+  /** Computes the partitions and keeps them where they were computed; the returned frame is backed by them. */
+  async persist(options?: ComputeOptions): Promise<DataFrame> {
+    const [v] = await persistWith(options, [this] as const);
+    return v as DataFrame;
+  }
+
+  /** Gives up the partitions a persisted frame holds on a cluster. */
+  release(): void {
+    release(this);
+  }
+
+  /** @internal A frame with one task per partition: `fn(partition_i, ...args)`; `keepsSize` when its partitions are no bigger than these. */
+  partitionwise(op: string, fn: string, args: unknown[], schema: Schema, keepsSize = true): DataFrame {
+    const name = token(op, this.name, fn, args);
+    const layer = new Map<string, GraphNode>();
+    // Rows are only ever dropped or columns narrowed, so the size stays an upper bound, unless columns are made.
+    const out = new DataFrame(LayeredGraph.merge([this.graph], name, layer), name, this.npartitions, schema, this.divisions, keepsSize ? this.nbytes : undefined);
+    for (let i = 0; i < this.npartitions; i++) layer.set(out.key(i), new Task(fn, [new TaskRef(this.key(i)), ...args]));
+    return out;
+  }
+
+  /** @internal The columns asked for, checked (ColumnError lists the columns there are). */
+  checkColumns(names: unknown, what: string): string[] {
+    const list = typeof names === "string" ? [names] : names;
+    if (!Array.isArray(list) || list.some((n) => typeof n !== "string")) throw new ArgumentError(`${what} takes column names, got ${JSON.stringify(names)}`);
+    const missing = list.filter((n) => !this.schema.names.includes(n));
+    if (missing.length > 0) throw new ColumnError(missing, this.schema.names, `in ${what}`);
+    return list;
+  }
+
+  typeOf(name: string): DType {
+    const j = this.schema.names.indexOf(name);
+    if (j < 0) throw new ColumnError([name], this.schema.names);
+    return this.schema.types[j]!;
+  }
+
+  // ---- row-wise verbs (one task per partition, compiled to column loops on the workers) ----
+
+  /** Rows where the expression is true: `df.filter((d) => d.distance > 10)`. Rows where it is null or NaN are dropped. */
+  filter(expr: RowExpr, options: ExprOptions = {}): DataFrame {
+    const spec = describeExpr(expr, "filter", this.schema, options.params);
+    return this.partitionwise("filter", DF.filter, [spec], this.schema);
+  }
+
+  /**
+   * New or replaced columns, from row expressions or constants, in order (each sees the columns
+   * assigned before it): `df.assign({ perMile: (d) => d.fare / d.distance, source: "taxi" })`.
+   */
+  assign(columns: Record<string, AssignValue>, options: ExprOptions = {}): DataFrame {
+    if (typeof columns !== "object" || columns === null) throw new ArgumentError(`assign takes { name: (d) => … }, got ${JSON.stringify(columns)}`);
+    let schema: Schema = this.schema;
+    const specs: [string, ExprSpec | { value: unknown; type: DType }][] = [];
+    for (const [name, v] of Object.entries(columns)) {
+      let type: DType | null;
+      let spec: ExprSpec | { value: unknown; type: DType };
+      if (typeof v === "function") {
+        spec = describeExpr(v, `assign ${name}`, schema, options.params, true);
+        type = null;
+      } else {
+        type = v === null ? "float64" : typeof v === "number" ? "float64" : typeof v === "string" ? "utf8" : typeof v === "boolean" ? "bool" : typeof v === "bigint" ? "int64" : v instanceof Date ? "timestamp[ms]" : (null as never);
+        if (type === null) throw new ArgumentError(`assign ${name}: a column is an expression (d) => … or a constant (number, string, boolean, bigint, Date, null), got ${typeof v}`);
+        spec = { value: v instanceof Date ? v.getTime() : v, type };
+      }
+      specs.push([name, spec]);
+      if ("body" in spec && spec.paramName === null) spec.params = undefined;
+      const j = schema.names.indexOf(name);
+      const t = type ?? inferExprType(spec as ExprSpec, schema, name);
+      if (type === null) (spec as ExprSpec).type = t;
+      schema = j >= 0 ? { names: schema.names, types: schema.types.map((x, k) => (k === j ? t : x)) } : { names: [...schema.names, name], types: [...schema.types, t] };
+    }
+    if (options.params !== undefined && !specs.some(([, sp]) => "body" in sp && sp.paramName !== null)) throw new ArgumentError("assign: params were given but no expression takes a second parameter; write (d, $) => … and read them as $.name");
+    return this.partitionwise("assign", DF.assign, [specs], schema, false);
+  }
+
+  /** Only these columns, in this order. */
+  select(columns: string[]): DataFrame {
+    const names = this.checkColumns(columns, "select");
+    return this.partitionwise("select", DF.select, [names], { names, types: names.map((n) => this.typeOf(n)) });
+  }
+
+  /** Without these columns. */
+  drop(columns: string | string[]): DataFrame {
+    const gone = this.checkColumns(columns, "drop");
+    return this.select(this.schema.names.filter((n) => !gone.includes(n)));
+  }
+
+  /** Columns renamed: `df.rename({ old: "new" })`. */
+  rename(mapping: Record<string, string>): DataFrame {
+    this.checkColumns(Object.keys(mapping), "rename");
+    const names = this.schema.names.map((n) => mapping[n] ?? n);
+    const dupes = names.filter((n, i) => names.indexOf(n) !== i);
+    if (dupes.length > 0) throw new ArgumentError(`rename would give two columns the name ${JSON.stringify(dupes[0])}`);
+    return this.partitionwise("rename", DF.rename, [mapping], { names, types: this.schema.types });
+  }
+
+  /** Columns converted to other types: `df.astype({ vendor: "int64", fare: "float32" })`. */
+  astype(types: Record<string, string>): DataFrame {
+    this.checkColumns(Object.keys(types), "astype");
+    const want = Object.fromEntries(Object.entries(types).map(([k, v]) => [k, toDType(v, `astype ${k}`)]));
+    return this.partitionwise("astype", DF.astype, [want], { names: this.schema.names, types: this.schema.names.map((n, j) => want[n] ?? this.schema.types[j]!) });
+  }
+
+  /** Missing values (null, and NaN in floats) replaced: by one value in every column where it fits, or per column `{ fare: 0, zone: "?" }`. */
+  fillna(value: unknown): DataFrame {
+    const per: Record<string, unknown> = {};
+    if (typeof value === "object" && value !== null && !(value instanceof Date)) {
+      this.checkColumns(Object.keys(value), "fillna");
+      Object.assign(per, value);
+    } else {
+      this.schema.names.forEach((n, j) => {
+        const t = this.schema.types[j]!;
+        const fits = typeof value === "string" ? t === "utf8" : typeof value === "boolean" ? t === "bool" : typeof value === "number" || typeof value === "bigint" ? t !== "utf8" && t !== "bool" : value instanceof Date ? t.startsWith("timestamp") || t === "date32" : false;
+        if (fits) per[n] = value;
+      });
+    }
+    for (const [k, v] of Object.entries(per)) if (v instanceof Date) per[k] = v.getTime();
+    return this.partitionwise("fillna", DF.fillna, [per], this.schema);
+  }
+
+  /** Rows without missing values (in `subset`, default all columns); `how: "all"` drops only rows missing everywhere. */
+  dropna(options: { subset?: string[]; how?: "any" | "all" } = {}): DataFrame {
+    const subset = options.subset ? this.checkColumns(options.subset, "dropna") : null;
+    const how = options.how ?? "any";
+    if (how !== "any" && how !== "all") throw new ArgumentError(`dropna how is "any" or "all", got ${JSON.stringify(how)}`);
+    return this.partitionwise("dropna", DF.dropna, [subset, how], this.schema);
+  }
+
+  /**
+   * `fn(table, ...args)` on every partition, where it is; returns an Arrow table. The function
+   * travels as source (no closure: pass values in `args`). The result's schema is learnt by calling
+   * `fn` here on an empty partition, unless `meta` gives it.
+   */
+  mapPartitions(fn: (table: Table, ...args: never[]) => unknown, options: MapPartitionsOptions = {}): DataFrame {
+    const def = describeFunction(fn as (...args: never[]) => unknown);
+    const args = options.args ?? [];
+    let schema: Schema;
+    if (options.meta) schema = { names: Object.keys(options.meta), types: Object.values(options.meta).map((t, j) => toDType(t, `meta.${Object.keys(options.meta!)[j]}`)) };
+    else {
+      schema = inferMapSchema(fn, this.schema, args);
+    }
+    return this.partitionwise("map-partitions", DF.mapPartitions, [def.source, args], schema, false);
+  }
+
+  // ---- reductions (trees of tasks; nulls and NaN skipped, as pandas) ----
+
+  /** Sums of the numeric (and bool) columns: `await df.sum().compute()` → `{ fare: 1234.5, … }`. */
+  sum(options?: ReduceFrameOptions): LazyValue<Record<string, unknown>> {
+    return reduceFrame(this, "sum", options);
+  }
+  mean(options?: ReduceFrameOptions): LazyValue<Record<string, unknown>> {
+    return reduceFrame(this, "mean", options);
+  }
+  /** Values that are not missing, per column. */
+  count(options?: ReduceFrameOptions): LazyValue<Record<string, unknown>> {
+    return reduceFrame(this, "count", options);
+  }
+  /** Smallest values (numbers, strings, Dates for timestamps), per column. */
+  min(options?: ReduceFrameOptions): LazyValue<Record<string, unknown>> {
+    return reduceFrame(this, "min", options);
+  }
+  max(options?: ReduceFrameOptions): LazyValue<Record<string, unknown>> {
+    return reduceFrame(this, "max", options);
+  }
+  /** Variance (ddof 1 by default, as pandas). */
+  var(options?: ReduceFrameOptions & { ddof?: number }): LazyValue<Record<string, unknown>> {
+    return reduceFrame(this, "var", options);
+  }
+  std(options?: ReduceFrameOptions & { ddof?: number }): LazyValue<Record<string, unknown>> {
+    return reduceFrame(this, "std", options);
+  }
+  /** Distinct values that are not missing, per column. */
+  nunique(options?: ReduceFrameOptions): LazyValue<Record<string, unknown>> {
+    return reduceFrame(this, "nunique", options);
+  }
+  /** count, mean, std, min, max of the numeric columns as a table (a "statistic" column, then one per column). */
+  describe(options?: TreeOptions): LazyValue<Table> {
+    return describeFrame(this, options);
+  }
+
+  /** Groups by key columns: `df.groupby("vendor").agg({ fare: ["mean", "max"] })`. Sorted by the keys unless `{ sort: false }`. */
+  groupby(by: string | string[], options?: { sort?: boolean }): GroupBy {
+    return groupby(this, by, options);
+  }
+
+  /** Counts of each value of a column, most frequent first: columns [column, "count"]. */
+  valueCounts(column: string, options?: TreeOptions): DataFrame {
+    return valueCounts(this, column, options);
+  }
+
+  /** Rows that repeat earlier ones (in `subset`, default all columns) dropped; first occurrences kept, in order. */
+  dropDuplicates(options?: TreeOptions & { subset?: string[] }): DataFrame {
+    return dropDuplicates(this, options);
+  }
+
+  /** A join with another frame (broadcast: see MergeOptions). */
+  merge(other: DataFrame, options?: MergeOptions): DataFrame {
+    return merge(this, other, options);
+  }
+
+  // ---- writing (one file per partition, written where the partition is) ----
+
+  /** Writes `dir/part.<i>.parquet` for every partition (Snappy, with statistics); resolves with the rows written. */
+  toParquet(dir: string | URL, options?: WriteOptions): Promise<number> {
+    return toParquet(this, dir, options);
+  }
+
+  /** Writes `dir/part.<i>.csv` for every partition, with a header; resolves with the rows written. */
+  toCsv(dir: string | URL, options?: WriteOptions): Promise<number> {
+    return toCsv(this, dir, options);
+  }
+
+  // ---- looking at it ----
+
+  /** The first `n` rows (default 5) as an Arrow Table, computing only the partitions it takes. */
+  async head(n = 5, options?: ComputeOptions): Promise<Table> {
+    if (!Number.isInteger(n) || n < 0) throw new ArgumentError(`head takes a whole number of rows, got ${n}`);
+    const got: Part[] = [];
+    let rows = 0;
+    let next = 0;
+    let batch = 1;
+    while (rows < n && next < this.npartitions) {
+      const upto = Math.min(this.npartitions, next + batch);
+      const name = token("head", this.name, n, next, upto);
+      const layer = new Map<string, GraphNode>();
+      for (let i = next; i < upto; i++) layer.set(`${name}[${i}]`, new Task(DF.head, [new TaskRef(this.key(i)), n]));
+      layer.set(name, new Task(DF.concat, [[...layer.keys()].map((k) => new TaskRef(k))]));
+      const p = await new LazyValue<Part>(LayeredGraph.merge([this.graph], name, layer), name, (v) => v as Part, "head").compute(options);
+      got.push(p);
+      rows += p.length;
+      next = upto;
+      batch *= 4;
+    }
+    return toArrow(Part.concat(got, this.schema).slice(0, n));
+  }
+
+  /** The number of rows (computed now). */
+  async len(options?: ComputeOptions): Promise<number> {
+    const name = token("len", this.name);
+    const layer = new Map<string, GraphNode>();
+    for (let i = 0; i < this.npartitions; i++) layer.set(`${name}[${i}]`, new Task(DF.len, [new TaskRef(this.key(i))]));
+    layer.set(name, new Task(DF.sum, [[...layer.keys()].map((k) => new TaskRef(k))]));
+    return new LazyValue<number>(LayeredGraph.merge([this.graph], name, layer), name, (v) => v as number, "len").compute(options);
+  }
+
+  toString(): string {
+    const width = Math.max(4, ...this.schema.names.map((n) => n.length));
+    const cols = this.schema.names.map((n, j) => `  ${n.padEnd(width)}  ${this.schema.types[j]}`).join("\n");
+    return `mw.DataFrame<${this.name.replace(/-[0-9a-f]+$/, "")}, npartitions=${this.npartitions}, columns=${this.schema.names.length}, tasks=${this.taskCount}>\n${cols}`;
+  }
+
+  [Symbol.for("nodejs.util.inspect.custom")](): string {
+    return this.toString();
+  }
+}
+
+/** Two rows of typical values of each type: what expressions and mapPartitions are tried on here to learn their result's type (dask's nonempty meta). */
+export function samplePart(schema: Schema): Part {
+  const sample: Record<string, unknown[]> = { utf8: ["a", "b"], bool: [true, false], date32: [0, 86_400_000] };
+  return new Part(
+    schema.names,
+    schema.types.map((t) => columnFrom(t, sample[t] ?? (t.startsWith("timestamp") ? [0, 1000] : [1, 2]))),
+    2,
+  );
+}
+
+/** The type an assigned expression gives, learnt by running it here on sample rows; the workers check they get the same. */
+function inferExprType(spec: ExprSpec, schema: Schema, name: string): DType {
+  try {
+    return evalColumn(samplePart(schema), spec, name, null).type;
+  } catch (err) {
+    throw new ArgumentError(`assign ${name}: the expression ${spec.source} fails on sample rows of the columns' types (${(err as Error).message}); it would fail on the workers too`, { cause: err });
+  }
+}
+
+/** The schema mapPartitions' function gives, from calling it here on an empty table of the frame's schema. */
+function inferMapSchema(fn: (table: Table, ...args: never[]) => unknown, schema: Schema, args: unknown[]): Schema {
+  let out: unknown;
+  try {
+    out = (fn as (t: Table, ...a: unknown[]) => unknown)(toArrow(Part.empty(schema)), ...args);
+  } catch (err) {
+    throw new ArgumentError(`mapPartitions: calling the function on an empty table here (to learn its result's columns) failed: ${(err as Error).message}; give the result's columns with { meta: { name: "type", … } }`, { cause: err });
+  }
+  if (out && typeof (out as { then?: unknown }).then === "function") throw new ArgumentError("mapPartitions: the function returned a promise; give the result's columns with { meta } to use an async function");
+  return toPart(out).schema;
+}
+

@@ -1,0 +1,99 @@
+// The worker's side of readParquet: one row group's requested columns, read by byte ranges from the
+// file's store (hyparquet plans the ranges from the footer, cached per process) and turned into a
+// partition. Errors name the file, the row group and the column.
+
+import { parquetRead, type FileMetaData } from "hyparquet";
+import { compressors } from "hyparquet-compressors";
+import { FormatError, SchemaError, StoreError } from "../../errors.js";
+import { Column, rawColumn, stringColumn, type Values } from "../column.js";
+import { storageOf, type DType } from "../dtypes.js";
+import { Part } from "../part.js";
+import { filterRows } from "./filters.js";
+import { storeOf } from "./files.js";
+import { parquetColumns, RAW_PARSERS, readFooter } from "./parquet-meta.js";
+import type { ParquetReadSpec } from "./parquet.js";
+
+/** Footers read in this process, by URL and size (a rewritten file of another size is read again). */
+const footers = new Map<string, Promise<FileMetaData>>();
+const MAX_FOOTERS = 64;
+
+function footer(url: string, size: number): Promise<FileMetaData> {
+  const key = `${size}:${url}`;
+  let p = footers.get(key);
+  if (!p) {
+    if (footers.size >= MAX_FOOTERS) footers.delete(footers.keys().next().value!);
+    p = readFooter(url, size);
+    p.catch(() => footers.delete(key));
+    footers.set(key, p);
+  }
+  return p;
+}
+
+export async function readParquetPart(spec: ParquetReadSpec): Promise<Part> {
+  const meta = await footer(spec.url, spec.size);
+  const rg = meta.row_groups[spec.rowGroup];
+  if (!rg) throw new StoreError(`${spec.url} has no row group ${spec.rowGroup}: it changed since it was planned`, spec.url);
+  const found = new Map(parquetColumns(meta).map((c) => [c.name, c.type]));
+  spec.read.forEach((c, j) => {
+    if (found.get(c) !== spec.types[j]) throw new SchemaError(`${spec.url}: column ${JSON.stringify(c)} is ${JSON.stringify(found.get(c) ?? "missing")}, not ${spec.types[j]} as planned: the file changed since it was planned`);
+  });
+  let rowStart = 0;
+  for (let g = 0; g < spec.rowGroup; g++) rowStart += Number(meta.row_groups[g]!.num_rows);
+  const rows = Number(rg.num_rows);
+  const { store, key } = storeOf(spec.url);
+  const file = {
+    byteLength: spec.size,
+    async slice(start: number, end = spec.size): Promise<ArrayBuffer> {
+      const b = await store.get(key, { offset: start, length: end - start });
+      if (!b || b.length < end - start) throw new StoreError(`${spec.url} ends before byte ${end}: it changed since it was planned`, spec.url);
+      return b.byteOffset === 0 && b.byteLength === b.buffer.byteLength ? (b.buffer as ArrayBuffer) : (b.slice().buffer as ArrayBuffer);
+    },
+  };
+  const chunks = new Map<string, { start: number; data: ArrayLike<unknown> }[]>();
+  try {
+    await parquetRead({
+      file,
+      metadata: meta,
+      columns: spec.read,
+      rowStart,
+      rowEnd: rowStart + rows,
+      compressors,
+      parsers: RAW_PARSERS,
+      onChunk: ({ columnName, columnData, rowStart: at }) => {
+        let list = chunks.get(columnName);
+        if (!list) chunks.set(columnName, (list = []));
+        list.push({ start: at - rowStart, data: columnData as ArrayLike<unknown> });
+      },
+    });
+  } catch (err) {
+    if (err instanceof StoreError) throw err;
+    const msg = (err as Error).message;
+    const enc = /unsupported encoding: (\S+)/.exec(msg);
+    const codec = /codec|compression|decompress/i.test(msg);
+    throw new FormatError(
+      `${spec.url}, row group ${spec.rowGroup}: ${enc ? `a page is encoded with ${enc[1]}, which meshwork's Parquet reader (hyparquet) does not decode` : codec ? `cannot decompress: ${msg}` : msg}`,
+      { cause: err },
+    );
+  }
+  const cols = spec.read.map((name, j) => toColumn(spec.types[j]!, rows, chunks.get(name) ?? [], name, spec));
+  let part = new Part(spec.read, cols, rows);
+  const keep = filterRows(part, spec.filters);
+  if (keep) part = part.take(keep);
+  return spec.keep.length === spec.read.length ? part : part.select(spec.keep);
+}
+
+/** hyparquet's chunks of one column (typed arrays without nulls, plain arrays with them) as one Column. */
+function toColumn(type: DType, rows: number, chunks: { start: number; data: ArrayLike<unknown> }[], name: string, spec: ParquetReadSpec): Column {
+  chunks.sort((a, b) => a.start - b.start);
+  const got = chunks.reduce((s, c) => s + c.data.length, 0);
+  if (got !== rows) throw new FormatError(`${spec.url}, row group ${spec.rowGroup}: column ${JSON.stringify(name)} decoded to ${got} values for ${rows} rows`);
+  const Ctor = storageOf(type);
+  if (chunks.length === 1 && chunks[0]!.data instanceof (Ctor as unknown as typeof Uint8Array) && type !== "bool" && type !== "utf8") {
+    return new Column(type, rows, chunks[0]!.data as unknown as Values, null, 0);
+  }
+  const all: unknown[] = new Array(rows);
+  let p = 0;
+  for (const c of chunks) for (let i = 0; i < c.data.length; i++) all[p++] = c.data[i];
+  if (type === "utf8") return stringColumn(all as (string | null)[]);
+  return rawColumn(type, all);
+}

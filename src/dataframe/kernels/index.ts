@@ -1,0 +1,48 @@
+// Every dataframe task function by its builtin key (register.ts names them), loaded together on
+// a process's first dataframe task.
+
+import { ArgumentError } from "../../errors.js";
+import { readCsvPart } from "../io/csv-read.js";
+import { readParquetPart } from "../io/parquet-read.js";
+import { writePart } from "../io/write.js";
+import { Part } from "../part.js";
+import { combineAgg, finalAgg, partialAgg, sortPart, splitPartial } from "./aggregate.js";
+import { findGroups, splitByKey } from "./groups.js";
+import { mergeParts } from "./merge.js";
+import { mapPartition } from "./map.js";
+import { assign, astype, concat, dropna, fillna, filter, head, length, rename, select } from "./verbs.js";
+
+export const KERNELS = {
+  parquetRead: readParquetPart,
+  csvRead: readCsvPart,
+  write: writePart,
+  filter,
+  assign,
+  select,
+  rename,
+  astype,
+  fillna,
+  dropna,
+  head,
+  len: length,
+  mapPartitions: mapPartition,
+  aggPartial: partialAgg,
+  aggCombine: combineAgg,
+  aggFinal: finalAgg,
+  split: splitByKey,
+  aggSplit: splitPartial,
+  pick: (list: unknown[], i: number) => {
+    if (!Array.isArray(list) || i >= list.length) throw new ArgumentError(`pick: no item ${i}`);
+    return list[i];
+  },
+  concat,
+  merge: mergeParts,
+  /** Distinct rows of a partition (or several joined) by `subset` (default all columns): each first occurrence, whole, in order; null equals null, as pandas. */
+  distinct: (parts: Part | Part[], subset: string[] | null) => {
+    const p = Array.isArray(parts) ? Part.concat(parts) : parts;
+    return p.take(findGroups(p, subset ?? [...p.names], true).first);
+  },
+  sort: sortPart,
+  /** Sums of numbers (partition lengths into a frame's length). */
+  sum: (values: number[]) => values.reduce((a, b) => a + b, 0),
+};

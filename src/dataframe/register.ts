@@ -1,0 +1,45 @@
+// meshwork/dataframe's task functions as builtins, so a graph names them instead of carrying code.
+// Every worker registers the names and the partition wire class at start; the code behind them
+// (and hyparquet, hyparquet-writer, flechette) loads on a process's first dataframe task.
+
+import { registerBuiltin, type BuiltinFn } from "../graph/builtins.js";
+import "./part.js"; // the wire class, needed to receive a partition at all
+
+/** Builtin names, used by the graph builders. */
+export const DF = {
+  parquetRead: "df.parquet-read",
+  csvRead: "df.csv-read",
+  write: "df.write",
+  filter: "df.filter",
+  assign: "df.assign",
+  select: "df.select",
+  rename: "df.rename",
+  astype: "df.astype",
+  fillna: "df.fillna",
+  dropna: "df.dropna",
+  head: "df.head",
+  len: "df.len",
+  mapPartitions: "df.map-partitions",
+  aggPartial: "df.agg-partial",
+  aggCombine: "df.agg-combine",
+  aggFinal: "df.agg-final",
+  split: "df.split",
+  aggSplit: "df.agg-split",
+  pick: "df.pick",
+  concat: "df.concat",
+  merge: "df.merge",
+  distinct: "df.distinct",
+  sort: "df.sort",
+  sum: "df.sum",
+} as const;
+
+type Kernels = typeof import("./kernels/index.js");
+let loading: Promise<Kernels> | null = null;
+const load = (): Promise<Kernels> => (loading ??= import("./kernels/index.js"));
+
+for (const [key, name] of Object.entries(DF)) {
+  registerBuiltin(name, (async (...args: never[]) => {
+    const k = await load();
+    return (k.KERNELS[key as keyof typeof DF] as (...a: never[]) => unknown)(...args);
+  }) as BuiltinFn);
+}

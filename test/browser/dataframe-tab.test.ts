@@ -1,0 +1,48 @@
+// A browser tab computes dataframe partitions: a scheduler serves the Parquet fixtures at /data/, a
+// Chromium tab is its only worker, and a frame read over http://…/data/ is filtered, derived and
+// grouped in the tab's Web Worker (row groups fetched by byte range with the tab's token; the
+// dataframe code, hyparquet and flechette loaded as chunks on its first dataframe task), giving
+// what this thread computes from the files.
+
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import * as dd from "../../node/dataframe.js";
+import type { DataRequestInfo } from "../../node/data-server.js";
+import { chromiumMissing, tabCluster, tabsJoined } from "../helpers/chromium.js";
+import { within } from "../helpers/within.js";
+import { columnsOf, fixture } from "../dataframe/helpers.js";
+
+test("a tab, the only worker, reads row groups by byte range and computes filter, assign and groupby", { skip: chromiumMissing(), timeout: 90_000 }, async () => {
+  const seen: DataRequestInfo[] = [];
+  await using c = await tabCluster(0, { serveData: { directory: fixture("trips"), onRequest: (i) => seen.push(i) } });
+  const { net, client, chrome } = c;
+  const page = await chrome.browser.newPage();
+  const problems: string[] = [];
+  page.on("pageerror", (e) => problems.push(String(e)));
+  page.on("console", (m) => m.type() === "error" && problems.push(m.text()));
+  await page.goto(net.pageUrl);
+  await tabsJoined(client);
+  assert.deepEqual((await client.workers()).map((w) => w.kind), ["browser"]);
+
+  const fetched = () => page.workers()[0]!.evaluate(() => performance.getEntriesByType("resource").map((e) => new URL(e.name).pathname));
+  const dfChunk = (paths: string[]) => paths.some((p) => /^\/chunks\/kernels-\w+\.js$/.test(p));
+  assert.ok(!dfChunk(await fetched()), "the dataframe code (kernels, hyparquet, flechette) is not loaded before a dataframe task");
+
+  const http = net.address.replace(/^ws/, "http");
+  const files = [0, 1, 2].map((i) => `${http}/data/part-${i}.parquet`);
+  const query = (df: dd.DataFrame) => df.filter((d) => d.distance > 2).assign({ perMile: (d) => d.fare / d.distance }).groupby("vendor").agg({ perMile: ["mean", "max"], fare: "sum", zone: "nunique" });
+  const remote = await dd.readParquet(files, { columns: ["vendor", "zone", "distance", "fare"] });
+  assert.equal(remote.npartitions, 9);
+  const inTab = columnsOf(await within(query(remote).compute({ scheduler: client }), 60_000, "computed in the tab"));
+  const here = columnsOf(await query(await dd.readParquet(files.map((_, i) => fixture(`trips/part-${i}.parquet`)), { columns: ["vendor", "zone", "distance", "fare"] })).compute({ scheduler: "sync" }));
+  assert.deepEqual(inTab, here);
+  assert.deepEqual(inTab["vendor"], [1, 2, 3, 4]);
+
+  // The tab read byte ranges (column chunks and footers), never a whole file, with the worker token.
+  const byTab = seen.filter((s) => s.role === "worker");
+  assert.ok(byTab.length > 0, JSON.stringify(seen));
+  assert.ok(byTab.every((s) => s.status === 206), `ranges only: ${JSON.stringify(byTab.map((s) => [s.path, s.status]))}`);
+  const after = await fetched();
+  assert.ok(dfChunk(after), `the dataframe code loaded as a chunk: ${after.join(" ")}`);
+  assert.deepEqual(problems, []);
+});
