@@ -233,3 +233,51 @@ __attribute__((export_name("add_f64"))) void add_f64(double *acc, const double *
   for (; i + 2 <= n; i += 2) wasm_v128_store(acc + i, wasm_f64x2_add(wasm_v128_load(acc + i), wasm_v128_load(src + i)));
   for (; i < n; i++) acc[i] += src[i];
 }
+
+/**
+ * acc[i] += src[i] and cnt[i] += 1 where src[i] is not NaN, for n float32 values: the sum that
+ * skips NaN and its count (nansum, nanmean's first step, count, xarray's grouped means). A NaN
+ * adds +0 instead of being skipped, which gives the same bits: a sum that starts from +0 is never
+ * -0 (x + y is -0 only when both are), and s + 0 is s for every other s, infinities and NaN
+ * included. Counts are int32 (a block has fewer than 2^31 rows).
+ */
+__attribute__((export_name("add_nan_f32"))) void add_nan_f32(double *acc, int32_t *cnt, const float *src, int n) {
+  int i = 0;
+  for (; i + 4 <= n; i += 4) {
+    v128_t x = wasm_v128_load(src + i);
+    v128_t keep = wasm_f32x4_eq(x, x); // all ones where not NaN
+    v128_t v = wasm_v128_and(x, keep); // NaN → +0
+    v128_t lo = wasm_f64x2_promote_low_f32x4(v);
+    v128_t hi = wasm_f64x2_promote_low_f32x4(wasm_i32x4_shuffle(v, v, 2, 3, 0, 1));
+    wasm_v128_store(acc + i, wasm_f64x2_add(wasm_v128_load(acc + i), lo));
+    wasm_v128_store(acc + i + 2, wasm_f64x2_add(wasm_v128_load(acc + i + 2), hi));
+    wasm_v128_store(cnt + i, wasm_i32x4_sub(wasm_v128_load(cnt + i), keep)); // keep is -1 where counted
+  }
+  for (; i < n; i++) {
+    const float x = src[i];
+    if (x == x) {
+      acc[i] += (double)x;
+      cnt[i] += 1;
+    }
+  }
+}
+
+/** The same for n float64 values. */
+__attribute__((export_name("add_nan_f64"))) void add_nan_f64(double *acc, int32_t *cnt, const double *src, int n) {
+  int i = 0;
+  for (; i + 4 <= n; i += 4) {
+    v128_t x0 = wasm_v128_load(src + i), x1 = wasm_v128_load(src + i + 2);
+    v128_t k0 = wasm_f64x2_eq(x0, x0), k1 = wasm_f64x2_eq(x1, x1);
+    wasm_v128_store(acc + i, wasm_f64x2_add(wasm_v128_load(acc + i), wasm_v128_and(x0, k0)));
+    wasm_v128_store(acc + i + 2, wasm_f64x2_add(wasm_v128_load(acc + i + 2), wasm_v128_and(x1, k1)));
+    // the 64-bit masks' low halves, as four 32-bit lanes of -1 or 0
+    wasm_v128_store(cnt + i, wasm_i32x4_sub(wasm_v128_load(cnt + i), wasm_i32x4_shuffle(k0, k1, 0, 2, 4, 6)));
+  }
+  for (; i < n; i++) {
+    const double x = src[i];
+    if (x == x) {
+      acc[i] += x;
+      cnt[i] += 1;
+    }
+  }
+}
