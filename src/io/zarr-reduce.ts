@@ -5,8 +5,8 @@
 // was decoded into storage of its own and then summed by the elementwise kernel from memory, ~11 ms
 // a chunk with both threads busy (JavaScript's floor is ~0.9 ns a value). Fused, each 512 kB Blosc
 // block is added to float64 running sums in WebAssembly with SIMD as soon as it is decoded, while
-// it is in the cache: no 32 MB buffer, no second pass. The NaN-skipping sums count the values they
-// keep in the same pass (int32 counts beside the sums).
+// it is in the cache: no 32 MB buffer, no second pass. The NaN-skipping sums count the NaN they
+// leave out in the same pass (int32 counts beside the sums, written only where there is a NaN).
 //
 // The sums are bit for bit the kernels': one IEEE double add per value, in the order of the rows
 // (a NaN adds +0, which leaves a sum that started from +0 as it was). Anything the fast path does
@@ -104,6 +104,8 @@ export async function rowSumsFast(spec: ZarrReadSpec, r: RowSums): Promise<RowTo
     if (!wasm.reserve(0, accBytes)) return null;
     wasm.clearAccumulator(nsums, r.skipNaN);
     const bins = r.bins;
+    const rowsIn = new Array<number>(r.nbins).fill(0); // rows added to each bin
+    let nans = 0;
     for (let c = spec.start[0]! / chunks[0]!; c * chunks[0]! < spec.stop[0]!; c++) {
       const rows = Math.min(chunks[0]!, spec.stop[0]! - c * chunks[0]!);
       const first = c * chunks[0]! - spec.start[0]!; // the chunk's first row in the block
@@ -124,8 +126,9 @@ export async function rowSumsFast(spec: ZarrReadSpec, r: RowSums): Promise<RowTo
         const src = inModule ? wasm.input(size)! : bytes; // the same bytes, in a view growing left usable
         decodeBloscRows(src, h, rows, rowElems, itemsize, wasm, (at, row, col, n) => {
           const bin = bins ? bins[first + row]! : 0;
-          wasm.accumulate(at, bin * rowElems + col, n, itemsize, r.skipNaN);
+          nans += wasm.accumulate(at, bin * rowElems + col, n, itemsize, r.skipNaN);
         });
+        for (let row = 0; row < rows; row++) rowsIn[bins ? bins[first + row]! : 0]!++;
       } finally {
         lease.release();
       }
@@ -134,8 +137,13 @@ export async function rowSumsFast(spec: ZarrReadSpec, r: RowSums): Promise<RowTo
     wasm.readAccumulator(sums);
     let counts: Float64Array | null = null;
     if (r.skipNaN) {
+      // The values in each sum: the rows added to its bin, less the NaN left out.
       counts = allocateUninitialized("float64", nsums) as Float64Array;
-      wasm.readCounts(counts);
+      for (let b = 0; b < r.nbins; b++) counts.fill(rowsIn[b]!, b * rowElems, (b + 1) * rowElems);
+      if (nans > 0) {
+        const nan = wasm.nanCounts();
+        for (let i = 0; i < nsums; i++) counts[i] = counts[i]! - nan[i]!;
+      }
     }
     return { sums, counts, rowElems };
   } finally {

@@ -235,49 +235,69 @@ __attribute__((export_name("add_f64"))) void add_f64(double *acc, const double *
 }
 
 /**
- * acc[i] += src[i] and cnt[i] += 1 where src[i] is not NaN, for n float32 values: the sum that
- * skips NaN and its count (nansum, nanmean's first step, count, xarray's grouped means). A NaN
- * adds +0 instead of being skipped, which gives the same bits: a sum that starts from +0 is never
- * -0 (x + y is -0 only when both are), and s + 0 is s for every other s, infinities and NaN
- * included. Counts are int32 (a block has fewer than 2^31 rows).
+ * acc[i] += src[i] where src[i] is not NaN, for n float32 values, and nan[i] += 1 where it is:
+ * the sum that skips NaN, whose count is the rows added less the NaN (nansum, nanmean's first
+ * step, count, xarray's grouped means). A NaN adds +0 instead of being skipped, which gives the
+ * same bits: a sum that starts from +0 is never -0 (x + y is -0 only when both are), and s + 0 is
+ * s for every other s, infinities and NaN included. Counting the NaN rather than the values
+ * leaves the counts untouched by data without NaN (with 4 bytes of counts beside each sum's 8,
+ * counting every value took ~2.5× add_f32's time). Returns how many NaN there were.
  */
-__attribute__((export_name("add_nan_f32"))) void add_nan_f32(double *acc, int32_t *cnt, const float *src, int n) {
-  int i = 0;
-  for (; i + 4 <= n; i += 4) {
-    v128_t x = wasm_v128_load(src + i);
-    v128_t keep = wasm_f32x4_eq(x, x); // all ones where not NaN
-    v128_t v = wasm_v128_and(x, keep); // NaN → +0
-    v128_t lo = wasm_f64x2_promote_low_f32x4(v);
-    v128_t hi = wasm_f64x2_promote_low_f32x4(wasm_i32x4_shuffle(v, v, 2, 3, 0, 1));
-    wasm_v128_store(acc + i, wasm_f64x2_add(wasm_v128_load(acc + i), lo));
-    wasm_v128_store(acc + i + 2, wasm_f64x2_add(wasm_v128_load(acc + i + 2), hi));
-    wasm_v128_store(cnt + i, wasm_i32x4_sub(wasm_v128_load(cnt + i), keep)); // keep is -1 where counted
+__attribute__((export_name("add_nan_f32"))) int add_nan_f32(double *acc, int32_t *nan, const float *src, int n) {
+  int i = 0, seen = 0;
+  // 16 values a step, tested for NaN once: one all_true per 16 instead of per 4 (1.5× faster)
+  for (; i + 16 <= n; i += 16) {
+    v128_t keep[4];
+    for (int q = 0; q < 4; q++) {
+      v128_t x = wasm_v128_load(src + i + 4 * q);
+      keep[q] = wasm_f32x4_eq(x, x); // all ones where not NaN
+      v128_t v = wasm_v128_and(x, keep[q]); // NaN → +0
+      double *a = acc + i + 4 * q;
+      wasm_v128_store(a, wasm_f64x2_add(wasm_v128_load(a), wasm_f64x2_promote_low_f32x4(v)));
+      wasm_v128_store(a + 2, wasm_f64x2_add(wasm_v128_load(a + 2), wasm_f64x2_promote_low_f32x4(wasm_i32x4_shuffle(v, v, 2, 3, 0, 1))));
+    }
+    if (!wasm_i32x4_all_true(wasm_v128_and(wasm_v128_and(keep[0], keep[1]), wasm_v128_and(keep[2], keep[3])))) {
+      for (int q = 0; q < 4; q++) {
+        v128_t isnan = wasm_v128_not(keep[q]); // -1 where NaN
+        wasm_v128_store(nan + i + 4 * q, wasm_i32x4_sub(wasm_v128_load(nan + i + 4 * q), isnan));
+        seen += __builtin_popcount(wasm_i32x4_bitmask(isnan));
+      }
+    }
   }
   for (; i < n; i++) {
     const float x = src[i];
-    if (x == x) {
-      acc[i] += (double)x;
-      cnt[i] += 1;
+    if (x == x) acc[i] += (double)x;
+    else {
+      nan[i] += 1;
+      seen++;
     }
   }
+  return seen;
 }
 
 /** The same for n float64 values. */
-__attribute__((export_name("add_nan_f64"))) void add_nan_f64(double *acc, int32_t *cnt, const double *src, int n) {
-  int i = 0;
-  for (; i + 4 <= n; i += 4) {
-    v128_t x0 = wasm_v128_load(src + i), x1 = wasm_v128_load(src + i + 2);
-    v128_t k0 = wasm_f64x2_eq(x0, x0), k1 = wasm_f64x2_eq(x1, x1);
-    wasm_v128_store(acc + i, wasm_f64x2_add(wasm_v128_load(acc + i), wasm_v128_and(x0, k0)));
-    wasm_v128_store(acc + i + 2, wasm_f64x2_add(wasm_v128_load(acc + i + 2), wasm_v128_and(x1, k1)));
-    // the 64-bit masks' low halves, as four 32-bit lanes of -1 or 0
-    wasm_v128_store(cnt + i, wasm_i32x4_sub(wasm_v128_load(cnt + i), wasm_i32x4_shuffle(k0, k1, 0, 2, 4, 6)));
+__attribute__((export_name("add_nan_f64"))) int add_nan_f64(double *acc, int32_t *nan, const double *src, int n) {
+  int i = 0, seen = 0;
+  for (; i + 2 <= n; i += 2) {
+    v128_t x = wasm_v128_load(src + i);
+    v128_t keep = wasm_f64x2_eq(x, x);
+    wasm_v128_store(acc + i, wasm_f64x2_add(wasm_v128_load(acc + i), wasm_v128_and(x, keep)));
+    if (!wasm_i64x2_all_true(keep)) {
+      for (int k = 0; k < 2; k++) {
+        if (src[i + k] != src[i + k]) {
+          nan[i + k] += 1;
+          seen++;
+        }
+      }
+    }
   }
   for (; i < n; i++) {
     const double x = src[i];
-    if (x == x) {
-      acc[i] += x;
-      cnt[i] += 1;
+    if (x == x) acc[i] += x;
+    else {
+      nan[i] += 1;
+      seen++;
     }
   }
+  return seen;
 }

@@ -18,8 +18,8 @@ interface Exports {
   unshuffle(src: number, dst: number, bsize: number, typesize: number): void;
   add_f32(acc: number, src: number, n: number): void;
   add_f64(acc: number, src: number, n: number): void;
-  add_nan_f32(acc: number, cnt: number, src: number, n: number): void;
-  add_nan_f64(acc: number, cnt: number, src: number, n: number): void;
+  add_nan_f32(acc: number, nan: number, src: number, n: number): number;
+  add_nan_f64(acc: number, nan: number, src: number, n: number): number;
   __heap_base: WebAssembly.Global;
 }
 
@@ -202,7 +202,7 @@ export class WasmBlocks {
   }
 
   /**
-   * Sets the accumulator to `n` float64 sums of 0, followed by `n` int32 counts of 0 when
+   * Sets the accumulator to `n` float64 sums of 0, followed by `n` int32 counts of NaN, 0, when
    * `counted` (the accumulator reserved must hold them: accumulatorBytes(n, counted)).
    */
   clearAccumulator(n: number, counted = false): void {
@@ -212,16 +212,18 @@ export class WasmBlocks {
 
   /**
    * Adds `n` values of `itemsize` bytes (float32 or float64) at `at` to the sums from `index` on;
-   * `skipNaN`: NaN left out, and the others counted (the accumulator was cleared as counted).
+   * `skipNaN`: NaN left out and counted instead (the accumulator was cleared as counted). Returns
+   * how many NaN were left out.
    */
-  accumulate(at: number, index: number, n: number, itemsize: 4 | 8, skipNaN = false): void {
+  accumulate(at: number, index: number, n: number, itemsize: 4 | 8, skipNaN = false): number {
     const acc = this.ACC + 8 * index;
     if (skipNaN) {
-      const cnt = this.ACC + 8 * this.sums + 4 * index;
-      if (itemsize === 4) this.x.add_nan_f32(acc, cnt, at, n);
-      else this.x.add_nan_f64(acc, cnt, at, n);
-    } else if (itemsize === 4) this.x.add_f32(acc, at, n);
+      const nan = this.ACC + 8 * this.sums + 4 * index;
+      return itemsize === 4 ? this.x.add_nan_f32(acc, nan, at, n) : this.x.add_nan_f64(acc, nan, at, n);
+    }
+    if (itemsize === 4) this.x.add_f32(acc, at, n);
     else this.x.add_f64(acc, at, n);
+    return 0;
   }
 
   /** Copies the accumulator's sums into `out` (its first out.length). */
@@ -229,10 +231,9 @@ export class WasmBlocks {
     new Uint8Array(out.buffer, out.byteOffset, out.byteLength).set(this.mem.subarray(this.ACC, this.ACC + out.byteLength));
   }
 
-  /** Copies the counts after the sums into `out`, as float64. */
-  readCounts(out: Float64Array): void {
-    const counts = new Int32Array(this.x.memory.buffer, this.ACC + 8 * this.sums, out.length);
-    for (let i = 0; i < out.length; i++) out[i] = counts[i]!;
+  /** The counts of NaN after the sums (a view of the module's memory, valid until the next call). */
+  nanCounts(): Int32Array {
+    return new Int32Array(this.x.memory.buffer, this.ACC + 8 * this.sums, this.sums);
   }
 }
 
