@@ -73,8 +73,8 @@ function runsOf(codes: readonly number[], slot: Map<number, number>): Run[] {
 /**
  * Folds each row of a block into its group's running totals. The rows of a group are taken a run
  * at a time and a tile of positions at a time, each position's rows in order, so every total is
- * the same sequence of adds (or products, comparisons) as folding row by row: the bits of any
- * earlier version of this loop.
+ * the same sequence of adds (or products, comparisons) as folding row by row: the bits of the
+ * fused read's sums (xarray/zarr-group.ts) and of any earlier version of this loop.
  */
 export function groupChunk(spec: GroupChunkSpec, block: NDArray): GroupPartial {
   const { data, rows, inner } = rowsOf(block, spec.axis);
@@ -435,10 +435,13 @@ export const XK = {
   groupCombine: "xarray.group-combine",
   groupFinalize: "xarray.group-finalize",
   groupBinary: "xarray.group-binary",
+  /** A Zarr read and the grouped fold of it, fused (zarr-group-fuse.ts, zarr-group.ts). */
+  groupChunkZarr: "xarray.zarr-group-chunk",
 } as const;
 
 registerBuiltin(XK.groupChunk, groupChunk as BuiltinFn);
 registerBuiltin(XK.groupCombine, groupCombine as BuiltinFn);
 registerBuiltin(XK.groupFinalize, groupFinalize as BuiltinFn);
 registerBuiltin(XK.groupBinary, groupBinary as BuiltinFn);
-
+// Loaded on a worker's first use, with the io code under it (a tab's bundle keeps io apart).
+registerBuiltin(XK.groupChunkZarr, (async (spec: GroupChunkSpec, read: never) => (await import("./zarr-group.js")).readZarrGroups(spec, read)) as BuiltinFn);

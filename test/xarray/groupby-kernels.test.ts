@@ -1,11 +1,30 @@
 // groupby's kernels as they are optimised: folds a run of rows and a tile of positions at a time,
-// merges and lays out with one loop per op, grouped arithmetic one program per run. Each is
-// checked bit for bit against the plain row-by-row fold and merge of the first version.
+// merges and lays out with one loop per op, grouped arithmetic one program per run, and a Zarr
+// read fused with the grouped sums (a monthly climatology decoded and summed in one pass). Each is
+// checked bit for bit against the plain row-by-row fold or the unfused tasks.
 
 import assert from "node:assert/strict";
-import { describe, test } from "node:test";
+import { mkdtempSync, rmSync, unlinkSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
 import * as mw from "../../node/array.js";
+import { Coordinate, DataArray, Dataset, openDataset } from "../../node/xarray.js";
+import { COLLECTION, optimize, Task } from "../../src/internal.js";
 import { groupBinary, groupChunk, groupCombine, groupFinalize, type GroupOp, type GroupPartial } from "../../src/xarray/kernels.js";
+import { zarrSumStats } from "../../src/io/zarr-reduce.js";
+import { startCluster, type TestCluster } from "../helpers/cluster.js";
+
+let tmp: string;
+let c: TestCluster;
+before(async () => {
+  tmp = mkdtempSync(join(tmpdir(), "meshwork-groupby-"));
+  c = await startCluster({ workers: 2 });
+});
+after(async () => {
+  await c[Symbol.asyncDispose]();
+  rmSync(tmp, { recursive: true, force: true });
+});
 
 /** Values near 280 with NaN scattered, a position all NaN, one with +inf and -inf, one all -0, and large and tiny magnitudes. */
 function values(shape: number[], dtype: "float32" | "float64", seed = 3): mw.NDArray {
@@ -210,5 +229,84 @@ describe("grouped arithmetic, one program per run", () => {
     const f32 = groupBinary({ op: "sub", axis: 1, rows: monthCodes(6), dtype: "float32" }, values([3, 6, 2], "float32"), values([3, 12, 2], "float32", 4));
     assert.equal(f32.dtype, "float32");
     assert.ok(Object.is(f32.get(1, 4, 1), Math.fround((values([3, 6, 2], "float32").get(1, 4, 1) as number) - (values([3, 12, 2], "float32", 4).get(1, 0, 1) as number))));
+  });
+});
+
+describe("a Zarr read fused with the grouped sums", () => {
+  /** A daily dataset like the benchmark's, small: time × lat × lon with NaN, chunks of 32 days (most straddle two months). */
+  async function daily(path: string, dtype: "float32" | "float64", rows = 100): Promise<void> {
+    const coords = {
+      time: new Coordinate({ dims: ["time"], kind: "datetime", values: mw.NDArray.from(Float64Array.from({ length: rows }, (_, r) => Date.UTC(2000, 0, 1 + r))) }),
+      lat: new Coordinate({ dims: ["lat"], values: mw.NDArray.from(Float64Array.from([60, 50, 40, 50, 20, 10])) }),
+      lon: new Coordinate({ dims: ["lon"], values: mw.NDArray.from(Float64Array.from({ length: 7 }, (_, i) => i * 10)) }),
+    };
+    const air = new DataArray({ data: mw.fromArray(values([rows, 6, 7], dtype), { chunks: [32, 6, 7] }), dims: ["time", "lat", "lon"], coords });
+    await new Dataset({ dataVars: { air }, coords }).toZarr(path, { scheduler: c.client });
+  }
+
+  const fusedTasks = (x: DataArray) => {
+    const parts = x[COLLECTION]();
+    return [...optimize(parts.graph.flatten(), parts.keys).values()].filter((t): t is Task => t instanceof Task && t.fn === "xarray.zarr-group-chunk").length;
+  };
+
+  async function sameBothWays(x: DataArray, what: string, scheduler: "sync" | "cluster" = "cluster"): Promise<void> {
+    const s = scheduler === "sync" ? "sync" : c.client;
+    const a = (await x.compute({ scheduler: s })).values;
+    const b = (await x.compute({ scheduler: s, fuse: false })).values;
+    assert.deepEqual(a.shape, b.shape, `${what}: shape`);
+    assert.equal(a.dtype, b.dtype, `${what}: dtype`);
+    sameBits(a.contiguous().toTypedArray() as Float64Array, b.contiguous().toTypedArray() as Float64Array, what);
+  }
+
+  test("monthly mean, sum and count of float32 and float64, skipping NaN or not: a fused task per chunk, bit for bit the unfused result", async () => {
+    for (const dtype of ["float32", "float64"] as const) {
+      const store = join(tmp, `daily-${dtype}.zarr`);
+      await daily(store, dtype);
+      const air = (await openDataset(store)).get("air");
+      for (const op of ["mean", "sum", "count"] as const) {
+        for (const skipna of [true, false]) {
+          const clim = air.groupby("time.month")[op]({ skipna });
+          assert.equal(fusedTasks(clim), 4, `${dtype} ${op}: a fused task per chunk`);
+          await sameBothWays(clim, `${dtype} ${op} skipna ${skipna}`);
+          const before = zarrSumStats();
+          await sameBothWays(clim, `${dtype} ${op} skipna ${skipna}, sync`, "sync");
+          assert.deepEqual([zarrSumStats().fast - before.fast, zarrSumStats().general - before.general], [4, 0], `${dtype} ${op}: the fast path`);
+        }
+      }
+      const clim = await air.groupby("time.month").mean().compute({ scheduler: "sync" });
+      assert.ok(Number.isNaN(clim.values.get(0, 0, 0)), "an all-NaN position");
+      assert.ok(Number.isNaN(clim.values.get(0, 0, 1)), "+inf and -inf in January");
+      assert.ok(Object.is(clim.values.get(0, 0, 2), 0), "-0 values");
+    }
+  });
+
+  test("a missing chunk is left out when NaN is skipped, read the general way when not; other folds and axes are not fused", async () => {
+    const store = join(tmp, "daily-holes.zarr");
+    await daily(store, "float32");
+    unlinkSync(join(store, "air", "1.0.0"));
+    const air = (await openDataset(store)).get("air");
+    let before = zarrSumStats();
+    await sameBothWays(air.groupby("time.month").mean(), "a missing chunk, skipna", "sync");
+    assert.deepEqual([zarrSumStats().fast - before.fast, zarrSumStats().general - before.general], [4, 0]);
+    await sameBothWays(air.groupby("time.month").mean(), "a missing chunk, skipna");
+    before = zarrSumStats();
+    await sameBothWays(air.groupby("time.month").sum({ skipna: false }), "a missing chunk, skipna false", "sync");
+    assert.deepEqual([zarrSumStats().fast - before.fast, zarrSumStats().general - before.general], [3, 1]);
+    for (const op of ["var", "std", "min", "max", "prod"] as const) {
+      assert.equal(fusedTasks(air.groupby("time.month")[op]()), 0, op);
+      await sameBothWays(air.groupby("time.month")[op](), op);
+    }
+    assert.equal(fusedTasks(air.groupby("lat").mean()), 0, "grouped along another axis");
+    await sameBothWays(air.groupby("lat").mean(), "grouped along lat");
+    assert.equal(fusedTasks(air.astype("float64").groupby("time.month").mean()), 0, "an elementwise step first");
+  });
+
+  test("the monthly anomaly from a climatology: the same values fused and unfused, on the cluster and the sync scheduler", async () => {
+    const store = join(tmp, "daily-anomaly.zarr");
+    await daily(store, "float32", 130);
+    const air = (await openDataset(store)).get("air");
+    const anomaly = air.groupby("time.month").sub(air.groupby("time.month").mean()).mean({ dim: ["lat", "lon"] });
+    await sameBothWays(anomaly, "anomaly");
+    await sameBothWays(anomaly, "anomaly, sync", "sync");
   });
 });
