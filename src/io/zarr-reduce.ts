@@ -14,16 +14,13 @@
 // rows, a missing chunk whose fill value is not NaN or not skipped) runs as the two tasks would
 // have, in this one.
 
-import { NDArray, allocateUninitialized, sizeOf } from "../array/ndarray.js";
+import { NDArray, allocateUninitialized } from "../array/ndarray.js";
 import type { Program, SumCount } from "../array/kernels/expr.js";
 import { runCounted, runProgram } from "../array/kernels/expr.js";
 import { dropBuffers, holdBuffers } from "../util/buffer-pool.js";
-import { leaseScratch } from "../util/scratch.js";
-import { bloscHeader, bloscNative, decodeBloscRows } from "./codecs/blosc.js";
-import { accumulatorBytes, leaseWasmBlocks } from "./codecs/blosc-wasm.js";
-import { openStore } from "./store.js";
+import { accumulatorBytes } from "./codecs/blosc-wasm.js";
 import { readZarrBlock, type ZarrReadSpec } from "./zarr-chunks.js";
-import { openChunkLayout, type ChunkLayout } from "./zarr-store.js";
+import { rowElems, withRows } from "./zarr-rows.js";
 
 /** The WebAssembly counts in int32: a block with more rows than this is summed the general way. */
 const MAX_ROWS = 2 ** 31 - 1;
@@ -87,77 +84,38 @@ export async function readZarrSum(spec: ZarrReadSpec, program: Program): Promise
  * where the fast path does not apply (the caller then reads the block and reduces it).
  */
 export async function rowSumsFast(spec: ZarrReadSpec, r: RowSums): Promise<RowTotals | null> {
-  // A layout that cannot be read leaves the reading, and the report of what is wrong, to zarrita.
-  const layout = await openChunkLayout(spec.url, spec.path, spec.format).catch(() => null);
-  if (!layout || !fits(layout, spec)) return null;
   if (spec.stop[0]! - spec.start[0]! > MAX_ROWS) return null;
   const itemsize = spec.dtype === "float32" ? 4 : 8;
-  const chunks = spec.chunks;
-  const rowElems = sizeOf(chunks.slice(1));
-  const nsums = r.nbins * rowElems;
-  const accBytes = accumulatorBytes(nsums, r.skipNaN);
-  const inner = spec.start.slice(1).map((s, a) => s / chunks[a + 1]!);
-  const store = openStore(spec.url);
-  const wasm = leaseWasmBlocks(0, accBytes);
-  if (!wasm) return null;
-  try {
-    if (!wasm.reserve(0, accBytes)) return null;
-    wasm.clearAccumulator(nsums, r.skipNaN);
-    const bins = r.bins;
-    const rowsIn = new Array<number>(r.nbins).fill(0); // rows added to each bin
-    let nans = 0;
-    for (let c = spec.start[0]! / chunks[0]!; c * chunks[0]! < spec.stop[0]!; c++) {
-      const rows = Math.min(chunks[0]!, spec.stop[0]! - c * chunks[0]!);
-      const first = c * chunks[0]! - spec.start[0]!; // the chunk's first row in the block
-      const lease = leaseScratch();
-      try {
-        // Read into the module's memory where it has room (no copy into it per block), else the scratch buffer.
-        const bytes = await store.get(layout.key([c, ...inner]), undefined, (size) => wasm.input(size) ?? lease.take(size));
-        if (!bytes) {
-          // Never written: the fill value, which a NaN-skipping sum leaves out; others go the general way.
-          if (r.skipNaN && layout.fillIsNaN) continue;
-          return null;
+  const perRow = rowElems(spec);
+  const nsums = r.nbins * perRow;
+  const bins = r.bins;
+  const rowsIn = new Array<number>(r.nbins).fill(0); // rows added to each bin
+  let nans = 0;
+  return withRows<RowTotals>(spec, {
+    regionBytes: accumulatorBytes(nsums, r.skipNaN),
+    start: (wasm) => wasm.clearAccumulator(nsums, r.skipNaN),
+    piece: (wasm, at, row, col, n) => {
+      nans += wasm.accumulate(at, (bins ? bins[row]! : 0) * perRow + col, n, itemsize, r.skipNaN);
+    },
+    chunk: (first, rows) => {
+      for (let row = first; row < first + rows; row++) rowsIn[bins ? bins[row]! : 0]!++;
+    },
+    // Never written: the fill value, which a NaN-skipping sum leaves out; others go the general way.
+    missing: (_first, _rows, fillIsNaN) => r.skipNaN && fillIsNaN,
+    finish: (wasm) => {
+      const sums = allocateUninitialized("float64", nsums) as Float64Array;
+      wasm.readAccumulator(sums);
+      let counts: Float64Array | null = null;
+      if (r.skipNaN) {
+        // The values in each sum: the rows added to its bin, less the NaN left out.
+        counts = allocateUninitialized("float64", nsums) as Float64Array;
+        for (let b = 0; b < r.nbins; b++) counts.fill(rowsIn[b]!, b * perRow, (b + 1) * perRow);
+        if (nans > 0) {
+          const nan = wasm.nanCounts();
+          for (let i = 0; i < nsums; i++) counts[i] = counts[i]! - nan[i]!;
         }
-        const h = bloscHeader(bytes);
-        if (!bloscNative(h) || h.nbytes !== sizeOf(chunks) * itemsize) return null;
-        const inModule = wasm.holds(bytes);
-        const size = bytes.length;
-        if (!wasm.reserve(h.blocksize, accBytes, inModule ? size : 0)) return null;
-        const src = inModule ? wasm.input(size)! : bytes; // the same bytes, in a view growing left usable
-        decodeBloscRows(src, h, rows, rowElems, itemsize, wasm, (at, row, col, n) => {
-          const bin = bins ? bins[first + row]! : 0;
-          nans += wasm.accumulate(at, bin * rowElems + col, n, itemsize, r.skipNaN);
-        });
-        for (let row = 0; row < rows; row++) rowsIn[bins ? bins[first + row]! : 0]!++;
-      } finally {
-        lease.release();
       }
-    }
-    const sums = allocateUninitialized("float64", nsums) as Float64Array;
-    wasm.readAccumulator(sums);
-    let counts: Float64Array | null = null;
-    if (r.skipNaN) {
-      // The values in each sum: the rows added to its bin, less the NaN left out.
-      counts = allocateUninitialized("float64", nsums) as Float64Array;
-      for (let b = 0; b < r.nbins; b++) counts.fill(rowsIn[b]!, b * rowElems, (b + 1) * rowElems);
-      if (nans > 0) {
-        const nan = wasm.nanCounts();
-        for (let i = 0; i < nsums; i++) counts[i] = counts[i]! - nan[i]!;
-      }
-    }
-    return { sums, counts, rowElems };
-  } finally {
-    wasm.release();
-  }
-}
-
-/** The block is whole chunks across its other axes, and the store is what the plan saw. */
-function fits(layout: ChunkLayout, spec: ZarrReadSpec): boolean {
-  const same = (a: number[], b: number[]) => a.length === b.length && a.every((x, i) => x === b[i]);
-  if (!layout.bloscOnly || layout.dataType !== spec.dtype || !same(layout.shape, spec.shape) || !same(layout.chunks, spec.chunks)) return false;
-  for (let a = 1; a < spec.shape.length; a++) {
-    const c = spec.chunks[a]!;
-    if (spec.start[a]! % c !== 0 || spec.stop[a]! - spec.start[a]! !== c) return false;
-  }
-  return spec.start[0]! % spec.chunks[0]! === 0;
+      return { sums, counts, rowElems: perRow };
+    },
+  });
 }

@@ -437,6 +437,8 @@ export const XK = {
   groupBinary: "xarray.group-binary",
   /** A Zarr read and the grouped fold of it, fused (zarr-group-fuse.ts, zarr-group.ts). */
   groupChunkZarr: "xarray.zarr-group-chunk",
+  /** A Zarr read and grouped arithmetic on it, fused (zarr-group-fuse.ts, zarr-group.ts). */
+  groupBinaryZarr: "xarray.zarr-group-binary",
 } as const;
 
 registerBuiltin(XK.groupChunk, groupChunk as BuiltinFn);
@@ -445,3 +447,4 @@ registerBuiltin(XK.groupFinalize, groupFinalize as BuiltinFn);
 registerBuiltin(XK.groupBinary, groupBinary as BuiltinFn);
 // Loaded on a worker's first use, with the io code under it (a tab's bundle keeps io apart).
 registerBuiltin(XK.groupChunkZarr, (async (spec: GroupChunkSpec, read: never) => (await import("./zarr-group.js")).readZarrGroups(spec, read)) as BuiltinFn);
+registerBuiltin(XK.groupBinaryZarr, (async (spec: GroupBinarySpec, read: never, other: NDArray) => (await import("./zarr-group.js")).readZarrGroupBinary(spec, read, other)) as BuiltinFn);

@@ -1,13 +1,14 @@
-// Which grouped folds absorb the Zarr read that feeds them (graph/optimize.ts's fusion): sums,
-// means and counts along the first axis of float values (air.groupby("time.month").mean()), which
-// zarr-group.ts computes while decoding. Only metadata is looked at here, on the client.
+// Which grouped tasks absorb the Zarr read that feeds them (graph/optimize.ts's fusion): sums,
+// means and counts along the first axis of float values (air.groupby("time.month").mean()), and
+// arithmetic with a group's row of another array along it (air.groupby("time.month").sub(clim)),
+// which zarr-group.ts does while decoding. Only metadata is looked at here, on the client.
 
 import { registerFuser } from "../graph/builtins.js";
 import { Task, TaskRef } from "../graph/task.js";
 import { IO } from "../io/register.js";
 import type { ZarrReadSpec } from "../io/zarr-chunks.js";
 import { rowsReadable } from "../io/zarr-fuse.js";
-import { XK, type GroupChunkSpec } from "./kernels.js";
+import { XK, type GroupBinarySpec, type GroupChunkSpec } from "./kernels.js";
 
 /** The folds that are sums of each group's rows (var and std need a second pass over the values). */
 const SUMS = new Set<GroupChunkSpec["op"]>(["sum", "mean", "count"]);
@@ -22,3 +23,17 @@ export function fuseZarrGroups(consumer: Task, inputKey: string, producer: Task)
 }
 
 registerFuser(XK.groupChunk, fuseZarrGroups);
+
+/** The arithmetic done while decoding (the other operand's type is checked on the worker). */
+const ARITHMETIC = new Set<GroupBinarySpec["op"]>(["add", "sub", "mul", "div"]);
+
+/** Grouped arithmetic on a Zarr read (its first operand), as one task, along the first axis of float values kept in their type. */
+export function fuseZarrGroupBinary(consumer: Task, inputKey: string, producer: Task): Task | null {
+  if (producer.fn !== IO.zarrRead || consumer.args.length !== 3) return null;
+  const [spec, input, other] = consumer.args as [GroupBinarySpec, unknown, unknown];
+  const read = producer.args[0] as ZarrReadSpec;
+  if (!(input instanceof TaskRef) || input.key !== inputKey || spec.axis !== 0 || !ARITHMETIC.has(spec.op) || spec.dtype !== read.dtype || !rowsReadable(read)) return null;
+  return new Task(XK.groupBinaryZarr, [spec, read, other]);
+}
+
+registerFuser(XK.groupBinary, fuseZarrGroupBinary);

@@ -169,11 +169,12 @@ function mergeRef(op: GroupOp, parts: GroupPartial[]): GroupPartial {
   const v = new Float64Array(groups.length * inner).fill(identity);
   const m2 = new Float64Array(groups.length * inner);
   for (const p of parts) {
+    const pn = p.n;
     p.groups.forEach((g, i) => {
       for (let j = 0; j < inner; j++) {
         const a = slot.get(g)! * inner + j;
         const b = i * inner + j;
-        const nb = p.n[b]!;
+        const nb = pn[b]!;
         if (op === "min" || op === "max") {
           if (n[a]! < 0) continue;
           if (nb < 0) {
@@ -301,12 +302,60 @@ describe("a Zarr read fused with the grouped sums", () => {
     assert.equal(fusedTasks(air.astype("float64").groupby("time.month").mean()), 0, "an elementwise step first");
   });
 
-  test("the monthly anomaly from a climatology: the same values fused and unfused, on the cluster and the sync scheduler", async () => {
+  const tasksOf = (x: DataArray, fn: string) => {
+    const parts = x[COLLECTION]();
+    return [...optimize(parts.graph.flatten(), parts.keys).values()].filter((t): t is Task => t instanceof Task && t.fn === fn).length;
+  };
+
+  test("the monthly anomaly: each chunk read twice, fused with the climatology's sums and with the subtraction, none held; the unfused values", async () => {
     const store = join(tmp, "daily-anomaly.zarr");
     await daily(store, "float32", 130);
     const air = (await openDataset(store)).get("air");
-    const anomaly = air.groupby("time.month").sub(air.groupby("time.month").mean()).mean({ dim: ["lat", "lon"] });
+    const clim = air.groupby("time.month").mean();
+    const anomaly = air.groupby("time.month").sub(clim);
+    assert.equal(tasksOf(anomaly, "io.zarr-read"), 0, "no read left to hold");
+    assert.equal(tasksOf(anomaly, "xarray.zarr-group-chunk"), 5);
+    assert.equal(tasksOf(anomaly, "xarray.zarr-group-binary"), 5);
     await sameBothWays(anomaly, "anomaly");
+    const before = zarrSumStats();
     await sameBothWays(anomaly, "anomaly, sync", "sync");
+    assert.deepEqual([zarrSumStats().fast - before.fast, zarrSumStats().general - before.general], [10, 0], "every read on the fast path");
+    const series = anomaly.mean({ dim: ["lat", "lon"] });
+    await sameBothWays(series, "the global-mean anomaly");
+    await sameBothWays(series, "the global-mean anomaly, sync", "sync");
+  });
+
+  test("grouped add, sub, mul and div of float32 and float64 with a computed array, and a missing chunk: bit for bit unfused", async () => {
+    for (const dtype of ["float32", "float64"] as const) {
+      const store = join(tmp, `daily-arith-${dtype}.zarr`);
+      await daily(store, dtype, 100);
+      unlinkSync(join(store, "air", "2.0.0"));
+      const air = (await openDataset(store)).get("air");
+      const clim = await air.groupby("time.month").max().compute({ scheduler: "sync" }); // computed: one block
+      for (const op of ["add", "sub", "mul", "div"] as const) {
+        const y = air.groupby("time.month")[op](clim);
+        assert.equal(tasksOf(y, "xarray.zarr-group-binary"), 4, `${dtype} ${op}`);
+        await sameBothWays(y, `${dtype} ${op}`);
+        const before = zarrSumStats();
+        await sameBothWays(y, `${dtype} ${op}, sync`, "sync");
+        assert.deepEqual([zarrSumStats().fast - before.fast, zarrSumStats().general - before.general], [4, 0], `${dtype} ${op}: the fast path, the missing chunk included`);
+      }
+    }
+  });
+
+  test("grouped arithmetic the fast path does not cover: another type, broadcasting; the unfused values", async () => {
+    const store = join(tmp, "daily-arith-edges.zarr");
+    await daily(store, "float32", 70);
+    const air = (await openDataset(store)).get("air");
+    const clim = air.groupby("time.month").mean();
+    const wide = air.groupby("time.month").sub(clim.astype("float64"));
+    assert.equal(tasksOf(wide, "xarray.zarr-group-binary"), 0, "float32 - float64 is float64: not fused");
+    await sameBothWays(wide, "float32 - float64");
+    const zonal = air.groupby("time.month").sub(clim.mean({ dim: "lon" }));
+    assert.equal(tasksOf(zonal, "xarray.zarr-group-binary"), 3, "fused, then found to broadcast on the worker");
+    const before = zarrSumStats();
+    await sameBothWays(zonal, "less the zonal mean (broadcast over lon)", "sync");
+    assert.equal(zarrSumStats().general - before.general, 3, "the grouped arithmetic takes the general path");
+    await sameBothWays(zonal, "less the zonal mean");
   });
 });

@@ -301,3 +301,51 @@ __attribute__((export_name("add_nan_f64"))) int add_nan_f64(double *acc, int32_t
   }
   return seen;
 }
+
+/** The operations combine_f32/f64 apply (as blosc-wasm.ts numbers them). */
+enum { OP_ADD = 0, OP_SUB = 1, OP_MUL = 2, OP_DIV = 3 };
+
+/**
+ * x[i] = x[i] op y[i] for n float32 values, in place: a decoded piece of a row combined with its
+ * group's row of another array (grouped arithmetic: the anomaly from a climatology). Each result
+ * is IEEE float32 arithmetic, which is what JavaScript's Math.fround(x op y) gives (the double
+ * result of +, -, ×, ÷ of two floats rounds to the correctly rounded float).
+ */
+__attribute__((export_name("combine_f32"))) void combine_f32(int op, float *x, const float *y, int n) {
+  int i = 0;
+  switch (op) {
+    case OP_ADD: for (; i + 4 <= n; i += 4) wasm_v128_store(x + i, wasm_f32x4_add(wasm_v128_load(x + i), wasm_v128_load(y + i))); break;
+    case OP_SUB: for (; i + 4 <= n; i += 4) wasm_v128_store(x + i, wasm_f32x4_sub(wasm_v128_load(x + i), wasm_v128_load(y + i))); break;
+    case OP_MUL: for (; i + 4 <= n; i += 4) wasm_v128_store(x + i, wasm_f32x4_mul(wasm_v128_load(x + i), wasm_v128_load(y + i))); break;
+    case OP_DIV: for (; i + 4 <= n; i += 4) wasm_v128_store(x + i, wasm_f32x4_div(wasm_v128_load(x + i), wasm_v128_load(y + i))); break;
+    default: return;
+  }
+  for (; i < n; i++) {
+    switch (op) {
+      case OP_ADD: x[i] = x[i] + y[i]; break;
+      case OP_SUB: x[i] = x[i] - y[i]; break;
+      case OP_MUL: x[i] = x[i] * y[i]; break;
+      default: x[i] = x[i] / y[i];
+    }
+  }
+}
+
+/** The same for float64 values. */
+__attribute__((export_name("combine_f64"))) void combine_f64(int op, double *x, const double *y, int n) {
+  int i = 0;
+  switch (op) {
+    case OP_ADD: for (; i + 2 <= n; i += 2) wasm_v128_store(x + i, wasm_f64x2_add(wasm_v128_load(x + i), wasm_v128_load(y + i))); break;
+    case OP_SUB: for (; i + 2 <= n; i += 2) wasm_v128_store(x + i, wasm_f64x2_sub(wasm_v128_load(x + i), wasm_v128_load(y + i))); break;
+    case OP_MUL: for (; i + 2 <= n; i += 2) wasm_v128_store(x + i, wasm_f64x2_mul(wasm_v128_load(x + i), wasm_v128_load(y + i))); break;
+    case OP_DIV: for (; i + 2 <= n; i += 2) wasm_v128_store(x + i, wasm_f64x2_div(wasm_v128_load(x + i), wasm_v128_load(y + i))); break;
+    default: return;
+  }
+  for (; i < n; i++) {
+    switch (op) {
+      case OP_ADD: x[i] = x[i] + y[i]; break;
+      case OP_SUB: x[i] = x[i] - y[i]; break;
+      case OP_MUL: x[i] = x[i] * y[i]; break;
+      default: x[i] = x[i] / y[i];
+    }
+  }
+}

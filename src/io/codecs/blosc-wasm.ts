@@ -20,6 +20,8 @@ interface Exports {
   add_f64(acc: number, src: number, n: number): void;
   add_nan_f32(acc: number, nan: number, src: number, n: number): number;
   add_nan_f64(acc: number, nan: number, src: number, n: number): number;
+  combine_f32(op: number, x: number, y: number, n: number): void;
+  combine_f64(op: number, x: number, y: number, n: number): void;
   __heap_base: WebAssembly.Global;
 }
 
@@ -231,11 +233,31 @@ export class WasmBlocks {
     new Uint8Array(out.buffer, out.byteOffset, out.byteLength).set(this.mem.subarray(this.ACC, this.ACC + out.byteLength));
   }
 
+  /** Copies `bytes` into the accumulator region at byte `offset`: the rows combine() takes its second operands from. */
+  fillAccumulator(bytes: Uint8Array, offset = 0): void {
+    this.mem.set(bytes, this.ACC + offset);
+  }
+
+  /**
+   * x = x op y for `n` values of `itemsize` bytes at `at` (a decoded piece of a row), y the
+   * accumulator region's values from `index` on (fillAccumulator's): IEEE float32 or float64
+   * arithmetic, in place.
+   */
+  combine(at: number, index: number, n: number, itemsize: 4 | 8, op: CombineOp): void {
+    const code = COMBINE_OPS[op];
+    if (itemsize === 4) this.x.combine_f32(code, at, this.ACC + 4 * index, n);
+    else this.x.combine_f64(code, at, this.ACC + 8 * index, n);
+  }
+
   /** The counts of NaN after the sums (a view of the module's memory, valid until the next call). */
   nanCounts(): Int32Array {
     return new Int32Array(this.x.memory.buffer, this.ACC + 8 * this.sums, this.sums);
   }
 }
+
+/** What combine() does, numbered as blosc-wasm.c's OP_ADD … OP_DIV. */
+const COMBINE_OPS = { add: 0, sub: 1, mul: 2, div: 3 } as const;
+export type CombineOp = keyof typeof COMBINE_OPS;
 
 /** The accumulator's bytes for `n` float64 sums, and their int32 counts when `counted`. */
 export function accumulatorBytes(n: number, counted: boolean): number {
