@@ -49,13 +49,24 @@ export interface RowSums {
 
 /**
  * Per bin, a row of float64 sums over the rows in it (bin b's at [b × rowElems, (b + 1) × rowElems)),
- * and with skipNaN the count of values in each sum.
+ * and how many values each sum took: `counts`, or where that is binRows[b] for every position of
+ * bin b (nothing left out: no NaN, or NaN not skipped), null.
  */
 export interface RowTotals {
   sums: Float64Array;
   counts: Float64Array | null;
+  /** Rows added to each bin. */
+  binRows: number[];
   /** Values in a row (the block's shape past its first axis, flattened). */
   rowElems: number;
+}
+
+/** The count of values in each of `t`'s sums, as an array. */
+export function countsOf(t: RowTotals): Float64Array {
+  if (t.counts) return t.counts;
+  const counts = allocateUninitialized("float64", t.sums.length) as Float64Array;
+  t.binRows.forEach((rows, b) => counts.fill(rows, b * t.rowElems, (b + 1) * t.rowElems));
+  return counts;
 }
 
 /** The block `spec` reads, summed over its first axis by `program` (zarr-fuse.ts): float64, first axis of length 1. */
@@ -66,8 +77,8 @@ export async function readZarrSum(spec: ZarrReadSpec, program: Program): Promise
   if (fast) {
     const shape = [1, ...spec.chunks.slice(1)];
     const sums = new NDArray("float64", shape, fast.sums);
-    if (op === "count") return new NDArray("float64", shape, fast.counts!);
-    return program.reduce!.count ? { s: sums, n: new NDArray("float64", shape, fast.counts!) } : sums;
+    if (op === "count") return new NDArray("float64", shape, countsOf(fast));
+    return program.reduce!.count ? { s: sums, n: new NDArray("float64", shape, countsOf(fast)) } : sums;
   }
   const block = await readZarrBlock(spec);
   // The block was this task's alone: its storage goes back to the pool as the worker's would.
@@ -105,17 +116,15 @@ export async function rowSumsFast(spec: ZarrReadSpec, r: RowSums): Promise<RowTo
     finish: (wasm) => {
       const sums = allocateUninitialized("float64", nsums) as Float64Array;
       wasm.readAccumulator(sums);
-      let counts: Float64Array | null = null;
-      if (r.skipNaN) {
+      const totals: RowTotals = { sums, counts: null, binRows: rowsIn, rowElems: perRow };
+      if (nans > 0) {
         // The values in each sum: the rows added to its bin, less the NaN left out.
-        counts = allocateUninitialized("float64", nsums) as Float64Array;
-        for (let b = 0; b < r.nbins; b++) counts.fill(rowsIn[b]!, b * perRow, (b + 1) * perRow);
-        if (nans > 0) {
-          const nan = wasm.nanCounts();
-          for (let i = 0; i < nsums; i++) counts[i] = counts[i]! - nan[i]!;
-        }
+        const counts = countsOf(totals);
+        const nan = wasm.nanCounts();
+        for (let i = 0; i < nsums; i++) counts[i] = counts[i]! - nan[i]!;
+        totals.counts = counts;
       }
-      return { sums, counts, rowElems: perRow };
+      return totals;
     },
   });
 }

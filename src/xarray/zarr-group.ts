@@ -23,16 +23,8 @@ export async function readZarrGroups(spec: GroupChunkSpec, read: ZarrReadSpec): 
   const fast = await rowSumsFast(read, { bins, nbins: groups.length, skipNaN: spec.skipna });
   countPath(fast !== null);
   if (fast) {
-    const inner = fast.rowElems;
-    let n = fast.counts;
-    if (!n) {
-      // Nothing skipped: each position of a group counts its rows.
-      n = new Float64Array(groups.length * inner);
-      const rows = new Array<number>(groups.length).fill(0);
-      for (const b of bins) rows[b]!++;
-      for (let g = 0; g < groups.length; g++) n.fill(rows[g]!, g * inner, (g + 1) * inner);
-    }
-    return { groups, inner, n, v: fast.sums };
+    // A group whose positions all took the same number of values carries that number only.
+    return fast.counts ? { groups, inner: fast.rowElems, n: fast.counts, v: fast.sums } : { groups, inner: fast.rowElems, n: null, rows: fast.binRows, v: fast.sums };
   }
   const block = await readZarrBlock(read);
   // The block was this task's alone: its storage goes back to the pool as the worker's would.

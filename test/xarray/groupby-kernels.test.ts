@@ -11,7 +11,7 @@ import { after, before, describe, test } from "node:test";
 import * as mw from "../../node/array.js";
 import { Coordinate, DataArray, Dataset, openDataset } from "../../node/xarray.js";
 import { COLLECTION, optimize, Task } from "../../src/internal.js";
-import { groupBinary, groupChunk, groupCombine, groupFinalize, type GroupOp, type GroupPartial } from "../../src/xarray/kernels.js";
+import { groupBinary, groupChunk, groupCombine, groupFinalize, partialCounts, type GroupOp, type GroupPartial } from "../../src/xarray/kernels.js";
 import { zarrSumStats } from "../../src/io/zarr-reduce.js";
 import { startCluster, type TestCluster } from "../helpers/cluster.js";
 
@@ -102,7 +102,7 @@ function sameBits(a: ArrayLike<number>, b: ArrayLike<number>, what: string): voi
 
 function samePartial(a: GroupPartial, b: GroupPartial, what: string): void {
   assert.deepEqual(a.groups, b.groups, `${what}: groups`);
-  sameBits(a.n, b.n, `${what}: n`);
+  sameBits(partialCounts(a), partialCounts(b), `${what}: n`);
   sameBits(a.v, b.v, `${what}: v`);
   if (b.m2) sameBits(a.m2!, b.m2, `${what}: m2`);
 }
@@ -149,7 +149,7 @@ describe("grouped folds, a run of rows at a time", () => {
         // position (2, g, 3) is group g's result at inner index 2 × 5 + 3
         for (const [i, g] of merged.groups.entries()) {
           const k = i * 30 + 13;
-          const n = merged.n[k]!;
+          const n = partialCounts(merged)[k]!;
           const moments = n > 0 && n - 1 > 0 ? merged.m2?.[k]! / (n - 1) : NaN;
           const want = op === "count" ? n : op === "mean" ? (n > 0 ? merged.v[k]! / n : NaN) : op === "var" ? moments : op === "std" ? Math.sqrt(moments) : merged.v[k]!;
           assert.ok(Object.is(out.get(2, g, 3), Math.fround(want)), `${op} group ${g}: ${out.get(2, g, 3)} vs ${Math.fround(want)}`);
@@ -169,7 +169,7 @@ function mergeRef(op: GroupOp, parts: GroupPartial[]): GroupPartial {
   const v = new Float64Array(groups.length * inner).fill(identity);
   const m2 = new Float64Array(groups.length * inner);
   for (const p of parts) {
-    const pn = p.n;
+    const pn = partialCounts(p);
     p.groups.forEach((g, i) => {
       for (let j = 0; j < inner; j++) {
         const a = slot.get(g)! * inner + j;
@@ -209,6 +209,33 @@ function mergeRef(op: GroupOp, parts: GroupPartial[]): GroupPartial {
   }
   return op === "var" || op === "std" ? { groups, inner, n, v, m2 } : { groups, inner, n, v };
 }
+
+describe("counts per group where every position has the same", () => {
+  test("sums of data without NaN carry a count per group; merged with partials that have counts per position, and laid out, the same values", () => {
+    const clean = mw.NDArray.from(Float64Array.from({ length: 40 * 30 }, (_, i) => 280 + Math.sin(i)), { shape: [40, 5, 6] });
+    const holes = values([40, 5, 6], "float64");
+    for (const op of ["sum", "mean", "count"] as const) {
+      const a = groupChunk({ op, axis: 0, codes: monthCodes(40), skipna: true }, clean);
+      assert.equal(a.n, null, `${op}: no NaN left out`);
+      assert.deepEqual(a.rows, [31, 9], `${op}: January's 31 days and February's first 9`);
+      samePartial(a, rowByRow(op, monthCodes(40), clean, true), op);
+      const b = groupChunk({ op, axis: 0, codes: monthCodes(40, 40), skipna: true }, holes);
+      assert.ok(b.n !== null, `${op}: NaN left out`);
+      const notSkipped = groupChunk({ op, axis: 0, codes: monthCodes(40, 40), skipna: false }, holes);
+      assert.equal(notSkipped.n, null, `${op}: NaN kept, every row counted`);
+      const c = groupChunk({ op, axis: 0, codes: monthCodes(40, 80), skipna: true }, clean);
+      const uniform = groupCombine(op, a, c);
+      assert.equal(uniform.n, null, `${op}: merged, still one count per group`);
+      samePartial(uniform, mergeRef(op, [a, c]), `${op}: merged uniform`);
+      const mixed = groupCombine(op, a, b, c);
+      assert.ok(mixed.n !== null);
+      samePartial(mixed, mergeRef(op, [a, b, c]), `${op}: merged mixed`);
+      const spec = { op, ngroups: 12, innerShape: [5, 6], axis: 0, dtype: "float64" as const, ddof: 0 };
+      const materialized = { ...uniform, n: partialCounts(uniform) };
+      sameBits(groupFinalize(spec, uniform).toTypedArray(), groupFinalize(spec, materialized).toTypedArray(), `${op}: laid out`);
+    }
+  });
+});
 
 describe("grouped arithmetic, one program per run", () => {
   test("block minus its group's row of another array, broadcast over a missing dimension, with casts: the elementwise values", () => {
