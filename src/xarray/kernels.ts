@@ -497,6 +497,8 @@ export const XK = {
   groupChunkZarr: "xarray.zarr-group-chunk",
   /** A Zarr read and grouped arithmetic on it, fused (zarr-group-fuse.ts, zarr-group.ts). */
   groupBinaryZarr: "xarray.zarr-group-binary",
+  /** The same, and an elementwise program over each row of it (zarr-group-fuse.ts, zarr-group.ts). */
+  groupBinaryZarrProgram: "xarray.zarr-group-binary-program",
 } as const;
 
 registerBuiltin(XK.groupChunk, groupChunk as BuiltinFn);
@@ -506,3 +508,4 @@ registerBuiltin(XK.groupBinary, groupBinary as BuiltinFn);
 // Loaded on a worker's first use, with the io code under it (a tab's bundle keeps io apart).
 registerBuiltin(XK.groupChunkZarr, (async (spec: GroupChunkSpec, read: never) => (await import("./zarr-group.js")).readZarrGroups(spec, read)) as BuiltinFn);
 registerBuiltin(XK.groupBinaryZarr, (async (spec: GroupBinarySpec, read: never, other: NDArray) => (await import("./zarr-group.js")).readZarrGroupBinary(spec, read, other)) as BuiltinFn);
+registerBuiltin(XK.groupBinaryZarrProgram, (async (spec: GroupBinarySpec, read: never, other: NDArray, program: never) => (await import("./zarr-group.js")).readZarrGroupBinaryProgram(spec, read, other, program)) as BuiltinFn);

@@ -1,8 +1,12 @@
 // Which grouped tasks absorb the Zarr read that feeds them (graph/optimize.ts's fusion): sums,
 // means and counts along the first axis of float values (air.groupby("time.month").mean()), and
 // arithmetic with a group's row of another array along it (air.groupby("time.month").sub(clim)),
-// which zarr-group.ts does while decoding. Only metadata is looked at here, on the client.
+// which zarr-group.ts does while decoding; and an elementwise program over that arithmetic's rows
+// (the anomaly's mean over lat and lon), run on each row while it is in the cache. Only metadata is
+// looked at here, on the client.
 
+import type { Program } from "../array/kernels/expr.js";
+import { K } from "../array/kernels/register.js";
 import { registerFuser } from "../graph/builtins.js";
 import { Task, TaskRef } from "../graph/task.js";
 import { IO } from "../io/register.js";
@@ -37,3 +41,23 @@ export function fuseZarrGroupBinary(consumer: Task, inputKey: string, producer: 
 }
 
 registerFuser(XK.groupBinary, fuseZarrGroupBinary);
+
+/**
+ * An elementwise program (counting or not) over the rows of a fused read's grouped arithmetic, as
+ * one task, where each row of its result depends on that row alone: one operand, not transposed,
+ * not reduced along the grouped (first) axis.
+ */
+export function fuseGroupBinaryProgram(consumer: Task, inputKey: string, producer: Task): Task | null {
+  if (producer.fn !== XK.groupBinaryZarr || consumer.args.length !== 2) return null;
+  const [program, input] = consumer.args as [Program, unknown];
+  const op = program.operands[0];
+  if (!(input instanceof TaskRef) || input.key !== inputKey || program.operands.length !== 1 || !op || op.input !== 0 || op.axes !== undefined || op.nd !== program.ndim) return null;
+  if (program.reduce?.axes.includes(0)) return null;
+  if ((consumer.fn === K.exprCount) !== Boolean(program.reduce?.count)) return null;
+  const [spec, read, other] = producer.args as [GroupBinarySpec, ZarrReadSpec, unknown];
+  if (program.ndim !== read.shape.length) return null;
+  return new Task(XK.groupBinaryZarrProgram, [spec, read, other, program]);
+}
+
+registerFuser(K.expr, fuseGroupBinaryProgram);
+registerFuser(K.exprCount, fuseGroupBinaryProgram);

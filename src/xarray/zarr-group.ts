@@ -2,10 +2,12 @@
 // counts of a monthly climatology, added per group while each Blosc block is decoded
 // (io/zarr-reduce.ts), as the mean over time is: a run of a month's rows is a sum over the first
 // axis of those rows, into that month's running totals. And the anomaly from it: each row less its
-// month's row of the climatology, while decoded (io/zarr-combine.ts).
+// month's row of the climatology, while decoded (io/zarr-combine.ts), and what is done to each row of
+// that next (its mean over lat and lon) while the row is in the cache.
 
-import type { NDArray } from "../array/ndarray.js";
-import { rowsCombinedFast } from "../io/zarr-combine.js";
+import { runCounted, runProgram, type Program, type SumCount } from "../array/kernels/expr.js";
+import { allocateUninitialized, NDArray, sizeOf } from "../array/ndarray.js";
+import { eachCombinedRow, rowsCombinedFast, type RowsCombined } from "../io/zarr-combine.js";
 import { rowSumsFast, countPath } from "../io/zarr-reduce.js";
 import { readZarrBlock, type ZarrReadSpec } from "../io/zarr-chunks.js";
 import { dropBuffers, holdBuffers } from "../util/buffer-pool.js";
@@ -42,11 +44,62 @@ export async function readZarrGroups(spec: GroupChunkSpec, read: ZarrReadSpec): 
  * same values (IEEE arithmetic in that type). Otherwise the block is read and combined as unfused.
  */
 export async function readZarrGroupBinary(spec: GroupBinarySpec, read: ZarrReadSpec, other: NDArray): Promise<NDArray> {
-  const rowShape = read.stop.slice(1).map((s, a) => s - read.start[a + 1]!);
-  const fits = other.dtype === read.dtype && other.ndim === rowShape.length + 1 && rowShape.every((n, a) => other.shape[a + 1] === n) && (spec.op === "add" || spec.op === "sub" || spec.op === "mul" || spec.op === "div");
-  const fast = fits ? await rowsCombinedFast(read, { op: spec.op as "add", other: other.contiguous().toTypedArray() as Float32Array | Float64Array, rows: spec.rows }) : null;
+  const c = combinedRows(spec, read, other);
+  const fast = c ? await rowsCombinedFast(read, c) : null;
   countPath(fast !== null);
-  if (fast) return fast;
+  return fast ?? groupBinaryUnfused(spec, read, other);
+}
+
+/**
+ * `program` over readZarrGroupBinary(spec, read, other), a row at a time as each row is combined
+ * (the program's rows depend on one row each: zarr-group-fuse.ts): the same values, the program
+ * being the same loops over each row. Otherwise the block is read, combined and run as unfused.
+ */
+export async function readZarrGroupBinaryProgram(spec: GroupBinarySpec, read: ZarrReadSpec, other: NDArray, program: Program): Promise<NDArray | SumCount> {
+  const c = combinedRows(spec, read, other);
+  if (c) {
+    const rows = read.stop[0]! - read.start[0]!;
+    const rowShape = read.stop.slice(1).map((s, a) => s - read.start[a + 1]!);
+    const reduce = program.reduce;
+    const outRow = reduce ? rowShape.map((d, a) => (reduce.axes.includes(a + 1) ? 1 : d)) : rowShape;
+    const perRow = sizeOf(outRow);
+    const dtype = reduce ? "float64" : program.expr.dt;
+    const out = new NDArray(dtype, [rows, ...outRow], allocateUninitialized(dtype, rows * perRow));
+    const counts = reduce?.count ? new NDArray("float64", [rows, ...outRow], allocateUninitialized("float64", rows * perRow)) : null;
+    const done = await eachCombinedRow(read, c, (r, values) => {
+      const x = new NDArray(read.dtype, [1, ...rowShape], values);
+      if (counts) {
+        const { s, n } = runCounted(program, [x]);
+        out.data.set(s.data as Float64Array, r * perRow);
+        counts.data.set(n.data as Float64Array, r * perRow);
+      } else if (reduce) out.data.set(runProgram(program, [x]).data as Float64Array, r * perRow);
+      else runProgram(program, [x], new NDArray(dtype, [1, ...outRow], out.data, undefined, r * perRow));
+    });
+    countPath(done);
+    if (done) return counts ? { s: out, n: counts } : out;
+  } else countPath(false);
+  const block = await groupBinaryUnfused(spec, read, other);
+  holdBuffers(block);
+  try {
+    return program.reduce?.count ? runCounted(program, [block]) : runProgram(program, [block]);
+  } finally {
+    dropBuffers(block);
+  }
+}
+
+/**
+ * The fast path's operands, where it applies: add, sub, mul or div along the first axis, `other`
+ * of the block's type with a whole row for each group (no broadcasting); else null.
+ */
+function combinedRows(spec: GroupBinarySpec, read: ZarrReadSpec, other: NDArray): RowsCombined | null {
+  const rowShape = read.stop.slice(1).map((s, a) => s - read.start[a + 1]!);
+  const op = spec.op;
+  if (op !== "add" && op !== "sub" && op !== "mul" && op !== "div") return null;
+  if (spec.axis !== 0 || spec.dtype !== read.dtype || other.dtype !== read.dtype || other.ndim !== rowShape.length + 1 || !rowShape.every((n, a) => other.shape[a + 1] === n)) return null;
+  return { op, other: other.contiguous().toTypedArray() as Float32Array | Float64Array, rows: spec.rows };
+}
+
+async function groupBinaryUnfused(spec: GroupBinarySpec, read: ZarrReadSpec, other: NDArray): Promise<NDArray> {
   const block = await readZarrBlock(read);
   holdBuffers(block);
   try {

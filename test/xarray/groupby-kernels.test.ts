@@ -385,4 +385,31 @@ describe("a Zarr read fused with the grouped sums", () => {
     assert.equal(zarrSumStats().general - before.general, 3, "the grouped arithmetic takes the general path");
     await sameBothWays(zonal, "less the zonal mean");
   });
+
+  test("what follows the grouped arithmetic row by row (a reduction over the other axes, counting or not, or an elementwise step) runs on each row as it is made; a reduction along time does not; the unfused values", async () => {
+    const store = join(tmp, "daily-rows.zarr");
+    await daily(store, "float32", 100);
+    unlinkSync(join(store, "air", "1.0.0"));
+    const air = (await openDataset(store)).get("air");
+    const clim = await air.groupby("time.month").mean().compute({ scheduler: "sync" });
+    const anomaly = air.groupby("time.month").sub(clim);
+    const cases: [string, DataArray, number][] = [
+      ["mean over lat and lon (counting)", anomaly.mean({ dim: ["lat", "lon"] }), 4],
+      ["sum over lon, NaN kept", anomaly.sum({ dim: "lon", skipna: false }), 4],
+      ["an elementwise step", anomaly.mul(2).add(1), 4],
+      ["mean over time", anomaly.mean({ dim: "time" }), 0],
+    ];
+    for (const [what, y, fused] of cases) {
+      assert.equal(tasksOf(y, "xarray.zarr-group-binary-program"), fused, what);
+      await sameBothWays(y, what);
+      const before = zarrSumStats();
+      await sameBothWays(y, `${what}, sync`, "sync");
+      if (fused) assert.deepEqual([zarrSumStats().fast - before.fast, zarrSumStats().general - before.general], [4, 0], `${what}: the fast path, the missing chunk included`);
+    }
+    const zonal = air.groupby("time.month").sub(clim.mean({ dim: "lon" })).mean({ dim: ["lat", "lon"] });
+    assert.equal(tasksOf(zonal, "xarray.zarr-group-binary-program"), 4);
+    const before = zarrSumStats();
+    await sameBothWays(zonal, "broadcasting: the general path", "sync");
+    assert.equal(zarrSumStats().general - before.general, 4);
+  });
 });
