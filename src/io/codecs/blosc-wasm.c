@@ -245,23 +245,27 @@ __attribute__((export_name("add_f64"))) void add_f64(double *acc, const double *
  */
 __attribute__((export_name("add_nan_f32"))) int add_nan_f32(double *acc, int32_t *nan, const float *src, int n) {
   int i = 0, seen = 0;
-  // 16 values a step, tested for NaN once: one all_true per 16 instead of per 4 (1.5× faster)
+  // 16 values a step, tested for NaN first and once: without NaN they are added as add_f32 adds
+  // them, with no masking (~1.1× add_f32's time, against 1.5× masking every value)
   for (; i + 16 <= n; i += 16) {
-    v128_t keep[4];
+    v128_t x[4], keep[4];
     for (int q = 0; q < 4; q++) {
-      v128_t x = wasm_v128_load(src + i + 4 * q);
-      keep[q] = wasm_f32x4_eq(x, x); // all ones where not NaN
-      v128_t v = wasm_v128_and(x, keep[q]); // NaN → +0
-      double *a = acc + i + 4 * q;
-      wasm_v128_store(a, wasm_f64x2_add(wasm_v128_load(a), wasm_f64x2_promote_low_f32x4(v)));
-      wasm_v128_store(a + 2, wasm_f64x2_add(wasm_v128_load(a + 2), wasm_f64x2_promote_low_f32x4(wasm_i32x4_shuffle(v, v, 2, 3, 0, 1))));
+      x[q] = wasm_v128_load(src + i + 4 * q);
+      keep[q] = wasm_f32x4_eq(x[q], x[q]); // all ones where not NaN
     }
-    if (!wasm_i32x4_all_true(wasm_v128_and(wasm_v128_and(keep[0], keep[1]), wasm_v128_and(keep[2], keep[3])))) {
+    const int clean = wasm_i32x4_all_true(wasm_v128_and(wasm_v128_and(keep[0], keep[1]), wasm_v128_and(keep[2], keep[3])));
+    if (!clean) {
       for (int q = 0; q < 4; q++) {
         v128_t isnan = wasm_v128_not(keep[q]); // -1 where NaN
         wasm_v128_store(nan + i + 4 * q, wasm_i32x4_sub(wasm_v128_load(nan + i + 4 * q), isnan));
         seen += __builtin_popcount(wasm_i32x4_bitmask(isnan));
+        x[q] = wasm_v128_and(x[q], keep[q]); // NaN → +0
       }
+    }
+    for (int q = 0; q < 4; q++) {
+      double *a = acc + i + 4 * q;
+      wasm_v128_store(a, wasm_f64x2_add(wasm_v128_load(a), wasm_f64x2_promote_low_f32x4(x[q])));
+      wasm_v128_store(a + 2, wasm_f64x2_add(wasm_v128_load(a + 2), wasm_f64x2_promote_low_f32x4(wasm_i32x4_shuffle(x[q], x[q], 2, 3, 0, 1))));
     }
   }
   for (; i < n; i++) {
