@@ -17,6 +17,7 @@
 import { NDArray, allocateUninitialized } from "../array/ndarray.js";
 import type { Program, SumCount } from "../array/kernels/expr.js";
 import { runCounted, runProgram } from "../array/kernels/expr.js";
+import { uniform } from "../array/kernels/nan-reduce.js";
 import { dropBuffers, holdBuffers } from "../util/buffer-pool.js";
 import { accumulatorBytes } from "./codecs/blosc-wasm.js";
 import { readZarrBlock, type ZarrReadSpec } from "./zarr-chunks.js";
@@ -78,7 +79,9 @@ export async function readZarrSum(spec: ZarrReadSpec, program: Program): Promise
     const shape = [1, ...spec.chunks.slice(1)];
     const sums = new NDArray("float64", shape, fast.sums);
     if (op === "count") return new NDArray("float64", shape, countsOf(fast));
-    return program.reduce!.count ? { s: sums, n: new NDArray("float64", shape, countsOf(fast)) } : sums;
+    if (!program.reduce!.count) return sums;
+    // Without NaN left out, every position counted the block's rows: one number (sumCountCombine keeps it one).
+    return { s: sums, n: fast.counts ? new NDArray("float64", shape, fast.counts) : uniform(shape, fast.binRows[0]!) };
   }
   const block = await readZarrBlock(spec);
   // The block was this task's alone: its storage goes back to the pool as the worker's would.

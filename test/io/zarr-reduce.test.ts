@@ -215,6 +215,27 @@ describe("NaN-skipping sums over the first axis, fused into the read", () => {
     await sameBothWays(z.nanmean({ axis: 0 }), "fill value -9999, nanmean");
   });
 
+  test("without NaN the counts are one number per block (a view with strides 0) through every level of the tree, and give the unfused values; mixed with blocks that have NaN too", async () => {
+    const clean = mw.NDArray.from(Float32Array.from({ length: 40 * 6 * 5 }, (_, i) => 280 + Math.sin(i) * 3), { shape: [40, 6, 5] });
+    const store = join(tmp, "nan-clean.zarr");
+    await mw.fromArray(clean, { chunks: [4, 6, 5] }).toZarr(store, { scheduler: c.client });
+    const x = await mw.fromZarr(store);
+    const { readZarrSum } = await import("../../src/io/zarr-reduce.js");
+    const [task] = tasks(x.nanmean({ axis: 0 })).filter((t) => t.fn === "io.zarr-read-sum");
+    const partial = (await readZarrSum(...(task!.args as Parameters<typeof readZarrSum>))) as { s: mw.NDArray; n: mw.NDArray };
+    assert.deepEqual([partial.n.shape, partial.n.strides, partial.n.data.length, partial.n.data[0]], [[1, 6, 5], [0, 0, 0], 1, 4]);
+    for (const splitEvery of [2, 16]) {
+      await sameBothWays(x.nanmean({ axis: 0, splitEvery }), `clean, splitEvery ${splitEvery}`);
+      await sameBothWays(x.nanmean({ axis: 0, splitEvery }), `clean, splitEvery ${splitEvery}, sync`, "sync");
+    }
+    const d = clean.data as Float32Array;
+    d[7 * 30 + 3] = NaN; // one block with a NaN: its counts are an array
+    const mixed = join(tmp, "nan-mixed.zarr");
+    await mw.fromArray(clean, { chunks: [4, 6, 5] }).toZarr(mixed, { scheduler: c.client });
+    const y = await mw.fromZarr(mixed);
+    for (const splitEvery of [2, 16]) await sameBothWays(y.nanmean({ axis: 0, splitEvery }), `mixed, splitEvery ${splitEvery}`);
+  });
+
   test("xarray's mean over time (a nanmean) of a store xarray wrote: a fused task per chunk and no decoding step, the unfused values", async () => {
     const { openDataset } = await import("../../node/xarray.js");
     const ds = await openDataset(fixture("xr/climate.zarr"));
