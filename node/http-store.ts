@@ -11,7 +11,7 @@
 
 import { connect, type Socket } from "node:net";
 import { StoreError } from "../src/errors.js";
-import { HttpStore, storeCredentials, type ByteRange, type Store } from "../src/io/store.js";
+import { HttpStore, requestHeaders, type ByteRange, type Store } from "../src/io/store.js";
 
 /** A response head larger than this is refused (ours are a few hundred bytes). */
 const MAX_HEAD_BYTES = 64 * 1024;
@@ -230,10 +230,7 @@ export class NodeHttpStore implements Store {
 
   async get(key: string, range?: ByteRange, into?: (size: number) => Uint8Array): Promise<Uint8Array | undefined> {
     const target = new URL(key, this.url);
-    const headers: Record<string, string> = {};
-    const token = storeCredentials(target.origin);
-    if (token) headers["authorization"] = `Bearer ${token}`;
-    if (range) headers["range"] = `bytes=${range.offset}-${range.offset + range.length - 1}`;
+    const headers = requestHeaders(target, range);
     let outcome: Outcome;
     try {
       outcome = await get(target, headers, (head) => {

@@ -225,7 +225,7 @@ export function moments(a: ChunkedArray, sqrt: boolean, options: VarOptions = {}
     dtype,
     options,
     (idx) => new Task(chunk, [new TaskRef(a.key(idx)), axes]),
-    (grid) => new Task(combine, [grid, nd, axes]),
+    (grid) => new Task(combine, [grid, nd]),
     (grid) => new Task(aggregate, [spec, grid]),
     [ddof],
   );

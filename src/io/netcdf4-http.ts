@@ -5,7 +5,7 @@
 // Small reads (HDF5's metadata) go through a bounded page cache; a chunk is one request.
 
 import { StoreError } from "../errors.js";
-import { storeCredentials } from "./store.js";
+import { requestHeaders } from "./store.js";
 
 /** Metadata reads are served from pages this big, fetched whole (HDF5 reads object headers and B-tree nodes a few hundred bytes at a time). */
 const PAGE_BYTES = 256 * 1024;
@@ -126,9 +126,7 @@ function get(url: string, offset: number, length: number): { bytes: Uint8Array; 
   const xhr = new XMLHttpRequest();
   xhr.open("GET", url, false);
   xhr.responseType = "arraybuffer";
-  xhr.setRequestHeader("range", `bytes=${offset}-${offset + length - 1}`);
-  const token = storeCredentials(new URL(url).origin);
-  if (token) xhr.setRequestHeader("authorization", `Bearer ${token}`);
+  for (const [name, value] of Object.entries(requestHeaders(new URL(url), { offset, length }))) xhr.setRequestHeader(name, value);
   try {
     xhr.send();
   } catch (cause) {

@@ -65,9 +65,13 @@ export function useSchedulerCredentials(address: string, token: string | undefin
   setStoreCredentials(new URL(address.replace(/^ws/, "http")).origin, token);
 }
 
-/** The bearer token for `origin`, if one was set (for readers that make their own requests: h5wasm's ranges, Node's HTTP store). */
-export function storeCredentials(origin: string): string | undefined {
-  return credentials.get(origin);
+/** A store read's request headers: the origin's bearer token, if one was set, and the byte range. */
+export function requestHeaders(target: URL, range?: ByteRange): Record<string, string> {
+  const headers: Record<string, string> = {};
+  const token = credentials.get(target.origin);
+  if (token) headers["authorization"] = `Bearer ${token}`;
+  if (range) headers["range"] = `bytes=${range.offset}-${range.offset + range.length - 1}`;
+  return headers;
 }
 
 const SCHEME = /^[a-z][a-z0-9+.-]*:/i;
@@ -122,10 +126,8 @@ export class HttpStore implements Store {
 
   async get(key: string, range?: ByteRange, into?: (size: number) => Uint8Array): Promise<Uint8Array | undefined> {
     const target = new URL(key, this.url);
-    const headers: Record<string, string> = {};
-    const token = storeCredentials(target.origin);
-    if (token) headers["authorization"] = `Bearer ${token}`;
-    if (range) headers["range"] = `bytes=${range.offset}-${range.offset + range.length - 1}`;
+    const headers = requestHeaders(target, range);
+    const token = headers["authorization"];
     let res: Response;
     try {
       res = await fetch(target, { headers });
@@ -160,9 +162,7 @@ export class HttpStore implements Store {
   /** The size from a HEAD request's Content-Length. */
   async size(key: string): Promise<number | undefined> {
     const target = new URL(key, this.url);
-    const headers: Record<string, string> = {};
-    const token = storeCredentials(target.origin);
-    if (token) headers["authorization"] = `Bearer ${token}`;
+    const headers = requestHeaders(target);
     let res: Response;
     try {
       res = await fetch(target, { method: "HEAD", headers });

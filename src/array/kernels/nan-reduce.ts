@@ -7,7 +7,7 @@ import type { DType } from "../dtype.js";
 import { allocate, NDArray } from "../ndarray.js";
 import type { BlockGrid } from "./blocks.js";
 import { input, runCounted, runProgram, simpleProgram, type Expr, type SumCount } from "./expr.js";
-import { cast, combine, squeeze } from "./reduce.js";
+import { cast, combine, flattenGrid, foldGrid, squeeze } from "./reduce.js";
 
 /**
  * The totals and the counts of a grid of partials, each summed along `axes`. Counts that are one
@@ -81,13 +81,8 @@ export function nanMomentsChunk(block: NDArray, axes: number[]): NanMoments {
 }
 
 /** Merges moments along `axes` of a grid of them (pairwise, in grid order). */
-export function nanMomentsCombine(grid: unknown, ndim: number, axes: number[]): NanMoments {
-  const flat = flattenGrid(grid, ndim) as NanMoments[];
-  if (flat.length === 0) throw new ArgumentError("no moments to combine");
-  let acc = flat[0]!;
-  for (let i = 1; i < flat.length; i++) acc = mergeNanMoments(acc, flat[i]!);
-  void axes;
-  return acc;
+export function nanMomentsCombine(grid: unknown, ndim: number): NanMoments {
+  return foldGrid(grid, ndim, mergeNanMoments);
 }
 
 /**
@@ -138,7 +133,7 @@ export interface NanMomentsAggregateSpec {
 
 /** nanvar = m2 / (n - ddof), NaN where n - ddof ≤ 0 (NumPy's nanvar; plain var gives inf there); nanstd its root. */
 export function nanMomentsAggregate(spec: NanMomentsAggregateSpec, grid: unknown): NDArray {
-  const m = nanMomentsCombine(grid, spec.ndim, spec.axes);
+  const m = nanMomentsCombine(grid, spec.ndim);
   const out = new NDArray("float64", m.m2.shape, allocate("float64", m.m2.size));
   const counts = m.n.contiguous().toTypedArray();
   const src = m.m2.contiguous().toTypedArray();
@@ -158,10 +153,4 @@ function mapGrid<T>(grid: unknown, depth: number, f: (leaf: T) => NDArray): Bloc
   if (depth === 0) return f(grid as T);
   if (!Array.isArray(grid)) throw new ArgumentError("malformed grid of partial results");
   return grid.map((g) => mapGrid(g, depth - 1, f));
-}
-
-function flattenGrid(grid: unknown, depth: number): unknown[] {
-  if (depth === 0) return [grid];
-  if (!Array.isArray(grid)) throw new ArgumentError("malformed grid of partial results");
-  return grid.flatMap((g) => flattenGrid(g, depth - 1));
 }

@@ -77,13 +77,8 @@ export function momentsChunk(block: NDArray, axes: number[]): Moments {
 }
 
 /** Merges moments along `axes` of a grid of them (pairwise, in grid order). */
-export function momentsCombine(grid: unknown, ndim: number, axes: number[]): Moments {
-  const flat = flattenGrid(grid, ndim) as Moments[];
-  if (flat.length === 0) throw new ArgumentError("no moments to combine");
-  let acc = flat[0]!;
-  for (let i = 1; i < flat.length; i++) acc = mergeMoments(acc, flat[i]!);
-  void axes;
-  return acc;
+export function momentsCombine(grid: unknown, ndim: number): Moments {
+  return foldGrid(grid as Moments, ndim, mergeMoments);
 }
 
 function mergeMoments(a: Moments, b: Moments): Moments {
@@ -122,7 +117,7 @@ export interface MomentsAggregateSpec {
  * where m2 is 0 (constant or no data), as NumPy's and Dask's.
  */
 export function momentsAggregate(spec: MomentsAggregateSpec, grid: unknown): NDArray {
-  const m = momentsCombine(grid, spec.ndim, spec.axes);
+  const m = momentsCombine(grid, spec.ndim);
   const div = Math.max(m.n - spec.ddof, 0);
   const out = new NDArray("float64", m.m2.shape, allocate("float64", m.m2.size));
   const src = m.m2.contiguous().toTypedArray();
@@ -269,8 +264,18 @@ export function argAggregate(spec: ArgAggregateSpec, grid: unknown): NDArray {
   return spec.keepdims ? idx : squeeze(idx, [spec.axis]);
 }
 
-function flattenGrid(grid: unknown, depth: number): unknown[] {
+/** The leaves of a nested grid (`depth` levels of arrays), in grid order. */
+export function flattenGrid(grid: unknown, depth: number): unknown[] {
   if (depth === 0) return [grid];
   if (!Array.isArray(grid)) throw new ArgumentError("malformed grid of partial results");
   return grid.flatMap((g) => flattenGrid(g, depth - 1));
+}
+
+/** The leaves of a grid of partial results merged pairwise, in grid order: merge(merge(a, b), c) … */
+export function foldGrid<T>(grid: unknown, depth: number, merge: (a: T, b: T) => T): T {
+  const flat = flattenGrid(grid, depth) as T[];
+  if (flat.length === 0) throw new ArgumentError("no partial results to combine");
+  let acc = flat[0] as T;
+  for (let i = 1; i < flat.length; i++) acc = merge(acc, flat[i] as T);
+  return acc;
 }
