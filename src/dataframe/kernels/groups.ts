@@ -33,12 +33,13 @@ export function findGroups(part: Part, keyNames: readonly string[], keepNullKeys
   for (let i = 0; i < n; i++) {
     let key: unknown;
     if (one) {
-      if (!keepNullKeys && isMissing(one, i)) {
-        ids[i] = -1;
-        continue;
-      }
-      key = keyOf(one, i);
-      if (key === null) key = NULL_KEY;
+      if (isMissing(one, i)) {
+        if (!keepNullKeys) {
+          ids[i] = -1;
+          continue;
+        }
+        key = NULL_KEY; // null and NaN are one key, as pandas (and as several keys below)
+      } else key = keyOf(one, i);
     } else {
       let s = "";
       let skip = false;

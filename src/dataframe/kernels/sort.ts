@@ -1,0 +1,161 @@
+// Sorting partitions and cutting them by ranges of the sort keys: a total order over rows (per
+// column ascending or descending, nulls and NaN last whatever the direction, as pandas'
+// na_position="last"), used for the stable sort of a partition, for the samples the divisions are
+// chosen from, and for sending each row to the output partition whose range holds it.
+
+import { ArgumentError } from "../../errors.js";
+import { Column } from "../column.js";
+import { Part } from "../part.js";
+import { isMissing } from "./verbs.js";
+
+/** A column as comparable values: numbers, bigints (64-bit types, exactly) or strings, and which rows are missing. */
+interface SortKey {
+  v: ArrayLike<number | bigint | string | null>;
+  miss: Uint8Array;
+  desc: boolean;
+}
+
+function sortKeys(part: Part, by: readonly string[], ascending: readonly boolean[]): SortKey[] {
+  return by.map((name, j) => {
+    const c: Column = part.column(name);
+    const miss = new Uint8Array(part.length);
+    for (let i = 0; i < part.length; i++) if (isMissing(c, i)) miss[i] = 1;
+    let v: ArrayLike<number | bigint | string | null>;
+    if (c.type === "utf8") v = c.strings();
+    else if (c.type === "bool") v = Array.from({ length: c.length }, (_, i) => ((c.values[i >> 3] as number) >> (i & 7)) & 1);
+    else v = c.values as ArrayLike<number | bigint>;
+    return { v, miss, desc: ascending[j] === false };
+  });
+}
+
+/** Compares row a of `ka` with row b of `kb`: negative when a comes first. */
+function compare(ka: SortKey[], a: number, kb: SortKey[], b: number): number {
+  for (let j = 0; j < ka.length; j++) {
+    const x = ka[j]!;
+    const y = kb[j]!;
+    const ma = x.miss[a]!;
+    const mb = y.miss[b]!;
+    if (ma || mb) {
+      if (ma && mb) continue;
+      return ma ? 1 : -1; // missing last, in either direction
+    }
+    const va = x.v[a]!;
+    const vb = y.v[b]!;
+    if (va === vb) continue;
+    const r = va < vb ? -1 : 1;
+    return x.desc ? -r : r;
+  }
+  return 0;
+}
+
+/** The row order that sorts the partition (stable: equal rows keep their order). */
+export function sortOrder(part: Part, by: readonly string[], ascending: readonly boolean[]): Int32Array {
+  const k = sortKeys(part, by, ascending);
+  const idx = Array.from({ length: part.length }, (_, i) => i);
+  idx.sort((a, b) => compare(k, a, k, b) || a - b);
+  return Int32Array.from(idx);
+}
+
+/** Rows ordered by the columns (ascending unless told; nulls last), stable. */
+export function sortPart(part: Part, by: readonly string[], ascending: readonly boolean[] = by.map(() => true)): Part {
+  return part.take(sortOrder(part, by, ascending));
+}
+
+/** Partitions joined and sorted (an output partition of sortValues). */
+export function sortParts(parts: Part | Part[], by: readonly string[], ascending: readonly boolean[]): Part {
+  return sortPart(Array.isArray(parts) ? Part.concat(parts) : parts, by, ascending);
+}
+
+/** Name of the weight column of a sample: rows of the partition each sample row stands for. */
+export const WEIGHT = "\u0000weight";
+
+/**
+ * Up to `count` rows of the sort columns, evenly spaced through the sorted partition (its first
+ * row, and its last row whose first column is not missing, always among them), each with the
+ * number of rows it stands for.
+ */
+export function sortSample(part: Part, by: readonly string[], ascending: readonly boolean[], count: number): Part {
+  const keys = part.select(by);
+  const n = keys.length;
+  if (n === 0) return keys.with(WEIGHT, new Column("float64", 0, new Float64Array(0), null, 0));
+  const order = sortOrder(keys, by, ascending);
+  const first = keys.column(by[0]!);
+  let lastValid = n - 1;
+  while (lastValid > 0 && isMissing(first, order[lastValid]!)) lastValid--;
+  const picks = new Set<number>([0, lastValid, n - 1]);
+  const m = Math.min(n, count);
+  for (let s = 0; s < m; s++) picks.add(Math.round((s * (n - 1)) / Math.max(1, m - 1)));
+  const pos = [...picks].sort((a, b) => a - b);
+  const rows = Int32Array.from(pos, (p) => order[p]!);
+  const sample = keys.take(rows);
+  const w = new Float64Array(rows.length).fill(n / rows.length);
+  return sample.with(WEIGHT, new Column("float64", rows.length, w, null, 0));
+}
+
+/**
+ * Bounds for `k` output partitions from the samples of every partition: the sample rows at
+ * weighted quantiles 1/k … (k-1)/k, without repeats, without one equal to the first row, and
+ * without rows whose first column is missing (all nulls go to the last partition). Returns the
+ * bounds, and the first and last rows whose first column is not missing (for divisions).
+ */
+export function sortBounds(samples: Part[], by: readonly string[], ascending: readonly boolean[], k: number): { bounds: Part; first: Part; last: Part } {
+  if (!Number.isInteger(k) || k < 1) throw new ArgumentError(`sort: the number of partitions must be a whole number ≥ 1, got ${k}`);
+  const all = Part.concat(samples);
+  const order = sortOrder(all, by, ascending);
+  const keys = sortKeys(all, by, ascending);
+  const weight = all.column(WEIGHT).values as Float64Array;
+  const total = order.reduce((s, i) => s + weight[i]!, 0);
+  const first = keys[0]!;
+  const valid = Array.from(order).filter((i) => first.miss[i] === 0);
+  const chosen: number[] = [];
+  let acc = 0;
+  let q = 1;
+  for (const i of order) {
+    acc += weight[i]!;
+    while (q < k && acc >= (total * q) / k) {
+      q++;
+      const prev = chosen.length > 0 ? chosen[chosen.length - 1]! : valid[0];
+      if (first.miss[i] === 0 && prev !== undefined && compare(keys, i, keys, prev) > 0) chosen.push(i);
+    }
+  }
+  const pick = (ix: number[]) => all.select([...by]).take(Int32Array.from(ix));
+  return { bounds: pick(chosen), first: pick(valid.slice(0, 1)), last: pick(valid.slice(-1)) };
+}
+
+/** The partition's rows by the range of `bounds` they fall in: piece j holds rows r with bounds[j-1] ≤ r < bounds[j]. */
+export function rangeSplit(part: Part, by: readonly string[], ascending: readonly boolean[], bounds: Part): Part[] {
+  const k = bounds.length + 1;
+  const kr = sortKeys(part, by, ascending);
+  const kb = sortKeys(bounds, by, ascending);
+  const target = new Int32Array(part.length);
+  const counts = new Int32Array(k);
+  for (let i = 0; i < part.length; i++) {
+    // The number of bounds at or before row i.
+    let lo = 0;
+    let hi = bounds.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (compare(kb, mid, kr, i) <= 0) lo = mid + 1;
+      else hi = mid;
+    }
+    target[i] = lo;
+    counts[lo]!++;
+  }
+  const idx = Array.from({ length: k }, (_, j) => new Int32Array(counts[j]!));
+  const fill = new Int32Array(k);
+  for (let i = 0; i < part.length; i++) {
+    const j = target[i]!;
+    idx[j]![fill[j]!++] = i;
+  }
+  return idx.map((ix) => part.take(ix));
+}
+
+/** The partition cut into `count` pieces of rows as even as can be, in order (repartition to more partitions). */
+export function splitRows(part: Part, count: number): Part[] {
+  return Array.from({ length: count }, (_, j) => part.slice(Math.floor((j * part.length) / count), Math.floor(((j + 1) * part.length) / count)));
+}
+
+/** Bytes of the partition's buffers (repartition by size). */
+export function partBytes(part: Part): number {
+  return part.nbytes;
+}
