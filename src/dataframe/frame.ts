@@ -145,6 +145,15 @@ export class DataFrame implements Collection<Table> {
     return out;
   }
 
+  /** A frame of some of these partitions, in the order given (dask's `df.partitions[i]`); no rows move. */
+  partitions(indices: number[]): DataFrame {
+    if (!Array.isArray(indices) || indices.some((i) => !Number.isInteger(i) || i < 0 || i >= this.npartitions)) throw new ArgumentError(`partitions takes indices in [0, ${this.npartitions}), got ${JSON.stringify(indices)}`);
+    const name = token("partitions", this.name, indices);
+    const layer = new Map<string, GraphNode>();
+    indices.forEach((i, t) => layer.set(`${name}[${t}]`, new Task("identity", [new TaskRef(this.key(i))])));
+    return new DataFrame(LayeredGraph.merge([this.graph], name, layer), name, indices.length, this.schema);
+  }
+
   /** @internal The columns asked for, checked (ColumnError lists the columns there are). */
   checkColumns(names: unknown, what: string): string[] {
     const list = typeof names === "string" ? [names] : names;
@@ -341,7 +350,7 @@ export class DataFrame implements Collection<Table> {
   }
 
   /** Sorted by `column` (ascending, nulls last), with that column first and the divisions known, as dask's set_index (Arrow tables have no index: the column stays a column). */
-  setIndex(column: string, options?: Omit<SortOptions, "ascending">): Promise<DataFrame> {
+  async setIndex(column: string, options?: Omit<SortOptions, "ascending">): Promise<DataFrame> {
     this.checkColumns([column], "setIndex");
     return sortValues(this, [column], { ...options, ascending: true }, column);
   }

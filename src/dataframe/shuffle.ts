@@ -118,7 +118,7 @@ export async function sortValues(df: DataFrame, byIn: string | string[], options
     const col = (p: Part, i: number) => divisionValue(p, by[0]!, i);
     divisions = [col(found.first, 0), ...Array.from({ length: bounds.length }, (_, j) => col(bounds, j)), col(found.last, 0)];
   }
-  const sorted = new DataFrame(layer.graph, name, bounds.length + 1, df.schema, divisions, df.nbytes, index);
+  const sorted = new DataFrame(layer.graph, name, bounds.length + 1, df.schema, divisions, df.nbytes, divisions ? by[0]! : null);
   if (index === null) return sorted;
   // setIndex: the index column first, as pandas prints an index before the columns.
   return sorted.select([index, ...df.columns.filter((c) => c !== index)]);
