@@ -3,6 +3,10 @@
 // sync, threads and a cluster alike; bad input as named errors.
 
 import assert from "node:assert/strict";
+import { spawnSync, type SpawnSyncReturns } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import * as dd from "../../node/dataframe.js";
 import { ArgumentError, ColumnError, SchemaError } from "../../node/index.js";
@@ -222,5 +226,65 @@ describe("repartition", () => {
   });
   test("bad input", () => {
     assert.throws(() => L.repartition({ npartitions: 0 }), (e: Error) => e instanceof ArgumentError && /repartition takes \{ npartitions \} as a whole number ≥ 1/.test(e.message));
+  });
+});
+
+/** A Python with pandas and pyarrow, if there is one here. */
+function python(): string | null {
+  for (const py of [process.env["MESHWORK_PYTHON"], "/opt/dfvenv/bin/python", "/usr/bin/python3"]) {
+    if (py && spawnSync(py, ["-c", "import pandas, pyarrow"], { stdio: "ignore" }).status === 0) return py;
+  }
+  return null;
+}
+
+describe("against live pandas, on random frames it writes now", () => {
+  test("every merge how and a two-column sort, for three seeds", { timeout: 120_000 }, async (t) => {
+    const py = python();
+    if (!py) {
+      t.skip("no Python with pandas and pyarrow here (set MESHWORK_PYTHON); skipped");
+      return;
+    }
+    const script = `
+import json, sys, os, numpy as np, pandas as pd, pyarrow as pa, pyarrow.parquet as pq
+d, seed = sys.argv[1], int(sys.argv[2])
+rng = np.random.default_rng(seed)
+def frame(n, keys, tag):
+    k = pd.array(rng.integers(0, keys, n), dtype="Int64"); k[rng.random(n) < 0.1] = None
+    s = pd.array(rng.choice(["x", "y", "zz", "ü"], n), dtype="string"); s[rng.random(n) < 0.1] = None
+    return pd.DataFrame({"k": k, "s": s, "v": rng.normal(0, 1, n).round(3), tag: np.arange(n, dtype="int32")})
+L, R = frame(int(rng.integers(50, 300)), 30, "li"), frame(int(rng.integers(5, 80)), 40, "ri")
+out = {}
+for name, f in [("left", L), ("right", R)]:
+    os.makedirs(f"{d}/{name}")
+    cuts = sorted(rng.integers(0, len(f), 3).tolist())
+    for i, (a, b) in enumerate(zip([0] + cuts, cuts + [len(f)])):
+        pq.write_table(pa.Table.from_pandas(f.iloc[a:b], preserve_index=False), f"{d}/{name}/part-{i}.parquet")
+for how in ["inner", "left", "right", "outer"]:
+    m = L.merge(R, on=["k", "s"], how=how)
+    out[how] = sorted(json.dumps([None if pd.isna(a) else int(a), None if pd.isna(b) else int(b)], separators=(",", ":")) for a, b in zip(m["li"], m["ri"]))
+out["sort"] = [int(x) for x in L.sort_values(["s", "v"], ascending=[False, True], kind="stable")["li"]]
+print(json.dumps(out))`;
+    for (const seed of [1, 2, 3]) {
+      const dir = mkdtempSync(join(tmpdir(), "meshwork-live-pandas-"));
+      try {
+        const r: SpawnSyncReturns<string> = spawnSync(py, ["-c", script, dir, String(seed)], { encoding: "utf8" });
+        assert.equal(r.status, 0, r.stderr);
+        const want = JSON.parse(r.stdout) as Record<string, string[]> & { sort: number[] };
+        const left = await dd.readParquet(join(dir, "left"));
+        const right = await dd.readParquet(join(dir, "right"));
+        for (const how of ["inner", "left", "right", "outer"] as const) {
+          for (const broadcast of [false, undefined]) {
+            if (broadcast === undefined && how === "outer") continue;
+            const got = columnsOf(await left.merge(right, { on: ["k", "s"], how, broadcast, npartitions: 5 }).select(["li", "ri"]).compute({ scheduler: c.client }));
+            const pairs = got["li"]!.map((a, i) => JSON.stringify([a, got["ri"]![i]])).sort();
+            assert.deepEqual(pairs, want[how], `seed ${seed}, ${how}, broadcast ${broadcast}`);
+          }
+        }
+        const sorted = await left.sortValues(["s", "v"], { ascending: [false, true], npartitions: 3, scheduler: c.client });
+        assert.deepEqual(columnsOf(await sorted.compute({ scheduler: c.client }))["li"], want.sort, `seed ${seed}: sort`);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    }
   });
 });
