@@ -9,6 +9,7 @@ import { measure } from "../../src/internal.js";
 import { Part } from "../../src/dataframe/part.js";
 import { columnFrom } from "../../src/dataframe/column.js";
 import { startCluster } from "../helpers/cluster.js";
+import { linkInfo } from "../../src/scheduler/queries.js";
 import { within } from "../helpers/within.js";
 
 const MB = 1_000_000;
@@ -46,6 +47,10 @@ test("a hash shuffle of ~38 MB on two workers limited to 8 MB each spills and fi
   const info = await c.client.workers();
   const spilled = info.reduce((s, w) => s + w.spilled, 0);
   assert.ok(spilled > 10 * MB, `spilled ${spilled} bytes (held ${info.map((w) => w.memory).join(", ")})`);
+  // The pieces went from worker to worker (about half of them cross), not through the client.
+  await new Promise((r) => setTimeout(r, 200)); // a heartbeat with the links
+  const moved = linkInfo(c.cluster.scheduler.state).reduce((n, l) => n + l.bytes, 0);
+  assert.ok(moved > 8 * MB, `moved between workers: ${moved} bytes`);
   // Each output partition's distinct keys: together every key exactly once (no key in two partitions).
   const summary = held.mapPartitions(
     (t: { numRows: number; getChild(n: string): { at(i: number): number } }) => {

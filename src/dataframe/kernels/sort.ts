@@ -70,26 +70,27 @@ export function sortParts(parts: Part | Part[], by: readonly string[], ascending
 export const WEIGHT = "\u0000weight";
 
 /**
- * Up to `count` rows of the sort columns, evenly spaced through the sorted partition (its first
- * row, and its last row whose first column is not missing, always among them), each with the
- * number of rows it stands for.
+ * Up to `count` rows of the sort columns, evenly spaced through the partition as it is (a linear
+ * pass: no sort), plus its first row in the sort order and its last whose first column is not
+ * missing (the ends of the divisions), each standing for its share of the partition's rows.
  */
 export function sortSample(part: Part, by: readonly string[], ascending: readonly boolean[], count: number): Part {
   const keys = part.select(by);
   const n = keys.length;
   if (n === 0) return keys.with(WEIGHT, new Column("float64", 0, new Float64Array(0), null, 0));
-  const order = sortOrder(keys, by, ascending);
-  const first = keys.column(by[0]!);
-  let lastValid = n - 1;
-  while (lastValid > 0 && isMissing(first, order[lastValid]!)) lastValid--;
-  const picks = new Set<number>([0, lastValid, n - 1]);
+  const k = sortKeys(keys, by, ascending);
+  const first = k[0]!;
+  let lo = 0;
+  let hi = -1;
+  for (let i = 1; i < n; i++) if (compare(k, i, k, lo) < 0) lo = i;
+  for (let i = 0; i < n; i++) if (first.miss[i] === 0 && (hi < 0 || compare(k, i, k, hi) > 0)) hi = i;
+  const picks = new Set<number>([lo]);
+  if (hi >= 0) picks.add(hi);
   const m = Math.min(n, count);
-  for (let s = 0; s < m; s++) picks.add(Math.round((s * (n - 1)) / Math.max(1, m - 1)));
-  const pos = [...picks].sort((a, b) => a - b);
-  const rows = Int32Array.from(pos, (p) => order[p]!);
-  const sample = keys.take(rows);
+  for (let s = 0; s < m; s++) picks.add(Math.floor(((s + 0.5) * n) / m));
+  const rows = Int32Array.from(picks);
   const w = new Float64Array(rows.length).fill(n / rows.length);
-  return sample.with(WEIGHT, new Column("float64", rows.length, w, null, 0));
+  return keys.take(rows).with(WEIGHT, new Column("float64", rows.length, w, null, 0));
 }
 
 /**
