@@ -11,6 +11,9 @@ import { after, before, describe, test } from "node:test";
 import * as dd from "../../node/dataframe.js";
 import { ArgumentError, ColumnError, SchemaError } from "../../node/index.js";
 import { startCluster, type TestCluster } from "../helpers/cluster.js";
+import { Part } from "../../src/dataframe/part.js";
+import { columnFrom } from "../../src/dataframe/column.js";
+import { hashRows } from "../../src/dataframe/kernels/groups.js";
 import { assertColumns, columnsOf, expectedTable, fixture, rowSet } from "./helpers.js";
 
 const sync = { scheduler: "sync" } as const;
@@ -36,6 +39,25 @@ async function onAll(df: dd.DataFrame): Promise<Record<string, unknown[]>> {
 }
 
 const KEYS: Record<string, string[]> = { k: ["k"], s: ["s"], d: ["d"], ks: ["k", "s"] };
+
+describe("hashing keys for the shuffle", () => {
+  test("equal values hash alike whatever their type; null and NaN are one key; several keys mix in order", () => {
+    const vals = [1, 2, null, 2 ** 40, -3];
+    const hashes = (["int32", "int64", "float64", "uint64"] as const).map((t) => {
+      const safe = t === "int32" ? vals.map((v) => (v === 2 ** 40 ? 7 : v)) : t === "uint64" ? vals.map((v) => (v === -3 ? 9 : v)) : vals;
+      return Array.from(hashRows(new Part(["k"], [columnFrom(t, safe)]), ["k"]));
+    });
+    for (const i of [0, 1, 2]) assert.ok(hashes.every((h) => h[i] === hashes[0]![i]), `value ${vals[i]} hashes alike in every type`);
+    assert.equal(hashes[1]![3], hashes[2]![3]);
+    const nan = hashRows(new Part(["k"], [columnFrom("float64", [NaN, null])]), ["k"]);
+    assert.equal(nan[0], nan[1]);
+    const two = new Part(["a", "b"], [columnFrom("utf8", ["x", "y", "x"]), columnFrom("utf8", ["y", "x", "y"])]);
+    const h = hashRows(two, ["a", "b"]);
+    assert.notEqual(h[0], h[1], "(x, y) and (y, x) differ");
+    assert.equal(h[0], h[2]);
+    assert.notEqual(new Set(Array.from(hashRows(new Part(["k"], [columnFrom("int32", Array.from({ length: 1000 }, (_, i) => i))]), ["k"]), (x) => x % 16)).size, 1);
+  });
+});
 
 describe("the fixtures", () => {
   test("have what the joins need: an empty partition, keys spread unevenly, nulls in every key", async () => {

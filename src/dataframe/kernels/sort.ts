@@ -51,9 +51,28 @@ function compare(ka: SortKey[], a: number, kb: SortKey[], b: number): number {
 /** The row order that sorts the partition (stable: equal rows keep their order). */
 export function sortOrder(part: Part, by: readonly string[], ascending: readonly boolean[]): Int32Array {
   const k = sortKeys(part, by, ascending);
+  if (k.length === 1) return sortOne(k[0]!);
   const idx = Array.from({ length: part.length }, (_, i) => i);
   idx.sort((a, b) => compare(k, a, k, b) || a - b);
   return Int32Array.from(idx);
+}
+
+/** One column: the rows with values sorted by a comparator that reads them directly, then the missing ones in order. */
+function sortOne(key: SortKey): Int32Array {
+  const { v, miss } = key;
+  const s = key.desc ? -1 : 1;
+  const valid: number[] = [];
+  const missing: number[] = [];
+  for (let i = 0; i < miss.length; i++) (miss[i] ? missing : valid).push(i);
+  valid.sort((a, b) => {
+    const x = v[a]!;
+    const y = v[b]!;
+    return x < y ? -s : x > y ? s : a - b;
+  });
+  const out = new Int32Array(miss.length);
+  out.set(valid);
+  out.set(missing, valid.length);
+  return out;
 }
 
 /** Rows ordered by the columns (ascending unless told; nulls last), stable. */
