@@ -1,11 +1,13 @@
-// A join of two partitions: both sides' keys get one group id per distinct key, the side that is
-// looked up is linked per group, and the other side's rows are walked in order. Used whole by the
+// A join of two partitions: the side that is looked up is chained by the hash of its keys (hashRows,
+// the shuffle's hash), and the other side's rows are walked in order, each comparing keys along
+// its chain. Used whole by the
 // broadcast join (one side is all of a small frame) and bucket by bucket by the hash-shuffle join.
 // Null keys match null keys (NaN is null), as pandas does; SQL would not.
 
 import { Column } from "../column.js";
 import { Part } from "../part.js";
-import { findGroups } from "./groups.js";
+import { hashRows } from "./groups.js";
+import { isMissing } from "./verbs.js";
 
 export type JoinHow = "inner" | "left" | "right" | "outer";
 
@@ -27,40 +29,43 @@ export interface MergeSpec {
 export function mergeParts(leftIn: Part | Part[], rightIn: Part | Part[], spec: MergeSpec): Part {
   const left = Array.isArray(leftIn) ? Part.concat(leftIn) : leftIn;
   const right = Array.isArray(rightIn) ? Part.concat(rightIn) : rightIn;
-  // Group ids over both sides at once, so equal keys get one id whatever side they are on.
-  const lk = left.select(spec.leftOn);
-  const rk = new Part(spec.leftOn, spec.rightOn.map((n) => right.column(n)), right.length);
-  const g = findGroups(Part.concat([rk, lk]), spec.leftOn, true); // right row r is row r, left row i is row right.length + i
-  const rightIds = g.ids.subarray(0, right.length);
-  const leftIds = g.ids.subarray(right.length);
   const li: number[] = [];
   const ri: number[] = [];
   if (spec.how === "right") {
-    const { head, next } = chains(leftIds, g.count);
+    // The left side is looked up; the right's rows walked in order.
+    const look = new KeyTable(left, spec.leftOn);
+    const probe = new KeyCols(right, spec.rightOn);
+    const ph = hashRows(right, spec.rightOn);
     for (let r = 0; r < right.length; r++) {
-      let i = head[rightIds[r]!]!;
-      if (i === -1) {
-        li.push(-1);
-        ri.push(r);
-      }
-      for (; i !== -1; i = next[i]!) {
+      let found = false;
+      for (let i = look.first(ph[r]!); i !== -1; i = look.next[i]!) {
+        if (!look.matches(i, ph[r]!, probe, r)) continue;
         li.push(i);
+        ri.push(r);
+        found = true;
+      }
+      if (!found) {
+        li.push(-1);
         ri.push(r);
       }
     }
   } else {
-    const { head, next } = chains(rightIds, g.count);
+    const look = new KeyTable(right, spec.rightOn);
+    const probe = new KeyCols(left, spec.leftOn);
+    const ph = hashRows(left, spec.leftOn);
     const matched = spec.how === "outer" ? new Uint8Array(right.length) : null;
     for (let i = 0; i < left.length; i++) {
-      let r = head[leftIds[i]!]!;
-      if (r === -1 && spec.how !== "inner") {
-        li.push(i);
-        ri.push(-1);
-      }
-      for (; r !== -1; r = next[r]!) {
+      let found = false;
+      for (let r = look.first(ph[i]!); r !== -1; r = look.next[r]!) {
+        if (!look.matches(r, ph[i]!, probe, i)) continue;
         li.push(i);
         ri.push(r);
+        found = true;
         if (matched) matched[r] = 1;
+      }
+      if (!found && spec.how !== "inner") {
+        li.push(i);
+        ri.push(-1);
       }
     }
     if (matched) {
@@ -85,16 +90,79 @@ export function mergeParts(leftIn: Part | Part[], rightIn: Part | Part[], spec: 
   return new Part([...spec.leftNames, ...spec.rightNames], cols, L.length);
 }
 
-/** Rows of one side per group, as linked lists in row order (head per group, next per row). */
-function chains(ids: Int32Array, count: number): { head: Int32Array; next: Int32Array } {
-  const head = new Int32Array(count).fill(-1); // every id is ≥ 0: null keys are kept as a group
-  const next = new Int32Array(ids.length).fill(-1);
-  for (let r = ids.length - 1; r >= 0; r--) {
-    const k = ids[r]!;
-    next[r] = head[k]!;
-    head[k] = r;
+/** Key columns of a side, for comparing keys row against row (null equals null, NaN is null). */
+class KeyCols {
+  readonly cols: Column[];
+  readonly miss: Uint8Array[];
+  constructor(part: Part, on: readonly string[]) {
+    this.cols = on.map((n) => part.column(n));
+    this.miss = this.cols.map((c) => {
+      const m = new Uint8Array(c.length);
+      for (let i = 0; i < c.length; i++) if (isMissing(c, i)) m[i] = 1;
+      return m;
+    });
   }
-  return { head, next };
+
+  /** Whether row a here has the key of row b there. */
+  equal(a: number, other: KeyCols, b: number): boolean {
+    for (let j = 0; j < this.cols.length; j++) {
+      const ma = this.miss[j]![a]!;
+      const mb = other.miss[j]![b]!;
+      if (ma || mb) {
+        if (ma && mb) continue;
+        return false;
+      }
+      const x = this.cols[j]!;
+      const y = other.cols[j]!;
+      if (x.type === "utf8") {
+        const xo = x.offsets!;
+        const yo = y.offsets!;
+        const len = xo[a + 1]! - xo[a]!;
+        if (len !== yo[b + 1]! - yo[b]!) return false;
+        const xv = x.values as Uint8Array;
+        const yv = y.values as Uint8Array;
+        for (let t = 0; t < len; t++) if (xv[xo[a]! + t] !== yv[yo[b]! + t]) return false;
+      } else if (x.type === "bool") {
+        if ((((x.values[a >> 3] as number) >> (a & 7)) & 1) !== (((y.values[b >> 3] as number) >> (b & 7)) & 1)) return false;
+      } else if (x.values[a] !== y.values[b]) return false;
+    }
+    return true;
+  }
+}
+
+/**
+ * The looked-up side's rows chained by the hash of their key (open hashing: a head per slot, a
+ * next per row, rows in order along a chain), so each row of the other side finds its matches in
+ * the looked-up side's order.
+ */
+class KeyTable extends KeyCols {
+  readonly hash: Uint32Array;
+  readonly head: Int32Array;
+  readonly next: Int32Array;
+  private readonly mask: number;
+  constructor(part: Part, on: readonly string[]) {
+    super(part, on);
+    this.hash = hashRows(part, on);
+    let size = 16;
+    while (size < part.length * 2) size *= 2;
+    this.mask = size - 1;
+    this.head = new Int32Array(size).fill(-1);
+    this.next = new Int32Array(part.length).fill(-1);
+    for (let r = part.length - 1; r >= 0; r--) {
+      const slot = this.hash[r]! & this.mask;
+      this.next[r] = this.head[slot]!;
+      this.head[slot] = r;
+    }
+  }
+
+  first(h: number): number {
+    return this.head[h & this.mask]!;
+  }
+
+  /** Whether row r here is a match for row b of `probe`, whose hash is h. */
+  matches(r: number, h: number, probe: KeyCols, b: number): boolean {
+    return this.hash[r] === h && this.equal(r, probe, b);
+  }
 }
 
 /** Rows `idx` of `c`, null where the index is -1. */
