@@ -14,6 +14,7 @@ import { startCluster, type TestCluster } from "../helpers/cluster.js";
 import { Part } from "../../src/dataframe/part.js";
 import { columnFrom } from "../../src/dataframe/column.js";
 import { hashRows } from "../../src/dataframe/kernels/groups.js";
+import { sortOrder } from "../../src/dataframe/kernels/sort.js";
 import { assertColumns, columnsOf, expectedTable, fixture, rowSet } from "./helpers.js";
 
 const sync = { scheduler: "sync" } as const;
@@ -56,6 +57,36 @@ describe("hashing keys for the shuffle", () => {
     assert.notEqual(h[0], h[1], "(x, y) and (y, x) differ");
     assert.equal(h[0], h[2]);
     assert.notEqual(new Set(Array.from(hashRows(new Part(["k"], [columnFrom("int32", Array.from({ length: 1000 }, (_, i) => i))]), ["k"]), (x) => x % 16)).size, 1);
+  });
+});
+
+describe("sorting a partition", () => {
+  test("big numeric columns (the radix sort) order as a stable comparator sort does: up and down, nulls and NaN last, -0 as 0, infinities", () => {
+    let x = 17;
+    const rand = () => (x = (Math.imul(x, 1664525) + 1013904223) >>> 0) / 4294967296;
+    const cases: [string, () => unknown][] = [
+      ["float64", () => (rand() < 0.05 ? null : rand() < 0.1 ? NaN : Math.round((rand() - 0.5) * 100) / 4)],
+      ["float64", () => [-0, 0, Infinity, -Infinity, 1e-310, -1e-310][Math.floor(rand() * 6)]],
+      ["int32", () => (rand() < 0.05 ? null : Math.floor((rand() - 0.5) * 200))],
+      ["uint32", () => Math.floor(rand() * 4e9)],
+      ["date32", () => Math.floor(rand() * 1e4) * 864e5],
+    ];
+    for (const [type, gen] of cases) {
+      const p = new Part(["x"], [columnFrom(type as "float64", Array.from({ length: 20_000 }, gen))]);
+      const c = p.columns[0]!;
+      const miss = (i: number) => !c.isValid(i) || Number.isNaN(c.values[i] as number);
+      for (const asc of [true, false]) {
+        const want = Array.from({ length: p.length }, (_, i) => i).sort((a, b) => {
+          const ma = miss(a);
+          const mb = miss(b);
+          if (ma || mb) return ma && mb ? a - b : ma ? 1 : -1;
+          const va = c.values[a] as number;
+          const vb = c.values[b] as number;
+          return va === vb ? a - b : (va < vb ? -1 : 1) * (asc ? 1 : -1);
+        });
+        assert.deepEqual(Array.from(sortOrder(p, ["x"], [asc])), want, `${type} ${asc ? "up" : "down"}`);
+      }
+    }
   });
 });
 
