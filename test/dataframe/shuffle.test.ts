@@ -172,6 +172,16 @@ describe("merge, broadcast: pandas' rows in pandas' order", () => {
   });
 });
 
+describe("shuffle: one stage, refused past MAX_SHUFFLE_PIECES", () => {
+  test("400 partitions into 300 would be 120,000 piece tasks: an ArgumentError saying to repartition first", () => {
+    const many = dd.fromRecords(Array.from({ length: 400 }, (_, i) => ({ k: i })), { npartitions: 400, dtypes: { k: "int32" } });
+    assert.equal(dd.MAX_SHUFFLE_PIECES, 100_000);
+    assert.throws(() => many.shuffle("k", { npartitions: 300 }), (e: Error) => e instanceof ArgumentError && /400 partitions into 300 make 120000 pieces, more than the 100000 \(MAX_SHUFFLE_PIECES\).*repartition to fewer/.test(e.message));
+    assert.equal(many.shuffle("k", { npartitions: 200 }).npartitions, 200);
+    assert.throws(() => many.shuffle("nope"), (e: Error) => e instanceof ColumnError && /no column "nope" in shuffle/.test(e.message));
+  });
+});
+
 describe("merge: bad input", () => {
   test("keys of different types are a SchemaError naming both, for shuffle joins too", () => {
     const bad = R.astype({ k: "float64" });
