@@ -20,7 +20,7 @@ import { Part, type Schema } from "./part.js";
 import { DF } from "./register.js";
 import { describeFrame, dropDuplicates, groupby, reduceFrame, valueCounts, type GroupBy, type TreeOptions } from "./reduce.js";
 import { merge, type MergeOptions } from "./merge.js";
-import { hashShuffle, repartition, sortValues, type RepartitionOptions, type SortOptions } from "./shuffle.js";
+import { hashShuffle, repartition, repartitionBySize, sortValues, type RepartitionBySizeOptions, type RepartitionOptions, type SortOptions } from "./shuffle.js";
 import { toCsv, toParquet, type WriteOptions } from "./create.js";
 
 export type ReduceFrameOptions = TreeOptions & { columns?: string[] };
@@ -355,8 +355,18 @@ export class DataFrame implements Collection<Table> {
     return sortValues(this, [column], { ...options, ascending: true }, column);
   }
 
-  /** The same rows, in order, in `npartitions` partitions (neighbours joined, or partitions cut by rows). */
-  repartition(options: RepartitionOptions): DataFrame {
+  /**
+   * The same rows, in order, in `npartitions` partitions (neighbours joined, or partitions cut by
+   * rows); or in partitions of about `partitionSize` bytes, which measures the partitions first
+   * (one small compute now, on the scheduler in the options) and so returns a promise.
+   */
+  repartition(options: RepartitionOptions): DataFrame;
+  repartition(options: RepartitionBySizeOptions): Promise<DataFrame>;
+  repartition(options: RepartitionOptions | RepartitionBySizeOptions): DataFrame | Promise<DataFrame> {
+    if (options !== null && typeof options === "object" && "partitionSize" in options) {
+      if ("npartitions" in options) throw new ArgumentError("repartition takes npartitions or partitionSize, not both");
+      return repartitionBySize(this, options);
+    }
     return repartition(this, options);
   }
 

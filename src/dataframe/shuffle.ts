@@ -5,6 +5,7 @@
 // sends the graph. n·k pick tasks: one stage, not dask's staged shuffle (see MAX_SHUFFLE_PIECES).
 
 import { ArgumentError } from "../errors.js";
+import { parseBytes } from "../util/bytes.js";
 import { LayeredGraph, Task, TaskRef, type GraphNode } from "../graph/task.js";
 import type { ComputeOptions } from "../graph/collection.js";
 import { DataFrame, token } from "./frame.js";
@@ -134,6 +135,65 @@ function divisionValue(p: Part, name: string, i: number): unknown {
 export interface RepartitionOptions {
   /** The number of partitions wanted. */
   npartitions: number;
+}
+
+export interface RepartitionBySizeOptions extends ComputeOptions {
+  /** Bytes a partition should hold at most (its buffers): a number or "100MB", "64 MiB" … */
+  partitionSize: number | string;
+}
+
+/**
+ * Partitions of about `partitionSize` bytes, in order: the partitions' sizes are computed now (one
+ * small compute, as dask's `repartition(partition_size=…)`), then neighbours are joined while
+ * they fit and bigger partitions are cut into even pieces by rows.
+ */
+export async function repartitionBySize(df: DataFrame, options: RepartitionBySizeOptions): Promise<DataFrame> {
+  const target = parseBytes(options.partitionSize);
+  if (target < 1) throw new ArgumentError(`repartition: partitionSize must be at least one byte, got ${JSON.stringify(options.partitionSize)}`);
+  const sname = token("partition-sizes", df.name);
+  const slayer = new Map<string, GraphNode>();
+  for (let i = 0; i < df.npartitions; i++) slayer.set(`${sname}[${i}]`, new Task(DF.nbytes, [new TaskRef(df.key(i))]));
+  slayer.set(sname, new Task("identity", [[...slayer.keys()].map((k) => new TaskRef(k))]));
+  const computeOptions: ComputeOptions = { ...options };
+  delete (computeOptions as Partial<RepartitionBySizeOptions>).partitionSize;
+  const sizes = await new LazyValue<number[]>(LayeredGraph.merge([df.graph], sname, slayer), sname, (v) => v as number[], "partition sizes").compute(computeOptions);
+
+  // Each output: a run of whole inputs, or one piece of an input cut in `of` pieces.
+  const outs: ({ inputs: number[] } | { input: number; piece: number; of: number })[] = [];
+  let run: number[] = [];
+  let runBytes = 0;
+  const flush = () => {
+    if (run.length > 0) outs.push({ inputs: run });
+    run = [];
+    runBytes = 0;
+  };
+  sizes.forEach((size, i) => {
+    if (size > target) {
+      flush();
+      const of = Math.ceil(size / target);
+      for (let piece = 0; piece < of; piece++) outs.push({ input: i, piece, of });
+      return;
+    }
+    if (run.length > 0 && runBytes + size > target) flush();
+    run.push(i);
+    runBytes += size;
+  });
+  flush();
+  if (outs.length === 0) outs.push({ inputs: [0] });
+
+  const name = token("repartition-size", df.name, target);
+  const layer = new Map<string, GraphNode>();
+  outs.forEach((o, j) => {
+    if ("inputs" in o) {
+      const ins = o.inputs.map((i) => new TaskRef(df.key(i)));
+      layer.set(`${name}[${j}]`, ins.length === 1 ? new Task("identity", [ins[0]]) : new Task(DF.concat, [ins]));
+    } else {
+      const split = `${name}-split[${o.input}]`;
+      if (!layer.has(split)) layer.set(split, new Task(DF.splitRows, [new TaskRef(df.key(o.input)), o.of]));
+      layer.set(`${name}[${j}]`, new Task(DF.pick, [new TaskRef(split), o.piece]));
+    }
+  });
+  return new DataFrame(LayeredGraph.merge([df.graph], name, layer), name, outs.length, df.schema, null, df.nbytes);
 }
 
 /**

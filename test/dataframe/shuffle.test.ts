@@ -287,6 +287,21 @@ describe("repartition", () => {
     assert.deepEqual(r.divisions, [s.divisions![0], s.divisions![Math.floor(s.npartitions / 2)], s.divisions![s.npartitions]]);
     assert.equal(s.repartition({ npartitions: 20 }).divisions, null);
   });
+  test("by partitionSize: the sizes measured first, small neighbours joined, big partitions cut; same rows in order", async () => {
+    const want = expectedTable("shuffle_left").values;
+    const whole = await L.repartition({ partitionSize: "1MB", scheduler: c.client });
+    assert.equal(whole.npartitions, 1, "all 160 rows fit in 1 MB");
+    assertColumns(await onAll(whole), want, "one partition");
+    // ~30 bytes a row (int64, UTF-8 with offsets, date32, float64, int32): 35 rows ≈ 1 kB; 400 bytes cut each into 3.
+    const small = await L.repartition({ partitionSize: 400, scheduler: c.client });
+    assert.ok(small.npartitions > 6, `${small.npartitions} partitions`);
+    const n = await lengths(small);
+    assert.ok(n.every((x) => x <= 12), n.join(" ")); // the empty input between two cut ones stays an empty partition
+    assert.equal(n.reduce((a, b) => a + b, 0), 160);
+    assertColumns(await onAll(small), want, "partitions of ≤ 400 bytes");
+    await assert.rejects(L.repartition({ partitionSize: "lots" }), /cannot read "lots" as a size/);
+    assert.throws(() => L.repartition({ npartitions: 2, partitionSize: 10 } as never), /npartitions or partitionSize, not both/);
+  });
   test("bad input", () => {
     assert.throws(() => L.repartition({ npartitions: 0 }), (e: Error) => e instanceof ArgumentError && /repartition takes \{ npartitions \} as a whole number ≥ 1/.test(e.message));
   });
