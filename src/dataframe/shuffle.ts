@@ -21,7 +21,11 @@ import { DF } from "./register.js";
  */
 export const MAX_SHUFFLE_PIECES = 100_000;
 
-/** Rows of the frame per output partition after a sort (samples per input partition for the divisions). */
+/**
+ * Rows each input partition contributes to the sample the sort's bounds are chosen from (dask
+ * takes quantiles of ~100 points per partition): each sample row stands for 1/128 of its
+ * partition's rows, which is how finely the bounds can cut, and the sample stays a few kB.
+ */
 export const SORT_SAMPLES_PER_PARTITION = 128;
 
 function checkPieces(df: DataFrame, k: number, what: string): void {
@@ -35,7 +39,7 @@ function checkPieces(df: DataFrame, k: number, what: string): void {
  * The graph of a shuffle: `split(i)` is the task cutting partition i into k pieces (a list);
  * output j is `final(pieces j of every split)`.
  */
-function shuffleGraph(df: DataFrame, name: string, k: number, split: (i: number) => Task, final: (pieces: TaskRef[]) => Task, extra: LayeredGraph[] = []): Map<string, GraphNode> & { graph: LayeredGraph } {
+function shuffleGraph(df: DataFrame, name: string, k: number, split: (i: number) => Task, final: (pieces: TaskRef[]) => Task): LayeredGraph {
   const layer = new Map<string, GraphNode>();
   const pieces: TaskRef[][] = Array.from({ length: k }, () => []);
   for (let i = 0; i < df.npartitions; i++) {
@@ -48,7 +52,7 @@ function shuffleGraph(df: DataFrame, name: string, k: number, split: (i: number)
     }
   }
   for (let j = 0; j < k; j++) layer.set(`${name}[${j}]`, final(pieces[j]!));
-  return Object.assign(layer, { graph: LayeredGraph.merge([df.graph, ...extra], name, layer) });
+  return LayeredGraph.merge([df.graph], name, layer);
 }
 
 /**
@@ -61,14 +65,14 @@ export function hashShuffle(df: DataFrame, on: string[], k: number): DataFrame {
   checkPieces(df, k, "shuffle");
   df.checkColumns(on, "shuffle");
   const name = token("shuffle", df.name, on, k);
-  const layer = shuffleGraph(
+  const graph = shuffleGraph(
     df,
     name,
     k,
     (i) => new Task(DF.split, [new TaskRef(df.key(i)), on, k]),
     (pieces) => new Task(DF.concat, [pieces]),
   );
-  return new DataFrame(layer.graph, name, k, df.schema, null, df.nbytes);
+  return new DataFrame(graph, name, k, df.schema, null, df.nbytes);
 }
 
 export interface SortOptions extends ComputeOptions {
@@ -98,14 +102,12 @@ export async function sortValues(df: DataFrame, byIn: string | string[], options
   const slayer = new Map<string, GraphNode>();
   for (let i = 0; i < df.npartitions; i++) slayer.set(`${sname}[${i}]`, new Task(DF.sortSample, [new TaskRef(df.key(i)), by, ascending, SORT_SAMPLES_PER_PARTITION]));
   slayer.set(sname, new Task(DF.sortBounds, [[...slayer.keys()].map((x) => new TaskRef(x)), by, ascending, k]));
-  const computeOptions: ComputeOptions = { ...options };
-  delete (computeOptions as SortOptions).ascending;
-  delete (computeOptions as SortOptions).npartitions;
+  const { ascending: _ascending, npartitions: _npartitions, ...computeOptions } = options;
   const found = await new LazyValue<{ bounds: Part; first: Part; last: Part }>(LayeredGraph.merge([df.graph], sname, slayer), sname, (v) => v as { bounds: Part; first: Part; last: Part }, what).compute(computeOptions);
   const bounds = found.bounds;
 
   const name = token(index === null ? "sort" : "set-index", df.name, by, ascending, k);
-  const layer = shuffleGraph(
+  const graph = shuffleGraph(
     df,
     name,
     bounds.length + 1,
@@ -119,7 +121,7 @@ export async function sortValues(df: DataFrame, byIn: string | string[], options
     const col = (p: Part, i: number) => divisionValue(p, by[0]!, i);
     divisions = [col(found.first, 0), ...Array.from({ length: bounds.length }, (_, j) => col(bounds, j)), col(found.last, 0)];
   }
-  const sorted = new DataFrame(layer.graph, name, bounds.length + 1, df.schema, divisions, df.nbytes, divisions ? by[0]! : null);
+  const sorted = new DataFrame(graph, name, bounds.length + 1, df.schema, divisions, df.nbytes, divisions ? by[0]! : null);
   if (index === null) return sorted;
   // setIndex: the index column first, as pandas prints an index before the columns.
   return sorted.select([index, ...df.columns.filter((c) => c !== index)]);
@@ -154,8 +156,7 @@ export async function repartitionBySize(df: DataFrame, options: RepartitionBySiz
   const slayer = new Map<string, GraphNode>();
   for (let i = 0; i < df.npartitions; i++) slayer.set(`${sname}[${i}]`, new Task(DF.nbytes, [new TaskRef(df.key(i))]));
   slayer.set(sname, new Task("identity", [[...slayer.keys()].map((k) => new TaskRef(k))]));
-  const computeOptions: ComputeOptions = { ...options };
-  delete (computeOptions as Partial<RepartitionBySizeOptions>).partitionSize;
+  const { partitionSize: _size, ...computeOptions } = options;
   const sizes = await new LazyValue<number[]>(LayeredGraph.merge([df.graph], sname, slayer), sname, (v) => v as number[], "partition sizes").compute(computeOptions);
 
   // Each output: a run of whole inputs, or one piece of an input cut in `of` pieces.
