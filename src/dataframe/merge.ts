@@ -18,9 +18,10 @@ export interface MergeOptions {
   rightOn?: string | string[];
   /**
    * "inner" (default), "left", "right" or "outer", as pandas: rows without a match on the other
-   * side get nulls there; null keys match null keys. Row order: pandas' for broadcast joins (the
-   * big side's partitions in order); by bucket, and within a bucket by input partition, for shuffle
-   * joins (as dask). Outer joins are not sorted by key (pandas sorts them).
+   * side get nulls there; null keys match null keys. Row order: pandas' when the right side is
+   * broadcast (inner, left) or the left one for a right join; an inner join broadcasting a small
+   * left side gives the right side's order; shuffle joins give rows by bucket, and within a bucket
+   * by input partition (as dask). Outer joins are not sorted by key (pandas sorts them).
    */
   how?: "inner" | "left" | "right" | "outer";
   /** Suffixes for columns both sides have (default ["_x", "_y"], as pandas). */
