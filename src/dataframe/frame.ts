@@ -418,7 +418,8 @@ export class DataFrame implements Collection<Table> {
   toString(): string {
     const width = Math.max(4, ...this.schema.names.map((n) => n.length));
     const cols = this.schema.names.map((n, j) => `  ${n.padEnd(width)}  ${this.schema.types[j]}`).join("\n");
-    return `mw.DataFrame<${this.name.replace(/-[0-9a-f]+$/, "")}, npartitions=${this.npartitions}, columns=${this.schema.names.length}, tasks=${this.taskCount}>\n${cols}`;
+    const sorted = this.index !== null ? `, sorted by ${this.index}` : "";
+    return `mw.DataFrame<${this.name.replace(/-[0-9a-f]+$/, "")}, npartitions=${this.npartitions}, columns=${this.schema.names.length}, tasks=${this.taskCount}${sorted}>\n${cols}`;
   }
 
   [Symbol.for("nodejs.util.inspect.custom")](): string {

@@ -250,6 +250,7 @@ describe("sortValues and setIndex: sampled divisions, a range shuffle, stable so
     assert.equal(s.select(["li"]).divisions, null);
     assert.equal(s.assign({ lv: (d) => -d.lv }).divisions, null);
     assert.equal(s.rename({ lv: "value" }).index, "value");
+    assert.match(String(s), /^mw\.DataFrame<select, npartitions=\d, columns=5, tasks=\d+, sorted by lv>/);
   });
 
   test("a key most rows share makes fewer partitions than asked (bounds are not repeated)", async () => {
