@@ -106,7 +106,9 @@ export async function sortValues(df: DataFrame, byIn: string | string[], options
   const found = await new LazyValue<{ bounds: Part; first: Part; last: Part }>(LayeredGraph.merge([df.graph], sname, slayer), sname, (v) => v as { bounds: Part; first: Part; last: Part }, what).compute(computeOptions);
   const bounds = found.bounds;
 
-  const name = token(index === null ? "sort" : "set-index", df.name, by, ascending, k);
+  // The bounds are part of the name: the same frame over other data (a file rewritten) gets other keys.
+  const boundValues = Array.from({ length: bounds.length }, (_, j) => by.map((b) => String(bounds.column(b).raw(j))));
+  const name = token(index === null ? "sort" : "set-index", df.name, by, ascending, k, boundValues);
   const graph = shuffleGraph(
     df,
     name,
