@@ -86,6 +86,9 @@ test("examples/07-dataframe writes Parquet, groups long trips by vendor, joins v
     const counts = [...r.stdout.matchAll(/^ {2}(\w+ Cab): (\d+)$/gm)].map((m) => Number(m[2]));
     assert.equal(counts.reduce((a, b) => a + b, 0), 20000);
     assert.ok(counts[0]! > counts[1]! && counts[1]! > counts[2]!, "most frequent first");
+    const fares = /sorted by fare into 4 partitions; the three highest fares: ([\d.]+), ([\d.]+), ([\d.]+)/.exec(r.stdout);
+    assert.ok(fares, r.stdout);
+    assert.ok(Number(fares[1]) >= Number(fares[2]) && Number(fares[2]) >= Number(fares[3]) && Number(fares[3]) > 50, fares[0]);
     assert.match(r.stdout, /same result on the cluster and in this thread: true/);
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -2,7 +2,8 @@
 // nothing is downloaded), writes them as Parquet (one file per partition, as dask does), reads
 // them back lazily (one task per row group, only the columns asked for), filters and derives a
 // column with row expressions that run as column loops on the workers, groups by vendor, joins a
-// small table of vendor names (broadcast to every task), and prints the results as Arrow tables.
+// small table of vendor names (broadcast to every task), sorts by fare (a shuffle between the
+// workers), and prints the results as Arrow tables.
 //
 //   npx tsx examples/07-dataframe/main.ts [output directory]      (MESHWORK_EXAMPLE_ROWS=20000 for a quick run)
 
@@ -59,6 +60,13 @@ for (const r of table.toArray()) {
 const zonesByVendor = frame.merge(vendors, { on: "vendor" }).valueCounts("name");
 console.log("trips per vendor:", zonesByVendor.toString().split("\n")[0]);
 for (const r of (await zonesByVendor.compute()).toArray()) console.log(`  ${r.name}: ${r.count}`);
+
+// Sorted by fare, most expensive first: the ranges of fares each partition gets are chosen from a
+// sample now, then rows move between the workers to their range (a shuffle) and each partition is
+// sorted. head(3) computes only the first partition.
+const byFare = await frame.sortValues("fare", { ascending: false });
+const top = (await byFare.head(3)).toArray().map((r) => Number(r.fare).toFixed(2));
+console.log(`sorted by fare into ${byFare.npartitions} partitions; the three highest fares: ${top.join(", ")}`);
 
 const here = await named.compute({ scheduler: "sync" });
 console.log(`same result on the cluster and in this thread: ${JSON.stringify(here.toArray()) === JSON.stringify(table.toArray())}`);

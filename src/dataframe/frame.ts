@@ -20,6 +20,7 @@ import { Part, type Schema } from "./part.js";
 import { DF } from "./register.js";
 import { describeFrame, dropDuplicates, groupby, reduceFrame, valueCounts, type GroupBy, type TreeOptions } from "./reduce.js";
 import { merge, type MergeOptions } from "./merge.js";
+import { hashShuffle, repartition, repartitionBySize, sortValues, type RepartitionBySizeOptions, type RepartitionOptions, type SortOptions } from "./shuffle.js";
 import { toCsv, toParquet, type WriteOptions } from "./create.js";
 
 export type ReduceFrameOptions = TreeOptions & { columns?: string[] };
@@ -61,10 +62,16 @@ export class DataFrame implements Collection<Table> {
     readonly name: string,
     readonly npartitions: number,
     readonly schema: Schema,
-    /** Bounds of a sorted index between partitions, where known (not yet: stage 2's setIndex). */
+    /**
+     * Where the frame is sorted by one column (`index`, after setIndex or an ascending sortValues):
+     * npartitions + 1 bounds, partition i holding the values in [divisions[i], divisions[i+1]) (the
+     * last up to and including its bound, then the nulls). null where unknown.
+     */
     readonly divisions: readonly unknown[] | null = null,
     /** Bytes the data takes in memory, where known from metadata (an upper bound after filters). */
     readonly nbytes: number | undefined = undefined,
+    /** The column the divisions are of (setIndex's column, or the one sortValues sorted by). */
+    readonly index: string | null = null,
   ) {}
 
   get columns(): string[] {
@@ -101,7 +108,7 @@ export class DataFrame implements Collection<Table> {
       rebuild: (held) => {
         const layer = new Map<string, GraphNode>();
         for (const k of keys) layer.set(k, held.get(k)!);
-        return new DataFrame(LayeredGraph.of(`held-${this.name}`, layer), this.name, this.npartitions, schema, this.divisions, this.nbytes);
+        return new DataFrame(LayeredGraph.of(`held-${this.name}`, layer), this.name, this.npartitions, schema, this.divisions, this.nbytes, this.index);
       },
     };
   }
@@ -123,14 +130,28 @@ export class DataFrame implements Collection<Table> {
     release(this);
   }
 
-  /** @internal A frame with one task per partition: `fn(partition_i, ...args)`; `keepsSize` when its partitions are no bigger than these. */
-  partitionwise(op: string, fn: string, args: unknown[], schema: Schema, keepsSize = true): DataFrame {
+  /**
+   * @internal A frame with one task per partition: `fn(partition_i, ...args)`; `keepsSize` when its
+   * partitions are no bigger than these; `index` the name the sorted column has afterwards when the
+   * operation keeps rows in order and leaves that column as it was (filter, select …), else null.
+   */
+  partitionwise(op: string, fn: string, args: unknown[], schema: Schema, keepsSize = true, index: string | null = null): DataFrame {
     const name = token(op, this.name, fn, args);
     const layer = new Map<string, GraphNode>();
+    const sorted = index !== null && this.divisions !== null && schema.names.includes(index);
     // Rows are only ever dropped or columns narrowed, so the size stays an upper bound, unless columns are made.
-    const out = new DataFrame(LayeredGraph.merge([this.graph], name, layer), name, this.npartitions, schema, this.divisions, keepsSize ? this.nbytes : undefined);
+    const out = new DataFrame(LayeredGraph.merge([this.graph], name, layer), name, this.npartitions, schema, sorted ? this.divisions : null, keepsSize ? this.nbytes : undefined, sorted ? index : null);
     for (let i = 0; i < this.npartitions; i++) layer.set(out.key(i), new Task(fn, [new TaskRef(this.key(i)), ...args]));
     return out;
+  }
+
+  /** A frame of some of these partitions, in the order given (dask's `df.partitions[i]`); no rows move. */
+  partitions(indices: number[]): DataFrame {
+    if (!Array.isArray(indices) || indices.some((i) => !Number.isInteger(i) || i < 0 || i >= this.npartitions)) throw new ArgumentError(`partitions takes indices in [0, ${this.npartitions}), got ${JSON.stringify(indices)}`);
+    const name = token("partitions", this.name, indices);
+    const layer = new Map<string, GraphNode>();
+    indices.forEach((i, t) => layer.set(`${name}[${t}]`, new Task("identity", [new TaskRef(this.key(i))])));
+    return new DataFrame(LayeredGraph.merge([this.graph], name, layer), name, indices.length, this.schema);
   }
 
   /** @internal The columns asked for, checked (ColumnError lists the columns there are). */
@@ -153,7 +174,7 @@ export class DataFrame implements Collection<Table> {
   /** Rows where the expression is true: `df.filter((d) => d.distance > 10)`. Rows where it is null or NaN are dropped. */
   filter(expr: RowExpr, options: ExprOptions = {}): DataFrame {
     const spec = describeExpr(expr, "filter", this.schema, options.params);
-    return this.partitionwise("filter", DF.filter, [spec], this.schema);
+    return this.partitionwise("filter", DF.filter, [spec], this.schema, true, this.index);
   }
 
   /**
@@ -189,7 +210,7 @@ export class DataFrame implements Collection<Table> {
   /** Only these columns, in this order. */
   select(columns: string[]): DataFrame {
     const names = this.checkColumns(columns, "select");
-    return this.partitionwise("select", DF.select, [names], { names, types: names.map((n) => this.typeOf(n)) });
+    return this.partitionwise("select", DF.select, [names], { names, types: names.map((n) => this.typeOf(n)) }, true, this.index);
   }
 
   /** Without these columns. */
@@ -204,7 +225,7 @@ export class DataFrame implements Collection<Table> {
     const names = this.schema.names.map((n) => mapping[n] ?? n);
     const dupes = names.filter((n, i) => names.indexOf(n) !== i);
     if (dupes.length > 0) throw new ArgumentError(`rename would give two columns the name ${JSON.stringify(dupes[0])}`);
-    return this.partitionwise("rename", DF.rename, [mapping], { names, types: this.schema.types });
+    return this.partitionwise("rename", DF.rename, [mapping], { names, types: this.schema.types }, true, this.index === null ? null : (mapping[this.index] ?? this.index));
   }
 
   /** Columns converted to other types: `df.astype({ vendor: "int64", fare: "float32" })`. */
@@ -236,7 +257,7 @@ export class DataFrame implements Collection<Table> {
     const subset = options.subset ? this.checkColumns(options.subset, "dropna") : null;
     const how = options.how ?? "any";
     if (how !== "any" && how !== "all") throw new ArgumentError(`dropna how is "any" or "all", got ${JSON.stringify(how)}`);
-    return this.partitionwise("dropna", DF.dropna, [subset, how], this.schema);
+    return this.partitionwise("dropna", DF.dropna, [subset, how], this.schema, true, this.index);
   }
 
   /**
@@ -306,9 +327,47 @@ export class DataFrame implements Collection<Table> {
     return dropDuplicates(this, options);
   }
 
-  /** A join with another frame (broadcast: see MergeOptions). */
+  /** A join with another frame: pandas' `how` (inner, left, right, outer); broadcast when one side is small, else both sides hash-shuffled (see MergeOptions). */
   merge(other: DataFrame, options?: MergeOptions): DataFrame {
     return merge(this, other, options);
+  }
+
+  // ---- shuffles (shuffle.ts: partitions move worker to worker, never through the client) ----
+
+  /** The rows in `npartitions` partitions (default this frame's) by the hash of the `on` columns: equal keys, one partition. */
+  shuffle(on: string | string[], options: { npartitions?: number } = {}): DataFrame {
+    return hashShuffle(this, this.checkColumns(on, "shuffle"), options.npartitions ?? this.npartitions);
+  }
+
+  /**
+   * Sorted by the columns (stable; nulls and NaN last; `{ ascending: false }` or one per column).
+   * Samples every partition now to choose the output partitions' ranges (one small compute, on the
+   * scheduler in the options), so it returns a promise of the sorted frame; sorted by one ascending
+   * column, the frame knows its divisions.
+   */
+  sortValues(by: string | string[], options?: SortOptions): Promise<DataFrame> {
+    return sortValues(this, by, options);
+  }
+
+  /** Sorted by `column` (ascending, nulls last), with that column first and the divisions known, as dask's set_index (Arrow tables have no index: the column stays a column). */
+  async setIndex(column: string, options?: Omit<SortOptions, "ascending">): Promise<DataFrame> {
+    this.checkColumns([column], "setIndex");
+    return sortValues(this, [column], { ...options, ascending: true }, column);
+  }
+
+  /**
+   * The same rows, in order, in `npartitions` partitions (neighbours joined, or partitions cut by
+   * rows); or in partitions of about `partitionSize` bytes, which measures the partitions first
+   * (one small compute now, on the scheduler in the options) and so returns a promise.
+   */
+  repartition(options: RepartitionOptions): DataFrame;
+  repartition(options: RepartitionBySizeOptions): Promise<DataFrame>;
+  repartition(options: RepartitionOptions | RepartitionBySizeOptions): DataFrame | Promise<DataFrame> {
+    if (options !== null && typeof options === "object" && "partitionSize" in options) {
+      if ("npartitions" in options) throw new ArgumentError("repartition takes npartitions or partitionSize, not both");
+      return repartitionBySize(this, options);
+    }
+    return repartition(this, options);
   }
 
   // ---- writing (one file per partition, written where the partition is) ----
@@ -359,7 +418,8 @@ export class DataFrame implements Collection<Table> {
   toString(): string {
     const width = Math.max(4, ...this.schema.names.map((n) => n.length));
     const cols = this.schema.names.map((n, j) => `  ${n.padEnd(width)}  ${this.schema.types[j]}`).join("\n");
-    return `mw.DataFrame<${this.name.replace(/-[0-9a-f]+$/, "")}, npartitions=${this.npartitions}, columns=${this.schema.names.length}, tasks=${this.taskCount}>\n${cols}`;
+    const sorted = this.index !== null ? `, sorted by ${this.index}` : "";
+    return `mw.DataFrame<${this.name.replace(/-[0-9a-f]+$/, "")}, npartitions=${this.npartitions}, columns=${this.schema.names.length}, tasks=${this.taskCount}${sorted}>\n${cols}`;
   }
 
   [Symbol.for("nodejs.util.inspect.custom")](): string {

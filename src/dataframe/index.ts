@@ -20,6 +20,8 @@ export type { Filters, FilterOp, Condition } from "./io/filters.js";
 export type { ReadCsvOptions } from "./io/csv.js";
 export { BROADCAST_MAX_BYTES } from "./merge.js";
 export type { MergeOptions } from "./merge.js";
+export { MAX_SHUFFLE_PIECES, SORT_SAMPLES_PER_PARTITION } from "./shuffle.js";
+export type { SortOptions, RepartitionOptions, RepartitionBySizeOptions } from "./shuffle.js";
 export type { DType } from "./dtypes.js";
 export type { Schema } from "./part.js";
 export { Part } from "./part.js";

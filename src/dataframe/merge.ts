@@ -1,25 +1,39 @@
-// Joins. Stage 1 has the broadcast join: the small side (one partition, or small enough by what
-// its metadata says, or asked for) is joined into one partition if it has several and sent to the
-// tasks of the big side, which join partition by partition. Hash-shuffle joins of two big frames
-// (and right/outer joins) come with the shuffles of stage 2; asking for them says so.
+// Joins. A broadcast join when one side is small (one partition, or small by what its metadata
+// says, or asked for): that side is joined into one partition and sent to every task of the other,
+// which join partition by partition (inner/left with a small right side, inner/right with a small
+// left side). Otherwise both sides are hash-shuffled on their keys into the same number of
+// partitions and joined bucket by bucket (shuffle.ts): any `how`, any sizes.
 
-import { ArgumentError, NotSupportedError, SchemaError } from "../errors.js";
+import { ArgumentError, SchemaError } from "../errors.js";
 import { LayeredGraph, Task, TaskRef, type GraphNode } from "../graph/task.js";
 import { DataFrame, token } from "./frame.js";
 import type { MergeSpec } from "./kernels/merge.js";
 import { DF } from "./register.js";
+import { hashShuffle } from "./shuffle.js";
 
 export interface MergeOptions {
   /** Key columns with the same names on both sides. */
   on?: string | string[];
   leftOn?: string | string[];
   rightOn?: string | string[];
-  /** "inner" (default) or "left"; "right" and "outer" need the shuffle joins of stage 2. */
+  /**
+   * "inner" (default), "left", "right" or "outer", as pandas: rows without a match on the other
+   * side get nulls there; null keys match null keys. Row order: pandas' when the right side is
+   * broadcast (inner, left) or the left one for a right join; an inner join broadcasting a small
+   * left side gives the right side's order; shuffle joins give rows by bucket, and within a bucket
+   * by input partition (as dask). Outer joins are not sorted by key (pandas sorts them).
+   */
   how?: "inner" | "left" | "right" | "outer";
   /** Suffixes for columns both sides have (default ["_x", "_y"], as pandas). */
   suffixes?: [string, string];
-  /** Broadcast the right side even when it is big (it is joined into one partition first). */
+  /**
+   * true: broadcast the small side even when it is big (the right side; the left for a right join);
+   * false: always hash-shuffle both sides. Default: broadcast a side of one partition or known to
+   * be ≤ BROADCAST_MAX_BYTES when the join allows it.
+   */
   broadcast?: boolean;
+  /** Partitions of a shuffle join (default: the larger side's count, as dask). */
+  npartitions?: number;
 }
 
 /**
@@ -35,10 +49,7 @@ const list = (v: string | string[] | undefined): string[] | undefined => (v === 
 export function merge(left: DataFrame, right: DataFrame, options: MergeOptions = {}): DataFrame {
   if (!(right instanceof DataFrame)) throw new ArgumentError("merge joins two DataFrames: left.merge(right, { on })");
   const how = options.how ?? "inner";
-  if (how === "right" || how === "outer") {
-    throw new NotSupportedError(`merge how: "${how}" needs a hash-shuffle join, which meshwork/dataframe does not have yet (stage 2 of issue 17); inner and left joins broadcast a small right side. For a right join, swap the frames and use how: "left"`);
-  }
-  if (how !== "inner" && how !== "left") throw new ArgumentError(`merge how is "inner" or "left" (right and outer come later), got ${JSON.stringify(how)}`);
+  if (how !== "inner" && how !== "left" && how !== "right" && how !== "outer") throw new ArgumentError(`merge how is "inner", "left", "right" or "outer", got ${JSON.stringify(how)}`);
   let leftOn = list(options.leftOn ?? options.on);
   let rightOn = list(options.rightOn ?? options.on);
   if (options.on !== undefined && (options.leftOn !== undefined || options.rightOn !== undefined)) throw new ArgumentError("merge takes either on or leftOn/rightOn, not both");
@@ -70,21 +81,37 @@ export function merge(left: DataFrame, right: DataFrame, options: MergeOptions =
   const spec: MergeSpec = { how, leftOn, rightOn, leftNames, rightColumns, rightNames };
   const schema = { names: all, types: [...left.schema.types, ...rightColumns.map((n) => right.typeOf(n))] };
 
-  const small = right.npartitions <= 1 || options.broadcast === true || (right.nbytes !== undefined && right.nbytes <= BROADCAST_MAX_BYTES);
-  if (!small) {
-    throw new NotSupportedError(
-      `merge: the right side has ${right.npartitions} partitions${right.nbytes === undefined ? " of unknown size" : ` and about ${Math.round(right.nbytes / 1e6)} MB`}, and hash-shuffle joins of two large frames are not in meshwork/dataframe yet (stage 2 of issue 17). ` +
-        `It broadcasts a right side of one partition or of at most ${BROADCAST_MAX_BYTES / 2 ** 20} MiB; pass { broadcast: true } to broadcast this one anyway (each task then holds all of it).`,
-    );
-  }
-  const name = token("merge", left.name, right.name, spec);
+  const isSmall = (df: DataFrame) => df.npartitions <= 1 || (df.nbytes !== undefined && df.nbytes <= BROADCAST_MAX_BYTES);
+  const name = token("merge", left.name, right.name, spec, options.broadcast ?? null, options.npartitions ?? null);
   const layer = new Map<string, GraphNode>();
-  let rightKey = right.key(0);
-  if (right.npartitions !== 1) {
-    rightKey = `${name}-right`;
-    layer.set(rightKey, new Task(DF.concat, [right.keys().map((k) => new TaskRef(k))]));
+  // Which side is sent whole to every task of the other, if any.
+  let whole: "right" | "left" | null = null;
+  if (options.broadcast !== false) {
+    if ((how === "inner" || how === "left") && (options.broadcast === true || isSmall(right))) whole = "right";
+    else if (how === "right" && (options.broadcast === true || isSmall(left))) whole = "left";
+    else if (how === "inner" && isSmall(left)) whole = "left";
+    else if (options.broadcast === true) throw new ArgumentError(`merge how: "${how}" cannot broadcast a side (an outer join needs every row of both sides matched once); leave broadcast out to shuffle both sides`);
   }
-  const out = new DataFrame(LayeredGraph.merge([left.graph, right.graph], name, layer), name, left.npartitions, schema);
-  for (let i = 0; i < left.npartitions; i++) layer.set(out.key(i), new Task(DF.merge, [new TaskRef(left.key(i)), new TaskRef(rightKey), spec]));
+  if (whole !== null) {
+    const small = whole === "right" ? right : left;
+    const big = whole === "right" ? left : right;
+    let smallKey = small.key(0);
+    if (small.npartitions !== 1) {
+      smallKey = `${name}-${whole}`;
+      layer.set(smallKey, new Task(DF.concat, [small.keys().map((k) => new TaskRef(k))]));
+    }
+    const out = new DataFrame(LayeredGraph.merge([left.graph, right.graph], name, layer), name, big.npartitions, schema);
+    for (let i = 0; i < big.npartitions; i++) {
+      const args = whole === "right" ? [new TaskRef(big.key(i)), new TaskRef(smallKey)] : [new TaskRef(smallKey), new TaskRef(big.key(i))];
+      layer.set(out.key(i), new Task(DF.merge, [...args, spec]));
+    }
+    return out;
+  }
+  // Both sides shuffled into k buckets by their keys' hash (equal keys of either side, one bucket).
+  const k = options.npartitions ?? Math.max(left.npartitions, right.npartitions);
+  const ls = hashShuffle(left, leftOn, k);
+  const rs = hashShuffle(right, rightOn, k);
+  const out = new DataFrame(LayeredGraph.merge([ls.graph, rs.graph], name, layer), name, k, schema);
+  for (let j = 0; j < k; j++) layer.set(out.key(j), new Task(DF.merge, [new TaskRef(ls.key(j)), new TaskRef(rs.key(j)), spec]));
   return out;
 }

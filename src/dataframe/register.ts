@@ -30,6 +30,12 @@ export const DF = {
   merge: "df.merge",
   distinct: "df.distinct",
   sort: "df.sort",
+  sortParts: "df.sort-parts",
+  sortSample: "df.sort-sample",
+  sortBounds: "df.sort-bounds",
+  rangeSplit: "df.range-split",
+  splitRows: "df.split-rows",
+  nbytes: "df.nbytes",
   sum: "df.sum",
 } as const;
 

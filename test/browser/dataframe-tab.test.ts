@@ -38,6 +38,17 @@ test("a tab, the only worker, reads row groups by byte range and computes filter
   assert.deepEqual(inTab, here);
   assert.deepEqual(inTab["vendor"], [1, 2, 3, 4]);
 
+  // Shuffles in the tab: a hash-shuffle join of every how and a sort, as this thread computes them.
+  const local = await dd.readParquet(files.map((_, i) => fixture(`trips/part-${i}.parquet`)), { columns: ["vendor", "zone", "distance", "fare"] });
+  const zonesOf = (df: dd.DataFrame) => df.groupby("zone").agg({ fare: "max" });
+  for (const how of ["inner", "outer"] as const) {
+    const join = (df: dd.DataFrame) => df.merge(zonesOf(df), { on: "zone", how, broadcast: false, npartitions: 3 }).select(["vendor", "zone", "fare_x", "fare_y"]);
+    const tab = columnsOf(await within(join(remote).compute({ scheduler: client }), 60_000, `a ${how} shuffle join in the tab`));
+    assert.deepEqual(tab, columnsOf(await join(local).compute({ scheduler: "sync" })), how);
+  }
+  const sortedInTab = await within(remote.sortValues(["zone", "fare"], { ascending: [true, false], npartitions: 3, scheduler: client }), 60_000, "sort samples in the tab");
+  assert.deepEqual(columnsOf(await sortedInTab.compute({ scheduler: client })), columnsOf(await (await local.sortValues(["zone", "fare"], { ascending: [true, false], npartitions: 3, scheduler: "sync" })).compute({ scheduler: "sync" })));
+
   // The tab read byte ranges (column chunks and footers), never a whole file, with the worker token.
   const byTab = seen.filter((s) => s.role === "worker");
   assert.ok(byTab.length > 0, JSON.stringify(seen));

@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import * as dd from "../../node/dataframe.js";
-import { NotSupportedError, SchemaError } from "../../node/index.js";
+import { SchemaError } from "../../node/index.js";
 import { startCluster, type TestCluster } from "../helpers/cluster.js";
 import { assertColumns, assertTable, columnsOf, expected, expectedTable, fixture, rowSet } from "./helpers.js";
 
@@ -139,13 +139,18 @@ describe("merge (broadcast)", () => {
     assert.throws(() => trips.merge(strKeys, { on: "vendor" }), (e: Error) => e instanceof SchemaError && /left "vendor" is int32, right "vendor" is utf8; convert one with astype/.test(e.message));
   });
 
-  test("what needs stage 2's shuffles says so: right and outer joins, two big frames", async () => {
-    assert.throws(() => trips.merge(vendors, { on: "vendor", how: "outer" }), (e: Error) => e instanceof NotSupportedError && e.code === "NOT_SUPPORTED" && /hash-shuffle join.*stage 2 of issue 17/.test(e.message));
+  test("a right side too big to broadcast is hash-shuffled with the left instead; broadcast: true still broadcasts it", async () => {
     const big = dd.fromRecords(Array.from({ length: 10 }, (_, i) => ({ vendor: i })), { npartitions: 3, dtypes: { vendor: "int32" } });
     // fromRecords knows its size (tiny): broadcast without asking.
     assert.equal(trips.merge(big, { on: "vendor" }).npartitions, trips.npartitions);
     const unknownSize = big.assign({ w: (d) => d.vendor * 2 });
-    assert.throws(() => trips.merge(unknownSize, { on: "vendor" }), /the right side has 3 partitions of unknown size, and hash-shuffle joins of two large frames are not in meshwork\/dataframe yet \(stage 2 of issue 17\).*\{ broadcast: true \}/);
-    assert.equal((await trips.merge(unknownSize, { on: "vendor", broadcast: true }).len(sync)), 600 - (expected["all"] as { values: { vendor: number[] } }).values.vendor.filter((v) => v > 9).length);
+    const want = 600 - (expected["all"] as { values: { vendor: number[] } }).values.vendor.filter((v) => v > 9).length;
+    // A left join (an inner one would broadcast the left side, small by its Parquet metadata).
+    const shuffled = trips.merge(unknownSize, { on: "vendor", how: "left" });
+    const broadcast = trips.merge(unknownSize, { on: "vendor", how: "left", broadcast: true });
+    assert.equal(shuffled.taskCount - broadcast.taskCount, 10 + 100 + 10 + 3 + 30 + 10 - 1, "split, piece and bucket tasks on both sides instead of joining the right side into one");
+    assert.equal(await shuffled.len(sync), 600);
+    assert.equal(await broadcast.len(sync), 600);
+    assert.equal(await trips.merge(unknownSize, { on: "vendor" }).len(sync), want);
   });
 });

@@ -10,6 +10,7 @@ import { isFloat, isInteger, type DType } from "../dtypes.js";
 import { Part } from "../part.js";
 import { findGroups, splitByKey, type Groups } from "./groups.js";
 import { isMissing } from "./verbs.js";
+import { sortPart } from "./sort.js";
 
 export type AggName = "count" | "size" | "sum" | "mean" | "min" | "max" | "var" | "std" | "nunique";
 export const AGG_NAMES: readonly AggName[] = ["count", "size", "sum", "mean", "min", "max", "var", "std", "nunique"];
@@ -282,25 +283,4 @@ export function finalAgg(partials: Partial | Partial[], plan: AggPlan): Part {
   }
   const out = new Part(names, cols, G);
   return plan.sort && plan.keys.length > 0 ? sortPart(out, plan.keys) : out;
-}
-
-/** Rows ordered by the columns (ascending; nulls last), stable. */
-export function sortPart(part: Part, by: readonly string[], ascending: readonly boolean[] = by.map(() => true)): Part {
-  const cols = by.map((b) => part.column(b));
-  for (const c of cols) if (c.type === "utf8") c.strings();
-  const idx = Int32Array.from({ length: part.length }, (_, i) => i);
-  const sorted = Array.from(idx).sort((a, b) => {
-    for (let j = 0; j < cols.length; j++) {
-      const c = cols[j]!;
-      const va = c.isValid(a) ? c.get(a) : null;
-      const vb = c.isValid(b) ? c.get(b) : null;
-      if (va === vb) continue;
-      if (va === null) return 1;
-      if (vb === null) return -1;
-      const r = va < vb ? -1 : va > vb ? 1 : 0;
-      if (r !== 0) return ascending[j] ? r : -r;
-    }
-    return a - b;
-  });
-  return part.take(Int32Array.from(sorted));
 }

@@ -33,12 +33,13 @@ export function findGroups(part: Part, keyNames: readonly string[], keepNullKeys
   for (let i = 0; i < n; i++) {
     let key: unknown;
     if (one) {
-      if (!keepNullKeys && isMissing(one, i)) {
-        ids[i] = -1;
-        continue;
-      }
-      key = keyOf(one, i);
-      if (key === null) key = NULL_KEY;
+      if (isMissing(one, i)) {
+        if (!keepNullKeys) {
+          ids[i] = -1;
+          continue;
+        }
+        key = NULL_KEY; // null and NaN are one key, as pandas (and as several keys below)
+      } else key = keyOf(one, i);
     } else {
       let s = "";
       let skip = false;
@@ -75,34 +76,71 @@ export function findGroups(part: Part, keyNames: readonly string[], keepNullKeys
 
 const NULL_KEY = Symbol("null");
 
-/** A 32-bit hash of a group key (FNV-1a over its text), the same in every process. */
-export function hashKey(key: unknown): number {
-  const s = typeof key === "string" ? key : typeof key === "symbol" ? "\u0000null" : `${typeof key}:${String(key)}`;
-  let h = 0x811c9dc5;
-  for (let i = 0; i < s.length; i++) {
-    h ^= s.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
+// ---- hashing rows by key, for shuffles and splitOut ----
+// Straight from the column buffers, no Map and no key text: equal values hash alike whatever the
+// column's type (an int32 1, an int64 1n and a float 1.0 hash as the float64 1.0; strings by
+// FNV-1a over their UTF-8 bytes); null and NaN are one value; several keys are mixed in order.
+
+const NULL_HASH = 0x9e3779b9;
+const f64 = new Float64Array(1);
+const u32 = new Uint32Array(f64.buffer);
+
+/** murmur3's finalizer: spreads every input bit over the output. */
+function mix32(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
   return h >>> 0;
 }
 
-/** The partition's rows split by the hash of their key into `n` partitions (rows with null keys go to the first). */
+function hashNumber(v: number): number {
+  f64[0] = v === 0 ? 0 : v; // -0 as 0
+  return mix32(u32[0]! ^ mix32((u32[1]! + 0x27d4eb2d) >>> 0));
+}
+
+/** A 32-bit hash of every row's key (the `keyNames` columns), the same in every process. */
+export function hashRows(part: Part, keyNames: readonly string[]): Uint32Array {
+  const n = part.length;
+  const out = new Uint32Array(n);
+  keyNames.forEach((name, j) => {
+    const c = part.column(name);
+    const v = c.values;
+    const h = new Uint32Array(n);
+    if (c.type === "utf8") {
+      const o = c.offsets!;
+      const bytes = v as Uint8Array;
+      for (let i = 0; i < n; i++) {
+        let x = 0x811c9dc5;
+        for (let b = o[i]!; b < o[i + 1]!; b++) x = Math.imul(x ^ bytes[b]!, 0x01000193);
+        h[i] = mix32(x >>> 0);
+      }
+    } else if (c.type === "bool") {
+      for (let i = 0; i < n; i++) h[i] = hashNumber(((v[i >> 3] as number) >> (i & 7)) & 1);
+    } else if (v instanceof BigInt64Array || v instanceof BigUint64Array) {
+      for (let i = 0; i < n; i++) h[i] = hashNumber(Number(v[i]!));
+    } else {
+      for (let i = 0; i < n; i++) h[i] = hashNumber(v[i] as number);
+    }
+    if (c.nullCount > 0 || c.type === "float32" || c.type === "float64") for (let i = 0; i < n; i++) if (isMissing(c, i)) h[i] = NULL_HASH;
+    if (j === 0) out.set(h);
+    else for (let i = 0; i < n; i++) out[i] = mix32((Math.imul(out[i]!, 0x01000193) ^ h[i]!) >>> 0);
+  });
+  return out;
+}
+
+/** The partition's rows split by the hash of their key into `n` partitions, in order within each (equal keys, and all null keys, together). */
 export function splitByKey(part: Part, keyNames: readonly string[], n: number): Part[] {
-  const g = findGroups(part, keyNames, true);
-  const target = new Int32Array(g.count);
-  for (let k = 0; k < g.count; k++) target[k] = hashKey(normalizeKey(g.keys[k])) % n;
+  const h = hashRows(part, keyNames);
+  const target = new Int32Array(part.length);
   const counts = new Int32Array(n);
-  for (let i = 0; i < part.length; i++) counts[target[g.ids[i]!]!]!++;
+  for (let i = 0; i < part.length; i++) counts[(target[i] = h[i]! % n)]!++;
   const idx = Array.from({ length: n }, (_, j) => new Int32Array(counts[j]!));
   const fill = new Int32Array(n);
   for (let i = 0; i < part.length; i++) {
-    const j = target[g.ids[i]!]!;
+    const j = target[i]!;
     idx[j]![fill[j]!++] = i;
   }
   return idx.map((ix) => part.take(ix));
-}
-
-/** Keys hash alike whatever the column type they came from (an int32 1 and an int64 1n differ in type, not in group). */
-function normalizeKey(key: unknown): unknown {
-  return typeof key === "bigint" ? Number(key) : key;
 }

@@ -6,7 +6,8 @@ import { readCsvPart } from "../io/csv-read.js";
 import { readParquetPart } from "../io/parquet-read.js";
 import { writePart } from "../io/write.js";
 import { Part } from "../part.js";
-import { combineAgg, finalAgg, partialAgg, sortPart, splitPartial } from "./aggregate.js";
+import { combineAgg, finalAgg, partialAgg, splitPartial } from "./aggregate.js";
+import { partBytes, rangeSplit, sortBounds, sortPart, sortParts, sortSample, splitRows } from "./sort.js";
 import { findGroups, splitByKey } from "./groups.js";
 import { mergeParts } from "./merge.js";
 import { mapPartition } from "./map.js";
@@ -43,6 +44,12 @@ export const KERNELS = {
     return p.take(findGroups(p, subset ?? [...p.names], true).first);
   },
   sort: sortPart,
+  sortParts,
+  sortSample,
+  sortBounds,
+  rangeSplit,
+  splitRows,
+  nbytes: partBytes,
   /** Sums of numbers (partition lengths into a frame's length). */
   sum: (values: number[]) => values.reduce((a, b) => a + b, 0),
 };

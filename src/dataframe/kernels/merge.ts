@@ -1,14 +1,18 @@
-// A join of one partition with a whole small table (the broadcast side): the small side's rows are
-// hashed by key once per task, and each row of the partition looks its key up. Inner and left, in
-// the partition's row order (pandas' order for these joins). Null keys never match (pandas matches
-// NaN with NaN; SQL and dask's shuffle joins do not: we follow SQL).
+// A join of two partitions: the side that is looked up is chained by the hash of its keys (hashRows,
+// the shuffle's hash), and the other side's rows are walked in order, each comparing keys along
+// its chain. Used whole by the
+// broadcast join (one side is all of a small frame) and bucket by bucket by the hash-shuffle join.
+// Null keys match null keys (NaN is null), as pandas does; SQL would not.
 
 import { Column } from "../column.js";
 import { Part } from "../part.js";
-import { findGroups } from "./groups.js";
+import { hashRows } from "./groups.js";
+import { isMissing } from "./verbs.js";
+
+export type JoinHow = "inner" | "left" | "right" | "outer";
 
 export interface MergeSpec {
-  how: "inner" | "left";
+  how: JoinHow;
   leftOn: string[];
   rightOn: string[];
   /** Output names for the left's columns and the right's (key columns of the right dropped when named alike). */
@@ -17,51 +21,153 @@ export interface MergeSpec {
   rightNames: string[];
 }
 
-export function mergeParts(left: Part, right: Part, spec: MergeSpec): Part {
-  // Group ids over both sides at once, so equal keys get one id whatever side they are on.
-  const lk = left.select(spec.leftOn);
-  const rk = new Part(spec.leftOn, spec.rightOn.map((n) => right.column(n)), right.length);
-  const both = Part.concat([rk, lk]); // right rows first: row r of the right side is row r here, left row i is right.length + i
-  const g = findGroups(both, spec.leftOn);
-  // Right rows per group, as a linked list (head per group, next per row).
-  const head = new Int32Array(g.count).fill(-1);
-  const next = new Int32Array(right.length).fill(-1);
-  for (let r = right.length - 1; r >= 0; r--) {
-    const k = g.ids[r]!;
-    if (k < 0) continue;
-    next[r] = head[k]!;
-    head[k] = r;
-  }
+/**
+ * Rows of the join: for inner/left/outer the left's rows in order, each followed by its matches in
+ * the right's order (outer then adds the right's unmatched rows, in order); for right, the right's
+ * rows in order with their matches in the left's order (pandas' orders for one partition).
+ */
+export function mergeParts(leftIn: Part | Part[], rightIn: Part | Part[], spec: MergeSpec): Part {
+  const left = Array.isArray(leftIn) ? Part.concat(leftIn) : leftIn;
+  const right = Array.isArray(rightIn) ? Part.concat(rightIn) : rightIn;
   const li: number[] = [];
   const ri: number[] = [];
-  for (let i = 0; i < left.length; i++) {
-    const k = g.ids[right.length + i]!;
-    let r = k < 0 ? -1 : head[k]!;
-    if (r === -1) {
-      if (spec.how === "left") {
+  if (spec.how === "right") {
+    // The left side is looked up; the right's rows walked in order.
+    const look = new KeyTable(left, spec.leftOn);
+    const probe = new KeyCols(right, spec.rightOn);
+    const ph = hashRows(right, spec.rightOn);
+    for (let r = 0; r < right.length; r++) {
+      let found = false;
+      for (let i = look.first(ph[r]!); i !== -1; i = look.next[i]!) {
+        if (!look.matches(i, ph[r]!, probe, r)) continue;
+        li.push(i);
+        ri.push(r);
+        found = true;
+      }
+      if (!found) {
+        li.push(-1);
+        ri.push(r);
+      }
+    }
+  } else {
+    const look = new KeyTable(right, spec.rightOn);
+    const probe = new KeyCols(left, spec.leftOn);
+    const ph = hashRows(left, spec.leftOn);
+    const matched = spec.how === "outer" ? new Uint8Array(right.length) : null;
+    for (let i = 0; i < left.length; i++) {
+      let found = false;
+      for (let r = look.first(ph[i]!); r !== -1; r = look.next[r]!) {
+        if (!look.matches(r, ph[i]!, probe, i)) continue;
+        li.push(i);
+        ri.push(r);
+        found = true;
+        if (matched) matched[r] = 1;
+      }
+      if (!found && spec.how !== "inner") {
         li.push(i);
         ri.push(-1);
       }
-      continue;
     }
-    for (; r !== -1; r = next[r]!) {
-      li.push(i);
-      ri.push(r);
+    if (matched) {
+      for (let r = 0; r < right.length; r++) {
+        if (matched[r] === 0) {
+          li.push(-1);
+          ri.push(r);
+        }
+      }
     }
   }
   const L = Int32Array.from(li);
-  const cols: Column[] = left.columns.map((c) => c.take(L));
   const R = Int32Array.from(ri);
-  const anyMissing = R.includes(-1);
-  for (const name of spec.rightColumns) {
-    const c = right.column(name);
-    cols.push(anyMissing ? takeWithNulls(c, R) : c.take(R));
-  }
+  const sameKeys = spec.leftOn.every((n, k) => n === spec.rightOn[k]);
+  const cols: Column[] = left.names.map((name) => {
+    const k = sameKeys ? spec.leftOn.indexOf(name) : -1;
+    // A shared key column holds the right's key where the row has no left side (pandas' coalesced key).
+    if (k >= 0 && L.includes(-1)) return coalesce(left.column(name), L, right.column(spec.rightOn[k]!), R);
+    return takeWithNulls(left.column(name), L);
+  });
+  for (const name of spec.rightColumns) cols.push(takeWithNulls(right.column(name), R));
   return new Part([...spec.leftNames, ...spec.rightNames], cols, L.length);
+}
+
+/** Key columns of a side, for comparing keys row against row (null equals null, NaN is null). */
+class KeyCols {
+  readonly cols: Column[];
+  readonly miss: Uint8Array[];
+  constructor(part: Part, on: readonly string[]) {
+    this.cols = on.map((n) => part.column(n));
+    this.miss = this.cols.map((c) => {
+      const m = new Uint8Array(c.length);
+      for (let i = 0; i < c.length; i++) if (isMissing(c, i)) m[i] = 1;
+      return m;
+    });
+  }
+
+  /** Whether row a here has the key of row b there. */
+  equal(a: number, other: KeyCols, b: number): boolean {
+    for (let j = 0; j < this.cols.length; j++) {
+      const ma = this.miss[j]![a]!;
+      const mb = other.miss[j]![b]!;
+      if (ma || mb) {
+        if (ma && mb) continue;
+        return false;
+      }
+      const x = this.cols[j]!;
+      const y = other.cols[j]!;
+      if (x.type === "utf8") {
+        const xo = x.offsets!;
+        const yo = y.offsets!;
+        const len = xo[a + 1]! - xo[a]!;
+        if (len !== yo[b + 1]! - yo[b]!) return false;
+        const xv = x.values as Uint8Array;
+        const yv = y.values as Uint8Array;
+        for (let t = 0; t < len; t++) if (xv[xo[a]! + t] !== yv[yo[b]! + t]) return false;
+      } else if (x.type === "bool") {
+        if ((((x.values[a >> 3] as number) >> (a & 7)) & 1) !== (((y.values[b >> 3] as number) >> (b & 7)) & 1)) return false;
+      } else if (x.values[a] !== y.values[b]) return false;
+    }
+    return true;
+  }
+}
+
+/**
+ * The looked-up side's rows chained by the hash of their key (open hashing: a head per slot, a
+ * next per row, rows in order along a chain), so each row of the other side finds its matches in
+ * the looked-up side's order.
+ */
+class KeyTable extends KeyCols {
+  readonly hash: Uint32Array;
+  readonly head: Int32Array;
+  readonly next: Int32Array;
+  private readonly mask: number;
+  constructor(part: Part, on: readonly string[]) {
+    super(part, on);
+    this.hash = hashRows(part, on);
+    let size = 16;
+    while (size < part.length * 2) size *= 2;
+    this.mask = size - 1;
+    this.head = new Int32Array(size).fill(-1);
+    this.next = new Int32Array(part.length).fill(-1);
+    for (let r = part.length - 1; r >= 0; r--) {
+      const slot = this.hash[r]! & this.mask;
+      this.next[r] = this.head[slot]!;
+      this.head[slot] = r;
+    }
+  }
+
+  first(h: number): number {
+    return this.head[h & this.mask]!;
+  }
+
+  /** Whether row r here is a match for row b of `probe`, whose hash is h. */
+  matches(r: number, h: number, probe: KeyCols, b: number): boolean {
+    return this.hash[r] === h && this.equal(r, probe, b);
+  }
 }
 
 /** Rows `idx` of `c`, null where the index is -1. */
 function takeWithNulls(c: Column, idx: Int32Array): Column {
+  if (!idx.includes(-1)) return c.take(idx);
   const safe = Int32Array.from(idx, (r) => Math.max(r, 0));
   const taken = c.length > 0 ? c.take(safe) : Column.nulls(c.type, idx.length);
   const validity = new Uint8Array((idx.length + 7) >> 3);
@@ -71,4 +177,11 @@ function takeWithNulls(c: Column, idx: Int32Array): Column {
     else nulls++;
   }
   return new Column(taken.type, idx.length, taken.values, validity, nulls, taken.offsets);
+}
+
+/** Row k is `a[ai[k]]` where ai[k] ≥ 0, else `b[bi[k]]`. */
+function coalesce(a: Column, ai: Int32Array, b: Column, bi: Int32Array): Column {
+  const both = Column.concat([a, b]);
+  const idx = Int32Array.from(ai, (i, k) => (i >= 0 ? i : a.length + bi[k]!));
+  return both.take(idx);
 }
