@@ -17,6 +17,8 @@ import { mapBlocks, reshape, slice, type MapBlocksOptions } from "./shape.js";
 import { assemble, type BlockGrid } from "./kernels/blocks.js";
 import { K } from "./kernels/register.js";
 import type { NDArray } from "./ndarray.js";
+import type { Delayed } from "../graph/delayed.js";
+import { toDelayed } from "./block-values.js";
 
 /** What computing a chunked array gives: an NDArray, or a number (or boolean) for a 0-d array. */
 export type ArrayValue = NDArray | number | boolean;
@@ -226,6 +228,13 @@ export class ChunkedArray implements Collection<ArrayValue> {
   /** The same array cut into other blocks. */
   rechunk(chunks: ChunksSpec): ChunkedArray {
     return rechunk(this, chunks);
+  }
+  /**
+   * One Delayed per block, in row-major order of the blocks (Dask's `to_delayed()`, raveled): for
+   * work on each block that gives something other than an array.
+   */
+  toDelayed(): Delayed<NDArray>[] {
+    return toDelayed(this);
   }
   /** `fn(block)` for every block (also `mapBlocks(fn, [a, b])` for several arrays). */
   mapBlocks(fn: (block: NDArray) => NDArray, options?: MapBlocksOptions): ChunkedArray {

@@ -18,6 +18,8 @@ export type { ArrayLike } from "./elementwise.js";
 export { concatenate, stack, mapBlocks, reshape } from "./shape.js";
 export type { MapBlocksOptions } from "./shape.js";
 export { rechunk } from "./rechunk.js";
+export { mapBlockValues, reduceBlocks, BlockValues } from "./block-values.js";
+export type { BlockValuesOptions, ReduceBlocksOptions } from "./block-values.js";
 export { tensordot, matmul, dot } from "./linalg.js";
 /** NumPy's np.linalg: `mw.linalg.norm(x, { ord, axis })`. */
 export * as linalg from "./norm.js";

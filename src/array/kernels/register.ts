@@ -10,6 +10,7 @@ import { runCounted, runProgram, type Expr, type Operand, type Program } from ".
 import { tensordotBlocks } from "./linalg.js";
 import { nanMeanAggregate, nanMomentsAggregate, nanMomentsChunk, nanMomentsCombine, sumCountCombine } from "./nan-reduce.js";
 import { randomBlock } from "./random.js";
+import { sumValues } from "./values.js";
 import { aggregate, argAggregate, argChunk, argCombine, cast, combine, momentsAggregate, momentsChunk, momentsCombine } from "./reduce.js";
 
 /** Builtin names, used by the graph builders. */
@@ -43,6 +44,8 @@ export const K = {
   nanMomentsCombine: "array.nan-moments-combine",
   nanMomentsAggregate: "array.nan-moments-aggregate",
   tensordot: "array.tensordot",
+  /** reduceBlocks' default combine: numbers, typed arrays, NDArrays (and arrays and objects of them) added. */
+  sumValues: "array.sum-values",
 } as const;
 
 const fns: Record<string, (...args: never[]) => unknown> = {
@@ -77,6 +80,7 @@ const fns: Record<string, (...args: never[]) => unknown> = {
   [K.nanMomentsCombine]: nanMomentsCombine,
   [K.nanMomentsAggregate]: nanMomentsAggregate,
   [K.tensordot]: tensordotBlocks,
+  [K.sumValues]: sumValues,
 };
 for (const [name, fn] of Object.entries(fns)) registerBuiltin(name, fn as BuiltinFn);
 
