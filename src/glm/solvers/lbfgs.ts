@@ -6,7 +6,7 @@
 import { dot, maxAbs, norm2 } from "../dense.js";
 import { l1Value } from "../penalty.js";
 import { wolfe, type Trial } from "./line-search.js";
-import { evaluate, noProgress, type GlmWarning, type SolverRun, type SolverSettings } from "./types.js";
+import { evaluate, type GlmWarning, type SolverRun, type SolverSettings } from "./types.js";
 
 export interface MinimizeOptions {
   maxIter: number;
@@ -69,11 +69,9 @@ export function* minimize(x0: Float64Array, options: MinimizeOptions): Minimizer
       Y.push(y);
       R.push(1 / sy);
     }
-    const before = loss;
     x = t.x;
     loss = t.loss;
     grad = t.grad;
-    if (noProgress(before, loss) && maxAbs(grad) > options.gtol) return { x, loss, grad, iterations: iter + 1, stoppedBy: "no-progress" };
   }
 }
 

@@ -35,7 +35,14 @@ export function* wolfe(x: Float64Array, f0: number, g0: Float64Array, d: Float64
     const { loss, grad } = yield xt;
     return { step, x: xt, loss, grad, slope: dot(grad, d) };
   };
-  const decreases = (t: Trial): boolean => Number.isFinite(t.loss) && t.loss <= f0 + C1 * t.step * slope0;
+  // Enough decrease, read from the loss, or from the slope where the loss is too flat for its
+  // rounding to tell: the losses are convex, so f(x + a·d) − f(x) ≤ a·g(x + a·d)ᵀd, and a slope
+  // at most C1 times the first one proves the decrease exactly (gradients keep their precision
+  // near the minimum; a loss summed over rows has none left in its last digits there).
+  const decreases = (t: Trial & { slope: number }): boolean => Number.isFinite(t.loss) && (t.loss <= f0 + C1 * t.step * slope0 || t.slope <= C1 * slope0);
+  // Whether t is no lower than a point `ref` on the line, by the loss or, again by convexity
+  // (f(ref) ≥ f(t) + slope_t·(ref − t)), by t's slope.
+  const notLower = (t: Trial & { slope: number }, ref: { step: number; loss: number }): boolean => !(t.loss < ref.loss || t.slope * (ref.step - t.step) > 0);
 
   let prev: (Trial & { slope: number }) | null = null; // the last trial with enough decrease, or the start
   let prevStep = 0;
@@ -44,7 +51,7 @@ export function* wolfe(x: Float64Array, f0: number, g0: Float64Array, d: Float64
   let step = first;
   while (trials < MAX_TRIALS) {
     const t = yield* at(step);
-    if (!decreases(t) || (trials > 1 && t.loss >= prevLoss)) {
+    if (!decreases(t) || (trials > 1 && notLower(t, { step: prevStep, loss: prevLoss }))) {
       return yield* zoom({ step: prevStep, loss: prevLoss, slope: prevSlope, trial: prev }, { step: t.step, loss: t.loss, slope: t.slope });
     }
     if (Math.abs(t.slope) <= -C2 * slope0) return t;
@@ -67,7 +74,7 @@ export function* wolfe(x: Float64Array, f0: number, g0: Float64Array, d: Float64
       // Keep the trial well inside the bracket; else bisect (also after a non-finite loss).
       if (!(s >= a + 0.1 * width && s <= b - 0.1 * width)) s = (lo.step + hi.step) / 2;
       const t = yield* at(s);
-      if (!decreases(t) || t.loss >= lo.loss) {
+      if (!decreases(t) || notLower(t, lo)) {
         hi = { step: t.step, loss: t.loss, slope: t.slope };
       } else {
         if (Math.abs(t.slope) <= -C2 * slope0) return t;

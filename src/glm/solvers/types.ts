@@ -60,10 +60,3 @@ export type SolverRun = Generator<Request, SolveResult, Point | LocalAnswer>;
 export function* evaluate(theta: Float64Array, need: Need): Generator<Request, Point, Point | LocalAnswer> {
   return (yield { kind: "evaluate", theta, need }) as Point;
 }
-
-/** Relative decrease of the objective below which a step counts as no progress (a few units in the last place). */
-export const NO_PROGRESS = 10 * 2.220446049250313e-16;
-
-export function noProgress(before: number, after: number): boolean {
-  return before - after <= NO_PROGRESS * Math.max(Math.abs(before), Math.abs(after), 1);
-}
