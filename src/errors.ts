@@ -176,7 +176,7 @@ export class LabelError extends MeshworkError {
   override readonly code = "LABEL";
 }
 
-/** Labeled arrays that do not line up: different dimension sizes or coordinate labels. */
+/** Arrays that do not line up: labeled arrays with different dimension sizes or coordinate labels; a model's X and y with different row counts. */
 export class AlignmentError extends MeshworkError {
   override name = "AlignmentError";
   override readonly code = "ALIGNMENT";

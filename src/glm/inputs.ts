@@ -37,7 +37,7 @@ export function targets(y: VectorInput, X: ChunkedArray): ChunkedArray {
   if (y instanceof ChunkedArray) v = y;
   else {
     const nd = y instanceof NDArray ? y : ArrayBuffer.isView(y) ? NDArray.from(y, { dtype: "float64" }) : NDArray.from(checkNumbers(y), { dtype: "float64" });
-    v = fromArray(nd, { chunks: nd.ndim === 1 ? [[...X.chunks[0]!]] : -1, dtype: "float64" });
+    v = fromArray(nd, { chunks: nd.ndim === 1 && nd.shape[0] === X.shape[0] ? [[...X.chunks[0]!]] : -1, dtype: "float64" });
   }
   // A column vector [n, 1] is y too (scikit-learn takes it with a warning).
   if (v.ndim === 2 && v.shape[1] === 1) v = v.reshape([v.shape[0]!]);
