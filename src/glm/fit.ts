@@ -143,10 +143,11 @@ export async function fitGlm(family: FamilyName, Xin: MatrixInput, yin: VectorIn
       addSmoothPenalty(penalty, theta, point, q);
       return point;
     };
-    const localSpec: LocalSpec = { family, intercept: o.fitIntercept, scaling, gtol: (0.1 * settings.gtol) / K, maxIter: 200 };
+    const localSpec: LocalSpec = { family, intercept: o.fitIntercept, scaling, gtol: 0, maxIter: 200 };
     const local = async (r: Extract<Request, { kind: "local" }>): Promise<LocalAnswer> => {
       passes++;
-      const outs = await mapBlockValues<Float64Array>(GK.admmLocal, [X, y], { args: [localSpec, r.z], blockArgs: (_i, pos) => [r.u[pos]!, r.warm[pos]!, r.rho], name: "glm-admm" }).compute({ scheduler });
+      const spec: LocalSpec = { ...localSpec, gtol: r.gtol };
+      const outs = await mapBlockValues<Float64Array>(GK.admmLocal, [X, y], { args: [spec, r.z], blockArgs: (_i, pos) => [r.u[pos]!, r.warm[pos]!, r.rho], name: "glm-admm" }).compute({ scheduler });
       const gradAtZ = new Float64Array(q);
       let lossAtZ = 0;
       for (const out of outs) {

