@@ -9,7 +9,8 @@ import { ArgumentError, DataError, NonFiniteError } from "../errors.js";
 import { log } from "../log.js";
 import { offsets } from "../array/chunks.js";
 import { mapBlockValues, reduceBlocks } from "../array/block-values.js";
-import type { ChunkedArray } from "../array/core.js";
+import { ChunkedArray, tokenName } from "../array/core.js";
+import { LayeredGraph, Task, TaskRef, type GraphNode } from "../graph/task.js";
 import { openSession, persistWith, release, type SchedulerChoice } from "../graph/collection.js";
 import { FAMILIES, type FamilyName } from "./families.js";
 import { matrix, targets, type MatrixInput, type VectorInput } from "./inputs.js";
@@ -103,7 +104,7 @@ export async function fitGlm(family: FamilyName, Xin: MatrixInput, yin: VectorIn
   const scheduler = session.scheduler;
   let held: ChunkedArray[] = [];
   try {
-    held = (await persistWith({ scheduler }, [X0, y0])) as ChunkedArray[];
+    held = (await persistWith({ scheduler }, [X0, beside(y0, X0)])) as ChunkedArray[];
     const [X, y] = held as [ChunkedArray, ChunkedArray];
     const K = X.numblocks[0]!;
     const splitEvery = o.splitEvery ?? (K <= COMBINE_HERE_MAX ? Math.max(2, K) : 16);
@@ -195,6 +196,20 @@ export async function fitGlm(family: FamilyName, Xin: MatrixInput, yin: VectorIn
     for (const h of held) release(h);
     await session.close();
   }
+}
+
+/**
+ * y's blocks made by tasks that also read X's blocks, so the scheduler runs each where X's block
+ * is (moving the small y block, not the big X block) and every pass finds both in one place.
+ * Without it, y persisted on its own lands wherever it was computed, and the first pass copies
+ * blocks between workers (and keeps the copies).
+ */
+function beside(y: ChunkedArray, X: ChunkedArray): ChunkedArray {
+  const name = tokenName("glm-beside", y.name, X.name);
+  const layer = new Map<string, GraphNode>();
+  const out = new ChunkedArray(LayeredGraph.merge([y.graph, X.graph], name, layer), name, y.chunks, y.dtype);
+  for (let i = 0; i < y.numblocks[0]!; i++) layer.set(out.key([i]), new Task(GK.beside, [new TaskRef(y.key([i])), new TaskRef(X.key([i, 0]))]));
+  return out;
 }
 
 /** θ₀ for the solver's coordinates: zeros and the intercept's start are the same in both. */
