@@ -32,8 +32,12 @@ export function checkBlock(spec: CheckSpec, x: NDArray, y: NDArray, block: numbe
   const family = FAMILIES[spec.family];
   let badX = 0;
   let firstBadX: BlockCheck["firstBadX"] = null;
-  const mean = new Float64Array(p);
-  const m2 = new Float64Array(p);
+  // One pass: sums and sums of squares of x − k, k the block's first row (a shift that keeps the
+  // squares from cancelling when a column's mean is large beside its spread).
+  const k = new Float64Array(p);
+  for (let j = 0; j < p && n > 0; j++) k[j] = Number.isFinite(X[xo + j]!) ? X[xo + j]! : 0;
+  const s1 = new Float64Array(p);
+  const s2 = new Float64Array(p);
   for (let i = 0, o = xo; i < n; i++, o += p) {
     for (let j = 0; j < p; j++) {
       const v = X[o + j]!;
@@ -41,15 +45,16 @@ export function checkBlock(spec: CheckSpec, x: NDArray, y: NDArray, block: numbe
         badX++;
         firstBadX ??= [block, rowOffset + i, j, v];
       }
-      mean[j] = mean[j]! + v;
+      const d = v - k[j]!;
+      s1[j] = s1[j]! + d;
+      s2[j] = s2[j]! + d * d;
     }
   }
-  for (let j = 0; j < p; j++) mean[j] = n > 0 ? mean[j]! / n : 0;
-  for (let i = 0, o = xo; i < n; i++, o += p) {
-    for (let j = 0; j < p; j++) {
-      const d = X[o + j]! - mean[j]!;
-      m2[j] = m2[j]! + d * d;
-    }
+  const mean = new Float64Array(p);
+  const m2 = new Float64Array(p);
+  for (let j = 0; j < p; j++) {
+    mean[j] = n > 0 ? k[j]! + s1[j]! / n : 0;
+    m2[j] = n > 0 ? Math.max(0, s2[j]! - (s1[j]! * s1[j]!) / n) : 0;
   }
   let badY = 0;
   let firstBadY: BlockCheck["firstBadY"] = null;
