@@ -1,4 +1,4 @@
-"""The Zarr workload of bench/zarr.mjs on xarray + Dask, for the side-by-side comparison.
+"""The Zarr workloads of bench/zarr.mjs on xarray + Dask, for the side-by-side comparison.
 
 Run with Debian's Python (python3-xarray, python3-zarr, python3-distributed; python3-aiohttp for
 the HTTP variant): /usr/bin/python3 bench/dask_zarr.py ...
@@ -8,16 +8,22 @@ does: float32 time x lat x lon = 2048 x 500 x 500 (random normal x 3 + 280), chu
 32 x 500 x 500 (32 MB), xarray's default compressor (Blosc LZ4, level 5, byte shuffle). Prints
 one JSON line.
 
---serve --store PATH: keeps a LocalCluster(n_workers=2, threads_per_worker=1) up and runs one
-workload per line of standard input, {"scheduler": "threads" | "cluster", "source": URL or path},
-answering one JSON line each: {"s", "open_s", "value", "peak_rss_bytes"}. The workload is
-xr.open_zarr(source).air.mean("time").compute() (xarray's mean skips NaN: a nanmean), timed with
-the open; the threaded scheduler runs with num_workers=2. An http:// source is read through
-fsspec's HTTP file system (aiohttp). Peak memory is sampled every 20 ms during the run: for the
-threaded scheduler this process, for the cluster this process (client and scheduler) and its
-children (the nannies and worker processes).
+--serve: keeps a LocalCluster(n_workers=2, threads_per_worker=1) up and runs one workload per line
+of standard input, {"scheduler": "threads" | "cluster", "source": URL or path, "workload": name},
+answering one JSON line each: {"s", "open_s", "value", "abs_value", "peak_rss_bytes",
+"rss_before_bytes"}. The workloads (WORKLOADS below; xarray's reductions skip NaN by default):
+
+  mean          ds.air.mean("time")
+  climatology   ds.air.groupby("time.month").mean("time")
+  anomaly       clim = ds.air.groupby("time.month").mean("time")
+                (ds.air.groupby("time.month") - clim).mean(["lat", "lon"])   (clim left lazy, as written)
+
+each on ds = xr.open_zarr(source), computed and timed with the open; the threaded scheduler runs
+with num_workers=2. An http:// source is read through fsspec's HTTP file system (aiohttp). Peak
+memory is sampled every 20 ms during the run: for the threaded scheduler this process, for the
+cluster this process (client and scheduler) and its children (the nannies and worker processes).
 """
-import argparse, contextlib, gc, json, os, sys, threading, time
+import argparse, contextlib, gc, json, os, subprocess, sys, threading, time
 
 import dask
 import numpy as np
@@ -82,16 +88,41 @@ class PeakRss:
         self.sample()
 
 
-def run(source, scheduler):
-    with PeakRss(children=scheduler == "cluster") as peak:
+def anomaly(ds):
+    clim = ds.air.groupby("time.month").mean("time")
+    return (ds.air.groupby("time.month") - clim).mean(["lat", "lon"])
+
+
+WORKLOADS = {
+    "mean": lambda ds: ds.air.mean("time"),
+    "climatology": lambda ds: ds.air.groupby("time.month").mean("time"),
+    "anomaly": anomaly,
+}
+
+
+def run(source, scheduler, workload):
+    children = scheduler == "cluster"
+    before = PeakRss(children)
+    before.sample()
+    with PeakRss(children) as peak:
         t = time.perf_counter()
         ds = xr.open_zarr(source)
         t_open = time.perf_counter() - t
-        mean = ds.air.mean("time").compute()
+        result = WORKLOADS[workload](ds).compute()
         s = time.perf_counter() - t
-        value = float(np.asarray(mean.values, dtype=np.float64).mean())
-        del ds, mean
-    return {"s": s, "open_s": t_open, "value": value, "peak_rss_bytes": peak.peak}
+        values = np.asarray(result.values, dtype=np.float64)
+        value, abs_value = float(values.mean()), float(np.abs(values).mean())
+        del ds, result
+    return {"s": s, "open_s": t_open, "value": value, "abs_value": abs_value, "peak_rss_bytes": peak.peak, "rss_before_bytes": before.peak}
+
+
+def debian_version(package):
+    """Debian's version of a package (Debian's xarray calls itself 999), or None off Debian."""
+    try:
+        r = subprocess.run(["dpkg-query", "-W", "-f=${Version}", package], capture_output=True, text=True, timeout=10)
+    except OSError:
+        return None
+    return r.stdout.strip() or None
 
 
 def serve():
@@ -105,16 +136,22 @@ def serve():
     except ImportError:
         http = False
     import distributed
-    print(json.dumps({"ready": True, "dask": dask.__version__, "distributed": distributed.__version__, "xarray": xr.__version__, "http": http}), flush=True)
+    try:
+        import flox  # xarray's grouped reductions use it when it is installed
+        flox_version = flox.__version__
+    except ImportError:
+        flox_version = None
+    print(json.dumps({"ready": True, "dask": dask.__version__, "distributed": distributed.__version__, "xarray": xr.__version__, "xarray_package": debian_version("python3-xarray"), "numpy": np.__version__, "flox": flox_version, "http": http}), flush=True)
     for line in sys.stdin:
         cmd = json.loads(line)
         try:
+            workload = cmd.get("workload", "mean")
             if cmd["scheduler"] == "threads":
                 with dask.config.set(scheduler="threads", num_workers=2):
-                    out = run(cmd["source"], "threads")
+                    out = run(cmd["source"], "threads", workload)
             else:
                 with dask.config.set(scheduler=client):
-                    out = run(cmd["source"], "cluster")
+                    out = run(cmd["source"], "cluster", workload)
         except Exception as e:  # answered as data: the benchmark reports it and goes on
             out = {"error": f"{type(e).__name__}: {e}"}
         gc.collect()

@@ -42,7 +42,7 @@ export { randomId, hash64 } from "./util/ids.js";
 export { Task, Literal, FutureNode, LayeredGraph, findRefs, substitute, type GraphNode } from "./graph/task.js";
 export { order } from "./graph/order.js";
 export { cull, fuse, optimize } from "./graph/optimize.js";
-export { registerBuiltin, registerFuser, builtin } from "./graph/builtins.js";
+export { registerBuiltin, registerFuser, registerRepeatable, builtin } from "./graph/builtins.js";
 export { prepare, COLLECTION, type PreparedGraph, type CollectionParts, type GraphScheduler } from "./graph/collection.js";
 export { LocalScheduler, run, inThread } from "./client/local.js";
 export { takeBuffer, holdBuffers, dropBuffers, exposeBuffers, bufferPoolStats, clearBufferPool, POOL_MIN_BYTES } from "./util/buffer-pool.js";

@@ -38,6 +38,23 @@ export function registerFuser(consumerFn: string, fuser: Fuser): void {
   else fusers.set(consumerFn, [fuser]);
 }
 
+/**
+ * Functions whose tasks are cheap to run again beside holding their result: reads from storage
+ * (a decoded chunk is tens of megabytes held; reading it again is milliseconds). Such a task used
+ * by several consumers is fused into each consumer that can absorb it (optimize.ts), so a store
+ * read once for a climatology and once more for the anomaly from it is read twice instead of
+ * every chunk being held until the climatology is done.
+ */
+const repeatable = new Set<string>();
+
+export function registerRepeatable(fn: string): void {
+  repeatable.add(fn);
+}
+
+export function isRepeatable(fn: unknown): boolean {
+  return typeof fn === "string" && repeatable.has(fn);
+}
+
 /** The fusers registered for `consumerFn`, as one, or undefined. */
 export function fuserFor(consumerFn: string): Fuser | undefined {
   const list = fusers.get(consumerFn);

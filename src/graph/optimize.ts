@@ -1,8 +1,10 @@
 // Making a graph smaller before it runs: drop what the outputs do not need (cull), and merge
 // tasks whose functions know how to merge (fuse: an elementwise chain becomes one loop per
-// block). A task is merged into its consumer only when nothing else needs its result.
+// block). A task is merged into its consumer only when nothing else needs its result, unless it
+// is one that is cheap to run again (a read from storage: builtins.ts's registerRepeatable), which
+// is merged into each consumer that can absorb it.
 
-import { fuserFor } from "./builtins.js";
+import { fuserFor, isRepeatable } from "./builtins.js";
 import { Task, type GraphNode } from "./task.js";
 
 /** Only the nodes `outputs` need, directly or through others. */
@@ -22,7 +24,11 @@ export function cull(graph: ReadonlyMap<string, GraphNode>, outputs: readonly st
   return ordered;
 }
 
-/** Merges producers into their only consumer where a fuser is registered for the consumer's function. */
+/**
+ * Merges producers into their only consumer where a fuser is registered for the consumer's
+ * function; a repeatable producer with several consumers is copied into each that absorbs it, and
+ * stays as a task for the others (it is gone when every one has absorbed it).
+ */
 export function fuse(graph: ReadonlyMap<string, GraphNode>, outputs: readonly string[]): Map<string, GraphNode> {
   const out = new Map(graph);
   const users = new Map<string, number>();
@@ -38,14 +44,22 @@ export function fuse(graph: ReadonlyMap<string, GraphNode>, outputs: readonly st
       merged = false;
       for (const dep of node.deps) {
         const producer = out.get(dep);
-        if (!(producer instanceof Task) || pinned.has(dep) || users.get(dep) !== 1) continue;
+        if (!(producer instanceof Task) || pinned.has(dep)) continue;
+        const shared = users.get(dep)! > 1;
+        if (shared && !isRepeatable(producer.fn)) continue;
         const fused: Task | null = fuser(node, dep, producer);
         if (!fused) continue;
-        out.delete(dep);
-        users.delete(dep);
-        // The producer's inputs now feed the merged task instead (one user each, as before, unless
-        // the consumer already used one of them: then it is counted once).
-        for (const d of producer.deps) if (node.deps.includes(d)) users.set(d, (users.get(d) ?? 1) - 1);
+        if (shared) {
+          // A copy of the producer runs inside the merged task; the producer stays for its other users.
+          users.set(dep, users.get(dep)! - 1);
+          for (const d of producer.deps) if (!node.deps.includes(d)) users.set(d, (users.get(d) ?? 0) + 1);
+        } else {
+          out.delete(dep);
+          users.delete(dep);
+          // The producer's inputs now feed the merged task instead (one user each, as before, unless
+          // the consumer already used one of them: then it is counted once).
+          for (const d of producer.deps) if (node.deps.includes(d)) users.set(d, (users.get(d) ?? 1) - 1);
+        }
         node = fused;
         out.set(key, node);
         merged = true;

@@ -75,6 +75,8 @@ export interface ChunkLayout {
   /** zarrita's name for the stored type ("float32" …), or "other". */
   dataType: string;
   bloscOnly: boolean;
+  /** Whether a chunk never written reads as NaN (fill_value "NaN", what xarray writes for floats). */
+  fillIsNaN: boolean;
   /** The store key of the chunk at `coords`. */
   key(coords: number[]): string;
 }
@@ -109,6 +111,7 @@ async function readLayout(url: string, path: string, format: 2 | 3): Promise<Chu
       chunks: (meta["chunks"] as number[]) ?? [],
       dataType: dtype === "<f4" ? "float32" : dtype === "<f8" ? "float64" : "other",
       bloscOnly: (meta["compressor"] as { id?: unknown } | null)?.id === "blosc" && (filters == null || filters.length === 0) && meta["order"] !== "F",
+      fillIsNaN: meta["fill_value"] === "NaN",
       key: (coords) => prefix + (coords.length ? coords.join(sep) : "0"),
     };
   }
@@ -129,6 +132,7 @@ async function readLayout(url: string, path: string, format: 2 | 3): Promise<Chu
       codecs[0]?.name === "bytes" &&
       (codecs[0].configuration?.endian ?? "little") === "little" &&
       codecs[1]?.name === "blosc",
+    fillIsNaN: meta["fill_value"] === "NaN",
     key: v2keys ? (coords) => prefix + (coords.length ? coords.join(sep) : "0") : (coords) => `${prefix}c${coords.map((c) => sep + c).join("")}`,
   };
 }

@@ -63,8 +63,9 @@ export class TaskState {
   blame: string | null = null;
   retriesLeft = 0;
   /**
-   * For a task with no inputs submitted among many of its kind (a root of a big graph): its place
-   * in priority order among them, and how many there are (0: not such a task). See coAssign.
+   * For a task submitted among many of its kind with no inputs, or only a few inputs they all share
+   * (a root of a big graph, or root-ish): its place in priority order among them, and how many
+   * there are (0: not such a task). See coAssign.
    */
   coRank = 0;
   coSize = 0;
@@ -153,8 +154,16 @@ export class ClientState {
   constructor(readonly id: string) {}
 }
 
-/** "inc-00ab12…" → "inc"; "x" → "x". Keys made by meshwork are `${name}-${token}`. */
+/**
+ * "inc-00ab12…" → "inc"; "x" → "x". Keys made by meshwork are `${name}-${token}`, and an array's
+ * blocks `${name}-${i}-${j}-${k}`: every trailing index is dropped, so the blocks of one array are
+ * one group ("mean-9f3c…-4-0-1" → "mean-9f3c…"), as Dask's key_split makes ("mean-9f3c…", 4, 0, 1)
+ * one. (Dropping only the last index made a group per row of blocks: a 3-D array of 64 × 1 × 1
+ * blocks was 64 groups of one, whose durations were never learned.)
+ */
 export function groupOf(key: string): string {
+  const block = /^(.+?)(?:-\d+)+$/.exec(key);
+  if (block) return block[1]!;
   const i = key.lastIndexOf("-");
   return i > 0 ? key.slice(0, i) : key;
 }

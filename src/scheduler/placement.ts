@@ -24,17 +24,32 @@ export const UNKNOWN_TASK_MS = 1;
  */
 export const CO_ASSIGN_MIN_PER_THREAD = 2;
 
-/** Marks fresh roots of each kind, when there are enough of them, with their rank in priority order. */
+/**
+ * A kind of task whose members all read the same few inputs, and nothing else, is placed as roots
+ * are (Dask's root-ish tasks: `is_rootish`, fewer than 5 dependencies for the whole group): each
+ * worker fetches those inputs once and runs its run of the tasks. Placed by where the inputs are,
+ * they all went to the one worker holding them (an anomaly's 64 chunk tasks, each needing the
+ * 12 MB climatology, ran on one of two workers while the other idled).
+ */
+export const ROOTISH_MAX_INPUTS = 4;
+
+/**
+ * Marks fresh roots of each kind, and root-ish tasks (ROOTISH_MAX_INPUTS), when there are enough
+ * of them, with their rank in priority order.
+ */
 export function coAssign(fresh: readonly TaskState[], threads: number): void {
   const groups = new Map<string, TaskState[]>();
   for (const ts of fresh) {
-    if (ts.deps.size > 0 || !ts.spec || ts.spec.workers?.length || ts.spec.resources) continue;
+    if (!ts.spec || ts.spec.workers?.length || ts.spec.resources) continue;
     let g = groups.get(ts.group);
     if (!g) groups.set(ts.group, (g = []));
     g.push(ts);
   }
   for (const g of groups.values()) {
     if (g.length < CO_ASSIGN_MIN_PER_THREAD * Math.max(1, threads)) continue;
+    const inputs = new Set<TaskState>();
+    for (const ts of g) for (const d of ts.deps) inputs.add(d);
+    if (inputs.size > ROOTISH_MAX_INPUTS) continue;
     g.sort((a, b) => comparePriority(a.priority, b.priority));
     g.forEach((ts, i) => {
       ts.coRank = i;
@@ -89,10 +104,10 @@ function localCandidates(ts: TaskState): Set<WorkerRecord> | null {
 /**
  * The worker that can start `ts` soonest: queued work divided by threads, plus the time to fetch
  * missing inputs. Ties go to the worker with fewer bytes to fetch, then fewer tasks in flight.
- * Returns null when no worker may run it.
+ * Co-assigned roots and root-ish tasks go by their rank instead. Returns null when no worker may run it.
  */
 export function decideWorker(ts: TaskState, workers: Iterable<WorkerRecord>, bandwidth = DEFAULT_BANDWIDTH_BYTES_PER_MS): WorkerRecord | null {
-  if (ts.coSize > 0 && ts.deps.size === 0) {
+  if (ts.coSize > 0) {
     const able: WorkerRecord[] = [];
     for (const ws of workers) if (canRun(ts, ws)) able.push(ws);
     if (able.length === 0) return null;

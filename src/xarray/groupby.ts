@@ -15,6 +15,7 @@ import { Coordinate } from "./coords.js";
 import type { DataArray, Operand } from "./dataarray.js";
 import { XK, type GroupChunkSpec, type GroupFinalizeSpec, type GroupOp, type GroupBinarySpec } from "./kernels.js";
 import { Variable } from "./variable.js";
+import "./zarr-group-fuse.js"; // grouped sums fused with their reads
 
 /** Parts of a date groupby can group by: `groupby("time.month")`. */
 const DATE_PARTS: Record<string, (d: Date) => number | string> = {

@@ -1,10 +1,11 @@
 // Making graphs smaller before they run: cull keeps exactly what the outputs need; fuse merges a
-// producer into its consumer only when that consumer is its only user and it is not an output,
-// and the merged graph computes the same values with fewer tasks.
+// producer into its consumer only when that consumer is its only user and it is not an output
+// (or, for a producer cheap to run again, into each user that absorbs it), and the merged graph
+// computes the same values with fewer tasks.
 
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { computeWith, cull, Delayed, fuse, LayeredGraph, optimize, registerBuiltin, registerFuser, Task, TaskRef, type GraphNode } from "../../src/internal.js";
+import { computeWith, cull, Delayed, fuse, LayeredGraph, optimize, registerBuiltin, registerFuser, registerRepeatable, Task, TaskRef, type GraphNode } from "../../src/internal.js";
 
 const ref = (k: string) => new TaskRef(k);
 
@@ -30,6 +31,17 @@ registerFuser("test.sum", (consumer, inputKey, producer) => {
   return new Task("test.sum", consumer.args.map((a) => (a instanceof TaskRef && a.key === inputKey ? -(producer.args[0] as number) : a)));
 });
 const sum = (...args: unknown[]) => new Task("test.sum", args);
+// A read from storage, as the io builtins are: cheap to run again, so it is copied into each
+// consumer that can absorb it: test.sum(read(x), y) becomes test.sum-read(x, y), which reads too.
+let readCalls = 0;
+registerBuiltin("test.read", ((x: number) => (readCalls++, x)) as never);
+registerBuiltin("test.sum-read", ((x: number, ...ys: number[]) => (readCalls++, ys.reduce((a, b) => a + b, x))) as never);
+registerRepeatable("test.read");
+registerFuser("test.sum", (consumer, inputKey, producer) => {
+  const [first, ...rest] = consumer.args;
+  if (producer.fn !== "test.read" || !(first instanceof TaskRef) || first.key !== inputKey) return null;
+  return new Task("test.sum-read", [producer.args[0], ...rest]);
+});
 
 /** The value of `key` in `graph` on the local scheduler, with or without fusing. */
 async function value(graph: Map<string, GraphNode>, key: string, fuse: boolean): Promise<unknown> {
@@ -109,6 +121,37 @@ describe("fuse", () => {
     const fused = fuse(graph, ["both", "right"]);
     assert.ok(fused.has("shared"), "still computed once, for both users");
     assert.deepEqual(fused.get("right")!.deps, ["shared"]);
+  });
+
+  test("a repeatable producer (a read) with several users is copied into each that absorbs it, and kept for the others", async () => {
+    const graph = new Map<string, GraphNode>([
+      ["read", new Task("test.read", [7])],
+      ["left", sum(ref("read"), 1)],
+      ["right", sum(ref("read"), 2)],
+      ["neg", new Task("test.negate", [ref("read")])],
+    ]);
+    const outputs = ["left", "right", "neg"];
+    const fused = fuse(graph, outputs);
+    assert.deepEqual([...fused.keys()], ["read", "left", "right", "neg"]);
+    assert.equal((fused.get("left") as Task).fn, "test.sum-read");
+    assert.deepEqual(fused.get("left")!.deps, [], "left reads for itself");
+    assert.deepEqual(fused.get("right")!.deps, [], "and right");
+    assert.deepEqual(fused.get("neg")!.deps, ["read"], "neg has no fuser: the read is kept for it");
+    const computed = (fuseIt: boolean) => computeWith({ scheduler: "sync", fuse: fuseIt }, outputs.map((k) => new Delayed(k, LayeredGraph.of("test", graph))));
+    readCalls = 0;
+    assert.deepEqual(await computed(true), [8, 9, -7]);
+    assert.equal(readCalls, 3, "read inside left and right, and once for neg");
+    readCalls = 0;
+    assert.deepEqual(await computed(false), [8, 9, -7]);
+    assert.equal(readCalls, 1, "unfused: read once, its value held for its three users");
+    const all = new Map<string, GraphNode>([
+      ["read", new Task("test.read", [7])],
+      ["a", sum(ref("read"), 1)],
+      ["b", sum(ref("read"), 2)],
+    ]);
+    assert.deepEqual([...fuse(all, ["a", "b"]).values()].map((t) => (t as Task).fn), ["test.sum-read", "test.sum-read"]);
+    assert.deepEqual([...fuse(all, ["a", "b"]).keys()], ["a", "b"], "absorbed by every user: gone");
+    assert.ok(fuse(all, ["read", "a", "b"]).has("read"), "an output is not copied away");
   });
 
   test("an output is never merged into its consumer: its own value is wanted", async () => {

@@ -141,16 +141,148 @@ describe("sums over the first axis, fused into the read", () => {
     assert.equal(fusedCount((await mw.fromZarr(ints)).sum({ axis: 0 })), 0, "integers");
     await sameBothWays(x.max({ axis: 0 }), "max");
   });
+});
 
+/**
+ * values() with more NaN: a tenth of the values scattered, and along the first axis one position
+ * all NaN, one half NaN, one with +inf and -inf (its sum is NaN without any NaN), one all -0.
+ */
+function withNaN(shape: number[], dtype: "float32" | "float64"): mw.NDArray {
+  const a = values(shape, dtype, 7);
+  const d = a.data as Float32Array | Float64Array;
+  const row = d.length / shape[0]!;
+  for (let i = 0; i < d.length; i++) if ((i * 2654435761) % 10 === 3) d[i] = NaN;
+  for (let r = 0; r < shape[0]!; r++) {
+    d[r * row] = NaN;
+    if (r % 2 === 0) d[r * row + 1] = NaN;
+    d[r * row + 2] = r === 1 ? Infinity : r === 3 ? -Infinity : 5;
+    d[r * row + 3] = -0;
+  }
+  return a;
+}
+
+describe("NaN-skipping sums over the first axis, fused into the read", () => {
+  const reductions = (x: mw.ChunkedArray): [string, mw.ChunkedArray][] => [
+    ["nanmean", x.nanmean({ axis: 0 })],
+    ["nansum", x.nansum({ axis: 0 })],
+    ["count", x.count({ axis: 0 })],
+  ];
+
+  test("nanmean, nansum and count of float32 and float64 with NaN, all-NaN positions and infinities: a fused task per block, bit for bit the unfused result", async () => {
+    for (const dtype of ["float32", "float64"] as const) {
+      const store = join(tmp, `nan-${dtype}.zarr`);
+      await mw.fromArray(withNaN([37, 21, 30], dtype), { chunks: [8, 21, 16] }).toZarr(store, { scheduler: c.client });
+      const x = await mw.fromZarr(store);
+      for (const [name, y] of reductions(x)) {
+        assert.equal(fusedCount(y), 10, `${dtype} ${name}: a fused task per block`);
+        await sameBothWays(y, `${dtype} ${name}`);
+        const before = zarrSumStats();
+        await sameBothWays(y, `${dtype} ${name}, sync`, "sync");
+        const after = zarrSumStats();
+        // blocks whole across axes 1 and 2 (the first of 2 along axis 2, all 5 along 0) take the fast path
+        assert.deepEqual([after.fast - before.fast, after.general - before.general], [5, 5], `${dtype} ${name}: the paths taken`);
+      }
+      const mean = (await x.nanmean({ axis: 0 }).compute({ scheduler: "sync" })) as mw.NDArray;
+      assert.ok(Number.isNaN(mean.get(0, 0)), "an all-NaN position's mean is NaN");
+      assert.ok(Number.isNaN(mean.get(0, 2)), "+inf and -inf make NaN");
+      assert.ok(Object.is(mean.get(0, 3), 0), "-0 values: a sum from +0 stays +0");
+    }
+  });
+
+  test("missing chunks (fill value NaN) are left out on the fast path; with another fill value, or for a plain sum, the general path reads them", async () => {
+    const data = withNaN([20, 8, 6], "float32");
+    const holes = join(tmp, "nan-holes.zarr");
+    await mw.fromArray(data, { chunks: [6, 4, 6] }).toZarr(holes, { scheduler: c.client });
+    unlinkSync(join(holes, "1.1.0"));
+    unlinkSync(join(holes, "2.1.0"));
+    const x = await mw.fromZarr(holes, { chunks: [12, 4, 6] }); // the second block of axis 1: a chunk missing of two, then of one
+    for (const [name, y] of reductions(x)) {
+      await sameBothWays(y, `missing chunks, ${name}`);
+      const before = zarrSumStats();
+      await sameBothWays(y, `missing chunks, ${name}, sync`, "sync");
+      assert.deepEqual([zarrSumStats().fast - before.fast, zarrSumStats().general - before.general], [4, 0], `${name}: the fast path`);
+    }
+    const sumBefore = zarrSumStats();
+    await sameBothWays(x.sum({ axis: 0 }), "missing chunks, sum", "sync");
+    assert.deepEqual([zarrSumStats().fast - sumBefore.fast, zarrSumStats().general - sumBefore.general], [2, 2], "sum: the blocks with a missing chunk take the general path");
+    const zero = join(tmp, "zero-holes.zarr");
+    await mw.fromArray(data, { chunks: [6, 4, 6] }).toZarr(zero, { fillValue: -9999, scheduler: c.client });
+    unlinkSync(join(zero, "1.1.0"));
+    const z = await mw.fromZarr(zero);
+    const before = zarrSumStats();
+    await sameBothWays(z.nanmean({ axis: 0 }), "fill value -9999, nanmean", "sync");
+    assert.equal(zarrSumStats().general - before.general, 1, "the block with the missing chunk takes the general path");
+    await sameBothWays(z.nanmean({ axis: 0 }), "fill value -9999, nanmean");
+  });
+
+  test("without NaN the counts are one number per block (a view with strides 0) through every level of the tree, and give the unfused values; mixed with blocks that have NaN too", async () => {
+    const clean = mw.NDArray.from(Float32Array.from({ length: 40 * 6 * 5 }, (_, i) => 280 + Math.sin(i) * 3), { shape: [40, 6, 5] });
+    const store = join(tmp, "nan-clean.zarr");
+    await mw.fromArray(clean, { chunks: [4, 6, 5] }).toZarr(store, { scheduler: c.client });
+    const x = await mw.fromZarr(store);
+    const { readZarrSum } = await import("../../src/io/zarr-reduce.js");
+    const [task] = tasks(x.nanmean({ axis: 0 })).filter((t) => t.fn === "io.zarr-read-sum");
+    const partial = (await readZarrSum(...(task!.args as Parameters<typeof readZarrSum>))) as { s: mw.NDArray; n: mw.NDArray };
+    assert.deepEqual([partial.n.shape, partial.n.strides, partial.n.data.length, partial.n.data[0]], [[1, 6, 5], [0, 0, 0], 1, 4]);
+    for (const splitEvery of [2, 16]) {
+      await sameBothWays(x.nanmean({ axis: 0, splitEvery }), `clean, splitEvery ${splitEvery}`);
+      await sameBothWays(x.nanmean({ axis: 0, splitEvery }), `clean, splitEvery ${splitEvery}, sync`, "sync");
+    }
+    const d = clean.data as Float32Array;
+    d[7 * 30 + 3] = NaN; // one block with a NaN: its counts are an array
+    const mixed = join(tmp, "nan-mixed.zarr");
+    await mw.fromArray(clean, { chunks: [4, 6, 5] }).toZarr(mixed, { scheduler: c.client });
+    const y = await mw.fromZarr(mixed);
+    for (const splitEvery of [2, 16]) await sameBothWays(y.nanmean({ axis: 0, splitEvery }), `mixed, splitEvery ${splitEvery}`);
+  });
+
+  test("xarray's mean over time (a nanmean) of a store xarray wrote: a fused task per chunk and no decoding step, the unfused values", async () => {
+    const { openDataset } = await import("../../node/xarray.js");
+    const ds = await openDataset(fixture("xr/climate.zarr"));
+    const y = ds.get("air").mean({ dim: "time" });
+    const parts = y[COLLECTION]();
+    const run = [...optimize(parts.graph.flatten(), parts.keys).values()].filter((t): t is Task => t instanceof Task);
+    assert.deepEqual(run.map((t) => String(t.fn)).filter((f) => f.startsWith("io.") || f.startsWith("array.expr")), Array(4).fill("io.zarr-read-sum"), "every read fused, no elementwise pass");
+    for (const scheduler of ["sync", c.client] as const) {
+      const a = (await y.compute({ scheduler })).values.contiguous().toTypedArray();
+      const b = (await y.compute({ scheduler, fuse: false })).values.contiguous().toTypedArray();
+      assert.equal(a.length, 30);
+      for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i])) assert.fail(`element ${i} is ${a[i]} fused, ${b[i]} unfused`);
+    }
+    // packed values are decoded by an elementwise step first: not fused, and computed as before
+    const precip = ds.get("precip").mean({ dim: "time" });
+    const pparts = precip[COLLECTION]();
+    assert.equal([...optimize(pparts.graph.flatten(), pparts.keys).values()].filter((t) => t instanceof Task && t.fn === "io.zarr-read-sum").length, 0, "precip: a decoding step first");
+  });
+
+  test("what is not a NaN-skipping sum or count over the first axis is not fused, and computes as before", async () => {
+    const store = join(tmp, "nan-only.zarr");
+    await mw.fromArray(withNaN([12, 10], "float32"), { chunks: [4, 5] }).toZarr(store, { scheduler: c.client });
+    const x = await mw.fromZarr(store);
+    assert.equal(fusedCount(x.nanmean({ axis: 1 })), 0, "another axis");
+    assert.equal(fusedCount(x.nanmean()), 0, "every axis");
+    assert.equal(fusedCount(x.nanmax({ axis: 0 })), 0, "nanmax");
+    assert.equal(fusedCount(x.nanprod({ axis: 0 })), 0, "nanprod");
+    assert.equal(fusedCount(x.nanvar({ axis: 0 })), 0, "nanvar");
+    assert.equal(fusedCount(x.mul(2).nanmean({ axis: 0 })), 0, "an expression first");
+    assert.equal(fusedCount((await mw.fromZarr(store, { dtype: "float64" })).nanmean({ axis: 0 })), 0, "converted while read");
+    for (const [name, y] of [["nanmean axis 1", x.nanmean({ axis: 1 })], ["nanmax", x.nanmax({ axis: 0 })], ["nanvar", x.nanvar({ axis: 0 })]] as const) await sameBothWays(y, name);
+  });
+});
+
+describe("fused reads of every kind, without WebAssembly", () => {
   test("without WebAssembly (node --jitless) the fused task takes the general path, with the same values", () => {
     const script = `
       const mw = await import(${JSON.stringify(new URL("../../node/array.ts", import.meta.url).href)});
       const x = await mw.fromZarr(${JSON.stringify(fixture("zarr2/codecs.zarr"))}, { path: "blosc_big" });
-      const a = await x.mean({ axis: 0 }).compute({ scheduler: "sync" });
-      const b = await x.mean({ axis: 0 }).compute({ scheduler: "sync", fuse: false });
-      console.log(JSON.stringify({ wasm: typeof WebAssembly, same: a.contiguous().toTypedArray().every((v, i) => Object.is(v, b.contiguous().toTypedArray()[i])) }));`;
+      const same = async (y) => {
+        const a = (await y.compute({ scheduler: "sync" })).contiguous().toTypedArray();
+        const b = (await y.compute({ scheduler: "sync", fuse: false })).contiguous().toTypedArray();
+        return a.every((v, i) => Object.is(v, b[i]));
+      };
+      console.log(JSON.stringify({ wasm: typeof WebAssembly, same: [await same(x.mean({ axis: 0 })), await same(x.nanmean({ axis: 0 })), await same(x.count({ axis: 0 }))] }));`;
     const r = spawnSync(process.execPath, ["--jitless", "--import", "tsx", "--input-type=module", "-e", script], { encoding: "utf8" });
     assert.equal(r.status, 0, r.stderr);
-    assert.deepEqual(JSON.parse(r.stdout.trim().split("\n").pop()!), { wasm: "undefined", same: true });
+    assert.deepEqual(JSON.parse(r.stdout.trim().split("\n").pop()!), { wasm: "undefined", same: [true, true, true] });
   });
 });

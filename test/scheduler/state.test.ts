@@ -3,6 +3,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { serialize } from "../../src/internal.js";
+import { groupOf } from "../../src/scheduler/model.js";
 import { cluster, finish, FN, lines, submit, task } from "../helpers/scheduler.js";
 
 test("a submitted root task goes released→waiting→processing and its compute-task goes to a worker", () => {
@@ -91,6 +92,37 @@ test("placement spreads independent root tasks over the less occupied workers", 
   const s = cluster(["w1", "w2"]);
   assert.deepEqual(lines(submit(s, [task("A"), task("B")])), ["w1 compute-task A", "w2 compute-task B"]);
   assert.deepEqual([...s.workers.values()].map((w) => w.processing.size), [1, 1]);
+});
+
+test("the blocks of one array are one group (durations learned, roots co-assigned): trailing block indices are dropped", () => {
+  assert.equal(groupOf("inc-00ab12ff"), "inc");
+  assert.equal(groupOf("x"), "x");
+  assert.equal(groupOf("mean-9f3c2a-4-0-1"), "mean-9f3c2a");
+  assert.equal(groupOf("mean-9f3c2a-12"), "mean-9f3c2a");
+  assert.equal(groupOf("sum-9f3c2a-l1[0,2]"), "sum-9f3c2a");
+  assert.equal(groupOf("groupby-mean-9f3c-p0-3[0,0,0]"), "groupby-mean-9f3c-p0");
+  assert.equal(groupOf("-1"), "-1");
+});
+
+test("many tasks of a kind whose only inputs are a few shared keys are spread as roots are, not all where the inputs are (root-ish)", () => {
+  const s = cluster(["w1", "w2"]);
+  submit(s, [task("clim", [], { workers: ["w2"] })]);
+  finish(s, "w2", "clim", 12_000_000);
+  // 8 blocks each needing the 12 MB climatology: runs of priority order, 4 on each worker
+  const anomaly = Array.from({ length: 8 }, (_, i) => task(`anomaly-ab12-${i}-0-0`, ["clim"]));
+  assert.deepEqual(
+    lines(submit(s, anomaly)).filter((l) => l.includes("compute-task")),
+    anomaly.map((t, i) => `${i < 4 ? "w1" : "w2"} compute-task ${t.key}`),
+  );
+  // each with an input of its own as well: placed by where the inputs are
+  const t = cluster(["w1", "w2"]);
+  submit(t, [task("clim", [], { workers: ["w2"] })]);
+  finish(t, "w2", "clim", 12_000_000);
+  const own = Array.from({ length: 8 }, (_, i) => task(`block-cd34-${i}`, [], { workers: ["w2"] }));
+  submit(t, own);
+  for (const o of own) finish(t, "w2", o.key, 32_000_000);
+  const pinned = Array.from({ length: 8 }, (_, i) => task(`anomaly-ab12-${i}-0-0`, ["clim", `block-cd34-${i}`]));
+  assert.ok(lines(submit(t, pinned)).every((l) => !l.includes("compute-task") || l.startsWith("w2")));
 });
 
 test("releasing a key nobody else needs frees it on its holder and forgets the task", () => {

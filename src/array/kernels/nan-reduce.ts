@@ -9,12 +9,31 @@ import type { BlockGrid } from "./blocks.js";
 import { input, runCounted, runProgram, simpleProgram, type Expr, type SumCount } from "./expr.js";
 import { cast, combine, squeeze } from "./reduce.js";
 
-/** The totals and the counts of a grid of partials, each summed along `axes`. */
+/**
+ * The totals and the counts of a grid of partials, each summed along `axes`. Counts that are one
+ * number for every position (a view with all strides 0: the fused Zarr read's, from data without
+ * NaN) stay one number: they are summed as numbers (exact, whole numbers) and go on as such a view,
+ * a few bytes on the wire, instead of arrays as big as the totals.
+ */
 export function sumCountCombine(grid: unknown, ndim: number, axes: number[]): SumCount {
-  return {
-    s: combine("sum", mapGrid(grid, ndim, (p: SumCount) => p.s), ndim, axes),
-    n: combine("sum", mapGrid(grid, ndim, (p: SumCount) => p.n), ndim, axes),
-  };
+  const s = combine("sum", mapGrid(grid, ndim, (p: SumCount) => p.s), ndim, axes);
+  const counts = flattenGrid(grid, ndim).map((p) => (p as SumCount).n);
+  if (counts.every(isUniform)) {
+    let total = 0;
+    for (const n of counts) total += n.data[n.offset] as number;
+    return { s, n: uniform(s.shape, total) };
+  }
+  return { s, n: combine("sum", mapGrid(grid, ndim, (p: SumCount) => p.n), ndim, axes) };
+}
+
+/** Whether every element of `a` is its first one's storage (all strides 0). */
+function isUniform(a: NDArray): boolean {
+  return a.size > 0 && a.strides.every((st) => st === 0);
+}
+
+/** A float64 array of `shape` whose every element is `value`: one element of storage. */
+export function uniform(shape: readonly number[], value: number): NDArray {
+  return new NDArray("float64", shape, Float64Array.of(value), shape.map(() => 0));
 }
 
 export interface NanMeanSpec {

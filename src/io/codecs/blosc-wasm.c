@@ -233,3 +233,123 @@ __attribute__((export_name("add_f64"))) void add_f64(double *acc, const double *
   for (; i + 2 <= n; i += 2) wasm_v128_store(acc + i, wasm_f64x2_add(wasm_v128_load(acc + i), wasm_v128_load(src + i)));
   for (; i < n; i++) acc[i] += src[i];
 }
+
+/**
+ * acc[i] += src[i] where src[i] is not NaN, for n float32 values, and nan[i] += 1 where it is:
+ * the sum that skips NaN, whose count is the rows added less the NaN (nansum, nanmean's first
+ * step, count, xarray's grouped means). A NaN adds +0 instead of being skipped, which gives the
+ * same bits: a sum that starts from +0 is never -0 (x + y is -0 only when both are), and s + 0 is
+ * s for every other s, infinities and NaN included. Counting the NaN rather than the values
+ * leaves the counts untouched by data without NaN (with 4 bytes of counts beside each sum's 8,
+ * counting every value took ~2.5× add_f32's time). Returns how many NaN there were.
+ */
+__attribute__((export_name("add_nan_f32"))) int add_nan_f32(double *acc, int32_t *nan, const float *src, int n) {
+  int i = 0, seen = 0;
+  // 16 values a step, tested for NaN first and once: without NaN they are added as add_f32 adds
+  // them, with no masking (~1.1× add_f32's time, against 1.5× masking every value)
+  for (; i + 16 <= n; i += 16) {
+    v128_t x[4], keep[4];
+    for (int q = 0; q < 4; q++) {
+      x[q] = wasm_v128_load(src + i + 4 * q);
+      keep[q] = wasm_f32x4_eq(x[q], x[q]); // all ones where not NaN
+    }
+    const int clean = wasm_i32x4_all_true(wasm_v128_and(wasm_v128_and(keep[0], keep[1]), wasm_v128_and(keep[2], keep[3])));
+    if (!clean) {
+      for (int q = 0; q < 4; q++) {
+        v128_t isnan = wasm_v128_not(keep[q]); // -1 where NaN
+        wasm_v128_store(nan + i + 4 * q, wasm_i32x4_sub(wasm_v128_load(nan + i + 4 * q), isnan));
+        seen += __builtin_popcount(wasm_i32x4_bitmask(isnan));
+        x[q] = wasm_v128_and(x[q], keep[q]); // NaN → +0
+      }
+    }
+    for (int q = 0; q < 4; q++) {
+      double *a = acc + i + 4 * q;
+      wasm_v128_store(a, wasm_f64x2_add(wasm_v128_load(a), wasm_f64x2_promote_low_f32x4(x[q])));
+      wasm_v128_store(a + 2, wasm_f64x2_add(wasm_v128_load(a + 2), wasm_f64x2_promote_low_f32x4(wasm_i32x4_shuffle(x[q], x[q], 2, 3, 0, 1))));
+    }
+  }
+  for (; i < n; i++) {
+    const float x = src[i];
+    if (x == x) acc[i] += (double)x;
+    else {
+      nan[i] += 1;
+      seen++;
+    }
+  }
+  return seen;
+}
+
+/** The same for n float64 values. */
+__attribute__((export_name("add_nan_f64"))) int add_nan_f64(double *acc, int32_t *nan, const double *src, int n) {
+  int i = 0, seen = 0;
+  for (; i + 2 <= n; i += 2) {
+    v128_t x = wasm_v128_load(src + i);
+    v128_t keep = wasm_f64x2_eq(x, x);
+    wasm_v128_store(acc + i, wasm_f64x2_add(wasm_v128_load(acc + i), wasm_v128_and(x, keep)));
+    if (!wasm_i64x2_all_true(keep)) {
+      for (int k = 0; k < 2; k++) {
+        if (src[i + k] != src[i + k]) {
+          nan[i + k] += 1;
+          seen++;
+        }
+      }
+    }
+  }
+  for (; i < n; i++) {
+    const double x = src[i];
+    if (x == x) acc[i] += x;
+    else {
+      nan[i] += 1;
+      seen++;
+    }
+  }
+  return seen;
+}
+
+/** The operations combine_f32/f64 apply (as blosc-wasm.ts numbers them). */
+enum { OP_ADD = 0, OP_SUB = 1, OP_MUL = 2, OP_DIV = 3 };
+
+/**
+ * x[i] = x[i] op y[i] for n float32 values, in place: a decoded piece of a row combined with its
+ * group's row of another array (grouped arithmetic: the anomaly from a climatology). Each result
+ * is IEEE float32 arithmetic, which is what JavaScript's Math.fround(x op y) gives (the double
+ * result of +, -, ×, ÷ of two floats rounds to the correctly rounded float).
+ */
+__attribute__((export_name("combine_f32"))) void combine_f32(int op, float *x, const float *y, int n) {
+  int i = 0;
+  switch (op) {
+    case OP_ADD: for (; i + 4 <= n; i += 4) wasm_v128_store(x + i, wasm_f32x4_add(wasm_v128_load(x + i), wasm_v128_load(y + i))); break;
+    case OP_SUB: for (; i + 4 <= n; i += 4) wasm_v128_store(x + i, wasm_f32x4_sub(wasm_v128_load(x + i), wasm_v128_load(y + i))); break;
+    case OP_MUL: for (; i + 4 <= n; i += 4) wasm_v128_store(x + i, wasm_f32x4_mul(wasm_v128_load(x + i), wasm_v128_load(y + i))); break;
+    case OP_DIV: for (; i + 4 <= n; i += 4) wasm_v128_store(x + i, wasm_f32x4_div(wasm_v128_load(x + i), wasm_v128_load(y + i))); break;
+    default: return;
+  }
+  for (; i < n; i++) {
+    switch (op) {
+      case OP_ADD: x[i] = x[i] + y[i]; break;
+      case OP_SUB: x[i] = x[i] - y[i]; break;
+      case OP_MUL: x[i] = x[i] * y[i]; break;
+      default: x[i] = x[i] / y[i];
+    }
+  }
+}
+
+/** The same for float64 values. */
+__attribute__((export_name("combine_f64"))) void combine_f64(int op, double *x, const double *y, int n) {
+  int i = 0;
+  switch (op) {
+    case OP_ADD: for (; i + 2 <= n; i += 2) wasm_v128_store(x + i, wasm_f64x2_add(wasm_v128_load(x + i), wasm_v128_load(y + i))); break;
+    case OP_SUB: for (; i + 2 <= n; i += 2) wasm_v128_store(x + i, wasm_f64x2_sub(wasm_v128_load(x + i), wasm_v128_load(y + i))); break;
+    case OP_MUL: for (; i + 2 <= n; i += 2) wasm_v128_store(x + i, wasm_f64x2_mul(wasm_v128_load(x + i), wasm_v128_load(y + i))); break;
+    case OP_DIV: for (; i + 2 <= n; i += 2) wasm_v128_store(x + i, wasm_f64x2_div(wasm_v128_load(x + i), wasm_v128_load(y + i))); break;
+    default: return;
+  }
+  for (; i < n; i++) {
+    switch (op) {
+      case OP_ADD: x[i] = x[i] + y[i]; break;
+      case OP_SUB: x[i] = x[i] - y[i]; break;
+      case OP_MUL: x[i] = x[i] * y[i]; break;
+      default: x[i] = x[i] / y[i];
+    }
+  }
+}

@@ -18,6 +18,10 @@ interface Exports {
   unshuffle(src: number, dst: number, bsize: number, typesize: number): void;
   add_f32(acc: number, src: number, n: number): void;
   add_f64(acc: number, src: number, n: number): void;
+  add_nan_f32(acc: number, nan: number, src: number, n: number): number;
+  add_nan_f64(acc: number, nan: number, src: number, n: number): number;
+  combine_f32(op: number, x: number, y: number, n: number): void;
+  combine_f64(op: number, x: number, y: number, n: number): void;
   __heap_base: WebAssembly.Global;
 }
 
@@ -31,7 +35,11 @@ const STREAM_WORDS = 16 * 4 + 64;
  * codec and level; a chunk with bigger blocks gets an instance of its own, dropped after it.
  */
 const KEEP_BLOCK_BYTES = 2 * 1024 * 1024;
-/** Running sums the kept instance holds at most: a row of 1M float64 (xarray's 500 × 500 grid is 250k). */
+/**
+ * Running sums (and their counts) the kept instance holds at most: a row of 1M float64, or of
+ * ~700k with int32 counts (xarray's 500 × 500 grid is 250k; a chunk of 32 days spans two months,
+ * so a grouped mean keeps two rows of sums and counts, 6 MB).
+ */
 const KEEP_ACCUMULATOR_BYTES = 8 * 1024 * 1024;
 /** A compressed chunk the kept instance takes into its memory at most (xarray's 32 MB chunks are ~22 MB). */
 const KEEP_INPUT_BYTES = 64 * 1024 * 1024;
@@ -99,6 +107,8 @@ export class WasmBlocks {
   private capacity = 0;
   private accBytes = 0;
   private inputBytes = 0;
+  /** How many sums the accumulator holds (its counts follow them). */
+  private sums = 0;
   private ACC = 0;
   private INPUT = 0;
   private IN = 0;
@@ -193,21 +203,65 @@ export class WasmBlocks {
     return this.mem.subarray(at, at + n);
   }
 
-  /** Sets the accumulator's `n` float64 sums to 0. */
-  clearAccumulator(n: number): void {
-    this.mem.fill(0, this.ACC, this.ACC + 8 * n);
+  /**
+   * Sets the accumulator to `n` float64 sums of 0, followed by `n` int32 counts of NaN, 0, when
+   * `counted` (the accumulator reserved must hold them: accumulatorBytes(n, counted)).
+   */
+  clearAccumulator(n: number, counted = false): void {
+    this.sums = n;
+    this.mem.fill(0, this.ACC, this.ACC + accumulatorBytes(n, counted));
   }
 
-  /** Adds `n` values of `itemsize` bytes (float32 or float64) at `at` to the sums from `index` on. */
-  accumulate(at: number, index: number, n: number, itemsize: 4 | 8): void {
-    if (itemsize === 4) this.x.add_f32(this.ACC + 8 * index, at, n);
-    else this.x.add_f64(this.ACC + 8 * index, at, n);
+  /**
+   * Adds `n` values of `itemsize` bytes (float32 or float64) at `at` to the sums from `index` on;
+   * `skipNaN`: NaN left out and counted instead (the accumulator was cleared as counted). Returns
+   * how many NaN were left out.
+   */
+  accumulate(at: number, index: number, n: number, itemsize: 4 | 8, skipNaN = false): number {
+    const acc = this.ACC + 8 * index;
+    if (skipNaN) {
+      const nan = this.ACC + 8 * this.sums + 4 * index;
+      return itemsize === 4 ? this.x.add_nan_f32(acc, nan, at, n) : this.x.add_nan_f64(acc, nan, at, n);
+    }
+    if (itemsize === 4) this.x.add_f32(acc, at, n);
+    else this.x.add_f64(acc, at, n);
+    return 0;
   }
 
-  /** Copies the accumulator's sums into `out`. */
+  /** Copies the accumulator's sums into `out` (its first out.length). */
   readAccumulator(out: Float64Array): void {
     new Uint8Array(out.buffer, out.byteOffset, out.byteLength).set(this.mem.subarray(this.ACC, this.ACC + out.byteLength));
   }
+
+  /** Copies `bytes` into the accumulator region at byte `offset`: the rows combine() takes its second operands from. */
+  fillAccumulator(bytes: Uint8Array, offset = 0): void {
+    this.mem.set(bytes, this.ACC + offset);
+  }
+
+  /**
+   * x = x op y for `n` values of `itemsize` bytes at `at` (a decoded piece of a row), y the
+   * accumulator region's values from `index` on (fillAccumulator's): IEEE float32 or float64
+   * arithmetic, in place.
+   */
+  combine(at: number, index: number, n: number, itemsize: 4 | 8, op: CombineOp): void {
+    const code = COMBINE_OPS[op];
+    if (itemsize === 4) this.x.combine_f32(code, at, this.ACC + 4 * index, n);
+    else this.x.combine_f64(code, at, this.ACC + 8 * index, n);
+  }
+
+  /** The counts of NaN after the sums (a view of the module's memory, valid until the next call). */
+  nanCounts(): Int32Array {
+    return new Int32Array(this.x.memory.buffer, this.ACC + 8 * this.sums, this.sums);
+  }
+}
+
+/** What combine() does, numbered as blosc-wasm.c's OP_ADD … OP_DIV. */
+const COMBINE_OPS = { add: 0, sub: 1, mul: 2, div: 3 } as const;
+export type CombineOp = keyof typeof COMBINE_OPS;
+
+/** The accumulator's bytes for `n` float64 sums, and their int32 counts when `counted`. */
+export function accumulatorBytes(n: number, counted: boolean): number {
+  return n * (counted ? 12 : 8);
 }
 
 function giveBackKept(): void {

@@ -80,22 +80,32 @@ export function decodeBlosc(src: Uint8Array, h = bloscHeader(src), engine: Blosc
 }
 
 /**
- * Adds the rows of a Blosc chunk of float32 or float64 values (`rows` runs of `rowElems` values,
- * from the start; a chunk at the array's edge may hold more) to `wasm`'s running sums, a block
- * at a time while it is in the cache. The caller has reserved room for its blocks and for
- * `rowElems` sums (see zarr-reduce.ts).
+ * Decodes the first `rows` rows of a Blosc chunk of float32 or float64 values (runs of `rowElems`
+ * values from the start; a chunk at the array's edge may hold more) a block at a time into
+ * `wasm`'s memory, and hands each piece of a row to `visit` while it is in the cache: `n` values
+ * at `at` in the module's memory, which are values [col, col + n) of row `row` (zarr-reduce.ts
+ * adds them to running sums). The caller has reserved room for the chunk's blocks.
  */
-export function sumBloscRows(src: Uint8Array, h: BloscHeader, rows: number, rowElems: number, itemsize: 4 | 8, wasm: WasmBlocks): void {
+export function decodeBloscRows(
+  src: Uint8Array,
+  h: BloscHeader,
+  rows: number,
+  rowElems: number,
+  itemsize: 4 | 8,
+  wasm: WasmBlocks,
+  visit: (at: number, row: number, col: number, n: number) => void,
+): void {
   const limit = rows * rowElems; // values to take
   if (limit * itemsize > h.nbytes) throw new FormatError(`a Blosc chunk of ${h.nbytes} bytes is too short for ${rows} rows of ${rowElems} values`);
-  const add = (at: number, first: number, n: number): void => {
-    // values [first, first + n) of the chunk are at `at`: add them row piece by row piece
+  const pieces = (at: number, first: number, n: number): void => {
+    // values [first, first + n) of the chunk are at `at`: cut where rows end
     let done = 0;
     while (done < n && first + done < limit) {
       const v = first + done;
-      const col = v % rowElems;
+      const row = Math.floor(v / rowElems);
+      const col = v - row * rowElems;
       const k = Math.min(n - done, rowElems - col, limit - v);
-      wasm.accumulate(at + done * itemsize, col, k, itemsize);
+      visit(at + done * itemsize, row, col, k);
       done += k;
     }
   };
@@ -104,7 +114,7 @@ export function sumBloscRows(src: Uint8Array, h: BloscHeader, rows: number, rowE
     const step = Math.floor(h.blocksize / itemsize) * itemsize || itemsize;
     for (let p = 0; p < limit * itemsize; p += step) {
       const piece = bytes.subarray(p, Math.min(p + step, limit * itemsize));
-      add(wasm.place(piece), p / itemsize, piece.length / itemsize);
+      pieces(wasm.place(piece), p / itemsize, piece.length / itemsize);
     }
     return;
   }
@@ -112,7 +122,7 @@ export function sumBloscRows(src: Uint8Array, h: BloscHeader, rows: number, rowE
   forEachBlock(src, h, (j, start, end, splits, neblock, bsize) => {
     if ((j * h.blocksize) / itemsize >= limit) return;
     const at = wasm.decodeBlock(src, start, end, splits, neblock, bsize, h.typesize, shuffledFlag(h), j);
-    add(at, (j * h.blocksize) / itemsize, Math.floor(bsize / itemsize));
+    pieces(at, (j * h.blocksize) / itemsize, Math.floor(bsize / itemsize));
   });
 }
 
