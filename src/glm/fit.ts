@@ -109,10 +109,16 @@ export async function fitGlm(family: FamilyName, Xin: MatrixInput, yin: VectorIn
     const K = X.numblocks[0]!;
     const splitEvery = o.splitEvery ?? (K <= COMBINE_HERE_MAX ? Math.max(2, K) : 16);
 
-    // One pass: bad values, and the statistics standardisation and the start need.
+    // One pass: bad values, and the statistics standardisation and the start need. X is read
+    // only when its statistics are needed (standardize, ADMM's ρ); otherwise its NaN and
+    // infinities show in the first evaluation (at coefficients 0, x·0 is NaN for both), and only
+    // then is X checked to say where. On big data that saves a pass over X (of ~12 for lbfgs).
     const rowStarts = offsets(X.chunks[0]!);
-    const checkSpec: CheckSpec = { family };
-    const check = await reduceBlocks<BlockCheck>(GK.check, [X, y], { args: [checkSpec], blockArgs: (_i, pos) => [pos, rowStarts[pos]!], combine: GK.checkCombine, splitEvery, name: "glm-check" }).compute({ scheduler });
+    const runCheck = (x: boolean) =>
+      reduceBlocks<BlockCheck>(GK.check, [X, y], { args: [{ family, x } satisfies CheckSpec], blockArgs: (_i, pos) => [pos, rowStarts[pos]!], combine: GK.checkCombine, splitEvery, name: "glm-check" }).compute({ scheduler });
+    // (ADMM's first request is its local solves, not an evaluation: it reads X here.)
+    let xChecked = o.standardize || o.solver === "admm";
+    const check = await runCheck(xChecked);
     rejectBadData(family, check);
 
     const fam = FAMILIES[family];
@@ -140,6 +146,12 @@ export async function fitGlm(family: FamilyName, Xin: MatrixInput, yin: VectorIn
       passes++;
       const spec: LossSpec = { family, need, intercept: o.fitIntercept };
       const out = await reduceBlocks<Float64Array>(GK.loss, [X, y], { args: [spec, scaling, theta], splitEvery, name: "glm-loss" }).compute({ scheduler });
+      if (!xChecked) {
+        // The first evaluation is at θ₀ (coefficients 0): a NaN here means X has a NaN or
+        // infinity, named by the full check (a loss that merely overflowed: it finds nothing, the fit goes on).
+        xChecked = true;
+        if (!out.every(Number.isFinite)) rejectBadData(family, await runCheck(true));
+      }
       const point: Point = { loss: out[0]!, grad: need >= 1 ? out.slice(1, 1 + q) : null, hess: need === 2 ? out.slice(1 + q, 1 + q + q * q) : null };
       addSmoothPenalty(penalty, theta, point, q);
       return point;

@@ -8,6 +8,12 @@ import { FAMILIES, type FamilyName } from "../families.js";
 
 export interface CheckSpec {
   family: FamilyName;
+  /**
+   * Read X too (default true). Without it only y is checked and X's statistics are left empty:
+   * fit.ts skips X when nothing needs its statistics, since the first evaluation, at coefficients
+   * 0, is NaN wherever X has a NaN or infinity (x·0 is NaN for both), and finds them for free.
+   */
+  x?: boolean;
 }
 
 /** A block's findings (and, merged, the whole array's). */
@@ -38,7 +44,7 @@ export function checkBlock(spec: CheckSpec, x: NDArray, y: NDArray, block: numbe
   for (let j = 0; j < p && n > 0; j++) k[j] = Number.isFinite(X[xo + j]!) ? X[xo + j]! : 0;
   const s1 = new Float64Array(p);
   const s2 = new Float64Array(p);
-  for (let i = 0, o = xo; i < n; i++, o += p) {
+  for (let i = 0, o = xo; i < (spec.x === false ? 0 : n); i++, o += p) {
     for (let j = 0; j < p; j++) {
       const v = X[o + j]!;
       if (v - v !== 0) {
