@@ -7,7 +7,7 @@
 
 import type { Client } from "../src/client/client.js";
 import { Literal, type GraphNode } from "../src/graph/task.js";
-import { registerScheduler, type GraphScheduler, type PreparedGraph } from "../src/graph/collection.js";
+import { registerScheduler, type GraphScheduler, type PreparedGraph, type SchedulerSession } from "../src/graph/collection.js";
 import type { LocalCluster } from "./local-cluster.js";
 
 interface Pool {
@@ -32,29 +32,43 @@ async function start(): Promise<Pool> {
   }
 }
 
-async function withPool<T>(fn: (p: Pool) => Promise<T>): Promise<T> {
+/** Takes the pool (starting it if needed); `release` gives it back, closing it once nobody holds it. */
+async function acquire(): Promise<Pool> {
   running++;
   clearTimeout(closeTimer);
   try {
     pool ??= start();
-    const p = await pool.catch((err: unknown) => {
+    return await pool.catch((err: unknown) => {
       pool = null;
       throw err;
     });
+  } catch (err) {
+    release();
+    throw err;
+  }
+}
+
+function release(): void {
+  if (--running === 0) {
+    // After this turn, so that a computation awaited right after this one reuses the pool.
+    closeTimer = setTimeout(() => {
+      const done = pool;
+      if (running > 0 || !done) return;
+      pool = null;
+      void done.then(async ({ cluster, client }) => {
+        await client.close();
+        await cluster.close();
+      });
+    }, 0);
+  }
+}
+
+async function withPool<T>(fn: (p: Pool) => Promise<T>): Promise<T> {
+  const p = await acquire();
+  try {
     return await fn(p);
   } finally {
-    if (--running === 0) {
-      // After this turn, so that a computation awaited right after this one reuses the pool.
-      closeTimer = setTimeout(() => {
-        const done = pool;
-        if (running > 0 || !done) return;
-        pool = null;
-        void done.then(async ({ cluster, client }) => {
-          await client.close();
-          await cluster.close();
-        });
-      }, 0);
-    }
+    release();
   }
 }
 
@@ -63,6 +77,20 @@ export const threadsScheduler: GraphScheduler = {
   async persistGraph(g: PreparedGraph): Promise<GraphNode[]> {
     const values = await withPool((p) => p.client.computeGraph(g));
     return values.map((v) => new Literal(v));
+  },
+  // An iterative algorithm holds the pool: what it persists stays on the pool's workers (as
+  // futures) instead of coming back to this thread and being sent out again on every pass.
+  async session(): Promise<SchedulerSession> {
+    const p = await acquire();
+    let open = true;
+    return {
+      scheduler: p.client,
+      close: async () => {
+        if (!open) return;
+        open = false;
+        release();
+      },
+    };
   },
 };
 

@@ -176,7 +176,7 @@ export class LabelError extends MeshworkError {
   override readonly code = "LABEL";
 }
 
-/** Labeled arrays that do not line up: different dimension sizes or coordinate labels. */
+/** Arrays that do not line up: labeled arrays with different dimension sizes or coordinate labels; a model's X and y with different row counts. */
 export class AlignmentError extends MeshworkError {
   override name = "AlignmentError";
   override readonly code = "ALIGNMENT";
@@ -216,6 +216,37 @@ export class ParseError extends MeshworkError {
   ) {
     super(message);
   }
+}
+
+/**
+ * Values a computation cannot use: targets a model does not take (labels other than 0 and 1 for
+ * logistic regression, negative counts for Poisson). Says where the first one is.
+ */
+export class DataError extends MeshworkError {
+  override name = "DataError";
+  override readonly code: string = "DATA";
+  constructor(
+    message: string,
+    /** Where the first bad value is: its row block, its row in the whole array, and the column for 2-d data. */
+    readonly where?: { block: number; row: number; column?: number | undefined; value: number } | undefined,
+  ) {
+    super(message);
+  }
+}
+
+/** NaN or an infinity where only finite numbers make sense (the rows of a model's X), with where the first one is. */
+export class NonFiniteError extends DataError {
+  override name = "NonFiniteError";
+  override readonly code = "NON_FINITE";
+}
+
+/**
+ * A matrix that cannot be factored: a Hessian that is singular or not positive definite (collinear
+ * columns, a constant column beside the intercept, no penalty). The message says what to change.
+ */
+export class SingularMatrixError extends MeshworkError {
+  override name = "SingularMatrixError";
+  override readonly code = "SINGULAR";
 }
 
 /** Something meshwork does not do yet; the message says what to do instead. */

@@ -53,6 +53,9 @@ export {
   SchemaError,
   ParseError,
   NotSupportedError,
+  DataError,
+  NonFiniteError,
+  SingularMatrixError,
 } from "./errors.js";
 export type { ErrorData } from "./errors.js";
 export { setLogger, consoleLogger } from "./log.js";

@@ -68,6 +68,21 @@ test("examples/05-climate writes a Zarr dataset, opens it lazily, computes a mon
   }
 });
 
+test("examples/06-glm fits a logistic regression on a cluster and finds coefficients near the truth, with time per iteration", async () => {
+  const r = await runNode(["--import", "tsx", "examples/06-glm/main.ts"], 60_000, { MESHWORK_EXAMPLE_N: "200000" });
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /X = mw\.Array<normal, shape=\[200000, 10\], dtype=float64, chunksize=\[25000, 10\], blocks=8, tasks=8>/);
+  assert.match(r.stdout, /fitted 200000 rows with lbfgs: \d+ iterations, \d+ passes over the data, converged: true/);
+  assert.match(r.stdout, /time per iteration: [\d.]+ ms/);
+  const rows = [...r.stdout.matchAll(/^ {2}(x\d|intercept)\s+(-?[\d.]+)\s+(-?[\d.]+)$/gm)];
+  assert.equal(rows.length, 11, r.stdout);
+  // 200,000 rows: each coefficient's standard error is well under 0.02.
+  for (const m of rows) assert.ok(Math.abs(Number(m[2]) - Number(m[3])) < 0.05, m[0]);
+  const acc = /accuracy on the training rows: ([\d.]+)/.exec(r.stdout);
+  assert.ok(acc && Number(acc[1]) > 0.8, r.stdout);
+  assert.match(r.stdout, /P\(y = 1\) for the first test rows: (0\.\d{3}, ){2}0\.\d{3}/);
+});
+
 test("examples/07-dataframe writes Parquet, groups long trips by vendor, joins vendor names, and agrees with this thread", async () => {
   const dir = mkdtempSync(join(tmpdir(), "meshwork-ex7-"));
   try {

@@ -17,6 +17,8 @@ import { mapBlocks, reshape, slice, type MapBlocksOptions } from "./shape.js";
 import { assemble, type BlockGrid } from "./kernels/blocks.js";
 import { K } from "./kernels/register.js";
 import type { NDArray } from "./ndarray.js";
+import type { Delayed } from "../graph/delayed.js";
+import { toDelayed } from "./block-values.js";
 
 /** What computing a chunked array gives: an NDArray, or a number (or boolean) for a 0-d array. */
 export type ArrayValue = NDArray | number | boolean;
@@ -173,6 +175,30 @@ export class ChunkedArray implements Collection<ArrayValue> {
   cos(): ChunkedArray {
     return unary("cos", this);
   }
+  /** log(1 + x), exact for x near 0. */
+  log1p(): ChunkedArray {
+    return unary("log1p", this);
+  }
+  /** e^x - 1, exact for x near 0. */
+  expm1(): ChunkedArray {
+    return unary("expm1", this);
+  }
+  /** The logistic function 1 / (1 + e^-x) (SciPy's expit): no overflow for any x; NaN stays NaN. A float type, as exp's. */
+  sigmoid(): ChunkedArray {
+    return unary("sigmoid", this);
+  }
+  /** -1, 0 or 1 by the sign of each value, NaN for NaN (NumPy's sign: sign(-0) is 0); the array's dtype. bool arrays are refused. */
+  sign(): ChunkedArray {
+    return unary("sign", this);
+  }
+  /** Whether each value is neither NaN nor infinite (bool; always true for integer and bool arrays). */
+  isfinite(): ChunkedArray {
+    return unary("isfinite", this);
+  }
+  /** Whether each value is NaN (bool; always false for integer and bool arrays). */
+  isnan(): ChunkedArray {
+    return unary("isnan", this);
+  }
   /** Limits values to [min, max]; either may be null. */
   clip(min: ArrayLike | null, max: ArrayLike | null = null): ChunkedArray {
     return clip(this, min, max);
@@ -202,6 +228,13 @@ export class ChunkedArray implements Collection<ArrayValue> {
   /** The same array cut into other blocks. */
   rechunk(chunks: ChunksSpec): ChunkedArray {
     return rechunk(this, chunks);
+  }
+  /**
+   * One Delayed per block, in row-major order of the blocks (Dask's `to_delayed()`, raveled): for
+   * work on each block that gives something other than an array.
+   */
+  toDelayed(): Delayed<NDArray>[] {
+    return toDelayed(this);
   }
   /** `fn(block)` for every block (also `mapBlocks(fn, [a, b])` for several arrays). */
   mapBlocks(fn: (block: NDArray) => NDArray, options?: MapBlocksOptions): ChunkedArray {

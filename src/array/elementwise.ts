@@ -83,10 +83,13 @@ function binaryExpr(f: BinaryOp, a: Term, b: Term, consts: number[]): Expr {
 }
 
 function unaryExpr(f: UnaryOp, a: Expr): Expr {
-  if (f === "neg" || f === "abs") {
+  if (f === "neg" || f === "abs" || f === "sign") {
     if (f === "neg" && a.dt === "bool") throw new ArgumentError("negating a bool array is not supported (NumPy refuses it too); use eq(false) for logical not");
+    if (f === "sign" && a.dt === "bool") throw new ArgumentError("sign of a bool array is not supported (NumPy refuses it too); convert it with astype() first");
     return { op: "un", f, a, dt: a.dt };
   }
+  // Every value of an integer or bool array is finite and not NaN, as in NumPy.
+  if (f === "isfinite" || f === "isnan") return { op: "un", f, a, dt: "bool" };
   const t = floatFor(a.dt);
   return { op: "un", f, a: castTo(a, t), dt: t };
 }

@@ -18,7 +18,12 @@ export type { ArrayLike } from "./elementwise.js";
 export { concatenate, stack, mapBlocks, reshape } from "./shape.js";
 export type { MapBlocksOptions } from "./shape.js";
 export { rechunk } from "./rechunk.js";
+export { mapBlockValues, reduceBlocks, BlockValues } from "./block-values.js";
+export type { BlockValuesOptions, ReduceBlocksOptions } from "./block-values.js";
 export { tensordot, matmul, dot } from "./linalg.js";
+/** NumPy's np.linalg: `mw.linalg.norm(x, { ord, axis })`. */
+export * as linalg from "./norm.js";
+export type { NormOptions } from "./norm.js";
 export type { ReduceOptions, VarOptions, ArgOptions } from "./reductions.js";
 export { fromZarr, toZarr, inspectZarr } from "../io/zarr.js";
 export type { FromZarrOptions, ToZarrOptions, ZarrArrayInfo, Compressor } from "../io/zarr.js";

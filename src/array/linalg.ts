@@ -33,8 +33,16 @@ export function tensordot(a: ChunkedArray, b: ChunkedArray, axes: number | [read
   axA.forEach((x, i) => {
     if (a.shape[x] !== b.shape[axB[i]!]) throw new ArgumentError(`tensordot: axis ${x} of a has length ${a.shape[x]}, axis ${axB[i]} of b has ${b.shape[axB[i]!]}`);
   });
-  // The contracted axes must be cut alike in both.
-  const common = axA.map((x, i) => refine(a.chunks[x]!, b.chunks[axB[i]!]!));
+  // The contracted axes must be cut alike in both. Where they differ, the smaller operand is recut
+  // to the larger one's blocks: X [n, p] with one block of columns times a vector cut in several
+  // moves the vector, not X (recutting both to a common refinement moved both).
+  const common = axA.map((x, i) => {
+    const ca = a.chunks[x]!;
+    const cb = b.chunks[axB[i]!]!;
+    if (sameChunks([ca], [cb])) return [...ca];
+    if (a.nbytes === b.nbytes) return refine(ca, cb);
+    return a.nbytes > b.nbytes ? [...ca] : [...cb];
+  });
   const wantA = a.chunks.map((c, k) => (axA.includes(k) ? common[axA.indexOf(k)]! : [...c]));
   const wantB = b.chunks.map((c, k) => (axB.includes(k) ? common[axB.indexOf(k)]! : [...c]));
   const A = sameChunks(a.chunks, wantA) ? a : rechunk(a, wantA);
@@ -51,18 +59,27 @@ export function tensordot(a: ChunkedArray, b: ChunkedArray, axes: number | [read
   for (const idx of blockIndices(out.numblocks)) {
     const ia = idx.slice(0, freeA.length);
     const ib = idx.slice(freeA.length);
-    let partials = contracted.map((kIdx, p) => {
+    const pair = (kIdx: number[]): [TaskRef, TaskRef] => {
       const blockA = new Array<number>(A.ndim);
       const blockB = new Array<number>(B.ndim);
       freeA.forEach((k, i) => (blockA[k] = ia[i]!));
       freeB.forEach((k, i) => (blockB[k] = ib[i]!));
       axA.forEach((k, i) => (blockA[k] = kIdx[i]!));
       axB.forEach((k, i) => (blockB[k] = kIdx[i]!));
+      return [new TaskRef(A.key(blockA)), new TaskRef(B.key(blockB))];
+    };
+    // One pair of blocks (X [n, p] with one block of columns, times a vector): one task, which
+    // casts its product itself, rather than a product, a sum of one and a cast.
+    if (contracted.length === 1) {
+      layer.set(out.key(idx), new Task(K.tensordot, [...pair(contracted[0]!), axA, axB, dtype]));
+      continue;
+    }
+    let partials = contracted.map((kIdx, p) => {
       const key = `${name}-p[${idx.join(",")};${p}]`;
-      layer.set(key, new Task(K.tensordot, [new TaskRef(A.key(blockA)), new TaskRef(B.key(blockB)), axA, axB]));
+      layer.set(key, new Task(K.tensordot, [...pair(kIdx), axA, axB]));
       return key;
     });
-    // A tree of sums over the contracted blocks.
+    // A tree of sums over the contracted blocks; the last one casts to the result's dtype.
     let level = 0;
     while (partials.length > DEFAULT_SPLIT_EVERY) {
       const next: string[] = [];
@@ -74,9 +91,7 @@ export function tensordot(a: ChunkedArray, b: ChunkedArray, axes: number | [read
       partials = next;
       level++;
     }
-    const sum = `${name}-sum[${idx.join(",")}]`;
-    layer.set(sum, new Task(K.addBlocks, partials.map((k) => new TaskRef(k))));
-    layer.set(out.key(idx), new Task(K.cast, [new TaskRef(sum), dtype]));
+    layer.set(out.key(idx), new Task(K.addCast, [dtype, ...partials.map((k) => new TaskRef(k))]));
   }
   return out;
 }

@@ -6,6 +6,7 @@ import "../array/kernels/register.js";
 import "../io/register.js";
 import "../xarray/kernels.js";
 import "../dataframe/register.js";
+import "../glm/kernels/register.js";
 import { ArgumentError } from "../errors.js";
 import { builtin } from "../graph/builtins.js";
 import { FutureNode, Literal, Task, substitute, type Callable, type GraphNode } from "../graph/task.js";

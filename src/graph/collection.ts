@@ -50,6 +50,25 @@ export interface PreparedGraph {
 export interface GraphScheduler {
   computeGraph(g: PreparedGraph): Promise<unknown[]>;
   persistGraph(g: PreparedGraph): Promise<GraphNode[]>;
+  /**
+   * For a series of computations over the same data (an iterative fit): a scheduler on which
+   * persisted pieces stay where they were computed until the session closes. Schedulers that
+   * keep them anyway (a cluster's client, this thread) have none; "threads" holds its pool.
+   */
+  session?(): Promise<SchedulerSession>;
+}
+
+/** A scheduler held for a series of computations; `close` lets it go (idempotent). */
+export interface SchedulerSession {
+  readonly scheduler: GraphScheduler;
+  close(): Promise<void>;
+}
+
+/** The session of `choice` (see GraphScheduler.session), or the scheduler itself with nothing to close. */
+export async function openSession(choice: SchedulerChoice | undefined): Promise<SchedulerSession> {
+  const s = resolveScheduler(choice);
+  if (typeof s.session === "function") return s.session();
+  return { scheduler: s, close: async () => {} };
 }
 
 export type SchedulerChoice = "sync" | "threads" | GraphScheduler;

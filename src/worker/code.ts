@@ -7,6 +7,7 @@ import "../array/kernels/register.js";
 import "../io/register.js";
 import "../xarray/kernels.js";
 import "../dataframe/register.js";
+import "../glm/kernels/register.js";
 import { ArgumentError } from "../errors.js";
 import { builtin } from "../graph/builtins.js";
 import type { FnDef, FnRef, ModuleDef } from "../protocol/messages.js";

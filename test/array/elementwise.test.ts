@@ -67,6 +67,39 @@ describe("type promotion", () => {
     }
   });
 
+  test("log1p, expm1 and sigmoid give exp's float type; sign keeps the type; isfinite and isnan give bool", () => {
+    for (const d of DTYPES) {
+      const x = mw.zeros([2], { dtype: d });
+      for (const f of ["log1p", "expm1", "sigmoid"] as const) assert.equal(x[f]().dtype, MATH_TYPE[d], `${f}(${d})`);
+      assert.equal(x.isfinite().dtype, "bool");
+      assert.equal(x.isnan().dtype, "bool");
+      if (d !== "bool") assert.equal(x.sign().dtype, d);
+    }
+  });
+
+  test("sigmoid neither overflows nor loses tiny values: ±1000, ±720 and -40 give 0, 1, e^-720 as a subnormal and e^-40", async () => {
+    const x = mw.fromArray([1000, -1000, 720, -720, -40, 40, 0, NaN, Infinity, -Infinity], { chunks: 4 });
+    const s = (await x.sigmoid().compute({ scheduler: "sync" })) as mw.NDArray;
+    const v = [...s.toTypedArray()];
+    assert.deepEqual(v.slice(0, 3), [1, 0, 1]);
+    assert.ok(v[3]! > 0 && v[3]! < 1e-300, `e^-720 is a subnormal, not 0: ${v[3]}`);
+    assert.ok(Math.abs(v[4]! / Math.exp(-40) - 1) < 1e-15, `e^-40: ${v[4]}`);
+    assert.equal(v[5], 1, "1 / (1 + e^-40) rounds to 1");
+    assert.equal(v[6], 0.5);
+    assert.ok(Number.isNaN(v[7]));
+    assert.deepEqual(v.slice(8), [1, 0]);
+    // log1p and expm1 keep what log(1 + x) and exp(x) - 1 round away.
+    const tiny = (await mw.fromArray([1e-17]).log1p().add(mw.fromArray([1e-17]).expm1()).compute({ scheduler: "sync" })) as mw.NDArray;
+    assert.equal(tiny.get(0), 2e-17);
+  });
+
+  test("the new unary operations fuse with the others into one task per block", () => {
+    const x = mw.random([6, 6], { chunks: 3, seed: 1 });
+    const y = x.sub(0.5).mul(80).sigmoid().log1p().add(x.sign()).mul(x.isfinite()).sum({ axis: 0 });
+    // 4 random blocks, 4 fused first steps of the sum, 2 last steps.
+    assert.equal(prepare([y[COLLECTION]()]).graph.size, 10);
+  });
+
   test("plain numbers are weak (NumPy 2): an integer keeps the array's type, a fraction makes integers float64, a boolean keeps any", () => {
     const expected: Record<mw.DType, [int: mw.DType, frac: mw.DType, bool: mw.DType]> = {
       float64: ["float64", "float64", "float64"],
@@ -122,6 +155,10 @@ describe("elementwise values", () => {
       for (const f of UNARY) {
         if (f === "neg" && d === "bool") {
           assert.throws(() => x.neg(), /negating a bool array is not supported/);
+          continue;
+        }
+        if (f === "sign" && d === "bool") {
+          assert.throws(() => x.sign(), /sign of a bool array is not supported/);
           continue;
         }
         arrays.push(x[f]());

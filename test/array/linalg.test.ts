@@ -4,9 +4,11 @@
 
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { ArgumentError } from "../../node/index.js";
+import { ArgumentError, NotSupportedError } from "../../node/index.js";
 import * as mw from "../../node/array.js";
-import { assertArrayClose, assertArrayEqual, chunkedOf, makeRef, RESULT_TYPE, sample, tensordotRef, type Ref, computeAll } from "./reference.js";
+import { COLLECTION, prepare } from "../../src/graph/collection.js";
+import { Task } from "../../src/graph/task.js";
+import { assertArrayClose, assertArrayEqual, chunkedOf, makeRef, RESULT_TYPE, sample, tensordotRef, transposeRef, type Ref, computeAll } from "./reference.js";
 
 const sync = { scheduler: "sync" } as const;
 
@@ -112,6 +114,62 @@ describe("matmul and dot", () => {
     assertArrayClose(await m.compute(sync), tensordotRef(ar, br, [1], [0], "float64"), 1e-12, "matmul", 1e-9);
   });
 
+  test("X [n, p] cut by rows times a p-vector: X is not recut, one task per block, the result cut like X's rows", async () => {
+    const xr = sample("float64", [11, 4], 31, { finite: true });
+    const vr = sample("float64", [4], 32, { finite: true });
+    const X = chunkedOf(xr, [3, -1]);
+    for (const v of [chunkedOf(vr, [-1]), chunkedOf(vr, [[1, 3]])]) {
+      const y = X.matmul(v);
+      assert.deepEqual(y.chunks, [[3, 3, 3, 2]]);
+      const prepared = prepare([y[COLLECTION]()]);
+      const fns = [...prepared.graph.values()].map((n) => (n instanceof Task ? n.fn : "literal"));
+      assert.equal(fns.filter((f) => f === "array.tensordot").length, 4, "one product per row block");
+      assert.ok(!fns.includes("array.add-blocks") && !fns.includes("array.cast"), `no sum of one partial, no separate cast: ${fns.join(" ")}`);
+      // X's blocks are the literals made by chunkedOf, read as they are.
+      for (const k of X.keys()) assert.ok(prepared.graph.has(k), `X's block ${k} is read as it is`);
+      assertArrayEqual(await y.compute(sync), tensordotRef(xr, vr, [1], [0], "float64"));
+    }
+  });
+
+  test("Xᵀ·r over row blocks: per-block partial products, no transposed copies, summed in a tree", async () => {
+    const xr = sample("float64", [40, 3], 33, { range: [-9, 9] });
+    const rr = sample("float64", [40], 34, { range: [-9, 9] });
+    const X = chunkedOf(xr, [2, -1]);
+    const r = chunkedOf(rr, [2]);
+    const g = X.T.matmul(r);
+    assert.deepEqual(g.chunks, [[3]]);
+    const prepared = prepare([g[COLLECTION]()]);
+    const fns = [...prepared.graph.values()].map((n) => (n instanceof Task ? n.fn : "literal"));
+    assert.equal(fns.filter((f) => f === "array.expr").length, 0, "the transposes were merged into the products");
+    assert.equal(fns.filter((f) => f === "array.tensordot").length, 20, "one partial product per row block");
+    assert.equal(fns.filter((f) => f === "array.add-blocks").length, 2, "20 partials: two sums of ≤ 16, then the last");
+    assert.equal(fns.filter((f) => f === "array.add-cast").length, 1);
+    // Small integers: exact in any order.
+    assertArrayEqual(await g.compute(sync), tensordotRef(xr, rr, [0], [0], "float64"));
+    assertArrayEqual(await r.matmul(X).compute(sync), tensordotRef(rr, xr, [0], [0], "float64"));
+    // And without fusion, the same bits.
+    assertArrayEqual(await g.compute({ scheduler: "sync", fuse: false }), tensordotRef(xr, rr, [0], [0], "float64"));
+  });
+
+  test("a transpose that reorders the free axes of a 3-d operand is not merged into the product (its layout would change)", async () => {
+    const ar = ints("float64", [2, 3, 4], 35);
+    const br = ints("float64", [3], 36);
+    const a = chunkedOf(ar, [1, 3, 2]);
+    const b = chunkedOf(br, [3]);
+    const t = a.transpose([2, 1, 0]); // [4, 3, 2]: free axes 0 and 2 come from a's 2 and 0
+    const y = mw.tensordot(t, b, [[1], [0]]);
+    const fns = [...prepare([y[COLLECTION]()]).graph.values()].map((n) => (n instanceof Task ? n.fn : "literal"));
+    assert.ok(fns.includes("array.expr"), "the transpose stays a task of its own");
+    const tr = transposeRef(ar, [2, 1, 0]);
+    assertArrayEqual(await y.compute(sync), tensordotRef(tr, br, [1], [0], "float64"));
+    // One that keeps them in order is merged.
+    const u = a.transpose([1, 0, 2]); // [3, 2, 4]
+    const z = mw.tensordot(b, u, [[0], [0]]);
+    const fz = [...prepare([z[COLLECTION]()]).graph.values()].map((n) => (n instanceof Task ? n.fn : "literal"));
+    assert.ok(!fz.includes("array.expr"), fz.join(" "));
+    assertArrayEqual(await z.compute(sync), tensordotRef(br, transposeRef(ar, [1, 0, 2]), [0], [0], "float64"));
+  });
+
   test("empty axes: an empty contraction gives zeros; an empty free axis an empty result", async () => {
     const [a, b, c] = await computeAll([
       mw.zeros([3, 0], { chunks: 2 }).matmul(mw.ones([0, 4], { chunks: 2 })),
@@ -164,5 +222,72 @@ describe("tensordot", () => {
     assert.throws(() => a.tensordot(b, [[1, 1], [0, 0]]), /repeated axis/);
     assert.throws(() => a.tensordot(b, [[5], [0]]), /axis 5 is out of range/);
     assert.throws(() => a.tensordot(b, "x" as never), /tensordot axes must be a number or a pair of axis lists/);
+  });
+});
+
+describe("linalg.norm", () => {
+  const xr = sample("float64", [7, 5], 41, { finite: true });
+  const x = chunkedOf(xr, [3, 2]);
+  const rows = (r: Ref): number[][] => Array.from({ length: r.shape[0]! }, (_, i) => r.data.slice(i * r.shape[1]!, (i + 1) * r.shape[1]!));
+  const cols = (r: Ref): number[][] => Array.from({ length: r.shape[1]! }, (_, j) => rows(r).map((row) => row[j]!));
+  const vec = (v: number[], ord: number): number => {
+    const a = v.map(Math.abs);
+    if (ord === Infinity) return Math.max(...a);
+    if (ord === -Infinity) return Math.min(...a);
+    if (ord === 0) return a.filter((e) => e !== 0).length;
+    return a.reduce((s, e) => s + e ** ord, 0) ** (1 / ord);
+  };
+
+  test("the default is √Σx² over every element, for any number of dimensions", async () => {
+    const expected = Math.sqrt(xr.data.reduce((s, v) => s + v * v, 0));
+    assert.ok(Math.abs(((await mw.linalg.norm(x).compute(sync)) as number) / expected - 1) < 1e-14);
+    const three = chunkedOf(sample("float64", [2, 3, 4], 42, { finite: true }), 2);
+    assert.equal(mw.linalg.norm(three).ndim, 0);
+  });
+
+  test("vector norms along an axis: 2, 1, ±inf, 0 and p = 3 and -1.5, with keepdims", async () => {
+    for (const ord of [2, 1, Infinity, -Infinity, 0, 3, -1.5]) {
+      for (const axis of [0, 1]) {
+        const got = (await mw.linalg.norm(x, { ord, axis }).compute(sync)) as mw.NDArray;
+        const lines = axis === 0 ? cols(xr) : rows(xr);
+        assertArrayClose(got, makeRef("float64", [lines.length], lines.map((l) => vec(l, ord))), 1e-13, `ord ${ord} axis ${axis}`);
+      }
+    }
+    assert.deepEqual(mw.linalg.norm(x, { axis: 1, keepdims: true }).shape, [7, 1]);
+    // A 1-d array with an ord is a vector.
+    const v = chunkedOf(makeRef("float64", [4], [3, -4, 0, 0]), 3);
+    assert.equal(await mw.linalg.norm(v, { ord: 1 }).compute(sync), 7);
+    assert.equal(await mw.linalg.norm(v, { ord: 0 }).compute(sync), 2);
+  });
+
+  test("matrix norms: Frobenius, ±1 (column sums of |x|), ±inf (row sums), on the whole array or two axes", async () => {
+    const colSums = cols(xr).map((c) => c.reduce((s, v) => s + Math.abs(v), 0));
+    const rowSums = rows(xr).map((r) => r.reduce((s, v) => s + Math.abs(v), 0));
+    const cases: [number | "fro", number][] = [
+      ["fro", Math.sqrt(xr.data.reduce((s, v) => s + v * v, 0))],
+      [1, Math.max(...colSums)],
+      [-1, Math.min(...colSums)],
+      [Infinity, Math.max(...rowSums)],
+      [-Infinity, Math.min(...rowSums)],
+    ];
+    for (const [ord, expected] of cases) {
+      const got = (await mw.linalg.norm(x, { ord }).compute(sync)) as number;
+      assert.ok(Math.abs(got / expected - 1) < 1e-13, `ord ${ord}: ${got} vs ${expected}`);
+      const kept = mw.linalg.norm(x, { ord, axis: [0, 1], keepdims: true });
+      assert.deepEqual(kept.shape, [1, 1]);
+    }
+    // The transposed axes swap the 1- and inf-norms.
+    assert.ok(Math.abs(((await mw.linalg.norm(x, { ord: 1, axis: [1, 0] }).compute(sync)) as number) / Math.max(...rowSums) - 1) < 1e-13);
+  });
+
+  test("integers become float64 first; float32 stays float32; unsupported norms are named errors", async () => {
+    const i = mw.fromArray([3, 4], { dtype: "int8" });
+    assert.equal(mw.linalg.norm(i).dtype, "float64");
+    assert.equal(await mw.linalg.norm(i).compute(sync), 5);
+    assert.equal(mw.linalg.norm(mw.ones([3], { dtype: "float32" })).dtype, "float32");
+    assert.throws(() => mw.linalg.norm(x, { ord: 2, axis: [0, 1] }), (e: unknown) => e instanceof NotSupportedError && /singular values/.test(e.message));
+    assert.throws(() => mw.linalg.norm(x, { ord: "fro", axis: 0 }), ArgumentError);
+    assert.throws(() => mw.linalg.norm(mw.ones([2, 2, 2]), { ord: 1 }), /1-d or 2-d array/);
+    assert.throws(() => mw.linalg.norm(x, { axis: [0, 0] }), ArgumentError);
   });
 });

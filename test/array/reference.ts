@@ -328,10 +328,30 @@ export function binaryRef(op: BinaryName, x: Ref, y: Ref, resultType = RESULT_TY
   return map(out, [x, y], (a, b) => binaryValue(op, cast(a, t), cast(b, t), t));
 }
 
-export type UnaryName = "neg" | "abs" | "exp" | "log" | "sqrt" | "sin" | "cos";
-export const UNARY: readonly UnaryName[] = ["neg", "abs", "exp", "log", "sqrt", "sin", "cos"];
+export type UnaryName = "neg" | "abs" | "exp" | "log" | "sqrt" | "sin" | "cos" | "log1p" | "expm1" | "sigmoid" | "sign" | "isfinite" | "isnan";
+export const UNARY: readonly UnaryName[] = ["neg", "abs", "exp", "log", "sqrt", "sin", "cos", "log1p", "expm1", "sigmoid", "sign", "isfinite", "isnan"];
+
+/** The logistic function from its definition, e^v / (1 + e^v), turned around for v ≥ 0 where e^v could overflow. */
+const logistic = (v: number): number => (v >= 0 ? 1 / (1 + Math.exp(-v)) : Math.exp(v) / (Math.exp(v) + 1));
+const FLOAT_FN: Record<string, (v: number) => number> = {
+  exp: Math.exp,
+  log: Math.log,
+  sqrt: Math.sqrt,
+  sin: Math.sin,
+  cos: Math.cos,
+  log1p: Math.log1p,
+  expm1: Math.expm1,
+  sigmoid: logistic,
+};
 
 export function unaryRef(op: UnaryName, x: Ref): Ref {
+  if (op === "isfinite") return map("bool", [x], (v) => (Number.isFinite(v) ? 1 : 0));
+  if (op === "isnan") return map("bool", [x], (v) => (Number.isNaN(v) ? 1 : 0));
+  if (op === "sign") {
+    if (x.dtype === "bool") throw new Error("reference: no sign for bool");
+    // NumPy: sign(-0.0) is +0.0, sign(nan) is nan.
+    return map(x.dtype, [x], (v) => (Number.isNaN(v) ? NaN : v > 0 ? 1 : v < 0 ? -1 : 0));
+  }
   if (op === "neg" || op === "abs") {
     if (x.dtype === "bool") return op === "abs" ? { ...x } : (() => { throw new Error("reference: no neg for bool"); })();
     return map(x.dtype, [x], (v) => {
@@ -340,7 +360,8 @@ export function unaryRef(op: UnaryName, x: Ref): Ref {
     });
   }
   const t = MATH_TYPE[x.dtype];
-  return map(t, [x], (v) => Math[op](cast(v, t)));
+  const fn = FLOAT_FN[op]!;
+  return map(t, [x], (v) => fn(cast(v, t)));
 }
 
 /** Where `c` is non-zero (NaN counts), elements of `x`, else of `y`, at type `t`. */

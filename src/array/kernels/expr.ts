@@ -10,7 +10,12 @@ import { allocate, allocateUninitialized, NDArray } from "../ndarray.js";
 import { REDUCE_IDENTITY, type LoopReduce } from "./folds.js";
 import { kernelFor, warmUp } from "./loops.js";
 
-export type UnaryOp = "neg" | "abs" | "exp" | "log" | "sqrt" | "sin" | "cos";
+/**
+ * Unary functions. log1p and expm1 are exact near 0; sigmoid is 1 / (1 + e^-x), computed without
+ * overflow for any x (SciPy's expit); sign is NumPy's (sign(-0) is 0, sign(NaN) is NaN); isfinite
+ * and isnan give bool.
+ */
+export type UnaryOp = "neg" | "abs" | "exp" | "log" | "sqrt" | "sin" | "cos" | "log1p" | "expm1" | "sigmoid" | "sign" | "isfinite" | "isnan";
 export type BinaryOp = "add" | "sub" | "mul" | "div" | "pow" | "maximum" | "minimum" | "eq" | "ne" | "lt" | "le" | "gt" | "ge";
 /**
  * A reduction's op. The nan* ops skip NaN values (an all-NaN selection gives nansum's 0,
@@ -91,6 +96,8 @@ function wrap(dt: DType, code: string): string {
   }
 }
 
+const isFloatCode = (dt: DType): boolean => dt === "float64" || dt === "float32";
+
 const isIntType = (dt: DType): boolean => dt !== "float64" && dt !== "float32" && dt !== "bool";
 
 function castCode(from: DType, to: DType, code: string): string {
@@ -116,6 +123,15 @@ function exprCode(e: Expr): string {
           return e.dt === "bool" ? a : wrap(e.dt, `-${a}`);
         case "abs":
           return e.dt === "bool" ? a : wrap(e.dt, `Math.abs(${a})`);
+        // Helpers (loops.ts) rather than inline code: the operand's code is then evaluated once.
+        case "sigmoid":
+          return wrap(e.dt, `sigm(${a})`);
+        case "sign":
+          return e.dt === "float64" || e.dt === "float32" ? `fsign(${a})` : `isign(${a})`;
+        case "isfinite":
+          return isFloatCode(e.a.dt) ? `isfin(${a})` : "1";
+        case "isnan":
+          return isFloatCode(e.a.dt) ? `isnan(${a})` : "0";
         default:
           return wrap(e.dt, `Math.${e.f}(${a})`);
       }

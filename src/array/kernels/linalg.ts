@@ -3,8 +3,9 @@
 // for int32 and uint32 results they are taken modulo 2^32 first, so the answer wraps as NumPy's.
 
 import { ArgumentError } from "../../errors.js";
-import { promote } from "../dtype.js";
+import { promote, type DType } from "../dtype.js";
 import { allocate, NDArray } from "../ndarray.js";
+import { cast } from "./reduce.js";
 
 /** C = A · B for 2-d blocks, in float64; the loop order (i, k, j) walks both B and C by rows. */
 export function matmul2d(a: NDArray, b: NDArray): NDArray {
@@ -67,9 +68,10 @@ function toF64(a: NDArray): Float64Array {
 
 /**
  * tensordot of two blocks over the given axes: the contracted axes of `a` (in order) meet those of
- * `b`; the result has a's free axes then b's. Float64.
+ * `b`; the result has a's free axes then b's. Float64, or `dtype` when given (a product that is
+ * the whole sum: one pair of blocks along the contracted axes).
  */
-export function tensordotBlocks(a: NDArray, b: NDArray, axesA: number[], axesB: number[]): NDArray {
+export function tensordotBlocks(a: NDArray, b: NDArray, axesA: number[], axesB: number[], dtype?: DType): NDArray {
   const freeA = [...Array(a.ndim).keys()].filter((x) => !axesA.includes(x));
   const freeB = [...Array(b.ndim).keys()].filter((x) => !axesB.includes(x));
   const m = freeA.reduce((p, x) => p * a.shape[x]!, 1);
@@ -77,9 +79,55 @@ export function tensordotBlocks(a: NDArray, b: NDArray, axesA: number[], axesB: 
   const k = axesA.reduce((p, x) => p * a.shape[x]!, 1);
   const k2 = axesB.reduce((p, x) => p * b.shape[x]!, 1);
   if (k !== k2) throw new ArgumentError("contracted axes have different lengths");
-  const a2 = a.transpose([...freeA, ...axesA]).reshape([m, k]);
-  const b2 = b.transpose([...axesB, ...freeB]).reshape([k, n]);
   const wraps = ["int32", "uint32"].includes(promote(a.dtype, b.dtype));
-  const c = wraps ? matmul2dWrapping(a2, b2, m, k, n) : matmul2d(a2, b2);
-  return c.reshape([...freeA.map((x) => a.shape[x]!), ...freeB.map((x) => b.shape[x]!)]);
+  let c: NDArray;
+  if (!wraps && a.ndim === 2 && b.ndim === 1 && axesA.length === 1) c = matrixVector(a, axesA[0]!, b);
+  else if (!wraps && a.ndim === 1 && b.ndim === 2 && axesB.length === 1) c = matrixVector(b, axesB[0]!, a);
+  else {
+    const a2 = a.transpose([...freeA, ...axesA]).reshape([m, k]);
+    const b2 = b.transpose([...axesB, ...freeB]).reshape([k, n]);
+    c = wraps ? matmul2dWrapping(a2, b2, m, k, n) : matmul2d(a2, b2);
+  }
+  c = c.reshape([...freeA.map((x) => a.shape[x]!), ...freeB.map((x) => b.shape[x]!)]);
+  return dtype === undefined ? c : cast(c, dtype);
+}
+
+/**
+ * A matrix block times a vector block along axis `axis` of the matrix (1: M·v, 0: Mᵀ·v), in
+ * float64, read in place through the strides (a row-chunked X and its transpose need no copy).
+ * Each output element adds its products in the order matmul2d does, so the bits are the same.
+ */
+function matrixVector(mat: NDArray, axis: number, vec: NDArray): NDArray {
+  const [r, c] = mat.shape as [number, number];
+  const M = mat.data;
+  const [s0, s1] = mat.strides as [number, number];
+  const o = mat.offset;
+  const V = vec.data;
+  const sv = vec.strides[0]!;
+  const ov = vec.offset;
+  if (axis === 1) {
+    const out = allocate("float64", r) as Float64Array;
+    for (let i = 0; i < r; i++) {
+      let acc = 0;
+      let pm = o + i * s0;
+      let pv = ov;
+      for (let j = 0; j < c; j++) {
+        acc += M[pm]! * V[pv]!;
+        pm += s1;
+        pv += sv;
+      }
+      out[i] = acc;
+    }
+    return new NDArray("float64", [r], out);
+  }
+  const out = allocate("float64", c) as Float64Array;
+  for (let i = 0; i < r; i++) {
+    const vi = V[ov + i * sv]!;
+    let pm = o + i * s0;
+    for (let j = 0; j < c; j++) {
+      out[j] = out[j]! + M[pm]! * vi;
+      pm += s1;
+    }
+  }
+  return new NDArray("float64", [c], out);
 }

@@ -28,6 +28,32 @@ function ipow(a: number, b: number): number {
   return result;
 }
 
+/** The logistic function without overflow: e^x / (1 + e^x) for negative x, where e^-x would overflow. */
+function sigm(x: number): number {
+  if (x >= 0) return 1 / (1 + Math.exp(-x));
+  const e = Math.exp(x);
+  return e / (1 + e); // NaN falls through here and stays NaN
+}
+/** NumPy's sign for floats: -1, 0 (also for -0) or 1, NaN for NaN. */
+function fsign(x: number): number {
+  return x > 0 ? 1 : x < 0 ? -1 : x === 0 ? 0 : x;
+}
+/** sign for integers (the result keeps the integer type: uint gives 0 or 1). */
+function isign(x: number): number {
+  return x > 0 ? 1 : x < 0 ? -1 : 0;
+}
+/** 1 when x is neither NaN nor infinite: x - x is 0 exactly then, NaN otherwise. */
+function isfin(x: number): number {
+  return x - x === 0 ? 1 : 0;
+}
+function isnan(x: number): number {
+  return x !== x ? 1 : 0;
+}
+
+/** The helpers' names as the generated code calls them, and the functions. */
+const HELPER_NAMES = ["fmax", "fmin", "ipow", "sigm", "fsign", "isign", "isfin", "isnan"];
+const HELPERS = [fmax, fmin, ipow, sigm, fsign, isign, isfin, isnan];
+
 export type Kernel = (
   shape: number[],
   out: TypedArray,
@@ -66,7 +92,7 @@ function compileKernel(nd: number, nin: number, body: string, reduce: LoopReduce
   if (nd === 2) L.push(tiledRows(nin, body, reduce, innerReduced, outerReduced));
   L.push(loopNest(nd, nin, body, reduce, innerReduced, nd === 2 ? "nt" : null));
   const source = `return function kernel(shape, out, outStrides, outOffset, ins, inStrides, inOffsets, consts, cnt) {\n${constLoads(body)}\n${L.join("\n")}\n};`;
-  return new Function("fmax", "fmin", "ipow", source)(fmax, fmin, ipow) as Kernel;
+  return new Function(...HELPER_NAMES, source)(...HELPERS) as Kernel;
 }
 
 /**
@@ -97,7 +123,7 @@ function compileWholeKernel(nin: number, body: string, reduce: LoopReduce | null
     L.push(`for (let i = 0; i < out.length; i++) { ${loadsAt("i")} out[i] = ${body}; }`);
   }
   const source = `return function kernel(shape, out, outStrides, outOffset, ins, inStrides, inOffsets, consts, cnt) {\n${constLoads(body)}\n${L.join("\n")}\n};`;
-  return new Function("fmax", "fmin", "ipow", source)(fmax, fmin, ipow) as Kernel;
+  return new Function(...HELPER_NAMES, source)(...HELPERS) as Kernel;
 }
 
 /**

@@ -3,12 +3,14 @@
 
 import { registerBuiltin, registerFuser, type BuiltinFn } from "../../graph/builtins.js";
 import { Task, TaskRef } from "../../graph/task.js";
+import type { DType } from "../dtype.js";
 import type { NDArray } from "../ndarray.js";
 import { addBlocks, assemble, assembleParts, type BlockGrid, fullBlock, rangeBlock, reshapeBlock, sliceBlock } from "./blocks.js";
 import { runCounted, runProgram, type Expr, type Operand, type Program } from "./expr.js";
 import { tensordotBlocks } from "./linalg.js";
 import { nanMeanAggregate, nanMomentsAggregate, nanMomentsChunk, nanMomentsCombine, sumCountCombine } from "./nan-reduce.js";
 import { randomBlock } from "./random.js";
+import { sumValues } from "./values.js";
 import { aggregate, argAggregate, argChunk, argCombine, cast, combine, momentsAggregate, momentsChunk, momentsCombine } from "./reduce.js";
 
 /** Builtin names, used by the graph builders. */
@@ -22,6 +24,8 @@ export const K = {
   slice: "array.slice",
   reshape: "array.reshape",
   addBlocks: "array.add-blocks",
+  /** The last sum of a contraction's partials, cast to the result's dtype: (dtype, ...blocks). */
+  addCast: "array.add-cast",
   cast: "array.cast",
   full: "array.full",
   range: "array.range",
@@ -40,6 +44,8 @@ export const K = {
   nanMomentsCombine: "array.nan-moments-combine",
   nanMomentsAggregate: "array.nan-moments-aggregate",
   tensordot: "array.tensordot",
+  /** reduceBlocks' default combine: numbers, typed arrays, NDArrays (and arrays and objects of them) added. */
+  sumValues: "array.sum-values",
 } as const;
 
 const fns: Record<string, (...args: never[]) => unknown> = {
@@ -55,6 +61,7 @@ const fns: Record<string, (...args: never[]) => unknown> = {
   [K.slice]: sliceBlock,
   [K.reshape]: reshapeBlock,
   [K.addBlocks]: addBlocks,
+  [K.addCast]: (dtype: DType, ...blocks: NDArray[]) => cast(addBlocks(...blocks), dtype),
   [K.cast]: cast,
   [K.full]: fullBlock,
   [K.range]: rangeBlock,
@@ -73,6 +80,7 @@ const fns: Record<string, (...args: never[]) => unknown> = {
   [K.nanMomentsCombine]: nanMomentsCombine,
   [K.nanMomentsAggregate]: nanMomentsAggregate,
   [K.tensordot]: tensordotBlocks,
+  [K.sumValues]: sumValues,
 };
 for (const [name, fn] of Object.entries(fns)) registerBuiltin(name, fn as BuiltinFn);
 
@@ -141,6 +149,43 @@ function compose(inner: number[] | undefined, outer: number[] | undefined): numb
 
 registerFuser(K.expr, fuseExpr);
 registerFuser(K.exprCount, fuseExpr);
+
+/**
+ * Merges a transpose into the contraction that reads it: `X.T.matmul(v)` contracts the blocks of
+ * X over their first axis instead of copying each block transposed first. Only a producer that is
+ * a plain transposed view (no arithmetic, no cast), and only when the transpose keeps the order of
+ * the free axes (always so for matrices), since the product lays its result out in that order.
+ */
+export function fuseTransposeIntoTensordot(consumer: Task, inputKey: string, producer: Task): Task | null {
+  if (producer.fn !== K.expr) return null;
+  const P = producer.args[0] as Program;
+  const source = producer.args[1];
+  if (P.reduce || P.expr.op !== "in" || P.operands.length !== 1 || producer.args.length !== 2 || !(source instanceof TaskRef)) return null;
+  const order = P.operands[0]!.axes;
+  if (!order || P.operands[0]!.nd !== P.ndim) return null;
+  const [a, b, axA, axB, ...rest] = consumer.args as [unknown, unknown, number[], number[], ...unknown[]];
+  const remap = (axes: number[]): number[] | null => {
+    const contracted = axes.map((x) => order[x]!);
+    const free = [...order.keys()].filter((x) => !axes.includes(x)).map((x) => order[x]!);
+    return free.every((x, i) => i === 0 || free[i - 1]! < x) ? contracted : null;
+  };
+  const uses = (x: unknown): boolean => x instanceof TaskRef && x.key === inputKey;
+  let [na, nb, nA, nB] = [a, b, axA, axB];
+  if (uses(a)) {
+    const r = remap(axA);
+    if (!r) return null;
+    [na, nA] = [source, r];
+  }
+  if (uses(b)) {
+    const r = remap(axB);
+    if (!r) return null;
+    [nb, nB] = [source, r];
+  }
+  if (na === a && nb === b) return null;
+  return new Task(consumer.fn, [na, nb, nA, nB, ...rest]);
+}
+
+registerFuser(K.tensordot, fuseTransposeIntoTensordot);
 
 /** `e` with each leaf (an input or a constant) replaced by `leaf(it)`; inner nodes are copied. */
 function mapLeaves(e: Expr, leaf: (e: Extract<Expr, { op: "in" | "const" }>) => Expr): Expr {
