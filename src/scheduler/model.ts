@@ -124,6 +124,11 @@ export class WorkerRecord {
   lastSeen = 0;
   /** The worker can make WebRTC data links. */
   webrtc = false;
+  /**
+   * Joined with the worker token (false: with the tab token, or on a scheduler that trusts no
+   * worker); an untrusted worker's claims were capped when it joined (server.ts capUntrusted).
+   */
+  trusted = true;
 
   constructor(
     readonly id: string,

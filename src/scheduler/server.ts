@@ -11,7 +11,9 @@ import { ArgumentError, errorToData, ProtocolError } from "../errors.js";
 import { Adaptive, type AdaptOptions } from "./adaptive.js";
 import type { WorkerRecord } from "./model.js";
 import { log } from "../log.js";
-import type { ClientToScheduler, Handlers, Hello, Message, Request, RetireResult, RtcConfig, RtcSignalMessage, WorkerToScheduler } from "../protocol/messages.js";
+import type { ClientToScheduler, Handlers, Hello, Message, Request, RetireResult, RtcConfig, RtcSignalMessage, WorkerHello, WorkerToScheduler } from "../protocol/messages.js";
+import { AddressWindow, DEFAULT_FAILED_LOGINS_PER_MINUTE, HandshakeGate, hostOf, LogThrottle } from "../comm/gate.js";
+import { matches, portableSecretEquals, type SecretCompare } from "../util/secret.js";
 import { randomId } from "../util/ids.js";
 import { workerInfo } from "./queries.js";
 import { SchedulerState, type Instruction, type SchedulerStateOptions } from "./state.js";
@@ -24,14 +26,33 @@ export interface SchedulerOptions extends SchedulerStateOptions {
    * need `workerToken` (which defaults to this same token when not given).
    */
   token?: string | undefined;
-  /** The worker token: it allows joining as a worker and serving data, never submitting work. */
+  /** The worker token: it allows joining as a trusted worker and serving data, never submitting work. */
   workerToken?: string | undefined;
+  /**
+   * The tab token (the worker page's link carries it): it allows joining as an untrusted worker,
+   * whose claims (threads, memory, resources) are capped. Never the worker or client token.
+   */
+  tabToken?: string | undefined;
+  /** Treat every worker as untrusted, whatever token it joined with. Default false. */
+  untrustedWorkers?: boolean | undefined;
+  /** How tokens are compared. Default: constant time in plain JavaScript; Node passes timingSafeEqual over digests. */
+  compareSecret?: SecretCompare | undefined;
   /** Passed to the transport's listen (size limits, inproc latency …). */
   transport?: TransportOptions;
   /** Milliseconds a new connection has to say hello. Default 10,000. */
   handshakeTimeoutMs?: number;
-  /** Connections allowed to be waiting for their handshake at once; more are closed at once. Default 1,024. */
+  /**
+   * Connections allowed to be waiting for their handshake at once; past it the oldest waiting one
+   * is closed. Default DEFAULT_MAX_PENDING_HANDSHAKES (1,024).
+   */
   maxPendingHandshakes?: number;
+  /** Of those, from one remote address. Default DEFAULT_MAX_PENDING_PER_ADDRESS (64). */
+  maxPendingPerAddress?: number;
+  /**
+   * Failed logins from one address in a minute after which its new connections are closed before
+   * their hello, until the minute has passed. Default DEFAULT_FAILED_LOGINS_PER_MINUTE (20).
+   */
+  maxFailedLoginsPerMinute?: number;
   /**
    * A worker not heard from (heartbeat or any message) for this many milliseconds is removed as
    * lost, and its connection closed. Default 300,000 (Dask's `worker-ttl` of 5 minutes): a worker
@@ -55,17 +76,16 @@ export const STEAL_INTERVAL_MS = 100;
 
 export const DEFAULT_WORKER_TTL_MS = 300_000;
 
-/**
- * Connections that may be mid-handshake at once by default: plenty for clusters of thousands of
- * workers joining together, while a flood of connections that never say hello cannot pile up.
- */
-export const DEFAULT_MAX_PENDING_HANDSHAKES = 1024;
+export { DEFAULT_MAX_PENDING_HANDSHAKES } from "../comm/gate.js";
 
 export class Scheduler {
   readonly state: SchedulerState;
   private readonly clients = new Map<string, Comm>();
   private readonly workers = new Map<string, Comm>();
-  private readonly pending = new Set<Comm>();
+  private readonly gate: HandshakeGate;
+  private readonly failedLogins: AddressWindow;
+  private readonly authLog = new LogThrottle();
+  private readonly compare: SecretCompare;
   private listener: Listener | null = null;
   /** Listeners added with listen() (e.g. a ws:// port for browser tabs beside an inproc address). */
   private readonly extraListeners: Listener[] = [];
@@ -80,11 +100,14 @@ export class Scheduler {
   /** Adapting worker processes that asked for it (started when the first one joins). */
   private adaptive: Adaptive | null = null;
   /** Given to admitted clients and workers for data-plane connections; none when no token is required. */
-  private readonly dataToken: string | undefined;
+  private readonly dataTokenValue: string | undefined;
 
   private constructor(private readonly options: SchedulerOptions) {
     this.state = new SchedulerState(options);
-    this.dataToken = options.token !== undefined || options.workerToken !== undefined ? randomId(16) : undefined;
+    this.dataTokenValue = options.token !== undefined || options.workerToken !== undefined || options.tabToken !== undefined ? randomId(16) : undefined;
+    this.gate = new HandshakeGate("scheduler", { maxPending: options.maxPendingHandshakes, maxPendingPerAddress: options.maxPendingPerAddress });
+    this.failedLogins = new AddressWindow(options.maxFailedLoginsPerMinute ?? DEFAULT_FAILED_LOGINS_PER_MINUTE);
+    this.compare = options.compareSecret ?? portableSecretEquals;
   }
 
   /** Starts a scheduler listening at `options.address`. */
@@ -130,9 +153,17 @@ export class Scheduler {
     return this.listener.address;
   }
 
+  /**
+   * The secret for workers' data servers (handed to admitted clients and workers in the welcome);
+   * the relay asks callers for it. Undefined when the scheduler requires no tokens.
+   */
+  get dataToken(): string | undefined {
+    return this.dataTokenValue;
+  }
+
   /** Open connections, by role (for tests and the dashboard). */
   get connections(): { clients: number; workers: number; handshaking: number } {
-    return { clients: this.clients.size, workers: this.workers.size, handshaking: this.pending.size };
+    return { clients: this.clients.size, workers: this.workers.size, handshaking: this.gate.size };
   }
 
   /** Says goodbye to every client and worker, stops listening. Workers are asked to close. */
@@ -148,46 +179,73 @@ export class Scheduler {
       trySend(comm, { op: "close-worker", reason: "scheduler closing" });
       comm.close("scheduler closing");
     }
-    for (const comm of [...this.clients.values(), ...this.pending]) comm.close("scheduler closing");
+    this.gate.closeAll("scheduler closing");
+    for (const comm of this.clients.values()) comm.close("scheduler closing");
     await Promise.all([...this.workers.values(), ...this.clients.values()].map((c) => c.closed));
   }
 
   private async accept(comm: Comm): Promise<void> {
     if (this.closing) return comm.close("scheduler closing");
-    if (this.pending.size >= (this.options.maxPendingHandshakes ?? DEFAULT_MAX_PENDING_HANDSHAKES)) {
-      log().warn(`refusing a connection from ${comm.peerAddress}: ${this.pending.size} connections are still in their handshake`);
-      return comm.close("too many connections waiting to say hello");
+    const host = hostOf(comm.peerAddress);
+    if (this.failedLogins.full(host)) {
+      this.authLog.warn(`closing a connection from ${comm.peerAddress} before its hello: ${this.failedLogins.limit} failed logins from ${host} in the last minute`);
+      return comm.close("too many failed logins from this address: try again later");
     }
-    this.pending.add(comm);
-    const admitted = await welcome(comm, (hello) => this.admit(hello), this.options.handshakeTimeoutMs);
-    this.pending.delete(comm);
+    this.gate.enter(comm);
+    const admitted = await welcome(comm, (hello) => this.admit(hello, comm.peerAddress), this.options.handshakeTimeoutMs);
+    this.gate.leave(comm);
     if (!admitted || this.closing) return;
     const { hello, id } = admitted;
     comm.name = `scheduler↔${id}`;
     if (hello.role === "client") this.serveClient(comm, id);
-    else this.serveWorker(comm, id, hello);
+    else this.serveWorker(comm, id, hello, this.trusted.get(id) ?? false);
   }
 
-  private admit(hello: Hello): Admission {
-    const clientToken = this.options.token;
-    const workerToken = this.options.workerToken ?? clientToken;
+  /** Whether each worker admitted but not yet served joined trusted (admit() decides, serveWorker() takes it). */
+  private readonly trusted = new Map<string, boolean>();
+
+  /**
+   * Who may connect. Refusals name no other role: a token that is right for another role gets the
+   * same "wrong token" as a guess, so a stranger learns nothing about which tokens exist.
+   */
+  private admit(hello: Hello, peer: string): Admission {
+    const o = this.options;
+    const clientToken = o.token;
+    const workerToken = o.workerToken ?? clientToken;
+    const is = (expected: string | undefined) => matches(this.compare, hello.token, expected);
+    const fail = (role: string, hint: string): Admission => {
+      const host = hostOf(peer);
+      const n = this.failedLogins.hit(host);
+      this.authLog.warn(`failed login from ${peer} as ${role}: ${hello.token === undefined ? "no token" : "wrong token"} (${n} from ${host} in the last minute)`);
+      return { refuse: hello.token === undefined ? hint : "wrong token" };
+    };
     if (hello.role === "client") {
-      if (clientToken !== undefined && hello.token !== clientToken) {
-        if (hello.token !== undefined && hello.token === workerToken) return { refuse: "a worker token cannot submit work: connect with the client token" };
-        return { refuse: hello.token ? "wrong token" : "this scheduler needs a token: Client.connect(address, { token })" };
-      }
-      return { id: `client-${++this.nextId}`, dataToken: this.dataToken };
+      if (clientToken !== undefined && !is(clientToken)) return fail("client", "this scheduler needs a token: Client.connect(address, { token })");
+      return { id: `client-${++this.nextId}`, dataToken: this.dataTokenValue };
     }
     if (hello.role === "worker") {
-      if (workerToken !== undefined && hello.token !== workerToken) {
-        if (hello.token !== undefined && hello.token === clientToken) return { refuse: "a client token cannot join as a worker: use the worker token" };
-        return { refuse: hello.token ? "wrong worker token" : "this scheduler needs a worker token (meshwork worker <url> --token <worker token>)" };
-      }
+      let trusted: boolean;
+      if (is(workerToken)) trusted = true;
+      else if (is(o.tabToken)) trusted = false;
+      else if (workerToken === undefined && o.tabToken === undefined) trusted = true; // no tokens: an in-process cluster
+      else return fail("worker", "this scheduler needs a worker token (MESHWORK_WORKER_TOKEN=<worker token> meshwork worker <url>)");
+      if (o.untrustedWorkers) trusted = false;
       const w = hello.worker;
       if (!w || typeof w.address !== "string") return { refuse: "a worker must say where its data server listens (worker.address)" };
-      return { id: `worker-${++this.nextId}`, dataToken: this.dataToken, rtc: this.options.webrtc };
+      const taken = this.identityTaken(w.name, w.address);
+      if (taken) return { refuse: taken };
+      const id = `worker-${++this.nextId}`;
+      this.trusted.set(id, trusted);
+      return { id, dataToken: this.dataTokenValue, rtc: o.webrtc };
     }
     return { refuse: `role "${String(hello.role)}" cannot connect to a scheduler` };
+  }
+
+  /** Why a joining worker's name or data-server address cannot be its own: another worker has it (or null). */
+  private identityTaken(name: string, address: string): string | null {
+    if (this.state.workerAt(address)) return `a worker already serves data at ${address}`;
+    for (const ws of this.state.workers.values()) if (ws.name === name) return `a worker named "${name}" is already connected`;
+    return null;
   }
 
   private serveClient(comm: Comm, id: string): void {
@@ -210,10 +268,14 @@ export class Scheduler {
     });
   }
 
-  private serveWorker(comm: Comm, id: string, hello: Hello): void {
+  private serveWorker(comm: Comm, id: string, hello: Hello, trusted: boolean): void {
+    this.trusted.delete(id);
+    // Another worker may have taken the name or address between the welcome and now.
+    const taken = this.identityTaken(hello.worker!.name, hello.worker!.address);
+    if (taken) return comm.close(taken);
     this.workers.set(id, comm);
     this.tick();
-    this.state.addWorker(id, hello.worker!);
+    this.state.addWorker(id, trusted ? hello.worker! : capUntrusted(hello.worker!), trusted);
     this.deliver();
     if (hello.worker!.group?.adapt && !this.adaptive) this.adaptProcesses();
     const s = this.state;
@@ -408,6 +470,24 @@ export class Scheduler {
     if (comm) trySend(comm, ins.msg);
     else log().debug(`dropping ${ins.msg.op} for ${ins.id}: not connected`);
   }
+}
+
+/**
+ * An untrusted worker (a tab, or any worker with untrustedWorkers) claims what it likes; the
+ * scheduler believes at most this much of it. A claim of 1e9 threads took 5 of 6 tasks (issue 20).
+ */
+export const UNTRUSTED_MAX_THREADS = 8;
+/** Memory an untrusted worker may claim, in bytes: 4 GiB, a browser tab's practical ceiling. */
+export const UNTRUSTED_MAX_MEMORY_BYTES = 4 * 1024 ** 3;
+
+/** An untrusted worker's claims, capped: threads and memory bounded, resources (GPUs …) ignored. */
+function capUntrusted(w: WorkerHello): WorkerHello {
+  const nthreads = Math.max(1, Math.min(UNTRUSTED_MAX_THREADS, Math.floor(w.nthreads) || 1));
+  const memoryLimit = w.memoryLimit > 0 ? Math.min(w.memoryLimit, UNTRUSTED_MAX_MEMORY_BYTES) : UNTRUSTED_MAX_MEMORY_BYTES;
+  if (nthreads !== w.nthreads || memoryLimit !== w.memoryLimit || Object.keys(w.resources).length > 0) {
+    log().info(`untrusted worker ${w.name}: counted as ${nthreads} thread(s), ${memoryLimit} bytes, no resources (it claimed ${w.nthreads}, ${w.memoryLimit}, ${JSON.stringify(w.resources)})`);
+  }
+  return { ...w, nthreads, memoryLimit, resources: {} };
 }
 
 function trySend(comm: Comm, msg: Message): void {

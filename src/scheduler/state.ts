@@ -115,8 +115,9 @@ export class SchedulerState {
     return this.workersByAddress.get(address);
   }
 
-  addWorker(id: string, hello: WorkerHello): WorkerRecord {
+  addWorker(id: string, hello: WorkerHello, trusted = true): WorkerRecord {
     const ws = new WorkerRecord(id, hello.address, hello.name, hello.kind, hello.nthreads, hello.memoryLimit, hello.resources);
+    ws.trusted = trusted;
     ws.lastSeen = this.now;
     ws.group = hello.group;
     ws.webrtc = hello.webrtc ?? false;

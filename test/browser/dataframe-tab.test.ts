@@ -38,8 +38,8 @@ test("a tab, the only worker, reads row groups by byte range and computes filter
   assert.deepEqual(inTab, here);
   assert.deepEqual(inTab["vendor"], [1, 2, 3, 4]);
 
-  // The tab read byte ranges (column chunks and footers), never a whole file, with the worker token.
-  const byTab = seen.filter((s) => s.role === "worker");
+  // The tab read byte ranges (column chunks and footers), never a whole file, with the tab token.
+  const byTab = seen.filter((s) => s.role === "tab");
   assert.ok(byTab.length > 0, JSON.stringify(seen));
   assert.ok(byTab.every((s) => s.status === 206), `ranges only: ${JSON.stringify(byTab.map((s) => [s.path, s.status]))}`);
   const after = await fetched();
