@@ -53,6 +53,10 @@ export interface SchedulerOptions extends SchedulerStateOptions {
    * their hello, until the minute has passed. Default DEFAULT_FAILED_LOGINS_PER_MINUTE (20).
    */
   maxFailedLoginsPerMinute?: number;
+  /** Workers connected at once; more are refused. Default DEFAULT_MAX_WORKERS (10,000). */
+  maxWorkers?: number;
+  /** Workers that may join from one address per minute. Default DEFAULT_JOINS_PER_ADDRESS_PER_MINUTE (256). */
+  maxJoinsPerAddressPerMinute?: number;
   /**
    * A worker not heard from (heartbeat or any message) for this many milliseconds is removed as
    * lost, and its connection closed. Default 300,000 (Dask's `worker-ttl` of 5 minutes): a worker
@@ -76,6 +80,14 @@ export const STEAL_INTERVAL_MS = 100;
 
 export const DEFAULT_WORKER_TTL_MS = 300_000;
 
+/** Workers connected at once by default: far beyond any cluster run so far, far below what fills memory with records. */
+export const DEFAULT_MAX_WORKERS = 10_000;
+/**
+ * Joins from one address per minute by default: a `meshwork worker` process of 64 threads
+ * restarting a few times stays under it; 2,000 fake workers in 1.7 s (issue 20) do not.
+ */
+export const DEFAULT_JOINS_PER_ADDRESS_PER_MINUTE = 256;
+
 export { DEFAULT_MAX_PENDING_HANDSHAKES } from "../comm/gate.js";
 
 export class Scheduler {
@@ -84,6 +96,7 @@ export class Scheduler {
   private readonly workers = new Map<string, Comm>();
   private readonly gate: HandshakeGate;
   private readonly failedLogins: AddressWindow;
+  private readonly joins: AddressWindow;
   private readonly authLog = new LogThrottle();
   private readonly compare: SecretCompare;
   private listener: Listener | null = null;
@@ -107,6 +120,7 @@ export class Scheduler {
     this.dataTokenValue = options.token !== undefined || options.workerToken !== undefined || options.tabToken !== undefined ? randomId(16) : undefined;
     this.gate = new HandshakeGate("scheduler", { maxPending: options.maxPendingHandshakes, maxPendingPerAddress: options.maxPendingPerAddress });
     this.failedLogins = new AddressWindow(options.maxFailedLoginsPerMinute ?? DEFAULT_FAILED_LOGINS_PER_MINUTE);
+    this.joins = new AddressWindow(options.maxJoinsPerAddressPerMinute ?? DEFAULT_JOINS_PER_ADDRESS_PER_MINUTE);
     this.compare = options.compareSecret ?? portableSecretEquals;
   }
 
@@ -234,6 +248,14 @@ export class Scheduler {
       if (!w || typeof w.address !== "string") return { refuse: "a worker must say where its data server listens (worker.address)" };
       const taken = this.identityTaken(w.name, w.address);
       if (taken) return { refuse: taken };
+      const maxWorkers = o.maxWorkers ?? DEFAULT_MAX_WORKERS;
+      if (this.workers.size + this.trusted.size >= maxWorkers) return { refuse: `this scheduler takes at most ${maxWorkers} workers` };
+      const host = hostOf(peer);
+      if (this.joins.full(host)) {
+        this.authLog.warn(`refusing worker ${w.name} from ${peer}: ${this.joins.limit} workers joined from ${host} in the last minute`);
+        return { refuse: `too many workers joined from ${host} in the last minute (limit ${this.joins.limit})` };
+      }
+      this.joins.hit(host);
       const id = `worker-${++this.nextId}`;
       this.trusted.set(id, trusted);
       return { id, dataToken: this.dataTokenValue, rtc: o.webrtc };
