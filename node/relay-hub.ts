@@ -95,6 +95,9 @@ export class RelayHub {
     if ((this.perHost.get(host) ?? 0) >= this.maxPerAddress) return refuse(socket, 429, `too many relay connections from ${host}`);
     const take = (then: (ws: WebSocket) => void) => this.wss!.handleUpgrade(req, socket, head, (ws) => {
       this.open.add(ws);
+      // A socket error (a message over the cap, a reset) closes the socket; unheard, it would be
+      // thrown as an uncaught exception and end the scheduler.
+      ws.on("error", (err) => log().debug(`relay: a socket from ${host} failed: ${err.message}`));
       this.perHost.set(host, (this.perHost.get(host) ?? 0) + 1);
       ws.on("close", () => {
         this.open.delete(ws);
