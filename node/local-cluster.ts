@@ -33,8 +33,9 @@ export interface LocalClusterOptions {
   allowedFailures?: number;
   /**
    * Also listen at ws://host:port (default 127.0.0.1, a free port) for browser tabs: the worker page,
-   * whose link (`cluster.pageUrl`) lends a tab to this cluster, and the relay for their data. A
-   * worker token is made for it (clients of this process need none). `serveData` serves a
+   * whose link (`cluster.pageUrl`) lends a tab to this cluster as an untrusted worker, and the relay
+   * for their data. A tab token (the link's) and a worker token (this process's threads') are made
+   * for it (clients of this process need none). `serveData` serves a
    * directory read-only at `cluster.dataUrl` (/data/ on that port) to the tabs, the worker threads
    * and clients of this process (see `meshwork scheduler --serve-data`).
    */
