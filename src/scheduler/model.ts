@@ -125,6 +125,13 @@ export class WorkerRecord {
   /** The worker can make WebRTC data links. */
   webrtc = false;
   /**
+   * Keys this worker was told to compute or to fetch (a task's inputs, replicas for a retirement):
+   * the only keys whose possession it may claim (add-keys, a late task-finished, missing-data).
+   * A claim to hold anything else is ignored (issue 20: a worker became the only recorded holder
+   * of a key it never computed).
+   */
+  readonly told = new Set<string>();
+  /**
    * Joined with the worker token (false: with the tab token, or on a scheduler that trusts no
    * worker); an untrusted worker's claims were capped when it joined (server.ts capUntrusted).
    */

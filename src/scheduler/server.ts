@@ -390,6 +390,10 @@ export class Scheduler {
 
   private deliver(): void {
     for (const ins of this.state.takeInstructions()) this.route(ins);
+    if (this.state.ignoredClaims.length > 0) {
+      for (const c of this.state.ignoredClaims) this.authLog.warn(`ignored ${c.op} from worker ${c.worker}: it claims ${c.key}, which it was never told to compute or fetch`);
+      this.state.ignoredClaims = [];
+    }
   }
 
   /**

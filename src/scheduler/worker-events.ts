@@ -57,9 +57,10 @@ export function taskFinished(s: SchedulerState, workerId: string, key: string, n
   s.begin("task-finished");
   if (ts && ts.state === "processing" && ts.processingOn === ws) {
     s.transition(ts, "memory", { worker: ws, nbytes, duration, value });
-  } else if (ts && ts.state === "memory") {
+  } else if (ts && ts.state === "memory" && ws.told.has(key)) {
     s.addReplica(ts, ws, nbytes);
   } else {
+    if (ts && ts.state === "memory") s.ignoredClaim(ws, key, "task-finished");
     s.outbox.free(ws, key); // cancelled or reassigned meanwhile: the worker may drop it
 }
   s.run();
@@ -86,7 +87,9 @@ export function missingData(s: SchedulerState, workerId: string, key: string, de
   s.begin("missing-data");
   const dts = s.tasks.get(dep);
   const holder = s.workersByAddress.get(from);
-  if (dts && holder && dts.whoHas.delete(holder)) {
+  // Only a worker told to fetch `dep` may say a holder lacks it (else anyone could strip honest holders).
+  if (dts && holder && !ws.told.has(dep)) s.ignoredClaim(ws, dep, "missing-data");
+  else if (dts && holder && dts.whoHas.delete(holder)) {
     holder.hasWhat.delete(dts);
     holder.nbytes -= dts.nbytes;
     if (dts.whoHas.size === 0 && dts.state === "memory") s.transition(dts, "released", { workerGone: true });
@@ -102,7 +105,11 @@ export function addKeys(s: SchedulerState, workerId: string, keys: { key: string
   if (!ws) return;
   for (const { key, nbytes } of keys) {
     const ts = s.tasks.get(key);
-    if (ts && ts.state === "memory") {
+    if (ts && ts.state === "memory" && !ws.told.has(key)) {
+      s.ignoredClaim(ws, key, "add-keys");
+      s.outbox.free(ws, key);
+    } else if (ts && ts.state === "memory") {
+      ws.told.delete(key);
       s.addReplica(ts, ws, nbytes);
       if (s.pendingReplicas.get(ts) === ws) {
         s.pendingReplicas.delete(ts);

@@ -126,6 +126,44 @@ describe("roles, identity and limits", () => {
     await honestWorkFinishes();
   });
 
+  test("a worker's claims to hold keys it was never told to compute or fetch are ignored: it cannot become a holder, nor strip an honest one", async () => {
+    const x = client.submit((n: number) => `honest-${n}`, 7); // pure: another client's identical task shares the key
+    assert.equal(await x, "honest-7");
+    const { h, answer } = await join(scheduler.address, TAB, claim("claimer"));
+    assert.equal(answer?.op, "welcome");
+    const liar = (await client.workers()).find((w) => w.name === "claimer")!;
+    const [honest] = (await client.workers()).filter((w) => w.trusted);
+    h.send([
+      { op: "add-keys", keys: [{ key: x.key, nbytes: 8 }] },
+      { op: "task-finished", key: x.key, nbytes: 8, duration: 1 },
+      { op: "missing-data", key: "some-task", dep: x.key, from: (await whoHas(x.key))[0]! },
+    ] as unknown as Message[]);
+    await new Promise((r) => setTimeout(r, 200));
+    const holders = await whoHas(x.key);
+    assert.ok(holders.length >= 1 && !holders.includes(liar.address), `holders: ${holders.join(", ")}`);
+    assert.ok(honest, "an honest holder is still recorded");
+    // Another client's identical pure task gets the honest bytes.
+    const other = await Client.connect(scheduler.address, { token: CLIENT });
+    try {
+      assert.equal(await other.submit((n: number) => `honest-${n}`, 7), "honest-7");
+    } finally {
+      await other.close();
+    }
+    h.close();
+    await h.closed;
+  });
+
+  /** The data-server addresses the scheduler records for `key` (asked as a client would). */
+  async function whoHas(key: string): Promise<string[]> {
+    const h = await Hostile.open(scheduler.address, "127.0.0.1");
+    h.hello("client", CLIENT);
+    await h.next();
+    h.send([{ op: "request", id: 1, what: { kind: "who-has", keys: [key] } } as Message]);
+    const reply = (await h.next()) as { value: Record<string, string[]> };
+    h.close();
+    return reply.value[key] ?? [];
+  }
+
   test("a graph with a cycle is refused at submit with GraphCycleError; the client's other work runs", async () => {
     const h = await Hostile.open(scheduler.address, "127.0.0.1");
     h.hello("client", CLIENT);
