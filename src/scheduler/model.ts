@@ -55,8 +55,14 @@ export class TaskState {
   cost = 0;
   /** The worker this task is being stolen for (a steal-request is out), else null. */
   stealTo: WorkerRecord | null = null;
-  /** Workers that died while running it (a task that kills workers is stopped, see KilledWorkerError). */
+  /**
+   * Workers that died while running it (a task that kills workers is stopped, see KilledWorkerError).
+   * Untrusted workers count once per remote address: one stranger joining three times and crashing
+   * cannot make an honest task fail (issue 20).
+   */
   suspicious = 0;
+  /** Remote addresses of untrusted workers counted in `suspicious`. */
+  diedOnHosts: Set<string> | null = null;
   nbytes = 0;
   error: ErrorData | null = null;
   /** The key whose failure made this one fail (itself, or a dependency). */
@@ -131,6 +137,8 @@ export class WorkerRecord {
    * of a key it never computed).
    */
   readonly told = new Set<string>();
+  /** The remote address (host) the worker connected from, when the shell knows it. */
+  host = "";
   /**
    * Joined with the worker token (false: with the tab token, or on a scheduler that trusts no
    * worker); an untrusted worker's claims were capped when it joined (server.ts capUntrusted).

@@ -208,15 +208,21 @@ export class Scheduler {
     this.gate.enter(comm);
     const admitted = await welcome(comm, (hello) => this.admit(hello, comm.peerAddress), this.options.handshakeTimeoutMs);
     this.gate.leave(comm);
-    if (!admitted || this.closing) return;
+    if (!admitted) return;
     const { hello, id } = admitted;
+    const joining = this.joining.get(id);
+    this.joining.delete(id);
+    if (this.closing) return;
     comm.name = `scheduler↔${id}`;
     if (hello.role === "client") this.serveClient(comm, id);
-    else this.serveWorker(comm, id, hello, this.trusted.get(id) ?? false);
+    else this.serveWorker(comm, id, hello, joining?.trusted ?? false);
   }
 
-  /** Whether each worker admitted but not yet served joined trusted (admit() decides, serveWorker() takes it). */
-  private readonly trusted = new Map<string, boolean>();
+  /**
+   * Workers admitted whose welcome is on its way: whether each is trusted (admit() decides,
+   * serveWorker() takes it), and the name and address they hold meanwhile.
+   */
+  private readonly joining = new Map<string, { trusted: boolean; name: string; address: string }>();
 
   /**
    * Who may connect. Refusals name no other role: a token that is right for another role gets the
@@ -249,7 +255,7 @@ export class Scheduler {
       const taken = this.identityTaken(w.name, w.address);
       if (taken) return { refuse: taken };
       const maxWorkers = o.maxWorkers ?? DEFAULT_MAX_WORKERS;
-      if (this.workers.size + this.trusted.size >= maxWorkers) return { refuse: `this scheduler takes at most ${maxWorkers} workers` };
+      if (this.workers.size + this.joining.size >= maxWorkers) return { refuse: `this scheduler takes at most ${maxWorkers} workers` };
       const host = hostOf(peer);
       if (this.joins.full(host)) {
         this.authLog.warn(`refusing worker ${w.name} from ${peer}: ${this.joins.limit} workers joined from ${host} in the last minute`);
@@ -257,16 +263,17 @@ export class Scheduler {
       }
       this.joins.hit(host);
       const id = `worker-${++this.nextId}`;
-      this.trusted.set(id, trusted);
+      this.joining.set(id, { trusted, name: w.name, address: w.address });
       return { id, dataToken: this.dataTokenValue, rtc: o.webrtc };
     }
     return { refuse: `role "${String(hello.role)}" cannot connect to a scheduler` };
   }
 
-  /** Why a joining worker's name or data-server address cannot be its own: another worker has it (or null). */
+  /** Why a joining worker's name or data-server address cannot be its own: another worker has it, or is joining with it (or null). */
   private identityTaken(name: string, address: string): string | null {
-    if (this.state.workerAt(address)) return `a worker already serves data at ${address}`;
-    for (const ws of this.state.workers.values()) if (ws.name === name) return `a worker named "${name}" is already connected`;
+    const others = [...this.state.workers.values(), ...this.joining.values()];
+    if (others.some((w) => w.address === address)) return `a worker already serves data at ${address}`;
+    if (others.some((w) => w.name === name)) return `a worker named "${name}" is already connected`;
     return null;
   }
 
@@ -291,13 +298,9 @@ export class Scheduler {
   }
 
   private serveWorker(comm: Comm, id: string, hello: Hello, trusted: boolean): void {
-    this.trusted.delete(id);
-    // Another worker may have taken the name or address between the welcome and now.
-    const taken = this.identityTaken(hello.worker!.name, hello.worker!.address);
-    if (taken) return comm.close(taken);
     this.workers.set(id, comm);
     this.tick();
-    this.state.addWorker(id, trusted ? hello.worker! : capUntrusted(hello.worker!), trusted);
+    this.state.addWorker(id, trusted ? hello.worker! : capUntrusted(hello.worker!), trusted, hostOf(comm.peerAddress));
     this.deliver();
     if (hello.worker!.group?.adapt && !this.adaptive) this.adaptProcesses();
     const s = this.state;

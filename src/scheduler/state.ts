@@ -129,9 +129,10 @@ export class SchedulerState {
     if (this.ignoredClaims.length < IGNORED_CLAIMS_KEPT) this.ignoredClaims.push({ worker: ws.name, key, op });
   }
 
-  addWorker(id: string, hello: WorkerHello, trusted = true): WorkerRecord {
+  addWorker(id: string, hello: WorkerHello, trusted = true, host = ""): WorkerRecord {
     const ws = new WorkerRecord(id, hello.address, hello.name, hello.kind, hello.nthreads, hello.memoryLimit, hello.resources);
     ws.trusted = trusted;
+    ws.host = host;
     ws.lastSeen = this.now;
     ws.group = hello.group;
     ws.webrtc = hello.webrtc ?? false;

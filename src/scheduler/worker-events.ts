@@ -15,6 +15,15 @@ import { NO_EXTRA, type SchedulerState } from "./state.js";
  * died (`graceful` false) counts against the tasks it was running (KilledWorkerError); one that
  * said goodbye (scaled down, closed) did not die of them.
  */
+/** Whether `ws` dying while running `ts` counts towards KilledWorkerError: always when trusted, once per address when not. */
+function countsAsKill(ts: TaskState, ws: WorkerRecord): boolean {
+  if (ws.trusted) return true;
+  ts.diedOnHosts ??= new Set();
+  if (ts.diedOnHosts.has(ws.host)) return false;
+  ts.diedOnHosts.add(ws.host);
+  return true;
+}
+
 export function removeWorker(s: SchedulerState, id: string, reason: string, graceful = false): void {
   const ws = s.workers.get(id);
   if (!ws) return;
@@ -24,7 +33,7 @@ export function removeWorker(s: SchedulerState, id: string, reason: string, grac
   s.begin(`worker-removed`);
   const suspects = graceful ? new Set<TaskState>() : suspectsOf(ws);
   for (const ts of ws.processing) {
-    if (suspects.has(ts)) ts.suspicious++;
+    if (suspects.has(ts) && countsAsKill(ts, ws)) ts.suspicious++;
     if (ts.suspicious >= s.allowedFailures && suspects.has(ts)) {
       s.transition(ts, "erred", {
         workerGone: true,

@@ -206,3 +206,43 @@ test("a scheduler told to trust no worker marks even worker-token workers untrus
     setLogger(restore);
   }
 });
+
+test("untrusted workers that crash on a task count once per address: one stranger joining three times cannot fail an honest task with KilledWorkerError; three addresses still can", async () => {
+  const restore = setLogger(consoleLogger("silent"));
+  const scheduler = await Scheduler.start({ address: "ws://127.0.0.1:0", token: CLIENT, workerToken: WORKER, tabToken: TAB });
+  const client = await Client.connect(scheduler.address, { token: CLIENT });
+  /** Joins from `from`, waits for the task, says it started, and dies without a goodbye. */
+  const crashOn = async (key: string, from: string, name: string) => {
+    const { h, answer } = await join(scheduler.address, TAB, claim(name), from);
+    assert.equal(answer?.op, "welcome");
+    for (;;) {
+      const m = (await h.next()) as { op: string; key?: string } | null;
+      assert.ok(m, `${name} was sent the task`);
+      if (m.op === "compute-task" && m.key === key) break;
+    }
+    h.send([{ op: "task-started", key } as Message]);
+    await new Promise((r) => setTimeout(r, 50));
+    h.close();
+    await h.closed;
+    await new Promise((r) => setTimeout(r, 50));
+  };
+  let workers: WorkerGroup | null = null;
+  try {
+    const honest = client.with({ pure: false }).submit((x: number) => x * 2, 21);
+    for (let i = 0; i < 3; i++) await crashOn(honest.key, "127.0.8.1", `crasher-${i}`);
+    workers = new WorkerGroup({ scheduler: scheduler.address, listen: "ws://127.0.0.1:0", kind: "node", namePrefix: "honest", token: WORKER, logLevel: "silent" });
+    await workers.grow(1);
+    assert.equal(await honest, 42, "the task ran on the honest worker that joined later");
+    await workers.close();
+    workers = null;
+    // Control: three deaths from three addresses are three deaths.
+    const doomed = client.with({ pure: false }).submit((x: number) => x * 2, 22);
+    for (let i = 0; i < 3; i++) await crashOn(doomed.key, `127.0.9.${i + 1}`, `crasher-b${i}`);
+    await assert.rejects(doomed.result(), (e: unknown) => (e as Error).name === "KilledWorkerError");
+  } finally {
+    await workers?.close();
+    await client.close();
+    await scheduler.close();
+    setLogger(restore);
+  }
+});
