@@ -4,16 +4,17 @@
 
 import { Comm } from "../comm/comm.js";
 import { dispatch } from "../comm/dispatch.js";
-import { welcome, type Admission } from "../comm/handshake.js";
+import { welcome } from "../comm/handshake.js";
 import { listen, type Listener } from "../comm/registry.js";
 import type { TransportOptions } from "../comm/types.js";
 import { ArgumentError, errorToData, ProtocolError } from "../errors.js";
 import { Adaptive, type AdaptOptions } from "./adaptive.js";
 import type { WorkerRecord } from "./model.js";
 import { log } from "../log.js";
-import type { ClientToScheduler, Handlers, Hello, Message, Request, RetireResult, RtcConfig, RtcSignalMessage, WorkerHello, WorkerToScheduler } from "../protocol/messages.js";
-import { AddressWindow, DEFAULT_FAILED_LOGINS_PER_MINUTE, HandshakeGate, hostOf, LogThrottle } from "../comm/gate.js";
-import { matches, portableSecretEquals, type SecretCompare } from "../util/secret.js";
+import type { ClientToScheduler, Handlers, Hello, Message, Request, RetireResult, RtcConfig, RtcSignalMessage, WorkerToScheduler } from "../protocol/messages.js";
+import { HandshakeGate, hostOf, LogThrottle } from "../comm/gate.js";
+import type { SecretCompare } from "../util/secret.js";
+import { Admissions, capUntrusted } from "./admission.js";
 import { randomId } from "../util/ids.js";
 import { workerInfo } from "./queries.js";
 import { SchedulerState, type Instruction, type SchedulerStateOptions } from "./state.js";
@@ -80,13 +81,7 @@ export const STEAL_INTERVAL_MS = 100;
 
 export const DEFAULT_WORKER_TTL_MS = 300_000;
 
-/** Workers connected at once by default: far beyond any cluster run so far, far below what fills memory with records. */
-export const DEFAULT_MAX_WORKERS = 10_000;
-/**
- * Joins from one address per minute by default: a `meshwork worker` process of 64 threads
- * restarting a few times stays under it; 2,000 fake workers in 1.7 s (issue 20) do not.
- */
-export const DEFAULT_JOINS_PER_ADDRESS_PER_MINUTE = 256;
+export { DEFAULT_JOINS_PER_ADDRESS_PER_MINUTE, DEFAULT_MAX_WORKERS, UNTRUSTED_MAX_MEMORY_BYTES, UNTRUSTED_MAX_THREADS } from "./admission.js";
 
 export { DEFAULT_MAX_PENDING_HANDSHAKES } from "../comm/gate.js";
 
@@ -95,10 +90,9 @@ export class Scheduler {
   private readonly clients = new Map<string, Comm>();
   private readonly workers = new Map<string, Comm>();
   private readonly gate: HandshakeGate;
-  private readonly failedLogins: AddressWindow;
-  private readonly joins: AddressWindow;
-  private readonly authLog = new LogThrottle();
-  private readonly compare: SecretCompare;
+  private readonly admissions: Admissions;
+  /** Warnings a hostile worker can cause with every message (ignored claims), thinned out. */
+  private readonly claimsLog = new LogThrottle();
   private listener: Listener | null = null;
   /** Listeners added with listen() (e.g. a ws:// port for browser tabs beside an inproc address). */
   private readonly extraListeners: Listener[] = [];
@@ -119,9 +113,7 @@ export class Scheduler {
     this.state = new SchedulerState(options);
     this.dataTokenValue = options.token !== undefined || options.workerToken !== undefined || options.tabToken !== undefined ? randomId(16) : undefined;
     this.gate = new HandshakeGate("scheduler", { maxPending: options.maxPendingHandshakes, maxPendingPerAddress: options.maxPendingPerAddress });
-    this.failedLogins = new AddressWindow(options.maxFailedLoginsPerMinute ?? DEFAULT_FAILED_LOGINS_PER_MINUTE);
-    this.joins = new AddressWindow(options.maxJoinsPerAddressPerMinute ?? DEFAULT_JOINS_PER_ADDRESS_PER_MINUTE);
-    this.compare = options.compareSecret ?? portableSecretEquals;
+    this.admissions = new Admissions(options, this.state, () => this.dataTokenValue, () => ++this.nextId);
   }
 
   /** Starts a scheduler listening at `options.address`. */
@@ -200,81 +192,18 @@ export class Scheduler {
 
   private async accept(comm: Comm): Promise<void> {
     if (this.closing) return comm.close("scheduler closing");
-    const host = hostOf(comm.peerAddress);
-    if (this.failedLogins.full(host)) {
-      this.authLog.warn(`closing a connection from ${comm.peerAddress} before its hello: ${this.failedLogins.limit} failed logins from ${host} in the last minute`);
-      return comm.close("too many failed logins from this address: try again later");
-    }
+    const locked = this.admissions.lockedOut(comm.peerAddress);
+    if (locked) return comm.close(locked);
     this.gate.enter(comm);
-    const admitted = await welcome(comm, (hello) => this.admit(hello, comm.peerAddress), this.options.handshakeTimeoutMs);
+    const admitted = await welcome(comm, (hello) => this.admissions.admit(hello, comm.peerAddress, this.workers.size), this.options.handshakeTimeoutMs);
     this.gate.leave(comm);
     if (!admitted) return;
     const { hello, id } = admitted;
-    const joining = this.joining.get(id);
-    this.joining.delete(id);
+    const joining = this.admissions.joined(id);
     if (this.closing) return;
     comm.name = `scheduler↔${id}`;
     if (hello.role === "client") this.serveClient(comm, id);
     else this.serveWorker(comm, id, hello, joining?.trusted ?? false);
-  }
-
-  /**
-   * Workers admitted whose welcome is on its way: whether each is trusted (admit() decides,
-   * serveWorker() takes it), and the name and address they hold meanwhile.
-   */
-  private readonly joining = new Map<string, { trusted: boolean; name: string; address: string }>();
-
-  /**
-   * Who may connect. Refusals name no other role: a token that is right for another role gets the
-   * same "wrong token" as a guess, so a stranger learns nothing about which tokens exist.
-   */
-  private admit(hello: Hello, peer: string): Admission {
-    const o = this.options;
-    const clientToken = o.token;
-    const workerToken = o.workerToken ?? clientToken;
-    const is = (expected: string | undefined) => matches(this.compare, hello.token, expected);
-    const fail = (role: string, hint: string): Admission => {
-      const host = hostOf(peer);
-      const n = this.failedLogins.hit(host);
-      this.authLog.warn(`failed login from ${peer} as ${role}: ${hello.token === undefined ? "no token" : "wrong token"} (${n} from ${host} in the last minute)`);
-      return { refuse: hello.token === undefined ? hint : "wrong token" };
-    };
-    if (hello.role === "client") {
-      if (clientToken !== undefined && !is(clientToken)) return fail("client", "this scheduler needs a token: Client.connect(address, { token })");
-      return { id: `client-${++this.nextId}`, dataToken: this.dataTokenValue };
-    }
-    if (hello.role === "worker") {
-      let trusted: boolean;
-      if (is(workerToken)) trusted = true;
-      else if (is(o.tabToken)) trusted = false;
-      else if (workerToken === undefined && o.tabToken === undefined) trusted = true; // no tokens: an in-process cluster
-      else return fail("worker", "this scheduler needs a worker token (MESHWORK_WORKER_TOKEN=<worker token> meshwork worker <url>)");
-      if (o.untrustedWorkers) trusted = false;
-      const w = hello.worker;
-      if (!w || typeof w.address !== "string") return { refuse: "a worker must say where its data server listens (worker.address)" };
-      const taken = this.identityTaken(w.name, w.address);
-      if (taken) return { refuse: taken };
-      const maxWorkers = o.maxWorkers ?? DEFAULT_MAX_WORKERS;
-      if (this.workers.size + this.joining.size >= maxWorkers) return { refuse: `this scheduler takes at most ${maxWorkers} workers` };
-      const host = hostOf(peer);
-      if (this.joins.full(host)) {
-        this.authLog.warn(`refusing worker ${w.name} from ${peer}: ${this.joins.limit} workers joined from ${host} in the last minute`);
-        return { refuse: `too many workers joined from ${host} in the last minute (limit ${this.joins.limit})` };
-      }
-      this.joins.hit(host);
-      const id = `worker-${++this.nextId}`;
-      this.joining.set(id, { trusted, name: w.name, address: w.address });
-      return { id, dataToken: this.dataTokenValue, rtc: o.webrtc };
-    }
-    return { refuse: `role "${String(hello.role)}" cannot connect to a scheduler` };
-  }
-
-  /** Why a joining worker's name or data-server address cannot be its own: another worker has it, or is joining with it (or null). */
-  private identityTaken(name: string, address: string): string | null {
-    const others = [...this.state.workers.values(), ...this.joining.values()];
-    if (others.some((w) => w.address === address)) return `a worker already serves data at ${address}`;
-    if (others.some((w) => w.name === name)) return `a worker named "${name}" is already connected`;
-    return null;
   }
 
   private serveClient(comm: Comm, id: string): void {
@@ -394,7 +323,7 @@ export class Scheduler {
   private deliver(): void {
     for (const ins of this.state.takeInstructions()) this.route(ins);
     if (this.state.ignoredClaims.length > 0) {
-      for (const c of this.state.ignoredClaims) this.authLog.warn(`ignored ${c.op} from worker ${c.worker}: it claims ${c.key}, which it was never told to compute or fetch`);
+      for (const c of this.state.ignoredClaims) this.claimsLog.warn(`ignored ${c.op} from worker ${c.worker}: it claims ${c.key}, which it was never told to compute or fetch`);
       this.state.ignoredClaims = [];
     }
   }
@@ -499,24 +428,6 @@ export class Scheduler {
     if (comm) trySend(comm, ins.msg);
     else log().debug(`dropping ${ins.msg.op} for ${ins.id}: not connected`);
   }
-}
-
-/**
- * An untrusted worker (a tab, or any worker with untrustedWorkers) claims what it likes; the
- * scheduler believes at most this much of it. A claim of 1e9 threads took 5 of 6 tasks (issue 20).
- */
-export const UNTRUSTED_MAX_THREADS = 8;
-/** Memory an untrusted worker may claim, in bytes: 4 GiB, a browser tab's practical ceiling. */
-export const UNTRUSTED_MAX_MEMORY_BYTES = 4 * 1024 ** 3;
-
-/** An untrusted worker's claims, capped: threads and memory bounded, resources (GPUs …) ignored. */
-function capUntrusted(w: WorkerHello): WorkerHello {
-  const nthreads = Math.max(1, Math.min(UNTRUSTED_MAX_THREADS, Math.floor(w.nthreads) || 1));
-  const memoryLimit = w.memoryLimit > 0 ? Math.min(w.memoryLimit, UNTRUSTED_MAX_MEMORY_BYTES) : UNTRUSTED_MAX_MEMORY_BYTES;
-  if (nthreads !== w.nthreads || memoryLimit !== w.memoryLimit || Object.keys(w.resources).length > 0) {
-    log().info(`untrusted worker ${w.name}: counted as ${nthreads} thread(s), ${memoryLimit} bytes, no resources (it claimed ${w.nthreads}, ${w.memoryLimit}, ${JSON.stringify(w.resources)})`);
-  }
-  return { ...w, nthreads, memoryLimit, resources: {} };
 }
 
 function trySend(comm: Comm, msg: Message): void {
