@@ -45,15 +45,16 @@ export interface DataRequestInfo {
   /** The path under /data/, as requested (still percent-encoded). */
   path: string;
   status: number;
-  role: "client" | "worker" | null;
+  role: "client" | "worker" | "tab" | null;
   /** Body bytes sent (0 for HEAD and refusals). */
   bytes: number;
 }
 
-/** The tokens that may read: the client token, the worker token (that tabs join with). */
+/** The tokens that may read: the client token, the worker token, the tab token (that tabs join with). */
 export interface DataCredentials {
   client?: string | undefined;
   worker?: string | undefined;
+  tab?: string | undefined;
 }
 
 /** Whether a request's raw target is for the data server (before any URL normalisation). */
@@ -74,7 +75,7 @@ export function dataHandler(options: DataServeOptions, credentials: DataCredenti
     throw new ArgumentError(`cannot serve ${options.directory}: ${(err as Error).message}`, { cause: err });
   }
   if (!statSync(root).isDirectory()) throw new ArgumentError(`cannot serve ${options.directory}: not a directory`);
-  const tokens = (["client", "worker"] as const).flatMap((role) => (credentials[role] ? [{ role, digest: digest(credentials[role]) }] : []));
+  const tokens = (["client", "worker", "tab"] as const).flatMap((role) => (credentials[role] ? [{ role, digest: digest(credentials[role]) }] : []));
   if (tokens.length === 0) throw new ArgumentError("serving data needs a client or worker token: without one, anyone who reaches the port could read it");
   const origins = new Set(options.origins ?? []);
   for (const o of origins) if (!URL.canParse(o) || new URL(o).origin !== o) throw new ArgumentError(`a CORS origin is scheme://host[:port], got ${JSON.stringify(o)}`);
@@ -137,9 +138,9 @@ function digest(token: string): Buffer {
  * Which role `given` is the token of. Digests have one length, so timingSafeEqual compares them
  * in constant time, and every token is compared (no early exit tells which one was close).
  */
-function check(given: string, tokens: { role: "client" | "worker"; digest: Buffer }[]): "client" | "worker" | null {
+function check(given: string, tokens: { role: "client" | "worker" | "tab"; digest: Buffer }[]): "client" | "worker" | "tab" | null {
   const d = digest(given);
-  let found: "client" | "worker" | null = null;
+  let found: "client" | "worker" | "tab" | null = null;
   for (const t of tokens) if (timingSafeEqual(d, t.digest) && !found) found = t.role;
   return found;
 }

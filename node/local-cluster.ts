@@ -9,6 +9,7 @@ import { WorkerGroup } from "./worker-group.js";
 import type { DataServeOptions } from "./data-server.js";
 import type { ServedPage } from "./page-server.js";
 import { randomId } from "../src/util/ids.js";
+import { timingSafeSecretEquals } from "./secrets.js";
 import { setStoreCredentials } from "../src/io/store.js";
 
 export interface LocalClusterOptions {
@@ -32,8 +33,9 @@ export interface LocalClusterOptions {
   allowedFailures?: number;
   /**
    * Also listen at ws://host:port (default 127.0.0.1, a free port) for browser tabs: the worker page,
-   * whose link (`cluster.pageUrl`) lends a tab to this cluster, and the relay for their data. A
-   * worker token is made for it (clients of this process need none). `serveData` serves a
+   * whose link (`cluster.pageUrl`) lends a tab to this cluster as an untrusted worker, and the relay
+   * for their data. A tab token (the link's) and a worker token (this process's threads') are made
+   * for it (clients of this process need none). `serveData` serves a
    * directory read-only at `cluster.dataUrl` (/data/ on that port) to the tabs, the worker threads
    * and clients of this process (see `meshwork scheduler --serve-data`).
    */
@@ -57,11 +59,15 @@ export class LocalCluster {
     if (!Number.isInteger(n) || n < 0) throw new ArgumentError(`workers must be a whole number ≥ 0, got ${String(options.workers)}`);
     if (options.memoryLimit !== undefined) parseBytes(options.memoryLimit); // fail early on a bad size
     const page = options.page === true ? {} : options.page || null;
-    // Tabs join with a worker token of their own: never the client token, which may submit work.
+    // With a page, tabs join with a tab token of their own (as untrusted workers), and this
+    // process's threads with a worker token: never the client token, which may submit work.
     const workerToken = page ? randomId(16) : undefined;
+    const tabToken = page ? randomId(16) : undefined;
     const scheduler = await Scheduler.start({
       token: options.token,
       workerToken,
+      tabToken,
+      compareSecret: timingSafeSecretEquals,
       transport: options.transport,
       workerTtlMs: options.workerTtlMs,
       allowedFailures: options.allowedFailures,
@@ -74,7 +80,7 @@ export class LocalCluster {
         const { servePage } = await import("./page-server.js"); // HTTP, the relay and `ws`: only when asked for
         const serveData = typeof page.serveData === "string" ? { directory: page.serveData } : page.serveData;
         // /api/status answers the client token, or (a cluster whose clients need none) the page's token.
-        served = await servePage(scheduler, { host: page.host ?? "127.0.0.1", port: page.port ?? 0, workerToken, statusToken: options.token ?? workerToken, serveData });
+        served = await servePage(scheduler, { host: page.host ?? "127.0.0.1", port: page.port ?? 0, workerToken, tabToken, statusToken: options.token ?? workerToken, serveData });
       } catch (err) {
         await scheduler.close();
         throw err;

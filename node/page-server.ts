@@ -12,6 +12,10 @@ import { linkInfo, workerInfo } from "../src/scheduler/queries.js";
 import { Scheduler, type SchedulerOptions } from "../src/scheduler/server.js";
 import { dataHandler, isDataRequest, type DataServeOptions } from "./data-server.js";
 import { RelayHub } from "./relay-hub.js";
+import { timingSafeSecretEquals } from "./secrets.js";
+import { ArgumentError } from "../src/errors.js";
+import { randomId } from "../src/util/ids.js";
+import { matches } from "../src/util/secret.js";
 
 /** The page and its scripts may load from this origin only; the page connects to it only. */
 const PAGE_CSP = "default-src 'self'; script-src 'self'; style-src 'self'; connect-src 'self'; worker-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
@@ -67,7 +71,7 @@ export function pageHandler(scheduler?: Scheduler, statusToken?: string, data?: 
         res.writeHead(status, { "content-type": "application/json; charset=utf-8", "cache-control": "no-store", "x-content-type-options": "nosniff" });
         res.end(JSON.stringify(body));
       };
-      if (statusToken !== undefined && given !== statusToken) return json(401, { error: given ? "wrong token" : "this needs the client token: Authorization: Bearer <token>" });
+      if (statusToken !== undefined && !matches(timingSafeSecretEquals, given, statusToken)) return json(401, { error: given ? "wrong token" : "this needs the client token: Authorization: Bearer <token>" });
       return json(200, { workers: workerInfo(scheduler.state), links: linkInfo(scheduler.state) });
     }
     if (path === "/favicon.ico") {
@@ -99,7 +103,7 @@ export function pageHandler(scheduler?: Scheduler, statusToken?: string, data?: 
 export interface ServedPage {
   /** The ws:// address tabs (and anyone with a token) connect to. */
   readonly address: string;
-  /** The worker page's link, with the worker token in its fragment (when there is one). */
+  /** The worker page's link, with the tab token in its fragment (when there is one). */
   readonly pageUrl: string;
   close(): Promise<void>;
 }
@@ -110,13 +114,26 @@ export interface ServedPage {
  */
 export async function servePage(
   scheduler: Scheduler,
-  options: { host: string; port: number; workerToken: string | undefined; statusToken: string | undefined; serveData?: DataServeOptions | undefined },
+  options: {
+    host: string;
+    port: number;
+    workerToken: string | undefined;
+    /** What the page's link carries: tabs join with it as untrusted workers. Never the worker token. */
+    tabToken: string | undefined;
+    statusToken: string | undefined;
+    serveData?: DataServeOptions | undefined;
+  },
 ): Promise<ServedPage> {
-  // /data/ answers the client token and the worker token (tabs and Node workers read chunks with it).
+  if (options.tabToken !== undefined && (options.tabToken === options.workerToken || options.tabToken === options.statusToken)) {
+    throw new ArgumentError("the tab token must differ from the worker and client tokens: whoever opens the page's link holds it");
+  }
+  // /data/ answers the client, worker and tab tokens (tabs and Node workers read chunks with them).
   const client = options.statusToken === options.workerToken ? undefined : options.statusToken;
-  const data = options.serveData ? dataHandler(options.serveData, { client, worker: options.workerToken }) : undefined;
+  const data = options.serveData ? dataHandler(options.serveData, { client, worker: options.workerToken, tab: options.tabToken }) : undefined;
   const hub = await RelayHub.create({
     token: options.workerToken,
+    tabToken: options.tabToken,
+    callerToken: () => scheduler.dataToken,
     // A browser may reach, through the relay, the data servers of the scheduler's workers only.
     canReach: (address) => [...scheduler.state.workers.values()].some((w) => w.address === address),
   });
@@ -127,7 +144,7 @@ export async function servePage(
     hub.close();
     throw err;
   }
-  const fragment = options.workerToken === undefined ? "" : `#token=${encodeURIComponent(options.workerToken)}`;
+  const fragment = options.tabToken === undefined ? "" : `#token=${encodeURIComponent(options.tabToken)}`;
   return {
     address: listener.address,
     pageUrl: `${listener.address.replace(/^ws/, "http")}/${fragment}`,
@@ -142,22 +159,26 @@ export interface NetworkScheduler extends AsyncDisposable {
   readonly scheduler: Scheduler;
   /** The ws:// address clients and workers connect to. */
   readonly address: string;
-  /** The worker page's link, with the worker token in its fragment. */
+  /** The worker page's link, with the tab token in its fragment. */
   readonly pageUrl: string;
   close(): Promise<void>;
 }
 
 /**
  * Starts a scheduler listening at `ws://host:port` that serves the worker page and relays data for
- * browser workers. `workerToken` (required for the page link) is what tabs join with. With
- * `serveData`, a directory is served read-only at /data/ to holders of either token.
+ * browser workers. `workerToken` is what trusted workers join with, `tabToken` (the page link's)
+ * what tabs join with, as untrusted workers. With `serveData`, a directory is served read-only at
+ * /data/ to holders of any of the tokens.
  */
-export async function startNetworkScheduler(options: SchedulerOptions & { host: string; port: number; workerToken: string; serveData?: DataServeOptions | undefined }): Promise<NetworkScheduler> {
+export async function startNetworkScheduler(
+  options: SchedulerOptions & { host: string; port: number; workerToken: string; serveData?: DataServeOptions | undefined },
+): Promise<NetworkScheduler> {
+  const tabToken = options.tabToken ?? randomId(16);
   // The scheduler's own address is an in-process one; its ws:// port is the page's listener.
-  const scheduler = await Scheduler.start(options);
+  const scheduler = await Scheduler.start({ compareSecret: timingSafeSecretEquals, ...options, tabToken });
   let page: ServedPage;
   try {
-    page = await servePage(scheduler, { host: options.host, port: options.port, workerToken: options.workerToken, statusToken: options.token, serveData: options.serveData });
+    page = await servePage(scheduler, { host: options.host, port: options.port, workerToken: options.workerToken, tabToken, statusToken: options.token, serveData: options.serveData });
   } catch (err) {
     await scheduler.close();
     throw err;

@@ -1,11 +1,14 @@
 // The scheduler's side of the relay transport (src/comm/relay.ts): WebSocket routes on the
 // scheduler's HTTP server that join two sockets and forward messages between them unchanged.
-//   /relay-listen/<slot>?token=T   a listener (a browser tab's data server) holds its slot open
-//   /relay/<slot>                  a caller; the listener is told the new pipe's id
-//   /relay-accept/<pipe>           the listener's end of that pipe
-//   /relay-to/<address>            a browser reaching a Node worker's data server through us (its
-//                                  page may connect to its own origin only); known workers only
-// Pipes are authenticated end to end by the data-plane handshake that runs through them.
+//   /relay-listen/<slot>?token=T   a listener (a browser tab's data server) holds its slot open:
+//                                  T is the worker token or the tab token
+//   /relay/<slot>?token=D          a caller; the listener is told the new pipe's id
+//   /relay-accept/<pipe>           the listener's end of that pipe (the pipe id is the secret)
+//   /relay-to/<address>?token=D    a browser reaching a Node worker's data server through us (its
+//                                  page may connect to its own origin only); admitted workers only
+// Callers present the data token D (every admitted client and worker has it). Pipes are also
+// authenticated end to end by the data-plane handshake that runs through them; until the far end
+// has answered, a caller's messages are capped at a hello's size and what waits is bounded.
 
 import type { Duplex } from "node:stream";
 import type { WebSocket, WebSocketServer } from "ws";
@@ -13,37 +16,73 @@ import { log } from "../src/log.js";
 import { randomId } from "../src/util/ids.js";
 import { inprocTransport } from "../src/comm/inproc.js";
 import { SocketChannel, type SocketLike } from "../src/comm/socket.js";
-import { DEFAULT_MAX_PACKET_BYTES, type Channel } from "../src/comm/types.js";
-import type { Packet } from "../src/protocol/packet.js";
-import { loadWs, openWs, type UpgradeHandler } from "./ws-listen.js";
+import { DEFAULT_MAX_PACKET_BYTES, PRE_HELLO_MAX_PACKET_BYTES, type Channel } from "../src/comm/types.js";
+import { packetBytes, type Packet } from "../src/protocol/packet.js";
+import { matches, type SecretCompare } from "../src/util/secret.js";
+import { timingSafeSecretEquals } from "./secrets.js";
+import { loadWs, MAX_WS_MESSAGE_BYTES, openWs, setMaxPayload, type UpgradeHandler } from "./ws-listen.js";
 
 /** A caller waits this long for the listener to take its pipe. */
 const ACCEPT_TIMEOUT_MS = 10_000;
-const MAX_MESSAGE_BYTES = 65 * 1024 * 1024;
+/**
+ * Relay sockets (listeners, callers, accepted pipes) one remote address may hold open at once: a
+ * machine with a few tabs, each with links to dozens of workers, stays well under it; a caller
+ * scanning ports through the relay (issue 20: 2,000 in 1 s) does not.
+ */
+export const RELAY_MAX_PER_ADDRESS = 256;
+/**
+ * Bytes a caller may send before the far end has answered (waiting for the listener to take the
+ * pipe, or for a worker's data server to be reached): a hello is under PRE_HELLO_MAX_PACKET_BYTES.
+ */
+export const RELAY_MAX_QUEUED_BYTES = 4 * PRE_HELLO_MAX_PACKET_BYTES;
 
 export interface RelayHubOptions {
   /** Required from listeners when set (the worker token: only workers may offer a data server). */
   token?: string | undefined;
+  /** Also accepted from listeners (the tab token: tabs' data servers listen here). */
+  tabToken?: string | undefined;
+  /** Required from callers when it gives a token (the scheduler's data token). */
+  callerToken?: (() => string | undefined) | undefined;
+  /** How tokens are compared. Default: SHA-256 digests with timingSafeEqual. */
+  compare?: SecretCompare | undefined;
+  /** Relay sockets one remote address may hold open at once. Default RELAY_MAX_PER_ADDRESS. */
+  maxPerAddress?: number | undefined;
+  /**
+   * Cap a caller's messages at a hello's size until the far end has answered. Default true; only
+   * tests of the bare transport, which speak no handshake through the pipe, turn it off.
+   */
+  capUntilAnswered?: boolean | undefined;
   /** Whether a browser may reach `address` through the relay (the scheduler's known workers). */
   canReach(address: string): boolean;
 }
 
 type Message = { data: Buffer | ArrayBuffer | Buffer[]; binary: boolean };
-type Waiting = { caller: WebSocket; queued: Message[] | null; timer: ReturnType<typeof setTimeout> };
+type Waiting = { caller: WebSocket; queued: Message[] | null; queuedBytes: number; timer: ReturnType<typeof setTimeout> };
 
 export class RelayHub {
   private readonly slots = new Map<string, WebSocket>();
   /** Callers waiting for the listener to take their pipe, with what they sent meanwhile. */
   private readonly waiting = new Map<string, Waiting>();
   private readonly open = new Set<WebSocket | SocketLike>();
+  /** Relay sockets open per remote address. */
+  private readonly perHost = new Map<string, number>();
   private wss: WebSocketServer | null = null;
+  private readonly compare: SecretCompare;
+  private readonly maxPerAddress: number;
+  /** Bytes a caller may send before the far end answers (RELAY_MAX_QUEUED_BYTES; unbounded without the cap). */
+  private readonly maxQueued: number;
 
-  private constructor(private readonly options: RelayHubOptions) {}
+  private constructor(private readonly options: RelayHubOptions) {
+    this.compare = options.compare ?? timingSafeSecretEquals;
+    this.maxPerAddress = options.maxPerAddress ?? RELAY_MAX_PER_ADDRESS;
+    this.maxQueued = options.capUntilAnswered === false ? Infinity : RELAY_MAX_QUEUED_BYTES;
+  }
 
   static async create(options: RelayHubOptions): Promise<RelayHub> {
     const hub = new RelayHub(options);
     const { WebSocketServer } = await loadWs();
-    hub.wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: MAX_MESSAGE_BYTES });
+    // Every relayed socket starts capped at a hello's size; a pipe's ends are lifted once joined.
+    hub.wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: options.capUntilAnswered === false ? MAX_WS_MESSAGE_BYTES : PRE_HELLO_MAX_PACKET_BYTES });
     return hub;
   }
 
@@ -51,14 +90,33 @@ export class RelayHub {
   readonly onUpgrade: UpgradeHandler = (req, socket, head) => {
     const url = new URL(req.url ?? "/", "http://relay");
     const [, route, id = ""] = url.pathname.split("/");
+    if (route !== "relay-listen" && route !== "relay" && route !== "relay-accept" && route !== "relay-to") return false;
+    const host = req.socket.remoteAddress ?? "";
+    if ((this.perHost.get(host) ?? 0) >= this.maxPerAddress) return refuse(socket, 429, `too many relay connections from ${host}`);
     const take = (then: (ws: WebSocket) => void) => this.wss!.handleUpgrade(req, socket, head, (ws) => {
       this.open.add(ws);
-      ws.on("close", () => this.open.delete(ws));
+      // A socket error (a message over the cap, a reset) closes the socket; unheard, it would be
+      // thrown as an uncaught exception and end the scheduler.
+      ws.on("error", (err) => log().debug(`relay: a socket from ${host} failed: ${err.message}`));
+      this.perHost.set(host, (this.perHost.get(host) ?? 0) + 1);
+      ws.on("close", () => {
+        this.open.delete(ws);
+        const n = (this.perHost.get(host) ?? 1) - 1;
+        if (n > 0) this.perHost.set(host, n);
+        else this.perHost.delete(host);
+      });
       then(ws);
     });
+    const given = url.searchParams.get("token") ?? undefined;
+    const callerToken = this.options.callerToken?.();
+    if ((route === "relay" || route === "relay-to") && callerToken !== undefined && !matches(this.compare, given, callerToken)) {
+      return refuse(socket, 403, "the relay needs the data token of an admitted client or worker");
+    }
     switch (route) {
       case "relay-listen":
-        if (this.options.token !== undefined && url.searchParams.get("token") !== this.options.token) return refuse(socket, 403, "a relay listener needs the worker token");
+        if (this.options.token !== undefined && !matches(this.compare, given, this.options.token) && !matches(this.compare, given, this.options.tabToken)) {
+          return refuse(socket, 403, "a relay listener needs the worker token or the tab token");
+        }
         if (!/^[\w-]+$/.test(id) || this.slots.has(id)) return refuse(socket, 409, `relay slot "${id}" is taken or malformed`);
         take((ws) => {
           this.slots.set(id, ws);
@@ -78,8 +136,13 @@ export class RelayHub {
             this.drop(pipe);
             caller.close(1011, "the relay's listener did not take the connection");
           }, ACCEPT_TIMEOUT_MS);
-          const w: Waiting = { caller, queued: [], timer };
-          caller.on("message", (data, binary) => w.queued?.push({ data: data as Buffer, binary }));
+          const w: Waiting = { caller, queued: [], queuedBytes: 0, timer };
+          caller.on("message", (data, binary) => {
+            if (!w.queued) return;
+            w.queuedBytes += byteLength(data as Buffer);
+            if (w.queuedBytes > this.maxQueued) return void caller.close(1009, "too much sent before the far end answered");
+            w.queued.push({ data: data as Buffer, binary });
+          });
           caller.on("close", () => this.drop(pipe));
           this.waiting.set(pipe, w);
           listener.send(pipe);
@@ -94,6 +157,10 @@ export class RelayHub {
           if (w.caller.readyState !== 1) return accepted.close(1000, "the caller left");
           for (const m of w.queued!) accepted.send(m.data, { binary: m.binary });
           w.queued = null;
+          // The listener's end is a tab's data server (it held the worker or tab token): lift its
+          // cap now; the caller's once the listener has answered (its welcome, or its refusal).
+          setMaxPayload(accepted, MAX_WS_MESSAGE_BYTES);
+          accepted.once("message", () => w.caller.readyState === 1 && setMaxPayload(w.caller, MAX_WS_MESSAGE_BYTES));
           joinWs(w.caller, accepted);
         });
         return true;
@@ -104,9 +171,8 @@ export class RelayHub {
         take((caller) => void (target.startsWith("inproc:") ? this.bridgeTo(caller, target) : this.relayTo(caller, target)));
         return true;
       }
-      default:
-        return false;
     }
+    return false;
   };
 
   /** Closes every relayed socket and listener. */
@@ -132,9 +198,16 @@ export class RelayHub {
   private async bridgeTo(caller: WebSocket, target: string): Promise<void> {
     caller.binaryType = "nodebuffer";
     // No compression: the handshake (and so the codecs agreed) runs end to end, beyond this hop.
-    const outer = new SocketChannel(caller as unknown as SocketLike, "relay-hub", "browser", "relay", { maxPacketBytes: DEFAULT_MAX_PACKET_BYTES, compression: false });
+    // Capped at a hello's size (preHello) until the worker thread's data server has answered.
+    (caller as unknown as SocketLike).limitMessages = (bytes) => setMaxPayload(caller, bytes ?? MAX_WS_MESSAGE_BYTES);
+    const outer = new SocketChannel(caller as unknown as SocketLike, "relay-hub", "browser", "relay", { maxPacketBytes: DEFAULT_MAX_PACKET_BYTES, compression: false, preHello: this.maxQueued !== Infinity });
     const held: Packet[] = [];
-    outer.onPacket = (p) => held.push(p);
+    let heldBytes = 0;
+    outer.onPacket = (p) => {
+      heldBytes += packetBytes(p);
+      if (heldBytes > this.maxQueued) return outer.close("too much sent before the far end answered");
+      held.push(p);
+    };
     let inner: Channel;
     try {
       inner = await inprocTransport.connect(target, {});
@@ -144,13 +217,25 @@ export class RelayHub {
       return;
     }
     bridge(outer, inner);
+    const answered = inner.onPacket;
+    inner.onPacket = (p) => {
+      outer.authenticated();
+      inner.onPacket = answered;
+      answered(p);
+    };
     for (const p of held) inner.send(p);
   }
 
   private async relayTo(caller: WebSocket, target: string): Promise<void> {
     const queued: Message[] = [];
+    let queuedBytes = 0;
     let joined = false;
-    caller.on("message", (data, binary) => !joined && queued.push({ data: data as Buffer, binary }));
+    caller.on("message", (data, binary) => {
+      if (joined) return;
+      queuedBytes += byteLength(data as Buffer);
+      if (queuedBytes > this.maxQueued) return void caller.close(1009, "too much sent before the far end answered");
+      queued.push({ data: data as Buffer, binary });
+    });
     let far: SocketLike;
     try {
       far = await openWs(target, {});
@@ -160,15 +245,26 @@ export class RelayHub {
       return;
     }
     this.open.add(far);
+    // The caller leaves when the far end fails or closes, opened or not; and the far end with it.
+    far.addEventListener("close", () => {
+      this.open.delete(far);
+      if (caller.readyState === 1) caller.close(joined ? 1000 : 1011, joined ? "peer closed" : `cannot reach ${target}`.slice(0, 120));
+    });
+    caller.on("close", () => far.close(1000, "peer closed"));
     (far as unknown as { addEventListener(t: "open", l: () => void): void }).addEventListener("open", () => {
+      if (caller.readyState !== 1) return far.close(1000, "the caller left");
       joined = true;
       for (const m of queued) far.send(toBytes(m.data));
+      // The far end's first answer (its welcome, or its refusal) lifts the caller's cap.
+      let answered = false;
+      (far as unknown as { addEventListener(t: "message", l: () => void): void }).addEventListener("message", () => {
+        if (answered) return;
+        answered = true;
+        if (caller.readyState === 1) setMaxPayload(caller, MAX_WS_MESSAGE_BYTES);
+      });
       forward(caller as unknown as Pipe, far as unknown as Pipe);
       forward(far as unknown as Pipe, caller as unknown as Pipe);
-      far.addEventListener("close", () => caller.close(1000, "peer closed"));
-      caller.on("close", () => far.close(1000, "peer closed"));
     });
-    far.addEventListener("close", () => this.open.delete(far));
   }
 }
 
@@ -225,6 +321,10 @@ function forward(from: Pipe, to: Pipe): void {
   };
   if (from.on) from.on("message", pass);
   else from.addEventListener?.("message", (e) => pass(e.data, true));
+}
+
+function byteLength(data: Buffer | ArrayBuffer | Buffer[]): number {
+  return Array.isArray(data) ? data.reduce((n, b) => n + b.byteLength, 0) : data.byteLength;
 }
 
 function toBytes(data: Buffer | ArrayBuffer | Buffer[]): Uint8Array {

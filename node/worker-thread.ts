@@ -12,6 +12,7 @@ import { nodeYield } from "./platform.js";
 import { nodeUsesWebRtcFor, threadBridge } from "./rtc.js";
 import { DiskSpillStore } from "./spill.js";
 import type { ThreadControl, ThreadWorkerConfig } from "./thread-host.js";
+import { timingSafeSecretEquals } from "./secrets.js";
 
 registerTransport(inprocTransport);
 const port = parentPort!;
@@ -45,6 +46,7 @@ try {
     spill: config.spillDirectory ? new DiskSpillStore(config.spillDirectory) : undefined,
     resources: config.resources,
     token: config.token,
+    compareSecret: timingSafeSecretEquals,
     heartbeatMs: config.heartbeatMs,
     transport: config.transport,
     group: config.group,

@@ -8,7 +8,7 @@ import type { Duplex } from "node:stream";
 import type { WebSocket } from "ws";
 import type { SocketLike } from "../src/comm/socket.js";
 import { FastWebSocket } from "./ws-client.js";
-import type { TransportListener, TransportOptions } from "../src/comm/types.js";
+import { PRE_HELLO_MAX_PACKET_BYTES, type TransportListener, type TransportOptions } from "../src/comm/types.js";
 import { ConnectError } from "../src/errors.js";
 
 /** TLS material for wss:// (PEM strings). `ca` lets a client trust a self-signed certificate. */
@@ -29,7 +29,7 @@ export type UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer
  * messages (socket.ts's default). `ws` refuses anything larger before buffering it.
  */
 export const NODE_CHUNK_BYTES = 64 * 1024 * 1024;
-const MAX_WS_MESSAGE_BYTES = NODE_CHUNK_BYTES + 1024 * 1024;
+export const MAX_WS_MESSAGE_BYTES = NODE_CHUNK_BYTES + 1024 * 1024;
 
 export interface WsListener extends TransportListener {
   /** The port actually bound. */
@@ -44,13 +44,16 @@ export async function listenWs(address: string, onSocket: (socket: SocketLike, p
   const handler = (options["httpHandler"] as HttpHandler | undefined) ?? notFound;
   const server = secure ? createHttpsServer({ cert: tls!.cert, key: tls!.key }, handler) : createHttpServer(handler);
   const { WebSocketServer } = await loadWs();
-  const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: MAX_WS_MESSAGE_BYTES });
+  // Until the peer's hello is accepted, `ws` buffers no message bigger than a hello may be
+  // (SocketChannel lifts the cap through limitMessages once the handshake admits the peer).
+  const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: PRE_HELLO_MAX_PACKET_BYTES });
   const sockets = new Set<WebSocket>();
   const onUpgrade = options["onUpgrade"] as UpgradeHandler | undefined;
   server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     if (onUpgrade?.(req, socket, head)) return; // another route (the relay) took it
     wss.handleUpgrade(req, socket, head, (ws) => {
       ws.binaryType = "nodebuffer";
+      (ws as unknown as SocketLike).limitMessages = (bytes) => setMaxPayload(ws, bytes ?? MAX_WS_MESSAGE_BYTES);
       sockets.add(ws);
       ws.on("close", () => sockets.delete(ws));
       const host = req.socket.remoteAddress?.includes(":") ? `[${req.socket.remoteAddress}]` : req.socket.remoteAddress;
@@ -75,6 +78,18 @@ export async function listenWs(address: string, onSocket: (socket: SocketLike, p
       server.closeIdleConnections();
     },
   };
+}
+
+/**
+ * Changes the largest message `ws` accepts on one socket. `ws` takes the limit per server only;
+ * its receiver reads it from `_maxPayload` on every frame header (ws 8, lib/receiver.js
+ * haveLength), before buffering the payload. Loud if that field is gone: a silent miss would keep
+ * every authenticated peer at the pre-hello cap (test/security/pre-hello.test.ts checks both ways).
+ */
+export function setMaxPayload(ws: WebSocket, bytes: number): void {
+  const receiver = (ws as unknown as { _receiver?: { _maxPayload?: unknown } })._receiver;
+  if (!receiver || typeof receiver._maxPayload !== "number") throw new Error("this version of `ws` keeps no per-socket _maxPayload: node/ws-listen.ts must be updated");
+  receiver._maxPayload = bytes;
 }
 
 function notFound(_req: IncomingMessage, res: ServerResponse): void {

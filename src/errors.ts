@@ -99,6 +99,12 @@ export class LostDataError extends MeshworkError {
   override readonly code = "LOST_DATA";
 }
 
+/** A graph whose tasks depend on each other in a cycle was refused at submit (it would wait forever). */
+export class GraphCycleError extends MeshworkError {
+  override name = "GraphCycleError";
+  override readonly code = "GRAPH_CYCLE";
+}
+
 /** A task was running on several workers that died while running it, so it is stopped (Dask's KilledWorker). */
 export class KilledWorkerError extends MeshworkError {
   override name = "KilledWorkerError";
@@ -280,6 +286,8 @@ export function errorFromData(data: ErrorData, key?: string): MeshworkError {
       return new LostDataError(data.message);
     case "KILLED_WORKER":
       return new KilledWorkerError(data.message);
+    case "GRAPH_CYCLE":
+      return new GraphCycleError(data.message);
     default:
       return new RemoteError(data, key);
   }

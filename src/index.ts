@@ -38,6 +38,7 @@ export {
   TimeoutError,
   LostDataError,
   KilledWorkerError,
+  GraphCycleError,
   CommClosedError,
   ProtocolError,
   HandshakeError,

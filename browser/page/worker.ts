@@ -7,7 +7,7 @@
 // time, the worker uses the relay, and says so.
 
 import { registerTransport } from "../../src/comm/registry.js";
-import { relayTransport } from "../../src/comm/relay.js";
+import { relayQuery, relayTransport } from "../../src/comm/relay.js";
 import { bridgeEnd, type BridgeMessage } from "../../src/comm/rtc-link.js";
 import type { SocketLike } from "../../src/comm/socket.js";
 import { openSocketChannel } from "../../src/comm/ws.js";
@@ -32,7 +32,7 @@ for (const scheme of ["ws", "wss", "inproc"]) {
     connect: (address, options) =>
       ownOrigin(address)
         ? openSocketChannel({ open }, address, address, "ws", options)
-        : openSocketChannel({ open }, `${origin}/relay-to/${encodeURIComponent(address)}`, address, "relay", options),
+        : openSocketChannel({ open }, `${origin}/relay-to/${encodeURIComponent(address)}${relayQuery(options)}`, address, "relay", options),
     listen: (address) => Promise.reject(new ConnectError(`a browser worker cannot listen at ${address}`)),
   });
 }

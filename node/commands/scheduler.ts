@@ -4,11 +4,12 @@
 import { statSync } from "node:fs";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { randomId } from "../../src/internal.js";
 import { parseBytes } from "../../src/util/bytes.js";
 import "../platform.js";
 import { startNetworkScheduler } from "../page-server.js";
 import { untilSignal, UsageError, version, wholeNumber } from "./common.js";
+import { forgetTokenEnv, resolveToken, TOKEN_ENV } from "./tokens.js";
+import { randomId } from "../../src/util/ids.js";
 
 export const SCHEDULER_HELP = `meshwork scheduler — run a scheduler that clients and workers connect to over WebSocket.
 
@@ -18,8 +19,11 @@ Options:
   --host HOST            interface to listen on (default 127.0.0.1: this machine only; use 0.0.0.0
                          to accept other machines, and keep the tokens secret)
   --port PORT            port (default 8786; 0 picks a free one)
-  --token T              the client token (default: a random one, printed)
-  --worker-token T       the worker token (default: a random one, printed)
+  --token T              the client token (default: $MESHWORK_TOKEN, else a random one, printed)
+  --token-file FILE      read the client token from FILE (one line) rather than the command line
+  --worker-token T       the worker token (default: $MESHWORK_WORKER_TOKEN, else a random one)
+  --worker-token-file F  read the worker token from F
+                         (the page link's tab token: $MESHWORK_TAB_TOKEN, else a random one)
   --max-message-size S   largest message accepted, e.g. 512MiB (default 1GiB)
   --serve-data DIR       serve DIR read-only at http://HOST:PORT/data/ (GET and HEAD, byte ranges) to
                          whoever sends Authorization: Bearer <client token or worker token>: tabs
@@ -29,9 +33,9 @@ Options:
   --help                 print this help
 
 Clients connect with Client.connect(url, { token }); workers with
-meshwork worker <url> --token <worker token>. A worker token can join and serve, not submit work.
-The same port serves the worker page: open the printed link in a browser and that tab joins as a
-worker.`;
+MESHWORK_WORKER_TOKEN=<worker token> meshwork worker <url>. A worker token can join and serve, not
+submit work. The same port serves the worker page: open the printed link in a browser and that tab
+joins as an untrusted worker, with a token of its own (never the worker token). See docs/SECURITY.md.`;
 
 export async function scheduler(argv: string[]): Promise<number> {
   const { values } = parseArgs({
@@ -40,7 +44,9 @@ export async function scheduler(argv: string[]): Promise<number> {
       host: { type: "string", default: "127.0.0.1" },
       port: { type: "string", default: "8786" },
       token: { type: "string" },
+      "token-file": { type: "string" },
       "worker-token": { type: "string" },
+      "worker-token-file": { type: "string" },
       "max-message-size": { type: "string" },
       "serve-data": { type: "string" },
       "data-origin": { type: "string", multiple: true },
@@ -54,9 +60,12 @@ export async function scheduler(argv: string[]): Promise<number> {
   }
   const port = wholeNumber("--port", values.port, 0);
   if (port > 65535) throw new UsageError(`--port must be at most 65535, got ${port}`);
-  const token = values.token ?? randomId(16);
-  const workerToken = values["worker-token"] ?? randomId(16);
+  const token = resolveToken("client", "--token", values.token, "--token-file", values["token-file"]).token;
+  const workerToken = resolveToken("worker", "--worker-token", values["worker-token"], "--worker-token-file", values["worker-token-file"]).token;
+  const tabToken = process.env[TOKEN_ENV.tab] || randomId(16);
+  forgetTokenEnv(); // tasks of this process's threads read process.env
   if (token === workerToken) throw new UsageError("--token and --worker-token must differ: a worker token must not be able to submit work");
+  if (tabToken === token || tabToken === workerToken) throw new UsageError(`${TOKEN_ENV.tab} must differ from the client and worker tokens: whoever opens the page's link holds it`);
   let maxPacketBytes: number | undefined;
   try {
     maxPacketBytes = values["max-message-size"] === undefined ? undefined : parseBytes(values["max-message-size"]);
@@ -71,10 +80,11 @@ export async function scheduler(argv: string[]): Promise<number> {
   }
   const host = values.host.includes(":") ? `[${values.host}]` : values.host;
   const serveData = dataDir === undefined ? undefined : { directory: dataDir, origins: values["data-origin"] };
-  const net = await startNetworkScheduler({ host, port, token, workerToken, transport: { maxPacketBytes }, serveData });
+  const net = await startNetworkScheduler({ host, port, token, workerToken, tabToken, transport: { maxPacketBytes }, serveData });
   console.log(`meshwork ${version()} scheduler at ${net.address}`);
   console.log(`  clients: Client.connect("${net.address}", { token: "${token}" })`);
-  console.log(`  workers: npx meshwork worker ${net.address} --token ${workerToken}`);
+  // In the environment, not the arguments: a worker's command line is visible to every user of its machine.
+  console.log(`  workers: ${TOKEN_ENV.worker}=${workerToken} npx meshwork worker ${net.address}`);
   console.log(`  browser tabs: open ${net.pageUrl}`);
   if (dataDir !== undefined) console.log(`  data: ${dataDir} read-only at ${net.address.replace(/^ws/, "http")}/data/ (Authorization: Bearer <either token>)`);
   console.log(`Ctrl-C (SIGINT) or SIGTERM closes it.`);

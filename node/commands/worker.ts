@@ -7,13 +7,26 @@ import { parseBytes } from "../../src/util/bytes.js";
 import "../platform.js";
 import { WorkerGroup } from "../worker-group.js";
 import { untilSignal, UsageError, version, wholeNumber } from "./common.js";
+import { forgetTokenEnv, readTokenFile, TOKEN_ENV } from "./tokens.js";
+
+/** The worker token: --token, --token-file or $MESHWORK_WORKER_TOKEN (none: a scheduler without tokens). */
+function workerToken(flag: string | undefined, file: string | undefined): string | undefined {
+  if (flag !== undefined && file !== undefined) throw new UsageError("give --token or --token-file, not both");
+  if (file !== undefined) return readTokenFile("--token-file", file);
+  const token = flag ?? (process.env[TOKEN_ENV.worker] || undefined);
+  forgetTokenEnv(); // the tasks this process runs can read process.env
+  return token;
+}
 
 export const WORKER_HELP = `meshwork worker — run worker threads that join a scheduler.
 
 Usage: meshwork worker <scheduler url> [options]
 
 Options:
-  --token T              the scheduler's worker token (printed by \`meshwork scheduler\`)
+  --token T              the scheduler's worker token (printed by \`meshwork scheduler\`); better
+                         kept out of the command line, which every user of the machine can see:
+  --token-file FILE      read the worker token from FILE (one line)
+                         (default: $MESHWORK_WORKER_TOKEN)
   --threads N            worker threads (default: the number of CPU cores)
   --memory-limit SIZE    memory per worker, e.g. 4GB (default: no limit): above 60 % results spill
                          to a temporary directory, above 80 % the worker pauses
@@ -32,6 +45,7 @@ export async function worker(argv: string[]): Promise<number> {
     allowPositionals: true,
     options: {
       token: { type: "string" },
+      "token-file": { type: "string" },
       threads: { type: "string" },
       "memory-limit": { type: "string" },
       host: { type: "string", default: "127.0.0.1" },
@@ -84,7 +98,7 @@ export async function worker(argv: string[]): Promise<number> {
     kind: "node",
     namePrefix: `node-${process.pid}`,
     memoryLimit: values["memory-limit"],
-    token: values.token,
+    token: workerToken(values.token, values["token-file"]),
     transport: { compression: modes[values.compression], throttleBytesPerSec },
     adapt,
   });

@@ -88,6 +88,11 @@ export class Comm {
     return this.closeInfo !== null;
   }
 
+  /** The handshake admitted the peer: the link lifts the limits it reads with until then. */
+  authenticated(): void {
+    this.channel.authenticated?.();
+  }
+
   /** Tells the link which frame codecs the peer decodes (from the handshake). */
   peerCodecs(codecs: string[]): void {
     this.channel.peerCodecs?.(codecs);

@@ -2,10 +2,13 @@
 // (protocol version, role, token), the listening side welcomes or refuses with a reason.
 
 import { HandshakeError, ProtocolError } from "../errors.js";
-import { log } from "../log.js";
 import { PROTOCOL_VERSION, type Hello, type RtcConfig, type Welcome } from "../protocol/messages.js";
 import { validate } from "../protocol/validate.js";
 import type { Comm } from "./comm.js";
+import { LogThrottle } from "./gate.js";
+
+/** Peers that never say hello can come by the thousand: their warnings are thinned out. */
+const silent = new LogThrottle();
 
 /** How long either side waits for the other's first message. */
 export const HANDSHAKE_TIMEOUT_MS = 10_000;
@@ -50,7 +53,7 @@ export async function welcome(comm: Comm, admit: (hello: Hello) => Admission, ti
   try {
     msg = await comm.next(timeoutMs);
   } catch (err) {
-    log().warn(`closing a connection from ${comm.peerAddress}: no hello within ${timeoutMs} ms`);
+    silent.warn(`closing a connection from ${comm.peerAddress}: no hello within ${timeoutMs} ms`);
     comm.close(`no hello within ${timeoutMs} ms`);
     return null;
   }
@@ -76,6 +79,7 @@ export async function welcome(comm: Comm, admit: (hello: Hello) => Admission, ti
   }
   const decision = admit(msg);
   if ("refuse" in decision) return refuse(decision.refuse);
+  comm.authenticated(); // the link lifts its pre-hello limits (packet size, compression)
   comm.peerCodecs(Array.isArray(msg.codecs) ? msg.codecs : []);
   const reply: Welcome = { op: "welcome", version: PROTOCOL_VERSION, id: decision.id, codecs: CODECS };
   if (decision.dataToken !== undefined) reply.dataToken = decision.dataToken;

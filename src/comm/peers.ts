@@ -14,6 +14,11 @@ export interface Peer {
   requests: Requests;
 }
 
+/** Transport options that give the relay (relay://, a tab's relay-to) the data token as the caller's credential. */
+export function withRelayToken(transport: TransportOptions | undefined, token: string | undefined): TransportOptions {
+  return token === undefined ? { ...transport } : { ...transport, relayToken: token };
+}
+
 export class PeerPool {
   private readonly peers = new Map<string, Promise<Peer>>();
   /** Open connections, by address (for status pages). */
@@ -26,8 +31,8 @@ export class PeerPool {
     /** Presented to data servers (the cluster's data token); set once known. */
     public token: string | undefined,
     transport: TransportOptions | undefined,
-    /** Opens a connection to `address` (default: its transport, by scheme). */
-    private readonly dial: (address: string) => Promise<Comm> = (address) => connect(address, transport),
+    /** Opens a connection to `address` (default: its transport, by scheme, with the data token for relays). */
+    private readonly dial: (address: string) => Promise<Comm> = (address) => connect(address, withRelayToken(transport, this.token)),
   ) {}
 
   /** The connection to `address`, opening it (with the handshake) if needed. */

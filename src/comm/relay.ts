@@ -20,21 +20,29 @@ export function parseRelayAddress(address: string): { base: string; slot: string
   return { base: `${m[1] === "relays" ? "wss" : "ws"}://${m[2]}`, slot: m[3]! };
 }
 
+/**
+ * The relay's credential as a query: `relayToken` (a listener's worker or tab token; a caller's
+ * data token). Browsers cannot set headers on a WebSocket, so it goes in the URL, which the hub
+ * never logs.
+ */
+export function relayQuery(options: { [option: string]: unknown }): string {
+  return typeof options["relayToken"] === "string" ? `?token=${encodeURIComponent(options["relayToken"])}` : "";
+}
+
 export function relayTransport(platform: Pick<WsPlatform, "open">, scheme: "relay" | "relays" = "relay"): Transport {
   return {
     scheme,
 
     connect(address, options) {
       const { base, slot } = parseRelayAddress(address);
-      return openSocketChannel(platform, `${base}/relay/${slot}`, address, "relay", options);
+      return openSocketChannel(platform, `${base}/relay/${slot}${relayQuery(options)}`, address, "relay", options);
     },
 
     async listen(address, onChannel, options): Promise<TransportListener> {
       // "relay://host:port" (no slot) or "relay://host:port/" picks a fresh slot.
       const full = /^relays?:\/\/[^/]+\/?$/.test(address) ? `${address.replace(/\/$/, "")}/${randomId(8)}` : address;
       const { base, slot } = parseRelayAddress(full);
-      const token = typeof options["relayToken"] === "string" ? `?token=${encodeURIComponent(options["relayToken"])}` : "";
-      const control = (await platform.open(`${base}/relay-listen/${slot}${token}`, options)) as SocketLike & { addEventListener(type: "open", l: () => void): void };
+      const control = (await platform.open(`${base}/relay-listen/${slot}${relayQuery(options)}`, options)) as SocketLike & { addEventListener(type: "open", l: () => void): void };
       await new Promise<void>((resolve, reject) => {
         control.addEventListener("open", () => resolve());
         control.addEventListener("error", () => reject(new ConnectError(`cannot listen at ${full}: the scheduler refused or is unreachable`)));
@@ -48,7 +56,7 @@ export function relayTransport(platform: Pick<WsPlatform, "open">, scheme: "rela
         void (async () => {
           try {
             const socket = (await platform.open(`${base}/relay-accept/${pipe}`, options)) as SocketLike & { addEventListener(type: "open", l: () => void): void };
-            socket.addEventListener("open", () => onChannel(new SocketChannel(socket, full, `relay-pipe-${pipe}`, "relay", socketOptions(options))));
+            socket.addEventListener("open", () => onChannel(new SocketChannel(socket, full, `relay-pipe-${pipe}`, "relay", { ...socketOptions(options), preHello: true })));
           } catch (err) {
             log().warn(`relay ${full}: could not accept pipe ${pipe}: ${(err as Error).message}`);
           }

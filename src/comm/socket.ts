@@ -8,7 +8,7 @@ import { compressFrame, decide, decompressFrame, type CompressionMode, type Link
 import { toChunkSources, type ChunkSource } from "../protocol/framing.js";
 import { PacketReader } from "../protocol/packet-reader.js";
 import type { Packet } from "../protocol/packet.js";
-import type { Channel, LinkKind } from "./types.js";
+import { PRE_HELLO_MAX_PACKET_BYTES, type Channel, type LinkKind } from "./types.js";
 
 /** The part of the WebSocket API used here. */
 export interface SocketLike {
@@ -32,6 +32,11 @@ export interface SocketLike {
    * peer to close first (it does on reading our goodbye), for at most this many milliseconds.
    */
   readonly closeLingerMs?: number;
+  /**
+   * Sockets that buffer whole messages before handing them over (`ws` on a server) take a cap on
+   * a message's size: `bytes` until the peer is authenticated, null for the socket's own limit.
+   */
+  limitMessages?(bytes: number | null): void;
 }
 
 const OPEN = 1;
@@ -46,6 +51,12 @@ export interface SocketChannelOptions {
   throttleBytesPerSec?: number | undefined;
   /** Stop handing chunks to the socket while it holds this much unsent. Default HIGH_WATER_BYTES. */
   highWaterBytes?: number | undefined;
+  /**
+   * A listening end: until authenticated() (the handshake admitted the peer), read packets of at
+   * most PRE_HELLO_MAX_PACKET_BYTES and refuse compressed frames, so nothing sent before the hello
+   * costs more than a hello.
+   */
+  preHello?: boolean | undefined;
 }
 
 /**
@@ -91,6 +102,9 @@ export class SocketChannel implements Channel {
   private answering = false;
   /** Waiting for the peer to close before closing the socket (closeLingerMs). */
   private lingering = false;
+  private readonly maxPacketBytes: number;
+  /** Reading with the pre-hello limits (SocketChannelOptions.preHello). */
+  private restricted: boolean;
 
   constructor(
     private readonly socket: SocketLike,
@@ -99,7 +113,10 @@ export class SocketChannel implements Channel {
     readonly kind: LinkKind,
     options: SocketChannelOptions,
   ) {
-    this.reader = new PacketReader(options.maxPacketBytes, decompressFrame);
+    this.maxPacketBytes = options.maxPacketBytes;
+    this.restricted = options.preHello === true;
+    this.reader = this.restricted ? new PacketReader(Math.min(PRE_HELLO_MAX_PACKET_BYTES, options.maxPacketBytes)) : new PacketReader(options.maxPacketBytes, decompressFrame);
+    if (this.restricted) socket.limitMessages?.(PRE_HELLO_MAX_PACKET_BYTES);
     this.throttle = options.throttleBytesPerSec;
     // Throttled links send small chunks, so the rate holds over short spans too.
     this.chunkBytes = Math.min(options.chunkBytes ?? DEFAULT_CHUNK_BYTES, this.throttle ? Math.max(16 * 1024, Math.floor(this.throttle / 50)) : Infinity);
@@ -114,6 +131,13 @@ export class SocketChannel implements Channel {
     socket.addEventListener("message", (e) => this.receive(e.data));
     socket.addEventListener("close", (e) => this.finish(String(e.reason) || `connection closed (code ${e.code})`));
     socket.addEventListener("error", (e) => log().debug(`${this.peerAddress}: socket error`, e));
+  }
+
+  authenticated(): void {
+    if (!this.restricted) return;
+    this.restricted = false;
+    this.reader.limit(this.maxPacketBytes, decompressFrame);
+    this.socket.limitMessages?.(null);
   }
 
   peerCodecs(codecs: string[]): void {

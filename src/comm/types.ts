@@ -27,6 +27,11 @@ export interface Channel {
   onClose: (reason: string) => void;
   /** After the handshake: the frame codecs the peer decodes (links that compress use only these). */
   peerCodecs?(codecs: string[]): void;
+  /**
+   * The handshake admitted the peer: lift the limits a listening end keeps until then (packets of
+   * PRE_HELLO_MAX_PACKET_BYTES, no compressed frames). Channels without such limits omit it.
+   */
+  authenticated?(): void;
 }
 
 export interface TransportOptions {
@@ -55,3 +60,11 @@ export interface Transport {
  * small enough that a hostile length prefix cannot make us allocate without bound.
  */
 export const DEFAULT_MAX_PACKET_BYTES = 1024 * 1024 * 1024;
+
+/**
+ * The largest packet a listening end reads before the peer's hello is accepted, in bytes, and the
+ * largest transport message it lets the socket buffer meanwhile. A hello is a few hundred bytes
+ * (a worker's, with its resources and group, under 2 KiB); anything bigger before authentication is
+ * an attack on memory (issue 20: 0.92 MiB of deflated pieces grew a scheduler by 1 GiB).
+ */
+export const PRE_HELLO_MAX_PACKET_BYTES = 8 * 1024;

@@ -35,7 +35,7 @@ export function wsTransport(platform: WsPlatform, scheme: "ws" | "wss" = "ws"): 
       let local = address;
       const listener = await platform.listen(
         address,
-        (socket, peer) => onChannel(new SocketChannel(socket, local, peer, "ws", socketOptions(options))),
+        (socket, peer) => onChannel(new SocketChannel(socket, local, peer, "ws", { ...socketOptions(options), preHello: true })),
         options,
       );
       local = listener.address;

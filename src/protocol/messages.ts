@@ -357,6 +357,11 @@ export interface WorkerInfo {
   id: string;
   name: string;
   kind: WorkerKind;
+  /**
+   * Joined with the worker token; false for tabs (the tab token) and on a scheduler told to trust
+   * no worker. An untrusted worker's threads, memory and resources are capped by the scheduler.
+   */
+  trusted: boolean;
   /** Data-server address. */
   address: string;
   nthreads: number;

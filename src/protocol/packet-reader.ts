@@ -51,14 +51,23 @@ export class PacketReader {
 
   constructor(
     /** Largest packet (prelude + header + frames, on the wire and decoded) accepted, in bytes. */
-    private readonly maxPacketBytes: number,
+    private maxPacketBytes: number,
     /**
      * Inflates a deflated piece to its decoded length. Links that may receive compressed frames
      * pass compression.ts's decompressFrame; without it such a piece is a protocol error. (Kept
      * out of this module so links that never compress do not load the compressor.)
      */
-    private readonly inflate?: (wire: Uint8Array, rawLength: number) => Uint8Array,
+    private inflate?: ((wire: Uint8Array, rawLength: number) => Uint8Array) | undefined,
   ) {}
+
+  /**
+   * Changes the limits for the packets that start from now on: a listening end reads with a small
+   * limit and no decompression until the peer is authenticated (socket.ts), then with the link's own.
+   */
+  limit(maxPacketBytes: number, inflate: ((wire: Uint8Array, rawLength: number) => Uint8Array) | undefined): void {
+    this.maxPacketBytes = maxPacketBytes;
+    this.inflate = inflate;
+  }
 
   /** Whether a packet is partly read (a chunk must follow). */
   get inProgress(): boolean {

@@ -31,9 +31,24 @@ function oneOf(...values: unknown[]): Check {
   return (v, p) => (values.includes(v) ? null : `${p} must be one of ${values.map((x) => JSON.stringify(x)).join(", ")}`);
 }
 
-function arrayOf(item: Check): Check {
+/**
+ * Every list in a message has a cap: keys and tasks of one graph update (a million: far beyond
+ * the graphs clients send in one update, and a packet's size bounds them anyway), and smaller ones
+ * below for lists no honest peer makes long. A heartbeat with a million links stalled a scheduler
+ * for 11 s (issue 20).
+ */
+export const MAX_LIST_LENGTH = 1_000_000;
+/** Links one heartbeat reports: one per peer a worker talks to. */
+export const MAX_LINKS = 10_000;
+/** Workers a key is said to be on, or a task may run on. */
+export const MAX_WORKERS_LISTED = 10_000;
+/** Resources a worker offers or a task asks for (GPU, memory …), and codecs, and priority parts. */
+export const MAX_SMALL_LIST = 64;
+
+function arrayOf(item: Check, max = MAX_LIST_LENGTH): Check {
   return (v, p) => {
     if (!Array.isArray(v)) return `${p} must be a list`;
+    if (v.length > max) return `${p} has ${v.length} entries (limit ${max})`;
     for (let i = 0; i < v.length; i++) {
       const e = item(v[i], `${p}[${i}]`);
       if (e) return e;
@@ -42,10 +57,12 @@ function arrayOf(item: Check): Check {
   };
 }
 
-function recordOf(item: Check): Check {
+function recordOf(item: Check, max = MAX_LIST_LENGTH): Check {
   return (v, p) => {
     if (typeof v !== "object" || v === null || Array.isArray(v) || v instanceof Map) return `${p} must be an object`;
-    for (const [k, x] of Object.entries(v)) {
+    const entries = Object.entries(v);
+    if (entries.length > max) return `${p} has ${entries.length} entries (limit ${max})`;
+    for (const [k, x] of entries) {
       const e = str(k, `${p} key`) ?? item(x, `${p}.${k}`);
       if (e) return e;
     }
@@ -77,17 +94,21 @@ const fnRef: Check = (v, p) => {
 
 const fnDef = shape({ id: str, source: str, name: str });
 const errorData: Check = shape({ name: str, message: str, stack: optional(str), code: optional(str) });
-const resources = recordOf(num);
+const resources = recordOf(num, MAX_SMALL_LIST);
 const keys = arrayOf(str);
+/** Worker ids, names or addresses. */
+const workerList = arrayOf(str, MAX_WORKERS_LISTED);
+const smallKeys = arrayOf(str, MAX_SMALL_LIST);
+const priority = arrayOf(num, MAX_SMALL_LIST);
 
 const task = shape({
   key: str,
   fn: fnRef,
   args: serialized,
   deps: keys,
-  priority: arrayOf(num),
+  priority,
   retries: count,
-  workers: optional(keys),
+  workers: optional(workerList),
   resources: optional(resources),
 });
 
@@ -120,7 +141,7 @@ const requestWhat: Check = (v, p) => {
     case "story":
       return shape({ key: str })(v, p);
     case "retire":
-      return shape({ workers: keys })(v, p);
+      return shape({ workers: workerList })(v, p);
     default:
       return `${p}.kind must be one of "who-has", "workers", "upload", "story", "retire"`;
   }
@@ -132,7 +153,7 @@ const SCHEMAS: { [K in Message["op"]]: Check } = {
     role: oneOf("client", "worker", "peer"),
     token: optional(str),
     name: optional(str),
-    codecs: optional(keys),
+    codecs: optional(smallKeys),
     worker: optional(
       shape({
         address: str,
@@ -149,7 +170,7 @@ const SCHEMAS: { [K in Message["op"]]: Check } = {
   welcome: shape({
     version: num,
     id: str,
-    codecs: optional(keys),
+    codecs: optional(smallKeys),
     dataToken: optional(str),
     rtc: optional(
       shape({
@@ -164,7 +185,7 @@ const SCHEMAS: { [K in Message["op"]]: Check } = {
   cancel: shape({ keys }),
   "update-data": shape({ entries: arrayOf(shape({ key: str, worker: str, nbytes: nonNegative })) }),
   request: shape({ id: count, what: requestWhat }),
-  "key-in-memory": shape({ key: str, who: keys, nbytes: nonNegative, value: optional(serialized) }),
+  "key-in-memory": shape({ key: str, who: workerList, nbytes: nonNegative, value: optional(serialized) }),
   "key-erred": shape({ key: str, error: errorData, blame: str }),
   "key-cancelled": shape({ key: str }),
   "key-lost": shape({ key: str, reason: str }),
@@ -174,8 +195,8 @@ const SCHEMAS: { [K in Message["op"]]: Check } = {
     fn: fnRef,
     fnDef: optional(fnDef),
     args: serialized,
-    deps: arrayOf(shape({ key: str, who: keys, nbytes: nonNegative })),
-    priority: arrayOf(num),
+    deps: arrayOf(shape({ key: str, who: workerList, nbytes: nonNegative })),
+    priority,
   }),
   "free-keys": shape({ keys }),
   "load-module": shape({ module: shape({ hash: str, source: str, exports: keys }) }),
@@ -183,7 +204,7 @@ const SCHEMAS: { [K in Message["op"]]: Check } = {
   "steal-request": shape({ keys }),
   "scale-up": shape({ n: count }),
   "steal-response": shape({ stolen: keys, kept: keys }),
-  "acquire-replicas": shape({ keys: arrayOf(shape({ key: str, who: keys, nbytes: nonNegative })) }),
+  "acquire-replicas": shape({ keys: arrayOf(shape({ key: str, who: workerList, nbytes: nonNegative })) }),
   "task-finished": shape({ key: str, nbytes: nonNegative, duration: nonNegative, value: optional(serialized) }),
   "task-started": shape({ key: str }),
   "retire-me": shape({ reason: str }),
@@ -196,7 +217,7 @@ const SCHEMAS: { [K in Message["op"]]: Check } = {
     memory: nonNegative,
     spilled: nonNegative,
     paused: bool,
-    links: optional(arrayOf(shape({ peer: str, kind: str, bytesIn: nonNegative, bytesOut: nonNegative }))),
+    links: optional(arrayOf(shape({ peer: str, kind: str, bytesIn: nonNegative, bytesOut: nonNegative }), MAX_LINKS)),
     executing: count,
     ready: count,
   }),

@@ -28,7 +28,9 @@ export function updateGraph(s: SchedulerState, clientId: string, tasks: TaskMsg[
     ts.priority = t.priority;
     for (const depKey of t.deps) {
       const dep = s.tasks.get(depKey);
-      if (!dep) {
+      // A task's inputs come before it in an update (the client orders them): one that is the task
+      // itself, or comes later, can only close a cycle, which would wait forever (refused below).
+      if (!dep || dep === ts) {
         unknownDep.set(ts, depKey);
         continue;
       }
@@ -50,10 +52,23 @@ export function updateGraph(s: SchedulerState, clientId: string, tasks: TaskMsg[
     // Known from before, released but kept for its lineage (a dependent still refers to it): compute it again.
     else if (ts.state === "released" && ts.spec && !s.isRecommended(ts)) s.recommend(ts, "waiting");
   }
+  let keysHere: Set<string> | null = null;
   for (const ts of fresh) {
     const missing = unknownDep.get(ts);
     if (missing === undefined) {
       s.recommend(ts, "waiting");
+      continue;
+    }
+    keysHere ??= new Set(tasks.map((t) => t.key));
+    if (keysHere.has(missing)) {
+      s.recommend(ts, "erred", {
+        error: {
+          name: "GraphCycleError",
+          code: "GRAPH_CYCLE",
+          message: `${ts.key} depends on ${missing}, which is itself or comes after it in the same graph: a graph with a cycle is refused (its tasks would wait forever)`,
+        },
+        blame: ts.key,
+      });
       continue;
     }
     s.recommend(ts, "erred", {

@@ -55,8 +55,14 @@ export class TaskState {
   cost = 0;
   /** The worker this task is being stolen for (a steal-request is out), else null. */
   stealTo: WorkerRecord | null = null;
-  /** Workers that died while running it (a task that kills workers is stopped, see KilledWorkerError). */
+  /**
+   * Workers that died while running it (a task that kills workers is stopped, see KilledWorkerError).
+   * Untrusted workers count once per remote address: one stranger joining three times and crashing
+   * cannot make an honest task fail (issue 20).
+   */
   suspicious = 0;
+  /** Remote addresses of untrusted workers counted in `suspicious`. */
+  diedOnHosts: Set<string> | null = null;
   nbytes = 0;
   error: ErrorData | null = null;
   /** The key whose failure made this one fail (itself, or a dependency). */
@@ -124,6 +130,20 @@ export class WorkerRecord {
   lastSeen = 0;
   /** The worker can make WebRTC data links. */
   webrtc = false;
+  /**
+   * Keys this worker was told to compute or to fetch (a task's inputs, replicas for a retirement):
+   * the only keys whose possession it may claim (add-keys, a late task-finished, missing-data).
+   * A claim to hold anything else is ignored (issue 20: a worker became the only recorded holder
+   * of a key it never computed).
+   */
+  readonly told = new Set<string>();
+  /** The remote address (host) the worker connected from, when the shell knows it. */
+  host = "";
+  /**
+   * Joined with the worker token (false: with the tab token, or on a scheduler that trusts no
+   * worker); an untrusted worker's claims were capped when it joined (server.ts capUntrusted).
+   */
+  trusted = true;
 
   constructor(
     readonly id: string,

@@ -61,6 +61,7 @@ export class Outbox {
 
   flushFrees(): void {
     for (const [ws, keys] of this.frees) {
+      for (const key of keys) ws.told.delete(key);
       if (ws.status !== "gone" && keys.size > 0) this.toWorker(ws, { op: "free-keys", keys: [...keys] });
     }
     this.frees.clear();
@@ -77,7 +78,11 @@ export class Outbox {
       ws.knownFns.add(spec.fn.id);
     }
     const deps: DepLocation[] = ts.deps.size === 0 ? NO_DEPS : [];
-    for (const d of ts.deps) deps.push({ key: d.key, who: holders(d), nbytes: d.nbytes });
+    for (const d of ts.deps) {
+      deps.push({ key: d.key, who: holders(d), nbytes: d.nbytes });
+      ws.told.add(d.key);
+    }
+    ws.told.add(ts.key);
     this.toWorker(ws, { op: "compute-task", key: ts.key, fn: spec.fn, fnDef, args: spec.args, deps, priority: ts.priority });
   }
 

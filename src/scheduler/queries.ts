@@ -9,6 +9,7 @@ export function workerInfo(s: SchedulerState): WorkerInfo[] {
     id: ws.id,
     name: ws.name,
     kind: ws.kind,
+    trusted: ws.trusted,
     address: ws.address,
     nthreads: ws.nthreads,
     memoryLimit: ws.memoryLimit,

@@ -71,7 +71,10 @@ export function advanceRetirements(s: SchedulerState): void {
     }
     if (r.workers.size === 0 && s.retirements.has(r)) finish(s, r);
   }
-  for (const [ws, keys] of asks) s.outbox.toWorker(ws, { op: "acquire-replicas", keys });
+  for (const [ws, keys] of asks) {
+    for (const k of keys) ws.told.add(k.key);
+    s.outbox.toWorker(ws, { op: "acquire-replicas", keys });
+  }
 }
 
 /**

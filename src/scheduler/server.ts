@@ -4,7 +4,7 @@
 
 import { Comm } from "../comm/comm.js";
 import { dispatch } from "../comm/dispatch.js";
-import { welcome, type Admission } from "../comm/handshake.js";
+import { welcome } from "../comm/handshake.js";
 import { listen, type Listener } from "../comm/registry.js";
 import type { TransportOptions } from "../comm/types.js";
 import { ArgumentError, errorToData, ProtocolError } from "../errors.js";
@@ -12,6 +12,9 @@ import { Adaptive, type AdaptOptions } from "./adaptive.js";
 import type { WorkerRecord } from "./model.js";
 import { log } from "../log.js";
 import type { ClientToScheduler, Handlers, Hello, Message, Request, RetireResult, RtcConfig, RtcSignalMessage, WorkerToScheduler } from "../protocol/messages.js";
+import { HandshakeGate, hostOf, LogThrottle } from "../comm/gate.js";
+import type { SecretCompare } from "../util/secret.js";
+import { Admissions, capUntrusted } from "./admission.js";
 import { randomId } from "../util/ids.js";
 import { workerInfo } from "./queries.js";
 import { SchedulerState, type Instruction, type SchedulerStateOptions } from "./state.js";
@@ -24,14 +27,37 @@ export interface SchedulerOptions extends SchedulerStateOptions {
    * need `workerToken` (which defaults to this same token when not given).
    */
   token?: string | undefined;
-  /** The worker token: it allows joining as a worker and serving data, never submitting work. */
+  /** The worker token: it allows joining as a trusted worker and serving data, never submitting work. */
   workerToken?: string | undefined;
+  /**
+   * The tab token (the worker page's link carries it): it allows joining as an untrusted worker,
+   * whose claims (threads, memory, resources) are capped. Never the worker or client token.
+   */
+  tabToken?: string | undefined;
+  /** Treat every worker as untrusted, whatever token it joined with. Default false. */
+  untrustedWorkers?: boolean | undefined;
+  /** How tokens are compared. Default: constant time in plain JavaScript; Node passes timingSafeEqual over digests. */
+  compareSecret?: SecretCompare | undefined;
   /** Passed to the transport's listen (size limits, inproc latency …). */
   transport?: TransportOptions;
   /** Milliseconds a new connection has to say hello. Default 10,000. */
   handshakeTimeoutMs?: number;
-  /** Connections allowed to be waiting for their handshake at once; more are closed at once. Default 1,024. */
+  /**
+   * Connections allowed to be waiting for their handshake at once; past it the oldest waiting one
+   * is closed. Default DEFAULT_MAX_PENDING_HANDSHAKES (1,024).
+   */
   maxPendingHandshakes?: number;
+  /** Of those, from one remote address. Default DEFAULT_MAX_PENDING_PER_ADDRESS (64). */
+  maxPendingPerAddress?: number;
+  /**
+   * Failed logins from one address in a minute after which its new connections are closed before
+   * their hello, until the minute has passed. Default DEFAULT_FAILED_LOGINS_PER_MINUTE (20).
+   */
+  maxFailedLoginsPerMinute?: number;
+  /** Workers connected at once; more are refused. Default DEFAULT_MAX_WORKERS (10,000). */
+  maxWorkers?: number;
+  /** Workers that may join from one address per minute. Default DEFAULT_JOINS_PER_ADDRESS_PER_MINUTE (256). */
+  maxJoinsPerAddressPerMinute?: number;
   /**
    * A worker not heard from (heartbeat or any message) for this many milliseconds is removed as
    * lost, and its connection closed. Default 300,000 (Dask's `worker-ttl` of 5 minutes): a worker
@@ -55,17 +81,18 @@ export const STEAL_INTERVAL_MS = 100;
 
 export const DEFAULT_WORKER_TTL_MS = 300_000;
 
-/**
- * Connections that may be mid-handshake at once by default: plenty for clusters of thousands of
- * workers joining together, while a flood of connections that never say hello cannot pile up.
- */
-export const DEFAULT_MAX_PENDING_HANDSHAKES = 1024;
+export { DEFAULT_JOINS_PER_ADDRESS_PER_MINUTE, DEFAULT_MAX_WORKERS, UNTRUSTED_MAX_MEMORY_BYTES, UNTRUSTED_MAX_THREADS } from "./admission.js";
+
+export { DEFAULT_MAX_PENDING_HANDSHAKES } from "../comm/gate.js";
 
 export class Scheduler {
   readonly state: SchedulerState;
   private readonly clients = new Map<string, Comm>();
   private readonly workers = new Map<string, Comm>();
-  private readonly pending = new Set<Comm>();
+  private readonly gate: HandshakeGate;
+  private readonly admissions: Admissions;
+  /** Warnings a hostile worker can cause with every message (ignored claims), thinned out. */
+  private readonly claimsLog = new LogThrottle();
   private listener: Listener | null = null;
   /** Listeners added with listen() (e.g. a ws:// port for browser tabs beside an inproc address). */
   private readonly extraListeners: Listener[] = [];
@@ -80,11 +107,13 @@ export class Scheduler {
   /** Adapting worker processes that asked for it (started when the first one joins). */
   private adaptive: Adaptive | null = null;
   /** Given to admitted clients and workers for data-plane connections; none when no token is required. */
-  private readonly dataToken: string | undefined;
+  private readonly dataTokenValue: string | undefined;
 
   private constructor(private readonly options: SchedulerOptions) {
     this.state = new SchedulerState(options);
-    this.dataToken = options.token !== undefined || options.workerToken !== undefined ? randomId(16) : undefined;
+    this.dataTokenValue = options.token !== undefined || options.workerToken !== undefined || options.tabToken !== undefined ? randomId(16) : undefined;
+    this.gate = new HandshakeGate("scheduler", { maxPending: options.maxPendingHandshakes, maxPendingPerAddress: options.maxPendingPerAddress });
+    this.admissions = new Admissions(options, this.state, () => this.dataTokenValue, () => ++this.nextId);
   }
 
   /** Starts a scheduler listening at `options.address`. */
@@ -130,9 +159,17 @@ export class Scheduler {
     return this.listener.address;
   }
 
+  /**
+   * The secret for workers' data servers (handed to admitted clients and workers in the welcome);
+   * the relay asks callers for it. Undefined when the scheduler requires no tokens.
+   */
+  get dataToken(): string | undefined {
+    return this.dataTokenValue;
+  }
+
   /** Open connections, by role (for tests and the dashboard). */
   get connections(): { clients: number; workers: number; handshaking: number } {
-    return { clients: this.clients.size, workers: this.workers.size, handshaking: this.pending.size };
+    return { clients: this.clients.size, workers: this.workers.size, handshaking: this.gate.size };
   }
 
   /** Says goodbye to every client and worker, stops listening. Workers are asked to close. */
@@ -148,46 +185,25 @@ export class Scheduler {
       trySend(comm, { op: "close-worker", reason: "scheduler closing" });
       comm.close("scheduler closing");
     }
-    for (const comm of [...this.clients.values(), ...this.pending]) comm.close("scheduler closing");
+    this.gate.closeAll("scheduler closing");
+    for (const comm of this.clients.values()) comm.close("scheduler closing");
     await Promise.all([...this.workers.values(), ...this.clients.values()].map((c) => c.closed));
   }
 
   private async accept(comm: Comm): Promise<void> {
     if (this.closing) return comm.close("scheduler closing");
-    if (this.pending.size >= (this.options.maxPendingHandshakes ?? DEFAULT_MAX_PENDING_HANDSHAKES)) {
-      log().warn(`refusing a connection from ${comm.peerAddress}: ${this.pending.size} connections are still in their handshake`);
-      return comm.close("too many connections waiting to say hello");
-    }
-    this.pending.add(comm);
-    const admitted = await welcome(comm, (hello) => this.admit(hello), this.options.handshakeTimeoutMs);
-    this.pending.delete(comm);
-    if (!admitted || this.closing) return;
+    const locked = this.admissions.lockedOut(comm.peerAddress);
+    if (locked) return comm.close(locked);
+    this.gate.enter(comm);
+    const admitted = await welcome(comm, (hello) => this.admissions.admit(hello, comm.peerAddress, this.workers.size), this.options.handshakeTimeoutMs);
+    this.gate.leave(comm);
+    if (!admitted) return;
     const { hello, id } = admitted;
+    const joining = this.admissions.joined(id);
+    if (this.closing) return;
     comm.name = `scheduler↔${id}`;
     if (hello.role === "client") this.serveClient(comm, id);
-    else this.serveWorker(comm, id, hello);
-  }
-
-  private admit(hello: Hello): Admission {
-    const clientToken = this.options.token;
-    const workerToken = this.options.workerToken ?? clientToken;
-    if (hello.role === "client") {
-      if (clientToken !== undefined && hello.token !== clientToken) {
-        if (hello.token !== undefined && hello.token === workerToken) return { refuse: "a worker token cannot submit work: connect with the client token" };
-        return { refuse: hello.token ? "wrong token" : "this scheduler needs a token: Client.connect(address, { token })" };
-      }
-      return { id: `client-${++this.nextId}`, dataToken: this.dataToken };
-    }
-    if (hello.role === "worker") {
-      if (workerToken !== undefined && hello.token !== workerToken) {
-        if (hello.token !== undefined && hello.token === clientToken) return { refuse: "a client token cannot join as a worker: use the worker token" };
-        return { refuse: hello.token ? "wrong worker token" : "this scheduler needs a worker token (meshwork worker <url> --token <worker token>)" };
-      }
-      const w = hello.worker;
-      if (!w || typeof w.address !== "string") return { refuse: "a worker must say where its data server listens (worker.address)" };
-      return { id: `worker-${++this.nextId}`, dataToken: this.dataToken, rtc: this.options.webrtc };
-    }
-    return { refuse: `role "${String(hello.role)}" cannot connect to a scheduler` };
+    else this.serveWorker(comm, id, hello, joining?.trusted ?? false);
   }
 
   private serveClient(comm: Comm, id: string): void {
@@ -210,10 +226,10 @@ export class Scheduler {
     });
   }
 
-  private serveWorker(comm: Comm, id: string, hello: Hello): void {
+  private serveWorker(comm: Comm, id: string, hello: Hello, trusted: boolean): void {
     this.workers.set(id, comm);
     this.tick();
-    this.state.addWorker(id, hello.worker!);
+    this.state.addWorker(id, trusted ? hello.worker! : capUntrusted(hello.worker!), trusted, hostOf(comm.peerAddress));
     this.deliver();
     if (hello.worker!.group?.adapt && !this.adaptive) this.adaptProcesses();
     const s = this.state;
@@ -306,6 +322,10 @@ export class Scheduler {
 
   private deliver(): void {
     for (const ins of this.state.takeInstructions()) this.route(ins);
+    if (this.state.ignoredClaims.length > 0) {
+      for (const c of this.state.ignoredClaims) this.claimsLog.warn(`ignored ${c.op} from worker ${c.worker}: it claims ${c.key}, which it was never told to compute or fetch`);
+      this.state.ignoredClaims = [];
+    }
   }
 
   /**

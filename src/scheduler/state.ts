@@ -29,6 +29,9 @@ export interface SchedulerStateOptions {
   storyCapacity?: number;
 }
 
+/** Ignored claims kept between two looks by the shell. */
+const IGNORED_CLAIMS_KEPT = 100;
+
 export class SchedulerState {
   readonly tasks = new Map<string, TaskState>();
   readonly workers = new Map<string, WorkerRecord>();
@@ -115,8 +118,21 @@ export class SchedulerState {
     return this.workersByAddress.get(address);
   }
 
-  addWorker(id: string, hello: WorkerHello): WorkerRecord {
+  /**
+   * Claims to hold keys a worker was never told to compute or fetch, ignored since the shell last
+   * took them (it logs them, thinned out). Bounded: only the first IGNORED_CLAIMS_KEPT are kept.
+   */
+  ignoredClaims: { worker: string; key: string; op: string }[] = [];
+
+  /** Records a claim ignored (see ignoredClaims). */
+  ignoredClaim(ws: WorkerRecord, key: string, op: string): void {
+    if (this.ignoredClaims.length < IGNORED_CLAIMS_KEPT) this.ignoredClaims.push({ worker: ws.name, key, op });
+  }
+
+  addWorker(id: string, hello: WorkerHello, trusted = true, host = ""): WorkerRecord {
     const ws = new WorkerRecord(id, hello.address, hello.name, hello.kind, hello.nthreads, hello.memoryLimit, hello.resources);
+    ws.trusted = trusted;
+    ws.host = host;
     ws.lastSeen = this.now;
     ws.group = hello.group;
     ws.webrtc = hello.webrtc ?? false;

@@ -15,6 +15,15 @@ import { NO_EXTRA, type SchedulerState } from "./state.js";
  * died (`graceful` false) counts against the tasks it was running (KilledWorkerError); one that
  * said goodbye (scaled down, closed) did not die of them.
  */
+/** Whether `ws` dying while running `ts` counts towards KilledWorkerError: always when trusted, once per address when not. */
+function countsAsKill(ts: TaskState, ws: WorkerRecord): boolean {
+  if (ws.trusted) return true;
+  ts.diedOnHosts ??= new Set();
+  if (ts.diedOnHosts.has(ws.host)) return false;
+  ts.diedOnHosts.add(ws.host);
+  return true;
+}
+
 export function removeWorker(s: SchedulerState, id: string, reason: string, graceful = false): void {
   const ws = s.workers.get(id);
   if (!ws) return;
@@ -24,7 +33,7 @@ export function removeWorker(s: SchedulerState, id: string, reason: string, grac
   s.begin(`worker-removed`);
   const suspects = graceful ? new Set<TaskState>() : suspectsOf(ws);
   for (const ts of ws.processing) {
-    if (suspects.has(ts)) ts.suspicious++;
+    if (suspects.has(ts) && countsAsKill(ts, ws)) ts.suspicious++;
     if (ts.suspicious >= s.allowedFailures && suspects.has(ts)) {
       s.transition(ts, "erred", {
         workerGone: true,
@@ -57,9 +66,10 @@ export function taskFinished(s: SchedulerState, workerId: string, key: string, n
   s.begin("task-finished");
   if (ts && ts.state === "processing" && ts.processingOn === ws) {
     s.transition(ts, "memory", { worker: ws, nbytes, duration, value });
-  } else if (ts && ts.state === "memory") {
+  } else if (ts && ts.state === "memory" && ws.told.has(key)) {
     s.addReplica(ts, ws, nbytes);
   } else {
+    if (ts && ts.state === "memory") s.ignoredClaim(ws, key, "task-finished");
     s.outbox.free(ws, key); // cancelled or reassigned meanwhile: the worker may drop it
 }
   s.run();
@@ -86,7 +96,9 @@ export function missingData(s: SchedulerState, workerId: string, key: string, de
   s.begin("missing-data");
   const dts = s.tasks.get(dep);
   const holder = s.workersByAddress.get(from);
-  if (dts && holder && dts.whoHas.delete(holder)) {
+  // Only a worker told to fetch `dep` may say a holder lacks it (else anyone could strip honest holders).
+  if (dts && holder && !ws.told.has(dep)) s.ignoredClaim(ws, dep, "missing-data");
+  else if (dts && holder && dts.whoHas.delete(holder)) {
     holder.hasWhat.delete(dts);
     holder.nbytes -= dts.nbytes;
     if (dts.whoHas.size === 0 && dts.state === "memory") s.transition(dts, "released", { workerGone: true });
@@ -102,7 +114,11 @@ export function addKeys(s: SchedulerState, workerId: string, keys: { key: string
   if (!ws) return;
   for (const { key, nbytes } of keys) {
     const ts = s.tasks.get(key);
-    if (ts && ts.state === "memory") {
+    if (ts && ts.state === "memory" && !ws.told.has(key)) {
+      s.ignoredClaim(ws, key, "add-keys");
+      s.outbox.free(ws, key);
+    } else if (ts && ts.state === "memory") {
+      ws.told.delete(key);
       s.addReplica(ts, ws, nbytes);
       if (s.pendingReplicas.get(ts) === ws) {
         s.pendingReplicas.delete(ts);

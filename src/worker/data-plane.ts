@@ -3,13 +3,15 @@
 // worker: over WebRTC where the worker uses it for that peer, else over the peer's own transport.
 
 import { Comm } from "../comm/comm.js";
-import { welcome } from "../comm/handshake.js";
+import { HANDSHAKE_TIMEOUT_MS, welcome } from "../comm/handshake.js";
 import { dispatch } from "../comm/dispatch.js";
 import { connect, schemeOf } from "../comm/registry.js";
 import type { RtcLink } from "../comm/rtc-link.js";
-import { PeerPool } from "../comm/peers.js";
+import { PeerPool, withRelayToken } from "../comm/peers.js";
 import type { TransportOptions } from "../comm/types.js";
 import { log } from "../log.js";
+import { AddressWindow, DEFAULT_FAILED_LOGINS_PER_MINUTE, HandshakeGate, hostOf, LogThrottle } from "../comm/gate.js";
+import { matches, portableSecretEquals, type SecretCompare } from "../util/secret.js";
 import type { DataReply, Handlers, ToDataServer } from "../protocol/messages.js";
 import type { Serialized } from "../protocol/refs.js";
 import { deserialize, measure, serialize } from "../protocol/serialize.js";
@@ -27,6 +29,12 @@ export const RTC_LINK_TIMEOUT_MS = 5_000;
 /** After a WebRTC link to a peer could not be made, use its own transport for this long before trying again. */
 export const RTC_RETRY_AFTER_MS = 60_000;
 
+/** The data server's hello deadline: the transport option `helloTimeoutMs`, else HANDSHAKE_TIMEOUT_MS. */
+function helloTimeout(transport: TransportOptions | undefined): number {
+  const ms = transport?.["helloTimeoutMs"];
+  return typeof ms === "number" && ms > 0 ? ms : HANDSHAKE_TIMEOUT_MS;
+}
+
 export class DataPlane {
   /** The WebRTC side of this worker, when it has one (set once, before joining). */
   rtc: RtcLink | null = null;
@@ -34,6 +42,10 @@ export class DataPlane {
   private token: string | undefined;
   private readonly peers: PeerPool;
   private readonly incoming = new Set<Comm>();
+  /** Connections to the data server still in their handshake (limits per address and overall). */
+  private readonly gate: HandshakeGate;
+  private readonly failedLogins = new AddressWindow(DEFAULT_FAILED_LOGINS_PER_MINUTE);
+  private readonly authLog = new LogThrottle();
   /** When a WebRTC link to each of these peers last failed. */
   private readonly rtcFailed = new Map<string, number>();
   private closed = false;
@@ -45,7 +57,9 @@ export class DataPlane {
     private readonly webrtc: WebRtcOptions | undefined,
     /** Called after a fetch has settled (data arrived or not), for the worker to act on the state. */
     private readonly afterFetch: () => void,
+    private readonly compare: SecretCompare = portableSecretEquals,
   ) {
+    this.gate = new HandshakeGate(`${name}'s data server`);
     this.peers = new PeerPool("peer", name, undefined, transport, (a) => this.dial(a));
   }
 
@@ -67,6 +81,7 @@ export class DataPlane {
   close(reason: string): void {
     this.closed = true;
     this.rtc?.close();
+    this.gate.closeAll(reason);
     for (const c of this.incoming) c.close(reason);
     this.peers.close(reason);
   }
@@ -76,11 +91,19 @@ export class DataPlane {
   /** Serves a connection to this worker's data server, once its handshake is accepted. */
   async accept(comm: Comm): Promise<void> {
     if (this.closed) return comm.close("worker closing");
+    const host = hostOf(comm.peerAddress);
+    if (this.failedLogins.full(host)) return comm.close("too many failed logins from this address: try again later");
+    this.gate.enter(comm);
     const admitted = await welcome(comm, (hello) => {
-      if (this.token !== undefined && hello.token !== this.token) return { refuse: hello.token ? "wrong data token" : "this worker's data server needs the cluster's data token" };
+      if (this.token !== undefined && !matches(this.compare, hello.token, this.token)) {
+        const n = this.failedLogins.hit(host);
+        this.authLog.warn(`${this.name}: failed login to its data server from ${comm.peerAddress} (${n} from ${host} in the last minute)`);
+        return { refuse: hello.token ? "wrong data token" : "this worker's data server needs the cluster's data token" };
+      }
       if (hello.role !== "peer" && hello.role !== "client") return { refuse: `role "${hello.role}" cannot use a data server` };
       return { id: `${this.name}-conn-${randomId(3)}` };
-    });
+    }, helloTimeout(this.transport));
+    this.gate.leave(comm);
     if (!admitted) return;
     if (this.closed) return comm.close("worker closing");
     this.incoming.add(comm);
@@ -151,6 +174,6 @@ export class DataPlane {
         }
       }
     }
-    return connect(address, this.transport);
+    return connect(address, withRelayToken(this.transport, this.token));
   }
 }

@@ -15,6 +15,7 @@ import type { Handlers, Resources, SchedulerToWorker, WorkerHello, WorkerKind } 
 import type { Serialized, TaskRef } from "../protocol/refs.js";
 import { deserialize, measure, serialize } from "../protocol/serialize.js";
 import { randomId } from "../util/ids.js";
+import type { SecretCompare } from "../util/secret.js";
 import { exposeBuffers } from "../util/buffer-pool.js";
 import { clearReceiveBuffers, setSpareBudget } from "../util/receive-buffers.js";
 import { CodeCache, type CodePlatform, type TaskFunction } from "./code.js";
@@ -39,6 +40,8 @@ export interface WorkerOptions {
   spill?: SpillStore | undefined;
   resources?: Resources;
   token?: string | undefined;
+  /** How the data server compares tokens. Default: constant time in plain JavaScript; Node passes timingSafeEqual over digests. */
+  compareSecret?: SecretCompare | undefined;
   /** How source becomes code on this platform. */
   code?: CodePlatform;
   /** Milliseconds between heartbeats. Default 1000. */
@@ -113,7 +116,7 @@ export class Worker {
     if (limit > 0) setSpareBudget(() => SPILL_FRACTION * limit - this.state.memory);
     this.code = new CodeCache(options.code);
     this.closed = new Promise((r) => (this.resolveClosed = r));
-    this.data = new DataPlane(this.name, this.state, options.transport, options.webrtc, () => this.scheduleDrain());
+    this.data = new DataPlane(this.name, this.state, options.transport, options.webrtc, () => this.scheduleDrain(), options.compareSecret);
     this.yieldToEventLoop = options.yieldToEventLoop ?? (() => new Promise((r) => setTimeout(r, 0)));
   }
 

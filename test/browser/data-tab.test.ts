@@ -39,11 +39,11 @@ test("a tab, the only worker, reads its Zarr chunks from the scheduler's /data/ 
     assert.deepEqual(got.contiguous().toTypedArray(), expected.contiguous().toTypedArray(), `${path}: the values read from the file`);
   }
 
-  // Every chunk was read once, with the worker token (the tab's: no Node worker is in the cluster),
+  // Every chunk was read once, with the tab token (the page link's; never the worker token),
   // and the tab's Web Worker made those requests: they are in its own timeline.
   const chunks = seen.filter((s) => /^codecs\.zarr\/(blosc_lz4|zstd)\/\d\.\d$/.test(s.path));
   assert.equal(chunks.length, 8, JSON.stringify(seen));
-  assert.ok(chunks.every((s) => s.status === 200 && s.role === "worker" && s.bytes > 0), JSON.stringify(chunks));
+  assert.ok(chunks.every((s) => s.status === 200 && s.role === "tab" && s.bytes > 0), JSON.stringify(chunks));
   const after = await fetched();
   for (const p of ["/data/codecs.zarr/blosc_lz4/0.0", "/data/codecs.zarr/zstd/1.1"]) assert.ok(after.includes(p), `${p} fetched by the tab: ${after.join(" ")}`);
   assert.ok(after.some((p) => /^\/chunks\/zarr-chunks-\w+\.js$/.test(p)), `the io chunk loaded: ${after.join(" ")}`);

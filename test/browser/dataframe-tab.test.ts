@@ -49,8 +49,8 @@ test("a tab, the only worker, reads row groups by byte range and computes filter
   const sortedInTab = await within(remote.sortValues(["zone", "fare"], { ascending: [true, false], npartitions: 3, scheduler: client }), 60_000, "sort samples in the tab");
   assert.deepEqual(columnsOf(await sortedInTab.compute({ scheduler: client })), columnsOf(await (await local.sortValues(["zone", "fare"], { ascending: [true, false], npartitions: 3, scheduler: "sync" })).compute({ scheduler: "sync" })));
 
-  // The tab read byte ranges (column chunks and footers), never a whole file, with the worker token.
-  const byTab = seen.filter((s) => s.role === "worker");
+  // The tab read byte ranges (column chunks and footers), never a whole file, with the tab token.
+  const byTab = seen.filter((s) => s.role === "tab");
   assert.ok(byTab.length > 0, JSON.stringify(seen));
   assert.ok(byTab.every((s) => s.status === 206), `ranges only: ${JSON.stringify(byTab.map((s) => [s.path, s.status]))}`);
   const after = await fetched();

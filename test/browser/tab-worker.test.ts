@@ -30,6 +30,8 @@ test("two tabs and a Node worker: data crosses tab ↔ tab and tab ↔ Node over
   const [a, b] = (await tabsJoined(client, 2)) as [WorkerInfo, WorkerInfo];
   const node = (await client.workers()).find((x) => x.kind === "node")!;
   assert.match(a.address, /^relay:\/\/127\.0\.0\.1:\d+\/[\w-]+$/);
+  // The tabs joined with the page link's tab token: untrusted; the Node worker with the worker token.
+  assert.deepEqual([a.trusted, b.trusted, node.trusted], [false, false, true]);
   const on = (w: WorkerInfo) => client.with({ workers: [w.id], pure: false });
   const sum = (x: Float64Array) => x.reduce((s, v) => s + v, 0);
 

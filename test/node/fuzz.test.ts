@@ -296,10 +296,10 @@ describe("hostile input", () => {
     assert.equal(await client.submit((x: number) => x + 2, 1), 3);
   });
 
-  test("a wrong token or a worker token used as a client is refused without disturbing anything", async () => {
+  test("a wrong token or a worker token used as a client is refused alike, without disturbing anything", async () => {
     for (const [token, pattern] of [
-      ["nope", /wrong token/],
-      [WORKER_TOKEN, /a worker token cannot submit work/],
+      ["nope", /^wrong token$/],
+      [WORKER_TOKEN, /^wrong token$/],
     ] as const) {
       const s = await RawSession.open(scheduler.address);
       s.send([{ op: "hello", version: PROTOCOL_VERSION, role: "client", token }]);

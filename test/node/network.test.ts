@@ -12,7 +12,7 @@ async function startScheduler() {
   const proc = startNode([CLI, "scheduler", "--port", "0"]);
   const [, address] = await proc.waitFor(/scheduler at (ws:\/\/127\.0\.0\.1:\d+)/);
   const [, clientToken] = await proc.waitFor(/token: "([0-9a-f]+)"/);
-  const [, workerToken] = await proc.waitFor(/--token ([0-9a-f]+)/);
+  const [, workerToken] = await proc.waitFor(/MESHWORK_WORKER_TOKEN=([0-9a-f]+) npx meshwork worker/);
   return { proc, address: address!, clientToken: clientToken!, workerToken: workerToken! };
 }
 
@@ -48,18 +48,20 @@ test("scheduler and worker processes: a dependency moves worker to worker across
   assert.match(s.proc.output(), /SIGINT: closing the scheduler/);
 });
 
-test("tokens: the client token submits, the worker token only joins, wrong ones are refused clearly", async () => {
+test("tokens: the client token submits, the worker token only joins, wrong ones are refused without naming another role", async () => {
   const s = await startScheduler();
   await using _s = s.proc;
   const good = await Client.connect(s.address, { token: s.clientToken });
   try {
-    await assert.rejects(Client.connect(s.address, { token: s.workerToken }), (e: unknown) => e instanceof HandshakeError && /a worker token cannot submit work/.test(e.message));
+    // The worker token gets the same answer as a guess: a stranger learns nothing about which tokens exist.
+    await assert.rejects(Client.connect(s.address, { token: s.workerToken }), (e: unknown) => e instanceof HandshakeError && /wrong token/.test(e.message) && !/worker/.test(e.message));
     await assert.rejects(Client.connect(s.address, { token: "guess" }), /wrong token/);
     await assert.rejects(Client.connect(s.address), /needs a token/);
     // A worker that tries to join with the client token is refused, and its process says why.
     await using bad = startNode([CLI, "worker", s.address, "--token", s.clientToken, "--threads", "1"]);
     assert.notEqual(await bad.exited, 0);
-    assert.match(bad.output(), /a client token cannot join as a worker/);
+    assert.match(bad.output(), /wrong token/);
+    assert.doesNotMatch(bad.output(), /client token/);
     // Nothing else was disturbed: the good client still submits (the task waits for a worker).
     await using w = startNode([CLI, "worker", s.address, "--token", s.workerToken, "--threads", "1"]);
     await w.waitFor(/serves data at/);
@@ -101,7 +103,8 @@ test("the scheduler serves the worker page on its port, with a Content-Security-
   const s = await startScheduler();
   await using _s = s.proc;
   const [, link] = await s.proc.waitFor(/browser tabs: open (http:\/\/127\.0\.0\.1:\d+\/#token=[0-9a-f]+)/);
-  assert.ok(link!.endsWith(`#token=${s.workerToken}`), "the link carries the worker token, in the fragment");
+  const tabToken = /#token=([0-9a-f]+)$/.exec(link!)![1]!;
+  assert.ok(tabToken !== s.workerToken && tabToken !== s.clientToken, "the link carries a tab token of its own (never the worker or client token), in the fragment");
   const page = await fetch(link!);
   assert.equal(page.status, 200);
   assert.match(page.headers.get("content-type")!, /text\/html/);

@@ -145,15 +145,29 @@ test("missing-data drops the stale holder and resends the task without freeing i
   // The worker already dropped B when it reported missing-data; a free-keys sent after the new
   // compute-task would make it drop the resent B too, and nobody would ever finish it.
   const s = cluster(["w1", "w2", "w3"]);
-  submit(s, [task("A", [], { workers: ["w1"] }), task("B", ["A"], { workers: ["w3"] })]);
+  submit(s, [task("A", [], { workers: ["w1"] }), task("B", ["A"], { workers: ["w3"] }), task("C", ["A"], { workers: ["w2"] })]);
   finish(s, "w1", "A");
-  s.addKeys("w2", [{ key: "A", nbytes: 8 }]); // a replica the scheduler learns of after B was sent
+  s.takeInstructions();
+  s.addKeys("w2", [{ key: "A", nbytes: 8 }]); // a replica (C's input) the scheduler learns of after B was sent
   s.missingData("w3", "B", "A", "addr-w1");
   assert.deepEqual(s.whoHas(["A"]), { A: ["addr-w2"] });
   const out = s.takeInstructions();
   assert.deepEqual(lines(out), ["w3 compute-task B"]);
   assert.ok(out[0]!.msg.op === "compute-task");
   assert.deepEqual(out[0]!.msg.deps, [{ key: "A", who: ["addr-w2"], nbytes: 8 }]);
+});
+
+test("claims to hold a key a worker was never told to compute or fetch are ignored (and the key freed there)", () => {
+  const s = cluster(["w1", "w2", "w3"]);
+  submit(s, [task("A", [], { workers: ["w1"] })]);
+  finish(s, "w1", "A");
+  s.takeInstructions();
+  s.addKeys("w2", [{ key: "A", nbytes: 8 }]);
+  s.taskFinished("w2", "A", 8, 1);
+  s.missingData("w2", "X", "A", "addr-w1");
+  assert.deepEqual(s.whoHas(["A"]), { A: ["addr-w1"] });
+  assert.deepEqual(lines(s.takeInstructions()), ["w2 free-keys A", "w2 free-keys A"]); // after add-keys, after task-finished
+  assert.deepEqual(s.ignoredClaims.map((c) => `${c.worker} ${c.op} ${c.key}`), ["w2 add-keys A", "w2 task-finished A", "w2 missing-data A"]);
 });
 
 test("a scattered value lost with its worker errs with LostDataError for the wanting client", () => {

@@ -1,0 +1,118 @@
+// The relay (issue 20, Build 5), attacked over real loopback sockets on a scheduler that serves the
+// worker page: callers need the data token and reach only admitted workers' addresses (a port scan
+// through it fails), a caller is capped at a hello's size and a bounded queue until the far end
+// answers, one address holds a bounded number of relay sockets, and a caller is closed when the far
+// end fails. Honest relayed work still finishes right.
+
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import { Client } from "../../node/index.js";
+import { startNetworkScheduler, type NetworkScheduler } from "../../node/page-server.js";
+import { RELAY_MAX_PER_ADDRESS } from "../../node/relay-hub.js";
+import { WorkerGroup } from "../../node/worker-group.js";
+import { consoleLogger, setLogger, type Message } from "../../src/internal.js";
+import { Hostile } from "./hostile.js";
+
+const CLIENT = "client-secret-0123456789";
+const WORKER = "worker-secret-0123456789";
+const TAB = "tab-secret-0123456789";
+
+describe("the relay", () => {
+  let net: NetworkScheduler;
+  let workers: WorkerGroup;
+  let client: Client;
+  let dataToken: string;
+  let restoreLogger: ReturnType<typeof setLogger>;
+  const http = () => net.address;
+  const relayTo = (address: string, token?: string) => `${http()}/relay-to/${encodeURIComponent(address)}${token === undefined ? "" : `?token=${token}`}`;
+
+  before(async () => {
+    restoreLogger = setLogger(consoleLogger("silent"));
+    net = await startNetworkScheduler({ host: "127.0.0.1", port: 0, token: CLIENT, workerToken: WORKER, tabToken: TAB });
+    workers = new WorkerGroup({ scheduler: net.address, listen: "ws://127.0.0.1:0", kind: "node", namePrefix: "honest", token: WORKER, logLevel: "silent" });
+    await workers.grow(2);
+    client = await Client.connect(net.address, { token: CLIENT });
+    const h = await Hostile.open(net.address, "127.0.0.1");
+    h.hello("client", CLIENT);
+    dataToken = ((await h.next()) as { dataToken: string }).dataToken;
+    h.close();
+  });
+
+  after(async () => {
+    await client.close();
+    await workers.close();
+    await net.close();
+    setLogger(restoreLogger);
+  });
+
+  test("relay-to needs the data token (not the tab's or a worker's), and reaches admitted workers only: a port scan through it fails", async () => {
+    const [w] = await client.workers();
+    assert.equal(await Hostile.refusal(relayTo(w!.address)), "HTTP 403 the relay needs the data token of an admitted client or worker");
+    assert.match((await Hostile.refusal(relayTo(w!.address, TAB)))!, /^HTTP 403/);
+    assert.match((await Hostile.refusal(relayTo(w!.address, WORKER)))!, /^HTTP 403/);
+    const t = performance.now();
+    const scan = await Promise.all(Array.from({ length: 200 }, (_, i) => Hostile.refusal(relayTo(`ws://127.0.0.1:${20_000 + i}`, dataToken))));
+    assert.ok(scan.every((r) => /^HTTP 403 .* is not a worker this relay may reach/.test(r ?? "")), String(scan.find((r) => !/^HTTP 403/.test(r ?? ""))));
+    console.log(`  200 ports probed through the relay in ${(performance.now() - t).toFixed(0)} ms: all refused before any connection`);
+    // The honest use: a peer's handshake through the relay to a worker's data server.
+    const h = await Hostile.open(relayTo(w!.address, dataToken), "127.0.0.1");
+    h.hello("peer", dataToken);
+    assert.equal((await h.next())?.op, "welcome");
+    h.send([{ op: "get-data", id: 1, keys: ["nothing-here"] } as Message]);
+    assert.deepEqual((await h.next()) as unknown, { op: "data", id: 1, values: {}, missing: ["nothing-here"] });
+    h.close();
+  });
+
+  test("before the far end answers, a caller's messages are capped at a hello's size", async () => {
+    const [w] = await client.workers();
+    const h = await Hostile.open(relayTo(w!.address, dataToken));
+    h.sendBytes(new Uint8Array(64 * 1024));
+    const info = await h.closedWithin(3000);
+    assert.equal(info?.code, 1009, JSON.stringify(info));
+  });
+
+  test("a caller waiting for a listener that never takes the pipe cannot queue more than 32 KiB at the hub", async () => {
+    const listener = await Hostile.open(`${http()}/relay-listen/never-accepts?token=${TAB}`);
+    const caller = await Hostile.open(`${http()}/relay/never-accepts?token=${dataToken}`);
+    for (let i = 0; i < 12; i++) caller.sendBytes(new Uint8Array(4000));
+    const info = await caller.closedWithin(3000);
+    assert.deepEqual(info, { code: 1009, reason: "too much sent before the far end answered" });
+    listener.close();
+  });
+
+  test(`one address holds at most ${RELAY_MAX_PER_ADDRESS} relay sockets; other addresses are not affected`, async () => {
+    const held: Hostile[] = [];
+    const refused: string[] = [];
+    for (let i = 0; i < RELAY_MAX_PER_ADDRESS + 10; i++) {
+      try {
+        held.push(await Hostile.open(`${http()}/relay-listen/slot-${i}?token=${TAB}`, "127.0.6.1"));
+      } catch (err) {
+        refused.push((err as Error).message);
+      }
+    }
+    assert.equal(held.length, RELAY_MAX_PER_ADDRESS);
+    assert.deepEqual(refused, Array(10).fill("HTTP 429 too many relay connections from 127.0.6.1"));
+    const other = await Hostile.open(`${http()}/relay-listen/elsewhere?token=${TAB}`, "127.0.6.2");
+    other.close();
+    for (const h of held) h.close();
+  });
+
+  test("a caller is closed when the far end fails (a worker that claimed an address nobody serves)", async () => {
+    // An untrusted worker may still claim any address (answering a challenge there is not built yet):
+    // the relay then fails to reach it, and says so to the caller rather than leaving it hanging.
+    const liar = await Hostile.open(net.address, "127.0.0.7");
+    liar.hello("worker", TAB, { worker: { address: "ws://127.0.0.1:9", kind: "browser", nthreads: 1, memoryLimit: 0, resources: {}, name: "liar" } });
+    assert.equal((await liar.next())?.op, "welcome");
+    const caller = await Hostile.open(relayTo("ws://127.0.0.1:9", dataToken));
+    const info = await caller.closedWithin(5000);
+    assert.deepEqual(info, { code: 1011, reason: "cannot reach ws://127.0.0.1:9" });
+    liar.close();
+    await liar.closed;
+  });
+
+  test("honest work through the scheduler's port still finishes right", async () => {
+    const [a, b] = await client.workers();
+    const made = client.with({ workers: a!.id }).submit((n: number) => new Float64Array(n).fill(3), 100_000);
+    assert.equal(await client.with({ workers: b!.id }).submit((x: Float64Array) => x.reduce((s, v) => s + v, 0), made), 300_000);
+  });
+});
