@@ -2,7 +2,7 @@
 // starts a scheduler and workers on one machine. close() leaves nothing running.
 
 import { availableParallelism } from "node:os";
-import { Adaptive, ArgumentError, Scheduler, type AdaptOptions, type LogLevel, type RetireResult, type TransportOptions } from "../src/internal.js";
+import { Adaptive, ArgumentError, checkKnownOptions, Scheduler, type AdaptOptions, type LogLevel, type RetireResult, type TransportOptions } from "../src/internal.js";
 import { parseBytes } from "../src/util/bytes.js";
 import type { ThreadWorker } from "./thread-host.js";
 import { WorkerGroup } from "./worker-group.js";
@@ -40,6 +40,8 @@ export interface LocalClusterOptions {
   page?: boolean | { host?: string; port?: number; serveData?: string | DataServeOptions };
 }
 
+const LOCAL_CLUSTER_OPTION_NAMES = ["workers", "resources", "memoryLimit", "token", "logLevel", "heartbeatMs", "transport", "workerTtlMs", "allowedFailures", "page"];
+
 export class LocalCluster {
   private closing: Promise<void> | null = null;
   private adaptive: Adaptive | null = null;
@@ -53,6 +55,7 @@ export class LocalCluster {
 
   /** Starts the scheduler and `workers` worker threads; resolves once all workers have joined. */
   static async start(options: LocalClusterOptions = {}): Promise<LocalCluster> {
+    checkKnownOptions("LocalCluster.start options", options, LOCAL_CLUSTER_OPTION_NAMES);
     const n = options.workers ?? availableParallelism();
     if (!Number.isInteger(n) || n < 0) throw new ArgumentError(`workers must be a whole number ≥ 0, got ${String(options.workers)}`);
     if (options.memoryLimit !== undefined) parseBytes(options.memoryLimit); // fail early on a bad size

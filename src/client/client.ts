@@ -20,7 +20,7 @@ import type { RetireResult, WorkerInfo } from "../protocol/messages.js";
 import { hash64, randomId } from "../util/ids.js";
 import { describeFunction } from "./functions.js";
 import { Future, KeyState, type FutureHost } from "./future.js";
-import { checkOptions, describe, isTaskHandle, sourceRef, typeTag } from "./arguments.js";
+import { checkKnownOptions, checkOptions, describe, isPlainObject, isTaskHandle, sourceRef, typeTag } from "./arguments.js";
 import { DataPlane } from "./data.js";
 import type { Arg, Args, TaskFn, TaskHandle, TaskModule, TaskOptions } from "./options.js";
 import { clientPlatform } from "./platform.js";
@@ -53,8 +53,15 @@ export interface ScatterOptions {
 /** submit and map with a fixed set of TaskOptions; from client.with(options). */
 export interface TaskSubmitter {
   submit<A extends unknown[], R>(fn: TaskFn<A, R>, ...args: Args<A>): Future<Awaited<R>>;
-  map<A, R>(fn: TaskFn<[A], R>, items: Iterable<Arg<A>>): Future<Awaited<R>>[];
+  map<A extends unknown[], R>(fn: TaskFn<A, R>, ...iterables: [...MapIterables<A>, TaskOptions]): Future<Awaited<R>>[];
+  map<A extends unknown[], R>(fn: TaskFn<A, R>, ...iterables: MapIterables<A>): Future<Awaited<R>>[];
 }
+
+/** What map takes for a task function's arguments: one iterable per argument. */
+export type MapIterables<A extends unknown[]> = { [I in keyof A]: Iterable<Arg<A[I]>> };
+
+/** What Client.connect accepts. */
+const CLIENT_OPTION_NAMES = ["token", "name", "transport", "setAsDefault"];
 
 export class Client implements FutureHost, GraphScheduler {
   /** The id the scheduler gave this client. */
@@ -106,6 +113,7 @@ export class Client implements FutureHost, GraphScheduler {
   /** Connects to the scheduler at `address` (e.g. `cluster.address`, or "ws://host:8786"). */
   static async connect(address: string, options: ClientOptions = {}): Promise<Client> {
     if (typeof address !== "string") throw new ArgumentError(`Client.connect expects an address string, got ${typeof address}`);
+    checkKnownOptions("Client.connect options", options, CLIENT_OPTION_NAMES);
     const comm = await connect(address, options.transport);
     const w = await greet(comm, { role: "client", token: options.token, name: options.name });
     comm.name = `${w.id}→scheduler`;
@@ -122,24 +130,52 @@ export class Client implements FutureHost, GraphScheduler {
     return this.submitOne(fn, args, {});
   }
 
-  /** Runs `fn(item)` for every item; one future per item, in order. */
-  map<A, R>(fn: TaskFn<[A], R>, items: Iterable<Arg<A>>, options: TaskOptions = {}): Future<Awaited<R>>[] {
-    if (options.key !== undefined) throw new ArgumentError("map cannot take a single `key` for many tasks");
-    if (items === null || typeof (items as Iterable<unknown>)[Symbol.iterator] !== "function") {
-      throw new ArgumentError(`map expects an iterable of items, got ${describe(items)}`);
-    }
-    const out: Future<Awaited<R>>[] = [];
-    for (const item of items) out.push(this.submitOne(fn, [item], options));
-    return out;
+  /**
+   * Runs `fn` once per position of the iterables, as Dask's map: `map(fn, xs)` calls `fn(x)` for
+   * each item, `map(fn, xs, ys)` calls `fn(x, y)` for each pair (the iterables must have the same
+   * length). Task options, if any, come last as a plain object: `map(fn, xs, ys, { retries: 2 })`.
+   * One future per position, in order.
+   */
+  map<A extends unknown[], R>(fn: TaskFn<A, R>, ...iterables: [...MapIterables<A>, TaskOptions]): Future<Awaited<R>>[];
+  map<A extends unknown[], R>(fn: TaskFn<A, R>, ...iterables: MapIterables<A>): Future<Awaited<R>>[];
+  map(fn: TaskFn<never, unknown>, ...rest: unknown[]): Future<unknown>[] {
+    return this.mapWith(fn, rest, {});
   }
 
   /** submit and map with these options, e.g. `client.with({ retries: 2, priority: 10 }).submit(fn, x)`. */
   with(options: TaskOptions): TaskSubmitter {
-    checkOptions(options);
+    checkOptions(options, "with options");
+    const fixed = { ...options };
     return {
-      submit: (fn, ...args) => this.submitOne(fn, args, options),
-      map: (fn, items) => this.map(fn, items, options),
+      submit: (fn, ...args) => this.submitOne(fn, args, fixed),
+      map: ((fn: TaskFn<never, unknown>, ...rest: unknown[]) => this.mapWith(fn, rest, fixed)) as TaskSubmitter["map"],
     };
+  }
+
+  /** map's work: splits off trailing options (merged over `base`), zips the iterables, submits. */
+  private mapWith(fn: TaskFn<never, unknown>, rest: unknown[], base: TaskOptions): Future<unknown>[] {
+    let options = base;
+    if (rest.length > 0 && isPlainObject(rest[rest.length - 1])) {
+      const own = rest.pop() as TaskOptions;
+      checkOptions(own, "map options");
+      options = { ...base, ...own };
+    }
+    if (options.key !== undefined) throw new ArgumentError("map cannot take a single `key` for many tasks");
+    if (rest.length === 0) throw new ArgumentError("map needs at least one iterable of items: client.map(fn, items)");
+    const columns = rest.map((items, i) => {
+      if (items === null || typeof items !== "object" || typeof (items as Iterable<unknown>)[Symbol.iterator] !== "function") {
+        const where = rest.length > 1 ? ` (argument ${i + 2})` : "";
+        throw new ArgumentError(`map expects an iterable of items${where}, got ${describe(items)}${isPlainObject(items) ? "; options go last" : ""}`);
+      }
+      return Array.isArray(items) ? (items as unknown[]) : [...(items as Iterable<unknown>)];
+    });
+    const n = columns[0]!.length;
+    if (columns.some((c) => c.length !== n)) {
+      throw new ArgumentError(`map's iterables must have the same length, got lengths ${columns.map((c) => c.length).join(", ")}`);
+    }
+    const out: Future<unknown>[] = [];
+    for (let i = 0; i < n; i++) out.push(this.submitOne(fn, columns.map((c) => c[i]), options));
+    return out;
   }
 
   /** The results of `futures`, in order. Rejects with the first task error. */
@@ -434,7 +470,6 @@ export class Client implements FutureHost, GraphScheduler {
     } else {
       throw new ArgumentError(`submit expects a function or a task module handle, got ${describe(fn)}`);
     }
-    checkOptions(options);
     const { payload, refs } = serialize(args, { replace: this.replaceFuture });
     const key =
       options.key ??

@@ -24,6 +24,15 @@ export function describeFunction(fn: (...args: never[]) => unknown): FnDef {
   const name = fn.name;
   const source = Function.prototype.toString.call(fn);
   if (/\{\s*\[native code\]\s*\}\s*$/.test(source)) {
+    const path = globalPath(fn);
+    if (path) {
+      // A standard built-in (Math.random, JSON.stringify …) travels as a call of it by name: every
+      // worker has its own. Called on its namespace, so methods needing `this` work too.
+      const expression = `(...args) => ${path}(...args)`;
+      const def: FnDef = { id: hash64(expression), source: expression, name: path };
+      cache.set(fn, def);
+      return def;
+    }
     throw new ArgumentError(
       `${name || "this function"} is a built-in or bound function, so its source cannot be sent to a worker. ` +
         `Wrap it: client.submit((x) => Math.sqrt(x), 4), or pass extra values as arguments instead of binding them.`,
@@ -57,6 +66,29 @@ function asExpression(source: string, name: string): { expression: string; ast: 
       `(it uses syntax that needs its class or module, such as private #fields, super or import.meta). ` +
       `Put it in a task module instead: const mod = await client.upload(url).`,
   );
+}
+
+/**
+ * Namespaces whose functions every JavaScript platform has. Only these are looked up: a function
+ * found elsewhere (a Node module, the DOM) might not exist on the worker.
+ */
+const STANDARD_NAMESPACES = ["Math", "JSON", "Number", "String", "Object", "Array", "Date", "Reflect", "Atomics", "BigInt", "Symbol", "Promise", "ArrayBuffer"];
+const STANDARD_FUNCTIONS = ["parseInt", "parseFloat", "isNaN", "isFinite", "encodeURIComponent", "decodeURIComponent", "encodeURI", "decodeURI", "structuredClone"];
+
+/** "Math.random" for Math.random: where a standard built-in function lives, if it is one. */
+function globalPath(fn: unknown): string | undefined {
+  const g = globalThis as unknown as Record<string, unknown>;
+  for (const name of STANDARD_FUNCTIONS) if (g[name] === fn) return name;
+  for (const ns of STANDARD_NAMESPACES) {
+    const holder = g[ns];
+    if (holder === undefined || holder === null) continue;
+    for (const key of Object.getOwnPropertyNames(holder)) {
+      if (!/^[A-Za-z_$][\w$]*$/.test(key)) continue;
+      const d = Object.getOwnPropertyDescriptor(holder, key);
+      if (d && "value" in d && d.value === fn) return `${ns}.${key}`;
+    }
+  }
+  return undefined;
 }
 
 function methodKey(ast: Node): string | null {

@@ -20,6 +20,13 @@ export interface TaskOptions {
   workers?: string | string[];
   /** Only run on workers offering these resources, e.g. { gpu: 1 }. */
   resources?: Record<string, number>;
+  /**
+   * Milliseconds a task may wait while no connected worker may run it (its `workers` or
+   * `resources` match none, or there are no workers) before it fails with NoWorkerError, as Dask's
+   * `no-workers-timeout`. Default: wait for such a worker as long as it takes (the client's log
+   * says at once that the task is waiting, and why).
+   */
+  noWorkerTimeout?: number;
 }
 
 declare const handleTypes: unique symbol;

@@ -3,7 +3,7 @@
 // arrays and plain objects too), and become the task's inputs. Nothing runs until compute or
 // persist, on the local scheduler or a cluster.
 
-import { describe } from "../client/arguments.js";
+import { checkKnownOptions, describe } from "../client/arguments.js";
 import { describeFunction } from "../client/functions.js";
 import { Future } from "../client/future.js";
 import { ArgumentError } from "../errors.js";
@@ -114,10 +114,8 @@ export function delayed(target: unknown, options: DelayedOptions = {}): unknown 
 
 /** The options, checked (and copied: changing the object afterwards changes nothing). */
 function checkOptions(options: unknown): DelayedOptions {
-  if (typeof options !== "object" || options === null || Array.isArray(options)) throw new ArgumentError(`delayed options must be an object, got ${describe(options)}`);
-  const { pure, name, ...rest } = options as DelayedOptions;
-  const unknown = Object.keys(rest);
-  if (unknown.length > 0) throw new ArgumentError(`unknown delayed option ${unknown.map((k) => JSON.stringify(k)).join(", ")}; the options are "pure" and "name"`);
+  checkKnownOptions("delayed options", options, ["pure", "name"]);
+  const { pure, name } = options as DelayedOptions;
   if (pure !== undefined && typeof pure !== "boolean") throw new ArgumentError(`pure must be true or false, got ${describe(pure)}`);
   if (name !== undefined && (typeof name !== "string" || name.length === 0)) throw new ArgumentError(`name must be a non-empty string, got ${describe(name)}`);
   return { pure, name };
