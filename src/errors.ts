@@ -99,6 +99,15 @@ export class LostDataError extends MeshworkError {
   override readonly code = "LOST_DATA";
 }
 
+/**
+ * No connected worker may run the task (its `workers` or `resources` match none, or there are no
+ * workers), and it waited longer than its `noWorkerTimeout` (Dask's no-workers-timeout).
+ */
+export class NoWorkerError extends MeshworkError {
+  override name = "NoWorkerError";
+  override readonly code = "NO_WORKER";
+}
+
 /** A task was running on several workers that died while running it, so it is stopped (Dask's KilledWorker). */
 export class KilledWorkerError extends MeshworkError {
   override name = "KilledWorkerError";
@@ -249,6 +258,8 @@ export function errorFromData(data: ErrorData, key?: string): MeshworkError {
       return new LostDataError(data.message);
     case "KILLED_WORKER":
       return new KilledWorkerError(data.message);
+    case "NO_WORKER":
+      return new NoWorkerError(data.message);
     default:
       return new RemoteError(data, key);
   }

@@ -9,7 +9,8 @@ registerTransport(inprocTransport);
 import "./client/local.js"; // the single-machine scheduler ("sync")
 
 export { Client } from "./client/client.js";
-export type { ClientOptions, ScatterOptions, TaskSubmitter } from "./client/client.js";
+export type { ClientOptions, ScatterOptions, TaskSubmitter, MapIterables } from "./client/client.js";
+export type { ClientEventMap, ClientEventType } from "./client/events.js";
 export { Future } from "./client/future.js";
 export type { FutureStatus } from "./client/future.js";
 export { asCompleted, AsCompleted } from "./client/as-completed.js";
@@ -38,6 +39,7 @@ export {
   TimeoutError,
   LostDataError,
   KilledWorkerError,
+  NoWorkerError,
   CommClosedError,
   ProtocolError,
   HandshakeError,

@@ -38,7 +38,7 @@ export function checkOptions(o: TaskOptions, where = "task options", names: read
     throw new ArgumentError(`resources must be an object of amounts ≥ 0, e.g. { gpu: 1 }, got ${describe(r)}`);
   }
   const t = o.noWorkerTimeout;
-  if (t !== undefined && !(typeof t === "number" && t >= 0 && !Number.isNaN(t))) throw new ArgumentError(`noWorkerTimeout must be milliseconds ≥ 0, got ${describe(t)}`);
+  if (t !== undefined && !(typeof t === "number" && t >= 0 && Number.isFinite(t))) throw new ArgumentError(`noWorkerTimeout must be a finite number of milliseconds ≥ 0 (leave it out to wait forever), got ${describe(t)}`);
 }
 
 /**

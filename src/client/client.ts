@@ -22,6 +22,7 @@ import { describeFunction } from "./functions.js";
 import { Future, KeyState, type FutureHost } from "./future.js";
 import { checkKnownOptions, checkOptions, describe, isPlainObject, isTaskHandle, sourceRef, typeTag } from "./arguments.js";
 import { DataPlane } from "./data.js";
+import { ClientEvents, type ClientEventMap, type ClientEventType } from "./events.js";
 import type { Arg, Args, TaskFn, TaskHandle, TaskModule, TaskOptions } from "./options.js";
 import { clientPlatform } from "./platform.js";
 import { clearDefaultClient, COLLECTION, isCollection, persistWith, prepare, setDefaultClient, type Collection, type GraphScheduler, type PreparedGraph } from "../graph/collection.js";
@@ -34,6 +35,12 @@ export interface ClientOptions {
   name?: string;
   /** Passed to the transport (timeouts, size limits …). */
   transport?: TransportOptions;
+  /**
+   * Milliseconds any task of this client (submit, map, compute, persist) may wait while no worker
+   * may run it before it fails with NoWorkerError; a task's own `noWorkerTimeout` wins. Default:
+   * wait as long as it takes (the log says at once why a task waits).
+   */
+  noWorkerTimeout?: number;
   /**
    * Become the default scheduler for collections (`x.compute()` without a scheduler option), as
    * Dask's `set_as_default`. Default true: the most recently connected client is the default.
@@ -61,7 +68,7 @@ export interface TaskSubmitter {
 export type MapIterables<A extends unknown[]> = { [I in keyof A]: Iterable<Arg<A[I]>> };
 
 /** What Client.connect accepts. */
-const CLIENT_OPTION_NAMES = ["token", "name", "transport", "setAsDefault"];
+const CLIENT_OPTION_NAMES = ["token", "name", "transport", "setAsDefault", "noWorkerTimeout"];
 
 export class Client implements FutureHost, GraphScheduler {
   /** The id the scheduler gave this client. */
@@ -72,6 +79,9 @@ export class Client implements FutureHost, GraphScheduler {
   private readonly peers: PeerPool;
   private readonly data: DataPlane;
   private readonly sentFns = new Set<string>();
+  private readonly events: ClientEvents;
+  /** ClientOptions.noWorkerTimeout: for tasks that do not give their own. */
+  private readonly noWorkerTimeout: number | undefined;
   private graph: { tasks: TaskMsg[]; fns: FnDef[]; wants: string[] } | null = null;
   /** Keys whose last future went away this turn; released in one message. */
   private releases = new Set<string>();
@@ -92,6 +102,8 @@ export class Client implements FutureHost, GraphScheduler {
   ) {
     this.id = id;
     this.requests = new Requests(comm);
+    this.events = new ClientEvents(id);
+    this.noWorkerTimeout = options.noWorkerTimeout;
     this.peers = new PeerPool("client", `client-${id}`, dataToken, options.transport);
     this.data = new DataPlane(this.peers, (keys) => this.request<Record<string, string[]>>({ kind: "who-has", keys }));
     const handlers: Handlers<SchedulerToClient> = {
@@ -103,7 +115,9 @@ export class Client implements FutureHost, GraphScheduler {
         if (!ks || ks.inline) return; // an inline value is still good
         ks.reset();
         this.data.drop(m.key, new LostDataError(`${m.key} was lost (${m.reason})`));
+        this.events.emit("recomputing", { key: m.key, reason: m.reason });
       },
+      "key-waiting": (m) => this.events.emit(m.why, { key: m.key, reason: m.reason }),
       reply: (m) => this.requests.settle(m.id, m.value, m.error),
     };
     comm.setHandler((msg) => dispatch(handlers, msg));
@@ -114,6 +128,7 @@ export class Client implements FutureHost, GraphScheduler {
   static async connect(address: string, options: ClientOptions = {}): Promise<Client> {
     if (typeof address !== "string") throw new ArgumentError(`Client.connect expects an address string, got ${typeof address}`);
     checkKnownOptions("Client.connect options", options, CLIENT_OPTION_NAMES);
+    if (options.noWorkerTimeout !== undefined) checkOptions({ noWorkerTimeout: options.noWorkerTimeout });
     const comm = await connect(address, options.transport);
     const w = await greet(comm, { role: "client", token: options.token, name: options.name });
     comm.name = `${w.id}→scheduler`;
@@ -382,7 +397,7 @@ export class Client implements FutureHost, GraphScheduler {
         throw new ArgumentError(`cannot submit graph node ${String(node)}`);
       }
       const { payload, refs } = serialize(args, { replace: this.replaceFuture });
-      tasks.push({ key, fn: ref, args: payload, deps: refs, priority: [0, this.generation, g.order.get(key) ?? 0], retries: 0 });
+      tasks.push({ key, fn: ref, args: payload, deps: refs, priority: [0, this.generation, g.order.get(key) ?? 0], retries: 0, noWorkerTimeout: this.noWorkerTimeout });
     }
     for (const def of fns) this.queueFn(def);
     const pending = this.pendingGraph();
@@ -396,7 +411,17 @@ export class Client implements FutureHost, GraphScheduler {
     return futures;
   }
 
-  /** The transitions the scheduler recorded for `key`, oldest first (for debugging). */
+  /**
+   * Listens for news about work this client waits for: `"no-worker"` (no connected worker may run
+   * a task; it stays pending) and `"recomputing"` (work was lost with a worker and is computed
+   * again). Each is also a warning in the log. Returns a function that stops listening.
+   */
+  on<T extends ClientEventType>(type: T, listener: (event: ClientEventMap[T]) => void): () => void {
+    if (type !== "no-worker" && type !== "recomputing") throw new ArgumentError(`unknown client event ${describe(type)}; the events are "no-worker" and "recomputing"`);
+    return this.events.on(type, listener);
+  }
+
+  /** The transitions the scheduler recorded for `key`, oldest first, with notes saying why where there are any. */
   story(key: string): Promise<StoryEntry[]> {
     return this.request<StoryEntry[]>({ kind: "story", key });
   }
@@ -490,6 +515,7 @@ export class Client implements FutureHost, GraphScheduler {
         retries: options.retries ?? 0,
         workers: typeof options.workers === "string" ? [options.workers] : options.workers,
         resources: options.resources,
+        noWorkerTimeout: options.noWorkerTimeout ?? this.noWorkerTimeout,
       });
     }
     graph.wants.push(key);
