@@ -51,7 +51,7 @@ export function checkKnownOptions(where: string, options: unknown, names: readon
   const unknown = Object.keys(options).filter((k) => !names.includes(k));
   if (unknown.length === 0) return;
   const parts = unknown.map((k) => {
-    const near = nearest(k, names);
+    const near = nearestName(k, names);
     return `${JSON.stringify(k)}${near ? ` (did you mean ${JSON.stringify(near)}?)` : ""}`;
   });
   throw new ArgumentError(`unknown ${where.replace(/ options$/, "")} option${unknown.length > 1 ? "s" : ""} ${parts.join(", ")}; the valid ones are ${names.map((n) => JSON.stringify(n)).join(", ")}`);
@@ -65,7 +65,7 @@ export function isPlainObject(v: unknown): v is Record<string, unknown> {
 }
 
 /** The name in `names` closest to `word` by edit distance, if it is close enough to be a typo. */
-function nearest(word: string, names: readonly string[]): string | undefined {
+export function nearestName(word: string, names: readonly string[]): string | undefined {
   let best: string | undefined;
   let bestD = Infinity;
   for (const n of names) {

@@ -97,7 +97,7 @@ export const RECOMPUTING_NOTICES_PER_CLIENT = 10;
  * `skipDirect`: keys whose wanting clients heard already (key-lost).
  */
 export function tellRecomputing(s: SchedulerState, lost: readonly TaskState[], reason: string, skipDirect: ReadonlySet<TaskState>): void {
-  const told = new Map<ClientState, number>();
+  const told = new Map<ClientState, Set<TaskState>>();
   const seen = new Set<TaskState>();
   const queue: { ts: TaskState; source: TaskState }[] = [];
   for (const ts of lost) {
@@ -110,9 +110,10 @@ export function tellRecomputing(s: SchedulerState, lost: readonly TaskState[], r
     const { ts, source } = queue[i]!;
     if (!(ts === source && skipDirect.has(ts))) {
       for (const cs of ts.whoWants) {
-        const n = told.get(cs) ?? 0;
-        if (n >= RECOMPUTING_NOTICES_PER_CLIENT) continue;
-        told.set(cs, n + 1);
+        let sources = told.get(cs);
+        if (!sources) told.set(cs, (sources = new Set()));
+        if (sources.size >= RECOMPUTING_NOTICES_PER_CLIENT || sources.has(source)) continue;
+        sources.add(source);
         s.outbox.toClient(cs, { op: "key-waiting", key: source.key, why: "recomputing", reason });
       }
     }

@@ -16,8 +16,8 @@ export interface RunningProcess extends AsyncDisposable {
 }
 
 /** Starts `node ...args` from the repository root. Disposal kills it if it is still running. */
-export function startNode(args: string[]): RunningProcess {
-  const child = spawn(process.execPath, args, { cwd: root, env: { ...process.env, NODE_OPTIONS: "" }, stdio: ["ignore", "pipe", "pipe"] });
+export function startNode(args: string[], env: Record<string, string> = {}): RunningProcess {
+  const child = spawn(process.execPath, args, { cwd: root, env: { ...process.env, NODE_OPTIONS: "", ...env }, stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
   const listeners = new Set<() => void>();
   const onData = (d: Buffer) => {
