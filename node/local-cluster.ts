@@ -40,6 +40,16 @@ export interface LocalClusterOptions {
   page?: boolean | { host?: string; port?: number; serveData?: string | DataServeOptions };
 }
 
+/**
+ * `p`, with the process kept alive until it settles. The cluster's threads and links do not keep it
+ * alive (so a script that forgets close() exits), so what a program awaits of the cluster itself
+ * (close, a worker starting or ending) must, or `await cluster.close()` could end the process first.
+ */
+function keptAlive<T>(p: Promise<T>): Promise<T> {
+  const timer = setInterval(() => {}, 1 << 30);
+  return p.finally(() => clearInterval(timer));
+}
+
 const LOCAL_CLUSTER_OPTION_NAMES = ["workers", "resources", "memoryLimit", "token", "logLevel", "heartbeatMs", "transport", "workerTtlMs", "allowedFailures", "page"];
 
 export class LocalCluster {
@@ -68,6 +78,8 @@ export class LocalCluster {
       transport: options.transport,
       workerTtlMs: options.workerTtlMs,
       allowedFailures: options.allowedFailures,
+      // Neither the scheduler's links nor the threads keep the process alive: clients do while they wait.
+      keepAlive: false,
     });
     // The page first, so that worker threads know where /data/ is (they join in-process).
     let served: ServedPage | null = null;
@@ -99,6 +111,7 @@ export class LocalCluster {
       heartbeatMs: options.heartbeatMs,
       transport: options.transport,
       dataOrigin,
+      keepAlive: false,
     });
     const cluster = new LocalCluster(scheduler, group, served, dataOrigin);
     try {
@@ -138,23 +151,27 @@ export class LocalCluster {
   /** Starts one more worker thread. */
   addWorker(): Promise<ThreadWorker> {
     if (this.closing) return Promise.reject(new ArgumentError("the cluster is closed"));
-    return this.group.add();
+    return keptAlive(this.group.add());
   }
 
   /** Ends a worker abruptly, with no goodbye: for tests of lost workers (and chaos). */
   killWorker(workerId: string): Promise<void> {
-    return this.group.kill(workerId);
+    return keptAlive(this.group.kill(workerId));
   }
 
   /**
    * Retires workers gracefully (see Client.retireWorkers): their unique results move to other
    * workers first. Resolves when the retired threads have exited.
    */
-  async retireWorkers(workerIds: string[]): Promise<RetireResult> {
-    const result = await this.scheduler.retireWorkers(workerIds);
-    const gone = new Set(result.retired);
-    await Promise.all(this.group.workers.filter((w) => gone.has(w.workerId)).map((w) => w.exited));
-    return result;
+  retireWorkers(workerIds: string[]): Promise<RetireResult> {
+    return keptAlive(
+      (async () => {
+        const result = await this.scheduler.retireWorkers(workerIds);
+        const gone = new Set(result.retired);
+        await Promise.all(this.group.workers.filter((w) => gone.has(w.workerId)).map((w) => w.exited));
+        return result;
+      })(),
+    );
   }
 
   /**
@@ -165,7 +182,7 @@ export class LocalCluster {
    */
   async adapt(options: AdaptOptions | false = {}): Promise<void> {
     if (this.closing) throw new ArgumentError("the cluster is closed");
-    await this.adaptive?.stop();
+    await keptAlive(this.adaptive?.stop() ?? Promise.resolve());
     this.adaptive = null;
     if (options === false) return;
     const adaptive = new Adaptive(
@@ -190,7 +207,7 @@ export class LocalCluster {
       await this.page?.close();
       if (this.dataOrigin) setStoreCredentials(this.dataOrigin, null);
     })();
-    return this.closing;
+    return keptAlive(this.closing);
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

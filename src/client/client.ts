@@ -70,6 +70,13 @@ export type MapIterables<A extends unknown[]> = { [I in keyof A]: Iterable<Arg<A
 /** What Client.connect accepts. */
 const CLIENT_OPTION_NAMES = ["token", "name", "transport", "setAsDefault", "noWorkerTimeout"];
 
+/**
+ * While a client waits for something it holds one timer of this period, which keeps a Node
+ * process alive (its connections do not). Long: it never fires in practice.
+ */
+const KEEP_ALIVE_INTERVAL_MS = 1 << 30;
+const noop = () => {};
+
 export class Client implements FutureHost, GraphScheduler {
   /** The id the scheduler gave this client. */
   readonly id: string;
@@ -79,6 +86,9 @@ export class Client implements FutureHost, GraphScheduler {
   private readonly peers: PeerPool;
   private readonly data: DataPlane;
   private readonly sentFns = new Set<string>();
+  /** Things this client waits for (pending keys, requests, fetches); see hold(). */
+  private holds = 0;
+  private holdTimer: ReturnType<typeof setInterval> | undefined;
   private readonly events: ClientEvents;
   /** ClientOptions.noWorkerTimeout: for tasks that do not give their own. */
   private readonly noWorkerTimeout: number | undefined;
@@ -102,9 +112,12 @@ export class Client implements FutureHost, GraphScheduler {
   ) {
     this.id = id;
     this.requests = new Requests(comm);
+    // The connections never keep the process alive by themselves; waiting does (hold()).
+    comm.keepAlive(false);
     this.events = new ClientEvents(id);
     this.noWorkerTimeout = options.noWorkerTimeout;
     this.peers = new PeerPool("client", `client-${id}`, dataToken, options.transport);
+    this.peers.keepAlive = false;
     this.data = new DataPlane(this.peers, (keys) => this.request<Record<string, string[]>>({ kind: "who-has", keys }));
     const handlers: Handlers<SchedulerToClient> = {
       "key-in-memory": (m) => this.keys.get(m.key)?.finish(m.who, m.nbytes, m.value),
@@ -240,7 +253,7 @@ export class Client implements FutureHost, GraphScheduler {
     const entries: { key: string; worker: string; nbytes: number }[] = [];
     await Promise.all(
       [...perWorker].map(async ([address, batch]) => {
-        const nbytes = await this.data.put(address, batch);
+        const nbytes = await this.held(this.data.put(address, batch));
         for (const key of Object.keys(batch)) entries.push({ key, worker: address, nbytes: nbytes[key] ?? 0 });
       }),
     );
@@ -430,7 +443,7 @@ export class Client implements FutureHost, GraphScheduler {
   async close(): Promise<void> {
     this.shutDown("client closed");
     this.comm.close("client closed");
-    await this.comm.closed;
+    await this.held(this.comm.closed.then(noop));
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -438,6 +451,22 @@ export class Client implements FutureHost, GraphScheduler {
   }
 
   // ------------------------------------------------------------ FutureHost
+
+  /** @internal FutureHost: see hold there. */
+  hold(delta: 1 | -1): void {
+    this.holds += delta;
+    if (this.holds > 0 && this.holdTimer === undefined) this.holdTimer = setInterval(noop, KEEP_ALIVE_INTERVAL_MS);
+    else if (this.holds === 0 && this.holdTimer !== undefined) {
+      clearInterval(this.holdTimer);
+      this.holdTimer = undefined;
+    }
+  }
+
+  /** `p`, with the process kept alive until it settles. */
+  private held<T>(p: Promise<T>): Promise<T> {
+    this.hold(1);
+    return p.finally(() => this.hold(-1));
+  }
 
   /** @internal */
   fetch(key: string): Promise<unknown> {
@@ -451,7 +480,7 @@ export class Client implements FutureHost, GraphScheduler {
         return Promise.reject(err as Error);
       }
     }
-    return this.data.fetch(key, ks.who);
+    return this.held(this.data.fetch(key, ks.who));
   }
 
   /** @internal */
@@ -565,7 +594,7 @@ export class Client implements FutureHost, GraphScheduler {
   private request<T>(what: RequestWhat): Promise<T> {
     if (this.closedError) return Promise.reject(this.closedError);
     this.flushGraph();
-    return this.requests.request<T>((id) => ({ op: "request", id, what }));
+    return this.held(this.requests.request<T>((id) => ({ op: "request", id, what })));
   }
 
   private nextToken(): string {

@@ -32,6 +32,8 @@ export interface SocketLike {
    * peer to close first (it does on reading our goodbye), for at most this many milliseconds.
    */
   readonly closeLingerMs?: number;
+  /** Whether the open socket keeps its process alive (Node sockets: ref/unref). */
+  keepAlive?(on: boolean): void;
 }
 
 const OPEN = 1;
@@ -118,6 +120,10 @@ export class SocketChannel implements Channel {
 
   peerCodecs(codecs: string[]): void {
     if (!codecs.includes("deflate")) this.compression = false;
+  }
+
+  keepAlive(on: boolean): void {
+    this.socket.keepAlive?.(on);
   }
 
   send(packet: Packet): void {

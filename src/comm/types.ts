@@ -27,6 +27,11 @@ export interface Channel {
   onClose: (reason: string) => void;
   /** After the handshake: the frame codecs the peer decodes (links that compress use only these). */
   peerCodecs?(codecs: string[]): void;
+  /**
+   * Whether this open channel keeps its process alive (Node's ref/unref; default on). Platforms
+   * without such a notion leave it out. Messages flow either way.
+   */
+  keepAlive?(on: boolean): void;
 }
 
 export interface TransportOptions {

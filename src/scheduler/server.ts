@@ -48,6 +48,12 @@ export interface SchedulerOptions extends SchedulerStateOptions {
   adapt?: Omit<AdaptOptions, "minimum" | "maximum">;
   /** How workers make WebRTC links (ICE servers, transport policy), told to each in its welcome. */
   webrtc?: RtcConfig | undefined;
+  /**
+   * Whether its connections keep the process alive. Default true (a scheduler process serves until
+   * told to stop); a LocalCluster passes false, so that a script that forgets close() exits once its
+   * clients wait for nothing.
+   */
+  keepAlive?: boolean;
 }
 
 /** Milliseconds between work-stealing rounds (Dask's work-stealing-interval). */
@@ -169,6 +175,7 @@ export class Scheduler {
     if (!admitted || this.closing) return;
     const { hello, id } = admitted;
     comm.name = `scheduler↔${id}`;
+    if (this.options.keepAlive === false) comm.keepAlive(false);
     if (hello.role === "client") this.serveClient(comm, id);
     else this.serveWorker(comm, id, hello);
   }
