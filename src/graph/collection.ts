@@ -33,8 +33,18 @@ export function isCollection(v: unknown): v is Collection {
   return typeof v === "object" && v !== null && typeof (v as Partial<Collection>)[COLLECTION] === "function";
 }
 
+declare const VALUE_TYPE: unique symbol;
+
+/**
+ * A phantom (type-only) property by which a collection's type can say its value more precisely
+ * than its COLLECTION method does: a 0-d array's is a number, though arrays in general give
+ * NDArray | number | boolean. Never present at run time.
+ */
+export type Valued<T> = { readonly [K in typeof VALUE_TYPE]?: T };
+
 /** The value a collection computes to (a chunked array → NDArray or number; Delayed<T> → T). */
-export type Computed<C> = C extends Collection<infer T> ? T : C;
+export type Computed<C> = C extends Valued<infer V> ? (unknown extends V ? CollectionValue<C> : V) : CollectionValue<C>;
+type CollectionValue<C> = C extends Collection<infer T> ? T : C;
 
 /** A graph ready to run: optimized, with every key's place in the run order. */
 export interface PreparedGraph {
