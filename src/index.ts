@@ -59,3 +59,5 @@ export {
 export type { ErrorData } from "./errors.js";
 export { setLogger, consoleLogger } from "./log.js";
 export type { Logger, LogLevel } from "./log.js";
+export { registerWireClass } from "./protocol/wire-classes.js";
+export type { WireClass } from "./protocol/wire-classes.js";
