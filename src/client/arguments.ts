@@ -13,7 +13,21 @@ export function sourceRef(def: FnDef): FnRef {
 }
 
 export function isTaskHandle(v: unknown): v is TaskHandle {
-  return typeof v === "object" && v !== null && typeof (v as TaskHandle).module === "string" && typeof (v as TaskHandle).name === "string";
+  return (typeof v === "function" || (typeof v === "object" && v !== null)) && typeof (v as TaskHandle).module === "string" && typeof (v as TaskHandle).name === "string" && HANDLES.has(v as object);
+}
+
+/** Handles made by upload (a plain object with `module` and `name` fields is data, not a handle). */
+const HANDLES = new WeakSet<object>();
+
+/** A callable handle for export `name` of uploaded module `module` (see TaskHandle). */
+export function makeTaskHandle(module: string, name: string): TaskHandle {
+  const handle = function () {
+    throw new ArgumentError(`${name} is a function of an uploaded task module: it runs on workers. Pass it to submit, map or delayed (and compute on a cluster), or import the module here to call it directly`);
+  };
+  Object.defineProperty(handle, "name", { value: name });
+  Object.defineProperty(handle, "module", { value: module, enumerable: true });
+  HANDLES.add(handle);
+  return Object.freeze(handle) as unknown as TaskHandle;
 }
 
 /** The names TaskOptions has: what `with`, `submit` (through `with`) and `map` accept. */

@@ -20,7 +20,7 @@ import type { RetireResult, WorkerInfo } from "../protocol/messages.js";
 import { hash64, randomId } from "../util/ids.js";
 import { describeFunction } from "./functions.js";
 import { Future, KeyState, type FutureHost } from "./future.js";
-import { checkKnownOptions, checkOptions, describe, isPlainObject, isTaskHandle, sourceRef, typeTag } from "./arguments.js";
+import { checkKnownOptions, checkOptions, describe, isPlainObject, isTaskHandle, makeTaskHandle, sourceRef, typeTag } from "./arguments.js";
 import { DataPlane } from "./data.js";
 import { ClientEvents, type ClientEventMap, type ClientEventType } from "./events.js";
 import type { Arg, Args, TaskFn, TaskHandle, TaskModule, TaskOptions } from "./options.js";
@@ -303,11 +303,11 @@ export class Client implements FutureHost, GraphScheduler {
     this.checkOpen();
     const platform = clientPlatform();
     if (!platform) throw new ArgumentError("upload needs a bundler; it is available when meshwork is imported in Node");
-    const { source, exports } = await platform.bundle(module);
+    const { source, exports, values } = await platform.bundle(module);
     const hash = hash64(source);
     await this.request({ kind: "upload", module: { hash, source, exports } });
-    const handles: Record<string, TaskHandle> = {};
-    for (const name of exports) handles[name] = Object.freeze({ module: hash, name });
+    const handles: Record<string, TaskHandle | unknown> = {};
+    for (const name of exports) handles[name] = values && Object.hasOwn(values, name) ? values[name] : makeTaskHandle(hash, name);
     return Object.freeze(handles) as unknown as TaskModule<M>;
   }
 
@@ -401,6 +401,8 @@ export class Client implements FutureHost, GraphScheduler {
         args = node.args;
         if (typeof node.fn === "string") {
           ref = { kind: "builtin", name: node.fn };
+        } else if (isTaskHandle(node.fn)) {
+          ref = { kind: "module", module: node.fn.module, name: node.fn.name };
         } else {
           const def = describeFunction(node.fn);
           ref = sourceRef(def);
@@ -513,14 +515,14 @@ export class Client implements FutureHost, GraphScheduler {
     this.checkOpen();
     let ref: FnRef;
     let name: string;
-    if (typeof fn === "function") {
+    if (isTaskHandle(fn)) {
+      ref = { kind: "module", module: fn.module, name: fn.name };
+      name = fn.name;
+    } else if (typeof fn === "function") {
       const def = describeFunction(fn as (...a: never[]) => unknown);
       ref = sourceRef(def);
       name = def.name || "lambda";
       this.queueFn(def);
-    } else if (isTaskHandle(fn)) {
-      ref = { kind: "module", module: fn.module, name: fn.name };
-      name = fn.name;
     } else {
       throw new ArgumentError(`submit expects a function or a task module handle, got ${describe(fn)}`);
     }

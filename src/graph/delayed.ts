@@ -3,7 +3,7 @@
 // arrays and plain objects too), and become the task's inputs. Nothing runs until compute or
 // persist, on the local scheduler or a cluster.
 
-import { checkKnownOptions, describe } from "../client/arguments.js";
+import { checkKnownOptions, describe, isTaskHandle } from "../client/arguments.js";
 import { describeFunction } from "../client/functions.js";
 import { Future } from "../client/future.js";
 import { ArgumentError } from "../errors.js";
@@ -235,6 +235,7 @@ function identity(v: object | symbol): string {
  * closures with the same source (`(x) => x + k` for different k) are different tasks.
  */
 function functionId(fn: (...args: never[]) => unknown): string {
+  if (isTaskHandle(fn)) return `${fn.module}#${fn.name}`; // an uploaded module's function
   try {
     return describeFunction(fn).id;
   } catch {
