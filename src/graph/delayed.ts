@@ -70,8 +70,18 @@ export class Delayed<T = unknown> implements Collection<T> {
     return this.graph.size;
   }
 
+  /** Its key and what computes it: `Delayed(inc-3f2a…: inc(1, <add-9c01…>), 3 tasks)`. */
   toString(): string {
-    return `Delayed(${this.key})`;
+    const node = this.graph.layers.get(this.key)?.get(this.key);
+    let what = "";
+    if (node instanceof Task) {
+      const fn = typeof node.fn === "string" ? node.fn : node.fn.name || "anonymous";
+      what = `: ${fn}(${node.args.map(shortArg).join(", ")})`;
+    } else if (node instanceof Literal) {
+      what = `: ${shortArg(node.value)}`;
+    }
+    const n = this.taskCount;
+    return `Delayed(${this.key}${what}, ${n} task${n === 1 ? "" : "s"})`;
   }
 
   [Symbol.for("nodejs.util.inspect.custom")](): string {
@@ -110,6 +120,16 @@ export function delayed(target: unknown, options: DelayedOptions = {}): unknown 
     const key = `${prefix}-${token}`;
     return new Delayed(key, LayeredGraph.merge(graph, key, new Map([[key, new Task(fn, value as unknown[])]])));
   };
+}
+
+/** An argument as a few characters: numbers and short strings as they are, inputs as <key>, the rest by kind. */
+function shortArg(v: unknown): string {
+  if (v instanceof TaskRef) return `<${v.key.length > 24 ? `${v.key.slice(0, 24)}…` : v.key}>`;
+  if (typeof v === "number" || typeof v === "boolean" || v === null || v === undefined || typeof v === "bigint") return String(v);
+  if (typeof v === "string") return JSON.stringify(v.length > 20 ? `${v.slice(0, 20)}…` : v);
+  if (Array.isArray(v)) return v.length <= 3 ? `[${v.map(shortArg).join(", ")}]` : `[${v.length} items]`;
+  if (ArrayBuffer.isView(v)) return `${v.constructor.name}(${(v as unknown as { length?: number }).length ?? v.byteLength})`;
+  return typeof v === "object" ? `{…}` : typeof v;
 }
 
 /** The options, checked (and copied: changing the object afterwards changes nothing). */
