@@ -75,7 +75,8 @@ export class Delayed<T = unknown> implements Collection<T> {
     const node = this.graph.layers.get(this.key)?.get(this.key);
     let what = "";
     if (node instanceof Task) {
-      const fn = typeof node.fn === "string" ? node.fn : node.fn.name || "anonymous";
+      // An arrow function has no name; its key starts with the name delayed was given.
+      const fn = typeof node.fn === "string" ? node.fn : node.fn.name || this.key.slice(0, Math.max(0, this.key.lastIndexOf("-"))) || "anonymous";
       what = `: ${fn}(${node.args.map(shortArg).join(", ")})`;
     } else if (node instanceof Literal) {
       what = `: ${shortArg(node.value)}`;
