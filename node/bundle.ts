@@ -31,5 +31,14 @@ export async function bundleModule(module: string | URL): Promise<BundledModule>
   }
   const source = result.outputFiles[0]!.text;
   const exports = Object.values(result.metafile.outputs)[0]?.exports ?? [];
-  return { source, exports };
+  // Exports that are not functions come back as their values: the module is loaded here once, as
+  // the workers load it, to read them.
+  const values: Record<string, unknown> = {};
+  try {
+    const loaded = (await import(`data:text/javascript;base64,${Buffer.from(source).toString("base64")}`)) as Record<string, unknown>;
+    for (const name of exports) if (typeof loaded[name] !== "function") values[name] = loaded[name];
+  } catch (err) {
+    throw new ArgumentError(`cannot upload ${entry}: loading the bundled module failed: ${(err as Error).message}`, { cause: err });
+  }
+  return { source, exports, values };
 }

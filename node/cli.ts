@@ -2,10 +2,10 @@
 // The `meshwork` command: `scheduler` and `worker` for a cluster across processes and machines,
 // `demo` (what `npm start` runs) for everything in one process.
 
-import { demo } from "./commands/demo.js";
-import { UsageError, version } from "./commands/common.js";
-import { scheduler } from "./commands/scheduler.js";
-import { worker } from "./commands/worker.js";
+import { demo, DEMO_HELP } from "./commands/demo.js";
+import { describeFailure, takeGlobalFlags, UsageError, version } from "./commands/common.js";
+import { scheduler, SCHEDULER_HELP } from "./commands/scheduler.js";
+import { worker, WORKER_HELP } from "./commands/worker.js";
 import { relaunchWithHugePages, watchParent } from "./huge-pages.js";
 
 const HELP = `meshwork — a compute mesh: a scheduler in Node, workers that are threads, processes and browser tabs.
@@ -14,14 +14,27 @@ Usage:
   meshwork scheduler [--host H] [--port P] [--token T]    run a scheduler (WebSocket and worker page, one port)
   meshwork worker <url> [--threads N] [--token T]          run worker threads that join a scheduler
   meshwork demo [--workers N]                              a local cluster running example computations
-  meshwork --version | --help
+  meshwork --version | --help | -h
+
+Every command also takes:
+  --log-level LEVEL      debug, info (the default), warn, error or silent
+  --debug                print the stack of an error (and log at debug unless --log-level says otherwise)
 
 Run \`meshwork <command> --help\` for a command's options.`;
 
+const HELPS: Record<string, string> = { scheduler: SCHEDULER_HELP, worker: WORKER_HELP, demo: DEMO_HELP };
+
 const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = { scheduler, worker, demo };
 
+/** Set from --debug: failures print their stack. */
+let debug = false;
+let commandName: string | undefined;
+
 async function main(argv: string[]): Promise<number> {
-  const [command, ...rest] = argv;
+  const global = takeGlobalFlags(argv);
+  debug = global.debug;
+  const [command, ...rest] = global.rest;
+  commandName = command;
   if (command === undefined || command === "--help" || command === "-h" || command === "help") {
     console.log(HELP);
     return command === undefined ? 1 : 0;
@@ -42,11 +55,13 @@ async function main(argv: string[]): Promise<number> {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (err: unknown) => {
-    if (err instanceof UsageError || (err as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
-      console.error(`meshwork: ${(err as Error).message}`);
-      process.exit(2);
+    // A mistake of the user's or the network's is one line; a bug keeps its stack (--debug: always).
+    const failure = describeFailure(err, commandName === undefined ? undefined : HELPS[commandName]);
+    if (failure && !debug) {
+      console.error(`meshwork${commandName && HELPS[commandName] ? ` ${commandName}` : ""}: ${failure.message}`);
+      process.exit(failure.exitCode);
     }
     console.error(err);
-    process.exit(1);
+    process.exit(failure?.exitCode ?? 1);
   },
 );

@@ -2,7 +2,7 @@
 // starts a scheduler and workers on one machine. close() leaves nothing running.
 
 import { availableParallelism } from "node:os";
-import { Adaptive, ArgumentError, Scheduler, type AdaptOptions, type LogLevel, type RetireResult, type TransportOptions } from "../src/internal.js";
+import { Adaptive, ArgumentError, checkKnownOptions, Scheduler, type AdaptOptions, type LogLevel, type RetireResult, type TransportOptions } from "../src/internal.js";
 import { parseBytes } from "../src/util/bytes.js";
 import type { ThreadWorker } from "./thread-host.js";
 import { WorkerGroup } from "./worker-group.js";
@@ -42,6 +42,18 @@ export interface LocalClusterOptions {
   page?: boolean | { host?: string; port?: number; serveData?: string | DataServeOptions };
 }
 
+/**
+ * `p`, with the process kept alive until it settles. The cluster's threads and links do not keep it
+ * alive (so a script that forgets close() exits), so what a program awaits of the cluster itself
+ * (close, a worker starting or ending) must, or `await cluster.close()` could end the process first.
+ */
+function keptAlive<T>(p: Promise<T>): Promise<T> {
+  const timer = setInterval(() => {}, 1 << 30);
+  return p.finally(() => clearInterval(timer));
+}
+
+const LOCAL_CLUSTER_OPTION_NAMES = ["workers", "resources", "memoryLimit", "token", "logLevel", "heartbeatMs", "transport", "workerTtlMs", "allowedFailures", "page"];
+
 export class LocalCluster {
   private closing: Promise<void> | null = null;
   private adaptive: Adaptive | null = null;
@@ -55,6 +67,7 @@ export class LocalCluster {
 
   /** Starts the scheduler and `workers` worker threads; resolves once all workers have joined. */
   static async start(options: LocalClusterOptions = {}): Promise<LocalCluster> {
+    checkKnownOptions("LocalCluster.start options", options, LOCAL_CLUSTER_OPTION_NAMES);
     const n = options.workers ?? availableParallelism();
     if (!Number.isInteger(n) || n < 0) throw new ArgumentError(`workers must be a whole number ≥ 0, got ${String(options.workers)}`);
     if (options.memoryLimit !== undefined) parseBytes(options.memoryLimit); // fail early on a bad size
@@ -71,6 +84,8 @@ export class LocalCluster {
       transport: options.transport,
       workerTtlMs: options.workerTtlMs,
       allowedFailures: options.allowedFailures,
+      // Neither the scheduler's links nor the threads keep the process alive: clients do while they wait.
+      keepAlive: false,
     });
     // The page first, so that worker threads know where /data/ is (they join in-process).
     let served: ServedPage | null = null;
@@ -102,6 +117,7 @@ export class LocalCluster {
       heartbeatMs: options.heartbeatMs,
       transport: options.transport,
       dataOrigin,
+      keepAlive: false,
     });
     const cluster = new LocalCluster(scheduler, group, served, dataOrigin);
     try {
@@ -141,23 +157,27 @@ export class LocalCluster {
   /** Starts one more worker thread. */
   addWorker(): Promise<ThreadWorker> {
     if (this.closing) return Promise.reject(new ArgumentError("the cluster is closed"));
-    return this.group.add();
+    return keptAlive(this.group.add());
   }
 
   /** Ends a worker abruptly, with no goodbye: for tests of lost workers (and chaos). */
   killWorker(workerId: string): Promise<void> {
-    return this.group.kill(workerId);
+    return keptAlive(this.group.kill(workerId));
   }
 
   /**
    * Retires workers gracefully (see Client.retireWorkers): their unique results move to other
    * workers first. Resolves when the retired threads have exited.
    */
-  async retireWorkers(workerIds: string[]): Promise<RetireResult> {
-    const result = await this.scheduler.retireWorkers(workerIds);
-    const gone = new Set(result.retired);
-    await Promise.all(this.group.workers.filter((w) => gone.has(w.workerId)).map((w) => w.exited));
-    return result;
+  retireWorkers(workerIds: string[]): Promise<RetireResult> {
+    return keptAlive(
+      (async () => {
+        const result = await this.scheduler.retireWorkers(workerIds);
+        const gone = new Set(result.retired);
+        await Promise.all(this.group.workers.filter((w) => gone.has(w.workerId)).map((w) => w.exited));
+        return result;
+      })(),
+    );
   }
 
   /**
@@ -168,7 +188,7 @@ export class LocalCluster {
    */
   async adapt(options: AdaptOptions | false = {}): Promise<void> {
     if (this.closing) throw new ArgumentError("the cluster is closed");
-    await this.adaptive?.stop();
+    await keptAlive(this.adaptive?.stop() ?? Promise.resolve());
     this.adaptive = null;
     if (options === false) return;
     const adaptive = new Adaptive(
@@ -193,7 +213,7 @@ export class LocalCluster {
       await this.page?.close();
       if (this.dataOrigin) setStoreCredentials(this.dataOrigin, null);
     })();
-    return this.closing;
+    return keptAlive(this.closing);
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

@@ -35,7 +35,7 @@ export interface ThreadWorkerConfig {
 /** Messages on a thread's own channel besides inproc hub traffic. */
 export type ThreadControl =
   | { thread: "ready"; workerId: string; address: string }
-  | { thread: "failed"; message: string; stack?: string }
+  | { thread: "failed"; message: string; stack?: string; name?: string; code?: string }
   /** The scheduler asks this process for `n` more worker threads (adaptive scaling). */
   | { thread: "grow"; n: number }
   | { thread: "close"; reason: string };
@@ -93,7 +93,9 @@ export function startThreadWorker(config: ThreadWorkerConfig, onGrow?: (n: numbe
         thread.on("error", () => {}); // later errors end the thread; "exit" reports it
         resolve(handle(config.name, ctl.workerId, ctl.address, thread, exited));
       } else if (ctl.thread === "failed") {
-        const err = new Error(`worker thread ${config.name} failed to start: ${ctl.message}`);
+        // Keep the error's name and code (ConnectError, HandshakeError …): callers retry or report by them.
+        const err = Object.assign(new Error(`worker thread ${config.name} failed to start: ${ctl.message}`), ctl.code === undefined ? {} : { code: ctl.code });
+        if (ctl.name) err.name = ctl.name;
         if (ctl.stack) err.stack = ctl.stack;
         reject(err);
       }

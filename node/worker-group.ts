@@ -34,6 +34,8 @@ export interface WorkerGroupOptions {
   webrtc?: boolean | undefined;
   /** Where the scheduler serves /data/, when not at its address (a LocalCluster's page). */
   dataOrigin?: string | undefined;
+  /** Whether the threads keep this process alive once started. Default true (`meshwork worker`); a LocalCluster's do not. */
+  keepAlive?: boolean | undefined;
 }
 
 export class WorkerGroup {
@@ -90,6 +92,7 @@ export class WorkerGroup {
       removeSpill();
       throw err;
     }
+    if (o.keepAlive === false) w.thread.unref();
     this.threads.set(w.workerId, w);
     void w.exited.then(() => {
       this.threads.delete(w.workerId);

@@ -59,6 +59,7 @@ try {
   port.postMessage({ thread: "ready", workerId: worker.workerId, address: worker.address } satisfies ThreadControl);
 } catch (err) {
   const e = err as Error;
-  port.postMessage({ thread: "failed", message: e.message, stack: e.stack } satisfies ThreadControl);
+  const code = (e as { code?: unknown }).code;
+  port.postMessage({ thread: "failed", message: e.message, stack: e.stack, name: e.name, code: typeof code === "string" ? code : undefined } satisfies ThreadControl);
   port.close();
 }

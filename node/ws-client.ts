@@ -29,6 +29,11 @@ export class FastWebSocket implements SocketLike {
   readyState = CONNECTING;
   binaryType = "nodebuffer";
   private readonly socket: Socket;
+
+  keepAlive(on: boolean): void {
+    if (on) this.socket.ref();
+    else this.socket.unref();
+  }
   private readonly listeners = new Map<string, Set<Listener>>();
   private readonly scratch = Buffer.allocUnsafeSlow(SCRATCH_BYTES);
   /** Bytes read but not yet parsed (outside payloads): the upgrade response, frame headers. */

@@ -55,13 +55,21 @@ export class ClosureError extends SerializationError {
   constructor(
     readonly variables: string[],
     fnName: string,
+    /** Those of `variables` it calls: functions, which cannot be passed as arguments either. */
+    readonly called: string[] = [],
   ) {
     const list = variables.map((v) => `\`${v}\``).join(", ");
+    const values = variables.filter((v) => !called.includes(v));
+    const fns = called.map((v) => `\`${v}\``).join(", ");
     super(
       `Function ${fnName || "(anonymous)"} refers to ${list} from outside its own body. ` +
         `Functions are sent to workers as source code, so their closure does not travel with them. ` +
-        `Pass ${variables.length > 1 ? "these values" : "the value"} as ${variables.length > 1 ? "arguments" : "an argument"} ` +
-        `(client.submit(fn, ...args)), or put the function in a task module (client.upload(url)).`,
+        (called.length > 0
+          ? `It calls ${fns}: functions do not travel as arguments either, so put ${called.length > 1 ? "them" : "it"} and this function in a task module ` +
+            `(const mod = await client.upload(url); client.submit(mod.fn, ...)), or define ${called.length > 1 ? "them" : "it"} inside the function` +
+            (values.length > 0 ? `; pass ${values.map((v) => `\`${v}\``).join(", ")} as ${values.length > 1 ? "arguments" : "an argument"}.` : ".")
+          : `Pass ${variables.length > 1 ? "these values" : "the value"} as ${variables.length > 1 ? "arguments" : "an argument"} ` +
+            `(client.submit(fn, ...args)), or put the function in a task module (client.upload(url)).`),
     );
   }
 }
@@ -103,6 +111,15 @@ export class LostDataError extends MeshworkError {
 export class GraphCycleError extends MeshworkError {
   override name = "GraphCycleError";
   override readonly code = "GRAPH_CYCLE";
+}
+
+/**
+ * No connected worker may run the task (its `workers` or `resources` match none, or there are no
+ * workers), and it waited longer than its `noWorkerTimeout` (Dask's no-workers-timeout).
+ */
+export class NoWorkerError extends MeshworkError {
+  override name = "NoWorkerError";
+  override readonly code = "NO_WORKER";
 }
 
 /** A task was running on several workers that died while running it, so it is stopped (Dask's KilledWorker). */
@@ -288,6 +305,8 @@ export function errorFromData(data: ErrorData, key?: string): MeshworkError {
       return new KilledWorkerError(data.message);
     case "GRAPH_CYCLE":
       return new GraphCycleError(data.message);
+    case "NO_WORKER":
+      return new NoWorkerError(data.message);
     default:
       return new RemoteError(data, key);
   }

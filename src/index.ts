@@ -9,7 +9,8 @@ registerTransport(inprocTransport);
 import "./client/local.js"; // the single-machine scheduler ("sync")
 
 export { Client } from "./client/client.js";
-export type { ClientOptions, ScatterOptions, TaskSubmitter } from "./client/client.js";
+export type { ClientOptions, ScatterOptions, TaskSubmitter, MapIterables } from "./client/client.js";
+export type { ClientEventMap, ClientEventType } from "./client/events.js";
 export { Future } from "./client/future.js";
 export type { FutureStatus } from "./client/future.js";
 export { asCompleted, AsCompleted } from "./client/as-completed.js";
@@ -39,6 +40,7 @@ export {
   LostDataError,
   KilledWorkerError,
   GraphCycleError,
+  NoWorkerError,
   CommClosedError,
   ProtocolError,
   HandshakeError,
@@ -61,3 +63,5 @@ export {
 export type { ErrorData } from "./errors.js";
 export { setLogger, consoleLogger } from "./log.js";
 export type { Logger, LogLevel } from "./log.js";
+export { registerWireClass } from "./protocol/wire-classes.js";
+export type { WireClass } from "./protocol/wire-classes.js";

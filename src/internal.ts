@@ -37,6 +37,7 @@ export { WorkerState } from "./worker/state.js";
 export { defaultCodePlatform, type CodePlatform } from "./worker/code.js";
 export { setClientPlatform, type ClientPlatform, type BundledModule } from "./client/platform.js";
 export { describeFunction } from "./client/functions.js";
+export { checkKnownOptions, isPlainObject, nearestName } from "./client/arguments.js";
 export { log } from "./log.js";
 export { randomId, hash64 } from "./util/ids.js";
 export { Task, Literal, FutureNode, LayeredGraph, findRefs, substitute, type GraphNode } from "./graph/task.js";

@@ -42,7 +42,7 @@ test("examples/03-arrays computes x.add(x.T).mean(axis 0).sum() near n, persists
 test("examples/04-delayed computes the same report in this thread and on a cluster", async () => {
   const r = await runNode(["--import", "tsx", "examples/04-delayed/main.ts"]);
   assert.equal(r.code, 0, r.stderr);
-  assert.match(r.stdout, /report = Delayed\(combine-[0-9a-f]+\) \(22 tasks, nothing computed yet\)/);
+  assert.match(r.stdout, /report = Delayed\(combine-[0-9a-f]+: combine\(\[7 items\]\), 22 tasks\): nothing computed yet/);
   assert.match(r.stdout, /days: 7/);
   assert.match(r.stdout, /n: 6923/);
   assert.match(r.stdout, /same answer both ways: true/);

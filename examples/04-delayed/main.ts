@@ -22,7 +22,7 @@ const combine = delayed(
 
 const days = [1, 2, 3, 4, 5, 6, 7];
 const report = combine(days.map((d) => summarize(clean(load(d)))));
-console.log(`report = ${report} (${report.taskCount} tasks, nothing computed yet)`);
+console.log(`report = ${report}: nothing computed yet`);
 
 // No cluster yet: compute runs the graph in this thread.
 const local = await report.compute();

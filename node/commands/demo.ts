@@ -5,7 +5,7 @@ import { asCompleted, Client, delayed, LocalCluster, RemoteError, type Future } 
 import * as mw from "../array.js";
 import { ms, untilSignal, UsageError, version, wholeNumber } from "./common.js";
 
-const DEMO_HELP = `meshwork demo — start a local cluster of worker threads and run example computations on it.
+export const DEMO_HELP = `meshwork demo — start a local cluster of worker threads and run example computations on it.
 
 It also serves the worker page: open the printed link in a browser and that tab joins the cluster.
 In a terminal the demo then keeps computing until Ctrl-C, so you can watch tabs take work.
@@ -15,7 +15,9 @@ Options:
   --port P      port of the worker page (default: a free one)
   --serve       keep computing after the steps even when not in a terminal
   --no-serve    exit after the steps even in a terminal
-  --help        print this help`;
+  --log-level L debug, info (default), warn, error or silent
+  --debug       print the stack of an error
+  -h, --help    print this help`;
 
 export async function demo(argv: string[]): Promise<number> {
   const { values } = parseArgs({

@@ -30,7 +30,9 @@ Options:
                          and workers read their chunks there, e.g. fromZarr("http://…/data/x.zarr")
   --data-origin ORIGIN   also let pages of ORIGIN read /data/ (CORS; repeatable; default: none,
                          pages of the scheduler's own origin only)
-  --help                 print this help
+  --log-level LEVEL      debug, info (default), warn, error or silent
+  --debug                print the stack of an error
+  -h, --help             print this help
 
 Clients connect with Client.connect(url, { token }); workers with
 MESHWORK_WORKER_TOKEN=<worker token> meshwork worker <url>. A worker token can join and serve, not

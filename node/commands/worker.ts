@@ -6,7 +6,7 @@ import { parseArgs } from "node:util";
 import { parseBytes } from "../../src/util/bytes.js";
 import "../platform.js";
 import { WorkerGroup } from "../worker-group.js";
-import { untilSignal, UsageError, version, wholeNumber } from "./common.js";
+import { cliLogLevel, parseDuration, untilSignal, UsageError, version, wholeNumber } from "./common.js";
 import { forgetTokenEnv, readTokenFile, TOKEN_ENV } from "./tokens.js";
 
 /** The worker token: --token, --token-file or $MESHWORK_WORKER_TOKEN (none: a scheduler without tokens). */
@@ -16,6 +16,31 @@ function workerToken(flag: string | undefined, file: string | undefined): string
   const token = flag ?? (process.env[TOKEN_ENV.worker] || undefined);
   forgetTokenEnv(); // the tasks this process runs can read process.env
   return token;
+}
+
+/** The longest pause between attempts to reach the scheduler (they start at 250 ms and double). */
+export const JOIN_RETRY_MAX_MS = 5_000;
+
+/**
+ * Runs `join` until it succeeds, retrying with pauses of 250 ms, doubling up to JOIN_RETRY_MAX_MS,
+ * while the scheduler cannot be reached (ConnectError) and `timeoutMs` has not passed. Anything
+ * else (a refused token) fails at once.
+ */
+async function joinWithRetry<T>(join: () => Promise<T>, url: string, timeoutMs: number): Promise<T> {
+  const started = performance.now();
+  for (let pause = 250; ; pause = Math.min(2 * pause, JOIN_RETRY_MAX_MS)) {
+    try {
+      return await join();
+    } catch (err) {
+      const waited = performance.now() - started;
+      if ((err as { code?: unknown }).code !== "CONNECT") throw err;
+      if (waited + pause > timeoutMs) {
+        throw Object.assign(new Error(`cannot reach the scheduler at ${url}${timeoutMs > 0 ? ` within --timeout ${timeoutMs / 1000} s` : ""}: ${(err as Error).message.replace(/^worker thread \S+ failed to start: /, "")}`), { name: "ConnectError", code: "CONNECT" });
+      }
+      console.log(`the scheduler at ${url} cannot be reached yet (${(err as Error).message.replace(/^.*?: connect /, "")}); trying again in ${(pause / 1000).toFixed(2)} s`);
+      await new Promise((r) => setTimeout(r, pause));
+    }
+  }
 }
 
 export const WORKER_HELP = `meshwork worker — run worker threads that join a scheduler.
@@ -37,7 +62,11 @@ Options:
   --compression MODE     auto (default), deflate or off, for data sent to other workers
   --throttle RATE        send at most RATE bytes per second on each link, e.g. 20MB (for benchmarks
                          and tests: a slow network on demand)
-  --help                 print this help`;
+  --timeout DURATION     keep trying to reach the scheduler this long, with growing pauses up to
+                         5 s, before giving up, e.g. 30s, 2m (default 60s; 0: try once)
+  --log-level LEVEL      debug, info (default), warn, error or silent
+  --debug                print the stack of an error
+  -h, --help             print this help`;
 
 export async function worker(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -52,6 +81,7 @@ export async function worker(argv: string[]): Promise<number> {
       compression: { type: "string", default: "auto" },
       throttle: { type: "string" },
       adapt: { type: "string" },
+      timeout: { type: "string", default: "60s" },
       help: { type: "boolean", default: false },
     },
     strict: true,
@@ -91,6 +121,7 @@ export async function worker(argv: string[]): Promise<number> {
     }
     if (throttleBytesPerSec <= 0) throw new UsageError("--throttle must be more than 0 bytes per second");
   }
+  const timeoutMs = parseDuration("--timeout", values.timeout);
   const host = values.host.includes(":") ? `[${values.host}]` : values.host;
   const group = new WorkerGroup({
     scheduler: url,
@@ -101,8 +132,11 @@ export async function worker(argv: string[]): Promise<number> {
     token: workerToken(values.token, values["token-file"]),
     transport: { compression: modes[values.compression], throttleBytesPerSec },
     adapt,
+    logLevel: cliLogLevel(),
   });
-  const started = await group.grow(threads);
+  // The first thread finds the scheduler (retrying while it is not up yet); the others follow it.
+  const first = await joinWithRetry(() => group.grow(1), url, timeoutMs);
+  const started = [...first, ...(await group.grow(threads - 1))];
   console.log(`meshwork ${version()} worker: ${threads} thread(s) joined ${url}${adapt ? ` (adapting between ${adapt.minimum} and ${adapt.maximum})` : ""}`);
   for (const w of started) console.log(`  ${w.name} serves data at ${w.address}`);
   const stop = untilSignal().then((sig) => `${sig}: leaving the scheduler`);

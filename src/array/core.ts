@@ -3,7 +3,7 @@
 // graph and return new arrays at once; nothing runs until compute.
 
 import { ArgumentError } from "../errors.js";
-import { COLLECTION, computeWith, persistWith, release, type Collection, type CollectionParts, type ComputeOptions } from "../graph/collection.js";
+import { COLLECTION, computeWith, persistWith, release, type Collection, type CollectionParts, type ComputeOptions, type Valued } from "../graph/collection.js";
 import { LayeredGraph, Task, TaskRef, type GraphNode } from "../graph/task.js";
 import { hash64 } from "../util/ids.js";
 import { blockIndices, offsets, type Chunks, type ChunksSpec } from "./chunks.js";
@@ -22,6 +22,23 @@ import { toDelayed } from "./block-values.js";
 
 /** What computing a chunked array gives: an NDArray, or a number (or boolean) for a 0-d array. */
 export type ArrayValue = NDArray | number | boolean;
+
+/**
+ * A chunked array with no dimensions whose value is a number: what a reduction over every axis
+ * gives (`x.sum()`, `x.mean()`, `x.argmax()` …). Computing it is typed `number`; it is a
+ * ChunkedArray like any other.
+ */
+export type NumberArray = { compute(options?: ComputeOptions): Promise<number> } & Valued<number> & ChunkedArray;
+
+/** A chunked array with no dimensions whose value is true or false (`x.any()`, `x.all()`). */
+export type BooleanArray = { compute(options?: ComputeOptions): Promise<boolean> } & Valued<boolean> & ChunkedArray;
+
+/** Options of a reduction over every axis, without keepdims: the result has no dimensions. */
+export type FullReduceOptions = ReduceOptions & { axis?: null | undefined; keepdims?: false | undefined };
+/** As FullReduceOptions, for var and std. */
+export type FullVarOptions = VarOptions & { axis?: null | undefined; keepdims?: false | undefined };
+/** As FullReduceOptions, for argmin and argmax. */
+export type FullArgOptions = ArgOptions & { axis?: null | undefined; keepdims?: false | undefined };
 
 export class ChunkedArray implements Collection<ArrayValue> {
   readonly shape: readonly number[];
@@ -243,12 +260,16 @@ export class ChunkedArray implements Collection<ArrayValue> {
 
   // ---- reductions (trees of tasks) ----
 
+  sum(options?: FullReduceOptions): NumberArray;
+  sum(options?: ReduceOptions): ChunkedArray;
   sum(options?: ReduceOptions): ChunkedArray {
     return reduce(this, "sum", options);
   }
   prod(options?: ReduceOptions): ChunkedArray {
     return reduce(this, "prod", options);
   }
+  mean(options?: FullReduceOptions): NumberArray;
+  mean(options?: ReduceOptions): ChunkedArray;
   mean(options?: ReduceOptions): ChunkedArray {
     return reduce(this, "mean", options);
   }
@@ -258,21 +279,33 @@ export class ChunkedArray implements Collection<ArrayValue> {
   max(options?: ReduceOptions): ChunkedArray {
     return reduce(this, "max", options);
   }
+  any(options?: FullReduceOptions): BooleanArray;
+  any(options?: ReduceOptions): ChunkedArray;
   any(options?: ReduceOptions): ChunkedArray {
     return reduce(this, "any", options);
   }
+  all(options?: FullReduceOptions): BooleanArray;
+  all(options?: ReduceOptions): ChunkedArray;
   all(options?: ReduceOptions): ChunkedArray {
     return reduce(this, "all", options);
   }
+  var(options?: FullVarOptions): NumberArray;
+  var(options?: VarOptions): ChunkedArray;
   var(options?: VarOptions): ChunkedArray {
     return moments(this, false, options);
   }
+  std(options?: FullVarOptions): NumberArray;
+  std(options?: VarOptions): ChunkedArray;
   std(options?: VarOptions): ChunkedArray {
     return moments(this, true, options);
   }
+  argmin(options?: FullArgOptions): NumberArray;
+  argmin(options?: ArgOptions): ChunkedArray;
   argmin(options?: ArgOptions): ChunkedArray {
     return argReduce(this, "argmin", options);
   }
+  argmax(options?: FullArgOptions): NumberArray;
+  argmax(options?: ArgOptions): ChunkedArray;
   argmax(options?: ArgOptions): ChunkedArray {
     return argReduce(this, "argmax", options);
   }
@@ -282,6 +315,8 @@ export class ChunkedArray implements Collection<ArrayValue> {
   // axes), { keepdims } (default false), { splitEvery } (default 16). ----
 
   /** Sum of the values that are not NaN; 0 where all are NaN. Result dtype as `sum`'s (float32 stays, others float64). */
+  nansum(options?: FullReduceOptions): NumberArray;
+  nansum(options?: ReduceOptions): ChunkedArray;
   nansum(options?: ReduceOptions): ChunkedArray {
     return reduce(this, "nansum", options);
   }
@@ -304,6 +339,8 @@ export class ChunkedArray implements Collection<ArrayValue> {
    * Mean of the values that are not NaN; NaN where all are (or none are selected). float32 for
    * float32, else float64 (as `mean`). One pass over each block: a sum and a count per position.
    */
+  nanmean(options?: FullReduceOptions): NumberArray;
+  nanmean(options?: ReduceOptions): ChunkedArray;
   nanmean(options?: ReduceOptions): ChunkedArray {
     return nanMean(this, options);
   }
@@ -312,10 +349,14 @@ export class ChunkedArray implements Collection<ArrayValue> {
    * count - ddof ≤ 0, all-NaN positions included (NumPy's nanvar; `var` gives inf there for data
    * that is not constant). float32 for float32, else float64.
    */
+  nanvar(options?: FullVarOptions): NumberArray;
+  nanvar(options?: VarOptions): ChunkedArray;
   nanvar(options?: VarOptions): ChunkedArray {
     return moments(this, false, options, true);
   }
   /** Square root of `nanvar` (same options, `ddof` default 0; NaN where count - ddof ≤ 0). */
+  nanstd(options?: FullVarOptions): NumberArray;
+  nanstd(options?: VarOptions): ChunkedArray;
   nanstd(options?: VarOptions): ChunkedArray {
     return moments(this, true, options, true);
   }
@@ -324,6 +365,8 @@ export class ChunkedArray implements Collection<ArrayValue> {
    * dask's `nannumel`). float64, the stand-in here for NumPy's int64 (as sums of integers are):
    * exact to 2^53, where int32 would stop at 2^31 elements.
    */
+  count(options?: FullReduceOptions): NumberArray;
+  count(options?: ReduceOptions): ChunkedArray;
   count(options?: ReduceOptions): ChunkedArray {
     return reduce(this, "count", options);
   }

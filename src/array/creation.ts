@@ -1,6 +1,7 @@
 // Making chunked arrays: from data in hand, filled with a value, ranges, and random numbers that
 // are the same for a seed however the array is cut.
 
+import { checkKnownOptions } from "../client/arguments.js";
 import { ArgumentError } from "../errors.js";
 import { LayeredGraph, Literal, Task, type GraphNode } from "../graph/task.js";
 import { hash64, randomId } from "../util/ids.js";
@@ -17,6 +18,11 @@ export interface ChunkOptions {
 
 export interface CreateOptions extends ChunkOptions {
   dtype?: DType;
+}
+
+/** Refuses unknown options (a misspelt `dtpye` would otherwise be ignored) for `fn`, which also takes `extra`. */
+function checkCreateOptions(fn: string, options: object, extra: readonly string[] = []): void {
+  checkKnownOptions(`${fn} options`, options, ["dtype", "chunks", ...extra]);
 }
 
 /** Builds an array whose block at each index is the node `make(index, blockShape, blockStart)`. */
@@ -36,6 +42,7 @@ function blockwise(name: string, shape: number[], chunksSpec: ChunksSpec | undef
  * `shape` for more than one dimension). The data is copied into the graph, one block per task.
  */
 export function fromArray(data: unknown, options: CreateOptions & { shape?: number[] } = {}): ChunkedArray {
+  checkCreateOptions("fromArray", options, ["shape"]);
   const nd = data instanceof NDArray && !options.dtype && !options.shape ? data : NDArray.from(data, { dtype: options.dtype, shape: options.shape });
   const c = nd.contiguous();
   const bytes = c.toTypedArray();
@@ -48,6 +55,7 @@ export function fromArray(data: unknown, options: CreateOptions & { shape?: numb
 
 /** An array of `shape` filled with `value`. */
 export function full(shape: readonly number[] | number, value: number | boolean, options: CreateOptions = {}): ChunkedArray {
+  checkCreateOptions("full", options);
   const s = checkShape(shape);
   if (typeof value !== "number" && typeof value !== "boolean") throw new ArgumentError(`full needs a number or boolean fill value, got ${typeof value}`);
   const dtype = options.dtype ? checkDType(options.dtype) : typeof value === "boolean" ? "bool" : "float64";
@@ -69,10 +77,20 @@ const INT32_MAX = 2147483647;
 
 /**
  * Evenly spaced values in [start, stop): `arange(stop)`, `arange(start, stop)`,
- * `arange(start, stop, step)`. int32 when all three are integers (NumPy: int64), else float64.
+ * `arange(start, stop, step)`, each with options last (`arange(6, { dtype: "int8" })`). int32 when
+ * all three are integers (NumPy: int64), else float64, unless `dtype` says otherwise.
  */
-export function arange(a: number, b?: number, c?: number, options: CreateOptions = {}): ChunkedArray {
-  const [start, stop, step] = b === undefined ? [0, a, 1] : [a, b, c ?? 1];
+export function arange(stop: number, options?: CreateOptions): ChunkedArray;
+export function arange(start: number, stop: number, options?: CreateOptions): ChunkedArray;
+export function arange(start: number, stop?: number, step?: number, options?: CreateOptions): ChunkedArray;
+export function arange(...args: (number | CreateOptions | undefined)[]): ChunkedArray {
+  const tail = args[args.length - 1];
+  const options = ((typeof tail === "object" && tail !== null ? args.pop() : undefined) as CreateOptions | undefined) ?? {};
+  while (args.length > 0 && args[args.length - 1] === undefined) args.pop();
+  checkCreateOptions("arange", options);
+  if (args.length < 1 || args.length > 3) throw new ArgumentError(`arange takes stop, start and stop, or start, stop and step (then options), got ${args.length} numbers`);
+  const [a, b, c] = args as number[];
+  const [start, stop, step] = b === undefined ? [0, a!, 1] : [a!, b, c ?? 1];
   for (const v of [start, stop, step]) if (typeof v !== "number" || !Number.isFinite(v)) throw new ArgumentError(`arange takes finite numbers, got ${String(v)}`);
   if (step === 0) throw new ArgumentError("arange step must not be 0");
   const length = Math.max(0, Math.ceil((stop - start) / step));
@@ -85,6 +103,7 @@ export function arange(a: number, b?: number, c?: number, options: CreateOptions
 
 /** `num` evenly spaced values from start to stop (stop included unless `endpoint` is false), float64. */
 export function linspace(start: number, stop: number, num = 50, options: CreateOptions & { endpoint?: boolean } = {}): ChunkedArray {
+  checkCreateOptions("linspace", options, ["endpoint"]);
   if (!Number.isInteger(num) || num < 0) throw new ArgumentError(`linspace needs a whole number of samples ≥ 0, got ${num}`);
   for (const v of [start, stop]) if (typeof v !== "number" || !Number.isFinite(v)) throw new ArgumentError(`linspace takes finite numbers, got ${String(v)}`);
   const endpoint = options.endpoint ?? true;
@@ -103,6 +122,7 @@ export interface RandomOptions extends ChunkOptions {
 }
 
 function randomArray(dist: "uniform" | "normal", shape: readonly number[] | number, params: [number, number], options: RandomOptions): ChunkedArray {
+  checkCreateOptions(dist === "uniform" ? "random" : "normal", options, ["seed", "low", "high", "loc", "scale"]);
   const s = checkShape(shape);
   const seed = options.seed ?? Number.parseInt(randomId(6), 16);
   if (!Number.isSafeInteger(seed) || seed < 0) throw new ArgumentError(`seed must be a whole number ≥ 0, got ${String(options.seed)}`);

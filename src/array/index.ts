@@ -4,13 +4,15 @@
 import "../client/local.js";
 
 export { ChunkedArray } from "./core.js";
-export type { ArrayValue } from "./core.js";
+export type { ArrayValue, NumberArray, BooleanArray, FullReduceOptions, FullVarOptions, FullArgOptions } from "./core.js";
 export { ChunkedArray as Array } from "./core.js";
 export { NDArray } from "./ndarray.js";
 export type { DType, TypedArray } from "./dtype.js";
 export { DTYPES } from "./dtype.js";
 export type { Chunks, ChunksSpec } from "./chunks.js";
 export type { Index, SliceSpec } from "./indexing.js";
+export { setPrintOptions, getPrintOptions } from "./print.js";
+export type { PrintOptions } from "./print.js";
 export { fromArray, full, zeros, ones, arange, linspace, random, uniform, normal } from "./creation.js";
 export type { CreateOptions, ChunkOptions, RandomOptions } from "./creation.js";
 export { where, clip, astype, transpose } from "./elementwise.js";

@@ -2,6 +2,7 @@
 // shape and strides over one typed array, like a NumPy ndarray. Views (transpose, slicing) share
 // the storage. On the wire it is a small header plus one raw frame of its bytes.
 
+import { formatValues } from "./print.js";
 import { ArgumentError } from "../errors.js";
 import { registerWireClass } from "../protocol/wire-classes.js";
 import { POOL_MIN_BYTES, takeBuffer } from "../util/buffer-pool.js";
@@ -256,8 +257,10 @@ export class NDArray {
     return new NDArray(this.dtype, s, src.data, cStrides(s), src.offset);
   }
 
+  /** Its type, shape and values, as NumPy prints them (a summary past 1,000 elements; see setPrintOptions). */
   toString(): string {
-    return `NDArray<${this.dtype}>[${this.shape.join(", ")}] ${formatValues(this)}`;
+    const values = formatValues(this);
+    return `NDArray<${this.dtype}>[${this.shape.join(", ")}]${values.includes("\n") ? "\n" : " "}${values}`;
   }
 
   [Symbol.for("nodejs.util.inspect.custom")](): string {
@@ -343,14 +346,6 @@ function castCopy(a: NDArray, dtype: DType): NDArray {
   return new NDArray(dtype, a.shape, out);
 }
 
-const FORMAT_MAX = 1000;
-
-function formatValues(a: NDArray): string {
-  if (a.size > FORMAT_MAX) return `(${a.size} elements)`;
-  const show = (v: unknown): string => (typeof v === "number" && !Number.isInteger(v) ? String(Number(v.toPrecision(8))) : String(v));
-  const walk = (v: unknown): string => (Array.isArray(v) ? `[${v.map(walk).join(", ")}]` : show(v));
-  return walk(a.toArray());
-}
 
 // ---- on the wire: { dtype, shape, strides?, offset?, data } with `data` one raw frame ----
 

@@ -1,6 +1,7 @@
 // Operations that change which elements sit where, not their values: slicing, reshape,
 // concatenate, stack, and mapBlocks (a user's function on every block).
 
+import { isTaskHandle } from "../client/arguments.js";
 import { ArgumentError } from "../errors.js";
 import { LayeredGraph, Task, TaskRef, type Callable, type GraphNode } from "../graph/task.js";
 import { blockIndices, offsets, refine, sameChunks, type ChunksSpec, normalizeChunks } from "./chunks.js";
@@ -268,7 +269,8 @@ export function mapBlocks(fn: Callable, arrays: readonly ChunkedArray[], options
   const grid = aligned[0]!.numblocks;
   if (chunks.length !== nd || chunks.some((c, k) => c.length !== grid[k])) throw new ArgumentError("mapBlocks: the result's chunks must have the same number of blocks as the input on every axis");
   const label = options.name ?? (typeof fn === "function" ? fn.name || "mapblocks" : fn);
-  const name = tokenName(label, typeof fn === "function" ? Function.prototype.toString.call(fn) : fn, chunks, dtype, ...aligned.map((x) => x.name));
+  const what = isTaskHandle(fn) ? `${fn.module}#${fn.name}` : typeof fn === "function" ? Function.prototype.toString.call(fn) : fn;
+  const name = tokenName(label, what, chunks, dtype, ...aligned.map((x) => x.name));
   const layer = new Map<string, GraphNode>();
   const out = new ChunkedArray(LayeredGraph.merge(aligned.map((x) => x.graph), name, layer), name, chunks, dtype);
   for (const idx of blockIndices(grid)) layer.set(out.key(idx), new Task(fn, aligned.map((x) => new TaskRef(x.key(idx)))));

@@ -20,8 +20,9 @@ import type { RetireResult, WorkerInfo } from "../protocol/messages.js";
 import { hash64, randomId } from "../util/ids.js";
 import { describeFunction } from "./functions.js";
 import { Future, KeyState, type FutureHost } from "./future.js";
-import { checkOptions, describe, isTaskHandle, sourceRef, typeTag } from "./arguments.js";
+import { checkKnownOptions, checkOptions, describe, isPlainObject, isTaskHandle, makeTaskHandle, sourceRef, typeTag } from "./arguments.js";
 import { DataPlane } from "./data.js";
+import { ClientEvents, type ClientEventMap, type ClientEventType } from "./events.js";
 import type { Arg, Args, TaskFn, TaskHandle, TaskModule, TaskOptions } from "./options.js";
 import { clientPlatform } from "./platform.js";
 import { clearDefaultClient, COLLECTION, isCollection, persistWith, prepare, setDefaultClient, type Collection, type GraphScheduler, type PreparedGraph } from "../graph/collection.js";
@@ -34,6 +35,12 @@ export interface ClientOptions {
   name?: string;
   /** Passed to the transport (timeouts, size limits …). */
   transport?: TransportOptions;
+  /**
+   * Milliseconds any task of this client (submit, map, compute, persist) may wait while no worker
+   * may run it before it fails with NoWorkerError; a task's own `noWorkerTimeout` wins. Default:
+   * wait as long as it takes (the log says at once why a task waits).
+   */
+  noWorkerTimeout?: number;
   /**
    * Become the default scheduler for collections (`x.compute()` without a scheduler option), as
    * Dask's `set_as_default`. Default true: the most recently connected client is the default.
@@ -53,8 +60,22 @@ export interface ScatterOptions {
 /** submit and map with a fixed set of TaskOptions; from client.with(options). */
 export interface TaskSubmitter {
   submit<A extends unknown[], R>(fn: TaskFn<A, R>, ...args: Args<A>): Future<Awaited<R>>;
-  map<A, R>(fn: TaskFn<[A], R>, items: Iterable<Arg<A>>): Future<Awaited<R>>[];
+  map<A extends unknown[], R>(fn: TaskFn<A, R>, ...iterables: [...MapIterables<A>, TaskOptions]): Future<Awaited<R>>[];
+  map<A extends unknown[], R>(fn: TaskFn<A, R>, ...iterables: MapIterables<A>): Future<Awaited<R>>[];
 }
+
+/** What map takes for a task function's arguments: one iterable per argument. */
+export type MapIterables<A extends unknown[]> = { [I in keyof A]: Iterable<Arg<A[I]>> };
+
+/** What Client.connect accepts. */
+const CLIENT_OPTION_NAMES = ["token", "name", "transport", "setAsDefault", "noWorkerTimeout"];
+
+/**
+ * While a client waits for something it holds one timer of this period, which keeps a Node
+ * process alive (its connections do not). Long: it never fires in practice.
+ */
+const KEEP_ALIVE_INTERVAL_MS = 1 << 30;
+const noop = () => {};
 
 export class Client implements FutureHost, GraphScheduler {
   /** The id the scheduler gave this client. */
@@ -65,6 +86,12 @@ export class Client implements FutureHost, GraphScheduler {
   private readonly peers: PeerPool;
   private readonly data: DataPlane;
   private readonly sentFns = new Set<string>();
+  /** Things this client waits for (pending keys, requests, fetches); see hold(). */
+  private holds = 0;
+  private holdTimer: ReturnType<typeof setInterval> | undefined;
+  private readonly events: ClientEvents;
+  /** ClientOptions.noWorkerTimeout: for tasks that do not give their own. */
+  private readonly noWorkerTimeout: number | undefined;
   private graph: { tasks: TaskMsg[]; fns: FnDef[]; wants: string[] } | null = null;
   /** Keys whose last future went away this turn; released in one message. */
   private releases = new Set<string>();
@@ -85,7 +112,12 @@ export class Client implements FutureHost, GraphScheduler {
   ) {
     this.id = id;
     this.requests = new Requests(comm);
+    // The connections never keep the process alive by themselves; waiting does (hold()).
+    comm.keepAlive(false);
+    this.events = new ClientEvents(id);
+    this.noWorkerTimeout = options.noWorkerTimeout;
     this.peers = new PeerPool("client", `client-${id}`, dataToken, options.transport);
+    this.peers.keepAlive = false;
     this.data = new DataPlane(this.peers, (keys) => this.request<Record<string, string[]>>({ kind: "who-has", keys }));
     const handlers: Handlers<SchedulerToClient> = {
       "key-in-memory": (m) => this.keys.get(m.key)?.finish(m.who, m.nbytes, m.value),
@@ -96,7 +128,9 @@ export class Client implements FutureHost, GraphScheduler {
         if (!ks || ks.inline) return; // an inline value is still good
         ks.reset();
         this.data.drop(m.key, new LostDataError(`${m.key} was lost (${m.reason})`));
+        this.events.emit("recomputing", { key: m.key, reason: m.reason });
       },
+      "key-waiting": (m) => this.events.emit(m.why, { key: m.key, reason: m.reason }),
       reply: (m) => this.requests.settle(m.id, m.value, m.error),
     };
     comm.setHandler((msg) => dispatch(handlers, msg));
@@ -106,6 +140,8 @@ export class Client implements FutureHost, GraphScheduler {
   /** Connects to the scheduler at `address` (e.g. `cluster.address`, or "ws://host:8786"). */
   static async connect(address: string, options: ClientOptions = {}): Promise<Client> {
     if (typeof address !== "string") throw new ArgumentError(`Client.connect expects an address string, got ${typeof address}`);
+    checkKnownOptions("Client.connect options", options, CLIENT_OPTION_NAMES);
+    if (options.noWorkerTimeout !== undefined) checkOptions({ noWorkerTimeout: options.noWorkerTimeout });
     const comm = await connect(address, options.transport);
     const w = await greet(comm, { role: "client", token: options.token, name: options.name });
     comm.name = `${w.id}→scheduler`;
@@ -122,24 +158,52 @@ export class Client implements FutureHost, GraphScheduler {
     return this.submitOne(fn, args, {});
   }
 
-  /** Runs `fn(item)` for every item; one future per item, in order. */
-  map<A, R>(fn: TaskFn<[A], R>, items: Iterable<Arg<A>>, options: TaskOptions = {}): Future<Awaited<R>>[] {
-    if (options.key !== undefined) throw new ArgumentError("map cannot take a single `key` for many tasks");
-    if (items === null || typeof (items as Iterable<unknown>)[Symbol.iterator] !== "function") {
-      throw new ArgumentError(`map expects an iterable of items, got ${describe(items)}`);
-    }
-    const out: Future<Awaited<R>>[] = [];
-    for (const item of items) out.push(this.submitOne(fn, [item], options));
-    return out;
+  /**
+   * Runs `fn` once per position of the iterables, as Dask's map: `map(fn, xs)` calls `fn(x)` for
+   * each item, `map(fn, xs, ys)` calls `fn(x, y)` for each pair (the iterables must have the same
+   * length). Task options, if any, come last as a plain object: `map(fn, xs, ys, { retries: 2 })`.
+   * One future per position, in order.
+   */
+  map<A extends unknown[], R>(fn: TaskFn<A, R>, ...iterables: [...MapIterables<A>, TaskOptions]): Future<Awaited<R>>[];
+  map<A extends unknown[], R>(fn: TaskFn<A, R>, ...iterables: MapIterables<A>): Future<Awaited<R>>[];
+  map(fn: TaskFn<never, unknown>, ...rest: unknown[]): Future<unknown>[] {
+    return this.mapWith(fn, rest, {});
   }
 
   /** submit and map with these options, e.g. `client.with({ retries: 2, priority: 10 }).submit(fn, x)`. */
   with(options: TaskOptions): TaskSubmitter {
-    checkOptions(options);
+    checkOptions(options, "with options");
+    const fixed = { ...options };
     return {
-      submit: (fn, ...args) => this.submitOne(fn, args, options),
-      map: (fn, items) => this.map(fn, items, options),
+      submit: (fn, ...args) => this.submitOne(fn, args, fixed),
+      map: ((fn: TaskFn<never, unknown>, ...rest: unknown[]) => this.mapWith(fn, rest, fixed)) as TaskSubmitter["map"],
     };
+  }
+
+  /** map's work: splits off trailing options (merged over `base`), zips the iterables, submits. */
+  private mapWith(fn: TaskFn<never, unknown>, rest: unknown[], base: TaskOptions): Future<unknown>[] {
+    let options = base;
+    if (rest.length > 0 && isPlainObject(rest[rest.length - 1])) {
+      const own = rest.pop() as TaskOptions;
+      checkOptions(own, "map options");
+      options = { ...base, ...own };
+    }
+    if (options.key !== undefined) throw new ArgumentError("map cannot take a single `key` for many tasks");
+    if (rest.length === 0) throw new ArgumentError("map needs at least one iterable of items: client.map(fn, items)");
+    const columns = rest.map((items, i) => {
+      if (items === null || typeof items !== "object" || typeof (items as Iterable<unknown>)[Symbol.iterator] !== "function") {
+        const where = rest.length > 1 ? ` (argument ${i + 2})` : "";
+        throw new ArgumentError(`map expects an iterable of items${where}, got ${describe(items)}${isPlainObject(items) ? "; options go last" : ""}`);
+      }
+      return Array.isArray(items) ? (items as unknown[]) : [...(items as Iterable<unknown>)];
+    });
+    const n = columns[0]!.length;
+    if (columns.some((c) => c.length !== n)) {
+      throw new ArgumentError(`map's iterables must have the same length, got lengths ${columns.map((c) => c.length).join(", ")}`);
+    }
+    const out: Future<unknown>[] = [];
+    for (let i = 0; i < n; i++) out.push(this.submitOne(fn, columns.map((c) => c[i]), options));
+    return out;
   }
 
   /** The results of `futures`, in order. Rejects with the first task error. */
@@ -189,7 +253,7 @@ export class Client implements FutureHost, GraphScheduler {
     const entries: { key: string; worker: string; nbytes: number }[] = [];
     await Promise.all(
       [...perWorker].map(async ([address, batch]) => {
-        const nbytes = await this.data.put(address, batch);
+        const nbytes = await this.held(this.data.put(address, batch));
         for (const key of Object.keys(batch)) entries.push({ key, worker: address, nbytes: nbytes[key] ?? 0 });
       }),
     );
@@ -239,11 +303,11 @@ export class Client implements FutureHost, GraphScheduler {
     this.checkOpen();
     const platform = clientPlatform();
     if (!platform) throw new ArgumentError("upload needs a bundler; it is available when meshwork is imported in Node");
-    const { source, exports } = await platform.bundle(module);
+    const { source, exports, values } = await platform.bundle(module);
     const hash = hash64(source);
     await this.request({ kind: "upload", module: { hash, source, exports } });
-    const handles: Record<string, TaskHandle> = {};
-    for (const name of exports) handles[name] = Object.freeze({ module: hash, name });
+    const handles: Record<string, TaskHandle | unknown> = {};
+    for (const name of exports) handles[name] = values && Object.hasOwn(values, name) ? values[name] : makeTaskHandle(hash, name);
     return Object.freeze(handles) as unknown as TaskModule<M>;
   }
 
@@ -337,6 +401,8 @@ export class Client implements FutureHost, GraphScheduler {
         args = node.args;
         if (typeof node.fn === "string") {
           ref = { kind: "builtin", name: node.fn };
+        } else if (isTaskHandle(node.fn)) {
+          ref = { kind: "module", module: node.fn.module, name: node.fn.name };
         } else {
           const def = describeFunction(node.fn);
           ref = sourceRef(def);
@@ -346,7 +412,7 @@ export class Client implements FutureHost, GraphScheduler {
         throw new ArgumentError(`cannot submit graph node ${String(node)}`);
       }
       const { payload, refs } = serialize(args, { replace: this.replaceFuture });
-      tasks.push({ key, fn: ref, args: payload, deps: refs, priority: [0, this.generation, g.order.get(key) ?? 0], retries: 0 });
+      tasks.push({ key, fn: ref, args: payload, deps: refs, priority: [0, this.generation, g.order.get(key) ?? 0], retries: 0, noWorkerTimeout: this.noWorkerTimeout });
     }
     for (const def of fns) this.queueFn(def);
     const pending = this.pendingGraph();
@@ -360,7 +426,17 @@ export class Client implements FutureHost, GraphScheduler {
     return futures;
   }
 
-  /** The transitions the scheduler recorded for `key`, oldest first (for debugging). */
+  /**
+   * Listens for news about work this client waits for: `"no-worker"` (no connected worker may run
+   * a task; it stays pending) and `"recomputing"` (work was lost with a worker and is computed
+   * again). Each is also a warning in the log. Returns a function that stops listening.
+   */
+  on<T extends ClientEventType>(type: T, listener: (event: ClientEventMap[T]) => void): () => void {
+    if (type !== "no-worker" && type !== "recomputing") throw new ArgumentError(`unknown client event ${describe(type)}; the events are "no-worker" and "recomputing"`);
+    return this.events.on(type, listener);
+  }
+
+  /** The transitions the scheduler recorded for `key`, oldest first, with notes saying why where there are any. */
   story(key: string): Promise<StoryEntry[]> {
     return this.request<StoryEntry[]>({ kind: "story", key });
   }
@@ -369,7 +445,7 @@ export class Client implements FutureHost, GraphScheduler {
   async close(): Promise<void> {
     this.shutDown("client closed");
     this.comm.close("client closed");
-    await this.comm.closed;
+    await this.held(this.comm.closed.then(noop));
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -377,6 +453,22 @@ export class Client implements FutureHost, GraphScheduler {
   }
 
   // ------------------------------------------------------------ FutureHost
+
+  /** @internal FutureHost: see hold there. */
+  hold(delta: 1 | -1): void {
+    this.holds += delta;
+    if (this.holds > 0 && this.holdTimer === undefined) this.holdTimer = setInterval(noop, KEEP_ALIVE_INTERVAL_MS);
+    else if (this.holds === 0 && this.holdTimer !== undefined) {
+      clearInterval(this.holdTimer);
+      this.holdTimer = undefined;
+    }
+  }
+
+  /** `p`, with the process kept alive until it settles. */
+  private held<T>(p: Promise<T>): Promise<T> {
+    this.hold(1);
+    return p.finally(() => this.hold(-1));
+  }
 
   /** @internal */
   fetch(key: string): Promise<unknown> {
@@ -390,7 +482,7 @@ export class Client implements FutureHost, GraphScheduler {
         return Promise.reject(err as Error);
       }
     }
-    return this.data.fetch(key, ks.who);
+    return this.held(this.data.fetch(key, ks.who));
   }
 
   /** @internal */
@@ -423,18 +515,17 @@ export class Client implements FutureHost, GraphScheduler {
     this.checkOpen();
     let ref: FnRef;
     let name: string;
-    if (typeof fn === "function") {
+    if (isTaskHandle(fn)) {
+      ref = { kind: "module", module: fn.module, name: fn.name };
+      name = fn.name;
+    } else if (typeof fn === "function") {
       const def = describeFunction(fn as (...a: never[]) => unknown);
       ref = sourceRef(def);
       name = def.name || "lambda";
       this.queueFn(def);
-    } else if (isTaskHandle(fn)) {
-      ref = { kind: "module", module: fn.module, name: fn.name };
-      name = fn.name;
     } else {
       throw new ArgumentError(`submit expects a function or a task module handle, got ${describe(fn)}`);
     }
-    checkOptions(options);
     const { payload, refs } = serialize(args, { replace: this.replaceFuture });
     const key =
       options.key ??
@@ -455,6 +546,7 @@ export class Client implements FutureHost, GraphScheduler {
         retries: options.retries ?? 0,
         workers: typeof options.workers === "string" ? [options.workers] : options.workers,
         resources: options.resources,
+        noWorkerTimeout: options.noWorkerTimeout ?? this.noWorkerTimeout,
       });
     }
     graph.wants.push(key);
@@ -504,7 +596,7 @@ export class Client implements FutureHost, GraphScheduler {
   private request<T>(what: RequestWhat): Promise<T> {
     if (this.closedError) return Promise.reject(this.closedError);
     this.flushGraph();
-    return this.requests.request<T>((id) => ({ op: "request", id, what }));
+    return this.held(this.requests.request<T>((id) => ({ op: "request", id, what })));
   }
 
   private nextToken(): string {

@@ -17,6 +17,11 @@ export interface FutureHost {
   drop(ks: KeyState): void;
   /** Set once the client is closed. */
   readonly closedError: ClientClosedError | null;
+  /**
+   * One more (+1) or one fewer (-1) thing the client waits for: while any, it keeps its process
+   * alive (its connections alone do not, so a script that forgets close() still exits).
+   */
+  hold(delta: 1 | -1): void;
 }
 
 /** What the client knows about one key, shared by all Future objects for it. */
@@ -43,7 +48,9 @@ export class KeyState {
     readonly key: string,
     /** The client this key belongs to (told when the last future for it goes away). */
     readonly host: FutureHost,
-  ) {}
+  ) {
+    host.hold(1); // pending from the start
+  }
 
   /** Resolves (never rejects) when the status is no longer pending. */
   whenSettled(): Promise<void> {
@@ -63,6 +70,7 @@ export class KeyState {
     this.who = who;
     this.nbytes = nbytes;
     this.inline = inline;
+    if (this.status === "pending") this.host.hold(-1);
     if (this.status === "pending" || this.status === "lost") {
       this.status = "finished";
       this.error = null;
@@ -78,12 +86,14 @@ export class KeyState {
     if (this.status !== "finished" || this.inline) return;
     this.generation++;
     this.status = "pending";
+    this.host.hold(1);
     this.who = [];
     this.promise = null;
   }
 
   fail(status: "error" | "cancelled" | "lost", error: Error): void {
     if (this.status !== "pending" && this.status !== "finished") return;
+    if (this.status === "pending") this.host.hold(-1);
     this.status = status;
     this.error = error;
     this.settle();

@@ -20,21 +20,33 @@ export interface TaskOptions {
   workers?: string | string[];
   /** Only run on workers offering these resources, e.g. { gpu: 1 }. */
   resources?: Record<string, number>;
+  /**
+   * Milliseconds a task may wait while no connected worker may run it (its `workers` or
+   * `resources` match none, or there are no workers) before it fails with NoWorkerError, as Dask's
+   * `no-workers-timeout`. Default: wait for such a worker as long as it takes (the client's log
+   * says at once that the task is waiting, and why).
+   */
+  noWorkerTimeout?: number;
 }
 
 declare const handleTypes: unique symbol;
 
-/** An exported function of an uploaded task module, to pass to submit/map in place of a function. */
+/**
+ * An exported function of an uploaded task module. It is a function, so it goes wherever one is
+ * taken (submit, map, delayed, mapBlocks …), and runs on the workers, where the module is loaded;
+ * calling it directly in the client throws (compute on a cluster instead).
+ */
 export interface TaskHandle<A extends unknown[] = unknown[], R = unknown> {
+  (...args: A): R;
   readonly module: string;
   readonly name: string;
   /** Phantom: carries the function's argument and result types. */
   readonly [handleTypes]?: (...args: A) => R;
 }
 
-/** The handles of an uploaded module's exported functions, typed after the module. */
+/** An uploaded module, typed after it: its exported functions as handles, its other exports as their values. */
 export type TaskModule<M> = {
-  readonly [K in keyof M as M[K] extends (...args: never[]) => unknown ? K : never]: M[K] extends (...args: infer A) => infer R ? TaskHandle<A, R> : never;
+  readonly [K in keyof M]: M[K] extends (...args: infer A) => infer R ? TaskHandle<A, R> : M[K];
 };
 
 /** A function (or module handle) that can run as a task. */

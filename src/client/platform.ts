@@ -6,6 +6,8 @@ export interface BundledModule {
   source: string;
   /** Names of its exports. */
   exports: string[];
+  /** The exports that are not functions, by name, with their values (where the platform can load the module). */
+  values?: Record<string, unknown>;
 }
 
 export interface ClientPlatform {

@@ -94,6 +94,11 @@ export class Comm {
   }
 
   /** Tells the link which frame codecs the peer decodes (from the handshake). */
+  /** Whether this connection keeps its process alive while open (Node; see Channel.keepAlive). */
+  keepAlive(on: boolean): void {
+    this.channel.keepAlive?.(on);
+  }
+
   peerCodecs(codecs: string[]): void {
     this.channel.peerCodecs?.(codecs);
   }

@@ -138,6 +138,13 @@ class PortChannel implements Channel {
     port.addEventListener("close", () => this.finish("peer closed the port"));
   }
 
+  keepAlive(on: boolean): void {
+    // Node's MessagePort has ref/unref; the web's has neither (and nothing to keep alive).
+    const port = this.port as { ref?(): void; unref?(): void };
+    if (on) port.ref?.();
+    else port.unref?.();
+  }
+
   send(packet: Packet): void {
     if (this.closing || this.closed) return;
     if (this.maxChunk) {

@@ -24,6 +24,8 @@ export class PeerPool {
   /** Open connections, by address (for status pages). */
   readonly connected = new Map<string, Comm>();
   private closed = false;
+  /** Whether connections keep the process alive (a client's do not: it holds the process while it waits). */
+  keepAlive = true;
 
   constructor(
     private readonly role: Role,
@@ -59,6 +61,7 @@ export class PeerPool {
   private async open(address: string): Promise<Peer> {
     if (this.closed) throw new ProtocolError(`${this.name} is closed`);
     const comm = await this.dial(address);
+    if (!this.keepAlive) comm.keepAlive(false);
     comm.name = `${this.name}→${address}`;
     this.connected.set(address, comm);
     void comm.closed.then(() => this.connected.get(address) === comm && this.connected.delete(address));

@@ -37,6 +37,8 @@ export interface SocketLike {
    * a message's size: `bytes` until the peer is authenticated, null for the socket's own limit.
    */
   limitMessages?(bytes: number | null): void;
+  /** Whether the open socket keeps its process alive (Node sockets: ref/unref). */
+  keepAlive?(on: boolean): void;
 }
 
 const OPEN = 1;
@@ -142,6 +144,10 @@ export class SocketChannel implements Channel {
 
   peerCodecs(codecs: string[]): void {
     if (!codecs.includes("deflate")) this.compression = false;
+  }
+
+  keepAlive(on: boolean): void {
+    this.socket.keepAlive?.(on);
   }
 
   send(packet: Packet): void {

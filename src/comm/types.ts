@@ -32,6 +32,11 @@ export interface Channel {
    * PRE_HELLO_MAX_PACKET_BYTES, no compressed frames). Channels without such limits omit it.
    */
   authenticated?(): void;
+  /**
+   * Whether this open channel keeps its process alive (Node's ref/unref; default on). Platforms
+   * without such a notion leave it out. Messages flow either way.
+   */
+  keepAlive?(on: boolean): void;
 }
 
 export interface TransportOptions {

@@ -2,7 +2,7 @@
 // `persist` works for all of them on any scheduler: its graph, the keys of its pieces, how the
 // pieces' values become the collection's value, and how to rebuild it over pieces already held.
 
-import { describe } from "../client/arguments.js";
+import { checkKnownOptions, describe } from "../client/arguments.js";
 import { ArgumentError } from "../errors.js";
 import { order } from "./order.js";
 import { optimize, type OptimizeOptions } from "./optimize.js";
@@ -33,8 +33,18 @@ export function isCollection(v: unknown): v is Collection {
   return typeof v === "object" && v !== null && typeof (v as Partial<Collection>)[COLLECTION] === "function";
 }
 
+declare const VALUE_TYPE: unique symbol;
+
+/**
+ * A phantom (type-only) property by which a collection's type can say its value more precisely
+ * than its COLLECTION method does: a 0-d array's is a number, though arrays in general give
+ * NDArray | number | boolean. Never present at run time.
+ */
+export type Valued<T> = { readonly [K in typeof VALUE_TYPE]?: T };
+
 /** The value a collection computes to (a chunked array → NDArray or number; Delayed<T> → T). */
-export type Computed<C> = C extends Collection<infer T> ? T : C;
+export type Computed<C> = C extends Valued<infer V> ? (unknown extends V ? CollectionValue<C> : V) : CollectionValue<C>;
+type CollectionValue<C> = C extends Collection<infer T> ? T : C;
 
 /** A graph ready to run: optimized, with every key's place in the run order. */
 export interface PreparedGraph {
@@ -143,10 +153,8 @@ const OPTION_NAMES = ["scheduler", "fuse"];
 function checkOptions(options: unknown, values: unknown): ComputeOptions {
   if (!Array.isArray(values)) throw new ArgumentError(`computeWith and persistWith take an array of values, e.g. computeWith(options, [x, y]); got ${describe(values)}`);
   if (options === undefined) return {};
-  if (typeof options !== "object" || options === null || Array.isArray(options)) throw new ArgumentError(`compute options must be an object, got ${describe(options)}`);
   // A misspelt option would otherwise be ignored, and the work would run somewhere else than asked.
-  const unknown = Object.keys(options).filter((k) => !OPTION_NAMES.includes(k));
-  if (unknown.length > 0) throw new ArgumentError(`unknown compute option ${unknown.map((k) => JSON.stringify(k)).join(", ")}; the options are ${OPTION_NAMES.map((k) => JSON.stringify(k)).join(", ")}`);
+  checkKnownOptions("compute options", options, OPTION_NAMES);
   const { fuse } = options as ComputeOptions;
   if (fuse !== undefined && typeof fuse !== "boolean") throw new ArgumentError(`fuse must be true or false, got ${describe(fuse)}`);
   return options as ComputeOptions;

@@ -3,7 +3,7 @@
 // arrays and plain objects too), and become the task's inputs. Nothing runs until compute or
 // persist, on the local scheduler or a cluster.
 
-import { describe } from "../client/arguments.js";
+import { checkKnownOptions, describe, isTaskHandle } from "../client/arguments.js";
 import { describeFunction } from "../client/functions.js";
 import { Future } from "../client/future.js";
 import { ArgumentError } from "../errors.js";
@@ -70,8 +70,19 @@ export class Delayed<T = unknown> implements Collection<T> {
     return this.graph.size;
   }
 
+  /** Its key and what computes it: `Delayed(inc-3f2a…: inc(1, <add-9c01…>), 3 tasks)`. */
   toString(): string {
-    return `Delayed(${this.key})`;
+    const node = this.graph.layers.get(this.key)?.get(this.key);
+    let what = "";
+    if (node instanceof Task) {
+      // An arrow function has no name; its key starts with the name delayed was given.
+      const fn = typeof node.fn === "string" ? node.fn : node.fn.name || this.key.slice(0, Math.max(0, this.key.lastIndexOf("-"))) || "anonymous";
+      what = `: ${fn}(${node.args.map(shortArg).join(", ")})`;
+    } else if (node instanceof Literal) {
+      what = `: ${shortArg(node.value)}`;
+    }
+    const n = this.taskCount;
+    return `Delayed(${this.key}${what}, ${n} task${n === 1 ? "" : "s"})`;
   }
 
   [Symbol.for("nodejs.util.inspect.custom")](): string {
@@ -112,12 +123,20 @@ export function delayed(target: unknown, options: DelayedOptions = {}): unknown 
   };
 }
 
+/** An argument as a few characters: numbers and short strings as they are, inputs as <key>, the rest by kind. */
+function shortArg(v: unknown): string {
+  if (v instanceof TaskRef) return `<${v.key.length > 24 ? `${v.key.slice(0, 24)}…` : v.key}>`;
+  if (typeof v === "number" || typeof v === "boolean" || v === null || v === undefined || typeof v === "bigint") return String(v);
+  if (typeof v === "string") return JSON.stringify(v.length > 20 ? `${v.slice(0, 20)}…` : v);
+  if (Array.isArray(v)) return v.length <= 3 ? `[${v.map(shortArg).join(", ")}]` : `[${v.length} items]`;
+  if (ArrayBuffer.isView(v)) return `${v.constructor.name}(${(v as unknown as { length?: number }).length ?? v.byteLength})`;
+  return typeof v === "object" ? `{…}` : typeof v;
+}
+
 /** The options, checked (and copied: changing the object afterwards changes nothing). */
 function checkOptions(options: unknown): DelayedOptions {
-  if (typeof options !== "object" || options === null || Array.isArray(options)) throw new ArgumentError(`delayed options must be an object, got ${describe(options)}`);
-  const { pure, name, ...rest } = options as DelayedOptions;
-  const unknown = Object.keys(rest);
-  if (unknown.length > 0) throw new ArgumentError(`unknown delayed option ${unknown.map((k) => JSON.stringify(k)).join(", ")}; the options are "pure" and "name"`);
+  checkKnownOptions("delayed options", options, ["pure", "name"]);
+  const { pure, name } = options as DelayedOptions;
   if (pure !== undefined && typeof pure !== "boolean") throw new ArgumentError(`pure must be true or false, got ${describe(pure)}`);
   if (name !== undefined && (typeof name !== "string" || name.length === 0)) throw new ArgumentError(`name must be a non-empty string, got ${describe(name)}`);
   return { pure, name };
@@ -237,6 +256,7 @@ function identity(v: object | symbol): string {
  * closures with the same source (`(x) => x + k` for different k) are different tasks.
  */
 function functionId(fn: (...args: never[]) => unknown): string {
+  if (isTaskHandle(fn)) return `${fn.module}#${fn.name}`; // an uploaded module's function
   try {
     return describeFunction(fn).id;
   } catch {

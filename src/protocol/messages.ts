@@ -110,6 +110,8 @@ export interface TaskMsg {
   /** Only these worker ids (or names) may run it. */
   workers?: string[] | undefined;
   resources?: Resources | undefined;
+  /** Milliseconds it may wait while no worker may run it, then it fails with NoWorkerError. */
+  noWorkerTimeout?: number | undefined;
 }
 
 export interface UpdateGraph {
@@ -184,6 +186,19 @@ export interface KeyLost {
   reason: string;
 }
 
+/**
+ * Why a key this client waits for (or a task it needs) is not running: no worker may run it
+ * ("no-worker"), or its worker was lost and it is being computed again ("recomputing"). The key
+ * stays pending; this is for the client's log and its listeners.
+ */
+export interface KeyWaiting {
+  op: "key-waiting";
+  /** The task concerned: the wanted key, or a task it depends on. */
+  key: string;
+  why: "no-worker" | "recomputing";
+  reason: string;
+}
+
 export interface Reply {
   op: "reply";
   id: number;
@@ -191,7 +206,7 @@ export interface Reply {
   error?: ErrorData | undefined;
 }
 
-export type SchedulerToClient = KeyInMemory | KeyErred | KeyCancelled | KeyLost | Reply;
+export type SchedulerToClient = KeyInMemory | KeyErred | KeyCancelled | KeyLost | KeyWaiting | Reply;
 
 // ---- scheduler → worker ----
 

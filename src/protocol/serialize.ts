@@ -161,7 +161,18 @@ class Walker {
       if (obj instanceof Promise || obj instanceof WeakMap || obj instanceof WeakSet || obj instanceof WeakRef) {
         throw this.fail(`is a ${obj.constructor.name}, which cannot be sent to another machine`);
       }
-      // Other class instances travel as their own enumerable fields, as structuredClone does.
+      if (typeof Blob === "function" && obj instanceof Blob) {
+        // Its bytes can only be read asynchronously, and a value is sent as it is when submitted.
+        throw this.fail(`is a ${obj.constructor.name}, whose bytes cannot be read at once; send new Uint8Array(await blob.arrayBuffer()) (and its type) instead`);
+      }
+      if (obj instanceof Number || obj instanceof String || obj instanceof Boolean) return this.walk(obj.valueOf(), depth);
+      // Any other class instance would arrive as a plain object without its class and methods: refused.
+      const name = (proto as { constructor?: { name?: string } }).constructor?.name || "(anonymous)";
+      throw this.fail(
+        `is an instance of class ${name}, which would arrive as a plain object without its methods. ` +
+          `Send plain data (an object literal, arrays, Map, typed arrays …), or register the class as a wire class ` +
+          `(registerWireClass({ name, Class, encode, decode }) in every process) so it arrives as itself.`,
+      );
     }
     return this.container(obj, () => this.object(obj as Record<string, unknown>, depth));
   }

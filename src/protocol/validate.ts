@@ -110,6 +110,7 @@ const task = shape({
   retries: count,
   workers: optional(workerList),
   resources: optional(resources),
+  noWorkerTimeout: optional(nonNegative),
 });
 
 /** SDP runs to a few kB; anything near this is not an honest description. */
@@ -189,6 +190,7 @@ const SCHEMAS: { [K in Message["op"]]: Check } = {
   "key-erred": shape({ key: str, error: errorData, blame: str }),
   "key-cancelled": shape({ key: str }),
   "key-lost": shape({ key: str, reason: str }),
+  "key-waiting": shape({ key: str, why: oneOf("no-worker", "recomputing"), reason: str }),
   reply: shape({ id: count, value: any, error: optional(errorData) }),
   "compute-task": shape({
     key: str,

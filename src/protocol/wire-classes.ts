@@ -46,3 +46,8 @@ export function decodeWire(name: unknown, fields: unknown): object {
   if (!def) throw new ProtocolError(`received a value of class ${String(name)}, which this process does not know`);
   return def.decode(fields);
 }
+
+// URLs arrive as URLs (msgpack would otherwise send their enumerable fields: none).
+if (typeof URL === "function") {
+  registerWireClass<URL>({ name: "URL", Class: URL, encode: (u) => u.href, decode: (href) => new URL(String(href)) });
+}

@@ -4,6 +4,7 @@
 // hysteresis: it grows at once and shrinks only after several checks in a row agree, and it
 // shrinks by graceful retirement, so nothing computed is lost.
 
+import { checkKnownOptions } from "../client/arguments.js";
 import { ArgumentError } from "../errors.js";
 import { log } from "../log.js";
 import type { WorkerRecord } from "./model.js";
@@ -95,6 +96,7 @@ export class Adaptive {
     options: AdaptOptions,
     defaultMaximum: number,
   ) {
+    checkKnownOptions("adapt options", options, ["minimum", "maximum", "targetDurationMs", "intervalMs", "wait", "memoryFraction"]);
     const o: Required<AdaptOptions> = {
       minimum: options.minimum ?? 0,
       maximum: options.maximum ?? defaultMaximum,

@@ -21,6 +21,8 @@ export interface TaskSpec {
   retries: number;
   workers: string[] | undefined;
   resources: Resources | undefined;
+  /** Milliseconds it may stay in no-worker before failing with NoWorkerError; undefined: forever. */
+  noWorkerTimeout?: number | undefined;
 }
 
 /**
@@ -68,6 +70,8 @@ export class TaskState {
   /** The key whose failure made this one fail (itself, or a dependency). */
   blame: string | null = null;
   retriesLeft = 0;
+  /** When (the shell's clock, ms) it last went to no-worker. */
+  noWorkerSince = 0;
   /**
    * For a task submitted among many of its kind with no inputs, or only a few inputs they all share
    * (a root of a big graph, or root-ish): its place in priority order among them, and how many

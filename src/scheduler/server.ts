@@ -74,6 +74,12 @@ export interface SchedulerOptions extends SchedulerStateOptions {
   adapt?: Omit<AdaptOptions, "minimum" | "maximum">;
   /** How workers make WebRTC links (ICE servers, transport policy), told to each in its welcome. */
   webrtc?: RtcConfig | undefined;
+  /**
+   * Whether its connections keep the process alive. Default true (a scheduler process serves until
+   * told to stop); a LocalCluster passes false, so that a script that forgets close() exits once its
+   * clients wait for nothing.
+   */
+  keepAlive?: boolean;
 }
 
 /** Milliseconds between work-stealing rounds (Dask's work-stealing-interval). */
@@ -104,6 +110,10 @@ export class Scheduler {
   private readonly expired = new Set<string>();
   private ttlTimer: ReturnType<typeof setInterval> | undefined;
   private stealTimer: ReturnType<typeof setInterval> | undefined;
+  private noWorkerTimer: ReturnType<typeof setTimeout> | undefined;
+  /** When noWorkerTimer fires, and how many tasks were in no-worker when last looked at. */
+  private noWorkerAt = 0;
+  private unrunnableSeen = 0;
   /** Adapting worker processes that asked for it (started when the first one joins). */
   private adaptive: Adaptive | null = null;
   /** Given to admitted clients and workers for data-plane connections; none when no token is required. */
@@ -179,6 +189,7 @@ export class Scheduler {
     await this.adaptive?.stop();
     clearInterval(this.ttlTimer);
     clearInterval(this.stealTimer);
+    clearTimeout(this.noWorkerTimer);
     await this.listener?.close();
     await Promise.all(this.extraListeners.map((l) => l.close()));
     for (const comm of this.workers.values()) {
@@ -202,6 +213,7 @@ export class Scheduler {
     const joining = this.admissions.joined(id);
     if (this.closing) return;
     comm.name = `scheduler↔${id}`;
+    if (this.options.keepAlive === false) comm.keepAlive(false);
     if (hello.role === "client") this.serveClient(comm, id);
     else this.serveWorker(comm, id, hello, joining?.trusted ?? false);
   }
@@ -229,7 +241,9 @@ export class Scheduler {
   private serveWorker(comm: Comm, id: string, hello: Hello, trusted: boolean): void {
     this.workers.set(id, comm);
     this.tick();
-    this.state.addWorker(id, trusted ? hello.worker! : capUntrusted(hello.worker!), trusted, hostOf(comm.peerAddress));
+    const w = hello.worker!;
+    log().info(`worker ${w.name} joined (${id}, ${w.kind}, ${trusted ? "trusted" : "untrusted"}, ${w.nthreads} thread${w.nthreads === 1 ? "" : "s"}, data at ${w.address}); ${this.workers.size} worker${this.workers.size === 1 ? "" : "s"} now`);
+    this.state.addWorker(id, trusted ? w : capUntrusted(w), trusted, hostOf(comm.peerAddress));
     this.deliver();
     if (hello.worker!.group?.adapt && !this.adaptive) this.adaptProcesses();
     const s = this.state;
@@ -258,8 +272,18 @@ export class Scheduler {
       this.workers.delete(id);
       this.tick();
       const expired = this.expired.delete(id);
-      s.removeWorker(id, info.reason, info.graceful && !expired);
+      const graceful = info.graceful && !expired;
+      const removed = s.removeWorker(id, info.reason, graceful);
       this.deliver();
+      if (!removed || this.closing) return;
+      const left = `${this.workers.size} worker${this.workers.size === 1 ? "" : "s"} left`;
+      const work =
+        removed.rerun > 0
+          ? `; computing ${removed.rerun} task${removed.rerun === 1 ? "" : "s"} again (${removed.rerun - removed.recomputed} it was running, ${removed.recomputed} result${removed.recomputed === 1 ? "" : "s"} only it held)`
+          : "";
+      const failed = removed.failed > 0 ? `; ${removed.failed} task${removed.failed === 1 ? "" : "s"} failed with KilledWorkerError` : "";
+      if (graceful) log().info(`worker ${removed.name} left (${info.reason})${work}${failed}; ${left}`);
+      else log().warn(`worker ${removed.name} was lost (${info.reason})${work}${failed}; ${left}`);
     });
   }
 
@@ -326,6 +350,26 @@ export class Scheduler {
       for (const c of this.state.ignoredClaims) this.claimsLog.warn(`ignored ${c.op} from worker ${c.worker}: it claims ${c.key}, which it was never told to compute or fetch`);
       this.state.ignoredClaims = [];
     }
+    const waiting = this.state.unrunnable.size;
+    if (waiting > 0 && waiting !== this.unrunnableSeen && !this.closing) this.armNoWorkerTimer();
+    this.unrunnableSeen = waiting;
+  }
+
+  /** Wakes when the first noWorkerTimeout of a task in no-worker runs out (tasks without one wait). */
+  private armNoWorkerTimer(): void {
+    const at = this.state.nextNoWorkerDeadline();
+    if (at === undefined || (this.noWorkerTimer !== undefined && at >= this.noWorkerAt)) return;
+    clearTimeout(this.noWorkerTimer);
+    this.noWorkerAt = at;
+    this.noWorkerTimer = setTimeout(() => {
+      this.noWorkerTimer = undefined;
+      this.unrunnableSeen = -1;
+      this.tick();
+      this.state.expireNoWorker();
+      this.deliver();
+    }, Math.max(0, at - performance.now()) + 1);
+    // The clients waiting for these tasks keep the process alive, not the scheduler.
+    (this.noWorkerTimer as { unref?: () => void }).unref?.();
   }
 
   /**

@@ -10,6 +10,7 @@ import type { Serialized } from "../protocol/refs.js";
 import { ClientState, TaskState, WorkerRecord, type Retirement, type TaskStateName } from "./model.js";
 import { holders, Outbox, type Instruction } from "./outbox.js";
 import * as stealing from "./stealing.js";
+import * as noWorker from "./no-worker.js";
 import * as retire from "./retire.js";
 import type { PendingReplicas, ReplicaAttempts } from "./retire.js";
 import { Story, type StoryEntry } from "./story.js";
@@ -58,6 +59,7 @@ export class SchedulerState {
   /** The messages decisions produce; the shell takes and delivers them after each event. */
   readonly outbox: Outbox;
   private stimulusCount = 0;
+  private note: { key: string; text: string } | undefined = undefined;
   private stimulus = "";
   /** Workers by the address of their data server. */
   readonly workersByAddress = new Map<string, WorkerRecord>();
@@ -163,8 +165,8 @@ export class SchedulerState {
    * died (`graceful` false) counts against the tasks it was running (KilledWorkerError); one that
    * said goodbye (scaled down, closed) did not die of them.
    */
-  removeWorker(id: string, reason: string, graceful = false): void {
-    events.removeWorker(this, id, reason, graceful);
+  removeWorker(id: string, reason: string, graceful = false): events.WorkerRemoval | undefined {
+    return events.removeWorker(this, id, reason, graceful);
   }
 
   /** Work stealing: asks loaded workers for queued tasks to move to idle ones (see stealing.ts). */
@@ -248,7 +250,24 @@ export class SchedulerState {
 
   /** Records in `ts`'s story a move made outside `transition` (a stolen task changing workers). */
   recordStory(ts: TaskState, start: TaskStateName, finish: TaskStateName): void {
-    this.story.record(ts.key, start, finish, this.stimulus, this.now);
+    const note = this.note;
+    this.note = undefined;
+    this.story.record(ts.key, start, finish, this.stimulus, this.now, note?.key === ts.key ? note.text : undefined);
+  }
+
+  /** Attaches `text` to the story entry of `ts`'s transition under way (why it went where it went). */
+  noteStory(ts: TaskState, text: string): void {
+    this.note = { key: ts.key, text };
+  }
+
+  /** Fails the tasks that waited in no-worker past their noWorkerTimeout (see no-worker.ts). */
+  expireNoWorker(): void {
+    noWorker.expireNoWorker(this);
+  }
+
+  /** When the next noWorkerTimeout runs out (shell clock, ms), if any task has one. */
+  nextNoWorkerDeadline(): number | undefined {
+    return noWorker.nextNoWorkerDeadline(this);
   }
 
   recommend(ts: TaskState, finish: TaskStateName, extra?: TransitionExtra): void {

@@ -9,6 +9,8 @@ export interface StoryEntry {
   stimulus: string;
   /** Milliseconds, on the clock the scheduler shell passed in. */
   time: number;
+  /** Why, where the scheduler says more than the states do ("no worker may run it: …"). */
+  note?: string;
 }
 
 /** Transitions kept by default: enough to explain the recent past without growing without bound. */
@@ -20,6 +22,8 @@ export class Story {
   private readonly finishes: string[];
   private readonly stimuli: string[];
   private readonly times: Float64Array;
+  /** Notes are rare: kept by ring position only where there is one. */
+  private readonly notes = new Map<number, string>();
   private next = 0;
   private filled = 0;
 
@@ -31,8 +35,10 @@ export class Story {
     this.times = new Float64Array(capacity);
   }
 
-  record(key: string, start: string, finish: string, stimulus: string, time: number): void {
+  record(key: string, start: string, finish: string, stimulus: string, time: number, note?: string): void {
     const i = this.next;
+    if (note === undefined) this.notes.delete(i);
+    else this.notes.set(i, note);
     this.keys[i] = key;
     this.starts[i] = start;
     this.finishes[i] = finish;
@@ -49,7 +55,10 @@ export class Story {
     for (let n = 0; n < this.filled; n++) {
       const i = (first + n) % this.capacity;
       if (this.keys[i] === key) {
-        out.push({ key, start: this.starts[i]!, finish: this.finishes[i]!, stimulus: this.stimuli[i]!, time: this.times[i]! });
+        const entry: StoryEntry = { key, start: this.starts[i]!, finish: this.finishes[i]!, stimulus: this.stimuli[i]!, time: this.times[i]! };
+        const note = this.notes.get(i);
+        if (note !== undefined) entry.note = note;
+        out.push(entry);
       }
     }
     return out;

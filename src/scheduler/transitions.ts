@@ -2,6 +2,7 @@
 // changes one task and may recommend transitions for others; SchedulerState runs the
 // recommendations until none are left. A pair missing from the table goes through "released".
 
+import { enteredNoWorker } from "./no-worker.js";
 import type { ErrorData } from "../errors.js";
 import type { Serialized } from "../protocol/refs.js";
 import { decideWorker, UNKNOWN_TASK_MS } from "./placement.js";
@@ -89,8 +90,10 @@ export function moveTask(s: SchedulerState, ts: TaskState, thief: WorkerRecord):
 function toProcessing(s: SchedulerState, ts: TaskState): void {
   const ws = decideWorker(ts, s.workers.values());
   if (!ws) {
+    const was = ts.state;
     ts.state = "no-worker";
     s.unrunnable.add(ts);
+    if (was !== "no-worker") enteredNoWorker(s, ts);
     return;
   }
   s.unrunnable.delete(ts);

@@ -8,13 +8,20 @@ import type { LinkReport } from "../protocol/messages.js";
 import type { Serialized } from "../protocol/refs.js";
 import type { TaskState, WorkerRecord } from "./model.js";
 import { retiredWorkerLeft } from "./retire.js";
+import { tellRecomputing } from "./no-worker.js";
 import { NO_EXTRA, type SchedulerState } from "./state.js";
 
-/**
- * A worker left or died: recompute what it was running and what only it held. Only a worker that
- * died (`graceful` false) counts against the tasks it was running (KilledWorkerError); one that
- * said goodbye (scaled down, closed) did not die of them.
- */
+/** What removing a worker did, for the shell's log. */
+export interface WorkerRemoval {
+  name: string;
+  /** Tasks it was running (or results only it held) that are being computed again. */
+  rerun: number;
+  /** Of those, results that were lost (the rest were running). */
+  recomputed: number;
+  /** Tasks that failed with KilledWorkerError instead. */
+  failed: number;
+}
+
 /** Whether `ws` dying while running `ts` counts towards KilledWorkerError: always when trusted, once per address when not. */
 function countsAsKill(ts: TaskState, ws: WorkerRecord): boolean {
   if (ws.trusted) return true;
@@ -24,15 +31,23 @@ function countsAsKill(ts: TaskState, ws: WorkerRecord): boolean {
   return true;
 }
 
-export function removeWorker(s: SchedulerState, id: string, reason: string, graceful = false): void {
+/**
+ * A worker left or died: recompute what it was running and what only it held. Only a worker that
+ * died (`graceful` false) counts against the tasks it was running (KilledWorkerError); one that
+ * said goodbye (scaled down, closed) did not die of them.
+ */
+export function removeWorker(s: SchedulerState, id: string, reason: string, graceful = false): WorkerRemoval | undefined {
   const ws = s.workers.get(id);
-  if (!ws) return;
+  if (!ws) return undefined;
   ws.status = "gone";
   s.workers.delete(id);
   s.workersByAddress.delete(ws.address);
   s.begin(`worker-removed`);
   const suspects = graceful ? new Set<TaskState>() : suspectsOf(ws);
+  const lost: TaskState[] = [];
+  const lostResults = new Set<TaskState>();
   for (const ts of ws.processing) {
+    lost.push(ts);
     if (suspects.has(ts) && countsAsKill(ts, ws)) ts.suspicious++;
     if (ts.suspicious >= s.allowedFailures && suspects.has(ts)) {
       s.transition(ts, "erred", {
@@ -49,7 +64,13 @@ export function removeWorker(s: SchedulerState, id: string, reason: string, grac
 }
   for (const ts of ws.hasWhat) {
     ts.whoHas.delete(ws);
-    if (ts.whoHas.size === 0 && ts.state === "memory") s.transition(ts, "released", { workerGone: true });
+    if (ts.whoHas.size === 0 && ts.state === "memory") {
+      s.transition(ts, "released", { workerGone: true });
+      if (s.isNeeded(ts)) {
+        lost.push(ts);
+        lostResults.add(ts); // its wanting clients were told by key-lost
+      }
+    }
 }
   ws.hasWhat.clear();
   ws.processing.clear();
@@ -57,6 +78,14 @@ export function removeWorker(s: SchedulerState, id: string, reason: string, grac
   for (const [ts, to] of s.pendingReplicas) if (to === ws) s.pendingReplicas.delete(ts);
   if (ws.retiring) retiredWorkerLeft(s, ws.retiring, ws);
   s.run();
+  if (lost.length > 0) tellRecomputing(s, lost, `worker ${ws.name} ${graceful ? "left" : "was lost"} (${reason})`, lostResults);
+  let rerun = 0;
+  let failed = 0;
+  for (const ts of lost) {
+    if (ts.state === "erred") failed++;
+    else if (ts.state !== "forgotten" && ts.state !== "released") rerun++;
+  }
+  return { name: ws.name, rerun, failed, recomputed: lostResults.size };
 }
 
 export function taskFinished(s: SchedulerState, workerId: string, key: string, nbytes: number, duration: number, value?: Serialized): void {

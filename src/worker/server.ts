@@ -225,7 +225,10 @@ export class Worker {
       },
       "free-keys": (m) => this.state.freeKeys(m.keys),
       "load-module": (m) => this.code.loadModule(m.module),
-      "close-worker": (m) => void this.close(m.reason),
+      "close-worker": (m) => {
+        log().info(`${this.name}: the scheduler asks it to close (${m.reason})`);
+        void this.close(m.reason);
+      },
       "acquire-replicas": (m) => this.state.acquireReplicas(m.keys),
       "steal-request": (m) => this.state.stealRequest(m.keys),
       "rtc-signal": (m) => m.from !== undefined && this.data.rtc?.signal(m.from, m.data),
@@ -239,7 +242,12 @@ export class Worker {
       dispatch(handlers, msg);
       this.scheduleDrain();
     });
-    void comm.closed.then((info) => void this.close(`scheduler connection closed: ${info.reason}`));
+    void comm.closed.then((info) => {
+      // Closing on our own (or told to) is a leave; the scheduler's link dropping is news.
+      if (!this.closing) log()[info.graceful ? "info" : "warn"](`${this.name}: lost the scheduler at ${this.options.scheduler} (${info.reason}); closing`);
+      void this.close(`scheduler connection closed: ${info.reason}`);
+    });
+    log().info(`${this.name}: joined the scheduler at ${this.options.scheduler} as ${w.id}`);
     this.heartbeat = setInterval(() => this.sendHeartbeat(), this.options.heartbeatMs ?? 1000);
   }
 

@@ -14,6 +14,7 @@ test("result() fetches again when the key was lost and recomputed while its fetc
     closedError: null,
     cancelKeys: async () => {},
     drop: () => {},
+    hold: () => {},
     async fetch() {
       fetches++;
       if (fetches === 1) {
@@ -39,6 +40,7 @@ test("a fetch that fails for good still rejects", async () => {
     closedError: null,
     cancelKeys: async () => {},
     drop: () => {},
+    hold: () => {},
     fetch: async () => {
       throw new LostDataError("no worker has k any more");
     },

@@ -43,12 +43,34 @@ test("uploading the same module twice gives the same content hash", async () => 
   assert.match(a.scale.module, /^[0-9a-f]{16}$/);
 });
 
-test("a missing file or a module that does not compile is an ArgumentError; a non-function export fails its task", async () => {
+test("a missing file or a module that does not compile is an ArgumentError; a non-function export is its value, not a task", async () => {
   await using c = await startCluster({ workers: 1 });
   await assert.rejects(c.client.upload(new URL("../fixtures/nope.ts", import.meta.url)), (e: unknown) => e instanceof ArgumentError && /no such file/.test(e.message));
   await assert.rejects(c.client.upload(new URL("../fixtures/broken.ts", import.meta.url)), (e: unknown) => e instanceof ArgumentError && /cannot bundle/.test(e.message));
-  const ops = (await c.client.upload(OPS)) as unknown as Record<string, { module: string; name: string }>;
-  const err = await c.client.submit(ops["VERSION"] as never).exception();
-  assert.ok(err instanceof RemoteError);
-  assert.match(err.message, /no exported function "VERSION"/);
+  const ops = (await c.client.upload(OPS)) as unknown as Record<string, unknown>;
+  assert.equal(ops["VERSION"], "1");
+  assert.throws(() => c.client.submit(ops["VERSION"] as never), (e: unknown) => e instanceof ArgumentError && /expects a function/.test(e.message));
+  // A plain object shaped like a handle is data, not a function of a module.
+  assert.throws(() => c.client.submit({ module: "x", name: "y" } as never), ArgumentError);
+  assert.equal(RemoteError.name, "RemoteError");
+});
+
+test("uploaded functions are functions everywhere one is taken: delayed and mapBlocks too; other exports are their values", async () => {
+  await using c = await startCluster();
+  const ops = await c.client.upload<typeof import("../fixtures/ops.js")>(OPS);
+  assert.equal(typeof ops.scale, "function");
+  assert.equal(ops.VERSION, "1");
+  const { delayed } = await import("../../node/index.js");
+  const scaled = delayed(ops.scale)(delayed(ops.scale)(2, 3), 7);
+  assert.equal(await scaled.compute({ scheduler: c.client }), 42);
+  const mw = await import("../../node/array.js");
+  const x = mw.fromArray(new Float64Array([0, 30, 60, 300]), { chunks: 4 });
+  const doubled = (await x.mapBlocks(ops.doubleBlock).compute({ scheduler: c.client })) as InstanceType<typeof mw.NDArray>;
+  assert.deepEqual(doubled.toArray(), [0, 60, 120, 600]);
+  // Two handles with the same inputs are two computations, not one key.
+  assert.notEqual(x.mapBlocks(ops.doubleBlock).name, x.mapBlocks(ops.negateBlock).name);
+  const [a, b] = await mw.computeWith({ scheduler: c.client }, [x.mapBlocks(ops.doubleBlock), x.mapBlocks(ops.negateBlock)]);
+  assert.deepEqual([(a as InstanceType<typeof mw.NDArray>).toArray(), (b as InstanceType<typeof mw.NDArray>).toArray()], [[0, 60, 120, 600], [-0, -30, -60, -300]]);
+  // Called in the client, a handle says where it runs.
+  assert.throws(() => ops.scale(1, 2), (e: unknown) => e instanceof ArgumentError && /runs on workers/.test(e.message));
 });

@@ -389,3 +389,15 @@ test("the default is the most recently connected open client; then the one befor
   await first.close();
   assert.equal(await where().compute(), "this thread");
 });
+
+test("a Delayed prints its key, what computes it and how many tasks: not only its key", () => {
+  const inc = delayed(function inc(x: number) {
+    return x + 1;
+  });
+  const add = delayed(function add(a: number, b: number) {
+    return a + b;
+  });
+  const d = add(inc(1), 2);
+  assert.match(String(d), /^Delayed\(add-[0-9a-f]+: add\(<inc-[0-9a-f]+…?>, 2\), 2 tasks\)$/);
+  assert.match(String(delayed([1, "two"])), /^Delayed\(literal-[0-9a-f]+: \[1, "two"\], 1 task\)$/);
+});

@@ -94,7 +94,7 @@ test("worker and scheduler commands explain their options and refuse bad ones", 
   const sameTokens = await runNode([CLI, "scheduler", "--token", "a", "--worker-token", "a"]);
   assert.equal(sameTokens.code, 2);
   assert.match(sameTokens.stderr, /must differ/);
-  const unreachable = await runNode([CLI, "worker", "ws://127.0.0.1:9", "--threads", "1"]);
+  const unreachable = await runNode([CLI, "worker", "ws://127.0.0.1:9", "--threads", "1", "--timeout", "0"]);
   assert.equal(unreachable.code, 1);
   assert.match(unreachable.stderr, /cannot connect to ws:\/\/127\.0\.0\.1:9/);
 });

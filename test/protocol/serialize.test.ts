@@ -3,7 +3,7 @@
 
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { SerializationError, Serialized, TaskRef, deserialize, measure, serialize } from "../../src/internal.js";
+import { SerializationError, Serialized, TaskRef, deserialize, measure, registerWireClass, serialize } from "../../src/internal.js";
 
 const roundTrip = (value: unknown): unknown => deserialize(serialize(value).payload);
 
@@ -105,7 +105,7 @@ describe("round trips", () => {
     assert.deepEqual(roundTrip([shared, { again: shared }]), [{ q: 1 }, { again: { q: 1 } }]);
   });
 
-  test("class instances travel as their own enumerable fields", () => {
+  test("faithful or refused: a class instance is a SerializationError naming where it is, unless registered as a wire class", () => {
     class Point {
       constructor(
         readonly x: number,
@@ -115,7 +115,31 @@ describe("round trips", () => {
         return Math.hypot(this.x, this.y);
       }
     }
-    assert.deepEqual({ ...(roundTrip(new Point(3, 4)) as object) }, { x: 3, y: 4 });
+    assert.throws(
+      () => serialize({ shapes: [new Point(3, 4)] }),
+      (e: unknown) => e instanceof SerializationError && /The value\.shapes\[0\] is an instance of class Point, which would arrive as a plain object without its methods.*registerWireClass/.test(e.message),
+    );
+    class Tagged {
+      constructor(readonly tag: string) {}
+      shout(): string {
+        return this.tag.toUpperCase();
+      }
+    }
+    registerWireClass<Tagged>({ name: "test.Tagged", Class: Tagged, encode: (t) => t.tag, decode: (tag) => new Tagged(String(tag)) });
+    const back = roundTrip({ t: new Tagged("hi") }) as { t: Tagged };
+    assert.ok(back.t instanceof Tagged);
+    assert.equal(back.t.shout(), "HI");
+  });
+
+  test("a URL arrives as a URL; a Blob is refused with what to send instead; boxed primitives as their values", () => {
+    const u = roundTrip(new URL("https://example.org/a?b=1#c"));
+    assert.ok(u instanceof URL);
+    assert.equal(u.href, "https://example.org/a?b=1#c");
+    assert.throws(
+      () => serialize([1, new Blob(["abc"], { type: "text/plain" })]),
+      (e: unknown) => e instanceof SerializationError && /The value\[1\] is a Blob, whose bytes cannot be read at once; send new Uint8Array\(await blob\.arrayBuffer\(\)\)/.test(e.message),
+    );
+    assert.deepEqual(roundTrip([new Number(2), new String("s"), new Boolean(false)]), [2, "s", false]);
   });
 });
 

@@ -102,17 +102,22 @@ test("a task restricted to worker w2 only goes to w2", () => {
     ["w2 compute-task A", "w2 compute-task B"],
   );
   s.removeWorker("w2", "test");
-  assert.deepEqual(lines(s.takeInstructions()), []);
+  // The client hears why they wait (once each: no-worker, not also "recomputing").
+  const out = s.takeInstructions();
+  assert.deepEqual(lines(out), ["c key-waiting A", "c key-waiting B"]);
+  assert.match((out[0]!.msg as { reason: string }).reason, /may only run on "w2", and no such worker is connected \(workers: w1\)/);
   assert.deepEqual([s.tasks.get("A")!.state, s.tasks.get("B")!.state], ["no-worker", "no-worker"]);
 });
 
 test("a task needing a gpu waits in no-worker until a worker with a gpu joins", () => {
   const s = cluster(["w1"]);
-  assert.deepEqual(submit(s, [task("A", [], { resources: { gpu: 1 } })]), []);
+  assert.deepEqual(submit(s, [task("A", [], { resources: { gpu: 1 } })]), [
+    { to: "client", id: "c", msg: { op: "key-waiting", key: "A", why: "no-worker", reason: 'it needs resources {"gpu":1}, which no connected worker offers (w1 {})' } },
+  ]);
   assert.equal(s.tasks.get("A")!.state, "no-worker");
   assert.deepEqual([...s.unrunnable].map((t) => t.key), ["A"]);
   addWorker(s, "w-cpu", { cpu: 8 });
-  assert.deepEqual(s.takeInstructions(), []);
+  assert.deepEqual(s.takeInstructions(), []); // still no-worker: told once, not again
   addWorker(s, "w-gpu", { gpu: 1 });
   assert.deepEqual(lines(s.takeInstructions()), ["w-gpu compute-task A"]);
   assert.equal(s.unrunnable.size, 0);
@@ -123,7 +128,9 @@ test("a task running on a worker that leaves is sent to another worker", () => {
   submit(s, [task("A")]);
   s.removeWorker("w1", "connection lost");
   // Nothing goes to the dead worker.
-  assert.deepEqual(lines(s.takeInstructions()), ["w2 compute-task A"]);
+  const out = s.takeInstructions();
+  assert.deepEqual(lines(out), ["w2 compute-task A", "c key-waiting A"]);
+  assert.deepEqual(out[1]!.msg, { op: "key-waiting", key: "A", why: "recomputing", reason: "worker w1 was lost (connection lost)" });
   assert.equal(s.tasks.get("A")!.processingOn!.id, "w2");
   assert.deepEqual(lines(finish(s, "w2", "A")), ["c key-in-memory A"]);
 });
@@ -136,7 +143,8 @@ test("a result held only by a lost worker and still wanted is recomputed", () =>
   s.removeWorker("w1", "connection lost");
   // A is resent; B's only copy is gone, so it is computed again, both on the survivor, and the
   // client that wants B is told to wait for the new result rather than fetch the lost one.
-  assert.deepEqual(lines(s.takeInstructions()), ["c key-lost B", "w2 compute-task A", "w2 compute-task B"]);
+  // B's client heard key-lost; A, which B needs, is news: "recomputing".
+  assert.deepEqual(lines(s.takeInstructions()), ["c key-lost B", "w2 compute-task A", "w2 compute-task B", "c key-waiting A"]);
   assert.deepEqual(s.whoHas(["B"]), { B: [] });
   assert.deepEqual(lines(finish(s, "w2", "B")), ["c key-in-memory B"]);
 });
@@ -190,7 +198,7 @@ test("a task that was running on 3 workers that all died errs with KilledWorkerE
   for (const dead of ["w1", "w2"]) {
     assert.equal(s.tasks.get("A")!.processingOn!.id, dead);
     s.removeWorker(dead, "crashed");
-    assert.equal(lines(s.takeInstructions()).length, 1); // resent
+    assert.deepEqual(lines(s.takeInstructions()).map((l) => l.split(" ")[1]), ["compute-task", "key-waiting"]); // resent, and said so
   }
   s.removeWorker("w3", "crashed");
   const out = s.takeInstructions();
@@ -215,7 +223,7 @@ test("a dependent resent after its worker died keeps its dependency's result ins
   addWorker(s, "w3");
   const out = s.takeInstructions();
   assert.equal(s.tasks.get("A")!.state, "memory", `A went ${s.storyOf("A").map((e) => e.finish).join(">")}; sent ${lines(out).join("; ")}`);
-  assert.deepEqual(lines(out), ["w3 compute-task B"]);
+  assert.deepEqual(lines(out), ["c key-waiting B", "w3 compute-task B"]); // B waited for a worker it may use
 });
 
 test("a dependent resent after its worker died still finds a scattered input the client has released", () => {
