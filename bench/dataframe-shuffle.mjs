@@ -2,7 +2,7 @@
 // an id; and a second frame a quarter as long) made on 2 workers of 1 thread each, then a hash
 // shuffle, a shuffle join and a sort, each timed from the call to its partitions held on the workers (persist), best of 2.
 // Prints JSON. Run after `npm run build`, under the benchmark lock:
-//   flock /tmp/meshwork-bench.lock node bench/dataframe-shuffle.mjs [--parts 8] [--rows 500000]
+//   node bench/dataframe-shuffle.mjs [--parts 8] [--rows 500000]
 
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";

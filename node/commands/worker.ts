@@ -26,14 +26,14 @@ export const JOIN_RETRY_MAX_MS = 5_000;
  * while the scheduler cannot be reached (ConnectError) and `timeoutMs` has not passed. Anything
  * else (a refused token) fails at once.
  */
-async function joinWithRetry<T>(join: () => Promise<T>, url: string, timeoutMs: number): Promise<T> {
+async function joinWithRetry<T>(join: () => Promise<T>, url: string, timeoutMs: number, stopped: () => boolean): Promise<T> {
   const started = performance.now();
   for (let pause = 250; ; pause = Math.min(2 * pause, JOIN_RETRY_MAX_MS)) {
     try {
       return await join();
     } catch (err) {
       const waited = performance.now() - started;
-      if ((err as { code?: unknown }).code !== "CONNECT") throw err;
+      if ((err as { code?: unknown }).code !== "CONNECT" || stopped()) throw err;
       if (waited + pause > timeoutMs) {
         throw Object.assign(new Error(`cannot reach the scheduler at ${url}${timeoutMs > 0 ? ` within --timeout ${timeoutMs / 1000} s` : ""}: ${(err as Error).message.replace(/^worker thread \S+ failed to start: /, "")}`), { name: "ConnectError", code: "CONNECT" });
       }
@@ -134,12 +134,23 @@ export async function worker(argv: string[]): Promise<number> {
     adapt,
     logLevel: cliLogLevel(),
   });
+  // Ctrl-C or SIGTERM is heard from here on, while joining too: the process leaves as it would later.
+  let signalled = false;
+  const stop = untilSignal().then((sig) => {
+    signalled = true;
+    return `${sig}: leaving the scheduler`;
+  });
   // The first thread finds the scheduler (retrying while it is not up yet); the others follow it.
-  const first = await joinWithRetry(() => group.grow(1), url, timeoutMs);
-  const started = [...first, ...(await group.grow(threads - 1))];
+  const joining = (async () => [...(await joinWithRetry(() => group.grow(1), url, timeoutMs, () => signalled)), ...(await group.grow(threads - 1))])();
+  const started = await Promise.race([joining, stop]);
+  if (typeof started === "string") {
+    joining.catch(() => {}); // what the join comes to no longer matters
+    console.log(started);
+    await group.close("worker process closing");
+    return 0;
+  }
   console.log(`meshwork ${version()} worker: ${threads} thread(s) joined ${url}${adapt ? ` (adapting between ${adapt.minimum} and ${adapt.maximum})` : ""}`);
   for (const w of started) console.log(`  ${w.name} serves data at ${w.address}`);
-  const stop = untilSignal().then((sig) => `${sig}: leaving the scheduler`);
   const schedulerGone = group.empty().then(() => "the scheduler closed the connection");
   const why = await Promise.race([stop, schedulerGone]);
   console.log(why);

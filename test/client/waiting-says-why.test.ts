@@ -108,7 +108,7 @@ describe("faults are visible", () => {
   test("a worker killed mid-task: the scheduler logs the loss and the rerun, the client an event and a warning; the answer is right", async () => {
     await withLog(async (lines) => {
       await using c = await startCluster({ logLevel: "error" });
-      assert.ok(lines.some((l) => /^info worker thread-\d joined \(worker-\d+, thread, 1 thread, data at inproc:/.test(l)), lines.join("\n"));
+      assert.ok(lines.some((l) => /^info worker thread-\d joined \(worker-\d+, thread, trusted, 1 thread, data at inproc:/.test(l)), lines.join("\n"));
       const events: { key: string; reason: string }[] = [];
       c.client.on("recomputing", (e) => events.push(e));
       const slow = (x: number) => {
