@@ -107,7 +107,7 @@ export class AddressWindow {
     return this.recent(host).length >= this.limit;
   }
 
-  /** Counts one event for `host`; returns how many it has had in the window. */
+  /** Counts one event for `host`; returns how many it has had within the time window so far. */
   hit(host: string): number {
     const list = this.recent(host);
     // Only the last `limit` times matter for full(); older ones are dropped as they come.
