@@ -3,32 +3,13 @@
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { build } from "esbuild";
-import { chromiumMissing, launchChromium, serveFiles } from "../helpers/chromium.js";
+import { bundleForBrowser, chromiumMissing, runModulePage } from "../helpers/chromium.js";
 
 test("scheduler, workers and client run in a Chromium page through the browser entry", { skip: chromiumMissing() }, async () => {
-  const bundle = await build({
-    entryPoints: [new URL("./page-cluster.ts", import.meta.url).pathname],
-    bundle: true,
-    format: "esm",
-    platform: "browser",
-    target: "es2022",
-    write: false,
-    logLevel: "silent",
-  });
-  await using server = await serveFiles({
-    "/": ["text/html", `<!doctype html><meta charset="utf-8"><script type="module" src="/page.js"></script>`],
-    "/page.js": ["text/javascript", bundle.outputFiles[0]!.text],
-  });
-  await using chrome = await launchChromium();
-  const page = await chrome.browser.newPage();
-  const pageErrors: string[] = [];
-  page.on("pageerror", (e) => pageErrors.push(String(e)));
-  await page.goto(server.url);
-  await page.waitForFunction("window.__result || window.__error", { timeout: 30_000 });
-  const error = await page.evaluate("window.__error");
+  const bundle = await bundleForBrowser(new URL("./page-cluster.ts", import.meta.url));
+  const { url, error, result, pageErrors } = await runModulePage(bundle.outputFiles[0]!.text, 30_000);
   assert.equal(error, undefined, String(error));
-  const r = (await page.evaluate("window.__result")) as Record<string, unknown>;
+  const r = result as Record<string, unknown>;
   assert.deepEqual(pageErrors, []);
   assert.equal(r.hasBuffer, "undefined", "a real browser page: no Node Buffer");
   assert.equal(r.hasProcess, "undefined");
@@ -38,5 +19,5 @@ test("scheduler, workers and client run in a Chromium page through the browser e
   assert.equal(r.chained, 20);
   assert.equal(r.workers, 2);
   assert.equal(r.error, "TypeError: TypeError: thrown in a page worker");
-  assert.equal(r.resolved, `${server.url}/data/air.zarr/`, "a relative store path resolves against the page's URL");
+  assert.equal(r.resolved, `${url}/data/air.zarr/`, "a relative store path resolves against the page's URL");
 });

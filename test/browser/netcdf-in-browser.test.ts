@@ -8,22 +8,13 @@ import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { build } from "esbuild";
-import { chromiumMissing, launchChromium } from "../helpers/chromium.js";
+import { bundleForBrowser, chromiumMissing, launchChromium } from "../helpers/chromium.js";
 import { serveRanges } from "../helpers/range-server.js";
 import { expectedArray, fixture, pythonWith } from "../io/fixtures.js";
 import * as mw from "../../node/array.js";
 
 test("NetCDF-3 and NetCDF-4 read over HTTP in a Chromium Web Worker, bit for bit", { skip: chromiumMissing(), timeout: 60_000 }, async (t) => {
-  const bundle = await build({
-    entryPoints: [new URL("./netcdf-worker.ts", import.meta.url).pathname],
-    bundle: true,
-    format: "esm",
-    platform: "browser",
-    target: "es2022",
-    write: false,
-    logLevel: "silent",
-  });
+  const bundle = await bundleForBrowser(new URL("./netcdf-worker.ts", import.meta.url));
   // A NetCDF-4 file of 2.6 MB in 8 uncompressed chunks of 320 kB: v[i, j, k] = its flat index.
   const tmp = mkdtempSync(join(tmpdir(), "meshwork-netcdf-web-"));
   t.after(() => rmSync(tmp, { recursive: true, force: true }));

@@ -6,6 +6,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { build, type BuildResult } from "esbuild";
 import type { Browser } from "puppeteer-core";
 import { Client, type SchedulerOptions, type WorkerInfo } from "../../node/index.js";
 import type { DataServeOptions } from "../../node/data-server.js";
@@ -61,6 +62,30 @@ export async function serveFiles(files: Record<string, [string, string]>): Promi
       await new Promise((resolve) => server.close(resolve));
     },
   };
+}
+
+/** `entry` bundled for a browser page as one ES module in memory (`metafile`: with the inputs it took). */
+export async function bundleForBrowser(entry: URL, options: { metafile?: boolean } = {}): Promise<BuildResult & { outputFiles: { text: string }[] }> {
+  return build({ entryPoints: [entry.pathname], bundle: true, format: "esm", platform: "browser", target: "es2022", write: false, metafile: options.metafile ?? false, logLevel: "silent" });
+}
+
+/**
+ * Runs a page module (`js`, e.g. a bundle's text) in headless Chromium, served as /page.js from a
+ * page at `url`, until it sets `window.__result` or `window.__error`; gives those and every uncaught
+ * page error. The page, browser and server are gone when it resolves.
+ */
+export async function runModulePage(js: string, timeoutMs: number): Promise<{ url: string; result: unknown; error: unknown; pageErrors: string[] }> {
+  await using server = await serveFiles({
+    "/": ["text/html", `<!doctype html><meta charset="utf-8"><script type="module" src="/page.js"></script>`],
+    "/page.js": ["text/javascript", js],
+  });
+  await using chrome = await launchChromium();
+  const page = await chrome.browser.newPage();
+  const pageErrors: string[] = [];
+  page.on("pageerror", (e) => pageErrors.push(String(e)));
+  await page.goto(server.url);
+  await page.waitForFunction("window.__result || window.__error", { timeout: timeoutMs });
+  return { url: server.url, error: await page.evaluate("window.__error"), result: await page.evaluate("window.__result"), pageErrors };
 }
 
 /** Resolves with the browser workers once `n` tabs have joined `client`'s cluster (fails after `ms`). */
