@@ -5,10 +5,10 @@
 
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { WebSocket } from "ws";
 import { Client, Scheduler } from "../../node/index.js";
 import { WorkerGroup } from "../../node/worker-group.js";
-import { consoleLogger, decodePacket, encodePacket, PacketReader, PROTOCOL_VERSION, serialize, setLogger, toChunks, type Message } from "../../src/internal.js";
+import { consoleLogger, encodePacket, PROTOCOL_VERSION, serialize, setLogger, toChunks, type Message } from "../../src/internal.js";
+import { Hostile } from "../security/hostile.js";
 
 const CLIENT_TOKEN = "client-secret";
 const WORKER_TOKEN = "worker-secret";
@@ -19,71 +19,9 @@ function prng(seed: number): () => number {
   return () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
 }
 
-/** A WebSocket speaking meshwork's framing by hand, so tests can send what no Comm would. */
-class RawSession {
-  private readonly reader = new PacketReader(1 << 30);
-  private readonly inbox: Message[] = [];
-  private wake: (() => void) | null = null;
-  closeInfo: { code: number; reason: string } | null = null;
-  readonly closed: Promise<{ code: number; reason: string }>;
-
-  private constructor(readonly ws: WebSocket) {
-    ws.binaryType = "arraybuffer";
-    ws.on("message", (data: ArrayBuffer) => {
-      const packet = this.reader.push(new Uint8Array(data));
-      if (packet) this.inbox.push(...decodePacket(packet));
-      this.wake?.();
-    });
-    this.closed = new Promise((resolve) =>
-      ws.on("close", (code, reason) => {
-        this.closeInfo = { code, reason: reason.toString() };
-        this.wake?.();
-        resolve(this.closeInfo);
-      }),
-    );
-  }
-
-  static async open(address: string): Promise<RawSession> {
-    const ws = new WebSocket(address, { perMessageDeflate: false });
-    await new Promise((resolve, reject) => {
-      ws.once("open", resolve);
-      ws.once("error", reject);
-    });
-    return new RawSession(ws);
-  }
-
-  get isOpen(): boolean {
-    return this.closeInfo === null && this.ws.readyState === WebSocket.OPEN;
-  }
-
-  send(messages: Message[]): void {
-    for (const c of toChunks(encodePacket(messages), 1 << 20)) this.ws.send(c);
-  }
-
-  sendBytes(bytes: Uint8Array | string): void {
-    this.ws.send(bytes);
-  }
-
-  /** The next message, or null if the connection closes first or nothing comes within `ms`. */
-  async next(ms = 2000): Promise<Message | null> {
-    const deadline = Date.now() + ms;
-    while (this.inbox.length === 0 && this.isOpen && Date.now() < deadline) {
-      await new Promise<void>((r) => {
-        this.wake = r;
-        setTimeout(r, 20);
-      });
-    }
-    return this.inbox.shift() ?? null;
-  }
-
-  close(): void {
-    this.ws.terminate();
-  }
-}
-
 /** Opens a session and does the handshake for `role`; returns it with the welcome. */
-async function session(address: string, role: "client" | "peer", token: string): Promise<{ s: RawSession; welcome: Message }> {
-  const s = await RawSession.open(address);
+async function session(address: string, role: "client" | "peer", token: string): Promise<{ s: Hostile; welcome: Message }> {
+  const s = await Hostile.open(address, "127.0.0.1");
   s.send([{ op: "hello", version: PROTOCOL_VERSION, role, token, codecs: ["deflate"] }]);
   const welcome = await s.next();
   assert.equal(welcome?.op, "welcome", `handshake as ${role}: ${JSON.stringify(welcome)}`);
@@ -179,7 +117,7 @@ function hostile(r: () => number, base: Message[]): { bytes?: Uint8Array | strin
 async function fuzz(address: string, role: "client" | "peer", token: string, count: number, seed: number): Promise<{ closedByPeer: number; reasons: Set<string> }> {
   const r = prng(seed);
   const base = corpus();
-  let current: RawSession | null = null;
+  let current: Hostile | null = null;
   let closedByPeer = 0;
   const reasons = new Set<string>();
   for (let i = 0; i < count; i++) {
@@ -279,7 +217,7 @@ describe("hostile input", () => {
   });
 
   test("connections that never say hello are closed: at once beyond the cap, otherwise after the timeout", async () => {
-    const idle = await Promise.all(Array.from({ length: 60 }, () => RawSession.open(scheduler.address)));
+    const idle = await Promise.all(Array.from({ length: 60 }, () => Hostile.open(scheduler.address, "127.0.0.1")));
     const reasons = await Promise.all(idle.map((s) => s.closed.then((c) => c.reason)));
     const flooded = reasons.filter((x) => /too many connections waiting/.test(x)).length;
     const timedOut = reasons.filter((x) => /no hello within 300 ms/.test(x)).length;
@@ -301,7 +239,7 @@ describe("hostile input", () => {
       ["nope", /^wrong token$/],
       [WORKER_TOKEN, /^wrong token$/],
     ] as const) {
-      const s = await RawSession.open(scheduler.address);
+      const s = await Hostile.open(scheduler.address, "127.0.0.1");
       s.send([{ op: "hello", version: PROTOCOL_VERSION, role: "client", token }]);
       const reply = await s.next();
       assert.equal(reply?.op, "refused");
