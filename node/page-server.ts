@@ -1,6 +1,7 @@
 // A scheduler on the network that also serves the worker page: one HTTP server for the WebSocket
 // connections of clients and workers, the relay (node/relay-hub.ts) and the page's static files
 // (built into dist/page by scripts/build.mjs). Opening the page's link lends that tab to the cluster.
+// It also serves the browser-client bundle, /meshwork.js, for pages that use meshwork as a client.
 
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import type { IncomingMessage, ServerResponse } from "node:http";
@@ -28,7 +29,17 @@ const FILES: Record<string, { file: string; type: string; csp: string }> = {
   "/page.css": { file: "page.css", type: "text/css; charset=utf-8", csp: PAGE_CSP },
   "/page.js": { file: "page.js", type: "text/javascript; charset=utf-8", csp: PAGE_CSP },
   "/worker.js": { file: "worker.js", type: "text/javascript; charset=utf-8", csp: WORKER_CSP },
+  // The browser-client bundle (browser/bundle.ts): public code, as the page's is; pages of any
+  // origin may import it (CORS), and it needs no eval (the client compiles nothing).
+  "/meshwork.js": { file: "meshwork.js", type: "text/javascript; charset=utf-8", csp: PAGE_CSP },
 };
+
+/**
+ * Module scripts load in CORS mode: the bundle and the chunks it imports answer any origin, so a
+ * page elsewhere can `import … from "http://scheduler/meshwork.js"`. They are the same public code
+ * for everyone, fetched without credentials; nothing behind a token is answered this way.
+ */
+const PUBLIC_CODE_HEADERS = { "access-control-allow-origin": "*", "cross-origin-resource-policy": "cross-origin" };
 
 /**
  * The code the page's bundles share or load when first needed (scripts/build.mjs splits them:
@@ -46,7 +57,7 @@ function pageDirectory(): URL {
 }
 
 /**
- * Serves the worker page's files and `GET /api/status` (workers and the links between them, for
+ * Serves the worker page's files, the browser-client bundle /meshwork.js, and `GET /api/status` (workers and the links between them, for
  * whoever presents `statusToken` as `Authorization: Bearer …` or `?token=`), and /data/… through
  * `data` when given (node/data-server.ts); anything else is 404.
  */
@@ -95,6 +106,7 @@ export function pageHandler(scheduler?: Scheduler, statusToken?: string, data?: 
       // A chunk's name changes with its content; the entry points' names do not.
       "cache-control": chunk ? "public, max-age=31536000, immutable" : "no-cache",
       "content-length": body.byteLength,
+      ...(chunk || path === "/meshwork.js" ? PUBLIC_CODE_HEADERS : {}),
     });
     res.end(req.method === "HEAD" ? undefined : body);
   };

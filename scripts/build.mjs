@@ -1,10 +1,12 @@
 // Builds dist/: every .ts under src/, node/ and browser/ transpiled file by file with esbuild
-// (same layout, so relative imports keep working), then type declarations with tsc.
+// (same layout, so relative imports keep working), the browser bundles (the worker page; the
+// browser client, dist/page/meshwork.js), then type declarations with tsc.
 // Usage: node scripts/build.mjs [--no-types] [--sizes]
 
 import { build } from "esbuild";
 import { execFileSync } from "node:child_process";
-import { readdirSync, rmSync, statSync, chmodSync, existsSync, copyFileSync } from "node:fs";
+import { readdirSync, readFileSync, rmSync, statSync, chmodSync, existsSync, copyFileSync } from "node:fs";
+import { gzipSync } from "node:zlib";
 import { join } from "node:path";
 
 const root = new URL("..", import.meta.url).pathname;
@@ -68,6 +70,38 @@ if (process.argv.includes("--sizes")) {
   console.log(`the tab's worker: ${kB([...eager])} to join (${[...eager].join(", ")}); ${kB(js.filter((f) => !eager.has(f) && f !== "dist/page/page.js"))} loaded when first needed`);
 }
 for (const f of ["index.html", "page.css"]) copyFileSync(join(root, "browser/page", f), join(root, "dist/page", f));
+// The browser-client bundle (browser/bundle.ts), for pages that import meshwork without a bundler:
+// dist/page/meshwork.js, which the scheduler serves at /meshwork.js and the package exports as
+// "meshwork/browser-bundle". Minified; what only some calls need (the io readers and their codecs:
+// megabytes) is split into chunks beside it, loaded on first use, as the worker page's are.
+const client = await build({
+  absWorkingDir: root,
+  entryPoints: { meshwork: "browser/bundle.ts" },
+  outdir: "dist/page",
+  bundle: true,
+  splitting: true,
+  chunkNames: "chunks/[name]-[hash]",
+  metafile: true,
+  minify: true,
+  format: "esm",
+  platform: "browser",
+  target: "es2022",
+  sourcemap: "linked",
+  logLevel: "warning",
+});
+const clientSize = (() => {
+  const outputs = client.metafile.outputs;
+  const eager = new Set();
+  const visit = (out) => {
+    if (eager.has(out)) return;
+    eager.add(out);
+    for (const i of outputs[out].imports) if (i.kind === "import-statement" && outputs[i.path]) visit(i.path);
+  };
+  visit("dist/page/meshwork.js");
+  const gzipped = [...eager].reduce((s, f) => s + gzipSync(readFileSync(join(root, f))).byteLength, 0);
+  const bytes = [...eager].reduce((s, f) => s + outputs[f].bytes, 0);
+  return `${(bytes / 1000).toFixed(0)} kB to load (${(gzipped / 1000).toFixed(0)} kB gzipped, ${eager.size} files)`;
+})();
 const cli = join(root, "dist/node/cli.js");
 if (existsSync(cli)) chmodSync(cli, 0o755);
 
@@ -75,4 +109,4 @@ if (!process.argv.includes("--no-types")) {
   const tsc = join(root, "node_modules/typescript/bin/tsc");
   execFileSync(process.execPath, [tsc, "-p", join(root, "tsconfig.build.json")], { stdio: "inherit" });
 }
-console.log(`built ${entryPoints.length} files into dist/ in ${Math.round(performance.now() - started)} ms`);
+console.log(`built ${entryPoints.length} files into dist/ in ${Math.round(performance.now() - started)} ms; the browser-client bundle dist/page/meshwork.js: ${clientSize}`);
