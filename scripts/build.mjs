@@ -37,70 +37,56 @@ await build({
   sourcemap: "linked",
   logLevel: "warning",
 });
-// The worker page the scheduler serves (node/page-server.ts): two browser bundles and static files.
+// The worker page the scheduler serves (node/page-server.ts): two browser bundles and static files,
+// and the browser-client bundle (browser/bundle.ts: dist/page/meshwork.js, which the scheduler
+// serves at /meshwork.js and the package exports as "meshwork/browser-bundle"), in one build.
 // Split: what is imported dynamically (the io readers, zarrita, numcodecs' WebAssembly codecs:
-// megabytes) becomes chunks a tab loads on its first io task, and code both entries use is one
-// chunk; the page server serves dist/page/chunks/.
+// megabytes) becomes chunks loaded on first use, and code the entries share is shared chunks (one
+// copy of each in the package); the page server serves dist/page/chunks/. Minified but for names,
+// so that stacks from tabs and pages stay readable (full minifying saves another 13% gzipped).
 const page = await build({
   absWorkingDir: root,
-  entryPoints: { page: "browser/page/page.ts", worker: "browser/page/worker.ts" },
+  entryPoints: { page: "browser/page/page.ts", worker: "browser/page/worker.ts", meshwork: "browser/bundle.ts" },
   outdir: "dist/page",
   bundle: true,
   splitting: true,
   chunkNames: "chunks/[name]-[hash]",
   metafile: true,
+  minifyWhitespace: true,
+  minifySyntax: true,
   format: "esm",
   platform: "browser",
   target: "es2022",
   sourcemap: "linked",
   logLevel: "warning",
 });
-if (process.argv.includes("--sizes")) {
-  // What a tab loads to join (worker.js and the chunks it imports statically), and what it loads later.
+/** The files `entry` loads before it runs (itself and its static imports, transitively), or with `later`, ever. */
+function eagerFiles(entry, later = false) {
   const outputs = page.metafile.outputs;
   const eager = new Set();
   const visit = (out) => {
     if (eager.has(out)) return;
     eager.add(out);
-    for (const i of outputs[out].imports) if (i.kind === "import-statement" && outputs[i.path]) visit(i.path);
+    for (const i of outputs[out].imports) if ((later || i.kind === "import-statement") && outputs[i.path]) visit(i.path);
   };
-  visit("dist/page/worker.js");
+  visit(entry);
+  return eager;
+}
+if (process.argv.includes("--sizes")) {
+  // What a tab loads to join (worker.js and the chunks it imports statically), and what it loads later.
+  const outputs = page.metafile.outputs;
+  const eager = eagerFiles("dist/page/worker.js");
   const kB = (files) => `${(files.reduce((s, f) => s + outputs[f].bytes, 0) / 1000).toFixed(0)} kB`;
-  const js = Object.keys(outputs).filter((f) => f.endsWith(".js"));
-  console.log(`the tab's worker: ${kB([...eager])} to join (${[...eager].join(", ")}); ${kB(js.filter((f) => !eager.has(f) && f !== "dist/page/page.js"))} loaded when first needed`);
+  const later = [...eagerFiles("dist/page/worker.js", true)].filter((f) => !eager.has(f));
+  console.log(`the tab's worker: ${kB([...eager])} to join (${[...eager].join(", ")}); ${kB(later)} loaded when first needed`);
 }
 for (const f of ["index.html", "page.css"]) copyFileSync(join(root, "browser/page", f), join(root, "dist/page", f));
-// The browser-client bundle (browser/bundle.ts), for pages that import meshwork without a bundler:
-// dist/page/meshwork.js, which the scheduler serves at /meshwork.js and the package exports as
-// "meshwork/browser-bundle". Minified; what only some calls need (the io readers and their codecs:
-// megabytes) is split into chunks beside it, loaded on first use, as the worker page's are.
-const client = await build({
-  absWorkingDir: root,
-  entryPoints: { meshwork: "browser/bundle.ts" },
-  outdir: "dist/page",
-  bundle: true,
-  splitting: true,
-  chunkNames: "chunks/[name]-[hash]",
-  metafile: true,
-  minify: true,
-  format: "esm",
-  platform: "browser",
-  target: "es2022",
-  sourcemap: "linked",
-  logLevel: "warning",
-});
+// What a page using the browser client loads before it runs.
 const clientSize = (() => {
-  const outputs = client.metafile.outputs;
-  const eager = new Set();
-  const visit = (out) => {
-    if (eager.has(out)) return;
-    eager.add(out);
-    for (const i of outputs[out].imports) if (i.kind === "import-statement" && outputs[i.path]) visit(i.path);
-  };
-  visit("dist/page/meshwork.js");
-  const gzipped = [...eager].reduce((s, f) => s + gzipSync(readFileSync(join(root, f))).byteLength, 0);
-  const bytes = [...eager].reduce((s, f) => s + outputs[f].bytes, 0);
-  return `${(bytes / 1000).toFixed(0)} kB to load (${(gzipped / 1000).toFixed(0)} kB gzipped, ${eager.size} files)`;
+  const eager = [...eagerFiles("dist/page/meshwork.js")];
+  const bytes = eager.reduce((s, f) => s + page.metafile.outputs[f].bytes, 0);
+  const gzipped = eager.reduce((s, f) => s + gzipSync(readFileSync(join(root, f))).byteLength, 0);
+  return `${(bytes / 1000).toFixed(0)} kB to load (${(gzipped / 1000).toFixed(0)} kB gzipped, ${eager.length} files)`;
 })();
 const cli = join(root, "dist/node/cli.js");
 if (existsSync(cli)) chmodSync(cli, 0o755);

@@ -29,6 +29,11 @@ try {
   const mean = await x.mul(2).mean().compute({ scheduler: client });
   show(`mean of 2·arange(1e6): ${mean}`);
 
+  // A large result is fetched from the worker holding it, through the scheduler (the page may
+  // connect to the scheduler only): 800 kB of samples.
+  const samples = await client.submit((n) => Float64Array.from({ length: n }, (_, i) => Math.sin(i) ** 2), 100_000);
+  show(`fetched ${samples.length} samples from a worker, mean ${(samples.reduce((a, b) => a + b, 0) / samples.length).toFixed(3)}`);
+
   await client.close();
   show("done");
   document.body.dataset.state = "done";

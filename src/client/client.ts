@@ -147,7 +147,9 @@ export class Client implements FutureHost, GraphScheduler {
     comm.name = `${w.id}→scheduler`;
     // Planning reads metadata here: from the scheduler's /data/, with the token this client joined with.
     useSchedulerCredentials(address, options.token);
-    const client = new Client(comm, w.id, w.dataToken, options);
+    // A network scheduler relays data for clients that cannot reach workers themselves (a page: browser/index.ts).
+    const relayVia = /^wss?:\/\/[^/]+$/.test(address) ? address : undefined;
+    const client = new Client(comm, w.id, w.dataToken, relayVia === undefined ? options : { ...options, transport: { ...options.transport, relayVia } });
     // As in Dask, the newest client is where collections compute unless told otherwise.
     if (options.setAsDefault !== false) setDefaultClient(client);
     return client;
