@@ -3,6 +3,7 @@
 // (built into dist/page by scripts/build.mjs). Opening the page's link lends that tab to the cluster.
 // It also serves the browser-client bundle, /meshwork.js, for pages that use meshwork as a client.
 
+import { createHash } from "node:crypto";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { fileURLToPath } from "node:url";
@@ -63,7 +64,7 @@ function pageDirectory(): URL {
  */
 export function pageHandler(scheduler?: Scheduler, statusToken?: string, data?: (req: IncomingMessage, res: ServerResponse) => void): (req: IncomingMessage, res: ServerResponse) => void {
   const dir = pageDirectory();
-  const cache = new Map<string, Buffer>();
+  const cache = new Map<string, { body: Buffer; etag: string }>();
   // Only the chunk files the build made are served (never a name taken from the request).
   const chunkDir = new URL(CHUNKS, dir);
   const chunks = new Set(existsSync(fileURLToPath(chunkDir)) ? readdirSync(fileURLToPath(chunkDir)).filter((f) => CHUNK_NAME.test(f)) : []);
@@ -96,19 +97,25 @@ export function pageHandler(scheduler?: Scheduler, statusToken?: string, data?: 
       res.end(entry ? "method not allowed\n" : "not found\n");
       return;
     }
-    let body = cache.get(entry.file);
-    if (!body) cache.set(entry.file, (body = readFileSync(fileURLToPath(new URL(entry.file, dir)))));
-    res.writeHead(200, {
+    let file = cache.get(entry.file);
+    if (!file) {
+      const body = readFileSync(fileURLToPath(new URL(entry.file, dir)));
+      cache.set(entry.file, (file = { body, etag: `"${createHash("sha256").update(body).digest("base64url").slice(0, 22)}"` }));
+    }
+    // The entry points' names do not change with their content: a reload revalidates (304 when unchanged).
+    const unchanged = !chunk && req.headers["if-none-match"] === file.etag;
+    res.writeHead(unchanged ? 304 : 200, {
       "content-type": entry.type,
       "content-security-policy": entry.csp,
       "x-content-type-options": "nosniff",
       "referrer-policy": "no-referrer",
-      // A chunk's name changes with its content; the entry points' names do not.
+      // A chunk's name changes with its content.
       "cache-control": chunk ? "public, max-age=31536000, immutable" : "no-cache",
-      "content-length": body.byteLength,
+      etag: file.etag,
+      ...(unchanged ? {} : { "content-length": file.body.byteLength }),
       ...(chunk || path === "/meshwork.js" ? PUBLIC_CODE_HEADERS : {}),
     });
-    res.end(req.method === "HEAD" ? undefined : body);
+    res.end(req.method === "HEAD" || unchanged ? undefined : file.body);
   };
 }
 

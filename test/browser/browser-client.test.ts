@@ -24,6 +24,12 @@ test("the scheduler serves /meshwork.js to anyone (CORS, no token), and the pack
     assert.equal(res.headers.get("access-control-allow-origin"), "*");
     assert.equal(res.headers.get("x-content-type-options"), "nosniff");
     const body = await res.text();
+    // Reloads revalidate: unchanged, it is not sent again.
+    const etag = res.headers.get("etag");
+    assert.match(etag ?? "", /^"[\w-]{22}"$/);
+    const again = await fetch(`${http}/meshwork.js`, { headers: { "if-none-match": etag! } });
+    assert.equal(again.status, 304);
+    assert.equal((await again.arrayBuffer()).byteLength, 0);
     assert.match(body, /export\{/); // an ES module, minified
     assert.ok(!body.includes("node:"), "no Node imports in the browser bundle");
     // Its chunks are public code too; what needs the token still does.
