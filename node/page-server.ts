@@ -1,7 +1,9 @@
 // A scheduler on the network that also serves the worker page: one HTTP server for the WebSocket
 // connections of clients and workers, the relay (node/relay-hub.ts) and the page's static files
 // (built into dist/page by scripts/build.mjs). Opening the page's link lends that tab to the cluster.
+// It also serves the browser-client bundle, /meshwork.js, for pages that use meshwork as a client.
 
+import { createHash } from "node:crypto";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { fileURLToPath } from "node:url";
@@ -28,7 +30,17 @@ const FILES: Record<string, { file: string; type: string; csp: string }> = {
   "/page.css": { file: "page.css", type: "text/css; charset=utf-8", csp: PAGE_CSP },
   "/page.js": { file: "page.js", type: "text/javascript; charset=utf-8", csp: PAGE_CSP },
   "/worker.js": { file: "worker.js", type: "text/javascript; charset=utf-8", csp: WORKER_CSP },
+  // The browser-client bundle (browser/bundle.ts): public code, as the page's is; pages of any
+  // origin may import it (CORS), and it needs no eval (the client compiles nothing).
+  "/meshwork.js": { file: "meshwork.js", type: "text/javascript; charset=utf-8", csp: PAGE_CSP },
 };
+
+/**
+ * Module scripts load in CORS mode: the bundle and the chunks it imports answer any origin, so a
+ * page elsewhere can `import … from "http://scheduler/meshwork.js"`. They are the same public code
+ * for everyone, fetched without credentials; nothing behind a token is answered this way.
+ */
+const PUBLIC_CODE_HEADERS = { "access-control-allow-origin": "*", "cross-origin-resource-policy": "cross-origin" };
 
 /**
  * The code the page's bundles share or load when first needed (scripts/build.mjs splits them:
@@ -46,13 +58,13 @@ function pageDirectory(): URL {
 }
 
 /**
- * Serves the worker page's files and `GET /api/status` (workers and the links between them, for
+ * Serves the worker page's files, the browser-client bundle /meshwork.js, and `GET /api/status` (workers and the links between them, for
  * whoever presents `statusToken` as `Authorization: Bearer …` or `?token=`), and /data/… through
  * `data` when given (node/data-server.ts); anything else is 404.
  */
 export function pageHandler(scheduler?: Scheduler, statusToken?: string, data?: (req: IncomingMessage, res: ServerResponse) => void): (req: IncomingMessage, res: ServerResponse) => void {
   const dir = pageDirectory();
-  const cache = new Map<string, Buffer>();
+  const cache = new Map<string, { body: Buffer; etag: string }>();
   // Only the chunk files the build made are served (never a name taken from the request).
   const chunkDir = new URL(CHUNKS, dir);
   const chunks = new Set(existsSync(fileURLToPath(chunkDir)) ? readdirSync(fileURLToPath(chunkDir)).filter((f) => CHUNK_NAME.test(f)) : []);
@@ -85,18 +97,25 @@ export function pageHandler(scheduler?: Scheduler, statusToken?: string, data?: 
       res.end(entry ? "method not allowed\n" : "not found\n");
       return;
     }
-    let body = cache.get(entry.file);
-    if (!body) cache.set(entry.file, (body = readFileSync(fileURLToPath(new URL(entry.file, dir)))));
-    res.writeHead(200, {
+    let file = cache.get(entry.file);
+    if (!file) {
+      const body = readFileSync(fileURLToPath(new URL(entry.file, dir)));
+      cache.set(entry.file, (file = { body, etag: `"${createHash("sha256").update(body).digest("base64url").slice(0, 22)}"` }));
+    }
+    // The entry points' names do not change with their content: a reload revalidates (304 when unchanged).
+    const unchanged = !chunk && req.headers["if-none-match"] === file.etag;
+    res.writeHead(unchanged ? 304 : 200, {
       "content-type": entry.type,
       "content-security-policy": entry.csp,
       "x-content-type-options": "nosniff",
       "referrer-policy": "no-referrer",
-      // A chunk's name changes with its content; the entry points' names do not.
+      // A chunk's name changes with its content.
       "cache-control": chunk ? "public, max-age=31536000, immutable" : "no-cache",
-      "content-length": body.byteLength,
+      etag: file.etag,
+      ...(unchanged ? {} : { "content-length": file.body.byteLength }),
+      ...(chunk || path === "/meshwork.js" ? PUBLIC_CODE_HEADERS : {}),
     });
-    res.end(req.method === "HEAD" ? undefined : body);
+    res.end(req.method === "HEAD" || unchanged ? undefined : file.body);
   };
 }
 

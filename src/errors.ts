@@ -114,12 +114,21 @@ export class GraphCycleError extends MeshworkError {
 }
 
 /**
- * No connected worker may run the task (its `workers` or `resources` match none, or there are no
- * workers), and it waited longer than its `noWorkerTimeout` (Dask's no-workers-timeout).
+ * No connected worker may run the task (its `workers` or `resources` match none, it needs Node and
+ * the workers are tabs, or there are no workers), and it waited longer than its `noWorkerTimeout` (Dask's no-workers-timeout).
  */
 export class NoWorkerError extends MeshworkError {
   override name = "NoWorkerError";
   override readonly code = "NO_WORKER";
+}
+
+/**
+ * Code sent to a worker of a platform it cannot run on: a task of a module that imports Node's
+ * built-ins, on a browser tab (the scheduler places such tasks on Node workers only).
+ */
+export class PlatformError extends MeshworkError {
+  override name = "PlatformError";
+  override readonly code = "PLATFORM";
 }
 
 /** A task was running on several workers that died while running it, so it is stopped (Dask's KilledWorker). */
@@ -307,6 +316,8 @@ export function errorFromData(data: ErrorData, key?: string): MeshworkError {
       return new GraphCycleError(data.message);
     case "NO_WORKER":
       return new NoWorkerError(data.message);
+    case "PLATFORM":
+      return new PlatformError(data.message);
     default:
       return new RemoteError(data, key);
   }

@@ -41,6 +41,7 @@ export {
   KilledWorkerError,
   GraphCycleError,
   NoWorkerError,
+  PlatformError,
   CommClosedError,
   ProtocolError,
   HandshakeError,

@@ -11,7 +11,7 @@ import { Requests } from "../comm/requests.js";
 import type { TransportOptions } from "../comm/types.js";
 import { ArgumentError, CancelledError, ClientClosedError, errorFromData, LostDataError } from "../errors.js";
 import { useSchedulerCredentials } from "../io/store.js";
-import type { ClientToScheduler, FnDef, FnRef, Handlers, RequestWhat, SchedulerToClient, TaskMsg } from "../protocol/messages.js";
+import type { ClientToScheduler, FnDef, FnRef, Handlers, ModuleDef, RequestWhat, SchedulerToClient, TaskMsg } from "../protocol/messages.js";
 import type { Serialized } from "../protocol/refs.js";
 import { TaskRef } from "../protocol/refs.js";
 import { deserialize, serialize } from "../protocol/serialize.js";
@@ -147,7 +147,9 @@ export class Client implements FutureHost, GraphScheduler {
     comm.name = `${w.id}→scheduler`;
     // Planning reads metadata here: from the scheduler's /data/, with the token this client joined with.
     useSchedulerCredentials(address, options.token);
-    const client = new Client(comm, w.id, w.dataToken, options);
+    // A network scheduler relays data for clients that cannot reach workers themselves (a page: browser/index.ts).
+    const relayVia = /^wss?:\/\/[^/]+$/.test(address) ? address : undefined;
+    const client = new Client(comm, w.id, w.dataToken, relayVia === undefined ? options : { ...options, transport: { ...options.transport, relayVia } });
     // As in Dask, the newest client is where collections compute unless told otherwise.
     if (options.setAsDefault !== false) setDefaultClient(client);
     return client;
@@ -297,15 +299,22 @@ export class Client implements FutureHost, GraphScheduler {
   /**
    * Bundles a module (a path or URL of a .ts/.js file), stores it on the scheduler by content
    * hash, makes it importable on every worker (present and future), and returns handles for its
-   * exported functions to pass to submit and map.
+   * exported functions to pass to submit, map, delayed and mapBlocks; other exports are their values.
+   * It is built for Node and for browsers; a module that imports Node's built-ins (node:fs …) has
+   * no browser build, and its tasks run on Node workers only (never on tabs).
    */
   async upload<M = Record<string, (...args: never[]) => unknown>>(module: string | URL): Promise<TaskModule<M>> {
     this.checkOpen();
     const platform = clientPlatform();
     if (!platform) throw new ArgumentError("upload needs a bundler; it is available when meshwork is imported in Node");
-    const { source, exports, values } = await platform.bundle(module);
-    const hash = hash64(source);
-    await this.request({ kind: "upload", module: { hash, source, exports } });
+    const { source, exports, values, browser, nodeOnly } = await platform.bundle(module);
+    // Content-hashed: each build by its text, the module by both (or by its Node build and why it has no other).
+    const def: ModuleDef =
+      browser !== undefined
+        ? { hash: hash64(source, browser), source, exports, browser: { hash: hash64(browser), source: browser } }
+        : { hash: hash64(source, "node-only"), source, exports, nodeOnly: nodeOnly ?? "it was built for Node only" };
+    const hash = def.hash;
+    await this.request({ kind: "upload", module: def });
     const handles: Record<string, TaskHandle | unknown> = {};
     for (const name of exports) handles[name] = values && Object.hasOwn(values, name) ? values[name] : makeTaskHandle(hash, name);
     return Object.freeze(handles) as unknown as TaskModule<M>;

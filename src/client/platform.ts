@@ -8,6 +8,10 @@ export interface BundledModule {
   exports: string[];
   /** The exports that are not functions, by name, with their values (where the platform can load the module). */
   values?: Record<string, unknown>;
+  /** The same module built for browsers (tabs import it); absent when it needs Node. */
+  browser?: string | undefined;
+  /** Why there is no browser build (e.g. "it imports Node's built-in node:fs (ops.ts:3)"). */
+  nodeOnly?: string | undefined;
 }
 
 export interface ClientPlatform {

@@ -23,11 +23,27 @@ export interface FnDef {
   name: string;
 }
 
-/** An uploaded task module. */
-export interface ModuleDef {
+/** One build of a task module: a self-contained ES module and a hash of its text. */
+export interface ModuleBuild {
   hash: string;
   source: string;
+}
+
+/**
+ * An uploaded task module, built once per platform. Clients upload both builds; each worker is sent
+ * the one for its kind (see moduleFor in scheduler/state.ts): a browser tab the browser build, or,
+ * for a module that needs Node, no source and `nodeOnly` saying why.
+ */
+export interface ModuleDef {
+  /** The module's id (what FnRefs name): a hash of its builds. */
+  hash: string;
+  /** The Node build (empty where a browser worker is sent a module that needs Node). */
+  source: string;
   exports: string[];
+  /** The browser build; absent when the module needs Node. */
+  browser?: ModuleBuild | undefined;
+  /** Why the module runs on Node workers only (it imports node:fs …); its tasks are never placed on tabs. */
+  nodeOnly?: string | undefined;
 }
 
 /** Resources a worker offers or a task needs, e.g. { gpu: 1 }. */

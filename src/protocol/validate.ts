@@ -96,6 +96,17 @@ const fnDef = shape({ id: str, source: str, name: str });
 const errorData: Check = shape({ name: str, message: str, stack: optional(str), code: optional(str) });
 const resources = recordOf(num, MAX_SMALL_LIST);
 const keys = arrayOf(str);
+
+/**
+ * A task module's build is a bundle of the module and the packages it imports: hundreds of kB is
+ * usual, so it is not held to MAX_STRING_LENGTH; 16 Mi characters is far past any honest module.
+ */
+export const MAX_MODULE_SOURCE_LENGTH = 16 * 1024 * 1024;
+const moduleSource: Check = (v, p) => (typeof v !== "string" ? `${p} must be a string` : v.length > MAX_MODULE_SOURCE_LENGTH ? `${p} is longer than ${MAX_MODULE_SOURCE_LENGTH} characters` : null);
+/** A module a worker is sent: its build for that worker (or, where it cannot run, why). */
+const moduleDef = shape({ hash: str, source: moduleSource, exports: keys, browser: optional(shape({ hash: str, source: moduleSource })), nodeOnly: optional(str) });
+/** A module a client uploads: a browser build, or the reason it has none. */
+const uploadedModule: Check = (v, p) => moduleDef(v, p) ?? ((v as { browser?: unknown; nodeOnly?: unknown }).browser == null && (v as { nodeOnly?: unknown }).nodeOnly == null ? `${p} needs a browser build or a nodeOnly reason` : null);
 /** Worker ids, names or addresses. */
 const workerList = arrayOf(str, MAX_WORKERS_LISTED);
 const smallKeys = arrayOf(str, MAX_SMALL_LIST);
@@ -138,7 +149,7 @@ const requestWhat: Check = (v, p) => {
     case "workers":
       return null;
     case "upload":
-      return shape({ module: shape({ hash: str, source: str, exports: keys }) })(v, p);
+      return shape({ module: uploadedModule })(v, p);
     case "story":
       return shape({ key: str })(v, p);
     case "retire":
@@ -201,7 +212,7 @@ const SCHEMAS: { [K in Message["op"]]: Check } = {
     priority,
   }),
   "free-keys": shape({ keys }),
-  "load-module": shape({ module: shape({ hash: str, source: str, exports: keys }) }),
+  "load-module": shape({ module: moduleDef }),
   "close-worker": shape({ reason: str }),
   "steal-request": shape({ keys }),
   "scale-up": shape({ n: count }),

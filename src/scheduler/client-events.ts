@@ -5,6 +5,7 @@
 import type { FnDef, TaskMsg } from "../protocol/messages.js";
 import { TaskState } from "./model.js";
 import { coAssign } from "./placement.js";
+import { needsNode } from "./platforms.js";
 import type { SchedulerState } from "./state.js";
 
 /** A client submits tasks (a key already known keeps its task) and says which keys it wants. */
@@ -23,7 +24,7 @@ export function updateGraph(s: SchedulerState, clientId: string, tasks: TaskMsg[
       s.tasks.set(t.key, ts);
     }
     if (ts.spec !== null || ts.state !== "released") continue; // known already: same key, same task
-    ts.spec = { fn: t.fn, args: t.args, retries: t.retries, workers: t.workers, resources: t.resources, noWorkerTimeout: t.noWorkerTimeout };
+    ts.spec = { fn: t.fn, args: t.args, retries: t.retries, workers: t.workers, resources: t.resources, noWorkerTimeout: t.noWorkerTimeout, nodeOnly: needsNode(t, s.modules) };
     ts.retriesLeft = t.retries;
     ts.priority = t.priority;
     for (const depKey of t.deps) {

@@ -23,6 +23,8 @@ export interface TaskSpec {
   resources: Resources | undefined;
   /** Milliseconds it may stay in no-worker before failing with NoWorkerError; undefined: forever. */
   noWorkerTimeout?: number | undefined;
+  /** Why it runs on Node workers only (platforms.ts: its task module needs Node); undefined: anywhere. */
+  nodeOnly?: string | undefined;
 }
 
 /**

@@ -1,9 +1,11 @@
-// Tasks no current worker may run (their `workers` or `resources` match none, or there are no
-// workers): why, told to the clients waiting for them at once, and failing those given a
-// `noWorkerTimeout` once it has passed (Dask's no-workers-timeout). Pure: the shell passes the time.
+// Tasks no current worker may run (their `workers` or `resources` match none, they need Node and
+// the workers are tabs, or there are no workers): why, told to the clients waiting for them at
+// once, and failing those given a `noWorkerTimeout` once it has passed (Dask's no-workers-timeout).
+// Pure: the shell passes the time.
 
 import { NoWorkerError, type ErrorData } from "../errors.js";
 import type { ClientState, TaskState, WorkerRecord } from "./model.js";
+import { inBrowser } from "./platforms.js";
 import type { SchedulerState } from "./state.js";
 
 /**
@@ -23,6 +25,11 @@ export function whyNoWorker(ts: TaskState, workers: Iterable<WorkerRecord>): str
   if (spec?.workers?.length) {
     able = able.filter((ws) => spec.workers!.some((w) => w === ws.id || w === ws.name || w === ws.address));
     if (able.length === 0) return `it may only run on ${spec.workers.map((w) => JSON.stringify(w)).join(", ")}, and no such worker is connected (workers: ${names(running)})`;
+  }
+  if (spec?.nodeOnly !== undefined) {
+    const onNode = able.filter((ws) => !inBrowser(ws));
+    if (onNode.length === 0) return `it runs on Node workers only (${spec.nodeOnly}), and the workers that may take it are browser tabs (${names(able)})`;
+    able = onNode;
   }
   if (spec?.resources) {
     const need = spec.resources;

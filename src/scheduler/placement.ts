@@ -3,6 +3,7 @@
 
 import { comparePriority } from "../graph/priority.js";
 import type { TaskState, WorkerRecord } from "./model.js";
+import { inBrowser } from "./platforms.js";
 
 /**
  * Assumed bandwidth between workers until measured, in bytes per millisecond: 100 MB/s, Dask's
@@ -58,11 +59,12 @@ export function coAssign(fresh: readonly TaskState[], threads: number): void {
   }
 }
 
-/** Whether worker `ws` may run task `ts` (restrictions and resources). */
+/** Whether worker `ws` may run task `ts` (restrictions, resources and platform). */
 export function canRun(ts: TaskState, ws: WorkerRecord): boolean {
   if (ws.status !== "running" || ws.paused) return false;
   const spec = ts.spec;
   if (!spec) return false;
+  if (spec.nodeOnly !== undefined && inBrowser(ws)) return false;
   if (spec.workers && spec.workers.length > 0) {
     if (!spec.workers.some((w) => w === ws.id || w === ws.name || w === ws.address)) return false;
   }

@@ -11,6 +11,7 @@ import { ClientState, TaskState, WorkerRecord, type Retirement, type TaskStateNa
 import { holders, Outbox, type Instruction } from "./outbox.js";
 import * as stealing from "./stealing.js";
 import * as noWorker from "./no-worker.js";
+import { moduleFor } from "./platforms.js";
 import * as retire from "./retire.js";
 import type { PendingReplicas, ReplicaAttempts } from "./retire.js";
 import { Story, type StoryEntry } from "./story.js";
@@ -140,7 +141,7 @@ export class SchedulerState {
     ws.webrtc = hello.webrtc ?? false;
     this.workers.set(id, ws);
     this.workersByAddress.set(ws.address, ws);
-    for (const module of this.modules.values()) this.outbox.toWorker(ws, { op: "load-module", module });
+    for (const module of this.modules.values()) this.outbox.toWorker(ws, { op: "load-module", module: moduleFor(module, ws) });
     this.begin("worker-added");
     this.offerUnrunnable();
     this.run();
@@ -218,7 +219,7 @@ export class SchedulerState {
 
   uploadModule(module: ModuleDef): void {
     this.modules.set(module.hash, module);
-    for (const ws of this.workers.values()) this.outbox.toWorker(ws, { op: "load-module", module });
+    for (const ws of this.workers.values()) this.outbox.toWorker(ws, { op: "load-module", module: moduleFor(module, ws) });
   }
 
   // ---------------------------------------------------------------- queries

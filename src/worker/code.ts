@@ -8,7 +8,7 @@ import "../io/register.js";
 import "../xarray/kernels.js";
 import "../dataframe/register.js";
 import "../glm/kernels/register.js";
-import { ArgumentError } from "../errors.js";
+import { ArgumentError, PlatformError } from "../errors.js";
 import { builtin } from "../graph/builtins.js";
 import type { FnDef, FnRef, ModuleDef } from "../protocol/messages.js";
 
@@ -58,7 +58,8 @@ export class CodeCache {
   /** Starts importing a module (idempotent). A failure is kept and reported by the tasks that use it. */
   loadModule(def: ModuleDef): void {
     if (this.modules.has(def.hash)) return;
-    const p = this.platform.importModule(def);
+    // A module with no build for this platform (it needs Node; this is a tab): its tasks say why.
+    const p = def.nodeOnly !== undefined ? Promise.reject(new PlatformError(`task module ${def.hash} runs on Node workers only (${def.nodeOnly}); this worker is a browser tab`)) : this.platform.importModule(def);
     p.catch(() => {}); // observed here so an unused failing module is not an unhandled rejection
     this.modules.set(def.hash, p);
   }

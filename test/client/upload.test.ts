@@ -74,3 +74,24 @@ test("uploaded functions are functions everywhere one is taken: delayed and mapB
   // Called in the client, a handle says where it runs.
   assert.throws(() => ops.scale(1, 2), (e: unknown) => e instanceof ArgumentError && /runs on workers/.test(e.message));
 });
+
+test("upload builds a module for Node and for browsers: the browser build takes packages' browser builds and has no Node banner; one importing node:fs is Node-only and says which import", async () => {
+  const { bundleModule } = await import("../../node/bundle.js");
+  const gzip = await bundleModule(new URL("../fixtures/ops-gzip.ts", import.meta.url));
+  assert.ok(gzip.browser, "a browser build");
+  assert.equal(gzip.nodeOnly, undefined);
+  assert.match(gzip.source, /node:module/); // the Node build: require() for bundled CommonJS, fflate's Node build
+  assert.doesNotMatch(gzip.browser, /node:|createRequire|worker_threads/);
+  assert.deepEqual(gzip.values, { LEVEL: "gzip-6" });
+  const fs = await bundleModule(new URL("../fixtures/ops-fs.ts", import.meta.url));
+  assert.equal(fs.browser, undefined);
+  assert.equal(fs.nodeOnly, "it imports Node's built-in node:fs (ops-fs.ts:3)");
+  // On a cluster of Node workers it runs as any module does.
+  await using c = await startCluster({ workers: 1 });
+  const ops = await c.client.upload<typeof import("../fixtures/ops-fs.js")>(new URL("../fixtures/ops-fs.ts", import.meta.url));
+  assert.equal(await c.client.submit(ops.firstLine, new URL("../fixtures/ops-fs.ts", import.meta.url).pathname), "// A task module that needs Node: it imports node:fs, so it has no browser build, and its tasks");
+  const gz = await c.client.upload<typeof import("../fixtures/ops-gzip.js")>(new URL("../fixtures/ops-gzip.ts", import.meta.url));
+  const r = await c.client.submit(gz.roundTrip, "hello hello hello");
+  assert.deepEqual([r.text, r.platform], ["hello hello hello", "node"]);
+  assert.ok(r.gzipped > 18, `a gzip member: 18 bytes of header and trailer, then data (${r.gzipped})`);
+});

@@ -114,7 +114,7 @@ test("the scheduler serves the worker page on its port, with a Content-Security-
   assert.equal(worker.status, 200);
   assert.match(worker.headers.get("content-security-policy")!, /script-src 'self' 'unsafe-eval'/);
   // The build splits the page's code: the chunks worker.js imports are served beside it, as scripts.
-  const imported = [...(await worker.text()).matchAll(/from "\.\/(chunks\/[\w-]+\.js)"/g)].map((m) => m[1]!);
+  const imported = [...(await worker.text()).matchAll(/(?:from ?|import ?)"\.\/(chunks\/[\w-]+\.js)"/g)].map((m) => m[1]!);
   assert.ok(imported.length > 0, "worker.js imports its shared code from chunks/");
   for (const chunk of imported) {
     const r = await fetch(new URL(`/${chunk}`, link!));
