@@ -143,8 +143,12 @@ const requestWhat: Check = (v, p) => {
       return shape({ key: str })(v, p);
     case "retire":
       return shape({ workers: workerList })(v, p);
+    case "progress-watch":
+      return shape({ keys })(v, p);
+    case "progress":
+      return shape({ watch: count, end: optional(bool) })(v, p);
     default:
-      return `${p}.kind must be one of "who-has", "workers", "upload", "story", "retire"`;
+      return `${p}.kind must be one of "who-has", "workers", "upload", "story", "retire", "progress-watch", "progress"`;
   }
 };
 
