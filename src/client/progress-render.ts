@@ -48,7 +48,7 @@ export class ProgressDisplay {
   private write(line: string): void {
     this.drawn = true;
     if (this.stream.isTTY) {
-      const width = Math.max(20, (this.stream.columns ?? 80) - 1);
+      const width = Math.max(20, (this.stream.columns || 80) - 1);
       // \r back to the line's start, \x1b[K clears what a longer earlier line left.
       this.stream.write(`\r${line.length > width ? line.slice(0, width) : line}\x1b[K`);
     } else {
@@ -72,7 +72,7 @@ export class ProgressDisplay {
   }
 
   private text(c: ProgressCounts, now: number, final: boolean): string {
-    return this.stream.isTTY ? barText(c, this.rate(), now - this.start, final, this.stream.columns ?? 80) : lineText(c, this.rate(), now - this.start, final);
+    return this.stream.isTTY ? barText(c, this.rate(), now - this.start, final, this.stream.columns || 80) : lineText(c, this.rate(), now - this.start, final);
   }
 }
 
