@@ -78,6 +78,8 @@ export interface Welcome {
   dataToken?: string | undefined;
   /** To a worker: how to make WebRTC links in this cluster (ICE servers for networks with NAT). */
   rtc?: RtcConfig | undefined;
+  /** From a worker's data server: that worker's name (the worker page names its peers by it). */
+  name?: string | undefined;
 }
 
 /** The part of RTCConfiguration a cluster sets for its workers' WebRTC links. */
