@@ -148,6 +148,22 @@ describe("progress on a cluster", () => {
     assert.match(last, /^progress: \d \/ 5 tasks .*, 2 erred$/, out.text); // boom(3) and the total that needed it
   });
 
+  test("a client closing under a bar: progress resolves (its futures are cancelled), nothing rejects unhandled", async () => {
+    const other = await c.connect();
+    const out = capture(false);
+    const futures = other.map(async (x: number) => {
+      await new Promise((r) => setTimeout(r, 200));
+      return x;
+    }, Array.from({ length: 20 }, (_, i) => i), { pure: false });
+    const p = progress(futures, { stream: out, interval: 20 });
+    await sleep(100);
+    await other.close();
+    await p;
+    assert.ok(futures.every((f) => f.status === "cancelled"));
+    assert.match(out.text, /^progress: \d+ \/ 20 tasks/m);
+    assert.doesNotMatch(out.text, /20 \/ 20/, "the work did not finish, and the bar does not say it did");
+  });
+
   test("bad input is refused with a named error", async () => {
     const x = mw.ones([4], { chunks: [2] });
     await assert.rejects(progress(x as never), (err: Error) => err instanceof ArgumentError && /progress\(x\.persist\(\)\)/.test(err.message));
