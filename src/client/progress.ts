@@ -40,8 +40,9 @@ const LINE_INTERVAL_MS = 5_000;
  * const y = await progress(x.sum().persist());      // every task of x.sum()'s graph, all layers
  * ```
  */
-export function progress<T>(work: PromiseLike<T>, options?: ProgressOptions): Promise<T>;
+// Futures first: a Future is a PromiseLike too, but progress(future) resolves to nothing, as for many.
 export function progress(work: Future | Iterable<Future>, options?: ProgressOptions): Promise<void>;
+export function progress<T>(work: PromiseLike<T>, options?: ProgressOptions): Promise<T>;
 export function progress(work: unknown, options: ProgressOptions = {}): Promise<unknown> {
   try {
     const opts = checkProgressOptions(options);
