@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import * as mw from "../../node/array.js";
+import * as dfm from "../../node/dataframe.js";
 import { ArgumentError, COLLECTION, delayed, prepare, progress, RemoteError, Literal, FutureNode, type ProgressStream } from "../../src/internal.js";
 import { barText, duration, lineText } from "../../src/client/progress-render.js";
 import { startCluster, type TestCluster } from "../helpers/cluster.js";
@@ -109,6 +110,17 @@ describe("progress on a cluster", () => {
     const out2 = capture(false);
     await progress(yp.add(1).compute(), { stream: out2 });
     assert.deepEqual(shown(out2.text).at(-1), { finished: taskCount(yp.add(1)), total: taskCount(yp.add(1)) }, out2.text);
+  });
+
+  test("a dataframe's groupby persisted on the cluster: its whole graph is counted", async () => {
+    const df = dfm.fromRecords(Array.from({ length: 400 }, (_, i) => ({ k: i % 7, v: i })), { npartitions: 8 });
+    const g = df.assign({ w: (d) => (d.v as number) * 2 }).groupby("k").agg({ w: ["sum"] });
+    const expected = taskCount(g);
+    assert.ok(expected > 8, `the graph has ${expected} tasks`);
+    const out = capture(false);
+    const gp = await progress(g.persist(), { stream: out });
+    assert.equal((await gp.compute()).numRows, 7);
+    assert.deepEqual(shown(out.text).at(-1), { finished: expected, total: expected }, out.text);
   });
 
   test("client.compute's future counts the whole graph behind it", async () => {
