@@ -107,7 +107,7 @@ try {
     }
     return { local_s: +median(local).toFixed(3), remote_s: +median(remote).toFixed(3), e2e_MBps: mbps(median(remote)), runs_remote_s: remote.map((x) => +x.toFixed(3)) };
   }
-  const linkKind = async (page, peer) => (await page.evaluate("window.meshwork")).links.find((l) => l.peer === peer.address)?.kind;
+  const linkKind = async (page, peer) => (await page.evaluate("window.meshwork")).peers.find((p) => p.address === peer.address)?.kinds.join("+");
   for (const [name, a, b, pb] of [["meshwork_webrtc", tabs[0], tabs[1], pages[1]], ["meshwork_relay", tabs[2], tabs[3], pages[3]]]) {
     progress(`${name}: tab → tab`);
     const tabToTab = await transfer(a, b);

@@ -1,5 +1,5 @@
 // Node's pieces for the isomorphic core: yielding to the event loop, the bundler that
-// client.upload uses, and the WebSocket transport (the `ws` package). Imported by every Node entry point.
+// client.upload uses, where progress() draws (stderr, quiet under CI), and the WebSocket transport (the `ws` package). Imported by every Node entry point.
 //
 // The WebSocket transport, its compressor (Node's zlib, see deflate.ts) and `ws` itself load on
 // first use of a ws:// or wss:// address: a LocalCluster uses in-process links only and should not
@@ -37,7 +37,13 @@ function lazyWs(scheme: "ws" | "wss" | "relay" | "relays"): Transport {
   };
 }
 
-setClientPlatform({ bundle: bundleModule });
+/** CI services set CI (to "true", "1", a name …); "false" and "0" say it is not one. */
+function inCi(): boolean {
+  const ci = process.env["CI"];
+  return ci !== undefined && ci !== "" && ci !== "false" && ci !== "0";
+}
+
+setClientPlatform({ bundle: bundleModule, progressOutput: () => ({ stream: process.stderr, quiet: inCi() }) });
 // Buffers for large incoming frames are prepared ahead (src/util/receive-buffers.ts); this turns it off.
 if (process.env["MESHWORK_RECEIVE_AHEAD"] === "0") setReceiveAhead(false);
 registerTransport(lazyWs("ws"));

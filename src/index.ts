@@ -17,6 +17,8 @@ export { asCompleted, AsCompleted } from "./client/as-completed.js";
 export type { AsCompletedOptions } from "./client/as-completed.js";
 export { wait } from "./client/wait.js";
 export type { WaitOptions, WaitResult } from "./client/wait.js";
+export { progress } from "./client/progress.js";
+export type { ProgressOptions, ProgressStream } from "./client/progress.js";
 export type { TaskOptions, TaskHandle, TaskModule, TaskFn, Arg, Args } from "./client/options.js";
 export type { RetireResult, WorkerInfo } from "./protocol/messages.js";
 export type { StoryEntry } from "./scheduler/story.js";

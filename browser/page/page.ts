@@ -44,9 +44,12 @@ worker.onmessage = (e: MessageEvent<TabStatus | BridgeMessage>) => {
   $("tasks").textContent = String(s.tasksDone);
   $("memory").textContent = bytes(s.memory);
   $("bytes").textContent = `${bytes(s.bytesIn)} / ${bytes(s.bytesOut)}`;
-  const links = $("links");
-  links.replaceChildren(
-    ...(s.links.length === 0 ? [Object.assign(document.createElement("li"), { textContent: "none yet" })] : s.links.map((l) => Object.assign(document.createElement("li"), { textContent: `${l.peer}: ${l.kind}, ${bytes(l.bytesIn)} in, ${bytes(l.bytesOut)} out` }))),
+  // One line per peer, by name (text only: a name is the peer's own claim).
+  const peers = $("peers");
+  peers.replaceChildren(
+    ...(s.peers.length === 0
+      ? [Object.assign(document.createElement("li"), { textContent: "none yet" })]
+      : s.peers.map((p) => Object.assign(document.createElement("li"), { textContent: `${p.name}${p.role === "client" ? " (client)" : ""}: ${p.kinds.join(" + ")}, ${bytes(p.bytesIn)} in, ${bytes(p.bytesOut)} out` }))),
   );
   (window as unknown as { meshwork?: TabStatus }).meshwork = s; // for tests and the curious
 };

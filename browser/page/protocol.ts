@@ -15,5 +15,18 @@ export interface TabStatus {
   memory: number;
   bytesIn: number;
   bytesOut: number;
-  links: { peer: string; kind: string; bytesIn: number; bytesOut: number }[];
+  /** One entry per peer (both directions together): who, how they are linked, bytes each way. */
+  peers: TabPeer[];
+}
+
+export interface TabPeer {
+  /** The worker's name (a client's, for a client fetching results); its address if it gave none. */
+  name: string;
+  role: "peer" | "client";
+  /** Link kinds in use with it: "port", "ws", "webrtc", "relay". */
+  kinds: string[];
+  /** Its data server's address, where this tab fetched from it. */
+  address: string | undefined;
+  bytesIn: number;
+  bytesOut: number;
 }

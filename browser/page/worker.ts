@@ -16,7 +16,7 @@ import { consoleLogger, setLogger } from "../../src/log.js";
 import { randomId } from "../../src/util/ids.js";
 import { setReceiveAhead } from "../../src/util/receive-buffers.js";
 import { Worker } from "../../src/worker/server.js";
-import type { TabStatus, ToTabWorker } from "./protocol.js";
+import type { TabPeer, TabStatus, ToTabWorker } from "./protocol.js";
 
 const secure = location.protocol === "https:";
 const origin = `${secure ? "wss" : "ws"}://${location.host}`;
@@ -41,14 +41,33 @@ const name = `tab-${randomId(3)}`;
 setReceiveAhead(false); // as in the browser entry (browser/index.ts): a page's links are too slow for it to show
 setLogger(consoleLogger("warn", name));
 let worker: Worker | null = null;
-const status: TabStatus = { state: "starting", name, workerId: "", tasksDone: 0, memory: 0, bytesIn: 0, bytesOut: 0, links: [] };
+const status: TabStatus = { state: "starting", name, workerId: "", tasksDone: 0, memory: 0, bytesIn: 0, bytesOut: 0, peers: [] };
+
+/**
+ * One entry per peer: a worker fetched from (out) and fetching here (in) are two connections,
+ * joined by the name each end gave in its handshake; one without a name stays by its address.
+ */
+function peersOf(links: ReturnType<Worker["links"]>): TabPeer[] {
+  const byName = new Map<string, TabPeer>();
+  for (const l of links) {
+    if (l.role === "scheduler") continue;
+    const name = l.name || l.peer;
+    let p = byName.get(`${l.role} ${name}`);
+    if (!p) byName.set(`${l.role} ${name}`, (p = { name, role: l.role, kinds: [], address: undefined, bytesIn: 0, bytesOut: 0 }));
+    if (!p.kinds.includes(l.kind)) p.kinds.push(l.kind);
+    if (l.direction === "out") p.address = l.peer;
+    p.bytesIn += l.bytesIn;
+    p.bytesOut += l.bytesOut;
+  }
+  return [...byName.values()].sort((a, b) => (a.role === b.role ? a.name.localeCompare(b.name) : a.role === "peer" ? -1 : 1));
+}
 
 function report(): void {
   if (worker) {
     const links = worker.links();
     status.tasksDone = worker.tasksDone;
     status.memory = worker.state.memory;
-    status.links = links.filter((l) => l.direction !== "scheduler").map(({ peer, kind, bytesIn, bytesOut }) => ({ peer, kind, bytesIn, bytesOut }));
+    status.peers = peersOf(links);
     status.bytesIn = links.reduce((s, l) => s + l.bytesIn, 0);
     status.bytesOut = links.reduce((s, l) => s + l.bytesOut, 0);
   }

@@ -1,7 +1,7 @@
 // `meshwork demo`: a local cluster running example computations, saying what happened.
 
 import { parseArgs } from "node:util";
-import { asCompleted, Client, delayed, LocalCluster, RemoteError, type Future } from "../index.js";
+import { asCompleted, Client, delayed, LocalCluster, progress, RemoteError, type Future, type ProgressOptions } from "../index.js";
 import * as mw from "../array.js";
 import { ms, untilSignal, UsageError, version, wholeNumber } from "./common.js";
 
@@ -52,10 +52,13 @@ export async function demo(argv: string[]): Promise<number> {
     t = performance.now();
     say(`submit(x => x + 1, 41) → ${await client.submit((x: number) => x + 1, 41)} in ${ms(t)}`);
 
-    console.log("\n2. map 10,000 tasks and gather the results");
+    // The long steps show progress() on stdout, between the steps' own lines (nothing when CI is set).
+    const bar: ProgressOptions = { stream: process.stdout };
+    console.log("\n2. map 10,000 tasks and gather the results, with progress(futures)");
     const inc = (x: number) => x + 1;
     t = performance.now();
     const futures = client.map(inc, Array.from({ length: 10_000 }, (_, i) => i), { pure: false });
+    await progress(futures, bar);
     const results = await client.gather(futures);
     const elapsed = performance.now() - t;
     for (const future of futures) future.release(); // the workers free the results now, not when the collector runs
@@ -101,7 +104,8 @@ export async function demo(argv: string[]): Promise<number> {
     const y = x.add(x.T).mean({ axis: 0 }).sum();
     say(`y = ${y}`);
     t = performance.now();
-    say(`y.compute() → ${((await y.compute()) as number).toFixed(3)} (close to 4000: each column of x + x.T averages 1) in ${ms(t)}`);
+    const value = (await progress(y.compute(), bar)) as number; // every task of y's graph, not only its output
+    say(`y.compute() → ${value.toFixed(3)} (close to 4000: each column of x + x.T averages 1) in ${ms(t)}`);
 
     console.log("\n7. delayed: a lazy graph written as ordinary calls, computed on the cluster");
     const square = delayed((v: number) => v * v, { pure: true });

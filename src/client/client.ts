@@ -25,6 +25,7 @@ import { DataPlane } from "./data.js";
 import { ClientEvents, type ClientEventMap, type ClientEventType } from "./events.js";
 import type { Arg, Args, TaskFn, TaskHandle, TaskModule, TaskOptions } from "./options.js";
 import { clientPlatform } from "./platform.js";
+import { SchedulerWatch } from "./progress-watch.js";
 import { clearDefaultClient, COLLECTION, isCollection, persistWith, prepare, setDefaultClient, type Collection, type GraphScheduler, type PreparedGraph } from "../graph/collection.js";
 import { FutureNode, Literal, Task, type GraphNode } from "../graph/task.js";
 
@@ -366,6 +367,9 @@ export class Client implements FutureHost, GraphScheduler {
     const futures = this.submitGraph(g);
     try {
       return await this.gather(futures);
+    } catch (err) {
+      g.computation?.finish(false); // its last count before the releases below drop its tasks
+      throw err;
     } finally {
       for (const f of futures) f.release();
     }
@@ -377,6 +381,7 @@ export class Client implements FutureHost, GraphScheduler {
     try {
       await settledOrFailed(futures.map((f) => this.keys.get(f.key)).filter((ks): ks is KeyState => ks !== undefined));
     } catch (err) {
+      g.computation?.finish(false); // its last count before the releases below drop its tasks
       for (const f of futures) f.release();
       throw err;
     }
@@ -432,6 +437,8 @@ export class Client implements FutureHost, GraphScheduler {
       return this.futureFor(key, fresh);
     });
     pending.wants.push(...g.outputs);
+    // Counted on the scheduler only when someone follows (progress()), from this turn on.
+    g.computation?.addSource(() => this.watchProgress(g.outputs));
     return futures;
   }
 
@@ -448,6 +455,14 @@ export class Client implements FutureHost, GraphScheduler {
   /** The transitions the scheduler recorded for `key`, oldest first, with notes saying why where there are any. */
   story(key: string): Promise<StoryEntry[]> {
     return this.request<StoryEntry[]>({ kind: "story", key });
+  }
+
+  /**
+   * @internal A watch on the scheduler counting the tasks behind `keys` (with everything they
+   * need): what progress() polls. Sent after this turn's submissions.
+   */
+  watchProgress(keys: readonly string[]): SchedulerWatch {
+    return new SchedulerWatch(<T>(what: RequestWhat) => this.request<T>(what), keys);
   }
 
   /** Closes the connection; every pending future rejects with ClientClosedError. Idempotent. */

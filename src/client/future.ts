@@ -3,6 +3,7 @@
 // that key is held any more (explicitly with release(), or when garbage collected).
 
 import type { ClientClosedError } from "../errors.js";
+import type { CountSource } from "../graph/computation.js";
 import type { Serialized } from "../protocol/refs.js";
 
 /** pending → finished | error | cancelled | lost. */
@@ -22,6 +23,8 @@ export interface FutureHost {
    * alive (its connections alone do not, so a script that forgets close() still exits).
    */
   hold(delta: 1 | -1): void;
+  /** A count of the tasks behind `keys` and what they need, for progress(). */
+  watchProgress?(keys: readonly string[]): CountSource;
 }
 
 /** What the client knows about one key, shared by all Future objects for it. */
@@ -125,11 +128,16 @@ export class Future<T = unknown> implements Promise<T> {
   constructor(
     /** The task's key, unique on the scheduler. */
     readonly key: string,
-    private readonly host: FutureHost,
+    private readonly _host: FutureHost,
     private readonly ks: KeyState,
   ) {
     ks.refs++;
     collected.register(this, ks, this);
+  }
+
+  /** @internal The client this future belongs to (progress() asks it to count). */
+  get host(): FutureHost {
+    return this._host;
   }
 
   get status(): FutureStatus {
@@ -145,12 +153,12 @@ export class Future<T = unknown> implements Promise<T> {
   async result(): Promise<T> {
     for (;;) {
       await this.ks.whenSettled();
-      const closed = this.host.closedError;
+      const closed = this._host.closedError;
       if (closed) throw closed;
       if (this.ks.status !== "finished") throw this.ks.error!;
       const generation = this.ks.generation;
       try {
-        return (await this.host.fetch(this.key)) as T;
+        return (await this._host.fetch(this.key)) as T;
       } catch (err) {
         // Lost with its workers and being computed again (the scheduler said so before the fetch
         // failed, on the same connection): wait for the new result instead of failing. It may
@@ -176,12 +184,12 @@ export class Future<T = unknown> implements Promise<T> {
 
   /** Cancels the task (and the client's tasks that depend on it). Awaiting it then rejects with CancelledError. */
   cancel(): Promise<void> {
-    return this.host.cancelKeys([this.key]);
+    return this._host.cancelKeys([this.key]);
   }
 
   /** Gives up this future: when no future for the key is left, its result is freed on the workers. */
   release(): void {
-    if (collected.unregister(this)) this.host.drop(this.ks);
+    if (collected.unregister(this)) this._host.drop(this.ks);
   }
 
   [Symbol.dispose](): void {

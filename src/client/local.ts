@@ -81,6 +81,7 @@ export function run(g: PreparedGraph, executor: Executor): Promise<Map<string, u
   let remaining = graph.size;
   let inFlight = 0;
   let failed = false;
+  g.computation?.addSource(() => ({ read: () => ({ total: graph.size, done: graph.size - remaining, erred: failed ? 1 : 0, processing: inFlight }) }));
 
   return new Promise((resolve, reject) => {
     const finish = (key: string, node: GraphNode, value: unknown): void => {

@@ -1,5 +1,8 @@
-// What the client needs from its platform: bundling a task module for upload. Node provides it
-// (esbuild, in node/bundle.ts); it is set by the Node entry point, never reached for from here.
+// What the client needs from its platform: bundling a task module for upload, and where
+// progress() writes. Node provides them (esbuild in node/bundle.ts; stderr and the CI variable);
+// they are set by the Node entry point, never reached for from here.
+
+import type { ProgressStream } from "./progress-render.js";
 
 export interface BundledModule {
   /** A self-contained ES module. */
@@ -16,6 +19,8 @@ export interface BundledModule {
 
 export interface ClientPlatform {
   bundle(module: string | URL): Promise<BundledModule>;
+  /** Where progress() draws by default, and whether it should stay quiet (CI). None: it draws nothing. */
+  progressOutput?(): { stream: ProgressStream; quiet: boolean };
 }
 
 let current: ClientPlatform | null = null;

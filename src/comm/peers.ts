@@ -19,10 +19,23 @@ export function withRelayToken(transport: TransportOptions | undefined, token: s
   return token === undefined ? { ...transport } : { ...transport, relayToken: token };
 }
 
+/** Longest peer name a status page shows. */
+const MAX_DISPLAY_NAME = 64;
+
+/**
+ * A name a peer gave itself, fit to show: control characters out, at most 64 characters. Names
+ * are claims (an untrusted tab names itself), shown as text only, never trusted for anything.
+ */
+export function displayName(name: string): string {
+  return name.replace(/[\u0000-\u001f\u007f-\u009f]/g, "").slice(0, MAX_DISPLAY_NAME);
+}
+
 export class PeerPool {
   private readonly peers = new Map<string, Promise<Peer>>();
   /** Open connections, by address (for status pages). */
   readonly connected = new Map<string, Comm>();
+  /** The name each connection's data server gave in its welcome (a worker's name), for status pages. */
+  readonly names = new WeakMap<Comm, string>();
   private closed = false;
   /** Whether connections keep the process alive (a client's do not: it holds the process while it waits). */
   keepAlive = true;
@@ -65,7 +78,8 @@ export class PeerPool {
     comm.name = `${this.name}→${address}`;
     this.connected.set(address, comm);
     void comm.closed.then(() => this.connected.get(address) === comm && this.connected.delete(address));
-    await greet(comm, { role: this.role, token: this.token, name: this.name });
+    const w = await greet(comm, { role: this.role, token: this.token, name: this.name });
+    if (w.name !== undefined) this.names.set(comm, displayName(w.name));
     const requests = new Requests(comm);
     comm.setHandler((msg) => {
       if (msg.op === "data" || msg.op === "put-reply") requests.settle(msg.id, msg);

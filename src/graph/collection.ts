@@ -4,6 +4,7 @@
 
 import { checkKnownOptions, describe } from "../client/arguments.js";
 import { ArgumentError } from "../errors.js";
+import { beginComputation, type Computation } from "./computation.js";
 import { order } from "./order.js";
 import { optimize, type OptimizeOptions } from "./optimize.js";
 import { FutureNode, Literal, type GraphNode, type LayeredGraph, type Task } from "./task.js";
@@ -51,6 +52,8 @@ export interface PreparedGraph {
   graph: Map<string, GraphNode>;
   outputs: string[];
   order: Map<string, number>;
+  /** The compute or persist this graph is for, which schedulers report their counts to (progress()). */
+  computation?: Computation;
 }
 
 /**
@@ -175,7 +178,15 @@ async function runCollections<R>(
   const real = parts.filter((p): p is CollectionParts => p !== null);
   if (real.length === 0) return [...values];
   const prepared = prepare(real, opts);
-  const results = await run(resolveScheduler(opts.scheduler), prepared);
+  const computation = (prepared.computation = beginComputation());
+  let results: R[];
+  try {
+    results = await run(resolveScheduler(opts.scheduler), prepared);
+  } catch (err) {
+    computation.finish(false);
+    throw err;
+  }
+  computation.finish(true);
   const byKey = new Map<string, R>();
   prepared.outputs.forEach((k, i) => byKey.set(k, results[i]!));
   return values.map((v, i) => {

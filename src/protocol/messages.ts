@@ -94,6 +94,8 @@ export interface Welcome {
   dataToken?: string | undefined;
   /** To a worker: how to make WebRTC links in this cluster (ICE servers for networks with NAT). */
   rtc?: RtcConfig | undefined;
+  /** From a worker's data server: that worker's name (the worker page names its peers by it). */
+  name?: string | undefined;
 }
 
 /** The part of RTCConfiguration a cluster sets for its workers' WebRTC links. */
@@ -166,7 +168,19 @@ export type RequestWhat =
   | { kind: "upload"; module: ModuleDef }
   | { kind: "story"; key: string }
   /** Retire these workers gracefully (ids, names or addresses): their unique results move first. */
-  | { kind: "retire"; workers: string[] };
+  | { kind: "retire"; workers: string[] }
+  /** Count the tasks these keys need that are not done yet (scheduler/progress.ts); answered with ProgressCounts and a watch id. */
+  | { kind: "progress-watch"; keys: string[] }
+  /** The counts of a watch now; `end` stops it after answering. */
+  | { kind: "progress"; watch: number; end?: boolean | undefined };
+
+/** Tasks of a progress watch by where they are: done (in memory, or finished and freed), erred, running. */
+export interface ProgressCounts {
+  total: number;
+  done: number;
+  erred: number;
+  processing: number;
+}
 
 export type ClientToScheduler = UpdateGraph | ReleaseKeys | CancelKeys | UpdateData | Request;
 

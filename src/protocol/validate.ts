@@ -154,8 +154,12 @@ const requestWhat: Check = (v, p) => {
       return shape({ key: str })(v, p);
     case "retire":
       return shape({ workers: workerList })(v, p);
+    case "progress-watch":
+      return shape({ keys })(v, p);
+    case "progress":
+      return shape({ watch: count, end: optional(bool) })(v, p);
     default:
-      return `${p}.kind must be one of "who-has", "workers", "upload", "story", "retire"`;
+      return `${p}.kind must be one of "who-has", "workers", "upload", "story", "retire", "progress-watch", "progress"`;
   }
 };
 
@@ -184,6 +188,7 @@ const SCHEMAS: { [K in Message["op"]]: Check } = {
     id: str,
     codecs: optional(smallKeys),
     dataToken: optional(str),
+    name: optional(str),
     rtc: optional(
       shape({
         iceServers: optional(arrayOf(shape({ urls: (v, p) => (typeof v === "string" ? str(v, p) : keys(v, p)), username: optional(str), credential: optional(str) }))),

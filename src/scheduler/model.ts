@@ -71,6 +71,11 @@ export class TaskState {
   error: ErrorData | null = null;
   /** The key whose failure made this one fail (itself, or a dependency). */
   blame: string | null = null;
+  /**
+   * Its result was in memory at least once: a released or forgotten task was done (its result
+   * freed after its users ran), not dropped unfinished. Read by progress watches (progress.ts).
+   */
+  wasInMemory = false;
   retriesLeft = 0;
   /** When (the shell's clock, ms) it last went to no-worker. */
   noWorkerSince = 0;

@@ -17,6 +17,7 @@ import type { SecretCompare } from "../util/secret.js";
 import { Admissions, capUntrusted } from "./admission.js";
 import { randomId } from "../util/ids.js";
 import { workerInfo } from "./queries.js";
+import { ProgressWatches } from "./progress.js";
 import { SchedulerState, type Instruction, type SchedulerStateOptions } from "./state.js";
 
 export interface SchedulerOptions extends SchedulerStateOptions {
@@ -118,9 +119,12 @@ export class Scheduler {
   private adaptive: Adaptive | null = null;
   /** Given to admitted clients and workers for data-plane connections; none when no token is required. */
   private readonly dataTokenValue: string | undefined;
+  /** Clients' progress watches (progress.ts), by client connection. */
+  private readonly progress: ProgressWatches;
 
   private constructor(private readonly options: SchedulerOptions) {
     this.state = new SchedulerState(options);
+    this.progress = new ProgressWatches(this.state.tasks);
     this.dataTokenValue = options.token !== undefined || options.workerToken !== undefined || options.tabToken !== undefined ? randomId(16) : undefined;
     this.gate = new HandshakeGate("scheduler", { maxPending: options.maxPendingHandshakes, maxPendingPerAddress: options.maxPendingPerAddress });
     this.admissions = new Admissions(options, this.state, () => this.dataTokenValue, () => ++this.nextId);
@@ -325,6 +329,12 @@ export class Scheduler {
           break;
         case "story":
           value = s.storyOf(what.key);
+          break;
+        case "progress-watch":
+          value = this.progress.watch(comm, what.keys);
+          break;
+        case "progress":
+          value = this.progress.counts(comm, what.watch, what.end === true);
           break;
         case "retire":
           void this.retireWorkers(what.workers).then((result) => trySend(comm, { op: "reply", id: m.id, value: result }));

@@ -167,6 +167,7 @@ export const TRANSITIONS: Partial<Record<`${TaskStateName}>${TaskStateName}`, Tr
     unassign(s, ts, true);
     if (duration !== undefined) s.learnDuration(ts.group, duration);
     ts.state = "memory";
+    ts.wasInMemory = true;
     ts.error = null;
     s.addReplica(ts, worker!, nbytes);
     if (worker) worker.tasksDone++;
@@ -181,6 +182,7 @@ export const TRANSITIONS: Partial<Record<`${TaskStateName}>${TaskStateName}`, Tr
   // Scattered data arrives in memory without being computed.
   "released>memory"(s, ts, { worker, nbytes = 0 }) {
     ts.state = "memory";
+    ts.wasInMemory = true;
     s.addReplica(ts, worker!, nbytes);
     for (const dts of ts.dependents) {
       if (dts.state === "waiting" && dts.waitingOn.delete(ts) && dts.waitingOn.size === 0) s.recommend(dts, "processing");

@@ -7,7 +7,7 @@ import { HANDSHAKE_TIMEOUT_MS, welcome } from "../comm/handshake.js";
 import { dispatch } from "../comm/dispatch.js";
 import { connect, schemeOf } from "../comm/registry.js";
 import type { RtcLink } from "../comm/rtc-link.js";
-import { PeerPool, withRelayToken } from "../comm/peers.js";
+import { displayName, PeerPool, withRelayToken } from "../comm/peers.js";
 import type { TransportOptions } from "../comm/types.js";
 import { log } from "../log.js";
 import { AddressWindow, DEFAULT_FAILED_LOGINS_PER_MINUTE, HandshakeGate, hostOf, LogThrottle } from "../comm/gate.js";
@@ -42,6 +42,8 @@ export class DataPlane {
   private token: string | undefined;
   private readonly peers: PeerPool;
   private readonly incoming = new Set<Comm>();
+  /** Who is at the other end of each incoming connection, as its hello said (for status pages). */
+  private readonly incomingPeers = new WeakMap<Comm, { name: string; role: "peer" | "client" }>();
   /** Connections to the data server still in their handshake (limits per address and overall). */
   private readonly gate: HandshakeGate;
   private readonly failedLogins = new AddressWindow(DEFAULT_FAILED_LOGINS_PER_MINUTE);
@@ -69,11 +71,18 @@ export class DataPlane {
     this.peers.token = token;
   }
 
-  /** Open connections: to the peers this worker fetches from ("out"), from those fetching here ("in"). */
-  connections(): { comm: Comm; direction: "out" | "in" }[] {
-    const out: { comm: Comm; direction: "out" | "in" }[] = [];
-    for (const comm of this.peers.connected.values()) out.push({ comm, direction: "out" });
-    for (const comm of this.incoming) out.push({ comm, direction: "in" });
+  /**
+   * Open connections: to the peers this worker fetches from ("out"), from those fetching here
+   * ("in"), with the other end's name where it gave one (a worker's name; a client's) and its
+   * role ("peer": a worker, "client").
+   */
+  connections(): { comm: Comm; direction: "out" | "in"; name: string | undefined; role: "peer" | "client" }[] {
+    const out: { comm: Comm; direction: "out" | "in"; name: string | undefined; role: "peer" | "client" }[] = [];
+    for (const comm of this.peers.connected.values()) out.push({ comm, direction: "out", name: this.peers.names.get(comm), role: "peer" });
+    for (const comm of this.incoming) {
+      const who = this.incomingPeers.get(comm);
+      out.push({ comm, direction: "in", name: who?.name, role: who?.role ?? "peer" });
+    }
     return out;
   }
 
@@ -101,12 +110,14 @@ export class DataPlane {
         return { refuse: hello.token ? "wrong data token" : "this worker's data server needs the cluster's data token" };
       }
       if (hello.role !== "peer" && hello.role !== "client") return { refuse: `role "${hello.role}" cannot use a data server` };
-      return { id: `${this.name}-conn-${randomId(3)}` };
+      return { id: `${this.name}-conn-${randomId(3)}`, name: this.name };
     }, helloTimeout(this.transport));
     this.gate.leave(comm);
     if (!admitted) return;
     if (this.closed) return comm.close("worker closing");
     this.incoming.add(comm);
+    const { name, role } = admitted.hello;
+    if (name !== undefined && (role === "peer" || role === "client")) this.incomingPeers.set(comm, { name: displayName(name), role });
     void comm.closed.then(() => this.incoming.delete(comm));
     const handlers: Handlers<ToDataServer> = {
       "get-data": (m) => {

@@ -23,6 +23,19 @@ import { DataPlane } from "./data-plane.js";
 import { WorkerState, type WorkerTask } from "./state.js";
 import { SPILL_FRACTION, type SpillStore } from "./spill.js";
 
+/** One of a worker's open connections, as its status page shows it. */
+export interface WorkerLink {
+  /** The other end's address: a peer's data server (out), the connection's remote end (in). */
+  peer: string;
+  /** The other end's name: the worker's (from its welcome or hello), a client's, "scheduler"; undefined if it gave none. */
+  name: string | undefined;
+  role: "scheduler" | "peer" | "client";
+  kind: string;
+  direction: "scheduler" | "out" | "in";
+  bytesIn: number;
+  bytesOut: number;
+}
+
 export interface WorkerOptions {
   /** Address of the scheduler. */
   scheduler: string;
@@ -155,11 +168,19 @@ export class Worker {
   tasksDone = 0;
 
   /** This worker's open connections: to the scheduler, to peers it fetches from, and from those fetching here. */
-  links(): { peer: string; kind: string; direction: "scheduler" | "out" | "in"; bytesIn: number; bytesOut: number }[] {
-    const row = (c: Comm, direction: "scheduler" | "out" | "in") => ({ peer: c.peerAddress, kind: c.kind, direction, bytesIn: c.stats.bytesIn, bytesOut: c.stats.bytesOut });
-    const out = [];
-    if (this.scheduler && !this.scheduler.isClosed) out.push(row(this.scheduler, "scheduler"));
-    for (const { comm, direction } of this.data.connections()) out.push(row(comm, direction));
+  links(): WorkerLink[] {
+    const row = (c: Comm, direction: WorkerLink["direction"], name: string | undefined, role: WorkerLink["role"]): WorkerLink => ({
+      peer: c.peerAddress,
+      name,
+      role,
+      kind: c.kind,
+      direction,
+      bytesIn: c.stats.bytesIn,
+      bytesOut: c.stats.bytesOut,
+    });
+    const out: WorkerLink[] = [];
+    if (this.scheduler && !this.scheduler.isClosed) out.push(row(this.scheduler, "scheduler", "scheduler", "scheduler"));
+    for (const { comm, direction, name, role } of this.data.connections()) out.push(row(comm, direction, name, role));
     return out;
   }
 

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { Client, LocalCluster, type WorkerInfo } from "../../node/index.js";
-import { chromiumMissing, launchChromium, tabsJoined } from "../helpers/chromium.js";
+import { chromiumMissing, launchChromium, tabsJoined, type TabStatus } from "../helpers/chromium.js";
 import { within } from "../helpers/within.js";
 
 
@@ -26,6 +26,16 @@ test("a tab joins a LocalCluster through its page and trades data with its worke
     assert.equal(await within(inTab.result(), 20_000, "tab ← thread"), 30_001);
     const back = client.with({ workers: [thread.id], pure: false }).submit((x: number) => x * 2, inTab);
     assert.equal(await within(back.result(), 20_000, "thread ← tab"), 60_002);
+    // The page names its peer, the worker thread, on one line for both directions, not by its
+    // in-process address (inproc://auto-…) once per direction.
+    await new Promise((r) => setTimeout(r, 600)); // a status report
+    const { peers } = (await page.evaluate("window.meshwork")) as TabStatus;
+    const peer = peers.find((p) => p.name === thread.name);
+    assert.ok(peer && peer.address === thread.address && peer.bytesIn > 40_000 && peer.bytesOut > 0, JSON.stringify(peers));
+    assert.ok(peer.kinds.length > 0 && peer.kinds.every((k) => ["port", "ws", "webrtc", "relay"].includes(k)), JSON.stringify(peers));
+    const lines = await page.$$eval("#peers li", (lis) => lis.map((li) => li.textContent ?? ""));
+    assert.equal(lines.filter((l) => l.startsWith(`${thread.name}: `)).length, 1, JSON.stringify(lines));
+    assert.ok(!lines.some((l) => l.includes("inproc://")), JSON.stringify(lines));
     assert.deepEqual(problems, []);
     await client.close();
   } finally {

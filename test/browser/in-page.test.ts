@@ -20,4 +20,6 @@ test("scheduler, workers and client run in a Chromium page through the browser e
   assert.equal(r.workers, 2);
   assert.equal(r.error, "TypeError: TypeError: thrown in a page worker");
   assert.equal(r.resolved, `${url}/data/air.zarr/`, "a relative store path resolves against the page's URL");
+  assert.equal(r.progressSync, 10);
+  assert.match(r.progressText as string, /progress: 5 \/ 5 tasks \(100%\), in [^\n]+\n(?:[^\n]*\n)*progress: 3 \/ 3 tasks \(100%\), in [^\n]+\n$/);
 });

@@ -1,7 +1,7 @@
 // Runs in a Chromium page (bundled by in-page.test.ts): a scheduler, two workers and a client,
 // all in the page over inproc, through meshwork's browser entry. Reports what it saw on window.
 
-import { Client, RemoteError, Scheduler, Worker } from "../../browser/index.js";
+import { Client, delayed, progress, RemoteError, Scheduler, Worker } from "../../browser/index.js";
 import { storeUrl } from "../../src/io/store.js";
 
 async function run(): Promise<Record<string, unknown>> {
@@ -20,13 +20,21 @@ async function run(): Promise<Record<string, unknown>> {
   } catch (err) {
     error = err instanceof RemoteError ? `${err.remoteName}: ${err.message}` : String(err);
   }
+  // progress() in a page: no stream by default (nothing drawn), lines into one given; the scheduler
+  // counts a map's tasks, the "sync" scheduler a delayed graph's.
+  let progressText = "";
+  const lines = { write: (t: string) => void (progressText += t) };
+  await progress(client.map((x: number) => x + 1, [1, 2, 3, 4, 5], { pure: false }), { stream: lines, interval: 20 });
+  const add = delayed((a: number, b: number) => a + b);
+  const progressSync = await progress(add(add(1, 2), add(3, 4)).compute({ scheduler: "sync" }), { stream: lines });
+  await progress(client.map((x: number) => x * 3, [1, 2], { pure: false })); // no stream: nothing, and no error
   const info = await client.workers();
   await client.close();
   for (const w of workers) await w.close();
   await scheduler.close();
   // A relative store path, as fromZarr("data/air.zarr") gets it: resolved against the page's URL.
   const resolved = storeUrl("data/air.zarr");
-  return { resolved, inc, squares, sum, chained, error, workers: info.length, hasBuffer: typeof (globalThis as { Buffer?: unknown }).Buffer, hasProcess: typeof (globalThis as { process?: unknown }).process };
+  return { progressText, progressSync, resolved, inc, squares, sum, chained, error, workers: info.length, hasBuffer: typeof (globalThis as { Buffer?: unknown }).Buffer, hasProcess: typeof (globalThis as { process?: unknown }).process };
 }
 
 const w = window as unknown as { __result?: unknown; __error?: string };

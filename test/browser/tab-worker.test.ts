@@ -51,9 +51,20 @@ test("two tabs and a Node worker: data crosses tab ↔ tab and tab ↔ Node over
   await sleep(1_200); // a status report and a heartbeat with the links
   const status = (await pages[1]!.evaluate("window.meshwork")) as TabStatus;
   assert.equal(status.state, "connected");
-  assert.ok(status.links.some((l) => l.peer === a.address && l.kind === "webrtc" && l.bytesIn > 8_000_000), JSON.stringify(status.links));
-  assert.ok(status.links.some((l) => l.peer === node.address && l.kind === "webrtc" && l.bytesIn > 4_000_000), JSON.stringify(status.links));
-  assert.match(await pages[1]!.$eval("#links", (e) => e.textContent ?? ""), /webrtc/);
+  // Tab b's page names its peers, one line each: tab a and the Node worker (b fetched from both).
+  const peers = status.peers;
+  const peer = (name: string) => peers.find((p) => p.name === name);
+  assert.deepEqual(peers.map((p) => p.name).filter((n) => n === a.name || n === node.name).sort(), [a.name, node.name].sort(), JSON.stringify(peers));
+  assert.ok(peer(a.name)?.address === a.address && peer(a.name)!.kinds.join() === "webrtc" && peer(a.name)!.bytesIn > 8_000_000, JSON.stringify(peers));
+  assert.ok(peer(node.name)?.address === node.address && peer(node.name)!.kinds.join() === "webrtc" && peer(node.name)!.bytesIn > 4_000_000, JSON.stringify(peers));
+  assert.ok(peers.every((p) => p.role === "client" || p.name === a.name || p.name === node.name), JSON.stringify(peers));
+  const lines = await pages[1]!.$$eval("#peers li", (lis) => lis.map((li) => li.textContent ?? ""));
+  assert.equal(lines.length, peers.length);
+  assert.ok(lines.some((l) => new RegExp(`^${a.name}: webrtc, [\\d.]+ MB in, `).test(l)), JSON.stringify(lines));
+  assert.ok(lines.some((l) => l.startsWith(`${node.name}: webrtc, `)), JSON.stringify(lines));
+  assert.ok(!lines.some((l) => /inproc:|relay:\/\//.test(l)), `no raw addresses: ${JSON.stringify(lines)}`);
+  // The page links to nothing: nothing on it needs the client token.
+  assert.deepEqual(await pages[1]!.$$eval("a[href]", (as) => as.map((x) => x.getAttribute("href"))), []);
   const api = `${net.address.replace(/^ws/, "http")}/api/status`;
   assert.equal((await fetch(api)).status, 401);
   assert.equal((await fetch(api, { headers: { authorization: "Bearer worker-t" } })).status, 401);
@@ -142,8 +153,12 @@ test("two tabs of one browser trade data through the relay when one has WebRTC o
     assert.equal(await within(sum.result(), 20_000, `${from.name} → ${to.name}`), 1.5 * (1 << 20));
   }
   await sleep(600); // a status report
-  for (const page of pages) {
-    const links = ((await page.evaluate("window.meshwork")) as TabStatus).links;
-    assert.ok(links.length > 0 && links.every((l) => l.kind === "relay"), JSON.stringify(links));
+  // Each tab fetched 8 MiB from the other and served it 8 MiB: one peer, one line, both directions.
+  for (const [page, other] of [[pages[0]!, b], [pages[1]!, a]] as const) {
+    const peers = ((await page.evaluate("window.meshwork")) as TabStatus).peers;
+    assert.equal(peers.length, 1, JSON.stringify(peers));
+    const [p] = peers;
+    assert.ok(p!.name === other.name && p!.address === other.address && p!.kinds.join() === "relay" && p!.bytesIn > 8_000_000 && p!.bytesOut > 8_000_000, JSON.stringify(peers));
+    assert.deepEqual(await page.$$eval("#peers li", (lis) => lis.map((li) => li.textContent ?? "")), [`${other.name}: relay, ${(p!.bytesIn / 1e6).toFixed(1)} MB in, ${(p!.bytesOut / 1e6).toFixed(1)} MB out`]);
   }
 });

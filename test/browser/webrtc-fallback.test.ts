@@ -34,11 +34,12 @@ test("a tab that cannot make WebRTC links uses the relay after the timeout, visi
   assert.equal(await within(on(node).submit(sum, fromTab).result(), 30_000, "tab → Node"), 200_000);
 
   await sleep(600); // a status report
-  const links = ((await page.evaluate("window.meshwork")) as TabStatus).links;
-  assert.ok(links.some((l) => l.peer === node.address && l.kind === "relay" && l.bytesIn > 700_000), JSON.stringify(links));
-  assert.ok(links.some((l) => l.kind === "relay" && l.bytesOut > 700_000), JSON.stringify(links));
-  assert.ok(!links.some((l) => l.kind === "webrtc"), JSON.stringify(links));
-  assert.match(await page.$eval("#links", (e) => e.textContent ?? ""), /relay/);
+  const peers = ((await page.evaluate("window.meshwork")) as TabStatus).peers;
+  // The Node worker is one peer, both ways over the relay: it fetched from the tab, the tab from it.
+  const nodePeer = peers.find((p) => p.name === node.name);
+  assert.ok(nodePeer && nodePeer.address === node.address && nodePeer.kinds.join() === "relay" && nodePeer.bytesIn > 700_000 && nodePeer.bytesOut > 700_000, JSON.stringify(peers));
+  assert.ok(!peers.some((p) => p.kinds.includes("webrtc")), JSON.stringify(peers));
+  assert.match(await page.$eval("#peers", (e) => e.textContent ?? ""), new RegExp(`${node.name}: relay`));
   assert.ok(warnings.some((w) => /no WebRTC link to .*using its own transport/.test(w)), JSON.stringify(warnings));
 });
 
@@ -56,6 +57,6 @@ test("tabs whose data channels come through MessagePort pipes still link over We
   const total = client.with({ workers: [b.id], pure: false }).submit(sum, made);
   assert.equal(await within(total.result(), 30_000, "tab → tab"), 0.5 * (1 << 20));
   await sleep(600);
-  const links = ((await pages[1]!.evaluate("window.meshwork")) as TabStatus).links;
-  assert.ok(links.some((l) => l.peer === a.address && l.kind === "webrtc" && l.bytesIn > 8_000_000), JSON.stringify(links));
+  const peers = ((await pages[1]!.evaluate("window.meshwork")) as TabStatus).peers;
+  assert.ok(peers.some((p) => p.name === a.name && p.address === a.address && p.kinds.join() === "webrtc" && p.bytesIn > 8_000_000), JSON.stringify(peers));
 });

@@ -103,7 +103,8 @@ export async function tabsJoined(client: { workers(): Promise<WorkerInfo[]> }, n
 export interface TabStatus {
   state: string;
   tasksDone: number;
-  links: { peer: string; kind: string; bytesIn: number; bytesOut: number }[];
+  /** One entry per peer: its name, the link kinds with it, its data server's address (where the tab fetched from it). */
+  peers: { name: string; role: "peer" | "client"; kinds: string[]; address: string | undefined; bytesIn: number; bytesOut: number }[];
 }
 
 /**

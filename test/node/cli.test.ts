@@ -8,8 +8,11 @@ import { runNode } from "../helpers/run.js";
 const CLI = "dist/node/cli.js";
 
 test("meshwork demo runs every step on a local cluster, closes it and exits 0", async () => {
-  const r = await runNode([CLI, "demo"]);
+  const r = await runNode([CLI, "demo"], 60_000, { CI: "" });
   assert.equal(r.code, 0, r.stderr);
+  // progress() on the long steps: a line per few seconds in a pipe, and the last counts.
+  assert.match(r.stdout, /with progress\(futures\)\nprogress: 10,000 \/ 10,000 tasks \(100%\), in /);
+  assert.match(r.stdout, /progress: (\d+) \/ \1 tasks \(100%\), in [^\n]+\n {2}y\.compute\(\) → /);
   assert.match(r.stdout, /2 worker threads in this process/);
   assert.match(r.stdout, /submit\(x => x \+ 1, 41\) → 42/);
   assert.match(r.stdout, /sum of results 50005000 \(expected 50005000\)/);
