@@ -1,0 +1,17 @@
+// The kind a worker reports to its scheduler when its options name none: the platform it runs on.
+// The scheduler sends each worker the build of a task module for its kind (platforms.ts), so a
+// worker in a browser page must say "browser", not "thread": meshwork's browser entry sets it.
+
+import type { WorkerKind } from "../protocol/messages.js";
+
+let platformKind: WorkerKind = "thread";
+
+/** Sets the kind workers started in this process report by default (browser/index.ts: "browser"). */
+export function setPlatformWorkerKind(kind: WorkerKind): void {
+  platformKind = kind;
+}
+
+/** The kind a worker reports when its options name none: "thread" in Node, "browser" from the browser entry. */
+export function platformWorkerKind(): WorkerKind {
+  return platformKind;
+}
