@@ -88,7 +88,8 @@ export class BlockValues<T> implements Collection<T> {
  * giving one value per block. Arrays are matched block by block along their leading axes: an array
  * of fewer dimensions than the first is matched to the first's leading axes (y [n] beside the row
  * blocks of X [n, p]), and each must be cut as the first is along the axes matched. `fn` is a
- * function (sent to workers as source: no outside variables) or a builtin's name.
+ * function (sent to workers as source: no outside variables), an uploaded module's function, or a
+ * builtin's name.
  */
 export function mapBlockValues<T>(fn: Callable | ((...args: never[]) => T), arrays: readonly ChunkedArray[], options: BlockValuesOptions = {}): BlockValues<T[]> {
   const { graph, keys } = blockTasks(fn, arrays, options);
