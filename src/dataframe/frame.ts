@@ -137,7 +137,7 @@ export class DataFrame implements Collection<Table> {
    * operation keeps rows in order and leaves that column as it was (filter, select …), else null.
    */
   partitionwise(op: string, fn: string, args: unknown[], schema: Schema, keepsSize = true, index: string | null = null, calls?: { fn: Callable; id: string }): DataFrame {
-    const name = token(op, this.name, fn, args, calls?.id);
+    const name = calls ? token(op, this.name, fn, args, calls.id) : token(op, this.name, fn, args);
     const layer = new Map<string, GraphNode>();
     const sorted = index !== null && this.divisions !== null && schema.names.includes(index);
     // Rows are only ever dropped or columns narrowed, so the size stays an upper bound, unless columns are made.
