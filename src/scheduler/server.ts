@@ -102,7 +102,8 @@ export class Scheduler {
   private listener: Listener | null = null;
   /** Listeners added with listen() (e.g. a ws:// port for browser tabs beside an inproc address). */
   private readonly extraListeners: Listener[] = [];
-  private nextId = 0;
+  /** Ids are numbered per role (client-1 …, worker-1 …): a LocalCluster's thread-n is worker-n (its threads join in name order). */
+  private readonly nextIds = { client: 0, worker: 0 };
   private closing = false;
   private nextTicket = 0;
   private readonly retirements = new Map<number, (result: RetireResult) => void>();
@@ -123,7 +124,7 @@ export class Scheduler {
     this.state = new SchedulerState(options);
     this.dataTokenValue = options.token !== undefined || options.workerToken !== undefined || options.tabToken !== undefined ? randomId(16) : undefined;
     this.gate = new HandshakeGate("scheduler", { maxPending: options.maxPendingHandshakes, maxPendingPerAddress: options.maxPendingPerAddress });
-    this.admissions = new Admissions(options, this.state, () => this.dataTokenValue, () => ++this.nextId);
+    this.admissions = new Admissions(options, this.state, () => this.dataTokenValue, (role) => ++this.nextIds[role]);
   }
 
   /** Starts a scheduler listening at `options.address`. */
