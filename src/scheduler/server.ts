@@ -249,7 +249,7 @@ export class Scheduler {
     if (hello.worker!.group?.adapt && !this.adaptive) this.adaptProcesses();
     const s = this.state;
     const handlers: Handlers<WorkerToScheduler> = {
-      "task-finished": (m) => s.taskFinished(id, m.key, m.nbytes, m.duration, m.value),
+      "task-finished": (m) => s.taskFinished(id, m.key, m.nbytes, m.duration, m.value, m.held),
       "task-started": (m) => s.taskStarted(id, m.key),
       "acquire-failed": (m) => s.acquireFailed(id, m.keys),
       "steal-response": (m) => s.stealResponse(id, m.stolen, m.kept),
