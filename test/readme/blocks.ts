@@ -65,7 +65,7 @@ const step = (v: number) => v + 1;`,
   'Real data: Zarr, NetCDF and labeled arrays › import * as mw from "meshwork/array";': {
     // The README's file names, made from the test fixtures in a directory of its own.
     before: `const { cpSync, mkdtempSync } = await import("node:fs");
-const here = mkdtempSync((await import("node:os")).tmpdir() + "/meshwork-readme-data-");
+const here = mkdtempSync(process.cwd() + "/data-"); // inside the runner's directory, removed with it
 cpSync(FIXTURES + "xr/climate.zarr", here + "/data/air.zarr", { recursive: true });
 cpSync(FIXTURES + "nc/y2020.nc", here + "/y2020.nc");
 cpSync(FIXTURES + "nc/y2021.nc", here + "/y2021.nc");
@@ -73,7 +73,7 @@ process.chdir(here);`,
     after: `check(monthly.dims.join(), "time,lat,lon");`,
   },
   'Tables: meshwork/dataframe › import * as dd from "meshwork/dataframe";': {
-    before: `const here = (await import("node:fs")).mkdtempSync((await import("node:os")).tmpdir() + "/meshwork-readme-trips-");
+    before: `const here = (await import("node:fs")).mkdtempSync(process.cwd() + "/trips-");
 process.chdir(here);
 {
   const { fromRecords } = await import("meshwork/dataframe");
