@@ -1,6 +1,6 @@
 // How each code block of README.md is tested (readme.test.ts). A block is named by the heading it
 // sits under and its first line. Every ts/js block is either run (RUN: the block as written, in a
-// module of its own, with the scaffolding below) or mirrored by a named test (MIRRORED, with the
+// module of its own, with the scaffolding below, and type-checked with the project's settings) or mirrored by a named test (MIRRORED, with the
 // reason); sh blocks have their commands checked (readme.test.ts: scripts, files, CLI flags); a
 // block of any other kind (html, a page's script) must be MIRRORED by a browser test. A block that
 // is none of these fails the test, and so does an entry here that names no block.
@@ -109,7 +109,7 @@ const vendors = (await import("meshwork/dataframe")).fromRecords([{ vendor: 1, n
   "Shipping code to workers › // ops.ts": {
     // Two files in one block: split at the `// name.ts` lines; main.ts runs.
     before: `${CLUSTER}const image = new Float64Array([1, 2, 3]);`,
-    after: `await blurred;\n${CLOSE}`,
+    after: `check((await blurred)[1], 2);\n${CLOSE}`,
   },
   'Data › import { registerWireClass } from "meshwork";': {
     before: `class Point {

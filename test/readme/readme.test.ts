@@ -1,6 +1,6 @@
 // Every code block of README.md is tested, so the README cannot drift from the code: ts/js blocks
 // run as written (one module each, all in one child process, "meshwork" resolved by its package
-// name) or are mirrored by a named test; sh blocks have their commands checked against the package
+// name) and are type-checked against meshwork's sources, or are mirrored by a named test; sh blocks have their commands checked against the package
 // (npm scripts, files, and each `meshwork` command's flags against its --help). blocks.ts says how
 // each block is treated and why; a block it does not cover fails here.
 
@@ -142,14 +142,46 @@ test("every README code block is run, mirrored by a named test, or (sh) has its 
       runs.push([b.id, join(sub, files.at(-1)![0])]);
     }
     writeFileSync(join(dir, "run.mjs"), RUNNER);
-    const r = await runNode(["--import", import.meta.resolve("tsx"), join(dir, "run.mjs"), JSON.stringify(runs)], 280_000, {}, dir);
+    // Type-checked too, against meshwork's sources with the project's own settings, beside the run.
+    writeFileSync(
+      join(dir, "tsconfig.json"),
+      JSON.stringify({
+        extends: join(root, "tsconfig.json"),
+        compilerOptions: {
+          noEmit: true,
+          rootDir: "/",
+          allowImportingTsExtensions: true,
+          noUnusedLocals: false, // a block may show a value without using it
+          noUnusedParameters: false,
+          typeRoots: [join(root, "node_modules/@types")],
+          paths: { meshwork: [join(root, "node/index.ts")], "meshwork/*": [join(root, "node/*.ts")] },
+        },
+        include: ["block-*/*.ts"],
+        exclude: [],
+      }),
+    );
+    const [r, types] = await Promise.all([
+      runNode(["--import", import.meta.resolve("tsx"), join(dir, "run.mjs"), JSON.stringify(runs)], 280_000, {}, dir),
+      runNode([join(root, "node_modules/typescript/bin/tsc"), "-p", dir], 280_000, {}, dir),
+    ]);
+    const typeErrors = types.stdout.split("\n").filter((l) => /^block-\d+\//.test(l));
+    assert.ok(types.code === 0 || typeErrors.length > 0, `tsc failed outside the blocks:\n${types.stdout}${types.stderr}`);
     const results = new Map<string, { ok: boolean; error?: string }>();
     for (const m of r.stdout.matchAll(/^README-BLOCK (.*)$/gm)) {
       const x = JSON.parse(m[1]!) as { id: string; ok: boolean; error?: string };
       results.set(x.id, x);
     }
-    for (const b of blocks) {
+    for (const [i, b] of blocks.entries()) {
       if (!RUN[b.id]) continue;
+      await t.test(`type-checks: ${b.id} (README.md line ${b.line})`, () => {
+        const sub = `block-${String(i + 1).padStart(2, "0")}/`;
+        const mine = typeErrors.filter((l) => l.startsWith(sub));
+        // Lines of the generated module, told as README lines where they are the block's own.
+        const main = readFileSync(runs.find(([id]) => id === b.id)![1], "utf8").split("\n");
+        const marker = main.findIndex((l) => l.startsWith("// ---- README.md line"));
+        const said = mine.map((l) => l.replace(/\((\d+),\d+\)/, (all, n: string) => (Number(n) - 1 > marker ? `${all} = README.md line ${b.line + Number(n) - 1 - marker}` : all)));
+        assert.deepEqual(said, []);
+      });
       await t.test(`runs: ${b.id} (README.md line ${b.line})`, () => {
         const x = results.get(b.id);
         assert.ok(x, `it did not finish (the runner exited ${r.code}${r.timedOut ? ", timed out" : ""}):\n${r.stderr.slice(-3000)}`);
