@@ -123,12 +123,24 @@ const myLog = { info: (m: string) => seen.push(m), warn: (m: string) => seen.pus
     after: `await started.close();
 setLogger(consoleLogger("warn"));`,
   },
+  "Progress › import { progress } from \"meshwork\";": {
+    before: `${CLUSTER}const f = (v: number) => v * 2;
+const items = [1, 2, 3, 4];
+const x = mw.ones([40], { chunks: 10 });`,
+    after: `check(await y.compute(), 40);
+check(v, 40);
+${CLOSE}`,
+  },
   "Workers come and go › const cluster = await LocalCluster.start({ workers: 4, memoryLimit: \"2GB\" });   // thread-n is worker-n": {
     after: `check((await client.workers()).map((w) => w.name + "=" + w.id).sort().slice(0, 2), ["thread-1=worker-1", "thread-2=worker-2"]);\n${CLOSE}`,
   },
 };
 
 export const MIRRORED: Record<string, MirrorEntry> = {
+  'Using meshwork from a web page › // app.js, loaded by <script type="module" src="app.js">: the link is': {
+    test: "test/browser/browser-client.test.ts › examples/08-browser-client: a page on another origin imports /meshwork.js, connects with the token from its link's fragment, and shows tasks' and an array's results",
+    reason: "it runs in a web page: examples/08-browser-client/app.js is this block with its results written to the page, and that test runs it in Chromium",
+  },
   'A cluster across processes and machines › const client = await Client.connect("ws://127.0.0.1:8786", { token: "<client token>" });': {
     test: "test/node/network.test.ts › scheduler and worker processes: a dependency moves worker to worker across processes",
     reason: "it needs a `meshwork scheduler` process and the client token it prints; that test starts one, reads the token and connects with it",

@@ -5,7 +5,7 @@
 // each block is treated and why; a block it does not cover fails here.
 
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
@@ -194,7 +194,10 @@ test("every README code block is run, mirrored by a named test, or (sh) has its 
 
   // sh blocks: what each command names exists.
   const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { scripts: Record<string, string> };
-  const examplesTest = readFileSync(join(root, "test/examples.test.ts"), "utf8");
+  // An example is run by test/examples.test.ts, or (one that needs a browser) by a test in test/browser.
+  const examplesTest = ["test/examples.test.ts", ...readdirSync(join(root, "test/browser")).filter((f) => f.endsWith(".test.ts")).map((f) => `test/browser/${f}`)]
+    .map((f) => readFileSync(join(root, f), "utf8"))
+    .join("\n");
   const helps = new Map<string, string>();
   for (const b of blocks.filter((x) => x.lang === "sh")) {
     await t.test(`commands exist: ${b.id} (README.md line ${b.line})`, async () => {
@@ -210,7 +213,7 @@ test("every README code block is run, mirrored by a named test, or (sh) has its 
             assert.ok(existsSync(join(root, words[1]!)), `${cmd}: no ${words[1]}`);
           } else if (words[0] === "npx" && words[1] === "tsx") {
             assert.ok(existsSync(join(root, words[2]!)), `${cmd}: no ${words[2]}`);
-            assert.ok(examplesTest.includes(words[2]!), `${words[2]} is not run by test/examples.test.ts`);
+            assert.ok(examplesTest.includes(words[2]!), `${words[2]} is not run by test/examples.test.ts or a test in test/browser`);
           } else if (words[0] === "npx" && words[1] === "meshwork") {
             const command = words[2]!;
             if (!helps.has(command)) {
