@@ -118,6 +118,7 @@ export class LocalCluster {
       transport: options.transport,
       dataOrigin,
       keepAlive: false,
+      joinInOrder: true, // thread-n is worker-n, run after run (issue 21)
     });
     const cluster = new LocalCluster(scheduler, group, served, dataOrigin);
     try {

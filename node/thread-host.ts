@@ -28,12 +28,21 @@ export interface ThreadWorkerConfig {
   webrtc?: boolean | undefined;
   /** Where the scheduler serves /data/, when not at its own address (WorkerOptions.dataOrigin). */
   dataOrigin?: string | undefined;
+  /**
+   * Wait for the host's "join" before joining the scheduler (posting "loaded" once the thread has
+   * loaded): a group lets its threads join one after another, in the order of their names.
+   */
+  waitForTurn?: boolean | undefined;
   /** The process's group and adaptive bounds, told to the scheduler (WorkerHello.group). */
   group?: { id: string; adapt?: { minimum: number; maximum: number } | undefined } | undefined;
 }
 
 /** Messages on a thread's own channel besides inproc hub traffic. */
 export type ThreadControl =
+  /** Loaded and waiting for its turn to join (ThreadWorkerConfig.waitForTurn). */
+  | { thread: "loaded" }
+  /** Its turn: join the scheduler now. */
+  | { thread: "join" }
   | { thread: "ready"; workerId: string; address: string }
   | { thread: "failed"; message: string; stack?: string; name?: string; code?: string }
   /** The scheduler asks this process for `n` more worker threads (adaptive scaling). */
@@ -68,9 +77,13 @@ export interface ThreadWorker {
   kill(): Promise<void>;
 }
 
-/** Starts one worker thread and resolves once it has joined the scheduler. */
-export function startThreadWorker(config: ThreadWorkerConfig, onGrow?: (n: number) => void): Promise<ThreadWorker> {
-  const thread = new Thread(threadEntry(), { workerData: config, name: config.name });
+/**
+ * Starts one worker thread and resolves once it has joined the scheduler. With `turn`, the thread
+ * loads at once but joins only when `turn` has resolved (the threads of a group load in parallel and
+ * join in order, so the scheduler numbers them in the order of their names).
+ */
+export function startThreadWorker(config: ThreadWorkerConfig, onGrow?: (n: number) => void, turn?: Promise<void>): Promise<ThreadWorker> {
+  const thread = new Thread(threadEntry(), { workerData: { ...config, waitForTurn: turn !== undefined }, name: config.name });
   const link: HubLink = { post: (msg, transfer) => thread.postMessage(msg, transfer as never) };
   const exited = new Promise<number>((resolve) => thread.once("exit", resolve));
   const stopBridge = config.webrtc ? serveThreadBridge(thread) : () => {};
@@ -87,6 +100,8 @@ export function startThreadWorker(config: ThreadWorkerConfig, onGrow?: (n: numbe
       const ctl = msg as ThreadControl;
       if (ctl.thread === "grow") {
         onGrow?.(ctl.n);
+      } else if (ctl.thread === "loaded") {
+        void turn?.then(() => thread.postMessage({ thread: "join" } satisfies ThreadControl));
       } else if (ctl.thread === "ready") {
         thread.off("exit", onEarlyExit);
         thread.off("error", reject);

@@ -36,11 +36,18 @@ export interface WorkerGroupOptions {
   dataOrigin?: string | undefined;
   /** Whether the threads keep this process alive once started. Default true (`meshwork worker`); a LocalCluster's do not. */
   keepAlive?: boolean | undefined;
+  /**
+   * Threads load in parallel but join one after another in the order of their names, so that a
+   * scheduler numbering workers as they join pairs thread-n with worker-n (a LocalCluster's). Default false.
+   */
+  joinInOrder?: boolean | undefined;
 }
 
 export class WorkerGroup {
   private readonly threads = new Map<string, ThreadWorker>();
   private counter = 0;
+  /** Resolves when the last thread started has joined or failed: the next one's turn (joinInOrder). */
+  private lastJoin: Promise<void> = Promise.resolve();
   private closing: Promise<void> | null = null;
   private readonly memoryLimit: number;
   /** This group's id for the scheduler (unique: names may repeat across machines). */
@@ -70,6 +77,12 @@ export class WorkerGroup {
     // The directory is this thread's to make and remove, so nothing is left even if the worker is killed.
     const spillDirectory = this.memoryLimit > 0 ? makeSpillDirectory(name) : undefined;
     const removeSpill = () => spillDirectory && rmSync(spillDirectory, { recursive: true, force: true });
+    let turn: Promise<void> | undefined;
+    let joined = () => {};
+    if (o.joinInOrder) {
+      turn = this.lastJoin;
+      this.lastJoin = new Promise<void>((resolve) => (joined = resolve));
+    }
     let w: ThreadWorker;
     try {
       w = await startThreadWorker({
@@ -87,10 +100,12 @@ export class WorkerGroup {
         group: { id: this.groupId, adapt: o.adapt },
         webrtc: o.webrtc ?? true,
         dataOrigin: o.dataOrigin,
-      }, (n) => void this.growTo(this.threads.size + this.starting + n));
+      }, (n) => void this.growTo(this.threads.size + this.starting + n), turn);
     } catch (err) {
       removeSpill();
       throw err;
+    } finally {
+      joined();
     }
     if (o.keepAlive === false) w.thread.unref();
     this.threads.set(w.workerId, w);

@@ -21,11 +21,13 @@ setLogger(consoleLogger(config.logLevel as LogLevel, config.name));
 inprocHub.setParent({ post: (msg, transfer) => port.postMessage(msg, transfer as never) });
 
 let worker: Worker | null = null;
+let turn: (() => void) | null = null;
 
 port.on("message", (msg: unknown) => {
   if (inprocHub.receive(msg, "parent") || isBridgeMessage(msg)) return;
   const ctl = msg as ThreadControl;
-  if (ctl.thread === "close") void shutDown(ctl.reason);
+  if (ctl.thread === "join") turn?.();
+  else if (ctl.thread === "close") void shutDown(ctl.reason);
 });
 
 async function shutDown(reason: string): Promise<void> {
@@ -37,6 +39,12 @@ async function shutDown(reason: string): Promise<void> {
 }
 
 try {
+  if (config.waitForTurn) {
+    // Loaded: the host says when to join, so that a group's threads join in the order of their names.
+    const joining = new Promise<void>((resolve) => (turn = resolve));
+    port.postMessage({ thread: "loaded" } satisfies ThreadControl);
+    await joining;
+  }
   worker = await Worker.start({
     scheduler: config.scheduler,
     listen: config.listen,

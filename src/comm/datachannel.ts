@@ -9,6 +9,7 @@
 
 import { log } from "../log.js";
 import type { SocketLike } from "./socket.js";
+import type { Transfer } from "./types.js";
 
 /** The part of the standard RTCDataChannel used here (the browser's, or node-datachannel's polyfill). */
 export interface DataChannelLike {
@@ -112,7 +113,7 @@ type PipeMessage =
 
 /** The part of MessagePort used here (the platform's, in Node and browsers alike). */
 export interface PortLike {
-  postMessage(message: unknown, transfer?: Transferable[]): void;
+  postMessage(message: unknown, transfer?: Transfer[]): void;
   addEventListener(type: "message", listener: (e: { data: unknown }) => void): void;
   start(): void;
   close(): void;

@@ -13,7 +13,7 @@ import { PacketReader } from "../protocol/packet-reader.js";
 import { packetBytes, type Packet } from "../protocol/packet.js";
 import { isShared } from "../protocol/buffers.js";
 import { randomId } from "../util/ids.js";
-import type { Channel, Transport, TransportListener, TransportOptions } from "./types.js";
+import type { Channel, MessagePortLike, Transfer, Transport, TransportListener, TransportOptions } from "./types.js";
 import { DEFAULT_MAX_PACKET_BYTES } from "./types.js";
 
 export interface InprocOptions {
@@ -32,12 +32,12 @@ type PortMessage =
 
 /** Messages between a hub and its parent or child hubs (carried on the host's own thread channel). */
 export type HubMessage =
-  | { inproc: "connect"; name: string; port: MessagePort; options: InprocOptions }
+  | { inproc: "connect"; name: string; port: MessagePortLike; options: InprocOptions }
   | { inproc: "announce"; name: string; up: boolean };
 
 /** How a hub reaches a parent or child hub: the host supplies it (worker_threads, Web Workers). */
 export interface HubLink {
-  post(msg: HubMessage, transfer: Transferable[]): void;
+  post(msg: HubMessage, transfer: Transfer[]): void;
 }
 
 const SCHEME = "inproc://";
@@ -46,7 +46,7 @@ const SCHEME = "inproc://";
 type Origin = "local" | "parent" | HubLink;
 
 class InprocHub {
-  readonly listeners = new Map<string, (port: MessagePort, options: InprocOptions) => void>();
+  readonly listeners = new Map<string, (port: MessagePortLike, options: InprocOptions) => void>();
   /** Names served by child threads (or their children), and the link towards each. */
   private readonly childNames = new Map<string, HubLink>();
   private parent: HubLink | null = null;
@@ -84,7 +84,7 @@ class InprocHub {
   }
 
   /** Hands `port` to whoever serves `name`: here, down to a child, or up to the parent. */
-  route(name: string, port: MessagePort, options: InprocOptions, origin: Origin): void {
+  route(name: string, port: MessagePortLike, options: InprocOptions, origin: Origin): void {
     const local = this.listeners.get(name);
     if (local) return local(port, options);
     const child = this.childNames.get(name);
@@ -101,7 +101,7 @@ class InprocHub {
 /** This thread's hub. Hosts wire it to parent and child threads. */
 export const inprocHub = new InprocHub();
 
-function refuse(port: MessagePort, reason: string): void {
+function refuse(port: MessagePortLike, reason: string): void {
   port.postMessage({ c: "refused", reason } satisfies PortMessage);
   port.close();
 }
@@ -154,7 +154,7 @@ class PortChannel implements Channel {
       }
       return;
     }
-    const transfer: Transferable[] = [packet.header.buffer as ArrayBuffer];
+    const transfer: Transfer[] = [packet.header.buffer as ArrayBuffer];
     const frames = packet.frames.map((f) => {
       if (isShared(f.buffer)) return f;
       const own = ownedCopy(f);
@@ -173,7 +173,7 @@ class PortChannel implements Channel {
     else this.finish(reason);
   }
 
-  private post(msg: PortMessage, transfer: Transferable[]): void {
+  private post(msg: PortMessage, transfer: Transfer[]): void {
     if (this.latencyMs > 0) {
       setTimeout(() => {
         if (!this.closed) this.port.postMessage(msg, transfer);
@@ -250,7 +250,8 @@ export const inprocTransport: Transport = {
     const maxPacket = options.maxPacketBytes ?? DEFAULT_MAX_PACKET_BYTES;
     let peerCount = 0;
     inprocHub.listeners.set(name, (port, linkOptions) => {
-      const channel = new PortChannel(port, local, `${local}#peer-${++peerCount}`, linkOptions, maxPacket);
+      // Every port the hub routes is a platform MessagePort (made by a MessageChannel here or in another thread).
+      const channel = new PortChannel(port as MessagePort, local, `${local}#peer-${++peerCount}`, linkOptions, maxPacket);
       onChannel(channel);
       port.postMessage({ c: "open" } satisfies PortMessage);
     });

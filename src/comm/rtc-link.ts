@@ -8,7 +8,7 @@ import { dataChannelSocket, DATA_CHANNEL_HIGH_WATER_BYTES, DATA_CHANNEL_MESSAGE_
 import type { RtcConfig } from "../protocol/messages.js";
 import { RtcHost, type PeerConnectionLike, type RtcDelivery, type RtcSignal } from "./rtc-host.js";
 import { SocketChannel, type SocketLike } from "./socket.js";
-import type { Channel, TransportOptions } from "./types.js";
+import type { Channel, Transfer, TransportOptions } from "./types.js";
 import { socketOptions } from "./ws.js";
 
 /** What a worker and its host tell each other. */
@@ -28,7 +28,7 @@ export type BridgeMessage =
 
 /** One end of the bridge. */
 export interface BridgeEnd {
-  post(message: BridgeMessage, transfer?: Transferable[]): void;
+  post(message: BridgeMessage, transfer?: Transfer[]): void;
   /** Sets the receiver of the other end's messages. */
   receive(handler: (message: BridgeMessage) => void): void;
 }
@@ -42,7 +42,7 @@ export function isBridgeMessage(m: unknown): m is BridgeMessage {
  * A bridge end over a postMessage channel shared with other traffic: it sends with `post`, and
  * `take` hands it each message from the other side, returning whether it was bridge traffic.
  */
-export function bridgeEnd(post: (m: BridgeMessage, transfer: Transferable[]) => void): BridgeEnd & { take(m: unknown): m is BridgeMessage } {
+export function bridgeEnd(post: (m: BridgeMessage, transfer: Transfer[]) => void): BridgeEnd & { take(m: unknown): m is BridgeMessage } {
   let handler: (m: BridgeMessage) => void = () => {};
   return {
     post: (m, transfer) => post(m, transfer ?? []),
@@ -243,7 +243,7 @@ export function serveBridge(bridge: BridgeEnd, options: BridgeHostOptions): { cl
   const deliver = ({ peer, id, channel }: RtcDelivery) => {
     if (options.transfer === "channel") {
       try {
-        bridge.post({ rtc: "channel", peer, id, channel }, [channel as unknown as Transferable]);
+        bridge.post({ rtc: "channel", peer, id, channel }, [channel]);
         return;
       } catch {
         // This browser cannot transfer data channels: pipe it instead.

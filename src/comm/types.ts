@@ -73,3 +73,18 @@ export const DEFAULT_MAX_PACKET_BYTES = 1024 * 1024 * 1024;
  * an attack on memory (issue 20: 0.92 MiB of deflated pieces grew a scheduler by 1 GiB).
  */
 export const PRE_HELLO_MAX_PACKET_BYTES = 8 * 1024;
+
+/**
+ * What a postMessage may transfer (ArrayBuffers, MessagePorts, RTCDataChannels). `Transferable`
+ * is the DOM's name, which a Node project's types lack: the published declarations say this instead.
+ */
+export type Transfer = object;
+
+/**
+ * A MessagePort, Node's or the web's, as the signatures of the core name it (the DOM's
+ * `MessagePort` type is not there in a Node project, and Node's is not a global type).
+ */
+export interface MessagePortLike {
+  postMessage(message: unknown, transfer?: Transfer[]): void;
+  close(): void;
+}

@@ -19,6 +19,12 @@ export interface DelayedOptions {
   pure?: boolean;
   /** The key's prefix, shown in stories and errors. Default: the function's name. */
   name?: string;
+  /**
+   * The function runs only in this thread (`{ scheduler: "sync" }`), so it may keep its closure
+   * (variables from outside its body) or be bound. Without it, `delayed(fn)` checks `fn` at once as
+   * `submit` does, whatever the scheduler: a closure is a ClosureError there and then. Default false.
+   */
+  local?: boolean;
 }
 
 /** A value, a future or a delayed value of it: what a delayed call accepts for each argument. */
@@ -103,7 +109,7 @@ export class Delayed<T = unknown> implements Collection<T> {
 export function delayed<A extends unknown[], R>(fn: (...args: A) => R, options?: DelayedOptions): (...args: DelayedArgs<A>) => Delayed<Awaited<R>>;
 export function delayed<T>(value: T, options?: DelayedOptions): Delayed<T>;
 export function delayed(target: unknown, options: DelayedOptions = {}): unknown {
-  const { pure, name } = checkOptions(options);
+  const { pure, name, local } = checkOptions(options);
   if (target instanceof Delayed) return target;
   if (typeof target !== "function") {
     const { value, graph } = lift(target);
@@ -113,6 +119,9 @@ export function delayed(target: unknown, options: DelayedOptions = {}): unknown 
     return new Delayed(key, LayeredGraph.merge(graph, key, new Map([[key, node]])));
   }
   const fn = target as (...args: never[]) => unknown;
+  // The check a cluster makes before sending it, made here for every scheduler alike (issue 21: a
+  // closure worked in this thread and failed on a cluster). Uploaded functions travel by name.
+  if (!local && !isTaskHandle(fn)) describeFunction(fn);
   const prefix = name ?? (fn.name || "delayed");
   let fnId: string | undefined;
   return (...args: unknown[]) => {
@@ -135,11 +144,12 @@ function shortArg(v: unknown): string {
 
 /** The options, checked (and copied: changing the object afterwards changes nothing). */
 function checkOptions(options: unknown): DelayedOptions {
-  checkKnownOptions("delayed options", options, ["pure", "name"]);
-  const { pure, name } = options as DelayedOptions;
+  checkKnownOptions("delayed options", options, ["pure", "name", "local"]);
+  const { pure, name, local } = options as DelayedOptions;
   if (pure !== undefined && typeof pure !== "boolean") throw new ArgumentError(`pure must be true or false, got ${describe(pure)}`);
   if (name !== undefined && (typeof name !== "string" || name.length === 0)) throw new ArgumentError(`name must be a non-empty string, got ${describe(name)}`);
-  return { pure, name };
+  if (local !== undefined && typeof local !== "boolean") throw new ArgumentError(`local must be true or false, got ${describe(local)}`);
+  return { pure, name, local };
 }
 
 /** Replaces delayed values, futures and collections inside `value` by TaskRefs, collecting their graphs. */

@@ -323,6 +323,8 @@ export interface TaskFinished {
   duration: number;
   /** The result itself when it is small (≤ INLINE_RESULT_MAX_BYTES), for the scheduler to pass on to clients. */
   value?: Serialized | undefined;
+  /** The worker already held the result and ran nothing (asked to compute a key it has a replica of). */
+  held?: boolean | undefined;
 }
 
 export interface TaskErred {

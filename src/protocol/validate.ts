@@ -223,7 +223,7 @@ const SCHEMAS: { [K in Message["op"]]: Check } = {
   "scale-up": shape({ n: count }),
   "steal-response": shape({ stolen: keys, kept: keys }),
   "acquire-replicas": shape({ keys: arrayOf(shape({ key: str, who: workerList, nbytes: nonNegative })) }),
-  "task-finished": shape({ key: str, nbytes: nonNegative, duration: nonNegative, value: optional(serialized) }),
+  "task-finished": shape({ key: str, nbytes: nonNegative, duration: nonNegative, value: optional(serialized), held: optional(bool) }),
   "task-started": shape({ key: str }),
   "retire-me": shape({ reason: str }),
   "rtc-signal": shape({ to: optional(str), from: optional(str), data: rtcSignal }),

@@ -32,7 +32,7 @@ export class Admissions {
     private readonly options: SchedulerOptions,
     private readonly state: SchedulerState,
     private readonly dataToken: () => string | undefined,
-    private readonly nextId: () => number,
+    private readonly nextId: (role: "client" | "worker") => number,
   ) {
     this.failedLogins = new AddressWindow(options.maxFailedLoginsPerMinute ?? DEFAULT_FAILED_LOGINS_PER_MINUTE);
     this.joins = new AddressWindow(options.maxJoinsPerAddressPerMinute ?? DEFAULT_JOINS_PER_ADDRESS_PER_MINUTE);
@@ -71,7 +71,7 @@ export class Admissions {
     };
     if (hello.role === "client") {
       if (clientToken !== undefined && !is(clientToken)) return fail("client", "this scheduler needs a token: Client.connect(address, { token })");
-      return { id: `client-${this.nextId()}`, dataToken: this.dataToken() };
+      return { id: `client-${this.nextId("client")}`, dataToken: this.dataToken() };
     }
     if (hello.role !== "worker") return { refuse: `role "${String(hello.role)}" cannot connect to a scheduler` };
     let trusted: boolean;
@@ -91,7 +91,7 @@ export class Admissions {
       return { refuse: `too many workers joined from ${host} in the last minute (limit ${this.joins.limit})` };
     }
     this.joins.hit(host);
-    const id = `worker-${this.nextId()}`;
+    const id = `worker-${this.nextId("worker")}`;
     this.joining.set(id, { trusted, name: w.name, address: w.address });
     return { id, dataToken: this.dataToken(), rtc: o.webrtc };
   }

@@ -103,7 +103,8 @@ export class Scheduler {
   private listener: Listener | null = null;
   /** Listeners added with listen() (e.g. a ws:// port for browser tabs beside an inproc address). */
   private readonly extraListeners: Listener[] = [];
-  private nextId = 0;
+  /** Ids are numbered per role (client-1 …, worker-1 …): a LocalCluster's thread-n is worker-n (its threads join in name order). */
+  private readonly nextIds = { client: 0, worker: 0 };
   private closing = false;
   private nextTicket = 0;
   private readonly retirements = new Map<number, (result: RetireResult) => void>();
@@ -127,7 +128,7 @@ export class Scheduler {
     this.progress = new ProgressWatches(this.state.tasks);
     this.dataTokenValue = options.token !== undefined || options.workerToken !== undefined || options.tabToken !== undefined ? randomId(16) : undefined;
     this.gate = new HandshakeGate("scheduler", { maxPending: options.maxPendingHandshakes, maxPendingPerAddress: options.maxPendingPerAddress });
-    this.admissions = new Admissions(options, this.state, () => this.dataTokenValue, () => ++this.nextId);
+    this.admissions = new Admissions(options, this.state, () => this.dataTokenValue, (role) => ++this.nextIds[role]);
   }
 
   /** Starts a scheduler listening at `options.address`. */
@@ -252,7 +253,7 @@ export class Scheduler {
     if (hello.worker!.group?.adapt && !this.adaptive) this.adaptProcesses();
     const s = this.state;
     const handlers: Handlers<WorkerToScheduler> = {
-      "task-finished": (m) => s.taskFinished(id, m.key, m.nbytes, m.duration, m.value),
+      "task-finished": (m) => s.taskFinished(id, m.key, m.nbytes, m.duration, m.value, m.held),
       "task-started": (m) => s.taskStarted(id, m.key),
       "acquire-failed": (m) => s.acquireFailed(id, m.keys),
       "steal-response": (m) => s.stealResponse(id, m.stolen, m.kept),

@@ -190,8 +190,8 @@ export class SchedulerState {
     if (ws && ts && ts.processingOn === ws) ws.started.add(ts);
   }
 
-  taskFinished(workerId: string, key: string, nbytes: number, duration: number, value?: Serialized): void {
-    events.taskFinished(this, workerId, key, nbytes, duration, value);
+  taskFinished(workerId: string, key: string, nbytes: number, duration: number, value?: Serialized, held?: boolean): void {
+    events.taskFinished(this, workerId, key, nbytes, duration, value, held);
   }
 
   taskErred(workerId: string, key: string, error: ErrorData): void {

@@ -170,7 +170,6 @@ export const TRANSITIONS: Partial<Record<`${TaskStateName}>${TaskStateName}`, Tr
     ts.wasInMemory = true;
     ts.error = null;
     s.addReplica(ts, worker!, nbytes);
-    if (worker) worker.tasksDone++;
     for (const dts of ts.dependents) {
       if (dts.state === "waiting" && dts.waitingOn.delete(ts) && dts.waitingOn.size === 0) s.recommend(dts, "processing");
     }

@@ -88,11 +88,14 @@ export function removeWorker(s: SchedulerState, id: string, reason: string, grac
   return { name: ws.name, rerun, failed, recomputed: lostResults.size };
 }
 
-export function taskFinished(s: SchedulerState, workerId: string, key: string, nbytes: number, duration: number, value?: Serialized): void {
+export function taskFinished(s: SchedulerState, workerId: string, key: string, nbytes: number, duration: number, value?: Serialized, held = false): void {
   const ws = s.workers.get(workerId);
   const ts = s.tasks.get(key);
   if (!ws) return;
   s.begin("task-finished");
+  // Counted as the worker counts it (WorkerState.tasksDone, a tab's page): every task it was given
+  // and ran to the end, also one whose result came too late to be used; not a replica it already held.
+  if (!held && ws.told.has(key)) ws.tasksDone++;
   if (ts && ts.state === "processing" && ts.processingOn === ws) {
     s.transition(ts, "memory", { worker: ws, nbytes, duration, value });
   } else if (ts && ts.state === "memory" && ws.told.has(key)) {

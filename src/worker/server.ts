@@ -166,8 +166,10 @@ export class Worker {
     return this.id;
   }
 
-  /** Tasks this worker has finished. */
-  tasksDone = 0;
+  /** Tasks this worker ran and reported finished (WorkerState.tasksDone): the scheduler's count for it. */
+  get tasksDone(): number {
+    return this.state.tasksDone;
+  }
 
   /** This worker's open connections: to the scheduler, to peers it fetches from, and from those fetching here. */
   links(): WorkerLink[] {
@@ -421,7 +423,6 @@ export class Worker {
       this.fail(task, new SerializationError(`the result of ${task.key} cannot be sent: ${e.message}`));
       return;
     }
-    this.tasksDone++;
     this.state.taskDone(task, value, nbytes, duration, inline);
   }
 

@@ -121,6 +121,12 @@ export class WorkerState {
     return out;
   }
 
+  /**
+   * Tasks run here to completion and reported finished: what the scheduler counts for this worker
+   * (`WorkerInfo.tasks.done`), and what a tab's page shows. A task cancelled while it ran is not reported, so not counted.
+   */
+  tasksDone = 0;
+
   /** Tasks ready to run, not counting cancelled ones still in the heap. */
   get readyCount(): number {
     return this.ready.size;
@@ -135,7 +141,7 @@ export class WorkerState {
     }
     if (this.holds(msg.key)) {
       // Already holds the result (e.g. recomputation asked of a worker that has a replica).
-      this.send({ op: "task-finished", key: msg.key, nbytes: this.sizes.get(msg.key) ?? 0, duration: 0 });
+      this.send({ op: "task-finished", key: msg.key, nbytes: this.sizes.get(msg.key) ?? 0, duration: 0, held: true });
       return;
     }
     const task = new WorkerTask(msg.key, msg.fn, msg.args, msg.deps, msg.priority);
@@ -271,6 +277,7 @@ export class WorkerState {
     const cancelled = task.state === "cancelled";
     this.forgetTask(task);
     if (cancelled) return;
+    this.tasksDone++;
     this.store(task.key, value, nbytes);
     this.send({ op: "task-finished", key: task.key, nbytes, duration, value: inline });
   }

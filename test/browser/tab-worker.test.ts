@@ -162,3 +162,25 @@ test("two tabs of one browser trade data through the relay when one has WebRTC o
     assert.deepEqual(await page.$$eval("#peers li", (lis) => lis.map((li) => li.textContent ?? "")), [`${other.name}: relay, ${(p!.bytesIn / 1e6).toFixed(1)} MB in, ${(p!.bytesOut / 1e6).toFixed(1)} MB out`]);
   }
 });
+
+test("the page's \"tasks done\" is the scheduler's count for the tab: tasks it ran and reported, not one cancelled while it ran", { skip: chromiumMissing(), timeout: 60_000 }, async () => {
+  await using c = await tabCluster(0);
+  const { net, client, chrome } = c;
+  const page = await chrome.browser.newPage();
+  await page.goto(net.pageUrl);
+  const [tab] = (await tabsJoined(client)) as [WorkerInfo];
+  const onTab = client.with({ workers: [tab.id], pure: false });
+  // Cancelled while it runs: the tab cannot stop it, and its result is thrown away.
+  const slow = onTab.submit(async (ms: number) => {
+    await new Promise((r) => setTimeout(r, ms));
+    return ms;
+  }, 1_000);
+  await sleep(400);
+  slow.cancel();
+  const quick = onTab.map((i: number) => i * i, Array.from({ length: 12 }, (_, i) => i));
+  assert.equal((await within(client.gather(quick), 20_000, "quick tasks on the tab")).length, 12);
+  await sleep(1_300); // the cancelled task ends in the tab, and a status report follows
+  const done = (await client.workers()).find((w) => w.id === tab.id)!.tasks.done;
+  const status = (await page.evaluate("window.meshwork")) as TabStatus;
+  assert.deepEqual({ page: status.tasksDone, shown: await page.$eval("#tasks", (e) => e.textContent), scheduler: done }, { page: 12, shown: "12", scheduler: 12 });
+});

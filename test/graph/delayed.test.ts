@@ -46,7 +46,7 @@ describe("delayed calls", () => {
     const counted = delayed((x: number) => {
       calls++;
       return x * 2;
-    });
+    }, { local: true });
     const d = counted(counted(3));
     assert.ok(d instanceof Delayed, String(d));
     assert.equal(d.taskCount, 2);
@@ -80,7 +80,7 @@ describe("delayed calls", () => {
     const later = delayed(async (x: number) => {
       await sleep(1);
       return x * 10;
-    });
+    }, { local: true });
     assert.equal(await add(later(1), later(2)).compute(sync), 30);
   });
 
@@ -89,7 +89,7 @@ describe("delayed calls", () => {
     const load = delayed(() => {
       loads++;
       return 10;
-    });
+    }, { local: true });
     const base = load();
     const [a, b] = await computeWith(sync, [inc(base), add(base, base)]);
     assert.deepEqual([a, b], [11, 20]);
@@ -137,13 +137,13 @@ describe("keys", () => {
     for (const [a, b] of differing) assert.notEqual(f(...a).key, f(...b).key, `${String(a)} vs ${String(b)}`);
 
     // Closures and bound functions: the source alone does not say what they compute.
-    const plus = (k: number) => delayed((x: number) => x + k, { pure: true });
+    const plus = (k: number) => delayed((x: number) => x + k, { pure: true, local: true });
     assert.notEqual(plus(1)(0).key, plus(2)(0).key);
     assert.deepEqual(await computeWith(sync, [plus(1)(0), plus(2)(0)]), [1, 2]);
     function scale(this: unknown, k: number, x: number) {
       return k * x;
     }
-    const [by2, by3] = [delayed(scale.bind(null, 2), { pure: true }), delayed(scale.bind(null, 3), { pure: true })];
+    const [by2, by3] = [delayed(scale.bind(null, 2), { pure: true, local: true }), delayed(scale.bind(null, 3), { pure: true, local: true })];
     assert.notEqual(by2(5).key, by3(5).key);
     assert.deepEqual(await computeWith(sync, [by2(5), by3(5)]), [10, 15]);
   });
@@ -163,17 +163,17 @@ describe("errors and bad input", () => {
     let dependents = 0;
     const bad = delayed(() => {
       throw boom;
-    })();
+    }, { local: true })();
     const after = delayed((x: number) => {
       dependents++;
       return x;
-    });
+    }, { local: true });
     await assert.rejects(after(bad).compute(sync), (err: unknown) => err === boom);
     const asyncBoom = new RangeError("later");
     const badLater = delayed(async () => {
       await sleep(1);
       throw asyncBoom;
-    })();
+    }, { local: true })();
     await assert.rejects(after(badLater).compute(sync), (err: unknown) => err === asyncBoom);
     assert.equal(dependents, 0);
     assert.equal(await add(inc(1), 1).compute(sync), 3);
@@ -194,7 +194,7 @@ describe("errors and bad input", () => {
       [{ nmae: "load" }, /unknown delayed option "nmae"/],
     ];
     for (const [options, message] of badDelayed) assert.throws(() => delayed(f, options as never), (e: unknown) => e instanceof ArgumentError && message.test(e.message), String(options));
-    const d = delayed(f)();
+    const d = delayed(f, { local: true })();
     const badCompute: [unknown, RegExp][] = [
       [null, /options must be an object/],
       [7, /options must be an object/],
@@ -220,7 +220,7 @@ describe("persist in this thread", () => {
     const expensive = delayed(() => {
       runs++;
       return 21;
-    })();
+    }, { local: true })();
     const held = await expensive.persist(sync);
     assert.equal(runs, 1);
     assert.equal(held.key, expensive.key);
@@ -239,7 +239,7 @@ describe("the local scheduler", () => {
     const step = delayed((label: string, ..._inputs: unknown[]) => {
       ran.push(label);
       return label;
-    });
+    }, { local: true });
     const leaves = Array.from({ length: 8 }, (_, i) => step(`leaf${i}`));
     const mids = [0, 1, 2, 3].map((i) => step(`mid${i}`, leaves[2 * i], leaves[2 * i + 1]));
     const top = step("top", step("left", mids[0], mids[1]), step("right", mids[2], mids[3]), step("lonely"));
@@ -258,14 +258,14 @@ describe("the local scheduler", () => {
       const block = { data: new Float64Array(100_000) };
       refs.push(new WeakRef(block));
       return block;
-    });
+    }, { local: true });
     const use = delayed((b: { data: Float64Array }) => b.data.length);
     // Runs after `use`, in a later turn (a WeakRef keeps its target for the turn that made it).
     const collected = delayed(async (_n: number) => {
       await sleep(0);
       (globalThis as { gc?: () => void }).gc!();
       return refs.at(-1)!.deref() === undefined;
-    });
+    }, { local: true });
     const block = make();
     assert.equal(await collected(use(block)).compute(sync), true, "dropped after its only user ran");
     const [kept] = await computeWith(sync, [collected(use(block)), block]);
@@ -281,7 +281,7 @@ describe("the local scheduler", () => {
         while (performance.now() < end);
         return ms;
       });
-      const ticksSeen = delayed((..._xs: number[]) => ticks);
+      const ticksSeen = delayed((..._xs: number[]) => ticks, { local: true });
       const seen = await ticksSeen(...Array.from({ length: 30 }, () => spin(2))).compute(sync); // 60 ms of work
       assert.ok(seen >= 2, `the timer ran ${seen} times during the compute`);
     } finally {
@@ -329,19 +329,27 @@ describe("on a cluster", () => {
     assert.equal(await add(inc(1), 1).compute(), 3);
   });
 
-  test("a function with a closure fails with ClosureError at compute time, and nothing is submitted; in this thread it works", async () => {
+  test("a function with a closure is a ClosureError at delayed() whatever the scheduler; with local: true it runs in this thread only, and a cluster refuses it before sending anything", async () => {
     const k = 3;
+    // The same check as submit, made where the function is given: before any scheduler is chosen.
+    const refused = (e: unknown) => e instanceof ClosureError && e.variables.join() === "k";
+    assert.throws(() => delayed((x: number) => x + k), refused);
+    assert.throws(() => delayed((x: number) => x + k, { pure: true, name: "plus" }), refused);
+    assert.throws(() => delayed(Math.max.bind(null, 1)), ArgumentError, "a bound function cannot travel either");
+    assert.doesNotThrow(() => delayed(Math.max), "a standard built-in travels by name");
+    // The escape, for code that only ever runs in this thread: it keeps its closure there.
     const first = inc(1);
-    const d = delayed((x: number) => x + k)(first); // recording it is fine
-    const err = await d.compute().then(
-      () => assert.fail("should reject"),
-      (e: unknown) => e,
-    );
-    assert.ok(err instanceof ClosureError, String(err));
-    assert.deepEqual(err.variables, ["k"]);
+    const d = delayed((x: number) => x + k, { local: true })(first);
+    assert.equal(await d.compute(sync), 5);
+    for (const scheduler of [c.client, "threads"] as const) {
+      const err = await d.compute({ scheduler }).then(
+        () => assert.fail("should reject"),
+        (e: unknown) => e,
+      );
+      assert.ok(refused(err), String(err));
+    }
     await c.client.workers(); // a round trip: anything submitted would have reached the scheduler by now
     assert.equal(c.cluster.scheduler.state.tasks.has(first.key), false, "the task before the closure was not sent either");
-    assert.equal(await d.compute(sync), 5);
   });
 
   test("futures are arguments: the cluster uses them in place, this thread fetches them", async () => {

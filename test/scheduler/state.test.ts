@@ -250,3 +250,16 @@ test("task-finished for a forgotten key tells the worker to free it", () => {
   assert.equal(s.tasks.has("A"), false);
   assert.equal(s.workers.get("w1")!.hasWhat.size, 0);
 });
+
+test("a worker's tasks done counts what it was given, ran and reported; not a replica it already held, nor a key it was never given", () => {
+  const s = cluster(["w1", "w2"]);
+  submit(s, [task("A", [], { workers: ["w1"] }), task("B", [], { workers: ["w1"] })]);
+  finish(s, "w1", "A");
+  assert.equal(s.workers.get("w1")!.tasksDone, 1);
+  s.taskFinished("w1", "B", 8, 0, undefined, true); // held: it ran nothing
+  assert.equal(s.tasks.get("B")!.state, "memory");
+  assert.equal(s.workers.get("w1")!.tasksDone, 1);
+  s.taskFinished("w2", "B", 8, 1); // never given B: a claim, not a run
+  assert.equal(s.workers.get("w2")!.tasksDone, 0);
+  s.takeInstructions();
+});

@@ -185,11 +185,12 @@ test("taskErred sends task-erred and keeps no data", () => {
   assert.deepEqual([w.data.has("A"), w.tasks.has("A")], [false, false]);
 });
 
-test("a compute-task for a key already held answers task-finished at once", () => {
+test("a compute-task for a key already held answers task-finished at once, saying it ran nothing (neither side counts it as done)", () => {
   const w = new WorkerState(SELF);
   w.putData("A", 7, 24);
   w.computeTask(compute("A"));
-  assert.deepEqual(w.takeInstructions(), [{ kind: "send", msg: { op: "task-finished", key: "A", nbytes: 24, duration: 0 } }]);
+  assert.deepEqual(w.takeInstructions(), [{ kind: "send", msg: { op: "task-finished", key: "A", nbytes: 24, duration: 0, held: true } }]);
+  assert.equal(w.tasksDone, 0);
   assert.equal(w.tasks.has("A"), false);
   assert.equal(w.nextReady(), undefined);
 });
