@@ -10,6 +10,7 @@ import type { Transport } from "../src/comm/types.js";
 import { openSocketChannel, wsTransport } from "../src/comm/ws.js";
 import { setPathResolver } from "../src/io/store.js";
 import { setReceiveAhead } from "../src/util/receive-buffers.js";
+import { setPlatformWorkerKind } from "../src/worker/kind.js";
 
 // The browser's own WebSocket: clients in a page connect to ws:// and wss:// schedulers.
 const open = (url: string) => new WebSocket(url) as unknown as SocketLike;
@@ -37,5 +38,8 @@ setReceiveAhead(false);
 // A relative store path means what a link in the page means: `fromZarr("data/air.zarr")` on
 // https://host/app/ reads https://host/app/data/air.zarr (a Web Worker: its script's address).
 if (typeof location !== "undefined") setPathResolver((path) => new URL(path, location.href).href);
+// A Worker started in a page (or a Web Worker) runs on the browser: it says so, so the scheduler
+// sends it the browser build of task modules, not the Node one.
+setPlatformWorkerKind("browser");
 
 export * from "../src/index.js";

@@ -4,6 +4,7 @@
 // their tasks' completion (a value of ≤ 1 KiB rides along with it): no extra round trip for the
 // root. Blocks are read where they are; only the values travel.
 
+import { isTaskHandle } from "../client/arguments.js";
 import { ArgumentError } from "../errors.js";
 import { builtin } from "../graph/builtins.js";
 import { COLLECTION, computeWith, type Collection, type CollectionParts, type ComputeOptions } from "../graph/collection.js";
@@ -30,7 +31,8 @@ export interface BlockValuesOptions {
 export interface ReduceBlocksOptions extends BlockValuesOptions {
   /**
    * How partial values become one: a function `(...values) => value` (sent to workers as source, so
-   * it must not use outside variables; the last level runs here), or "sum" (default): numbers, typed
+   * it must not use outside variables; the last level runs here), an uploaded module's function
+   * (every level runs on workers, down to one value), or "sum" (default): numbers, typed
    * arrays and NDArrays added elementwise, and arrays and plain objects of them entry by entry.
    */
   combine?: Callable;
@@ -86,7 +88,8 @@ export class BlockValues<T> implements Collection<T> {
  * giving one value per block. Arrays are matched block by block along their leading axes: an array
  * of fewer dimensions than the first is matched to the first's leading axes (y [n] beside the row
  * blocks of X [n, p]), and each must be cut as the first is along the axes matched. `fn` is a
- * function (sent to workers as source: no outside variables) or a builtin's name.
+ * function (sent to workers as source: no outside variables), an uploaded module's function, or a
+ * builtin's name.
  */
 export function mapBlockValues<T>(fn: Callable | ((...args: never[]) => T), arrays: readonly ChunkedArray[], options: BlockValuesOptions = {}): BlockValues<T[]> {
   const { graph, keys } = blockTasks(fn, arrays, options);
@@ -108,11 +111,13 @@ export function reduceBlocks<T>(fn: Callable | ((...args: never[]) => T), arrays
   const combine = options.combine ?? "sum";
   const combineFn: Callable = combine === "sum" ? K.sumValues : combine;
   if (typeof combineFn !== "function" && typeof combineFn !== "string") throw new ArgumentError(`combine must be "sum", a function or a builtin's name, got ${typeof combine}`);
-  const here = typeof combineFn === "function" ? combineFn : builtin(combineFn);
+  // An uploaded module's function runs only on workers: then the tree goes down to one value there.
+  const uploaded = isTaskHandle(combineFn);
+  const here = uploaded ? (...values: unknown[]) => values[0] : typeof combineFn === "function" ? combineFn : builtin(combineFn);
   if (!here) throw new ArgumentError(`no builtin function named ${JSON.stringify(combineFn)}`);
   const { graph, keys, name, layer } = blockTasks(fn, arrays, options);
   let level = keys;
-  for (let depth = 1; level.length > split; depth++) {
+  for (let depth = 1; level.length > (uploaded ? 1 : split); depth++) {
     const next: string[] = [];
     for (let i = 0; i < level.length; i += split) {
       const key = `${name}-c${depth}[${i / split}]`;

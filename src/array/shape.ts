@@ -256,7 +256,8 @@ export interface MapBlocksOptions {
 /**
  * Runs `fn(blockOfA, blockOfB, …)` for every block position of arrays of the same number of
  * dimensions (recut to common blocks, as elementwise operations are). `fn` gets NDArrays and
- * returns one NDArray; on a cluster it travels as source, so it must not use outside variables.
+ * returns one NDArray; on a cluster it travels as source, so it must not use outside variables, or
+ * is an uploaded module's function (`(await client.upload(url)).f`), which workers import.
  */
 export function mapBlocks(fn: Callable, arrays: readonly ChunkedArray[], options: MapBlocksOptions = {}): ChunkedArray {
   if (typeof fn !== "function" && typeof fn !== "string") throw new ArgumentError("mapBlocks needs a function");

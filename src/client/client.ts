@@ -422,6 +422,8 @@ export class Client implements FutureHost, GraphScheduler {
           ref = sourceRef(def);
           fns.push(def);
         }
+        // A kernel calling the user's function (Task.calling): the worker runs via(fn, ...args).
+        if (node.via !== undefined && ref.kind !== "builtin") ref = { ...ref, via: node.via };
       } else {
         throw new ArgumentError(`cannot submit graph node ${String(node)}`);
       }

@@ -7,6 +7,7 @@ import { parse, type Node } from "acorn";
 import { analyze } from "periscopic";
 import { ArgumentError, ClosureError } from "../errors.js";
 import type { FnDef } from "../protocol/messages.js";
+import { isTaskHandle } from "./arguments.js";
 import { hash64 } from "../util/ids.js";
 
 /**
@@ -56,6 +57,17 @@ export function describeFunction(fn: (...args: never[]) => unknown): FnDef {
   const def: FnDef = { id: hash64(expression), source: expression, name };
   cache.set(fn, def);
   return def;
+}
+
+/**
+ * What a user's function given to a collection (mapPartitions, …) computes, for its keys: an
+ * uploaded module's export by module and name, a plain function by its source (checked here, so a
+ * closure fails when the graph is built, not when it is computed). `where` names the call.
+ */
+export function userFunctionId(fn: unknown, where: string): string {
+  if (isTaskHandle(fn)) return `${fn.module}#${fn.name}`;
+  if (typeof fn !== "function") throw new ArgumentError(`${where} needs a function (or an uploaded module's function), got ${typeof fn}`);
+  return describeFunction(fn as (...args: never[]) => unknown).id;
 }
 
 /** The source as a function expression: itself, or for a method `m() {}` its value from an object literal. */

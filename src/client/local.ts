@@ -156,7 +156,7 @@ function startNode(node: GraphNode, values: Map<string, unknown>, executor: Exec
   }
   if (node instanceof Task) {
     const args = substitute(node.args, (k) => values.get(k)) as unknown[];
-    return executor.run(node.fn, args);
+    return node.via !== undefined ? executor.run(node.via, [node.fn, ...args]) : executor.run(node.fn, args);
   }
   throw new ArgumentError(`unknown graph node ${String(node)}`);
 }

@@ -7,6 +7,7 @@
 
 import { parse, type Node } from "acorn";
 import { analyze } from "periscopic";
+import { isTaskHandle } from "../client/arguments.js";
 import { ArgumentError, ClosureError, ColumnError } from "../errors.js";
 import type { DType } from "./dtypes.js";
 import type { Schema } from "./part.js";
@@ -39,6 +40,8 @@ const cache = new WeakMap<object, Omit<ExprSpec, "params">>();
  */
 export function describeExpr(fn: unknown, what: string, schema: Schema | null, params?: Record<string, unknown>, paramsOptional = false): ExprSpec {
   if (typeof fn !== "function") throw new ArgumentError(`${what} takes a row expression like (d) => d.distance > 10, got ${typeof fn}`);
+  // A row expression is compiled into a column loop from its source; an uploaded function has none here.
+  if (isTaskHandle(fn)) throw new ArgumentError(`${what}: ${fn.name} is an uploaded module's function; a row expression must be written inline, (d) => …, as it is compiled into a column loop. To run an uploaded function on each partition, use mapPartitions(${fn.name}, { meta })`);
   if (params !== undefined && (typeof params !== "object" || params === null || Array.isArray(params))) throw new ArgumentError(`params must be an object of constants, got ${JSON.stringify(params)}`);
   let spec = cache.get(fn);
   if (!spec) {

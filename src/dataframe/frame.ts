@@ -6,8 +6,9 @@
 import type { Table } from "@uwdata/flechette";
 import { ArgumentError, ColumnError } from "../errors.js";
 import { COLLECTION, computeWith, persistWith, release, type Collection, type CollectionParts, type ComputeOptions } from "../graph/collection.js";
-import { LayeredGraph, Task, TaskRef, type GraphNode } from "../graph/task.js";
-import { describeFunction } from "../client/functions.js";
+import { LayeredGraph, Task, TaskRef, type Callable, type GraphNode } from "../graph/task.js";
+import { isTaskHandle } from "../client/arguments.js";
+import { userFunctionId } from "../client/functions.js";
 import { hash64 } from "../util/ids.js";
 import { toArrow } from "./arrow.js";
 import { toPart } from "./kernels/map.js";
@@ -135,13 +136,13 @@ export class DataFrame implements Collection<Table> {
    * partitions are no bigger than these; `index` the name the sorted column has afterwards when the
    * operation keeps rows in order and leaves that column as it was (filter, select …), else null.
    */
-  partitionwise(op: string, fn: string, args: unknown[], schema: Schema, keepsSize = true, index: string | null = null): DataFrame {
-    const name = token(op, this.name, fn, args);
+  partitionwise(op: string, fn: string, args: unknown[], schema: Schema, keepsSize = true, index: string | null = null, calls?: { fn: Callable; id: string }): DataFrame {
+    const name = calls ? token(op, this.name, fn, args, calls.id) : token(op, this.name, fn, args);
     const layer = new Map<string, GraphNode>();
     const sorted = index !== null && this.divisions !== null && schema.names.includes(index);
     // Rows are only ever dropped or columns narrowed, so the size stays an upper bound, unless columns are made.
     const out = new DataFrame(LayeredGraph.merge([this.graph], name, layer), name, this.npartitions, schema, sorted ? this.divisions : null, keepsSize ? this.nbytes : undefined, sorted ? index : null);
-    for (let i = 0; i < this.npartitions; i++) layer.set(out.key(i), new Task(fn, [new TaskRef(this.key(i)), ...args]));
+    for (let i = 0; i < this.npartitions; i++) layer.set(out.key(i), calls ? Task.calling(fn, calls.fn, [new TaskRef(this.key(i)), ...args]) : new Task(fn, [new TaskRef(this.key(i)), ...args]));
     return out;
   }
 
@@ -262,18 +263,18 @@ export class DataFrame implements Collection<Table> {
 
   /**
    * `fn(table, ...args)` on every partition, where it is; returns an Arrow table. The function
-   * travels as source (no closure: pass values in `args`). The result's schema is learnt by calling
-   * `fn` here on an empty partition, unless `meta` gives it.
+   * travels as source (no closure: pass values in `args`), or is an uploaded module's export
+   * (`(await client.upload(url)).fn`). The result's schema is learnt by calling `fn` here on an
+   * empty partition, unless `meta` gives it; an uploaded function runs only on workers, so it needs `meta`.
    */
   mapPartitions(fn: (table: Table, ...args: never[]) => unknown, options: MapPartitionsOptions = {}): DataFrame {
-    const def = describeFunction(fn as (...args: never[]) => unknown);
+    const id = userFunctionId(fn, "mapPartitions");
     const args = options.args ?? [];
     let schema: Schema;
     if (options.meta) schema = { names: Object.keys(options.meta), types: Object.values(options.meta).map((t, j) => toDType(t, `meta.${Object.keys(options.meta!)[j]}`)) };
-    else {
-      schema = inferMapSchema(fn, this.schema, args);
-    }
-    return this.partitionwise("map-partitions", DF.mapPartitions, [def.source, args], schema, false);
+    else if (isTaskHandle(fn)) throw new ArgumentError(`mapPartitions: ${fn.name} is an uploaded module's function, which runs only on workers, so its result's columns cannot be learnt here; give them with { meta: { name: "type", … } }`);
+    else schema = inferMapSchema(fn, this.schema, args);
+    return this.partitionwise("map-partitions", DF.mapPartitions, [args], schema, false, null, { fn, id });
   }
 
   // ---- reductions (trees of tasks; nulls and NaN skipped, as pandas) ----

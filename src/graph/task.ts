@@ -8,15 +8,31 @@ import { TaskRef } from "../protocol/refs.js";
 /** A function a task runs: one compiled into meshwork (by registered name) or a user's function. */
 export type Callable = string | ((...args: never[]) => unknown);
 
-/** Run `fn(...args)`; TaskRefs inside `args` (also nested in arrays and plain objects) are replaced by those keys' values. */
+/**
+ * Run `fn(...args)`; TaskRefs inside `args` (also nested in arrays and plain objects) are replaced
+ * by those keys' values. With `via` (a builtin's name), run `via(fn, ...args)` instead: a kernel that
+ * calls a user's function (see Task.calling).
+ */
 export class Task {
   readonly deps: readonly string[];
   constructor(
     readonly fn: Callable,
     readonly args: readonly unknown[],
     deps?: readonly string[],
+    readonly via?: string,
   ) {
     this.deps = deps ?? findRefs(args);
+  }
+
+  /**
+   * A task where builtin `kernel` calls the user's `fn` (`kernel(fn, ...args)`): a collection
+   * kernel taking a user's function (mapPartitions). `fn` travels as the task's function, as in
+   * mapBlocks: source for a plain function, a reference for an uploaded module's export, so the
+   * worker loads it as it loads any task's function (and a module that needs Node keeps the task
+   * on Node workers).
+   */
+  static calling(kernel: string, fn: Callable, args: readonly unknown[]): Task {
+    return new Task(fn, args, undefined, kernel);
   }
 }
 

@@ -12,9 +12,11 @@ export type WorkerKind = "thread" | "node" | "browser";
 
 /**
  * What a task runs: a function shipped as source (by hash), an export of an uploaded module, or a
- * function compiled into meshwork itself (array kernels), by name.
+ * function compiled into meshwork itself (array kernels), by name. A user's function (source or
+ * module) with `via` runs through builtin `via`: the task computes `via(fn, ...args)` (a
+ * collection kernel that calls the user's function, as mapPartitions does).
  */
-export type FnRef = { kind: "source"; id: string } | { kind: "module"; module: string; name: string } | { kind: "builtin"; name: string };
+export type FnRef = { kind: "source"; id: string; via?: string | undefined } | { kind: "module"; module: string; name: string; via?: string | undefined } | { kind: "builtin"; name: string };
 
 /** Source of a function, sent once per scheduler and once per worker. */
 export interface FnDef {

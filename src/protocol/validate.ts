@@ -86,8 +86,8 @@ function shape(fields: Record<string, Check>): Check {
 const fnRef: Check = (v, p) => {
   if (typeof v !== "object" || v === null) return `${p} must be a function reference`;
   const kind = (v as { kind?: unknown }).kind;
-  if (kind === "source") return shape({ id: str })(v, p);
-  if (kind === "module") return shape({ module: str, name: str })(v, p);
+  if (kind === "source") return shape({ id: str, via: optional(str) })(v, p);
+  if (kind === "module") return shape({ module: str, name: str, via: optional(str) })(v, p);
   if (kind === "builtin") return shape({ name: str })(v, p);
   return `${p}.kind must be "source", "module" or "builtin"`;
 };

@@ -52,6 +52,8 @@ export class CodeCache {
   private readonly defs = new Map<string, FnDef>();
   private readonly fns = new Map<string, TaskFunction>();
   private readonly modules = new Map<string, Promise<Record<string, unknown>>>();
+  /** Users' functions with the kernels that call them (FnRef.via), by kernel and function. */
+  private readonly wrapped = new Map<string, TaskFunction>();
 
   constructor(private readonly platform: CodePlatform = defaultCodePlatform) {}
 
@@ -69,13 +71,25 @@ export class CodeCache {
     if (!this.defs.has(def.id)) this.defs.set(def.id, def);
   }
 
-  /** The function for `ref`: synchronously when already known, else a promise (module still loading). */
+  /**
+   * The function for `ref`: synchronously when already known, else a promise (module still
+   * loading). A user's function with `via` comes as `(...args) => via(fn, ...args)`.
+   */
   resolve(ref: FnRef): TaskFunction | Promise<TaskFunction> {
-    if (ref.kind === "builtin") {
-      const fn = builtin(ref.name);
-      if (!fn) throw new Error(`no builtin function ${JSON.stringify(ref.name)} on this worker (is it running another meshwork version?)`);
-      return fn as TaskFunction;
+    if (ref.kind !== "builtin" && ref.via !== undefined) {
+      const kernel = builtinFn(ref.via);
+      const key = `${ref.via}|${ref.kind === "source" ? ref.id : `${ref.module}#${ref.name}`}`;
+      const known = this.wrapped.get(key);
+      if (known) return known;
+      const wrap = (fn: TaskFunction): TaskFunction => {
+        const w: TaskFunction = (...args) => kernel(fn, ...args);
+        this.wrapped.set(key, w);
+        return w;
+      };
+      const fn = this.resolve({ ...ref, via: undefined });
+      return fn instanceof Promise ? fn.then(wrap) : wrap(fn);
     }
+    if (ref.kind === "builtin") return builtinFn(ref.name);
     if (ref.kind === "source") {
       let fn = this.fns.get(ref.id);
       if (!fn) {
@@ -94,4 +108,10 @@ export class CodeCache {
       return fn as TaskFunction;
     });
   }
+}
+
+function builtinFn(name: string): TaskFunction {
+  const fn = builtin(name);
+  if (!fn) throw new Error(`no builtin function ${JSON.stringify(name)} on this worker (is it running another meshwork version?)`);
+  return fn as TaskFunction;
 }

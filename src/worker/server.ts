@@ -19,6 +19,7 @@ import type { SecretCompare } from "../util/secret.js";
 import { exposeBuffers } from "../util/buffer-pool.js";
 import { clearReceiveBuffers, setSpareBudget } from "../util/receive-buffers.js";
 import { CodeCache, type CodePlatform, type TaskFunction } from "./code.js";
+import { platformWorkerKind } from "./kind.js";
 import { DataPlane } from "./data-plane.js";
 import { WorkerState, type WorkerTask } from "./state.js";
 import { SPILL_FRACTION, type SpillStore } from "./spill.js";
@@ -42,6 +43,7 @@ export interface WorkerOptions {
   /** Where this worker's data server listens. Default: a fresh in-process address. */
   listen?: string;
   name?: string;
+  /** What it runs on, for the scheduler (which build of a task module it gets). Default: "thread" in Node, "browser" from meshwork's browser entry. */
   kind?: WorkerKind;
   /**
    * Bytes of results this worker holds in memory at most. Above 60 % results are spilled to
@@ -225,7 +227,7 @@ export class Worker {
       name: this.name,
       worker: {
         address: this.listener.address,
-        kind: this.options.kind ?? "thread",
+        kind: this.options.kind ?? platformWorkerKind(),
         nthreads: 1,
         memoryLimit: this.options.memoryLimit ?? 0,
         resources: this.options.resources ?? {},

@@ -18,6 +18,7 @@ test("scheduler, workers and client run in a Chromium page through the browser e
   assert.equal(r.sum, 4);
   assert.equal(r.chained, 20);
   assert.equal(r.workers, 2);
+  assert.deepEqual(r.kinds, ["browser", "browser"], "a Worker started from the browser entry says it runs on a browser (it gets modules' browser builds)");
   assert.equal(r.error, "TypeError: TypeError: thrown in a page worker");
   assert.equal(r.resolved, `${url}/data/air.zarr/`, "a relative store path resolves against the page's URL");
   assert.equal(r.progressSync, 10);

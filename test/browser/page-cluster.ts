@@ -34,7 +34,7 @@ async function run(): Promise<Record<string, unknown>> {
   await scheduler.close();
   // A relative store path, as fromZarr("data/air.zarr") gets it: resolved against the page's URL.
   const resolved = storeUrl("data/air.zarr");
-  return { progressText, progressSync, resolved, inc, squares, sum, chained, error, workers: info.length, hasBuffer: typeof (globalThis as { Buffer?: unknown }).Buffer, hasProcess: typeof (globalThis as { process?: unknown }).process };
+  return { progressText, progressSync, resolved, inc, squares, sum, chained, error, workers: info.length, kinds: info.map((w) => w.kind), hasBuffer: typeof (globalThis as { Buffer?: unknown }).Buffer, hasProcess: typeof (globalThis as { process?: unknown }).process };
 }
 
 const w = window as unknown as { __result?: unknown; __error?: string };

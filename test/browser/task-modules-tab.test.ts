@@ -7,6 +7,8 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { delayed, NoWorkerError, type Client } from "../../node/index.js";
 import { fromArray, NDArray } from "../../node/array.js";
+import { fromArrow } from "../../node/dataframe.js";
+import { tableFromArrays } from "@uwdata/flechette";
 import { chromiumMissing, tabCluster, tabsJoined } from "../helpers/chromium.js";
 import { within } from "../helpers/within.js";
 
@@ -22,7 +24,7 @@ async function openTab(c: Awaited<ReturnType<typeof tabCluster>>, problems: stri
   await page.goto(c.net.pageUrl);
 }
 
-test("with only a tab, an uploaded module importing an npm package runs there (submit, map, delayed, mapBlocks); one importing node:fs says it needs Node and fails after noWorkerTimeout", { skip: chromiumMissing(), timeout: 90_000 }, async () => {
+test("with only a tab, an uploaded module importing an npm package runs there (submit, map, delayed, mapBlocks, mapPartitions); one importing node:fs says it needs Node and fails after noWorkerTimeout", { skip: chromiumMissing(), timeout: 90_000 }, async () => {
   await using c = await tabCluster(0);
   const client: Client = c.client;
   const problems: string[] = [];
@@ -44,6 +46,9 @@ test("with only a tab, an uploaded module importing an npm package runs there (s
   const ops = await client.upload<typeof import("../fixtures/ops.js")>(fixture("ops.ts"));
   const doubled = (await within(fromArray(new Float64Array([1, 2, 3, 4]), { chunks: 2 }).mapBlocks(ops.doubleBlock).compute({ scheduler: client }), 20_000, "mapBlocks on the tab", said)) as NDArray;
   assert.deepEqual(doubled.toArray(), [2, 4, 6, 8]);
+  const frame = fromArrow(tableFromArrays({ fare: new Float64Array([1, 2, 3]) }), { npartitions: 2 }).mapPartitions(ops.scaleColumn, { args: ["fare", 10], meta: { fare: "float64" } });
+  const scaled = await within(frame.compute({ scheduler: client }), 20_000, "mapPartitions on the tab", said);
+  assert.deepEqual([...(scaled.getChild("fare")!.toArray() as Float64Array)], [10, 20, 30]);
 
   // node:fs: the tab never gets the task; the client hears why at once, and NoWorkerError after the timeout.
   const fsOps = await client.upload<typeof import("../fixtures/ops-fs.js")>(fixture("ops-fs.ts"));

@@ -1,6 +1,7 @@
 // mapPartitions on a worker: the user's function (sent as source, checked for closures on the
-// client) gets each partition as a flechette Table and returns a Table (or IPC bytes, or a
-// partition), which becomes the new partition.
+// client, or an uploaded module's export; the worker loads it as any task's function) gets each
+// partition as a flechette Table and returns a Table (or IPC bytes, or a partition), which
+// becomes the new partition.
 
 import { ArgumentError } from "../../errors.js";
 import { fromArrowTable, toArrow } from "../arrow.js";
@@ -26,15 +27,9 @@ function columnsPart(entries: [string, ArrayLike<unknown>][]): Part {
   return new Part(entries.map(([k]) => k), cols, n);
 }
 
-const compiled = new Map<string, (table: unknown, ...args: unknown[]) => unknown>();
-
-export async function mapPartition(part: Part, source: string, args: unknown[]): Promise<Part> {
-  let fn = compiled.get(source);
-  if (!fn) {
-    fn = new Function(`"use strict"; return (${source});`)() as (table: unknown, ...args: unknown[]) => unknown;
-    if (typeof fn !== "function") throw new ArgumentError("mapPartitions needs a function");
-    compiled.set(source, fn);
-  }
+/** Called with the user's function (the task's function, loaded by the worker: FnRef.via). */
+export async function mapPartition(fn: (table: unknown, ...args: unknown[]) => unknown, part: Part, args: unknown[]): Promise<Part> {
+  if (typeof fn !== "function") throw new ArgumentError("mapPartitions needs a function");
   const out = await fn(toArrow(part), ...args);
   return toPart(out);
 }
