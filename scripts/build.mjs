@@ -68,6 +68,20 @@ if (process.argv.includes("--sizes")) {
   console.log(`the tab's worker: ${kB([...eager])} to join (${[...eager].join(", ")}); ${kB(js.filter((f) => !eager.has(f) && f !== "dist/page/page.js"))} loaded when first needed`);
 }
 for (const f of ["index.html", "page.css"]) copyFileSync(join(root, "browser/page", f), join(root, "dist/page", f));
+// The dashboard (node/dashboard-server.ts serves it under /dashboard): one small bundle, no dependencies.
+await build({
+  absWorkingDir: root,
+  entryPoints: { dashboard: "browser/dashboard/dashboard.ts" },
+  outdir: "dist/dashboard",
+  bundle: true,
+  minify: true,
+  format: "esm",
+  platform: "browser",
+  target: "es2022",
+  sourcemap: "linked",
+  logLevel: "warning",
+});
+for (const f of ["index.html", "dashboard.css"]) copyFileSync(join(root, "browser/dashboard", f), join(root, "dist/dashboard", f));
 const cli = join(root, "dist/node/cli.js");
 if (existsSync(cli)) chmodSync(cli, 0o755);
 

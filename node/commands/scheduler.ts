@@ -88,6 +88,7 @@ export async function scheduler(argv: string[]): Promise<number> {
   // In the environment, not the arguments: a worker's command line is visible to every user of its machine.
   console.log(`  workers: ${TOKEN_ENV.worker}=${workerToken} npx meshwork worker ${net.address}`);
   console.log(`  browser tabs: open ${net.pageUrl}`);
+  if (net.dashboardLink) console.log(`  dashboard: ${net.dashboardLink} (it carries the client token)`);
   if (dataDir !== undefined) console.log(`  data: ${dataDir} read-only at ${net.address.replace(/^ws/, "http")}/data/ (Authorization: Bearer <either token>)`);
   console.log(`Ctrl-C (SIGINT) or SIGTERM closes it.`);
   const sig = await untilSignal();

@@ -80,6 +80,11 @@ const noop = () => {};
 export class Client implements FutureHost, GraphScheduler {
   /** The id the scheduler gave this client. */
   readonly id: string;
+  /**
+   * The scheduler's dashboard (`http://host:port/dashboard#token=…`: it carries the client token,
+   * so treat it as one), or undefined when the scheduler serves none.
+   */
+  dashboardLink: string | undefined = undefined;
   closedError: ClientClosedError | null = null;
   private readonly keys = new Map<string, KeyState>();
   private readonly requests: Requests;
@@ -148,6 +153,7 @@ export class Client implements FutureHost, GraphScheduler {
     // Planning reads metadata here: from the scheduler's /data/, with the token this client joined with.
     useSchedulerCredentials(address, options.token);
     const client = new Client(comm, w.id, w.dataToken, options);
+    client.dashboardLink = w.dashboard;
     // As in Dask, the newest client is where collections compute unless told otherwise.
     if (options.setAsDefault !== false) setDefaultClient(client);
     return client;

@@ -78,6 +78,8 @@ export interface Welcome {
   dataToken?: string | undefined;
   /** To a worker: how to make WebRTC links in this cluster (ICE servers for networks with NAT). */
   rtc?: RtcConfig | undefined;
+  /** To a client: the dashboard's link (with the client token in its fragment), when the scheduler serves one. */
+  dashboard?: string | undefined;
 }
 
 /** The part of RTCConfiguration a cluster sets for its workers' WebRTC links. */
