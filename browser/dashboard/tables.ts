@@ -58,7 +58,7 @@ export function renderWorkers(tbody: HTMLTableSectionElement, workers: WorkerRow
 const SEGMENTS: [keyof PrefixRow, string, (colour: string) => string][] = [
   ["done", "done", (c) => c.replace(")", " / 0.4)")],
   ["memory", "in memory", (c) => c],
-  ["processing", "running", () => "#333a"],
+  ["processing", "processing", () => "#333a"],
   ["erred", "erred", () => ERROR],
   ["waiting", "waiting", () => WAITING],
 ];
@@ -67,7 +67,7 @@ const SEGMENTS: [keyof PrefixRow, string, (colour: string) => string][] = [
 export const PROGRESS_LEGEND: [string, string][] = [
   ["done (released)", "hsl(120 60% 50% / 0.4)"],
   ["in memory", "hsl(120 60% 50%)"],
-  ["running", "#333a"],
+  ["processing (queued on a worker or running)", "#333a"],
   ["erred", ERROR],
   ["waiting", WAITING],
 ];
@@ -96,7 +96,7 @@ export function renderProgress(container: HTMLElement, rows: PrefixRow[]): void 
     }
     const counts = document.createElement("span");
     counts.className = "counts";
-    counts.textContent = `${r.done + r.memory} / ${total} done` + (r.processing ? `, ${r.processing} running` : "") + (r.erred ? `, ${r.erred} erred` : "");
+    counts.textContent = `${r.done + r.memory} / ${total} done` + (r.processing ? `, ${r.processing} processing` : "") + (r.erred ? `, ${r.erred} erred` : "");
     item.append(name, bar, counts);
     return item;
   });
