@@ -8,7 +8,7 @@ import { GraphPanel, STATE_LEGEND } from "./graph.js";
 import { drawMesh, meshEdges, type MeshEdge } from "./mesh.js";
 import { showStory } from "./story.js";
 import { TaskStream } from "./stream.js";
-import { PROGRESS_LEGEND, renderProgress, renderWorkers } from "./tables.js";
+import { PROGRESS_LEGEND, renderProgress, WorkersTable } from "./tables.js";
 
 /** What tests (and the curious, in the console) can read: window.dashboard. */
 interface Status {
@@ -22,9 +22,16 @@ interface Status {
   graph: { kind: string; total: number };
   /** The slowest of the recent task-stream draws, ms. */
   maxDrawMs: number;
+  /** The slowest handling of a frame (parsing it, updating the tables and the panels' data), ms. */
+  maxFrameMs: number;
+  /** The slowest mesh and graph draw, ms. */
+  maxPanelDrawMs: number;
+  /** Milliseconds each recent frame took to handle (the newest last, at most 120), and the task stream's draws. */
+  frameMs: number[];
+  drawMs: number[];
 }
 
-const status: Status = { state: "connecting", message: "", frames: 0, bars: 0, workers: [], prefixes: [], mesh: [], graph: { kind: "graph", total: 0 }, maxDrawMs: 0 };
+const status: Status = { state: "connecting", message: "", frames: 0, bars: 0, workers: [], prefixes: [], mesh: [], graph: { kind: "graph", total: 0 }, maxDrawMs: 0, maxFrameMs: 0, maxPanelDrawMs: 0, frameMs: [], drawMs: [] };
 (window as unknown as { dashboard: Status }).dashboard = status;
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -54,6 +61,7 @@ async function main(): Promise<void> {
   legend($("mesh-legend"), [...Object.entries(LINK_COLOURS).map(([k, c]) => [`${k} link${k === "relay" ? " (dashed)" : ""}`, c] as [string, string]), ...Object.entries(KIND_COLOURS).map(([k, c]) => [k === "browser" ? "browser tab" : `${k} worker`, c] as [string, string])]);
   legend($("graph-legend"), STATE_LEGEND);
   $("story-close").addEventListener("click", () => ($("story-panel").hidden = true));
+  const table = new WorkersTable($<HTMLTableElement>("workers").tBodies[0]!);
   let latest: DashboardFrame | null = null;
   let edges: MeshEdge[] = [];
   let dirty = false;
@@ -63,7 +71,7 @@ async function main(): Promise<void> {
     stream.update(frame);
     graph.update(frame.graph);
     edges = meshEdges(frame.workers, frame.links);
-    renderWorkers($<HTMLTableElement>("workers").tBodies[0]!, frame.workers, frame.moreWorkers);
+    table.update(frame.workers, frame.moreWorkers);
     renderProgress($("progress"), frame.progress);
     const running = frame.workers.reduce((s, w) => s + w.executing, 0);
     $("summary").textContent = `${frame.workers.length + frame.moreWorkers} workers · ${running} tasks running · ${frame.clients} client${frame.clients === 1 ? "" : "s"}${frame.barsLeftOut > 0 ? ` · task stream sampled (${frame.barsLeftOut} events left out last second)` : ""}`;
@@ -80,9 +88,12 @@ async function main(): Promise<void> {
   const paint = () => {
     stream.draw();
     status.maxDrawMs = Math.max(...stream.drawMs);
+    status.drawMs = stream.drawMs;
     if (dirty && latest) {
+      const t0 = performance.now();
       drawMesh($("mesh"), latest.workers, edges);
       graph.draw();
+      status.maxPanelDrawMs = Math.max(status.maxPanelDrawMs, performance.now() - t0);
       dirty = false;
     }
     setTimeout(() => requestAnimationFrame(paint), 200);
@@ -127,7 +138,13 @@ async function main(): Promise<void> {
         while ((nl = buffered.indexOf("\n")) >= 0) {
           const line = buffered.slice(0, nl);
           buffered = buffered.slice(nl + 1);
-          if (line) onFrame(JSON.parse(line) as DashboardFrame);
+          if (!line) continue;
+          const t0 = performance.now();
+          onFrame(JSON.parse(line) as DashboardFrame);
+          const took = performance.now() - t0;
+          status.maxFrameMs = Math.max(status.maxFrameMs, took);
+          status.frameMs.push(took);
+          if (status.frameMs.length > 120) status.frameMs.shift();
         }
       }
     } catch (err) {

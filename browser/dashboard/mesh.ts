@@ -4,6 +4,11 @@
 import type { LinkRow, WorkerRow } from "../../src/scheduler/telemetry.js";
 import { bytes, fitCanvas, KIND_COLOURS, LINK_COLOURS } from "./colors.js";
 
+/** Past this many workers, only the busiest links carry a label… */
+const MAX_LABELLED_EDGES = 8;
+/** …and past this many, nodes carry no name (hover the workers table instead). */
+const MAX_NAMED_NODES = 40;
+
 export interface MeshEdge {
   a: string;
   b: string;
@@ -46,6 +51,8 @@ export function drawMesh(canvas: HTMLCanvasElement, workers: WorkerRow[], edges:
     at.set(w.id, [cx + radius * Math.cos(angle), cy + radius * Math.sin(angle)]);
   });
   const many = workers.length > 24;
+  // With many workers, only the busiest links are labelled (all are drawn).
+  const labelled = new Set(many ? [...edges].sort((a, b) => b.MBps - a.MBps).slice(0, MAX_LABELLED_EDGES) : edges);
   ctx.font = "11px system-ui, sans-serif";
   for (const e of edges) {
     const [x1, y1] = at.get(e.a)!;
@@ -57,7 +64,7 @@ export function drawMesh(canvas: HTMLCanvasElement, workers: WorkerRow[], edges:
     ctx.moveTo(x1, y1);
     ctx.lineTo(x2, y2);
     ctx.stroke();
-    if (!many || e.MBps > 0) {
+    if (labelled.has(e)) {
       const label = `${e.kind} ${e.MBps.toFixed(e.MBps < 10 ? 1 : 0)} MB/s`;
       ctx.fillStyle = "#fffc";
       const w = ctx.measureText(label).width;
@@ -82,7 +89,7 @@ export function drawMesh(canvas: HTMLCanvasElement, workers: WorkerRow[], edges:
     ctx.beginPath();
     ctx.arc(x, y, r, 0, 2 * Math.PI);
     ctx.fill();
-    if (!many || workers.length <= 60) {
+    if (workers.length <= MAX_NAMED_NODES) {
       ctx.fillStyle = "#222";
       ctx.textAlign = x < cx - 5 ? "right" : x > cx + 5 ? "left" : "center";
       ctx.textBaseline = y < cy ? "bottom" : "top";

@@ -4,55 +4,96 @@
 import type { PrefixRow, WorkerRow } from "../../src/scheduler/telemetry.js";
 import { bytes, ERROR, prefixColour, WAITING } from "./colors.js";
 
-function cell(text: string, className?: string): HTMLTableCellElement {
-  const td = document.createElement("td");
-  td.textContent = text;
-  if (className) td.className = className;
-  return td;
+/** A row's cells as text. */
+function rowValues(w: WorkerRow): string[] {
+  return [
+    w.name,
+    w.kind === "browser" ? "browser tab" : w.kind,
+    w.address,
+    `${w.executing} / ${w.processing}`,
+    String(w.done),
+    String(w.held),
+    `${bytes(w.memory)} / ${w.memoryLimit > 0 ? bytes(w.memoryLimit) : "no limit"}`,
+    w.spilled > 0 ? bytes(w.spilled) : "–",
+    w.paused ? "paused" : w.status === "running" ? "" : w.status,
+    `${(w.lastSeenMs / 1000).toFixed(1)} s ago`,
+  ];
 }
 
-function memoryCell(w: WorkerRow, scaleTo: number): HTMLTableCellElement {
-  const td = document.createElement("td");
+const NUMERIC = new Set([3, 4, 5, 7, 9]);
+const MEMORY = 6;
+
+interface Row {
+  tr: HTMLTableRowElement;
+  cells: HTMLTableCellElement[];
+  /** The memory cell's text node and bar. */
+  memoryText: Text;
+  fill: HTMLSpanElement;
+}
+
+function makeRow(id: string): Row {
+  const tr = document.createElement("tr");
+  tr.dataset.worker = id;
+  const cells = Array.from({ length: 10 }, (_, i) => {
+    const td = document.createElement("td");
+    if (NUMERIC.has(i)) td.className = "num";
+    tr.append(td);
+    return td;
+  });
   const bar = document.createElement("span");
   bar.className = "mem";
   const fill = document.createElement("span");
-  const of = w.memoryLimit > 0 ? w.memoryLimit : scaleTo;
-  const share = of > 0 ? Math.min(1, w.memory / of) : 0;
-  fill.style.width = `${(share * 100).toFixed(1)}%`;
-  if (w.memoryLimit > 0 && share > 0.9) fill.className = "full";
-  else if (w.memoryLimit > 0 && share > 0.6) fill.className = "high";
   bar.append(fill);
-  td.append(bar, `${bytes(w.memory)} / ${w.memoryLimit > 0 ? bytes(w.memoryLimit) : "no limit"}`);
-  return td;
+  const memoryText = document.createTextNode("");
+  cells[MEMORY]!.append(bar, memoryText);
+  return { tr, cells, memoryText, fill };
 }
 
-export function renderWorkers(tbody: HTMLTableSectionElement, workers: WorkerRow[], more: number): void {
-  const scaleTo = Math.max(1, ...workers.map((w) => w.memory));
-  const rows = workers.map((w) => {
-    const tr = document.createElement("tr");
-    tr.dataset.worker = w.id;
-    tr.append(
-      cell(w.name),
-      cell(w.kind === "browser" ? "browser tab" : w.kind),
-      cell(w.address),
-      cell(`${w.executing} / ${w.processing}`, "num"),
-      cell(String(w.done), "num"),
-      cell(String(w.held), "num"),
-      memoryCell(w, scaleTo),
-      cell(w.spilled > 0 ? bytes(w.spilled) : "–", "num"),
-      cell(w.paused ? "paused" : w.status === "running" ? "" : w.status),
-      cell(`${(w.lastSeenMs / 1000).toFixed(1)} s ago`, "num"),
-    );
-    return tr;
-  });
-  if (more > 0) {
-    const tr = document.createElement("tr");
-    const td = cell(`… and ${more} more workers`);
+/**
+ * The workers table, updated in place: a row per worker kept by id, and only the cells whose text
+ * changed are touched (rebuilding 100 rows every second cost a layout of the whole table).
+ */
+export class WorkersTable {
+  private readonly rows = new Map<string, Row>();
+  private order = "";
+  private readonly more = document.createElement("tr");
+
+  constructor(private readonly tbody: HTMLTableSectionElement) {
+    const td = document.createElement("td");
     td.colSpan = 10;
-    tr.append(td);
-    rows.push(tr);
+    this.more.append(td);
   }
-  tbody.replaceChildren(...rows);
+
+  update(workers: WorkerRow[], more: number): void {
+    const scaleTo = Math.max(1, ...workers.map((w) => w.memory));
+    const seen = new Set<string>();
+    for (const w of workers) {
+      seen.add(w.id);
+      let row = this.rows.get(w.id);
+      if (!row) this.rows.set(w.id, (row = makeRow(w.id)));
+      const r = row;
+      rowValues(w).forEach((v, i) => {
+        if (i === MEMORY) {
+          if (r.memoryText.data !== v) r.memoryText.data = v;
+        } else if (r.cells[i]!.textContent !== v) r.cells[i]!.textContent = v;
+      });
+      const of = w.memoryLimit > 0 ? w.memoryLimit : scaleTo;
+      const share = of > 0 ? Math.min(1, w.memory / of) : 0;
+      const width = `${(share * 100).toFixed(1)}%`;
+      if (r.fill.style.width !== width) r.fill.style.width = width;
+      const cls = w.memoryLimit > 0 && share > 0.9 ? "full" : w.memoryLimit > 0 && share > 0.6 ? "high" : "";
+      if (r.fill.className !== cls) r.fill.className = cls;
+    }
+    for (const id of [...this.rows.keys()]) if (!seen.has(id)) this.rows.delete(id);
+    (this.more.firstChild as HTMLTableCellElement).textContent = `… and ${more} more workers`;
+    const order = `${workers.map((w) => w.id).join(",")}|${more > 0}`;
+    if (order !== this.order) {
+      this.order = order;
+      const trs = workers.map((w) => this.rows.get(w.id)!.tr);
+      if (more > 0) trs.push(this.more);
+      this.tbody.replaceChildren(...trs);
+    }
+  }
 }
 
 const SEGMENTS: [keyof PrefixRow, string, (colour: string) => string][] = [
