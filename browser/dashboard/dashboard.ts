@@ -99,11 +99,19 @@ async function main(): Promise<void> {
     setTimeout(() => requestAnimationFrame(paint), 200);
   };
 
+  // Leaving the page ends the stream: a page kept in the back/forward cache would otherwise hold its
+  // connection, and after six of them the browser opens no more to this origin (the page hung).
+  const leaving = new AbortController();
+  addEventListener("pagehide", () => leaving.abort());
+  addEventListener("pageshow", (e) => {
+    if (e.persisted) location.reload();
+  });
   for (;;) {
     let res: Response;
     try {
-      res = await fetch("/dashboard/feed", { headers: { authorization: `Bearer ${token}` }, cache: "no-store" });
+      res = await fetch("/dashboard/feed", { headers: { authorization: `Bearer ${token}` }, cache: "no-store", signal: leaving.signal });
     } catch (err) {
+      if (leaving.signal.aborted) return;
       status.state = "disconnected";
       $("connection").textContent = "scheduler unreachable; retrying";
       $("connection").className = "down";
@@ -148,6 +156,7 @@ async function main(): Promise<void> {
         }
       }
     } catch (err) {
+      if (leaving.signal.aborted) return;
       console.warn(`dashboard feed: ${(err as Error).message}`);
     }
     status.state = "disconnected";

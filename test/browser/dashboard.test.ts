@@ -121,3 +121,18 @@ test("without the token, or with a wrong one, the dashboard shows a clear messag
     await page.close();
   }
 });
+
+test("leaving the dashboard ends its stream: back and forth eight times, it still goes live, and the scheduler stops recording", { skip: chromiumMissing(), timeout: 60_000 }, async () => {
+  await using c = await tabCluster(0);
+  const { net, chrome } = c;
+  const page = await chrome.browser.newPage();
+  // A browser opens at most six connections to one origin: streams left open would hang the seventh visit.
+  for (let i = 0; i < 8; i++) {
+    await page.goto(net.dashboardLink!, { timeout: 10_000 });
+    await until(page, `live on visit ${i + 1}`, (s) => s.state === "live" && s.frames > 0, 10_000);
+    await page.goto("about:blank");
+  }
+  const deadline = Date.now() + 5_000;
+  while (net.scheduler.telemetry.watched && Date.now() < deadline) await sleep(50);
+  assert.equal(net.scheduler.telemetry.watched, false);
+});
