@@ -114,6 +114,31 @@ try {
     }));
     state.updateGraph("c", tasks, [FN], tasks.map((t) => t.key));
     state.takeInstructions();
+    // What the scheduler spends: each frame timed, and the hooks timed unwatched and watched.
+    const frameMs = [];
+    const frame = telemetry.frame.bind(telemetry);
+    telemetry.frame = () => {
+      const t = performance.now();
+      const f = frame();
+      frameMs.push(performance.now() - t);
+      return f;
+    };
+    const hookKeys = Array.from({ length: 4_096 }, (_, i) => tasks[i % tasks.length].key);
+    const hookNs = () => {
+      const n = 1_000_000;
+      const t = performance.now();
+      for (let i = 0; i < n; i++) telemetry.taskFinished("w1", hookKeys[i & 4095], 1, 8);
+      return +(((performance.now() - t) * 1e6) / n).toFixed(1);
+    };
+    hookNs(); // warm up
+    const unwatchedHookNs = hookNs();
+    const stopWatching = telemetry.watch();
+    const watchedHookNs = hookNs();
+    const t = performance.now();
+    telemetry.frame(); // takes what the timing recorded: a full ring
+    const fullRingFrameMs = +(performance.now() - t).toFixed(1);
+    frameMs.length = 0;
+    stopWatching();
     const handler = dashboardHandler({ state, telemetry, dashboardLink: undefined }, "bench-token");
     const server = createServer((req, res) => handler(req, res));
     await new Promise((r) => server.listen(0, "127.0.0.1", r));
@@ -122,20 +147,25 @@ try {
     let n = 0;
     const driver = setInterval(() => {
       state.now = performance.now();
-      for (let k = 0; k < perTick; k++, n++) telemetry.taskFinished(`w${n % o.workers}`, `${prefixes[n % 6]}-${n}`, 5 + (n % 40), 800);
+      for (let k = 0; k < perTick; k++, n++) telemetry.taskFinished(`w${n % o.workers}`, tasks[n % tasks.length].key, 5 + (n % 40), 800);
     }, 10);
     const page = await browser.newPage();
     await page.setViewport({ width: 1400, height: 1300 });
     await page.evaluateOnNewDocument(() => {
       window.__long = [];
       new PerformanceObserver((list) => {
-        for (const e of list.getEntries()) window.__long.push(e.duration);
+        for (const e of list.getEntries()) window.__long.push([e.startTime, e.duration]);
       }).observe({ type: "longtask", buffered: true });
     });
     await page.goto(`${origin}/dashboard#token=bench-token`);
     await waitLive(page);
+    // Long tasks from here on: loading the page (parsing, the first layout) is not a frame.
+    const liveAt = await page.evaluate("performance.now()");
     const started = performance.now();
+    const before = await page.metrics();
     await sleep(o.seconds * 1000);
+    const after = await page.metrics();
+    const busy = (name) => +(((after[name] - before[name]) / ((performance.now() - started) / 1000)) * 100).toFixed(1);
     const seconds = (performance.now() - started) / 1000;
     const s = await page.evaluate("({ ...window.dashboard, workers: window.dashboard.workers.length, mesh: window.dashboard.mesh.length, prefixes: window.dashboard.prefixes.length, long: window.__long })");
     clearInterval(driver);
@@ -144,7 +174,15 @@ try {
     handler.close();
     server.closeAllConnections();
     await new Promise((r) => server.close(r));
+    const loading = s.long.filter(([at]) => at < liveAt).map(([, d]) => Math.round(d));
+    s.long = s.long.filter(([at]) => at >= liveAt).map(([, d]) => d);
     const longest = Math.max(0, ...s.long);
+    out.scheduler_side = {
+      hook_ns_per_event: { unwatched: unwatchedHookNs, watched: watchedHookNs },
+      frame_ms_with_a_full_ring: fullRingFrameMs,
+      frame_ms: { median: +median(frameMs).toFixed(2), max: +Math.max(...frameMs).toFixed(2), frames: frameMs.length },
+      note: `one frame a second, with ${o.workers} workers, 2,000 live tasks and ${o.rate} events/s; hooks: a task-finished event, timed in a loop of 10^6`,
+    };
     out.page = {
       workload: `${o.workers} simulated workers (each with 3 links), a graph of 2,000 tasks, ${o.rate} task events/s through the telemetry, for ${seconds.toFixed(1)} s`,
       frames: s.frames,
@@ -153,15 +191,16 @@ try {
       mesh_edges: s.mesh,
       first_frame_handling_ms: +s.frameMs[0].toFixed(1),
       frame_handling_ms: { median: +median(s.frameMs.slice(1)).toFixed(1), max_after_first: +Math.max(...s.frameMs.slice(1)).toFixed(1) },
-      stream_draw_ms: { median: +median(s.drawMs).toFixed(1), max: +s.maxDrawMs.toFixed(1), slowest: [...s.drawMs].sort((a, b) => b - a).slice(0, 4).map((x) => +x.toFixed(1)), draws: s.drawMs.length },
-      main_thread_tasks_ms: s.long.map((x) => +x.toFixed(0)),
-      max_mesh_and_graph_draw_ms: +s.maxPanelDrawMs.toFixed(1),
-      main_thread_tasks_over_50ms: s.long.length,
-      longest_main_thread_task_ms: +longest.toFixed(1),
+      stream_draw_ms: { first: +s.drawMs[0].toFixed(1), median: +median(s.drawMs).toFixed(1), max_after_first: +Math.max(...s.drawMs.slice(1)).toFixed(1), draws: s.drawMs.length },
+      main_thread_tasks_over_50ms_while_loading_ms: loading,
+      main_thread_tasks_over_50ms_live_ms: s.long.map((x) => +x.toFixed(0)),
+      main_thread_busy_percent: { all: busy("TaskDuration"), script: busy("ScriptDuration"), layout: busy("LayoutDuration"), style: busy("RecalcStyleDuration") },
+      max_mesh_or_graph_draw_ms: +s.maxPanelDrawMs.toFixed(1),
+      longest_live_main_thread_task_ms: +longest.toFixed(1),
       screenshot: join(tmpdir(), "meshwork-dashboard-bench.png"),
       target: "every frame under 50 ms",
-      met: Math.max(...s.frameMs.slice(1)) < 50 && s.maxDrawMs < 50 && s.maxPanelDrawMs < 50,
-      note: "the first frame lays the page out and carries the graph's keys: counted apart",
+      met: s.long.length === 0 && Math.max(...s.frameMs.slice(1)) < 50 && Math.max(...s.drawMs.slice(1)) < 50 && s.maxPanelDrawMs < 50,
+      note: "the first frame and the first draw lay the page out and carry the graph's keys: counted apart, as is loading the page",
     };
   }
 } finally {

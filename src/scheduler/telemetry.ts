@@ -104,6 +104,8 @@ export class Telemetry {
   // The ring: one slot per event, parallel arrays (no object per event).
   private readonly workerOf: string[] = new Array<string>(EVENT_RING_CAPACITY);
   private readonly keyOf: string[] = new Array<string>(EVENT_RING_CAPACITY);
+  /** The task's prefix (TaskState.group, made when the task was), read when the event happens. */
+  private readonly prefixOf: string[] = new Array<string>(EVENT_RING_CAPACITY);
   private readonly kindOf = new Uint8Array(EVENT_RING_CAPACITY);
   private readonly startOf = new Float64Array(EVENT_RING_CAPACITY);
   private readonly endOf = new Float64Array(EVENT_RING_CAPACITY);
@@ -113,7 +115,6 @@ export class Telemetry {
   private pending = 0;
   /** Finished tasks per prefix while watched, and when each prefix last changed. */
   private readonly done = new Map<string, { n: number; at: number }>();
-  private readonly prefixCache = new Map<string, string>();
   private readonly spilledSeen = new Map<string, number>();
   private lastGraphKeys = "";
   /** Always kept (fixed size): tasks finished and erred since the scheduler started. */
@@ -147,13 +148,8 @@ export class Telemetry {
     this.totals.finished++;
     if (this.watchers === 0) return;
     const now = this.state.now;
+    // Only the ring here: the prefix of each finished task is counted when the frame is made.
     this.record(worker, key, 0, now - Math.max(0, duration), now, nbytes);
-    const prefix = this.prefix(key);
-    const d = this.done.get(prefix);
-    if (d) {
-      d.n++;
-      d.at = now;
-    } else this.done.set(prefix, { n: 1, at: now });
   }
 
   taskErred(worker: string, key: string): void {
@@ -172,6 +168,9 @@ export class Telemetry {
     const i = this.next;
     this.workerOf[i] = worker;
     this.keyOf[i] = key;
+    // The shell calls the hooks before the state forgets anything, so the task is there; a key the
+    // scheduler does not know (a stray report) gets its prefix the slow way.
+    this.prefixOf[i] = this.state.tasks.get(key)?.group ?? groupOf(key);
     this.kindOf[i] = kind;
     this.startOf[i] = start;
     this.endOf[i] = end;
@@ -180,24 +179,15 @@ export class Telemetry {
     this.pending++;
   }
 
-  private prefix(key: string): string {
-    let p = this.prefixCache.get(key);
-    if (p === undefined) {
-      if (this.prefixCache.size > 100_000) this.prefixCache.clear();
-      this.prefixCache.set(key, (p = groupOf(key)));
-    }
-    return p;
-  }
-
   private reset(): void {
     this.pending = 0;
     this.done.clear();
-    this.prefixCache.clear();
     this.spilledSeen.clear();
     this.lastGraphKeys = "";
     // Let the strings go.
     this.workerOf.fill(undefined as unknown as string);
     this.keyOf.fill(undefined as unknown as string);
+    this.prefixOf.fill(undefined as unknown as string);
   }
 
   // ------------------------------------------------------------ the frame
@@ -206,7 +196,7 @@ export class Telemetry {
   frame(): DashboardFrame {
     const s = this.state;
     const now = s.now;
-    const bars = this.takeBars();
+    const bars = this.takeBars(now);
     const workers: WorkerRow[] = [];
     let listed = 0;
     for (const ws of s.workers.values()) {
@@ -252,10 +242,21 @@ export class Telemetry {
     };
   }
 
-  private takeBars(): { bars: Bar[]; leftOut: number } {
+  private takeBars(now: number): { bars: Bar[]; leftOut: number } {
     const n = Math.min(this.pending, EVENT_RING_CAPACITY);
     const lost = this.pending - n;
     this.pending = 0;
+    // Every finished task counts for its prefix's progress (sampled or not; those overwritten in
+    // the ring, past 32,768 a second, are not counted).
+    for (let k = 0, i = (this.next - n + EVENT_RING_CAPACITY) % EVENT_RING_CAPACITY; k < n; k++, i = i + 1 === EVENT_RING_CAPACITY ? 0 : i + 1) {
+      if (this.kindOf[i] !== 0) continue;
+      const prefix = this.prefixOf[i]!;
+      const d = this.done.get(prefix);
+      if (d) {
+        d.n++;
+        d.at = now;
+      } else this.done.set(prefix, { n: 1, at: now });
+    }
     // An even sample when there are more than a frame carries.
     const step = n > MAX_BARS_PER_FRAME ? n / MAX_BARS_PER_FRAME : 1;
     const bars: Bar[] = [];
@@ -263,7 +264,7 @@ export class Telemetry {
     for (let f = 0; f < n; f += step) {
       const i = (first + Math.floor(f)) % EVENT_RING_CAPACITY;
       const key = this.keyOf[i]!;
-      bars.push([this.workerOf[i]!, this.startOf[i]!, this.endOf[i]!, KINDS[this.kindOf[i]!]!, key, this.prefix(key), this.bytesOf[i]!]);
+      bars.push([this.workerOf[i]!, this.startOf[i]!, this.endOf[i]!, KINDS[this.kindOf[i]!]!, key, this.prefixOf[i]!, this.bytesOf[i]!]);
     }
     return { bars, leftOut: lost + (n - bars.length) };
   }
