@@ -7,6 +7,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
+import { AddressWindow, DEFAULT_FAILED_LOGINS_PER_MINUTE, LogThrottle } from "../src/comm/gate.js";
 import type { Scheduler } from "../src/scheduler/server.js";
 import { matches } from "../src/util/secret.js";
 import { timingSafeSecretEquals } from "./secrets.js";
@@ -62,13 +63,24 @@ export function dashboardHandler(scheduler: Scheduler, token: string, options: {
   const feeds = new Set<ServerResponse>();
   let timer: ReturnType<typeof setInterval> | undefined;
 
+  // As for logins over WebSocket: failures are logged (never the token), and an address past 20 a
+  // minute is answered 429 until the minute has passed, whatever it presents.
+  const failures = new AddressWindow(DEFAULT_FAILED_LOGINS_PER_MINUTE);
+  const failureLog = new LogThrottle();
   const json = (res: ServerResponse, status: number, body: unknown) => {
     res.writeHead(status, { "content-type": "application/json; charset=utf-8", "cache-control": "no-store", "x-content-type-options": "nosniff" });
     res.end(JSON.stringify(body));
   };
   const authorized = (req: IncomingMessage, res: ServerResponse): boolean => {
+    const host = req.socket.remoteAddress ?? "?";
+    if (failures.full(host)) {
+      json(res, 429, { error: `too many failed attempts from ${host}: try again in a minute` });
+      return false;
+    }
     const given = /^Bearer (.+)$/.exec(req.headers.authorization ?? "")?.[1];
     if (matches(timingSafeSecretEquals, given, token)) return true;
+    const n = failures.hit(host);
+    failureLog.warn(`dashboard: ${given === undefined ? "no token" : "wrong token"} from ${host} (${n} in the last minute)`);
     json(res, 401, { error: given === undefined ? "the dashboard needs the client token: open the link the scheduler printed (…/dashboard#token=…)" : "wrong token: this is not the client token of this scheduler" });
     return false;
   };

@@ -95,4 +95,12 @@ test("dashboard: false serves none; the network scheduler's link asks for the cl
   const c = await Client.connect(net.address, { token: "client-t" });
   assert.equal(c.dashboardLink, net.dashboardLink);
   await c.close();
+
+  // Guessing: past 20 failures a minute from one address, that address is answered 429, even with the right token.
+  const feed = (t: string) => fetch(`${origin}/dashboard/story?key=x`, { headers: { authorization: `Bearer ${t}` } });
+  let refused = 0;
+  for (let i = 0; i < 20; i++) refused += (await feed(`guess-${i}`)).status === 401 ? 1 : 0;
+  assert.ok(refused >= 16, `${refused} guesses answered 401`); // the two above counted too
+  assert.equal((await feed("guess-x")).status, 429);
+  assert.equal((await feed("client-t")).status, 429);
 });
