@@ -80,11 +80,8 @@ const noop = () => {};
 export class Client implements FutureHost, GraphScheduler {
   /** The id the scheduler gave this client. */
   readonly id: string;
-  /**
-   * The scheduler's dashboard (`http://host:port/dashboard#token=…`: it carries the client token,
-   * so treat it as one), or undefined when the scheduler serves none.
-   */
-  dashboardLink: string | undefined = undefined;
+  /** What the scheduler's welcome said of its dashboard. */
+  private dashboard: string | undefined = undefined;
   closedError: ClientClosedError | null = null;
   private readonly keys = new Map<string, KeyState>();
   private readonly requests: Requests;
@@ -153,10 +150,18 @@ export class Client implements FutureHost, GraphScheduler {
     // Planning reads metadata here: from the scheduler's /data/, with the token this client joined with.
     useSchedulerCredentials(address, options.token);
     const client = new Client(comm, w.id, w.dataToken, options);
-    client.dashboardLink = w.dashboard;
+    client.dashboard = w.dashboard;
     // As in Dask, the newest client is where collections compute unless told otherwise.
     if (options.setAsDefault !== false) setDefaultClient(client);
     return client;
+  }
+
+  /**
+   * The scheduler's dashboard (`http://host:port/dashboard#token=…`: it carries the client token,
+   * so share it as you would the token), or undefined when the scheduler serves none.
+   */
+  get dashboardLink(): string | undefined {
+    return this.dashboard;
   }
 
   /** Runs `fn(...args)` on a worker. Futures among the arguments (also nested) are dependencies. */
