@@ -97,6 +97,17 @@ test("the dashboard shows a running computation live, a tab joining the mesh ove
   // The tab closes: it leaves the workers and the mesh.
   await tabPage.close();
   await until(dash, "the tab gone", (s) => !s.workers.some((w) => w.id === tab.id) && !s.mesh.some((e) => [e.a, e.b].includes(tab.id)));
+
+  // A tab kept off WebRTC reaches the Node worker through the scheduler's relay: marked as such.
+  const relayPage = await chrome.browser.newPage();
+  await relayPage.goto(`${net.pageUrl}&webrtc=off`);
+  const [relayTab] = (await tabsJoined(client)) as [WorkerInfo];
+  const fromRelayTab = client.with({ workers: [relayTab.id], pure: false }).submit((n: number) => new Float64Array(n).fill(2), 1 << 18);
+  const relayed = client.with({ workers: [node.id], pure: false }).submit((x: Float64Array) => x.reduce((s, v) => s + v, 0), fromRelayTab);
+  assert.equal(await within(relayed.result(), 30_000, "relay tab → Node"), 2 * (1 << 18));
+  await until(dash, "a relay link to the tab kept off WebRTC", (s) => s.mesh.some((e) => e.kind === "relay" && [e.a, e.b].includes(relayTab.id)));
+  await dash.screenshot({ path: join(OUTPUT, "mesh-relay.png") });
+  await relayPage.close();
   assert.deepEqual(problems, []);
 });
 
