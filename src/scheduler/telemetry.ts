@@ -2,7 +2,7 @@
 // only while a dashboard watches (else each hook is one comparison), in a fixed ring of parallel
 // arrays; everything else (workers, links, progress, the graph) is read from the state once per frame.
 
-import { groupOf, type TaskState } from "./model.js";
+import type { TaskState } from "./model.js";
 import type { SchedulerState } from "./state.js";
 
 /** Task events kept between two frames; past it the oldest are overwritten (and counted as dropped). */
@@ -165,12 +165,14 @@ export class Telemetry {
   }
 
   private record(worker: string, key: string, kind: number, start: number, end: number, bytes: number): void {
+    // The shell calls the hooks before the state acts on the message, so a real task is there; a
+    // key the scheduler does not know (a stray or hostile report, which it ignores) is not shown.
+    const ts = this.state.tasks.get(key);
+    if (ts === undefined) return;
     const i = this.next;
     this.workerOf[i] = worker;
     this.keyOf[i] = key;
-    // The shell calls the hooks before the state forgets anything, so the task is there; a key the
-    // scheduler does not know (a stray report) gets its prefix the slow way.
-    this.prefixOf[i] = this.state.tasks.get(key)?.group ?? groupOf(key);
+    this.prefixOf[i] = ts.group;
     this.kindOf[i] = kind;
     this.startOf[i] = start;
     this.endOf[i] = end;

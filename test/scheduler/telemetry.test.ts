@@ -8,6 +8,7 @@ import { cluster, finish, submit, task } from "../helpers/scheduler.js";
 
 test("with no dashboard watching, the hooks keep only the fixed totals", () => {
   const s = cluster(["w1"]);
+  submit(s, [task("inc-1"), task("bad-1")]);
   const t = new Telemetry(s);
   for (let i = 0; i < 1_000; i++) t.taskFinished("w1", `inc-${i}`, 1, 8);
   t.taskErred("w1", "bad-1");
@@ -22,9 +23,10 @@ test("with no dashboard watching, the hooks keep only the fixed totals", () => {
 
 test("a watched burst past a frame's bound is sampled evenly and the rest counted; errors, fetches and kinds are marked", () => {
   const s = cluster(["w1", "w2"]);
+  const n = MAX_BARS_PER_FRAME * 3;
+  submit(s, [...Array.from({ length: n }, (_, i) => task(`inc-${i}`)), task("bad-1")]);
   const t = new Telemetry(s);
   const stop = t.watch();
-  const n = MAX_BARS_PER_FRAME * 3;
   for (let i = 0; i < n; i++) {
     s.now = i;
     t.taskFinished(i % 2 ? "w1" : "w2", `inc-${i}`, 0.5, 8);
@@ -44,6 +46,10 @@ test("a watched burst past a frame's bound is sampled evenly and the rest counte
     [["w1", "error", "bad-1", 0], ["w2", "transfer", "inc-1", 800]],
   );
   assert.equal(t.frame().bars.length, 0, "a frame takes the events it sends");
+  // Reports of keys the scheduler does not know (it ignores them) are not shown either.
+  t.taskFinished("w1", "never-submitted", 1, 8);
+  t.fetched("w1", [{ key: "made-up", nbytes: 1e9 }]);
+  assert.deepEqual(t.frame().bars, []);
   stop();
   assert.equal(t.watched, false);
 });
