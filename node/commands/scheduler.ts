@@ -37,7 +37,8 @@ Options:
 Clients connect with Client.connect(url, { token }); workers with
 MESHWORK_WORKER_TOKEN=<worker token> meshwork worker <url>. A worker token can join and serve, not
 submit work. The same port serves the worker page: open the printed link in a browser and that tab
-joins as an untrusted worker, with a token of its own (never the worker token). See docs/SECURITY.md.`;
+joins as an untrusted worker, with a token of its own (never the worker token). It also serves the
+dashboard, at the printed /dashboard link, which carries the client token. See docs/SECURITY.md.`;
 
 export async function scheduler(argv: string[]): Promise<number> {
   const { values } = parseArgs({
