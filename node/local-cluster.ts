@@ -8,6 +8,7 @@ import type { ThreadWorker } from "./thread-host.js";
 import { WorkerGroup } from "./worker-group.js";
 import type { DataServeOptions } from "./data-server.js";
 import type { ServedPage } from "./page-server.js";
+import type { ServedDashboard } from "./dashboard-server.js";
 import { randomId } from "../src/util/ids.js";
 import { timingSafeSecretEquals } from "./secrets.js";
 import { setStoreCredentials } from "../src/io/store.js";
@@ -40,6 +41,13 @@ export interface LocalClusterOptions {
    * and clients of this process (see `meshwork scheduler --serve-data`).
    */
   page?: boolean | { host?: string; port?: number; serveData?: string | DataServeOptions };
+  /**
+   * Serve the dashboard (`cluster.dashboardLink`, also told to clients as `client.dashboardLink`):
+   * on the page's port with `page`, else on a port of its own at host (default 127.0.0.1) and port
+   * (default a free one). Its link carries the client token, or a token made for it when clients
+   * need none. Default true; it costs nothing but an idle port until a dashboard is opened.
+   */
+  dashboard?: boolean | { host?: string; port?: number };
 }
 
 /**
@@ -52,7 +60,7 @@ function keptAlive<T>(p: Promise<T>): Promise<T> {
   return p.finally(() => clearInterval(timer));
 }
 
-const LOCAL_CLUSTER_OPTION_NAMES = ["workers", "resources", "memoryLimit", "token", "logLevel", "heartbeatMs", "transport", "workerTtlMs", "allowedFailures", "page"];
+const LOCAL_CLUSTER_OPTION_NAMES = ["workers", "resources", "memoryLimit", "token", "logLevel", "heartbeatMs", "transport", "workerTtlMs", "allowedFailures", "page", "dashboard"];
 
 export class LocalCluster {
   private closing: Promise<void> | null = null;
@@ -63,6 +71,7 @@ export class LocalCluster {
     private readonly page: ServedPage | null,
     /** The http:// origin whose /data/ this process was given a token for. */
     private readonly dataOrigin: string | undefined,
+    private readonly dashboard: ServedDashboard | null,
   ) {}
 
   /** Starts the scheduler and `workers` worker threads; resolves once all workers have joined. */
@@ -72,6 +81,9 @@ export class LocalCluster {
     if (!Number.isInteger(n) || n < 0) throw new ArgumentError(`workers must be a whole number ≥ 0, got ${String(options.workers)}`);
     if (options.memoryLimit !== undefined) parseBytes(options.memoryLimit); // fail early on a bad size
     const page = options.page === true ? {} : options.page || null;
+    const dashboard = options.dashboard === undefined || options.dashboard === true ? {} : options.dashboard || null;
+    // The dashboard shows what clients submit: it asks for the client token, or one of its own.
+    const dashboardToken = dashboard ? (options.token ?? randomId(16)) : undefined;
     // With a page, tabs join with a tab token of their own (as untrusted workers), and this
     // process's threads with a worker token: never the client token, which may submit work.
     const workerToken = page ? randomId(16) : undefined;
@@ -95,7 +107,7 @@ export class LocalCluster {
         const { servePage } = await import("./page-server.js"); // HTTP, the relay and `ws`: only when asked for
         const serveData = typeof page.serveData === "string" ? { directory: page.serveData } : page.serveData;
         // /api/status answers the client token, or (a cluster whose clients need none) the page's token.
-        served = await servePage(scheduler, { host: page.host ?? "127.0.0.1", port: page.port ?? 0, workerToken, tabToken, statusToken: options.token ?? workerToken, serveData });
+        served = await servePage(scheduler, { host: page.host ?? "127.0.0.1", port: page.port ?? 0, workerToken, tabToken, statusToken: options.token ?? workerToken, serveData, dashboardToken, keepAlive: false });
       } catch (err) {
         await scheduler.close();
         throw err;
@@ -103,6 +115,16 @@ export class LocalCluster {
       if (page.serveData !== undefined) {
         dataOrigin = new URL(served.address.replace(/^ws/, "http")).origin;
         setStoreCredentials(dataOrigin, options.token ?? workerToken!); // this process's clients plan from the metadata
+      }
+    }
+    let ownDashboard: ServedDashboard | null = null;
+    if (dashboard && !served) {
+      try {
+        const { serveDashboard } = await import("./dashboard-server.js"); // node:http: only when asked for
+        ownDashboard = await serveDashboard(scheduler, { host: dashboard.host ?? "127.0.0.1", port: dashboard.port ?? 0, token: dashboardToken!, keepAlive: false });
+      } catch (err) {
+        await scheduler.close();
+        throw err;
       }
     }
     const group = new WorkerGroup({
@@ -120,7 +142,7 @@ export class LocalCluster {
       keepAlive: false,
       joinInOrder: true, // thread-n is worker-n, run after run (issue 21)
     });
-    const cluster = new LocalCluster(scheduler, group, served, dataOrigin);
+    const cluster = new LocalCluster(scheduler, group, served, dataOrigin, ownDashboard);
     try {
       await group.grow(n);
     } catch (err) {
@@ -138,6 +160,14 @@ export class LocalCluster {
   /** The worker page's link (with the `page` option): opening it lends that tab to this cluster. */
   get pageUrl(): string | undefined {
     return this.page?.pageUrl;
+  }
+
+  /**
+   * The dashboard's link (`http://127.0.0.1:<port>/dashboard#token=…`), undefined with
+   * `dashboard: false`. It carries the client token: share it as you would the token.
+   */
+  get dashboardLink(): string | undefined {
+    return this.scheduler.dashboardLink;
   }
 
   /** Where `page.serveData` is served: `${dataUrl}air.zarr` reads DIR/air.zarr. */
@@ -212,6 +242,7 @@ export class LocalCluster {
       await this.group.close("cluster closing");
       await this.scheduler.close();
       await this.page?.close();
+      await this.dashboard?.close();
       if (this.dataOrigin) setStoreCredentials(this.dataOrigin, null);
     })();
     return keptAlive(this.closing);

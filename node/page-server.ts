@@ -14,6 +14,7 @@ import { linkInfo, workerInfo } from "../src/scheduler/queries.js";
 import { Scheduler, type SchedulerOptions } from "../src/scheduler/server.js";
 import { dataHandler, isDataRequest, type DataServeOptions } from "./data-server.js";
 import { RelayHub } from "./relay-hub.js";
+import { dashboardHandler, dashboardLink, isDashboardPath } from "./dashboard-server.js";
 import { timingSafeSecretEquals } from "./secrets.js";
 import { ArgumentError } from "../src/errors.js";
 import { randomId } from "../src/util/ids.js";
@@ -62,7 +63,12 @@ function pageDirectory(): URL {
  * whoever presents `statusToken` as `Authorization: Bearer …` or `?token=`), and /data/… through
  * `data` when given (node/data-server.ts); anything else is 404.
  */
-export function pageHandler(scheduler?: Scheduler, statusToken?: string, data?: (req: IncomingMessage, res: ServerResponse) => void): (req: IncomingMessage, res: ServerResponse) => void {
+export function pageHandler(
+  scheduler?: Scheduler,
+  statusToken?: string,
+  data?: (req: IncomingMessage, res: ServerResponse) => void,
+  dashboard?: (req: IncomingMessage, res: ServerResponse) => void,
+): (req: IncomingMessage, res: ServerResponse) => void {
   const dir = pageDirectory();
   const cache = new Map<string, { body: Buffer; etag: string }>();
   // Only the chunk files the build made are served (never a name taken from the request).
@@ -77,6 +83,7 @@ export function pageHandler(scheduler?: Scheduler, statusToken?: string, data?: 
     }
     const url = new URL(req.url ?? "/", "http://page");
     const path = url.pathname;
+    if (dashboard && isDashboardPath(path)) return dashboard(req, res);
     if (path === "/api/status" && scheduler) {
       const given = /^Bearer (.+)$/.exec(req.headers.authorization ?? "")?.[1] ?? url.searchParams.get("token") ?? undefined;
       const json = (status: number, body: unknown) => {
@@ -124,6 +131,8 @@ export interface ServedPage {
   readonly address: string;
   /** The worker page's link, with the tab token in its fragment (when there is one). */
   readonly pageUrl: string;
+  /** The dashboard's link, with its token (the client token) in the fragment, when one is served. */
+  readonly dashboardLink: string | undefined;
   close(): Promise<void>;
 }
 
@@ -141,6 +150,10 @@ export async function servePage(
     tabToken: string | undefined;
     statusToken: string | undefined;
     serveData?: DataServeOptions | undefined;
+    /** What the dashboard (/dashboard) asks for: the client token. Default `statusToken`; none: no dashboard. */
+    dashboardToken?: string | undefined;
+    /** Whether an open dashboard keeps the process alive. Default true. */
+    keepAlive?: boolean;
   },
 ): Promise<ServedPage> {
   if (options.tabToken !== undefined && (options.tabToken === options.workerToken || options.tabToken === options.statusToken)) {
@@ -156,18 +169,29 @@ export async function servePage(
     // A browser may reach, through the relay, the data servers of the scheduler's workers only.
     canReach: (address) => [...scheduler.state.workers.values()].some((w) => w.address === address),
   });
+  const dashboardToken = options.dashboardToken ?? options.statusToken;
+  if (dashboardToken !== undefined && dashboardToken === options.tabToken) {
+    throw new ArgumentError("the dashboard's token must differ from the tab token: the dashboard shows what clients submit, and whoever opens the page's link holds the tab token");
+  }
+  const dashboard = dashboardToken === undefined ? undefined : dashboardHandler(scheduler, dashboardToken, { keepAlive: options.keepAlive });
   let listener: Listener;
   try {
-    listener = await scheduler.listen(`ws://${options.host}:${options.port}`, { httpHandler: pageHandler(scheduler, options.statusToken, data), onUpgrade: hub.onUpgrade });
+    listener = await scheduler.listen(`ws://${options.host}:${options.port}`, { httpHandler: pageHandler(scheduler, options.statusToken, data, dashboard), onUpgrade: hub.onUpgrade });
   } catch (err) {
     hub.close();
     throw err;
   }
+  const origin = listener.address.replace(/^ws/, "http");
   const fragment = options.tabToken === undefined ? "" : `#token=${encodeURIComponent(options.tabToken)}`;
+  const link = dashboardToken === undefined ? undefined : dashboardLink(origin, dashboardToken);
+  if (link !== undefined) scheduler.dashboardLink = link;
   return {
     address: listener.address,
-    pageUrl: `${listener.address.replace(/^ws/, "http")}/${fragment}`,
+    pageUrl: `${origin}/${fragment}`,
+    dashboardLink: link,
     async close() {
+      dashboard?.close();
+      if (link !== undefined && scheduler.dashboardLink === link) scheduler.dashboardLink = undefined;
       await listener.close();
       hub.close();
     },
@@ -180,6 +204,8 @@ export interface NetworkScheduler extends AsyncDisposable {
   readonly address: string;
   /** The worker page's link, with the tab token in its fragment. */
   readonly pageUrl: string;
+  /** The dashboard's link, with the client token in its fragment (none without a client token). */
+  readonly dashboardLink: string | undefined;
   close(): Promise<void>;
 }
 
@@ -208,5 +234,5 @@ export async function startNetworkScheduler(
       await scheduler.close();
       await page.close();
     })());
-  return { scheduler, address: page.address, pageUrl: page.pageUrl, close, [Symbol.asyncDispose]: close };
+  return { scheduler, address: page.address, pageUrl: page.pageUrl, dashboardLink: page.dashboardLink, close, [Symbol.asyncDispose]: close };
 }

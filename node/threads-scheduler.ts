@@ -21,7 +21,7 @@ let closeTimer: ReturnType<typeof setTimeout> | undefined;
 
 async function start(): Promise<Pool> {
   const [{ LocalCluster }, { Client }] = await Promise.all([import("./local-cluster.js"), import("../src/client/client.js")]);
-  const cluster = await LocalCluster.start({ logLevel: "error" });
+  const cluster = await LocalCluster.start({ logLevel: "error", dashboard: false });
   try {
     // Not the default client: computations without a scheduler option keep going where they went.
     const client = await Client.connect(cluster.address, { name: "threads-scheduler", setAsDefault: false });

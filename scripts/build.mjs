@@ -88,6 +88,20 @@ const clientSize = (() => {
   const gzipped = eager.reduce((s, f) => s + gzipSync(readFileSync(join(root, f))).byteLength, 0);
   return `${(bytes / 1000).toFixed(0)} kB to load (${(gzipped / 1000).toFixed(0)} kB gzipped, ${eager.length} files)`;
 })();
+// The dashboard (node/dashboard-server.ts serves it under /dashboard): one small bundle, no dependencies.
+await build({
+  absWorkingDir: root,
+  entryPoints: { dashboard: "browser/dashboard/dashboard.ts" },
+  outdir: "dist/dashboard",
+  bundle: true,
+  minify: true,
+  format: "esm",
+  platform: "browser",
+  target: "es2022",
+  sourcemap: "linked",
+  logLevel: "warning",
+});
+for (const f of ["index.html", "dashboard.css"]) copyFileSync(join(root, "browser/dashboard", f), join(root, "dist/dashboard", f));
 const cli = join(root, "dist/node/cli.js");
 if (existsSync(cli)) chmodSync(cli, 0o755);
 

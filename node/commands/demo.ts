@@ -47,6 +47,7 @@ export async function demo(argv: string[]): Promise<number> {
   console.log(`meshwork ${version()} demo: a scheduler and ${workers} worker threads in this process, started in ${ms(t)}`);
   console.log(`  scheduler: ${cluster.address} (and ${cluster.networkAddress} for browser tabs)`);
   console.log(`  browser tabs: open ${cluster.pageUrl} to lend a tab to this cluster`);
+  if (cluster.dashboardLink) console.log(`  dashboard: open ${cluster.dashboardLink} to watch it work`);
   try {
     console.log("\n1. submit and await one task");
     t = performance.now();

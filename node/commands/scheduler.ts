@@ -37,7 +37,8 @@ Options:
 Clients connect with Client.connect(url, { token }); workers with
 MESHWORK_WORKER_TOKEN=<worker token> meshwork worker <url>. A worker token can join and serve, not
 submit work. The same port serves the worker page: open the printed link in a browser and that tab
-joins as an untrusted worker, with a token of its own (never the worker token). See docs/SECURITY.md.`;
+joins as an untrusted worker, with a token of its own (never the worker token). It also serves the
+dashboard, at the printed /dashboard link, which carries the client token. See docs/SECURITY.md.`;
 
 export async function scheduler(argv: string[]): Promise<number> {
   const { values } = parseArgs({
@@ -88,6 +89,7 @@ export async function scheduler(argv: string[]): Promise<number> {
   // In the environment, not the arguments: a worker's command line is visible to every user of its machine.
   console.log(`  workers: ${TOKEN_ENV.worker}=${workerToken} npx meshwork worker ${net.address}`);
   console.log(`  browser tabs: open ${net.pageUrl}`);
+  if (net.dashboardLink) console.log(`  dashboard: ${net.dashboardLink} (it carries the client token)`);
   if (dataDir !== undefined) console.log(`  data: ${dataDir} read-only at ${net.address.replace(/^ws/, "http")}/data/ (Authorization: Bearer <either token>)`);
   console.log(`Ctrl-C (SIGINT) or SIGTERM closes it.`);
   const sig = await untilSignal();

@@ -81,6 +81,8 @@ const noop = () => {};
 export class Client implements FutureHost, GraphScheduler {
   /** The id the scheduler gave this client. */
   readonly id: string;
+  /** What the scheduler's welcome said of its dashboard. */
+  private dashboard: string | undefined = undefined;
   closedError: ClientClosedError | null = null;
   private readonly keys = new Map<string, KeyState>();
   private readonly requests: Requests;
@@ -151,9 +153,18 @@ export class Client implements FutureHost, GraphScheduler {
     // A network scheduler relays data for clients that cannot reach workers themselves (a page: browser/index.ts).
     const relayVia = /^wss?:\/\/[^/]+$/.test(address) ? address : undefined;
     const client = new Client(comm, w.id, w.dataToken, relayVia === undefined ? options : { ...options, transport: { ...options.transport, relayVia } });
+    client.dashboard = w.dashboard;
     // As in Dask, the newest client is where collections compute unless told otherwise.
     if (options.setAsDefault !== false) setDefaultClient(client);
     return client;
+  }
+
+  /**
+   * The scheduler's dashboard (`http://host:port/dashboard#token=…`: it carries the client token,
+   * so share it as you would the token), or undefined when the scheduler serves none.
+   */
+  get dashboardLink(): string | undefined {
+    return this.dashboard;
   }
 
   /** Runs `fn(...args)` on a worker. Futures among the arguments (also nested) are dependencies. */

@@ -98,6 +98,8 @@ export interface Welcome {
   rtc?: RtcConfig | undefined;
   /** From a worker's data server: that worker's name (the worker page names its peers by it). */
   name?: string | undefined;
+  /** To a client: the dashboard's link (with the client token in its fragment), when the scheduler serves one. */
+  dashboard?: string | undefined;
 }
 
 /** The part of RTCConfiguration a cluster sets for its workers' WebRTC links. */

@@ -189,6 +189,7 @@ const SCHEMAS: { [K in Message["op"]]: Check } = {
     codecs: optional(smallKeys),
     dataToken: optional(str),
     name: optional(str),
+    dashboard: optional(str),
     rtc: optional(
       shape({
         iceServers: optional(arrayOf(shape({ urls: (v, p) => (typeof v === "string" ? str(v, p) : keys(v, p)), username: optional(str), credential: optional(str) }))),

@@ -19,6 +19,7 @@ import { randomId } from "../util/ids.js";
 import { workerInfo } from "./queries.js";
 import { ProgressWatches } from "./progress.js";
 import { SchedulerState, type Instruction, type SchedulerStateOptions } from "./state.js";
+import { Telemetry } from "./telemetry.js";
 
 export interface SchedulerOptions extends SchedulerStateOptions {
   /** Where to listen. Default: a fresh in-process address, "inproc://scheduler-<random>". */
@@ -123,9 +124,15 @@ export class Scheduler {
   /** Clients' progress watches (progress.ts), by client connection. */
   private readonly progress: ProgressWatches;
 
+  /** What the dashboard shows (telemetry.ts): task events kept only while a dashboard watches. */
+  readonly telemetry: Telemetry;
+  /** The dashboard's link, told to clients in their welcome; set by whoever serves the dashboard (node/dashboard-server.ts). */
+  dashboardLink: string | undefined = undefined;
+
   private constructor(private readonly options: SchedulerOptions) {
     this.state = new SchedulerState(options);
     this.progress = new ProgressWatches(this.state.tasks);
+    this.telemetry = new Telemetry(this.state);
     this.dataTokenValue = options.token !== undefined || options.workerToken !== undefined || options.tabToken !== undefined ? randomId(16) : undefined;
     this.gate = new HandshakeGate("scheduler", { maxPending: options.maxPendingHandshakes, maxPendingPerAddress: options.maxPendingPerAddress });
     this.admissions = new Admissions(options, this.state, () => this.dataTokenValue, (role) => ++this.nextIds[role]);
@@ -211,7 +218,14 @@ export class Scheduler {
     const locked = this.admissions.lockedOut(comm.peerAddress);
     if (locked) return comm.close(locked);
     this.gate.enter(comm);
-    const admitted = await welcome(comm, (hello) => this.admissions.admit(hello, comm.peerAddress, this.workers.size), this.options.handshakeTimeoutMs);
+    const admitted = await welcome(
+      comm,
+      (hello) => {
+        const a = this.admissions.admit(hello, comm.peerAddress, this.workers.size);
+        return hello.role === "client" && "id" in a && this.dashboardLink !== undefined ? { ...a, dashboard: this.dashboardLink } : a;
+      },
+      this.options.handshakeTimeoutMs,
+    );
     this.gate.leave(comm);
     if (!admitted) return;
     const { hello, id } = admitted;
@@ -252,8 +266,12 @@ export class Scheduler {
     this.deliver();
     if (hello.worker!.group?.adapt && !this.adaptive) this.adaptProcesses();
     const s = this.state;
+    const telemetry = this.telemetry;
     const handlers: Handlers<WorkerToScheduler> = {
-      "task-finished": (m) => s.taskFinished(id, m.key, m.nbytes, m.duration, m.value, m.held),
+      "task-finished": (m) => {
+        telemetry.taskFinished(id, m.key, m.duration, m.nbytes);
+        s.taskFinished(id, m.key, m.nbytes, m.duration, m.value, m.held);
+      },
       "task-started": (m) => s.taskStarted(id, m.key),
       "acquire-failed": (m) => s.acquireFailed(id, m.keys),
       "steal-response": (m) => s.stealResponse(id, m.stolen, m.kept),
@@ -261,9 +279,15 @@ export class Scheduler {
         log().info(`worker ${id} asks to leave (${m.reason}): retiring it`);
         void this.retireWorkers([id]);
       },
-      "task-erred": (m) => s.taskErred(id, m.key, m.error),
+      "task-erred": (m) => {
+        telemetry.taskErred(id, m.key);
+        s.taskErred(id, m.key, m.error);
+      },
       "missing-data": (m) => s.missingData(id, m.key, m.dep, m.from),
-      "add-keys": (m) => s.addKeys(id, m.keys),
+      "add-keys": (m) => {
+        telemetry.fetched(id, m.keys);
+        s.addKeys(id, m.keys);
+      },
       heartbeat: (m) => s.heartbeat(id, m.memory, m.executing, m.spilled, m.paused, m.links),
       "rtc-signal": (m) => this.passSignal(comm, hello.worker!.address, m),
       reply: () => {},

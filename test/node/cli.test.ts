@@ -25,6 +25,7 @@ test("meshwork demo runs every step on a local cluster, closes it and exits 0", 
   assert.ok(y && Math.abs(Number(y[1]) - 4000) < 5, `the array step's answer: ${y?.[1]}`);
   assert.match(r.stdout, /total\(square\(1\), …, square\(10\)\) → 385 \(11 tasks\)/);
   assert.match(r.stdout, /browser tabs: open http:\/\/127\.0\.0\.1:\d+\/#token=[0-9a-f]+ to lend a tab/);
+  assert.match(r.stdout, /dashboard: open http:\/\/127\.0\.0\.1:\d+\/dashboard#token=[0-9a-f]+ to watch it work/);
   assert.match(r.stdout, /not waiting for browser tabs: not a terminal/);
   assert.match(r.stdout, /closed the cluster/);
 });

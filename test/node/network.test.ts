@@ -105,6 +105,10 @@ test("the scheduler serves the worker page on its port, with a Content-Security-
   const [, link] = await s.proc.waitFor(/browser tabs: open (http:\/\/127\.0\.0\.1:\d+\/#token=[0-9a-f]+)/);
   const tabToken = /#token=([0-9a-f]+)$/.exec(link!)![1]!;
   assert.ok(tabToken !== s.workerToken && tabToken !== s.clientToken, "the link carries a tab token of its own (never the worker or client token), in the fragment");
+  // The dashboard's link, on the same port, carries the client token.
+  const [, dashboard] = await s.proc.waitFor(/dashboard: (http:\/\/127\.0\.0\.1:\d+\/dashboard#token=[0-9a-f]+)/);
+  assert.equal(new URL(dashboard!).origin, new URL(link!).origin);
+  assert.equal(/#token=([0-9a-f]+)$/.exec(dashboard!)![1], s.clientToken);
   const page = await fetch(link!);
   assert.equal(page.status, 200);
   assert.match(page.headers.get("content-type")!, /text\/html/);
