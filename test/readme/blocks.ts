@@ -131,6 +131,11 @@ const x = mw.ones([40], { chunks: 10 });`,
 check(v, 40);
 ${CLOSE}`,
   },
+  "The dashboard › const cluster = await LocalCluster.start({ workers: 2 });   // dashboard: on by default, 127.0.0.1, a free port": {
+    after: `check(/^http:\\/\\/127\\.0\\.0\\.1:\\d+\\/dashboard#token=\\S+$/.test(cluster.dashboardLink ?? ""), true);
+check(client.dashboardLink, cluster.dashboardLink);
+${CLOSE}`,
+  },
   "Workers come and go › const cluster = await LocalCluster.start({ workers: 4, memoryLimit: \"2GB\" });   // thread-n is worker-n": {
     after: `check((await client.workers()).map((w) => w.name + "=" + w.id).sort().slice(0, 2), ["thread-1=worker-1", "thread-2=worker-2"]);\n${CLOSE}`,
   },
