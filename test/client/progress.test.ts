@@ -229,7 +229,7 @@ describe("progress on a single machine", () => {
     const two = (async () => {
       await sleep(10);
       const first = await a.compute({ scheduler: "sync" });
-      return (await delayed((v: number) => v + first)(1).compute({ scheduler: "sync" })) as number;
+      return (await delayed((v: number, w: number) => v + w)(1, first).compute({ scheduler: "sync" })) as number;
     })();
     assert.equal(await progress(two, { stream: out }), 5);
     assert.deepEqual(shown(out.text).at(-1), { finished: 3, total: 3 });
