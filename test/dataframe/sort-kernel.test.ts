@@ -41,7 +41,7 @@ function values(kind: string): unknown[] {
 function reference(vals: unknown[], desc: boolean): number[] {
   const missing = (v: unknown) => v === null || (typeof v === "number" && Number.isNaN(v));
   return vals
-    .map((v, i) => i)
+    .map((_v, i) => i)
     .sort((a, b) => {
       const x = vals[a];
       const y = vals[b];
