@@ -151,7 +151,7 @@ def sort(dd, trips, drivers):
     n = len(held)
     first = held.partitions[0].head(1, compute=True).pickup.iloc[0]
     del held
-    return {"rows": n, "first": str(first)}
+    return {"rows": n, "first_us": int(first.value // 1000)}
 
 
 WORKLOADS = {"filter_count": filter_count, "groupby_low": groupby_low, "groupby_high": groupby_high, "join": join, "sort": sort}

@@ -30,9 +30,9 @@ const WORKLOADS = {
   // The sorted rows materialized (a table in memory), as the others hold theirs on their workers.
   sort: async (t) => {
     await con.run(`create or replace temp table sorted as select pickup, fare, distance from ${files(t)} order by pickup`);
-    const r = await one("select count(*) as n, min(pickup)::varchar as first from sorted");
+    const r = await one("select count(*) as n, epoch_us(min(pickup)) as first from sorted");
     await con.run("drop table sorted");
-    return { rows: Number(r.n), first: r.first };
+    return { rows: Number(r.n), first_us: Number(r.first) };
   },
 };
 
