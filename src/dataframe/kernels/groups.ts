@@ -1,6 +1,7 @@
 // Finding groups in a partition: a group id per row from the key columns. One key column of
 // numbers, timestamps or strings: an open-addressing hash table over the column's buffers (no
-// JavaScript value per row); otherwise one Map lookup per row, several keys joined into one string.
+// JavaScript value per row; strings compared with a copy of each group's key kept together, which
+// stays in cache where the rows' bytes do not); otherwise one Map lookup per row, several keys joined into one string.
 // Rows whose key is null are left out (-1), as pandas' groupby(dropna=True) leaves them out.
 
 import type { Column } from "../column.js";
@@ -114,6 +115,9 @@ function findGroupsOne(c: Column, keepNullKeys: boolean): Groups {
   let cap = 1024;
   let slots: Int32Array = new Int32Array(2 * cap); // pairs: group id + 1 (0: empty), its hash — one cache line per probe
   let nullGroup = -1;
+  // Strings: each group's key bytes, in the order the groups were found (keyAt: count + 1 offsets).
+  let keyBytes = new Uint8Array(c.type === "utf8" ? 4096 : 0);
+  let keyAt: Int32Array = new Int32Array(c.type === "utf8" ? 64 : 0);
   const kind = c.type === "utf8" ? 0 : isBig(c.type) ? 1 : 2;
   const bytes = c.values as Uint8Array;
   const offsets = c.offsets;
@@ -129,6 +133,10 @@ function findGroupsOne(c: Column, keepNullKeys: boolean): Groups {
       else {
         if (nullGroup < 0) {
           if (count === first.length) [first, hashes] = [grown(first), grown(hashes)];
+          if (kind === 0) {
+            if (count + 2 > keyAt.length) keyAt = grown(keyAt);
+            keyAt[count + 1] = keyAt[count]!; // no key bytes: never compared (it has no slot)
+          }
           first[count] = i;
           hashes[count] = 0;
           nullGroup = count++;
@@ -156,11 +164,12 @@ function findGroupsOne(c: Column, keepNullKeys: boolean): Groups {
         const r = first[cand]!;
         let same: boolean;
         if (kind === 0) {
-          const a = offsets![r]!;
-          const len = offsets![r + 1]! - a;
+          // Against the group's own copy of its key (a small arena that stays in cache), not the first row's bytes.
+          const a = keyAt[cand]!;
+          const len = keyAt[cand + 1]! - a;
           const b = offsets![i]!;
           same = len === offsets![i + 1]! - b;
-          for (let k = 0; same && k < len; k++) same = bytes[a + k] === bytes[b + k];
+          for (let k = 0; same && k < len; k++) same = keyBytes[a + k] === bytes[b + k];
         } else if (kind === 1) same = halves![2 * r] === halves![2 * i] && halves![2 * r + 1] === halves![2 * i + 1];
         else same = nums[r] === nums[i];
         if (same) {
@@ -172,6 +181,19 @@ function findGroupsOne(c: Column, keepNullKeys: boolean): Groups {
     }
     if (g < 0) {
       if (count === first.length) [first, hashes] = [grown(first), grown(hashes)];
+      if (kind === 0) {
+        const b = offsets![i]!;
+        const len = offsets![i + 1]! - b;
+        if (count + 2 > keyAt.length) keyAt = grown(keyAt);
+        const at = keyAt[count]!;
+        if (at + len > keyBytes.length) {
+          const more = new Uint8Array(Math.max(keyBytes.length * 2, at + len));
+          more.set(keyBytes);
+          keyBytes = more;
+        }
+        keyBytes.set(bytes.subarray(b, b + len), at);
+        keyAt[count + 1] = at + len;
+      }
       first[count] = i;
       hashes[count] = h;
       g = count++;
