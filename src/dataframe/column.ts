@@ -118,7 +118,16 @@ export class Column {
     const Ctor = storageOf(t);
     const out = new Ctor(n) as Values;
     const src = this.values;
-    for (let k = 0; k < n; k++) out[k] = src[idx[k]!]!;
+    if (src instanceof BigInt64Array || src instanceof BigUint64Array) {
+      // 64-bit values moved as two 32-bit halves: reading a BigInt64Array makes a BigInt per value.
+      const from = new Int32Array(src.buffer, src.byteOffset, src.length * 2);
+      const to = new Int32Array(out.buffer, 0, n * 2);
+      for (let k = 0; k < n; k++) {
+        const i = idx[k]!;
+        to[2 * k] = from[2 * i]!;
+        to[2 * k + 1] = from[2 * i + 1]!;
+      }
+    } else for (let k = 0; k < n; k++) out[k] = src[idx[k]!]!;
     return new Column(t, n, out, validity, nulls);
   }
 

@@ -11,11 +11,9 @@ import { isTaskHandle } from "../client/arguments.js";
 import { userFunctionId } from "../client/functions.js";
 import { hash64 } from "../util/ids.js";
 import { toArrow } from "./arrow.js";
-import { toPart } from "./kernels/map.js";
-import { columnFrom } from "./column.js";
-import { evalColumn } from "./kernels/expr-run.js";
 import { toDType, type DType } from "./dtypes.js";
-import { describeExpr, type ExprSpec } from "./expr.js";
+import { assignSpecs, fillValues, inferMapSchema } from "./meta.js";
+import { describeExpr } from "./expr.js";
 import { LazyValue } from "./lazy.js";
 import { Part, type Schema } from "./part.js";
 import { DF } from "./register.js";
@@ -183,28 +181,7 @@ export class DataFrame implements Collection<Table> {
    * assigned before it): `df.assign({ perMile: (d) => d.fare / d.distance, source: "taxi" })`.
    */
   assign(columns: Record<string, AssignValue>, options: ExprOptions = {}): DataFrame {
-    if (typeof columns !== "object" || columns === null) throw new ArgumentError(`assign takes { name: (d) => … }, got ${JSON.stringify(columns)}`);
-    let schema: Schema = this.schema;
-    const specs: [string, ExprSpec | { value: unknown; type: DType }][] = [];
-    for (const [name, v] of Object.entries(columns)) {
-      let type: DType | null;
-      let spec: ExprSpec | { value: unknown; type: DType };
-      if (typeof v === "function") {
-        spec = describeExpr(v, `assign ${name}`, schema, options.params, true);
-        type = null;
-      } else {
-        type = v === null ? "float64" : typeof v === "number" ? "float64" : typeof v === "string" ? "utf8" : typeof v === "boolean" ? "bool" : typeof v === "bigint" ? "int64" : v instanceof Date ? "timestamp[ms]" : (null as never);
-        if (type === null) throw new ArgumentError(`assign ${name}: a column is an expression (d) => … or a constant (number, string, boolean, bigint, Date, null), got ${typeof v}`);
-        spec = { value: v instanceof Date ? v.getTime() : v, type };
-      }
-      specs.push([name, spec]);
-      if ("body" in spec && spec.paramName === null) spec.params = undefined;
-      const j = schema.names.indexOf(name);
-      const t = type ?? inferExprType(spec as ExprSpec, schema, name);
-      if (type === null) (spec as ExprSpec).type = t;
-      schema = j >= 0 ? { names: schema.names, types: schema.types.map((x, k) => (k === j ? t : x)) } : { names: [...schema.names, name], types: [...schema.types, t] };
-    }
-    if (options.params !== undefined && !specs.some(([, sp]) => "body" in sp && sp.paramName !== null)) throw new ArgumentError("assign: params were given but no expression takes a second parameter; write (d, $) => … and read them as $.name");
+    const { specs, schema } = assignSpecs(this.schema, columns, options);
     return this.partitionwise("assign", DF.assign, [specs], schema, false);
   }
 
@@ -238,19 +215,8 @@ export class DataFrame implements Collection<Table> {
 
   /** Missing values (null, and NaN in floats) replaced: by one value in every column where it fits, or per column `{ fare: 0, zone: "?" }`. */
   fillna(value: unknown): DataFrame {
-    const per: Record<string, unknown> = {};
-    if (typeof value === "object" && value !== null && !(value instanceof Date)) {
-      this.checkColumns(Object.keys(value), "fillna");
-      Object.assign(per, value);
-    } else {
-      this.schema.names.forEach((n, j) => {
-        const t = this.schema.types[j]!;
-        const fits = typeof value === "string" ? t === "utf8" : typeof value === "boolean" ? t === "bool" : typeof value === "number" || typeof value === "bigint" ? t !== "utf8" && t !== "bool" : value instanceof Date ? t.startsWith("timestamp") || t === "date32" : false;
-        if (fits) per[n] = value;
-      });
-    }
-    for (const [k, v] of Object.entries(per)) if (v instanceof Date) per[k] = v.getTime();
-    return this.partitionwise("fillna", DF.fillna, [per], this.schema);
+    if (typeof value === "object" && value !== null && !(value instanceof Date)) this.checkColumns(Object.keys(value), "fillna");
+    return this.partitionwise("fillna", DF.fillna, [fillValues(this.schema, value)], this.schema);
   }
 
   /** Rows without missing values (in `subset`, default all columns); `how: "all"` drops only rows missing everywhere. */
@@ -308,7 +274,7 @@ export class DataFrame implements Collection<Table> {
   nunique(options?: ReduceFrameOptions): LazyValue<Record<string, unknown>> {
     return reduceFrame(this, "nunique", options);
   }
-  /** count, mean, std, min, max of the numeric columns as a table (a "statistic" column, then one per column). */
+  /** count, mean, std, min, 25%, 50%, 75% and max of the numeric columns as a table (a "statistic" column, then one per column), as pandas' describe; the quartiles exact while a partition holds at most 4096 values of a column, approximate past that (as dask's). */
   describe(options?: TreeOptions): LazyValue<Table> {
     return describeFrame(this, options);
   }
@@ -427,35 +393,3 @@ export class DataFrame implements Collection<Table> {
     return this.toString();
   }
 }
-
-/** Two rows of typical values of each type: what expressions and mapPartitions are tried on here to learn their result's type (dask's nonempty meta). */
-export function samplePart(schema: Schema): Part {
-  const sample: Record<string, unknown[]> = { utf8: ["a", "b"], bool: [true, false], date32: [0, 86_400_000] };
-  return new Part(
-    schema.names,
-    schema.types.map((t) => columnFrom(t, sample[t] ?? (t.startsWith("timestamp") ? [0, 1000] : [1, 2]))),
-    2,
-  );
-}
-
-/** The type an assigned expression gives, learnt by running it here on sample rows; the workers check they get the same. */
-function inferExprType(spec: ExprSpec, schema: Schema, name: string): DType {
-  try {
-    return evalColumn(samplePart(schema), spec, name, null).type;
-  } catch (err) {
-    throw new ArgumentError(`assign ${name}: the expression ${spec.source} fails on sample rows of the columns' types (${(err as Error).message}); it would fail on the workers too`, { cause: err });
-  }
-}
-
-/** The schema mapPartitions' function gives, from calling it here on an empty table of the frame's schema. */
-function inferMapSchema(fn: (table: Table, ...args: never[]) => unknown, schema: Schema, args: unknown[]): Schema {
-  let out: unknown;
-  try {
-    out = (fn as (t: Table, ...a: unknown[]) => unknown)(toArrow(Part.empty(schema)), ...args);
-  } catch (err) {
-    throw new ArgumentError(`mapPartitions: calling the function on an empty table here (to learn its result's columns) failed: ${(err as Error).message}; give the result's columns with { meta: { name: "type", … } }`, { cause: err });
-  }
-  if (out && typeof (out as { then?: unknown }).then === "function") throw new ArgumentError("mapPartitions: the function returned a promise; give the result's columns with { meta } to use an async function");
-  return toPart(out).schema;
-}
-

@@ -122,19 +122,36 @@ export function reduceFrame(df: DataFrame, agg: AggName, options: TreeOptions & 
   }, `${agg}`);
 }
 
-/** count, mean, std, min and max of the numeric columns, as a table with a "statistic" column (pandas' describe, without the quartiles yet). */
+/**
+ * count, mean, std, min, 25%, 50%, 75% and max of the numeric columns, as a table with a
+ * "statistic" column (pandas' describe). The moments come from the reduction tree; the quartiles
+ * from per-partition sketches merged in one task (kernels/quantiles.ts: exact while a partition
+ * holds at most SKETCH_SIZE values of a column, approximate past that, as dask's).
+ */
 export function describeFrame(df: DataFrame, options: TreeOptions = {}): LazyValue<Table> {
   const columns = df.schema.names.filter((_n, j) => isNumeric(df.schema.types[j]!));
   if (columns.length === 0) throw new ArgumentError(`describe needs a numeric column; the columns are ${df.schema.names.map((n, j) => `${n} (${df.schema.types[j]})`).join(", ")}`);
-  const stats: AggName[] = ["count", "mean", "std", "min", "max"];
-  const plan: AggPlan = { keys: [], keyTypes: [], sort: false, outputs: columns.flatMap((c) => stats.map((s) => ({ name: `${c}\u0000${s}`, column: c, type: df.typeOf(c), agg: s }))) };
+  const moments: AggName[] = ["count", "mean", "std", "min", "max"];
+  const QS = [0.25, 0.5, 0.75];
+  const plan: AggPlan = { keys: [], keyTypes: [], sort: false, outputs: columns.flatMap((c) => moments.map((s) => ({ name: `${c}\u0000${s}`, column: c, type: df.typeOf(c), agg: s }))) };
   const name = token("describe", df.name, plan);
   const layer = new Map<string, GraphNode>();
   const [out] = aggTree(df, plan, name, layer, { ...options, splitOut: 1 });
-  return new LazyValue(LayeredGraph.merge([df.graph], name, layer), out!, (v) => {
-    const p = v as Part;
+  const sketches = Array.from({ length: df.npartitions }, (_, i) => {
+    const k = `${name}-q[${i}]`;
+    layer.set(k, new Task(DF.quantileSketch, [new TaskRef(df.key(i)), columns]));
+    return new TaskRef(k);
+  });
+  layer.set(`${name}-quantiles`, new Task(DF.quantileMerge, [sketches, columns, QS]));
+  layer.set(`${name}-all`, new Task("identity", [[new TaskRef(out!), new TaskRef(`${name}-quantiles`)]]));
+  const stats = ["count", "mean", "std", "min", "25%", "50%", "75%", "max"];
+  return new LazyValue(LayeredGraph.merge([df.graph], name, layer), `${name}-all`, (v) => {
+    const [p, q] = v as [Part, Part];
     const rows: Record<string, unknown>[] = stats.map((s) => ({ statistic: s }));
-    columns.forEach((c) => stats.forEach((s, k) => (rows[k]![c] = Number(jsValue(p.column(`${c}\u0000${s}`), 0) ?? NaN))));
+    columns.forEach((c) => {
+      moments.forEach((s) => (rows[stats.indexOf(s)]![c] = Number(jsValue(p.column(`${c}\u0000${s}`), 0) ?? NaN)));
+      QS.forEach((_q, j) => (rows[4 + j]![c] = (q.column(c).values as Float64Array)[j]));
+    });
     return toArrow(partFromRecords(rows, { statistic: "utf8", ...Object.fromEntries(columns.map((c) => [c, "float64" as DType])) }));
   }, "describe");
 }

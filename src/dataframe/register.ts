@@ -37,6 +37,8 @@ export const DF = {
   splitRows: "df.split-rows",
   nbytes: "df.nbytes",
   sum: "df.sum",
+  quantileSketch: "df.quantile-sketch",
+  quantileMerge: "df.quantile-merge",
 } as const;
 
 type Kernels = typeof import("./kernels/index.js");

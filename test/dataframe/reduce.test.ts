@@ -47,11 +47,35 @@ describe("whole-frame reductions skip nulls and NaN, as pandas", () => {
     assert.throws(() => trips.mean({ columns: ["zone"] }), /cannot take the mean of column "zone" of type utf8/);
   });
 
-  test("describe gives count, mean, std, min and max of the numeric columns", async () => {
+  test("describe gives pandas' count, mean, std, min, quartiles and max of the numeric columns", async () => {
     const t = columnsOf(await trips.describe().compute({ scheduler: c.client }));
-    assert.deepEqual(t["statistic"], ["count", "mean", "std", "min", "max"]);
+    assert.deepEqual(t["statistic"], ["count", "mean", "std", "min", "25%", "50%", "75%", "max"]);
     const want = expected["describe"] as Record<string, number[]>;
-    for (const col of Object.keys(want)) assert.ok(t[col]!.every((v, i) => close(v, want[col]![i])), `${col}: ${t[col]} vs ${want[col]}`);
+    const all = expectedTable("all").values;
+    for (const col of Object.keys(want)) {
+      // pandas' quantile: linear interpolation between the order statistics around (n - 1) q.
+      const v = (all[col] as (number | null)[]).filter((x): x is number => x !== null && !Number.isNaN(x)).sort((a, b) => a - b);
+      const q = (p: number) => {
+        const r = (v.length - 1) * p;
+        const lo = Math.floor(r);
+        return lo + 1 < v.length ? v[lo]! + (r - lo) * (v[lo + 1]! - v[lo]!) : v[lo]!;
+      };
+      const [count, mean, std, min, max] = want[col]!;
+      const pandas = [count, mean, std, min, q(0.25), q(0.5), q(0.75), max];
+      assert.ok(t[col]!.every((x, i) => close(x, pandas[i])), `${col}: ${t[col]} vs ${pandas}`);
+    }
+  });
+
+  test("describe's quartiles from sketches: exact up to 4096 values a partition, within a sketch step past that", async () => {
+    const n = 50_000;
+    const values = Array.from({ length: n }, (_, i) => ({ x: ((i * 7919) % n) / n }));
+    for (const npartitions of [20, 2]) {
+      const t = columnsOf(await dd.fromRecords(values, { npartitions, dtypes: { x: "float64" } }).describe().compute({ scheduler: "sync" }));
+      const exact = [0.25, 0.5, 0.75].map((p) => ((n - 1) * p) / n); // the values are 0, 1/n … (n-1)/n
+      const got = (t["x"] as number[]).slice(4, 7);
+      const tol = npartitions === 20 ? 1e-12 : 2 / 4096;
+      got.forEach((g, j) => assert.ok(Math.abs(g - exact[j]!) <= tol, `${npartitions} partitions: ${got} vs ${exact}`));
+    }
   });
 });
 

@@ -2,7 +2,7 @@
 // file's store (hyparquet plans the ranges from the footer, cached per process) and turned into a
 // partition. Errors name the file, the row group and the column.
 
-import { parquetRead, type FileMetaData } from "hyparquet";
+import { parquetRead, type FileMetaData, type SchemaElement } from "hyparquet";
 import { compressors } from "hyparquet-compressors";
 import { FormatError, SchemaError, StoreError } from "../../errors.js";
 import { Column, rawColumn, stringColumn, type Values } from "../column.js";
@@ -11,6 +11,7 @@ import { Part } from "../part.js";
 import { filterRows } from "./filters.js";
 import { storeOf } from "./files.js";
 import { parquetColumns, RAW_PARSERS, readFooter } from "./parquet-meta.js";
+import { decodeFlatChunk, flatChunkSupported } from "./parquet-pages.js";
 import type { ParquetReadSpec } from "./parquet.js";
 
 /** Footers read in this process, by URL and size (a rewritten file of another size is read again). */
@@ -49,33 +50,60 @@ export async function readParquetPart(spec: ParquetReadSpec): Promise<Part> {
       return b.byteOffset === 0 && b.byteLength === b.buffer.byteLength ? (b.buffer as ArrayBuffer) : (b.slice().buffer as ArrayBuffer);
     },
   };
+  // Flat columns decode page by page straight into their buffers (parquet-pages.ts); the rest,
+  // and any chunk with a page that path does not handle, through hyparquet.
+  const elements = topLevelElements(meta);
+  const decoded = new Map<string, Column>();
+  await Promise.all(
+    spec.read.map(async (name, j) => {
+      const el = elements.get(name);
+      const cm = rg.columns.find((c) => c.meta_data?.path_in_schema.length === 1 && c.meta_data.path_in_schema[0] === name)?.meta_data;
+      if (!el || !cm || !flatChunkSupported(el, cm, spec.types[j]!)) return;
+      const start = Number(cm.dictionary_page_offset ?? cm.data_page_offset);
+      const length = Number(cm.total_compressed_size);
+      const bytes = await store.get(key, { offset: start, length });
+      if (!bytes || bytes.length < length) throw new StoreError(`${spec.url} ends before byte ${start + length}: it changed since it was planned`, spec.url);
+      const where = `${spec.url}, row group ${spec.rowGroup}, column ${JSON.stringify(name)}`;
+      let col: Column | null;
+      try {
+        col = decodeFlatChunk(bytes, rows, el, cm, spec.types[j]!, compressors, where);
+      } catch (err) {
+        if (err instanceof FormatError) throw err;
+        throw new FormatError(`${where}: ${(err as Error).message}`, { cause: err });
+      }
+      if (col) decoded.set(name, col);
+    }),
+  );
+  const rest = spec.read.filter((c) => !decoded.has(c));
   const chunks = new Map<string, { start: number; data: ArrayLike<unknown> }[]>();
-  try {
-    await parquetRead({
-      file,
-      metadata: meta,
-      columns: spec.read,
-      rowStart,
-      rowEnd: rowStart + rows,
-      compressors,
-      parsers: RAW_PARSERS,
-      onChunk: ({ columnName, columnData, rowStart: at }) => {
-        let list = chunks.get(columnName);
-        if (!list) chunks.set(columnName, (list = []));
-        list.push({ start: at - rowStart, data: columnData as ArrayLike<unknown> });
-      },
-    });
-  } catch (err) {
-    if (err instanceof StoreError) throw err;
-    const msg = (err as Error).message;
-    const enc = /unsupported encoding: (\S+)/.exec(msg);
-    const codec = /codec|compression|decompress/i.test(msg);
-    throw new FormatError(
-      `${spec.url}, row group ${spec.rowGroup}: ${enc ? `a page is encoded with ${enc[1]}, which meshwork's Parquet reader (hyparquet) does not decode` : codec ? `cannot decompress: ${msg}` : msg}`,
-      { cause: err },
-    );
+  if (rest.length > 0) {
+    try {
+      await parquetRead({
+        file,
+        metadata: meta,
+        columns: rest,
+        rowStart,
+        rowEnd: rowStart + rows,
+        compressors,
+        parsers: RAW_PARSERS,
+        onChunk: ({ columnName, columnData, rowStart: at }) => {
+          let list = chunks.get(columnName);
+          if (!list) chunks.set(columnName, (list = []));
+          list.push({ start: at - rowStart, data: columnData as ArrayLike<unknown> });
+        },
+      });
+    } catch (err) {
+      if (err instanceof StoreError) throw err;
+      const msg = (err as Error).message;
+      const enc = /unsupported encoding: (\S+)/.exec(msg);
+      const codec = /codec|compression|decompress/i.test(msg);
+      throw new FormatError(
+        `${spec.url}, row group ${spec.rowGroup}: ${enc ? `a page is encoded with ${enc[1]}, which meshwork's Parquet reader (hyparquet) does not decode` : codec ? `cannot decompress: ${msg}` : msg}`,
+        { cause: err },
+      );
+    }
   }
-  const cols = spec.read.map((name, j) => toColumn(spec.types[j]!, rows, chunks.get(name) ?? [], name, spec));
+  const cols = spec.read.map((name, j) => decoded.get(name) ?? toColumn(spec.types[j]!, rows, chunks.get(name) ?? [], name, spec));
   let part = new Part(spec.read, cols, rows);
   const keep = filterRows(part, spec.filters);
   if (keep) part = part.take(keep);
@@ -96,4 +124,20 @@ function toColumn(type: DType, rows: number, chunks: { start: number; data: Arra
   for (const c of chunks) for (let i = 0; i < c.data.length; i++) all[p++] = c.data[i];
   if (type === "utf8") return stringColumn(all as (string | null)[]);
   return rawColumn(type, all);
+}
+
+/** The schema elements of the top-level columns, by name. */
+function topLevelElements(meta: FileMetaData): Map<string, SchemaElement> {
+  const out = new Map<string, SchemaElement>();
+  const schema = meta.schema;
+  let i = 1;
+  for (let c = 0; c < (schema[0]?.num_children ?? 0) && i < schema.length; c++) {
+    const el = schema[i]!;
+    out.set(el.name, el);
+    // Skip the element's descendants.
+    let pending = el.num_children ?? 0;
+    i++;
+    while (pending > 0 && i < schema.length) pending += (schema[i++]!.num_children ?? 0) - 1;
+  }
+  return out;
 }

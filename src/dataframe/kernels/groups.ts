@@ -1,9 +1,12 @@
-// Finding groups in a partition: a group id per row from the key columns, by hashing their values
-// (one Map lookup per row; several keys are joined into one string). Rows whose key is null are
-// left out (-1), as pandas' groupby(dropna=True) leaves them out.
+// Finding groups in a partition: a group id per row from the key columns. One key column of
+// numbers, timestamps or strings: an open-addressing hash table over the column's buffers (no
+// JavaScript value per row; strings compared with a copy of each group's key kept together, which
+// stays in cache where the rows' bytes do not); otherwise one Map lookup per row, several keys joined into one string.
+// Rows whose key is null are left out (-1), as pandas' groupby(dropna=True) leaves them out.
 
 import type { Column } from "../column.js";
 import type { Part } from "../part.js";
+import { isBig, isFloat } from "../dtypes.js";
 import { isMissing } from "./verbs.js";
 
 export interface Groups {
@@ -12,7 +15,7 @@ export interface Groups {
   count: number;
   /** The first row of each group (to take its key values). */
   first: Int32Array;
-  /** The hash key of each group (for splitting groups over output partitions). */
+  /** A Map key for each group's key values, equal for equal keys whichever partition they come from (nunique matches groups by it). */
   keys: unknown[];
 }
 
@@ -23,6 +26,7 @@ function keyOf(c: Column, i: number): unknown {
 
 export function findGroups(part: Part, keyNames: readonly string[], keepNullKeys = false): Groups {
   const cols = keyNames.map((k) => part.column(k));
+  if (cols.length === 1 && cols[0]!.type !== "bool") return findGroupsOne(cols[0]!, keepNullKeys);
   const n = part.length;
   const ids = new Int32Array(n);
   const map = new Map<unknown, number>();
@@ -75,6 +79,145 @@ export function findGroups(part: Part, keyNames: readonly string[], keepNullKeys
 }
 
 const NULL_KEY = Symbol("null");
+
+function grown(a: Int32Array): Int32Array {
+  const out = new Int32Array(a.length * 2);
+  out.set(a);
+  return out;
+}
+
+/** A table of `cap` slots holding the groups 0..count by their hashes (the null group has none). */
+function rehash(hashes: Int32Array, count: number, nullGroup: number, cap: number): Int32Array {
+  const slots = new Int32Array(2 * cap);
+  const mask = cap - 1;
+  for (let g = 0; g < count; g++) {
+    if (g === nullGroup) continue;
+    let s = hashes[g]! & mask;
+    while (slots[2 * s] !== 0) s = (s + 1) & mask;
+    slots[2 * s] = g + 1;
+    slots[2 * s + 1] = hashes[g]!;
+  }
+  return slots;
+}
+
+/**
+ * Groups of one key column by hashing its buffers: slots of an open-addressing table (linear
+ * probing, at most half full) hold group ids + 1; a group is compared by its first row. Strings
+ * compare as UTF-8 bytes, 64-bit values as two 32-bit halves, other numbers as Numbers (-0 is 0;
+ * NaN is missing, as pandas).
+ */
+function findGroupsOne(c: Column, keepNullKeys: boolean): Groups {
+  const n = c.length;
+  const ids = new Int32Array(n);
+  let first: Int32Array = new Int32Array(64);
+  let hashes: Int32Array = new Int32Array(64);
+  let count = 0;
+  let cap = 1024;
+  let slots: Int32Array = new Int32Array(2 * cap); // pairs: group id + 1 (0: empty), its hash — one cache line per probe
+  let nullGroup = -1;
+  // Strings: each group's key bytes, in the order the groups were found (keyAt: count + 1 offsets).
+  let keyBytes = new Uint8Array(c.type === "utf8" ? 4096 : 0);
+  let keyAt: Int32Array = new Int32Array(c.type === "utf8" ? 64 : 0);
+  const kind = c.type === "utf8" ? 0 : isBig(c.type) ? 1 : 2;
+  const bytes = c.values as Uint8Array;
+  const offsets = c.offsets;
+  const halves = kind === 1 ? new Int32Array(c.values.buffer, c.values.byteOffset, n * 2) : null;
+  const nums = c.values as Float64Array; // any non-64-bit numeric storage, read as Numbers
+  const validity = c.validity;
+  const float = isFloat(c.type);
+
+  for (let i = 0; i < n; i++) {
+    const missing = (validity !== null && ((validity[i >> 3]! >> (i & 7)) & 1) === 0) || (float && nums[i] !== nums[i]);
+    if (missing) {
+      if (!keepNullKeys) ids[i] = -1;
+      else {
+        if (nullGroup < 0) {
+          if (count === first.length) [first, hashes] = [grown(first), grown(hashes)];
+          if (kind === 0) {
+            if (count + 2 > keyAt.length) keyAt = grown(keyAt);
+            keyAt[count + 1] = keyAt[count]!; // no key bytes: never compared (it has no slot)
+          }
+          first[count] = i;
+          hashes[count] = 0;
+          nullGroup = count++;
+        }
+        ids[i] = nullGroup;
+      }
+      continue;
+    }
+    let h: number;
+    if (kind === 0) {
+      h = 0x811c9dc5;
+      for (let b = offsets![i]!, e = offsets![i + 1]!; b < e; b++) h = Math.imul(h ^ bytes[b]!, 0x01000193);
+      h = mix32(h >>> 0);
+    } else if (kind === 1) h = mix32((halves![2 * i]! ^ mix32(halves![2 * i + 1]! >>> 0)) >>> 0);
+    else h = hashNumber(nums[i]!);
+    h |= 0;
+    const mask = cap - 1;
+    let s = h & mask;
+    let g = -1;
+    for (;;) {
+      const at = slots[2 * s]!;
+      if (at === 0) break;
+      const cand = at - 1;
+      if (slots[2 * s + 1] === h) {
+        const r = first[cand]!;
+        let same: boolean;
+        if (kind === 0) {
+          // Against the group's own copy of its key (a small arena that stays in cache), not the first row's bytes.
+          const a = keyAt[cand]!;
+          const len = keyAt[cand + 1]! - a;
+          const b = offsets![i]!;
+          same = len === offsets![i + 1]! - b;
+          for (let k = 0; same && k < len; k++) same = keyBytes[a + k] === bytes[b + k];
+        } else if (kind === 1) same = halves![2 * r] === halves![2 * i] && halves![2 * r + 1] === halves![2 * i + 1];
+        else same = nums[r] === nums[i];
+        if (same) {
+          g = cand;
+          break;
+        }
+      }
+      s = (s + 1) & mask;
+    }
+    if (g < 0) {
+      if (count === first.length) [first, hashes] = [grown(first), grown(hashes)];
+      if (kind === 0) {
+        const b = offsets![i]!;
+        const len = offsets![i + 1]! - b;
+        if (count + 2 > keyAt.length) keyAt = grown(keyAt);
+        const at = keyAt[count]!;
+        if (at + len > keyBytes.length) {
+          const more = new Uint8Array(Math.max(keyBytes.length * 2, at + len));
+          more.set(keyBytes);
+          keyBytes = more;
+        }
+        keyBytes.set(bytes.subarray(b, b + len), at);
+        keyAt[count + 1] = at + len;
+      }
+      first[count] = i;
+      hashes[count] = h;
+      g = count++;
+      slots[2 * s] = g + 1;
+      slots[2 * s + 1] = h;
+      if (count * 2 > cap) {
+        cap *= 2;
+        slots = rehash(hashes, count, nullGroup, cap);
+      }
+    }
+    ids[i] = g;
+  }
+  const firstRows = first.slice(0, count);
+  let keys: unknown[] | undefined;
+  return {
+    ids,
+    count,
+    first: firstRows,
+    // The same Map keys the general path gives, made only when asked for.
+    get keys() {
+      return (keys ??= Array.from(firstRows, (r, g) => (g === nullGroup ? NULL_KEY : keyOf(c, r))));
+    },
+  };
+}
 
 // ---- hashing rows by key, for shuffles and splitOut ----
 // Straight from the column buffers, no Map and no key text: equal values hash alike whatever the

@@ -11,6 +11,7 @@ import { partBytes, rangeSplit, sortBounds, sortPart, sortParts, sortSample, spl
 import { findGroups, splitByKey } from "./groups.js";
 import { mergeParts } from "./merge.js";
 import { mapPartition } from "./map.js";
+import { quantileMerge, quantileSketch } from "./quantiles.js";
 import { assign, astype, concat, dropna, fillna, filter, head, length, rename, select } from "./verbs.js";
 
 export const KERNELS = {
@@ -52,4 +53,6 @@ export const KERNELS = {
   nbytes: partBytes,
   /** Sums of numbers (partition lengths into a frame's length). */
   sum: (values: number[]) => values.reduce((a, b) => a + b, 0),
+  quantileSketch,
+  quantileMerge,
 };

@@ -29,56 +29,52 @@ export interface MergeSpec {
 export function mergeParts(leftIn: Part | Part[], rightIn: Part | Part[], spec: MergeSpec): Part {
   const left = Array.isArray(leftIn) ? Part.concat(leftIn) : leftIn;
   const right = Array.isArray(rightIn) ? Part.concat(rightIn) : rightIn;
-  const li: number[] = [];
-  const ri: number[] = [];
-  if (spec.how === "right") {
-    // The left side is looked up; the right's rows walked in order.
-    const look = new KeyTable(left, spec.leftOn);
-    const probe = new KeyCols(right, spec.rightOn);
-    const ph = hashRows(right, spec.rightOn);
-    for (let r = 0; r < right.length; r++) {
-      let found = false;
-      for (let i = look.first(ph[r]!); i !== -1; i = look.next[i]!) {
-        if (!look.matches(i, ph[r]!, probe, r)) continue;
-        li.push(i);
-        ri.push(r);
-        found = true;
-      }
-      if (!found) {
-        li.push(-1);
-        ri.push(r);
-      }
-    }
-  } else {
-    const look = new KeyTable(right, spec.rightOn);
-    const probe = new KeyCols(left, spec.leftOn);
-    const ph = hashRows(left, spec.leftOn);
-    const matched = spec.how === "outer" ? new Uint8Array(right.length) : null;
-    for (let i = 0; i < left.length; i++) {
-      let found = false;
-      for (let r = look.first(ph[i]!); r !== -1; r = look.next[r]!) {
-        if (!look.matches(r, ph[i]!, probe, i)) continue;
-        li.push(i);
-        ri.push(r);
-        found = true;
-        if (matched) matched[r] = 1;
-      }
-      if (!found && spec.how !== "inner") {
-        li.push(i);
-        ri.push(-1);
-      }
-    }
-    if (matched) {
+  const pairs = new RowPairs(Math.max(left.length, right.length));
+  if (!joinOneKey(left, right, spec, pairs)) {
+    if (spec.how === "right") {
+      // The left side is looked up; the right's rows walked in order.
+      const look = new KeyTable(left, spec.leftOn);
+      const probe = new KeyCols(right, spec.rightOn);
+      const ph = hashRows(right, spec.rightOn);
       for (let r = 0; r < right.length; r++) {
-        if (matched[r] === 0) {
-          li.push(-1);
-          ri.push(r);
+        let found = false;
+        for (let i = look.first(ph[r]!); i !== -1; i = look.next[i]!) {
+          if (!look.matches(i, ph[r]!, probe, r)) continue;
+          pairs.push(i, r);
+          found = true;
+        }
+        if (!found) {
+          pairs.push(-1, r);
+        }
+      }
+    } else {
+      const look = new KeyTable(right, spec.rightOn);
+      const probe = new KeyCols(left, spec.leftOn);
+      const ph = hashRows(left, spec.leftOn);
+      const matched = spec.how === "outer" ? new Uint8Array(right.length) : null;
+      for (let i = 0; i < left.length; i++) {
+        let found = false;
+        for (let r = look.first(ph[i]!); r !== -1; r = look.next[r]!) {
+          if (!look.matches(r, ph[i]!, probe, i)) continue;
+          pairs.push(i, r);
+          found = true;
+          if (matched) matched[r] = 1;
+        }
+        if (!found && spec.how !== "inner") {
+          pairs.push(i, -1);
+        }
+      }
+      if (matched) {
+        for (let r = 0; r < right.length; r++) {
+          if (matched[r] === 0) {
+            pairs.push(-1, r);
+          }
         }
       }
     }
   }
-  const L = Int32Array.from(li);
-  const R = Int32Array.from(ri);
+  const L = pairs.left.subarray(0, pairs.length);
+  const R = pairs.right.subarray(0, pairs.length);
   const sameKeys = spec.leftOn.every((n, k) => n === spec.rightOn[k]);
   const cols: Column[] = left.names.map((name) => {
     const k = sameKeys ? spec.leftOn.indexOf(name) : -1;
@@ -90,15 +86,153 @@ export function mergeParts(leftIn: Part | Part[], rightIn: Part | Part[], spec: 
   return new Part([...spec.leftNames, ...spec.rightNames], cols, L.length);
 }
 
+/**
+ * The join on one integer key (32- or 64-bit, timestamps and dates too) without nulls on either side,
+ * the common case, in the same row order as the general path: an open-addressing table over the
+ * looked-up side's keys, read as 32-bit words (no hash arrays, no BigInt per row), equal keys
+ * chained in row order. Returns false, doing nothing, for other keys.
+ */
+function joinOneKey(left: Part, right: Part, spec: MergeSpec, pairs: RowPairs): boolean {
+  if (spec.leftOn.length !== 1) return false;
+  const lc = left.column(spec.leftOn[0]!);
+  const rc = right.column(spec.rightOn[0]!);
+  const words = (c: Column): Int32Array | null => (c.nullCount > 0 ? null : c.values instanceof BigInt64Array || c.values instanceof BigUint64Array ? new Int32Array(c.values.buffer, c.values.byteOffset, c.length * 2) : c.values instanceof Int32Array || c.values instanceof Uint32Array ? new Int32Array(c.values.buffer, c.values.byteOffset, c.length) : null);
+  const lw = words(lc);
+  const rw = words(rc);
+  if (!lw || !rw || lc.type !== rc.type) return false;
+  const K = lw.length === lc.length ? 1 : 2;
+  const byRight = spec.how === "right";
+  const [lookCol, lookW, probeW, nLook, nProbe] = byRight ? [lc, lw, rw, left.length, right.length] : [rc, rw, lw, right.length, left.length];
+  const t = keyTableOf(lookCol, lookW, K);
+  const { slots, next, mask } = t;
+  const matched = spec.how === "outer" ? new Uint8Array(nLook) : null;
+  const keepUnmatched = spec.how !== "inner";
+  for (let i = 0; i < nProbe; i++) {
+    const lo = K === 1 ? probeW[i]! : probeW[2 * i]!;
+    const hi = K === 1 ? 0 : probeW[2 * i + 1]!;
+    let s = mix32((lo ^ mix32(hi >>> 0)) >>> 0) & mask;
+    let r = -1;
+    let last = -1;
+    for (;;) {
+      const row = slots[4 * s]!;
+      if (row === -1) break;
+      if (slots[4 * s + 2] === lo && slots[4 * s + 3] === hi) {
+        r = row;
+        last = slots[4 * s + 1]!;
+        break;
+      }
+      s = (s + 1) & mask;
+    }
+    if (r === -1) {
+      if (keepUnmatched) byRight ? pairs.push(-1, i) : pairs.push(i, -1);
+      continue;
+    }
+    // One row with this key (the common case) needs no look at the chain.
+    for (;;) {
+      if (byRight) pairs.push(r, i);
+      else pairs.push(i, r);
+      if (matched) matched[r] = 1;
+      if (r === last) break;
+      r = next[r]!;
+    }
+  }
+  if (matched) for (let r = 0; r < nLook; r++) if (matched[r] === 0) pairs.push(-1, r);
+  return true;
+}
+
+/** A looked-up side's key table: 16-byte slots (first row, last row, the key's two 32-bit words; row -1: empty) and a chain of equal keys in row order. */
+interface KeyTableOne {
+  slots: Int32Array;
+  next: Int32Array;
+  mask: number;
+}
+
+/**
+ * The key table of a column, made once per column: a broadcast join's small side is the same
+ * column for every partition of the other side that the worker joins, so it is hashed once.
+ */
+const keyTables = new WeakMap<Column, KeyTableOne>();
+
+function keyTableOf(c: Column, w: Int32Array, K: number): KeyTableOne {
+  const had = keyTables.get(c);
+  if (had) return had;
+  const n = c.length;
+  let size = 16;
+  while (size < n * 2) size *= 2;
+  const mask = size - 1;
+  const slots = new Int32Array(size * 4).fill(-1);
+  const next = new Int32Array(n).fill(-1);
+  for (let r = 0; r < n; r++) {
+    const lo = K === 1 ? w[r]! : w[2 * r]!;
+    const hi = K === 1 ? 0 : w[2 * r + 1]!;
+    let s = mix32((lo ^ mix32(hi >>> 0)) >>> 0) & mask;
+    for (;;) {
+      const row = slots[4 * s]!;
+      if (row === -1) {
+        slots[4 * s] = r;
+        slots[4 * s + 1] = r;
+        slots[4 * s + 2] = lo;
+        slots[4 * s + 3] = hi;
+        break;
+      }
+      if (slots[4 * s + 2] === lo && slots[4 * s + 3] === hi) {
+        next[slots[4 * s + 1]!] = r;
+        slots[4 * s + 1] = r;
+        break;
+      }
+      s = (s + 1) & mask;
+    }
+  }
+  const t = { slots, next, mask };
+  keyTables.set(c, t);
+  return t;
+}
+
+/** murmur3's finalizer. */
+function mix32(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
+/** The joined rows: pairs of row numbers (left, right; -1 for none), in growing typed arrays. */
+class RowPairs {
+  left: Int32Array;
+  right: Int32Array;
+  length = 0;
+  constructor(guess: number) {
+    this.left = new Int32Array(Math.max(16, guess));
+    this.right = new Int32Array(Math.max(16, guess));
+  }
+  push(l: number, r: number): void {
+    if (this.length === this.left.length) {
+      const a = new Int32Array(this.length * 2);
+      a.set(this.left);
+      this.left = a;
+      const b = new Int32Array(this.length * 2);
+      b.set(this.right);
+      this.right = b;
+    }
+    this.left[this.length] = l;
+    this.right[this.length++] = r;
+  }
+}
+
 /** Key columns of a side, for comparing keys row against row (null equals null, NaN is null). */
 class KeyCols {
   readonly cols: Column[];
   readonly miss: Uint8Array[];
+  /** 64-bit columns' values as pairs of 32-bit halves (compared without making a BigInt per row), else null. */
+  readonly halves: (Int32Array | null)[];
   constructor(part: Part, on: readonly string[]) {
     this.cols = on.map((n) => part.column(n));
+    this.halves = this.cols.map((c) => (c.values instanceof BigInt64Array || c.values instanceof BigUint64Array ? new Int32Array(c.values.buffer, c.values.byteOffset, c.length * 2) : null));
     this.miss = this.cols.map((c) => {
       const m = new Uint8Array(c.length);
-      for (let i = 0; i < c.length; i++) if (isMissing(c, i)) m[i] = 1;
+      if (c.nullCount > 0 || c.type === "float32" || c.type === "float64") for (let i = 0; i < c.length; i++) if (isMissing(c, i)) m[i] = 1;
       return m;
     });
   }
@@ -114,7 +248,11 @@ class KeyCols {
       }
       const x = this.cols[j]!;
       const y = other.cols[j]!;
-      if (x.type === "utf8") {
+      const hx = this.halves[j];
+      if (hx) {
+        const hy = other.halves[j]!;
+        if (hx[2 * a] !== hy[2 * b] || hx[2 * a + 1] !== hy[2 * b + 1]) return false;
+      } else if (x.type === "utf8") {
         const xo = x.offsets!;
         const yo = y.offsets!;
         const len = xo[a + 1]! - xo[a]!;

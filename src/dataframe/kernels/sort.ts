@@ -64,9 +64,10 @@ function sortOne(key: SortKey): Int32Array {
   const valid: number[] = [];
   const missing: number[] = [];
   for (let i = 0; i < miss.length; i++) (miss[i] ? missing : valid).push(i);
-  if (ArrayBuffer.isView(v) && !(v instanceof BigInt64Array || v instanceof BigUint64Array) && valid.length > RADIX_MIN_ROWS) {
+  if (ArrayBuffer.isView(v) && valid.length > RADIX_MIN_ROWS) {
     const out = new Int32Array(miss.length);
-    out.set(radixArgsort(v as ArrayLike<number>, valid, key.desc));
+    const words = v instanceof BigInt64Array || v instanceof BigUint64Array ? bigWords(v, valid, key.desc) : floatWords(v as ArrayLike<number>, valid, key.desc);
+    out.set(radixArgsort(words, valid));
     out.set(missing, valid.length);
     return out;
   }
@@ -90,13 +91,11 @@ export function sortPart(part: Part, by: readonly string[], ascending: readonly 
 const RADIX_MIN_ROWS = 2048;
 
 /**
- * The rows `rows` ordered by their values (numbers up to 32-bit ints and floats): a least-
- * significant-digit radix sort over the float64 bits made to sort as unsigned integers (negative
- * numbers' bits flipped, positive ones' sign bit set; all flipped for descending), 16 bits a pass,
- * passes whose digit is the same for every row skipped. Stable, as each pass is. 2M random
- * floats (load ~4): the whole sortOrder 0.54-0.73 s, against 0.94 s for a comparator sort alone.
+ * The values of `rows` (numbers up to 32-bit ints, and floats) as 64-bit words that sort as
+ * unsigned integers: the float64 bits with negative numbers' bits flipped and positive ones' sign
+ * bit set; all flipped for descending. Two 32-bit words a row, low first.
  */
-function radixArgsort(v: ArrayLike<number>, rows: number[], desc: boolean): Int32Array {
+function floatWords(v: ArrayLike<number>, rows: number[], desc: boolean): Uint32Array {
   const n = rows.length;
   const f = new Float64Array(n);
   for (let i = 0; i < n; i++) {
@@ -115,30 +114,80 @@ function radixArgsort(v: ArrayLike<number>, rows: number[], desc: boolean): Int3
       w[2 * i] = ~w[2 * i]! >>> 0;
     }
   }
-  let src = new Int32Array(n);
-  for (let i = 0; i < n; i++) src[i] = i;
-  let dst = new Int32Array(n);
-  const count = new Int32Array(65536);
-  for (let pass = 0; pass < 4; pass++) {
-    const word = pass >> 1;
-    const shift = (pass & 1) * 16;
-    count.fill(0);
-    for (let i = 0; i < n; i++) count[(w[2 * i + word]! >>> shift) & 0xffff]!++;
-    if (count[(w[word]! >>> shift) & 0xffff] === n) continue; // every row has this digit
+  return w;
+}
+
+/** 64-bit integers (int64, uint64, timestamps) of `rows` as words that sort as unsigned integers (signed ones' sign bit flipped; all flipped for descending), read as 32-bit halves: no BigInt per row. */
+function bigWords(v: BigInt64Array | BigUint64Array, rows: number[], desc: boolean): Uint32Array {
+  const n = rows.length;
+  const src = new Uint32Array(v.buffer, v.byteOffset, v.length * 2);
+  const w = new Uint32Array(2 * n);
+  const sign = v instanceof BigInt64Array ? 0x80000000 : 0;
+  const flip = desc ? 0xffffffff : 0;
+  for (let i = 0; i < n; i++) {
+    const r = rows[i]!;
+    w[2 * i] = (src[2 * r]! ^ flip) >>> 0;
+    w[2 * i + 1] = (src[2 * r + 1]! ^ sign ^ flip) >>> 0;
+  }
+  return w;
+}
+
+/** Bits of a radix digit: 2048 buckets, whose counters and write positions stay in cache. */
+const DIGIT_BITS = 11;
+const PASSES = Math.ceil(64 / DIGIT_BITS);
+
+/** Digit `p` (least significant first) of the 64-bit word (lo, hi). */
+function digitOf(lo: number, hi: number, p: number): number {
+  const at = p * DIGIT_BITS;
+  if (at + DIGIT_BITS <= 32) return (lo >>> at) & 0x7ff;
+  if (at >= 32) return (hi >>> (at - 32)) & 0x7ff;
+  return ((lo >>> at) | (hi << (32 - at))) & 0x7ff;
+}
+
+/**
+ * The rows `rows` ordered by their words (floatWords, bigWords): a least-significant-digit radix
+ * sort of 11-bit digits that carries the words along with the rows, so every pass reads in order
+ * (the 16-bit digits it replaced gathered each row's word from a random place: cache misses); the
+ * counts of every pass come from one read, and passes whose digit is the same for every row are
+ * skipped. Stable, as each pass is.
+ */
+function radixArgsort(w: Uint32Array, rows: number[]): Int32Array {
+  const n = rows.length;
+  let lo = new Uint32Array(n);
+  let hi = new Uint32Array(n);
+  let idx = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    lo[i] = w[2 * i]!;
+    hi[i] = w[2 * i + 1]!;
+    idx[i] = rows[i]!;
+  }
+  const counts = new Int32Array(PASSES << DIGIT_BITS);
+  for (let i = 0; i < n; i++) for (let p = 0; p < PASSES; p++) counts[(p << DIGIT_BITS) + digitOf(lo[i]!, hi[i]!, p)]!++;
+  let lo2 = new Uint32Array(n);
+  let hi2 = new Uint32Array(n);
+  let idx2 = new Int32Array(n);
+  for (let p = 0; p < PASSES; p++) {
+    const base = p << DIGIT_BITS;
+    if (counts[base + digitOf(lo[0]!, hi[0]!, p)] === n) continue; // every row has this digit
     let sum = 0;
-    for (let d = 0; d < 65536; d++) {
-      const c = count[d]!;
-      count[d] = sum;
+    for (let d = 0; d < 1 << DIGIT_BITS; d++) {
+      const c = counts[base + d]!;
+      counts[base + d] = sum;
       sum += c;
     }
     for (let i = 0; i < n; i++) {
-      const r = src[i]!;
-      dst[count[(w[2 * r + word]! >>> shift) & 0xffff]!++] = r;
+      const l = lo[i]!;
+      const h = hi[i]!;
+      const at = counts[base + digitOf(l, h, p)]!++;
+      lo2[at] = l;
+      hi2[at] = h;
+      idx2[at] = idx[i]!;
     }
-    [src, dst] = [dst, src];
+    [lo, lo2] = [lo2, lo];
+    [hi, hi2] = [hi2, hi];
+    [idx, idx2] = [idx2, idx];
   }
-  for (let i = 0; i < n; i++) src[i] = rows[src[i]!]!;
-  return src;
+  return idx;
 }
 
 /** Partitions joined and sorted (an output partition of sortValues). */
