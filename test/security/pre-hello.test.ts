@@ -157,9 +157,13 @@ describe("before the hello", () => {
     const idle: Hostile[] = [];
     for (let a = 10; a < 30; a++) for (let i = 0; i < 10; i++) idle.push(await Hostile.open(scheduler.address, `127.0.0.${a}`));
     assert.ok(scheduler.connections.handshaking <= 100, `at most the overall limit waits (${scheduler.connections.handshaking})`);
-    // The 200 came in order: the oldest were closed first.
-    const firstClosed = await idle[0]!.closedWithin(100);
-    assert.match(firstClosed?.reason ?? "", /too many connections waiting/);
+    // The 200 came in order: the oldest were closed first. (On a loaded host the very first ones may
+    // reach the 1 s hello deadline before the limit evicts them; eviction still goes oldest first.)
+    const early = await Promise.all(idle.map((h) => h.closedWithin(100)));
+    const evicted = early.flatMap((c, i) => (/too many connections waiting/.test(c?.reason ?? "") ? [i] : []));
+    const stillOpen = early.flatMap((c, i) => (c === null ? [i] : []));
+    assert.ok(evicted.length > 0, `some were evicted for the overall limit: ${JSON.stringify(early.slice(0, 5))}`);
+    assert.ok(stillOpen.length > 0 && Math.max(...evicted) < Math.min(...stillOpen), `the evicted (up to #${Math.max(...evicted)}) are older than those left waiting (from #${Math.min(...stillOpen)})`);
     await honestWorkFinishes();
     await Promise.all(idle.map((h) => h.closed));
   });
