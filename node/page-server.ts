@@ -152,7 +152,7 @@ export async function servePage(
   const hub = await RelayHub.create({
     token: options.workerToken,
     tabToken: options.tabToken,
-    callerToken: () => scheduler.dataToken,
+    callerOk: (given) => scheduler.isCredential(given),
     // A browser may reach, through the relay, the data servers of the scheduler's workers only.
     canReach: (address) => [...scheduler.state.workers.values()].some((w) => w.address === address),
   });

@@ -129,7 +129,7 @@ export class Worker {
     if (limit > 0) setSpareBudget(() => SPILL_FRACTION * limit - this.state.memory);
     this.code = new CodeCache(options.code);
     this.closed = new Promise((r) => (this.resolveClosed = r));
-    this.data = new DataPlane(this.name, this.state, options.transport, options.webrtc, () => this.scheduleDrain(), options.compareSecret);
+    this.data = new DataPlane(this.name, this.state, options.transport, options.webrtc, () => this.scheduleDrain(), options.token !== undefined);
     this.yieldToEventLoop = options.yieldToEventLoop ?? (() => new Promise((r) => setTimeout(r, 0)));
   }
 
@@ -233,7 +233,7 @@ export class Worker {
       },
     });
     this.id = w.id;
-    this.data.setToken(w.dataToken);
+    this.data.setCredentials(w.dataToken, w.dataSecret);
     // Tasks that read the scheduler's /data/ (a tab's chunks above all) present this worker's token.
     useSchedulerCredentials(this.options.dataOrigin ?? this.options.scheduler, this.options.token);
     if (w.rtc) this.data.rtc?.configure(w.rtc);
@@ -242,15 +242,22 @@ export class Worker {
     const handlers: Handlers<SchedulerToWorker> = {
       "compute-task": (m) => {
         if (m.fnDef) this.code.define(m.fnDef);
+        if (m.deps.length > 0) this.data.learn(m.deps);
         this.state.computeTask(m);
       },
-      "free-keys": (m) => this.state.freeKeys(m.keys),
+      "free-keys": (m) => {
+        this.data.forget(m.keys);
+        this.state.freeKeys(m.keys);
+      },
       "load-module": (m) => this.code.loadModule(m.module),
       "close-worker": (m) => {
         log().info(`${this.name}: the scheduler asks it to close (${m.reason})`);
         void this.close(m.reason);
       },
-      "acquire-replicas": (m) => this.state.acquireReplicas(m.keys),
+      "acquire-replicas": (m) => {
+        this.data.learn(m.keys);
+        this.state.acquireReplicas(m.keys);
+      },
       "steal-request": (m) => this.state.stealRequest(m.keys),
       "rtc-signal": (m) => m.from !== undefined && this.data.rtc?.signal(m.from, m.data),
       "scale-up": (m) => {
