@@ -153,8 +153,9 @@ export async function servePage(
     token: options.workerToken,
     tabToken: options.tabToken,
     callerOk: (given) => scheduler.isCredential(given),
-    // A browser may reach, through the relay, the data servers of the scheduler's workers only.
-    canReach: (address) => [...scheduler.state.workers.values()].some((w) => w.address === address),
+    // A browser may reach, through the relay, the data servers of the scheduler's workers only, each
+    // once it has answered the scheduler's challenge at its address.
+    canReach: (address) => scheduler.reachable(address),
   });
   let listener: Listener;
   try {

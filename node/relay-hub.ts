@@ -57,7 +57,7 @@ export interface RelayHubOptions {
    */
   capUntilAnswered?: boolean | undefined;
   /** Whether a browser may reach `address` through the relay (the scheduler's known workers). */
-  canReach(address: string): boolean;
+  canReach(address: string): boolean | Promise<boolean>;
 }
 
 type Message = { data: Buffer | ArrayBuffer | Buffer[]; binary: boolean };
@@ -171,8 +171,12 @@ export class RelayHub {
       }
       case "relay-to": {
         const target = decodeURIComponent(id);
-        if (!/^(ws|inproc):\/\//.test(target) || !this.options.canReach(target)) return refuse(socket, 403, `${target} is not a worker this relay may reach`);
-        take((caller) => void (target.startsWith("inproc:") ? this.bridgeTo(caller, target) : this.relayTo(caller, target)));
+        if (!/^(ws|inproc):\/\//.test(target)) return refuse(socket, 403, `${target} is not a worker this relay may reach`);
+        const go = () => take((caller) => void (target.startsWith("inproc:") ? this.bridgeTo(caller, target) : this.relayTo(caller, target)));
+        const reach = this.options.canReach(target);
+        if (reach === true) go();
+        else if (reach === false) return refuse(socket, 403, `${target} is not a worker this relay may reach`);
+        else void reach.then((ok) => (ok ? go() : refuse(socket, 403, `${target} is not a worker (whose data server answered the scheduler's challenge) this relay may reach`)), () => refuse(socket, 403, `${target} is not a worker this relay may reach`));
         return true;
       }
     }

@@ -7,7 +7,11 @@
 // only with the ticket for the name its connection's hello gave: a worker that holds the tab link
 // reads only the keys it was told to fetch, and stores nothing anywhere.
 
-import { TicketKey, type TicketUse } from "../util/tickets.js";
+import { CHALLENGER, opener, TicketKey, type TicketUse } from "../util/tickets.js";
+import type { Comm } from "../comm/comm.js";
+import { greet } from "../comm/handshake.js";
+import { connect } from "../comm/registry.js";
+import type { TransportOptions } from "../comm/types.js";
 import { randomId } from "../util/ids.js";
 import { ArgumentError } from "../errors.js";
 import { log } from "../log.js";
@@ -122,4 +126,30 @@ export function grantedScatter<E extends { key: string; worker: string }>(client
   }
   if (ignored > 0) log().warn(`${clientId} reported ${ignored} scattered value(s) at workers the scheduler did not place them on: ignored`);
   return ok;
+}
+
+/** How long a worker's data server has to answer the scheduler's challenge. */
+export const CHALLENGE_TIMEOUT_MS = 5_000;
+
+/**
+ * Whether the data server at `address` holds the data secret the scheduler gave the worker that
+ * claimed it: the scheduler opens a connection there with a ticket made with that secret, and
+ * only a server that knows the secret welcomes it (any other refuses "wrong ticket", or nothing
+ * answers). The relay reaches a worker's address only once it has answered (Build 5 of issue 20).
+ */
+export async function challenge(grants: DataGrants, address: string, transport: TransportOptions | undefined): Promise<boolean> {
+  const key = `challenge-${randomId(8)}`;
+  const ticket = grants.tickets("get", [address], CHALLENGER, key)?.[0];
+  if (!ticket) return false;
+  let comm: Comm | undefined;
+  try {
+    comm = await connect(address, { ...transport, timeoutMs: CHALLENGE_TIMEOUT_MS });
+    await greet(comm, { role: "peer", token: opener("get", ticket, key), name: CHALLENGER }, CHALLENGE_TIMEOUT_MS);
+    return true;
+  } catch (err) {
+    log().warn(`the data server at ${address} did not answer the scheduler's challenge (${(err as Error).message}): the relay will not reach it`);
+    return false;
+  } finally {
+    comm?.close("challenge answered");
+  }
 }

@@ -15,7 +15,7 @@ import type { ClientToScheduler, Handlers, Hello, Message, Request, RetireResult
 import { HandshakeGate, hostOf, LogThrottle } from "../comm/gate.js";
 import type { SecretCompare } from "../util/secret.js";
 import { Admissions, capUntrusted } from "./admission.js";
-import { DataGrants, grantedScatter, locate, placeScatter } from "./grants.js";
+import { challenge, DataGrants, grantedScatter, locate, placeScatter } from "./grants.js";
 import { randomId } from "../util/ids.js";
 import { workerInfo } from "./queries.js";
 import { ProgressWatches } from "./progress.js";
@@ -122,6 +122,8 @@ export class Scheduler {
   readonly grants: DataGrants;
   /** Scatter placements granted to each client and not yet reported by update-data ("key\naddress"). */
   private readonly scatterGrants = new Map<string, Set<string>>();
+  /** Workers' addresses the relay may reach: each after its data server answered the challenge (grants.ts). */
+  private readonly challenged = new Map<string, Promise<boolean>>();
   /** Turns scatters onto the next worker (round robin across calls). */
   private scatterTurn = 0;
   /** Clients' progress watches (progress.ts), by client connection. */
@@ -185,6 +187,19 @@ export class Scheduler {
    */
   isCredential(given: string | undefined): boolean {
     return !this.grants.enabled || this.grants.isCredential(given);
+  }
+
+  /**
+   * Whether the relay may reach `address`: a connected worker's data server that answered the
+   * scheduler's challenge there (resolves once it has answered, or failed to). On a scheduler
+   * without tokens, any connected worker's address.
+   */
+  reachable(address: string): boolean | Promise<boolean> {
+    const ws = this.state.workerAt(address);
+    if (!ws || ws.status === "gone") return false;
+    if (!this.grants.enabled) return true;
+    const answered = this.challenged.get(address);
+    return answered ? answered.then((ok) => ok && this.state.workerAt(address) === ws) : false;
   }
 
   /** Open connections, by role (for tests and the dashboard). */
@@ -256,6 +271,7 @@ export class Scheduler {
     const w = hello.worker!;
     log().info(`worker ${w.name} joined (${id}, ${w.kind}, ${trusted ? "trusted" : "untrusted"}, ${w.nthreads} thread${w.nthreads === 1 ? "" : "s"}, data at ${w.address}); ${this.workers.size} worker${this.workers.size === 1 ? "" : "s"} now`);
     this.state.addWorker(id, trusted ? w : capUntrusted(w), trusted, hostOf(comm.peerAddress));
+    if (this.grants.enabled && /^(wss?|inproc):\/\//.test(w.address)) this.challenged.set(w.address, challenge(this.grants, w.address, this.options.transport));
     this.deliver();
     if (hello.worker!.group?.adapt && !this.adaptive) this.adaptProcesses();
     const s = this.state;
@@ -283,6 +299,7 @@ export class Scheduler {
     void comm.closed.then((info) => {
       this.workers.delete(id);
       this.grants.forget(id, w.address);
+      this.challenged.delete(w.address);
       this.tick();
       const expired = this.expired.delete(id);
       const graceful = info.graceful && !expired;

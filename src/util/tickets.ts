@@ -110,6 +110,13 @@ function ticketText(bytes: Uint8Array): string {
   return s + B64[bytes[15]! >>> 2]! + B64[(bytes[15]! & 3) << 4]!;
 }
 
+/**
+ * The name the scheduler's challenge gives in its hello (scheduler/grants.ts). A data server does
+ * not count its failures against the scheduler's address: a worker claiming another's address
+ * would otherwise lock the scheduler's host out of an honest worker's data server.
+ */
+export const CHALLENGER = "scheduler-challenge";
+
 /** What a ticket lets its holder do at the data server: read a key, or store it there (scatter). */
 export type TicketUse = "get" | "put";
 

@@ -12,7 +12,7 @@ import type { TransportOptions } from "../comm/types.js";
 import { log } from "../log.js";
 import { AddressWindow, DEFAULT_FAILED_LOGINS_PER_MINUTE, HandshakeGate, hostOf, LogThrottle } from "../comm/gate.js";
 import { TicketKey } from "../util/tickets.js";
-import { opener, openedBy } from "../util/tickets.js";
+import { CHALLENGER, opener, openedBy } from "../util/tickets.js";
 import type { DataReply, DepLocation, Handlers, ToDataServer } from "../protocol/messages.js";
 import type { Serialized } from "../protocol/refs.js";
 import { deserialize, measure, serialize } from "../protocol/serialize.js";
@@ -139,6 +139,7 @@ export class DataPlane {
       const key = this.ticketKey;
       if (key === undefined) return { refuse: "this worker has not joined its scheduler yet" };
       if (key !== null && !openedBy(key, hello.name, hello.token)) {
+        if (hello.name === CHALLENGER) return { refuse: "wrong ticket" }; // another worker claimed this address
         this.failed(comm, host, "a hello without a valid ticket");
         return { refuse: hello.token ? "wrong ticket" : "this worker's data server needs a ticket from the scheduler" };
       }

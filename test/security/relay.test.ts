@@ -105,17 +105,24 @@ describe("the relay", () => {
     for (const h of held) h.close();
   });
 
-  test("a caller is closed when the far end fails (a worker that claimed an address nobody serves)", async () => {
-    // An untrusted worker may still claim any address (answering a challenge there is not built yet):
-    // the relay then fails to reach it, and says so to the caller rather than leaving it hanging.
-    const liar = await Hostile.open(net.address, "127.0.0.7");
-    liar.hello("worker", TAB, { worker: { address: "ws://127.0.0.1:9", kind: "browser", nthreads: 1, memoryLimit: 0, resources: {}, name: "liar" } });
-    assert.equal((await liar.next())?.op, "welcome");
-    const caller = await Hostile.open(relayTo("ws://127.0.0.1:9", credential));
-    const info = await caller.closedWithin(5000);
-    assert.deepEqual(info, { code: 1011, reason: "cannot reach ws://127.0.0.1:9" });
-    liar.close();
-    await liar.closed;
+  test("the relay never reaches an address a worker merely claimed: its data server must answer the scheduler's challenge there", async () => {
+    // A worker claiming an address nobody serves, and one claiming an honest service's address
+    // (a data server that does not hold its secret): both are admitted, and the relay reaches neither.
+    const [honest] = await client.workers();
+    const other = await Hostile.open(net.address, "127.0.0.7");
+    other.hello("client", CLIENT);
+    await other.next();
+    for (const [name, address] of [["liar", "ws://127.0.0.1:9"], ["squatter", `ws://127.0.0.1:${new URL(honest!.address).port}/elsewhere`]] as const) {
+      const liar = await Hostile.open(net.address, "127.0.0.7");
+      liar.hello("worker", TAB, { worker: { address, kind: "browser", nthreads: 1, memoryLimit: 0, resources: {}, name } });
+      assert.equal((await liar.next())?.op, "welcome");
+      assert.match((await Hostile.refusal(relayTo(address, credential)))!, /^HTTP 403 .* is not a worker .*this relay may reach/);
+      liar.close();
+      await liar.closed;
+    }
+    other.close();
+    // An honest worker answered its challenge: the relay reaches it.
+    assert.equal(await Hostile.refusal(relayTo(honest!.address, credential)), null);
   });
 
   test("honest work through the scheduler's port still finishes right", async () => {
