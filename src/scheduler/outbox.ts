@@ -99,7 +99,8 @@ export class Outbox {
   inMemory(ts: TaskState, value: Serialized | undefined): void {
     const who = holders(ts);
     const grants = this.grants;
-    if (!grants) {
+    // A small result goes inline: the client fetches nothing, and needs no ticket (the hot path of map).
+    if (!grants || value !== undefined) {
       const msg: SchedulerToClient = { op: "key-in-memory", key: ts.key, who, nbytes: ts.nbytes, value };
       for (const cs of ts.whoWants) this.toClient(cs, msg);
       return;

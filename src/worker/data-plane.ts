@@ -46,6 +46,9 @@ export class DataPlane {
    * if this worker presented a token (it cannot check tickets yet).
    */
   private ticketKey: TicketKey | null | undefined;
+  /** Resolves when the welcome has given the data secret (a hello that comes first waits for it). */
+  private readonly secretKnown: Promise<void>;
+  private resolveSecret!: () => void;
   /** Tickets the scheduler gave this worker, to fetch each key from each holder (by key, then address). */
   private readonly tickets = new Map<string, Map<string, string>>();
   private readonly peers: PeerPool;
@@ -75,6 +78,7 @@ export class DataPlane {
     this.gate = new HandshakeGate(`${name}'s data server`);
     this.peers = new PeerPool("peer", name, undefined, transport, (a) => this.dial(a));
     this.ticketKey = expectSecret ? undefined : null;
+    this.secretKnown = new Promise((r) => (this.resolveSecret = r));
   }
 
   /**
@@ -84,6 +88,7 @@ export class DataPlane {
   setCredentials(credential: string | undefined, secret: string | undefined): void {
     this.credential = credential;
     this.ticketKey = secret === undefined ? null : new TicketKey(secret);
+    this.resolveSecret();
   }
 
   /** Keeps the tickets of these locations (a task's dependencies, replicas to copy) for fetching them. */
@@ -134,6 +139,12 @@ export class DataPlane {
     const host = hostOf(comm.peerAddress);
     if (this.failedLogins.full(host)) return comm.close("too many failed logins from this address: try again later");
     this.gate.enter(comm);
+    if (this.ticketKey === undefined) {
+      // The scheduler's challenge may arrive before its welcome to this worker: wait for the secret (its hello waits in the inbox).
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([this.secretKnown, new Promise<void>((r) => (timer = setTimeout(r, helloTimeout(this.transport))))]);
+      clearTimeout(timer);
+    }
     const admitted = await welcome(comm, (hello) => {
       if (hello.role !== "peer" && hello.role !== "client") return { refuse: `role "${hello.role}" cannot use a data server` };
       const key = this.ticketKey;
