@@ -53,7 +53,10 @@ export interface WorkerOptions {
   spill?: SpillStore | undefined;
   resources?: Resources;
   token?: string | undefined;
-  /** How the data server compares tokens. Default: constant time in plain JavaScript; Node passes timingSafeEqual over digests. */
+  /**
+   * Unused since data servers check tickets (util/tickets.ts, compared in constant time there), not
+   * a shared token; kept so that callers passing it still compile.
+   */
   compareSecret?: SecretCompare | undefined;
   /** How source becomes code on this platform. */
   code?: CodePlatform;
