@@ -1,8 +1,8 @@
 // The relay (issue 20, Build 5), attacked over real loopback sockets on a scheduler that serves the
-// worker page: callers need the data token and reach only admitted workers' addresses (a port scan
-// through it fails), a caller is capped at a hello's size and a bounded queue until the far end
-// answers, one address holds a bounded number of relay sockets, and a caller is closed when the far
-// end fails. Honest relayed work still finishes right.
+// worker page: callers need a connected member's own credential and reach only admitted workers'
+// addresses (a port scan through it fails), each once its data server answered the scheduler's
+// challenge there; a caller is capped at a hello's size and a bounded queue until the far end
+// answers, one address holds a bounded number of relay sockets. Honest relayed work still finishes right.
 
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
