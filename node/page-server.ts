@@ -165,9 +165,10 @@ export async function servePage(
   const hub = await RelayHub.create({
     token: options.workerToken,
     tabToken: options.tabToken,
-    callerToken: () => scheduler.dataToken,
-    // A browser may reach, through the relay, the data servers of the scheduler's workers only.
-    canReach: (address) => [...scheduler.state.workers.values()].some((w) => w.address === address),
+    callerOk: (given) => scheduler.isCredential(given),
+    // A browser may reach, through the relay, the data servers of the scheduler's workers only, each
+    // once it has answered the scheduler's challenge at its address.
+    canReach: (address) => scheduler.reachable(address),
   });
   const dashboardToken = options.dashboardToken ?? options.statusToken;
   if (dashboardToken !== undefined && dashboardToken === options.tabToken) {

@@ -2,11 +2,12 @@
 // scheduler's HTTP server that join two sockets and forward messages between them unchanged.
 //   /relay-listen/<slot>?token=T   a listener (a browser tab's data server) holds its slot open:
 //                                  T is the worker token or the tab token
-//   /relay/<slot>?token=D          a caller; the listener is told the new pipe's id
+//   /relay/<slot>?token=C          a caller; the listener is told the new pipe's id
 //   /relay-accept/<pipe>           the listener's end of that pipe (the pipe id is the secret)
-//   /relay-to/<address>?token=D    a browser reaching a Node worker's data server through us (its
+//   /relay-to/<address>?token=C    a browser reaching a Node worker's data server through us (its
 //                                  page may connect to its own origin only); admitted workers only
-// Callers present the data token D (every admitted client and worker has it). Pipes are also
+// Callers present their own credential C (each connected client and worker has one from its
+// welcome; void once it leaves). Pipes are also
 // authenticated end to end by the data-plane handshake that runs through them; until the far end
 // has answered, a caller's messages are capped at a hello's size and what waits is bounded.
 
@@ -41,8 +42,11 @@ export interface RelayHubOptions {
   token?: string | undefined;
   /** Also accepted from listeners (the tab token: tabs' data servers listen here). */
   tabToken?: string | undefined;
-  /** Required from callers when it gives a token (the scheduler's data token). */
-  callerToken?: (() => string | undefined) | undefined;
+  /**
+   * Whether a caller's token is acceptable (the scheduler's check: the credential of a client or
+   * worker connected now). Callers need none when unset.
+   */
+  callerOk?: ((token: string | undefined) => boolean) | undefined;
   /** How tokens are compared. Default: SHA-256 digests with timingSafeEqual. */
   compare?: SecretCompare | undefined;
   /** Relay sockets one remote address may hold open at once. Default RELAY_MAX_PER_ADDRESS. */
@@ -53,7 +57,7 @@ export interface RelayHubOptions {
    */
   capUntilAnswered?: boolean | undefined;
   /** Whether a browser may reach `address` through the relay (the scheduler's known workers). */
-  canReach(address: string): boolean;
+  canReach(address: string): boolean | Promise<boolean>;
 }
 
 type Message = { data: Buffer | ArrayBuffer | Buffer[]; binary: boolean };
@@ -108,9 +112,9 @@ export class RelayHub {
       then(ws);
     });
     const given = url.searchParams.get("token") ?? undefined;
-    const callerToken = this.options.callerToken?.();
-    if ((route === "relay" || route === "relay-to") && callerToken !== undefined && !matches(this.compare, given, callerToken)) {
-      return refuse(socket, 403, "the relay needs the data token of an admitted client or worker");
+    const callerOk = this.options.callerOk;
+    if ((route === "relay" || route === "relay-to") && callerOk && !callerOk(given)) {
+      return refuse(socket, 403, "the relay needs the credential of a connected client or worker");
     }
     switch (route) {
       case "relay-listen":
@@ -167,8 +171,12 @@ export class RelayHub {
       }
       case "relay-to": {
         const target = decodeURIComponent(id);
-        if (!/^(ws|inproc):\/\//.test(target) || !this.options.canReach(target)) return refuse(socket, 403, `${target} is not a worker this relay may reach`);
-        take((caller) => void (target.startsWith("inproc:") ? this.bridgeTo(caller, target) : this.relayTo(caller, target)));
+        if (!/^(ws|inproc):\/\//.test(target)) return refuse(socket, 403, `${target} is not a worker this relay may reach`);
+        const go = () => take((caller) => void (target.startsWith("inproc:") ? this.bridgeTo(caller, target) : this.relayTo(caller, target)));
+        const reach = this.options.canReach(target);
+        if (reach === true) go();
+        else if (reach === false) return refuse(socket, 403, `${target} is not a worker this relay may reach`);
+        else void reach.then((ok) => (ok ? go() : refuse(socket, 403, `${target} is not a worker (whose data server answered the scheduler's challenge) this relay may reach`)), () => refuse(socket, 403, `${target} is not a worker this relay may reach`));
         return true;
       }
     }

@@ -48,3 +48,4 @@ export { prepare, COLLECTION, type PreparedGraph, type CollectionParts, type Gra
 export { LocalScheduler, run, inThread } from "./client/local.js";
 export { takeBuffer, holdBuffers, dropBuffers, exposeBuffers, bufferPoolStats, clearBufferPool, POOL_MIN_BYTES } from "./util/buffer-pool.js";
 export { receiveBuffer, beginReceive, endReceive, receiveBufferStats, clearReceiveBuffers, setSpareBudget, setReceiveAhead, SPARE_MIN_BYTES, MAX_SPARE_BYTES } from "./util/receive-buffers.js";
+export { TicketKey, opener, openedBy, sha256 } from "./util/tickets.js";

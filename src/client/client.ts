@@ -16,12 +16,12 @@ import type { Serialized } from "../protocol/refs.js";
 import { TaskRef } from "../protocol/refs.js";
 import { deserialize, serialize } from "../protocol/serialize.js";
 import type { StoryEntry } from "../scheduler/story.js";
-import type { RetireResult, WorkerInfo } from "../protocol/messages.js";
+import type { RetireResult, ScatterPlacement, WorkerInfo } from "../protocol/messages.js";
 import { hash64, randomId } from "../util/ids.js";
 import { describeFunction } from "./functions.js";
 import { Future, KeyState, type FutureHost } from "./future.js";
 import { checkKnownOptions, checkOptions, describe, isPlainObject, isTaskHandle, makeTaskHandle, sourceRef, typeTag } from "./arguments.js";
-import { DataPlane } from "./data.js";
+import { DataPlane, type Locations } from "./data.js";
 import { ClientEvents, type ClientEventMap, type ClientEventType } from "./events.js";
 import type { Arg, Args, TaskFn, TaskHandle, TaskModule, TaskOptions } from "./options.js";
 import { clientPlatform } from "./platform.js";
@@ -121,9 +121,14 @@ export class Client implements FutureHost, GraphScheduler {
     this.noWorkerTimeout = options.noWorkerTimeout;
     this.peers = new PeerPool("client", `client-${id}`, dataToken, options.transport);
     this.peers.keepAlive = false;
-    this.data = new DataPlane(this.peers, (keys) => this.request<Record<string, string[]>>({ kind: "who-has", keys }));
+    this.data = new DataPlane(this.peers, (keys) => this.request<Locations>({ kind: "locate", keys }));
     const handlers: Handlers<SchedulerToClient> = {
-      "key-in-memory": (m) => this.keys.get(m.key)?.finish(m.who, m.nbytes, m.value),
+      "key-in-memory": (m) => {
+        const ks = this.keys.get(m.key);
+        if (!ks) return;
+        this.data.learn(m.key, m.who, m.tickets);
+        ks.finish(m.who, m.nbytes, m.value);
+      },
       "key-erred": (m) => this.keys.get(m.key)?.fail("error", errorFromData(m.error, m.blame)),
       "key-cancelled": (m) => this.keys.get(m.key)?.fail("cancelled", new CancelledError(m.key)),
       "key-lost": (m) => {
@@ -248,26 +253,26 @@ export class Client implements FutureHost, GraphScheduler {
       return undefined;
     };
     const encoded = values.map((v) => serialize(v, { replace: noFutures }));
-    let targets = await this.workers();
-    if (options.workers) targets = targets.filter((w) => options.workers!.some((x) => x === w.id || x === w.name || x === w.address));
-    if (targets.length === 0) throw new ArgumentError("no workers to scatter to" + (options.workers ? ` among ${options.workers.join(", ")}` : ""));
     const keys = encoded.map((e, i) => {
       const tag = typeTag(values[i]);
       return options.hash === false ? `${tag}-${this.nextToken()}` : `${tag}-${hash64(e.payload.header, ...e.payload.frames)}`;
     });
-    const perWorker = new Map<string, Record<string, Serialized>>();
+    // The scheduler places the values (and grants the puts: grants.ts); update-data counts only those.
+    const placement = await this.request<ScatterPlacement>({ kind: "scatter", keys, workers: options.workers, broadcast: options.broadcast === true });
+    const perWorker = new Map<string, { values: Record<string, Serialized>; tickets: Record<string, string> | undefined }>();
     keys.forEach((key, i) => {
-      const chosen = options.broadcast ? targets : [targets[(this.counter++ + i) % targets.length]!];
-      for (const w of chosen) {
-        let batch = perWorker.get(w.address);
-        if (!batch) perWorker.set(w.address, (batch = {}));
-        batch[key] = encoded[i]!.payload;
+      for (const { address, ticket, read } of placement[key] ?? []) {
+        let batch = perWorker.get(address);
+        if (!batch) perWorker.set(address, (batch = { values: {}, tickets: ticket === undefined ? undefined : {} }));
+        batch.values[key] = encoded[i]!.payload;
+        if (batch.tickets && ticket !== undefined) batch.tickets[key] = ticket;
+        if (read !== undefined) this.data.learn(key, [address], [read]);
       }
     });
     const entries: { key: string; worker: string; nbytes: number }[] = [];
     await Promise.all(
-      [...perWorker].map(async ([address, batch]) => {
-        const nbytes = await this.held(this.data.put(address, batch));
+      [...perWorker].map(async ([address, { values: batch, tickets }]) => {
+        const nbytes = await this.held(this.data.put(address, batch, tickets));
         for (const key of Object.keys(batch)) entries.push({ key, worker: address, nbytes: nbytes[key] ?? 0 });
       }),
     );
@@ -533,6 +538,7 @@ export class Client implements FutureHost, GraphScheduler {
   drop(ks: KeyState): void {
     if (--ks.refs > 0 || this.keys.get(ks.key) !== ks) return;
     this.keys.delete(ks.key);
+    this.data.forget(ks.key);
     // Whoever still awaits a released future (the released object itself) gets an answer.
     if (ks.status === "pending") ks.fail("lost", new LostDataError(`${ks.key} was released by this client before it finished`));
     if (this.closedError) return;

@@ -1,12 +1,18 @@
 // The client's data plane: results come straight from the workers that hold them, never through
 // the scheduler. Fetches asked for in one turn are batched into one request per worker; a worker
 // that no longer has a key (or is gone) is skipped after asking the scheduler who has it now.
+// Where the scheduler requires tokens, each location comes with this client's ticket for it
+// (scheduler/grants.ts): a worker's data server serves and stores nothing without one.
 
 import type { PeerPool } from "../comm/peers.js";
 import { CommClosedError, LostDataError, ProtocolError } from "../errors.js";
 import type { DataReply, PutReply } from "../protocol/messages.js";
 import type { Serialized } from "../protocol/refs.js";
 import { deserialize } from "../protocol/serialize.js";
+import { opener } from "../util/tickets.js";
+
+/** Who holds a key, with this client's tickets to fetch it there (the reply to a "locate" request). */
+export type Locations = Record<string, { who: string[]; tickets?: string[] | undefined }>;
 
 interface Waiter {
   resolve: (value: unknown) => void;
@@ -36,12 +42,27 @@ export class DataPlane {
   /** Every fetch not yet settled, pending or in flight, by key. */
   private readonly active = new Map<string, Want>();
   private flushScheduled = false;
+  /** This client's tickets to fetch each key from each holder (by key, then address). */
+  private readonly tickets = new Map<string, Map<string, string>>();
 
   constructor(
     private readonly peers: PeerPool,
-    /** Asks the scheduler which workers hold each key now. */
-    private readonly whoHas: (keys: string[]) => Promise<Record<string, string[]>>,
+    /** Asks the scheduler which workers hold each key now, with this client's tickets there. */
+    private readonly whoHas: (keys: string[]) => Promise<Locations>,
   ) {}
+
+  /** Keeps the tickets the scheduler gave for fetching `key` from each of `who` (same order). */
+  learn(key: string, who: string[], tickets: string[] | undefined): void {
+    if (tickets === undefined) return;
+    let byHolder = this.tickets.get(key);
+    if (!byHolder) this.tickets.set(key, (byHolder = new Map()));
+    for (let i = 0; i < who.length; i++) if (tickets[i]) byHolder.set(who[i]!, tickets[i]!);
+  }
+
+  /** This client released `key`: its tickets are of no more use. */
+  forget(key: string): void {
+    this.tickets.delete(key);
+  }
 
   /** The value of `key`, from one of `who`. Concurrent requests for a key share one transfer. */
   fetch(key: string, who: string[]): Promise<unknown> {
@@ -83,10 +104,14 @@ export class DataPlane {
     rejectAll(want, err);
   }
 
-  /** Stores values on the worker at `address`; resolves with the bytes each takes there. */
-  async put(address: string, values: Record<string, Serialized>): Promise<Record<string, number>> {
-    const peer = await this.peers.get(address);
-    const reply = await peer.requests.request<PutReply>((id) => ({ op: "put-data", id, values }));
+  /**
+   * Stores values on the worker at `address`, with the scheduler's put ticket for each key there
+   * (when it gives them); resolves with the bytes each takes there.
+   */
+  async put(address: string, values: Record<string, Serialized>, tickets?: Record<string, string>): Promise<Record<string, number>> {
+    const first = tickets && Object.entries(tickets)[0];
+    const peer = await this.peers.get(address, first && opener("put", first[1], first[0]));
+    const reply = await peer.requests.request<PutReply>((id) => ({ op: "put-data", id, values, tickets }));
     return reply.nbytes;
   }
 
@@ -121,8 +146,10 @@ export class DataPlane {
   private async get(from: string, batch: Map<string, Want>): Promise<void> {
     let reply: DataReply;
     try {
-      const peer = await this.peers.get(from);
-      reply = await peer.requests.request<DataReply>((id) => ({ op: "get-data", id, keys: [...batch.keys()] }));
+      const keys = [...batch.keys()];
+      const tickets = this.tickets.size === 0 ? undefined : keys.map((k) => this.tickets.get(k)?.get(from) ?? "");
+      const peer = await this.peers.get(from, tickets && opener("get", tickets[0]!, keys[0]!));
+      reply = await peer.requests.request<DataReply>((id) => ({ op: "get-data", id, keys, tickets }));
     } catch (err) {
       // A reply the link refused (too big, malformed) would fail again from any holder: say so now.
       if (err instanceof ProtocolError || (err instanceof CommClosedError && /protocol error/.test(err.message))) {
@@ -171,7 +198,7 @@ export class DataPlane {
       }
     }
     if (keys.length === 0) return;
-    let who: Record<string, string[]>;
+    let who: Locations;
     try {
       who = await this.whoHas(keys);
     } catch (err) {
@@ -183,7 +210,8 @@ export class DataPlane {
         wants.delete(key);
         continue;
       }
-      const holders = who[key] ?? [];
+      const holders = who[key]?.who ?? [];
+      this.learn(key, holders, who[key]?.tickets);
       if (holders.length === 0) {
         rejectAll(want, new LostDataError(`no worker holds ${key}: its result was released or lost`, { cause: want.lastError }));
         wants.delete(key);

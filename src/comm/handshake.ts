@@ -42,7 +42,7 @@ export async function greet(comm: Comm, hello: Omit<Hello, "op" | "version">, ti
 }
 
 /** The outcome a listener decides for a hello: an id (and data token) to welcome with, or a reason to refuse. */
-export type Admission = { id: string; dataToken?: string | undefined; rtc?: RtcConfig | undefined; name?: string | undefined; dashboard?: string | undefined } | { refuse: string };
+export type Admission = { id: string; dataToken?: string | undefined; dataSecret?: string | undefined; rtc?: RtcConfig | undefined; name?: string | undefined; dashboard?: string | undefined } | { refuse: string };
 
 /**
  * Listening side: waits for hello, checks the version, asks `admit`, and welcomes or refuses.
@@ -83,6 +83,7 @@ export async function welcome(comm: Comm, admit: (hello: Hello) => Admission, ti
   comm.peerCodecs(Array.isArray(msg.codecs) ? msg.codecs : []);
   const reply: Welcome = { op: "welcome", version: PROTOCOL_VERSION, id: decision.id, codecs: CODECS };
   if (decision.dataToken !== undefined) reply.dataToken = decision.dataToken;
+  if (decision.dataSecret !== undefined) reply.dataSecret = decision.dataSecret;
   if (decision.rtc !== undefined) reply.rtc = decision.rtc;
   if (decision.name !== undefined) reply.name = decision.name;
   if (decision.dashboard !== undefined) reply.dashboard = decision.dashboard;

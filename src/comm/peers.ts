@@ -50,11 +50,14 @@ export class PeerPool {
     private readonly dial: (address: string) => Promise<Comm> = (address) => connect(address, withRelayToken(transport, this.token)),
   ) {}
 
-  /** The connection to `address`, opening it (with the handshake) if needed. */
-  get(address: string): Promise<Peer> {
+  /**
+   * The connection to `address`, opening it (with the handshake) if needed; a new one presents
+   * `opener` as its hello's token when given (a ticket there: util/tickets.ts), else `token`.
+   */
+  get(address: string, opener?: string): Promise<Peer> {
     const known = this.peers.get(address);
     if (known) return known;
-    const p = this.open(address);
+    const p = this.open(address, opener ?? this.token);
     this.peers.set(address, p);
     // A failed or closed connection is forgotten, so the next get() opens a fresh one.
     const forget = () => {
@@ -71,14 +74,14 @@ export class PeerPool {
     this.peers.clear();
   }
 
-  private async open(address: string): Promise<Peer> {
+  private async open(address: string, token: string | undefined): Promise<Peer> {
     if (this.closed) throw new ProtocolError(`${this.name} is closed`);
     const comm = await this.dial(address);
     if (!this.keepAlive) comm.keepAlive(false);
     comm.name = `${this.name}→${address}`;
     this.connected.set(address, comm);
     void comm.closed.then(() => this.connected.get(address) === comm && this.connected.delete(address));
-    const w = await greet(comm, { role: this.role, token: this.token, name: this.name });
+    const w = await greet(comm, { role: this.role, token, name: this.name });
     if (w.name !== undefined) this.names.set(comm, displayName(w.name));
     const requests = new Requests(comm);
     comm.setHandler((msg) => {

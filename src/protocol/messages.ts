@@ -90,10 +90,17 @@ export interface Welcome {
   /** Frame codecs this end can decode. */
   codecs?: string[] | undefined;
   /**
-   * From a scheduler that requires tokens: the secret for data-plane connections (workers' data
-   * servers). It lets its holder read and place data, never submit work or join as a worker.
+   * From a scheduler that requires tokens: this client's or worker's own credential, which the
+   * relay asks callers for (void once it leaves). It opens no data server by itself: reading or
+   * storing a key there takes a ticket (see dataSecret).
    */
   dataToken?: string | undefined;
+  /**
+   * To a worker, from a scheduler that requires tokens: its own data secret. Its data server serves
+   * a key only to a reader presenting the ticket the scheduler made with this secret for that
+   * reader and key (util/tickets.ts, scheduler/grants.ts).
+   */
+  dataSecret?: string | undefined;
   /** To a worker: how to make WebRTC links in this cluster (ICE servers for networks with NAT). */
   rtc?: RtcConfig | undefined;
   /** From a worker's data server: that worker's name (the worker page names its peers by it). */
@@ -168,6 +175,14 @@ export interface Request {
 
 export type RequestWhat =
   | { kind: "who-has"; keys: string[] }
+  /** Who holds each key, with this client's tickets to fetch it there: answered with Record<key, { who, tickets }>. */
+  | { kind: "locate"; keys: string[] }
+  /**
+   * Where to store scattered keys: answered with one { address, ticket } per key and target
+   * (the scheduler picks among `workers`, or every worker with `broadcast`). update-data counts
+   * only the placements granted here.
+   */
+  | { kind: "scatter"; keys: string[]; workers?: string[] | undefined; broadcast?: boolean | undefined }
   | { kind: "workers" }
   | { kind: "upload"; module: ModuleDef }
   | { kind: "story"; key: string }
@@ -177,6 +192,12 @@ export type RequestWhat =
   | { kind: "progress-watch"; keys: string[] }
   /** The counts of a watch now; `end` stops it after answering. */
   | { kind: "progress"; watch: number; end?: boolean | undefined };
+
+/**
+ * The answer to a "scatter" request: where to store each key, with the client's tickets there to
+ * store it (`ticket`) and read it back (`read`); no tickets from a scheduler without tokens.
+ */
+export type ScatterPlacement = Record<string, { address: string; ticket?: string | undefined; read?: string | undefined }[]>;
 
 /** Tasks of a progress watch by where they are: done (in memory, or finished and freed), erred, running. */
 export interface ProgressCounts {
@@ -195,6 +216,8 @@ export interface KeyInMemory {
   key: string;
   /** Data-server addresses of workers that hold it. */
   who: string[];
+  /** One ticket per holder in `who`, letting this client fetch the key there (see DepLocation). */
+  tickets?: string[] | undefined;
   nbytes: number;
   /** The result itself when small: the client needs no fetch from the worker. */
   value?: Serialized | undefined;
@@ -248,6 +271,8 @@ export interface DepLocation {
   key: string;
   who: string[];
   nbytes: number;
+  /** One ticket per holder in `who` (same order) letting the reader fetch `key` there; absent on a scheduler without tokens. */
+  tickets?: string[] | undefined;
 }
 
 export interface ComputeTask {
@@ -459,12 +484,16 @@ export interface GetData {
   op: "get-data";
   id: number;
   keys: string[];
+  /** One ticket per key, for the name this connection's hello gave (required where the worker has a data secret). */
+  tickets?: string[] | undefined;
 }
 
 export interface PutData {
   op: "put-data";
   id: number;
   values: Record<string, Serialized>;
+  /** One "put" ticket per key of `values`, by key (required where the worker has a data secret). */
+  tickets?: Record<string, string> | undefined;
 }
 
 export type ToDataServer = GetData | PutData;

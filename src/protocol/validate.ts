@@ -145,7 +145,10 @@ const requestWhat: Check = (v, p) => {
   const kind = (v as { kind?: unknown } | null)?.kind;
   switch (kind) {
     case "who-has":
+    case "locate":
       return shape({ keys })(v, p);
+    case "scatter":
+      return shape({ keys, workers: optional(workerList), broadcast: optional(bool) })(v, p);
     case "workers":
       return null;
     case "upload":
@@ -159,7 +162,7 @@ const requestWhat: Check = (v, p) => {
     case "progress":
       return shape({ watch: count, end: optional(bool) })(v, p);
     default:
-      return `${p}.kind must be one of "who-has", "workers", "upload", "story", "retire", "progress-watch", "progress"`;
+      return `${p}.kind must be one of "who-has", "locate", "scatter", "workers", "upload", "story", "retire", "progress-watch", "progress"`;
   }
 };
 
@@ -188,6 +191,7 @@ const SCHEMAS: { [K in Message["op"]]: Check } = {
     id: str,
     codecs: optional(smallKeys),
     dataToken: optional(str),
+    dataSecret: optional(str),
     name: optional(str),
     dashboard: optional(str),
     rtc: optional(
@@ -203,7 +207,7 @@ const SCHEMAS: { [K in Message["op"]]: Check } = {
   cancel: shape({ keys }),
   "update-data": shape({ entries: arrayOf(shape({ key: str, worker: str, nbytes: nonNegative })) }),
   request: shape({ id: count, what: requestWhat }),
-  "key-in-memory": shape({ key: str, who: workerList, nbytes: nonNegative, value: optional(serialized) }),
+  "key-in-memory": shape({ key: str, who: workerList, tickets: optional(workerList), nbytes: nonNegative, value: optional(serialized) }),
   "key-erred": shape({ key: str, error: errorData, blame: str }),
   "key-cancelled": shape({ key: str }),
   "key-lost": shape({ key: str, reason: str }),
@@ -214,7 +218,7 @@ const SCHEMAS: { [K in Message["op"]]: Check } = {
     fn: fnRef,
     fnDef: optional(fnDef),
     args: serialized,
-    deps: arrayOf(shape({ key: str, who: workerList, nbytes: nonNegative })),
+    deps: arrayOf(shape({ key: str, who: workerList, nbytes: nonNegative, tickets: optional(workerList) })),
     priority,
   }),
   "free-keys": shape({ keys }),
@@ -223,7 +227,7 @@ const SCHEMAS: { [K in Message["op"]]: Check } = {
   "steal-request": shape({ keys }),
   "scale-up": shape({ n: count }),
   "steal-response": shape({ stolen: keys, kept: keys }),
-  "acquire-replicas": shape({ keys: arrayOf(shape({ key: str, who: workerList, nbytes: nonNegative })) }),
+  "acquire-replicas": shape({ keys: arrayOf(shape({ key: str, who: workerList, nbytes: nonNegative, tickets: optional(workerList) })) }),
   "task-finished": shape({ key: str, nbytes: nonNegative, duration: nonNegative, value: optional(serialized), held: optional(bool) }),
   "task-started": shape({ key: str }),
   "retire-me": shape({ reason: str }),
@@ -240,8 +244,8 @@ const SCHEMAS: { [K in Message["op"]]: Check } = {
     executing: count,
     ready: count,
   }),
-  "get-data": shape({ id: count, keys }),
-  "put-data": shape({ id: count, values: recordOf(serialized) }),
+  "get-data": shape({ id: count, keys, tickets: optional(keys) }),
+  "put-data": shape({ id: count, values: recordOf(serialized), tickets: optional(recordOf(str)) }),
   data: shape({ id: count, values: recordOf(serialized), missing: keys }),
   "put-reply": shape({ id: count, nbytes: recordOf(nonNegative) }),
   goodbye: shape({ reason: str }),

@@ -9,6 +9,7 @@ import type { Hello, WorkerHello } from "../protocol/messages.js";
 import { matches, portableSecretEquals } from "../util/secret.js";
 import type { SchedulerOptions } from "./server.js";
 import type { SchedulerState } from "./state.js";
+import type { DataGrants } from "./grants.js";
 
 /** Workers connected at once by default: far beyond any cluster run so far, far below what fills memory with records. */
 export const DEFAULT_MAX_WORKERS = 10_000;
@@ -31,7 +32,7 @@ export class Admissions {
   constructor(
     private readonly options: SchedulerOptions,
     private readonly state: SchedulerState,
-    private readonly dataToken: () => string | undefined,
+    private readonly grants: DataGrants,
     private readonly nextId: (role: "client" | "worker") => number,
   ) {
     this.failedLogins = new AddressWindow(options.maxFailedLoginsPerMinute ?? DEFAULT_FAILED_LOGINS_PER_MINUTE);
@@ -71,7 +72,8 @@ export class Admissions {
     };
     if (hello.role === "client") {
       if (clientToken !== undefined && !is(clientToken)) return fail("client", "this scheduler needs a token: Client.connect(address, { token })");
-      return { id: `client-${this.nextId("client")}`, dataToken: this.dataToken() };
+      const id = `client-${this.nextId("client")}`;
+      return { id, dataToken: this.grants.credential(id) };
     }
     if (hello.role !== "worker") return { refuse: `role "${String(hello.role)}" cannot connect to a scheduler` };
     let trusted: boolean;
@@ -93,7 +95,7 @@ export class Admissions {
     this.joins.hit(host);
     const id = `worker-${this.nextId("worker")}`;
     this.joining.set(id, { trusted, name: w.name, address: w.address });
-    return { id, dataToken: this.dataToken(), rtc: o.webrtc };
+    return { id, dataToken: this.grants.credential(id), dataSecret: this.grants.secret(w.address), rtc: o.webrtc };
   }
 
   /** Why a joining worker's name or data-server address cannot be its own: another worker has it, or is joining with it (or null). */

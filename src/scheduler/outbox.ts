@@ -1,6 +1,7 @@
 // What the scheduler tells whom: the messages its decisions produce, in order, with frees
 // batched per worker and sent at the end of each event.
 
+import { clientReader, type DataGrants } from "./grants.js";
 import type { DepLocation, FnDef, RetireResult, SchedulerToClient, SchedulerToWorker } from "../protocol/messages.js";
 import type { Serialized } from "../protocol/refs.js";
 import type { ClientState, TaskState, WorkerRecord } from "./model.js";
@@ -31,6 +32,9 @@ export class Outbox {
   private out: Instruction[] = [];
   /** Keys to free per worker, sent at the end of the event (one message per worker). */
   private readonly frees = new Map<WorkerRecord, Set<string>>();
+
+  /** Set by the scheduler when it requires tokens: locations then carry the reader's tickets (grants.ts). */
+  grants: DataGrants | undefined;
 
   constructor(
     /** Function sources by id, sent along with a worker's first task using each. */
@@ -79,7 +83,8 @@ export class Outbox {
     }
     const deps: DepLocation[] = ts.deps.size === 0 ? NO_DEPS : [];
     for (const d of ts.deps) {
-      deps.push({ key: d.key, who: holders(d), nbytes: d.nbytes });
+      const who = holders(d);
+      deps.push({ key: d.key, who, nbytes: d.nbytes, tickets: this.grants?.tickets("get", who, ws.name, d.key) });
       ws.told.add(d.key);
     }
     ws.told.add(ts.key);
@@ -92,13 +97,23 @@ export class Outbox {
 
   /** Tells every client wanting `ts` that it is in memory, with its value when small. */
   inMemory(ts: TaskState, value: Serialized | undefined): void {
-    const msg: SchedulerToClient = { op: "key-in-memory", key: ts.key, who: holders(ts), nbytes: ts.nbytes, value };
-    for (const cs of ts.whoWants) this.toClient(cs, msg);
+    const who = holders(ts);
+    const grants = this.grants;
+    // A small result goes inline: the client fetches nothing, and needs no ticket (the hot path of map).
+    if (!grants || value !== undefined) {
+      const msg: SchedulerToClient = { op: "key-in-memory", key: ts.key, who, nbytes: ts.nbytes, value };
+      for (const cs of ts.whoWants) this.toClient(cs, msg);
+      return;
+    }
+    for (const cs of ts.whoWants) {
+      this.toClient(cs, { op: "key-in-memory", key: ts.key, who, tickets: grants.tickets("get", who, clientReader(cs.id), ts.key), nbytes: ts.nbytes, value });
+    }
   }
 
   /** Tells one client (that just asked for it) that `ts` is already in memory. */
   alreadyInMemory(ts: TaskState, cs: ClientState): void {
-    this.toClient(cs, { op: "key-in-memory", key: ts.key, who: holders(ts), nbytes: ts.nbytes });
+    const who = holders(ts);
+    this.toClient(cs, { op: "key-in-memory", key: ts.key, who, tickets: this.grants?.tickets("get", who, clientReader(cs.id), ts.key), nbytes: ts.nbytes });
   }
 
   /** Tells `to` (default: every client wanting it) that `ts` failed. */

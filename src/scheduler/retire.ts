@@ -58,7 +58,8 @@ export function advanceRetirements(s: SchedulerState): void {
         else s.replicaAttempts.set(ts, { count: 1, failed: new Set() });
         let list = asks.get(to);
         if (!list) asks.set(to, (list = []));
-        list.push({ key: ts.key, who: holders(ts), nbytes: ts.nbytes });
+        const who = holders(ts);
+        list.push({ key: ts.key, who, nbytes: ts.nbytes, tickets: s.outbox.grants?.tickets("get", who, to.name, ts.key) });
         waiting = true;
       }
       if (homeless > 0) {

@@ -15,6 +15,7 @@ import type { ClientToScheduler, Handlers, Hello, Message, Request, RetireResult
 import { HandshakeGate, hostOf, LogThrottle } from "../comm/gate.js";
 import type { SecretCompare } from "../util/secret.js";
 import { Admissions, capUntrusted } from "./admission.js";
+import { challenge, DataGrants, grantedScatter, locate, placeScatter } from "./grants.js";
 import { randomId } from "../util/ids.js";
 import { workerInfo } from "./queries.js";
 import { ProgressWatches } from "./progress.js";
@@ -119,8 +120,14 @@ export class Scheduler {
   private unrunnableSeen = 0;
   /** Adapting worker processes that asked for it (started when the first one joins). */
   private adaptive: Adaptive | null = null;
-  /** Given to admitted clients and workers for data-plane connections; none when no token is required. */
-  private readonly dataTokenValue: string | undefined;
+  /** Each member's credential and each worker's data secret, and the tickets made with them (grants.ts). */
+  readonly grants: DataGrants;
+  /** Scatter placements granted to each client and not yet reported by update-data ("key\naddress"). */
+  private readonly scatterGrants = new Map<string, Set<string>>();
+  /** Workers' addresses the relay may reach: each after its data server answered the challenge (grants.ts). */
+  private readonly challenged = new Map<string, Promise<boolean>>();
+  /** Turns scatters onto the next worker (round robin across calls). */
+  private scatterTurn = 0;
   /** Clients' progress watches (progress.ts), by client connection. */
   private readonly progress: ProgressWatches;
 
@@ -133,9 +140,10 @@ export class Scheduler {
     this.state = new SchedulerState(options);
     this.progress = new ProgressWatches(this.state.tasks);
     this.telemetry = new Telemetry(this.state);
-    this.dataTokenValue = options.token !== undefined || options.workerToken !== undefined || options.tabToken !== undefined ? randomId(16) : undefined;
+    this.grants = new DataGrants(options.token !== undefined || options.workerToken !== undefined || options.tabToken !== undefined);
+    if (this.grants.enabled) this.state.outbox.grants = this.grants;
     this.gate = new HandshakeGate("scheduler", { maxPending: options.maxPendingHandshakes, maxPendingPerAddress: options.maxPendingPerAddress });
-    this.admissions = new Admissions(options, this.state, () => this.dataTokenValue, (role) => ++this.nextIds[role]);
+    this.admissions = new Admissions(options, this.state, this.grants, (role) => ++this.nextIds[role]);
   }
 
   /** Starts a scheduler listening at `options.address`. */
@@ -182,11 +190,24 @@ export class Scheduler {
   }
 
   /**
-   * The secret for workers' data servers (handed to admitted clients and workers in the welcome);
-   * the relay asks callers for it. Undefined when the scheduler requires no tokens.
+   * Whether `given` is the credential of a client or worker connected now (the relay asks callers
+   * for one). Always true on a scheduler that requires no tokens.
    */
-  get dataToken(): string | undefined {
-    return this.dataTokenValue;
+  isCredential(given: string | undefined): boolean {
+    return !this.grants.enabled || this.grants.isCredential(given);
+  }
+
+  /**
+   * Whether the relay may reach `address`: a connected worker's data server that answered the
+   * scheduler's challenge there (resolves once it has answered, or failed to). On a scheduler
+   * without tokens, any connected worker's address.
+   */
+  reachable(address: string): boolean | Promise<boolean> {
+    const ws = this.state.workerAt(address);
+    if (!ws || ws.status === "gone") return false;
+    if (!this.grants.enabled) return true;
+    const answered = this.challenged.get(address);
+    return answered ? answered.then((ok) => ok && this.state.workerAt(address) === ws) : false;
   }
 
   /** Open connections, by role (for tests and the dashboard). */
@@ -230,7 +251,7 @@ export class Scheduler {
     if (!admitted) return;
     const { hello, id } = admitted;
     const joining = this.admissions.joined(id);
-    if (this.closing) return;
+    if (this.closing) return this.grants.forget(id, hello.worker?.address);
     comm.name = `scheduler↔${id}`;
     if (this.options.keepAlive === false) comm.keepAlive(false);
     if (hello.role === "client") this.serveClient(comm, id);
@@ -245,12 +266,14 @@ export class Scheduler {
       "update-graph": (m) => s.updateGraph(id, m.tasks, m.fns, m.wants),
       "release-keys": (m) => s.releaseKeys(id, m.keys),
       cancel: (m) => s.cancel(id, m.keys),
-      "update-data": (m) => s.updateData(id, m.entries),
-      request: (m) => this.answer(comm, m),
+      "update-data": (m) => s.updateData(id, grantedScatter(id, m.entries, this.scatterGrants.get(id))),
+      request: (m) => this.answer(comm, m, id),
     };
     comm.setHandler((msg) => this.handle(handlers, msg));
     void comm.closed.then(() => {
       this.clients.delete(id);
+      this.grants.forget(id);
+      this.scatterGrants.delete(id);
       this.tick();
       s.removeClient(id);
       this.deliver();
@@ -263,6 +286,7 @@ export class Scheduler {
     const w = hello.worker!;
     log().info(`worker ${w.name} joined (${id}, ${w.kind}, ${trusted ? "trusted" : "untrusted"}, ${w.nthreads} thread${w.nthreads === 1 ? "" : "s"}, data at ${w.address}); ${this.workers.size} worker${this.workers.size === 1 ? "" : "s"} now`);
     this.state.addWorker(id, trusted ? w : capUntrusted(w), trusted, hostOf(comm.peerAddress));
+    if (this.grants.enabled && /^(wss?|inproc):\/\//.test(w.address)) this.challenged.set(w.address, challenge(this.grants, w.address, this.options.transport));
     this.deliver();
     if (hello.worker!.group?.adapt && !this.adaptive) this.adaptProcesses();
     const s = this.state;
@@ -299,6 +323,8 @@ export class Scheduler {
     });
     void comm.closed.then((info) => {
       this.workers.delete(id);
+      this.grants.forget(id, w.address);
+      this.challenged.delete(w.address);
       this.tick();
       const expired = this.expired.delete(id);
       const graceful = info.graceful && !expired;
@@ -336,7 +362,14 @@ export class Scheduler {
     this.deliver();
   }
 
-  private answer(comm: Comm, m: Request): void {
+  /** Places a client's scattered keys and grants it the puts (grants.ts). */
+  private placeScatter(clientId: string, keys: string[], workers: string[] | undefined, broadcast: boolean): ReturnType<typeof placeScatter> {
+    let granted = this.scatterGrants.get(clientId);
+    if (!granted) this.scatterGrants.set(clientId, (granted = new Set()));
+    return placeScatter(this.state, this.grants, clientId, keys, workers, broadcast, granted, this.scatterTurn++);
+  }
+
+  private answer(comm: Comm, m: Request, clientId: string): void {
     const s = this.state;
     let value: unknown;
     try {
@@ -344,6 +377,12 @@ export class Scheduler {
       switch (what.kind) {
         case "who-has":
           value = s.whoHas(what.keys);
+          break;
+        case "locate":
+          value = locate(s, this.grants, clientId, what.keys);
+          break;
+        case "scatter":
+          value = this.placeScatter(clientId, what.keys, what.workers, what.broadcast === true);
           break;
         case "workers":
           value = workerInfo(s);

@@ -11,8 +11,9 @@ import { displayName, PeerPool, withRelayToken } from "../comm/peers.js";
 import type { TransportOptions } from "../comm/types.js";
 import { log } from "../log.js";
 import { AddressWindow, DEFAULT_FAILED_LOGINS_PER_MINUTE, HandshakeGate, hostOf, LogThrottle } from "../comm/gate.js";
-import { matches, portableSecretEquals, type SecretCompare } from "../util/secret.js";
-import type { DataReply, Handlers, ToDataServer } from "../protocol/messages.js";
+import { TicketKey } from "../util/tickets.js";
+import { CHALLENGER, opener, openedBy } from "../util/tickets.js";
+import type { DataReply, DepLocation, Handlers, ToDataServer } from "../protocol/messages.js";
 import type { Serialized } from "../protocol/refs.js";
 import { deserialize, measure, serialize } from "../protocol/serialize.js";
 import { exposeBuffers } from "../util/buffer-pool.js";
@@ -38,8 +39,18 @@ function helloTimeout(transport: TransportOptions | undefined): number {
 export class DataPlane {
   /** The WebRTC side of this worker, when it has one (set once, before joining). */
   rtc: RtcLink | null = null;
-  /** The data-plane secret from the scheduler's welcome (none when it requires no tokens). */
-  private token: string | undefined;
+  /**
+   * This worker's data secret from the scheduler's welcome, as an HMAC key: its data server serves
+   * and stores keys only with the tickets the scheduler made with it (scheduler/grants.ts). Null
+   * when the scheduler requires no tokens; undefined until the welcome, when a hello is refused
+   * if this worker presented a token (it cannot check tickets yet).
+   */
+  private ticketKey: TicketKey | null | undefined;
+  /** Resolves when the welcome has given the data secret (a hello that comes first waits for it). */
+  private readonly secretKnown: Promise<void>;
+  private resolveSecret!: () => void;
+  /** Tickets the scheduler gave this worker, to fetch each key from each holder (by key, then address). */
+  private readonly tickets = new Map<string, Map<string, string>>();
   private readonly peers: PeerPool;
   private readonly incoming = new Set<Comm>();
   /** Who is at the other end of each incoming connection, as its hello said (for status pages). */
@@ -51,6 +62,8 @@ export class DataPlane {
   /** When a WebRTC link to each of these peers last failed. */
   private readonly rtcFailed = new Map<string, number>();
   private closed = false;
+  /** This worker's own credential (for the relay), from the welcome. */
+  private credential: string | undefined;
 
   constructor(
     private readonly name: string,
@@ -59,16 +72,39 @@ export class DataPlane {
     private readonly webrtc: WebRtcOptions | undefined,
     /** Called after a fetch has settled (data arrived or not), for the worker to act on the state. */
     private readonly afterFetch: () => void,
-    private readonly compare: SecretCompare = portableSecretEquals,
+    /** Whether this worker joins with a token: its data server then refuses everyone until the welcome gives its secret. */
+    expectSecret = true,
   ) {
     this.gate = new HandshakeGate(`${name}'s data server`);
     this.peers = new PeerPool("peer", name, undefined, transport, (a) => this.dial(a));
+    this.ticketKey = expectSecret ? undefined : null;
+    this.secretKnown = new Promise((r) => (this.resolveSecret = r));
   }
 
-  /** The cluster's data token: asked of those who fetch here, presented where this worker fetches. */
-  setToken(token: string | undefined): void {
-    this.token = token;
-    this.peers.token = token;
+  /**
+   * What the scheduler's welcome gave: this worker's own credential (the relay asks for it when
+   * this worker fetches through it) and its data secret (see ticketKey).
+   */
+  setCredentials(credential: string | undefined, secret: string | undefined): void {
+    this.credential = credential;
+    this.ticketKey = secret === undefined ? null : new TicketKey(secret);
+    this.resolveSecret();
+  }
+
+  /** Keeps the tickets of these locations (a task's dependencies, replicas to copy) for fetching them. */
+  learn(locations: DepLocation[]): void {
+    for (const loc of locations) {
+      const t = loc.tickets;
+      if (t === undefined) continue;
+      let byHolder = this.tickets.get(loc.key);
+      if (!byHolder) this.tickets.set(loc.key, (byHolder = new Map()));
+      for (let i = 0; i < loc.who.length; i++) if (t[i]) byHolder.set(loc.who[i]!, t[i]!);
+    }
+  }
+
+  /** The scheduler freed these keys here: their tickets are of no more use. */
+  forget(keys: string[]): void {
+    for (const key of keys) this.tickets.delete(key);
   }
 
   /**
@@ -103,13 +139,21 @@ export class DataPlane {
     const host = hostOf(comm.peerAddress);
     if (this.failedLogins.full(host)) return comm.close("too many failed logins from this address: try again later");
     this.gate.enter(comm);
+    if (this.ticketKey === undefined) {
+      // The scheduler's challenge may arrive before its welcome to this worker: wait for the secret (its hello waits in the inbox).
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([this.secretKnown, new Promise<void>((r) => (timer = setTimeout(r, helloTimeout(this.transport))))]);
+      clearTimeout(timer);
+    }
     const admitted = await welcome(comm, (hello) => {
-      if (this.token !== undefined && !matches(this.compare, hello.token, this.token)) {
-        const n = this.failedLogins.hit(host);
-        this.authLog.warn(`${this.name}: failed login to its data server from ${comm.peerAddress} (${n} from ${host} in the last minute)`);
-        return { refuse: hello.token ? "wrong data token" : "this worker's data server needs the cluster's data token" };
-      }
       if (hello.role !== "peer" && hello.role !== "client") return { refuse: `role "${hello.role}" cannot use a data server` };
+      const key = this.ticketKey;
+      if (key === undefined) return { refuse: "this worker has not joined its scheduler yet" };
+      if (key !== null && !openedBy(key, hello.name, hello.token)) {
+        if (hello.name === CHALLENGER) return { refuse: "wrong ticket" }; // another worker claimed this address
+        this.failed(comm, host, "a hello without a valid ticket");
+        return { refuse: hello.token ? "wrong ticket" : "this worker's data server needs a ticket from the scheduler" };
+      }
       return { id: `${this.name}-conn-${randomId(3)}`, name: this.name };
     }, helloTimeout(this.transport));
     this.gate.leave(comm);
@@ -119,10 +163,17 @@ export class DataPlane {
     const { name, role } = admitted.hello;
     if (name !== undefined && (role === "peer" || role === "client")) this.incomingPeers.set(comm, { name: displayName(name), role });
     void comm.closed.then(() => this.incoming.delete(comm));
+    const reader = admitted.hello.name ?? "";
     const handlers: Handlers<ToDataServer> = {
       "get-data": (m) => {
         const values: Record<string, Serialized> = {};
         const missing: string[] = [];
+        const key = this.ticketKey;
+        if (key) {
+          for (let i = 0; i < m.keys.length; i++) {
+            if (!key.check("get", reader, m.keys[i]!, m.tickets?.[i])) return this.failed(comm, host, `get-data without a valid ticket for ${m.keys[i]}`, true);
+          }
+        }
         for (const key of m.keys) {
           if (!this.state.holds(key)) {
             missing.push(key);
@@ -135,6 +186,12 @@ export class DataPlane {
         comm.send({ op: "data", id: m.id, values, missing });
       },
       "put-data": (m) => {
+        const key = this.ticketKey;
+        if (key) {
+          for (const k of Object.keys(m.values)) {
+            if (!key.check("put", reader, k, m.tickets?.[k])) return this.failed(comm, host, `put-data without a valid ticket for ${k}`, true);
+          }
+        }
         const nbytes: Record<string, number> = {};
         for (const [key, payload] of Object.entries(m.values)) {
           const value = deserialize(payload);
@@ -147,24 +204,39 @@ export class DataPlane {
     comm.setHandler((msg) => dispatch(handlers, msg));
   }
 
+  /** A request or hello without a valid ticket: logged (throttled), counted against its address, and with `close` its connection closed. */
+  private failed(comm: Comm, host: string, what: string, close = false): void {
+    const n = this.failedLogins.hit(host);
+    this.authLog.warn(`${this.name}: ${what} from ${comm.peerAddress} (${n} failed from ${host} in the last minute)`);
+    if (close) comm.close(`${what}: this worker serves and stores only what the scheduler granted`);
+  }
+
   // ------------------------------------------------------------ fetching
 
   /** Fetches `keys` from the worker whose data server is at `from`, and tells the state what came. */
   async fetch(from: string, keys: string[]): Promise<void> {
     try {
-      const peer = await this.peers.get(from);
-      const reply = await peer.requests.request<DataReply>((id) => ({ op: "get-data", id, keys }));
+      const tickets = this.ticketsFor(from, keys);
+      const peer = await this.peers.get(from, tickets && opener("get", tickets[0]!, keys[0]!));
+      const reply = await peer.requests.request<DataReply>((id) => ({ op: "get-data", id, keys, tickets }));
       const values = new Map<string, { value: unknown; nbytes: number }>();
       for (const [key, payload] of Object.entries(reply.values)) {
         const value = deserialize(payload);
         values.set(key, { value, nbytes: measure(value) });
       }
+      for (const key of values.keys()) this.tickets.delete(key);
       this.state.dataArrived(from, values, reply.missing);
     } catch (err) {
       log().debug(`${this.name}: fetching ${keys.length} keys from ${from} failed: ${(err as Error).message}`);
       this.state.fetchFailed(from, keys);
     }
     this.afterFetch();
+  }
+
+  /** The tickets for fetching `keys` from `from`, or undefined where the scheduler gives none. */
+  private ticketsFor(from: string, keys: string[]): string[] | undefined {
+    if (this.tickets.size === 0) return undefined;
+    return keys.map((k) => this.tickets.get(k)?.get(from) ?? "");
   }
 
   /**
@@ -185,6 +257,6 @@ export class DataPlane {
         }
       }
     }
-    return connect(address, withRelayToken(this.transport, this.token));
+    return connect(address, withRelayToken(this.transport, this.credential));
   }
 }

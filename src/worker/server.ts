@@ -55,7 +55,10 @@ export interface WorkerOptions {
   spill?: SpillStore | undefined;
   resources?: Resources;
   token?: string | undefined;
-  /** How the data server compares tokens. Default: constant time in plain JavaScript; Node passes timingSafeEqual over digests. */
+  /**
+   * Unused since data servers check tickets (util/tickets.ts, compared in constant time there), not
+   * a shared token; kept so that callers passing it still compile.
+   */
   compareSecret?: SecretCompare | undefined;
   /** How source becomes code on this platform. */
   code?: CodePlatform;
@@ -131,7 +134,7 @@ export class Worker {
     if (limit > 0) setSpareBudget(() => SPILL_FRACTION * limit - this.state.memory);
     this.code = new CodeCache(options.code);
     this.closed = new Promise((r) => (this.resolveClosed = r));
-    this.data = new DataPlane(this.name, this.state, options.transport, options.webrtc, () => this.scheduleDrain(), options.compareSecret);
+    this.data = new DataPlane(this.name, this.state, options.transport, options.webrtc, () => this.scheduleDrain(), options.token !== undefined);
     this.yieldToEventLoop = options.yieldToEventLoop ?? (() => new Promise((r) => setTimeout(r, 0)));
   }
 
@@ -237,7 +240,7 @@ export class Worker {
       },
     });
     this.id = w.id;
-    this.data.setToken(w.dataToken);
+    this.data.setCredentials(w.dataToken, w.dataSecret);
     // Tasks that read the scheduler's /data/ (a tab's chunks above all) present this worker's token.
     useSchedulerCredentials(this.options.dataOrigin ?? this.options.scheduler, this.options.token);
     if (w.rtc) this.data.rtc?.configure(w.rtc);
@@ -246,15 +249,22 @@ export class Worker {
     const handlers: Handlers<SchedulerToWorker> = {
       "compute-task": (m) => {
         if (m.fnDef) this.code.define(m.fnDef);
+        if (m.deps.length > 0) this.data.learn(m.deps);
         this.state.computeTask(m);
       },
-      "free-keys": (m) => this.state.freeKeys(m.keys),
+      "free-keys": (m) => {
+        this.data.forget(m.keys);
+        this.state.freeKeys(m.keys);
+      },
       "load-module": (m) => this.code.loadModule(m.module),
       "close-worker": (m) => {
         log().info(`${this.name}: the scheduler asks it to close (${m.reason})`);
         void this.close(m.reason);
       },
-      "acquire-replicas": (m) => this.state.acquireReplicas(m.keys),
+      "acquire-replicas": (m) => {
+        this.data.learn(m.keys);
+        this.state.acquireReplicas(m.keys);
+      },
       "steal-request": (m) => this.state.stealRequest(m.keys),
       "rtc-signal": (m) => m.from !== undefined && this.data.rtc?.signal(m.from, m.data),
       "scale-up": (m) => {

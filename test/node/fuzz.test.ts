@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { Client, Scheduler } from "../../node/index.js";
 import { WorkerGroup } from "../../node/worker-group.js";
-import { consoleLogger, encodePacket, PROTOCOL_VERSION, serialize, setLogger, toChunks, type Message } from "../../src/internal.js";
+import { consoleLogger, encodePacket, opener, PROTOCOL_VERSION, serialize, setLogger, toChunks, type Message } from "../../src/internal.js";
 import { Hostile } from "../security/hostile.js";
 
 const CLIENT_TOKEN = "client-secret";
@@ -20,9 +20,9 @@ function prng(seed: number): () => number {
 }
 
 /** Opens a session and does the handshake for `role`; returns it with the welcome. */
-async function session(address: string, role: "client" | "peer", token: string): Promise<{ s: Hostile; welcome: Message }> {
+async function session(address: string, role: "client" | "peer", token: string, name?: string): Promise<{ s: Hostile; welcome: Message }> {
   const s = await Hostile.open(address, "127.0.0.1");
-  s.send([{ op: "hello", version: PROTOCOL_VERSION, role, token, codecs: ["deflate"] }]);
+  s.send([{ op: "hello", version: PROTOCOL_VERSION, role, token, codecs: ["deflate"], name }]);
   const welcome = await s.next();
   assert.equal(welcome?.op, "welcome", `handshake as ${role}: ${JSON.stringify(welcome)}`);
   return { s, welcome: welcome! };
@@ -114,14 +114,14 @@ function hostile(r: () => number, base: Message[]): { bytes?: Uint8Array | strin
  * Sends `count` hostile inputs to `address`, each on a handshaken connection (reused while it stays
  * open), and waits until each is dealt with. Returns how many connections the far end closed.
  */
-async function fuzz(address: string, role: "client" | "peer", token: string, count: number, seed: number): Promise<{ closedByPeer: number; reasons: Set<string> }> {
+async function fuzz(address: string, role: "client" | "peer", token: string, count: number, seed: number, name?: string): Promise<{ closedByPeer: number; reasons: Set<string> }> {
   const r = prng(seed);
   const base = corpus();
   let current: Hostile | null = null;
   let closedByPeer = 0;
   const reasons = new Set<string>();
   for (let i = 0; i < count; i++) {
-    current ??= (await session(address, role, token)).s;
+    current ??= (await session(address, role, token, name)).s;
     const h = hostile(r, base);
     if (h.bytes !== undefined) current.sendBytes(h.bytes);
     else current.send(h.messages!);
@@ -204,11 +204,18 @@ describe("hostile input", () => {
   });
 
   test("1,000 random and mutated messages to a worker's data server; it keeps serving", async () => {
-    const { s, welcome } = await session(scheduler.address, "client", CLIENT_TOKEN);
-    const dataToken = (welcome as { dataToken?: string }).dataToken!;
-    s.close();
+    // A data server admits only a reader holding a ticket there: a client asks where a result is,
+    // and opens the connection with the ticket it is given (util/tickets.ts).
     const [w] = await client.workers();
-    const { closedByPeer } = await fuzz(w!.address, "peer", dataToken, 1000, 2);
+    const held = client.with({ workers: w!.id }).submit((x: number) => x + 1, 1);
+    await held;
+    const { s, welcome } = await session(scheduler.address, "client", CLIENT_TOKEN);
+    s.send([{ op: "request", id: 1, what: { kind: "locate", keys: [held.key] } }]);
+    const located = ((await s.next()) as { value: Record<string, { who: string[]; tickets: string[] }> }).value[held.key]!;
+    s.close();
+    const ticket = located.tickets[located.who.indexOf(w!.address)]!;
+    const reader = `client-${(welcome as { id: string }).id}`;
+    const { closedByPeer } = await fuzz(w!.address, "peer", opener("get", ticket, held.key), 1000, 2, reader);
     assert.ok(closedByPeer > 300, `closed ${closedByPeer}`);
     const big = client.with({ workers: w!.id }).submit((n: number) => new Float64Array(n).fill(1), 100_000);
     const other = (await client.workers()).find((x) => x.id !== w!.id)!;

@@ -1,8 +1,8 @@
 // The relay (issue 20, Build 5), attacked over real loopback sockets on a scheduler that serves the
-// worker page: callers need the data token and reach only admitted workers' addresses (a port scan
-// through it fails), a caller is capped at a hello's size and a bounded queue until the far end
-// answers, one address holds a bounded number of relay sockets, and a caller is closed when the far
-// end fails. Honest relayed work still finishes right.
+// worker page: callers need a connected member's own credential and reach only admitted workers'
+// addresses (a port scan through it fails), each once its data server answered the scheduler's
+// challenge there; a caller is capped at a hello's size and a bounded queue until the far end
+// answers, one address holds a bounded number of relay sockets. Honest relayed work still finishes right.
 
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
@@ -10,7 +10,7 @@ import { Client } from "../../node/index.js";
 import { startNetworkScheduler, type NetworkScheduler } from "../../node/page-server.js";
 import { RELAY_MAX_PER_ADDRESS } from "../../node/relay-hub.js";
 import { WorkerGroup } from "../../node/worker-group.js";
-import { consoleLogger, setLogger, type Message } from "../../src/internal.js";
+import { consoleLogger, setLogger } from "../../src/internal.js";
 import { Hostile } from "./hostile.js";
 
 const CLIENT = "client-secret-0123456789";
@@ -21,7 +21,9 @@ describe("the relay", () => {
   let net: NetworkScheduler;
   let workers: WorkerGroup;
   let client: Client;
-  let dataToken: string;
+  /** A client's own credential (from its welcome), valid while that client (`member`) stays connected. */
+  let credential: string;
+  let member: Hostile;
   let restoreLogger: ReturnType<typeof setLogger>;
   const http = () => net.address;
   const relayTo = (address: string, token?: string) => `${http()}/relay-to/${encodeURIComponent(address)}${token === undefined ? "" : `?token=${token}`}`;
@@ -32,40 +34,46 @@ describe("the relay", () => {
     workers = new WorkerGroup({ scheduler: net.address, listen: "ws://127.0.0.1:0", kind: "node", namePrefix: "honest", token: WORKER, logLevel: "silent" });
     await workers.grow(2);
     client = await Client.connect(net.address, { token: CLIENT });
-    const h = await Hostile.open(net.address, "127.0.0.1");
-    h.hello("client", CLIENT);
-    dataToken = ((await h.next()) as { dataToken: string }).dataToken;
-    h.close();
+    member = await Hostile.open(net.address, "127.0.0.1");
+    member.hello("client", CLIENT);
+    credential = ((await member.next()) as { dataToken: string }).dataToken;
   });
 
   after(async () => {
+    member.close();
     await client.close();
     await workers.close();
     await net.close();
     setLogger(restoreLogger);
   });
 
-  test("relay-to needs the data token (not the tab's or a worker's), and reaches admitted workers only: a port scan through it fails", async () => {
+  test("relay-to needs a connected member's own credential (not the tab's or a worker's token), and reaches admitted workers only: a port scan through it fails", async () => {
     const [w] = await client.workers();
-    assert.equal(await Hostile.refusal(relayTo(w!.address)), "HTTP 403 the relay needs the data token of an admitted client or worker");
+    assert.equal(await Hostile.refusal(relayTo(w!.address)), "HTTP 403 the relay needs the credential of a connected client or worker");
     assert.match((await Hostile.refusal(relayTo(w!.address, TAB)))!, /^HTTP 403/);
     assert.match((await Hostile.refusal(relayTo(w!.address, WORKER)))!, /^HTTP 403/);
     const t = performance.now();
-    const scan = await Promise.all(Array.from({ length: 200 }, (_, i) => Hostile.refusal(relayTo(`ws://127.0.0.1:${20_000 + i}`, dataToken))));
+    const scan = await Promise.all(Array.from({ length: 200 }, (_, i) => Hostile.refusal(relayTo(`ws://127.0.0.1:${20_000 + i}`, credential))));
     assert.ok(scan.every((r) => /^HTTP 403 .* is not a worker this relay may reach/.test(r ?? "")), String(scan.find((r) => !/^HTTP 403/.test(r ?? ""))));
     console.log(`  200 ports probed through the relay in ${(performance.now() - t).toFixed(0)} ms: all refused before any connection`);
-    // The honest use: a peer's handshake through the relay to a worker's data server.
-    const h = await Hostile.open(relayTo(w!.address, dataToken), "127.0.0.1");
-    h.hello("peer", dataToken);
-    assert.equal((await h.next())?.op, "welcome");
-    h.send([{ op: "get-data", id: 1, keys: ["nothing-here"] } as Message]);
-    assert.deepEqual((await h.next()) as unknown, { op: "data", id: 1, values: {}, missing: ["nothing-here"] });
+    // Through the relay, the worker's data server still asks for a ticket: the credential opens the relay only.
+    const h = await Hostile.open(relayTo(w!.address, credential), "127.0.0.1");
+    h.hello("peer", credential);
+    assert.deepEqual(await h.next(), { op: "refused", version: 1, reason: "wrong ticket" });
     h.close();
+    // A member's credential is void once it has left.
+    const gone = await Hostile.open(net.address, "127.0.0.1");
+    gone.hello("client", CLIENT);
+    const old = ((await gone.next()) as { dataToken: string }).dataToken;
+    assert.equal(await Hostile.refusal(relayTo(w!.address, old)), null, "the credential works while its client is connected");
+    gone.close();
+    await gone.closed;
+    assert.equal(await Hostile.refusal(relayTo(w!.address, old)), "HTTP 403 the relay needs the credential of a connected client or worker");
   });
 
   test("before the far end answers, a caller's messages are capped at a hello's size", async () => {
     const [w] = await client.workers();
-    const h = await Hostile.open(relayTo(w!.address, dataToken));
+    const h = await Hostile.open(relayTo(w!.address, credential));
     h.sendBytes(new Uint8Array(64 * 1024));
     const info = await h.closedWithin(3000);
     assert.equal(info?.code, 1009, JSON.stringify(info));
@@ -73,7 +81,7 @@ describe("the relay", () => {
 
   test("a caller waiting for a listener that never takes the pipe cannot queue more than 32 KiB at the hub", async () => {
     const listener = await Hostile.open(`${http()}/relay-listen/never-accepts?token=${TAB}`);
-    const caller = await Hostile.open(`${http()}/relay/never-accepts?token=${dataToken}`);
+    const caller = await Hostile.open(`${http()}/relay/never-accepts?token=${credential}`);
     for (let i = 0; i < 12; i++) caller.sendBytes(new Uint8Array(4000));
     const info = await caller.closedWithin(3000);
     assert.deepEqual(info, { code: 1009, reason: "too much sent before the far end answered" });
@@ -97,17 +105,24 @@ describe("the relay", () => {
     for (const h of held) h.close();
   });
 
-  test("a caller is closed when the far end fails (a worker that claimed an address nobody serves)", async () => {
-    // An untrusted worker may still claim any address (answering a challenge there is not built yet):
-    // the relay then fails to reach it, and says so to the caller rather than leaving it hanging.
-    const liar = await Hostile.open(net.address, "127.0.0.7");
-    liar.hello("worker", TAB, { worker: { address: "ws://127.0.0.1:9", kind: "browser", nthreads: 1, memoryLimit: 0, resources: {}, name: "liar" } });
-    assert.equal((await liar.next())?.op, "welcome");
-    const caller = await Hostile.open(relayTo("ws://127.0.0.1:9", dataToken));
-    const info = await caller.closedWithin(5000);
-    assert.deepEqual(info, { code: 1011, reason: "cannot reach ws://127.0.0.1:9" });
-    liar.close();
-    await liar.closed;
+  test("the relay never reaches an address a worker merely claimed: its data server must answer the scheduler's challenge there", async () => {
+    // A worker claiming an address nobody serves, and one claiming an honest service's address
+    // (a data server that does not hold its secret): both are admitted, and the relay reaches neither.
+    const [honest] = await client.workers();
+    const other = await Hostile.open(net.address, "127.0.0.7");
+    other.hello("client", CLIENT);
+    await other.next();
+    for (const [name, address] of [["liar", "ws://127.0.0.1:9"], ["squatter", `ws://127.0.0.1:${new URL(honest!.address).port}/elsewhere`]] as const) {
+      const liar = await Hostile.open(net.address, "127.0.0.7");
+      liar.hello("worker", TAB, { worker: { address, kind: "browser", nthreads: 1, memoryLimit: 0, resources: {}, name } });
+      assert.equal((await liar.next())?.op, "welcome");
+      assert.match((await Hostile.refusal(relayTo(address, credential)))!, /^HTTP 403 .* is not a worker .*this relay may reach/);
+      liar.close();
+      await liar.closed;
+    }
+    other.close();
+    // An honest worker answered its challenge: the relay reaches it.
+    assert.equal(await Hostile.refusal(relayTo(honest!.address, credential)), null);
   });
 
   test("honest work through the scheduler's port still finishes right", async () => {

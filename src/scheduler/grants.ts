@@ -1,0 +1,155 @@
+// Per-member data credentials (issue 20, Build 2). No cluster-wide data secret: each admitted
+// client and worker gets its own random credential (the relay asks callers for it), and each
+// worker its own data secret, which only it and the scheduler know. Whenever the scheduler tells a
+// reader where key k lives (a task's dependencies, a replica to copy, a client's result, a
+// scatter's targets), it gives the reader one ticket per holder: an HMAC by that holder's secret
+// over (use, reader's name, k) (util/tickets.ts). A data server serves k, or stores a scattered k,
+// only with the ticket for the name its connection's hello gave: a worker that holds the tab link
+// reads only the keys it was told to fetch, and stores nothing anywhere.
+
+import { CHALLENGER, opener, TicketKey, type TicketUse } from "../util/tickets.js";
+import type { Comm } from "../comm/comm.js";
+import { greet } from "../comm/handshake.js";
+import { connect } from "../comm/registry.js";
+import type { TransportOptions } from "../comm/types.js";
+import { randomId } from "../util/ids.js";
+import { ArgumentError } from "../errors.js";
+import { log } from "../log.js";
+import { holders } from "./outbox.js";
+import type { SchedulerState } from "./state.js";
+import type { ScatterPlacement } from "../protocol/messages.js";
+
+/** The name a client's data connections give in their hello (client/client.ts names its PeerPool so). */
+export function clientReader(clientId: string): string {
+  return `client-${clientId}`;
+}
+
+export class DataGrants {
+  /** Each worker's ticket key, by data-server address. */
+  private readonly keys = new Map<string, TicketKey>();
+  /** Each admitted member's credential (for the relay), and whose it is. */
+  private readonly credentials = new Map<string, string>();
+  private readonly byMember = new Map<string, string>();
+
+  /** Off on a scheduler that requires no tokens (an in-process cluster): no secrets, no tickets. */
+  constructor(readonly enabled: boolean) {}
+
+  /** A new member's own credential (undefined when grants are off). */
+  credential(member: string): string | undefined {
+    if (!this.enabled) return undefined;
+    const c = randomId(16);
+    this.credentials.set(c, member);
+    this.byMember.set(member, c);
+    return c;
+  }
+
+  /** A new worker's data secret, for its data server at `address` (undefined when grants are off). */
+  secret(address: string): string | undefined {
+    if (!this.enabled) return undefined;
+    const s = randomId(16);
+    this.keys.set(address, new TicketKey(s));
+    return s;
+  }
+
+  /** Whether `given` is the credential of a member still connected (the relay's check on callers). */
+  isCredential(given: string | undefined): boolean {
+    return given !== undefined && this.credentials.has(given);
+  }
+
+  /** A member left (or its welcome failed): its credential, and a worker's secret, are void. */
+  forget(member: string, address?: string): void {
+    const c = this.byMember.get(member);
+    if (c !== undefined) this.credentials.delete(c);
+    this.byMember.delete(member);
+    if (address !== undefined) this.keys.delete(address);
+  }
+
+  /** Tickets for `reader` to `use` `key` at each of `holders` (in order), or undefined when grants are off. */
+  tickets(use: TicketUse, holders: string[], reader: string, key: string): string[] | undefined {
+    if (!this.enabled) return undefined;
+    const out: string[] = [];
+    for (const address of holders) out.push(this.keys.get(address)?.ticket(use, reader, key) ?? "");
+    return out;
+  }
+}
+
+/** Record<key, { who, tickets }>: who holds each key, with `clientId`'s tickets to fetch it there. */
+export function locate(s: SchedulerState, grants: DataGrants, clientId: string, keys: string[]): Record<string, { who: string[]; tickets?: string[] | undefined }> {
+  const out: Record<string, { who: string[]; tickets?: string[] | undefined }> = {};
+  const reader = clientReader(clientId);
+  for (const key of keys) {
+    const ts = s.tasks.get(key);
+    const who = ts ? holders(ts) : [];
+    out[key] = { who, tickets: grants.tickets("get", who, reader, key) };
+  }
+  return out;
+}
+
+
+/**
+ * Places scattered keys: each on one worker in turn (among `workers`, ids, names or addresses,
+ * when given) or, with `broadcast`, on all of them. Each placement is remembered in `granted`
+ * ("key\naddress") until the client's update-data reports it.
+ */
+export function placeScatter(
+  s: SchedulerState,
+  grants: DataGrants,
+  clientId: string,
+  keys: string[],
+  workers: string[] | undefined,
+  broadcast: boolean,
+  granted: Set<string>,
+  turn: number,
+): ScatterPlacement {
+  let targets = [...s.workers.values()].filter((ws) => ws.status === "running");
+  if (workers) targets = targets.filter((ws) => workers.some((x) => x === ws.id || x === ws.name || x === ws.address));
+  if (targets.length === 0) throw new ArgumentError("no workers to scatter to" + (workers ? ` among ${workers.join(", ")}` : ""));
+  const reader = clientReader(clientId);
+  const out: ScatterPlacement = {};
+  keys.forEach((key, i) => {
+    const chosen = broadcast ? targets : [targets[(turn + i) % targets.length]!];
+    out[key] = chosen.map((ws) => {
+      granted.add(`${key}\n${ws.address}`);
+      return { address: ws.address, ticket: grants.tickets("put", [ws.address], reader, key)?.[0], read: grants.tickets("get", [ws.address], reader, key)?.[0] };
+    });
+  });
+  return out;
+}
+
+/** The update-data entries the scheduler placed (placeScatter); the others are logged and ignored. */
+export function grantedScatter<E extends { key: string; worker: string }>(clientId: string, entries: E[], granted: Set<string> | undefined): E[] {
+  const ok: E[] = [];
+  let ignored = 0;
+  for (const e of entries) {
+    if (granted?.delete(`${e.key}\n${e.worker}`)) ok.push(e);
+    else ignored++;
+  }
+  if (ignored > 0) log().warn(`${clientId} reported ${ignored} scattered value(s) at workers the scheduler did not place them on: ignored`);
+  return ok;
+}
+
+/** How long a worker's data server has to answer the scheduler's challenge. */
+export const CHALLENGE_TIMEOUT_MS = 5_000;
+
+/**
+ * Whether the data server at `address` holds the data secret the scheduler gave the worker that
+ * claimed it: the scheduler opens a connection there with a ticket made with that secret, and
+ * only a server that knows the secret welcomes it (any other refuses "wrong ticket", or nothing
+ * answers). The relay reaches a worker's address only once it has answered (Build 5 of issue 20).
+ */
+export async function challenge(grants: DataGrants, address: string, transport: TransportOptions | undefined): Promise<boolean> {
+  const key = `challenge-${randomId(8)}`;
+  const ticket = grants.tickets("get", [address], CHALLENGER, key)?.[0];
+  if (!ticket) return false;
+  let comm: Comm | undefined;
+  try {
+    comm = await connect(address, { ...transport, timeoutMs: CHALLENGE_TIMEOUT_MS });
+    await greet(comm, { role: "peer", token: opener("get", ticket, key), name: CHALLENGER }, CHALLENGE_TIMEOUT_MS);
+    return true;
+  } catch (err) {
+    log().warn(`the data server at ${address} did not answer the scheduler's challenge (${(err as Error).message}): the relay will not reach it`);
+    return false;
+  } finally {
+    comm?.close("challenge answered");
+  }
+}
