@@ -36,6 +36,8 @@ export interface WorkerGroupOptions {
   dataOrigin?: string | undefined;
   /** Whether the threads keep this process alive once started. Default true (`meshwork worker`); a LocalCluster's do not. */
   keepAlive?: boolean | undefined;
+  /** Adversarial tests only: every worker of the group forges its results (WorkerOptions.lieForTests). */
+  lieForTests?: boolean | undefined;
 }
 
 export class WorkerGroup {
@@ -87,6 +89,7 @@ export class WorkerGroup {
         group: { id: this.groupId, adapt: o.adapt },
         webrtc: o.webrtc ?? true,
         dataOrigin: o.dataOrigin,
+        lieForTests: o.lieForTests,
       }, (n) => void this.growTo(this.threads.size + this.starting + n));
     } catch (err) {
       removeSpill();

@@ -128,6 +128,16 @@ export class KilledWorkerError extends MeshworkError {
   override readonly code = "KILLED_WORKER";
 }
 
+/**
+ * Workers' results for a verified task disagreed and no majority (or trusted workers that disagree
+ * among themselves) could decide: the task is non-deterministic (mark it `verify: 1`) or workers
+ * are broken.
+ */
+export class VerificationError extends MeshworkError {
+  override name = "VerificationError";
+  override readonly code = "VERIFICATION_FAILED";
+}
+
 /** A connection is closed; sends fail and pending requests reject with this. */
 export class CommClosedError extends MeshworkError {
   override name = "CommClosedError";
@@ -307,6 +317,8 @@ export function errorFromData(data: ErrorData, key?: string): MeshworkError {
       return new GraphCycleError(data.message);
     case "NO_WORKER":
       return new NoWorkerError(data.message);
+    case "VERIFICATION_FAILED":
+      return new VerificationError(data.message);
     default:
       return new RemoteError(data, key);
   }

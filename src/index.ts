@@ -41,6 +41,7 @@ export {
   KilledWorkerError,
   GraphCycleError,
   NoWorkerError,
+  VerificationError,
   CommClosedError,
   ProtocolError,
   HandshakeError,

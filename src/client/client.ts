@@ -55,6 +55,8 @@ export interface ScatterOptions {
   broadcast?: boolean;
   /** Key from the content, so scattering the same value twice reuses it. Default true. */
   hash?: boolean;
+  /** Only trusted workers receive it, and tasks using it run only on trusted workers. Default false. */
+  private?: boolean;
 }
 
 /** submit and map with a fixed set of TaskOptions; from client.with(options). */
@@ -235,8 +237,9 @@ export class Client implements FutureHost, GraphScheduler {
     };
     const encoded = values.map((v) => serialize(v, { replace: noFutures }));
     let targets = await this.workers();
+    if (options.private) targets = targets.filter((w) => w.trusted);
     if (options.workers) targets = targets.filter((w) => options.workers!.some((x) => x === w.id || x === w.name || x === w.address));
-    if (targets.length === 0) throw new ArgumentError("no workers to scatter to" + (options.workers ? ` among ${options.workers.join(", ")}` : ""));
+    if (targets.length === 0) throw new ArgumentError("no workers to scatter to" + (options.private ? " (private data goes to trusted workers only)" : "") + (options.workers ? ` among ${options.workers.join(", ")}` : ""));
     const keys = encoded.map((e, i) => {
       const tag = typeTag(values[i]);
       return options.hash === false ? `${tag}-${this.nextToken()}` : `${tag}-${hash64(e.payload.header, ...e.payload.frames)}`;
@@ -250,11 +253,11 @@ export class Client implements FutureHost, GraphScheduler {
         batch[key] = encoded[i]!.payload;
       }
     });
-    const entries: { key: string; worker: string; nbytes: number }[] = [];
+    const entries: { key: string; worker: string; nbytes: number; private?: boolean }[] = [];
     await Promise.all(
       [...perWorker].map(async ([address, batch]) => {
         const nbytes = await this.held(this.data.put(address, batch));
-        for (const key of Object.keys(batch)) entries.push({ key, worker: address, nbytes: nbytes[key] ?? 0 });
+        for (const key of Object.keys(batch)) entries.push({ key, worker: address, nbytes: nbytes[key] ?? 0, private: options.private || undefined });
       }),
     );
     this.checkOpen();
@@ -547,6 +550,8 @@ export class Client implements FutureHost, GraphScheduler {
         workers: typeof options.workers === "string" ? [options.workers] : options.workers,
         resources: options.resources,
         noWorkerTimeout: options.noWorkerTimeout ?? this.noWorkerTimeout,
+        verify: options.verify,
+        private: options.private || undefined,
       });
     }
     graph.wants.push(key);

@@ -112,6 +112,14 @@ export interface TaskMsg {
   resources?: Resources | undefined;
   /** Milliseconds it may wait while no worker may run it, then it fails with NoWorkerError. */
   noWorkerTimeout?: number | undefined;
+  /**
+   * Agreeing results needed (scheduler/verify.ts): 2 runs it on two workers and compares their
+   * digests; 1 accepts one result and so keeps it off untrusted workers. Default: 2 on an
+   * untrusted worker, 1 on a trusted one.
+   */
+  verify?: number | undefined;
+  /** Never sent to an untrusted worker (nor are tasks that depend on it). */
+  private?: boolean | undefined;
 }
 
 export interface UpdateGraph {
@@ -134,8 +142,8 @@ export interface CancelKeys {
 
 export interface UpdateData {
   op: "update-data";
-  /** Scattered values now held by a worker. */
-  entries: { key: string; worker: string; nbytes: number }[];
+  /** Scattered values now held by a worker; `private` ones never go to untrusted workers. */
+  entries: { key: string; worker: string; nbytes: number; private?: boolean | undefined }[];
 }
 
 export interface Request {
@@ -225,6 +233,8 @@ export interface ComputeTask {
   args: Serialized;
   deps: DepLocation[];
   priority: number[];
+  /** Report the digest of the serialized result with task-finished (the task is being verified). */
+  digest?: boolean | undefined;
 }
 
 export interface FreeKeys {
@@ -291,6 +301,8 @@ export interface TaskFinished {
   duration: number;
   /** The result itself when it is small (≤ INLINE_RESULT_MAX_BYTES), for the scheduler to pass on to clients. */
   value?: Serialized | undefined;
+  /** SHA-256 of the serialized result (protocol/digest.ts), when compute-task asked for it. */
+  digest?: string | undefined;
 }
 
 export interface TaskErred {

@@ -23,7 +23,8 @@ export function updateGraph(s: SchedulerState, clientId: string, tasks: TaskMsg[
       s.tasks.set(t.key, ts);
     }
     if (ts.spec !== null || ts.state !== "released") continue; // known already: same key, same task
-    ts.spec = { fn: t.fn, args: t.args, retries: t.retries, workers: t.workers, resources: t.resources, noWorkerTimeout: t.noWorkerTimeout };
+    ts.spec = { fn: t.fn, args: t.args, retries: t.retries, workers: t.workers, resources: t.resources, noWorkerTimeout: t.noWorkerTimeout, verify: t.verify };
+    ts.private = t.private === true;
     ts.retriesLeft = t.retries;
     ts.priority = t.priority;
     for (const depKey of t.deps) {
@@ -36,6 +37,7 @@ export function updateGraph(s: SchedulerState, clientId: string, tasks: TaskMsg[
       }
       ts.add("deps", dep);
       dep.add("dependents", ts);
+      if (dep.private) ts.private = true; // computed from private data: as private as it
     }
     fresh.push(ts);
   }
@@ -117,7 +119,7 @@ export function cancel(s: SchedulerState, clientId: string, keys: string[]): voi
 }
 
 /** Scattered values now held by workers. */
-export function updateData(s: SchedulerState, clientId: string, entries: { key: string; worker: string; nbytes: number }[]): void {
+export function updateData(s: SchedulerState, clientId: string, entries: { key: string; worker: string; nbytes: number; private?: boolean | undefined }[]): void {
   const cs = s.clients.get(clientId);
   s.begin("update-data");
   for (const e of entries) {
@@ -128,6 +130,8 @@ export function updateData(s: SchedulerState, clientId: string, entries: { key: 
       ts = new TaskState(e.key);
       s.tasks.set(e.key, ts);
     }
+    // Marked once, never unmarked: a client cannot make another's private data public.
+    if (e.private) ts.private = true;
     if (cs && !ts.whoWants.has(cs)) {
       ts.addWanter(cs);
       cs.wants.add(ts);

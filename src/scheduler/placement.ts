@@ -58,11 +58,21 @@ export function coAssign(fresh: readonly TaskState[], threads: number): void {
   }
 }
 
-/** Whether worker `ws` may run task `ts` (restrictions and resources). */
+/**
+ * Whether an untrusted worker may see `ts` (run it, or hold its result): not when the task is
+ * private data or depends on it, nor when its result is to be taken on one worker's word
+ * (`verify: 1`). Trusted workers may see everything.
+ */
+export function trustAllows(ts: TaskState, ws: WorkerRecord): boolean {
+  return ws.trusted || (!ts.private && ts.spec?.verify !== 1);
+}
+
+/** Whether worker `ws` may run task `ts` (restrictions, resources and trust). */
 export function canRun(ts: TaskState, ws: WorkerRecord): boolean {
   if (ws.status !== "running" || ws.paused) return false;
   const spec = ts.spec;
   if (!spec) return false;
+  if (!trustAllows(ts, ws)) return false;
   if (spec.workers && spec.workers.length > 0) {
     if (!spec.workers.some((w) => w === ws.id || w === ws.name || w === ws.address)) return false;
   }

@@ -248,7 +248,7 @@ export class Scheduler {
     if (hello.worker!.group?.adapt && !this.adaptive) this.adaptProcesses();
     const s = this.state;
     const handlers: Handlers<WorkerToScheduler> = {
-      "task-finished": (m) => s.taskFinished(id, m.key, m.nbytes, m.duration, m.value),
+      "task-finished": (m) => s.taskFinished(id, m.key, m.nbytes, m.duration, m.value, m.digest),
       "task-started": (m) => s.taskStarted(id, m.key),
       "acquire-failed": (m) => s.acquireFailed(id, m.keys),
       "steal-response": (m) => s.stealResponse(id, m.stolen, m.kept),
@@ -463,9 +463,15 @@ export class Scheduler {
 
   private route(ins: Instruction): void {
     if (ins.to === "scheduler") {
-      const resolve = this.retirements.get(ins.msg.ticket);
-      this.retirements.delete(ins.msg.ticket);
-      resolve?.(ins.msg.result);
+      const msg = ins.msg;
+      if (msg.op === "worker-banned") {
+        log().warn(`worker ${msg.name} ${msg.reason}; its results are computed again where they were taken on its word`);
+        this.workers.get(msg.worker)?.close(msg.reason);
+        return;
+      }
+      const resolve = this.retirements.get(msg.ticket);
+      this.retirements.delete(msg.ticket);
+      resolve?.(msg.result);
       return;
     }
     const comm = ins.to === "worker" ? this.workers.get(ins.id) : this.clients.get(ins.id);

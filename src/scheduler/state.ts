@@ -19,6 +19,7 @@ export type { Instruction } from "./outbox.js";
 import { TRANSITIONS, type TransitionExtra } from "./transitions.js";
 import * as clientEvents from "./client-events.js";
 import * as events from "./worker-events.js";
+import { assignWitness } from "./verify.js";
 
 export interface SchedulerStateOptions {
   /**
@@ -39,6 +40,10 @@ export class SchedulerState {
   readonly clients = new Map<string, ClientState>();
   /** Tasks no current worker may run (restrictions, resources, or no workers at all). */
   readonly unrunnable = new Set<TaskState>();
+  /** Tasks being verified that no other worker may run now: offered again when one joins or resumes (verify.ts). */
+  readonly awaitingWitness = new Set<TaskState>();
+  /** Workers banned for lying, for the scheduler's lifetime: their names, data addresses, and untrusted ones' hosts. */
+  readonly banned = { names: new Set<string>(), addresses: new Set<string>(), hosts: new Set<string>() };
   /** Typical duration in ms per task group, learned from completions. */
   readonly durations = new Map<string, number>();
   readonly fns = new Map<string, FnDef>();
@@ -109,7 +114,7 @@ export class SchedulerState {
   }
 
   /** Scattered values now held by workers. */
-  updateData(clientId: string, entries: { key: string; worker: string; nbytes: number }[]): void {
+  updateData(clientId: string, entries: { key: string; worker: string; nbytes: number; private?: boolean | undefined }[]): void {
     clientEvents.updateData(this, clientId, entries);
   }
 
@@ -150,6 +155,18 @@ export class SchedulerState {
   /** Offers the tasks no worker could take to the workers there are now. */
   offerUnrunnable(): void {
     for (const ts of this.unrunnable) this.recommend(ts, "processing");
+    for (const ts of this.awaitingWitness) {
+      assignWitness(this, ts);
+      if (ts.processingOn) this.recordStory(ts, "verifying", "verifying");
+    }
+  }
+
+  /** Why a worker joining with this name, data address and host is refused (it or its host was banned for lying), or null. */
+  bannedWhy(name: string, address: string, host: string): string | null {
+    const b = this.banned;
+    if (b.names.has(name) || b.addresses.has(address)) return `worker ${name} is banned from this scheduler (its results were false)`;
+    if (host && b.hosts.has(host)) return `workers from ${host} are banned from this scheduler (a worker from there sent false results)`;
+    return null;
   }
 
   /**
@@ -189,8 +206,9 @@ export class SchedulerState {
     if (ws && ts && ts.processingOn === ws) ws.started.add(ts);
   }
 
-  taskFinished(workerId: string, key: string, nbytes: number, duration: number, value?: Serialized): void {
-    events.taskFinished(this, workerId, key, nbytes, duration, value);
+  /** `digest`: the result's SHA-256, when the task is being verified (verify.ts). */
+  taskFinished(workerId: string, key: string, nbytes: number, duration: number, value?: Serialized, digest?: string): void {
+    events.taskFinished(this, workerId, key, nbytes, duration, value, digest);
   }
 
   taskErred(workerId: string, key: string, error: ErrorData): void {

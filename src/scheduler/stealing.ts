@@ -50,7 +50,8 @@ export function balance(s: SchedulerState, bandwidth = DEFAULT_BANDWIDTH_BYTES_P
     const queue = [...victim.processing];
     for (let i = queue.length - 1; i >= 0 && batch.length < MAX_STEAL_BATCH; i--) {
       const ts = queue[i]!;
-      if (victim.started.has(ts) || ts.stealTo || !canRun(ts, thief)) continue;
+      // A verifying task's witness stays: the thief might be a worker that already answered.
+      if (ts.state !== "processing" || victim.started.has(ts) || ts.stealTo || !canRun(ts, thief)) continue;
       const move = ts.deps.size > 0 ? missingBytes(ts, thief) / bandwidth : 0;
       // Move it only if the thief would still be through no later than the victim.
       if (thiefLoad + ts.cost + move > victimLoad - ts.cost) break;
