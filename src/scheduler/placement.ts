@@ -67,13 +67,16 @@ export function trustAllows(ts: TaskState, ws: WorkerRecord): boolean {
   return ws.trusted || (!ts.private && ts.spec?.verify !== 1);
 }
 
-/** Whether worker `ws` may run task `ts` (restrictions, resources and trust). */
-export function canRun(ts: TaskState, ws: WorkerRecord): boolean {
+/**
+ * Whether worker `ws` may run task `ts` (restrictions, resources and trust). `pinned` false ignores
+ * the task's `workers` list: a second opinion is not bound to where the user pinned the first.
+ */
+export function canRun(ts: TaskState, ws: WorkerRecord, pinned = true): boolean {
   if (ws.status !== "running" || ws.paused) return false;
   const spec = ts.spec;
   if (!spec) return false;
   if (!trustAllows(ts, ws)) return false;
-  if (spec.workers && spec.workers.length > 0) {
+  if (pinned && spec.workers && spec.workers.length > 0) {
     if (!spec.workers.some((w) => w === ws.id || w === ws.name || w === ws.address)) return false;
   }
   if (spec.resources) {

@@ -29,6 +29,12 @@ export interface SchedulerStateOptions {
   allowedFailures?: number;
   /** Transitions kept for story(). Default 100,000. */
   storyCapacity?: number;
+  /**
+   * Verify what untrusted workers compute on a second worker (scheduler/verify.ts). Default true.
+   * false takes their word, as for trusted workers: only for tabs you control (your own machines,
+   * tests of data moving between tabs); anyone holding the tab link could then forge results.
+   */
+  verifyUntrusted?: boolean;
 }
 
 /** Ignored claims kept between two looks by the shell. */
@@ -52,6 +58,8 @@ export class SchedulerState {
   /** The shell's clock, in ms, set before each event. Only recorded, never read for decisions. */
   now = 0;
   readonly allowedFailures: number;
+  /** SchedulerStateOptions.verifyUntrusted. */
+  readonly verifyUntrusted: boolean;
   /** Retirements under way (see retire.ts). */
   readonly retirements = new Set<Retirement>();
   readonly pendingReplicas: PendingReplicas = new Map();
@@ -71,6 +79,7 @@ export class SchedulerState {
 
   constructor(options: SchedulerStateOptions = {}) {
     this.allowedFailures = options.allowedFailures ?? 3;
+    this.verifyUntrusted = options.verifyUntrusted ?? true;
     this.story = new Story(options.storyCapacity);
     this.outbox = new Outbox(this.fns);
   }

@@ -89,7 +89,7 @@ export function moveTask(s: SchedulerState, ts: TaskState, thief: WorkerRecord):
   ts.cost = cost;
   thief.processing.add(ts);
   thief.occupancy += cost;
-  s.outbox.compute(thief, ts, wantsDigest(ts, thief));
+  s.outbox.compute(thief, ts, wantsDigest(s, ts, thief));
 }
 
 function toProcessing(s: SchedulerState, ts: TaskState): void {
@@ -107,7 +107,7 @@ function toProcessing(s: SchedulerState, ts: TaskState): void {
   ts.cost = s.durations.get(ts.group) ?? UNKNOWN_TASK_MS;
   ws.processing.add(ts);
   ws.occupancy += ts.cost;
-  s.outbox.compute(ws, ts, wantsDigest(ts, ws));
+  s.outbox.compute(ws, ts, wantsDigest(s, ts, ws));
 }
 
 /** `ts`'s result is in memory: dependents waiting only for it may run, clients wanting it hear so. */

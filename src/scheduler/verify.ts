@@ -7,7 +7,7 @@
 
 import type { Serialized } from "../protocol/refs.js";
 import type { Opinion, TaskState, WorkerRecord } from "./model.js";
-import { canRun, decideWorker, UNKNOWN_TASK_MS } from "./placement.js";
+import { canRun, DEFAULT_BANDWIDTH_BYTES_PER_MS, missingBytes, UNKNOWN_TASK_MS } from "./placement.js";
 import type { SchedulerState } from "./state.js";
 import { unassign } from "./transitions.js";
 import { removeWorker } from "./worker-events.js";
@@ -16,14 +16,14 @@ import { removeWorker } from "./worker-events.js";
 export const MAX_OPINIONS = 3;
 
 /** Agreeing results `ts` needs when `ws` is the first to compute it. */
-export function agreementNeeded(ts: TaskState, ws: WorkerRecord): number {
+export function agreementNeeded(s: SchedulerState, ts: TaskState, ws: WorkerRecord): number {
   const asked = ts.spec?.verify ?? 1;
-  return ws.trusted ? asked : Math.max(2, asked);
+  return ws.trusted || !s.verifyUntrusted ? asked : Math.max(2, asked);
 }
 
 /** Whether the worker given `ts` must report its result's digest. */
-export function wantsDigest(ts: TaskState, ws: WorkerRecord): boolean {
-  return ts.opinions !== null || agreementNeeded(ts, ws) > 1;
+export function wantsDigest(s: SchedulerState, ts: TaskState, ws: WorkerRecord): boolean {
+  return ts.opinions !== null || agreementNeeded(s, ts, ws) > 1;
 }
 
 /**
@@ -35,11 +35,14 @@ export function assignWitness(s: SchedulerState, ts: TaskState): void {
   const answered = new Set(ts.opinions!.map((o) => o.worker));
   const anyTrustedAnswer = ts.opinions!.some((o) => o.worker.trusted);
   const able: WorkerRecord[] = [];
-  for (const ws of s.workers.values()) if (!answered.has(ws) && canRun(ts, ws)) able.push(ws);
+  for (const ws of s.workers.values()) if (!answered.has(ws) && canRun(ts, ws, false)) able.push(ws);
   const trusted = anyTrustedAnswer ? [] : able.filter((ws) => ws.trusted);
-  const ws = decideWorker(ts, trusted.length > 0 ? trusted : able);
+  const ws = soonest(ts, trusted.length > 0 ? trusted : able);
   if (!ws) {
+    if (s.awaitingWitness.has(ts)) return;
     s.awaitingWitness.add(ts);
+    const reason = `its result from ${[...answered].map((w) => w.name).join(", ")} is waiting for a second worker to verify it (no other connected worker may run it)`;
+    for (const cs of ts.whoWants) s.outbox.toClient(cs, { op: "key-waiting", key: ts.key, why: "no-worker", reason });
     return;
   }
   s.awaitingWitness.delete(ts);
@@ -48,6 +51,20 @@ export function assignWitness(s: SchedulerState, ts: TaskState): void {
   ws.processing.add(ts);
   ws.occupancy += ts.cost;
   s.outbox.compute(ws, ts, true);
+}
+
+/** Of `workers`, the one that can start `ts` soonest (queued work per thread, plus fetching its inputs). */
+function soonest(ts: TaskState, workers: WorkerRecord[]): WorkerRecord | null {
+  let best: WorkerRecord | null = null;
+  let bestStart = Infinity;
+  for (const ws of workers) {
+    const start = ws.occupancy / ws.nthreads + missingBytes(ts, ws) / DEFAULT_BANDWIDTH_BYTES_PER_MS;
+    if (start < bestStart) {
+      best = ws;
+      bestStart = start;
+    }
+  }
+  return best;
 }
 
 /** What the opinions so far decide. */

@@ -103,7 +103,7 @@ export function taskFinished(s: SchedulerState, workerId: string, key: string, n
   if (!ws) return;
   s.begin("task-finished");
   if (ts && ts.state === "processing" && ts.processingOn === ws) {
-    if (agreementNeeded(ts, ws) > 1) s.transition(ts, "verifying", { worker: ws, nbytes, duration, value, digest });
+    if (agreementNeeded(s, ts, ws) > 1) s.transition(ts, "verifying", { worker: ws, nbytes, duration, value, digest });
     else s.transition(ts, "memory", { worker: ws, nbytes, duration, value });
   } else if (ts && ts.state === "verifying" && ts.processingOn === ws) {
     addOpinion(s, ts, ws, nbytes, duration, value, digest);

@@ -30,12 +30,11 @@ function sentTo(s: SchedulerState, key: string): string | undefined {
   return s.tasks.get(key)!.processingOn?.id;
 }
 
-test("a task an untrusted worker computed waits in verifying for a trusted witness; agreeing, only the trusted copy is kept", () => {
+test("a task an untrusted worker computed (pinned there) waits in verifying for a trusted witness; agreeing, only the trusted copy is kept", () => {
   const s = mixed(["t1"], ["u1"]);
   const out = submit(s, [task("A", [], { workers: ["u1"] })]);
   assert.deepEqual(out.map((i) => i.msg.op === "compute-task" && [i.id, i.msg.digest]), [["u1", true]]);
-  // The witness may run anywhere the task may: widen the restriction by submitting a twin without one.
-  s.tasks.get("A")!.spec!.workers = undefined;
+  // Pinned to u1 by the user; the second opinion is not bound by the pin.
   assert.deepEqual(answer(s, "u1", "A", HONEST, 1), ["t1 compute-task A"]);
   assert.equal(s.tasks.get("A")!.state, "verifying");
   assert.deepEqual(answer(s, "t1", "A", HONEST, 1), ["c key-in-memory A", "u1 free-keys A"]);
@@ -53,7 +52,6 @@ test("a trusted worker's task is taken on its word, and is sent without asking f
 test("dependents of a result under verification wait until it is verified", () => {
   const s = mixed(["t1"], ["u1"]);
   submit(s, [task("A", [], { workers: ["u1"] }), task("B", ["A"])], ["B"]);
-  s.tasks.get("A")!.spec!.workers = undefined;
   answer(s, "u1", "A", HONEST);
   assert.equal(s.tasks.get("B")!.state, "waiting");
   assert.deepEqual(answer(s, "t1", "A", HONEST), ["t1 compute-task B", "u1 free-keys A"]);
@@ -62,7 +60,6 @@ test("dependents of a result under verification wait until it is verified", () =
 test("a liar is outvoted by the trusted witness: banned (name, address, host), removed, and the trusted result taken", () => {
   const s = mixed(["t1"], ["u1"]);
   submit(s, [task("A", [], { workers: ["u1"] })]);
-  s.tasks.get("A")!.spec!.workers = undefined;
   answer(s, "u1", "A", FALSE, 1001);
   const value = serialize(1).payload;
   s.taskFinished("t1", "A", 8, 1, value, HONEST);
@@ -90,18 +87,15 @@ test("two untrusted workers that disagree: a third opinion decides by majority; 
   const s = mixed([], ["u1", "u2", "u3"]);
   // Earlier, u1 and u2 agreed on X; Y was computed from X.
   submit(s, [task("X", [], { workers: ["u1"] })]);
-  s.tasks.get("X")!.spec!.workers = undefined;
   answer(s, "u1", "X", OTHER);
   const witness = sentTo(s, "X")!;
   answer(s, witness, "X", OTHER);
   submit(s, [task("Y", ["X"], { workers: ["u3"] })]);
-  s.tasks.get("Y")!.spec!.workers = undefined;
   answer(s, "u3", "Y", OTHER);
   answer(s, sentTo(s, "Y")!, "Y", OTHER);
   assert.equal(s.tasks.get("Y")!.state, "memory");
   // Now u1 lies about Z: u1 and one other disagree, the third sides with the other.
   submit(s, [task("Z", [], { workers: ["u1"] })]);
-  s.tasks.get("Z")!.spec!.workers = undefined;
   answer(s, "u1", "Z", FALSE);
   const second = sentTo(s, "Z")!;
   answer(s, second, "Z", HONEST);
@@ -133,7 +127,6 @@ test("three different results fail the task with VerificationError, and nobody i
 test("a witness that leaves sends the task round again; a worker whose answer was pending leaves and the task starts over", () => {
   const s = mixed(["t1", "t2"], ["u1"]);
   submit(s, [task("A", [], { workers: ["u1"] })]);
-  s.tasks.get("A")!.spec!.workers = undefined;
   answer(s, "u1", "A", HONEST);
   const witness = sentTo(s, "A")!;
   s.removeWorker(witness, "test");
