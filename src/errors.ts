@@ -317,6 +317,8 @@ export function errorFromData(data: ErrorData, key?: string): MeshworkError {
       return new GraphCycleError(data.message);
     case "NO_WORKER":
       return new NoWorkerError(data.message);
+    case "TIMEOUT":
+      return new TimeoutError(data.message);
     case "VERIFICATION_FAILED":
       return new VerificationError(data.message);
     default:

@@ -552,6 +552,7 @@ export class Client implements FutureHost, GraphScheduler {
         noWorkerTimeout: options.noWorkerTimeout ?? this.noWorkerTimeout,
         verify: options.verify,
         private: options.private || undefined,
+        timeout: options.timeout,
       });
     }
     graph.wants.push(key);

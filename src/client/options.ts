@@ -40,6 +40,13 @@ export interface TaskOptions {
    * false. Scattered data takes the same option.
    */
   private?: boolean;
+  /**
+   * Milliseconds the task may take on a worker, from being sent there (its wait in that worker's
+   * queue included), before the scheduler takes it back and runs it elsewhere; after 3 workers it
+   * fails with TimeoutError. Default: none on trusted workers, the scheduler's
+   * `untrustedTaskTimeoutMs` (10 minutes) on untrusted ones.
+   */
+  timeout?: number;
 }
 
 declare const handleTypes: unique symbol;

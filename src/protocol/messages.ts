@@ -120,6 +120,8 @@ export interface TaskMsg {
   verify?: number | undefined;
   /** Never sent to an untrusted worker (nor are tasks that depend on it). */
   private?: boolean | undefined;
+  /** Milliseconds it may take on a worker before it is taken back and run elsewhere. */
+  timeout?: number | undefined;
 }
 
 export interface UpdateGraph {

@@ -115,6 +115,7 @@ const task = shape({
   noWorkerTimeout: optional(nonNegative),
   verify: optional(count),
   private: optional(bool),
+  timeout: optional(nonNegative),
 });
 
 /** SDP runs to a few kB; anything near this is not an honest description. */

@@ -23,7 +23,7 @@ export function updateGraph(s: SchedulerState, clientId: string, tasks: TaskMsg[
       s.tasks.set(t.key, ts);
     }
     if (ts.spec !== null || ts.state !== "released") continue; // known already: same key, same task
-    ts.spec = { fn: t.fn, args: t.args, retries: t.retries, workers: t.workers, resources: t.resources, noWorkerTimeout: t.noWorkerTimeout, verify: t.verify };
+    ts.spec = { fn: t.fn, args: t.args, retries: t.retries, workers: t.workers, resources: t.resources, noWorkerTimeout: t.noWorkerTimeout, verify: t.verify, timeout: t.timeout };
     ts.private = t.private === true;
     ts.retriesLeft = t.retries;
     ts.priority = t.priority;

@@ -36,6 +36,8 @@ export interface TaskSpec {
   noWorkerTimeout?: number | undefined;
   /** Agreeing results needed (TaskMsg.verify); undefined: 2 on an untrusted worker, 1 on a trusted one. */
   verify?: number | undefined;
+  /** Milliseconds it may take on a worker, from being sent there, before it is taken back (timeouts.ts). */
+  timeout?: number | undefined;
 }
 
 /**
@@ -94,6 +96,10 @@ export class TaskState {
   coSize = 0;
   /** Private data, or computed from it: never placed on (or sent to) an untrusted worker. */
   private = false;
+  /** When (the shell's clock, ms) it was last sent to a worker; the clock of its timeout. */
+  sentAt = 0;
+  /** Workers it was taken back from for running past its timeout: not given it again (timeouts.ts). */
+  timedOutOn: Set<WorkerRecord> | null = null;
   /** While verifying: the answers so far, in order (verify.ts). */
   opinions: Opinion[] | null = null;
   /** Name prefix used to learn typical durations ("inc" for "inc-3f2a…"). */
@@ -158,6 +164,8 @@ export class WorkerRecord {
    * of a key it never computed).
    */
   readonly told = new Set<string>();
+  /** When (shell clock, ms) the steal-request it has not answered yet went out; null: none out. */
+  stealAskedAt: number | null = null;
   /** Tasks under verification for which this worker's answer is among the opinions. */
   readonly opinions = new Set<TaskState>();
   /**

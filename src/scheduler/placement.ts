@@ -75,7 +75,7 @@ export function canRun(ts: TaskState, ws: WorkerRecord, pinned = true): boolean 
   if (ws.status !== "running" || ws.paused) return false;
   const spec = ts.spec;
   if (!spec) return false;
-  if (!trustAllows(ts, ws)) return false;
+  if (!trustAllows(ts, ws) || ts.timedOutOn?.has(ws)) return false;
   if (pinned && spec.workers && spec.workers.length > 0) {
     if (!spec.workers.some((w) => w === ws.id || w === ws.name || w === ws.address)) return false;
   }

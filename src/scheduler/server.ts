@@ -82,6 +82,9 @@ export interface SchedulerOptions extends SchedulerStateOptions {
   keepAlive?: boolean;
 }
 
+/** Milliseconds between looks for tasks past their timeout and steal-requests left unanswered (timeouts.ts). */
+export const TIMEOUT_CHECK_MS = 1_000;
+
 /** Milliseconds between work-stealing rounds (Dask's work-stealing-interval). */
 export const STEAL_INTERVAL_MS = 100;
 
@@ -110,6 +113,7 @@ export class Scheduler {
   private readonly expired = new Set<string>();
   private ttlTimer: ReturnType<typeof setInterval> | undefined;
   private stealTimer: ReturnType<typeof setInterval> | undefined;
+  private timeoutTimer: ReturnType<typeof setInterval> | undefined;
   private noWorkerTimer: ReturnType<typeof setTimeout> | undefined;
   /** When noWorkerTimer fires, and how many tasks were in no-worker when last looked at. */
   private noWorkerAt = 0;
@@ -134,6 +138,12 @@ export class Scheduler {
     s.listener = await listen(options.address ?? `inproc://scheduler-${randomId(4)}`, (comm) => void s.accept(comm), options.transport);
     s.ttlTimer = setInterval(() => s.expireSilentWorkers(ttl), Math.min(ttl / 4, 5_000));
     (s.ttlTimer as { unref?: () => void }).unref?.();
+    s.timeoutTimer = setInterval(() => {
+      s.tick();
+      s.state.expireTimeouts();
+      s.deliver();
+    }, TIMEOUT_CHECK_MS);
+    (s.timeoutTimer as { unref?: () => void }).unref?.();
     if (options.workStealing !== false) {
       s.stealTimer = setInterval(() => s.steal(), STEAL_INTERVAL_MS);
       (s.stealTimer as { unref?: () => void }).unref?.();
@@ -189,6 +199,7 @@ export class Scheduler {
     await this.adaptive?.stop();
     clearInterval(this.ttlTimer);
     clearInterval(this.stealTimer);
+    clearInterval(this.timeoutTimer);
     clearTimeout(this.noWorkerTimer);
     await this.listener?.close();
     await Promise.all(this.extraListeners.map((l) => l.close()));

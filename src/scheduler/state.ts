@@ -20,6 +20,8 @@ import { TRANSITIONS, type TransitionExtra } from "./transitions.js";
 import * as clientEvents from "./client-events.js";
 import * as events from "./worker-events.js";
 import { assignWitness } from "./verify.js";
+import * as timeouts from "./timeouts.js";
+import { DEFAULT_UNTRUSTED_TASK_TIMEOUT_MS } from "./timeouts.js";
 
 export interface SchedulerStateOptions {
   /**
@@ -35,6 +37,12 @@ export interface SchedulerStateOptions {
    * tests of data moving between tabs); anyone holding the tab link could then forge results.
    */
   verifyUntrusted?: boolean;
+  /**
+   * Milliseconds a task may take on an untrusted worker, from being sent there, before it is taken
+   * back and run elsewhere (a task's own `timeout` wins). Default DEFAULT_UNTRUSTED_TASK_TIMEOUT_MS
+   * (10 minutes).
+   */
+  untrustedTaskTimeoutMs?: number;
 }
 
 /** Ignored claims kept between two looks by the shell. */
@@ -60,6 +68,8 @@ export class SchedulerState {
   readonly allowedFailures: number;
   /** SchedulerStateOptions.verifyUntrusted. */
   readonly verifyUntrusted: boolean;
+  /** SchedulerStateOptions.untrustedTaskTimeoutMs. */
+  readonly untrustedTaskTimeoutMs: number;
   /** Retirements under way (see retire.ts). */
   readonly retirements = new Set<Retirement>();
   readonly pendingReplicas: PendingReplicas = new Map();
@@ -80,6 +90,7 @@ export class SchedulerState {
   constructor(options: SchedulerStateOptions = {}) {
     this.allowedFailures = options.allowedFailures ?? 3;
     this.verifyUntrusted = options.verifyUntrusted ?? true;
+    this.untrustedTaskTimeoutMs = options.untrustedTaskTimeoutMs ?? DEFAULT_UNTRUSTED_TASK_TIMEOUT_MS;
     this.story = new Story(options.storyCapacity);
     this.outbox = new Outbox(this.fns);
   }
@@ -285,6 +296,11 @@ export class SchedulerState {
   /** Attaches `text` to the story entry of `ts`'s transition under way (why it went where it went). */
   noteStory(ts: TaskState, text: string): void {
     this.note = { key: ts.key, text };
+  }
+
+  /** Takes back tasks past their timeout, and the queues of workers that ignore steal-requests (timeouts.ts). */
+  expireTimeouts(): void {
+    timeouts.expireTimeouts(this);
   }
 
   /** Fails the tasks that waited in no-worker past their noWorkerTimeout (see no-worker.ts). */

@@ -62,6 +62,7 @@ export function balance(s: SchedulerState, bandwidth = DEFAULT_BANDWIDTH_BYTES_P
     if (batch.length === 0) continue;
     for (const ts of batch) ts.stealTo = thief;
     victim.stealsPending += batch.length;
+    victim.stealAskedAt = s.now;
     thief.stealsPending += batch.length;
     s.outbox.toWorker(victim, { op: "steal-request", keys: batch.map((ts) => ts.key) });
     asked += batch.length;
@@ -73,6 +74,7 @@ export function balance(s: SchedulerState, bandwidth = DEFAULT_BANDWIDTH_BYTES_P
 export function stealResponse(s: SchedulerState, workerId: string, stolen: string[], kept: string[]): void {
   const victim = s.workers.get(workerId);
   if (!victim) return;
+  victim.stealAskedAt = null;
   s.begin("steal-response");
   for (const key of kept) {
     const ts = s.tasks.get(key);

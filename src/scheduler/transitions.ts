@@ -87,6 +87,7 @@ export function moveTask(s: SchedulerState, ts: TaskState, thief: WorkerRecord):
   unassign(s, ts, true);
   ts.processingOn = thief;
   ts.cost = cost;
+  ts.sentAt = s.now;
   thief.processing.add(ts);
   thief.occupancy += cost;
   s.outbox.compute(thief, ts, wantsDigest(s, ts, thief));
@@ -105,6 +106,7 @@ function toProcessing(s: SchedulerState, ts: TaskState): void {
   ts.state = "processing";
   ts.processingOn = ws;
   ts.cost = s.durations.get(ts.group) ?? UNKNOWN_TASK_MS;
+  ts.sentAt = s.now;
   ws.processing.add(ts);
   ws.occupancy += ts.cost;
   s.outbox.compute(ws, ts, wantsDigest(s, ts, ws));

@@ -48,6 +48,7 @@ export function assignWitness(s: SchedulerState, ts: TaskState): void {
   s.awaitingWitness.delete(ts);
   ts.processingOn = ws;
   ts.cost = s.durations.get(ts.group) ?? UNKNOWN_TASK_MS;
+  ts.sentAt = s.now;
   ws.processing.add(ts);
   ws.occupancy += ts.cost;
   s.outbox.compute(ws, ts, true);
