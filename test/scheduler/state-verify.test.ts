@@ -153,6 +153,8 @@ test("verify: 1 and private tasks (and what depends on private data) never go to
   submit(s, [task("A", [], { verify: 1 }), task("P", [], { private: true })]);
   assert.equal(s.tasks.get("A")!.state, "no-worker");
   assert.equal(s.tasks.get("P")!.state, "no-worker");
+  assert.match(s.storyOf("P").at(-1)?.note ?? "", /private data.*runs only on trusted workers, and none is connected/);
+  assert.match(s.storyOf("A").at(-1)?.note ?? "", /verify: 1 and runs only on trusted workers/);
   addWorker(s, "t1");
   s.takeInstructions();
   assert.equal(sentTo(s, "P"), "t1");
