@@ -204,7 +204,7 @@ export const TRANSITIONS: Partial<Record<`${TaskStateName}>${TaskStateName}`, Tr
   "verifying>memory"(s, ts, { digest }) {
     unassign(s, ts, false);
     const kept = keepers(ts.opinions!, digest!);
-    dropOpinions(s, ts, new Set(kept.map((o) => o.worker)));
+    dropOpinions(s, ts, kept === ts.opinions ? "all" : new Set(kept.map((o) => o.worker)));
     for (const o of kept) {
       s.addReplica(ts, o.worker, o.nbytes);
       o.worker.tasksDone++;

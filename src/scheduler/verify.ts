@@ -68,6 +68,8 @@ function soonest(ts: TaskState, workers: WorkerRecord[]): WorkerRecord | null {
   return best;
 }
 
+const NO_LIARS: WorkerRecord[] = [];
+
 /** What the opinions so far decide. */
 export type Verdict =
   | { kind: "accept"; digest: string; liars: WorkerRecord[] }
@@ -81,6 +83,8 @@ export type Verdict =
  * third opinion, and three different answers fail the task.
  */
 export function judge(opinions: readonly Opinion[]): Verdict {
+  // The common case, two that agree: no tallies (this runs once per task of a verified map).
+  if (opinions.length === 2 && opinions[0]!.digest === opinions[1]!.digest) return { kind: "accept", digest: opinions[0]!.digest, liars: NO_LIARS };
   const trusted = new Set(opinions.filter((o) => o.worker.trusted).map((o) => o.digest));
   const liarsAgainst = (digest: string) => opinions.filter((o) => o.digest !== digest && !o.worker.trusted).map((o) => o.worker);
   if (trusted.size > 1) return { kind: "fail", message: `trusted workers ${names(opinions.filter((o) => o.worker.trusted))} computed different results` };
@@ -105,10 +109,10 @@ export function opinionOf(ws: WorkerRecord, digest: string | undefined, nbytes: 
 }
 
 /** Forgets the opinions of a task leaving "verifying" (their holders drop the result unless kept). */
-export function dropOpinions(s: SchedulerState, ts: TaskState, keep: ReadonlySet<WorkerRecord> = NOBODY): void {
+export function dropOpinions(s: SchedulerState, ts: TaskState, keep: ReadonlySet<WorkerRecord> | "all" = NOBODY): void {
   for (const o of ts.opinions ?? []) {
     o.worker.opinions.delete(ts);
-    if (!keep.has(o.worker) && o.worker.status !== "gone") s.outbox.free(o.worker, ts.key);
+    if (keep !== "all" && !keep.has(o.worker) && o.worker.status !== "gone") s.outbox.free(o.worker, ts.key);
   }
   ts.opinions = null;
   s.awaitingWitness.delete(ts);
@@ -122,6 +126,7 @@ const NOBODY: ReadonlySet<WorkerRecord> = new Set();
  * every one that agreed.
  */
 export function keepers(opinions: readonly Opinion[], digest: string): Opinion[] {
+  if (opinions.length === 2 && opinions[0]!.worker.trusted === opinions[1]!.worker.trusted && opinions[0]!.digest === opinions[1]!.digest) return opinions as Opinion[];
   const agree = opinions.filter((o) => o.digest === digest);
   const trusted = agree.filter((o) => o.worker.trusted);
   return trusted.length > 0 ? trusted : agree;
