@@ -41,6 +41,8 @@ export interface WorkerGroupOptions {
    * scheduler numbering workers as they join pairs thread-n with worker-n (a LocalCluster's). Default false.
    */
   joinInOrder?: boolean | undefined;
+  /** Adversarial tests only: every worker of the group forges its results (WorkerOptions.lieForTests). */
+  lieForTests?: boolean | undefined;
 }
 
 export class WorkerGroup {
@@ -100,6 +102,7 @@ export class WorkerGroup {
         group: { id: this.groupId, adapt: o.adapt },
         webrtc: o.webrtc ?? true,
         dataOrigin: o.dataOrigin,
+        lieForTests: o.lieForTests,
       }, (n) => void this.growTo(this.threads.size + this.starting + n), turn);
     } catch (err) {
       removeSpill();

@@ -12,7 +12,7 @@ import { nodeYield } from "./platform.js";
 import { nodeUsesWebRtcFor, threadBridge } from "./rtc.js";
 import { DiskSpillStore } from "./spill.js";
 import type { ThreadControl, ThreadWorkerConfig } from "./thread-host.js";
-import { timingSafeSecretEquals } from "./secrets.js";
+import { nativeSha256, timingSafeSecretEquals } from "./secrets.js";
 
 registerTransport(inprocTransport);
 const port = parentPort!;
@@ -55,6 +55,8 @@ try {
     resources: config.resources,
     token: config.token,
     compareSecret: timingSafeSecretEquals,
+    digest: nativeSha256,
+    lieForTests: config.lieForTests,
     heartbeatMs: config.heartbeatMs,
     transport: config.transport,
     group: config.group,

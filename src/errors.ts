@@ -137,6 +137,16 @@ export class KilledWorkerError extends MeshworkError {
   override readonly code = "KILLED_WORKER";
 }
 
+/**
+ * Workers' results for a verified task disagreed and no majority (or trusted workers that disagree
+ * among themselves) could decide: the task is non-deterministic (mark it `verify: 1`) or workers
+ * are broken.
+ */
+export class VerificationError extends MeshworkError {
+  override name = "VerificationError";
+  override readonly code = "VERIFICATION_FAILED";
+}
+
 /** A connection is closed; sends fail and pending requests reject with this. */
 export class CommClosedError extends MeshworkError {
   override name = "CommClosedError";
@@ -318,6 +328,10 @@ export function errorFromData(data: ErrorData, key?: string): MeshworkError {
       return new NoWorkerError(data.message);
     case "PLATFORM":
       return new PlatformError(data.message);
+    case "TIMEOUT":
+      return new TimeoutError(data.message);
+    case "VERIFICATION_FAILED":
+      return new VerificationError(data.message);
     default:
       return new RemoteError(data, key);
   }

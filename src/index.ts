@@ -44,6 +44,7 @@ export {
   GraphCycleError,
   NoWorkerError,
   PlatformError,
+  VerificationError,
   CommClosedError,
   ProtocolError,
   HandshakeError,

@@ -40,6 +40,8 @@ export { describeFunction } from "./client/functions.js";
 export { checkKnownOptions, isPlainObject, nearestName } from "./client/arguments.js";
 export { log } from "./log.js";
 export { randomId, hash64 } from "./util/ids.js";
+export { digestOf } from "./protocol/digest.js";
+export { Sha256 } from "./util/sha256.js";
 export { Task, Literal, FutureNode, LayeredGraph, findRefs, substitute, type GraphNode } from "./graph/task.js";
 export { order } from "./graph/order.js";
 export { cull, fuse, optimize } from "./graph/optimize.js";

@@ -58,7 +58,9 @@ worker.onerror = (e) => {
   $("status").className = "failed";
 };
 
-worker.postMessage({ kind: "start", token, webrtc: webrtc !== "off" && typeof RTCPeerConnection === "function" } satisfies ToTabWorker);
+// #test-lie=1 makes this tab forge every result: for the adversarial test of verification only.
+const lieForTests = params.get("test-lie") === "1";
+worker.postMessage({ kind: "start", token, webrtc: webrtc !== "off" && typeof RTCPeerConnection === "function", lieForTests } satisfies ToTabWorker);
 // Leaving: the worker asks to be retired, so the results only this tab holds move to other workers
 // first (if the browser gives it the time; otherwise it is a lost worker and they are recomputed).
 addEventListener("pagehide", () => worker.postMessage({ kind: "retire", reason: "the tab is closing" } satisfies ToTabWorker));

@@ -76,7 +76,7 @@ function report(): void {
 
 const bridge = bridgeEnd((m, transfer) => postMessage(m, { transfer }));
 
-async function start(token: string | undefined, webrtc: boolean): Promise<void> {
+async function start(token: string | undefined, webrtc: boolean, lieForTests: boolean): Promise<void> {
   try {
     worker = await Worker.start({
       scheduler: origin,
@@ -87,6 +87,7 @@ async function start(token: string | undefined, webrtc: boolean): Promise<void> 
       transport: { relayToken: token },
       // Every other worker's data server is reached by WebRTC first; the scheduler's origin directly.
       webrtc: webrtc ? { bridge, useFor: (address) => !ownOrigin(address) } : undefined,
+      lieForTests,
     });
     status.state = "connected";
     status.workerId = worker.workerId;
@@ -106,6 +107,6 @@ async function start(token: string | undefined, webrtc: boolean): Promise<void> 
 onmessage = (e: MessageEvent<ToTabWorker | BridgeMessage>) => {
   const m = e.data;
   if (bridge.take(m)) return;
-  if (m.kind === "start" && !worker) void start(m.token, m.webrtc);
+  if (m.kind === "start" && !worker) void start(m.token, m.webrtc, m.lieForTests === true);
   else if (m.kind === "retire") void worker?.retire(m.reason);
 };

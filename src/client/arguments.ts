@@ -31,7 +31,7 @@ export function makeTaskHandle(module: string, name: string): TaskHandle {
 }
 
 /** The names TaskOptions has: what `with`, `submit` (through `with`) and `map` accept. */
-export const TASK_OPTION_NAMES = ["key", "pure", "retries", "priority", "workers", "resources", "noWorkerTimeout"] as const;
+export const TASK_OPTION_NAMES = ["key", "pure", "retries", "priority", "workers", "resources", "noWorkerTimeout", "verify", "private", "timeout"] as const;
 
 /**
  * Checks per-task options: an object of known names (a misspelt one, `retires`, would otherwise be
@@ -51,6 +51,9 @@ export function checkOptions(o: TaskOptions, where = "task options", names: read
   if (r !== undefined && !(isPlainObject(r) && Object.values(r).every((v) => typeof v === "number" && v >= 0))) {
     throw new ArgumentError(`resources must be an object of amounts ≥ 0, e.g. { gpu: 1 }, got ${describe(r)}`);
   }
+  if (o.verify !== undefined && o.verify !== 1 && o.verify !== 2) throw new ArgumentError(`verify must be 1 (one worker's word, trusted workers only) or 2 (two agreeing workers), got ${describe(o.verify)}`);
+  if (o.private !== undefined && typeof o.private !== "boolean") throw new ArgumentError(`private must be true or false, got ${describe(o.private)}`);
+  if (o.timeout !== undefined && !(typeof o.timeout === "number" && o.timeout > 0 && Number.isFinite(o.timeout))) throw new ArgumentError(`timeout must be a finite number of milliseconds > 0, got ${describe(o.timeout)}`);
   const t = o.noWorkerTimeout;
   if (t !== undefined && !(typeof t === "number" && t >= 0 && Number.isFinite(t))) throw new ArgumentError(`noWorkerTimeout must be a finite number of milliseconds ≥ 0 (leave it out to wait forever), got ${describe(t)}`);
 }

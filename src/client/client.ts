@@ -56,6 +56,8 @@ export interface ScatterOptions {
   broadcast?: boolean;
   /** Key from the content, so scattering the same value twice reuses it. Default true. */
   hash?: boolean;
+  /** Only trusted workers receive it, and tasks using it run only on trusted workers. Default false. */
+  private?: boolean;
 }
 
 /** submit and map with a fixed set of TaskOptions; from client.with(options). */
@@ -258,7 +260,7 @@ export class Client implements FutureHost, GraphScheduler {
       return options.hash === false ? `${tag}-${this.nextToken()}` : `${tag}-${hash64(e.payload.header, ...e.payload.frames)}`;
     });
     // The scheduler places the values (and grants the puts: grants.ts); update-data counts only those.
-    const placement = await this.request<ScatterPlacement>({ kind: "scatter", keys, workers: options.workers, broadcast: options.broadcast === true });
+    const placement = await this.request<ScatterPlacement>({ kind: "scatter", keys, workers: options.workers, broadcast: options.broadcast === true, private: options.private === true || undefined });
     const perWorker = new Map<string, { values: Record<string, Serialized>; tickets: Record<string, string> | undefined }>();
     keys.forEach((key, i) => {
       for (const { address, ticket, read } of placement[key] ?? []) {
@@ -269,11 +271,11 @@ export class Client implements FutureHost, GraphScheduler {
         if (read !== undefined) this.data.learn(key, [address], [read]);
       }
     });
-    const entries: { key: string; worker: string; nbytes: number }[] = [];
+    const entries: { key: string; worker: string; nbytes: number; private?: boolean }[] = [];
     await Promise.all(
       [...perWorker].map(async ([address, { values: batch, tickets }]) => {
         const nbytes = await this.held(this.data.put(address, batch, tickets));
-        for (const key of Object.keys(batch)) entries.push({ key, worker: address, nbytes: nbytes[key] ?? 0 });
+        for (const key of Object.keys(batch)) entries.push({ key, worker: address, nbytes: nbytes[key] ?? 0, private: options.private || undefined });
       }),
     );
     this.checkOpen();
@@ -590,6 +592,9 @@ export class Client implements FutureHost, GraphScheduler {
         workers: typeof options.workers === "string" ? [options.workers] : options.workers,
         resources: options.resources,
         noWorkerTimeout: options.noWorkerTimeout ?? this.noWorkerTimeout,
+        verify: options.verify,
+        private: options.private || undefined,
+        timeout: options.timeout,
       });
     }
     graph.wants.push(key);

@@ -27,6 +27,26 @@ export interface TaskOptions {
    * says at once that the task is waiting, and why).
    */
   noWorkerTimeout?: number;
+  /**
+   * Agreeing results to get before the result counts: 2 runs the task on two workers (a trusted one
+   * when there is one) and compares the SHA-256 of their serialized results; a worker whose result
+   * differs from the accepted one is banned. 1 takes one worker's word, and so keeps the task off
+   * untrusted workers: use it for tasks whose result legitimately varies (random, time). Default:
+   * 2 when an untrusted worker computed it, 1 when a trusted one did.
+   */
+  verify?: 1 | 2;
+  /**
+   * The task and everything computed from it are never sent to an untrusted worker (a tab). Default
+   * false. Scattered data takes the same option.
+   */
+  private?: boolean;
+  /**
+   * Milliseconds the task may take on a worker, from being sent there (its wait in that worker's
+   * queue included), before the scheduler takes it back and runs it elsewhere; after 3 workers it
+   * fails with TimeoutError. Default: none on trusted workers, the scheduler's
+   * `untrustedTaskTimeoutMs` (10 minutes) on untrusted ones.
+   */
+  timeout?: number;
 }
 
 declare const handleTypes: unique symbol;

@@ -141,6 +141,16 @@ export interface TaskMsg {
   resources?: Resources | undefined;
   /** Milliseconds it may wait while no worker may run it, then it fails with NoWorkerError. */
   noWorkerTimeout?: number | undefined;
+  /**
+   * Agreeing results needed (scheduler/verify.ts): 2 runs it on two workers and compares their
+   * digests; 1 accepts one result and so keeps it off untrusted workers. Default: 2 on an
+   * untrusted worker, 1 on a trusted one.
+   */
+  verify?: number | undefined;
+  /** Never sent to an untrusted worker (nor are tasks that depend on it). */
+  private?: boolean | undefined;
+  /** Milliseconds it may take on a worker before it is taken back and run elsewhere. */
+  timeout?: number | undefined;
 }
 
 export interface UpdateGraph {
@@ -163,8 +173,8 @@ export interface CancelKeys {
 
 export interface UpdateData {
   op: "update-data";
-  /** Scattered values now held by a worker. */
-  entries: { key: string; worker: string; nbytes: number }[];
+  /** Scattered values now held by a worker; `private` ones never go to untrusted workers. */
+  entries: { key: string; worker: string; nbytes: number; private?: boolean | undefined }[];
 }
 
 export interface Request {
@@ -182,7 +192,7 @@ export type RequestWhat =
    * (the scheduler picks among `workers`, or every worker with `broadcast`). update-data counts
    * only the placements granted here.
    */
-  | { kind: "scatter"; keys: string[]; workers?: string[] | undefined; broadcast?: boolean | undefined }
+  | { kind: "scatter"; keys: string[]; workers?: string[] | undefined; broadcast?: boolean | undefined; private?: boolean | undefined }
   | { kind: "workers" }
   | { kind: "upload"; module: ModuleDef }
   | { kind: "story"; key: string }
@@ -284,6 +294,8 @@ export interface ComputeTask {
   args: Serialized;
   deps: DepLocation[];
   priority: number[];
+  /** Report the digest of the serialized result with task-finished (the task is being verified). */
+  digest?: boolean | undefined;
 }
 
 export interface FreeKeys {
@@ -352,6 +364,8 @@ export interface TaskFinished {
   value?: Serialized | undefined;
   /** The worker already held the result and ran nothing (asked to compute a key it has a replica of). */
   held?: boolean | undefined;
+  /** SHA-256 of the serialized result (protocol/digest.ts), when compute-task asked for it. */
+  digest?: string | undefined;
 }
 
 export interface TaskErred {

@@ -18,6 +18,8 @@ const num: Check = (v, p) => (typeof v === "number" && Number.isFinite(v) ? null
 const count: Check = (v, p) => (typeof v === "number" && Number.isSafeInteger(v) && v >= 0 ? null : `${p} must be a whole number ≥ 0`);
 const nonNegative: Check = (v, p) => (typeof v === "number" && v >= 0 && Number.isFinite(v) ? null : `${p} must be a number ≥ 0`);
 const serialized: Check = (v, p) => (v instanceof Serialized ? null : `${p} must be an encoded value`);
+/** A SHA-256 digest as protocol/digest.ts writes it: 64 lowercase hex digits. */
+const digest: Check = (v, p) => (typeof v === "string" && /^[0-9a-f]{64}$/.test(v) ? null : `${p} must be 64 hex digits (a SHA-256 digest)`);
 const bool: Check = (v, p) => (typeof v === "boolean" ? null : `${p} must be true or false`);
 const any: Check = () => null;
 
@@ -122,6 +124,9 @@ const task = shape({
   workers: optional(workerList),
   resources: optional(resources),
   noWorkerTimeout: optional(nonNegative),
+  verify: optional(count),
+  private: optional(bool),
+  timeout: optional(nonNegative),
 });
 
 /** SDP runs to a few kB; anything near this is not an honest description. */
@@ -148,7 +153,7 @@ const requestWhat: Check = (v, p) => {
     case "locate":
       return shape({ keys })(v, p);
     case "scatter":
-      return shape({ keys, workers: optional(workerList), broadcast: optional(bool) })(v, p);
+      return shape({ keys, workers: optional(workerList), broadcast: optional(bool), private: optional(bool) })(v, p);
     case "workers":
       return null;
     case "upload":
@@ -205,7 +210,7 @@ const SCHEMAS: { [K in Message["op"]]: Check } = {
   "update-graph": shape({ tasks: arrayOf(task), fns: arrayOf(fnDef), wants: keys }),
   "release-keys": shape({ keys }),
   cancel: shape({ keys }),
-  "update-data": shape({ entries: arrayOf(shape({ key: str, worker: str, nbytes: nonNegative })) }),
+  "update-data": shape({ entries: arrayOf(shape({ key: str, worker: str, nbytes: nonNegative, private: optional(bool) })) }),
   request: shape({ id: count, what: requestWhat }),
   "key-in-memory": shape({ key: str, who: workerList, tickets: optional(workerList), nbytes: nonNegative, value: optional(serialized) }),
   "key-erred": shape({ key: str, error: errorData, blame: str }),
@@ -220,6 +225,7 @@ const SCHEMAS: { [K in Message["op"]]: Check } = {
     args: serialized,
     deps: arrayOf(shape({ key: str, who: workerList, nbytes: nonNegative, tickets: optional(workerList) })),
     priority,
+    digest: optional(bool),
   }),
   "free-keys": shape({ keys }),
   "load-module": shape({ module: moduleDef }),
@@ -228,7 +234,7 @@ const SCHEMAS: { [K in Message["op"]]: Check } = {
   "scale-up": shape({ n: count }),
   "steal-response": shape({ stolen: keys, kept: keys }),
   "acquire-replicas": shape({ keys: arrayOf(shape({ key: str, who: workerList, nbytes: nonNegative, tickets: optional(workerList) })) }),
-  "task-finished": shape({ key: str, nbytes: nonNegative, duration: nonNegative, value: optional(serialized), held: optional(bool) }),
+  "task-finished": shape({ key: str, nbytes: nonNegative, duration: nonNegative, value: optional(serialized), held: optional(bool), digest: optional(digest) }),
   "task-started": shape({ key: str }),
   "retire-me": shape({ reason: str }),
   "rtc-signal": shape({ to: optional(str), from: optional(str), data: rtcSignal }),

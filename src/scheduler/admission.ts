@@ -84,6 +84,11 @@ export class Admissions {
     if (o.untrustedWorkers) trusted = false;
     const w = hello.worker;
     if (!w || typeof w.address !== "string") return { refuse: "a worker must say where its data server listens (worker.address)" };
+    const banned = trusted ? null : this.state.bannedWhy(w.name, w.address, host);
+    if (banned) {
+      this.log.warn(`refusing worker ${w.name} from ${peer}: ${banned}`);
+      return { refuse: banned };
+    }
     const taken = this.identityTaken(w.name, w.address);
     if (taken) return { refuse: taken };
     const maxWorkers = o.maxWorkers ?? DEFAULT_MAX_WORKERS;

@@ -24,7 +24,8 @@ export function updateGraph(s: SchedulerState, clientId: string, tasks: TaskMsg[
       s.tasks.set(t.key, ts);
     }
     if (ts.spec !== null || ts.state !== "released") continue; // known already: same key, same task
-    ts.spec = { fn: t.fn, args: t.args, retries: t.retries, workers: t.workers, resources: t.resources, noWorkerTimeout: t.noWorkerTimeout, nodeOnly: needsNode(t, s.modules) };
+    ts.spec = { fn: t.fn, args: t.args, retries: t.retries, workers: t.workers, resources: t.resources, noWorkerTimeout: t.noWorkerTimeout, nodeOnly: needsNode(t, s.modules), verify: t.verify, timeout: t.timeout };
+    ts.private = t.private === true;
     ts.retriesLeft = t.retries;
     ts.priority = t.priority;
     for (const depKey of t.deps) {
@@ -37,6 +38,7 @@ export function updateGraph(s: SchedulerState, clientId: string, tasks: TaskMsg[
       }
       ts.add("deps", dep);
       dep.add("dependents", ts);
+      if (dep.private) ts.private = true; // computed from private data: as private as it
     }
     fresh.push(ts);
   }
@@ -118,7 +120,7 @@ export function cancel(s: SchedulerState, clientId: string, keys: string[]): voi
 }
 
 /** Scattered values now held by workers. */
-export function updateData(s: SchedulerState, clientId: string, entries: { key: string; worker: string; nbytes: number }[]): void {
+export function updateData(s: SchedulerState, clientId: string, entries: { key: string; worker: string; nbytes: number; private?: boolean | undefined }[]): void {
   const cs = s.clients.get(clientId);
   s.begin("update-data");
   for (const e of entries) {
@@ -129,6 +131,8 @@ export function updateData(s: SchedulerState, clientId: string, entries: { key: 
       ts = new TaskState(e.key);
       s.tasks.set(e.key, ts);
     }
+    // Marked once, never unmarked: a client cannot make another's private data public.
+    if (e.private) ts.private = true;
     if (cs && !ts.whoWants.has(cs)) {
       ts.addWanter(cs);
       cs.wants.add(ts);

@@ -88,7 +88,7 @@ export function locate(s: SchedulerState, grants: DataGrants, clientId: string, 
 
 /**
  * Places scattered keys: each on one worker in turn (among `workers`, ids, names or addresses,
- * when given) or, with `broadcast`, on all of them. Each placement is remembered in `granted`
+ * when given) or, with `broadcast`, on all of them; private data on trusted workers only. Each placement is remembered in `granted`
  * ("key\naddress") until the client's update-data reports it.
  */
 export function placeScatter(
@@ -100,10 +100,12 @@ export function placeScatter(
   broadcast: boolean,
   granted: Set<string>,
   turn: number,
+  isPrivate = false,
 ): ScatterPlacement {
   let targets = [...s.workers.values()].filter((ws) => ws.status === "running");
+  if (isPrivate) targets = targets.filter((ws) => ws.trusted);
   if (workers) targets = targets.filter((ws) => workers.some((x) => x === ws.id || x === ws.name || x === ws.address));
-  if (targets.length === 0) throw new ArgumentError("no workers to scatter to" + (workers ? ` among ${workers.join(", ")}` : ""));
+  if (targets.length === 0) throw new ArgumentError("no workers to scatter to" + (isPrivate ? " (private data goes to trusted workers only)" : "") + (workers ? ` among ${workers.join(", ")}` : ""));
   const reader = clientReader(clientId);
   const out: ScatterPlacement = {};
   keys.forEach((key, i) => {

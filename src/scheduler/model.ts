@@ -10,9 +10,20 @@ import { Few } from "../util/few.js";
 
 /**
  * released → waiting → processing → memory | erred → forgotten, with no-worker when no worker can
- * take a task yet. Every change goes through the transition table (transitions.ts).
+ * take a task yet, and verifying between processing and memory while a result that needs a second
+ * opinion waits for it (verify.ts). Every change goes through the transition table (transitions.ts).
  */
-export type TaskStateName = "released" | "waiting" | "no-worker" | "processing" | "memory" | "erred" | "forgotten";
+export type TaskStateName = "released" | "waiting" | "no-worker" | "processing" | "verifying" | "memory" | "erred" | "forgotten";
+
+/** One worker's answer for a task under verification: the digest of its serialized result. */
+export interface Opinion {
+  readonly worker: WorkerRecord;
+  /** SHA-256 of the serialized result; a worker that sent none gets one of its own that matches nothing. */
+  readonly digest: string;
+  readonly nbytes: number;
+  /** The result itself when small (task-finished's inline value). */
+  readonly value: Serialized | undefined;
+}
 
 /** How to compute a task. Scattered data has none: it cannot be recomputed. */
 export interface TaskSpec {
@@ -25,6 +36,10 @@ export interface TaskSpec {
   noWorkerTimeout?: number | undefined;
   /** Why it runs on Node workers only (platforms.ts: its task module needs Node); undefined: anywhere. */
   nodeOnly?: string | undefined;
+  /** Agreeing results needed (TaskMsg.verify); undefined: 2 on an untrusted worker, 1 on a trusted one. */
+  verify?: number | undefined;
+  /** Milliseconds it may take on a worker, from being sent there, before it is taken back (timeouts.ts). */
+  timeout?: number | undefined;
 }
 
 /**
@@ -86,6 +101,14 @@ export class TaskState {
    */
   coRank = 0;
   coSize = 0;
+  /** Private data, or computed from it: never placed on (or sent to) an untrusted worker. */
+  private = false;
+  /** When (the shell's clock, ms) it was last sent to a worker; the clock of its timeout. */
+  sentAt = 0;
+  /** Workers it was taken back from for running past its timeout: not given it again (timeouts.ts). */
+  timedOutOn: Set<WorkerRecord> | null = null;
+  /** While verifying: the answers so far, in order (verify.ts). */
+  opinions: Opinion[] | null = null;
   /** Name prefix used to learn typical durations ("inc" for "inc-3f2a…"). */
   readonly group: string;
 
@@ -148,6 +171,15 @@ export class WorkerRecord {
    * of a key it never computed).
    */
   readonly told = new Set<string>();
+  /** When (shell clock, ms) the steal-request it has not answered yet went out; null: none out. */
+  stealAskedAt: number | null = null;
+  /** Tasks under verification for which this worker's answer is among the opinions. */
+  readonly opinions = new Set<TaskState>();
+  /**
+   * Results accepted on the word of untrusted workers alone (this one among them): recomputed if
+   * this worker is caught lying (verify.ts).
+   */
+  readonly vouched = new Set<TaskState>();
   /** The remote address (host) the worker connected from, when the shell knows it. */
   host = "";
   /**

@@ -41,6 +41,10 @@ export function whyNoWorker(ts: TaskState, workers: Iterable<WorkerRecord>): str
     able = offering;
   }
   if (able.every((ws) => ws.paused)) return `every worker that may run it is paused, its memory full (${names(able)})`;
+  if (!able.some((ws) => ws.trusted) && (ts.private || spec?.verify === 1)) {
+    return `it ${ts.private ? "is private data, or computed from it," : "is marked verify: 1"} and runs only on trusted workers, and none is connected (workers: ${names(able)})`;
+  }
+  if (ts.timedOutOn && able.every((ws) => ts.timedOutOn!.has(ws))) return `it ran past its timeout on every worker that may run it (${names(able)}), and is not given back to them`;
   return "no worker may run it";
 }
 

@@ -2,15 +2,23 @@
 // batched per worker and sent at the end of each event.
 
 import { clientReader, type DataGrants } from "./grants.js";
-import type { DepLocation, FnDef, RetireResult, SchedulerToClient, SchedulerToWorker } from "../protocol/messages.js";
+import type { ComputeTask, DepLocation, FnDef, RetireResult, SchedulerToClient, SchedulerToWorker } from "../protocol/messages.js";
 import type { Serialized } from "../protocol/refs.js";
 import type { ClientState, TaskState, WorkerRecord } from "./model.js";
 
 export type Instruction =
   | { to: "worker"; id: string; msg: SchedulerToWorker }
   | { to: "client"; id: string; msg: SchedulerToClient }
-  /** For the shell itself: a retirement it started has finished. */
-  | { to: "scheduler"; id: "self"; msg: RetirementDone };
+  /** For the shell itself: a retirement it started has finished; a worker is banned (close it). */
+  | { to: "scheduler"; id: "self"; msg: RetirementDone | WorkerBanned };
+
+export interface WorkerBanned {
+  op: "worker-banned";
+  /** The worker's id, for the shell to close its connection. */
+  worker: string;
+  name: string;
+  reason: string;
+}
 
 export interface RetirementDone {
   op: "retirement-done";
@@ -71,7 +79,8 @@ export class Outbox {
     this.frees.clear();
   }
 
-  compute(ws: WorkerRecord, ts: TaskState): void {
+  /** Sends `ts` to `ws`; `digest`: the worker reports its result's digest (the task is being verified). */
+  compute(ws: WorkerRecord, ts: TaskState, digest = false): void {
     // Frees go out after this message; one queued for the same key (an earlier attempt, e.g. a
     // retry) would then drop the task just sent.
     this.frees.get(ws)?.delete(ts.key);
@@ -88,7 +97,13 @@ export class Outbox {
       ws.told.add(d.key);
     }
     ws.told.add(ts.key);
-    this.toWorker(ws, { op: "compute-task", key: ts.key, fn: spec.fn, fnDef, args: spec.args, deps, priority: ts.priority });
+    const msg: ComputeTask = { op: "compute-task", key: ts.key, fn: spec.fn, fnDef, args: spec.args, deps, priority: ts.priority };
+    if (digest) msg.digest = true;
+    this.toWorker(ws, msg);
+  }
+
+  banned(ws: WorkerRecord, reason: string): void {
+    this.out.push({ to: "scheduler", id: "self", msg: { op: "worker-banned", worker: ws.id, name: ws.name, reason } });
   }
 
   retired(ticket: number, result: RetireResult): void {

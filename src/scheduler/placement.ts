@@ -59,13 +59,26 @@ export function coAssign(fresh: readonly TaskState[], threads: number): void {
   }
 }
 
-/** Whether worker `ws` may run task `ts` (restrictions, resources and platform). */
-export function canRun(ts: TaskState, ws: WorkerRecord): boolean {
+/**
+ * Whether an untrusted worker may see `ts` (run it, or hold its result): not when the task is
+ * private data or depends on it, nor when its result is to be taken on one worker's word
+ * (`verify: 1`). Trusted workers may see everything.
+ */
+export function trustAllows(ts: TaskState, ws: WorkerRecord): boolean {
+  return ws.trusted || (!ts.private && ts.spec?.verify !== 1);
+}
+
+/**
+ * Whether worker `ws` may run task `ts` (restrictions, resources, platform and trust). `pinned` false
+ * ignores the task's `workers` list: a second opinion is not bound to where the user pinned the first.
+ */
+export function canRun(ts: TaskState, ws: WorkerRecord, pinned = true): boolean {
   if (ws.status !== "running" || ws.paused) return false;
   const spec = ts.spec;
   if (!spec) return false;
   if (spec.nodeOnly !== undefined && inBrowser(ws)) return false;
-  if (spec.workers && spec.workers.length > 0) {
+  if (!trustAllows(ts, ws) || ts.timedOutOn?.has(ws)) return false;
+  if (pinned && spec.workers && spec.workers.length > 0) {
     if (!spec.workers.some((w) => w === ws.id || w === ws.name || w === ws.address)) return false;
   }
   if (spec.resources) {

@@ -6,6 +6,7 @@
 import type { DepLocation, RetireResult } from "../protocol/messages.js";
 import type { Retirement, TaskState, WorkerRecord } from "./model.js";
 import { holders } from "./outbox.js";
+import { trustAllows } from "./placement.js";
 import type { SchedulerState } from "./state.js";
 
 /** Times a result may fail to be copied off a retiring worker before it is left to recomputation. */
@@ -86,7 +87,7 @@ function recipient(s: SchedulerState, ts: TaskState, planned: Map<WorkerRecord, 
   let best: WorkerRecord | null = null;
   let bestBytes = Infinity;
   for (const ws of s.workers.values()) {
-    if (ws.status !== "running" || ts.whoHas.has(ws)) continue;
+    if (ws.status !== "running" || ts.whoHas.has(ws) || !trustAllows(ts, ws)) continue;
     const bytes = ws.nbytes + (planned.get(ws) ?? 0) + (failed?.has(ws) ? Number.MAX_SAFE_INTEGER / 2 : 0);
     if (bytes < bestBytes) {
       best = ws;

@@ -85,6 +85,9 @@ export interface SchedulerOptions extends SchedulerStateOptions {
   keepAlive?: boolean;
 }
 
+/** Milliseconds between looks for tasks past their timeout and steal-requests left unanswered (timeouts.ts). */
+export const TIMEOUT_CHECK_MS = 1_000;
+
 /** Milliseconds between work-stealing rounds (Dask's work-stealing-interval). */
 export const STEAL_INTERVAL_MS = 100;
 
@@ -114,6 +117,7 @@ export class Scheduler {
   private readonly expired = new Set<string>();
   private ttlTimer: ReturnType<typeof setInterval> | undefined;
   private stealTimer: ReturnType<typeof setInterval> | undefined;
+  private timeoutTimer: ReturnType<typeof setInterval> | undefined;
   private noWorkerTimer: ReturnType<typeof setTimeout> | undefined;
   /** When noWorkerTimer fires, and how many tasks were in no-worker when last looked at. */
   private noWorkerAt = 0;
@@ -154,6 +158,12 @@ export class Scheduler {
     s.listener = await listen(options.address ?? `inproc://scheduler-${randomId(4)}`, (comm) => void s.accept(comm), options.transport);
     s.ttlTimer = setInterval(() => s.expireSilentWorkers(ttl), Math.min(ttl / 4, 5_000));
     (s.ttlTimer as { unref?: () => void }).unref?.();
+    s.timeoutTimer = setInterval(() => {
+      s.tick();
+      s.state.expireTimeouts();
+      s.deliver();
+    }, TIMEOUT_CHECK_MS);
+    (s.timeoutTimer as { unref?: () => void }).unref?.();
     if (options.workStealing !== false) {
       s.stealTimer = setInterval(() => s.steal(), STEAL_INTERVAL_MS);
       (s.stealTimer as { unref?: () => void }).unref?.();
@@ -222,6 +232,7 @@ export class Scheduler {
     await this.adaptive?.stop();
     clearInterval(this.ttlTimer);
     clearInterval(this.stealTimer);
+    clearInterval(this.timeoutTimer);
     clearTimeout(this.noWorkerTimer);
     await this.listener?.close();
     await Promise.all(this.extraListeners.map((l) => l.close()));
@@ -294,7 +305,7 @@ export class Scheduler {
     const handlers: Handlers<WorkerToScheduler> = {
       "task-finished": (m) => {
         telemetry.taskFinished(id, m.key, m.duration, m.nbytes);
-        s.taskFinished(id, m.key, m.nbytes, m.duration, m.value, m.held);
+        s.taskFinished(id, m.key, m.nbytes, m.duration, m.value, m.held, m.digest);
       },
       "task-started": (m) => s.taskStarted(id, m.key),
       "acquire-failed": (m) => s.acquireFailed(id, m.keys),
@@ -363,10 +374,10 @@ export class Scheduler {
   }
 
   /** Places a client's scattered keys and grants it the puts (grants.ts). */
-  private placeScatter(clientId: string, keys: string[], workers: string[] | undefined, broadcast: boolean): ReturnType<typeof placeScatter> {
+  private placeScatter(clientId: string, keys: string[], workers: string[] | undefined, broadcast: boolean, isPrivate: boolean): ReturnType<typeof placeScatter> {
     let granted = this.scatterGrants.get(clientId);
     if (!granted) this.scatterGrants.set(clientId, (granted = new Set()));
-    return placeScatter(this.state, this.grants, clientId, keys, workers, broadcast, granted, this.scatterTurn++);
+    return placeScatter(this.state, this.grants, clientId, keys, workers, broadcast, granted, this.scatterTurn++, isPrivate);
   }
 
   private answer(comm: Comm, m: Request, clientId: string): void {
@@ -382,7 +393,7 @@ export class Scheduler {
           value = locate(s, this.grants, clientId, what.keys);
           break;
         case "scatter":
-          value = this.placeScatter(clientId, what.keys, what.workers, what.broadcast === true);
+          value = this.placeScatter(clientId, what.keys, what.workers, what.broadcast === true, what.private === true);
           break;
         case "workers":
           value = workerInfo(s);
@@ -537,9 +548,15 @@ export class Scheduler {
 
   private route(ins: Instruction): void {
     if (ins.to === "scheduler") {
-      const resolve = this.retirements.get(ins.msg.ticket);
-      this.retirements.delete(ins.msg.ticket);
-      resolve?.(ins.msg.result);
+      const msg = ins.msg;
+      if (msg.op === "worker-banned") {
+        log().warn(`worker ${msg.name} ${msg.reason}; its results are computed again where they were taken on its word`);
+        this.workers.get(msg.worker)?.close(msg.reason);
+        return;
+      }
+      const resolve = this.retirements.get(msg.ticket);
+      this.retirements.delete(msg.ticket);
+      resolve?.(msg.result);
       return;
     }
     const comm = ins.to === "worker" ? this.workers.get(ins.id) : this.clients.get(ins.id);

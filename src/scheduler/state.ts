@@ -20,6 +20,9 @@ export type { Instruction } from "./outbox.js";
 import { TRANSITIONS, type TransitionExtra } from "./transitions.js";
 import * as clientEvents from "./client-events.js";
 import * as events from "./worker-events.js";
+import { assignWitness } from "./verify.js";
+import * as timeouts from "./timeouts.js";
+import { DEFAULT_UNTRUSTED_TASK_TIMEOUT_MS } from "./timeouts.js";
 
 export interface SchedulerStateOptions {
   /**
@@ -29,6 +32,18 @@ export interface SchedulerStateOptions {
   allowedFailures?: number;
   /** Transitions kept for story(). Default 100,000. */
   storyCapacity?: number;
+  /**
+   * Verify what untrusted workers compute on a second worker (scheduler/verify.ts). Default true.
+   * false takes their word, as for trusted workers: only for tabs you control (your own machines,
+   * tests of data moving between tabs); anyone holding the tab link could then forge results.
+   */
+  verifyUntrusted?: boolean;
+  /**
+   * Milliseconds a task may take on an untrusted worker, from being sent there, before it is taken
+   * back and run elsewhere (a task's own `timeout` wins). Default DEFAULT_UNTRUSTED_TASK_TIMEOUT_MS
+   * (10 minutes).
+   */
+  untrustedTaskTimeoutMs?: number;
 }
 
 /** Ignored claims kept between two looks by the shell. */
@@ -40,6 +55,10 @@ export class SchedulerState {
   readonly clients = new Map<string, ClientState>();
   /** Tasks no current worker may run (restrictions, resources, or no workers at all). */
   readonly unrunnable = new Set<TaskState>();
+  /** Tasks being verified that no other worker may run now: offered again when one joins or resumes (verify.ts). */
+  readonly awaitingWitness = new Set<TaskState>();
+  /** Workers banned for lying, for the scheduler's lifetime: their names, data addresses, and untrusted ones' hosts. */
+  readonly banned = { names: new Set<string>(), addresses: new Set<string>(), hosts: new Set<string>() };
   /** Typical duration in ms per task group, learned from completions. */
   readonly durations = new Map<string, number>();
   readonly fns = new Map<string, FnDef>();
@@ -48,6 +67,10 @@ export class SchedulerState {
   /** The shell's clock, in ms, set before each event. Only recorded, never read for decisions. */
   now = 0;
   readonly allowedFailures: number;
+  /** SchedulerStateOptions.verifyUntrusted. */
+  readonly verifyUntrusted: boolean;
+  /** SchedulerStateOptions.untrustedTaskTimeoutMs. */
+  readonly untrustedTaskTimeoutMs: number;
   /** Retirements under way (see retire.ts). */
   readonly retirements = new Set<Retirement>();
   readonly pendingReplicas: PendingReplicas = new Map();
@@ -67,6 +90,8 @@ export class SchedulerState {
 
   constructor(options: SchedulerStateOptions = {}) {
     this.allowedFailures = options.allowedFailures ?? 3;
+    this.verifyUntrusted = options.verifyUntrusted ?? true;
+    this.untrustedTaskTimeoutMs = options.untrustedTaskTimeoutMs ?? DEFAULT_UNTRUSTED_TASK_TIMEOUT_MS;
     this.story = new Story(options.storyCapacity);
     this.outbox = new Outbox(this.fns);
   }
@@ -110,7 +135,7 @@ export class SchedulerState {
   }
 
   /** Scattered values now held by workers. */
-  updateData(clientId: string, entries: { key: string; worker: string; nbytes: number }[]): void {
+  updateData(clientId: string, entries: { key: string; worker: string; nbytes: number; private?: boolean | undefined }[]): void {
     clientEvents.updateData(this, clientId, entries);
   }
 
@@ -151,6 +176,18 @@ export class SchedulerState {
   /** Offers the tasks no worker could take to the workers there are now. */
   offerUnrunnable(): void {
     for (const ts of this.unrunnable) this.recommend(ts, "processing");
+    for (const ts of this.awaitingWitness) {
+      assignWitness(this, ts);
+      if (ts.processingOn) this.recordStory(ts, "verifying", "verifying");
+    }
+  }
+
+  /** Why a worker joining with this name, data address and host is refused (it or its host was banned for lying), or null. */
+  bannedWhy(name: string, address: string, host: string): string | null {
+    const b = this.banned;
+    if (b.names.has(name) || b.addresses.has(address)) return `worker ${name} is banned from this scheduler (its results were false)`;
+    if (host && b.hosts.has(host)) return `workers from ${host} are banned from this scheduler (a worker from there sent false results)`;
+    return null;
   }
 
   /**
@@ -190,8 +227,9 @@ export class SchedulerState {
     if (ws && ts && ts.processingOn === ws) ws.started.add(ts);
   }
 
-  taskFinished(workerId: string, key: string, nbytes: number, duration: number, value?: Serialized, held?: boolean): void {
-    events.taskFinished(this, workerId, key, nbytes, duration, value, held);
+  /** `held`: the worker already held the result and ran nothing; `digest`: the result's SHA-256, when the task is being verified (verify.ts). */
+  taskFinished(workerId: string, key: string, nbytes: number, duration: number, value?: Serialized, held?: boolean, digest?: string): void {
+    events.taskFinished(this, workerId, key, nbytes, duration, value, held, digest);
   }
 
   taskErred(workerId: string, key: string, error: ErrorData): void {
@@ -259,6 +297,11 @@ export class SchedulerState {
   /** Attaches `text` to the story entry of `ts`'s transition under way (why it went where it went). */
   noteStory(ts: TaskState, text: string): void {
     this.note = { key: ts.key, text };
+  }
+
+  /** Takes back tasks past their timeout, and the queues of workers that ignore steal-requests (timeouts.ts). */
+  expireTimeouts(): void {
+    timeouts.expireTimeouts(this);
   }
 
   /** Fails the tasks that waited in no-worker past their noWorkerTimeout (see no-worker.ts). */

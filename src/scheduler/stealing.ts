@@ -50,7 +50,8 @@ export function balance(s: SchedulerState, bandwidth = DEFAULT_BANDWIDTH_BYTES_P
     const queue = [...victim.processing];
     for (let i = queue.length - 1; i >= 0 && batch.length < MAX_STEAL_BATCH; i--) {
       const ts = queue[i]!;
-      if (victim.started.has(ts) || ts.stealTo || !canRun(ts, thief)) continue;
+      // A verifying task's witness stays: the thief might be a worker that already answered.
+      if (ts.state !== "processing" || victim.started.has(ts) || ts.stealTo || !canRun(ts, thief)) continue;
       const move = ts.deps.size > 0 ? missingBytes(ts, thief) / bandwidth : 0;
       // Move it only if the thief would still be through no later than the victim.
       if (thiefLoad + ts.cost + move > victimLoad - ts.cost) break;
@@ -61,6 +62,7 @@ export function balance(s: SchedulerState, bandwidth = DEFAULT_BANDWIDTH_BYTES_P
     if (batch.length === 0) continue;
     for (const ts of batch) ts.stealTo = thief;
     victim.stealsPending += batch.length;
+    victim.stealAskedAt = s.now;
     thief.stealsPending += batch.length;
     s.outbox.toWorker(victim, { op: "steal-request", keys: batch.map((ts) => ts.key) });
     asked += batch.length;
@@ -72,6 +74,7 @@ export function balance(s: SchedulerState, bandwidth = DEFAULT_BANDWIDTH_BYTES_P
 export function stealResponse(s: SchedulerState, workerId: string, stolen: string[], kept: string[]): void {
   const victim = s.workers.get(workerId);
   if (!victim) return;
+  victim.stealAskedAt = null;
   s.begin("steal-response");
   for (const key of kept) {
     const ts = s.tasks.get(key);

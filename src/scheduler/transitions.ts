@@ -6,6 +6,7 @@ import { enteredNoWorker } from "./no-worker.js";
 import type { ErrorData } from "../errors.js";
 import type { Serialized } from "../protocol/refs.js";
 import { decideWorker, UNKNOWN_TASK_MS } from "./placement.js";
+import { assignWitness, dropOpinions, keepers, opinionOf, wantsDigest } from "./verify.js";
 import type { TaskState, TaskStateName, WorkerRecord } from "./model.js";
 import type { SchedulerState } from "./state.js";
 
@@ -20,6 +21,10 @@ export interface TransitionExtra {
   blame?: string | undefined;
   /** The worker processing or holding the task is gone: do not message it. */
   workerGone?: boolean | undefined;
+  /** The digest of the result reported (verifying), or the one accepted (verifying>memory). */
+  digest?: string | undefined;
+  /** The result is thrown away though its holders are alive (it rested on a banned liar's word). */
+  discard?: boolean | undefined;
 }
 
 export type Transition = (s: SchedulerState, ts: TaskState, extra: TransitionExtra) => void;
@@ -35,7 +40,7 @@ function afterRelease(s: SchedulerState, ts: TaskState): void {
 }
 
 /** States of a dependency that is computed or being computed, and so can be released when unneeded. */
-const LIVE: ReadonlySet<TaskStateName> = new Set(["waiting", "no-worker", "processing", "memory"]);
+const LIVE: ReadonlySet<TaskStateName> = new Set(["waiting", "no-worker", "processing", "verifying", "memory"]);
 
 /** Drops `ts` from the waiters of its dependencies; releases those nobody needs any more (in any live state). */
 function stopWaitingOnDeps(s: SchedulerState, ts: TaskState): void {
@@ -55,7 +60,7 @@ function releaseInputsUnlessRecomputed(s: SchedulerState, ts: TaskState): void {
 }
 
 /** Takes `ts` off the worker processing it; tells that worker to drop it unless it is gone. */
-function unassign(s: SchedulerState, ts: TaskState, workerGone: boolean | undefined): void {
+export function unassign(s: SchedulerState, ts: TaskState, workerGone: boolean | undefined): void {
   const ws = ts.processingOn;
   if (!ws) return;
   ws.processing.delete(ts);
@@ -82,9 +87,10 @@ export function moveTask(s: SchedulerState, ts: TaskState, thief: WorkerRecord):
   unassign(s, ts, true);
   ts.processingOn = thief;
   ts.cost = cost;
+  ts.sentAt = s.now;
   thief.processing.add(ts);
   thief.occupancy += cost;
-  s.outbox.compute(thief, ts);
+  s.outbox.compute(thief, ts, wantsDigest(s, ts, thief));
 }
 
 function toProcessing(s: SchedulerState, ts: TaskState): void {
@@ -100,9 +106,23 @@ function toProcessing(s: SchedulerState, ts: TaskState): void {
   ts.state = "processing";
   ts.processingOn = ws;
   ts.cost = s.durations.get(ts.group) ?? UNKNOWN_TASK_MS;
+  ts.sentAt = s.now;
   ws.processing.add(ts);
   ws.occupancy += ts.cost;
-  s.outbox.compute(ws, ts);
+  s.outbox.compute(ws, ts, wantsDigest(s, ts, ws));
+}
+
+/** `ts`'s result is in memory: dependents waiting only for it may run, clients wanting it hear so. */
+function landed(s: SchedulerState, ts: TaskState, value: Serialized | undefined): void {
+  ts.state = "memory";
+  ts.wasInMemory = true;
+  ts.error = null;
+  for (const dts of ts.dependents) {
+    if (dts.state === "waiting" && dts.waitingOn.delete(ts) && dts.waitingOn.size === 0) s.recommend(dts, "processing");
+  }
+  stopWaitingOnDeps(s, ts);
+  s.outbox.inMemory(ts, value);
+  if (!s.isNeeded(ts)) s.recommend(ts, "released");
 }
 
 function toErred(s: SchedulerState, ts: TaskState, extra: TransitionExtra): void {
@@ -166,16 +186,44 @@ export const TRANSITIONS: Partial<Record<`${TaskStateName}>${TaskStateName}`, Tr
   "processing>memory"(s, ts, { worker, nbytes = 0, duration, value }) {
     unassign(s, ts, true);
     if (duration !== undefined) s.learnDuration(ts.group, duration);
-    ts.state = "memory";
-    ts.wasInMemory = true;
-    ts.error = null;
     s.addReplica(ts, worker!, nbytes);
-    for (const dts of ts.dependents) {
-      if (dts.state === "waiting" && dts.waitingOn.delete(ts) && dts.waitingOn.size === 0) s.recommend(dts, "processing");
+    landed(s, ts, value);
+  },
+
+  // A first answer for a task that needs a second opinion: it waits for one (verify.ts).
+  "processing>verifying"(s, ts, { worker, nbytes = 0, duration, value, digest }) {
+    unassign(s, ts, true);
+    if (duration !== undefined) s.learnDuration(ts.group, duration);
+    ts.state = "verifying";
+    ts.opinions = [opinionOf(worker!, digest, nbytes, value)];
+    worker!.opinions.add(ts);
+    assignWitness(s, ts);
+  },
+
+  // The opinions agreed on `digest` (verify.ts judge): the agreeing workers' copies are kept.
+  "verifying>memory"(s, ts, { digest }) {
+    unassign(s, ts, false);
+    const kept = keepers(ts.opinions!, digest!);
+    dropOpinions(s, ts, kept === ts.opinions ? "all" : new Set(kept.map((o) => o.worker)));
+    for (const o of kept) {
+      s.addReplica(ts, o.worker, o.nbytes);
+      if (!o.worker.trusted) o.worker.vouched.add(ts);
     }
-    stopWaitingOnDeps(s, ts);
-    s.outbox.inMemory(ts, value);
-    if (!s.isNeeded(ts)) s.recommend(ts, "released");
+    landed(s, ts, kept.find((o) => o.value !== undefined)?.value);
+  },
+
+  "verifying>released"(s, ts, { workerGone }) {
+    unassign(s, ts, workerGone);
+    dropOpinions(s, ts);
+    ts.state = "released";
+    releaseInputsUnlessRecomputed(s, ts);
+    afterRelease(s, ts);
+  },
+
+  "verifying>erred"(s, ts, extra) {
+    unassign(s, ts, extra.workerGone);
+    dropOpinions(s, ts);
+    toErred(s, ts, extra);
   },
 
   // Scattered data arrives in memory without being computed.
@@ -210,9 +258,10 @@ export const TRANSITIONS: Partial<Record<`${TaskStateName}>${TaskStateName}`, Tr
     afterRelease(s, ts);
   },
 
-  "memory>released"(s, ts, { workerGone }) {
+  "memory>released"(s, ts, { workerGone, discard }) {
     for (const ws of ts.whoHas) {
       ws.hasWhat.delete(ts);
+      ws.vouched.delete(ts);
       ws.nbytes -= ts.nbytes;
       if (!workerGone && ws.status !== "gone") s.outbox.free(ws, ts.key);
     }
@@ -220,14 +269,15 @@ export const TRANSITIONS: Partial<Record<`${TaskStateName}>${TaskStateName}`, Tr
     ts.state = "released";
     // Lost while clients still want it: it will be computed again (afterRelease), so tell them to
     // wait for it rather than fetch from holders that no longer have it (Dask's lost-data).
-    if (workerGone && ts.spec && ts.whoWants.size > 0) {
-      for (const cs of ts.whoWants) s.outbox.toClient(cs, { op: "key-lost", key: ts.key, reason: "its holders are gone; computing it again" });
+    if ((workerGone || discard) && ts.spec && ts.whoWants.size > 0) {
+      const reason = discard ? "it rested on the word of a worker banned for lying; computing it again" : "its holders are gone; computing it again";
+      for (const cs of ts.whoWants) s.outbox.toClient(cs, { op: "key-lost", key: ts.key, reason });
     }
     // The result is gone while dependents still need it: those waiting wait for the recomputed
     // value; those already sent to a worker are pulled back, since their input will not arrive.
     for (const dts of ts.dependents) {
       if (dts.state === "waiting") dts.add("waitingOn", ts);
-      else if (dts.state === "processing" || dts.state === "no-worker") s.recommend(dts, "released");
+      else if (dts.state === "processing" || dts.state === "verifying" || dts.state === "no-worker") s.recommend(dts, "released");
     }
     afterRelease(s, ts);
   },

@@ -10,6 +10,7 @@ import type { TaskState, WorkerRecord } from "./model.js";
 import { retiredWorkerLeft } from "./retire.js";
 import { tellRecomputing } from "./no-worker.js";
 import { NO_EXTRA, type SchedulerState } from "./state.js";
+import { addOpinion, agreementNeeded } from "./verify.js";
 
 /** What removing a worker did, for the shell's log. */
 export interface WorkerRemoval {
@@ -72,6 +73,14 @@ export function removeWorker(s: SchedulerState, id: string, reason: string, grac
       }
     }
 }
+  // Its answers for tasks under verification count no more: those tasks start over.
+  for (const ts of ws.opinions) {
+    if (ts.state !== "verifying") continue;
+    lost.push(ts);
+    s.transition(ts, "released", { workerGone: true });
+  }
+  ws.opinions.clear();
+  ws.vouched.clear();
   ws.hasWhat.clear();
   ws.processing.clear();
   ws.started.clear();
@@ -88,7 +97,7 @@ export function removeWorker(s: SchedulerState, id: string, reason: string, grac
   return { name: ws.name, rerun, failed, recomputed: lostResults.size };
 }
 
-export function taskFinished(s: SchedulerState, workerId: string, key: string, nbytes: number, duration: number, value?: Serialized, held = false): void {
+export function taskFinished(s: SchedulerState, workerId: string, key: string, nbytes: number, duration: number, value?: Serialized, held = false, digest?: string): void {
   const ws = s.workers.get(workerId);
   const ts = s.tasks.get(key);
   if (!ws) return;
@@ -97,7 +106,13 @@ export function taskFinished(s: SchedulerState, workerId: string, key: string, n
   // and ran to the end, also one whose result came too late to be used; not a replica it already held.
   if (!held && ws.told.has(key)) ws.tasksDone++;
   if (ts && ts.state === "processing" && ts.processingOn === ws) {
-    s.transition(ts, "memory", { worker: ws, nbytes, duration, value });
+    if (agreementNeeded(s, ts, ws) > 1) s.transition(ts, "verifying", { worker: ws, nbytes, duration, value, digest });
+    else s.transition(ts, "memory", { worker: ws, nbytes, duration, value });
+  } else if (ts && ts.state === "verifying" && ts.processingOn === ws) {
+    addOpinion(s, ts, ws, nbytes, duration, value, digest);
+    return;
+  } else if (ts && ts.state === "verifying" && ws.opinions.has(ts)) {
+    // Said twice: its first answer stands.
   } else if (ts && ts.state === "memory" && ws.told.has(key)) {
     s.addReplica(ts, ws, nbytes);
   } else {

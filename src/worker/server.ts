@@ -14,6 +14,8 @@ import { log } from "../log.js";
 import type { Handlers, Resources, SchedulerToWorker, WorkerHello, WorkerKind } from "../protocol/messages.js";
 import type { Serialized, TaskRef } from "../protocol/refs.js";
 import { deserialize, measure, serialize } from "../protocol/serialize.js";
+import { digestOf } from "../protocol/digest.js";
+import type { DigestMaker } from "../util/sha256.js";
 import { randomId } from "../util/ids.js";
 import type { SecretCompare } from "../util/secret.js";
 import { exposeBuffers } from "../util/buffer-pool.js";
@@ -79,6 +81,13 @@ export interface WorkerOptions {
    * address, when it is ws:// or wss://.
    */
   dataOrigin?: string | undefined;
+  /** The SHA-256 that digests results being verified. Default: plain JavaScript; Node injects its native one. */
+  digest?: DigestMaker | undefined;
+  /**
+   * For the adversarial tests only: answer every task with a forged result (and its digest), as a
+   * lying worker would. Never set it otherwise.
+   */
+  lieForTests?: boolean | undefined;
 }
 
 export interface WebRtcOptions {
@@ -420,20 +429,24 @@ export class Worker {
     const k = fnKey(task.fn);
     const prev = this.fnDurations.get(k);
     this.fnDurations.set(k, prev === undefined ? duration : 0.7 * prev + 0.3 * duration);
+    if (this.options.lieForTests) value = forged(value);
     let nbytes: number;
     let inline: Serialized | undefined;
+    let digest: string | undefined;
     try {
       nbytes = measure(value);
       if (nbytes <= INLINE_RESULT_MAX_BYTES) {
         exposeBuffers(value); // it leaves this thread
         inline = serialize(value).payload;
       }
+      // Digested at once: serialize's header is a view into an arena the next call reuses.
+      if (task.digest) digest = digestOf(inline ?? serialize(value).payload, this.options.digest);
     } catch (err) {
       const e = err as Error;
       this.fail(task, new SerializationError(`the result of ${task.key} cannot be sent: ${e.message}`));
       return;
     }
-    this.state.taskDone(task, value, nbytes, duration, inline);
+    this.state.taskDone(task, value, nbytes, duration, inline, digest);
   }
 
   private fail(task: WorkerTask, err: unknown): void {
@@ -448,6 +461,11 @@ export class Worker {
 /** Identifies a task's function across tasks (for learning how long it runs). */
 function fnKey(ref: WorkerTask["fn"]): string {
   return ref.kind === "source" ? ref.id : ref.kind === "builtin" ? `builtin#${ref.name}` : `${ref.module}#${ref.name}`;
+}
+
+/** What a lying worker (lieForTests) answers instead of `value`: a number off by 1,000, else a string. */
+function forged(value: unknown): unknown {
+  return typeof value === "number" ? value + 1000 : "FORGED";
 }
 
 function isThenable(v: unknown): v is PromiseLike<unknown> {

@@ -21,6 +21,8 @@ export class WorkerTask {
   announced = false;
   /** Dependency keys not yet held; made on first need (most tasks have none). */
   missing: Set<string> | null = null;
+  /** Report the digest of the serialized result (the scheduler is verifying this task). */
+  digest = false;
   constructor(
     readonly key: string,
     readonly fn: FnRef,
@@ -139,12 +141,15 @@ export class WorkerState {
       if (existing.state === "cancelled") existing.state = "executing";
       return;
     }
+    // A result to be verified is computed afresh: a copy held here may be one fetched from anyone.
+    if (msg.digest && this.holds(msg.key)) this.dropData(msg.key);
     if (this.holds(msg.key)) {
       // Already holds the result (e.g. recomputation asked of a worker that has a replica).
       this.send({ op: "task-finished", key: msg.key, nbytes: this.sizes.get(msg.key) ?? 0, duration: 0, held: true });
       return;
     }
     const task = new WorkerTask(msg.key, msg.fn, msg.args, msg.deps, msg.priority);
+    if (msg.digest) task.digest = true;
     this.tasks.set(msg.key, task);
     for (const dep of msg.deps) {
       if (this.holds(dep.key)) continue;
@@ -272,14 +277,19 @@ export class WorkerState {
     }
   }
 
-  /** `inline` is the result already encoded, when small enough to travel with the notice. */
-  taskDone(task: WorkerTask, value: unknown, nbytes: number, duration: number, inline?: Serialized): void {
+  /**
+   * `inline` is the result already encoded, when small enough to travel with the notice; `digest`
+   * its serialized bytes' SHA-256, when the scheduler asked for it.
+   */
+  taskDone(task: WorkerTask, value: unknown, nbytes: number, duration: number, inline?: Serialized, digest?: string): void {
     const cancelled = task.state === "cancelled";
     this.forgetTask(task);
     if (cancelled) return;
     this.tasksDone++;
     this.store(task.key, value, nbytes);
-    this.send({ op: "task-finished", key: task.key, nbytes, duration, value: inline });
+    const msg: WorkerToScheduler = { op: "task-finished", key: task.key, nbytes, duration, value: inline };
+    if (digest !== undefined) msg.digest = digest;
+    this.send(msg);
   }
 
   taskErred(task: WorkerTask, error: ErrorData): void {

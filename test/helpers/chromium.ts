@@ -110,10 +110,12 @@ export interface TabStatus {
 /**
  * A network scheduler serving the worker page (client token "client-t", worker token "worker-t"),
  * `nodeWorkers` Node workers on ws://, a client, and Chromium. `options` adds scheduler options
- * (and `serveData`: a directory at /data/).
+ * (and `serveData`: a directory at /data/). These tests are about tabs computing and moving data,
+ * so the tabs' results are taken on their word (`verifyUntrusted: false`) unless options say
+ * otherwise: verified, a tab's result is kept only on the trusted witness (tab-liar.test.ts).
  */
 export async function tabCluster(nodeWorkers: number, options: SchedulerOptions & { serveData?: DataServeOptions } = {}) {
-  const net = await startNetworkScheduler({ ...options, host: "127.0.0.1", port: 0, token: "client-t", workerToken: "worker-t" });
+  const net = await startNetworkScheduler({ verifyUntrusted: false, ...options, host: "127.0.0.1", port: 0, token: "client-t", workerToken: "worker-t" });
   const group = new WorkerGroup({ scheduler: net.address, listen: "ws://127.0.0.1:0", kind: "node", namePrefix: "node", token: "worker-t", logLevel: "error" });
   await group.grow(nodeWorkers);
   const client = await Client.connect(net.address, { token: "client-t" });

@@ -191,12 +191,14 @@ test("a scheduler told to trust no worker marks even worker-token workers untrus
   const scheduler = await Scheduler.start({ address: "ws://127.0.0.1:0", token: CLIENT, workerToken: WORKER, untrustedWorkers: true });
   const workers = new WorkerGroup({ scheduler: scheduler.address, listen: "ws://127.0.0.1:0", kind: "node", namePrefix: "n", token: WORKER, logLevel: "silent", resources: { GPU: 1 } });
   try {
-    await workers.grow(1);
+    await workers.grow(2); // two: each result of an untrusted worker is verified on another
     const client = await Client.connect(scheduler.address, { token: CLIENT });
     try {
       const [w] = await client.workers();
       assert.deepEqual([w!.trusted, w!.resources], [false, {}]);
       assert.equal(await client.submit((x: number) => x * 3, 14), 42);
+      const story = await client.story(client.submit((x: number) => x * 3, 14).key);
+      assert.ok(story.some((e) => e.start === "verifying" && e.finish === "memory"), "verified on the second worker");
     } finally {
       await client.close();
     }

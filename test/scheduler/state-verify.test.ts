@@ -1,0 +1,172 @@
+// Verification as a pure state machine (issue 20): tasks computed by untrusted workers wait in
+// "verifying" for a second opinion, liars are banned and what rested on their word is computed
+// again, `verify: 2` and `verify: 1`, and private data kept off untrusted workers.
+
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { serialize, type SchedulerState } from "../../src/internal.js";
+import { addWorker, cluster, lines, submit, task } from "../helpers/scheduler.js";
+
+const HONEST = "a".repeat(64);
+const FALSE = "f".repeat(64);
+const OTHER = "0".repeat(64);
+
+/** A scheduler with client "c", trusted workers `trusted` and untrusted ones `untrusted` (host "h-<id>"). */
+function mixed(trusted: string[], untrusted: string[]): SchedulerState {
+  const s = cluster(trusted);
+  for (const id of untrusted) addWorker(s, id, {}, false, `h-${id}`);
+  s.takeInstructions();
+  return s;
+}
+
+/** `worker` reports `key` done with `digest`; returns the instructions as lines. */
+function answer(s: SchedulerState, worker: string, key: string, digest: string | undefined, value?: number): string[] {
+  s.taskFinished(worker, key, 8, 1, value === undefined ? undefined : serialize(value).payload, false, digest);
+  return lines(s.takeInstructions());
+}
+
+/** The worker `key` is processing on now. */
+function sentTo(s: SchedulerState, key: string): string | undefined {
+  return s.tasks.get(key)!.processingOn?.id;
+}
+
+test("a task an untrusted worker computed (pinned there) waits in verifying for a trusted witness; agreeing, only the trusted copy is kept", () => {
+  const s = mixed(["t1"], ["u1"]);
+  const out = submit(s, [task("A", [], { workers: ["u1"] })]);
+  assert.deepEqual(out.map((i) => i.msg.op === "compute-task" && [i.id, i.msg.digest]), [["u1", true]]);
+  // Pinned to u1 by the user; the second opinion is not bound by the pin.
+  assert.deepEqual(answer(s, "u1", "A", HONEST, 1), ["t1 compute-task A"]);
+  assert.equal(s.tasks.get("A")!.state, "verifying");
+  assert.deepEqual(answer(s, "t1", "A", HONEST, 1), ["c key-in-memory A", "u1 free-keys A"]);
+  assert.deepEqual(s.whoHas(["A"]), { A: ["addr-t1"] });
+  assert.deepEqual(s.storyOf("A").map((e) => `${e.start}>${e.finish}`), ["released>waiting", "waiting>processing", "processing>verifying", "verifying>memory"]);
+});
+
+test("a trusted worker's task is taken on its word, and is sent without asking for a digest", () => {
+  const s = mixed(["t1"], []);
+  const out = submit(s, [task("A")]);
+  assert.equal(out[0]!.msg.op === "compute-task" && out[0]!.msg.digest, undefined);
+  assert.deepEqual(answer(s, "t1", "A", undefined), ["c key-in-memory A"]);
+});
+
+test("dependents of a result under verification wait until it is verified", () => {
+  const s = mixed(["t1"], ["u1"]);
+  submit(s, [task("A", [], { workers: ["u1"] }), task("B", ["A"])], ["B"]);
+  answer(s, "u1", "A", HONEST);
+  assert.equal(s.tasks.get("B")!.state, "waiting");
+  assert.deepEqual(answer(s, "t1", "A", HONEST), ["t1 compute-task B", "u1 free-keys A"]);
+});
+
+test("a liar is outvoted by the trusted witness: banned (name, address, host), removed, and the trusted result taken", () => {
+  const s = mixed(["t1"], ["u1"]);
+  submit(s, [task("A", [], { workers: ["u1"] })]);
+  answer(s, "u1", "A", FALSE, 1001);
+  const value = serialize(1).payload;
+  s.taskFinished("t1", "A", 8, 1, value, false, HONEST);
+  const out = s.takeInstructions();
+  assert.deepEqual(lines(out), ["c key-in-memory A", "u1 free-keys A", "scheduler banned u1"]);
+  assert.deepEqual(out[0]!.msg.op === "key-in-memory" && out[0]!.msg.value, value, "clients get the trusted worker's value");
+  assert.equal(s.workers.has("u1"), false);
+  assert.match(s.bannedWhy("u1", "elsewhere", "") ?? "", /banned/);
+  assert.match(s.bannedWhy("new-name", "addr-u1", "") ?? "", /banned/);
+  assert.match(s.bannedWhy("new-name", "new-addr", "h-u1") ?? "", /h-u1 are banned/);
+  assert.equal(s.bannedWhy("new-name", "new-addr", "h-other"), null);
+});
+
+test("among untrusted workers only, two agreeing results are accepted and both copies kept", () => {
+  const s = mixed([], ["u1", "u2"]);
+  submit(s, [task("A")]);
+  const first = sentTo(s, "A")!;
+  const second = first === "u1" ? "u2" : "u1";
+  assert.deepEqual(answer(s, first, "A", HONEST), [`${second} compute-task A`]);
+  assert.deepEqual(answer(s, second, "A", HONEST), ["c key-in-memory A"]);
+  assert.deepEqual(s.whoHas(["A"])["A"]!.sort(), ["addr-u1", "addr-u2"]);
+});
+
+test("two untrusted workers that disagree: a third opinion decides by majority; the liar is banned and what it vouched for (and results computed from it) is computed again", () => {
+  const s = mixed([], ["u1", "u2", "u3"]);
+  // Earlier, u1 and u2 agreed on X; Y was computed from X.
+  submit(s, [task("X", [], { workers: ["u1"] })]);
+  answer(s, "u1", "X", OTHER);
+  const witness = sentTo(s, "X")!;
+  answer(s, witness, "X", OTHER);
+  submit(s, [task("Y", ["X"], { workers: ["u3"] })]);
+  answer(s, "u3", "Y", OTHER);
+  answer(s, sentTo(s, "Y")!, "Y", OTHER);
+  assert.equal(s.tasks.get("Y")!.state, "memory");
+  // Now u1 lies about Z: u1 and one other disagree, the third sides with the other.
+  submit(s, [task("Z", [], { workers: ["u1"] })]);
+  answer(s, "u1", "Z", FALSE);
+  const second = sentTo(s, "Z")!;
+  answer(s, second, "Z", HONEST);
+  const third = sentTo(s, "Z")!;
+  assert.notEqual(third, second);
+  assert.notEqual(third, "u1");
+  assert.equal(s.tasks.get("Z")!.state, "verifying");
+  const out = answer(s, third, "Z", HONEST);
+  assert.ok(out.includes("scheduler banned u1"), out.join("\n"));
+  assert.equal(s.tasks.get("Z")!.state, "memory");
+  // X rested on u1's word: it and Y (computed from it) are computed again, and their client told.
+  assert.ok(out.includes("c key-lost X") && out.includes("c key-lost Y"), out.join("\n"));
+  assert.notEqual(s.tasks.get("X")!.state, "memory");
+  assert.notEqual(s.tasks.get("Y")!.state, "memory");
+  assert.equal(s.bannedWhy("u1-again", "addr-new", "h-u1")?.includes("banned"), true);
+});
+
+test("three different results fail the task with VerificationError, and nobody is banned", () => {
+  const s = mixed([], ["u1", "u2", "u3"]);
+  submit(s, [task("A")]);
+  answer(s, sentTo(s, "A")!, "A", HONEST);
+  answer(s, sentTo(s, "A")!, "A", FALSE);
+  const out = answer(s, sentTo(s, "A")!, "A", OTHER);
+  assert.deepEqual(out.filter((l) => !l.includes("free-keys")), ["c key-erred A"]);
+  assert.equal(s.tasks.get("A")!.error?.name, "VerificationError");
+  assert.equal(s.workers.size, 3);
+});
+
+test("a witness that leaves sends the task round again; a worker whose answer was pending leaves and the task starts over", () => {
+  const s = mixed(["t1", "t2"], ["u1"]);
+  submit(s, [task("A", [], { workers: ["u1"] })]);
+  answer(s, "u1", "A", HONEST);
+  const witness = sentTo(s, "A")!;
+  s.removeWorker(witness, "test");
+  assert.notEqual(s.tasks.get("A")!.state, "memory");
+  assert.equal(s.tasks.get("A")!.opinions, null);
+  assert.equal(s.workers.get("u1")!.opinions.size, 0);
+});
+
+test("verify: 2 runs a task on two trusted workers; a worker that sends no digest matches nothing", () => {
+  const s = mixed(["t1", "t2"], []);
+  const out = submit(s, [task("A", [], { verify: 2 })]);
+  assert.equal(out[0]!.msg.op === "compute-task" && out[0]!.msg.digest, true);
+  const first = sentTo(s, "A")!;
+  answer(s, first, "A", HONEST);
+  const second = sentTo(s, "A")!;
+  assert.notEqual(second, first);
+  // Two trusted workers that disagree cannot be judged: the task fails.
+  answer(s, second, "A", undefined);
+  assert.equal(s.tasks.get("A")!.error?.name, "VerificationError");
+});
+
+test("verify: 1 and private tasks (and what depends on private data) never go to untrusted workers", () => {
+  const s = mixed([], ["u1"]);
+  submit(s, [task("A", [], { verify: 1 }), task("P", [], { private: true })]);
+  assert.equal(s.tasks.get("A")!.state, "no-worker");
+  assert.equal(s.tasks.get("P")!.state, "no-worker");
+  assert.match(s.storyOf("P").at(-1)?.note ?? "", /private data.*runs only on trusted workers, and none is connected/);
+  assert.match(s.storyOf("A").at(-1)?.note ?? "", /verify: 1 and runs only on trusted workers/);
+  addWorker(s, "t1");
+  s.takeInstructions();
+  assert.equal(sentTo(s, "P"), "t1");
+  answer(s, "t1", "P", undefined);
+  submit(s, [task("Q", ["P"])]);
+  assert.equal(s.tasks.get("Q")!.private, true);
+  assert.equal(sentTo(s, "Q"), "t1");
+});
+
+test("scattered private data marks its dependents private", () => {
+  const s = mixed(["t1"], ["u1"]);
+  s.updateData("c", [{ key: "D", worker: "addr-t1", nbytes: 8, private: true }]);
+  submit(s, [task("B", ["D"]), task("C", ["D"]), task("E", ["D"])]);
+  for (const k of ["B", "C", "E"]) assert.equal(sentTo(s, k), "t1", `${k} is computed from private data`);
+});

@@ -1,0 +1,89 @@
+// Workers that hold work hostage (issue 20, Build 6), over real sockets: a tab-token peer that
+// takes tasks and never answers (while its connection stays open) has them taken back after the
+// scheduler's default timeout for untrusted workers, and a peer that ignores steal-requests loses
+// its queue. Honest work finishes right in both cases.
+
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import { Client, Scheduler } from "../../node/index.js";
+import { timingSafeSecretEquals } from "../../node/secrets.js";
+import { WorkerGroup } from "../../node/worker-group.js";
+import { consoleLogger, setLogger } from "../../src/internal.js";
+import { Hostile } from "./hostile.js";
+
+const CLIENT = "client-secret-0123456789";
+const WORKER = "worker-secret-0123456789";
+const TAB = "tab-secret-0123456789";
+
+describe("workers that hold work hostage", () => {
+  let scheduler: Scheduler;
+  let client: Client;
+  let restoreLogger: ReturnType<typeof setLogger>;
+
+  before(async () => {
+    restoreLogger = setLogger(consoleLogger("silent"));
+    scheduler = await Scheduler.start({ address: "ws://127.0.0.1:0", token: CLIENT, workerToken: WORKER, tabToken: TAB, compareSecret: timingSafeSecretEquals, untrustedTaskTimeoutMs: 800 });
+    client = await Client.connect(scheduler.address, { token: CLIENT });
+  });
+
+  after(async () => {
+    await client.close();
+    await scheduler.close();
+    setLogger(restoreLogger);
+  });
+
+  /** A tab-token peer that claims 8 threads and answers nothing; counts the tasks it is sent. */
+  async function silent(name: string, from: string): Promise<{ h: Hostile; got: () => number }> {
+    const h = await Hostile.open(scheduler.address, from);
+    h.hello("worker", TAB, { worker: { address: `ws://127.0.0.1:${20_000 + Math.floor(Math.random() * 30_000)}`, kind: "browser", nthreads: 8, memoryLimit: 0, resources: {}, name } });
+    assert.equal((await h.next())?.op, "welcome");
+    let got = 0;
+    void (async () => {
+      while (h.isOpen) {
+        const m = (await h.next(500)) as { op: string } | null;
+        if (m?.op === "compute-task") got++;
+      }
+    })();
+    return { h, got: () => got };
+  }
+
+  test("tasks a tab takes and never answers are taken back after the untrusted default timeout and finish elsewhere", async () => {
+    const hostage = await silent("hostage-taker", "127.0.7.1");
+    const xs = Array.from({ length: 30 }, (_, i) => i);
+    const futures = client.map((x: number) => x + 1, xs, { pure: false });
+    await new Promise((r) => setTimeout(r, 300));
+    assert.ok(hostage.got() > 0, "the silent tab was sent tasks");
+    const workers = new WorkerGroup({ scheduler: scheduler.address, listen: "ws://127.0.0.1:0", kind: "node", namePrefix: "honest", token: WORKER, logLevel: "silent" });
+    try {
+      await workers.grow(1);
+      assert.deepEqual(await Promise.all(futures), xs.map((x) => x + 1));
+      assert.equal(hostage.h.isOpen, true, "it was not disconnected, only relieved of its tasks");
+    } finally {
+      hostage.h.close();
+      await workers.close();
+    }
+  });
+
+  test("a per-task timeout takes a task back from a trusted worker that sits on it", async () => {
+    // A peer with the worker token (trusted: no default timeout) that takes tasks and never answers.
+    const h = await Hostile.open(scheduler.address, "127.0.7.2");
+    h.hello("worker", WORKER, { worker: { address: "ws://127.0.0.1:1", kind: "node", nthreads: 1, memoryLimit: 0, resources: {}, name: "sitter" } });
+    assert.equal((await h.next())?.op, "welcome");
+    const f = client.with({ timeout: 500, pure: false }).submit((x: number) => x * 2, 21);
+    for (;;) {
+      const m = (await h.next(3000)) as { op: string } | null;
+      assert.ok(m, "the sitter was sent the task");
+      if (m.op === "compute-task") break;
+    }
+    const workers = new WorkerGroup({ scheduler: scheduler.address, listen: "ws://127.0.0.1:0", kind: "node", namePrefix: "after", token: WORKER, logLevel: "silent" });
+    try {
+      await workers.grow(1);
+      assert.equal(await f, 42);
+      const story = await client.story(f.key);
+      assert.ok(story.some((e) => /timeout of 500 ms on sitter/.test(e.note ?? "")), JSON.stringify(story));
+    } finally {
+      h.close();
+      await workers.close();
+    }
+  });
+});
