@@ -93,7 +93,9 @@ export class Outbox {
     const deps: DepLocation[] = ts.deps.size === 0 ? NO_DEPS : [];
     for (const d of ts.deps) {
       const who = holders(d);
-      deps.push({ key: d.key, who, nbytes: d.nbytes, tickets: this.grants?.tickets("get", who, ws.name, d.key) });
+      const loc: DepLocation = { key: d.key, who, nbytes: d.nbytes };
+      if (this.grants) loc.tickets = this.grants.tickets("get", who, ws.name, d.key);
+      deps.push(loc);
       ws.told.add(d.key);
     }
     ws.told.add(ts.key);
@@ -128,7 +130,8 @@ export class Outbox {
   /** Tells one client (that just asked for it) that `ts` is already in memory. */
   alreadyInMemory(ts: TaskState, cs: ClientState): void {
     const who = holders(ts);
-    this.toClient(cs, { op: "key-in-memory", key: ts.key, who, tickets: this.grants?.tickets("get", who, clientReader(cs.id), ts.key), nbytes: ts.nbytes });
+    const tickets = this.grants?.tickets("get", who, clientReader(cs.id), ts.key);
+    this.toClient(cs, tickets === undefined ? { op: "key-in-memory", key: ts.key, who, nbytes: ts.nbytes } : { op: "key-in-memory", key: ts.key, who, tickets, nbytes: ts.nbytes });
   }
 
   /** Tells `to` (default: every client wanting it) that `ts` failed. */
