@@ -1,13 +1,13 @@
 // Finding groups in a partition: a group id per row from the key columns. One key column of
 // numbers, timestamps or strings: an open-addressing hash table over the column's buffers (no
-// JavaScript value per row; strings compared with a copy of each group's key kept together, which
-// stays in cache where the rows' bytes do not); otherwise one Map lookup per row, several keys joined into one string.
+// JavaScript value per row; strings in string-groups.ts); otherwise one Map lookup per row, several keys joined into one string.
 // Rows whose key is null are left out (-1), as pandas' groupby(dropna=True) leaves them out.
 
 import type { Column } from "../column.js";
 import type { Part } from "../part.js";
 import { isBig, isFloat } from "../dtypes.js";
 import { isMissing } from "./verbs.js";
+import { findStringGroups } from "./string-groups.js";
 
 export interface Groups {
   /** Group of each row, -1 for rows left out. */
@@ -101,12 +101,24 @@ function rehash(hashes: Int32Array, count: number, nullGroup: number, cap: numbe
 }
 
 /**
- * Groups of one key column by hashing its buffers: slots of an open-addressing table (linear
- * probing, at most half full) hold group ids + 1; a group is compared by its first row. Strings
- * compare as UTF-8 bytes, 64-bit values as two 32-bit halves, other numbers as Numbers (-0 is 0;
+ * Groups of one key column by hashing its buffers: strings by string-groups.ts' table; otherwise
+ * slots of an open-addressing table (linear probing, at most half full) hold group ids + 1, a
+ * group compared by its first row: 64-bit values as two 32-bit halves, other numbers as Numbers (-0 is 0;
  * NaN is missing, as pandas).
  */
 function findGroupsOne(c: Column, keepNullKeys: boolean): Groups {
+  if (c.type === "utf8") {
+    const s = findStringGroups(c.length, c.values as Uint8Array, c.offsets!, c.validity, keepNullKeys);
+    let keys: unknown[] | undefined;
+    return {
+      ids: s.ids,
+      count: s.count,
+      first: s.first,
+      get keys() {
+        return (keys ??= Array.from(s.first, (r, g) => (g === s.nullGroup ? NULL_KEY : keyOf(c, r))));
+      },
+    };
+  }
   const n = c.length;
   const ids = new Int32Array(n);
   let first: Int32Array = new Int32Array(64);
@@ -115,12 +127,7 @@ function findGroupsOne(c: Column, keepNullKeys: boolean): Groups {
   let cap = 1024;
   let slots: Int32Array = new Int32Array(2 * cap); // pairs: group id + 1 (0: empty), its hash — one cache line per probe
   let nullGroup = -1;
-  // Strings: each group's key bytes, in the order the groups were found (keyAt: count + 1 offsets).
-  let keyBytes = new Uint8Array(c.type === "utf8" ? 4096 : 0);
-  let keyAt: Int32Array = new Int32Array(c.type === "utf8" ? 64 : 0);
-  const kind = c.type === "utf8" ? 0 : isBig(c.type) ? 1 : 2;
-  const bytes = c.values as Uint8Array;
-  const offsets = c.offsets;
+  const kind = isBig(c.type) ? 1 : 2;
   const halves = kind === 1 ? new Int32Array(c.values.buffer, c.values.byteOffset, n * 2) : null;
   const nums = c.values as Float64Array; // any non-64-bit numeric storage, read as Numbers
   const validity = c.validity;
@@ -133,10 +140,6 @@ function findGroupsOne(c: Column, keepNullKeys: boolean): Groups {
       else {
         if (nullGroup < 0) {
           if (count === first.length) [first, hashes] = [grown(first), grown(hashes)];
-          if (kind === 0) {
-            if (count + 2 > keyAt.length) keyAt = grown(keyAt);
-            keyAt[count + 1] = keyAt[count]!; // no key bytes: never compared (it has no slot)
-          }
           first[count] = i;
           hashes[count] = 0;
           nullGroup = count++;
@@ -146,11 +149,7 @@ function findGroupsOne(c: Column, keepNullKeys: boolean): Groups {
       continue;
     }
     let h: number;
-    if (kind === 0) {
-      h = 0x811c9dc5;
-      for (let b = offsets![i]!, e = offsets![i + 1]!; b < e; b++) h = Math.imul(h ^ bytes[b]!, 0x01000193);
-      h = mix32(h >>> 0);
-    } else if (kind === 1) h = mix32((halves![2 * i]! ^ mix32(halves![2 * i + 1]! >>> 0)) >>> 0);
+    if (kind === 1) h = mix32((halves![2 * i]! ^ mix32(halves![2 * i + 1]! >>> 0)) >>> 0);
     else h = hashNumber(nums[i]!);
     h |= 0;
     const mask = cap - 1;
@@ -163,14 +162,7 @@ function findGroupsOne(c: Column, keepNullKeys: boolean): Groups {
       if (slots[2 * s + 1] === h) {
         const r = first[cand]!;
         let same: boolean;
-        if (kind === 0) {
-          // Against the group's own copy of its key (a small arena that stays in cache), not the first row's bytes.
-          const a = keyAt[cand]!;
-          const len = keyAt[cand + 1]! - a;
-          const b = offsets![i]!;
-          same = len === offsets![i + 1]! - b;
-          for (let k = 0; same && k < len; k++) same = keyBytes[a + k] === bytes[b + k];
-        } else if (kind === 1) same = halves![2 * r] === halves![2 * i] && halves![2 * r + 1] === halves![2 * i + 1];
+        if (kind === 1) same = halves![2 * r] === halves![2 * i] && halves![2 * r + 1] === halves![2 * i + 1];
         else same = nums[r] === nums[i];
         if (same) {
           g = cand;
@@ -181,19 +173,6 @@ function findGroupsOne(c: Column, keepNullKeys: boolean): Groups {
     }
     if (g < 0) {
       if (count === first.length) [first, hashes] = [grown(first), grown(hashes)];
-      if (kind === 0) {
-        const b = offsets![i]!;
-        const len = offsets![i + 1]! - b;
-        if (count + 2 > keyAt.length) keyAt = grown(keyAt);
-        const at = keyAt[count]!;
-        if (at + len > keyBytes.length) {
-          const more = new Uint8Array(Math.max(keyBytes.length * 2, at + len));
-          more.set(keyBytes);
-          keyBytes = more;
-        }
-        keyBytes.set(bytes.subarray(b, b + len), at);
-        keyAt[count + 1] = at + len;
-      }
       first[count] = i;
       hashes[count] = h;
       g = count++;
