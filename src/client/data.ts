@@ -68,7 +68,9 @@ export class DataPlane {
    * the digest its bytes must have when it was verified.
    */
   learn(key: string, who: string[], tickets: string[] | undefined, digest?: string): void {
+    // Each location is the scheduler's latest word: a result computed again without verification has none.
     if (digest !== undefined) this.digests.set(key, digest);
+    else this.digests.delete(key);
     if (tickets === undefined) return;
     let byHolder = this.tickets.get(key);
     if (!byHolder) this.tickets.set(key, (byHolder = new Map()));

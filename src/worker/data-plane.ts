@@ -103,6 +103,7 @@ export class DataPlane {
   learn(locations: DepLocation[]): void {
     for (const loc of locations) {
       if (loc.digest !== undefined) this.digests.set(loc.key, loc.digest);
+      else this.digests.delete(loc.key); // the scheduler's latest word: computed again without verification
       const t = loc.tickets;
       if (t === undefined) continue;
       let byHolder = this.tickets.get(loc.key);
