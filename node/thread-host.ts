@@ -36,7 +36,7 @@ export interface ThreadWorkerConfig {
   /** The process's group and adaptive bounds, told to the scheduler (WorkerHello.group). */
   group?: { id: string; adapt?: { minimum: number; maximum: number } | undefined } | undefined;
   /** Adversarial tests only: the worker forges every result (WorkerOptions.lieForTests). */
-  lieForTests?: boolean | undefined;
+  lieForTests?: boolean | "serve" | undefined;
 }
 
 /** Messages on a thread's own channel besides inproc hub traffic. */

@@ -42,7 +42,7 @@ export interface WorkerGroupOptions {
    */
   joinInOrder?: boolean | undefined;
   /** Adversarial tests only: every worker of the group forges its results (WorkerOptions.lieForTests). */
-  lieForTests?: boolean | undefined;
+  lieForTests?: boolean | "serve" | undefined;
 }
 
 export class WorkerGroup {

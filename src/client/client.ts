@@ -123,12 +123,16 @@ export class Client implements FutureHost, GraphScheduler {
     this.noWorkerTimeout = options.noWorkerTimeout;
     this.peers = new PeerPool("client", `client-${id}`, dataToken, options.transport);
     this.peers.keepAlive = false;
-    this.data = new DataPlane(this.peers, (keys) => this.request<Locations>({ kind: "locate", keys }));
+    this.data = new DataPlane(
+      this.peers,
+      (keys) => this.request<Locations>({ kind: "locate", keys }),
+      (key, from) => !comm.isClosed && comm.send({ op: "bad-data", key, from }),
+    );
     const handlers: Handlers<SchedulerToClient> = {
       "key-in-memory": (m) => {
         const ks = this.keys.get(m.key);
         if (!ks) return;
-        this.data.learn(m.key, m.who, m.tickets);
+        this.data.learn(m.key, m.who, m.tickets, m.digest);
         ks.finish(m.who, m.nbytes, m.value);
       },
       "key-erred": (m) => this.keys.get(m.key)?.fail("error", errorFromData(m.error, m.blame)),

@@ -10,9 +10,15 @@ import type { DataReply, PutReply } from "../protocol/messages.js";
 import type { Serialized } from "../protocol/refs.js";
 import { deserialize } from "../protocol/serialize.js";
 import { opener } from "../util/tickets.js";
+import { digestOf } from "../protocol/digest.js";
+import type { DigestMaker } from "../util/sha256.js";
+import { log } from "../log.js";
 
-/** Who holds a key, with this client's tickets to fetch it there (the reply to a "locate" request). */
-export type Locations = Record<string, { who: string[]; tickets?: string[] | undefined }>;
+/**
+ * Who holds a key, with this client's tickets to fetch it there and, for a verified result, the
+ * digest its bytes must have (the reply to a "locate" request).
+ */
+export type Locations = Record<string, { who: string[]; tickets?: string[] | undefined; digest?: string | undefined }>;
 
 interface Waiter {
   resolve: (value: unknown) => void;
@@ -44,15 +50,27 @@ export class DataPlane {
   private flushScheduled = false;
   /** This client's tickets to fetch each key from each holder (by key, then address). */
   private readonly tickets = new Map<string, Map<string, string>>();
+  /** The digests verified results must have (KeyInMemory.digest), by key. */
+  private readonly digests = new Map<string, string>();
 
   constructor(
     private readonly peers: PeerPool,
     /** Asks the scheduler which workers hold each key now, with this client's tickets there. */
     private readonly whoHas: (keys: string[]) => Promise<Locations>,
+    /** Tells the scheduler that `from` served bytes for `key` that do not match its digest (BadData). */
+    private readonly badData: (key: string, from: string) => void = () => {},
+    /** The SHA-256 that checks them (plain JavaScript unless given). */
+    private readonly digestMaker?: DigestMaker,
   ) {}
 
-  /** Keeps the tickets the scheduler gave for fetching `key` from each of `who` (same order). */
-  learn(key: string, who: string[], tickets: string[] | undefined): void {
+  /**
+   * Keeps the tickets the scheduler gave for fetching `key` from each of `who` (same order), and
+   * the digest its bytes must have when it was verified.
+   */
+  learn(key: string, who: string[], tickets: string[] | undefined, digest?: string): void {
+    // Each location is the scheduler's latest word: a result computed again without verification has none.
+    if (digest !== undefined) this.digests.set(key, digest);
+    else this.digests.delete(key);
     if (tickets === undefined) return;
     let byHolder = this.tickets.get(key);
     if (!byHolder) this.tickets.set(key, (byHolder = new Map()));
@@ -62,6 +80,7 @@ export class DataPlane {
   /** This client released `key`: its tickets are of no more use. */
   forget(key: string): void {
     this.tickets.delete(key);
+    this.digests.delete(key);
   }
 
   /** The value of `key`, from one of `who`. Concurrent requests for a key share one transfer. */
@@ -162,6 +181,14 @@ export class DataPlane {
     for (const [key, payload] of Object.entries(reply.values)) {
       const want = batch.get(key);
       if (!want || want.dropped) continue;
+      const expected = this.digests.get(key);
+      if (expected !== undefined && digestOf(payload, this.digestMaker) !== expected) {
+        // Not the bytes the workers agreed on: tell the scheduler, try the next holder (left in batch).
+        log().warn(`${from} served bytes for ${key} that do not match its agreed digest; trying another holder`);
+        want.lastError = new LostDataError(`${from} served bytes for ${key} that do not match its agreed digest`);
+        this.badData(key, from);
+        continue;
+      }
       batch.delete(key);
       let value: unknown;
       try {
@@ -211,7 +238,7 @@ export class DataPlane {
         continue;
       }
       const holders = who[key]?.who ?? [];
-      this.learn(key, holders, who[key]?.tickets);
+      this.learn(key, holders, who[key]?.tickets, who[key]?.digest);
       if (holders.length === 0) {
         rejectAll(want, new LostDataError(`no worker holds ${key}: its result was released or lost`, { cause: want.lastError }));
         wants.delete(key);

@@ -217,7 +217,7 @@ export interface ProgressCounts {
   processing: number;
 }
 
-export type ClientToScheduler = UpdateGraph | ReleaseKeys | CancelKeys | UpdateData | Request;
+export type ClientToScheduler = UpdateGraph | ReleaseKeys | CancelKeys | UpdateData | Request | BadData;
 
 // ---- scheduler → client ----
 
@@ -228,6 +228,8 @@ export interface KeyInMemory {
   who: string[];
   /** One ticket per holder in `who`, letting this client fetch the key there (see DepLocation). */
   tickets?: string[] | undefined;
+  /** The verified result's agreed digest (see DepLocation), when it is fetched from `who`. */
+  digest?: string | undefined;
   nbytes: number;
   /** The result itself when small: the client needs no fetch from the worker. */
   value?: Serialized | undefined;
@@ -283,6 +285,12 @@ export interface DepLocation {
   nbytes: number;
   /** One ticket per holder in `who` (same order) letting the reader fetch `key` there; absent on a scheduler without tokens. */
   tickets?: string[] | undefined;
+  /**
+   * For a result that was verified: the digest its workers agreed on (protocol/digest.ts). The
+   * reader hashes the bytes it receives and, on a mismatch, discards them, tries another holder
+   * and reports the holder (BadData). Absent for results taken on one worker's word.
+   */
+  digest?: string | undefined;
 }
 
 export interface ComputeTask {
@@ -399,6 +407,17 @@ export interface MissingData {
   from: string;
 }
 
+/**
+ * `from` served bytes for `key` whose digest is not the one the scheduler gave with its location:
+ * sent by a worker or client that checked them (then it tries another holder). The scheduler bans
+ * `from` on the word of a trusted reader only (scheduler/bad-data.ts).
+ */
+export interface BadData {
+  op: "bad-data";
+  key: string;
+  from: string;
+}
+
 export interface AddKeys {
   op: "add-keys";
   /** Replicas this worker now holds (fetched dependencies). */
@@ -440,7 +459,7 @@ export interface LinkReport {
   bytesOut: number;
 }
 
-export type WorkerToScheduler = TaskFinished | TaskStarted | TaskErred | MissingData | AddKeys | AcquireFailed | StealResponse | RetireMe | Heartbeat | RtcSignalMessage | Reply;
+export type WorkerToScheduler = TaskFinished | TaskStarted | TaskErred | MissingData | BadData | AddKeys | AcquireFailed | StealResponse | RetireMe | Heartbeat | RtcSignalMessage | Reply;
 
 /** What client.workers() reports for each worker (the reply to a "workers" request). */
 export interface WorkerInfo {

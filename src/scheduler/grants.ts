@@ -74,13 +74,14 @@ export class DataGrants {
 }
 
 /** Record<key, { who, tickets }>: who holds each key, with `clientId`'s tickets to fetch it there. */
-export function locate(s: SchedulerState, grants: DataGrants, clientId: string, keys: string[]): Record<string, { who: string[]; tickets?: string[] | undefined }> {
-  const out: Record<string, { who: string[]; tickets?: string[] | undefined }> = {};
+export function locate(s: SchedulerState, grants: DataGrants, clientId: string, keys: string[]): Record<string, { who: string[]; tickets?: string[] | undefined; digest?: string | undefined }> {
+  const out: Record<string, { who: string[]; tickets?: string[] | undefined; digest?: string | undefined }> = {};
   const reader = clientReader(clientId);
   for (const key of keys) {
     const ts = s.tasks.get(key);
     const who = ts ? holders(ts) : [];
     out[key] = { who, tickets: grants.tickets("get", who, reader, key) };
+    if (ts?.digest) out[key]!.digest = ts.digest;
   }
   return out;
 }

@@ -109,6 +109,11 @@ export class TaskState {
   timedOutOn: Set<WorkerRecord> | null = null;
   /** While verifying: the answers so far, in order (verify.ts). */
   opinions: Opinion[] | null = null;
+  /**
+   * In memory after verification: the digest its workers agreed on, given with its locations so
+   * that readers check what they fetch (null for results taken on one worker's word).
+   */
+  digest: string | null = null;
   /** Name prefix used to learn typical durations ("inc" for "inc-3f2a…"). */
   readonly group: string;
 

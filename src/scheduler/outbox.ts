@@ -2,7 +2,7 @@
 // batched per worker and sent at the end of each event.
 
 import { clientReader, type DataGrants } from "./grants.js";
-import type { ComputeTask, DepLocation, FnDef, RetireResult, SchedulerToClient, SchedulerToWorker } from "../protocol/messages.js";
+import type { ComputeTask, DepLocation, FnDef, KeyInMemory, RetireResult, SchedulerToClient, SchedulerToWorker } from "../protocol/messages.js";
 import type { Serialized } from "../protocol/refs.js";
 import type { ClientState, TaskState, WorkerRecord } from "./model.js";
 
@@ -95,6 +95,7 @@ export class Outbox {
       const who = holders(d);
       const loc: DepLocation = { key: d.key, who, nbytes: d.nbytes };
       if (this.grants) loc.tickets = this.grants.tickets("get", who, ws.name, d.key);
+      if (d.digest !== null) loc.digest = d.digest;
       deps.push(loc);
       ws.told.add(d.key);
     }
@@ -123,7 +124,9 @@ export class Outbox {
       return;
     }
     for (const cs of ts.whoWants) {
-      this.toClient(cs, { op: "key-in-memory", key: ts.key, who, tickets: grants.tickets("get", who, clientReader(cs.id), ts.key), nbytes: ts.nbytes, value });
+      const msg: SchedulerToClient = { op: "key-in-memory", key: ts.key, who, tickets: grants.tickets("get", who, clientReader(cs.id), ts.key), nbytes: ts.nbytes, value };
+      if (ts.digest !== null) msg.digest = ts.digest;
+      this.toClient(cs, msg);
     }
   }
 
@@ -131,7 +134,9 @@ export class Outbox {
   alreadyInMemory(ts: TaskState, cs: ClientState): void {
     const who = holders(ts);
     const tickets = this.grants?.tickets("get", who, clientReader(cs.id), ts.key);
-    this.toClient(cs, tickets === undefined ? { op: "key-in-memory", key: ts.key, who, nbytes: ts.nbytes } : { op: "key-in-memory", key: ts.key, who, tickets, nbytes: ts.nbytes });
+    const msg: KeyInMemory = tickets === undefined ? { op: "key-in-memory", key: ts.key, who, nbytes: ts.nbytes } : { op: "key-in-memory", key: ts.key, who, tickets, nbytes: ts.nbytes };
+    if (ts.digest !== null) msg.digest = ts.digest;
+    this.toClient(cs, msg);
   }
 
   /** Tells `to` (default: every client wanting it) that `ts` failed. */

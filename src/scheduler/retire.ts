@@ -60,7 +60,7 @@ export function advanceRetirements(s: SchedulerState): void {
         let list = asks.get(to);
         if (!list) asks.set(to, (list = []));
         const who = holders(ts);
-        list.push({ key: ts.key, who, nbytes: ts.nbytes, tickets: s.outbox.grants?.tickets("get", who, to.name, ts.key) });
+        list.push({ key: ts.key, who, nbytes: ts.nbytes, tickets: s.outbox.grants?.tickets("get", who, to.name, ts.key), digest: ts.digest ?? undefined });
         waiting = true;
       }
       if (homeless > 0) {

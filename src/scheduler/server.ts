@@ -15,6 +15,7 @@ import type { ClientToScheduler, Handlers, Hello, Message, Request, RetireResult
 import { HandshakeGate, hostOf, LogThrottle } from "../comm/gate.js";
 import type { SecretCompare } from "../util/secret.js";
 import { Admissions, capUntrusted } from "./admission.js";
+import { badData } from "./bad-data.js";
 import { challenge, DataGrants, grantedScatter, locate, placeScatter } from "./grants.js";
 import { randomId } from "../util/ids.js";
 import { workerInfo } from "./queries.js";
@@ -269,6 +270,15 @@ export class Scheduler {
     else this.serveWorker(comm, id, hello, joining?.trusted ?? false);
   }
 
+  /** A reader says `from` served bytes for `key` not matching its agreed digest (scheduler/bad-data.ts). */
+  private badData(reader: WorkerRecord | null, who: string, key: string, from: string): void {
+    if (reader === null && who.startsWith("worker")) return; // gone meanwhile
+    const outcome = badData(this.state, reader, key, from);
+    if (outcome === "ignored") return;
+    const what = { banned: "banned it", dropped: "dropped it as a holder (trusted workers are never banned)", "not-believed": "not believed from an untrusted reader (it skips that holder)" }[outcome];
+    this.claimsLog.warn(`${who} says ${from} served bytes for ${key} that do not match the agreed digest: ${what}`);
+  }
+
   private serveClient(comm: Comm, id: string): void {
     this.clients.set(id, comm);
     this.state.addClient(id);
@@ -279,6 +289,7 @@ export class Scheduler {
       cancel: (m) => s.cancel(id, m.keys),
       "update-data": (m) => s.updateData(id, grantedScatter(id, m.entries, this.scatterGrants.get(id))),
       request: (m) => this.answer(comm, m, id),
+      "bad-data": (m) => this.badData(null, `client ${id}`, m.key, m.from),
     };
     comm.setHandler((msg) => this.handle(handlers, msg));
     void comm.closed.then(() => {
@@ -319,6 +330,7 @@ export class Scheduler {
         s.taskErred(id, m.key, m.error);
       },
       "missing-data": (m) => s.missingData(id, m.key, m.dep, m.from),
+      "bad-data": (m) => this.badData(s.workers.get(id) ?? null, `worker ${w.name}`, m.key, m.from),
       "add-keys": (m) => {
         telemetry.fetched(id, m.keys);
         s.addKeys(id, m.keys);

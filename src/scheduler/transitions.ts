@@ -204,6 +204,7 @@ export const TRANSITIONS: Partial<Record<`${TaskStateName}>${TaskStateName}`, Tr
   "verifying>memory"(s, ts, { digest }) {
     unassign(s, ts, false);
     const kept = keepers(ts.opinions!, digest!);
+    ts.digest = digest!;
     dropOpinions(s, ts, kept === ts.opinions ? "all" : new Set(kept.map((o) => o.worker)));
     for (const o of kept) {
       s.addReplica(ts, o.worker, o.nbytes);
@@ -266,6 +267,7 @@ export const TRANSITIONS: Partial<Record<`${TaskStateName}>${TaskStateName}`, Tr
       if (!workerGone && ws.status !== "gone") s.outbox.free(ws, ts.key);
     }
     ts.whoHas.clear();
+    ts.digest = null;
     ts.state = "released";
     // Lost while clients still want it: it will be computed again (afterRelease), so tell them to
     // wait for it rather than fetch from holders that no longer have it (Dask's lost-data).

@@ -15,6 +15,8 @@ import { TicketKey } from "../util/tickets.js";
 import { CHALLENGER, opener, openedBy } from "../util/tickets.js";
 import type { DataReply, DepLocation, Handlers, ToDataServer } from "../protocol/messages.js";
 import type { Serialized } from "../protocol/refs.js";
+import { digestOf } from "../protocol/digest.js";
+import type { DigestMaker } from "../util/sha256.js";
 import { deserialize, measure, serialize } from "../protocol/serialize.js";
 import { exposeBuffers } from "../util/buffer-pool.js";
 import { randomId } from "../util/ids.js";
@@ -49,6 +51,12 @@ export class DataPlane {
   /** Resolves when the welcome has given the data secret (a hello that comes first waits for it). */
   private readonly secretKnown: Promise<void>;
   private resolveSecret!: () => void;
+  /** Digests the verified keys to fetch must have (DepLocation.digest), by key. */
+  private readonly digests = new Map<string, string>();
+  /** The SHA-256 that checks them (WorkerOptions.digest; plain JavaScript by default). */
+  digestMaker: DigestMaker | undefined;
+  /** Adversarial tests only (WorkerOptions.lieForTests "serve"): serve "FORGED" for every key. */
+  serveForgedForTests = false;
   /** Tickets the scheduler gave this worker, to fetch each key from each holder (by key, then address). */
   private readonly tickets = new Map<string, Map<string, string>>();
   private readonly peers: PeerPool;
@@ -94,6 +102,8 @@ export class DataPlane {
   /** Keeps the tickets of these locations (a task's dependencies, replicas to copy) for fetching them. */
   learn(locations: DepLocation[]): void {
     for (const loc of locations) {
+      if (loc.digest !== undefined) this.digests.set(loc.key, loc.digest);
+      else this.digests.delete(loc.key); // the scheduler's latest word: computed again without verification
       const t = loc.tickets;
       if (t === undefined) continue;
       let byHolder = this.tickets.get(loc.key);
@@ -104,7 +114,10 @@ export class DataPlane {
 
   /** The scheduler freed these keys here: their tickets are of no more use. */
   forget(keys: string[]): void {
-    for (const key of keys) this.tickets.delete(key);
+    for (const key of keys) {
+      this.tickets.delete(key);
+      this.digests.delete(key);
+    }
   }
 
   /**
@@ -181,7 +194,7 @@ export class DataPlane {
           }
           const value = this.state.value(key);
           exposeBuffers(value); // a transport may still read it after this turn
-          values[key] = serialize(value).payload;
+          values[key] = serialize(this.serveForgedForTests ? "FORGED" : value).payload;
         }
         comm.send({ op: "data", id: m.id, values, missing });
       },
@@ -220,12 +233,24 @@ export class DataPlane {
       const peer = await this.peers.get(from, tickets && opener("get", tickets[0]!, keys[0]!));
       const reply = await peer.requests.request<DataReply>((id) => ({ op: "get-data", id, keys, tickets }));
       const values = new Map<string, { value: unknown; nbytes: number }>();
+      const missing = reply.missing;
       for (const [key, payload] of Object.entries(reply.values)) {
+        const expected = this.digests.get(key);
+        if (expected !== undefined && digestOf(payload, this.digestMaker) !== expected) {
+          // Not the bytes the workers agreed on: drop them, tell the scheduler, try another holder.
+          log().warn(`${this.name}: ${from} served bytes for ${key} that do not match its agreed digest; trying another holder`);
+          this.state.badData(key, from);
+          missing.push(key);
+          continue;
+        }
         const value = deserialize(payload);
         values.set(key, { value, nbytes: measure(value) });
       }
-      for (const key of values.keys()) this.tickets.delete(key);
-      this.state.dataArrived(from, values, reply.missing);
+      for (const key of values.keys()) {
+        this.tickets.delete(key);
+        this.digests.delete(key);
+      }
+      this.state.dataArrived(from, values, missing);
     } catch (err) {
       log().debug(`${this.name}: fetching ${keys.length} keys from ${from} failed: ${(err as Error).message}`);
       this.state.fetchFailed(from, keys);

@@ -85,9 +85,10 @@ export interface WorkerOptions {
   digest?: DigestMaker | undefined;
   /**
    * For the adversarial tests only: answer every task with a forged result (and its digest), as a
-   * lying worker would. Never set it otherwise.
+   * lying worker would; "serve": compute and report honestly, but serve forged bytes to every
+   * reader (a worker that agrees on the digest and then lies to its fetchers). Never set it otherwise.
    */
-  lieForTests?: boolean | undefined;
+  lieForTests?: boolean | "serve" | undefined;
 }
 
 export interface WebRtcOptions {
@@ -144,6 +145,8 @@ export class Worker {
     this.code = new CodeCache(options.code);
     this.closed = new Promise((r) => (this.resolveClosed = r));
     this.data = new DataPlane(this.name, this.state, options.transport, options.webrtc, () => this.scheduleDrain(), options.token !== undefined);
+    this.data.digestMaker = options.digest;
+    this.data.serveForgedForTests = options.lieForTests === "serve";
     this.yieldToEventLoop = options.yieldToEventLoop ?? (() => new Promise((r) => setTimeout(r, 0)));
   }
 
@@ -429,7 +432,7 @@ export class Worker {
     const k = fnKey(task.fn);
     const prev = this.fnDurations.get(k);
     this.fnDurations.set(k, prev === undefined ? duration : 0.7 * prev + 0.3 * duration);
-    if (this.options.lieForTests) value = forged(value);
+    if (this.options.lieForTests === true) value = forged(value);
     let nbytes: number;
     let inline: Serialized | undefined;
     let digest: string | undefined;

@@ -243,6 +243,11 @@ export class WorkerState {
     for (const key of missing) this.fetchFailed(from, [key]);
   }
 
+  /** `from` served bytes for `key` that do not match its agreed digest (they were dropped). */
+  badData(key: string, from: string): void {
+    this.send({ op: "bad-data", key, from });
+  }
+
   /** Fetching `keys` from `from` failed (peer lacked them or the connection broke): try the next holder. */
   fetchFailed(from: string, keys: string[]): void {
     for (const key of keys) {
