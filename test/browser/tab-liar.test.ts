@@ -18,11 +18,12 @@ test("a tab that lies about its results is banned while the job finishes right",
   await page.goto(`${net.pageUrl}&test-lie=1`);
   const tabs = await tabsJoined(client, 2);
   assert.deepEqual(tabs.map((t) => t.trusted), [false, false]);
-  // Tasks of a few ms each, so that the tab (which claims several threads) takes some of them.
-  const xs = Array.from({ length: 40 }, (_, i) => i);
+  // Tasks of some ms each, so that both tabs (which claim several threads) take some of them, also
+  // on a loaded host where the Node worker is quick to ask for more.
+  const xs = Array.from({ length: 80 }, (_, i) => i);
   const squares = client.map(
     async (x: number) => {
-      await new Promise((r) => setTimeout(r, 5));
+      await new Promise((r) => setTimeout(r, 10));
       return x * x;
     },
     xs,
