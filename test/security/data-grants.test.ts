@@ -10,14 +10,10 @@ import assert from "node:assert/strict";
 import { createHash, createHmac } from "node:crypto";
 import { after, before, describe, test } from "node:test";
 import { Client, Scheduler } from "../../node/index.js";
-import { timingSafeSecretEquals } from "../../node/secrets.js";
-import { WorkerGroup } from "../../node/worker-group.js";
-import { consoleLogger, opener, serialize, setLogger, sha256, TicketKey, type Message } from "../../src/internal.js";
+import { opener, serialize, sha256, TicketKey, type Message } from "../../src/internal.js";
+import { CLIENT, guardedCluster, TAB, type GuardedCluster } from "./cluster.js";
 import { Hostile } from "./hostile.js";
 
-const CLIENT = "client-secret-0123456789";
-const WORKER = "worker-secret-0123456789";
-const TAB = "tab-secret-0123456789";
 
 describe("the ticket HMAC", () => {
   test("SHA-256 and HMAC-SHA256 agree with node:crypto, across block boundaries and long keys", () => {
@@ -41,25 +37,16 @@ describe("the ticket HMAC", () => {
 });
 
 describe("per-worker data credentials", () => {
+  let c: GuardedCluster;
   let scheduler: Scheduler;
-  let workers: WorkerGroup;
   let client: Client;
-  let restoreLogger: ReturnType<typeof setLogger>;
 
   before(async () => {
-    restoreLogger = setLogger(consoleLogger("silent"));
-    scheduler = await Scheduler.start({ address: "ws://127.0.0.1:0", token: CLIENT, workerToken: WORKER, tabToken: TAB, compareSecret: timingSafeSecretEquals });
-    workers = new WorkerGroup({ scheduler: scheduler.address, listen: "ws://127.0.0.1:0", kind: "node", namePrefix: "honest", token: WORKER, logLevel: "silent" });
-    await workers.grow(2);
-    client = await Client.connect(scheduler.address, { token: CLIENT });
+    c = await guardedCluster(2);
+    ({ scheduler, client } = c);
   });
 
-  after(async () => {
-    await client.close();
-    await workers.close();
-    await scheduler.close();
-    setLogger(restoreLogger);
-  });
+  after(() => c.close());
 
   /** The data server answers `h`'s last request by closing the connection, saying why (never with data). */
   async function shutOut(h: Hostile, why: RegExp): Promise<void> {

@@ -7,14 +7,11 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { Client, GraphCycleError, Scheduler } from "../../node/index.js";
-import { timingSafeSecretEquals } from "../../node/secrets.js";
 import { WorkerGroup } from "../../node/worker-group.js";
 import { consoleLogger, serialize, setLogger, type Message } from "../../src/internal.js";
+import { CLIENT, guardedCluster, TAB, WORKER, type GuardedCluster } from "./cluster.js";
 import { Hostile } from "./hostile.js";
 
-const CLIENT = "client-secret-0123456789";
-const WORKER = "worker-secret-0123456789";
-const TAB = "tab-secret-0123456789";
 
 function claim(name: string, extra: object = {}) {
   return { address: `ws://127.0.0.1:${10_000 + Math.floor(Math.random() * 50_000)}`, kind: "browser", nthreads: 1, memoryLimit: 0, resources: {}, name, ...extra };
@@ -28,25 +25,16 @@ async function join(address: string, token: string, worker: object, from = "127.
 }
 
 describe("roles, identity and limits", () => {
+  let c: GuardedCluster;
   let scheduler: Scheduler;
-  let workers: WorkerGroup;
   let client: Client;
-  let restoreLogger: ReturnType<typeof setLogger>;
 
   before(async () => {
-    restoreLogger = setLogger(consoleLogger("silent"));
-    scheduler = await Scheduler.start({ address: "ws://127.0.0.1:0", token: CLIENT, workerToken: WORKER, tabToken: TAB, compareSecret: timingSafeSecretEquals, maxJoinsPerAddressPerMinute: 20 });
-    workers = new WorkerGroup({ scheduler: scheduler.address, listen: "ws://127.0.0.1:0", kind: "node", namePrefix: "honest", token: WORKER, logLevel: "silent" });
-    await workers.grow(2);
-    client = await Client.connect(scheduler.address, { token: CLIENT });
+    c = await guardedCluster(2, { maxJoinsPerAddressPerMinute: 20 });
+    ({ scheduler, client } = c);
   });
 
-  after(async () => {
-    await client.close();
-    await workers.close();
-    await scheduler.close();
-    setLogger(restoreLogger);
-  });
+  after(() => c.close());
 
   async function honestWorkFinishes(): Promise<void> {
     const xs = Array.from({ length: 20 }, (_, i) => i);

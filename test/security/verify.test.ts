@@ -6,14 +6,11 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { Client, Scheduler } from "../../node/index.js";
-import { timingSafeSecretEquals } from "../../node/secrets.js";
 import { WorkerGroup } from "../../node/worker-group.js";
-import { consoleLogger, digestOf, serialize, setLogger, type Message } from "../../src/internal.js";
+import { digestOf, serialize, type Message } from "../../src/internal.js";
+import { guardedCluster, TAB, type GuardedCluster } from "./cluster.js";
 import { Hostile } from "./hostile.js";
 
-const CLIENT = "client-secret-0123456789";
-const WORKER = "worker-secret-0123456789";
-const TAB = "tab-secret-0123456789";
 
 function claim(name: string) {
   return { address: `ws://127.0.0.1:${10_000 + Math.floor(Math.random() * 50_000)}`, kind: "browser", nthreads: 8, memoryLimit: 0, resources: {}, name };
@@ -42,25 +39,16 @@ async function lieUntilClosed(h: Hostile, forge: (key: string) => { value: unkno
 const digestOfValue = (v: unknown) => digestOf(serialize(v).payload);
 
 describe("lying workers", () => {
+  let c: GuardedCluster;
   let scheduler: Scheduler;
-  let workers: WorkerGroup;
   let client: Client;
-  let restoreLogger: ReturnType<typeof setLogger>;
 
   before(async () => {
-    restoreLogger = setLogger(consoleLogger("silent"));
-    scheduler = await Scheduler.start({ address: "ws://127.0.0.1:0", token: CLIENT, workerToken: WORKER, tabToken: TAB, compareSecret: timingSafeSecretEquals });
-    workers = new WorkerGroup({ scheduler: scheduler.address, listen: "ws://127.0.0.1:0", kind: "node", namePrefix: "honest", token: WORKER, logLevel: "silent" });
-    await workers.grow(1);
-    client = await Client.connect(scheduler.address, { token: CLIENT });
+    c = await guardedCluster(1);
+    ({ scheduler, client } = c);
   });
 
-  after(async () => {
-    await client.close();
-    await workers.close();
-    await scheduler.close();
-    setLogger(restoreLogger);
-  });
+  after(() => c.close());
 
   test("a tab that forges results (and their digests) is outvoted by the trusted witness, banned, and its address refused; every answer is right", async () => {
     const { h, answer } = await join(scheduler.address, "liar", "127.0.5.1");
