@@ -11,10 +11,8 @@ import { Client, Scheduler } from "../../node/index.js";
 import { timingSafeSecretEquals } from "../../node/secrets.js";
 import { WorkerGroup } from "../../node/worker-group.js";
 import { setLogger, type Logger } from "../../src/internal.js";
+import { CLIENT, TAB, WORKER } from "./cluster.js";
 
-const CLIENT = "client-secret-0123456789";
-const WORKER = "worker-secret-0123456789";
-const TAB = "tab-secret-0123456789";
 
 /** A result too big to travel inline with key-in-memory: readers fetch it from its holders. */
 const big = (n: number) => `${n}:`.padEnd(20_000, "x");

@@ -11,10 +11,8 @@ import { timingSafeSecretEquals } from "../../node/secrets.js";
 import { WorkerGroup } from "../../node/worker-group.js";
 import { consoleLogger, encodePacket, PROTOCOL_VERSION, setLogger, toChunks, type Message } from "../../src/internal.js";
 import { deflatedZeros, Hostile, memory, MiB, piecedPrelude, prng, rawPiece } from "./hostile.js";
+import { CLIENT, TAB, WORKER } from "./cluster.js";
 
-const CLIENT = "client-secret-0123456789";
-const WORKER = "worker-secret-0123456789";
-const TAB = "tab-secret-0123456789";
 
 describe("before the hello", () => {
   let scheduler: Scheduler;

@@ -12,10 +12,8 @@ import { RELAY_MAX_PER_ADDRESS } from "../../node/relay-hub.js";
 import { WorkerGroup } from "../../node/worker-group.js";
 import { consoleLogger, setLogger } from "../../src/internal.js";
 import { Hostile } from "./hostile.js";
+import { CLIENT, TAB, WORKER } from "./cluster.js";
 
-const CLIENT = "client-secret-0123456789";
-const WORKER = "worker-secret-0123456789";
-const TAB = "tab-secret-0123456789";
 
 describe("the relay", () => {
   let net: NetworkScheduler;

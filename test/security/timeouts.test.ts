@@ -10,10 +10,8 @@ import { timingSafeSecretEquals } from "../../node/secrets.js";
 import { WorkerGroup } from "../../node/worker-group.js";
 import { consoleLogger, setLogger } from "../../src/internal.js";
 import { Hostile } from "./hostile.js";
+import { CLIENT, TAB, WORKER } from "./cluster.js";
 
-const CLIENT = "client-secret-0123456789";
-const WORKER = "worker-secret-0123456789";
-const TAB = "tab-secret-0123456789";
 
 describe("workers that hold work hostage", () => {
   let scheduler: Scheduler;

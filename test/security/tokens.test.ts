@@ -13,10 +13,8 @@ import { setLogger, type Logger } from "../../src/internal.js";
 import { portableSecretEquals } from "../../src/util/secret.js";
 import { startNode } from "../helpers/process.js";
 import { Hostile } from "./hostile.js";
+import { CLIENT, TAB, WORKER } from "./cluster.js";
 
-const CLIENT = "client-secret-0123456789";
-const WORKER = "worker-secret-0123456789";
-const TAB = "tab-secret-0123456789";
 
 test("both comparisons say equal only for the same string, whatever its length or a shared prefix", () => {
   for (const eq of [timingSafeSecretEquals, portableSecretEquals]) {
