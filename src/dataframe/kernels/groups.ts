@@ -207,8 +207,8 @@ const NULL_HASH = 0x9e3779b9;
 const f64 = new Float64Array(1);
 const u32 = new Uint32Array(f64.buffer);
 
-/** murmur3's finalizer: spreads every input bit over the output. */
-function mix32(h: number): number {
+/** murmur3's finalizer: spreads every input bit over the output (also the join's key tables). */
+export function mix32(h: number): number {
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;

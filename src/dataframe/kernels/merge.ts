@@ -6,7 +6,7 @@
 
 import { Column } from "../column.js";
 import { Part } from "../part.js";
-import { hashRows } from "./groups.js";
+import { hashRows, mix32 } from "./groups.js";
 import { isMissing } from "./verbs.js";
 
 export type JoinHow = "inner" | "left" | "right" | "outer";
@@ -186,16 +186,6 @@ function keyTableOf(c: Column, w: Int32Array, K: number): KeyTableOne {
   const t = { slots, next, mask };
   keyTables.set(c, t);
   return t;
-}
-
-/** murmur3's finalizer. */
-function mix32(h: number): number {
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
 }
 
 /** The joined rows: pairs of row numbers (left, right; -1 for none), in growing typed arrays. */
