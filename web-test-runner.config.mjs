@@ -16,14 +16,21 @@ import { CHROMIUM, CHROMIUM_FLAGS } from "./scripts/chromium.mjs";
 
 const root = new URL(".", import.meta.url).pathname;
 const out = join(root, ".web-tests");
-const shims = { "node:test": "test/web/shims/node-test.ts", "node:assert/strict": "test/web/shims/node-assert.ts", "node:assert": "test/web/shims/node-assert.ts" };
+const shims = {
+  "node:test": "test/web/shims/node-test.ts",
+  "node:assert/strict": "test/web/shims/node-assert.ts",
+  "node:assert": "test/web/shims/node-assert.ts",
+};
 
 const entries = readdirSync(join(root, "test/web")).filter((f) => f.endsWith(".web.ts"));
 rmSync(out, { recursive: true, force: true });
 // Web Workers the units start (test/web/workers/*.ts) are bundled beside them, into .web-tests/workers/.
 const workers = readdirSync(join(root, "test/web/workers")).filter((f) => f.endsWith(".ts"));
 await build({
-  entryPoints: [...entries.map((f) => join(root, "test/web", f)), ...workers.map((f) => join(root, "test/web/workers", f))],
+  entryPoints: [
+    ...entries.map((f) => join(root, "test/web", f)),
+    ...workers.map((f) => join(root, "test/web/workers", f)),
+  ],
   outdir: out,
   bundle: true,
   format: "esm",
@@ -38,7 +45,9 @@ await build({
         b.onResolve({ filter: /^node:/ }, ({ path, importer }) => {
           const shim = shims[path];
           if (shim) return { path: join(root, shim) };
-          return { errors: [{ text: `${path} is imported by ${importer}, but browser units cannot use Node modules` }] };
+          return {
+            errors: [{ text: `${path} is imported by ${importer}, but browser units cannot use Node modules` }],
+          };
         });
       },
     },

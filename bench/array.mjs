@@ -38,7 +38,11 @@ const withDask = !o["no-dask"];
 const withLocal = !o["no-local"];
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
-const stats = (xs) => ({ median: +median(xs.slice(1)).toFixed(3), runs: xs.slice(1).map((x) => +x.toFixed(3)), warmup_s: +xs[0].toFixed(3) });
+const stats = (xs) => ({
+  median: +median(xs.slice(1)).toFixed(3),
+  runs: xs.slice(1).map((x) => +x.toFixed(3)),
+  warmup_s: +xs[0].toFixed(3),
+});
 
 /** Runs `fn` and measures its seconds and the largest resident memory of this process meanwhile. */
 async function measured(fn) {
@@ -57,7 +61,11 @@ async function measured(fn) {
 async function startDask() {
   const py = "/usr/bin/python3";
   if (!existsSync(py)) return { skipped: "no /usr/bin/python3 (apt-get install python3-distributed)" };
-  const child = spawn(py, [new URL("./dask_array.py", import.meta.url).pathname, "--serve", "--n", String(N), "--chunk", String(C)], { stdio: ["pipe", "pipe", "inherit"] });
+  const child = spawn(
+    py,
+    [new URL("./dask_array.py", import.meta.url).pathname, "--serve", "--n", String(N), "--chunk", String(C)],
+    { stdio: ["pipe", "pipe", "inherit"] },
+  );
   const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
   const next = async () => {
     const { value, done } = await lines.next();
@@ -83,7 +91,13 @@ async function release() {
   await new Promise((r) => setTimeout(r, 300));
 }
 
-const out = { shape: [N, N], chunks: [C, C], runs: RUNS, node: process.version, huge_pages: process.env.GLIBC_TUNABLES?.includes("hugetlb=1") ?? false };
+const out = {
+  shape: [N, N],
+  chunks: [C, C],
+  runs: RUNS,
+  node: process.version,
+  huge_pages: process.env.GLIBC_TUNABLES?.includes("hugetlb=1") ?? false,
+};
 const dask = withDask ? await startDask() : null;
 if (dask?.skipped) out.dask = { skipped: dask.skipped };
 const daskOn = dask && !dask.skipped;
@@ -158,13 +172,25 @@ out.meshwork_cluster = {
   check_mean_over_n: +(m.value / N).toFixed(4),
   peak_rss_bytes: m.peak,
 };
-if (withLocal) out.meshwork_local = { W_sync_s: stats(l.sync), W_threads_s: stats(l.threads), peak_rss_bytes: l.peak, note: "sync: this thread only; threads: a pool of worker threads started for the computation" };
+if (withLocal)
+  out.meshwork_local = {
+    W_sync_s: stats(l.sync),
+    W_threads_s: stats(l.threads),
+    peak_rss_bytes: l.peak,
+    note: "sync: this thread only; threads: a pool of worker threads started for the computation",
+  };
 if (daskOn) {
   const peak = await dask.request({ op: "peak", seed: 0 });
   await dask.close();
   out.dask = {
     version: dask.version,
-    cluster: { scheduler: "LocalCluster(n_workers=2, threads_per_worker=1)", W_s: stats(d.W), persist_s: stats(d.persist), sum_persisted_s: stats(d.sum), check_mean_over_n: +(d.value / N).toFixed(4) },
+    cluster: {
+      scheduler: "LocalCluster(n_workers=2, threads_per_worker=1)",
+      W_s: stats(d.W),
+      persist_s: stats(d.persist),
+      sum_persisted_s: stats(d.sum),
+      check_mean_over_n: +(d.value / N).toFixed(4),
+    },
     threads: withLocal ? { scheduler: "threaded, num_workers=2", W_s: stats(d.threads) } : undefined,
     peak_rss_bytes: peak.peak_rss_bytes,
   };
@@ -174,7 +200,9 @@ if (daskOn) {
     W_vs_dask_cluster: r(perRound.W),
     persist_vs_dask_cluster: r(perRound.persist),
     sum_persisted_vs_dask_cluster: r(perRound.sum),
-    W_vs_dask_threads: withLocal ? +(out.meshwork_cluster.W_s.median / out.dask.threads.W_s.median).toFixed(3) : undefined,
+    W_vs_dask_threads: withLocal
+      ? +(out.meshwork_cluster.W_s.median / out.dask.threads.W_s.median).toFixed(3)
+      : undefined,
   };
   out.targets = {
     "W ≤ 0.6 × Dask cluster": out.ratios.W_vs_dask_cluster <= 0.6,

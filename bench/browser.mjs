@@ -39,7 +39,14 @@ if (!existsSync(CHROMIUM)) {
 const progress = (what) => process.stderr.write(`${what}\n`);
 progress("starting");
 const net = await startNetworkScheduler({ host: "127.0.0.1", port: 0, token: "c", workerToken: "w" });
-const group = new WorkerGroup({ scheduler: net.address, listen: "ws://127.0.0.1:0", kind: "node", namePrefix: "node", token: "w", logLevel: "error" });
+const group = new WorkerGroup({
+  scheduler: net.address,
+  listen: "ws://127.0.0.1:0",
+  kind: "node",
+  namePrefix: "node",
+  token: "w",
+  logLevel: "error",
+});
 await group.grow(1);
 progress("node worker joined");
 const client = await Client.connect(net.address, { token: "c" });
@@ -76,7 +83,10 @@ try {
     return a;
   };
   const consume = (a) => {
-    let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    let s0 = 0,
+      s1 = 0,
+      s2 = 0,
+      s3 = 0;
     const n = a.length - (a.length % 4);
     for (let i = 0; i < n; i += 4) {
       s0 += a[i];
@@ -105,10 +115,19 @@ try {
         remote.push(tr);
       }
     }
-    return { local_s: +median(local).toFixed(3), remote_s: +median(remote).toFixed(3), e2e_MBps: mbps(median(remote)), runs_remote_s: remote.map((x) => +x.toFixed(3)) };
+    return {
+      local_s: +median(local).toFixed(3),
+      remote_s: +median(remote).toFixed(3),
+      e2e_MBps: mbps(median(remote)),
+      runs_remote_s: remote.map((x) => +x.toFixed(3)),
+    };
   }
-  const linkKind = async (page, peer) => (await page.evaluate("window.meshwork")).peers.find((p) => p.address === peer.address)?.kinds.join("+");
-  for (const [name, a, b, pb] of [["meshwork_webrtc", tabs[0], tabs[1], pages[1]], ["meshwork_relay", tabs[2], tabs[3], pages[3]]]) {
+  const linkKind = async (page, peer) =>
+    (await page.evaluate("window.meshwork")).peers.find((p) => p.address === peer.address)?.kinds.join("+");
+  for (const [name, a, b, pb] of [
+    ["meshwork_webrtc", tabs[0], tabs[1], pages[1]],
+    ["meshwork_relay", tabs[2], tabs[3], pages[3]],
+  ]) {
     progress(`${name}: tab → tab`);
     const tabToTab = await transfer(a, b);
     progress(`${name}: tab → node`);
@@ -116,15 +135,27 @@ try {
     progress(`${name}: node → tab`);
     const nodeToTab = await transfer(node, b);
     await sleep(600); // a status report from the tab
-    out[name] = { tab_to_tab: tabToTab, tab_to_node: tabToNode, node_to_tab: nodeToTab, link_kind_tab_to_tab: await linkKind(pb, a), link_kind_node_to_tab: await linkKind(pb, node) };
+    out[name] = {
+      tab_to_tab: tabToTab,
+      tab_to_node: tabToNode,
+      node_to_tab: nodeToTab,
+      link_kind_tab_to_tab: await linkKind(pb, a),
+      link_kind_node_to_tab: await linkKind(pb, node),
+    };
   }
   out.raw_rtcdatachannel_tab_to_tab = {};
-  for (const [name, maxBuffered] of [["buffer_8MiB", 8 << 20], ["buffer_64KiB", 64 << 10]]) {
+  for (const [name, maxBuffered] of [
+    ["buffer_8MiB", 8 << 20],
+    ["buffer_64KiB", 64 << 10],
+  ]) {
     progress(`raw RTCDataChannel, ${name}`);
     out.raw_rtcdatachannel_tab_to_tab[name] = await rawDataChannel(pages[0], pages[1], maxBuffered);
   }
   const raw = Math.max(...Object.values(out.raw_rtcdatachannel_tab_to_tab).map((r) => r.MBps));
-  out.ratio_vs_best_raw = { webrtc_tab_to_tab: +(out.meshwork_webrtc.tab_to_tab.e2e_MBps / raw).toFixed(2), relay_tab_to_tab: +(out.meshwork_relay.tab_to_tab.e2e_MBps / raw).toFixed(2) };
+  out.ratio_vs_best_raw = {
+    webrtc_tab_to_tab: +(out.meshwork_webrtc.tab_to_tab.e2e_MBps / raw).toFixed(2),
+    relay_tab_to_tab: +(out.meshwork_relay.tab_to_tab.e2e_MBps / raw).toFixed(2),
+  };
 } finally {
   await client.close();
   await browser.close();
@@ -149,7 +180,11 @@ async function rawDataChannel(a, b, maxBuffered) {
       dc.binaryType = "arraybuffer";
       Object.assign(globalThis, { benchPc: pc, benchDc: dc });
       await pc.setLocalDescription(await pc.createOffer());
-      await new Promise((res) => (pc.iceGatheringState === "complete" ? res() : pc.addEventListener("icegatheringstatechange", () => pc.iceGatheringState === "complete" && res())));
+      await new Promise((res) =>
+        pc.iceGatheringState === "complete"
+          ? res()
+          : pc.addEventListener("icegatheringstatechange", () => pc.iceGatheringState === "complete" && res()),
+      );
       return pc.localDescription.toJSON();
     });
     const answer = await b.evaluate(async (offer) => {
@@ -170,26 +205,35 @@ async function rawDataChannel(a, b, maxBuffered) {
       });
       await pc.setRemoteDescription(offer);
       await pc.setLocalDescription(await pc.createAnswer());
-      await new Promise((res) => (pc.iceGatheringState === "complete" ? res() : pc.addEventListener("icegatheringstatechange", () => pc.iceGatheringState === "complete" && res())));
+      await new Promise((res) =>
+        pc.iceGatheringState === "complete"
+          ? res()
+          : pc.addEventListener("icegatheringstatechange", () => pc.iceGatheringState === "complete" && res()),
+      );
       return pc.localDescription.toJSON();
     }, offer);
     await b.evaluate((n) => (globalThis.benchExpect = n), BYTES);
-    const sent = a.evaluate(async (answer, total, maxBuffered) => {
-      const pc = globalThis.benchPc;
-      const dc = globalThis.benchDc;
-      await pc.setRemoteDescription(answer);
-      if (dc.readyState !== "open") await new Promise((res) => (dc.onopen = res));
-      const chunk = new Uint8Array(64 * 1024);
-      crypto.getRandomValues(chunk);
-      dc.bufferedAmountLowThreshold = maxBuffered / 4;
-      let sentBytes = 0;
-      while (sentBytes < total) {
-        if (dc.bufferedAmount > maxBuffered) await new Promise((res) => (dc.onbufferedamountlow = res));
-        dc.send(chunk);
-        sentBytes += chunk.byteLength;
-      }
-      return sentBytes;
-    }, answer, BYTES, maxBuffered);
+    const sent = a.evaluate(
+      async (answer, total, maxBuffered) => {
+        const pc = globalThis.benchPc;
+        const dc = globalThis.benchDc;
+        await pc.setRemoteDescription(answer);
+        if (dc.readyState !== "open") await new Promise((res) => (dc.onopen = res));
+        const chunk = new Uint8Array(64 * 1024);
+        crypto.getRandomValues(chunk);
+        dc.bufferedAmountLowThreshold = maxBuffered / 4;
+        let sentBytes = 0;
+        while (sentBytes < total) {
+          if (dc.bufferedAmount > maxBuffered) await new Promise((res) => (dc.onbufferedamountlow = res));
+          dc.send(chunk);
+          sentBytes += chunk.byteLength;
+        }
+        return sentBytes;
+      },
+      answer,
+      BYTES,
+      maxBuffered,
+    );
     const ms = await b.evaluate(() => globalThis.benchDone);
     await sent;
     for (const p of [a, b]) await p.evaluate(() => globalThis.benchPc.close());

@@ -41,8 +41,18 @@ if (what === "ipc") {
   const dist = Float64Array.from({ length: n }, (_, i) => (i % 1000) / 7);
   const zones = Array.from({ length: 20000 }, (_, i) => `zone-${i}`);
   const zone = Array.from({ length: n }, (_, i) => zones[(i * 2654435761) % 20000]);
-  const at = time("apache-arrow build (makeVector, vectorFromArray utf8)", () => new A.Table({ vendor: A.makeVector(vendor), dist: A.makeVector(dist), zone: A.vectorFromArray(zone, new A.Utf8()) }));
-  const ft = time("flechette build (tableFromArrays)", () => F.tableFromArrays({ vendor, dist, zone }, { types: { zone: F.utf8() } }));
+  const at = time(
+    "apache-arrow build (makeVector, vectorFromArray utf8)",
+    () =>
+      new A.Table({
+        vendor: A.makeVector(vendor),
+        dist: A.makeVector(dist),
+        zone: A.vectorFromArray(zone, new A.Utf8()),
+      }),
+  );
+  const ft = time("flechette build (tableFromArrays)", () =>
+    F.tableFromArrays({ vendor, dist, zone }, { types: { zone: F.utf8() } }),
+  );
   const aipc = time("apache-arrow tableToIPC", () => A.tableToIPC(at, "stream"));
   const fipc = time("flechette tableToIPC", () => F.tableToIPC(ft, { format: "stream" }));
   time("apache-arrow tableFromIPC", () => A.tableFromIPC(aipc));
@@ -77,14 +87,29 @@ if (what === "ipc") {
       : async () => {
           const meta = parquetMetadata(range(Math.max(0, size - 2 ** 20), size));
           let values = 0;
-          await parquetRead({ file: { byteLength: size, slice: async (s, e = size) => range(s, e) }, metadata: meta, columns, compressors, onChunk: ({ columnData }) => (values += columnData.length) });
+          await parquetRead({
+            file: { byteLength: size, slice: async (s, e = size) => range(s, e) },
+            metadata: meta,
+            columns,
+            compressors,
+            onChunk: ({ columnData }) => (values += columnData.length),
+          });
           return { values };
         };
   for (let i = 0; i < 3; i++) {
     bytesRead = 0;
     const t0 = performance.now();
     const r = await run();
-    console.log(JSON.stringify({ which, columns: cols ?? "all", ms: Math.round(performance.now() - t0), MBread: +(bytesRead / 1e6).toFixed(1), rssMB: Math.round(process.memoryUsage().rss / 1e6), ...r }));
+    console.log(
+      JSON.stringify({
+        which,
+        columns: cols ?? "all",
+        ms: Math.round(performance.now() - t0),
+        MBread: +(bytesRead / 1e6).toFixed(1),
+        rssMB: Math.round(process.memoryUsage().rss / 1e6),
+        ...r,
+      }),
+    );
   }
 } else {
   console.log("usage: node bench/dataframe-libraries.mjs ipc | parquet FILE [hyp|wasm] [columns]");

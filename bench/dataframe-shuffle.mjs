@@ -39,13 +39,22 @@ async function meshwork() {
       }
       return { k, [tag]: v, id };
     };
-    const seeds = (n, from) => dd.fromRecords(Array.from({ length: n }, (_, i) => ({ seed: from + i })), { npartitions: n, dtypes: { seed: "int32" } });
-    const A = await seeds(PARTS, 0).mapPartitions(make, { args: [ROWS, keys, "v"], meta: { k: "int64", v: "float64", id: "int64" } }).persist(on);
-    const B = await seeds(PARTS, 1000).mapPartitions(make, { args: [Math.floor(ROWS / 4), keys, "w"], meta: { k: "int64", w: "float64", id: "int64" } }).persist(on);
+    const seeds = (n, from) =>
+      dd.fromRecords(
+        Array.from({ length: n }, (_, i) => ({ seed: from + i })),
+        { npartitions: n, dtypes: { seed: "int32" } },
+      );
+    const A = await seeds(PARTS, 0)
+      .mapPartitions(make, { args: [ROWS, keys, "v"], meta: { k: "int64", v: "float64", id: "int64" } })
+      .persist(on);
+    const B = await seeds(PARTS, 1000)
+      .mapPartitions(make, { args: [Math.floor(ROWS / 4), keys, "w"], meta: { k: "int64", w: "float64", id: "int64" } })
+      .persist(on);
     const ops = {
       // Each run into a different number of partitions, so no run finds another's results held.
       shuffle: (r) => A.shuffle("k", { npartitions: PARTS + r }).persist(on),
-      merge: (r) => A.merge(B.select(["k", "w"]), { on: "k", how: "inner", broadcast: false, npartitions: PARTS + r }).persist(on),
+      merge: (r) =>
+        A.merge(B.select(["k", "w"]), { on: "k", how: "inner", broadcast: false, npartitions: PARTS + r }).persist(on),
       sortValues: async (r) => (await A.sortValues("v", { ...on, npartitions: PARTS + r })).persist(on),
     };
     const out = {};
@@ -71,7 +80,19 @@ async function meshwork() {
 function dask() {
   const py = "/usr/bin/python3";
   if (!existsSync(py)) return { skipped: "no /usr/bin/python3 (apt-get install python3-distributed)" };
-  const r = spawnSync(py, [new URL("./dask_shuffle.py", import.meta.url).pathname, "--parts", String(PARTS), "--rows", String(ROWS), "--runs", String(RUNS)], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
+  const r = spawnSync(
+    py,
+    [
+      new URL("./dask_shuffle.py", import.meta.url).pathname,
+      "--parts",
+      String(PARTS),
+      "--rows",
+      String(ROWS),
+      "--runs",
+      String(RUNS),
+    ],
+    { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] },
+  );
   if (r.status !== 0) return { failed: r.status };
   return JSON.parse(r.stdout.trim().split("\n").pop());
 }
@@ -80,4 +101,10 @@ const load = (await import("node:os")).loadavg()[0];
 const m = await meshwork();
 const d = dask();
 const ratio = Object.fromEntries(Object.keys(m).map((k) => [k, d[k] ? Number((m[k].s / d[k].s).toFixed(2)) : null]));
-console.log(JSON.stringify({ parts: PARTS, rows: ROWS, load1: Number(load.toFixed(1)), meshwork: m, dask: d, "meshwork/dask time": ratio }, null, 1));
+console.log(
+  JSON.stringify(
+    { parts: PARTS, rows: ROWS, load1: Number(load.toFixed(1)), meshwork: m, dask: d, "meshwork/dask time": ratio },
+    null,
+    1,
+  ),
+);

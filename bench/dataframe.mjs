@@ -47,7 +47,16 @@ import * as dd from "../dist/node/dataframe.js";
 import { Client, LocalCluster } from "../dist/node/index.js";
 import { benchOptions } from "./options.mjs";
 
-const o = benchOptions({ rows: 5e7, runs: 3, data: "/tmp/meshwork-bench-df", workloads: "filter_count,groupby_low,groupby_high,join,sort", "rows-per-file": 2_000_000, python: "", "no-dask": false, "no-duckdb": false });
+const o = benchOptions({
+  rows: 5e7,
+  runs: 3,
+  data: "/tmp/meshwork-bench-df",
+  workloads: "filter_count,groupby_low,groupby_high,join,sort",
+  "rows-per-file": 2_000_000,
+  python: "",
+  "no-dask": false,
+  "no-duckdb": false,
+});
 const RUNS = o.runs;
 const ROWS = Math.round(o.rows);
 const TRIPS = join(o.data, `trips-${ROWS}`);
@@ -56,19 +65,30 @@ const PYENV = join(o.data, "pyenv");
 
 /** meshwork's side of each workload (Dask's is in bench/dask_dataframe.py, DuckDB's in bench/duckdb-dataframe.mjs). */
 const WORKLOADS = {
-  filter_count: async (on) => ({ rows: await (await dd.readParquet(TRIPS, { columns: ["distance"] })).filter((d) => d.distance > 10).len(on) }),
+  filter_count: async (on) => ({
+    rows: await (await dd.readParquet(TRIPS, { columns: ["distance"] })).filter((d) => d.distance > 10).len(on),
+  }),
   groupby_low: async (on) => {
-    const t = await (await dd.readParquet(TRIPS, { columns: ["vendor", "fare"] })).groupby("vendor").agg({ fare: "mean" }).compute(on);
+    const t = await (await dd.readParquet(TRIPS, { columns: ["vendor", "fare"] }))
+      .groupby("vendor")
+      .agg({ fare: "mean" })
+      .compute(on);
     return { groups: t.numRows, sum: sumOf(t.getChild("fare")) };
   },
   groupby_high: async (on) => {
-    const t = await (await dd.readParquet(TRIPS, { columns: ["zone", "fare"] })).groupby("zone").agg({ fare: "sum" }).compute(on);
+    const t = await (await dd.readParquet(TRIPS, { columns: ["zone", "fare"] }))
+      .groupby("zone")
+      .agg({ fare: "sum" })
+      .compute(on);
     return { groups: t.numRows, sum: sumOf(t.getChild("fare")) };
   },
   join: async (on) => {
     const trips = await dd.readParquet(TRIPS, { columns: ["driver", "fare"] });
     const drivers = await dd.readParquet(DRIVERS, { columns: ["driver", "rating"] });
-    const r = await trips.merge(drivers, { on: "driver" }).sum({ columns: ["fare", "rating"] }).compute(on);
+    const r = await trips
+      .merge(drivers, { on: "driver" })
+      .sum({ columns: ["fare", "rating"] })
+      .compute(on);
     return { sum: r.fare, sum_rating: r.rating };
   },
   sort: async (on) => {
@@ -84,7 +104,8 @@ const WORKLOADS = {
   },
 };
 const workloads = o.workloads.split(",").filter(Boolean);
-for (const w of workloads) if (!WORKLOADS[w]) throw new Error(`unknown workload "${w}"; the workloads are ${Object.keys(WORKLOADS).join(", ")}`);
+for (const w of workloads)
+  if (!WORKLOADS[w]) throw new Error(`unknown workload "${w}"; the workloads are ${Object.keys(WORKLOADS).join(", ")}`);
 
 function sumOf(column) {
   let s = 0;
@@ -116,11 +137,17 @@ function medianInterval(xs) {
 function python() {
   if (o.python) return { path: o.python, made: false };
   const py = join(PYENV, "bin", "python");
-  const probe = (p) => spawnSync(p, ["-c", "import dask.dataframe, distributed, pyarrow, psutil"], { stdio: "ignore" }).status === 0;
+  const probe = (p) =>
+    spawnSync(p, ["-c", "import dask.dataframe, distributed, pyarrow, psutil"], { stdio: "ignore" }).status === 0;
   if (existsSync(py) && probe(py)) return { path: py, made: false };
   if (!existsSync("/usr/bin/python3")) return null;
-  const mk = spawnSync("/usr/bin/python3", ["-m", "venv", "--system-site-packages", PYENV], { stdio: ["ignore", "inherit", "inherit"] });
-  const pip = mk.status === 0 ? spawnSync(join(PYENV, "bin", "pip"), ["install", "-q", "pyarrow"], { stdio: ["ignore", "inherit", "inherit"] }) : mk;
+  const mk = spawnSync("/usr/bin/python3", ["-m", "venv", "--system-site-packages", PYENV], {
+    stdio: ["ignore", "inherit", "inherit"],
+  });
+  const pip =
+    mk.status === 0
+      ? spawnSync(join(PYENV, "bin", "pip"), ["install", "-q", "pyarrow"], { stdio: ["ignore", "inherit", "inherit"] })
+      : mk;
   return pip.status === 0 && probe(py) ? { path: py, made: true } : null;
 }
 
@@ -145,7 +172,9 @@ function warm(paths) {
 
 /** The share of the files' bytes in the page cache, from util-linux's fincore (null without it). */
 function residentShare(files) {
-  const r = spawnSync("fincore", ["--bytes", "--noheadings", "--raw", "--output", "RES,SIZE", ...files], { encoding: "utf8" });
+  const r = spawnSync("fincore", ["--bytes", "--noheadings", "--raw", "--output", "RES,SIZE", ...files], {
+    encoding: "utf8",
+  });
   if (r.status !== 0) return null;
   let res = 0;
   let size = 0;
@@ -203,25 +232,64 @@ async function release() {
 
 // ---- the run ----
 
-const out = { node: process.version, rows: ROWS, runs: RUNS, load_average_at_start: loadavg().map((x) => +x.toFixed(2)) };
+const out = {
+  node: process.version,
+  rows: ROWS,
+  runs: RUNS,
+  load_average_at_start: loadavg().map((x) => +x.toFixed(2)),
+};
 const py = o["no-dask"] ? null : python();
 if (!existsSync(join(TRIPS, "_done")) || !existsSync(DRIVERS)) {
-  if (!py) throw new Error(`no data at ${TRIPS} and no Python with pyarrow to write it (/usr/bin/python3 -m venv --system-site-packages ${PYENV} && ${PYENV}/bin/pip install pyarrow)`);
-  const r = spawnSync(py.path, [new URL("./dask_dataframe.py", import.meta.url).pathname, "--make", o.data, String(ROWS), "--rows-per-file", String(o["rows-per-file"])], { stdio: ["ignore", "pipe", "inherit"], encoding: "utf8" });
+  if (!py)
+    throw new Error(
+      `no data at ${TRIPS} and no Python with pyarrow to write it (/usr/bin/python3 -m venv --system-site-packages ${PYENV} && ${PYENV}/bin/pip install pyarrow)`,
+    );
+  const r = spawnSync(
+    py.path,
+    [
+      new URL("./dask_dataframe.py", import.meta.url).pathname,
+      "--make",
+      o.data,
+      String(ROWS),
+      "--rows-per-file",
+      String(o["rows-per-file"]),
+    ],
+    { stdio: ["ignore", "pipe", "inherit"], encoding: "utf8" },
+  );
   if (r.status !== 0) throw new Error("bench/dask_dataframe.py --make failed");
   out.data_made = JSON.parse(r.stdout.trim().split("\n").pop());
 }
 const files = [...parquetFiles(TRIPS), DRIVERS];
-out.data = { trips: TRIPS, drivers: DRIVERS, files: files.length - 1, bytes_on_disk: files.reduce((n, f) => n + statSync(f).size, 0), written_by: "pyarrow (bench/dask_dataframe.py --make)" };
+out.data = {
+  trips: TRIPS,
+  drivers: DRIVERS,
+  files: files.length - 1,
+  bytes_on_disk: files.reduce((n, f) => n + statSync(f).size, 0),
+  written_by: "pyarrow (bench/dask_dataframe.py --make)",
+};
 const residentBefore = residentShare(files);
 warm(files);
 globalThis.gc?.();
-out.page_cache = { note: "every file read once before timing; all sides read from the page cache", resident_before_warming: residentBefore, resident_after_warming: residentShare(files) };
+out.page_cache = {
+  note: "every file read once before timing; all sides read from the page cache",
+  resident_before_warming: residentBefore,
+  resident_after_warming: residentShare(files),
+};
 
 const servers = {};
-if (py) servers.dask = await lineServer(py.path, [new URL("./dask_dataframe.py", import.meta.url).pathname, "--serve"], "the Dask server");
+if (py)
+  servers.dask = await lineServer(
+    py.path,
+    [new URL("./dask_dataframe.py", import.meta.url).pathname, "--serve"],
+    "the Dask server",
+  );
 else out.dask = { skipped: o["no-dask"] ? "--no-dask" : "no Python with Debian's python3-distributed and pyarrow" };
-if (!o["no-duckdb"]) servers.duckdb = await lineServer(process.execPath, [new URL("./duckdb-dataframe.mjs", import.meta.url).pathname], "the DuckDB server");
+if (!o["no-duckdb"])
+  servers.duckdb = await lineServer(
+    process.execPath,
+    [new URL("./duckdb-dataframe.mjs", import.meta.url).pathname],
+    "the DuckDB server",
+  );
 
 const cluster = await LocalCluster.start({ workers: 2, logLevel: "error" });
 const client = await Client.connect(cluster.address);
@@ -258,7 +326,11 @@ for (let round = 0; round <= RUNS; round++) {
     const turns = Object.keys(fig[w]).map((side) => turn(w, side));
     // Rotate the order every round, so no side always follows the same one.
     for (let i = 0; i < turns.length; i++) await turns[(i + round) % turns.length]();
-    console.error(`round ${round} ${w}: ${Object.entries(fig[w]).map(([k, f]) => `${k} ${f.s.at(-1).toFixed(2)} s`).join(", ")}`);
+    console.error(
+      `round ${round} ${w}: ${Object.entries(fig[w])
+        .map(([k, f]) => `${k} ${f.s.at(-1).toFixed(2)} s`)
+        .join(", ")}`,
+    );
   }
 }
 await client.close();
@@ -267,7 +339,12 @@ for (const s of Object.values(servers)) await s.close();
 
 /** Whether two answers agree: equal counts, sums to 1e-9 relative. */
 function agree(a, b) {
-  return Object.keys(a).every((k) => typeof a[k] === "number" && typeof b[k] === "number" && Math.abs(a[k] - b[k]) <= 1e-9 * Math.max(1, Math.abs(a[k])));
+  return Object.keys(a).every(
+    (k) =>
+      typeof a[k] === "number" &&
+      typeof b[k] === "number" &&
+      Math.abs(a[k] - b[k]) <= 1e-9 * Math.max(1, Math.abs(a[k])),
+  );
 }
 
 const sideFigures = (f) => ({
@@ -278,7 +355,11 @@ const sideFigures = (f) => ({
   rss_at_start_bytes: f.before,
   check: f.check,
 });
-const SCHEDULERS = { meshwork: "LocalCluster({ workers: 2 }) (worker threads)", dask: "LocalCluster(n_workers=2, threads_per_worker=1)", duckdb: "in-memory database, threads=2 (single machine, no scheduler)" };
+const SCHEDULERS = {
+  meshwork: "LocalCluster({ workers: 2 }) (worker threads)",
+  dask: "LocalCluster(n_workers=2, threads_per_worker=1)",
+  duckdb: "in-memory database, threads=2 (single machine, no scheduler)",
+};
 for (const [w, sides] of Object.entries(fig)) {
   const res = {};
   for (const [k, f] of Object.entries(sides)) res[k] = { scheduler: SCHEDULERS[k], ...sideFigures(f) };
@@ -299,13 +380,16 @@ if (servers.dask) out.dask_versions = servers.dask.hello;
 if (servers.duckdb) out.duckdb_version = servers.duckdb.hello.duckdb;
 out.load_average_at_end = loadavg().map((x) => +x.toFixed(2));
 out.targets = {};
-for (const w of workloads) if (out[w].vs_dask) out.targets[`${w}: at least 2x faster than Dask (median ratio >= 2)`] = out[w].vs_dask.ratio >= 2;
+for (const w of workloads)
+  if (out[w].vs_dask) out.targets[`${w}: at least 2x faster than Dask (median ratio >= 2)`] = out[w].vs_dask.ratio >= 2;
 out.summary = {};
 for (const w of workloads) {
   const r = out[w];
   out.summary[w] = {
     meshwork_s: r.meshwork.warm_median_s,
-    ...(r.dask ? { dask_s: r.dask.warm_median_s, ratio_vs_dask: r.vs_dask.ratio, interval_90: r.vs_dask.ratio_interval_90 } : {}),
+    ...(r.dask
+      ? { dask_s: r.dask.warm_median_s, ratio_vs_dask: r.vs_dask.ratio, interval_90: r.vs_dask.ratio_interval_90 }
+      : {}),
     ...(r.duckdb ? { duckdb_s: r.duckdb.warm_median_s, ratio_vs_duckdb: r.vs_duckdb.ratio } : {}),
     peak_mb: Object.fromEntries(Object.keys(fig[w]).map((k) => [k, Math.round(r[k].peak_rss_bytes / 1e6)])),
   };

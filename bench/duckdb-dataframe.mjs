@@ -14,22 +14,32 @@ const version = (await con.runAndReadAll("select version() as v")).getRowObjects
 const files = (dir) => `read_parquet('${dir}/*.parquet')`;
 /** Each workload's SQL and how its answer becomes the check the other sides give too. */
 const WORKLOADS = {
-  filter_count: async (t) => ({ rows: Number((await one(`select count(*) as n from ${files(t)} where distance > 10`)).n) }),
+  filter_count: async (t) => ({
+    rows: Number((await one(`select count(*) as n from ${files(t)} where distance > 10`)).n),
+  }),
   groupby_low: async (t) => {
-    const r = await one(`select count(*) as groups, sum(m) as s from (select vendor, avg(fare) as m from ${files(t)} group by vendor)`);
+    const r = await one(
+      `select count(*) as groups, sum(m) as s from (select vendor, avg(fare) as m from ${files(t)} group by vendor)`,
+    );
     return { groups: Number(r.groups), sum: r.s };
   },
   groupby_high: async (t) => {
-    const r = await one(`select count(*) as groups, sum(s) as s from (select zone, sum(fare) as s from ${files(t)} group by zone)`);
+    const r = await one(
+      `select count(*) as groups, sum(s) as s from (select zone, sum(fare) as s from ${files(t)} group by zone)`,
+    );
     return { groups: Number(r.groups), sum: r.s };
   },
   join: async (t, d) => {
-    const r = await one(`select sum(fare) as f, sum(rating) as r from (select driver, fare from ${files(t)}) join (select driver, rating from read_parquet('${d}')) using (driver)`);
+    const r = await one(
+      `select sum(fare) as f, sum(rating) as r from (select driver, fare from ${files(t)}) join (select driver, rating from read_parquet('${d}')) using (driver)`,
+    );
     return { sum: r.f, sum_rating: r.r };
   },
   // The sorted rows materialized (a table in memory), as the others hold theirs on their workers.
   sort: async (t) => {
-    await con.run(`create or replace temp table sorted as select pickup, fare, distance from ${files(t)} order by pickup`);
+    await con.run(
+      `create or replace temp table sorted as select pickup, fare, distance from ${files(t)} order by pickup`,
+    );
     const r = await one("select count(*) as n, epoch_us(min(pickup)) as first from sorted");
     await con.run("drop table sorted");
     return { rows: Number(r.n), first_us: Number(r.first) };
@@ -56,6 +66,8 @@ for await (const line of createInterface({ input: process.stdin })) {
   } finally {
     clearInterval(timer);
   }
-  console.log(JSON.stringify({ ...out, peak_rss_bytes: Math.max(peak, process.memoryUsage.rss()), rss_before_bytes: before }));
+  console.log(
+    JSON.stringify({ ...out, peak_rss_bytes: Math.max(peak, process.memoryUsage.rss()), rss_before_bytes: before }),
+  );
 }
 con.closeSync();

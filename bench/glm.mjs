@@ -54,7 +54,9 @@ const load = () => loadavg().map((v) => +v.toFixed(2));
 
 /** scikit-learn as a server: one JSON request per line, one JSON answer per line. */
 async function startSklearn(python, args) {
-  const child = spawn(python, [new URL("./sklearn_glm.py", import.meta.url).pathname, "--serve", ...args], { stdio: ["pipe", "pipe", "inherit"] });
+  const child = spawn(python, [new URL("./sklearn_glm.py", import.meta.url).pathname, "--serve", ...args], {
+    stdio: ["pipe", "pipe", "inherit"],
+  });
   const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
   const next = async () => {
     const { value, done } = await lines.next();
@@ -91,7 +93,12 @@ function relDiff(a, b) {
   return Math.max(...x.map((v, i) => Math.abs(v - y[i]))) / Math.max(...y.map(Math.abs));
 }
 
-const out = { node: process.version, huge_pages: process.env.GLIBC_TUNABLES?.includes("hugetlb=1") ?? false, load_before: load(), cores: (await import("node:os")).cpus().length };
+const out = {
+  node: process.version,
+  huge_pages: process.env.GLIBC_TUNABLES?.includes("hugetlb=1") ?? false,
+  load_before: load(),
+  cores: (await import("node:os")).cpus().length,
+};
 const cluster = await LocalCluster.start({ workers: 2 });
 const client = await Client.connect(cluster.address);
 await client.submit((x) => x + 1, 1);
@@ -100,17 +107,49 @@ if (!o["no-big"]) {
   const venv = "/opt/glmvenv/bin/python";
   const pip = (await hasSklearn(venv)) ? venv : "/usr/bin/python3";
   const t0 = performance.now();
-  const sk = await startSklearn(pip, ["--n", String(o.n), "--p", String(o.p), "--chunk", String(o.chunk), "--dir", o.dir]);
-  out.data = { shape: [o.n, o.p], dtype: "float64", bytes: o.n * o.p * 8, chunks: [o.chunk, o.p], made_by: `numpy ${sk.hello.numpy} default_rng(1), as the anchor`, generate_and_write_s: sk.hello.data_s };
+  const sk = await startSklearn(pip, [
+    "--n",
+    String(o.n),
+    "--p",
+    String(o.p),
+    "--chunk",
+    String(o.chunk),
+    "--dir",
+    o.dir,
+  ]);
+  out.data = {
+    shape: [o.n, o.p],
+    dtype: "float64",
+    bytes: o.n * o.p * 8,
+    chunks: [o.chunk, o.p],
+    made_by: `numpy ${sk.hello.numpy} default_rng(1), as the anchor`,
+    generate_and_write_s: sk.hello.data_s,
+  };
   let t = performance.now();
   const X = await (await mw.fromZarr(`${o.dir}/X`)).persist({ scheduler: client });
   const y = await (await mw.fromZarr(`${o.dir}/y`)).persist({ scheduler: client });
   out.data.meshwork_read_and_persist_s = r3((performance.now() - t) / 1000);
 
   const fitMeshwork = async (solver, extra = {}) => {
-    const m = await new LogisticRegression({ solver, regularizer: "l2", lambda: 1, tol: o.tol, maxIter: 1000, scheduler: client, ...extra }).fit(X, y);
+    const m = await new LogisticRegression({
+      solver,
+      regularizer: "l2",
+      lambda: 1,
+      tol: o.tol,
+      maxIter: 1000,
+      scheduler: client,
+      ...extra,
+    }).fit(X, y);
     const r = m.result;
-    return { fit_s: r.seconds, iterations: r.iterations, passes: r.passes, s_per_iteration: r.secondsPerIteration, converged: r.converged, coef: [...m.coef], intercept: m.intercept };
+    return {
+      fit_s: r.seconds,
+      iterations: r.iterations,
+      passes: r.passes,
+      s_per_iteration: r.secondsPerIteration,
+      converged: r.converged,
+      coef: [...m.coef],
+      intercept: m.intercept,
+    };
   };
   const req = { solver: "lbfgs", C: 1, tol: o.tol, max_iter: 1000 };
   const m = [];
@@ -161,10 +200,25 @@ if (!o["no-big"]) {
   for (const solver of o.solvers.split(",").filter((x) => x && x !== "lbfgs")) {
     // ADMM and the first-order methods are capped: at the tolerance asked of lbfgs they would take
     // hundreds of passes over 1.6 GB; what is reported for them is the time per iteration.
-    const cap = solver === "admm" ? o["admm-max-iter"] : solver === "gradient_descent" || solver === "proximal_grad" ? o["first-order-max-iter"] : undefined;
+    const cap =
+      solver === "admm"
+        ? o["admm-max-iter"]
+        : solver === "gradient_descent" || solver === "proximal_grad"
+          ? o["first-order-max-iter"]
+          : undefined;
     const extra = cap === undefined ? {} : { maxIter: cap };
     const r = await fitMeshwork(solver, extra);
-    out.solvers[solver] = { fit_s: r3(r.fit_s), iterations: r.iterations, passes: r.passes, s_per_iteration: r3(r.s_per_iteration), converged: r.converged, coef_max_rel_diff_vs_sklearn: Number(relDiff(r, { coef: skLast.coef, intercept: skLast.intercept }).toExponential(2)), ...(cap === undefined ? {} : { max_iter: cap }) };
+    out.solvers[solver] = {
+      fit_s: r3(r.fit_s),
+      iterations: r.iterations,
+      passes: r.passes,
+      s_per_iteration: r3(r.s_per_iteration),
+      converged: r.converged,
+      coef_max_rel_diff_vs_sklearn: Number(
+        relDiff(r, { coef: skLast.coef, intercept: skLast.intercept }).toExponential(2),
+      ),
+      ...(cap === undefined ? {} : { max_iter: cap }),
+    };
     globalThis.gc?.();
   }
 
@@ -193,8 +247,15 @@ if (!o["no-big"]) {
   const tiny = {};
   const Xt = mw.normal([1000, 5], { chunks: [250, -1], seed: 4 });
   const u = mw.uniform([1000], { chunks: [250], seed: 5 });
-  const yt = Xt.matmul(mw.fromArray([1, -1, 0.5, 0, 2])).add(u.log().sub(u.neg().log1p())).gt(0).astype("float64");
-  for (const [label, scheduler] of [["sync", "sync"], ["threads", "threads"], ["cluster", client]]) {
+  const yt = Xt.matmul(mw.fromArray([1, -1, 0.5, 0, 2]))
+    .add(u.log().sub(u.neg().log1p()))
+    .gt(0)
+    .astype("float64");
+  for (const [label, scheduler] of [
+    ["sync", "sync"],
+    ["threads", "threads"],
+    ["cluster", client],
+  ]) {
     const [X, y] = await mw.persistWith({ scheduler }, [Xt, yt]);
     const per = [];
     const perPass = [];
@@ -207,7 +268,12 @@ if (!o["no-big"]) {
       perPass.push(((r.secondsPerIteration * r.iterations) / r.passes) * 1000);
       iters = r.iterations;
     }
-    tiny[label] = { ms_per_iteration: r3(median(per)), ms_per_pass: r3(median(perPass)), iterations: iters, runs: per.length };
+    tiny[label] = {
+      ms_per_iteration: r3(median(per)),
+      ms_per_pass: r3(median(perPass)),
+      iterations: iters,
+      runs: per.length,
+    };
   }
   // For comparison: one evaluation of the loss and gradient written with array operations
   // (X·β, softplus, Xᵀ(σ − y)) on the same persisted blocks: what an iteration cost before.
@@ -217,11 +283,15 @@ if (!o["no-big"]) {
     const t = performance.now();
     const beta = mw.fromArray(Float64Array.from({ length: 5 }, (_, j) => 0.1 * j + 1e-6 * i));
     const eta = X.matmul(beta);
-    await mw.computeWith({ scheduler: client }, [eta.exp().log1p().sub(y.mul(eta)).sum(), X.T.matmul(eta.sigmoid().sub(y))]);
+    await mw.computeWith({ scheduler: client }, [
+      eta.exp().log1p().sub(y.mul(eta)).sum(),
+      X.T.matmul(eta.sigmoid().sub(y)),
+    ]);
     if (i >= 10) times.push(performance.now() - t);
   }
   tiny.cluster_array_ops_evaluation_ms = r3(median(times));
-  tiny.note = "1,000 × 5 float64 in 4 row blocks, persisted; lbfgs, tol 1e-9; ms_per_iteration = the solver's time / iterations (an iteration is 1-2 passes); cluster_array_ops_evaluation_ms: one loss + gradient computed with array operations instead of one task per block";
+  tiny.note =
+    "1,000 × 5 float64 in 4 row blocks, persisted; lbfgs, tol 1e-9; ms_per_iteration = the solver's time / iterations (an iteration is 1-2 passes); cluster_array_ops_evaluation_ms: one loss + gradient computed with array operations instead of one task per block";
   out.tiny = tiny;
 }
 

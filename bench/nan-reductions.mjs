@@ -22,7 +22,7 @@ const data = new Float32Array(SHAPE[0] * SHAPE[1] * SHAPE[2]);
 const plane = SHAPE[1] * SHAPE[2];
 const land = new Uint8Array(plane);
 let seed = 1;
-const rand = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 4294967296);
+const rand = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 4294967296;
 for (let j = 0; j < plane; j += 500) land.fill(rand() < 0.3 ? 1 : 0, j, j + 500);
 for (let i = 0; i < data.length; i++) {
   const nan = o.nan === "mask" ? land[i % plane] === 1 : o.nan === "random" ? rand() < 0.1 : false;
@@ -30,13 +30,22 @@ for (let i = 0; i < data.length; i++) {
 }
 const block = new mw.NDArray("float32", SHAPE, data);
 
-const program = (reduce) => ({ ndim: 3, expr: { op: "in", o: 0, dt: "float32" }, operands: [{ input: 0, nd: 3 }], consts: [], reduce });
+const program = (reduce) => ({
+  ndim: 3,
+  expr: { op: "in", o: 0, dt: "float32" },
+  operands: [{ input: 0, nd: 3 }],
+  consts: [],
+  reduce,
+});
 const expr = builtin("array.expr");
 const exprCount = builtin("array.expr-count");
 const cases = {
   "mean (sum)": () => expr(program({ op: "sum", axes }), block),
   "nanmean, one pass": () => exprCount(program({ op: "nansum", axes, count: true }), block),
-  "nanmean, two passes": () => [expr(program({ op: "nansum", axes }), block), expr(program({ op: "count", axes }), block)],
+  "nanmean, two passes": () => [
+    expr(program({ op: "nansum", axes }), block),
+    expr(program({ op: "count", axes }), block),
+  ],
   nansum: () => expr(program({ op: "nansum", axes }), block),
 };
 
@@ -54,5 +63,9 @@ const base = median(times["mean (sum)"]);
 console.log(`float32 [${SHAPE}], axis ${o.axis}, NaN: ${o.nan}, ${o.runs} rounds`);
 for (const n of names) {
   const m = median(times[n]);
-  console.log(`${n.padEnd(22)} median ${m.toFixed(2).padStart(6)} ms  min ${Math.min(...times[n]).toFixed(2).padStart(6)} ms  ×${(m / base).toFixed(2)} mean's`);
+  console.log(
+    `${n.padEnd(22)} median ${m.toFixed(2).padStart(6)} ms  min ${Math.min(...times[n])
+      .toFixed(2)
+      .padStart(6)} ms  ×${(m / base).toFixed(2)} mean's`,
+  );
 }

@@ -9,12 +9,18 @@ import { parseArgs } from "node:util";
  * string option, `false` a flag. Returns the values under the same names.
  */
 export function benchOptions(defaults) {
-  const spec = Object.fromEntries(Object.entries(defaults).map(([name, d]) => [name, { type: typeof d === "boolean" ? "boolean" : "string" }]));
+  const spec = Object.fromEntries(
+    Object.entries(defaults).map(([name, d]) => [name, { type: typeof d === "boolean" ? "boolean" : "string" }]),
+  );
   let values;
   try {
     ({ values } = parseArgs({ args: process.argv.slice(2), options: spec, strict: true }));
   } catch (err) {
-    console.error(`${err.message}\noptions: ${Object.keys(defaults).map((n) => `--${n}`).join(" ")}`);
+    console.error(
+      `${err.message}\noptions: ${Object.keys(defaults)
+        .map((n) => `--${n}`)
+        .join(" ")}`,
+    );
     process.exit(2);
   }
   const out = {};

@@ -50,7 +50,11 @@ const server = createServer(async (req, res) => {
     }
     status = 206;
   }
-  const headers = { "content-length": String(end - start + 1), "accept-ranges": "bytes", "content-type": "application/octet-stream" };
+  const headers = {
+    "content-length": String(end - start + 1),
+    "accept-ranges": "bytes",
+    "content-type": "application/octet-stream",
+  };
   if (status === 206) headers["content-range"] = `bytes ${start}-${end}/${size}`;
   res.writeHead(status, headers);
   if (req.method === "HEAD" || size === 0) {

@@ -40,7 +40,8 @@ function heap() {
 function stateBytesPerTask(n) {
   const s = new SchedulerState({ storyCapacity: 100_000 });
   s.addClient("c");
-  for (const w of ["w1", "w2"]) s.addWorker(w, { address: `addr-${w}`, kind: "thread", nthreads: 1, memoryLimit: 0, resources: {}, name: w });
+  for (const w of ["w1", "w2"])
+    s.addWorker(w, { address: `addr-${w}`, kind: "thread", nthreads: 1, memoryLimit: 0, resources: {}, name: w });
   s.takeInstructions();
   const fn = { id: "fn-inc", source: "(x) => x + 1", name: "inc" };
   const before = heap();
@@ -48,9 +49,21 @@ function stateBytesPerTask(n) {
   for (let b = 0; b < n; b += batch) {
     const tasks = [];
     for (let i = b; i < Math.min(n, b + batch); i++) {
-      tasks.push({ key: `inc-${i.toString(16).padStart(16, "0")}`, fn: { kind: "source", id: fn.id }, args: serialize([i]).payload, deps: [], priority: [0, 1, i], retries: 0 });
+      tasks.push({
+        key: `inc-${i.toString(16).padStart(16, "0")}`,
+        fn: { kind: "source", id: fn.id },
+        args: serialize([i]).payload,
+        deps: [],
+        priority: [0, 1, i],
+        retries: 0,
+      });
     }
-    s.updateGraph("c", tasks, b === 0 ? [fn] : [], tasks.map((t) => t.key));
+    s.updateGraph(
+      "c",
+      tasks,
+      b === 0 ? [fn] : [],
+      tasks.map((t) => t.key),
+    );
     s.takeInstructions();
     for (const t of tasks) s.taskFinished(t.key.endsWith("0") ? "w1" : "w2", t.key, 8, 0.01);
     s.takeInstructions();
@@ -70,7 +83,11 @@ async function processCluster(processes, threads) {
   const cli = new URL("../dist/node/cli.js", import.meta.url).pathname;
   const env = { ...process.env, MESHWORK_HUGE_PAGES: "0" }; // no relaunch: the pids are the processes'
   const port = 8700 + Math.floor(Math.random() * 90);
-  const sched = spawn(process.execPath, [cli, "scheduler", "--port", String(port), "--token", "bench", "--worker-token", "bench-worker"], { stdio: ["ignore", "pipe", "inherit"], env });
+  const sched = spawn(
+    process.execPath,
+    [cli, "scheduler", "--port", String(port), "--token", "bench", "--worker-token", "bench-worker"],
+    { stdio: ["ignore", "pipe", "inherit"], env },
+  );
   const url = `ws://127.0.0.1:${port}`;
   await new Promise((resolve) => sched.stdout.on("data", (d) => String(d).includes("ws://") && resolve()));
   const pc = { sched, workers: [], client: null, url, cli, env };
@@ -81,7 +98,10 @@ async function processCluster(processes, threads) {
 }
 
 function spawnWorker(pc, threads) {
-  return spawn(process.execPath, [pc.cli, "worker", pc.url, "--token", "bench-worker", "--threads", String(threads)], { stdio: ["ignore", "ignore", "inherit"], env: pc.env });
+  return spawn(process.execPath, [pc.cli, "worker", pc.url, "--token", "bench-worker", "--threads", String(threads)], {
+    stdio: ["ignore", "ignore", "inherit"],
+    env: pc.env,
+  });
 }
 
 /** RSS of a real scheduler process before and after `n` tasks are held. */
@@ -90,11 +110,19 @@ async function processBytesPerTask(n) {
   try {
     await sleep(500);
     const before = rssOf(pc.sched.pid);
-    const fs = pc.client.map((x) => x + 1, Array.from({ length: n }, (_, i) => i));
+    const fs = pc.client.map(
+      (x) => x + 1,
+      Array.from({ length: n }, (_, i) => i),
+    );
     await wait(fs);
     await sleep(500);
     const after = rssOf(pc.sched.pid);
-    const out = { tasks: n, rss_before_mb: round1(before / 1e6), rss_after_mb: round1(after / 1e6), bytes_per_held_task: Math.round((after - before) / n) };
+    const out = {
+      tasks: n,
+      rss_before_mb: round1(before / 1e6),
+      rss_after_mb: round1(after / 1e6),
+      bytes_per_held_task: Math.round((after - before) / n),
+    };
     for (const f of fs) f.release();
     return out;
   } finally {
@@ -153,7 +181,11 @@ async function lossToResultThreads() {
 /** The same with worker processes over WebSocket killed with SIGKILL (as Dask's are); the scheduler in this process, for its story. */
 async function lossToResultProcesses() {
   const scheduler = await Scheduler.start({ address: "ws://127.0.0.1:0", token: "bench", workerToken: "bench-worker" });
-  const pc = { url: scheduler.address, cli: new URL("../dist/node/cli.js", import.meta.url).pathname, env: { ...process.env, MESHWORK_HUGE_PAGES: "0" } };
+  const pc = {
+    url: scheduler.address,
+    cli: new URL("../dist/node/cli.js", import.meta.url).pathname,
+    env: { ...process.env, MESHWORK_HUGE_PAGES: "0" },
+  };
   const procs = [spawnWorker(pc, 1), spawnWorker(pc, 1)];
   const client = await Client.connect(scheduler.address, { token: "bench" });
   try {
@@ -182,7 +214,10 @@ async function retireOneGiB() {
     try {
       const [a] = cluster.workers;
       const make = (j) => new Float64Array((64 * 1024 * 1024) / 8).fill(j);
-      const blocks = client.with({ workers: [a.workerId], pure: false }).map(make, Array.from({ length: 16 }, (_, j) => j));
+      const blocks = client.with({ workers: [a.workerId], pure: false }).map(
+        make,
+        Array.from({ length: 16 }, (_, j) => j),
+      );
       await wait(blocks);
       const t = performance.now();
       const r = await client.retireWorkers(a.workerId);
@@ -202,7 +237,10 @@ function dask() {
   const probe = spawnSync(python, ["-c", "import distributed, psutil"], { encoding: "utf8" });
   if (probe.status !== 0) return { skipped: "Dask is not installed (apt-get install python3-distributed)" };
   const script = new URL("./dask_resilience.py", import.meta.url).pathname;
-  const out = spawnSync(python, [script, "--tasks", String(TASKS), "--runs", String(RUNS)], { encoding: "utf8", timeout: 15 * 60_000 });
+  const out = spawnSync(python, [script, "--tasks", String(TASKS), "--runs", String(RUNS)], {
+    encoding: "utf8",
+    timeout: 15 * 60_000,
+  });
   const line = out.stdout.trim().split("\n").pop();
   try {
     return JSON.parse(line);
@@ -221,8 +259,12 @@ result.dask = withDask ? dask() : { skipped: "--no-dask" };
 result.targets = { bytes_per_held_task_under_1kb: result.scheduler_state.bytes_per_held_task < 1024 };
 if (result.dask.bytes_per_held_task) {
   result.ratio_vs_dask = {
-    scheduler_process_bytes_per_task: +(result.scheduler_process.bytes_per_held_task / result.dask.bytes_per_held_task).toFixed(2),
-    loss_to_result_processes: +(result.loss_to_result_processes.to_result_ms.median / result.dask.loss_to_result_ms.median).toFixed(2),
+    scheduler_process_bytes_per_task: +(
+      result.scheduler_process.bytes_per_held_task / result.dask.bytes_per_held_task
+    ).toFixed(2),
+    loss_to_result_processes: +(
+      result.loss_to_result_processes.to_result_ms.median / result.dask.loss_to_result_ms.median
+    ).toFixed(2),
   };
 }
 console.log(JSON.stringify(result, null, 2));

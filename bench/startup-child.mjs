@@ -11,4 +11,6 @@ const t3 = performance.now();
 await client.close();
 await cluster.close();
 const t4 = performance.now();
-console.log(JSON.stringify({ import_ms: t1 - t0, start_connect_ms: t2 - t1, first_result_ms: t3 - t2, close_ms: t4 - t3 }));
+console.log(
+  JSON.stringify({ import_ms: t1 - t0, start_connect_ms: t2 - t1, first_result_ms: t3 - t2, close_ms: t4 - t3 }),
+);

@@ -12,7 +12,17 @@ import { existsSync } from "node:fs";
 import { LocalCluster, Client, Scheduler, asCompleted } from "../dist/node/index.js";
 import { benchOptions } from "./options.mjs";
 
-const o = benchOptions({ runs: 3, "map-n": 10_000, "chain-n": 2_000, "ac-total": 5_000, "ac-inflight": 100, roundtrips: 500, "no-dask": false, "gc-release": false, "no-ws": false });
+const o = benchOptions({
+  runs: 3,
+  "map-n": 10_000,
+  "chain-n": 2_000,
+  "ac-total": 5_000,
+  "ac-inflight": 100,
+  roundtrips: 500,
+  "no-dask": false,
+  "gc-release": false,
+  "no-ws": false,
+});
 const RUNS = o.runs;
 const MAP_N = o["map-n"];
 const CHAIN_N = o["chain-n"];
@@ -24,13 +34,19 @@ const GC_RELEASE = o["gc-release"];
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 /** Median of the timed runs; the first entry of `xs` is the untimed warm-up run. */
-const stats = (xs) => ({ median: median(xs.slice(1)), runs: xs.slice(1).map((x) => +x.toFixed(3)), warmup_s: +xs[0].toFixed(3) });
+const stats = (xs) => ({
+  median: median(xs.slice(1)),
+  runs: xs.slice(1).map((x) => +x.toFixed(3)),
+  warmup_s: +xs[0].toFixed(3),
+});
 const inc = (x) => x + 1;
 
 async function startups() {
   const out = [];
   for (let i = 0; i < RUNS; i++) {
-    const text = execFileSync(process.execPath, [new URL("./startup-child.mjs", import.meta.url).pathname], { encoding: "utf8" });
+    const text = execFileSync(process.execPath, [new URL("./startup-child.mjs", import.meta.url).pathname], {
+      encoding: "utf8",
+    });
     out.push(JSON.parse(text.trim().split("\n").pop()));
   }
   return out;
@@ -90,7 +106,12 @@ async function workloads(client) {
   for (let r = -1; r < RUNS; r++) {
     const sub = client.with({ pure: false });
     const t = performance.now();
-    const ac = asCompleted(sub.map(inc, Array.from({ length: AC_INFLIGHT }, (_, i) => i)));
+    const ac = asCompleted(
+      sub.map(
+        inc,
+        Array.from({ length: AC_INFLIGHT }, (_, i) => i),
+      ),
+    );
     let submitted = AC_INFLIGHT;
     let done = 0;
     for await (const f of ac) {
@@ -107,7 +128,12 @@ async function workloads(client) {
   }
 
   return {
-    roundtrip_ms: { median: median(rts), p90: [...rts].sort((a, b) => a - b)[Math.floor(rts.length * 0.9)], runs: rts.length, cold_median: median(coldRts) },
+    roundtrip_ms: {
+      median: median(rts),
+      p90: [...rts].sort((a, b) => a - b)[Math.floor(rts.length * 0.9)],
+      runs: rts.length,
+      cold_median: median(coldRts),
+    },
     map_tasks_per_s: MAP_N / median(mapRuns.slice(1)),
     map_s: stats(mapRuns),
     chain_tasks_per_s: CHAIN_N / median(chainRuns.slice(1)),
@@ -116,7 +142,6 @@ async function workloads(client) {
     as_completed_s: stats(acRuns),
   };
 }
-
 
 async function meshwork() {
   const starts = await startups();
@@ -127,23 +152,39 @@ async function meshwork() {
   await cluster.close();
   return {
     ...figures,
-    startup_ms: { median: median(starts.map((s) => s.start_connect_ms)), runs: starts.map((s) => +s.start_connect_ms.toFixed(1)) },
+    startup_ms: {
+      median: median(starts.map((s) => s.start_connect_ms)),
+      runs: starts.map((s) => +s.start_connect_ms.toFixed(1)),
+    },
     import_ms: { median: median(starts.map((s) => s.import_ms)), runs: starts.map((s) => +s.import_ms.toFixed(1)) },
   };
 }
 
 /** The same workloads with a WebSocket scheduler here and two `meshwork worker` processes. */
 async function meshworkOverWebSocket() {
-  const scheduler = await Scheduler.start({ address: "ws://127.0.0.1:0", token: "bench-client", workerToken: "bench-worker" });
+  const scheduler = await Scheduler.start({
+    address: "ws://127.0.0.1:0",
+    token: "bench-client",
+    workerToken: "bench-worker",
+  });
   const cli = new URL("../dist/node/cli.js", import.meta.url).pathname;
-  const procs = [0, 1].map(() => spawn(process.execPath, [cli, "worker", scheduler.address, "--token", "bench-worker", "--threads", "1"], { stdio: ["ignore", "pipe", "inherit"] }));
-  await Promise.all(procs.map((p) => new Promise((resolve) => {
-    let out = "";
-    p.stdout.on("data", (d) => {
-      out += d;
-      if (/serves data at/.test(out)) resolve();
-    });
-  })));
+  const procs = [0, 1].map(() =>
+    spawn(process.execPath, [cli, "worker", scheduler.address, "--token", "bench-worker", "--threads", "1"], {
+      stdio: ["ignore", "pipe", "inherit"],
+    }),
+  );
+  await Promise.all(
+    procs.map(
+      (p) =>
+        new Promise((resolve) => {
+          let out = "";
+          p.stdout.on("data", (d) => {
+            out += d;
+            if (/serves data at/.test(out)) resolve();
+          });
+        }),
+    ),
+  );
   const client = await Client.connect(scheduler.address, { token: "bench-client" });
   const figures = await workloads(client);
   await client.close();
@@ -159,10 +200,26 @@ function dask() {
   const probe = spawnSync(python, ["-c", "import distributed"], { encoding: "utf8" });
   if (probe.status !== 0) return { skipped: "Dask is not installed (apt-get install python3-distributed)" };
   const script = new URL("./dask_tasks.py", import.meta.url).pathname;
-  const out = spawnSync(python, [script, "--runs", String(RUNS), "--map-n", String(MAP_N), "--chain-n", String(CHAIN_N), "--ac-total", String(AC_TOTAL), "--ac-inflight", String(AC_INFLIGHT)], {
-    encoding: "utf8",
-    maxBuffer: 1 << 24,
-  });
+  const out = spawnSync(
+    python,
+    [
+      script,
+      "--runs",
+      String(RUNS),
+      "--map-n",
+      String(MAP_N),
+      "--chain-n",
+      String(CHAIN_N),
+      "--ac-total",
+      String(AC_TOTAL),
+      "--ac-inflight",
+      String(AC_INFLIGHT),
+    ],
+    {
+      encoding: "utf8",
+      maxBuffer: 1 << 24,
+    },
+  );
   if (out.status !== 0) return { skipped: `Dask run failed: ${out.stderr.slice(-500)}` };
   return JSON.parse(out.stdout.trim().split("\n").pop());
 }
@@ -174,8 +231,20 @@ const has = !dk.skipped;
 const r = (a, b) => (has ? +(a / b).toFixed(1) : null);
 const report = {
   benchmark: "tasks",
-  machine: { cpus: (await import("node:os")).availableParallelism(), node: process.version, loadavg: (await import("node:os")).loadavg() },
-  params: { runs: RUNS, map_n: MAP_N, chain_n: CHAIN_N, ac_total: AC_TOTAL, ac_inflight: AC_INFLIGHT, roundtrips: RT_N, release: GC_RELEASE ? "garbage collector" : "explicit, where Python's reference counting releases" },
+  machine: {
+    cpus: (await import("node:os")).availableParallelism(),
+    node: process.version,
+    loadavg: (await import("node:os")).loadavg(),
+  },
+  params: {
+    runs: RUNS,
+    map_n: MAP_N,
+    chain_n: CHAIN_N,
+    ac_total: AC_TOTAL,
+    ac_inflight: AC_INFLIGHT,
+    roundtrips: RT_N,
+    release: GC_RELEASE ? "garbage collector" : "explicit, where Python's reference counting releases",
+  },
   meshwork: mw,
   // Scheduler in this process, two `meshwork worker` processes, everything over WebSocket.
   meshwork_websocket: mwWs,

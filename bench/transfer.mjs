@@ -26,7 +26,15 @@ import { benchOptions } from "./options.mjs";
 
 // 15 rounds by default: single rounds here range from 0.2× to 5.7× Dask, and fewer leave the
 // median's interval wider than the differences it is meant to show.
-const o = benchOptions({ runs: 15, sizes: "64,256", throttle: "20MB", "throttle-size": 64, "no-dask": false, "no-huge-pages": false, "receive-ahead-off-too": false });
+const o = benchOptions({
+  runs: 15,
+  sizes: "64,256",
+  throttle: "20MB",
+  "throttle-size": 64,
+  "no-dask": false,
+  "no-huge-pages": false,
+  "receive-ahead-off-too": false,
+});
 const RUNS = o.runs;
 const SIZES = o.sizes.split(",").map(Number);
 const THROTTLE = o.throttle;
@@ -75,7 +83,14 @@ function make(n, kind) {
  * best: eight running totals (one total makes the loop wait on each add: 2-3× slower).
  */
 function consume(a) {
-  let s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, s5 = 0, s6 = 0, s7 = 0;
+  let s0 = 0,
+    s1 = 0,
+    s2 = 0,
+    s3 = 0,
+    s4 = 0,
+    s5 = 0,
+    s6 = 0,
+    s7 = 0;
   for (let i = 0; i + 8 <= a.length; i += 8) {
     s0 += a[i];
     s1 += a[i + 1];
@@ -92,10 +107,20 @@ function consume(a) {
 
 /** A scheduler here and two `meshwork worker` processes of one thread each. */
 async function cluster(workerFlags, extraEnv = {}) {
-  const scheduler = await Scheduler.start({ address: "ws://127.0.0.1:0", token: "bench-client", workerToken: "bench-worker" });
+  const scheduler = await Scheduler.start({
+    address: "ws://127.0.0.1:0",
+    token: "bench-client",
+    workerToken: "bench-worker",
+  });
   // Worker processes with large buffers in huge pages, as Dask's (NumPy's) receive buffers are.
   const env = { ...(HUGE_PAGES ? withHugePages() : process.env), ...extraEnv };
-  const procs = [0, 1].map(() => spawn(process.execPath, [CLI, "worker", scheduler.address, "--token", "bench-worker", "--threads", "1", ...workerFlags], { stdio: ["ignore", "pipe", "inherit"], env }));
+  const procs = [0, 1].map(() =>
+    spawn(
+      process.execPath,
+      [CLI, "worker", scheduler.address, "--token", "bench-worker", "--threads", "1", ...workerFlags],
+      { stdio: ["ignore", "pipe", "inherit"], env },
+    ),
+  );
   await Promise.all(
     procs.map(
       (p) =>
@@ -144,7 +169,12 @@ function summary(mib, rounds) {
   const local = rounds.map((r) => +r.local_s.toFixed(4));
   const remote = rounds.map((r) => +r.remote_s.toFixed(4));
   const bytes = mib * MiB;
-  return { payload_bytes: bytes, local_s: { median: median(local), runs: local }, remote_s: { median: median(remote), runs: remote }, e2e_MBps: +(bytes / median(remote) / 1e6).toFixed(1) };
+  return {
+    payload_bytes: bytes,
+    local_s: { median: median(local), runs: local },
+    remote_s: { median: median(remote), runs: remote },
+    e2e_MBps: +(bytes / median(remote) / 1e6).toFixed(1),
+  };
 }
 
 async function transfer(c, mib, kind, runs) {
@@ -162,7 +192,11 @@ async function transfer(c, mib, kind, runs) {
  */
 async function startDask(compression) {
   const python = "/usr/bin/python3";
-  const child = spawn(python, [new URL("./dask_transfer.py", import.meta.url).pathname, "--serve", "--compression", compression], { stdio: ["pipe", "pipe", "inherit"] });
+  const child = spawn(
+    python,
+    [new URL("./dask_transfer.py", import.meta.url).pathname, "--serve", "--compression", compression],
+    { stdio: ["pipe", "pipe", "inherit"] },
+  );
   const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
   const next = async () => {
     const { value, done } = await lines.next();
@@ -186,7 +220,8 @@ async function startDask(compression) {
 function daskMissing() {
   if (!withDask) return "--no-dask";
   const python = "/usr/bin/python3";
-  if (!existsSync(python) || spawnSync(python, ["-c", "import distributed"]).status !== 0) return "Dask is not installed (apt-get install python3-distributed)";
+  if (!existsSync(python) || spawnSync(python, ["-c", "import distributed"]).status !== 0)
+    return "Dask is not installed (apt-get install python3-distributed)";
   return null;
 }
 
@@ -199,7 +234,9 @@ const offCases = {};
 const offRatios = {};
 const skipped = daskMissing();
 const DASK_SETTINGS = ["none", "lz4"];
-const daskServers = skipped ? {} : Object.fromEntries(await Promise.all(DASK_SETTINGS.map(async (s) => [s, await startDask(s)])));
+const daskServers = skipped
+  ? {}
+  : Object.fromEntries(await Promise.all(DASK_SETTINGS.map(async (s) => [s, await startDask(s)])));
 const cases = {};
 const daskCases = Object.fromEntries(DASK_SETTINGS.map((s) => [s, {}]));
 /**
@@ -218,7 +255,14 @@ for (const mib of SIZES) {
     const theirs = Object.fromEntries(DASK_SETTINGS.map((s) => [s, []]));
     for (let r = -1; r < RUNS; r++) {
       const got = {};
-      const turns = [async () => (got.meshwork = await round(plain, mib, kind)), ...Object.entries(daskServers).map(([s, d]) => async () => (got[s] = await d.round(mib, kind, r + 1)))];
+      const turns = [
+        async () => (got.meshwork = await round(plain, mib, kind)),
+        ...Object.entries(daskServers).map(
+          ([s, d]) =>
+            async () =>
+              (got[s] = await d.round(mib, kind, r + 1)),
+        ),
+      ];
       if (aheadOff) turns.push(async () => (got.off = await round(aheadOff, mib, kind)));
       if (r % 2 !== 0) turns.reverse();
       for (const turn of turns) await turn();
@@ -234,36 +278,59 @@ for (const mib of SIZES) {
     }
     if (skipped) continue;
     for (const s of DASK_SETTINGS) daskCases[s][key] = summary(mib, theirs[s]);
-    const best = DASK_SETTINGS.reduce((a, b) => (daskCases[b][key].remote_s.median < daskCases[a][key].remote_s.median ? b : a));
+    const best = DASK_SETTINGS.reduce((a, b) =>
+      daskCases[b][key].remote_s.median < daskCases[a][key].remote_s.median ? b : a,
+    );
     daskBestSetting[key] = best;
     roundRatios[key] = mine.map((m, r) => +(theirs[best][r].remote_s / m.remote_s).toFixed(3));
-    fasterEachRound[key] = mine.map((m, r) => +(Math.min(...DASK_SETTINGS.map((s) => theirs[s][r].remote_s)) / m.remote_s).toFixed(3));
+    fasterEachRound[key] = mine.map(
+      (m, r) => +(Math.min(...DASK_SETTINGS.map((s) => theirs[s][r].remote_s)) / m.remote_s).toFixed(3),
+    );
   }
 }
 await plain.close();
 await aheadOff?.close();
 const daskVersion = Object.values(daskServers)[0]?.version;
 await Promise.all(Object.values(daskServers).map((d) => d.close()));
-const dk = skipped ? { skipped } : { dask: daskVersion, cluster: "LocalCluster(n_workers=2, threads_per_worker=1), one per compression setting", settings: daskCases };
+const dk = skipped
+  ? { skipped }
+  : {
+      dask: daskVersion,
+      cluster: "LocalCluster(n_workers=2, threads_per_worker=1), one per compression setting",
+      settings: daskCases,
+    };
 
 // 2. Throttled links: the same transfer with compression auto and off.
 const throttled = {};
 for (const mode of ["auto", "off"]) {
   const c = await cluster(["--throttle", THROTTLE, "--compression", mode]);
-  for (const kind of ["random", "mod16"]) throttled[`${mode}/${THROTTLE_MIB}MiB/${kind}`] = await transfer(c, THROTTLE_MIB, kind, Math.min(RUNS, 2));
+  for (const kind of ["random", "mod16"])
+    throttled[`${mode}/${THROTTLE_MIB}MiB/${kind}`] = await transfer(c, THROTTLE_MIB, kind, Math.min(RUNS, 2));
   await c.close();
 }
-const sooner = (kind) => +(throttled[`off/${THROTTLE_MIB}MiB/${kind}`].remote_s.median / throttled[`auto/${THROTTLE_MIB}MiB/${kind}`].remote_s.median).toFixed(2);
+const sooner = (kind) =>
+  +(
+    throttled[`off/${THROTTLE_MIB}MiB/${kind}`].remote_s.median /
+    throttled[`auto/${THROTTLE_MIB}MiB/${kind}`].remote_s.median
+  ).toFixed(2);
 
 // 3. The platform's ceiling: raw TCP between two processes, read with onread straight into one
 //    fresh buffer (no WebSocket, no meshwork), to show how close the transport gets.
 async function rawTcp(mib, runs) {
-  const server = spawn(process.execPath, ["--input-type=module", "-e", `
+  const server = spawn(
+    process.execPath,
+    [
+      "--input-type=module",
+      "-e",
+      `
     import net from "node:net";
     const src = Buffer.allocUnsafeSlow(${mib * MiB}).fill(7);
     const s = net.createServer((c) => c.on("data", () => c.write(src)));
     s.listen(0, "127.0.0.1", () => console.log(s.address().port));
-    process.on("SIGTERM", () => process.exit(0));`], { stdio: ["ignore", "pipe", "inherit"] });
+    process.on("SIGTERM", () => process.exit(0));`,
+    ],
+    { stdio: ["ignore", "pipe", "inherit"] },
+  );
   const port = await new Promise((resolve) => server.stdout.once("data", (d) => resolve(Number(String(d).trim()))));
   const { connect: netConnect } = await import("node:net");
   const times = [];
@@ -273,7 +340,20 @@ async function rawTcp(mib, runs) {
     let fill = 0;
     const t = performance.now();
     await new Promise((resolve) => {
-      const c = netConnect({ port, host: "127.0.0.1", onread: { buffer: () => dst.subarray(fill), callback: (n) => { fill += n; if (fill === N) { c.destroy(); resolve(); } } } });
+      const c = netConnect({
+        port,
+        host: "127.0.0.1",
+        onread: {
+          buffer: () => dst.subarray(fill),
+          callback: (n) => {
+            fill += n;
+            if (fill === N) {
+              c.destroy();
+              resolve();
+            }
+          },
+        },
+      });
       c.on("connect", () => c.write("go"));
     });
     if (r >= 0) times.push((performance.now() - t) / 1000);
@@ -296,20 +376,38 @@ for (let i = 0; i < 100; i++) {
 
 const daskBest = {};
 if (!dk.skipped) {
-  for (const key of Object.keys(cases)) daskBest[key] = Math.max(...Object.values(dk.settings).map((s) => s[key]?.e2e_MBps ?? 0));
+  for (const key of Object.keys(cases))
+    daskBest[key] = Math.max(...Object.values(dk.settings).map((s) => s[key]?.e2e_MBps ?? 0));
 }
 
 console.log(
   JSON.stringify(
     {
       benchmark: "transfer",
-      machine: { cpus: (await import("node:os")).availableParallelism(), node: process.version, loadavg: (await import("node:os")).loadavg() },
-      params: { runs: RUNS, sizes_mib: SIZES, throttle: THROTTLE, throttle_size_mib: THROTTLE_MIB, worker_huge_pages: HUGE_PAGES },
+      machine: {
+        cpus: (await import("node:os")).availableParallelism(),
+        node: process.version,
+        loadavg: (await import("node:os")).loadavg(),
+      },
+      params: {
+        runs: RUNS,
+        sizes_mib: SIZES,
+        throttle: THROTTLE,
+        throttle_size_mib: THROTTLE_MIB,
+        worker_huge_pages: HUGE_PAGES,
+      },
       meshwork: { unthrottled: cases, throttled },
       // The same cluster without buffers prepared ahead (--receive-ahead-off-too), and per case the
       // median over rounds of its time over meshwork's (> 1: preparing ahead is faster).
       ...(aheadOff
-        ? { receive_ahead_off: { unthrottled: offCases, ratio: Object.fromEntries(Object.entries(offRatios).map(([k, v]) => [k, { median: median(v), interval_90: medianInterval(v) }])) } }
+        ? {
+            receive_ahead_off: {
+              unthrottled: offCases,
+              ratio: Object.fromEntries(
+                Object.entries(offRatios).map(([k, v]) => [k, { median: median(v), interval_90: medianInterval(v) }]),
+              ),
+            },
+          }
         : {}),
       // For reference: what Node's own sockets do here, into one fresh buffer, without anything on top.
       node_raw_tcp_MBps: rawTcpMBps,
@@ -331,13 +429,29 @@ console.log(
           },
         ]),
       ),
-      throttled_link: { compressible_arrives_times_sooner: sooner("mod16"), random_auto_over_off: +(throttled[`auto/${THROTTLE_MIB}MiB/random`].remote_s.median / throttled[`off/${THROTTLE_MIB}MiB/random`].remote_s.median).toFixed(3) },
-      decision_on_64MiB_random_ms: { median: +median(decisions).toFixed(4), p90: +[...decisions].sort((a, b) => a - b)[90].toFixed(4) },
+      throttled_link: {
+        compressible_arrives_times_sooner: sooner("mod16"),
+        random_auto_over_off: +(
+          throttled[`auto/${THROTTLE_MIB}MiB/random`].remote_s.median /
+          throttled[`off/${THROTTLE_MIB}MiB/random`].remote_s.median
+        ).toFixed(3),
+      },
+      decision_on_64MiB_random_ms: {
+        median: +median(decisions).toFixed(4),
+        p90: +[...decisions].sort((a, b) => a - b)[90].toFixed(4),
+      },
       targets: {
-        "e2e >= Dask's best setting (every case, median of per-round ratios)": !dk.skipped ? Object.keys(cases).every((k) => median(roundRatios[k]) >= 1) : null,
+        "e2e >= Dask's best setting (every case, median of per-round ratios)": !dk.skipped
+          ? Object.keys(cases).every((k) => median(roundRatios[k]) >= 1)
+          : null,
         "decision < 1 ms": median(decisions) < 1,
         "compressible >= 5x sooner on 20 MB/s": sooner("mod16") >= 5,
-        "random within 5% of uncompressed": Math.abs(throttled[`auto/${THROTTLE_MIB}MiB/random`].remote_s.median / throttled[`off/${THROTTLE_MIB}MiB/random`].remote_s.median - 1) <= 0.05,
+        "random within 5% of uncompressed":
+          Math.abs(
+            throttled[`auto/${THROTTLE_MIB}MiB/random`].remote_s.median /
+              throttled[`off/${THROTTLE_MIB}MiB/random`].remote_s.median -
+              1,
+          ) <= 0.05,
       },
     },
     null,

@@ -22,10 +22,24 @@ const inc = (x) => x + 1;
 
 async function start(untrustedWorkers) {
   const scheduler = await Scheduler.start({ untrustedWorkers, keepAlive: false });
-  const workers = new WorkerGroup({ scheduler: scheduler.address, listen: "inproc://", kind: "thread", namePrefix: untrustedWorkers ? "untrusted" : "trusted", logLevel: "warn", keepAlive: false });
+  const workers = new WorkerGroup({
+    scheduler: scheduler.address,
+    listen: "inproc://",
+    kind: "thread",
+    namePrefix: untrustedWorkers ? "untrusted" : "trusted",
+    logLevel: "warn",
+    keepAlive: false,
+  });
   await workers.grow(o.workers);
   const client = await Client.connect(scheduler.address);
-  return { client, close: async () => { await client.close(); await workers.close(); await scheduler.close(); } };
+  return {
+    client,
+    close: async () => {
+      await client.close();
+      await workers.close();
+      await scheduler.close();
+    },
+  };
 }
 
 async function mapOnce(client) {
@@ -46,9 +60,15 @@ function digestCost() {
   };
   const js = () => new Sha256();
   const out = {};
-  for (const [name, value, reps] of [["small_number", 12345, 100_000], ["array_1MiB", new Float64Array(1 << 17), 50]]) {
+  for (const [name, value, reps] of [
+    ["small_number", 12345, 100_000],
+    ["array_1MiB", new Float64Array(1 << 17), 50],
+  ]) {
     const payload = serialize(value).payload;
-    for (const [impl, make] of [["native", native], ["js", js]]) {
+    for (const [impl, make] of [
+      ["native", native],
+      ["js", js],
+    ]) {
       const t = performance.now();
       for (let i = 0; i < reps; i++) digestOf(payload, make);
       out[`${name}_${impl}_us`] = +(((performance.now() - t) * 1000) / reps).toFixed(2);
@@ -75,8 +95,16 @@ try {
       map_n: o["map-n"],
       workers: o.workers,
       runs: o.runs,
-      trusted_s: { median: +median(t).toFixed(3), runs: t.map((x) => +x.toFixed(3)), tasks_per_s: Math.round(o["map-n"] / median(t)) },
-      untrusted_verified_s: { median: +median(u).toFixed(3), runs: u.map((x) => +x.toFixed(3)), tasks_per_s: Math.round(o["map-n"] / median(u)) },
+      trusted_s: {
+        median: +median(t).toFixed(3),
+        runs: t.map((x) => +x.toFixed(3)),
+        tasks_per_s: Math.round(o["map-n"] / median(t)),
+      },
+      untrusted_verified_s: {
+        median: +median(u).toFixed(3),
+        runs: u.map((x) => +x.toFixed(3)),
+        tasks_per_s: Math.round(o["map-n"] / median(u)),
+      },
       ratio: +ratio.toFixed(3),
       target: "≤ 2.2",
       met: ratio <= 2.2,

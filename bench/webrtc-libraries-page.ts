@@ -8,17 +8,32 @@
 export {};
 type Handler = (...args: any[]) => void;
 type Emitter = { on(event: string, f: Handler): unknown; once(event: string, f: Handler): unknown; destroy(): void };
-type SimplePeerLike = Emitter & { signal(d: unknown): void; send(c: Uint8Array): void; write(c: Uint8Array): boolean; _channel: RTCDataChannel | null; _pc: RTCPeerConnection };
-type Connection = Emitter & { dataChannel: RTCDataChannel; peerConnection: RTCPeerConnection; bufferSize?: number; send(c: Uint8Array): void };
+type SimplePeerLike = Emitter & {
+  signal(d: unknown): void;
+  send(c: Uint8Array): void;
+  write(c: Uint8Array): boolean;
+  _channel: RTCDataChannel | null;
+  _pc: RTCPeerConnection;
+};
+type Connection = Emitter & {
+  dataChannel: RTCDataChannel;
+  peerConnection: RTCPeerConnection;
+  bufferSize?: number;
+  send(c: Uint8Array): void;
+};
 type PeerLike = Emitter & { connect(id: string, options?: object): Connection };
-type Libs = { SimplePeer: new (options: object) => SimplePeerLike; Peer: new (id: string, options: object) => PeerLike };
+type Libs = {
+  SimplePeer: new (options: object) => SimplePeerLike;
+  Peer: new (id: string, options: object) => PeerLike;
+};
 let L: Libs;
 
 const CHUNK = 64 * 1024;
 const HIGH = 8 * 1024 * 1024 - 2 * CHUNK; // pause above this; peerjs queues (and polls every 50 ms) above 8 MiB
 const LOW = 1024 * 1024;
 const now = () => performance.timeOrigin + performance.now();
-const event = (target: EventTarget, type: string) => new Promise((res) => target.addEventListener(type, res, { once: true }));
+const event = (target: EventTarget, type: string) =>
+  new Promise((res) => target.addEventListener(type, res, { once: true }));
 type Opts = { variant: string; room: string; bytes: number; peerServer: { host: string; port: number } };
 let pending: Promise<{ end: number; got: number }> | null = null;
 let links: (() => void)[] = []; // what close() tears down, once the receiver has everything
@@ -27,10 +42,18 @@ let links: (() => void)[] = []; // what close() tears down, once the receiver ha
 async function signaller(room: string) {
   const ws = new WebSocket(`ws://${location.host}/signal?room=${room}`);
   await event(ws, "open");
-  return { ws, send: (m: unknown) => ws.send(JSON.stringify(m)), on: (f: (m: any) => void) => (ws.onmessage = (e) => f(JSON.parse(e.data))) };
+  return {
+    ws,
+    send: (m: unknown) => ws.send(JSON.stringify(m)),
+    on: (f: (m: any) => void) => (ws.onmessage = (e) => f(JSON.parse(e.data))),
+  };
 }
 const gathered = (pc: RTCPeerConnection) =>
-  new Promise<void>((res) => (pc.iceGatheringState === "complete" ? res() : pc.addEventListener("icegatheringstatechange", () => pc.iceGatheringState === "complete" && res())));
+  new Promise<void>((res) =>
+    pc.iceGatheringState === "complete"
+      ? res()
+      : pc.addEventListener("icegatheringstatechange", () => pc.iceGatheringState === "complete" && res()),
+  );
 
 /** Counts what arrives; resolves with the time of the last byte. */
 function counter(bytes: number) {
@@ -45,7 +68,13 @@ function counter(bytes: number) {
 }
 
 /** Sends `bytes` with `send`, pausing while `dc.bufferedAmount` (plus anything `queued`) is above `high`. */
-async function pump(dc: RTCDataChannel, bytes: number, send: (c: Uint8Array<ArrayBuffer>) => void, queued = () => 0, high = HIGH) {
+async function pump(
+  dc: RTCDataChannel,
+  bytes: number,
+  send: (c: Uint8Array<ArrayBuffer>) => void,
+  queued = () => 0,
+  high = HIGH,
+) {
   const chunk = crypto.getRandomValues(new Uint8Array(CHUNK));
   dc.bufferedAmountLowThreshold = Math.min(LOW, high);
   const start = now();
@@ -61,7 +90,14 @@ async function pump(dc: RTCDataChannel, bytes: number, send: (c: Uint8Array<Arra
 
 const peerjs = (id: string, o: Opts) =>
   new Promise<PeerLike>((res, rej) => {
-    const p = new L.Peer(id, { host: o.peerServer.host, port: o.peerServer.port, path: "/", secure: false, debug: 0, config: { iceServers: [] } });
+    const p = new L.Peer(id, {
+      host: o.peerServer.host,
+      port: o.peerServer.port,
+      path: "/",
+      secure: false,
+      debug: 0,
+      config: { iceServers: [] },
+    });
     p.on("open", () => res(p));
     p.on("error", rej);
   });
@@ -83,7 +119,10 @@ async function listen(o: Opts): Promise<void> {
       await gathered(pc);
       sig.send(pc.localDescription);
     });
-    links.push(() => pc.close(), () => sig.ws.close());
+    links.push(
+      () => pc.close(),
+      () => sig.ws.close(),
+    );
   } else if (o.variant.startsWith("simple-peer")) {
     const sig = await signaller(o.room);
     const p = new L.SimplePeer({ initiator: false, trickle: false, config: { iceServers: [] } });
@@ -91,7 +130,10 @@ async function listen(o: Opts): Promise<void> {
     sig.on((d) => p.signal(d));
     p.on("data", (d: Uint8Array) => c.add(d));
     p.on("error", () => {});
-    links.push(() => p.destroy(), () => sig.ws.close());
+    links.push(
+      () => p.destroy(),
+      () => sig.ws.close(),
+    );
   } else {
     const p = await peerjs(`${o.room}-b`, o);
     p.on("connection", (conn: Connection) => conn.on("data", (d: ArrayBuffer) => c.add(d)));
@@ -119,7 +161,10 @@ async function send(o: Opts): Promise<number> {
     sig.on((answer) => pc.setRemoteDescription(answer));
     sig.send(pc.localDescription);
     await event(dc, "open");
-    links.push(() => pc.close(), () => sig.ws.close());
+    links.push(
+      () => pc.close(),
+      () => sig.ws.close(),
+    );
     return pump(dc, o.bytes, (c) => dc.send(c), undefined, o.variant === "raw-64KiB" ? CHUNK : HIGH);
   }
   if (o.variant.startsWith("simple-peer")) {
@@ -128,7 +173,10 @@ async function send(o: Opts): Promise<number> {
     p.on("signal", (d) => sig.send(d));
     sig.on((d) => p.signal(d));
     p.on("error", () => {});
-    links.push(() => p.destroy(), () => sig.ws.close());
+    links.push(
+      () => p.destroy(),
+      () => sig.ws.close(),
+    );
     await new Promise((res) => p.once("connect", res));
     const dc = p._channel!;
     let start: number;
@@ -136,7 +184,8 @@ async function send(o: Opts): Promise<number> {
     else {
       const chunk = crypto.getRandomValues(new Uint8Array(CHUNK));
       start = now();
-      for (let sent = 0; sent < o.bytes; sent += CHUNK) if (!p.write(chunk)) await new Promise((r) => p.once("drain", r));
+      for (let sent = 0; sent < o.bytes; sent += CHUNK)
+        if (!p.write(chunk)) await new Promise((r) => p.once("drain", r));
     }
     return start;
   }
@@ -144,7 +193,12 @@ async function send(o: Opts): Promise<number> {
   links.push(() => p.destroy());
   const conn = p.connect(`${o.room}-b`, { serialization: o.variant.slice("peerjs-".length), reliable: true });
   await new Promise((res) => conn.once("open", res));
-  return pump(conn.dataChannel, o.bytes, (c) => conn.send(c), () => conn.bufferSize ?? 0);
+  return pump(
+    conn.dataChannel,
+    o.bytes,
+    (c) => conn.send(c),
+    () => conn.bufferSize ?? 0,
+  );
 }
 
 /**
@@ -170,7 +224,9 @@ async function transferProbe(peerServer: Opts["peerServer"]) {
   const a = new L.SimplePeer({ initiator: true, trickle: false, config: { iceServers: [] } });
   const b = new L.SimplePeer({ initiator: false, trickle: false, config: { iceServers: [] } });
   const spCreator = tryIt(a._channel);
-  const spAnswer = new Promise<string>((res) => b._pc.addEventListener("datachannel", (e: RTCDataChannelEvent) => res(tryIt(e.channel))));
+  const spAnswer = new Promise<string>((res) =>
+    b._pc.addEventListener("datachannel", (e: RTCDataChannelEvent) => res(tryIt(e.channel))),
+  );
   a.on("signal", (d) => b.signal(d));
   b.on("signal", (d) => a.signal(d));
   const o = { peerServer, room: `probe${Date.now()}` } as Opts;

@@ -49,7 +49,9 @@ const pkgJson = (name) => join(root, "node_modules", name, "package.json");
 // `events`, which simple-peer's readable-stream needs and nobody declares) are not dependencies.
 const missing = ["simple-peer", "peerjs", "peer", "events"].filter((name) => !existsSync(pkgJson(name)));
 if (missing.length) {
-  console.error(`missing: ${missing.join(", ")}. Install without touching package.json / package-lock.json:\n  cd ${root} && ${INSTALL}`);
+  console.error(
+    `missing: ${missing.join(", ")}. Install without touching package.json / package-lock.json:\n  cd ${root} && ${INSTALL}`,
+  );
   process.exit(2);
 }
 if (!existsSync(CHROMIUM)) {
@@ -63,18 +65,29 @@ const { default: puppeteer } = await import("puppeteer-core");
 
 // What simple-peer's dependencies expect of a Node-like environment (readable-stream calls
 // process.nextTick; randombytes reads global.crypto at load).
-const SHIM = "globalThis.global ??= globalThis; globalThis.process ??= { env: {}, browser: true, version: '', versions: {}, nextTick: (f, ...a) => queueMicrotask(() => f(...a)) };";
+const SHIM =
+  "globalThis.global ??= globalThis; globalThis.process ??= { env: {}, browser: true, version: '', versions: {}, nextTick: (f, ...a) => queueMicrotask(() => f(...a)) };";
 
 /** One library bundled alone (minified, for the browser): sizes, packages pulled in, Node shims needed. */
 async function bundleNotes(source) {
   const r = await build({
     stdin: { contents: source, resolveDir: root },
-    bundle: true, minify: true, write: false, format: "esm", platform: "browser", metafile: true, logLevel: "silent",
+    bundle: true,
+    minify: true,
+    write: false,
+    format: "esm",
+    platform: "browser",
+    metafile: true,
+    logLevel: "silent",
     define: { process: "__node_process", global: "__node_global" }, // mark free uses of Node's globals
   });
   const code = r.outputFiles[0].contents;
   const text = r.outputFiles[0].text;
-  const pkgs = new Set(Object.keys(r.metafile.inputs).map((f) => f.match(/node_modules\/((?:@[^/]+\/)?[^/]+)\/(?!.*node_modules\/)/)?.[1]).filter(Boolean));
+  const pkgs = new Set(
+    Object.keys(r.metafile.inputs)
+      .map((f) => f.match(/node_modules\/((?:@[^/]+\/)?[^/]+)\/(?!.*node_modules\/)/)?.[1])
+      .filter(Boolean),
+  );
   return {
     min_bytes: code.length,
     min_gzip_bytes: gzipSync(code).length,
@@ -88,10 +101,18 @@ async function bundleNotes(source) {
 async function registry(name) {
   const installed = JSON.parse(readFileSync(pkgJson(name), "utf8")).version;
   try {
-    const { stdout } = await promisify(execFile)("npm", ["view", name, "time", "version", "--json"], { timeout: 30_000 });
+    const { stdout } = await promisify(execFile)("npm", ["view", name, "time", "version", "--json"], {
+      timeout: 30_000,
+    });
     const { time = {}, version } = JSON.parse(stdout);
     // first_listed: a registry mirror's dates can be its own copy times (check against the real history)
-    return { installed, latest: version, modified: time.modified ?? null, latest_released: time[version] ?? null, first_listed: Object.values(time).sort()[0] ?? null };
+    return {
+      installed,
+      latest: version,
+      modified: time.modified ?? null,
+      latest_released: time[version] ?? null,
+      first_listed: Object.values(time).sort()[0] ?? null,
+    };
   } catch (err) {
     return { installed, latest: null, registry_error: String(err.message).split("\n")[0] };
   }
@@ -104,7 +125,13 @@ const page = await build({
     resolveDir: join(root, "bench"),
     loader: "ts",
   },
-  bundle: true, write: false, format: "iife", platform: "browser", target: "chrome120", banner: { js: SHIM }, logLevel: "warning",
+  bundle: true,
+  write: false,
+  format: "iife",
+  platform: "browser",
+  target: "chrome120",
+  banner: { js: SHIM },
+  logLevel: "warning",
 });
 const notes = {
   raw: { min_bytes: 0, node_globals_used: [], node_builtin_polyfills: [], channel_access: "you create it" },
@@ -112,20 +139,26 @@ const notes = {
     ...(await bundleNotes(`import P from "simple-peer"; globalThis.P = P;`)),
     prebuilt_simplepeer_min_js_bytes: readFileSync(join(root, "node_modules/simple-peer/simplepeer.min.js")).length,
     ...(await registry("simple-peer")),
-    channel_access: "private peer._channel, set in the constructor on the initiator; the answerer's only via a 'datachannel' listener on the private peer._pc (no public event before 'connect')",
+    channel_access:
+      "private peer._channel, set in the constructor on the initiator; the answerer's only via a 'datachannel' listener on the private peer._pc (no public event before 'connect')",
   },
   peerjs: {
     ...(await bundleNotes(`import { Peer } from "peerjs"; globalThis.P = Peer;`)),
     ...(await registry("peerjs")),
-    channel_access: "public conn.dataChannel, set inside peer.connect() on the caller; on the callee it is not there at the 'connection' event: only via a 'datachannel' listener on the public conn.peerConnection",
+    channel_access:
+      "public conn.dataChannel, set inside peer.connect() on the caller; on the callee it is not there at the 'connection' event: only via a 'datachannel' listener on the public conn.peerConnection",
   },
-  peer: { ...(await registry("peer")), role: "PeerServer (Node: express + ws) for peerjs signalling; started here on 127.0.0.1" },
+  peer: {
+    ...(await registry("peer")),
+    role: "PeerServer (Node: express + ws) for peerjs signalling; started here on 127.0.0.1",
+  },
 };
 
 // The page, its bundle, and the signalling relay for raw / simple-peer (rooms of two sockets).
 const html = `<!doctype html><meta charset="utf-8"><title>webrtc-libraries</title><script src="/page.js"></script>`;
 const http = createServer((req, res) => {
-  if (req.url === "/page.js") res.writeHead(200, { "content-type": "text/javascript" }).end(page.outputFiles[0].contents);
+  if (req.url === "/page.js")
+    res.writeHead(200, { "content-type": "text/javascript" }).end(page.outputFiles[0].contents);
   else res.writeHead(200, { "content-type": "text/html" }).end(html);
 });
 const rooms = new Map();
@@ -139,7 +172,9 @@ new WebSocketServer({ server: http, path: "/signal" }).on("connection", (ws, req
 await new Promise((res) => http.listen(0, "127.0.0.1", res));
 const origin = `http://127.0.0.1:${http.address().port}/`;
 const peerServer = await new Promise((res, rej) => {
-  const app = PeerServer({ host: "127.0.0.1", port: 0, path: "/", key: "peerjs" }, (server) => res({ host: "127.0.0.1", port: server.address().port }));
+  const app = PeerServer({ host: "127.0.0.1", port: 0, path: "/", key: "peerjs" }, (server) =>
+    res({ host: "127.0.0.1", port: server.address().port }),
+  );
   app.on("error", rej);
 });
 progress(`page at ${origin}, PeerServer on ${peerServer.port}`);
@@ -150,7 +185,16 @@ const browser = await puppeteer.launch({
   headless: true,
   args: [...CHROMIUM_FLAGS, `--user-data-dir=${profile}`],
 });
-const out = { payload_MiB: MIB, runs: RUNS, chromium: await browser.version(), MBps: {}, ratio_to_raw: {}, runs_MBps: {}, errors: {}, notes };
+const out = {
+  payload_MiB: MIB,
+  runs: RUNS,
+  chromium: await browser.version(),
+  MBps: {},
+  ratio_to_raw: {},
+  runs_MBps: {},
+  errors: {},
+  notes,
+};
 try {
   const [tx, rx] = [await browser.newPage(), await browser.newPage()];
   for (const p of [tx, rx]) {
@@ -171,7 +215,8 @@ try {
     if (got !== BYTES) throw new Error(`received ${got} of ${BYTES} bytes`);
     return BYTES / ((end - start) / 1000) / 1e6;
   };
-  const timeout = (ms, what) => new Promise((_, rej) => setTimeout(() => rej(new Error(`${what}: no result in ${ms / 1000} s`)), ms));
+  const timeout = (ms, what) =>
+    new Promise((_, rej) => setTimeout(() => rej(new Error(`${what}: no result in ${ms / 1000} s`)), ms));
   for (let r = 0; r < RUNS; r++) {
     for (const v of VARIANTS) {
       if (out.errors[v]) continue;
@@ -187,7 +232,8 @@ try {
     }
   }
   for (const [v, xs] of Object.entries(out.runs_MBps)) out.MBps[v] = median(xs);
-  for (const [v, x] of Object.entries(out.MBps)) out.ratio_to_raw[v] = out.MBps.raw ? +(x / out.MBps.raw).toFixed(2) : null;
+  for (const [v, x] of Object.entries(out.MBps))
+    out.ratio_to_raw[v] = out.MBps.raw ? +(x / out.MBps.raw).toFixed(2) : null;
 } finally {
   await browser.close();
   rmSync(profile, { recursive: true, force: true });

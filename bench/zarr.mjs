@@ -54,7 +54,15 @@ import { Coordinate, DataArray, Dataset, openDataset } from "../dist/node/xarray
 import { COLLECTION, optimize, Task } from "../dist/src/internal.js";
 import { benchOptions } from "./options.mjs";
 
-const o = benchOptions({ runs: 7, data: "/tmp/meshwork-bench-zarr", workloads: "mean,climatology,anomaly", "no-array": false, "no-dask": false, "no-http": false, "no-huge-pages": false });
+const o = benchOptions({
+  runs: 7,
+  data: "/tmp/meshwork-bench-zarr",
+  workloads: "mean,climatology,anomaly",
+  "no-array": false,
+  "no-dask": false,
+  "no-http": false,
+  "no-huge-pages": false,
+});
 // Large buffers in huge pages, as NumPy has them (node/huge-pages.ts); --no-huge-pages to compare.
 if (!o["no-huge-pages"]) {
   const relaunched = relaunchWithHugePages();
@@ -73,13 +81,17 @@ const WORKLOADS = {
   anomaly: async (store) => {
     const air = (await openDataset(store)).get("air");
     const clim = air.groupby("time.month").mean();
-    return air.groupby("time.month").sub(clim).mean({ dim: ["lat", "lon"] });
+    return air
+      .groupby("time.month")
+      .sub(clim)
+      .mean({ dim: ["lat", "lon"] });
   },
 };
 /** The array-level mean (meshwork only): a plain mean over the first axis, what the fused read was first written for. */
 const arrayMean = async (store) => (await mw.fromZarr(store, { path: "air" })).mean({ axis: 0 });
 const workloads = o.workloads.split(",").filter(Boolean);
-for (const w of workloads) if (!WORKLOADS[w]) throw new Error(`unknown workload "${w}"; the workloads are ${Object.keys(WORKLOADS).join(", ")}`);
+for (const w of workloads)
+  if (!WORKLOADS[w]) throw new Error(`unknown workload "${w}"; the workloads are ${Object.keys(WORKLOADS).join(", ")}`);
 const withArray = !o["no-array"];
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
@@ -106,24 +118,38 @@ async function makeStore() {
   if (existsSync(join(STORE, "air", ".zarray"))) return { made: false, by: "already there" };
   const t = performance.now();
   if (existsSync(PY)) {
-    const r = spawnSync(PY, [new URL("./dask_zarr.py", import.meta.url).pathname, "--make", o.data], { stdio: ["ignore", "pipe", "inherit"], encoding: "utf8" });
-    if (r.status === 0) return { made: true, by: "xarray (bench/dask_zarr.py --make)", s: r3((performance.now() - t) / 1000) };
+    const r = spawnSync(PY, [new URL("./dask_zarr.py", import.meta.url).pathname, "--make", o.data], {
+      stdio: ["ignore", "pipe", "inherit"],
+      encoding: "utf8",
+    });
+    if (r.status === 0)
+      return { made: true, by: "xarray (bench/dask_zarr.py --make)", s: r3((performance.now() - t) / 1000) };
     console.error("bench/dask_zarr.py --make failed; meshwork writes the store instead");
   }
   // The same layout, codec and coordinates, written by meshwork/xarray.
   const line = (n, a, b) => mw.NDArray.from(Float64Array.from({ length: n }, (_, i) => a + ((b - a) * i) / (n - 1)));
   const coords = {
-    time: new Coordinate({ dims: ["time"], kind: "datetime", values: mw.NDArray.from(Float64Array.from({ length: 2048 }, (_, i) => Date.UTC(2000, 0, 1 + i))) }),
+    time: new Coordinate({
+      dims: ["time"],
+      kind: "datetime",
+      values: mw.NDArray.from(Float64Array.from({ length: 2048 }, (_, i) => Date.UTC(2000, 0, 1 + i))),
+    }),
     lat: new Coordinate({ dims: ["lat"], values: line(500, 90, -90) }),
     lon: new Coordinate({ dims: ["lon"], values: line(500, 0, 359.5) }),
   };
-  const air = new DataArray({ data: mw.normal([2048, 500, 500], { chunks: [32, 500, 500], seed: 1, loc: 280, scale: 3, dtype: "float32" }), dims: ["time", "lat", "lon"], coords });
+  const air = new DataArray({
+    data: mw.normal([2048, 500, 500], { chunks: [32, 500, 500], seed: 1, loc: 280, scale: 3, dtype: "float32" }),
+    dims: ["time", "lat", "lon"],
+    coords,
+  });
   await new Dataset({ dataVars: { air }, coords }).toZarr(STORE, { scheduler: "threads" });
   return { made: true, by: "meshwork/xarray toZarr (no Debian Python here)", s: r3((performance.now() - t) / 1000) };
 }
 
 function storeFiles(dir) {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? storeFiles(join(dir, e.name)) : [join(dir, e.name)]));
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? storeFiles(join(dir, e.name)) : [join(dir, e.name)],
+  );
 }
 
 /** Reads every file once, through one small buffer (so this process's peak memory does not count 1.4 GB of reads). */
@@ -141,7 +167,9 @@ function warm(paths) {
 
 /** The share of the store's bytes in the page cache, from util-linux's fincore (null without it). */
 function residentShare(files) {
-  const r = spawnSync("fincore", ["--bytes", "--noheadings", "--raw", "--output", "RES,SIZE", ...files], { encoding: "utf8" });
+  const r = spawnSync("fincore", ["--bytes", "--noheadings", "--raw", "--output", "RES,SIZE", ...files], {
+    encoding: "utf8",
+  });
   if (r.status !== 0) return null;
   let res = 0;
   let size = 0;
@@ -211,7 +239,12 @@ async function release() {
 
 // ---- the run ----
 
-const out = { node: process.version, huge_pages: process.env.GLIBC_TUNABLES?.includes("hugetlb=1") ?? false, runs: RUNS, load_average_at_start: (await import("node:os")).loadavg().map((x) => +x.toFixed(2)) };
+const out = {
+  node: process.version,
+  huge_pages: process.env.GLIBC_TUNABLES?.includes("hugetlb=1") ?? false,
+  runs: RUNS,
+  load_average_at_start: (await import("node:os")).loadavg().map((x) => +x.toFixed(2)),
+};
 out.store = { path: STORE, ...(await makeStore()) };
 const files = storeFiles(STORE);
 out.store.bytes_on_disk = files.reduce((n, f) => n + statSync(f).size, 0);
@@ -219,12 +252,27 @@ out.store.zarray = JSON.parse(readFileSync(join(STORE, "air", ".zarray"), "utf8"
 const residentBefore = residentShare(files);
 warm(files); // into the page cache: every side reads from memory
 globalThis.gc?.();
-out.page_cache = { note: "every file of the store read once before timing; all sides read from the page cache", resident_before_warming: residentBefore, resident_after_warming: residentShare(files) };
+out.page_cache = {
+  note: "every file of the store read once before timing; all sides read from the page cache",
+  resident_before_warming: residentBefore,
+  resident_after_warming: residentShare(files),
+};
 
-const http = withHttp ? await lineServer(process.execPath, [new URL("./range-server.mjs", import.meta.url).pathname, o.data], "the range server") : null;
+const http = withHttp
+  ? await lineServer(
+      process.execPath,
+      [new URL("./range-server.mjs", import.meta.url).pathname, o.data],
+      "the range server",
+    )
+  : null;
 const httpStore = http ? `http://127.0.0.1:${http.hello.port}/air2g.zarr` : null;
-const dask = withDask ? await lineServer(PY, [new URL("./dask_zarr.py", import.meta.url).pathname, "--serve"], "the Dask server") : null;
-if (!withDask) out.dask = { skipped: o["no-dask"] ? "--no-dask" : `no ${PY} (apt-get install python3-xarray python3-zarr python3-distributed)` };
+const dask = withDask
+  ? await lineServer(PY, [new URL("./dask_zarr.py", import.meta.url).pathname, "--serve"], "the Dask server")
+  : null;
+if (!withDask)
+  out.dask = {
+    skipped: o["no-dask"] ? "--no-dask" : `no ${PY} (apt-get install python3-xarray python3-zarr python3-distributed)`,
+  };
 const daskHttp = dask && http && dask.hello.http;
 
 const cluster = await LocalCluster.start({ workers: 2 });
@@ -239,10 +287,16 @@ function graphOf(x) {
   const by = {};
   for (const t of tasks) by[String(t.fn)] = (by[String(t.fn)] ?? 0) + 1;
   const fused = tasks.filter((t) => t.fn === "io.zarr-read-sum" || t.fn === "xarray.zarr-group-chunk").length;
-  return { tasks: tasks.length, reads_fused_with_their_reduction: fused, reads_unfused: by["io.zarr-read"] ?? 0, by_function: by };
+  return {
+    tasks: tasks.length,
+    reads_fused_with_their_reduction: fused,
+    reads_unfused: by["io.zarr-read"] ?? 0,
+    by_function: by,
+  };
 }
 out.meshwork_graph = {};
-for (const w of workloads) out.meshwork_graph[w] = { code: WORKLOADS[w].toString(), ...graphOf(await WORKLOADS[w](STORE)) };
+for (const w of workloads)
+  out.meshwork_graph[w] = { code: WORKLOADS[w].toString(), ...graphOf(await WORKLOADS[w](STORE)) };
 if (withArray) out.meshwork_graph.array_mean = { code: arrayMean.toString(), ...graphOf(await arrayMean(STORE)) };
 
 /** Per source and workload: times per round (round 0 first), peak memory, checks. */
@@ -316,7 +370,10 @@ for (const [src, byWorkload] of Object.entries(fig)) {
     res.meshwork = { scheduler: "LocalCluster({ workers: 2 }) (worker threads)", ...sideFigures(sides.meshwork) };
     if (sides.dask_threads) {
       res.dask_threads = { scheduler: "threaded, num_workers=2", ...sideFigures(sides.dask_threads) };
-      res.dask_cluster = { scheduler: "LocalCluster(n_workers=2, threads_per_worker=1)", ...sideFigures(sides.dask_cluster) };
+      res.dask_cluster = {
+        scheduler: "LocalCluster(n_workers=2, threads_per_worker=1)",
+        ...sideFigures(sides.dask_cluster),
+      };
       const best = res.dask_threads.warm_median_s <= res.dask_cluster.warm_median_s ? "threads" : "cluster";
       const perRound = (k) => sides[`dask_${k}`].s.slice(1).map((d, i) => d / sides.meshwork.s[i + 1]);
       const ratios = perRound(best);
@@ -331,27 +388,58 @@ for (const [src, byWorkload] of Object.entries(fig)) {
         first_call_ratio: r3(sides[`dask_${best}`].s[0] / sides.meshwork.s[0]),
       };
     } else if (w !== "array_mean" && src === "http" && dask && !daskHttp) {
-      res.dask = { skipped: "fsspec's HTTP file system needs aiohttp (apt-get install python3-aiohttp): meshwork's figure only" };
+      res.dask = {
+        skipped: "fsspec's HTTP file system needs aiohttp (apt-get install python3-aiohttp): meshwork's figure only",
+      };
     }
     if (w === "array_mean" && byWorkload.mean) {
       const perRound = sides.meshwork.s.slice(1).map((a, i) => byWorkload.mean.meshwork.s[i + 1] / a);
-      res.labeled_mean_over_array_mean = { note: "meshwork's labeled mean (a nanmean) over this array-level mean, per round, median", ratio: r3(median(perRound)), ratio_per_round: perRound.map(r3) };
+      res.labeled_mean_over_array_mean = {
+        note: "meshwork's labeled mean (a nanmean) over this array-level mean, per round, median",
+        ratio: r3(median(perRound)),
+        ratio_per_round: perRound.map(r3),
+      };
     }
     out[src][w] = res;
   }
 }
-if (dask) out.dask_versions = { dask: dask.hello.dask, distributed: dask.hello.distributed, xarray: dask.hello.xarray_package ?? dask.hello.xarray, numpy: dask.hello.numpy, flox: dask.hello.flox };
+if (dask)
+  out.dask_versions = {
+    dask: dask.hello.dask,
+    distributed: dask.hello.distributed,
+    xarray: dask.hello.xarray_package ?? dask.hello.xarray,
+    numpy: dask.hello.numpy,
+    flox: dask.hello.flox,
+  };
 out.load_average_at_end = (await import("node:os")).loadavg().map((x) => +x.toFixed(2));
 out.targets = {};
-for (const src of Object.keys(sources)) for (const w of workloads) if (out[src][w].vs_dask) out.targets[`${src} ${w}: no slower than Dask's best (median ratio ≥ 1)`] = out[src][w].vs_dask.ratio >= 1;
+for (const src of Object.keys(sources))
+  for (const w of workloads)
+    if (out[src][w].vs_dask)
+      out.targets[`${src} ${w}: no slower than Dask's best (median ratio ≥ 1)`] = out[src][w].vs_dask.ratio >= 1;
 out.summary = {};
 for (const src of Object.keys(sources))
   for (const w of Object.keys(fig[src])) {
     const r = out[src][w];
     out.summary[`${src} ${w}`] = {
       meshwork_s: r.meshwork.warm_median_s,
-      ...(r.dask_threads ? { dask_threads_s: r.dask_threads.warm_median_s, dask_cluster_s: r.dask_cluster.warm_median_s, ratio_vs_best: r.vs_dask.ratio, interval_90: r.vs_dask.ratio_interval_90 } : {}),
-      peak_mb: { meshwork: Math.round(r.meshwork.peak_rss_bytes / 1e6), ...(r.dask_threads ? { dask_threads: Math.round(r.dask_threads.peak_rss_bytes / 1e6), dask_cluster: Math.round(r.dask_cluster.peak_rss_bytes / 1e6) } : {}) },
+      ...(r.dask_threads
+        ? {
+            dask_threads_s: r.dask_threads.warm_median_s,
+            dask_cluster_s: r.dask_cluster.warm_median_s,
+            ratio_vs_best: r.vs_dask.ratio,
+            interval_90: r.vs_dask.ratio_interval_90,
+          }
+        : {}),
+      peak_mb: {
+        meshwork: Math.round(r.meshwork.peak_rss_bytes / 1e6),
+        ...(r.dask_threads
+          ? {
+              dask_threads: Math.round(r.dask_threads.peak_rss_bytes / 1e6),
+              dask_cluster: Math.round(r.dask_cluster.peak_rss_bytes / 1e6),
+            }
+          : {}),
+      },
     };
   }
 console.log(JSON.stringify(out, null, 2));

@@ -27,8 +27,15 @@ for (const direct of [wsTransport({ open }, "ws"), wsTransport({ open }, "wss"),
     listen: (address, onChannel, options) => direct.listen(address, onChannel, options),
     connect: (address, options) => {
       const via = options["relayVia"];
-      if (typeof via !== "string" || address === via || address.startsWith(`${via}/`)) return direct.connect(address, options);
-      return openSocketChannel({ open }, `${via}/relay-to/${encodeURIComponent(address)}${relayQuery(options)}`, address, "relay", options);
+      if (typeof via !== "string" || address === via || address.startsWith(`${via}/`))
+        return direct.connect(address, options);
+      return openSocketChannel(
+        { open },
+        `${via}/relay-to/${encodeURIComponent(address)}${relayQuery(options)}`,
+        address,
+        "relay",
+        options,
+      );
     },
   } satisfies Transport);
 }

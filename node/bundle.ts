@@ -30,7 +30,9 @@ export async function bundleModule(module: string | URL): Promise<BundledModule>
       ...common,
       platform: "node",
       // Bundled CommonJS dependencies call require(); give them one (the bundle is imported from a data: URL).
-      banner: { js: `import { createRequire as __mwCreateRequire } from "node:module"; const require = __mwCreateRequire(${JSON.stringify(entry)});` },
+      banner: {
+        js: `import { createRequire as __mwCreateRequire } from "node:module"; const require = __mwCreateRequire(${JSON.stringify(entry)});`,
+      },
     });
   } catch (err) {
     throw new ArgumentError(`cannot bundle ${entry}: ${(err as Error).message}`, { cause: err });
@@ -48,10 +50,15 @@ export async function bundleModule(module: string | URL): Promise<BundledModule>
   // the workers load it, to read them.
   const values: Record<string, unknown> = {};
   try {
-    const loaded = (await import(`data:text/javascript;base64,${Buffer.from(source).toString("base64")}`)) as Record<string, unknown>;
+    const loaded = (await import(`data:text/javascript;base64,${Buffer.from(source).toString("base64")}`)) as Record<
+      string,
+      unknown
+    >;
     for (const name of exports) if (typeof loaded[name] !== "function") values[name] = loaded[name];
   } catch (err) {
-    throw new ArgumentError(`cannot upload ${entry}: loading the bundled module failed: ${(err as Error).message}`, { cause: err });
+    throw new ArgumentError(`cannot upload ${entry}: loading the bundled module failed: ${(err as Error).message}`, {
+      cause: err,
+    });
   }
   return { source, exports, values, browser, nodeOnly };
 }
@@ -62,7 +69,8 @@ const NAMED_IMPORTS = 3;
 /** Why the browser build failed, in words: the Node built-ins imported (and where), or esbuild's first error. */
 function whyNodeOnly(failure: BuildFailure, entry: string): string {
   const errors: Message[] = failure.errors ?? [];
-  const where = (m: Message) => (m.location ? ` (${relative(resolve(entry, ".."), m.location.file) || m.location.file}:${m.location.line})` : "");
+  const where = (m: Message) =>
+    m.location ? ` (${relative(resolve(entry, ".."), m.location.file) || m.location.file}:${m.location.line})` : "";
   const builtins = errors.filter((m) => m.notes.some((n) => n.text.includes("built into node")));
   if (builtins.length > 0) {
     const named = builtins.slice(0, NAMED_IMPORTS).map((m) => `${/"([^"]+)"/.exec(m.text)?.[1] ?? m.text}${where(m)}`);

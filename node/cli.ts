@@ -44,7 +44,10 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const run = Object.hasOwn(COMMANDS, command) ? COMMANDS[command] : undefined;
-  if (!run) throw new UsageError(`unknown command "${command}". Commands: ${Object.keys(COMMANDS).join(", ")}. See \`meshwork --help\`.`);
+  if (!run)
+    throw new UsageError(
+      `unknown command "${command}". Commands: ${Object.keys(COMMANDS).join(", ")}. See \`meshwork --help\`.`,
+    );
   // Large buffers in huge pages: the command runs again in a process started with them (node/huge-pages.ts).
   const relaunched = rest.includes("--help") || rest.includes("-h") ? null : relaunchWithHugePages();
   if (relaunched) return relaunched;

@@ -27,7 +27,8 @@ export const MAX_STORY_KEY_LENGTH = 1_000;
 export const MAX_STORY_ENTRIES = 2_000;
 
 /** Only scripts, styles and data from this origin; nothing inline, no eval, no frames. */
-export const DASHBOARD_CSP = "default-src 'self'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+export const DASHBOARD_CSP =
+  "default-src 'self'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 const FILES: Record<string, { file: string; type: string }> = {
   "/dashboard": { file: "index.html", type: "text/html; charset=utf-8" },
@@ -57,7 +58,11 @@ export function dashboardLink(origin: string, token: string): string {
  * stories to holders of `token` only. `keepAlive: false` leaves the process free to exit with a
  * dashboard open (a LocalCluster's).
  */
-export function dashboardHandler(scheduler: Scheduler, token: string, options: { keepAlive?: boolean } = {}): ((req: IncomingMessage, res: ServerResponse) => void) & { close(): void } {
+export function dashboardHandler(
+  scheduler: Scheduler,
+  token: string,
+  options: { keepAlive?: boolean } = {},
+): ((req: IncomingMessage, res: ServerResponse) => void) & { close(): void } {
   const dir = dashboardDirectory();
   const cache = new Map<string, Buffer>();
   const feeds = new Set<ServerResponse>();
@@ -68,7 +73,11 @@ export function dashboardHandler(scheduler: Scheduler, token: string, options: {
   const failures = new AddressWindow(DEFAULT_FAILED_LOGINS_PER_MINUTE);
   const failureLog = new LogThrottle();
   const json = (res: ServerResponse, status: number, body: unknown) => {
-    res.writeHead(status, { "content-type": "application/json; charset=utf-8", "cache-control": "no-store", "x-content-type-options": "nosniff" });
+    res.writeHead(status, {
+      "content-type": "application/json; charset=utf-8",
+      "cache-control": "no-store",
+      "x-content-type-options": "nosniff",
+    });
     res.end(JSON.stringify(body));
   };
   const authorized = (req: IncomingMessage, res: ServerResponse): boolean => {
@@ -80,8 +89,15 @@ export function dashboardHandler(scheduler: Scheduler, token: string, options: {
     const given = /^Bearer (.+)$/.exec(req.headers.authorization ?? "")?.[1];
     if (matches(timingSafeSecretEquals, given, token)) return true;
     const n = failures.hit(host);
-    failureLog.warn(`dashboard: ${given === undefined ? "no token" : "wrong token"} from ${host} (${n} in the last minute)`);
-    json(res, 401, { error: given === undefined ? "the dashboard needs the client token: open the link the scheduler printed (…/dashboard#token=…)" : "wrong token: this is not the client token of this scheduler" });
+    failureLog.warn(
+      `dashboard: ${given === undefined ? "no token" : "wrong token"} from ${host} (${n} in the last minute)`,
+    );
+    json(res, 401, {
+      error:
+        given === undefined
+          ? "the dashboard needs the client token: open the link the scheduler printed (…/dashboard#token=…)"
+          : "wrong token: this is not the client token of this scheduler",
+    });
     return false;
   };
   const frame = (): string => {
@@ -97,11 +113,16 @@ export function dashboardHandler(scheduler: Scheduler, token: string, options: {
     }
   };
   const openFeed = (req: IncomingMessage, res: ServerResponse) => {
-    if (feeds.size >= MAX_FEEDS) return json(res, 503, { error: `${MAX_FEEDS} dashboards are open on this scheduler already` });
+    if (feeds.size >= MAX_FEEDS)
+      return json(res, 503, { error: `${MAX_FEEDS} dashboards are open on this scheduler already` });
     const unwatch = scheduler.telemetry.watch();
     scheduler.telemetry.resendGraph();
     feeds.add(res);
-    res.writeHead(200, { "content-type": "application/x-ndjson; charset=utf-8", "cache-control": "no-store", "x-content-type-options": "nosniff" });
+    res.writeHead(200, {
+      "content-type": "application/x-ndjson; charset=utf-8",
+      "cache-control": "no-store",
+      "x-content-type-options": "nosniff",
+    });
     if (options.keepAlive === false) req.socket.unref();
     res.write(frame());
     timer ??= setInterval(broadcast, FRAME_INTERVAL_MS);
@@ -124,9 +145,15 @@ export function dashboardHandler(scheduler: Scheduler, token: string, options: {
       if (!authorized(req, res)) return;
       if (path === "/dashboard/feed") return openFeed(req, res);
       const key = url.searchParams.get("key");
-      if (key === null || key.length === 0 || key.length > MAX_STORY_KEY_LENGTH) return json(res, 400, { error: `story needs ?key= (at most ${MAX_STORY_KEY_LENGTH} characters)` });
+      if (key === null || key.length === 0 || key.length > MAX_STORY_KEY_LENGTH)
+        return json(res, 400, { error: `story needs ?key= (at most ${MAX_STORY_KEY_LENGTH} characters)` });
       const entries = scheduler.state.storyOf(key);
-      return json(res, 200, { key, entries: entries.slice(-MAX_STORY_ENTRIES), leftOut: Math.max(0, entries.length - MAX_STORY_ENTRIES), now: performance.now() });
+      return json(res, 200, {
+        key,
+        entries: entries.slice(-MAX_STORY_ENTRIES),
+        leftOut: Math.max(0, entries.length - MAX_STORY_ENTRIES),
+        now: performance.now(),
+      });
     }
     const entry = FILES[path];
     if (!entry || (req.method !== "GET" && req.method !== "HEAD")) {
@@ -139,7 +166,9 @@ export function dashboardHandler(scheduler: Scheduler, token: string, options: {
       const file = fileURLToPath(new URL(entry.file, dir));
       // Checked here, not at start: a cluster without a built dashboard still runs.
       if (!existsSync(file)) {
-        res.writeHead(500, { "content-type": "text/plain; charset=utf-8" }).end(`the dashboard is not built (${file} is missing): run \`npm run build\`\n`);
+        res
+          .writeHead(500, { "content-type": "text/plain; charset=utf-8" })
+          .end(`the dashboard is not built (${file} is missing): run \`npm run build\`\n`);
         return;
       }
       cache.set(entry.file, (body = readFileSync(file)));
@@ -174,12 +203,17 @@ export interface ServedDashboard {
  * The dashboard on a port of its own (a LocalCluster without the worker page: plain HTTP, no
  * WebSocket). Sets `scheduler.dashboardLink`, which clients hear in their welcome.
  */
-export async function serveDashboard(scheduler: Scheduler, options: { host: string; port: number; token: string; keepAlive?: boolean }): Promise<ServedDashboard> {
+export async function serveDashboard(
+  scheduler: Scheduler,
+  options: { host: string; port: number; token: string; keepAlive?: boolean },
+): Promise<ServedDashboard> {
   const handler = dashboardHandler(scheduler, options.token, { keepAlive: options.keepAlive });
   const server = createServer((req, res) => {
     const path = new URL(req.url ?? "/", "http://dashboard").pathname;
     if (isDashboardPath(path)) return handler(req, res);
-    res.writeHead(404, { "content-type": "text/plain; charset=utf-8" }).end("not found: the dashboard is at /dashboard\n");
+    res
+      .writeHead(404, { "content-type": "text/plain; charset=utf-8" })
+      .end("not found: the dashboard is at /dashboard\n");
   });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);

@@ -67,7 +67,10 @@ export function isDataRequest(rawUrl: string | undefined): boolean {
  * The handler for /data/…: GET and HEAD of regular files under `directory`, single byte ranges,
  * `Authorization: Bearer <client or worker token>` required.
  */
-export function dataHandler(options: DataServeOptions, credentials: DataCredentials): (req: IncomingMessage, res: ServerResponse) => void {
+export function dataHandler(
+  options: DataServeOptions,
+  credentials: DataCredentials,
+): (req: IncomingMessage, res: ServerResponse) => void {
   let root: string;
   try {
     root = realpathSync(options.directory);
@@ -75,10 +78,17 @@ export function dataHandler(options: DataServeOptions, credentials: DataCredenti
     throw new ArgumentError(`cannot serve ${options.directory}: ${(err as Error).message}`, { cause: err });
   }
   if (!statSync(root).isDirectory()) throw new ArgumentError(`cannot serve ${options.directory}: not a directory`);
-  const tokens = (["client", "worker", "tab"] as const).flatMap((role) => (credentials[role] ? [{ role, digest: digest(credentials[role]) }] : []));
-  if (tokens.length === 0) throw new ArgumentError("serving data needs a client or worker token: without one, anyone who reaches the port could read it");
+  const tokens = (["client", "worker", "tab"] as const).flatMap((role) =>
+    credentials[role] ? [{ role, digest: digest(credentials[role]) }] : [],
+  );
+  if (tokens.length === 0)
+    throw new ArgumentError(
+      "serving data needs a client or worker token: without one, anyone who reaches the port could read it",
+    );
   const origins = new Set(options.origins ?? []);
-  for (const o of origins) if (!URL.canParse(o) || new URL(o).origin !== o) throw new ArgumentError(`a CORS origin is scheme://host[:port], got ${JSON.stringify(o)}`);
+  for (const o of origins)
+    if (!URL.canParse(o) || new URL(o).origin !== o)
+      throw new ArgumentError(`a CORS origin is scheme://host[:port], got ${JSON.stringify(o)}`);
 
   return (req, res) => {
     const raw = (req.url ?? "/").split("?", 1)[0]!;
@@ -89,25 +99,46 @@ export function dataHandler(options: DataServeOptions, credentials: DataCredenti
     res.on("close", () => options.onRequest?.({ method, path, status: res.statusCode, role, bytes: sent }));
     // CORS: a request from another origin's page carries Origin; only listed origins are answered.
     const origin = req.headers.origin;
-    const own = origin !== undefined && origin === `${"encrypted" in req.socket ? "https" : "http"}://${req.headers.host}`;
+    const own =
+      origin !== undefined && origin === `${"encrypted" in req.socket ? "https" : "http"}://${req.headers.host}`;
     const allowed = origin !== undefined && origins.has(origin);
-    const cors: Record<string, string> = allowed ? { "access-control-allow-origin": origin, vary: "Origin", "access-control-expose-headers": "Content-Range, Content-Length, Accept-Ranges" } : {};
+    const cors: Record<string, string> = allowed
+      ? {
+          "access-control-allow-origin": origin,
+          vary: "Origin",
+          "access-control-expose-headers": "Content-Range, Content-Length, Accept-Ranges",
+        }
+      : {};
     const refuse = (status: number, text: string, headers: Record<string, string> = {}) => {
-      res.writeHead(status, { ...SAFE_HEADERS, ...cors, "content-type": "text/plain; charset=utf-8", "content-length": String(Buffer.byteLength(text)), ...headers });
+      res.writeHead(status, {
+        ...SAFE_HEADERS,
+        ...cors,
+        "content-type": "text/plain; charset=utf-8",
+        "content-length": String(Buffer.byteLength(text)),
+        ...headers,
+      });
       res.end(method === "HEAD" ? undefined : text);
     };
 
     if (method === "OPTIONS" && allowed) {
       // The preflight for a request with Authorization and Range; it carries no credential itself.
-      res.writeHead(204, { ...SAFE_HEADERS, ...cors, "access-control-allow-methods": "GET, HEAD", "access-control-allow-headers": "Authorization, Range", "access-control-max-age": String(PREFLIGHT_MAX_AGE_S) });
+      res.writeHead(204, {
+        ...SAFE_HEADERS,
+        ...cors,
+        "access-control-allow-methods": "GET, HEAD",
+        "access-control-allow-headers": "Authorization, Range",
+        "access-control-max-age": String(PREFLIGHT_MAX_AGE_S),
+      });
       res.end();
       return;
     }
-    if (method !== "GET" && method !== "HEAD") return refuse(405, "method not allowed: the data is read-only (GET, HEAD)\n", { allow: "GET, HEAD" });
+    if (method !== "GET" && method !== "HEAD")
+      return refuse(405, "method not allowed: the data is read-only (GET, HEAD)\n", { allow: "GET, HEAD" });
     if (origin !== undefined && !own && !allowed) return refuse(403, "forbidden\n"); // "null" (opaque origins) too
 
     const given = /^Bearer (\S+)$/i.exec(req.headers.authorization ?? "")?.[1];
-    if (given === undefined) return refuse(401, "unauthorized\n", { "www-authenticate": 'Bearer realm="meshwork data"' });
+    if (given === undefined)
+      return refuse(401, "unauthorized\n", { "www-authenticate": 'Bearer realm="meshwork data"' });
     role = check(given, tokens);
     if (!role) return refuse(403, "forbidden\n");
 
@@ -138,7 +169,10 @@ function digest(token: string): Buffer {
  * Which role `given` is the token of. Digests have one length, so timingSafeEqual compares them
  * in constant time, and every token is compared (no early exit tells which one was close).
  */
-function check(given: string, tokens: { role: "client" | "worker" | "tab"; digest: Buffer }[]): "client" | "worker" | "tab" | null {
+function check(
+  given: string,
+  tokens: { role: "client" | "worker" | "tab"; digest: Buffer }[],
+): "client" | "worker" | "tab" | null {
   const d = digest(given);
   let found: "client" | "worker" | "tab" | null = null;
   for (const t of tokens) if (timingSafeEqual(d, t.digest) && !found) found = t.role;
@@ -165,7 +199,15 @@ export function segments(path: string): string[] | null {
   return out;
 }
 
-async function send(root: string, parts: string[], req: IncomingMessage, res: ServerResponse, head: boolean, cors: Record<string, string>, count: (n: number) => void): Promise<void> {
+async function send(
+  root: string,
+  parts: string[],
+  req: IncomingMessage,
+  res: ServerResponse,
+  head: boolean,
+  cors: Record<string, string>,
+  count: (n: number) => void,
+): Promise<void> {
   const notFound = () => {
     res.writeHead(404, { ...SAFE_HEADERS, ...cors, "content-type": "text/plain; charset=utf-8" });
     res.end(head ? undefined : "not found\n");
@@ -199,7 +241,11 @@ async function send(root: string, parts: string[], req: IncomingMessage, res: Se
       "last-modified": stat.mtime.toUTCString(),
     };
     if (range === "unsatisfiable") {
-      res.writeHead(416, { ...headers, "content-type": "text/plain; charset=utf-8", "content-range": `bytes */${size}` });
+      res.writeHead(416, {
+        ...headers,
+        "content-type": "text/plain; charset=utf-8",
+        "content-range": `bytes */${size}`,
+      });
       res.end(head ? undefined : "range not satisfiable\n");
       return;
     }

@@ -48,10 +48,15 @@ class Connection {
   private body: Uint8Array | null = null;
   private got = 0;
   /** The request in flight: how to place its body, and how to settle it. */
-  private current: { place: BodyPlace; resolve(o: Outcome): void; reject(e: Error): void; received: boolean } | null = null;
+  private current: { place: BodyPlace; resolve(o: Outcome): void; reject(e: Error): void; received: boolean } | null =
+    null;
   closed = false;
 
-  constructor(readonly hostKey: string, host: string, port: number) {
+  constructor(
+    readonly hostKey: string,
+    host: string,
+    port: number,
+  ) {
     this.socket = connect({
       host,
       port,
@@ -104,7 +109,9 @@ class Connection {
       this.maybeDone();
       return;
     }
-    this.headBytes = this.headBytes.length ? Buffer.concat([this.headBytes, buf.subarray(0, n)]) : Buffer.from(buf.subarray(0, n));
+    this.headBytes = this.headBytes.length
+      ? Buffer.concat([this.headBytes, buf.subarray(0, n)])
+      : Buffer.from(buf.subarray(0, n));
     const end = this.headBytes.indexOf("\r\n\r\n");
     if (end < 0) {
       if (this.headBytes.length >= MAX_HEAD_BYTES) this.fail(new Error("the response head is too large"));
@@ -134,7 +141,8 @@ class Connection {
   }
 
   private maybeDone(): void {
-    if (this.head && this.got >= this.head.length) this.finish({ head: this.head, body: this.body }, this.head.keepAlive);
+    if (this.head && this.got >= this.head.length)
+      this.finish({ head: this.head, body: this.body }, this.head.keepAlive);
   }
 
   private finish(outcome: Outcome, reuse: boolean): void {
@@ -177,7 +185,8 @@ function parseHead(text: string): Head | null {
     const name = line.slice(0, colon).trim().toLowerCase();
     const value = line.slice(colon + 1).trim();
     if (name === "content-length" && /^\d+$/.test(value)) length = Number(value);
-    else if (name === "transfer-encoding" || (name === "content-encoding" && value.toLowerCase() !== "identity")) return null;
+    else if (name === "transfer-encoding" || (name === "content-encoding" && value.toLowerCase() !== "identity"))
+      return null;
     else if (name === "connection") keepAlive = value.toLowerCase() !== "close";
   }
   if (status < 200 || (status >= 300 && status < 400) || status === 204 || status === 304) return null;
@@ -244,7 +253,11 @@ export class NodeHttpStore implements Store {
     if (outcome === "fetch") return this.fetchStore.get(key, range, into);
     const { head, body } = outcome;
     if (head.status === 404 || head.status === 410) return undefined;
-    if (range && head.status === 416) throw new StoreError(`${target.href} has no bytes ${range.offset}–${range.offset + range.length - 1} (HTTP 416): the file is shorter`, target.href);
+    if (range && head.status === 416)
+      throw new StoreError(
+        `${target.href} has no bytes ${range.offset}–${range.offset + range.length - 1} (HTTP 416): the file is shorter`,
+        target.href,
+      );
     if (!body) throw new StoreError(`cannot read ${target.href}: HTTP ${head.status} ${head.statusText}`, target.href);
     if (range && head.status === 200) return body.subarray(range.offset, range.offset + range.length);
     return body;

@@ -24,7 +24,8 @@ class FileStore implements Store {
   /** The file for a key; keys never leave the store's directory. */
   private file(key: string): string {
     const p = resolve(this.root, key);
-    if (p !== resolve(this.root) && !p.startsWith(resolve(this.root) + "/")) throw new StoreError(`the key ${JSON.stringify(key)} points outside the store`, this.url);
+    if (p !== resolve(this.root) && !p.startsWith(resolve(this.root) + "/"))
+      throw new StoreError(`the key ${JSON.stringify(key)} points outside the store`, this.url);
     return p;
   }
 
@@ -61,7 +62,8 @@ class FileStore implements Store {
       const s = await stat(this.file(key));
       return s.isFile() ? s.size : undefined;
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === "ENOENT" || (err as NodeJS.ErrnoException).code === "ENOTDIR") return undefined;
+      if ((err as NodeJS.ErrnoException).code === "ENOENT" || (err as NodeJS.ErrnoException).code === "ENOTDIR")
+        return undefined;
       throw new StoreError(`cannot stat ${this.file(key)}: ${(err as Error).message}`, this.url, { cause: err });
     }
   }
@@ -70,8 +72,11 @@ class FileStore implements Store {
     try {
       return await readdir(prefix ? this.file(prefix) : this.root);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === "ENOENT" || (err as NodeJS.ErrnoException).code === "ENOTDIR") return [];
-      throw new StoreError(`cannot list ${join(this.root, prefix)}: ${(err as Error).message}`, this.url, { cause: err });
+      if ((err as NodeJS.ErrnoException).code === "ENOENT" || (err as NodeJS.ErrnoException).code === "ENOTDIR")
+        return [];
+      throw new StoreError(`cannot list ${join(this.root, prefix)}: ${(err as Error).message}`, this.url, {
+        cause: err,
+      });
     }
   }
 }
@@ -86,7 +91,11 @@ class FileStore implements Store {
 const SYNC_READS = !isMainThread;
 
 /** Reads `range` of the file (or all of it) into `into(size)` or fresh memory; a short file gives fewer bytes. */
-function readSync(path: string, range: ByteRange | undefined, into: ((size: number) => Uint8Array) | undefined): Uint8Array {
+function readSync(
+  path: string,
+  range: ByteRange | undefined,
+  into: ((size: number) => Uint8Array) | undefined,
+): Uint8Array {
   const fd = openSync(path, "r");
   try {
     const offset = range?.offset ?? 0;
@@ -104,7 +113,11 @@ function readSync(path: string, range: ByteRange | undefined, into: ((size: numb
   }
 }
 
-async function readAsync(path: string, range: ByteRange | undefined, into: ((size: number) => Uint8Array) | undefined): Promise<Uint8Array> {
+async function readAsync(
+  path: string,
+  range: ByteRange | undefined,
+  into: ((size: number) => Uint8Array) | undefined,
+): Promise<Uint8Array> {
   const fh = await open(path, "r");
   try {
     const offset = range?.offset ?? 0;

@@ -2,7 +2,16 @@
 // starts a scheduler and workers on one machine. close() leaves nothing running.
 
 import { availableParallelism } from "node:os";
-import { Adaptive, ArgumentError, checkKnownOptions, Scheduler, type AdaptOptions, type LogLevel, type RetireResult, type TransportOptions } from "../src/internal.js";
+import {
+  Adaptive,
+  ArgumentError,
+  checkKnownOptions,
+  Scheduler,
+  type AdaptOptions,
+  type LogLevel,
+  type RetireResult,
+  type TransportOptions,
+} from "../src/internal.js";
 import { parseBytes } from "../src/util/bytes.js";
 import type { ThreadWorker } from "./thread-host.js";
 import { WorkerGroup } from "./worker-group.js";
@@ -60,7 +69,19 @@ function keptAlive<T>(p: Promise<T>): Promise<T> {
   return p.finally(() => clearInterval(timer));
 }
 
-const LOCAL_CLUSTER_OPTION_NAMES = ["workers", "resources", "memoryLimit", "token", "logLevel", "heartbeatMs", "transport", "workerTtlMs", "allowedFailures", "page", "dashboard"];
+const LOCAL_CLUSTER_OPTION_NAMES = [
+  "workers",
+  "resources",
+  "memoryLimit",
+  "token",
+  "logLevel",
+  "heartbeatMs",
+  "transport",
+  "workerTtlMs",
+  "allowedFailures",
+  "page",
+  "dashboard",
+];
 
 export class LocalCluster {
   private closing: Promise<void> | null = null;
@@ -78,7 +99,8 @@ export class LocalCluster {
   static async start(options: LocalClusterOptions = {}): Promise<LocalCluster> {
     checkKnownOptions("LocalCluster.start options", options, LOCAL_CLUSTER_OPTION_NAMES);
     const n = options.workers ?? availableParallelism();
-    if (!Number.isInteger(n) || n < 0) throw new ArgumentError(`workers must be a whole number ≥ 0, got ${String(options.workers)}`);
+    if (!Number.isInteger(n) || n < 0)
+      throw new ArgumentError(`workers must be a whole number ≥ 0, got ${String(options.workers)}`);
     if (options.memoryLimit !== undefined) parseBytes(options.memoryLimit); // fail early on a bad size
     const page = options.page === true ? {} : options.page || null;
     const dashboard = options.dashboard === undefined || options.dashboard === true ? {} : options.dashboard || null;
@@ -107,7 +129,16 @@ export class LocalCluster {
         const { servePage } = await import("./page-server.js"); // HTTP, the relay and `ws`: only when asked for
         const serveData = typeof page.serveData === "string" ? { directory: page.serveData } : page.serveData;
         // /api/status answers the client token, or (a cluster whose clients need none) the page's token.
-        served = await servePage(scheduler, { host: page.host ?? "127.0.0.1", port: page.port ?? 0, workerToken, tabToken, statusToken: options.token ?? workerToken, serveData, dashboardToken, keepAlive: false });
+        served = await servePage(scheduler, {
+          host: page.host ?? "127.0.0.1",
+          port: page.port ?? 0,
+          workerToken,
+          tabToken,
+          statusToken: options.token ?? workerToken,
+          serveData,
+          dashboardToken,
+          keepAlive: false,
+        });
       } catch (err) {
         await scheduler.close();
         throw err;
@@ -121,7 +152,12 @@ export class LocalCluster {
     if (dashboard && !served) {
       try {
         const { serveDashboard } = await import("./dashboard-server.js"); // node:http: only when asked for
-        ownDashboard = await serveDashboard(scheduler, { host: dashboard.host ?? "127.0.0.1", port: dashboard.port ?? 0, token: dashboardToken!, keepAlive: false });
+        ownDashboard = await serveDashboard(scheduler, {
+          host: dashboard.host ?? "127.0.0.1",
+          port: dashboard.port ?? 0,
+          token: dashboardToken!,
+          keepAlive: false,
+        });
       } catch (err) {
         await scheduler.close();
         throw err;

@@ -21,7 +21,8 @@ import { randomId } from "../src/util/ids.js";
 import { matches } from "../src/util/secret.js";
 
 /** The page and its scripts may load from this origin only; the page connects to it only. */
-const PAGE_CSP = "default-src 'self'; script-src 'self'; style-src 'self'; connect-src 'self'; worker-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+const PAGE_CSP =
+  "default-src 'self'; script-src 'self'; style-src 'self'; connect-src 'self'; worker-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 /** The compute Web Worker compiles the task functions it is sent (eval), and imports task modules from data: URLs. */
 const WORKER_CSP = "default-src 'self'; script-src 'self' 'unsafe-eval' data:; connect-src 'self'";
 
@@ -54,7 +55,8 @@ const CHUNK_NAME = /^[\w-]+\.js$/;
 function pageDirectory(): URL {
   const here = import.meta.url;
   const dir = here.endsWith(".ts") ? new URL("../dist/page/", here) : new URL("../page/", here);
-  if (!existsSync(fileURLToPath(new URL("index.html", dir)))) throw new Error(`the worker page is not built (${fileURLToPath(dir)}); run \`npm run build\` first`);
+  if (!existsSync(fileURLToPath(new URL("index.html", dir))))
+    throw new Error(`the worker page is not built (${fileURLToPath(dir)}); run \`npm run build\` first`);
   return dir;
 }
 
@@ -73,31 +75,44 @@ export function pageHandler(
   const cache = new Map<string, { body: Buffer; etag: string }>();
   // Only the chunk files the build made are served (never a name taken from the request).
   const chunkDir = new URL(CHUNKS, dir);
-  const chunks = new Set(existsSync(fileURLToPath(chunkDir)) ? readdirSync(fileURLToPath(chunkDir)).filter((f) => CHUNK_NAME.test(f)) : []);
+  const chunks = new Set(
+    existsSync(fileURLToPath(chunkDir)) ? readdirSync(fileURLToPath(chunkDir)).filter((f) => CHUNK_NAME.test(f)) : [],
+  );
   return (req, res) => {
     // Before the URL is parsed: parsing drops "..", and the data server refuses such paths itself.
     if (isDataRequest(req.url)) {
       if (data) return data(req, res);
-      res.writeHead(404, { "content-type": "text/plain; charset=utf-8" }).end("not found: this scheduler serves no data (meshwork scheduler --serve-data DIR)\n");
+      res
+        .writeHead(404, { "content-type": "text/plain; charset=utf-8" })
+        .end("not found: this scheduler serves no data (meshwork scheduler --serve-data DIR)\n");
       return;
     }
     const url = new URL(req.url ?? "/", "http://page");
     const path = url.pathname;
     if (dashboard && isDashboardPath(path)) return dashboard(req, res);
     if (path === "/api/status" && scheduler) {
-      const given = /^Bearer (.+)$/.exec(req.headers.authorization ?? "")?.[1] ?? url.searchParams.get("token") ?? undefined;
+      const given =
+        /^Bearer (.+)$/.exec(req.headers.authorization ?? "")?.[1] ?? url.searchParams.get("token") ?? undefined;
       const json = (status: number, body: unknown) => {
-        res.writeHead(status, { "content-type": "application/json; charset=utf-8", "cache-control": "no-store", "x-content-type-options": "nosniff" });
+        res.writeHead(status, {
+          "content-type": "application/json; charset=utf-8",
+          "cache-control": "no-store",
+          "x-content-type-options": "nosniff",
+        });
         res.end(JSON.stringify(body));
       };
-      if (statusToken !== undefined && !matches(timingSafeSecretEquals, given, statusToken)) return json(401, { error: given ? "wrong token" : "this needs the client token: Authorization: Bearer <token>" });
+      if (statusToken !== undefined && !matches(timingSafeSecretEquals, given, statusToken))
+        return json(401, {
+          error: given ? "wrong token" : "this needs the client token: Authorization: Bearer <token>",
+        });
       return json(200, { workers: workerInfo(scheduler.state), links: linkInfo(scheduler.state) });
     }
     if (path === "/favicon.ico") {
       res.writeHead(204).end(); // no icon; not an error in the console
       return;
     }
-    const chunk = path.startsWith(`/${CHUNKS}`) && chunks.has(path.slice(CHUNKS.length + 1)) ? path.slice(1) : undefined;
+    const chunk =
+      path.startsWith(`/${CHUNKS}`) && chunks.has(path.slice(CHUNKS.length + 1)) ? path.slice(1) : undefined;
     const entry = chunk ? { file: chunk, type: "text/javascript; charset=utf-8", csp: WORKER_CSP } : FILES[path];
     if (!entry || (req.method !== "GET" && req.method !== "HEAD")) {
       res.writeHead(entry ? 405 : 404, { "content-type": "text/plain; charset=utf-8" });
@@ -107,7 +122,10 @@ export function pageHandler(
     let file = cache.get(entry.file);
     if (!file) {
       const body = readFileSync(fileURLToPath(new URL(entry.file, dir)));
-      cache.set(entry.file, (file = { body, etag: `"${createHash("sha256").update(body).digest("base64url").slice(0, 22)}"` }));
+      cache.set(
+        entry.file,
+        (file = { body, etag: `"${createHash("sha256").update(body).digest("base64url").slice(0, 22)}"` }),
+      );
     }
     // The entry points' names do not change with their content: a reload revalidates (304 when unchanged).
     const unchanged = !chunk && req.headers["if-none-match"] === file.etag;
@@ -156,12 +174,19 @@ export async function servePage(
     keepAlive?: boolean;
   },
 ): Promise<ServedPage> {
-  if (options.tabToken !== undefined && (options.tabToken === options.workerToken || options.tabToken === options.statusToken)) {
-    throw new ArgumentError("the tab token must differ from the worker and client tokens: whoever opens the page's link holds it");
+  if (
+    options.tabToken !== undefined &&
+    (options.tabToken === options.workerToken || options.tabToken === options.statusToken)
+  ) {
+    throw new ArgumentError(
+      "the tab token must differ from the worker and client tokens: whoever opens the page's link holds it",
+    );
   }
   // /data/ answers the client, worker and tab tokens (tabs and Node workers read chunks with them).
   const client = options.statusToken === options.workerToken ? undefined : options.statusToken;
-  const data = options.serveData ? dataHandler(options.serveData, { client, worker: options.workerToken, tab: options.tabToken }) : undefined;
+  const data = options.serveData
+    ? dataHandler(options.serveData, { client, worker: options.workerToken, tab: options.tabToken })
+    : undefined;
   const hub = await RelayHub.create({
     token: options.workerToken,
     tabToken: options.tabToken,
@@ -172,12 +197,20 @@ export async function servePage(
   });
   const dashboardToken = options.dashboardToken ?? options.statusToken;
   if (dashboardToken !== undefined && dashboardToken === options.tabToken) {
-    throw new ArgumentError("the dashboard's token must differ from the tab token: the dashboard shows what clients submit, and whoever opens the page's link holds the tab token");
+    throw new ArgumentError(
+      "the dashboard's token must differ from the tab token: the dashboard shows what clients submit, and whoever opens the page's link holds the tab token",
+    );
   }
-  const dashboard = dashboardToken === undefined ? undefined : dashboardHandler(scheduler, dashboardToken, { keepAlive: options.keepAlive });
+  const dashboard =
+    dashboardToken === undefined
+      ? undefined
+      : dashboardHandler(scheduler, dashboardToken, { keepAlive: options.keepAlive });
   let listener: Listener;
   try {
-    listener = await scheduler.listen(`ws://${options.host}:${options.port}`, { httpHandler: pageHandler(scheduler, options.statusToken, data, dashboard), onUpgrade: hub.onUpgrade });
+    listener = await scheduler.listen(`ws://${options.host}:${options.port}`, {
+      httpHandler: pageHandler(scheduler, options.statusToken, data, dashboard),
+      onUpgrade: hub.onUpgrade,
+    });
   } catch (err) {
     hub.close();
     throw err;
@@ -217,14 +250,26 @@ export interface NetworkScheduler extends AsyncDisposable {
  * /data/ to holders of any of the tokens.
  */
 export async function startNetworkScheduler(
-  options: SchedulerOptions & { host: string; port: number; workerToken: string; serveData?: DataServeOptions | undefined },
+  options: SchedulerOptions & {
+    host: string;
+    port: number;
+    workerToken: string;
+    serveData?: DataServeOptions | undefined;
+  },
 ): Promise<NetworkScheduler> {
   const tabToken = options.tabToken ?? randomId(16);
   // The scheduler's own address is an in-process one; its ws:// port is the page's listener.
   const scheduler = await Scheduler.start({ compareSecret: timingSafeSecretEquals, ...options, tabToken });
   let page: ServedPage;
   try {
-    page = await servePage(scheduler, { host: options.host, port: options.port, workerToken: options.workerToken, tabToken, statusToken: options.token, serveData: options.serveData });
+    page = await servePage(scheduler, {
+      host: options.host,
+      port: options.port,
+      workerToken: options.workerToken,
+      tabToken,
+      statusToken: options.token,
+      serveData: options.serveData,
+    });
   } catch (err) {
     await scheduler.close();
     throw err;
@@ -235,5 +280,12 @@ export async function startNetworkScheduler(
       await scheduler.close();
       await page.close();
     })());
-  return { scheduler, address: page.address, pageUrl: page.pageUrl, dashboardLink: page.dashboardLink, close, [Symbol.asyncDispose]: close };
+  return {
+    scheduler,
+    address: page.address,
+    pageUrl: page.pageUrl,
+    dashboardLink: page.dashboardLink,
+    close,
+    [Symbol.asyncDispose]: close,
+  };
 }

@@ -22,13 +22,25 @@ export function nodeYield(): Promise<void> {
 function lazyWs(scheme: "ws" | "wss" | "relay" | "relays"): Transport {
   let real: Promise<Transport> | null = null;
   const load = () =>
-    (real ??= Promise.all([import("../src/comm/ws.js"), import("./ws-listen.js"), import("../src/protocol/compression.js"), import("./deflate.js"), import("../src/comm/relay.js")]).then(([ws, node, compression, deflate, relay]) => {
+    (real ??= Promise.all([
+      import("../src/comm/ws.js"),
+      import("./ws-listen.js"),
+      import("../src/protocol/compression.js"),
+      import("./deflate.js"),
+      import("../src/comm/relay.js"),
+    ]).then(([ws, node, compression, deflate, relay]) => {
       compression.setDeflate(deflate.zlibDeflate); // links of this thread compress with native zlib
       const t =
-        scheme === "relay" || scheme === "relays" ? relay.relayTransport({ open: node.openWs }, scheme) : ws.wsTransport({ open: node.openWs, listen: node.listenWs }, scheme);
+        scheme === "relay" || scheme === "relays"
+          ? relay.relayTransport({ open: node.openWs }, scheme)
+          : ws.wsTransport({ open: node.openWs, listen: node.listenWs }, scheme);
       // Node to Node: bigger messages than the browser default (see NODE_CHUNK_BYTES).
       const withChunks = (o: TransportOptions): TransportOptions => ({ chunkBytes: node.NODE_CHUNK_BYTES, ...o });
-      return { scheme, listen: (a, on, o) => t.listen(a, on, withChunks(o)), connect: (a, o) => t.connect(a, withChunks(o)) } satisfies Transport;
+      return {
+        scheme,
+        listen: (a, on, o) => t.listen(a, on, withChunks(o)),
+        connect: (a, o) => t.connect(a, withChunks(o)),
+      } satisfies Transport;
     }));
   return {
     scheme,

@@ -61,7 +61,12 @@ export interface RelayHubOptions {
 }
 
 type Message = { data: Buffer | ArrayBuffer | Buffer[]; binary: boolean };
-type Waiting = { caller: WebSocket; queued: Message[] | null; queuedBytes: number; timer: ReturnType<typeof setTimeout> };
+type Waiting = {
+  caller: WebSocket;
+  queued: Message[] | null;
+  queuedBytes: number;
+  timer: ReturnType<typeof setTimeout>;
+};
 
 export class RelayHub {
   private readonly slots = new Map<string, WebSocket>();
@@ -86,7 +91,11 @@ export class RelayHub {
     const hub = new RelayHub(options);
     const { WebSocketServer } = await loadWs();
     // Every relayed socket starts capped at a hello's size; a pipe's ends are lifted once joined.
-    hub.wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: options.capUntilAnswered === false ? MAX_WS_MESSAGE_BYTES : PRE_HELLO_MAX_PACKET_BYTES });
+    hub.wss = new WebSocketServer({
+      noServer: true,
+      perMessageDeflate: false,
+      maxPayload: options.capUntilAnswered === false ? MAX_WS_MESSAGE_BYTES : PRE_HELLO_MAX_PACKET_BYTES,
+    });
     return hub;
   }
 
@@ -96,21 +105,23 @@ export class RelayHub {
     const [, route, id = ""] = url.pathname.split("/");
     if (route !== "relay-listen" && route !== "relay" && route !== "relay-accept" && route !== "relay-to") return false;
     const host = req.socket.remoteAddress ?? "";
-    if ((this.perHost.get(host) ?? 0) >= this.maxPerAddress) return refuse(socket, 429, `too many relay connections from ${host}`);
-    const take = (then: (ws: WebSocket) => void) => this.wss!.handleUpgrade(req, socket, head, (ws) => {
-      this.open.add(ws);
-      // A socket error (a message over the cap, a reset) closes the socket; unheard, it would be
-      // thrown as an uncaught exception and end the scheduler.
-      ws.on("error", (err) => log().debug(`relay: a socket from ${host} failed: ${err.message}`));
-      this.perHost.set(host, (this.perHost.get(host) ?? 0) + 1);
-      ws.on("close", () => {
-        this.open.delete(ws);
-        const n = (this.perHost.get(host) ?? 1) - 1;
-        if (n > 0) this.perHost.set(host, n);
-        else this.perHost.delete(host);
+    if ((this.perHost.get(host) ?? 0) >= this.maxPerAddress)
+      return refuse(socket, 429, `too many relay connections from ${host}`);
+    const take = (then: (ws: WebSocket) => void) =>
+      this.wss!.handleUpgrade(req, socket, head, (ws) => {
+        this.open.add(ws);
+        // A socket error (a message over the cap, a reset) closes the socket; unheard, it would be
+        // thrown as an uncaught exception and end the scheduler.
+        ws.on("error", (err) => log().debug(`relay: a socket from ${host} failed: ${err.message}`));
+        this.perHost.set(host, (this.perHost.get(host) ?? 0) + 1);
+        ws.on("close", () => {
+          this.open.delete(ws);
+          const n = (this.perHost.get(host) ?? 1) - 1;
+          if (n > 0) this.perHost.set(host, n);
+          else this.perHost.delete(host);
+        });
+        then(ws);
       });
-      then(ws);
-    });
     const given = url.searchParams.get("token") ?? undefined;
     const callerOk = this.options.callerOk;
     if ((route === "relay" || route === "relay-to") && callerOk && !callerOk(given)) {
@@ -118,10 +129,15 @@ export class RelayHub {
     }
     switch (route) {
       case "relay-listen":
-        if (this.options.token !== undefined && !matches(this.compare, given, this.options.token) && !matches(this.compare, given, this.options.tabToken)) {
+        if (
+          this.options.token !== undefined &&
+          !matches(this.compare, given, this.options.token) &&
+          !matches(this.compare, given, this.options.tabToken)
+        ) {
           return refuse(socket, 403, "a relay listener needs the worker token or the tab token");
         }
-        if (!/^[\w-]+$/.test(id) || this.slots.has(id)) return refuse(socket, 409, `relay slot "${id}" is taken or malformed`);
+        if (!/^[\w-]+$/.test(id) || this.slots.has(id))
+          return refuse(socket, 409, `relay slot "${id}" is taken or malformed`);
         take((ws) => {
           this.slots.set(id, ws);
           ws.on("close", () => this.slots.get(id) === ws && this.slots.delete(id));
@@ -144,7 +160,8 @@ export class RelayHub {
           caller.on("message", (data, binary) => {
             if (!w.queued) return;
             w.queuedBytes += byteLength(data as Buffer);
-            if (w.queuedBytes > this.maxQueued) return void caller.close(1009, "too much sent before the far end answered");
+            if (w.queuedBytes > this.maxQueued)
+              return void caller.close(1009, "too much sent before the far end answered");
             w.queued.push({ data: data as Buffer, binary });
           });
           caller.on("close", () => this.drop(pipe));
@@ -171,12 +188,28 @@ export class RelayHub {
       }
       case "relay-to": {
         const target = decodeURIComponent(id);
-        if (!/^(ws|inproc):\/\//.test(target)) return refuse(socket, 403, `${target} is not a worker this relay may reach`);
-        const go = () => take((caller) => void (target.startsWith("inproc:") ? this.bridgeTo(caller, target) : this.relayTo(caller, target)));
+        if (!/^(ws|inproc):\/\//.test(target))
+          return refuse(socket, 403, `${target} is not a worker this relay may reach`);
+        const go = () =>
+          take(
+            (caller) =>
+              void (target.startsWith("inproc:") ? this.bridgeTo(caller, target) : this.relayTo(caller, target)),
+          );
         const reach = this.options.canReach(target);
         if (reach === true) go();
         else if (reach === false) return refuse(socket, 403, `${target} is not a worker this relay may reach`);
-        else void reach.then((ok) => (ok ? go() : refuse(socket, 403, `${target} is not a worker (whose data server answered the scheduler's challenge) this relay may reach`)), () => refuse(socket, 403, `${target} is not a worker this relay may reach`));
+        else
+          void reach.then(
+            (ok) =>
+              ok
+                ? go()
+                : refuse(
+                    socket,
+                    403,
+                    `${target} is not a worker (whose data server answered the scheduler's challenge) this relay may reach`,
+                  ),
+            () => refuse(socket, 403, `${target} is not a worker this relay may reach`),
+          );
         return true;
       }
     }
@@ -208,7 +241,11 @@ export class RelayHub {
     // No compression: the handshake (and so the codecs agreed) runs end to end, beyond this hop.
     // Capped at a hello's size (preHello) until the worker thread's data server has answered.
     (caller as unknown as SocketLike).limitMessages = (bytes) => setMaxPayload(caller, bytes ?? MAX_WS_MESSAGE_BYTES);
-    const outer = new SocketChannel(caller as unknown as SocketLike, "relay-hub", "browser", "relay", { maxPacketBytes: DEFAULT_MAX_PACKET_BYTES, compression: false, preHello: this.maxQueued !== Infinity });
+    const outer = new SocketChannel(caller as unknown as SocketLike, "relay-hub", "browser", "relay", {
+      maxPacketBytes: DEFAULT_MAX_PACKET_BYTES,
+      compression: false,
+      preHello: this.maxQueued !== Infinity,
+    });
     const held: Packet[] = [];
     let heldBytes = 0;
     outer.onPacket = (p) => {
@@ -256,7 +293,8 @@ export class RelayHub {
     // The caller leaves when the far end fails or closes, opened or not; and the far end with it.
     far.addEventListener("close", () => {
       this.open.delete(far);
-      if (caller.readyState === 1) caller.close(joined ? 1000 : 1011, joined ? "peer closed" : `cannot reach ${target}`.slice(0, 120));
+      if (caller.readyState === 1)
+        caller.close(joined ? 1000 : 1011, joined ? "peer closed" : `cannot reach ${target}`.slice(0, 120));
     });
     caller.on("close", () => far.close(1000, "peer closed"));
     (far as unknown as { addEventListener(t: "open", l: () => void): void }).addEventListener("open", () => {

@@ -24,7 +24,10 @@ export async function nodePeerConnections(): Promise<(config?: RtcConfig) => Pee
     throw new Error(`node-datachannel could not be loaded (${(err as Error).message})`);
   }
   return (config = {}) => {
-    const pc = new lib.polyfill.RTCPeerConnection({ iceServers: config.iceServers ?? [], iceTransportPolicy: config.iceTransportPolicy ?? "all" }) as unknown as PeerConnectionLike;
+    const pc = new lib.polyfill.RTCPeerConnection({
+      iceServers: config.iceServers ?? [],
+      iceTransportPolicy: config.iceTransportPolicy ?? "all",
+    }) as unknown as PeerConnectionLike;
     live++;
     const close = pc.close.bind(pc);
     let closed = false;
@@ -62,4 +65,5 @@ export function threadBridge(port: MessagePort): BridgeEnd {
 }
 
 /** Node workers use WebRTC for browser tabs (which listen through the relay); other Node workers by WebSocket. */
-export const nodeUsesWebRtcFor = (address: string): boolean => address.startsWith("relay://") || address.startsWith("relays://");
+export const nodeUsesWebRtcFor = (address: string): boolean =>
+  address.startsWith("relay://") || address.startsWith("relays://");

@@ -50,7 +50,8 @@ export class DiskSpillStore implements SpillStore {
     if (!file) throw new Error(`nothing spilled under ${key}`);
     const buf = readFileSync(file);
     // A Buffer may sit at any offset of a shared pool; copy to offset 0 if it is not 8-aligned.
-    const bytes = buf.byteOffset % 8 === 0 ? new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength) : new Uint8Array(buf);
+    const bytes =
+      buf.byteOffset % 8 === 0 ? new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength) : new Uint8Array(buf);
     const count = new Float64Array(bytes.buffer, bytes.byteOffset, 1)[0]!;
     const lengths = new Float64Array(bytes.buffer, bytes.byteOffset + 8, count);
     const parts: Uint8Array[] = [];

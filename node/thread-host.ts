@@ -57,7 +57,9 @@ export const THREAD_CLOSE_GRACE_MS = 2_000;
 /** Where the worker thread's entry is: the built JavaScript, also when running from TypeScript source. */
 export function threadEntry(): URL {
   const here = import.meta.url;
-  const entry = here.endsWith(".ts") ? new URL("../dist/node/worker-thread.js", here) : new URL("./worker-thread.js", here);
+  const entry = here.endsWith(".ts")
+    ? new URL("../dist/node/worker-thread.js", here)
+    : new URL("./worker-thread.js", here);
   if (!existsSync(fileURLToPath(entry))) {
     throw new Error(`meshwork's worker thread entry is missing (${fileURLToPath(entry)}); run \`npm run build\` first`);
   }
@@ -84,8 +86,15 @@ export interface ThreadWorker {
  * loads at once but joins only when `turn` has resolved (the threads of a group load in parallel and
  * join in order, so the scheduler numbers them in the order of their names).
  */
-export function startThreadWorker(config: ThreadWorkerConfig, onGrow?: (n: number) => void, turn?: Promise<void>): Promise<ThreadWorker> {
-  const thread = new Thread(threadEntry(), { workerData: { ...config, waitForTurn: turn !== undefined }, name: config.name });
+export function startThreadWorker(
+  config: ThreadWorkerConfig,
+  onGrow?: (n: number) => void,
+  turn?: Promise<void>,
+): Promise<ThreadWorker> {
+  const thread = new Thread(threadEntry(), {
+    workerData: { ...config, waitForTurn: turn !== undefined },
+    name: config.name,
+  });
   const link: HubLink = { post: (msg, transfer) => thread.postMessage(msg, transfer as never) };
   const exited = new Promise<number>((resolve) => thread.once("exit", resolve));
   const stopBridge = config.webrtc ? serveThreadBridge(thread) : () => {};
@@ -94,7 +103,8 @@ export function startThreadWorker(config: ThreadWorkerConfig, onGrow?: (n: numbe
     stopBridge();
   });
   return new Promise<ThreadWorker>((resolve, reject) => {
-    const onEarlyExit = (code: number) => reject(new Error(`worker thread ${config.name} exited with code ${code} before joining`));
+    const onEarlyExit = (code: number) =>
+      reject(new Error(`worker thread ${config.name} exited with code ${code} before joining`));
     thread.once("exit", onEarlyExit);
     thread.once("error", reject);
     thread.on("message", (msg: unknown) => {
@@ -111,7 +121,10 @@ export function startThreadWorker(config: ThreadWorkerConfig, onGrow?: (n: numbe
         resolve(handle(config.name, ctl.workerId, ctl.address, thread, exited));
       } else if (ctl.thread === "failed") {
         // Keep the error's name and code (ConnectError, HandshakeError …): callers retry or report by them.
-        const err = Object.assign(new Error(`worker thread ${config.name} failed to start: ${ctl.message}`), ctl.code === undefined ? {} : { code: ctl.code });
+        const err = Object.assign(
+          new Error(`worker thread ${config.name} failed to start: ${ctl.message}`),
+          ctl.code === undefined ? {} : { code: ctl.code },
+        );
         if (ctl.name) err.name = ctl.name;
         if (ctl.stack) err.stack = ctl.stack;
         reject(err);
@@ -120,7 +133,13 @@ export function startThreadWorker(config: ThreadWorkerConfig, onGrow?: (n: numbe
   });
 }
 
-function handle(name: string, workerId: string, address: string, thread: Thread, exited: Promise<number>): ThreadWorker {
+function handle(
+  name: string,
+  workerId: string,
+  address: string,
+  thread: Thread,
+  exited: Promise<number>,
+): ThreadWorker {
   return {
     name,
     workerId,

@@ -7,7 +7,12 @@
 
 import type { Client } from "../src/client/client.js";
 import { Literal, type GraphNode } from "../src/graph/task.js";
-import { registerScheduler, type GraphScheduler, type PreparedGraph, type SchedulerSession } from "../src/graph/collection.js";
+import {
+  registerScheduler,
+  type GraphScheduler,
+  type PreparedGraph,
+  type SchedulerSession,
+} from "../src/graph/collection.js";
 import type { LocalCluster } from "./local-cluster.js";
 
 interface Pool {
@@ -20,7 +25,10 @@ let running = 0;
 let closeTimer: ReturnType<typeof setTimeout> | undefined;
 
 async function start(): Promise<Pool> {
-  const [{ LocalCluster }, { Client }] = await Promise.all([import("./local-cluster.js"), import("../src/client/client.js")]);
+  const [{ LocalCluster }, { Client }] = await Promise.all([
+    import("./local-cluster.js"),
+    import("../src/client/client.js"),
+  ]);
   const cluster = await LocalCluster.start({ logLevel: "error", dashboard: false });
   try {
     // Not the default client: computations without a scheduler option keep going where they went.

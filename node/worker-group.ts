@@ -67,7 +67,8 @@ export class WorkerGroup {
 
   /** Starts `n` workers at once. */
   async grow(n: number): Promise<ThreadWorker[]> {
-    if (!Number.isInteger(n) || n < 0) throw new ArgumentError(`the number of workers must be a whole number ≥ 0, got ${String(n)}`);
+    if (!Number.isInteger(n) || n < 0)
+      throw new ArgumentError(`the number of workers must be a whole number ≥ 0, got ${String(n)}`);
     return Promise.all(Array.from({ length: n }, () => this.add()));
   }
 
@@ -87,23 +88,27 @@ export class WorkerGroup {
     }
     let w: ThreadWorker;
     try {
-      w = await startThreadWorker({
-        scheduler: o.scheduler,
-        listen: o.listen,
-        kind: o.kind,
-        name,
-        memoryLimit: this.memoryLimit,
-        spillDirectory,
-        resources: o.resources ?? {},
-        token: o.token,
-        logLevel: o.logLevel ?? "warn",
-        heartbeatMs: o.heartbeatMs,
-        transport: o.transport,
-        group: { id: this.groupId, adapt: o.adapt },
-        webrtc: o.webrtc ?? true,
-        dataOrigin: o.dataOrigin,
-        lieForTests: o.lieForTests,
-      }, (n) => void this.growTo(this.threads.size + this.starting + n), turn);
+      w = await startThreadWorker(
+        {
+          scheduler: o.scheduler,
+          listen: o.listen,
+          kind: o.kind,
+          name,
+          memoryLimit: this.memoryLimit,
+          spillDirectory,
+          resources: o.resources ?? {},
+          token: o.token,
+          logLevel: o.logLevel ?? "warn",
+          heartbeatMs: o.heartbeatMs,
+          transport: o.transport,
+          group: { id: this.groupId, adapt: o.adapt },
+          webrtc: o.webrtc ?? true,
+          dataOrigin: o.dataOrigin,
+          lieForTests: o.lieForTests,
+        },
+        (n) => void this.growTo(this.threads.size + this.starting + n),
+        turn,
+      );
     } catch (err) {
       removeSpill();
       throw err;
@@ -130,7 +135,11 @@ export class WorkerGroup {
     if (more <= 0 || this.closing) return;
     this.starting += more;
     try {
-      await Promise.all(Array.from({ length: more }, () => this.add().catch((err: unknown) => log().warn(`could not start a worker thread: ${(err as Error).message}`))));
+      await Promise.all(
+        Array.from({ length: more }, () =>
+          this.add().catch((err: unknown) => log().warn(`could not start a worker thread: ${(err as Error).message}`)),
+        ),
+      );
     } finally {
       this.starting -= more;
     }
@@ -146,11 +155,10 @@ export class WorkerGroup {
   /** Ends a worker abruptly, with no goodbye (a crash, as far as the scheduler can tell). */
   async kill(workerId: string): Promise<void> {
     const w = this.threads.get(workerId);
-    if (!w) throw new ArgumentError(`no worker ${workerId} here (have: ${[...this.threads.keys()].join(", ") || "none"})`);
+    if (!w)
+      throw new ArgumentError(`no worker ${workerId} here (have: ${[...this.threads.keys()].join(", ") || "none"})`);
     await w.kill();
   }
-
-
 
   /** Asks every worker to leave gracefully. Idempotent. */
   close(reason = "closing"): Promise<void> {

@@ -70,6 +70,12 @@ try {
 } catch (err) {
   const e = err as Error;
   const code = (e as { code?: unknown }).code;
-  port.postMessage({ thread: "failed", message: e.message, stack: e.stack, name: e.name, code: typeof code === "string" ? code : undefined } satisfies ThreadControl);
+  port.postMessage({
+    thread: "failed",
+    message: e.message,
+    stack: e.stack,
+    name: e.name,
+    code: typeof code === "string" ? code : undefined,
+  } satisfies ThreadControl);
   port.close();
 }

@@ -87,7 +87,9 @@ export class FastWebSocket implements SocketLike {
       this.emit("error", { message: err.message, error: err });
       this.finish(1006, err.message);
     });
-    this.socket.on("close", () => this.finish(this.closeInfo?.code ?? 1006, this.closeInfo?.reason ?? "connection lost"));
+    this.socket.on("close", () =>
+      this.finish(this.closeInfo?.code ?? 1006, this.closeInfo?.reason ?? "connection lost"),
+    );
   }
 
   get bufferedAmount(): number {
@@ -212,8 +214,12 @@ export class FastWebSocket implements SocketLike {
       this.fail(1002, `the server refused the WebSocket upgrade: ${status}`);
       return false;
     }
-    const headers = new Map(lines.map((l) => [l.slice(0, l.indexOf(":")).trim().toLowerCase(), l.slice(l.indexOf(":") + 1).trim()]));
-    const expected = createHash("sha1").update(this.key + GUID).digest("base64");
+    const headers = new Map(
+      lines.map((l) => [l.slice(0, l.indexOf(":")).trim().toLowerCase(), l.slice(l.indexOf(":") + 1).trim()]),
+    );
+    const expected = createHash("sha1")
+      .update(this.key + GUID)
+      .digest("base64");
     if (headers.get("sec-websocket-accept") !== expected) {
       this.fail(1002, "the server answered the upgrade with a wrong Sec-WebSocket-Accept");
       return false;
@@ -230,8 +236,8 @@ export class FastWebSocket implements SocketLike {
     if (p.byteLength < 2) return false;
     const fin = (p[0]! & 0x80) !== 0;
     const op = p[0]! & 0x0f;
-    if ((p[0]! & 0x70) !== 0) return this.fail(1002, "reserved bits set (no extensions were agreed)"), false;
-    if ((p[1]! & 0x80) !== 0) return this.fail(1002, "a masked frame from the server"), false;
+    if ((p[0]! & 0x70) !== 0) return (this.fail(1002, "reserved bits set (no extensions were agreed)"), false);
+    if ((p[1]! & 0x80) !== 0) return (this.fail(1002, "a masked frame from the server"), false);
     let len = p[1]! & 0x7f;
     let at = 2;
     if (len === 126) {
@@ -241,14 +247,17 @@ export class FastWebSocket implements SocketLike {
     } else if (len === 127) {
       if (p.byteLength < 10) return false;
       const big = p.readBigUInt64BE(2);
-      if (big > BigInt(this.maxPayload)) return this.fail(1009, `a message of ${big} bytes (limit ${this.maxPayload})`), false;
+      if (big > BigInt(this.maxPayload))
+        return (this.fail(1009, `a message of ${big} bytes (limit ${this.maxPayload})`), false);
       len = Number(big);
       at = 10;
     }
-    if (len > this.maxPayload) return this.fail(1009, `a message of ${len} bytes (limit ${this.maxPayload})`), false;
+    if (len > this.maxPayload) return (this.fail(1009, `a message of ${len} bytes (limit ${this.maxPayload})`), false);
     this.pending = p.subarray(at);
     // The payload gets its place (or a buffer of its own); the socket reads the rest straight into it.
-    this.payload = (op === 0x2 && fin && this.fragments.length === 0 ? this.allocator?.(len) : undefined) ?? Buffer.allocUnsafeSlow(len);
+    this.payload =
+      (op === 0x2 && fin && this.fragments.length === 0 ? this.allocator?.(len) : undefined) ??
+      Buffer.allocUnsafeSlow(len);
     this.payloadFill = 0;
     this.payloadOp = op;
     this.payloadFin = fin;
@@ -273,7 +282,12 @@ export class FastWebSocket implements SocketLike {
         }
         const whole = this.fragments.length === 0 ? payload : Buffer.concat([...this.fragments, data]);
         this.fragments = [];
-        this.emit("message", { data: this.fragmentOp === 0x1 ? Buffer.from(whole.buffer, whole.byteOffset, whole.byteLength).toString("utf8") : whole });
+        this.emit("message", {
+          data:
+            this.fragmentOp === 0x1
+              ? Buffer.from(whole.buffer, whole.byteOffset, whole.byteLength).toString("utf8")
+              : whole,
+        });
         return;
       }
       case 0x8: {

@@ -36,11 +36,16 @@ export interface WsListener extends TransportListener {
   readonly port: number;
 }
 
-export async function listenWs(address: string, onSocket: (socket: SocketLike, peer: string) => void, options: TransportOptions): Promise<WsListener> {
+export async function listenWs(
+  address: string,
+  onSocket: (socket: SocketLike, peer: string) => void,
+  options: TransportOptions,
+): Promise<WsListener> {
   const url = new URL(address);
   const secure = url.protocol === "wss:";
   const tls = options["tls"] as TlsOptions | undefined;
-  if (secure && !(tls?.cert && tls.key)) throw new ConnectError(`cannot listen at ${address}: wss:// needs { tls: { cert, key } }`);
+  if (secure && !(tls?.cert && tls.key))
+    throw new ConnectError(`cannot listen at ${address}: wss:// needs { tls: { cert, key } }`);
   const handler = (options["httpHandler"] as HttpHandler | undefined) ?? notFound;
   const server = secure ? createHttpsServer({ cert: tls!.cert, key: tls!.key }, handler) : createHttpServer(handler);
   const { WebSocketServer } = await loadWs();
@@ -62,7 +67,9 @@ export async function listenWs(address: string, onSocket: (socket: SocketLike, p
   });
   const hostname = url.hostname.replace(/^\[|\]$/g, "") || "127.0.0.1";
   await new Promise<void>((resolve, reject) => {
-    server.once("error", (err) => reject(new ConnectError(`cannot listen at ${address}: ${err.message}`, { cause: err })));
+    server.once("error", (err) =>
+      reject(new ConnectError(`cannot listen at ${address}: ${err.message}`, { cause: err })),
+    );
     server.listen(url.port === "" ? 0 : Number(url.port), hostname, () => resolve());
   });
   const bound = server.address();
@@ -88,7 +95,8 @@ export async function listenWs(address: string, onSocket: (socket: SocketLike, p
  */
 export function setMaxPayload(ws: WebSocket, bytes: number): void {
   const receiver = (ws as unknown as { _receiver?: { _maxPayload?: unknown } })._receiver;
-  if (!receiver || typeof receiver._maxPayload !== "number") throw new Error("this version of `ws` keeps no per-socket _maxPayload: node/ws-listen.ts must be updated");
+  if (!receiver || typeof receiver._maxPayload !== "number")
+    throw new Error("this version of `ws` keeps no per-socket _maxPayload: node/ws-listen.ts must be updated");
   receiver._maxPayload = bytes;
 }
 
@@ -106,7 +114,12 @@ export async function openWs(url: string, options: TransportOptions): Promise<So
   if (url.startsWith("ws:")) return new FastWebSocket(url, MAX_WS_MESSAGE_BYTES);
   const tls = options["tls"] as TlsOptions | undefined;
   const { WebSocket } = await loadWs();
-  const ws = new WebSocket(url, { perMessageDeflate: false, maxPayload: MAX_WS_MESSAGE_BYTES, ca: tls?.ca, generateMask: zeroMask });
+  const ws = new WebSocket(url, {
+    perMessageDeflate: false,
+    maxPayload: MAX_WS_MESSAGE_BYTES,
+    ca: tls?.ca,
+    generateMask: zeroMask,
+  });
   ws.binaryType = "nodebuffer";
   return ws as unknown as SocketLike;
 }

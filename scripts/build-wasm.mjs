@@ -22,7 +22,16 @@ const CLANG = process.env.CLANG ?? "clang";
  * memcpy/memset as single instructions, no libc, the functions named by export_name and the end
  * of static data (__heap_base: where the JavaScript side lays its buffers out).
  */
-const FLAGS = ["--target=wasm32", "-O3", "-msimd128", "-mbulk-memory", "-nostdlib", "-Wl,--no-entry", "-Wl,--export=__heap_base", "-Wl,--strip-all"];
+const FLAGS = [
+  "--target=wasm32",
+  "-O3",
+  "-msimd128",
+  "-mbulk-memory",
+  "-nostdlib",
+  "-Wl,--no-entry",
+  "-Wl,--export=__heap_base",
+  "-Wl,--strip-all",
+];
 
 function clangVersion() {
   const r = spawnSync(CLANG, ["--version"], { encoding: "utf8" });
@@ -70,7 +79,9 @@ if (process.argv.includes("--check")) {
     console.log(`blosc-wasm-binary.ts matches a rebuild (${bytes.length} bytes, clang ${version})`);
     process.exit(0);
   }
-  console.log(`blosc-wasm-binary.ts differs from a rebuild of blosc-wasm.c (${bytes.length} bytes committed, ${fresh.length} rebuilt): run node scripts/build-wasm.mjs`);
+  console.log(
+    `blosc-wasm-binary.ts differs from a rebuild of blosc-wasm.c (${bytes.length} bytes committed, ${fresh.length} rebuilt): run node scripts/build-wasm.mjs`,
+  );
   process.exit(1);
 }
 

@@ -67,7 +67,8 @@ function eagerFiles(entry, later = false) {
   const visit = (out) => {
     if (eager.has(out)) return;
     eager.add(out);
-    for (const i of outputs[out].imports) if ((later || i.kind === "import-statement") && outputs[i.path]) visit(i.path);
+    for (const i of outputs[out].imports)
+      if ((later || i.kind === "import-statement") && outputs[i.path]) visit(i.path);
   };
   visit(entry);
   return eager;
@@ -78,7 +79,9 @@ if (process.argv.includes("--sizes")) {
   const eager = eagerFiles("dist/page/worker.js");
   const kB = (files) => `${(files.reduce((s, f) => s + outputs[f].bytes, 0) / 1000).toFixed(0)} kB`;
   const later = [...eagerFiles("dist/page/worker.js", true)].filter((f) => !eager.has(f));
-  console.log(`the tab's worker: ${kB([...eager])} to join (${[...eager].join(", ")}); ${kB(later)} loaded when first needed`);
+  console.log(
+    `the tab's worker: ${kB([...eager])} to join (${[...eager].join(", ")}); ${kB(later)} loaded when first needed`,
+  );
 }
 for (const f of ["index.html", "page.css"]) copyFileSync(join(root, "browser/page", f), join(root, "dist/page", f));
 // What a page using the browser client loads before it runs.
@@ -101,7 +104,8 @@ await build({
   sourcemap: "linked",
   logLevel: "warning",
 });
-for (const f of ["index.html", "dashboard.css"]) copyFileSync(join(root, "browser/dashboard", f), join(root, "dist/dashboard", f));
+for (const f of ["index.html", "dashboard.css"])
+  copyFileSync(join(root, "browser/dashboard", f), join(root, "dist/dashboard", f));
 const cli = join(root, "dist/node/cli.js");
 if (existsSync(cli)) chmodSync(cli, 0o755);
 
@@ -109,4 +113,6 @@ if (!process.argv.includes("--no-types")) {
   const tsc = join(root, "node_modules/typescript/bin/tsc");
   execFileSync(process.execPath, [tsc, "-p", join(root, "tsconfig.build.json")], { stdio: "inherit" });
 }
-console.log(`built ${entryPoints.length} files into dist/ in ${Math.round(performance.now() - started)} ms; the browser-client bundle dist/page/meshwork.js: ${clientSize}`);
+console.log(
+  `built ${entryPoints.length} files into dist/ in ${Math.round(performance.now() - started)} ms; the browser-client bundle dist/page/meshwork.js: ${clientSize}`,
+);

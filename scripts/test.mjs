@@ -26,5 +26,9 @@ if (files.length === 0) {
 }
 // --expose-gc: tests check that garbage-collected futures release their results.
 const args = ["--expose-gc", "--import", "tsx", "--test", "--test-reporter", "spec", ...files];
-const r = spawnSync(process.execPath, args, { cwd: root, stdio: "inherit", env: { ...process.env, FORCE_COLOR: process.env.CI ? "0" : process.env.FORCE_COLOR } });
+const r = spawnSync(process.execPath, args, {
+  cwd: root,
+  stdio: "inherit",
+  env: { ...process.env, FORCE_COLOR: process.env.CI ? "0" : process.env.FORCE_COLOR },
+});
 process.exit(r.status ?? 1);

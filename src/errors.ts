@@ -67,7 +67,9 @@ export class ClosureError extends SerializationError {
         (called.length > 0
           ? `It calls ${fns}: functions do not travel as arguments either, so put ${called.length > 1 ? "them" : "it"} and this function in a task module ` +
             `(const mod = await client.upload(url); client.submit(mod.fn, ...)), or define ${called.length > 1 ? "them" : "it"} inside the function` +
-            (values.length > 0 ? `; pass ${values.map((v) => `\`${v}\``).join(", ")} as ${values.length > 1 ? "arguments" : "an argument"}.` : ".")
+            (values.length > 0
+              ? `; pass ${values.map((v) => `\`${v}\``).join(", ")} as ${values.length > 1 ? "arguments" : "an argument"}.`
+              : ".")
           : `Pass ${variables.length > 1 ? "these values" : "the value"} as ${variables.length > 1 ? "arguments" : "an argument"} ` +
             `(client.submit(fn, ...args)), or put the function in a task module (client.upload(url)).`),
     );
@@ -170,7 +172,9 @@ export class UnknownSchemeError extends MeshworkError {
   override name = "UnknownSchemeError";
   override readonly code = "UNKNOWN_SCHEME";
   constructor(address: string, known: string[]) {
-    super(`No transport for address "${address}". Known schemes: ${known.map((s) => `${s}://`).join(", ") || "(none)"}`);
+    super(
+      `No transport for address "${address}". Known schemes: ${known.map((s) => `${s}://`).join(", ") || "(none)"}`,
+    );
   }
 }
 
@@ -235,7 +239,9 @@ export class ColumnError extends MeshworkError {
     readonly available: readonly string[],
     where = "",
   ) {
-    super(`no column ${missing.map((m) => JSON.stringify(m)).join(", ")}${where ? ` ${where}` : ""}; the columns are ${available.map((a) => JSON.stringify(a)).join(", ") || "(none)"}`);
+    super(
+      `no column ${missing.map((m) => JSON.stringify(m)).join(", ")}${where ? ` ${where}` : ""}; the columns are ${available.map((a) => JSON.stringify(a)).join(", ") || "(none)"}`,
+    );
   }
 }
 

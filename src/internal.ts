@@ -46,8 +46,32 @@ export { Task, Literal, FutureNode, LayeredGraph, findRefs, substitute, type Gra
 export { order } from "./graph/order.js";
 export { cull, fuse, optimize } from "./graph/optimize.js";
 export { registerBuiltin, registerFuser, registerRepeatable, builtin } from "./graph/builtins.js";
-export { prepare, COLLECTION, type PreparedGraph, type CollectionParts, type GraphScheduler } from "./graph/collection.js";
+export {
+  prepare,
+  COLLECTION,
+  type PreparedGraph,
+  type CollectionParts,
+  type GraphScheduler,
+} from "./graph/collection.js";
 export { LocalScheduler, run, inThread } from "./client/local.js";
-export { takeBuffer, holdBuffers, dropBuffers, exposeBuffers, bufferPoolStats, clearBufferPool, POOL_MIN_BYTES } from "./util/buffer-pool.js";
-export { receiveBuffer, beginReceive, endReceive, receiveBufferStats, clearReceiveBuffers, setSpareBudget, setReceiveAhead, SPARE_MIN_BYTES, MAX_SPARE_BYTES } from "./util/receive-buffers.js";
+export {
+  takeBuffer,
+  holdBuffers,
+  dropBuffers,
+  exposeBuffers,
+  bufferPoolStats,
+  clearBufferPool,
+  POOL_MIN_BYTES,
+} from "./util/buffer-pool.js";
+export {
+  receiveBuffer,
+  beginReceive,
+  endReceive,
+  receiveBufferStats,
+  clearReceiveBuffers,
+  setSpareBudget,
+  setReceiveAhead,
+  SPARE_MIN_BYTES,
+  MAX_SPARE_BYTES,
+} from "./util/receive-buffers.js";
 export { TicketKey, opener, openedBy, sha256 } from "./util/tickets.js";

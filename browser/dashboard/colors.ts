@@ -6,7 +6,12 @@ export const SPILL = "#8e5cc4";
 export const ERROR = "#111";
 export const WAITING = "#dcdcdc";
 
-export const LINK_COLOURS: Record<string, string> = { port: "#8a8a8a", ws: "#2f6db5", webrtc: "#1f9e4a", relay: "#d9412b" };
+export const LINK_COLOURS: Record<string, string> = {
+  port: "#8a8a8a",
+  ws: "#2f6db5",
+  webrtc: "#1f9e4a",
+  relay: "#d9412b",
+};
 export const KIND_COLOURS: Record<string, string> = { thread: "#4a7fb5", node: "#3f9a5a", browser: "#e08a1e" };
 
 const cache = new Map<string, string>();

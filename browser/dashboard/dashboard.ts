@@ -31,7 +31,21 @@ interface Status {
   drawMs: number[];
 }
 
-const status: Status = { state: "connecting", message: "", frames: 0, bars: 0, workers: [], prefixes: [], mesh: [], graph: { kind: "graph", total: 0 }, maxDrawMs: 0, maxFrameMs: 0, maxPanelDrawMs: 0, frameMs: [], drawMs: [] };
+const status: Status = {
+  state: "connecting",
+  message: "",
+  frames: 0,
+  bars: 0,
+  workers: [],
+  prefixes: [],
+  mesh: [],
+  graph: { kind: "graph", total: 0 },
+  maxDrawMs: 0,
+  maxFrameMs: 0,
+  maxPanelDrawMs: 0,
+  frameMs: [],
+  drawMs: [],
+};
 (window as unknown as { dashboard: Status }).dashboard = status;
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -51,14 +65,29 @@ function refuse(state: Status["state"], message: string): void {
 async function main(): Promise<void> {
   const token = new URLSearchParams(location.hash.slice(1)).get("token");
   if (!token) {
-    return refuse("no-token", "This dashboard needs the client token. Open the link the scheduler printed: it ends in /dashboard#token=…");
+    return refuse(
+      "no-token",
+      "This dashboard needs the client token. Open the link the scheduler printed: it ends in /dashboard#token=…",
+    );
   }
   const pick = (key: string) => void showStory(token, key);
   const stream = new TaskStream($("stream"), pick);
   const graph = new GraphPanel($("graph"), $("graph-note"), $("graph-summary"), pick);
-  legend($("stream-legend"), [["task (colour by prefix)", "hsl(120 60% 50%)"], ["transfer (fetched from a peer)", TRANSFER], ["spill", SPILL], ["error", ERROR]]);
+  legend($("stream-legend"), [
+    ["task (colour by prefix)", "hsl(120 60% 50%)"],
+    ["transfer (fetched from a peer)", TRANSFER],
+    ["spill", SPILL],
+    ["error", ERROR],
+  ]);
   legend($("progress-legend"), PROGRESS_LEGEND);
-  legend($("mesh-legend"), [...Object.entries(LINK_COLOURS).map(([k, c]) => [`${k} link${k === "relay" ? " (dashed)" : ""}`, c] as [string, string]), ...Object.entries(KIND_COLOURS).map(([k, c]) => [k === "browser" ? "browser tab" : `${k} worker`, c] as [string, string])]);
+  legend($("mesh-legend"), [
+    ...Object.entries(LINK_COLOURS).map(
+      ([k, c]) => [`${k} link${k === "relay" ? " (dashed)" : ""}`, c] as [string, string],
+    ),
+    ...Object.entries(KIND_COLOURS).map(
+      ([k, c]) => [k === "browser" ? "browser tab" : `${k} worker`, c] as [string, string],
+    ),
+  ]);
   legend($("graph-legend"), STATE_LEGEND);
   $("story-close").addEventListener("click", () => ($("story-panel").hidden = true));
   const table = new WorkersTable($<HTMLTableElement>("workers").tBodies[0]!);
@@ -74,11 +103,18 @@ async function main(): Promise<void> {
     table.update(frame.workers, frame.moreWorkers);
     renderProgress($("progress"), frame.progress);
     const running = frame.workers.reduce((s, w) => s + w.executing, 0);
-    $("summary").textContent = `${frame.workers.length + frame.moreWorkers} workers · ${running} tasks running · ${frame.clients} client${frame.clients === 1 ? "" : "s"}${frame.barsLeftOut > 0 ? ` · task stream sampled (${frame.barsLeftOut} events left out last second)` : ""}`;
+    $("summary").textContent =
+      `${frame.workers.length + frame.moreWorkers} workers · ${running} tasks running · ${frame.clients} client${frame.clients === 1 ? "" : "s"}${frame.barsLeftOut > 0 ? ` · task stream sampled (${frame.barsLeftOut} events left out last second)` : ""}`;
     status.frames++;
     status.bars = stream.total;
     status.workers = frame.workers.map((w) => ({ id: w.id, name: w.name, kind: w.kind, done: w.done }));
-    status.prefixes = frame.progress.map((p) => ({ prefix: p.prefix, done: p.done, memory: p.memory, processing: p.processing, waiting: p.waiting }));
+    status.prefixes = frame.progress.map((p) => ({
+      prefix: p.prefix,
+      done: p.done,
+      memory: p.memory,
+      processing: p.processing,
+      waiting: p.waiting,
+    }));
     status.mesh = edges;
     status.graph = { kind: frame.graph.kind, total: frame.graph.total };
     dirty = true;
@@ -114,7 +150,11 @@ async function main(): Promise<void> {
   for (;;) {
     let res: Response;
     try {
-      res = await fetch("/dashboard/feed", { headers: { authorization: `Bearer ${token}` }, cache: "no-store", signal: leaving.signal });
+      res = await fetch("/dashboard/feed", {
+        headers: { authorization: `Bearer ${token}` },
+        cache: "no-store",
+        signal: leaving.signal,
+      });
     } catch (err) {
       if (leaving.signal.aborted) return;
       status.state = "disconnected";
@@ -125,7 +165,10 @@ async function main(): Promise<void> {
     }
     if (res.status === 401 || res.status === 403) {
       const body = (await res.json().catch(() => ({}))) as { error?: string };
-      return refuse("refused", `The scheduler refused this dashboard: ${body.error ?? res.statusText}. Open the link the scheduler printed.`);
+      return refuse(
+        "refused",
+        `The scheduler refused this dashboard: ${body.error ?? res.statusText}. Open the link the scheduler printed.`,
+      );
     }
     if (!res.ok || !res.body) {
       const body = (await res.json().catch(() => ({}))) as { error?: string };

@@ -5,7 +5,14 @@
 import type { GraphView } from "../../src/scheduler/telemetry.js";
 import { ERROR, fitCanvas, prefixColour, tooltip, WAITING } from "./colors.js";
 
-const STATE_NAMES: Record<string, string> = { r: "released", w: "waiting", n: "no worker", p: "processing", m: "in memory", e: "erred" };
+const STATE_NAMES: Record<string, string> = {
+  r: "released",
+  w: "waiting",
+  n: "no worker",
+  p: "processing",
+  m: "in memory",
+  e: "erred",
+};
 export const STATE_LEGEND: [string, string][] = [
   ["waiting", WAITING],
   ["no worker", "#f2c14e"],
@@ -34,7 +41,11 @@ export class GraphPanel {
   ) {
     canvas.addEventListener("mousemove", (e) => {
       const i = this.at(e.offsetX, e.offsetY);
-      tooltip(i === undefined ? null : `${this.keys[i]}\n${STATE_NAMES[this.states[i] ?? "r"] ?? "?"}`, e.clientX, e.clientY);
+      tooltip(
+        i === undefined ? null : `${this.keys[i]}\n${STATE_NAMES[this.states[i] ?? "r"] ?? "?"}`,
+        e.clientX,
+        e.clientY,
+      );
     });
     canvas.addEventListener("mouseleave", () => tooltip(null));
     canvas.addEventListener("click", (e) => {
@@ -121,7 +132,10 @@ export class GraphPanel {
     this.note.textContent = this.total === 0 ? "(no tasks)" : `(${this.total} tasks)`;
     if (this.states === "") return;
     const { size, x0, y0 } = this.cell(width, height);
-    const centre = (i: number): [number, number] => [x0 + (this.place[i]![0] + 0.5) * size, y0 + (this.place[i]![1] + 0.5) * size];
+    const centre = (i: number): [number, number] => [
+      x0 + (this.place[i]![0] + 0.5) * size,
+      y0 + (this.place[i]![1] + 0.5) * size,
+    ];
     if (this.edges.length <= 20_000) {
       ctx.strokeStyle = "#0002";
       ctx.lineWidth = 1;
@@ -137,7 +151,16 @@ export class GraphPanel {
     const r = Math.max(1, size * 0.35);
     for (let i = 0; i < this.keys.length; i++) {
       const s = this.states[i];
-      ctx.fillStyle = s === "m" ? prefixColour(this.prefixes[i] ?? "") : s === "p" ? "#4a7fb5" : s === "e" ? ERROR : s === "n" ? "#f2c14e" : WAITING;
+      ctx.fillStyle =
+        s === "m"
+          ? prefixColour(this.prefixes[i] ?? "")
+          : s === "p"
+            ? "#4a7fb5"
+            : s === "e"
+              ? ERROR
+              : s === "n"
+                ? "#f2c14e"
+                : WAITING;
       const [x, y] = centre(i);
       ctx.fillRect(x - r, y - r, 2 * r, 2 * r);
     }

@@ -9,7 +9,10 @@ export async function showStory(token: string, key: string): Promise<void> {
   document.getElementById("story-key")!.textContent = key;
   panel.hidden = false;
   tbody.replaceChildren();
-  const res = await fetch(`/dashboard/story?key=${encodeURIComponent(key)}`, { headers: { authorization: `Bearer ${token}` }, cache: "no-store" });
+  const res = await fetch(`/dashboard/story?key=${encodeURIComponent(key)}`, {
+    headers: { authorization: `Bearer ${token}` },
+    cache: "no-store",
+  });
   const body = (await res.json()) as { entries?: StoryEntry[]; leftOut?: number; now?: number; error?: string };
   if (!res.ok || !body.entries) {
     const tr = document.createElement("tr");

@@ -47,7 +47,14 @@ export class TaskStream {
       const bar = this.at(e.offsetX, e.offsetY);
       if (!bar) return tooltip(null);
       const worker = this.lanes.find((w) => w.id === bar.lane)?.name ?? bar.lane;
-      const what = bar.kind === "task" ? `${bar.key}\nran ${(bar.end - bar.start).toFixed(1)} ms on ${worker}` : bar.kind === "transfer" ? `${bar.key}\nfetched by ${worker}` : bar.kind === "spill" ? `spilled on ${worker}` : `${bar.key}\nfailed on ${worker}`;
+      const what =
+        bar.kind === "task"
+          ? `${bar.key}\nran ${(bar.end - bar.start).toFixed(1)} ms on ${worker}`
+          : bar.kind === "transfer"
+            ? `${bar.key}\nfetched by ${worker}`
+            : bar.kind === "spill"
+              ? `spilled on ${worker}`
+              : `${bar.key}\nfailed on ${worker}`;
       tooltip(`${what}${bar.bytes > 0 ? `\n${bytes(bar.bytes)}` : ""}`, e.clientX, e.clientY);
     });
     canvas.addEventListener("mouseleave", () => tooltip(null));
@@ -71,13 +78,15 @@ export class TaskStream {
         while (row < free.length && free[row]! > s) row++;
         free[row] = e;
       }
-      const colour = kind === "task" ? prefixColour(prefix) : kind === "transfer" ? TRANSFER : kind === "spill" ? SPILL : ERROR;
+      const colour =
+        kind === "task" ? prefixColour(prefix) : kind === "transfer" ? TRANSFER : kind === "spill" ? SPILL : ERROR;
       this.bars.push({ lane, start: s, end: e, kind, key, prefix, bytes: nbytes, row, colour });
     }
     this.total += frame.bars.length;
     const cutoff = performance.now() - WINDOW_MS;
     let drop = 0;
-    while (drop < this.bars.length && (this.bars[drop]!.end < cutoff || this.bars.length - drop > MAX_KEPT_BARS)) drop++;
+    while (drop < this.bars.length && (this.bars[drop]!.end < cutoff || this.bars.length - drop > MAX_KEPT_BARS))
+      drop++;
     if (drop > 0) {
       this.bars = this.bars.slice(drop);
       this.painted = Math.max(0, this.painted - drop);
@@ -109,7 +118,11 @@ export class TaskStream {
     const lanesKey = this.lanes.map((w) => `${w.id}:${w.nthreads}`).join(",");
     const ctx = this.canvas.getContext("2d")!;
     let from = this.painted;
-    if (this.canvas.width !== Math.round(width * ratio) || this.canvas.height !== Math.round(height * ratio) || lanesKey !== this.lanesKey) {
+    if (
+      this.canvas.width !== Math.round(width * ratio) ||
+      this.canvas.height !== Math.round(height * ratio) ||
+      lanesKey !== this.lanesKey
+    ) {
       this.canvas.width = Math.round(width * ratio);
       this.canvas.height = Math.round(height * ratio);
       this.lanesKey = lanesKey;
@@ -123,7 +136,17 @@ export class TaskStream {
       if (shift > 0) {
         const x0 = Math.round(LABEL_WIDTH * ratio);
         ctx.setTransform(1, 0, 0, 1, 0, 0);
-        ctx.drawImage(this.canvas, x0 + shift, 0, this.canvas.width - x0 - shift, this.canvas.height, x0, 0, this.canvas.width - x0 - shift, this.canvas.height);
+        ctx.drawImage(
+          this.canvas,
+          x0 + shift,
+          0,
+          this.canvas.width - x0 - shift,
+          this.canvas.height,
+          x0,
+          0,
+          this.canvas.width - x0 - shift,
+          this.canvas.height,
+        );
         ctx.clearRect(this.canvas.width - shift, 0, shift, this.canvas.height);
         this.origin += shift / (scale * ratio);
       }
@@ -137,7 +160,12 @@ export class TaskStream {
       this.lanes.forEach((w, i) => {
         if (i % labelEvery === 0) {
           ctx.fillStyle = "#444";
-          ctx.fillText(w.name.length > 16 ? `${w.name.slice(0, 15)}…` : w.name, 2, i * laneHeight + laneHeight / 2, LABEL_WIDTH - 6);
+          ctx.fillText(
+            w.name.length > 16 ? `${w.name.slice(0, 15)}…` : w.name,
+            2,
+            i * laneHeight + laneHeight / 2,
+            LABEL_WIDTH - 6,
+          );
         }
       });
     }

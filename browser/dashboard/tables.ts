@@ -137,7 +137,10 @@ export function renderProgress(container: HTMLElement, rows: PrefixRow[]): void 
     }
     const counts = document.createElement("span");
     counts.className = "counts";
-    counts.textContent = `${r.done + r.memory} / ${total} done` + (r.processing ? `, ${r.processing} processing` : "") + (r.erred ? `, ${r.erred} erred` : "");
+    counts.textContent =
+      `${r.done + r.memory} / ${total} done` +
+      (r.processing ? `, ${r.processing} processing` : "") +
+      (r.erred ? `, ${r.erred} erred` : "");
     item.append(name, bar, counts);
     return item;
   });

@@ -19,7 +19,8 @@ const worker = new Worker(new URL("./worker.js", import.meta.url), { type: "modu
 const bridge = bridgeEnd((m, transfer) => worker.postMessage(m, transfer));
 if (webrtc !== "off" && typeof RTCPeerConnection === "function") {
   serveBridge(bridge, {
-    load: async () => (config) => new RTCPeerConnection(config as RTCConfiguration) as unknown as PeerConnectionLike, transfer: webrtc === "pipe" ? "pipe" : "channel",
+    load: async () => (config) => new RTCPeerConnection(config as RTCConfiguration) as unknown as PeerConnectionLike,
+    transfer: webrtc === "pipe" ? "pipe" : "channel",
   });
 }
 const $ = (id: string) => document.getElementById(id)!;
@@ -49,7 +50,11 @@ worker.onmessage = (e: MessageEvent<TabStatus | BridgeMessage>) => {
   peers.replaceChildren(
     ...(s.peers.length === 0
       ? [Object.assign(document.createElement("li"), { textContent: "none yet" })]
-      : s.peers.map((p) => Object.assign(document.createElement("li"), { textContent: `${p.name}${p.role === "client" ? " (client)" : ""}: ${p.kinds.join(" + ")}, ${bytes(p.bytesIn)} in, ${bytes(p.bytesOut)} out` }))),
+      : s.peers.map((p) =>
+          Object.assign(document.createElement("li"), {
+            textContent: `${p.name}${p.role === "client" ? " (client)" : ""}: ${p.kinds.join(" + ")}, ${bytes(p.bytesIn)} in, ${bytes(p.bytesOut)} out`,
+          }),
+        )),
   );
   (window as unknown as { meshwork?: TabStatus }).meshwork = s; // for tests and the curious
 };
@@ -60,7 +65,14 @@ worker.onerror = (e) => {
 
 // #test-lie=1 makes this tab forge every result: for the adversarial test of verification only.
 const lieForTests = params.get("test-lie") === "1";
-worker.postMessage({ kind: "start", token, webrtc: webrtc !== "off" && typeof RTCPeerConnection === "function", lieForTests } satisfies ToTabWorker);
+worker.postMessage({
+  kind: "start",
+  token,
+  webrtc: webrtc !== "off" && typeof RTCPeerConnection === "function",
+  lieForTests,
+} satisfies ToTabWorker);
 // Leaving: the worker asks to be retired, so the results only this tab holds move to other workers
 // first (if the browser gives it the time; otherwise it is a lost worker and they are recomputed).
-addEventListener("pagehide", () => worker.postMessage({ kind: "retire", reason: "the tab is closing" } satisfies ToTabWorker));
+addEventListener("pagehide", () =>
+  worker.postMessage({ kind: "retire", reason: "the tab is closing" } satisfies ToTabWorker),
+);

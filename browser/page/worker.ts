@@ -32,7 +32,13 @@ for (const scheme of ["ws", "wss", "inproc"]) {
     connect: (address, options) =>
       ownOrigin(address)
         ? openSocketChannel({ open }, address, address, "ws", options)
-        : openSocketChannel({ open }, `${origin}/relay-to/${encodeURIComponent(address)}${relayQuery(options)}`, address, "relay", options),
+        : openSocketChannel(
+            { open },
+            `${origin}/relay-to/${encodeURIComponent(address)}${relayQuery(options)}`,
+            address,
+            "relay",
+            options,
+          ),
     listen: (address) => Promise.reject(new ConnectError(`a browser worker cannot listen at ${address}`)),
   });
 }
@@ -41,7 +47,16 @@ const name = `tab-${randomId(3)}`;
 setReceiveAhead(false); // as in the browser entry (browser/index.ts): a page's links are too slow for it to show
 setLogger(consoleLogger("warn", name));
 let worker: Worker | null = null;
-const status: TabStatus = { state: "starting", name, workerId: "", tasksDone: 0, memory: 0, bytesIn: 0, bytesOut: 0, peers: [] };
+const status: TabStatus = {
+  state: "starting",
+  name,
+  workerId: "",
+  tasksDone: 0,
+  memory: 0,
+  bytesIn: 0,
+  bytesOut: 0,
+  peers: [],
+};
 
 /**
  * One entry per peer: a worker fetched from (out) and fetching here (in) are two connections,
@@ -53,13 +68,19 @@ function peersOf(links: ReturnType<Worker["links"]>): TabPeer[] {
     if (l.role === "scheduler") continue;
     const name = l.name || l.peer;
     let p = byName.get(`${l.role} ${name}`);
-    if (!p) byName.set(`${l.role} ${name}`, (p = { name, role: l.role, kinds: [], address: undefined, bytesIn: 0, bytesOut: 0 }));
+    if (!p)
+      byName.set(
+        `${l.role} ${name}`,
+        (p = { name, role: l.role, kinds: [], address: undefined, bytesIn: 0, bytesOut: 0 }),
+      );
     if (!p.kinds.includes(l.kind)) p.kinds.push(l.kind);
     if (l.direction === "out") p.address = l.peer;
     p.bytesIn += l.bytesIn;
     p.bytesOut += l.bytesOut;
   }
-  return [...byName.values()].sort((a, b) => (a.role === b.role ? a.name.localeCompare(b.name) : a.role === "peer" ? -1 : 1));
+  return [...byName.values()].sort((a, b) =>
+    a.role === b.role ? a.name.localeCompare(b.name) : a.role === "peer" ? -1 : 1,
+  );
 }
 
 function report(): void {

@@ -32,11 +32,14 @@ try {
     return Math.sqrt(x);
   }, -4);
 } catch (err) {
-  if (err instanceof RemoteError) console.log(`a failing task → ${err.remoteName}: ${err.message.split(": ").slice(1).join(": ")}`);
+  if (err instanceof RemoteError)
+    console.log(`a failing task → ${err.remoteName}: ${err.message.split(": ").slice(1).join(": ")}`);
 }
 
 for (const w of await client.workers()) {
-  console.log(`worker ${w.name} (${w.kind}): ${w.tasks.done} tasks done, holding ${w.tasks.inMemory} results (${w.memory} bytes)`);
+  console.log(
+    `worker ${w.name} (${w.kind}): ${w.tasks.done} tasks done, holding ${w.tasks.inMemory} results (${w.memory} bytes)`,
+  );
 }
 
 await client.close();

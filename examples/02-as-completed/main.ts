@@ -16,7 +16,7 @@ function evaluate(x: number, y: number): { x: number; y: number; value: number }
 /** A small seeded generator, so every run proposes the same candidates. */
 function random(seed: number): () => number {
   let s = seed >>> 0;
-  return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+  return () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
 }
 
 const IN_FLIGHT = 8;
@@ -52,7 +52,9 @@ for await (const future of search) {
 const ms = performance.now() - started;
 
 console.log(`${EVALUATIONS} evaluations, ${IN_FLIGHT} in flight, in ${ms.toFixed(0)} ms`);
-console.log(`best point: (${best.x.toFixed(3)}, ${best.y.toFixed(3)}), value ${best.value.toExponential(2)} (the minimum is 0 at (3, -2))`);
+console.log(
+  `best point: (${best.x.toFixed(3)}, ${best.y.toFixed(3)}), value ${best.value.toExponential(2)} (the minimum is 0 at (3, -2))`,
+);
 
 await client.close();
 await cluster.close();

@@ -26,10 +26,14 @@ console.log(`y.compute() → ${answer.toFixed(3)} (n = ${n}) in ${((performance.
 
 t = performance.now();
 const xp = await x.persist();
-console.log(`x.persist() → ${xp.numblocks.reduce((a, b) => a * b)} blocks held on the workers in ${((performance.now() - t) / 1000).toFixed(2)} s`);
+console.log(
+  `x.persist() → ${xp.numblocks.reduce((a, b) => a * b)} blocks held on the workers in ${((performance.now() - t) / 1000).toFixed(2)} s`,
+);
 t = performance.now();
 const total = (await xp.sum().compute()) as number;
-console.log(`xp.sum() → ${total.toFixed(1)} (about n²/2 = ${(n * n) / 2}) in ${((performance.now() - t) / 1000).toFixed(2)} s`);
+console.log(
+  `xp.sum() → ${total.toFixed(1)} (about n²/2 = ${(n * n) / 2}) in ${((performance.now() - t) / 1000).toFixed(2)} s`,
+);
 
 // The same graph on this machine without a cluster gives the same bits.
 const small = mw.random([500, 500], { chunks: [128, 128], seed: 7 });

@@ -7,9 +7,15 @@
 import { Client, LocalCluster, compute, delayed } from "meshwork";
 
 // Task functions travel to workers as source, so they use only their arguments.
-const load = delayed((day: number) => Array.from({ length: 1000 }, (_, i) => Math.sin(day * 1000 + i) * 10 + (i % 97 === 0 ? NaN : 0)), { name: "load" });
+const load = delayed(
+  (day: number) => Array.from({ length: 1000 }, (_, i) => Math.sin(day * 1000 + i) * 10 + (i % 97 === 0 ? NaN : 0)),
+  { name: "load" },
+);
 const clean = delayed((xs: number[]) => xs.filter((x) => !Number.isNaN(x)), { name: "clean" });
-const summarize = delayed((xs: number[]) => ({ n: xs.length, sum: xs.reduce((a, b) => a + b, 0), max: Math.max(...xs) }), { name: "summarize" });
+const summarize = delayed(
+  (xs: number[]) => ({ n: xs.length, sum: xs.reduce((a, b) => a + b, 0), max: Math.max(...xs) }),
+  { name: "summarize" },
+);
 const combine = delayed(
   (parts: { n: number; sum: number; max: number }[]) => ({
     days: parts.length,

@@ -21,15 +21,26 @@ const chunk = Math.ceil(n / 8);
 const X = await mw.normal([n, truth.length], { chunks: [chunk, -1], seed: 1 }).persist();
 // y = 1 where x·β + b + logistic noise > 0: the logistic model. log(u) − log1p(−u) is logistic noise.
 const u = mw.uniform([n], { chunks: [chunk], seed: 2 });
-const y = await X.matmul(mw.fromArray(truth)).add(trueIntercept).add(u.log().sub(u.neg().log1p())).gt(0).astype("float64").persist();
+const y = await X.matmul(mw.fromArray(truth))
+  .add(trueIntercept)
+  .add(u.log().sub(u.neg().log1p()))
+  .gt(0)
+  .astype("float64")
+  .persist();
 console.log(`X = ${X}`);
 
 const model = await new LogisticRegression({ solver: "lbfgs", regularizer: "l2", lambda: 1, tol: 1e-6 }).fit(X, y);
 const r = model.result!;
-console.log(`fitted ${n} rows with lbfgs: ${r.iterations} iterations, ${r.passes} passes over the data, converged: ${r.converged}`);
-console.log(`time per iteration: ${(r.secondsPerIteration * 1000).toFixed(1)} ms (whole fit ${r.seconds.toFixed(2)} s)`);
+console.log(
+  `fitted ${n} rows with lbfgs: ${r.iterations} iterations, ${r.passes} passes over the data, converged: ${r.converged}`,
+);
+console.log(
+  `time per iteration: ${(r.secondsPerIteration * 1000).toFixed(1)} ms (whole fit ${r.seconds.toFixed(2)} s)`,
+);
 console.log("coefficient   truth   fitted");
-truth.forEach((t, j) => console.log(`  x${j}          ${t.toFixed(2).padStart(5)}   ${model.coef[j]!.toFixed(3).padStart(6)}`));
+truth.forEach((t, j) =>
+  console.log(`  x${j}          ${t.toFixed(2).padStart(5)}   ${model.coef[j]!.toFixed(3).padStart(6)}`),
+);
 console.log(`  intercept    ${trueIntercept.toFixed(2).padStart(5)}   ${model.intercept.toFixed(3).padStart(6)}`);
 const worst = Math.max(...truth.map((t, j) => Math.abs(model.coef[j]! - t)));
 console.log(`largest difference from the truth: ${worst.toFixed(3)}`);

@@ -21,7 +21,7 @@ const client = await Client.connect(cluster.address);
 
 // ---- make trips: a vendor (1 has most), a zone, a distance, a fare that grows with it, a pickup time ----
 let seed = 7;
-const random = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
+const random = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32;
 const zones = ["Midtown", "Harlem", "SoHo", "Astoria", "Flushing", null];
 const trips = Array.from({ length: rows }, () => {
   const distance = -Math.log(1 - random()) * 4;
@@ -38,22 +38,35 @@ const made = dd.fromRecords(trips, { npartitions: 4, dtypes: { vendor: "int32" }
 const data = join(dir, "trips");
 let t = performance.now();
 await made.toParquet(data, { overwrite: true });
-console.log(`wrote ${made.npartitions} Parquet files of ${rows} trips to ${data} in ${((performance.now() - t) / 1000).toFixed(2)} s`);
+console.log(
+  `wrote ${made.npartitions} Parquet files of ${rows} trips to ${data} in ${((performance.now() - t) / 1000).toFixed(2)} s`,
+);
 
 // ---- read them as a user would: planned from the footers, nothing read yet ----
 const frame = await dd.readParquet(data, { columns: ["vendor", "zone", "distance", "fare"] });
 console.log(String(frame));
 
-const long = frame.filter((d, $) => d.distance > $.min, { params: { min: 10 } }).assign({ perMile: (d) => d.fare / d.distance });
+const long = frame
+  .filter((d, $) => d.distance > $.min, { params: { min: 10 } })
+  .assign({ perMile: (d) => d.fare / d.distance });
 const byVendor = long.groupby("vendor").agg({ perMile: ["mean", "max"], fare: "sum", distance: "count" });
-const vendors = dd.fromRecords([{ vendor: 1, name: "Yellow Cab" }, { vendor: 2, name: "Green Cab" }, { vendor: 3, name: "Blue Cab" }], { dtypes: { vendor: "int32" } });
+const vendors = dd.fromRecords(
+  [
+    { vendor: 1, name: "Yellow Cab" },
+    { vendor: 2, name: "Green Cab" },
+    { vendor: 3, name: "Blue Cab" },
+  ],
+  { dtypes: { vendor: "int32" } },
+);
 const named = byVendor.merge(vendors, { on: "vendor", how: "left" });
 
 t = performance.now();
 const table = await named.compute();
 console.log(`long trips (> 10 miles) by vendor, on the cluster in ${((performance.now() - t) / 1000).toFixed(2)} s:`);
 for (const r of table.toArray()) {
-  console.log(`  ${String(r.name).padEnd(10)} trips ${String(r.distance).padStart(6)}  fare ${Number(r.fare).toFixed(0).padStart(9)}  $/mile mean ${Number(r.perMile_mean).toFixed(2)} max ${Number(r.perMile_max).toFixed(2)}`);
+  console.log(
+    `  ${String(r.name).padEnd(10)} trips ${String(r.distance).padStart(6)}  fare ${Number(r.fare).toFixed(0).padStart(9)}  $/mile mean ${Number(r.perMile_mean).toFixed(2)} max ${Number(r.perMile_max).toFixed(2)}`,
+  );
 }
 
 // A join of every trip with the vendor table: the small side is broadcast to each partition's task.
@@ -69,7 +82,9 @@ const top = (await byFare.head(3)).toArray().map((r) => Number(r.fare).toFixed(2
 console.log(`sorted by fare into ${byFare.npartitions} partitions; the three highest fares: ${top.join(", ")}`);
 
 const here = await named.compute({ scheduler: "sync" });
-console.log(`same result on the cluster and in this thread: ${JSON.stringify(here.toArray()) === JSON.stringify(table.toArray())}`);
+console.log(
+  `same result on the cluster and in this thread: ${JSON.stringify(here.toArray()) === JSON.stringify(table.toArray())}`,
+);
 
 await client.close();
 await cluster.close();

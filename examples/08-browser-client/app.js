@@ -13,7 +13,8 @@ const token = params.get("token");
 history.replaceState(null, "", location.pathname + location.search);
 
 try {
-  if (!scheduler || !token) throw new Error("open this page through the link main.ts prints (…/#scheduler=ws://…&token=…)");
+  if (!scheduler || !token)
+    throw new Error("open this page through the link main.ts prints (…/#scheduler=ws://…&token=…)");
   const { Client, array } = await import(new URL("/meshwork.js", scheduler.replace(/^ws/, "http")).href);
   const client = await Client.connect(scheduler, { token });
   show(`connected to ${scheduler}: ${(await client.workers()).length} workers`);
@@ -32,7 +33,9 @@ try {
   // A large result is fetched from the worker holding it, through the scheduler (the page may
   // connect to the scheduler only): 800 kB of samples.
   const samples = await client.submit((n) => Float64Array.from({ length: n }, (_, i) => Math.sin(i) ** 2), 100_000);
-  show(`fetched ${samples.length} samples from a worker, mean ${(samples.reduce((a, b) => a + b, 0) / samples.length).toFixed(3)}`);
+  show(
+    `fetched ${samples.length} samples from a worker, mean ${(samples.reduce((a, b) => a + b, 0) / samples.length).toFixed(3)}`,
+  );
 
   await client.close();
   show("done");

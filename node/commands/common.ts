@@ -37,7 +37,8 @@ export function untilSignal(): Promise<NodeJS.Signals> {
 /** A whole number ≥ min from a flag's text, or a UsageError naming the flag. */
 export function wholeNumber(flag: string, text: string | undefined, min: number): number {
   const n = Number(text);
-  if (text === undefined || !Number.isInteger(n) || n < min) throw new UsageError(`${flag} must be a whole number ≥ ${min}, got "${text}"`);
+  if (text === undefined || !Number.isInteger(n) || n < min)
+    throw new UsageError(`${flag} must be a whole number ≥ ${min}, got "${text}"`);
   return n;
 }
 
@@ -71,7 +72,8 @@ export function takeGlobalFlags(argv: string[]): { rest: string[]; debug: boolea
     } else if (a.startsWith("--log-level=")) given = a.slice("--log-level=".length);
     else rest.push(a === "-h" ? "--help" : a);
   }
-  if (given !== undefined && !LEVELS.includes(given as LogLevel)) throw new UsageError(`--log-level must be one of ${LEVELS.join(", ")}, got "${given}"`);
+  if (given !== undefined && !LEVELS.includes(given as LogLevel))
+    throw new UsageError(`--log-level must be one of ${LEVELS.join(", ")}, got "${given}"`);
   level = (given as LogLevel | undefined) ?? (debug ? "debug" : "info");
   setLogger(consoleLogger(level));
   return { rest, debug };
@@ -104,17 +106,27 @@ export function describeFailure(err: unknown, help?: string): { message: string;
     const flag = /'(-{1,2}[^' ]+)'/.exec(err.message)?.[1];
     if (code === "ERR_PARSE_ARGS_UNKNOWN_OPTION" && flag && help) {
       const flags = [...new Set([...help.matchAll(/^\s+(--[a-z][a-z-]*)/gm)].map((m) => m[1]!))];
-      const near = nearestName(flag.replace(/^-+/, ""), flags.map((f) => f.slice(2)));
+      const near = nearestName(
+        flag.replace(/^-+/, ""),
+        flags.map((f) => f.slice(2)),
+      );
       message = `unknown option ${flag}${near ? ` (did you mean --${near}?)` : ""}; the options are ${flags.join(", ")}`;
     }
     return { message, exitCode: 2 };
   }
   // A system error, alone or inside one of ours ("cannot listen at …: listen EADDRINUSE …"), gets a hint.
-  const system = [code, (err.cause as { code?: unknown } | undefined)?.code, ...(err.message.match(/\bE[A-Z]{4,}\b/g) ?? [])].find((c): c is string => typeof c === "string" && c in SYSTEM_CODES);
+  const system = [
+    code,
+    (err.cause as { code?: unknown } | undefined)?.code,
+    ...(err.message.match(/\bE[A-Z]{4,}\b/g) ?? []),
+  ].find((c): c is string => typeof c === "string" && c in SYSTEM_CODES);
   const hint = system ? ` (${SYSTEM_CODES[system]})` : "";
   if (typeof code === "string" && code in SYSTEM_CODES) return { message: `${err.message}${hint}`, exitCode: 1 };
   // meshwork's named errors (HandshakeError, ConnectError, ArgumentError …) say what is wrong.
-  if (err instanceof MeshworkError || (/^[A-Z]\w+Error$/.test(err.name) && typeof code === "string" && /^[A-Z_]+$/.test(code))) {
+  if (
+    err instanceof MeshworkError ||
+    (/^[A-Z]\w+Error$/.test(err.name) && typeof code === "string" && /^[A-Z_]+$/.test(code))
+  ) {
     return { message: `${err.name}: ${err.message}${hint}`, exitCode: 1 };
   }
   return undefined;

@@ -1,7 +1,16 @@
 // `meshwork demo`: a local cluster running example computations, saying what happened.
 
 import { parseArgs } from "node:util";
-import { asCompleted, Client, delayed, LocalCluster, progress, RemoteError, type Future, type ProgressOptions } from "../index.js";
+import {
+  asCompleted,
+  Client,
+  delayed,
+  LocalCluster,
+  progress,
+  RemoteError,
+  type Future,
+  type ProgressOptions,
+} from "../index.js";
 import * as mw from "../array.js";
 import { ms, untilSignal, UsageError, version, wholeNumber } from "./common.js";
 
@@ -36,7 +45,8 @@ export async function demo(argv: string[]): Promise<number> {
     return 0;
   }
   const workers = Number(values.workers);
-  if (!Number.isInteger(workers) || workers < 1) throw new UsageError(`--workers must be a whole number ≥ 1, got "${values.workers}"`);
+  if (!Number.isInteger(workers) || workers < 1)
+    throw new UsageError(`--workers must be a whole number ≥ 1, got "${values.workers}"`);
 
   const say = (what: string) => console.log(`  ${what}`);
   let t = performance.now();
@@ -44,7 +54,9 @@ export async function demo(argv: string[]): Promise<number> {
   const serve = values["no-serve"] ? false : (values.serve ?? (Boolean(process.stdin.isTTY) && !process.env["CI"]));
   const cluster = await LocalCluster.start({ workers, page: { port } });
   const client = await Client.connect(cluster.address);
-  console.log(`meshwork ${version()} demo: a scheduler and ${workers} worker threads in this process, started in ${ms(t)}`);
+  console.log(
+    `meshwork ${version()} demo: a scheduler and ${workers} worker threads in this process, started in ${ms(t)}`,
+  );
   console.log(`  scheduler: ${cluster.address} (and ${cluster.networkAddress} for browser tabs)`);
   console.log(`  browser tabs: open ${cluster.pageUrl} to lend a tab to this cluster`);
   if (cluster.dashboardLink) console.log(`  dashboard: open ${cluster.dashboardLink} to watch it work`);
@@ -58,12 +70,18 @@ export async function demo(argv: string[]): Promise<number> {
     console.log("\n2. map 10,000 tasks and gather the results, with progress(futures)");
     const inc = (x: number) => x + 1;
     t = performance.now();
-    const futures = client.map(inc, Array.from({ length: 10_000 }, (_, i) => i), { pure: false });
+    const futures = client.map(
+      inc,
+      Array.from({ length: 10_000 }, (_, i) => i),
+      { pure: false },
+    );
     await progress(futures, bar);
     const results = await client.gather(futures);
     const elapsed = performance.now() - t;
     for (const future of futures) future.release(); // the workers free the results now, not when the collector runs
-    say(`sum of results ${results.reduce((a, b) => a + b, 0)} (expected ${(10_000 * 10_001) / 2}); ${Math.round(10_000 / (elapsed / 1000)).toLocaleString("en")} tasks/s`);
+    say(
+      `sum of results ${results.reduce((a, b) => a + b, 0)} (expected ${(10_000 * 10_001) / 2}); ${Math.round(10_000 / (elapsed / 1000)).toLocaleString("en")} tasks/s`,
+    );
 
     console.log("\n3. a chain of 1,000 tasks, each taking the previous result as its input");
     t = performance.now();
@@ -100,7 +118,9 @@ export async function demo(argv: string[]): Promise<number> {
       say(`${err.remoteName}: ${err.message.slice(err.remoteName.length + 2)}`);
     }
 
-    console.log("\n6. a chunked array: x is 4000 × 4000 random numbers in 16 blocks; x + x.T, averaged down the columns, summed");
+    console.log(
+      "\n6. a chunked array: x is 4000 × 4000 random numbers in 16 blocks; x + x.T, averaged down the columns, summed",
+    );
     const x = mw.random([4000, 4000], { chunks: [1000, 1000], seed: 1 });
     const y = x.add(x.T).mean({ axis: 0 }).sum();
     say(`y = ${y}`);
@@ -113,13 +133,19 @@ export async function demo(argv: string[]): Promise<number> {
     const total = delayed((...vs: number[]) => vs.reduce((a, b) => a + b, 0), { pure: true });
     const sumOfSquares = total(...Array.from({ length: 10 }, (_, i) => square(i + 1)));
     t = performance.now();
-    say(`total(square(1), …, square(10)) → ${await sumOfSquares.compute()} (${sumOfSquares.taskCount} tasks) in ${ms(t)}`);
+    say(
+      `total(square(1), …, square(10)) → ${await sumOfSquares.compute()} (${sumOfSquares.taskCount} tasks) in ${ms(t)}`,
+    );
 
     console.log("\nworkers:");
-    for (const w of await client.workers()) say(`${w.name} (${w.kind}) ${w.tasks.done} tasks done, ${w.tasks.inMemory} results held`);
+    for (const w of await client.workers())
+      say(`${w.name} (${w.kind}) ${w.tasks.done} tasks done, ${w.tasks.inMemory} results held`);
 
     if (serve) await keepComputing(client, cluster.pageUrl!);
-    else console.log(`\n(not waiting for browser tabs: ${process.stdin.isTTY ? "--no-serve" : "not a terminal"}; \`meshwork demo --serve\` keeps it running)`);
+    else
+      console.log(
+        `\n(not waiting for browser tabs: ${process.stdin.isTTY ? "--no-serve" : "not a terminal"}; \`meshwork demo --serve\` keeps it running)`,
+      );
   } finally {
     t = performance.now();
     await client.close();
@@ -160,7 +186,11 @@ async function keepComputing(client: Client, pageUrl: string): Promise<void> {
   let count = 0;
   let lastReport = 0;
   while (!stop) {
-    const fs = client.map(estimate, Array.from({ length: 200 }, (_, i) => batch * 200 + i + 1), { pure: false });
+    const fs = client.map(
+      estimate,
+      Array.from({ length: 200 }, (_, i) => batch * 200 + i + 1),
+      { pure: false },
+    );
     const values = await client.gather(fs);
     for (const f of fs) f.release();
     for (const v of values) {
@@ -171,7 +201,10 @@ async function keepComputing(client: Client, pageUrl: string): Promise<void> {
     if (performance.now() - lastReport > 3000) {
       lastReport = performance.now();
       const ws = await client.workers();
-      console.log(`   π ≈ ${(sum / count).toFixed(6)} from ${count.toLocaleString("en")} tasks; ` + ws.map((w) => `${w.name} (${w.kind}) ${w.tasks.done}`).join(", "));
+      console.log(
+        `   π ≈ ${(sum / count).toFixed(6)} from ${count.toLocaleString("en")} tasks; ` +
+          ws.map((w) => `${w.name} (${w.kind}) ${w.tasks.done}`).join(", "),
+      );
     }
   }
   console.log("   stopping.");

@@ -64,11 +64,21 @@ export async function scheduler(argv: string[]): Promise<number> {
   const port = wholeNumber("--port", values.port, 0);
   if (port > 65535) throw new UsageError(`--port must be at most 65535, got ${port}`);
   const token = resolveToken("client", "--token", values.token, "--token-file", values["token-file"]).token;
-  const workerToken = resolveToken("worker", "--worker-token", values["worker-token"], "--worker-token-file", values["worker-token-file"]).token;
+  const workerToken = resolveToken(
+    "worker",
+    "--worker-token",
+    values["worker-token"],
+    "--worker-token-file",
+    values["worker-token-file"],
+  ).token;
   const tabToken = process.env[TOKEN_ENV.tab] || randomId(16);
   forgetTokenEnv(); // tasks of this process's threads read process.env
-  if (token === workerToken) throw new UsageError("--token and --worker-token must differ: a worker token must not be able to submit work");
-  if (tabToken === token || tabToken === workerToken) throw new UsageError(`${TOKEN_ENV.tab} must differ from the client and worker tokens: whoever opens the page's link holds it`);
+  if (token === workerToken)
+    throw new UsageError("--token and --worker-token must differ: a worker token must not be able to submit work");
+  if (tabToken === token || tabToken === workerToken)
+    throw new UsageError(
+      `${TOKEN_ENV.tab} must differ from the client and worker tokens: whoever opens the page's link holds it`,
+    );
   let maxPacketBytes: number | undefined;
   try {
     maxPacketBytes = values["max-message-size"] === undefined ? undefined : parseBytes(values["max-message-size"]);
@@ -76,21 +86,34 @@ export async function scheduler(argv: string[]): Promise<number> {
     throw new UsageError(`--max-message-size: ${(err as Error).message}`);
   }
   const dataDir = values["serve-data"] === undefined ? undefined : resolve(values["serve-data"]);
-  if (dataDir !== undefined && !isDirectory(dataDir)) throw new UsageError(`--serve-data: ${dataDir} is not a directory`);
+  if (dataDir !== undefined && !isDirectory(dataDir))
+    throw new UsageError(`--serve-data: ${dataDir} is not a directory`);
   if (values["data-origin"] && dataDir === undefined) throw new UsageError("--data-origin needs --serve-data");
   for (const o of values["data-origin"] ?? []) {
-    if (!URL.canParse(o) || new URL(o).origin !== o) throw new UsageError(`--data-origin is scheme://host[:port] (no path), got "${o}"`);
+    if (!URL.canParse(o) || new URL(o).origin !== o)
+      throw new UsageError(`--data-origin is scheme://host[:port] (no path), got "${o}"`);
   }
   const host = values.host.includes(":") ? `[${values.host}]` : values.host;
   const serveData = dataDir === undefined ? undefined : { directory: dataDir, origins: values["data-origin"] };
-  const net = await startNetworkScheduler({ host, port, token, workerToken, tabToken, transport: { maxPacketBytes }, serveData });
+  const net = await startNetworkScheduler({
+    host,
+    port,
+    token,
+    workerToken,
+    tabToken,
+    transport: { maxPacketBytes },
+    serveData,
+  });
   console.log(`meshwork ${version()} scheduler at ${net.address}`);
   console.log(`  clients: Client.connect("${net.address}", { token: "${token}" })`);
   // In the environment, not the arguments: a worker's command line is visible to every user of its machine.
   console.log(`  workers: ${TOKEN_ENV.worker}=${workerToken} npx meshwork worker ${net.address}`);
   console.log(`  browser tabs: open ${net.pageUrl}`);
   if (net.dashboardLink) console.log(`  dashboard: ${net.dashboardLink} (it carries the client token)`);
-  if (dataDir !== undefined) console.log(`  data: ${dataDir} read-only at ${net.address.replace(/^ws/, "http")}/data/ (Authorization: Bearer <either token>)`);
+  if (dataDir !== undefined)
+    console.log(
+      `  data: ${dataDir} read-only at ${net.address.replace(/^ws/, "http")}/data/ (Authorization: Bearer <either token>)`,
+    );
   console.log(`Ctrl-C (SIGINT) or SIGTERM closes it.`);
   const sig = await untilSignal();
   console.log(`${sig}: closing the scheduler`);

@@ -8,7 +8,11 @@ import { randomId } from "../../src/util/ids.js";
 import { UsageError } from "./common.js";
 
 /** Environment variables the CLI reads tokens from. */
-export const TOKEN_ENV = { client: "MESHWORK_TOKEN", worker: "MESHWORK_WORKER_TOKEN", tab: "MESHWORK_TAB_TOKEN" } as const;
+export const TOKEN_ENV = {
+  client: "MESHWORK_TOKEN",
+  worker: "MESHWORK_WORKER_TOKEN",
+  tab: "MESHWORK_TAB_TOKEN",
+} as const;
 
 /** A token file's first line, trimmed; a missing, empty or multi-token file is a UsageError naming the flag. */
 export function readTokenFile(flag: string, path: string): string {
@@ -16,10 +20,16 @@ export function readTokenFile(flag: string, path: string): string {
   try {
     text = readFileSync(path, "utf8");
   } catch (err) {
-    throw new UsageError(`${flag}: cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw new UsageError(
+      `${flag}: cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+    );
   }
-  const lines = text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l !== "");
-  if (lines.length !== 1) throw new UsageError(`${flag}: ${path} must hold one token on one line (it has ${lines.length} non-empty lines)`);
+  const lines = text
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l !== "");
+  if (lines.length !== 1)
+    throw new UsageError(`${flag}: ${path} must hold one token on one line (it has ${lines.length} non-empty lines)`);
   return lines[0]!;
 }
 
@@ -27,7 +37,14 @@ export function readTokenFile(flag: string, path: string): string {
  * The token for one role: the flag's value, else the file's, else the environment's, else a fresh
  * random one (`generated` true). Given in two places at once is a UsageError.
  */
-export function resolveToken(role: "client" | "worker", flag: string, value: string | undefined, fileFlag: string, file: string | undefined, env: NodeJS.ProcessEnv = process.env): { token: string; generated: boolean } {
+export function resolveToken(
+  role: "client" | "worker",
+  flag: string,
+  value: string | undefined,
+  fileFlag: string,
+  file: string | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+): { token: string; generated: boolean } {
   if (value !== undefined && file !== undefined) throw new UsageError(`give ${flag} or ${fileFlag}, not both`);
   if (value !== undefined) return { token: nonEmpty(flag, value), generated: false };
   if (file !== undefined) return { token: readTokenFile(fileFlag, file), generated: false };

@@ -26,7 +26,12 @@ export const JOIN_RETRY_MAX_MS = 5_000;
  * while the scheduler cannot be reached (ConnectError) and `timeoutMs` has not passed. Anything
  * else (a refused token) fails at once.
  */
-async function joinWithRetry<T>(join: () => Promise<T>, url: string, timeoutMs: number, stopped: () => boolean): Promise<T> {
+async function joinWithRetry<T>(
+  join: () => Promise<T>,
+  url: string,
+  timeoutMs: number,
+  stopped: () => boolean,
+): Promise<T> {
   const started = performance.now();
   for (let pause = 250; ; pause = Math.min(2 * pause, JOIN_RETRY_MAX_MS)) {
     try {
@@ -35,9 +40,16 @@ async function joinWithRetry<T>(join: () => Promise<T>, url: string, timeoutMs: 
       const waited = performance.now() - started;
       if ((err as { code?: unknown }).code !== "CONNECT" || stopped()) throw err;
       if (waited + pause > timeoutMs) {
-        throw Object.assign(new Error(`cannot reach the scheduler at ${url}${timeoutMs > 0 ? ` within --timeout ${timeoutMs / 1000} s` : ""}: ${(err as Error).message.replace(/^worker thread \S+ failed to start: /, "")}`), { name: "ConnectError", code: "CONNECT" });
+        throw Object.assign(
+          new Error(
+            `cannot reach the scheduler at ${url}${timeoutMs > 0 ? ` within --timeout ${timeoutMs / 1000} s` : ""}: ${(err as Error).message.replace(/^worker thread \S+ failed to start: /, "")}`,
+          ),
+          { name: "ConnectError", code: "CONNECT" },
+        );
       }
-      console.log(`the scheduler at ${url} cannot be reached yet (${(err as Error).message.replace(/^.*?: connect /, "")}); trying again in ${(pause / 1000).toFixed(2)} s`);
+      console.log(
+        `the scheduler at ${url} cannot be reached yet (${(err as Error).message.replace(/^.*?: connect /, "")}); trying again in ${(pause / 1000).toFixed(2)} s`,
+      );
       await new Promise((r) => setTimeout(r, pause));
     }
   }
@@ -91,17 +103,25 @@ export async function worker(argv: string[]): Promise<number> {
     return 0;
   }
   const [url, ...extra] = positionals;
-  if (!url) throw new UsageError("meshwork worker needs the scheduler's address, e.g. meshwork worker ws://127.0.0.1:8786 --token T");
+  if (!url)
+    throw new UsageError(
+      "meshwork worker needs the scheduler's address, e.g. meshwork worker ws://127.0.0.1:8786 --token T",
+    );
   if (extra.length > 0) throw new UsageError(`unexpected arguments: ${extra.join(" ")}`);
-  if (!/^wss?:\/\//.test(url)) throw new UsageError(`the scheduler address must start with ws:// or wss://, got "${url}"`);
+  if (!/^wss?:\/\//.test(url))
+    throw new UsageError(`the scheduler address must start with ws:// or wss://, got "${url}"`);
   let adapt: { minimum: number; maximum: number } | undefined;
   if (values.adapt !== undefined) {
     const m = /^(\d+):(\d+)$/.exec(values.adapt);
     if (!m) throw new UsageError(`--adapt takes MIN:MAX, e.g. 1:8, got "${values.adapt}"`);
     adapt = { minimum: Number(m[1]), maximum: Number(m[2]) };
-    if (adapt.minimum < 1 || adapt.minimum > adapt.maximum) throw new UsageError(`--adapt needs 1 ≤ MIN ≤ MAX, got ${values.adapt}`);
+    if (adapt.minimum < 1 || adapt.minimum > adapt.maximum)
+      throw new UsageError(`--adapt needs 1 ≤ MIN ≤ MAX, got ${values.adapt}`);
   }
-  let threads = values.threads === undefined ? (adapt?.minimum ?? availableParallelism()) : wholeNumber("--threads", values.threads, 1);
+  let threads =
+    values.threads === undefined
+      ? (adapt?.minimum ?? availableParallelism())
+      : wholeNumber("--threads", values.threads, 1);
   if (adapt) threads = Math.min(adapt.maximum, Math.max(adapt.minimum, threads));
   if (values["memory-limit"] !== undefined) {
     try {
@@ -111,7 +131,8 @@ export async function worker(argv: string[]): Promise<number> {
     }
   }
   const modes: Record<string, "auto" | "deflate" | false> = { auto: "auto", deflate: "deflate", off: false };
-  if (!(values.compression in modes)) throw new UsageError(`--compression must be auto, deflate or off, got "${values.compression}"`);
+  if (!(values.compression in modes))
+    throw new UsageError(`--compression must be auto, deflate or off, got "${values.compression}"`);
   let throttleBytesPerSec: number | undefined;
   if (values.throttle !== undefined) {
     try {
@@ -141,7 +162,15 @@ export async function worker(argv: string[]): Promise<number> {
     return `${sig}: leaving the scheduler`;
   });
   // The first thread finds the scheduler (retrying while it is not up yet); the others follow it.
-  const joining = (async () => [...(await joinWithRetry(() => group.grow(1), url, timeoutMs, () => signalled)), ...(await group.grow(threads - 1))])();
+  const joining = (async () => [
+    ...(await joinWithRetry(
+      () => group.grow(1),
+      url,
+      timeoutMs,
+      () => signalled,
+    )),
+    ...(await group.grow(threads - 1)),
+  ])();
   const started = await Promise.race([joining, stop]);
   if (typeof started === "string") {
     joining.catch(() => {}); // what the join comes to no longer matters
@@ -149,7 +178,9 @@ export async function worker(argv: string[]): Promise<number> {
     await group.close("worker process closing");
     return 0;
   }
-  console.log(`meshwork ${version()} worker: ${threads} thread(s) joined ${url}${adapt ? ` (adapting between ${adapt.minimum} and ${adapt.maximum})` : ""}`);
+  console.log(
+    `meshwork ${version()} worker: ${threads} thread(s) joined ${url}${adapt ? ` (adapting between ${adapt.minimum} and ${adapt.maximum})` : ""}`,
+  );
   for (const w of started) console.log(`  ${w.name} serves data at ${w.address}`);
   const schedulerGone = group.empty().then(() => "the scheduler closed the connection");
   const why = await Promise.race([stop, schedulerGone]);

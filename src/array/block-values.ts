@@ -7,7 +7,13 @@
 import { isTaskHandle } from "../client/arguments.js";
 import { ArgumentError } from "../errors.js";
 import { builtin } from "../graph/builtins.js";
-import { COLLECTION, computeWith, type Collection, type CollectionParts, type ComputeOptions } from "../graph/collection.js";
+import {
+  COLLECTION,
+  computeWith,
+  type Collection,
+  type CollectionParts,
+  type ComputeOptions,
+} from "../graph/collection.js";
 import { Delayed } from "../graph/delayed.js";
 import { LayeredGraph, Task, TaskRef, type Callable, type GraphNode } from "../graph/task.js";
 import { randomId } from "../util/ids.js";
@@ -67,7 +73,13 @@ export class BlockValues<T> implements Collection<T> {
       graph: this.graph,
       keys,
       finalize: (values) => (here ? here(values) : values) as T,
-      finalizeTask: () => (fn ? new Task(fn, keys.map((k) => new TaskRef(k))) : new Task("identity", [keys.map((k) => new TaskRef(k))])),
+      finalizeTask: () =>
+        fn
+          ? new Task(
+              fn,
+              keys.map((k) => new TaskRef(k)),
+            )
+          : new Task("identity", [keys.map((k) => new TaskRef(k))]),
       rebuild: (held) => {
         const layer = new Map<string, GraphNode>();
         for (const k of keys) layer.set(k, held.get(k)!);
@@ -91,7 +103,11 @@ export class BlockValues<T> implements Collection<T> {
  * function (sent to workers as source: no outside variables), an uploaded module's function, or a
  * builtin's name.
  */
-export function mapBlockValues<T>(fn: Callable | ((...args: never[]) => T), arrays: readonly ChunkedArray[], options: BlockValuesOptions = {}): BlockValues<T[]> {
+export function mapBlockValues<T>(
+  fn: Callable | ((...args: never[]) => T),
+  arrays: readonly ChunkedArray[],
+  options: BlockValuesOptions = {},
+): BlockValues<T[]> {
   const { graph, keys } = blockTasks(fn, arrays, options);
   return new BlockValues<T[]>(graph, keys, null, null);
 }
@@ -105,15 +121,25 @@ export function mapBlockValues<T>(fn: Callable | ((...args: never[]) => T), arra
  * const g = await mw.reduceBlocks((x, r) => ..., [X, r]).compute();
  * ```
  */
-export function reduceBlocks<T>(fn: Callable | ((...args: never[]) => T), arrays: readonly ChunkedArray[], options: ReduceBlocksOptions = {}): BlockValues<T> {
+export function reduceBlocks<T>(
+  fn: Callable | ((...args: never[]) => T),
+  arrays: readonly ChunkedArray[],
+  options: ReduceBlocksOptions = {},
+): BlockValues<T> {
   const split = options.splitEvery ?? DEFAULT_SPLIT_EVERY;
-  if (!Number.isInteger(split) || split < 2) throw new ArgumentError(`splitEvery must be a whole number ≥ 2, got ${split}`);
+  if (!Number.isInteger(split) || split < 2)
+    throw new ArgumentError(`splitEvery must be a whole number ≥ 2, got ${split}`);
   const combine = options.combine ?? "sum";
   const combineFn: Callable = combine === "sum" ? K.sumValues : combine;
-  if (typeof combineFn !== "function" && typeof combineFn !== "string") throw new ArgumentError(`combine must be "sum", a function or a builtin's name, got ${typeof combine}`);
+  if (typeof combineFn !== "function" && typeof combineFn !== "string")
+    throw new ArgumentError(`combine must be "sum", a function or a builtin's name, got ${typeof combine}`);
   // An uploaded module's function runs only on workers: then the tree goes down to one value there.
   const uploaded = isTaskHandle(combineFn);
-  const here = uploaded ? (...values: unknown[]) => values[0] : typeof combineFn === "function" ? combineFn : builtin(combineFn);
+  const here = uploaded
+    ? (...values: unknown[]) => values[0]
+    : typeof combineFn === "function"
+      ? combineFn
+      : builtin(combineFn);
   if (!here) throw new ArgumentError(`no builtin function named ${JSON.stringify(combineFn)}`);
   const { graph, keys, name, layer } = blockTasks(fn, arrays, options);
   let level = keys;
@@ -121,23 +147,43 @@ export function reduceBlocks<T>(fn: Callable | ((...args: never[]) => T), arrays
     const next: string[] = [];
     for (let i = 0; i < level.length; i += split) {
       const key = `${name}-c${depth}[${i / split}]`;
-      layer.set(key, new Task(combineFn, level.slice(i, i + split).map((k) => new TaskRef(k))));
+      layer.set(
+        key,
+        new Task(
+          combineFn,
+          level.slice(i, i + split).map((k) => new TaskRef(k)),
+        ),
+      );
       next.push(key);
     }
     level = next;
   }
-  return new BlockValues<T>(graph, level, (values) => (values.length === 1 ? values[0] : (here as (...v: unknown[]) => unknown)(...values)), combineFn);
+  return new BlockValues<T>(
+    graph,
+    level,
+    (values) => (values.length === 1 ? values[0] : (here as (...v: unknown[]) => unknown)(...values)),
+    combineFn,
+  );
 }
 
-function blockTasks(fn: Callable, arrays: readonly ChunkedArray[], options: BlockValuesOptions): { graph: LayeredGraph; keys: string[]; name: string; layer: Map<string, GraphNode> } {
-  if (typeof fn !== "function" && typeof fn !== "string") throw new ArgumentError("a block function must be a function or a builtin's name");
-  if (!Array.isArray(arrays as unknown) || arrays.length === 0) throw new ArgumentError("block values need a non-empty list of arrays");
+function blockTasks(
+  fn: Callable,
+  arrays: readonly ChunkedArray[],
+  options: BlockValuesOptions,
+): { graph: LayeredGraph; keys: string[]; name: string; layer: Map<string, GraphNode> } {
+  if (typeof fn !== "function" && typeof fn !== "string")
+    throw new ArgumentError("a block function must be a function or a builtin's name");
+  if (!Array.isArray(arrays as unknown) || arrays.length === 0)
+    throw new ArgumentError("block values need a non-empty list of arrays");
   arrays.forEach((x, i) => {
     if (!(x instanceof ChunkedArray)) throw new ArgumentError(`array ${i + 1} is not a chunked array`);
   });
   const first = arrays[0]!;
   for (const [i, x] of arrays.entries()) {
-    if (x.ndim > first.ndim) throw new ArgumentError(`array ${i + 1} has more dimensions (${x.ndim}) than the first (${first.ndim}); put the array with the most dimensions first`);
+    if (x.ndim > first.ndim)
+      throw new ArgumentError(
+        `array ${i + 1} has more dimensions (${x.ndim}) than the first (${first.ndim}); put the array with the most dimensions first`,
+      );
     if (x.ndim === 0) continue;
     const lead = first.chunks.slice(0, x.ndim);
     if (!sameChunks(lead, x.chunks)) {
@@ -149,17 +195,23 @@ function blockTasks(fn: Callable, arrays: readonly ChunkedArray[], options: Bloc
   }
   const { args = [], blockArgs } = options;
   if (!Array.isArray(args)) throw new ArgumentError("args must be an array");
-  if (blockArgs !== undefined && typeof blockArgs !== "function") throw new ArgumentError("blockArgs must be a function (index, position) => [...]");
+  if (blockArgs !== undefined && typeof blockArgs !== "function")
+    throw new ArgumentError("blockArgs must be a function (index, position) => [...]");
   const label = options.name ?? (typeof fn === "function" ? fn.name || "blockvalues" : fn);
   // Fresh keys per call: the same arrays with new arguments (the next iterate) are new values.
   const name = `${label}-${randomId(8)}`;
   const layer = new Map<string, GraphNode>();
-  const graph = LayeredGraph.merge(arrays.map((x) => x.graph), name, layer);
+  const graph = LayeredGraph.merge(
+    arrays.map((x) => x.graph),
+    name,
+    layer,
+  );
   const keys: string[] = [];
   blockIndices(first.numblocks).forEach((idx, position) => {
     const refs = arrays.map((x) => new TaskRef(x.key(idx.slice(0, x.ndim))));
     const extra = blockArgs ? blockArgs(idx, position) : [];
-    if (!Array.isArray(extra)) throw new ArgumentError(`blockArgs must return an array, got ${typeof extra} for block [${idx.join(", ")}]`);
+    if (!Array.isArray(extra))
+      throw new ArgumentError(`blockArgs must return an array, got ${typeof extra} for block [${idx.join(", ")}]`);
     const key = `${name}[${idx.join(",")}]`;
     layer.set(key, new Task(fn, [...refs, ...args, ...extra]));
     keys.push(key);

@@ -30,7 +30,11 @@ export function regularChunks(size: number, step: number): number[] {
 export function normalizeChunks(spec: ChunksSpec | undefined, shape: readonly number[], dtype: DType): number[][] {
   const nd = shape.length;
   const per: (number | "auto" | readonly number[])[] =
-    spec === undefined || spec === "auto" ? new Array(nd).fill("auto") : typeof spec === "number" ? new Array(nd).fill(spec) : [...spec];
+    spec === undefined || spec === "auto"
+      ? new Array(nd).fill("auto")
+      : typeof spec === "number"
+        ? new Array(nd).fill(spec)
+        : [...spec];
   if (!Array.isArray(per) || per.length !== nd) {
     throw new ArgumentError(`chunks must give one entry per axis (${nd}), got ${JSON.stringify(spec)}`);
   }
@@ -39,12 +43,17 @@ export function normalizeChunks(spec: ChunksSpec | undefined, shape: readonly nu
     if (c === "auto") return null;
     if (typeof c === "number") {
       if (c === -1) return [size];
-      if (!Number.isInteger(c) || c <= 0) throw new ArgumentError(`chunk size on axis ${axis} must be a whole number > 0 or -1 (the whole axis), got ${c}`);
+      if (!Number.isInteger(c) || c <= 0)
+        throw new ArgumentError(
+          `chunk size on axis ${axis} must be a whole number > 0 or -1 (the whole axis), got ${c}`,
+        );
       return regularChunks(size, c);
     }
-    if (!Array.isArray(c) || !c.every((x) => Number.isInteger(x) && x >= 0)) throw new ArgumentError(`chunks on axis ${axis} must be whole numbers, got ${JSON.stringify(c)}`);
+    if (!Array.isArray(c) || !c.every((x) => Number.isInteger(x) && x >= 0))
+      throw new ArgumentError(`chunks on axis ${axis} must be whole numbers, got ${JSON.stringify(c)}`);
     const total = c.reduce((a: number, b: number) => a + b, 0);
-    if (total !== size) throw new ArgumentError(`chunks on axis ${axis} add up to ${total}, but the axis has length ${size}`);
+    if (total !== size)
+      throw new ArgumentError(`chunks on axis ${axis} add up to ${total}, but the axis has length ${size}`);
     return c.length === 0 ? [0] : [...c];
   });
   // "auto" axes share what the fixed axes leave of the byte budget, equally.
@@ -101,12 +110,17 @@ export function blockIndices(numblocks: readonly number[]): number[][] {
  * For a range [start, stop) of an axis cut by `chunks`: the blocks it touches and, within each,
  * the range taken.
  */
-export function overlaps(chunks: readonly number[], start: number, stop: number): { block: number; from: number; to: number }[] {
+export function overlaps(
+  chunks: readonly number[],
+  start: number,
+  stop: number,
+): { block: number; from: number; to: number }[] {
   const out: { block: number; from: number; to: number }[] = [];
   let pos = 0;
   for (let b = 0; b < chunks.length; b++) {
     const end = pos + chunks[b]!;
-    if (end > start && pos < stop) out.push({ block: b, from: Math.max(start, pos) - pos, to: Math.min(stop, end) - pos });
+    if (end > start && pos < stop)
+      out.push({ block: b, from: Math.max(start, pos) - pos, to: Math.min(stop, end) - pos });
     pos = end;
     if (pos >= stop) break;
   }

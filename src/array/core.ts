@@ -3,7 +3,16 @@
 // graph and return new arrays at once; nothing runs until compute.
 
 import { ArgumentError } from "../errors.js";
-import { COLLECTION, computeWith, persistWith, release, type Collection, type CollectionParts, type ComputeOptions, type Valued } from "../graph/collection.js";
+import {
+  COLLECTION,
+  computeWith,
+  persistWith,
+  release,
+  type Collection,
+  type CollectionParts,
+  type ComputeOptions,
+  type Valued,
+} from "../graph/collection.js";
 import { LayeredGraph, Task, TaskRef, type GraphNode } from "../graph/task.js";
 import { hash64 } from "../util/ids.js";
 import { blockIndices, offsets, type Chunks, type ChunksSpec } from "./chunks.js";
@@ -12,7 +21,15 @@ import { astype, binary, clip, transpose, unary, type ArrayLike } from "./elemen
 import type { Index } from "./indexing.js";
 import { dot, matmul, tensordot } from "./linalg.js";
 import { rechunk } from "./rechunk.js";
-import { argReduce, moments, nanMean, reduce, type ArgOptions, type ReduceOptions, type VarOptions } from "./reductions.js";
+import {
+  argReduce,
+  moments,
+  nanMean,
+  reduce,
+  type ArgOptions,
+  type ReduceOptions,
+  type VarOptions,
+} from "./reductions.js";
 import { mapBlocks, reshape, slice, type MapBlocksOptions } from "./shape.js";
 import { assemble, type BlockGrid } from "./kernels/blocks.js";
 import { K } from "./kernels/register.js";
@@ -408,7 +425,17 @@ export class ChunkedArray implements Collection<ArrayValue> {
   }
 }
 
-const ITEM_BYTES: Record<DType, number> = { float64: 8, float32: 4, int32: 4, uint32: 4, int16: 2, uint16: 2, int8: 1, uint8: 1, bool: 1 };
+const ITEM_BYTES: Record<DType, number> = {
+  float64: 8,
+  float32: 4,
+  int32: 4,
+  uint32: 4,
+  int16: 2,
+  uint16: 2,
+  int8: 1,
+  uint8: 1,
+  bool: 1,
+};
 
 /**
  * A deterministic name for an operation's result: the same operation on the same inputs gets the
@@ -417,7 +444,13 @@ const ITEM_BYTES: Record<DType, number> = { float64: 8, float32: 4, int32: 4, ui
  */
 export function tokenName(op: string, ...parts: unknown[]): string {
   const spell = (_k: string, v: unknown): unknown =>
-    v instanceof ChunkedArray ? `@${v.name}` : typeof v === "number" && !Number.isFinite(v) ? String(v) : Object.is(v, -0) ? "-0" : v;
+    v instanceof ChunkedArray
+      ? `@${v.name}`
+      : typeof v === "number" && !Number.isFinite(v)
+        ? String(v)
+        : Object.is(v, -0)
+          ? "-0"
+          : v;
   return `${op}-${hash64(JSON.stringify(parts, spell))}`;
 }
 

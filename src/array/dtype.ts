@@ -6,9 +6,27 @@ import { ArgumentError } from "../errors.js";
 
 export type DType = "float64" | "float32" | "int32" | "uint32" | "int16" | "uint16" | "int8" | "uint8" | "bool";
 
-export const DTYPES: readonly DType[] = ["float64", "float32", "int32", "uint32", "int16", "uint16", "int8", "uint8", "bool"];
+export const DTYPES: readonly DType[] = [
+  "float64",
+  "float32",
+  "int32",
+  "uint32",
+  "int16",
+  "uint16",
+  "int8",
+  "uint8",
+  "bool",
+];
 
-export type TypedArray = Float64Array | Float32Array | Int32Array | Uint32Array | Int16Array | Uint16Array | Int8Array | Uint8Array;
+export type TypedArray =
+  | Float64Array
+  | Float32Array
+  | Int32Array
+  | Uint32Array
+  | Int16Array
+  | Uint16Array
+  | Int8Array
+  | Uint8Array;
 
 type TypedArrayCtor = {
   new (length: number): TypedArray;

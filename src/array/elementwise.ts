@@ -6,7 +6,18 @@ import { ArgumentError } from "../errors.js";
 import { LayeredGraph, Task, TaskRef, type GraphNode } from "../graph/task.js";
 import { blockIndices, refine, sameChunks } from "./chunks.js";
 import { ChunkedArray, tokenName } from "./core.js";
-import { checkDType, divType, floatFor, intRange, isInteger, promote, promoteScalar, scalarType, STORAGE, type DType } from "./dtype.js";
+import {
+  checkDType,
+  divType,
+  floatFor,
+  intRange,
+  isInteger,
+  promote,
+  promoteScalar,
+  scalarType,
+  STORAGE,
+  type DType,
+} from "./dtype.js";
 import type { BinaryOp, Expr, Operand, Program, UnaryOp } from "./kernels/expr.js";
 import { K } from "./kernels/register.js";
 import { rechunk } from "./rechunk.js";
@@ -57,7 +68,9 @@ function outOfRange(v: number | boolean | undefined, dt: DType): v is number {
 function at(t: Term, dt: DType, consts: number[]): Expr {
   if (t.scalar === undefined) return castTo(t.expr, dt);
   if (outOfRange(t.scalar, dt)) {
-    throw new ArgumentError(`the number ${t.scalar} is out of bounds for ${dt} (NumPy 2 refuses it too); convert the array with astype() first`);
+    throw new ArgumentError(
+      `the number ${t.scalar} is out of bounds for ${dt} (NumPy 2 refuses it too); convert the array with astype() first`,
+    );
   }
   return { op: "const", slot: consts.push(asType(t.scalar, dt)) - 1, dt };
 }
@@ -76,7 +89,10 @@ function binaryExpr(f: BinaryOp, a: Term, b: Term, consts: number[]): Expr {
     return { op: "bin", f, a: at(a, r, consts), b: at(b, r, consts), dt: r };
   }
   if (t === "bool") {
-    if (f === "sub") throw new ArgumentError("subtracting bool arrays is not supported (NumPy refuses it too); use ne() for exclusive or, or astype() first");
+    if (f === "sub")
+      throw new ArgumentError(
+        "subtracting bool arrays is not supported (NumPy refuses it too); use ne() for exclusive or, or astype() first",
+      );
     if (f === "pow") t = "int8";
   }
   return { op: "bin", f, a: at(a, t, consts), b: at(b, t, consts), dt: t };
@@ -84,8 +100,14 @@ function binaryExpr(f: BinaryOp, a: Term, b: Term, consts: number[]): Expr {
 
 function unaryExpr(f: UnaryOp, a: Expr): Expr {
   if (f === "neg" || f === "abs" || f === "sign") {
-    if (f === "neg" && a.dt === "bool") throw new ArgumentError("negating a bool array is not supported (NumPy refuses it too); use eq(false) for logical not");
-    if (f === "sign" && a.dt === "bool") throw new ArgumentError("sign of a bool array is not supported (NumPy refuses it too); convert it with astype() first");
+    if (f === "neg" && a.dt === "bool")
+      throw new ArgumentError(
+        "negating a bool array is not supported (NumPy refuses it too); use eq(false) for logical not",
+      );
+    if (f === "sign" && a.dt === "bool")
+      throw new ArgumentError(
+        "sign of a bool array is not supported (NumPy refuses it too); convert it with astype() first",
+      );
     return { op: "un", f, a, dt: a.dt };
   }
   // Every value of an integer or bool array is finite and not NaN, as in NumPy.
@@ -99,7 +121,12 @@ function unaryExpr(f: UnaryOp, a: Expr): Expr {
  * together, recut to common blocks, and each output block gets one task running `build`'s
  * expression over the arrays' blocks.
  */
-export function elementwise(op: string, args: readonly ArrayLike[], build: (terms: Term[], consts: number[]) => Expr, extra: unknown[] = []): ChunkedArray {
+export function elementwise(
+  op: string,
+  args: readonly ArrayLike[],
+  build: (terms: Term[], consts: number[]) => Expr,
+  extra: unknown[] = [],
+): ChunkedArray {
   const arrays: ChunkedArray[] = [];
   const terms: Term[] = [];
   args.forEach((v, i) => {
@@ -108,7 +135,9 @@ export function elementwise(op: string, args: readonly ArrayLike[], build: (term
     } else if (typeof v === "number" || typeof v === "boolean") {
       terms.push({ expr: { op: "const", slot: -1, dt: typeof v === "boolean" ? "bool" : scalarType(v) }, scalar: v });
     } else {
-      throw new ArgumentError(`argument ${i + 1} of ${op} must be a chunked array, a number or a boolean, got ${v === null ? "null" : typeof v}`);
+      throw new ArgumentError(
+        `argument ${i + 1} of ${op} must be a chunked array, a number or a boolean, got ${v === null ? "null" : typeof v}`,
+      );
     }
   });
   if (arrays.length === 0) throw new ArgumentError(`${op} needs at least one array`);
@@ -118,7 +147,14 @@ export function elementwise(op: string, args: readonly ArrayLike[], build: (term
 }
 
 /** One task per output block running `expr` over the blocks of `arrays` (broadcast and recut to match). */
-export function blockwiseExpr(op: string, arrays: ChunkedArray[], expr: Expr, consts: number[], extra: unknown[] = [], operandAxes?: (number[] | undefined)[]): ChunkedArray {
+export function blockwiseExpr(
+  op: string,
+  arrays: ChunkedArray[],
+  expr: Expr,
+  consts: number[],
+  extra: unknown[] = [],
+  operandAxes?: (number[] | undefined)[],
+): ChunkedArray {
   const ndim = Math.max(...arrays.map((a) => a.ndim));
   const shape = new Array<number>(ndim).fill(1);
   for (const a of arrays) {
@@ -126,7 +162,10 @@ export function blockwiseExpr(op: string, arrays: ChunkedArray[], expr: Expr, co
       const axis = ndim - a.ndim + k;
       if (d === 1) return;
       if (shape[axis] === 1) shape[axis] = d;
-      else if (shape[axis] !== d) throw new ArgumentError(`shapes ${arrays.map((x) => `[${x.shape.join(", ")}]`).join(" and ")} cannot be broadcast together`);
+      else if (shape[axis] !== d)
+        throw new ArgumentError(
+          `shapes ${arrays.map((x) => `[${x.shape.join(", ")}]`).join(" and ")} cannot be broadcast together`,
+        );
     });
   }
   // Per output axis: the blocks every full-length input agrees on.
@@ -140,14 +179,25 @@ export function blockwiseExpr(op: string, arrays: ChunkedArray[], expr: Expr, co
     return common ?? [d];
   });
   const inputs = arrays.map((a) => {
-    const want = a.shape.map((d, k) => (d === shape[ndim - a.ndim + k] && d !== 1 ? chunks[ndim - a.ndim + k]! : [...a.chunks[k]!]));
+    const want = a.shape.map((d, k) =>
+      d === shape[ndim - a.ndim + k] && d !== 1 ? chunks[ndim - a.ndim + k]! : [...a.chunks[k]!],
+    );
     return sameChunks(a.chunks, want) ? a : rechunk(a, want);
   });
   const operands: Operand[] = inputs.map((a, i) => ({ input: i, nd: a.ndim, axes: operandAxes?.[i] }));
   const program: Program = { ndim, expr, operands, consts };
   const name = tokenName(op, program, ...extra, ...inputs.map((a) => a.name));
   const layer = new Map<string, GraphNode>();
-  const out = new ChunkedArray(LayeredGraph.merge(inputs.map((a) => a.graph), name, layer), name, chunks, expr.dt);
+  const out = new ChunkedArray(
+    LayeredGraph.merge(
+      inputs.map((a) => a.graph),
+      name,
+      layer,
+    ),
+    name,
+    chunks,
+    expr.dt,
+  );
   for (const idx of blockIndices(out.numblocks)) {
     // A length-1 axis has one block, which every output block along that axis reads (broadcast).
     const refs = inputs.map((a) => new TaskRef(a.key(a.shape.map((d, k) => (d === 1 ? 0 : idx[ndim - a.ndim + k]!)))));
@@ -208,7 +258,11 @@ export function clip(a: ChunkedArray, min: ArrayLike | null, max: ArrayLike | nu
 export function transpose(a: ChunkedArray, axes?: readonly number[]): ChunkedArray {
   const nd = a.ndim;
   const order = axes ? [...axes].map((x) => (x < 0 ? x + nd : x)) : [...Array(nd).keys()].reverse();
-  if (order.length !== nd || new Set(order).size !== nd || order.some((x) => !Number.isInteger(x) || x < 0 || x >= nd)) {
+  if (
+    order.length !== nd ||
+    new Set(order).size !== nd ||
+    order.some((x) => !Number.isInteger(x) || x < 0 || x >= nd)
+  ) {
     throw new ArgumentError(`axes [${axes?.join(", ")}] must name each of the ${nd} axes once`);
   }
   if (order.every((x, i) => x === i)) return a;
@@ -216,7 +270,12 @@ export function transpose(a: ChunkedArray, axes?: readonly number[]): ChunkedArr
   const layer = new Map<string, GraphNode>();
   const chunks = order.map((x) => a.chunks[x]!);
   const out = new ChunkedArray(LayeredGraph.merge([a.graph], name, layer), name, chunks, a.dtype);
-  const program: Program = { ndim: nd, expr: { op: "in", o: 0, dt: a.dtype }, operands: [{ input: 0, nd, axes: order }], consts: [] };
+  const program: Program = {
+    ndim: nd,
+    expr: { op: "in", o: 0, dt: a.dtype },
+    operands: [{ input: 0, nd, axes: order }],
+    consts: [],
+  };
   for (const idx of blockIndices(out.numblocks)) {
     const src = new Array<number>(nd);
     order.forEach((x, k) => (src[x] = idx[k]!));

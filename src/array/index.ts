@@ -4,7 +4,14 @@
 import "../client/local.js";
 
 export { ChunkedArray } from "./core.js";
-export type { ArrayValue, NumberArray, BooleanArray, FullReduceOptions, FullVarOptions, FullArgOptions } from "./core.js";
+export type {
+  ArrayValue,
+  NumberArray,
+  BooleanArray,
+  FullReduceOptions,
+  FullVarOptions,
+  FullArgOptions,
+} from "./core.js";
 export { ChunkedArray as Array } from "./core.js";
 export { NDArray } from "./ndarray.js";
 export type { DType, TypedArray } from "./dtype.js";

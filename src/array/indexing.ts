@@ -29,14 +29,18 @@ function parseString(s: string): number | SliceSpec | "..." {
   const t = s.trim();
   if (t === "...") return "...";
   if (!t.includes(":")) {
-    if (!/^[-+]?\d+$/.test(t)) throw new ArgumentError(`cannot read index ${JSON.stringify(s)}: expected an integer, "start:stop:step" or "..."`);
+    if (!/^[-+]?\d+$/.test(t))
+      throw new ArgumentError(
+        `cannot read index ${JSON.stringify(s)}: expected an integer, "start:stop:step" or "..."`,
+      );
     return Number(t);
   }
   const parts = t.split(":");
   if (parts.length > 3) throw new ArgumentError(`cannot read slice ${JSON.stringify(s)}: at most start:stop:step`);
   const num = (p: string | undefined): number | null => {
     if (p === undefined || p.trim() === "") return null;
-    if (!/^[-+]?\d+$/.test(p.trim())) throw new ArgumentError(`cannot read slice ${JSON.stringify(s)}: ${JSON.stringify(p)} is not an integer`);
+    if (!/^[-+]?\d+$/.test(p.trim()))
+      throw new ArgumentError(`cannot read slice ${JSON.stringify(s)}: ${JSON.stringify(p)} is not an integer`);
     return Number(p);
   };
   return { start: num(parts[0]), stop: num(parts[1]), step: num(parts[2]) };
@@ -58,9 +62,11 @@ export function expandIndex(args: readonly Index[]): (number | SliceSpec | null 
 /** Python's slice.indices(): the positions a slice takes from an axis of `size`. */
 export function normalizeSlice(spec: SliceSpec, size: number): { start: number; step: number; length: number } {
   const step = spec.step ?? 1;
-  if (!Number.isInteger(step) || step === 0) throw new ArgumentError(`slice step must be a non-zero integer, got ${String(spec.step)}`);
+  if (!Number.isInteger(step) || step === 0)
+    throw new ArgumentError(`slice step must be a non-zero integer, got ${String(spec.step)}`);
   for (const v of [spec.start, spec.stop]) {
-    if (v !== undefined && v !== null && !Number.isInteger(v)) throw new ArgumentError(`slice bounds must be integers, got ${String(v)}`);
+    if (v !== undefined && v !== null && !Number.isInteger(v))
+      throw new ArgumentError(`slice bounds must be integers, got ${String(v)}`);
   }
   let start: number;
   let stop: number;
@@ -71,7 +77,8 @@ export function normalizeSlice(spec: SliceSpec, size: number): { start: number; 
     start = clampBound(spec.start ?? size - 1, size, -1, size - 1);
     stop = spec.stop === undefined || spec.stop === null ? -1 : clampBound(spec.stop, size, -1, size - 1);
   }
-  const length = step > 0 ? Math.max(0, Math.ceil((stop - start) / step)) : Math.max(0, Math.ceil((start - stop) / -step));
+  const length =
+    step > 0 ? Math.max(0, Math.ceil((stop - start) / step)) : Math.max(0, Math.ceil((start - stop) / -step));
   return { start, step, length };
 }
 
@@ -86,7 +93,10 @@ export function selectAxes(args: readonly Index[], shape: readonly number[]): Ax
   const ellipses = parts.filter((p) => p === "...").length;
   if (ellipses > 1) throw new ArgumentError("an index can have only one ellipsis (...)");
   const given = parts.length - ellipses;
-  if (given > shape.length) throw new ArgumentError(`too many indices: ${given} for an array of ${shape.length} dimension${shape.length === 1 ? "" : "s"}`);
+  if (given > shape.length)
+    throw new ArgumentError(
+      `too many indices: ${given} for an array of ${shape.length} dimension${shape.length === 1 ? "" : "s"}`,
+    );
   const full: (number | SliceSpec | null)[] = [];
   for (const p of parts) {
     if (p === "...") for (let k = 0; k < shape.length - given; k++) full.push(null);
@@ -101,7 +111,8 @@ export function selectAxes(args: readonly Index[], shape: readonly number[]): Ax
       if (i < 0 || i >= size) throw new ArgumentError(`index ${p} is out of bounds for axis ${axis} with size ${size}`);
       return { kind: "int", index: i };
     }
-    if (p !== null && (typeof p !== "object" || Array.isArray(p))) throw new ArgumentError(`cannot index axis ${axis} with ${JSON.stringify(p)}`);
+    if (p !== null && (typeof p !== "object" || Array.isArray(p)))
+      throw new ArgumentError(`cannot index axis ${axis} with ${JSON.stringify(p)}`);
     return { kind: "range", ...normalizeSlice(p ?? {}, size) };
   });
 }

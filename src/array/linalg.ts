@@ -16,22 +16,35 @@ import { DEFAULT_SPLIT_EVERY } from "./reductions.js";
  * Sums products over the given axes: `axes` is a count (the last n of `a` with the first n of `b`,
  * default 2) or a pair of axis lists. The result has a's free axes then b's.
  */
-export function tensordot(a: ChunkedArray, b: ChunkedArray, axes: number | [readonly number[], readonly number[]] = 2): ChunkedArray {
-  if (!(a instanceof ChunkedArray) || !(b instanceof ChunkedArray)) throw new ArgumentError("tensordot takes two chunked arrays");
+export function tensordot(
+  a: ChunkedArray,
+  b: ChunkedArray,
+  axes: number | [readonly number[], readonly number[]] = 2,
+): ChunkedArray {
+  if (!(a instanceof ChunkedArray) || !(b instanceof ChunkedArray))
+    throw new ArgumentError("tensordot takes two chunked arrays");
   let axA: number[];
   let axB: number[];
   if (typeof axes === "number") {
-    if (!Number.isInteger(axes) || axes < 0 || axes > a.ndim || axes > b.ndim) throw new ArgumentError(`tensordot: cannot contract ${axes} axes of arrays with ${a.ndim} and ${b.ndim} dimensions`);
+    if (!Number.isInteger(axes) || axes < 0 || axes > a.ndim || axes > b.ndim)
+      throw new ArgumentError(
+        `tensordot: cannot contract ${axes} axes of arrays with ${a.ndim} and ${b.ndim} dimensions`,
+      );
     axA = [...Array(axes).keys()].map((i) => a.ndim - axes + i);
     axB = [...Array(axes).keys()];
   } else {
-    if (!Array.isArray(axes) || axes.length !== 2) throw new ArgumentError("tensordot axes must be a number or a pair of axis lists");
+    if (!Array.isArray(axes) || axes.length !== 2)
+      throw new ArgumentError("tensordot axes must be a number or a pair of axis lists");
     axA = normalizeAxes(axes[0], a.ndim);
     axB = normalizeAxes(axes[1], b.ndim);
-    if (axA.length !== axB.length) throw new ArgumentError("tensordot: both arrays must contract the same number of axes");
+    if (axA.length !== axB.length)
+      throw new ArgumentError("tensordot: both arrays must contract the same number of axes");
   }
   axA.forEach((x, i) => {
-    if (a.shape[x] !== b.shape[axB[i]!]) throw new ArgumentError(`tensordot: axis ${x} of a has length ${a.shape[x]}, axis ${axB[i]} of b has ${b.shape[axB[i]!]}`);
+    if (a.shape[x] !== b.shape[axB[i]!])
+      throw new ArgumentError(
+        `tensordot: axis ${x} of a has length ${a.shape[x]}, axis ${axB[i]} of b has ${b.shape[axB[i]!]}`,
+      );
   });
   // The contracted axes must be cut alike in both. Where they differ, the smaller operand is recut
   // to the larger one's blocks: X [n, p] with one block of columns times a vector cut in several
@@ -85,7 +98,13 @@ export function tensordot(a: ChunkedArray, b: ChunkedArray, axes: number | [read
       const next: string[] = [];
       for (let i = 0; i < partials.length; i += DEFAULT_SPLIT_EVERY) {
         const key = `${name}-s${level}[${idx.join(",")};${i}]`;
-        layer.set(key, new Task(K.addBlocks, partials.slice(i, i + DEFAULT_SPLIT_EVERY).map((k) => new TaskRef(k))));
+        layer.set(
+          key,
+          new Task(
+            K.addBlocks,
+            partials.slice(i, i + DEFAULT_SPLIT_EVERY).map((k) => new TaskRef(k)),
+          ),
+        );
         next.push(key);
       }
       partials = next;
@@ -98,18 +117,24 @@ export function tensordot(a: ChunkedArray, b: ChunkedArray, axes: number | [read
 
 /** Matrix product of 1-d and 2-d arrays (a 1-d operand is a row or column vector, dropped after, as in NumPy). */
 export function matmul(a: ChunkedArray, b: ChunkedArray): ChunkedArray {
-  if (!(a instanceof ChunkedArray) || !(b instanceof ChunkedArray)) throw new ArgumentError("matmul takes two chunked arrays");
+  if (!(a instanceof ChunkedArray) || !(b instanceof ChunkedArray))
+    throw new ArgumentError("matmul takes two chunked arrays");
   if (a.ndim === 0 || b.ndim === 0) throw new ArgumentError("matmul does not take 0-d arrays; use mul");
-  if (a.ndim > 2 || b.ndim > 2) throw new ArgumentError("matmul takes 1-d and 2-d arrays (stacks of matrices are not supported yet)");
+  if (a.ndim > 2 || b.ndim > 2)
+    throw new ArgumentError("matmul takes 1-d and 2-d arrays (stacks of matrices are not supported yet)");
   const n = a.shape[a.ndim - 1]!;
   const m = b.shape[b.ndim === 1 ? 0 : 0]!;
-  if (n !== m) throw new ArgumentError(`matmul: shapes [${a.shape.join(", ")}] and [${b.shape.join(", ")}] do not line up (${n} ≠ ${m})`);
+  if (n !== m)
+    throw new ArgumentError(
+      `matmul: shapes [${a.shape.join(", ")}] and [${b.shape.join(", ")}] do not line up (${n} ≠ ${m})`,
+    );
   return tensordot(a, b, [[a.ndim - 1], [0]]);
 }
 
 /** NumPy's dot: inner product of vectors, matrix product of matrices, else a sum over a's last axis and b's second-to-last. */
 export function dot(a: ChunkedArray, b: ChunkedArray): ChunkedArray {
-  if (!(a instanceof ChunkedArray) || !(b instanceof ChunkedArray)) throw new ArgumentError("dot takes two chunked arrays");
+  if (!(a instanceof ChunkedArray) || !(b instanceof ChunkedArray))
+    throw new ArgumentError("dot takes two chunked arrays");
   if (a.ndim === 0 || b.ndim === 0) throw new ArgumentError("dot of a 0-d array: use mul");
   return tensordot(a, b, [[a.ndim - 1], [b.ndim >= 2 ? b.ndim - 2 : 0]]);
 }

@@ -103,13 +103,17 @@ export class NDArray {
    */
   static from(values: unknown, options: { dtype?: DType; shape?: readonly number[] } = {}): NDArray {
     if (options.dtype !== undefined) checkDType(options.dtype);
-    if (values instanceof NDArray) return options.dtype && options.dtype !== values.dtype ? castCopy(values, options.dtype) : values.copy();
+    if (values instanceof NDArray)
+      return options.dtype && options.dtype !== values.dtype ? castCopy(values, options.dtype) : values.copy();
     if (ArrayBuffer.isView(values)) {
       const fromType = dtypeOfStorage(values);
       if (!fromType) throw new ArgumentError(`cannot make an array from a ${values.constructor.name}`);
       const src = values as TypedArray;
       const shape = options.shape ? checkShape(options.shape) : [src.length];
-      if (sizeOf(shape) !== src.length) throw new ArgumentError(`shape [${shape.join(", ")}] needs ${sizeOf(shape)} elements, the data has ${src.length}`);
+      if (sizeOf(shape) !== src.length)
+        throw new ArgumentError(
+          `shape [${shape.join(", ")}] needs ${sizeOf(shape)} elements, the data has ${src.length}`,
+        );
       const dtype = options.dtype ?? fromType;
       const out = allocate(dtype, src.length);
       copyConverting(src, out, fromType, dtype);
@@ -122,17 +126,22 @@ export class NDArray {
       probe = probe[0];
     }
     const flat: unknown[] = shape.length === 0 ? [values] : (values as unknown[]).flat(shape.length - 1);
-    if (flat.length !== sizeOf(shape)) throw new ArgumentError("nested arrays must be rectangular (every row the same length)");
+    if (flat.length !== sizeOf(shape))
+      throw new ArgumentError("nested arrays must be rectangular (every row the same length)");
     const dtype = options.dtype ?? (flat.length > 0 && flat.every((v) => typeof v === "boolean") ? "bool" : "float64");
     const out = allocate(dtype, flat.length);
     for (let i = 0; i < flat.length; i++) {
       const v = flat[i];
-      if (typeof v !== "number" && typeof v !== "boolean") throw new ArgumentError(`arrays hold numbers and booleans; found ${typeof v} at flat position ${i}`);
+      if (typeof v !== "number" && typeof v !== "boolean")
+        throw new ArgumentError(`arrays hold numbers and booleans; found ${typeof v} at flat position ${i}`);
       // Any number but 0 is true, NaN too (as NumPy's bool(nan)); JS truthiness would say false.
       out[i] = dtype === "bool" ? (v === 0 || v === false ? 0 : 1) : Number(v);
     }
     const final = options.shape ? checkShape(options.shape) : shape;
-    if (sizeOf(final) !== flat.length) throw new ArgumentError(`shape [${final.join(", ")}] needs ${sizeOf(final)} elements, the data has ${flat.length}`);
+    if (sizeOf(final) !== flat.length)
+      throw new ArgumentError(
+        `shape [${final.join(", ")}] needs ${sizeOf(final)} elements, the data has ${flat.length}`,
+      );
     return new NDArray(dtype, final, out);
   }
 
@@ -272,21 +281,25 @@ export class NDArray {
 export function inferShape(shape: readonly number[], size: number): number[] {
   if (!Array.isArray(shape)) throw new ArgumentError(`shape must be a list of integers, got ${JSON.stringify(shape)}`);
   const unknown = shape.filter((d) => d === -1).length;
-  if (unknown > 1 || !shape.every((d) => Number.isInteger(d) && d >= -1)) throw new ArgumentError(`bad shape [${shape.join(", ")}]: whole numbers, at most one -1`);
+  if (unknown > 1 || !shape.every((d) => Number.isInteger(d) && d >= -1))
+    throw new ArgumentError(`bad shape [${shape.join(", ")}]: whole numbers, at most one -1`);
   const known = sizeOf(shape.filter((d) => d !== -1));
   const out = shape.map((d) => (d === -1 ? (known === 0 ? 0 : size / known) : d));
-  if (!out.every(Number.isInteger) || sizeOf(out) !== size) throw new ArgumentError(`cannot reshape an array of ${size} elements into shape [${shape.join(", ")}]`);
+  if (!out.every(Number.isInteger) || sizeOf(out) !== size)
+    throw new ArgumentError(`cannot reshape an array of ${size} elements into shape [${shape.join(", ")}]`);
   return out;
 }
 
 /** Normalizes axis numbers (negative count from the end); `permutation` demands each axis once. */
 export function normalizeAxes(axes: readonly number[], ndim: number, permutation = false): number[] {
   const out = axes.map((a) => {
-    if (!Number.isInteger(a) || a < -ndim || a >= ndim) throw new ArgumentError(`axis ${a} is out of range for an array of ${ndim} dimension${ndim === 1 ? "" : "s"}`);
+    if (!Number.isInteger(a) || a < -ndim || a >= ndim)
+      throw new ArgumentError(`axis ${a} is out of range for an array of ${ndim} dimension${ndim === 1 ? "" : "s"}`);
     return a < 0 ? a + ndim : a;
   });
   if (new Set(out).size !== out.length) throw new ArgumentError(`repeated axis in [${axes.join(", ")}]`);
-  if (permutation && out.length !== ndim) throw new ArgumentError(`axes [${axes.join(", ")}] must name each of the ${ndim} axes once`);
+  if (permutation && out.length !== ndim)
+    throw new ArgumentError(`axes [${axes.join(", ")}] must name each of the ${ndim} axes once`);
   return out;
 }
 
@@ -346,7 +359,6 @@ function castCopy(a: NDArray, dtype: DType): NDArray {
   return new NDArray(dtype, a.shape, out);
 }
 
-
 // ---- on the wire: { dtype, shape, strides?, offset?, data } with `data` one raw frame ----
 
 interface NDArrayFields {
@@ -365,7 +377,8 @@ registerWireClass<NDArray>({
   Class: NDArray,
   encode(a) {
     const size = a.size;
-    if (a.isContiguous) return { dtype: a.dtype, shape: [...a.shape], data: a.data.subarray(a.offset, a.offset + size) };
+    if (a.isContiguous)
+      return { dtype: a.dtype, shape: [...a.shape], data: a.data.subarray(a.offset, a.offset + size) };
     let lo = a.offset;
     let hi = a.offset;
     a.shape.forEach((n, i) => {
@@ -373,8 +386,15 @@ registerWireClass<NDArray>({
       if (step < 0) lo += step;
       else hi += step;
     });
-    if (size === 0 || hi - lo + 1 > SPAN_SLACK * size) return { dtype: a.dtype, shape: [...a.shape], data: a.copy().data };
-    return { dtype: a.dtype, shape: [...a.shape], strides: [...a.strides], offset: a.offset - lo, data: a.data.subarray(lo, hi + 1) };
+    if (size === 0 || hi - lo + 1 > SPAN_SLACK * size)
+      return { dtype: a.dtype, shape: [...a.shape], data: a.copy().data };
+    return {
+      dtype: a.dtype,
+      shape: [...a.shape],
+      strides: [...a.strides],
+      offset: a.offset - lo,
+      data: a.data.subarray(lo, hi + 1),
+    };
   },
   decode(fields) {
     const f = fields as NDArrayFields;
@@ -386,7 +406,8 @@ registerWireClass<NDArray>({
     }
     const strides = f.strides ?? cStrides(shape);
     const offset = f.offset ?? 0;
-    if (!checkBounds(shape, strides, offset, f.data.length)) throw new ArgumentError("NDArray header points outside its data");
+    if (!checkBounds(shape, strides, offset, f.data.length))
+      throw new ArgumentError("NDArray header points outside its data");
     return new NDArray(dtype, shape, f.data, strides, offset);
   },
 });

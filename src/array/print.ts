@@ -28,7 +28,8 @@ export function setPrintOptions(options: Partial<PrintOptions>): PrintOptions {
   for (const [k, v] of Object.entries(options)) {
     if (v === undefined) continue;
     const min = k === "threshold" || k === "edgeitems" ? 0 : 1;
-    if (!Number.isInteger(v) || (v as number) < min) throw new ArgumentError(`${k} must be a whole number ≥ ${min}, got ${String(v)}`);
+    if (!Number.isInteger(v) || (v as number) < min)
+      throw new ArgumentError(`${k} must be a whole number ≥ ${min}, got ${String(v)}`);
   }
   const before = current;
   current = { ...current, ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) };
@@ -52,7 +53,8 @@ export function formatValues(a: Printable): string {
   const o = current;
   const nd = a.shape.length;
   const summarize = a.size > o.threshold;
-  const show = (v: number | boolean): string => (typeof v === "number" && !Number.isInteger(v) ? String(Number(v.toPrecision(o.precision))) : String(v));
+  const show = (v: number | boolean): string =>
+    typeof v === "number" && !Number.isInteger(v) ? String(Number(v.toPrecision(o.precision))) : String(v);
   const positions = (n: number): (number | null)[] => {
     if (!summarize || n <= 2 * o.edgeitems) return Array.from({ length: n }, (_, i) => i);
     const e = o.edgeitems;

@@ -13,7 +13,8 @@ export function rechunk(a: ChunkedArray, spec: ChunksSpec): ChunkedArray {
   const chunks = normalizeChunks(spec, a.shape, a.dtype);
   chunks.forEach((c, axis) => {
     const total = c.reduce((x, y) => x + y, 0);
-    if (total !== a.shape[axis]) throw new ArgumentError(`chunks on axis ${axis} cover ${total}, the axis has ${a.shape[axis]}`);
+    if (total !== a.shape[axis])
+      throw new ArgumentError(`chunks on axis ${axis} cover ${total}, the axis has ${a.shape[axis]}`);
   });
   if (sameChunks(chunks, a.chunks)) return a;
   const name = tokenName("rechunk", chunks, a.name);
@@ -22,7 +23,9 @@ export function rechunk(a: ChunkedArray, spec: ChunksSpec): ChunkedArray {
   const newOffsets = chunks.map(offsets);
   for (const idx of blockIndices(out.numblocks)) {
     // Per axis: the old blocks this new block overlaps, and the range taken from each.
-    const parts = idx.map((b, axis) => overlaps(a.chunks[axis]!, newOffsets[axis]![b]!, newOffsets[axis]![b]! + chunks[axis]![b]!));
+    const parts = idx.map((b, axis) =>
+      overlaps(a.chunks[axis]!, newOffsets[axis]![b]!, newOffsets[axis]![b]! + chunks[axis]![b]!),
+    );
     if (parts.some((p) => p.length === 0)) {
       // A block with no elements (an axis of length 0). It still needs its own shape along the
       // other axes ([0, 3] is not [0, 0]: broadcasting and assembling read it), which no part of
@@ -31,7 +34,9 @@ export function rechunk(a: ChunkedArray, spec: ChunksSpec): ChunkedArray {
       layer.set(out.key(idx), new Task(K.full, [{ shape, dtype: a.dtype, value: 0 }]));
       continue;
     }
-    const whole = parts.every((p, axis) => p.length === 1 && p[0]!.from === 0 && p[0]!.to === a.chunks[axis]![p[0]!.block]);
+    const whole = parts.every(
+      (p, axis) => p.length === 1 && p[0]!.from === 0 && p[0]!.to === a.chunks[axis]![p[0]!.block],
+    );
     if (whole) {
       layer.set(out.key(idx), new Task("identity", [new TaskRef(a.key(parts.map((p) => p[0]!.block)))]));
       continue;

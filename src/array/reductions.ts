@@ -36,8 +36,10 @@ function reducedAxes(a: ChunkedArray, axis: ReduceOptions["axis"]): number[] {
 }
 
 function checkOptions(o: ReduceOptions): void {
-  if (typeof o !== "object" || o === null) throw new ArgumentError(`reduction options must be an object like { axis: 0 }, got ${String(o)}`);
-  if (o.splitEvery !== undefined && !(Number.isInteger(o.splitEvery) && o.splitEvery >= 2)) throw new ArgumentError(`splitEvery must be a whole number ≥ 2, got ${o.splitEvery}`);
+  if (typeof o !== "object" || o === null)
+    throw new ArgumentError(`reduction options must be an object like { axis: 0 }, got ${String(o)}`);
+  if (o.splitEvery !== undefined && !(Number.isInteger(o.splitEvery) && o.splitEvery >= 2))
+    throw new ArgumentError(`splitEvery must be a whole number ≥ 2, got ${o.splitEvery}`);
 }
 
 /**
@@ -58,16 +60,24 @@ function tree(
   extra: unknown[] = [],
 ): ChunkedArray {
   const nd = a.ndim;
-  const split = Math.max(2, Math.floor(Math.pow(options.splitEvery ?? DEFAULT_SPLIT_EVERY, 1 / Math.max(1, axes.length))));
+  const split = Math.max(
+    2,
+    Math.floor(Math.pow(options.splitEvery ?? DEFAULT_SPLIT_EVERY, 1 / Math.max(1, axes.length))),
+  );
   const name = tokenName(op, axes, keepdims, split, ...extra, a.name);
   const layer = new Map<string, GraphNode>();
-  const outChunks = a.chunks.map((c, k) => (axes.includes(k) ? [1] : [...c])).filter((_, k) => keepdims || !axes.includes(k));
+  const outChunks = a.chunks
+    .map((c, k) => (axes.includes(k) ? [1] : [...c]))
+    .filter((_, k) => keepdims || !axes.includes(k));
   const out = new ChunkedArray(LayeredGraph.merge([a.graph], name, layer), name, outChunks, dtype);
 
   // Level 0: one partial per block.
   let level = 0;
   let grid = a.numblocks;
-  const levelKey = (l: number) => (idx: number[]): string => `${name}-l${l}[${idx.join(",")}]`;
+  const levelKey =
+    (l: number) =>
+    (idx: number[]): string =>
+      `${name}-l${l}[${idx.join(",")}]`;
   let keyOf = levelKey(0);
   for (const idx of blockIndices(grid)) layer.set(keyOf(idx), first(idx));
 
@@ -133,9 +143,19 @@ const SIMPLE = {
  * What a NaN-skipping reduction is on a type that cannot hold NaN: the plain one, which gives the
  * same values faster and shares its tasks (NumPy's nan* do the same for integers).
  */
-const PLAIN: Partial<Record<keyof typeof SIMPLE, keyof typeof SIMPLE>> = { nansum: "sum", nanprod: "prod", nanmin: "min", nanmax: "max" };
+const PLAIN: Partial<Record<keyof typeof SIMPLE, keyof typeof SIMPLE>> = {
+  nansum: "sum",
+  nanprod: "prod",
+  nanmin: "min",
+  nanmax: "max",
+};
 
-const NUMPY_NAME: Partial<Record<ReduceOp | "mean", string>> = { min: "minimum", max: "maximum", nanmin: "fmin", nanmax: "fmax" };
+const NUMPY_NAME: Partial<Record<ReduceOp | "mean", string>> = {
+  min: "minimum",
+  max: "maximum",
+  nanmin: "fmin",
+  nanmax: "fmax",
+};
 
 /** sum, prod, min, max, any, all, mean, and nansum, nanprod, nanmin, nanmax and count. */
 export function reduce(a: ChunkedArray, which: keyof typeof SIMPLE, options: ReduceOptions = {}): ChunkedArray {
@@ -144,7 +164,9 @@ export function reduce(a: ChunkedArray, which: keyof typeof SIMPLE, options: Red
   const count = axes.reduce((p, k) => p * a.shape[k]!, 1);
   const numpyName = NUMPY_NAME[SIMPLE[which].op];
   if (numpyName && count === 0) {
-    throw new ArgumentError(`${which} of an empty selection has no value (NumPy: zero-size array to reduction operation ${numpyName} which has no identity)`);
+    throw new ArgumentError(
+      `${which} of an empty selection has no value (NumPy: zero-size array to reduction operation ${numpyName} which has no identity)`,
+    );
   }
   const plain = PLAIN[which];
   if (plain && !isFloat(a.dtype)) return reduce(a, plain, options);
@@ -154,7 +176,13 @@ export function reduce(a: ChunkedArray, which: keyof typeof SIMPLE, options: Red
   // Partials are merged by MERGE's op: a count's partials are summed, not counted again.
   const mergeOp = MERGE[chunkOp];
   const nd = a.ndim;
-  const program: Program = { ndim: nd, expr: { op: "in", o: 0, dt: a.dtype }, operands: [{ input: 0, nd }], consts: [], reduce: { op: chunkOp, axes } };
+  const program: Program = {
+    ndim: nd,
+    expr: { op: "in", o: 0, dt: a.dtype },
+    operands: [{ input: 0, nd }],
+    consts: [],
+    reduce: { op: chunkOp, axes },
+  };
   const dtype = typeOf(a.dtype);
   const spec: AggregateSpec = { op: op === "mean" ? "mean" : mergeOp, ndim: nd, axes, dtype, keepdims, count };
   return tree(
@@ -181,7 +209,13 @@ export function nanMean(a: ChunkedArray, options: ReduceOptions = {}): ChunkedAr
   const axes = reducedAxes(a, options.axis);
   const keepdims = options.keepdims ?? false;
   const nd = a.ndim;
-  const program: Program = { ndim: nd, expr: { op: "in", o: 0, dt: a.dtype }, operands: [{ input: 0, nd }], consts: [], reduce: { op: "nansum", axes, count: true } };
+  const program: Program = {
+    ndim: nd,
+    expr: { op: "in", o: 0, dt: a.dtype },
+    operands: [{ input: 0, nd }],
+    consts: [],
+    reduce: { op: "nansum", axes, count: true },
+  };
   const dtype = meanType(a.dtype);
   const spec: NanMeanSpec = { ndim: nd, axes, dtype, keepdims };
   return tree(
@@ -216,7 +250,9 @@ export function moments(a: ChunkedArray, sqrt: boolean, options: VarOptions = {}
   const nd = a.ndim;
   const dtype = meanType(a.dtype);
   const spec: MomentsAggregateSpec & NanMomentsAggregateSpec = { ndim: nd, axes, dtype, keepdims, ddof, sqrt };
-  const [chunk, combine, aggregate] = skipNaN ? [K.nanMomentsChunk, K.nanMomentsCombine, K.nanMomentsAggregate] : [K.momentsChunk, K.momentsCombine, K.momentsAggregate];
+  const [chunk, combine, aggregate] = skipNaN
+    ? [K.nanMomentsChunk, K.nanMomentsCombine, K.nanMomentsAggregate]
+    : [K.momentsChunk, K.momentsCombine, K.momentsAggregate];
   return tree(
     a,
     `${skipNaN ? "nan" : ""}${sqrt ? "std" : "var"}`,
@@ -242,12 +278,14 @@ export interface ArgOptions {
 export function argReduce(a: ChunkedArray, op: "argmin" | "argmax", options: ArgOptions = {}): ChunkedArray {
   checkOptions(options);
   const flat = options.axis === undefined || options.axis === null;
-  if (!flat && typeof options.axis !== "number") throw new ArgumentError(`${op} takes one axis (a number) or none, got ${JSON.stringify(options.axis)}`);
+  if (!flat && typeof options.axis !== "number")
+    throw new ArgumentError(`${op} takes one axis (a number) or none, got ${JSON.stringify(options.axis)}`);
   const axis = flat ? null : normalizeAxes([options.axis as number], a.ndim)[0]!;
   const axes = flat ? [...Array(a.ndim).keys()] : [axis!];
   const count = axes.reduce((p, k) => p * a.shape[k]!, 1);
   if (count === 0) throw new ArgumentError(`${op} of an empty selection has no index`);
-  if (a.size > 2147483647) throw new ArgumentError(`${op} returns int32 indices; this array has more elements than int32 can index`);
+  if (a.size > 2147483647)
+    throw new ArgumentError(`${op} returns int32 indices; this array has more elements than int32 can index`);
   const keepdims = options.keepdims ?? false;
   const nd = a.ndim;
   const offs = a.chunks.map(offsets);
@@ -259,7 +297,11 @@ export function argReduce(a: ChunkedArray, op: "argmin" | "argmax", options: Arg
     keepdims,
     "int32",
     { splitEvery: options.splitEvery },
-    (idx) => new Task(K.argChunk, [{ op, axis, start: idx.map((b, k) => offs[k]![b]!), shape: [...a.shape] }, new TaskRef(a.key(idx))]),
+    (idx) =>
+      new Task(K.argChunk, [
+        { op, axis, start: idx.map((b, k) => offs[k]![b]!), shape: [...a.shape] },
+        new TaskRef(a.key(idx)),
+      ]),
     (grid) => new Task(K.argCombine, [op, grid, nd]),
     (grid) => new Task(K.argAggregate, [spec, grid]),
   );

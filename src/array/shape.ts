@@ -35,7 +35,10 @@ function rangePieces(chunks: readonly number[], start: number, step: number, len
     const lo = offs[b]!;
     const hi = offs[b + 1]!;
     // How many further elements stay inside block b.
-    const n = step > 0 ? Math.min(length - j, Math.floor((hi - 1 - src) / step) + 1) : Math.min(length - j, Math.floor((src - lo) / -step) + 1);
+    const n =
+      step > 0
+        ? Math.min(length - j, Math.floor((hi - 1 - src) / step) + 1)
+        : Math.min(length - j, Math.floor((src - lo) / -step) + 1);
     const first = src - lo;
     const stop = first + n * step;
     pieces.push({ block: b, take: { start: first, stop: stop < 0 ? null : stop, step }, length: n });
@@ -47,7 +50,8 @@ function rangePieces(chunks: readonly number[], start: number, step: number, len
 /** NumPy basic indexing: integers, ranges ("1:10:2", {start, stop, step}), null for a whole axis, "...". */
 export function slice(a: ChunkedArray, index: Index[]): ChunkedArray {
   const sel = selectAxes(index, a.shape);
-  if (sel.every((s, axis) => s.kind === "range" && s.start === 0 && s.step === 1 && s.length === a.shape[axis])) return a;
+  if (sel.every((s, axis) => s.kind === "range" && s.start === 0 && s.step === 1 && s.length === a.shape[axis]))
+    return a;
   const perAxis: Piece[][] = sel.map((s, axis) => {
     if (s.kind === "int") {
       const offs = offsets(a.chunks[axis]!);
@@ -66,7 +70,10 @@ export function slice(a: ChunkedArray, index: Index[]): ChunkedArray {
   for (const idx of blockIndices(grid)) {
     const pieces = idx.map((p, axis) => perAxis[axis]![p]!);
     const outIdx = kept.map((axis) => idx[axis]!);
-    layer.set(out.key(outIdx), new Task(K.slice, [new TaskRef(a.key(pieces.map((p) => p.block))), pieces.map((p) => p.take)]));
+    layer.set(
+      out.key(outIdx),
+      new Task(K.slice, [new TaskRef(a.key(pieces.map((p) => p.block))), pieces.map((p) => p.take)]),
+    );
   }
   return out;
 }
@@ -112,7 +119,12 @@ export function reshape(a: ChunkedArray, shape: readonly number[]): ChunkedArray
   if (a.size === 0) {
     const name = tokenName("reshape", to, a.name);
     const layer = new Map<string, GraphNode>();
-    const out = new ChunkedArray(LayeredGraph.merge([a.graph], name, layer), name, to.map((d) => [d]), a.dtype);
+    const out = new ChunkedArray(
+      LayeredGraph.merge([a.graph], name, layer),
+      name,
+      to.map((d) => [d]),
+      a.dtype,
+    );
     layer.set(out.key(to.map(() => 0)), new Task(K.reshape, [new TaskRef(a.key(a.shape.map(() => 0))), to]));
     return out;
   }
@@ -120,12 +132,18 @@ export function reshape(a: ChunkedArray, shape: readonly number[]): ChunkedArray
   const fromCore = a.shape.map((_, k) => k).filter((k) => a.shape[k] !== 1);
   const toCore = to.filter((d) => d !== 1);
   const src = fromCore.length === a.ndim ? a : dropOnes(a);
-  const groups = axisGroups(fromCore.map((k) => a.shape[k]!), toCore);
+  const groups = axisGroups(
+    fromCore.map((k) => a.shape[k]!),
+    toCore,
+  );
   const newChunks: number[][] = new Array(toCore.length);
   for (const [gi, gj] of groups) {
     const lead = src.chunks[gi[0]!]!;
     for (const k of gi.slice(1)) {
-      if (src.chunks[k]!.length !== 1) throw new ArgumentError(`reshape: axis ${k} of [${src.shape.join(", ")}] is merged with the axis before it, so it must be one block; rechunk it to -1 first`);
+      if (src.chunks[k]!.length !== 1)
+        throw new ArgumentError(
+          `reshape: axis ${k} of [${src.shape.join(", ")}] is merged with the axis before it, so it must be one block; rechunk it to -1 first`,
+        );
     }
     const innerOld = gi.slice(1).reduce((p, k) => p * src.shape[k]!, 1);
     const innerNew = gj.slice(1).reduce((p, k) => p * toCore[k]!, 1);
@@ -134,7 +152,9 @@ export function reshape(a: ChunkedArray, shape: readonly number[]): ChunkedArray
     for (const c of lead) {
       const elems = c * innerOld;
       if (elems % innerNew !== 0) {
-        throw new ArgumentError(`reshape: blocks of ${c} along axis ${gi[0]} do not split into whole rows of the new axes [${gj.map((k) => toCore[k]).join(", ")}]; rechunk that axis to a multiple of ${innerNew / gcd(innerNew, innerOld)} first`);
+        throw new ArgumentError(
+          `reshape: blocks of ${c} along axis ${gi[0]} do not split into whole rows of the new axes [${gj.map((k) => toCore[k]).join(", ")}]; rechunk that axis to a multiple of ${innerNew / gcd(innerNew, innerOld)} first`,
+        );
       }
       leadNew.push(elems / innerNew);
     }
@@ -165,7 +185,12 @@ function dropOnes(a: ChunkedArray): ChunkedArray {
   const keep = a.shape.map((_, k) => k).filter((k) => a.shape[k] !== 1);
   const name = tokenName("squeeze", a.name);
   const layer = new Map<string, GraphNode>();
-  const out = new ChunkedArray(LayeredGraph.merge([a.graph], name, layer), name, keep.map((k) => a.chunks[k]!), a.dtype);
+  const out = new ChunkedArray(
+    LayeredGraph.merge([a.graph], name, layer),
+    name,
+    keep.map((k) => a.chunks[k]!),
+    a.dtype,
+  );
   for (const idx of blockIndices(out.numblocks)) {
     const srcIdx = a.shape.map(() => 0);
     keep.forEach((k, i) => (srcIdx[k] = idx[i]!));
@@ -178,17 +203,26 @@ function dropOnes(a: ChunkedArray): ChunkedArray {
 
 /** Brings arrays (when `cast`) to one dtype and, on every axis but `except`, to the same blocks. */
 function align(arrays: readonly ChunkedArray[], except: number, what: string, cast = true): ChunkedArray[] {
-  if (!Array.isArray(arrays as unknown) || arrays.length === 0) throw new ArgumentError(`${what} needs a non-empty list of arrays`);
+  if (!Array.isArray(arrays as unknown) || arrays.length === 0)
+    throw new ArgumentError(`${what} needs a non-empty list of arrays`);
   for (const x of arrays) if (!(x instanceof ChunkedArray)) throw new ArgumentError(`${what} takes chunked arrays`);
   const nd = arrays[0]!.ndim;
   const dtype = arrays.map((x) => x.dtype).reduce((p, d) => promote(p, d));
   for (const x of arrays) {
-    if (x.ndim !== nd) throw new ArgumentError(`${what}: all arrays need the same number of dimensions (${arrays.map((y) => y.ndim).join(", ")})`);
+    if (x.ndim !== nd)
+      throw new ArgumentError(
+        `${what}: all arrays need the same number of dimensions (${arrays.map((y) => y.ndim).join(", ")})`,
+      );
     x.shape.forEach((d, k) => {
-      if (k !== except && d !== arrays[0]!.shape[k]) throw new ArgumentError(`${what}: shapes [${arrays.map((y) => y.shape.join(", ")).join("], [")}] differ on axis ${k}`);
+      if (k !== except && d !== arrays[0]!.shape[k])
+        throw new ArgumentError(
+          `${what}: shapes [${arrays.map((y) => y.shape.join(", ")).join("], [")}] differ on axis ${k}`,
+        );
     });
   }
-  const chunks = arrays[0]!.chunks.map((c, k) => (k === except ? null : arrays.reduce((acc: readonly number[], x) => refine(acc, x.chunks[k]!), c)));
+  const chunks = arrays[0]!.chunks.map((c, k) =>
+    k === except ? null : arrays.reduce((acc: readonly number[], x) => refine(acc, x.chunks[k]!), c),
+  );
   return arrays.map((x) => {
     const typed = cast ? astype(x, dtype) : x;
     const want = typed.chunks.map((c, k) => (k === except ? [...c] : [...chunks[k]!]));
@@ -205,7 +239,16 @@ export function concatenate(arrays: readonly ChunkedArray[], axis = 0): ChunkedA
   const chunks = parts[0]!.chunks.map((c, k) => (k === ax ? parts.flatMap((p) => [...p.chunks[k]!]) : [...c]));
   const name = tokenName("concatenate", ax, ...parts.map((p) => p.name));
   const layer = new Map<string, GraphNode>();
-  const out = new ChunkedArray(LayeredGraph.merge(parts.map((p) => p.graph), name, layer), name, chunks, parts[0]!.dtype);
+  const out = new ChunkedArray(
+    LayeredGraph.merge(
+      parts.map((p) => p.graph),
+      name,
+      layer,
+    ),
+    name,
+    chunks,
+    parts[0]!.dtype,
+  );
   const starts: number[] = [];
   let n = 0;
   for (const p of parts) {
@@ -229,10 +272,23 @@ export function stack(arrays: readonly ChunkedArray[], axis = 0): ChunkedArray {
   const [ax] = normalizeAxes([axis], nd);
   const parts = align(arrays, -1, "stack");
   const chunks = [...parts[0]!.chunks.map((c) => [...c])];
-  chunks.splice(ax!, 0, parts.map(() => 1));
+  chunks.splice(
+    ax!,
+    0,
+    parts.map(() => 1),
+  );
   const name = tokenName("stack", ax, ...parts.map((p) => p.name));
   const layer = new Map<string, GraphNode>();
-  const out = new ChunkedArray(LayeredGraph.merge(parts.map((p) => p.graph), name, layer), name, chunks, parts[0]!.dtype);
+  const out = new ChunkedArray(
+    LayeredGraph.merge(
+      parts.map((p) => p.graph),
+      name,
+      layer,
+    ),
+    name,
+    chunks,
+    parts[0]!.dtype,
+  );
   for (const idx of blockIndices(out.numblocks)) {
     const src = [...idx];
     const [which] = src.splice(ax!, 1);
@@ -263,23 +319,51 @@ export function mapBlocks(fn: Callable, arrays: readonly ChunkedArray[], options
   if (typeof fn !== "function" && typeof fn !== "string") throw new ArgumentError("mapBlocks needs a function");
   if (arrays.length === 0) throw new ArgumentError("mapBlocks needs at least one array");
   const nd = arrays[0]!.ndim;
-  if (arrays.some((x) => x.ndim !== nd)) throw new ArgumentError("mapBlocks: all arrays need the same number of dimensions");
+  if (arrays.some((x) => x.ndim !== nd))
+    throw new ArgumentError("mapBlocks: all arrays need the same number of dimensions");
   const aligned = align(arrays, -1, "mapBlocks", false);
   const dtype = options.dtype ? checkDType(options.dtype) : aligned[0]!.dtype;
-  const chunks = options.chunks !== undefined ? normalizeChunks(options.chunks, shapeFromSpec(options.chunks, aligned[0]!), dtype) : aligned[0]!.chunks.map((c) => [...c]);
+  const chunks =
+    options.chunks !== undefined
+      ? normalizeChunks(options.chunks, shapeFromSpec(options.chunks, aligned[0]!), dtype)
+      : aligned[0]!.chunks.map((c) => [...c]);
   const grid = aligned[0]!.numblocks;
-  if (chunks.length !== nd || chunks.some((c, k) => c.length !== grid[k])) throw new ArgumentError("mapBlocks: the result's chunks must have the same number of blocks as the input on every axis");
+  if (chunks.length !== nd || chunks.some((c, k) => c.length !== grid[k]))
+    throw new ArgumentError(
+      "mapBlocks: the result's chunks must have the same number of blocks as the input on every axis",
+    );
   const label = options.name ?? (typeof fn === "function" ? fn.name || "mapblocks" : fn);
-  const what = isTaskHandle(fn) ? `${fn.module}#${fn.name}` : typeof fn === "function" ? Function.prototype.toString.call(fn) : fn;
+  const what = isTaskHandle(fn)
+    ? `${fn.module}#${fn.name}`
+    : typeof fn === "function"
+      ? Function.prototype.toString.call(fn)
+      : fn;
   const name = tokenName(label, what, chunks, dtype, ...aligned.map((x) => x.name));
   const layer = new Map<string, GraphNode>();
-  const out = new ChunkedArray(LayeredGraph.merge(aligned.map((x) => x.graph), name, layer), name, chunks, dtype);
-  for (const idx of blockIndices(grid)) layer.set(out.key(idx), new Task(fn, aligned.map((x) => new TaskRef(x.key(idx)))));
+  const out = new ChunkedArray(
+    LayeredGraph.merge(
+      aligned.map((x) => x.graph),
+      name,
+      layer,
+    ),
+    name,
+    chunks,
+    dtype,
+  );
+  for (const idx of blockIndices(grid))
+    layer.set(
+      out.key(idx),
+      new Task(
+        fn,
+        aligned.map((x) => new TaskRef(x.key(idx))),
+      ),
+    );
   return out;
 }
 
 /** The shape explicit per-axis chunk lists describe (for mapBlocks' `chunks`). */
 function shapeFromSpec(spec: ChunksSpec, like: ChunkedArray): number[] {
-  if (Array.isArray(spec) && spec.every((c) => Array.isArray(c))) return (spec as number[][]).map((c) => c.reduce((x, y) => x + y, 0));
+  if (Array.isArray(spec) && spec.every((c) => Array.isArray(c)))
+    return (spec as number[][]).map((c) => c.reduce((x, y) => x + y, 0));
   return [...like.shape];
 }

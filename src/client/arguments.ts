@@ -13,7 +13,12 @@ export function sourceRef(def: FnDef): FnRef {
 }
 
 export function isTaskHandle(v: unknown): v is TaskHandle {
-  return (typeof v === "function" || (typeof v === "object" && v !== null)) && typeof (v as TaskHandle).module === "string" && typeof (v as TaskHandle).name === "string" && HANDLES.has(v as object);
+  return (
+    (typeof v === "function" || (typeof v === "object" && v !== null)) &&
+    typeof (v as TaskHandle).module === "string" &&
+    typeof (v as TaskHandle).name === "string" &&
+    HANDLES.has(v as object)
+  );
 }
 
 /** Handles made by upload (a plain object with `module` and `name` fields is data, not a handle). */
@@ -22,7 +27,9 @@ const HANDLES = new WeakSet<object>();
 /** A callable handle for export `name` of uploaded module `module` (see TaskHandle). */
 export function makeTaskHandle(module: string, name: string): TaskHandle {
   const handle = function () {
-    throw new ArgumentError(`${name} is a function of an uploaded task module: it runs on workers. Pass it to submit, map or delayed (and compute on a cluster), or import the module here to call it directly`);
+    throw new ArgumentError(
+      `${name} is a function of an uploaded task module: it runs on workers. Pass it to submit, map or delayed (and compute on a cluster), or import the module here to call it directly`,
+    );
   };
   Object.defineProperty(handle, "name", { value: name });
   Object.defineProperty(handle, "module", { value: module, enumerable: true });
@@ -31,18 +38,37 @@ export function makeTaskHandle(module: string, name: string): TaskHandle {
 }
 
 /** The names TaskOptions has: what `with`, `submit` (through `with`) and `map` accept. */
-export const TASK_OPTION_NAMES = ["key", "pure", "retries", "priority", "workers", "resources", "noWorkerTimeout", "verify", "private", "timeout"] as const;
+export const TASK_OPTION_NAMES = [
+  "key",
+  "pure",
+  "retries",
+  "priority",
+  "workers",
+  "resources",
+  "noWorkerTimeout",
+  "verify",
+  "private",
+  "timeout",
+] as const;
 
 /**
  * Checks per-task options: an object of known names (a misspelt one, `retires`, would otherwise be
  * ignored and the task not retried) with values of the right kind. `where` names the call.
  */
-export function checkOptions(o: TaskOptions, where = "task options", names: readonly string[] = TASK_OPTION_NAMES): void {
+export function checkOptions(
+  o: TaskOptions,
+  where = "task options",
+  names: readonly string[] = TASK_OPTION_NAMES,
+): void {
   checkKnownOptions(where, o, names);
-  if (o.retries !== undefined && !(Number.isInteger(o.retries) && o.retries >= 0)) throw new ArgumentError(`retries must be a whole number ≥ 0, got ${describe(o.retries)}`);
-  if (o.priority !== undefined && !Number.isFinite(o.priority)) throw new ArgumentError(`priority must be a finite number, got ${describe(o.priority)}`);
-  if (o.key !== undefined && (typeof o.key !== "string" || o.key.length === 0)) throw new ArgumentError(`key must be a non-empty string, got ${describe(o.key)}`);
-  if (o.pure !== undefined && typeof o.pure !== "boolean") throw new ArgumentError(`pure must be true or false, got ${describe(o.pure)}`);
+  if (o.retries !== undefined && !(Number.isInteger(o.retries) && o.retries >= 0))
+    throw new ArgumentError(`retries must be a whole number ≥ 0, got ${describe(o.retries)}`);
+  if (o.priority !== undefined && !Number.isFinite(o.priority))
+    throw new ArgumentError(`priority must be a finite number, got ${describe(o.priority)}`);
+  if (o.key !== undefined && (typeof o.key !== "string" || o.key.length === 0))
+    throw new ArgumentError(`key must be a non-empty string, got ${describe(o.key)}`);
+  if (o.pure !== undefined && typeof o.pure !== "boolean")
+    throw new ArgumentError(`pure must be true or false, got ${describe(o.pure)}`);
   const w = o.workers;
   if (w !== undefined && typeof w !== "string" && !(Array.isArray(w) && w.every((x) => typeof x === "string"))) {
     throw new ArgumentError(`workers must be a worker id, name or address, or an array of them, got ${describe(w)}`);
@@ -51,11 +77,19 @@ export function checkOptions(o: TaskOptions, where = "task options", names: read
   if (r !== undefined && !(isPlainObject(r) && Object.values(r).every((v) => typeof v === "number" && v >= 0))) {
     throw new ArgumentError(`resources must be an object of amounts ≥ 0, e.g. { gpu: 1 }, got ${describe(r)}`);
   }
-  if (o.verify !== undefined && o.verify !== 1 && o.verify !== 2) throw new ArgumentError(`verify must be 1 (one worker's word, trusted workers only) or 2 (two agreeing workers), got ${describe(o.verify)}`);
-  if (o.private !== undefined && typeof o.private !== "boolean") throw new ArgumentError(`private must be true or false, got ${describe(o.private)}`);
-  if (o.timeout !== undefined && !(typeof o.timeout === "number" && o.timeout > 0 && Number.isFinite(o.timeout))) throw new ArgumentError(`timeout must be a finite number of milliseconds > 0, got ${describe(o.timeout)}`);
+  if (o.verify !== undefined && o.verify !== 1 && o.verify !== 2)
+    throw new ArgumentError(
+      `verify must be 1 (one worker's word, trusted workers only) or 2 (two agreeing workers), got ${describe(o.verify)}`,
+    );
+  if (o.private !== undefined && typeof o.private !== "boolean")
+    throw new ArgumentError(`private must be true or false, got ${describe(o.private)}`);
+  if (o.timeout !== undefined && !(typeof o.timeout === "number" && o.timeout > 0 && Number.isFinite(o.timeout)))
+    throw new ArgumentError(`timeout must be a finite number of milliseconds > 0, got ${describe(o.timeout)}`);
   const t = o.noWorkerTimeout;
-  if (t !== undefined && !(typeof t === "number" && t >= 0 && Number.isFinite(t))) throw new ArgumentError(`noWorkerTimeout must be a finite number of milliseconds ≥ 0 (leave it out to wait forever), got ${describe(t)}`);
+  if (t !== undefined && !(typeof t === "number" && t >= 0 && Number.isFinite(t)))
+    throw new ArgumentError(
+      `noWorkerTimeout must be a finite number of milliseconds ≥ 0 (leave it out to wait forever), got ${describe(t)}`,
+    );
 }
 
 /**
@@ -71,7 +105,9 @@ export function checkKnownOptions(where: string, options: unknown, names: readon
     const near = nearestName(k, names);
     return `${JSON.stringify(k)}${near ? ` (did you mean ${JSON.stringify(near)}?)` : ""}`;
   });
-  throw new ArgumentError(`unknown ${where.replace(/ options$/, "")} option${unknown.length > 1 ? "s" : ""} ${parts.join(", ")}; the valid ones are ${names.map((n) => JSON.stringify(n)).join(", ")}`);
+  throw new ArgumentError(
+    `unknown ${where.replace(/ options$/, "")} option${unknown.length > 1 ? "s" : ""} ${parts.join(", ")}; the valid ones are ${names.map((n) => JSON.stringify(n)).join(", ")}`,
+  );
 }
 
 /** An object literal (or one made with Object.create(null)): not an array, class instance or iterable. */

@@ -119,9 +119,19 @@ export class AsCompleted<T, Y = Future<T>> implements AsyncIterableIterator<Y> {
  * The futures in the order they finish. `for await (const f of asCompleted(fs))` yields each
  * future once it is done; `ac.add(future)` while iterating extends the iteration.
  */
-export function asCompleted<T>(futures?: Iterable<Future<T>>, options?: { withResults?: false }): AsCompleted<T, Future<T>>;
-export function asCompleted<T>(futures: Iterable<Future<T>>, options: { withResults: true }): AsCompleted<T, [Future<T>, T]>;
-export function asCompleted<T>(futures: Iterable<Future<T>> = [], options: AsCompletedOptions = {}): AsCompleted<T, unknown> {
-  if (typeof (futures as Iterable<unknown>)?.[Symbol.iterator] !== "function") throw new ArgumentError("asCompleted expects an iterable of futures");
+export function asCompleted<T>(
+  futures?: Iterable<Future<T>>,
+  options?: { withResults?: false },
+): AsCompleted<T, Future<T>>;
+export function asCompleted<T>(
+  futures: Iterable<Future<T>>,
+  options: { withResults: true },
+): AsCompleted<T, [Future<T>, T]>;
+export function asCompleted<T>(
+  futures: Iterable<Future<T>> = [],
+  options: AsCompletedOptions = {},
+): AsCompleted<T, unknown> {
+  if (typeof (futures as Iterable<unknown>)?.[Symbol.iterator] !== "function")
+    throw new ArgumentError("asCompleted expects an iterable of futures");
   return new AsCompleted<T, unknown>(futures, options.withResults ?? false);
 }

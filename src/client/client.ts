@@ -11,7 +11,16 @@ import { Requests } from "../comm/requests.js";
 import type { TransportOptions } from "../comm/types.js";
 import { ArgumentError, CancelledError, ClientClosedError, errorFromData, LostDataError } from "../errors.js";
 import { useSchedulerCredentials } from "../io/store.js";
-import type { ClientToScheduler, FnDef, FnRef, Handlers, ModuleDef, RequestWhat, SchedulerToClient, TaskMsg } from "../protocol/messages.js";
+import type {
+  ClientToScheduler,
+  FnDef,
+  FnRef,
+  Handlers,
+  ModuleDef,
+  RequestWhat,
+  SchedulerToClient,
+  TaskMsg,
+} from "../protocol/messages.js";
 import type { Serialized } from "../protocol/refs.js";
 import { TaskRef } from "../protocol/refs.js";
 import { deserialize, serialize } from "../protocol/serialize.js";
@@ -20,13 +29,32 @@ import type { RetireResult, ScatterPlacement, WorkerInfo } from "../protocol/mes
 import { hash64, randomId } from "../util/ids.js";
 import { describeFunction } from "./functions.js";
 import { Future, KeyState, type FutureHost } from "./future.js";
-import { checkKnownOptions, checkOptions, describe, isPlainObject, isTaskHandle, makeTaskHandle, sourceRef, typeTag } from "./arguments.js";
+import {
+  checkKnownOptions,
+  checkOptions,
+  describe,
+  isPlainObject,
+  isTaskHandle,
+  makeTaskHandle,
+  sourceRef,
+  typeTag,
+} from "./arguments.js";
 import { DataPlane, type Locations } from "./data.js";
 import { ClientEvents, type ClientEventMap, type ClientEventType } from "./events.js";
 import type { Arg, Args, TaskFn, TaskHandle, TaskModule, TaskOptions } from "./options.js";
 import { clientPlatform } from "./platform.js";
 import { SchedulerWatch } from "./progress-watch.js";
-import { clearDefaultClient, COLLECTION, isCollection, persistWith, prepare, setDefaultClient, type Collection, type GraphScheduler, type PreparedGraph } from "../graph/collection.js";
+import {
+  clearDefaultClient,
+  COLLECTION,
+  isCollection,
+  persistWith,
+  prepare,
+  setDefaultClient,
+  type Collection,
+  type GraphScheduler,
+  type PreparedGraph,
+} from "../graph/collection.js";
 import { FutureNode, Literal, Task, type GraphNode } from "../graph/task.js";
 
 export interface ClientOptions {
@@ -153,7 +181,8 @@ export class Client implements FutureHost, GraphScheduler {
 
   /** Connects to the scheduler at `address` (e.g. `cluster.address`, or "ws://host:8786"). */
   static async connect(address: string, options: ClientOptions = {}): Promise<Client> {
-    if (typeof address !== "string") throw new ArgumentError(`Client.connect expects an address string, got ${typeof address}`);
+    if (typeof address !== "string")
+      throw new ArgumentError(`Client.connect expects an address string, got ${typeof address}`);
     checkKnownOptions("Client.connect options", options, CLIENT_OPTION_NAMES);
     if (options.noWorkerTimeout !== undefined) checkOptions({ noWorkerTimeout: options.noWorkerTimeout });
     const comm = await connect(address, options.transport);
@@ -163,7 +192,12 @@ export class Client implements FutureHost, GraphScheduler {
     useSchedulerCredentials(address, options.token);
     // A network scheduler relays data for clients that cannot reach workers themselves (a page: browser/index.ts).
     const relayVia = /^wss?:\/\/[^/]+$/.test(address) ? address : undefined;
-    const client = new Client(comm, w.id, w.dataToken, relayVia === undefined ? options : { ...options, transport: { ...options.transport, relayVia } });
+    const client = new Client(
+      comm,
+      w.id,
+      w.dataToken,
+      relayVia === undefined ? options : { ...options, transport: { ...options.transport, relayVia } },
+    );
     client.dashboard = w.dashboard;
     // As in Dask, the newest client is where collections compute unless told otherwise.
     if (options.setAsDefault !== false) setDefaultClient(client);
@@ -216,18 +250,33 @@ export class Client implements FutureHost, GraphScheduler {
     if (options.key !== undefined) throw new ArgumentError("map cannot take a single `key` for many tasks");
     if (rest.length === 0) throw new ArgumentError("map needs at least one iterable of items: client.map(fn, items)");
     const columns = rest.map((items, i) => {
-      if (items === null || typeof items !== "object" || typeof (items as Iterable<unknown>)[Symbol.iterator] !== "function") {
+      if (
+        items === null ||
+        typeof items !== "object" ||
+        typeof (items as Iterable<unknown>)[Symbol.iterator] !== "function"
+      ) {
         const where = rest.length > 1 ? ` (argument ${i + 2})` : "";
-        throw new ArgumentError(`map expects an iterable of items${where}, got ${describe(items)}${isPlainObject(items) ? "; options go last" : ""}`);
+        throw new ArgumentError(
+          `map expects an iterable of items${where}, got ${describe(items)}${isPlainObject(items) ? "; options go last" : ""}`,
+        );
       }
       return Array.isArray(items) ? (items as unknown[]) : [...(items as Iterable<unknown>)];
     });
     const n = columns[0]!.length;
     if (columns.some((c) => c.length !== n)) {
-      throw new ArgumentError(`map's iterables must have the same length, got lengths ${columns.map((c) => c.length).join(", ")}`);
+      throw new ArgumentError(
+        `map's iterables must have the same length, got lengths ${columns.map((c) => c.length).join(", ")}`,
+      );
     }
     const out: Future<unknown>[] = [];
-    for (let i = 0; i < n; i++) out.push(this.submitOne(fn, columns.map((c) => c[i]), options));
+    for (let i = 0; i < n; i++)
+      out.push(
+        this.submitOne(
+          fn,
+          columns.map((c) => c[i]),
+          options,
+        ),
+      );
     return out;
   }
 
@@ -236,8 +285,10 @@ export class Client implements FutureHost, GraphScheduler {
   gather<T>(future: Future<T>): Promise<T>;
   async gather<T>(futures: Future<T> | Future<T>[]): Promise<T | T[]> {
     if (futures instanceof Future) return futures.result();
-    if (!Array.isArray(futures)) throw new ArgumentError(`gather expects a future or an array of futures, got ${describe(futures)}`);
-    for (const f of futures) if (!(f instanceof Future)) throw new ArgumentError(`gather expects futures, got ${describe(f)}`);
+    if (!Array.isArray(futures))
+      throw new ArgumentError(`gather expects a future or an array of futures, got ${describe(futures)}`);
+    for (const f of futures)
+      if (!(f instanceof Future)) throw new ArgumentError(`gather expects futures, got ${describe(f)}`);
     if (this.closedError) throw this.closedError;
     await settledOrFailed(futures.map((f) => this.keys.get(f.key)).filter((ks): ks is KeyState => ks !== undefined));
     return Promise.all(futures.map((f) => f.result()));
@@ -251,7 +302,9 @@ export class Client implements FutureHost, GraphScheduler {
   async scatter<T>(data: T[], options: ScatterOptions = {}): Promise<Future<T>[]> {
     this.checkOpen();
     if (!Array.isArray(data)) {
-      throw new ArgumentError(`scatter takes an array of values and gives one future per element: const [f] = await client.scatter([value]); got ${describe(data)}`);
+      throw new ArgumentError(
+        `scatter takes an array of values and gives one future per element: const [f] = await client.scatter([value]); got ${describe(data)}`,
+      );
     }
     const values: unknown[] = data;
     const noFutures = (v: object): unknown => {
@@ -261,11 +314,22 @@ export class Client implements FutureHost, GraphScheduler {
     const encoded = values.map((v) => serialize(v, { replace: noFutures }));
     const keys = encoded.map((e, i) => {
       const tag = typeTag(values[i]);
-      return options.hash === false ? `${tag}-${this.nextToken()}` : `${tag}-${hash64(e.payload.header, ...e.payload.frames)}`;
+      return options.hash === false
+        ? `${tag}-${this.nextToken()}`
+        : `${tag}-${hash64(e.payload.header, ...e.payload.frames)}`;
     });
     // The scheduler places the values (and grants the puts: grants.ts); update-data counts only those.
-    const placement = await this.request<ScatterPlacement>({ kind: "scatter", keys, workers: options.workers, broadcast: options.broadcast === true, private: options.private === true || undefined });
-    const perWorker = new Map<string, { values: Record<string, Serialized>; tickets: Record<string, string> | undefined }>();
+    const placement = await this.request<ScatterPlacement>({
+      kind: "scatter",
+      keys,
+      workers: options.workers,
+      broadcast: options.broadcast === true,
+      private: options.private === true || undefined,
+    });
+    const perWorker = new Map<
+      string,
+      { values: Record<string, Serialized>; tickets: Record<string, string> | undefined }
+    >();
     keys.forEach((key, i) => {
       for (const { address, ticket, read } of placement[key] ?? []) {
         let batch = perWorker.get(address);
@@ -279,7 +343,8 @@ export class Client implements FutureHost, GraphScheduler {
     await Promise.all(
       [...perWorker].map(async ([address, { values: batch, tickets }]) => {
         const nbytes = await this.held(this.data.put(address, batch, tickets));
-        for (const key of Object.keys(batch)) entries.push({ key, worker: address, nbytes: nbytes[key] ?? 0, private: options.private || undefined });
+        for (const key of Object.keys(batch))
+          entries.push({ key, worker: address, nbytes: nbytes[key] ?? 0, private: options.private || undefined });
       }),
     );
     this.checkOpen();
@@ -295,7 +360,8 @@ export class Client implements FutureHost, GraphScheduler {
   /** Cancels the tasks behind `futures` (and this client's tasks depending on them). */
   async cancel(futures: Future | Future[]): Promise<void> {
     const list = Array.isArray(futures) ? futures : [futures];
-    for (const f of list) if (!(f instanceof Future)) throw new ArgumentError(`cancel expects futures, got ${describe(f)}`);
+    for (const f of list)
+      if (!(f instanceof Future)) throw new ArgumentError(`cancel expects futures, got ${describe(f)}`);
     return this.cancelKeys(list.map((f) => f.key));
   }
 
@@ -339,7 +405,8 @@ export class Client implements FutureHost, GraphScheduler {
     const hash = def.hash;
     await this.request({ kind: "upload", module: def });
     const handles: Record<string, TaskHandle | unknown> = {};
-    for (const name of exports) handles[name] = values && Object.hasOwn(values, name) ? values[name] : makeTaskHandle(hash, name);
+    for (const name of exports)
+      handles[name] = values && Object.hasOwn(values, name) ? values[name] : makeTaskHandle(hash, name);
     return Object.freeze(handles) as unknown as TaskModule<M>;
   }
 
@@ -355,7 +422,8 @@ export class Client implements FutureHost, GraphScheduler {
   compute(target: Collection | Collection[]): Future | Future[] {
     const list = Array.isArray(target) ? target : [target];
     const parts = list.map((c, i) => {
-      if (typeof (c as Partial<Collection>)?.[COLLECTION] !== "function") throw new ArgumentError(`compute takes collections (delayed values, arrays); item ${i} is ${describe(c)}`);
+      if (typeof (c as Partial<Collection>)?.[COLLECTION] !== "function")
+        throw new ArgumentError(`compute takes collections (delayed values, arrays); item ${i} is ${describe(c)}`);
       return c[COLLECTION]();
     });
     const prepared = prepare(parts);
@@ -379,7 +447,8 @@ export class Client implements FutureHost, GraphScheduler {
   /** Computes collections on the cluster and gives them back backed by the results held there. */
   async persist<C extends Collection>(collection: C): Promise<C> {
     // persistWith passes anything else through unchanged; here that would hide a mistake.
-    if (!isCollection(collection)) throw new ArgumentError(`persist takes a collection (a delayed value, an array); got ${describe(collection)}`);
+    if (!isCollection(collection))
+      throw new ArgumentError(`persist takes a collection (a delayed value, an array); got ${describe(collection)}`);
     const [out] = await persistWith({ scheduler: this }, [collection] as const);
     return out as C;
   }
@@ -423,7 +492,8 @@ export class Client implements FutureHost, GraphScheduler {
     const fns: FnDef[] = [];
     for (const [key, node] of g.graph) {
       if (node instanceof FutureNode) {
-        if (!this.keys.has(key)) throw new ArgumentError(`${key} is held by a future of another client, or one already released`);
+        if (!this.keys.has(key))
+          throw new ArgumentError(`${key} is held by a future of another client, or one already released`);
         continue;
       }
       const known = this.keys.get(key);
@@ -450,7 +520,15 @@ export class Client implements FutureHost, GraphScheduler {
         throw new ArgumentError(`cannot submit graph node ${String(node)}`);
       }
       const { payload, refs } = serialize(args, { replace: this.replaceFuture });
-      tasks.push({ key, fn: ref, args: payload, deps: refs, priority: [0, this.generation, g.order.get(key) ?? 0], retries: 0, noWorkerTimeout: this.noWorkerTimeout });
+      tasks.push({
+        key,
+        fn: ref,
+        args: payload,
+        deps: refs,
+        priority: [0, this.generation, g.order.get(key) ?? 0],
+        retries: 0,
+        noWorkerTimeout: this.noWorkerTimeout,
+      });
     }
     for (const def of fns) this.queueFn(def);
     const pending = this.pendingGraph();
@@ -472,7 +550,8 @@ export class Client implements FutureHost, GraphScheduler {
    * again). Each is also a warning in the log. Returns a function that stops listening.
    */
   on<T extends ClientEventType>(type: T, listener: (event: ClientEventMap[T]) => void): () => void {
-    if (type !== "no-worker" && type !== "recomputing") throw new ArgumentError(`unknown client event ${describe(type)}; the events are "no-worker" and "recomputing"`);
+    if (type !== "no-worker" && type !== "recomputing")
+      throw new ArgumentError(`unknown client event ${describe(type)}; the events are "no-worker" and "recomputing"`);
     return this.events.on(type, listener);
   }
 
@@ -546,7 +625,8 @@ export class Client implements FutureHost, GraphScheduler {
     this.keys.delete(ks.key);
     this.data.forget(ks.key);
     // Whoever still awaits a released future (the released object itself) gets an answer.
-    if (ks.status === "pending") ks.fail("lost", new LostDataError(`${ks.key} was released by this client before it finished`));
+    if (ks.status === "pending")
+      ks.fail("lost", new LostDataError(`${ks.key} was released by this client before it finished`));
     if (this.closedError) return;
     if (this.releases.size === 0) queueMicrotask(() => this.flushReleases());
     this.releases.add(ks.key);

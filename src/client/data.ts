@@ -127,7 +127,11 @@ export class DataPlane {
    * Stores values on the worker at `address`, with the scheduler's put ticket for each key there
    * (when it gives them); resolves with the bytes each takes there.
    */
-  async put(address: string, values: Record<string, Serialized>, tickets?: Record<string, string>): Promise<Record<string, number>> {
+  async put(
+    address: string,
+    values: Record<string, Serialized>,
+    tickets?: Record<string, string>,
+  ): Promise<Record<string, number>> {
     const first = tickets && Object.entries(tickets)[0];
     const peer = await this.peers.get(address, first && opener("put", first[1], first[0]));
     const reply = await peer.requests.request<PutReply>((id) => ({ op: "put-data", id, values, tickets }));
@@ -240,7 +244,10 @@ export class DataPlane {
       const holders = who[key]?.who ?? [];
       this.learn(key, holders, who[key]?.tickets, who[key]?.digest);
       if (holders.length === 0) {
-        rejectAll(want, new LostDataError(`no worker holds ${key}: its result was released or lost`, { cause: want.lastError }));
+        rejectAll(
+          want,
+          new LostDataError(`no worker holds ${key}: its result was released or lost`, { cause: want.lastError }),
+        );
         wants.delete(key);
       } else {
         want.candidates = holders;

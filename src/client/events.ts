@@ -53,12 +53,18 @@ export class ClientEvents {
     const batch = this.batch;
     this.batch = null;
     for (const { type, reason, keys } of batch?.values() ?? []) {
-      const shown = keys.slice(0, KEYS_SHOWN).join(", ") + (keys.length > KEYS_SHOWN ? ` and ${keys.length - KEYS_SHOWN} more` : "");
+      const shown =
+        keys.slice(0, KEYS_SHOWN).join(", ") +
+        (keys.length > KEYS_SHOWN ? ` and ${keys.length - KEYS_SHOWN} more` : "");
       const what = keys.length === 1 ? "a task" : `${keys.length} tasks`;
       if (type === "no-worker") {
-        log().warn(`client ${this.clientId}: ${what} it waits for cannot run yet (${shown}): ${reason}. They stay pending until such a worker joins; set noWorkerTimeout to fail instead.`);
+        log().warn(
+          `client ${this.clientId}: ${what} it waits for cannot run yet (${shown}): ${reason}. They stay pending until such a worker joins; set noWorkerTimeout to fail instead.`,
+        );
       } else {
-        log().warn(`client ${this.clientId}: ${what} it waits for ${keys.length === 1 ? "was" : "were"} lost and ${keys.length === 1 ? "is" : "are"} being computed again (${shown}): ${reason}`);
+        log().warn(
+          `client ${this.clientId}: ${what} it waits for ${keys.length === 1 ? "was" : "were"} lost and ${keys.length === 1 ? "is" : "are"} being computed again (${shown}): ${reason}`,
+        );
       }
     }
   }

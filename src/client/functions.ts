@@ -23,9 +23,24 @@ const PROVIDED = new Set(["arguments", "__name", "undefined", "NaN", "Infinity",
  */
 export const PLATFORM_GLOBALS = new Set([
   // browsers (pages and Web Workers)
-  "window", "document", "self", "navigator", "location", "localStorage", "sessionStorage", "indexedDB", "caches", "importScripts", "postMessage", "OffscreenCanvas",
+  "window",
+  "document",
+  "self",
+  "navigator",
+  "location",
+  "localStorage",
+  "sessionStorage",
+  "indexedDB",
+  "caches",
+  "importScripts",
+  "postMessage",
+  "OffscreenCanvas",
   // Node
-  "process", "Buffer", "global", "setImmediate", "clearImmediate",
+  "process",
+  "Buffer",
+  "global",
+  "setImmediate",
+  "clearImmediate",
 ]);
 
 const cache = new WeakMap<object, FnDef>();
@@ -66,7 +81,8 @@ export function describeFunction(fn: (...args: never[]) => unknown): FnDef {
  */
 export function userFunctionId(fn: unknown, where: string): string {
   if (isTaskHandle(fn)) return `${fn.module}#${fn.name}`;
-  if (typeof fn !== "function") throw new ArgumentError(`${where} needs a function (or an uploaded module's function), got ${typeof fn}`);
+  if (typeof fn !== "function")
+    throw new ArgumentError(`${where} needs a function (or an uploaded module's function), got ${typeof fn}`);
   return describeFunction(fn as (...args: never[]) => unknown).id;
 }
 
@@ -96,8 +112,32 @@ function asExpression(source: string, name: string): { expression: string; ast: 
  * Namespaces whose functions every JavaScript platform has. Only these are looked up: a function
  * found elsewhere (a Node module, the DOM) might not exist on the worker.
  */
-const STANDARD_NAMESPACES = ["Math", "JSON", "Number", "String", "Object", "Array", "Date", "Reflect", "Atomics", "BigInt", "Symbol", "Promise", "ArrayBuffer"];
-const STANDARD_FUNCTIONS = ["parseInt", "parseFloat", "isNaN", "isFinite", "encodeURIComponent", "decodeURIComponent", "encodeURI", "decodeURI", "structuredClone"];
+const STANDARD_NAMESPACES = [
+  "Math",
+  "JSON",
+  "Number",
+  "String",
+  "Object",
+  "Array",
+  "Date",
+  "Reflect",
+  "Atomics",
+  "BigInt",
+  "Symbol",
+  "Promise",
+  "ArrayBuffer",
+];
+const STANDARD_FUNCTIONS = [
+  "parseInt",
+  "parseFloat",
+  "isNaN",
+  "isFinite",
+  "encodeURIComponent",
+  "decodeURIComponent",
+  "encodeURI",
+  "decodeURI",
+  "structuredClone",
+];
 
 /** "Math.random" for Math.random: where a standard built-in function lives, if it is one. */
 function globalPath(fn: unknown): string | undefined {
@@ -117,7 +157,13 @@ function globalPath(fn: unknown): string | undefined {
 
 function methodKey(ast: Node): string | null {
   // Program > ExpressionStatement > ObjectExpression > Property (method)
-  const body = (ast as unknown as { body: { expression?: { properties?: { key: { type: string; name?: string; value?: unknown }; method?: boolean }[] } }[] }).body;
+  const body = (
+    ast as unknown as {
+      body: {
+        expression?: { properties?: { key: { type: string; name?: string; value?: unknown }; method?: boolean }[] };
+      }[];
+    }
+  ).body;
   const prop = body[0]?.expression?.properties?.[0];
   if (!prop || !prop.method) return null;
   if (prop.key.type === "Identifier" && prop.key.name) return prop.key.name;
@@ -153,7 +199,8 @@ function walk(root: Node, visit: (node: AnyNode) => void): void {
     for (const [key, v] of Object.entries(node)) {
       if (key === "loc") continue;
       if (Array.isArray(v)) {
-        for (const c of v) if (c && typeof c === "object" && typeof (c as AnyNode).type === "string") stack.push(c as AnyNode);
+        for (const c of v)
+          if (c && typeof c === "object" && typeof (c as AnyNode).type === "string") stack.push(c as AnyNode);
       } else if (v && typeof v === "object" && typeof (v as AnyNode).type === "string") stack.push(v as AnyNode);
     }
   }
@@ -169,7 +216,8 @@ function boundNames(ast: Node): Set<string> {
         out.add(p["name"] as string);
         break;
       case "ObjectPattern":
-        for (const prop of p["properties"] as AnyNode[]) pattern((prop.type === "RestElement" ? prop["argument"] : prop["value"]) as AnyNode);
+        for (const prop of p["properties"] as AnyNode[])
+          pattern((prop.type === "RestElement" ? prop["argument"] : prop["value"]) as AnyNode);
         break;
       case "ArrayPattern":
         for (const el of p["elements"] as (AnyNode | null)[]) pattern(el);

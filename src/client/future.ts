@@ -123,7 +123,6 @@ const collected = new FinalizationRegistry<KeyState>((ks) => ks.host.drop(ks));
 
 /** Structurally a Promise (then, catch, finally), so it fits wherever a Promise<T> is expected. */
 export class Future<T = unknown> implements Promise<T> {
-
   /** @internal Created by Client; users get futures from submit, map and scatter. */
   constructor(
     /** The task's key, unique on the scheduler. */

@@ -58,7 +58,8 @@ export class LocalScheduler implements GraphScheduler {
 export function run(g: PreparedGraph, executor: Executor): Promise<Map<string, unknown>> {
   const { graph, order } = g;
   const outputs = new Set(g.outputs);
-  for (const k of outputs) if (!graph.has(k)) return Promise.reject(new ArgumentError(`output ${k} is not in the graph`));
+  for (const k of outputs)
+    if (!graph.has(k)) return Promise.reject(new ArgumentError(`output ${k} is not in the graph`));
   const values = new Map<string, unknown>();
   const missing = new Map<string, number>(); // inputs not computed yet
   const users = new Map<string, number>(); // tasks still to run that need the value
@@ -81,7 +82,9 @@ export function run(g: PreparedGraph, executor: Executor): Promise<Map<string, u
   let remaining = graph.size;
   let inFlight = 0;
   let failed = false;
-  g.computation?.addSource(() => ({ read: () => ({ total: graph.size, done: graph.size - remaining, erred: failed ? 1 : 0, processing: inFlight }) }));
+  g.computation?.addSource(() => ({
+    read: () => ({ total: graph.size, done: graph.size - remaining, erred: failed ? 1 : 0, processing: inFlight }),
+  }));
 
   return new Promise((resolve, reject) => {
     const finish = (key: string, node: GraphNode, value: unknown): void => {
@@ -151,7 +154,8 @@ function startNode(node: GraphNode, values: Map<string, unknown>, executor: Exec
   if (node instanceof Literal) return node.value;
   if (node instanceof FutureNode) {
     const f = node.future as { result?: () => Promise<unknown> };
-    if (typeof f.result !== "function") throw new ArgumentError(`${node.future.key} is held by a cluster this scheduler cannot reach`);
+    if (typeof f.result !== "function")
+      throw new ArgumentError(`${node.future.key} is held by a cluster this scheduler cannot reach`);
     return f.result();
   }
   if (node instanceof Task) {

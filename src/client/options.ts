@@ -79,7 +79,11 @@ export type TaskFn<A extends unknown[], R> = ((...args: A) => R) | TaskHandle<A,
 export type Arg<T> =
   | T
   | Future<T>
-  | (T extends readonly (infer U)[] ? readonly Arg<U>[] : T extends Record<string, unknown> ? { [K in keyof T]: Arg<T[K]> } : never);
+  | (T extends readonly (infer U)[]
+      ? readonly Arg<U>[]
+      : T extends Record<string, unknown>
+        ? { [K in keyof T]: Arg<T[K]> }
+        : never);
 
 /** The arguments of a task function, each as an Arg. */
 export type Args<A extends unknown[]> = { [I in keyof A]: Arg<A[I]> };

@@ -72,7 +72,9 @@ export class ProgressDisplay {
   }
 
   private text(c: ProgressCounts, now: number, final: boolean): string {
-    return this.stream.isTTY ? barText(c, this.rate(), now - this.start, final, this.stream.columns || 80) : lineText(c, this.rate(), now - this.start, final);
+    return this.stream.isTTY
+      ? barText(c, this.rate(), now - this.start, final, this.stream.columns || 80)
+      : lineText(c, this.rate(), now - this.start, final);
   }
 }
 

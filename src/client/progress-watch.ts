@@ -69,7 +69,8 @@ export class SchedulerWatch implements CountSource {
 
   private stop(err: unknown): void {
     // A closed client is the usual end (its futures settle too); anything else is worth a word.
-    if (!this.ended && !(err instanceof ClientClosedError)) log().warn(`progress: the scheduler stopped counting: ${(err as Error).message}`);
+    if (!this.ended && !(err instanceof ClientClosedError))
+      log().warn(`progress: the scheduler stopped counting: ${(err as Error).message}`);
     this.ended = true;
   }
 }

@@ -54,10 +54,18 @@ export function progress(work: unknown, options: ProgressOptions = {}): Promise<
       );
     }
     if (isThenable(work)) return followPromise(work, opts);
-    if (typeof work === "object" && work !== null && typeof (work as Iterable<unknown>)[Symbol.iterator] === "function" && typeof work !== "string") {
+    if (
+      typeof work === "object" &&
+      work !== null &&
+      typeof (work as Iterable<unknown>)[Symbol.iterator] === "function" &&
+      typeof work !== "string"
+    ) {
       const list = [...(work as Iterable<unknown>)];
       list.forEach((f, i) => {
-        if (!(f instanceof Future)) throw new ArgumentError(`progress takes futures or the promise of a compute or persist; item ${i} is ${describe(f)}`);
+        if (!(f instanceof Future))
+          throw new ArgumentError(
+            `progress takes futures or the promise of a compute or persist; item ${i} is ${describe(f)}`,
+          );
       });
       return followFutures(list as Future[], opts);
     }
@@ -76,12 +84,15 @@ function checkProgressOptions(options: ProgressOptions): Settings {
   checkKnownOptions("progress options", options, OPTION_NAMES);
   const { stream, interval, quiet } = options;
   if (stream !== undefined && (typeof stream !== "object" || stream === null || typeof stream.write !== "function")) {
-    throw new ArgumentError(`progress's stream must have a write(text) method (process.stderr fits), got ${describe(stream)}`);
+    throw new ArgumentError(
+      `progress's stream must have a write(text) method (process.stderr fits), got ${describe(stream)}`,
+    );
   }
   if (interval !== undefined && (typeof interval !== "number" || !Number.isFinite(interval) || interval < 10)) {
     throw new ArgumentError(`progress's interval must be a number of milliseconds ≥ 10, got ${describe(interval)}`);
   }
-  if (quiet !== undefined && typeof quiet !== "boolean") throw new ArgumentError(`progress's quiet must be true or false, got ${describe(quiet)}`);
+  if (quiet !== undefined && typeof quiet !== "boolean")
+    throw new ArgumentError(`progress's quiet must be true or false, got ${describe(quiet)}`);
   const platform = clientPlatform()?.progressOutput?.();
   const out = stream ?? platform?.stream ?? null;
   const silent = quiet ?? platform?.quiet ?? false;
@@ -168,12 +179,14 @@ class Run {
 
   private tick(): void {
     if (this.reading || this.stopped) return;
-    this.reading = this.read().then(
-      (c) => {
-        if (!this.stopped) this.display.update(c, performance.now());
-      },
-      () => {}, // sources never reject; a failed read just skips a frame
-    ).finally(() => (this.reading = null));
+    this.reading = this.read()
+      .then(
+        (c) => {
+          if (!this.stopped) this.display.update(c, performance.now());
+        },
+        () => {}, // sources never reject; a failed read just skips a frame
+      )
+      .finally(() => (this.reading = null));
   }
 
   async stop(final: ProgressCounts): Promise<void> {
@@ -185,5 +198,9 @@ class Run {
 }
 
 function isThenable(v: unknown): v is PromiseLike<unknown> {
-  return (typeof v === "object" || typeof v === "function") && v !== null && typeof (v as { then?: unknown }).then === "function";
+  return (
+    (typeof v === "object" || typeof v === "function") &&
+    v !== null &&
+    typeof (v as { then?: unknown }).then === "function"
+  );
 }

@@ -21,7 +21,9 @@ export async function wait<T>(futures: Iterable<Future<T>>, options: WaitOptions
   for (const f of list) if (!(f instanceof Future)) throw new ArgumentError(`wait expects futures, got ${typeof f}`);
   const returnWhen = options.returnWhen ?? "ALL_COMPLETED";
   if (returnWhen !== "ALL_COMPLETED" && returnWhen !== "FIRST_COMPLETED") {
-    throw new ArgumentError(`returnWhen must be "ALL_COMPLETED" or "FIRST_COMPLETED", got ${JSON.stringify(returnWhen)}`);
+    throw new ArgumentError(
+      `returnWhen must be "ALL_COMPLETED" or "FIRST_COMPLETED", got ${JSON.stringify(returnWhen)}`,
+    );
   }
   const timeout = options.timeout;
   if (timeout !== undefined && (typeof timeout !== "number" || Number.isNaN(timeout) || timeout < 0)) {
@@ -29,7 +31,12 @@ export async function wait<T>(futures: Iterable<Future<T>>, options: WaitOptions
   }
   const timeoutError = new TimeoutError(`wait: futures not done within ${timeout} ms`);
   const settled = list.map((f) => f.settled());
-  const all = returnWhen === "ALL_COMPLETED" ? Promise.all(settled) : list.length === 0 ? Promise.resolve() : Promise.race(settled);
+  const all =
+    returnWhen === "ALL_COMPLETED"
+      ? Promise.all(settled)
+      : list.length === 0
+        ? Promise.resolve()
+        : Promise.race(settled);
   let timer: ReturnType<typeof setTimeout> | undefined;
   try {
     if (timeout === undefined || timeout === Infinity) await all;

@@ -64,7 +64,10 @@ export class Comm {
   private goodbye: string | null = null;
   private resolveClosed!: (info: CloseInfo) => void;
 
-  constructor(private readonly channel: Channel, name?: string) {
+  constructor(
+    private readonly channel: Channel,
+    name?: string,
+  ) {
     this.name = name ?? `${channel.localAddress}→${channel.peerAddress}`;
     this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
     channel.onPacket = (p) => this.receive(p);
@@ -105,7 +108,10 @@ export class Comm {
 
   /** Queues `msg`; it leaves with everything else sent in this turn. Throws CommClosedError if closed. */
   send(msg: Message): void {
-    if (this.closeInfo) throw new CommClosedError(`cannot send "${msg.op}": connection ${this.name} is closed (${this.closeInfo.reason})`);
+    if (this.closeInfo)
+      throw new CommClosedError(
+        `cannot send "${msg.op}": connection ${this.name} is closed (${this.closeInfo.reason})`,
+      );
     // Many large values answered in one turn (a peer asking for sixteen 64 MiB blocks) must not
     // become one packet over the transport's limit: a batch that would pass BATCH_FLUSH_BYTES
     // leaves first, and this message starts the next.
@@ -159,7 +165,8 @@ export class Comm {
   next(timeoutMs = 10_000): Promise<Message> {
     const queued = this.inbox.shift();
     if (queued) return Promise.resolve(queued);
-    if (this.closeInfo) return Promise.reject(new CommClosedError(`connection ${this.name} closed: ${this.closeInfo.reason}`));
+    if (this.closeInfo)
+      return Promise.reject(new CommClosedError(`connection ${this.name} closed: ${this.closeInfo.reason}`));
     const timeout = new TimeoutError(`no message on ${this.name} within ${timeoutMs} ms`);
     return new Promise((resolve, reject) => {
       const waiter = {

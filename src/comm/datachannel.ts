@@ -48,7 +48,9 @@ const STATES: Record<string, number> = { connecting: 0, open: 1, closing: 2, clo
 export const DATA_CHANNEL_CLOSE_LINGER_MS = 2000;
 
 /** `dc` as a SocketLike: open/close/message events, and a drain event from bufferedamountlow. */
-export function dataChannelSocket(dc: DataChannelLike): SocketLike & { addEventListener(type: "open", l: () => void): void } {
+export function dataChannelSocket(
+  dc: DataChannelLike,
+): SocketLike & { addEventListener(type: "open", l: () => void): void } {
   dc.binaryType = "arraybuffer";
   let closedWhy = "";
   return {
@@ -75,7 +77,13 @@ export function dataChannelSocket(dc: DataChannelLike): SocketLike & { addEventL
     },
     whenDrained: (below, callback) => onceDrained(dc, below, callback),
     addEventListener(type: string, listener: (e: never) => void) {
-      if (type === "close") dc.addEventListener("close", () => (listener as (e: { code: number; reason: string }) => void)({ code: 1000, reason: closedWhy || "data channel closed" }));
+      if (type === "close")
+        dc.addEventListener("close", () =>
+          (listener as (e: { code: number; reason: string }) => void)({
+            code: 1000,
+            reason: closedWhy || "data channel closed",
+          }),
+        );
       else dc.addEventListener(type as "open", listener as () => void);
     },
   } as SocketLike & { addEventListener(type: "open", l: () => void): void };

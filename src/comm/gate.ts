@@ -48,7 +48,10 @@ export class HandshakeGate {
   private readonly maxPerAddress: number;
   private readonly warn = new LogThrottle();
 
-  constructor(private readonly where: string, limits: GateLimits = {}) {
+  constructor(
+    private readonly where: string,
+    limits: GateLimits = {},
+  ) {
     this.maxPending = limits.maxPending ?? DEFAULT_MAX_PENDING_HANDSHAKES;
     this.maxPerAddress = limits.maxPendingPerAddress ?? DEFAULT_MAX_PENDING_PER_ADDRESS;
   }
@@ -62,8 +65,10 @@ export class HandshakeGate {
     const host = hostOf(comm.peerAddress);
     let mine = this.byHost.get(host);
     if (!mine) this.byHost.set(host, (mine = new Set()));
-    if (mine.size >= this.maxPerAddress) this.evict(mine.values().next().value!, `${mine.size} connections from ${host} are waiting to say hello`);
-    if (this.pending.size >= this.maxPending) this.evict(this.pending.values().next().value!, `${this.pending.size} connections are waiting to say hello`);
+    if (mine.size >= this.maxPerAddress)
+      this.evict(mine.values().next().value!, `${mine.size} connections from ${host} are waiting to say hello`);
+    if (this.pending.size >= this.maxPending)
+      this.evict(this.pending.values().next().value!, `${this.pending.size} connections are waiting to say hello`);
     this.pending.add(comm);
     mine.add(comm);
   }

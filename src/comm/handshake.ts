@@ -17,7 +17,11 @@ export const HANDSHAKE_TIMEOUT_MS = 10_000;
 export const CODECS = ["deflate"];
 
 /** Connecting side: says hello and waits for the welcome. Throws HandshakeError if refused. */
-export async function greet(comm: Comm, hello: Omit<Hello, "op" | "version">, timeoutMs = HANDSHAKE_TIMEOUT_MS): Promise<Welcome> {
+export async function greet(
+  comm: Comm,
+  hello: Omit<Hello, "op" | "version">,
+  timeoutMs = HANDSHAKE_TIMEOUT_MS,
+): Promise<Welcome> {
   comm.send({ op: "hello", version: PROTOCOL_VERSION, codecs: CODECS, ...hello });
   let reply;
   try {
@@ -42,13 +46,26 @@ export async function greet(comm: Comm, hello: Omit<Hello, "op" | "version">, ti
 }
 
 /** The outcome a listener decides for a hello: an id (and data token) to welcome with, or a reason to refuse. */
-export type Admission = { id: string; dataToken?: string | undefined; dataSecret?: string | undefined; rtc?: RtcConfig | undefined; name?: string | undefined; dashboard?: string | undefined } | { refuse: string };
+export type Admission =
+  | {
+      id: string;
+      dataToken?: string | undefined;
+      dataSecret?: string | undefined;
+      rtc?: RtcConfig | undefined;
+      name?: string | undefined;
+      dashboard?: string | undefined;
+    }
+  | { refuse: string };
 
 /**
  * Listening side: waits for hello, checks the version, asks `admit`, and welcomes or refuses.
  * Returns the hello, or null if the connection was refused and closed.
  */
-export async function welcome(comm: Comm, admit: (hello: Hello) => Admission, timeoutMs = HANDSHAKE_TIMEOUT_MS): Promise<{ hello: Hello; id: string } | null> {
+export async function welcome(
+  comm: Comm,
+  admit: (hello: Hello) => Admission,
+  timeoutMs = HANDSHAKE_TIMEOUT_MS,
+): Promise<{ hello: Hello; id: string } | null> {
   let msg;
   try {
     msg = await comm.next(timeoutMs);
@@ -69,7 +86,9 @@ export async function welcome(comm: Comm, admit: (hello: Hello) => Admission, ti
   // The version first: a newer peer's hello may not match this version's schema, and it should
   // hear "version mismatch", not "malformed".
   if (msg.version !== PROTOCOL_VERSION) {
-    return refuse(`protocol version mismatch: this end speaks version ${PROTOCOL_VERSION}, the other end ${String(msg.version)}`);
+    return refuse(
+      `protocol version mismatch: this end speaks version ${PROTOCOL_VERSION}, the other end ${String(msg.version)}`,
+    );
   }
   try {
     validate(msg);

@@ -251,7 +251,13 @@ export const inprocTransport: Transport = {
     let peerCount = 0;
     inprocHub.listeners.set(name, (port, linkOptions) => {
       // Every port the hub routes is a platform MessagePort (made by a MessageChannel here or in another thread).
-      const channel = new PortChannel(port as MessagePort, local, `${local}#peer-${++peerCount}`, linkOptions, maxPacket);
+      const channel = new PortChannel(
+        port as MessagePort,
+        local,
+        `${local}#peer-${++peerCount}`,
+        linkOptions,
+        maxPacket,
+      );
       onChannel(channel);
       port.postMessage({ c: "open" } satisfies PortMessage);
     });
@@ -280,10 +286,20 @@ export const inprocTransport: Transport = {
         clearTimeout(timer);
         port1.onmessage = null;
         if ("c" in msg && msg.c === "open") {
-          resolve(new PortChannel(port1, `${SCHEME}client-${randomId(4)}`, address, linkOptions, options.maxPacketBytes ?? DEFAULT_MAX_PACKET_BYTES));
+          resolve(
+            new PortChannel(
+              port1,
+              `${SCHEME}client-${randomId(4)}`,
+              address,
+              linkOptions,
+              options.maxPacketBytes ?? DEFAULT_MAX_PACKET_BYTES,
+            ),
+          );
         } else {
           port1.close();
-          reject(new ConnectError(`cannot connect to ${address}: ${"reason" in msg ? msg.reason : "unexpected reply"}`));
+          reject(
+            new ConnectError(`cannot connect to ${address}: ${"reason" in msg ? msg.reason : "unexpected reply"}`),
+          );
         }
       };
       inprocHub.route(name, port2, linkOptions, "local");

@@ -47,7 +47,8 @@ export class PeerPool {
     public token: string | undefined,
     transport: TransportOptions | undefined,
     /** Opens a connection to `address` (default: its transport, by scheme, with the data token for relays). */
-    private readonly dial: (address: string) => Promise<Comm> = (address) => connect(address, withRelayToken(transport, this.token)),
+    private readonly dial: (address: string) => Promise<Comm> = (address) =>
+      connect(address, withRelayToken(transport, this.token)),
   ) {}
 
   /**
@@ -70,7 +71,11 @@ export class PeerPool {
   /** Closes every connection; later get() calls fail. */
   close(reason: string): void {
     this.closed = true;
-    for (const p of this.peers.values()) p.then((peer) => peer.comm.close(reason), () => {});
+    for (const p of this.peers.values())
+      p.then(
+        (peer) => peer.comm.close(reason),
+        () => {},
+      );
     this.peers.clear();
   }
 

@@ -40,7 +40,15 @@ export interface Listener {
 }
 
 /** Listens at `address` (a transport may choose a free name or port); `onComm` gets each new connection. */
-export async function listen(address: string, onComm: (comm: Comm) => void, options: TransportOptions = {}): Promise<Listener> {
-  const listener: TransportListener = await transportFor(address).listen(address, (channel) => onComm(new Comm(channel)), options);
+export async function listen(
+  address: string,
+  onComm: (comm: Comm) => void,
+  options: TransportOptions = {},
+): Promise<Listener> {
+  const listener: TransportListener = await transportFor(address).listen(
+    address,
+    (channel) => onComm(new Comm(channel)),
+    options,
+  );
   return listener;
 }

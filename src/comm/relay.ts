@@ -42,11 +42,18 @@ export function relayTransport(platform: Pick<WsPlatform, "open">, scheme: "rela
       // "relay://host:port" (no slot) or "relay://host:port/" picks a fresh slot.
       const full = /^relays?:\/\/[^/]+\/?$/.test(address) ? `${address.replace(/\/$/, "")}/${randomId(8)}` : address;
       const { base, slot } = parseRelayAddress(full);
-      const control = (await platform.open(`${base}/relay-listen/${slot}${relayQuery(options)}`, options)) as SocketLike & { addEventListener(type: "open", l: () => void): void };
+      const control = (await platform.open(
+        `${base}/relay-listen/${slot}${relayQuery(options)}`,
+        options,
+      )) as SocketLike & { addEventListener(type: "open", l: () => void): void };
       await new Promise<void>((resolve, reject) => {
         control.addEventListener("open", () => resolve());
-        control.addEventListener("error", () => reject(new ConnectError(`cannot listen at ${full}: the scheduler refused or is unreachable`)));
-        control.addEventListener("close", (e) => reject(new ConnectError(`cannot listen at ${full}: ${String(e.reason) || `closed (code ${e.code})`}`)));
+        control.addEventListener("error", () =>
+          reject(new ConnectError(`cannot listen at ${full}: the scheduler refused or is unreachable`)),
+        );
+        control.addEventListener("close", (e) =>
+          reject(new ConnectError(`cannot listen at ${full}: ${String(e.reason) || `closed (code ${e.code})`}`)),
+        );
       });
       let closed = false;
       control.addEventListener("message", (e) => {
@@ -55,8 +62,17 @@ export function relayTransport(platform: Pick<WsPlatform, "open">, scheme: "rela
         if (!/^[\w-]+$/.test(pipe) || closed) return;
         void (async () => {
           try {
-            const socket = (await platform.open(`${base}/relay-accept/${pipe}`, options)) as SocketLike & { addEventListener(type: "open", l: () => void): void };
-            socket.addEventListener("open", () => onChannel(new SocketChannel(socket, full, `relay-pipe-${pipe}`, "relay", { ...socketOptions(options), preHello: true })));
+            const socket = (await platform.open(`${base}/relay-accept/${pipe}`, options)) as SocketLike & {
+              addEventListener(type: "open", l: () => void): void;
+            };
+            socket.addEventListener("open", () =>
+              onChannel(
+                new SocketChannel(socket, full, `relay-pipe-${pipe}`, "relay", {
+                  ...socketOptions(options),
+                  preHello: true,
+                }),
+              ),
+            );
           } catch (err) {
             log().warn(`relay ${full}: could not accept pipe ${pipe}: ${(err as Error).message}`);
           }

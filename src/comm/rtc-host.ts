@@ -26,9 +26,16 @@ export interface PeerConnectionLike {
   createAnswer(): Promise<{ type: string; sdp?: string }>;
   setLocalDescription(d: { type: string; sdp?: string }): Promise<void>;
   setRemoteDescription(d: { type: string; sdp: string }): Promise<void>;
-  addIceCandidate(c: { candidate: string; sdpMid?: string | null | undefined; sdpMLineIndex?: number | null | undefined }): Promise<void>;
+  addIceCandidate(c: {
+    candidate: string;
+    sdpMid?: string | null | undefined;
+    sdpMLineIndex?: number | null | undefined;
+  }): Promise<void>;
   close(): void;
-  addEventListener(type: "icecandidate", l: (e: { candidate: { candidate: string; sdpMid?: string | null; sdpMLineIndex?: number | null } | null }) => void): void;
+  addEventListener(
+    type: "icecandidate",
+    l: (e: { candidate: { candidate: string; sdpMid?: string | null; sdpMLineIndex?: number | null } | null }) => void,
+  ): void;
   addEventListener(type: "datachannel", l: (e: { channel: DataChannelLike }) => void): void;
   addEventListener(type: "connectionstatechange", l: () => void): void;
 }
@@ -115,10 +122,15 @@ export class RtcHost {
         return void this.answer(from, data.pc, data.sdp, pair);
       case "answer":
         if (!pair || pair.pcId !== data.pc || !pair.offerer || pair.remoteSet) return;
-        return void this.remote(pair, from, { type: "answer", sdp: data.sdp }).catch((err: Error) => this.drop(from, pair, `cannot use the answer: ${err.message}`, true));
+        return void this.remote(pair, from, { type: "answer", sdp: data.sdp }).catch((err: Error) =>
+          this.drop(from, pair, `cannot use the answer: ${err.message}`, true),
+        );
       case "candidate":
         if (!pair || pair.pcId !== data.pc) return;
-        if (pair.remoteSet) void pair.pc.addIceCandidate(data.candidate).catch((err: Error) => log().debug(`webrtc ${from}: candidate refused: ${err.message}`));
+        if (pair.remoteSet)
+          void pair.pc
+            .addIceCandidate(data.candidate)
+            .catch((err: Error) => log().debug(`webrtc ${from}: candidate refused: ${err.message}`));
         else pair.held.push(data.candidate);
         return;
       case "refused":
@@ -184,9 +196,17 @@ export class RtcHost {
       } else if (state === "failed" || state === "closed") {
         // A first handshake that fails is tried once more on a fresh connection (libdatachannel
         // now and then fails a DTLS handshake between two of its own connections in one process).
-        if (!pair.connected && pair.offerer && pair.attempt < MAX_ATTEMPTS && pair.pending.size > 0 && this.pairs.get(peer) === pair) return this.retry(peer, pair);
+        if (
+          !pair.connected &&
+          pair.offerer &&
+          pair.attempt < MAX_ATTEMPTS &&
+          pair.pending.size > 0 &&
+          this.pairs.get(peer) === pair
+        )
+          return this.retry(peer, pair);
         // A working connection that fails takes its channels down without a goodbye: say so.
-        if (pair.connected && state === "failed" && this.pairs.get(peer) === pair) log().warn(`webrtc ${peer}: the connection failed; its channels close`);
+        if (pair.connected && state === "failed" && this.pairs.get(peer) === pair)
+          log().warn(`webrtc ${peer}: the connection failed; its channels close`);
         this.drop(peer, pair, `connection ${state}`, state === "failed");
       }
     });
@@ -209,7 +229,11 @@ export class RtcHost {
       const offer = await pair.pc.createOffer();
       await pair.pc.setLocalDescription(offer);
       if (this.pairs.get(peer) !== pair) return;
-      this.options.signal(peer, { pc: pair.pcId, kind: "offer", sdp: pair.pc.localDescription?.sdp ?? offer.sdp ?? "" });
+      this.options.signal(peer, {
+        pc: pair.pcId,
+        kind: "offer",
+        sdp: pair.pc.localDescription?.sdp ?? offer.sdp ?? "",
+      });
     } catch (err) {
       this.drop(peer, pair, `cannot make an offer: ${(err as Error).message}`, true);
     }
@@ -249,7 +273,9 @@ export class RtcHost {
     }
     pair.remoteSet = true;
     for (const c of pair.held.splice(0)) {
-      await pair.pc.addIceCandidate(c).catch((err: Error) => log().debug(`webrtc ${peer}: held candidate refused: ${err.message}`));
+      await pair.pc
+        .addIceCandidate(c)
+        .catch((err: Error) => log().debug(`webrtc ${peer}: held candidate refused: ${err.message}`));
     }
   }
 

@@ -4,7 +4,15 @@
 // over it either itself (transferred: a browser's Web Worker) or as a MessagePort pipe.
 
 import { ConnectError, TimeoutError } from "../errors.js";
-import { dataChannelSocket, DATA_CHANNEL_HIGH_WATER_BYTES, DATA_CHANNEL_MESSAGE_BYTES, pipeDataChannel, portSocket, type DataChannelLike, type PortLike } from "./datachannel.js";
+import {
+  dataChannelSocket,
+  DATA_CHANNEL_HIGH_WATER_BYTES,
+  DATA_CHANNEL_MESSAGE_BYTES,
+  pipeDataChannel,
+  portSocket,
+  type DataChannelLike,
+  type PortLike,
+} from "./datachannel.js";
 import type { RtcConfig } from "../protocol/messages.js";
 import { RtcHost, type PeerConnectionLike, type RtcDelivery, type RtcSignal } from "./rtc-host.js";
 import { SocketChannel, type SocketLike } from "./socket.js";
@@ -42,7 +50,9 @@ export function isBridgeMessage(m: unknown): m is BridgeMessage {
  * A bridge end over a postMessage channel shared with other traffic: it sends with `post`, and
  * `take` hands it each message from the other side, returning whether it was bridge traffic.
  */
-export function bridgeEnd(post: (m: BridgeMessage, transfer: Transfer[]) => void): BridgeEnd & { take(m: unknown): m is BridgeMessage } {
+export function bridgeEnd(
+  post: (m: BridgeMessage, transfer: Transfer[]) => void,
+): BridgeEnd & { take(m: unknown): m is BridgeMessage } {
   let handler: (m: BridgeMessage) => void = () => {};
   return {
     post: (m, transfer) => post(m, transfer ?? []),
@@ -96,7 +106,10 @@ export class RtcLink {
     if (this.closed) return Promise.reject(new ConnectError("WebRTC is closed"));
     const id = ++this.nextId;
     return new Promise<Channel>((resolve, reject) => {
-      const timer = setTimeout(() => this.fail(id, new TimeoutError(`no WebRTC link to ${peer} within ${timeoutMs} ms`)), timeoutMs);
+      const timer = setTimeout(
+        () => this.fail(id, new TimeoutError(`no WebRTC link to ${peer} within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
       this.dials.set(id, { resolve, reject, timer, sockets: [] });
       this.bridge.post({ rtc: "dial", id, peer });
     });
@@ -139,7 +152,11 @@ export class RtcLink {
   private whenOpen(inner: OpenableSocket, peer: string, id: number | undefined): void {
     if (this.closed) return inner.close(1000, "closed");
     const make = (socket: SocketLike) => {
-      const options = { ...socketOptions(this.transport), chunkBytes: DATA_CHANNEL_MESSAGE_BYTES, highWaterBytes: DATA_CHANNEL_HIGH_WATER_BYTES };
+      const options = {
+        ...socketOptions(this.transport),
+        chunkBytes: DATA_CHANNEL_MESSAGE_BYTES,
+        highWaterBytes: DATA_CHANNEL_HIGH_WATER_BYTES,
+      };
       return new SocketChannel(socket, this.self, peer, "webrtc", options);
     };
     const socket = gated(inner, id !== undefined);
@@ -210,7 +227,11 @@ function gated(inner: OpenableSocket, awaitReady: boolean): SocketLike & { onRea
     if (waiting) {
       waiting = false;
       const d = e.data;
-      const isReady = (d instanceof ArrayBuffer || ArrayBuffer.isView(d)) && d.byteLength === 1 && new Uint8Array(d instanceof ArrayBuffer ? d : d.buffer, d instanceof ArrayBuffer ? 0 : d.byteOffset, 1)[0] === READY[0];
+      const isReady =
+        (d instanceof ArrayBuffer || ArrayBuffer.isView(d)) &&
+        d.byteLength === 1 &&
+        new Uint8Array(d instanceof ArrayBuffer ? d : d.buffer, d instanceof ArrayBuffer ? 0 : d.byteOffset, 1)[0] ===
+          READY[0];
       if (isReady) return socket.onReady();
       return inner.close(1002, "protocol error: expected the data channel's ready message");
     }
@@ -260,28 +281,36 @@ export function serveBridge(bridge: BridgeEnd, options: BridgeHostOptions): { cl
     } else if (m.rtc === "settled") host?.settled(m.id);
     else if (m.rtc === "signal-in") {
       if (host) host.signal(m.from, m.data);
-      else if (m.data.kind === "offer") bridge.post({ rtc: "signal-out", to: m.from, data: { pc: m.data.pc, kind: "refused", reason: `WebRTC is not available at ${self}: ${unavailable}` } });
+      else if (m.data.kind === "offer")
+        bridge.post({
+          rtc: "signal-out",
+          to: m.from,
+          data: { pc: m.data.pc, kind: "refused", reason: `WebRTC is not available at ${self}: ${unavailable}` },
+        });
     }
   };
   const load = () =>
-    (loading ??= options.load().then(
-      (create) => {
-        if (closed) return;
-        host = new RtcHost({
-          self,
-          createPeerConnection: () => create(config),
-          signal: (to, data) => bridge.post({ rtc: "signal-out", to, data }),
-          deliver,
-          failed,
-          connectTimeoutMs: options.connectTimeoutMs,
-        });
-      },
-      (err: Error) => {
-        unavailable = err.message;
-      },
-    ).then(() => {
-      for (const m of queue.splice(0)) handle(m);
-    }));
+    (loading ??= options
+      .load()
+      .then(
+        (create) => {
+          if (closed) return;
+          host = new RtcHost({
+            self,
+            createPeerConnection: () => create(config),
+            signal: (to, data) => bridge.post({ rtc: "signal-out", to, data }),
+            deliver,
+            failed,
+            connectTimeoutMs: options.connectTimeoutMs,
+          });
+        },
+        (err: Error) => {
+          unavailable = err.message;
+        },
+      )
+      .then(() => {
+        for (const m of queue.splice(0)) handle(m);
+      }));
   bridge.receive((m) => {
     if (closed) return;
     if (m.rtc === "init") self = m.self;

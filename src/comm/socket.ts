@@ -4,7 +4,13 @@
 // frames where a sample says it pays on this link's measured speed (compression.ts).
 
 import { log } from "../log.js";
-import { compressFrame, decide, decompressFrame, type CompressionMode, type LinkSpeed } from "../protocol/compression.js";
+import {
+  compressFrame,
+  decide,
+  decompressFrame,
+  type CompressionMode,
+  type LinkSpeed,
+} from "../protocol/compression.js";
 import { toChunkSources, type ChunkSource } from "../protocol/framing.js";
 import { PacketReader } from "../protocol/packet-reader.js";
 import type { Packet } from "../protocol/packet.js";
@@ -19,7 +25,10 @@ export interface SocketLike {
   send(data: Uint8Array): void;
   close(code?: number, reason?: string): void;
   addEventListener(type: "message", listener: (e: { data: unknown }) => void): void;
-  addEventListener(type: "close", listener: (e: { code: number; reason: string | { toString(): string } }) => void): void;
+  addEventListener(
+    type: "close",
+    listener: (e: { code: number; reason: string | { toString(): string } }) => void,
+  ): void;
   addEventListener(type: "error", listener: (e: unknown) => void): void;
   /**
    * Calls `callback` once when bufferedAmount has fallen to `below` or less. Sockets with a drain
@@ -117,11 +126,16 @@ export class SocketChannel implements Channel {
   ) {
     this.maxPacketBytes = options.maxPacketBytes;
     this.restricted = options.preHello === true;
-    this.reader = this.restricted ? new PacketReader(Math.min(PRE_HELLO_MAX_PACKET_BYTES, options.maxPacketBytes)) : new PacketReader(options.maxPacketBytes, decompressFrame);
+    this.reader = this.restricted
+      ? new PacketReader(Math.min(PRE_HELLO_MAX_PACKET_BYTES, options.maxPacketBytes))
+      : new PacketReader(options.maxPacketBytes, decompressFrame);
     if (this.restricted) socket.limitMessages?.(PRE_HELLO_MAX_PACKET_BYTES);
     this.throttle = options.throttleBytesPerSec;
     // Throttled links send small chunks, so the rate holds over short spans too.
-    this.chunkBytes = Math.min(options.chunkBytes ?? DEFAULT_CHUNK_BYTES, this.throttle ? Math.max(16 * 1024, Math.floor(this.throttle / 50)) : Infinity);
+    this.chunkBytes = Math.min(
+      options.chunkBytes ?? DEFAULT_CHUNK_BYTES,
+      this.throttle ? Math.max(16 * 1024, Math.floor(this.throttle / 50)) : Infinity,
+    );
     this.compression = options.compression ?? "auto";
     this.highWater = options.highWaterBytes ?? HIGH_WATER_BYTES;
     // A configured rate limit is a known link speed; measurement refines it from the first big packet.
@@ -129,7 +143,8 @@ export class SocketChannel implements Channel {
     // Browsers deliver Blobs by default; `ws` sockets come with "nodebuffer" already set.
     if (socket.binaryType === "blob") socket.binaryType = "arraybuffer";
     // A socket that can read a message into a buffer we choose gets the reader's destinations.
-    if ("allocator" in socket) (socket as { allocator: unknown }).allocator = (len: number) => this.reader.destination(len);
+    if ("allocator" in socket)
+      (socket as { allocator: unknown }).allocator = (len: number) => this.reader.destination(len);
     socket.addEventListener("message", (e) => this.receive(e.data));
     socket.addEventListener("close", (e) => this.finish(String(e.reason) || `connection closed (code ${e.code})`));
     socket.addEventListener("error", (e) => log().debug(`${this.peerAddress}: socket error`, e));
@@ -170,7 +185,11 @@ export class SocketChannel implements Channel {
     }
     // Time only packets that go raw: with compression the time is the compressor's, not the link's.
     if (!compressing && bytes >= MEASURE_MIN_BYTES && this.timing === null) {
-      this.timing = { bytes, start: performance.now(), endIndex: this.sentChunks + (this.queue.length - this.queueHead) };
+      this.timing = {
+        bytes,
+        start: performance.now(),
+        endIndex: this.sentChunks + (this.queue.length - this.queueHead),
+      };
     }
     this.pump();
   }
@@ -227,7 +246,8 @@ export class SocketChannel implements Channel {
       const secs = (performance.now() - this.timing.start) / 1000;
       if (secs > 0) {
         const bps = this.timing.bytes / secs;
-        this.speed.bytesPerSecond = this.speed.bytesPerSecond === undefined ? bps : 0.5 * this.speed.bytesPerSecond + 0.5 * bps;
+        this.speed.bytesPerSecond =
+          this.speed.bytesPerSecond === undefined ? bps : 0.5 * this.speed.bytesPerSecond + 0.5 * bps;
       }
       this.timing = null;
     }
@@ -265,10 +285,13 @@ export class SocketChannel implements Channel {
   }
 
   private wait(ms: number): void {
-    this.pumping = setTimeout(() => {
-      this.pumping = undefined;
-      this.pump();
-    }, Math.max(0, ms));
+    this.pumping = setTimeout(
+      () => {
+        this.pumping = undefined;
+        this.pump();
+      },
+      Math.max(0, ms),
+    );
   }
 
   private receive(data: unknown): void {

@@ -12,7 +12,11 @@ export interface WsPlatform {
   /** Opens a WebSocket to `url` (may load the implementation first). `options` carries settings such as TLS trust. */
   open(url: string, options: TransportOptions): SocketLike | Promise<SocketLike>;
   /** Listens at `address` and hands over each accepted socket; absent where listening is impossible. */
-  listen?(address: string, onSocket: (socket: SocketLike, peerAddress: string) => void, options: TransportOptions): Promise<TransportListener>;
+  listen?(
+    address: string,
+    onSocket: (socket: SocketLike, peerAddress: string) => void,
+    options: TransportOptions,
+  ): Promise<TransportListener>;
 }
 
 /** SocketChannel settings from generic transport options. */
@@ -21,7 +25,8 @@ export function socketOptions(options: TransportOptions) {
     maxPacketBytes: options.maxPacketBytes ?? DEFAULT_MAX_PACKET_BYTES,
     chunkBytes: typeof options["chunkBytes"] === "number" ? options["chunkBytes"] : undefined,
     compression: (options["compression"] ?? "auto") as CompressionMode,
-    throttleBytesPerSec: typeof options["throttleBytesPerSec"] === "number" ? options["throttleBytesPerSec"] : undefined,
+    throttleBytesPerSec:
+      typeof options["throttleBytesPerSec"] === "number" ? options["throttleBytesPerSec"] : undefined,
   };
 }
 
@@ -31,11 +36,13 @@ export function wsTransport(platform: WsPlatform, scheme: "ws" | "wss" = "ws"): 
     scheme,
 
     async listen(address, onChannel, options): Promise<TransportListener> {
-      if (!platform.listen) throw new ConnectError(`cannot listen at ${address}: this platform can only connect to ${scheme}:// addresses`);
+      if (!platform.listen)
+        throw new ConnectError(`cannot listen at ${address}: this platform can only connect to ${scheme}:// addresses`);
       let local = address;
       const listener = await platform.listen(
         address,
-        (socket, peer) => onChannel(new SocketChannel(socket, local, peer, "ws", { ...socketOptions(options), preHello: true })),
+        (socket, peer) =>
+          onChannel(new SocketChannel(socket, local, peer, "ws", { ...socketOptions(options), preHello: true })),
         options,
       );
       local = listener.address;
@@ -52,7 +59,13 @@ export function wsTransport(platform: WsPlatform, scheme: "ws" | "wss" = "ws"): 
  * Opens a WebSocket to `url` and resolves with a SocketChannel over it once open (`address` names
  * the peer in errors and on the channel; `kind` is the link kind shown to users).
  */
-export async function openSocketChannel(platform: Pick<WsPlatform, "open">, url: string, address: string, kind: LinkKind, options: TransportOptions): Promise<Channel> {
+export async function openSocketChannel(
+  platform: Pick<WsPlatform, "open">,
+  url: string,
+  address: string,
+  kind: LinkKind,
+  options: TransportOptions,
+): Promise<Channel> {
   const timeoutMs = options.timeoutMs ?? 10_000;
   const timeout = new TimeoutError(`connecting to ${address} took longer than ${timeoutMs} ms`);
   let socket: SocketLike & { addEventListener(type: "open", l: () => void): void };

@@ -3,13 +3,42 @@
 // fromArrow takes a flechette or apache-arrow Table or IPC bytes. Buffers are shared, not copied,
 // where the layouts agree.
 
-import { batchType, Column as ArrowColumn, Endianness, field, tableFromIPC, Table, TimeUnit, Type, Version, bool, dateDay, float32, float64, int16, int32, int64, int8, timestamp, uint16, uint32, uint64, uint8, utf8 } from "@uwdata/flechette";
+import {
+  batchType,
+  Column as ArrowColumn,
+  Endianness,
+  field,
+  tableFromIPC,
+  Table,
+  TimeUnit,
+  Type,
+  Version,
+  bool,
+  dateDay,
+  float32,
+  float64,
+  int16,
+  int32,
+  int64,
+  int8,
+  timestamp,
+  uint16,
+  uint32,
+  uint64,
+  uint8,
+  utf8,
+} from "@uwdata/flechette";
 import { ArgumentError } from "../errors.js";
 import { Column, columnFrom, type Values } from "./column.js";
 import { timestampUnit, timestampZone, type DType, type TimestampType } from "./dtypes.js";
 import { Part } from "./part.js";
 
-const UNIT = { s: TimeUnit.SECOND, ms: TimeUnit.MILLISECOND, us: TimeUnit.MICROSECOND, ns: TimeUnit.NANOSECOND } as const;
+const UNIT = {
+  s: TimeUnit.SECOND,
+  ms: TimeUnit.MILLISECOND,
+  us: TimeUnit.MICROSECOND,
+  ns: TimeUnit.NANOSECOND,
+} as const;
 
 function arrowType(t: DType) {
   switch (t) {
@@ -50,14 +79,29 @@ export function toArrow(part: Part): Table {
   const columns = part.columns.map((c, j) => {
     const type = fields[j]!.type;
     const B = batchType(type) as unknown as new (o: object) => unknown;
-    const batch = new B({ length: c.length, nullCount: c.nullCount, type, validity: c.validity ?? undefined, values: c.values, offsets: c.offsets ?? undefined });
+    const batch = new B({
+      length: c.length,
+      nullCount: c.nullCount,
+      type,
+      validity: c.validity ?? undefined,
+      values: c.values,
+      offsets: c.offsets ?? undefined,
+    });
     return new ArrowColumn([batch as never]);
   });
   return new Table({ version: Version.V5, endianness: Endianness.Little, fields, metadata: null }, columns as never);
 }
 
 interface BatchLike {
-  type: { typeId: number; bitWidth?: number; signed?: boolean; isSigned?: boolean; precision?: number; unit?: number; timezone?: string | null };
+  type: {
+    typeId: number;
+    bitWidth?: number;
+    signed?: boolean;
+    isSigned?: boolean;
+    precision?: number;
+    unit?: number;
+    timezone?: string | null;
+  };
   length: number;
   nullCount: number;
   values?: Values;
@@ -103,7 +147,14 @@ function columnOf(batches: BatchLike[], name: string): Column {
       const validity = b.validity ?? b.nullBitmap ?? null;
       const offsets = b.offsets ?? b.valueOffsets ?? null;
       const values = t === "utf8" || t === "bool" ? b.values! : ((b.values as Values).subarray(0, b.length) as Values);
-      return new Column(t, b.length, values, validity && validity.length > 0 ? validity : null, b.nullCount, t === "utf8" ? rebase(offsets!, b.length) : null);
+      return new Column(
+        t,
+        b.length,
+        values,
+        validity && validity.length > 0 ? validity : null,
+        b.nullCount,
+        t === "utf8" ? rebase(offsets!, b.length) : null,
+      );
     });
     return Column.concat(cols);
   }
@@ -111,8 +162,22 @@ function columnOf(batches: BatchLike[], name: string): Column {
   const values: unknown[] = [];
   for (const b of batches) for (let i = 0; i < b.length; i++) values.push(b.at ? b.at(i) : b.get!(i));
   const sample = values.find((v) => v !== null && v !== undefined);
-  const type: DType = typeof sample === "string" ? "utf8" : typeof sample === "boolean" ? "bool" : typeof sample === "bigint" ? "int64" : sample instanceof Date || batches[0]?.type.typeId === Type.Date ? "timestamp[ms]" : typeof sample === "number" || sample === undefined ? "float64" : (null as never);
-  if (type === null) throw new ArgumentError(`column ${JSON.stringify(name)} holds ${Object.prototype.toString.call(sample)} values, which meshwork's dataframes cannot hold yet`);
+  const type: DType =
+    typeof sample === "string"
+      ? "utf8"
+      : typeof sample === "boolean"
+        ? "bool"
+        : typeof sample === "bigint"
+          ? "int64"
+          : sample instanceof Date || batches[0]?.type.typeId === Type.Date
+            ? "timestamp[ms]"
+            : typeof sample === "number" || sample === undefined
+              ? "float64"
+              : (null as never);
+  if (type === null)
+    throw new ArgumentError(
+      `column ${JSON.stringify(name)} holds ${Object.prototype.toString.call(sample)} values, which meshwork's dataframes cannot hold yet`,
+    );
   return columnFrom(type, values);
 }
 
@@ -125,8 +190,14 @@ function rebase(o: Int32Array, n: number): Int32Array {
 
 /** A flechette Table, an apache-arrow Table, or Arrow IPC bytes (stream or file) as one partition. */
 export function fromArrowTable(input: unknown): Part {
-  let table = input as { names?: string[]; children?: { data: BatchLike[] }[]; schema?: { fields: { name: string }[] }; batches?: { data: { children: BatchLike[] } }[] };
-  if (input instanceof Uint8Array || input instanceof ArrayBuffer) table = tableFromIPC(input instanceof ArrayBuffer ? new Uint8Array(input) : input) as never;
+  let table = input as {
+    names?: string[];
+    children?: { data: BatchLike[] }[];
+    schema?: { fields: { name: string }[] };
+    batches?: { data: { children: BatchLike[] } }[];
+  };
+  if (input instanceof Uint8Array || input instanceof ArrayBuffer)
+    table = tableFromIPC(input instanceof ArrayBuffer ? new Uint8Array(input) : input) as never;
   if (typeof table !== "object" || table === null || !table.schema || !Array.isArray(table.schema.fields)) {
     throw new ArgumentError("fromArrow takes an Arrow table (flechette's or apache-arrow's) or Arrow IPC bytes");
   }
@@ -135,8 +206,12 @@ export function fromArrowTable(input: unknown): Part {
   if (Array.isArray(table.children) && table.children.every((c) => Array.isArray(c?.data))) {
     cols = table.children.map((c, j) => columnOf(c.data, names[j]!)); // flechette
   } else if (Array.isArray(table.batches)) {
-    cols = names.map((n, j) => columnOf(table.batches!.map((b) => b.data.children[j]!), n)); // apache-arrow
+    cols = names.map((n, j) =>
+      columnOf(
+        table.batches!.map((b) => b.data.children[j]!),
+        n,
+      ),
+    ); // apache-arrow
   } else throw new ArgumentError("fromArrow: this table has neither flechette's columns nor apache-arrow's batches");
   return new Part(names, cols, cols[0]?.length ?? 0);
 }
-

@@ -5,7 +5,17 @@
 import { ArgumentError } from "../errors.js";
 import { isBig, isTimestamp, MS_PER_UNIT, storageOf, timestampUnit, type DType, type TimestampType } from "./dtypes.js";
 
-export type Values = Int8Array | Int16Array | Int32Array | Uint8Array | Uint16Array | Uint32Array | Float32Array | Float64Array | BigInt64Array | BigUint64Array;
+export type Values =
+  | Int8Array
+  | Int16Array
+  | Int32Array
+  | Uint8Array
+  | Uint16Array
+  | Uint32Array
+  | Float32Array
+  | Float64Array
+  | BigInt64Array
+  | BigUint64Array;
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -38,7 +48,7 @@ export class Column {
     if (!this.isValid(i)) return null;
     const t = this.type;
     if (t === "utf8") return this.strings()[i]!;
-    if (t === "bool") return ((this.values[i >> 3] as number) >> (i & 7) & 1) === 1;
+    if (t === "bool") return (((this.values[i >> 3] as number) >> (i & 7)) & 1) === 1;
     if (t === "date32") return (this.values[i] as number) * 86_400_000;
     if (isTimestamp(t)) return Number(this.values[i] as bigint) * MS_PER_UNIT[timestampUnit(t)];
     return Number(this.values[i]);
@@ -48,7 +58,7 @@ export class Column {
   raw(i: number): number | bigint | boolean | string | null {
     if (!this.isValid(i)) return null;
     if (this.type === "utf8") return this.strings()[i]!;
-    if (this.type === "bool") return ((this.values[i >> 3] as number) >> (i & 7) & 1) === 1;
+    if (this.type === "bool") return (((this.values[i >> 3] as number) >> (i & 7)) & 1) === 1;
     return this.values[i]!;
   }
 
@@ -196,7 +206,14 @@ export class Column {
   static nulls(type: DType, n: number): Column {
     const Ctor = storageOf(type);
     const size = type === "bool" ? (n + 7) >> 3 : type === "utf8" ? 0 : n;
-    return new Column(type, n, new Ctor(size) as Values, new Uint8Array((n + 7) >> 3), n, type === "utf8" ? new Int32Array(n + 1) : null);
+    return new Column(
+      type,
+      n,
+      new Ctor(size) as Values,
+      new Uint8Array((n + 7) >> 3),
+      n,
+      type === "utf8" ? new Int32Array(n + 1) : null,
+    );
   }
 }
 
@@ -272,12 +289,17 @@ export function stringColumn(values: ArrayLike<string | null | undefined>): Colu
  */
 export function columnFrom(type: DType, values: ArrayLike<unknown>): Column {
   const n = values.length;
-  if (type === "utf8") return stringColumn(Array.from(values as ArrayLike<unknown>, (v) => (v == null ? null : String(v))));
-  const isNull = (v: unknown): boolean => v === null || v === undefined || (typeof v === "number" && Number.isNaN(v) && type !== "float32" && type !== "float64");
+  if (type === "utf8")
+    return stringColumn(Array.from(values as ArrayLike<unknown>, (v) => (v == null ? null : String(v))));
+  const isNull = (v: unknown): boolean =>
+    v === null ||
+    v === undefined ||
+    (typeof v === "number" && Number.isNaN(v) && type !== "float32" && type !== "float64");
   const { validity, nulls } = bitmapOf(n, (i) => !isNull(values[i]));
   if (type === "bool") {
     const bits = new Uint8Array((n + 7) >> 3);
-    for (let i = 0; i < n; i++) if (values[i] === true || (typeof values[i] === "number" && values[i] !== 0)) bits[i >> 3]! |= 1 << (i & 7);
+    for (let i = 0; i < n; i++)
+      if (values[i] === true || (typeof values[i] === "number" && values[i] !== 0)) bits[i >> 3]! |= 1 << (i & 7);
     return new Column(type, n, bits, validity, nulls);
   }
   const Ctor = storageOf(type);
@@ -288,7 +310,8 @@ export function columnFrom(type: DType, values: ArrayLike<unknown>): Column {
       const v = values[i];
       if (isNull(v)) continue;
       // Timestamps from numbers, Dates and date strings are epoch milliseconds, as expressions see them.
-      const ms = v instanceof Date ? v.getTime() : typeof v === "string" && isTimestamp(type) ? Date.parse(v) : Number(v);
+      const ms =
+        v instanceof Date ? v.getTime() : typeof v === "string" && isTimestamp(type) ? Date.parse(v) : Number(v);
       (out as BigInt64Array)[i] = typeof v === "bigint" ? v : BigInt(Math.round(ms * scale));
     }
     return new Column(type, n, out, validity, nulls);
@@ -297,7 +320,10 @@ export function columnFrom(type: DType, values: ArrayLike<unknown>): Column {
     const v = values[i];
     if (isNull(v)) continue;
     // date32 from Dates and epoch milliseconds (what expressions see) → days.
-    (out as Float64Array)[i] = type === "date32" ? Math.floor((v instanceof Date ? v.getTime() : typeof v === "string" ? Date.parse(v) : Number(v)) / 86_400_000) : Number(v);
+    (out as Float64Array)[i] =
+      type === "date32"
+        ? Math.floor((v instanceof Date ? v.getTime() : typeof v === "string" ? Date.parse(v) : Number(v)) / 86_400_000)
+        : Number(v);
   }
   return new Column(type, n, out, validity, nulls);
 }
@@ -317,7 +343,8 @@ export function rawColumn(type: DType, values: ArrayLike<unknown>): Column {
   const { validity, nulls } = bitmapOf(n, (i) => values[i] != null);
   const Ctor = storageOf(type);
   const out = new Ctor(n) as Values;
-  if (isBig(type)) for (let i = 0; i < n; i++) (out as BigInt64Array)[i] = values[i] == null ? 0n : BigInt(values[i] as bigint);
+  if (isBig(type))
+    for (let i = 0; i < n; i++) (out as BigInt64Array)[i] = values[i] == null ? 0n : BigInt(values[i] as bigint);
   else for (let i = 0; i < n; i++) (out as Float64Array)[i] = values[i] == null ? 0 : Number(values[i]);
   return new Column(type, n, out, validity, nulls);
 }

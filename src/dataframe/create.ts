@@ -18,7 +18,13 @@ import { Part, type Schema } from "./part.js";
 import { DF } from "./register.js";
 import { randomId } from "../util/ids.js";
 
-function fromTasks(op: string, tok: unknown[], tasks: GraphNode[], schema: Schema, nbytes: number | undefined): DataFrame {
+function fromTasks(
+  op: string,
+  tok: unknown[],
+  tasks: GraphNode[],
+  schema: Schema,
+  nbytes: number | undefined,
+): DataFrame {
   const name = token(op, ...tok);
   const layer = new Map<string, GraphNode>();
   const df = new DataFrame(LayeredGraph.of(name, layer), name, Math.max(1, tasks.length), schema, null, nbytes);
@@ -34,7 +40,10 @@ function fromTasks(op: string, tok: unknown[], tasks: GraphNode[], schema: Schem
  * chunks of the requested columns. Row groups whose min/max statistics rule out `filters` are
  * skipped, and the rows read are filtered exactly.
  */
-export async function readParquet(paths: string | URL | readonly (string | URL)[], options: ReadParquetOptions = {}): Promise<DataFrame> {
+export async function readParquet(
+  paths: string | URL | readonly (string | URL)[],
+  options: ReadParquetOptions = {},
+): Promise<DataFrame> {
   const plan = await planParquet(paths, options);
   return fromTasks("read-parquet", plan.token, plan.tasks, plan.schema, plan.nbytes);
 }
@@ -45,7 +54,10 @@ export async function readParquet(paths: string | URL | readonly (string | URL)[
  * first 256 kB of the first file unless given; malformed rows are errors naming file and line
  * (`onBadLines: "skip"` drops them). Quoted fields must not hold newlines when a file has several blocks.
  */
-export async function readCsv(paths: string | URL | readonly (string | URL)[], options: ReadCsvOptions = {}): Promise<DataFrame> {
+export async function readCsv(
+  paths: string | URL | readonly (string | URL)[],
+  options: ReadCsvOptions = {},
+): Promise<DataFrame> {
   const plan = await planCsv(paths, options);
   return fromTasks("read-csv", plan.token, plan.tasks, plan.schema, plan.nbytes);
 }
@@ -60,7 +72,8 @@ function bounds(n: number, npartitions: number): number[] {
 function fromPart(op: string, part: Part, options: { npartitions?: number; chunksize?: number }): DataFrame {
   const n = part.length;
   let np = options.npartitions ?? (options.chunksize ? Math.ceil(n / options.chunksize) : 1);
-  if (!Number.isInteger(np) || np < 1) throw new ArgumentError(`npartitions must be a whole number ≥ 1, got ${options.npartitions}`);
+  if (!Number.isInteger(np) || np < 1)
+    throw new ArgumentError(`npartitions must be a whole number ≥ 1, got ${options.npartitions}`);
   np = Math.min(np, Math.max(1, n));
   const b = bounds(n, np);
   const tasks = Array.from({ length: np }, (_, i) => new Literal(part.slice(b[i]!, b[i + 1]!)));
@@ -78,12 +91,16 @@ export function fromArrow(table: unknown, options: { npartitions?: number; chunk
  * Types come from the values (integers → int64, other numbers → float64, strings, booleans, Dates →
  * timestamp[ms], bigints → int64; a column of nulls → float64) unless `dtypes` gives them.
  */
-export function fromRecords(rows: readonly Record<string, unknown>[], options: { npartitions?: number; chunksize?: number; dtypes?: Record<string, string> } = {}): DataFrame {
+export function fromRecords(
+  rows: readonly Record<string, unknown>[],
+  options: { npartitions?: number; chunksize?: number; dtypes?: Record<string, string> } = {},
+): DataFrame {
   if (!Array.isArray(rows)) throw new ArgumentError(`fromRecords takes an array of objects, got ${typeof rows}`);
   const names: string[] = [];
   const seen = new Set<string>();
   for (const r of rows) {
-    if (typeof r !== "object" || r === null) throw new ArgumentError(`fromRecords: every row is an object, got ${JSON.stringify(r)}`);
+    if (typeof r !== "object" || r === null)
+      throw new ArgumentError(`fromRecords: every row is an object, got ${JSON.stringify(r)}`);
     for (const k of Object.keys(r)) if (!seen.has(k)) seen.add(k), names.push(k);
   }
   for (const k of Object.keys(options.dtypes ?? {})) if (!seen.has(k)) seen.add(k), names.push(k);
@@ -99,10 +116,29 @@ function inferJsType(values: unknown[], name: string): DType {
   let t: DType | null = null;
   for (const v of values) {
     if (v === null || v === undefined) continue;
-    const u: DType | null = typeof v === "number" ? (Number.isInteger(v) ? "int64" : "float64") : typeof v === "string" ? "utf8" : typeof v === "boolean" ? "bool" : typeof v === "bigint" ? "int64" : v instanceof Date ? "timestamp[ms]" : null;
-    if (u === null) throw new ArgumentError(`fromRecords: column ${JSON.stringify(name)} holds ${Object.prototype.toString.call(v)}; columns hold numbers, strings, booleans, bigints or Dates`);
+    const u: DType | null =
+      typeof v === "number"
+        ? Number.isInteger(v)
+          ? "int64"
+          : "float64"
+        : typeof v === "string"
+          ? "utf8"
+          : typeof v === "boolean"
+            ? "bool"
+            : typeof v === "bigint"
+              ? "int64"
+              : v instanceof Date
+                ? "timestamp[ms]"
+                : null;
+    if (u === null)
+      throw new ArgumentError(
+        `fromRecords: column ${JSON.stringify(name)} holds ${Object.prototype.toString.call(v)}; columns hold numbers, strings, booleans, bigints or Dates`,
+      );
     if (t === null || (t === "int64" && u === "float64")) t = u;
-    else if (t !== u && !(t === "float64" && u === "int64")) throw new ArgumentError(`fromRecords: column ${JSON.stringify(name)} holds both ${t} and ${u} values; give its type with { dtypes }`);
+    else if (t !== u && !(t === "float64" && u === "int64"))
+      throw new ArgumentError(
+        `fromRecords: column ${JSON.stringify(name)} holds both ${t} and ${u} values; give its type with { dtypes }`,
+      );
   }
   return t ?? "float64";
 }
@@ -113,15 +149,23 @@ export interface WriteOptions extends ComputeOptions {
 }
 
 /** Writes one file per partition, `part.<i>.<ext>`, where each partition is; resolves with the rows written. */
-async function write(df: DataFrame, dir: string | URL, format: "parquet" | "csv", options: WriteOptions): Promise<number> {
+async function write(
+  df: DataFrame,
+  dir: string | URL,
+  format: "parquet" | "csv",
+  options: WriteOptions,
+): Promise<number> {
   const { overwrite, ...compute } = options;
   const url = storeUrl(dir);
   if (overwrite) await openStore(url).remove?.("");
   const name = token(`to-${format}`, df.name, url);
   const layer = new Map<string, GraphNode>();
-  for (let i = 0; i < df.npartitions; i++) layer.set(`${name}[${i}]`, new Task(DF.write, [new TaskRef(df.key(i)), url, `part.${i}.${format}`, format]));
+  for (let i = 0; i < df.npartitions; i++)
+    layer.set(`${name}[${i}]`, new Task(DF.write, [new TaskRef(df.key(i)), url, `part.${i}.${format}`, format]));
   layer.set(name, new Task(DF.sum, [[...layer.keys()].map((k) => new TaskRef(k))]));
-  const [rows] = await computeWith(compute, [new LazyValue<number>(LayeredGraph.merge([df.graph], name, layer), name, (v) => v as number, `to-${format}`)] as const);
+  const [rows] = await computeWith(compute, [
+    new LazyValue<number>(LayeredGraph.merge([df.graph], name, layer), name, (v) => v as number, `to-${format}`),
+  ] as const);
   return rows;
 }
 

@@ -10,7 +10,21 @@ export type TimeUnit = "s" | "ms" | "us" | "ns";
 export type TimestampType = `timestamp[${TimeUnit}]` | `timestamp[${TimeUnit}, tz=${string}]`;
 export type DType = IntType | FloatType | "bool" | "utf8" | "date32" | TimestampType;
 
-const SIMPLE: readonly string[] = ["int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "float32", "float64", "bool", "utf8", "date32"];
+const SIMPLE: readonly string[] = [
+  "int8",
+  "int16",
+  "int32",
+  "int64",
+  "uint8",
+  "uint16",
+  "uint32",
+  "uint64",
+  "float32",
+  "float64",
+  "bool",
+  "utf8",
+  "date32",
+];
 const TIMESTAMP = /^timestamp\[(s|ms|us|ns)(?:, tz=([^\]]+))?\]$/;
 
 /** Aliases users write (pandas' and Arrow's spellings) for the names above. */
@@ -38,7 +52,9 @@ export function isDType(t: unknown): t is DType {
 export function toDType(t: unknown, what = "type"): DType {
   if (isDType(t)) return t;
   if (typeof t === "string" && ALIASES[t]) return ALIASES[t];
-  throw new ArgumentError(`${what} ${JSON.stringify(t)} is not a column type; the types are ${SIMPLE.join(", ")} and timestamp[s|ms|us|ns] (aliases: ${Object.keys(ALIASES).join(", ")})`);
+  throw new ArgumentError(
+    `${what} ${JSON.stringify(t)} is not a column type; the types are ${SIMPLE.join(", ")} and timestamp[s|ms|us|ns] (aliases: ${Object.keys(ALIASES).join(", ")})`,
+  );
 }
 
 export function isInteger(t: DType): t is IntType {
@@ -68,7 +84,10 @@ export function timestampZone(t: TimestampType): string | null {
 /** Milliseconds per stored unit: expressions see timestamps as epoch milliseconds (as Date.getTime()). */
 export const MS_PER_UNIT: Record<TimeUnit, number> = { s: 1000, ms: 1, us: 1e-3, ns: 1e-6 };
 
-type TypedCtor = { new (n: number): ArrayLike<number | bigint> & { buffer: ArrayBufferLike }; BYTES_PER_ELEMENT: number };
+type TypedCtor = {
+  new (n: number): ArrayLike<number | bigint> & { buffer: ArrayBufferLike };
+  BYTES_PER_ELEMENT: number;
+};
 
 /** The typed array that stores a type's values (bool: bits in Uint8Array; utf8: bytes). */
 export function storageOf(t: DType): TypedCtor {

@@ -5,7 +5,15 @@
 
 import type { Table } from "@uwdata/flechette";
 import { ArgumentError, ColumnError } from "../errors.js";
-import { COLLECTION, computeWith, persistWith, release, type Collection, type CollectionParts, type ComputeOptions } from "../graph/collection.js";
+import {
+  COLLECTION,
+  computeWith,
+  persistWith,
+  release,
+  type Collection,
+  type CollectionParts,
+  type ComputeOptions,
+} from "../graph/collection.js";
 import { LayeredGraph, Task, TaskRef, type Callable, type GraphNode } from "../graph/task.js";
 import { isTaskHandle } from "../client/arguments.js";
 import { userFunctionId } from "../client/functions.js";
@@ -17,16 +25,41 @@ import { describeExpr } from "./expr.js";
 import { LazyValue } from "./lazy.js";
 import { Part, type Schema } from "./part.js";
 import { DF } from "./register.js";
-import { describeFrame, dropDuplicates, groupby, reduceFrame, valueCounts, type GroupBy, type TreeOptions } from "./reduce.js";
+import {
+  describeFrame,
+  dropDuplicates,
+  groupby,
+  reduceFrame,
+  valueCounts,
+  type GroupBy,
+  type TreeOptions,
+} from "./reduce.js";
 import { merge, type MergeOptions } from "./merge.js";
-import { hashShuffle, repartition, repartitionBySize, sortValues, type RepartitionBySizeOptions, type RepartitionOptions, type SortOptions } from "./shuffle.js";
+import {
+  hashShuffle,
+  repartition,
+  repartitionBySize,
+  sortValues,
+  type RepartitionBySizeOptions,
+  type RepartitionOptions,
+  type SortOptions,
+} from "./shuffle.js";
 import { toCsv, toParquet, type WriteOptions } from "./create.js";
 
 export type ReduceFrameOptions = TreeOptions & { columns?: string[] };
 
 /** A deterministic name for an operation's result: the same operation on the same inputs, the same keys. */
 export function token(op: string, ...parts: unknown[]): string {
-  const spell = (_k: string, v: unknown): unknown => (v instanceof DataFrame ? `@${v.name}` : typeof v === "bigint" ? `${v}n` : typeof v === "number" && !Number.isFinite(v) ? String(v) : v instanceof Date ? `date:${v.getTime()}` : v);
+  const spell = (_k: string, v: unknown): unknown =>
+    v instanceof DataFrame
+      ? `@${v.name}`
+      : typeof v === "bigint"
+        ? `${v}n`
+        : typeof v === "number" && !Number.isFinite(v)
+          ? String(v)
+          : v instanceof Date
+            ? `date:${v.getTime()}`
+            : v;
   return `${op}-${hash64(JSON.stringify(parts, spell))}`;
 }
 
@@ -107,7 +140,15 @@ export class DataFrame implements Collection<Table> {
       rebuild: (held) => {
         const layer = new Map<string, GraphNode>();
         for (const k of keys) layer.set(k, held.get(k)!);
-        return new DataFrame(LayeredGraph.of(`held-${this.name}`, layer), this.name, this.npartitions, schema, this.divisions, this.nbytes, this.index);
+        return new DataFrame(
+          LayeredGraph.of(`held-${this.name}`, layer),
+          this.name,
+          this.npartitions,
+          schema,
+          this.divisions,
+          this.nbytes,
+          this.index,
+        );
       },
     };
   }
@@ -134,19 +175,42 @@ export class DataFrame implements Collection<Table> {
    * partitions are no bigger than these; `index` the name the sorted column has afterwards when the
    * operation keeps rows in order and leaves that column as it was (filter, select …), else null.
    */
-  partitionwise(op: string, fn: string, args: unknown[], schema: Schema, keepsSize = true, index: string | null = null, calls?: { fn: Callable; id: string }): DataFrame {
+  partitionwise(
+    op: string,
+    fn: string,
+    args: unknown[],
+    schema: Schema,
+    keepsSize = true,
+    index: string | null = null,
+    calls?: { fn: Callable; id: string },
+  ): DataFrame {
     const name = calls ? token(op, this.name, fn, args, calls.id) : token(op, this.name, fn, args);
     const layer = new Map<string, GraphNode>();
     const sorted = index !== null && this.divisions !== null && schema.names.includes(index);
     // Rows are only ever dropped or columns narrowed, so the size stays an upper bound, unless columns are made.
-    const out = new DataFrame(LayeredGraph.merge([this.graph], name, layer), name, this.npartitions, schema, sorted ? this.divisions : null, keepsSize ? this.nbytes : undefined, sorted ? index : null);
-    for (let i = 0; i < this.npartitions; i++) layer.set(out.key(i), calls ? Task.calling(fn, calls.fn, [new TaskRef(this.key(i)), ...args]) : new Task(fn, [new TaskRef(this.key(i)), ...args]));
+    const out = new DataFrame(
+      LayeredGraph.merge([this.graph], name, layer),
+      name,
+      this.npartitions,
+      schema,
+      sorted ? this.divisions : null,
+      keepsSize ? this.nbytes : undefined,
+      sorted ? index : null,
+    );
+    for (let i = 0; i < this.npartitions; i++)
+      layer.set(
+        out.key(i),
+        calls
+          ? Task.calling(fn, calls.fn, [new TaskRef(this.key(i)), ...args])
+          : new Task(fn, [new TaskRef(this.key(i)), ...args]),
+      );
     return out;
   }
 
   /** A frame of some of these partitions, in the order given (dask's `df.partitions[i]`); no rows move. */
   partitions(indices: number[]): DataFrame {
-    if (!Array.isArray(indices) || indices.some((i) => !Number.isInteger(i) || i < 0 || i >= this.npartitions)) throw new ArgumentError(`partitions takes indices in [0, ${this.npartitions}), got ${JSON.stringify(indices)}`);
+    if (!Array.isArray(indices) || indices.some((i) => !Number.isInteger(i) || i < 0 || i >= this.npartitions))
+      throw new ArgumentError(`partitions takes indices in [0, ${this.npartitions}), got ${JSON.stringify(indices)}`);
     const name = token("partitions", this.name, indices);
     const layer = new Map<string, GraphNode>();
     indices.forEach((i, t) => layer.set(`${name}[${t}]`, new Task("identity", [new TaskRef(this.key(i))])));
@@ -156,7 +220,8 @@ export class DataFrame implements Collection<Table> {
   /** @internal The columns asked for, checked (ColumnError lists the columns there are). */
   checkColumns(names: unknown, what: string): string[] {
     const list = typeof names === "string" ? [names] : names;
-    if (!Array.isArray(list) || list.some((n) => typeof n !== "string")) throw new ArgumentError(`${what} takes column names, got ${JSON.stringify(names)}`);
+    if (!Array.isArray(list) || list.some((n) => typeof n !== "string"))
+      throw new ArgumentError(`${what} takes column names, got ${JSON.stringify(names)}`);
     const missing = list.filter((n) => !this.schema.names.includes(n));
     if (missing.length > 0) throw new ColumnError(missing, this.schema.names, `in ${what}`);
     return list;
@@ -188,7 +253,14 @@ export class DataFrame implements Collection<Table> {
   /** Only these columns, in this order. */
   select(columns: string[]): DataFrame {
     const names = this.checkColumns(columns, "select");
-    return this.partitionwise("select", DF.select, [names], { names, types: names.map((n) => this.typeOf(n)) }, true, this.index);
+    return this.partitionwise(
+      "select",
+      DF.select,
+      [names],
+      { names, types: names.map((n) => this.typeOf(n)) },
+      true,
+      this.index,
+    );
   }
 
   /** Without these columns. */
@@ -203,19 +275,30 @@ export class DataFrame implements Collection<Table> {
     const names = this.schema.names.map((n) => mapping[n] ?? n);
     const dupes = names.filter((n, i) => names.indexOf(n) !== i);
     if (dupes.length > 0) throw new ArgumentError(`rename would give two columns the name ${JSON.stringify(dupes[0])}`);
-    return this.partitionwise("rename", DF.rename, [mapping], { names, types: this.schema.types }, true, this.index === null ? null : (mapping[this.index] ?? this.index));
+    return this.partitionwise(
+      "rename",
+      DF.rename,
+      [mapping],
+      { names, types: this.schema.types },
+      true,
+      this.index === null ? null : (mapping[this.index] ?? this.index),
+    );
   }
 
   /** Columns converted to other types: `df.astype({ vendor: "int64", fare: "float32" })`. */
   astype(types: Record<string, string>): DataFrame {
     this.checkColumns(Object.keys(types), "astype");
     const want = Object.fromEntries(Object.entries(types).map(([k, v]) => [k, toDType(v, `astype ${k}`)]));
-    return this.partitionwise("astype", DF.astype, [want], { names: this.schema.names, types: this.schema.names.map((n, j) => want[n] ?? this.schema.types[j]!) });
+    return this.partitionwise("astype", DF.astype, [want], {
+      names: this.schema.names,
+      types: this.schema.names.map((n, j) => want[n] ?? this.schema.types[j]!),
+    });
   }
 
   /** Missing values (null, and NaN in floats) replaced: by one value in every column where it fits, or per column `{ fare: 0, zone: "?" }`. */
   fillna(value: unknown): DataFrame {
-    if (typeof value === "object" && value !== null && !(value instanceof Date)) this.checkColumns(Object.keys(value), "fillna");
+    if (typeof value === "object" && value !== null && !(value instanceof Date))
+      this.checkColumns(Object.keys(value), "fillna");
     return this.partitionwise("fillna", DF.fillna, [fillValues(this.schema, value)], this.schema);
   }
 
@@ -223,7 +306,8 @@ export class DataFrame implements Collection<Table> {
   dropna(options: { subset?: string[]; how?: "any" | "all" } = {}): DataFrame {
     const subset = options.subset ? this.checkColumns(options.subset, "dropna") : null;
     const how = options.how ?? "any";
-    if (how !== "any" && how !== "all") throw new ArgumentError(`dropna how is "any" or "all", got ${JSON.stringify(how)}`);
+    if (how !== "any" && how !== "all")
+      throw new ArgumentError(`dropna how is "any" or "all", got ${JSON.stringify(how)}`);
     return this.partitionwise("dropna", DF.dropna, [subset, how], this.schema, true, this.index);
   }
 
@@ -237,8 +321,15 @@ export class DataFrame implements Collection<Table> {
     const id = userFunctionId(fn, "mapPartitions");
     const args = options.args ?? [];
     let schema: Schema;
-    if (options.meta) schema = { names: Object.keys(options.meta), types: Object.values(options.meta).map((t, j) => toDType(t, `meta.${Object.keys(options.meta!)[j]}`)) };
-    else if (isTaskHandle(fn)) throw new ArgumentError(`mapPartitions: ${fn.name} is an uploaded module's function, which runs only on workers, so its result's columns cannot be learnt here; give them with { meta: { name: "type", … } }`);
+    if (options.meta)
+      schema = {
+        names: Object.keys(options.meta),
+        types: Object.values(options.meta).map((t, j) => toDType(t, `meta.${Object.keys(options.meta!)[j]}`)),
+      };
+    else if (isTaskHandle(fn))
+      throw new ArgumentError(
+        `mapPartitions: ${fn.name} is an uploaded module's function, which runs only on workers, so its result's columns cannot be learnt here; give them with { meta: { name: "type", … } }`,
+      );
     else schema = inferMapSchema(fn, this.schema, args);
     return this.partitionwise("map-partitions", DF.mapPartitions, [args], schema, false, null, { fn, id });
   }
@@ -364,7 +455,12 @@ export class DataFrame implements Collection<Table> {
       const layer = new Map<string, GraphNode>();
       for (let i = next; i < upto; i++) layer.set(`${name}[${i}]`, new Task(DF.head, [new TaskRef(this.key(i)), n]));
       layer.set(name, new Task(DF.concat, [[...layer.keys()].map((k) => new TaskRef(k))]));
-      const p = await new LazyValue<Part>(LayeredGraph.merge([this.graph], name, layer), name, (v) => v as Part, "head").compute(options);
+      const p = await new LazyValue<Part>(
+        LayeredGraph.merge([this.graph], name, layer),
+        name,
+        (v) => v as Part,
+        "head",
+      ).compute(options);
       got.push(p);
       rows += p.length;
       next = upto;
@@ -379,7 +475,12 @@ export class DataFrame implements Collection<Table> {
     const layer = new Map<string, GraphNode>();
     for (let i = 0; i < this.npartitions; i++) layer.set(`${name}[${i}]`, new Task(DF.len, [new TaskRef(this.key(i))]));
     layer.set(name, new Task(DF.sum, [[...layer.keys()].map((k) => new TaskRef(k))]));
-    return new LazyValue<number>(LayeredGraph.merge([this.graph], name, layer), name, (v) => v as number, "len").compute(options);
+    return new LazyValue<number>(
+      LayeredGraph.merge([this.graph], name, layer),
+      name,
+      (v) => v as number,
+      "len",
+    ).compute(options);
   }
 
   toString(): string {

@@ -8,7 +8,15 @@ import "../client/local.js";
 import "./register.js";
 
 export { DataFrame } from "./frame.js";
-export type { AssignValue, ExprOptions, MapPartitionsOptions, ReduceFrameOptions, Row, Params, RowExpr } from "./frame.js";
+export type {
+  AssignValue,
+  ExprOptions,
+  MapPartitionsOptions,
+  ReduceFrameOptions,
+  Row,
+  Params,
+  RowExpr,
+} from "./frame.js";
 export { GroupBy } from "./reduce.js";
 export type { AggSpec, TreeOptions } from "./reduce.js";
 export type { AggName } from "./kernels/aggregate.js";

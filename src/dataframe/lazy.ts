@@ -2,7 +2,14 @@
 // (`df.sum()` → { fare: 1234.5, … }), a frame's length, describe()'s table. One task's result,
 // turned into the value on the machine that asked.
 
-import { COLLECTION, computeWith, persistWith, type Collection, type CollectionParts, type ComputeOptions } from "../graph/collection.js";
+import {
+  COLLECTION,
+  computeWith,
+  persistWith,
+  type Collection,
+  type CollectionParts,
+  type ComputeOptions,
+} from "../graph/collection.js";
 import { LayeredGraph, type GraphNode } from "../graph/task.js";
 
 export class LazyValue<T> implements Collection<T> {
@@ -20,7 +27,13 @@ export class LazyValue<T> implements Collection<T> {
       graph: this.graph,
       keys: [this.key],
       finalize: (values) => this.finish(values[0]),
-      rebuild: (held: ReadonlyMap<string, GraphNode>) => new LazyValue<T>(LayeredGraph.of(`held-${this.key}`, new Map([[this.key, held.get(this.key)!]])), this.key, this.finish, this.label),
+      rebuild: (held: ReadonlyMap<string, GraphNode>) =>
+        new LazyValue<T>(
+          LayeredGraph.of(`held-${this.key}`, new Map([[this.key, held.get(this.key)!]])),
+          this.key,
+          this.finish,
+          this.label,
+        ),
     };
   }
 

@@ -44,28 +44,38 @@ export interface MergeOptions {
  */
 export const BROADCAST_MAX_BYTES = 64 * 1024 * 1024;
 
-const list = (v: string | string[] | undefined): string[] | undefined => (v === undefined ? undefined : Array.isArray(v) ? v : [v]);
+const list = (v: string | string[] | undefined): string[] | undefined =>
+  v === undefined ? undefined : Array.isArray(v) ? v : [v];
 
 export function merge(left: DataFrame, right: DataFrame, options: MergeOptions = {}): DataFrame {
   if (!(right instanceof DataFrame)) throw new ArgumentError("merge joins two DataFrames: left.merge(right, { on })");
   const how = options.how ?? "inner";
-  if (how !== "inner" && how !== "left" && how !== "right" && how !== "outer") throw new ArgumentError(`merge how is "inner", "left", "right" or "outer", got ${JSON.stringify(how)}`);
+  if (how !== "inner" && how !== "left" && how !== "right" && how !== "outer")
+    throw new ArgumentError(`merge how is "inner", "left", "right" or "outer", got ${JSON.stringify(how)}`);
   let leftOn = list(options.leftOn ?? options.on);
   let rightOn = list(options.rightOn ?? options.on);
-  if (options.on !== undefined && (options.leftOn !== undefined || options.rightOn !== undefined)) throw new ArgumentError("merge takes either on or leftOn/rightOn, not both");
+  if (options.on !== undefined && (options.leftOn !== undefined || options.rightOn !== undefined))
+    throw new ArgumentError("merge takes either on or leftOn/rightOn, not both");
   if (!leftOn || !rightOn) {
     // pandas' default: the columns both sides have.
     const common = left.schema.names.filter((n) => right.schema.names.includes(n));
-    if (common.length === 0) throw new ArgumentError(`merge: no key columns given and the frames share none (left: ${left.columns.join(", ")}; right: ${right.columns.join(", ")})`);
+    if (common.length === 0)
+      throw new ArgumentError(
+        `merge: no key columns given and the frames share none (left: ${left.columns.join(", ")}; right: ${right.columns.join(", ")})`,
+      );
     leftOn = rightOn = common;
   }
   left.checkColumns(leftOn, "merge (left side)");
   right.checkColumns(rightOn, "merge (right side)");
-  if (leftOn.length !== rightOn.length) throw new ArgumentError(`merge: ${leftOn.length} left keys and ${rightOn.length} right keys`);
+  if (leftOn.length !== rightOn.length)
+    throw new ArgumentError(`merge: ${leftOn.length} left keys and ${rightOn.length} right keys`);
   leftOn.forEach((l, k) => {
     const lt = left.typeOf(l);
     const rt = right.typeOf(rightOn![k]!);
-    if (lt !== rt) throw new SchemaError(`merge on columns of different types: left ${JSON.stringify(l)} is ${lt}, right ${JSON.stringify(rightOn![k])} is ${rt}; convert one with astype({ ${JSON.stringify(rightOn![k])}: "${lt}" }) first`);
+    if (lt !== rt)
+      throw new SchemaError(
+        `merge on columns of different types: left ${JSON.stringify(l)} is ${lt}, right ${JSON.stringify(rightOn![k])} is ${rt}; convert one with astype({ ${JSON.stringify(rightOn![k])}: "${lt}" }) first`,
+      );
   });
 
   // Output columns: the left's, then the right's (less its keys when they share the left's names).
@@ -77,11 +87,13 @@ export function merge(left: DataFrame, right: DataFrame, options: MergeOptions =
   const rightNames = rightColumns.map((n) => (clash(n) ? n + sy : n));
   const all = [...leftNames, ...rightNames];
   const dupes = all.filter((n, i) => all.indexOf(n) !== i);
-  if (dupes.length > 0) throw new ArgumentError(`merge would give two columns the name ${JSON.stringify(dupes[0])}; choose other suffixes`);
+  if (dupes.length > 0)
+    throw new ArgumentError(`merge would give two columns the name ${JSON.stringify(dupes[0])}; choose other suffixes`);
   const spec: MergeSpec = { how, leftOn, rightOn, leftNames, rightColumns, rightNames };
   const schema = { names: all, types: [...left.schema.types, ...rightColumns.map((n) => right.typeOf(n))] };
 
-  const isSmall = (df: DataFrame) => df.npartitions <= 1 || (df.nbytes !== undefined && df.nbytes <= BROADCAST_MAX_BYTES);
+  const isSmall = (df: DataFrame) =>
+    df.npartitions <= 1 || (df.nbytes !== undefined && df.nbytes <= BROADCAST_MAX_BYTES);
   const name = token("merge", left.name, right.name, spec, options.broadcast ?? null, options.npartitions ?? null);
   const layer = new Map<string, GraphNode>();
   // Which side is sent whole to every task of the other, if any.
@@ -90,7 +102,10 @@ export function merge(left: DataFrame, right: DataFrame, options: MergeOptions =
     if ((how === "inner" || how === "left") && (options.broadcast === true || isSmall(right))) whole = "right";
     else if (how === "right" && (options.broadcast === true || isSmall(left))) whole = "left";
     else if (how === "inner" && isSmall(left)) whole = "left";
-    else if (options.broadcast === true) throw new ArgumentError(`merge how: "${how}" cannot broadcast a side (an outer join needs every row of both sides matched once); leave broadcast out to shuffle both sides`);
+    else if (options.broadcast === true)
+      throw new ArgumentError(
+        `merge how: "${how}" cannot broadcast a side (an outer join needs every row of both sides matched once); leave broadcast out to shuffle both sides`,
+      );
   }
   if (whole !== null) {
     const small = whole === "right" ? right : left;
@@ -100,9 +115,17 @@ export function merge(left: DataFrame, right: DataFrame, options: MergeOptions =
       smallKey = `${name}-${whole}`;
       layer.set(smallKey, new Task(DF.concat, [small.keys().map((k) => new TaskRef(k))]));
     }
-    const out = new DataFrame(LayeredGraph.merge([left.graph, right.graph], name, layer), name, big.npartitions, schema);
+    const out = new DataFrame(
+      LayeredGraph.merge([left.graph, right.graph], name, layer),
+      name,
+      big.npartitions,
+      schema,
+    );
     for (let i = 0; i < big.npartitions; i++) {
-      const args = whole === "right" ? [new TaskRef(big.key(i)), new TaskRef(smallKey)] : [new TaskRef(smallKey), new TaskRef(big.key(i))];
+      const args =
+        whole === "right"
+          ? [new TaskRef(big.key(i)), new TaskRef(smallKey)]
+          : [new TaskRef(smallKey), new TaskRef(big.key(i))];
       layer.set(out.key(i), new Task(DF.merge, [...args, spec]));
     }
     return out;
@@ -112,6 +135,7 @@ export function merge(left: DataFrame, right: DataFrame, options: MergeOptions =
   const ls = hashShuffle(left, leftOn, k);
   const rs = hashShuffle(right, rightOn, k);
   const out = new DataFrame(LayeredGraph.merge([ls.graph, rs.graph], name, layer), name, k, schema);
-  for (let j = 0; j < k; j++) layer.set(out.key(j), new Task(DF.merge, [new TaskRef(ls.key(j)), new TaskRef(rs.key(j)), spec]));
+  for (let j = 0; j < k; j++)
+    layer.set(out.key(j), new Task(DF.merge, [new TaskRef(ls.key(j)), new TaskRef(rs.key(j)), spec]));
   return out;
 }

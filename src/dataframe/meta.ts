@@ -16,8 +16,13 @@ import { Part, type Schema } from "./part.js";
 export type AssignSpec = [string, ExprSpec | { value: unknown; type: DType }];
 
 /** assign's columns as specs for the workers, in order (each sees the columns assigned before it), and the schema after them. */
-export function assignSpecs(schema: Schema, columns: Record<string, AssignValue>, options: ExprOptions): { specs: AssignSpec[]; schema: Schema } {
-  if (typeof columns !== "object" || columns === null) throw new ArgumentError(`assign takes { name: (d) => … }, got ${JSON.stringify(columns)}`);
+export function assignSpecs(
+  schema: Schema,
+  columns: Record<string, AssignValue>,
+  options: ExprOptions,
+): { specs: AssignSpec[]; schema: Schema } {
+  if (typeof columns !== "object" || columns === null)
+    throw new ArgumentError(`assign takes { name: (d) => … }, got ${JSON.stringify(columns)}`);
   const specs: AssignSpec[] = [];
   for (const [name, v] of Object.entries(columns)) {
     let type: DType | null;
@@ -26,8 +31,24 @@ export function assignSpecs(schema: Schema, columns: Record<string, AssignValue>
       spec = describeExpr(v, `assign ${name}`, schema, options.params, true);
       type = null;
     } else {
-      type = v === null ? "float64" : typeof v === "number" ? "float64" : typeof v === "string" ? "utf8" : typeof v === "boolean" ? "bool" : typeof v === "bigint" ? "int64" : v instanceof Date ? "timestamp[ms]" : (null as never);
-      if (type === null) throw new ArgumentError(`assign ${name}: a column is an expression (d) => … or a constant (number, string, boolean, bigint, Date, null), got ${typeof v}`);
+      type =
+        v === null
+          ? "float64"
+          : typeof v === "number"
+            ? "float64"
+            : typeof v === "string"
+              ? "utf8"
+              : typeof v === "boolean"
+                ? "bool"
+                : typeof v === "bigint"
+                  ? "int64"
+                  : v instanceof Date
+                    ? "timestamp[ms]"
+                    : (null as never);
+      if (type === null)
+        throw new ArgumentError(
+          `assign ${name}: a column is an expression (d) => … or a constant (number, string, boolean, bigint, Date, null), got ${typeof v}`,
+        );
       spec = { value: v instanceof Date ? v.getTime() : v, type };
     }
     specs.push([name, spec]);
@@ -35,9 +56,15 @@ export function assignSpecs(schema: Schema, columns: Record<string, AssignValue>
     const j = schema.names.indexOf(name);
     const t = type ?? inferExprType(spec as ExprSpec, schema, name);
     if (type === null) (spec as ExprSpec).type = t;
-    schema = j >= 0 ? { names: schema.names, types: schema.types.map((x, k) => (k === j ? t : x)) } : { names: [...schema.names, name], types: [...schema.types, t] };
+    schema =
+      j >= 0
+        ? { names: schema.names, types: schema.types.map((x, k) => (k === j ? t : x)) }
+        : { names: [...schema.names, name], types: [...schema.types, t] };
   }
-  if (options.params !== undefined && !specs.some(([, sp]) => "body" in sp && sp.paramName !== null)) throw new ArgumentError("assign: params were given but no expression takes a second parameter; write (d, $) => … and read them as $.name");
+  if (options.params !== undefined && !specs.some(([, sp]) => "body" in sp && sp.paramName !== null))
+    throw new ArgumentError(
+      "assign: params were given but no expression takes a second parameter; write (d, $) => … and read them as $.name",
+    );
   return { specs, schema };
 }
 
@@ -48,7 +75,16 @@ export function fillValues(schema: Schema, value: unknown): Record<string, unkno
   else {
     schema.names.forEach((n, j) => {
       const t = schema.types[j]!;
-      const fits = typeof value === "string" ? t === "utf8" : typeof value === "boolean" ? t === "bool" : typeof value === "number" || typeof value === "bigint" ? t !== "utf8" && t !== "bool" : value instanceof Date ? t.startsWith("timestamp") || t === "date32" : false;
+      const fits =
+        typeof value === "string"
+          ? t === "utf8"
+          : typeof value === "boolean"
+            ? t === "bool"
+            : typeof value === "number" || typeof value === "bigint"
+              ? t !== "utf8" && t !== "bool"
+              : value instanceof Date
+                ? t.startsWith("timestamp") || t === "date32"
+                : false;
       if (fits) per[n] = value;
     });
   }
@@ -71,19 +107,31 @@ function inferExprType(spec: ExprSpec, schema: Schema, name: string): DType {
   try {
     return evalColumn(samplePart(schema), spec, name, null).type;
   } catch (err) {
-    throw new ArgumentError(`assign ${name}: the expression ${spec.source} fails on sample rows of the columns' types (${(err as Error).message}); it would fail on the workers too`, { cause: err });
+    throw new ArgumentError(
+      `assign ${name}: the expression ${spec.source} fails on sample rows of the columns' types (${(err as Error).message}); it would fail on the workers too`,
+      { cause: err },
+    );
   }
 }
 
 /** The schema mapPartitions' function gives, from calling it here on an empty table of the frame's schema. */
-export function inferMapSchema(fn: (table: Table, ...args: never[]) => unknown, schema: Schema, args: unknown[]): Schema {
+export function inferMapSchema(
+  fn: (table: Table, ...args: never[]) => unknown,
+  schema: Schema,
+  args: unknown[],
+): Schema {
   let out: unknown;
   try {
     out = (fn as (t: Table, ...a: unknown[]) => unknown)(toArrow(Part.empty(schema)), ...args);
   } catch (err) {
-    throw new ArgumentError(`mapPartitions: calling the function on an empty table here (to learn its result's columns) failed: ${(err as Error).message}; give the result's columns with { meta: { name: "type", … } }`, { cause: err });
+    throw new ArgumentError(
+      `mapPartitions: calling the function on an empty table here (to learn its result's columns) failed: ${(err as Error).message}; give the result's columns with { meta: { name: "type", … } }`,
+      { cause: err },
+    );
   }
-  if (out && typeof (out as { then?: unknown }).then === "function") throw new ArgumentError("mapPartitions: the function returned a promise; give the result's columns with { meta } to use an async function");
+  if (out && typeof (out as { then?: unknown }).then === "function")
+    throw new ArgumentError(
+      "mapPartitions: the function returned a promise; give the result's columns with { meta } to use an async function",
+    );
   return toPart(out).schema;
 }
-

@@ -20,8 +20,11 @@ export class Part {
     readonly columns: readonly Column[],
     readonly length: number = columns[0]?.length ?? 0,
   ) {
-    if (names.length !== columns.length) throw new ArgumentError(`a partition has ${names.length} names for ${columns.length} columns`);
-    for (const c of columns) if (c.length !== length) throw new ArgumentError(`columns of one partition differ in length (${c.length} and ${length})`);
+    if (names.length !== columns.length)
+      throw new ArgumentError(`a partition has ${names.length} names for ${columns.length} columns`);
+    for (const c of columns)
+      if (c.length !== length)
+        throw new ArgumentError(`columns of one partition differ in length (${c.length} and ${length})`);
   }
 
   get schema(): Schema {
@@ -44,12 +47,20 @@ export class Part {
   }
 
   select(names: readonly string[]): Part {
-    return new Part(names, names.map((n) => this.column(n)), this.length);
+    return new Part(
+      names,
+      names.map((n) => this.column(n)),
+      this.length,
+    );
   }
 
   /** Rows `idx[0..n)`, in that order. */
   take(idx: Int32Array | Uint32Array, n = idx.length): Part {
-    return new Part(this.names, this.columns.map((c) => c.take(idx, n)), n);
+    return new Part(
+      this.names,
+      this.columns.map((c) => c.take(idx, n)),
+      n,
+    );
   }
 
   slice(start: number, end: number): Part {
@@ -76,12 +87,18 @@ export class Part {
     }
     if (use.length === 1) return use[0]!;
     const first = use[0]!;
-    const cols = first.names.map((name, j) => Column.concat(use.map((p) => p.columns[p.names.indexOf(name)] ?? badConcat(p, name, first.columns[j]!.type))));
+    const cols = first.names.map((name, j) =>
+      Column.concat(use.map((p) => p.columns[p.names.indexOf(name)] ?? badConcat(p, name, first.columns[j]!.type))),
+    );
     return new Part(first.names, cols);
   }
 
   static empty(schema: Schema): Part {
-    return new Part(schema.names, schema.types.map((t) => Column.nulls(t, 0)), 0);
+    return new Part(
+      schema.names,
+      schema.types.map((t) => Column.nulls(t, 0)),
+      0,
+    );
   }
 }
 
@@ -116,16 +133,26 @@ registerWireClass<Part>({
   },
   decode(fields) {
     const f = fields as { n: number; names: string[]; types: string[]; cols: WireColumn[] };
-    if (!Number.isInteger(f?.n) || f.n < 0 || !Array.isArray(f.names) || !Array.isArray(f.cols) || f.cols.length !== f.names.length) throw new ArgumentError("malformed partition header");
+    if (
+      !Number.isInteger(f?.n) ||
+      f.n < 0 ||
+      !Array.isArray(f.names) ||
+      !Array.isArray(f.cols) ||
+      f.cols.length !== f.names.length
+    )
+      throw new ArgumentError("malformed partition header");
     const n = f.n;
     const cols = f.cols.map((w, j) => {
       const type = f.types[j];
       if (!isDType(type)) throw new ArgumentError(`partition column ${f.names[j]} has unknown type ${String(type)}`);
       const Ctor = storageOf(type);
       const want = type === "bool" ? (n + 7) >> 3 : type === "utf8" ? (w.o?.[n] ?? 0) : n;
-      if (!(w.v instanceof (Ctor as unknown as typeof Uint8Array)) || w.v.length < want) throw new ArgumentError(`partition column ${f.names[j]}: values do not fit its type ${type} and ${n} rows`);
-      if (w.m && w.m.length < (n + 7) >> 3) throw new ArgumentError(`partition column ${f.names[j]}: validity bitmap too short`);
-      if (type === "utf8" && (!(w.o instanceof Int32Array) || w.o.length !== n + 1)) throw new ArgumentError(`partition column ${f.names[j]}: offsets missing or of the wrong length`);
+      if (!(w.v instanceof (Ctor as unknown as typeof Uint8Array)) || w.v.length < want)
+        throw new ArgumentError(`partition column ${f.names[j]}: values do not fit its type ${type} and ${n} rows`);
+      if (w.m && w.m.length < (n + 7) >> 3)
+        throw new ArgumentError(`partition column ${f.names[j]}: validity bitmap too short`);
+      if (type === "utf8" && (!(w.o instanceof Int32Array) || w.o.length !== n + 1))
+        throw new ArgumentError(`partition column ${f.names[j]}: offsets missing or of the wrong length`);
       return new Column(type, n, w.v, w.m ?? null, w.z, w.o ?? null);
     });
     return new Part(f.names, cols, n);

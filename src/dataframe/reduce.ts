@@ -27,16 +27,25 @@ export const DEFAULT_SPLIT_EVERY = 8;
 function checkTree(o: TreeOptions): { splitEvery: number; splitOut: number } {
   const splitEvery = o.splitEvery ?? DEFAULT_SPLIT_EVERY;
   const splitOut = o.splitOut ?? 1;
-  if (!Number.isInteger(splitEvery) || splitEvery < 2) throw new ArgumentError(`splitEvery must be a whole number ≥ 2, got ${o.splitEvery}`);
-  if (!Number.isInteger(splitOut) || splitOut < 1) throw new ArgumentError(`splitOut must be a whole number ≥ 1, got ${o.splitOut}`);
+  if (!Number.isInteger(splitEvery) || splitEvery < 2)
+    throw new ArgumentError(`splitEvery must be a whole number ≥ 2, got ${o.splitEvery}`);
+  if (!Number.isInteger(splitOut) || splitOut < 1)
+    throw new ArgumentError(`splitOut must be a whole number ≥ 1, got ${o.splitOut}`);
   return { splitEvery, splitOut };
 }
 
 /** The tree's tasks; returns the keys of the `splitOut` final tasks (each an aggregated partition). */
-function aggTree(df: DataFrame, plan: AggPlan, name: string, layer: Map<string, GraphNode>, options: TreeOptions): string[] {
+function aggTree(
+  df: DataFrame,
+  plan: AggPlan,
+  name: string,
+  layer: Map<string, GraphNode>,
+  options: TreeOptions,
+): string[] {
   const { splitEvery, splitOut } = checkTree(options);
   const partial = (i: number) => `${name}-p[${i}]`;
-  for (let i = 0; i < df.npartitions; i++) layer.set(partial(i), new Task(DF.aggPartial, [new TaskRef(df.key(i)), plan]));
+  for (let i = 0; i < df.npartitions; i++)
+    layer.set(partial(i), new Task(DF.aggPartial, [new TaskRef(df.key(i)), plan]));
   const outs: string[] = [];
   for (let j = 0; j < splitOut; j++) {
     let level: string[] = [];
@@ -87,9 +96,13 @@ function outType(agg: AggName, t: DType): DType {
 }
 
 function checkAgg(agg: unknown, column: string, t: DType): AggName {
-  if (!AGG_NAMES.includes(agg as AggName)) throw new ArgumentError(`unknown aggregation ${JSON.stringify(agg)} for ${JSON.stringify(column)}; the aggregations are ${AGG_NAMES.join(", ")}`);
+  if (!AGG_NAMES.includes(agg as AggName))
+    throw new ArgumentError(
+      `unknown aggregation ${JSON.stringify(agg)} for ${JSON.stringify(column)}; the aggregations are ${AGG_NAMES.join(", ")}`,
+    );
   const numericOnly = agg === "sum" || agg === "mean" || agg === "var" || agg === "std";
-  if (numericOnly && !(isNumeric(t) || t === "bool")) throw new ArgumentError(`cannot take the ${agg} of column ${JSON.stringify(column)} of type ${t}`);
+  if (numericOnly && !(isNumeric(t) || t === "bool"))
+    throw new ArgumentError(`cannot take the ${agg} of column ${JSON.stringify(column)} of type ${t}`);
   return agg as AggName;
 }
 
@@ -110,16 +123,36 @@ function defaultColumns(df: DataFrame, agg: AggName): string[] {
   });
 }
 
-export function reduceFrame(df: DataFrame, agg: AggName, options: TreeOptions & { columns?: string[]; ddof?: number } = {}): LazyValue<Record<string, unknown>> {
+export function reduceFrame(
+  df: DataFrame,
+  agg: AggName,
+  options: TreeOptions & { columns?: string[]; ddof?: number } = {},
+): LazyValue<Record<string, unknown>> {
   const columns = options.columns ? df.checkColumns(options.columns, agg) : defaultColumns(df, agg);
-  const plan: AggPlan = { keys: [], keyTypes: [], sort: false, outputs: columns.map((c) => ({ name: c, column: c, type: df.typeOf(c), agg: checkAgg(agg, c, df.typeOf(c)), ...(options.ddof !== undefined ? { ddof: options.ddof } : {}) })) };
+  const plan: AggPlan = {
+    keys: [],
+    keyTypes: [],
+    sort: false,
+    outputs: columns.map((c) => ({
+      name: c,
+      column: c,
+      type: df.typeOf(c),
+      agg: checkAgg(agg, c, df.typeOf(c)),
+      ...(options.ddof !== undefined ? { ddof: options.ddof } : {}),
+    })),
+  };
   const name = token(agg, df.name, plan, options.splitEvery ?? null);
   const layer = new Map<string, GraphNode>();
   const [out] = aggTree(df, plan, name, layer, { ...options, splitOut: 1 });
-  return new LazyValue(LayeredGraph.merge([df.graph], name, layer), out!, (v) => {
-    const p = v as Part;
-    return Object.fromEntries(p.names.map((n, j) => [n, jsValue(p.columns[j]!, 0)]));
-  }, `${agg}`);
+  return new LazyValue(
+    LayeredGraph.merge([df.graph], name, layer),
+    out!,
+    (v) => {
+      const p = v as Part;
+      return Object.fromEntries(p.names.map((n, j) => [n, jsValue(p.columns[j]!, 0)]));
+    },
+    `${agg}`,
+  );
 }
 
 /**
@@ -130,10 +163,20 @@ export function reduceFrame(df: DataFrame, agg: AggName, options: TreeOptions & 
  */
 export function describeFrame(df: DataFrame, options: TreeOptions = {}): LazyValue<Table> {
   const columns = df.schema.names.filter((_n, j) => isNumeric(df.schema.types[j]!));
-  if (columns.length === 0) throw new ArgumentError(`describe needs a numeric column; the columns are ${df.schema.names.map((n, j) => `${n} (${df.schema.types[j]})`).join(", ")}`);
+  if (columns.length === 0)
+    throw new ArgumentError(
+      `describe needs a numeric column; the columns are ${df.schema.names.map((n, j) => `${n} (${df.schema.types[j]})`).join(", ")}`,
+    );
   const moments: AggName[] = ["count", "mean", "std", "min", "max"];
   const QS = [0.25, 0.5, 0.75];
-  const plan: AggPlan = { keys: [], keyTypes: [], sort: false, outputs: columns.flatMap((c) => moments.map((s) => ({ name: `${c}\u0000${s}`, column: c, type: df.typeOf(c), agg: s }))) };
+  const plan: AggPlan = {
+    keys: [],
+    keyTypes: [],
+    sort: false,
+    outputs: columns.flatMap((c) =>
+      moments.map((s) => ({ name: `${c}\u0000${s}`, column: c, type: df.typeOf(c), agg: s })),
+    ),
+  };
   const name = token("describe", df.name, plan);
   const layer = new Map<string, GraphNode>();
   const [out] = aggTree(df, plan, name, layer, { ...options, splitOut: 1 });
@@ -145,21 +188,40 @@ export function describeFrame(df: DataFrame, options: TreeOptions = {}): LazyVal
   layer.set(`${name}-quantiles`, new Task(DF.quantileMerge, [sketches, columns, QS]));
   layer.set(`${name}-all`, new Task("identity", [[new TaskRef(out!), new TaskRef(`${name}-quantiles`)]]));
   const stats = ["count", "mean", "std", "min", "25%", "50%", "75%", "max"];
-  return new LazyValue(LayeredGraph.merge([df.graph], name, layer), `${name}-all`, (v) => {
-    const [p, q] = v as [Part, Part];
-    const rows: Record<string, unknown>[] = stats.map((s) => ({ statistic: s }));
-    columns.forEach((c) => {
-      moments.forEach((s) => (rows[stats.indexOf(s)]![c] = Number(jsValue(p.column(`${c}\u0000${s}`), 0) ?? NaN)));
-      QS.forEach((_q, j) => (rows[4 + j]![c] = (q.column(c).values as Float64Array)[j]));
-    });
-    return toArrow(partFromRecords(rows, { statistic: "utf8", ...Object.fromEntries(columns.map((c) => [c, "float64" as DType])) }));
-  }, "describe");
+  return new LazyValue(
+    LayeredGraph.merge([df.graph], name, layer),
+    `${name}-all`,
+    (v) => {
+      const [p, q] = v as [Part, Part];
+      const rows: Record<string, unknown>[] = stats.map((s) => ({ statistic: s }));
+      columns.forEach((c) => {
+        moments.forEach((s) => (rows[stats.indexOf(s)]![c] = Number(jsValue(p.column(`${c}\u0000${s}`), 0) ?? NaN)));
+        QS.forEach((_q, j) => (rows[4 + j]![c] = (q.column(c).values as Float64Array)[j]));
+      });
+      return toArrow(
+        partFromRecords(rows, {
+          statistic: "utf8",
+          ...Object.fromEntries(columns.map((c) => [c, "float64" as DType])),
+        }),
+      );
+    },
+    "describe",
+  );
 }
 
 /** Records into one partition with the given types. */
 export function partFromRecords(rows: Record<string, unknown>[], types: Record<string, DType>): Part {
   const names = Object.keys(types);
-  return new Part(names, names.map((n) => columnFromValues(types[n]!, rows.map((r) => r[n]))), rows.length);
+  return new Part(
+    names,
+    names.map((n) =>
+      columnFromValues(
+        types[n]!,
+        rows.map((r) => r[n]),
+      ),
+    ),
+    rows.length,
+  );
 }
 
 // ---- groupby ----
@@ -180,7 +242,8 @@ export class GroupBy {
    * the keys first, one row per group (null keys left out, as pandas' dropna), sorted by the keys.
    */
   agg(spec: AggSpec, options: TreeOptions = {}): DataFrame {
-    if (typeof spec !== "object" || spec === null || Array.isArray(spec)) throw new ArgumentError(`agg takes { column: "mean" | ["mean", "max"] }, got ${JSON.stringify(spec)}`);
+    if (typeof spec !== "object" || spec === null || Array.isArray(spec))
+      throw new ArgumentError(`agg takes { column: "mean" | ["mean", "max"] }, got ${JSON.stringify(spec)}`);
     const df = this.frame;
     df.checkColumns(Object.keys(spec), "agg");
     const outputs: AggPlan["outputs"] = [];
@@ -189,7 +252,12 @@ export class GroupBy {
       if (list.length === 0) throw new ArgumentError(`agg: no aggregation for ${JSON.stringify(column)}`);
       for (const agg of list) {
         const t = df.typeOf(column);
-        outputs.push({ name: Array.isArray(a) ? `${column}_${agg}` : column, column, type: t, agg: checkAgg(agg, column, t) });
+        outputs.push({
+          name: Array.isArray(a) ? `${column}_${agg}` : column,
+          column,
+          type: t,
+          agg: checkAgg(agg, column, t),
+        });
       }
     }
     return this.build(outputs, options);
@@ -200,7 +268,8 @@ export class GroupBy {
     const df = this.frame;
     const names = [...this.by, ...outputs.map((o) => o.name)];
     const dupes = names.filter((n, i) => names.indexOf(n) !== i);
-    if (dupes.length > 0) throw new ArgumentError(`the result would have two columns named ${JSON.stringify(dupes[0])}`);
+    if (dupes.length > 0)
+      throw new ArgumentError(`the result would have two columns named ${JSON.stringify(dupes[0])}`);
     const plan: AggPlan = { keys: this.by, keyTypes: this.by.map((k) => df.typeOf(k)), sort: this.sort, outputs };
     const name = token("groupby-agg", df.name, plan, options.splitEvery ?? null, options.splitOut ?? 1);
     const layer = new Map<string, GraphNode>();
@@ -211,8 +280,23 @@ export class GroupBy {
   }
 
   private all(agg: AggName, options: TreeOptions & { ddof?: number }): DataFrame {
-    const cols = this.frame.schema.names.filter((n, j) => !this.by.includes(n) && (agg === "sum" || agg === "mean" || agg === "var" || agg === "std" ? isNumeric(this.frame.schema.types[j]!) || this.frame.schema.types[j] === "bool" : true));
-    return this.build(cols.map((c) => ({ name: c, column: c, type: this.frame.typeOf(c), agg, ...(options.ddof !== undefined ? { ddof: options.ddof } : {}) })), options);
+    const cols = this.frame.schema.names.filter(
+      (n, j) =>
+        !this.by.includes(n) &&
+        (agg === "sum" || agg === "mean" || agg === "var" || agg === "std"
+          ? isNumeric(this.frame.schema.types[j]!) || this.frame.schema.types[j] === "bool"
+          : true),
+    );
+    return this.build(
+      cols.map((c) => ({
+        name: c,
+        column: c,
+        type: this.frame.typeOf(c),
+        agg,
+        ...(options.ddof !== undefined ? { ddof: options.ddof } : {}),
+      })),
+      options,
+    );
   }
 
   sum(options: TreeOptions = {}): DataFrame {
@@ -242,7 +326,10 @@ export class GroupBy {
   }
   /** Rows per group, as a column "size". */
   size(options: TreeOptions = {}): DataFrame {
-    return this.build([{ name: "size", column: this.by[0]!, type: this.frame.typeOf(this.by[0]!), agg: "size" }], options);
+    return this.build(
+      [{ name: "size", column: this.by[0]!, type: this.frame.typeOf(this.by[0]!), agg: "size" }],
+      options,
+    );
   }
 }
 
@@ -255,8 +342,19 @@ export function groupby(df: DataFrame, by: string | string[], options: { sort?: 
 /** How often each value of `column` occurs: columns [column, "count"], most frequent first (ties by value), nulls left out. */
 export function valueCounts(df: DataFrame, column: string, options: TreeOptions = {}): DataFrame {
   df.checkColumns([column], "valueCounts");
-  const sized = new GroupBy(df, [column], false).build([{ name: "count", column, type: df.typeOf(column), agg: "size" }], options);
-  return sized.partitionwise("value-counts-sort", DF.sort, [["count", column], [false, true]], sized.schema);
+  const sized = new GroupBy(df, [column], false).build(
+    [{ name: "count", column, type: df.typeOf(column), agg: "size" }],
+    options,
+  );
+  return sized.partitionwise(
+    "value-counts-sort",
+    DF.sort,
+    [
+      ["count", column],
+      [false, true],
+    ],
+    sized.schema,
+  );
 }
 
 /** Rows whose `subset` values (default all columns) appeared before dropped, first occurrences kept in order. */
@@ -266,7 +364,8 @@ export function dropDuplicates(df: DataFrame, options: TreeOptions & { subset?: 
   const name = token("drop-duplicates", df.name, subset, splitEvery, splitOut);
   const layer = new Map<string, GraphNode>();
   const keyCols = subset ?? df.schema.names.slice();
-  for (let i = 0; i < df.npartitions; i++) layer.set(`${name}-p[${i}]`, new Task(DF.distinct, [new TaskRef(df.key(i)), subset]));
+  for (let i = 0; i < df.npartitions; i++)
+    layer.set(`${name}-p[${i}]`, new Task(DF.distinct, [new TaskRef(df.key(i)), subset]));
   const outs: string[] = [];
   for (let j = 0; j < splitOut; j++) {
     let level = Array.from({ length: df.npartitions }, (_, i) => {

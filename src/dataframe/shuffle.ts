@@ -29,9 +29,12 @@ export const MAX_SHUFFLE_PIECES = 100_000;
 export const SORT_SAMPLES_PER_PARTITION = 128;
 
 function checkPieces(df: DataFrame, k: number, what: string): void {
-  if (!Number.isInteger(k) || k < 1) throw new ArgumentError(`${what}: npartitions must be a whole number ≥ 1, got ${k}`);
+  if (!Number.isInteger(k) || k < 1)
+    throw new ArgumentError(`${what}: npartitions must be a whole number ≥ 1, got ${k}`);
   if (df.npartitions * k > MAX_SHUFFLE_PIECES) {
-    throw new ArgumentError(`${what}: ${df.npartitions} partitions into ${k} make ${df.npartitions * k} pieces, more than the ${MAX_SHUFFLE_PIECES} (MAX_SHUFFLE_PIECES) a one-stage shuffle makes; repartition to fewer, bigger partitions first`);
+    throw new ArgumentError(
+      `${what}: ${df.npartitions} partitions into ${k} make ${df.npartitions * k} pieces, more than the ${MAX_SHUFFLE_PIECES} (MAX_SHUFFLE_PIECES) a one-stage shuffle makes; repartition to fewer, bigger partitions first`,
+    );
   }
 }
 
@@ -39,7 +42,13 @@ function checkPieces(df: DataFrame, k: number, what: string): void {
  * The graph of a shuffle: `split(i)` is the task cutting partition i into k pieces (a list);
  * output j is `final(pieces j of every split)`.
  */
-function shuffleGraph(df: DataFrame, name: string, k: number, split: (i: number) => Task, final: (pieces: TaskRef[]) => Task): LayeredGraph {
+function shuffleGraph(
+  df: DataFrame,
+  name: string,
+  k: number,
+  split: (i: number) => Task,
+  final: (pieces: TaskRef[]) => Task,
+): LayeredGraph {
   const layer = new Map<string, GraphNode>();
   const pieces: TaskRef[][] = Array.from({ length: k }, () => []);
   for (let i = 0; i < df.npartitions; i++) {
@@ -87,23 +96,41 @@ export interface SortOptions extends ComputeOptions {
  * computed now (a sample of every partition, one small compute), then a range shuffle sends each
  * row to the partition whose range holds it and each output partition is sorted.
  */
-export async function sortValues(df: DataFrame, byIn: string | string[], options: SortOptions = {}, index: string | null = null): Promise<DataFrame> {
+export async function sortValues(
+  df: DataFrame,
+  byIn: string | string[],
+  options: SortOptions = {},
+  index: string | null = null,
+): Promise<DataFrame> {
   const what = index === null ? "sortValues" : "setIndex";
   const by = df.checkColumns(byIn, what);
-  if (by.length === 0) throw new ArgumentError(`${what} needs at least one column; the columns are ${df.columns.join(", ")}`);
+  if (by.length === 0)
+    throw new ArgumentError(`${what} needs at least one column; the columns are ${df.columns.join(", ")}`);
   const asc = options.ascending ?? true;
   const ascending = Array.isArray(asc) ? asc : by.map(() => asc);
-  if (ascending.length !== by.length || ascending.some((a) => typeof a !== "boolean")) throw new ArgumentError(`${what}: ascending is a boolean or one boolean per column (${by.length}), got ${JSON.stringify(options.ascending)}`);
+  if (ascending.length !== by.length || ascending.some((a) => typeof a !== "boolean"))
+    throw new ArgumentError(
+      `${what}: ascending is a boolean or one boolean per column (${by.length}), got ${JSON.stringify(options.ascending)}`,
+    );
   const k = options.npartitions ?? df.npartitions;
   checkPieces(df, k, what);
 
   // The divisions, now: a sample of each partition, joined into bounds by one task.
   const sname = token("sort-sample", df.name, by, ascending, k);
   const slayer = new Map<string, GraphNode>();
-  for (let i = 0; i < df.npartitions; i++) slayer.set(`${sname}[${i}]`, new Task(DF.sortSample, [new TaskRef(df.key(i)), by, ascending, SORT_SAMPLES_PER_PARTITION]));
+  for (let i = 0; i < df.npartitions; i++)
+    slayer.set(
+      `${sname}[${i}]`,
+      new Task(DF.sortSample, [new TaskRef(df.key(i)), by, ascending, SORT_SAMPLES_PER_PARTITION]),
+    );
   slayer.set(sname, new Task(DF.sortBounds, [[...slayer.keys()].map((x) => new TaskRef(x)), by, ascending, k]));
   const { ascending: _ascending, npartitions: _npartitions, ...computeOptions } = options;
-  const found = await new LazyValue<{ bounds: Part; first: Part; last: Part }>(LayeredGraph.merge([df.graph], sname, slayer), sname, (v) => v as { bounds: Part; first: Part; last: Part }, what).compute(computeOptions);
+  const found = await new LazyValue<{ bounds: Part; first: Part; last: Part }>(
+    LayeredGraph.merge([df.graph], sname, slayer),
+    sname,
+    (v) => v as { bounds: Part; first: Part; last: Part },
+    what,
+  ).compute(computeOptions);
   const bounds = found.bounds;
 
   // The bounds are part of the name: the same frame over other data (a file rewritten) gets other keys.
@@ -121,9 +148,21 @@ export async function sortValues(df: DataFrame, byIn: string | string[], options
   let divisions: unknown[] | null = null;
   if (by.length === 1 && ascending[0] && found.first.length > 0) {
     const col = (p: Part, i: number) => divisionValue(p, by[0]!, i);
-    divisions = [col(found.first, 0), ...Array.from({ length: bounds.length }, (_, j) => col(bounds, j)), col(found.last, 0)];
+    divisions = [
+      col(found.first, 0),
+      ...Array.from({ length: bounds.length }, (_, j) => col(bounds, j)),
+      col(found.last, 0),
+    ];
   }
-  const sorted = new DataFrame(graph, name, bounds.length + 1, df.schema, divisions, df.nbytes, divisions ? by[0]! : null);
+  const sorted = new DataFrame(
+    graph,
+    name,
+    bounds.length + 1,
+    df.schema,
+    divisions,
+    df.nbytes,
+    divisions ? by[0]! : null,
+  );
   if (index === null) return sorted;
   // setIndex: the index column first, as pandas prints an index before the columns.
   return sorted.select([index, ...df.columns.filter((c) => c !== index)]);
@@ -153,13 +192,21 @@ export interface RepartitionBySizeOptions extends ComputeOptions {
  */
 export async function repartitionBySize(df: DataFrame, options: RepartitionBySizeOptions): Promise<DataFrame> {
   const target = parseBytes(options.partitionSize);
-  if (target < 1) throw new ArgumentError(`repartition: partitionSize must be at least one byte, got ${JSON.stringify(options.partitionSize)}`);
+  if (target < 1)
+    throw new ArgumentError(
+      `repartition: partitionSize must be at least one byte, got ${JSON.stringify(options.partitionSize)}`,
+    );
   const sname = token("partition-sizes", df.name);
   const slayer = new Map<string, GraphNode>();
   for (let i = 0; i < df.npartitions; i++) slayer.set(`${sname}[${i}]`, new Task(DF.nbytes, [new TaskRef(df.key(i))]));
   slayer.set(sname, new Task("identity", [[...slayer.keys()].map((k) => new TaskRef(k))]));
   const { partitionSize: _size, ...computeOptions } = options;
-  const sizes = await new LazyValue<number[]>(LayeredGraph.merge([df.graph], sname, slayer), sname, (v) => v as number[], "partition sizes").compute(computeOptions);
+  const sizes = await new LazyValue<number[]>(
+    LayeredGraph.merge([df.graph], sname, slayer),
+    sname,
+    (v) => v as number[],
+    "partition sizes",
+  ).compute(computeOptions);
 
   // Each output: a run of whole inputs, or one piece of an input cut in `of` pieces.
   const outs: ({ inputs: number[] } | { input: number; piece: number; of: number })[] = [];
@@ -206,7 +253,8 @@ export async function repartitionBySize(df: DataFrame, options: RepartitionBySiz
  */
 export function repartition(df: DataFrame, options: RepartitionOptions): DataFrame {
   const m = options?.npartitions;
-  if (!Number.isInteger(m) || m < 1) throw new ArgumentError(`repartition takes { npartitions } as a whole number ≥ 1, got ${JSON.stringify(options)}`);
+  if (!Number.isInteger(m) || m < 1)
+    throw new ArgumentError(`repartition takes { npartitions } as a whole number ≥ 1, got ${JSON.stringify(options)}`);
   const n = df.npartitions;
   const name = token("repartition", df.name, m);
   const layer = new Map<string, GraphNode>();
@@ -228,5 +276,13 @@ export function repartition(df: DataFrame, options: RepartitionOptions): DataFra
       for (let t = 0; t < count; t++) layer.set(out(j++), new Task(DF.pick, [new TaskRef(s), t]));
     }
   }
-  return new DataFrame(LayeredGraph.merge([df.graph], name, layer), name, m, df.schema, divisions, df.nbytes, divisions ? df.index : null);
+  return new DataFrame(
+    LayeredGraph.merge([df.graph], name, layer),
+    name,
+    m,
+    df.schema,
+    divisions,
+    df.nbytes,
+    divisions ? df.index : null,
+  );
 }

@@ -68,7 +68,8 @@ abstract class GeneralizedLinearModel {
   decisionFunction(X: MatrixInput): ChunkedArray {
     const { coef, intercept } = this.fitted();
     const x = matrix(X, this.options.rowsPerBlock);
-    if (x.shape[1] !== coef.length) throw new ArgumentError(`X has ${x.shape[1]} columns; the model was fitted on ${coef.length}`);
+    if (x.shape[1] !== coef.length)
+      throw new ArgumentError(`X has ${x.shape[1]} columns; the model was fitted on ${coef.length}`);
     const eta = x.matmul(fromArray(coef));
     return intercept === 0 ? eta : eta.add(intercept);
   }
@@ -107,7 +108,10 @@ export class LinearRegression extends GeneralizedLinearModel {
     const x = matrix(X, this.options.rowsPerBlock);
     const t = targets(y, x);
     const r = t.sub(this.predict(x));
-    const [ssRes, variance] = (await computeWith({ scheduler: this.scheduler }, [r.mul(r).sum(), t.var()])) as [number, number];
+    const [ssRes, variance] = (await computeWith({ scheduler: this.scheduler }, [r.mul(r).sum(), t.var()])) as [
+      number,
+      number,
+    ];
     return 1 - ssRes / (variance * t.shape[0]!);
   }
 }
@@ -161,9 +165,16 @@ export class PoissonRegression extends GeneralizedLinearModel {
     const mu = this.predict(x);
     const positive = t.gt(0);
     // y log(y/μ) is 0 where y is 0 (its limit).
-    const dev = where(positive, t.mul(t.div(mu).log()), 0).sub(t).add(mu).sum();
+    const dev = where(positive, t.mul(t.div(mu).log()), 0)
+      .sub(t)
+      .add(mu)
+      .sum();
     const yLogY = where(positive, t.mul(t.log()), 0).sum();
-    const [d, ylogy, s] = (await computeWith({ scheduler: this.scheduler }, [dev, yLogY, t.sum()])) as [number, number, number];
+    const [d, ylogy, s] = (await computeWith({ scheduler: this.scheduler }, [dev, yLogY, t.sum()])) as [
+      number,
+      number,
+      number,
+    ];
     const n = t.shape[0]!;
     // D(y, ȳ)/2 = Σ y log y − S log(S/n) (the −y + ȳ terms cancel).
     const dNull = ylogy - (s > 0 ? s * Math.log(s / n) : 0);

@@ -39,7 +39,8 @@ export function sigmoid(eta: number): number {
 /** Least squares: ℓ = ½(y − η)², identity link. */
 const normal: Family = {
   name: "normal",
-  code: (grad, hess) => `const r = eta - yi; loss += 0.5 * r * r;${hess ? " const w = 1;" : ""}${grad ? "" : " void r;"}`,
+  code: (grad, hess) =>
+    `const r = eta - yi; loss += 0.5 * r * r;${hess ? " const w = 1;" : ""}${grad ? "" : " void r;"}`,
   row: (y, eta) => [0.5 * (eta - y) ** 2, eta - y, 1],
   mean: (eta) => eta,
   link: (m) => m,
@@ -70,7 +71,8 @@ const logistic: Family = {
 /** Poisson regression: ℓ = e^η − yη (the −log y! term has no η), log link. */
 const poisson: Family = {
   name: "poisson",
-  code: (grad, hess) => `const mu = Math.exp(eta); loss += mu - yi * eta;${grad ? " const r = mu - yi;" : ""}${hess ? " const w = mu;" : ""}`,
+  code: (grad, hess) =>
+    `const mu = Math.exp(eta); loss += mu - yi * eta;${grad ? " const r = mu - yi;" : ""}${hess ? " const w = mu;" : ""}`,
   row: (y, eta) => {
     const mu = Math.exp(eta);
     return [mu - y * eta, mu - y, mu];

@@ -20,7 +20,16 @@ import type { LossSpec, Need } from "./kernels/loss.js";
 import { GK } from "./kernels/register.js";
 import { addSmoothPenalty, type Penalty } from "./penalty.js";
 import { IDENTITY, toRaw, type Scaling } from "./scaling.js";
-import { SOLVERS, type GlmWarning, type LocalAnswer, type Point, type Request, type SolveResult, type SolverName, type SolverSettings } from "./solvers/index.js";
+import {
+  SOLVERS,
+  type GlmWarning,
+  type LocalAnswer,
+  type Point,
+  type Request,
+  type SolveResult,
+  type SolverName,
+  type SolverSettings,
+} from "./solvers/index.js";
 
 export type RegularizerName = "none" | "l2" | "l1" | "elastic_net";
 
@@ -92,7 +101,12 @@ export interface FitResult {
 /** Up to this many block partials, the last combining level (here) takes them all: they arrive inline with their tasks' completion. */
 const COMBINE_HERE_MAX = 64;
 
-export async function fitGlm(family: FamilyName, Xin: MatrixInput, yin: VectorInput, options: FitOptions = {}): Promise<FitResult> {
+export async function fitGlm(
+  family: FamilyName,
+  Xin: MatrixInput,
+  yin: VectorInput,
+  options: FitOptions = {},
+): Promise<FitResult> {
   const started = performance.now();
   const o = checkOptions(options);
   const X0 = matrix(Xin, o.rowsPerBlock);
@@ -115,7 +129,13 @@ export async function fitGlm(family: FamilyName, Xin: MatrixInput, yin: VectorIn
     // then is X checked to say where. On big data that saves a pass over X (of ~12 for lbfgs).
     const rowStarts = offsets(X.chunks[0]!);
     const runCheck = (x: boolean) =>
-      reduceBlocks<BlockCheck>(GK.check, [X, y], { args: [{ family, x } satisfies CheckSpec], blockArgs: (_i, pos) => [pos, rowStarts[pos]!], combine: GK.checkCombine, splitEvery, name: "glm-check" }).compute({ scheduler });
+      reduceBlocks<BlockCheck>(GK.check, [X, y], {
+        args: [{ family, x } satisfies CheckSpec],
+        blockArgs: (_i, pos) => [pos, rowStarts[pos]!],
+        combine: GK.checkCombine,
+        splitEvery,
+        name: "glm-check",
+      }).compute({ scheduler });
     // (ADMM's first request is its local solves, not an evaluation: it reads X here.)
     let xChecked = o.standardize || o.solver === "admm";
     const check = await runCheck(xChecked);
@@ -123,8 +143,10 @@ export async function fitGlm(family: FamilyName, Xin: MatrixInput, yin: VectorIn
 
     const fam = FAMILIES[family];
     const ymean = check.ySum / n;
-    if (family === "logistic" && o.fitIntercept && (ymean === 0 || ymean === 1)) throw new DataError(`every target is ${ymean}: logistic regression needs both classes, 0 and 1`);
-    if (family === "poisson" && o.fitIntercept && ymean === 0) throw new DataError("every count is 0: the intercept has no finite optimum (it goes to −∞)");
+    if (family === "logistic" && o.fitIntercept && (ymean === 0 || ymean === 1))
+      throw new DataError(`every target is ${ymean}: logistic regression needs both classes, 0 and 1`);
+    if (family === "poisson" && o.fitIntercept && ymean === 0)
+      throw new DataError("every count is 0: the intercept has no finite optimum (it goes to −∞)");
     const scaling = makeScaling(o.standardize, o.fitIntercept, check);
     const q = p + (o.fitIntercept ? 1 : 0);
     const theta0 = new Float64Array(q);
@@ -145,14 +167,22 @@ export async function fitGlm(family: FamilyName, Xin: MatrixInput, yin: VectorIn
     const evaluate = async (theta: Float64Array, need: Need): Promise<Point> => {
       passes++;
       const spec: LossSpec = { family, need, intercept: o.fitIntercept };
-      const out = await reduceBlocks<Float64Array>(GK.loss, [X, y], { args: [spec, scaling, theta], splitEvery, name: "glm-loss" }).compute({ scheduler });
+      const out = await reduceBlocks<Float64Array>(GK.loss, [X, y], {
+        args: [spec, scaling, theta],
+        splitEvery,
+        name: "glm-loss",
+      }).compute({ scheduler });
       if (!xChecked) {
         // The first evaluation is at θ₀ (coefficients 0): a NaN here means X has a NaN or
         // infinity, named by the full check (a loss that merely overflowed: it finds nothing, the fit goes on).
         xChecked = true;
         if (!out.every(Number.isFinite)) rejectBadData(family, await runCheck(true));
       }
-      const point: Point = { loss: out[0]!, grad: need >= 1 ? out.slice(1, 1 + q) : null, hess: need === 2 ? out.slice(1 + q, 1 + q + q * q) : null };
+      const point: Point = {
+        loss: out[0]!,
+        grad: need >= 1 ? out.slice(1, 1 + q) : null,
+        hess: need === 2 ? out.slice(1 + q, 1 + q + q * q) : null,
+      };
       addSmoothPenalty(penalty, theta, point, q);
       return point;
     };
@@ -160,7 +190,11 @@ export async function fitGlm(family: FamilyName, Xin: MatrixInput, yin: VectorIn
     const local = async (r: Extract<Request, { kind: "local" }>): Promise<LocalAnswer> => {
       passes++;
       const spec: LocalSpec = { ...localSpec, gtol: r.gtol };
-      const outs = await mapBlockValues<Float64Array>(GK.admmLocal, [X, y], { args: [spec, r.z], blockArgs: (_i, pos) => [r.u[pos]!, r.warm[pos]!, r.rho], name: "glm-admm" }).compute({ scheduler });
+      const outs = await mapBlockValues<Float64Array>(GK.admmLocal, [X, y], {
+        args: [spec, r.z],
+        blockArgs: (_i, pos) => [r.u[pos]!, r.warm[pos]!, r.rho],
+        name: "glm-admm",
+      }).compute({ scheduler });
       const gradAtZ = new Float64Array(q);
       let lossAtZ = 0;
       for (const out of outs) {
@@ -220,7 +254,8 @@ function beside(y: ChunkedArray, X: ChunkedArray): ChunkedArray {
   const name = tokenName("glm-beside", y.name, X.name);
   const layer = new Map<string, GraphNode>();
   const out = new ChunkedArray(LayeredGraph.merge([y.graph, X.graph], name, layer), name, y.chunks, y.dtype);
-  for (let i = 0; i < y.numblocks[0]!; i++) layer.set(out.key([i]), new Task(GK.beside, [new TaskRef(y.key([i])), new TaskRef(X.key([i, 0]))]));
+  for (let i = 0; i < y.numblocks[0]!; i++)
+    layer.set(out.key([i]), new Task(GK.beside, [new TaskRef(y.key([i])), new TaskRef(X.key([i, 0]))]));
   return out;
 }
 
@@ -245,32 +280,65 @@ interface Checked {
   splitEvery: number | undefined;
 }
 
-const OPTION_NAMES = ["solver", "regularizer", "lambda", "l1Ratio", "fitIntercept", "standardize", "maxIter", "tol", "scheduler", "onSingular", "rho", "rowsPerBlock", "splitEvery"];
+const OPTION_NAMES = [
+  "solver",
+  "regularizer",
+  "lambda",
+  "l1Ratio",
+  "fitIntercept",
+  "standardize",
+  "maxIter",
+  "tol",
+  "scheduler",
+  "onSingular",
+  "rho",
+  "rowsPerBlock",
+  "splitEvery",
+];
 
 export function checkOptions(options: FitOptions): Checked {
-  if (typeof options !== "object" || options === null) throw new ArgumentError(`GLM options must be an object, got ${String(options)}`);
+  if (typeof options !== "object" || options === null)
+    throw new ArgumentError(`GLM options must be an object, got ${String(options)}`);
   const unknown = Object.keys(options).filter((k) => !OPTION_NAMES.includes(k));
-  if (unknown.length > 0) throw new ArgumentError(`unknown GLM option ${unknown.map((k) => JSON.stringify(k)).join(", ")}; the options are ${OPTION_NAMES.join(", ")}`);
+  if (unknown.length > 0)
+    throw new ArgumentError(
+      `unknown GLM option ${unknown.map((k) => JSON.stringify(k)).join(", ")}; the options are ${OPTION_NAMES.join(", ")}`,
+    );
   const regularizer = options.regularizer ?? "l2";
-  if (!["none", "l2", "l1", "elastic_net"].includes(regularizer)) throw new ArgumentError(`regularizer must be "none", "l2", "l1" or "elastic_net", got ${JSON.stringify(regularizer)}`);
+  if (!["none", "l2", "l1", "elastic_net"].includes(regularizer))
+    throw new ArgumentError(
+      `regularizer must be "none", "l2", "l1" or "elastic_net", got ${JSON.stringify(regularizer)}`,
+    );
   const smooth = regularizer === "none" || regularizer === "l2";
   const solver = options.solver ?? (smooth ? "lbfgs" : "proximal_grad");
-  if (!(solver in SOLVERS)) throw new ArgumentError(`solver must be one of ${Object.keys(SOLVERS).join(", ")}, got ${JSON.stringify(solver)}`);
-  if (!smooth && !SOLVERS[solver].l1) throw new ArgumentError(`solver "${solver}" needs a smooth objective; the ${regularizer} regularizer needs "proximal_grad" or "admm"`);
+  if (!(solver in SOLVERS))
+    throw new ArgumentError(`solver must be one of ${Object.keys(SOLVERS).join(", ")}, got ${JSON.stringify(solver)}`);
+  if (!smooth && !SOLVERS[solver].l1)
+    throw new ArgumentError(
+      `solver "${solver}" needs a smooth objective; the ${regularizer} regularizer needs "proximal_grad" or "admm"`,
+    );
   const lambda = regularizer === "none" ? 0 : (options.lambda ?? 1);
-  if (!(typeof lambda === "number" && lambda >= 0 && Number.isFinite(lambda))) throw new ArgumentError(`lambda must be a finite number ≥ 0, got ${options.lambda}`);
-  if (options.l1Ratio !== undefined && regularizer !== "elastic_net") throw new ArgumentError(`l1Ratio belongs to the elastic_net regularizer (this is ${regularizer})`);
+  if (!(typeof lambda === "number" && lambda >= 0 && Number.isFinite(lambda)))
+    throw new ArgumentError(`lambda must be a finite number ≥ 0, got ${options.lambda}`);
+  if (options.l1Ratio !== undefined && regularizer !== "elastic_net")
+    throw new ArgumentError(`l1Ratio belongs to the elastic_net regularizer (this is ${regularizer})`);
   const l1Ratio = regularizer === "l1" ? 1 : regularizer === "elastic_net" ? (options.l1Ratio ?? 0.5) : 0;
-  if (!(typeof l1Ratio === "number" && l1Ratio >= 0 && l1Ratio <= 1)) throw new ArgumentError(`l1Ratio must be between 0 and 1, got ${options.l1Ratio}`);
+  if (!(typeof l1Ratio === "number" && l1Ratio >= 0 && l1Ratio <= 1))
+    throw new ArgumentError(`l1Ratio must be between 0 and 1, got ${options.l1Ratio}`);
   const maxIter = options.maxIter ?? 100;
-  if (!(Number.isInteger(maxIter) && maxIter >= 0)) throw new ArgumentError(`maxIter must be a whole number ≥ 0, got ${options.maxIter}`);
+  if (!(Number.isInteger(maxIter) && maxIter >= 0))
+    throw new ArgumentError(`maxIter must be a whole number ≥ 0, got ${options.maxIter}`);
   const tol = options.tol ?? 1e-4;
   if (!(typeof tol === "number" && tol >= 0)) throw new ArgumentError(`tol must be a number ≥ 0, got ${options.tol}`);
   const onSingular = options.onSingular ?? "damp";
-  if (onSingular !== "damp" && onSingular !== "raise") throw new ArgumentError(`onSingular must be "damp" or "raise", got ${JSON.stringify(onSingular)}`);
-  if (options.rho !== undefined && !(options.rho > 0 && Number.isFinite(options.rho))) throw new ArgumentError(`rho must be a finite number > 0, got ${options.rho}`);
-  if (options.rowsPerBlock !== undefined && !(Number.isInteger(options.rowsPerBlock) && options.rowsPerBlock > 0)) throw new ArgumentError(`rowsPerBlock must be a whole number > 0, got ${options.rowsPerBlock}`);
-  if (options.splitEvery !== undefined && !(Number.isInteger(options.splitEvery) && options.splitEvery >= 2)) throw new ArgumentError(`splitEvery must be a whole number ≥ 2, got ${options.splitEvery}`);
+  if (onSingular !== "damp" && onSingular !== "raise")
+    throw new ArgumentError(`onSingular must be "damp" or "raise", got ${JSON.stringify(onSingular)}`);
+  if (options.rho !== undefined && !(options.rho > 0 && Number.isFinite(options.rho)))
+    throw new ArgumentError(`rho must be a finite number > 0, got ${options.rho}`);
+  if (options.rowsPerBlock !== undefined && !(Number.isInteger(options.rowsPerBlock) && options.rowsPerBlock > 0))
+    throw new ArgumentError(`rowsPerBlock must be a whole number > 0, got ${options.rowsPerBlock}`);
+  if (options.splitEvery !== undefined && !(Number.isInteger(options.splitEvery) && options.splitEvery >= 2))
+    throw new ArgumentError(`splitEvery must be a whole number ≥ 2, got ${options.splitEvery}`);
   return {
     solver,
     regularizer,
@@ -291,12 +359,23 @@ export function checkOptions(options: FitOptions): Checked {
 function rejectBadData(family: FamilyName, c: BlockCheck): void {
   if (c.firstBadX) {
     const [block, row, column, value] = c.firstBadX;
-    throw new NonFiniteError(`X holds ${c.badX} value${c.badX === 1 ? "" : "s"} that ${c.badX === 1 ? "is" : "are"} NaN or infinite; the first is ${value} at row ${row}, column ${column} (row block ${block})`, { block, row, column, value });
+    throw new NonFiniteError(
+      `X holds ${c.badX} value${c.badX === 1 ? "" : "s"} that ${c.badX === 1 ? "is" : "are"} NaN or infinite; the first is ${value} at row ${row}, column ${column} (row block ${block})`,
+      { block, row, column, value },
+    );
   }
   if (c.firstBadY) {
     const [block, row, value] = c.firstBadY;
     const rule = FAMILIES[family].targetRule;
-    throw (Number.isFinite(value) ? new DataError(`y must be ${rule} for ${family} regression; ${c.badY} target${c.badY === 1 ? " is" : "s are"} not, the first is ${value} at row ${row} (row block ${block})`, { block, row, value }) : new NonFiniteError(`y holds ${c.badY} target${c.badY === 1 ? "" : "s"} that ${c.badY === 1 ? "is" : "are"} not ${rule}; the first is ${value} at row ${row} (row block ${block})`, { block, row, value }));
+    throw Number.isFinite(value)
+      ? new DataError(
+          `y must be ${rule} for ${family} regression; ${c.badY} target${c.badY === 1 ? " is" : "s are"} not, the first is ${value} at row ${row} (row block ${block})`,
+          { block, row, value },
+        )
+      : new NonFiniteError(
+          `y holds ${c.badY} target${c.badY === 1 ? "" : "s"} that ${c.badY === 1 ? "is" : "are"} not ${rule}; the first is ${value} at row ${row} (row block ${block})`,
+          { block, row, value },
+        );
   }
 }
 
@@ -317,7 +396,8 @@ function makeScaling(standardize: boolean, intercept: boolean, c: BlockCheck): S
  * Residual balancing adjusts it from there.
  */
 function defaultRho(family: FamilyName, ymean: number, n: number, K: number, s: Scaling, c: BlockCheck): number {
-  const w = family === "logistic" ? Math.max(ymean * (1 - ymean), 1e-3) : family === "poisson" ? Math.max(ymean, 1e-3) : 1;
+  const w =
+    family === "logistic" ? Math.max(ymean * (1 - ymean), 1e-3) : family === "poisson" ? Math.max(ymean, 1e-3) : 1;
   let second = 1;
   if (!s.scale) {
     let sum = 0;

@@ -21,10 +21,16 @@ export function matrix(X: MatrixInput, rowsPerBlock?: number): ChunkedArray {
   if (X instanceof ChunkedArray) x = X;
   else {
     const nd = X instanceof NDArray ? X : toNDArray(X);
-    if (nd.ndim !== 2) throw new ArgumentError(`X must be 2-d (rows × columns), got shape [${nd.shape.join(", ")}]${nd.ndim === 1 ? "; one feature is a column: reshape it to [n, 1]" : ""}`);
+    if (nd.ndim !== 2)
+      throw new ArgumentError(
+        `X must be 2-d (rows × columns), got shape [${nd.shape.join(", ")}]${nd.ndim === 1 ? "; one feature is a column: reshape it to [n, 1]" : ""}`,
+      );
     x = fromArray(nd, { chunks: [rowsPerBlock ?? plainRows(nd.shape[1]!), -1], dtype: "float64" });
   }
-  if (x.ndim !== 2) throw new ArgumentError(`X must be 2-d (rows × columns), got shape [${x.shape.join(", ")}]${x.ndim === 1 ? "; one feature is a column: x.reshape([-1, 1])" : ""}`);
+  if (x.ndim !== 2)
+    throw new ArgumentError(
+      `X must be 2-d (rows × columns), got shape [${x.shape.join(", ")}]${x.ndim === 1 ? "; one feature is a column: x.reshape([-1, 1])" : ""}`,
+    );
   if (x.shape[1] === 0) throw new ArgumentError("X has no columns");
   if (x.dtype !== "float64") x = x.astype("float64");
   if (x.numblocks[1] !== 1) x = x.rechunk([[...x.chunks[0]!], [x.shape[1]!]]);
@@ -36,13 +42,22 @@ export function targets(y: VectorInput, X: ChunkedArray): ChunkedArray {
   let v: ChunkedArray;
   if (y instanceof ChunkedArray) v = y;
   else {
-    const nd = y instanceof NDArray ? y : ArrayBuffer.isView(y) ? NDArray.from(y, { dtype: "float64" }) : NDArray.from(checkNumbers(y), { dtype: "float64" });
-    v = fromArray(nd, { chunks: nd.ndim === 1 && nd.shape[0] === X.shape[0] ? [[...X.chunks[0]!]] : -1, dtype: "float64" });
+    const nd =
+      y instanceof NDArray
+        ? y
+        : ArrayBuffer.isView(y)
+          ? NDArray.from(y, { dtype: "float64" })
+          : NDArray.from(checkNumbers(y), { dtype: "float64" });
+    v = fromArray(nd, {
+      chunks: nd.ndim === 1 && nd.shape[0] === X.shape[0] ? [[...X.chunks[0]!]] : -1,
+      dtype: "float64",
+    });
   }
   // A column vector [n, 1] is y too (scikit-learn takes it with a warning).
   if (v.ndim === 2 && v.shape[1] === 1) v = v.reshape([v.shape[0]!]);
   if (v.ndim !== 1) throw new ArgumentError(`y must be 1-d (one target per row), got shape [${v.shape.join(", ")}]`);
-  if (v.shape[0] !== X.shape[0]) throw new AlignmentError(`X has ${X.shape[0]} rows and y has ${v.shape[0]}: they must have one target per row`);
+  if (v.shape[0] !== X.shape[0])
+    throw new AlignmentError(`X has ${X.shape[0]} rows and y has ${v.shape[0]}: they must have one target per row`);
   if (v.dtype !== "float64") v = v.astype("float64");
   // Cut as X's rows: y is small beside X, so y moves.
   const want = [...X.chunks[0]!];
@@ -55,12 +70,16 @@ function plainRows(columns: number): number {
 }
 
 function toNDArray(rows: readonly (readonly number[])[] | readonly TypedArray[]): NDArray {
-  if (!Array.isArray(rows)) throw new ArgumentError(`X must be a chunked array, an NDArray or an array of rows, got ${rows === null ? "null" : typeof rows}`);
+  if (!Array.isArray(rows))
+    throw new ArgumentError(
+      `X must be a chunked array, an NDArray or an array of rows, got ${rows === null ? "null" : typeof rows}`,
+    );
   const n = rows.length;
   const p = n > 0 ? (rows[0] as ArrayLike<number>).length : 0;
   const data = new Float64Array(n * p);
   rows.forEach((r: ArrayLike<number>, i: number) => {
-    if (r === null || typeof r !== "object" || typeof r.length !== "number") throw new ArgumentError(`row ${i} of X is not an array of numbers`);
+    if (r === null || typeof r !== "object" || typeof r.length !== "number")
+      throw new ArgumentError(`row ${i} of X is not an array of numbers`);
     if (r.length !== p) throw new ArgumentError(`row ${i} of X has ${r.length} values, row 0 has ${p}`);
     for (let j = 0; j < p; j++) data[i * p + j] = Number(r[j]);
   });
@@ -68,6 +87,9 @@ function toNDArray(rows: readonly (readonly number[])[] | readonly TypedArray[])
 }
 
 function checkNumbers(y: readonly number[]): number[] {
-  if (!Array.isArray(y)) throw new ArgumentError(`y must be a chunked array, an NDArray, a typed array or an array of numbers, got ${y === null ? "null" : typeof y}`);
+  if (!Array.isArray(y))
+    throw new ArgumentError(
+      `y must be a chunked array, an NDArray, a typed array or an array of numbers, got ${y === null ? "null" : typeof y}`,
+    );
   return y as number[];
 }

@@ -23,7 +23,12 @@ export function penaltyValue(pen: Penalty, theta: Float64Array): number {
 }
 
 /** The smooth (L2) part added to a loss, its gradient and its Hessian (q × q, row by row), in place. */
-export function addSmoothPenalty(pen: Penalty, theta: Float64Array, point: { loss: number; grad: Float64Array | null; hess: Float64Array | null }, q: number): void {
+export function addSmoothPenalty(
+  pen: Penalty,
+  theta: Float64Array,
+  point: { loss: number; grad: Float64Array | null; hess: Float64Array | null },
+  q: number,
+): void {
   if (pen.l2 === 0) return;
   let sq = 0;
   for (let j = 0; j < pen.p; j++) sq += theta[j]! * theta[j]!;

@@ -131,7 +131,9 @@ export function resolveScheduler(choice: SchedulerChoice | undefined): GraphSche
     const make = named.get(choice);
     if (!make) {
       throw new ArgumentError(
-        choice === "threads" ? `the "threads" scheduler needs a platform with worker threads (import meshwork in Node)` : `unknown scheduler ${JSON.stringify(choice)}; use "sync", "threads" or a Client`,
+        choice === "threads"
+          ? `the "threads" scheduler needs a platform with worker threads (import meshwork in Node)`
+          : `unknown scheduler ${JSON.stringify(choice)}; use "sync", "threads" or a Client`,
       );
     }
     return make();
@@ -154,12 +156,16 @@ export function prepare(parts: readonly CollectionParts[], options: OptimizeOpti
 const OPTION_NAMES = ["scheduler", "fuse"];
 
 function checkOptions(options: unknown, values: unknown): ComputeOptions {
-  if (!Array.isArray(values)) throw new ArgumentError(`computeWith and persistWith take an array of values, e.g. computeWith(options, [x, y]); got ${describe(values)}`);
+  if (!Array.isArray(values))
+    throw new ArgumentError(
+      `computeWith and persistWith take an array of values, e.g. computeWith(options, [x, y]); got ${describe(values)}`,
+    );
   if (options === undefined) return {};
   // A misspelt option would otherwise be ignored, and the work would run somewhere else than asked.
   checkKnownOptions("compute options", options, OPTION_NAMES);
   const { fuse } = options as ComputeOptions;
-  if (fuse !== undefined && typeof fuse !== "boolean") throw new ArgumentError(`fuse must be true or false, got ${describe(fuse)}`);
+  if (fuse !== undefined && typeof fuse !== "boolean")
+    throw new ArgumentError(`fuse must be true or false, got ${describe(fuse)}`);
   return options as ComputeOptions;
 }
 
@@ -199,13 +205,29 @@ async function runCollections<R>(
  * Computes collections to concrete values; anything else passes through unchanged. Collections
  * are optimized together, so pieces they share are computed once.
  */
-export async function computeWith<T extends readonly unknown[]>(options: ComputeOptions | undefined, values: T): Promise<{ -readonly [I in keyof T]: Computed<T[I]> }> {
-  return (await runCollections<unknown>(options, values, (s, g) => s.computeGraph(g), (p, byKey) => p.finalize(p.keys.map((k) => byKey.get(k))))) as never;
+export async function computeWith<T extends readonly unknown[]>(
+  options: ComputeOptions | undefined,
+  values: T,
+): Promise<{ -readonly [I in keyof T]: Computed<T[I]> }> {
+  return (await runCollections<unknown>(
+    options,
+    values,
+    (s, g) => s.computeGraph(g),
+    (p, byKey) => p.finalize(p.keys.map((k) => byKey.get(k))),
+  )) as never;
 }
 
 /** Computes collections and keeps their pieces where they were computed; gives back the same collections over them. */
-export async function persistWith<T extends readonly unknown[]>(options: ComputeOptions | undefined, values: T): Promise<{ -readonly [I in keyof T]: T[I] }> {
-  return (await runCollections<GraphNode>(options, values, (s, g) => s.persistGraph(g), (p, held) => p.rebuild(held))) as never;
+export async function persistWith<T extends readonly unknown[]>(
+  options: ComputeOptions | undefined,
+  values: T,
+): Promise<{ -readonly [I in keyof T]: T[I] }> {
+  return (await runCollections<GraphNode>(
+    options,
+    values,
+    (s, g) => s.persistGraph(g),
+    (p, held) => p.rebuild(held),
+  )) as never;
 }
 
 /**
@@ -215,7 +237,8 @@ export async function persistWith<T extends readonly unknown[]>(options: Compute
  * Computing the collection afterwards fails. Collections not persisted on a cluster hold nothing.
  */
 export function release(collection: Collection): void {
-  if (!isCollection(collection)) throw new ArgumentError("release takes a collection (a persisted array or delayed value)");
+  if (!isCollection(collection))
+    throw new ArgumentError("release takes a collection (a persisted array or delayed value)");
   for (const layer of collection[COLLECTION]().graph.layers.values()) {
     for (const node of layer.values()) {
       if (node instanceof FutureNode) (node.future as { release?: () => void }).release?.();
@@ -224,7 +247,9 @@ export function release(collection: Collection): void {
 }
 
 /** Computes collections on the default scheduler: `const [a, b] = await compute(x.sum(), y)`. */
-export function compute<T extends readonly unknown[]>(...values: T): Promise<{ -readonly [I in keyof T]: Computed<T[I]> }> {
+export function compute<T extends readonly unknown[]>(
+  ...values: T
+): Promise<{ -readonly [I in keyof T]: Computed<T[I]> }> {
   return computeWith(undefined, values);
 }
 

@@ -8,7 +8,16 @@ import { describeFunction } from "../client/functions.js";
 import { Future } from "../client/future.js";
 import { ArgumentError } from "../errors.js";
 import { hash64, randomId } from "../util/ids.js";
-import { COLLECTION, computeWith, isCollection, persistWith, release, type Collection, type CollectionParts, type ComputeOptions } from "./collection.js";
+import {
+  COLLECTION,
+  computeWith,
+  isCollection,
+  persistWith,
+  release,
+  type Collection,
+  type CollectionParts,
+  type ComputeOptions,
+} from "./collection.js";
 import { findRefs, FutureNode, LayeredGraph, Literal, Task, TaskRef, type GraphNode } from "./task.js";
 
 export interface DelayedOptions {
@@ -34,7 +43,11 @@ export type DelayedArg<T> =
   | Future<T>
   | Collection<T>
   // Inside arrays and plain objects too: `combine([a, b])` with a and b delayed.
-  | (T extends readonly (infer E)[] ? readonly DelayedArg<E>[] : T extends object ? { [K in keyof T]: DelayedArg<T[K]> } : never);
+  | (T extends readonly (infer E)[]
+      ? readonly DelayedArg<E>[]
+      : T extends object
+        ? { [K in keyof T]: DelayedArg<T[K]> }
+        : never);
 export type DelayedArgs<A extends readonly unknown[]> = { [K in keyof A]: DelayedArg<A[K]> };
 
 /** A lazy value: the result of a recorded call (or a wrapped value). */
@@ -50,7 +63,8 @@ export class Delayed<T = unknown> implements Collection<T> {
       graph: this.graph,
       keys: [this.key],
       finalize: (values) => values[0] as T,
-      rebuild: (held) => new Delayed<T>(this.key, LayeredGraph.of(`held-${this.key}`, new Map([[this.key, held.get(this.key)!]]))),
+      rebuild: (held) =>
+        new Delayed<T>(this.key, LayeredGraph.of(`held-${this.key}`, new Map([[this.key, held.get(this.key)!]]))),
     };
   }
 
@@ -82,7 +96,10 @@ export class Delayed<T = unknown> implements Collection<T> {
     let what = "";
     if (node instanceof Task) {
       // An arrow function has no name; its key starts with the name delayed was given.
-      const fn = typeof node.fn === "string" ? node.fn : node.fn.name || this.key.slice(0, Math.max(0, this.key.lastIndexOf("-"))) || "anonymous";
+      const fn =
+        typeof node.fn === "string"
+          ? node.fn
+          : node.fn.name || this.key.slice(0, Math.max(0, this.key.lastIndexOf("-"))) || "anonymous";
       what = `: ${fn}(${node.args.map(shortArg).join(", ")})`;
     } else if (node instanceof Literal) {
       what = `: ${shortArg(node.value)}`;
@@ -106,7 +123,10 @@ export class Delayed<T = unknown> implements Collection<T> {
  * await total(inc(1), inc(2)).compute();   // 5
  * ```
  */
-export function delayed<A extends unknown[], R>(fn: (...args: A) => R, options?: DelayedOptions): (...args: DelayedArgs<A>) => Delayed<Awaited<R>>;
+export function delayed<A extends unknown[], R>(
+  fn: (...args: A) => R,
+  options?: DelayedOptions,
+): (...args: DelayedArgs<A>) => Delayed<Awaited<R>>;
 export function delayed<T>(value: T, options?: DelayedOptions): Delayed<T>;
 export function delayed(target: unknown, options: DelayedOptions = {}): unknown {
   const { pure, name, local } = checkOptions(options);
@@ -135,10 +155,12 @@ export function delayed(target: unknown, options: DelayedOptions = {}): unknown 
 /** An argument as a few characters: numbers and short strings as they are, inputs as <key>, the rest by kind. */
 function shortArg(v: unknown): string {
   if (v instanceof TaskRef) return `<${v.key.length > 24 ? `${v.key.slice(0, 24)}…` : v.key}>`;
-  if (typeof v === "number" || typeof v === "boolean" || v === null || v === undefined || typeof v === "bigint") return String(v);
+  if (typeof v === "number" || typeof v === "boolean" || v === null || v === undefined || typeof v === "bigint")
+    return String(v);
   if (typeof v === "string") return JSON.stringify(v.length > 20 ? `${v.slice(0, 20)}…` : v);
   if (Array.isArray(v)) return v.length <= 3 ? `[${v.map(shortArg).join(", ")}]` : `[${v.length} items]`;
-  if (ArrayBuffer.isView(v)) return `${v.constructor.name}(${(v as unknown as { length?: number }).length ?? v.byteLength})`;
+  if (ArrayBuffer.isView(v))
+    return `${v.constructor.name}(${(v as unknown as { length?: number }).length ?? v.byteLength})`;
   return typeof v === "object" ? `{…}` : typeof v;
 }
 
@@ -146,9 +168,12 @@ function shortArg(v: unknown): string {
 function checkOptions(options: unknown): DelayedOptions {
   checkKnownOptions("delayed options", options, ["pure", "name", "local"]);
   const { pure, name, local } = options as DelayedOptions;
-  if (pure !== undefined && typeof pure !== "boolean") throw new ArgumentError(`pure must be true or false, got ${describe(pure)}`);
-  if (name !== undefined && (typeof name !== "string" || name.length === 0)) throw new ArgumentError(`name must be a non-empty string, got ${describe(name)}`);
-  if (local !== undefined && typeof local !== "boolean") throw new ArgumentError(`local must be true or false, got ${describe(local)}`);
+  if (pure !== undefined && typeof pure !== "boolean")
+    throw new ArgumentError(`pure must be true or false, got ${describe(pure)}`);
+  if (name !== undefined && (typeof name !== "string" || name.length === 0))
+    throw new ArgumentError(`name must be a non-empty string, got ${describe(name)}`);
+  if (local !== undefined && typeof local !== "boolean")
+    throw new ArgumentError(`local must be true or false, got ${describe(local)}`);
   return { pure, name, local };
 }
 
@@ -169,7 +194,10 @@ function lift(value: unknown): { value: unknown; graph: LayeredGraph[] } {
     if (isCollection(v)) return liftCollection(v, graphs);
     if (!Array.isArray(v) && !isPlain(v)) return v;
     // Arrays and plain objects are searched, so one that contains itself would be searched forever.
-    if (path.has(v)) throw new ArgumentError("a delayed argument contains itself (an array or plain object inside itself); tasks take values without cycles");
+    if (path.has(v))
+      throw new ArgumentError(
+        "a delayed argument contains itself (an array or plain object inside itself); tasks take values without cycles",
+      );
     path.add(v);
     let out: unknown;
     if (Array.isArray(v)) out = v.map(walk);
@@ -191,7 +219,8 @@ function liftCollection(c: Collection, graphs: LayeredGraph[]): TaskRef {
   graphs.push(parts.graph);
   const task = parts.finalizeTask?.();
   if (!task) {
-    if (parts.keys.length !== 1) throw new ArgumentError("a collection of several pieces with no way to assemble them cannot be an argument");
+    if (parts.keys.length !== 1)
+      throw new ArgumentError("a collection of several pieces with no way to assemble them cannot be an argument");
     return new TaskRef(parts.keys[0]!);
   }
   const key = `finalize-${hash64(...parts.keys)}`;
@@ -208,14 +237,17 @@ function liftCollection(c: Collection, graphs: LayeredGraph[]): TaskRef {
 function describeArgs(value: unknown): string {
   const parts: string[] = [];
   const walk = (v: unknown): void => {
-    if (typeof v === "string") parts.push(JSON.stringify(v)); // quoted, so no string can pass for structure
+    if (typeof v === "string")
+      parts.push(JSON.stringify(v)); // quoted, so no string can pass for structure
     else if (typeof v === "number") parts.push(Object.is(v, -0) ? "-0" : String(v));
     else if (typeof v === "bigint") parts.push(`${v}n`);
     else if (typeof v === "symbol") parts.push(`symbol:${identity(v)}`);
-    else if (typeof v !== "object" && typeof v !== "function") parts.push(String(v)); // boolean, undefined
+    else if (typeof v !== "object" && typeof v !== "function")
+      parts.push(String(v)); // boolean, undefined
     else if (v === null) parts.push("null");
     else if (v instanceof TaskRef) parts.push(`@${v.key}`);
-    else if (ArrayBuffer.isView(v)) parts.push(`#${v.constructor.name}:${hash64(new Uint8Array(v.buffer, v.byteOffset, v.byteLength))}`);
+    else if (ArrayBuffer.isView(v))
+      parts.push(`#${v.constructor.name}:${hash64(new Uint8Array(v.buffer, v.byteOffset, v.byteLength))}`);
     else if (v instanceof ArrayBuffer) parts.push(`#ArrayBuffer:${hash64(new Uint8Array(v))}`);
     else if (Array.isArray(v)) {
       parts.push("[");

@@ -75,7 +75,11 @@ export interface OptimizeOptions {
   fuse?: boolean;
 }
 
-export function optimize(graph: ReadonlyMap<string, GraphNode>, outputs: readonly string[], options: OptimizeOptions = {}): Map<string, GraphNode> {
+export function optimize(
+  graph: ReadonlyMap<string, GraphNode>,
+  outputs: readonly string[],
+  options: OptimizeOptions = {},
+): Map<string, GraphNode> {
   const culled = cull(graph, outputs);
   return options.fuse === false ? culled : fuse(culled, outputs);
 }

@@ -76,7 +76,11 @@ export function order(graph: ReadonlyMap<string, GraphNode>, outputs: readonly s
 }
 
 /** Roughly how many tasks each key needs below it (shared inputs counted once per path, as Dask does). */
-function subtreeSizes(keys: string[], deps: Map<string, string[]>, dependents: Map<string, string[]>): Map<string, number> {
+function subtreeSizes(
+  keys: string[],
+  deps: Map<string, string[]>,
+  dependents: Map<string, string[]>,
+): Map<string, number> {
   const size = new Map<string, number>();
   const missing = new Map<string, number>();
   const queue: string[] = [];
@@ -96,7 +100,14 @@ function subtreeSizes(keys: string[], deps: Map<string, string[]>, dependents: M
       if (left === 0) queue.push(d);
     }
   }
-  if (size.size !== keys.length) throw new ArgumentError(`the graph has a cycle: ${findCycle(keys.filter((k) => !size.has(k)), deps, size).join(" → ")}`);
+  if (size.size !== keys.length)
+    throw new ArgumentError(
+      `the graph has a cycle: ${findCycle(
+        keys.filter((k) => !size.has(k)),
+        deps,
+        size,
+      ).join(" → ")}`,
+    );
   return size;
 }
 

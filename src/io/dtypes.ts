@@ -16,11 +16,15 @@ const NEAREST: Record<string, { dtype: DType; note: string }> = {
  */
 export function dtypeFor(foreign: string, where: string, into?: DType): DType {
   if (foreign === "float16") {
-    throw new DTypeError(`${where} holds float16 values, and meshwork arrays have no float16; the nearest is float32, but converting float16 while reading is not supported yet`);
+    throw new DTypeError(
+      `${where} holds float16 values, and meshwork arrays have no float16; the nearest is float32, but converting float16 while reading is not supported yet`,
+    );
   }
   if (into !== undefined) {
-    if (!isDType(into)) throw new DTypeError(`${where}: dtype must be one of ${DTYPES.join(", ")}; got ${JSON.stringify(into)}`);
-    if (!isDType(foreign) && !(foreign in NEAREST)) throw new DTypeError(`${where} holds ${foreign} values, which meshwork cannot read as numbers`);
+    if (!isDType(into))
+      throw new DTypeError(`${where}: dtype must be one of ${DTYPES.join(", ")}; got ${JSON.stringify(into)}`);
+    if (!isDType(foreign) && !(foreign in NEAREST))
+      throw new DTypeError(`${where} holds ${foreign} values, which meshwork cannot read as numbers`);
     return into;
   }
   if (isDType(foreign)) return foreign;
@@ -31,7 +35,9 @@ export function dtypeFor(foreign: string, where: string, into?: DType): DType {
         `pass { dtype: "${near.dtype}" } to convert while reading`,
     );
   }
-  throw new DTypeError(`${where} holds ${foreign} values, which meshwork arrays cannot hold (they hold ${DTYPES.join(", ")})`);
+  throw new DTypeError(
+    `${where} holds ${foreign} values, which meshwork arrays cannot hold (they hold ${DTYPES.join(", ")})`,
+  );
 }
 
 /** Storage of `dtype` with the values of `src` (BigInt64Array and the like included). */

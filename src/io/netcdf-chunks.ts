@@ -31,18 +31,27 @@ export async function readNetcdfBlock(spec: NetcdfReadSpec): Promise<NDArray> {
   const blockShape = spec.stop.map((s, a) => s - spec.start[a]!);
   if (spec.layout.kind === "netcdf3") {
     const nd = spec.shape.length;
-    const rows = (v: NetcdfVariableInfo): Promise<Uint8Array> => readNetcdf3Rows(spec.url, v, spec.start[0] ?? 0, spec.stop[0] ?? 1);
+    const rows = (v: NetcdfVariableInfo): Promise<Uint8Array> =>
+      readNetcdf3Rows(spec.url, v, spec.start[0] ?? 0, spec.stop[0] ?? 1);
     const v = await plannedVariable(spec, false);
     // A header kept from before the file changed may still match the plan: when reading fails,
     // the header is read again, and the file is either what was planned (then the second read's
     // error is the one to report) or said to have changed.
     const bytes = await rows(v).catch(async () => rows(await plannedVariable(spec, true)));
-    let block = new NDArray(v.dataType as DType, nd === 0 ? [] : [blockShape[0]!, ...spec.shape.slice(1)], fromBigEndian(bytes, v.dataType));
+    let block = new NDArray(
+      v.dataType as DType,
+      nd === 0 ? [] : [blockShape[0]!, ...spec.shape.slice(1)],
+      fromBigEndian(bytes, v.dataType),
+    );
     // Rows are read whole; a block that is not (none planned here is) is cut from them.
     if (nd > 1 && blockShape.some((n, a) => a > 0 && n !== spec.shape[a])) {
-      block = block.slice(...spec.start.map((s, a) => (a === 0 ? { start: 0, stop: blockShape[0]! } : { start: s, stop: spec.stop[a]! })));
+      block = block.slice(
+        ...spec.start.map((s, a) => (a === 0 ? { start: 0, stop: blockShape[0]! } : { start: s, stop: spec.stop[a]! })),
+      );
     }
-    return block.dtype === spec.dtype ? block : toNDArray(block.contiguous().toTypedArray(), blockShape, v.dataType, at(spec), spec.dtype);
+    return block.dtype === spec.dtype
+      ? block
+      : toNDArray(block.contiguous().toTypedArray(), blockShape, v.dataType, at(spec), spec.dtype);
   }
   const path = spec.layout.path;
   const read = (fresh: boolean): Promise<unknown> =>
@@ -50,7 +59,8 @@ export async function readNetcdfBlock(spec: NetcdfReadSpec): Promise<NDArray> {
       spec.url,
       (h) => {
         const found = datasetInfo(h, path);
-        if (!found || found.dataType !== spec.dataType || found.shape.join() !== spec.shape.join()) return changed(spec, found);
+        if (!found || found.dataType !== spec.dataType || found.shape.join() !== spec.shape.join())
+          return changed(spec, found);
         return readHdf5Region(h, path, spec.start, spec.stop);
       },
       fresh,
@@ -76,8 +86,17 @@ class Changed {
 
 function changed(spec: NetcdfReadSpec, now: { shape: number[]; dataType: string } | null): Changed {
   const planned = `${spec.dataType} [${spec.shape}]`;
-  if (!now) return new Changed(new FormatError(`${at(spec)} is not in the file any more (it was ${planned} when the file was opened); open it again`));
-  return new Changed(new FormatError(`${at(spec)} changed since the file was opened: it is now ${now.dataType} [${now.shape}], planned as ${planned}; open it again`));
+  if (!now)
+    return new Changed(
+      new FormatError(
+        `${at(spec)} is not in the file any more (it was ${planned} when the file was opened); open it again`,
+      ),
+    );
+  return new Changed(
+    new FormatError(
+      `${at(spec)} changed since the file was opened: it is now ${now.dataType} [${now.shape}], planned as ${planned}; open it again`,
+    ),
+  );
 }
 
 // ---- NetCDF-3 headers, per process ----
@@ -102,7 +121,10 @@ function header(url: string, fresh: boolean): Promise<NetcdfInfo> {
 
 async function readHeader(url: string): Promise<NetcdfInfo> {
   const cut = url.lastIndexOf("/");
-  const prefix = await openStore(url.slice(0, cut + 1)).get(decodeURIComponent(url.slice(cut + 1)), { offset: 0, length: PREFIX_BYTES });
+  const prefix = await openStore(url.slice(0, cut + 1)).get(decodeURIComponent(url.slice(cut + 1)), {
+    offset: 0,
+    length: PREFIX_BYTES,
+  });
   if (!prefix) throw new StoreError(`no file at ${url}`, url);
   return inspectNetcdf3(url, prefix);
 }

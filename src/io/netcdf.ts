@@ -37,7 +37,9 @@ export interface NetcdfVariableInfo {
  * NetCDF-3: the variable's first byte, and for record variables the bytes from one record to the
  * next (null otherwise). NetCDF-4: the HDF5 dataset's path.
  */
-export type NetcdfLayout = { kind: "netcdf3"; begin: number; recordSize: number | null } | { kind: "hdf5"; path: string };
+export type NetcdfLayout =
+  | { kind: "netcdf3"; begin: number; recordSize: number | null }
+  | { kind: "hdf5"; path: string };
 
 export interface NetcdfInfo {
   /** The file's URL (fileUrl(...)). */
@@ -63,21 +65,28 @@ export async function inspectNetcdf(location: string | URL): Promise<NetcdfInfo>
   if (!prefix) throw new StoreError(`no file at ${url}`, url);
   const magic = String.fromCharCode(...prefix.subarray(0, 4));
   if (magic === "CDF\x01" || magic === "CDF\x02") return inspectNetcdf3(url, prefix);
-  if (magic === "CDF\x05") throw new FormatError(`${url} is a CDF-5 (64-bit data) NetCDF-3 file, which meshwork cannot read yet (it reads the classic and 64-bit offset formats, and NetCDF-4)`);
+  if (magic === "CDF\x05")
+    throw new FormatError(
+      `${url} is a CDF-5 (64-bit data) NetCDF-3 file, which meshwork cannot read yet (it reads the classic and 64-bit offset formats, and NetCDF-4)`,
+    );
   // HDF5's superblock is at 0, or after a user block of 512, 1024, 2048 … bytes.
   for (let at = 0; at + 8 <= prefix.length; at = at === 0 ? 512 : at * 2) {
     if (HDF5_SIGNATURE.every((b, i) => prefix[at + i] === b)) return inspectNetcdf4(url);
   }
   if (prefix.length < 4) throw new FormatError(`${url} is not a NetCDF file: it has only ${prefix.length} bytes`);
   const hex = Array.from(prefix.subarray(0, 4), (b) => b.toString(16).padStart(2, "0")).join(" ");
-  throw new FormatError(`${url} is not a NetCDF file: it starts with bytes ${hex}, not "CDF" (NetCDF-3) or HDF5's signature (NetCDF-4)`);
+  throw new FormatError(
+    `${url} is not a NetCDF file: it starts with bytes ${hex}, not "CDF" (NetCDF-3) or HDF5's signature (NetCDF-4)`,
+  );
 }
 
 /** The variable `name`, or a LabelError listing the variables there are. */
 export function findVariable(info: NetcdfInfo, name: string): NetcdfVariableInfo {
   const v = info.variables.find((x) => x.name === name);
   if (!v) {
-    throw new LabelError(`${info.url} has no variable ${JSON.stringify(name)}; its variables are ${info.variables.map((x) => x.name).join(", ") || "(none)"}`);
+    throw new LabelError(
+      `${info.url} has no variable ${JSON.stringify(name)}; its variables are ${info.variables.map((x) => x.name).join(", ") || "(none)"}`,
+    );
   }
   return v;
 }
@@ -93,11 +102,17 @@ function where(info: NetcdfInfo, v: NetcdfVariableInfo): string {
  * record variables), `chunks`' first axis giving the rows per block, "auto" (the default) rows
  * near AUTO_CHUNK_BYTES. `dtype` converts while reading (int64 → "float64").
  */
-export function netcdfVariable(info: NetcdfInfo, name: string, options: { chunks?: ChunksSpec; dtype?: DType } = {}): ChunkedArray {
+export function netcdfVariable(
+  info: NetcdfInfo,
+  name: string,
+  options: { chunks?: ChunksSpec; dtype?: DType } = {},
+): ChunkedArray {
   checkOptions(options, ["chunks", "dtype"], "netcdfVariable");
   const v = findVariable(info, name);
   if (v.dataType === "char" || v.dataType === "string") {
-    throw new DTypeError(`${where(info, v)} holds ${v.dataType === "char" ? "characters" : "strings"}, which meshwork arrays cannot hold; readNetcdfVariable gives its values as strings`);
+    throw new DTypeError(
+      `${where(info, v)} holds ${v.dataType === "char" ? "characters" : "strings"}, which meshwork arrays cannot hold; readNetcdfVariable gives its values as strings`,
+    );
   }
   const dtype = dtypeFor(v.dataType, where(info, v), options.dtype);
   const shape = v.shape;
@@ -109,12 +124,24 @@ export function netcdfVariable(info: NetcdfInfo, name: string, options: { chunks
   } else {
     const rowElements = shape.slice(1).reduce((a, b) => a * b, 1);
     const auto = options.chunks === undefined || options.chunks === "auto";
-    const rows = auto ? Math.floor(AUTO_CHUNK_BYTES / Math.max(1, rowElements * itemSize(dtype))) : (normalizeChunks(options.chunks, shape, dtype)[0]![0] ?? 1);
+    const rows = auto
+      ? Math.floor(AUTO_CHUNK_BYTES / Math.max(1, rowElements * itemSize(dtype)))
+      : (normalizeChunks(options.chunks, shape, dtype)[0]![0] ?? 1);
     chunks = [regularChunks(shape[0]!, Math.max(1, Math.min(rows, shape[0]!))), ...shape.slice(1).map((n) => [n])];
   }
   const token = tokenName("from-netcdf", info.url, info.format, v.name, v.shape, v.dataType, v.layout, chunks, dtype);
   return readArray(token, chunks, dtype, (start, stop) => {
-    const spec: NetcdfReadSpec = { url: info.url, format: info.format, variable: v.name, shape: v.shape, dataType: v.dataType, layout: v.layout, dtype, start, stop };
+    const spec: NetcdfReadSpec = {
+      url: info.url,
+      format: info.format,
+      variable: v.name,
+      shape: v.shape,
+      dataType: v.dataType,
+      layout: v.layout,
+      dtype,
+      start,
+      stop,
+    };
     return new Task(IO.netcdfRead, [spec]);
   });
 }
@@ -132,12 +159,25 @@ export async function readNetcdfVariable(info: NetcdfInfo, name: string): Promis
     return new NDArray(v.dataType as DType, v.shape, fromBigEndian(bytes, v.dataType));
   }
   const path = v.layout.path;
-  const values = await withHdf5(info.url, (h) => readHdf5Region(h, path, v.shape.map(() => 0), v.shape));
+  const values = await withHdf5(info.url, (h) =>
+    readHdf5Region(
+      h,
+      path,
+      v.shape.map(() => 0),
+      v.shape,
+    ),
+  );
   if (v.dataType === "char") {
     const chars = (typeof values === "string" ? [values] : (values as string[])).map((c) => c || "\0");
     const width = v.shape.length === 0 ? 1 : v.shape[v.shape.length - 1]!;
     const out: string[] = [];
-    for (let i = 0; i < chars.length; i += width) out.push(chars.slice(i, i + width).join("").replace(/\0+$/, ""));
+    for (let i = 0; i < chars.length; i += width)
+      out.push(
+        chars
+          .slice(i, i + width)
+          .join("")
+          .replace(/\0+$/, ""),
+      );
     return out;
   }
   if (v.dataType === "string") return typeof values === "string" ? [values] : (values as string[]);
@@ -147,8 +187,11 @@ export async function readNetcdfVariable(info: NetcdfInfo, name: string): Promis
 /** h5wasm's values as an NDArray of `into`, or of meshwork's nearest dtype (int64 and uint64 as float64). */
 export function toNDArray(values: unknown, shape: number[], dataType: string, at: string, into?: DType): NDArray {
   const dtype = into ?? (dataType === "int64" || dataType === "uint64" ? "float64" : dtypeFor(dataType, at));
-  const list = ArrayBuffer.isView(values) ? (values as unknown as ArrayLike<number | bigint>) : [values as number | bigint];
-  if (ArrayBuffer.isView(list) && dtypeOfStorage(list) === dtype) return new NDArray(dtype, shape, list as unknown as TypedArray);
+  const list = ArrayBuffer.isView(values)
+    ? (values as unknown as ArrayLike<number | bigint>)
+    : [values as number | bigint];
+  if (ArrayBuffer.isView(list) && dtypeOfStorage(list) === dtype)
+    return new NDArray(dtype, shape, list as unknown as TypedArray);
   const out = new STORAGE[dtype](list.length);
   convertValues(list, out);
   return new NDArray(dtype, shape, out);

@@ -28,7 +28,12 @@ interface FsNode {
 /** Whether this realm can read a file lazily over HTTP: a worker (synchronous XHR is refused or deprecated on a page's main thread). */
 export function canReadRanges(url: string): boolean {
   const g = globalThis as { XMLHttpRequest?: unknown; WorkerGlobalScope?: new () => unknown };
-  return /^https?:/.test(url) && typeof g.XMLHttpRequest === "function" && typeof g.WorkerGlobalScope === "function" && globalThis instanceof g.WorkerGlobalScope;
+  return (
+    /^https?:/.test(url) &&
+    typeof g.XMLHttpRequest === "function" &&
+    typeof g.WorkerGlobalScope === "function" &&
+    globalThis instanceof g.WorkerGlobalScope
+  );
 }
 
 export interface RangeFile {
@@ -126,20 +131,26 @@ function get(url: string, offset: number, length: number): { bytes: Uint8Array; 
   const xhr = new XMLHttpRequest();
   xhr.open("GET", url, false);
   xhr.responseType = "arraybuffer";
-  for (const [name, value] of Object.entries(requestHeaders(new URL(url), { offset, length }))) xhr.setRequestHeader(name, value);
+  for (const [name, value] of Object.entries(requestHeaders(new URL(url), { offset, length })))
+    xhr.setRequestHeader(name, value);
   try {
     xhr.send();
   } catch (cause) {
     throw new StoreError(`cannot fetch ${url}: ${(cause as Error).message}`, url, { cause });
   }
   if (xhr.status === 404 || xhr.status === 410) throw new StoreError(`no file at ${url}`, url);
-  if (xhr.status === 416) throw new StoreError(`${url} has no bytes ${offset}–${offset + length - 1} (HTTP 416): the file is truncated`, url);
-  if (xhr.status !== 200 && xhr.status !== 206) throw new StoreError(`cannot read ${url}: HTTP ${xhr.status} ${xhr.statusText}`, url);
+  if (xhr.status === 416)
+    throw new StoreError(`${url} has no bytes ${offset}–${offset + length - 1} (HTTP 416): the file is truncated`, url);
+  if (xhr.status !== 200 && xhr.status !== 206)
+    throw new StoreError(`cannot read ${url}: HTTP ${xhr.status} ${xhr.statusText}`, url);
   const bytes = new Uint8Array(xhr.response as ArrayBuffer);
   if (xhr.status === 200) return { bytes, total: null };
   const total = Number(/\/(\d+)\s*$/.exec(xhr.getResponseHeader("content-range") ?? "")?.[1] ?? NaN);
   if (bytes.length < Math.min(length, Number.isFinite(total) ? total - offset : length)) {
-    throw new StoreError(`${url} ends before byte ${offset + length} (read ${bytes.length} of ${length} bytes from ${offset}): the file is truncated`, url);
+    throw new StoreError(
+      `${url} ends before byte ${offset + length} (read ${bytes.length} of ${length} bytes from ${offset}): the file is truncated`,
+      url,
+    );
   }
   return { bytes, total };
 }

@@ -23,12 +23,24 @@ export function explainHdf5(err: unknown, url: string, what = "opening it"): Err
   if (err instanceof MeshworkError) return err;
   const reason = hdf5Reason(err);
   if (/truncated/i.test(reason)) return new FormatError(`${url} is truncated: HDF5 says "${reason}"`, { cause: err });
-  if (/signature not found/i.test(reason)) return new FormatError(`${url} is not a NetCDF-4 file: HDF5 found no file signature in it`, { cause: err });
+  if (/signature not found/i.test(reason))
+    return new FormatError(`${url} is not a NetCDF-4 file: HDF5 found no file signature in it`, { cause: err });
   return new FormatError(`${url}: HDF5 failed ${what}: ${reason}`, { cause: err });
 }
 
 /** netCDF-4's bookkeeping attributes, which say nothing about the data. */
-const HIDDEN_ATTRS = new Set(["_Netcdf4Dimid", "_Netcdf4Coordinates", "DIMENSION_LIST", "REFERENCE_LIST", "CLASS", "NAME", "_NCProperties", "_nc3_strict", "_IsNetcdf4", "_SuperblockVersion"]);
+const HIDDEN_ATTRS = new Set([
+  "_Netcdf4Dimid",
+  "_Netcdf4Coordinates",
+  "DIMENSION_LIST",
+  "REFERENCE_LIST",
+  "CLASS",
+  "NAME",
+  "_NCProperties",
+  "_nc3_strict",
+  "_IsNetcdf4",
+  "_SuperblockVersion",
+]);
 /** The NAME of an HDF5 dimension scale that netCDF-4 made for a dimension without a coordinate variable. */
 const DIMENSION_ONLY = "This is a netCDF dimension but not a netCDF variable";
 /** netCDF-4 stores a variable named like a dimension it is not the coordinate of under this prefix. */
@@ -37,7 +49,19 @@ const NON_COORD = "_nc4_non_coord_";
 const UNLIMITED = 2 ** 53;
 
 /** The H5T classes h5wasm reports (H5T_class_t). */
-const H5T = { INTEGER: 0, FLOAT: 1, TIME: 2, STRING: 3, BITFIELD: 4, OPAQUE: 5, COMPOUND: 6, REFERENCE: 7, ENUM: 8, VLEN: 9, ARRAY: 10 } as const;
+const H5T = {
+  INTEGER: 0,
+  FLOAT: 1,
+  TIME: 2,
+  STRING: 3,
+  BITFIELD: 4,
+  OPAQUE: 5,
+  COMPOUND: 6,
+  REFERENCE: 7,
+  ENUM: 8,
+  VLEN: 9,
+  ARRAY: 10,
+} as const;
 
 /** A dataset's type as NetcdfVariableInfo names it. */
 export function dataTypeOf(m: H5.Metadata): string {
@@ -108,8 +132,15 @@ export function describe(h5: H5Wasm, file: H5.File, url: string): NetcdfInfo {
     const scaleName = stringAttribute(entity, "NAME", names);
     const isScale = cls === "DIMENSION_SCALE";
     if (isScale) {
-      const dimid = names.includes("_Netcdf4Dimid") ? Number(attributeValue(entity.get_attribute("_Netcdf4Dimid", false))) : null;
-      scales.set(entity.path, { name: key, size: meta.shape?.[0] ?? 0, unlimited: (meta.maxshape?.[0] ?? 0) >= UNLIMITED, id: dimid });
+      const dimid = names.includes("_Netcdf4Dimid")
+        ? Number(attributeValue(entity.get_attribute("_Netcdf4Dimid", false)))
+        : null;
+      scales.set(entity.path, {
+        name: key,
+        size: meta.shape?.[0] ?? 0,
+        unlimited: (meta.maxshape?.[0] ?? 0) >= UNLIMITED,
+        id: dimid,
+      });
     }
     if (isScale && scaleName?.startsWith(DIMENSION_ONLY)) continue;
     found.push({ ds: entity, name: key.startsWith(NON_COORD) ? key.slice(NON_COORD.length) : key, isScale, meta });
@@ -152,4 +183,3 @@ export function describe(h5: H5Wasm, file: H5.File, url: string): NetcdfInfo {
     variables,
   };
 }
-

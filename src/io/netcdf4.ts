@@ -87,7 +87,8 @@ export async function openHdf5(url: string, fresh = false): Promise<Hdf5Handle> 
     if (open.get(url) === e) open.delete(url);
     throw err;
   }
-  if (open.get(url) !== e) e.handle.close(); // closed while it was opening
+  if (open.get(url) !== e)
+    e.handle.close(); // closed while it was opening
   else evict(url);
   return e.handle;
 }
@@ -106,7 +107,11 @@ export async function withHdf5<T>(url: string, use: (h: Hdf5Handle) => T, fresh 
     }
     // Another task may have closed it (evicted, or opened afresh) while this one waited.
     if (!h.closed) return use(h);
-    if (tries >= 3) throw new StoreError(`${url} was closed under this read ${tries + 1} times: more than ${OPEN_FILES_MAX} NetCDF-4 files are being read at once in this process`, url);
+    if (tries >= 3)
+      throw new StoreError(
+        `${url} was closed under this read ${tries + 1} times: more than ${OPEN_FILES_MAX} NetCDF-4 files are being read at once in this process`,
+        url,
+      );
   }
 }
 
@@ -184,7 +189,15 @@ async function openFile(url: string): Promise<Hdf5Handle> {
   return handle(h5, file, url, bytes.length, null, null, () => h5.FS!.unlink(name));
 }
 
-function handle(h5: H5Wasm, file: H5.File, url: string, bytes: number, local: Hdf5Handle["local"], ranges: RangeFile | null, release: () => void): Hdf5Handle {
+function handle(
+  h5: H5Wasm,
+  file: H5.File,
+  url: string,
+  bytes: number,
+  local: Hdf5Handle["local"],
+  ranges: RangeFile | null,
+  release: () => void,
+): Hdf5Handle {
   const h: Hdf5Handle = {
     h5,
     file,
@@ -269,4 +282,3 @@ export function datasetInfo(handle: Hdf5Handle, path: string): { shape: number[]
 function mib(n: number): string {
   return (n / 2 ** 20).toFixed(n < 10 * 2 ** 20 ? 1 : 0);
 }
-

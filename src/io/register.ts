@@ -15,10 +15,34 @@ export const IO = {
 const lazy = <M>(load: () => Promise<M>, pick: (m: M) => (...args: never[]) => unknown): BuiltinFn =>
   (async (...args: never[]) => pick(await load())(...args)) as BuiltinFn;
 
-registerBuiltin(IO.zarrRead, lazy(() => import("./zarr-chunks.js"), (m) => m.readZarrBlock));
-registerBuiltin(IO.zarrReadSum, lazy(() => import("./zarr-reduce.js"), (m) => m.readZarrSum));
-registerBuiltin(IO.zarrWrite, lazy(() => import("./zarr-chunks.js"), (m) => m.writeZarrChunk));
+registerBuiltin(
+  IO.zarrRead,
+  lazy(
+    () => import("./zarr-chunks.js"),
+    (m) => m.readZarrBlock,
+  ),
+);
+registerBuiltin(
+  IO.zarrReadSum,
+  lazy(
+    () => import("./zarr-reduce.js"),
+    (m) => m.readZarrSum,
+  ),
+);
+registerBuiltin(
+  IO.zarrWrite,
+  lazy(
+    () => import("./zarr-chunks.js"),
+    (m) => m.writeZarrChunk,
+  ),
+);
 // A chunk read again costs its decoding (~10 ms for 32 MB of xarray's Blosc); held for a second
 // consumer it is 32 MB until that one runs: reads fuse into each consumer that can absorb them.
 registerRepeatable(IO.zarrRead);
-registerBuiltin(IO.netcdfRead, lazy(() => import("./netcdf-chunks.js"), (m) => m.readNetcdfBlock));
+registerBuiltin(
+  IO.netcdfRead,
+  lazy(
+    () => import("./netcdf-chunks.js"),
+    (m) => m.readNetcdfBlock,
+  ),
+);

@@ -79,9 +79,13 @@ const SCHEME = /^[a-z][a-z0-9+.-]*:/i;
 /** The URL a user's path or URL names, as a directory ("…/") so keys resolve under it. */
 export function storeUrl(location: string | URL): string {
   let s = typeof location === "string" ? location : location.href;
-  if (typeof s !== "string" || s.length === 0) throw new ArgumentError(`a store is a path or URL, got ${JSON.stringify(location)}`);
+  if (typeof s !== "string" || s.length === 0)
+    throw new ArgumentError(`a store is a path or URL, got ${JSON.stringify(location)}`);
   if (!SCHEME.test(s)) {
-    if (!pathResolver) throw new ArgumentError(`"${s}" is a relative path, and this platform has no file system: give a URL (http://… or https://…)`);
+    if (!pathResolver)
+      throw new ArgumentError(
+        `"${s}" is a relative path, and this platform has no file system: give a URL (http://… or https://…)`,
+      );
     s = pathResolver(s);
   }
   const url = new URL(s);
@@ -100,7 +104,10 @@ export function openStore(url: string): Store {
   const root = new URL(url);
   const opener = openers.get(root.protocol);
   if (!opener) {
-    throw new StoreError(`this process cannot open ${root.protocol}// stores (it can open ${[...openers.keys()].map((p) => `${p}//`).join(", ") || "none"})`, url);
+    throw new StoreError(
+      `this process cannot open ${root.protocol}// stores (it can open ${[...openers.keys()].map((p) => `${p}//`).join(", ") || "none"})`,
+      url,
+    );
   }
   return opener(root);
 }
@@ -113,7 +120,10 @@ export async function readFile(url: string, range?: ByteRange): Promise<Uint8Arr
   const bytes = await store.get(key, range);
   if (!bytes) throw new StoreError(`no file at ${url}`, url);
   if (range && bytes.length < range.length) {
-    throw new StoreError(`${url} ends before byte ${range.offset + range.length} (read ${bytes.length} of ${range.length} bytes from ${range.offset}): the file is truncated`, url);
+    throw new StoreError(
+      `${url} ends before byte ${range.offset + range.length} (read ${bytes.length} of ${range.length} bytes from ${range.offset}): the file is truncated`,
+      url,
+    );
   }
   return bytes;
 }
@@ -140,18 +150,33 @@ export class HttpStore implements Store {
     }
     if (range && res.status === 416) {
       await res.body?.cancel();
-      throw new StoreError(`${target.href} has no bytes ${range.offset}–${range.offset + range.length - 1} (HTTP 416): the file is shorter`, target.href);
+      throw new StoreError(
+        `${target.href} has no bytes ${range.offset}–${range.offset + range.length - 1} (HTTP 416): the file is shorter`,
+        target.href,
+      );
     }
     if (!res.ok) {
       await res.body?.cancel();
       // A scheduler's /data/ wants the token its workers and clients joined with (useSchedulerCredentials).
-      const hint = res.status === 401 || res.status === 403 ? (token ? " (the token sent for this origin was refused)" : " (no token was sent: setStoreCredentials(origin, token), or join the scheduler that serves it)") : "";
+      const hint =
+        res.status === 401 || res.status === 403
+          ? token
+            ? " (the token sent for this origin was refused)"
+            : " (no token was sent: setStoreCredentials(origin, token), or join the scheduler that serves it)"
+          : "";
       throw new StoreError(`cannot read ${target.href}: HTTP ${res.status} ${res.statusText}${hint}`, target.href);
     }
     // A server that ignores Range answers 200 with the whole file.
     const whole = range !== undefined && res.status === 200;
     const length = Number(res.headers.get("content-length") ?? NaN);
-    if (into && res.body && !whole && Number.isSafeInteger(length) && length > 0 && !res.headers.get("content-encoding")) {
+    if (
+      into &&
+      res.body &&
+      !whole &&
+      Number.isSafeInteger(length) &&
+      length > 0 &&
+      !res.headers.get("content-encoding")
+    ) {
       return readBody(res.body, into(length), target.href);
     }
     const bytes = new Uint8Array(await res.arrayBuffer());
@@ -171,7 +196,11 @@ export class HttpStore implements Store {
     }
     if (res.status === 404 || res.status === 410) return undefined;
     const length = Number(res.headers.get("content-length") ?? NaN);
-    if (!res.ok || !Number.isSafeInteger(length)) throw new StoreError(`cannot learn the size of ${target.href}: HTTP ${res.status}${res.ok ? " without a Content-Length" : ""}`, target.href);
+    if (!res.ok || !Number.isSafeInteger(length))
+      throw new StoreError(
+        `cannot learn the size of ${target.href}: HTTP ${res.status}${res.ok ? " without a Content-Length" : ""}`,
+        target.href,
+      );
     return length;
   }
 
@@ -188,7 +217,8 @@ async function readBody(body: ReadableStream<Uint8Array>, out: Uint8Array, url: 
     for (;;) {
       const { done, value } = await reader.read();
       if (done) break;
-      if (n + value.length > out.length) throw new StoreError(`${url} sent more bytes than its Content-Length (${out.length})`, url);
+      if (n + value.length > out.length)
+        throw new StoreError(`${url} sent more bytes than its Content-Length (${out.length})`, url);
       out.set(value, n);
       n += value.length;
     }

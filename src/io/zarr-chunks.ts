@@ -33,7 +33,11 @@ export interface ZarrReadSpec {
 export async function readZarrBlock(spec: ZarrReadSpec): Promise<NDArray> {
   const where = describeArray(spec.url, spec.path);
   const arr = await openZarrArray(spec.url, spec.path, spec.format);
-  if (arr.dtype !== spec.dataType || arr.shape.join() !== spec.shape.join() || arr.chunks.join() !== spec.chunks.join()) {
+  if (
+    arr.dtype !== spec.dataType ||
+    arr.shape.join() !== spec.shape.join() ||
+    arr.chunks.join() !== spec.chunks.join()
+  ) {
     throw new FormatError(
       `${where} changed since it was opened: now ${arr.dtype} [${arr.shape}] in chunks [${arr.chunks}], planned as ${spec.dataType} [${spec.shape}] in [${spec.chunks}]; open it again`,
     );
@@ -47,7 +51,12 @@ export async function readZarrBlock(spec: ZarrReadSpec): Promise<NDArray> {
   // One chunk: the block is a view of it (edge chunks are stored whole; the view trims them).
   if (first.every((c, a) => c === last[a])) {
     const chunk = await chunkArray(arr, first, where);
-    const view = chunk.slice(...spec.start.map((s, a) => ({ start: s - first[a]! * spec.chunks[a]!, stop: spec.stop[a]! - first[a]! * spec.chunks[a]! })));
+    const view = chunk.slice(
+      ...spec.start.map((s, a) => ({
+        start: s - first[a]! * spec.chunks[a]!,
+        stop: spec.stop[a]! - first[a]! * spec.chunks[a]!,
+      })),
+    );
     return convert(view, spec.dtype);
   }
   const out = new NDArray(spec.dtype, blockShape, allocateUninitialized(spec.dtype, sizeOf(blockShape)));
@@ -62,7 +71,9 @@ export async function readZarrBlock(spec: ZarrReadSpec): Promise<NDArray> {
     // The part of this chunk inside the block, in chunk and in block coordinates.
     const lo = c.map((ci, a) => Math.max(spec.start[a]!, ci * spec.chunks[a]!));
     const hi = c.map((ci, a) => Math.min(spec.stop[a]!, (ci + 1) * spec.chunks[a]!));
-    const src = chunk.slice(...lo.map((l, a) => ({ start: l - c[a]! * spec.chunks[a]!, stop: hi[a]! - c[a]! * spec.chunks[a]! })));
+    const src = chunk.slice(
+      ...lo.map((l, a) => ({ start: l - c[a]! * spec.chunks[a]!, stop: hi[a]! - c[a]! * spec.chunks[a]! })),
+    );
     const dst = out.slice(...lo.map((l, a) => ({ start: l - spec.start[a]!, stop: hi[a]! - spec.start[a]! })));
     assignConverting(dst, src);
   }
@@ -89,9 +100,15 @@ async function chunkArray(arr: ZarrArray, coords: number[], where: string): Prom
     lease.release();
   }
   const expected = sizeOf(arr.chunks);
-  const data = chunk.data as unknown as ArrayLike<number> & { buffer: ArrayBufferLike; byteOffset: number; BYTES_PER_ELEMENT?: number };
+  const data = chunk.data as unknown as ArrayLike<number> & {
+    buffer: ArrayBufferLike;
+    byteOffset: number;
+    BYTES_PER_ELEMENT?: number;
+  };
   if (data.length !== expected) {
-    throw new FormatError(`${where} chunk (${coords.join(", ")}) holds ${data.length} values, not the ${expected} of its shape [${arr.chunks}]: it is truncated or corrupt`);
+    throw new FormatError(
+      `${where} chunk (${coords.join(", ")}) holds ${data.length} values, not the ${expected} of its shape [${arr.chunks}]: it is truncated or corrupt`,
+    );
   }
   let storage: TypedArray;
   let dtype: DType;
@@ -159,7 +176,10 @@ export async function writeZarrChunk(spec: ZarrWriteSpec, block: NDArray): Promi
     const codec = await codecFor(spec.compressor.name, spec.compressor.configuration, spec.dataType);
     bytes = await codec.encode(bytes);
   }
-  const key = spec.format === 2 ? `${spec.path ? `${spec.path}/` : ""}${spec.index.length ? spec.index.join(spec.separator) : "0"}` : `${spec.path ? `${spec.path}/` : ""}c${spec.index.map((i) => `/${i}`).join("")}`;
+  const key =
+    spec.format === 2
+      ? `${spec.path ? `${spec.path}/` : ""}${spec.index.length ? spec.index.join(spec.separator) : "0"}`
+      : `${spec.path ? `${spec.path}/` : ""}c${spec.index.map((i) => `/${i}`).join("")}`;
   await openStore(spec.url).set(key, bytes);
   return bytes.length;
 }

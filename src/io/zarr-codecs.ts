@@ -41,11 +41,22 @@ function bloscCodec(config: BloscConfig, meta?: { dataType?: string }): BytesCod
     async decode(bytes) {
       const h = bloscHeader(bytes);
       if (bloscNative(h)) return decodeBlosc(bytes, h);
-      numcodecsBlosc ??= import("numcodecs/blosc").then((m) => m.default.fromConfig({ cname, clevel: config.clevel ?? 5, shuffle, blocksize: config.blocksize ?? 0 }) as never);
+      numcodecsBlosc ??= import("numcodecs/blosc").then(
+        (m) =>
+          m.default.fromConfig({
+            cname,
+            clevel: config.clevel ?? 5,
+            shuffle,
+            blocksize: config.blocksize ?? 0,
+          }) as never,
+      );
       return (await numcodecsBlosc).decode(bytes);
     },
     async encode(bytes) {
-      if (cname !== "lz4" || shuffle === 2) throw new FormatError(`meshwork writes Blosc with cname "lz4" and byte shuffle or none; not cname ${JSON.stringify(cname)}${shuffle === 2 ? " with bit shuffle" : ""}`);
+      if (cname !== "lz4" || shuffle === 2)
+        throw new FormatError(
+          `meshwork writes Blosc with cname "lz4" and byte shuffle or none; not cname ${JSON.stringify(cname)}${shuffle === 2 ? " with bit shuffle" : ""}`,
+        );
       return encodeBlosc(bytes, typesize, { clevel: config.clevel ?? 5, shuffle: shuffle === 1 });
     },
   };
@@ -88,13 +99,20 @@ function numcodecsCodec(load: () => Promise<{ fromConfig(c: unknown): NumcodecsC
   };
 }
 
-const entry = (make: (config: never, meta: never) => BytesCodec) => async () => ({ fromConfig: make, kind: "bytes_to_bytes" as const });
+const entry = (make: (config: never, meta: never) => BytesCodec) => async () => ({
+  fromConfig: make,
+  kind: "bytes_to_bytes" as const,
+});
 
 const blosc = entry((c: BloscConfig, meta: { dataType?: string }) => bloscCodec(c ?? {}, meta));
 const gzip = entry(() => streamCodec("gzip"));
 const zlib = entry(() => streamCodec("deflate"));
-const zstd = entry((c: { level?: number }) => numcodecsCodec(() => import("numcodecs/zstd").then((m) => m.default as never), { level: c?.level ?? 1 }));
-const lz4 = entry((c: { acceleration?: number }) => numcodecsCodec(() => import("numcodecs/lz4").then((m) => m.default as never), { acceleration: c?.acceleration ?? 1 }));
+const zstd = entry((c: { level?: number }) =>
+  numcodecsCodec(() => import("numcodecs/zstd").then((m) => m.default as never), { level: c?.level ?? 1 }),
+);
+const lz4 = entry((c: { acceleration?: number }) =>
+  numcodecsCodec(() => import("numcodecs/lz4").then((m) => m.default as never), { acceleration: c?.acceleration ?? 1 }),
+);
 
 const registry = zarr.registry as unknown as Map<string, () => Promise<unknown>>;
 for (const [names, e] of [

@@ -42,14 +42,23 @@ export async function rowsCombinedFast(spec: ZarrReadSpec, c: RowsCombined): Pro
  * general way). The row is assembled in a buffer of one row, which stays in the cache while
  * `onRow` works on it.
  */
-export async function eachCombinedRow(spec: ZarrReadSpec, c: RowsCombined, onRow: (row: number, values: Float32Array | Float64Array) => void): Promise<boolean> {
+export async function eachCombinedRow(
+  spec: ZarrReadSpec,
+  c: RowsCombined,
+  onRow: (row: number, values: Float32Array | Float64Array) => void,
+): Promise<boolean> {
   const perRow = rowElems(spec);
   let buf: Float32Array | Float64Array | null = null;
-  return combineRows(spec, c, () => {
-    buf = spec.dtype === "float32" ? new Float32Array(perRow) : new Float64Array(perRow);
-    const target = { into: buf, bytes: bytesOf(buf), at: 0 };
-    return () => target;
-  }, (row) => onRow(row, buf!));
+  return combineRows(
+    spec,
+    c,
+    () => {
+      buf = spec.dtype === "float32" ? new Float32Array(perRow) : new Float64Array(perRow);
+      const target = { into: buf, bytes: bytesOf(buf), at: 0 };
+      return () => target;
+    },
+    (row) => onRow(row, buf!),
+  );
 }
 
 /** Where row `row`'s values go: `into` (whose bytes are `bytes`) from element `at`. */
@@ -59,7 +68,12 @@ function bytesOf(a: Float32Array | Float64Array): Uint8Array {
   return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 }
 
-async function combineRows(spec: ZarrReadSpec, c: RowsCombined, open: () => Target, rowDone?: (row: number) => void): Promise<boolean> {
+async function combineRows(
+  spec: ZarrReadSpec,
+  c: RowsCombined,
+  open: () => Target,
+  rowDone?: (row: number) => void,
+): Promise<boolean> {
   const itemsize = spec.dtype === "float32" ? 4 : 8;
   if (c.other.BYTES_PER_ELEMENT !== itemsize) return false;
   const perRow = rowElems(spec);

@@ -14,11 +14,17 @@ import type { ZarrReadSpec } from "./zarr-chunks.js";
  * The reductions over the first axis a read computes while decoding, and whether each may count:
  * sum (mean's first step), nansum (with its count: nanmean's), and count.
  */
-const FUSED_REDUCE: Partial<Record<ReduceOp, { counted: boolean }>> = { sum: { counted: false }, nansum: { counted: true }, count: { counted: false } };
+const FUSED_REDUCE: Partial<Record<ReduceOp, { counted: boolean }>> = {
+  sum: { counted: false },
+  nansum: { counted: true },
+  count: { counted: false },
+};
 
 /** Whether the block `spec` reads holds float values read as stored, with rows along a first axis (what zarr-reduce.ts sums). */
 export function rowsReadable(spec: ZarrReadSpec): boolean {
-  return (spec.dtype === "float32" || spec.dtype === "float64") && spec.dataType === spec.dtype && spec.shape.length >= 2;
+  return (
+    (spec.dtype === "float32" || spec.dtype === "float64") && spec.dataType === spec.dtype && spec.shape.length >= 2
+  );
 }
 
 /** Whether `program` over the block `spec` reads is a sum, NaN-skipping sum or count over the first axis of float values, as read. */

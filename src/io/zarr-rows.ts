@@ -55,7 +55,11 @@ export async function withRows<T>(spec: ZarrReadSpec, work: RowWork<T>): Promise
       const lease = leaseScratch();
       try {
         // Read into the module's memory where it has room (no copy into it per block), else the scratch buffer.
-        const bytes = await store.get(layout.key([c, ...inner]), undefined, (size) => wasm.input(size) ?? lease.take(size));
+        const bytes = await store.get(
+          layout.key([c, ...inner]),
+          undefined,
+          (size) => wasm.input(size) ?? lease.take(size),
+        );
         if (!bytes) {
           if (work.missing(first, rows, layout.fillIsNaN)) continue;
           return null;
@@ -66,7 +70,9 @@ export async function withRows<T>(spec: ZarrReadSpec, work: RowWork<T>): Promise
         const size = bytes.length;
         if (!wasm.reserve(h.blocksize, work.regionBytes, inModule ? size : 0)) return null;
         const src = inModule ? wasm.input(size)! : bytes; // the same bytes, in a view growing left usable
-        decodeBloscRows(src, h, rows, perRow, itemsize, wasm, (at, row, col, n) => work.piece(wasm, at, first + row, col, n));
+        decodeBloscRows(src, h, rows, perRow, itemsize, wasm, (at, row, col, n) =>
+          work.piece(wasm, at, first + row, col, n),
+        );
         work.chunk(first, rows);
       } finally {
         lease.release();
@@ -81,7 +87,14 @@ export async function withRows<T>(spec: ZarrReadSpec, work: RowWork<T>): Promise
 /** The block is whole chunks across its other axes, and the store is what the plan saw. */
 function fits(layout: ChunkLayout, spec: ZarrReadSpec): boolean {
   const same = (a: number[], b: number[]) => a.length === b.length && a.every((x, i) => x === b[i]);
-  if (!layout.bloscOnly || layout.dataType !== spec.dtype || spec.dataType !== spec.dtype || !same(layout.shape, spec.shape) || !same(layout.chunks, spec.chunks)) return false;
+  if (
+    !layout.bloscOnly ||
+    layout.dataType !== spec.dtype ||
+    spec.dataType !== spec.dtype ||
+    !same(layout.shape, spec.shape) ||
+    !same(layout.chunks, spec.chunks)
+  )
+    return false;
   for (let a = 1; a < spec.shape.length; a++) {
     const c = spec.chunks[a]!;
     if (spec.start[a]! % c !== 0 || spec.stop[a]! - spec.start[a]! !== c) return false;

@@ -54,10 +54,17 @@ export function openZarrArray(url: string, path: string, format?: 2 | 3): Promis
 
 async function open(url: string, path: string, format?: 2 | 3): Promise<ZarrArray> {
   const where = describeArray(url, path);
-  const location = new zarr.Location(zarritaStore(openStore(url)), `/${path.replace(/^\/+|\/+$/g, "")}` as `/${string}`);
+  const location = new zarr.Location(
+    zarritaStore(openStore(url)),
+    `/${path.replace(/^\/+|\/+$/g, "")}` as `/${string}`,
+  );
   let arr: ZarrArray;
   try {
-    arr = (await (format === 2 ? zarr.open.v2(location, { kind: "array" }) : format === 3 ? zarr.open.v3(location, { kind: "array" }) : zarr.open(location, { kind: "array" }))) as ZarrArray;
+    arr = (await (format === 2
+      ? zarr.open.v2(location, { kind: "array" })
+      : format === 3
+        ? zarr.open.v3(location, { kind: "array" })
+        : zarr.open(location, { kind: "array" }))) as ZarrArray;
   } catch (err) {
     throw explain(err, where);
   }
@@ -110,14 +117,19 @@ async function readLayout(url: string, path: string, format: 2 | 3): Promise<Chu
       shape,
       chunks: (meta["chunks"] as number[]) ?? [],
       dataType: dtype === "<f4" ? "float32" : dtype === "<f8" ? "float64" : "other",
-      bloscOnly: (meta["compressor"] as { id?: unknown } | null)?.id === "blosc" && (filters == null || filters.length === 0) && meta["order"] !== "F",
+      bloscOnly:
+        (meta["compressor"] as { id?: unknown } | null)?.id === "blosc" &&
+        (filters == null || filters.length === 0) &&
+        meta["order"] !== "F",
       fillIsNaN: meta["fill_value"] === "NaN",
       key: (coords) => prefix + (coords.length ? coords.join(sep) : "0"),
     };
   }
   const codecs = (meta["codecs"] as { name?: unknown; configuration?: { endian?: unknown } }[] | undefined) ?? [];
   const grid = meta["chunk_grid"] as { name?: unknown; configuration?: { chunk_shape?: number[] } } | undefined;
-  const encoding = meta["chunk_key_encoding"] as { name?: unknown; configuration?: { separator?: unknown } } | undefined;
+  const encoding = meta["chunk_key_encoding"] as
+    | { name?: unknown; configuration?: { separator?: unknown } }
+    | undefined;
   const v2keys = encoding?.name === "v2";
   const sep = encoding?.configuration?.separator === (v2keys ? "/" : ".") ? (v2keys ? "/" : ".") : v2keys ? "." : "/";
   const dataType = String(meta["data_type"]);
@@ -133,7 +145,9 @@ async function readLayout(url: string, path: string, format: 2 | 3): Promise<Chu
       (codecs[0].configuration?.endian ?? "little") === "little" &&
       codecs[1]?.name === "blosc",
     fillIsNaN: meta["fill_value"] === "NaN",
-    key: v2keys ? (coords) => prefix + (coords.length ? coords.join(sep) : "0") : (coords) => `${prefix}c${coords.map((c) => sep + c).join("")}`,
+    key: v2keys
+      ? (coords) => prefix + (coords.length ? coords.join(sep) : "0")
+      : (coords) => `${prefix}c${coords.map((c) => sep + c).join("")}`,
   };
 }
 
@@ -145,16 +159,23 @@ export function explain(err: unknown, where: string): Error {
     case "NotFoundError":
       return new StoreError(`no Zarr array at ${where} (no .zarray or zarr.json there)`, where, { cause: err });
     case "UnknownCodecError":
-      return new FormatError(`${where} uses a codec meshwork cannot read: ${e.message}; it reads ${knownCodecs().join(", ")}`, { cause: err });
+      return new FormatError(
+        `${where} uses a codec meshwork cannot read: ${e.message}; it reads ${knownCodecs().join(", ")}`,
+        { cause: err },
+      );
     case "InvalidMetadataError":
       return new FormatError(`${where} has metadata meshwork cannot use: ${e.message}`, { cause: err });
     case "CodecPipelineError": {
       const inner = (e.cause as Error | undefined) ?? e;
       if (inner instanceof MeshworkError) return inner;
-      return new FormatError(`${where}: a chunk could not be decoded (${inner.message}); it may be truncated or corrupt`, { cause: err });
+      return new FormatError(
+        `${where}: a chunk could not be decoded (${inner.message}); it may be truncated or corrupt`,
+        { cause: err },
+      );
     }
     default:
-      if (e instanceof SyntaxError) return new FormatError(`${where} has metadata that is not valid JSON: ${e.message}`, { cause: err });
+      if (e instanceof SyntaxError)
+        return new FormatError(`${where} has metadata that is not valid JSON: ${e.message}`, { cause: err });
       return new FormatError(`${where}: ${e?.message ?? String(err)}`, { cause: err });
   }
 }

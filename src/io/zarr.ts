@@ -50,12 +50,25 @@ export interface ZarrArrayInfo {
 }
 
 /** Reads an array's metadata (no chunks). */
-export async function inspectZarr(store: string | URL, options: { path?: string; format?: 2 | 3 } = {}): Promise<ZarrArrayInfo> {
+export async function inspectZarr(
+  store: string | URL,
+  options: { path?: string; format?: 2 | 3 } = {},
+): Promise<ZarrArrayInfo> {
   const url = storeUrl(store);
   const path = normalizePath(options.path);
   const format = await checkMetadata(url, path, options.format);
   const arr = await openZarrArray(url, path, format);
-  return { url, path, format, shape: [...arr.shape], chunks: [...arr.chunks], dataType: arr.dtype, fillValue: arr.fillValue, attrs: { ...arr.attrs }, dimensionNames: arr.dimensionNames };
+  return {
+    url,
+    path,
+    format,
+    shape: [...arr.shape],
+    chunks: [...arr.chunks],
+    dataType: arr.dtype,
+    fillValue: arr.fillValue,
+    attrs: { ...arr.attrs },
+    dimensionNames: arr.dimensionNames,
+  };
 }
 
 /**
@@ -67,7 +80,15 @@ async function checkMetadata(url: string, path: string, format: 2 | 3 | undefine
   const s = openStore(url);
   const prefix = path ? `${path}/` : "";
   const where = describeArray(url, path);
-  const tries: [2 | 3, string][] = format === 2 ? [[2, ".zarray"]] : format === 3 ? [[3, "zarr.json"]] : [[3, "zarr.json"], [2, ".zarray"]];
+  const tries: [2 | 3, string][] =
+    format === 2
+      ? [[2, ".zarray"]]
+      : format === 3
+        ? [[3, "zarr.json"]]
+        : [
+            [3, "zarr.json"],
+            [2, ".zarray"],
+          ];
   for (const [version, file] of tries) {
     const bytes = await s.get(prefix + file);
     if (!bytes) continue;
@@ -77,22 +98,53 @@ async function checkMetadata(url: string, path: string, format: 2 | 3 | undefine
     } catch (err) {
       throw new FormatError(`${where}${file} is not valid JSON: ${(err as Error).message}`, { cause: err });
     }
-    if (version === 3 && meta["node_type"] !== "array") throw new FormatError(`${where} is a Zarr ${String(meta["node_type"])}, not an array${meta["node_type"] === "group" ? ": give the array's path inside it with { path }" : ""}`);
+    if (version === 3 && meta["node_type"] !== "array")
+      throw new FormatError(
+        `${where} is a Zarr ${String(meta["node_type"])}, not an array${meta["node_type"] === "group" ? ": give the array's path inside it with { path }" : ""}`,
+      );
     const dataType = String(version === 2 ? meta["dtype"] : meta["data_type"]);
     if (/^[<>|]?f2$|^float16$/.test(dataType)) dtypeFor("float16", where); // throws, naming the nearest
-    const codecs = version === 2 ? [meta["compressor"], ...((meta["filters"] as unknown[]) ?? [])].filter(Boolean).map((c) => String((c as { id: unknown }).id)) : codecNames(meta["codecs"]);
+    const codecs =
+      version === 2
+        ? [meta["compressor"], ...((meta["filters"] as unknown[]) ?? [])]
+            .filter(Boolean)
+            .map((c) => String((c as { id: unknown }).id))
+        : codecNames(meta["codecs"]);
     const known = knownCodecs();
-    const missing = codecs.filter((c) => !known.includes(c) && !["bytes", "transpose", "crc32c", "sharding_indexed", "vlen-utf8", "json2", "shuffle", "delta", "fixedscaleoffset", "bitround"].includes(c));
-    if (missing.length > 0) throw new FormatError(`${where} is compressed with ${missing.map((c) => JSON.stringify(c)).join(", ")}, which meshwork cannot decode; it decodes ${known.join(", ")}`);
+    const missing = codecs.filter(
+      (c) =>
+        !known.includes(c) &&
+        ![
+          "bytes",
+          "transpose",
+          "crc32c",
+          "sharding_indexed",
+          "vlen-utf8",
+          "json2",
+          "shuffle",
+          "delta",
+          "fixedscaleoffset",
+          "bitround",
+        ].includes(c),
+    );
+    if (missing.length > 0)
+      throw new FormatError(
+        `${where} is compressed with ${missing.map((c) => JSON.stringify(c)).join(", ")}, which meshwork cannot decode; it decodes ${known.join(", ")}`,
+      );
     return version;
   }
-  if (await s.get(`${prefix}.zgroup`)) throw new FormatError(`${where} is a Zarr group, not an array: give the array's path inside it with { path }`);
+  if (await s.get(`${prefix}.zgroup`))
+    throw new FormatError(`${where} is a Zarr group, not an array: give the array's path inside it with { path }`);
   throw new StoreError(`no Zarr array at ${where} (neither ${prefix}zarr.json nor ${prefix}.zarray is there)`, where);
 }
 
 function codecNames(codecs: unknown): string[] {
   if (!Array.isArray(codecs)) return [];
-  return codecs.flatMap((c: { name?: unknown; configuration?: { codecs?: unknown; index_codecs?: unknown } }) => [String(c?.name), ...codecNames(c?.configuration?.codecs), ...codecNames(c?.configuration?.index_codecs)]);
+  return codecs.flatMap((c: { name?: unknown; configuration?: { codecs?: unknown; index_codecs?: unknown } }) => [
+    String(c?.name),
+    ...codecNames(c?.configuration?.codecs),
+    ...codecNames(c?.configuration?.index_codecs),
+  ]);
 }
 
 /**
@@ -110,9 +162,29 @@ export function arrayFromInfo(info: ZarrArrayInfo, options: { chunks?: ChunksSpe
   const where = describeArray(info.url, info.path);
   const dtype = dtypeFor(info.dataType, where, options.dtype);
   const chunks = wholeChunks(info.shape, info.chunks, options.chunks, dtype);
-  const name = tokenName("from-zarr", info.url, info.path, info.format, info.shape, info.chunks, info.dataType, chunks.map((c) => c[0]), dtype);
+  const name = tokenName(
+    "from-zarr",
+    info.url,
+    info.path,
+    info.format,
+    info.shape,
+    info.chunks,
+    info.dataType,
+    chunks.map((c) => c[0]),
+    dtype,
+  );
   return readArray(name, chunks, dtype, (start, stop) => {
-    const spec: ZarrReadSpec = { url: info.url, path: info.path, format: info.format, shape: info.shape, chunks: info.chunks, dataType: info.dataType, dtype, start, stop };
+    const spec: ZarrReadSpec = {
+      url: info.url,
+      path: info.path,
+      format: info.format,
+      shape: info.shape,
+      chunks: info.chunks,
+      dataType: info.dataType,
+      dtype,
+      start,
+      stop,
+    };
     return new Task(IO.zarrRead, [spec]);
   });
 }
@@ -148,7 +220,17 @@ export interface ZarrWritePlan {
   keys: string[];
 }
 
-const V2_DTYPE: Record<DType, string> = { float64: "<f8", float32: "<f4", int32: "<i4", uint32: "<u4", int16: "<i2", uint16: "<u2", int8: "|i1", uint8: "|u1", bool: "|b1" };
+const V2_DTYPE: Record<DType, string> = {
+  float64: "<f8",
+  float32: "<f4",
+  int32: "<i4",
+  uint32: "<u4",
+  int16: "<i2",
+  uint16: "<u2",
+  int8: "|i1",
+  uint8: "|u1",
+  bool: "|b1",
+};
 
 /**
  * Writes the array to a Zarr store, one chunk per task, and the metadata once: `await
@@ -156,20 +238,34 @@ const V2_DTYPE: Record<DType, string> = { float64: "<f8", float32: "<f4", int32:
  * first (the first block's size along each axis becomes the chunk size).
  */
 export async function toZarr(x: ChunkedArray, store: string | URL, options: ToZarrOptions = {}): Promise<void> {
-  checkOptions(options, ["path", "format", "compressor", "mode", "attrs", "dimensionNames", "fillValue", "scheduler", "fuse"], "toZarr");
+  checkOptions(
+    options,
+    ["path", "format", "compressor", "mode", "attrs", "dimensionNames", "fillValue", "scheduler", "fuse"],
+    "toZarr",
+  );
   const plan = await planZarrWrite(x, store, options);
   const { scheduler, fuse } = options;
-  await computeWith({ ...(scheduler !== undefined ? { scheduler } : {}), ...(fuse !== undefined ? { fuse } : {}) }, [writeCollection(plan)]);
+  await computeWith({ ...(scheduler !== undefined ? { scheduler } : {}), ...(fuse !== undefined ? { fuse } : {}) }, [
+    writeCollection(plan),
+  ]);
 }
 
 /** Writes the metadata and returns the tasks that write the chunks. */
-export async function planZarrWrite(x: ChunkedArray, store: string | URL, options: Omit<ToZarrOptions, keyof ComputeOptions> = {}): Promise<ZarrWritePlan> {
+export async function planZarrWrite(
+  x: ChunkedArray,
+  store: string | URL,
+  options: Omit<ToZarrOptions, keyof ComputeOptions> = {},
+): Promise<ZarrWritePlan> {
   if (!(x instanceof ChunkedArray)) throw new ArgumentError(`toZarr writes a chunked array, got ${typeof x}`);
   const format = options.format ?? 2;
-  if (format !== 2 && format !== 3) throw new ArgumentError(`format must be 2 or 3, got ${JSON.stringify(options.format)}`);
+  if (format !== 2 && format !== 3)
+    throw new ArgumentError(`format must be 2 or 3, got ${JSON.stringify(options.format)}`);
   const mode = options.mode ?? "w-";
   if (mode !== "w" && mode !== "w-") throw new ArgumentError(`mode must be "w" or "w-", got ${JSON.stringify(mode)}`);
-  if (options.dimensionNames && options.dimensionNames.length !== x.ndim) throw new ArgumentError(`dimensionNames has ${options.dimensionNames.length} names for an array of ${x.ndim} dimensions`);
+  if (options.dimensionNames && options.dimensionNames.length !== x.ndim)
+    throw new ArgumentError(
+      `dimensionNames has ${options.dimensionNames.length} names for an array of ${x.ndim} dimensions`,
+    );
   const url = storeUrl(store);
   const path = normalizePath(options.path);
   const s = openStore(url);
@@ -182,7 +278,9 @@ export async function planZarrWrite(x: ChunkedArray, store: string | URL, option
 
   // Zarr chunks are regular: every block the same size along an axis but the last.
   const chunkShape = x.chunks.map((c) => Math.max(1, c[0] ?? 1));
-  const regular = x.chunks.every((c, a) => c.slice(0, -1).every((v) => v === chunkShape[a]) && (c[c.length - 1] ?? 0) <= chunkShape[a]!);
+  const regular = x.chunks.every(
+    (c, a) => c.slice(0, -1).every((v) => v === chunkShape[a]) && (c[c.length - 1] ?? 0) <= chunkShape[a]!,
+  );
   const array = regular ? x : rechunk(x, chunkShape);
   const compressor = compressorFor(options.compressor === undefined ? "blosc" : options.compressor, x.dtype);
   const fillValue = options.fillValue ?? (x.dtype === "bool" ? false : x.dtype.startsWith("float") ? NaN : 0);
@@ -263,7 +361,11 @@ async function writeGroups(s: ReturnType<typeof openStore>, path: string, format
   for (let i = 0; i < parts.length; i++) {
     const p = parts.slice(0, i).join("/");
     const key = format === 2 ? `${p ? `${p}/` : ""}.zgroup` : `${p ? `${p}/` : ""}zarr.json`;
-    if (!(await s.get(key))) await s.set(key, json(format === 2 ? { zarr_format: 2 } : { zarr_format: 3, node_type: "group", attributes: {} }));
+    if (!(await s.get(key)))
+      await s.set(
+        key,
+        json(format === 2 ? { zarr_format: 2 } : { zarr_format: 3, node_type: "group", attributes: {} }),
+      );
   }
 }
 
@@ -271,15 +373,29 @@ async function writeGroups(s: ReturnType<typeof openStore>, path: string, format
 function compressorFor(c: Compressor, dtype: DType): { name: string; configuration: Record<string, unknown> } | null {
   if (c === null) return null;
   const spec = typeof c === "string" ? { id: c } : c;
-  if (typeof spec !== "object" || typeof spec.id !== "string") throw new ArgumentError(`compressor must be "blosc", "zstd", "gzip", "zlib", "lz4", null or { id, ... }; got ${JSON.stringify(c)}`);
+  if (typeof spec !== "object" || typeof spec.id !== "string")
+    throw new ArgumentError(
+      `compressor must be "blosc", "zstd", "gzip", "zlib", "lz4", null or { id, ... }; got ${JSON.stringify(c)}`,
+    );
   const { id, ...rest } = spec;
-  const typesize = isDType(dtype) ? ({ float64: 8, float32: 4, int32: 4, uint32: 4, int16: 2, uint16: 2 } as Record<string, number>)[dtype] ?? 1 : 1;
+  const typesize = isDType(dtype)
+    ? (({ float64: 8, float32: 4, int32: 4, uint32: 4, int16: 2, uint16: 2 } as Record<string, number>)[dtype] ?? 1)
+    : 1;
   switch (id) {
     case "blosc": {
       const shuffle = rest["shuffle"] ?? 1;
-      if (rest["cname"] !== undefined && rest["cname"] !== "lz4") throw new ArgumentError(`meshwork writes Blosc with cname "lz4"; got ${JSON.stringify(rest["cname"])} (it reads every cname)`);
-      if (shuffle !== 0 && shuffle !== 1) throw new ArgumentError(`meshwork writes Blosc with shuffle 1 (byte) or 0 (none); got ${JSON.stringify(shuffle)}`);
-      return { name: "blosc", configuration: { cname: "lz4", clevel: rest["clevel"] ?? 5, shuffle, typesize, blocksize: 0 } };
+      if (rest["cname"] !== undefined && rest["cname"] !== "lz4")
+        throw new ArgumentError(
+          `meshwork writes Blosc with cname "lz4"; got ${JSON.stringify(rest["cname"])} (it reads every cname)`,
+        );
+      if (shuffle !== 0 && shuffle !== 1)
+        throw new ArgumentError(
+          `meshwork writes Blosc with shuffle 1 (byte) or 0 (none); got ${JSON.stringify(shuffle)}`,
+        );
+      return {
+        name: "blosc",
+        configuration: { cname: "lz4", clevel: rest["clevel"] ?? 5, shuffle, typesize, blocksize: 0 },
+      };
     }
     case "zstd":
       return { name: "zstd", configuration: { level: rest["level"] ?? 1, checksum: false } };
@@ -289,7 +405,9 @@ function compressorFor(c: Compressor, dtype: DType): { name: string; configurati
     case "lz4":
       return { name: "lz4", configuration: { acceleration: rest["acceleration"] ?? 1 } };
     default:
-      throw new ArgumentError(`meshwork cannot write the ${JSON.stringify(id)} compressor; it writes blosc, zstd, gzip, zlib and lz4`);
+      throw new ArgumentError(
+        `meshwork cannot write the ${JSON.stringify(id)} compressor; it writes blosc, zstd, gzip, zlib and lz4`,
+      );
   }
 }
 
@@ -320,12 +438,17 @@ function normalizePath(path: string | undefined): string {
   if (path === undefined) return "";
   if (typeof path !== "string") throw new ArgumentError(`path must be a string, got ${typeof path}`);
   const p = path.replace(/^\/+|\/+$/g, "");
-  if (p.split("/").some((part) => part === ".." || part === ".")) throw new ArgumentError(`path must not contain "." or ".." parts, got ${JSON.stringify(path)}`);
+  if (p.split("/").some((part) => part === ".." || part === "."))
+    throw new ArgumentError(`path must not contain "." or ".." parts, got ${JSON.stringify(path)}`);
   return p;
 }
 
 export function checkOptions(options: unknown, known: string[], what: string): void {
-  if (typeof options !== "object" || options === null || Array.isArray(options)) throw new ArgumentError(`${what} options must be an object, got ${JSON.stringify(options)}`);
+  if (typeof options !== "object" || options === null || Array.isArray(options))
+    throw new ArgumentError(`${what} options must be an object, got ${JSON.stringify(options)}`);
   const unknown = Object.keys(options).filter((k) => !known.includes(k));
-  if (unknown.length > 0) throw new ArgumentError(`unknown ${what} option ${unknown.map((k) => JSON.stringify(k)).join(", ")}; the options are ${known.map((k) => JSON.stringify(k)).join(", ")}`);
+  if (unknown.length > 0)
+    throw new ArgumentError(
+      `unknown ${what} option ${unknown.map((k) => JSON.stringify(k)).join(", ")}; the options are ${known.map((k) => JSON.stringify(k)).join(", ")}`,
+    );
 }

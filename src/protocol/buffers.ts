@@ -76,7 +76,8 @@ export function viewAs(kind: number, bytes: Uint8Array): unknown {
   const Ctor = CTORS[kind];
   if (!Ctor) throw new RangeError(`unknown buffer kind ${kind}`);
   const size = Ctor.BYTES_PER_ELEMENT;
-  if (bytes.byteLength % size !== 0) throw new RangeError(`${bytes.byteLength} bytes is not a whole number of ${Ctor.name} elements`);
+  if (bytes.byteLength % size !== 0)
+    throw new RangeError(`${bytes.byteLength} bytes is not a whole number of ${Ctor.name} elements`);
   const src = bytes.byteOffset % size === 0 ? bytes : bytes.slice();
   return new Ctor(src.buffer as ArrayBuffer, src.byteOffset, src.byteLength / size);
 }

@@ -225,7 +225,9 @@ export function decompressFrame(wire: Uint8Array, rawLength: number): Uint8Array
     throw new ProtocolError(`a compressed frame does not inflate: ${(err as Error).message}`);
   }
   if (result.byteLength !== rawLength) {
-    throw new ProtocolError(`a compressed frame inflated to ${result.byteLength > rawLength ? "more than" : ""} ${result.byteLength} bytes, expected ${rawLength}`);
+    throw new ProtocolError(
+      `a compressed frame inflated to ${result.byteLength > rawLength ? "more than" : ""} ${result.byteLength} bytes, expected ${rawLength}`,
+    );
   }
   learn("inflateBps", rawLength, performance.now() - started);
   return result;

@@ -55,7 +55,12 @@ export function toChunks(packet: Packet, maxChunk: number): Uint8Array[] {
  * deflated by `coder`. Those pieces are returned as functions, run by the sender when it reaches
  * them, so it can send one piece while deflating the next.
  */
-export function toChunkSources(packet: Packet, maxChunk: number, compress: (frame: Uint8Array) => boolean, coder: PieceCoder | null): ChunkSource[] {
+export function toChunkSources(
+  packet: Packet,
+  maxChunk: number,
+  compress: (frame: Uint8Array) => boolean,
+  coder: PieceCoder | null,
+): ChunkSource[] {
   if (maxChunk < 64) throw new RangeError(`maxChunk ${maxChunk} is too small`);
   const n = packet.frames.length;
   const pieced = packet.frames.map((f) => coder !== null && compress(f));

@@ -16,7 +16,10 @@ export type WorkerKind = "thread" | "node" | "browser";
  * module) with `via` runs through builtin `via`: the task computes `via(fn, ...args)` (a
  * collection kernel that calls the user's function, as mapPartitions does).
  */
-export type FnRef = { kind: "source"; id: string; via?: string | undefined } | { kind: "module"; module: string; name: string; via?: string | undefined } | { kind: "builtin"; name: string };
+export type FnRef =
+  | { kind: "source"; id: string; via?: string | undefined }
+  | { kind: "module"; module: string; name: string; via?: string | undefined }
+  | { kind: "builtin"; name: string };
 
 /** Source of a function, sent once per scheduler and once per worker. */
 export interface FnDef {
@@ -112,7 +115,9 @@ export interface Welcome {
 /** The part of RTCConfiguration a cluster sets for its workers' WebRTC links. */
 export interface RtcConfig {
   /** STUN and TURN servers. Default none: host candidates only, enough on one machine or LAN. */
-  iceServers?: { urls: string | string[]; username?: string | undefined; credential?: string | undefined }[] | undefined;
+  iceServers?:
+    | { urls: string | string[]; username?: string | undefined; credential?: string | undefined }[]
+    | undefined;
   /** "relay": only through TURN servers. Default "all". */
   iceTransportPolicy?: "all" | "relay" | undefined;
 }
@@ -192,7 +197,13 @@ export type RequestWhat =
    * (the scheduler picks among `workers`, or every worker with `broadcast`). update-data counts
    * only the placements granted here.
    */
-  | { kind: "scatter"; keys: string[]; workers?: string[] | undefined; broadcast?: boolean | undefined; private?: boolean | undefined }
+  | {
+      kind: "scatter";
+      keys: string[];
+      workers?: string[] | undefined;
+      broadcast?: boolean | undefined;
+      private?: boolean | undefined;
+    }
   | { kind: "workers" }
   | { kind: "upload"; module: ModuleDef }
   | { kind: "story"; key: string }
@@ -207,7 +218,10 @@ export type RequestWhat =
  * The answer to a "scatter" request: where to store each key, with the client's tickets there to
  * store it (`ticket`) and read it back (`read`); no tickets from a scheduler without tokens.
  */
-export type ScatterPlacement = Record<string, { address: string; ticket?: string | undefined; read?: string | undefined }[]>;
+export type ScatterPlacement = Record<
+  string,
+  { address: string; ticket?: string | undefined; read?: string | undefined }[]
+>;
 
 /** Tasks of a progress watch by where they are: done (in memory, or finished and freed), erred, running. */
 export interface ProgressCounts {
@@ -342,7 +356,11 @@ export interface ScaleUp {
 /** A signalling message between two hosts, about the connection `pc` (an id chosen by its offerer). */
 export type RtcSignal =
   | { pc: string; kind: "offer" | "answer"; sdp: string }
-  | { pc: string; kind: "candidate"; candidate: { candidate: string; sdpMid?: string | null | undefined; sdpMLineIndex?: number | null | undefined } }
+  | {
+      pc: string;
+      kind: "candidate";
+      candidate: { candidate: string; sdpMid?: string | null | undefined; sdpMLineIndex?: number | null | undefined };
+    }
   /** The connection cannot be made (the peer cannot do WebRTC, or is gone) or was closed. */
   | { pc: string; kind: "refused" | "bye"; reason: string };
 
@@ -358,7 +376,16 @@ export interface RtcSignalMessage {
   data: RtcSignal;
 }
 
-export type SchedulerToWorker = ComputeTask | FreeKeys | LoadModule | CloseWorker | AcquireReplicas | StealRequest | ScaleUp | RtcSignalMessage | Reply;
+export type SchedulerToWorker =
+  | ComputeTask
+  | FreeKeys
+  | LoadModule
+  | CloseWorker
+  | AcquireReplicas
+  | StealRequest
+  | ScaleUp
+  | RtcSignalMessage
+  | Reply;
 
 // ---- worker → scheduler ----
 
@@ -459,7 +486,19 @@ export interface LinkReport {
   bytesOut: number;
 }
 
-export type WorkerToScheduler = TaskFinished | TaskStarted | TaskErred | MissingData | BadData | AddKeys | AcquireFailed | StealResponse | RetireMe | Heartbeat | RtcSignalMessage | Reply;
+export type WorkerToScheduler =
+  | TaskFinished
+  | TaskStarted
+  | TaskErred
+  | MissingData
+  | BadData
+  | AddKeys
+  | AcquireFailed
+  | StealResponse
+  | RetireMe
+  | Heartbeat
+  | RtcSignalMessage
+  | Reply;
 
 /** What client.workers() reports for each worker (the reply to a "workers" request). */
 export interface WorkerInfo {

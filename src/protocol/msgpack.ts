@@ -162,7 +162,11 @@ export function packWithFrames(value: unknown, frames: Uint8Array[]): Uint8Array
 }
 
 /** Unpacks `bytes` whose FrameRefs and Serialized values point into `frames`. */
-export function unpackWithFrames(bytes: Uint8Array, frames: readonly Uint8Array[], resolve?: (ref: TaskRef) => unknown): unknown {
+export function unpackWithFrames(
+  bytes: Uint8Array,
+  frames: readonly Uint8Array[],
+  resolve?: (ref: TaskRef) => unknown,
+): unknown {
   // A resolver may itself decode (a holder decoding stored values lazily): keep the outer state.
   const outerFrames = readFrames;
   const outerResolve = resolveRef;

@@ -7,7 +7,16 @@
 import { ProtocolError } from "../errors.js";
 import { beginReceive, endReceive, receiveBuffer } from "../util/receive-buffers.js";
 import { CODEC_DEFLATE, CODEC_RAW } from "./codecs.js";
-import { MAGIC, MAX_FRAMES_PER_PACKET, MAX_PIECE_BYTES, MODE_PIECES, MODE_RAW, PER_FRAME, PIECE_HEADER, preludeBytes } from "./framing.js";
+import {
+  MAGIC,
+  MAX_FRAMES_PER_PACKET,
+  MAX_PIECE_BYTES,
+  MODE_PIECES,
+  MODE_RAW,
+  PER_FRAME,
+  PIECE_HEADER,
+  preludeBytes,
+} from "./framing.js";
 import type { Packet } from "./packet.js";
 
 /** Parts at least this big that arrive whole in a buffer of their own are kept without a copy. */
@@ -107,7 +116,12 @@ export class PacketReader {
     let rest = chunk;
     const placed = this.inPlace;
     this.inPlace = null;
-    if (placed !== null && chunk.buffer === placed.buffer && chunk.byteOffset === placed.byteOffset && chunk.byteLength === placed.byteLength) {
+    if (
+      placed !== null &&
+      chunk.buffer === placed.buffer &&
+      chunk.byteOffset === placed.byteOffset &&
+      chunk.byteLength === placed.byteLength
+    ) {
       // Already where it belongs (destination()): count it, no copy.
       this.filled += chunk.byteLength;
       rest = chunk.subarray(chunk.byteLength);
@@ -117,7 +131,8 @@ export class PacketReader {
       const dv = new DataView(rest.buffer, rest.byteOffset, 12);
       if (dv.getUint32(0) !== MAGIC) throw new ProtocolError("not a meshwork packet (bad magic)");
       const n = dv.getUint32(4);
-      if (n > MAX_FRAMES_PER_PACKET) throw new ProtocolError(`packet announces ${n} frames (limit ${MAX_FRAMES_PER_PACKET})`);
+      if (n > MAX_FRAMES_PER_PACKET)
+        throw new ProtocolError(`packet announces ${n} frames (limit ${MAX_FRAMES_PER_PACKET})`);
       this.step = { kind: "prelude", size: preludeBytes(n) };
       this.wireTotal = 0;
       this.countWire(this.step.size);
@@ -175,7 +190,10 @@ export class PacketReader {
 
   private countWire(bytes: number): void {
     this.wireTotal += bytes;
-    if (this.wireTotal > this.maxPacketBytes) throw new ProtocolError(`packet of ${this.wireTotal} bytes or more exceeds the limit of ${this.maxPacketBytes} bytes`);
+    if (this.wireTotal > this.maxPacketBytes)
+      throw new ProtocolError(
+        `packet of ${this.wireTotal} bytes or more exceeds the limit of ${this.maxPacketBytes} bytes`,
+      );
   }
 
   /** A part is complete: use it, and set the next step. */
@@ -198,10 +216,13 @@ export class PacketReader {
         const wire = dv.getUint32(4);
         const decoded = dv.getUint32(8);
         if (codec !== CODEC_RAW && codec !== CODEC_DEFLATE) throw new ProtocolError(`unknown piece codec ${codec}`);
-        if (codec === CODEC_RAW && wire !== decoded) throw new ProtocolError(`a raw piece of ${wire} bytes announced as ${decoded}`);
-        if (decoded > MAX_PIECE_BYTES) throw new ProtocolError(`a piece of ${decoded} bytes (limit ${MAX_PIECE_BYTES})`);
+        if (codec === CODEC_RAW && wire !== decoded)
+          throw new ProtocolError(`a raw piece of ${wire} bytes announced as ${decoded}`);
+        if (decoded > MAX_PIECE_BYTES)
+          throw new ProtocolError(`a piece of ${decoded} bytes (limit ${MAX_PIECE_BYTES})`);
         const frameLength = this.lengths[this.frames.length]!;
-        if (this.decodedSoFar + decoded > frameLength) throw new ProtocolError("pieces decode to more than their frame's length");
+        if (this.decodedSoFar + decoded > frameLength)
+          throw new ProtocolError("pieces decode to more than their frame's length");
         this.countWire(wire);
         this.step = { kind: "piece-body", size: wire, codec, decoded };
         return;
@@ -220,7 +241,8 @@ export class PacketReader {
           return;
         }
         const length = this.lengths[this.frames.length]!;
-        if (this.decodedSoFar !== length) throw new ProtocolError(`pieces decode to ${this.decodedSoFar} bytes, their frame is ${length}`);
+        if (this.decodedSoFar !== length)
+          throw new ProtocolError(`pieces decode to ${this.decodedSoFar} bytes, their frame is ${length}`);
         this.frames.push(this.framePieces.length === 1 ? this.framePieces[0]! : concat(this.framePieces, length));
         this.framePieces = [];
         return this.nextFrame();
@@ -265,14 +287,16 @@ export class PacketReader {
       const length = dv.getFloat64(at + 8);
       if (mode !== MODE_RAW && mode !== MODE_PIECES) throw new ProtocolError(`unknown frame mode ${mode}`);
       if (!Number.isSafeInteger(length) || length < 0) throw new ProtocolError(`bad frame length ${length}`);
-      if (mode === MODE_PIECES && (pieces > length || (pieces === 0 && length > 0))) throw new ProtocolError(`bad piece count ${pieces} for a frame of ${length} bytes`);
+      if (mode === MODE_PIECES && (pieces > length || (pieces === 0 && length > 0)))
+        throw new ProtocolError(`bad piece count ${pieces} for a frame of ${length} bytes`);
       this.modes.push(mode);
       this.pieceCounts.push(pieces);
       this.lengths.push(length);
       decoded += length;
     }
     // Decoded sizes count against the limit too, so small compressed pieces cannot inflate without bound.
-    if (decoded > this.maxPacketBytes) throw new ProtocolError(`packet of ${decoded} bytes exceeds the limit of ${this.maxPacketBytes} bytes`);
+    if (decoded > this.maxPacketBytes)
+      throw new ProtocolError(`packet of ${decoded} bytes exceeds the limit of ${this.maxPacketBytes} bytes`);
     this.header = null;
   }
 }

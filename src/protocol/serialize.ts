@@ -67,7 +67,8 @@ export const MAX_DEPTH = 512;
 
 export function serialize(value: unknown, options: SerializeOptions = {}): SerializeResult {
   const flat = flatBytes(value);
-  if (flat >= 0) return { payload: new Serialized(packWithFrames(value, NO_FRAMES), NO_FRAMES), refs: NO_REFS, nbytes: flat };
+  if (flat >= 0)
+    return { payload: new Serialized(packWithFrames(value, NO_FRAMES), NO_FRAMES), refs: NO_REFS, nbytes: flat };
   const frames: Uint8Array[] = [];
   const walker = new Walker(options, (kind, bytes) => new FrameRef(kind, frames.push(bytes) - 1), packWire);
   const walked = walker.walk(value, 0);
@@ -91,7 +92,11 @@ export function deserialize(payload: Serialized, resolve?: (ref: TaskRef) => unk
 export function measure(value: unknown): number {
   const flat = flatBytes(value);
   if (flat >= 0) return flat;
-  const walker = new Walker({}, (_kind, _bytes, original) => original, (_def, _fields, original) => original);
+  const walker = new Walker(
+    {},
+    (_kind, _bytes, original) => original,
+    (_def, _fields, original) => original,
+  );
   walker.walk(value, 0);
   return walker.nbytes;
 }
@@ -163,9 +168,12 @@ class Walker {
       }
       if (typeof Blob === "function" && obj instanceof Blob) {
         // Its bytes can only be read asynchronously, and a value is sent as it is when submitted.
-        throw this.fail(`is a ${obj.constructor.name}, whose bytes cannot be read at once; send new Uint8Array(await blob.arrayBuffer()) (and its type) instead`);
+        throw this.fail(
+          `is a ${obj.constructor.name}, whose bytes cannot be read at once; send new Uint8Array(await blob.arrayBuffer()) (and its type) instead`,
+        );
       }
-      if (obj instanceof Number || obj instanceof String || obj instanceof Boolean) return this.walk(obj.valueOf(), depth);
+      if (obj instanceof Number || obj instanceof String || obj instanceof Boolean)
+        return this.walk(obj.valueOf(), depth);
       // Any other class instance would arrive as a plain object without its class and methods: refused.
       const name = (proto as { constructor?: { name?: string } }).constructor?.name || "(anonymous)";
       throw this.fail(
@@ -263,6 +271,14 @@ class Walker {
 function describePath(path: (string | number)[]): string {
   if (path.length === 0) return "The value";
   let out = "value";
-  for (const p of path) out += typeof p === "number" ? `[${p}]` : /^[A-Za-z_$][\w$]*$/.test(p) ? `.${p}` : p.startsWith("<") ? ` ${p}` : `[${JSON.stringify(p)}]`;
+  for (const p of path)
+    out +=
+      typeof p === "number"
+        ? `[${p}]`
+        : /^[A-Za-z_$][\w$]*$/.test(p)
+          ? `.${p}`
+          : p.startsWith("<")
+            ? ` ${p}`
+            : `[${JSON.stringify(p)}]`;
   return `The ${out}`;
 }

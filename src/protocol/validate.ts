@@ -13,24 +13,35 @@ type Check = (v: unknown, path: string) => string | null;
 /** Keys, names and tokens longer than this are refused: no honest peer sends them. */
 export const MAX_STRING_LENGTH = 64 * 1024;
 
-const str: Check = (v, p) => (typeof v !== "string" ? `${p} must be a string` : v.length > MAX_STRING_LENGTH ? `${p} is longer than ${MAX_STRING_LENGTH} characters` : null);
+const str: Check = (v, p) =>
+  typeof v !== "string"
+    ? `${p} must be a string`
+    : v.length > MAX_STRING_LENGTH
+      ? `${p} is longer than ${MAX_STRING_LENGTH} characters`
+      : null;
 const num: Check = (v, p) => (typeof v === "number" && Number.isFinite(v) ? null : `${p} must be a finite number`);
-const count: Check = (v, p) => (typeof v === "number" && Number.isSafeInteger(v) && v >= 0 ? null : `${p} must be a whole number ≥ 0`);
-const nonNegative: Check = (v, p) => (typeof v === "number" && v >= 0 && Number.isFinite(v) ? null : `${p} must be a number ≥ 0`);
+const count: Check = (v, p) =>
+  typeof v === "number" && Number.isSafeInteger(v) && v >= 0 ? null : `${p} must be a whole number ≥ 0`;
+const nonNegative: Check = (v, p) =>
+  typeof v === "number" && v >= 0 && Number.isFinite(v) ? null : `${p} must be a number ≥ 0`;
 const serialized: Check = (v, p) => (v instanceof Serialized ? null : `${p} must be an encoded value`);
 /** A SHA-256 digest as protocol/digest.ts writes it: 64 lowercase hex digits. */
-const digest: Check = (v, p) => (typeof v === "string" && /^[0-9a-f]{64}$/.test(v) ? null : `${p} must be 64 hex digits (a SHA-256 digest)`);
+const digest: Check = (v, p) =>
+  typeof v === "string" && /^[0-9a-f]{64}$/.test(v) ? null : `${p} must be 64 hex digits (a SHA-256 digest)`;
 const bool: Check = (v, p) => (typeof v === "boolean" ? null : `${p} must be true or false`);
 const any: Check = () => null;
 
 function optional(check: Check): Check & { optional: true } {
-  const c = ((v: unknown, p: string) => (v === undefined || v === null ? null : check(v, p))) as Check & { optional: true };
+  const c = ((v: unknown, p: string) => (v === undefined || v === null ? null : check(v, p))) as Check & {
+    optional: true;
+  };
   c.optional = true;
   return c;
 }
 
 function oneOf(...values: unknown[]): Check {
-  return (v, p) => (values.includes(v) ? null : `${p} must be one of ${values.map((x) => JSON.stringify(x)).join(", ")}`);
+  return (v, p) =>
+    values.includes(v) ? null : `${p} must be one of ${values.map((x) => JSON.stringify(x)).join(", ")}`;
 }
 
 /**
@@ -104,11 +115,26 @@ const keys = arrayOf(str);
  * usual, so it is not held to MAX_STRING_LENGTH; 16 Mi characters is far past any honest module.
  */
 export const MAX_MODULE_SOURCE_LENGTH = 16 * 1024 * 1024;
-const moduleSource: Check = (v, p) => (typeof v !== "string" ? `${p} must be a string` : v.length > MAX_MODULE_SOURCE_LENGTH ? `${p} is longer than ${MAX_MODULE_SOURCE_LENGTH} characters` : null);
+const moduleSource: Check = (v, p) =>
+  typeof v !== "string"
+    ? `${p} must be a string`
+    : v.length > MAX_MODULE_SOURCE_LENGTH
+      ? `${p} is longer than ${MAX_MODULE_SOURCE_LENGTH} characters`
+      : null;
 /** A module a worker is sent: its build for that worker (or, where it cannot run, why). */
-const moduleDef = shape({ hash: str, source: moduleSource, exports: keys, browser: optional(shape({ hash: str, source: moduleSource })), nodeOnly: optional(str) });
+const moduleDef = shape({
+  hash: str,
+  source: moduleSource,
+  exports: keys,
+  browser: optional(shape({ hash: str, source: moduleSource })),
+  nodeOnly: optional(str),
+});
 /** A module a client uploads: a browser build, or the reason it has none. */
-const uploadedModule: Check = (v, p) => moduleDef(v, p) ?? ((v as { browser?: unknown; nodeOnly?: unknown }).browser == null && (v as { nodeOnly?: unknown }).nodeOnly == null ? `${p} needs a browser build or a nodeOnly reason` : null);
+const uploadedModule: Check = (v, p) =>
+  moduleDef(v, p) ??
+  ((v as { browser?: unknown; nodeOnly?: unknown }).browser == null && (v as { nodeOnly?: unknown }).nodeOnly == null
+    ? `${p} needs a browser build or a nodeOnly reason`
+    : null);
 /** Worker ids, names or addresses. */
 const workerList = arrayOf(str, MAX_WORKERS_LISTED);
 const smallKeys = arrayOf(str, MAX_SMALL_LIST);
@@ -136,9 +162,18 @@ const rtcSignal: Check = (v, p) => {
   switch (kind) {
     case "offer":
     case "answer":
-      return shape({ pc: str, kind: str, sdp: str })(v, p) ?? ((v as { sdp: string }).sdp.length > MAX_SDP_LENGTH ? `${p}.sdp is longer than ${MAX_SDP_LENGTH} characters` : null);
+      return (
+        shape({ pc: str, kind: str, sdp: str })(v, p) ??
+        ((v as { sdp: string }).sdp.length > MAX_SDP_LENGTH
+          ? `${p}.sdp is longer than ${MAX_SDP_LENGTH} characters`
+          : null)
+      );
     case "candidate":
-      return shape({ pc: str, kind: str, candidate: shape({ candidate: str, sdpMid: optional(str), sdpMLineIndex: optional(count) }) })(v, p);
+      return shape({
+        pc: str,
+        kind: str,
+        candidate: shape({ candidate: str, sdpMid: optional(str), sdpMLineIndex: optional(count) }),
+      })(v, p);
     case "refused":
     case "bye":
       return shape({ pc: str, kind: str, reason: str })(v, p);
@@ -201,7 +236,15 @@ const SCHEMAS: { [K in Message["op"]]: Check } = {
     dashboard: optional(str),
     rtc: optional(
       shape({
-        iceServers: optional(arrayOf(shape({ urls: (v, p) => (typeof v === "string" ? str(v, p) : keys(v, p)), username: optional(str), credential: optional(str) }))),
+        iceServers: optional(
+          arrayOf(
+            shape({
+              urls: (v, p) => (typeof v === "string" ? str(v, p) : keys(v, p)),
+              username: optional(str),
+              credential: optional(str),
+            }),
+          ),
+        ),
         iceTransportPolicy: optional(oneOf("all", "relay")),
       }),
     ),
@@ -210,9 +253,18 @@ const SCHEMAS: { [K in Message["op"]]: Check } = {
   "update-graph": shape({ tasks: arrayOf(task), fns: arrayOf(fnDef), wants: keys }),
   "release-keys": shape({ keys }),
   cancel: shape({ keys }),
-  "update-data": shape({ entries: arrayOf(shape({ key: str, worker: str, nbytes: nonNegative, private: optional(bool) })) }),
+  "update-data": shape({
+    entries: arrayOf(shape({ key: str, worker: str, nbytes: nonNegative, private: optional(bool) })),
+  }),
   request: shape({ id: count, what: requestWhat }),
-  "key-in-memory": shape({ key: str, who: workerList, tickets: optional(workerList), digest: optional(digest), nbytes: nonNegative, value: optional(serialized) }),
+  "key-in-memory": shape({
+    key: str,
+    who: workerList,
+    tickets: optional(workerList),
+    digest: optional(digest),
+    nbytes: nonNegative,
+    value: optional(serialized),
+  }),
   "key-erred": shape({ key: str, error: errorData, blame: str }),
   "key-cancelled": shape({ key: str }),
   "key-lost": shape({ key: str, reason: str }),
@@ -223,7 +275,15 @@ const SCHEMAS: { [K in Message["op"]]: Check } = {
     fn: fnRef,
     fnDef: optional(fnDef),
     args: serialized,
-    deps: arrayOf(shape({ key: str, who: workerList, nbytes: nonNegative, tickets: optional(workerList), digest: optional(digest) })),
+    deps: arrayOf(
+      shape({
+        key: str,
+        who: workerList,
+        nbytes: nonNegative,
+        tickets: optional(workerList),
+        digest: optional(digest),
+      }),
+    ),
     priority,
     digest: optional(bool),
   }),
@@ -233,8 +293,25 @@ const SCHEMAS: { [K in Message["op"]]: Check } = {
   "steal-request": shape({ keys }),
   "scale-up": shape({ n: count }),
   "steal-response": shape({ stolen: keys, kept: keys }),
-  "acquire-replicas": shape({ keys: arrayOf(shape({ key: str, who: workerList, nbytes: nonNegative, tickets: optional(workerList), digest: optional(digest) })) }),
-  "task-finished": shape({ key: str, nbytes: nonNegative, duration: nonNegative, value: optional(serialized), held: optional(bool), digest: optional(digest) }),
+  "acquire-replicas": shape({
+    keys: arrayOf(
+      shape({
+        key: str,
+        who: workerList,
+        nbytes: nonNegative,
+        tickets: optional(workerList),
+        digest: optional(digest),
+      }),
+    ),
+  }),
+  "task-finished": shape({
+    key: str,
+    nbytes: nonNegative,
+    duration: nonNegative,
+    value: optional(serialized),
+    held: optional(bool),
+    digest: optional(digest),
+  }),
   "task-started": shape({ key: str }),
   "retire-me": shape({ reason: str }),
   "rtc-signal": shape({ to: optional(str), from: optional(str), data: rtcSignal }),

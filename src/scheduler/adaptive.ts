@@ -40,7 +40,10 @@ export function queuedWorkMs(s: SchedulerState): number {
 }
 
 /** The number of workers the current work calls for, within [minimum, maximum]. */
-export function adaptiveTarget(s: SchedulerState, o: Required<Pick<AdaptOptions, "minimum" | "maximum" | "targetDurationMs" | "memoryFraction">>): number {
+export function adaptiveTarget(
+  s: SchedulerState,
+  o: Required<Pick<AdaptOptions, "minimum" | "maximum" | "targetDurationMs" | "memoryFraction">>,
+): number {
   let running = 0;
   let busy = 0;
   let memory = 0;
@@ -62,8 +65,14 @@ export function adaptiveTarget(s: SchedulerState, o: Required<Pick<AdaptOptions,
 }
 
 /** Up to `n` running workers to retire: idle ones, holding the fewest bytes first (Dask's workers_to_close). */
-export function workersToClose(s: SchedulerState, n: number, closable: (ws: WorkerRecord) => boolean = () => true): WorkerRecord[] {
-  const idle = [...s.workers.values()].filter((ws) => ws.status === "running" && ws.processing.size === 0 && closable(ws));
+export function workersToClose(
+  s: SchedulerState,
+  n: number,
+  closable: (ws: WorkerRecord) => boolean = () => true,
+): WorkerRecord[] {
+  const idle = [...s.workers.values()].filter(
+    (ws) => ws.status === "running" && ws.processing.size === 0 && closable(ws),
+  );
   idle.sort((a, b) => a.nbytes - b.nbytes);
   return idle.slice(0, Math.max(0, n));
 }
@@ -96,7 +105,14 @@ export class Adaptive {
     options: AdaptOptions,
     defaultMaximum: number,
   ) {
-    checkKnownOptions("adapt options", options, ["minimum", "maximum", "targetDurationMs", "intervalMs", "wait", "memoryFraction"]);
+    checkKnownOptions("adapt options", options, [
+      "minimum",
+      "maximum",
+      "targetDurationMs",
+      "intervalMs",
+      "wait",
+      "memoryFraction",
+    ]);
     const o: Required<AdaptOptions> = {
       minimum: options.minimum ?? 0,
       maximum: options.maximum ?? defaultMaximum,
@@ -106,11 +122,16 @@ export class Adaptive {
       memoryFraction: options.memoryFraction ?? 0.6,
     };
     const whole = (v: number) => Number.isInteger(v) && v >= 0;
-    if (!whole(o.minimum) || !whole(o.maximum)) throw new ArgumentError(`adapt: minimum and maximum must be whole numbers ≥ 0, got ${o.minimum} and ${o.maximum}`);
+    if (!whole(o.minimum) || !whole(o.maximum))
+      throw new ArgumentError(
+        `adapt: minimum and maximum must be whole numbers ≥ 0, got ${o.minimum} and ${o.maximum}`,
+      );
     if (o.minimum > o.maximum) throw new ArgumentError(`adapt: minimum (${o.minimum}) is above maximum (${o.maximum})`);
-    if (!(o.targetDurationMs > 0) || !(o.intervalMs > 0)) throw new ArgumentError("adapt: targetDurationMs and intervalMs must be > 0");
+    if (!(o.targetDurationMs > 0) || !(o.intervalMs > 0))
+      throw new ArgumentError("adapt: targetDurationMs and intervalMs must be > 0");
     if (!whole(o.wait) || o.wait < 1) throw new ArgumentError(`adapt: wait must be a whole number ≥ 1, got ${o.wait}`);
-    if (!(o.memoryFraction > 0 && o.memoryFraction <= 1)) throw new ArgumentError(`adapt: memoryFraction must be in (0, 1], got ${o.memoryFraction}`);
+    if (!(o.memoryFraction > 0 && o.memoryFraction <= 1))
+      throw new ArgumentError(`adapt: memoryFraction must be in (0, 1], got ${o.memoryFraction}`);
     this.options = o;
   }
 

@@ -43,7 +43,9 @@ export class Admissions {
   lockedOut(peer: string): string | null {
     const host = hostOf(peer);
     if (!this.failedLogins.full(host)) return null;
-    this.log.warn(`closing a connection from ${peer} before its hello: ${this.failedLogins.limit} failed logins from ${host} in the last minute`);
+    this.log.warn(
+      `closing a connection from ${peer} before its hello: ${this.failedLogins.limit} failed logins from ${host} in the last minute`,
+    );
     return "too many failed logins from this address: try again later";
   }
 
@@ -67,11 +69,14 @@ export class Admissions {
     const host = hostOf(peer);
     const fail = (role: string, hint: string): Admission => {
       const n = this.failedLogins.hit(host);
-      this.log.warn(`failed login from ${peer} as ${role}: ${hello.token === undefined ? "no token" : "wrong token"} (${n} from ${host} in the last minute)`);
+      this.log.warn(
+        `failed login from ${peer} as ${role}: ${hello.token === undefined ? "no token" : "wrong token"} (${n} from ${host} in the last minute)`,
+      );
       return { refuse: hello.token === undefined ? hint : "wrong token" };
     };
     if (hello.role === "client") {
-      if (clientToken !== undefined && !is(clientToken)) return fail("client", "this scheduler needs a token: Client.connect(address, { token })");
+      if (clientToken !== undefined && !is(clientToken))
+        return fail("client", "this scheduler needs a token: Client.connect(address, { token })");
       const id = `client-${this.nextId("client")}`;
       return { id, dataToken: this.grants.credential(id) };
     }
@@ -79,11 +84,17 @@ export class Admissions {
     let trusted: boolean;
     if (is(workerToken)) trusted = true;
     else if (is(o.tabToken)) trusted = false;
-    else if (workerToken === undefined && o.tabToken === undefined) trusted = true; // no tokens: an in-process cluster
-    else return fail("worker", "this scheduler needs a worker token (MESHWORK_WORKER_TOKEN=<worker token> meshwork worker <url>)");
+    else if (workerToken === undefined && o.tabToken === undefined)
+      trusted = true; // no tokens: an in-process cluster
+    else
+      return fail(
+        "worker",
+        "this scheduler needs a worker token (MESHWORK_WORKER_TOKEN=<worker token> meshwork worker <url>)",
+      );
     if (o.untrustedWorkers) trusted = false;
     const w = hello.worker;
-    if (!w || typeof w.address !== "string") return { refuse: "a worker must say where its data server listens (worker.address)" };
+    if (!w || typeof w.address !== "string")
+      return { refuse: "a worker must say where its data server listens (worker.address)" };
     const banned = trusted ? null : this.state.bannedWhy(w.name, w.address, host);
     if (banned) {
       this.log.warn(`refusing worker ${w.name} from ${peer}: ${banned}`);
@@ -92,9 +103,12 @@ export class Admissions {
     const taken = this.identityTaken(w.name, w.address);
     if (taken) return { refuse: taken };
     const maxWorkers = o.maxWorkers ?? DEFAULT_MAX_WORKERS;
-    if (connectedWorkers + this.joining.size >= maxWorkers) return { refuse: `this scheduler takes at most ${maxWorkers} workers` };
+    if (connectedWorkers + this.joining.size >= maxWorkers)
+      return { refuse: `this scheduler takes at most ${maxWorkers} workers` };
     if (this.joins.full(host)) {
-      this.log.warn(`refusing worker ${w.name} from ${peer}: ${this.joins.limit} workers joined from ${host} in the last minute`);
+      this.log.warn(
+        `refusing worker ${w.name} from ${peer}: ${this.joins.limit} workers joined from ${host} in the last minute`,
+      );
       return { refuse: `too many workers joined from ${host} in the last minute (limit ${this.joins.limit})` };
     }
     this.joins.hit(host);
@@ -110,7 +124,8 @@ export class Admissions {
       if (j.address === address) return `a worker already serves data at ${address}`;
       if (j.name === name) return `a worker named "${name}" is already connected`;
     }
-    for (const ws of this.state.workers.values()) if (ws.name === name) return `a worker named "${name}" is already connected`;
+    for (const ws of this.state.workers.values())
+      if (ws.name === name) return `a worker named "${name}" is already connected`;
     return null;
   }
 }
@@ -126,10 +141,12 @@ export const UNTRUSTED_MAX_MEMORY_BYTES = 4 * 1024 ** 3;
 /** An untrusted worker's claims, capped: threads and memory bounded, resources (GPUs …) ignored. */
 export function capUntrusted(w: WorkerHello): WorkerHello {
   const nthreads = Math.max(1, Math.min(UNTRUSTED_MAX_THREADS, Math.floor(w.nthreads) || 1));
-  const memoryLimit = w.memoryLimit > 0 ? Math.min(w.memoryLimit, UNTRUSTED_MAX_MEMORY_BYTES) : UNTRUSTED_MAX_MEMORY_BYTES;
+  const memoryLimit =
+    w.memoryLimit > 0 ? Math.min(w.memoryLimit, UNTRUSTED_MAX_MEMORY_BYTES) : UNTRUSTED_MAX_MEMORY_BYTES;
   if (nthreads !== w.nthreads || memoryLimit !== w.memoryLimit || Object.keys(w.resources).length > 0) {
-    log().info(`untrusted worker ${w.name}: counted as ${nthreads} thread(s), ${memoryLimit} bytes, no resources (it claimed ${w.nthreads}, ${w.memoryLimit}, ${JSON.stringify(w.resources)})`);
+    log().info(
+      `untrusted worker ${w.name}: counted as ${nthreads} thread(s), ${memoryLimit} bytes, no resources (it claimed ${w.nthreads}, ${w.memoryLimit}, ${JSON.stringify(w.resources)})`,
+    );
   }
   return { ...w, nthreads, memoryLimit, resources: {} };
 }
-

@@ -28,7 +28,11 @@ export function badData(s: SchedulerState, reader: WorkerRecord | null, key: str
   }
   if (reader !== null && !reader.trusted) return "not-believed";
   if (!holder.trusted) {
-    ban(s, holder, `it served bytes for ${key} that do not match the digest the workers agreed on (${reader ? `worker ${reader.name}` : "a client"} checked them)`);
+    ban(
+      s,
+      holder,
+      `it served bytes for ${key} that do not match the digest the workers agreed on (${reader ? `worker ${reader.name}` : "a client"} checked them)`,
+    );
     return "banned";
   }
   s.begin("bad-data");

@@ -9,7 +9,13 @@ import { needsNode } from "./platforms.js";
 import type { SchedulerState } from "./state.js";
 
 /** A client submits tasks (a key already known keeps its task) and says which keys it wants. */
-export function updateGraph(s: SchedulerState, clientId: string, tasks: TaskMsg[], fns: FnDef[], wants: string[]): void {
+export function updateGraph(
+  s: SchedulerState,
+  clientId: string,
+  tasks: TaskMsg[],
+  fns: FnDef[],
+  wants: string[],
+): void {
   const cs = s.clients.get(clientId);
   if (!cs) return;
   s.begin("update-graph");
@@ -24,7 +30,17 @@ export function updateGraph(s: SchedulerState, clientId: string, tasks: TaskMsg[
       s.tasks.set(t.key, ts);
     }
     if (ts.spec !== null || ts.state !== "released") continue; // known already: same key, same task
-    ts.spec = { fn: t.fn, args: t.args, retries: t.retries, workers: t.workers, resources: t.resources, noWorkerTimeout: t.noWorkerTimeout, nodeOnly: needsNode(t, s.modules), verify: t.verify, timeout: t.timeout };
+    ts.spec = {
+      fn: t.fn,
+      args: t.args,
+      retries: t.retries,
+      workers: t.workers,
+      resources: t.resources,
+      noWorkerTimeout: t.noWorkerTimeout,
+      nodeOnly: needsNode(t, s.modules),
+      verify: t.verify,
+      timeout: t.timeout,
+    };
     ts.private = t.private === true;
     ts.retriesLeft = t.retries;
     ts.priority = t.priority;
@@ -120,7 +136,11 @@ export function cancel(s: SchedulerState, clientId: string, keys: string[]): voi
 }
 
 /** Scattered values now held by workers. */
-export function updateData(s: SchedulerState, clientId: string, entries: { key: string; worker: string; nbytes: number; private?: boolean | undefined }[]): void {
+export function updateData(
+  s: SchedulerState,
+  clientId: string,
+  entries: { key: string; worker: string; nbytes: number; private?: boolean | undefined }[],
+): void {
   const cs = s.clients.get(clientId);
   s.begin("update-data");
   for (const e of entries) {

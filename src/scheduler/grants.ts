@@ -74,7 +74,12 @@ export class DataGrants {
 }
 
 /** Record<key, { who, tickets }>: who holds each key, with `clientId`'s tickets to fetch it there. */
-export function locate(s: SchedulerState, grants: DataGrants, clientId: string, keys: string[]): Record<string, { who: string[]; tickets?: string[] | undefined; digest?: string | undefined }> {
+export function locate(
+  s: SchedulerState,
+  grants: DataGrants,
+  clientId: string,
+  keys: string[],
+): Record<string, { who: string[]; tickets?: string[] | undefined; digest?: string | undefined }> {
   const out: Record<string, { who: string[]; tickets?: string[] | undefined; digest?: string | undefined }> = {};
   const reader = clientReader(clientId);
   for (const key of keys) {
@@ -85,7 +90,6 @@ export function locate(s: SchedulerState, grants: DataGrants, clientId: string, 
   }
   return out;
 }
-
 
 /**
  * Places scattered keys: each on one worker in turn (among `workers`, ids, names or addresses,
@@ -106,28 +110,44 @@ export function placeScatter(
   let targets = [...s.workers.values()].filter((ws) => ws.status === "running");
   if (isPrivate) targets = targets.filter((ws) => ws.trusted);
   if (workers) targets = targets.filter((ws) => workers.some((x) => x === ws.id || x === ws.name || x === ws.address));
-  if (targets.length === 0) throw new ArgumentError("no workers to scatter to" + (isPrivate ? " (private data goes to trusted workers only)" : "") + (workers ? ` among ${workers.join(", ")}` : ""));
+  if (targets.length === 0)
+    throw new ArgumentError(
+      "no workers to scatter to" +
+        (isPrivate ? " (private data goes to trusted workers only)" : "") +
+        (workers ? ` among ${workers.join(", ")}` : ""),
+    );
   const reader = clientReader(clientId);
   const out: ScatterPlacement = {};
   keys.forEach((key, i) => {
     const chosen = broadcast ? targets : [targets[(turn + i) % targets.length]!];
     out[key] = chosen.map((ws) => {
       granted.add(`${key}\n${ws.address}`);
-      return { address: ws.address, ticket: grants.tickets("put", [ws.address], reader, key)?.[0], read: grants.tickets("get", [ws.address], reader, key)?.[0] };
+      return {
+        address: ws.address,
+        ticket: grants.tickets("put", [ws.address], reader, key)?.[0],
+        read: grants.tickets("get", [ws.address], reader, key)?.[0],
+      };
     });
   });
   return out;
 }
 
 /** The update-data entries the scheduler placed (placeScatter); the others are logged and ignored. */
-export function grantedScatter<E extends { key: string; worker: string }>(clientId: string, entries: E[], granted: Set<string> | undefined): E[] {
+export function grantedScatter<E extends { key: string; worker: string }>(
+  clientId: string,
+  entries: E[],
+  granted: Set<string> | undefined,
+): E[] {
   const ok: E[] = [];
   let ignored = 0;
   for (const e of entries) {
     if (granted?.delete(`${e.key}\n${e.worker}`)) ok.push(e);
     else ignored++;
   }
-  if (ignored > 0) log().warn(`${clientId} reported ${ignored} scattered value(s) at workers the scheduler did not place them on: ignored`);
+  if (ignored > 0)
+    log().warn(
+      `${clientId} reported ${ignored} scattered value(s) at workers the scheduler did not place them on: ignored`,
+    );
   return ok;
 }
 
@@ -140,7 +160,11 @@ export const CHALLENGE_TIMEOUT_MS = 5_000;
  * only a server that knows the secret welcomes it (any other refuses "wrong ticket", or nothing
  * answers). The relay reaches a worker's address only once it has answered (Build 5 of issue 20).
  */
-export async function challenge(grants: DataGrants, address: string, transport: TransportOptions | undefined): Promise<boolean> {
+export async function challenge(
+  grants: DataGrants,
+  address: string,
+  transport: TransportOptions | undefined,
+): Promise<boolean> {
   const key = `challenge-${randomId(8)}`;
   const ticket = grants.tickets("get", [address], CHALLENGER, key)?.[0];
   if (!ticket) return false;
@@ -150,7 +174,9 @@ export async function challenge(grants: DataGrants, address: string, transport: 
     await greet(comm, { role: "peer", token: opener("get", ticket, key), name: CHALLENGER }, CHALLENGE_TIMEOUT_MS);
     return true;
   } catch (err) {
-    log().warn(`the data server at ${address} did not answer the scheduler's challenge (${(err as Error).message}): the relay will not reach it`);
+    log().warn(
+      `the data server at ${address} did not answer the scheduler's challenge (${(err as Error).message}): the relay will not reach it`,
+    );
     return false;
   } finally {
     comm?.close("challenge answered");

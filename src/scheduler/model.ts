@@ -13,7 +13,15 @@ import { Few } from "../util/few.js";
  * take a task yet, and verifying between processing and memory while a result that needs a second
  * opinion waits for it (verify.ts). Every change goes through the transition table (transitions.ts).
  */
-export type TaskStateName = "released" | "waiting" | "no-worker" | "processing" | "verifying" | "memory" | "erred" | "forgotten";
+export type TaskStateName =
+  | "released"
+  | "waiting"
+  | "no-worker"
+  | "processing"
+  | "verifying"
+  | "memory"
+  | "erred"
+  | "forgotten";
 
 /** One worker's answer for a task under verification: the digest of its serialized result. */
 export interface Opinion {

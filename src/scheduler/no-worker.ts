@@ -18,17 +18,20 @@ export const WANTERS_WALK_LIMIT = 10_000;
 export function whyNoWorker(ts: TaskState, workers: Iterable<WorkerRecord>): string {
   const all = [...workers];
   const running = all.filter((ws) => ws.status === "running");
-  if (running.length === 0) return all.length === 0 ? "no workers are connected" : "no worker is running (all are closing)";
+  if (running.length === 0)
+    return all.length === 0 ? "no workers are connected" : "no worker is running (all are closing)";
   const spec = ts.spec;
   const names = (list: WorkerRecord[]) => list.map((ws) => ws.name).join(", ");
   let able = running;
   if (spec?.workers?.length) {
     able = able.filter((ws) => spec.workers!.some((w) => w === ws.id || w === ws.name || w === ws.address));
-    if (able.length === 0) return `it may only run on ${spec.workers.map((w) => JSON.stringify(w)).join(", ")}, and no such worker is connected (workers: ${names(running)})`;
+    if (able.length === 0)
+      return `it may only run on ${spec.workers.map((w) => JSON.stringify(w)).join(", ")}, and no such worker is connected (workers: ${names(running)})`;
   }
   if (spec?.nodeOnly !== undefined) {
     const onNode = able.filter((ws) => !inBrowser(ws));
-    if (onNode.length === 0) return `it runs on Node workers only (${spec.nodeOnly}), and the workers that may take it are browser tabs (${names(able)})`;
+    if (onNode.length === 0)
+      return `it runs on Node workers only (${spec.nodeOnly}), and the workers that may take it are browser tabs (${names(able)})`;
     able = onNode;
   }
   if (spec?.resources) {
@@ -44,7 +47,8 @@ export function whyNoWorker(ts: TaskState, workers: Iterable<WorkerRecord>): str
   if (!able.some((ws) => ws.trusted) && (ts.private || spec?.verify === 1)) {
     return `it ${ts.private ? "is private data, or computed from it," : "is marked verify: 1"} and runs only on trusted workers, and none is connected (workers: ${names(able)})`;
   }
-  if (ts.timedOutOn && able.every((ws) => ts.timedOutOn!.has(ws))) return `it ran past its timeout on every worker that may run it (${names(able)}), and is not given back to them`;
+  if (ts.timedOutOn && able.every((ws) => ts.timedOutOn!.has(ws)))
+    return `it ran past its timeout on every worker that may run it (${names(able)}), and is not given back to them`;
   return "no worker may run it";
 }
 
@@ -91,7 +95,9 @@ export function expireNoWorker(s: SchedulerState): void {
   for (const ts of s.unrunnable) {
     const t = ts.spec?.noWorkerTimeout;
     if (t === undefined || s.now - ts.noWorkerSince < t) continue;
-    const e = new NoWorkerError(`task ${ts.key} waited ${Math.round(s.now - ts.noWorkerSince)} ms (noWorkerTimeout ${t} ms) for a worker that may run it: ${whyNoWorker(ts, s.workers.values())}`);
+    const e = new NoWorkerError(
+      `task ${ts.key} waited ${Math.round(s.now - ts.noWorkerSince)} ms (noWorkerTimeout ${t} ms) for a worker that may run it: ${whyNoWorker(ts, s.workers.values())}`,
+    );
     const error: ErrorData = { name: e.name, message: e.message, code: e.code };
     s.recommend(ts, "erred", { error, blame: ts.key });
   }
@@ -107,7 +113,12 @@ export const RECOMPUTING_NOTICES_PER_CLIENT = 10;
  * over the dependents of all of them, so a big graph costs one pass, not one per task.
  * `skipDirect`: keys whose wanting clients heard already (key-lost).
  */
-export function tellRecomputing(s: SchedulerState, lost: readonly TaskState[], reason: string, skipDirect: ReadonlySet<TaskState>): void {
+export function tellRecomputing(
+  s: SchedulerState,
+  lost: readonly TaskState[],
+  reason: string,
+  skipDirect: ReadonlySet<TaskState>,
+): void {
   const told = new Map<ClientState, Set<TaskState>>();
   const seen = new Set<TaskState>();
   const queue: { ts: TaskState; source: TaskState }[] = [];

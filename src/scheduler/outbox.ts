@@ -2,7 +2,15 @@
 // batched per worker and sent at the end of each event.
 
 import { clientReader, type DataGrants } from "./grants.js";
-import type { ComputeTask, DepLocation, FnDef, KeyInMemory, RetireResult, SchedulerToClient, SchedulerToWorker } from "../protocol/messages.js";
+import type {
+  ComputeTask,
+  DepLocation,
+  FnDef,
+  KeyInMemory,
+  RetireResult,
+  SchedulerToClient,
+  SchedulerToWorker,
+} from "../protocol/messages.js";
 import type { Serialized } from "../protocol/refs.js";
 import type { ClientState, TaskState, WorkerRecord } from "./model.js";
 
@@ -100,7 +108,15 @@ export class Outbox {
       ws.told.add(d.key);
     }
     ws.told.add(ts.key);
-    const msg: ComputeTask = { op: "compute-task", key: ts.key, fn: spec.fn, fnDef, args: spec.args, deps, priority: ts.priority };
+    const msg: ComputeTask = {
+      op: "compute-task",
+      key: ts.key,
+      fn: spec.fn,
+      fnDef,
+      args: spec.args,
+      deps,
+      priority: ts.priority,
+    };
     if (digest) msg.digest = true;
     this.toWorker(ws, msg);
   }
@@ -124,7 +140,14 @@ export class Outbox {
       return;
     }
     for (const cs of ts.whoWants) {
-      const msg: SchedulerToClient = { op: "key-in-memory", key: ts.key, who, tickets: grants.tickets("get", who, clientReader(cs.id), ts.key), nbytes: ts.nbytes, value };
+      const msg: SchedulerToClient = {
+        op: "key-in-memory",
+        key: ts.key,
+        who,
+        tickets: grants.tickets("get", who, clientReader(cs.id), ts.key),
+        nbytes: ts.nbytes,
+        value,
+      };
       if (ts.digest !== null) msg.digest = ts.digest;
       this.toClient(cs, msg);
     }
@@ -134,7 +157,10 @@ export class Outbox {
   alreadyInMemory(ts: TaskState, cs: ClientState): void {
     const who = holders(ts);
     const tickets = this.grants?.tickets("get", who, clientReader(cs.id), ts.key);
-    const msg: KeyInMemory = tickets === undefined ? { op: "key-in-memory", key: ts.key, who, nbytes: ts.nbytes } : { op: "key-in-memory", key: ts.key, who, tickets, nbytes: ts.nbytes };
+    const msg: KeyInMemory =
+      tickets === undefined
+        ? { op: "key-in-memory", key: ts.key, who, nbytes: ts.nbytes }
+        : { op: "key-in-memory", key: ts.key, who, tickets, nbytes: ts.nbytes };
     if (ts.digest !== null) msg.digest = ts.digest;
     this.toClient(cs, msg);
   }

@@ -121,7 +121,11 @@ function localCandidates(ts: TaskState): Set<WorkerRecord> | null {
  * missing inputs. Ties go to the worker with fewer bytes to fetch, then fewer tasks in flight.
  * Co-assigned roots and root-ish tasks go by their rank instead. Returns null when no worker may run it.
  */
-export function decideWorker(ts: TaskState, workers: Iterable<WorkerRecord>, bandwidth = DEFAULT_BANDWIDTH_BYTES_PER_MS): WorkerRecord | null {
+export function decideWorker(
+  ts: TaskState,
+  workers: Iterable<WorkerRecord>,
+  bandwidth = DEFAULT_BANDWIDTH_BYTES_PER_MS,
+): WorkerRecord | null {
   if (ts.coSize > 0) {
     const able: WorkerRecord[] = [];
     for (const ws of workers) if (canRun(ts, ws)) able.push(ws);
@@ -140,7 +144,10 @@ export function decideWorker(ts: TaskState, workers: Iterable<WorkerRecord>, ban
     const bytes = hasDeps ? missingBytes(ts, ws) : 0;
     const start = ws.occupancy / ws.nthreads + bytes / bandwidth;
     const count = ws.processing.size;
-    if (start < bestStart || (start === bestStart && (bytes < bestBytes || (bytes === bestBytes && count < bestCount)))) {
+    if (
+      start < bestStart ||
+      (start === bestStart && (bytes < bestBytes || (bytes === bestBytes && count < bestCount)))
+    ) {
       best = ws;
       bestStart = start;
       bestBytes = bytes;

@@ -17,7 +17,9 @@ export function inBrowser(ws: WorkerRecord): boolean {
 export function moduleFor(module: ModuleDef, ws: WorkerRecord): ModuleDef {
   const { hash, source, exports, browser, nodeOnly } = module;
   if (!inBrowser(ws)) return { hash, source, exports };
-  return browser ? { hash, source: browser.source, exports } : { hash, source: "", exports, nodeOnly: nodeOnly ?? "it has no browser build" };
+  return browser
+    ? { hash, source: browser.source, exports }
+    : { hash, source: "", exports, nodeOnly: nodeOnly ?? "it has no browser build" };
 }
 
 /** Why task `t` runs on Node workers only (its function is in a module that needs Node), or undefined. */

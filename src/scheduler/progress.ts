@@ -40,7 +40,10 @@ export class ProgressWatches {
   watch(owner: object, keys: readonly string[]): WatchAnswer {
     let watches = this.byOwner.get(owner);
     if (!watches) this.byOwner.set(owner, (watches = new Map()));
-    if (watches.size >= MAX_WATCHES_PER_CLIENT) throw new ArgumentError(`a client may follow at most ${MAX_WATCHES_PER_CLIENT} computations' progress at once; end some first`);
+    if (watches.size >= MAX_WATCHES_PER_CLIENT)
+      throw new ArgumentError(
+        `a client may follow at most ${MAX_WATCHES_PER_CLIENT} computations' progress at once; end some first`,
+      );
     const seen = new Set<TaskState>();
     const stack: TaskState[] = [];
     for (const key of keys) {

@@ -30,7 +30,13 @@ export function linkInfo(s: SchedulerState): LinkInfo[] {
   const out: LinkInfo[] = [];
   for (const ws of s.workers.values()) {
     for (const l of ws.links) {
-      out.push({ from: ws.id, to: s.workerAt(l.peer)?.id ?? l.peer, kind: l.kind, bytes: l.bytesIn + l.bytesOut, MBps: Math.round(l.bytesPerSecond / 1e4) / 100 });
+      out.push({
+        from: ws.id,
+        to: s.workerAt(l.peer)?.id ?? l.peer,
+        kind: l.kind,
+        bytes: l.bytesIn + l.bytesOut,
+        MBps: Math.round(l.bytesPerSecond / 1e4) / 100,
+      });
     }
   }
   return out;

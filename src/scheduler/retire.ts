@@ -60,7 +60,13 @@ export function advanceRetirements(s: SchedulerState): void {
         let list = asks.get(to);
         if (!list) asks.set(to, (list = []));
         const who = holders(ts);
-        list.push({ key: ts.key, who, nbytes: ts.nbytes, tickets: s.outbox.grants?.tickets("get", who, to.name, ts.key), digest: ts.digest ?? undefined });
+        list.push({
+          key: ts.key,
+          who,
+          nbytes: ts.nbytes,
+          tickets: s.outbox.grants?.tickets("get", who, to.name, ts.key),
+          digest: ts.digest ?? undefined,
+        });
         waiting = true;
       }
       if (homeless > 0) {
@@ -83,7 +89,12 @@ export function advanceRetirements(s: SchedulerState): void {
  * The running worker with the fewest bytes held (counting what this pass already sends it),
  * preferring those that have not failed to copy `ts` before; null if there is none.
  */
-function recipient(s: SchedulerState, ts: TaskState, planned: Map<WorkerRecord, number>, failed: Set<WorkerRecord> | undefined): WorkerRecord | null {
+function recipient(
+  s: SchedulerState,
+  ts: TaskState,
+  planned: Map<WorkerRecord, number>,
+  failed: Set<WorkerRecord> | undefined,
+): WorkerRecord | null {
   let best: WorkerRecord | null = null;
   let bestBytes = Infinity;
   for (const ws of s.workers.values()) {
@@ -118,7 +129,12 @@ export function retiredWorkerLeft(s: SchedulerState, r: Retirement, ws: WorkerRe
 
 function finish(s: SchedulerState, r: Retirement): void {
   s.retirements.delete(r);
-  const result: RetireResult = { retired: r.retired, kept: r.kept, moved: r.moved, ms: Math.max(0, s.now - r.startedAt) };
+  const result: RetireResult = {
+    retired: r.retired,
+    kept: r.kept,
+    moved: r.moved,
+    ms: Math.max(0, s.now - r.startedAt),
+  };
   s.outbox.retired(r.ticket, result);
 }
 
@@ -128,7 +144,14 @@ function finish(s: SchedulerState, r: Retirement): void {
  */
 export function retireWorkers(s: SchedulerState, names: string[], ticket: number): void {
   s.begin("retire-workers");
-  const r: Retirement = { ticket, workers: new Set(), retired: [], kept: [], moved: { keys: 0, bytes: 0 }, startedAt: s.now };
+  const r: Retirement = {
+    ticket,
+    workers: new Set(),
+    retired: [],
+    kept: [],
+    moved: { keys: 0, bytes: 0 },
+    startedAt: s.now,
+  };
   s.retirements.add(r);
   for (const name of new Set(names)) {
     const ws = s.findWorker(name);

@@ -11,7 +11,17 @@ import { ArgumentError, errorToData, ProtocolError } from "../errors.js";
 import { Adaptive, type AdaptOptions } from "./adaptive.js";
 import type { WorkerRecord } from "./model.js";
 import { log } from "../log.js";
-import type { ClientToScheduler, Handlers, Hello, Message, Request, RetireResult, RtcConfig, RtcSignalMessage, WorkerToScheduler } from "../protocol/messages.js";
+import type {
+  ClientToScheduler,
+  Handlers,
+  Hello,
+  Message,
+  Request,
+  RetireResult,
+  RtcConfig,
+  RtcSignalMessage,
+  WorkerToScheduler,
+} from "../protocol/messages.js";
 import { HandshakeGate, hostOf, LogThrottle } from "../comm/gate.js";
 import type { SecretCompare } from "../util/secret.js";
 import { Admissions, capUntrusted } from "./admission.js";
@@ -94,7 +104,12 @@ export const STEAL_INTERVAL_MS = 100;
 
 export const DEFAULT_WORKER_TTL_MS = 300_000;
 
-export { DEFAULT_JOINS_PER_ADDRESS_PER_MINUTE, DEFAULT_MAX_WORKERS, UNTRUSTED_MAX_MEMORY_BYTES, UNTRUSTED_MAX_THREADS } from "./admission.js";
+export {
+  DEFAULT_JOINS_PER_ADDRESS_PER_MINUTE,
+  DEFAULT_MAX_WORKERS,
+  UNTRUSTED_MAX_MEMORY_BYTES,
+  UNTRUSTED_MAX_THREADS,
+} from "./admission.js";
 
 export { DEFAULT_MAX_PENDING_HANDSHAKES } from "../comm/gate.js";
 
@@ -145,18 +160,28 @@ export class Scheduler {
     this.state = new SchedulerState(options);
     this.progress = new ProgressWatches(this.state.tasks);
     this.telemetry = new Telemetry(this.state);
-    this.grants = new DataGrants(options.token !== undefined || options.workerToken !== undefined || options.tabToken !== undefined);
+    this.grants = new DataGrants(
+      options.token !== undefined || options.workerToken !== undefined || options.tabToken !== undefined,
+    );
     if (this.grants.enabled) this.state.outbox.grants = this.grants;
-    this.gate = new HandshakeGate("scheduler", { maxPending: options.maxPendingHandshakes, maxPendingPerAddress: options.maxPendingPerAddress });
+    this.gate = new HandshakeGate("scheduler", {
+      maxPending: options.maxPendingHandshakes,
+      maxPendingPerAddress: options.maxPendingPerAddress,
+    });
     this.admissions = new Admissions(options, this.state, this.grants, (role) => ++this.nextIds[role]);
   }
 
   /** Starts a scheduler listening at `options.address`. */
   static async start(options: SchedulerOptions = {}): Promise<Scheduler> {
     const ttl = options.workerTtlMs ?? DEFAULT_WORKER_TTL_MS;
-    if (!(ttl > 0)) throw new ArgumentError(`workerTtlMs must be a number of milliseconds > 0, got ${String(options.workerTtlMs)}`);
+    if (!(ttl > 0))
+      throw new ArgumentError(`workerTtlMs must be a number of milliseconds > 0, got ${String(options.workerTtlMs)}`);
     const s = new Scheduler(options);
-    s.listener = await listen(options.address ?? `inproc://scheduler-${randomId(4)}`, (comm) => void s.accept(comm), options.transport);
+    s.listener = await listen(
+      options.address ?? `inproc://scheduler-${randomId(4)}`,
+      (comm) => void s.accept(comm),
+      options.transport,
+    );
     s.ttlTimer = setInterval(() => s.expireSilentWorkers(ttl), Math.min(ttl / 4, 5_000));
     (s.ttlTimer as { unref?: () => void }).unref?.();
     s.timeoutTimer = setInterval(() => {
@@ -255,7 +280,9 @@ export class Scheduler {
       comm,
       (hello) => {
         const a = this.admissions.admit(hello, comm.peerAddress, this.workers.size);
-        return hello.role === "client" && "id" in a && this.dashboardLink !== undefined ? { ...a, dashboard: this.dashboardLink } : a;
+        return hello.role === "client" && "id" in a && this.dashboardLink !== undefined
+          ? { ...a, dashboard: this.dashboardLink }
+          : a;
       },
       this.options.handshakeTimeoutMs,
     );
@@ -275,7 +302,11 @@ export class Scheduler {
     if (reader === null && who.startsWith("worker")) return; // gone meanwhile
     const outcome = badData(this.state, reader, key, from);
     if (outcome === "ignored") return;
-    const what = { banned: "banned it", dropped: "dropped it as a holder (trusted workers are never banned)", "not-believed": "not believed from an untrusted reader (it skips that holder)" }[outcome];
+    const what = {
+      banned: "banned it",
+      dropped: "dropped it as a holder (trusted workers are never banned)",
+      "not-believed": "not believed from an untrusted reader (it skips that holder)",
+    }[outcome];
     this.claimsLog.warn(`${who} says ${from} served bytes for ${key} that do not match the agreed digest: ${what}`);
   }
 
@@ -306,9 +337,12 @@ export class Scheduler {
     this.workers.set(id, comm);
     this.tick();
     const w = hello.worker!;
-    log().info(`worker ${w.name} joined (${id}, ${w.kind}, ${trusted ? "trusted" : "untrusted"}, ${w.nthreads} thread${w.nthreads === 1 ? "" : "s"}, data at ${w.address}); ${this.workers.size} worker${this.workers.size === 1 ? "" : "s"} now`);
+    log().info(
+      `worker ${w.name} joined (${id}, ${w.kind}, ${trusted ? "trusted" : "untrusted"}, ${w.nthreads} thread${w.nthreads === 1 ? "" : "s"}, data at ${w.address}); ${this.workers.size} worker${this.workers.size === 1 ? "" : "s"} now`,
+    );
     this.state.addWorker(id, trusted ? w : capUntrusted(w), trusted, hostOf(comm.peerAddress));
-    if (this.grants.enabled && /^(wss?|inproc):\/\//.test(w.address)) this.challenged.set(w.address, challenge(this.grants, w.address, this.options.transport));
+    if (this.grants.enabled && /^(wss?|inproc):\/\//.test(w.address))
+      this.challenged.set(w.address, challenge(this.grants, w.address, this.options.transport));
     this.deliver();
     if (hello.worker!.group?.adapt && !this.adaptive) this.adaptProcesses();
     const s = this.state;
@@ -359,7 +393,10 @@ export class Scheduler {
         removed.rerun > 0
           ? `; computing ${removed.rerun} task${removed.rerun === 1 ? "" : "s"} again (${removed.rerun - removed.recomputed} it was running, ${removed.recomputed} result${removed.recomputed === 1 ? "" : "s"} only it held)`
           : "";
-      const failed = removed.failed > 0 ? `; ${removed.failed} task${removed.failed === 1 ? "" : "s"} failed with KilledWorkerError` : "";
+      const failed =
+        removed.failed > 0
+          ? `; ${removed.failed} task${removed.failed === 1 ? "" : "s"} failed with KilledWorkerError`
+          : "";
       if (graceful) log().info(`worker ${removed.name} left (${info.reason})${work}${failed}; ${left}`);
       else log().warn(`worker ${removed.name} was lost (${info.reason})${work}${failed}; ${left}`);
     });
@@ -386,10 +423,26 @@ export class Scheduler {
   }
 
   /** Places a client's scattered keys and grants it the puts (grants.ts). */
-  private placeScatter(clientId: string, keys: string[], workers: string[] | undefined, broadcast: boolean, isPrivate: boolean): ReturnType<typeof placeScatter> {
+  private placeScatter(
+    clientId: string,
+    keys: string[],
+    workers: string[] | undefined,
+    broadcast: boolean,
+    isPrivate: boolean,
+  ): ReturnType<typeof placeScatter> {
     let granted = this.scatterGrants.get(clientId);
     if (!granted) this.scatterGrants.set(clientId, (granted = new Set()));
-    return placeScatter(this.state, this.grants, clientId, keys, workers, broadcast, granted, this.scatterTurn++, isPrivate);
+    return placeScatter(
+      this.state,
+      this.grants,
+      clientId,
+      keys,
+      workers,
+      broadcast,
+      granted,
+      this.scatterTurn++,
+      isPrivate,
+    );
   }
 
   private answer(comm: Comm, m: Request, clientId: string): void {
@@ -424,7 +477,9 @@ export class Scheduler {
           value = this.progress.counts(comm, what.watch, what.end === true);
           break;
         case "retire":
-          void this.retireWorkers(what.workers).then((result) => trySend(comm, { op: "reply", id: m.id, value: result }));
+          void this.retireWorkers(what.workers).then((result) =>
+            trySend(comm, { op: "reply", id: m.id, value: result }),
+          );
           return;
         default:
           throw new ProtocolError(`unknown request "${(what as { kind: unknown }).kind}"`);
@@ -444,7 +499,10 @@ export class Scheduler {
   private deliver(): void {
     for (const ins of this.state.takeInstructions()) this.route(ins);
     if (this.state.ignoredClaims.length > 0) {
-      for (const c of this.state.ignoredClaims) this.claimsLog.warn(`ignored ${c.op} from worker ${c.worker}: it claims ${c.key}, which it was never told to compute or fetch`);
+      for (const c of this.state.ignoredClaims)
+        this.claimsLog.warn(
+          `ignored ${c.op} from worker ${c.worker}: it claims ${c.key}, which it was never told to compute or fetch`,
+        );
       this.state.ignoredClaims = [];
     }
     const waiting = this.state.unrunnable.size;
@@ -458,13 +516,16 @@ export class Scheduler {
     if (at === undefined || (this.noWorkerTimer !== undefined && at >= this.noWorkerAt)) return;
     clearTimeout(this.noWorkerTimer);
     this.noWorkerAt = at;
-    this.noWorkerTimer = setTimeout(() => {
-      this.noWorkerTimer = undefined;
-      this.unrunnableSeen = -1;
-      this.tick();
-      this.state.expireNoWorker();
-      this.deliver();
-    }, Math.max(0, at - performance.now()) + 1);
+    this.noWorkerTimer = setTimeout(
+      () => {
+        this.noWorkerTimer = undefined;
+        this.unrunnableSeen = -1;
+        this.tick();
+        this.state.expireNoWorker();
+        this.deliver();
+      },
+      Math.max(0, at - performance.now()) + 1,
+    );
     // The clients waiting for these tasks keep the process alive, not the scheduler.
     (this.noWorkerTimer as { unref?: () => void }).unref?.();
   }
@@ -516,7 +577,8 @@ export class Scheduler {
             asked += k;
           }
           // Done when they have joined, or after a while (a process may fail to start threads).
-          for (let waited = 0; asked > 0 && running().length < before + asked && waited < 15_000; waited += 50) await new Promise((r) => setTimeout(r, 50));
+          for (let waited = 0; asked > 0 && running().length < before + asked && waited < 15_000; waited += 50)
+            await new Promise((r) => setTimeout(r, 50));
         },
         scaleDown: async (ids) => {
           // Never below a process's minimum, even when several of its threads were picked.
@@ -562,7 +624,9 @@ export class Scheduler {
     if (ins.to === "scheduler") {
       const msg = ins.msg;
       if (msg.op === "worker-banned") {
-        log().warn(`worker ${msg.name} ${msg.reason}; its results are computed again where they were taken on its word`);
+        log().warn(
+          `worker ${msg.name} ${msg.reason}; its results are computed again where they were taken on its word`,
+        );
         this.workers.get(msg.worker)?.close(msg.reason);
         return;
       }

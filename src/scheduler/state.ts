@@ -135,7 +135,10 @@ export class SchedulerState {
   }
 
   /** Scattered values now held by workers. */
-  updateData(clientId: string, entries: { key: string; worker: string; nbytes: number; private?: boolean | undefined }[]): void {
+  updateData(
+    clientId: string,
+    entries: { key: string; worker: string; nbytes: number; private?: boolean | undefined }[],
+  ): void {
     clientEvents.updateData(this, clientId, entries);
   }
 
@@ -158,7 +161,15 @@ export class SchedulerState {
   }
 
   addWorker(id: string, hello: WorkerHello, trusted = true, host = ""): WorkerRecord {
-    const ws = new WorkerRecord(id, hello.address, hello.name, hello.kind, hello.nthreads, hello.memoryLimit, hello.resources);
+    const ws = new WorkerRecord(
+      id,
+      hello.address,
+      hello.name,
+      hello.kind,
+      hello.nthreads,
+      hello.memoryLimit,
+      hello.resources,
+    );
     ws.trusted = trusted;
     ws.host = host;
     ws.lastSeen = this.now;
@@ -166,7 +177,8 @@ export class SchedulerState {
     ws.webrtc = hello.webrtc ?? false;
     this.workers.set(id, ws);
     this.workersByAddress.set(ws.address, ws);
-    for (const module of this.modules.values()) this.outbox.toWorker(ws, { op: "load-module", module: moduleFor(module, ws) });
+    for (const module of this.modules.values())
+      this.outbox.toWorker(ws, { op: "load-module", module: moduleFor(module, ws) });
     this.begin("worker-added");
     this.offerUnrunnable();
     this.run();
@@ -185,8 +197,10 @@ export class SchedulerState {
   /** Why a worker joining with this name, data address and host is refused (it or its host was banned for lying), or null. */
   bannedWhy(name: string, address: string, host: string): string | null {
     const b = this.banned;
-    if (b.names.has(name) || b.addresses.has(address)) return `worker ${name} is banned from this scheduler (its results were false)`;
-    if (host && b.hosts.has(host)) return `workers from ${host} are banned from this scheduler (a worker from there sent false results)`;
+    if (b.names.has(name) || b.addresses.has(address))
+      return `worker ${name} is banned from this scheduler (its results were false)`;
+    if (host && b.hosts.has(host))
+      return `workers from ${host} are banned from this scheduler (a worker from there sent false results)`;
     return null;
   }
 
@@ -228,7 +242,15 @@ export class SchedulerState {
   }
 
   /** `held`: the worker already held the result and ran nothing; `digest`: the result's SHA-256, when the task is being verified (verify.ts). */
-  taskFinished(workerId: string, key: string, nbytes: number, duration: number, value?: Serialized, held?: boolean, digest?: string): void {
+  taskFinished(
+    workerId: string,
+    key: string,
+    nbytes: number,
+    duration: number,
+    value?: Serialized,
+    held?: boolean,
+    digest?: string,
+  ): void {
     events.taskFinished(this, workerId, key, nbytes, duration, value, held, digest);
   }
 
@@ -251,13 +273,21 @@ export class SchedulerState {
     events.acquireFailed(this, workerId, keys);
   }
 
-  heartbeat(workerId: string, memory: number, executing: number, spilled = 0, paused = false, links?: LinkReport[]): void {
+  heartbeat(
+    workerId: string,
+    memory: number,
+    executing: number,
+    spilled = 0,
+    paused = false,
+    links?: LinkReport[],
+  ): void {
     events.heartbeat(this, workerId, memory, executing, spilled, paused, links);
   }
 
   uploadModule(module: ModuleDef): void {
     this.modules.set(module.hash, module);
-    for (const ws of this.workers.values()) this.outbox.toWorker(ws, { op: "load-module", module: moduleFor(module, ws) });
+    for (const ws of this.workers.values())
+      this.outbox.toWorker(ws, { op: "load-module", module: moduleFor(module, ws) });
   }
 
   // ---------------------------------------------------------------- queries
@@ -334,7 +364,9 @@ export class SchedulerState {
   }
 
   lostError(ts: TaskState): ErrorData {
-    const e = new LostDataError(`${ts.key} was held only by workers that are gone, and it cannot be recomputed (it was scattered, not computed)`);
+    const e = new LostDataError(
+      `${ts.key} was held only by workers that are gone, and it cannot be recomputed (it was scattered, not computed)`,
+    );
     return { name: e.name, message: e.message, code: e.code };
   }
 

@@ -55,7 +55,13 @@ export class Story {
     for (let n = 0; n < this.filled; n++) {
       const i = (first + n) % this.capacity;
       if (this.keys[i] === key) {
-        const entry: StoryEntry = { key, start: this.starts[i]!, finish: this.finishes[i]!, stimulus: this.stimuli[i]!, time: this.times[i]! };
+        const entry: StoryEntry = {
+          key,
+          start: this.starts[i]!,
+          finish: this.finishes[i]!,
+          stimulus: this.stimuli[i]!,
+          time: this.times[i]!,
+        };
         const note = this.notes.get(i);
         if (note !== undefined) entry.note = note;
         out.push(entry);

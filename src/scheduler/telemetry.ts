@@ -93,7 +93,15 @@ export interface DashboardFrame {
   clients: number;
 }
 
-const STATE_CHAR: Record<string, string> = { released: "r", waiting: "w", "no-worker": "n", processing: "p", memory: "m", erred: "e", forgotten: "r" };
+const STATE_CHAR: Record<string, string> = {
+  released: "r",
+  waiting: "w",
+  "no-worker": "n",
+  processing: "p",
+  memory: "m",
+  erred: "e",
+  forgotten: "r",
+};
 
 /**
  * The dashboard's view of one scheduler. The shell calls the hooks from its message handlers; a
@@ -229,7 +237,14 @@ export class Telemetry {
     for (const id of this.spilledSeen.keys()) if (!s.workers.has(id)) this.spilledSeen.delete(id);
     const links: LinkRow[] = [];
     for (const ws of s.workers.values()) {
-      for (const l of ws.links) links.push({ from: ws.id, to: s.workerAt(l.peer)?.id ?? l.peer, kind: l.kind, bytes: l.bytesIn + l.bytesOut, MBps: Math.round(l.bytesPerSecond / 1e4) / 100 });
+      for (const l of ws.links)
+        links.push({
+          from: ws.id,
+          to: s.workerAt(l.peer)?.id ?? l.peer,
+          kind: l.kind,
+          bytes: l.bytesIn + l.bytesOut,
+          MBps: Math.round(l.bytesPerSecond / 1e4) / 100,
+        });
     }
     return {
       now,
@@ -250,7 +265,11 @@ export class Telemetry {
     this.pending = 0;
     // Every finished task counts for its prefix's progress (sampled or not; those overwritten in
     // the ring, past 32,768 a second, are not counted).
-    for (let k = 0, i = (this.next - n + EVENT_RING_CAPACITY) % EVENT_RING_CAPACITY; k < n; k++, i = i + 1 === EVENT_RING_CAPACITY ? 0 : i + 1) {
+    for (
+      let k = 0, i = (this.next - n + EVENT_RING_CAPACITY) % EVENT_RING_CAPACITY;
+      k < n;
+      k++, i = i + 1 === EVENT_RING_CAPACITY ? 0 : i + 1
+    ) {
       if (this.kindOf[i] !== 0) continue;
       const prefix = this.prefixOf[i]!;
       const d = this.done.get(prefix);
@@ -266,7 +285,15 @@ export class Telemetry {
     for (let f = 0; f < n; f += step) {
       const i = (first + Math.floor(f)) % EVENT_RING_CAPACITY;
       const key = this.keyOf[i]!;
-      bars.push([this.workerOf[i]!, this.startOf[i]!, this.endOf[i]!, KINDS[this.kindOf[i]!]!, key, this.prefixOf[i]!, this.bytesOf[i]!]);
+      bars.push([
+        this.workerOf[i]!,
+        this.startOf[i]!,
+        this.endOf[i]!,
+        KINDS[this.kindOf[i]!]!,
+        key,
+        this.prefixOf[i]!,
+        this.bytesOf[i]!,
+      ]);
     }
     return { bars, leftOut: lost + (n - bars.length) };
   }
@@ -275,7 +302,11 @@ export class Telemetry {
     const rows = new Map<string, PrefixRow>();
     const row = (prefix: string) => {
       let r = rows.get(prefix);
-      if (!r) rows.set(prefix, (r = { prefix, done: this.done.get(prefix)?.n ?? 0, memory: 0, processing: 0, waiting: 0, erred: 0 }));
+      if (!r)
+        rows.set(
+          prefix,
+          (r = { prefix, done: this.done.get(prefix)?.n ?? 0, memory: 0, processing: 0, waiting: 0, erred: 0 }),
+        );
       return r;
     };
     for (const ts of this.state.tasks.values()) {
@@ -302,7 +333,9 @@ export class Telemetry {
     // Finished tasks still held are "in memory"; the rest of those finished were released: "done".
     for (const r of rows.values()) r.done = Math.max(0, r.done - r.memory);
     const live = (r: PrefixRow) => r.memory + r.processing + r.waiting + r.erred;
-    return [...rows.values()].sort((a, b) => live(b) - live(a) || b.done - a.done || (a.prefix < b.prefix ? -1 : 1)).slice(0, MAX_PREFIXES);
+    return [...rows.values()]
+      .sort((a, b) => live(b) - live(a) || b.done - a.done || (a.prefix < b.prefix ? -1 : 1))
+      .slice(0, MAX_PREFIXES);
   }
 
   private graph(): GraphView {

@@ -55,7 +55,10 @@ export function expireTimeouts(s: SchedulerState): void {
       if (ts.stealTo) endSteal(ts, ws);
       if (ws.started.has(ts)) continue;
       (ts.timedOutOn ??= new Set()).add(ws); // not given back to it
-      s.noteStory(ts, `${ws.name} did not answer a steal-request within ${STEAL_ANSWER_TIMEOUT_MS} ms: its queue is taken back`);
+      s.noteStory(
+        ts,
+        `${ws.name} did not answer a steal-request within ${STEAL_ANSWER_TIMEOUT_MS} ms: its queue is taken back`,
+      );
       s.transition(ts, "released", {});
     }
   }

@@ -133,7 +133,8 @@ function toErred(s: SchedulerState, ts: TaskState, extra: TransitionExtra): void
   s.unrunnable.delete(ts);
   stopWaitingOnDeps(s, ts);
   for (const dts of ts.dependents) {
-    if (dts.state !== "erred" && dts.state !== "memory") s.recommend(dts, "erred", { error: ts.error ?? undefined, blame: ts.blame });
+    if (dts.state !== "erred" && dts.state !== "memory")
+      s.recommend(dts, "erred", { error: ts.error ?? undefined, blame: ts.blame });
   }
   s.outbox.erred(ts);
   if (!s.isNeeded(ts) && ts.dependents.size === 0) s.recommend(ts, "forgotten");
@@ -147,7 +148,8 @@ function forget(s: SchedulerState, ts: TaskState): void {
     dep.waiters.delete(ts);
     if (s.isNeeded(dep)) continue;
     if (LIVE.has(dep.state)) s.recommend(dep, "released");
-    else if ((dep.state === "released" || dep.state === "erred") && dep.dependents.size === 0) s.recommend(dep, "forgotten");
+    else if ((dep.state === "released" || dep.state === "erred") && dep.dependents.size === 0)
+      s.recommend(dep, "forgotten");
   }
   s.tasks.delete(ts.key);
 }
@@ -233,7 +235,8 @@ export const TRANSITIONS: Partial<Record<`${TaskStateName}>${TaskStateName}`, Tr
     ts.wasInMemory = true;
     s.addReplica(ts, worker!, nbytes);
     for (const dts of ts.dependents) {
-      if (dts.state === "waiting" && dts.waitingOn.delete(ts) && dts.waitingOn.size === 0) s.recommend(dts, "processing");
+      if (dts.state === "waiting" && dts.waitingOn.delete(ts) && dts.waitingOn.size === 0)
+        s.recommend(dts, "processing");
     }
     s.outbox.inMemory(ts, undefined);
   },
@@ -272,14 +275,17 @@ export const TRANSITIONS: Partial<Record<`${TaskStateName}>${TaskStateName}`, Tr
     // Lost while clients still want it: it will be computed again (afterRelease), so tell them to
     // wait for it rather than fetch from holders that no longer have it (Dask's lost-data).
     if ((workerGone || discard) && ts.spec && ts.whoWants.size > 0) {
-      const reason = discard ? "it rested on the word of a worker banned for lying; computing it again" : "its holders are gone; computing it again";
+      const reason = discard
+        ? "it rested on the word of a worker banned for lying; computing it again"
+        : "its holders are gone; computing it again";
       for (const cs of ts.whoWants) s.outbox.toClient(cs, { op: "key-lost", key: ts.key, reason });
     }
     // The result is gone while dependents still need it: those waiting wait for the recomputed
     // value; those already sent to a worker are pulled back, since their input will not arrive.
     for (const dts of ts.dependents) {
       if (dts.state === "waiting") dts.add("waitingOn", ts);
-      else if (dts.state === "processing" || dts.state === "verifying" || dts.state === "no-worker") s.recommend(dts, "released");
+      else if (dts.state === "processing" || dts.state === "verifying" || dts.state === "no-worker")
+        s.recommend(dts, "released");
     }
     afterRelease(s, ts);
   },

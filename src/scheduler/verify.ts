@@ -84,19 +84,29 @@ export type Verdict =
  */
 export function judge(opinions: readonly Opinion[]): Verdict {
   // The common case, two that agree: no tallies (this runs once per task of a verified map).
-  if (opinions.length === 2 && opinions[0]!.digest === opinions[1]!.digest) return { kind: "accept", digest: opinions[0]!.digest, liars: NO_LIARS };
+  if (opinions.length === 2 && opinions[0]!.digest === opinions[1]!.digest)
+    return { kind: "accept", digest: opinions[0]!.digest, liars: NO_LIARS };
   const trusted = new Set(opinions.filter((o) => o.worker.trusted).map((o) => o.digest));
-  const liarsAgainst = (digest: string) => opinions.filter((o) => o.digest !== digest && !o.worker.trusted).map((o) => o.worker);
-  if (trusted.size > 1) return { kind: "fail", message: `trusted workers ${names(opinions.filter((o) => o.worker.trusted))} computed different results` };
+  const liarsAgainst = (digest: string) =>
+    opinions.filter((o) => o.digest !== digest && !o.worker.trusted).map((o) => o.worker);
+  if (trusted.size > 1)
+    return {
+      kind: "fail",
+      message: `trusted workers ${names(opinions.filter((o) => o.worker.trusted))} computed different results`,
+    };
   if (trusted.size === 1) {
     const [digest] = trusted as Set<string>;
     return { kind: "accept", digest: digest!, liars: liarsAgainst(digest!) };
   }
   const votes = new Map<string, number>();
   for (const o of opinions) votes.set(o.digest, (votes.get(o.digest) ?? 0) + 1);
-  for (const [digest, n] of votes) if (n >= 2 && 2 * n > opinions.length) return { kind: "accept", digest, liars: liarsAgainst(digest) };
+  for (const [digest, n] of votes)
+    if (n >= 2 && 2 * n > opinions.length) return { kind: "accept", digest, liars: liarsAgainst(digest) };
   if (opinions.length < MAX_OPINIONS) return { kind: "more" };
-  return { kind: "fail", message: `workers ${names(opinions)} computed ${votes.size} different results and no two agreed` };
+  return {
+    kind: "fail",
+    message: `workers ${names(opinions)} computed ${votes.size} different results and no two agreed`,
+  };
 }
 
 function names(opinions: readonly Opinion[]): string {
@@ -104,7 +114,12 @@ function names(opinions: readonly Opinion[]): string {
 }
 
 /** An opinion from `ws`; a missing digest is one of its own, equal to no other. */
-export function opinionOf(ws: WorkerRecord, digest: string | undefined, nbytes: number, value: Serialized | undefined): Opinion {
+export function opinionOf(
+  ws: WorkerRecord,
+  digest: string | undefined,
+  nbytes: number,
+  value: Serialized | undefined,
+): Opinion {
   return { worker: ws, digest: digest ?? `none from ${ws.id}`, nbytes, value };
 }
 
@@ -126,7 +141,12 @@ const NOBODY: ReadonlySet<WorkerRecord> = new Set();
  * every one that agreed.
  */
 export function keepers(opinions: readonly Opinion[], digest: string): Opinion[] {
-  if (opinions.length === 2 && opinions[0]!.worker.trusted === opinions[1]!.worker.trusted && opinions[0]!.digest === opinions[1]!.digest) return opinions as Opinion[];
+  if (
+    opinions.length === 2 &&
+    opinions[0]!.worker.trusted === opinions[1]!.worker.trusted &&
+    opinions[0]!.digest === opinions[1]!.digest
+  )
+    return opinions as Opinion[];
   const agree = opinions.filter((o) => o.digest === digest);
   const trusted = agree.filter((o) => o.worker.trusted);
   return trusted.length > 0 ? trusted : agree;
@@ -151,7 +171,15 @@ export function taintedBy(liar: WorkerRecord): TaskState[] {
 }
 
 /** A witness's answer for `ts` (verifying): judged with the others; liars banned, the task settled or sent on. */
-export function addOpinion(s: SchedulerState, ts: TaskState, ws: WorkerRecord, nbytes: number, duration: number, value: Serialized | undefined, digest: string | undefined): void {
+export function addOpinion(
+  s: SchedulerState,
+  ts: TaskState,
+  ws: WorkerRecord,
+  nbytes: number,
+  duration: number,
+  value: Serialized | undefined,
+  digest: string | undefined,
+): void {
   unassign(s, ts, true);
   s.learnDuration(ts.group, duration);
   ts.opinions!.push(opinionOf(ws, digest, nbytes, value));
@@ -164,7 +192,14 @@ export function addOpinion(s: SchedulerState, ts: TaskState, ws: WorkerRecord, n
     return;
   }
   if (verdict.kind === "fail") {
-    s.transition(ts, "erred", { error: { name: "VerificationError", code: "VERIFICATION_FAILED", message: `${ts.key}: ${verdict.message} (a task whose result legitimately varies must be marked verify: 1, which keeps it off untrusted workers)` }, blame: ts.key });
+    s.transition(ts, "erred", {
+      error: {
+        name: "VerificationError",
+        code: "VERIFICATION_FAILED",
+        message: `${ts.key}: ${verdict.message} (a task whose result legitimately varies must be marked verify: 1, which keeps it off untrusted workers)`,
+      },
+      blame: ts.key,
+    });
     s.run();
     return;
   }

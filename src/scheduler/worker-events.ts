@@ -37,7 +37,12 @@ function countsAsKill(ts: TaskState, ws: WorkerRecord): boolean {
  * died (`graceful` false) counts against the tasks it was running (KilledWorkerError); one that
  * said goodbye (scaled down, closed) did not die of them.
  */
-export function removeWorker(s: SchedulerState, id: string, reason: string, graceful = false): WorkerRemoval | undefined {
+export function removeWorker(
+  s: SchedulerState,
+  id: string,
+  reason: string,
+  graceful = false,
+): WorkerRemoval | undefined {
   const ws = s.workers.get(id);
   if (!ws) return undefined;
   ws.status = "gone";
@@ -62,7 +67,7 @@ export function removeWorker(s: SchedulerState, id: string, reason: string, grac
     } else {
       s.transition(ts, "released", { workerGone: true });
     }
-}
+  }
   for (const ts of ws.hasWhat) {
     ts.whoHas.delete(ws);
     if (ts.whoHas.size === 0 && ts.state === "memory") {
@@ -72,7 +77,7 @@ export function removeWorker(s: SchedulerState, id: string, reason: string, grac
         lostResults.add(ts); // its wanting clients were told by key-lost
       }
     }
-}
+  }
   // Its answers for tasks under verification count no more: those tasks start over.
   for (const ts of ws.opinions) {
     if (ts.state !== "verifying") continue;
@@ -87,7 +92,8 @@ export function removeWorker(s: SchedulerState, id: string, reason: string, grac
   for (const [ts, to] of s.pendingReplicas) if (to === ws) s.pendingReplicas.delete(ts);
   if (ws.retiring) retiredWorkerLeft(s, ws.retiring, ws);
   s.run();
-  if (lost.length > 0) tellRecomputing(s, lost, `worker ${ws.name} ${graceful ? "left" : "was lost"} (${reason})`, lostResults);
+  if (lost.length > 0)
+    tellRecomputing(s, lost, `worker ${ws.name} ${graceful ? "left" : "was lost"} (${reason})`, lostResults);
   let rerun = 0;
   let failed = 0;
   for (const ts of lost) {
@@ -97,7 +103,16 @@ export function removeWorker(s: SchedulerState, id: string, reason: string, grac
   return { name: ws.name, rerun, failed, recomputed: lostResults.size };
 }
 
-export function taskFinished(s: SchedulerState, workerId: string, key: string, nbytes: number, duration: number, value?: Serialized, held = false, digest?: string): void {
+export function taskFinished(
+  s: SchedulerState,
+  workerId: string,
+  key: string,
+  nbytes: number,
+  duration: number,
+  value?: Serialized,
+  held = false,
+  digest?: string,
+): void {
   const ws = s.workers.get(workerId);
   const ts = s.tasks.get(key);
   if (!ws) return;
@@ -118,7 +133,7 @@ export function taskFinished(s: SchedulerState, workerId: string, key: string, n
   } else {
     if (ts && ts.state === "memory") s.ignoredClaim(ws, key, "task-finished");
     s.outbox.free(ws, key); // cancelled or reassigned meanwhile: the worker may drop it
-}
+  }
   s.run();
 }
 
@@ -132,7 +147,7 @@ export function taskErred(s: SchedulerState, workerId: string, key: string, erro
     s.transition(ts, "released", NO_EXTRA);
   } else {
     s.transition(ts, "erred", { error, blame: key });
-}
+  }
   s.run();
 }
 
@@ -149,7 +164,7 @@ export function missingData(s: SchedulerState, workerId: string, key: string, de
     holder.hasWhat.delete(dts);
     holder.nbytes -= dts.nbytes;
     if (dts.whoHas.size === 0 && dts.state === "memory") s.transition(dts, "released", { workerGone: true });
-}
+  }
   const ts = s.tasks.get(key);
   if (ts && ts.state === "processing" && ts.processingOn === ws) s.recommend(ts, "released");
   s.run();
@@ -177,7 +192,7 @@ export function addKeys(s: SchedulerState, workerId: string, keys: { key: string
         }
       }
     } else s.outbox.free(ws, key);
-}
+  }
   if (s.retirements.size > 0) {
     s.begin("add-keys");
     s.run();
@@ -194,11 +209,19 @@ export function acquireFailed(s: SchedulerState, workerId: string, keys: string[
     if (!ts || s.pendingReplicas.get(ts) !== ws) continue;
     s.pendingReplicas.delete(ts);
     s.replicaAttempts.get(ts)?.failed.add(ws);
-}
+  }
   s.run();
 }
 
-export function heartbeat(s: SchedulerState, workerId: string, memory: number, executing: number, spilled = 0, paused = false, links?: LinkReport[]): void {
+export function heartbeat(
+  s: SchedulerState,
+  workerId: string,
+  memory: number,
+  executing: number,
+  spilled = 0,
+  paused = false,
+  links?: LinkReport[],
+): void {
   const ws = s.workers.get(workerId);
   if (!ws) return;
   if (links) {
@@ -209,7 +232,7 @@ export function heartbeat(s: SchedulerState, workerId: string, memory: number, e
       const moved = prev ? l.bytesIn + l.bytesOut - prev.bytesIn - prev.bytesOut : 0;
       return { ...l, bytesPerSecond: dt > 0 && moved > 0 ? moved / dt : 0, at: s.now };
     });
-}
+  }
   ws.lastSeen = s.now;
   ws.memory = memory;
   ws.executing = executing;

@@ -92,9 +92,13 @@ export function dropBuffers(value: unknown): void {
 /** The buffers `value` reaches went where they may be kept: never reuse them. */
 export function exposeBuffers(value: unknown): void {
   if (value === null || typeof value !== "object") return;
-  forEachBuffer(value, (b) => {
-    if (owned.has(b)) exposed.add(b);
-  }, Infinity);
+  forEachBuffer(
+    value,
+    (b) => {
+      if (owned.has(b)) exposed.add(b);
+    },
+    Infinity,
+  );
 }
 
 /** Counters for tests and diagnostics. */

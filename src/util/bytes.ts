@@ -17,7 +17,8 @@ const UNITS: Record<string, number> = {
 /** Bytes in a size given as a number or a string like "2GB" or "512 MiB" (decimal and binary units). */
 export function parseBytes(size: number | string): number {
   if (typeof size === "number") {
-    if (!Number.isFinite(size) || size < 0) throw new ArgumentError(`a size must be a number of bytes ≥ 0, got ${size}`);
+    if (!Number.isFinite(size) || size < 0)
+      throw new ArgumentError(`a size must be a number of bytes ≥ 0, got ${size}`);
     return Math.floor(size);
   }
   const m = /^\s*([\d.]+(?:e\d+)?)\s*([a-z]*)\s*$/i.exec(size);

@@ -33,7 +33,9 @@ export function hash64(...parts: (string | Uint8Array)[]): string {
       const aligned = (part.byteOffset & 3) === 0;
       const u32 = aligned ? new Uint32Array(part.buffer, part.byteOffset, words) : null;
       for (let i = 0; i < words; i++) {
-        const x = u32 ? u32[i]! : part[4 * i]! | (part[4 * i + 1]! << 8) | (part[4 * i + 2]! << 16) | (part[4 * i + 3]! << 24);
+        const x = u32
+          ? u32[i]!
+          : part[4 * i]! | (part[4 * i + 1]! << 8) | (part[4 * i + 2]! << 16) | (part[4 * i + 3]! << 24);
         h1 = Math.imul(h1 ^ x, 0x01000193);
         h2 = Math.imul(h2 ^ x, 0x5bd1e995);
         h2 ^= h2 >>> 15;

@@ -116,9 +116,17 @@ export function setSpareBudget(fn: () => number): void {
  * Counters for tests and diagnostics: frames served, from a spare, spares prepared and dropped;
  * bytes waiting in spares, and how many of them are not touched yet.
  */
-export function receiveBufferStats(): { taken: number; fromSpare: number; prepared: number; dropped: number; spareBytes: number; untouchedBytes: number } {
+export function receiveBufferStats(): {
+  taken: number;
+  fromSpare: number;
+  prepared: number;
+  dropped: number;
+  spareBytes: number;
+  untouchedBytes: number;
+} {
   let untouchedBytes = 0;
-  for (const list of spares.values()) for (const spare of list) untouchedBytes += spare.bytes.byteLength - spare.touched;
+  for (const list of spares.values())
+    for (const spare of list) untouchedBytes += spare.bytes.byteLength - spare.touched;
   return { ...stats, spareBytes, untouchedBytes };
 }
 

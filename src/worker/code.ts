@@ -37,13 +37,18 @@ function __name<T>(fn: T, name: string): T {
 /** Compiles with the Function constructor; module imports go through a data: URL. */
 export const defaultCodePlatform: CodePlatform = {
   compile(def) {
-    const factory = new Function("__name", `"use strict";\nreturn (${def.source}\n);\n//# sourceURL=meshwork-task:${def.name || "anonymous"}-${def.id}`);
+    const factory = new Function(
+      "__name",
+      `"use strict";\nreturn (${def.source}\n);\n//# sourceURL=meshwork-task:${def.name || "anonymous"}-${def.id}`,
+    );
     const fn = factory(__name) as unknown;
     if (typeof fn !== "function") throw new ArgumentError(`source of ${def.name || def.id} is not a function`);
     return fn as TaskFunction;
   },
   async importModule(def) {
-    return (await import(/* @vite-ignore */ `data:text/javascript;charset=utf-8,${encodeURIComponent(def.source)}`)) as Record<string, unknown>;
+    return (await import(
+      /* @vite-ignore */ `data:text/javascript;charset=utf-8,${encodeURIComponent(def.source)}`
+    )) as Record<string, unknown>;
   },
 };
 
@@ -61,7 +66,14 @@ export class CodeCache {
   loadModule(def: ModuleDef): void {
     if (this.modules.has(def.hash)) return;
     // A module with no build for this platform (it needs Node; this is a tab): its tasks say why.
-    const p = def.nodeOnly !== undefined ? Promise.reject(new PlatformError(`task module ${def.hash} runs on Node workers only (${def.nodeOnly}); this worker is a browser tab`)) : this.platform.importModule(def);
+    const p =
+      def.nodeOnly !== undefined
+        ? Promise.reject(
+            new PlatformError(
+              `task module ${def.hash} runs on Node workers only (${def.nodeOnly}); this worker is a browser tab`,
+            ),
+          )
+        : this.platform.importModule(def);
     p.catch(() => {}); // observed here so an unused failing module is not an unhandled rejection
     this.modules.set(def.hash, p);
   }
@@ -112,6 +124,9 @@ export class CodeCache {
 
 function builtinFn(name: string): TaskFunction {
   const fn = builtin(name);
-  if (!fn) throw new Error(`no builtin function ${JSON.stringify(name)} on this worker (is it running another meshwork version?)`);
+  if (!fn)
+    throw new Error(
+      `no builtin function ${JSON.stringify(name)} on this worker (is it running another meshwork version?)`,
+    );
   return fn as TaskFunction;
 }

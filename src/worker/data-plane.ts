@@ -127,7 +127,8 @@ export class DataPlane {
    */
   connections(): { comm: Comm; direction: "out" | "in"; name: string | undefined; role: "peer" | "client" }[] {
     const out: { comm: Comm; direction: "out" | "in"; name: string | undefined; role: "peer" | "client" }[] = [];
-    for (const comm of this.peers.connected.values()) out.push({ comm, direction: "out", name: this.peers.names.get(comm), role: "peer" });
+    for (const comm of this.peers.connected.values())
+      out.push({ comm, direction: "out", name: this.peers.names.get(comm), role: "peer" });
     for (const comm of this.incoming) {
       const who = this.incomingPeers.get(comm);
       out.push({ comm, direction: "in", name: who?.name, role: who?.role ?? "peer" });
@@ -155,26 +156,37 @@ export class DataPlane {
     if (this.ticketKey === undefined) {
       // The scheduler's challenge may arrive before its welcome to this worker: wait for the secret (its hello waits in the inbox).
       let timer: ReturnType<typeof setTimeout> | undefined;
-      await Promise.race([this.secretKnown, new Promise<void>((r) => (timer = setTimeout(r, helloTimeout(this.transport))))]);
+      await Promise.race([
+        this.secretKnown,
+        new Promise<void>((r) => (timer = setTimeout(r, helloTimeout(this.transport)))),
+      ]);
       clearTimeout(timer);
     }
-    const admitted = await welcome(comm, (hello) => {
-      if (hello.role !== "peer" && hello.role !== "client") return { refuse: `role "${hello.role}" cannot use a data server` };
-      const key = this.ticketKey;
-      if (key === undefined) return { refuse: "this worker has not joined its scheduler yet" };
-      if (key !== null && !openedBy(key, hello.name, hello.token)) {
-        if (hello.name === CHALLENGER) return { refuse: "wrong ticket" }; // another worker claimed this address
-        this.failed(comm, host, "a hello without a valid ticket");
-        return { refuse: hello.token ? "wrong ticket" : "this worker's data server needs a ticket from the scheduler" };
-      }
-      return { id: `${this.name}-conn-${randomId(3)}`, name: this.name };
-    }, helloTimeout(this.transport));
+    const admitted = await welcome(
+      comm,
+      (hello) => {
+        if (hello.role !== "peer" && hello.role !== "client")
+          return { refuse: `role "${hello.role}" cannot use a data server` };
+        const key = this.ticketKey;
+        if (key === undefined) return { refuse: "this worker has not joined its scheduler yet" };
+        if (key !== null && !openedBy(key, hello.name, hello.token)) {
+          if (hello.name === CHALLENGER) return { refuse: "wrong ticket" }; // another worker claimed this address
+          this.failed(comm, host, "a hello without a valid ticket");
+          return {
+            refuse: hello.token ? "wrong ticket" : "this worker's data server needs a ticket from the scheduler",
+          };
+        }
+        return { id: `${this.name}-conn-${randomId(3)}`, name: this.name };
+      },
+      helloTimeout(this.transport),
+    );
     this.gate.leave(comm);
     if (!admitted) return;
     if (this.closed) return comm.close("worker closing");
     this.incoming.add(comm);
     const { name, role } = admitted.hello;
-    if (name !== undefined && (role === "peer" || role === "client")) this.incomingPeers.set(comm, { name: displayName(name), role });
+    if (name !== undefined && (role === "peer" || role === "client"))
+      this.incomingPeers.set(comm, { name: displayName(name), role });
     void comm.closed.then(() => this.incoming.delete(comm));
     const reader = admitted.hello.name ?? "";
     const handlers: Handlers<ToDataServer> = {
@@ -184,7 +196,8 @@ export class DataPlane {
         const key = this.ticketKey;
         if (key) {
           for (let i = 0; i < m.keys.length; i++) {
-            if (!key.check("get", reader, m.keys[i]!, m.tickets?.[i])) return this.failed(comm, host, `get-data without a valid ticket for ${m.keys[i]}`, true);
+            if (!key.check("get", reader, m.keys[i]!, m.tickets?.[i]))
+              return this.failed(comm, host, `get-data without a valid ticket for ${m.keys[i]}`, true);
           }
         }
         for (const key of m.keys) {
@@ -202,7 +215,8 @@ export class DataPlane {
         const key = this.ticketKey;
         if (key) {
           for (const k of Object.keys(m.values)) {
-            if (!key.check("put", reader, k, m.tickets?.[k])) return this.failed(comm, host, `put-data without a valid ticket for ${k}`, true);
+            if (!key.check("put", reader, k, m.tickets?.[k]))
+              return this.failed(comm, host, `put-data without a valid ticket for ${k}`, true);
           }
         }
         const nbytes: Record<string, number> = {};
@@ -238,7 +252,9 @@ export class DataPlane {
         const expected = this.digests.get(key);
         if (expected !== undefined && digestOf(payload, this.digestMaker) !== expected) {
           // Not the bytes the workers agreed on: drop them, tell the scheduler, try another holder.
-          log().warn(`${this.name}: ${from} served bytes for ${key} that do not match its agreed digest; trying another holder`);
+          log().warn(
+            `${this.name}: ${from} served bytes for ${key} that do not match its agreed digest; trying another holder`,
+          );
           this.state.badData(key, from);
           missing.push(key);
           continue;
@@ -278,7 +294,9 @@ export class DataPlane {
           return new Comm(await rtc.dial(address, options.timeoutMs ?? RTC_LINK_TIMEOUT_MS));
         } catch (err) {
           this.rtcFailed.set(address, performance.now());
-          log().warn(`${this.name}: no WebRTC link to ${address} (${(err as Error).message}); using its own transport (${schemeOf(address)}) for ${RTC_RETRY_AFTER_MS / 1000} s`);
+          log().warn(
+            `${this.name}: no WebRTC link to ${address} (${(err as Error).message}); using its own transport (${schemeOf(address)}) for ${RTC_RETRY_AFTER_MS / 1000} s`,
+          );
         }
       }
     }

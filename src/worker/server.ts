@@ -136,7 +136,10 @@ export class Worker {
   private readonly fnDurations = new Map<string, number>();
   private readonly yieldToEventLoop: () => Promise<void>;
 
-  private constructor(private readonly options: WorkerOptions, address: string) {
+  private constructor(
+    private readonly options: WorkerOptions,
+    address: string,
+  ) {
     this.name = options.name ?? `worker-${randomId(3)}`;
     this.state = new WorkerState(address, { limit: options.memoryLimit ?? 0, spill: options.spill });
     // Buffers prepared for incoming frames are memory too: lend them only what results leave free.
@@ -144,7 +147,14 @@ export class Worker {
     if (limit > 0) setSpareBudget(() => SPILL_FRACTION * limit - this.state.memory);
     this.code = new CodeCache(options.code);
     this.closed = new Promise((r) => (this.resolveClosed = r));
-    this.data = new DataPlane(this.name, this.state, options.transport, options.webrtc, () => this.scheduleDrain(), options.token !== undefined);
+    this.data = new DataPlane(
+      this.name,
+      this.state,
+      options.transport,
+      options.webrtc,
+      () => this.scheduleDrain(),
+      options.token !== undefined,
+    );
     this.data.digestMaker = options.digest;
     this.data.serveForgedForTests = options.lieForTests === "serve";
     this.yieldToEventLoop = options.yieldToEventLoop ?? (() => new Promise((r) => setTimeout(r, 0)));
@@ -153,13 +163,18 @@ export class Worker {
   /** Starts the data server, joins the scheduler and starts taking tasks. */
   static async start(options: WorkerOptions): Promise<Worker> {
     let worker!: Worker;
-    const listener = await listen(options.listen ?? `inproc://worker-${randomId(4)}`, (comm) => void worker.data.accept(comm), options.transport);
+    const listener = await listen(
+      options.listen ?? `inproc://worker-${randomId(4)}`,
+      (comm) => void worker.data.accept(comm),
+      options.transport,
+    );
     worker = new Worker(options, listener.address);
     worker.listener = listener;
     if (options.webrtc) {
       const rtc = new RtcLink(options.webrtc.bridge, listener.address, options.transport);
       rtc.onChannel = (channel) => void worker.data.accept(new Comm(channel));
-      rtc.onSignal = (to, data) => worker.scheduler && !worker.scheduler.isClosed && worker.scheduler.send({ op: "rtc-signal", to, data });
+      rtc.onSignal = (to, data) =>
+        worker.scheduler && !worker.scheduler.isClosed && worker.scheduler.send({ op: "rtc-signal", to, data });
       worker.data.rtc = rtc;
     }
     try {
@@ -188,7 +203,12 @@ export class Worker {
 
   /** This worker's open connections: to the scheduler, to peers it fetches from, and from those fetching here. */
   links(): WorkerLink[] {
-    const row = (c: Comm, direction: WorkerLink["direction"], name: string | undefined, role: WorkerLink["role"]): WorkerLink => ({
+    const row = (
+      c: Comm,
+      direction: WorkerLink["direction"],
+      name: string | undefined,
+      role: WorkerLink["role"],
+    ): WorkerLink => ({
       peer: c.peerAddress,
       name,
       role,
@@ -198,7 +218,8 @@ export class Worker {
       bytesOut: c.stats.bytesOut,
     });
     const out: WorkerLink[] = [];
-    if (this.scheduler && !this.scheduler.isClosed) out.push(row(this.scheduler, "scheduler", "scheduler", "scheduler"));
+    if (this.scheduler && !this.scheduler.isClosed)
+      out.push(row(this.scheduler, "scheduler", "scheduler", "scheduler"));
     for (const { comm, direction, name, role } of this.data.connections()) out.push(row(comm, direction, name, role));
     return out;
   }
@@ -211,7 +232,10 @@ export class Worker {
   async retire(reason = "retiring", timeoutMs = 10_000): Promise<void> {
     if (this.closing) return;
     if (!this.scheduler.isClosed) this.scheduler.send({ op: "retire-me", reason });
-    const timer = setTimeout(() => void this.close(`${reason} (retirement took longer than ${timeoutMs} ms)`), timeoutMs);
+    const timer = setTimeout(
+      () => void this.close(`${reason} (retirement took longer than ${timeoutMs} ms)`),
+      timeoutMs,
+    );
     await this.closed;
     clearTimeout(timer);
   }
@@ -291,7 +315,10 @@ export class Worker {
     });
     void comm.closed.then((info) => {
       // Closing on our own (or told to) is a leave; the scheduler's link dropping is news.
-      if (!this.closing) log()[info.graceful ? "info" : "warn"](`${this.name}: lost the scheduler at ${this.options.scheduler} (${info.reason}); closing`);
+      if (!this.closing)
+        log()[info.graceful ? "info" : "warn"](
+          `${this.name}: lost the scheduler at ${this.options.scheduler} (${info.reason}); closing`,
+        );
       void this.close(`scheduler connection closed: ${info.reason}`);
     });
     log().info(`${this.name}: joined the scheduler at ${this.options.scheduler} as ${w.id}`);
@@ -305,7 +332,15 @@ export class Worker {
     const links = this.links()
       .filter((l) => l.direction === "out")
       .map(({ peer, kind, bytesIn, bytesOut }) => ({ peer, kind, bytesIn, bytesOut }));
-    this.scheduler.send({ op: "heartbeat", memory: st.memory, spilled: st.spilledBytes, paused: st.paused, links, executing: this.running ? 1 : 0, ready: st.readyCount });
+    this.scheduler.send({
+      op: "heartbeat",
+      memory: st.memory,
+      spilled: st.spilledBytes,
+      paused: st.paused,
+      links,
+      executing: this.running ? 1 : 0,
+      ready: st.readyCount,
+    });
   }
 
   // ------------------------------------------------------------ instructions
@@ -394,7 +429,11 @@ export class Worker {
       this.fail(task, err);
       return undefined;
     }
-    if (fn instanceof Promise) return fn.then((f) => this.call(task, f), (err) => this.fail(task, err));
+    if (fn instanceof Promise)
+      return fn.then(
+        (f) => this.call(task, f),
+        (err) => this.fail(task, err),
+      );
     return this.call(task, fn);
   }
 

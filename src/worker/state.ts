@@ -116,7 +116,8 @@ export class WorkerState {
   }
 
   takeInstructions(): WorkerInstruction[] {
-    for (const [from, batches] of this.pendingFetch) for (const b of batches) this.out.push({ kind: "fetch", from, keys: b.keys });
+    for (const [from, batches] of this.pendingFetch)
+      for (const b of batches) this.out.push({ kind: "fetch", from, keys: b.keys });
     this.pendingFetch.clear();
     const out = this.out;
     this.out = [];
@@ -159,7 +160,11 @@ export class WorkerState {
       waiting.add(task);
       const f = this.fetches.get(dep.key);
       if (!f) {
-        this.fetches.set(dep.key, { nbytes: dep.nbytes, candidates: dep.who.filter((w) => w !== this.selfAddress), from: null });
+        this.fetches.set(dep.key, {
+          nbytes: dep.nbytes,
+          candidates: dep.who.filter((w) => w !== this.selfAddress),
+          from: null,
+        });
         this.startFetch(dep.key);
       } else if (f.from === null && f.candidates.length === 0) {
         f.candidates = dep.who.filter((w) => w !== this.selfAddress);
@@ -180,7 +185,11 @@ export class WorkerState {
       this.replicaWanted.add(dep.key);
       const f = this.fetches.get(dep.key);
       if (f && (f.from !== null || f.candidates.length > 0)) continue; // already on its way for a task
-      this.fetches.set(dep.key, { nbytes: dep.nbytes, candidates: dep.who.filter((w) => w !== this.selfAddress), from: null });
+      this.fetches.set(dep.key, {
+        nbytes: dep.nbytes,
+        candidates: dep.who.filter((w) => w !== this.selfAddress),
+        from: null,
+      });
       this.startFetch(dep.key);
     }
   }
@@ -286,7 +295,14 @@ export class WorkerState {
    * `inline` is the result already encoded, when small enough to travel with the notice; `digest`
    * its serialized bytes' SHA-256, when the scheduler asked for it.
    */
-  taskDone(task: WorkerTask, value: unknown, nbytes: number, duration: number, inline?: Serialized, digest?: string): void {
+  taskDone(
+    task: WorkerTask,
+    value: unknown,
+    nbytes: number,
+    duration: number,
+    inline?: Serialized,
+    digest?: string,
+  ): void {
     const cancelled = task.state === "cancelled";
     this.forgetTask(task);
     if (cancelled) return;

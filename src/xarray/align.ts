@@ -35,12 +35,17 @@ export function alignmentPositions(a: Labeled, b: Labeled): [Record<string, Posi
     const ia = indexOf(a.coords, d);
     const ib = indexOf(b.coords, d);
     if (!ia || !ib) {
-      if (na !== nb) throw new AlignmentError(`dimension "${d}" has ${na} positions on one side and ${nb} on the other, and no labels to line them up by`);
+      if (na !== nb)
+        throw new AlignmentError(
+          `dimension "${d}" has ${na} positions on one side and ${nb} on the other, and no labels to line them up by`,
+        );
       continue;
     }
     if (ia.equals(ib)) continue;
-    if (ia.kind !== ib.kind) throw new AlignmentError(`"${d}" is labeled by ${ia.kind} values on one side and ${ib.kind} on the other`);
-    const keys = (c: Coordinate) => (c.strings ? [...c.strings] : Array.from(c.values.contiguous().toTypedArray(), Number));
+    if (ia.kind !== ib.kind)
+      throw new AlignmentError(`"${d}" is labeled by ${ia.kind} values on one side and ${ib.kind} on the other`);
+    const keys = (c: Coordinate) =>
+      c.strings ? [...c.strings] : Array.from(c.values.contiguous().toTypedArray(), Number);
     const ka = keys(ia);
     const kb = keys(ib);
     const where = new Map<string | number, number>();
@@ -54,8 +59,14 @@ export function alignmentPositions(a: Labeled, b: Labeled): [Record<string, Posi
         keepB.push(j);
       }
     });
-    if (keepA.length === 0) throw new AlignmentError(`"${d}" has no labels in common between the two sides (${ia.format(0)} … and ${ib.format(0)} …)`);
-    if (keepB.some((j, i) => i > 0 && j <= keepB[i - 1]!)) throw new AlignmentError(`the labels "${d}" has in common come in a different order on the two sides; sort one of them first`);
+    if (keepA.length === 0)
+      throw new AlignmentError(
+        `"${d}" has no labels in common between the two sides (${ia.format(0)} … and ${ib.format(0)} …)`,
+      );
+    if (keepB.some((j, i) => i > 0 && j <= keepB[i - 1]!))
+      throw new AlignmentError(
+        `the labels "${d}" has in common come in a different order on the two sides; sort one of them first`,
+      );
     pa[d] = asSelection(keepA, na);
     pb[d] = asSelection(keepB, nb);
   }
@@ -65,7 +76,8 @@ export function alignmentPositions(a: Labeled, b: Labeled): [Record<string, Posi
 /** A list of positions as a slice when it is one run, else the list. */
 function asSelection(positions: number[], n: number): Positions {
   const r = runs(positions);
-  if (r.length === 1) return r[0]![0] === 0 && r[0]![1] === n ? { start: 0, stop: n } : { start: r[0]![0], stop: r[0]![1] };
+  if (r.length === 1)
+    return r[0]![0] === 0 && r[0]![1] === n ? { start: 0, stop: n } : { start: r[0]![0], stop: r[0]![1] };
   return positions;
 }
 
@@ -86,7 +98,10 @@ export function unionDims(a: readonly string[], b: readonly string[]): string[] 
 }
 
 /** Merges two coordinate sets; a coordinate on both sides that disagrees is dropped (as xarray does for non-index coordinates). */
-export function mergeCoords(a: ReadonlyMap<string, Coordinate>, b: ReadonlyMap<string, Coordinate>): Map<string, Coordinate> {
+export function mergeCoords(
+  a: ReadonlyMap<string, Coordinate>,
+  b: ReadonlyMap<string, Coordinate>,
+): Map<string, Coordinate> {
   const out = new Map(a);
   for (const [n, c] of b) {
     const mine = out.get(n);
@@ -97,10 +112,18 @@ export function mergeCoords(a: ReadonlyMap<string, Coordinate>, b: ReadonlyMap<s
 }
 
 /** Two operands aligned and broadcast to common dimensions, as lazy arrays. */
-export function broadcastPair(a: Labeled, b: Labeled): { x: ChunkedArray; y: ChunkedArray; dims: string[]; coords: Map<string, Coordinate> } {
+export function broadcastPair(
+  a: Labeled,
+  b: Labeled,
+): { x: ChunkedArray; y: ChunkedArray; dims: string[]; coords: Map<string, Coordinate> } {
   const [pa, pb] = alignmentPositions(a, b);
   const a2 = selectLabeled(a, pa);
   const b2 = selectLabeled(b, pb);
   const dims = unionDims(a2.variable.dims, b2.variable.dims);
-  return { x: a2.variable.expandTo(dims), y: b2.variable.expandTo(dims), dims, coords: mergeCoords(a2.coords, b2.coords) };
+  return {
+    x: a2.variable.expandTo(dims),
+    y: b2.variable.expandTo(dims),
+    dims,
+    coords: mergeCoords(a2.coords, b2.coords),
+  };
 }

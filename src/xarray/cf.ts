@@ -19,13 +19,30 @@ const UNIT_MS: Record<string, number> = {
   nanosecond: 1e-6,
 };
 const UNIT_ALIASES: Record<string, string> = {
-  days: "day", d: "day",
-  hours: "hour", hr: "hour", hrs: "hour", h: "hour",
-  minutes: "minute", min: "minute", mins: "minute",
-  seconds: "second", sec: "second", secs: "second", s: "second",
-  milliseconds: "millisecond", msec: "millisecond", msecs: "millisecond", ms: "millisecond",
-  microseconds: "microsecond", usec: "microsecond", usecs: "microsecond", us: "microsecond",
-  nanoseconds: "nanosecond", nsec: "nanosecond", ns: "nanosecond",
+  days: "day",
+  d: "day",
+  hours: "hour",
+  hr: "hour",
+  hrs: "hour",
+  h: "hour",
+  minutes: "minute",
+  min: "minute",
+  mins: "minute",
+  seconds: "second",
+  sec: "second",
+  secs: "second",
+  s: "second",
+  milliseconds: "millisecond",
+  msec: "millisecond",
+  msecs: "millisecond",
+  ms: "millisecond",
+  microseconds: "microsecond",
+  usec: "microsecond",
+  usecs: "microsecond",
+  us: "microsecond",
+  nanoseconds: "nanosecond",
+  nsec: "nanosecond",
+  ns: "nanosecond",
 };
 
 /** Calendars whose dates JavaScript's Date (proleptic Gregorian) represents. */
@@ -57,10 +74,21 @@ export function parseTimeUnits(units: unknown): TimeUnits | null {
  * "1990-01-01 00:00:00 UTC", "2000-01-01 00:00:00+05:30". UTC unless an offset is given.
  */
 export function parseDate(text: string): number | null {
-  const m = /^(-?\d{1,6})-(\d{1,2})(?:-(\d{1,2}))?(?:[T\s]+(\d{1,2})(?::(\d{1,2}))?(?::(\d{1,2})(?:\.(\d+))?)?)?\s*(Z|UTC|GMT|[+-]\d{1,2}(?::?\d{2})?)?\s*$/i.exec(text.trim());
+  const m =
+    /^(-?\d{1,6})-(\d{1,2})(?:-(\d{1,2}))?(?:[T\s]+(\d{1,2})(?::(\d{1,2}))?(?::(\d{1,2})(?:\.(\d+))?)?)?\s*(Z|UTC|GMT|[+-]\d{1,2}(?::?\d{2})?)?\s*$/i.exec(
+      text.trim(),
+    );
   if (!m) return null;
   const [, y, mo, d, h, mi, s, frac, tz] = m;
-  let ms = Date.UTC(Number(y), Number(mo) - 1, Number(d ?? 1), Number(h ?? 0), Number(mi ?? 0), Number(s ?? 0), frac ? Math.round(Number(`0.${frac}`) * 1000) : 0);
+  let ms = Date.UTC(
+    Number(y),
+    Number(mo) - 1,
+    Number(d ?? 1),
+    Number(h ?? 0),
+    Number(mi ?? 0),
+    Number(s ?? 0),
+    frac ? Math.round(Number(`0.${frac}`) * 1000) : 0,
+  );
   // Date.UTC maps years 0-99 to 1900-1999.
   if (Number(y) >= 0 && Number(y) < 100) {
     const dt = new Date(ms);
@@ -196,7 +224,8 @@ function promoteForNaN(dtype: DType): DType {
  */
 export function floatTypeFor(stored: DType, hasOffset: boolean): DType {
   if (stored === "float32") return "float32";
-  if ((stored === "int8" || stored === "uint8" || stored === "int16" || stored === "uint16") && !hasOffset) return "float32";
+  if ((stored === "int8" || stored === "uint8" || stored === "int16" || stored === "uint16") && !hasOffset)
+    return "float32";
   return "float64";
 }
 

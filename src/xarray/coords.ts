@@ -22,13 +22,22 @@ export class Coordinate {
   /** How it was stored (CF time units and calendar, dtype), kept so writing it back is faithful. */
   readonly encoding: Readonly<Record<string, unknown>>;
 
-  constructor(init: { dims: readonly string[]; kind?: CoordKind; values: NDArray | readonly string[]; attrs?: Record<string, unknown>; encoding?: Record<string, unknown> }) {
+  constructor(init: {
+    dims: readonly string[];
+    kind?: CoordKind;
+    values: NDArray | readonly string[];
+    attrs?: Record<string, unknown>;
+    encoding?: Record<string, unknown>;
+  }) {
     this.dims = Object.freeze([...init.dims]);
     if (init.values instanceof NDArray) {
       this.values = init.values;
       this.strings = undefined;
       this.kind = init.kind ?? "number";
-      if (this.values.ndim !== this.dims.length) throw new ArgumentError(`a coordinate with dims [${this.dims.join(", ")}] needs ${this.dims.length}-d values, got ${this.values.ndim}-d`);
+      if (this.values.ndim !== this.dims.length)
+        throw new ArgumentError(
+          `a coordinate with dims [${this.dims.join(", ")}] needs ${this.dims.length}-d values, got ${this.values.ndim}-d`,
+        );
     } else {
       if (this.dims.length !== 1) throw new ArgumentError("string coordinates are one-dimensional");
       this.strings = Object.freeze([...init.values]);
@@ -76,28 +85,60 @@ export class Coordinate {
   /** Positions along its first dimension; an integer drops the dimension (a scalar coordinate). */
   take(positions: readonly number[] | number): Coordinate {
     if (typeof positions === "number") {
-      if (this.strings) return new Coordinate({ dims: [], kind: "string", values: NDArray.from(positions), attrs: { ...this.attrs, label: this.strings[positions] }, encoding: this.encoding });
+      if (this.strings)
+        return new Coordinate({
+          dims: [],
+          kind: "string",
+          values: NDArray.from(positions),
+          attrs: { ...this.attrs, label: this.strings[positions] },
+          encoding: this.encoding,
+        });
       const v = this.values.slice(positions);
-      return new Coordinate({ dims: this.dims.slice(1), kind: this.kind, values: v.copy(), attrs: { ...this.attrs }, encoding: { ...this.encoding } });
+      return new Coordinate({
+        dims: this.dims.slice(1),
+        kind: this.kind,
+        values: v.copy(),
+        attrs: { ...this.attrs },
+        encoding: { ...this.encoding },
+      });
     }
-    if (this.strings) return new Coordinate({ dims: this.dims, values: positions.map((p) => this.strings![p]!), attrs: { ...this.attrs }, encoding: { ...this.encoding } });
+    if (this.strings)
+      return new Coordinate({
+        dims: this.dims,
+        values: positions.map((p) => this.strings![p]!),
+        attrs: { ...this.attrs },
+        encoding: { ...this.encoding },
+      });
     const rows = positions.map((p) => this.values.slice(p).copy());
     const shape = [positions.length, ...this.values.shape.slice(1)];
     const out = NDArray.zeros(shape, this.values.dtype);
     const data = out.data;
     const per = this.values.shape.slice(1).reduce((a, b) => a * b, 1);
     rows.forEach((r, i) => data.set(r.contiguous().toTypedArray(), i * per));
-    return new Coordinate({ dims: this.dims, kind: this.kind, values: out, attrs: { ...this.attrs }, encoding: { ...this.encoding } });
+    return new Coordinate({
+      dims: this.dims,
+      kind: this.kind,
+      values: out,
+      attrs: { ...this.attrs },
+      encoding: { ...this.encoding },
+    });
   }
 
   /** Renames dimensions. */
   withDims(dims: readonly string[]): Coordinate {
-    return new Coordinate({ dims, kind: this.kind, values: this.strings ?? this.values, attrs: { ...this.attrs }, encoding: { ...this.encoding } });
+    return new Coordinate({
+      dims,
+      kind: this.kind,
+      values: this.strings ?? this.values,
+      attrs: { ...this.attrs },
+      encoding: { ...this.encoding },
+    });
   }
 
   /** Whether two coordinates have the same dims and labels (attributes aside). */
   equals(other: Coordinate): boolean {
-    if (this.kind !== other.kind || this.dims.join() !== other.dims.join() || this.shape.join() !== other.shape.join()) return false;
+    if (this.kind !== other.kind || this.dims.join() !== other.dims.join() || this.shape.join() !== other.shape.join())
+      return false;
     if (this.strings) return this.strings.every((s, i) => s === other.strings![i]);
     const a = this.values.contiguous().toTypedArray();
     const b = other.values.contiguous().toTypedArray();
@@ -110,16 +151,30 @@ export class Coordinate {
   /** A user's label as a number comparable with the values (dates → milliseconds). */
   private key(label: Label, dim: string): number {
     if (this.kind === "datetime") {
-      const ms = label instanceof Date ? label.getTime() : typeof label === "string" ? parseDate(label) : typeof label === "number" ? label : null;
-      if (ms === null || Number.isNaN(ms)) throw new LabelError(`${JSON.stringify(label)} is not a date, and "${dim}" is labeled by dates (e.g. "2020-01-31" or a Date)`);
+      const ms =
+        label instanceof Date
+          ? label.getTime()
+          : typeof label === "string"
+            ? parseDate(label)
+            : typeof label === "number"
+              ? label
+              : null;
+      if (ms === null || Number.isNaN(ms))
+        throw new LabelError(
+          `${JSON.stringify(label)} is not a date, and "${dim}" is labeled by dates (e.g. "2020-01-31" or a Date)`,
+        );
       return ms;
     }
     if (this.kind === "string") {
       const i = this.strings!.indexOf(String(label));
-      if (i < 0) throw new LabelError(`"${String(label)}" is not a label of "${dim}"; its labels are ${preview(this.strings!)}`);
+      if (i < 0)
+        throw new LabelError(`"${String(label)}" is not a label of "${dim}"; its labels are ${preview(this.strings!)}`);
       return i;
     }
-    if (typeof label !== "number") throw new LabelError(`${JSON.stringify(label)} is not a number, and "${dim}" is labeled by numbers (${this.format(0)} … ${this.format(this.size - 1)})`);
+    if (typeof label !== "number")
+      throw new LabelError(
+        `${JSON.stringify(label)} is not a number, and "${dim}" is labeled by numbers (${this.format(0)} … ${this.format(this.size - 1)})`,
+      );
     return label;
   }
 
@@ -152,11 +207,16 @@ export class Coordinate {
         }
       }
       if (best < 0) throw new LabelError(`"${dim}" has no labels to be near ${describeLabel(label)}`);
-      if (tolerance !== undefined && bestD > tolerance) throw new LabelError(`the nearest "${dim}" label to ${describeLabel(label)} is ${this.format(best)}, farther than the tolerance ${tolerance}`);
+      if (tolerance !== undefined && bestD > tolerance)
+        throw new LabelError(
+          `the nearest "${dim}" label to ${describeLabel(label)} is ${this.format(best)}, farther than the tolerance ${tolerance}`,
+        );
       return best;
     }
     for (let i = 0; i < v.length; i++) if (v[i] === k) return i;
-    throw new LabelError(`${describeLabel(label)} is not a label of "${dim}" (${this.size} labels from ${this.format(0)} to ${this.format(this.size - 1)}); pass method: "nearest" for the closest`);
+    throw new LabelError(
+      `${describeLabel(label)} is not a label of "${dim}" (${this.size} labels from ${this.format(0)} to ${this.format(this.size - 1)}); pass method: "nearest" for the closest`,
+    );
   }
 
   /**
@@ -171,12 +231,14 @@ export class Coordinate {
       return [a, b + 1];
     }
     const dir = this.order();
-    if (dir === null) throw new LabelError(`"${dim}" is not sorted, so it cannot be sliced by label; select positions with isel`);
+    if (dir === null)
+      throw new LabelError(`"${dim}" is not sorted, so it cannot be sliced by label; select positions with isel`);
     const v = this.values.contiguous().toTypedArray();
     const lo = from === undefined ? (dir > 0 ? -Infinity : Infinity) : this.key(from, dim);
     // A date written as a day ("2020-06-30") includes the whole of that day, as in xarray.
     let hi = to === undefined ? (dir > 0 ? Infinity : -Infinity) : this.key(to, dim);
-    if (this.kind === "datetime" && typeof to === "string" && /^\s*-?\d+-\d{1,2}-\d{1,2}\s*$/.test(to)) hi += 86_400_000 - 1;
+    if (this.kind === "datetime" && typeof to === "string" && /^\s*-?\d+-\d{1,2}-\d{1,2}\s*$/.test(to))
+      hi += 86_400_000 - 1;
     else if (this.kind === "datetime" && typeof to === "string" && /^\s*-?\d+-\d{1,2}\s*$/.test(to)) {
       const d = new Date(hi);
       hi = Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1) - 1;

@@ -8,17 +8,44 @@ import { ChunkedArray } from "../array/core.js";
 import { where as whereArrays } from "../array/elementwise.js";
 import { NDArray } from "../array/ndarray.js";
 import type { DType } from "../array/dtype.js";
-import { COLLECTION, computeWith, persistWith, type Collection, type CollectionParts, type ComputeOptions } from "../graph/collection.js";
+import {
+  COLLECTION,
+  computeWith,
+  persistWith,
+  type Collection,
+  type CollectionParts,
+  type ComputeOptions,
+} from "../graph/collection.js";
 import type { GraphNode } from "../graph/task.js";
 import { broadcastPair, type Labeled } from "./align.js";
 import { Coordinate } from "./coords.js";
 import { DataArrayRef, GroupBy } from "./groupby.js";
-import { iselCoord, iselVariable, labelsToPositions, type LabelSelector, type Positions, type SelOptions } from "./indexing.js";
+import {
+  iselCoord,
+  iselVariable,
+  labelsToPositions,
+  type LabelSelector,
+  type Positions,
+  type SelOptions,
+} from "./indexing.js";
 import { reduceVariable, type ReduceName, type ReduceOptions } from "./reduce.js";
 import { formatDataArray } from "./repr.js";
 import { expandEllipsis, Variable, type ArrayData } from "./variable.js";
 
-type BinaryName = "add" | "sub" | "mul" | "div" | "pow" | "maximum" | "minimum" | "eq" | "ne" | "lt" | "le" | "gt" | "ge";
+type BinaryName =
+  | "add"
+  | "sub"
+  | "mul"
+  | "div"
+  | "pow"
+  | "maximum"
+  | "minimum"
+  | "eq"
+  | "ne"
+  | "lt"
+  | "le"
+  | "gt"
+  | "ge";
 type UnaryName = "neg" | "abs" | "exp" | "log" | "sqrt" | "sin" | "cos";
 
 export type Operand = DataArray | number | boolean;
@@ -47,7 +74,8 @@ export class DataArray implements Collection<DataArray>, Labeled {
       for (const d of c.dims) {
         const want = this.variable.shape[this.variable.axis(d)]!;
         const has = c.shape[c.dims.indexOf(d)]!;
-        if (want !== has) throw new ArgumentError(`coordinate "${n}" has ${has} labels along "${d}", which has length ${want}`);
+        if (want !== has)
+          throw new ArgumentError(`coordinate "${n}" has ${has} labels along "${d}", which has length ${want}`);
       }
       coords.set(n, c);
     }
@@ -57,7 +85,14 @@ export class DataArray implements Collection<DataArray>, Labeled {
 
   /** @internal */
   static of(variable: Variable, coords: ReadonlyMap<string, Coordinate>, name: string | null): DataArray {
-    return new DataArray({ data: variable.data, dims: variable.dims, coords, attrs: { ...variable.attrs }, name, encoding: { ...variable.encoding } });
+    return new DataArray({
+      data: variable.data,
+      dims: variable.dims,
+      coords,
+      attrs: { ...variable.attrs },
+      name,
+      encoding: { ...variable.encoding },
+    });
   }
 
   get dims(): readonly string[] {
@@ -105,7 +140,11 @@ export class DataArray implements Collection<DataArray>, Labeled {
     return this.name ? `DataArray "${this.name}"` : "this DataArray";
   }
 
-  private withVariable(v: Variable, coords: ReadonlyMap<string, Coordinate> = this.coords, name: string | null = this.name): DataArray {
+  private withVariable(
+    v: Variable,
+    coords: ReadonlyMap<string, Coordinate> = this.coords,
+    name: string | null = this.name,
+  ): DataArray {
     return DataArray.of(v, coords, name);
   }
 
@@ -150,7 +189,9 @@ export class DataArray implements Collection<DataArray>, Labeled {
   }
 
   /** Adds or replaces coordinates: values along one dimension (numbers, Dates, strings) or Coordinates. */
-  assignCoords(coords: Readonly<Record<string, Coordinate | readonly (number | Date | string)[] | NDArray>>): DataArray {
+  assignCoords(
+    coords: Readonly<Record<string, Coordinate | readonly (number | Date | string)[] | NDArray>>,
+  ): DataArray {
     const out = new Map(this.coords);
     for (const [n, v] of Object.entries(coords)) out.set(n, toCoordinate(n, v, this.dims.includes(n) ? [n] : null));
     return this.withVariable(this.variable, out);
@@ -167,7 +208,8 @@ export class DataArray implements Collection<DataArray>, Labeled {
     if (typeof other === "number" || typeof other === "boolean") {
       return this.withVariable(this.variable.with(this.variable.lazy()[op](other), this.dims, {}));
     }
-    if (!(other instanceof DataArray)) throw new ArgumentError(`${op} takes a DataArray, a number or a boolean, got ${typeof other}`);
+    if (!(other instanceof DataArray))
+      throw new ArgumentError(`${op} takes a DataArray, a number or a boolean, got ${typeof other}`);
     const { x, y, dims, coords } = broadcastPair(this, other);
     const name = this.name === other.name ? this.name : null;
     return DataArray.of(new Variable(dims, x[op](y)), coords, name);
@@ -243,7 +285,8 @@ export class DataArray implements Collection<DataArray>, Labeled {
   /** This array where `cond` holds, `other` elsewhere (NaN by default), as xarray's `where`. */
   where(cond: DataArray, other: Operand = NaN): DataArray {
     const { x, y, dims, coords } = broadcastPair(this, cond);
-    const o = other instanceof DataArray ? broadcastPair(DataArray.of(new Variable(dims, x), coords, null), other).y : other;
+    const o =
+      other instanceof DataArray ? broadcastPair(DataArray.of(new Variable(dims, x), coords, null), other).y : other;
     return DataArray.of(new Variable(dims, whereArrays(y, x, o)), coords, this.name);
   }
 
@@ -295,7 +338,8 @@ export class DataArray implements Collection<DataArray>, Labeled {
       graph: parts.graph,
       keys: parts.keys,
       finalize: (values) => this.withVariable(this.variable.with(asNDArray(parts.finalize(values), dtype))),
-      rebuild: (held: ReadonlyMap<string, GraphNode>) => this.withVariable(this.variable.with(parts.rebuild(held) as ChunkedArray)),
+      rebuild: (held: ReadonlyMap<string, GraphNode>) =>
+        this.withVariable(this.variable.with(parts.rebuild(held) as ChunkedArray)),
     };
   }
 
@@ -339,14 +383,25 @@ function asNDArray(v: unknown, dtype: DType): NDArray {
 }
 
 /** Values for assignCoords as a Coordinate along `dims` (default: the coordinate's own name). */
-export function toCoordinate(name: string, v: Coordinate | readonly (number | Date | string)[] | NDArray, dims: string[] | null): Coordinate {
+export function toCoordinate(
+  name: string,
+  v: Coordinate | readonly (number | Date | string)[] | NDArray,
+  dims: string[] | null,
+): Coordinate {
   if (v instanceof Coordinate) return v;
   const along = dims ?? [name];
   if (v instanceof NDArray) return new Coordinate({ dims: v.ndim === 0 ? [] : along, values: v });
-  if (!Array.isArray(v)) throw new ArgumentError(`coordinate "${name}" must be a list of labels, an NDArray or a Coordinate`);
-  if (v.every((x) => x instanceof Date)) return new Coordinate({ dims: along, kind: "datetime", values: NDArray.from(Float64Array.from(v as Date[], (d) => d.getTime())) });
+  if (!Array.isArray(v))
+    throw new ArgumentError(`coordinate "${name}" must be a list of labels, an NDArray or a Coordinate`);
+  if (v.every((x) => x instanceof Date))
+    return new Coordinate({
+      dims: along,
+      kind: "datetime",
+      values: NDArray.from(Float64Array.from(v as Date[], (d) => d.getTime())),
+    });
   if (v.every((x) => typeof x === "string")) return new Coordinate({ dims: along, values: v as string[] });
-  if (v.every((x) => typeof x === "number")) return new Coordinate({ dims: along, values: NDArray.from(Float64Array.from(v as number[])) });
+  if (v.every((x) => typeof x === "number"))
+    return new Coordinate({ dims: along, values: NDArray.from(Float64Array.from(v as number[])) });
   throw new ArgumentError(`coordinate "${name}" mixes kinds of labels; use all numbers, all Dates or all strings`);
 }
 

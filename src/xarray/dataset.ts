@@ -5,11 +5,25 @@
 import { ArgumentError, LabelError } from "../errors.js";
 import { ChunkedArray } from "../array/core.js";
 import { NDArray } from "../array/ndarray.js";
-import { COLLECTION, computeWith, persistWith, type Collection, type CollectionParts, type ComputeOptions } from "../graph/collection.js";
+import {
+  COLLECTION,
+  computeWith,
+  persistWith,
+  type Collection,
+  type CollectionParts,
+  type ComputeOptions,
+} from "../graph/collection.js";
 import { LayeredGraph, type GraphNode } from "../graph/task.js";
 import { Coordinate } from "./coords.js";
 import { DataArray, toCoordinate } from "./dataarray.js";
-import { iselCoord, iselVariable, labelsToPositions, type LabelSelector, type Positions, type SelOptions } from "./indexing.js";
+import {
+  iselCoord,
+  iselVariable,
+  labelsToPositions,
+  type LabelSelector,
+  type Positions,
+  type SelOptions,
+} from "./indexing.js";
 import { reduceVariable, type ReduceName, type ReduceOptions } from "./reduce.js";
 import { formatDataset } from "./repr.js";
 import { Variable } from "./variable.js";
@@ -19,9 +33,15 @@ export class Dataset implements Collection<Dataset> {
   readonly coords: ReadonlyMap<string, Coordinate>;
   readonly attrs: Readonly<Record<string, unknown>>;
 
-  constructor(init: { dataVars?: ReadonlyMap<string, Variable> | Record<string, Variable | DataArray>; coords?: ReadonlyMap<string, Coordinate> | Record<string, Coordinate>; attrs?: Record<string, unknown> }) {
+  constructor(init: {
+    dataVars?: ReadonlyMap<string, Variable> | Record<string, Variable | DataArray>;
+    coords?: ReadonlyMap<string, Coordinate> | Record<string, Coordinate>;
+    attrs?: Record<string, unknown>;
+  }) {
     const vars = new Map<string, Variable>();
-    const coords = new Map<string, Coordinate>(init.coords instanceof Map ? init.coords : Object.entries(init.coords ?? {}));
+    const coords = new Map<string, Coordinate>(
+      init.coords instanceof Map ? init.coords : Object.entries(init.coords ?? {}),
+    );
     const entries = init.dataVars instanceof Map ? [...init.dataVars] : Object.entries(init.dataVars ?? {});
     for (const [n, v] of entries) {
       if (v instanceof DataArray) {
@@ -35,7 +55,8 @@ export class Dataset implements Collection<Dataset> {
       dims.forEach((d, i) => {
         const n = sizes.get(d);
         if (n === undefined) sizes.set(d, shape[i]!);
-        else if (n !== shape[i]) throw new ArgumentError(`"${name}" has ${shape[i]} positions along "${d}", which other variables give ${n}`);
+        else if (n !== shape[i])
+          throw new ArgumentError(`"${name}" has ${shape[i]} positions along "${d}", which other variables give ${n}`);
       });
     for (const [n, v] of vars) check(n, v.dims, v.shape);
     for (const [n, c] of coords) check(n, c.dims, c.shape);
@@ -46,7 +67,7 @@ export class Dataset implements Collection<Dataset> {
 
   static fromDataArray(a: DataArray, name?: string): Dataset {
     const n = name ?? a.name;
-    if (!n) throw new ArgumentError("the DataArray has no name: pass one (toDataset(\"air\"))");
+    if (!n) throw new ArgumentError('the DataArray has no name: pass one (toDataset("air"))');
     return new Dataset({ dataVars: new Map([[n, a.variable]]), coords: a.coords });
   }
 
@@ -80,14 +101,20 @@ export class Dataset implements Collection<Dataset> {
       const data = c.kind === "string" ? c.values : c.values;
       return new DataArray({ data, dims: c.dims, coords: this.coordsFor(c.dims), attrs: { ...c.attrs }, name });
     }
-    throw new LabelError(`no variable "${name}" in this Dataset; it has ${[...this.dataVars.keys(), ...this.coords.keys()].map((k) => `"${k}"`).join(", ")}`);
+    throw new LabelError(
+      `no variable "${name}" in this Dataset; it has ${[...this.dataVars.keys(), ...this.coords.keys()].map((k) => `"${k}"`).join(", ")}`,
+    );
   }
 
   private coordsFor(dims: readonly string[]): Map<string, Coordinate> {
     return new Map([...this.coords].filter(([, c]) => c.dims.every((d) => dims.includes(d))));
   }
 
-  private with(vars: Map<string, Variable>, coords: ReadonlyMap<string, Coordinate> = this.coords, attrs: Record<string, unknown> = { ...this.attrs }): Dataset {
+  private with(
+    vars: Map<string, Variable>,
+    coords: ReadonlyMap<string, Coordinate> = this.coords,
+    attrs: Record<string, unknown> = { ...this.attrs },
+  ): Dataset {
     return new Dataset({ dataVars: vars, coords, attrs });
   }
 
@@ -105,12 +132,21 @@ export class Dataset implements Collection<Dataset> {
   /** Without these variables or coordinates. */
   drop(...names: string[]): Dataset {
     for (const n of names) if (!this.has(n)) throw new LabelError(`cannot drop "${n}": no such variable`);
-    return this.with(new Map([...this.dataVars].filter(([n]) => !names.includes(n))), new Map([...this.coords].filter(([n]) => !names.includes(n))));
+    return this.with(
+      new Map([...this.dataVars].filter(([n]) => !names.includes(n))),
+      new Map([...this.coords].filter(([n]) => !names.includes(n))),
+    );
   }
 
   isel(indexers: Readonly<Record<string, Positions>>): Dataset {
     const sizes = this.sizes;
-    for (const d of Object.keys(indexers)) if (!(d in sizes)) throw new LabelError(`no dimension "${d}"; the dimensions are ${Object.keys(sizes).map((x) => `"${x}"`).join(", ")}`);
+    for (const d of Object.keys(indexers))
+      if (!(d in sizes))
+        throw new LabelError(
+          `no dimension "${d}"; the dimensions are ${Object.keys(sizes)
+            .map((x) => `"${x}"`)
+            .join(", ")}`,
+        );
     const vars = new Map([...this.dataVars].map(([n, v]) => [n, iselVariable(v, indexers)]));
     const coords = new Map<string, Coordinate>();
     for (const [n, c] of this.coords) {
@@ -122,7 +158,12 @@ export class Dataset implements Collection<Dataset> {
 
   sel(selectors: Readonly<Record<string, LabelSelector>> & SelOptions, options: SelOptions = {}): Dataset {
     const { method, tolerance, ...labels } = selectors as Record<string, unknown> & SelOptions;
-    return this.isel(labelsToPositions(this.coords, this.dims, labels as Record<string, LabelSelector>, { method: options.method ?? method, tolerance: options.tolerance ?? tolerance }));
+    return this.isel(
+      labelsToPositions(this.coords, this.dims, labels as Record<string, LabelSelector>, {
+        method: options.method ?? method,
+        tolerance: options.tolerance ?? tolerance,
+      }),
+    );
   }
 
   rename(names: Readonly<Record<string, string>>): Dataset {
@@ -139,8 +180,13 @@ export class Dataset implements Collection<Dataset> {
   }
 
   private reduce(op: ReduceName, options: ReduceOptions = {}): Dataset {
-    const dims = options.dim === undefined ? this.dims : typeof options.dim === "string" ? [options.dim] : [...options.dim];
-    for (const d of dims) if (!this.dims.includes(d)) throw new LabelError(`cannot reduce over "${d}": the dimensions are ${this.dims.map((x) => `"${x}"`).join(", ")}`);
+    const dims =
+      options.dim === undefined ? this.dims : typeof options.dim === "string" ? [options.dim] : [...options.dim];
+    for (const d of dims)
+      if (!this.dims.includes(d))
+        throw new LabelError(
+          `cannot reduce over "${d}": the dimensions are ${this.dims.map((x) => `"${x}"`).join(", ")}`,
+        );
     const vars = new Map<string, Variable>();
     for (const [n, v] of this.dataVars) {
       const mine = dims.filter((d) => v.dims.includes(d));

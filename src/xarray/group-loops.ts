@@ -37,7 +37,15 @@ export function runsOf(codes: readonly number[], slot: Map<number, number>): Run
  * one by one. 0.85 ns a value against 2.1 for one row at a time (one read and write of the total
  * per row).
  */
-export function sumRun(data: ArrayLike<number>, run: Run, inner: number, base: number, v: Float64Array, n: Float64Array, skip: boolean): number {
+export function sumRun(
+  data: ArrayLike<number>,
+  run: Run,
+  inner: number,
+  base: number,
+  v: Float64Array,
+  n: Float64Array,
+  skip: boolean,
+): number {
   const len = run.end - run.start;
   let skipped = 0;
   const split = run.start + (len & ~3);
@@ -90,7 +98,15 @@ export function sumRun(data: ArrayLike<number>, run: Run, inner: number, base: n
   return skipped;
 }
 
-export function prodRun(data: ArrayLike<number>, run: Run, inner: number, base: number, v: Float64Array, n: Float64Array, skip: boolean): void {
+export function prodRun(
+  data: ArrayLike<number>,
+  run: Run,
+  inner: number,
+  base: number,
+  v: Float64Array,
+  n: Float64Array,
+  skip: boolean,
+): void {
   const len = run.end - run.start;
   for (let j0 = 0; j0 < inner; j0 += TILE) {
     const k0 = base + j0;
@@ -108,7 +124,16 @@ export function prodRun(data: ArrayLike<number>, run: Run, inner: number, base: 
 }
 
 /** Minimum or maximum of a run; n counts the values, and is -Infinity where a NaN not skipped sticks. */
-export function extremeRun(data: ArrayLike<number>, run: Run, inner: number, base: number, v: Float64Array, n: Float64Array, skip: boolean, max: boolean): void {
+export function extremeRun(
+  data: ArrayLike<number>,
+  run: Run,
+  inner: number,
+  base: number,
+  v: Float64Array,
+  n: Float64Array,
+  skip: boolean,
+  max: boolean,
+): void {
   for (let j0 = 0; j0 < inner; j0 += TILE) {
     const k0 = base + j0;
     const k1 = base + Math.min(inner, j0 + TILE);
@@ -134,7 +159,15 @@ export function extremeRun(data: ArrayLike<number>, run: Run, inner: number, bas
 }
 
 /** Squared deviations of a run's values from their group's mean (var and std's second pass). */
-export function squaresRun(data: ArrayLike<number>, run: Run, inner: number, base: number, mean: Float64Array, m2: Float64Array, skip: boolean): void {
+export function squaresRun(
+  data: ArrayLike<number>,
+  run: Run,
+  inner: number,
+  base: number,
+  mean: Float64Array,
+  m2: Float64Array,
+  skip: boolean,
+): void {
   for (let j0 = 0; j0 < inner; j0 += TILE) {
     const k0 = base + j0;
     const k1 = base + Math.min(inner, j0 + TILE);
@@ -160,7 +193,15 @@ export function addCount(n: Float64Array, to: number, count: number, inner: numb
   for (let a = to; a < to + inner; a++) n[a] = n[a]! + count;
 }
 
-export function mergeSums(v: Float64Array, n: Float64Array, to: number, pv: Float64Array, pn: Float64Array, from: number, inner: number): void {
+export function mergeSums(
+  v: Float64Array,
+  n: Float64Array,
+  to: number,
+  pv: Float64Array,
+  pn: Float64Array,
+  from: number,
+  inner: number,
+): void {
   const d = from - to;
   for (let a = to; a < to + inner; a++) {
     v[a] = v[a]! + pv[a + d]!;
@@ -168,7 +209,15 @@ export function mergeSums(v: Float64Array, n: Float64Array, to: number, pv: Floa
   }
 }
 
-export function mergeProducts(v: Float64Array, n: Float64Array, to: number, pv: Float64Array, pn: Float64Array, from: number, inner: number): void {
+export function mergeProducts(
+  v: Float64Array,
+  n: Float64Array,
+  to: number,
+  pv: Float64Array,
+  pn: Float64Array,
+  from: number,
+  inner: number,
+): void {
   const d = from - to;
   for (let a = to; a < to + inner; a++) {
     v[a] = v[a]! * pv[a + d]!;
@@ -177,7 +226,16 @@ export function mergeProducts(v: Float64Array, n: Float64Array, to: number, pv: 
 }
 
 /** A NaN that stuck (n < 0) stays; otherwise the smaller or larger value, NaN meaning none yet. */
-export function mergeExtremes(v: Float64Array, n: Float64Array, to: number, pv: Float64Array, pn: Float64Array, from: number, inner: number, max: boolean): void {
+export function mergeExtremes(
+  v: Float64Array,
+  n: Float64Array,
+  to: number,
+  pv: Float64Array,
+  pn: Float64Array,
+  from: number,
+  inner: number,
+  max: boolean,
+): void {
   const d = from - to;
   for (let a = to; a < to + inner; a++) {
     if (n[a]! < 0) continue;
@@ -195,7 +253,17 @@ export function mergeExtremes(v: Float64Array, n: Float64Array, to: number, pv: 
 }
 
 /** Chan et al.'s merge of two (n, mean, m2). */
-export function mergeMoments(v: Float64Array, n: Float64Array, m2: Float64Array, to: number, pv: Float64Array, pn: Float64Array, pm2: Float64Array, from: number, inner: number): void {
+export function mergeMoments(
+  v: Float64Array,
+  n: Float64Array,
+  m2: Float64Array,
+  to: number,
+  pv: Float64Array,
+  pn: Float64Array,
+  pm2: Float64Array,
+  from: number,
+  inner: number,
+): void {
   const d = from - to;
   for (let a = to; a < to + inner; a++) {
     const b = a + d;

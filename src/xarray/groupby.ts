@@ -53,23 +53,45 @@ export class GroupBy {
     readonly array: DataArray,
     key: string,
   ) {
-    const [coordName, part] = key.includes(".") ? [key.slice(0, key.indexOf(".")), key.slice(key.indexOf(".") + 1)] : [key, undefined];
+    const [coordName, part] = key.includes(".")
+      ? [key.slice(0, key.indexOf(".")), key.slice(key.indexOf(".") + 1)]
+      : [key, undefined];
     const coord = array.coords.get(coordName!);
-    if (!coord) throw new LabelError(`cannot group by "${key}": there is no coordinate "${coordName}" (there are ${[...array.coords.keys()].map((k) => `"${k}"`).join(", ") || "none"})`);
-    if (coord.dims.length !== 1) throw new ArgumentError(`cannot group by "${coordName}": it has ${coord.dims.length} dimensions, groupby needs one`);
+    if (!coord)
+      throw new LabelError(
+        `cannot group by "${key}": there is no coordinate "${coordName}" (there are ${[...array.coords.keys()].map((k) => `"${k}"`).join(", ") || "none"})`,
+      );
+    if (coord.dims.length !== 1)
+      throw new ArgumentError(
+        `cannot group by "${coordName}": it has ${coord.dims.length} dimensions, groupby needs one`,
+      );
     this.dim = coord.dims[0]!;
     let keys: (number | string)[];
     if (part !== undefined) {
-      if (coord.kind !== "datetime") throw new ArgumentError(`"${key}": "${coordName}" holds ${coord.kind} values, not dates, so it has no ".${part}"`);
+      if (coord.kind !== "datetime")
+        throw new ArgumentError(
+          `"${key}": "${coordName}" holds ${coord.kind} values, not dates, so it has no ".${part}"`,
+        );
       const f = DATE_PARTS[part];
-      if (!f) throw new ArgumentError(`"${key}": dates have no part "${part}"; the parts are ${Object.keys(DATE_PARTS).join(", ")}`);
+      if (!f)
+        throw new ArgumentError(
+          `"${key}": dates have no part "${part}"; the parts are ${Object.keys(DATE_PARTS).join(", ")}`,
+        );
       keys = Array.from(coord.values.contiguous().toTypedArray(), (ms) => f(new Date(ms)));
       this.name = part;
     } else {
       keys = coord.strings ? [...coord.strings] : Array.from(coord.values.contiguous().toTypedArray(), Number);
       this.name = coordName!;
     }
-    const labels = [...new Set(keys)].sort((a, b) => (typeof a === "number" && typeof b === "number" ? a - b : String(a) < String(b) ? -1 : String(a) > String(b) ? 1 : 0));
+    const labels = [...new Set(keys)].sort((a, b) =>
+      typeof a === "number" && typeof b === "number"
+        ? a - b
+        : String(a) < String(b)
+          ? -1
+          : String(a) > String(b)
+            ? 1
+            : 0,
+    );
     const at = new Map(labels.map((l, i) => [l, i]));
     this.labels = labels;
     this.codes = keys.map((k) => at.get(k)!);
@@ -81,16 +103,29 @@ export class GroupBy {
     if (strings) return new Coordinate({ dims: [this.name], values: this.labels as string[] });
     const numbers = this.labels as number[];
     const ints = numbers.every((n) => Number.isInteger(n) && Math.abs(n) < 2 ** 31);
-    return new Coordinate({ dims: [this.name], values: ints ? NDArray.from(Int32Array.from(numbers)) : NDArray.from(Float64Array.from(numbers)) });
+    return new Coordinate({
+      dims: [this.name],
+      values: ints ? NDArray.from(Int32Array.from(numbers)) : NDArray.from(Float64Array.from(numbers)),
+    });
   }
 
   private reduce(op: GroupOp, options: GroupReduceOptions = {}): DataArray {
-    if (options.dim !== undefined && options.dim !== this.dim) throw new ArgumentError(`a groupby over "${this.dim}" reduces over "${this.dim}"; reduce over "${options.dim}" afterwards`);
+    if (options.dim !== undefined && options.dim !== this.dim)
+      throw new ArgumentError(
+        `a groupby over "${this.dim}" reduces over "${this.dim}"; reduce over "${options.dim}" afterwards`,
+      );
     const v = this.array.variable;
     const x = v.lazy();
     const axis = v.axis(this.dim);
     const skipna = options.skipna ?? isFloat(x.dtype);
-    const dtype: DType = op === "count" ? "float64" : op === "mean" || op === "var" || op === "std" ? meanType(x.dtype) : op === "sum" || op === "prod" ? sumType(x.dtype) : x.dtype;
+    const dtype: DType =
+      op === "count"
+        ? "float64"
+        : op === "mean" || op === "var" || op === "std"
+          ? meanType(x.dtype)
+          : op === "sum" || op === "prod"
+            ? sumType(x.dtype)
+            : x.dtype;
     const data = groupReduce(x, axis, this.codes, this.labels.length, op, skipna, dtype, options.ddof ?? 0);
     const dims = v.dims.map((d) => (d === this.dim ? this.name : d));
     const coords = new Map([...this.array.coords].filter(([, c]) => !c.dims.includes(this.dim)));
@@ -132,8 +167,15 @@ export class GroupBy {
     if (typeof other === "number" || typeof other === "boolean") return this.array[op](other);
     const v = this.array.variable;
     const o = other.variable;
-    if (!o.dims.includes(this.name)) throw new AlignmentError(`the other array has no "${this.name}" dimension to match the groups with (its dimensions are ${o.dims.map((d) => `"${d}"`).join(", ")})`);
-    for (const d of o.dims) if (d !== this.name && !v.dims.includes(d)) throw new AlignmentError(`the other array's dimension "${d}" is not one of this array's (${v.dims.join(", ")})`);
+    if (!o.dims.includes(this.name))
+      throw new AlignmentError(
+        `the other array has no "${this.name}" dimension to match the groups with (its dimensions are ${o.dims.map((d) => `"${d}"`).join(", ")})`,
+      );
+    for (const d of o.dims)
+      if (d !== this.name && !v.dims.includes(d))
+        throw new AlignmentError(
+          `the other array's dimension "${d}" is not one of this array's (${v.dims.join(", ")})`,
+        );
     // Which row of `other` each group is.
     const theirs = other.coords.get(this.name);
     const rowOfGroup = this.labels.map((label, g) => {
@@ -142,7 +184,10 @@ export class GroupBy {
       return (keys as (number | string)[]).indexOf(label);
     });
     const missing = this.labels.filter((_, g) => rowOfGroup[g]! < 0);
-    if (missing.length > 0) throw new AlignmentError(`the other array has no "${this.name}" entry for ${missing.map((m) => JSON.stringify(m)).join(", ")}`);
+    if (missing.length > 0)
+      throw new AlignmentError(
+        `the other array has no "${this.name}" entry for ${missing.map((m) => JSON.stringify(m)).join(", ")}`,
+      );
     // `other` laid out like this array: the group dimension where the grouped one is, 1 where it has no dimension.
     const dims = v.dims.map((d) => (d === this.dim ? this.name : d));
     let y = o.expandTo(dims);
@@ -179,7 +224,16 @@ export class GroupBy {
 export const DataArrayRef = {} as { DataArray: typeof DataArray };
 
 /** The tree: a partial per block, merged in groups of DEFAULT_SPLIT_EVERY along the axis, then laid out. */
-function groupReduce(x: ChunkedArray, axis: number, codes: readonly number[], ngroups: number, op: GroupOp, skipna: boolean, dtype: DType, ddof: number): ChunkedArray {
+function groupReduce(
+  x: ChunkedArray,
+  axis: number,
+  codes: readonly number[],
+  ngroups: number,
+  op: GroupOp,
+  skipna: boolean,
+  dtype: DType,
+  ddof: number,
+): ChunkedArray {
   const name = tokenName(`groupby-${op}`, x.name, axis, codes, ngroups, skipna, dtype, ddof);
   const layer = new Map<string, GraphNode>();
   const outChunks = x.chunks.map((c, k) => (k === axis ? [ngroups] : [...c]));
@@ -200,7 +254,10 @@ function groupReduce(x: ChunkedArray, axis: number, codes: readonly number[], ng
       const next: string[] = [];
       for (let i = 0; i < level.length; i += DEFAULT_SPLIT_EVERY) {
         const key = `${name}-p${l}-${i / DEFAULT_SPLIT_EVERY}[${idx.join(",")}]`;
-        layer.set(key, new Task(XK.groupCombine, [op, ...level.slice(i, i + DEFAULT_SPLIT_EVERY).map((k) => new TaskRef(k))]));
+        layer.set(
+          key,
+          new Task(XK.groupCombine, [op, ...level.slice(i, i + DEFAULT_SPLIT_EVERY).map((k) => new TaskRef(k))]),
+        );
         next.push(key);
       }
       level = next;
@@ -212,10 +269,22 @@ function groupReduce(x: ChunkedArray, axis: number, codes: readonly number[], ng
   return out;
 }
 
-function groupBinaryGraph(op: "add" | "sub" | "mul" | "div", x: ChunkedArray, y: ChunkedArray, axis: number, rows: number[], dtype: DType): ChunkedArray {
+function groupBinaryGraph(
+  op: "add" | "sub" | "mul" | "div",
+  x: ChunkedArray,
+  y: ChunkedArray,
+  axis: number,
+  rows: number[],
+  dtype: DType,
+): ChunkedArray {
   const name = tokenName(`groupby-${op}`, x.name, y.name, axis, rows, dtype);
   const layer = new Map<string, GraphNode>();
-  const out = new ChunkedArray(LayeredGraph.merge([x.graph, y.graph], name, layer), name, x.chunks.map((c) => [...c]), dtype);
+  const out = new ChunkedArray(
+    LayeredGraph.merge([x.graph, y.graph], name, layer),
+    name,
+    x.chunks.map((c) => [...c]),
+    dtype,
+  );
   const starts = [0];
   for (const c of x.chunks[axis]!) starts.push(starts[starts.length - 1]! + c);
   for (const idx of blockIndices(x.numblocks)) {

@@ -42,7 +42,8 @@ function takeVariable(v: Variable, dim: string, positions: readonly number[]): V
   const axis = v.axis(dim);
   const n = v.shape[axis]!;
   const norm = positions.map((p) => {
-    if (!Number.isInteger(p) || p < -n || p >= n) throw new ArgumentError(`position ${p} is out of range for "${dim}" of length ${n}`);
+    if (!Number.isInteger(p) || p < -n || p >= n)
+      throw new ArgumentError(`position ${p} is out of range for "${dim}" of length ${n}`);
     return p < 0 ? p + n : p;
   });
   if (norm.length === 0) throw new ArgumentError(`an empty list of positions for "${dim}"`);
@@ -76,13 +77,20 @@ export function iselCoord(c: Coordinate, indexers: Readonly<Record<string, Posit
       // Multi-dimensional coordinates along a later axis: select through a transpose of its values.
       const v = new Variable(out.dims, out.values).isel(Array.isArray(ix) ? {} : { [d]: ix as Position });
       if (Array.isArray(ix)) return null;
-      out = new Coordinate({ dims: v.dims, kind: out.kind, values: v.data as never, attrs: { ...out.attrs }, encoding: { ...out.encoding } });
+      out = new Coordinate({
+        dims: v.dims,
+        kind: out.kind,
+        values: v.data as never,
+        attrs: { ...out.attrs },
+        encoding: { ...out.encoding },
+      });
       continue;
     }
     const n = out.shape[0]!;
     if (typeof ix === "number") {
       const p = ix < 0 ? ix + n : ix;
-      if (!Number.isInteger(p) || p < 0 || p >= n) throw new ArgumentError(`position ${ix} is out of range for "${d}" of length ${n}`);
+      if (!Number.isInteger(p) || p < 0 || p >= n)
+        throw new ArgumentError(`position ${ix} is out of range for "${d}" of length ${n}`);
       out = out.take(p);
     } else if (Array.isArray(ix)) {
       out = out.take((ix as number[]).map((p) => (p < 0 ? p + n : p)));
@@ -96,12 +104,21 @@ export function iselCoord(c: Coordinate, indexers: Readonly<Record<string, Posit
 }
 
 /** Turns sel's labels into isel's positions, using each dimension's index coordinate. */
-export function labelsToPositions(coords: ReadonlyMap<string, Coordinate>, dims: readonly string[], selectors: Readonly<Record<string, LabelSelector>>, options: SelOptions): Record<string, Positions> {
+export function labelsToPositions(
+  coords: ReadonlyMap<string, Coordinate>,
+  dims: readonly string[],
+  selectors: Readonly<Record<string, LabelSelector>>,
+  options: SelOptions,
+): Record<string, Positions> {
   const out: Record<string, Positions> = {};
   for (const [d, sel] of Object.entries(selectors)) {
-    if (!dims.includes(d)) throw new LabelError(`no dimension "${d}" to select on; the dimensions are ${dims.map((x) => `"${x}"`).join(", ")}`);
+    if (!dims.includes(d))
+      throw new LabelError(
+        `no dimension "${d}" to select on; the dimensions are ${dims.map((x) => `"${x}"`).join(", ")}`,
+      );
     const index = coords.get(d);
-    if (!index || index.dims.length !== 1 || index.dims[0] !== d) throw new LabelError(`"${d}" has no coordinate of labels to select by; select positions with isel({ ${d}: … })`);
+    if (!index || index.dims.length !== 1 || index.dims[0] !== d)
+      throw new LabelError(`"${d}" has no coordinate of labels to select by; select positions with isel({ ${d}: … })`);
     if (Array.isArray(sel)) {
       out[d] = (sel as Label[]).map((l) => index.position(l, d, options.method, options.tolerance));
     } else if (typeof sel === "object" && sel !== null && !(sel instanceof Date)) {

@@ -9,7 +9,19 @@ import { ArgumentError } from "../errors.js";
 import { promote, type DType } from "../array/dtype.js";
 import { runProgram, simpleProgram, type BinaryOp, type Expr } from "../array/kernels/expr.js";
 import { allocateUninitialized, cStrides, NDArray } from "../array/ndarray.js";
-import { addCount, addInto, extremeRun, mergeExtremes, mergeMoments, mergeProducts, mergeSums, prodRun, runsOf, squaresRun, sumRun } from "./group-loops.js";
+import {
+  addCount,
+  addInto,
+  extremeRun,
+  mergeExtremes,
+  mergeMoments,
+  mergeProducts,
+  mergeSums,
+  prodRun,
+  runsOf,
+  squaresRun,
+  sumRun,
+} from "./group-loops.js";
 
 export type GroupOp = "sum" | "mean" | "min" | "max" | "count" | "var" | "std" | "prod";
 
@@ -71,7 +83,8 @@ function rowsOf(block: NDArray, axis: number): { data: ArrayLike<number>; rows: 
  */
 export function groupChunk(spec: GroupChunkSpec, block: NDArray): GroupPartial {
   const { data, rows, inner } = rowsOf(block, spec.axis);
-  if (spec.codes.length !== rows) throw new ArgumentError(`group codes for ${spec.codes.length} rows, the block has ${rows}`);
+  if (spec.codes.length !== rows)
+    throw new ArgumentError(`group codes for ${spec.codes.length} rows, the block has ${rows}`);
   const groups = [...new Set(spec.codes)].sort((a, b) => a - b);
   const slot = new Map(groups.map((g, i) => [g, i]));
   const n = new Float64Array(groups.length * inner);
@@ -179,7 +192,9 @@ export interface GroupFinalizeSpec {
 /** The result block: the group axis (all groups) at `axis`, the other dimensions around it. */
 export function groupFinalize(spec: GroupFinalizeSpec, p: GroupPartial): NDArray {
   const inner = p.inner;
-  const out = new Float64Array(spec.ngroups * inner).fill(spec.op === "count" || spec.op === "sum" ? 0 : spec.op === "prod" ? 1 : NaN);
+  const out = new Float64Array(spec.ngroups * inner).fill(
+    spec.op === "count" || spec.op === "sum" ? 0 : spec.op === "prod" ? 1 : NaN,
+  );
   p.groups.forEach((g, i) => finalizeGroup(spec, p, i * inner, out, g * inner, inner));
   const rowsFirst = new NDArray("float64", [spec.ngroups, ...spec.innerShape], out);
   if (spec.axis === 0 && spec.dtype === "float64") return rowsFirst;
@@ -187,12 +202,29 @@ export function groupFinalize(spec: GroupFinalizeSpec, p: GroupPartial): NDArray
   order.splice(spec.axis, 0, 0);
   const placed = rowsFirst.transpose(order);
   const result = new NDArray(spec.dtype, placed.shape, allocateUninitialized(spec.dtype, placed.size));
-  runProgram(simpleProgram(placed.ndim, spec.dtype === "float64" ? { op: "in", o: 0, dt: "float64" } : { op: "cast", a: { op: "in", o: 0, dt: "float64" }, dt: spec.dtype }, 1), [placed], result);
+  runProgram(
+    simpleProgram(
+      placed.ndim,
+      spec.dtype === "float64"
+        ? { op: "in", o: 0, dt: "float64" }
+        : { op: "cast", a: { op: "in", o: 0, dt: "float64" }, dt: spec.dtype },
+      1,
+    ),
+    [placed],
+    result,
+  );
   return result;
 }
 
 /** One group's results from its totals (`inner` of them from `from`), written from `to`. */
-function finalizeGroup(spec: GroupFinalizeSpec, p: GroupPartial, from: number, out: Float64Array, to: number, inner: number): void {
+function finalizeGroup(
+  spec: GroupFinalizeSpec,
+  p: GroupPartial,
+  from: number,
+  out: Float64Array,
+  to: number,
+  inner: number,
+): void {
   const d = from - to;
   const v = p.v;
   if (!p.n) {
@@ -248,21 +280,39 @@ export function groupBinary(spec: GroupBinarySpec, block: NDArray, other: NDArra
   const shape = [...block.shape];
   const axis = spec.axis;
   const rows = shape[axis]!;
-  if (spec.rows.length !== rows) throw new ArgumentError(`other array's rows for ${spec.rows.length} rows, the block has ${rows}`);
+  if (spec.rows.length !== rows)
+    throw new ArgumentError(`other array's rows for ${spec.rows.length} rows, the block has ${rows}`);
   // Every element is written: storage recycled from dropped blocks where the worker has some.
-  const out = new NDArray(spec.dtype, shape, allocateUninitialized(spec.dtype, shape.reduce((a, b) => a * b, 1)), cStrides(shape));
+  const out = new NDArray(
+    spec.dtype,
+    shape,
+    allocateUninitialized(
+      spec.dtype,
+      shape.reduce((a, b) => a * b, 1),
+    ),
+    cStrides(shape),
+  );
   const a = block.dtype;
   const b = other.dtype;
   const t = promote(a, b);
   const comparison = ["eq", "ne", "lt", "le", "gt", "ge"].includes(spec.op);
-  const at = (o: number, dt: DType): Expr => (dt === t ? { op: "in", o, dt } : { op: "cast", a: { op: "in", o, dt }, dt: t });
+  const at = (o: number, dt: DType): Expr =>
+    dt === t ? { op: "in", o, dt } : { op: "cast", a: { op: "in", o, dt }, dt: t };
   const expr: Expr = { op: "bin", f: spec.op, a: at(0, a), b: at(1, b), dt: comparison ? "bool" : t };
-  const program = simpleProgram(shape.length, spec.dtype === expr.dt ? expr : { op: "cast", a: expr, dt: spec.dtype }, 2);
+  const program = simpleProgram(
+    shape.length,
+    spec.dtype === expr.dt ? expr : { op: "cast", a: expr, dt: spec.dtype },
+    2,
+  );
   for (let start = 0; start < rows; ) {
     const row = spec.rows[start]!;
     let end = start + 1;
     while (end < rows && spec.rows[end] === row) end++;
-    runProgram(program, [rowsAlong(block, axis, start, end), rowsAlong(other, axis, row, row + 1)], rowsAlong(out, axis, start, end));
+    runProgram(
+      program,
+      [rowsAlong(block, axis, start, end), rowsAlong(other, axis, row, row + 1)],
+      rowsAlong(out, axis, start, end),
+    );
     start = end;
   }
   return out;
@@ -294,6 +344,13 @@ registerBuiltin(XK.groupCombine, groupCombine as BuiltinFn);
 registerBuiltin(XK.groupFinalize, groupFinalize as BuiltinFn);
 registerBuiltin(XK.groupBinary, groupBinary as BuiltinFn);
 // Loaded on a worker's first use, with the io code under it (a tab's bundle keeps io apart).
-registerBuiltin(XK.groupChunkZarr, (async (spec: GroupChunkSpec, read: never) => (await import("./zarr-group.js")).readZarrGroups(spec, read)) as BuiltinFn);
-registerBuiltin(XK.groupBinaryZarr, (async (spec: GroupBinarySpec, read: never, other: NDArray) => (await import("./zarr-group.js")).readZarrGroupBinary(spec, read, other)) as BuiltinFn);
-registerBuiltin(XK.groupBinaryZarrProgram, (async (spec: GroupBinarySpec, read: never, other: NDArray, program: never) => (await import("./zarr-group.js")).readZarrGroupBinaryProgram(spec, read, other, program)) as BuiltinFn);
+registerBuiltin(XK.groupChunkZarr, (async (spec: GroupChunkSpec, read: never) =>
+  (await import("./zarr-group.js")).readZarrGroups(spec, read)) as BuiltinFn);
+registerBuiltin(XK.groupBinaryZarr, (async (spec: GroupBinarySpec, read: never, other: NDArray) =>
+  (await import("./zarr-group.js")).readZarrGroupBinary(spec, read, other)) as BuiltinFn);
+registerBuiltin(XK.groupBinaryZarrProgram, (async (
+  spec: GroupBinarySpec,
+  read: never,
+  other: NDArray,
+  program: never,
+) => (await import("./zarr-group.js")).readZarrGroupBinaryProgram(spec, read, other, program)) as BuiltinFn);

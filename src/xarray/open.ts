@@ -53,7 +53,8 @@ const OPEN_OPTIONS = ["chunks", "maskAndScale", "decodeTimes", "dtypes", "engine
 export async function openDataset(location: string | URL, options: OpenOptions = {}): Promise<Dataset> {
   checkOptions(options, OPEN_OPTIONS, "openDataset");
   const engine = options.engine ?? (await guessEngine(location));
-  const { sources, attrs } = engine === "zarr" ? await zarrSources(location, options.group) : await netcdfSources(location);
+  const { sources, attrs } =
+    engine === "zarr" ? await zarrSources(location, options.group) : await netcdfSources(location);
   return assemble(sources, attrs, options);
 }
 
@@ -66,17 +67,27 @@ async function guessEngine(location: string | URL): Promise<"zarr" | "netcdf"> {
   try {
     head = await readFile(url, { offset: 0, length: 8 });
   } catch (err) {
-    if (err instanceof StoreError) throw new StoreError(`nothing to open at ${url}: no Zarr store (.zmetadata, .zgroup, zarr.json) and no NetCDF file there`, url, { cause: err });
+    if (err instanceof StoreError)
+      throw new StoreError(
+        `nothing to open at ${url}: no Zarr store (.zmetadata, .zgroup, zarr.json) and no NetCDF file there`,
+        url,
+        { cause: err },
+      );
     throw err;
   }
   const magic = String.fromCharCode(...head.subarray(0, 4));
   if (magic.startsWith("CDF") || magic === "\x89HDF") return "netcdf";
-  throw new FormatError(`${url} is neither a NetCDF file (it does not start with "CDF" or the HDF5 signature) nor a Zarr store`);
+  throw new FormatError(
+    `${url} is neither a NetCDF file (it does not start with "CDF" or the HDF5 signature) nor a Zarr store`,
+  );
 }
 
 // ---- Zarr ----
 
-async function zarrSources(location: string | URL, group = ""): Promise<{ sources: Source[]; attrs: Record<string, unknown> }> {
+async function zarrSources(
+  location: string | URL,
+  group = "",
+): Promise<{ sources: Source[]; attrs: Record<string, unknown> }> {
   const url = storeUrl(location);
   const s = openStore(url);
   const prefix = group ? `${group.replace(/^\/+|\/+$/g, "")}/` : "";
@@ -94,12 +105,17 @@ async function zarrSources(location: string | URL, group = ""): Promise<{ source
   const consolidated = (await json(".zmetadata"))?.["metadata"] as Record<string, Record<string, unknown>> | undefined;
   const v3 = await json("zarr.json");
   if (consolidated) {
-    names = Object.keys(consolidated).filter((k) => k.endsWith("/.zarray") && !k.slice(0, -8).includes("/")).map((k) => k.slice(0, -8));
+    names = Object.keys(consolidated)
+      .filter((k) => k.endsWith("/.zarray") && !k.slice(0, -8).includes("/"))
+      .map((k) => k.slice(0, -8));
     attrs = consolidated[".zattrs"] ?? {};
   } else if (v3) {
     attrs = (v3["attributes"] as Record<string, unknown>) ?? {};
-    const inline = (v3["consolidated_metadata"] as { metadata?: Record<string, { node_type?: string }> } | undefined)?.metadata;
-    names = inline ? Object.keys(inline).filter((k) => inline[k]!.node_type === "array" && !k.includes("/")) : await listArrays(s, prefix, "zarr.json", url);
+    const inline = (v3["consolidated_metadata"] as { metadata?: Record<string, { node_type?: string }> } | undefined)
+      ?.metadata;
+    names = inline
+      ? Object.keys(inline).filter((k) => inline[k]!.node_type === "array" && !k.includes("/"))
+      : await listArrays(s, prefix, "zarr.json", url);
   } else {
     attrs = (await json(".zattrs")) ?? {};
     names = await listArrays(s, prefix, ".zarray", url);
@@ -109,8 +125,16 @@ async function zarrSources(location: string | URL, group = ""): Promise<{ source
   return { sources: infos.map((info, i) => zarrSource(names[i]!, info)), attrs };
 }
 
-async function listArrays(s: ReturnType<typeof openStore>, prefix: string, marker: string, url: string): Promise<string[]> {
-  if (!s.list) throw new FormatError(`${url} has no consolidated metadata (.zmetadata) and its store cannot be listed (HTTP), so its variables are unknown; write it with consolidated metadata (xarray's default)`);
+async function listArrays(
+  s: ReturnType<typeof openStore>,
+  prefix: string,
+  marker: string,
+  url: string,
+): Promise<string[]> {
+  if (!s.list)
+    throw new FormatError(
+      `${url} has no consolidated metadata (.zmetadata) and its store cannot be listed (HTTP), so its variables are unknown; write it with consolidated metadata (xarray's default)`,
+    );
   const entries = await s.list(prefix.replace(/\/$/, ""));
   const out: string[] = [];
   for (const e of entries) if (!e.startsWith(".") && (await s.get(`${prefix}${e}/${marker}`))) out.push(e);
@@ -119,11 +143,15 @@ async function listArrays(s: ReturnType<typeof openStore>, prefix: string, marke
 
 function zarrSource(name: string, info: ZarrArrayInfo): Source {
   const dims = info.dimensionNames;
-  if (!dims || dims.length !== info.shape.length) throw new FormatError(`${info.url}${info.path} has no dimension names (_ARRAY_DIMENSIONS, as xarray writes, or v3 dimension_names), so it cannot be a labeled variable`);
+  if (!dims || dims.length !== info.shape.length)
+    throw new FormatError(
+      `${info.url}${info.path} has no dimension names (_ARRAY_DIMENSIONS, as xarray writes, or v3 dimension_names), so it cannot be a labeled variable`,
+    );
   const attrs = { ...info.attrs };
   delete attrs["_ARRAY_DIMENSIONS"];
   // xarray: the Zarr fill value is the variable's _FillValue.
-  if (info.fillValue !== null && info.fillValue !== undefined && !("_FillValue" in attrs)) attrs["_FillValue"] = typeof info.fillValue === "bigint" ? Number(info.fillValue) : info.fillValue;
+  if (info.fillValue !== null && info.fillValue !== undefined && !("_FillValue" in attrs))
+    attrs["_FillValue"] = typeof info.fillValue === "bigint" ? Number(info.fillValue) : info.fillValue;
   return {
     name,
     dims,
@@ -131,9 +159,16 @@ function zarrSource(name: string, info: ZarrArrayInfo): Source {
     dataType: info.dataType,
     attrs,
     storageChunked: true,
-    lazy: (chunks, dtype) => arrayFromInfo(info, { ...(chunks !== undefined ? { chunks } : {}), ...(dtype ? { dtype } : {}) }),
+    lazy: (chunks, dtype) =>
+      arrayFromInfo(info, { ...(chunks !== undefined ? { chunks } : {}), ...(dtype ? { dtype } : {}) }),
     now: async (dtype) => {
-      if (info.dataType.startsWith("v2:U") || info.dataType.startsWith("v2:S") || info.dataType === "string" || info.dataType === "v2:object") return zarrStrings(info);
+      if (
+        info.dataType.startsWith("v2:U") ||
+        info.dataType.startsWith("v2:S") ||
+        info.dataType === "string" ||
+        info.dataType === "v2:object"
+      )
+        return zarrStrings(info);
       const x = arrayFromInfo(info, { chunks: info.shape.map(() => -1), ...(dtype ? { dtype } : {}) });
       const v = await x.compute({ scheduler: "sync" });
       // A 0-d array computes to its number.
@@ -165,8 +200,12 @@ async function netcdfSources(location: string | URL): Promise<{ sources: Source[
       dataType: v.dataType,
       attrs: { ...v.attrs },
       storageChunked: v.chunks !== null,
-      lazy: (chunks, dtype) => nc.netcdfVariable(info, v.name, { ...(chunks !== undefined ? { chunks } : {}), ...(dtype ? { dtype } : {}) }),
-      now: (dtype) => nc.readNetcdfVariable(info, v.name).then((r) => (r instanceof NDArray && dtype && r.dtype !== dtype ? NDArray.from(r, { dtype }) : r)),
+      lazy: (chunks, dtype) =>
+        nc.netcdfVariable(info, v.name, { ...(chunks !== undefined ? { chunks } : {}), ...(dtype ? { dtype } : {}) }),
+      now: (dtype) =>
+        nc
+          .readNetcdfVariable(info, v.name)
+          .then((r) => (r instanceof NDArray && dtype && r.dtype !== dtype ? NDArray.from(r, { dtype }) : r)),
     }));
   return { sources, attrs: { ...info.attrs } };
 }
@@ -179,7 +218,9 @@ const CF_ENCODING = ["_FillValue", "missing_value", "scale_factor", "add_offset"
 async function assemble(sources: Source[], attrs: Record<string, unknown>, options: OpenOptions): Promise<Dataset> {
   const allDims = new Set(sources.flatMap((s) => s.dims));
   const coordNames = new Set(sources.filter((s) => s.dims.length === 1 && s.dims[0] === s.name).map((s) => s.name));
-  const listed = [attrs["coordinates"], ...sources.map((s) => s.attrs["coordinates"])].filter((c): c is string => typeof c === "string");
+  const listed = [attrs["coordinates"], ...sources.map((s) => s.attrs["coordinates"])].filter(
+    (c): c is string => typeof c === "string",
+  );
   for (const l of listed) for (const n of l.split(/\s+/)) if (n && sources.some((s) => s.name === n)) coordNames.add(n);
   const globalAttrs = { ...attrs };
   delete globalAttrs["coordinates"];
@@ -203,10 +244,16 @@ async function assemble(sources: Source[], attrs: Record<string, unknown>, optio
         let values = raw;
         let kind: "number" | "datetime" = "number";
         const ms = mask ? maskAndScaleFor(raw.dtype, attrs) : null;
-        if (ms) values = NDArray.from(maskAndScaleValues(Float64Array.from(raw.contiguous().toTypedArray()), ms), { shape: [...raw.shape], dtype: ms.dtype });
+        if (ms)
+          values = NDArray.from(maskAndScaleValues(Float64Array.from(raw.contiguous().toTypedArray()), ms), {
+            shape: [...raw.shape],
+            dtype: ms.dtype,
+          });
         if (times && isDecodableTime(attrs)) {
           const fill = typeof attrs["_FillValue"] === "number" ? (attrs["_FillValue"] as number) : undefined;
-          values = NDArray.from(decodeTimes(values.contiguous().toTypedArray(), attrs, fill), { shape: [...raw.shape] });
+          values = NDArray.from(decodeTimes(values.contiguous().toTypedArray(), attrs, fill), {
+            shape: [...raw.shape],
+          });
           kind = "datetime";
           for (const k of ["units", "calendar"]) if (k in attrs) (encoding[k] = attrs[k]), delete attrs[k];
         }
@@ -238,7 +285,10 @@ async function assemble(sources: Source[], attrs: Record<string, unknown>, optio
 function chunksFor(s: Source, chunks: OpenOptions["chunks"]): ChunksSpec | undefined {
   if (chunks === undefined) return undefined;
   if (chunks === "auto") return "auto";
-  if (typeof chunks !== "object" || chunks === null) throw new ArgumentError(`chunks must map dimension names to block sizes ({ time: 365 }), or be "auto"; got ${JSON.stringify(chunks)}`);
+  if (typeof chunks !== "object" || chunks === null)
+    throw new ArgumentError(
+      `chunks must map dimension names to block sizes ({ time: 365 }), or be "auto"; got ${JSON.stringify(chunks)}`,
+    );
   if (!s.dims.some((d) => d in chunks)) return undefined;
   return s.dims.map((d, a) => chunks[d] ?? (s.storageChunked ? 1 : a === 0 ? "auto" : -1));
 }
@@ -255,16 +305,25 @@ export interface OpenMfOptions extends OpenOptions {
  * `concatDim` in the order of that dimension's labels: `openMfDataset(["y2020.nc", "y2021.nc"],
  * { concatDim: "time" })`. Other dimensions must have the same labels in every file.
  */
-export async function openMfDataset(locations: string | readonly (string | URL)[], options: OpenMfOptions = {}): Promise<Dataset> {
+export async function openMfDataset(
+  locations: string | readonly (string | URL)[],
+  options: OpenMfOptions = {},
+): Promise<Dataset> {
   checkOptions(options, [...OPEN_OPTIONS, "concatDim"], "openMfDataset");
   const { concatDim, ...open } = options;
   const paths = typeof locations === "string" ? await expandGlob(locations) : [...locations];
-  if (paths.length === 0) throw new ArgumentError(`no files to open${typeof locations === "string" ? ` match ${JSON.stringify(locations)}` : ""}`);
+  if (paths.length === 0)
+    throw new ArgumentError(
+      `no files to open${typeof locations === "string" ? ` match ${JSON.stringify(locations)}` : ""}`,
+    );
   const datasets = await Promise.all(paths.map((p) => openDataset(p, open)));
   const names = paths.map((p) => String(p));
   const dim = concatDim ?? inferConcatDim(datasets);
   datasets.forEach((ds, i) => {
-    if (!ds.coords.has(dim) && !(dim in ds.sizes)) throw new AlignmentError(`${names[i]} has no dimension "${dim}" to join along (its dimensions are ${ds.dims.join(", ")})`);
+    if (!ds.coords.has(dim) && !(dim in ds.sizes))
+      throw new AlignmentError(
+        `${names[i]} has no dimension "${dim}" to join along (its dimensions are ${ds.dims.join(", ")})`,
+      );
   });
   // In the order of the first label along the dimension.
   const firstLabel = (ds: Dataset) => {
@@ -281,15 +340,28 @@ export async function openMfDataset(locations: string | readonly (string | URL)[
       if (c.dims.includes(dim)) continue;
       const other = ds.coords.get(n);
       if (!other) throw new AlignmentError(`${sortedNames[i]} has no coordinate "${n}", which ${sortedNames[0]} has`);
-      if (!other.equals(c)) throw new AlignmentError(`coordinate "${n}" differs between ${sortedNames[0]} (${describeCoord(c)}) and ${sortedNames[i]} (${describeCoord(other)})`);
+      if (!other.equals(c))
+        throw new AlignmentError(
+          `coordinate "${n}" differs between ${sortedNames[0]} (${describeCoord(c)}) and ${sortedNames[i]} (${describeCoord(other)})`,
+        );
     }
-    for (const n of first.keys()) if (!ds.dataVars.has(n)) throw new AlignmentError(`${sortedNames[i]} has no variable "${n}", which ${sortedNames[0]} has`);
-    for (const n of ds.keys()) if (!first.dataVars.has(n)) throw new AlignmentError(`${sortedNames[i]} has a variable "${n}" that ${sortedNames[0]} lacks`);
+    for (const n of first.keys())
+      if (!ds.dataVars.has(n))
+        throw new AlignmentError(`${sortedNames[i]} has no variable "${n}", which ${sortedNames[0]} has`);
+    for (const n of ds.keys())
+      if (!first.dataVars.has(n))
+        throw new AlignmentError(`${sortedNames[i]} has a variable "${n}" that ${sortedNames[0]} lacks`);
     for (const [n, v] of first.dataVars) {
       const w = ds.dataVars.get(n)!;
-      if (v.dims.join() !== w.dims.join()) throw new AlignmentError(`"${n}" has dimensions (${w.dims.join(", ")}) in ${sortedNames[i]} but (${v.dims.join(", ")}) in ${sortedNames[0]}`);
+      if (v.dims.join() !== w.dims.join())
+        throw new AlignmentError(
+          `"${n}" has dimensions (${w.dims.join(", ")}) in ${sortedNames[i]} but (${v.dims.join(", ")}) in ${sortedNames[0]}`,
+        );
       v.dims.forEach((d, a) => {
-        if (d !== dim && v.shape[a] !== w.shape[a]) throw new AlignmentError(`"${n}" has ${w.shape[a]} positions along "${d}" in ${sortedNames[i]} but ${v.shape[a]} in ${sortedNames[0]}`);
+        if (d !== dim && v.shape[a] !== w.shape[a])
+          throw new AlignmentError(
+            `"${n}" has ${w.shape[a]} positions along "${d}" in ${sortedNames[i]} but ${v.shape[a]} in ${sortedNames[0]}`,
+          );
       });
     }
   });
@@ -300,7 +372,15 @@ export async function openMfDataset(locations: string | readonly (string | URL)[
       continue;
     }
     const axis = v.dims.indexOf(dim);
-    vars.set(n, v.with(concatenate(sorted.map((ds) => ds.dataVars.get(n)!.lazy()), axis)));
+    vars.set(
+      n,
+      v.with(
+        concatenate(
+          sorted.map((ds) => ds.dataVars.get(n)!.lazy()),
+          axis,
+        ),
+      ),
+    );
   }
   const coords = new Map<string, Coordinate>();
   for (const [n, c] of first.coords) {
@@ -308,19 +388,44 @@ export async function openMfDataset(locations: string | readonly (string | URL)[
       coords.set(n, c);
       continue;
     }
-    if (c.dims[0] !== dim) throw new AlignmentError(`coordinate "${n}" runs along "${dim}" but not first; meshwork joins coordinates along their first dimension`);
+    if (c.dims[0] !== dim)
+      throw new AlignmentError(
+        `coordinate "${n}" runs along "${dim}" but not first; meshwork joins coordinates along their first dimension`,
+      );
     const parts = sorted.map((ds) => ds.coords.get(n)!);
-    if (c.strings) coords.set(n, new Coordinate({ dims: c.dims, values: parts.flatMap((p) => [...p.strings!]), attrs: { ...c.attrs }, encoding: { ...c.encoding } }));
+    if (c.strings)
+      coords.set(
+        n,
+        new Coordinate({
+          dims: c.dims,
+          values: parts.flatMap((p) => [...p.strings!]),
+          attrs: { ...c.attrs },
+          encoding: { ...c.encoding },
+        }),
+      );
     else {
       const flat = parts.flatMap((p) => Array.from(p.values.contiguous().toTypedArray()));
       const shape = [flat.length / (c.size / c.shape[0]!), ...c.shape.slice(1)];
-      coords.set(n, new Coordinate({ dims: c.dims, kind: c.kind, values: NDArray.from(Float64Array.from(flat), { shape, dtype: c.values.dtype }), attrs: { ...c.attrs }, encoding: { ...c.encoding } }));
+      coords.set(
+        n,
+        new Coordinate({
+          dims: c.dims,
+          kind: c.kind,
+          values: NDArray.from(Float64Array.from(flat), { shape, dtype: c.values.dtype }),
+          attrs: { ...c.attrs },
+          encoding: { ...c.encoding },
+        }),
+      );
     }
   }
   const labels = coords.get(dim);
   if (labels && labels.kind !== "string") {
     const v = labels.values.contiguous().toTypedArray();
-    for (let i = 1; i < v.length; i++) if (!(v[i]! > v[i - 1]!)) throw new AlignmentError(`after joining, "${dim}" is not increasing at position ${i} (${labels.format(i - 1)} then ${labels.format(i)}): the files overlap along "${dim}"`);
+    for (let i = 1; i < v.length; i++)
+      if (!(v[i]! > v[i - 1]!))
+        throw new AlignmentError(
+          `after joining, "${dim}" is not increasing at position ${i} (${labels.format(i - 1)} then ${labels.format(i)}): the files overlap along "${dim}"`,
+        );
   }
   return new Dataset({ dataVars: vars, coords, attrs: { ...first.attrs } });
 }
@@ -335,7 +440,10 @@ function inferConcatDim(datasets: Dataset[]): string {
     const c0 = datasets[0]!.coords.get(d);
     return c0 && datasets.some((ds) => !ds.coords.get(d)?.equals(c0));
   });
-  if (candidates.length !== 1) throw new ArgumentError(`cannot tell which dimension to join the files along (${candidates.length ? candidates.join(", ") + " differ" : "no dimension's labels differ"}); pass { concatDim: "time" }`);
+  if (candidates.length !== 1)
+    throw new ArgumentError(
+      `cannot tell which dimension to join the files along (${candidates.length ? candidates.join(", ") + " differ" : "no dimension's labels differ"}); pass { concatDim: "time" }`,
+    );
   return candidates[0]!;
 }
 
@@ -345,17 +453,28 @@ async function expandGlob(pattern: string): Promise<string[]> {
   const cut = pattern.lastIndexOf("/");
   const dir = cut < 0 ? "." : pattern.slice(0, cut) || "/";
   const glob = pattern.slice(cut + 1);
-  if (/[*?]/.test(dir)) throw new ArgumentError(`only the last part of a path may have wildcards: ${JSON.stringify(pattern)}`);
+  if (/[*?]/.test(dir))
+    throw new ArgumentError(`only the last part of a path may have wildcards: ${JSON.stringify(pattern)}`);
   const s = openStore(storeUrl(dir));
-  if (!s.list) throw new ArgumentError(`cannot list ${dir} to expand ${JSON.stringify(glob)}; give the files as a list`);
-  const re = new RegExp(`^${glob.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".")}$`);
+  if (!s.list)
+    throw new ArgumentError(`cannot list ${dir} to expand ${JSON.stringify(glob)}; give the files as a list`);
+  const re = new RegExp(
+    `^${glob
+      .replace(/[.+^${}()|[\]\\]/g, "\\$&")
+      .replace(/\*/g, ".*")
+      .replace(/\?/g, ".")}$`,
+  );
   const names = (await s.list("")).filter((n) => re.test(n)).sort();
   if (names.length === 0) throw new LabelError(`no files match ${JSON.stringify(pattern)}`);
   return names.map((n) => (cut < 0 ? n : `${pattern.slice(0, cut)}/${n}`));
 }
 
 function checkOptions(options: unknown, known: string[], what: string): void {
-  if (typeof options !== "object" || options === null || Array.isArray(options)) throw new ArgumentError(`${what} options must be an object, got ${JSON.stringify(options)}`);
+  if (typeof options !== "object" || options === null || Array.isArray(options))
+    throw new ArgumentError(`${what} options must be an object, got ${JSON.stringify(options)}`);
   const unknown = Object.keys(options).filter((k) => !known.includes(k));
-  if (unknown.length > 0) throw new ArgumentError(`unknown ${what} option ${unknown.map((k) => JSON.stringify(k)).join(", ")}; the options are ${known.map((k) => JSON.stringify(k)).join(", ")}`);
+  if (unknown.length > 0)
+    throw new ArgumentError(
+      `unknown ${what} option ${unknown.map((k) => JSON.stringify(k)).join(", ")}; the options are ${known.map((k) => JSON.stringify(k)).join(", ")}`,
+    );
 }

@@ -23,13 +23,22 @@ export interface ReduceOptions {
 export function reducedDims(dims: readonly string[], dim: ReduceOptions["dim"]): string[] {
   if (dim === undefined) return [...dims];
   const list = typeof dim === "string" ? [dim] : [...dim];
-  for (const d of list) if (!dims.includes(d)) throw new LabelError(`cannot reduce over "${d}": the dimensions are ${dims.map((x) => `"${x}"`).join(", ") || "(none)"}`);
+  for (const d of list)
+    if (!dims.includes(d))
+      throw new LabelError(
+        `cannot reduce over "${d}": the dimensions are ${dims.map((x) => `"${x}"`).join(", ") || "(none)"}`,
+      );
   return list;
 }
 
 /** Reduces a variable's data over named dimensions; returns the lazy result and the dims left. */
-export function reduceVariable(v: Variable, op: ReduceName, options: ReduceOptions): { data: ChunkedArray; dims: string[] } {
-  if (typeof options !== "object" || options === null) throw new ArgumentError(`reduction options must be an object like { dim: "time" }, got ${String(options)}`);
+export function reduceVariable(
+  v: Variable,
+  op: ReduceName,
+  options: ReduceOptions,
+): { data: ChunkedArray; dims: string[] } {
+  if (typeof options !== "object" || options === null)
+    throw new ArgumentError(`reduction options must be an object like { dim: "time" }, got ${String(options)}`);
   const dims = reducedDims(v.dims, options.dim);
   const axis = dims.map((d) => v.axis(d));
   const x = v.lazy();
@@ -39,7 +48,10 @@ export function reduceVariable(v: Variable, op: ReduceName, options: ReduceOptio
   const o = { axis };
   let data: ChunkedArray;
   if (op === "count") data = x.count(o);
-  else if (op === "var" || op === "std") data = skipna ? x[op === "var" ? "nanvar" : "nanstd"]({ ...o, ddof: options.ddof ?? 0 }) : x[op]({ ...o, ddof: options.ddof ?? 0 });
+  else if (op === "var" || op === "std")
+    data = skipna
+      ? x[op === "var" ? "nanvar" : "nanstd"]({ ...o, ddof: options.ddof ?? 0 })
+      : x[op]({ ...o, ddof: options.ddof ?? 0 });
   else data = skipna ? x[`nan${op}`](o) : x[op](o);
   return { data, dims: rest };
 }

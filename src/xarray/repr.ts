@@ -17,7 +17,8 @@ function sizes(dims: readonly string[], shape: readonly number[]): string {
 /** The data of a variable in a line: its blocks while lazy, else a few of its values. */
 function dataLine(v: Variable): string {
   const d = v.data;
-  if (d instanceof ChunkedArray) return `meshwork.Array<chunksize=(${d.chunksize.join(", ")}), blocks=${d.numblocks.reduce((a, b) => a * b, 1)}, dtype=${d.dtype}>`;
+  if (d instanceof ChunkedArray)
+    return `meshwork.Array<chunksize=(${d.chunksize.join(", ")}), blocks=${d.numblocks.reduce((a, b) => a * b, 1)}, dtype=${d.dtype}>`;
   return d.toString();
 }
 
@@ -62,7 +63,13 @@ function coordLines(coords: ReadonlyMap<string, Coordinate>, dims: readonly stri
 function attrLines(attrs: Readonly<Record<string, unknown>>): string[] {
   const keys = Object.keys(attrs);
   if (keys.length === 0) return [];
-  return ["Attributes:", ...keys.map((k) => `    ${k}: ${truncate(typeof attrs[k] === "string" ? (attrs[k] as string) : JSON.stringify(attrs[k]), WIDTH - k.length - 6)}`)];
+  return [
+    "Attributes:",
+    ...keys.map(
+      (k) =>
+        `    ${k}: ${truncate(typeof attrs[k] === "string" ? (attrs[k] as string) : JSON.stringify(attrs[k]), WIDTH - k.length - 6)}`,
+    ),
+  ];
 }
 
 function truncate(s: string, n: number): string {
@@ -70,19 +77,32 @@ function truncate(s: string, n: number): string {
 }
 
 export function formatDataArray(a: DataArray): string {
-  const lines = [`<meshwork.DataArray${a.name ? ` '${a.name}'` : ""} ${sizes(a.dims, a.shape)}>`, dataLine(a.variable), ...coordLines(a.coords, a.dims), ...attrLines(a.attrs)];
+  const lines = [
+    `<meshwork.DataArray${a.name ? ` '${a.name}'` : ""} ${sizes(a.dims, a.shape)}>`,
+    dataLine(a.variable),
+    ...coordLines(a.coords, a.dims),
+    ...attrLines(a.attrs),
+  ];
   return lines.join("\n");
 }
 
 export function formatDataset(ds: Dataset): string {
   const dims = Object.entries(ds.sizes);
-  const lines = [`<meshwork.Dataset>`, `Dimensions:  (${dims.map(([d, n]) => `${d}: ${n}`).join(", ")})`, ...coordLines(ds.coords, dims.map(([d]) => d))];
+  const lines = [
+    `<meshwork.Dataset>`,
+    `Dimensions:  (${dims.map(([d, n]) => `${d}: ${n}`).join(", ")})`,
+    ...coordLines(
+      ds.coords,
+      dims.map(([d]) => d),
+    ),
+  ];
   if (ds.dataVars.size > 0) {
     const pad = Math.max(...[...ds.dataVars.keys()].map((n) => n.length));
     lines.push("Data variables:");
     for (const [n, v] of ds.dataVars) {
       const d = v.data;
-      const what = d instanceof ChunkedArray ? `meshwork.Array<chunksize=(${d.chunksize.join(", ")})>` : previewValues(v);
+      const what =
+        d instanceof ChunkedArray ? `meshwork.Array<chunksize=(${d.chunksize.join(", ")})>` : previewValues(v);
       lines.push(`    ${n.padEnd(pad)}  (${v.dims.join(", ")}) ${v.dtype} ${what}`);
     }
   }

@@ -25,8 +25,12 @@ export class Variable {
     attrs: Record<string, unknown> = {},
     encoding: Record<string, unknown> = {},
   ) {
-    if (dims.length !== data.shape.length) throw new ArgumentError(`dims [${dims.join(", ")}] name ${dims.length} dimensions, the data has ${data.shape.length}`);
-    if (new Set(dims).size !== dims.length) throw new ArgumentError(`dimension names must be different, got [${dims.join(", ")}]`);
+    if (dims.length !== data.shape.length)
+      throw new ArgumentError(
+        `dims [${dims.join(", ")}] name ${dims.length} dimensions, the data has ${data.shape.length}`,
+      );
+    if (new Set(dims).size !== dims.length)
+      throw new ArgumentError(`dimension names must be different, got [${dims.join(", ")}]`);
     this.dims = Object.freeze([...dims]);
     this.attrs = Object.freeze({ ...attrs });
     this.encoding = Object.freeze({ ...encoding });
@@ -51,16 +55,25 @@ export class Variable {
 
   /** The data as a lazy array (a computed one becomes one block). */
   lazy(): ChunkedArray {
-    return this.data instanceof ChunkedArray ? this.data : fromArray(this.data, { chunks: this.data.ndim === 0 ? [] : this.data.shape.map(() => -1) });
+    return this.data instanceof ChunkedArray
+      ? this.data
+      : fromArray(this.data, { chunks: this.data.ndim === 0 ? [] : this.data.shape.map(() => -1) });
   }
 
   axis(dim: string): number {
     const i = this.dims.indexOf(dim);
-    if (i < 0) throw new LabelError(`no dimension "${dim}" here; the dimensions are ${this.dims.map((d) => `"${d}"`).join(", ") || "(none)"}`);
+    if (i < 0)
+      throw new LabelError(
+        `no dimension "${dim}" here; the dimensions are ${this.dims.map((d) => `"${d}"`).join(", ") || "(none)"}`,
+      );
     return i;
   }
 
-  with(data: ArrayData, dims: readonly string[] = this.dims, attrs: Record<string, unknown> = { ...this.attrs }): Variable {
+  with(
+    data: ArrayData,
+    dims: readonly string[] = this.dims,
+    attrs: Record<string, unknown> = { ...this.attrs },
+  ): Variable {
     return new Variable(dims, data, attrs, { ...this.encoding });
   }
 
@@ -99,11 +112,15 @@ export function expandEllipsis(order: readonly string[], all: readonly string[])
   const i = order.indexOf("...");
   if (i < 0) {
     const missing = all.filter((d) => !order.includes(d));
-    if (missing.length > 0 || order.length !== all.length) throw new ArgumentError(`transpose needs every dimension once (or "..." for the rest): got [${order.join(", ")}], the dimensions are [${all.join(", ")}]`);
+    if (missing.length > 0 || order.length !== all.length)
+      throw new ArgumentError(
+        `transpose needs every dimension once (or "..." for the rest): got [${order.join(", ")}], the dimensions are [${all.join(", ")}]`,
+      );
     return [...order];
   }
   const named = order.filter((d) => d !== "...");
-  for (const d of named) if (!all.includes(d)) throw new LabelError(`no dimension "${d}"; the dimensions are [${all.join(", ")}]`);
+  for (const d of named)
+    if (!all.includes(d)) throw new LabelError(`no dimension "${d}"; the dimensions are [${all.join(", ")}]`);
   const rest = all.filter((d) => !named.includes(d));
   return [...order.slice(0, i), ...rest, ...order.slice(i + 1)];
 }

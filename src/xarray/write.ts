@@ -24,12 +24,25 @@ export interface ToZarrOptions extends ComputeOptions {
   consolidated?: boolean;
 }
 
-const V2: Record<DType, string> = { float64: "<f8", float32: "<f4", int32: "<i4", uint32: "<u4", int16: "<i2", uint16: "<u2", int8: "|i1", uint8: "|u1", bool: "|b1" };
+const V2: Record<DType, string> = {
+  float64: "<f8",
+  float32: "<f4",
+  int32: "<i4",
+  uint32: "<u4",
+  int16: "<i2",
+  uint16: "<u2",
+  int8: "|i1",
+  uint8: "|u1",
+  bool: "|b1",
+};
 
 export async function datasetToZarr(ds: Dataset, store: string | URL, options: ToZarrOptions = {}): Promise<void> {
   const known = ["mode", "compressor", "consolidated", "scheduler", "fuse"];
   const unknown = Object.keys(options).filter((k) => !known.includes(k));
-  if (unknown.length > 0) throw new ArgumentError(`unknown toZarr option ${unknown.map((k) => JSON.stringify(k)).join(", ")}; the options are ${known.map((k) => JSON.stringify(k)).join(", ")}`);
+  if (unknown.length > 0)
+    throw new ArgumentError(
+      `unknown toZarr option ${unknown.map((k) => JSON.stringify(k)).join(", ")}; the options are ${known.map((k) => JSON.stringify(k)).join(", ")}`,
+    );
   const url = storeUrl(store);
   const s = openStore(url);
   const mode = options.mode ?? "w-";
@@ -54,27 +67,47 @@ export async function datasetToZarr(ds: Dataset, store: string | URL, options: T
   });
   const plans = [];
   for (const [name, v] of ds.dataVars) {
-    const x = v.data instanceof ChunkedArray ? v.data : fromArray(v.data, { chunks: v.data.ndim === 0 ? [] : v.data.shape.map(() => -1) });
+    const x =
+      v.data instanceof ChunkedArray
+        ? v.data
+        : fromArray(v.data, { chunks: v.data.ndim === 0 ? [] : v.data.shape.map(() => -1) });
     const mine = nonIndex.filter((n) => ds.coords.get(n)!.dims.every((d) => v.dims.includes(d)));
     const attrs: Record<string, unknown> = { ...v.attrs };
     if (mine.length > 0) attrs["coordinates"] = mine.join(" ");
-    const plan = await planZarrWrite(x, url, { path: name, mode: "w", dimensionNames: [...v.dims], attrs, ...(options.compressor !== undefined ? { compressor: options.compressor } : {}) });
+    const plan = await planZarrWrite(x, url, {
+      path: name,
+      mode: "w",
+      dimensionNames: [...v.dims],
+      attrs,
+      ...(options.compressor !== undefined ? { compressor: options.compressor } : {}),
+    });
     plans.push(plan);
     for (const file of [".zarray", ".zattrs"]) {
       const b = await s.get(`${name}/${file}`);
       meta[`${name}/${file}`] = JSON.parse(new TextDecoder().decode(b!));
     }
   }
-  if (options.consolidated ?? true) await s.set(".zmetadata", new TextEncoder().encode(JSON.stringify({ metadata: meta, zarr_consolidated_format: 1 }, null, 2)));
+  if (options.consolidated ?? true)
+    await s.set(
+      ".zmetadata",
+      new TextEncoder().encode(JSON.stringify({ metadata: meta, zarr_consolidated_format: 1 }, null, 2)),
+    );
   if (plans.length > 0) {
     const graph = LayeredGraph.merge(plans.map((p) => p.graph));
     const { scheduler, fuse } = options;
-    await computeWith({ ...(scheduler !== undefined ? { scheduler } : {}), ...(fuse !== undefined ? { fuse } : {}) }, [writeCollection({ graph, keys: plans.flatMap((p) => p.keys) })]);
+    await computeWith({ ...(scheduler !== undefined ? { scheduler } : {}), ...(fuse !== undefined ? { fuse } : {}) }, [
+      writeCollection({ graph, keys: plans.flatMap((p) => p.keys) }),
+    ]);
   }
 }
 
 /** A coordinate as one uncompressed chunk, written from here (coordinates are small). */
-async function writeCoordinate(s: Store, put: (key: string, value: unknown) => Promise<void>, name: string, c: Coordinate): Promise<void> {
+async function writeCoordinate(
+  s: Store,
+  put: (key: string, value: unknown) => Promise<void>,
+  name: string,
+  c: Coordinate,
+): Promise<void> {
   const attrs: Record<string, unknown> = { ...c.attrs, _ARRAY_DIMENSIONS: [...c.dims] };
   let dtype: string;
   let bytes: Uint8Array;
@@ -107,7 +140,17 @@ async function writeCoordinate(s: Store, put: (key: string, value: unknown) => P
     if (v.dtype.startsWith("float")) fill = "NaN";
   }
   const shape = [...c.shape];
-  await put(`${name}/.zarray`, { zarr_format: 2, shape, chunks: shape.map((n) => Math.max(1, n)), dtype, compressor: null, fill_value: fill, order: "C", filters: null, dimension_separator: "." });
+  await put(`${name}/.zarray`, {
+    zarr_format: 2,
+    shape,
+    chunks: shape.map((n) => Math.max(1, n)),
+    dtype,
+    compressor: null,
+    fill_value: fill,
+    order: "C",
+    filters: null,
+    dimension_separator: ".",
+  });
   await put(`${name}/.zattrs`, attrs);
   await s.set(`${name}/${shape.length === 0 ? "0" : shape.map(() => 0).join(".")}`, bytes);
 }

@@ -22,7 +22,14 @@ export function fuseZarrGroups(consumer: Task, inputKey: string, producer: Task)
   if (producer.fn !== IO.zarrRead || consumer.args.length !== 2) return null;
   const [spec, input] = consumer.args as [GroupChunkSpec, unknown];
   const read = producer.args[0] as ZarrReadSpec;
-  if (!(input instanceof TaskRef) || input.key !== inputKey || spec.axis !== 0 || !SUMS.has(spec.op) || !rowsReadable(read)) return null;
+  if (
+    !(input instanceof TaskRef) ||
+    input.key !== inputKey ||
+    spec.axis !== 0 ||
+    !SUMS.has(spec.op) ||
+    !rowsReadable(read)
+  )
+    return null;
   return new Task(XK.groupChunkZarr, [spec, read]);
 }
 
@@ -36,7 +43,15 @@ export function fuseZarrGroupBinary(consumer: Task, inputKey: string, producer: 
   if (producer.fn !== IO.zarrRead || consumer.args.length !== 3) return null;
   const [spec, input, other] = consumer.args as [GroupBinarySpec, unknown, unknown];
   const read = producer.args[0] as ZarrReadSpec;
-  if (!(input instanceof TaskRef) || input.key !== inputKey || spec.axis !== 0 || !ARITHMETIC.has(spec.op) || spec.dtype !== read.dtype || !rowsReadable(read)) return null;
+  if (
+    !(input instanceof TaskRef) ||
+    input.key !== inputKey ||
+    spec.axis !== 0 ||
+    !ARITHMETIC.has(spec.op) ||
+    spec.dtype !== read.dtype ||
+    !rowsReadable(read)
+  )
+    return null;
   return new Task(XK.groupBinaryZarr, [spec, read, other]);
 }
 
@@ -51,7 +66,16 @@ export function fuseGroupBinaryProgram(consumer: Task, inputKey: string, produce
   if (producer.fn !== XK.groupBinaryZarr || consumer.args.length !== 2) return null;
   const [program, input] = consumer.args as [Program, unknown];
   const op = program.operands[0];
-  if (!(input instanceof TaskRef) || input.key !== inputKey || program.operands.length !== 1 || !op || op.input !== 0 || op.axes !== undefined || op.nd !== program.ndim) return null;
+  if (
+    !(input instanceof TaskRef) ||
+    input.key !== inputKey ||
+    program.operands.length !== 1 ||
+    !op ||
+    op.input !== 0 ||
+    op.axes !== undefined ||
+    op.nd !== program.ndim
+  )
+    return null;
   if (program.reduce?.axes.includes(0)) return null;
   if ((consumer.fn === K.exprCount) !== Boolean(program.reduce?.count)) return null;
   const [spec, read, other] = producer.args as [GroupBinarySpec, ZarrReadSpec, unknown];

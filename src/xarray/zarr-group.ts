@@ -26,7 +26,9 @@ export async function readZarrGroups(spec: GroupChunkSpec, read: ZarrReadSpec): 
   countPath(fast !== null);
   if (fast) {
     // A group whose positions all took the same number of values carries that number only.
-    return fast.counts ? { groups, inner: fast.rowElems, n: fast.counts, v: fast.sums } : { groups, inner: fast.rowElems, n: null, rows: fast.binRows, v: fast.sums };
+    return fast.counts
+      ? { groups, inner: fast.rowElems, n: fast.counts, v: fast.sums }
+      : { groups, inner: fast.rowElems, n: null, rows: fast.binRows, v: fast.sums };
   }
   const block = await readZarrBlock(read);
   // The block was this task's alone: its storage goes back to the pool as the worker's would.
@@ -55,7 +57,12 @@ export async function readZarrGroupBinary(spec: GroupBinarySpec, read: ZarrReadS
  * (the program's rows depend on one row each: zarr-group-fuse.ts): the same values, the program
  * being the same loops over each row. Otherwise the block is read, combined and run as unfused.
  */
-export async function readZarrGroupBinaryProgram(spec: GroupBinarySpec, read: ZarrReadSpec, other: NDArray, program: Program): Promise<NDArray | SumCount> {
+export async function readZarrGroupBinaryProgram(
+  spec: GroupBinarySpec,
+  read: ZarrReadSpec,
+  other: NDArray,
+  program: Program,
+): Promise<NDArray | SumCount> {
   const c = combinedRows(spec, read, other);
   if (c) {
     const rows = read.stop[0]! - read.start[0]!;
@@ -65,7 +72,9 @@ export async function readZarrGroupBinaryProgram(spec: GroupBinarySpec, read: Za
     const perRow = sizeOf(outRow);
     const dtype = reduce ? "float64" : program.expr.dt;
     const out = new NDArray(dtype, [rows, ...outRow], allocateUninitialized(dtype, rows * perRow));
-    const counts = reduce?.count ? new NDArray("float64", [rows, ...outRow], allocateUninitialized("float64", rows * perRow)) : null;
+    const counts = reduce?.count
+      ? new NDArray("float64", [rows, ...outRow], allocateUninitialized("float64", rows * perRow))
+      : null;
     const done = await eachCombinedRow(read, c, (r, values) => {
       const x = new NDArray(read.dtype, [1, ...rowShape], values);
       if (counts) {
@@ -95,7 +104,14 @@ function combinedRows(spec: GroupBinarySpec, read: ZarrReadSpec, other: NDArray)
   const rowShape = read.stop.slice(1).map((s, a) => s - read.start[a + 1]!);
   const op = spec.op;
   if (op !== "add" && op !== "sub" && op !== "mul" && op !== "div") return null;
-  if (spec.axis !== 0 || spec.dtype !== read.dtype || other.dtype !== read.dtype || other.ndim !== rowShape.length + 1 || !rowShape.every((n, a) => other.shape[a + 1] === n)) return null;
+  if (
+    spec.axis !== 0 ||
+    spec.dtype !== read.dtype ||
+    other.dtype !== read.dtype ||
+    other.ndim !== rowShape.length + 1 ||
+    !rowShape.every((n, a) => other.shape[a + 1] === n)
+  )
+    return null;
   return { op, other: other.contiguous().toTypedArray() as Float32Array | Float64Array, rows: spec.rows };
 }
 

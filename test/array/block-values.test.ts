@@ -47,7 +47,10 @@ describe("block values", () => {
   test("mapBlockValues gives one value per row block, in order, with shared and per-block arguments, on every scheduler", async () => {
     for (const [label, scheduler] of schedulers()) {
       const [X, y] = await mw.persistWith({ scheduler }, [chunkedOf(xr, [5, -1]), chunkedOf(yr, [5])]);
-      const v = mw.mapBlockValues<Float64Array>(blockStats, [X, y], { args: [2], blockArgs: (idx, pos) => [idx[0]! * 100 + pos] });
+      const v = mw.mapBlockValues<Float64Array>(blockStats, [X, y], {
+        args: [2],
+        blockArgs: (idx, pos) => [idx[0]! * 100 + pos],
+      });
       const values = await v.compute({ scheduler });
       assert.equal(values.length, 5, label);
       values.forEach((b, i) => {
@@ -63,7 +66,9 @@ describe("block values", () => {
     const X = chunkedOf(xr, [2, -1]); // 12 blocks
     const y = chunkedOf(yr, [2]);
     const total = mw.reduceBlocks<Float64Array>(blockStats, [X, y], { args: [1, 0], splitEvery: 3 });
-    const tasks = [...total[COLLECTION]().graph.layers.values()].flatMap((l) => [...l.values()]).filter((n) => n instanceof Task && n.fn === "array.sum-values");
+    const tasks = [...total[COLLECTION]().graph.layers.values()]
+      .flatMap((l) => [...l.values()])
+      .filter((n) => n instanceof Task && n.fn === "array.sum-values");
     assert.equal(tasks.length, 4 + 2, "12 partials → 4 combines → 2 combines → 2 values combined here");
     assert.equal(total[COLLECTION]().keys.length, 2);
     const sy = yr.data.reduce((a, b) => a + b, 0);
@@ -77,17 +82,35 @@ describe("block values", () => {
 
   test("a combine function of the user's, and the default sum over plain objects and numbers", async () => {
     const X = chunkedOf(xr, [4, -1]);
-    const biggest = mw.reduceBlocks((x: mw.NDArray) => Math.max(...x.toTypedArray()), [X], { combine: (...v: number[]) => Math.max(...v), splitEvery: 2 });
-    for (const [label, scheduler] of schedulers()) assert.equal(await biggest.compute({ scheduler }), Math.max(...xr.data), label);
+    const biggest = mw.reduceBlocks((x: mw.NDArray) => Math.max(...x.toTypedArray()), [X], {
+      combine: (...v: number[]) => Math.max(...v),
+      splitEvery: 2,
+    });
+    for (const [label, scheduler] of schedulers())
+      assert.equal(await biggest.compute({ scheduler }), Math.max(...xr.data), label);
     const summary = mw.reduceBlocks((x: mw.NDArray) => ({ n: x.shape[0]!, sums: [x.get(0, 0) as number, 1] }), [X]);
-    assert.deepEqual(await summary.compute({ scheduler: "sync" }), { n: 23, sums: [[0, 4, 8, 12, 16, 20].reduce((s, r) => s + xr.data[r * 3]!, 0), 6] });
+    assert.deepEqual(await summary.compute({ scheduler: "sync" }), {
+      n: 23,
+      sums: [[0, 4, 8, 12, 16, 20].reduce((s, r) => s + xr.data[r * 3]!, 0), 6],
+    });
   });
 
   test("arrays must be cut alike along the axes they share; a named error says which", () => {
     const X = chunkedOf(xr, [5, -1]);
-    assert.throws(() => mw.mapBlockValues(blockStats, [X, chunkedOf(yr, [4])]), (e: unknown) => e instanceof ArgumentError && /not cut as the first along axis 0: blocks \[4, 4, 4, 4, 4, 3\] and \[5, 5, 5, 5, 3\]; rechunk/.test(e.message));
-    assert.throws(() => mw.mapBlockValues(blockStats, [X, chunkedOf(sample("float64", [22], 1), [5])]), /lengths 22 and 23 differ/);
-    assert.throws(() => mw.mapBlockValues(blockStats, [chunkedOf(yr, [5]), X]), /put the array with the most dimensions first/);
+    assert.throws(
+      () => mw.mapBlockValues(blockStats, [X, chunkedOf(yr, [4])]),
+      (e: unknown) =>
+        e instanceof ArgumentError &&
+        /not cut as the first along axis 0: blocks \[4, 4, 4, 4, 4, 3\] and \[5, 5, 5, 5, 3\]; rechunk/.test(e.message),
+    );
+    assert.throws(
+      () => mw.mapBlockValues(blockStats, [X, chunkedOf(sample("float64", [22], 1), [5])]),
+      /lengths 22 and 23 differ/,
+    );
+    assert.throws(
+      () => mw.mapBlockValues(blockStats, [chunkedOf(yr, [5]), X]),
+      /put the array with the most dimensions first/,
+    );
     assert.throws(() => mw.reduceBlocks(blockStats, [X], { splitEvery: 1 }), /splitEvery/);
   });
 

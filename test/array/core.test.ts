@@ -16,11 +16,17 @@ describe("what an array tells about itself", () => {
     assert.deepEqual(x.shape, [7, 5]);
     assert.equal(x.ndim, 2);
     assert.equal(x.size, 35);
-    assert.deepEqual(x.chunks, [[3, 3, 1], [2, 2, 1]]);
+    assert.deepEqual(x.chunks, [
+      [3, 3, 1],
+      [2, 2, 1],
+    ]);
     assert.deepEqual(x.numblocks, [3, 3]);
     assert.deepEqual(x.chunksize, [3, 2]);
     assert.equal(x.nbytes, 70);
-    assert.deepEqual(x.offsets, [[0, 3, 6, 7], [0, 2, 4, 5]]);
+    assert.deepEqual(x.offsets, [
+      [0, 3, 6, 7],
+      [0, 2, 4, 5],
+    ]);
     assert.equal(x.keys().length, 9);
     assert.equal(x.keys()[0], x.key([0, 0]));
     assert.equal(mw.Array, mw.ChunkedArray, "Array is the class's other name, as dask.array.Array");
@@ -31,11 +37,21 @@ describe("what an array tells about itself", () => {
 
   test("toString shows the operation, shape, dtype, block size, blocks and tasks", () => {
     const x = mw.random([100, 60], { chunks: [30, 25], seed: 1 });
-    assert.equal(String(x), "mw.Array<random, shape=[100, 60], dtype=float64, chunksize=[30, 25], blocks=12, tasks=12>");
+    assert.equal(
+      String(x),
+      "mw.Array<random, shape=[100, 60], dtype=float64, chunksize=[30, 25], blocks=12, tasks=12>",
+    );
     const y = x.add(1).sum({ axis: 0 });
     assert.match(String(y), /^mw\.Array<sum, shape=\[60\], dtype=float64, chunksize=\[25\], blocks=3, tasks=\d+>$/);
-    assert.equal(y.taskCount, 12 + 12 + 12 + 3, "random, add and the first step of the sum per block, then one aggregation per output block");
-    assert.equal(String(mw.full([], 1, { dtype: "int8" })), "mw.Array<full, shape=[], dtype=int8, chunksize=[], blocks=1, tasks=1>");
+    assert.equal(
+      y.taskCount,
+      12 + 12 + 12 + 3,
+      "random, add and the first step of the sum per block, then one aggregation per output block",
+    );
+    assert.equal(
+      String(mw.full([], 1, { dtype: "int8" })),
+      "mw.Array<full, shape=[], dtype=int8, chunksize=[], blocks=1, tasks=1>",
+    );
   });
 
   test("a slice or reshape that changes nothing is the same array (no new tasks)", () => {
@@ -69,7 +85,11 @@ describe("compute", () => {
     const xr = sample("float64", [6, 6], 2, { finite: true });
     const x = chunkedOf(xr, [4, 4]);
     const shared = x.mul(2);
-    const [s, m, plain] = await mw.computeWith(sync, [shared.sum({ axis: 0 }), shared.max({ axis: 1 }), "not an array"] as const);
+    const [s, m, plain] = await mw.computeWith(sync, [
+      shared.sum({ axis: 0 }),
+      shared.max({ axis: 1 }),
+      "not an array",
+    ] as const);
     const doubled = binaryRef("mul", xr, makeRef("float64", [], [2]));
     assertArrayEqual(m as mw.NDArray, reduceRef("max", doubled, { axis: 1 }));
     assert.ok(s instanceof mw.NDArray);
@@ -99,6 +119,9 @@ describe("compute", () => {
       throw new RangeError("this block is broken");
     });
     await assert.rejects(x.compute(sync), /this block is broken/);
-    await assert.rejects(x.compute({ scheduler: "nope" as never }), (e: unknown) => e instanceof ArgumentError && /unknown scheduler "nope"/.test(e.message));
+    await assert.rejects(
+      x.compute({ scheduler: "nope" as never }),
+      (e: unknown) => e instanceof ArgumentError && /unknown scheduler "nope"/.test(e.message),
+    );
   });
 });

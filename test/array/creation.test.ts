@@ -6,7 +6,17 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { ArgumentError } from "../../node/index.js";
 import * as mw from "../../node/array.js";
-import { assertArrayEqual, assertSameBits, astypeRef, DTYPES, makeRef, sample, sliceRef, type Ref, computeAll } from "./reference.js";
+import {
+  assertArrayEqual,
+  assertSameBits,
+  astypeRef,
+  DTYPES,
+  makeRef,
+  sample,
+  sliceRef,
+  type Ref,
+  computeAll,
+} from "./reference.js";
 
 const sync = { scheduler: "sync" } as const;
 
@@ -17,7 +27,11 @@ describe("fromArray", () => {
     for (const d of DTYPES) {
       const r = sample(d, [5, 3], 4);
       const nd = mw.NDArray.from(r.data, { dtype: d, shape: r.shape });
-      arrays.push(mw.fromArray(nd, { chunks: [2, 2] }), mw.fromArray(nd.T, { chunks: 2 }).T, mw.fromArray(r.data, { dtype: d, shape: [5, 3], chunks: [[1, 4], [3]] }));
+      arrays.push(
+        mw.fromArray(nd, { chunks: [2, 2] }),
+        mw.fromArray(nd.T, { chunks: 2 }).T,
+        mw.fromArray(r.data, { dtype: d, shape: [5, 3], chunks: [[1, 4], [3]] }),
+      );
       expected.push(r, r, r);
       if (d !== "bool") {
         arrays.push(mw.fromArray(nd.toTypedArray(), { shape: [5, 3], chunks: 4 }));
@@ -34,7 +48,10 @@ describe("fromArray", () => {
 
   test("the data is copied: changing the source afterwards changes nothing", async () => {
     const src = new Float64Array([1, 2, 3]);
-    const nd = mw.NDArray.from([[1, 2], [3, 4]]);
+    const nd = mw.NDArray.from([
+      [1, 2],
+      [3, 4],
+    ]);
     const scalar = mw.NDArray.from(5);
     const a = mw.fromArray(src, { chunks: 2 });
     const b = mw.fromArray(nd);
@@ -56,10 +73,19 @@ describe("fromArray", () => {
   });
 
   test("bad data, shapes, chunks and dtypes are ArgumentErrors", () => {
-    assert.throws(() => mw.fromArray([[1], [2, 3]]), (e: unknown) => e instanceof ArgumentError && /rectangular/.test(e.message));
+    assert.throws(
+      () => mw.fromArray([[1], [2, 3]]),
+      (e: unknown) => e instanceof ArgumentError && /rectangular/.test(e.message),
+    );
     assert.throws(() => mw.fromArray(new Float64Array(5), { shape: [2, 2] }), /needs 4 elements, the data has 5/);
-    assert.throws(() => mw.fromArray([1, 2, 3], { chunks: 0 }), /chunk size on axis 0 must be a whole number > 0 or -1/);
-    assert.throws(() => mw.fromArray([1, 2, 3], { chunks: [[1, 1]] }), /chunks on axis 0 add up to 2, but the axis has length 3/);
+    assert.throws(
+      () => mw.fromArray([1, 2, 3], { chunks: 0 }),
+      /chunk size on axis 0 must be a whole number > 0 or -1/,
+    );
+    assert.throws(
+      () => mw.fromArray([1, 2, 3], { chunks: [[1, 1]] }),
+      /chunks on axis 0 add up to 2, but the axis has length 3/,
+    );
     assert.throws(() => mw.fromArray([1, 2], { dtype: "int64" as never }), /dtype must be one of/);
     assert.throws(() => mw.fromArray(new Float32Array(2), { dtype: "float16" as never }), /dtype must be one of/);
   });
@@ -90,11 +116,18 @@ describe("full, zeros, ones", () => {
   });
 
   test("bad shapes, values and dtypes are ArgumentErrors", () => {
-    assert.throws(() => mw.zeros([2, -1]), (e: unknown) => e instanceof ArgumentError && /shape must be a list of whole numbers ≥ 0, got \[2,-1\]/.test(e.message));
+    assert.throws(
+      () => mw.zeros([2, -1]),
+      (e: unknown) =>
+        e instanceof ArgumentError && /shape must be a list of whole numbers ≥ 0, got \[2,-1\]/.test(e.message),
+    );
     assert.throws(() => mw.ones([1.5]), /shape must be a list of whole numbers/);
     assert.throws(() => mw.zeros("3" as never), /shape must be a list/);
     assert.throws(() => mw.full([2], "x" as never), /full needs a number or boolean fill value, got string/);
-    assert.throws(() => mw.zeros([2], { dtype: "int64" as never }), /dtype must be one of float64, float32, int32, uint32, int16, uint16, int8, uint8, bool; got "int64"/);
+    assert.throws(
+      () => mw.zeros([2], { dtype: "int64" as never }),
+      /dtype must be one of float64, float32, int32, uint32, int16, uint16, int8, uint8, bool; got "int64"/,
+    );
   });
 });
 
@@ -103,10 +136,23 @@ describe("arange and linspace", () => {
   const arangeRef = (start: number, stop: number, step: number, dtype: mw.DType): Ref => {
     const n = Math.max(0, Math.ceil((stop - start) / step));
     const delta = start + step - start;
-    return astypeRef(makeRef("float64", [n], Array.from({ length: n }, (_, i) => (i === 0 ? start : start + i * delta))), dtype);
+    return astypeRef(
+      makeRef(
+        "float64",
+        [n],
+        Array.from({ length: n }, (_, i) => (i === 0 ? start : start + i * delta)),
+      ),
+      dtype,
+    );
   };
   /** NumPy's linspace: i·step + start with step = (stop - start) / div, the end point exactly stop. */
-  const linspaceRef = (start: number, stop: number, num: number, endpoint: boolean, dtype: mw.DType = "float64"): Ref => {
+  const linspaceRef = (
+    start: number,
+    stop: number,
+    num: number,
+    endpoint: boolean,
+    dtype: mw.DType = "float64",
+  ): Ref => {
     const div = endpoint ? num - 1 : num;
     const delta = stop - start;
     const step = delta / div;
@@ -147,7 +193,10 @@ describe("arange and linspace", () => {
       }
     }
     arrays.push(mw.arange(0, 300, 37, { dtype: "uint8", chunks: 2 }), mw.arange(0, 3, 0.5, { dtype: "int16" }));
-    expected.push(["arange as uint8 wraps", arangeRef(0, 300, 37, "uint8")], ["fractions as int16 truncate", arangeRef(0, 3, 0.5, "int16")]);
+    expected.push(
+      ["arange as uint8 wraps", arangeRef(0, 300, 37, "uint8")],
+      ["fractions as int16 truncate", arangeRef(0, 3, 0.5, "int16")],
+    );
     const values = await computeAll(arrays);
     expected.forEach(([what, r], i) => assertArrayEqual(values[i]!, r, what));
   });
@@ -174,14 +223,20 @@ describe("arange and linspace", () => {
       }
     }
     arrays.push(mw.linspace(0, 10, 7, { dtype: "int8", chunks: 3 }), mw.linspace(0, 1, 5, { dtype: "float32" }));
-    expected.push(["as int8", linspaceRef(0, 10, 7, true, "int8")], ["as float32", linspaceRef(0, 1, 5, true, "float32")]);
+    expected.push(
+      ["as int8", linspaceRef(0, 10, 7, true, "int8")],
+      ["as float32", linspaceRef(0, 1, 5, true, "float32")],
+    );
     assert.equal(mw.linspace(0, 1).shape[0], 50, "50 samples by default");
     const values = await computeAll(arrays);
     expected.forEach(([what, r], i) => assertArrayEqual(values[i]!, r, what));
   });
 
   test("bad ranges are ArgumentErrors", () => {
-    assert.throws(() => mw.arange(0, 10, 0), (e: unknown) => e instanceof ArgumentError && /arange step must not be 0/.test(e.message));
+    assert.throws(
+      () => mw.arange(0, 10, 0),
+      (e: unknown) => e instanceof ArgumentError && /arange step must not be 0/.test(e.message),
+    );
     assert.throws(() => mw.arange(0, Infinity), /arange takes finite numbers, got Infinity/);
     assert.throws(() => mw.arange(NaN), /finite numbers/);
     assert.throws(() => mw.arange(3, undefined, undefined, { dtype: "int64" as never }), /dtype must be one of/);
@@ -198,17 +253,30 @@ describe("random numbers", () => {
       [(o: mw.RandomOptions) => mw.normal([7, 3, 9], { ...o, loc: 2, scale: 3 }), [7, 3, 9]],
       [(o: mw.RandomOptions) => mw.uniform([600], { ...o, low: -5, high: 5 }), [600]],
     ] as const) {
-      const cuttings: mw.ChunksSpec[] = [shape.map(() => 1), shape.map(() => 4), shape.map(() => -1), shape.map((d, i) => (i === 0 ? [1, d - 1] : -1)) as mw.ChunksSpec];
+      const cuttings: mw.ChunksSpec[] = [
+        shape.map(() => 1),
+        shape.map(() => 4),
+        shape.map(() => -1),
+        shape.map((d, i) => (i === 0 ? [1, d - 1] : -1)) as mw.ChunksSpec,
+      ];
       const values = await computeAll(cuttings.map((chunks) => make({ seed: 42, chunks })));
-      for (let i = 1; i < values.length; i++) assertSameBits(values[0]!, values[i]!, `${JSON.stringify(shape)} cut ${JSON.stringify(cuttings[i])}`);
+      for (let i = 1; i < values.length; i++)
+        assertSameBits(values[0]!, values[i]!, `${JSON.stringify(shape)} cut ${JSON.stringify(cuttings[i])}`);
       // And a slice of a big array equals the same slice computed from any cutting.
       const other = (await make({ seed: 43, chunks: 4 }).compute(sync)) as mw.NDArray;
-      assert.ok(!other.toTypedArray().every((v, i) => v === (values[0] as mw.NDArray).toTypedArray()[i]), "another seed gives other values");
+      assert.ok(
+        !other.toTypedArray().every((v, i) => v === (values[0] as mw.NDArray).toTypedArray()[i]),
+        "another seed gives other values",
+      );
     }
   });
 
   test("float32 random numbers are the float64 ones rounded; a 0-d random array is one number", async () => {
-    const [a, b, c] = await computeAll([mw.normal([50], { seed: 5, chunks: 7 }), mw.normal([50], { seed: 5, dtype: "float32", chunks: 13 }), mw.random([], { seed: 5 })]);
+    const [a, b, c] = await computeAll([
+      mw.normal([50], { seed: 5, chunks: 7 }),
+      mw.normal([50], { seed: 5, dtype: "float32", chunks: 13 }),
+      mw.random([], { seed: 5 }),
+    ]);
     assertArrayEqual(b!, astypeRef(makeRef("float64", [50], [...(a as mw.NDArray).toTypedArray()]), "float32"));
     assert.equal(typeof c, "number");
   });
@@ -231,7 +299,12 @@ describe("random numbers", () => {
 
   test("normal values have mean near loc and standard deviation near scale; scale 0 gives loc", async () => {
     const x = mw.normal([300, 200], { seed: 11, loc: -1, scale: 2, chunks: [100, 64] });
-    const [m, s, inside, flat] = (await computeAll([x.mean(), x.std(), x.add(1).abs().lt(2).astype("float64").mean(), mw.normal([5], { seed: 1, loc: 3, scale: 0 })])) as [number, number, number, mw.NDArray];
+    const [m, s, inside, flat] = (await computeAll([
+      x.mean(),
+      x.std(),
+      x.add(1).abs().lt(2).astype("float64").mean(),
+      mw.normal([5], { seed: 1, loc: 3, scale: 0 }),
+    ])) as [number, number, number, mw.NDArray];
     assert.ok(Math.abs(m + 1) < 0.03, `mean ${m}`);
     assert.ok(Math.abs(s - 2) < 0.03, `std ${s}`);
     assert.ok(Math.abs(inside - 0.6827) < 0.01, `within one standard deviation: ${inside}`);
@@ -245,9 +318,15 @@ describe("random numbers", () => {
   });
 
   test("bad seeds, dtypes and scales are ArgumentErrors", () => {
-    assert.throws(() => mw.random([2], { seed: -1 }), (e: unknown) => e instanceof ArgumentError && /seed must be a whole number ≥ 0, got -1/.test(e.message));
+    assert.throws(
+      () => mw.random([2], { seed: -1 }),
+      (e: unknown) => e instanceof ArgumentError && /seed must be a whole number ≥ 0, got -1/.test(e.message),
+    );
     assert.throws(() => mw.random([2], { seed: 1.5 }), /seed must be a whole number/);
-    assert.throws(() => mw.random([2], { dtype: "int32" as never }), /random numbers are float64 or float32, not int32/);
+    assert.throws(
+      () => mw.random([2], { dtype: "int32" as never }),
+      /random numbers are float64 or float32, not int32/,
+    );
     assert.throws(() => mw.normal([2], { scale: -1 }), /scale must be ≥ 0, got -1/);
     assert.throws(() => mw.normal([2], { scale: NaN }), /scale must be ≥ 0/);
     assert.throws(() => mw.random([-2]), /shape must be a list of whole numbers/);

@@ -40,7 +40,8 @@ function applyBinary(op: BinaryName, x: mw.ChunkedArray, y: mw.ChunkedArray | nu
 }
 
 /** A scalar as a 0-d reference of the type a plain value has before promotion. */
-const scalarRef = (v: number | boolean): Ref => makeRef(typeof v === "boolean" ? "bool" : Number.isInteger(v) ? "int32" : "float64", [], [Number(v)]);
+const scalarRef = (v: number | boolean): Ref =>
+  makeRef(typeof v === "boolean" ? "bool" : Number.isInteger(v) ? "int32" : "float64", [], [Number(v)]);
 
 describe("type promotion", () => {
   test("array with array: NumPy's result types, int64 given as float64", () => {
@@ -55,13 +56,18 @@ describe("type promotion", () => {
         assert.equal(RESULT_TYPE[a][b], RESULT_TYPE[b][a], "the table is symmetric");
       }
     }
-    assert.equal(mw.zeros(2, { dtype: "bool" }).pow(mw.zeros(2, { dtype: "bool" })).dtype, "int8", "bool ** bool is int8, as NumPy");
+    assert.equal(
+      mw.zeros(2, { dtype: "bool" }).pow(mw.zeros(2, { dtype: "bool" })).dtype,
+      "int8",
+      "bool ** bool is int8, as NumPy",
+    );
   });
 
   test("sqrt, exp, log, sin, cos give NumPy's float type (float32 where NumPy says float16); neg and abs keep the type", () => {
     for (const d of DTYPES) {
       const x = mw.zeros([2], { dtype: d });
-      for (const f of ["exp", "log", "sqrt", "sin", "cos"] as const) assert.equal(x[f]().dtype, MATH_TYPE[d], `${f}(${d})`);
+      for (const f of ["exp", "log", "sqrt", "sin", "cos"] as const)
+        assert.equal(x[f]().dtype, MATH_TYPE[d], `${f}(${d})`);
       assert.equal(x.abs().dtype, d);
       if (d !== "bool") assert.equal(x.neg().dtype, d);
     }
@@ -89,7 +95,11 @@ describe("type promotion", () => {
     assert.ok(Number.isNaN(v[7]));
     assert.deepEqual(v.slice(8), [1, 0]);
     // log1p and expm1 keep what log(1 + x) and exp(x) - 1 round away.
-    const tiny = (await mw.fromArray([1e-17]).log1p().add(mw.fromArray([1e-17]).expm1()).compute({ scheduler: "sync" })) as mw.NDArray;
+    const tiny = (await mw
+      .fromArray([1e-17])
+      .log1p()
+      .add(mw.fromArray([1e-17]).expm1())
+      .compute({ scheduler: "sync" })) as mw.NDArray;
     assert.equal(tiny.get(0), 2e-17);
   });
 
@@ -198,7 +208,11 @@ describe("elementwise values", () => {
     const base = mw.fromArray([2, 3, -1, 1, 0, -2], { dtype: "int8" });
     const exp = mw.fromArray([7, 5, -3, -2, 3, -1], { dtype: "int8" });
     const big = mw.fromArray([3], { dtype: "int32" });
-    const [p, q, r] = await computeAll([base.pow(exp), big.pow(40), mw.fromArray([7], { dtype: "uint32" }).pow(4294967295)]);
+    const [p, q, r] = await computeAll([
+      base.pow(exp),
+      big.pow(40),
+      mw.fromArray([7], { dtype: "uint32" }).pow(4294967295),
+    ]);
     assertArrayEqual(p!, makeRef("int8", [6], [-128, -13, -1, 1, 0, 0]));
     assertArrayEqual(q!, makeRef("int32", [1], [Number(BigInt.asIntN(32, 3n ** 40n))]));
     assertArrayEqual(r!, binaryRef("pow", makeRef("uint32", [1], [7]), makeRef("uint32", [1], [4294967295])));
@@ -225,7 +239,16 @@ describe("elementwise values", () => {
       const x = chunkedOf(xr, [5]);
       const scalars: (number | boolean)[] = [3, 2.5, true, false, d === "bool" || d.startsWith("u") ? 0 : -2];
       for (const s of scalars) {
-        const t = typeof s === "boolean" ? d : Number.isInteger(s) ? (d === "bool" ? "int32" : d) : d === "float32" ? "float32" : "float64";
+        const t =
+          typeof s === "boolean"
+            ? d
+            : Number.isInteger(s)
+              ? d === "bool"
+                ? "int32"
+                : d
+              : d === "float32"
+                ? "float32"
+                : "float64";
         for (const op of ops) {
           if (op === "sub" && t === "bool") {
             assert.throws(() => x.sub(s), ArgumentError);
@@ -253,7 +276,10 @@ describe("elementwise values", () => {
 
   test("arithmetic with an integer outside an integer array's range is an ArgumentError (NumPy 2: OverflowError)", () => {
     const u8 = mw.fromArray([1], { dtype: "uint8" });
-    assert.throws(() => u8.add(-1), (e: unknown) => e instanceof ArgumentError && /-1 is out of bounds for uint8/.test(e.message));
+    assert.throws(
+      () => u8.add(-1),
+      (e: unknown) => e instanceof ArgumentError && /-1 is out of bounds for uint8/.test(e.message),
+    );
     assert.throws(() => mw.fromArray([1], { dtype: "int8" }).mul(128), /128 is out of bounds for int8/);
     assert.throws(() => mw.fromArray([1], { dtype: "int32" }).add(2 ** 31), /out of bounds for int32/);
     assert.throws(() => mw.where(true, u8, 300), /300 is out of bounds for uint8/);
@@ -271,15 +297,43 @@ describe("elementwise values", () => {
 describe("broadcasting and blocks", () => {
   test("arrays of different ndim and chunking broadcast, and are recut to common blocks", async () => {
     const cases: [number[], mw.ChunksSpec, number[], mw.ChunksSpec][] = [
-      [[3, 4, 5], [2, 3, 4], [4, 1], [3, 1]],
-      [[3, 1, 5], [2, 1, 2], [4, 1], [1, 1]],
+      [
+        [3, 4, 5],
+        [2, 3, 4],
+        [4, 1],
+        [3, 1],
+      ],
+      [
+        [3, 1, 5],
+        [2, 1, 2],
+        [4, 1],
+        [1, 1],
+      ],
       [[7], [3], [7], [2]],
-      [[6, 5], [4, 2], [6, 5], [[1, 5], [3, 2]]],
+      [
+        [6, 5],
+        [4, 2],
+        [6, 5],
+        [
+          [1, 5],
+          [3, 2],
+        ],
+      ],
       [[1], [1], [4, 3], [3, 2]],
       [[], [], [2, 3], [1, 2]],
       [[2, 0], [1, 1], [1], [1]],
-      [[0, 3], [1, 2], [1, 3], [1, 1]],
-      [[5, 1, 1], [2, 1, 1], [1, 6, 1], [1, 4, 1]],
+      [
+        [0, 3],
+        [1, 2],
+        [1, 3],
+        [1, 1],
+      ],
+      [
+        [5, 1, 1],
+        [2, 1, 1],
+        [1, 6, 1],
+        [1, 4, 1],
+      ],
     ];
     const arrays: mw.ChunkedArray[] = [];
     const expected: Ref[] = [];
@@ -292,22 +346,45 @@ describe("broadcasting and blocks", () => {
       expected.push(binaryRef("mul", xr, yr), binaryRef("sub", yr, xr));
     });
     const values = await computeAll(arrays);
-    expected.forEach((r, i) => assertArrayEqual(values[i]!, r, `case ${Math.floor(i / 2)} ${i % 2 ? "y - x" : "x * y"}`));
+    expected.forEach((r, i) =>
+      assertArrayEqual(values[i]!, r, `case ${Math.floor(i / 2)} ${i % 2 ? "y - x" : "x * y"}`),
+    );
   });
 
   test("the result is cut wherever either input is cut", () => {
-    const x = mw.zeros([10, 6], { chunks: [[4, 6], [3, 3]] });
+    const x = mw.zeros([10, 6], {
+      chunks: [
+        [4, 6],
+        [3, 3],
+      ],
+    });
     const y = mw.zeros([10, 6], { chunks: [[5, 5], [6]] });
-    assert.deepEqual(x.add(y).chunks, [[4, 1, 5], [3, 3]]);
-    assert.deepEqual(x.add(mw.zeros([6], { chunks: [[2, 4]] })).chunks, [[4, 6], [2, 1, 3]]);
-    assert.deepEqual(x.add(mw.zeros([1, 6], { chunks: 1 })).chunks, [[4, 6], [1, 1, 1, 1, 1, 1]]);
+    assert.deepEqual(x.add(y).chunks, [
+      [4, 1, 5],
+      [3, 3],
+    ]);
+    assert.deepEqual(x.add(mw.zeros([6], { chunks: [[2, 4]] })).chunks, [
+      [4, 6],
+      [2, 1, 3],
+    ]);
+    assert.deepEqual(x.add(mw.zeros([1, 6], { chunks: 1 })).chunks, [
+      [4, 6],
+      [1, 1, 1, 1, 1, 1],
+    ]);
   });
 
   test("shapes that do not broadcast are an ArgumentError naming them", () => {
     const x = mw.zeros([3, 4]);
-    assert.throws(() => x.add(mw.zeros([3])), (e: unknown) => e instanceof ArgumentError && /shapes \[3, 4\] and \[3\] cannot be broadcast together/.test(e.message));
+    assert.throws(
+      () => x.add(mw.zeros([3])),
+      (e: unknown) =>
+        e instanceof ArgumentError && /shapes \[3, 4\] and \[3\] cannot be broadcast together/.test(e.message),
+    );
     assert.throws(() => mw.where(mw.zeros([2], { dtype: "bool" }), x, 1), /cannot be broadcast/);
-    assert.throws(() => x.add("1" as never), /argument 2 of add must be a chunked array, a number or a boolean, got string/);
+    assert.throws(
+      () => x.add("1" as never),
+      /argument 2 of add must be a chunked array, a number or a boolean, got string/,
+    );
     assert.throws(() => x.add(null as never), /got null/);
   });
 });
@@ -322,10 +399,20 @@ describe("where, clip, astype", () => {
     const x = chunkedOf(xr, [3]);
     const y = chunkedOf(yr, [4, 2]);
     const f = chunkedOf(fr, [3, 1]);
-    const [a, b, d, e, g] = await computeAll([mw.where(c, x, y), mw.where(c, x, 2.5), mw.where(f, 1, y), mw.where(true, x, y), mw.where(c, true, false).astype("int8")]);
+    const [a, b, d, e, g] = await computeAll([
+      mw.where(c, x, y),
+      mw.where(c, x, 2.5),
+      mw.where(f, 1, y),
+      mw.where(true, x, y),
+      mw.where(c, true, false).astype("int8"),
+    ]);
     assertArrayEqual(a!, whereRef(cr, xr, yr, "int16"));
     assertArrayEqual(b!, whereRef(cr, xr, makeRef("float64", [], [2.5]), "float64"));
-    assertArrayEqual(d!, whereRef(fr, makeRef("uint8", [], [1]), yr, "uint8"), "a float condition is true where non-zero, NaN included");
+    assertArrayEqual(
+      d!,
+      whereRef(fr, makeRef("uint8", [], [1]), yr, "uint8"),
+      "a float condition is true where non-zero, NaN included",
+    );
     assertArrayEqual(e!, whereRef(makeRef("bool", [], [1]), xr, yr, "int16"));
     assertArrayEqual(g!, astypeRef(whereRef(cr, makeRef("bool", [], [1]), makeRef("bool", [], [0]), "bool"), "int8"));
   });
@@ -342,7 +429,13 @@ describe("where, clip, astype", () => {
     };
     const ir = sample("int16", [9], 10);
     const i = chunkedOf(ir, [4]);
-    const [a, b, c, d, e] = await computeAll([x.clip(-1, 2), x.clip(null, 0.5), x.clip(chunkedOf(lo, [3]), 10), i.clip(-100, 100), mw.clip(i, 0, null)]);
+    const [a, b, c, d, e] = await computeAll([
+      x.clip(-1, 2),
+      x.clip(null, 0.5),
+      x.clip(chunkedOf(lo, [3]), 10),
+      i.clip(-100, 100),
+      mw.clip(i, 0, null),
+    ]);
     assertArrayEqual(a!, clipRef(xr, makeRef("float64", [], [-1]), makeRef("float64", [], [2])));
     assertArrayEqual(b!, clipRef(xr, null, makeRef("float64", [], [0.5])));
     assertArrayEqual(c!, clipRef(xr, lo, makeRef("float64", [], [10])));
@@ -356,7 +449,10 @@ describe("where, clip, astype", () => {
     const r = u8.clip(-5, 300);
     assert.equal(r.dtype, "uint8");
     assertArrayEqual(await r.compute(sync), makeRef("uint8", [3], [0, 7, 255]));
-    assertArrayEqual(await mw.fromArray([-128, 0, 127], { dtype: "int8" }).clip(-1000, 5).compute(sync), makeRef("int8", [3], [-128, 0, 5]));
+    assertArrayEqual(
+      await mw.fromArray([-128, 0, 127], { dtype: "int8" }).clip(-1000, 5).compute(sync),
+      makeRef("int8", [3], [-128, 0, 5]),
+    );
   });
 
   test("astype between every pair of dtypes: truncation, wrap-around, NaN to 0 and to true", async () => {
@@ -373,7 +469,10 @@ describe("where, clip, astype", () => {
     }
     const values = await computeAll(arrays);
     expected.forEach(([what, r], i) => assertArrayEqual(values[i]!, r, what));
-    assert.throws(() => mw.zeros(2).astype("int64" as never), (e: unknown) => e instanceof ArgumentError && /dtype must be one of/.test(e.message));
+    assert.throws(
+      () => mw.zeros(2).astype("int64" as never),
+      (e: unknown) => e instanceof ArgumentError && /dtype must be one of/.test(e.message),
+    );
   });
 });
 
@@ -400,7 +499,8 @@ describe("transpose", () => {
 
 describe("fusion", () => {
   /** Tasks in the optimized graph, as compute would run them (data blocks are literals, not tasks). */
-  const optimizedSize = (x: mw.ChunkedArray, fuse = true): number => [...prepare([x[COLLECTION]()], { fuse }).graph.values()].filter((n) => n instanceof Task).length;
+  const optimizedSize = (x: mw.ChunkedArray, fuse = true): number =>
+    [...prepare([x[COLLECTION]()], { fuse }).graph.values()].filter((n) => n instanceof Task).length;
 
   test("a long elementwise chain becomes one task per block, with the same bits as unfused and as step by step", async () => {
     const xr = sample("float32", [7, 9], 5, { finite: true });
@@ -448,7 +548,11 @@ describe("fusion", () => {
     const r = chunkedOf(rr, [4]);
     const y = x.add(x.T).mul(r).sub(1);
     assert.equal(optimizedSize(y), 4);
-    const expected = binaryRef("sub", binaryRef("mul", binaryRef("add", xr, transposeRef(xr)), rr), makeRef("float64", [], [1]));
+    const expected = binaryRef(
+      "sub",
+      binaryRef("mul", binaryRef("add", xr, transposeRef(xr)), rr),
+      makeRef("float64", [], [1]),
+    );
     assertArrayEqual(await y.compute(sync), expected);
     // sum's first step runs in the fused loop: 4 fused blocks + the aggregation.
     const s = y.sum({ axis: 0 });
@@ -463,7 +567,11 @@ describe("fusion", () => {
     const b = shared.sub(1);
     // Computed together, shared feeds two tasks per block: it is computed once, not fused into both.
     const both = prepare([a[COLLECTION](), b[COLLECTION]()]).graph;
-    assert.equal([...both.values()].filter((n) => n instanceof Task).length, 2 * 4, "ones, shared, a and b for each of 2 blocks");
+    assert.equal(
+      [...both.values()].filter((n) => n instanceof Task).length,
+      2 * 4,
+      "ones, shared, a and b for each of 2 blocks",
+    );
     // Used twice by one fused loop, it is inlined there (elementwise work is cheaper than a task).
     const z = a.add(b);
     assert.equal(optimizedSize(z), 2 * 2, "ones and one fused loop per block");
@@ -494,7 +602,11 @@ describe("fusion", () => {
   });
 
   test("map() of the reference agrees with itself on a tiny case (guards the reference's broadcasting)", () => {
-    const r = map("float64", [makeRef("float64", [2, 1], [1, 2]), makeRef("float64", [3], [10, 20, 30])], (a, b) => a * b);
+    const r = map(
+      "float64",
+      [makeRef("float64", [2, 1], [1, 2]), makeRef("float64", [3], [10, 20, 30])],
+      (a, b) => a * b,
+    );
     assert.deepEqual(r, makeRef("float64", [2, 3], [10, 20, 30, 20, 40, 60]));
     assert.deepEqual(intRange("int8"), [-128, 127]);
     assert.ok(!COMPARISON.has("add"));

@@ -8,12 +8,24 @@ import { ArgumentError, NotSupportedError } from "../../node/index.js";
 import * as mw from "../../node/array.js";
 import { COLLECTION, prepare } from "../../src/graph/collection.js";
 import { Task } from "../../src/graph/task.js";
-import { assertArrayClose, assertArrayEqual, chunkedOf, makeRef, RESULT_TYPE, sample, tensordotRef, transposeRef, type Ref, computeAll } from "./reference.js";
+import {
+  assertArrayClose,
+  assertArrayEqual,
+  chunkedOf,
+  makeRef,
+  RESULT_TYPE,
+  sample,
+  tensordotRef,
+  transposeRef,
+  type Ref,
+  computeAll,
+} from "./reference.js";
 
 const sync = { scheduler: "sync" } as const;
 
 /** Small integers (exact sums in any order), held in `dtype`. */
-const ints = (dtype: mw.DType, shape: number[], seed: number): Ref => sample(dtype, shape, seed, { range: dtype.startsWith("u") || dtype === "bool" ? [0, 9] : [-9, 9] });
+const ints = (dtype: mw.DType, shape: number[], seed: number): Ref =>
+  sample(dtype, shape, seed, { range: dtype.startsWith("u") || dtype === "bool" ? [0, 9] : [-9, 9] });
 
 describe("matmul and dot", () => {
   test("2-d by 2-d across dtypes, with blocks that do not line up along the contracted axis", async () => {
@@ -38,7 +50,10 @@ describe("matmul and dot", () => {
       const dtype = RESULT_TYPE[da][db];
       const m = a.matmul(b);
       assert.equal(m.dtype, dtype, `${da} @ ${db}`);
-      assert.deepEqual(m.chunks, [[2, 2, 1], [3, 1]]);
+      assert.deepEqual(m.chunks, [
+        [2, 2, 1],
+        [3, 1],
+      ]);
       arrays.push(m, a.dot(b), mw.matmul(b.T, a.T));
       expected.push(
         [`${da} @ ${db}`, tensordotRef(ar, br, [1], [0], dtype)],
@@ -61,10 +76,20 @@ describe("matmul and dot", () => {
     const f = mw.fromArray([[big], [5]], { dtype: "int32" });
     assertArrayEqual(await c.matmul(d).compute(sync), makeRef("int32", [1, 1], [0]));
     // NumPy: int32 arithmetic wraps at every step, so the answer is exact modulo 2^32.
-    assertArrayEqual(await e.matmul(f).compute(sync), makeRef("int32", [1, 1], [Number(BigInt.asIntN(32, BigInt(big) * BigInt(big) + 15n))]));
+    assertArrayEqual(
+      await e.matmul(f).compute(sync),
+      makeRef("int32", [1, 1], [Number(BigInt.asIntN(32, BigInt(big) * BigInt(big) + 15n))]),
+    );
     const u = mw.fromArray([4294967295, 4294967295], { dtype: "uint32", chunks: 1 });
     assert.equal(await u.dot(u).compute(sync), Number(BigInt.asUintN(32, 2n * 4294967295n ** 2n)));
-    assert.equal(await e.matmul(f).astype("float64").compute(sync).then((v) => (v as mw.NDArray).get(0, 0)), Number(BigInt.asIntN(32, BigInt(big) * BigInt(big) + 15n)));
+    assert.equal(
+      await e
+        .matmul(f)
+        .astype("float64")
+        .compute(sync)
+        .then((v) => (v as mw.NDArray).get(0, 0)),
+      Number(BigInt.asIntN(32, BigInt(big) * BigInt(big) + 15n)),
+    );
   });
 
   test("vectors: 1-d @ 2-d and 2-d @ 1-d drop the vector's axis; 1-d @ 1-d is a number", async () => {
@@ -95,10 +120,19 @@ describe("matmul and dot", () => {
   });
 
   test("NaN and infinity are not lost next to zeros (0 · inf is NaN)", async () => {
-    const a = mw.fromArray([[0, 1], [2, 0]]);
-    const b = mw.fromArray([[Infinity, 1], [NaN, 2]]);
+    const a = mw.fromArray([
+      [0, 1],
+      [2, 0],
+    ]);
+    const b = mw.fromArray([
+      [Infinity, 1],
+      [NaN, 2],
+    ]);
     assertArrayEqual(await a.matmul(b).compute(sync), makeRef("float64", [2, 2], [NaN, 2, NaN, 2]));
-    assertArrayEqual(await a.rechunk(1).matmul(b.rechunk(1)).compute(sync), makeRef("float64", [2, 2], [NaN, 2, NaN, 2]));
+    assertArrayEqual(
+      await a.rechunk(1).matmul(b.rechunk(1)).compute(sync),
+      makeRef("float64", [2, 2], [NaN, 2, NaN, 2]),
+    );
     const c = mw.fromArray([[Infinity, 0]]);
     const d = mw.fromArray([[0], [5]]);
     assertArrayEqual(await c.matmul(d).compute(sync), makeRef("float64", [1, 1], [NaN]));
@@ -124,7 +158,10 @@ describe("matmul and dot", () => {
       const prepared = prepare([y[COLLECTION]()]);
       const fns = [...prepared.graph.values()].map((n) => (n instanceof Task ? n.fn : "literal"));
       assert.equal(fns.filter((f) => f === "array.tensordot").length, 4, "one product per row block");
-      assert.ok(!fns.includes("array.add-blocks") && !fns.includes("array.cast"), `no sum of one partial, no separate cast: ${fns.join(" ")}`);
+      assert.ok(
+        !fns.includes("array.add-blocks") && !fns.includes("array.cast"),
+        `no sum of one partial, no separate cast: ${fns.join(" ")}`,
+      );
       // X's blocks are the literals made by chunkedOf, read as they are.
       for (const k of X.keys()) assert.ok(prepared.graph.has(k), `X's block ${k} is read as it is`);
       assertArrayEqual(await y.compute(sync), tensordotRef(xr, vr, [1], [0], "float64"));
@@ -183,7 +220,11 @@ describe("matmul and dot", () => {
 
   test("shapes that do not line up, 0-d and 3-d operands are ArgumentErrors", () => {
     const a = mw.zeros([3, 4]);
-    assert.throws(() => a.matmul(mw.zeros([3, 4])), (e: unknown) => e instanceof ArgumentError && /matmul: shapes \[3, 4\] and \[3, 4\] do not line up \(4 ≠ 3\)/.test(e.message));
+    assert.throws(
+      () => a.matmul(mw.zeros([3, 4])),
+      (e: unknown) =>
+        e instanceof ArgumentError && /matmul: shapes \[3, 4\] and \[3, 4\] do not line up \(4 ≠ 3\)/.test(e.message),
+    );
     assert.throws(() => a.matmul(mw.full([], 2)), /matmul does not take 0-d arrays; use mul/);
     assert.throws(() => a.matmul(mw.zeros([4, 2, 2])), /stacks of matrices are not supported yet/);
     assert.throws(() => a.dot(mw.full([], 1)), /dot of a 0-d array: use mul/);
@@ -202,11 +243,29 @@ describe("tensordot", () => {
     const c = chunkedOf(cr, [3, 2]);
     const cases: [mw.ChunkedArray, Ref][] = [
       [a.tensordot(b), tensordotRef(ar, br, [1, 2], [0, 1], "float64")],
-      [mw.tensordot(a, c, [[2, 0], [0, 1]]), tensordotRef(ar, cr, [2, 0], [0, 1], "float64")],
+      [
+        mw.tensordot(a, c, [
+          [2, 0],
+          [0, 1],
+        ]),
+        tensordotRef(ar, cr, [2, 0], [0, 1], "float64"),
+      ],
       [mw.tensordot(a, c, [[-1], [-2]]), tensordotRef(ar, cr, [2], [0], "float64")],
-      [mw.tensordot(c, a, [[1, 0], [0, 2]]), tensordotRef(cr, ar, [1, 0], [0, 2], "float64")],
+      [
+        mw.tensordot(c, a, [
+          [1, 0],
+          [0, 2],
+        ]),
+        tensordotRef(cr, ar, [1, 0], [0, 2], "float64"),
+      ],
       [mw.tensordot(c, c, 0), tensordotRef(cr, cr, [], [], "float64")],
-      [mw.tensordot(a, b, [[1, 2], [0, 1]]), tensordotRef(ar, br, [1, 2], [0, 1], "float64")],
+      [
+        mw.tensordot(a, b, [
+          [1, 2],
+          [0, 1],
+        ]),
+        tensordotRef(ar, br, [1, 2], [0, 1], "float64"),
+      ],
     ];
     const values = await computeAll(cases.map((c) => c[0]));
     cases.forEach(([, r], i) => assertArrayEqual(values[i]!, r, `case ${i}`));
@@ -219,7 +278,14 @@ describe("tensordot", () => {
     assert.throws(() => a.tensordot(b, 1), /tensordot: axis 2 of a has length 5, axis 0 of b has 4/);
     assert.throws(() => a.tensordot(b, 4), /cannot contract 4 axes of arrays with 3 and 3 dimensions/);
     assert.throws(() => a.tensordot(b, [[1], [0, 1]]), /both arrays must contract the same number of axes/);
-    assert.throws(() => a.tensordot(b, [[1, 1], [0, 0]]), /repeated axis/);
+    assert.throws(
+      () =>
+        a.tensordot(b, [
+          [1, 1],
+          [0, 0],
+        ]),
+      /repeated axis/,
+    );
     assert.throws(() => a.tensordot(b, [[5], [0]]), /axis 5 is out of range/);
     assert.throws(() => a.tensordot(b, "x" as never), /tensordot axes must be a number or a pair of axis lists/);
   });
@@ -228,7 +294,8 @@ describe("tensordot", () => {
 describe("linalg.norm", () => {
   const xr = sample("float64", [7, 5], 41, { finite: true });
   const x = chunkedOf(xr, [3, 2]);
-  const rows = (r: Ref): number[][] => Array.from({ length: r.shape[0]! }, (_, i) => r.data.slice(i * r.shape[1]!, (i + 1) * r.shape[1]!));
+  const rows = (r: Ref): number[][] =>
+    Array.from({ length: r.shape[0]! }, (_, i) => r.data.slice(i * r.shape[1]!, (i + 1) * r.shape[1]!));
   const cols = (r: Ref): number[][] => Array.from({ length: r.shape[1]! }, (_, j) => rows(r).map((row) => row[j]!));
   const vec = (v: number[], ord: number): number => {
     const a = v.map(Math.abs);
@@ -250,7 +317,16 @@ describe("linalg.norm", () => {
       for (const axis of [0, 1]) {
         const got = (await mw.linalg.norm(x, { ord, axis }).compute(sync)) as mw.NDArray;
         const lines = axis === 0 ? cols(xr) : rows(xr);
-        assertArrayClose(got, makeRef("float64", [lines.length], lines.map((l) => vec(l, ord))), 1e-13, `ord ${ord} axis ${axis}`);
+        assertArrayClose(
+          got,
+          makeRef(
+            "float64",
+            [lines.length],
+            lines.map((l) => vec(l, ord)),
+          ),
+          1e-13,
+          `ord ${ord} axis ${axis}`,
+        );
       }
     }
     assert.deepEqual(mw.linalg.norm(x, { axis: 1, keepdims: true }).shape, [7, 1]);
@@ -277,7 +353,11 @@ describe("linalg.norm", () => {
       assert.deepEqual(kept.shape, [1, 1]);
     }
     // The transposed axes swap the 1- and inf-norms.
-    assert.ok(Math.abs(((await mw.linalg.norm(x, { ord: 1, axis: [1, 0] }).compute(sync)) as number) / Math.max(...rowSums) - 1) < 1e-13);
+    assert.ok(
+      Math.abs(
+        ((await mw.linalg.norm(x, { ord: 1, axis: [1, 0] }).compute(sync)) as number) / Math.max(...rowSums) - 1,
+      ) < 1e-13,
+    );
   });
 
   test("integers become float64 first; float32 stays float32; unsupported norms are named errors", async () => {
@@ -285,7 +365,10 @@ describe("linalg.norm", () => {
     assert.equal(mw.linalg.norm(i).dtype, "float64");
     assert.equal(await mw.linalg.norm(i).compute(sync), 5);
     assert.equal(mw.linalg.norm(mw.ones([3], { dtype: "float32" })).dtype, "float32");
-    assert.throws(() => mw.linalg.norm(x, { ord: 2, axis: [0, 1] }), (e: unknown) => e instanceof NotSupportedError && /singular values/.test(e.message));
+    assert.throws(
+      () => mw.linalg.norm(x, { ord: 2, axis: [0, 1] }),
+      (e: unknown) => e instanceof NotSupportedError && /singular values/.test(e.message),
+    );
     assert.throws(() => mw.linalg.norm(x, { ord: "fro", axis: 0 }), ArgumentError);
     assert.throws(() => mw.linalg.norm(mw.ones([2, 2, 2]), { ord: 1 }), /1-d or 2-d array/);
     assert.throws(() => mw.linalg.norm(x, { axis: [0, 0] }), ArgumentError);

@@ -38,7 +38,11 @@ const sync = { scheduler: "sync" } as const;
 /** (x + x.T) / 2 for a square float32 reference (NaN where either is). */
 function binaryHalfSum(x: Ref): Ref {
   const t = transposeRef(x);
-  return makeRef(x.dtype, x.shape, x.data.map((v, i) => cast(cast(v + t.data[i]!, x.dtype) * 0.5, x.dtype)));
+  return makeRef(
+    x.dtype,
+    x.shape,
+    x.data.map((v, i) => cast(cast(v + t.data[i]!, x.dtype) * 0.5, x.dtype)),
+  );
 }
 
 type NanName = "nansum" | "nanprod" | "nanmin" | "nanmax" | "nanmean" | "nanvar" | "nanstd" | "count";
@@ -78,7 +82,10 @@ function nanRef(op: NanName, x: Ref, o: Options = {}): Ref {
       case "nansum":
         return cast(total, dtype);
       case "nanprod":
-        return cast(kept.reduce((a, b) => a * b, 1), dtype);
+        return cast(
+          kept.reduce((a, b) => a * b, 1),
+          dtype,
+        );
       case "nanmin":
         return cast(kept.length === 0 ? NaN : kept.reduce((a, b) => (b < a ? b : a)), dtype);
       case "nanmax":
@@ -101,7 +108,9 @@ function nanRef(op: NanName, x: Ref, o: Options = {}): Ref {
 }
 
 function nanReduce(x: mw.ChunkedArray, op: NanName, o: Options): mw.ChunkedArray {
-  return op === "nanvar" || op === "nanstd" ? x[op](o) : x[op]({ axis: o.axis, keepdims: o.keepdims, splitEvery: o.splitEvery });
+  return op === "nanvar" || op === "nanstd"
+    ? x[op](o)
+    : x[op]({ axis: o.axis, keepdims: o.keepdims, splitEvery: o.splitEvery });
 }
 
 /**
@@ -136,12 +145,24 @@ function withNaN(r: Ref, seed: number, fraction = 0.2): Ref {
 
 /** Float data with NaN; integer and bool data as they come (they cannot hold NaN). */
 function testData(d: mw.DType, shape: number[], seed: number, small = false): Ref {
-  const range: [number, number] | undefined = small ? (d.startsWith("u") || d === "bool" ? [0, 2] : [-1, 2]) : undefined;
+  const range: [number, number] | undefined = small
+    ? d.startsWith("u") || d === "bool"
+      ? [0, 2]
+      : [-1, 2]
+    : undefined;
   const r = sample(d, shape, seed, { finite: true, range });
   return isFloatType(d) ? withNaN(r, seed + 1000) : r;
 }
 
-const AXES: readonly Options[] = [{}, { axis: null }, { axis: 0 }, { axis: -1, keepdims: true }, { axis: [0, 2] }, { axis: 1, keepdims: true }, { axis: [2, 0, 1], keepdims: true }];
+const AXES: readonly Options[] = [
+  {},
+  { axis: null },
+  { axis: 0 },
+  { axis: -1, keepdims: true },
+  { axis: [0, 2] },
+  { axis: 1, keepdims: true },
+  { axis: [2, 0, 1], keepdims: true },
+];
 
 // ---------------------------------------------------------------- tests
 
@@ -158,7 +179,11 @@ describe("result types", () => {
       }
     }
     assert.equal(mw.zeros([2], { dtype: "float32" }).nanmean().dtype, "float32", "np.nanmean(float32) is float32");
-    assert.equal(mw.zeros([2], { dtype: "int8" }).nansum().dtype, "float64", "np.nansum(int8) is int64: float64 here, as sum's");
+    assert.equal(
+      mw.zeros([2], { dtype: "int8" }).nansum().dtype,
+      "float64",
+      "np.nansum(int8) is int64: float64 here, as sum's",
+    );
   });
 });
 
@@ -169,14 +194,21 @@ describe("values", () => {
     for (const d of DTYPES) {
       const wide = testData(d, [5, 6, 4], 3);
       const small = testData(d, [5, 6, 4], 4, true);
-      for (const chunks of [[3, 4, 3], [2, 5, 4]] as const) {
+      for (const chunks of [
+        [3, 4, 3],
+        [2, 5, 4],
+      ] as const) {
         const xw = chunkedOf(wide, chunks);
         const xs = chunkedOf(small, chunks);
         for (const op of NAN_OPS) {
           const [xr, x] = op === "nanprod" ? [small, xs] : [wide, xw];
           for (const o of AXES) {
             arrays.push(nanReduce(x, op, o));
-            expected.push([op, `${op}(${d}, chunks ${JSON.stringify(chunks)}, ${JSON.stringify(o)})`, nanRef(op, xr, o)]);
+            expected.push([
+              op,
+              `${op}(${d}, chunks ${JSON.stringify(chunks)}, ${JSON.stringify(o)})`,
+              nanRef(op, xr, o),
+            ]);
           }
         }
       }
@@ -185,7 +217,9 @@ describe("values", () => {
     expected.forEach(([op, what, r], i) => check(op, values[i]!, r, what));
     // The data are not vacuous: along axis 0 (whose last plane is NaN), positions with no value,
     // with some NaN, and with none but that plane's.
-    const counts = (await chunkedOf(testData("float64", [5, 6, 4], 3), [3, 4, 3]).count({ axis: 0 }).compute(sync)) as mw.NDArray;
+    const counts = (await chunkedOf(testData("float64", [5, 6, 4], 3), [3, 4, 3])
+      .count({ axis: 0 })
+      .compute(sync)) as mw.NDArray;
     const c = [...counts.toTypedArray()];
     assert.ok(c.includes(0) && c.some((n) => n > 0 && n < 4) && c.includes(4), `counts along axis 0: ${c}`);
   });
@@ -216,9 +250,28 @@ describe("values", () => {
     for (let c = 0; c < 37; c++) put(2, c, NaN);
     const cubes: [Ref, Options[], number[][]][] = [];
     for (const d of ["float64", "float32"] as const) {
-      const flat = makeRef(d, [40, 37], base.map((v) => cast(v, d)));
-      cubes.push([flat, [{ axis: 0 }, { axis: 1 }, { axis: null }, { axis: [0, 1], keepdims: true }], [[13, 14, 13], [20, 17]]]);
-      cubes.push([withNaN(sample(d, [6, 5, 37], 8, { finite: true }), 9, 0.1), [{ axis: [0, 2] }, { axis: 2 }, { axis: 0 }], [[4, 2], [3, 2], [13, 14, 10]]]);
+      const flat = makeRef(
+        d,
+        [40, 37],
+        base.map((v) => cast(v, d)),
+      );
+      cubes.push([
+        flat,
+        [{ axis: 0 }, { axis: 1 }, { axis: null }, { axis: [0, 1], keepdims: true }],
+        [
+          [13, 14, 13],
+          [20, 17],
+        ],
+      ]);
+      cubes.push([
+        withNaN(sample(d, [6, 5, 37], 8, { finite: true }), 9, 0.1),
+        [{ axis: [0, 2] }, { axis: 2 }, { axis: 0 }],
+        [
+          [4, 2],
+          [3, 2],
+          [13, 14, 10],
+        ],
+      ]);
     }
     const arrays: mw.ChunkedArray[] = [];
     const expected: [NanName, string, Ref][] = [];
@@ -228,20 +281,34 @@ describe("values", () => {
         for (const op of NAN_OPS.filter((o) => o !== "nanprod")) {
           for (const o of options) {
             arrays.push(nanReduce(x, op, o));
-            expected.push([op, `${op} ${xr.dtype} [${xr.shape}] chunks ${JSON.stringify(chunks)} ${JSON.stringify(o)}`, nanRef(op, xr, o)]);
+            expected.push([
+              op,
+              `${op} ${xr.dtype} [${xr.shape}] chunks ${JSON.stringify(chunks)} ${JSON.stringify(o)}`,
+              nanRef(op, xr, o),
+            ]);
           }
           if (xr.shape.length === 2) {
             // Transposed inside the reduction's program (fused): both axes reduced, not flat.
             arrays.push(nanReduce(x.T, op, {}));
-            expected.push([op, `${op} ${xr.dtype} transposed, chunks ${JSON.stringify(chunks)}`, nanRef(op, transposeRef(xr), {})]);
+            expected.push([
+              op,
+              `${op} ${xr.dtype} transposed, chunks ${JSON.stringify(chunks)}`,
+              nanRef(op, transposeRef(xr), {}),
+            ]);
           }
         }
       }
     }
     const values = await computeAll(arrays);
     expected.forEach(([op, what, r], i) => check(op, values[i]!, r, what));
-    const sums = (await chunkedOf(makeRef("float64", [40, 37], base), -1).nansum({ axis: 0 }).compute(sync)) as mw.NDArray;
-    assert.deepEqual([...sums.toTypedArray()].slice(0, 5).map(String), ["NaN", "NaN", "0", "Infinity", "NaN"], "inf meets -inf: NaN; all NaN: 0; inf alone: inf");
+    const sums = (await chunkedOf(makeRef("float64", [40, 37], base), -1)
+      .nansum({ axis: 0 })
+      .compute(sync)) as mw.NDArray;
+    assert.deepEqual(
+      [...sums.toTypedArray()].slice(0, 5).map(String),
+      ["NaN", "NaN", "0", "Infinity", "NaN"],
+      "inf meets -inf: NaN; all NaN: 0; inf alone: inf",
+    );
   });
 
   test("all NaN: nansum 0, nanprod 1, nanmin, nanmax, nanmean, nanvar and nanstd NaN, count 0", async () => {
@@ -250,22 +317,50 @@ describe("values", () => {
       const got = await computeAll(NAN_OPS.map((op) => nanReduce(x, op, {})));
       assert.deepEqual(got, [0, 1, NaN, NaN, NaN, NaN, NaN, 0], d);
       const rows = await computeAll(NAN_OPS.map((op) => nanReduce(x, op, { axis: 1, keepdims: true })));
-      rows.forEach((v, i) => assertArrayEqual(v!, makeRef(nanType(NAN_OPS[i]!, d), [4, 1], new Array(4).fill(([0, 1, NaN, NaN, NaN, NaN, NaN, 0] as const)[i]!)), `${NAN_OPS[i]} ${d}`));
+      rows.forEach((v, i) =>
+        assertArrayEqual(
+          v!,
+          makeRef(
+            nanType(NAN_OPS[i]!, d),
+            [4, 1],
+            new Array(4).fill(([0, 1, NaN, NaN, NaN, NaN, NaN, 0] as const)[i]!),
+          ),
+          `${NAN_OPS[i]} ${d}`,
+        ),
+      );
     }
   });
 
   test("empty selections: nansum 0, nanprod 1, nanmean, nanvar NaN, count 0; nanmin and nanmax refuse, as NumPy", async () => {
     const x = mw.zeros([3, 0], { chunks: [2, 1] });
-    const [s, p, m, v, c, s0] = await computeAll([x.nansum(), x.nanprod({ axis: 1 }), x.nanmean({ axis: 1 }), x.nanvar(), x.count({ axis: 1 }), x.nanmin({ axis: 0 })]);
+    const [s, p, m, v, c, s0] = await computeAll([
+      x.nansum(),
+      x.nanprod({ axis: 1 }),
+      x.nanmean({ axis: 1 }),
+      x.nanvar(),
+      x.count({ axis: 1 }),
+      x.nanmin({ axis: 0 }),
+    ]);
     assert.equal(s, 0);
     assertArrayEqual(p!, makeRef("float64", [3], [1, 1, 1]));
     assertArrayEqual(m!, makeRef("float64", [3], [NaN, NaN, NaN]));
     assert.ok(Number.isNaN(v as number));
     assertArrayEqual(c!, makeRef("float64", [3], [0, 0, 0]));
     assertArrayEqual(s0!, makeRef("float64", [0], []), "over a non-empty axis of an empty array: empty, not an error");
-    assert.throws(() => x.nanmin(), (e: unknown) => e instanceof ArgumentError && /nanmin of an empty selection has no value \(NumPy: zero-size array to reduction operation fmin which has no identity\)/.test(e.message));
+    assert.throws(
+      () => x.nanmin(),
+      (e: unknown) =>
+        e instanceof ArgumentError &&
+        /nanmin of an empty selection has no value \(NumPy: zero-size array to reduction operation fmin which has no identity\)/.test(
+          e.message,
+        ),
+    );
     assert.throws(() => x.nanmax({ axis: 1 }), /nanmax of an empty selection.*fmax/);
-    assert.throws(() => mw.zeros([0], { dtype: "int8" }).nanmax(), /nanmax of an empty selection/, "integers too, by the name the caller used");
+    assert.throws(
+      () => mw.zeros([0], { dtype: "int8" }).nanmax(),
+      /nanmax of an empty selection/,
+      "integers too, by the name the caller used",
+    );
   });
 
   test("nanvar and nanstd divide by count - ddof per position: NaN where that is ≤ 0 (var gives inf there)", async () => {
@@ -278,15 +373,35 @@ describe("values", () => {
     for (const ddof of [0, 1, 2, 3, 4, 5]) {
       for (const op of ["nanvar", "nanstd"] as const) {
         arrays.push(x[op]({ axis: 1, ddof }), x[op]({ ddof, splitEvery: 2 }));
-        expected.push([`${op} ddof ${ddof} rows`, nanRef(op, xr, { axis: 1, ddof })], [`${op} ddof ${ddof}`, nanRef(op, xr, { ddof })]);
+        expected.push(
+          [`${op} ddof ${ddof} rows`, nanRef(op, xr, { axis: 1, ddof })],
+          [`${op} ddof ${ddof}`, nanRef(op, xr, { ddof })],
+        );
       }
     }
     const values = await computeAll(arrays);
     expected.forEach(([what, r], i) => assertArrayClose(values[i]!, r, 1e-12, what));
     const ddof2 = (await x.nanvar({ axis: 1, ddof: 2 }).compute(sync)) as mw.NDArray;
-    assert.deepEqual([...ddof2.toTypedArray()].map(Number.isNaN), [false, false, true, true], "counts 4, 3, 2, 0 less 2");
-    assert.equal(await chunkedOf(makeRef("float64", [2], [1, 3]), 1).var({ ddof: 2 }).compute(sync), Infinity, "var: inf");
-    assert.ok(Number.isNaN((await chunkedOf(makeRef("float64", [2], [1, 3]), 1).nanvar({ ddof: 2 }).compute(sync)) as number), "nanvar: NaN");
+    assert.deepEqual(
+      [...ddof2.toTypedArray()].map(Number.isNaN),
+      [false, false, true, true],
+      "counts 4, 3, 2, 0 less 2",
+    );
+    assert.equal(
+      await chunkedOf(makeRef("float64", [2], [1, 3]), 1)
+        .var({ ddof: 2 })
+        .compute(sync),
+      Infinity,
+      "var: inf",
+    );
+    assert.ok(
+      Number.isNaN(
+        (await chunkedOf(makeRef("float64", [2], [1, 3]), 1)
+          .nanvar({ ddof: 2 })
+          .compute(sync)) as number,
+      ),
+      "nanvar: NaN",
+    );
     assert.throws(() => x.nanvar({ ddof: -1 }), /ddof must be a whole number ≥ 0, got -1/);
     assert.throws(() => x.nanstd({ ddof: 1.5 }), ArgumentError);
   });
@@ -309,7 +424,10 @@ describe("values", () => {
         expected.push([op, `${op} axis ${axis} with empty blocks`, nanRef(op, xr, { axis })]);
       }
     }
-    assert.ok(x.nanmean({ splitEvery: 2 }).taskCount > x.nanmean().taskCount + 10, "a small splitEvery makes more levels");
+    assert.ok(
+      x.nanmean({ splitEvery: 2 }).taskCount > x.nanmean().taskCount + 10,
+      "a small splitEvery makes more levels",
+    );
     const values = await computeAll(arrays);
     expected.forEach(([op, what, r], i) => check(op, values[i]!, r, what));
   });
@@ -319,7 +437,13 @@ describe("integers and bools (no NaN)", () => {
   test("nansum, nanprod, nanmin, nanmax and nanmean are the plain reductions, tasks and all", async () => {
     for (const d of DTYPES.filter((t) => !isFloatType(t))) {
       const x = chunkedOf(sample(d, [5, 4], 11), [2, 3]);
-      for (const [nan, plain] of [["nansum", "sum"], ["nanprod", "prod"], ["nanmin", "min"], ["nanmax", "max"], ["nanmean", "mean"]] as const) {
+      for (const [nan, plain] of [
+        ["nansum", "sum"],
+        ["nanprod", "prod"],
+        ["nanmin", "min"],
+        ["nanmax", "max"],
+        ["nanmean", "mean"],
+      ] as const) {
         assert.equal(x[nan]({ axis: 0 }).name, x[plain]({ axis: 0 }).name, `${nan} of ${d} shares ${plain}'s keys`);
       }
     }
@@ -334,7 +458,11 @@ describe("integers and bools (no NaN)", () => {
       const x = chunkedOf(sample(d, [5, 6, 4], 12), [3, 4, 3]);
       for (const o of AXES) {
         arrays.push(x.count(o), x.nanvar({ ...o, ddof: 1 }), x.nanstd(o));
-        expected.push([`count ${d} ${JSON.stringify(o)}`, mw.ones(x.shape, { chunks: x.chunks as number[][] }).sum(o)], [`nanvar ${d}`, x.var({ ...o, ddof: 1 })], [`nanstd ${d}`, x.std(o)]);
+        expected.push(
+          [`count ${d} ${JSON.stringify(o)}`, mw.ones(x.shape, { chunks: x.chunks as number[][] }).sum(o)],
+          [`nanvar ${d}`, x.var({ ...o, ddof: 1 })],
+          [`nanstd ${d}`, x.std(o)],
+        );
       }
     }
     const values = await computeAll(arrays);
@@ -359,7 +487,15 @@ describe("without NaN, the plain reductions' bits", () => {
       ];
       for (const [a, options] of cases) {
         for (const o of options) {
-          for (const [nan, p] of [["nansum", "sum"], ["nanprod", "prod"], ["nanmin", "min"], ["nanmax", "max"], ["nanmean", "mean"], ["nanvar", "var"], ["nanstd", "std"]] as const) {
+          for (const [nan, p] of [
+            ["nansum", "sum"],
+            ["nanprod", "prod"],
+            ["nanmin", "min"],
+            ["nanmax", "max"],
+            ["nanmean", "mean"],
+            ["nanvar", "var"],
+            ["nanstd", "std"],
+          ] as const) {
             if (nan === "nanprod" && a !== y) continue;
             arrays.push(nanReduce(a, nan, { ...o, ddof: 1 }));
             plain.push(p === "var" || p === "std" ? a[p]({ ...o, ddof: 1 }) : a[p](o));
@@ -375,16 +511,30 @@ describe("without NaN, the plain reductions' bits", () => {
 });
 
 describe("fusion", () => {
-  const optimizedSize = (x: mw.ChunkedArray, fuse = true): number => [...prepare([x[COLLECTION]()], { fuse }).graph.values()].filter((n) => n instanceof Task).length;
+  const optimizedSize = (x: mw.ChunkedArray, fuse = true): number =>
+    [...prepare([x[COLLECTION]()], { fuse }).graph.values()].filter((n) => n instanceof Task).length;
 
   test("the first step of nanmean (a sum and a count in one pass), nansum and count fuses with the elementwise work before it", async () => {
     const xr = testData("float32", [9, 9], 13);
     const x = chunkedOf(xr, [4, 4]);
     const blocks = 9;
     const y = x.add(x.T).mul(0.5);
-    for (const [r, outBlocks] of [[y.nanmean({ axis: 0 }), 3], [y.nansum({ axis: 1 }), 3], [y.count({ axis: 0 }), 3], [y.nanmean(), 1]] as const) {
-      assert.equal(optimizedSize(r), blocks + outBlocks, "one fused task per block, then the last step per result block");
-      assert.equal(optimizedSize(r, false), 4 * blocks + outBlocks, "unfused: the transpose, add, mul and first step per block");
+    for (const [r, outBlocks] of [
+      [y.nanmean({ axis: 0 }), 3],
+      [y.nansum({ axis: 1 }), 3],
+      [y.count({ axis: 0 }), 3],
+      [y.nanmean(), 1],
+    ] as const) {
+      assert.equal(
+        optimizedSize(r),
+        blocks + outBlocks,
+        "one fused task per block, then the last step per result block",
+      );
+      assert.equal(
+        optimizedSize(r, false),
+        4 * blocks + outBlocks,
+        "unfused: the transpose, add, mul and first step per block",
+      );
       assertSameBits(await r.compute(sync), await r.compute({ ...sync, fuse: false }), "fused and unfused");
     }
     assertArrayEqual(await y.count({ axis: 0 }).compute(sync), nanRef("count", binaryHalfSum(xr), { axis: 0 }));
@@ -398,7 +548,11 @@ describe("bad options", () => {
       assert.throws(() => nanReduce(x, op, { axis: 2 }), /axis 2 is out of range for an array of 2 dimensions/, op);
       assert.throws(() => nanReduce(x, op, { axis: [0, -2] }), /repeated axis/, op);
       assert.throws(() => nanReduce(x, op, { splitEvery: 1 }), /splitEvery must be a whole number ≥ 2, got 1/, op);
-      assert.throws(() => (x[op] as (o: unknown) => unknown)(0), /reduction options must be an object like \{ axis: 0 \}/, op);
+      assert.throws(
+        () => (x[op] as (o: unknown) => unknown)(0),
+        /reduction options must be an object like \{ axis: 0 \}/,
+        op,
+      );
     }
   });
 });

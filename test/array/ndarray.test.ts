@@ -6,11 +6,24 @@ import { describe, test } from "node:test";
 import { ArgumentError } from "../../node/index.js";
 import { NDArray } from "../../node/array.js";
 import { deserialize, serialize } from "../../src/internal.js";
-import { assertArrayEqual, astypeRef, DTYPES, makeRef, refOf, sample, sliceRef, transposeRef, type RefIndex } from "./reference.js";
+import {
+  assertArrayEqual,
+  astypeRef,
+  DTYPES,
+  makeRef,
+  refOf,
+  sample,
+  sliceRef,
+  transposeRef,
+  type RefIndex,
+} from "./reference.js";
 
 describe("making an NDArray", () => {
   test("nested arrays give their shape; numbers are float64, booleans bool", () => {
-    const a = NDArray.from([[1, 2, 3], [4, 5, 6]]);
+    const a = NDArray.from([
+      [1, 2, 3],
+      [4, 5, 6],
+    ]);
     assertArrayEqual(a, makeRef("float64", [2, 3], [1, 2, 3, 4, 5, 6]));
     assertArrayEqual(NDArray.from([[true], [false]]), makeRef("bool", [2, 1], [1, 0]));
     assert.deepEqual(NDArray.from([[true], [false]]).toArray(), [[true], [false]]);
@@ -48,15 +61,24 @@ describe("making an NDArray", () => {
       assertArrayEqual(a, src, `${from} from numbers`);
       for (const to of DTYPES) {
         assertArrayEqual(NDArray.from(a, { dtype: to }), astypeRef(src, to), `${from} → ${to}`);
-        if (from !== "bool") assertArrayEqual(NDArray.from(a.toTypedArray(), { dtype: to }), astypeRef(src, to), `${from} typed array → ${to}`);
+        if (from !== "bool")
+          assertArrayEqual(
+            NDArray.from(a.toTypedArray(), { dtype: to }),
+            astypeRef(src, to),
+            `${from} typed array → ${to}`,
+          );
       }
     }
     assertArrayEqual(NDArray.from([NaN, 0, -0, 0.5, -3], { dtype: "bool" }), makeRef("bool", [5], [1, 0, 0, 1, 1]));
-    assertArrayEqual(NDArray.from([300, -129, 1.9, -1.9, NaN, Infinity], { dtype: "int8" }), makeRef("int8", [6], [44, 127, 1, -1, 0, 0]));
+    assertArrayEqual(
+      NDArray.from([300, -129, 1.9, -1.9, NaN, Infinity], { dtype: "int8" }),
+      makeRef("int8", [6], [44, 127, 1, -1, 0, 0]),
+    );
   });
 
   test("zeros in every dtype", () => {
-    for (const dtype of DTYPES) assertArrayEqual(NDArray.zeros([2, 3], dtype), makeRef(dtype, [2, 3], [0, 0, 0, 0, 0, 0]));
+    for (const dtype of DTYPES)
+      assertArrayEqual(NDArray.zeros([2, 3], dtype), makeRef(dtype, [2, 3], [0, 0, 0, 0, 0, 0]));
     assert.deepEqual(NDArray.zeros(4).shape, [4]);
     assert.deepEqual(NDArray.zeros([0, 3]).shape, [0, 3]);
   });
@@ -69,8 +91,17 @@ describe("making an NDArray", () => {
     assert.throws(() => NDArray.from([1, 2, 3], { shape: [2, 2] }), /needs 4 elements, the data has 3/);
     assert.throws(() => NDArray.from(new Uint8ClampedArray(2)), /cannot make an array from a Uint8ClampedArray/);
     assert.throws(() => NDArray.from(new BigInt64Array(2)), ArgumentError);
-    for (const bad of [() => NDArray.from([1], { dtype: "int64" as never }), () => NDArray.from(new Float64Array(2), { dtype: "int64" as never }), () => NDArray.from(NDArray.from([1]), { dtype: "float16" as never })]) {
-      assert.throws(bad, (e: unknown) => e instanceof ArgumentError && /dtype must be one of float64, float32, int32, uint32, int16, uint16, int8, uint8, bool/.test(e.message));
+    for (const bad of [
+      () => NDArray.from([1], { dtype: "int64" as never }),
+      () => NDArray.from(new Float64Array(2), { dtype: "int64" as never }),
+      () => NDArray.from(NDArray.from([1]), { dtype: "float16" as never }),
+    ]) {
+      assert.throws(
+        bad,
+        (e: unknown) =>
+          e instanceof ArgumentError &&
+          /dtype must be one of float64, float32, int32, uint32, int16, uint16, int8, uint8, bool/.test(e.message),
+      );
     }
     assert.throws(() => NDArray.zeros([2, -1]), /shape must be a list of whole numbers ≥ 0/);
     assert.throws(() => NDArray.zeros([1.5]), ArgumentError);
@@ -79,7 +110,13 @@ describe("making an NDArray", () => {
 });
 
 describe("reading an NDArray", () => {
-  const a = NDArray.from([[1, 2, 3], [4, 5, 6]], { dtype: "int8" });
+  const a = NDArray.from(
+    [
+      [1, 2, 3],
+      [4, 5, 6],
+    ],
+    { dtype: "int8" },
+  );
 
   test("get takes one index per axis, negative from the end; out of range is an ArgumentError", () => {
     assert.equal(a.get(0, 0), 1);
@@ -99,7 +136,10 @@ describe("reading an NDArray", () => {
   });
 
   test("toArray nests by shape; toTypedArray is row-major and shares storage when contiguous", () => {
-    assert.deepEqual(a.toArray(), [[1, 2, 3], [4, 5, 6]]);
+    assert.deepEqual(a.toArray(), [
+      [1, 2, 3],
+      [4, 5, 6],
+    ]);
     assert.equal(NDArray.from(2.5).toArray(), 2.5);
     const t = a.toTypedArray();
     assert.ok(t instanceof Int8Array);
@@ -134,18 +174,39 @@ describe("views", () => {
   test("slices with integers, ranges, negative steps, null and ... match Python's; they are views", () => {
     const cases: [Parameters<NDArray["slice"]>, RefIndex[]][] = [
       [[1], [1]],
-      [[-1, 2], [-1, 2]],
+      [
+        [-1, 2],
+        [-1, 2],
+      ],
       [["1:3"], [{ start: 1, stop: 3 }]],
       [["::-1"], [{ step: -1 }]],
-      [["::-2", "4:0:-2", -1], [{ step: -2 }, { start: 4, stop: 0, step: -2 }, -1]],
-      [["...", "::-1"], ["...", { step: -1 }]],
-      [[null, "-2:"], [null, { start: -2 }]],
+      [
+        ["::-2", "4:0:-2", -1],
+        [{ step: -2 }, { start: 4, stop: 0, step: -2 }, -1],
+      ],
+      [
+        ["...", "::-1"],
+        ["...", { step: -1 }],
+      ],
+      [
+        [null, "-2:"],
+        [null, { start: -2 }],
+      ],
       [["1:3, ::-3, 1"], [{ start: 1, stop: 3 }, { step: -3 }, 1]],
       [[{ start: -100, stop: 100, step: 3 }], [{ start: -100, stop: 100, step: 3 }]],
       [["3:1"], [{ start: 3, stop: 1 }]],
-      [["-1:-6:-1", 0], [{ start: -1, stop: -6, step: -1 }, 0]],
-      [[" 2 : ", " : : -1 "], [{ start: 2 }, { step: -1 }]],
-      [[0, 0, 0], [0, 0, 0]],
+      [
+        ["-1:-6:-1", 0],
+        [{ start: -1, stop: -6, step: -1 }, 0],
+      ],
+      [
+        [" 2 : ", " : : -1 "],
+        [{ start: 2 }, { step: -1 }],
+      ],
+      [
+        [0, 0, 0],
+        [0, 0, 0],
+      ],
     ];
     for (const [index, refIndex] of cases) {
       const v = a.slice(...index);
@@ -154,7 +215,10 @@ describe("views", () => {
       assertArrayEqual(v.copy(), sliceRef(x, refIndex), `slice(${JSON.stringify(index)}).copy()`);
     }
     // Slices of slices, and slices of transposes.
-    assertArrayEqual(a.slice("::-1").slice(null, "::-2").T.slice("1:"), sliceRef(transposeRef(sliceRef(sliceRef(x, [{ step: -1 }]), [null, { step: -2 }])), [{ start: 1 }]));
+    assertArrayEqual(
+      a.slice("::-1").slice(null, "::-2").T.slice("1:"),
+      sliceRef(transposeRef(sliceRef(sliceRef(x, [{ step: -1 }]), [null, { step: -2 }])), [{ start: 1 }]),
+    );
   });
 
   test("a bad index is an ArgumentError: out of range, too many, a zero step, two ellipses, a non-integer", () => {
@@ -202,7 +266,11 @@ describe("on the wire", () => {
       const a = NDArray.from(x.data, { dtype, shape: x.shape });
       assertArrayEqual(roundTrip(a), x, `${dtype} contiguous`);
       assertArrayEqual(roundTrip(a.T), transposeRef(x), `${dtype} transposed`);
-      assertArrayEqual(roundTrip(a.slice("::-1", "::-2")), sliceRef(x, [{ step: -1 }, { step: -2 }]), `${dtype} reversed`);
+      assertArrayEqual(
+        roundTrip(a.slice("::-1", "::-2")),
+        sliceRef(x, [{ step: -1 }, { step: -2 }]),
+        `${dtype} reversed`,
+      );
       assertArrayEqual(roundTrip(a.slice(3)), sliceRef(x, [3]), `${dtype} one row`);
       assertArrayEqual(roundTrip(a.slice(null, 1)), sliceRef(x, [null, 1]), `${dtype} one column`);
       assertArrayEqual(roundTrip(a.slice("2:2")), sliceRef(x, [{ start: 2, stop: 2 }]), `${dtype} empty`);
@@ -230,7 +298,10 @@ describe("on the wire", () => {
   });
 
   test("refOf reads through get(), so the reference is independent of storage order", () => {
-    const a = NDArray.from([[1, 2], [3, 4]]);
+    const a = NDArray.from([
+      [1, 2],
+      [3, 4],
+    ]);
     assert.deepEqual(refOf(a.T).data, [1, 3, 2, 4]);
   });
 });

@@ -26,7 +26,11 @@ describe("creation functions take { dtype }", () => {
     assert.equal(mw.ones(3, { dtype: "uint8" }).dtype, "uint8");
     assert.equal(mw.full(3, 7, { dtype: "int32" }).dtype, "int32");
     assert.equal(mw.random(3, { dtype: "float32", seed: 1 }).dtype, "float32");
-    assert.throws(() => mw.arange(6, { dtpye: "int8" } as never), (e: unknown) => e instanceof ArgumentError && /unknown arange option "dtpye" \(did you mean "dtype"\?\)/.test(e.message));
+    assert.throws(
+      () => mw.arange(6, { dtpye: "int8" } as never),
+      (e: unknown) =>
+        e instanceof ArgumentError && /unknown arange option "dtpye" \(did you mean "dtype"\?\)/.test(e.message),
+    );
     assert.throws(() => mw.zeros(3, { chunk: 2 } as never), /unknown full option "chunk" \(did you mean "chunks"\?\)/);
     assert.throws(() => mw.random(3, { sed: 1 } as never), /unknown random option "sed" \(did you mean "seed"\?\)/);
   });
@@ -34,7 +38,10 @@ describe("creation functions take { dtype }", () => {
 
 describe("arrays print as NumPy prints them", () => {
   test("past 1,000 elements: the corners, with ... between, rows on lines of their own", () => {
-    const a = mw.NDArray.from(Array.from({ length: 10_000 }, (_, i) => i), { dtype: "int32" }).reshape([100, 100]);
+    const a = mw.NDArray.from(
+      Array.from({ length: 10_000 }, (_, i) => i),
+      { dtype: "int32" },
+    ).reshape([100, 100]);
     assert.equal(
       String(a),
       [
@@ -50,11 +57,25 @@ describe("arrays print as NumPy prints them", () => {
     );
     assert.equal(String(mw.NDArray.zeros([2000])), "NDArray<float64>[2000] [0, 0, 0, ..., 0, 0, 0]");
     // Small arrays as before: every value, on one line when it fits.
-    assert.equal(String(mw.NDArray.from([[1, 2, 3], [4, 5, 6]], { dtype: "int8" })), "NDArray<int8>[2, 3] [[1, 2, 3], [4, 5, 6]]");
+    assert.equal(
+      String(
+        mw.NDArray.from(
+          [
+            [1, 2, 3],
+            [4, 5, 6],
+          ],
+          { dtype: "int8" },
+        ),
+      ),
+      "NDArray<int8>[2, 3] [[1, 2, 3], [4, 5, 6]]",
+    );
   });
 
   test("3-d arrays too wide for a line: a blank line between blocks", () => {
-    const a = mw.NDArray.from(Array.from({ length: 24 }, (_, i) => i * 1000), { dtype: "int32" }).reshape([2, 3, 4]);
+    const a = mw.NDArray.from(
+      Array.from({ length: 24 }, (_, i) => i * 1000),
+      { dtype: "int32" },
+    ).reshape([2, 3, 4]);
     assert.equal(
       String(a),
       "NDArray<int32>[2, 3, 4]\n[[[0, 1000, 2000, 3000],\n  [4000, 5000, 6000, 7000],\n  [8000, 9000, 10000, 11000]],\n\n [[12000, 13000, 14000, 15000],\n  [16000, 17000, 18000, 19000],\n  [20000, 21000, 22000, 23000]]]",

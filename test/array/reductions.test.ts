@@ -27,8 +27,13 @@ import {
 
 const sync = { scheduler: "sync" } as const;
 
-function reduceArray(x: mw.ChunkedArray, op: ReduceName, o: RefReduceOptions & { splitEvery?: number }): mw.ChunkedArray {
-  if (op === "argmin" || op === "argmax") return x[op]({ axis: o.axis as number | null | undefined, keepdims: o.keepdims, splitEvery: o.splitEvery });
+function reduceArray(
+  x: mw.ChunkedArray,
+  op: ReduceName,
+  o: RefReduceOptions & { splitEvery?: number },
+): mw.ChunkedArray {
+  if (op === "argmin" || op === "argmax")
+    return x[op]({ axis: o.axis as number | null | undefined, keepdims: o.keepdims, splitEvery: o.splitEvery });
   if (op === "var" || op === "std") return x[op](o);
   return x[op](o);
 }
@@ -41,13 +46,27 @@ function check(op: ReduceName, actual: mw.ArrayValue, expected: Ref, source: mw.
   // Integer sums are exact in float64 here; so are integer products when the result is below
   // 2^53 (every partial product of integers is no larger than the whole).
   const exactProd = op === "prod" && expected.data.every((v) => Math.abs(v) <= 2 ** 53);
-  const orderFree = ["min", "max", "any", "all", "argmin", "argmax"].includes(op) || (!isFloatType(source) && (op === "sum" || op === "mean" || exactProd));
+  const orderFree =
+    ["min", "max", "any", "all", "argmin", "argmax"].includes(op) ||
+    (!isFloatType(source) && (op === "sum" || op === "mean" || exactProd));
   if (orderFree) return assertArrayEqual(actual, expected, what);
   const f32 = expected.dtype === "float32";
   assertArrayClose(actual, expected, f32 ? 1e-6 : 1e-10, what, f32 ? 1e-4 : 1e-9);
 }
 
-const OPS: readonly ReduceName[] = ["sum", "prod", "mean", "min", "max", "any", "all", "var", "std", "argmin", "argmax"];
+const OPS: readonly ReduceName[] = [
+  "sum",
+  "prod",
+  "mean",
+  "min",
+  "max",
+  "any",
+  "all",
+  "var",
+  "std",
+  "argmin",
+  "argmax",
+];
 
 describe("result types", () => {
   test("sum and prod are float64 (NumPy: int64 for integers) except float32; mean, var, std likewise; min and max keep the type; any and all are bool; the args int32", () => {
@@ -70,17 +89,36 @@ describe("result types", () => {
   test("the result's shape and chunks: reduced axes dropped, or kept as one block of 1", () => {
     const x = mw.zeros([5, 6, 4], { chunks: [2, 4, 3] });
     assert.deepEqual(x.sum().shape, []);
-    assert.deepEqual(x.sum({ axis: 1 }).chunks, [[2, 2, 1], [3, 1]]);
+    assert.deepEqual(x.sum({ axis: 1 }).chunks, [
+      [2, 2, 1],
+      [3, 1],
+    ]);
     assert.deepEqual(x.sum({ axis: [0, -1], keepdims: true }).chunks, [[1], [4, 2], [1]]);
-    assert.deepEqual(x.argmax({ axis: 2 }).chunks, [[2, 2, 1], [4, 2]]);
+    assert.deepEqual(x.argmax({ axis: 2 }).chunks, [
+      [2, 2, 1],
+      [4, 2],
+    ]);
     assert.deepEqual(x.argmax({ keepdims: true }).shape, [1, 1, 1]);
   });
 });
 
 describe("values", () => {
   test("every reduction on every dtype, over every kind of axis selection, matches the reference", async () => {
-    const axisOptions: RefReduceOptions[] = [{}, { axis: 0 }, { axis: -1, keepdims: true }, { axis: [0, 2] }, { axis: 1, keepdims: true }, { axis: [2, 0, 1], keepdims: true }];
-    const argOptions: RefReduceOptions[] = [{}, { axis: 0 }, { axis: -1, keepdims: true }, { axis: 1 }, { keepdims: true }];
+    const axisOptions: RefReduceOptions[] = [
+      {},
+      { axis: 0 },
+      { axis: -1, keepdims: true },
+      { axis: [0, 2] },
+      { axis: 1, keepdims: true },
+      { axis: [2, 0, 1], keepdims: true },
+    ];
+    const argOptions: RefReduceOptions[] = [
+      {},
+      { axis: 0 },
+      { axis: -1, keepdims: true },
+      { axis: 1 },
+      { keepdims: true },
+    ];
     const arrays: mw.ChunkedArray[] = [];
     const expected: [ReduceName, mw.DType, string, Ref][] = [];
     for (const d of DTYPES) {
@@ -110,7 +148,10 @@ describe("values", () => {
     const expected: [ReduceName, mw.DType, Ref][] = [];
     for (const splitEvery of [2, 3]) {
       for (const op of OPS) {
-        for (const [xx, rr, d] of [[x, xr, "float64"], [xi, ir, "int32"]] as const) {
+        for (const [xx, rr, d] of [
+          [x, xr, "float64"],
+          [xi, ir, "int32"],
+        ] as const) {
           for (const axis of [undefined, 0, 1]) {
             arrays.push(reduceArray(xx, op, { axis, splitEvery }));
             expected.push([op, d, reduceRef(op, rr, { axis })]);
@@ -132,7 +173,10 @@ describe("values", () => {
     for (const ddof of [0, 1, 2, 4, 5]) {
       for (const axis of [undefined, 0, 1]) {
         arrays.push(x.var({ axis, ddof }), x.std({ axis, ddof, keepdims: true }));
-        expected.push([`var ddof ${ddof} axis ${axis}`, reduceRef("var", xr, { axis, ddof })], [`std ddof ${ddof} axis ${axis}`, reduceRef("std", xr, { axis, ddof, keepdims: true })]);
+        expected.push(
+          [`var ddof ${ddof} axis ${axis}`, reduceRef("var", xr, { axis, ddof })],
+          [`std ddof ${ddof} axis ${axis}`, reduceRef("std", xr, { axis, ddof, keepdims: true })],
+        );
       }
     }
     const constant = mw.full([3], 2, { chunks: 2 });
@@ -140,7 +184,11 @@ describe("values", () => {
     expected.push(["var of a constant, ddof = n", makeRef("float64", [], [NaN])]);
     const values = await computeAll(arrays);
     expected.forEach(([what, r], i) => assertArrayClose(values[i]!, r, 1e-10, what, 1e-12));
-    assert.equal(await x.var({ axis: 0, ddof: 4 }).slice(0).compute(sync), Infinity, "non-constant data over n - ddof = 0 is inf");
+    assert.equal(
+      await x.var({ axis: 0, ddof: 4 }).slice(0).compute(sync),
+      Infinity,
+      "non-constant data over n - ddof = 0 is inf",
+    );
     assert.throws(() => x.var({ ddof: -1 }), /ddof must be a whole number ≥ 0, got -1/);
     assert.throws(() => x.std({ ddof: 0.5 }), ArgumentError);
   });
@@ -186,7 +234,12 @@ describe("NaN and ties", () => {
   test("argmin and argmax give the first NaN, else the first of equal extremes, across block boundaries", async () => {
     const arrays: mw.ChunkedArray[] = [];
     const expected: Ref[] = [];
-    for (const chunks of [[1, 1], [3, 2], [2, 3], [4, 4]] as const) {
+    for (const chunks of [
+      [1, 1],
+      [3, 2],
+      [2, 3],
+      [4, 4],
+    ] as const) {
       const xc = chunkedOf(xr, chunks);
       for (const op of ["argmin", "argmax"] as const) {
         for (const axis of [undefined, 0, 1, -1]) {
@@ -207,7 +260,16 @@ describe("NaN and ties", () => {
 describe("empty and length-1 axes", () => {
   test("over an empty axis: sum 0, prod 1, mean and var NaN, any false, all true", async () => {
     const x = mw.zeros([3, 0], { chunks: [2, 1], dtype: "int16" });
-    const [s, p, m, v, a, l, s0, mn0] = await computeAll([x.sum(), x.prod({ axis: 1 }), x.mean({ axis: 1 }), x.var(), x.any(), x.all({ axis: 1 }), x.sum({ axis: 0 }), x.min({ axis: 0 })]);
+    const [s, p, m, v, a, l, s0, mn0] = await computeAll([
+      x.sum(),
+      x.prod({ axis: 1 }),
+      x.mean({ axis: 1 }),
+      x.var(),
+      x.any(),
+      x.all({ axis: 1 }),
+      x.sum({ axis: 0 }),
+      x.min({ axis: 0 }),
+    ]);
     assert.equal(s, 0);
     assertArrayEqual(p!, makeRef("float64", [3], [1, 1, 1]));
     assertArrayEqual(m!, makeRef("float64", [3], [NaN, NaN, NaN]));
@@ -215,12 +277,23 @@ describe("empty and length-1 axes", () => {
     assert.equal(a, false);
     assertArrayEqual(l!, makeRef("bool", [3], [1, 1, 1]));
     assertArrayEqual(s0!, makeRef("float64", [0], []));
-    assertArrayEqual(mn0!, makeRef("int16", [0], []), "min over a non-empty axis of an empty array is empty, not an error");
+    assertArrayEqual(
+      mn0!,
+      makeRef("int16", [0], []),
+      "min over a non-empty axis of an empty array is empty, not an error",
+    );
   });
 
   test("min, max, argmin and argmax of an empty selection are ArgumentErrors naming the reduction", () => {
     const x = mw.zeros([3, 0]);
-    assert.throws(() => x.min(), (e: unknown) => e instanceof ArgumentError && /min of an empty selection has no value \(NumPy: zero-size array to reduction operation minimum which has no identity\)/.test(e.message));
+    assert.throws(
+      () => x.min(),
+      (e: unknown) =>
+        e instanceof ArgumentError &&
+        /min of an empty selection has no value \(NumPy: zero-size array to reduction operation minimum which has no identity\)/.test(
+          e.message,
+        ),
+    );
     assert.throws(() => x.max({ axis: 1 }), /reduction operation maximum/);
     assert.throws(() => x.argmin(), /argmin of an empty selection has no index/);
     assert.throws(() => x.argmax({ axis: 1 }), /argmax of an empty selection/);

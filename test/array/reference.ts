@@ -4,7 +4,15 @@
 // one with itself. Slow and obvious on purpose; the arrays in the tests are small.
 
 import assert from "node:assert/strict";
-import { computeWith, fromArray, NDArray, type ArrayValue, type ChunkedArray, type ChunksSpec, type DType } from "../../node/array.js";
+import {
+  computeWith,
+  fromArray,
+  NDArray,
+  type ArrayValue,
+  type ChunkedArray,
+  type ChunksSpec,
+  type DType,
+} from "../../node/array.js";
 
 /** An array as the references see it: row-major values (bool as 0/1), a shape and a dtype. */
 export interface Ref {
@@ -13,7 +21,17 @@ export interface Ref {
   data: number[];
 }
 
-export const DTYPES: readonly DType[] = ["float64", "float32", "int32", "uint32", "int16", "uint16", "int8", "uint8", "bool"];
+export const DTYPES: readonly DType[] = [
+  "float64",
+  "float32",
+  "int32",
+  "uint32",
+  "int16",
+  "uint16",
+  "int8",
+  "uint8",
+  "bool",
+];
 export const INT_DTYPES: readonly DType[] = ["int32", "uint32", "int16", "uint16", "int8", "uint8"];
 
 const BITS: Partial<Record<DType, number>> = { int32: 32, uint32: 32, int16: 16, uint16: 16, int8: 8, uint8: 8 };
@@ -176,7 +194,17 @@ export function sample(dtype: DType, shape: readonly number[], seed: number, opt
 
 // ---------------------------------------------------------------- type rules, written out
 
-const T: Record<string, DType> = { b: "bool", u1: "uint8", i1: "int8", u2: "uint16", i2: "int16", u4: "uint32", i4: "int32", f4: "float32", f8: "float64" };
+const T: Record<string, DType> = {
+  b: "bool",
+  u1: "uint8",
+  i1: "int8",
+  u2: "uint16",
+  i2: "int16",
+  u4: "uint32",
+  i4: "int32",
+  f4: "float32",
+  f8: "float64",
+};
 const ORDER = ["b", "u1", "i1", "u2", "i2", "u4", "i4", "f4", "f8"] as const;
 // NumPy's result_type for two arrays (np.promote_types), with int64 written as float64 (meshwork's
 // documented stand-in: it holds every int32 and uint32 value exactly). Rows and columns in ORDER.
@@ -194,7 +222,10 @@ f8    f8  f8  f8  f8  f8  f8  f8  f8  f8`;
 
 /** RESULT_TYPE[a][b]: the dtype of an operation between arrays of dtypes a and b. */
 export const RESULT_TYPE: Record<DType, Record<DType, DType>> = (() => {
-  const rows = TABLE.trim().split("\n").slice(1).map((l) => l.trim().split(/\s+/));
+  const rows = TABLE.trim()
+    .split("\n")
+    .slice(1)
+    .map((l) => l.trim().split(/\s+/));
   const out = {} as Record<DType, Record<DType, DType>>;
   for (const row of rows) {
     const a = T[row[0]!]!;
@@ -240,15 +271,49 @@ export function map(dtype: DType, args: readonly Ref[], fn: (...v: number[]) => 
   const shape = broadcastShapes(...args.map((a) => a.shape));
   const data = indices(shape).map((idx) =>
     cast(
-      fn(...args.map((a) => at(a, a.shape.map((d, k) => (d === 1 ? 0 : idx[shape.length - a.shape.length + k]!))))),
+      fn(
+        ...args.map((a) =>
+          at(
+            a,
+            a.shape.map((d, k) => (d === 1 ? 0 : idx[shape.length - a.shape.length + k]!)),
+          ),
+        ),
+      ),
       dtype,
     ),
   );
   return { dtype, shape, data };
 }
 
-export type BinaryName = "add" | "sub" | "mul" | "div" | "pow" | "maximum" | "minimum" | "eq" | "ne" | "lt" | "le" | "gt" | "ge";
-export const BINARY: readonly BinaryName[] = ["add", "sub", "mul", "div", "pow", "maximum", "minimum", "eq", "ne", "lt", "le", "gt", "ge"];
+export type BinaryName =
+  | "add"
+  | "sub"
+  | "mul"
+  | "div"
+  | "pow"
+  | "maximum"
+  | "minimum"
+  | "eq"
+  | "ne"
+  | "lt"
+  | "le"
+  | "gt"
+  | "ge";
+export const BINARY: readonly BinaryName[] = [
+  "add",
+  "sub",
+  "mul",
+  "div",
+  "pow",
+  "maximum",
+  "minimum",
+  "eq",
+  "ne",
+  "lt",
+  "le",
+  "gt",
+  "ge",
+];
 export const COMPARISON = new Set<BinaryName>(["eq", "ne", "lt", "le", "gt", "ge"]);
 
 /** NumPy's maximum and minimum: NaN wins; otherwise the first operand on ties (as its C loop). */
@@ -328,8 +393,35 @@ export function binaryRef(op: BinaryName, x: Ref, y: Ref, resultType = RESULT_TY
   return map(out, [x, y], (a, b) => binaryValue(op, cast(a, t), cast(b, t), t));
 }
 
-export type UnaryName = "neg" | "abs" | "exp" | "log" | "sqrt" | "sin" | "cos" | "log1p" | "expm1" | "sigmoid" | "sign" | "isfinite" | "isnan";
-export const UNARY: readonly UnaryName[] = ["neg", "abs", "exp", "log", "sqrt", "sin", "cos", "log1p", "expm1", "sigmoid", "sign", "isfinite", "isnan"];
+export type UnaryName =
+  | "neg"
+  | "abs"
+  | "exp"
+  | "log"
+  | "sqrt"
+  | "sin"
+  | "cos"
+  | "log1p"
+  | "expm1"
+  | "sigmoid"
+  | "sign"
+  | "isfinite"
+  | "isnan";
+export const UNARY: readonly UnaryName[] = [
+  "neg",
+  "abs",
+  "exp",
+  "log",
+  "sqrt",
+  "sin",
+  "cos",
+  "log1p",
+  "expm1",
+  "sigmoid",
+  "sign",
+  "isfinite",
+  "isnan",
+];
 
 /** The logistic function from its definition, e^v / (1 + e^v), turned around for v ≥ 0 where e^v could overflow. */
 const logistic = (v: number): number => (v >= 0 ? 1 / (1 + Math.exp(-v)) : Math.exp(v) / (Math.exp(v) + 1));
@@ -353,7 +445,12 @@ export function unaryRef(op: UnaryName, x: Ref): Ref {
     return map(x.dtype, [x], (v) => (Number.isNaN(v) ? NaN : v > 0 ? 1 : v < 0 ? -1 : 0));
   }
   if (op === "neg" || op === "abs") {
-    if (x.dtype === "bool") return op === "abs" ? { ...x } : (() => { throw new Error("reference: no neg for bool"); })();
+    if (x.dtype === "bool")
+      return op === "abs"
+        ? { ...x }
+        : (() => {
+            throw new Error("reference: no neg for bool");
+          })();
     return map(x.dtype, [x], (v) => {
       const r = op === "neg" ? -v : Math.abs(v);
       return isIntType(x.dtype) ? wrapBig(BigInt(r), x.dtype) : r;
@@ -388,7 +485,14 @@ export function axesOf(axis: number | readonly number[] | null | undefined, ndim
  * Calls `fn` for each output position with the values along the reduced axes, in row-major order
  * (for argmin/argmax with `flatIndex`, the index of each value: along the one axis, or flat).
  */
-function reduceWith(x: Ref, axes: number[], keepdims: boolean, dtype: DType, fn: (values: number[], positions: number[]) => number, flat = false): Ref {
+function reduceWith(
+  x: Ref,
+  axes: number[],
+  keepdims: boolean,
+  dtype: DType,
+  fn: (values: number[], positions: number[]) => number,
+  flat = false,
+): Ref {
   const keptShape = x.shape.map((d, k) => (axes.includes(k) ? 1 : d));
   const redShape = axes.map((k) => x.shape[k]!);
   const data: number[] = [];
@@ -418,16 +522,23 @@ export function reduceRef(op: ReduceName, x: Ref, options: RefReduceOptions = {}
   if (op === "argmin" || op === "argmax") {
     const flat = options.axis === undefined || options.axis === null;
     const axes = axesOf(options.axis, x.shape.length);
-    const r = reduceWith(x, axes, keepdims, "int32", (values, positions) => {
-      let best = 0;
-      for (let i = 1; i < values.length; i++) {
-        const v = values[i]!;
-        const b = values[best]!;
-        if (Number.isNaN(b)) break; // the first NaN is the answer
-        if (Number.isNaN(v) || (op === "argmin" ? v < b : v > b)) best = i;
-      }
-      return positions[best]!;
-    }, flat);
+    const r = reduceWith(
+      x,
+      axes,
+      keepdims,
+      "int32",
+      (values, positions) => {
+        let best = 0;
+        for (let i = 1; i < values.length; i++) {
+          const v = values[i]!;
+          const b = values[best]!;
+          if (Number.isNaN(b)) break; // the first NaN is the answer
+          if (Number.isNaN(v) || (op === "argmin" ? v < b : v > b)) best = i;
+        }
+        return positions[best]!;
+      },
+      flat,
+    );
     return r;
   }
   const axes = axesOf(options.axis, x.shape.length);
@@ -463,7 +574,12 @@ export function reduceRef(op: ReduceName, x: Ref, options: RefReduceOptions = {}
 // ---------------------------------------------------------------- shape
 
 /** Python's slice.indices() and range(): the positions start:stop:step takes from an axis of n. */
-export function slicePositions(n: number, start: number | null | undefined, stop: number | null | undefined, step: number | null | undefined): number[] {
+export function slicePositions(
+  n: number,
+  start: number | null | undefined,
+  stop: number | null | undefined,
+  step: number | null | undefined,
+): number[] {
   const st = step ?? 1;
   const adjust = (v: number, lo: number, hi: number) => Math.min(Math.max(v < 0 ? v + n : v, lo), hi);
   const out: number[] = [];
@@ -498,7 +614,12 @@ export function sliceRef(x: Ref, index: readonly RefIndex[]): Ref {
     return { keep: true, pos: slicePositions(n, s.start, s.stop, s.step) };
   });
   const shape = picks.filter((p) => p.keep).map((p) => p.pos.length);
-  const data = indices(picks.map((p) => p.pos.length)).map((i) => at(x, i.map((j, k) => picks[k]!.pos[j]!)));
+  const data = indices(picks.map((p) => p.pos.length)).map((i) =>
+    at(
+      x,
+      i.map((j, k) => picks[k]!.pos[j]!),
+    ),
+  );
   return { dtype: x.dtype, shape, data };
 }
 
@@ -587,7 +708,11 @@ export function assertArrayEqual(actual: ArrayValue, expected: Ref, what = "resu
   const got = refOfValue(actual, expected.dtype);
   if (expected.shape.length === 0 && !(actual instanceof NDArray)) {
     // compute() gives a 0-d result as its element.
-    assert.equal(typeof actual, expected.dtype === "bool" ? "boolean" : "number", `${what}: 0-d ${expected.dtype} value type`);
+    assert.equal(
+      typeof actual,
+      expected.dtype === "bool" ? "boolean" : "number",
+      `${what}: 0-d ${expected.dtype} value type`,
+    );
   } else {
     assert.ok(actual instanceof NDArray, `${what}: an NDArray`);
     assert.equal(actual.dtype, expected.dtype, `${what}: dtype`);
@@ -595,7 +720,9 @@ export function assertArrayEqual(actual: ArrayValue, expected: Ref, what = "resu
   assert.deepEqual(got.shape, expected.shape, `${what}: shape`);
   for (let i = 0; i < expected.data.length; i++) {
     if (!Object.is(got.data[i], expected.data[i])) {
-      assert.fail(`${what}: element ${i} (at [${indices(expected.shape)[i]}]) is ${got.data[i]}, expected ${expected.data[i]}`);
+      assert.fail(
+        `${what}: element ${i} (at [${indices(expected.shape)[i]}]) is ${got.data[i]}, expected ${expected.data[i]}`,
+      );
     }
   }
 }
@@ -613,7 +740,8 @@ export function assertArrayClose(actual: ArrayValue, expected: Ref, rtol: number
     const g = got.data[i]!;
     const e = expected.data[i]!;
     const ok = Number.isFinite(e) ? Math.abs(g - e) <= Math.max(rtol * Math.abs(e), atol) : Object.is(g, e);
-    if (!ok) assert.fail(`${what}: element ${i} (at [${indices(expected.shape)[i]}]) is ${g}, expected ${e} (rtol ${rtol})`);
+    if (!ok)
+      assert.fail(`${what}: element ${i} (at [${indices(expected.shape)[i]}]) is ${g}, expected ${e} (rtol ${rtol})`);
   }
 }
 

@@ -60,13 +60,28 @@ function battery(): [string, mw.ChunkedArray][] {
   add("slices of slices", f.slice("1:", "::-1").slice("::3"));
   add("reshape", f.rechunk([3, -1]).reshape([3, 21]));
   add("reshape after transpose", i.T.rechunk([2, -1]).reshape([-1]));
-  add("rechunk", f.rechunk([[2, 7], [1, 1, 5]]));
+  add(
+    "rechunk",
+    f.rechunk([
+      [2, 7],
+      [1, 1, 5],
+    ]),
+  );
   add("concatenate", mw.concatenate([f, i, f.slice("2:2")], 0));
   add("stack", mw.stack([f, i, f], -1));
   add("tensordot", mw.tensordot(f.reshape([9, 7]), i.T, [[0], [1]]));
   add("dot 3-d", f.rechunk([3, -1]).reshape([3, 3, 7]).dot(i.T));
-  add("int32 matmul wraps", mw.full([2, 3], 2147483647, { dtype: "int32", chunks: 1 }).matmul(mw.full([3, 2], -2147483647, { dtype: "int32" })));
-  add("fused chain with transpose", f.add(f.slice("0:7").T.rechunk([3, 4]).slice("::-1").sum({ axis: 0 })).sin().mul(f.gt(0)));
+  add(
+    "int32 matmul wraps",
+    mw.full([2, 3], 2147483647, { dtype: "int32", chunks: 1 }).matmul(mw.full([3, 2], -2147483647, { dtype: "int32" })),
+  );
+  add(
+    "fused chain with transpose",
+    f
+      .add(f.slice("0:7").T.rechunk([3, 4]).slice("::-1").sum({ axis: 0 }))
+      .sin()
+      .mul(f.gt(0)),
+  );
   add("NaN and -0", mw.fromArray([NaN, -0, 0, -Infinity, 1]).mul(-0));
   add("-0 fill", mw.full([3], -0, { chunks: 2 }));
   add("arange", mw.arange(0.1, 3, 0.3, { chunks: 4 }));
@@ -76,7 +91,13 @@ function battery(): [string, mw.ChunkedArray][] {
   add("uniform", mw.uniform([5, 5, 5], { seed: 11, low: -3, high: 3, chunks: 2 }));
   add("empty", mw.zeros([0, 4], { chunks: [1, 3] }).add(mw.ones([4], { chunks: 1 })));
   add("empty reduction", mw.zeros([3, 0], { chunks: 2 }).sum({ axis: 1 }));
-  add("0-d", mw.full([], 2.5).mul(mw.fromArray([1, 2])).sum());
+  add(
+    "0-d",
+    mw
+      .full([], 2.5)
+      .mul(mw.fromArray([1, 2]))
+      .sum(),
+  );
   add(
     "mapBlocks",
     i.mapBlocks(function negateRows(b) {
@@ -100,7 +121,10 @@ test("the distributed client and this thread give identical results", async (t) 
     named.forEach(([name], k) => assertSameBits(remote[k]!, local[k]!, name));
     // The battery is not vacuous: values of every dtype and several shapes came back.
     assert.ok(named.length >= 250, `${named.length} operations`);
-    assert.deepEqual(new Set(local.filter((v) => v instanceof mw.NDArray).map((v) => (v as mw.NDArray).dtype)), new Set(DTYPES));
+    assert.deepEqual(
+      new Set(local.filter((v) => v instanceof mw.NDArray).map((v) => (v as mw.NDArray).dtype)),
+      new Set(DTYPES),
+    );
   });
 
   await t.test("with a client connected, compute uses it by default and agrees with this thread", async () => {
@@ -136,7 +160,14 @@ test("the distributed client and this thread give identical results", async (t) 
     const x = mw.arange(30, undefined, undefined, { chunks: 12 }).reshape([5, 6]).astype("uint16");
     const p = await x.persist(sync);
     assertSameBits(await p.pow(3).compute({ scheduler: client }), await x.pow(3).compute(sync));
-    assertArrayEqual(await p.compute({ scheduler: client }), makeRef("uint16", [5, 6], Array.from({ length: 30 }, (_, k) => k)));
+    assertArrayEqual(
+      await p.compute({ scheduler: client }),
+      makeRef(
+        "uint16",
+        [5, 6],
+        Array.from({ length: 30 }, (_, k) => k),
+      ),
+    );
   });
 
   await t.test("a failing block rejects on the cluster as on this thread", async () => {

@@ -71,7 +71,10 @@ describe("slicing", () => {
     // The whole index as one string, and slices of slices.
     arrays.push(x.slice("1:6:2, ::-1, 2"), x.slice("::-1").slice("1:", "::-2").slice(null, null, "::-1"));
     expected.push(["one string", sliceRef(xr, [{ start: 1, stop: 6, step: 2 }, { step: -1 }, 2])]);
-    expected.push(["slices of slices", sliceRef(sliceRef(sliceRef(xr, [{ step: -1 }]), [{ start: 1 }, { step: -2 }]), [null, null, { step: -1 }])]);
+    expected.push([
+      "slices of slices",
+      sliceRef(sliceRef(sliceRef(xr, [{ step: -1 }]), [{ start: 1 }, { step: -2 }]), [null, null, { step: -1 }]),
+    ]);
     const values = await computeAll(arrays);
     expected.forEach(([what, r], i) => assertArrayEqual(values[i]!, r, what));
   });
@@ -101,10 +104,21 @@ describe("slicing", () => {
     const expected: [string, Ref][] = [];
     for (const d of DTYPES) {
       const xr = sample(d, [9, 4], 2);
-      for (const chunks of [[1, 1], [4, 3], [9, 4], [[2, 7], [1, 3]]] as mw.ChunksSpec[]) {
+      for (const chunks of [
+        [1, 1],
+        [4, 3],
+        [9, 4],
+        [
+          [2, 7],
+          [1, 3],
+        ],
+      ] as mw.ChunksSpec[]) {
         const x = chunkedOf(xr, chunks);
         arrays.push(x.slice("7:0:-3", "::-1"), x.slice(-1, "1:3"));
-        expected.push([`${d} ${JSON.stringify(chunks)} reversed`, sliceRef(xr, [{ start: 7, stop: 0, step: -3 }, { step: -1 }])], [`${d} ${JSON.stringify(chunks)} row`, sliceRef(xr, [-1, { start: 1, stop: 3 }])]);
+        expected.push(
+          [`${d} ${JSON.stringify(chunks)} reversed`, sliceRef(xr, [{ start: 7, stop: 0, step: -3 }, { step: -1 }])],
+          [`${d} ${JSON.stringify(chunks)} row`, sliceRef(xr, [-1, { start: 1, stop: 3 }])],
+        );
       }
     }
     const values = await computeAll(arrays);
@@ -134,7 +148,12 @@ describe("slicing", () => {
     const xr = sample("uint16", [1, 6], 3);
     const x = chunkedOf(xr, [1, 4]);
     const empty = mw.zeros([0, 3], { chunks: [1, 2] });
-    const [a, b, c, d] = await computeAll([x.slice(0, "::-1"), x.slice("::-1", "2:2"), empty.slice("::-1", "1:"), empty.slice(null, 1)]);
+    const [a, b, c, d] = await computeAll([
+      x.slice(0, "::-1"),
+      x.slice("::-1", "2:2"),
+      empty.slice("::-1", "1:"),
+      empty.slice(null, 1),
+    ]);
     assertArrayEqual(a!, sliceRef(xr, [0, { step: -1 }]));
     assertArrayEqual(b!, sliceRef(xr, [{ step: -1 }, { start: 2, stop: 2 }]));
     assertArrayEqual(c!, makeRef("float64", [0, 2], []));
@@ -143,7 +162,10 @@ describe("slicing", () => {
 
   test("a bad index is an ArgumentError", () => {
     const x = mw.zeros([3, 4], { chunks: 2 });
-    assert.throws(() => x.slice(3), (e: unknown) => e instanceof ArgumentError && /index 3 is out of bounds for axis 0 with size 3/.test(e.message));
+    assert.throws(
+      () => x.slice(3),
+      (e: unknown) => e instanceof ArgumentError && /index 3 is out of bounds for axis 0 with size 3/.test(e.message),
+    );
     assert.throws(() => x.slice(0, -5), /index -5 is out of bounds for axis 1 with size 4/);
     assert.throws(() => x.slice(0, 0, 0), /too many indices: 3 for an array of 2 dimensions/);
     assert.throws(() => x.slice("::0"), /slice step must be a non-zero integer/);
@@ -159,14 +181,49 @@ describe("reshape", () => {
     [[24], [8], [6, 4], [[2, 2, 2], [4]]],
     [[24], [6], [4, 6], [[1, 1, 1, 1], [6]]],
     [[24], [12], [2, 3, 4], [[1, 1], [3], [4]]],
-    [[2, 3, 4], [1, 3, 4], [6, 4], [[3, 3], [4]]],
-    [[2, 3, 4], [1, 3, 4], [4, 6], [[2, 2], [6]]],
-    [[2, 3, 4], [2, 2, 4], [2, 12], [[2], [8, 4]]],
+    [
+      [2, 3, 4],
+      [1, 3, 4],
+      [6, 4],
+      [[3, 3], [4]],
+    ],
+    [
+      [2, 3, 4],
+      [1, 3, 4],
+      [4, 6],
+      [[2, 2], [6]],
+    ],
+    [
+      [2, 3, 4],
+      [2, 2, 4],
+      [2, 12],
+      [[2], [8, 4]],
+    ],
     [[2, 3, 4], [1, -1, -1], [-1], [[12, 12]]],
-    [[1, 6, 1], [1, 3, 1], [2, 3], [[1, 1], [3]]],
-    [[3, 4], [2, 3], [3, 1, 4, 1], [[2, 1], [1], [3, 1], [1]]],
-    [[5, 1], [2, 1], [1, 5], [[1], [2, 2, 1]]],
-    [[0, 4], [1, 2], [2, 0, 3], [[2], [0], [3]]],
+    [
+      [1, 6, 1],
+      [1, 3, 1],
+      [2, 3],
+      [[1, 1], [3]],
+    ],
+    [
+      [3, 4],
+      [2, 3],
+      [3, 1, 4, 1],
+      [[2, 1], [1], [3, 1], [1]],
+    ],
+    [
+      [5, 1],
+      [2, 1],
+      [1, 5],
+      [[1], [2, 2, 1]],
+    ],
+    [
+      [0, 4],
+      [1, 2],
+      [2, 0, 3],
+      [[2], [0], [3]],
+    ],
     [[], [], [1, 1], [[1], [1]]],
     [[1, 1], [1, 1], [], []],
   ];
@@ -186,7 +243,21 @@ describe("reshape", () => {
   });
 
   test("between any two shapes of 24 elements, any cutting either reshapes right or asks for a rechunk; whole axes always reshape", async () => {
-    const shapes = [[24], [2, 12], [12, 2], [4, 6], [6, 4], [2, 3, 4], [4, 3, 2], [2, 2, 6], [1, 24], [24, 1], [2, 1, 12], [3, 8], [2, 2, 2, 3]];
+    const shapes = [
+      [24],
+      [2, 12],
+      [12, 2],
+      [4, 6],
+      [6, 4],
+      [2, 3, 4],
+      [4, 3, 2],
+      [2, 2, 6],
+      [1, 24],
+      [24, 1],
+      [2, 1, 12],
+      [3, 8],
+      [2, 2, 2, 3],
+    ];
     const next = rng(99);
     const arrays: mw.ChunkedArray[] = [];
     const expected: [string, Ref][] = [];
@@ -207,13 +278,22 @@ describe("reshape", () => {
             refused++;
             continue;
           }
-          y.chunks.forEach((c, k) => assert.equal(c.reduce((p, q) => p + q, 0), to[k], `${what}: chunks cover axis ${k}`));
+          y.chunks.forEach((c, k) =>
+            assert.equal(
+              c.reduce((p, q) => p + q, 0),
+              to[k],
+              `${what}: chunks cover axis ${k}`,
+            ),
+          );
           arrays.push(y);
           expected.push([what, reshapeRef(xr, to)]);
         }
       }
     }
-    assert.ok(refused > 0 && arrays.length > 200, `both outcomes happen (${arrays.length} reshaped, ${refused} refused)`);
+    assert.ok(
+      refused > 0 && arrays.length > 200,
+      `both outcomes happen (${arrays.length} reshaped, ${refused} refused)`,
+    );
     const values = await computeAll(arrays);
     expected.forEach(([what, r], i) => assertArrayEqual(values[i]!, r, what));
   });
@@ -228,11 +308,30 @@ describe("reshape", () => {
   });
 
   test("blocks that cannot map to blocks of the new shape: an ArgumentError that names the rechunk", () => {
-    assert.throws(() => mw.zeros([6, 4], { chunks: [2, 2] }).reshape([24]), (e: unknown) => e instanceof ArgumentError && /axis 1 of \[6, 4\] is merged with the axis before it, so it must be one block; rechunk it to -1 first/.test(e.message));
-    assert.throws(() => mw.zeros([24], { chunks: 5 }).reshape([6, 4]), /blocks of 5 along axis 0 do not split into whole rows of the new axes \[6, 4\]; rechunk that axis to a multiple of 4 first/);
-    assert.throws(() => mw.zeros([6, 4], { chunks: [1, 4] }).reshape([4, 6]), /rechunk that axis to a multiple of 3 first/);
+    assert.throws(
+      () => mw.zeros([6, 4], { chunks: [2, 2] }).reshape([24]),
+      (e: unknown) =>
+        e instanceof ArgumentError &&
+        /axis 1 of \[6, 4\] is merged with the axis before it, so it must be one block; rechunk it to -1 first/.test(
+          e.message,
+        ),
+    );
+    assert.throws(
+      () => mw.zeros([24], { chunks: 5 }).reshape([6, 4]),
+      /blocks of 5 along axis 0 do not split into whole rows of the new axes \[6, 4\]; rechunk that axis to a multiple of 4 first/,
+    );
+    assert.throws(
+      () => mw.zeros([6, 4], { chunks: [1, 4] }).reshape([4, 6]),
+      /rechunk that axis to a multiple of 3 first/,
+    );
     // Following the advice works.
-    assert.deepEqual(mw.zeros([6, 4], { chunks: [1, 4] }).rechunk([3, 4]).reshape([4, 6]).chunks, [[2, 2], [6]]);
+    assert.deepEqual(
+      mw
+        .zeros([6, 4], { chunks: [1, 4] })
+        .rechunk([3, 4])
+        .reshape([4, 6]).chunks,
+      [[2, 2], [6]],
+    );
     assert.deepEqual(mw.zeros([24], { chunks: 5 }).rechunk(8).reshape([6, 4]).chunks, [[2, 2, 2], [4]]);
   });
 
@@ -248,13 +347,40 @@ describe("reshape", () => {
 describe("rechunk", () => {
   test("any new cutting keeps every element in place, on every dtype", async () => {
     const specs: [mw.ChunksSpec, number[][]][] = [
-      [4, [[4, 3], [4, 1]]],
-      [[1, -1], [[1, 1, 1, 1, 1, 1, 1], [5]]],
-      [[[3, 4], [2, 2, 1]], [[3, 4], [2, 2, 1]]],
-      [[[0, 7, 0], [5]], [[0, 7, 0], [5]]],
-      [[7, 5], [[7], [5]]],
+      [
+        4,
+        [
+          [4, 3],
+          [4, 1],
+        ],
+      ],
+      [
+        [1, -1],
+        [[1, 1, 1, 1, 1, 1, 1], [5]],
+      ],
+      [
+        [
+          [3, 4],
+          [2, 2, 1],
+        ],
+        [
+          [3, 4],
+          [2, 2, 1],
+        ],
+      ],
+      [
+        [[0, 7, 0], [5]],
+        [[0, 7, 0], [5]],
+      ],
+      [
+        [7, 5],
+        [[7], [5]],
+      ],
       ["auto", [[7], [5]]],
-      [[-1, "auto"], [[7], [5]]],
+      [
+        [-1, "auto"],
+        [[7], [5]],
+      ],
     ];
     const arrays: mw.ChunkedArray[] = [];
     const expected: [string, Ref][] = [];
@@ -264,7 +390,13 @@ describe("rechunk", () => {
       for (const [spec, chunks] of specs) {
         const y = x.rechunk(spec);
         assert.deepEqual(y.chunks, chunks, `${d} ${JSON.stringify(spec)}`);
-        arrays.push(y, mw.rechunk(y, [[1, 6], [4, 1]]));
+        arrays.push(
+          y,
+          mw.rechunk(y, [
+            [1, 6],
+            [4, 1],
+          ]),
+        );
         expected.push([`${d} ${JSON.stringify(spec)}`, xr], [`${d} ${JSON.stringify(spec)} and again`, xr]);
       }
     }
@@ -285,7 +417,10 @@ describe("rechunk", () => {
     const y = x.rechunk([1, 3]);
     assert.deepEqual(y.chunks, [[0], [3, 3]]);
     assertArrayEqual(await y.compute(sync), makeRef("int8", [0, 6], []));
-    assertArrayEqual(await y.add(mw.zeros([1, 6], { chunks: 2, dtype: "int8" })).compute(sync), makeRef("int8", [0, 6], []));
+    assertArrayEqual(
+      await y.add(mw.zeros([1, 6], { chunks: 2, dtype: "int8" })).compute(sync),
+      makeRef("int8", [0, 6], []),
+    );
   });
 
   test("chunks that do not cover the axis, or are not whole numbers, are ArgumentErrors", () => {
@@ -308,8 +443,16 @@ describe("concatenate and stack", () => {
     const e = mw.zeros([0, 4], { dtype: "int8" });
     const r1 = mw.concatenate([a, b], 0);
     assert.equal(r1.dtype, RESULT_TYPE.int8.uint8);
-    assert.deepEqual(r1.chunks, [[2, 1, 1, 1], [2, 1, 1]]);
-    const [v1, v2, v3, v4] = await computeAll([r1, mw.concatenate([a, c, a], -1), mw.concatenate([e, a, e], 0), mw.concatenate([a], 1)]);
+    assert.deepEqual(r1.chunks, [
+      [2, 1, 1, 1],
+      [2, 1, 1],
+    ]);
+    const [v1, v2, v3, v4] = await computeAll([
+      r1,
+      mw.concatenate([a, c, a], -1),
+      mw.concatenate([e, a, e], 0),
+      mw.concatenate([a], 1),
+    ]);
     assertArrayEqual(v1!, concatenateRef([ar, br], 0, "int16"));
     assertArrayEqual(v2!, concatenateRef([ar, cr, ar], 1, "float32"));
     assertArrayEqual(v3!, concatenateRef([makeRef("int8", [0, 4], []), ar, makeRef("int8", [0, 4], [])], 0, "int8"));
@@ -321,15 +464,26 @@ describe("concatenate and stack", () => {
     const arrays = xs.map((r, i) => chunkedOf(r, [i + 1, 2]));
     const results = [mw.stack(arrays, 0), mw.stack(arrays, 1), mw.stack(arrays, -1)];
     assert.equal(results[0]!.dtype, "int32");
-    assert.deepEqual(results[1]!.chunks, [[1, 1, 1], [1, 1, 1], [2, 2, 1]]);
+    assert.deepEqual(results[1]!.chunks, [
+      [1, 1, 1],
+      [1, 1, 1],
+      [2, 2, 1],
+    ]);
     const values = await computeAll(results);
     [0, 1, -1].forEach((axis, i) => assertArrayEqual(values[i]!, stackRef(xs, axis, "int32"), `axis ${axis}`));
-    assertArrayEqual(await mw.stack([mw.full([], 1), mw.full([], 2)]).compute(sync), makeRef("float64", [2], [1, 2]), "0-d arrays stack into a vector");
+    assertArrayEqual(
+      await mw.stack([mw.full([], 1), mw.full([], 2)]).compute(sync),
+      makeRef("float64", [2], [1, 2]),
+      "0-d arrays stack into a vector",
+    );
   });
 
   test("arrays that do not fit together are ArgumentErrors", () => {
     const a = mw.zeros([3, 4]);
-    assert.throws(() => mw.concatenate([a, mw.zeros([3, 5])], 0), /concatenate: shapes \[3, 4\], \[3, 5\] differ on axis 1/);
+    assert.throws(
+      () => mw.concatenate([a, mw.zeros([3, 5])], 0),
+      /concatenate: shapes \[3, 4\], \[3, 5\] differ on axis 1/,
+    );
     assert.throws(() => mw.concatenate([a, mw.zeros([4])]), /all arrays need the same number of dimensions \(2, 1\)/);
     assert.throws(() => mw.concatenate([]), /concatenate needs arrays with at least one dimension/);
     assert.throws(() => mw.concatenate([mw.full([], 1)]), /at least one dimension/);
@@ -362,21 +516,52 @@ describe("mapBlocks", () => {
       [x, y],
       { name: "minus" },
     );
-    assert.deepEqual(summed.chunks, [[2, 1, 1, 1], [3, 1, 2]]);
+    assert.deepEqual(summed.chunks, [
+      [2, 1, 1, 1],
+      [3, 1, 2],
+    ]);
     const asFloat = x.mapBlocks((b) => b.T.copy().T, { dtype: "float64" });
     assert.equal(asFloat.dtype, "float64", "the dtype option is what the array claims");
     const [a, b] = await computeAll([twice, summed]);
-    assertArrayEqual(a!, makeRef("int16", [5, 6], xr.data.map((v) => astypeRef(makeRef("float64", [], [v * 2 + 1]), "int16").data[0]!)));
-    assertArrayEqual(b!, makeRef("int16", [5, 6], xr.data.map((v, i) => astypeRef(makeRef("float64", [], [v - yr.data[i]!]), "int16").data[0]!)));
+    assertArrayEqual(
+      a!,
+      makeRef(
+        "int16",
+        [5, 6],
+        xr.data.map((v) => astypeRef(makeRef("float64", [], [v * 2 + 1]), "int16").data[0]!),
+      ),
+    );
+    assertArrayEqual(
+      b!,
+      makeRef(
+        "int16",
+        [5, 6],
+        xr.data.map((v, i) => astypeRef(makeRef("float64", [], [v - yr.data[i]!]), "int16").data[0]!),
+      ),
+    );
   });
 
   test("a function that changes block shapes says so with chunks", async () => {
     const xr = sample("float64", [6, 4], 3);
     const x = chunkedOf(xr, [3, 2]);
-    const firstRows = x.mapBlocks((b) => b.slice("0:1").copy(), { chunks: [[1, 1], [2, 2]] });
+    const firstRows = x.mapBlocks((b) => b.slice("0:1").copy(), {
+      chunks: [
+        [1, 1],
+        [2, 2],
+      ],
+    });
     assert.deepEqual(firstRows.shape, [2, 4]);
     assertArrayEqual(await firstRows.compute(sync), sliceRef(xr, [{ start: 0, stop: 6, step: 3 }]));
-    assert.throws(() => x.mapBlocks((b) => b, { chunks: [[1, 1, 1], [2, 2]] }), /same number of blocks as the input on every axis/);
+    assert.throws(
+      () =>
+        x.mapBlocks((b) => b, {
+          chunks: [
+            [1, 1, 1],
+            [2, 2],
+          ],
+        }),
+      /same number of blocks as the input on every axis/,
+    );
     assert.throws(() => mw.mapBlocks((b: mw.NDArray) => b, [x, mw.zeros([4])]), /same number of dimensions/);
     assert.throws(() => mw.mapBlocks(42 as never, [x]), /mapBlocks needs a function/);
     assert.throws(() => x.mapBlocks((b) => b, { dtype: "int64" as never }), ArgumentError);

@@ -47,8 +47,14 @@ test("the scheduler serves /meshwork.js to anyone (CORS, no token), and the pack
   }
 });
 
-test("examples/08-browser-client: a page on another origin imports /meshwork.js, connects with the token from its link's fragment, and shows tasks' and an array's results", { skip: chromiumMissing(), timeout: 90_000 }, async () => {
-  const child = spawn(process.execPath, ["--import", "tsx", "examples/08-browser-client/main.ts"], { cwd: root, env: { ...process.env, NODE_OPTIONS: "" } });
+test("examples/08-browser-client: a page on another origin imports /meshwork.js, connects with the token from its link's fragment, and shows tasks' and an array's results", {
+  skip: chromiumMissing(),
+  timeout: 90_000,
+}, async () => {
+  const child = spawn(process.execPath, ["--import", "tsx", "examples/08-browser-client/main.ts"], {
+    cwd: root,
+    env: { ...process.env, NODE_OPTIONS: "" },
+  });
   let stdout = "";
   let stderr = "";
   child.stdout.on("data", (d: Buffer) => (stdout += d));
@@ -75,7 +81,13 @@ test("examples/08-browser-client: a page on another origin imports /meshwork.js,
     await page.waitForFunction("document.body.dataset.state", { timeout: 60_000 });
     const text = await page.$eval("#out", (e) => e.textContent ?? "");
     assert.equal(await page.evaluate("document.body.dataset.state"), "done", text);
-    assert.deepEqual(text.trim().split("\n").slice(1), ["squares: 1, 4, 9, 16, 25", "sum of squares: 55", "mean of 2·arange(1e6): 999999", "fetched 100000 samples from a worker, mean 0.500", "done"]);
+    assert.deepEqual(text.trim().split("\n").slice(1), [
+      "squares: 1, 4, 9, 16, 25",
+      "sum of squares: 55",
+      "mean of 2·arange(1e6): 999999",
+      "fetched 100000 samples from a worker, mean 0.500",
+      "done",
+    ]);
     assert.match(text, /^connected to ws:\/\/127\.0\.0\.1:\d+: 2 workers/);
     // The token left the address bar once read; the page ran under its CSP without a violation.
     assert.doesNotMatch(page.url(), /token/);

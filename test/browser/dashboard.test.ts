@@ -13,7 +13,10 @@ import type { WorkerInfo } from "../../node/index.js";
 import { chromiumMissing, tabCluster, tabsJoined } from "../helpers/chromium.js";
 import { within } from "../helpers/within.js";
 
-const OUTPUT = join(process.env.MESHWORK_TEST_OUTPUT ?? new URL("../../.test-output", import.meta.url).pathname, "dashboard");
+const OUTPUT = join(
+  process.env.MESHWORK_TEST_OUTPUT ?? new URL("../../.test-output", import.meta.url).pathname,
+  "dashboard",
+);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface Status {
@@ -36,12 +39,16 @@ async function until(page: Page, what: string, ok: (s: Status) => boolean, ms = 
   for (;;) {
     const s = await status(page);
     if (ok(s)) return s;
-    if (Date.now() > deadline) throw new Error(`the dashboard did not show ${what} within ${ms} ms: ${JSON.stringify(s).slice(0, 2_000)}`);
+    if (Date.now() > deadline)
+      throw new Error(`the dashboard did not show ${what} within ${ms} ms: ${JSON.stringify(s).slice(0, 2_000)}`);
     await sleep(100);
   }
 }
 
-test("the dashboard shows a running computation live, a tab joining the mesh over WebRTC and leaving it, and the story of a key", { skip: chromiumMissing(), timeout: 120_000 }, async () => {
+test("the dashboard shows a running computation live, a tab joining the mesh over WebRTC and leaving it, and the story of a key", {
+  skip: chromiumMissing(),
+  timeout: 120_000,
+}, async () => {
   mkdirSync(OUTPUT, { recursive: true });
   await using c = await tabCluster(1);
   const { net, client, chrome } = c;
@@ -56,9 +63,16 @@ test("the dashboard shows a running computation live, a tab joining the mesh ove
     await new Promise((r) => setTimeout(r, 20));
     return i + 1;
   };
-  const running = client.map(slowInc, Array.from({ length: 600 }, (_, i) => i));
+  const running = client.map(
+    slowInc,
+    Array.from({ length: 600 }, (_, i) => i),
+  );
   await dash.goto(net.dashboardLink!);
-  const first = await until(dash, "the Node worker and task bars", (s) => s.state === "live" && s.workers.some((w) => w.kind === "node") && s.bars > 0);
+  const first = await until(
+    dash,
+    "the Node worker and task bars",
+    (s) => s.state === "live" && s.workers.some((w) => w.kind === "node") && s.bars > 0,
+  );
   const later = await until(dash, "the work advancing", (s) => s.frames >= first.frames + 2 && s.bars > first.bars);
   const prefix = (s: Status) => s.prefixes.find((p) => p.prefix === "slowInc");
   assert.ok(prefix(first) && prefix(later), `the running prefix shows: ${JSON.stringify(later.prefixes)}`);
@@ -76,7 +90,9 @@ test("the dashboard shows a running computation live, a tab joining the mesh ove
   for (let dx = 0; dx < 200 && (await dash.$eval("#story-panel", (e) => (e as HTMLElement).hidden)); dx += 2) {
     await dash.mouse.click(box.x + box.width - 20 - dx, box.y + 40);
   }
-  await dash.waitForFunction(() => (document.querySelector("#story tbody")?.textContent ?? "").includes("processing"), { timeout: 5_000 });
+  await dash.waitForFunction(() => (document.querySelector("#story tbody")?.textContent ?? "").includes("processing"), {
+    timeout: 5_000,
+  });
   assert.match(await dash.$eval("#story-key", (e) => e.textContent ?? ""), /^slowInc-/);
   await dash.screenshot({ path: join(OUTPUT, "story.png") });
   await within(client.gather(running), 60_000, "the computation");
@@ -87,31 +103,52 @@ test("the dashboard shows a running computation live, a tab joining the mesh ove
   const [tab] = (await tabsJoined(client)) as [WorkerInfo];
   await until(dash, "the tab as a worker", (s) => s.workers.some((w) => w.id === tab.id && w.kind === "browser"));
   const node = (await client.workers()).find((w) => w.kind === "node")!;
-  const made = client.with({ workers: [tab.id], pure: false }).submit((n: number) => new Float64Array(n).fill(1), 1 << 20);
-  const sum = client.with({ workers: [node.id], pure: false }).submit((x: Float64Array) => x.reduce((s, v) => s + v, 0), made);
+  const made = client
+    .with({ workers: [tab.id], pure: false })
+    .submit((n: number) => new Float64Array(n).fill(1), 1 << 20);
+  const sum = client
+    .with({ workers: [node.id], pure: false })
+    .submit((x: Float64Array) => x.reduce((s, v) => s + v, 0), made);
   assert.equal(await within(sum.result(), 30_000, "tab → Node"), 1 << 20);
-  const meshed = await until(dash, "a webrtc link between the tab and the Node worker", (s) => s.mesh.some((e) => e.kind === "webrtc" && [e.a, e.b].includes(tab.id) && [e.a, e.b].includes(node.id) && e.bytes > 8_000_000));
+  const meshed = await until(dash, "a webrtc link between the tab and the Node worker", (s) =>
+    s.mesh.some(
+      (e) => e.kind === "webrtc" && [e.a, e.b].includes(tab.id) && [e.a, e.b].includes(node.id) && e.bytes > 8_000_000,
+    ),
+  );
   assert.ok(meshed.workers.length === 2);
   await dash.screenshot({ path: join(OUTPUT, "mesh.png") });
 
   // The tab closes: it leaves the workers and the mesh.
   await tabPage.close();
-  await until(dash, "the tab gone", (s) => !s.workers.some((w) => w.id === tab.id) && !s.mesh.some((e) => [e.a, e.b].includes(tab.id)));
+  await until(
+    dash,
+    "the tab gone",
+    (s) => !s.workers.some((w) => w.id === tab.id) && !s.mesh.some((e) => [e.a, e.b].includes(tab.id)),
+  );
 
   // A tab kept off WebRTC reaches the Node worker through the scheduler's relay: marked as such.
   const relayPage = await chrome.browser.newPage();
   await relayPage.goto(`${net.pageUrl}&webrtc=off`);
   const [relayTab] = (await tabsJoined(client)) as [WorkerInfo];
-  const fromRelayTab = client.with({ workers: [relayTab.id], pure: false }).submit((n: number) => new Float64Array(n).fill(2), 1 << 18);
-  const relayed = client.with({ workers: [node.id], pure: false }).submit((x: Float64Array) => x.reduce((s, v) => s + v, 0), fromRelayTab);
+  const fromRelayTab = client
+    .with({ workers: [relayTab.id], pure: false })
+    .submit((n: number) => new Float64Array(n).fill(2), 1 << 18);
+  const relayed = client
+    .with({ workers: [node.id], pure: false })
+    .submit((x: Float64Array) => x.reduce((s, v) => s + v, 0), fromRelayTab);
   assert.equal(await within(relayed.result(), 30_000, "relay tab → Node"), 2 * (1 << 18));
-  await until(dash, "a relay link to the tab kept off WebRTC", (s) => s.mesh.some((e) => e.kind === "relay" && [e.a, e.b].includes(relayTab.id)));
+  await until(dash, "a relay link to the tab kept off WebRTC", (s) =>
+    s.mesh.some((e) => e.kind === "relay" && [e.a, e.b].includes(relayTab.id)),
+  );
   await dash.screenshot({ path: join(OUTPUT, "mesh-relay.png") });
   await relayPage.close();
   assert.deepEqual(problems, []);
 });
 
-test("without the token, or with a wrong one, the dashboard shows a clear message and nothing else", { skip: chromiumMissing(), timeout: 60_000 }, async () => {
+test("without the token, or with a wrong one, the dashboard shows a clear message and nothing else", {
+  skip: chromiumMissing(),
+  timeout: 60_000,
+}, async () => {
   mkdirSync(OUTPUT, { recursive: true });
   await using c = await tabCluster(1);
   const { net, chrome } = c;
@@ -135,7 +172,10 @@ test("without the token, or with a wrong one, the dashboard shows a clear messag
   }
 });
 
-test("leaving the dashboard ends its stream: back and forth eight times, it still goes live, and the scheduler stops recording", { skip: chromiumMissing(), timeout: 60_000 }, async () => {
+test("leaving the dashboard ends its stream: back and forth eight times, it still goes live, and the scheduler stops recording", {
+  skip: chromiumMissing(),
+  timeout: 60_000,
+}, async () => {
   await using c = await tabCluster(0);
   const { net, chrome } = c;
   const page = await chrome.browser.newPage();

@@ -12,7 +12,10 @@ import { chromiumMissing, tabCluster, tabsJoined } from "../helpers/chromium.js"
 import { within } from "../helpers/within.js";
 import { columnsOf, fixture } from "../dataframe/helpers.js";
 
-test("a tab, the only worker, reads row groups by byte range and computes filter, assign and groupby", { skip: chromiumMissing(), timeout: 90_000 }, async () => {
+test("a tab, the only worker, reads row groups by byte range and computes filter, assign and groupby", {
+  skip: chromiumMissing(),
+  timeout: 90_000,
+}, async () => {
   const seen: DataRequestInfo[] = [];
   await using c = await tabCluster(0, { serveData: { directory: fixture("trips"), onRequest: (i) => seen.push(i) } });
   const { net, client, chrome } = c;
@@ -22,37 +25,78 @@ test("a tab, the only worker, reads row groups by byte range and computes filter
   page.on("console", (m) => m.type() === "error" && problems.push(m.text()));
   await page.goto(net.pageUrl);
   await tabsJoined(client);
-  assert.deepEqual((await client.workers()).map((w) => w.kind), ["browser"]);
+  assert.deepEqual(
+    (await client.workers()).map((w) => w.kind),
+    ["browser"],
+  );
 
-  const fetched = () => page.workers()[0]!.evaluate(() => performance.getEntriesByType("resource").map((e) => new URL(e.name).pathname));
+  const fetched = () =>
+    page.workers()[0]!.evaluate(() => performance.getEntriesByType("resource").map((e) => new URL(e.name).pathname));
   const dfChunk = (paths: string[]) => paths.some((p) => /^\/chunks\/kernels-\w+\.js$/.test(p));
-  assert.ok(!dfChunk(await fetched()), "the dataframe code (kernels, hyparquet, flechette) is not loaded before a dataframe task");
+  assert.ok(
+    !dfChunk(await fetched()),
+    "the dataframe code (kernels, hyparquet, flechette) is not loaded before a dataframe task",
+  );
 
   const http = net.address.replace(/^ws/, "http");
   const files = [0, 1, 2].map((i) => `${http}/data/part-${i}.parquet`);
-  const query = (df: dd.DataFrame) => df.filter((d) => d.distance > 2).assign({ perMile: (d) => d.fare / d.distance }).groupby("vendor").agg({ perMile: ["mean", "max"], fare: "sum", zone: "nunique" });
+  const query = (df: dd.DataFrame) =>
+    df
+      .filter((d) => d.distance > 2)
+      .assign({ perMile: (d) => d.fare / d.distance })
+      .groupby("vendor")
+      .agg({ perMile: ["mean", "max"], fare: "sum", zone: "nunique" });
   const remote = await dd.readParquet(files, { columns: ["vendor", "zone", "distance", "fare"] });
   assert.equal(remote.npartitions, 9);
   const inTab = columnsOf(await within(query(remote).compute({ scheduler: client }), 60_000, "computed in the tab"));
-  const here = columnsOf(await query(await dd.readParquet(files.map((_, i) => fixture(`trips/part-${i}.parquet`)), { columns: ["vendor", "zone", "distance", "fare"] })).compute({ scheduler: "sync" }));
+  const here = columnsOf(
+    await query(
+      await dd.readParquet(
+        files.map((_, i) => fixture(`trips/part-${i}.parquet`)),
+        { columns: ["vendor", "zone", "distance", "fare"] },
+      ),
+    ).compute({ scheduler: "sync" }),
+  );
   assert.deepEqual(inTab, here);
   assert.deepEqual(inTab["vendor"], [1, 2, 3, 4]);
 
   // Shuffles in the tab: a hash-shuffle join of every how and a sort, as this thread computes them.
-  const local = await dd.readParquet(files.map((_, i) => fixture(`trips/part-${i}.parquet`)), { columns: ["vendor", "zone", "distance", "fare"] });
+  const local = await dd.readParquet(
+    files.map((_, i) => fixture(`trips/part-${i}.parquet`)),
+    { columns: ["vendor", "zone", "distance", "fare"] },
+  );
   const zonesOf = (df: dd.DataFrame) => df.groupby("zone").agg({ fare: "max" });
   for (const how of ["inner", "outer"] as const) {
-    const join = (df: dd.DataFrame) => df.merge(zonesOf(df), { on: "zone", how, broadcast: false, npartitions: 3 }).select(["vendor", "zone", "fare_x", "fare_y"]);
-    const tab = columnsOf(await within(join(remote).compute({ scheduler: client }), 60_000, `a ${how} shuffle join in the tab`));
+    const join = (df: dd.DataFrame) =>
+      df
+        .merge(zonesOf(df), { on: "zone", how, broadcast: false, npartitions: 3 })
+        .select(["vendor", "zone", "fare_x", "fare_y"]);
+    const tab = columnsOf(
+      await within(join(remote).compute({ scheduler: client }), 60_000, `a ${how} shuffle join in the tab`),
+    );
     assert.deepEqual(tab, columnsOf(await join(local).compute({ scheduler: "sync" })), how);
   }
-  const sortedInTab = await within(remote.sortValues(["zone", "fare"], { ascending: [true, false], npartitions: 3, scheduler: client }), 60_000, "sort samples in the tab");
-  assert.deepEqual(columnsOf(await sortedInTab.compute({ scheduler: client })), columnsOf(await (await local.sortValues(["zone", "fare"], { ascending: [true, false], npartitions: 3, scheduler: "sync" })).compute({ scheduler: "sync" })));
+  const sortedInTab = await within(
+    remote.sortValues(["zone", "fare"], { ascending: [true, false], npartitions: 3, scheduler: client }),
+    60_000,
+    "sort samples in the tab",
+  );
+  assert.deepEqual(
+    columnsOf(await sortedInTab.compute({ scheduler: client })),
+    columnsOf(
+      await (
+        await local.sortValues(["zone", "fare"], { ascending: [true, false], npartitions: 3, scheduler: "sync" })
+      ).compute({ scheduler: "sync" }),
+    ),
+  );
 
   // The tab read byte ranges (column chunks and footers), never a whole file, with the tab token.
   const byTab = seen.filter((s) => s.role === "tab");
   assert.ok(byTab.length > 0, JSON.stringify(seen));
-  assert.ok(byTab.every((s) => s.status === 206), `ranges only: ${JSON.stringify(byTab.map((s) => [s.path, s.status]))}`);
+  assert.ok(
+    byTab.every((s) => s.status === 206),
+    `ranges only: ${JSON.stringify(byTab.map((s) => [s.path, s.status]))}`,
+  );
   const after = await fetched();
   assert.ok(dfChunk(after), `the dataframe code loaded as a chunk: ${after.join(" ")}`);
   assert.deepEqual(problems, []);

@@ -8,8 +8,10 @@ import { Client, LocalCluster, type WorkerInfo } from "../../node/index.js";
 import { chromiumMissing, launchChromium, tabsJoined, type TabStatus } from "../helpers/chromium.js";
 import { within } from "../helpers/within.js";
 
-
-test("a tab joins a LocalCluster through its page and trades data with its worker threads", { skip: chromiumMissing(), timeout: 90_000 }, async () => {
+test("a tab joins a LocalCluster through its page and trades data with its worker threads", {
+  skip: chromiumMissing(),
+  timeout: 90_000,
+}, async () => {
   const cluster = await LocalCluster.start({ workers: 1, logLevel: "error", page: true });
   try {
     assert.match(cluster.pageUrl!, /^http:\/\/127\.0\.0\.1:\d+\/#token=[0-9a-f]+$/);
@@ -21,8 +23,12 @@ test("a tab joins a LocalCluster through its page and trades data with its worke
     await page.goto(cluster.pageUrl!);
     const [tab] = (await tabsJoined(client)) as [WorkerInfo];
     const thread = (await client.workers()).find((x) => x.kind === "thread")!;
-    const inThread = client.with({ workers: [thread.id], pure: false }).submit((n: number) => new Int32Array(n).fill(3), 10_000);
-    const inTab = client.with({ workers: [tab.id], pure: false }).submit((x: Int32Array) => x.reduce((s, v) => s + v, 0) + 1, inThread);
+    const inThread = client
+      .with({ workers: [thread.id], pure: false })
+      .submit((n: number) => new Int32Array(n).fill(3), 10_000);
+    const inTab = client
+      .with({ workers: [tab.id], pure: false })
+      .submit((x: Int32Array) => x.reduce((s, v) => s + v, 0) + 1, inThread);
     assert.equal(await within(inTab.result(), 20_000, "tab ← thread"), 30_001);
     const back = client.with({ workers: [thread.id], pure: false }).submit((x: number) => x * 2, inTab);
     assert.equal(await within(back.result(), 20_000, "thread ← tab"), 60_002);
@@ -31,8 +37,14 @@ test("a tab joins a LocalCluster through its page and trades data with its worke
     await new Promise((r) => setTimeout(r, 600)); // a status report
     const { peers } = (await page.evaluate("window.meshwork")) as TabStatus;
     const peer = peers.find((p) => p.name === thread.name);
-    assert.ok(peer && peer.address === thread.address && peer.bytesIn > 40_000 && peer.bytesOut > 0, JSON.stringify(peers));
-    assert.ok(peer.kinds.length > 0 && peer.kinds.every((k) => ["port", "ws", "webrtc", "relay"].includes(k)), JSON.stringify(peers));
+    assert.ok(
+      peer && peer.address === thread.address && peer.bytesIn > 40_000 && peer.bytesOut > 0,
+      JSON.stringify(peers),
+    );
+    assert.ok(
+      peer.kinds.length > 0 && peer.kinds.every((k) => ["port", "ws", "webrtc", "relay"].includes(k)),
+      JSON.stringify(peers),
+    );
     const lines = await page.$$eval("#peers li", (lis) => lis.map((li) => li.textContent ?? ""));
     assert.equal(lines.filter((l) => l.startsWith(`${thread.name}: `)).length, 1, JSON.stringify(lines));
     assert.ok(!lines.some((l) => l.includes("inproc://")), JSON.stringify(lines));

@@ -13,7 +13,10 @@ import { serveRanges } from "../helpers/range-server.js";
 import { expectedArray, fixture, pythonWith } from "../io/fixtures.js";
 import * as mw from "../../node/array.js";
 
-test("NetCDF-3 and NetCDF-4 read over HTTP in a Chromium Web Worker, bit for bit", { skip: chromiumMissing(), timeout: 60_000 }, async (t) => {
+test("NetCDF-3 and NetCDF-4 read over HTTP in a Chromium Web Worker, bit for bit", {
+  skip: chromiumMissing(),
+  timeout: 60_000,
+}, async (t) => {
   const bundle = await bundleForBrowser(new URL("./netcdf-worker.ts", import.meta.url));
   // A NetCDF-4 file of 2.6 MB in 8 uncompressed chunks of 320 kB: v[i, j, k] = its flat index.
   const tmp = mkdtempSync(join(tmpdir(), "meshwork-netcdf-web-"));
@@ -21,11 +24,14 @@ test("NetCDF-3 and NetCDF-4 read over HTTP in a Chromium Web Worker, bit for bit
   const big = join(tmp, "big.nc");
   const py = pythonWith("netCDF4", "numpy");
   if (py) {
-    const made = spawnSync(py, ["-c", `import netCDF4, numpy as np
+    const made = spawnSync(py, [
+      "-c",
+      `import netCDF4, numpy as np
 d = netCDF4.Dataset(${JSON.stringify(big)}, "w", format="NETCDF4")
 for n, s in (("t", 64), ("y", 100), ("x", 100)): d.createDimension(n, s)
 d.createVariable("v", "f4", ("t", "y", "x"), chunksizes=(8, 100, 100))[:] = np.arange(640000, dtype="f4").reshape(64, 100, 100)
-d.close()`]);
+d.close()`,
+    ]);
     assert.equal(made.status, 0, String(made.stderr));
   }
   const page = `<!doctype html><meta charset="utf-8"><script type="module">
@@ -33,17 +39,27 @@ d.close()`]);
     w.onmessage = (e) => { window.__done = e.data; };
     w.onerror = (e) => { window.__done = { error: "worker error: " + e.message }; };
   </script>`;
-  await using server = await serveRanges((path) => (path === "/nc/big.nc" ? big : path.startsWith("/nc/") ? fixture(`nc/${path.slice(4)}`) : undefined), {
-    "/": ["text/html", page],
-    "/worker.js": ["text/javascript", bundle.outputFiles[0]!.text],
-  });
+  await using server = await serveRanges(
+    (path) => (path === "/nc/big.nc" ? big : path.startsWith("/nc/") ? fixture(`nc/${path.slice(4)}`) : undefined),
+    {
+      "/": ["text/html", page],
+      "/worker.js": ["text/javascript", bundle.outputFiles[0]!.text],
+    },
+  );
   await using chrome = await launchChromium();
   const tab = await chrome.browser.newPage();
   const problems: string[] = [];
   tab.on("pageerror", (e) => problems.push(String(e)));
   await tab.goto(server.url);
   await tab.waitForFunction("window.__done", { timeout: 45_000 });
-  const done = (await tab.evaluate("window.__done")) as { result?: Record<string, { dtype: string; shape: number[]; blocks: number[][]; bytes: string; ms?: number }> & { hasProcess: string; inWorker: string; missing: string }; error?: string };
+  const done = (await tab.evaluate("window.__done")) as {
+    result?: Record<string, { dtype: string; shape: number[]; blocks: number[][]; bytes: string; ms?: number }> & {
+      hasProcess: string;
+      inWorker: string;
+      missing: string;
+    };
+    error?: string;
+  };
   assert.equal(done.error, undefined, done.error);
   assert.deepEqual(problems, []);
   const r = done.result!;
@@ -59,12 +75,20 @@ d.close()`]);
     assert.equal(got.dtype, dtype, key);
     assert.deepEqual(got.shape, [147, 5, 6], key);
     assert.deepEqual(got.blocks, blocks, key);
-    const want = mw.NDArray.from(expectedArray(`nc/${key}`), { dtype }).contiguous().toTypedArray();
-    assert.ok(Buffer.from(got.bytes, "base64").equals(Buffer.from(want.buffer, want.byteOffset, want.byteLength)), `${key}: bit for bit`);
+    const want = mw.NDArray.from(expectedArray(`nc/${key}`), { dtype })
+      .contiguous()
+      .toTypedArray();
+    assert.ok(
+      Buffer.from(got.bytes, "base64").equals(Buffer.from(want.buffer, want.byteOffset, want.byteLength)),
+      `${key}: bit for bit`,
+    );
   }
   assert.match(r.missing, /^StoreError: no file at http:\/\/127\.0\.0\.1:\d+\/nc\/nothing-here\.nc/);
   // Every read is a range: NetCDF-4 too (its small fixture fits in one 256 kB page)
-  assert.deepEqual(server.requests.filter((q) => q.range === undefined), []);
+  assert.deepEqual(
+    server.requests.filter((q) => q.range === undefined),
+    [],
+  );
   if (py) {
     const got = r["big.nc/v[8:16]"]!;
     assert.deepEqual(got.blocks, [[8, 8, 8, 8, 8, 8, 8, 8], [100], [100]]);
@@ -73,8 +97,18 @@ d.close()`]);
     // The header's pages and the one chunk, not the file
     const read = server.requests.filter((q) => q.path === "/nc/big.nc").reduce((n, q) => n + q.bytes, 0);
     const size = statSync(big).size;
-    assert.ok(read < size / 3, `read ${read} of ${size} bytes: ${JSON.stringify(server.requests.filter((q) => q.path === "/nc/big.nc"))}`);
-    assert.ok(server.requests.some((q) => q.path === "/nc/big.nc" && q.bytes === 320000), "the chunk in one request");
-    if (process.env["MESHWORK_SHOW_REQUESTS"]) console.log(got.ms, server.requests.filter((q) => q.path === "/nc/big.nc"));
+    assert.ok(
+      read < size / 3,
+      `read ${read} of ${size} bytes: ${JSON.stringify(server.requests.filter((q) => q.path === "/nc/big.nc"))}`,
+    );
+    assert.ok(
+      server.requests.some((q) => q.path === "/nc/big.nc" && q.bytes === 320000),
+      "the chunk in one request",
+    );
+    if (process.env["MESHWORK_SHOW_REQUESTS"])
+      console.log(
+        got.ms,
+        server.requests.filter((q) => q.path === "/nc/big.nc"),
+      );
   }
 });

@@ -15,8 +15,16 @@ function bytesOf(a: mw.NDArray): string {
 }
 
 async function run(): Promise<Record<string, unknown>> {
-  const out: Record<string, unknown> = { hasProcess: typeof (globalThis as { process?: unknown }).process, inWorker: typeof (globalThis as { WorkerGlobalScope?: unknown }).WorkerGlobalScope };
-  for (const [file, variable, chunks] of [["climate4.nc", "air", undefined], ["climate4.nc", "precip", undefined], ["climate3_classic.nc", "air", [40, -1, -1]], ["climate3_64bit.nc", "precip", [100, -1, -1]]] as const) {
+  const out: Record<string, unknown> = {
+    hasProcess: typeof (globalThis as { process?: unknown }).process,
+    inWorker: typeof (globalThis as { WorkerGlobalScope?: unknown }).WorkerGlobalScope,
+  };
+  for (const [file, variable, chunks] of [
+    ["climate4.nc", "air", undefined],
+    ["climate4.nc", "precip", undefined],
+    ["climate3_classic.nc", "air", [40, -1, -1]],
+    ["climate3_64bit.nc", "precip", [100, -1, -1]],
+  ] as const) {
     const x = await mw.fromNetcdf(base + file, { variable, ...(chunks ? { chunks: [...chunks] } : {}) });
     const v = (await x.compute({ scheduler: "sync" })) as mw.NDArray;
     out[`${file}/${variable}`] = { dtype: v.dtype, shape: v.shape, blocks: x.chunks, bytes: bytesOf(v) };
@@ -26,7 +34,13 @@ async function run(): Promise<Record<string, unknown>> {
     const x = await mw.fromNetcdf(base + "big.nc", { variable: "v" });
     const t = performance.now();
     const v = (await x.slice({ start: 8, stop: 16 }).compute({ scheduler: "sync" })) as mw.NDArray;
-    out["big.nc/v[8:16]"] = { dtype: v.dtype, shape: v.shape, blocks: x.chunks, bytes: bytesOf(v), ms: performance.now() - t };
+    out["big.nc/v[8:16]"] = {
+      dtype: v.dtype,
+      shape: v.shape,
+      blocks: x.chunks,
+      bytes: bytesOf(v),
+      ms: performance.now() - t,
+    };
   }
   try {
     await mw.inspectNetcdf(base + "nothing-here.nc");

@@ -8,7 +8,10 @@ import { test } from "node:test";
 import { chromiumMissing, tabCluster, tabsJoined, type TabStatus } from "../helpers/chromium.js";
 import { within } from "../helpers/within.js";
 
-test("a tab that lies about its results is banned while the job finishes right", { skip: chromiumMissing(), timeout: 120_000 }, async () => {
+test("a tab that lies about its results is banned while the job finishes right", {
+  skip: chromiumMissing(),
+  timeout: 120_000,
+}, async () => {
   await using c = await tabCluster(1, { verifyUntrusted: true });
   const { net, client, chrome } = c;
   const honest = await chrome.browser.newPage();
@@ -17,7 +20,10 @@ test("a tab that lies about its results is banned while the job finishes right",
   const page = await chrome.browser.newPage();
   await page.goto(`${net.pageUrl}&test-lie=1`);
   const tabs = await tabsJoined(client, 2);
-  assert.deepEqual(tabs.map((t) => t.trusted), [false, false]);
+  assert.deepEqual(
+    tabs.map((t) => t.trusted),
+    [false, false],
+  );
   // Tasks of some ms each, so that both tabs (which claim several threads) take some of them, also
   // on a loaded host where the Node worker is quick to ask for more.
   const xs = Array.from({ length: 80 }, (_, i) => i);
@@ -30,8 +36,14 @@ test("a tab that lies about its results is banned while the job finishes right",
     { pure: false },
   );
   const total = client.submit((v: number[]) => v.reduce((a, b) => a + b, 0), squares);
-  assert.equal(await within(total.result(), 60_000, "the job"), xs.reduce((a, x) => a + x * x, 0));
-  assert.deepEqual(await Promise.all(squares), xs.map((x) => x * x));
+  assert.equal(
+    await within(total.result(), 60_000, "the job"),
+    xs.reduce((a, x) => a + x * x, 0),
+  );
+  assert.deepEqual(
+    await Promise.all(squares),
+    xs.map((x) => x * x),
+  );
   // The tab was caught: gone from the cluster, its page showing why.
   const workers = await client.workers();
   assert.equal(workers.filter((w) => w.kind === "browser").length, 1, JSON.stringify(workers.map((w) => w.name)));

@@ -12,8 +12,10 @@ import { within } from "../helpers/within.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-
-test("two tabs and a Node worker: data crosses tab ↔ tab and tab ↔ Node over WebRTC, and a tab closed mid-job loses nothing", { skip: chromiumMissing(), timeout: 120_000 }, async () => {
+test("two tabs and a Node worker: data crosses tab ↔ tab and tab ↔ Node over WebRTC, and a tab closed mid-job loses nothing", {
+  skip: chromiumMissing(),
+  timeout: 120_000,
+}, async () => {
   await using c = await tabCluster(1);
   const { net, client, chrome } = c;
   const problems: string[] = [];
@@ -54,14 +56,38 @@ test("two tabs and a Node worker: data crosses tab ↔ tab and tab ↔ Node over
   // Tab b's page names its peers, one line each: tab a and the Node worker (b fetched from both).
   const peers = status.peers;
   const peer = (name: string) => peers.find((p) => p.name === name);
-  assert.deepEqual(peers.map((p) => p.name).filter((n) => n === a.name || n === node.name).sort(), [a.name, node.name].sort(), JSON.stringify(peers));
-  assert.ok(peer(a.name)?.address === a.address && peer(a.name)!.kinds.join() === "webrtc" && peer(a.name)!.bytesIn > 8_000_000, JSON.stringify(peers));
-  assert.ok(peer(node.name)?.address === node.address && peer(node.name)!.kinds.join() === "webrtc" && peer(node.name)!.bytesIn > 4_000_000, JSON.stringify(peers));
-  assert.ok(peers.every((p) => p.role === "client" || p.name === a.name || p.name === node.name), JSON.stringify(peers));
+  assert.deepEqual(
+    peers
+      .map((p) => p.name)
+      .filter((n) => n === a.name || n === node.name)
+      .sort(),
+    [a.name, node.name].sort(),
+    JSON.stringify(peers),
+  );
+  assert.ok(
+    peer(a.name)?.address === a.address && peer(a.name)!.kinds.join() === "webrtc" && peer(a.name)!.bytesIn > 8_000_000,
+    JSON.stringify(peers),
+  );
+  assert.ok(
+    peer(node.name)?.address === node.address &&
+      peer(node.name)!.kinds.join() === "webrtc" &&
+      peer(node.name)!.bytesIn > 4_000_000,
+    JSON.stringify(peers),
+  );
+  assert.ok(
+    peers.every((p) => p.role === "client" || p.name === a.name || p.name === node.name),
+    JSON.stringify(peers),
+  );
   const lines = await pages[1]!.$$eval("#peers li", (lis) => lis.map((li) => li.textContent ?? ""));
   assert.equal(lines.length, peers.length);
-  assert.ok(lines.some((l) => new RegExp(`^${a.name}: webrtc, [\\d.]+ MB in, `).test(l)), JSON.stringify(lines));
-  assert.ok(lines.some((l) => l.startsWith(`${node.name}: webrtc, `)), JSON.stringify(lines));
+  assert.ok(
+    lines.some((l) => new RegExp(`^${a.name}: webrtc, [\\d.]+ MB in, `).test(l)),
+    JSON.stringify(lines),
+  );
+  assert.ok(
+    lines.some((l) => l.startsWith(`${node.name}: webrtc, `)),
+    JSON.stringify(lines),
+  );
   assert.ok(!lines.some((l) => /inproc:|relay:\/\//.test(l)), `no raw addresses: ${JSON.stringify(lines)}`);
   // The page links to nothing: nothing on it needs the client token.
   assert.deepEqual(await pages[1]!.$$eval("a[href]", (as) => as.map((x) => x.getAttribute("href"))), []);
@@ -70,10 +96,17 @@ test("two tabs and a Node worker: data crosses tab ↔ tab and tab ↔ Node over
   assert.equal((await fetch(api, { headers: { authorization: "Bearer worker-t" } })).status, 401);
   const res = await fetch(api, { headers: { authorization: "Bearer client-t" } });
   assert.equal(res.status, 200);
-  const body = (await res.json()) as { workers: { id: string; kind: string }[]; links: { from: string; to: string; kind: string; bytes: number }[] };
+  const body = (await res.json()) as {
+    workers: { id: string; kind: string }[];
+    links: { from: string; to: string; kind: string; bytes: number }[];
+  };
   assert.deepEqual(body.workers.map((w) => w.kind).sort(), ["browser", "browser", "node"]);
   const link = (from: WorkerInfo, to: WorkerInfo) => body.links.find((l) => l.from === from.id && l.to === to.id);
-  for (const [from, to, min] of [[b, a, 8_000_000], [node, a, 8_000_000], [b, node, 4_000_000]] as const) {
+  for (const [from, to, min] of [
+    [b, a, 8_000_000],
+    [node, a, 8_000_000],
+    [b, node, 4_000_000],
+  ] as const) {
     const l = link(from, to);
     assert.ok(l && l.kind === "webrtc" && l.bytes > min, `${from.name} → ${to.name}: ${JSON.stringify(body.links)}`);
   }
@@ -90,7 +123,10 @@ test("two tabs and a Node worker: data crosses tab ↔ tab and tab ↔ Node over
   const totals = slow.map((f) => client.with({ pure: false }).submit(sum, f));
   await sleep(300);
   await pages[0]!.close();
-  assert.deepEqual(await within(client.gather(totals), 30_000, "the job after the tab closed"), Array.from({ length: 20 }, (_, i) => i * 1000));
+  assert.deepEqual(
+    await within(client.gather(totals), 30_000, "the job after the tab closed"),
+    Array.from({ length: 20 }, (_, i) => i * 1000),
+  );
   await within(
     (async () => {
       while ((await client.workers()).filter((w) => w.kind === "browser").length > 1) await sleep(50);
@@ -100,13 +136,18 @@ test("two tabs and a Node worker: data crosses tab ↔ tab and tab ↔ Node over
   );
 });
 
-test("pagehide retires the tab gracefully: its unique results move to another worker first, nothing is recomputed", { skip: chromiumMissing(), timeout: 90_000 }, async () => {
+test("pagehide retires the tab gracefully: its unique results move to another worker first, nothing is recomputed", {
+  skip: chromiumMissing(),
+  timeout: 90_000,
+}, async () => {
   await using c = await tabCluster(1);
   const { net, client, chrome } = c;
   const page = await chrome.browser.newPage();
   await page.goto(net.pageUrl);
   const [tab] = (await tabsJoined(client)) as [WorkerInfo];
-  const held = client.with({ workers: [tab.id], pure: false }).map((i: number) => new Float64Array(20_000).fill(i), [1, 2, 3]);
+  const held = client
+    .with({ workers: [tab.id], pure: false })
+    .map((i: number) => new Float64Array(20_000).fill(i), [1, 2, 3]);
   await within(client.gather(held), 20_000, "results made in the tab");
   // The same event the browser fires when the tab is closed or navigated away.
   await page.evaluate(() => dispatchEvent(new PageTransitionEvent("pagehide")));
@@ -136,7 +177,10 @@ test("pagehide retires the tab gracefully: its unique results move to another wo
   );
 });
 
-test("two tabs of one browser trade data through the relay when one has WebRTC off (no deadlock on the browser's one-pending-WebSocket rule)", { skip: chromiumMissing(), timeout: 60_000 }, async () => {
+test("two tabs of one browser trade data through the relay when one has WebRTC off (no deadlock on the browser's one-pending-WebSocket rule)", {
+  skip: chromiumMissing(),
+  timeout: 60_000,
+}, async () => {
   await using c = await tabCluster(0);
   const { net, client, chrome } = c;
   // The scheduler refuses WebRTC signalling to the tab without it, so the other tab falls back at once.
@@ -147,23 +191,45 @@ test("two tabs of one browser trade data through the relay when one has WebRTC o
     pages.push(page);
   }
   const [a, b] = (await tabsJoined(client, 2)) as [WorkerInfo, WorkerInfo];
-  for (const [from, to] of [[a, b], [b, a]] as const) {
-    const made = client.with({ workers: [from.id], pure: false }).submit((n: number) => new Float64Array(n).fill(1.5), 1 << 20); // 8 MiB
-    const sum = client.with({ workers: [to.id], pure: false }).submit((x: Float64Array) => x.reduce((s, v) => s + v, 0), made);
+  for (const [from, to] of [
+    [a, b],
+    [b, a],
+  ] as const) {
+    const made = client
+      .with({ workers: [from.id], pure: false })
+      .submit((n: number) => new Float64Array(n).fill(1.5), 1 << 20); // 8 MiB
+    const sum = client
+      .with({ workers: [to.id], pure: false })
+      .submit((x: Float64Array) => x.reduce((s, v) => s + v, 0), made);
     assert.equal(await within(sum.result(), 20_000, `${from.name} → ${to.name}`), 1.5 * (1 << 20));
   }
   await sleep(600); // a status report
   // Each tab fetched 8 MiB from the other and served it 8 MiB: one peer, one line, both directions.
-  for (const [page, other] of [[pages[0]!, b], [pages[1]!, a]] as const) {
+  for (const [page, other] of [
+    [pages[0]!, b],
+    [pages[1]!, a],
+  ] as const) {
     const peers = ((await page.evaluate("window.meshwork")) as TabStatus).peers;
     assert.equal(peers.length, 1, JSON.stringify(peers));
     const [p] = peers;
-    assert.ok(p!.name === other.name && p!.address === other.address && p!.kinds.join() === "relay" && p!.bytesIn > 8_000_000 && p!.bytesOut > 8_000_000, JSON.stringify(peers));
-    assert.deepEqual(await page.$$eval("#peers li", (lis) => lis.map((li) => li.textContent ?? "")), [`${other.name}: relay, ${(p!.bytesIn / 1e6).toFixed(1)} MB in, ${(p!.bytesOut / 1e6).toFixed(1)} MB out`]);
+    assert.ok(
+      p!.name === other.name &&
+        p!.address === other.address &&
+        p!.kinds.join() === "relay" &&
+        p!.bytesIn > 8_000_000 &&
+        p!.bytesOut > 8_000_000,
+      JSON.stringify(peers),
+    );
+    assert.deepEqual(await page.$$eval("#peers li", (lis) => lis.map((li) => li.textContent ?? "")), [
+      `${other.name}: relay, ${(p!.bytesIn / 1e6).toFixed(1)} MB in, ${(p!.bytesOut / 1e6).toFixed(1)} MB out`,
+    ]);
   }
 });
 
-test("the page's \"tasks done\" is the scheduler's count for the tab: tasks it ran and reported, not one cancelled while it ran", { skip: chromiumMissing(), timeout: 60_000 }, async () => {
+test("the page's \"tasks done\" is the scheduler's count for the tab: tasks it ran and reported, not one cancelled while it ran", {
+  skip: chromiumMissing(),
+  timeout: 60_000,
+}, async () => {
   await using c = await tabCluster(0);
   const { net, client, chrome } = c;
   const page = await chrome.browser.newPage();
@@ -177,10 +243,16 @@ test("the page's \"tasks done\" is the scheduler's count for the tab: tasks it r
   }, 1_000);
   await sleep(400);
   slow.cancel();
-  const quick = onTab.map((i: number) => i * i, Array.from({ length: 12 }, (_, i) => i));
+  const quick = onTab.map(
+    (i: number) => i * i,
+    Array.from({ length: 12 }, (_, i) => i),
+  );
   assert.equal((await within(client.gather(quick), 20_000, "quick tasks on the tab")).length, 12);
   await sleep(1_300); // the cancelled task ends in the tab, and a status report follows
   const done = (await client.workers()).find((w) => w.id === tab.id)!.tasks.done;
   const status = (await page.evaluate("window.meshwork")) as TabStatus;
-  assert.deepEqual({ page: status.tasksDone, shown: await page.$eval("#tasks", (e) => e.textContent), scheduler: done }, { page: 12, shown: "12", scheduler: 12 });
+  assert.deepEqual(
+    { page: status.tasksDone, shown: await page.$eval("#tasks", (e) => e.textContent), scheduler: done },
+    { page: 12, shown: "12", scheduler: 12 },
+  );
 });

@@ -24,7 +24,10 @@ async function openTab(c: Awaited<ReturnType<typeof tabCluster>>, problems: stri
   await page.goto(c.net.pageUrl);
 }
 
-test("with only a tab, an uploaded module importing an npm package runs there (submit, map, delayed, mapBlocks, mapPartitions); one importing node:fs says it needs Node and fails after noWorkerTimeout", { skip: chromiumMissing(), timeout: 90_000 }, async () => {
+test("with only a tab, an uploaded module importing an npm package runs there (submit, map, delayed, mapBlocks, mapPartitions); one importing node:fs says it needs Node and fails after noWorkerTimeout", {
+  skip: chromiumMissing(),
+  timeout: 90_000,
+}, async () => {
   await using c = await tabCluster(0);
   const client: Client = c.client;
   const problems: string[] = [];
@@ -39,14 +42,35 @@ test("with only a tab, an uploaded module importing an npm package runs there (s
   const r = await within(client.submit(gz.roundTrip, text).result(), 20_000, "roundTrip on the tab", said);
   assert.deepEqual([r.text, r.platform], [text, "browser"]);
   assert.ok(r.gzipped < text.length / 10, `gzipped ${r.gzipped} bytes`);
-  const clamped = await within(client.gather(client.map(gz.clampAll, [new Float64Array([-1, 5, 20]), new Float64Array([30])], [10, 25])), 20_000, "map on the tab", said);
-  assert.deepEqual(clamped.map((a) => [...a]), [[0, 5, 10], [25]]);
+  const clamped = await within(
+    client.gather(client.map(gz.clampAll, [new Float64Array([-1, 5, 20]), new Float64Array([30])], [10, 25])),
+    20_000,
+    "map on the tab",
+    said,
+  );
+  assert.deepEqual(
+    clamped.map((a) => [...a]),
+    [[0, 5, 10], [25]],
+  );
   const chained = delayed(gz.clampAll)(delayed(gz.clampAll)(new Float64Array([-5, 50]), 40), 30);
-  assert.deepEqual([...(await within(chained.compute({ scheduler: client }), 20_000, "delayed on the tab", said))], [0, 30]);
+  assert.deepEqual(
+    [...(await within(chained.compute({ scheduler: client }), 20_000, "delayed on the tab", said))],
+    [0, 30],
+  );
   const ops = await client.upload<typeof import("../fixtures/ops.js")>(fixture("ops.ts"));
-  const doubled = (await within(fromArray(new Float64Array([1, 2, 3, 4]), { chunks: 2 }).mapBlocks(ops.doubleBlock).compute({ scheduler: client }), 20_000, "mapBlocks on the tab", said)) as NDArray;
+  const doubled = (await within(
+    fromArray(new Float64Array([1, 2, 3, 4]), { chunks: 2 })
+      .mapBlocks(ops.doubleBlock)
+      .compute({ scheduler: client }),
+    20_000,
+    "mapBlocks on the tab",
+    said,
+  )) as NDArray;
   assert.deepEqual(doubled.toArray(), [2, 4, 6, 8]);
-  const frame = fromArrow(tableFromArrays({ fare: new Float64Array([1, 2, 3]) }), { npartitions: 2 }).mapPartitions(ops.scaleColumn, { args: ["fare", 10], meta: { fare: "float64" } });
+  const frame = fromArrow(tableFromArrays({ fare: new Float64Array([1, 2, 3]) }), { npartitions: 2 }).mapPartitions(
+    ops.scaleColumn,
+    { args: ["fare", 10], meta: { fare: "float64" } },
+  );
   const scaled = await within(frame.compute({ scheduler: client }), 20_000, "mapPartitions on the tab", said);
   assert.deepEqual([...(scaled.getChild("fare")!.toArray() as Float64Array)], [10, 20, 30]);
 
@@ -56,8 +80,16 @@ test("with only a tab, an uploaded module importing an npm package runs there (s
   const stop = client.on("no-worker", (e) => heard.push(e.reason));
   const started = Date.now();
   await assert.rejects(
-    within(client.with({ noWorkerTimeout: 1_500 }).submit(fsOps.firstLine, FS_PATH).result(), 20_000, "the Node-only task"),
-    (e: unknown) => e instanceof NoWorkerError && /runs on Node workers only \(its task module needs Node: it imports Node's built-in node:fs \(ops-fs\.ts:3\)\), and the workers that may take it are browser tabs \(tab-/.test(e.message),
+    within(
+      client.with({ noWorkerTimeout: 1_500 }).submit(fsOps.firstLine, FS_PATH).result(),
+      20_000,
+      "the Node-only task",
+    ),
+    (e: unknown) =>
+      e instanceof NoWorkerError &&
+      /runs on Node workers only \(its task module needs Node: it imports Node's built-in node:fs \(ops-fs\.ts:3\)\), and the workers that may take it are browser tabs \(tab-/.test(
+        e.message,
+      ),
   );
   assert.ok(Date.now() - started >= 1_400, "waited for its noWorkerTimeout");
   stop();
@@ -66,7 +98,10 @@ test("with only a tab, an uploaded module importing an npm package runs there (s
   assert.deepEqual(problems, []);
 });
 
-test("with a tab and a Node worker, tasks of a module importing node:fs all run on the Node worker, while the tab runs the browser build of another", { skip: chromiumMissing(), timeout: 90_000 }, async () => {
+test("with a tab and a Node worker, tasks of a module importing node:fs all run on the Node worker, while the tab runs the browser build of another", {
+  skip: chromiumMissing(),
+  timeout: 90_000,
+}, async () => {
   await using c = await tabCluster(1);
   const client: Client = c.client;
   const problems: string[] = [];
@@ -79,9 +114,20 @@ test("with a tab and a Node worker, tasks of a module importing node:fs all run 
   const gz = await client.upload<typeof import("../fixtures/ops-gzip.js")>(fixture("ops-gzip.ts"));
   // Twelve at once: by load alone, the idle tab would take half of them, and there each would fail
   // (PlatformError): that all twelve give the line says none ran there.
-  const lines = client.with({ pure: false }).map(fsOps.firstLine, Array.from({ length: 12 }, () => FS_PATH));
-  assert.deepEqual(await within(client.gather(lines), 20_000, "node:fs tasks", said), Array.from({ length: 12 }, () => FS_FIRST_LINE));
-  const onTab = await within(client.with({ workers: tab!.id }).submit(gz.roundTrip, "tab").result(), 20_000, "roundTrip on the tab", said);
+  const lines = client.with({ pure: false }).map(
+    fsOps.firstLine,
+    Array.from({ length: 12 }, () => FS_PATH),
+  );
+  assert.deepEqual(
+    await within(client.gather(lines), 20_000, "node:fs tasks", said),
+    Array.from({ length: 12 }, () => FS_FIRST_LINE),
+  );
+  const onTab = await within(
+    client.with({ workers: tab!.id }).submit(gz.roundTrip, "tab").result(),
+    20_000,
+    "roundTrip on the tab",
+    said,
+  );
   assert.deepEqual([onTab.text, onTab.platform], ["tab", "browser"]);
   assert.deepEqual(problems, []);
 });

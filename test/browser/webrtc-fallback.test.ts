@@ -14,7 +14,10 @@ import { within } from "../helpers/within.js";
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const sum = (x: Float64Array) => x.reduce((s, v) => s + v, 0);
 
-test("a tab that cannot make WebRTC links uses the relay after the timeout, visibly", { skip: chromiumMissing(), timeout: 90_000 }, async () => {
+test("a tab that cannot make WebRTC links uses the relay after the timeout, visibly", {
+  skip: chromiumMissing(),
+  timeout: 90_000,
+}, async () => {
   await using c = await tabCluster(1, { webrtc: { iceTransportPolicy: "relay", iceServers: [] } });
   const { net, client, chrome } = c;
   const page = await chrome.browser.newPage();
@@ -37,13 +40,26 @@ test("a tab that cannot make WebRTC links uses the relay after the timeout, visi
   const peers = ((await page.evaluate("window.meshwork")) as TabStatus).peers;
   // The Node worker is one peer, both ways over the relay: it fetched from the tab, the tab from it.
   const nodePeer = peers.find((p) => p.name === node.name);
-  assert.ok(nodePeer && nodePeer.address === node.address && nodePeer.kinds.join() === "relay" && nodePeer.bytesIn > 700_000 && nodePeer.bytesOut > 700_000, JSON.stringify(peers));
+  assert.ok(
+    nodePeer &&
+      nodePeer.address === node.address &&
+      nodePeer.kinds.join() === "relay" &&
+      nodePeer.bytesIn > 700_000 &&
+      nodePeer.bytesOut > 700_000,
+    JSON.stringify(peers),
+  );
   assert.ok(!peers.some((p) => p.kinds.includes("webrtc")), JSON.stringify(peers));
   assert.match(await page.$eval("#peers", (e) => e.textContent ?? ""), new RegExp(`${node.name}: relay`));
-  assert.ok(warnings.some((w) => /no WebRTC link to .*using its own transport/.test(w)), JSON.stringify(warnings));
+  assert.ok(
+    warnings.some((w) => /no WebRTC link to .*using its own transport/.test(w)),
+    JSON.stringify(warnings),
+  );
 });
 
-test("tabs whose data channels come through MessagePort pipes still link over WebRTC", { skip: chromiumMissing(), timeout: 60_000 }, async () => {
+test("tabs whose data channels come through MessagePort pipes still link over WebRTC", {
+  skip: chromiumMissing(),
+  timeout: 60_000,
+}, async () => {
   await using c = await tabCluster(0);
   const { net, client, chrome } = c;
   const pages = [];
@@ -53,10 +69,17 @@ test("tabs whose data channels come through MessagePort pipes still link over We
     pages.push(page);
   }
   const [a, b] = (await tabsJoined(client, 2)) as [WorkerInfo, WorkerInfo];
-  const made = client.with({ workers: [a.id], pure: false }).submit((n: number) => new Float64Array(n).fill(0.5), 1 << 20);
+  const made = client
+    .with({ workers: [a.id], pure: false })
+    .submit((n: number) => new Float64Array(n).fill(0.5), 1 << 20);
   const total = client.with({ workers: [b.id], pure: false }).submit(sum, made);
   assert.equal(await within(total.result(), 30_000, "tab → tab"), 0.5 * (1 << 20));
   await sleep(600);
   const peers = ((await pages[1]!.evaluate("window.meshwork")) as TabStatus).peers;
-  assert.ok(peers.some((p) => p.name === a.name && p.address === a.address && p.kinds.join() === "webrtc" && p.bytesIn > 8_000_000), JSON.stringify(peers));
+  assert.ok(
+    peers.some(
+      (p) => p.name === a.name && p.address === a.address && p.kinds.join() === "webrtc" && p.bytesIn > 8_000_000,
+    ),
+    JSON.stringify(peers),
+  );
 });

@@ -56,7 +56,11 @@ describe("asCompleted", () => {
   test("withResults yields [future, result] pairs and throws the first task error", async () => {
     await using c = await startCluster();
     const pairs: [Future<number>, number][] = [];
-    for await (const pair of asCompleted(c.client.map((x: number) => x * 3, [1, 2]), { withResults: true })) pairs.push(pair);
+    for await (const pair of asCompleted(
+      c.client.map((x: number) => x * 3, [1, 2]),
+      { withResults: true },
+    ))
+      pairs.push(pair);
     assert.deepEqual(pairs.map(([, v]) => v).sort(), [3, 6]);
     const failing = c.client.submit((x: number) => {
       throw new Error(`nope ${x}`);
@@ -106,7 +110,10 @@ describe("asCompleted", () => {
       }
     }
     assert.equal(errors, 1);
-    assert.deepEqual(seen.sort((x, y) => x - y), [10, 20, 30]);
+    assert.deepEqual(
+      seen.sort((x, y) => x - y),
+      [10, 20, 30],
+    );
   });
 
   test("break stops the iteration; add() rejects what is not a future", async () => {

@@ -13,9 +13,10 @@ declare const window: unknown;
 describe("the closure check is precise", () => {
   test("names bound inside the function are not free: classes, functions, destructuring, catch parameters", () => {
     const own = [
-      () => new (class Q {
-        v = 1;
-      })().v,
+      () =>
+        new (class Q {
+          v = 1;
+        })().v,
       () => {
         class R {
           v = 2;
@@ -65,7 +66,9 @@ describe("the closure check is precise", () => {
       (e: unknown) =>
         e instanceof ClosureError &&
         e.called.join() === "helper" &&
-        /It calls `helper`: functions do not travel as arguments either, so put it and this function in a task module .*; pass `factor` as an argument\./.test(e.message),
+        /It calls `helper`: functions do not travel as arguments either, so put it and this function in a task module .*; pass `factor` as an argument\./.test(
+          e.message,
+        ),
     );
   });
 });

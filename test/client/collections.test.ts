@@ -6,7 +6,16 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { fromArray, NDArray } from "../../node/array.js";
-import { ArgumentError, ClientClosedError, ClosureError, delayed, Future, FutureNode, RemoteError, type Client } from "../../src/internal.js";
+import {
+  ArgumentError,
+  ClientClosedError,
+  ClosureError,
+  delayed,
+  Future,
+  FutureNode,
+  RemoteError,
+  type Client,
+} from "../../src/internal.js";
 import { startCluster, type TestCluster } from "../helpers/cluster.js";
 
 const inc = delayed((x: number) => x + 1, { name: "inc" });
@@ -55,11 +64,20 @@ describe("collections on a client", () => {
   });
 
   test("client.compute of a chunked array assembles its blocks on a worker into one value", async () => {
-    const x = fromArray([[1, 2], [3, 4]], { chunks: 1 });
+    const x = fromArray(
+      [
+        [1, 2],
+        [3, 4],
+      ],
+      { chunks: 1 },
+    );
     const f = c.client.compute(x.add(x.T));
     const v = await f;
     assert.ok(v instanceof NDArray, String(v));
-    assert.deepEqual(v.toArray(), [[2, 5], [5, 8]]);
+    assert.deepEqual(v.toArray(), [
+      [2, 5],
+      [5, 8],
+    ]);
     f.release();
   });
 
@@ -117,16 +135,28 @@ describe("collections on a client", () => {
   });
 
   test("bad input is an ArgumentError, and nothing is sent", async () => {
-    assert.throws(() => c.client.compute(42 as never), (e: unknown) => e instanceof ArgumentError && /takes collections/.test(e.message));
-    assert.throws(() => c.client.compute([inc(1), {} as never]), (e: unknown) => e instanceof ArgumentError && /item 1/.test(e.message));
-    await assert.rejects(c.client.persist(42 as never), (e: unknown) => e instanceof ArgumentError && /persist takes a collection/.test(e.message));
+    assert.throws(
+      () => c.client.compute(42 as never),
+      (e: unknown) => e instanceof ArgumentError && /takes collections/.test(e.message),
+    );
+    assert.throws(
+      () => c.client.compute([inc(1), {} as never]),
+      (e: unknown) => e instanceof ArgumentError && /item 1/.test(e.message),
+    );
+    await assert.rejects(
+      c.client.persist(42 as never),
+      (e: unknown) => e instanceof ArgumentError && /persist takes a collection/.test(e.message),
+    );
     const offset = 5;
     const first = block(100_000);
     assert.throws(() => c.client.compute(inc(delayed((b: Float64Array) => b.length + offset)(first))), ClosureError);
     const other = await c.connect();
     try {
       const theirs = await other.persist(inc(1));
-      await assert.rejects(inc(theirs).compute({ scheduler: c.client }), (e: unknown) => e instanceof ArgumentError && /another client/.test(e.message));
+      await assert.rejects(
+        inc(theirs).compute({ scheduler: c.client }),
+        (e: unknown) => e instanceof ArgumentError && /another client/.test(e.message),
+      );
     } finally {
       await other.close();
     }
@@ -139,11 +169,20 @@ describe("collections on a client", () => {
       await new Promise((r) => setTimeout(r, 100));
       return x;
     })(1);
-    const pending = [slow.compute({ scheduler: other }), other.compute(slow).result(), other.persist(inc(slow)), inc(slow).persist({ scheduler: other })];
+    const pending = [
+      slow.compute({ scheduler: other }),
+      other.compute(slow).result(),
+      other.persist(inc(slow)),
+      inc(slow).persist({ scheduler: other }),
+    ];
     await other.workers(); // the graph has reached the scheduler
     await other.close();
     const outcomes = await Promise.allSettled(pending);
-    for (const o of outcomes) assert.ok(o.status === "rejected" && o.reason instanceof ClientClosedError, String(o.status === "rejected" ? o.reason : "fulfilled"));
+    for (const o of outcomes)
+      assert.ok(
+        o.status === "rejected" && o.reason instanceof ClientClosedError,
+        String(o.status === "rejected" ? o.reason : "fulfilled"),
+      );
     await assert.rejects(inc(1).compute({ scheduler: other }), ClientClosedError);
     assert.throws(() => other.compute(inc(1)), ClientClosedError);
     assert.equal(await add(inc(1), 1).compute({ scheduler: c.client }), 3, "the cluster goes on");

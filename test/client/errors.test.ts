@@ -94,9 +94,12 @@ describe("task errors", () => {
 
   test("the cluster keeps serving after task errors", async () => {
     await using c = await startCluster();
-    const bad = c.client.map((x: number) => {
-      throw new Error(`no ${x}`);
-    }, [1, 2, 3, 4]);
+    const bad = c.client.map(
+      (x: number) => {
+        throw new Error(`no ${x}`);
+      },
+      [1, 2, 3, 4],
+    );
     await Promise.all(bad.map((f) => f.settled()));
     assert.deepEqual(await c.client.gather(c.client.map((x: number) => x * 2, [1, 2, 3])), [2, 4, 6]);
   });
@@ -175,7 +178,10 @@ describe("transport errors are reported as what they are", () => {
       (e: unknown) => e as Error,
     );
     assert.doesNotMatch(err.name, /LostDataError/);
-    assert.match(`${err.message} ${String((err as { cause?: unknown }).cause ?? "")}`, /exceeds the limit of 1000000 bytes/);
+    assert.match(
+      `${err.message} ${String((err as { cause?: unknown }).cause ?? "")}`,
+      /exceeds the limit of 1000000 bytes/,
+    );
   });
 });
 

@@ -27,7 +27,10 @@ describe("submit, map and gather", () => {
     await using c = await startCluster();
     const a = c.client.submit((x: number) => x + 1, 1);
     const b = c.client.submit((x: number) => x * 10, 2);
-    const sum = c.client.submit((p: { a: number; list: number[] }) => p.a + p.list.reduce((s, v) => s + v, 0), { a, list: [b, b, 3] });
+    const sum = c.client.submit((p: { a: number; list: number[] }) => p.a + p.list.reduce((s, v) => s + v, 0), {
+      a,
+      list: [b, b, 3],
+    });
     assert.equal(await sum, 2 + 20 + 20 + 3);
   });
 
@@ -144,7 +147,10 @@ describe("the Future API", () => {
 describe("scatter and workers()", () => {
   test("scatter sends data to workers and returns futures usable as arguments", async () => {
     await using c = await startCluster();
-    const [a, b] = (await c.client.scatter<unknown>([new Float64Array([1, 2, 3]), { n: 4 }])) as [Future<Float64Array>, Future<{ n: number }>];
+    const [a, b] = (await c.client.scatter<unknown>([new Float64Array([1, 2, 3]), { n: 4 }])) as [
+      Future<Float64Array>,
+      Future<{ n: number }>,
+    ];
     assert.ok(a instanceof Future && b instanceof Future);
     assert.equal(a.status, "finished");
     const f = c.client.submit((x: Float64Array, o: { n: number }) => x.reduce((s, v) => s + v, 0) * o.n, a, b);
@@ -179,7 +185,10 @@ describe("scatter and workers()", () => {
       assert.match(w.id, /^worker-/);
       assert.equal(typeof w.address, "string");
     }
-    assert.equal(info.reduce((s, w) => s + w.tasks.done, 0), 2);
+    assert.equal(
+      info.reduce((s, w) => s + w.tasks.done, 0),
+      2,
+    );
     assert.ok(info.reduce((s, w) => s + w.memory, 0) >= 10_000);
   });
 });
@@ -223,7 +232,9 @@ describe("releasing results", () => {
     await waitFor(async () => (await held()) === 0, "the result is freed");
   });
 
-  test("a garbage-collected future releases its result", { skip: typeof globalThis.gc !== "function" && "run with --expose-gc" }, async () => {
+  test("a garbage-collected future releases its result", {
+    skip: typeof globalThis.gc !== "function" && "run with --expose-gc",
+  }, async () => {
     await using c = await startCluster();
     const held = async () => (await c.client.workers()).reduce((s, w) => s + w.memory, 0);
     await (async () => {

@@ -18,7 +18,10 @@ test("a result lost with its worker is computed again, and awaiting it gives the
   assert.equal(v.length, 10_000);
   assert.equal(f.status, "finished");
   const story = (await c.client.story(f.key)).map((e) => `${e.start}>${e.finish}`);
-  assert.ok(story.includes("memory>released") && story.lastIndexOf("processing>memory") > story.indexOf("memory>released"), story.join(", "));
+  assert.ok(
+    story.includes("memory>released") && story.lastIndexOf("processing>memory") > story.indexOf("memory>released"),
+    story.join(", "),
+  );
 });
 
 test("resubmitting a released task that a live dependent still refers to computes it again", async () => {

@@ -19,7 +19,10 @@ describe("map zips iterables as Dask's does", () => {
       yield "a";
       yield "b";
     }
-    const fs = c.client.map((x: number, s: string, b: boolean) => `${x}${s}${b}`, new Set([1, 2]), gen(), [true, false]);
+    const fs = c.client.map((x: number, s: string, b: boolean) => `${x}${s}${b}`, new Set([1, 2]), gen(), [
+      true,
+      false,
+    ]);
     assert.deepEqual(await c.client.gather(fs), ["1atrue", "2bfalse"]);
   });
 
@@ -37,9 +40,18 @@ describe("map zips iterables as Dask's does", () => {
     const [a, b] = await c.client.gather(fs);
     assert.notEqual(a, b);
     // A plain object in the middle is a mistake, not options.
-    assert.throws(() => (c.client.map as (...a: unknown[]) => unknown)((x: number) => x, { pure: false }, [1]), /iterable of items \(argument 2\).*options go last/);
+    assert.throws(
+      () => (c.client.map as (...a: unknown[]) => unknown)((x: number) => x, { pure: false }, [1]),
+      /iterable of items \(argument 2\).*options go last/,
+    );
     // Futures and Maps are not options: a Map is an iterable of entries.
-    const fromMap = c.client.map((e: [string, number]) => e[1] * 2, new Map([["a", 1], ["b", 2]]));
+    const fromMap = c.client.map(
+      (e: [string, number]) => e[1] * 2,
+      new Map([
+        ["a", 1],
+        ["b", 2],
+      ]),
+    );
     assert.deepEqual(await c.client.gather(fromMap), [2, 4]);
     assert.throws(() => (c.client.map as (...a: unknown[]) => unknown)((x: number) => x), /at least one iterable/);
   });
@@ -68,7 +80,10 @@ describe("every options object is checked", () => {
       assert.throws(f, (e: unknown) => {
         assert.ok(e instanceof ArgumentError, String(e));
         assert.match(e.message, new RegExp(`"${name}" \\(did you mean "${near}"\\?\\)`));
-        assert.match(e.message, /valid ones are "key", "pure", "retries", "priority", "workers", "resources", "noWorkerTimeout"/);
+        assert.match(
+          e.message,
+          /valid ones are "key", "pure", "retries", "priority", "workers", "resources", "noWorkerTimeout"/,
+        );
         return true;
       });
     check(() => c.client.with({ retires: 3 } as never), "retires", "retries");
@@ -84,14 +99,27 @@ describe("every options object is checked", () => {
 
   test("Client.connect and LocalCluster.start refuse unknown options, listing the valid ones", async () => {
     await using c = await startCluster();
-    await assert.rejects(Client.connect(c.cluster.address, { tokn: "x" } as never), (e: unknown) => e instanceof ArgumentError && /unknown Client.connect option "tokn" \(did you mean "token"\?\).*"setAsDefault"/.test(e.message));
-    await assert.rejects(LocalCluster.start({ worker: 2 } as never), (e: unknown) => e instanceof ArgumentError && /unknown LocalCluster.start option "worker" \(did you mean "workers"\?\).*"memoryLimit"/.test(e.message));
+    await assert.rejects(
+      Client.connect(c.cluster.address, { tokn: "x" } as never),
+      (e: unknown) =>
+        e instanceof ArgumentError &&
+        /unknown Client.connect option "tokn" \(did you mean "token"\?\).*"setAsDefault"/.test(e.message),
+    );
+    await assert.rejects(
+      LocalCluster.start({ worker: 2 } as never),
+      (e: unknown) =>
+        e instanceof ArgumentError &&
+        /unknown LocalCluster.start option "worker" \(did you mean "workers"\?\).*"memoryLimit"/.test(e.message),
+    );
   });
 
   test("compute and persist refuse unknown options", async () => {
     const { delayed } = await import("../../node/index.js");
     const d = delayed((x: number) => x + 1)(1);
-    await assert.rejects(d.compute({ schedular: "sync" } as never), /unknown compute option "schedular" \(did you mean "scheduler"\?\)/);
+    await assert.rejects(
+      d.compute({ schedular: "sync" } as never),
+      /unknown compute option "schedular" \(did you mean "scheduler"\?\)/,
+    );
     await assert.rejects(d.persist({ fuze: true } as never), /unknown compute option "fuze" \(did you mean "fuse"\?\)/);
   });
 });
@@ -109,6 +137,9 @@ describe("built-in functions are tasks", () => {
 
   test("a bound or non-standard native function is still refused with advice", async () => {
     await using c = await startCluster();
-    assert.throws(() => c.client.submit(Math.max.bind(null, 1)), (e: unknown) => e instanceof ArgumentError && /built-in or bound/.test(e.message));
+    assert.throws(
+      () => c.client.submit(Math.max.bind(null, 1)),
+      (e: unknown) => e instanceof ArgumentError && /built-in or bound/.test(e.message),
+    );
   });
 });

@@ -7,7 +7,17 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import * as mw from "../../node/array.js";
 import * as dfm from "../../node/dataframe.js";
-import { ArgumentError, COLLECTION, delayed, prepare, progress, RemoteError, Literal, FutureNode, type ProgressStream } from "../../src/internal.js";
+import {
+  ArgumentError,
+  COLLECTION,
+  delayed,
+  prepare,
+  progress,
+  RemoteError,
+  Literal,
+  FutureNode,
+  type ProgressStream,
+} from "../../src/internal.js";
 import { barText, duration, lineText } from "../../src/client/progress-render.js";
 import { startCluster, type TestCluster } from "../helpers/cluster.js";
 
@@ -19,7 +29,10 @@ function capture(isTTY: boolean): ProgressStream & { text: string } {
 
 /** The counts a line or bar shows: "12 / 40". */
 function shown(text: string): { finished: number; total: number }[] {
-  return [...text.matchAll(/([\d,]+) \/ ([\d,]+)/g)].map((m) => ({ finished: Number(m[1]!.replace(/,/g, "")), total: Number(m[2]!.replace(/,/g, "")) }));
+  return [...text.matchAll(/([\d,]+) \/ ([\d,]+)/g)].map((m) => ({
+    finished: Number(m[1]!.replace(/,/g, "")),
+    total: Number(m[2]!.replace(/,/g, "")),
+  }));
 }
 
 /** Tasks in a collection's optimized graph (what a scheduler runs; held pieces excluded). */
@@ -51,7 +64,11 @@ describe("progress on a cluster", () => {
 
   test("a map in a terminal: the bar is redrawn in place, done / total rises to 40 / 40", async () => {
     const out = capture(true);
-    const futures = c.client.map(slowInc, Array.from({ length: 40 }, (_, i) => i), { pure: false });
+    const futures = c.client.map(
+      slowInc,
+      Array.from({ length: 40 }, (_, i) => i),
+      { pure: false },
+    );
     const r = await progress(futures, { stream: out, interval: 20 });
     assert.equal(r, undefined);
     assert.ok(futures.every((f) => f.status === "finished"));
@@ -59,16 +76,27 @@ describe("progress on a cluster", () => {
     assert.ok(frames.length >= 3, `several frames drawn: ${JSON.stringify(out.text)}`);
     assert.match(frames[0]!, /^\[[#-]+\] /);
     const counts = shown(out.text);
-    assert.ok(counts.every((x) => x.total === 40), JSON.stringify(counts));
-    for (let i = 1; i < counts.length; i++) assert.ok(counts[i]!.finished >= counts[i - 1]!.finished, "never goes back");
-    assert.ok(counts.some((x) => x.finished > 0 && x.finished < 40), `shows work part done: ${JSON.stringify(counts)}`);
+    assert.ok(
+      counts.every((x) => x.total === 40),
+      JSON.stringify(counts),
+    );
+    for (let i = 1; i < counts.length; i++)
+      assert.ok(counts[i]!.finished >= counts[i - 1]!.finished, "never goes back");
+    assert.ok(
+      counts.some((x) => x.finished > 0 && x.finished < 40),
+      `shows work part done: ${JSON.stringify(counts)}`,
+    );
     assert.deepEqual(counts.at(-1), { finished: 40, total: 40 });
     assert.match(out.text, /\[#{10,}\] 40 \/ 40  100%  in [\d.]+ ?m?s\x1b\[K\n$/);
   });
 
   test("a map in a pipe: a line per interval and a last line, nothing redrawn", async () => {
     const out = capture(false);
-    const futures = c.client.map(slowInc, Array.from({ length: 30 }, (_, i) => i), { pure: false });
+    const futures = c.client.map(
+      slowInc,
+      Array.from({ length: 30 }, (_, i) => i),
+      { pure: false },
+    );
     await progress(futures, { stream: out, interval: 60 });
     assert.doesNotMatch(out.text, /\r|\x1b/);
     const lines = out.text.trimEnd().split("\n");
@@ -110,12 +138,22 @@ describe("progress on a cluster", () => {
     // Held pieces are not work: the sum of the persisted result is one task.
     const out2 = capture(false);
     await progress(yp.add(1).compute(), { stream: out2 });
-    assert.deepEqual(shown(out2.text).at(-1), { finished: taskCount(yp.add(1)), total: taskCount(yp.add(1)) }, out2.text);
+    assert.deepEqual(
+      shown(out2.text).at(-1),
+      { finished: taskCount(yp.add(1)), total: taskCount(yp.add(1)) },
+      out2.text,
+    );
   });
 
   test("a dataframe's groupby persisted on the cluster: its whole graph is counted", async () => {
-    const df = dfm.fromRecords(Array.from({ length: 400 }, (_, i) => ({ k: i % 7, v: i })), { npartitions: 8 });
-    const g = df.assign({ w: (d) => (d.v as number) * 2 }).groupby("k").agg({ w: ["sum"] });
+    const df = dfm.fromRecords(
+      Array.from({ length: 400 }, (_, i) => ({ k: i % 7, v: i })),
+      { npartitions: 8 },
+    );
+    const g = df
+      .assign({ w: (d) => (d.v as number) * 2 })
+      .groupby("k")
+      .agg({ w: ["sum"] });
     const expected = taskCount(g);
     assert.ok(expected > 8, `the graph has ${expected} tasks`);
     const out = capture(false);
@@ -125,7 +163,10 @@ describe("progress on a cluster", () => {
   });
 
   test("client.compute's future counts the whole graph behind it", async () => {
-    const x = mw.ones([200, 200], { chunks: [50, 50] }).mul(2).sum();
+    const x = mw
+      .ones([200, 200], { chunks: [50, 50] })
+      .mul(2)
+      .sum();
     const out = capture(false);
     const f = c.client.compute(x);
     const nothing: void = await progress(f, { stream: out }); // typed as it is: a future's progress gives no value
@@ -157,7 +198,10 @@ describe("progress on a cluster", () => {
     });
     const total = delayed((...xs: number[]) => xs.reduce((a, b) => a + b, 0))(...[1, 2, 3, 4].map((i) => boom(i)));
     const out = capture(false);
-    await assert.rejects(progress(total.compute(), { stream: out }), (err: Error) => err instanceof RemoteError && /three is bad/.test(err.message));
+    await assert.rejects(
+      progress(total.compute(), { stream: out }),
+      (err: Error) => err instanceof RemoteError && /three is bad/.test(err.message),
+    );
     const last = out.text.trimEnd().split("\n").at(-1)!;
     assert.match(last, /^progress: \d \/ 5 tasks .*, 2 erred$/, out.text); // boom(3) and the total that needed it
   });
@@ -165,10 +209,14 @@ describe("progress on a cluster", () => {
   test("a client closing under a bar: progress resolves (its futures are cancelled), nothing rejects unhandled", async () => {
     const other = await c.connect();
     const out = capture(false);
-    const futures = other.map(async (x: number) => {
-      await new Promise((r) => setTimeout(r, 200));
-      return x;
-    }, Array.from({ length: 20 }, (_, i) => i), { pure: false });
+    const futures = other.map(
+      async (x: number) => {
+        await new Promise((r) => setTimeout(r, 200));
+        return x;
+      },
+      Array.from({ length: 20 }, (_, i) => i),
+      { pure: false },
+    );
     const p = progress(futures, { stream: out, interval: 20 });
     await sleep(100);
     await other.close();
@@ -180,7 +228,10 @@ describe("progress on a cluster", () => {
 
   test("bad input is refused with a named error", async () => {
     const x = mw.ones([4], { chunks: [2] });
-    await assert.rejects(progress(x as never), (err: Error) => err instanceof ArgumentError && /progress\(x\.persist\(\)\)/.test(err.message));
+    await assert.rejects(
+      progress(x as never),
+      (err: Error) => err instanceof ArgumentError && /progress\(x\.persist\(\)\)/.test(err.message),
+    );
     await assert.rejects(progress(42 as never), ArgumentError);
     await assert.rejects(progress([c.client.submit(slowInc, 1), 7] as never), /item 1 is/);
     await assert.rejects(progress([], { interval: -1 }), /interval/);
@@ -192,9 +243,18 @@ describe("progress on a cluster", () => {
     const ask = (c.client as unknown as { request: (w: unknown) => Promise<unknown> }).request.bind(c.client);
     await assert.rejects(ask({ kind: "progress", watch: 9_999_999 }), /no progress watch 9999999/);
     const ids: number[] = [];
-    for (let i = 0; i < 64; i++) ids.push(((await ask({ kind: "progress-watch", keys: ["nothing-here"] })) as { watch: number; total: number }).watch);
+    for (let i = 0; i < 64; i++)
+      ids.push(
+        ((await ask({ kind: "progress-watch", keys: ["nothing-here"] })) as { watch: number; total: number }).watch,
+      );
     await assert.rejects(ask({ kind: "progress-watch", keys: [] }), /at most 64/);
-    for (const id of ids) assert.deepEqual(await ask({ kind: "progress", watch: id, end: true }), { total: 0, done: 0, erred: 0, processing: 0 });
+    for (const id of ids)
+      assert.deepEqual(await ask({ kind: "progress", watch: id, end: true }), {
+        total: 0,
+        done: 0,
+        erred: 0,
+        processing: 0,
+      });
     await assert.rejects(ask({ kind: "progress", watch: ids[0] }), /no progress watch/);
     await ask({ kind: "progress-watch", keys: [] }); // room again
   });
@@ -212,7 +272,10 @@ describe("progress on a single machine", () => {
   });
 
   test("the threads scheduler: the pool's cluster counts the graph", async () => {
-    const x = mw.ones([100, 100], { chunks: [25, 25] }).add(1).sum();
+    const x = mw
+      .ones([100, 100], { chunks: [25, 25] })
+      .add(1)
+      .sum();
     const out = capture(false);
     assert.equal(await progress(x.compute({ scheduler: "threads" }), { stream: out }), 20_000);
     assert.deepEqual(shown(out.text).at(-1), { finished: taskCount(x), total: taskCount(x) });
@@ -220,7 +283,13 @@ describe("progress on a single machine", () => {
 
   test("a promise that runs no computation draws nothing and gives its value", async () => {
     const out = capture(true);
-    assert.equal(await progress(sleep(30).then(() => 7), { stream: out, interval: 10 }), 7);
+    assert.equal(
+      await progress(
+        sleep(30).then(() => 7),
+        { stream: out, interval: 10 },
+      ),
+      7,
+    );
     assert.equal(out.text, "");
   });
 
@@ -240,7 +309,10 @@ describe("progress on a single machine", () => {
 test("formatting: bar and line text, rates and durations", () => {
   const c = { total: 1000, done: 250, erred: 0, processing: 2 };
   assert.equal(barText(c, 50, 5_000, false, 70), "[#####---------------] 250 / 1,000  25%  50/s  ETA 15s");
-  assert.equal(barText({ ...c, done: 990, erred: 10 }, 50, 65_000, true, 70), "[####################] 1,000 / 1,000  100%  in 1m05s  10 erred");
+  assert.equal(
+    barText({ ...c, done: 990, erred: 10 }, 50, 65_000, true, 70),
+    "[####################] 1,000 / 1,000  100%  in 1m05s  10 erred",
+  );
   assert.equal(lineText(c, 0, 1_000, false), "progress: 250 / 1,000 tasks (25%)");
   assert.equal(lineText(c, 2.5, 1_000, false), "progress: 250 / 1,000 tasks (25%), 2.5/s, ETA 5m00s");
   assert.equal(duration(420), "420 ms");

@@ -45,12 +45,16 @@ describe("dataframe mapPartitions", () => {
   test("without meta, an uploaded function is an ArgumentError that says to give it (it cannot run here to learn the columns)", () => {
     assert.throws(
       () => frame().mapPartitions(ops.scaleColumn as never),
-      (e: unknown) => e instanceof ArgumentError && /scaleColumn is an uploaded module's function.*give them with \{ meta/.test(e.message),
+      (e: unknown) =>
+        e instanceof ArgumentError &&
+        /scaleColumn is an uploaded module's function.*give them with \{ meta/.test(e.message),
     );
   });
 
   test("a plain function still travels as source, and a closure is still a ClosureError when the graph is built", async () => {
-    const t = await frame().mapPartitions((tb, k: number) => ({ n: Int32Array.of(tb.numRows * k) }), { args: [3] }).compute({ scheduler: c.client });
+    const t = await frame()
+      .mapPartitions((tb, k: number) => ({ n: Int32Array.of(tb.numRows * k) }), { args: [3] })
+      .compute({ scheduler: c.client });
     assert.deepEqual([...(t.getChild("n")!.toArray() as Int32Array)], [9, 6]);
     const k = 3;
     assert.throws(() => frame().mapPartitions((tb) => ({ n: Int32Array.of(tb.numRows * k) })), ClosureError);
@@ -58,16 +62,28 @@ describe("dataframe mapPartitions", () => {
 
   test("a failing uploaded function fails the compute with its error; the cluster goes on", async () => {
     const bad = frame().mapPartitions(ops.scaleColumn, { args: ["nope", 1], meta: { nope: "float64" } });
-    await assert.rejects(bad.compute({ scheduler: c.client }), (e: unknown) => e instanceof RemoteError && e.remoteName === "TypeError");
+    await assert.rejects(
+      bad.compute({ scheduler: c.client }),
+      (e: unknown) => e instanceof RemoteError && e.remoteName === "TypeError",
+    );
     assert.equal(await c.client.submit(ops.scale, 6, 7), 42);
   });
 
   test("on the sync scheduler an uploaded function says it runs on workers", async () => {
-    await assert.rejects(frame().mapPartitions(ops.scaleColumn, { args: ["fare", 1], meta: { fare: "float64" } }).compute({ scheduler: "sync" }), (e: unknown) => e instanceof ArgumentError && /runs on workers/.test(e.message));
+    await assert.rejects(
+      frame()
+        .mapPartitions(ops.scaleColumn, { args: ["fare", 1], meta: { fare: "float64" } })
+        .compute({ scheduler: "sync" }),
+      (e: unknown) => e instanceof ArgumentError && /runs on workers/.test(e.message),
+    );
   });
 
   test("a row expression cannot be an uploaded function: the error points to mapPartitions", () => {
-    assert.throws(() => frame().filter(ops.scale as never), (e: unknown) => e instanceof ArgumentError && /uploaded module's function.*mapPartitions\(scale, \{ meta \}\)/.test(e.message));
+    assert.throws(
+      () => frame().filter(ops.scale as never),
+      (e: unknown) =>
+        e instanceof ArgumentError && /uploaded module's function.*mapPartitions\(scale, \{ meta \}\)/.test(e.message),
+    );
   });
 });
 
@@ -77,7 +93,12 @@ describe("arrays: block values", () => {
 
   test("mapBlockValues and reduceBlocks take an uploaded block function", async () => {
     assert.deepEqual(await mw.mapBlockValues(ops.blockMax, [x()]).compute({ scheduler: c.client }), [7, 11, 8, 10]);
-    assert.equal(await mw.reduceBlocks(ops.blockMax, [x()], { combine: (...v: number[]) => Math.max(...v) }).compute({ scheduler: c.client }), 11);
+    assert.equal(
+      await mw
+        .reduceBlocks(ops.blockMax, [x()], { combine: (...v: number[]) => Math.max(...v) })
+        .compute({ scheduler: c.client }),
+      11,
+    );
   });
 
   test("reduceBlocks takes an uploaded combine: every level runs on the workers, down to one value", async () => {

@@ -13,7 +13,13 @@ test("upload returns handles for the module's exported functions, usable in subm
   const ops = await c.client.upload<typeof import("../fixtures/ops.js")>(OPS);
   assert.equal(await c.client.submit(ops.scale, 6, 7), 42);
   const maxes = c.client.map(ops.blur, [new Float64Array([3, 3, 3]), new Float64Array([0, 900])]);
-  assert.deepEqual((await c.client.gather(maxes)).map((a) => [...a]), [[3, 3, 3], [100, 100]]);
+  assert.deepEqual(
+    (await c.client.gather(maxes)).map((a) => [...a]),
+    [
+      [3, 3, 3],
+      [100, 100],
+    ],
+  );
   const blurred = await c.client.submit(ops.blur, new Float64Array([0, 30, 60, 300]));
   assert.ok(blurred instanceof Float64Array);
   assert.deepEqual([...blurred], [10, 30, 100, 100]);
@@ -31,7 +37,11 @@ test("the module is imported once per worker: its state persists between tasks",
   await using c = await startCluster({ workers: 1 });
   const ops = await c.client.upload<typeof import("../fixtures/ops.js")>(OPS);
   await c.client.gather(c.client.with({ pure: false }).map((x: number) => x, [1]));
-  await c.client.gather([c.client.submit(ops.scale, 1, 1), c.client.submit(ops.scale, 2, 1), c.client.submit(ops.scale, 3, 1)]);
+  await c.client.gather([
+    c.client.submit(ops.scale, 1, 1),
+    c.client.submit(ops.scale, 2, 1),
+    c.client.submit(ops.scale, 3, 1),
+  ]);
   assert.equal(await c.client.with({ pure: false }).submit(ops.callsSoFar), 3);
 });
 
@@ -45,11 +55,20 @@ test("uploading the same module twice gives the same content hash", async () => 
 
 test("a missing file or a module that does not compile is an ArgumentError; a non-function export is its value, not a task", async () => {
   await using c = await startCluster({ workers: 1 });
-  await assert.rejects(c.client.upload(new URL("../fixtures/nope.ts", import.meta.url)), (e: unknown) => e instanceof ArgumentError && /no such file/.test(e.message));
-  await assert.rejects(c.client.upload(new URL("../fixtures/broken.ts", import.meta.url)), (e: unknown) => e instanceof ArgumentError && /cannot bundle/.test(e.message));
+  await assert.rejects(
+    c.client.upload(new URL("../fixtures/nope.ts", import.meta.url)),
+    (e: unknown) => e instanceof ArgumentError && /no such file/.test(e.message),
+  );
+  await assert.rejects(
+    c.client.upload(new URL("../fixtures/broken.ts", import.meta.url)),
+    (e: unknown) => e instanceof ArgumentError && /cannot bundle/.test(e.message),
+  );
   const ops = (await c.client.upload(OPS)) as unknown as Record<string, unknown>;
   assert.equal(ops["VERSION"], "1");
-  assert.throws(() => c.client.submit(ops["VERSION"] as never), (e: unknown) => e instanceof ArgumentError && /expects a function/.test(e.message));
+  assert.throws(
+    () => c.client.submit(ops["VERSION"] as never),
+    (e: unknown) => e instanceof ArgumentError && /expects a function/.test(e.message),
+  );
   // A plain object shaped like a handle is data, not a function of a module.
   assert.throws(() => c.client.submit({ module: "x", name: "y" } as never), ArgumentError);
   assert.equal(RemoteError.name, "RemoteError");
@@ -65,14 +84,28 @@ test("uploaded functions are functions everywhere one is taken: delayed and mapB
   assert.equal(await scaled.compute({ scheduler: c.client }), 42);
   const mw = await import("../../node/array.js");
   const x = mw.fromArray(new Float64Array([0, 30, 60, 300]), { chunks: 4 });
-  const doubled = (await x.mapBlocks(ops.doubleBlock).compute({ scheduler: c.client })) as InstanceType<typeof mw.NDArray>;
+  const doubled = (await x.mapBlocks(ops.doubleBlock).compute({ scheduler: c.client })) as InstanceType<
+    typeof mw.NDArray
+  >;
   assert.deepEqual(doubled.toArray(), [0, 60, 120, 600]);
   // Two handles with the same inputs are two computations, not one key.
   assert.notEqual(x.mapBlocks(ops.doubleBlock).name, x.mapBlocks(ops.negateBlock).name);
-  const [a, b] = await mw.computeWith({ scheduler: c.client }, [x.mapBlocks(ops.doubleBlock), x.mapBlocks(ops.negateBlock)]);
-  assert.deepEqual([(a as InstanceType<typeof mw.NDArray>).toArray(), (b as InstanceType<typeof mw.NDArray>).toArray()], [[0, 60, 120, 600], [-0, -30, -60, -300]]);
+  const [a, b] = await mw.computeWith({ scheduler: c.client }, [
+    x.mapBlocks(ops.doubleBlock),
+    x.mapBlocks(ops.negateBlock),
+  ]);
+  assert.deepEqual(
+    [(a as InstanceType<typeof mw.NDArray>).toArray(), (b as InstanceType<typeof mw.NDArray>).toArray()],
+    [
+      [0, 60, 120, 600],
+      [-0, -30, -60, -300],
+    ],
+  );
   // Called in the client, a handle says where it runs.
-  assert.throws(() => ops.scale(1, 2), (e: unknown) => e instanceof ArgumentError && /runs on workers/.test(e.message));
+  assert.throws(
+    () => ops.scale(1, 2),
+    (e: unknown) => e instanceof ArgumentError && /runs on workers/.test(e.message),
+  );
 });
 
 test("upload builds a module for Node and for browsers: the browser build takes packages' browser builds and has no Node banner; one importing node:fs is Node-only and says which import", async () => {
@@ -88,9 +121,16 @@ test("upload builds a module for Node and for browsers: the browser build takes 
   assert.equal(fs.nodeOnly, "it imports Node's built-in node:fs (ops-fs.ts:3)");
   // On a cluster of Node workers it runs as any module does.
   await using c = await startCluster({ workers: 1 });
-  const ops = await c.client.upload<typeof import("../fixtures/ops-fs.js")>(new URL("../fixtures/ops-fs.ts", import.meta.url));
-  assert.equal(await c.client.submit(ops.firstLine, new URL("../fixtures/ops-fs.ts", import.meta.url).pathname), "// A task module that needs Node: it imports node:fs, so it has no browser build, and its tasks");
-  const gz = await c.client.upload<typeof import("../fixtures/ops-gzip.js")>(new URL("../fixtures/ops-gzip.ts", import.meta.url));
+  const ops = await c.client.upload<typeof import("../fixtures/ops-fs.js")>(
+    new URL("../fixtures/ops-fs.ts", import.meta.url),
+  );
+  assert.equal(
+    await c.client.submit(ops.firstLine, new URL("../fixtures/ops-fs.ts", import.meta.url).pathname),
+    "// A task module that needs Node: it imports node:fs, so it has no browser build, and its tasks",
+  );
+  const gz = await c.client.upload<typeof import("../fixtures/ops-gzip.js")>(
+    new URL("../fixtures/ops-gzip.ts", import.meta.url),
+  );
   const r = await c.client.submit(gz.roundTrip, "hello hello hello");
   assert.deepEqual([r.text, r.platform], ["hello hello hello", "node"]);
   assert.ok(r.gzipped > 18, `a gzip member: 18 bytes of header and trailer, then data (${r.gzipped})`);

@@ -5,7 +5,15 @@
 
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { setLogger, consoleLogger, NoWorkerError, type Logger, LocalCluster, Client, delayed } from "../../node/index.js";
+import {
+  setLogger,
+  consoleLogger,
+  NoWorkerError,
+  type Logger,
+  LocalCluster,
+  Client,
+  delayed,
+} from "../../node/index.js";
 import { startCluster } from "../helpers/cluster.js";
 
 /** Collects log lines (level + text) while `run` runs. */
@@ -38,7 +46,10 @@ describe("waiting says why", () => {
       const f = c.client.with({ workers: ["no-such-worker"] }).submit((x: number) => x + 1, 1);
       await until(() => events.length > 0, "the no-worker event");
       assert.equal(events[0]!.key, f.key);
-      assert.match(events[0]!.reason, /may only run on "no-such-worker", and no such worker is connected \(workers: thread-\d, thread-\d\)/);
+      assert.match(
+        events[0]!.reason,
+        /may only run on "no-such-worker", and no such worker is connected \(workers: thread-\d, thread-\d\)/,
+      );
       await until(() => lines.some((l) => l.startsWith("warn") && l.includes(f.key)), "the warning");
       const warning = lines.find((l) => l.includes(f.key))!;
       assert.match(warning, /cannot run yet .*no-such-worker.*stay pending.*noWorkerTimeout/);
@@ -58,7 +69,10 @@ describe("waiting says why", () => {
       await until(() => lines.some((l) => l.includes("5 tasks")), "one warning for the five tasks");
       const warnings = lines.filter((l) => l.startsWith("warn") && l.includes("cannot run yet"));
       assert.equal(warnings.length, 1, warnings.join("\n"));
-      assert.match(warnings[0]!, /needs resources \{"gpu":1\}, which no connected worker offers \(thread-\d \{"cpu":1\}/);
+      assert.match(
+        warnings[0]!,
+        /needs resources \{"gpu":1\}, which no connected worker offers \(thread-\d \{"cpu":1\}/,
+      );
       assert.match(warnings[0]!, /and 2 more/);
       await c.client.cancel(fs);
     });
@@ -81,7 +95,11 @@ describe("waiting says why", () => {
       const started = performance.now();
       const f = c.client.with({ workers: ["no-such-worker"], noWorkerTimeout: 300 }).submit((x: number) => x, 1);
       const g = c.client.submit((x: number) => x + 1, f);
-      await assert.rejects(f, (e: unknown) => e instanceof NoWorkerError && /waited \d+ ms \(noWorkerTimeout 300 ms\).*no-such-worker/.test(e.message));
+      await assert.rejects(
+        f,
+        (e: unknown) =>
+          e instanceof NoWorkerError && /waited \d+ ms \(noWorkerTimeout 300 ms\).*no-such-worker/.test(e.message),
+      );
       assert.ok(performance.now() - started >= 290, "not before the timeout");
       await assert.rejects(g, NoWorkerError);
       // The cluster still computes.
@@ -95,7 +113,10 @@ describe("waiting says why", () => {
       const client = await Client.connect(cluster.address, { noWorkerTimeout: 100, setAsDefault: false });
       try {
         const d = delayed((x: number) => x + 1)(1);
-        await assert.rejects(d.compute({ scheduler: client }), (e: unknown) => e instanceof NoWorkerError && /no workers are connected/.test(e.message));
+        await assert.rejects(
+          d.compute({ scheduler: client }),
+          (e: unknown) => e instanceof NoWorkerError && /no workers are connected/.test(e.message),
+        );
       } finally {
         await client.close();
         await cluster.close();
@@ -108,7 +129,12 @@ describe("faults are visible", () => {
   test("a worker killed mid-task: the scheduler logs the loss and the rerun, the client an event and a warning; the answer is right", async () => {
     await withLog(async (lines) => {
       await using c = await startCluster({ logLevel: "error" });
-      assert.ok(lines.some((l) => /^info worker thread-\d joined \(worker-\d+, thread, trusted, 1 thread, data at inproc:/.test(l)), lines.join("\n"));
+      assert.ok(
+        lines.some((l) =>
+          /^info worker thread-\d joined \(worker-\d+, thread, trusted, 1 thread, data at inproc:/.test(l),
+        ),
+        lines.join("\n"),
+      );
       const events: { key: string; reason: string }[] = [];
       c.client.on("recomputing", (e) => events.push(e));
       const slow = (x: number) => {
@@ -128,7 +154,10 @@ describe("faults are visible", () => {
       const loss = lines.find((l) => l.startsWith("warn") && l.includes(`worker ${victim.name} was lost`));
       assert.ok(loss, lines.join("\n"));
       assert.match(loss, /computing 1 task again \(1 it was running, 0 results only it held\); 1 worker left/);
-      assert.ok(lines.some((l) => /^warn client client-\d+: a task it waits for was lost and is being computed again/.test(l)), lines.join("\n"));
+      assert.ok(
+        lines.some((l) => /^warn client client-\d+: a task it waits for was lost and is being computed again/.test(l)),
+        lines.join("\n"),
+      );
     });
   });
 

@@ -33,7 +33,6 @@ export interface ConformanceSetup {
   options?: TransportOptions;
 }
 
-
 /** A listener plus every comm opened through it; disposal closes them all and checks for leaks. */
 export class Harness implements AsyncDisposable {
   private readonly accepted: Comm[] = [];
@@ -138,7 +137,10 @@ export function transportConformance(name: string, setup: ConformanceSetup): voi
         client.send(reply(i));
         if (i % 100 === 99) await nextTask(); // spread over several packets
       }
-      assert.deepEqual(ids(await received), Array.from({ length: 1000 }, (_, i) => i));
+      assert.deepEqual(
+        ids(await received),
+        Array.from({ length: 1000 }, (_, i) => i),
+      );
       assert.ok(client.stats.packetsOut >= 10, `only ${client.stats.packetsOut} packets`);
     });
 
@@ -148,7 +150,10 @@ export function transportConformance(name: string, setup: ConformanceSetup): voi
       const received = collect(server, 100);
       for (let i = 0; i < 100; i++) client.send(reply(i, `m${i}`));
       assert.equal(client.stats.packetsOut, 0, "nothing leaves before the turn ends");
-      assert.deepEqual(ids(await received), Array.from({ length: 100 }, (_, i) => i));
+      assert.deepEqual(
+        ids(await received),
+        Array.from({ length: 100 }, (_, i) => i),
+      );
       assert.equal(client.stats.packetsOut, 1);
       assert.equal(client.stats.messagesOut, 100);
       assert.equal(server.stats.packetsIn, 1);
@@ -167,7 +172,11 @@ export function transportConformance(name: string, setup: ConformanceSetup): voi
       }
       const [up, down] = await Promise.all([atServer, atClient]);
       assert.deepEqual(ids(up), ids(down));
-      assert.ok(up.every((m) => (m as { value: string }).value === "up") && down.every((m) => (m as { value: string }).value === "down"), "crossed wires");
+      assert.ok(
+        up.every((m) => (m as { value: string }).value === "up") &&
+          down.every((m) => (m as { value: string }).value === "down"),
+        "crossed wires",
+      );
     });
 
     test("an 8 MiB Float64Array inside a Serialized arrives intact", async () => {
@@ -224,7 +233,10 @@ export function transportConformance(name: string, setup: ConformanceSetup): voi
       const received = collect(server, 10);
       for (let i = 0; i < 10; i++) client.send(reply(i));
       client.close("after ten");
-      assert.deepEqual(ids(await received), Array.from({ length: 10 }, (_, i) => i));
+      assert.deepEqual(
+        ids(await received),
+        Array.from({ length: 10 }, (_, i) => i),
+      );
       assert.equal((await server.closed).reason, "after ten");
     });
 
@@ -243,14 +255,20 @@ export function transportConformance(name: string, setup: ConformanceSetup): voi
       client.close("bye");
       await server.closed;
       assert.throws(() => client.send(reply(1)), CommClosedError);
-      assert.throws(() => server.send(reply(1)), (e: unknown) => e instanceof CommClosedError && /bye/.test(e.message));
+      assert.throws(
+        () => server.send(reply(1)),
+        (e: unknown) => e instanceof CommClosedError && /bye/.test(e.message),
+      );
     });
 
     test("a pending next() rejects with CommClosedError when either end closes", async () => {
       await using h = await start();
       const { client, server } = await h.pair();
       // Both assertions are attached before the close, so neither rejection goes unhandled.
-      const atServer = assert.rejects(server.next(), (e: unknown) => e instanceof CommClosedError && /going away/.test(e.message));
+      const atServer = assert.rejects(
+        server.next(),
+        (e: unknown) => e instanceof CommClosedError && /going away/.test(e.message),
+      );
       const atClient = assert.rejects(client.next(), CommClosedError);
       client.close("going away");
       await Promise.all([atServer, atClient]);
@@ -271,7 +289,10 @@ export function transportConformance(name: string, setup: ConformanceSetup): voi
       for (const s of servers) s.setHandler((m) => s.send(reply((m as { id: number }).id * 10)));
       clients.forEach((c, i) => c.send(reply(i)));
       const echoes = await Promise.all(clients.map((c) => c.next()));
-      assert.deepEqual(ids(echoes), clients.map((_, i) => i * 10));
+      assert.deepEqual(
+        ids(echoes),
+        clients.map((_, i) => i * 10),
+      );
     });
 
     test("a closed listener stops accepting", async () => {
@@ -286,7 +307,13 @@ export function transportConformance(name: string, setup: ConformanceSetup): voi
       const { client, server } = await h.pair();
       const admitted = welcome(server, (hello) => ({ id: `${hello.role}-7`, dataToken: "secret" }));
       const w = await greet(client, { role: "client", name: "tester" });
-      assert.deepEqual(w, { op: "welcome", version: PROTOCOL_VERSION, id: "client-7", codecs: ["deflate"], dataToken: "secret" });
+      assert.deepEqual(w, {
+        op: "welcome",
+        version: PROTOCOL_VERSION,
+        id: "client-7",
+        codecs: ["deflate"],
+        dataToken: "secret",
+      });
       const result = await admitted;
       assert.equal(result?.id, "client-7");
       assert.equal(result?.hello.name, "tester");
@@ -322,9 +349,13 @@ export function transportConformance(name: string, setup: ConformanceSetup): voi
       const pending = [1, 2, 3].map(() => requests.request((id) => ({ op: "request", id, what: { kind: "workers" } })));
       assert.equal(requests.size, 3);
       server.close("server stopping");
-      for (const p of pending) await assert.rejects(p, (e: unknown) => e instanceof CommClosedError && /server stopping/.test(e.message));
+      for (const p of pending)
+        await assert.rejects(p, (e: unknown) => e instanceof CommClosedError && /server stopping/.test(e.message));
       assert.equal(requests.size, 0);
-      await assert.rejects(requests.request((id) => ({ op: "request", id, what: { kind: "workers" } })), CommClosedError);
+      await assert.rejects(
+        requests.request((id) => ({ op: "request", id, what: { kind: "workers" } })),
+        CommClosedError,
+      );
     });
   });
 }

@@ -5,7 +5,13 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { Comm } from "../../src/comm/comm.js";
-import { dataChannelSocket, pipeDataChannel, portSocket, type DataChannelLike, type PortLike } from "../../src/comm/datachannel.js";
+import {
+  dataChannelSocket,
+  pipeDataChannel,
+  portSocket,
+  type DataChannelLike,
+  type PortLike,
+} from "../../src/comm/datachannel.js";
 import { SocketChannel } from "../../src/comm/socket.js";
 import { RtcLink, type BridgeMessage } from "../../src/comm/rtc-link.js";
 import type { Channel } from "../../src/comm/types.js";
@@ -71,7 +77,16 @@ class LossyChannel extends ScriptedChannel {
 }
 
 function commOver(dc: ScriptedChannel, name: string): Comm {
-  return new Comm(new SocketChannel(dataChannelSocket(dc as unknown as DataChannelLike), `webrtc://${name}`, "webrtc://other", "webrtc", { maxPacketBytes: 1 << 20 }), name);
+  return new Comm(
+    new SocketChannel(
+      dataChannelSocket(dc as unknown as DataChannelLike),
+      `webrtc://${name}`,
+      "webrtc://other",
+      "webrtc",
+      { maxPacketBytes: 1 << 20 },
+    ),
+    name,
+  );
 }
 
 function pipe(dc: ScriptedChannel) {
@@ -80,7 +95,10 @@ function pipe(dc: ScriptedChannel) {
   const socket = portSocket(port2 as unknown as PortLike);
   const events: string[] = [];
   const messages: number[][] = [];
-  const on = socket.addEventListener.bind(socket) as (type: string, l: (e: { reason: string; data: ArrayBuffer }) => void) => void;
+  const on = socket.addEventListener.bind(socket) as (
+    type: string,
+    l: (e: { reason: string; data: ArrayBuffer }) => void,
+  ) => void;
   on("open", () => events.push("open"));
   on("close", (e) => events.push(`close: ${e.reason}`));
   on("message", (e) => messages.push([...new Uint8Array(e.data)]));
@@ -148,7 +166,11 @@ describe("data channel pipe", () => {
     closer.send({ op: "reply", id: 1 } as never);
     closer.close("done here");
     assert.deepEqual(await closer.closed, { reason: "done here", graceful: true });
-    assert.deepEqual(await other.closed, { reason: "done here", graceful: true }, "the goodbye arrived before the channel closed");
+    assert.deepEqual(
+      await other.closed,
+      { reason: "done here", graceful: true },
+      "the goodbye arrived before the channel closed",
+    );
     assert.equal(a.readyState, "closed", "the peer's answer closed the channel");
   });
 

@@ -28,7 +28,9 @@ transportConformance("inproc, maxChunkBytes 1024", { address, options: { maxChun
 const reply = (id: number, value?: unknown): Message => ({ op: "reply", id, value });
 
 /** Opens a raw port to `listenerAddress` as a capped link, bypassing PortChannel, for hostile input. */
-async function rawCappedPort(listenerAddress: string): Promise<{ port: MessagePort; closedByPeer: Promise<{ reason: string }> }> {
+async function rawCappedPort(
+  listenerAddress: string,
+): Promise<{ port: MessagePort; closedByPeer: Promise<{ reason: string }> }> {
   const { port1, port2 } = new MessageChannel();
   let opened!: () => void;
   let peerClosed!: (m: { reason: string }) => void;
@@ -74,7 +76,14 @@ describe("inproc transport", { timeout: 30_000 }, () => {
     const { client, server } = await h.pair();
     const MiB = 1 << 20;
     const sizes = [30, 30, 30, 100, 1]; // MiB: [30+30], [30], [100], [1]
-    sizes.forEach((mib, i) => client.send({ op: "data", id: i, values: { k: serialize(new Uint8Array(mib * MiB).fill(i)).payload }, missing: [] }));
+    sizes.forEach((mib, i) =>
+      client.send({
+        op: "data",
+        id: i,
+        values: { k: serialize(new Uint8Array(mib * MiB).fill(i)).payload },
+        missing: [],
+      }),
+    );
     client.send(reply(99));
     const got: number[] = [];
     for (let i = 0; i < sizes.length; i++) {
@@ -104,7 +113,13 @@ describe("inproc transport", { timeout: 30_000 }, () => {
     await using h = await Harness.start({ address, options: { maxPacketBytes: 64 * 1024 } });
     const { client, server } = await h.pair();
     client.send(reply(1, serialize(new Uint8Array(100 * 1024)).payload));
-    const first = await Promise.race([server.next().then(() => "delivered", () => "closed"), server.closed.then(() => "closed")]);
+    const first = await Promise.race([
+      server.next().then(
+        () => "delivered",
+        () => "closed",
+      ),
+      server.closed.then(() => "closed"),
+    ]);
     assert.equal(first, "closed", "a packet over maxPacketBytes was delivered");
   });
 
@@ -159,7 +174,10 @@ describe("inproc transport", { timeout: 30_000 }, () => {
 
   test("two listeners cannot share a name; an empty name gets a fresh one", async () => {
     await using h = await Harness.start({ address });
-    await assert.rejects(listen(h.listener.address, () => {}), (e: unknown) => e instanceof ConnectError && /already in use/.test(e.message));
+    await assert.rejects(
+      listen(h.listener.address, () => {}),
+      (e: unknown) => e instanceof ConnectError && /already in use/.test(e.message),
+    );
     const auto = await listen("inproc://", () => {});
     try {
       assert.match(auto.address, /^inproc:\/\/auto-\w+/);
@@ -174,7 +192,11 @@ describe("transport registry", () => {
   test("an unknown scheme rejects with UnknownSchemeError listing the known ones", async () => {
     assert.ok(knownSchemes().includes("inproc"), "inproc is registered by importing meshwork");
     for (const attempt of [() => connect("tcp://x"), () => listen("tcp://x", () => {})]) {
-      await assert.rejects(attempt, (e: unknown) => e instanceof UnknownSchemeError && /"tcp:\/\/x"/.test(e.message) && /inproc:\/\//.test(e.message));
+      await assert.rejects(
+        attempt,
+        (e: unknown) =>
+          e instanceof UnknownSchemeError && /"tcp:\/\/x"/.test(e.message) && /inproc:\/\//.test(e.message),
+      );
     }
   });
 

@@ -20,23 +20,35 @@ after(async () => {
   await server.close();
 });
 
-transportConformance("relay", { address: () => base, unusedAddress: () => `${base}/nobody-here`, options: { relayToken: "wt" } });
+transportConformance("relay", {
+  address: () => base,
+  unusedAddress: () => `${base}/nobody-here`,
+  options: { relayToken: "wt" },
+});
 
 const reply = (id: number, value?: unknown): Message => ({ op: "reply", id, value });
 
 describe("relay hub", () => {
   test("a listener without the worker token is refused, and a taken slot cannot be listened at twice", async () => {
-    await assert.rejects(listen(`${base}/slot-a`, () => {}, {}), ConnectError);
+    await assert.rejects(
+      listen(`${base}/slot-a`, () => {}, {}),
+      ConnectError,
+    );
     const l = await listen(`${base}/slot-b`, () => {}, { relayToken: "wt" });
     try {
-      await assert.rejects(listen(`${base}/slot-b`, () => {}, { relayToken: "wt" }), ConnectError);
+      await assert.rejects(
+        listen(`${base}/slot-b`, () => {}, { relayToken: "wt" }),
+        ConnectError,
+      );
     } finally {
       await l.close();
     }
   });
 
   test("relay-to reaches a known worker's ws:// data server, and nothing else", async () => {
-    const target = await listen("ws://127.0.0.1:0", (c) => c.setHandler((m) => c.send(reply((m as { id: number }).id + 1))));
+    const target = await listen("ws://127.0.0.1:0", (c) =>
+      c.setHandler((m) => c.send(reply((m as { id: number }).id + 1))),
+    );
     try {
       const via = `${server.address}/relay-to/${encodeURIComponent(target.address)}`;
       await assert.rejects(connect(via), ConnectError); // not (yet) a known worker

@@ -4,7 +4,15 @@
 
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { type Channel, ConnectError, TimeoutError, Comm, greet, welcome, PROTOCOL_VERSION } from "../../src/internal.js";
+import {
+  type Channel,
+  ConnectError,
+  TimeoutError,
+  Comm,
+  greet,
+  welcome,
+  PROTOCOL_VERSION,
+} from "../../src/internal.js";
 import { RtcHost, type RtcSignal } from "../../src/comm/rtc-host.js";
 import { muteRelay, type RtcEnds } from "../helpers/rtc.js";
 
@@ -46,7 +54,10 @@ export function webrtcNegotiation(name: string, ends: RtcEnds): void {
       const accepted: Comm[] = [];
       for (const e of [a, b]) e.link.onChannel = (c) => void serve(new Comm(c), accepted);
       try {
-        const [ab, ba] = await Promise.all([a.link.dial("webrtc://glare-b", 5_000), b.link.dial("webrtc://glare-a", 5_000)]);
+        const [ab, ba] = await Promise.all([
+          a.link.dial("webrtc://glare-b", 5_000),
+          b.link.dial("webrtc://glare-a", 5_000),
+        ]);
         const offers = [...a.seen, ...b.seen].filter((m) => m.rtc === "signal-out" && m.data.kind === "offer");
         assert.equal(offers.length, 2, "both offered");
         const answers = [...a.seen, ...b.seen].filter((m) => m.rtc === "signal-out" && m.data.kind === "answer");
@@ -68,7 +79,10 @@ export function webrtcNegotiation(name: string, ends: RtcEnds): void {
       const a = rtcEnd("webrtc://lonely");
       try {
         const t0 = performance.now();
-        await assert.rejects(a.link.dial("webrtc://nobody", 5_000), (e: unknown) => e instanceof ConnectError && /nobody at webrtc:\/\/nobody/.test((e as Error).message));
+        await assert.rejects(
+          a.link.dial("webrtc://nobody", 5_000),
+          (e: unknown) => e instanceof ConnectError && /nobody at webrtc:\/\/nobody/.test((e as Error).message),
+        );
         assert.ok(performance.now() - t0 < 2_000);
       } finally {
         a.close();
@@ -80,7 +94,10 @@ export function webrtcNegotiation(name: string, ends: RtcEnds): void {
       const b = rtcEnd("webrtc://mute-b", { connectTimeoutMs: 800 }, muteRelay);
       try {
         await assert.rejects(a.link.dial("webrtc://mute-b", 400), TimeoutError);
-        await assert.rejects(a.link.dial("webrtc://mute-b", 5_000), (e: unknown) => e instanceof ConnectError && /no connection within 800 ms/.test((e as Error).message));
+        await assert.rejects(
+          a.link.dial("webrtc://mute-b", 5_000),
+          (e: unknown) => e instanceof ConnectError && /no connection within 800 ms/.test((e as Error).message),
+        );
       } finally {
         a.close();
         b.close();

@@ -12,7 +12,11 @@ const address = () => "ws://127.0.0.1:0";
 const unusedAddress = () => "ws://127.0.0.1:9"; // the discard port: nothing listens there
 
 transportConformance("ws", { address, unusedAddress });
-transportConformance("ws, 64 KiB messages, compression forced", { address, unusedAddress, options: { chunkBytes: 64 * 1024, compression: "deflate" } });
+transportConformance("ws, 64 KiB messages, compression forced", {
+  address,
+  unusedAddress,
+  options: { chunkBytes: 64 * 1024, compression: "deflate" },
+});
 transportConformance("ws, throttled to 200 MB/s", { address, unusedAddress, options: { throttleBytesPerSec: 200e6 } });
 
 const reply = (id: number, value?: unknown): Message => ({ op: "reply", id, value });
@@ -61,7 +65,9 @@ describe("ws transport", () => {
       const raw = new WebSocket(h.listener.address);
       await new Promise((r) => raw.once("open", r));
       const accepted = await h.nextAccepted();
-      const closedByPeer = new Promise<{ code: number; reason: string }>((r) => raw.once("close", (code, reason) => r({ code, reason: reason.toString() })));
+      const closedByPeer = new Promise<{ code: number; reason: string }>((r) =>
+        raw.once("close", (code, reason) => r({ code, reason: reason.toString() })),
+      );
       raw.send(garbage);
       const info = await accepted.closed;
       assert.equal(info.graceful, false);

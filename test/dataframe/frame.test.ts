@@ -36,9 +36,18 @@ describe("a frame over Parquet files", () => {
   });
 
   test("knows its schema without running anything, and prints columns, types and partitions", async () => {
-    const trips = await dd.readParquet(fixture("trips"), { columns: ["vendor", "zone", "fare", "pickup", "day", "flag"] });
+    const trips = await dd.readParquet(fixture("trips"), {
+      columns: ["vendor", "zone", "fare", "pickup", "day", "flag"],
+    });
     assert.deepEqual(trips.columns, ["vendor", "zone", "fare", "pickup", "day", "flag"]);
-    assert.deepEqual(trips.dtypes, { vendor: "int32", zone: "utf8", fare: "float64", pickup: "timestamp[ms]", day: "date32", flag: "bool" });
+    assert.deepEqual(trips.dtypes, {
+      vendor: "int32",
+      zone: "utf8",
+      fare: "float64",
+      pickup: "timestamp[ms]",
+      day: "date32",
+      flag: "bool",
+    });
     const s = String(trips);
     assert.match(s, /^mw\.DataFrame<read-parquet, npartitions=10, columns=6, tasks=10>/);
     assert.match(s, /\n  pickup\s+timestamp\[ms\]/);
@@ -51,7 +60,10 @@ describe("a frame over Parquet files", () => {
     assert.equal(held.npartitions, trips.npartitions);
     assert.equal(held.taskCount, trips.npartitions);
     assertTable(await held.compute({ scheduler: c.client }), "all", "persisted");
-    assert.equal(await held.filter((d) => d.distance > 10).len({ scheduler: c.client }), expectedTable("filter_distance_gt_10").values["vendor"]!.length);
+    assert.equal(
+      await held.filter((d) => d.distance > 10).len({ scheduler: c.client }),
+      expectedTable("filter_distance_gt_10").values["vendor"]!.length,
+    );
     held.release();
   });
 
@@ -70,18 +82,34 @@ describe("a frame over Parquet files", () => {
 
 describe("partitions on the wire", () => {
   test("a partition is a small header plus one frame per column buffer, decoded to the same columns", () => {
-    const part = new Part(["x", "s", "b"], [columnFrom("float64", [1.5, null, 3]), stringColumn(["a", null, "ccc"]), columnFrom("bool", [true, false, null])]);
+    const part = new Part(
+      ["x", "s", "b"],
+      [
+        columnFrom("float64", [1.5, null, 3]),
+        stringColumn(["a", null, "ccc"]),
+        columnFrom("bool", [true, false, null]),
+      ],
+    );
     const { payload } = serialize(part);
     // x: values + validity; s: bytes + validity + offsets; b: bits + validity.
     assert.equal(payload.frames.length, 7);
     assert.ok(payload.header.byteLength < 200, `header of ${payload.header.byteLength} bytes`);
-    assert.ok(payload.frames.some((f) => f.byteLength === 24 && f.buffer === part.column("x").values.buffer), "the float64 values go out as they are, not copied into the header");
+    assert.ok(
+      payload.frames.some((f) => f.byteLength === 24 && f.buffer === part.column("x").values.buffer),
+      "the float64 values go out as they are, not copied into the header",
+    );
     const back = deserialize(payload) as Part;
     assert.ok(back instanceof Part);
     assert.deepEqual(back.names, ["x", "s", "b"]);
-    assert.deepEqual([0, 1, 2].map((i) => back.column("x").raw(i)), [1.5, null, 3]);
+    assert.deepEqual(
+      [0, 1, 2].map((i) => back.column("x").raw(i)),
+      [1.5, null, 3],
+    );
     assert.deepEqual(back.column("s").strings(), ["a", null, "ccc"]);
-    assert.deepEqual([0, 1, 2].map((i) => back.column("b").raw(i)), [true, false, null]);
+    assert.deepEqual(
+      [0, 1, 2].map((i) => back.column("b").raw(i)),
+      [true, false, null],
+    );
   });
 
   test("a header that claims more rows than its buffers hold is refused by name, not read out of bounds", () => {
@@ -132,7 +160,16 @@ describe("frames from memory", () => {
       { i: null, f: 2, s: null, b: null, t: null },
     ]);
     assert.deepEqual(df.dtypes, { i: "int64", f: "float64", s: "utf8", b: "bool", t: "timestamp[ms]" });
-    assert.deepEqual(columnsOf(await df.compute(sync)), { i: [1, null], f: [1.5, 2], s: ["x", null], b: [true, null], t: [Date.UTC(2020, 0, 1), null] });
-    assert.throws(() => dd.fromRecords([{ a: 1 }, { a: "x" }]), /holds both int64 and utf8 values; give its type with \{ dtypes \}/);
+    assert.deepEqual(columnsOf(await df.compute(sync)), {
+      i: [1, null],
+      f: [1.5, 2],
+      s: ["x", null],
+      b: [true, null],
+      t: [Date.UTC(2020, 0, 1), null],
+    });
+    assert.throws(
+      () => dd.fromRecords([{ a: 1 }, { a: "x" }]),
+      /holds both int64 and utf8 values; give its type with \{ dtypes \}/,
+    );
   });
 });

@@ -48,13 +48,20 @@ describe("readParquet", () => {
     const file = fixture("trips/part-0.parquet");
     const size = readFileSync(file).length;
     const meta = parquetMetadata(readFileSync(file).buffer as ArrayBuffer);
-    const fareBytes = meta.row_groups.reduce((s, rg) => s + Number(rg.columns.find((col) => col.meta_data!.path_in_schema[0] === "fare")!.meta_data!.total_compressed_size), 0);
+    const fareBytes = meta.row_groups.reduce(
+      (s, rg) =>
+        s +
+        Number(rg.columns.find((col) => col.meta_data!.path_in_schema[0] === "fare")!.meta_data!.total_compressed_size),
+      0,
+    );
     const df = await dd.readParquet(`count://${file}`, { columns: ["fare"] });
     reads.length = 0;
     const t = await df.compute(sync);
     assert.deepEqual(columnsOf(t)["fare"], expectedTable("all").values["fare"]!.slice(0, 200));
     // Footer reads end at the end of the file; the rest are the column chunks read.
-    const data = reads.filter((r) => r.range && r.range.offset + r.range.length !== size).reduce((s, r) => s + r.range!.length, 0);
+    const data = reads
+      .filter((r) => r.range && r.range.offset + r.range.length !== size)
+      .reduce((s, r) => s + r.range!.length, 0);
     assert.equal(data, fareBytes, `read ${data} bytes of column chunks; fare's chunks are ${fareBytes} of ${size}`);
   });
 
@@ -64,23 +71,52 @@ describe("readParquet", () => {
     assert.equal(df.npartitions, 8);
     assertTable(await df.compute({ scheduler: c.client }), "filter_distance_gt_10", "filters");
     const all = await dd.readParquet(fixture("trips"));
-    const either = await dd.readParquet(fixture("trips"), { columns: ["vendor", "fare"], filters: [[["vendor", "==", 4]], [["fare", ">", 40], ["zone", "in", ["north", "south"]]]] });
-    const same = all.filter((d) => d.vendor === 4 || (d.fare > 40 && (d.zone === "north" || d.zone === "south"))).select(["vendor", "fare"]);
+    const either = await dd.readParquet(fixture("trips"), {
+      columns: ["vendor", "fare"],
+      filters: [
+        [["vendor", "==", 4]],
+        [
+          ["fare", ">", 40],
+          ["zone", "in", ["north", "south"]],
+        ],
+      ],
+    });
+    const same = all
+      .filter((d) => d.vendor === 4 || (d.fare > 40 && (d.zone === "north" || d.zone === "south")))
+      .select(["vendor", "fare"]);
     assert.deepEqual(columnsOf(await either.compute(sync)), columnsOf(await same.compute(sync)));
-    const dated = await dd.readParquet(fixture("trips"), { filters: [["pickup", "<", new Date("2020-01-15T00:00:00Z")]] });
+    const dated = await dd.readParquet(fixture("trips"), {
+      filters: [["pickup", "<", new Date("2020-01-15T00:00:00Z")]],
+    });
     const early = columnsOf(await dated.compute(sync))["pickup"] as number[];
     assert.ok(early.length > 0 && early.every((t) => t < Date.UTC(2020, 0, 15)));
-    assert.equal(early.length, (expectedTable("all").values["pickup"] as number[]).filter((t) => t < Date.UTC(2020, 0, 15)).length);
+    assert.equal(
+      early.length,
+      (expectedTable("all").values["pickup"] as number[]).filter((t) => t < Date.UTC(2020, 0, 15)).length,
+    );
   });
 
   test("files whose schemas differ are a SchemaError naming both files", async () => {
-    await assert.rejects(dd.readParquet(fixture("bad/mixed")), (e: Error) => e instanceof SchemaError && /column "vendor" is utf8 in .*b\.parquet but int32 in .*a\.parquet/.test(e.message));
-    await assert.rejects(dd.readParquet(fixture("trips"), { columns: ["fare", "tip"] }), /no column "tip" in file:.*part-0\.parquet; the columns are "vendor"/);
+    await assert.rejects(
+      dd.readParquet(fixture("bad/mixed")),
+      (e: Error) =>
+        e instanceof SchemaError && /column "vendor" is utf8 in .*b\.parquet but int32 in .*a\.parquet/.test(e.message),
+    );
+    await assert.rejects(
+      dd.readParquet(fixture("trips"), { columns: ["fare", "tip"] }),
+      /no column "tip" in file:.*part-0\.parquet; the columns are "vendor"/,
+    );
   });
 
   test("a page in an encoding the reader lacks is a FormatError through compute; the cluster goes on serving", async () => {
     const df = await dd.readParquet(fixture("bad/bit-packed.parquet"));
-    await assert.rejects(df.compute({ scheduler: c.client }), (e: Error) => e instanceof RemoteError && e.remoteName === "FormatError" && /bit-packed\.parquet, row group 0: a page is encoded with BIT_PACKED/.test(e.message));
+    await assert.rejects(
+      df.compute({ scheduler: c.client }),
+      (e: Error) =>
+        e instanceof RemoteError &&
+        e.remoteName === "FormatError" &&
+        /bit-packed\.parquet, row group 0: a page is encoded with BIT_PACKED/.test(e.message),
+    );
     await assert.rejects(df.compute(sync), FormatError);
     const trips = await dd.readParquet(fixture("trips"));
     assert.equal(await trips.len({ scheduler: c.client }), 600);
@@ -91,31 +127,69 @@ describe("readCsv", () => {
   test("blocks split on line boundaries read pandas' rows and types, the header-only file an empty partition", async () => {
     const df = await dd.readCsv(fixture("csv/*.csv"), { blocksize: 2000 });
     assert.ok(df.npartitions > 15, `${df.npartitions} partitions`);
-    assert.deepEqual(df.dtypes, { vendor: "int64", zone: "utf8", distance: "float64", fare: "float64", passengers: "int64", pickup: "timestamp[ms]", flag: "bool" });
+    assert.deepEqual(df.dtypes, {
+      vendor: "int64",
+      zone: "utf8",
+      distance: "float64",
+      fare: "float64",
+      passengers: "int64",
+      pickup: "timestamp[ms]",
+      flag: "bool",
+    });
     const want = expectedTable("csv").values;
     // pandas reads the files in the order given; the glob sorts them: a, b, empty.
     assertColumns(columnsOf(await df.compute({ scheduler: c.client })), want, "csv blocks");
-    assertColumns(columnsOf(await (await dd.readCsv([fixture("csv/a.csv"), fixture("csv/b.csv")], { blocksize: null })).compute(sync)), want, "csv whole files");
+    assertColumns(
+      columnsOf(
+        await (await dd.readCsv([fixture("csv/a.csv"), fixture("csv/b.csv")], { blocksize: null })).compute(sync),
+      ),
+      want,
+      "csv whole files",
+    );
   });
 
   test("every line lands in exactly one block, whatever the block size (quotes, CRLF, no final newline)", async () => {
-    const lines = ['id,name,score', ...Array.from({ length: 25 }, (_, i) => `${i},"n, ""${i}""",${i % 3 === 0 ? "" : i / 4}`)];
-    for (const [name, text] of [["lf.csv", `${lines.join("\n")}\n`], ["crlf.csv", `${lines.join("\r\n")}\r\n`], ["open.csv", lines.join("\n")]] as const) {
+    const lines = [
+      "id,name,score",
+      ...Array.from({ length: 25 }, (_, i) => `${i},"n, ""${i}""",${i % 3 === 0 ? "" : i / 4}`),
+    ];
+    for (const [name, text] of [
+      ["lf.csv", `${lines.join("\n")}\n`],
+      ["crlf.csv", `${lines.join("\r\n")}\r\n`],
+      ["open.csv", lines.join("\n")],
+    ] as const) {
       writeFileSync(join(tmp, name), text);
       for (const blocksize of [1, 2, 7, 16, 64, 10_000]) {
         const t = columnsOf(await (await dd.readCsv(join(tmp, name), { blocksize })).compute(sync));
-        assert.deepEqual(t["id"], Array.from({ length: 25 }, (_, i) => i), `${name} blocksize ${blocksize}`);
+        assert.deepEqual(
+          t["id"],
+          Array.from({ length: 25 }, (_, i) => i),
+          `${name} blocksize ${blocksize}`,
+        );
         assert.equal(t["name"]![3], 'n, "3"', `${name} blocksize ${blocksize}`);
         assert.deepEqual(t["score"]!.slice(0, 4), [null, 0.25, 0.5, null]);
       }
     }
   });
 
-  test("a malformed row is a ParseError naming the file and line, through compute on a cluster; onBadLines: \"skip\" drops it", async () => {
+  test('a malformed row is a ParseError naming the file and line, through compute on a cluster; onBadLines: "skip" drops it', async () => {
     for (const blocksize of [10_000, 9]) {
       const df = await dd.readCsv(fixture("bad/malformed.csv"), { blocksize });
-      await assert.rejects(df.compute(sync), (e: Error) => e instanceof ParseError && e.line === 4 && e.file.endsWith("malformed.csv") && /malformed\.csv, line 4: expected 3 fields, saw 2/.test(e.message));
-      await assert.rejects(df.compute({ scheduler: c.client }), (e: Error) => e instanceof RemoteError && e.remoteName === "ParseError" && /malformed\.csv, line 4: expected 3 fields, saw 2/.test(e.message));
+      await assert.rejects(
+        df.compute(sync),
+        (e: Error) =>
+          e instanceof ParseError &&
+          e.line === 4 &&
+          e.file.endsWith("malformed.csv") &&
+          /malformed\.csv, line 4: expected 3 fields, saw 2/.test(e.message),
+      );
+      await assert.rejects(
+        df.compute({ scheduler: c.client }),
+        (e: Error) =>
+          e instanceof RemoteError &&
+          e.remoteName === "ParseError" &&
+          /malformed\.csv, line 4: expected 3 fields, saw 2/.test(e.message),
+      );
     }
     assert.equal(await c.client.submit((x: number) => x + 1, 41), 42);
     const skipped = await (await dd.readCsv(fixture("bad/malformed.csv"), { onBadLines: "skip" })).compute(sync);
@@ -126,14 +200,28 @@ describe("readCsv", () => {
     // Inferred from the first 12 bytes ("a,b\n1,2\n3,4"): b is int64 until line 4.
     const inferred = await dd.readCsv(fixture("bad/not-a-number.csv"), { sample: 12 });
     assert.equal(inferred.dtypes["b"], "int64");
-    await assert.rejects(inferred.compute(sync), (e: Error) => e instanceof ParseError && e.line === 4 && /line 4: column "b" is int64 \(inferred from the first file's first rows unless given\), but this row holds "oops"; read it as text with dtypes: \{ "b": "utf8" \}/.test(e.message));
+    await assert.rejects(
+      inferred.compute(sync),
+      (e: Error) =>
+        e instanceof ParseError &&
+        e.line === 4 &&
+        /line 4: column "b" is int64 \(inferred from the first file's first rows unless given\), but this row holds "oops"; read it as text with dtypes: \{ "b": "utf8" \}/.test(
+          e.message,
+        ),
+    );
     const asText = await dd.readCsv(fixture("bad/not-a-number.csv"), { sample: 12, dtypes: { b: "utf8" } });
     assert.deepEqual(columnsOf(await asText.compute(sync))["b"], ["2", "4", "oops"]);
   });
 
   test("files whose headers differ are a SchemaError through compute", async () => {
     const df = await dd.readCsv(fixture("bad/csv-mixed"));
-    await assert.rejects(df.compute({ scheduler: c.client }), (e: Error) => e instanceof RemoteError && e.remoteName === "SchemaError" && /b\.csv has the header x, z; the first file has x, y/.test(e.message));
+    await assert.rejects(
+      df.compute({ scheduler: c.client }),
+      (e: Error) =>
+        e instanceof RemoteError &&
+        e.remoteName === "SchemaError" &&
+        /b\.csv has the header x, z; the first file has x, y/.test(e.message),
+    );
   });
 });
 
@@ -156,7 +244,10 @@ describe("writing", () => {
     assert.deepEqual(back.dtypes, trips.dtypes);
     assertTable(await back.compute(sync), "all", "parquet round trip");
     const csvDir = join(tmp, "out-csv");
-    assert.equal(await trips.select(["vendor", "zone", "fare", "pickup", "flag"]).toCsv(csvDir, { scheduler: c.client }), 600);
+    assert.equal(
+      await trips.select(["vendor", "zone", "fare", "pickup", "flag"]).toCsv(csvDir, { scheduler: c.client }),
+      600,
+    );
     const csv = await dd.readCsv(pathToFileURL(csvDir + "/").href);
     assertTable(await csv.compute(sync), "all", "csv round trip", ["zone", "fare", "pickup", "flag"]);
   });
@@ -169,9 +260,17 @@ describe("writing", () => {
     }
     const dir = join(tmp, "for-pandas");
     const trips = await dd.readParquet(fixture("trips"));
-    await trips.groupby("vendor").agg({ fare: ["sum", "mean"], zone: "nunique" }).toParquet(dir, { scheduler: c.client });
+    await trips
+      .groupby("vendor")
+      .agg({ fare: ["sum", "mean"], zone: "nunique" })
+      .toParquet(dir, { scheduler: c.client });
     await trips.toParquet(join(dir, "all"), { scheduler: c.client });
-    const widths = dd.fromRecords([{ a: -1, b: null, c: 200, d: 60000, e: 4_000_000_000, f: 2n ** 63n, g: 7, h: 0.5 }], { dtypes: { a: "int8", b: "int16", c: "uint8", d: "uint16", e: "uint32", f: "uint64", g: "int32", h: "float32" } });
+    const widths = dd.fromRecords(
+      [{ a: -1, b: null, c: 200, d: 60000, e: 4_000_000_000, f: 2n ** 63n, g: 7, h: 0.5 }],
+      {
+        dtypes: { a: "int8", b: "int16", c: "uint8", d: "uint16", e: "uint32", f: "uint64", g: "int32", h: "float32" },
+      },
+    );
     await widths.toParquet(join(dir, "widths"), sync);
     const script = `
 import json, sys, pandas as pd, pyarrow.parquet as pq
@@ -182,17 +281,56 @@ w = pq.read_table(sys.argv[1] + "/widths")
 print(json.dumps({"widths": {f.name: str(f.type) for f in w.schema}, "wvalues": {k: [str(x) for x in v] for k, v in w.to_pydict().items()}, "vendor": g["vendor"].tolist(), "fare_sum": g["fare_sum"].tolist(), "zone": g["zone"].tolist(), "rows": len(a), "fare": float(a["fare"].sum()), "nulls": int(a["zone"].isna().sum()), "types": {f.name: str(f.type) for f in s}}))`;
     const r = spawnSync(py, ["-c", script, dir], { encoding: "utf8" });
     assert.equal(r.status, 0, r.stderr);
-    const got = JSON.parse(r.stdout) as { widths: Record<string, string>; wvalues: Record<string, string[]>; vendor: number[]; fare_sum: number[]; zone: number[]; rows: number; fare: number; nulls: number; types: Record<string, string> };
+    const got = JSON.parse(r.stdout) as {
+      widths: Record<string, string>;
+      wvalues: Record<string, string[]>;
+      vendor: number[];
+      fare_sum: number[];
+      zone: number[];
+      rows: number;
+      fare: number;
+      nulls: number;
+      types: Record<string, string>;
+    };
     const want = expectedTable("groupby_vendor").values;
     assert.deepEqual(got.vendor, want["vendor"]);
     assert.ok(got.fare_sum.every((v, i) => Math.abs(v - (want["fare_sum"]![i] as number)) < 1e-6));
     assert.deepEqual(got.zone, want["zone"]);
     assert.equal(got.rows, 600);
-    assert.ok(Math.abs(got.fare - ((expected["reductions"] as Record<string, Record<string, number>>)["sum"]!["fare"]!)) < 1e-6);
+    assert.ok(
+      Math.abs(got.fare - (expected["reductions"] as Record<string, Record<string, number>>)["sum"]!["fare"]!) < 1e-6,
+    );
     assert.equal(got.nulls, expectedTable("all").values["zone"]!.filter((z) => z === null).length);
-    assert.deepEqual(got.widths, { a: "int8", b: "int16", c: "uint8", d: "uint16", e: "uint32", f: "uint64", g: "int32", h: "float" });
-    assert.deepEqual(got.wvalues, { a: ["-1"], b: ["None"], c: ["200"], d: ["60000"], e: ["4000000000"], f: ["9223372036854775808"], g: ["7"], h: ["0.5"] });
-    assert.deepEqual(got.types, { vendor: "int32", zone: "string", distance: "double", fare: "double", passengers: "int64", pickup: "timestamp[ms]", flag: "bool", day: "date32[day]" });
+    assert.deepEqual(got.widths, {
+      a: "int8",
+      b: "int16",
+      c: "uint8",
+      d: "uint16",
+      e: "uint32",
+      f: "uint64",
+      g: "int32",
+      h: "float",
+    });
+    assert.deepEqual(got.wvalues, {
+      a: ["-1"],
+      b: ["None"],
+      c: ["200"],
+      d: ["60000"],
+      e: ["4000000000"],
+      f: ["9223372036854775808"],
+      g: ["7"],
+      h: ["0.5"],
+    });
+    assert.deepEqual(got.types, {
+      vendor: "int32",
+      zone: "string",
+      distance: "double",
+      fare: "double",
+      passengers: "int64",
+      pickup: "timestamp[ms]",
+      flag: "bool",
+      day: "date32[day]",
+    });
   });
 
   test("DuckDB reads what meshwork writes, Parquet and CSV", async (t) => {
@@ -211,11 +349,25 @@ print(json.dumps({"widths": {f.name: str(f.type) for f in w.schema}, "wvalues": 
     const con = await db.connect();
     try {
       for (const from of [`read_parquet('${dir}/pq/*.parquet')`, `read_csv('${dir}/csv/*.csv')`]) {
-        const rows = (await con.runAndReadAll(`select count(*)::INTEGER as n, sum(fare)::DOUBLE as fare, count(zone)::INTEGER as zones, min(pickup)::VARCHAR as first from ${from}`)).getRowObjects()[0]!;
+        const rows = (
+          await con.runAndReadAll(
+            `select count(*)::INTEGER as n, sum(fare)::DOUBLE as fare, count(zone)::INTEGER as zones, min(pickup)::VARCHAR as first from ${from}`,
+          )
+        ).getRowObjects()[0]!;
         assert.equal(rows["n"], 600, from);
-        assert.ok(Math.abs((rows["fare"] as number) - ((expected["reductions"] as Record<string, Record<string, number>>)["sum"]!["fare"]!)) < 1e-6, from);
+        assert.ok(
+          Math.abs(
+            (rows["fare"] as number) -
+              (expected["reductions"] as Record<string, Record<string, number>>)["sum"]!["fare"]!,
+          ) < 1e-6,
+          from,
+        );
         assert.equal(rows["zones"], expectedTable("all").values["zone"]!.filter((z) => z !== null).length, from);
-        assert.equal(new Date(`${String(rows["first"]).replace(" ", "T")}Z`).getTime(), (expected["reductions"] as Record<string, Record<string, number>>)["min"]!["pickup"], from);
+        assert.equal(
+          new Date(`${String(rows["first"]).replace(" ", "T")}Z`).getTime(),
+          (expected["reductions"] as Record<string, Record<string, number>>)["min"]!["pickup"],
+          from,
+        );
       }
     } finally {
       con.closeSync();

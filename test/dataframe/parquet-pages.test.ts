@@ -61,7 +61,13 @@ describe("the Parquet page decoder", () => {
   test("readParquet gives the same table whichever way the pages were written", async () => {
     // (64-bit integers past 2^53 are compared above; Arrow's tables give them as Numbers here.)
     const columns = ["i8", "u16", "u32", "i32", "f32", "f64", "low", "high", "day", "ms"];
-    const tables = await Promise.all(FILES.map(async (f) => columnsOf(await (await dd.readParquet(fixture(`pages/${f}.parquet`), { columns })).compute({ scheduler: "sync" }))));
+    const tables = await Promise.all(
+      FILES.map(async (f) =>
+        columnsOf(
+          await (await dd.readParquet(fixture(`pages/${f}.parquet`), { columns })).compute({ scheduler: "sync" }),
+        ),
+      ),
+    );
     for (const t of tables.slice(1)) assert.deepEqual(t, tables[0]);
     assert.deepEqual(tables[0]!["high"], expected["high"]);
   });
@@ -73,8 +79,18 @@ describe("the Parquet page decoder", () => {
     const start = Number(cm.data_page_offset);
     const chunk = bytes.subarray(start, start + Math.floor(Number(cm.total_compressed_size) / 2));
     assert.throws(
-      () => decodeFlatChunk(chunk, Number(meta.row_groups[0]!.num_rows), el, cm, types.get("f64") as "float64", compressors, 'f.parquet, row group 0, column "f64"'),
-      (e: Error) => e instanceof FormatError && /column "f64": the column chunk ends after \d+ of 600 rows/.test(e.message),
+      () =>
+        decodeFlatChunk(
+          chunk,
+          Number(meta.row_groups[0]!.num_rows),
+          el,
+          cm,
+          types.get("f64") as "float64",
+          compressors,
+          'f.parquet, row group 0, column "f64"',
+        ),
+      (e: Error) =>
+        e instanceof FormatError && /column "f64": the column chunk ends after \d+ of 600 rows/.test(e.message),
     );
   });
 });

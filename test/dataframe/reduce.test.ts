@@ -21,7 +21,8 @@ after(async () => {
   await c[Symbol.asyncDispose]();
 });
 
-const close = (a: unknown, b: unknown) => a === b || (typeof a === "number" && typeof b === "number" && Math.abs(a - b) <= 1e-9 * Math.max(1, Math.abs(b)));
+const close = (a: unknown, b: unknown) =>
+  a === b || (typeof a === "number" && typeof b === "number" && Math.abs(a - b) <= 1e-9 * Math.max(1, Math.abs(b)));
 
 describe("whole-frame reductions skip nulls and NaN, as pandas", () => {
   const want = expected["reductions"] as Record<string, Record<string, unknown>>;
@@ -33,7 +34,10 @@ describe("whole-frame reductions skip nulls and NaN, as pandas", () => {
       const here = await trips[agg]({ columns: cols }).compute(sync);
       for (const col of cols) {
         const w = want[agg]![col];
-        for (const [where, got] of [["cluster", onCluster], ["sync", here]] as const) {
+        for (const [where, got] of [
+          ["cluster", onCluster],
+          ["sync", here],
+        ] as const) {
           const v = got[col] instanceof Date ? (got[col] as Date).getTime() : got[col];
           assert.ok(close(v, w), `${agg}(${col}) on ${where}: ${String(v)}, pandas ${String(w)}`);
         }
@@ -42,7 +46,13 @@ describe("whole-frame reductions skip nulls and NaN, as pandas", () => {
   }
 
   test("the default columns: numeric ones for sums and moments, every column for count, min, max and nunique", async () => {
-    assert.deepEqual(Object.keys(await trips.sum().compute(sync)), ["vendor", "distance", "fare", "passengers", "flag"]);
+    assert.deepEqual(Object.keys(await trips.sum().compute(sync)), [
+      "vendor",
+      "distance",
+      "fare",
+      "passengers",
+      "flag",
+    ]);
     assert.deepEqual(Object.keys(await trips.count().compute(sync)), trips.columns);
     assert.throws(() => trips.mean({ columns: ["zone"] }), /cannot take the mean of column "zone" of type utf8/);
   });
@@ -54,7 +64,9 @@ describe("whole-frame reductions skip nulls and NaN, as pandas", () => {
     const all = expectedTable("all").values;
     for (const col of Object.keys(want)) {
       // pandas' quantile: linear interpolation between the order statistics around (n - 1) q.
-      const v = (all[col] as (number | null)[]).filter((x): x is number => x !== null && !Number.isNaN(x)).sort((a, b) => a - b);
+      const v = (all[col] as (number | null)[])
+        .filter((x): x is number => x !== null && !Number.isNaN(x))
+        .sort((a, b) => a - b);
       const q = (p: number) => {
         const r = (v.length - 1) * p;
         const lo = Math.floor(r);
@@ -62,7 +74,10 @@ describe("whole-frame reductions skip nulls and NaN, as pandas", () => {
       };
       const [count, mean, std, min, max] = want[col]!;
       const pandas = [count, mean, std, min, q(0.25), q(0.5), q(0.75), max];
-      assert.ok(t[col]!.every((x, i) => close(x, pandas[i])), `${col}: ${t[col]} vs ${pandas}`);
+      assert.ok(
+        t[col]!.every((x, i) => close(x, pandas[i])),
+        `${col}: ${t[col]} vs ${pandas}`,
+      );
     }
   });
 
@@ -70,7 +85,12 @@ describe("whole-frame reductions skip nulls and NaN, as pandas", () => {
     const n = 50_000;
     const values = Array.from({ length: n }, (_, i) => ({ x: ((i * 7919) % n) / n }));
     for (const npartitions of [20, 2]) {
-      const t = columnsOf(await dd.fromRecords(values, { npartitions, dtypes: { x: "float64" } }).describe().compute({ scheduler: "sync" }));
+      const t = columnsOf(
+        await dd
+          .fromRecords(values, { npartitions, dtypes: { x: "float64" } })
+          .describe()
+          .compute({ scheduler: "sync" }),
+      );
       const exact = [0.25, 0.5, 0.75].map((p) => ((n - 1) * p) / n); // the values are 0, 1/n … (n-1)/n
       const got = (t["x"] as number[]).slice(4, 7);
       const tol = npartitions === 20 ? 1e-12 : 2 / 4096;
@@ -80,13 +100,41 @@ describe("whole-frame reductions skip nulls and NaN, as pandas", () => {
 });
 
 describe("groupby", () => {
-  const spec = { fare: ["mean", "max", "sum"], distance: "count", zone: "nunique", passengers: "std", pickup: "min" } as const;
-  const rename = (t: Record<string, unknown[]>) => ({ ...t, passengers_std: t["passengers"]!, pickup_min: t["pickup"]! });
+  const spec = {
+    fare: ["mean", "max", "sum"],
+    distance: "count",
+    zone: "nunique",
+    passengers: "std",
+    pickup: "min",
+  } as const;
+  const rename = (t: Record<string, unknown[]>) => ({
+    ...t,
+    passengers_std: t["passengers"]!,
+    pickup_min: t["pickup"]!,
+  });
 
   test("agg by one key matches pandas, sorted by the key; keys spread unevenly (vendor 4 has a handful of rows)", async () => {
     const g = trips.groupby("vendor").agg(spec as unknown as dd.AggSpec);
-    assert.deepEqual(g.columns, ["vendor", "fare_mean", "fare_max", "fare_sum", "distance", "zone", "passengers", "pickup"]);
-    assert.deepEqual(g.dtypes, { vendor: "int32", fare_mean: "float64", fare_max: "float64", fare_sum: "float64", distance: "int64", zone: "int64", passengers: "float64", pickup: "timestamp[ms]" });
+    assert.deepEqual(g.columns, [
+      "vendor",
+      "fare_mean",
+      "fare_max",
+      "fare_sum",
+      "distance",
+      "zone",
+      "passengers",
+      "pickup",
+    ]);
+    assert.deepEqual(g.dtypes, {
+      vendor: "int32",
+      fare_mean: "float64",
+      fare_max: "float64",
+      fare_sum: "float64",
+      distance: "int64",
+      zone: "int64",
+      passengers: "float64",
+      pickup: "timestamp[ms]",
+    });
     const want = expectedTable("groupby_vendor").values;
     assertColumns(rename(columnsOf(await g.compute({ scheduler: c.client }))), want, "cluster");
     assertColumns(rename(columnsOf(await g.compute(sync))), want, "sync");
@@ -107,15 +155,31 @@ describe("groupby", () => {
     const got = columnsOf(await g.compute({ scheduler: c.client }));
     const want = expectedTable("groupby_vendor_zone").values;
     // The same rows as pandas' (each group once: it lives in exactly one output partition).
-    assert.deepEqual(rowSet(got, ["vendor", "zone", "fare"]), rowSet(want as Record<string, unknown[]>, ["vendor", "zone", "fare"]));
+    assert.deepEqual(
+      rowSet(got, ["vendor", "zone", "fare"]),
+      rowSet(want as Record<string, unknown[]>, ["vendor", "zone", "fare"]),
+    );
   });
 
   test("shortcuts: sum, mean, count, min, max, var, std, nunique over every other column that fits", async () => {
     const t = columnsOf(await trips.select(["vendor", "fare"]).groupby("vendor").mean().compute(sync));
-    assertColumns(t, { vendor: expectedTable("groupby_vendor").values["vendor"]!, fare: expectedTable("groupby_vendor").values["fare_mean"]! }, "mean()");
+    assertColumns(
+      t,
+      {
+        vendor: expectedTable("groupby_vendor").values["vendor"]!,
+        fare: expectedTable("groupby_vendor").values["fare_mean"]!,
+      },
+      "mean()",
+    );
     assert.deepEqual(trips.groupby("vendor").sum().columns, ["vendor", "distance", "fare", "passengers", "flag"]);
-    assert.throws(() => trips.groupby("vendor").agg({ zone: "mean" }), /cannot take the mean of column "zone" of type utf8/);
-    assert.throws(() => trips.groupby("vendor").agg({ fare: "median" as never }), /unknown aggregation "median" for "fare"; the aggregations are count, size, sum, mean, min, max, var, std, nunique/);
+    assert.throws(
+      () => trips.groupby("vendor").agg({ zone: "mean" }),
+      /cannot take the mean of column "zone" of type utf8/,
+    );
+    assert.throws(
+      () => trips.groupby("vendor").agg({ fare: "median" as never }),
+      /unknown aggregation "median" for "fare"; the aggregations are count, size, sum, mean, min, max, var, std, nunique/,
+    );
     assert.throws(() => trips.groupby("vendr"), /no column "vendr" in groupby/);
   });
 });
@@ -129,7 +193,11 @@ describe("valueCounts and dropDuplicates", () => {
 
   test("dropDuplicates keeps first occurrences in order, nulls equal to nulls, as pandas", async () => {
     const pairs = trips.select(["vendor", "zone"]);
-    assertTable(await pairs.dropDuplicates({ splitEvery: 3 }).compute({ scheduler: c.client }), "drop_duplicates_vendor_zone", "dropDuplicates");
+    assertTable(
+      await pairs.dropDuplicates({ splitEvery: 3 }).compute({ scheduler: c.client }),
+      "drop_duplicates_vendor_zone",
+      "dropDuplicates",
+    );
     const byVendor = await trips.dropDuplicates({ subset: ["vendor"] }).compute(sync);
     assert.equal(byVendor.numRows, 4);
     assert.equal(byVendor.names.length, 8, "whole rows are kept");
@@ -139,7 +207,11 @@ describe("valueCounts and dropDuplicates", () => {
 describe("merge (broadcast)", () => {
   test("left and inner joins with a one-partition right side match pandas", async () => {
     const left = trips.select(["vendor", "fare"]);
-    assertTable(await left.merge(vendors, { on: "vendor", how: "left" }).compute({ scheduler: c.client }), "merge_left", "left");
+    assertTable(
+      await left.merge(vendors, { on: "vendor", how: "left" }).compute({ scheduler: c.client }),
+      "merge_left",
+      "left",
+    );
     assertTable(await left.merge(vendors, { on: "vendor" }).compute(sync), "merge_inner", "inner");
   });
 
@@ -151,7 +223,13 @@ describe("merge (broadcast)", () => {
   });
 
   test("suffixes for columns both sides have, leftOn/rightOn keep both keys", async () => {
-    const a = dd.fromRecords([{ k: 1, v: "a" }, { k: 2, v: "b" }], { dtypes: { k: "int32" } });
+    const a = dd.fromRecords(
+      [
+        { k: 1, v: "a" },
+        { k: 2, v: "b" },
+      ],
+      { dtypes: { k: "int32" } },
+    );
     const b = dd.fromRecords([{ id: 1, v: "x" }], { dtypes: { id: "int32" } });
     const m = a.merge(b, { leftOn: "k", rightOn: "id", how: "left" });
     assert.deepEqual(m.columns, ["k", "v_x", "id", "v_y"]);
@@ -160,11 +238,19 @@ describe("merge (broadcast)", () => {
 
   test("a join on columns of different types is a SchemaError naming both", () => {
     const strKeys = vendors.astype({ vendor: "utf8" });
-    assert.throws(() => trips.merge(strKeys, { on: "vendor" }), (e: Error) => e instanceof SchemaError && /left "vendor" is int32, right "vendor" is utf8; convert one with astype/.test(e.message));
+    assert.throws(
+      () => trips.merge(strKeys, { on: "vendor" }),
+      (e: Error) =>
+        e instanceof SchemaError &&
+        /left "vendor" is int32, right "vendor" is utf8; convert one with astype/.test(e.message),
+    );
   });
 
   test("a right side too big to broadcast is hash-shuffled with the left instead; broadcast: true still broadcasts it", async () => {
-    const big = dd.fromRecords(Array.from({ length: 10 }, (_, i) => ({ vendor: i })), { npartitions: 3, dtypes: { vendor: "int32" } });
+    const big = dd.fromRecords(
+      Array.from({ length: 10 }, (_, i) => ({ vendor: i })),
+      { npartitions: 3, dtypes: { vendor: "int32" } },
+    );
     // fromRecords knows its size (tiny): broadcast without asking.
     assert.equal(trips.merge(big, { on: "vendor" }).npartitions, trips.npartitions);
     const unknownSize = big.assign({ w: (d) => d.vendor * 2 });
@@ -172,7 +258,11 @@ describe("merge (broadcast)", () => {
     // A left join (an inner one would broadcast the left side, small by its Parquet metadata).
     const shuffled = trips.merge(unknownSize, { on: "vendor", how: "left" });
     const broadcast = trips.merge(unknownSize, { on: "vendor", how: "left", broadcast: true });
-    assert.equal(shuffled.taskCount - broadcast.taskCount, 10 + 100 + 10 + 3 + 30 + 10 - 1, "split, piece and bucket tasks on both sides instead of joining the right side into one");
+    assert.equal(
+      shuffled.taskCount - broadcast.taskCount,
+      10 + 100 + 10 + 3 + 30 + 10 - 1,
+      "split, piece and bucket tasks on both sides instead of joining the right side into one",
+    );
     assert.equal(await shuffled.len(sync), 600);
     assert.equal(await broadcast.len(sync), 600);
     assert.equal(await trips.merge(unknownSize, { on: "vendor" }).len(sync), want);

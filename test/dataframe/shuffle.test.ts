@@ -45,10 +45,19 @@ describe("hashing keys for the shuffle", () => {
   test("equal values hash alike whatever their type; null and NaN are one key; several keys mix in order", () => {
     const vals = [1, 2, null, 2 ** 40, -3];
     const hashes = (["int32", "int64", "float64", "uint64"] as const).map((t) => {
-      const safe = t === "int32" ? vals.map((v) => (v === 2 ** 40 ? 7 : v)) : t === "uint64" ? vals.map((v) => (v === -3 ? 9 : v)) : vals;
+      const safe =
+        t === "int32"
+          ? vals.map((v) => (v === 2 ** 40 ? 7 : v))
+          : t === "uint64"
+            ? vals.map((v) => (v === -3 ? 9 : v))
+            : vals;
       return Array.from(hashRows(new Part(["k"], [columnFrom(t, safe)]), ["k"]));
     });
-    for (const i of [0, 1, 2]) assert.ok(hashes.every((h) => h[i] === hashes[0]![i]), `value ${vals[i]} hashes alike in every type`);
+    for (const i of [0, 1, 2])
+      assert.ok(
+        hashes.every((h) => h[i] === hashes[0]![i]),
+        `value ${vals[i]} hashes alike in every type`,
+      );
     assert.equal(hashes[1]![3], hashes[2]![3]);
     const nan = hashRows(new Part(["k"], [columnFrom("float64", [NaN, null])]), ["k"]);
     assert.equal(nan[0], nan[1]);
@@ -56,7 +65,26 @@ describe("hashing keys for the shuffle", () => {
     const h = hashRows(two, ["a", "b"]);
     assert.notEqual(h[0], h[1], "(x, y) and (y, x) differ");
     assert.equal(h[0], h[2]);
-    assert.notEqual(new Set(Array.from(hashRows(new Part(["k"], [columnFrom("int32", Array.from({ length: 1000 }, (_, i) => i))]), ["k"]), (x) => x % 16)).size, 1);
+    assert.notEqual(
+      new Set(
+        Array.from(
+          hashRows(
+            new Part(
+              ["k"],
+              [
+                columnFrom(
+                  "int32",
+                  Array.from({ length: 1000 }, (_, i) => i),
+                ),
+              ],
+            ),
+            ["k"],
+          ),
+          (x) => x % 16,
+        ),
+      ).size,
+      1,
+    );
   });
 });
 
@@ -124,7 +152,9 @@ describe("merge, hash-shuffled, every how, matches pandas", () => {
   });
 
   test("leftOn/rightOn, outer: both key columns kept, nulls on the side without the row", async () => {
-    const got = await onAll(L.merge(R, { leftOn: "li", rightOn: "ri", how: "outer", broadcast: false, npartitions: 3 }));
+    const got = await onAll(
+      L.merge(R, { leftOn: "li", rightOn: "ri", how: "outer", broadcast: false, npartitions: 3 }),
+    );
     const want = expectedTable("merge_outer_li_ri");
     assert.deepEqual(Object.keys(got), want.columns);
     assert.deepEqual(rowSet(got, want.columns), rowSet(want.values, want.columns));
@@ -135,8 +165,14 @@ describe("merge, hash-shuffled, every how, matches pandas", () => {
     // Split, piece and bucket tasks on both sides, and a join per bucket.
     assert.equal(m.taskCount, L.taskCount + R.taskCount + (6 + 6 * 16 + 16) + (2 + 2 * 16 + 16) + 16);
     const n = await lengths(m);
-    assert.ok(n.filter((x) => x === 0).length >= 6, `at most 9 distinct keys (nulls one of them) in 16 buckets: ${n.join(" ")}`);
-    assert.equal(n.reduce((a, b) => a + b, 0), expectedTable("merge_inner_k").values["li"]!.length);
+    assert.ok(
+      n.filter((x) => x === 0).length >= 6,
+      `at most 9 distinct keys (nulls one of them) in 16 buckets: ${n.join(" ")}`,
+    );
+    assert.equal(
+      n.reduce((a, b) => a + b, 0),
+      expectedTable("merge_inner_k").values["li"]!.length,
+    );
   });
 });
 
@@ -167,30 +203,58 @@ describe("merge, broadcast: pandas' rows in pandas' order", () => {
     }
   });
   test("outer cannot broadcast: asking is an ArgumentError, leaving it out shuffles", () => {
-    assert.throws(() => L.merge(R, { on: "k", how: "outer", broadcast: true }), (e: Error) => e instanceof ArgumentError && /how: "outer" cannot broadcast a side/.test(e.message));
+    assert.throws(
+      () => L.merge(R, { on: "k", how: "outer", broadcast: true }),
+      (e: Error) => e instanceof ArgumentError && /how: "outer" cannot broadcast a side/.test(e.message),
+    );
     assert.equal(L.merge(R, { on: "k", how: "outer" }).npartitions, 6);
   });
 });
 
 describe("shuffle: one stage, refused past MAX_SHUFFLE_PIECES", () => {
   test("400 partitions into 300 would be 120,000 piece tasks: an ArgumentError saying to repartition first", () => {
-    const many = dd.fromRecords(Array.from({ length: 400 }, (_, i) => ({ k: i })), { npartitions: 400, dtypes: { k: "int32" } });
+    const many = dd.fromRecords(
+      Array.from({ length: 400 }, (_, i) => ({ k: i })),
+      { npartitions: 400, dtypes: { k: "int32" } },
+    );
     assert.equal(dd.MAX_SHUFFLE_PIECES, 100_000);
-    assert.throws(() => many.shuffle("k", { npartitions: 300 }), (e: Error) => e instanceof ArgumentError && /400 partitions into 300 make 120000 pieces, more than the 100000 \(MAX_SHUFFLE_PIECES\).*repartition to fewer/.test(e.message));
+    assert.throws(
+      () => many.shuffle("k", { npartitions: 300 }),
+      (e: Error) =>
+        e instanceof ArgumentError &&
+        /400 partitions into 300 make 120000 pieces, more than the 100000 \(MAX_SHUFFLE_PIECES\).*repartition to fewer/.test(
+          e.message,
+        ),
+    );
     assert.equal(many.shuffle("k", { npartitions: 200 }).npartitions, 200);
-    assert.throws(() => many.shuffle("nope"), (e: Error) => e instanceof ColumnError && /no column "nope" in shuffle/.test(e.message));
+    assert.throws(
+      () => many.shuffle("nope"),
+      (e: Error) => e instanceof ColumnError && /no column "nope" in shuffle/.test(e.message),
+    );
   });
 });
 
 describe("merge: bad input", () => {
   test("keys of different types are a SchemaError naming both, for shuffle joins too", () => {
     const bad = R.astype({ k: "float64" });
-    assert.throws(() => L.merge(bad, { on: "k", how: "outer" }), (e: Error) => e instanceof SchemaError && /left "k" is int64, right "k" is float64/.test(e.message));
+    assert.throws(
+      () => L.merge(bad, { on: "k", how: "outer" }),
+      (e: Error) => e instanceof SchemaError && /left "k" is int64, right "k" is float64/.test(e.message),
+    );
   });
   test("an unknown how and a missing key column say what there is", () => {
-    assert.throws(() => L.merge(R, { on: "k", how: "cross" as "inner" }), (e: Error) => e instanceof ArgumentError && /"inner", "left", "right" or "outer", got "cross"/.test(e.message));
-    assert.throws(() => L.merge(R, { on: "nope", how: "outer" }), (e: Error) => e instanceof ColumnError && /nope/.test(e.message) && /"k", "s", "d", "lv", "li"/.test(e.message));
-    assert.throws(() => L.merge(R, { on: "k", how: "outer", npartitions: 0 }), (e: Error) => e instanceof ArgumentError && /npartitions must be a whole number ≥ 1, got 0/.test(e.message));
+    assert.throws(
+      () => L.merge(R, { on: "k", how: "cross" as "inner" }),
+      (e: Error) => e instanceof ArgumentError && /"inner", "left", "right" or "outer", got "cross"/.test(e.message),
+    );
+    assert.throws(
+      () => L.merge(R, { on: "nope", how: "outer" }),
+      (e: Error) => e instanceof ColumnError && /nope/.test(e.message) && /"k", "s", "d", "lv", "li"/.test(e.message),
+    );
+    assert.throws(
+      () => L.merge(R, { on: "k", how: "outer", npartitions: 0 }),
+      (e: Error) => e instanceof ArgumentError && /npartitions must be a whole number ≥ 1, got 0/.test(e.message),
+    );
   });
 });
 
@@ -224,17 +288,24 @@ describe("sortValues and setIndex: sampled divisions, a range shuffle, stable so
       assert.equal(s.index, col);
       const norm = (v: unknown) => (v instanceof Date ? v.getTime() : v) as number | string;
       const div = s.divisions.map(norm);
-      for (let i = 1; i < div.length; i++) assert.ok(div[i - 1]! <= div[i]!, `divisions of ${col} ascending: ${div.join(", ")}`);
+      for (let i = 1; i < div.length; i++)
+        assert.ok(div[i - 1]! <= div[i]!, `divisions of ${col} ascending: ${div.join(", ")}`);
       const parts = await Promise.all(Array.from({ length: s.npartitions }, (_, j) => partition(s, j)));
       parts.forEach((p, j) => {
         const vals = p[col]!.filter((v) => v !== null) as (number | string)[];
         for (const v of vals) {
           assert.ok(v >= div[j]!, `${col} partition ${j}: ${v} below ${div[j]}`);
-          assert.ok(j === parts.length - 1 ? v <= div[j + 1]! : v < div[j + 1]!, `${col} partition ${j}: ${v} past ${div[j + 1]}`);
+          assert.ok(
+            j === parts.length - 1 ? v <= div[j + 1]! : v < div[j + 1]!,
+            `${col} partition ${j}: ${v} past ${div[j + 1]}`,
+          );
         }
         if (j < parts.length - 1) assert.ok(!p[col]!.includes(null), "nulls only in the last partition");
       });
-      assert.equal(parts.reduce((n, p) => n + p[col]!.length, 0), 160);
+      assert.equal(
+        parts.reduce((n, p) => n + p[col]!.length, 0),
+        160,
+      );
     }
     assert.equal((await L.sortValues("k", { ascending: false, ...sync })).divisions, null, "descending: no divisions");
   });
@@ -261,10 +332,19 @@ describe("sortValues and setIndex: sampled divisions, a range shuffle, stable so
   });
 
   test("bad input: a missing column lists the columns, ascending must fit", async () => {
-    await assert.rejects(L.sortValues("nope"), (e: Error) => e instanceof ColumnError && /nope/.test(e.message) && /"k", "s", "d", "lv", "li"/.test(e.message));
+    await assert.rejects(
+      L.sortValues("nope"),
+      (e: Error) => e instanceof ColumnError && /nope/.test(e.message) && /"k", "s", "d", "lv", "li"/.test(e.message),
+    );
     await assert.rejects(L.setIndex("nope"), (e: Error) => e instanceof ColumnError && /setIndex/.test(e.message));
-    await assert.rejects(L.sortValues(["k", "s"], { ascending: [true] }), (e: Error) => e instanceof ArgumentError && /one boolean per column \(2\)/.test(e.message));
-    await assert.rejects(L.sortValues("k", { npartitions: 1.5 }), (e: Error) => e instanceof ArgumentError && /npartitions must be a whole number/.test(e.message));
+    await assert.rejects(
+      L.sortValues(["k", "s"], { ascending: [true] }),
+      (e: Error) => e instanceof ArgumentError && /one boolean per column \(2\)/.test(e.message),
+    );
+    await assert.rejects(
+      L.sortValues("k", { npartitions: 1.5 }),
+      (e: Error) => e instanceof ArgumentError && /npartitions must be a whole number/.test(e.message),
+    );
   });
 });
 
@@ -285,7 +365,11 @@ describe("repartition", () => {
   test("fewer partitions keep the divisions that still fall between partitions", async () => {
     const s = await L.setIndex("li", { npartitions: 8, ...sync });
     const r = s.repartition({ npartitions: 2 });
-    assert.deepEqual(r.divisions, [s.divisions![0], s.divisions![Math.floor(s.npartitions / 2)], s.divisions![s.npartitions]]);
+    assert.deepEqual(r.divisions, [
+      s.divisions![0],
+      s.divisions![Math.floor(s.npartitions / 2)],
+      s.divisions![s.npartitions],
+    ]);
     assert.equal(s.repartition({ npartitions: 20 }).divisions, null);
   });
   test("by partitionSize: the sizes measured first, small neighbours joined, big partitions cut; same rows in order", async () => {
@@ -297,14 +381,27 @@ describe("repartition", () => {
     const small = await L.repartition({ partitionSize: 400, scheduler: c.client });
     assert.ok(small.npartitions > 6, `${small.npartitions} partitions`);
     const n = await lengths(small);
-    assert.ok(n.every((x) => x <= 12), n.join(" ")); // the empty input between two cut ones stays an empty partition
-    assert.equal(n.reduce((a, b) => a + b, 0), 160);
+    assert.ok(
+      n.every((x) => x <= 12),
+      n.join(" "),
+    ); // the empty input between two cut ones stays an empty partition
+    assert.equal(
+      n.reduce((a, b) => a + b, 0),
+      160,
+    );
     assertColumns(await onAll(small), want, "partitions of ≤ 400 bytes");
     await assert.rejects(L.repartition({ partitionSize: "lots" }), /cannot read "lots" as a size/);
-    assert.throws(() => L.repartition({ npartitions: 2, partitionSize: 10 } as never), /npartitions or partitionSize, not both/);
+    assert.throws(
+      () => L.repartition({ npartitions: 2, partitionSize: 10 } as never),
+      /npartitions or partitionSize, not both/,
+    );
   });
   test("bad input", () => {
-    assert.throws(() => L.repartition({ npartitions: 0 }), (e: Error) => e instanceof ArgumentError && /repartition takes \{ npartitions \} as a whole number ≥ 1/.test(e.message));
+    assert.throws(
+      () => L.repartition({ npartitions: 0 }),
+      (e: Error) =>
+        e instanceof ArgumentError && /repartition takes \{ npartitions \} as a whole number ≥ 1/.test(e.message),
+    );
   });
 });
 
@@ -354,13 +451,26 @@ print(json.dumps(out))`;
         for (const how of ["inner", "left", "right", "outer"] as const) {
           for (const broadcast of [false, undefined]) {
             if (broadcast === undefined && how === "outer") continue;
-            const got = columnsOf(await left.merge(right, { on: ["k", "s"], how, broadcast, npartitions: 5 }).select(["li", "ri"]).compute({ scheduler: c.client }));
+            const got = columnsOf(
+              await left
+                .merge(right, { on: ["k", "s"], how, broadcast, npartitions: 5 })
+                .select(["li", "ri"])
+                .compute({ scheduler: c.client }),
+            );
             const pairs = got["li"]!.map((a, i) => JSON.stringify([a, got["ri"]![i]])).sort();
             assert.deepEqual(pairs, want[how], `seed ${seed}, ${how}, broadcast ${broadcast}`);
           }
         }
-        const sorted = await left.sortValues(["s", "v"], { ascending: [false, true], npartitions: 3, scheduler: c.client });
-        assert.deepEqual(columnsOf(await sorted.compute({ scheduler: c.client }))["li"], want.sort, `seed ${seed}: sort`);
+        const sorted = await left.sortValues(["s", "v"], {
+          ascending: [false, true],
+          npartitions: 3,
+          scheduler: c.client,
+        });
+        assert.deepEqual(
+          columnsOf(await sorted.compute({ scheduler: c.client }))["li"],
+          want.sort,
+          `seed ${seed}: sort`,
+        );
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }

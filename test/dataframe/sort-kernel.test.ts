@@ -24,13 +24,19 @@ function values(kind: string): unknown[] {
     const tie = rand() < 0.3;
     switch (kind) {
       case "int64":
-        return tie ? BigInt(Math.floor(rand() * 8) - 4) : BigInt.asIntN(64, (BigInt(Math.floor(rand() * 2 ** 32)) << 32n) | BigInt(Math.floor(rand() * 2 ** 32)));
+        return tie
+          ? BigInt(Math.floor(rand() * 8) - 4)
+          : BigInt.asIntN(64, (BigInt(Math.floor(rand() * 2 ** 32)) << 32n) | BigInt(Math.floor(rand() * 2 ** 32)));
       case "uint64":
-        return tie ? 7n : BigInt.asUintN(64, (BigInt(Math.floor(rand() * 2 ** 32)) << 32n) | BigInt(Math.floor(rand() * 2 ** 32)));
+        return tie
+          ? 7n
+          : BigInt.asUintN(64, (BigInt(Math.floor(rand() * 2 ** 32)) << 32n) | BigInt(Math.floor(rand() * 2 ** 32)));
       case "timestamp[us]":
         return tie ? 1_700_000_000_000_000n : BigInt(Math.floor((rand() - 0.3) * 2e15));
       case "float64":
-        return tie ? [0, -0, Infinity, -Infinity, NaN, 1.5][Math.floor(rand() * 6)] : (rand() - 0.5) * 10 ** Math.floor(rand() * 20 - 10);
+        return tie
+          ? [0, -0, Infinity, -Infinity, NaN, 1.5][Math.floor(rand() * 6)]
+          : (rand() - 0.5) * 10 ** Math.floor(rand() * 20 - 10);
       default:
         return tie ? 3 : Math.floor((rand() - 0.5) * 2 ** 31);
     }
@@ -56,7 +62,10 @@ describe("the radix sort of sortValues", () => {
     for (const desc of [false, true]) {
       test(`${type} ${desc ? "descending" : "ascending"}: the order of a stable comparator sort, nulls last`, () => {
         const vals = values(type);
-        const col: Column = type === "int64" || type === "uint64" || type.startsWith("timestamp") ? rawColumn64(type, vals) : columnFrom(type, vals);
+        const col: Column =
+          type === "int64" || type === "uint64" || type.startsWith("timestamp")
+            ? rawColumn64(type, vals)
+            : columnFrom(type, vals);
         const got = Array.from(sortOrder(new Part(["x"], [col], N), ["x"], [!desc]));
         assert.deepEqual(got, reference(vals, desc));
       });

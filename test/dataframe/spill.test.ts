@@ -21,12 +21,17 @@ test("a Part's measured size is its buffers' bytes (what the memory limits count
   assert.ok(m >= p.nbytes && m < p.nbytes + 400, `measured ${m} for ${p.nbytes} bytes of buffers`);
 });
 
-test("a hash shuffle and a sort of ~38 MB on two workers limited to 8 MB each spill and finish, every key in one partition, every row in order", { timeout: 180_000 }, async () => {
+test("a hash shuffle and a sort of ~38 MB on two workers limited to 8 MB each spill and finish, every key in one partition, every row in order", {
+  timeout: 180_000,
+}, async () => {
   await using c = await startCluster({ workers: 2, memoryLimit: "8MB", heartbeatMs: 50 });
   const ROWS = 200_000;
   const KEYS = 5000;
   // 16 partitions of 200k rows (int32 key, float64 value, int32 row: 3.2 MB each), made on the workers.
-  const seeds = dd.fromRecords(Array.from({ length: 16 }, (_, i) => ({ seed: i })), { npartitions: 16, dtypes: { seed: "int32" } });
+  const seeds = dd.fromRecords(
+    Array.from({ length: 16 }, (_, i) => ({ seed: i })),
+    { npartitions: 16, dtypes: { seed: "int32" } },
+  );
   const gen = seeds.mapPartitions(
     (t: { getChild(n: string): { at(i: number): number } }, rows: number, keys: number) => {
       const seed = t.getChild("seed").at(0);
@@ -69,23 +74,44 @@ test("a hash shuffle and a sort of ~38 MB on two workers limited to 8 MB each sp
   const n = 16 * ROWS;
   assert.equal((await held.sum({ columns: ["r"] }).compute({ scheduler: c.client }))["r"], (n * (n - 1)) / 2);
   // A sort of the same rows under the same limits (a range shuffle): in order, nothing lost.
-  const sorted = await within(held.sortValues("r", { npartitions: 12, scheduler: c.client }), 60_000, "the sort's sample");
+  const sorted = await within(
+    held.sortValues("r", { npartitions: 12, scheduler: c.client }),
+    60_000,
+    "the sort's sample",
+  );
   const sortedHeld = await within(sorted.persist({ scheduler: c.client }), 150_000, "the sort");
   held.release();
   const firstLast = sortedHeld.mapPartitions(
     (t: { numRows: number; getChild(n: string): { at(i: number): number } }) => {
       let ordered = true;
       for (let i = 1; i < t.numRows; i++) if (t.getChild("r").at(i - 1) > t.getChild("r").at(i)) ordered = false;
-      return { first: [t.numRows ? t.getChild("r").at(0) : -1], last: [t.numRows ? t.getChild("r").at(t.numRows - 1) : -1], n: [t.numRows], ordered: [ordered] };
+      return {
+        first: [t.numRows ? t.getChild("r").at(0) : -1],
+        last: [t.numRows ? t.getChild("r").at(t.numRows - 1) : -1],
+        n: [t.numRows],
+        ordered: [ordered],
+      };
     },
     { meta: { first: "int32", last: "int32", n: "int32", ordered: "bool" } },
   );
-  const ends = (await firstLast.compute({ scheduler: c.client })).toArray() as { first: number; last: number; n: number; ordered: boolean }[];
-  assert.equal(ends.reduce((s, e) => s + e.n, 0), n);
-  assert.ok(ends.every((e) => e.ordered), "each partition sorted");
+  const ends = (await firstLast.compute({ scheduler: c.client })).toArray() as {
+    first: number;
+    last: number;
+    n: number;
+    ordered: boolean;
+  }[];
+  assert.equal(
+    ends.reduce((s, e) => s + e.n, 0),
+    n,
+  );
+  assert.ok(
+    ends.every((e) => e.ordered),
+    "each partition sorted",
+  );
   const nonEmpty = ends.filter((e) => e.n > 0);
   assert.equal(nonEmpty[0]!.first, 0);
   assert.equal(nonEmpty.at(-1)!.last, n - 1);
-  for (let j = 1; j < nonEmpty.length; j++) assert.equal(nonEmpty[j]!.first, nonEmpty[j - 1]!.last + 1, "partitions follow each other with no row between");
+  for (let j = 1; j < nonEmpty.length; j++)
+    assert.equal(nonEmpty[j]!.first, nonEmpty[j - 1]!.last + 1, "partitions follow each other with no row between");
   sortedHeld.release();
 });

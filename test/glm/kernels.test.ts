@@ -19,19 +19,36 @@ import { rng } from "../array/reference.js";
 
 const FAMILY_NAMES: FamilyName[] = ["normal", "logistic", "poisson"];
 
-function problem(n: number, p: number, family: FamilyName, seed: number): { X: NDArray; y: NDArray; x: number[][]; t: number[] } {
+function problem(
+  n: number,
+  p: number,
+  family: FamilyName,
+  seed: number,
+): { X: NDArray; y: NDArray; x: number[][]; t: number[] } {
   const r = rng(seed);
   const gauss = () => Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());
   const x = Array.from({ length: n }, () => Array.from({ length: p }, gauss));
   const t = x.map((row) => {
     const eta = 0.3 * row[0]! - 0.2 * (row[1] ?? 0);
-    return family === "normal" ? eta + gauss() : family === "logistic" ? (r() < 1 / (1 + Math.exp(-eta)) ? 1 : 0) : Math.floor(-Math.log(1 - r()) * Math.exp(eta));
+    return family === "normal"
+      ? eta + gauss()
+      : family === "logistic"
+        ? r() < 1 / (1 + Math.exp(-eta))
+          ? 1
+          : 0
+        : Math.floor(-Math.log(1 - r()) * Math.exp(eta));
   });
   return { X: NDArray.from(x), y: NDArray.from(t), x, t };
 }
 
 /** Σ ℓ, its gradient and Hessian, row by row from the family's definitions. */
-function reference(family: FamilyName, x: number[][], t: number[], theta: Float64Array, intercept: boolean): { loss: number; grad: number[]; hess: number[][] } {
+function reference(
+  family: FamilyName,
+  x: number[][],
+  t: number[],
+  theta: Float64Array,
+  intercept: boolean,
+): { loss: number; grad: number[]; hess: number[][] } {
   const p = x[0]!.length;
   const q = theta.length;
   const grad = new Array<number>(q).fill(0);
@@ -51,7 +68,8 @@ function reference(family: FamilyName, x: number[][], t: number[], theta: Float6
   return { loss, grad, hess };
 }
 
-const close = (a: number, b: number, rtol: number, what: string) => assert.ok(Math.abs(a - b) <= rtol * Math.max(1, Math.abs(b)), `${what}: ${a} vs ${b}`);
+const close = (a: number, b: number, rtol: number, what: string) =>
+  assert.ok(Math.abs(a - b) <= rtol * Math.max(1, Math.abs(b)), `${what}: ${a} vs ${b}`);
 
 describe("families", () => {
   test("losses and derivatives never overflow: logistic at η = ±800 and Poisson's gradient match their limits", () => {
@@ -69,7 +87,12 @@ describe("families", () => {
   test("the derivatives are those of the loss (central differences)", () => {
     for (const name of FAMILY_NAMES) {
       const f = FAMILIES[name];
-      for (const [y, eta] of [[1, 0.3], [0, -1.2], [3, 0.7], [0, 2.5]] as const) {
+      for (const [y, eta] of [
+        [1, 0.3],
+        [0, -1.2],
+        [3, 0.7],
+        [0, 2.5],
+      ] as const) {
         if (!f.validTarget(y)) continue;
         const h = 1e-5;
         const [, r, w] = f.row(y, eta);
@@ -95,7 +118,10 @@ describe("block loss kernels", () => {
             assert.equal(out.length, 1 + (need >= 1 ? q : 0) + (need === 2 ? q * q : 0), what);
             close(out[0]!, ref.loss, 1e-12, `${what} loss`);
             if (need >= 1) for (let j = 0; j < q; j++) close(out[1 + j]!, ref.grad[j]!, 1e-11, `${what} grad ${j}`);
-            if (need === 2) for (let j = 0; j < q; j++) for (let k = 0; k < q; k++) close(out[1 + q + j * q + k]!, ref.hess[j]![k]!, 1e-11, `${what} hess ${j},${k}`);
+            if (need === 2)
+              for (let j = 0; j < q; j++)
+                for (let k = 0; k < q; k++)
+                  close(out[1 + q + j * q + k]!, ref.hess[j]![k]!, 1e-11, `${what} hess ${j},${k}`);
           }
         }
       }
@@ -106,10 +132,27 @@ describe("block loss kernels", () => {
     const { X, y, x, t } = problem(40, 3, "logistic", 3);
     const theta = Float64Array.of(0.1, -0.2, 0.3, 0.05);
     const view = X.slice("::2");
-    const ref = reference("logistic", x.filter((_, i) => i % 2 === 0), t.filter((_, i) => i % 2 === 0), theta, true);
-    close(blockLoss({ family: "logistic", need: 1, intercept: true }, view, y.slice("::2"), theta)[0]!, ref.loss, 1e-12, "view");
+    const ref = reference(
+      "logistic",
+      x.filter((_, i) => i % 2 === 0),
+      t.filter((_, i) => i % 2 === 0),
+      theta,
+      true,
+    );
+    close(
+      blockLoss({ family: "logistic", need: 1, intercept: true }, view, y.slice("::2"), theta)[0]!,
+      ref.loss,
+      1e-12,
+      "view",
+    );
     const x32 = NDArray.from(X, { dtype: "float32" });
-    const ref32 = reference("logistic", x.map((r) => r.map(Math.fround)), t, theta, true);
+    const ref32 = reference(
+      "logistic",
+      x.map((r) => r.map(Math.fround)),
+      t,
+      theta,
+      true,
+    );
     close(blockLoss({ family: "logistic", need: 0, intercept: true }, x32, y, theta)[0]!, ref32.loss, 1e-12, "float32");
   });
 
@@ -119,18 +162,29 @@ describe("block loss kernels", () => {
     const scale = Float64Array.of(2, 0.5, 1.5);
     const s: Scaling = { mean, scale, intercept: true };
     const thetaS = Float64Array.of(0.3, -0.1, 0.2, 0.4);
-    assert.deepEqual([...fromRaw(s, toRaw(s, thetaS))].map((v) => +v.toFixed(12)), [...thetaS]);
+    assert.deepEqual(
+      [...fromRaw(s, toRaw(s, thetaS))].map((v) => +v.toFixed(12)),
+      [...thetaS],
+    );
     const z = x.map((row) => row.map((v, j) => (v - mean[j]!) / scale[j]!));
     const ref = reference("poisson", z, t, thetaS, true);
     const out = scaledBlockLoss({ family: "poisson", need: 2, intercept: true }, s, X, y, thetaS);
     close(out[0]!, ref.loss, 1e-12, "loss");
     for (let j = 0; j < 4; j++) close(out[1 + j]!, ref.grad[j]!, 1e-11, `grad ${j}`);
-    for (let j = 0; j < 4; j++) for (let k = 0; k < 4; k++) close(out[5 + j * 4 + k]!, ref.hess[j]![k]!, 1e-11, `hess ${j},${k}`);
+    for (let j = 0; j < 4; j++)
+      for (let k = 0; k < 4; k++) close(out[5 + j * 4 + k]!, ref.hess[j]![k]!, 1e-11, `hess ${j},${k}`);
   });
 
   test("the check pass finds the first NaN or infinity and the first bad target, with their rows, and merges statistics", () => {
-    const a = NDArray.from([[1, 2], [3, NaN], [Infinity, 0]]);
-    const b = NDArray.from([[5, 6], [7, 8]]);
+    const a = NDArray.from([
+      [1, 2],
+      [3, NaN],
+      [Infinity, 0],
+    ]);
+    const b = NDArray.from([
+      [5, 6],
+      [7, 8],
+    ]);
     const ya = NDArray.from([0, 1, 2]);
     const yb = NDArray.from([1, 0]);
     const ca = checkBlock({ family: "logistic" }, a, ya, 0, 0);
@@ -174,10 +228,25 @@ describe("penalties", () => {
 
 describe("solvers, driven in this thread", () => {
   /** Drives a solver with the loss of a whole problem evaluated here. */
-  function solve(solver: SolverName, family: FamilyName, pen: Penalty, X: NDArray, y: NDArray, blocks: [NDArray, NDArray][]) {
+  function solve(
+    solver: SolverName,
+    family: FamilyName,
+    pen: Penalty,
+    X: NDArray,
+    y: NDArray,
+    blocks: [NDArray, NDArray][],
+  ) {
     const q = X.shape[1]! + 1;
     const theta0 = new Float64Array(q);
-    const run = SOLVERS[solver].run(theta0, { q, penalty: pen, maxIter: 500, gtol: 1e-9 * X.shape[0]!, onSingular: "damp", blocks: blocks.length, rho: 10 });
+    const run = SOLVERS[solver].run(theta0, {
+      q,
+      penalty: pen,
+      maxIter: 500,
+      gtol: 1e-9 * X.shape[0]!,
+      onSingular: "damp",
+      blocks: blocks.length,
+      rho: 10,
+    });
     let passes = 0;
     let step = run.next();
     while (!step.done) {
@@ -185,15 +254,29 @@ describe("solvers, driven in this thread", () => {
       passes++;
       if (r.kind === "evaluate") {
         const out = blockLoss({ family, need: r.need, intercept: true }, X, y, r.theta);
-        const point: Point = { loss: out[0]!, grad: r.need >= 1 ? out.slice(1, 1 + q) : null, hess: r.need === 2 ? out.slice(1 + q) : null };
+        const point: Point = {
+          loss: out[0]!,
+          grad: r.need >= 1 ? out.slice(1, 1 + q) : null,
+          hess: r.need === 2 ? out.slice(1 + q) : null,
+        };
         addSmoothPenalty(pen, r.theta, point, q);
         step = run.next(point);
       } else {
-        const spec = { family, intercept: true, scaling: { mean: null, scale: null, intercept: true }, gtol: r.gtol, maxIter: 200 };
+        const spec = {
+          family,
+          intercept: true,
+          scaling: { mean: null, scale: null, intercept: true },
+          gtol: r.gtol,
+          maxIter: 200,
+        };
         const outs = blocks.map(([bx, by], k) => admmLocal(spec, bx, by, r.z, r.u[k]!, r.warm[k]!, r.rho));
         const gradAtZ = new Float64Array(q);
         outs.forEach((o) => o.subarray(q, 2 * q).forEach((v, j) => (gradAtZ[j] = gradAtZ[j]! + v)));
-        step = run.next({ thetas: outs.map((o) => o.slice(0, q)), lossAtZ: outs.reduce((s, o) => s + o[2 * q]!, 0), gradAtZ });
+        step = run.next({
+          thetas: outs.map((o) => o.slice(0, q)),
+          lossAtZ: outs.reduce((s, o) => s + o[2 * q]!, 0),
+          gradAtZ,
+        });
       }
     }
     return { ...step.value, passes };
@@ -203,11 +286,14 @@ describe("solvers, driven in this thread", () => {
     const { X, y } = problem(120, 4, "logistic", 21);
     const blocks: [NDArray, NDArray][] = [0, 40, 80].map((s) => [X.slice(`${s}:${s + 40}`), y.slice(`${s}:${s + 40}`)]);
     const smooth: Penalty = { l1: 0, l2: 2, p: 4 };
-    const results = (["lbfgs", "newton", "gradient_descent", "proximal_grad", "admm"] as const).map((s) => [s, solve(s, "logistic", smooth, X, y, blocks)] as const);
+    const results = (["lbfgs", "newton", "gradient_descent", "proximal_grad", "admm"] as const).map(
+      (s) => [s, solve(s, "logistic", smooth, X, y, blocks)] as const,
+    );
     const [, ref] = results[1]!;
     for (const [name, r] of results) {
       assert.ok(r.converged, `${name} converged`);
-      for (let j = 0; j < 5; j++) assert.ok(Math.abs(r.theta[j]! - ref.theta[j]!) < 1e-7, `${name} entry ${j}: ${r.theta[j]} vs ${ref.theta[j]}`);
+      for (let j = 0; j < 5; j++)
+        assert.ok(Math.abs(r.theta[j]! - ref.theta[j]!) < 1e-7, `${name} entry ${j}: ${r.theta[j]} vs ${ref.theta[j]}`);
     }
     const enet: Penalty = { l1: 3, l2: 1, p: 4 };
     const a = solve("proximal_grad", "logistic", enet, X, y, blocks);
@@ -226,7 +312,15 @@ describe("solvers, driven in this thread", () => {
   test("running out of iterations is a result (converged false, stopped by max-iter), not an error", () => {
     const { X, y } = problem(50, 3, "logistic", 6);
     const q = 4;
-    const run = SOLVERS.gradient_descent.run(new Float64Array(q), { q, penalty: { l1: 0, l2: 0, p: 3 }, maxIter: 2, gtol: 1e-12, onSingular: "damp", blocks: 1, rho: 1 });
+    const run = SOLVERS.gradient_descent.run(new Float64Array(q), {
+      q,
+      penalty: { l1: 0, l2: 0, p: 3 },
+      maxIter: 2,
+      gtol: 1e-12,
+      onSingular: "damp",
+      blocks: 1,
+      rho: 1,
+    });
     let step = run.next();
     while (!step.done) {
       const r = step.value as Extract<Request, { kind: "evaluate" }>;

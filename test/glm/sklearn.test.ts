@@ -10,7 +10,16 @@ import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { after, before, describe, test } from "node:test";
 import * as mw from "../../node/array.js";
-import { LinearRegression, LogisticRegression, PoissonRegression, fitGlm, type FamilyName, type FitOptions, type FitResult, type SolverName } from "../../node/glm.js";
+import {
+  LinearRegression,
+  LogisticRegression,
+  PoissonRegression,
+  fitGlm,
+  type FamilyName,
+  type FitOptions,
+  type FitResult,
+  type SolverName,
+} from "../../node/glm.js";
 import { openSession, type SchedulerSession } from "../../src/graph/collection.js";
 import { startCluster, type TestCluster } from "../helpers/cluster.js";
 
@@ -39,16 +48,32 @@ const L1: SolverName[] = ["proximal_grad", "admm"];
 const TOL = 1e-10;
 
 /** ‖a − b‖∞ ≤ rtol · ‖b‖∞ over coefficients and intercept; exact zeros of an L1 solution stay zero. */
-function assertClose(got: { coef: Float64Array; intercept: number }, want: { coef: readonly number[]; intercept: number }, rtol: number, what: string): void {
+function assertClose(
+  got: { coef: Float64Array; intercept: number },
+  want: { coef: readonly number[]; intercept: number },
+  rtol: number,
+  what: string,
+): void {
   const a = [...got.coef, got.intercept];
   const b = [...want.coef, want.intercept];
   const scale = Math.max(...b.map(Math.abs));
   const worst = Math.max(...a.map((v, i) => Math.abs(v - b[i]!)));
-  assert.ok(worst <= rtol * scale, `${what}: coefficients differ by ${worst.toExponential(2)} (> ${rtol} × ${scale.toFixed(3)})\n  got  ${a.map((v) => v.toFixed(7)).join(" ")}\n  want ${b.map((v) => v.toFixed(7)).join(" ")}`);
+  assert.ok(
+    worst <= rtol * scale,
+    `${what}: coefficients differ by ${worst.toExponential(2)} (> ${rtol} × ${scale.toFixed(3)})\n  got  ${a.map((v) => v.toFixed(7)).join(" ")}\n  want ${b.map((v) => v.toFixed(7)).join(" ")}`,
+  );
 }
 
 function optionsFor(c: Case, solver: SolverName): FitOptions {
-  return { solver, regularizer: c.regularizer, lambda: c.regularizer === "none" ? undefined : c.lambda, l1Ratio: c.regularizer === "elastic_net" ? c.l1Ratio : undefined, standardize: c.standardize, tol: TOL, maxIter: 5000 };
+  return {
+    solver,
+    regularizer: c.regularizer,
+    lambda: c.regularizer === "none" ? undefined : c.lambda,
+    l1Ratio: c.regularizer === "elastic_net" ? c.l1Ratio : undefined,
+    standardize: c.standardize,
+    tol: TOL,
+    maxIter: 5000,
+  };
 }
 
 const solversFor = (c: Case): SolverName[] => (c.regularizer === "l1" || c.regularizer === "elastic_net" ? L1 : ALL);
@@ -93,24 +118,60 @@ describe(`meshwork/glm finds scikit-learn ${fixture.sklearn}'s coefficients`, ()
 
   test("the solvers agree with each other to 1e-6 where scikit-learn has no estimator: Poisson with L1 and elastic net", async () => {
     const { X, y } = data("poisson", 50);
-    for (const [regularizer, l1Ratio] of [["l1", undefined], ["elastic_net", 0.3]] as const) {
+    for (const [regularizer, l1Ratio] of [
+      ["l1", undefined],
+      ["elastic_net", 0.3],
+    ] as const) {
       const [prox, admm] = await Promise.all(
-        L1.map((solver) => fitGlm("poisson", X, y, { solver, regularizer, lambda: 30, l1Ratio, tol: 1e-11, maxIter: 5000, scheduler: "sync" })),
+        L1.map((solver) =>
+          fitGlm("poisson", X, y, {
+            solver,
+            regularizer,
+            lambda: 30,
+            l1Ratio,
+            tol: 1e-11,
+            maxIter: 5000,
+            scheduler: "sync",
+          }),
+        ),
       );
       assert.ok(prox!.converged && admm!.converged, regularizer);
-      assertClose(admm!, { coef: [...prox!.coef], intercept: prox!.intercept }, 1e-6, `poisson ${regularizer}: admm vs proximal_grad`);
-      assert.ok(prox!.coef.some((v) => v === 0), `${regularizer} sets some coefficients to exactly 0: ${[...prox!.coef]}`);
-      assert.deepEqual([...admm!.coef].map((v) => v === 0), [...prox!.coef].map((v) => v === 0), "the same zeros");
+      assertClose(
+        admm!,
+        { coef: [...prox!.coef], intercept: prox!.intercept },
+        1e-6,
+        `poisson ${regularizer}: admm vs proximal_grad`,
+      );
+      assert.ok(
+        prox!.coef.some((v) => v === 0),
+        `${regularizer} sets some coefficients to exactly 0: ${[...prox!.coef]}`,
+      );
+      assert.deepEqual(
+        [...admm!.coef].map((v) => v === 0),
+        [...prox!.coef].map((v) => v === 0),
+        "the same zeros",
+      );
     }
   });
 
   test("the estimators score as scikit-learn's do: accuracy, R², D²", async () => {
-    const pick = (family: FamilyName, regularizer: string, standardize = false) => fixture.cases.find((k) => k.family === family && k.regularizer === regularizer && k.standardize === standardize)!;
+    const pick = (family: FamilyName, regularizer: string, standardize = false) =>
+      fixture.cases.find((k) => k.family === family && k.regularizer === regularizer && k.standardize === standardize)!;
     const made = { normal: LinearRegression, logistic: LogisticRegression, poisson: PoissonRegression } as const;
-    for (const k of [pick("normal", "none"), pick("normal", "l1"), pick("logistic", "l2"), pick("logistic", "elastic_net"), pick("logistic", "l2", true), pick("poisson", "l2")]) {
+    for (const k of [
+      pick("normal", "none"),
+      pick("normal", "l1"),
+      pick("logistic", "l2"),
+      pick("logistic", "elastic_net"),
+      pick("logistic", "l2", true),
+      pick("poisson", "l2"),
+    ]) {
       const { X, y } = data(k.family, 50);
       const Est = made[k.family];
-      const m = await new Est({ ...optionsFor(k, k.regularizer === "l1" || k.regularizer === "elastic_net" ? "proximal_grad" : "lbfgs"), scheduler: "sync" }).fit(X, y);
+      const m = await new Est({
+        ...optionsFor(k, k.regularizer === "l1" || k.regularizer === "elastic_net" ? "proximal_grad" : "lbfgs"),
+        scheduler: "sync",
+      }).fit(X, y);
       assertClose(m, k, 1e-4, k.sklearn);
       const score = await m.score(X, y);
       if (k.family === "logistic") assert.equal(score, k.score, `${k.sklearn}: accuracy`);
@@ -123,9 +184,17 @@ describe("against scikit-learn now, on fresh data (Debian's /usr/bin/python3 wit
   const python = "/usr/bin/python3";
   const probe = spawnSync(python, ["-c", "import sklearn, numpy; print(sklearn.__version__)"], { encoding: "utf8" });
   const available = probe.status === 0;
-  const skip = available ? false : `skipped: no ${python} with scikit-learn here (apt-get install python3-sklearn); the committed fixtures are tested above`;
-  test(`fits match scikit-learn ${available ? probe.stdout.trim() : ""} run now (seed 7), every family and regularizer`, { skip }, async () => {
-    const r = spawnSync(python, [new URL("../fixtures/glm/make_fixtures.py", import.meta.url).pathname, "--live", "7"], { encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
+  const skip = available
+    ? false
+    : `skipped: no ${python} with scikit-learn here (apt-get install python3-sklearn); the committed fixtures are tested above`;
+  test(`fits match scikit-learn ${available ? probe.stdout.trim() : ""} run now (seed 7), every family and regularizer`, {
+    skip,
+  }, async () => {
+    const r = spawnSync(
+      python,
+      [new URL("../fixtures/glm/make_fixtures.py", import.meta.url).pathname, "--live", "7"],
+      { encoding: "utf8", maxBuffer: 64 * 1024 * 1024 },
+    );
     assert.equal(r.status, 0, r.stderr);
     const live = JSON.parse(r.stdout) as Fixture;
     for (const k of live.cases) {

@@ -29,7 +29,9 @@ const add = delayed((x: number, y: number) => x + y, { name: "add" });
 
 // Where a task ran: this thread sets the marker, worker threads do not have it.
 (globalThis as { meshworkTestThread?: string }).meshworkTestThread = "this thread";
-const where = delayed(() => (globalThis as { meshworkTestThread?: string }).meshworkTestThread ?? "a worker", { name: "where" });
+const where = delayed(() => (globalThis as { meshworkTestThread?: string }).meshworkTestThread ?? "a worker", {
+  name: "where",
+});
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -43,10 +45,13 @@ describe("delayed calls", () => {
 
   test("a call is recorded, not made: nothing runs until compute", async () => {
     let calls = 0;
-    const counted = delayed((x: number) => {
-      calls++;
-      return x * 2;
-    }, { local: true });
+    const counted = delayed(
+      (x: number) => {
+        calls++;
+        return x * 2;
+      },
+      { local: true },
+    );
     const d = counted(counted(3));
     assert.ok(d instanceof Delayed, String(d));
     assert.equal(d.taskCount, 2);
@@ -57,7 +62,10 @@ describe("delayed calls", () => {
   });
 
   test("arguments may be delayed values nested in arrays and plain objects", async () => {
-    const combine = delayed((parts: { a: number; rest: number[] }, label: string) => `${label}: ${parts.a + parts.rest.reduce((s, x) => s + x, 0)}`);
+    const combine = delayed(
+      (parts: { a: number; rest: number[] }, label: string) =>
+        `${label}: ${parts.a + parts.rest.reduce((s, x) => s + x, 0)}`,
+    );
     const d = combine({ a: inc(0), rest: [inc(1), 10, inc(inc(2))] }, "sum");
     assert.equal(await d.compute(sync), "sum: 17");
   });
@@ -73,23 +81,40 @@ describe("delayed calls", () => {
 
   test("a collection as an argument is its whole value", async () => {
     const shape = delayed((a: { shape: readonly number[] }) => [...a.shape]);
-    assert.deepEqual(await shape(fromArray([[1, 2, 3], [4, 5, 6]], { chunks: 1 })).compute(sync), [2, 3]);
+    assert.deepEqual(
+      await shape(
+        fromArray(
+          [
+            [1, 2, 3],
+            [4, 5, 6],
+          ],
+          { chunks: 1 },
+        ),
+      ).compute(sync),
+      [2, 3],
+    );
   });
 
   test("tasks may be async functions; their results are awaited", async () => {
-    const later = delayed(async (x: number) => {
-      await sleep(1);
-      return x * 10;
-    }, { local: true });
+    const later = delayed(
+      async (x: number) => {
+        await sleep(1);
+        return x * 10;
+      },
+      { local: true },
+    );
     assert.equal(await add(later(1), later(2)).compute(sync), 30);
   });
 
   test("compute(a, b) runs one graph: a task both need runs once", async () => {
     let loads = 0;
-    const load = delayed(() => {
-      loads++;
-      return 10;
-    }, { local: true });
+    const load = delayed(
+      () => {
+        loads++;
+        return 10;
+      },
+      { local: true },
+    );
     const base = load();
     const [a, b] = await computeWith(sync, [inc(base), add(base, base)]);
     assert.deepEqual([a, b], [11, 20]);
@@ -103,7 +128,13 @@ describe("keys", () => {
   test("non-pure calls get a new key every time (the default: a function may be random or read the clock)", () => {
     assert.notEqual(inc(1).key, inc(1).key);
     assert.match(inc(1).key, /^inc-/);
-    assert.match(delayed(function parse(s: string) { return s; })("x").key, /^parse-/, "the function's name by default");
+    assert.match(
+      delayed(function parse(s: string) {
+        return s;
+      })("x").key,
+      /^parse-/,
+      "the function's name by default",
+    );
   });
 
   test("pure calls of the same function on equal arguments share a key, so the work is done once", async () => {
@@ -143,7 +174,10 @@ describe("keys", () => {
     function scale(this: unknown, k: number, x: number) {
       return k * x;
     }
-    const [by2, by3] = [delayed(scale.bind(null, 2), { pure: true, local: true }), delayed(scale.bind(null, 3), { pure: true, local: true })];
+    const [by2, by3] = [
+      delayed(scale.bind(null, 2), { pure: true, local: true }),
+      delayed(scale.bind(null, 3), { pure: true, local: true }),
+    ];
     assert.notEqual(by2(5).key, by3(5).key);
     assert.deepEqual(await computeWith(sync, [by2(5), by3(5)]), [10, 15]);
   });
@@ -151,7 +185,10 @@ describe("keys", () => {
   test("an argument that contains itself is refused with a clear error", () => {
     const loop: { self?: unknown } = {};
     loop.self = [loop];
-    assert.throws(() => inc(loop as never), (err: unknown) => err instanceof ArgumentError && /contains itself/.test(err.message));
+    assert.throws(
+      () => inc(loop as never),
+      (err: unknown) => err instanceof ArgumentError && /contains itself/.test(err.message),
+    );
     const shared = { a: 1 };
     assert.doesNotThrow(() => add(shared as never, [shared, shared] as never), "the same object twice is not a cycle");
   });
@@ -161,19 +198,28 @@ describe("errors and bad input", () => {
   test("a task that throws rejects compute with that very error; its dependents do not run; the next compute works", async () => {
     const boom = new TypeError("boom");
     let dependents = 0;
-    const bad = delayed(() => {
-      throw boom;
-    }, { local: true })();
-    const after = delayed((x: number) => {
-      dependents++;
-      return x;
-    }, { local: true });
+    const bad = delayed(
+      () => {
+        throw boom;
+      },
+      { local: true },
+    )();
+    const after = delayed(
+      (x: number) => {
+        dependents++;
+        return x;
+      },
+      { local: true },
+    );
     await assert.rejects(after(bad).compute(sync), (err: unknown) => err === boom);
     const asyncBoom = new RangeError("later");
-    const badLater = delayed(async () => {
-      await sleep(1);
-      throw asyncBoom;
-    }, { local: true })();
+    const badLater = delayed(
+      async () => {
+        await sleep(1);
+        throw asyncBoom;
+      },
+      { local: true },
+    )();
     await assert.rejects(after(badLater).compute(sync), (err: unknown) => err === asyncBoom);
     assert.equal(dependents, 0);
     assert.equal(await add(inc(1), 1).compute(sync), 3);
@@ -193,7 +239,12 @@ describe("errors and bad input", () => {
       [{ name: 7 }, /name must be a non-empty string/],
       [{ nmae: "load" }, /unknown delayed option "nmae"/],
     ];
-    for (const [options, message] of badDelayed) assert.throws(() => delayed(f, options as never), (e: unknown) => e instanceof ArgumentError && message.test(e.message), String(options));
+    for (const [options, message] of badDelayed)
+      assert.throws(
+        () => delayed(f, options as never),
+        (e: unknown) => e instanceof ArgumentError && message.test(e.message),
+        String(options),
+      );
     const d = delayed(f, { local: true })();
     const badCompute: [unknown, RegExp][] = [
       [null, /options must be an object/],
@@ -205,7 +256,11 @@ describe("errors and bad input", () => {
       [{ schedular: "sync" }, /unknown compute option "schedular"/],
     ];
     for (const [options, message] of badCompute) {
-      await assert.rejects(d.compute(options as never), (e: unknown) => e instanceof ArgumentError && message.test(e.message), String(options));
+      await assert.rejects(
+        d.compute(options as never),
+        (e: unknown) => e instanceof ArgumentError && message.test(e.message),
+        String(options),
+      );
       await assert.rejects(d.persist(options as never), ArgumentError);
     }
     await assert.rejects(computeWith(sync, d as never), /take an array of values/);
@@ -217,10 +272,13 @@ describe("errors and bad input", () => {
 describe("persist in this thread", () => {
   test("persist computes once; later graphs use the value instead of running the task again", async () => {
     let runs = 0;
-    const expensive = delayed(() => {
-      runs++;
-      return 21;
-    }, { local: true })();
+    const expensive = delayed(
+      () => {
+        runs++;
+        return 21;
+      },
+      { local: true },
+    )();
     const held = await expensive.persist(sync);
     assert.equal(runs, 1);
     assert.equal(held.key, expensive.key);
@@ -236,36 +294,50 @@ describe("persist in this thread", () => {
 describe("the local scheduler", () => {
   test("runs ready tasks in the prepared order", async () => {
     const ran: string[] = [];
-    const step = delayed((label: string, ..._inputs: unknown[]) => {
-      ran.push(label);
-      return label;
-    }, { local: true });
+    const step = delayed(
+      (label: string, ..._inputs: unknown[]) => {
+        ran.push(label);
+        return label;
+      },
+      { local: true },
+    );
     const leaves = Array.from({ length: 8 }, (_, i) => step(`leaf${i}`));
     const mids = [0, 1, 2, 3].map((i) => step(`mid${i}`, leaves[2 * i], leaves[2 * i + 1]));
     const top = step("top", step("left", mids[0], mids[1]), step("right", mids[2], mids[3]), step("lonely"));
     const prepared = prepare([top[COLLECTION]()]);
     const labels = new Map<string, string>();
     for (const [key, node] of prepared.graph) labels.set(key, (node as Task).args[0] as string);
-    const planned = [...prepared.order.keys()].sort((a, b) => prepared.order.get(a)! - prepared.order.get(b)!).map((k) => labels.get(k));
+    const planned = [...prepared.order.keys()]
+      .sort((a, b) => prepared.order.get(a)! - prepared.order.get(b)!)
+      .map((k) => labels.get(k));
     await top.compute(sync);
     assert.deepEqual(ran, planned);
-    assert.ok(ran.indexOf("mid0") < ran.indexOf("leaf2"), `a pair is combined before the next pair starts: ${ran.join(" ")}`);
+    assert.ok(
+      ran.indexOf("mid0") < ran.indexOf("leaf2"),
+      `a pair is combined before the next pair starts: ${ran.join(" ")}`,
+    );
   });
 
   test("drops a value as soon as the last task needing it has run (outputs are kept)", async () => {
     const refs: WeakRef<object>[] = [];
-    const make = delayed(() => {
-      const block = { data: new Float64Array(100_000) };
-      refs.push(new WeakRef(block));
-      return block;
-    }, { local: true });
+    const make = delayed(
+      () => {
+        const block = { data: new Float64Array(100_000) };
+        refs.push(new WeakRef(block));
+        return block;
+      },
+      { local: true },
+    );
     const use = delayed((b: { data: Float64Array }) => b.data.length);
     // Runs after `use`, in a later turn (a WeakRef keeps its target for the turn that made it).
-    const collected = delayed(async (_n: number) => {
-      await sleep(0);
-      (globalThis as { gc?: () => void }).gc!();
-      return refs.at(-1)!.deref() === undefined;
-    }, { local: true });
+    const collected = delayed(
+      async (_n: number) => {
+        await sleep(0);
+        (globalThis as { gc?: () => void }).gc!();
+        return refs.at(-1)!.deref() === undefined;
+      },
+      { local: true },
+    );
     const block = make();
     assert.equal(await collected(use(block)).compute(sync), true, "dropped after its only user ran");
     const [kept] = await computeWith(sync, [collected(use(block)), block]);
@@ -318,10 +390,12 @@ describe("on a cluster", () => {
     const bad = delayed(function explode(x: number) {
       throw new TypeError(`bad ${x}`);
     })(inc(1));
-    const err = await inc(bad).compute().then(
-      () => assert.fail("should reject"),
-      (e: unknown) => e,
-    );
+    const err = await inc(bad)
+      .compute()
+      .then(
+        () => assert.fail("should reject"),
+        (e: unknown) => e,
+      );
     assert.ok(err instanceof RemoteError, String(err));
     assert.equal(err.remoteName, "TypeError");
     assert.match(err.message, /bad 2/);
@@ -349,7 +423,11 @@ describe("on a cluster", () => {
       assert.ok(refused(err), String(err));
     }
     await c.client.workers(); // a round trip: anything submitted would have reached the scheduler by now
-    assert.equal(c.cluster.scheduler.state.tasks.has(first.key), false, "the task before the closure was not sent either");
+    assert.equal(
+      c.cluster.scheduler.state.tasks.has(first.key),
+      false,
+      "the task before the closure was not sent either",
+    );
   });
 
   test("futures are arguments: the cluster uses them in place, this thread fetches them", async () => {

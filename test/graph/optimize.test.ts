@@ -5,7 +5,20 @@
 
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { computeWith, cull, Delayed, fuse, LayeredGraph, optimize, registerBuiltin, registerFuser, registerRepeatable, Task, TaskRef, type GraphNode } from "../../src/internal.js";
+import {
+  computeWith,
+  cull,
+  Delayed,
+  fuse,
+  LayeredGraph,
+  optimize,
+  registerBuiltin,
+  registerFuser,
+  registerRepeatable,
+  Task,
+  TaskRef,
+  type GraphNode,
+} from "../../src/internal.js";
 
 const ref = (k: string) => new TaskRef(k);
 
@@ -28,14 +41,20 @@ registerFuser("test.sum", (consumer, inputKey, producer) => {
 // test.sum becomes a test.sum argument of -x when x is a number.
 registerFuser("test.sum", (consumer, inputKey, producer) => {
   if (producer.fn !== "test.negate" || typeof producer.args[0] !== "number") return null;
-  return new Task("test.sum", consumer.args.map((a) => (a instanceof TaskRef && a.key === inputKey ? -(producer.args[0] as number) : a)));
+  return new Task(
+    "test.sum",
+    consumer.args.map((a) => (a instanceof TaskRef && a.key === inputKey ? -(producer.args[0] as number) : a)),
+  );
 });
 const sum = (...args: unknown[]) => new Task("test.sum", args);
 // A read from storage, as the io builtins are: cheap to run again, so it is copied into each
 // consumer that can absorb it: test.sum(read(x), y) becomes test.sum-read(x, y), which reads too.
 let readCalls = 0;
 registerBuiltin("test.read", ((x: number) => (readCalls++, x)) as never);
-registerBuiltin("test.sum-read", ((x: number, ...ys: number[]) => (readCalls++, ys.reduce((a, b) => a + b, x))) as never);
+registerBuiltin(
+  "test.sum-read",
+  ((x: number, ...ys: number[]) => (readCalls++, ys.reduce((a, b) => a + b, x))) as never,
+);
 registerRepeatable("test.read");
 registerFuser("test.sum", (consumer, inputKey, producer) => {
   const [first, ...rest] = consumer.args;
@@ -104,7 +123,11 @@ describe("fuse", () => {
       ["d", sum(ref("m"), 1)],
     ]);
     const fused = fuse(graph, ["c", "d"]);
-    assert.deepEqual([...fused.keys()].sort(), ["a", "c", "d", "m"], "a has two users; n merged into c by the second fuser; m's input is not a number");
+    assert.deepEqual(
+      [...fused.keys()].sort(),
+      ["a", "c", "d", "m"],
+      "a has two users; n merged into c by the second fuser; m's input is not a number",
+    );
     assert.deepEqual((fused.get("c") as Task).args, [ref("a"), -5, 4]);
     assert.equal(await value(graph, "c", true), 2);
     assert.equal(await value(graph, "c", false), 2);
@@ -137,7 +160,11 @@ describe("fuse", () => {
     assert.deepEqual(fused.get("left")!.deps, [], "left reads for itself");
     assert.deepEqual(fused.get("right")!.deps, [], "and right");
     assert.deepEqual(fused.get("neg")!.deps, ["read"], "neg has no fuser: the read is kept for it");
-    const computed = (fuseIt: boolean) => computeWith({ scheduler: "sync", fuse: fuseIt }, outputs.map((k) => new Delayed(k, LayeredGraph.of("test", graph))));
+    const computed = (fuseIt: boolean) =>
+      computeWith(
+        { scheduler: "sync", fuse: fuseIt },
+        outputs.map((k) => new Delayed(k, LayeredGraph.of("test", graph))),
+      );
     readCalls = 0;
     assert.deepEqual(await computed(true), [8, 9, -7]);
     assert.equal(readCalls, 3, "read inside left and right, and once for neg");
@@ -149,7 +176,10 @@ describe("fuse", () => {
       ["a", sum(ref("read"), 1)],
       ["b", sum(ref("read"), 2)],
     ]);
-    assert.deepEqual([...fuse(all, ["a", "b"]).values()].map((t) => (t as Task).fn), ["test.sum-read", "test.sum-read"]);
+    assert.deepEqual(
+      [...fuse(all, ["a", "b"]).values()].map((t) => (t as Task).fn),
+      ["test.sum-read", "test.sum-read"],
+    );
     assert.deepEqual([...fuse(all, ["a", "b"]).keys()], ["a", "b"], "absorbed by every user: gone");
     assert.ok(fuse(all, ["read", "a", "b"]).has("read"), "an output is not copied away");
   });

@@ -16,7 +16,12 @@ function sequence(o: Map<string, number>): string[] {
 }
 
 /** The most (by `weight`, 1 each by default) alive at once when the graph runs in `o`; fails if a task runs before an input. */
-function peak(graph: Map<string, GraphNode>, outputs: string[], o: Map<string, number>, weight: (key: string) => number = () => 1): number {
+function peak(
+  graph: Map<string, GraphNode>,
+  outputs: string[],
+  o: Map<string, number>,
+  weight: (key: string) => number = () => 1,
+): number {
   const users = new Map<string, number>();
   for (const node of graph.values()) for (const d of new Set(node.deps)) users.set(d, (users.get(d) ?? 0) + 1);
   const done = new Set<string>();
@@ -67,7 +72,8 @@ function addTransposeSum(n: number): Map<string, GraphNode> {
   const graph = new Map<string, GraphNode>();
   for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) graph.set(`x-${i},${j}`, task());
   for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) graph.set(`xT-${i},${j}`, task(`x-${j},${i}`));
-  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) graph.set(`add-${i},${j}`, task(`x-${i},${j}`, `xT-${i},${j}`));
+  for (let i = 0; i < n; i++)
+    for (let j = 0; j < n; j++) graph.set(`add-${i},${j}`, task(`x-${i},${j}`, `xT-${i},${j}`));
   for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) graph.set(`sum-${i},${j}`, task(`add-${i},${j}`));
   for (let i = 0; i < n; i++) graph.set(`rowsum-${i}`, task(...Array.from({ length: n }, (_, j) => `sum-${i},${j}`)));
   graph.set("total", task(...Array.from({ length: n }, (_, i) => `rowsum-${i}`)));
@@ -77,7 +83,7 @@ function addTransposeSum(n: number): Map<string, GraphNode> {
 /** A deterministic pseudo-random DAG: each node takes up to three earlier nodes as inputs. */
 function randomDag(seed: number, size: number): Map<string, GraphNode> {
   let s = seed;
-  const rand = () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32);
+  const rand = () => (s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32;
   const graph = new Map<string, GraphNode>();
   for (let i = 0; i < size; i++) {
     const inputs = i === 0 ? [] : Array.from({ length: Math.floor(rand() * 4) }, () => `n${Math.floor(rand() * i)}`);
@@ -93,7 +99,11 @@ describe("order", () => {
       const used = new Set([...graph.values()].flatMap((n) => n.deps));
       const sinks = [...graph.keys()].filter((k) => !used.has(k));
       const o = order(graph, sinks.slice(0, 3)); // not every sink is an output: the rest still get a place
-      assert.deepEqual([...o.values()].sort((a, b) => a - b), [...graph.keys()].map((_, i) => i), `seed ${seed}`);
+      assert.deepEqual(
+        [...o.values()].sort((a, b) => a - b),
+        [...graph.keys()].map((_, i) => i),
+        `seed ${seed}`,
+      );
       peak(graph, sinks, o); // asserts inputs first
     }
   });
@@ -110,7 +120,10 @@ describe("order", () => {
     const block = (k: string) => (/^(x|xT|add)-/.test(k) ? 1 : 0); // partial sums are numbers; blocks are what weigh
     const most = peak(graph, ["total"], order(graph, ["total"]), block);
     assert.ok(most <= 5, `blocks alive at once: ${most}`);
-    assert.ok(peak(graph, ["total"], creationOrder(graph), block) > 144, "in creation order every x block is alive at once");
+    assert.ok(
+      peak(graph, ["total"], creationOrder(graph), block) > 144,
+      "in creation order every x block is alive at once",
+    );
   });
 
   test("the heavier input goes first, so the light one is not held while the heavy one is computed", () => {
@@ -153,7 +166,11 @@ describe("order", () => {
     const first = order(build(), ["total"]);
     assert.deepEqual(order(build(), ["total"]), first);
     const loads = sequence(first).filter((k) => k.startsWith("load-"));
-    assert.deepEqual(loads, [0, 1, 2, 3, 4, 5].map((i) => `load-${i}`), "equal branches run in the order they were made");
+    assert.deepEqual(
+      loads,
+      [0, 1, 2, 3, 4, 5].map((i) => `load-${i}`),
+      "equal branches run in the order they were made",
+    );
   });
 
   test("a cycle is an ArgumentError that names the keys on it", () => {
@@ -163,11 +180,14 @@ describe("order", () => {
       ["c", task("b")],
       ["after", task("a")], // stuck behind the cycle, but not on it
     ]);
-    assert.throws(() => order(graph, ["after"]), (err: unknown) => {
-      assert.ok(err instanceof ArgumentError, String(err));
-      assert.match(err.message, /cycle: a → c → b → a$/);
-      return true;
-    });
+    assert.throws(
+      () => order(graph, ["after"]),
+      (err: unknown) => {
+        assert.ok(err instanceof ArgumentError, String(err));
+        assert.match(err.message, /cycle: a → c → b → a$/);
+        return true;
+      },
+    );
     assert.throws(() => order(new Map([["self", task("self")]]), ["self"]), /cycle: self → self/);
   });
 

@@ -65,8 +65,20 @@ export async function serveFiles(files: Record<string, [string, string]>): Promi
 }
 
 /** `entry` bundled for a browser page as one ES module in memory (`metafile`: with the inputs it took). */
-export async function bundleForBrowser(entry: URL, options: { metafile?: boolean } = {}): Promise<BuildResult & { outputFiles: { text: string }[] }> {
-  return build({ entryPoints: [entry.pathname], bundle: true, format: "esm", platform: "browser", target: "es2022", write: false, metafile: options.metafile ?? false, logLevel: "silent" });
+export async function bundleForBrowser(
+  entry: URL,
+  options: { metafile?: boolean } = {},
+): Promise<BuildResult & { outputFiles: { text: string }[] }> {
+  return build({
+    entryPoints: [entry.pathname],
+    bundle: true,
+    format: "esm",
+    platform: "browser",
+    target: "es2022",
+    write: false,
+    metafile: options.metafile ?? false,
+    logLevel: "silent",
+  });
 }
 
 /**
@@ -74,7 +86,10 @@ export async function bundleForBrowser(entry: URL, options: { metafile?: boolean
  * page at `url`, until it sets `window.__result` or `window.__error`; gives those and every uncaught
  * page error. The page, browser and server are gone when it resolves.
  */
-export async function runModulePage(js: string, timeoutMs: number): Promise<{ url: string; result: unknown; error: unknown; pageErrors: string[] }> {
+export async function runModulePage(
+  js: string,
+  timeoutMs: number,
+): Promise<{ url: string; result: unknown; error: unknown; pageErrors: string[] }> {
   await using server = await serveFiles({
     "/": ["text/html", `<!doctype html><meta charset="utf-8"><script type="module" src="/page.js"></script>`],
     "/page.js": ["text/javascript", js],
@@ -85,11 +100,20 @@ export async function runModulePage(js: string, timeoutMs: number): Promise<{ ur
   page.on("pageerror", (e) => pageErrors.push(String(e)));
   await page.goto(server.url);
   await page.waitForFunction("window.__result || window.__error", { timeout: timeoutMs });
-  return { url: server.url, error: await page.evaluate("window.__error"), result: await page.evaluate("window.__result"), pageErrors };
+  return {
+    url: server.url,
+    error: await page.evaluate("window.__error"),
+    result: await page.evaluate("window.__result"),
+    pageErrors,
+  };
 }
 
 /** Resolves with the browser workers once `n` tabs have joined `client`'s cluster (fails after `ms`). */
-export async function tabsJoined(client: { workers(): Promise<WorkerInfo[]> }, n = 1, ms = 20_000): Promise<WorkerInfo[]> {
+export async function tabsJoined(
+  client: { workers(): Promise<WorkerInfo[]> },
+  n = 1,
+  ms = 20_000,
+): Promise<WorkerInfo[]> {
   const deadline = Date.now() + ms;
   for (;;) {
     const tabs = (await client.workers()).filter((w) => w.kind === "browser");
@@ -104,7 +128,14 @@ export interface TabStatus {
   state: string;
   tasksDone: number;
   /** One entry per peer: its name, the link kinds with it, its data server's address (where the tab fetched from it). */
-  peers: { name: string; role: "peer" | "client"; kinds: string[]; address: string | undefined; bytesIn: number; bytesOut: number }[];
+  peers: {
+    name: string;
+    role: "peer" | "client";
+    kinds: string[];
+    address: string | undefined;
+    bytesIn: number;
+    bytesOut: number;
+  }[];
 }
 
 /**
@@ -114,9 +145,26 @@ export interface TabStatus {
  * so the tabs' results are taken on their word (`verifyUntrusted: false`) unless options say
  * otherwise: verified, a tab's result is kept only on the trusted witness (tab-liar.test.ts).
  */
-export async function tabCluster(nodeWorkers: number, options: SchedulerOptions & { serveData?: DataServeOptions } = {}) {
-  const net = await startNetworkScheduler({ verifyUntrusted: false, ...options, host: "127.0.0.1", port: 0, token: "client-t", workerToken: "worker-t" });
-  const group = new WorkerGroup({ scheduler: net.address, listen: "ws://127.0.0.1:0", kind: "node", namePrefix: "node", token: "worker-t", logLevel: "error" });
+export async function tabCluster(
+  nodeWorkers: number,
+  options: SchedulerOptions & { serveData?: DataServeOptions } = {},
+) {
+  const net = await startNetworkScheduler({
+    verifyUntrusted: false,
+    ...options,
+    host: "127.0.0.1",
+    port: 0,
+    token: "client-t",
+    workerToken: "worker-t",
+  });
+  const group = new WorkerGroup({
+    scheduler: net.address,
+    listen: "ws://127.0.0.1:0",
+    kind: "node",
+    namePrefix: "node",
+    token: "worker-t",
+    logLevel: "error",
+  });
   await group.grow(nodeWorkers);
   const client = await Client.connect(net.address, { token: "client-t" });
   const chrome = await launchChromium();

@@ -15,7 +15,9 @@ export interface TestCluster extends AsyncDisposable {
   connect(options?: ClientOptions): Promise<Client>;
 }
 
-export async function startCluster(options: LocalClusterOptions & { client?: ClientOptions } = {}): Promise<TestCluster> {
+export async function startCluster(
+  options: LocalClusterOptions & { client?: ClientOptions } = {},
+): Promise<TestCluster> {
   const baseline = resourceCounts();
   const { client: clientOptions, ...clusterOptions } = options;
   const cluster = await LocalCluster.start({ workers: 2, logLevel: "error", ...clusterOptions });

@@ -26,7 +26,9 @@ export function resourceCounts(): Map<string, number> {
 export async function expectNoLeaks(baseline: Map<string, number>, graceMs = TEARDOWN_GRACE_MS): Promise<void> {
   const deadline = Date.now() + graceMs;
   for (;;) {
-    const extra = [...resourceCounts()].filter(([kind, n]) => n > (baseline.get(kind) ?? 0)).map(([kind, n]) => `${kind} ×${n - (baseline.get(kind) ?? 0)}`);
+    const extra = [...resourceCounts()]
+      .filter(([kind, n]) => n > (baseline.get(kind) ?? 0))
+      .map(([kind, n]) => `${kind} ×${n - (baseline.get(kind) ?? 0)}`);
     if (extra.length === 0) return;
     if (Date.now() > deadline) throw new Error(`teardown leaked: ${extra.join(", ")}`);
     // A ref'd timer: when what is left is itself unref'd, an unref'd wait would let the loop exit mid-test.

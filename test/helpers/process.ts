@@ -17,7 +17,11 @@ export interface RunningProcess extends AsyncDisposable {
 
 /** Starts `node ...args` from the repository root (with `env` added). Disposal kills it if it is still running. */
 export function startNode(args: string[], env: Record<string, string> = {}): RunningProcess {
-  const child = spawn(process.execPath, args, { cwd: root, env: { ...process.env, NODE_OPTIONS: "", ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, args, {
+    cwd: root,
+    env: { ...process.env, NODE_OPTIONS: "", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let out = "";
   const listeners = new Set<() => void>();
   const onData = (d: Buffer) => {

@@ -16,7 +16,10 @@ export interface RangeServer extends AsyncDisposable {
  * Serves `files(path)` (a path like "/climate4.nc" → the bytes, or undefined for 404), with
  * `Range: bytes=a-b` answered 206, and `extra` answering other paths (content type and body).
  */
-export async function serveRanges(file: (path: string) => string | undefined, extra: Record<string, [string, string]> = {}): Promise<RangeServer> {
+export async function serveRanges(
+  file: (path: string) => string | undefined,
+  extra: Record<string, [string, string]> = {},
+): Promise<RangeServer> {
   const requests: RangeServer["requests"] = [];
   const server = createServer((req, res) => {
     const path = decodeURIComponent(new URL(req.url ?? "/", "http://x").pathname);
@@ -47,7 +50,12 @@ export async function serveRanges(file: (path: string) => string | undefined, ex
     }
     const part = body.subarray(from, Math.min(body.length, Number(m[2]) + 1));
     requests.push({ path, range: req.headers.range, bytes: part.length });
-    res.writeHead(206, { "content-length": part.length, "content-range": `bytes ${from}-${from + part.length - 1}/${body.length}` }).end(part);
+    res
+      .writeHead(206, {
+        "content-length": part.length,
+        "content-range": `bytes ${from}-${from + part.length - 1}/${body.length}`,
+      })
+      .end(part);
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;

@@ -4,7 +4,14 @@
 
 import { registerTransport } from "../../src/comm/registry.js";
 import type { Channel } from "../../src/comm/types.js";
-import { RtcLink, bridgeEnd, serveBridge, type BridgeEnd, type BridgeHostOptions, type BridgeMessage } from "../../src/comm/rtc-link.js";
+import {
+  RtcLink,
+  bridgeEnd,
+  serveBridge,
+  type BridgeEnd,
+  type BridgeHostOptions,
+  type BridgeMessage,
+} from "../../src/comm/rtc-link.js";
 import type { PeerConnectionLike, RtcSignal } from "../../src/comm/rtc-host.js";
 import type { RtcConfig } from "../../src/protocol/messages.js";
 import { countResources } from "./leaks.js";
@@ -56,7 +63,11 @@ export function rtcEnds(platform: RtcPlatform): RtcEnds {
       return pc;
     };
   };
-  const end = (self: string, options: Partial<BridgeHostOptions> = {}, relay: Relay = (_to, _data, pass) => pass()): RtcEnd => {
+  const end = (
+    self: string,
+    options: Partial<BridgeHostOptions> = {},
+    relay: Relay = (_to, _data, pass) => pass(),
+  ): RtcEnd => {
     const seen: BridgeMessage[] = [];
     const [hostEnd, workerEnd, closeBridge] = platform.transfer === "channel" ? portBridge(seen) : memoryBridge(seen);
     const served = serveBridge(hostEnd, { load, transfer: platform.transfer, ...options });
@@ -64,7 +75,8 @@ export function rtcEnds(platform: RtcPlatform): RtcEnds {
     link.onSignal = (to, data) => {
       const peer = links.get(to);
       if (peer) relay(to, data, () => peer.signal(self, data));
-      else if (data.kind !== "refused" && data.kind !== "bye") queueMicrotask(() => link.signal(to, { pc: data.pc, kind: "refused", reason: `nobody at ${to}` }));
+      else if (data.kind !== "refused" && data.kind !== "bye")
+        queueMicrotask(() => link.signal(to, { pc: data.pc, kind: "refused", reason: `nobody at ${to}` }));
     };
     links.set(self, link);
     return {
@@ -85,8 +97,14 @@ export function rtcEnds(platform: RtcPlatform): RtcEnds {
 function memoryBridge(seen: BridgeMessage[]): [BridgeEnd, BridgeEnd, () => void] {
   let toHost: (m: BridgeMessage) => void = () => {};
   let toWorker: (m: BridgeMessage) => void = () => {};
-  const workerEnd: BridgeEnd = { post: (m) => (seen.push(m), queueMicrotask(() => toHost(m))), receive: (h) => (toWorker = h) };
-  const hostEnd: BridgeEnd = { post: (m) => (seen.push(m), queueMicrotask(() => toWorker(m))), receive: (h) => (toHost = h) };
+  const workerEnd: BridgeEnd = {
+    post: (m) => (seen.push(m), queueMicrotask(() => toHost(m))),
+    receive: (h) => (toWorker = h),
+  };
+  const hostEnd: BridgeEnd = {
+    post: (m) => (seen.push(m), queueMicrotask(() => toWorker(m))),
+    receive: (h) => (toHost = h),
+  };
   return [hostEnd, workerEnd, () => {}];
 }
 
@@ -125,6 +143,7 @@ export function registerRtcTransport(scheme: string, ends: RtcEnds): () => void 
 /** Signalling that loses every ICE candidate (in SDP too), so no connection can be made: for timeouts and fallbacks. */
 export const muteRelay: Relay = (_to, data, pass) => {
   if (data.kind === "candidate") return;
-  if (data.kind === "offer" || data.kind === "answer") data.sdp = data.sdp.replace(/^a=candidate:.*\r?\n/gm, "").replace(/^a=end-of-candidates\r?\n/gm, "");
+  if (data.kind === "offer" || data.kind === "answer")
+    data.sdp = data.sdp.replace(/^a=candidate:.*\r?\n/gm, "").replace(/^a=end-of-candidates\r?\n/gm, "");
   pass();
 };

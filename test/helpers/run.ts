@@ -13,7 +13,12 @@ export interface RunResult {
 const root = new URL("../../", import.meta.url).pathname;
 
 /** Runs `node [...args]` from the repository root (or `cwd`); TypeScript files through tsx. */
-export function runNode(args: string[], timeoutMs = 60_000, env: Record<string, string> = {}, cwd = root): Promise<RunResult> {
+export function runNode(
+  args: string[],
+  timeoutMs = 60_000,
+  env: Record<string, string> = {},
+  cwd = root,
+): Promise<RunResult> {
   const started = performance.now();
   return new Promise((resolve) => {
     const child = spawn(process.execPath, args, { cwd, env: { ...process.env, NODE_OPTIONS: "", ...env } });

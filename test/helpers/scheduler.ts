@@ -9,11 +9,30 @@ let order = 0;
 
 /** A task running FN; `deps` are keys it needs first. Priorities follow creation order. */
 export function task(key: string, deps: string[] = [], extra: Partial<TaskMsg> = {}): TaskMsg {
-  return { key, fn: { kind: "source", id: FN.id }, args: serialize([key]).payload, deps, priority: [0, 0, order++], retries: 0, ...extra };
+  return {
+    key,
+    fn: { kind: "source", id: FN.id },
+    args: serialize([key]).payload,
+    deps,
+    priority: [0, 0, order++],
+    retries: 0,
+    ...extra,
+  };
 }
 
-export function addWorker(s: SchedulerState, id: string, resources: Record<string, number> = {}, trusted = true, host = ""): void {
-  s.addWorker(id, { address: `addr-${id}`, kind: "thread", nthreads: 1, memoryLimit: 0, resources, name: id }, trusted, host);
+export function addWorker(
+  s: SchedulerState,
+  id: string,
+  resources: Record<string, number> = {},
+  trusted = true,
+  host = "",
+): void {
+  s.addWorker(
+    id,
+    { address: `addr-${id}`, kind: "thread", nthreads: 1, memoryLimit: 0, resources, name: id },
+    trusted,
+    host,
+  );
 }
 
 /** A scheduler with client "c" and the given workers, start-up output drained. */
@@ -25,7 +44,12 @@ export function cluster(workers: string[], options?: SchedulerStateOptions): Sch
   return s;
 }
 
-export function submit(s: SchedulerState, tasks: TaskMsg[], wants = tasks.map((t) => t.key), client = "c"): Instruction[] {
+export function submit(
+  s: SchedulerState,
+  tasks: TaskMsg[],
+  wants = tasks.map((t) => t.key),
+  client = "c",
+): Instruction[] {
   s.updateGraph(client, tasks, [FN], wants);
   return s.takeInstructions();
 }
@@ -40,8 +64,10 @@ export function lines(out: Instruction[]): string[] {
   return out.map((ins) => {
     const msg = ins.msg;
     if (msg.op === "worker-banned") return `scheduler banned ${msg.name}`;
-    if (msg.op === "retirement-done") return `scheduler retired ${msg.result.retired.join(",")} kept ${msg.result.kept.map((k) => k.id).join(",")}`;
-    const keys = "key" in msg ? msg.key : "keys" in msg ? msg.keys.map((k) => (typeof k === "string" ? k : k.key)).join(",") : "";
+    if (msg.op === "retirement-done")
+      return `scheduler retired ${msg.result.retired.join(",")} kept ${msg.result.kept.map((k) => k.id).join(",")}`;
+    const keys =
+      "key" in msg ? msg.key : "keys" in msg ? msg.keys.map((k) => (typeof k === "string" ? k : k.key)).join(",") : "";
     return `${ins.id} ${msg.op} ${keys}`;
   });
 }

@@ -7,8 +7,12 @@
 export async function within<T>(p: Promise<T>, ms: number, what: string, context: string[] = []): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   try {
-    const timeout = () => new Error(`${what} did not settle within ${ms} ms${context.length ? `\n${context.join("\n")}` : ""}`);
-    return await Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(timeout()), ms)))]);
+    const timeout = () =>
+      new Error(`${what} did not settle within ${ms} ms${context.length ? `\n${context.join("\n")}` : ""}`);
+    return await Promise.race([
+      p,
+      new Promise<never>((_, reject) => (timer = setTimeout(() => reject(timeout()), ms))),
+    ]);
   } finally {
     clearTimeout(timer);
   }

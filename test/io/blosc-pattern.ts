@@ -23,7 +23,13 @@ export function bloscPattern(kind: BloscCase["kind"], n: number, typesize: numbe
       const k = i * typesize + b;
       if (kind === "random") out[k] = noise;
       else if (kind === "smooth") out[k] = b < typesize >> 1 ? noise : ((i >> 5) + 3 * b) & 0xff;
-      else out[k] = k < Math.floor(out.length / 3) ? (k % 3) * 7 : k < Math.floor((2 * out.length) / 3) ? 0x43 : Math.floor(k / 1000) & 0xff;
+      else
+        out[k] =
+          k < Math.floor(out.length / 3)
+            ? (k % 3) * 7
+            : k < Math.floor((2 * out.length) / 3)
+              ? 0x43
+              : Math.floor(k / 1000) & 0xff;
     }
   }
   return out;

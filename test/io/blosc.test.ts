@@ -38,18 +38,41 @@ function rng(seed: number): () => number {
 
 function assertBytes(actual: Uint8Array, expected: Uint8Array, what: string): void {
   assert.equal(actual.length, expected.length, `${what}: length`);
-  for (let i = 0; i < expected.length; i++) if (actual[i] !== expected[i]) assert.fail(`${what}: byte ${i} is ${actual[i]}, expected ${expected[i]}`);
+  for (let i = 0; i < expected.length; i++)
+    if (actual[i] !== expected[i]) assert.fail(`${what}: byte ${i} is ${actual[i]}, expected ${expected[i]}`);
 }
 
 describe("decoding what C-Blosc wrote", () => {
   test("the fixtures hold what the titles below say: split and unsplit, leftover blocks, stored as they are, shuffled or not", () => {
     const has = (p: (c: Case) => boolean) => manifest.some(p);
-    assert.ok(has((c) => (c.flags & 0x10) !== 0), "a chunk not split into streams");
-    assert.ok(has((c) => (c.flags & 0x10) === 0 && (c.flags & 0x2) === 0 && c.typesize > 1), "a chunk split into streams");
-    assert.ok(has((c) => (c.flags & 0x2) !== 0), "a chunk stored as it is");
-    assert.ok(has((c) => (c.flags & 0x1) === 0 && (c.flags & 0x2) === 0), "an unshuffled compressed chunk");
-    assert.ok(has((c) => (c.flags & 0x12) === 0 && c.n * c.typesize > c.blocksize_used && (c.n * c.typesize) % c.blocksize_used !== 0), "split, several blocks, a leftover");
-    for (const t of [1, 2, 3, 4, 8, 16, 24]) assert.ok(has((c) => c.typesize === t && (c.flags & 0x2) === 0), `compressed, typesize ${t}`);
+    assert.ok(
+      has((c) => (c.flags & 0x10) !== 0),
+      "a chunk not split into streams",
+    );
+    assert.ok(
+      has((c) => (c.flags & 0x10) === 0 && (c.flags & 0x2) === 0 && c.typesize > 1),
+      "a chunk split into streams",
+    );
+    assert.ok(
+      has((c) => (c.flags & 0x2) !== 0),
+      "a chunk stored as it is",
+    );
+    assert.ok(
+      has((c) => (c.flags & 0x1) === 0 && (c.flags & 0x2) === 0),
+      "an unshuffled compressed chunk",
+    );
+    assert.ok(
+      has(
+        (c) =>
+          (c.flags & 0x12) === 0 && c.n * c.typesize > c.blocksize_used && (c.n * c.typesize) % c.blocksize_used !== 0,
+      ),
+      "split, several blocks, a leftover",
+    );
+    for (const t of [1, 2, 3, 4, 8, 16, 24])
+      assert.ok(
+        has((c) => c.typesize === t && (c.flags & 0x2) === 0),
+        `compressed, typesize ${t}`,
+      );
   });
 
   for (const engine of ENGINES) {
@@ -63,7 +86,9 @@ describe("decoding what C-Blosc wrote", () => {
 
   test("the float32 chunks xarray writes (Blosc LZ4, byte shuffle, 512 kB blocks) decode the same both ways", () => {
     // From the zarr2 fixtures: several blocks split into four streams and a leftover.
-    const src = new Uint8Array(readFileSync(new URL("../fixtures/io/zarr2/codecs.zarr/blosc_big/0.0", import.meta.url)));
+    const src = new Uint8Array(
+      readFileSync(new URL("../fixtures/io/zarr2/codecs.zarr/blosc_big/0.0", import.meta.url)),
+    );
     assertBytes(decodeBlosc(src, undefined, "wasm"), decodeBlosc(src, undefined, "js"), "blosc_big");
   });
 });
@@ -78,10 +103,18 @@ describe("decoding what our encoder wrote", () => {
         // high bytes of each element slow, low bytes noise; then a run, then a short period
         for (let i = 0; i < data.length; i++) {
           const b = i % typesize;
-          data[i] = i > data.length * 0.8 ? i % 5 : i > data.length * 0.6 ? 7 : b < typesize / 2 ? (r() * 256) | 0 : (i >> 9) & 0xff;
+          data[i] =
+            i > data.length * 0.8
+              ? i % 5
+              : i > data.length * 0.6
+                ? 7
+                : b < typesize / 2
+                  ? (r() * 256) | 0
+                  : (i >> 9) & 0xff;
         }
         const enc = encodeBlosc(data, typesize, { shuffle });
-        for (const engine of ENGINES) assertBytes(decodeBlosc(enc, undefined, engine), data, `typesize ${typesize}, shuffle ${shuffle}, ${engine}`);
+        for (const engine of ENGINES)
+          assertBytes(decodeBlosc(enc, undefined, engine), data, `typesize ${typesize}, shuffle ${shuffle}, ${engine}`);
       }
     }
   });
@@ -104,7 +137,12 @@ describe("decoding what our encoder wrote", () => {
 });
 
 describe("corrupt and truncated input", () => {
-  const samples = ["smooth-t4-s1-forward_compat-n20001-b16384-lz4.blosc", "smooth-t8-s1-never-n769-b2048-lz4.blosc", "runs-t4-s1-forward_compat-n7500-b0-lz4hc.blosc", "smooth-t3-s1-forward_compat-n2050-b2048-lz4.blosc"];
+  const samples = [
+    "smooth-t4-s1-forward_compat-n20001-b16384-lz4.blosc",
+    "smooth-t8-s1-never-n769-b2048-lz4.blosc",
+    "runs-t4-s1-forward_compat-n7500-b0-lz4hc.blosc",
+    "smooth-t3-s1-forward_compat-n2050-b2048-lz4.blosc",
+  ];
 
   /** Decodes and says how it went: a result of the right size, or a FormatError; anything else fails the test. */
   function outcome(src: Uint8Array, engine: BloscEngine, what: string): "ok" | "format" {
@@ -123,7 +161,12 @@ describe("corrupt and truncated input", () => {
     for (const file of samples) {
       const src = chunk(file);
       for (let cut = 0; cut < src.length; cut += cut < 96 ? 1 : 37) {
-        for (const engine of ENGINES) assert.equal(outcome(src.subarray(0, cut), engine, `${file} cut at ${cut}`), "format", `${file} cut at ${cut} (${engine})`);
+        for (const engine of ENGINES)
+          assert.equal(
+            outcome(src.subarray(0, cut), engine, `${file} cut at ${cut}`),
+            "format",
+            `${file} cut at ${cut} (${engine})`,
+          );
       }
     }
   });
@@ -147,7 +190,8 @@ describe("corrupt and truncated input", () => {
       ["a negative stream size", bad((v) => v.setInt32(v.getInt32(16, true), -1, true))],
       ["version 9", bad((_, b) => (b[0] = 9))],
     ];
-    for (const [what, b] of cases) for (const engine of ENGINES) assert.equal(outcome(b, engine, what), "format", `${what} (${engine})`);
+    for (const [what, b] of cases)
+      for (const engine of ENGINES) assert.equal(outcome(b, engine, what), "format", `${what} (${engine})`);
   });
 
   test("bytes changed at random give a result or FormatError, the same one from both engines", () => {
@@ -164,11 +208,14 @@ describe("corrupt and truncated input", () => {
             return decodeBlosc(b, undefined, e);
           } catch (err) {
             if (err instanceof FormatError) return "format";
-            throw new Error(`${file}, trial ${trial} (${e}) threw ${(err as Error).name}: ${(err as Error).message}`, { cause: err });
+            throw new Error(`${file}, trial ${trial} (${e}) threw ${(err as Error).name}: ${(err as Error).message}`, {
+              cause: err,
+            });
           }
         });
         const [w, j] = results;
-        if (w === "format" || j === "format") assert.equal(w, j, `${file}, trial ${trial}: one engine failed, the other did not`);
+        if (w === "format" || j === "format")
+          assert.equal(w, j, `${file}, trial ${trial}: one engine failed, the other did not`);
         else assertBytes(w!, j!, `${file}, trial ${trial}`);
       }
     }
@@ -177,12 +224,18 @@ describe("corrupt and truncated input", () => {
   test("the LZ4 loops, given corrupt streams, never write outside their output (JavaScript and WebAssembly)", () => {
     const module = bloscWasmModule();
     assert.ok(module, "WebAssembly is available in Node");
-    const x = new WebAssembly.Instance(module, {}).exports as unknown as { memory: WebAssembly.Memory; lz4_decode(s: number, n: number, d: number, e: number): number; __heap_base: WebAssembly.Global };
+    const x = new WebAssembly.Instance(module, {}).exports as unknown as {
+      memory: WebAssembly.Memory;
+      lz4_decode(s: number, n: number, d: number, e: number): number;
+      __heap_base: WebAssembly.Global;
+    };
     const base = ((x.__heap_base.value as number) + 63) & ~63;
     const GUARD = 256;
     const r = rng(42);
     // Streams with literals, short and long matches, small and large offsets, and runs.
-    const plain = new Uint8Array(20000).map((_, i) => (i < 5000 ? (r() * 256) | 0 : i < 9000 ? i % 3 : i < 14000 ? 0x43 : (i * 7) % 251));
+    const plain = new Uint8Array(20000).map((_, i) =>
+      i < 5000 ? (r() * 256) | 0 : i < 9000 ? i % 3 : i < 14000 ? 0x43 : (i * 7) % 251,
+    );
     const enc = new Uint8Array(plain.length + 1000);
     const clen = lz4EncodeBlock(plain, 0, plain.length, enc, 0, enc.length);
     assert.ok(clen > 0);
@@ -203,7 +256,11 @@ describe("corrupt and truncated input", () => {
         assert.ok(err instanceof FormatError, `JavaScript threw ${(err as Error).name}`);
         js = "format";
       }
-      for (let i = 0; i < GUARD; i++) assert.ok(dst[i] === 0x5a && dst[GUARD + want + i] === 0x5a, `trial ${trial}: JavaScript wrote outside its output`);
+      for (let i = 0; i < GUARD; i++)
+        assert.ok(
+          dst[i] === 0x5a && dst[GUARD + want + i] === 0x5a,
+          `trial ${trial}: JavaScript wrote outside its output`,
+        );
       // WebAssembly: input, then guard, output, guard in the module's memory
       const need = base + len + 64 + GUARD + want + GUARD;
       if (need > x.memory.buffer.byteLength) x.memory.grow(Math.ceil((need - x.memory.buffer.byteLength) / 65536));
@@ -212,7 +269,11 @@ describe("corrupt and truncated input", () => {
       const out = base + len + 64 + GUARD;
       mem.fill(0x5a, out - GUARD, out + want + GUARD);
       const w = x.lz4_decode(base, len, out, want);
-      for (let i = 0; i < GUARD; i++) assert.ok(mem[out - GUARD + i] === 0x5a && mem[out + want + i] === 0x5a, `trial ${trial}: WebAssembly wrote outside its output`);
+      for (let i = 0; i < GUARD; i++)
+        assert.ok(
+          mem[out - GUARD + i] === 0x5a && mem[out + want + i] === 0x5a,
+          `trial ${trial}: WebAssembly wrote outside its output`,
+        );
       // Both accept or both refuse; where both decode the whole output, they agree.
       const jsOk = js === want;
       const wOk = w === want;
@@ -234,7 +295,9 @@ describe("where WebAssembly cannot run, JavaScript decodes", () => {
     const csp = {
       validate: () => true,
       Module: function () {
-        throw new WebAssembly.CompileError("WebAssembly.Module(): Refused to compile or instantiate WebAssembly module because 'unsafe-eval' is not an allowed source of script");
+        throw new WebAssembly.CompileError(
+          "WebAssembly.Module(): Refused to compile or instantiate WebAssembly module because 'unsafe-eval' is not an allowed source of script",
+        );
       },
     } as unknown as typeof WebAssembly;
     assert.equal(compileBloscWasm(csp), null);
@@ -249,7 +312,9 @@ describe("where WebAssembly cannot run, JavaScript decodes", () => {
       let s = 0; for (const b of decodeBlosc(src)) s = (s * 31 + b) >>> 0;
       let wasmFailed = false; try { decodeBlosc(src, undefined, "wasm"); } catch { wasmFailed = true; }
       console.log(JSON.stringify({ wasm: typeof WebAssembly, s, wasmFailed }));`;
-    const r = spawnSync(process.execPath, ["--jitless", "--import", "tsx", "--input-type=module", "-e", script], { encoding: "utf8" });
+    const r = spawnSync(process.execPath, ["--jitless", "--import", "tsx", "--input-type=module", "-e", script], {
+      encoding: "utf8",
+    });
     assert.equal(r.status, 0, r.stderr);
     const got = JSON.parse(r.stdout.trim().split("\n").pop()!) as { wasm: string; s: number; wasmFailed: boolean };
     let s = 0;
@@ -259,7 +324,11 @@ describe("where WebAssembly cannot run, JavaScript decodes", () => {
 });
 
 test("the committed WebAssembly is what blosc-wasm.c builds to (where clang with the wasm32 target is installed)", (t) => {
-  const r = spawnSync(process.execPath, [new URL("../../scripts/build-wasm.mjs", import.meta.url).pathname, "--check"], { encoding: "utf8" });
+  const r = spawnSync(
+    process.execPath,
+    [new URL("../../scripts/build-wasm.mjs", import.meta.url).pathname, "--check"],
+    { encoding: "utf8" },
+  );
   if (r.status === 3) return t.skip(r.stdout.trim());
   assert.equal(r.status, 0, r.stdout + r.stderr);
 });

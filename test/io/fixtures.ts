@@ -19,14 +19,20 @@ interface Expected {
   values: (number | boolean | null)[];
 }
 
-const expected = JSON.parse(readFileSync(new URL("expected.json", FIXTURES), "utf8")) as { versions: Record<string, string>; arrays: Record<string, Expected> };
+const expected = JSON.parse(readFileSync(new URL("expected.json", FIXTURES), "utf8")) as {
+  versions: Record<string, string>;
+  arrays: Record<string, Expected>;
+};
 
 /** What Python computed for `name`, as an NDArray (NaN where JSON has null), float64 unless boolean. */
 export function expectedArray(name: string): NDArray {
   const e = expected.arrays[name];
   if (!e) throw new Error(`no expected values named ${name} in expected.json`);
   if (e.dtype === "bool") return NDArray.from(e.values as boolean[], { shape: e.shape, dtype: "bool" });
-  return NDArray.from(Float64Array.from(e.values, (v) => (v === null ? NaN : Number(v))), { shape: e.shape });
+  return NDArray.from(
+    Float64Array.from(e.values, (v) => (v === null ? NaN : Number(v))),
+    { shape: e.shape },
+  );
 }
 
 export function expectedDType(name: string): string {
@@ -40,12 +46,23 @@ export function expectedDType(name: string): string {
 export function pattern(shape: number[], dtype: DType): NDArray {
   const n = shape.reduce((a, b) => a * b, 1);
   const f = new Float64Array(n);
-  if (dtype === "bool") return NDArray.from(Array.from({ length: n }, (_, i) => i % 3 === 0), { shape, dtype: "bool" });
+  if (dtype === "bool")
+    return NDArray.from(
+      Array.from({ length: n }, (_, i) => i % 3 === 0),
+      { shape, dtype: "bool" },
+    );
   if (dtype === "float32" || dtype === "float64") {
     for (let i = 0; i < n; i++) f[i] = (i - n / 3) * 1.25 + (i % 7) * 0.001;
     return NDArray.from(f, { shape, dtype });
   }
-  const range: Record<string, [number, number]> = { int8: [-128, 127], uint8: [0, 255], int16: [-32768, 32767], uint16: [0, 65535], int32: [-2147483648, 2147483647], uint32: [0, 4294967295] };
+  const range: Record<string, [number, number]> = {
+    int8: [-128, 127],
+    uint8: [0, 255],
+    int16: [-32768, 32767],
+    uint16: [0, 65535],
+    int32: [-2147483648, 2147483647],
+    uint32: [0, 4294967295],
+  };
   const [min, max] = range[dtype]!;
   const span = max - min;
   for (let i = 0; i < n; i++) f[i] = Math.trunc(min + ((i * 2654435761) % span));
@@ -69,5 +86,6 @@ export function assertSame(actual: unknown, expected: NDArray, what: string): vo
   // Bit for bit: NaN equals NaN, -0 differs from 0.
   const a = actual.contiguous().toTypedArray();
   const b = expected.contiguous().toTypedArray();
-  for (let i = 0; i < a.length; i++) assert.ok(Object.is(a[i], b[i]), `${what}: element ${i} is ${a[i]}, expected ${b[i]}`);
+  for (let i = 0; i < a.length; i++)
+    assert.ok(Object.is(a[i], b[i]), `${what}: element ${i} is ${a[i]}, expected ${b[i]}`);
 }

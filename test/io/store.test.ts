@@ -30,7 +30,10 @@ function serve(ranges: boolean): Promise<Server> {
     const m = ranges ? /^bytes=(\d+)-(\d+)$/.exec(req.headers.range ?? "") : null;
     const start = m ? Number(m[1]) : 0;
     const end = m ? Math.min(Number(m[2]), size - 1) : size - 1;
-    res.writeHead(m ? 206 : 200, { "content-length": String(end - start + 1), ...(m ? { "content-range": `bytes ${start}-${end}/${size}` } : {}) });
+    res.writeHead(m ? 206 : 200, {
+      "content-length": String(end - start + 1),
+      ...(m ? { "content-range": `bytes ${start}-${end}/${size}` } : {}),
+    });
     if (size === 0) res.end();
     else createReadStream(path, { start, end }).pipe(res);
   });
@@ -59,7 +62,11 @@ describe("reading into the caller's buffer", () => {
     const whole = (await file.get(FILE))!;
     assert.ok(whole.length > 100);
     const range = { offset: 10, length: 50 };
-    for (const [what, store] of [["file", file], ["HTTP", openStore(url(withRanges, ""))], ["HTTP ignoring Range", openStore(url(noRanges, ""))]] as const) {
+    for (const [what, store] of [
+      ["file", file],
+      ["HTTP", openStore(url(withRanges, ""))],
+      ["HTTP ignoring Range", openStore(url(noRanges, ""))],
+    ] as const) {
       assert.deepEqual(await store.get(FILE), whole, `${what}: whole`);
       assert.deepEqual(await store.get(FILE, range), whole.subarray(10, 60), `${what}: range`);
       const given: Uint8Array[] = [];
@@ -82,7 +89,11 @@ describe("reading into the caller's buffer", () => {
 describe("a Zarr store over HTTP", () => {
   test("Blosc chunks read by the cluster's workers over HTTP equal the file's values, with or without Range support", async () => {
     for (const server of [withRanges, noRanges]) {
-      for (const [path, shape, dt] of [["blosc_big", [128, 130], "float32"], ["blosc_lz4", [40, 30], "float32"], ["raw", [40, 30], "float32"]] as const) {
+      for (const [path, shape, dt] of [
+        ["blosc_big", [128, 130], "float32"],
+        ["blosc_lz4", [40, 30], "float32"],
+        ["raw", [40, 30], "float32"],
+      ] as const) {
         const x = await mw.fromZarr(url(server, "zarr2/codecs.zarr"), { path });
         const got = (await x.compute({ scheduler: c.client })) as mw.NDArray;
         assert.deepEqual(got.toArray(), pattern([...shape], dt).toArray(), path);

@@ -45,7 +45,11 @@ function tasks(x: mw.ChunkedArray): Task[] {
 }
 const fusedCount = (x: mw.ChunkedArray) => tasks(x).filter((t) => t.fn === "io.zarr-read-sum").length;
 
-async function sameBothWays(x: mw.ChunkedArray, what: string, scheduler: "sync" | "cluster" = "cluster"): Promise<void> {
+async function sameBothWays(
+  x: mw.ChunkedArray,
+  what: string,
+  scheduler: "sync" | "cluster" = "cluster",
+): Promise<void> {
   const s = scheduler === "sync" ? "sync" : c.client;
   const fused = (await x.compute({ scheduler: s })) as mw.NDArray;
   const plain = (await x.compute({ scheduler: s, fuse: false })) as mw.NDArray;
@@ -53,7 +57,8 @@ async function sameBothWays(x: mw.ChunkedArray, what: string, scheduler: "sync" 
   assert.equal(fused.dtype, plain.dtype, `${what}: dtype`);
   const a = fused.contiguous().toTypedArray();
   const b = plain.contiguous().toTypedArray();
-  for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i])) assert.fail(`${what}: element ${i} is ${a[i]} fused, ${b[i]} unfused`);
+  for (let i = 0; i < a.length; i++)
+    if (!Object.is(a[i], b[i])) assert.fail(`${what}: element ${i} is ${a[i]} fused, ${b[i]} unfused`);
 }
 
 describe("sums over the first axis, fused into the read", () => {
@@ -63,14 +68,21 @@ describe("sums over the first axis, fused into the read", () => {
       await mw.fromArray(values([37, 21, 30], dtype), { chunks: [8, 10, 16] }).toZarr(store, { scheduler: c.client });
       const x = await mw.fromZarr(store);
       assert.deepEqual(x.numblocks, [5, 3, 2]);
-      for (const [name, y] of [["sum", x.sum({ axis: 0 })], ["mean", x.mean({ axis: 0 })]] as const) {
+      for (const [name, y] of [
+        ["sum", x.sum({ axis: 0 })],
+        ["mean", x.mean({ axis: 0 })],
+      ] as const) {
         assert.equal(fusedCount(y), 30, `${dtype} ${name}: a fused task per block`);
         await sameBothWays(y, `${dtype} ${name}`);
         const before = zarrSumStats();
         await sameBothWays(y, `${dtype} ${name}, sync`, "sync");
         const after = zarrSumStats();
         // blocks whole across axes 1 and 2 (2 of 3 along axis 1, 1 of 2 along 2, all 5 along 0) take the fast path
-        assert.deepEqual([after.fast - before.fast, after.general - before.general], [10, 20], `${dtype} ${name}: the paths taken`);
+        assert.deepEqual(
+          [after.fast - before.fast, after.general - before.general],
+          [10, 20],
+          `${dtype} ${name}: the paths taken`,
+        );
       }
     }
   });
@@ -96,7 +108,10 @@ describe("sums over the first axis, fused into the read", () => {
       await sameBothWays((await mw.fromZarr(store)).mean({ axis: 0 }), `compressor ${compressor}`);
     }
     // random bits do not compress: Blosc stores them as they are
-    const noise = mw.NDArray.from(Float64Array.from({ length: 4 * 300 }, (_, i) => Math.sin(i * 12.9898) * 43758.5453 % 1), { shape: [4, 300] });
+    const noise = mw.NDArray.from(
+      Float64Array.from({ length: 4 * 300 }, (_, i) => (Math.sin(i * 12.9898) * 43758.5453) % 1),
+      { shape: [4, 300] },
+    );
     const memcpy = join(tmp, "memcpy.zarr");
     await mw.fromArray(noise, { chunks: [4, 300] }).toZarr(memcpy, { scheduler: c.client });
     const fastBefore = zarrSumStats().fast;
@@ -117,12 +132,26 @@ describe("sums over the first axis, fused into the read", () => {
   });
 
   test("what xarray and tensorstore wrote: C-Blosc's chunks, v2 and v3", async () => {
-    await sameBothWays((await mw.fromZarr(fixture("zarr2/codecs.zarr"), { path: "blosc_big" })).mean({ axis: 0 }), "zarr-python blosc_big");
-    await sameBothWays((await mw.fromZarr(fixture("zarr2/codecs.zarr"), { path: "blosc_big_f8" })).sum({ axis: 0 }), "zarr-python blosc_big_f8");
+    await sameBothWays(
+      (await mw.fromZarr(fixture("zarr2/codecs.zarr"), { path: "blosc_big" })).mean({ axis: 0 }),
+      "zarr-python blosc_big",
+    );
+    await sameBothWays(
+      (await mw.fromZarr(fixture("zarr2/codecs.zarr"), { path: "blosc_big_f8" })).sum({ axis: 0 }),
+      "zarr-python blosc_big_f8",
+    );
     await sameBothWays((await mw.fromZarr(fixture("zarr3/blosc"))).mean({ axis: 0 }), "tensorstore blosc");
     const before = zarrSumStats().fast;
-    await sameBothWays((await mw.fromZarr(fixture("zarr2/codecs.zarr"), { path: "blosc_big" })).mean({ axis: 0 }), "zarr-python blosc_big, sync", "sync");
-    assert.equal(zarrSumStats().fast - before, 2, "C-Blosc's chunks (the second cut at the array's edge): the fast path");
+    await sameBothWays(
+      (await mw.fromZarr(fixture("zarr2/codecs.zarr"), { path: "blosc_big" })).mean({ axis: 0 }),
+      "zarr-python blosc_big, sync",
+      "sync",
+    );
+    assert.equal(
+      zarrSumStats().fast - before,
+      2,
+      "C-Blosc's chunks (the second cut at the array's edge): the fast path",
+    );
   });
 
   test("only plain sums over the first axis of float values are fused", async () => {
@@ -137,7 +166,15 @@ describe("sums over the first axis, fused into the read", () => {
     const asF8 = await mw.fromZarr(store, { dtype: "float64" });
     assert.equal(fusedCount(asF8.sum({ axis: 0 })), 0, "converted while read");
     const ints = join(tmp, "ints.zarr");
-    await mw.fromArray(mw.NDArray.from(Int32Array.from({ length: 24 }, (_, i) => i), { shape: [4, 6] }), { chunks: [2, 3] }).toZarr(ints, { scheduler: c.client });
+    await mw
+      .fromArray(
+        mw.NDArray.from(
+          Int32Array.from({ length: 24 }, (_, i) => i),
+          { shape: [4, 6] },
+        ),
+        { chunks: [2, 3] },
+      )
+      .toZarr(ints, { scheduler: c.client });
     assert.equal(fusedCount((await mw.fromZarr(ints)).sum({ axis: 0 })), 0, "integers");
     await sameBothWays(x.max({ axis: 0 }), "max");
   });
@@ -180,7 +217,11 @@ describe("NaN-skipping sums over the first axis, fused into the read", () => {
         await sameBothWays(y, `${dtype} ${name}, sync`, "sync");
         const after = zarrSumStats();
         // blocks whole across axes 1 and 2 (the first of 2 along axis 2, all 5 along 0) take the fast path
-        assert.deepEqual([after.fast - before.fast, after.general - before.general], [5, 5], `${dtype} ${name}: the paths taken`);
+        assert.deepEqual(
+          [after.fast - before.fast, after.general - before.general],
+          [5, 5],
+          `${dtype} ${name}: the paths taken`,
+        );
       }
       const mean = (await x.nanmean({ axis: 0 }).compute({ scheduler: "sync" })) as mw.NDArray;
       assert.ok(Number.isNaN(mean.get(0, 0)), "an all-NaN position's mean is NaN");
@@ -200,11 +241,19 @@ describe("NaN-skipping sums over the first axis, fused into the read", () => {
       await sameBothWays(y, `missing chunks, ${name}`);
       const before = zarrSumStats();
       await sameBothWays(y, `missing chunks, ${name}, sync`, "sync");
-      assert.deepEqual([zarrSumStats().fast - before.fast, zarrSumStats().general - before.general], [4, 0], `${name}: the fast path`);
+      assert.deepEqual(
+        [zarrSumStats().fast - before.fast, zarrSumStats().general - before.general],
+        [4, 0],
+        `${name}: the fast path`,
+      );
     }
     const sumBefore = zarrSumStats();
     await sameBothWays(x.sum({ axis: 0 }), "missing chunks, sum", "sync");
-    assert.deepEqual([zarrSumStats().fast - sumBefore.fast, zarrSumStats().general - sumBefore.general], [2, 2], "sum: the blocks with a missing chunk take the general path");
+    assert.deepEqual(
+      [zarrSumStats().fast - sumBefore.fast, zarrSumStats().general - sumBefore.general],
+      [2, 2],
+      "sum: the blocks with a missing chunk take the general path",
+    );
     const zero = join(tmp, "zero-holes.zarr");
     await mw.fromArray(data, { chunks: [6, 4, 6] }).toZarr(zero, { fillValue: -9999, scheduler: c.client });
     unlinkSync(join(zero, "1.1.0"));
@@ -216,14 +265,23 @@ describe("NaN-skipping sums over the first axis, fused into the read", () => {
   });
 
   test("without NaN the counts are one number per block (a view with strides 0) through every level of the tree, and give the unfused values; mixed with blocks that have NaN too", async () => {
-    const clean = mw.NDArray.from(Float32Array.from({ length: 40 * 6 * 5 }, (_, i) => 280 + Math.sin(i) * 3), { shape: [40, 6, 5] });
+    const clean = mw.NDArray.from(
+      Float32Array.from({ length: 40 * 6 * 5 }, (_, i) => 280 + Math.sin(i) * 3),
+      { shape: [40, 6, 5] },
+    );
     const store = join(tmp, "nan-clean.zarr");
     await mw.fromArray(clean, { chunks: [4, 6, 5] }).toZarr(store, { scheduler: c.client });
     const x = await mw.fromZarr(store);
     const { readZarrSum } = await import("../../src/io/zarr-reduce.js");
     const [task] = tasks(x.nanmean({ axis: 0 })).filter((t) => t.fn === "io.zarr-read-sum");
-    const partial = (await readZarrSum(...(task!.args as Parameters<typeof readZarrSum>))) as { s: mw.NDArray; n: mw.NDArray };
-    assert.deepEqual([partial.n.shape, partial.n.strides, partial.n.data.length, partial.n.data[0]], [[1, 6, 5], [0, 0, 0], 1, 4]);
+    const partial = (await readZarrSum(...(task!.args as Parameters<typeof readZarrSum>))) as {
+      s: mw.NDArray;
+      n: mw.NDArray;
+    };
+    assert.deepEqual(
+      [partial.n.shape, partial.n.strides, partial.n.data.length, partial.n.data[0]],
+      [[1, 6, 5], [0, 0, 0], 1, 4],
+    );
     for (const splitEvery of [2, 16]) {
       await sameBothWays(x.nanmean({ axis: 0, splitEvery }), `clean, splitEvery ${splitEvery}`);
       await sameBothWays(x.nanmean({ axis: 0, splitEvery }), `clean, splitEvery ${splitEvery}, sync`, "sync");
@@ -233,7 +291,8 @@ describe("NaN-skipping sums over the first axis, fused into the read", () => {
     const mixed = join(tmp, "nan-mixed.zarr");
     await mw.fromArray(clean, { chunks: [4, 6, 5] }).toZarr(mixed, { scheduler: c.client });
     const y = await mw.fromZarr(mixed);
-    for (const splitEvery of [2, 16]) await sameBothWays(y.nanmean({ axis: 0, splitEvery }), `mixed, splitEvery ${splitEvery}`);
+    for (const splitEvery of [2, 16])
+      await sameBothWays(y.nanmean({ axis: 0, splitEvery }), `mixed, splitEvery ${splitEvery}`);
   });
 
   test("xarray's mean over time (a nanmean) of a store xarray wrote: a fused task per chunk and no decoding step, the unfused values", async () => {
@@ -242,17 +301,28 @@ describe("NaN-skipping sums over the first axis, fused into the read", () => {
     const y = ds.get("air").mean({ dim: "time" });
     const parts = y[COLLECTION]();
     const run = [...optimize(parts.graph.flatten(), parts.keys).values()].filter((t): t is Task => t instanceof Task);
-    assert.deepEqual(run.map((t) => String(t.fn)).filter((f) => f.startsWith("io.") || f.startsWith("array.expr")), Array(4).fill("io.zarr-read-sum"), "every read fused, no elementwise pass");
+    assert.deepEqual(
+      run.map((t) => String(t.fn)).filter((f) => f.startsWith("io.") || f.startsWith("array.expr")),
+      Array(4).fill("io.zarr-read-sum"),
+      "every read fused, no elementwise pass",
+    );
     for (const scheduler of ["sync", c.client] as const) {
       const a = (await y.compute({ scheduler })).values.contiguous().toTypedArray();
       const b = (await y.compute({ scheduler, fuse: false })).values.contiguous().toTypedArray();
       assert.equal(a.length, 30);
-      for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i])) assert.fail(`element ${i} is ${a[i]} fused, ${b[i]} unfused`);
+      for (let i = 0; i < a.length; i++)
+        if (!Object.is(a[i], b[i])) assert.fail(`element ${i} is ${a[i]} fused, ${b[i]} unfused`);
     }
     // packed values are decoded by an elementwise step first: not fused, and computed as before
     const precip = ds.get("precip").mean({ dim: "time" });
     const pparts = precip[COLLECTION]();
-    assert.equal([...optimize(pparts.graph.flatten(), pparts.keys).values()].filter((t) => t instanceof Task && t.fn === "io.zarr-read-sum").length, 0, "precip: a decoding step first");
+    assert.equal(
+      [...optimize(pparts.graph.flatten(), pparts.keys).values()].filter(
+        (t) => t instanceof Task && t.fn === "io.zarr-read-sum",
+      ).length,
+      0,
+      "precip: a decoding step first",
+    );
   });
 
   test("what is not a NaN-skipping sum or count over the first axis is not fused, and computes as before", async () => {
@@ -265,8 +335,17 @@ describe("NaN-skipping sums over the first axis, fused into the read", () => {
     assert.equal(fusedCount(x.nanprod({ axis: 0 })), 0, "nanprod");
     assert.equal(fusedCount(x.nanvar({ axis: 0 })), 0, "nanvar");
     assert.equal(fusedCount(x.mul(2).nanmean({ axis: 0 })), 0, "an expression first");
-    assert.equal(fusedCount((await mw.fromZarr(store, { dtype: "float64" })).nanmean({ axis: 0 })), 0, "converted while read");
-    for (const [name, y] of [["nanmean axis 1", x.nanmean({ axis: 1 })], ["nanmax", x.nanmax({ axis: 0 })], ["nanvar", x.nanvar({ axis: 0 })]] as const) await sameBothWays(y, name);
+    assert.equal(
+      fusedCount((await mw.fromZarr(store, { dtype: "float64" })).nanmean({ axis: 0 })),
+      0,
+      "converted while read",
+    );
+    for (const [name, y] of [
+      ["nanmean axis 1", x.nanmean({ axis: 1 })],
+      ["nanmax", x.nanmax({ axis: 0 })],
+      ["nanvar", x.nanvar({ axis: 0 })],
+    ] as const)
+      await sameBothWays(y, name);
   });
 });
 
@@ -281,7 +360,9 @@ describe("fused reads of every kind, without WebAssembly", () => {
         return a.every((v, i) => Object.is(v, b[i]));
       };
       console.log(JSON.stringify({ wasm: typeof WebAssembly, same: [await same(x.mean({ axis: 0 })), await same(x.nanmean({ axis: 0 })), await same(x.count({ axis: 0 }))] }));`;
-    const r = spawnSync(process.execPath, ["--jitless", "--import", "tsx", "--input-type=module", "-e", script], { encoding: "utf8" });
+    const r = spawnSync(process.execPath, ["--jitless", "--import", "tsx", "--input-type=module", "-e", script], {
+      encoding: "utf8",
+    });
     assert.equal(r.status, 0, r.stderr);
     assert.deepEqual(JSON.parse(r.stdout.trim().split("\n").pop()!), { wasm: "undefined", same: [true, true, true] });
   });

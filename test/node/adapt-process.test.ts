@@ -10,7 +10,9 @@ import { within } from "../helpers/within.js";
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const cli = "dist/node/cli.js";
 
-test("a worker process started with --adapt 1:3 grows to 3 threads with the work and back to 1 when idle", { timeout: 90_000 }, async () => {
+test("a worker process started with --adapt 1:3 grows to 3 threads with the work and back to 1 when idle", {
+  timeout: 90_000,
+}, async () => {
   const scheduler = await Scheduler.start({
     address: "ws://127.0.0.1:0",
     token: "c",
@@ -26,11 +28,17 @@ test("a worker process started with --adapt 1:3 grows to 3 threads with the work
       while (performance.now() < end);
       return i * 2;
     };
-    const fs = client.map(busy, Array.from({ length: 80 }, (_, i) => i));
+    const fs = client.map(
+      busy,
+      Array.from({ length: 80 }, (_, i) => i),
+    );
     let most = 0;
     const watch = setInterval(() => (most = Math.max(most, scheduler.state.workers.size)), 20);
     try {
-      assert.deepEqual(await within(client.gather(fs), 60_000, "the tasks"), Array.from({ length: 80 }, (_, i) => i * 2));
+      assert.deepEqual(
+        await within(client.gather(fs), 60_000, "the tasks"),
+        Array.from({ length: 80 }, (_, i) => i * 2),
+      );
     } finally {
       clearInterval(watch);
     }
@@ -45,8 +53,12 @@ test("a worker process started with --adapt 1:3 grows to 3 threads with the work
     await sleep(500);
     assert.equal(scheduler.state.workers.size, 1, "never below the minimum");
     // The results of the retired threads moved to the one left: nothing was computed twice.
-    assert.deepEqual(await client.gather(fs), Array.from({ length: 80 }, (_, i) => i * 2));
-    for (const f of fs.slice(0, 10)) assert.equal(scheduler.state.storyOf(f.key).filter((e) => e.finish === "processing").length, 1);
+    assert.deepEqual(
+      await client.gather(fs),
+      Array.from({ length: 80 }, (_, i) => i * 2),
+    );
+    for (const f of fs.slice(0, 10))
+      assert.equal(scheduler.state.storyOf(f.key).filter((e) => e.finish === "processing").length, 1);
   } finally {
     await scheduler.close();
   }

@@ -53,7 +53,10 @@ test("a worker that cannot reach its scheduler says so in one line and exits 1; 
   const port = await freePort();
   const r = await runNode([CLI, "worker", `ws://127.0.0.1:${port}`, "--threads", "1", "--timeout", "0"]);
   assert.equal(r.code, 1);
-  assert.match(oneLine(r.stderr), /^meshwork worker: ConnectError: cannot reach the scheduler at ws:\/\/127\.0\.0\.1:\d+: .*ECONNREFUSED/);
+  assert.match(
+    oneLine(r.stderr),
+    /^meshwork worker: ConnectError: cannot reach the scheduler at ws:\/\/127\.0\.0\.1:\d+: .*ECONNREFUSED/,
+  );
   const debug = await runNode([CLI, "worker", `ws://127.0.0.1:${port}`, "--threads", "1", "--timeout", "0", "--debug"]);
   assert.equal(debug.code, 1);
   assert.match(debug.stderr, STACK_FRAME);
@@ -80,7 +83,10 @@ test("an unknown flag lists the valid ones, with the nearest, and exits 2", asyn
   const r = await runNode([CLI, "worker", "ws://127.0.0.1:1", "--thraeds", "2"]);
   assert.equal(r.code, 2);
   const line = oneLine(r.stderr);
-  assert.match(line, /unknown option --thraeds \(did you mean --threads\?\); the options are --token, --token-file, --threads, /);
+  assert.match(
+    line,
+    /unknown option --thraeds \(did you mean --threads\?\); the options are --token, --token-file, --threads, /,
+  );
   assert.match(line, /--timeout/);
   const level = await runNode([CLI, "worker", "ws://127.0.0.1:1", "--log-level", "loud"]);
   assert.equal(level.code, 2);
@@ -89,7 +95,17 @@ test("an unknown flag lists the valid ones, with the nearest, and exits 2", asyn
 
 test("a worker started before its scheduler keeps trying, then joins", async () => {
   const port = await freePort();
-  await using w = startNode([CLI, "worker", `ws://127.0.0.1:${port}`, "--token", "wtok", "--threads", "1", "--timeout", "30s"]);
+  await using w = startNode([
+    CLI,
+    "worker",
+    `ws://127.0.0.1:${port}`,
+    "--token",
+    "wtok",
+    "--threads",
+    "1",
+    "--timeout",
+    "30s",
+  ]);
   await w.waitFor(/cannot be reached yet .*trying again in/);
   await using s = startNode([CLI, "scheduler", "--port", String(port), "--token", "ctok", "--worker-token", "wtok"]);
   await w.waitFor(/1 thread\(s\) joined/, 20_000);
@@ -114,7 +130,9 @@ test("a worker process killed with SIGKILL is logged by the scheduler as lost", 
   const s = await startScheduler();
   await using _s = s.proc;
   // Not relaunched for huge pages: the process killed is the worker itself (kill -9 of it).
-  await using w = startNode([CLI, "worker", s.address, "--token", s.workerToken, "--threads", "1"], { MESHWORK_HUGE_PAGES: "0" });
+  await using w = startNode([CLI, "worker", s.address, "--token", s.workerToken, "--threads", "1"], {
+    MESHWORK_HUGE_PAGES: "0",
+  });
   await w.waitFor(/serves data at/);
   await s.proc.waitFor(/joined/);
   w.child.kill("SIGKILL");

@@ -53,7 +53,10 @@ test("LocalCluster serves the dashboard by default: its link and the client's, f
   }
   assert.equal((await fetch(`${origin}/dashboard/feed?token=${token}`)).status, 401);
   assert.equal((await fetch(`${origin}/dashboard/story?key=x`)).status, 401);
-  assert.equal((await fetch(`${origin}/dashboard/story`, { headers: { authorization: `Bearer ${token}` } })).status, 400);
+  assert.equal(
+    (await fetch(`${origin}/dashboard/story`, { headers: { authorization: `Bearer ${token}` } })).status,
+    400,
+  );
 
   const slow = client.map(
     async (i: number) => {
@@ -63,13 +66,21 @@ test("LocalCluster serves the dashboard by default: its link and the client's, f
     Array.from({ length: 300 }, (_, i) => i),
   );
   const [first, second] = await frames(origin, token, 2);
-  assert.deepEqual(first!.workers.map((w: { kind: string }) => w.kind), ["thread", "thread"]);
+  assert.deepEqual(
+    first!.workers.map((w: { kind: string }) => w.kind),
+    ["thread", "thread"],
+  );
   assert.ok(second!.bars.length > 0, "the second frame has task-stream bars");
   assert.equal(second!.bars[0][3], "task");
   const prefix = second!.progress.find((p: { prefix: string }) => p.prefix === "lambda");
   assert.ok(prefix && prefix.memory + prefix.done > 0, JSON.stringify(second!.progress));
-  const story = (await (await fetch(`${origin}/dashboard/story?key=${slow[0]!.key}`, { headers: { authorization: `Bearer ${token}` } })).json()) as { entries: { finish: string }[] };
-  assert.deepEqual(story.entries.slice(0, 2).map((e) => e.finish), ["waiting", "processing"]);
+  const story = (await (
+    await fetch(`${origin}/dashboard/story?key=${slow[0]!.key}`, { headers: { authorization: `Bearer ${token}` } })
+  ).json()) as { entries: { finish: string }[] };
+  assert.deepEqual(
+    story.entries.slice(0, 2).map((e) => e.finish),
+    ["waiting", "processing"],
+  );
   await client.gather(slow);
   // Closing the feed stops the recording.
   await new Promise((r) => setTimeout(r, 50));
@@ -86,10 +97,17 @@ test("dashboard: false serves none; the network scheduler's link asks for the cl
   assert.equal(client.dashboardLink, undefined);
   await client.close();
 
-  await using net = await startNetworkScheduler({ host: "127.0.0.1", port: 0, token: "client-t", workerToken: "worker-t", tabToken: "tab-t" });
+  await using net = await startNetworkScheduler({
+    host: "127.0.0.1",
+    port: 0,
+    token: "client-t",
+    workerToken: "worker-t",
+    tabToken: "tab-t",
+  });
   assert.equal(net.dashboardLink, `${net.address.replace(/^ws/, "http")}/dashboard#token=client-t`);
   const origin = net.address.replace(/^ws/, "http");
-  for (const t of ["worker-t", "tab-t"]) assert.equal((await fetch(`${origin}/dashboard/feed`, { headers: { authorization: `Bearer ${t}` } })).status, 401);
+  for (const t of ["worker-t", "tab-t"])
+    assert.equal((await fetch(`${origin}/dashboard/feed`, { headers: { authorization: `Bearer ${t}` } })).status, 401);
   const [frame] = await frames(origin, "client-t", 1);
   assert.deepEqual(frame!.workers, []);
   const c = await Client.connect(net.address, { token: "client-t" });

@@ -5,7 +5,17 @@
 // its dependencies beside it; nothing reaches the repository's own node_modules.
 
 import assert from "node:assert/strict";
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  cpSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, relative } from "node:path";
 import { test } from "node:test";
@@ -26,7 +36,11 @@ function files(dir: string, keep: (name: string) => boolean): string[] {
 
 /** Where the declarations are: dist/ when `npm run build` made them after the last source change, else made now into `scratch`. */
 async function declarations(scratch: string): Promise<string> {
-  const newestSource = Math.max(...["src", "node", "browser"].flatMap((d) => files(join(root, d), (n) => n.endsWith(".ts")).map((f) => statSync(f).mtimeMs)));
+  const newestSource = Math.max(
+    ...["src", "node", "browser"].flatMap((d) =>
+      files(join(root, d), (n) => n.endsWith(".ts")).map((f) => statSync(f).mtimeMs),
+    ),
+  );
   const index = join(root, "dist/node/index.d.ts");
   let fresh = false;
   try {
@@ -44,7 +58,9 @@ async function declarations(scratch: string): Promise<string> {
 /** A fresh project in `dir` with meshwork installed (declarations only) and `extra` packages beside it. */
 function project(dir: string, dist: string, extra: string[]): void {
   const pkg = join(dir, "node_modules/meshwork");
-  const manifest = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { dependencies: Record<string, string> };
+  const manifest = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as {
+    dependencies: Record<string, string>;
+  };
   mkdirSync(pkg, { recursive: true });
   cpSync(join(root, "package.json"), join(pkg, "package.json"));
   for (const f of files(dist, (n) => n.endsWith(".d.ts"))) {
@@ -106,7 +122,9 @@ document.title = String(total + (await d.compute()));
 void [openDataset, dd.readParquet, LogisticRegression];
 `;
 
-test("the declarations compile in a fresh project: tsc --init with @types/node for the Node entry, and without Node types for the browser entry", { timeout: 300_000 }, async () => {
+test("the declarations compile in a fresh project: tsc --init with @types/node for the Node entry, and without Node types for the browser entry", {
+  timeout: 300_000,
+}, async () => {
   const scratch = mkdtempSync(join(tmpdir(), "meshwork-declarations-"));
   try {
     const dist = await declarations(scratch);
@@ -139,12 +157,22 @@ test("the declarations compile in a fresh project: tsc --init with @types/node f
       // lacks, such as the DOM's Transferable in a Node project, is silently \`any\` under skipLibCheck).
       // Errors in other packages' declarations are theirs (flechette 2.6 has one) and not counted.
       const strict = await runTsc(c.dir, ["-p", ".", "--noEmit", "--skipLibCheck", "false", "--listFiles"]);
-      const ours = strict.stdout.split("\n").filter((l) => l.startsWith("node_modules/meshwork/") && l.includes("error TS"));
+      const ours = strict.stdout
+        .split("\n")
+        .filter((l) => l.startsWith("node_modules/meshwork/") && l.includes("error TS"));
       assert.deepEqual(ours, [], `${c.what}, the declarations checked too`);
       const program = strict.stdout.split("\n").filter((l) => l.startsWith("/"));
       const entry = c.extra.length > 0 ? "node" : "browser";
-      assert.ok(program.some((f) => f.endsWith(`meshwork/dist/${entry}/index.d.ts`)), `${c.what}: the ${entry} entry's declarations are the ones used`);
-      if (entry === "browser") assert.deepEqual(program.filter((f) => f.includes("@types/node")), [], "no Node types in a web project");
+      assert.ok(
+        program.some((f) => f.endsWith(`meshwork/dist/${entry}/index.d.ts`)),
+        `${c.what}: the ${entry} entry's declarations are the ones used`,
+      );
+      if (entry === "browser")
+        assert.deepEqual(
+          program.filter((f) => f.includes("@types/node")),
+          [],
+          "no Node types in a web project",
+        );
     }
   } finally {
     rmSync(scratch, { recursive: true, force: true });

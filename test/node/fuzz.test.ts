@@ -7,7 +7,16 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { Client, Scheduler } from "../../node/index.js";
 import { WorkerGroup } from "../../node/worker-group.js";
-import { consoleLogger, encodePacket, opener, PROTOCOL_VERSION, serialize, setLogger, toChunks, type Message } from "../../src/internal.js";
+import {
+  consoleLogger,
+  encodePacket,
+  opener,
+  PROTOCOL_VERSION,
+  serialize,
+  setLogger,
+  toChunks,
+  type Message,
+} from "../../src/internal.js";
 import { Hostile } from "../security/hostile.js";
 
 const CLIENT_TOKEN = "client-secret";
@@ -20,7 +29,12 @@ function prng(seed: number): () => number {
 }
 
 /** Opens a session and does the handshake for `role`; returns it with the welcome. */
-async function session(address: string, role: "client" | "peer", token: string, name?: string): Promise<{ s: Hostile; welcome: Message }> {
+async function session(
+  address: string,
+  role: "client" | "peer",
+  token: string,
+  name?: string,
+): Promise<{ s: Hostile; welcome: Message }> {
   const s = await Hostile.open(address, "127.0.0.1");
   s.send([{ op: "hello", version: PROTOCOL_VERSION, role, token, codecs: ["deflate"], name }]);
   const welcome = await s.next();
@@ -35,7 +49,9 @@ function randomValue(r: () => number, depth = 0): unknown {
     case 0:
       return [0, -1, 1.5, NaN, Infinity, -Infinity, 2 ** 53 + 2, 1e308][Math.floor(r() * 8)];
     case 1:
-      return Math.random().toString(36).slice(2, 2 + Math.floor(r() * 12));
+      return Math.random()
+        .toString(36)
+        .slice(2, 2 + Math.floor(r() * 12));
     case 2:
       return r() < 0.5;
     case 3:
@@ -49,7 +65,9 @@ function randomValue(r: () => number, depth = 0): unknown {
     case 7:
       return Array.from({ length: Math.floor(r() * 4) }, () => randomValue(r, depth + 1));
     case 8:
-      return Object.fromEntries(Array.from({ length: Math.floor(r() * 4) }, (_, i) => [`f${i}`, randomValue(r, depth + 1)]));
+      return Object.fromEntries(
+        Array.from({ length: Math.floor(r() * 4) }, (_, i) => [`f${i}`, randomValue(r, depth + 1)]),
+      );
     default:
       return new Map([[randomValue(r, depth + 1), randomValue(r, depth + 1)]]);
   }
@@ -59,7 +77,12 @@ function randomValue(r: () => number, depth = 0): unknown {
 function corpus(): Message[] {
   const args = serialize([1, "two", new Float64Array(3)]).payload;
   return [
-    { op: "update-graph", tasks: [{ key: "fz-a", fn: { kind: "source", id: "fz" }, args, deps: [], priority: [0, 1, 2], retries: 0 }], fns: [{ id: "fz", source: "(a, b, c) => a", name: "f" }], wants: ["fz-a"] },
+    {
+      op: "update-graph",
+      tasks: [{ key: "fz-a", fn: { kind: "source", id: "fz" }, args, deps: [], priority: [0, 1, 2], retries: 0 }],
+      fns: [{ id: "fz", source: "(a, b, c) => a", name: "f" }],
+      wants: ["fz-a"],
+    },
     { op: "release-keys", keys: ["fz-a", "nope"] },
     { op: "cancel", keys: ["fz-b"] },
     { op: "update-data", entries: [{ key: "fz-c", worker: "ws://127.0.0.1:1", nbytes: 8 }] },
@@ -78,7 +101,10 @@ function corpus(): Message[] {
 }
 
 /** One hostile thing to send: raw bytes, or messages with fields replaced, or an unknown op. */
-function hostile(r: () => number, base: Message[]): { bytes?: Uint8Array | string; messages?: Message[]; truncated?: boolean } {
+function hostile(
+  r: () => number,
+  base: Message[],
+): { bytes?: Uint8Array | string; messages?: Message[]; truncated?: boolean } {
   const pick = base[Math.floor(r() * base.length)]!;
   switch (Math.floor(r() * 6)) {
     case 0: {
@@ -106,7 +132,16 @@ function hostile(r: () => number, base: Message[]): { bytes?: Uint8Array | strin
       return { messages: [broken] };
     }
     default:
-      return { messages: [{ op: ["constructor", "__proto__", "toString", "hello", "welcome", "fz-" + Math.floor(r() * 100)][Math.floor(r() * 6)], ...(randomValue(r) as object) } as unknown as Message] };
+      return {
+        messages: [
+          {
+            op: ["constructor", "__proto__", "toString", "hello", "welcome", "fz-" + Math.floor(r() * 100)][
+              Math.floor(r() * 6)
+            ],
+            ...(randomValue(r) as object),
+          } as unknown as Message,
+        ],
+      };
   }
 }
 
@@ -114,7 +149,14 @@ function hostile(r: () => number, base: Message[]): { bytes?: Uint8Array | strin
  * Sends `count` hostile inputs to `address`, each on a handshaken connection (reused while it stays
  * open), and waits until each is dealt with. Returns how many connections the far end closed.
  */
-async function fuzz(address: string, role: "client" | "peer", token: string, count: number, seed: number, name?: string): Promise<{ closedByPeer: number; reasons: Set<string> }> {
+async function fuzz(
+  address: string,
+  role: "client" | "peer",
+  token: string,
+  count: number,
+  seed: number,
+  name?: string,
+): Promise<{ closedByPeer: number; reasons: Set<string> }> {
   const r = prng(seed);
   const base = corpus();
   let current: Hostile | null = null;
@@ -133,7 +175,11 @@ async function fuzz(address: string, role: "client" | "peer", token: string, cou
       continue;
     }
     // A request the far end answers only after everything sent before it: proof it was handled.
-    current.send(role === "client" ? [{ op: "request", id: 1e6 + i, what: { kind: "workers" } }] : [{ op: "get-data", id: 1e6 + i, keys: [] }]);
+    current.send(
+      role === "client"
+        ? [{ op: "request", id: 1e6 + i, what: { kind: "workers" } }]
+        : [{ op: "get-data", id: 1e6 + i, keys: [] }],
+    );
     let answered = false;
     for (;;) {
       // A truncated packet leaves the far end waiting for the rest, which then swallows our
@@ -177,7 +223,14 @@ describe("hostile input", () => {
       handshakeTimeoutMs: 300,
       maxPendingHandshakes: 40,
     });
-    workers = new WorkerGroup({ scheduler: scheduler.address, listen: "ws://127.0.0.1:0", kind: "node", namePrefix: "fz", token: WORKER_TOKEN, logLevel: "silent" });
+    workers = new WorkerGroup({
+      scheduler: scheduler.address,
+      listen: "ws://127.0.0.1:0",
+      kind: "node",
+      namePrefix: "fz",
+      token: WORKER_TOKEN,
+      logLevel: "silent",
+    });
     await workers.grow(2);
     client = await Client.connect(scheduler.address, { token: CLIENT_TOKEN });
   });
@@ -194,11 +247,20 @@ describe("hostile input", () => {
     assert.equal(before, 42);
     const { closedByPeer, reasons } = await fuzz(scheduler.address, "client", CLIENT_TOKEN, 2000, 1);
     assert.ok(closedByPeer > 1000, `most hostile inputs close their connection (closed ${closedByPeer})`);
-    assert.ok([...reasons].some((x) => /protocol error/.test(x)), [...reasons].join(" | "));
+    assert.ok(
+      [...reasons].some((x) => /protocol error/.test(x)),
+      [...reasons].join(" | "),
+    );
     // The cluster still computes, with the real client and both workers as they were.
-    const fs = client.map((x: number) => x * x, Array.from({ length: 50 }, (_, i) => i));
+    const fs = client.map(
+      (x: number) => x * x,
+      Array.from({ length: 50 }, (_, i) => i),
+    );
     const total = client.submit((xs: number[]) => xs.reduce((a, b) => a + b, 0), fs);
-    assert.equal(await total, Array.from({ length: 50 }, (_, i) => i * i).reduce((a, b) => a + b, 0));
+    assert.equal(
+      await total,
+      Array.from({ length: 50 }, (_, i) => i * i).reduce((a, b) => a + b, 0),
+    );
     assert.equal((await client.workers()).length, 2);
     assert.equal(scheduler.connections.clients, 1, "only the real client is left");
   });
@@ -211,7 +273,9 @@ describe("hostile input", () => {
     await held;
     const { s, welcome } = await session(scheduler.address, "client", CLIENT_TOKEN);
     s.send([{ op: "request", id: 1, what: { kind: "locate", keys: [held.key] } }]);
-    const located = ((await s.next()) as { value: Record<string, { who: string[]; tickets: string[] }> }).value[held.key]!;
+    const located = ((await s.next()) as { value: Record<string, { who: string[]; tickets: string[] }> }).value[
+      held.key
+    ]!;
     s.close();
     const ticket = located.tickets[located.who.indexOf(w!.address)]!;
     const reader = `client-${(welcome as { id: string }).id}`;

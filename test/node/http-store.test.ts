@@ -10,7 +10,9 @@ import { StoreError } from "../../src/errors.js";
 import { setStoreCredentials } from "../../src/io/store.js";
 
 /** A server that hands each request (its head) to `answer`, which writes whatever it likes. */
-function scripted(answer: (head: string, socket: Socket, n: number) => void): Promise<{ server: Server; url: string; connections: () => number; requests: string[] }> {
+function scripted(
+  answer: (head: string, socket: Socket, n: number) => void,
+): Promise<{ server: Server; url: string; connections: () => number; requests: string[] }> {
   const requests: string[] = [];
   let connections = 0;
   const server = createServer((socket) => {
@@ -41,7 +43,8 @@ after(async () => {
   await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
 });
 
-const ok = (body: Buffer, extra = "") => Buffer.concat([Buffer.from(`HTTP/1.1 200 OK\r\nContent-Length: ${body.length}\r\n${extra}\r\n`), body]);
+const ok = (body: Buffer, extra = "") =>
+  Buffer.concat([Buffer.from(`HTTP/1.1 200 OK\r\nContent-Length: ${body.length}\r\n${extra}\r\n`), body]);
 const payload = Buffer.from(Array.from({ length: 300_000 }, (_, i) => (i * 7) & 0xff));
 
 test("bodies land in the caller's buffer, on one keep-alive connection; a token goes along; a 404's body is read past", async () => {
@@ -90,20 +93,34 @@ test("ranges: 206 is the range, 200 (Range ignored) is cut to it, 416 says the f
     const [a, b] = [Number(m[1]), Number(m[2])];
     if (head.startsWith("GET /ignores")) socket.write(ok(payload));
     else if (a >= payload.length) socket.write("HTTP/1.1 416 Range Not Satisfiable\r\nContent-Length: 0\r\n\r\n");
-    else socket.write(Buffer.concat([Buffer.from(`HTTP/1.1 206 Partial Content\r\nContent-Length: ${b - a + 1}\r\n\r\n`), payload.subarray(a, b + 1)]));
+    else
+      socket.write(
+        Buffer.concat([
+          Buffer.from(`HTTP/1.1 206 Partial Content\r\nContent-Length: ${b - a + 1}\r\n\r\n`),
+          payload.subarray(a, b + 1),
+        ]),
+      );
   });
   servers.push(s.server);
   const store = new NodeHttpStore(s.url);
   const range = { offset: 1000, length: 64 };
   assert.deepEqual(Buffer.from((await store.get("f", range))!), payload.subarray(1000, 1064));
-  assert.deepEqual(Buffer.from((await store.get("ignores", range, (n) => new Uint8Array(n)))!), payload.subarray(1000, 1064));
-  await assert.rejects(store.get("f", { offset: 10 ** 7, length: 4 }), (e: Error) => e instanceof StoreError && /416/.test(e.message));
+  assert.deepEqual(
+    Buffer.from((await store.get("ignores", range, (n) => new Uint8Array(n)))!),
+    payload.subarray(1000, 1064),
+  );
+  await assert.rejects(
+    store.get("f", { offset: 10 ** 7, length: 4 }),
+    (e: Error) => e instanceof StoreError && /416/.test(e.message),
+  );
 });
 
 test("chunked and compressed bodies and redirects go to fetch, which reads them", async () => {
   const s = await scripted((head, socket) => {
-    if (head.startsWith("GET /chunked")) socket.write("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n");
-    else if (head.startsWith("GET /moved")) socket.write("HTTP/1.1 302 Found\r\nLocation: /chunked\r\nContent-Length: 0\r\n\r\n");
+    if (head.startsWith("GET /chunked"))
+      socket.write("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n");
+    else if (head.startsWith("GET /moved"))
+      socket.write("HTTP/1.1 302 Found\r\nLocation: /chunked\r\nContent-Length: 0\r\n\r\n");
     else socket.write(ok(Buffer.from("plain")));
   });
   servers.push(s.server);
@@ -129,5 +146,8 @@ test("a kept connection the server closed is retried on a new one; a server that
   assert.equal(Buffer.from((await store.get("two"))!).toString(), "answer 2");
   assert.equal(s.connections(), 2);
   await assert.rejects(store.get("cut"), (e: Error) => e instanceof StoreError && /cannot fetch/.test(e.message));
-  await assert.rejects(new NodeHttpStore("http://127.0.0.1:1/").get("x"), (e: Error) => e instanceof StoreError && /ECONNREFUSED/.test(e.message));
+  await assert.rejects(
+    new NodeHttpStore("http://127.0.0.1:1/").get("x"),
+    (e: Error) => e instanceof StoreError && /ECONNREFUSED/.test(e.message),
+  );
 });

@@ -19,7 +19,10 @@ const usable =
 
 test("withHugePages adds the tunable to what GLIBC_TUNABLES already holds, once", () => {
   assert.equal(withHugePages({}).GLIBC_TUNABLES, HUGE_PAGES_TUNABLE);
-  assert.equal(withHugePages({ GLIBC_TUNABLES: "glibc.malloc.arena_max=2" }).GLIBC_TUNABLES, `glibc.malloc.arena_max=2:${HUGE_PAGES_TUNABLE}`);
+  assert.equal(
+    withHugePages({ GLIBC_TUNABLES: "glibc.malloc.arena_max=2" }).GLIBC_TUNABLES,
+    `glibc.malloc.arena_max=2:${HUGE_PAGES_TUNABLE}`,
+  );
   const already = { GLIBC_TUNABLES: HUGE_PAGES_TUNABLE };
   assert.equal(withHugePages(already), already);
 });
@@ -48,9 +51,12 @@ function childrenOf(pid: number): number[] {
   return text ? text.split(/\s+/).map(Number) : [];
 }
 
-const alive = (pid: number): boolean => existsSync(`/proc/${pid}`) && !readFileSync(`/proc/${pid}/stat`, "utf8").includes(") Z ");
+const alive = (pid: number): boolean =>
+  existsSync(`/proc/${pid}`) && !readFileSync(`/proc/${pid}/stat`, "utf8").includes(") Z ");
 
-test("the meshwork command runs in a child with huge pages; a killed parent takes the child down gracefully", { skip: !usable && "needs Linux, glibc and transparent huge pages" }, async () => {
+test("the meshwork command runs in a child with huge pages; a killed parent takes the child down gracefully", {
+  skip: !usable && "needs Linux, glibc and transparent huge pages",
+}, async () => {
   await using s = startNode([CLI_PATH, "scheduler", "--port", "0"]);
   await s.waitFor(/scheduler at ws:/);
   const [child] = childrenOf(s.child.pid!);
@@ -58,7 +64,8 @@ test("the meshwork command runs in a child with huge pages; a killed parent take
   assert.match(readFileSync(`/proc/${child}/environ`, "utf8"), /GLIBC_TUNABLES=glibc\.malloc\.hugetlb=1/);
   s.child.kill("SIGKILL"); // no chance to relay anything
   const deadline = Date.now() + 10_000;
-  while ((alive(child!) || !/SIGTERM: closing/.test(s.output())) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  while ((alive(child!) || !/SIGTERM: closing/.test(s.output())) && Date.now() < deadline)
+    await new Promise((r) => setTimeout(r, 50));
   assert.equal(alive(child!), false, "the child closed");
   assert.match(s.output(), /SIGTERM: closing the scheduler/, "gracefully, as on SIGTERM");
 });

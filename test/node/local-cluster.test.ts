@@ -62,11 +62,18 @@ test("worker n is thread n, run after run: threads join in the order of their na
     try {
       const pairs = (w: { name: string; id: string }) => `${w.name}=${w.id}`;
       const expected = ["thread-1=worker-1", "thread-2=worker-2", "thread-3=worker-3", "thread-4=worker-4"];
-      assert.deepEqual(cluster.workers.map((w) => pairs({ name: w.name, id: w.workerId })).sort(), expected, `run ${run}`);
+      assert.deepEqual(
+        cluster.workers.map((w) => pairs({ name: w.name, id: w.workerId })).sort(),
+        expected,
+        `run ${run}`,
+      );
       assert.deepEqual((await client.workers()).map(pairs).sort(), expected, `run ${run}, as the scheduler lists them`);
       // Added later, after a client joined, and two at once: still paired.
       const more = await Promise.all([cluster.addWorker(), cluster.addWorker()]);
-      assert.deepEqual(more.map((w) => pairs({ name: w.name, id: w.workerId })).sort(), ["thread-5=worker-5", "thread-6=worker-6"]);
+      assert.deepEqual(more.map((w) => pairs({ name: w.name, id: w.workerId })).sort(), [
+        "thread-5=worker-5",
+        "thread-6=worker-6",
+      ]);
     } finally {
       await client.close();
       await cluster.close();

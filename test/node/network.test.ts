@@ -27,15 +27,25 @@ test("scheduler and worker processes: a dependency moves worker to worker across
   try {
     const workers = await client.workers();
     assert.equal(workers.length, 2);
-    assert.deepEqual(workers.map((w) => w.kind), ["node", "node"]);
-    for (const w of workers) assert.match(w.address, /^ws:\/\/127\.0\.0\.1:\d+$/, "each worker serves data on a port of its own");
+    assert.deepEqual(
+      workers.map((w) => w.kind),
+      ["node", "node"],
+    );
+    for (const w of workers)
+      assert.match(w.address, /^ws:\/\/127\.0\.0\.1:\d+$/, "each worker serves data on a port of its own");
     const [a, b] = workers;
-    const big = client.with({ workers: a!.id }).submit((n: number) => Float64Array.from({ length: n }, (_, i) => i % 16), 1_000_000);
+    const big = client
+      .with({ workers: a!.id })
+      .submit((n: number) => Float64Array.from({ length: n }, (_, i) => i % 16), 1_000_000);
     const total = client.with({ workers: b!.id }).submit((x: Float64Array) => x.reduce((s, v) => s + v, 0), big);
     assert.equal(await total, 7.5 * 1_000_000);
     const after = await client.workers();
     assert.ok(after.find((w) => w.id === b!.id)!.memory >= 8_000_000, "the input was copied to the second worker");
-    assert.deepEqual((await big).slice(0, 3), Float64Array.from([0, 1, 2]), "the client gathers a large result straight from the worker");
+    assert.deepEqual(
+      (await big).slice(0, 3),
+      Float64Array.from([0, 1, 2]),
+      "the client gathers a large result straight from the worker",
+    );
   } finally {
     await client.close();
   }
@@ -54,7 +64,10 @@ test("tokens: the client token submits, the worker token only joins, wrong ones 
   const good = await Client.connect(s.address, { token: s.clientToken });
   try {
     // The worker token gets the same answer as a guess: a stranger learns nothing about which tokens exist.
-    await assert.rejects(Client.connect(s.address, { token: s.workerToken }), (e: unknown) => e instanceof HandshakeError && /wrong token/.test(e.message) && !/worker/.test(e.message));
+    await assert.rejects(
+      Client.connect(s.address, { token: s.workerToken }),
+      (e: unknown) => e instanceof HandshakeError && /wrong token/.test(e.message) && !/worker/.test(e.message),
+    );
     await assert.rejects(Client.connect(s.address, { token: "guess" }), /wrong token/);
     await assert.rejects(Client.connect(s.address), /needs a token/);
     // A worker that tries to join with the client token is refused, and its process says why.
@@ -104,7 +117,10 @@ test("the scheduler serves the worker page on its port, with a Content-Security-
   await using _s = s.proc;
   const [, link] = await s.proc.waitFor(/browser tabs: open (http:\/\/127\.0\.0\.1:\d+\/#token=[0-9a-f]+)/);
   const tabToken = /#token=([0-9a-f]+)$/.exec(link!)![1]!;
-  assert.ok(tabToken !== s.workerToken && tabToken !== s.clientToken, "the link carries a tab token of its own (never the worker or client token), in the fragment");
+  assert.ok(
+    tabToken !== s.workerToken && tabToken !== s.clientToken,
+    "the link carries a tab token of its own (never the worker or client token), in the fragment",
+  );
   // The dashboard's link, on the same port, carries the client token.
   const [, dashboard] = await s.proc.waitFor(/dashboard: (http:\/\/127\.0\.0\.1:\d+\/dashboard#token=[0-9a-f]+)/);
   assert.equal(new URL(dashboard!).origin, new URL(link!).origin);
@@ -118,7 +134,9 @@ test("the scheduler serves the worker page on its port, with a Content-Security-
   assert.equal(worker.status, 200);
   assert.match(worker.headers.get("content-security-policy")!, /script-src 'self' 'unsafe-eval'/);
   // The build splits the page's code: the chunks worker.js imports are served beside it, as scripts.
-  const imported = [...(await worker.text()).matchAll(/(?:from ?|import ?)"\.\/(chunks\/[\w-]+\.js)"/g)].map((m) => m[1]!);
+  const imported = [...(await worker.text()).matchAll(/(?:from ?|import ?)"\.\/(chunks\/[\w-]+\.js)"/g)].map(
+    (m) => m[1]!,
+  );
   assert.ok(imported.length > 0, "worker.js imports its shared code from chunks/");
   for (const chunk of imported) {
     const r = await fetch(new URL(`/${chunk}`, link!));

@@ -30,7 +30,11 @@ interface Answer {
 }
 
 /** One request with the path exactly as written (fetch and URL would normalise ".." away). */
-function get(port: number, path: string, options: { method?: string; headers?: Record<string, string>; token?: string | null } = {}): Promise<Answer> {
+function get(
+  port: number,
+  path: string,
+  options: { method?: string; headers?: Record<string, string>; token?: string | null } = {},
+): Promise<Answer> {
   const headers = { ...options.headers };
   const token = options.token === undefined ? WORKER : options.token;
   if (token !== null) headers["authorization"] = `Bearer ${token}`;
@@ -71,7 +75,13 @@ before(async () => {
   const big = join(dir, "big.bin");
   writeFileSync(big, "");
   truncateSync(big, GiB); // sparse: no disk used, reads give zeros
-  net = await startNetworkScheduler({ host: "127.0.0.1", port: 0, token: CLIENT, workerToken: WORKER, serveData: { directory: dir, origins: [ALLOWED], onRequest: (i) => seen.push(i) } });
+  net = await startNetworkScheduler({
+    host: "127.0.0.1",
+    port: 0,
+    token: CLIENT,
+    workerToken: WORKER,
+    serveData: { directory: dir, origins: [ALLOWED], onRequest: (i) => seen.push(i) },
+  });
   port = Number(new URL(net.address).port);
 });
 after(async () => {
@@ -98,14 +108,26 @@ describe("reading", () => {
   });
 
   test("JSON metadata (.json, .zarray, .zattrs, .zgroup, .zmetadata) is application/json; chunks are bytes", async () => {
-    for (const f of ["meta.json", "store.zarr/.zarray", "store.zarr/.zattrs", "store.zarr/.zgroup", "store.zarr/.zmetadata"]) {
+    for (const f of [
+      "meta.json",
+      "store.zarr/.zarray",
+      "store.zarr/.zattrs",
+      "store.zarr/.zgroup",
+      "store.zarr/.zmetadata",
+    ]) {
       assert.equal((await get(port, `/data/${f}`)).headers["content-type"], "application/json", f);
     }
     assert.equal((await get(port, "/data/store.zarr/0.0")).headers["content-type"], "application/octet-stream");
   });
 
   test("a single byte range is 206 with Content-Range: from–to, open-ended, the last n bytes, cut at the end", async () => {
-    for (const [range, first, last] of [["bytes=10-19", 10, 19], ["bytes=990-", 990, 999], ["bytes=-5", 995, 999], ["bytes=900-5000", 900, 999], ["bytes=0-0", 0, 0]] as const) {
+    for (const [range, first, last] of [
+      ["bytes=10-19", 10, 19],
+      ["bytes=990-", 990, 999],
+      ["bytes=-5", 995, 999],
+      ["bytes=900-5000", 900, 999],
+      ["bytes=0-0", 0, 0],
+    ] as const) {
       const r = await get(port, "/data/hello.bin", { headers: { range } });
       assert.equal(r.status, 206, range);
       assert.equal(r.headers["content-range"], `bytes ${first}-${last}/1000`, range);
@@ -157,9 +179,14 @@ describe("who may read", () => {
       assert.equal(r.body.toString(), "forbidden\n", path);
       assert.equal((await get(port, path, { token: null })).status, 401, path);
     }
-    for (const r of [none, wrong]) for (const t of [CLIENT, WORKER]) assert.ok(!r.body.toString().includes(t) && !JSON.stringify(r.headers).includes(t));
+    for (const r of [none, wrong])
+      for (const t of [CLIENT, WORKER])
+        assert.ok(!r.body.toString().includes(t) && !JSON.stringify(r.headers).includes(t));
     // Not a Bearer credential, a token in the query (which would end up in logs): refused.
-    assert.equal((await get(port, "/data/hello.bin", { token: null, headers: { authorization: `Basic ${WORKER}` } })).status, 401);
+    assert.equal(
+      (await get(port, "/data/hello.bin", { token: null, headers: { authorization: `Basic ${WORKER}` } })).status,
+      401,
+    );
     assert.equal((await get(port, `/data/hello.bin?token=${WORKER}`, { token: null })).status, 401);
     assert.equal((await get(port, "/data/hello.bin", { token: `${WORKER}x` })).status, 403);
   });
@@ -169,7 +196,13 @@ describe("who may read", () => {
     assert.equal((await get(port, "/data/hello.bin", { token: CLIENT })).status, 200);
     assert.equal((await get(port, "/data/hello.bin", { token: WORKER })).status, 200);
     await new Promise((r) => setTimeout(r, 20));
-    assert.deepEqual(seen.map((s) => [s.status, s.role, s.bytes]), [[200, "client", 1000], [200, "worker", 1000]]);
+    assert.deepEqual(
+      seen.map((s) => [s.status, s.role, s.bytes]),
+      [
+        [200, "client", 1000],
+        [200, "worker", 1000],
+      ],
+    );
   });
 
   test("only GET and HEAD: PUT, POST, DELETE, PATCH and OPTIONS are 405 with Allow, and nothing changes", async () => {
@@ -190,7 +223,15 @@ describe("who may read", () => {
       assert.equal(r.status, 403, origin);
       assert.equal(r.headers["access-control-allow-origin"], undefined, origin);
     }
-    const pre = await get(port, "/data/hello.bin", { method: "OPTIONS", token: null, headers: { origin: ALLOWED, "access-control-request-method": "GET", "access-control-request-headers": "authorization, range" } });
+    const pre = await get(port, "/data/hello.bin", {
+      method: "OPTIONS",
+      token: null,
+      headers: {
+        origin: ALLOWED,
+        "access-control-request-method": "GET",
+        "access-control-request-headers": "authorization, range",
+      },
+    });
     assert.equal(pre.status, 204);
     assert.equal(pre.headers["access-control-allow-origin"], ALLOWED);
     assert.match(String(pre.headers["access-control-allow-headers"]), /Authorization/);
@@ -199,7 +240,11 @@ describe("who may read", () => {
     assert.equal(r.status, 206);
     assert.equal(r.headers["access-control-allow-origin"], ALLOWED);
     assert.match(String(r.headers["access-control-expose-headers"]), /Content-Range/);
-    assert.equal((await get(port, "/data/hello.bin", { token: null, headers: { origin: ALLOWED } })).status, 401, "a listed origin still needs the token");
+    assert.equal(
+      (await get(port, "/data/hello.bin", { token: null, headers: { origin: ALLOWED } })).status,
+      401,
+      "a listed origin still needs the token",
+    );
   });
 });
 
@@ -225,7 +270,11 @@ describe("no way out of the directory", () => {
       assert.ok(!r.body.toString().includes("SECRET"));
     });
   }
-  for (const [what, path] of [["a file symlink out (relative)", "/data/link-out"], ["a file symlink out (absolute)", "/data/link-abs"], ["a directory symlink out", "/data/sub/up/secret.txt"]] as const) {
+  for (const [what, path] of [
+    ["a file symlink out (relative)", "/data/link-out"],
+    ["a file symlink out (absolute)", "/data/link-abs"],
+    ["a directory symlink out", "/data/sub/up/secret.txt"],
+  ] as const) {
     test(`${what}: ${path} is 404`, async () => {
       const r = await get(port, path);
       assert.equal(r.status, 404);
@@ -238,7 +287,9 @@ describe("no way out of the directory", () => {
   });
 });
 
-test("a 1 GiB file is streamed: the process's memory does not grow by its size (server and reader in this process)", { timeout: 60_000 }, async () => {
+test("a 1 GiB file is streamed: the process's memory does not grow by its size (server and reader in this process)", {
+  timeout: 60_000,
+}, async () => {
   globalThis.gc?.();
   const base = process.memoryUsage();
   let peakRss = base.rss;
@@ -252,12 +303,15 @@ test("a 1 GiB file is streamed: the process's memory does not grow by its size (
   let length = "";
   try {
     await new Promise<void>((resolve, reject) => {
-      const req = request({ host: "127.0.0.1", port, path: "/data/big.bin", headers: { authorization: `Bearer ${WORKER}` } }, (res) => {
-        length = String(res.headers["content-length"]);
-        res.on("data", (c: Buffer) => (received += c.length)); // counted and dropped
-        res.on("end", resolve);
-        res.on("error", reject);
-      });
+      const req = request(
+        { host: "127.0.0.1", port, path: "/data/big.bin", headers: { authorization: `Bearer ${WORKER}` } },
+        (res) => {
+          length = String(res.headers["content-length"]);
+          res.on("data", (c: Buffer) => (received += c.length)); // counted and dropped
+          res.on("end", resolve);
+          res.on("error", reject);
+        },
+      );
       req.on("error", reject);
       req.end();
     });
@@ -267,31 +321,60 @@ test("a 1 GiB file is streamed: the process's memory does not grow by its size (
   assert.equal(length, String(GiB));
   assert.equal(received, GiB);
   const MiB = 1024 ** 2;
-  assert.ok(peakRss - base.rss < 256 * MiB, `resident memory grew by ${((peakRss - base.rss) / MiB).toFixed(0)} MiB while serving 1024 MiB`);
-  assert.ok(peakBuffers - base.arrayBuffers < 256 * MiB, `ArrayBuffers grew by ${((peakBuffers - base.arrayBuffers) / MiB).toFixed(0)} MiB while serving 1024 MiB`);
+  assert.ok(
+    peakRss - base.rss < 256 * MiB,
+    `resident memory grew by ${((peakRss - base.rss) / MiB).toFixed(0)} MiB while serving 1024 MiB`,
+  );
+  assert.ok(
+    peakBuffers - base.arrayBuffers < 256 * MiB,
+    `ArrayBuffers grew by ${((peakBuffers - base.arrayBuffers) / MiB).toFixed(0)} MiB while serving 1024 MiB`,
+  );
   // A range at the far end of the big file.
   const tail = await get(port, "/data/big.bin", { headers: { range: `bytes=${GiB - 4}-` } });
   assert.equal(tail.status, 206);
   assert.equal(tail.headers["content-range"], `bytes ${GiB - 4}-${GiB - 1}/${GiB}`);
 });
 
-test("a Node worker joined over ws:// reads its chunks from /data/ with its worker token; the client plans with the client token", { timeout: 60_000 }, async () => {
+test("a Node worker joined over ws:// reads its chunks from /data/ with its worker token; the client plans with the client token", {
+  timeout: 60_000,
+}, async () => {
   const log: DataRequestInfo[] = [];
-  const zarr = await startNetworkScheduler({ host: "127.0.0.1", port: 0, token: CLIENT, workerToken: WORKER, serveData: { directory: fixture("zarr2"), onRequest: (i) => log.push(i) } });
-  const group = new WorkerGroup({ scheduler: zarr.address, listen: "ws://127.0.0.1:0", kind: "node", namePrefix: "node", token: WORKER, logLevel: "error" });
+  const zarr = await startNetworkScheduler({
+    host: "127.0.0.1",
+    port: 0,
+    token: CLIENT,
+    workerToken: WORKER,
+    serveData: { directory: fixture("zarr2"), onRequest: (i) => log.push(i) },
+  });
+  const group = new WorkerGroup({
+    scheduler: zarr.address,
+    listen: "ws://127.0.0.1:0",
+    kind: "node",
+    namePrefix: "node",
+    token: WORKER,
+    logLevel: "error",
+  });
   try {
     await group.grow(1);
     const client = await Client.connect(zarr.address, { token: CLIENT });
     try {
       const url = `${zarr.address.replace(/^ws/, "http")}/data/codecs.zarr`;
       const x = await mw.fromZarr(url, { path: "blosc_lz4" });
-      const fromFile = (await (await mw.fromZarr(fixture("zarr2/codecs.zarr"), { path: "blosc_lz4" })).compute({ scheduler: "sync" })) as mw.NDArray;
+      const fromFile = (await (
+        await mw.fromZarr(fixture("zarr2/codecs.zarr"), { path: "blosc_lz4" })
+      ).compute({ scheduler: "sync" })) as mw.NDArray;
       const got = (await x.compute({ scheduler: client })) as mw.NDArray;
       assert.deepEqual(got.toTypedArray(), fromFile.toTypedArray());
       const chunks = log.filter((l) => /^codecs\.zarr\/blosc_lz4\/\d+\.\d+$/.test(l.path));
       assert.equal(chunks.length, 4, JSON.stringify(log));
-      assert.ok(chunks.every((l) => l.status === 200 && l.role === "worker"), JSON.stringify(chunks));
-      assert.ok(log.some((l) => l.path === "codecs.zarr/blosc_lz4/.zarray" && l.role === "client"), "the client read the metadata");
+      assert.ok(
+        chunks.every((l) => l.status === 200 && l.role === "worker"),
+        JSON.stringify(chunks),
+      );
+      assert.ok(
+        log.some((l) => l.path === "codecs.zarr/blosc_lz4/.zarray" && l.role === "client"),
+        "the client read the metadata",
+      );
     } finally {
       await client.close();
     }
@@ -301,25 +384,37 @@ test("a Node worker joined over ws:// reads its chunks from /data/ with its work
   }
 });
 
-test("LocalCluster({ page: { serveData } }): its worker threads, which join in-process, and this process's client read from cluster.dataUrl", { timeout: 60_000 }, async () => {
+test("LocalCluster({ page: { serveData } }): its worker threads, which join in-process, and this process's client read from cluster.dataUrl", {
+  timeout: 60_000,
+}, async () => {
   const log: DataRequestInfo[] = [];
-  await using cluster = await LocalCluster.start({ workers: 1, page: { serveData: { directory: fixture("zarr2"), onRequest: (i) => log.push(i) } } });
+  await using cluster = await LocalCluster.start({
+    workers: 1,
+    page: { serveData: { directory: fixture("zarr2"), onRequest: (i) => log.push(i) } },
+  });
   assert.match(cluster.dataUrl!, /^http:\/\/127\.0\.0\.1:\d+\/data\/$/);
   const client = await Client.connect(cluster.address);
   try {
     const x = await mw.fromZarr(`${cluster.dataUrl}codecs.zarr`, { path: "zlib" });
     const got = (await x.compute({ scheduler: client })) as mw.NDArray;
-    const fromFile = (await (await mw.fromZarr(fixture("zarr2/codecs.zarr"), { path: "zlib" })).compute({ scheduler: "sync" })) as mw.NDArray;
+    const fromFile = (await (
+      await mw.fromZarr(fixture("zarr2/codecs.zarr"), { path: "zlib" })
+    ).compute({ scheduler: "sync" })) as mw.NDArray;
     assert.deepEqual(got.toTypedArray(), fromFile.toTypedArray());
     const chunks = log.filter((l) => /^codecs\.zarr\/zlib\/\d\.\d$/.test(l.path));
     assert.equal(chunks.length, 4, JSON.stringify(log));
-    assert.ok(chunks.every((l) => l.status === 200 && l.role === "worker"), JSON.stringify(chunks));
+    assert.ok(
+      chunks.every((l) => l.status === 200 && l.role === "worker"),
+      JSON.stringify(chunks),
+    );
   } finally {
     await client.close();
   }
 });
 
-test("meshwork scheduler --serve-data DIR serves it to the printed tokens; a missing directory is a usage error", { timeout: 30_000 }, async () => {
+test("meshwork scheduler --serve-data DIR serves it to the printed tokens; a missing directory is a usage error", {
+  timeout: 30_000,
+}, async () => {
   {
     await using proc = startNode(["dist/node/cli.js", "scheduler", "--port", "0", "--serve-data", fixture("zarr2")]);
     const [, address] = await proc.waitFor(/scheduler at ws:\/\/127\.0\.0\.1:(\d+)/);
@@ -330,13 +425,29 @@ test("meshwork scheduler --serve-data DIR serves it to the printed tokens; a mis
     assert.equal(JSON.parse(r.body.toString()).zarr_format, 2);
     assert.equal((await get(Number(address), "/data/codecs.zarr/raw/.zarray", { token: null })).status, 401);
   }
-  await using bad = startNode(["dist/node/cli.js", "scheduler", "--port", "0", "--serve-data", join(tmpdir(), "meshwork-no-such-dir")]);
+  await using bad = startNode([
+    "dist/node/cli.js",
+    "scheduler",
+    "--port",
+    "0",
+    "--serve-data",
+    join(tmpdir(), "meshwork-no-such-dir"),
+  ]);
   assert.equal(await bad.exited, 2);
   assert.match(bad.output(), /--serve-data: .* is not a directory/);
   await using noData = startNode(["dist/node/cli.js", "scheduler", "--port", "0", "--data-origin", "http://a.example"]);
   assert.equal(await noData.exited, 2);
   assert.match(noData.output(), /--data-origin needs --serve-data/);
-  await using path = startNode(["dist/node/cli.js", "scheduler", "--port", "0", "--serve-data", ".", "--data-origin", "http://a.example/app"]);
+  await using path = startNode([
+    "dist/node/cli.js",
+    "scheduler",
+    "--port",
+    "0",
+    "--serve-data",
+    ".",
+    "--data-origin",
+    "http://a.example/app",
+  ]);
   assert.equal(await path.exited, 2);
   assert.match(path.output(), /--data-origin is scheme:\/\/host\[:port\] \(no path\)/);
 });

@@ -29,7 +29,10 @@ function frame(op: number, payload: Uint8Array | string, fin = true, masked = fa
 }
 
 /** A server that answers the upgrade (or not, per `accept`) and then runs `script` on the socket. */
-async function server(script: (s: Socket, received: () => Buffer) => void, accept: "ok" | "wrong-key" | "404" = "ok"): Promise<{ url: string; srv: Server }> {
+async function server(
+  script: (s: Socket, received: () => Buffer) => void,
+  accept: "ok" | "wrong-key" | "404" = "ok",
+): Promise<{ url: string; srv: Server }> {
   const srv = createServer((s) => {
     let buf = Buffer.alloc(0);
     let upgraded = false;
@@ -42,8 +45,15 @@ async function server(script: (s: Socket, received: () => Buffer) => void, accep
       const key = /sec-websocket-key: (.*)\r\n/i.exec(buf.subarray(0, end).toString())![1]!;
       buf = buf.subarray(end + 4);
       if (accept === "404") return void s.end("HTTP/1.1 404 Not Found\r\n\r\n");
-      const acceptKey = accept === "ok" ? createHash("sha1").update(key + GUID).digest("base64") : "wrong";
-      s.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${acceptKey}\r\n\r\n`);
+      const acceptKey =
+        accept === "ok"
+          ? createHash("sha1")
+              .update(key + GUID)
+              .digest("base64")
+          : "wrong";
+      s.write(
+        `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${acceptKey}\r\n\r\n`,
+      );
       script(s, () => buf);
     });
     s.on("error", () => {});
@@ -54,7 +64,8 @@ async function server(script: (s: Socket, received: () => Buffer) => void, accep
 
 function events(ws: FastWebSocket) {
   const log: { type: string; e: unknown }[] = [];
-  for (const type of ["open", "message", "close", "error"]) ws.addEventListener(type, (e: never) => log.push({ type, e }));
+  for (const type of ["open", "message", "close", "error"])
+    ws.addEventListener(type, (e: never) => log.push({ type, e }));
   return log;
 }
 
@@ -78,7 +89,7 @@ test("opens after a correct upgrade; binary messages arrive whole, also when fra
   const ws = new FastWebSocket(url, 1 << 20);
   const log = events(ws);
   await until(() => log.filter((x) => x.type === "message").length === 3);
-  const messages = log.filter((x) => x.type === "message").map((x) => [...((x.e as { data: Uint8Array }).data)]);
+  const messages = log.filter((x) => x.type === "message").map((x) => [...(x.e as { data: Uint8Array }).data]);
   assert.deepEqual(messages[0], [1, 2, 3]);
   assert.deepEqual(messages[1], [4, 5, 6]);
   assert.equal(messages[2]!.length, 70_000);

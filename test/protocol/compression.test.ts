@@ -4,7 +4,16 @@
 
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { byteEntropy, compressFrame, compressorSpeed, decide, decompressFrame, ProtocolError, sampleFrame, serialize } from "../../src/internal.js";
+import {
+  byteEntropy,
+  compressFrame,
+  compressorSpeed,
+  decide,
+  decompressFrame,
+  ProtocolError,
+  sampleFrame,
+  serialize,
+} from "../../src/internal.js";
 
 const MiB = 2 ** 20;
 const SLOW = { bytesPerSecond: 20e6 }; // 20 MB/s: compressing compressible data pays
@@ -32,7 +41,11 @@ describe("the sampling decision", () => {
     assert.equal(slow.reason, "pays");
     assert.ok(slow.ratio < 0.1, `samples shrink a lot (${slow.ratio})`);
     assert.equal(decide(frame, "auto", FAST).reason, "link-fast");
-    assert.equal(decide(frame, "auto", { bytesPerSecond: undefined }).compress, false, "an unmeasured link counts as fast");
+    assert.equal(
+      decide(frame, "auto", { bytesPerSecond: undefined }).compress,
+      false,
+      "an unmeasured link counts as fast",
+    );
     assert.equal(decide(frame, false, SLOW).reason, "off");
     assert.equal(decide(frame, "deflate", FAST).reason, "forced");
   });

@@ -3,7 +3,17 @@
 
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { compressFrame, decompressFrame, PacketReader, PIECE_BYTES, preludeBytes, ProtocolError, toChunks, toChunkSources, type Packet } from "../../src/internal.js";
+import {
+  compressFrame,
+  decompressFrame,
+  PacketReader,
+  PIECE_BYTES,
+  preludeBytes,
+  ProtocolError,
+  toChunks,
+  toChunkSources,
+  type Packet,
+} from "../../src/internal.js";
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -30,12 +40,21 @@ function reassemble(chunks: Uint8Array[], maxPacketBytes = 1 << 30): Packet[] {
 function assertSamePacket(actual: Packet, expected: Packet): void {
   assert.deepEqual([...actual.header], [...expected.header]);
   assert.equal(actual.frames.length, expected.frames.length);
-  expected.frames.forEach((f, i) => assert.ok(Buffer.from(f).equals(Buffer.from(actual.frames[i]!)), `frame ${i} differs`));
+  expected.frames.forEach((f, i) =>
+    assert.ok(Buffer.from(f).equals(Buffer.from(actual.frames[i]!)), `frame ${i} differs`),
+  );
 }
 
 /** A prelude by hand: magic, frame count, header length, then one f64 length per frame. */
 /** A hand-made prelude: per frame [u32 mode][u32 piece count][f64 decoded length]. Mode 0 is raw. */
-function prelude(frameCount: number, headerBytes: number, frameLengths: number[], magic = 0x6d736833, modes: number[] = [], pieces: number[] = []): Uint8Array {
+function prelude(
+  frameCount: number,
+  headerBytes: number,
+  frameLengths: number[],
+  magic = 0x6d736833,
+  modes: number[] = [],
+  pieces: number[] = [],
+): Uint8Array {
   const out = new Uint8Array(preludeBytes(frameLengths.length));
   const dv = new DataView(out.buffer);
   dv.setUint32(0, magic);
@@ -76,10 +95,17 @@ const cat = (...parts: Uint8Array[]) => {
 
 describe("toChunks", () => {
   test("never yields a chunk larger than maxChunk", () => {
-    const packet = { header: patterned(3000, 1), frames: [patterned(100 * KiB + 7, 2), patterned(10, 3), patterned(40 * KiB, 4)] };
+    const packet = {
+      header: patterned(3000, 1),
+      frames: [patterned(100 * KiB + 7, 2), patterned(10, 3), patterned(40 * KiB, 4)],
+    };
     for (const maxChunk of [64, 1000, 16 * KiB, 64 * KiB]) {
       const chunks = toChunks(packet, maxChunk);
-      for (const c of chunks) assert.ok(c.byteLength > 0 && c.byteLength <= maxChunk, `chunk of ${c.byteLength} bytes with maxChunk ${maxChunk}`);
+      for (const c of chunks)
+        assert.ok(
+          c.byteLength > 0 && c.byteLength <= maxChunk,
+          `chunk of ${c.byteLength} bytes with maxChunk ${maxChunk}`,
+        );
       const total = chunks.reduce((n, c) => n + c.byteLength, 0);
       assert.equal(total, preludeBytes(3) + 3000 + 100 * KiB + 7 + 10 + 40 * KiB, "bytes lost or duplicated");
     }
@@ -131,7 +157,10 @@ describe("PacketReader reassembles", () => {
     const packet = { header: new Uint8Array(0), frames: [new Uint8Array(0), patterned(3, 1), new Uint8Array(0)] };
     const [out] = reassemble(toChunks(packet, 64));
     assertSamePacket(out!, packet);
-    assert.deepEqual(out!.frames.map((f) => f.byteLength), [0, 3, 0]);
+    assert.deepEqual(
+      out!.frames.map((f) => f.byteLength),
+      [0, 3, 0],
+    );
   });
 
   test("packets one after another on the same reader", () => {
@@ -154,11 +183,13 @@ describe("PacketReader reassembles", () => {
 /** Feeding `chunks` to a reader fails with a ProtocolError whose message matches `pattern`. */
 function refuses(chunks: Uint8Array[], pattern: RegExp, maxPacketBytes = MiB): void {
   const reader = new PacketReader(maxPacketBytes, decompressFrame);
-  assert.throws(() => chunks.forEach((c) => reader.push(c)), (e: unknown) => e instanceof ProtocolError && pattern.test(e.message));
+  assert.throws(
+    () => chunks.forEach((c) => reader.push(c)),
+    (e: unknown) => e instanceof ProtocolError && pattern.test(e.message),
+  );
 }
 
 describe("PacketReader refuses with ProtocolError", () => {
-
   test("bad magic", () => {
     const chunk = toChunks({ header: patterned(20, 1), frames: [] }, 64)[0]!;
     chunk[0] = chunk[0]! ^ 0xff;
@@ -209,7 +240,11 @@ describe("compressed frames (in pieces)", () => {
     const random = crypto.getRandomValues(new Uint8Array(50 * KiB));
     const packet = { header: patterned(100, 1), frames: [compressible, random] };
     const sources = toChunkSources(packet, 64 * KiB, always, compressFrame);
-    assert.equal(sources.filter((s) => typeof s === "function").length, 3, "one deferred piece per 4 MiB of each frame");
+    assert.equal(
+      sources.filter((s) => typeof s === "function").length,
+      3,
+      "one deferred piece per 4 MiB of each frame",
+    );
     const chunks = run(sources);
     const wire = chunks.reduce((n, c) => n + c.byteLength, 0);
     assert.ok(wire < 100 * KiB, `the compressible frame shrank on the wire (${wire} bytes in all)`);
@@ -228,7 +263,10 @@ describe("compressed frames (in pieces)", () => {
     const zeros = new Uint8Array(2 * MiB);
     const chunks = run(toChunkSources({ header: patterned(10, 1), frames: [zeros] }, 64 * KiB, always, compressFrame));
     assert.ok(chunks.reduce((n, c) => n + c.byteLength, 0) < 64 * KiB, "2 MiB of zeros deflate to little");
-    assert.throws(() => reassemble(chunks, MiB), (e: unknown) => e instanceof ProtocolError && /exceeds the limit of 1048576/.test(e.message));
+    assert.throws(
+      () => reassemble(chunks, MiB),
+      (e: unknown) => e instanceof ProtocolError && /exceeds the limit of 1048576/.test(e.message),
+    );
   });
 
   test("bad pieces are refused: unknown codec, raw size mismatch, too big, decoding past the frame, not inflating", () => {
@@ -237,7 +275,10 @@ describe("compressed frames (in pieces)", () => {
     refuses([cat(head(4), pieceHead(0, 4, 5))], /raw piece of 4 bytes announced as 5/);
     refuses([cat(head(32 * MiB), pieceHead(1, 4, 32 * MiB))], /a piece of 33554432 bytes/, 64 * MiB);
     refuses([cat(head(4), pieceHead(0, 8, 8))], /more than their frame/);
-    refuses([cat(head(100), pieceHead(1, 5, 100), new Uint8Array([0x93, 0xff, 0xff, 0xff, 0xff]))], /does not inflate|inflated to/);
+    refuses(
+      [cat(head(100), pieceHead(1, 5, 100), new Uint8Array([0x93, 0xff, 0xff, 0xff, 0xff]))],
+      /does not inflate|inflated to/,
+    );
     refuses([prelude(1, 0, [4], undefined, [2])], /unknown frame mode 2/);
     refuses([prelude(1, 0, [4], undefined, [1], [9])], /bad piece count 9/);
   });
@@ -256,7 +297,9 @@ describe("PacketReader memory", () => {
 });
 
 test("a reader without an inflater refuses compressed pieces (links that never compress)", () => {
-  const chunks = run(toChunkSources({ header: patterned(10, 1), frames: [new Uint8Array(50_000)] }, 64 * KiB, () => true, compressFrame));
+  const chunks = run(
+    toChunkSources({ header: patterned(10, 1), frames: [new Uint8Array(50_000)] }, 64 * KiB, () => true, compressFrame),
+  );
   const reader = new PacketReader(MiB);
   assert.throws(() => chunks.forEach((c) => reader.push(c)), /compressed frame on a link that does not decompress/);
 });

@@ -3,7 +3,16 @@
 
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { ProtocolError, Serialized, decodePacket, deserialize, encodePacket, serialize, type Message, type Packet } from "../../src/internal.js";
+import {
+  ProtocolError,
+  Serialized,
+  decodePacket,
+  deserialize,
+  encodePacket,
+  serialize,
+  type Message,
+  type Packet,
+} from "../../src/internal.js";
 
 // Hostile headers written by our own encoder, so that objects decode as objects (a plain msgpack
 // map decodes as a Map, which would be refused for that reason alone).
@@ -101,7 +110,9 @@ describe("decodePacket refuses with ProtocolError", () => {
   });
 
   test("an element without a string `op`", () => {
-    assert.deepEqual(decodePacket({ header: header([{ op: "goodbye", reason: "x" }]), frames: [] }), [{ op: "goodbye", reason: "x" }]);
+    assert.deepEqual(decodePacket({ header: header([{ op: "goodbye", reason: "x" }]), frames: [] }), [
+      { op: "goodbye", reason: "x" },
+    ]);
     for (const bad of [[{ reason: "x" }], [{ op: 5 }], [null], ["goodbye"], [{ op: "goodbye" }, 3]]) {
       assertProtocolError({ header: header(bad), frames: [] }, /not a message/);
     }
@@ -113,9 +124,14 @@ describe("decodePacket refuses with ProtocolError", () => {
   });
 
   test("a frame reference with an unknown kind or a frame that is not a whole number of elements", () => {
-    assertProtocolError({ header: withFrameRef(9, 0), frames: [new Uint8Array(7)] }, /not a whole number of Float64Array/);
+    assertProtocolError(
+      { header: withFrameRef(9, 0), frames: [new Uint8Array(7)] },
+      /not a whole number of Float64Array/,
+    );
     assertProtocolError({ header: withFrameRef(99, 0), frames: [new Uint8Array(8)] }, /unknown buffer kind 99/);
-    assert.deepEqual(decodePacket({ header: withFrameRef(9, 0), frames: [new Uint8Array(8)] }), [{ op: "reply", id: 1, value: new Float64Array(1) }]);
+    assert.deepEqual(decodePacket({ header: withFrameRef(9, 0), frames: [new Uint8Array(8)] }), [
+      { op: "reply", id: 1, value: new Float64Array(1) },
+    ]);
   });
 
   test("any single corrupted byte of a real packet gives ProtocolError or a clean decode, never another error", () => {

@@ -3,7 +3,15 @@
 
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { SerializationError, Serialized, TaskRef, deserialize, measure, registerWireClass, serialize } from "../../src/internal.js";
+import {
+  SerializationError,
+  Serialized,
+  TaskRef,
+  deserialize,
+  measure,
+  registerWireClass,
+  serialize,
+} from "../../src/internal.js";
 
 const roundTrip = (value: unknown): unknown => deserialize(serialize(value).payload);
 
@@ -42,7 +50,10 @@ describe("round trips", () => {
     const value = {
       list: [...TYPED_ARRAYS],
       byName: Object.fromEntries(TYPED_ARRAYS.map((a) => [a.constructor.name, a])),
-      map: new Map<unknown, unknown>([["f", TYPED_ARRAYS[8]], [7, [TYPED_ARRAYS[9]]]]),
+      map: new Map<unknown, unknown>([
+        ["f", TYPED_ARRAYS[8]],
+        [7, [TYPED_ARRAYS[9]]],
+      ]),
       set: new Set([TYPED_ARRAYS[2]]),
     };
     const { payload } = serialize(value);
@@ -62,7 +73,14 @@ describe("round trips", () => {
   });
 
   test("Map and plain object stay distinct, including non-string Map keys", () => {
-    const out = roundTrip({ m: new Map<unknown, unknown>([[1, "one"], ["k", { x: 1 }]]), o: { 1: "one" }, empty: new Map() }) as Record<string, unknown>;
+    const out = roundTrip({
+      m: new Map<unknown, unknown>([
+        [1, "one"],
+        ["k", { x: 1 }],
+      ]),
+      o: { 1: "one" },
+      empty: new Map(),
+    }) as Record<string, unknown>;
     assert.ok(out["m"] instanceof Map, "m is not a Map");
     assert.equal((out["m"] as Map<unknown, unknown>).get(1), "one");
     assert.deepEqual((out["m"] as Map<unknown, unknown>).get("k"), { x: 1 });
@@ -91,7 +109,8 @@ describe("round trips", () => {
   });
 
   test("top-level primitives and flat arrays take the fast path and still round trip", () => {
-    for (const v of [undefined, null, true, 42, -7.25, "s", 3n, [1, "two", null, undefined, 4n]]) assert.deepEqual(roundTrip(v), v);
+    for (const v of [undefined, null, true, 42, -7.25, "s", 3n, [1, "two", null, undefined, 4n]])
+      assert.deepEqual(roundTrip(v), v);
   });
 
   test("negative zero keeps its sign", () => {
@@ -117,7 +136,11 @@ describe("round trips", () => {
     }
     assert.throws(
       () => serialize({ shapes: [new Point(3, 4)] }),
-      (e: unknown) => e instanceof SerializationError && /The value\.shapes\[0\] is an instance of class Point, which would arrive as a plain object without its methods.*registerWireClass/.test(e.message),
+      (e: unknown) =>
+        e instanceof SerializationError &&
+        /The value\.shapes\[0\] is an instance of class Point, which would arrive as a plain object without its methods.*registerWireClass/.test(
+          e.message,
+        ),
     );
     class Tagged {
       constructor(readonly tag: string) {}
@@ -125,7 +148,12 @@ describe("round trips", () => {
         return this.tag.toUpperCase();
       }
     }
-    registerWireClass<Tagged>({ name: "test.Tagged", Class: Tagged, encode: (t) => t.tag, decode: (tag) => new Tagged(String(tag)) });
+    registerWireClass<Tagged>({
+      name: "test.Tagged",
+      Class: Tagged,
+      encode: (t) => t.tag,
+      decode: (tag) => new Tagged(String(tag)),
+    });
     const back = roundTrip({ t: new Tagged("hi") }) as { t: Tagged };
     assert.ok(back.t instanceof Tagged);
     assert.equal(back.t.shout(), "HI");
@@ -137,7 +165,11 @@ describe("round trips", () => {
     assert.equal(u.href, "https://example.org/a?b=1#c");
     assert.throws(
       () => serialize([1, new Blob(["abc"], { type: "text/plain" })]),
-      (e: unknown) => e instanceof SerializationError && /The value\[1\] is a Blob, whose bytes cannot be read at once; send new Uint8Array\(await blob\.arrayBuffer\(\)\)/.test(e.message),
+      (e: unknown) =>
+        e instanceof SerializationError &&
+        /The value\[1\] is a Blob, whose bytes cannot be read at once; send new Uint8Array\(await blob\.arrayBuffer\(\)\)/.test(
+          e.message,
+        ),
     );
     assert.deepEqual(roundTrip([new Number(2), new String("s"), new Boolean(false)]), [2, "s", false]);
   });
@@ -172,7 +204,13 @@ describe("binary data is out of band", () => {
     f64.set([1.25, -2.5, 1e300]);
     const u8 = new Uint8Array(backing, 3, 4);
     const { payload } = serialize({ f64, u8 });
-    assert.deepEqual(payload.frames.map((f) => [f.byteOffset, f.byteLength]), [[8, 24], [3, 4]]);
+    assert.deepEqual(
+      payload.frames.map((f) => [f.byteOffset, f.byteLength]),
+      [
+        [8, 24],
+        [3, 4],
+      ],
+    );
     const out = deserialize(payload) as { f64: Float64Array; u8: Uint8Array };
     assert.ok(out.f64 instanceof Float64Array && out.u8 instanceof Uint8Array, "kinds lost");
     assert.deepEqual([...out.f64], [1.25, -2.5, 1e300]);
@@ -198,18 +236,49 @@ describe("binary data is out of band", () => {
 
 describe("values that cannot travel", () => {
   const cases: [string, () => unknown, RegExp][] = [
-    ["a function nested in arguments", () => [1, { options: { cb: () => 0 } }], /value\[1\]\.options\.cb is a function/],
+    [
+      "a function nested in arguments",
+      () => [1, { options: { cb: () => 0 } }],
+      /value\[1\]\.options\.cb is a function/,
+    ],
     ["a symbol", () => ({ tag: Symbol("t") }), /value\.tag is a symbol/],
     ["a Promise", () => ({ later: [Promise.resolve(1)] }), /value\.later\[0\] is a Promise/],
     ["a WeakMap", () => new Map([["k", new WeakMap()]]), /<map "k"> is a WeakMap/],
-    ["a cycle through an array", () => { const o: { a: unknown[] } = { a: [1] }; o.a.push(o); return o; }, /value\.a\[1\] refers back to itself/],
-    ["a cycle through a Map", () => { const m = new Map<string, unknown>(); m.set("self", m); return m; }, /<map "self"> refers back to itself/],
+    [
+      "a cycle through an array",
+      () => {
+        const o: { a: unknown[] } = { a: [1] };
+        o.a.push(o);
+        return o;
+      },
+      /value\.a\[1\] refers back to itself/,
+    ],
+    [
+      "a cycle through a Map",
+      () => {
+        const m = new Map<string, unknown>();
+        m.set("self", m);
+        return m;
+      },
+      /<map "self"> refers back to itself/,
+    ],
     ["a key that is not an identifier", () => ({ "odd key": [() => 0] }), /value\["odd key"\]\[0\] is a function/],
-    ["nesting past the depth limit", () => { let v: unknown = 1; for (let i = 0; i < 600; i++) v = [v]; return v; }, /nested more than \d+ levels deep/],
+    [
+      "nesting past the depth limit",
+      () => {
+        let v: unknown = 1;
+        for (let i = 0; i < 600; i++) v = [v];
+        return v;
+      },
+      /nested more than \d+ levels deep/,
+    ],
   ];
   for (const [what, make, where] of cases) {
     test(`${what} fails with SerializationError naming where it is`, () => {
-      assert.throws(() => serialize(make()), (err: unknown) => err instanceof SerializationError && where.test(err.message));
+      assert.throws(
+        () => serialize(make()),
+        (err: unknown) => err instanceof SerializationError && where.test(err.message),
+      );
     });
   }
 
@@ -227,7 +296,10 @@ describe("measure", () => {
   });
 
   test("throws on the same values serialize refuses", () => {
-    assert.throws(() => measure({ x: [() => 0] }), (e: unknown) => e instanceof SerializationError && /value\.x\[0\]/.test(e.message));
+    assert.throws(
+      () => measure({ x: [() => 0] }),
+      (e: unknown) => e instanceof SerializationError && /value\.x\[0\]/.test(e.message),
+    );
     assert.throws(() => measure([Symbol("s")]), SerializationError);
     const cyclic: unknown[] = [];
     cyclic.push(cyclic);
@@ -242,7 +314,11 @@ describe("TaskRefs", () => {
   const replace = (o: object) => (o instanceof FakeFuture ? new TaskRef(o.key) : undefined);
 
   test("serialize with `replace` turns marked objects into TaskRefs and lists their keys once", () => {
-    const value = [new FakeFuture("a"), { x: new FakeFuture("b"), y: [new FakeFuture("a")] }, new Map([["m", new FakeFuture("c")]])];
+    const value = [
+      new FakeFuture("a"),
+      { x: new FakeFuture("b"), y: [new FakeFuture("a")] },
+      new Map([["m", new FakeFuture("c")]]),
+    ];
     const { payload, refs } = serialize(value, { replace });
     assert.deepEqual(refs, ["a", "b", "c"]);
     const raw = deserialize(payload) as [TaskRef, { x: TaskRef }];
@@ -253,7 +329,10 @@ describe("TaskRefs", () => {
   test("deserialize with a resolver substitutes each ref's value", () => {
     const { payload } = serialize({ args: [new FakeFuture("a"), 2, new FakeFuture("b")] }, { replace });
     const values: Record<string, unknown> = { a: new Float32Array([1, 2]), b: "bee" };
-    assert.deepEqual(deserialize(payload, (ref) => values[ref.key]), { args: [new Float32Array([1, 2]), 2, "bee"] });
+    assert.deepEqual(
+      deserialize(payload, (ref) => values[ref.key]),
+      { args: [new Float32Array([1, 2]), 2, "bee"] },
+    );
   });
 
   test("a resolver may itself deserialize a stored value", () => {

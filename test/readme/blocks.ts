@@ -57,7 +57,10 @@ const step = (v: number) => v + 1;`,
   'Arrays › import { Client, LocalCluster } from "meshwork";': {
     // 3.2 GB in this thread would take minutes: the same code on 2000² in 200² blocks.
     replace: [
-      ["mw.random([20000, 20000], { chunks: [2000, 2000], seed: 1 })", "mw.random([2000, 2000], { chunks: [200, 200], seed: 1 })"],
+      [
+        "mw.random([20000, 20000], { chunks: [2000, 2000], seed: 1 })",
+        "mw.random([2000, 2000], { chunks: [200, 200], seed: 1 })",
+      ],
       ["String(y);", 'check(String(y), "mw.Array<sum, shape=[], dtype=float64, chunksize=[], blocks=1, tasks=421>");'],
     ],
     after: `await client.close(); // its cluster's threads do not keep the process alive`,
@@ -119,11 +122,16 @@ const vendors = (await import("meshwork/dataframe")).fromRecords([{ vendor: 1, n
   'Logging › import { consoleLogger, setLogger } from "meshwork";': {
     before: `const seen: string[] = [];
 const myLog = { info: (m: string) => seen.push(m), warn: (m: string) => seen.push(m), error: (m: string) => seen.push(m) };`,
-    replace: [["await LocalCluster.start({ logLevel: \"info\" });", "const started = await LocalCluster.start({ logLevel: \"info\" });"]],
+    replace: [
+      [
+        'await LocalCluster.start({ logLevel: "info" });',
+        'const started = await LocalCluster.start({ logLevel: "info" });',
+      ],
+    ],
     after: `await started.close();
 setLogger(consoleLogger("warn"));`,
   },
-  "Progress › import { progress } from \"meshwork\";": {
+  'Progress › import { progress } from "meshwork";': {
     before: `${CLUSTER}const f = (v: number) => v * 2;
 const items = [1, 2, 3, 4];
 const x = mw.ones([40], { chunks: 10 });`,
@@ -131,23 +139,28 @@ const x = mw.ones([40], { chunks: 10 });`,
 check(v, 40);
 ${CLOSE}`,
   },
-  "The dashboard › const cluster = await LocalCluster.start({ workers: 2 });   // dashboard: on by default, 127.0.0.1, a free port": {
-    after: `check(/^http:\\/\\/127\\.0\\.0\\.1:\\d+\\/dashboard#token=\\S+$/.test(cluster.dashboardLink ?? ""), true);
+  "The dashboard › const cluster = await LocalCluster.start({ workers: 2 });   // dashboard: on by default, 127.0.0.1, a free port":
+    {
+      after: `check(/^http:\\/\\/127\\.0\\.0\\.1:\\d+\\/dashboard#token=\\S+$/.test(cluster.dashboardLink ?? ""), true);
 check(client.dashboardLink, cluster.dashboardLink);
 ${CLOSE}`,
-  },
-  "Workers come and go › const cluster = await LocalCluster.start({ workers: 4, memoryLimit: \"2GB\" });   // thread-n is worker-n": {
-    after: `check((await client.workers()).map((w) => w.name + "=" + w.id).sort().slice(0, 2), ["thread-1=worker-1", "thread-2=worker-2"]);\n${CLOSE}`,
-  },
+    },
+  'Workers come and go › const cluster = await LocalCluster.start({ workers: 4, memoryLimit: "2GB" });   // thread-n is worker-n':
+    {
+      after: `check((await client.workers()).map((w) => w.name + "=" + w.id).sort().slice(0, 2), ["thread-1=worker-1", "thread-2=worker-2"]);\n${CLOSE}`,
+    },
 };
 
 export const MIRRORED: Record<string, MirrorEntry> = {
   'Using meshwork from a web page › // app.js, loaded by <script type="module" src="app.js">: the link is': {
     test: "test/browser/browser-client.test.ts › examples/08-browser-client: a page on another origin imports /meshwork.js, connects with the token from its link's fragment, and shows tasks' and an array's results",
-    reason: "it runs in a web page: examples/08-browser-client/app.js is this block with its results written to the page, and that test runs it in Chromium",
+    reason:
+      "it runs in a web page: examples/08-browser-client/app.js is this block with its results written to the page, and that test runs it in Chromium",
   },
-  'A cluster across processes and machines › const client = await Client.connect("ws://127.0.0.1:8786", { token: "<client token>" });': {
-    test: "test/node/network.test.ts › scheduler and worker processes: a dependency moves worker to worker across processes",
-    reason: "it needs a `meshwork scheduler` process and the client token it prints; that test starts one, reads the token and connects with it",
-  },
+  'A cluster across processes and machines › const client = await Client.connect("ws://127.0.0.1:8786", { token: "<client token>" });':
+    {
+      test: "test/node/network.test.ts › scheduler and worker processes: a dependency moves worker to worker across processes",
+      reason:
+        "it needs a `meshwork scheduler` process and the client token it prints; that test starts one, reads the token and connects with it",
+    },
 };

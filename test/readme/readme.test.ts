@@ -5,7 +5,16 @@
 // each block is treated and why; a block it does not cover fails here.
 
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
@@ -36,7 +45,12 @@ export function readmeBlocks(text = readFileSync(join(root, "README.md"), "utf8"
     const start = i;
     const body: string[] = [];
     for (i++; i < lines.length && !/^```\s*$/.test(lines[i]!); i++) body.push(lines[i]!);
-    blocks.push({ id: `${heading} › ${body.find((b) => b.trim() !== "")?.trimEnd() ?? ""}`, lang: fence[1] || "(none)", line: start + 1, code: body.join("\n") + "\n" });
+    blocks.push({
+      id: `${heading} › ${body.find((b) => b.trim() !== "")?.trimEnd() ?? ""}`,
+      lang: fence[1] || "(none)",
+      line: start + 1,
+      code: body.join("\n") + "\n",
+    });
   }
   return blocks;
 }
@@ -73,7 +87,10 @@ void [check, throwsLike, FIXTURES];
 export function moduleFor(block: Block, entry: RunEntry): [string, string][] {
   let code = block.code;
   for (const [from, to] of entry.replace ?? []) {
-    assert.ok(code.includes(from), `README block "${block.id}" (line ${block.line}) no longer contains ${JSON.stringify(from)}: update test/readme/blocks.ts`);
+    assert.ok(
+      code.includes(from),
+      `README block "${block.id}" (line ${block.line}) no longer contains ${JSON.stringify(from)}: update test/readme/blocks.ts`,
+    );
     code = code.replace(from, to);
   }
   // `// name.ts` lines cut a block into files (a task module and the script that uploads it).
@@ -82,12 +99,27 @@ export function moduleFor(block: Block, entry: RunEntry): [string, string][] {
   if (parts.length > 1) for (let i = 1; i < parts.length; i += 2) files.push([parts[i]!, parts[i + 1]!]);
   else files.push(["main.ts", code]);
   const [name, main] = files.at(-1)!;
-  const imported = new Set([...main.matchAll(/^import\s+(?:\*\s+as\s+(\w+)|\{([^}]*)\})/gm)].flatMap((m) => (m[1] ? [m[1]] : m[2]!.split(",").map((s) => s.trim().split(/\s+as\s+/).at(-1)!))));
+  const imported = new Set(
+    [...main.matchAll(/^import\s+(?:\*\s+as\s+(\w+)|\{([^}]*)\})/gm)].flatMap((m) =>
+      m[1]
+        ? [m[1]]
+        : m[2]!.split(",").map(
+            (s) =>
+              s
+                .trim()
+                .split(/\s+as\s+/)
+                .at(-1)!,
+          ),
+    ),
+  );
   const scaffold = (entry.before ?? "") + "\n" + (entry.after ?? "");
   const injected = Object.entries(COMMON)
     .filter(([n]) => !imported.has(n) && new RegExp(`\\b${n}\\b`).test(main + scaffold))
     .map(([, i]) => i);
-  files[files.length - 1] = [name, `${injected.join("\n")}\n${HELPERS}\n${entry.before ?? ""}\n// ---- README.md line ${block.line}\n${main}\n// ---- end of the block\n${entry.after ?? ""}\nexport {};\n`];
+  files[files.length - 1] = [
+    name,
+    `${injected.join("\n")}\n${HELPERS}\n${entry.before ?? ""}\n// ---- README.md line ${block.line}\n${main}\n// ---- end of the block\n${entry.after ?? ""}\nexport {};\n`,
+  ];
   return files;
 }
 
@@ -109,10 +141,13 @@ for (const [id, file] of blocks) {
 process.exit(0); // a block may leave a pending future behind (a task no worker may run, as the README shows)
 `;
 
-test("every README code block is run, mirrored by a named test, or (sh) has its commands checked", { timeout: 300_000 }, async (t) => {
+test("every README code block is run, mirrored by a named test, or (sh) has its commands checked", {
+  timeout: 300_000,
+}, async (t) => {
   const blocks = readmeBlocks();
   const ids = new Set(blocks.map((b) => b.id));
-  for (const id of [...Object.keys(RUN), ...Object.keys(MIRRORED)]) assert.ok(ids.has(id), `test/readme/blocks.ts names a block the README no longer has: ${id}`);
+  for (const id of [...Object.keys(RUN), ...Object.keys(MIRRORED)])
+    assert.ok(ids.has(id), `test/readme/blocks.ts names a block the README no longer has: ${id}`);
   const uncovered = blocks.filter((b) => b.lang !== "sh" && !RUN[b.id] && !MIRRORED[b.id]);
   assert.deepEqual(
     uncovered.map((b) => `line ${b.line}: ${b.id}`),
@@ -165,7 +200,10 @@ test("every README code block is run, mirrored by a named test, or (sh) has its 
       runNode([join(root, "node_modules/typescript/bin/tsc"), "-p", dir], 280_000, {}, dir),
     ]);
     const typeErrors = types.stdout.split("\n").filter((l) => /^block-\d+\//.test(l));
-    assert.ok(types.code === 0 || typeErrors.length > 0, `tsc failed outside the blocks:\n${types.stdout}${types.stderr}`);
+    assert.ok(
+      types.code === 0 || typeErrors.length > 0,
+      `tsc failed outside the blocks:\n${types.stdout}${types.stderr}`,
+    );
     const results = new Map<string, { ok: boolean; error?: string }>();
     for (const m of r.stdout.matchAll(/^README-BLOCK (.*)$/gm)) {
       const x = JSON.parse(m[1]!) as { id: string; ok: boolean; error?: string };
@@ -179,12 +217,19 @@ test("every README code block is run, mirrored by a named test, or (sh) has its 
         // Lines of the generated module, told as README lines where they are the block's own.
         const main = readFileSync(runs.find(([id]) => id === b.id)![1], "utf8").split("\n");
         const marker = main.findIndex((l) => l.startsWith("// ---- README.md line"));
-        const said = mine.map((l) => l.replace(/\((\d+),\d+\)/, (all, n: string) => (Number(n) - 1 > marker ? `${all} = README.md line ${b.line + Number(n) - 1 - marker}` : all)));
+        const said = mine.map((l) =>
+          l.replace(/\((\d+),\d+\)/, (all, n: string) =>
+            Number(n) - 1 > marker ? `${all} = README.md line ${b.line + Number(n) - 1 - marker}` : all,
+          ),
+        );
         assert.deepEqual(said, []);
       });
       await t.test(`runs: ${b.id} (README.md line ${b.line})`, () => {
         const x = results.get(b.id);
-        assert.ok(x, `it did not finish (the runner exited ${r.code}${r.timedOut ? ", timed out" : ""}):\n${r.stderr.slice(-3000)}`);
+        assert.ok(
+          x,
+          `it did not finish (the runner exited ${r.code}${r.timedOut ? ", timed out" : ""}):\n${r.stderr.slice(-3000)}`,
+        );
         assert.ok(x.ok, x.error);
       });
     }
@@ -195,25 +240,37 @@ test("every README code block is run, mirrored by a named test, or (sh) has its 
   // sh blocks: what each command names exists.
   const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { scripts: Record<string, string> };
   // An example is run by test/examples.test.ts, or (one that needs a browser) by a test in test/browser.
-  const examplesTest = ["test/examples.test.ts", ...readdirSync(join(root, "test/browser")).filter((f) => f.endsWith(".test.ts")).map((f) => `test/browser/${f}`)]
+  const examplesTest = [
+    "test/examples.test.ts",
+    ...readdirSync(join(root, "test/browser"))
+      .filter((f) => f.endsWith(".test.ts"))
+      .map((f) => `test/browser/${f}`),
+  ]
     .map((f) => readFileSync(join(root, f), "utf8"))
     .join("\n");
   const helps = new Map<string, string>();
   for (const b of blocks.filter((x) => x.lang === "sh")) {
     await t.test(`commands exist: ${b.id} (README.md line ${b.line})`, async () => {
       for (const raw of b.code.split("\n")) {
-        const line = raw.replace(/\s+#.*$/, "").replace(/<[^>]*>/g, "X").trim(); // <placeholders> are one word
+        const line = raw
+          .replace(/\s+#.*$/, "")
+          .replace(/<[^>]*>/g, "X")
+          .trim(); // <placeholders> are one word
         if (!line) continue;
         for (const cmd of line.split("&&").map((c) => c.trim())) {
           const words = cmd.split(/\s+/).filter((w) => !/^[A-Z_]+=/.test(w));
           if (words[0] === "npm") {
             const script = words[1] === "run" ? words[2]! : words[1]!;
-            if (script !== "install" && script !== "ci") assert.ok(pkg.scripts[script], `npm ${words.slice(1).join(" ")}: package.json has no script "${script}"`);
+            if (script !== "install" && script !== "ci")
+              assert.ok(pkg.scripts[script], `npm ${words.slice(1).join(" ")}: package.json has no script "${script}"`);
           } else if (words[0] === "node") {
             assert.ok(existsSync(join(root, words[1]!)), `${cmd}: no ${words[1]}`);
           } else if (words[0] === "npx" && words[1] === "tsx") {
             assert.ok(existsSync(join(root, words[2]!)), `${cmd}: no ${words[2]}`);
-            assert.ok(examplesTest.includes(words[2]!), `${words[2]} is not run by test/examples.test.ts or a test in test/browser`);
+            assert.ok(
+              examplesTest.includes(words[2]!),
+              `${words[2]} is not run by test/examples.test.ts or a test in test/browser`,
+            );
           } else if (words[0] === "npx" && words[1] === "meshwork") {
             const command = words[2]!;
             if (!helps.has(command)) {
@@ -221,9 +278,15 @@ test("every README code block is run, mirrored by a named test, or (sh) has its 
               assert.equal(h.code, 0, `meshwork ${command} --help: ${h.stderr}`);
               helps.set(command, h.stdout);
             }
-            for (const flag of words.filter((w) => w.startsWith("--"))) assert.ok(helps.get(command)!.includes(flag), `meshwork ${command} has no ${flag} (README line ${b.line}: ${cmd})`);
+            for (const flag of words.filter((w) => w.startsWith("--")))
+              assert.ok(
+                helps.get(command)!.includes(flag),
+                `meshwork ${command} has no ${flag} (README line ${b.line}: ${cmd})`,
+              );
           } else {
-            assert.fail(`README line ${b.line}: no check for the command "${cmd}"; teach test/readme/readme.test.ts what it should find`);
+            assert.fail(
+              `README line ${b.line}: no check for the command "${cmd}"; teach test/readme/readme.test.ts what it should find`,
+            );
           }
         }
       }

@@ -14,7 +14,10 @@ const bounds = { minimum: 0, maximum: 10, targetDurationMs: 100, memoryFraction:
 test("adaptiveTarget: queued work over the target duration, within bounds; one worker for work nobody can take", () => {
   const s = cluster([]);
   assert.equal(adaptiveTarget(s, bounds), 0);
-  submit(s, Array.from({ length: 30 }, (_, i) => task(`inc-${i}`)));
+  submit(
+    s,
+    Array.from({ length: 30 }, (_, i) => task(`inc-${i}`)),
+  );
   assert.equal(adaptiveTarget(s, bounds), 1, "no workers: unrunnable work asks for one");
   addWorker(s, "w1");
   s.learnDuration("inc", 20); // 30 tasks × 20 ms = 600 ms of work
@@ -23,7 +26,9 @@ test("adaptiveTarget: queued work over the target duration, within bounds; one w
   assert.equal(adaptiveTarget(new SchedulerState(), { ...bounds, minimum: 2 }), 2);
 });
 
-test("adapt grows a LocalCluster while tasks queue, then shrinks it when idle without losing results", { timeout: 60_000 }, async () => {
+test("adapt grows a LocalCluster while tasks queue, then shrinks it when idle without losing results", {
+  timeout: 60_000,
+}, async () => {
   await using c = await startCluster({ workers: 0 });
   await c.cluster.adapt({ minimum: 0, maximum: 3, intervalMs: 100, targetDurationMs: 200, wait: 3 });
   const busy = (i: number) => {
@@ -31,11 +36,17 @@ test("adapt grows a LocalCluster while tasks queue, then shrinks it when idle wi
     while (performance.now() < end);
     return i * 2;
   };
-  const fs = c.client.map(busy, Array.from({ length: 60 }, (_, i) => i));
+  const fs = c.client.map(
+    busy,
+    Array.from({ length: 60 }, (_, i) => i),
+  );
   let most = 0;
   const watch = setInterval(() => (most = Math.max(most, c.cluster.workers.length)), 20);
   try {
-    assert.deepEqual(await within(c.client.gather(fs), 30_000, "the tasks"), Array.from({ length: 60 }, (_, i) => i * 2));
+    assert.deepEqual(
+      await within(c.client.gather(fs), 30_000, "the tasks"),
+      Array.from({ length: 60 }, (_, i) => i * 2),
+    );
   } finally {
     clearInterval(watch);
   }
@@ -48,7 +59,10 @@ test("adapt grows a LocalCluster while tasks queue, then shrinks it when idle wi
     10_000,
     "shrinking to one worker",
   );
-  assert.deepEqual(await c.client.gather(fs), Array.from({ length: 60 }, (_, i) => i * 2));
+  assert.deepEqual(
+    await c.client.gather(fs),
+    Array.from({ length: 60 }, (_, i) => i * 2),
+  );
   for (const f of fs.slice(0, 10)) {
     const story = await c.client.story(f.key);
     assert.equal(story.filter((e) => e.finish === "processing").length, 1, `${f.key} computed again`);
@@ -63,7 +77,10 @@ test("adapt grows a LocalCluster while tasks queue, then shrinks it when idle wi
     "shrinking to zero",
   );
   // And back up when work comes.
-  assert.equal(await within(c.client.submit((x: number) => x + 1, 41).result(), 10_000, "a task after scaling to zero"), 42);
+  assert.equal(
+    await within(c.client.submit((x: number) => x + 1, 41).result(), 10_000, "a task after scaling to zero"),
+    42,
+  );
 });
 
 test("adapt waits for several quiet checks before retiring a worker", { timeout: 30_000 }, async () => {

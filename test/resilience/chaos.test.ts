@@ -20,7 +20,9 @@ async function leaf(i: number): Promise<number> {
 }
 const add = (a: number, b: number) => a + b;
 
-test("chaos: a 2,000-task graph on 4 workers, one killed every 300 ms and replaced, 20 times", { timeout: 120_000 }, async (t) => {
+test("chaos: a 2,000-task graph on 4 workers, one killed every 300 ms and replaced, 20 times", {
+  timeout: 120_000,
+}, async (t) => {
   // A random victim every 300 ms: on a loaded machine one task can be running on three of them,
   // and Dask's rule (three deaths, KilledWorkerError) then stops it, as it should; that rule has its
   // own tests (test/scheduler/state-failures.test.ts, test/client/lost-and-released.test.ts). Here the threshold is above the number of kills, so what is
@@ -29,7 +31,10 @@ test("chaos: a 2,000-task graph on 4 workers, one killed every 300 ms and replac
   const client = c.client;
   // A tree sum over 1,024 leaves: 1,024 + 512 + … + 1 = 2,047 tasks, each level depending on the one below.
   const leaves = 1024;
-  let level: Future<number>[] = client.map(leaf, Array.from({ length: leaves }, (_, i) => i));
+  let level: Future<number>[] = client.map(
+    leaf,
+    Array.from({ length: leaves }, (_, i) => i),
+  );
   const all: Future<number>[] = [...level];
   while (level.length > 1) {
     const next: Future<number>[] = [];
@@ -60,7 +65,9 @@ test("chaos: a 2,000-task graph on 4 workers, one killed every 300 ms and replac
   })();
   // Chaos runs to its end whatever happens to the job, so a failure is reported as itself.
   let graphMs = 0;
-  const graph = within(total.result(), 90_000, "the tree sum under chaos").finally(() => (graphMs = performance.now() - t0));
+  const graph = within(total.result(), 90_000, "the tree sum under chaos").finally(
+    () => (graphMs = performance.now() - t0),
+  );
   const [outcome] = await Promise.allSettled([graph, chaos]);
   t.diagnostic(`graph done at ${Math.round(graphMs)} ms, last kill at ${Math.round(lastKillMs)} ms`);
   if (outcome.status === "rejected") throw outcome.reason;
@@ -69,7 +76,10 @@ test("chaos: a 2,000-task graph on 4 workers, one killed every 300 ms and replac
   assert.ok(graphMs > lastKillMs, "every kill happened while the graph ran");
   assert.equal(result, (leaves * (leaves - 1)) / 2);
   const pairs = await within(client.gather(middle), 30_000, "the middle of the tree");
-  assert.deepEqual(pairs, Array.from({ length: 512 }, (_, i) => 4 * i + 1));
+  assert.deepEqual(
+    pairs,
+    Array.from({ length: 512 }, (_, i) => 4 * i + 1),
+  );
   assert.equal(c.cluster.workers.length, 4);
 
   // Nothing left behind: release everything; the scheduler forgets every task, the workers drop every result.
@@ -77,11 +87,15 @@ test("chaos: a 2,000-task graph on 4 workers, one killed every 300 ms and replac
   const s = c.cluster.scheduler.state;
   await within(
     (async () => {
-      while (s.tasks.size > 0 || [...s.workers.values()].some((w) => w.hasWhat.size > 0 || w.processing.size > 0)) await new Promise((r) => setTimeout(r, 20));
+      while (s.tasks.size > 0 || [...s.workers.values()].some((w) => w.hasWhat.size > 0 || w.processing.size > 0))
+        await new Promise((r) => setTimeout(r, 20));
     })(),
     10_000,
     "the release of every task",
   );
   const info = await client.workers();
-  assert.deepEqual(info.map((w) => w.memory), [0, 0, 0, 0]);
+  assert.deepEqual(
+    info.map((w) => w.memory),
+    [0, 0, 0, 0],
+  );
 });

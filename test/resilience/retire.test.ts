@@ -9,12 +9,17 @@ import { within } from "../helpers/within.js";
 
 const MiB = 1 << 20;
 
-test("retiring a worker holding 1 GB of unique results moves them all; nothing is recomputed", { timeout: 120_000 }, async (t) => {
+test("retiring a worker holding 1 GB of unique results moves them all; nothing is recomputed", {
+  timeout: 120_000,
+}, async (t) => {
   await using c = await startCluster({ workers: 2 });
   const [a, b] = c.cluster.workers;
   // 16 blocks of 64 MiB, all made on worker a; each holds its index in every element.
   const make = (i: number) => new Float64Array((64 * 1024 * 1024) / 8).fill(i);
-  const blocks = c.client.with({ workers: [a!.workerId], pure: false }).map(make, Array.from({ length: 16 }, (_, i) => i));
+  const blocks = c.client.with({ workers: [a!.workerId], pure: false }).map(
+    make,
+    Array.from({ length: 16 }, (_, i) => i),
+  );
   await within(wait(blocks), 60_000, "making 1 GB");
   let info = await c.client.workers();
   assert.equal(info.find((w) => w.id === a!.workerId)!.memory, 1024 * MiB);
@@ -28,7 +33,10 @@ test("retiring a worker holding 1 GB of unique results moves them all; nothing i
   assert.deepEqual(result.moved, { keys: 16, bytes: 1024 * MiB });
 
   info = await within(c.client.workers(), 5_000, "workers()");
-  assert.deepEqual(info.map((w) => w.id), [b!.workerId]);
+  assert.deepEqual(
+    info.map((w) => w.id),
+    [b!.workerId],
+  );
   assert.equal(info[0]!.memory, 1024 * MiB);
   // Every block is right and was computed exactly once.
   for (let i = 0; i < 16; i += 5) {
@@ -38,18 +46,27 @@ test("retiring a worker holding 1 GB of unique results moves them all; nothing i
   }
   for (const f of blocks) {
     const story = await c.client.story(f.key);
-    assert.equal(story.filter((e) => e.finish === "processing").length, 1, `${f.key} computed again: ${story.map((e) => `${e.start}>${e.finish}`).join(", ")}`);
+    assert.equal(
+      story.filter((e) => e.finish === "processing").length,
+      1,
+      `${f.key} computed again: ${story.map((e) => `${e.start}>${e.finish}`).join(", ")}`,
+    );
   }
   await within(a!.exited, 5_000, "the retired thread's exit");
 });
 
-test("a retirement during a running graph: queued tasks move, the results are right, nothing is lost", { timeout: 60_000 }, async () => {
+test("a retirement during a running graph: queued tasks move, the results are right, nothing is lost", {
+  timeout: 60_000,
+}, async () => {
   await using c = await startCluster({ workers: 3 });
   const slowInc = async (x: number) => {
     await new Promise((r) => setTimeout(r, 5));
     return x + 1;
   };
-  const xs = c.client.map(slowInc, Array.from({ length: 300 }, (_, i) => i));
+  const xs = c.client.map(
+    slowInc,
+    Array.from({ length: 300 }, (_, i) => i),
+  );
   const total = c.client.submit((...v: number[]) => v.reduce((s, x) => s + x, 0), ...xs);
   await new Promise((r) => setTimeout(r, 100));
   const victim = c.cluster.workers[0]!;
@@ -58,7 +75,11 @@ test("a retirement during a running graph: queued tasks move, the results are ri
   assert.equal(await within(total.result(), 30_000, "the total"), (300 * 301) / 2);
   for (const f of xs.slice(0, 20)) {
     const story = await c.client.story(f.key);
-    assert.equal(story.filter((e) => e.finish === "memory").length, 1, `${f.key}: ${story.map((e) => `${e.start}>${e.finish}`).join(", ")}`);
+    assert.equal(
+      story.filter((e) => e.finish === "memory").length,
+      1,
+      `${f.key}: ${story.map((e) => `${e.start}>${e.finish}`).join(", ")}`,
+    );
   }
 });
 

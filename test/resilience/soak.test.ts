@@ -15,7 +15,9 @@ function heapAfterGc(): number {
   return process.memoryUsage().heapUsed;
 }
 
-test("soak: 100,000 tasks through asCompleted with add, workers killed at random, memory bounded", { timeout: 300_000 }, async (t) => {
+test("soak: 100,000 tasks through asCompleted with add, workers killed at random, memory bounded", {
+  timeout: 300_000,
+}, async (t) => {
   await using c = await startCluster({ workers: 3 });
   const s = c.cluster.scheduler.state;
   const add = (a: number, b: number) => a + b;
@@ -68,7 +70,9 @@ test("soak: 100,000 tasks through asCompleted with add, workers killed at random
   }
   const seconds = (performance.now() - t0) / 1000;
   const mb = heap.map((h) => Math.round(h / 1e5) / 10);
-  t.diagnostic(`${TOTAL} tasks in ${seconds.toFixed(1)} s (${Math.round(TOTAL / seconds)}/s) with ${kills} kills; scheduler tasks at most ${maxTasks}; heap after GC every 20,000 (MB): ${mb.join(", ")}`);
+  t.diagnostic(
+    `${TOTAL} tasks in ${seconds.toFixed(1)} s (${Math.round(TOTAL / seconds)}/s) with ${kills} kills; scheduler tasks at most ${maxTasks}; heap after GC every 20,000 (MB): ${mb.join(", ")}`,
+  );
   assert.equal(done, TOTAL);
   assert.equal(wrong, 0);
   assert.ok(kills >= 3, `only ${kills} kills happened`);

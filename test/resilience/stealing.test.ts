@@ -6,21 +6,30 @@ import { test } from "node:test";
 import { startCluster } from "../helpers/cluster.js";
 import { within } from "../helpers/within.js";
 
-test("a worker that joins an idle-less cluster steals queued tasks from the busy one", { timeout: 60_000 }, async () => {
+test("a worker that joins an idle-less cluster steals queued tasks from the busy one", {
+  timeout: 60_000,
+}, async () => {
   await using c = await startCluster({ workers: 1 });
   const slow = async (i: number) => {
     await new Promise((r) => setTimeout(r, 20));
     return i + 1;
   };
-  const fs = c.client.with({ pure: false }).map(slow, Array.from({ length: 60 }, (_, i) => i));
+  const fs = c.client.with({ pure: false }).map(
+    slow,
+    Array.from({ length: 60 }, (_, i) => i),
+  );
   await new Promise((r) => setTimeout(r, 100)); // all 60 are queued on the first worker now
   const late = await c.cluster.addWorker();
-  assert.deepEqual(await within(c.client.gather(fs), 20_000, "the job"), Array.from({ length: 60 }, (_, i) => i + 1));
+  assert.deepEqual(
+    await within(c.client.gather(fs), 20_000, "the job"),
+    Array.from({ length: 60 }, (_, i) => i + 1),
+  );
   const info = await c.client.workers();
   const stolen = info.find((w) => w.id === late.workerId)!.tasks.done;
   assert.ok(stolen >= 10, `the new worker ran ${stolen} of the queued tasks`);
   // They moved by stealing (processing → processing, confirmed by the victim), not by recomputation.
   let moved = 0;
-  for (const f of fs) if ((await c.client.story(f.key)).some((e) => e.start === "processing" && e.finish === "processing")) moved++;
+  for (const f of fs)
+    if ((await c.client.story(f.key)).some((e) => e.start === "processing" && e.finish === "processing")) moved++;
   assert.equal(moved, stolen);
 });

@@ -8,7 +8,9 @@ import { within } from "../helpers/within.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-test("a worker silent for longer than workerTtlMs is removed and closes; one that beats stays", { timeout: 30_000 }, async () => {
+test("a worker silent for longer than workerTtlMs is removed and closes; one that beats stays", {
+  timeout: 30_000,
+}, async () => {
   await using beating = await startCluster({ workers: 1, workerTtlMs: 400, heartbeatMs: 100 });
   await using silent = await startCluster({ workers: 1, workerTtlMs: 400, heartbeatMs: 60_000 });
   for (const c of [beating, silent]) assert.equal(await c.client.submit((x: number) => x + 1, 1).result(), 2);

@@ -16,7 +16,9 @@ test("task-erred without retries sends key-erred with the error data", () => {
   const s = cluster(["w1"]);
   submit(s, [task("A")]);
   s.taskErred("w1", "A", BOOM);
-  assert.deepEqual(s.takeInstructions(), [{ to: "client", id: "c", msg: { op: "key-erred", key: "A", error: BOOM, blame: "A" } }]);
+  assert.deepEqual(s.takeInstructions(), [
+    { to: "client", id: "c", msg: { op: "key-erred", key: "A", error: BOOM, blame: "A" } },
+  ]);
   assert.equal(s.tasks.get("A")!.state, "erred");
   assert.equal(s.workers.get("w1")!.processing.size, 0);
 });
@@ -28,7 +30,10 @@ test("dependents of an erred task err too, blaming the failed key", () => {
   const out = s.takeInstructions();
   assert.deepEqual(lines(out), ["c key-erred A", "c key-erred C"]); // B is not wanted: nobody to tell
   assert.deepEqual(erred(out, "C"), { op: "key-erred", key: "C", error: BOOM, blame: "A" });
-  assert.deepEqual(["A", "B", "C"].map((k) => s.tasks.get(k)?.state), ["erred", "erred", "erred"]);
+  assert.deepEqual(
+    ["A", "B", "C"].map((k) => s.tasks.get(k)?.state),
+    ["erred", "erred", "erred"],
+  );
   // Submitting on top of an erred key errs at once, still blaming A.
   const late = submit(s, [task("D", ["C"])]);
   assert.equal(erred(late, "D").blame, "A");
@@ -85,7 +90,9 @@ test("cancelling a key cancels the client's dependents of it, frees it on the wo
   s.cancel("c", ["A"]);
   const out = s.takeInstructions();
   assert.deepEqual(
-    lines(out).filter((l) => l.includes("key-cancelled")).sort(),
+    lines(out)
+      .filter((l) => l.includes("key-cancelled"))
+      .sort(),
     ["c key-cancelled A", "c key-cancelled B", "c key-cancelled C"],
   );
   // Nobody needs A any more, so the worker running it should be told to drop it.
@@ -97,25 +104,40 @@ test("cancelling a key cancels the client's dependents of it, frees it on the wo
 test("a task restricted to worker w2 only goes to w2", () => {
   const s = cluster(["w1", "w2"]);
   // w1 is idle and would win on occupancy; the restriction overrides that, every time.
-  assert.deepEqual(
-    lines(submit(s, [task("A", [], { workers: ["w2"] }), task("B", [], { workers: ["w2"] })])),
-    ["w2 compute-task A", "w2 compute-task B"],
-  );
+  assert.deepEqual(lines(submit(s, [task("A", [], { workers: ["w2"] }), task("B", [], { workers: ["w2"] })])), [
+    "w2 compute-task A",
+    "w2 compute-task B",
+  ]);
   s.removeWorker("w2", "test");
   // The client hears why they wait (once each: no-worker, not also "recomputing").
   const out = s.takeInstructions();
   assert.deepEqual(lines(out), ["c key-waiting A", "c key-waiting B"]);
-  assert.match((out[0]!.msg as { reason: string }).reason, /may only run on "w2", and no such worker is connected \(workers: w1\)/);
+  assert.match(
+    (out[0]!.msg as { reason: string }).reason,
+    /may only run on "w2", and no such worker is connected \(workers: w1\)/,
+  );
   assert.deepEqual([s.tasks.get("A")!.state, s.tasks.get("B")!.state], ["no-worker", "no-worker"]);
 });
 
 test("a task needing a gpu waits in no-worker until a worker with a gpu joins", () => {
   const s = cluster(["w1"]);
   assert.deepEqual(submit(s, [task("A", [], { resources: { gpu: 1 } })]), [
-    { to: "client", id: "c", msg: { op: "key-waiting", key: "A", why: "no-worker", reason: 'it needs resources {"gpu":1}, which no connected worker offers (w1 {})' } },
+    {
+      to: "client",
+      id: "c",
+      msg: {
+        op: "key-waiting",
+        key: "A",
+        why: "no-worker",
+        reason: 'it needs resources {"gpu":1}, which no connected worker offers (w1 {})',
+      },
+    },
   ]);
   assert.equal(s.tasks.get("A")!.state, "no-worker");
-  assert.deepEqual([...s.unrunnable].map((t) => t.key), ["A"]);
+  assert.deepEqual(
+    [...s.unrunnable].map((t) => t.key),
+    ["A"],
+  );
   addWorker(s, "w-cpu", { cpu: 8 });
   assert.deepEqual(s.takeInstructions(), []); // still no-worker: told once, not again
   addWorker(s, "w-gpu", { gpu: 1 });
@@ -130,7 +152,12 @@ test("a task running on a worker that leaves is sent to another worker", () => {
   // Nothing goes to the dead worker.
   const out = s.takeInstructions();
   assert.deepEqual(lines(out), ["w2 compute-task A", "c key-waiting A"]);
-  assert.deepEqual(out[1]!.msg, { op: "key-waiting", key: "A", why: "recomputing", reason: "worker w1 was lost (connection lost)" });
+  assert.deepEqual(out[1]!.msg, {
+    op: "key-waiting",
+    key: "A",
+    why: "recomputing",
+    reason: "worker w1 was lost (connection lost)",
+  });
   assert.equal(s.tasks.get("A")!.processingOn!.id, "w2");
   assert.deepEqual(lines(finish(s, "w2", "A")), ["c key-in-memory A"]);
 });
@@ -144,7 +171,12 @@ test("a result held only by a lost worker and still wanted is recomputed", () =>
   // A is resent; B's only copy is gone, so it is computed again, both on the survivor, and the
   // client that wants B is told to wait for the new result rather than fetch the lost one.
   // B's client heard key-lost; A, which B needs, is news: "recomputing".
-  assert.deepEqual(lines(s.takeInstructions()), ["c key-lost B", "w2 compute-task A", "w2 compute-task B", "c key-waiting A"]);
+  assert.deepEqual(lines(s.takeInstructions()), [
+    "c key-lost B",
+    "w2 compute-task A",
+    "w2 compute-task B",
+    "c key-waiting A",
+  ]);
   assert.deepEqual(s.whoHas(["B"]), { B: [] });
   assert.deepEqual(lines(finish(s, "w2", "B")), ["c key-in-memory B"]);
 });
@@ -153,7 +185,11 @@ test("missing-data drops the stale holder and resends the task without freeing i
   // The worker already dropped B when it reported missing-data; a free-keys sent after the new
   // compute-task would make it drop the resent B too, and nobody would ever finish it.
   const s = cluster(["w1", "w2", "w3"]);
-  submit(s, [task("A", [], { workers: ["w1"] }), task("B", ["A"], { workers: ["w3"] }), task("C", ["A"], { workers: ["w2"] })]);
+  submit(s, [
+    task("A", [], { workers: ["w1"] }),
+    task("B", ["A"], { workers: ["w3"] }),
+    task("C", ["A"], { workers: ["w2"] }),
+  ]);
   finish(s, "w1", "A");
   s.takeInstructions();
   s.addKeys("w2", [{ key: "A", nbytes: 8 }]); // a replica (C's input) the scheduler learns of after B was sent
@@ -175,7 +211,10 @@ test("claims to hold a key a worker was never told to compute or fetch are ignor
   s.missingData("w2", "X", "A", "addr-w1");
   assert.deepEqual(s.whoHas(["A"]), { A: ["addr-w1"] });
   assert.deepEqual(lines(s.takeInstructions()), ["w2 free-keys A", "w2 free-keys A"]); // after add-keys, after task-finished
-  assert.deepEqual(s.ignoredClaims.map((c) => `${c.worker} ${c.op} ${c.key}`), ["w2 add-keys A", "w2 task-finished A", "w2 missing-data A"]);
+  assert.deepEqual(
+    s.ignoredClaims.map((c) => `${c.worker} ${c.op} ${c.key}`),
+    ["w2 add-keys A", "w2 task-finished A", "w2 missing-data A"],
+  );
 });
 
 test("a scattered value lost with its worker errs with LostDataError for the wanting client", () => {
@@ -198,7 +237,10 @@ test("a task that was running on 3 workers that all died errs with KilledWorkerE
   for (const dead of ["w1", "w2"]) {
     assert.equal(s.tasks.get("A")!.processingOn!.id, dead);
     s.removeWorker(dead, "crashed");
-    assert.deepEqual(lines(s.takeInstructions()).map((l) => l.split(" ")[1]), ["compute-task", "key-waiting"]); // resent, and said so
+    assert.deepEqual(
+      lines(s.takeInstructions()).map((l) => l.split(" ")[1]),
+      ["compute-task", "key-waiting"],
+    ); // resent, and said so
   }
   s.removeWorker("w3", "crashed");
   const out = s.takeInstructions();
@@ -222,7 +264,14 @@ test("a dependent resent after its worker died keeps its dependency's result ins
   s.removeWorker("w2", "crashed");
   addWorker(s, "w3");
   const out = s.takeInstructions();
-  assert.equal(s.tasks.get("A")!.state, "memory", `A went ${s.storyOf("A").map((e) => e.finish).join(">")}; sent ${lines(out).join("; ")}`);
+  assert.equal(
+    s.tasks.get("A")!.state,
+    "memory",
+    `A went ${s
+      .storyOf("A")
+      .map((e) => e.finish)
+      .join(">")}; sent ${lines(out).join("; ")}`,
+  );
   assert.deepEqual(lines(out), ["c key-waiting B", "w3 compute-task B"]); // B waited for a worker it may use
 });
 
@@ -235,6 +284,13 @@ test("a dependent resent after its worker died still finds a scattered input the
   addWorker(s, "w3");
   s.takeInstructions();
   // x cannot be recomputed: if it is freed now, B can never run and the client never hears back.
-  assert.equal(s.tasks.get("x")!.state, "memory", `x went ${s.storyOf("x").map((e) => e.finish).join(">")}`);
+  assert.equal(
+    s.tasks.get("x")!.state,
+    "memory",
+    `x went ${s
+      .storyOf("x")
+      .map((e) => e.finish)
+      .join(">")}`,
+  );
   assert.equal(s.tasks.get("B")!.state, "processing");
 });

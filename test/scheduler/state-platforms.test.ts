@@ -8,18 +8,38 @@ import type { Instruction, ModuleDef, TaskMsg } from "../../src/internal.js";
 import { serialize } from "../../src/internal.js";
 import { cluster, finish, lines, submit } from "../helpers/scheduler.js";
 
-const PURE: ModuleDef = { hash: "m-pure", source: "export const f = () => 'node build';", exports: ["f"], browser: { hash: "b-pure", source: "export const f = () => 'browser build';" } };
-const FS: ModuleDef = { hash: "m-fs", source: "import 'node:fs'; export const f = () => 1;", exports: ["f"], nodeOnly: "it imports Node's built-in node:fs (fs.ts:1)" };
+const PURE: ModuleDef = {
+  hash: "m-pure",
+  source: "export const f = () => 'node build';",
+  exports: ["f"],
+  browser: { hash: "b-pure", source: "export const f = () => 'browser build';" },
+};
+const FS: ModuleDef = {
+  hash: "m-fs",
+  source: "import 'node:fs'; export const f = () => 1;",
+  exports: ["f"],
+  nodeOnly: "it imports Node's built-in node:fs (fs.ts:1)",
+};
 
 function modTask(key: string, module: string): TaskMsg {
-  return { key, fn: { kind: "module", module, name: "f" }, args: serialize([]).payload, deps: [], priority: [0, 0, 0], retries: 0 };
+  return {
+    key,
+    fn: { kind: "module", module, name: "f" },
+    args: serialize([]).payload,
+    deps: [],
+    priority: [0, 0, 0],
+    retries: 0,
+  };
 }
 
 function tab(s: ReturnType<typeof cluster>, id: string): void {
   s.addWorker(id, { address: `addr-${id}`, kind: "browser", nthreads: 1, memoryLimit: 0, resources: {}, name: id });
 }
 
-const loads = (out: Instruction[]) => out.filter((i) => i.msg.op === "load-module").map((i) => ({ to: i.id, module: (i.msg as { module: ModuleDef }).module }));
+const loads = (out: Instruction[]) =>
+  out
+    .filter((i) => i.msg.op === "load-module")
+    .map((i) => ({ to: i.id, module: (i.msg as { module: ModuleDef }).module }));
 
 test("each worker is sent the build of an uploaded module for its platform: Node workers the Node build, tabs the browser build", () => {
   const s = cluster(["w1"]);
@@ -47,15 +67,30 @@ test("tasks of a module that needs Node go to Node workers only, also when the t
   s.uploadModule(PURE);
   s.uploadModule(FS);
   s.takeInstructions();
-  const out = submit(s, [modTask("F1", "m-fs"), modTask("F2", "m-fs"), modTask("F3", "m-fs"), modTask("P1", "m-pure"), modTask("P2", "m-pure")]);
+  const out = submit(s, [
+    modTask("F1", "m-fs"),
+    modTask("F2", "m-fs"),
+    modTask("F3", "m-fs"),
+    modTask("P1", "m-pure"),
+    modTask("P2", "m-pure"),
+  ]);
   // The three of the Node-only module queue on w1 (the tab, less busy, gets the others).
-  assert.deepEqual(lines(out), ["w1 compute-task F1", "w1 compute-task F2", "w1 compute-task F3", "tab1 compute-task P1", "tab1 compute-task P2"]);
+  assert.deepEqual(lines(out), [
+    "w1 compute-task F1",
+    "w1 compute-task F2",
+    "w1 compute-task F3",
+    "tab1 compute-task P1",
+    "tab1 compute-task P2",
+  ]);
   // The tab runs its two and idles; stealing never moves w1's queue to it.
   finish(s, "tab1", "P1");
   finish(s, "tab1", "P2");
   s.balance();
   assert.deepEqual(lines(s.takeInstructions()), []);
-  assert.deepEqual([...s.workers.get("w1")!.processing].map((t) => t.key), ["F1", "F2", "F3"]);
+  assert.deepEqual(
+    [...s.workers.get("w1")!.processing].map((t) => t.key),
+    ["F1", "F2", "F3"],
+  );
 });
 
 test("with only tabs, a task of a module that needs Node waits in no-worker saying why, and runs once a Node worker joins", () => {
@@ -65,7 +100,10 @@ test("with only tabs, a task of a module that needs Node waits in no-worker sayi
   s.takeInstructions();
   const out = submit(s, [modTask("F1", "m-fs")]);
   assert.deepEqual(lines(out), ["c key-waiting F1"]);
-  assert.equal((out[0]!.msg as { reason: string }).reason, "it runs on Node workers only (its task module needs Node: it imports Node's built-in node:fs (fs.ts:1)), and the workers that may take it are browser tabs (tab1)");
+  assert.equal(
+    (out[0]!.msg as { reason: string }).reason,
+    "it runs on Node workers only (its task module needs Node: it imports Node's built-in node:fs (fs.ts:1)), and the workers that may take it are browser tabs (tab1)",
+  );
   assert.equal(s.tasks.get("F1")!.state, "no-worker");
   s.addWorker("w1", { address: "addr-w1", kind: "thread", nthreads: 1, memoryLimit: 0, resources: {}, name: "w1" });
   assert.deepEqual(lines(s.takeInstructions()), ["w1 load-module ", "w1 compute-task F1"]);

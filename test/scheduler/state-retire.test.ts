@@ -63,13 +63,20 @@ test("retiring a worker copies the results only it holds to another worker, then
   assert.deepEqual(lines(out), ["scheduler retired w1 kept "]);
   assert.deepEqual(retired(out), { retired: ["w1"], kept: [], moved: { keys: 1, bytes: 100 }, ms: 40 });
   assert.equal(s.tasks.get("A")!.state, "memory");
-  assert.deepEqual([...s.tasks.get("A")!.whoHas].map((w) => w.id), ["w2"]);
+  assert.deepEqual(
+    [...s.tasks.get("A")!.whoHas].map((w) => w.id),
+    ["w2"],
+  );
   assert.equal(s.story.of("A").filter((e) => e.finish === "processing").length, 1); // computed once
 });
 
 test("a retiring worker gives back its queued tasks, finishes the one it runs, and that result moves too", () => {
   const s = cluster(["w1", "w2"]);
-  submit(s, [task("A", [], { workers: ["w1", "w2"] }), task("B", [], { workers: ["w1", "w2"] }), task("C", [], { workers: ["w1", "w2"] })]);
+  submit(s, [
+    task("A", [], { workers: ["w1", "w2"] }),
+    task("B", [], { workers: ["w1", "w2"] }),
+    task("C", [], { workers: ["w1", "w2"] }),
+  ]);
   // A and C went to w1 and B to w2 (occupancy); w1 says it is running A.
   const onW1 = [...s.workers.get("w1")!.processing].map((t) => t.key).sort();
   assert.deepEqual(onW1, ["A", "C"]);
@@ -88,7 +95,10 @@ test("a worker whose results have nowhere else to go is kept, and says why", () 
   s.retireWorkers(["w1", "nobody"], 3);
   const r = retired(s.takeInstructions());
   assert.deepEqual(r.retired, []);
-  assert.deepEqual(r.kept.map((k) => k.id), ["nobody", "w1"]);
+  assert.deepEqual(
+    r.kept.map((k) => k.id),
+    ["nobody", "w1"],
+  );
   assert.match(r.kept[1]!.reason, /no other running worker can hold its 1 unique result/);
   assert.equal(s.workers.get("w1")!.status, "running");
   submit(s, [task("B")]);

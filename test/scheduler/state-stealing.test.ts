@@ -10,7 +10,10 @@ const keys = (n: number) => Array.from({ length: n }, (_, i) => `t${i}`);
 /** w1 with ten queued tasks, then an idle w2 joins. */
 function loaded() {
   const s = cluster(["w1"]);
-  submit(s, keys(10).map((k) => task(k)));
+  submit(
+    s,
+    keys(10).map((k) => task(k)),
+  );
   addWorker(s, "w2");
   s.takeInstructions();
   return s;
@@ -23,7 +26,10 @@ test("an idle worker is given the back of a loaded worker's queue, once the vict
   assert.equal(s.balance(), 0, "no second request while one is out");
   s.stealResponse("w1", ["t9", "t8", "t7"], ["t6", "t5"]); // t6 and t5 had started meanwhile
   assert.deepEqual(lines(s.takeInstructions()), ["w2 compute-task t9", "w2 compute-task t8", "w2 compute-task t7"]);
-  assert.deepEqual([...s.workers.get("w2")!.processing].map((t) => t.key), ["t9", "t8", "t7"]);
+  assert.deepEqual(
+    [...s.workers.get("w2")!.processing].map((t) => t.key),
+    ["t9", "t8", "t7"],
+  );
   assert.equal(s.workers.get("w1")!.processing.size, 7);
   assert.deepEqual([s.workers.get("w1")!.stealsPending, s.workers.get("w2")!.stealsPending], [0, 0]);
   assert.equal(s.tasks.get("t9")!.stealTo, null);
@@ -33,7 +39,10 @@ test("an idle worker is given the back of a loaded worker's queue, once the vict
 
 test("tasks a worker said it is running are never asked for", () => {
   const s = cluster(["w1"]);
-  submit(s, keys(4).map((k) => task(k)));
+  submit(
+    s,
+    keys(4).map((k) => task(k)),
+  );
   for (const k of keys(4)) s.taskStarted("w1", k);
   addWorker(s, "w2");
   s.takeInstructions();

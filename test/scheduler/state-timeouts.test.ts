@@ -21,7 +21,11 @@ test("a task past its timeout is taken back from its worker and sent to another,
   // A late answer from the first worker is not taken.
   s.taskFinished(first, "A", 8, 1);
   assert.equal(s.tasks.get("A")!.state, "processing");
-  assert.ok(s.storyOf("A").some((e) => e.start === "processing" && e.finish === "released" && /timeout of 100 ms/.test(e.note ?? "")));
+  assert.ok(
+    s
+      .storyOf("A")
+      .some((e) => e.start === "processing" && e.finish === "released" && /timeout of 100 ms/.test(e.note ?? "")),
+  );
 });
 
 test("after running past its timeout on three workers a task fails with TimeoutError", () => {
@@ -50,7 +54,10 @@ test("untrusted workers get the scheduler's default timeout; trusted workers non
 
 test("a worker that does not answer a steal-request loses every queued task it has not said it started", () => {
   const s = cluster(["w1"]);
-  submit(s, Array.from({ length: 10 }, (_, i) => task(`t${i}`)));
+  submit(
+    s,
+    Array.from({ length: 10 }, (_, i) => task(`t${i}`)),
+  );
   s.taskStarted("w1", "t0");
   addWorker(s, "w2");
   s.takeInstructions();
@@ -59,7 +66,11 @@ test("a worker that does not answer a steal-request loses every queued task it h
   s.now = STEAL_ANSWER_TIMEOUT_MS + 1;
   s.expireTimeouts();
   const w1 = s.workers.get("w1")!;
-  assert.deepEqual([...w1.processing].map((t) => t.key), ["t0"], "only the task it said it runs stays");
+  assert.deepEqual(
+    [...w1.processing].map((t) => t.key),
+    ["t0"],
+    "only the task it said it runs stays",
+  );
   assert.equal(w1.stealsPending, 0);
   assert.equal(s.workers.get("w2")!.stealsPending, 0);
   // A late steal-response changes nothing.

@@ -33,13 +33,19 @@ function sentTo(s: SchedulerState, key: string): string | undefined {
 test("a task an untrusted worker computed (pinned there) waits in verifying for a trusted witness; agreeing, only the trusted copy is kept", () => {
   const s = mixed(["t1"], ["u1"]);
   const out = submit(s, [task("A", [], { workers: ["u1"] })]);
-  assert.deepEqual(out.map((i) => i.msg.op === "compute-task" && [i.id, i.msg.digest]), [["u1", true]]);
+  assert.deepEqual(
+    out.map((i) => i.msg.op === "compute-task" && [i.id, i.msg.digest]),
+    [["u1", true]],
+  );
   // Pinned to u1 by the user; the second opinion is not bound by the pin.
   assert.deepEqual(answer(s, "u1", "A", HONEST, 1), ["t1 compute-task A"]);
   assert.equal(s.tasks.get("A")!.state, "verifying");
   assert.deepEqual(answer(s, "t1", "A", HONEST, 1), ["c key-in-memory A", "u1 free-keys A"]);
   assert.deepEqual(s.whoHas(["A"]), { A: ["addr-t1"] });
-  assert.deepEqual(s.storyOf("A").map((e) => `${e.start}>${e.finish}`), ["released>waiting", "waiting>processing", "processing>verifying", "verifying>memory"]);
+  assert.deepEqual(
+    s.storyOf("A").map((e) => `${e.start}>${e.finish}`),
+    ["released>waiting", "waiting>processing", "processing>verifying", "verifying>memory"],
+  );
 });
 
 test("a trusted worker's task is taken on its word, and is sent without asking for a digest", () => {
@@ -65,7 +71,11 @@ test("a liar is outvoted by the trusted witness: banned (name, address, host), r
   s.taskFinished("t1", "A", 8, 1, value, false, HONEST);
   const out = s.takeInstructions();
   assert.deepEqual(lines(out), ["c key-in-memory A", "u1 free-keys A", "scheduler banned u1"]);
-  assert.deepEqual(out[0]!.msg.op === "key-in-memory" && out[0]!.msg.value, value, "clients get the trusted worker's value");
+  assert.deepEqual(
+    out[0]!.msg.op === "key-in-memory" && out[0]!.msg.value,
+    value,
+    "clients get the trusted worker's value",
+  );
   assert.equal(s.workers.has("u1"), false);
   assert.match(s.bannedWhy("u1", "elsewhere", "") ?? "", /banned/);
   assert.match(s.bannedWhy("new-name", "addr-u1", "") ?? "", /banned/);
@@ -119,7 +129,10 @@ test("three different results fail the task with VerificationError, and nobody i
   answer(s, sentTo(s, "A")!, "A", HONEST);
   answer(s, sentTo(s, "A")!, "A", FALSE);
   const out = answer(s, sentTo(s, "A")!, "A", OTHER);
-  assert.deepEqual(out.filter((l) => !l.includes("free-keys")), ["c key-erred A"]);
+  assert.deepEqual(
+    out.filter((l) => !l.includes("free-keys")),
+    ["c key-erred A"],
+  );
   assert.equal(s.tasks.get("A")!.error?.name, "VerificationError");
   assert.equal(s.workers.size, 3);
 });

@@ -11,7 +11,11 @@ test("a submitted root task goes released→waiting→processing and its compute
   const a = task("A");
   const out = submit(s, [a]);
   assert.deepEqual(out, [
-    { to: "worker", id: "w1", msg: { op: "compute-task", key: "A", fn: a.fn, fnDef: FN, args: a.args, deps: [], priority: a.priority } },
+    {
+      to: "worker",
+      id: "w1",
+      msg: { op: "compute-task", key: "A", fn: a.fn, fnDef: FN, args: a.args, deps: [], priority: a.priority },
+    },
   ]);
   assert.equal(s.tasks.get("A")!.state, "processing");
   assert.deepEqual(
@@ -25,8 +29,16 @@ test("the function source travels only the first time a worker sees that functio
   // Three equal root tasks: A to w1, B to w2 (less occupied), C back to w1 (tie goes to the first).
   const out = submit(s, [task("A"), task("B"), task("C")]);
   assert.deepEqual(
-    out.map((i) => [i.id, i.msg.op === "compute-task" ? i.msg.key : "", i.msg.op === "compute-task" ? i.msg.fnDef : "?"]),
-    [["w1", "A", FN], ["w2", "B", FN], ["w1", "C", undefined]],
+    out.map((i) => [
+      i.id,
+      i.msg.op === "compute-task" ? i.msg.key : "",
+      i.msg.op === "compute-task" ? i.msg.fnDef : "?",
+    ]),
+    [
+      ["w1", "A", FN],
+      ["w2", "B", FN],
+      ["w1", "C", undefined],
+    ],
   );
   const later = submit(s, [task("D", [], { workers: ["w2"] })]);
   assert.equal(later[0]!.msg.op === "compute-task" && later[0]!.msg.fnDef, undefined);
@@ -37,11 +49,15 @@ test("task-finished puts the task in memory and tells the wanting client who hol
   submit(s, [task("A"), task("B")]);
   const value = serialize(42).payload;
   s.taskFinished("w1", "A", 16, 3, value);
-  assert.deepEqual(s.takeInstructions(), [{ to: "client", id: "c", msg: { op: "key-in-memory", key: "A", who: ["addr-w1"], nbytes: 16, value } }]);
+  assert.deepEqual(s.takeInstructions(), [
+    { to: "client", id: "c", msg: { op: "key-in-memory", key: "A", who: ["addr-w1"], nbytes: 16, value } },
+  ]);
   assert.equal(s.tasks.get("A")!.state, "memory");
   assert.deepEqual(s.whoHas(["A"]), { A: ["addr-w1"] });
   // Without an inline value the client is told where to fetch it.
-  assert.deepEqual(finish(s, "w1", "B", 5), [{ to: "client", id: "c", msg: { op: "key-in-memory", key: "B", who: ["addr-w1"], nbytes: 5, value: undefined } }]);
+  assert.deepEqual(finish(s, "w1", "B", 5), [
+    { to: "client", id: "c", msg: { op: "key-in-memory", key: "B", who: ["addr-w1"], nbytes: 5, value: undefined } },
+  ]);
   assert.equal(s.durations.get("A"), 3);
 });
 
@@ -91,7 +107,10 @@ test("a task with large inputs runs where they are, however busy that worker is 
 test("placement spreads independent root tasks over the less occupied workers", () => {
   const s = cluster(["w1", "w2"]);
   assert.deepEqual(lines(submit(s, [task("A"), task("B")])), ["w1 compute-task A", "w2 compute-task B"]);
-  assert.deepEqual([...s.workers.values()].map((w) => w.processing.size), [1, 1]);
+  assert.deepEqual(
+    [...s.workers.values()].map((w) => w.processing.size),
+    [1, 1],
+  );
 });
 
 test("the blocks of one array are one group (durations learned, roots co-assigned): trailing block indices are dropped", () => {
@@ -208,11 +227,23 @@ test("story(key) lists each transition with start, finish, stimulus and time", (
 test("the story keeps only the last storyCapacity transitions", () => {
   const s = cluster(["w1"], { storyCapacity: 10 });
   // 12 transitions: t0..t5 released>waiting, then t0..t5 waiting>processing; the first two drop out.
-  submit(s, ["t0", "t1", "t2", "t3", "t4", "t5"].map((k) => task(k)));
+  submit(
+    s,
+    ["t0", "t1", "t2", "t3", "t4", "t5"].map((k) => task(k)),
+  );
   assert.equal(s.story.size, 10);
-  assert.deepEqual(s.storyOf("t0").map((e) => e.finish), ["processing"]);
-  assert.deepEqual(s.storyOf("t1").map((e) => e.finish), ["processing"]);
-  assert.deepEqual(s.storyOf("t2").map((e) => e.finish), ["waiting", "processing"]);
+  assert.deepEqual(
+    s.storyOf("t0").map((e) => e.finish),
+    ["processing"],
+  );
+  assert.deepEqual(
+    s.storyOf("t1").map((e) => e.finish),
+    ["processing"],
+  );
+  assert.deepEqual(
+    s.storyOf("t2").map((e) => e.finish),
+    ["waiting", "processing"],
+  );
 });
 
 test("events about unknown keys or from unknown workers change nothing and throw nothing", () => {
@@ -236,7 +267,10 @@ test("events about unknown keys or from unknown workers change nothing and throw
   // A worker reporting a key never submitted holds a result nobody needs: it may drop it.
   s.taskFinished("w1", "ghost", 8, 1);
   assert.deepEqual(lines(s.takeInstructions()), ["w1 free-keys ghost"]);
-  assert.deepEqual([...s.tasks.values()].map((t) => `${t.key}:${t.state}`), before);
+  assert.deepEqual(
+    [...s.tasks.values()].map((t) => `${t.key}:${t.state}`),
+    before,
+  );
   assert.equal(s.tasks.get("A")!.error, null);
 });
 

@@ -43,7 +43,10 @@ test("a watched burst past a frame's bound is sampled evenly and the rest counte
   const g = t.frame();
   assert.deepEqual(
     g.bars.map((b) => [b[0], b[3], b[4], b[6]]),
-    [["w1", "error", "bad-1", 0], ["w2", "transfer", "inc-1", 800]],
+    [
+      ["w1", "error", "bad-1", 0],
+      ["w2", "transfer", "inc-1", 800],
+    ],
   );
   assert.equal(t.frame().bars.length, 0, "a frame takes the events it sends");
   // Reports of keys the scheduler does not know (it ignores them) are not shown either.
@@ -83,7 +86,11 @@ test("the graph: keys and edges when the task set changes, states every frame; c
   t.resendGraph();
   const third = t.frame().graph;
   assert.ok(third.kind === "graph" && third.keys?.length === 2);
-  submit(s, Array.from({ length: GRAPH_MAX_TASKS }, (_, i) => task(`m-${i}`)), []);
+  submit(
+    s,
+    Array.from({ length: GRAPH_MAX_TASKS }, (_, i) => task(`m-${i}`)),
+    [],
+  );
   const big = t.frame().graph;
   assert.equal(big.kind, "summary");
   assert.equal(big.total, GRAPH_MAX_TASKS + 2);

@@ -22,8 +22,22 @@ export interface GuardedCluster {
 /** A scheduler on ws://127.0.0.1 requiring all three tokens, `honest` trusted workers, a client; logs silenced until close. */
 export async function guardedCluster(honest: number, options: Partial<SchedulerOptions> = {}): Promise<GuardedCluster> {
   const restoreLogger = setLogger(consoleLogger("silent"));
-  const scheduler = await Scheduler.start({ address: "ws://127.0.0.1:0", token: CLIENT, workerToken: WORKER, tabToken: TAB, compareSecret: timingSafeSecretEquals, ...options });
-  const workers = new WorkerGroup({ scheduler: scheduler.address, listen: "ws://127.0.0.1:0", kind: "node", namePrefix: "honest", token: WORKER, logLevel: "silent" });
+  const scheduler = await Scheduler.start({
+    address: "ws://127.0.0.1:0",
+    token: CLIENT,
+    workerToken: WORKER,
+    tabToken: TAB,
+    compareSecret: timingSafeSecretEquals,
+    ...options,
+  });
+  const workers = new WorkerGroup({
+    scheduler: scheduler.address,
+    listen: "ws://127.0.0.1:0",
+    kind: "node",
+    namePrefix: "honest",
+    token: WORKER,
+    logLevel: "silent",
+  });
   await workers.grow(honest);
   const client = await Client.connect(scheduler.address, { token: CLIENT });
   return {

@@ -14,20 +14,32 @@ import { opener, serialize, sha256, TicketKey, type Message } from "../../src/in
 import { CLIENT, guardedCluster, TAB, type GuardedCluster } from "./cluster.js";
 import { Hostile } from "./hostile.js";
 
-
 describe("the ticket HMAC", () => {
   test("SHA-256 and HMAC-SHA256 agree with node:crypto, across block boundaries and long keys", () => {
     const enc = new TextEncoder();
     for (const n of [0, 1, 55, 56, 63, 64, 65, 119, 120, 1000]) {
       const text = "é".repeat(n);
-      assert.equal(Buffer.from(sha256(enc.encode(text))).toString("hex"), createHash("sha256").update(text).digest("hex"));
+      assert.equal(
+        Buffer.from(sha256(enc.encode(text))).toString("hex"),
+        createHash("sha256").update(text).digest("hex"),
+      );
       for (const secret of ["k", "s".repeat(64), "t".repeat(65), "u".repeat(300)]) {
-        assert.equal(Buffer.from(new TicketKey(secret).hmac(enc.encode(text))).toString("hex"), createHmac("sha256", secret).update(text).digest("hex"));
+        assert.equal(
+          Buffer.from(new TicketKey(secret).hmac(enc.encode(text))).toString("hex"),
+          createHmac("sha256", secret).update(text).digest("hex"),
+        );
       }
     }
     const key = new TicketKey("per-worker-secret");
     const t = key.ticket("get", "reader", "inc-1");
-    assert.equal(t, createHmac("sha256", "per-worker-secret").update("get\nreader\ninc-1").digest().subarray(0, 16).toString("base64url"));
+    assert.equal(
+      t,
+      createHmac("sha256", "per-worker-secret")
+        .update("get\nreader\ninc-1")
+        .digest()
+        .subarray(0, 16)
+        .toString("base64url"),
+    );
     assert.ok(key.check("get", "reader", "inc-1", t));
     assert.ok(!key.check("put", "reader", "inc-1", t), "a read ticket is no store ticket");
     assert.ok(!key.check("get", "other", "inc-1", t), "a ticket is for its reader only");
@@ -57,7 +69,11 @@ describe("per-worker data credentials", () => {
   }
 
   /** Opens `address` (a data server) as `name` with hello token `token`; the first answer. */
-  async function open(address: string, name: string, token: string | undefined): Promise<{ h: Hostile; answer: Message | null }> {
+  async function open(
+    address: string,
+    name: string,
+    token: string | undefined,
+  ): Promise<{ h: Hostile; answer: Message | null }> {
     const h = await Hostile.open(address, "127.0.0.3");
     h.hello("peer", token, { name });
     return { h, answer: await h.next() };
@@ -75,13 +91,26 @@ describe("per-worker data credentials", () => {
 
     // The stranger joins with the tab link's token. Its welcome has its own credential and secret, no cluster-wide token.
     const evil = await Hostile.open(scheduler.address, "127.0.0.3");
-    evil.hello("worker", TAB, { worker: { address: "ws://127.0.0.1:9", kind: "browser", nthreads: 1, memoryLimit: 0, resources: {}, name: "evil" } });
+    evil.hello("worker", TAB, {
+      worker: {
+        address: "ws://127.0.0.1:9",
+        kind: "browser",
+        nthreads: 1,
+        memoryLimit: 0,
+        resources: {},
+        name: "evil",
+      },
+    });
     const welcome = (await evil.next()) as { op: string; dataToken?: string; dataSecret?: string };
     assert.equal(welcome.op, "welcome");
     assert.ok(welcome.dataToken && welcome.dataSecret);
 
     // Neither its credential nor tickets it makes with its own secret open the honest worker's data server.
-    for (const token of [undefined, welcome.dataToken, opener("get", new TicketKey(welcome.dataSecret).ticket("get", "evil", result.key), result.key)]) {
+    for (const token of [
+      undefined,
+      welcome.dataToken,
+      opener("get", new TicketKey(welcome.dataSecret).ticket("get", "evil", result.key), result.key),
+    ]) {
       const { h, answer } = await open(a!.address, "evil", token);
       assert.equal(answer?.op, "refused", `hello token ${String(token)}: ${JSON.stringify(answer)}`);
       h.close();
@@ -115,22 +144,42 @@ describe("per-worker data credentials", () => {
     }
     // A ticket it makes itself for the key it was granted is worth nothing either.
     ({ h, answer } = await open(a!.address, "evil", opener("get", ticket, granted.key)));
-    h.send([{ op: "get-data", id: 3, keys: [granted.key], tickets: [new TicketKey(welcome.dataSecret).ticket("get", "evil", granted.key)] } as Message]);
+    h.send([
+      {
+        op: "get-data",
+        id: 3,
+        keys: [granted.key],
+        tickets: [new TicketKey(welcome.dataSecret).ticket("get", "evil", granted.key)],
+      } as Message,
+    ]);
     await shutOut(h, /get-data without a valid ticket/);
 
     // It cannot overwrite the scattered value: put-data needs a store ticket the scheduler gives only to the scattering client.
     for (const tickets of [undefined, { [scattered!.key]: ticket }]) {
       ({ h, answer } = await open(a!.address, "evil", opener("get", ticket, granted.key)));
-      h.send([{ op: "put-data", id: 4, values: { [scattered!.key]: serialize({ secret: "forged" }).payload }, ...(tickets ? { tickets } : {}) } as Message]);
+      h.send([
+        {
+          op: "put-data",
+          id: 4,
+          values: { [scattered!.key]: serialize({ secret: "forged" }).payload },
+          ...(tickets ? { tickets } : {}),
+        } as Message,
+      ]);
       await shutOut(h, /put-data without a valid ticket/);
     }
     // Nor claim to the scheduler that it stored one there.
-    evil.send([{ op: "task-finished", key: task.key, nbytes: 8, duration: 1, value: serialize(84).payload } as Message]);
+    evil.send([
+      { op: "task-finished", key: task.key, nbytes: 8, duration: 1, value: serialize(84).payload } as Message,
+    ]);
 
     // The honest values are intact, and honest work (transfers between the workers) still finishes right.
     assert.deepEqual(await scattered!.result(), { secret: "scattered by the client" });
     assert.equal((await result.result()).length, 1000);
-    const fromBoth = client.submit((x: Float64Array, s: { secret: string }) => x[0]! + s.secret.length, result, scattered!);
+    const fromBoth = client.submit(
+      (x: Float64Array, s: { secret: string }) => x[0]! + s.secret.length,
+      result,
+      scattered!,
+    );
     assert.equal(await fromBoth, 7 + "scattered by the client".length);
     assert.equal(await task, 84);
     evil.close();

@@ -13,7 +13,6 @@ import { WorkerGroup } from "../../node/worker-group.js";
 import { setLogger, type Logger } from "../../src/internal.js";
 import { CLIENT, TAB, WORKER } from "./cluster.js";
 
-
 /** A result too big to travel inline with key-in-memory: readers fetch it from its holders. */
 const big = (n: number) => `${n}:`.padEnd(20_000, "x");
 
@@ -31,10 +30,31 @@ describe("fetchers check the digest of verified results", () => {
     const logger: Logger = { debug: quiet, info: quiet, error: quiet, warn: (m: string) => void warnings.push(m) };
     restoreLogger = setLogger(logger);
     // No trusted worker: verification is among tabs only, and every agreeing copy is kept.
-    scheduler = await Scheduler.start({ address: "ws://127.0.0.1:0", token: CLIENT, workerToken: WORKER, tabToken: TAB, compareSecret: timingSafeSecretEquals });
-    sly = new WorkerGroup({ scheduler: scheduler.address, listen: "ws://127.0.0.1:0", kind: "node", namePrefix: "sly", token: TAB, logLevel: "silent", lieForTests: "serve" });
+    scheduler = await Scheduler.start({
+      address: "ws://127.0.0.1:0",
+      token: CLIENT,
+      workerToken: WORKER,
+      tabToken: TAB,
+      compareSecret: timingSafeSecretEquals,
+    });
+    sly = new WorkerGroup({
+      scheduler: scheduler.address,
+      listen: "ws://127.0.0.1:0",
+      kind: "node",
+      namePrefix: "sly",
+      token: TAB,
+      logLevel: "silent",
+      lieForTests: "serve",
+    });
     await sly.grow(1);
-    tabs = new WorkerGroup({ scheduler: scheduler.address, listen: "ws://127.0.0.1:0", kind: "node", namePrefix: "tab", token: TAB, logLevel: "silent" });
+    tabs = new WorkerGroup({
+      scheduler: scheduler.address,
+      listen: "ws://127.0.0.1:0",
+      kind: "node",
+      namePrefix: "tab",
+      token: TAB,
+      logLevel: "silent",
+    });
     client = await Client.connect(scheduler.address, { token: CLIENT });
   });
 
@@ -83,7 +103,10 @@ describe("fetchers check the digest of verified results", () => {
     const { f } = await onSly(7, 1);
     assert.equal(await f, big(7));
     await until("the sly worker is banned", async () => (await workerNamed("sly-")) === undefined);
-    assert.ok(warnings.some((w) => /client .* says .* served bytes for .* banned it/.test(w)), warnings.join("\n"));
+    assert.ok(
+      warnings.some((w) => /client .* says .* served bytes for .* banned it/.test(w)),
+      warnings.join("\n"),
+    );
   });
 
   test("an untrusted dependent fetching from the liar reads another holder and computes right; its word bans nobody", async () => {
@@ -91,13 +114,23 @@ describe("fetchers check the digest of verified results", () => {
     const tab = await workerNamed("tab-2");
     const length = client.with({ workers: [tab!.id], pure: false }).submit((s: string) => s.length, f);
     assert.equal(await length, big(3).length);
-    assert.ok(warnings.some((w) => /worker tab-.* says .* served bytes for .* not believed/.test(w)), warnings.join("\n"));
+    assert.ok(
+      warnings.some((w) => /worker tab-.* says .* served bytes for .* not believed/.test(w)),
+      warnings.join("\n"),
+    );
     assert.ok(await workerNamed("sly-"), "an untrusted reader's accusation does not ban");
   });
 
   test("a trusted worker that is served forged bytes bans the liar; what rested on it is computed again, right", async () => {
     const { f } = await onSly(5, 1);
-    const trusted = new WorkerGroup({ scheduler: scheduler.address, listen: "ws://127.0.0.1:0", kind: "node", namePrefix: "trusted", token: WORKER, logLevel: "silent" });
+    const trusted = new WorkerGroup({
+      scheduler: scheduler.address,
+      listen: "ws://127.0.0.1:0",
+      kind: "node",
+      namePrefix: "trusted",
+      token: WORKER,
+      logLevel: "silent",
+    });
     try {
       await trusted.grow(1);
       const t = await workerNamed("trusted-");
@@ -105,7 +138,10 @@ describe("fetchers check the digest of verified results", () => {
       const length = client.with({ workers: [t!.id], pure: false }).submit((s: string) => s.length, f);
       assert.equal(await length, big(5).length);
       await until("the sly worker is banned", async () => (await workerNamed("sly-")) === undefined);
-      assert.ok(warnings.some((w) => /worker trusted-.* says .* served bytes for .* banned it/.test(w)), warnings.join("\n"));
+      assert.ok(
+        warnings.some((w) => /worker trusted-.* says .* served bytes for .* banned it/.test(w)),
+        warnings.join("\n"),
+      );
       assert.equal(await f, big(5));
     } finally {
       await trusted.close();

@@ -4,7 +4,14 @@
 
 import { deflateRawSync } from "node:zlib";
 import { WebSocket } from "ws";
-import { decodePacket, encodePacket, PacketReader, PROTOCOL_VERSION, toChunks, type Message } from "../../src/internal.js";
+import {
+  decodePacket,
+  encodePacket,
+  PacketReader,
+  PROTOCOL_VERSION,
+  toChunks,
+  type Message,
+} from "../../src/internal.js";
 
 const MAGIC = 0x6d736833;
 const MODE_PIECES = 1;
@@ -75,7 +82,9 @@ export class Hostile {
   }
 
   hello(role: string, token: string | undefined, extra: object = {}): void {
-    this.send([{ op: "hello", version: PROTOCOL_VERSION, role, token, codecs: ["deflate"], ...extra } as unknown as Message]);
+    this.send([
+      { op: "hello", version: PROTOCOL_VERSION, role, token, codecs: ["deflate"], ...extra } as unknown as Message,
+    ]);
   }
 
   /** The next message, or null if the connection closes first or nothing comes within `ms`. */

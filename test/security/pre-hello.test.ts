@@ -9,10 +9,16 @@ import { after, before, describe, test } from "node:test";
 import { Client, Scheduler } from "../../node/index.js";
 import { timingSafeSecretEquals } from "../../node/secrets.js";
 import { WorkerGroup } from "../../node/worker-group.js";
-import { consoleLogger, encodePacket, PROTOCOL_VERSION, setLogger, toChunks, type Message } from "../../src/internal.js";
+import {
+  consoleLogger,
+  encodePacket,
+  PROTOCOL_VERSION,
+  setLogger,
+  toChunks,
+  type Message,
+} from "../../src/internal.js";
 import { deflatedZeros, Hostile, memory, MiB, piecedPrelude, prng, rawPiece } from "./hostile.js";
 import { CLIENT, TAB, WORKER } from "./cluster.js";
-
 
 describe("before the hello", () => {
   let scheduler: Scheduler;
@@ -33,7 +39,15 @@ describe("before the hello", () => {
       maxPendingHandshakes: 100,
       maxPendingPerAddress: 30,
     });
-    workers = new WorkerGroup({ scheduler: scheduler.address, listen: "ws://127.0.0.1:0", kind: "node", namePrefix: "honest", token: WORKER, logLevel: "silent", transport: { helloTimeoutMs: 1000 } });
+    workers = new WorkerGroup({
+      scheduler: scheduler.address,
+      listen: "ws://127.0.0.1:0",
+      kind: "node",
+      namePrefix: "honest",
+      token: WORKER,
+      logLevel: "silent",
+      transport: { helloTimeoutMs: 1000 },
+    });
     await workers.grow(2);
     client = await Client.connect(scheduler.address, { token: CLIENT });
     dataServer = (await client.workers())[0]!.address;
@@ -49,7 +63,9 @@ describe("before the hello", () => {
   /** Honest work across both workers: a dependency moves between them, and the sum is right. */
   async function honestWorkFinishes(): Promise<void> {
     const [a, b] = await client.workers();
-    const big = client.with({ workers: a!.id }).submit((n: number) => Float64Array.from({ length: n }, (_, i) => i % 7), 200_000);
+    const big = client
+      .with({ workers: a!.id })
+      .submit((n: number) => Float64Array.from({ length: n }, (_, i) => i % 7), 200_000);
     const total = client.with({ workers: b!.id }).submit((x: Float64Array) => x.reduce((s, v) => s + v, 0), big);
     let expected = 0;
     for (let i = 0; i < 200_000; i++) expected += i % 7;
@@ -115,7 +131,9 @@ describe("before the hello", () => {
       for (const c of closes) assert.match(c?.reason ?? "", /exceeds the limit of 8192 bytes/);
       const after = memory();
       const grew = (after.rss - before.rss) / MiB;
-      console.log(`  ${target}: sent ${(sent / MiB).toFixed(2)} MiB of deflated pieces before the hello; rss ${(before.rss / MiB).toFixed(0)} → ${(after.rss / MiB).toFixed(0)} MiB, arrayBuffers ${(before.arrayBuffers / MiB).toFixed(0)} → ${(after.arrayBuffers / MiB).toFixed(0)} MiB`);
+      console.log(
+        `  ${target}: sent ${(sent / MiB).toFixed(2)} MiB of deflated pieces before the hello; rss ${(before.rss / MiB).toFixed(0)} → ${(after.rss / MiB).toFixed(0)} MiB, arrayBuffers ${(before.arrayBuffers / MiB).toFixed(0)} → ${(after.arrayBuffers / MiB).toFixed(0)} MiB`,
+      );
       assert.ok(sent > 300_000, `the attack was sent (${sent} bytes)`);
       assert.ok(grew < 48, `rss grew by ${grew.toFixed(0)} MiB (before the fix: 128 MiB per connection)`);
       await honestWorkFinishes();
@@ -135,14 +153,22 @@ describe("before the hello", () => {
     const during = memory();
     h.close();
     const grew = (during.arrayBuffers - before.arrayBuffers) / MiB;
-    console.log(`  control: arrayBuffers ${(before.arrayBuffers / MiB).toFixed(0)} → ${(during.arrayBuffers / MiB).toFixed(0)} MiB with 3 pieces held`);
-    assert.ok(grew >= 40, `an authenticated client's 3 pieces of 16 MiB are held while its packet is read (grew ${grew.toFixed(0)} MiB)`);
+    console.log(
+      `  control: arrayBuffers ${(before.arrayBuffers / MiB).toFixed(0)} → ${(during.arrayBuffers / MiB).toFixed(0)} MiB with 3 pieces held`,
+    );
+    assert.ok(
+      grew >= 40,
+      `an authenticated client's 3 pieces of 16 MiB are held while its packet is read (grew ${grew.toFixed(0)} MiB)`,
+    );
   });
 
   test("300 idle sockets from one address evict each other; the others' handshakes are untouched", async () => {
     const idle: Hostile[] = [];
     for (let i = 0; i < 300; i++) idle.push(await Hostile.open(scheduler.address, "127.0.0.5"));
-    assert.ok(scheduler.connections.handshaking <= 30 + 2, `at most the per-address limit waits (${scheduler.connections.handshaking})`);
+    assert.ok(
+      scheduler.connections.handshaking <= 30 + 2,
+      `at most the per-address limit waits (${scheduler.connections.handshaking})`,
+    );
     await honestWorkFinishes();
     const reasons = await Promise.all(idle.map((h) => h.closed.then((c) => c.reason)));
     const evicted = reasons.filter((r) => /too many connections waiting to say hello/.test(r)).length;
@@ -153,15 +179,22 @@ describe("before the hello", () => {
 
   test("idle sockets from many addresses: past the overall limit the oldest goes, and a new client still gets in", async () => {
     const idle: Hostile[] = [];
-    for (let a = 10; a < 30; a++) for (let i = 0; i < 10; i++) idle.push(await Hostile.open(scheduler.address, `127.0.0.${a}`));
-    assert.ok(scheduler.connections.handshaking <= 100, `at most the overall limit waits (${scheduler.connections.handshaking})`);
+    for (let a = 10; a < 30; a++)
+      for (let i = 0; i < 10; i++) idle.push(await Hostile.open(scheduler.address, `127.0.0.${a}`));
+    assert.ok(
+      scheduler.connections.handshaking <= 100,
+      `at most the overall limit waits (${scheduler.connections.handshaking})`,
+    );
     // The 200 came in order: the oldest were closed first. (On a loaded host the very first ones may
     // reach the 1 s hello deadline before the limit evicts them; eviction still goes oldest first.)
     const early = await Promise.all(idle.map((h) => h.closedWithin(100)));
     const evicted = early.flatMap((c, i) => (/too many connections waiting/.test(c?.reason ?? "") ? [i] : []));
     const stillOpen = early.flatMap((c, i) => (c === null ? [i] : []));
     assert.ok(evicted.length > 0, `some were evicted for the overall limit: ${JSON.stringify(early.slice(0, 5))}`);
-    assert.ok(stillOpen.length > 0 && Math.max(...evicted) < Math.min(...stillOpen), `the evicted (up to #${Math.max(...evicted)}) are older than those left waiting (from #${Math.min(...stillOpen)})`);
+    assert.ok(
+      stillOpen.length > 0 && Math.max(...evicted) < Math.min(...stillOpen),
+      `the evicted (up to #${Math.max(...evicted)}) are older than those left waiting (from #${Math.min(...stillOpen)})`,
+    );
     await honestWorkFinishes();
     await Promise.all(idle.map((h) => h.closed));
   });
@@ -177,12 +210,23 @@ describe("before the hello", () => {
   test("fuzz: 600 connections of random and mutated pre-hello bytes are all closed or refused; none is admitted; memory holds", async () => {
     const r = prng(20);
     const before = memory();
-    const helloBytes = (token: string) => [{ op: "hello", version: PROTOCOL_VERSION, role: ["client", "worker", "peer"][Math.floor(r() * 3)], token, codecs: ["deflate"] } as unknown as Message];
+    const helloBytes = (token: string) => [
+      {
+        op: "hello",
+        version: PROTOCOL_VERSION,
+        role: ["client", "worker", "peer"][Math.floor(r() * 3)],
+        token,
+        codecs: ["deflate"],
+      } as unknown as Message,
+    ];
     let admitted = 0;
     const outcomes = new Map<string, number>();
     const one = async (i: number) => {
       // Each from its own address, so the failed-login limit does not end the fuzz early.
-      const h = await Hostile.open(i % 2 ? scheduler.address : dataServer, `127.0.${1 + (i % 200)}.${2 + Math.floor(i / 200)}`);
+      const h = await Hostile.open(
+        i % 2 ? scheduler.address : dataServer,
+        `127.0.${1 + (i % 200)}.${2 + Math.floor(i / 200)}`,
+      );
       const kind = Math.floor(r() * 6);
       if (kind === 0) {
         const n = Math.floor(r() * 9000);
@@ -215,7 +259,9 @@ describe("before the hello", () => {
     };
     for (let i = 0; i < 600; i += 30) await Promise.all(Array.from({ length: 30 }, (_, k) => one(i + k)));
     const after = memory();
-    console.log(`  fuzz outcomes: ${JSON.stringify(Object.fromEntries(outcomes))}; rss ${(before.rss / MiB).toFixed(0)} → ${(after.rss / MiB).toFixed(0)} MiB`);
+    console.log(
+      `  fuzz outcomes: ${JSON.stringify(Object.fromEntries(outcomes))}; rss ${(before.rss / MiB).toFixed(0)} → ${(after.rss / MiB).toFixed(0)} MiB`,
+    );
     assert.equal(admitted, 0, "no hostile hello was welcomed");
     assert.equal(outcomes.get("still open") ?? 0, 0, "every connection was closed or refused");
     assert.ok(after.rss - before.rss < 64 * MiB, `rss grew by ${((after.rss - before.rss) / MiB).toFixed(0)} MiB`);

@@ -14,7 +14,6 @@ import { consoleLogger, setLogger } from "../../src/internal.js";
 import { Hostile } from "./hostile.js";
 import { CLIENT, TAB, WORKER } from "./cluster.js";
 
-
 describe("the relay", () => {
   let net: NetworkScheduler;
   let workers: WorkerGroup;
@@ -24,12 +23,26 @@ describe("the relay", () => {
   let member: Hostile;
   let restoreLogger: ReturnType<typeof setLogger>;
   const http = () => net.address;
-  const relayTo = (address: string, token?: string) => `${http()}/relay-to/${encodeURIComponent(address)}${token === undefined ? "" : `?token=${token}`}`;
+  const relayTo = (address: string, token?: string) =>
+    `${http()}/relay-to/${encodeURIComponent(address)}${token === undefined ? "" : `?token=${token}`}`;
 
   before(async () => {
     restoreLogger = setLogger(consoleLogger("silent"));
-    net = await startNetworkScheduler({ host: "127.0.0.1", port: 0, token: CLIENT, workerToken: WORKER, tabToken: TAB });
-    workers = new WorkerGroup({ scheduler: net.address, listen: "ws://127.0.0.1:0", kind: "node", namePrefix: "honest", token: WORKER, logLevel: "silent" });
+    net = await startNetworkScheduler({
+      host: "127.0.0.1",
+      port: 0,
+      token: CLIENT,
+      workerToken: WORKER,
+      tabToken: TAB,
+    });
+    workers = new WorkerGroup({
+      scheduler: net.address,
+      listen: "ws://127.0.0.1:0",
+      kind: "node",
+      namePrefix: "honest",
+      token: WORKER,
+      logLevel: "silent",
+    });
     await workers.grow(2);
     client = await Client.connect(net.address, { token: CLIENT });
     member = await Hostile.open(net.address, "127.0.0.1");
@@ -47,13 +60,23 @@ describe("the relay", () => {
 
   test("relay-to needs a connected member's own credential (not the tab's or a worker's token), and reaches admitted workers only: a port scan through it fails", async () => {
     const [w] = await client.workers();
-    assert.equal(await Hostile.refusal(relayTo(w!.address)), "HTTP 403 the relay needs the credential of a connected client or worker");
+    assert.equal(
+      await Hostile.refusal(relayTo(w!.address)),
+      "HTTP 403 the relay needs the credential of a connected client or worker",
+    );
     assert.match((await Hostile.refusal(relayTo(w!.address, TAB)))!, /^HTTP 403/);
     assert.match((await Hostile.refusal(relayTo(w!.address, WORKER)))!, /^HTTP 403/);
     const t = performance.now();
-    const scan = await Promise.all(Array.from({ length: 200 }, (_, i) => Hostile.refusal(relayTo(`ws://127.0.0.1:${20_000 + i}`, credential))));
-    assert.ok(scan.every((r) => /^HTTP 403 .* is not a worker this relay may reach/.test(r ?? "")), String(scan.find((r) => !/^HTTP 403/.test(r ?? ""))));
-    console.log(`  200 ports probed through the relay in ${(performance.now() - t).toFixed(0)} ms: all refused before any connection`);
+    const scan = await Promise.all(
+      Array.from({ length: 200 }, (_, i) => Hostile.refusal(relayTo(`ws://127.0.0.1:${20_000 + i}`, credential))),
+    );
+    assert.ok(
+      scan.every((r) => /^HTTP 403 .* is not a worker this relay may reach/.test(r ?? "")),
+      String(scan.find((r) => !/^HTTP 403/.test(r ?? ""))),
+    );
+    console.log(
+      `  200 ports probed through the relay in ${(performance.now() - t).toFixed(0)} ms: all refused before any connection`,
+    );
     // Through the relay, the worker's data server still asks for a ticket: the credential opens the relay only.
     const h = await Hostile.open(relayTo(w!.address, credential), "127.0.0.1");
     h.hello("peer", credential);
@@ -63,10 +86,17 @@ describe("the relay", () => {
     const gone = await Hostile.open(net.address, "127.0.0.1");
     gone.hello("client", CLIENT);
     const old = ((await gone.next()) as { dataToken: string }).dataToken;
-    assert.equal(await Hostile.refusal(relayTo(w!.address, old)), null, "the credential works while its client is connected");
+    assert.equal(
+      await Hostile.refusal(relayTo(w!.address, old)),
+      null,
+      "the credential works while its client is connected",
+    );
     gone.close();
     await gone.closed;
-    assert.equal(await Hostile.refusal(relayTo(w!.address, old)), "HTTP 403 the relay needs the credential of a connected client or worker");
+    assert.equal(
+      await Hostile.refusal(relayTo(w!.address, old)),
+      "HTTP 403 the relay needs the credential of a connected client or worker",
+    );
   });
 
   test("before the far end answers, a caller's messages are capped at a hello's size", async () => {
@@ -110,11 +140,19 @@ describe("the relay", () => {
     const other = await Hostile.open(net.address, "127.0.0.7");
     other.hello("client", CLIENT);
     await other.next();
-    for (const [name, address] of [["liar", "ws://127.0.0.1:9"], ["squatter", `ws://127.0.0.1:${new URL(honest!.address).port}/elsewhere`]] as const) {
+    for (const [name, address] of [
+      ["liar", "ws://127.0.0.1:9"],
+      ["squatter", `ws://127.0.0.1:${new URL(honest!.address).port}/elsewhere`],
+    ] as const) {
       const liar = await Hostile.open(net.address, "127.0.0.7");
-      liar.hello("worker", TAB, { worker: { address, kind: "browser", nthreads: 1, memoryLimit: 0, resources: {}, name } });
+      liar.hello("worker", TAB, {
+        worker: { address, kind: "browser", nthreads: 1, memoryLimit: 0, resources: {}, name },
+      });
       assert.equal((await liar.next())?.op, "welcome");
-      assert.match((await Hostile.refusal(relayTo(address, credential)))!, /^HTTP 403 .* is not a worker .*this relay may reach/);
+      assert.match(
+        (await Hostile.refusal(relayTo(address, credential)))!,
+        /^HTTP 403 .* is not a worker .*this relay may reach/,
+      );
       liar.close();
       await liar.closed;
     }
@@ -126,6 +164,9 @@ describe("the relay", () => {
   test("honest work through the scheduler's port still finishes right", async () => {
     const [a, b] = await client.workers();
     const made = client.with({ workers: a!.id }).submit((n: number) => new Float64Array(n).fill(3), 100_000);
-    assert.equal(await client.with({ workers: b!.id }).submit((x: Float64Array) => x.reduce((s, v) => s + v, 0), made), 300_000);
+    assert.equal(
+      await client.with({ workers: b!.id }).submit((x: Float64Array) => x.reduce((s, v) => s + v, 0), made),
+      300_000,
+    );
   });
 });

@@ -12,13 +12,25 @@ import { consoleLogger, serialize, setLogger, type Message } from "../../src/int
 import { CLIENT, guardedCluster, TAB, WORKER, type GuardedCluster } from "./cluster.js";
 import { Hostile } from "./hostile.js";
 
-
 function claim(name: string, extra: object = {}) {
-  return { address: `ws://127.0.0.1:${10_000 + Math.floor(Math.random() * 50_000)}`, kind: "browser", nthreads: 1, memoryLimit: 0, resources: {}, name, ...extra };
+  return {
+    address: `ws://127.0.0.1:${10_000 + Math.floor(Math.random() * 50_000)}`,
+    kind: "browser",
+    nthreads: 1,
+    memoryLimit: 0,
+    resources: {},
+    name,
+    ...extra,
+  };
 }
 
 /** A hostile worker: joins with `token`, claiming `worker`; resolves with the first answer. */
-async function join(address: string, token: string, worker: object, from = "127.0.0.2"): Promise<{ h: Hostile; answer: Message | null }> {
+async function join(
+  address: string,
+  token: string,
+  worker: object,
+  from = "127.0.0.2",
+): Promise<{ h: Hostile; answer: Message | null }> {
   const h = await Hostile.open(address, from);
   h.hello("worker", token, { worker });
   return { h, answer: await h.next() };
@@ -39,16 +51,32 @@ describe("roles, identity and limits", () => {
   async function honestWorkFinishes(): Promise<void> {
     const xs = Array.from({ length: 20 }, (_, i) => i);
     const squares = client.map((x: number) => x * x, xs, { pure: false });
-    assert.equal(await client.submit((v: number[]) => v.reduce((a, b) => a + b, 0), squares), xs.reduce((a, x) => a + x * x, 0));
+    assert.equal(
+      await client.submit((v: number[]) => v.reduce((a, b) => a + b, 0), squares),
+      xs.reduce((a, x) => a + x * x, 0),
+    );
   }
 
   test("a tab-token worker claiming 1e9 threads, a petabyte and GPUs is counted as 8 threads, 4 GiB and no resources, and shown untrusted", async () => {
-    const { h, answer } = await join(scheduler.address, TAB, claim("greedy", { nthreads: 1e9, memoryLimit: 1e15, resources: { GPU: 4 } }));
+    const { h, answer } = await join(
+      scheduler.address,
+      TAB,
+      claim("greedy", { nthreads: 1e9, memoryLimit: 1e15, resources: { GPU: 4 } }),
+    );
     assert.equal(answer?.op, "welcome");
     const info = await client.workers();
     const greedy = info.find((w) => w.name === "greedy")!;
-    assert.deepEqual({ trusted: greedy.trusted, nthreads: greedy.nthreads, memoryLimit: greedy.memoryLimit, resources: greedy.resources }, { trusted: false, nthreads: 8, memoryLimit: 4 * 1024 ** 3, resources: {} });
-    for (const w of info.filter((w) => w.name !== "greedy")) assert.equal(w.trusted, true, `${w.name} joined with the worker token`);
+    assert.deepEqual(
+      {
+        trusted: greedy.trusted,
+        nthreads: greedy.nthreads,
+        memoryLimit: greedy.memoryLimit,
+        resources: greedy.resources,
+      },
+      { trusted: false, nthreads: 8, memoryLimit: 4 * 1024 ** 3, resources: {} },
+    );
+    for (const w of info.filter((w) => w.name !== "greedy"))
+      assert.equal(w.trusted, true, `${w.name} joined with the worker token`);
     // A task that needs a GPU finds no worker for it: the claim was not believed.
     const gpu = client.with({ resources: { GPU: 1 } }).submit(() => "ran on a GPU");
     await new Promise((r) => setTimeout(r, 300));
@@ -69,11 +97,23 @@ describe("roles, identity and limits", () => {
   test("a second worker with an honest worker's name or data-server address is refused, even with the worker token; tasks pinned to the name stay with the honest one", async () => {
     const [honest] = await client.workers();
     const byName = await join(scheduler.address, WORKER, claim(honest!.name));
-    assert.deepEqual([byName.answer?.op, (byName.answer as { reason?: string }).reason], ["refused", `a worker named "${honest!.name}" is already connected`]);
+    assert.deepEqual(
+      [byName.answer?.op, (byName.answer as { reason?: string }).reason],
+      ["refused", `a worker named "${honest!.name}" is already connected`],
+    );
     const byAddress = await join(scheduler.address, TAB, claim("impostor", { address: honest!.address }));
-    assert.deepEqual([byAddress.answer?.op, (byAddress.answer as { reason?: string }).reason], ["refused", `a worker already serves data at ${honest!.address}`]);
-    const pinned = client.with({ workers: honest!.name, pure: false }).map((x: number) => x + 1, Array.from({ length: 10 }, (_, i) => i));
-    assert.deepEqual(await client.gather(pinned), Array.from({ length: 10 }, (_, i) => i + 1));
+    assert.deepEqual(
+      [byAddress.answer?.op, (byAddress.answer as { reason?: string }).reason],
+      ["refused", `a worker already serves data at ${honest!.address}`],
+    );
+    const pinned = client.with({ workers: honest!.name, pure: false }).map(
+      (x: number) => x + 1,
+      Array.from({ length: 10 }, (_, i) => i),
+    );
+    assert.deepEqual(
+      await client.gather(pinned),
+      Array.from({ length: 10 }, (_, i) => i + 1),
+    );
     const after = (await client.workers()).find((w) => w.id === honest!.id)!;
     assert.ok(after.tasks.done >= 10, `the honest worker ran them (${after.tasks.done} done)`);
     assert.equal((await client.workers()).length, 2);
@@ -82,9 +122,16 @@ describe("roles, identity and limits", () => {
   test("a heartbeat with 200,000 links closes that worker's connection, naming the limit; the scheduler is not stalled", async () => {
     const { h, answer } = await join(scheduler.address, TAB, claim("chatty"));
     assert.equal(answer?.op, "welcome");
-    const links = Array.from({ length: 200_000 }, (_, i) => ({ peer: `ws://10.0.${i >> 8}.${i & 255}:1`, kind: "ws", bytesIn: i, bytesOut: i }));
+    const links = Array.from({ length: 200_000 }, (_, i) => ({
+      peer: `ws://10.0.${i >> 8}.${i & 255}:1`,
+      kind: "ws",
+      bytesIn: i,
+      bytesOut: i,
+    }));
     const t = performance.now();
-    h.send([{ op: "heartbeat", memory: 0, spilled: 0, paused: false, executing: 0, ready: 0, links } as unknown as Message]);
+    h.send([
+      { op: "heartbeat", memory: 0, spilled: 0, paused: false, executing: 0, ready: 0, links } as unknown as Message,
+    ]);
     const info = await h.closed;
     assert.match(info.reason, /links has 200000 entries \(limit 10000\)/);
     const ms = performance.now() - t;
@@ -104,7 +151,8 @@ describe("roles, identity and limits", () => {
       answers.push(answer?.op === "refused" ? (answer as { reason: string }).reason : String(answer?.op));
     }
     assert.deepEqual(answers.slice(0, 20), Array(20).fill("welcome"));
-    for (const a of answers.slice(20)) assert.match(a, /too many workers joined from 127\.0\.4\.1 in the last minute \(limit 20\)/);
+    for (const a of answers.slice(20))
+      assert.match(a, /too many workers joined from 127\.0\.4\.1 in the last minute \(limit 20\)/);
     for (const h of open) h.close();
     await Promise.all(open.map((h) => h.closed));
     const other = await join(scheduler.address, TAB, claim("elsewhere"), "127.0.4.2");
@@ -157,9 +205,23 @@ describe("roles, identity and limits", () => {
     h.hello("client", CLIENT);
     assert.equal((await h.next())?.op, "welcome");
     const args = serialize([1]).payload;
-    const task = (key: string, deps: string[]) => ({ key, fn: { kind: "builtin", name: "identity" }, args, deps, priority: [0], retries: 0 });
+    const task = (key: string, deps: string[]) => ({
+      key,
+      fn: { kind: "builtin", name: "identity" },
+      args,
+      deps,
+      priority: [0],
+      retries: 0,
+    });
     // "self" depends on itself; "a" on "b", which comes later and depends on "a".
-    h.send([{ op: "update-graph", tasks: [task("self", ["self"]), task("a", ["b"]), task("b", ["a"])], fns: [], wants: ["self", "a", "b"] } as unknown as Message]);
+    h.send([
+      {
+        op: "update-graph",
+        tasks: [task("self", ["self"]), task("a", ["b"]), task("b", ["a"])],
+        fns: [],
+        wants: ["self", "a", "b"],
+      } as unknown as Message,
+    ]);
     const erred = new Map<string, string>();
     for (let i = 0; i < 10 && erred.size < 3; i++) {
       const m = (await h.next()) as { op: string; key: string; error: { name: string } } | null;
@@ -176,8 +238,21 @@ describe("roles, identity and limits", () => {
 
 test("a scheduler told to trust no worker marks even worker-token workers untrusted, and caps them", async () => {
   const restore = setLogger(consoleLogger("silent"));
-  const scheduler = await Scheduler.start({ address: "ws://127.0.0.1:0", token: CLIENT, workerToken: WORKER, untrustedWorkers: true });
-  const workers = new WorkerGroup({ scheduler: scheduler.address, listen: "ws://127.0.0.1:0", kind: "node", namePrefix: "n", token: WORKER, logLevel: "silent", resources: { GPU: 1 } });
+  const scheduler = await Scheduler.start({
+    address: "ws://127.0.0.1:0",
+    token: CLIENT,
+    workerToken: WORKER,
+    untrustedWorkers: true,
+  });
+  const workers = new WorkerGroup({
+    scheduler: scheduler.address,
+    listen: "ws://127.0.0.1:0",
+    kind: "node",
+    namePrefix: "n",
+    token: WORKER,
+    logLevel: "silent",
+    resources: { GPU: 1 },
+  });
   try {
     await workers.grow(2); // two: each result of an untrusted worker is verified on another
     const client = await Client.connect(scheduler.address, { token: CLIENT });
@@ -186,7 +261,10 @@ test("a scheduler told to trust no worker marks even worker-token workers untrus
       assert.deepEqual([w!.trusted, w!.resources], [false, {}]);
       assert.equal(await client.submit((x: number) => x * 3, 14), 42);
       const story = await client.story(client.submit((x: number) => x * 3, 14).key);
-      assert.ok(story.some((e) => e.start === "verifying" && e.finish === "memory"), "verified on the second worker");
+      assert.ok(
+        story.some((e) => e.start === "verifying" && e.finish === "memory"),
+        "verified on the second worker",
+      );
     } finally {
       await client.close();
     }
@@ -199,7 +277,12 @@ test("a scheduler told to trust no worker marks even worker-token workers untrus
 
 test("untrusted workers that crash on a task count once per address: one stranger joining three times cannot fail an honest task with KilledWorkerError; three addresses still can", async () => {
   const restore = setLogger(consoleLogger("silent"));
-  const scheduler = await Scheduler.start({ address: "ws://127.0.0.1:0", token: CLIENT, workerToken: WORKER, tabToken: TAB });
+  const scheduler = await Scheduler.start({
+    address: "ws://127.0.0.1:0",
+    token: CLIENT,
+    workerToken: WORKER,
+    tabToken: TAB,
+  });
   const client = await Client.connect(scheduler.address, { token: CLIENT });
   /** Joins from `from`, waits for the task, says it started, and dies without a goodbye. */
   const crashOn = async (key: string, from: string, name: string) => {
@@ -220,7 +303,14 @@ test("untrusted workers that crash on a task count once per address: one strange
   try {
     const honest = client.with({ pure: false }).submit((x: number) => x * 2, 21);
     for (let i = 0; i < 3; i++) await crashOn(honest.key, "127.0.8.1", `crasher-${i}`);
-    workers = new WorkerGroup({ scheduler: scheduler.address, listen: "ws://127.0.0.1:0", kind: "node", namePrefix: "honest", token: WORKER, logLevel: "silent" });
+    workers = new WorkerGroup({
+      scheduler: scheduler.address,
+      listen: "ws://127.0.0.1:0",
+      kind: "node",
+      namePrefix: "honest",
+      token: WORKER,
+      logLevel: "silent",
+    });
     await workers.grow(1);
     assert.equal(await honest, 42, "the task ran on the honest worker that joined later");
     await workers.close();

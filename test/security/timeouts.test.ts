@@ -12,7 +12,6 @@ import { consoleLogger, setLogger } from "../../src/internal.js";
 import { Hostile } from "./hostile.js";
 import { CLIENT, TAB, WORKER } from "./cluster.js";
 
-
 describe("workers that hold work hostage", () => {
   let scheduler: Scheduler;
   let client: Client;
@@ -20,7 +19,14 @@ describe("workers that hold work hostage", () => {
 
   before(async () => {
     restoreLogger = setLogger(consoleLogger("silent"));
-    scheduler = await Scheduler.start({ address: "ws://127.0.0.1:0", token: CLIENT, workerToken: WORKER, tabToken: TAB, compareSecret: timingSafeSecretEquals, untrustedTaskTimeoutMs: 800 });
+    scheduler = await Scheduler.start({
+      address: "ws://127.0.0.1:0",
+      token: CLIENT,
+      workerToken: WORKER,
+      tabToken: TAB,
+      compareSecret: timingSafeSecretEquals,
+      untrustedTaskTimeoutMs: 800,
+    });
     client = await Client.connect(scheduler.address, { token: CLIENT });
   });
 
@@ -33,7 +39,16 @@ describe("workers that hold work hostage", () => {
   /** A tab-token peer that claims 8 threads and answers nothing; counts the tasks it is sent. */
   async function silent(name: string, from: string): Promise<{ h: Hostile; got: () => number }> {
     const h = await Hostile.open(scheduler.address, from);
-    h.hello("worker", TAB, { worker: { address: `ws://127.0.0.1:${20_000 + Math.floor(Math.random() * 30_000)}`, kind: "browser", nthreads: 8, memoryLimit: 0, resources: {}, name } });
+    h.hello("worker", TAB, {
+      worker: {
+        address: `ws://127.0.0.1:${20_000 + Math.floor(Math.random() * 30_000)}`,
+        kind: "browser",
+        nthreads: 8,
+        memoryLimit: 0,
+        resources: {},
+        name,
+      },
+    });
     assert.equal((await h.next())?.op, "welcome");
     let got = 0;
     void (async () => {
@@ -51,10 +66,20 @@ describe("workers that hold work hostage", () => {
     const futures = client.map((x: number) => x + 1, xs, { pure: false });
     await new Promise((r) => setTimeout(r, 300));
     assert.ok(hostage.got() > 0, "the silent tab was sent tasks");
-    const workers = new WorkerGroup({ scheduler: scheduler.address, listen: "ws://127.0.0.1:0", kind: "node", namePrefix: "honest", token: WORKER, logLevel: "silent" });
+    const workers = new WorkerGroup({
+      scheduler: scheduler.address,
+      listen: "ws://127.0.0.1:0",
+      kind: "node",
+      namePrefix: "honest",
+      token: WORKER,
+      logLevel: "silent",
+    });
     try {
       await workers.grow(1);
-      assert.deepEqual(await Promise.all(futures), xs.map((x) => x + 1));
+      assert.deepEqual(
+        await Promise.all(futures),
+        xs.map((x) => x + 1),
+      );
       assert.equal(hostage.h.isOpen, true, "it was not disconnected, only relieved of its tasks");
     } finally {
       hostage.h.close();
@@ -65,7 +90,9 @@ describe("workers that hold work hostage", () => {
   test("a per-task timeout takes a task back from a trusted worker that sits on it", async () => {
     // A peer with the worker token (trusted: no default timeout) that takes tasks and never answers.
     const h = await Hostile.open(scheduler.address, "127.0.7.2");
-    h.hello("worker", WORKER, { worker: { address: "ws://127.0.0.1:1", kind: "node", nthreads: 1, memoryLimit: 0, resources: {}, name: "sitter" } });
+    h.hello("worker", WORKER, {
+      worker: { address: "ws://127.0.0.1:1", kind: "node", nthreads: 1, memoryLimit: 0, resources: {}, name: "sitter" },
+    });
     assert.equal((await h.next())?.op, "welcome");
     const f = client.with({ timeout: 500, pure: false }).submit((x: number) => x * 2, 21);
     for (;;) {
@@ -73,12 +100,22 @@ describe("workers that hold work hostage", () => {
       assert.ok(m, "the sitter was sent the task");
       if (m.op === "compute-task") break;
     }
-    const workers = new WorkerGroup({ scheduler: scheduler.address, listen: "ws://127.0.0.1:0", kind: "node", namePrefix: "after", token: WORKER, logLevel: "silent" });
+    const workers = new WorkerGroup({
+      scheduler: scheduler.address,
+      listen: "ws://127.0.0.1:0",
+      kind: "node",
+      namePrefix: "after",
+      token: WORKER,
+      logLevel: "silent",
+    });
     try {
       await workers.grow(1);
       assert.equal(await f, 42);
       const story = await client.story(f.key);
-      assert.ok(story.some((e) => /timeout of 500 ms on sitter/.test(e.note ?? "")), JSON.stringify(story));
+      assert.ok(
+        story.some((e) => /timeout of 500 ms on sitter/.test(e.note ?? "")),
+        JSON.stringify(story),
+      );
     } finally {
       h.close();
       await workers.close();

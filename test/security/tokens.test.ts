@@ -15,11 +15,18 @@ import { startNode } from "../helpers/process.js";
 import { Hostile } from "./hostile.js";
 import { CLIENT, TAB, WORKER } from "./cluster.js";
 
-
 test("both comparisons say equal only for the same string, whatever its length or a shared prefix", () => {
   for (const eq of [timingSafeSecretEquals, portableSecretEquals]) {
     assert.equal(eq(CLIENT, CLIENT), true);
-    for (const other of ["", CLIENT.slice(0, -1), CLIENT + "0", CLIENT.replace(/9$/, "8"), "x".repeat(5000), "clïent-secret-0123456789", "\0"]) {
+    for (const other of [
+      "",
+      CLIENT.slice(0, -1),
+      CLIENT + "0",
+      CLIENT.replace(/9$/, "8"),
+      "x".repeat(5000),
+      "clïent-secret-0123456789",
+      "\0",
+    ]) {
       assert.equal(eq(other, CLIENT), false, JSON.stringify(other));
     }
     assert.equal(eq("", ""), true);
@@ -34,7 +41,13 @@ describe("logins", () => {
   before(async () => {
     const quiet = () => {};
     restoreLogger = setLogger({ debug: quiet, info: quiet, error: quiet, warn: (m: string) => void warnings.push(m) });
-    scheduler = await Scheduler.start({ address: "ws://127.0.0.1:0", token: CLIENT, workerToken: WORKER, tabToken: TAB, compareSecret: timingSafeSecretEquals });
+    scheduler = await Scheduler.start({
+      address: "ws://127.0.0.1:0",
+      token: CLIENT,
+      workerToken: WORKER,
+      tabToken: TAB,
+      compareSecret: timingSafeSecretEquals,
+    });
   });
 
   after(async () => {
@@ -52,7 +65,14 @@ describe("logins", () => {
   }
 
   test("a token of another role is refused exactly as a guess is: the refusal tells a stranger nothing", async () => {
-    const worker = { address: "ws://127.0.0.1:1", kind: "node", nthreads: 1, memoryLimit: 0, resources: {}, name: "probe" };
+    const worker = {
+      address: "ws://127.0.0.1:1",
+      kind: "node",
+      nthreads: 1,
+      memoryLimit: 0,
+      resources: {},
+      name: "probe",
+    };
     const answers = [
       await refusal("client", "guess", "127.0.1.1"),
       await refusal("client", WORKER, "127.0.1.1"),
@@ -63,7 +83,10 @@ describe("logins", () => {
     assert.deepEqual(answers, Array(5).fill("wrong token"));
     // Honest clients, and the worker token as a worker, are let in.
     assert.equal(await refusal("client", CLIENT, "127.0.0.1"), "welcome");
-    await assert.rejects(Client.connect(scheduler.address, { token: WORKER }), (e: unknown) => e instanceof HandshakeError && /: wrong token$/.test(e.message));
+    await assert.rejects(
+      Client.connect(scheduler.address, { token: WORKER }),
+      (e: unknown) => e instanceof HandshakeError && /: wrong token$/.test(e.message),
+    );
   });
 
   test("failed logins are logged with the remote address, thinned out; past 20 a minute that address is closed before its hello, and no other is", async () => {
@@ -73,8 +96,14 @@ describe("logins", () => {
     assert.deepEqual(answers.slice(0, 20), Array(20).fill("wrong token"));
     for (const a of answers.slice(20)) assert.match(a, /closed: too many failed logins from this address/);
     const logged = warnings.filter((w) => /failed login from ws:\/\/127\.0\.2\.1:\d+ as client: wrong token/.test(w));
-    assert.ok(logged.length >= 1 && logged.length <= 10, `${logged.length} lines for 20 failures (at most 10 per 10 s)`);
-    assert.ok(warnings.every((w) => !w.includes("guess-")), "the presented tokens are never logged");
+    assert.ok(
+      logged.length >= 1 && logged.length <= 10,
+      `${logged.length} lines for 20 failures (at most 10 per 10 s)`,
+    );
+    assert.ok(
+      warnings.every((w) => !w.includes("guess-")),
+      "the presented tokens are never logged",
+    );
     // Another address, and the honest client, are not affected.
     assert.equal(await refusal("client", "guess", "127.0.2.2"), "wrong token");
     const client = await Client.connect(scheduler.address, { token: CLIENT });
@@ -107,7 +136,9 @@ describe("the command line", () => {
   test("tokens from the environment and a token file, and generated ones, never appear in any process's arguments; the cluster works", async () => {
     const workerFile = join(dir, "worker-token");
     writeFileSync(workerFile, "worker-token-from-a-file-77\n", { mode: 0o600 });
-    await using sched = startNode([CLI, "scheduler", "--port", "0", "--worker-token-file", workerFile], { MESHWORK_TOKEN: "client-token-from-env-55" });
+    await using sched = startNode([CLI, "scheduler", "--port", "0", "--worker-token-file", workerFile], {
+      MESHWORK_TOKEN: "client-token-from-env-55",
+    });
     const [, address] = await sched.waitFor(/scheduler at (ws:\/\/127\.0\.0\.1:\d+)/);
     const [, workerToken] = await sched.waitFor(/MESHWORK_WORKER_TOKEN=(\S+) npx meshwork worker/);
     const [, tabToken] = await sched.waitFor(/#token=([0-9a-f]+)/);
@@ -119,11 +150,20 @@ describe("the command line", () => {
     try {
       assert.equal(await client.submit((x: number) => x * 2, 21), 42);
       // A task cannot read the worker token from its process's environment.
-      assert.equal(await client.submit(() => (globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env["MESHWORK_WORKER_TOKEN"] ?? "gone"), "gone");
+      assert.equal(
+        await client.submit(
+          () =>
+            (globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env[
+              "MESHWORK_WORKER_TOKEN"
+            ] ?? "gone",
+        ),
+        "gone",
+      );
     } finally {
       await client.close();
     }
-    for (const secret of ["client-token-from-env-55", workerToken!, tabToken!]) assert.deepEqual(inArguments(secret), [], `no command line holds ${secret}`);
+    for (const secret of ["client-token-from-env-55", workerToken!, tabToken!])
+      assert.deepEqual(inArguments(secret), [], `no command line holds ${secret}`);
     w.child.kill("SIGTERM");
     sched.child.kill("SIGTERM");
     await Promise.all([w.exited, sched.exited]);

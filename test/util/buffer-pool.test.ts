@@ -4,7 +4,15 @@
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { bufferPoolStats, clearBufferPool, dropBuffers, exposeBuffers, holdBuffers, POOL_MIN_BYTES, takeBuffer } from "../../src/internal.js";
+import {
+  bufferPoolStats,
+  clearBufferPool,
+  dropBuffers,
+  exposeBuffers,
+  holdBuffers,
+  POOL_MIN_BYTES,
+  takeBuffer,
+} from "../../src/internal.js";
 import * as mw from "../../node/array.js";
 import { startCluster } from "../helpers/cluster.js";
 
@@ -23,24 +31,30 @@ test("the pool, in this thread", async (t) => {
     const b = takeBuffer(SIZE, true);
     assert.equal(b, a, "the same storage comes back");
     assert.equal(bufferPoolStats().reused, before + 1);
-    assert.ok(new Float64Array(b).every((x) => x === 0), "zeroed");
+    assert.ok(
+      new Float64Array(b).every((x) => x === 0),
+      "zeroed",
+    );
     holdBuffers([b]);
     dropBuffers([b]);
     const c = takeBuffer(SIZE, false);
     assert.equal(c, a);
   });
 
-  await t.test("a buffer two stored values reach (a block and a view of it) comes back only when both are dropped", () => {
-    const a = takeBuffer(SIZE, false);
-    const block = new Float64Array(a);
-    const view = { v: new Float64Array(a, 8, 10) };
-    holdBuffers(block);
-    holdBuffers(view);
-    dropBuffers(block);
-    assert.notEqual(takeBuffer(SIZE, false), a, "the view still holds it");
-    dropBuffers(view);
-    assert.equal(takeBuffer(SIZE, false), a);
-  });
+  await t.test(
+    "a buffer two stored values reach (a block and a view of it) comes back only when both are dropped",
+    () => {
+      const a = takeBuffer(SIZE, false);
+      const block = new Float64Array(a);
+      const view = { v: new Float64Array(a, 8, 10) };
+      holdBuffers(block);
+      holdBuffers(view);
+      dropBuffers(block);
+      assert.notEqual(takeBuffer(SIZE, false), a, "the view still holds it");
+      dropBuffers(view);
+      assert.equal(takeBuffer(SIZE, false), a);
+    },
+  );
 
   await t.test("several views in one value count once", () => {
     const a = takeBuffer(SIZE, false);
@@ -86,11 +100,15 @@ test("the pool, in this thread", async (t) => {
 });
 
 /** The pool's counters of every worker (the pool is per thread; the workers run the built code). */
-async function workerStats(client: import("../../node/index.js").Client): Promise<{ reused: number; returned: number }> {
+async function workerStats(
+  client: import("../../node/index.js").Client,
+): Promise<{ reused: number; returned: number }> {
   const url = new URL("../../dist/src/util/buffer-pool.js", import.meta.url).href;
   const total = { reused: 0, returned: 0 };
   for (const w of await client.workers()) {
-    const s = (await client.with({ workers: [w.id], pure: false }).submit(async (u: string) => (await import(u)).bufferPoolStats(), url)) as typeof total;
+    const s = (await client
+      .with({ workers: [w.id], pure: false })
+      .submit(async (u: string) => (await import(u)).bufferPoolStats(), url)) as typeof total;
     total.reused += s.reused;
     total.returned += s.returned;
   }
@@ -118,7 +136,11 @@ test("on a cluster, reused storage never changes a value still held", async (t) 
 
   await t.test("computations that free and reuse blocks as they go agree with this thread", async () => {
     for (let round = 0; round < 4; round++) {
-      const y = x.add(round).mul(held.T).sub(mw.normal([2048, 2048], { chunks, seed: round })).mean({ axis: 0 });
+      const y = x
+        .add(round)
+        .mul(held.T)
+        .sub(mw.normal([2048, 2048], { chunks, seed: round }))
+        .mean({ axis: 0 });
       assert.deepEqual(await y.compute(scheduler), await y.compute(sync), `round ${round}`);
     }
   });
@@ -132,7 +154,12 @@ test("on a cluster, reused storage never changes a value still held", async (t) 
     });
     await kept.sum().compute(scheduler);
     // New random blocks of the same size (x's own are held, so computing x makes none).
-    for (let round = 0; round < 3; round++) await mw.random([2048, 2048], { chunks, seed: 100 + round }).mul(2).sum().compute(scheduler);
+    for (let round = 0; round < 3; round++)
+      await mw
+        .random([2048, 2048], { chunks, seed: 100 + round })
+        .mul(2)
+        .sum()
+        .compute(scheduler);
     const check = held.mapBlocks(function unchanged(b) {
       const g = globalThis as { keptBlocks?: { block: typeof b; sample: number[] }[] };
       for (const k of g.keptBlocks ?? []) {

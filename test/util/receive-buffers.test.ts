@@ -4,7 +4,21 @@
 import assert from "node:assert/strict";
 import { mock, test } from "node:test";
 import { Client, Scheduler, Worker } from "../../node/index.js";
-import { beginReceive, clearReceiveBuffers, deserialize, endReceive, PacketReader, receiveBuffer, receiveBufferStats, serialize, setReceiveAhead, setSpareBudget, SPARE_MIN_BYTES, toChunks, type Message } from "../../src/internal.js";
+import {
+  beginReceive,
+  clearReceiveBuffers,
+  deserialize,
+  endReceive,
+  PacketReader,
+  receiveBuffer,
+  receiveBufferStats,
+  serialize,
+  setReceiveAhead,
+  setSpareBudget,
+  SPARE_MIN_BYTES,
+  toChunks,
+  type Message,
+} from "../../src/internal.js";
 import { Harness } from "../comm/conformance.js";
 
 const SIZE = SPARE_MIN_BYTES * 2;
@@ -54,26 +68,35 @@ test("buffers for incoming frames, in this thread", async (t) => {
     assert.equal(receiveBufferStats().spareBytes, 0);
   });
 
-  await t.test("once a size recurs, the next frame of it gets a prepared buffer: zeroed, whole, of its own", async () => {
-    const first = receiveBuffer(SIZE);
-    first.fill(1); // what a frame leaves in its buffer must never show in another
-    const second = receiveBuffer(SIZE);
-    second.fill(2);
-    await until(() => receiveBufferStats().spareBytes === SIZE && receiveBufferStats().untouchedBytes === 0, "a spare of the size, touched");
-    const before = receiveBufferStats();
-    const third = receiveBuffer(SIZE);
-    const after = receiveBufferStats();
-    assert.equal(after.fromSpare, before.fromSpare + 1, "taken from the spare");
-    assert.notEqual(third.buffer, first.buffer);
-    assert.notEqual(third.buffer, second.buffer);
-    assert.equal(third.byteLength, SIZE);
-    assert.equal(third.byteOffset, 0);
-    assert.equal(third.buffer.byteLength, SIZE);
-    assert.ok(third.every((x) => x === 0), "all zeros");
-    assert.equal(after.spareBytes, 0, "no longer waiting once taken");
-    // Taking it asked for the next one.
-    await until(() => receiveBufferStats().spareBytes === SIZE, "the next spare");
-  });
+  await t.test(
+    "once a size recurs, the next frame of it gets a prepared buffer: zeroed, whole, of its own",
+    async () => {
+      const first = receiveBuffer(SIZE);
+      first.fill(1); // what a frame leaves in its buffer must never show in another
+      const second = receiveBuffer(SIZE);
+      second.fill(2);
+      await until(
+        () => receiveBufferStats().spareBytes === SIZE && receiveBufferStats().untouchedBytes === 0,
+        "a spare of the size, touched",
+      );
+      const before = receiveBufferStats();
+      const third = receiveBuffer(SIZE);
+      const after = receiveBufferStats();
+      assert.equal(after.fromSpare, before.fromSpare + 1, "taken from the spare");
+      assert.notEqual(third.buffer, first.buffer);
+      assert.notEqual(third.buffer, second.buffer);
+      assert.equal(third.byteLength, SIZE);
+      assert.equal(third.byteOffset, 0);
+      assert.equal(third.buffer.byteLength, SIZE);
+      assert.ok(
+        third.every((x) => x === 0),
+        "all zeros",
+      );
+      assert.equal(after.spareBytes, 0, "no longer waiting once taken");
+      // Taking it asked for the next one.
+      await until(() => receiveBufferStats().spareBytes === SIZE, "the next spare");
+    },
+  );
 
   await t.test("a spare taken while its pages are still being touched is never written to again", async () => {
     const big = SPARE_MIN_BYTES * 16; // 128 MiB: several turns of touching
@@ -86,18 +109,24 @@ test("buffers for incoming frames, in this thread", async (t) => {
     assert.equal(receiveBufferStats().fromSpare, before + 1);
     taken.fill(0xab);
     await turns(30);
-    assert.ok(taken.every((x) => x === 0xab), "preparation left it alone");
+    assert.ok(
+      taken.every((x) => x === 0xab),
+      "preparation left it alone",
+    );
   });
 
-  await t.test("nothing is prepared while a frame is being read into its buffer: it would compete with the frame", async () => {
-    receiveBuffer(SIZE);
-    receiveBuffer(SIZE); // recurring: a spare is wanted
-    const frame = beginReceive(SIZE); // in the same turn, before preparation starts
-    await turns(20);
-    assert.equal(receiveBufferStats().spareBytes, 0, "waits for the frame");
-    endReceive(frame.byteLength);
-    await until(() => receiveBufferStats().spareBytes === SIZE, "a spare once the frame is in");
-  });
+  await t.test(
+    "nothing is prepared while a frame is being read into its buffer: it would compete with the frame",
+    async () => {
+      receiveBuffer(SIZE);
+      receiveBuffer(SIZE); // recurring: a spare is wanted
+      const frame = beginReceive(SIZE); // in the same turn, before preparation starts
+      await turns(20);
+      assert.equal(receiveBufferStats().spareBytes, 0, "waits for the frame");
+      endReceive(frame.byteLength);
+      await until(() => receiveBufferStats().spareBytes === SIZE, "a spare once the frame is in");
+    },
+  );
 
   await t.test("a packet reader whose link closes mid-frame lets preparation go on", async () => {
     const frame = new Uint8Array(SIZE);
@@ -177,11 +206,15 @@ test("frames of a recurring size over a real WebSocket arrive intact in prepared
     const m = (await client.next()) as { value: Parameters<typeof deserialize>[0] };
     const got = deserialize(m.value) as Uint8Array;
     assert.equal(got.byteLength, SIZE);
-    for (let i = 0; i < SIZE; i += 997) if (got[i] !== (i + round) % 251) assert.fail(`round ${round}: byte ${i} is ${got[i]}`);
+    for (let i = 0; i < SIZE; i += 997)
+      if (got[i] !== (i + round) % 251) assert.fail(`round ${round}: byte ${i} is ${got[i]}`);
     assert.equal(got[1], 0, "bytes between the marks are zero, as sent");
     if (round >= 1) await until(() => receiveBufferStats().spareBytes >= SIZE, "a spare for the next round");
   }
-  assert.ok(receiveBufferStats().fromSpare - before.fromSpare >= 2, "the third and fourth frames landed in prepared buffers");
+  assert.ok(
+    receiveBufferStats().fromSpare - before.fromSpare >= 2,
+    "the third and fourth frames landed in prepared buffers",
+  );
   clearReceiveBuffers();
 });
 

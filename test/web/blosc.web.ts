@@ -29,7 +29,12 @@ describe("Blosc in Chromium", () => {
   test("in the page, both engines decode C-Blosc's chunks (element sizes 1-24, split or not, leftover blocks)", async () => {
     assert.ok(bloscWasmModule(), "WebAssembly with SIMD compiles in Chromium");
     for (const { c, bytes } of await cases()) {
-      for (const engine of ["wasm", "js"] as const) sameBytes(decodeBlosc(bytes, undefined, engine), bloscPattern(c.kind, c.n, c.typesize), `${c.file} (${engine})`);
+      for (const engine of ["wasm", "js"] as const)
+        sameBytes(
+          decodeBlosc(bytes, undefined, engine),
+          bloscPattern(c.kind, c.n, c.typesize),
+          `${c.file} (${engine})`,
+        );
     }
   });
 
@@ -44,7 +49,10 @@ describe("Blosc in Chromium", () => {
           worker.postMessage({ bytes: copy.buffer, engine }, [copy.buffer]);
         });
       const xarray = await fetchBytes("/test/fixtures/io/zarr2/codecs.zarr/blosc_big/0.0");
-      for (const [name, bytes] of [["xarray's float32 chunk", xarray], ...(await cases()).slice(-8).map(({ c, bytes }) => [c.file, bytes] as const)] as const) {
+      for (const [name, bytes] of [
+        ["xarray's float32 chunk", xarray],
+        ...(await cases()).slice(-8).map(({ c, bytes }) => [c.file, bytes] as const),
+      ] as const) {
         const got = await decode(bytes, "auto");
         assert.equal(got.error, undefined, `${name}: ${got.error}`);
         assert.equal(got.wasm, true, "WebAssembly compiled in the worker");

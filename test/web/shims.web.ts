@@ -22,7 +22,10 @@ describe("node:assert/strict shim", () => {
   });
 
   test("deepEqual compares contents, types and prototypes", () => {
-    assert.deepEqual({ a: [1, { b: new Float64Array([1.5]) }], m: new Map([["k", 1n]]) }, { a: [1, { b: new Float64Array([1.5]) }], m: new Map([["k", 1n]]) });
+    assert.deepEqual(
+      { a: [1, { b: new Float64Array([1.5]) }], m: new Map([["k", 1n]]) },
+      { a: [1, { b: new Float64Array([1.5]) }], m: new Map([["k", 1n]]) },
+    );
     fails(() => assert.deepEqual(new Uint8Array([1, 2]), new Uint8Array([1, 3])));
     fails(() => assert.deepEqual(new Uint8Array([1]), new Int8Array([1]) as unknown));
     fails(() => assert.deepEqual(new BigInt64Array([1n]), new BigUint64Array([1n]) as unknown));
@@ -43,18 +46,52 @@ describe("node:assert/strict shim", () => {
 
   test("throws: nothing thrown, wrong class, failed validation, wrong pattern", () => {
     fails(() => assert.throws(() => {}));
-    fails(() => assert.throws(() => { throw new Error("x"); }, Oops));
-    fails(() => assert.throws(() => { throw new Error("x"); }, () => false));
-    fails(() => assert.throws(() => { throw new Error("x"); }, /y/));
-    fails(() => assert.throws(() => { throw new Error("x"); }, { message: "y" }));
-    assert.throws(() => { throw new Oops("x"); }, Error);
-    assert.throws(() => { throw new Error("x y"); }, { message: /y/ });
+    fails(() =>
+      assert.throws(() => {
+        throw new Error("x");
+      }, Oops),
+    );
+    fails(() =>
+      assert.throws(
+        () => {
+          throw new Error("x");
+        },
+        () => false,
+      ),
+    );
+    fails(() =>
+      assert.throws(() => {
+        throw new Error("x");
+      }, /y/),
+    );
+    fails(() =>
+      assert.throws(
+        () => {
+          throw new Error("x");
+        },
+        { message: "y" },
+      ),
+    );
+    assert.throws(() => {
+      throw new Oops("x");
+    }, Error);
+    assert.throws(
+      () => {
+        throw new Error("x y");
+      },
+      { message: /y/ },
+    );
   });
 
   test("rejects: resolved, wrong class, failed validation", async () => {
     await failsAsync(() => assert.rejects(Promise.resolve(1)));
     await failsAsync(() => assert.rejects(Promise.reject(new Error("x")), Oops));
-    await failsAsync(() => assert.rejects(() => Promise.reject(new Error("x")), (e: unknown) => e instanceof Oops));
+    await failsAsync(() =>
+      assert.rejects(
+        () => Promise.reject(new Error("x")),
+        (e: unknown) => e instanceof Oops,
+      ),
+    );
     await assert.rejects(Promise.reject(new Oops("x")), Oops);
   });
 });

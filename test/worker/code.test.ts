@@ -9,10 +9,20 @@ import { CodeCache } from "../../src/worker/code.js";
 
 test("a tab given a task of a module that needs Node answers PlatformError naming the Node import, not an import failure", async () => {
   const code = new CodeCache();
-  code.loadModule({ hash: "m-fs", source: "", exports: ["firstLine"], nodeOnly: "it imports Node's built-in node:fs (ops-fs.ts:3)" });
+  code.loadModule({
+    hash: "m-fs",
+    source: "",
+    exports: ["firstLine"],
+    nodeOnly: "it imports Node's built-in node:fs (ops-fs.ts:3)",
+  });
   await assert.rejects(
     Promise.resolve().then(() => code.resolve({ kind: "module", module: "m-fs", name: "firstLine" })),
-    (e: unknown) => e instanceof PlatformError && e.code === "PLATFORM" && /task module m-fs runs on Node workers only \(it imports Node's built-in node:fs \(ops-fs\.ts:3\)\); this worker is a browser tab/.test(e.message),
+    (e: unknown) =>
+      e instanceof PlatformError &&
+      e.code === "PLATFORM" &&
+      /task module m-fs runs on Node workers only \(it imports Node's built-in node:fs \(ops-fs\.ts:3\)\); this worker is a browser tab/.test(
+        e.message,
+      ),
   );
   // A module with a build for it imports as before.
   code.loadModule({ hash: "m-ok", source: "export const twice = (x) => 2 * x;", exports: ["twice"] });
@@ -36,8 +46,23 @@ test("a user's function with `via` runs through that builtin kernel, module or s
   const viaSource = code.resolve({ kind: "source", id: "f-neg", via: "test.apply-plus-one" });
   assert.equal(typeof viaSource, "function", "a source function resolves at once");
   assert.equal((viaSource as (x: number) => number)(5), -4);
-  assert.throws(() => code.resolve({ kind: "source", id: "f-neg", via: "no.such-kernel" }), /no builtin function "no.such-kernel"/);
-  const task = (fn: unknown) => ({ op: "compute-task", key: "k", fn, args: new Serialized(new Uint8Array(0), []), deps: [], priority: [0] });
-  assert.throws(() => validate(task({ kind: "source", id: "f", via: 7 }) as never), (e: unknown) => e instanceof ProtocolError && /fn\.via must be a string/.test(e.message));
-  assert.doesNotThrow(() => validate(task({ kind: "module", module: "m", name: "n", via: "df.map-partitions" }) as never));
+  assert.throws(
+    () => code.resolve({ kind: "source", id: "f-neg", via: "no.such-kernel" }),
+    /no builtin function "no.such-kernel"/,
+  );
+  const task = (fn: unknown) => ({
+    op: "compute-task",
+    key: "k",
+    fn,
+    args: new Serialized(new Uint8Array(0), []),
+    deps: [],
+    priority: [0],
+  });
+  assert.throws(
+    () => validate(task({ kind: "source", id: "f", via: 7 }) as never),
+    (e: unknown) => e instanceof ProtocolError && /fn\.via must be a string/.test(e.message),
+  );
+  assert.doesNotThrow(() =>
+    validate(task({ kind: "module", module: "m", name: "n", via: "df.map-partitions" }) as never),
+  );
 });

@@ -25,7 +25,8 @@ class MapStore implements SpillStore {
   }
 }
 
-const put = (w: WorkerState, key: string, bytes: number) => w.putData(key, new Uint8Array(bytes).fill(key.charCodeAt(0)), bytes);
+const put = (w: WorkerState, key: string, bytes: number) =>
+  w.putData(key, new Uint8Array(bytes).fill(key.charCodeAt(0)), bytes);
 
 test("above 60 % of the limit the least recently used results spill; reading one brings it back", () => {
   const store = new MapStore();
@@ -70,7 +71,11 @@ test("no limit: nothing spills, nothing pauses", () => {
 test("the disk store gives back what it was given, typed arrays aligned, and close removes its directory", () => {
   const dir = makeSpillDirectory("test worker/1");
   const store = new DiskSpillStore(dir);
-  const value = { a: new Float64Array([1.5, -0, NaN, 3]), b: [new Int16Array([1, -2]), "text", 7n], c: new Uint8Array([9, 8, 7]) };
+  const value = {
+    a: new Float64Array([1.5, -0, NaN, 3]),
+    b: [new Int16Array([1, -2]), "text", 7n],
+    c: new Uint8Array([9, 8, 7]),
+  };
   store.write("k", serialize(value).payload);
   store.write("k2", serialize(new Float32Array(1000).fill(0.25)).payload);
   assert.equal(readdirSync(dir).length, 2);

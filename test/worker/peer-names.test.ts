@@ -10,18 +10,35 @@ import { displayName } from "../../src/comm/peers.js";
 
 test("links carry the other end's name and role, both directions", async () => {
   const scheduler = await Scheduler.start({ address: `inproc://names-${Math.random()}` });
-  const [w1, w2] = await Promise.all(["alpha", "beta"].map((name) => Worker.start({ scheduler: scheduler.address, name })));
+  const [w1, w2] = await Promise.all(
+    ["alpha", "beta"].map((name) => Worker.start({ scheduler: scheduler.address, name })),
+  );
   const client = await Client.connect(scheduler.address, { name: "me" });
   try {
-    const made = client.with({ workers: [w1!.workerId], pure: false }).submit((n: number) => new Float64Array(n).fill(1), 10_000);
+    const made = client
+      .with({ workers: [w1!.workerId], pure: false })
+      .submit((n: number) => new Float64Array(n).fill(1), 10_000);
     const summed = client.with({ workers: [w2!.workerId], pure: false }).submit((x: Float64Array) => x.length, made);
     assert.equal(await summed, 10_000);
     assert.equal((await made).length, 10_000); // the client fetches from alpha's data server
     const out = w2!.links().find((l) => l.direction === "out");
-    assert.deepEqual(out && { name: out.name, role: out.role, peer: out.peer }, { name: "alpha", role: "peer", peer: w1!.address });
+    assert.deepEqual(out && { name: out.name, role: out.role, peer: out.peer }, {
+      name: "alpha",
+      role: "peer",
+      peer: w1!.address,
+    });
     const into = w1!.links().filter((l) => l.direction === "in");
-    assert.deepEqual(into.map((l) => [l.name, l.role]).sort(), [["beta", "peer"], [`client-${client.id}`, "client"]].sort());
-    assert.ok(into.every((l) => l.bytesOut > 80_000), JSON.stringify(into));
+    assert.deepEqual(
+      into.map((l) => [l.name, l.role]).sort(),
+      [
+        ["beta", "peer"],
+        [`client-${client.id}`, "client"],
+      ].sort(),
+    );
+    assert.ok(
+      into.every((l) => l.bytesOut > 80_000),
+      JSON.stringify(into),
+    );
     const toScheduler = w1!.links().find((l) => l.direction === "scheduler");
     assert.deepEqual(toScheduler && [toScheduler.name, toScheduler.role], ["scheduler", "scheduler"]);
   } finally {

@@ -9,7 +9,14 @@ const SELF = "addr-self";
 const BOOM = { name: "TypeError", message: "boom" };
 
 function compute(key: string, deps: DepLocation[] = [], priority: number[] = [0]): ComputeTask {
-  return { op: "compute-task", key, fn: { kind: "source", id: "fn-inc" }, args: serialize([key]).payload, deps, priority };
+  return {
+    op: "compute-task",
+    key,
+    fn: { kind: "source", id: "fn-inc" },
+    args: serialize([key]).payload,
+    deps,
+    priority,
+  };
 }
 
 function dep(key: string, ...who: string[]): DepLocation {
@@ -98,7 +105,9 @@ test("a key the peer lacks is asked of the next holder, then reported as missing
   w.dataArrived("p1", new Map(), ["a"]);
   assert.deepEqual(w.takeInstructions(), [{ kind: "fetch", from: "p2", keys: ["a"] }]);
   w.dataArrived("p2", new Map(), ["a"]);
-  assert.deepEqual(w.takeInstructions(), [{ kind: "send", msg: { op: "missing-data", key: "T", dep: "a", from: "p2" } }]);
+  assert.deepEqual(w.takeInstructions(), [
+    { kind: "send", msg: { op: "missing-data", key: "T", dep: "a", from: "p2" } },
+  ]);
   assert.equal(w.tasks.has("T"), false);
   assert.equal(w.nextReady(), undefined);
 });
@@ -163,7 +172,9 @@ test("a task freed while executing and asked for again resumes, and its result i
   assert.equal(t.state, "executing");
   assert.equal(w.nextReady(), undefined); // not queued a second time
   w.taskDone(t, 42, 8, 5);
-  assert.deepEqual(w.takeInstructions(), [{ kind: "send", msg: { op: "task-finished", key: "A", nbytes: 8, duration: 5, value: undefined } }]);
+  assert.deepEqual(w.takeInstructions(), [
+    { kind: "send", msg: { op: "task-finished", key: "A", nbytes: 8, duration: 5, value: undefined } },
+  ]);
   assert.equal(w.data.get("A"), 42);
 });
 
@@ -173,7 +184,9 @@ test("taskDone stores the result and sends task-finished with nbytes, duration a
   const t = w.nextReady()!;
   const inline = serialize(42).payload;
   w.taskDone(t, 42, 8, 3, inline);
-  assert.deepEqual(w.takeInstructions(), [{ kind: "send", msg: { op: "task-finished", key: "A", nbytes: 8, duration: 3, value: inline } }]);
+  assert.deepEqual(w.takeInstructions(), [
+    { kind: "send", msg: { op: "task-finished", key: "A", nbytes: 8, duration: 3, value: inline } },
+  ]);
   assert.deepEqual([w.data.get("A"), w.memory, w.tasks.has("A")], [42, 8, false]);
 });
 
@@ -189,7 +202,9 @@ test("a compute-task for a key already held answers task-finished at once, sayin
   const w = new WorkerState(SELF);
   w.putData("A", 7, 24);
   w.computeTask(compute("A"));
-  assert.deepEqual(w.takeInstructions(), [{ kind: "send", msg: { op: "task-finished", key: "A", nbytes: 24, duration: 0, held: true } }]);
+  assert.deepEqual(w.takeInstructions(), [
+    { kind: "send", msg: { op: "task-finished", key: "A", nbytes: 24, duration: 0, held: true } },
+  ]);
   assert.equal(w.tasksDone, 0);
   assert.equal(w.tasks.has("A"), false);
   assert.equal(w.nextReady(), undefined);
@@ -200,7 +215,9 @@ test("a dependency the scheduler places on this worker but which is not here is 
   // the task here again with the same `who`.
   const w = new WorkerState(SELF);
   w.computeTask(compute("T", [dep("a", SELF)]));
-  assert.deepEqual(w.takeInstructions(), [{ kind: "send", msg: { op: "missing-data", key: "T", dep: "a", from: SELF } }]);
+  assert.deepEqual(w.takeInstructions(), [
+    { kind: "send", msg: { op: "missing-data", key: "T", dep: "a", from: SELF } },
+  ]);
   assert.equal(w.tasks.has("T"), false);
 });
 
@@ -208,7 +225,11 @@ test("a task dropped for a missing dependency fetches nothing more for itself", 
   const w = new WorkerState(SELF);
   w.computeTask(compute("T", [dep("a"), dep("b", "p1")])); // a: the scheduler knows no holder
   const out = w.takeInstructions();
-  assert.deepEqual(out.filter((i) => i.kind === "fetch"), [], `got ${JSON.stringify(out)}`);
+  assert.deepEqual(
+    out.filter((i) => i.kind === "fetch"),
+    [],
+    `got ${JSON.stringify(out)}`,
+  );
   w.dataArrived("p1", arrived({ b: 1 }), []);
   assert.equal(w.data.has("b"), false);
 });
@@ -248,7 +269,9 @@ test("a steal-request gives back tasks not started and keeps the running one", (
   w.takeInstructions();
   assert.equal(w.nextReady()!.key, "A");
   w.stealRequest(["A", "B", "C", "gone"]);
-  assert.deepEqual(w.takeInstructions(), [{ kind: "send", msg: { op: "steal-response", stolen: ["B", "C"], kept: ["A", "gone"] } }]);
+  assert.deepEqual(w.takeInstructions(), [
+    { kind: "send", msg: { op: "steal-response", stolen: ["B", "C"], kept: ["A", "gone"] } },
+  ]);
   assert.equal(w.nextReady(), undefined, "B is not run here any more");
   w.dataArrived("p", arrived({ x: 1 }), []);
   assert.equal(w.data.has("x"), false, "nobody here needs C's input now");

@@ -11,7 +11,15 @@ import { after, before, describe, test } from "node:test";
 import * as mw from "../../node/array.js";
 import { Coordinate, DataArray, Dataset, openDataset } from "../../node/xarray.js";
 import { COLLECTION, optimize, Task } from "../../src/internal.js";
-import { groupBinary, groupChunk, groupCombine, groupFinalize, partialCounts, type GroupOp, type GroupPartial } from "../../src/xarray/kernels.js";
+import {
+  groupBinary,
+  groupChunk,
+  groupCombine,
+  groupFinalize,
+  partialCounts,
+  type GroupOp,
+  type GroupPartial,
+} from "../../src/xarray/kernels.js";
 import { zarrSumStats } from "../../src/io/zarr-reduce.js";
 import { startCluster, type TestCluster } from "../helpers/cluster.js";
 
@@ -36,7 +44,20 @@ function values(shape: number[], dtype: "float32" | "float64", seed = 3): mw.NDA
     h = (Math.imul(h, 1103515245) + 12345) & 0x7fffffff;
     const r = h / 0x7fffffff;
     const j = i % row;
-    v[i] = j === 0 ? NaN : j === 1 ? (Math.floor(i / row) === 2 ? Infinity : Math.floor(i / row) === 5 ? -Infinity : 1) : j === 2 ? -0 : r < 0.08 ? NaN : (r - 0.3) * (i % 3 === 0 ? 1e7 : i % 3 === 1 ? 1e-3 : 280);
+    v[i] =
+      j === 0
+        ? NaN
+        : j === 1
+          ? Math.floor(i / row) === 2
+            ? Infinity
+            : Math.floor(i / row) === 5
+              ? -Infinity
+              : 1
+          : j === 2
+            ? -0
+            : r < 0.08
+              ? NaN
+              : (r - 0.3) * (i % 3 === 0 ? 1e7 : i % 3 === 1 ? 1e-3 : 280);
   }
   return mw.NDArray.from(v, { shape, dtype });
 }
@@ -97,7 +118,8 @@ function rowByRow(op: GroupOp, codes: number[], block: mw.NDArray, skip: boolean
 
 function sameBits(a: ArrayLike<number>, b: ArrayLike<number>, what: string): void {
   assert.equal(a.length, b.length, `${what}: length`);
-  for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i])) assert.fail(`${what}: element ${i} is ${a[i]}, expected ${b[i]}`);
+  for (let i = 0; i < a.length; i++)
+    if (!Object.is(a[i], b[i])) assert.fail(`${what}: element ${i} is ${a[i]}, expected ${b[i]}`);
 }
 
 function samePartial(a: GroupPartial, b: GroupPartial, what: string): void {
@@ -122,7 +144,11 @@ describe("grouped folds, a run of rows at a time", () => {
         const block = values([codes.length, 50, 50], dtype);
         for (const op of OPS) {
           for (const skipna of [true, false]) {
-            samePartial(groupChunk({ op, axis: 0, codes, skipna }, block), rowByRow(op, codes, block, skipna), `${dtype} ${name} ${op} skipna ${skipna}`);
+            samePartial(
+              groupChunk({ op, axis: 0, codes, skipna }, block),
+              rowByRow(op, codes, block, skipna),
+              `${dtype} ${name} ${op} skipna ${skipna}`,
+            );
           }
         }
       }
@@ -132,12 +158,23 @@ describe("grouped folds, a run of rows at a time", () => {
   test("a grouped axis other than the first: the block is transposed first, and folds the same", () => {
     const codes = monthCodes(40);
     const block = values([40, 7, 9], "float32");
-    const moved = mw.NDArray.from(block.transpose([1, 0, 2]).contiguous().toTypedArray(), { shape: [7, 40, 9], dtype: "float32" });
-    for (const op of OPS) samePartial(groupChunk({ op, axis: 1, codes, skipna: true }, moved), rowByRow(op, codes, block, true), `axis 1 ${op}`);
+    const moved = mw.NDArray.from(block.transpose([1, 0, 2]).contiguous().toTypedArray(), {
+      shape: [7, 40, 9],
+      dtype: "float32",
+    });
+    for (const op of OPS)
+      samePartial(
+        groupChunk({ op, axis: 1, codes, skipna: true }, moved),
+        rowByRow(op, codes, block, true),
+        `axis 1 ${op}`,
+      );
   });
 
   test("merges and the last step with one loop per op: a plain merge's bits", () => {
-    const parts = [0, 1, 2].map((b) => ({ codes: monthCodes(40, 40 * b), block: values([40, 6, 5], "float64", 10 + b) }));
+    const parts = [0, 1, 2].map((b) => ({
+      codes: monthCodes(40, 40 * b),
+      block: values([40, 6, 5], "float64", 10 + b),
+    }));
     for (const op of OPS) {
       for (const skipna of [true, false]) {
         const partials = parts.map((p) => groupChunk({ op, axis: 0, codes: p.codes, skipna }, p.block));
@@ -151,8 +188,22 @@ describe("grouped folds, a run of rows at a time", () => {
           const k = i * 30 + 13;
           const n = partialCounts(merged)[k]!;
           const moments = n > 0 && n - 1 > 0 ? merged.m2?.[k]! / (n - 1) : NaN;
-          const want = op === "count" ? n : op === "mean" ? (n > 0 ? merged.v[k]! / n : NaN) : op === "var" ? moments : op === "std" ? Math.sqrt(moments) : merged.v[k]!;
-          assert.ok(Object.is(out.get(2, g, 3), Math.fround(want)), `${op} group ${g}: ${out.get(2, g, 3)} vs ${Math.fround(want)}`);
+          const want =
+            op === "count"
+              ? n
+              : op === "mean"
+                ? n > 0
+                  ? merged.v[k]! / n
+                  : NaN
+                : op === "var"
+                  ? moments
+                  : op === "std"
+                    ? Math.sqrt(moments)
+                    : merged.v[k]!;
+          assert.ok(
+            Object.is(out.get(2, g, 3), Math.fround(want)),
+            `${op} group ${g}: ${out.get(2, g, 3)} vs ${Math.fround(want)}`,
+          );
         }
       }
     }
@@ -212,7 +263,10 @@ function mergeRef(op: GroupOp, parts: GroupPartial[]): GroupPartial {
 
 describe("counts per group where every position has the same", () => {
   test("sums of data without NaN carry a count per group; merged with partials that have counts per position, and laid out, the same values", () => {
-    const clean = mw.NDArray.from(Float64Array.from({ length: 40 * 30 }, (_, i) => 280 + Math.sin(i)), { shape: [40, 5, 6] });
+    const clean = mw.NDArray.from(
+      Float64Array.from({ length: 40 * 30 }, (_, i) => 280 + Math.sin(i)),
+      { shape: [40, 5, 6] },
+    );
     const holes = values([40, 5, 6], "float64");
     for (const op of ["sum", "mean", "count"] as const) {
       const a = groupChunk({ op, axis: 0, codes: monthCodes(40), skipna: true }, clean);
@@ -232,7 +286,11 @@ describe("counts per group where every position has the same", () => {
       samePartial(mixed, mergeRef(op, [a, b, c]), `${op}: merged mixed`);
       const spec = { op, ngroups: 12, innerShape: [5, 6], axis: 0, dtype: "float64" as const, ddof: 0 };
       const materialized = { ...uniform, n: partialCounts(uniform) };
-      sameBits(groupFinalize(spec, uniform).toTypedArray(), groupFinalize(spec, materialized).toTypedArray(), `${op}: laid out`);
+      sameBits(
+        groupFinalize(spec, uniform).toTypedArray(),
+        groupFinalize(spec, materialized).toTypedArray(),
+        `${op}: laid out`,
+      );
     }
   });
 });
@@ -254,9 +312,21 @@ describe("grouped arithmetic, one program per run", () => {
             assert.ok(Object.is(out.get(r, i, j), want), `${op} [${r}, ${i}, ${j}]`);
           }
     }
-    const f32 = groupBinary({ op: "sub", axis: 1, rows: monthCodes(6), dtype: "float32" }, values([3, 6, 2], "float32"), values([3, 12, 2], "float32", 4));
+    const f32 = groupBinary(
+      { op: "sub", axis: 1, rows: monthCodes(6), dtype: "float32" },
+      values([3, 6, 2], "float32"),
+      values([3, 12, 2], "float32", 4),
+    );
     assert.equal(f32.dtype, "float32");
-    assert.ok(Object.is(f32.get(1, 4, 1), Math.fround((values([3, 6, 2], "float32").get(1, 4, 1) as number) - (values([3, 12, 2], "float32", 4).get(1, 0, 1) as number))));
+    assert.ok(
+      Object.is(
+        f32.get(1, 4, 1),
+        Math.fround(
+          (values([3, 6, 2], "float32").get(1, 4, 1) as number) -
+            (values([3, 12, 2], "float32", 4).get(1, 0, 1) as number),
+        ),
+      ),
+    );
   });
 });
 
@@ -264,17 +334,30 @@ describe("a Zarr read fused with the grouped sums", () => {
   /** A daily dataset like the benchmark's, small: time × lat × lon with NaN, chunks of 32 days (most straddle two months). */
   async function daily(path: string, dtype: "float32" | "float64", rows = 100): Promise<void> {
     const coords = {
-      time: new Coordinate({ dims: ["time"], kind: "datetime", values: mw.NDArray.from(Float64Array.from({ length: rows }, (_, r) => Date.UTC(2000, 0, 1 + r))) }),
+      time: new Coordinate({
+        dims: ["time"],
+        kind: "datetime",
+        values: mw.NDArray.from(Float64Array.from({ length: rows }, (_, r) => Date.UTC(2000, 0, 1 + r))),
+      }),
       lat: new Coordinate({ dims: ["lat"], values: mw.NDArray.from(Float64Array.from([60, 50, 40, 50, 20, 10])) }),
-      lon: new Coordinate({ dims: ["lon"], values: mw.NDArray.from(Float64Array.from({ length: 7 }, (_, i) => i * 10)) }),
+      lon: new Coordinate({
+        dims: ["lon"],
+        values: mw.NDArray.from(Float64Array.from({ length: 7 }, (_, i) => i * 10)),
+      }),
     };
-    const air = new DataArray({ data: mw.fromArray(values([rows, 6, 7], dtype), { chunks: [32, 6, 7] }), dims: ["time", "lat", "lon"], coords });
+    const air = new DataArray({
+      data: mw.fromArray(values([rows, 6, 7], dtype), { chunks: [32, 6, 7] }),
+      dims: ["time", "lat", "lon"],
+      coords,
+    });
     await new Dataset({ dataVars: { air }, coords }).toZarr(path, { scheduler: c.client });
   }
 
   const fusedTasks = (x: DataArray) => {
     const parts = x[COLLECTION]();
-    return [...optimize(parts.graph.flatten(), parts.keys).values()].filter((t): t is Task => t instanceof Task && t.fn === "xarray.zarr-group-chunk").length;
+    return [...optimize(parts.graph.flatten(), parts.keys).values()].filter(
+      (t): t is Task => t instanceof Task && t.fn === "xarray.zarr-group-chunk",
+    ).length;
   };
 
   async function sameBothWays(x: DataArray, what: string, scheduler: "sync" | "cluster" = "cluster"): Promise<void> {
@@ -298,7 +381,11 @@ describe("a Zarr read fused with the grouped sums", () => {
           await sameBothWays(clim, `${dtype} ${op} skipna ${skipna}`);
           const before = zarrSumStats();
           await sameBothWays(clim, `${dtype} ${op} skipna ${skipna}, sync`, "sync");
-          assert.deepEqual([zarrSumStats().fast - before.fast, zarrSumStats().general - before.general], [4, 0], `${dtype} ${op}: the fast path`);
+          assert.deepEqual(
+            [zarrSumStats().fast - before.fast, zarrSumStats().general - before.general],
+            [4, 0],
+            `${dtype} ${op}: the fast path`,
+          );
         }
       }
       const clim = await air.groupby("time.month").mean().compute({ scheduler: "sync" });
@@ -331,7 +418,9 @@ describe("a Zarr read fused with the grouped sums", () => {
 
   const tasksOf = (x: DataArray, fn: string) => {
     const parts = x[COLLECTION]();
-    return [...optimize(parts.graph.flatten(), parts.keys).values()].filter((t): t is Task => t instanceof Task && t.fn === fn).length;
+    return [...optimize(parts.graph.flatten(), parts.keys).values()].filter(
+      (t): t is Task => t instanceof Task && t.fn === fn,
+    ).length;
   };
 
   test("the monthly anomaly: each chunk read twice, fused with the climatology's sums and with the subtraction, none held; the unfused values", async () => {
@@ -346,7 +435,11 @@ describe("a Zarr read fused with the grouped sums", () => {
     await sameBothWays(anomaly, "anomaly");
     const before = zarrSumStats();
     await sameBothWays(anomaly, "anomaly, sync", "sync");
-    assert.deepEqual([zarrSumStats().fast - before.fast, zarrSumStats().general - before.general], [10, 0], "every read on the fast path");
+    assert.deepEqual(
+      [zarrSumStats().fast - before.fast, zarrSumStats().general - before.general],
+      [10, 0],
+      "every read on the fast path",
+    );
     const series = anomaly.mean({ dim: ["lat", "lon"] });
     await sameBothWays(series, "the global-mean anomaly");
     await sameBothWays(series, "the global-mean anomaly, sync", "sync");
@@ -365,7 +458,11 @@ describe("a Zarr read fused with the grouped sums", () => {
         await sameBothWays(y, `${dtype} ${op}`);
         const before = zarrSumStats();
         await sameBothWays(y, `${dtype} ${op}, sync`, "sync");
-        assert.deepEqual([zarrSumStats().fast - before.fast, zarrSumStats().general - before.general], [4, 0], `${dtype} ${op}: the fast path, the missing chunk included`);
+        assert.deepEqual(
+          [zarrSumStats().fast - before.fast, zarrSumStats().general - before.general],
+          [4, 0],
+          `${dtype} ${op}: the fast path, the missing chunk included`,
+        );
       }
     }
   });
@@ -404,9 +501,17 @@ describe("a Zarr read fused with the grouped sums", () => {
       await sameBothWays(y, what);
       const before = zarrSumStats();
       await sameBothWays(y, `${what}, sync`, "sync");
-      if (fused) assert.deepEqual([zarrSumStats().fast - before.fast, zarrSumStats().general - before.general], [4, 0], `${what}: the fast path, the missing chunk included`);
+      if (fused)
+        assert.deepEqual(
+          [zarrSumStats().fast - before.fast, zarrSumStats().general - before.general],
+          [4, 0],
+          `${what}: the fast path, the missing chunk included`,
+        );
     }
-    const zonal = air.groupby("time.month").sub(clim.mean({ dim: "lon" })).mean({ dim: ["lat", "lon"] });
+    const zonal = air
+      .groupby("time.month")
+      .sub(clim.mean({ dim: "lon" }))
+      .mean({ dim: ["lat", "lon"] });
     assert.equal(tasksOf(zonal, "xarray.zarr-group-binary-program"), 4);
     const before = zarrSumStats();
     await sameBothWays(zonal, "broadcasting: the general path", "sync");

@@ -27,7 +27,11 @@ function assertClose(actual: DataArray, name: string, rtol = 0, atol = 0): void 
     const x = a[i]!;
     const y = actual.dtype === "float32" ? Math.fround(b[i]!) : b[i]!;
     if (rtol === 0 && atol === 0) assert.ok(Object.is(x, y), `${name}[${i}]: ${x} vs xarray's ${y}`);
-    else assert.ok((Number.isNaN(x) && Number.isNaN(y)) || Math.abs(x - y) <= rtol * Math.abs(y) + atol, `${name}[${i}]: ${x} vs xarray's ${y}`);
+    else
+      assert.ok(
+        (Number.isNaN(x) && Number.isNaN(y)) || Math.abs(x - y) <= rtol * Math.abs(y) + atol,
+        `${name}[${i}]: ${x} vs xarray's ${y}`,
+      );
   }
 }
 
@@ -89,7 +93,11 @@ describe("over HTTP", () => {
     assert.deepEqual(zarr.sizes, { time: 147, lat: 5, lon: 6 });
     assertClose(await zarr.get("precip").compute({ scheduler: served.client }), "xr/precip");
     const nc = await openDataset(`${served.cluster.dataUrl}nc/climate3_64bit.nc`);
-    assertClose(await nc.get("air").groupby("time.month").mean().compute({ scheduler: served.client }), "xr/air_clim", F32);
+    assertClose(
+      await nc.get("air").groupby("time.month").mean().compute({ scheduler: served.client }),
+      "xr/air_clim",
+      F32,
+    );
   });
 });
 
@@ -99,12 +107,19 @@ describe("opening NetCDF files written by xarray", () => {
       const nc = await openDataset(fixture(`nc/${file}`));
       assert.deepEqual(nc.sizes, { time: 147, lat: 5, lon: 6 });
       assert.deepEqual(nc.keys(), ["air", "precip"]);
-      assert.deepEqual(Array.from(nc.coords.get("time")!.values.toTypedArray()), Array.from(expectedArray("xr/time_ms").toTypedArray()));
+      assert.deepEqual(
+        Array.from(nc.coords.get("time")!.values.toTypedArray()),
+        Array.from(expectedArray("xr/time_ms").toTypedArray()),
+      );
       assert.equal(nc.get("air").attrs["units"], "K");
       assert.equal(nc.attrs["title"], "meshwork test climate");
       assertClose(await nc.get("air").compute({ scheduler: c.client }), "xr/air");
       assertClose(await nc.get("precip").compute(sync), "xr/precip");
-      assertClose(await nc.get("air").groupby("time.month").mean().compute({ scheduler: c.client }), "xr/air_clim", F32);
+      assertClose(
+        await nc.get("air").groupby("time.month").mean().compute({ scheduler: c.client }),
+        "xr/air_clim",
+        F32,
+      );
     });
   }
 
@@ -120,7 +135,10 @@ describe("openMfDataset", () => {
   test("two files joined along time in the order of their dates, whatever order they are given in", async () => {
     const both = await openMfDataset([fixture("nc/y2021.nc"), fixture("nc/y2020.nc")], { concatDim: "time" });
     assert.deepEqual(both.sizes, { time: 147, lat: 5, lon: 6 });
-    assert.deepEqual(Array.from(both.coords.get("time")!.values.toTypedArray()), Array.from(expectedArray("xr/time_ms").toTypedArray()));
+    assert.deepEqual(
+      Array.from(both.coords.get("time")!.values.toTypedArray()),
+      Array.from(expectedArray("xr/time_ms").toTypedArray()),
+    );
     assertClose(await both.get("air").compute({ scheduler: c.client }), "xr/air");
     const anomaly = both.get("air").sub(both.get("air").mean({ dim: "time" }));
     assert.deepEqual((await anomaly.isel({ time: 0 }).compute(sync)).dims, ["lat", "lon"]);
@@ -132,8 +150,14 @@ describe("openMfDataset", () => {
   });
 
   test("files whose other dimensions disagree are an AlignmentError naming the file and the coordinate", async () => {
-    await assert.rejects(openMfDataset([fixture("nc/y2020.nc"), fixture("nc/bad_lat.nc")], { concatDim: "time" }), (e: Error) => e instanceof AlignmentError && /"lat"/.test(e.message) && /bad_lat\.nc/.test(e.message));
-    await assert.rejects(openMfDataset([fixture("nc/y2020.nc"), fixture("nc/y2020.nc")], { concatDim: "time" }), (e: Error) => e instanceof AlignmentError && /overlap/.test(e.message));
+    await assert.rejects(
+      openMfDataset([fixture("nc/y2020.nc"), fixture("nc/bad_lat.nc")], { concatDim: "time" }),
+      (e: Error) => e instanceof AlignmentError && /"lat"/.test(e.message) && /bad_lat\.nc/.test(e.message),
+    );
+    await assert.rejects(
+      openMfDataset([fixture("nc/y2020.nc"), fixture("nc/y2020.nc")], { concatDim: "time" }),
+      (e: Error) => e instanceof AlignmentError && /overlap/.test(e.message),
+    );
     await assert.rejects(openMfDataset([]), ArgumentError);
   });
 });
@@ -157,7 +181,10 @@ describe("reductions by dimension name skip missing values, as xarray", () => {
 
 describe("selection", () => {
   test("sel nearest, a label slice of dates (both ends included), isel", async () => {
-    assertClose(await ds.get("air").sel({ lat: 50, method: "nearest" }).isel({ time: 0 }).compute(sync), "xr/air_sel_nearest_lat");
+    assertClose(
+      await ds.get("air").sel({ lat: 50, method: "nearest" }).isel({ time: 0 }).compute(sync),
+      "xr/air_sel_nearest_lat",
+    );
     const spring = ds.get("air").sel({ time: { start: "2020-03-01", stop: "2020-06-30" } });
     assert.equal(spring.sizes["time"], 25);
     assertClose(await spring.mean({ dim: "time" }).compute({ scheduler: c.client }), "xr/air_time_slice_mean", F32);
@@ -170,10 +197,20 @@ describe("selection", () => {
   });
 
   test("a label that is not there is a LabelError naming the labels; a dimension that is not there too", () => {
-    assert.throws(() => ds.get("air").sel({ lat: 50 }), (e: Error) => e instanceof LabelError && /50 is not a label of "lat".*from 60\.0 to 30\.0.*nearest/.test(e.message));
-    assert.throws(() => ds.get("air").sel({ level: 850 }), (e: Error) => e instanceof LabelError && /no dimension "level"/.test(e.message));
+    assert.throws(
+      () => ds.get("air").sel({ lat: 50 }),
+      (e: Error) =>
+        e instanceof LabelError && /50 is not a label of "lat".*from 60\.0 to 30\.0.*nearest/.test(e.message),
+    );
+    assert.throws(
+      () => ds.get("air").sel({ level: 850 }),
+      (e: Error) => e instanceof LabelError && /no dimension "level"/.test(e.message),
+    );
     assert.throws(() => ds.get("air").sel({ time: "not a date" }), LabelError);
-    assert.throws(() => ds.get("humidity"), (e: Error) => e instanceof LabelError && /"air", "precip"/.test(e.message));
+    assert.throws(
+      () => ds.get("humidity"),
+      (e: Error) => e instanceof LabelError && /"air", "precip"/.test(e.message),
+    );
     assert.throws(() => ds.get("air").mean({ dim: "level" }), LabelError);
   });
 });
@@ -193,7 +230,12 @@ describe("arithmetic lines arrays up by dimension name", () => {
     const air = ds.get("air");
     const t = air.transpose("lon", "time", "lat");
     assert.deepEqual(t.dims, ["lon", "time", "lat"]);
-    const zero = (await air.sub(t).max({ dim: ["time", "lat", "lon"] }).compute(sync)).values.item();
+    const zero = (
+      await air
+        .sub(t)
+        .max({ dim: ["time", "lat", "lon"] })
+        .compute(sync)
+    ).values.item();
     assert.equal(zero, 0);
     const north = air.isel({ lat: { start: 0, stop: 3 } });
     const mid = air.isel({ lat: { start: 1, stop: 5 } });
@@ -207,11 +249,17 @@ describe("arithmetic lines arrays up by dimension name", () => {
   test("sizes that differ with nothing to line them up by are an AlignmentError", () => {
     const a = new DataArray({ data: mw.ones([3, 2]), dims: ["x", "y"] });
     const b = new DataArray({ data: mw.ones([4]), dims: ["x"] });
-    assert.throws(() => a.add(b), (e: Error) => e instanceof AlignmentError && /"x" has 3 positions on one side and 4/.test(e.message));
+    assert.throws(
+      () => a.add(b),
+      (e: Error) => e instanceof AlignmentError && /"x" has 3 positions on one side and 4/.test(e.message),
+    );
   });
 
   test("rename, assignCoords, transpose with ...", () => {
-    const air = ds.get("air").rename({ lat: "latitude" }).assignCoords({ lon: [1, 2, 3, 4, 5, 6] });
+    const air = ds
+      .get("air")
+      .rename({ lat: "latitude" })
+      .assignCoords({ lon: [1, 2, 3, 4, 5, 6] });
     assert.deepEqual(air.dims, ["time", "latitude", "lon"]);
     assert.ok(air.coords.has("latitude"));
     assert.deepEqual(Array.from(air.coords.get("lon")!.values.toTypedArray()), [1, 2, 3, 4, 5, 6]);
@@ -225,12 +273,20 @@ describe("groupby", () => {
     const air = ds.get("air");
     const clim = air.groupby("time.month").mean();
     assert.deepEqual(clim.dims, ["month", "lat", "lon"]);
-    assert.deepEqual(Array.from(clim.coords.get("month")!.values.toTypedArray()), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+    assert.deepEqual(
+      Array.from(clim.coords.get("month")!.values.toTypedArray()),
+      [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12],
+    );
     assertClose(await clim.compute({ scheduler: c.client }), "xr/air_clim", F32);
     const anom = air.groupby("time.month").sub(clim);
     assert.deepEqual(anom.dims, ["time", "lat", "lon"]);
     // Anomalies are small differences of values near 280 K: float32 rounding of the terms (~2e-5 K) is the tolerance.
-    assertClose(await anom.mean({ dim: ["lat", "lon"] }).compute({ scheduler: c.client }), "xr/air_anom_mean_lat_lon", 0, 5e-5);
+    assertClose(
+      await anom.mean({ dim: ["lat", "lon"] }).compute({ scheduler: c.client }),
+      "xr/air_anom_mean_lat_lon",
+      0,
+      5e-5,
+    );
   });
 
   test("the same on the sync scheduler, bit for bit with the cluster; by season and by a coordinate's values", async () => {
@@ -267,7 +323,8 @@ describe("writing Zarr", () => {
 
   test("xarray's open_zarr reads what meshwork wrote, with names, coordinates, dates and attributes", async (t) => {
     const py = pythonWith("xarray", "zarr");
-    if (!py) return t.skip("no Python with xarray and zarr here (apt-get install python3-xarray python3-zarr to run this)");
+    if (!py)
+      return t.skip("no Python with xarray and zarr here (apt-get install python3-xarray python3-zarr to run this)");
     const out = join(tmp, "for-xarray.zarr");
     const point = ds.sel({ lat: 52.5, method: "nearest" });
     await point.toZarr(out, { scheduler: c.client });
@@ -294,11 +351,20 @@ print(json.dumps({"vars": sorted(ds.data_vars), "dims": dict(ds.sizes), "coords"
 
 describe("what goes wrong", () => {
   test("nothing at the path, and a file that is neither NetCDF nor Zarr", async () => {
-    await assert.rejects(openDataset(join(tmp, "absent.nc")), (e: Error) => e instanceof StoreError && /absent\.nc/.test(e.message));
+    await assert.rejects(
+      openDataset(join(tmp, "absent.nc")),
+      (e: Error) => e instanceof StoreError && /absent\.nc/.test(e.message),
+    );
     const junk = join(tmp, "junk.nc");
     writeFileSync(junk, "this is not a netCDF file");
-    await assert.rejects(openDataset(junk), (e: Error) => e instanceof FormatError && /neither a NetCDF file/.test(e.message));
-    await assert.rejects(openDataset(fixture("xr/climate.zarr"), { chunk: 3 } as never), /unknown openDataset option "chunk"/);
+    await assert.rejects(
+      openDataset(junk),
+      (e: Error) => e instanceof FormatError && /neither a NetCDF file/.test(e.message),
+    );
+    await assert.rejects(
+      openDataset(fixture("xr/climate.zarr"), { chunk: 3 } as never),
+      /unknown openDataset option "chunk"/,
+    );
   });
 });
 
@@ -313,4 +379,3 @@ describe("computing", () => {
     assert.match(String(small.get("air")), /NDArray<float32>\[5, 6\]/);
   });
 });
-

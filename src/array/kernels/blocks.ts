@@ -139,7 +139,12 @@ export function rangeBlock(spec: RangeSpec): NDArray {
       const j = offset + i;
       // NumPy's formula to the bit (j · step + start, or (j / div) · delta when the step
       // underflows to 0), and the exact end point when endpoint is true.
-      data[i] = endpoint && num > 1 && j === num - 1 ? stop : div > 0 ? (linStep === 0 ? (j / div) * delta : j * linStep) + start : start;
+      data[i] =
+        endpoint && num > 1 && j === num - 1
+          ? stop
+          : div > 0
+            ? (linStep === 0 ? (j / div) * delta : j * linStep) + start
+            : start;
     }
   } else {
     // NumPy fills start, start + step, then start + i · delta with delta = (start + step) - start,

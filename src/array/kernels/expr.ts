@@ -15,13 +15,50 @@ import { kernelFor, warmUp } from "./loops.js";
  * overflow for any x (SciPy's expit); sign is NumPy's (sign(-0) is 0, sign(NaN) is NaN); isfinite
  * and isnan give bool.
  */
-export type UnaryOp = "neg" | "abs" | "exp" | "log" | "sqrt" | "sin" | "cos" | "log1p" | "expm1" | "sigmoid" | "sign" | "isfinite" | "isnan";
-export type BinaryOp = "add" | "sub" | "mul" | "div" | "pow" | "maximum" | "minimum" | "eq" | "ne" | "lt" | "le" | "gt" | "ge";
+export type UnaryOp =
+  | "neg"
+  | "abs"
+  | "exp"
+  | "log"
+  | "sqrt"
+  | "sin"
+  | "cos"
+  | "log1p"
+  | "expm1"
+  | "sigmoid"
+  | "sign"
+  | "isfinite"
+  | "isnan";
+export type BinaryOp =
+  | "add"
+  | "sub"
+  | "mul"
+  | "div"
+  | "pow"
+  | "maximum"
+  | "minimum"
+  | "eq"
+  | "ne"
+  | "lt"
+  | "le"
+  | "gt"
+  | "ge";
 /**
  * A reduction's op. The nan* ops skip NaN values (an all-NaN selection gives nansum's 0,
  * nanprod's 1, nanmin's and nanmax's NaN); count counts the values that are not NaN.
  */
-export type ReduceOp = "sum" | "prod" | "min" | "max" | "any" | "all" | "nansum" | "nanprod" | "nanmin" | "nanmax" | "count";
+export type ReduceOp =
+  | "sum"
+  | "prod"
+  | "min"
+  | "max"
+  | "any"
+  | "all"
+  | "nansum"
+  | "nanprod"
+  | "nanmin"
+  | "nanmax"
+  | "count";
 
 export type Expr =
   /** Operand `o` (an input block, possibly viewed transposed). */
@@ -65,7 +102,13 @@ export interface SumCount {
 }
 
 /** A program over `inputs` blocks of `ndim` dimensions, each used as is (no transpose). */
-export function simpleProgram(ndim: number, expr: Expr, inputs: number, consts: number[] = [], reduce?: Program["reduce"]): Program {
+export function simpleProgram(
+  ndim: number,
+  expr: Expr,
+  inputs: number,
+  consts: number[] = [],
+  reduce?: Program["reduce"],
+): Program {
   return { ndim, expr, operands: Array.from({ length: inputs }, (_, i) => ({ input: i, nd: ndim })), consts, reduce };
 }
 
@@ -189,7 +232,10 @@ export function broadcastShapes(shapes: readonly (readonly number[])[]): number[
       const d = s[k]!;
       if (d === 1) continue;
       if (out[a] === 1) out[a] = d;
-      else if (out[a] !== d) throw new ArgumentError(`shapes ${shapes.map((x) => `[${x.join(", ")}]`).join(" and ")} cannot be broadcast together`);
+      else if (out[a] !== d)
+        throw new ArgumentError(
+          `shapes ${shapes.map((x) => `[${x.join(", ")}]`).join(" and ")} cannot be broadcast together`,
+        );
     }
   }
   return out;
@@ -236,7 +282,8 @@ function coalesce(shape: number[], strideSets: number[][]): { shape: number[]; s
  * `into` (an array of the result's shape and dtype, possibly a view), the result is written there.
  */
 export function runProgram(program: Program, inputs: readonly NDArray[], into?: NDArray): NDArray {
-  if (program.reduce?.count) throw new ArgumentError("a program that counts as it reduces gives two blocks: run it with runCounted");
+  if (program.reduce?.count)
+    throw new ArgumentError("a program that counts as it reduces gives two blocks: run it with runCounted");
   return execute(program, inputs, into, false).result;
 }
 
@@ -247,7 +294,12 @@ export function runCounted(program: Program, inputs: readonly NDArray[]): SumCou
   return { s: result, n: counts! };
 }
 
-function execute(program: Program, inputs: readonly NDArray[], into: NDArray | undefined, counted: boolean): { result: NDArray; counts: NDArray | null } {
+function execute(
+  program: Program,
+  inputs: readonly NDArray[],
+  into: NDArray | undefined,
+  counted: boolean,
+): { result: NDArray; counts: NDArray | null } {
   const views = program.operands.map((op) => {
     const a = inputs[op.input];
     if (!(a instanceof NDArray)) throw new ArgumentError(`input ${op.input} of an elementwise task is not an NDArray`);
@@ -261,12 +313,21 @@ function execute(program: Program, inputs: readonly NDArray[], into: NDArray | u
   let result: NDArray;
   if (into) {
     if (into.dtype !== dtype || into.ndim !== outShape.length || !into.shape.every((d, k) => d === outShape[k])) {
-      throw new ArgumentError(`cannot write a ${dtype} result of shape [${outShape.join(", ")}] into a ${into.dtype} array of shape [${into.shape.join(", ")}]`);
+      throw new ArgumentError(
+        `cannot write a ${dtype} result of shape [${outShape.join(", ")}] into a ${into.dtype} array of shape [${into.shape.join(", ")}]`,
+      );
     }
     result = into;
   } else {
     // Every element is written (a reduction's are set to its identity first).
-    result = new NDArray(dtype, outShape, allocateUninitialized(dtype, outShape.reduce((x, y) => x * y, 1)));
+    result = new NDArray(
+      dtype,
+      outShape,
+      allocateUninitialized(
+        dtype,
+        outShape.reduce((x, y) => x * y, 1),
+      ),
+    );
   }
   if (reduce && !into) result.data.fill(REDUCE_IDENTITY[reduce.op]);
   // Laid out as `result` (both fresh and contiguous), so the loops index both with one pointer.
@@ -310,7 +371,10 @@ function execute(program: Program, inputs: readonly NDArray[], into: NDArray | u
 
 /** Copies `src` into `dst` (same shape; `dst` may be a view), converting to `dst`'s dtype. */
 export function assign(dst: NDArray, src: NDArray): void {
-  const expr: Expr = src.dtype === dst.dtype ? { op: "in", o: 0, dt: src.dtype } : { op: "cast", a: { op: "in", o: 0, dt: src.dtype }, dt: dst.dtype };
+  const expr: Expr =
+    src.dtype === dst.dtype
+      ? { op: "in", o: 0, dt: src.dtype }
+      : { op: "cast", a: { op: "in", o: 0, dt: src.dtype }, dt: dst.dtype };
   runProgram({ ndim: src.ndim, expr, operands: [{ input: 0, nd: src.ndim }], consts: [] }, [src], dst);
 }
 

@@ -124,7 +124,11 @@ export function foldInto(reduce: LoopReduce, t: string, v: string): string {
  * in one output (the unrolled totals of a row), or by one on a count the caller adds to every
  * total's at the end (a tile's rows).
  */
-export function foldGroup(reduce: LoopReduce, pairs: [string, string][], groupCount?: { count: string; by: number }): string {
+export function foldGroup(
+  reduce: LoopReduce,
+  pairs: [string, string][],
+  groupCount?: { count: string; by: number },
+): string {
   const op = reduce.op as SkippingOp;
   const dense = SKIPPING[op];
   const slow = pairs.map(([t, v]) => foldInto(reduce, t, v)).join(" ");

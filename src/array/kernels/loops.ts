@@ -5,7 +5,21 @@
 // programs").
 
 import type { TypedArray } from "../dtype.js";
-import { ACC, ACCUMULATORS, accName, accumulators, fold, foldGroup, foldInto, isSkipping, load, renamed, store, storeTotal, type LoopReduce } from "./folds.js";
+import {
+  ACC,
+  ACCUMULATORS,
+  accName,
+  accumulators,
+  fold,
+  foldGroup,
+  foldInto,
+  isSkipping,
+  load,
+  renamed,
+  store,
+  storeTotal,
+  type LoopReduce,
+} from "./folds.js";
 
 // Helpers the generated code may call. NumPy's maximum/minimum propagate NaN; integer powers wrap
 // like NumPy's (exponentiation by squaring in 32 bits), and negative integer exponents give 0.
@@ -80,7 +94,14 @@ const KERNEL_CACHE_MAX = 512;
  * cache line, and a sum down the rows is stored once per TILE rows. That measured 27 → 13 ms
  * for x[i,j] + x[j,i].T summed over axis 0 on a 2000 × 2000 block.
  */
-function compileKernel(nd: number, nin: number, body: string, reduce: LoopReduce | null, innerReduced: boolean, outerReduced: boolean): Kernel {
+function compileKernel(
+  nd: number,
+  nin: number,
+  body: string,
+  reduce: LoopReduce | null,
+  innerReduced: boolean,
+  outerReduced: boolean,
+): Kernel {
   const L: string[] = [];
   for (let k = 0; k < nd; k++) L.push(`const n${k} = shape[${k}], os${k} = outStrides[${k}];`);
   for (let i = 0; i < nin; i++) {
@@ -110,14 +131,25 @@ function compileWholeKernel(nin: number, body: string, reduce: LoopReduce | null
     L.push(`for (let i = 0; i + ${ACCUMULATORS} <= in0.length; i += ${ACCUMULATORS}) {`);
     if (isSkipping(reduce.op)) {
       // Each running total's value under its own name, so the group is tested at once (foldGroup).
-      for (const a of ACC) L.push(`${ops.map((i) => `const x${i}_${a} = in${i}[${a === 0 ? "i" : `i + ${a}`}];`).join(" ")} const v_${a} = ${renamed(body, a)};`);
-      L.push(foldGroup(reduce, ACC.map((a) => [accName(a), `v_${a}`]), { count: "accn", by: ACCUMULATORS }));
+      for (const a of ACC)
+        L.push(
+          `${ops.map((i) => `const x${i}_${a} = in${i}[${a === 0 ? "i" : `i + ${a}`}];`).join(" ")} const v_${a} = ${renamed(body, a)};`,
+        );
+      L.push(
+        foldGroup(
+          reduce,
+          ACC.map((a) => [accName(a), `v_${a}`]),
+          { count: "accn", by: ACCUMULATORS },
+        ),
+      );
     } else {
       for (const a of ACC) L.push(`{ ${loadsAt(a === 0 ? "i" : `i + ${a}`)} const v = ${body}; ${fold(reduce, a)} }`);
     }
     L.push(`}`);
     // Its own counter: one carried over from the loop above made V8 compile that loop slower.
-    L.push(`for (let i = in0.length - in0.length % ${ACCUMULATORS}; i < in0.length; i++) { ${loadsAt("i")} const v = ${body}; ${foldInto(reduce, "acc", "v")} }`);
+    L.push(
+      `for (let i = in0.length - in0.length % ${ACCUMULATORS}; i < in0.length; i++) { ${loadsAt("i")} const v = ${body}; ${foldInto(reduce, "acc", "v")} }`,
+    );
     L.push(storeTotal(reduce, "outOffset"));
   } else {
     L.push(`for (let i = 0; i < out.length; i++) { ${loadsAt("i")} out[i] = ${body}; }`);
@@ -134,13 +166,24 @@ function compileWholeKernel(nin: number, body: string, reduce: LoopReduce | null
 const TILE = 16;
 
 /** The plain nest; `from` names a variable holding the first row to do (the rows the tiles left). */
-function loopNest(nd: number, nin: number, body: string, reduce: LoopReduce | null, innerReduced: boolean, from: string | null): string {
+function loopNest(
+  nd: number,
+  nin: number,
+  body: string,
+  reduce: LoopReduce | null,
+  innerReduced: boolean,
+  from: string | null,
+): string {
   const L: string[] = [];
   const last = nd - 1;
   const loads = Array.from({ length: nin }, (_, i) => `const x${i} = in${i}[p${i}_${last}];`).join(" ");
-  const advance = (k: number): string => [`po_${k} += os${k};`, ...Array.from({ length: nin }, (_, i) => `p${i}_${k} += s${i}_${k};`)].join(" ");
+  const advance = (k: number): string =>
+    [`po_${k} += os${k};`, ...Array.from({ length: nin }, (_, i) => `p${i}_${k} += s${i}_${k};`)].join(" ");
   if (reduce && innerReduced) {
-    for (let i = 0; i < nin; i++) L.push(`${ACC.map((a) => `const e${i}_${a} = ${a} * s${i}_${last};`).join(" ")} const step${i} = ${ACCUMULATORS} * s${i}_${last};`);
+    for (let i = 0; i < nin; i++)
+      L.push(
+        `${ACC.map((a) => `const e${i}_${a} = ${a} * s${i}_${last};`).join(" ")} const step${i} = ${ACCUMULATORS} * s${i}_${last};`,
+      );
   }
   for (let k = 0; k < nd; k++) {
     if (k > 0) {
@@ -164,7 +207,13 @@ function loopNest(nd: number, nin: number, body: string, reduce: LoopReduce | nu
           const at = Array.from({ length: nin }, (_, i) => `const x${i}_${a} = in${i}[q${i} + e${i}_${a}];`).join(" ");
           L.push(`${at} const v_${a} = ${renamed(body, a)};`);
         }
-        L.push(foldGroup(reduce, ACC.map((a) => [accName(a), `v_${a}`]), { count: "accn", by: ACCUMULATORS }));
+        L.push(
+          foldGroup(
+            reduce,
+            ACC.map((a) => [accName(a), `v_${a}`]),
+            { count: "accn", by: ACCUMULATORS },
+          ),
+        );
       } else {
         for (const a of ACC) {
           const at = Array.from({ length: nin }, (_, i) => `const x${i} = in${i}[q${i} + e${i}_${a}];`).join(" ");
@@ -173,7 +222,12 @@ function loopNest(nd: number, nin: number, body: string, reduce: LoopReduce | nu
       }
       L.push(Array.from({ length: nin }, (_, i) => `q${i} += step${i};`).join(" "));
       L.push(`} }`);
-      L.push([`po_${k} += m${k} * os${k};`, ...Array.from({ length: nin }, (_, i) => `p${i}_${k} += m${k} * s${i}_${k};`)].join(" "));
+      L.push(
+        [
+          `po_${k} += m${k} * os${k};`,
+          ...Array.from({ length: nin }, (_, i) => `p${i}_${k} += m${k} * s${i}_${k};`),
+        ].join(" "),
+      );
       L.push(`for (let i${k} = m${k}; i${k} < n${k}; i${k}++) {`);
     } else {
       L.push(`for (let i${k} = ${k === 0 && from ? from : "0"}; i${k} < n${k}; i${k}++) {`);
@@ -182,7 +236,10 @@ function loopNest(nd: number, nin: number, body: string, reduce: LoopReduce | nu
   L.push(loads);
   if (!reduce) L.push(`out[po_${last}] = ${body};`);
   else if (innerReduced) L.push(`{ const v = ${body}; ${foldInto(reduce, "acc", "v")} }`);
-  else L.push(`{ const v = ${body}; ${load(reduce, "a", `po_${last}`)} ${foldInto(reduce, "a", "v")} ${store(reduce, `po_${last}`, "a")} }`);
+  else
+    L.push(
+      `{ const v = ${body}; ${load(reduce, "a", `po_${last}`)} ${foldInto(reduce, "a", "v")} ${store(reduce, `po_${last}`, "a")} }`,
+    );
   for (let k = last; k >= 0; k--) {
     L.push(advance(k));
     L.push("}");
@@ -201,7 +258,13 @@ function loopNest(nd: number, nin: number, body: string, reduce: LoopReduce | nu
  * workload's x[i,j] + x[j,i].T summed down the columns). Each output element still sees its
  * inputs in the same order, row after row and column after column, so results keep their bits.
  */
-function tiledRows(nin: number, body: string, reduce: LoopReduce | null, innerReduced: boolean, outerReduced: boolean): string {
+function tiledRows(
+  nin: number,
+  body: string,
+  reduce: LoopReduce | null,
+  innerReduced: boolean,
+  outerReduced: boolean,
+): string {
   const U = [...Array(TILE).keys()];
   const ops = [...Array(nin).keys()];
   const L: string[] = [`const nt = n0 - n0 % ${TILE};`];
@@ -229,15 +292,34 @@ function tiledRows(nin: number, body: string, reduce: LoopReduce | null, innerRe
   if (!reduce) {
     for (const u of U) L.push(`out[po_1 + do_${u}] = v_${u};`);
   } else if (both) {
-    if (grouped) L.push(foldGroup(reduce, U.map((u) => ["acc", `v_${u}`])));
+    if (grouped)
+      L.push(
+        foldGroup(
+          reduce,
+          U.map((u) => ["acc", `v_${u}`]),
+        ),
+      );
     else for (const u of U) L.push(foldInto(reduce, "acc", `v_${u}`));
   } else if (innerReduced) {
-    if (grouped) L.push(foldGroup(reduce, U.map((u) => [`acc_${u}`, `v_${u}`]), shared ? { count: "gn", by: 1 } : undefined));
+    if (grouped)
+      L.push(
+        foldGroup(
+          reduce,
+          U.map((u) => [`acc_${u}`, `v_${u}`]),
+          shared ? { count: "gn", by: 1 } : undefined,
+        ),
+      );
     else for (const u of U) L.push(foldInto(reduce, `acc_${u}`, `v_${u}`));
   } else {
     // Down the rows into one output element per column.
     L.push(load(reduce, "a", "po_1"));
-    if (grouped) L.push(foldGroup(reduce, U.map((u) => ["a", `v_${u}`])));
+    if (grouped)
+      L.push(
+        foldGroup(
+          reduce,
+          U.map((u) => ["a", `v_${u}`]),
+        ),
+      );
     else for (const u of U) L.push(foldInto(reduce, "a", `v_${u}`));
     L.push(store(reduce, "po_1", "a"));
   }
@@ -266,13 +348,24 @@ function constLoads(body: string): string {
 }
 
 /** The compiled loop for a program's shape of loop (cached). */
-export function kernelFor(nd: number, nin: number, body: string, reduce: LoopReduce | null, innerReduced: boolean, outerReduced: boolean, whole: boolean): Kernel {
-  if (reduce?.counted && !isSkipping(reduce.op)) throw new Error(`a ${reduce.op} reduction cannot count: only the NaN-skipping ones do`);
+export function kernelFor(
+  nd: number,
+  nin: number,
+  body: string,
+  reduce: LoopReduce | null,
+  innerReduced: boolean,
+  outerReduced: boolean,
+  whole: boolean,
+): Kernel {
+  if (reduce?.counted && !isSkipping(reduce.op))
+    throw new Error(`a ${reduce.op} reduction cannot count: only the NaN-skipping ones do`);
   const key = `${nd}|${nin}|${reduce ? `${reduce.op}${reduce.counted ? "+n" : ""}` : ""}|${innerReduced ? 1 : 0}${outerReduced ? 1 : 0}${whole ? "w" : ""}|${body}`;
   let k = kernels.get(key);
   if (!k) {
     if (kernels.size >= KERNEL_CACHE_MAX) kernels.clear();
-    k = whole ? compileWholeKernel(nin, body, reduce) : compileKernel(nd, nin, body, reduce, innerReduced, outerReduced);
+    k = whole
+      ? compileWholeKernel(nin, body, reduce)
+      : compileKernel(nd, nin, body, reduce, innerReduced, outerReduced);
     kernels.set(key, k);
   }
   return k;
@@ -307,6 +400,7 @@ export function warmUp(kernel: Kernel, whole: boolean, reduces: boolean, ...args
   const m = small[0]!;
   const wins = whole ? ins.map((a) => a.subarray(0, m)) : ins;
   const wout = whole && !reduces ? out.subarray(0, m) : out;
-  for (let c = 0; c < WARM_UP_CALLS; c++) kernel(small, wout, outStrides, outOffset, wins, inStrides, inOffsets, consts, cnt);
+  for (let c = 0; c < WARM_UP_CALLS; c++)
+    kernel(small, wout, outStrides, outOffset, wins, inStrides, inOffsets, consts, cnt);
   return true;
 }

@@ -16,14 +16,27 @@ import { cast, combine, flattenGrid, foldGrid, squeeze } from "./reduce.js";
  * a few bytes on the wire, instead of arrays as big as the totals.
  */
 export function sumCountCombine(grid: unknown, ndim: number, axes: number[]): SumCount {
-  const s = combine("sum", mapGrid(grid, ndim, (p: SumCount) => p.s), ndim, axes);
+  const s = combine(
+    "sum",
+    mapGrid(grid, ndim, (p: SumCount) => p.s),
+    ndim,
+    axes,
+  );
   const counts = flattenGrid(grid, ndim).map((p) => (p as SumCount).n);
   if (counts.every(isUniform)) {
     let total = 0;
     for (const n of counts) total += n.data[n.offset] as number;
     return { s, n: uniform(s.shape, total) };
   }
-  return { s, n: combine("sum", mapGrid(grid, ndim, (p: SumCount) => p.n), ndim, axes) };
+  return {
+    s,
+    n: combine(
+      "sum",
+      mapGrid(grid, ndim, (p: SumCount) => p.n),
+      ndim,
+      axes,
+    ),
+  };
 }
 
 /** Whether every element of `a` is its first one's storage (all strides 0). */
@@ -33,7 +46,12 @@ function isUniform(a: NDArray): boolean {
 
 /** A float64 array of `shape` whose every element is `value`: one element of storage. */
 export function uniform(shape: readonly number[], value: number): NDArray {
-  return new NDArray("float64", shape, Float64Array.of(value), shape.map(() => 0));
+  return new NDArray(
+    "float64",
+    shape,
+    Float64Array.of(value),
+    shape.map(() => 0),
+  );
 }
 
 export interface NanMeanSpec {
@@ -75,7 +93,13 @@ export function nanMomentsChunk(block: NDArray, axes: number[]): NanMoments {
   const mean = runProgram(simpleProgram(nd, ratio, 2), [s, n]);
   const d: Expr = { op: "bin", f: "sub", a: asF64, b: input(1, "float64"), dt: "float64" };
   const notNaN: Expr = { op: "bin", f: "eq", a: x, b: x, dt: "bool" };
-  const square: Expr = { op: "where", c: notNaN, a: { op: "bin", f: "mul", a: d, b: d, dt: "float64" }, b: { op: "const", slot: 0, dt: "float64" }, dt: "float64" };
+  const square: Expr = {
+    op: "where",
+    c: notNaN,
+    a: { op: "bin", f: "mul", a: d, b: d, dt: "float64" },
+    b: { op: "const", slot: 0, dt: "float64" },
+    dt: "float64",
+  };
   const m2 = runProgram(simpleProgram(nd, square, 2, [0], { op: "sum", axes }), [block, mean]);
   return { n, mean, m2 };
 }

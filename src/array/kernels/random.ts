@@ -60,7 +60,16 @@ function seedRun(seed: number, seedHi: number, run: number): void {
 // the strong ones of xoshiro128+); a normal takes three (Box-Muller, one draw for the angle).
 
 /** Fills out[at …] with uniform values in [low, low + scale) for flat positions flat … flat+count. */
-function fillUniform(out: Float64Array, at: number, flat: number, count: number, seed: number, seedHi: number, low: number, scale: number): void {
+function fillUniform(
+  out: Float64Array,
+  at: number,
+  flat: number,
+  count: number,
+  seed: number,
+  seedHi: number,
+  low: number,
+  scale: number,
+): void {
   let done = 0;
   while (done < count) {
     const pos = flat + done;
@@ -109,7 +118,16 @@ function fillUniform(out: Float64Array, at: number, flat: number, count: number,
 }
 
 /** Fills out[at …] with normal values (mean loc, standard deviation scale). */
-function fillNormal(out: Float64Array, at: number, flat: number, count: number, seed: number, seedHi: number, loc: number, scale: number): void {
+function fillNormal(
+  out: Float64Array,
+  at: number,
+  flat: number,
+  count: number,
+  seed: number,
+  seedHi: number,
+  loc: number,
+  scale: number,
+): void {
   let done = 0;
   while (done < count) {
     const pos = flat + done;

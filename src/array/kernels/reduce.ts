@@ -31,7 +31,13 @@ export function cast(block: NDArray, dtype: DType): NDArray {
   return out;
 }
 
-const divideByConst: Expr = { op: "bin", f: "div", a: { op: "in", o: 0, dt: "float64" }, b: { op: "const", slot: 0, dt: "float64" }, dt: "float64" };
+const divideByConst: Expr = {
+  op: "bin",
+  f: "div",
+  a: { op: "in", o: 0, dt: "float64" },
+  b: { op: "const", slot: 0, dt: "float64" },
+  dt: "float64",
+};
 
 export interface AggregateSpec {
   op: ReduceOp | "mean";
@@ -72,7 +78,10 @@ export function momentsChunk(block: NDArray, axes: number[]): Moments {
   const sum = runProgram(simpleProgram(nd, asF64, 1, [], { op: "sum", axes }), [block]);
   const mean = n === 0 ? sum : runProgram(simpleProgram(nd, divideByConst, 1, [n]), [sum]);
   const d: Expr = { op: "bin", f: "sub", a: asF64, b: input(1, "float64"), dt: "float64" };
-  const m2 = runProgram(simpleProgram(nd, { op: "bin", f: "mul", a: d, b: d, dt: "float64" }, 2, [], { op: "sum", axes }), [block, mean]);
+  const m2 = runProgram(
+    simpleProgram(nd, { op: "bin", f: "mul", a: d, b: d, dt: "float64" }, 2, [], { op: "sum", axes }),
+    [block, mean],
+  );
   return { n, mean, m2 };
 }
 
@@ -196,7 +205,10 @@ export function argChunk(spec: ArgChunkSpec, block: NDArray): ArgPartial {
   if (len === 0) {
     // A block with nothing along the axis (concatenate makes them): no candidate, which the
     // combining step knows by the index -1 (as for the flat case), not a NaN that would win.
-    return { v: new NDArray("float64", outShape, new Float64Array(rows).fill(NaN)), i: new NDArray("float64", outShape, new Float64Array(rows).fill(-1)) };
+    return {
+      v: new NDArray("float64", outShape, new Float64Array(rows).fill(NaN)),
+      i: new NDArray("float64", outShape, new Float64Array(rows).fill(-1)),
+    };
   }
   for (let r = 0; r < rows; r++) {
     let best = data[r * len]!;

@@ -5,13 +5,38 @@ import { registerBuiltin, registerFuser, type BuiltinFn } from "../../graph/buil
 import { Task, TaskRef } from "../../graph/task.js";
 import type { DType } from "../dtype.js";
 import type { NDArray } from "../ndarray.js";
-import { addBlocks, assemble, assembleParts, type BlockGrid, fullBlock, rangeBlock, reshapeBlock, sliceBlock } from "./blocks.js";
+import {
+  addBlocks,
+  assemble,
+  assembleParts,
+  type BlockGrid,
+  fullBlock,
+  rangeBlock,
+  reshapeBlock,
+  sliceBlock,
+} from "./blocks.js";
 import { runCounted, runProgram, type Expr, type Operand, type Program } from "./expr.js";
 import { tensordotBlocks } from "./linalg.js";
-import { nanMeanAggregate, nanMomentsAggregate, nanMomentsChunk, nanMomentsCombine, sumCountCombine } from "./nan-reduce.js";
+import {
+  nanMeanAggregate,
+  nanMomentsAggregate,
+  nanMomentsChunk,
+  nanMomentsCombine,
+  sumCountCombine,
+} from "./nan-reduce.js";
 import { randomBlock } from "./random.js";
 import { sumValues } from "./values.js";
-import { aggregate, argAggregate, argChunk, argCombine, cast, combine, momentsAggregate, momentsChunk, momentsCombine } from "./reduce.js";
+import {
+  aggregate,
+  argAggregate,
+  argChunk,
+  argCombine,
+  cast,
+  combine,
+  momentsAggregate,
+  momentsChunk,
+  momentsCombine,
+} from "./reduce.js";
 
 /** Builtin names, used by the graph builders. */
 export const K = {
@@ -134,7 +159,9 @@ export function fuseExpr(consumer: Task, inputKey: string, producer: Task): Task
     return mapLeaves(P.expr, (e) => (e.op === "in" ? { ...e, o: remap[e.o]! } : { ...e, slot: e.slot + constBase }));
   };
   const replacement = C.operands.map((op) => (fromP.has(op.input) ? inlined(op) : null));
-  const ownOperand = C.operands.map((op) => (fromP.has(op.input) ? -1 : useOperand({ ...op, input: cMap.get(op.input)! })));
+  const ownOperand = C.operands.map((op) =>
+    fromP.has(op.input) ? -1 : useOperand({ ...op, input: cMap.get(op.input)! }),
+  );
   const expr = mapLeaves(C.expr, (e) => (e.op === "in" ? (replacement[e.o] ?? { ...e, o: ownOperand[e.o]! }) : e));
   const program: Program = { ndim: C.ndim, expr, operands, consts, reduce: C.reduce };
   return new Task(consumer.fn, [program, ...inputs]);
@@ -160,7 +187,14 @@ export function fuseTransposeIntoTensordot(consumer: Task, inputKey: string, pro
   if (producer.fn !== K.expr) return null;
   const P = producer.args[0] as Program;
   const source = producer.args[1];
-  if (P.reduce || P.expr.op !== "in" || P.operands.length !== 1 || producer.args.length !== 2 || !(source instanceof TaskRef)) return null;
+  if (
+    P.reduce ||
+    P.expr.op !== "in" ||
+    P.operands.length !== 1 ||
+    producer.args.length !== 2 ||
+    !(source instanceof TaskRef)
+  )
+    return null;
   const order = P.operands[0]!.axes;
   if (!order || P.operands[0]!.nd !== P.ndim) return null;
   const [a, b, axA, axB, ...rest] = consumer.args as [unknown, unknown, number[], number[], ...unknown[]];

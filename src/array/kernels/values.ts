@@ -17,29 +17,39 @@ function add(a: unknown, b: unknown, where: string): unknown {
   const at = where || "the values";
   if (typeof a === "number" && typeof b === "number") return a + b;
   if (a instanceof NDArray && b instanceof NDArray) {
-    if (a.shape.join() !== b.shape.join()) throw new ArgumentError(`cannot add blocks of shapes [${a.shape.join(", ")}] and [${b.shape.join(", ")}] (${at})`);
+    if (a.shape.join() !== b.shape.join())
+      throw new ArgumentError(
+        `cannot add blocks of shapes [${a.shape.join(", ")}] and [${b.shape.join(", ")}] (${at})`,
+      );
     return addBlocks(a, b);
   }
   if (ArrayBuffer.isView(a) && ArrayBuffer.isView(b) && !(a instanceof DataView) && !(b instanceof DataView)) {
     const x = a as unknown as ArrayLike<number>;
     const y = b as unknown as ArrayLike<number>;
-    if (x.length !== y.length) throw new ArgumentError(`cannot add typed arrays of lengths ${x.length} and ${y.length} (${at})`);
+    if (x.length !== y.length)
+      throw new ArgumentError(`cannot add typed arrays of lengths ${x.length} and ${y.length} (${at})`);
     const out = new Float64Array(x.length);
     for (let i = 0; i < out.length; i++) out[i] = x[i]! + y[i]!;
     return out;
   }
   if (Array.isArray(a) && Array.isArray(b)) {
-    if (a.length !== b.length) throw new ArgumentError(`cannot add arrays of lengths ${a.length} and ${b.length} (${at})`);
+    if (a.length !== b.length)
+      throw new ArgumentError(`cannot add arrays of lengths ${a.length} and ${b.length} (${at})`);
     return a.map((v, i) => add(v, b[i], `${where}[${i}]`));
   }
   if (isPlain(a) && isPlain(b)) {
     const keys = Object.keys(a);
-    if (keys.length !== Object.keys(b).length || keys.some((k) => !(k in b))) throw new ArgumentError(`cannot add objects with different keys (${at}): ${keys.join(", ")} and ${Object.keys(b).join(", ")}`);
+    if (keys.length !== Object.keys(b).length || keys.some((k) => !(k in b)))
+      throw new ArgumentError(
+        `cannot add objects with different keys (${at}): ${keys.join(", ")} and ${Object.keys(b).join(", ")}`,
+      );
     const out: Record<string, unknown> = {};
     for (const k of keys) out[k] = add(a[k], b[k], `${where}.${k}`);
     return out;
   }
-  throw new ArgumentError(`cannot add ${describe(a)} and ${describe(b)} (${at}); "sum" adds numbers, typed arrays, NDArrays, and arrays and plain objects of them`);
+  throw new ArgumentError(
+    `cannot add ${describe(a)} and ${describe(b)} (${at}); "sum" adds numbers, typed arrays, NDArrays, and arrays and plain objects of them`,
+  );
 }
 
 function isPlain(v: unknown): v is Record<string, unknown> {

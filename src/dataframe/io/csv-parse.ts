@@ -14,7 +14,11 @@ const LF = 10;
  * Calls `onRecord(n, line)` for each record, with fields [starts[k], ends[k]) of `text` (quoted
  * ones flagged in `quoted`, their quotes already excluded). `line` counts from 0 at the text's start.
  */
-export function tokenize(text: string, sep: number, onRecord: (n: number, line: number, starts: Int32Array, ends: Int32Array, quoted: Uint8Array) => void): void {
+export function tokenize(
+  text: string,
+  sep: number,
+  onRecord: (n: number, line: number, starts: Int32Array, ends: Int32Array, quoted: Uint8Array) => void,
+): void {
   let cap = 64;
   let starts = new Int32Array(cap);
   let ends = new Int32Array(cap);
@@ -113,7 +117,15 @@ const ISO = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1
 export function parseIsoMs(s: string): number {
   const m = ISO.exec(s);
   if (!m) return NaN;
-  let ms = Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +(m[4] ?? 0), +(m[5] ?? 0), +(m[6] ?? 0), m[7] ? Math.floor(+`0.${m[7]}` * 1000) : 0);
+  let ms = Date.UTC(
+    +m[1]!,
+    +m[2]! - 1,
+    +m[3]!,
+    +(m[4] ?? 0),
+    +(m[5] ?? 0),
+    +(m[6] ?? 0),
+    m[7] ? Math.floor(+`0.${m[7]}` * 1000) : 0,
+  );
   if (m[8] && m[8] !== "Z") {
     const z = m[8].replace(":", "");
     ms -= (z[0] === "-" ? -1 : 1) * (+z.slice(1, 3) * 60 + +z.slice(3, 5)) * 60_000;
@@ -147,18 +159,22 @@ export function builderFor(type: DType): Builder {
   const out: unknown[] = [];
   let parse: (s: string) => unknown;
   if (type === "bool") parse = (s) => (TRUE.has(s) ? true : FALSE.has(s) ? false : undefined);
-  else if (isInteger(type)) parse = (s) => (INT.test(s) ? (type === "int64" || type === "uint64" ? BigInt(s) : Number(s)) : undefined);
-  else if (type === "float32" || type === "float64") parse = (s) => (FLOAT.test(s) ? (s.endsWith("inf") ? (s[0] === "-" ? -Infinity : Infinity) : Number(s)) : undefined);
+  else if (isInteger(type))
+    parse = (s) => (INT.test(s) ? (type === "int64" || type === "uint64" ? BigInt(s) : Number(s)) : undefined);
+  else if (type === "float32" || type === "float64")
+    parse = (s) =>
+      FLOAT.test(s) ? (s.endsWith("inf") ? (s[0] === "-" ? -Infinity : Infinity) : Number(s)) : undefined;
   else if (isTimestamp(type)) {
     const per = MS_PER_UNIT[timestampUnit(type as TimestampType)];
     parse = (s) => {
       const ms = parseIsoMs(s);
       return Number.isNaN(ms) ? undefined : BigInt(Math.round(ms / per));
     };
-  } else if (type === "date32") parse = (s) => {
-    const ms = parseIsoMs(s);
-    return Number.isNaN(ms) ? undefined : Math.floor(ms / 86_400_000);
-  };
+  } else if (type === "date32")
+    parse = (s) => {
+      const ms = parseIsoMs(s);
+      return Number.isNaN(ms) ? undefined : Math.floor(ms / 86_400_000);
+    };
   else throw new ParseError(`cannot read CSV values as ${type}`, "", 0);
   return {
     add(s) {

@@ -83,10 +83,14 @@ export async function readCsvPart(spec: CsvReadSpec): Promise<Part> {
   if (error) {
     const e = error as { line: number; message: string };
     const lineNo = (await linesBefore(url, start + begin)) + e.line + 1;
-    if (e.message.startsWith("SCHEMA:")) throw new SchemaError(`${url} has the header ${e.message.slice(7)}; the first file has ${spec.names.join(", ")}`);
+    if (e.message.startsWith("SCHEMA:"))
+      throw new SchemaError(`${url} has the header ${e.message.slice(7)}; the first file has ${spec.names.join(", ")}`);
     throw new ParseError(`${url}, line ${lineNo}: ${e.message}`, url, lineNo);
   }
-  return new Part(spec.names, builders.map((b) => b.finish()));
+  return new Part(
+    spec.names,
+    builders.map((b) => b.finish()),
+  );
 }
 
 function concatBytes(pieces: Uint8Array[]): Uint8Array {

@@ -39,15 +39,28 @@ export interface CsvReadSpec {
 export const DEFAULT_BLOCKSIZE = 64_000_000;
 const DEFAULT_SAMPLE = 256_000;
 
-export async function planCsv(paths: string | URL | readonly (string | URL)[], options: ReadCsvOptions = {}): Promise<{ tasks: GraphNode[]; schema: Schema; nbytes: number; token: unknown[] }> {
+export async function planCsv(
+  paths: string | URL | readonly (string | URL)[],
+  options: ReadCsvOptions = {},
+): Promise<{ tasks: GraphNode[]; schema: Schema; nbytes: number; token: unknown[] }> {
   const allowed = ["blocksize", "dtypes", "onBadLines", "sep", "sample"];
   const unknown = Object.keys(options).filter((k) => !allowed.includes(k));
-  if (unknown.length > 0) throw new ArgumentError(`readCsv options are ${allowed.join(", ")}; unknown: ${unknown.join(", ")}`);
+  if (unknown.length > 0)
+    throw new ArgumentError(`readCsv options are ${allowed.join(", ")}; unknown: ${unknown.join(", ")}`);
   const onBadLines = options.onBadLines ?? "error";
-  if (onBadLines !== "error" && onBadLines !== "skip") throw new ArgumentError(`onBadLines is "error" or "skip", got ${JSON.stringify(onBadLines)}`);
+  if (onBadLines !== "error" && onBadLines !== "skip")
+    throw new ArgumentError(`onBadLines is "error" or "skip", got ${JSON.stringify(onBadLines)}`);
   const sep = options.sep ?? ",";
-  if (typeof sep !== "string" || sep.length !== 1) throw new ArgumentError(`sep is one character, got ${JSON.stringify(sep)}`);
-  const blocksize = options.blocksize === null ? Infinity : options.blocksize === undefined ? DEFAULT_BLOCKSIZE : typeof options.blocksize === "number" ? options.blocksize : parseBytes(options.blocksize);
+  if (typeof sep !== "string" || sep.length !== 1)
+    throw new ArgumentError(`sep is one character, got ${JSON.stringify(sep)}`);
+  const blocksize =
+    options.blocksize === null
+      ? Infinity
+      : options.blocksize === undefined
+        ? DEFAULT_BLOCKSIZE
+        : typeof options.blocksize === "number"
+          ? options.blocksize
+          : parseBytes(options.blocksize);
   if (!(blocksize > 0)) throw new ArgumentError(`blocksize must be positive, got ${String(options.blocksize)}`);
   const files = await resolveFiles(paths, [".csv", ".tsv", ".txt"], "readCsv");
 
@@ -65,12 +78,20 @@ export async function planCsv(paths: string | URL | readonly (string | URL)[], o
   const names = rows[0];
   if (!names || names.length === 0) throw new FormatError(`${first.url} has no header line`);
   const dupes = names.filter((n, i) => names.indexOf(n) !== i);
-  if (dupes.length > 0) throw new FormatError(`${first.url}: the header names ${dupes.map((d) => JSON.stringify(d)).join(", ")} more than once`);
+  if (dupes.length > 0)
+    throw new FormatError(
+      `${first.url}: the header names ${dupes.map((d) => JSON.stringify(d)).join(", ")} more than once`,
+    );
   const explicit = options.dtypes ?? {};
   const extra = Object.keys(explicit).filter((k) => !names.includes(k));
-  if (extra.length > 0) throw new ArgumentError(`dtypes names ${extra.map((e) => JSON.stringify(e)).join(", ")}, not in the header of ${first.url} (${names.join(", ")})`);
+  if (extra.length > 0)
+    throw new ArgumentError(
+      `dtypes names ${extra.map((e) => JSON.stringify(e)).join(", ")}, not in the header of ${first.url} (${names.join(", ")})`,
+    );
   const body = rows.slice(1).filter((r) => r.length === names.length);
-  const types = names.map((n, j) => (explicit[n] !== undefined ? toDType(explicit[n], `dtypes.${n}`) : inferType(body.map((r) => r[j]!))));
+  const types = names.map((n, j) =>
+    explicit[n] !== undefined ? toDType(explicit[n], `dtypes.${n}`) : inferType(body.map((r) => r[j]!)),
+  );
 
   const tasks: GraphNode[] = [];
   const token: unknown[] = [];

@@ -27,13 +27,18 @@ export async function readRange(url: string, range: ByteRange): Promise<Uint8Arr
   const { store, key } = storeOf(url);
   const bytes = await store.get(key, range);
   if (!bytes) throw new StoreError(`no file at ${url}`, url);
-  if (bytes.length < range.length) throw new StoreError(`${url} ends before byte ${range.offset + range.length}: it changed since it was planned, or is truncated`, url);
+  if (bytes.length < range.length)
+    throw new StoreError(
+      `${url} ends before byte ${range.offset + range.length}: it changed since it was planned, or is truncated`,
+      url,
+    );
   return bytes;
 }
 
 function globRegex(pattern: string): RegExp {
   let re = "";
-  for (const ch of pattern) re += ch === "*" ? "[^/]*" : ch === "?" ? "[^/]" : /[.+^${}()|[\]\\]/.test(ch) ? `\\${ch}` : ch;
+  for (const ch of pattern)
+    re += ch === "*" ? "[^/]*" : ch === "?" ? "[^/]" : /[.+^${}()|[\]\\]/.test(ch) ? `\\${ch}` : ch;
   return new RegExp(`^${re}$`);
 }
 
@@ -41,7 +46,11 @@ function globRegex(pattern: string): RegExp {
  * The files `paths` names, sorted within each directory or glob. A directory (a path ending in "/",
  * or one that lists) gives its files whose names end in one of `extensions`.
  */
-export async function resolveFiles(paths: string | URL | readonly (string | URL)[], extensions: readonly string[], what: string): Promise<FileRef[]> {
+export async function resolveFiles(
+  paths: string | URL | readonly (string | URL)[],
+  extensions: readonly string[],
+  what: string,
+): Promise<FileRef[]> {
   const list = Array.isArray(paths) ? paths : [paths as string | URL];
   if (list.length === 0) throw new ArgumentError(`${what} needs at least one path`);
   const urls: string[] = [];
@@ -51,14 +60,23 @@ export async function resolveFiles(paths: string | URL | readonly (string | URL)
     const star = s.search(/[*?]/);
     const cut = s.lastIndexOf("/", star >= 0 ? star : s.length - 2);
     if (star >= 0) {
-      if (s.indexOf("/", star) >= 0) throw new ArgumentError(`${what}: wildcards are allowed in the file name only, not in directories: ${s}`);
-      urls.push(...((await listDir(s.slice(0, cut + 1) || "./", (name) => globRegex(s.slice(cut + 1)).test(name), s)) ?? []));
+      if (s.indexOf("/", star) >= 0)
+        throw new ArgumentError(`${what}: wildcards are allowed in the file name only, not in directories: ${s}`);
+      urls.push(
+        ...((await listDir(s.slice(0, cut + 1) || "./", (name) => globRegex(s.slice(cut + 1)).test(name), s)) ?? []),
+      );
       continue;
     }
     const url = fileUrl(s);
     const isDir = s.endsWith("/") || !extensions.some((e) => s.toLowerCase().endsWith(e));
     if (isDir) {
-      const inside = await listDir(s.endsWith("/") ? s : `${s}/`, (name) => extensions.some((e) => name.toLowerCase().endsWith(e)) && !name.startsWith(".") && !name.startsWith("_"), s, true);
+      const inside = await listDir(
+        s.endsWith("/") ? s : `${s}/`,
+        (name) =>
+          extensions.some((e) => name.toLowerCase().endsWith(e)) && !name.startsWith(".") && !name.startsWith("_"),
+        s,
+        true,
+      );
       if (inside !== null) {
         urls.push(...inside);
         continue;
@@ -69,7 +87,12 @@ export async function resolveFiles(paths: string | URL | readonly (string | URL)
   return Promise.all(urls.map(async (url) => ({ url, size: await fileSize(url) })));
 }
 
-async function listDir(dir: string, keep: (name: string) => boolean, asked: string, maybe = false): Promise<string[] | null> {
+async function listDir(
+  dir: string,
+  keep: (name: string) => boolean,
+  asked: string,
+  maybe = false,
+): Promise<string[] | null> {
   const base = fileUrl(dir) + "/";
   const store = openStore(base);
   if (!store.list) {

@@ -17,12 +17,17 @@ const OPS: readonly string[] = ["==", "=", "!=", "<", "<=", ">", ">=", "in", "no
 /** Filters as a list of AND-lists, checked. */
 export function normalizeFilters(filters: unknown): Condition[][] {
   if (filters === undefined || filters === null) return [];
-  if (!Array.isArray(filters) || filters.length === 0) throw new ArgumentError(`filters are [[column, op, value], …] or a list of those; got ${JSON.stringify(filters)}`);
+  if (!Array.isArray(filters) || filters.length === 0)
+    throw new ArgumentError(`filters are [[column, op, value], …] or a list of those; got ${JSON.stringify(filters)}`);
   const dnf = (Array.isArray(filters[0]) && Array.isArray(filters[0][0]) ? filters : [filters]) as unknown[][];
   return dnf.map((conj) =>
     conj.map((c) => {
-      if (!Array.isArray(c) || c.length !== 3 || typeof c[0] !== "string" || !OPS.includes(c[1] as string)) throw new ArgumentError(`a filter is [column, op, value] with op one of ${OPS.join(" ")}; got ${JSON.stringify(c)}`);
-      if ((c[1] === "in" || c[1] === "not in") && !Array.isArray(c[2])) throw new ArgumentError(`the value of an "${c[1]}" filter is a list; got ${JSON.stringify(c[2])}`);
+      if (!Array.isArray(c) || c.length !== 3 || typeof c[0] !== "string" || !OPS.includes(c[1] as string))
+        throw new ArgumentError(
+          `a filter is [column, op, value] with op one of ${OPS.join(" ")}; got ${JSON.stringify(c)}`,
+        );
+      if ((c[1] === "in" || c[1] === "not in") && !Array.isArray(c[2]))
+        throw new ArgumentError(`the value of an "${c[1]}" filter is a list; got ${JSON.stringify(c[2])}`);
       return c as Condition;
     }),
   );
@@ -65,7 +70,11 @@ function test(v: unknown, op: FilterOp, target: unknown): boolean {
  * Whether a row group may hold rows passing the filters, from each column's [min, max]
  * (`stats(column)`, undefined when unknown). `toValue` turns a filter value into the statistics' units.
  */
-export function mayMatch(dnf: Condition[][], stats: (column: string) => { min: unknown; max: unknown } | undefined, toValue: (column: string, v: unknown) => unknown): boolean {
+export function mayMatch(
+  dnf: Condition[][],
+  stats: (column: string) => { min: unknown; max: unknown } | undefined,
+  toValue: (column: string, v: unknown) => unknown,
+): boolean {
   if (dnf.length === 0) return true;
   return dnf.some((conj) =>
     conj.every(([col, op, value]) => {
@@ -103,7 +112,16 @@ export function filterRows(part: Part, dnf: Condition[][]): Int32Array | null {
   if (dnf.length === 0) return null;
   const cols = new Map<string, Column>();
   for (const c of filterColumns(dnf)) cols.set(c, part.column(c));
-  const targets = dnf.map((conj) => conj.map(([col, op, value]) => [cols.get(col)!, op, op === "in" || op === "not in" ? (value as unknown[]).map((x) => comparable(x)) : comparable(value)] as const));
+  const targets = dnf.map((conj) =>
+    conj.map(
+      ([col, op, value]) =>
+        [
+          cols.get(col)!,
+          op,
+          op === "in" || op === "not in" ? (value as unknown[]).map((x) => comparable(x)) : comparable(value),
+        ] as const,
+    ),
+  );
   const keep: number[] = [];
   for (let i = 0; i < part.length; i++) {
     const ok = targets.some((conj) =>

@@ -21,10 +21,13 @@ export async function readFooter(url: string, size: number): Promise<FileMetaDat
   const start = Math.max(0, size - FOOTER_GUESS);
   let tail = await readRange(url, { offset: start, length: size - start });
   const view = new DataView(tail.buffer, tail.byteOffset, tail.byteLength);
-  if (view.getUint32(tail.length - 4, true) !== 0x31524150) throw new FormatError(`${url} is not a Parquet file (it does not end in PAR1)`);
+  if (view.getUint32(tail.length - 4, true) !== 0x31524150)
+    throw new FormatError(`${url} is not a Parquet file (it does not end in PAR1)`);
   const metaLength = view.getUint32(tail.length - 8, true);
-  if (metaLength + 8 > size) throw new FormatError(`${url}: its footer says it is ${metaLength} bytes long, more than the file`);
-  if (metaLength + 8 > tail.length) tail = await readRange(url, { offset: size - metaLength - 8, length: metaLength + 8 });
+  if (metaLength + 8 > size)
+    throw new FormatError(`${url}: its footer says it is ${metaLength} bytes long, more than the file`);
+  if (metaLength + 8 > tail.length)
+    tail = await readRange(url, { offset: size - metaLength - 8, length: metaLength + 8 });
   try {
     return parquetMetadata(tail.subarray(tail.length - metaLength - 8), { parsers: RAW_PARSERS, geoparquet: false });
   } catch (err) {
@@ -71,17 +74,20 @@ function typeOf(el: SchemaElement): DType | { unsupported: string } {
       return "float64";
     case "INT32":
       if (lt?.type === "DATE" || ct === "DATE") return "date32";
-      if (lt?.type === "INTEGER") return `${lt.isSigned ? "int" : "uint"}${lt.bitWidth === 64 ? 32 : lt.bitWidth}` as DType;
+      if (lt?.type === "INTEGER")
+        return `${lt.isSigned ? "int" : "uint"}${lt.bitWidth === 64 ? 32 : lt.bitWidth}` as DType;
       if (ct === "INT_8") return "int8";
       if (ct === "INT_16") return "int16";
       if (ct === "UINT_8") return "uint8";
       if (ct === "UINT_16") return "uint16";
       if (ct === "UINT_32") return "uint32";
-      if (lt?.type === "DECIMAL" || ct === "DECIMAL") return { unsupported: "DECIMAL (read it as float64 with pyarrow first, or cast in the writer)" };
+      if (lt?.type === "DECIMAL" || ct === "DECIMAL")
+        return { unsupported: "DECIMAL (read it as float64 with pyarrow first, or cast in the writer)" };
       if (lt?.type === "TIME" || ct === "TIME_MILLIS") return { unsupported: "TIME" };
       return "int32";
     case "INT64":
-      if (lt?.type === "TIMESTAMP") return `timestamp[${lt.unit === "MILLIS" ? "ms" : lt.unit === "MICROS" ? "us" : "ns"}${lt.isAdjustedToUTC ? ", tz=UTC" : ""}]` as DType;
+      if (lt?.type === "TIMESTAMP")
+        return `timestamp[${lt.unit === "MILLIS" ? "ms" : lt.unit === "MICROS" ? "us" : "ns"}${lt.isAdjustedToUTC ? ", tz=UTC" : ""}]` as DType;
       if (ct === "TIMESTAMP_MILLIS") return "timestamp[ms]";
       if (ct === "TIMESTAMP_MICROS") return "timestamp[us]";
       if (lt?.type === "INTEGER" && !lt.isSigned) return "uint64";
@@ -90,7 +96,15 @@ function typeOf(el: SchemaElement): DType | { unsupported: string } {
       if (lt?.type === "TIME" || ct === "TIME_MICROS") return { unsupported: "TIME" };
       return "int64";
     case "BYTE_ARRAY":
-      if (lt?.type === "STRING" || lt?.type === "ENUM" || lt?.type === "JSON" || ct === "UTF8" || ct === "ENUM" || ct === "JSON") return "utf8";
+      if (
+        lt?.type === "STRING" ||
+        lt?.type === "ENUM" ||
+        lt?.type === "JSON" ||
+        ct === "UTF8" ||
+        ct === "ENUM" ||
+        ct === "JSON"
+      )
+        return "utf8";
       return { unsupported: "BYTE_ARRAY without a string type (binary)" };
     default:
       return { unsupported: String(el.type) };

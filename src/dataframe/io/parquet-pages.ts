@@ -56,7 +56,15 @@ class ByteSink {
  * Decodes one column chunk (its bytes, from the dictionary page or first data page on) of `rows`
  * rows into a Column of `type`; null when a page needs what only hyparquet decodes.
  */
-export function decodeFlatChunk(chunk: Uint8Array, rows: number, element: SchemaElement, meta: ColumnMetaData, type: DType, compressors: Compressors, where: string): Column | null {
+export function decodeFlatChunk(
+  chunk: Uint8Array,
+  rows: number,
+  element: SchemaElement,
+  meta: ColumnMetaData,
+  type: DType,
+  compressors: Compressors,
+  where: string,
+): Column | null {
   try {
     return decode(chunk, rows, element, meta, type, compressors, where);
   } catch (err) {
@@ -65,7 +73,15 @@ export function decodeFlatChunk(chunk: Uint8Array, rows: number, element: Schema
   }
 }
 
-function decode(chunk: Uint8Array, rows: number, element: SchemaElement, meta: ColumnMetaData, type: DType, compressors: Compressors, where: string): Column {
+function decode(
+  chunk: Uint8Array,
+  rows: number,
+  element: SchemaElement,
+  meta: ColumnMetaData,
+  type: DType,
+  compressors: Compressors,
+  where: string,
+): Column {
   const physical = meta.type;
   const width = WIDTH[physical]!;
   const optional = element.repetition_type === "OPTIONAL";
@@ -86,10 +102,12 @@ function decode(chunk: Uint8Array, rows: number, element: SchemaElement, meta: C
   let idx = new Int32Array(0);
 
   while (row < rows) {
-    if (reader.offset >= chunk.byteLength) throw new FormatError(`${where}: the column chunk ends after ${row} of ${rows} rows`);
+    if (reader.offset >= chunk.byteLength)
+      throw new FormatError(`${where}: the column chunk ends after ${row} of ${rows} rows`);
     const header = parquetHeader(reader);
     const body = chunk.subarray(reader.offset, reader.offset + header.compressed_page_size);
-    if (body.length < header.compressed_page_size) throw new FormatError(`${where}: the column chunk ends after ${row} of ${rows} rows, inside a page`);
+    if (body.length < header.compressed_page_size)
+      throw new FormatError(`${where}: the column chunk ends after ${row} of ${rows} rows, inside a page`);
     reader.offset += header.compressed_page_size;
     if (header.type === "DICTIONARY_PAGE") {
       const n = header.dictionary_page_header!.num_values;
@@ -117,7 +135,10 @@ function decode(chunk: Uint8Array, rows: number, element: SchemaElement, meta: C
       const levels = h.definition_levels_byte_length;
       v2defs = body.subarray(0, levels);
       const rest = body.subarray(levels);
-      page = h.is_compressed === false ? rest : decompressPage(rest, header.uncompressed_page_size - levels, meta.codec, compressors);
+      page =
+        h.is_compressed === false
+          ? rest
+          : decompressPage(rest, header.uncompressed_page_size - levels, meta.codec, compressors);
       defAt = -1;
     }
     if (row + n > rows) throw new FormatError(`${where}: the pages hold more than the row group's ${rows} rows`);
@@ -146,7 +167,8 @@ function decode(chunk: Uint8Array, rows: number, element: SchemaElement, meta: C
       }
     }
     const dense = present === n;
-    if (validity !== null) for (let i = 0; i < n; i++) if (dense || defs[i]) validity[(row + i) >> 3]! |= 1 << ((row + i) & 7);
+    if (validity !== null)
+      for (let i = 0; i < n; i++) if (dense || defs[i]) validity[(row + i) >> 3]! |= 1 << ((row + i) & 7);
 
     if (encoding === "PLAIN") {
       if (isString) {
@@ -178,7 +200,9 @@ function decode(chunk: Uint8Array, rows: number, element: SchemaElement, meta: C
       if (bitWidth > 24) throw new Unsupported(); // more than 16M dictionary entries
       if (bitWidth) readHybrid(page, pr.offset, page.byteLength, bitWidth, ix, present, where);
       else ix.fill(0);
-      for (let k = 0; k < present; k++) if (ix[k]! >= dict.size || ix[k]! < 0) throw new FormatError(`${where}: a dictionary index ${ix[k]} past the dictionary's ${dict.size} values`);
+      for (let k = 0; k < present; k++)
+        if (ix[k]! >= dict.size || ix[k]! < 0)
+          throw new FormatError(`${where}: a dictionary index ${ix[k]} past the dictionary's ${dict.size} values`);
       if (isString) {
         const db = dict.bytes!;
         const dof = dict.offsets!;
@@ -220,12 +244,21 @@ function decode(chunk: Uint8Array, rows: number, element: SchemaElement, meta: C
  * `bitWidth` ≤ 24 bits from `buf[pos, end)` into `out`. Its own loop rather than hyparquet's, which
  * every array type goes through (and so runs slowly, megamorphic); here always an Int32Array.
  */
-function readHybrid(buf: Uint8Array, pos: number, end: number, bitWidth: number, out: Int32Array, count: number, where: string): void {
+function readHybrid(
+  buf: Uint8Array,
+  pos: number,
+  end: number,
+  bitWidth: number,
+  out: Int32Array,
+  count: number,
+  where: string,
+): void {
   const byteWidth = (bitWidth + 7) >> 3;
   const mask = (1 << bitWidth) - 1;
   let seen = 0;
   while (seen < count) {
-    if (pos >= end) throw new FormatError(`${where}: a run of levels or dictionary indices ends after ${seen} of ${count} values`);
+    if (pos >= end)
+      throw new FormatError(`${where}: a run of levels or dictionary indices ends after ${seen} of ${count} values`);
     let header = 0;
     let shift = 0;
     let b: number;
@@ -266,7 +299,8 @@ function readHybrid(buf: Uint8Array, pos: number, end: number, bitWidth: number,
 /** `count` PLAIN values of a fixed-width physical type from `page` at byte `at`, as a typed array (copied: pages need not be aligned). */
 function plainValues(page: Uint8Array, at: number, count: number, physical: string): Values {
   const bytes = page.slice(at, at + count * WIDTH[physical]!);
-  if (bytes.length < count * WIDTH[physical]!) throw new FormatError(`a PLAIN page holds fewer than its ${count} values`);
+  if (bytes.length < count * WIDTH[physical]!)
+    throw new FormatError(`a PLAIN page holds fewer than its ${count} values`);
   switch (physical) {
     case "INT32":
       return new Int32Array(bytes.buffer);
@@ -285,7 +319,10 @@ function readDictionary(page: Uint8Array, n: number, physical: string, width: nu
     // In the output's storage type (an INT32 column may be int8, uint16 …), so that gathers are plain copies.
     const Ctor = storageOf(type);
     // Same width: the same bits (int64 as uint64, int32 as uint32 or date32); narrower ints converted.
-    const values = Ctor.BYTES_PER_ELEMENT === width ? (new (Ctor as unknown as new (b: ArrayBufferLike) => Values)(raw.buffer)) : (Ctor as unknown as { from(a: ArrayLike<unknown>): Values }).from(raw as ArrayLike<unknown>);
+    const values =
+      Ctor.BYTES_PER_ELEMENT === width
+        ? new (Ctor as unknown as new (b: ArrayBufferLike) => Values)(raw.buffer)
+        : (Ctor as unknown as { from(a: ArrayLike<unknown>): Values }).from(raw as ArrayLike<unknown>);
     return { values, bytes: null, offsets: null, size: n };
   }
   const view = new DataView(page.buffer, page.byteOffset, page.byteLength);

@@ -33,10 +33,14 @@ function footer(url: string, size: number): Promise<FileMetaData> {
 export async function readParquetPart(spec: ParquetReadSpec): Promise<Part> {
   const meta = await footer(spec.url, spec.size);
   const rg = meta.row_groups[spec.rowGroup];
-  if (!rg) throw new StoreError(`${spec.url} has no row group ${spec.rowGroup}: it changed since it was planned`, spec.url);
+  if (!rg)
+    throw new StoreError(`${spec.url} has no row group ${spec.rowGroup}: it changed since it was planned`, spec.url);
   const found = new Map(parquetColumns(meta).map((c) => [c.name, c.type]));
   spec.read.forEach((c, j) => {
-    if (found.get(c) !== spec.types[j]) throw new SchemaError(`${spec.url}: column ${JSON.stringify(c)} is ${JSON.stringify(found.get(c) ?? "missing")}, not ${spec.types[j]} as planned: the file changed since it was planned`);
+    if (found.get(c) !== spec.types[j])
+      throw new SchemaError(
+        `${spec.url}: column ${JSON.stringify(c)} is ${JSON.stringify(found.get(c) ?? "missing")}, not ${spec.types[j]} as planned: the file changed since it was planned`,
+      );
   });
   let rowStart = 0;
   for (let g = 0; g < spec.rowGroup; g++) rowStart += Number(meta.row_groups[g]!.num_rows);
@@ -46,8 +50,11 @@ export async function readParquetPart(spec: ParquetReadSpec): Promise<Part> {
     byteLength: spec.size,
     async slice(start: number, end = spec.size): Promise<ArrayBuffer> {
       const b = await store.get(key, { offset: start, length: end - start });
-      if (!b || b.length < end - start) throw new StoreError(`${spec.url} ends before byte ${end}: it changed since it was planned`, spec.url);
-      return b.byteOffset === 0 && b.byteLength === b.buffer.byteLength ? (b.buffer as ArrayBuffer) : (b.slice().buffer as ArrayBuffer);
+      if (!b || b.length < end - start)
+        throw new StoreError(`${spec.url} ends before byte ${end}: it changed since it was planned`, spec.url);
+      return b.byteOffset === 0 && b.byteLength === b.buffer.byteLength
+        ? (b.buffer as ArrayBuffer)
+        : (b.slice().buffer as ArrayBuffer);
     },
   };
   // Flat columns decode page by page straight into their buffers (parquet-pages.ts); the rest,
@@ -57,12 +64,18 @@ export async function readParquetPart(spec: ParquetReadSpec): Promise<Part> {
   await Promise.all(
     spec.read.map(async (name, j) => {
       const el = elements.get(name);
-      const cm = rg.columns.find((c) => c.meta_data?.path_in_schema.length === 1 && c.meta_data.path_in_schema[0] === name)?.meta_data;
+      const cm = rg.columns.find(
+        (c) => c.meta_data?.path_in_schema.length === 1 && c.meta_data.path_in_schema[0] === name,
+      )?.meta_data;
       if (!el || !cm || !flatChunkSupported(el, cm, spec.types[j]!)) return;
       const start = Number(cm.dictionary_page_offset ?? cm.data_page_offset);
       const length = Number(cm.total_compressed_size);
       const bytes = await store.get(key, { offset: start, length });
-      if (!bytes || bytes.length < length) throw new StoreError(`${spec.url} ends before byte ${start + length}: it changed since it was planned`, spec.url);
+      if (!bytes || bytes.length < length)
+        throw new StoreError(
+          `${spec.url} ends before byte ${start + length}: it changed since it was planned`,
+          spec.url,
+        );
       const where = `${spec.url}, row group ${spec.rowGroup}, column ${JSON.stringify(name)}`;
       let col: Column | null;
       try {
@@ -103,7 +116,9 @@ export async function readParquetPart(spec: ParquetReadSpec): Promise<Part> {
       );
     }
   }
-  const cols = spec.read.map((name, j) => decoded.get(name) ?? toColumn(spec.types[j]!, rows, chunks.get(name) ?? [], name, spec));
+  const cols = spec.read.map(
+    (name, j) => decoded.get(name) ?? toColumn(spec.types[j]!, rows, chunks.get(name) ?? [], name, spec),
+  );
   let part = new Part(spec.read, cols, rows);
   const keep = filterRows(part, spec.filters);
   if (keep) part = part.take(keep);
@@ -111,12 +126,26 @@ export async function readParquetPart(spec: ParquetReadSpec): Promise<Part> {
 }
 
 /** hyparquet's chunks of one column (typed arrays without nulls, plain arrays with them) as one Column. */
-function toColumn(type: DType, rows: number, chunks: { start: number; data: ArrayLike<unknown> }[], name: string, spec: ParquetReadSpec): Column {
+function toColumn(
+  type: DType,
+  rows: number,
+  chunks: { start: number; data: ArrayLike<unknown> }[],
+  name: string,
+  spec: ParquetReadSpec,
+): Column {
   chunks.sort((a, b) => a.start - b.start);
   const got = chunks.reduce((s, c) => s + c.data.length, 0);
-  if (got !== rows) throw new FormatError(`${spec.url}, row group ${spec.rowGroup}: column ${JSON.stringify(name)} decoded to ${got} values for ${rows} rows`);
+  if (got !== rows)
+    throw new FormatError(
+      `${spec.url}, row group ${spec.rowGroup}: column ${JSON.stringify(name)} decoded to ${got} values for ${rows} rows`,
+    );
   const Ctor = storageOf(type);
-  if (chunks.length === 1 && chunks[0]!.data instanceof (Ctor as unknown as typeof Uint8Array) && type !== "bool" && type !== "utf8") {
+  if (
+    chunks.length === 1 &&
+    chunks[0]!.data instanceof (Ctor as unknown as typeof Uint8Array) &&
+    type !== "bool" &&
+    type !== "utf8"
+  ) {
     return new Column(type, rows, chunks[0]!.data as unknown as Values, null, 0);
   }
   const all: unknown[] = new Array(rows);

@@ -41,15 +41,20 @@ export interface ParquetPlan {
 
 const INDEX_COLUMN = /^__index_level_\d+__$/;
 
-export async function planParquet(paths: string | URL | readonly (string | URL)[], options: ReadParquetOptions = {}): Promise<ParquetPlan> {
+export async function planParquet(
+  paths: string | URL | readonly (string | URL)[],
+  options: ReadParquetOptions = {},
+): Promise<ParquetPlan> {
   const unknown = Object.keys(options).filter((k) => k !== "columns" && k !== "filters");
-  if (unknown.length > 0) throw new ArgumentError(`readParquet options are columns and filters; unknown: ${unknown.join(", ")}`);
+  if (unknown.length > 0)
+    throw new ArgumentError(`readParquet options are columns and filters; unknown: ${unknown.join(", ")}`);
   const files = await resolveFiles(paths, [".parquet", ".parq", ".pq"], "readParquet");
   const metas = await Promise.all(files.map((f) => readFooter(f.url, f.size)));
   const first = parquetColumns(metas[0]!).filter((c) => !INDEX_COLUMN.test(c.name));
   const all = first.map((c) => c.name);
   const columns = options.columns ?? all;
-  if (!Array.isArray(columns) || columns.some((c) => typeof c !== "string")) throw new ArgumentError(`columns must be a list of names, got ${JSON.stringify(columns)}`);
+  if (!Array.isArray(columns) || columns.some((c) => typeof c !== "string"))
+    throw new ArgumentError(`columns must be a list of names, got ${JSON.stringify(columns)}`);
   const missing = columns.filter((c) => !all.includes(c));
   if (missing.length > 0) throw new ColumnError(missing, all, `in ${files[0]!.url}`);
   const dnf = normalizeFilters(options.filters);
@@ -59,7 +64,10 @@ export async function planParquet(paths: string | URL | readonly (string | URL)[
   const typeOf = new Map(first.map((c) => [c.name, c.type]));
   const types = read.map((c) => {
     const t = typeOf.get(c)!;
-    if (typeof t !== "string") throw new FormatError(`column ${JSON.stringify(c)} of ${files[0]!.url} is ${t.unsupported}, which meshwork cannot read yet; leave it out with { columns }`);
+    if (typeof t !== "string")
+      throw new FormatError(
+        `column ${JSON.stringify(c)} of ${files[0]!.url} is ${t.unsupported}, which meshwork cannot read yet; leave it out with { columns }`,
+      );
     return t;
   });
 
@@ -69,8 +77,14 @@ export async function planParquet(paths: string | URL | readonly (string | URL)[
     const cols = new Map(parquetColumns(metas[k]!).map((c) => [c.name, c.type]));
     for (const [j, c] of read.entries()) {
       const t = cols.get(c);
-      if (t === undefined) throw new SchemaError(`${f.url} has no column ${JSON.stringify(c)}, which ${files[0]!.url} has; its columns are ${[...cols.keys()].join(", ")}`);
-      if (t !== types[j]) throw new SchemaError(`column ${JSON.stringify(c)} is ${typeof t === "string" ? t : t.unsupported} in ${f.url} but ${types[j]} in ${files[0]!.url}`);
+      if (t === undefined)
+        throw new SchemaError(
+          `${f.url} has no column ${JSON.stringify(c)}, which ${files[0]!.url} has; its columns are ${[...cols.keys()].join(", ")}`,
+        );
+      if (t !== types[j])
+        throw new SchemaError(
+          `column ${JSON.stringify(c)} is ${typeof t === "string" ? t : t.unsupported} in ${f.url} but ${types[j]} in ${files[0]!.url}`,
+        );
     }
   });
 
@@ -93,12 +107,22 @@ export async function planParquet(paths: string | URL | readonly (string | URL)[
       token.push([f.url, f.size, g]);
     });
   });
-  return { tasks, schema: { names: columns, types: columns.map((c) => types[read.indexOf(c)]!) }, nbytes, token: [token, read, dnf] };
+  return {
+    tasks,
+    schema: { names: columns, types: columns.map((c) => types[read.indexOf(c)]!) },
+    nbytes,
+    token: [token, read, dnf],
+  };
 }
 
 /** A filter value in the units a column's statistics are stored in (timestamps: counts of their unit; dates: days). */
 function toStored(type: DType, v: unknown): unknown {
-  const ms = v instanceof Date ? v.getTime() : typeof v === "string" && (isTimestamp(type) || type === "date32") ? Date.parse(v) : v;
+  const ms =
+    v instanceof Date
+      ? v.getTime()
+      : typeof v === "string" && (isTimestamp(type) || type === "date32")
+        ? Date.parse(v)
+        : v;
   if (isTimestamp(type) && typeof ms === "number") return ms / MS_PER_UNIT[timestampUnit(type as TimestampType)];
   if (type === "date32" && typeof ms === "number") return ms / 86_400_000;
   return v;

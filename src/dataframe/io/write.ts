@@ -24,7 +24,11 @@ function element(name: string, t: DType): SchemaElement {
       const signed = t.startsWith("int");
       const bits = Number(t.replace(/\D/g, ""));
       // Converted types only: hyparquet-writer 0.17 writes an INTEGER logical type that pyarrow cannot read.
-      return { ...base, type: "INT32", ...(bits < 32 || !signed ? { converted_type: `${signed ? "INT" : "UINT"}_${bits}` as never } : {}) };
+      return {
+        ...base,
+        type: "INT32",
+        ...(bits < 32 || !signed ? { converted_type: `${signed ? "INT" : "UINT"}_${bits}` as never } : {}),
+      };
     }
     case "int64":
       return { ...base, type: "INT64" };
@@ -41,7 +45,12 @@ function element(name: string, t: DType): SchemaElement {
     default: {
       const unit = timestampUnit(t as TimestampType);
       const pu = unit === "ns" ? "NANOS" : unit === "us" ? "MICROS" : "MILLIS";
-      return { ...base, type: "INT64", ...(pu !== "NANOS" ? { converted_type: pu === "MILLIS" ? "TIMESTAMP_MILLIS" : "TIMESTAMP_MICROS" } : {}), logical_type: { type: "TIMESTAMP", isAdjustedToUTC: timestampZone(t as TimestampType) !== null, unit: pu } } as SchemaElement;
+      return {
+        ...base,
+        type: "INT64",
+        ...(pu !== "NANOS" ? { converted_type: pu === "MILLIS" ? "TIMESTAMP_MILLIS" : "TIMESTAMP_MICROS" } : {}),
+        logical_type: { type: "TIMESTAMP", isAdjustedToUTC: timestampZone(t as TimestampType) !== null, unit: pu },
+      } as SchemaElement;
     }
   }
 }
@@ -56,7 +65,8 @@ function data(c: Column): ArrayLike<unknown> {
     // hyparquet-writer takes unsigned 32-bit values as numbers in an Array (it wraps them itself), and UINT_64 as unsigned bigints.
     if (t === "uint32") return Array.from(c.values as Uint32Array);
     if (t === "uint64") return Array.from(c.values as BigUint64Array);
-    if (t === "int8" || t === "int16" || t === "uint8" || t === "uint16") return Int32Array.from(c.values as Int16Array);
+    if (t === "int8" || t === "int16" || t === "uint8" || t === "uint16")
+      return Int32Array.from(c.values as Int16Array);
     return c.values as ArrayLike<unknown>;
   }
   const out: unknown[] = new Array(n);
@@ -71,11 +81,18 @@ export function parquetBytes(part: Part): Uint8Array {
   const schema: SchemaElement[] = [{ name: "schema", num_children: part.names.length }];
   const columnData = part.names.map((name, j) => {
     const c = part.columns[j]!;
-    const t = isTimestamp(c.type) && timestampUnit(c.type as TimestampType) === "s" ? ("timestamp[ms]" as DType) : c.type;
+    const t =
+      isTimestamp(c.type) && timestampUnit(c.type as TimestampType) === "s" ? ("timestamp[ms]" as DType) : c.type;
     schema.push(element(name, t));
     return { name, data: data(c) as never };
   });
-  const buf = parquetWriteBuffer({ columnData, schema, codec: "SNAPPY", rowGroupSize: Math.max(1, part.length), createdBy: "meshwork (hyparquet-writer)" });
+  const buf = parquetWriteBuffer({
+    columnData,
+    schema,
+    codec: "SNAPPY",
+    rowGroupSize: Math.max(1, part.length),
+    createdBy: "meshwork (hyparquet-writer)",
+  });
   return new Uint8Array(buf);
 }
 

@@ -16,7 +16,17 @@ export type AggName = "count" | "size" | "sum" | "mean" | "min" | "max" | "var" 
 export const AGG_NAMES: readonly AggName[] = ["count", "size", "sum", "mean", "min", "max", "var", "std", "nunique"];
 type Stat = "n" | "size" | "sum" | "m2" | "min" | "max";
 
-const NEEDS: Record<AggName, Stat[]> = { count: ["n"], size: ["size"], sum: ["sum"], mean: ["n", "sum"], var: ["n", "sum", "m2"], std: ["n", "sum", "m2"], min: ["min"], max: ["max"], nunique: [] };
+const NEEDS: Record<AggName, Stat[]> = {
+  count: ["n"],
+  size: ["size"],
+  sum: ["sum"],
+  mean: ["n", "sum"],
+  var: ["n", "sum", "m2"],
+  std: ["n", "sum", "m2"],
+  min: ["min"],
+  max: ["max"],
+  nunique: [],
+};
 
 /** What to aggregate: the key columns, and per output its input column and aggregation. */
 export interface AggPlan {
@@ -69,7 +79,8 @@ export function partialAgg(part: Part, plan: AggPlan): Partial {
     const n = new Float64Array(G);
     const sum = new Float64Array(G);
     const numeric = stats.has("sum") || stats.has("m2");
-    if (numeric && !(isInteger(c.type) || isFloat(c.type) || c.type === "bool")) throw new ArgumentError(`cannot sum or average column ${JSON.stringify(column)} of type ${c.type}`);
+    if (numeric && !(isInteger(c.type) || isFloat(c.type) || c.type === "bool"))
+      throw new ArgumentError(`cannot sum or average column ${JSON.stringify(column)} of type ${c.type}`);
     const minRow = new Int32Array(G).fill(-1);
     const maxRow = new Int32Array(G).fill(-1);
     const minVal: unknown[] = new Array(G);
@@ -77,25 +88,30 @@ export function partialAgg(part: Part, plan: AggPlan): Partial {
     const wantMin = stats.has("min");
     const wantMax = stats.has("max");
     if (c.type === "utf8") c.strings();
-    const plainNumbers = !wantMin && !wantMax && (c.values instanceof Float64Array || c.values instanceof Float32Array || c.values instanceof Int32Array) && c.type !== "bool";
+    const plainNumbers =
+      !wantMin &&
+      !wantMax &&
+      (c.values instanceof Float64Array || c.values instanceof Float32Array || c.values instanceof Int32Array) &&
+      c.type !== "bool";
     if (plainNumbers) {
       // Counts and sums of 32-bit ints and floats read straight from the values (NaN is missing in floats).
       countAndSum(c.values as Float64Array, c.validity, g.ids, n, sum);
-    } else for (let i = 0; i < part.length; i++) {
-      const k = g.ids[i]!;
-      if (k < 0 || isMissing(c, i)) continue;
-      n[k]!++;
-      const v = c.get(i) as number;
-      if (numeric) sum[k]! += +v;
-      if (wantMin && (minRow[k] === -1 || v < (minVal[k] as number))) {
-        minRow[k] = i;
-        minVal[k] = v;
+    } else
+      for (let i = 0; i < part.length; i++) {
+        const k = g.ids[i]!;
+        if (k < 0 || isMissing(c, i)) continue;
+        n[k]!++;
+        const v = c.get(i) as number;
+        if (numeric) sum[k]! += +v;
+        if (wantMin && (minRow[k] === -1 || v < (minVal[k] as number))) {
+          minRow[k] = i;
+          minVal[k] = v;
+        }
+        if (wantMax && (maxRow[k] === -1 || v > (maxVal[k] as number))) {
+          maxRow[k] = i;
+          maxVal[k] = v;
+        }
       }
-      if (wantMax && (maxRow[k] === -1 || v > (maxVal[k] as number))) {
-        maxRow[k] = i;
-        maxVal[k] = v;
-      }
-    }
     if (stats.has("n")) add(`${column}${SEP}n`, new Column("float64", G, n, null, 0));
     if (stats.has("sum")) add(`${column}${SEP}sum`, new Column("float64", G, sum, null, 0));
     if (stats.has("m2")) {
@@ -110,7 +126,8 @@ export function partialAgg(part: Part, plan: AggPlan): Partial {
     }
     if (wantMin) add(`${column}${SEP}min`, takeOrNull(c, minRow));
     if (wantMax) add(`${column}${SEP}max`, takeOrNull(c, maxRow));
-    if (plan.outputs.some((o) => o.column === column && o.agg === "nunique")) distinct[column] = distinctRows(part, [...plan.keys, column], plan.keys.length === 0 ? [column] : null);
+    if (plan.outputs.some((o) => o.column === column && o.agg === "nunique"))
+      distinct[column] = distinctRows(part, [...plan.keys, column], plan.keys.length === 0 ? [column] : null);
   }
   if (plan.outputs.some((o) => o.agg === "size")) {
     const size = new Float64Array(g.count);
@@ -126,7 +143,13 @@ export function partialAgg(part: Part, plan: AggPlan): Partial {
 }
 
 /** Per group (ids, -1 left out): how many values are present and their sum; NaN is missing, as are rows whose validity bit is 0. */
-function countAndSum(v: Float64Array, validity: Uint8Array | null, ids: Int32Array, n: Float64Array, sum: Float64Array): void {
+function countAndSum(
+  v: Float64Array,
+  validity: Uint8Array | null,
+  ids: Int32Array,
+  n: Float64Array,
+  sum: Float64Array,
+): void {
   for (let i = 0; i < v.length; i++) {
     const k = ids[i]!;
     const x = v[i]!;
@@ -240,7 +263,11 @@ export function splitPartial(partial: Partial, plan: AggPlan, n: number): Partia
 
 /** The answers from the partials (merged first when several): keys and one column per output, sorted by the keys when asked. */
 export function finalAgg(partials: Partial | Partial[], plan: AggPlan): Part {
-  const partial = Array.isArray(partials) ? (partials.length === 1 ? partials[0]! : combineAgg(partials, plan)) : partials;
+  const partial = Array.isArray(partials)
+    ? partials.length === 1
+      ? partials[0]!
+      : combineAgg(partials, plan)
+    : partials;
   const p = partial.part;
   const G = p.length;
   const names = [...plan.keys];
@@ -255,13 +282,20 @@ export function finalAgg(partials: Partial | Partial[], plan: AggPlan): Part {
         break;
       case "sum": {
         const s = stat("sum").values as Float64Array;
-        cols.push(isInteger(o.type) || o.type === "bool" ? columnFrom("int64", s) : new Column("float64", G, s, null, 0));
+        cols.push(
+          isInteger(o.type) || o.type === "bool" ? columnFrom("int64", s) : new Column("float64", G, s, null, 0),
+        );
         break;
       }
       case "mean": {
         const n = stat("n").values as Float64Array;
         const s = stat("sum").values as Float64Array;
-        cols.push(numberColumn("float64", Float64Array.from(s, (v, k) => (n[k]! > 0 ? v / n[k]! : NaN))));
+        cols.push(
+          numberColumn(
+            "float64",
+            Float64Array.from(s, (v, k) => (n[k]! > 0 ? v / n[k]! : NaN)),
+          ),
+        );
         break;
       }
       case "var":

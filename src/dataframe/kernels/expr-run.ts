@@ -12,7 +12,15 @@
 
 import { ArgumentError, ColumnError } from "../../errors.js";
 import { Column, numberColumn, stringColumn, columnFrom } from "../column.js";
-import { isBig, isInteger, isTimestamp, MS_PER_UNIT, timestampUnit, type DType, type TimestampType } from "../dtypes.js";
+import {
+  isBig,
+  isInteger,
+  isTimestamp,
+  MS_PER_UNIT,
+  timestampUnit,
+  type DType,
+  type TimestampType,
+} from "../dtypes.js";
 import type { ExprSpec } from "../expr.js";
 import type { Part } from "../part.js";
 
@@ -83,12 +91,20 @@ function compile(spec: ExprSpec, kinds: string[], mode: "mask" | "num" | "any"):
     head.push(`const __mw_f = function (${[...kinds.map((_, k) => `__mw_c${k}`), p].join(", ")}) ${spec.body};`);
     value = `__mw_f(${args ? `${args}, ` : ""}${p})`;
   } else value = spec.body;
-  const store = mode === "mask" ? `out[i] = (${value}) ? 1 : 0;` : mode === "num" ? `const r = ${value}; if (typeof r !== "number") return i; out[i] = r;` : `out[i] = ${value};`;
+  const store =
+    mode === "mask"
+      ? `out[i] = (${value}) ? 1 : 0;`
+      : mode === "num"
+        ? `const r = ${value}; if (typeof r !== "number") return i; out[i] = r;`
+        : `out[i] = ${value};`;
   const src = `"use strict"; return function (cols, n, out, ${p}) {\n${head.join("\n")}\nfor (let i = 0; i < n; i++) { ${reads} ${store} }\nreturn -1;\n};`;
   try {
     fn = new Function(src)() as Loop;
   } catch (err) {
-    throw new ArgumentError(`the expression ${spec.source} does not compile as a column loop: ${(err as Error).message}`, { cause: err });
+    throw new ArgumentError(
+      `the expression ${spec.source} does not compile as a column loop: ${(err as Error).message}`,
+      { cause: err },
+    );
   }
   loops.set(key, fn);
   sources.set(key, src);
@@ -124,7 +140,12 @@ export function evalMask(part: Part, spec: ExprSpec): Uint8Array {
  * timestamp[ms]; bigints → int64; null/undefined → null. `expected` (the client's schema) is
  * checked, and gives the type of a column that is all null.
  */
-export function evalColumn(part: Part, spec: ExprSpec, name: string, expected: DType | null | undefined = spec.type): Column {
+export function evalColumn(
+  part: Part,
+  spec: ExprSpec,
+  name: string,
+  expected: DType | null | undefined = spec.type,
+): Column {
   const cols = inputs(part, spec);
   const kinds = cols.map(kindOf);
   const n = part.length;
@@ -133,7 +154,12 @@ export function evalColumn(part: Part, spec: ExprSpec, name: string, expected: D
   let out: Column;
   if (bad < 0) {
     const ints = cols.length > 0 && spec.integerSafe && cols.every((c) => isInteger(c.type));
-    out = ints ? columnFrom("int64", Array.from(nums, (v) => (v === v ? v : null))) : numberColumn("float64", nums);
+    out = ints
+      ? columnFrom(
+          "int64",
+          Array.from(nums, (v) => (v === v ? v : null)),
+        )
+      : numberColumn("float64", nums);
     if (n === 0 && expected) out = Column.nulls(expected, 0);
   } else {
     const any = new Array<unknown>(n);
@@ -142,8 +168,14 @@ export function evalColumn(part: Part, spec: ExprSpec, name: string, expected: D
   }
   if (expected && out.type !== expected) {
     if (out.nullCount === out.length) return Column.nulls(expected, n);
-    if (isNumericType(out.type) && isNumericType(expected)) return columnFrom(expected, Array.from({ length: n }, (_, i) => out.raw(i)));
-    throw new ArgumentError(`column ${JSON.stringify(name)}: the expression ${spec.source} gives ${out.type} here but ${expected} on sample rows; a column has one type`);
+    if (isNumericType(out.type) && isNumericType(expected))
+      return columnFrom(
+        expected,
+        Array.from({ length: n }, (_, i) => out.raw(i)),
+      );
+    throw new ArgumentError(
+      `column ${JSON.stringify(name)}: the expression ${spec.source} gives ${out.type} here but ${expected} on sample rows; a column has one type`,
+    );
   }
   return out;
 }
@@ -158,14 +190,35 @@ function fromValues(values: unknown[], name: string, source: string, expected: D
   let seen = "";
   for (const v of values) {
     if (v === null || v === undefined) continue;
-    const t: DType = typeof v === "number" ? "float64" : typeof v === "boolean" ? "bool" : typeof v === "string" ? "utf8" : typeof v === "bigint" ? "int64" : v instanceof Date ? "timestamp[ms]" : (null as never);
-    if (t === null) throw new ArgumentError(`column ${JSON.stringify(name)}: the expression ${source} gave ${Object.prototype.toString.call(v)}; expressions give numbers, booleans, strings, bigints or Dates`);
+    const t: DType =
+      typeof v === "number"
+        ? "float64"
+        : typeof v === "boolean"
+          ? "bool"
+          : typeof v === "string"
+            ? "utf8"
+            : typeof v === "bigint"
+              ? "int64"
+              : v instanceof Date
+                ? "timestamp[ms]"
+                : (null as never);
+    if (t === null)
+      throw new ArgumentError(
+        `column ${JSON.stringify(name)}: the expression ${source} gave ${Object.prototype.toString.call(v)}; expressions give numbers, booleans, strings, bigints or Dates`,
+      );
     if (type === null) {
       type = t;
       seen = typeof v;
-    } else if (type !== t) throw new ArgumentError(`column ${JSON.stringify(name)}: the expression ${source} gives ${seen} for some rows and ${typeof v} for others; a column has one type`);
+    } else if (type !== t)
+      throw new ArgumentError(
+        `column ${JSON.stringify(name)}: the expression ${source} gives ${seen} for some rows and ${typeof v} for others; a column has one type`,
+      );
   }
   if (type === "utf8") return stringColumn(values as (string | null)[]);
-  if (type === "float64") return numberColumn("float64", Float64Array.from(values, (v) => (v == null ? NaN : (v as number))));
+  if (type === "float64")
+    return numberColumn(
+      "float64",
+      Float64Array.from(values, (v) => (v == null ? NaN : (v as number))),
+    );
   return columnFrom(type ?? expected ?? "float64", values);
 }

@@ -245,7 +245,8 @@ export function hashRows(part: Part, keyNames: readonly string[]): Uint32Array {
     } else {
       for (let i = 0; i < n; i++) h[i] = hashNumber(v[i] as number);
     }
-    if (c.nullCount > 0 || c.type === "float32" || c.type === "float64") for (let i = 0; i < n; i++) if (isMissing(c, i)) h[i] = NULL_HASH;
+    if (c.nullCount > 0 || c.type === "float32" || c.type === "float64")
+      for (let i = 0; i < n; i++) if (isMissing(c, i)) h[i] = NULL_HASH;
     if (j === 0) out.set(h);
     else for (let i = 0; i < n; i++) out[i] = mix32((Math.imul(out[i]!, 0x01000193) ^ h[i]!) >>> 0);
   });

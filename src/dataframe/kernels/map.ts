@@ -9,7 +9,18 @@ import { Part } from "../part.js";
 import { Column, columnFrom, stringColumn, type Values } from "../column.js";
 import type { DType } from "../dtypes.js";
 
-const TYPED: [unknown, DType][] = [[Float64Array, "float64"], [Float32Array, "float32"], [Int32Array, "int32"], [Int16Array, "int16"], [Int8Array, "int8"], [Uint32Array, "uint32"], [Uint16Array, "uint16"], [Uint8Array, "uint8"], [BigInt64Array, "int64"], [BigUint64Array, "uint64"]];
+const TYPED: [unknown, DType][] = [
+  [Float64Array, "float64"],
+  [Float32Array, "float32"],
+  [Int32Array, "int32"],
+  [Int16Array, "int16"],
+  [Int8Array, "int8"],
+  [Uint32Array, "uint32"],
+  [Uint16Array, "uint16"],
+  [Uint8Array, "uint8"],
+  [BigInt64Array, "int64"],
+  [BigUint64Array, "uint64"],
+];
 
 function columnsPart(entries: [string, ArrayLike<unknown>][]): Part {
   const cols = entries.map(([name, v]) => {
@@ -18,17 +29,44 @@ function columnsPart(entries: [string, ArrayLike<unknown>][]): Part {
     const values = Array.from(v);
     const sample = values.find((x) => x !== null && x !== undefined);
     if (typeof sample === "string") return stringColumn(values as (string | null)[]);
-    const type: DType | null = sample === undefined ? "float64" : typeof sample === "number" ? (values.every((x) => x == null || Number.isInteger(x)) ? "int64" : "float64") : typeof sample === "boolean" ? "bool" : typeof sample === "bigint" ? "int64" : sample instanceof Date ? "timestamp[ms]" : null;
-    if (type === null) throw new ArgumentError(`mapPartitions: column ${JSON.stringify(name)} holds ${Object.prototype.toString.call(sample)} values`);
+    const type: DType | null =
+      sample === undefined
+        ? "float64"
+        : typeof sample === "number"
+          ? values.every((x) => x == null || Number.isInteger(x))
+            ? "int64"
+            : "float64"
+          : typeof sample === "boolean"
+            ? "bool"
+            : typeof sample === "bigint"
+              ? "int64"
+              : sample instanceof Date
+                ? "timestamp[ms]"
+                : null;
+    if (type === null)
+      throw new ArgumentError(
+        `mapPartitions: column ${JSON.stringify(name)} holds ${Object.prototype.toString.call(sample)} values`,
+      );
     return columnFrom(type, values);
   });
   const n = cols[0]?.length ?? 0;
-  if (cols.some((c) => c.length !== n)) throw new ArgumentError(`mapPartitions: the columns returned differ in length (${cols.map((c) => c.length).join(", ")})`);
-  return new Part(entries.map(([k]) => k), cols, n);
+  if (cols.some((c) => c.length !== n))
+    throw new ArgumentError(
+      `mapPartitions: the columns returned differ in length (${cols.map((c) => c.length).join(", ")})`,
+    );
+  return new Part(
+    entries.map(([k]) => k),
+    cols,
+    n,
+  );
 }
 
 /** Called with the user's function (the task's function, loaded by the worker: FnRef.via). */
-export async function mapPartition(fn: (table: unknown, ...args: unknown[]) => unknown, part: Part, args: unknown[]): Promise<Part> {
+export async function mapPartition(
+  fn: (table: unknown, ...args: unknown[]) => unknown,
+  part: Part,
+  args: unknown[],
+): Promise<Part> {
   if (typeof fn !== "function") throw new ArgumentError("mapPartitions needs a function");
   const out = await fn(toArrow(part), ...args);
   return toPart(out);
@@ -41,13 +79,22 @@ export async function mapPartition(fn: (table: unknown, ...args: unknown[]) => u
  */
 export function toPart(out: unknown): Part {
   if (out instanceof Part) return out;
-  if (out !== null && typeof out === "object" && Object.getPrototypeOf(out) === Object.prototype && !("schema" in out)) {
+  if (
+    out !== null &&
+    typeof out === "object" &&
+    Object.getPrototypeOf(out) === Object.prototype &&
+    !("schema" in out)
+  ) {
     const entries = Object.entries(out as Record<string, unknown>);
-    if (entries.every(([, v]) => Array.isArray(v) || ArrayBuffer.isView(v))) return columnsPart(entries as [string, ArrayLike<unknown>][]);
+    if (entries.every(([, v]) => Array.isArray(v) || ArrayBuffer.isView(v)))
+      return columnsPart(entries as [string, ArrayLike<unknown>][]);
   }
   try {
     return fromArrowTable(out);
   } catch (err) {
-    throw new ArgumentError(`the function given to mapPartitions returned ${Object.prototype.toString.call(out)}; it must return an Arrow table, Arrow IPC bytes, or an object of columns { name: [values] }`, { cause: err });
+    throw new ArgumentError(
+      `the function given to mapPartitions returned ${Object.prototype.toString.call(out)}; it must return an Arrow table, Arrow IPC bytes, or an object of columns { name: [values] }`,
+      { cause: err },
+    );
   }
 }

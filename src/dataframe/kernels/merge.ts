@@ -96,13 +96,22 @@ function joinOneKey(left: Part, right: Part, spec: MergeSpec, pairs: RowPairs): 
   if (spec.leftOn.length !== 1) return false;
   const lc = left.column(spec.leftOn[0]!);
   const rc = right.column(spec.rightOn[0]!);
-  const words = (c: Column): Int32Array | null => (c.nullCount > 0 ? null : c.values instanceof BigInt64Array || c.values instanceof BigUint64Array ? new Int32Array(c.values.buffer, c.values.byteOffset, c.length * 2) : c.values instanceof Int32Array || c.values instanceof Uint32Array ? new Int32Array(c.values.buffer, c.values.byteOffset, c.length) : null);
+  const words = (c: Column): Int32Array | null =>
+    c.nullCount > 0
+      ? null
+      : c.values instanceof BigInt64Array || c.values instanceof BigUint64Array
+        ? new Int32Array(c.values.buffer, c.values.byteOffset, c.length * 2)
+        : c.values instanceof Int32Array || c.values instanceof Uint32Array
+          ? new Int32Array(c.values.buffer, c.values.byteOffset, c.length)
+          : null;
   const lw = words(lc);
   const rw = words(rc);
   if (!lw || !rw || lc.type !== rc.type) return false;
   const K = lw.length === lc.length ? 1 : 2;
   const byRight = spec.how === "right";
-  const [lookCol, lookW, probeW, nLook, nProbe] = byRight ? [lc, lw, rw, left.length, right.length] : [rc, rw, lw, right.length, left.length];
+  const [lookCol, lookW, probeW, nLook, nProbe] = byRight
+    ? [lc, lw, rw, left.length, right.length]
+    : [rc, rw, lw, right.length, left.length];
   const t = keyTableOf(lookCol, lookW, K);
   const { slots, next, mask } = t;
   const matched = spec.how === "outer" ? new Uint8Array(nLook) : null;
@@ -219,10 +228,15 @@ class KeyCols {
   readonly halves: (Int32Array | null)[];
   constructor(part: Part, on: readonly string[]) {
     this.cols = on.map((n) => part.column(n));
-    this.halves = this.cols.map((c) => (c.values instanceof BigInt64Array || c.values instanceof BigUint64Array ? new Int32Array(c.values.buffer, c.values.byteOffset, c.length * 2) : null));
+    this.halves = this.cols.map((c) =>
+      c.values instanceof BigInt64Array || c.values instanceof BigUint64Array
+        ? new Int32Array(c.values.buffer, c.values.byteOffset, c.length * 2)
+        : null,
+    );
     this.miss = this.cols.map((c) => {
       const m = new Uint8Array(c.length);
-      if (c.nullCount > 0 || c.type === "float32" || c.type === "float64") for (let i = 0; i < c.length; i++) if (isMissing(c, i)) m[i] = 1;
+      if (c.nullCount > 0 || c.type === "float32" || c.type === "float64")
+        for (let i = 0; i < c.length; i++) if (isMissing(c, i)) m[i] = 1;
       return m;
     });
   }
@@ -251,7 +265,8 @@ class KeyCols {
         const yv = y.values as Uint8Array;
         for (let t = 0; t < len; t++) if (xv[xo[a]! + t] !== yv[yo[b]! + t]) return false;
       } else if (x.type === "bool") {
-        if ((((x.values[a >> 3] as number) >> (a & 7)) & 1) !== (((y.values[b >> 3] as number) >> (b & 7)) & 1)) return false;
+        if ((((x.values[a >> 3] as number) >> (a & 7)) & 1) !== (((y.values[b >> 3] as number) >> (b & 7)) & 1))
+          return false;
       } else if (x.values[a] !== y.values[b]) return false;
     }
     return true;

@@ -34,7 +34,15 @@ export function quantileSketch(part: Part, columns: readonly string[], size = SK
     }
   }
   const m = names.length;
-  return new Part(["column", "value", "weight"], [stringColumn(names), new Column("float64", m, Float64Array.from(values), null, 0), new Column("float64", m, Float64Array.from(weights), null, 0)], m);
+  return new Part(
+    ["column", "value", "weight"],
+    [
+      stringColumn(names),
+      new Column("float64", m, Float64Array.from(values), null, 0),
+      new Column("float64", m, Float64Array.from(weights), null, 0),
+    ],
+    m,
+  );
 }
 
 /**

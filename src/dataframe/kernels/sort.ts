@@ -22,7 +22,8 @@ function sortKeys(part: Part, by: readonly string[], ascending: readonly boolean
     for (let i = 0; i < part.length; i++) if (isMissing(c, i)) miss[i] = 1;
     let v: ArrayLike<number | bigint | string | null>;
     if (c.type === "utf8") v = c.strings();
-    else if (c.type === "bool") v = Array.from({ length: c.length }, (_, i) => ((c.values[i >> 3] as number) >> (i & 7)) & 1);
+    else if (c.type === "bool")
+      v = Array.from({ length: c.length }, (_, i) => ((c.values[i >> 3] as number) >> (i & 7)) & 1);
     else v = c.values as ArrayLike<number | bigint>;
     return { v, miss, desc: ascending[j] === false };
   });
@@ -66,7 +67,10 @@ function sortOne(key: SortKey): Int32Array {
   for (let i = 0; i < miss.length; i++) (miss[i] ? missing : valid).push(i);
   if (ArrayBuffer.isView(v) && valid.length > RADIX_MIN_ROWS) {
     const out = new Int32Array(miss.length);
-    const words = v instanceof BigInt64Array || v instanceof BigUint64Array ? bigWords(v, valid, key.desc) : floatWords(v as ArrayLike<number>, valid, key.desc);
+    const words =
+      v instanceof BigInt64Array || v instanceof BigUint64Array
+        ? bigWords(v, valid, key.desc)
+        : floatWords(v as ArrayLike<number>, valid, key.desc);
     out.set(radixArgsort(words, valid));
     out.set(missing, valid.length);
     return out;
@@ -162,7 +166,8 @@ function radixArgsort(w: Uint32Array, rows: number[]): Int32Array {
     idx[i] = rows[i]!;
   }
   const counts = new Int32Array(PASSES << DIGIT_BITS);
-  for (let i = 0; i < n; i++) for (let p = 0; p < PASSES; p++) counts[(p << DIGIT_BITS) + digitOf(lo[i]!, hi[i]!, p)]!++;
+  for (let i = 0; i < n; i++)
+    for (let p = 0; p < PASSES; p++) counts[(p << DIGIT_BITS) + digitOf(lo[i]!, hi[i]!, p)]!++;
   let lo2 = new Uint32Array(n);
   let hi2 = new Uint32Array(n);
   let idx2 = new Int32Array(n);
@@ -228,8 +233,14 @@ export function sortSample(part: Part, by: readonly string[], ascending: readonl
  * without rows whose first column is missing (all nulls go to the last partition). Returns the
  * bounds, and the first and last rows whose first column is not missing (for divisions).
  */
-export function sortBounds(samples: Part[], by: readonly string[], ascending: readonly boolean[], k: number): { bounds: Part; first: Part; last: Part } {
-  if (!Number.isInteger(k) || k < 1) throw new ArgumentError(`sort: the number of partitions must be a whole number ≥ 1, got ${k}`);
+export function sortBounds(
+  samples: Part[],
+  by: readonly string[],
+  ascending: readonly boolean[],
+  k: number,
+): { bounds: Part; first: Part; last: Part } {
+  if (!Number.isInteger(k) || k < 1)
+    throw new ArgumentError(`sort: the number of partitions must be a whole number ≥ 1, got ${k}`);
   const all = Part.concat(samples);
   const order = sortOrder(all, by, ascending);
   const keys = sortKeys(all, by, ascending);
@@ -282,7 +293,9 @@ export function rangeSplit(part: Part, by: readonly string[], ascending: readonl
 
 /** The partition cut into `count` pieces of rows as even as can be, in order (repartition to more partitions). */
 export function splitRows(part: Part, count: number): Part[] {
-  return Array.from({ length: count }, (_, j) => part.slice(Math.floor((j * part.length) / count), Math.floor(((j + 1) * part.length) / count)));
+  return Array.from({ length: count }, (_, j) =>
+    part.slice(Math.floor((j * part.length) / count), Math.floor(((j + 1) * part.length) / count)),
+  );
 }
 
 /** Bytes of the partition's buffers (repartition by size). */

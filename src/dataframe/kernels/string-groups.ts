@@ -41,7 +41,14 @@ function grown(a: Int32Array, n: number): Int32Array {
  * `hash` is the hash of a row's bytes (a parameter so tests can force collisions). Null rows are
  * left out, or one group (that has no slot) when `keepNullKeys`.
  */
-export function findStringGroups(n: number, bytes: Uint8Array, offsets: Int32Array, validity: Uint8Array | null, keepNullKeys: boolean, hash: (bytes: Uint8Array, b: number, e: number) => number = hashBytes): StringGroups {
+export function findStringGroups(
+  n: number,
+  bytes: Uint8Array,
+  offsets: Int32Array,
+  validity: Uint8Array | null,
+  keepNullKeys: boolean,
+  hash: (bytes: Uint8Array, b: number, e: number) => number = hashBytes,
+): StringGroups {
   const ids = new Int32Array(n);
   let first: Int32Array = new Int32Array(1024);
   let hashes: Int32Array = new Int32Array(1024); // per group, to rehash

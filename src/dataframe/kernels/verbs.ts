@@ -3,7 +3,17 @@
 
 import { ArgumentError, ColumnError } from "../../errors.js";
 import { Column, columnFrom, rawColumn, stringColumn } from "../column.js";
-import { isBig, isFloat, isInteger, isNumeric, isTimestamp, MS_PER_UNIT, timestampUnit, type DType, type TimestampType } from "../dtypes.js";
+import {
+  isBig,
+  isFloat,
+  isInteger,
+  isNumeric,
+  isTimestamp,
+  MS_PER_UNIT,
+  timestampUnit,
+  type DType,
+  type TimestampType,
+} from "../dtypes.js";
 import type { ExprSpec } from "../expr.js";
 import { Part } from "../part.js";
 import { evalColumn, evalMask } from "./expr-run.js";
@@ -41,7 +51,11 @@ export function select(part: Part, names: readonly string[]): Part {
 export function rename(part: Part, mapping: Record<string, string>): Part {
   const missing = Object.keys(mapping).filter((k) => !part.has(k));
   if (missing.length > 0) throw new ColumnError(missing, part.names, "to rename");
-  return new Part(part.names.map((n) => mapping[n] ?? n), part.columns, part.length);
+  return new Part(
+    part.names.map((n) => mapping[n] ?? n),
+    part.columns,
+    part.length,
+  );
 }
 
 export function head(part: Part, n: number): Part {
@@ -105,7 +119,12 @@ function convert(c: Column, to: DType, name: string): Column {
     const out = new Array<string | null>(n);
     for (let i = 0; i < n; i++) {
       const v = c.raw(i);
-      out[i] = v === null ? null : isTimestamp(c.type) || c.type === "date32" ? new Date(c.get(i) as number).toISOString() : String(v);
+      out[i] =
+        v === null
+          ? null
+          : isTimestamp(c.type) || c.type === "date32"
+            ? new Date(c.get(i) as number).toISOString()
+            : String(v);
     }
     return stringColumn(out);
   }
@@ -121,7 +140,10 @@ function convert(c: Column, to: DType, name: string): Column {
       if (to === "bool") v = s === "true" || s === "True" || s === "1";
       else if (isTimestamp(to) || to === "date32") v = Date.parse(s);
       else v = s === "" ? null : Number(s);
-      if (typeof v === "number" && Number.isNaN(v) && !isFloat(to)) throw new ArgumentError(`astype: column ${JSON.stringify(name)} row ${i} holds ${JSON.stringify(s)}, which is not a ${to}`);
+      if (typeof v === "number" && Number.isNaN(v) && !isFloat(to))
+        throw new ArgumentError(
+          `astype: column ${JSON.stringify(name)} row ${i} holds ${JSON.stringify(s)}, which is not a ${to}`,
+        );
     } else if (isTimestamp(c.type) && isTimestamp(to)) {
       // Between units, in integer arithmetic (exact for the units' ratios).
       const from = MS_PER_UNIT[timestampUnit(c.type as TimestampType)];
@@ -132,13 +154,17 @@ function convert(c: Column, to: DType, name: string): Column {
     else if (isBig(c.type) && isBig(to)) v = c.values[i];
     else v = c.get(i);
     if (isInteger(to) && typeof v === "number") {
-      if (!Number.isFinite(v)) throw new ArgumentError(`astype: column ${JSON.stringify(name)} row ${i} is ${v}, which cannot be a ${to} (fillna first)`);
+      if (!Number.isFinite(v))
+        throw new ArgumentError(
+          `astype: column ${JSON.stringify(name)} row ${i} is ${v}, which cannot be a ${to} (fillna first)`,
+        );
       v = Math.trunc(v);
     }
     if (to === "bool" && typeof v === "number") v = v !== 0;
     out[i] = v;
   }
-  if (!isNumeric(to) && to !== "bool" && !isTimestamp(to) && to !== "date32") throw new ArgumentError(`astype to ${to} is not supported`);
+  if (!isNumeric(to) && to !== "bool" && !isTimestamp(to) && to !== "date32")
+    throw new ArgumentError(`astype to ${to} is not supported`);
   return columnFrom(to, out);
 }
 

@@ -18,7 +18,15 @@ export interface LocalSpec {
 }
 
 /** [θ_k (q entries), the block's loss gradient at z (q), its loss at z, local iterations]. */
-export function admmLocal(spec: LocalSpec, x: NDArray, y: NDArray, z: Float64Array, u: Float64Array, warm: Float64Array, rho: number): Float64Array {
+export function admmLocal(
+  spec: LocalSpec,
+  x: NDArray,
+  y: NDArray,
+  z: Float64Array,
+  u: Float64Array,
+  warm: Float64Array,
+  rho: number,
+): Float64Array {
   const q = z.length;
   const lossSpec: LossSpec = { family: spec.family, need: 1, intercept: spec.intercept };
   const atZ = scaledBlockLoss(lossSpec, spec.scaling, x, y, z);

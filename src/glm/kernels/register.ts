@@ -21,8 +21,18 @@ export const GK = {
   beside: "glm.beside",
 } as const;
 
-registerBuiltin(GK.loss, ((x: NDArray, y: NDArray, spec: LossSpec, scaling: Scaling, theta: Float64Array) => scaledBlockLoss(spec, scaling, x, y, theta)) as BuiltinFn);
-registerBuiltin(GK.check, ((x: NDArray, y: NDArray, spec: CheckSpec, block: number, rowOffset: number) => checkBlock(spec, x, y, block, rowOffset)) as BuiltinFn);
+registerBuiltin(GK.loss, ((x: NDArray, y: NDArray, spec: LossSpec, scaling: Scaling, theta: Float64Array) =>
+  scaledBlockLoss(spec, scaling, x, y, theta)) as BuiltinFn);
+registerBuiltin(GK.check, ((x: NDArray, y: NDArray, spec: CheckSpec, block: number, rowOffset: number) =>
+  checkBlock(spec, x, y, block, rowOffset)) as BuiltinFn);
 registerBuiltin(GK.checkCombine, combineChecks as BuiltinFn);
 registerBuiltin(GK.beside, ((y: NDArray, _x: NDArray) => y) as BuiltinFn);
-registerBuiltin(GK.admmLocal, ((x: NDArray, y: NDArray, spec: LocalSpec, z: Float64Array, u: Float64Array, warm: Float64Array, rho: number) => admmLocal(spec, x, y, z, u, warm, rho)) as BuiltinFn);
+registerBuiltin(GK.admmLocal, ((
+  x: NDArray,
+  y: NDArray,
+  spec: LocalSpec,
+  z: Float64Array,
+  u: Float64Array,
+  warm: Float64Array,
+  rho: number,
+) => admmLocal(spec, x, y, z, u, warm, rho)) as BuiltinFn);

@@ -36,8 +36,26 @@ export function* admm(theta0: Float64Array, s: SolverSettings): SolverRun {
     for (let j = 0; j < pen.p; j++) g[j] = g[j]! + pen.l2 * z[j]!;
     opt = optimality(pen, z, g);
     const objective = answer.lossAtZ + penaltyValue(pen, z);
-    if (opt <= s.gtol) return { theta: z, iterations: iter, converged: true, objective, optimality: opt, stoppedBy: "optimality", warnings };
-    if (iter >= s.maxIter) return { theta: z, iterations: iter, converged: false, objective, optimality: opt, stoppedBy: "max-iter", warnings };
+    if (opt <= s.gtol)
+      return {
+        theta: z,
+        iterations: iter,
+        converged: true,
+        objective,
+        optimality: opt,
+        stoppedBy: "optimality",
+        warnings,
+      };
+    if (iter >= s.maxIter)
+      return {
+        theta: z,
+        iterations: iter,
+        converged: false,
+        objective,
+        optimality: opt,
+        stoppedBy: "max-iter",
+        warnings,
+      };
     thetas = answer.thetas;
     const mean = new Float64Array(q);
     for (let k = 0; k < K; k++) for (let j = 0; j < q; j++) mean[j] = mean[j]! + (thetas[k]![j]! + u[k]![j]!) / K;

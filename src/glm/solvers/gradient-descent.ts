@@ -18,8 +18,26 @@ export function* gradientDescent(theta0: Float64Array, s: SolverSettings): Solve
   const warnings: GlmWarning[] = [];
   for (let iter = 0; ; iter++) {
     const opt = maxAbs(g);
-    if (opt <= s.gtol) return { theta: x, iterations: iter, converged: true, objective: loss, optimality: opt, stoppedBy: "optimality", warnings };
-    if (iter >= s.maxIter) return { theta: x, iterations: iter, converged: false, objective: loss, optimality: opt, stoppedBy: "max-iter", warnings };
+    if (opt <= s.gtol)
+      return {
+        theta: x,
+        iterations: iter,
+        converged: true,
+        objective: loss,
+        optimality: opt,
+        stoppedBy: "optimality",
+        warnings,
+      };
+    if (iter >= s.maxIter)
+      return {
+        theta: x,
+        iterations: iter,
+        converged: false,
+        objective: loss,
+        optimality: opt,
+        stoppedBy: "max-iter",
+        warnings,
+      };
     const gg = dot(g, g);
     let accepted = false;
     for (let h = 0; h < MAX_HALVINGS; h++) {
@@ -45,8 +63,19 @@ export function* gradientDescent(theta0: Float64Array, s: SolverSettings): Solve
       step /= 2;
     }
     if (!accepted) {
-      warnings.push({ code: "NO_PROGRESS", message: `gradient_descent stopped after ${iter} iterations: no step along the gradient decreases the loss (largest gradient entry ${opt.toExponential(2)})` });
-      return { theta: x, iterations: iter, converged: false, objective: loss, optimality: opt, stoppedBy: "no-progress", warnings };
+      warnings.push({
+        code: "NO_PROGRESS",
+        message: `gradient_descent stopped after ${iter} iterations: no step along the gradient decreases the loss (largest gradient entry ${opt.toExponential(2)})`,
+      });
+      return {
+        theta: x,
+        iterations: iter,
+        converged: false,
+        objective: loss,
+        optimality: opt,
+        stoppedBy: "no-progress",
+        warnings,
+      };
     }
   }
 }

@@ -9,7 +9,9 @@ import type { SolverRun, SolverSettings } from "./types.js";
 
 export type SolverName = "lbfgs" | "newton" | "gradient_descent" | "proximal_grad" | "admm";
 
-export const SOLVERS: Readonly<Record<SolverName, { run: (theta0: Float64Array, s: SolverSettings) => SolverRun; l1: boolean }>> = {
+export const SOLVERS: Readonly<
+  Record<SolverName, { run: (theta0: Float64Array, s: SolverSettings) => SolverRun; l1: boolean }>
+> = {
   lbfgs: { run: lbfgs, l1: false },
   newton: { run: newton, l1: false },
   gradient_descent: { run: gradientDescent, l1: false },

@@ -107,6 +107,18 @@ export function* lbfgs(theta0: Float64Array, s: SolverSettings): SolverRun {
   const r = req.value;
   const warnings: GlmWarning[] = [];
   const optimality = maxAbs(r.grad);
-  if (r.stoppedBy === "no-progress") warnings.push({ code: "NO_PROGRESS", message: `lbfgs stopped after ${r.iterations} iterations: no step decreases the loss any more (largest gradient entry ${optimality.toExponential(2)}, tolerance ${s.gtol.toExponential(2)})` });
-  return { theta: r.x, iterations: r.iterations, converged: r.stoppedBy === "optimality", objective: r.loss + l1Value(s.penalty, r.x), optimality, stoppedBy: r.stoppedBy, warnings };
+  if (r.stoppedBy === "no-progress")
+    warnings.push({
+      code: "NO_PROGRESS",
+      message: `lbfgs stopped after ${r.iterations} iterations: no step decreases the loss any more (largest gradient entry ${optimality.toExponential(2)}, tolerance ${s.gtol.toExponential(2)})`,
+    });
+  return {
+    theta: r.x,
+    iterations: r.iterations,
+    converged: r.stoppedBy === "optimality",
+    objective: r.loss + l1Value(s.penalty, r.x),
+    optimality,
+    stoppedBy: r.stoppedBy,
+    warnings,
+  };
 }

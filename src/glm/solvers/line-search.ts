@@ -29,7 +29,9 @@ export const MAX_TRIALS = 20;
 export function* wolfe(x: Float64Array, f0: number, g0: Float64Array, d: Float64Array, first: number): Evaluator {
   const slope0 = dot(g0, d);
   let trials = 0;
-  const at = function* (step: number): Generator<Float64Array, Trial & { slope: number }, { loss: number; grad: Float64Array }> {
+  const at = function* (
+    step: number,
+  ): Generator<Float64Array, Trial & { slope: number }, { loss: number; grad: Float64Array }> {
     trials++;
     const xt = axpy(x, step, d);
     const { loss, grad } = yield xt;
@@ -39,10 +41,12 @@ export function* wolfe(x: Float64Array, f0: number, g0: Float64Array, d: Float64
   // rounding to tell: the losses are convex, so f(x + a·d) − f(x) ≤ a·g(x + a·d)ᵀd, and a slope
   // at most C1 times the first one proves the decrease exactly (gradients keep their precision
   // near the minimum; a loss summed over rows has none left in its last digits there).
-  const decreases = (t: Trial & { slope: number }): boolean => Number.isFinite(t.loss) && (t.loss <= f0 + C1 * t.step * slope0 || t.slope <= C1 * slope0);
+  const decreases = (t: Trial & { slope: number }): boolean =>
+    Number.isFinite(t.loss) && (t.loss <= f0 + C1 * t.step * slope0 || t.slope <= C1 * slope0);
   // Whether t is no lower than a point `ref` on the line, by the loss or, again by convexity
   // (f(ref) ≥ f(t) + slope_t·(ref − t)), by t's slope.
-  const notLower = (t: Trial & { slope: number }, ref: { step: number; loss: number }): boolean => !(t.loss < ref.loss || t.slope * (ref.step - t.step) > 0);
+  const notLower = (t: Trial & { slope: number }, ref: { step: number; loss: number }): boolean =>
+    !(t.loss < ref.loss || t.slope * (ref.step - t.step) > 0);
 
   let prev: (Trial & { slope: number }) | null = null; // the last trial with enough decrease, or the start
   let prevStep = 0;
@@ -52,10 +56,17 @@ export function* wolfe(x: Float64Array, f0: number, g0: Float64Array, d: Float64
   while (trials < MAX_TRIALS) {
     const t = yield* at(step);
     if (!decreases(t) || (trials > 1 && notLower(t, { step: prevStep, loss: prevLoss }))) {
-      return yield* zoom({ step: prevStep, loss: prevLoss, slope: prevSlope, trial: prev }, { step: t.step, loss: t.loss, slope: t.slope });
+      return yield* zoom(
+        { step: prevStep, loss: prevLoss, slope: prevSlope, trial: prev },
+        { step: t.step, loss: t.loss, slope: t.slope },
+      );
     }
     if (Math.abs(t.slope) <= -C2 * slope0) return t;
-    if (t.slope >= 0) return yield* zoom({ step: t.step, loss: t.loss, slope: t.slope, trial: t }, { step: prevStep, loss: prevLoss, slope: prevSlope });
+    if (t.slope >= 0)
+      return yield* zoom(
+        { step: t.step, loss: t.loss, slope: t.slope, trial: t },
+        { step: prevStep, loss: prevLoss, slope: prevSlope },
+      );
     prev = t;
     prevStep = t.step;
     prevLoss = t.loss;
@@ -64,7 +75,10 @@ export function* wolfe(x: Float64Array, f0: number, g0: Float64Array, d: Float64
   }
   return prev;
 
-  function* zoom(lo: { step: number; loss: number; slope: number; trial: (Trial & { slope: number }) | null }, hi: { step: number; loss: number; slope: number }): Evaluator {
+  function* zoom(
+    lo: { step: number; loss: number; slope: number; trial: (Trial & { slope: number }) | null },
+    hi: { step: number; loss: number; slope: number },
+  ): Evaluator {
     while (trials < MAX_TRIALS) {
       const a = Math.min(lo.step, hi.step);
       const b = Math.max(lo.step, hi.step);

@@ -22,8 +22,26 @@ export function* newton(theta0: Float64Array, s: SolverSettings): SolverRun {
   for (let iter = 0; ; iter++) {
     const g = point.grad!;
     const opt = maxAbs(g);
-    if (opt <= s.gtol) return { theta: x, iterations: iter, converged: true, objective: point.loss, optimality: opt, stoppedBy: "optimality", warnings };
-    if (iter >= s.maxIter) return { theta: x, iterations: iter, converged: false, objective: point.loss, optimality: opt, stoppedBy: "max-iter", warnings };
+    if (opt <= s.gtol)
+      return {
+        theta: x,
+        iterations: iter,
+        converged: true,
+        objective: point.loss,
+        optimality: opt,
+        stoppedBy: "optimality",
+        warnings,
+      };
+    if (iter >= s.maxIter)
+      return {
+        theta: x,
+        iterations: iter,
+        converged: false,
+        objective: point.loss,
+        optimality: opt,
+        stoppedBy: "max-iter",
+        warnings,
+      };
     const H = point.hess!;
     let L = cholesky(H, q, pivotFloor(H, q));
     if (!L) {
@@ -38,7 +56,10 @@ export function* newton(theta0: Float64Array, s: SolverSettings): SolverRun {
         for (let j = 0; j < q; j++) damped[j * q + j] = H[j * q + j]! + mu;
         L = cholesky(damped, q, pivotFloor(damped, q));
       }
-      if (!L) throw new SingularMatrixError(`newton: the Hessian at iteration ${iter} holds values no damping makes positive definite (NaN or infinity)`);
+      if (!L)
+        throw new SingularMatrixError(
+          `newton: the Hessian at iteration ${iter} holds values no damping makes positive definite (NaN or infinity)`,
+        );
       if (!warnedSingular) {
         warnedSingular = true;
         warnings.push({
@@ -47,7 +68,11 @@ export function* newton(theta0: Float64Array, s: SolverSettings): SolverRun {
         });
       }
     }
-    const d = choleskySolve(L, q, g.map((v) => -v));
+    const d = choleskySolve(
+      L,
+      q,
+      g.map((v) => -v),
+    );
     const slope = dot(g, d);
     let step = 1;
     let accepted = false;
@@ -59,7 +84,12 @@ export function* newton(theta0: Float64Array, s: SolverSettings): SolverRun {
       // t·g(x + td)ᵀd) where the loss's rounding hides the decrease; and next to the minimum, where
       // neither can tell, a step whose loss is level within rounding and whose gradient is smaller.
       const level = Math.abs(t.loss - point.loss) <= LEVEL * Math.max(1, Math.abs(point.loss));
-      if (Number.isFinite(t.loss) && (t.loss <= point.loss + ARMIJO * step * slope || dot(t.grad!, d) <= ARMIJO * slope || (level && maxAbs(t.grad!) < opt))) {
+      if (
+        Number.isFinite(t.loss) &&
+        (t.loss <= point.loss + ARMIJO * step * slope ||
+          dot(t.grad!, d) <= ARMIJO * slope ||
+          (level && maxAbs(t.grad!) < opt))
+      ) {
         x = xt;
         point = t.hess ? t : yield* evaluate(xt, 2);
         accepted = true;
@@ -68,8 +98,19 @@ export function* newton(theta0: Float64Array, s: SolverSettings): SolverRun {
       step /= 2;
     }
     if (!accepted) {
-      warnings.push({ code: "NO_PROGRESS", message: `newton stopped after ${iter} iterations: no step along the Newton direction decreases the loss (largest gradient entry ${opt.toExponential(2)})` });
-      return { theta: x, iterations: iter, converged: false, objective: point.loss, optimality: opt, stoppedBy: "no-progress", warnings };
+      warnings.push({
+        code: "NO_PROGRESS",
+        message: `newton stopped after ${iter} iterations: no step along the Newton direction decreases the loss (largest gradient entry ${opt.toExponential(2)})`,
+      });
+      return {
+        theta: x,
+        iterations: iter,
+        converged: false,
+        objective: point.loss,
+        optimality: opt,
+        stoppedBy: "no-progress",
+        warnings,
+      };
     }
   }
 }

@@ -32,14 +32,21 @@ export function* proximalGrad(theta0: Float64Array, s: SolverSettings): SolverRu
     if (iter >= s.maxIter) return result(iter, "max-iter", opt);
     let accepted = false;
     for (let h = 0; h < MAX_HALVINGS; h++) {
-      const xt = proxL1(pen, x.map((v, j) => v - step * g[j]!), step);
+      const xt = proxL1(
+        pen,
+        x.map((v, j) => v - step * g[j]!),
+        step,
+      );
       const d = sub(xt, x);
       const dd = dot(d, d);
       if (dd === 0) break; // the step moved nothing: rounding has the last word
       const t = yield* evaluate(xt, 1);
       // The majorisation, from the loss or (convexity: f(x⁺) − f(x) − gᵀd ≤ (g⁺ − g)ᵀd) from the
       // gradients, which keep their precision where the loss's rounding hides the difference.
-      if (Number.isFinite(t.loss) && (t.loss <= loss + dot(g, d) + dd / (2 * step) || dot(sub(t.grad!, g), d) <= dd / (2 * step))) {
+      if (
+        Number.isFinite(t.loss) &&
+        (t.loss <= loss + dot(g, d) + dd / (2 * step) || dot(sub(t.grad!, g), d) <= dd / (2 * step))
+      ) {
         const yv = sub(t.grad!, g);
         const sy = dot(d, yv);
         x = xt;
@@ -52,7 +59,10 @@ export function* proximalGrad(theta0: Float64Array, s: SolverSettings): SolverRu
       step /= 2;
     }
     if (!accepted) {
-      warnings.push({ code: "NO_PROGRESS", message: `proximal_grad stopped after ${iter} iterations: no step decreases the objective (optimality ${opt.toExponential(2)})` });
+      warnings.push({
+        code: "NO_PROGRESS",
+        message: `proximal_grad stopped after ${iter} iterations: no step decreases the objective (optimality ${opt.toExponential(2)})`,
+      });
       return result(iter, "no-progress", opt);
     }
   }

@@ -88,7 +88,8 @@ export function compileBloscWasm(wa: typeof WebAssembly | undefined): WebAssembl
 export function leaseWasmBlocks(blocksize: number, accumulatorBytes = 0): WasmBlocks | null {
   const module = bloscWasmModule();
   if (!module) return null;
-  if (blocksize > KEEP_BLOCK_BYTES || accumulatorBytes > KEEP_ACCUMULATOR_BYTES || keptLent) return new WasmBlocks(module, null);
+  if (blocksize > KEEP_BLOCK_BYTES || accumulatorBytes > KEEP_ACCUMULATOR_BYTES || keptLent)
+    return new WasmBlocks(module, null);
   kept ??= new WasmBlocks(module, giveBackKept);
   keptLent = true;
   clearTimeout(idleTimer);
@@ -116,7 +117,10 @@ export class WasmBlocks {
   private OUT = 0;
 
   /** `onRelease`: what releasing does for the kept instance; null for one dropped after use. */
-  constructor(module: WebAssembly.Module, private readonly onRelease: (() => void) | null) {
+  constructor(
+    module: WebAssembly.Module,
+    private readonly onRelease: (() => void) | null,
+  ) {
     this.x = new WebAssembly.Instance(module, {}).exports as unknown as Exports;
     this.mem = new Uint8Array(this.x.memory.buffer);
     this.base = align(this.x.__heap_base.value as number);
@@ -135,7 +139,11 @@ export class WasmBlocks {
    * past what it keeps (its memory never shrinks).
    */
   reserve(blocksize: number, accumulatorBytes = 0, inputBytes = 0): boolean {
-    if (this.onRelease && (blocksize > KEEP_BLOCK_BYTES || accumulatorBytes > KEEP_ACCUMULATOR_BYTES || inputBytes > KEEP_INPUT_BYTES)) return false;
+    if (
+      this.onRelease &&
+      (blocksize > KEEP_BLOCK_BYTES || accumulatorBytes > KEEP_ACCUMULATOR_BYTES || inputBytes > KEEP_INPUT_BYTES)
+    )
+      return false;
     if (blocksize <= this.capacity && accumulatorBytes === this.accBytes && inputBytes <= this.inputBytes) return true;
     const cap = Math.max(blocksize, this.capacity);
     const input = accumulatorBytes === this.accBytes ? Math.max(inputBytes, this.inputBytes) : inputBytes;
@@ -174,17 +182,29 @@ export class WasmBlocks {
    * bytes, unshuffled for elements of `typesize` bytes when `shuffled`. Returns where in the
    * module's memory the block now is (until the next call).
    */
-  decodeBlock(src: Uint8Array, start: number, end: number, splits: number, neblock: number, bsize: number, typesize: number, shuffled: boolean, block: number): number {
+  decodeBlock(
+    src: Uint8Array,
+    start: number,
+    end: number,
+    splits: number,
+    neblock: number,
+    bsize: number,
+    typesize: number,
+    shuffled: boolean,
+    block: number,
+  ): number {
     const { mem, IN, TMP, OUT, x } = this;
     let ip = IN;
-    if (src.buffer === x.memory.buffer) ip = src.byteOffset + start; // read straight into the input region
+    if (src.buffer === x.memory.buffer)
+      ip = src.byteOffset + start; // read straight into the input region
     else mem.set(src.subarray(start, end), IN);
     let dp = shuffled ? TMP : OUT;
     for (let k = 0; k < splits; k++) {
       const csize = mem[ip]! | (mem[ip + 1]! << 8) | (mem[ip + 2]! << 16) | (mem[ip + 3]! << 24);
       ip += 4;
       if (csize === neblock) mem.copyWithin(dp, ip, ip + csize);
-      else if (x.lz4_decode(ip, csize, dp, neblock) !== neblock) throw new FormatError(`Blosc block ${block} decoded to the wrong size: the chunk is corrupt`);
+      else if (x.lz4_decode(ip, csize, dp, neblock) !== neblock)
+        throw new FormatError(`Blosc block ${block} decoded to the wrong size: the chunk is corrupt`);
       ip += csize;
       dp += neblock;
     }
@@ -230,7 +250,9 @@ export class WasmBlocks {
 
   /** Copies the accumulator's sums into `out` (its first out.length). */
   readAccumulator(out: Float64Array): void {
-    new Uint8Array(out.buffer, out.byteOffset, out.byteLength).set(this.mem.subarray(this.ACC, this.ACC + out.byteLength));
+    new Uint8Array(out.buffer, out.byteOffset, out.byteLength).set(
+      this.mem.subarray(this.ACC, this.ACC + out.byteLength),
+    );
   }
 
   /** Copies `bytes` into the accumulator region at byte `offset`: the rows combine() takes its second operands from. */

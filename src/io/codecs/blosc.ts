@@ -32,12 +32,25 @@ export interface BloscHeader {
 }
 
 export function bloscHeader(src: Uint8Array): BloscHeader {
-  if (src.length < HEADER_BYTES) throw new FormatError(`a Blosc chunk of ${src.length} bytes is shorter than its 16-byte header (truncated?)`);
+  if (src.length < HEADER_BYTES)
+    throw new FormatError(`a Blosc chunk of ${src.length} bytes is shorter than its 16-byte header (truncated?)`);
   const v = new DataView(src.buffer, src.byteOffset, src.byteLength);
-  const h = { version: src[0]!, flags: src[2]!, typesize: src[3]!, nbytes: v.getInt32(4, true), blocksize: v.getInt32(8, true), cbytes: v.getInt32(12, true) };
-  if (h.version < 1 || h.version > 2) throw new FormatError(`Blosc format version ${h.version} is not supported (only version 1 chunks, formats 1 and 2)`);
-  if (h.cbytes > src.length) throw new FormatError(`a Blosc chunk says it has ${h.cbytes} bytes but ${src.length} arrived: it is truncated`);
-  if (h.nbytes < 0 || h.blocksize <= 0 && h.nbytes > 0) throw new FormatError(`a Blosc header is corrupt (nbytes ${h.nbytes}, blocksize ${h.blocksize})`);
+  const h = {
+    version: src[0]!,
+    flags: src[2]!,
+    typesize: src[3]!,
+    nbytes: v.getInt32(4, true),
+    blocksize: v.getInt32(8, true),
+    cbytes: v.getInt32(12, true),
+  };
+  if (h.version < 1 || h.version > 2)
+    throw new FormatError(
+      `Blosc format version ${h.version} is not supported (only version 1 chunks, formats 1 and 2)`,
+    );
+  if (h.cbytes > src.length)
+    throw new FormatError(`a Blosc chunk says it has ${h.cbytes} bytes but ${src.length} arrived: it is truncated`);
+  if (h.nbytes < 0 || (h.blocksize <= 0 && h.nbytes > 0))
+    throw new FormatError(`a Blosc header is corrupt (nbytes ${h.nbytes}, blocksize ${h.blocksize})`);
   return h;
 }
 
@@ -96,7 +109,8 @@ export function decodeBloscRows(
   visit: (at: number, row: number, col: number, n: number) => void,
 ): void {
   const limit = rows * rowElems; // values to take
-  if (limit * itemsize > h.nbytes) throw new FormatError(`a Blosc chunk of ${h.nbytes} bytes is too short for ${rows} rows of ${rowElems} values`);
+  if (limit * itemsize > h.nbytes)
+    throw new FormatError(`a Blosc chunk of ${h.nbytes} bytes is too short for ${rows} rows of ${rowElems} values`);
   const pieces = (at: number, first: number, n: number): void => {
     // values [first, first + n) of the chunk are at `at`: cut where rows end
     let done = 0;
@@ -118,7 +132,8 @@ export function decodeBloscRows(
     }
     return;
   }
-  if (h.blocksize % itemsize !== 0) throw new FormatError(`Blosc blocks of ${h.blocksize} bytes do not hold whole ${itemsize}-byte values`);
+  if (h.blocksize % itemsize !== 0)
+    throw new FormatError(`Blosc blocks of ${h.blocksize} bytes do not hold whole ${itemsize}-byte values`);
   forEachBlock(src, h, (j, start, end, splits, neblock, bsize) => {
     if ((j * h.blocksize) / itemsize >= limit) return;
     const at = wasm.decodeBlock(src, start, end, splits, neblock, bsize, h.typesize, shuffledFlag(h), j);
@@ -128,7 +143,10 @@ export function decodeBloscRows(
 
 /** The bytes of a chunk stored as they are. */
 function memcpyed(src: Uint8Array, h: BloscHeader): Uint8Array {
-  if (src.length < HEADER_BYTES + h.nbytes) throw new FormatError(`an uncompressed Blosc chunk holds ${src.length - HEADER_BYTES} of its ${h.nbytes} bytes: it is truncated`);
+  if (src.length < HEADER_BYTES + h.nbytes)
+    throw new FormatError(
+      `an uncompressed Blosc chunk holds ${src.length - HEADER_BYTES} of its ${h.nbytes} bytes: it is truncated`,
+    );
   return src.subarray(HEADER_BYTES, HEADER_BYTES + h.nbytes);
 }
 
@@ -141,7 +159,11 @@ function shuffledFlag(h: BloscHeader): boolean {
  * a 4-byte size and at most `neblock` bytes (C-Blosc stores a stream that would not shrink as it
  * is), all inside the chunk; `src[start, end)` holds them.
  */
-function forEachBlock(src: Uint8Array, h: BloscHeader, visit: (j: number, start: number, end: number, splits: number, neblock: number, bsize: number) => void): void {
+function forEachBlock(
+  src: Uint8Array,
+  h: BloscHeader,
+  visit: (j: number, start: number, end: number, splits: number, neblock: number, bsize: number) => void,
+): void {
   const v = new DataView(src.buffer, src.byteOffset, src.byteLength);
   const { typesize, blocksize, nbytes } = h;
   const nblocks = Math.ceil(nbytes / blocksize);
@@ -149,15 +171,21 @@ function forEachBlock(src: Uint8Array, h: BloscHeader, visit: (j: number, start:
   for (let j = 0; j < nblocks; j++) {
     const leftover = j === nblocks - 1 && nbytes % blocksize !== 0;
     const bsize = leftover ? nbytes % blocksize : blocksize;
-    const splits = (h.flags & FLAG_DONT_SPLIT) === 0 && typesize <= MAX_SPLITS && blocksize / typesize >= MIN_BUFFERSIZE && !leftover ? typesize : 1;
+    const splits =
+      (h.flags & FLAG_DONT_SPLIT) === 0 && typesize <= MAX_SPLITS && blocksize / typesize >= MIN_BUFFERSIZE && !leftover
+        ? typesize
+        : 1;
     const neblock = Math.floor(bsize / splits);
-    if (neblock * splits !== bsize) throw new FormatError(`a Blosc header is corrupt (blocks of ${blocksize} bytes split into ${splits} streams)`);
+    if (neblock * splits !== bsize)
+      throw new FormatError(`a Blosc header is corrupt (blocks of ${blocksize} bytes split into ${splits} streams)`);
     const start = v.getInt32(HEADER_BYTES + 4 * j, true);
     let end = start;
     for (let k = 0; k < splits; k++) {
-      if (end < HEADER_BYTES || end + 4 > src.length) throw new FormatError(`Blosc block ${j} starts outside the chunk: it is truncated or corrupt`);
+      if (end < HEADER_BYTES || end + 4 > src.length)
+        throw new FormatError(`Blosc block ${j} starts outside the chunk: it is truncated or corrupt`);
       const csize = v.getInt32(end, true);
-      if (csize < 0 || csize > neblock) throw new FormatError(`Blosc block ${j} has a stream of ${csize} bytes for ${neblock}: the chunk is corrupt`);
+      if (csize < 0 || csize > neblock)
+        throw new FormatError(`Blosc block ${j} has a stream of ${csize} bytes for ${neblock}: the chunk is corrupt`);
       end += 4 + csize;
       if (end > src.length) throw new FormatError(`Blosc block ${j} runs past the end of the chunk: it is truncated`);
     }
@@ -178,7 +206,8 @@ function decodeBloscJs(src: Uint8Array, h: BloscHeader, out: Uint8Array): void {
       const csize = v.getInt32(sp, true);
       sp += 4;
       if (csize === neblock) target.set(src.subarray(sp, sp + csize), dp);
-      else if (lz4DecodeBlock(src, sp, sp + csize, target, dp, neblock) !== neblock) throw new FormatError(`Blosc block ${j} decoded to the wrong size: the chunk is corrupt`);
+      else if (lz4DecodeBlock(src, sp, sp + csize, target, dp, neblock) !== neblock)
+        throw new FormatError(`Blosc block ${j} decoded to the wrong size: the chunk is corrupt`);
       sp += csize;
       dp += neblock;
     }
@@ -224,7 +253,13 @@ function unshuffle4(src: Uint8Array, n: number, dst: Uint8Array, at: number): vo
 /** Eight streams: each element as two words. */
 function unshuffle8(src: Uint8Array, n: number, dst: Uint8Array, at: number): void {
   const d = new Uint32Array(dst.buffer, dst.byteOffset + at, 2 * n);
-  const s1 = n, s2 = 2 * n, s3 = 3 * n, s4 = 4 * n, s5 = 5 * n, s6 = 6 * n, s7 = 7 * n;
+  const s1 = n,
+    s2 = 2 * n,
+    s3 = 3 * n,
+    s4 = 4 * n,
+    s5 = 5 * n,
+    s6 = 6 * n,
+    s7 = 7 * n;
   for (let i = 0; i < n; i++) {
     d[2 * i] = src[i]! | (src[s1 + i]! << 8) | (src[s2 + i]! << 16) | (src[s3 + i]! << 24);
     d[2 * i + 1] = src[s4 + i]! | (src[s5 + i]! << 8) | (src[s6 + i]! << 16) | (src[s7 + i]! << 24);
@@ -294,7 +329,14 @@ export function encodeBlosc(data: Uint8Array, typesize: number, options: BloscOp
   return out.slice(0, op);
 }
 
-function writeHeader(out: Uint8Array, flags: number, typesize: number, nbytes: number, blocksize: number, cbytes: number): void {
+function writeHeader(
+  out: Uint8Array,
+  flags: number,
+  typesize: number,
+  nbytes: number,
+  blocksize: number,
+  cbytes: number,
+): void {
   const v = new DataView(out.buffer, out.byteOffset, out.byteLength);
   out[0] = 2; // Blosc format version
   out[1] = 1; // LZ4 format version

@@ -11,7 +11,14 @@ import { FormatError } from "../../errors.js";
  * Decodes the LZ4 block `src[start, end)` into `dst` from `at`, which must have room for exactly
  * `expected` bytes; returns the number of bytes written, which must be `expected`.
  */
-export function lz4DecodeBlock(src: Uint8Array, start: number, end: number, dst: Uint8Array, at: number, expected: number): number {
+export function lz4DecodeBlock(
+  src: Uint8Array,
+  start: number,
+  end: number,
+  dst: Uint8Array,
+  at: number,
+  expected: number,
+): number {
   const sv = new DataView(src.buffer, src.byteOffset, src.byteLength);
   const dv = new DataView(dst.buffer, dst.byteOffset, dst.byteLength);
   const limit = at + expected;
@@ -106,7 +113,14 @@ const table = new Int32Array(1 << HASH_LOG);
  * Compresses `src[start, end)` into `dst` from `at`, using at most `room` bytes; returns the bytes
  * written, or -1 when the result would not fit (the caller then stores the bytes as they are).
  */
-export function lz4EncodeBlock(src: Uint8Array, start: number, end: number, dst: Uint8Array, at: number, room: number): number {
+export function lz4EncodeBlock(
+  src: Uint8Array,
+  start: number,
+  end: number,
+  dst: Uint8Array,
+  at: number,
+  room: number,
+): number {
   const sv = new DataView(src.buffer, src.byteOffset, src.byteLength);
   const limit = at + room;
   let op = at;
@@ -115,7 +129,11 @@ export function lz4EncodeBlock(src: Uint8Array, start: number, end: number, dst:
   const emit = (litEnd: number, offset: number, matchLen: number): boolean => {
     const lit = litEnd - anchor;
     // token, literal length bytes, literals, offset, match length bytes
-    const need = 1 + (lit >= 15 ? 1 + Math.floor((lit - 15) / 255) : 0) + lit + (matchLen ? 2 + (matchLen - 4 >= 15 ? 1 + Math.floor((matchLen - 19) / 255) : 0) : 0);
+    const need =
+      1 +
+      (lit >= 15 ? 1 + Math.floor((lit - 15) / 255) : 0) +
+      lit +
+      (matchLen ? 2 + (matchLen - 4 >= 15 ? 1 + Math.floor((matchLen - 19) / 255) : 0) : 0);
     if (op + need > limit) return false;
     const tokenAt = op++;
     let token = (lit >= 15 ? 15 : lit) << 4;

@@ -1,4 +1,8 @@
 // deep-eql (chai's deep equality) ships no types.
 declare module "deep-eql" {
-  export default function deepEqual(actual: unknown, expected: unknown, options?: { comparator?(actual: unknown, expected: unknown): boolean | null }): boolean;
+  export default function deepEqual(
+    actual: unknown,
+    expected: unknown,
+    options?: { comparator?(actual: unknown, expected: unknown): boolean | null },
+  ): boolean;
 }

@@ -25,7 +25,16 @@ function show(v: unknown): string {
   if (typeof v === "function") return `[Function ${v.name || "anonymous"}]`;
   try {
     const s = JSON.stringify(v, (_k, x: unknown) => (typeof x === "bigint" ? `${x}n` : x));
-    if (s !== undefined) return (v !== null && typeof v === "object" && v.constructor?.name && v.constructor.name !== "Object" && v.constructor.name !== "Array" ? `${v.constructor.name} ` : "") + (s.length > 400 ? `${s.slice(0, 400)}…` : s);
+    if (s !== undefined)
+      return (
+        (v !== null &&
+        typeof v === "object" &&
+        v.constructor?.name &&
+        v.constructor.name !== "Object" &&
+        v.constructor.name !== "Array"
+          ? `${v.constructor.name} `
+          : "") + (s.length > 400 ? `${s.slice(0, 400)}…` : s)
+      );
   } catch {
     // cyclic
   }
@@ -56,27 +65,69 @@ export function fail(message: Message = "Failed"): never {
 }
 
 export function equal<T>(actual: unknown, expected: T, message?: Message): asserts actual is T {
-  if (!Object.is(actual, expected)) raise(message, `Expected values to be strictly equal:\n${show(actual)} !== ${show(expected)}`, actual, expected, "strictEqual");
+  if (!Object.is(actual, expected))
+    raise(
+      message,
+      `Expected values to be strictly equal:\n${show(actual)} !== ${show(expected)}`,
+      actual,
+      expected,
+      "strictEqual",
+    );
 }
 
 export function notEqual(actual: unknown, expected: unknown, message?: Message): void {
-  if (Object.is(actual, expected)) raise(message, `Expected "actual" to be strictly unequal to: ${show(expected)}`, actual, expected, "notStrictEqual");
+  if (Object.is(actual, expected))
+    raise(
+      message,
+      `Expected "actual" to be strictly unequal to: ${show(expected)}`,
+      actual,
+      expected,
+      "notStrictEqual",
+    );
 }
 
 export function deepEqual<T>(actual: unknown, expected: T, message?: Message): asserts actual is T {
-  if (!deepStrict(actual, expected)) raise(message, `Expected values to be strictly deep-equal:\n  actual: ${show(actual)}\nexpected: ${show(expected)}`, actual, expected, "deepStrictEqual");
+  if (!deepStrict(actual, expected))
+    raise(
+      message,
+      `Expected values to be strictly deep-equal:\n  actual: ${show(actual)}\nexpected: ${show(expected)}`,
+      actual,
+      expected,
+      "deepStrictEqual",
+    );
 }
 
 export function notDeepEqual(actual: unknown, expected: unknown, message?: Message): void {
-  if (deepStrict(actual, expected)) raise(message, `Expected "actual" not to be strictly deep-equal to: ${show(expected)}`, actual, expected, "notDeepStrictEqual");
+  if (deepStrict(actual, expected))
+    raise(
+      message,
+      `Expected "actual" not to be strictly deep-equal to: ${show(expected)}`,
+      actual,
+      expected,
+      "notDeepStrictEqual",
+    );
 }
 
 export function match(actual: string, pattern: RegExp, message?: Message): void {
-  if (typeof actual !== "string" || !pattern.test(actual)) raise(message, `The input did not match the regular expression ${pattern}. Input: ${show(actual)}`, actual, pattern, "match");
+  if (typeof actual !== "string" || !pattern.test(actual))
+    raise(
+      message,
+      `The input did not match the regular expression ${pattern}. Input: ${show(actual)}`,
+      actual,
+      pattern,
+      "match",
+    );
 }
 
 export function doesNotMatch(actual: string, pattern: RegExp, message?: Message): void {
-  if (typeof actual === "string" && pattern.test(actual)) raise(message, `The input was expected to not match the regular expression ${pattern}. Input: ${show(actual)}`, actual, pattern, "doesNotMatch");
+  if (typeof actual === "string" && pattern.test(actual))
+    raise(
+      message,
+      `The input was expected to not match the regular expression ${pattern}. Input: ${show(actual)}`,
+      actual,
+      pattern,
+      "doesNotMatch",
+    );
 }
 
 type Expected = RegExp | (new (...args: never[]) => unknown) | ((err: unknown) => boolean) | Record<string, unknown>;
@@ -85,18 +136,40 @@ type Expected = RegExp | (new (...args: never[]) => unknown) | ((err: unknown) =
 function check(err: unknown, expected: Expected | Message | undefined, message: Message, operator: string): void {
   if (expected === undefined || typeof expected === "string") return;
   if (expected instanceof RegExp) {
-    if (!expected.test(String(err))) raise(message, `The error did not match the regular expression ${expected}: ${show(err)}`, err, expected, operator);
+    if (!expected.test(String(err)))
+      raise(
+        message,
+        `The error did not match the regular expression ${expected}: ${show(err)}`,
+        err,
+        expected,
+        operator,
+      );
     return;
   }
   if (expected instanceof Error) {
-    if (!deepStrict(err, expected)) raise(message, `The error differs from the expected one: ${show(err)}`, err, expected, operator);
+    if (!deepStrict(err, expected))
+      raise(message, `The error differs from the expected one: ${show(err)}`, err, expected, operator);
     return;
   }
   if (typeof expected === "function") {
     if (expected.prototype !== undefined && err instanceof expected) return;
-    if (Error.isPrototypeOf(expected) || expected === Error) raise(message, `The error is expected to be an instance of "${expected.name}". Received ${show(err)}`, err, expected, operator);
+    if (Error.isPrototypeOf(expected) || expected === Error)
+      raise(
+        message,
+        `The error is expected to be an instance of "${expected.name}". Received ${show(err)}`,
+        err,
+        expected,
+        operator,
+      );
     const result = (expected as (e: unknown) => unknown)(err);
-    if (result !== true) raise(message, `The validation function is expected to return "true". Received ${show(result)}\n\nCaught error:\n\n${show(err)}`, err, expected, operator);
+    if (result !== true)
+      raise(
+        message,
+        `The validation function is expected to return "true". Received ${show(result)}\n\nCaught error:\n\n${show(err)}`,
+        err,
+        expected,
+        operator,
+      );
     return;
   }
   for (const [key, want] of Object.entries(expected)) {
@@ -115,22 +188,43 @@ export function throws(fn: () => unknown, expected?: Expected | string, message?
   } catch (err) {
     caught = err;
   }
-  if (caught === NOTHING) raise(typeof expected === "string" ? expected : message, "Missing expected exception.", undefined, expected, "throws");
+  if (caught === NOTHING)
+    raise(
+      typeof expected === "string" ? expected : message,
+      "Missing expected exception.",
+      undefined,
+      expected,
+      "throws",
+    );
   check(caught, expected, message, "throws");
 }
 
-export async function rejects(what: Promise<unknown> | (() => Promise<unknown>), expected?: Expected | string, message?: Message): Promise<void> {
+export async function rejects(
+  what: Promise<unknown> | (() => Promise<unknown>),
+  expected?: Expected | string,
+  message?: Message,
+): Promise<void> {
   let caught: unknown = NOTHING;
   try {
     await (typeof what === "function" ? what() : what);
   } catch (err) {
     caught = err;
   }
-  if (caught === NOTHING) raise(typeof expected === "string" ? expected : message, "Missing expected rejection.", undefined, expected, "rejects");
+  if (caught === NOTHING)
+    raise(
+      typeof expected === "string" ? expected : message,
+      "Missing expected rejection.",
+      undefined,
+      expected,
+      "rejects",
+    );
   check(caught, expected, message, "rejects");
 }
 
-export async function doesNotReject(what: Promise<unknown> | (() => Promise<unknown>), message?: Message): Promise<void> {
+export async function doesNotReject(
+  what: Promise<unknown> | (() => Promise<unknown>),
+  message?: Message,
+): Promise<void> {
   try {
     await (typeof what === "function" ? what() : what);
   } catch (err) {
@@ -152,8 +246,24 @@ export const deepStrictEqual = deepEqual;
 export const notDeepStrictEqual = notDeepEqual;
 
 const assert = Object.assign((value: unknown, message?: Message) => ok(value, message), {
-  ok, fail, equal, notEqual, deepEqual, notDeepEqual, match, doesNotMatch, throws, rejects, doesNotThrow, doesNotReject,
-  strictEqual, notStrictEqual, deepStrictEqual, notDeepStrictEqual, AssertionError, strict: undefined as unknown,
+  ok,
+  fail,
+  equal,
+  notEqual,
+  deepEqual,
+  notDeepEqual,
+  match,
+  doesNotMatch,
+  throws,
+  rejects,
+  doesNotThrow,
+  doesNotReject,
+  strictEqual,
+  notStrictEqual,
+  deepStrictEqual,
+  notDeepStrictEqual,
+  AssertionError,
+  strict: undefined as unknown,
 });
 assert.strict = assert;
 export default assert;

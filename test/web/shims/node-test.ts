@@ -26,7 +26,8 @@ interface MochaGlobals {
 }
 
 const mocha = globalThis as unknown as MochaGlobals;
-if (typeof mocha.describe !== "function") throw new Error("node:test shim: no mocha in this page (run it under web-test-runner)");
+if (typeof mocha.describe !== "function")
+  throw new Error("node:test shim: no mocha in this page (run it under web-test-runner)");
 
 function split(a: Options | Body, b: Body | undefined): [Options, Body] {
   if (typeof a === "function") return [{}, a];

@@ -4,7 +4,10 @@
 import { decodeBlosc, type BloscEngine } from "../../../src/io/codecs/blosc.js";
 import { bloscWasmModule } from "../../../src/io/codecs/blosc-wasm.js";
 
-const scope = self as unknown as { onmessage: ((e: MessageEvent) => void) | null; postMessage(message: unknown, transfer?: Transferable[]): void };
+const scope = self as unknown as {
+  onmessage: ((e: MessageEvent) => void) | null;
+  postMessage(message: unknown, transfer?: Transferable[]): void;
+};
 
 scope.onmessage = (e: MessageEvent<{ bytes: ArrayBuffer; engine: BloscEngine }>) => {
   try {
