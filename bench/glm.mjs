@@ -125,7 +125,7 @@ if (!o["no-big"]) {
     made_by: `numpy ${sk.hello.numpy} default_rng(1), as the anchor`,
     generate_and_write_s: sk.hello.data_s,
   };
-  let t = performance.now();
+  const t = performance.now();
   const X = await (await mw.fromZarr(`${o.dir}/X`)).persist({ scheduler: client });
   const y = await (await mw.fromZarr(`${o.dir}/y`)).persist({ scheduler: client });
   out.data.meshwork_read_and_persist_s = r3((performance.now() - t) / 1000);

@@ -24,7 +24,7 @@ export async function bundleModule(module: string | URL): Promise<BundledModule>
     outfile: "task-module.js",
     logLevel: "silent",
   };
-  let result;
+  let result: Awaited<ReturnType<typeof build<typeof common>>>;
   try {
     result = await build({
       ...common,

@@ -4,7 +4,7 @@
 
 import { createHash, timingSafeEqual } from "node:crypto";
 import { constants, realpathSync, statSync } from "node:fs";
-import { open, realpath } from "node:fs/promises";
+import { type FileHandle, open, realpath } from "node:fs/promises";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { sep } from "node:path";
 import { pipeline } from "node:stream/promises";
@@ -220,7 +220,7 @@ async function send(
     return notFound();
   }
   if (!file.startsWith(root + sep)) return notFound();
-  let fh;
+  let fh: FileHandle;
   try {
     // O_NOFOLLOW: a symlink swapped in after realpath is not followed.
     fh = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW);

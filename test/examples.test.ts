@@ -104,7 +104,7 @@ test("examples/07-dataframe writes Parquet, groups long trips by vendor, joins v
     assert.match(r.stdout, /wrote 4 Parquet files of 20000 trips to .*trips/);
     assert.match(
       r.stdout,
-      /mw\.DataFrame<read-parquet, npartitions=4, columns=4, tasks=4>\n  vendor\s+int32\n  zone\s+utf8\n  distance\s+float64\n  fare\s+float64/,
+      /mw\.DataFrame<read-parquet, npartitions=4, columns=4, tasks=4>\n {2}vendor\s+int32\n {2}zone\s+utf8\n {2}distance\s+float64\n {2}fare\s+float64/,
     );
     const rows = [
       ...r.stdout.matchAll(/^ {2}(\w+ Cab)\s+trips\s+(\d+)\s+fare\s+(\d+)\s+\$\/mile mean ([\d.]+) max ([\d.]+)$/gm),

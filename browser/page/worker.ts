@@ -125,6 +125,7 @@ async function start(token: string | undefined, webrtc: boolean, lieForTests: bo
   setInterval(report, 500);
 }
 
+// biome-ignore lint/suspicious/noGlobalAssign: a dedicated worker receives through its global onmessage
 onmessage = (e: MessageEvent<ToTabWorker | BridgeMessage>) => {
   const m = e.data;
   if (bridge.take(m)) return;

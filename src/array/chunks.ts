@@ -64,7 +64,7 @@ export function normalizeChunks(spec: ChunksSpec | undefined, shape: readonly nu
       if (c) fixed *= Math.max(...c, 1);
     });
     const budget = Math.max(1, AUTO_CHUNK_BYTES / fixed);
-    const side = Math.max(1, Math.floor(Math.pow(budget, 1 / autoAxes.length)));
+    const side = Math.max(1, Math.floor(budget ** (1 / autoAxes.length)));
     for (const axis of autoAxes) out[axis] = regularChunks(shape[axis]!, Math.max(1, Math.min(side, shape[axis]!)));
   }
   return out as number[][];

@@ -60,10 +60,7 @@ function tree(
   extra: unknown[] = [],
 ): ChunkedArray {
   const nd = a.ndim;
-  const split = Math.max(
-    2,
-    Math.floor(Math.pow(options.splitEvery ?? DEFAULT_SPLIT_EVERY, 1 / Math.max(1, axes.length))),
-  );
+  const split = Math.max(2, Math.floor((options.splitEvery ?? DEFAULT_SPLIT_EVERY) ** (1 / Math.max(1, axes.length))));
   const name = tokenName(op, axes, keepdims, split, ...extra, a.name);
   const layer = new Map<string, GraphNode>();
   const outChunks = a.chunks

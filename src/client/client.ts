@@ -2,7 +2,7 @@
 // in one turn of the event loop go to the scheduler as one graph update; results come straight
 // from the workers that hold them (data.ts).
 
-import { Comm } from "../comm/comm.js";
+import type { Comm } from "../comm/comm.js";
 import { dispatch } from "../comm/dispatch.js";
 import { greet } from "../comm/handshake.js";
 import { PeerPool } from "../comm/peers.js";

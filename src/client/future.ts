@@ -195,6 +195,7 @@ export class Future<T = unknown> implements Promise<T> {
     this.release();
   }
 
+  // biome-ignore lint/suspicious/noThenProperty: a Future is awaitable by design (await future gives its result)
   then<R1 = T, R2 = never>(
     onfulfilled?: ((value: T) => R1 | PromiseLike<R1>) | null,
     onrejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null,

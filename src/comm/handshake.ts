@@ -23,7 +23,7 @@ export async function greet(
   timeoutMs = HANDSHAKE_TIMEOUT_MS,
 ): Promise<Welcome> {
   comm.send({ op: "hello", version: PROTOCOL_VERSION, codecs: CODECS, ...hello });
-  let reply;
+  let reply: Awaited<ReturnType<Comm["next"]>>;
   try {
     reply = await comm.next(timeoutMs);
   } catch (err) {
@@ -66,7 +66,7 @@ export async function welcome(
   admit: (hello: Hello) => Admission,
   timeoutMs = HANDSHAKE_TIMEOUT_MS,
 ): Promise<{ hello: Hello; id: string } | null> {
-  let msg;
+  let msg: Awaited<ReturnType<Comm["next"]>>;
   try {
     msg = await comm.next(timeoutMs);
   } catch (err) {

@@ -10,7 +10,7 @@ import { LayeredGraph, Task, TaskRef, type GraphNode } from "../graph/task.js";
 import type { ComputeOptions } from "../graph/collection.js";
 import { DataFrame, token } from "./frame.js";
 import { LazyValue } from "./lazy.js";
-import { Part } from "./part.js";
+import type { Part } from "./part.js";
 import { DF } from "./register.js";
 
 /**

@@ -2,7 +2,7 @@
 // messages into SchedulerState events and delivers the instructions that come back. All decisions
 // live in SchedulerState; this file only moves messages.
 
-import { Comm } from "../comm/comm.js";
+import type { Comm } from "../comm/comm.js";
 import { dispatch } from "../comm/dispatch.js";
 import { welcome } from "../comm/handshake.js";
 import { listen, type Listener } from "../comm/registry.js";

@@ -7,7 +7,7 @@
 import { LostDataError, type ErrorData } from "../errors.js";
 import type { FnDef, LinkReport, ModuleDef, TaskMsg, WorkerHello } from "../protocol/messages.js";
 import type { Serialized } from "../protocol/refs.js";
-import { ClientState, TaskState, WorkerRecord, type Retirement, type TaskStateName } from "./model.js";
+import { ClientState, type TaskState, WorkerRecord, type Retirement, type TaskStateName } from "./model.js";
 import { holders, Outbox, type Instruction } from "./outbox.js";
 import * as stealing from "./stealing.js";
 import * as noWorker from "./no-worker.js";

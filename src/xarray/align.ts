@@ -4,7 +4,7 @@
 
 import { AlignmentError } from "../errors.js";
 import type { ChunkedArray } from "../array/core.js";
-import { Coordinate } from "./coords.js";
+import type { Coordinate } from "./coords.js";
 import { iselCoord, iselVariable, runs, type Positions } from "./indexing.js";
 import type { Variable } from "./variable.js";
 

@@ -14,7 +14,7 @@ import {
   type ComputeOptions,
 } from "../graph/collection.js";
 import { LayeredGraph, type GraphNode } from "../graph/task.js";
-import { Coordinate } from "./coords.js";
+import type { Coordinate } from "./coords.js";
 import { DataArray, toCoordinate } from "./dataarray.js";
 import {
   iselCoord,

@@ -5,7 +5,7 @@
 import { ArgumentError, LabelError } from "../errors.js";
 import { ChunkedArray } from "../array/core.js";
 import { fromArray } from "../array/creation.js";
-import { NDArray } from "../array/ndarray.js";
+import type { NDArray } from "../array/ndarray.js";
 import type { DType } from "../array/dtype.js";
 import type { SliceSpec } from "../array/indexing.js";
 

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { delayed, NoWorkerError, type Client } from "../../node/index.js";
-import { fromArray, NDArray } from "../../node/array.js";
+import { fromArray, type NDArray } from "../../node/array.js";
 import { fromArrow } from "../../node/dataframe.js";
 import { tableFromArrays } from "@uwdata/flechette";
 import { chromiumMissing, tabCluster, tabsJoined } from "../helpers/chromium.js";

@@ -87,7 +87,7 @@ describe("progress on a cluster", () => {
       `shows work part done: ${JSON.stringify(counts)}`,
     );
     assert.deepEqual(counts.at(-1), { finished: 40, total: 40 });
-    assert.match(out.text, /\[#{10,}\] 40 \/ 40  100%  in [\d.]+ ?m?s\x1b\[K\n$/);
+    assert.match(out.text, /\[#{10,}\] 40 \/ 40 {2}100% {2}in [\d.]+ ?m?s\x1b\[K\n$/);
   });
 
   test("a map in a pipe: a line per interval and a last line, nothing redrawn", async () => {

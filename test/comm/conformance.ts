@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import {
-  Comm,
+  type Comm,
   CommClosedError,
   ConnectError,
   HandshakeError,

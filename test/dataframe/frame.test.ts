@@ -50,8 +50,8 @@ describe("a frame over Parquet files", () => {
     });
     const s = String(trips);
     assert.match(s, /^mw\.DataFrame<read-parquet, npartitions=10, columns=6, tasks=10>/);
-    assert.match(s, /\n  pickup\s+timestamp\[ms\]/);
-    assert.match(s, /\n  zone\s+utf8/);
+    assert.match(s, /\n {2}pickup\s+timestamp\[ms\]/);
+    assert.match(s, /\n {2}zone\s+utf8/);
   });
 
   test("persist keeps the partitions on the workers; the persisted frame computes the same table and builds on", async () => {

@@ -13,7 +13,10 @@ const THP = "/sys/kernel/mm/transparent_hugepage/enabled";
 /** Whether this machine can use it: Linux, glibc, transparent huge pages not off. */
 const usable =
   process.platform === "linux" &&
-  Boolean((process.report?.getReport() as { header?: { glibcVersionRuntime?: string } }).header?.glibcVersionRuntime) &&
+  Boolean(
+    (process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined)?.header
+      ?.glibcVersionRuntime,
+  ) &&
   existsSync(THP) &&
   !readFileSync(THP, "utf8").includes("[never]");
 

@@ -9,7 +9,7 @@
 import assert from "node:assert/strict";
 import { createHash, createHmac } from "node:crypto";
 import { after, before, describe, test } from "node:test";
-import { Client, Scheduler } from "../../node/index.js";
+import type { Client, Scheduler } from "../../node/index.js";
 import { opener, serialize, sha256, TicketKey, type Message } from "../../src/internal.js";
 import { CLIENT, guardedCluster, TAB, type GuardedCluster } from "./cluster.js";
 import { Hostile } from "./hostile.js";

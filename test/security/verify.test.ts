@@ -5,7 +5,7 @@
 
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { Client, Scheduler } from "../../node/index.js";
+import type { Client, Scheduler } from "../../node/index.js";
 import { WorkerGroup } from "../../node/worker-group.js";
 import { digestOf, serialize, type Message } from "../../src/internal.js";
 import { guardedCluster, TAB, type GuardedCluster } from "./cluster.js";

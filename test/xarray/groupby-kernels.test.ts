@@ -187,7 +187,7 @@ describe("grouped folds, a run of rows at a time", () => {
         for (const [i, g] of merged.groups.entries()) {
           const k = i * 30 + 13;
           const n = partialCounts(merged)[k]!;
-          const moments = n > 0 && n - 1 > 0 ? merged.m2?.[k]! / (n - 1) : NaN;
+          const moments = n > 0 && n - 1 > 0 ? (merged.m2?.[k] ?? NaN) / (n - 1) : NaN;
           const want =
             op === "count"
               ? n

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import * as mw from "../../node/array.js";
 import { AlignmentError, LabelError, StoreError, FormatError, ArgumentError } from "../../node/index.js";
-import { DataArray, Dataset, openDataset, openMfDataset } from "../../node/xarray.js";
+import { DataArray, type Dataset, openDataset, openMfDataset } from "../../node/xarray.js";
 import { startCluster, type TestCluster } from "../helpers/cluster.js";
 import { expectedArray, expectedDType, fixture, pythonWith } from "../io/fixtures.js";
 

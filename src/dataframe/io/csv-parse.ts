@@ -3,7 +3,7 @@
 // the column's type. Quotes ("…", "" inside) as RFC 4180; \r\n and \n end records.
 
 import { ParseError } from "../../errors.js";
-import { Column, rawColumn, stringColumn } from "../column.js";
+import { type Column, rawColumn, stringColumn } from "../column.js";
 import { isInteger, isTimestamp, MS_PER_UNIT, timestampUnit, type DType, type TimestampType } from "../dtypes.js";
 
 const QUOTE = 34;

@@ -2,7 +2,7 @@
 // astype, fillna, dropna, head. Each returns a new partition; columns nobody changed are shared.
 
 import { ArgumentError, ColumnError } from "../../errors.js";
-import { Column, columnFrom, rawColumn, stringColumn } from "../column.js";
+import { type Column, columnFrom, rawColumn, stringColumn } from "../column.js";
 import {
   isBig,
   isFloat,
