@@ -66,6 +66,8 @@ export {
 } from "./errors.js";
 export type { ErrorData } from "./errors.js";
 export { setLogger, consoleLogger } from "./log.js";
+export { createRuntime, defaultRuntime, type Runtime, type RuntimeParts } from "./runtime.js";
+export { Transports } from "./comm/registry.js";
 export type { Logger, LogLevel } from "./log.js";
 export { registerWireClass } from "./protocol/wire-classes.js";
 export type { WireClass } from "./protocol/wire-classes.js";

@@ -2,7 +2,15 @@
 
 export * from "./index.js";
 export { Comm, type CloseInfo, type CommStats } from "./comm/comm.js";
-export { connect, listen, registerTransport, knownSchemes, schemeOf, type Listener } from "./comm/registry.js";
+export {
+  connect,
+  listen,
+  registerTransport,
+  knownSchemes,
+  schemeOf,
+  realmTransports,
+  type Listener,
+} from "./comm/registry.js";
 export { inprocTransport, inprocHub, type HubLink, type HubMessage, type InprocOptions } from "./comm/inproc.js";
 export { greet, welcome } from "./comm/handshake.js";
 export { wsTransport, type WsPlatform } from "./comm/ws.js";
@@ -70,6 +78,8 @@ export {
   receiveBufferStats,
   clearReceiveBuffers,
   setSpareBudget,
+  ReceiveBuffers,
+  realmReceiveBuffers,
   setReceiveAhead,
   SPARE_MIN_BYTES,
   MAX_SPARE_BYTES,

@@ -6,7 +6,7 @@
 // page makes (RTCPeerConnection exists only there) and hands over; where one cannot be made in
 // time, the worker uses the relay, and says so.
 
-import { registerTransport } from "../../src/comm/registry.js";
+import type { Transport } from "../../src/comm/types.js";
 import { relayQuery, relayTransport } from "../../src/comm/relay.js";
 import { bridgeEnd, type BridgeMessage } from "../../src/comm/rtc-link.js";
 import type { SocketLike } from "../../src/comm/socket.js";
@@ -14,7 +14,7 @@ import { openSocketChannel } from "../../src/comm/ws.js";
 import { ConnectError } from "../../src/errors.js";
 import { consoleLogger, setLogger } from "../../src/log.js";
 import { randomId } from "../../src/util/ids.js";
-import { setReceiveAhead } from "../../src/util/receive-buffers.js";
+import { createRuntime } from "../../src/runtime.js";
 import { Worker } from "../../src/worker/server.js";
 import type { TabPeer, TabStatus, ToTabWorker } from "./protocol.js";
 
@@ -22,12 +22,11 @@ const secure = location.protocol === "https:";
 const origin = `${secure ? "wss" : "ws"}://${location.host}`;
 const ownOrigin = (url: string) => url === origin || url.startsWith(`${origin}/`);
 const open = (url: string) => new WebSocket(url) as unknown as SocketLike;
-registerTransport(relayTransport({ open }, "relay"));
-registerTransport(relayTransport({ open }, "relays"));
+const transports: Transport[] = [relayTransport({ open }, "relay"), relayTransport({ open }, "relays")];
 // The scheduler is reached directly; every other data server (Node workers' ws://, worker threads
 // of the scheduler's own process at inproc://) through the scheduler's relay-to route.
 for (const scheme of ["ws", "wss", "inproc"]) {
-  registerTransport({
+  transports.push({
     scheme,
     connect: (address, options) =>
       ownOrigin(address)
@@ -44,8 +43,16 @@ for (const scheme of ["ws", "wss", "inproc"]) {
 }
 
 const name = `tab-${randomId(3)}`;
-setReceiveAhead(false); // as in the browser entry (browser/index.ts): a page's links are too slow for it to show
-setLogger(consoleLogger("warn", name));
+// The tab's worker's runtime (src/runtime.ts): its transports, its logger, and no receiving ahead
+// (as in the browser entry, browser/index.ts: a page's links are too slow for it to show).
+const runtime = createRuntime({
+  transports,
+  logger: consoleLogger("warn", name),
+  receiveAhead: false,
+  workerKind: "browser",
+  client: null,
+});
+setLogger(runtime.logger); // for what still logs through the realm (links, the io readers)
 let worker: Worker | null = null;
 const status: TabStatus = {
   state: "starting",
@@ -109,6 +116,7 @@ async function start(token: string | undefined, webrtc: boolean, lieForTests: bo
       // Every other worker's data server is reached by WebRTC first; the scheduler's origin directly.
       webrtc: webrtc ? { bridge, useFor: (address) => !ownOrigin(address) } : undefined,
       lieForTests,
+      runtime,
     });
     status.state = "connected";
     status.workerId = worker.workerId;

@@ -21,6 +21,7 @@ import type { ServedDashboard } from "../servers/dashboard-server.js";
 import { randomId } from "../../src/util/ids.js";
 import { timingSafeSecretEquals } from "../platform/secrets.js";
 import { setStoreCredentials } from "../../src/io/store.js";
+import type { Runtime } from "../../src/runtime.js";
 
 export interface LocalClusterOptions {
   /** Worker threads to start. Default: the number of CPU cores. */
@@ -57,6 +58,11 @@ export interface LocalClusterOptions {
    * need none. Default true; it costs nothing but an idle port until a dashboard is opened.
    */
   dashboard?: boolean | { host?: string; port?: number };
+  /**
+   * The platform's pieces for the scheduler in this thread (transports, logger, buffer policy):
+   * see src/runtime.ts. Default: the realm's. The worker threads build their own from `logLevel`.
+   */
+  runtime?: Runtime | undefined;
 }
 
 /**
@@ -81,6 +87,7 @@ const LOCAL_CLUSTER_OPTION_NAMES = [
   "allowedFailures",
   "page",
   "dashboard",
+  "runtime",
 ];
 
 export class LocalCluster {
@@ -120,6 +127,7 @@ export class LocalCluster {
       allowedFailures: options.allowedFailures,
       // Neither the scheduler's links nor the threads keep the process alive: clients do while they wait.
       keepAlive: false,
+      runtime: options.runtime,
     });
     // The page first, so that worker threads know where /data/ is (they join in-process).
     let served: ServedPage | null = null;

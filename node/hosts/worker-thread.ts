@@ -7,6 +7,7 @@ import { inprocHub, inprocTransport } from "../../src/comm/inproc.js";
 import { registerTransport } from "../../src/comm/registry.js";
 import { isBridgeMessage } from "../../src/comm/rtc-link.js";
 import { consoleLogger, setLogger, type LogLevel } from "../../src/log.js";
+import { createRuntime } from "../../src/runtime.js";
 import { Worker } from "../../src/worker/server.js";
 import { nodeYield } from "../platform/platform.js";
 import { nodeUsesWebRtcFor, threadBridge } from "../platform/rtc.js";
@@ -17,7 +18,9 @@ import { nativeSha256, timingSafeSecretEquals } from "../platform/secrets.js";
 registerTransport(inprocTransport);
 const port = parentPort!;
 const config = workerData as ThreadWorkerConfig;
-setLogger(consoleLogger(config.logLevel as LogLevel, config.name));
+// This thread's runtime (src/runtime.ts): Node's transports (platform.ts registered them), its own logger.
+const runtime = createRuntime({ logger: consoleLogger(config.logLevel as LogLevel, config.name) });
+setLogger(runtime.logger); // for what still logs through the realm (links, the data plane)
 inprocHub.setParent({ post: (msg, transfer) => port.postMessage(msg, transfer as never) });
 
 let worker: Worker | null = null;
@@ -64,6 +67,7 @@ try {
     dataOrigin: config.dataOrigin,
     onScaleUp: (n) => port.postMessage({ thread: "grow", n } satisfies ThreadControl),
     yieldToEventLoop: nodeYield,
+    runtime,
   });
   void worker.closed.then((reason) => shutDown(reason));
   port.postMessage({ thread: "ready", workerId: worker.workerId, address: worker.address } satisfies ThreadControl);

@@ -42,7 +42,8 @@ import {
 import { DataPlane, type Locations } from "./data.js";
 import { ClientEvents, type ClientEventMap, type ClientEventType } from "./events.js";
 import type { Arg, Args, TaskFn, TaskHandle, TaskModule, TaskOptions } from "./options.js";
-import { clientPlatform } from "./platform.js";
+import { defaultRuntime, type Runtime } from "../runtime.js";
+import { ReceiveBuffers } from "../util/receive-buffers.js";
 import { SchedulerWatch } from "./progress-watch.js";
 import {
   clearDefaultClient,
@@ -75,6 +76,8 @@ export interface ClientOptions {
    * Dask's `set_as_default`. Default true: the most recently connected client is the default.
    */
   setAsDefault?: boolean;
+  /** The platform's pieces (transports, logger, bundler …). Default: the realm's (defaultRuntime()). */
+  runtime?: Runtime | undefined;
 }
 
 export interface ScatterOptions {
@@ -99,7 +102,7 @@ export interface TaskSubmitter {
 export type MapIterables<A extends unknown[]> = { [I in keyof A]: Iterable<Arg<A[I]>> };
 
 /** What Client.connect accepts. */
-const CLIENT_OPTION_NAMES = ["token", "name", "transport", "setAsDefault", "noWorkerTimeout"];
+const CLIENT_OPTION_NAMES = ["token", "name", "transport", "setAsDefault", "noWorkerTimeout", "runtime"];
 
 /**
  * While a client waits for something it holds one timer of this period, which keeps a Node
@@ -137,6 +140,10 @@ export class Client implements FutureHost, GraphScheduler {
     return new TaskRef(v.key);
   };
 
+  private readonly runtime: Runtime;
+  /** This client's buffers for large incoming frames (its links', not the realm's). */
+  private readonly receiveBuffers: ReceiveBuffers | undefined;
+
   private constructor(
     private readonly comm: Comm,
     id: string,
@@ -144,6 +151,8 @@ export class Client implements FutureHost, GraphScheduler {
     options: ClientOptions,
   ) {
     this.id = id;
+    this.runtime = options.runtime ?? defaultRuntime();
+    this.receiveBuffers = options.transport?.receiveBuffers;
     this.requests = new Requests(comm);
     // The connections never keep the process alive by themselves; waiting does (hold()).
     comm.keepAlive(false);
@@ -185,6 +194,14 @@ export class Client implements FutureHost, GraphScheduler {
       throw new ArgumentError(`Client.connect expects an address string, got ${typeof address}`);
     checkKnownOptions("Client.connect options", options, CLIENT_OPTION_NAMES);
     if (options.noWorkerTimeout !== undefined) checkOptions({ noWorkerTimeout: options.noWorkerTimeout });
+    const runtime = options.runtime ?? defaultRuntime();
+    const receiveBuffers = new ReceiveBuffers({ ahead: runtime.receiveAhead, timers: runtime.timers });
+    // Every link of this client picks its transport from the runtime and reads into its own buffers.
+    options = {
+      ...options,
+      runtime,
+      transport: { ...options.transport, transports: runtime.transports, receiveBuffers },
+    };
     const comm = await connect(address, options.transport);
     const w = await greet(comm, { role: "client", token: options.token, name: options.name });
     comm.name = `${w.id}→scheduler`;
@@ -394,7 +411,7 @@ export class Client implements FutureHost, GraphScheduler {
    */
   async upload<M = Record<string, (...args: never[]) => unknown>>(module: string | URL): Promise<TaskModule<M>> {
     this.checkOpen();
-    const platform = clientPlatform();
+    const platform = this.runtime.client;
     if (!platform) throw new ArgumentError("upload needs a bundler; it is available when meshwork is imported in Node");
     const { source, exports, values, browser, nodeOnly } = await platform.bundle(module);
     // Content-hashed: each build by its text, the module by both (or by its Node build and why it has no other).
@@ -746,6 +763,7 @@ export class Client implements FutureHost, GraphScheduler {
     this.graph = null;
     for (const ks of this.keys.values()) ks.fail("cancelled", this.closedError);
     this.peers.close(reason);
+    this.receiveBuffers?.clear();
   }
 }
 

@@ -10,6 +10,7 @@
 import { ConnectError, TimeoutError } from "../errors.js";
 import { toChunks } from "../protocol/framing.js";
 import { PacketReader } from "../protocol/packet-reader.js";
+import type { ReceiveBuffers } from "../util/receive-buffers.js";
 import { packetBytes, type Packet } from "../protocol/packet.js";
 import { isShared } from "../protocol/buffers.js";
 import { randomId } from "../util/ids.js";
@@ -128,10 +129,11 @@ class PortChannel implements Channel {
     readonly peerAddress: string,
     options: InprocOptions,
     private readonly maxPacketBytes: number,
+    receiveBuffers: ReceiveBuffers | undefined,
   ) {
     this.latencyMs = options.latencyMs ?? 0;
     this.maxChunk = options.maxChunkBytes;
-    this.reader = this.maxChunk ? new PacketReader(maxPacketBytes) : null;
+    this.reader = this.maxChunk ? new PacketReader(maxPacketBytes, undefined, receiveBuffers) : null;
     port.onmessage = (e: MessageEvent) => this.receive(e.data as PortMessage);
     // Node fires "close" on a port whose other end closed or whose thread died; browsers may not,
     // which is why a deliberate close also sends a control word first.
@@ -257,6 +259,7 @@ export const inprocTransport: Transport = {
         `${local}#peer-${++peerCount}`,
         linkOptions,
         maxPacket,
+        options.receiveBuffers,
       );
       onChannel(channel);
       port.postMessage({ c: "open" } satisfies PortMessage);
@@ -293,6 +296,7 @@ export const inprocTransport: Transport = {
               address,
               linkOptions,
               options.maxPacketBytes ?? DEFAULT_MAX_PACKET_BYTES,
+              options.receiveBuffers,
             ),
           );
         } else {

@@ -1,20 +1,54 @@
-// Transports registered by address scheme. connect("ws://…") and listen("inproc://…") pick the
-// transport from the scheme; an unknown scheme fails, listing the known ones.
+// Transports by address scheme. connect("ws://…") and listen("inproc://…") pick the transport from
+// the scheme; an unknown scheme fails, listing the known ones. Each Runtime (src/runtime.ts) has a
+// Transports of its own; the functions below use the one in TransportOptions.transports, else the
+// realm's registry (what registerTransport fills, for code that names no runtime).
 
 import { UnknownSchemeError } from "../errors.js";
 import { Comm } from "./comm.js";
 import type { Transport, TransportListener, TransportOptions } from "./types.js";
 
-const transports = new Map<string, Transport>();
+/** A set of transports, one per scheme. */
+export class Transports {
+  private readonly byScheme = new Map<string, Transport>();
 
-/** Makes `transport` handle addresses of its scheme (replacing any earlier one for that scheme). */
-export function registerTransport(transport: Transport): void {
-  transports.set(transport.scheme, transport);
+  constructor(transports: Iterable<Transport> = []) {
+    for (const t of transports) this.register(t);
+  }
+
+  /** Makes `transport` handle addresses of its scheme (replacing any earlier one for that scheme). */
+  register(transport: Transport): void {
+    this.byScheme.set(transport.scheme, transport);
+  }
+
+  /** Every transport, one per scheme. */
+  all(): Transport[] {
+    return [...this.byScheme.values()];
+  }
+
+  /** The schemes that can be connected to, e.g. ["inproc", "ws"]. */
+  schemes(): string[] {
+    return [...this.byScheme.keys()];
+  }
+
+  /** The transport for `address`'s scheme; UnknownSchemeError if there is none. */
+  for(address: string): Transport {
+    const t = this.byScheme.get(schemeOf(address));
+    if (!t) throw new UnknownSchemeError(address, this.schemes());
+    return t;
+  }
 }
 
-/** The schemes that can be connected to, e.g. ["inproc", "ws"]. */
+/** The realm's registry: what entry points register, and what links use when their options name no transports. */
+export const realmTransports = new Transports();
+
+/** Makes `transport` handle addresses of its scheme in the realm's registry. */
+export function registerTransport(transport: Transport): void {
+  realmTransports.register(transport);
+}
+
+/** The schemes the realm's registry can connect to, e.g. ["inproc", "ws"]. */
 export function knownSchemes(): string[] {
-  return [...transports.keys()];
+  return realmTransports.schemes();
 }
 
 export function schemeOf(address: string): string {
@@ -22,15 +56,9 @@ export function schemeOf(address: string): string {
   return i > 0 ? address.slice(0, i) : "";
 }
 
-function transportFor(address: string): Transport {
-  const t = transports.get(schemeOf(address));
-  if (!t) throw new UnknownSchemeError(address, knownSchemes());
-  return t;
-}
-
-/** Opens a connection to `address`. */
+/** Opens a connection to `address` (with options.transports, else the realm's). */
 export async function connect(address: string, options: TransportOptions = {}): Promise<Comm> {
-  const channel = await transportFor(address).connect(address, options);
+  const channel = await (options.transports ?? realmTransports).for(address).connect(address, options);
   return new Comm(channel);
 }
 
@@ -45,10 +73,8 @@ export async function listen(
   onComm: (comm: Comm) => void,
   options: TransportOptions = {},
 ): Promise<Listener> {
-  const listener: TransportListener = await transportFor(address).listen(
-    address,
-    (channel) => onComm(new Comm(channel)),
-    options,
-  );
+  const listener: TransportListener = await (options.transports ?? realmTransports)
+    .for(address)
+    .listen(address, (channel) => onComm(new Comm(channel)), options);
   return listener;
 }

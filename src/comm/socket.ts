@@ -13,6 +13,7 @@ import {
 } from "../protocol/compression.js";
 import { toChunkSources, type ChunkSource } from "../protocol/framing.js";
 import { PacketReader } from "../protocol/packet-reader.js";
+import type { ReceiveBuffers } from "../util/receive-buffers.js";
 import type { Packet } from "../protocol/packet.js";
 import { PRE_HELLO_MAX_PACKET_BYTES, type Channel, type LinkKind } from "./types.js";
 
@@ -68,6 +69,8 @@ export interface SocketChannelOptions {
    * costs more than a hello.
    */
   preHello?: boolean | undefined;
+  /** Where large incoming frames get their storage: the owning member's. Default: the realm's. */
+  receiveBuffers?: ReceiveBuffers | undefined;
 }
 
 /**
@@ -127,8 +130,12 @@ export class SocketChannel implements Channel {
     this.maxPacketBytes = options.maxPacketBytes;
     this.restricted = options.preHello === true;
     this.reader = this.restricted
-      ? new PacketReader(Math.min(PRE_HELLO_MAX_PACKET_BYTES, options.maxPacketBytes))
-      : new PacketReader(options.maxPacketBytes, decompressFrame);
+      ? new PacketReader(
+          Math.min(PRE_HELLO_MAX_PACKET_BYTES, options.maxPacketBytes),
+          undefined,
+          options.receiveBuffers,
+        )
+      : new PacketReader(options.maxPacketBytes, decompressFrame, options.receiveBuffers);
     if (this.restricted) socket.limitMessages?.(PRE_HELLO_MAX_PACKET_BYTES);
     this.throttle = options.throttleBytesPerSec;
     // Throttled links send small chunks, so the rate holds over short spans too.

@@ -2,6 +2,8 @@
 // Channel; Comm (comm.ts) adds batching, the codec and close semantics on top, the same for all.
 
 import type { Packet } from "../protocol/packet.js";
+import type { ReceiveBuffers } from "../util/receive-buffers.js";
+import type { Transports } from "./registry.js";
 
 /** How a link moves bytes, as shown by client.links() and the dashboard. */
 export type LinkKind = "port" | "ws" | "webrtc" | "relay";
@@ -44,6 +46,13 @@ export interface TransportOptions {
   maxPacketBytes?: number | undefined;
   /** Milliseconds to wait for a connection to open. Default 10 s. */
   timeoutMs?: number | undefined;
+  /**
+   * The transports to pick from by scheme: the member's Runtime's (src/runtime.ts). Default: the
+   * realm's registry (registerTransport).
+   */
+  transports?: Transports | undefined;
+  /** Where large incoming frames get their storage: the owning member's. Default: the realm's. */
+  receiveBuffers?: ReceiveBuffers | undefined;
   /** Transport-specific settings (e.g. inproc latency), passed through untouched. */
   [option: string]: unknown;
 }

@@ -27,6 +27,7 @@ export function socketOptions(options: TransportOptions) {
     compression: (options["compression"] ?? "auto") as CompressionMode,
     throttleBytesPerSec:
       typeof options["throttleBytesPerSec"] === "number" ? options["throttleBytesPerSec"] : undefined,
+    receiveBuffers: options.receiveBuffers,
   };
 }
 

@@ -5,7 +5,7 @@
 // (util/receive-buffers.ts).
 
 import { ProtocolError } from "../errors.js";
-import { beginReceive, endReceive, receiveBuffer } from "../util/receive-buffers.js";
+import { realmReceiveBuffers, type ReceiveBuffers } from "../util/receive-buffers.js";
 import { CODEC_DEFLATE, CODEC_RAW } from "./codecs.js";
 import {
   MAGIC,
@@ -67,6 +67,8 @@ export class PacketReader {
      * out of this module so links that never compress do not load the compressor.)
      */
     private inflate?: ((wire: Uint8Array, rawLength: number) => Uint8Array) | undefined,
+    /** Where large frames get their storage: the owning member's (TransportOptions.receiveBuffers), else the realm's. */
+    private readonly buffers: ReceiveBuffers = realmReceiveBuffers,
   ) {}
 
   /**
@@ -94,14 +96,14 @@ export class PacketReader {
     if (step === null || step.kind !== "raw-frame" || step.size < ZERO_COPY_MIN_BYTES) return undefined;
     if (this.partBuffer === null && this.filled > 0) return undefined; // begun as pieces: finish it that way
     if (this.filled + len > step.size) return undefined;
-    this.partBuffer ??= beginReceive(step.size);
+    this.partBuffer ??= this.buffers.begin(step.size);
     this.inPlace = this.partBuffer.subarray(this.filled, this.filled + len);
     return this.inPlace;
   }
 
   /** Drops a packet in progress (its link closed): a frame being read in place is abandoned. */
   abort(): void {
-    if (this.partBuffer !== null) endReceive(this.partBuffer.byteLength);
+    if (this.partBuffer !== null) this.buffers.end(this.partBuffer.byteLength);
     this.partBuffer = null;
     this.inPlace = null;
     this.step = null;
@@ -163,7 +165,7 @@ export class PacketReader {
       const whole = this.partBuffer;
       this.partBuffer = null;
       this.filled = 0;
-      endReceive(whole.byteLength);
+      this.buffers.end(whole.byteLength);
       return whole;
     }
     // A large part that arrived as one whole message is used as it is: the transport gave us that
@@ -177,7 +179,7 @@ export class PacketReader {
         return only;
       }
     }
-    const bytes = receiveBuffer(size);
+    const bytes = this.buffers.take(size);
     let at = 0;
     for (const p of this.pieces) {
       bytes.set(p, at);
@@ -243,7 +245,9 @@ export class PacketReader {
         const length = this.lengths[this.frames.length]!;
         if (this.decodedSoFar !== length)
           throw new ProtocolError(`pieces decode to ${this.decodedSoFar} bytes, their frame is ${length}`);
-        this.frames.push(this.framePieces.length === 1 ? this.framePieces[0]! : concat(this.framePieces, length));
+        this.frames.push(
+          this.framePieces.length === 1 ? this.framePieces[0]! : concat(this.framePieces, length, this.buffers),
+        );
         this.framePieces = [];
         return this.nextFrame();
       }
@@ -301,8 +305,8 @@ export class PacketReader {
   }
 }
 
-function concat(parts: Uint8Array[], length: number): Uint8Array {
-  const out = receiveBuffer(length);
+function concat(parts: Uint8Array[], length: number, buffers: ReceiveBuffers): Uint8Array {
+  const out = buffers.take(length);
   let at = 0;
   for (const p of parts) {
     out.set(p, at);

@@ -10,7 +10,9 @@ import type { TransportOptions } from "../comm/types.js";
 import { ArgumentError, errorToData, ProtocolError } from "../errors.js";
 import { Adaptive, type AdaptOptions } from "./adaptive.js";
 import type { WorkerRecord } from "./model.js";
-import { log } from "../log.js";
+import type { Logger } from "../log.js";
+import { defaultRuntime, type Runtime } from "../runtime.js";
+import { ReceiveBuffers } from "../util/receive-buffers.js";
 import type {
   ClientToScheduler,
   Handlers,
@@ -94,6 +96,8 @@ export interface SchedulerOptions extends SchedulerStateOptions {
    * clients wait for nothing.
    */
   keepAlive?: boolean;
+  /** The platform's pieces (transports, logger, buffer policy …). Default: the realm's (defaultRuntime()). */
+  runtime?: Runtime | undefined;
 }
 
 /** Milliseconds between looks for tasks past their timeout and steal-requests left unanswered (timeouts.ts). */
@@ -156,7 +160,19 @@ export class Scheduler {
   /** The dashboard's link, told to clients in their welcome; set by whoever serves the dashboard (node/servers/dashboard-server.ts). */
   dashboardLink: string | undefined = undefined;
 
+  private readonly log: Logger;
+  /** This scheduler's buffers for large incoming frames (its links', not the realm's). */
+  private readonly receiveBuffers: ReceiveBuffers;
+
   private constructor(private readonly options: SchedulerOptions) {
+    const runtime = options.runtime ?? defaultRuntime();
+    this.log = runtime.logger;
+    this.receiveBuffers = new ReceiveBuffers({ ahead: runtime.receiveAhead, timers: runtime.timers });
+    // Every link of this scheduler picks its transport from the runtime and reads into its own buffers.
+    this.options = options = {
+      ...options,
+      transport: { ...options.transport, transports: runtime.transports, receiveBuffers: this.receiveBuffers },
+    };
     this.state = new SchedulerState(options);
     this.progress = new ProgressWatches(this.state.tasks);
     this.telemetry = new Telemetry(this.state);
@@ -180,7 +196,7 @@ export class Scheduler {
     s.listener = await listen(
       options.address ?? `inproc://scheduler-${randomId(4)}`,
       (comm) => void s.accept(comm),
-      options.transport,
+      s.options.transport,
     );
     s.ttlTimer = setInterval(() => s.expireSilentWorkers(ttl), Math.min(ttl / 4, 5_000));
     (s.ttlTimer as { unref?: () => void }).unref?.();
@@ -269,6 +285,7 @@ export class Scheduler {
     this.gate.closeAll("scheduler closing");
     for (const comm of this.clients.values()) comm.close("scheduler closing");
     await Promise.all([...this.workers.values(), ...this.clients.values()].map((c) => c.closed));
+    this.receiveBuffers.clear();
   }
 
   private async accept(comm: Comm): Promise<void> {
@@ -337,7 +354,7 @@ export class Scheduler {
     this.workers.set(id, comm);
     this.tick();
     const w = hello.worker!;
-    log().info(
+    this.log.info(
       `worker ${w.name} joined (${id}, ${w.kind}, ${trusted ? "trusted" : "untrusted"}, ${w.nthreads} thread${w.nthreads === 1 ? "" : "s"}, data at ${w.address}); ${this.workers.size} worker${this.workers.size === 1 ? "" : "s"} now`,
     );
     this.state.addWorker(id, trusted ? w : capUntrusted(w), trusted, hostOf(comm.peerAddress));
@@ -356,7 +373,7 @@ export class Scheduler {
       "acquire-failed": (m) => s.acquireFailed(id, m.keys),
       "steal-response": (m) => s.stealResponse(id, m.stolen, m.kept),
       "retire-me": (m) => {
-        log().info(`worker ${id} asks to leave (${m.reason}): retiring it`);
+        this.log.info(`worker ${id} asks to leave (${m.reason}): retiring it`);
         void this.retireWorkers([id]);
       },
       "task-erred": (m) => {
@@ -397,8 +414,8 @@ export class Scheduler {
         removed.failed > 0
           ? `; ${removed.failed} task${removed.failed === 1 ? "" : "s"} failed with KilledWorkerError`
           : "";
-      if (graceful) log().info(`worker ${removed.name} left (${info.reason})${work}${failed}; ${left}`);
-      else log().warn(`worker ${removed.name} was lost (${info.reason})${work}${failed}; ${left}`);
+      if (graceful) this.log.info(`worker ${removed.name} left (${info.reason})${work}${failed}; ${left}`);
+      else this.log.warn(`worker ${removed.name} was lost (${info.reason})${work}${failed}; ${left}`);
     });
   }
 
@@ -614,7 +631,7 @@ export class Scheduler {
       const comm = this.workers.get(ws.id);
       if (!comm || this.expired.has(ws.id)) continue;
       const reason = `no word from it for ${Math.round((now - ws.lastSeen) / 1000)} s (worker TTL ${ttl / 1000} s)`;
-      log().warn(`removing worker ${ws.name}: ${reason}`);
+      this.log.warn(`removing worker ${ws.name}: ${reason}`);
       this.expired.add(ws.id);
       comm.close(reason);
     }
@@ -624,7 +641,7 @@ export class Scheduler {
     if (ins.to === "scheduler") {
       const msg = ins.msg;
       if (msg.op === "worker-banned") {
-        log().warn(
+        this.log.warn(
           `worker ${msg.name} ${msg.reason}; its results are computed again where they were taken on its word`,
         );
         this.workers.get(msg.worker)?.close(msg.reason);
@@ -637,7 +654,7 @@ export class Scheduler {
     }
     const comm = ins.to === "worker" ? this.workers.get(ins.id) : this.clients.get(ins.id);
     if (comm) trySend(comm, ins.msg);
-    else log().debug(`dropping ${ins.msg.op} for ${ins.id}: not connected`);
+    else this.log.debug(`dropping ${ins.msg.op} for ${ins.id}: not connected`);
   }
 }
 

@@ -10,8 +10,8 @@
 // of ~32, in the same run.
 //
 // What it costs: a prepared buffer is resident memory nobody uses until the next frame of its size
-// comes. So at most MAX_SPARE_BYTES wait per thread, a worker with a memory limit lends only what
-// its results leave below the spilling threshold (setSpareBudget), and everything prepared is
+// comes. So at most MAX_SPARE_BYTES wait per member, a worker with a memory limit lends only what
+// its results leave below the spilling threshold (its budget), and everything prepared is
 // dropped when no frame has taken it for IDLE_MS. A spare holds only zeros and nobody has seen it:
 // taking one is the same as allocating.
 
@@ -38,169 +38,245 @@ const TOUCH_STEP_BYTES = 1024 * 1024;
 /** The smallest page size: touching one byte per page faults every page in. */
 const PAGE_BYTES = 4096;
 
+// Each cluster member (a Worker, a Scheduler, a Client) has a ReceiveBuffers of its own, made from
+// its Runtime (src/runtime.ts) and handed to its links through TransportOptions.receiveBuffers: one
+// worker's budget and close() touch only its own spares. The functions at the end of this file act
+// on the realm's default instance, which links that no member owns (tests, tools) use.
+
+/** Pending timers that do not keep a process alive (Node's unref), from the member's Runtime. */
+export interface BackgroundTimers {
+  /** Calls `fn` after `ms` without keeping the process alive for it; returns the cancel function. */
+  background(fn: () => void, ms: number): () => void;
+}
+
+/** setTimeout, unref'd where the platform has unref (Node), as a BackgroundTimers. */
+export const platformTimers: BackgroundTimers = {
+  background(fn, ms) {
+    const t: unknown = setTimeout(fn, ms);
+    if (typeof t === "object" && t !== null && "unref" in t && typeof t.unref === "function") t.unref();
+    return () => clearTimeout(t as ReturnType<typeof setTimeout>);
+  },
+};
+
+export interface ReceiveBuffersOptions {
+  /** Prepare buffers ahead for recurring sizes (default true); off: every frame gets a new buffer. */
+  ahead?: boolean | undefined;
+  /** How many more bytes may wait in prepared buffers, asked before each is made (default: no bound beyond MAX_SPARE_BYTES). */
+  budget?: (() => number) | undefined;
+  timers?: BackgroundTimers | undefined;
+}
+
 interface Spare {
   readonly bytes: Uint8Array;
   /** Bytes touched so far (from the start). */
   touched: number;
 }
 
-/** Prepared (or being prepared) buffers by size, oldest first. */
-const spares = new Map<number, Spare[]>();
-let spareBytes = 0;
-/** Sizes to prepare, in the order they were asked for. */
-const wanted: number[] = [];
-/** When each size was last received (recurrence). */
-const seen = new Map<number, number>();
-let budget: () => number = () => Infinity;
-let enabled = true;
-/** Frames being read into their buffers now (beginReceive without endReceive yet). */
-let receiving = 0;
-let preparing: ReturnType<typeof setTimeout> | undefined;
-let idleTimer: ReturnType<typeof setTimeout> | undefined;
-const stats = { taken: 0, fromSpare: 0, prepared: 0, dropped: 0 };
+/** One member's storage for large incoming frames, and its preparation ahead. */
+export class ReceiveBuffers {
+  /** Prepared (or being prepared) buffers by size, oldest first. */
+  private readonly spares = new Map<number, Spare[]>();
+  private spareBytes = 0;
+  /** Sizes to prepare, in the order they were asked for. */
+  private readonly wanted: number[] = [];
+  /** When each size was last received (recurrence). */
+  private readonly seen = new Map<number, number>();
+  private budget: () => number;
+  private enabled: boolean;
+  /** Frames being read into their buffers now (beginReceive without endReceive yet). */
+  private receiving = 0;
+  private cancelPreparing: (() => void) | undefined;
+  private cancelIdle: (() => void) | undefined;
+  private readonly timers: BackgroundTimers;
+  private readonly counts = { taken: 0, fromSpare: 0, prepared: 0, dropped: 0 };
 
-/**
- * A zeroed buffer of `bytes` bytes for an incoming frame that the caller fills at once: a prepared
- * one when one of that size is waiting, else a new one. A size received again within RECUR_MS gets
- * a replacement prepared.
- */
-export function receiveBuffer(bytes: number): Uint8Array {
-  if (bytes < SPARE_MIN_BYTES) return new Uint8Array(bytes);
-  stats.taken++;
-  const now = Date.now();
-  const last = seen.get(bytes);
-  seen.delete(bytes);
-  seen.set(bytes, now); // most recent last
-  if (seen.size > MAX_SIZES) seen.delete(seen.keys().next().value!);
-  const spare = takeSpare(bytes);
-  if (enabled && last !== undefined && now - last <= RECUR_MS && wanted.length < MAX_WANTED) wanted.push(bytes);
-  schedule();
-  armIdleTimer();
-  if (spare) stats.fromSpare++;
-  return spare ?? new Uint8Array(bytes);
-}
+  constructor(options: ReceiveBuffersOptions = {}) {
+    this.enabled = options.ahead ?? true;
+    this.budget = options.budget ?? (() => Infinity);
+    this.timers = options.timers ?? platformTimers;
+  }
 
-/**
- * receiveBuffer for a frame that arrives over time (a socket reads into it): no preparation runs
- * until endReceive, since allocating and touching pages then would compete with the frame itself
- * for this thread (measured: it took the gain away).
- */
-export function beginReceive(bytes: number): Uint8Array {
-  if (bytes >= SPARE_MIN_BYTES) receiving++;
-  return receiveBuffer(bytes);
-}
+  /**
+   * A zeroed buffer of `bytes` bytes for an incoming frame that the caller fills at once: a prepared
+   * one when one of that size is waiting, else a new one. A size received again within RECUR_MS gets
+   * a replacement prepared.
+   */
+  take(bytes: number): Uint8Array {
+    if (bytes < SPARE_MIN_BYTES) return new Uint8Array(bytes);
+    this.counts.taken++;
+    const now = Date.now();
+    const last = this.seen.get(bytes);
+    this.seen.delete(bytes);
+    this.seen.set(bytes, now); // most recent last
+    if (this.seen.size > MAX_SIZES) this.seen.delete(this.seen.keys().next().value!);
+    const spare = this.takeSpare(bytes);
+    if (this.enabled && last !== undefined && now - last <= RECUR_MS && this.wanted.length < MAX_WANTED)
+      this.wanted.push(bytes);
+    this.schedule();
+    this.armIdleTimer();
+    if (spare) this.counts.fromSpare++;
+    return spare ?? new Uint8Array(bytes);
+  }
 
-/** The frame begun with beginReceive(bytes) is complete, or abandoned. */
-export function endReceive(bytes: number): void {
-  if (bytes < SPARE_MIN_BYTES || receiving === 0) return;
-  receiving--;
-  schedule();
-}
+  /**
+   * take() for a frame that arrives over time (a socket reads into it): no preparation runs
+   * until end(), since allocating and touching pages then would compete with the frame itself
+   * for this thread (measured: it took the gain away).
+   */
+  begin(bytes: number): Uint8Array {
+    if (bytes >= SPARE_MIN_BYTES) this.receiving++;
+    return this.take(bytes);
+  }
 
-/** Turns preparing buffers ahead on or off for this thread (off: every frame gets a new buffer). */
-export function setReceiveAhead(on: boolean): void {
-  enabled = on;
-  if (!on) dropSpares();
-}
+  /** The frame begun with begin(bytes) is complete, or abandoned. */
+  end(bytes: number): void {
+    if (bytes < SPARE_MIN_BYTES || this.receiving === 0) return;
+    this.receiving--;
+    this.schedule();
+  }
 
-/**
- * How many more bytes this thread may hold in prepared buffers, asked before each is made. A worker
- * with a memory limit passes what its results leave below the spilling threshold; default: no bound
- * beyond MAX_SPARE_BYTES.
- */
-export function setSpareBudget(fn: () => number): void {
-  budget = fn;
-}
+  /** Whether buffers are prepared ahead. */
+  get aheadEnabled(): boolean {
+    return this.enabled;
+  }
 
-/**
- * Counters for tests and diagnostics: frames served, from a spare, spares prepared and dropped;
- * bytes waiting in spares, and how many of them are not touched yet.
- */
-export function receiveBufferStats(): {
-  taken: number;
-  fromSpare: number;
-  prepared: number;
-  dropped: number;
-  spareBytes: number;
-  untouchedBytes: number;
-} {
-  let untouchedBytes = 0;
-  for (const list of spares.values())
-    for (const spare of list) untouchedBytes += spare.bytes.byteLength - spare.touched;
-  return { ...stats, spareBytes, untouchedBytes };
-}
+  /** Turns preparing buffers ahead on or off (off: every frame gets a new buffer). */
+  setAhead(on: boolean): void {
+    this.enabled = on;
+    if (!on) this.dropSpares();
+  }
 
-/** Drops every spare and forgets the sizes seen (tests; a worker closing). */
-export function clearReceiveBuffers(): void {
-  dropSpares();
-  seen.clear();
-  receiving = 0;
-  clearTimeout(preparing);
-  preparing = undefined;
-  clearTimeout(idleTimer);
-  idleTimer = undefined;
-}
+  /** How many more bytes may wait in prepared buffers, asked before each is made. */
+  setBudget(fn: () => number): void {
+    this.budget = fn;
+  }
 
-/** The oldest spare of exactly `bytes` bytes, taken out before anything else can touch it. */
-function takeSpare(bytes: number): Uint8Array | undefined {
-  const list = spares.get(bytes);
-  const spare = list?.shift();
-  if (!spare) return undefined;
-  if (list!.length === 0) spares.delete(bytes);
-  spareBytes -= bytes;
-  return spare.bytes;
-}
+  /**
+   * Counters for tests and diagnostics: frames served, from a spare, spares prepared and dropped;
+   * bytes waiting in spares, and how many of them are not touched yet.
+   */
+  stats(): {
+    taken: number;
+    fromSpare: number;
+    prepared: number;
+    dropped: number;
+    spareBytes: number;
+    untouchedBytes: number;
+  } {
+    let untouchedBytes = 0;
+    for (const list of this.spares.values())
+      for (const spare of list) untouchedBytes += spare.bytes.byteLength - spare.touched;
+    return { ...this.counts, spareBytes: this.spareBytes, untouchedBytes };
+  }
 
-function schedule(): void {
-  if (preparing !== undefined || receiving > 0 || wanted.length + spareBytes === 0) return;
-  preparing = setTimeout(prepareStep, 0);
-  (preparing as { unref?: () => void }).unref?.();
-}
+  /** Drops every spare and forgets the sizes seen (tests; the member closing). */
+  clear(): void {
+    this.dropSpares();
+    this.seen.clear();
+    this.receiving = 0;
+    this.cancelPreparing?.();
+    this.cancelPreparing = undefined;
+    this.cancelIdle?.();
+    this.cancelIdle = undefined;
+  }
 
-/** One turn of preparation: touch a slice of an unfinished spare, or start the next wanted one. */
-function prepareStep(): void {
-  preparing = undefined;
-  if (receiving > 0) return; // endReceive schedules again
-  if (spareBytes > Math.min(MAX_SPARE_BYTES, budget())) return dropSpares(); // the worker's results need the room now
-  for (const list of spares.values()) {
-    for (const spare of list) {
-      if (spare.touched >= spare.bytes.byteLength) continue;
-      const started = performance.now();
-      const size = spare.bytes.byteLength;
-      while (spare.touched < size && performance.now() - started < PREPARE_SLICE_MS) {
-        const end = Math.min(size, spare.touched + TOUCH_STEP_BYTES);
-        // Writing a zero where the kernel put one changes nothing but faults the page in.
-        for (let i = spare.touched; i < end; i += PAGE_BYTES) spare.bytes[i] = 0;
-        spare.touched = end;
+  /** The oldest spare of exactly `bytes` bytes, taken out before anything else can touch it. */
+  private takeSpare(bytes: number): Uint8Array | undefined {
+    const list = this.spares.get(bytes);
+    const spare = list?.shift();
+    if (!spare) return undefined;
+    if (list!.length === 0) this.spares.delete(bytes);
+    this.spareBytes -= bytes;
+    return spare.bytes;
+  }
+
+  private schedule(): void {
+    if (this.cancelPreparing !== undefined || this.receiving > 0 || this.wanted.length + this.spareBytes === 0) return;
+    this.cancelPreparing = this.timers.background(() => this.prepareStep(), 0);
+  }
+
+  /** One turn of preparation: touch a slice of an unfinished spare, or start the next wanted one. */
+  private prepareStep(): void {
+    this.cancelPreparing = undefined;
+    if (this.receiving > 0) return; // end() schedules again
+    if (this.spareBytes > Math.min(MAX_SPARE_BYTES, this.budget())) return this.dropSpares(); // the worker's results need the room now
+    for (const list of this.spares.values()) {
+      for (const spare of list) {
+        if (spare.touched >= spare.bytes.byteLength) continue;
+        const started = performance.now();
+        const size = spare.bytes.byteLength;
+        while (spare.touched < size && performance.now() - started < PREPARE_SLICE_MS) {
+          const end = Math.min(size, spare.touched + TOUCH_STEP_BYTES);
+          // Writing a zero where the kernel put one changes nothing but faults the page in.
+          for (let i = spare.touched; i < end; i += PAGE_BYTES) spare.bytes[i] = 0;
+          spare.touched = end;
+        }
+        return this.schedule();
       }
-      return schedule();
     }
+    const bytes = this.wanted.shift();
+    if (bytes === undefined) return;
+    if (this.spareBytes + bytes <= Math.min(MAX_SPARE_BYTES, this.budget())) {
+      const list = this.spares.get(bytes) ?? [];
+      list.push({ bytes: new Uint8Array(bytes), touched: 0 });
+      this.spares.set(bytes, list);
+      this.spareBytes += bytes;
+      this.counts.prepared++;
+    }
+    this.schedule();
   }
-  const bytes = wanted.shift();
-  if (bytes === undefined) return;
-  if (spareBytes + bytes <= Math.min(MAX_SPARE_BYTES, budget())) {
-    const list = spares.get(bytes) ?? [];
-    list.push({ bytes: new Uint8Array(bytes), touched: 0 });
-    spares.set(bytes, list);
-    spareBytes += bytes;
-    stats.prepared++;
+
+  /** Lets every spare go (the garbage collector frees it), and what was wanted with them. */
+  private dropSpares(): void {
+    for (const list of this.spares.values()) this.counts.dropped += list.length;
+    this.spares.clear();
+    this.spareBytes = 0;
+    this.wanted.length = 0;
   }
-  schedule();
+
+  private armIdleTimer(): void {
+    this.cancelIdle?.();
+    this.cancelIdle = this.timers.background(() => {
+      this.cancelIdle = undefined;
+      this.dropSpares();
+    }, IDLE_MS);
+  }
 }
 
-/** Lets every spare go (the garbage collector frees it), and what was wanted with them. */
-function dropSpares(): void {
-  for (const list of spares.values()) stats.dropped += list.length;
-  spares.clear();
-  spareBytes = 0;
-  wanted.length = 0;
+/** The realm's default instance: what links get when their owner passes none (tests, tools, PacketReader alone). */
+export const realmReceiveBuffers = new ReceiveBuffers();
+
+/** realmReceiveBuffers.take. */
+export function receiveBuffer(bytes: number): Uint8Array {
+  return realmReceiveBuffers.take(bytes);
 }
 
-function armIdleTimer(): void {
-  clearTimeout(idleTimer);
-  idleTimer = setTimeout(() => {
-    idleTimer = undefined;
-    dropSpares();
-  }, IDLE_MS);
-  (idleTimer as { unref?: () => void }).unref?.();
+/** realmReceiveBuffers.begin. */
+export function beginReceive(bytes: number): Uint8Array {
+  return realmReceiveBuffers.begin(bytes);
+}
+
+/** realmReceiveBuffers.end. */
+export function endReceive(bytes: number): void {
+  realmReceiveBuffers.end(bytes);
+}
+
+/** Turns preparing ahead on or off for the realm's default instance (members take theirs from their Runtime). */
+export function setReceiveAhead(on: boolean): void {
+  realmReceiveBuffers.setAhead(on);
+}
+
+/** The realm's default instance's budget (a Worker sets its own instance's, not this). */
+export function setSpareBudget(fn: () => number): void {
+  realmReceiveBuffers.setBudget(fn);
+}
+
+/** realmReceiveBuffers.stats. */
+export function receiveBufferStats(): ReturnType<ReceiveBuffers["stats"]> {
+  return realmReceiveBuffers.stats();
+}
+
+/** Drops the realm's default instance's spares and forgets its sizes (tests). */
+export function clearReceiveBuffers(): void {
+  realmReceiveBuffers.clear();
 }

@@ -10,7 +10,7 @@ import { RtcLink, type BridgeEnd } from "../comm/rtc-link.js";
 import type { TransportOptions } from "../comm/types.js";
 import { errorToData, SerializationError } from "../errors.js";
 import { useSchedulerCredentials } from "../io/store.js";
-import { log } from "../log.js";
+import type { Logger } from "../log.js";
 import type { Handlers, Resources, SchedulerToWorker, WorkerHello, WorkerKind } from "../protocol/messages.js";
 import type { Serialized, TaskRef } from "../protocol/refs.js";
 import { deserialize, measure, serialize } from "../protocol/serialize.js";
@@ -19,9 +19,9 @@ import type { DigestMaker } from "../util/sha256.js";
 import { randomId } from "../util/ids.js";
 import type { SecretCompare } from "../util/secret.js";
 import { exposeBuffers } from "../util/buffer-pool.js";
-import { clearReceiveBuffers, setSpareBudget } from "../util/receive-buffers.js";
+import { ReceiveBuffers } from "../util/receive-buffers.js";
+import { defaultRuntime, type Runtime } from "../runtime.js";
 import { CodeCache, type CodePlatform, type TaskFunction } from "./code.js";
-import { platformWorkerKind } from "./kind.js";
 import { DataPlane } from "./data-plane.js";
 import { WorkerState, type WorkerTask } from "./state.js";
 import { SPILL_FRACTION, type SpillStore } from "./spill.js";
@@ -89,6 +89,8 @@ export interface WorkerOptions {
    * reader (a worker that agrees on the digest and then lies to its fetchers). Never set it otherwise.
    */
   lieForTests?: boolean | "serve" | undefined;
+  /** The platform's pieces (transports, logger, buffer policy …). Default: the realm's (defaultRuntime()). */
+  runtime?: Runtime | undefined;
 }
 
 export interface WebRtcOptions {
@@ -135,16 +137,25 @@ export class Worker {
   /** Typical milliseconds per task function, learned here. */
   private readonly fnDurations = new Map<string, number>();
   private readonly yieldToEventLoop: () => Promise<void>;
+  private readonly runtime: Runtime;
+  private readonly log: Logger;
+  /** This worker's buffers for large incoming frames (its links', not the realm's). */
+  readonly receiveBuffers: ReceiveBuffers;
 
   private constructor(
     private readonly options: WorkerOptions,
     address: string,
+    runtime: Runtime,
+    receiveBuffers: ReceiveBuffers,
   ) {
+    this.runtime = runtime;
+    this.log = runtime.logger;
+    this.receiveBuffers = receiveBuffers;
     this.name = options.name ?? `worker-${randomId(3)}`;
     this.state = new WorkerState(address, { limit: options.memoryLimit ?? 0, spill: options.spill });
     // Buffers prepared for incoming frames are memory too: lend them only what results leave free.
     const limit = options.memoryLimit ?? 0;
-    if (limit > 0) setSpareBudget(() => SPILL_FRACTION * limit - this.state.memory);
+    if (limit > 0) receiveBuffers.setBudget(() => SPILL_FRACTION * limit - this.state.memory);
     this.code = new CodeCache(options.code);
     this.closed = new Promise((r) => (this.resolveClosed = r));
     this.data = new DataPlane(
@@ -162,13 +173,17 @@ export class Worker {
 
   /** Starts the data server, joins the scheduler and starts taking tasks. */
   static async start(options: WorkerOptions): Promise<Worker> {
+    const runtime = options.runtime ?? defaultRuntime();
+    const receiveBuffers = new ReceiveBuffers({ ahead: runtime.receiveAhead, timers: runtime.timers });
+    // Every link of this worker picks its transport from the runtime and reads into its own buffers.
+    options = { ...options, transport: { ...options.transport, transports: runtime.transports, receiveBuffers } };
     let worker!: Worker;
     const listener = await listen(
       options.listen ?? `inproc://worker-${randomId(4)}`,
       (comm) => void worker.data.accept(comm),
       options.transport,
     );
-    worker = new Worker(options, listener.address);
+    worker = new Worker(options, listener.address, runtime, receiveBuffers);
     worker.listener = listener;
     if (options.webrtc) {
       const rtc = new RtcLink(options.webrtc.bridge, listener.address, options.transport);
@@ -248,12 +263,11 @@ export class Worker {
     this.scheduler.close(reason);
     await this.listener.close();
     this.data.close(reason);
-    clearReceiveBuffers();
-    if ((this.options.memoryLimit ?? 0) > 0) setSpareBudget(() => Infinity);
+    this.receiveBuffers.clear();
     try {
       this.options.spill?.close();
     } catch (err) {
-      log().warn(`${this.name}: could not remove spilled data: ${(err as Error).message}`);
+      this.log.warn(`${this.name}: could not remove spilled data: ${(err as Error).message}`);
     }
     this.resolveClosed(reason);
   }
@@ -266,7 +280,7 @@ export class Worker {
       name: this.name,
       worker: {
         address: this.listener.address,
-        kind: this.options.kind ?? platformWorkerKind(),
+        kind: this.options.kind ?? this.runtime.workerKind,
         nthreads: 1,
         memoryLimit: this.options.memoryLimit ?? 0,
         resources: this.options.resources ?? {},
@@ -294,7 +308,7 @@ export class Worker {
       },
       "load-module": (m) => this.code.loadModule(m.module),
       "close-worker": (m) => {
-        log().info(`${this.name}: the scheduler asks it to close (${m.reason})`);
+        this.log.info(`${this.name}: the scheduler asks it to close (${m.reason})`);
         void this.close(m.reason);
       },
       "acquire-replicas": (m) => {
@@ -305,7 +319,8 @@ export class Worker {
       "rtc-signal": (m) => m.from !== undefined && this.data.rtc?.signal(m.from, m.data),
       "scale-up": (m) => {
         if (this.options.onScaleUp) this.options.onScaleUp(m.n);
-        else log().warn(`${this.name}: the scheduler asked for ${m.n} more threads, and this worker cannot start any`);
+        else
+          this.log.warn(`${this.name}: the scheduler asked for ${m.n} more threads, and this worker cannot start any`);
       },
       reply: () => {},
     };
@@ -316,12 +331,12 @@ export class Worker {
     void comm.closed.then((info) => {
       // Closing on our own (or told to) is a leave; the scheduler's link dropping is news.
       if (!this.closing)
-        log()[info.graceful ? "info" : "warn"](
+        this.log[info.graceful ? "info" : "warn"](
           `${this.name}: lost the scheduler at ${this.options.scheduler} (${info.reason}); closing`,
         );
       void this.close(`scheduler connection closed: ${info.reason}`);
     });
-    log().info(`${this.name}: joined the scheduler at ${this.options.scheduler} as ${w.id}`);
+    this.log.info(`${this.name}: joined the scheduler at ${this.options.scheduler} as ${w.id}`);
     this.heartbeat = setInterval(() => this.sendHeartbeat(), this.options.heartbeatMs ?? 1000);
   }
 
@@ -374,7 +389,7 @@ export class Worker {
     if (this.running || this.closing || this.state.paused || this.state.readyCount === 0) return;
     this.running = true;
     void this.runReady()
-      .catch((err: unknown) => log().error(`${this.name}: the task loop failed (a bug; the worker goes on)`, err))
+      .catch((err: unknown) => this.log.error(`${this.name}: the task loop failed (a bug; the worker goes on)`, err))
       .finally(() => {
         this.running = false;
         this.drain();

@@ -218,28 +218,32 @@ test("frames of a recurring size over a real WebSocket arrive intact in prepared
   clearReceiveBuffers();
 });
 
-test("a worker with a memory limit lends spares only what its results leave free, and gives the budget back when it closes", async () => {
+test("a worker with a memory limit lends its own spares only what its results leave free; the realm's and other members' buffers keep no budget", async () => {
   clearReceiveBuffers();
   const scheduler = await Scheduler.start({ address: "ws://127.0.0.1:0" });
   // Spilling starts at 60 % of the limit: 0.6 × 32 MiB leaves room for one 16 MiB spare.
   const worker = await Worker.start({ scheduler: scheduler.address, memoryLimit: 2 * SIZE });
   const client = await Client.connect(scheduler.address);
+  const own = worker.receiveBuffers;
   try {
-    receiveBuffer(SIZE);
-    receiveBuffer(SIZE);
-    await until(() => receiveBufferStats().spareBytes === SIZE, "a spare within the budget");
+    own.take(SIZE);
+    own.take(SIZE);
+    await until(() => own.stats().spareBytes === SIZE, "a spare within the budget");
     // 8 MB of results held on the worker leave 11.2 MiB below the threshold: too little for the spare.
     const held = client.submit((n: number) => new Float64Array(n).fill(1), 1_000_000);
     assert.equal((await held).length, 1_000_000);
-    receiveBuffer(SIZE + PAGE); // a frame of another size: preparation looks again
-    await until(() => receiveBufferStats().spareBytes === 0, "the spare given up for the worker's results");
+    own.take(SIZE + PAGE); // a frame of another size: preparation looks again
+    await until(() => own.stats().spareBytes === 0, "the spare given up for the worker's results");
+    // The realm's buffers (links no member owns) never had the worker's budget.
+    receiveBuffer(SIZE);
+    receiveBuffer(SIZE);
+    await until(() => receiveBufferStats().spareBytes === SIZE, "no worker's budget on the realm's buffers");
   } finally {
     await worker.close(); // still holding the result
     await client.close();
     await scheduler.close();
   }
-  receiveBuffer(SIZE);
-  receiveBuffer(SIZE);
-  await until(() => receiveBufferStats().spareBytes === SIZE, "no budget once the worker is gone");
+  assert.equal(own.stats().spareBytes, 0, "the worker's spares are dropped when it closes");
+  assert.equal(receiveBufferStats().spareBytes, SIZE, "and the realm's are not");
   clearReceiveBuffers();
 });

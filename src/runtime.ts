@@ -1,0 +1,86 @@
+// A Runtime: what a cluster member (Scheduler, Worker, Client, LocalCluster) takes from the platform
+// it runs on, handed to it rather than reached for through the realm. Each entry point (node/,
+// browser/, the tab's Web Worker) builds one; a member started without one gets defaultRuntime(),
+// which follows the realm's registrations (registerTransport, setLogger, setClientPlatform …), so
+// code written before runtimes behaves as it did. Two clusters in one page or process, each with a
+// runtime of its own, do not step on each other: transports, logger, receive-buffer policy, the
+// client's bundler and the worker kind are theirs; per-member state (a worker's buffers for
+// incoming frames and their budget) lives on the member, made from its runtime.
+
+import type { ClientPlatform } from "./client/platform.js";
+import { clientPlatform } from "./client/platform.js";
+import { realmTransports, Transports } from "./comm/registry.js";
+import type { Transport } from "./comm/types.js";
+import { log, type Logger } from "./log.js";
+import type { WorkerKind } from "./protocol/messages.js";
+import { type BackgroundTimers, platformTimers, realmReceiveBuffers } from "./util/receive-buffers.js";
+import { platformWorkerKind } from "./worker/kind.js";
+
+export interface Runtime {
+  /** The transports by scheme that this member's links use (connect, listen). */
+  readonly transports: Transports;
+  /** Where this member's own diagnostics go. */
+  readonly logger: Logger;
+  /** The client's platform: bundling for upload, where progress() draws. None: upload of files is unavailable. */
+  readonly client: ClientPlatform | null;
+  /** Timers that do not keep the process alive (Node's unref; plain timers elsewhere). */
+  readonly timers: BackgroundTimers;
+  /** Whether members prepare buffers ahead for incoming frames of recurring sizes (util/receive-buffers.ts). */
+  readonly receiveAhead: boolean;
+  /** The kind a worker reports when its options name none ("thread" in Node, "browser" in a page). */
+  readonly workerKind: WorkerKind;
+}
+
+/** What createRuntime takes: any part, the rest from `base`; `transports` may be a list. */
+export type RuntimeParts = Partial<Omit<Runtime, "transports">> & {
+  transports?: Transports | Iterable<Transport> | undefined;
+};
+
+/** A logger that forwards to the realm's current one (setLogger) at each call. */
+const realmLogger: Logger = {
+  debug: (m, ...d) => log().debug(m, ...d),
+  info: (m, ...d) => log().info(m, ...d),
+  warn: (m, ...d) => log().warn(m, ...d),
+  error: (m, ...d) => log().error(m, ...d),
+};
+
+/**
+ * The realm's runtime: its registry of transports, its logger, client platform, worker kind and
+ * receive-ahead setting as the entry point registered them, read at each use (so setLogger and
+ * registerTransport keep working for members started without a runtime).
+ */
+const realmRuntime: Runtime = {
+  transports: realmTransports,
+  logger: realmLogger,
+  get client() {
+    return clientPlatform();
+  },
+  timers: platformTimers,
+  get receiveAhead() {
+    return realmReceiveBuffers.aheadEnabled;
+  },
+  get workerKind() {
+    return platformWorkerKind();
+  },
+};
+
+/** What members started without a `runtime` use: the realm's registrations, read at each use. */
+export function defaultRuntime(): Runtime {
+  return realmRuntime;
+}
+
+/**
+ * A runtime of its own: the given parts, the rest taken from `base` (default: the realm's, as it is
+ * now). Its transports are a copy, so registering one later on either side does not reach the other.
+ */
+export function createRuntime(parts: RuntimeParts = {}, base: Runtime = realmRuntime): Runtime {
+  const t = parts.transports;
+  return {
+    transports: t instanceof Transports ? t : new Transports(t ?? base.transports.all()),
+    logger: parts.logger ?? base.logger,
+    client: parts.client !== undefined ? parts.client : base.client,
+    timers: parts.timers ?? base.timers,
+    receiveAhead: parts.receiveAhead ?? base.receiveAhead,
+    workerKind: parts.workerKind ?? base.workerKind,
+  };
+}
