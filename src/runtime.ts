@@ -13,7 +13,8 @@ import { realmTransports, Transports } from "./comm/registry.js";
 import type { Transport } from "./comm/types.js";
 import { log, type Logger } from "./log.js";
 import type { WorkerKind } from "./protocol/messages.js";
-import { type BackgroundTimers, platformTimers, realmReceiveBuffers } from "./util/receive-buffers.js";
+import { realmReceiveBuffers } from "./util/receive-buffers.js";
+import { type BackgroundTimers, platformTimers } from "./util/timers.js";
 import { platformWorkerKind } from "./worker/kind.js";
 
 export interface Runtime {

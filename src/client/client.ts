@@ -156,7 +156,7 @@ export class Client implements FutureHost, GraphScheduler {
     this.requests = new Requests(comm);
     // The connections never keep the process alive by themselves; waiting does (hold()).
     comm.keepAlive(false);
-    this.events = new ClientEvents(id);
+    this.events = new ClientEvents(id, this.runtime.logger);
     this.noWorkerTimeout = options.noWorkerTimeout;
     this.peers = new PeerPool("client", `client-${id}`, dataToken, options.transport);
     this.peers.keepAlive = false;
@@ -165,6 +165,7 @@ export class Client implements FutureHost, GraphScheduler {
       (keys) => this.request<Locations>({ kind: "locate", keys }),
       (key, from) => !comm.isClosed && comm.send({ op: "bad-data", key, from }),
     );
+    this.data.log = this.runtime.logger;
     const handlers: Handlers<SchedulerToClient> = {
       "key-in-memory": (m) => {
         const ks = this.keys.get(m.key);

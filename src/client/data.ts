@@ -12,7 +12,8 @@ import { deserialize } from "../protocol/serialize.js";
 import { opener } from "../util/tickets.js";
 import { digestOf } from "../protocol/digest.js";
 import type { DigestMaker } from "../util/sha256.js";
-import { log } from "../log.js";
+import type { Logger } from "../log.js";
+import { defaultRuntime } from "../runtime.js";
 
 /**
  * Who holds a key, with this client's tickets to fetch it there and, for a verified result, the
@@ -44,6 +45,8 @@ function rejectAll(want: Want, err: Error): void {
 const MAX_LOOKUPS = 3;
 
 export class DataPlane {
+  /** Where this data plane logs: its client's runtime's logger (set by the Client). */
+  log: Logger = defaultRuntime().logger;
   private pending = new Map<string, Want>();
   /** Every fetch not yet settled, pending or in flight, by key. */
   private readonly active = new Map<string, Want>();
@@ -188,7 +191,7 @@ export class DataPlane {
       const expected = this.digests.get(key);
       if (expected !== undefined && digestOf(payload, this.digestMaker) !== expected) {
         // Not the bytes the workers agreed on: tell the scheduler, try the next holder (left in batch).
-        log().warn(`${from} served bytes for ${key} that do not match its agreed digest; trying another holder`);
+        this.log.warn(`${from} served bytes for ${key} that do not match its agreed digest; trying another holder`);
         want.lastError = new LostDataError(`${from} served bytes for ${key} that do not match its agreed digest`);
         this.badData(key, from);
         continue;

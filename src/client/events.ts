@@ -2,7 +2,8 @@
 // run, work lost with a worker and computed again. Listeners get every notice; the log gets one
 // warning per kind and reason per turn, however many tasks it concerns (a map of 10,000).
 
-import { log } from "../log.js";
+import type { Logger } from "../log.js";
+import { defaultRuntime } from "../runtime.js";
 
 /** The client's events and what each carries. */
 export interface ClientEventMap {
@@ -22,7 +23,11 @@ export class ClientEvents {
   /** Notices of this turn, by kind and reason, for the log. */
   private batch: Map<string, { type: ClientEventType; reason: string; keys: string[] }> | null = null;
 
-  constructor(private readonly clientId: string) {}
+  constructor(
+    private readonly clientId: string,
+    /** The client's runtime's logger. */
+    private readonly log: Logger = defaultRuntime().logger,
+  ) {}
 
   on<T extends ClientEventType>(type: T, listener: (e: ClientEventMap[T]) => void): () => void {
     let set = this.listeners.get(type);
@@ -36,7 +41,7 @@ export class ClientEvents {
       try {
         (l as (e: ClientEventMap[T]) => void)(event);
       } catch (err) {
-        log().error(`a client "${type}" listener threw`, err);
+        this.log.error(`a client "${type}" listener threw`, err);
       }
     }
     if (!this.batch) {
@@ -58,11 +63,11 @@ export class ClientEvents {
         (keys.length > KEYS_SHOWN ? ` and ${keys.length - KEYS_SHOWN} more` : "");
       const what = keys.length === 1 ? "a task" : `${keys.length} tasks`;
       if (type === "no-worker") {
-        log().warn(
+        this.log.warn(
           `client ${this.clientId}: ${what} it waits for cannot run yet (${shown}): ${reason}. They stay pending until such a worker joins; set noWorkerTimeout to fail instead.`,
         );
       } else {
-        log().warn(
+        this.log.warn(
           `client ${this.clientId}: ${what} it waits for ${keys.length === 1 ? "was" : "were"} lost and ${keys.length === 1 ? "is" : "are"} being computed again (${shown}): ${reason}`,
         );
       }

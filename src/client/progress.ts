@@ -11,6 +11,7 @@ import { checkKnownOptions, describe } from "./arguments.js";
 import { Future } from "./future.js";
 import { clientPlatform } from "./platform.js";
 import { ProgressDisplay, type ProgressStream } from "./progress-render.js";
+import { unrefTimer } from "../util/timers.js";
 
 export type { ProgressStream } from "./progress-render.js";
 
@@ -172,9 +173,8 @@ class Run {
     private readonly read: () => Promise<ProgressCounts>,
   ) {
     this.display = new ProgressDisplay(stream, performance.now());
-    this.timer = setInterval(() => this.tick(), interval);
     // Drawing a bar is no reason for a process to stay: the work it shows keeps it alive, or not.
-    (this.timer as { unref?: () => void }).unref?.();
+    this.timer = unrefTimer(setInterval(() => this.tick(), interval));
   }
 
   private tick(): void {

@@ -16,6 +16,7 @@ import { PacketReader } from "../protocol/packet-reader.js";
 import type { ReceiveBuffers } from "../util/receive-buffers.js";
 import type { Packet } from "../protocol/packet.js";
 import { PRE_HELLO_MAX_PACKET_BYTES, type Channel, type LinkKind } from "./types.js";
+import { unrefTimer } from "../util/timers.js";
 
 /** The part of the WebSocket API used here. */
 export interface SocketLike {
@@ -263,11 +264,13 @@ export class SocketChannel implements Channel {
       if (linger !== undefined && !this.answering && !this.lingering) {
         // Our goodbye is out; the peer closes when it reads it (the socket's close event ends this).
         this.lingering = true;
-        this.pumping = setTimeout(() => {
-          this.pumping = undefined;
-          this.closeSocket();
-        }, linger);
-        (this.pumping as { unref?: () => void }).unref?.(); // a process may exit meanwhile
+        // A process may exit meanwhile.
+        this.pumping = unrefTimer(
+          setTimeout(() => {
+            this.pumping = undefined;
+            this.closeSocket();
+          }, linger),
+        );
         return;
       }
       if (!this.lingering) this.closeSocket();

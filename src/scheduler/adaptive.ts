@@ -10,6 +10,7 @@ import { log } from "../log.js";
 import type { WorkerRecord } from "./model.js";
 import { UNKNOWN_TASK_MS } from "./placement.js";
 import type { SchedulerState } from "./state.js";
+import { unrefTimer } from "../util/timers.js";
 
 export interface AdaptOptions {
   /** Workers to keep at least. Default 0. */
@@ -136,8 +137,7 @@ export class Adaptive {
   }
 
   start(): void {
-    this.timer = setInterval(() => this.check(), this.options.intervalMs);
-    (this.timer as { unref?: () => void }).unref?.();
+    this.timer = unrefTimer(setInterval(() => this.check(), this.options.intervalMs));
     this.check();
   }
 

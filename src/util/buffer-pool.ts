@@ -15,6 +15,8 @@
 // The pool is per thread, holds at most MAX_POOLED_BYTES, and empties itself when unused for a
 // while, so a worker that goes quiet gives its memory back.
 
+import { unrefTimer } from "./timers.js";
+
 /** Below this, allocating is cheap: no pooling. */
 export const POOL_MIN_BYTES = 1 << 20;
 /** At most this much storage waits for reuse in one thread. */
@@ -141,11 +143,12 @@ function evictOne(): boolean {
 function armIdleTimer(): void {
   if (pooledBytes === 0 && idleTimer === undefined) return;
   clearTimeout(idleTimer);
-  idleTimer = setTimeout(() => {
-    idleTimer = undefined;
-    clearBufferPool();
-  }, IDLE_MS);
-  (idleTimer as { unref?: () => void }).unref?.();
+  idleTimer = unrefTimer(
+    setTimeout(() => {
+      idleTimer = undefined;
+      clearBufferPool();
+    }, IDLE_MS),
+  );
 }
 
 /**

@@ -15,6 +15,8 @@
 // dropped when no frame has taken it for IDLE_MS. A spare holds only zeros and nobody has seen it:
 // taking one is the same as allocating.
 
+import { type BackgroundTimers, platformTimers } from "./timers.js";
+
 /** Frames smaller than this get a new buffer: the allocation is cheap and a spare not worth its memory. */
 export const SPARE_MIN_BYTES = 8 * 1024 * 1024;
 /** At most this much prepared storage waits in one thread (a 256 MiB frame needs one of 256 MiB). */
@@ -42,21 +44,6 @@ const PAGE_BYTES = 4096;
 // its Runtime (src/runtime.ts) and handed to its links through TransportOptions.receiveBuffers: one
 // worker's budget and close() touch only its own spares. The functions at the end of this file act
 // on the realm's default instance, which links that no member owns (tests, tools) use.
-
-/** Pending timers that do not keep a process alive (Node's unref), from the member's Runtime. */
-export interface BackgroundTimers {
-  /** Calls `fn` after `ms` without keeping the process alive for it; returns the cancel function. */
-  background(fn: () => void, ms: number): () => void;
-}
-
-/** setTimeout, unref'd where the platform has unref (Node), as a BackgroundTimers. */
-export const platformTimers: BackgroundTimers = {
-  background(fn, ms) {
-    const t: unknown = setTimeout(fn, ms);
-    if (typeof t === "object" && t !== null && "unref" in t && typeof t.unref === "function") t.unref();
-    return () => clearTimeout(t as ReturnType<typeof setTimeout>);
-  },
-};
 
 export interface ReceiveBuffersOptions {
   /** Prepare buffers ahead for recurring sizes (default true); off: every frame gets a new buffer. */

@@ -9,6 +9,8 @@
 // again while someone holds it. The buffer grows to the largest size taken, up to
 // MAX_SCRATCH_BYTES, and is dropped when no lease has used it for IDLE_MS.
 
+import { unrefTimer } from "./timers.js";
+
 /** Larger requests get memory of their own: a buffer kept this large would hold too much for long. */
 export const MAX_SCRATCH_BYTES = 256 * 1024 * 1024;
 /** Below this, fresh memory is cheap and keeping it not worth it. */
@@ -74,9 +76,10 @@ export function scratchStats(): { leases: number; reused: number; fresh: number;
 
 function armIdleTimer(): void {
   clearTimeout(idleTimer);
-  idleTimer = setTimeout(() => {
-    idleTimer = undefined;
-    if (!out) kept = null;
-  }, IDLE_MS);
-  (idleTimer as { unref?: () => void }).unref?.();
+  idleTimer = unrefTimer(
+    setTimeout(() => {
+      idleTimer = undefined;
+      if (!out) kept = null;
+    }, IDLE_MS),
+  );
 }

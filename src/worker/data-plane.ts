@@ -9,7 +9,8 @@ import { connect, schemeOf } from "../comm/registry.js";
 import type { RtcLink } from "../comm/rtc-link.js";
 import { displayName, PeerPool, withRelayToken } from "../comm/peers.js";
 import type { TransportOptions } from "../comm/types.js";
-import { log } from "../log.js";
+import type { Logger } from "../log.js";
+import { defaultRuntime } from "../runtime.js";
 import { AddressWindow, DEFAULT_FAILED_LOGINS_PER_MINUTE, HandshakeGate, hostOf, LogThrottle } from "../comm/gate.js";
 import { TicketKey } from "../util/tickets.js";
 import { CHALLENGER, opener, openedBy } from "../util/tickets.js";
@@ -72,6 +73,9 @@ export class DataPlane {
   private closed = false;
   /** This worker's own credential (for the relay), from the welcome. */
   private credential: string | undefined;
+
+  /** Where this data plane logs: its worker's runtime's logger (set by the Worker). */
+  log: Logger = defaultRuntime().logger;
 
   constructor(
     private readonly name: string,
@@ -252,7 +256,7 @@ export class DataPlane {
         const expected = this.digests.get(key);
         if (expected !== undefined && digestOf(payload, this.digestMaker) !== expected) {
           // Not the bytes the workers agreed on: drop them, tell the scheduler, try another holder.
-          log().warn(
+          this.log.warn(
             `${this.name}: ${from} served bytes for ${key} that do not match its agreed digest; trying another holder`,
           );
           this.state.badData(key, from);
@@ -268,7 +272,7 @@ export class DataPlane {
       }
       this.state.dataArrived(from, values, missing);
     } catch (err) {
-      log().debug(`${this.name}: fetching ${keys.length} keys from ${from} failed: ${(err as Error).message}`);
+      this.log.debug(`${this.name}: fetching ${keys.length} keys from ${from} failed: ${(err as Error).message}`);
       this.state.fetchFailed(from, keys);
     }
     this.afterFetch();
@@ -294,7 +298,7 @@ export class DataPlane {
           return new Comm(await rtc.dial(address, options.timeoutMs ?? RTC_LINK_TIMEOUT_MS));
         } catch (err) {
           this.rtcFailed.set(address, performance.now());
-          log().warn(
+          this.log.warn(
             `${this.name}: no WebRTC link to ${address} (${(err as Error).message}); using its own transport (${schemeOf(address)}) for ${RTC_RETRY_AFTER_MS / 1000} s`,
           );
         }

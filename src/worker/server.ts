@@ -167,6 +167,7 @@ export class Worker {
       options.token !== undefined,
     );
     this.data.digestMaker = options.digest;
+    this.data.log = this.log;
     this.data.serveForgedForTests = options.lieForTests === "serve";
     this.yieldToEventLoop = options.yieldToEventLoop ?? (() => new Promise((r) => setTimeout(r, 0)));
   }

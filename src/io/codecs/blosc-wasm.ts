@@ -11,6 +11,7 @@
 import { FormatError } from "../../errors.js";
 import { log } from "../../log.js";
 import { BLOSC_WASM_BASE64 } from "./blosc-wasm-binary.js";
+import { unrefTimer } from "../../util/timers.js";
 
 interface Exports {
   memory: WebAssembly.Memory;
@@ -289,10 +290,11 @@ export function accumulatorBytes(n: number, counted: boolean): number {
 function giveBackKept(): void {
   keptLent = false;
   clearTimeout(idleTimer);
-  idleTimer = setTimeout(() => {
-    if (!keptLent) kept = null;
-  }, IDLE_MS);
-  (idleTimer as { unref?: () => void }).unref?.();
+  idleTimer = unrefTimer(
+    setTimeout(() => {
+      if (!keptLent) kept = null;
+    }, IDLE_MS),
+  );
 }
 
 function align(n: number): number {
