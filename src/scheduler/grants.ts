@@ -14,7 +14,8 @@ import { connect } from "../comm/registry.js";
 import type { TransportOptions } from "../comm/types.js";
 import { randomId } from "../util/ids.js";
 import { ArgumentError } from "../errors.js";
-import { log } from "../log.js";
+import { log, type Logger } from "../log.js";
+import { defaultRuntime } from "../runtime.js";
 import { holders } from "./outbox.js";
 import type { SchedulerState } from "./state.js";
 import type { ScatterPlacement } from "../protocol/messages.js";
@@ -25,6 +26,8 @@ export function clientReader(clientId: string): string {
 }
 
 export class DataGrants {
+  /** Where challenges log: the scheduler's runtime's logger (set by the Scheduler). */
+  log: Logger = defaultRuntime().logger;
   /** Each worker's ticket key, by data-server address. */
   private readonly keys = new Map<string, TicketKey>();
   /** Each admitted member's credential (for the relay), and whose it is. */
@@ -174,7 +177,7 @@ export async function challenge(
     await greet(comm, { role: "peer", token: opener("get", ticket, key), name: CHALLENGER }, CHALLENGE_TIMEOUT_MS);
     return true;
   } catch (err) {
-    log().warn(
+    grants.log.warn(
       `the data server at ${address} did not answer the scheduler's challenge (${(err as Error).message}): the relay will not reach it`,
     );
     return false;

@@ -179,6 +179,7 @@ export class Scheduler {
     this.grants = new DataGrants(
       options.token !== undefined || options.workerToken !== undefined || options.tabToken !== undefined,
     );
+    this.grants.log = this.log;
     if (this.grants.enabled) this.state.outbox.grants = this.grants;
     this.gate = new HandshakeGate("scheduler", {
       maxPending: options.maxPendingHandshakes,
