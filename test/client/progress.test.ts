@@ -169,6 +169,7 @@ describe("progress on a cluster", () => {
       .sum();
     const out = capture(false);
     const f = c.client.compute(x);
+    // biome-ignore lint/suspicious/noConfusingVoidType: the point is the declared type
     const nothing: void = await progress(f, { stream: out }); // typed as it is: a future's progress gives no value
     assert.equal(nothing, undefined);
     assert.equal(await f, 80_000);

@@ -56,7 +56,7 @@ const rebuilt = new Set([
   "VerificationError",
 ]);
 
-const classes = Object.entries(errors).filter(
+const classes = Object.entries(errors as Record<string, unknown>).filter(
   (entry): entry is [string, ErrorClass] =>
     typeof entry[1] === "function" && (entry[1] === MeshworkError || entry[1].prototype instanceof MeshworkError),
 );
