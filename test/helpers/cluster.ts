@@ -50,6 +50,10 @@ export type SharedCluster = Pick<TestCluster, "cluster" | "client" | "connect">;
  * One cluster for the tests of the enclosing describe (or file): started in a `before` hook and
  * torn down strictly (startCluster's disposal, leak check included) in an `after` hook. Read
  * `client` and `cluster` inside tests and hooks; before the `before` hook they throw.
+ * Inside a describe, hooks run one after another in the order written, so place useCluster
+ * between hooks that must run before and after it. At a file's top level Node 20 starts the
+ * `before` hooks together: there, use it only beside hooks that neither use the cluster nor open
+ * handles its leak check would count.
  */
 export function useCluster(options: TestClusterOptions = {}): SharedCluster {
   let started: TestCluster | undefined;
