@@ -26,7 +26,7 @@ import { HandshakeGate, hostOf, LogThrottle } from "../comm/gate.js";
 import type { SecretCompare } from "../util/secret.js";
 import { Admissions, capUntrusted } from "./admission.js";
 import { badData } from "./bad-data.js";
-import { challenge, DataGrants, grantedScatter, locate, placeScatter } from "./grants.js";
+import { challenge, DataGrants, grantedScatter, locate, placeScatter, renewTickets } from "./grants.js";
 import { randomId } from "../util/ids.js";
 import { workerInfo } from "./queries.js";
 import { ProgressWatches } from "./progress.js";
@@ -68,6 +68,11 @@ export interface SchedulerOptions extends SchedulerStateOptions {
    * their hello, until the minute has passed. Default DEFAULT_FAILED_LOGINS_PER_MINUTE (20).
    */
   maxFailedLoginsPerMinute?: number;
+  /**
+   * Milliseconds a data ticket stays valid after the scheduler makes it (readers then ask for a
+   * fresh one). Default DEFAULT_TICKET_TTL_MS (5 minutes).
+   */
+  ticketTtlMs?: number;
   /** Workers connected at once; more are refused. Default DEFAULT_MAX_WORKERS (10,000). */
   maxWorkers?: number;
   /** Workers that may join from one address per minute. Default DEFAULT_JOINS_PER_ADDRESS_PER_MINUTE (256). */
@@ -162,6 +167,7 @@ export class Scheduler {
     this.telemetry = new Telemetry(this.state);
     this.grants = new DataGrants(
       options.token !== undefined || options.workerToken !== undefined || options.tabToken !== undefined,
+      options.ticketTtlMs,
     );
     if (this.grants.enabled) this.state.outbox.grants = this.grants;
     this.gate = new HandshakeGate("scheduler", {
@@ -365,6 +371,10 @@ export class Scheduler {
       },
       "missing-data": (m) => s.missingData(id, m.key, m.dep, m.from),
       "bad-data": (m) => this.badData(s.workers.get(id) ?? null, `worker ${w.name}`, m.key, m.from),
+      "renew-tickets": (m) => {
+        const ws = s.workers.get(id);
+        if (ws) comm.send({ op: "tickets", keys: renewTickets(s, this.grants, ws, m.keys) });
+      },
       "add-keys": (m) => {
         telemetry.fetched(id, m.keys);
         s.addKeys(id, m.keys);
