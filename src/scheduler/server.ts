@@ -26,6 +26,7 @@ import { HandshakeGate, hostOf, LogThrottle } from "../comm/gate.js";
 import type { SecretCompare } from "../util/secret.js";
 import { Admissions, capUntrusted } from "./admission.js";
 import { badData } from "./bad-data.js";
+import { BanKeeper, type BanStore } from "./bans.js";
 import { challenge, DataGrants, grantedScatter, locate, placeScatter, renewTickets } from "./grants.js";
 import { randomId } from "../util/ids.js";
 import { workerInfo } from "./queries.js";
@@ -73,6 +74,11 @@ export interface SchedulerOptions extends SchedulerStateOptions {
    * fresh one). Default DEFAULT_TICKET_TTL_MS (5 minutes).
    */
   ticketTtlMs?: number;
+  /**
+   * Where the ban list (workers banned for lying: names, data addresses, hosts) outlives this
+   * scheduler: loaded at start, saved after each ban. Node: `banFile(path)`. Default: in memory only.
+   */
+  bans?: BanStore | undefined;
   /** Workers connected at once; more are refused. Default DEFAULT_MAX_WORKERS (10,000). */
   maxWorkers?: number;
   /** Workers that may join from one address per minute. Default DEFAULT_JOINS_PER_ADDRESS_PER_MINUTE (256). */
@@ -124,6 +130,7 @@ export class Scheduler {
   private readonly workers = new Map<string, Comm>();
   private readonly gate: HandshakeGate;
   private readonly admissions: Admissions;
+  private readonly bans: BanKeeper;
   /** Warnings a hostile worker can cause with every message (ignored claims), thinned out. */
   private readonly claimsLog = new LogThrottle();
   private listener: Listener | null = null;
@@ -174,6 +181,7 @@ export class Scheduler {
       maxPending: options.maxPendingHandshakes,
       maxPendingPerAddress: options.maxPendingPerAddress,
     });
+    this.bans = new BanKeeper(this.state.banned, options.bans, (m) => log().error(m));
     this.admissions = new Admissions(options, this.state, this.grants, (role) => ++this.nextIds[role]);
   }
 
@@ -183,6 +191,8 @@ export class Scheduler {
     if (!(ttl > 0))
       throw new ArgumentError(`workerTtlMs must be a number of milliseconds > 0, got ${String(options.workerTtlMs)}`);
     const s = new Scheduler(options);
+    const loaded = await s.bans.load();
+    if (options.bans) log().info(`${loaded} ban${loaded === 1 ? "" : "s"} loaded from ${options.bans.describe}`);
     s.listener = await listen(
       options.address ?? `inproc://scheduler-${randomId(4)}`,
       (comm) => void s.accept(comm),
@@ -275,6 +285,7 @@ export class Scheduler {
     this.gate.closeAll("scheduler closing");
     for (const comm of this.clients.values()) comm.close("scheduler closing");
     await Promise.all([...this.workers.values(), ...this.clients.values()].map((c) => c.closed));
+    await this.bans.settled();
   }
 
   private async accept(comm: Comm): Promise<void> {
@@ -638,6 +649,7 @@ export class Scheduler {
           `worker ${msg.name} ${msg.reason}; its results are computed again where they were taken on its word`,
         );
         this.workers.get(msg.worker)?.close(msg.reason);
+        this.bans.save();
         return;
       }
       const resolve = this.retirements.get(msg.ticket);
