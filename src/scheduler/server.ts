@@ -158,6 +158,8 @@ export class Scheduler {
   private readonly scatterGrants = new Map<string, Set<string>>();
   /** Workers' addresses the relay may reach: each after its data server answered the challenge (grants.ts). */
   private readonly challenged = new Map<string, Promise<boolean>>();
+  /** The credential the scheduler's own challenges present at the relay (made at the first relay:// address). */
+  private challengeCredential: string | undefined;
   /** Turns scatters onto the next worker (round robin across calls). */
   private scatterTurn = 0;
   /** Clients' progress watches (progress.ts), by client connection. */
@@ -262,6 +264,34 @@ export class Scheduler {
     return answered ? answered.then((ok) => ok && this.state.workerAt(address) === ws) : false;
   }
 
+  /**
+   * Whether a caller presenting `given` may reach the relay's listener at `slot`: a connected
+   * worker whose relay:// address has that slot answered the scheduler's challenge there (resolves
+   * once it has answered, or failed to); the challenge itself always may. True without tokens.
+   */
+  reachableSlot(slot: string, given: string | undefined): boolean | Promise<boolean> {
+    if (!this.grants.enabled || (given !== undefined && given === this.challengeCredential)) return true;
+    const answers: Promise<boolean>[] = [];
+    for (const [address, answered] of this.challenged) if (relaySlot(address) === slot) answers.push(answered);
+    return answers.length === 0 ? false : Promise.all(answers).then((oks) => oks.includes(true));
+  }
+
+  /**
+   * The relay's listener at `slot` left: a challenge it answered vouches for nobody who listens
+   * there next, so callers are refused that slot from now on (its worker can no longer serve there).
+   */
+  relaySlotClosed(slot: string): void {
+    for (const address of [...this.challenged.keys()])
+      if (relaySlot(address) === slot) this.challenged.set(address, Promise.resolve(false));
+  }
+
+  /** The transport options the challenge at `address` connects with: through the relay, with the scheduler's own credential. */
+  private challengeTransport(address: string): TransportOptions | undefined {
+    if (!/^relays?:/.test(address)) return this.options.transport;
+    this.challengeCredential ??= this.grants.credential("scheduler-challenge");
+    return { ...this.options.transport, relayToken: this.challengeCredential };
+  }
+
   /** Open connections, by role (for tests and the dashboard). */
   get connections(): { clients: number; workers: number; handshaking: number } {
     return { clients: this.clients.size, workers: this.workers.size, handshaking: this.gate.size };
@@ -358,8 +388,8 @@ export class Scheduler {
       `worker ${w.name} joined (${id}, ${w.kind}, ${trusted ? "trusted" : "untrusted"}, ${w.nthreads} thread${w.nthreads === 1 ? "" : "s"}, data at ${w.address}); ${this.workers.size} worker${this.workers.size === 1 ? "" : "s"} now`,
     );
     this.state.addWorker(id, trusted ? w : capUntrusted(w), trusted, hostOf(comm.peerAddress));
-    if (this.grants.enabled && /^(wss?|inproc):\/\//.test(w.address))
-      this.challenged.set(w.address, challenge(this.grants, w.address, this.options.transport));
+    if (this.grants.enabled && /^(wss?|inproc|relays?):\/\//.test(w.address))
+      this.challenged.set(w.address, challenge(this.grants, w.address, this.challengeTransport(w.address)));
     this.deliver();
     if (hello.worker!.group?.adapt && !this.adaptive) this.adaptProcesses();
     const s = this.state;
@@ -665,4 +695,9 @@ export class Scheduler {
 
 function trySend(comm: Comm, msg: Message): void {
   if (!comm.isClosed) comm.send(msg);
+}
+
+/** The slot of a relay:// or relays:// address (relay://host:port/<slot>), or undefined for any other. */
+function relaySlot(address: string): string | undefined {
+  return /^relays?:\/\/[^/]+\/([\w-]+)$/.exec(address)?.[1];
 }
