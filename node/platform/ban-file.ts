@@ -4,8 +4,8 @@
 // owner only.
 
 import { readFileSync, renameSync, writeFileSync } from "node:fs";
-import { ArgumentError } from "../src/errors.js";
-import { checkBanList, type BanList, type BanStore } from "../src/scheduler/bans.js";
+import { ArgumentError } from "../../src/errors.js";
+import { checkBanList, type BanList, type BanStore } from "../../src/scheduler/bans.js";
 
 /** A BanStore in the JSON file at `path`; a missing file is an empty list (created at the first ban). */
 export function banFile(path: string): BanStore {
