@@ -121,7 +121,7 @@ export function renewTickets(s: SchedulerState, grants: DataGrants, ws: WorkerRe
   for (const key of keys) {
     const ts = s.tasks.get(key);
     if (!ws.told.has(key)) s.ignoredClaim(ws, key, "renew-tickets");
-    if (!ts || ts.state !== "memory" || !ws.told.has(key)) {
+    if (ts?.state !== "memory" || !ws.told.has(key)) {
       out.push({ key, who: [], nbytes: 0 });
       continue;
     }
