@@ -202,6 +202,15 @@ describe("filter(…).len() over Parquet counts in the scan", () => {
     assert.deepEqual(chunkReads(), []);
   });
 
+  test("an expression that throws throws as it does in filter, not as a broken file", async () => {
+    const df = await dd.readParquet(fixture("pages/v1-snappy.parquet"), { columns: ["f64"] });
+    const throwing = df.filter((d, $) => d.f64 > $.lim.x, { params: { lim: null } });
+    const before = countScanStats().scans;
+    await assert.rejects(throwing.len(sync), (e: Error) => e instanceof TypeError && !(e instanceof FormatError));
+    assert.ok(countScanStats().scans > before, "thrown from the counting scan");
+    await assert.rejects(throwing.len(unfused), TypeError);
+  });
+
   test("a broken page is a FormatError naming the file, row group and column, fused or not, on the cluster too", async () => {
     const bytes = new Uint8Array(readFileSync(fixture("pages/v1-snappy.parquet")));
     const meta = parquetMetadata(bytes.buffer);

@@ -41,6 +41,8 @@ export async function countParquetPart(spec: ParquetReadSpec, expr: ExprSpec | n
         stats.scans++;
         return countChunk(bytes, at.rows, flat.element.repetition_type === "OPTIONAL", flat.meta, type!, expr, where);
       } catch (err) {
+        // The expression's own errors go on as they are, as from filter; the rest is the file's.
+        if (err instanceof ExpressionError) throw err.cause;
         if (!(err instanceof Unsupported)) {
           if (err instanceof FormatError || err instanceof StoreError) throw err;
           throw new FormatError(`${where}: ${(err as Error).message}`, { cause: err });
@@ -54,6 +56,13 @@ export async function countParquetPart(spec: ParquetReadSpec, expr: ExprSpec | n
   stats.general++;
   const part = await readParquetPart(spec);
   return expr === null ? part.length : countTrue(part, expr);
+}
+
+/** What the expression threw while counting a page, set apart from the decoding's errors. */
+class ExpressionError extends Error {
+  constructor(override readonly cause: unknown) {
+    super("the filter's expression threw");
+  }
 }
 
 /** Values of a page gathered for the loop, in a buffer per thread and storage type. */
@@ -125,7 +134,11 @@ function countChunk(
         for (let i = 0; i < n; i++) if (defs[i]) validity[i >> 3]! |= 1 << (i & 7);
       }
       cols[0] = new Column(type, n, values, validity, n - page.present);
-      count += countColumns(cols, n, expr);
+      try {
+        count += countColumns(cols, n, expr);
+      } catch (err) {
+        throw new ExpressionError(err);
+      }
     },
   );
   return count;
