@@ -39,7 +39,7 @@ import {
   sourceRef,
   typeTag,
 } from "./arguments.js";
-import { DataPlane, type Locations } from "./data.js";
+import { ClientDataPlane, type Locations } from "./data.js";
 import { ClientEvents, type ClientEventMap, type ClientEventType } from "./events.js";
 import type { Arg, Args, TaskFn, TaskHandle, TaskModule, TaskOptions } from "./options.js";
 import { clientPlatform } from "./platform.js";
@@ -117,7 +117,7 @@ export class Client implements FutureHost, GraphScheduler {
   private readonly keys = new Map<string, KeyState>();
   private readonly requests: Requests;
   private readonly peers: PeerPool;
-  private readonly data: DataPlane;
+  private readonly data: ClientDataPlane;
   private readonly sentFns = new Set<string>();
   /** Things this client waits for (pending keys, requests, fetches); see hold(). */
   private holds = 0;
@@ -151,7 +151,7 @@ export class Client implements FutureHost, GraphScheduler {
     this.noWorkerTimeout = options.noWorkerTimeout;
     this.peers = new PeerPool("client", `client-${id}`, dataToken, options.transport);
     this.peers.keepAlive = false;
-    this.data = new DataPlane(
+    this.data = new ClientDataPlane(
       this.peers,
       (keys) => this.request<Locations>({ kind: "locate", keys }),
       (key, from) => !comm.isClosed && comm.send({ op: "bad-data", key, from }),
