@@ -21,7 +21,7 @@ import { deserialize, measure, serialize } from "../protocol/serialize.js";
 import { exposeBuffers } from "../util/buffer-pool.js";
 import { randomId } from "../util/ids.js";
 import type { WorkerEvent } from "./events.js";
-import type { WebRtcOptions } from "./server.js";
+import type { WebRtcOptions } from "./options.js";
 
 /**
  * How long a WebRTC link may take to open before the worker uses the peer's own transport (the
