@@ -316,7 +316,14 @@ export class Worker {
       this.inbox = [];
       if (event) events.push(event);
     }
-    const out = this.state.handle(events);
+    let out: WorkerInstruction[];
+    try {
+      out = this.state.handle(events);
+    } catch (err) {
+      // As a message handler's failure is on a connection: logged, and the worker goes on.
+      log().error(`${this.name}: handling ${Array.isArray(events) ? events.length : 1} events failed (a bug)`, err);
+      return;
+    }
     if (this.outbox.length === 0) this.outbox = out;
     else for (const ins of out) this.outbox.push(ins);
   }
