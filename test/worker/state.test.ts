@@ -297,3 +297,9 @@ test("a steal-request gives back tasks not started and keeps the running one", (
   w.handle(dataArrived("p", arrived({ x: 1 }), []));
   assert.equal(w.data.has("x"), false, "nobody here needs C's input now");
 });
+
+test("a task keeps the stimulus id of the event that made it, for tracing", () => {
+  const w = new WorkerState(SELF);
+  w.handle([compute("A"), { ...compute("B"), stimulus: "compute-task-7" }]);
+  assert.deepEqual([w.tasks.get("A")!.stimulus, w.tasks.get("B")!.stimulus], [STIMULUS, "compute-task-7"]);
+});
