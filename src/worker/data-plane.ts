@@ -65,6 +65,8 @@ export class WorkerDataPlane {
    * if this worker presented a token (it cannot check tickets yet).
    */
   private ticketKey: TicketKey | null | undefined;
+  /** The scheduler's clock minus this one's, as seen at the welcome: tickets expire on the scheduler's clock. */
+  private clockOffset = 0;
   /** Resolves when the welcome has given the data secret (a hello that comes first waits for it). */
   private readonly secretKnown: Promise<void>;
   private resolveSecret!: () => void;
@@ -108,8 +110,9 @@ export class WorkerDataPlane {
    * What the scheduler's welcome gave: this worker's own credential (the relay asks for it when
    * this worker fetches through it) and its data secret (see ticketKey).
    */
-  setCredentials(credential: string | undefined, secret: string | undefined): void {
+  setCredentials(credential: string | undefined, secret: string | undefined, clock?: number): void {
     this.credential = credential;
+    if (clock !== undefined) this.clockOffset = clock - performance.now();
     this.ticketKey = secret === undefined ? null : new TicketKey(secret);
     this.resolveSecret();
   }
@@ -208,14 +211,20 @@ export class WorkerDataPlane {
       "get-data": (m) => {
         const values: Record<string, Serialized> = {};
         const missing: string[] = [];
+        let expired: string[] | undefined;
+        let keys = m.keys;
         const key = this.ticketKey;
         if (key) {
+          const now = this.schedulerNow();
           for (let i = 0; i < m.keys.length; i++) {
-            if (!key.check("get", reader, m.keys[i]!, m.tickets?.[i]))
+            const verdict = key.check("get", reader, m.keys[i]!, m.tickets?.[i], now);
+            if (verdict === "invalid")
               return this.failed(comm, host, `get-data without a valid ticket for ${m.keys[i]}`, true);
+            if (verdict === "expired") (expired ??= []).push(m.keys[i]!);
           }
+          if (expired) keys = m.keys.filter((k) => !expired!.includes(k));
         }
-        for (const key of m.keys) {
+        for (const key of keys) {
           if (!this.worker.holds(key)) {
             missing.push(key);
             continue;
@@ -224,14 +233,19 @@ export class WorkerDataPlane {
           exposeBuffers(value); // a transport may still read it after this turn
           values[key] = serialize(this.serveForgedForTests ? "FORGED" : value).payload;
         }
-        comm.send({ op: "data", id: m.id, values, missing });
+        comm.send(
+          expired ? { op: "data", id: m.id, values, missing, expired } : { op: "data", id: m.id, values, missing },
+        );
       },
       "put-data": (m) => {
         const key = this.ticketKey;
         if (key) {
+          const now = this.schedulerNow();
           for (const k of Object.keys(m.values)) {
-            if (!key.check("put", reader, k, m.tickets?.[k]))
-              return this.failed(comm, host, `put-data without a valid ticket for ${k}`, true);
+            const verdict = key.check("put", reader, k, m.tickets?.[k], now);
+            if (verdict === "invalid") return this.failed(comm, host, `put-data without a valid ticket for ${k}`, true);
+            // The scheduler's word was given, but long ago: store nothing (the client's scatter fails, nobody is blamed).
+            if (verdict === "expired") return comm.close(`put-data with an expired ticket for ${k}: nothing stored`);
           }
         }
         const nbytes: Record<string, number> = {};
@@ -250,6 +264,11 @@ export class WorkerDataPlane {
       },
     };
     comm.setHandler((msg) => dispatch(handlers, msg));
+  }
+
+  /** Now on the scheduler's clock, as far as this worker can tell (tickets expire on it). */
+  private schedulerNow(): number {
+    return performance.now() + this.clockOffset;
   }
 
   /** A request or hello without a valid ticket: logged (throttled), counted against its address, and with `close` its connection closed. */
@@ -294,6 +313,13 @@ export class WorkerDataPlane {
         missing,
         stimulus: this.worker.stimulus("data-arrived"),
       });
+      if (reply.expired?.length)
+        this.worker.deliver({
+          op: "tickets-expired",
+          from,
+          keys: reply.expired,
+          stimulus: this.worker.stimulus("tickets-expired"),
+        });
     } catch (err) {
       log().debug(`${this.name}: fetching ${keys.length} keys from ${from} failed: ${(err as Error).message}`);
       this.worker.deliver({ op: "fetch-failed", from, keys, stimulus: this.worker.stimulus("fetch-failed") });

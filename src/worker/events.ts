@@ -52,6 +52,13 @@ export type WorkerEvent =
     }
   /** Fetching `keys` from `from` failed (the connection broke): try the next holder. */
   | { op: "fetch-failed"; from: string; keys: string[]; stimulus: string }
+  /**
+   * `from` refused this worker's tickets for `keys` as expired (the fetch waited long, in a queue):
+   * ask the scheduler for fresh ones (renew-tickets); the fetches wait for them (tickets-renewed).
+   */
+  | { op: "tickets-expired"; from: string; keys: string[]; stimulus: string }
+  /** Fresh tickets came from the scheduler (the data plane keeps them): fetch again, from the holders it names now. */
+  | { op: "tickets-renewed"; keys: DepLocation[]; stimulus: string }
   /** `from` served bytes for `key` that do not match its agreed digest (they were dropped). */
   | { op: "bad-data"; key: string; from: string; stimulus: string }
   /** Data a client scattered here. */

@@ -224,7 +224,7 @@ export class Worker {
       },
     });
     this.id = w.id;
-    this.data.setCredentials(w.dataToken, w.dataSecret);
+    this.data.setCredentials(w.dataToken, w.dataSecret, w.clock);
     // Tasks that read the scheduler's /data/ (a tab's chunks above all) present this worker's token.
     useSchedulerCredentials(this.options.dataOrigin ?? this.options.scheduler, this.options.token);
     if (w.rtc) this.data.rtc?.configure(w.rtc);
@@ -248,6 +248,10 @@ export class Worker {
       "acquire-replicas": (m) => {
         this.data.learn(m.keys);
         this.enqueue({ op: "acquire-replicas", keys: m.keys, stimulus: this.stimulus("acquire-replicas") });
+      },
+      tickets: (m) => {
+        this.data.learn(m.keys);
+        this.enqueue({ op: "tickets-renewed", keys: m.keys, stimulus: this.stimulus("tickets-renewed") });
       },
       "steal-request": (m) =>
         this.enqueue({ op: "steal-request", keys: m.keys, stimulus: this.stimulus("steal-request") }),

@@ -30,7 +30,15 @@ interface Fetch {
   candidates: string[];
   /** The holder asked now, if a request is in flight. */
   from: string | null;
+  /** Times a holder said this worker's ticket had expired (see ticketsExpired). */
+  renewals?: number;
 }
+
+/**
+ * Fresh tickets asked for one fetch before it counts as failed there: a clock so far off that each
+ * fresh ticket is refused as expired would otherwise ask forever.
+ */
+const MAX_TICKET_RENEWALS = 3;
 
 export class WorkerState {
   private readonly memory_: WorkerMemory;
@@ -104,6 +112,12 @@ export class WorkerState {
         break;
       case "task-erred":
         this.taskErred(ev.task, ev.error);
+        break;
+      case "tickets-expired":
+        this.ticketsExpired(ev.from, ev.keys);
+        break;
+      case "tickets-renewed":
+        this.ticketsRenewed(ev.keys);
         break;
       default:
         throw new Error(`unknown worker event ${(ev as { op: string }).op}`);
@@ -330,6 +344,38 @@ export class WorkerState {
     const cancelled = task.state === "cancelled";
     this.forgetTask(task);
     if (!cancelled) this.send({ op: "task-erred", key: task.key, error });
+  }
+
+  /**
+   * `from` refused this worker's tickets for `keys` as expired (the fetch waited long, in a queue):
+   * ask the scheduler for fresh ones (renew-tickets); the fetches wait for them (ticketsRenewed).
+   */
+  private ticketsExpired(from: string, keys: string[]): void {
+    const renew: string[] = [];
+    for (const key of keys) {
+      const f = this.fetches.get(key);
+      if (!f || f.from !== from) continue;
+      f.renewals = (f.renewals ?? 0) + 1;
+      if (f.renewals > MAX_TICKET_RENEWALS) {
+        this.fetchFailed(from, [key]);
+        continue;
+      }
+      f.from = null;
+      f.candidates = []; // the other holders' tickets are as old: wait for fresh ones
+      renew.push(key);
+    }
+    if (renew.length > 0) this.send({ op: "renew-tickets", keys: renew });
+  }
+
+  /** Fresh tickets came (the data plane keeps them): fetch again, from the holders the scheduler names now. */
+  private ticketsRenewed(locations: DepLocation[]): void {
+    for (const loc of locations) {
+      const f = this.fetches.get(loc.key);
+      if (!f || f.from !== null || f.candidates.length > 0) continue; // started again meanwhile (another task's compute-task)
+      f.candidates = loc.who.filter((w) => w !== this.selfAddress);
+      if (f.candidates.length > 0) this.startFetch(loc.key);
+      else this.giveUp(loc.key, this.selfAddress); // no holder the scheduler will vouch for: as for a key nobody has
+    }
   }
 
   // ------------------------------------------------------------ transitions
