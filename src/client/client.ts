@@ -35,7 +35,7 @@ import type { StoryEntry } from "../scheduler/story.js";
 import { hash64 } from "../util/ids.js";
 import { checkKnownOptions, checkOptions, describe, makeTaskHandle } from "./arguments.js";
 import { computeGraph } from "./collections.js";
-import { DataPlane, type Locations } from "./data.js";
+import { ClientDataPlane, type Locations } from "./data.js";
 import { type ClientEventMap, ClientEvents, type ClientEventType } from "./events.js";
 import { Future } from "./future.js";
 import { KeyTable } from "./keys.js";
@@ -67,7 +67,7 @@ export class Client implements GraphScheduler {
   private readonly keys: KeyTable;
   private readonly requests: Requests;
   private readonly peers: PeerPool;
-  private readonly data: DataPlane;
+  private readonly data: ClientDataPlane;
   private readonly events: ClientEvents;
   /** What submit, map and compute send (submit.ts). */
   private readonly submitter: Submitter;
@@ -85,7 +85,7 @@ export class Client implements GraphScheduler {
     this.events = new ClientEvents(id);
     this.peers = new PeerPool("client", `client-${id}`, dataToken, options.transport);
     this.peers.keepAlive = false;
-    this.data = new DataPlane(
+    this.data = new ClientDataPlane(
       this.peers,
       (keys) => this.request<Locations>({ kind: "locate", keys }),
       (key, from) => !comm.isClosed && comm.send({ op: "bad-data", key, from }),

@@ -6,7 +6,7 @@ import { CancelledError, type ClientClosedError, LostDataError } from "../errors
 import type { CountSource } from "../graph/computation.js";
 import type { ClientToScheduler } from "../protocol/messages.js";
 import { deserialize } from "../protocol/serialize.js";
-import type { DataPlane } from "./data.js";
+import type { ClientDataPlane } from "./data.js";
 import { Future, type FutureHost, KeyState } from "./future.js";
 
 /**
@@ -19,7 +19,7 @@ const noop = () => {};
 /** What the key table needs of its client. */
 export interface KeyTableLink {
   /** Where results are fetched from and forgotten. */
-  data: DataPlane;
+  data: ClientDataPlane;
   /** Sends to the scheduler after this turn's submissions (cancel, release-keys). */
   send(msg: ClientToScheduler): void;
   /** progress()'s count of the tasks behind `keys`. */
