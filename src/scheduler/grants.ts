@@ -15,9 +15,15 @@ import type { TransportOptions } from "../comm/types.js";
 import { randomId } from "../util/ids.js";
 import { ArgumentError } from "../errors.js";
 import { log } from "../log.js";
-import { holders } from "./outbox.js";
-import type { SchedulerState } from "./state.js";
+import { holders, type TaskState, type WorkerRecord } from "./model.js";
+
 import type { ScatterPlacement } from "../protocol/messages.js";
+
+/** What granting reads of the scheduler's state (SchedulerState has it). */
+interface Holdings {
+  readonly tasks: ReadonlyMap<string, TaskState>;
+  readonly workers: ReadonlyMap<string, WorkerRecord>;
+}
 
 /** The name a client's data connections give in their hello (client/client.ts names its PeerPool so). */
 export function clientReader(clientId: string): string {
@@ -75,7 +81,7 @@ export class DataGrants {
 
 /** Record<key, { who, tickets }>: who holds each key, with `clientId`'s tickets to fetch it there. */
 export function locate(
-  s: SchedulerState,
+  s: Holdings,
   grants: DataGrants,
   clientId: string,
   keys: string[],
@@ -97,7 +103,7 @@ export function locate(
  * ("key\naddress") until the client's update-data reports it.
  */
 export function placeScatter(
-  s: SchedulerState,
+  s: Holdings,
   grants: DataGrants,
   clientId: string,
   keys: string[],
