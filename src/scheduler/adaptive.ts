@@ -9,6 +9,7 @@ import { ArgumentError } from "../errors.js";
 import { log } from "../log.js";
 import type { WorkerRecord } from "./model.js";
 import { UNKNOWN_TASK_MS } from "./placement.js";
+import { mayRetire, processBounds, processClosable, scaleUpAsks } from "./processes.js";
 import type { SchedulerData } from "./core.js";
 
 export interface AdaptOptions {
@@ -197,4 +198,43 @@ export class Adaptive {
         this.busy = false;
       });
   }
+}
+
+/**
+ * The Adaptive loop of a scheduler whose worker processes joined with adaptive bounds (`meshwork
+ * worker --adapt MIN:MAX`): processes.ts decides which process grows and which threads may go;
+ * `scaleUp` asks a thread of a process for `n` more threads (the shell sends scale-up), `retire`
+ * retires workers gracefully. Growing resolves when the threads have joined, or after a while (a
+ * process may fail to start threads).
+ */
+export function adaptProcesses(
+  s: SchedulerData,
+  scaleUp: (worker: string, n: number) => void,
+  retire: (ids: string[]) => Promise<unknown>,
+  options: Omit<AdaptOptions, "minimum" | "maximum">,
+): Adaptive {
+  const running = () => [...s.workers.values()].filter((ws) => ws.status === "running").length;
+  return new Adaptive(
+    {
+      state: s,
+      bounds: () => processBounds(s),
+      closable: (ws) => processClosable(s, ws),
+      scaleUp: async (n) => {
+        const before = running();
+        let asked = 0;
+        for (const ask of scaleUpAsks(s, n)) {
+          scaleUp(ask.worker, ask.n);
+          asked += ask.n;
+        }
+        for (let waited = 0; asked > 0 && running() < before + asked && waited < 15_000; waited += 50)
+          await new Promise((r) => setTimeout(r, 50));
+      },
+      scaleDown: async (ids) => {
+        const keep = mayRetire(s, ids);
+        if (keep.length > 0) await retire(keep);
+      },
+    },
+    { ...options, minimum: 0, maximum: 0 },
+    0,
+  );
 }

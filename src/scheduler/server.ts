@@ -9,7 +9,7 @@ import { welcome } from "../comm/handshake.js";
 import { listen, type Listener } from "../comm/registry.js";
 import type { TransportOptions } from "../comm/types.js";
 import { ArgumentError } from "../errors.js";
-import { Adaptive } from "./adaptive.js";
+import { type Adaptive, adaptProcesses } from "./adaptive.js";
 import { log } from "../log.js";
 import type {
   ClientToScheduler,
@@ -26,7 +26,6 @@ import { challenge, DataGrants } from "./grants.js";
 import { Requests, trySend } from "./requests.js";
 import { randomId } from "../util/ids.js";
 import type { SchedulerOptions } from "./options.js";
-import { mayRetire, processBounds, processClosable, scaleUpAsks } from "./processes.js";
 import { SchedulerState, type Instruction } from "./state.js";
 import { Telemetry } from "./telemetry.js";
 
@@ -352,32 +351,14 @@ export class Scheduler {
 
   /** Adapts the worker processes that joined with adaptive bounds (processes.ts decides; this sends). */
   private adaptProcesses(): void {
-    const s = this.state;
-    const running = () => [...s.workers.values()].filter((ws) => ws.status === "running").length;
-    this.adaptive = new Adaptive(
-      {
-        state: s,
-        bounds: () => processBounds(s),
-        closable: (ws) => processClosable(s, ws),
-        scaleUp: async (n) => {
-          const before = running();
-          let asked = 0;
-          for (const ask of scaleUpAsks(s, n)) {
-            const comm = this.workers.get(ask.worker);
-            if (comm) trySend(comm, { op: "scale-up", n: ask.n });
-            asked += ask.n;
-          }
-          // Done when they have joined, or after a while (a process may fail to start threads).
-          for (let waited = 0; asked > 0 && running() < before + asked && waited < 15_000; waited += 50)
-            await new Promise((r) => setTimeout(r, 50));
-        },
-        scaleDown: async (ids) => {
-          const keep = mayRetire(s, ids);
-          if (keep.length > 0) await this.retireWorkers(keep);
-        },
+    this.adaptive = adaptProcesses(
+      this.state,
+      (worker, n) => {
+        const comm = this.workers.get(worker);
+        if (comm) trySend(comm, { op: "scale-up", n });
       },
-      { ...this.options.adapt, minimum: 0, maximum: 0 },
-      0,
+      (ids) => this.retireWorkers(ids),
+      this.options.adapt ?? {},
     );
     this.adaptive.start();
   }
