@@ -7,7 +7,7 @@ import { LostDataError, type ErrorData } from "../errors.js";
 import type { FnDef, ModuleDef, WorkerHello } from "../protocol/messages.js";
 import type { Core, PendingReplicas, ReplicaAttempts, TransitionExtra } from "./core.js";
 import { NO_EXTRA } from "./core.js";
-import { ClientState, type TaskState, WorkerRecord, type Retirement, type TaskStateName } from "./model.js";
+import { type ClientState, type Retirement, type TaskState, type TaskStateName, WorkerRecord } from "./model.js";
 import { Outbox } from "./outbox.js";
 import { moduleFor } from "./platforms.js";
 import * as retire from "./retire.js";
