@@ -1,7 +1,7 @@
 // What workers report to the scheduler, as events on its state: tasks finished, failed or
 // started elsewhere, data a worker could not find, replicas it gained or could not get, its
-// and their heartbeats. SchedulerState.handle calls these with the events (events.ts); a worker gone
-// is worker-removal.ts.
+// heartbeat. SchedulerState.handle calls these with the events (events.ts); a worker gone is
+// worker-removal.ts.
 
 import type {
   AcquireFailed,
