@@ -132,7 +132,7 @@ export class SchedulerState implements SchedulerData {
         events.heartbeat(m, e);
         break;
       case "steal-response":
-        stealing.stealResponse(m, e.worker, e.stolen, e.kept);
+        stealing.stealResponse(m, e);
         break;
       case "bad-data":
         badData(m, e);

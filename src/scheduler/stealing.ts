@@ -7,7 +7,9 @@
 
 import type { TaskState, WorkerRecord } from "./model.js";
 import { canRun, DEFAULT_BANDWIDTH_BYTES_PER_MS, missingBytes } from "./placement.js";
+import type { StealResponse } from "../protocol/messages.js";
 import type { Core } from "./core.js";
+import type { FromWorker } from "./events.js";
 import { endSteal } from "./processing.js";
 import { moveTask } from "./transitions.js";
 
@@ -72,7 +74,8 @@ export function balance(s: Core, bandwidth = DEFAULT_BANDWIDTH_BYTES_PER_MS): nu
 }
 
 /** A victim's answer to a steal-request: moves the tasks it dropped to the workers they were stolen for. */
-export function stealResponse(s: Core, workerId: string, stolen: string[], kept: string[]): void {
+export function stealResponse(s: Core, e: FromWorker<StealResponse>): void {
+  const { worker: workerId, stolen, kept } = e;
   const victim = s.workers.get(workerId);
   if (!victim) return;
   victim.stealAskedAt = null;
