@@ -154,3 +154,15 @@ test("adaptDecision grows at once, shrinks only after `wait` low checks in a row
   assert.deepEqual(adaptDecision(s, o, 2), { up: 2, down: [], lowChecks: 0 }, "500 ms of work at 100 ms each: 5");
   assert.deepEqual(adaptDecision(s, { ...o, maximum: 3 }, 2), { up: 0, down: [], lowChecks: 0 }, "at the target");
 });
+
+test("only events change the state: its machinery is not reachable from outside, and each event's instructions come back once", () => {
+  const s = cluster(["w1"]);
+  for (const name of ["recommend", "transition", "begin", "run", "addReplica", "taskFinished", "takeInstructions"])
+    assert.equal(name in s, false, name);
+  const out = s.handle({ op: "update-graph", client: "c", tasks: [task("A")], fns: [], wants: ["A"] });
+  assert.deepEqual(
+    out.map((i) => `${i.id} ${i.msg.op}`),
+    ["w1 compute-task"],
+  );
+  assert.deepEqual(s.handle({ op: "heard-from", worker: "w1" }), [], "handed back once, not again");
+});
