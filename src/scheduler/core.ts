@@ -65,6 +65,8 @@ export interface SchedulerData {
   readonly verifyUntrusted: boolean;
   /** Milliseconds a task may take on an untrusted worker before it is taken back. */
   readonly untrustedTaskTimeoutMs: number;
+  /** Milliseconds a worker has to answer a steal-request before its queue is taken back. */
+  readonly stealAnswerTimeoutMs: number;
   /** Retirements under way (see retire.ts). */
   readonly retirements: Set<Retirement>;
   readonly pendingReplicas: PendingReplicas;

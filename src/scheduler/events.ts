@@ -13,6 +13,7 @@ import type {
   MissingData,
   ModuleDef,
   ReleaseKeys,
+  RenewTickets,
   StealResponse,
   TaskErred,
   TaskFinished,
@@ -68,7 +69,9 @@ export type WorkerEvent =
   | FromWorker<AddKeys>
   | FromWorker<AcquireFailed>
   | FromWorker<Heartbeat>
-  | FromWorker<StealResponse>;
+  | FromWorker<StealResponse>
+  /** Its tickets expired: fresh ones for the keys it was told to fetch (answered by a tickets instruction). */
+  | FromWorker<RenewTickets>;
 
 /** A reader (a worker, or a client when `worker` is absent) says `from` served bytes for `key` not matching its digest. */
 export type BadDataEvent = BadData & Stimulus & { worker?: string | undefined; client?: string | undefined };

@@ -12,7 +12,7 @@ import { Outbox } from "./outbox.js";
 import { moduleFor } from "./platforms.js";
 import * as retire from "./retire.js";
 import { Story } from "./story.js";
-import { DEFAULT_UNTRUSTED_TASK_TIMEOUT_MS } from "./timeouts.js";
+import { DEFAULT_UNTRUSTED_TASK_TIMEOUT_MS, STEAL_ANSWER_TIMEOUT_MS } from "./timeouts.js";
 import { TRANSITIONS } from "./transitions.js";
 import { assignWitness } from "./verify.js";
 
@@ -45,6 +45,7 @@ export class Machine implements Core {
   readonly allowedFailures: number;
   readonly verifyUntrusted: boolean;
   readonly untrustedTaskTimeoutMs: number;
+  readonly stealAnswerTimeoutMs: number;
   readonly retirements = new Set<Retirement>();
   readonly pendingReplicas: PendingReplicas = new Map();
   readonly replicaAttempts = new Map<TaskState, ReplicaAttempts>();
@@ -68,11 +69,13 @@ export class Machine implements Core {
     allowedFailures?: number | undefined;
     verifyUntrusted?: boolean | undefined;
     untrustedTaskTimeoutMs?: number | undefined;
+    stealAnswerTimeoutMs?: number | undefined;
     storyCapacity?: number | undefined;
   }) {
     this.allowedFailures = options.allowedFailures ?? 3;
     this.verifyUntrusted = options.verifyUntrusted ?? true;
     this.untrustedTaskTimeoutMs = options.untrustedTaskTimeoutMs ?? DEFAULT_UNTRUSTED_TASK_TIMEOUT_MS;
+    this.stealAnswerTimeoutMs = options.stealAnswerTimeoutMs ?? STEAL_ANSWER_TIMEOUT_MS;
     this.story = new Story(options.storyCapacity);
     this.outbox = new Outbox(this.fns);
   }

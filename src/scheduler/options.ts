@@ -5,6 +5,7 @@ import type { TransportOptions } from "../comm/types.js";
 import type { RtcConfig } from "../protocol/messages.js";
 import type { SecretCompare } from "../util/secret.js";
 import type { AdaptOptions } from "./adaptive.js";
+import type { BanStore } from "./bans.js";
 import type { SchedulerStateOptions } from "./state.js";
 
 export interface SchedulerOptions extends SchedulerStateOptions {
@@ -42,6 +43,16 @@ export interface SchedulerOptions extends SchedulerStateOptions {
    * their hello, until the minute has passed. Default DEFAULT_FAILED_LOGINS_PER_MINUTE (20).
    */
   maxFailedLoginsPerMinute?: number;
+  /**
+   * Milliseconds a data ticket stays valid after the scheduler makes it (readers then ask for a
+   * fresh one). Default DEFAULT_TICKET_TTL_MS (5 minutes).
+   */
+  ticketTtlMs?: number;
+  /**
+   * Where the ban list (workers banned for lying: names, data addresses, hosts) outlives this
+   * scheduler: loaded at start, saved after each ban. Node: `banFile(path)`. Default: in memory only.
+   */
+  bans?: BanStore | undefined;
   /** Workers connected at once; more are refused. Default DEFAULT_MAX_WORKERS (10,000). */
   maxWorkers?: number;
   /** Workers that may join from one address per minute. Default DEFAULT_JOINS_PER_ADDRESS_PER_MINUTE (256). */

@@ -22,6 +22,7 @@ import type {
 import { HandshakeGate, hostOf, LogThrottle } from "../comm/gate.js";
 import { Admissions, capUntrusted } from "./admission.js";
 import type { SchedulerEvent } from "./events.js";
+import { BanKeeper } from "./bans.js";
 import { challenge, DataGrants } from "./grants.js";
 import { Requests, trySend } from "./requests.js";
 import { randomId } from "../util/ids.js";
@@ -54,6 +55,7 @@ export class Scheduler {
   private readonly workers = new Map<string, Comm>();
   private readonly gate: HandshakeGate;
   private readonly admissions: Admissions;
+  private readonly bans: BanKeeper;
   /** Warnings a hostile worker can cause with every message (ignored claims), thinned out. */
   private readonly claimsLog = new LogThrottle();
   private listener: Listener | null = null;
@@ -77,6 +79,8 @@ export class Scheduler {
   readonly grants: DataGrants;
   /** Workers' addresses the relay may reach: each after its data server answered the challenge (grants.ts). */
   private readonly challenged = new Map<string, Promise<boolean>>();
+  /** The credential the scheduler's own challenges present at the relay (made at the first relay:// address). */
+  private challengeCredential: string | undefined;
   /** Clients' requests: queries, scatters, progress watches (requests.ts). */
   private readonly requests: Requests;
 
@@ -90,12 +94,14 @@ export class Scheduler {
     this.telemetry = new Telemetry(this.state);
     this.grants = new DataGrants(
       options.token !== undefined || options.workerToken !== undefined || options.tabToken !== undefined,
+      options.ticketTtlMs,
     );
     if (this.grants.enabled) this.state.outbox.grants = this.grants;
     this.gate = new HandshakeGate("scheduler", {
       maxPending: options.maxPendingHandshakes,
       maxPendingPerAddress: options.maxPendingPerAddress,
     });
+    this.bans = new BanKeeper(this.state.banned, options.bans, (m) => log().error(m));
     this.requests = new Requests(
       this.state,
       this.grants,
@@ -111,6 +117,8 @@ export class Scheduler {
     if (!(ttl > 0))
       throw new ArgumentError(`workerTtlMs must be a number of milliseconds > 0, got ${String(options.workerTtlMs)}`);
     const s = new Scheduler(options);
+    const loaded = await s.bans.load();
+    if (options.bans) log().info(`${loaded} ban${loaded === 1 ? "" : "s"} loaded from ${options.bans.describe}`);
     s.listener = await listen(
       options.address ?? `inproc://scheduler-${randomId(4)}`,
       (comm) => void s.accept(comm),
@@ -176,6 +184,34 @@ export class Scheduler {
     return answered ? answered.then((ok) => ok && this.state.workerAt(address) === ws) : false;
   }
 
+  /**
+   * Whether a caller presenting `given` may reach the relay's listener at `slot`: a connected
+   * worker whose relay:// address has that slot answered the scheduler's challenge there (resolves
+   * once it has answered, or failed to); the challenge itself always may. True without tokens.
+   */
+  reachableSlot(slot: string, given: string | undefined): boolean | Promise<boolean> {
+    if (!this.grants.enabled || (given !== undefined && given === this.challengeCredential)) return true;
+    const answers: Promise<boolean>[] = [];
+    for (const [address, answered] of this.challenged) if (relaySlot(address) === slot) answers.push(answered);
+    return answers.length === 0 ? false : Promise.all(answers).then((oks) => oks.includes(true));
+  }
+
+  /**
+   * The relay's listener at `slot` left: a challenge it answered vouches for nobody who listens
+   * there next, so callers are refused that slot from now on (its worker can no longer serve there).
+   */
+  relaySlotClosed(slot: string): void {
+    for (const address of [...this.challenged.keys()])
+      if (relaySlot(address) === slot) this.challenged.set(address, Promise.resolve(false));
+  }
+
+  /** The transport options the challenge at `address` connects with: through the relay, with the scheduler's own credential. */
+  private challengeTransport(address: string): TransportOptions | undefined {
+    if (!/^relays?:/.test(address)) return this.options.transport;
+    this.challengeCredential ??= this.grants.credential("scheduler-challenge");
+    return { ...this.options.transport, relayToken: this.challengeCredential };
+  }
+
   /** Open connections, by role (for tests and the dashboard). */
   get connections(): { clients: number; workers: number; handshaking: number } {
     return { clients: this.clients.size, workers: this.workers.size, handshaking: this.gate.size };
@@ -199,6 +235,7 @@ export class Scheduler {
     this.gate.closeAll("scheduler closing");
     for (const comm of this.clients.values()) comm.close("scheduler closing");
     await Promise.all([...this.workers.values(), ...this.clients.values()].map((c) => c.closed));
+    await this.bans.settled();
   }
 
   private async accept(comm: Comm): Promise<void> {
@@ -253,8 +290,8 @@ export class Scheduler {
     log().info(
       `worker ${w.name} joined (${id}, ${w.kind}, ${trusted ? "trusted" : "untrusted"}, ${w.nthreads} thread${w.nthreads === 1 ? "" : "s"}, data at ${w.address}); ${this.workers.size} worker${this.workers.size === 1 ? "" : "s"} now`,
     );
-    if (this.grants.enabled && /^(wss?|inproc):\/\//.test(w.address))
-      this.challenged.set(w.address, challenge(this.grants, w.address, this.options.transport));
+    if (this.grants.enabled && /^(wss?|inproc|relays?):\/\//.test(w.address))
+      this.challenged.set(w.address, challenge(this.grants, w.address, this.challengeTransport(w.address)));
     const joined = trusted ? w : capUntrusted(w);
     this.event({ op: "worker-added", worker: id, hello: joined, trusted, host: hostOf(comm.peerAddress) });
     if (w.group?.adapt && !this.adaptive) this.adaptProcesses();
@@ -280,6 +317,7 @@ export class Scheduler {
       },
       "missing-data": (m) => this.event({ op: m.op, worker, key: m.key, dep: m.dep, from: m.from }),
       "bad-data": (m) => this.event({ op: m.op, worker, key: m.key, from: m.from }),
+      "renew-tickets": (m) => this.event({ op: m.op, worker, keys: m.keys }),
       "add-keys": (m) => {
         telemetry.fetched(id, m.keys);
         this.event({ op: m.op, worker, keys: m.keys });
@@ -371,6 +409,7 @@ export class Scheduler {
           `worker ${msg.name} ${msg.reason}; its results are computed again where they were taken on its word`,
         );
         this.workers.get(msg.worker)?.close(msg.reason);
+        this.bans.save();
         return;
       }
       if (msg.op === "worker-expired") {
@@ -387,4 +426,9 @@ export class Scheduler {
     if (comm) trySend(comm, ins.msg);
     else log().debug(`dropping ${ins.msg.op} for ${ins.id}: not connected`);
   }
+}
+
+/** The slot of a relay:// or relays:// address (relay://host:port/<slot>), or undefined for any other. */
+function relaySlot(address: string): string | undefined {
+  return /^relays?:\/\/[^/]+\/([\w-]+)$/.exec(address)?.[1];
 }

@@ -49,6 +49,8 @@ export interface SchedulerStateOptions {
    * (10 minutes).
    */
   untrustedTaskTimeoutMs?: number;
+  /** Milliseconds a worker has to answer a steal-request before its queue is taken back. Default STEAL_ANSWER_TIMEOUT_MS (30 s). */
+  stealAnswerTimeoutMs?: number;
 }
 
 /** Events that are a worker's own messages: each shows the worker is alive (its TTL starts again). */
@@ -63,6 +65,7 @@ const FROM_WORKER: ReadonlySet<string> = new Set([
   "heartbeat",
   "steal-response",
   "bad-data",
+  "renew-tickets",
 ]);
 
 export class SchedulerState implements SchedulerData {
@@ -130,6 +133,9 @@ export class SchedulerState implements SchedulerData {
         break;
       case "heartbeat":
         events.heartbeat(m, e);
+        break;
+      case "renew-tickets":
+        events.renewTickets(m, e);
         break;
       case "steal-response":
         stealing.stealResponse(m, e);
@@ -226,6 +232,9 @@ export class SchedulerState implements SchedulerData {
   }
   get untrustedTaskTimeoutMs(): number {
     return this.#m.untrustedTaskTimeoutMs;
+  }
+  get stealAnswerTimeoutMs(): number {
+    return this.#m.stealAnswerTimeoutMs;
   }
   get retirements(): Set<Retirement> {
     return this.#m.retirements;

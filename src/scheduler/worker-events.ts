@@ -8,12 +8,14 @@ import type {
   AddKeys,
   Heartbeat,
   MissingData,
+  RenewTickets,
   TaskErred,
   TaskFinished,
   TaskStarted,
 } from "../protocol/messages.js";
 import type { FromWorker } from "./events.js";
 import { NO_EXTRA, type Core } from "./core.js";
+import { renewTickets as ticketsFor } from "./grants.js";
 import { addOpinion, agreementNeeded } from "./verify.js";
 
 /** A worker says it is running `key` (see TaskStarted). */
@@ -155,4 +157,12 @@ export function heartbeat(s: Core, e: FromWorker<Heartbeat>): void {
   // Paused: its queued tasks are stolen by others (stealing.ts). Resumed: it may take the tasks nobody could.
   if (!paused) s.offerUnrunnable();
   s.run();
+}
+
+/** A worker's tickets expired: fresh ones for the keys it was told to fetch (grants.ts); a claim to any other is ignored. */
+export function renewTickets(s: Core, e: FromWorker<RenewTickets>): void {
+  const ws = s.workers.get(e.worker);
+  if (!ws) return;
+  for (const key of e.keys) if (!ws.told.has(key)) s.ignoredClaim(ws, key, "renew-tickets");
+  s.outbox.toWorker(ws, { op: "tickets", keys: ticketsFor(s, s.outbox.grants, ws, e.keys) });
 }
