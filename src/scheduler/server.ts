@@ -23,7 +23,8 @@ import { HandshakeGate, hostOf, LogThrottle } from "../comm/gate.js";
 import { Admissions, capUntrusted } from "./admission.js";
 import type { SchedulerEvent } from "./events.js";
 import { BanKeeper } from "./bans.js";
-import { challenge, DataGrants } from "./grants.js";
+import { Challenges } from "./challenges.js";
+import { DataGrants } from "./grants.js";
 import { Requests, trySend } from "./requests.js";
 import { randomId } from "../util/ids.js";
 import type { SchedulerOptions } from "./options.js";
@@ -77,10 +78,8 @@ export class Scheduler {
   private adaptive: Adaptive | null = null;
   /** Each member's credential and each worker's data secret, and the tickets made with them (grants.ts). */
   readonly grants: DataGrants;
-  /** Workers' addresses the relay may reach: each after its data server answered the challenge (grants.ts). */
-  private readonly challenged = new Map<string, Promise<boolean>>();
-  /** The credential the scheduler's own challenges present at the relay (made at the first relay:// address). */
-  private challengeCredential: string | undefined;
+  /** Workers' addresses the relay may reach: each after its data server answered the challenge (challenges.ts). */
+  private readonly challenges: Challenges;
   /** Clients' requests: queries, scatters, progress watches (requests.ts). */
   private readonly requests: Requests;
 
@@ -101,6 +100,7 @@ export class Scheduler {
       maxPending: options.maxPendingHandshakes,
       maxPendingPerAddress: options.maxPendingPerAddress,
     });
+    this.challenges = new Challenges(this.grants, options.transport);
     this.bans = new BanKeeper(this.state.banned, options.bans, (m) => log().error(m));
     this.requests = new Requests(
       this.state,
@@ -180,36 +180,18 @@ export class Scheduler {
     const ws = this.state.workerAt(address);
     if (!ws || ws.status === "gone") return false;
     if (!this.grants.enabled) return true;
-    const answered = this.challenged.get(address);
+    const answered = this.challenges.answered(address);
     return answered ? answered.then((ok) => ok && this.state.workerAt(address) === ws) : false;
   }
 
-  /**
-   * Whether a caller presenting `given` may reach the relay's listener at `slot`: a connected
-   * worker whose relay:// address has that slot answered the scheduler's challenge there (resolves
-   * once it has answered, or failed to); the challenge itself always may. True without tokens.
-   */
+  /** Whether a caller presenting `given` may reach the relay's listener at `slot` (challenges.ts). */
   reachableSlot(slot: string, given: string | undefined): boolean | Promise<boolean> {
-    if (!this.grants.enabled || (given !== undefined && given === this.challengeCredential)) return true;
-    const answers: Promise<boolean>[] = [];
-    for (const [address, answered] of this.challenged) if (relaySlot(address) === slot) answers.push(answered);
-    return answers.length === 0 ? false : Promise.all(answers).then((oks) => oks.includes(true));
+    return this.challenges.reachableSlot(slot, given);
   }
 
-  /**
-   * The relay's listener at `slot` left: a challenge it answered vouches for nobody who listens
-   * there next, so callers are refused that slot from now on (its worker can no longer serve there).
-   */
+  /** The relay's listener at `slot` left: it vouches for nobody who listens there next (challenges.ts). */
   relaySlotClosed(slot: string): void {
-    for (const address of [...this.challenged.keys()])
-      if (relaySlot(address) === slot) this.challenged.set(address, Promise.resolve(false));
-  }
-
-  /** The transport options the challenge at `address` connects with: through the relay, with the scheduler's own credential. */
-  private challengeTransport(address: string): TransportOptions | undefined {
-    if (!/^relays?:/.test(address)) return this.options.transport;
-    this.challengeCredential ??= this.grants.credential("scheduler-challenge");
-    return { ...this.options.transport, relayToken: this.challengeCredential };
+    this.challenges.relaySlotClosed(slot);
   }
 
   /** Open connections, by role (for tests and the dashboard). */
@@ -290,8 +272,7 @@ export class Scheduler {
     log().info(
       `worker ${w.name} joined (${id}, ${w.kind}, ${trusted ? "trusted" : "untrusted"}, ${w.nthreads} thread${w.nthreads === 1 ? "" : "s"}, data at ${w.address}); ${this.workers.size} worker${this.workers.size === 1 ? "" : "s"} now`,
     );
-    if (this.grants.enabled && /^(wss?|inproc|relays?):\/\//.test(w.address))
-      this.challenged.set(w.address, challenge(this.grants, w.address, this.challengeTransport(w.address)));
+    this.challenges.joined(w.address);
     const joined = trusted ? w : capUntrusted(w);
     this.event({ op: "worker-added", worker: id, hello: joined, trusted, host: hostOf(comm.peerAddress) });
     if (w.group?.adapt && !this.adaptive) this.adaptProcesses();
@@ -336,7 +317,7 @@ export class Scheduler {
     void comm.closed.then((info) => {
       this.workers.delete(id);
       this.grants.forget(id, w.address);
-      this.challenged.delete(w.address);
+      this.challenges.left(w.address);
       this.event({ op: "worker-removed", worker: id, reason: info.reason, graceful: info.graceful });
     });
   }
@@ -426,9 +407,4 @@ export class Scheduler {
     if (comm) trySend(comm, ins.msg);
     else log().debug(`dropping ${ins.msg.op} for ${ins.id}: not connected`);
   }
-}
-
-/** The slot of a relay:// or relays:// address (relay://host:port/<slot>), or undefined for any other. */
-function relaySlot(address: string): string | undefined {
-  return /^relays?:\/\/[^/]+\/([\w-]+)$/.exec(address)?.[1];
 }
