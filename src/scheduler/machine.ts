@@ -3,7 +3,7 @@
 // up in its table (transitions.ts) and recorded in the story with the event that caused it. Made
 // and used only by SchedulerState (state.ts), which hands it to the event handlers.
 
-import { LostDataError, type ErrorData } from "../errors.js";
+import { type ErrorData, errorToData, LostDataError } from "../errors.js";
 import type { FnDef, ModuleDef, WorkerHello } from "../protocol/messages.js";
 import type { Core, PendingReplicas, ReplicaAttempts, TransitionExtra } from "./core.js";
 import { NO_EXTRA } from "./core.js";
@@ -181,10 +181,12 @@ export class Machine implements Core {
   }
 
   lostError(ts: TaskState): ErrorData {
-    const e = new LostDataError(
-      `${ts.key} was held only by workers that are gone, and it cannot be recomputed (it was scattered, not computed)`,
+    return errorToData(
+      new LostDataError(
+        `${ts.key} was held only by workers that are gone, and it cannot be recomputed (it was scattered, not computed)`,
+      ),
+      { stack: false },
     );
-    return { name: e.name, message: e.message, code: e.code };
   }
 
   /** The worker with this id, data-server address or name. */

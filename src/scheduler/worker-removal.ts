@@ -1,6 +1,7 @@
 // A worker left or died: what it was running and what only it held is computed again (or fails
 // with KilledWorkerError), and the shell is told what happened for its log.
 
+import { errorToData, KilledWorkerError } from "../errors.js";
 import { comparePriority } from "../graph/priority.js";
 import type { Core } from "./core.js";
 import type { TaskState, WorkerRecord } from "./model.js";
@@ -48,11 +49,12 @@ export function removeWorker(s: Core, id: string, reason: string, graceful = fal
     if (ts.suspicious >= s.allowedFailures && suspects.has(ts)) {
       s.transition(ts, "erred", {
         workerGone: true,
-        error: {
-          name: "KilledWorkerError",
-          code: "KILLED_WORKER",
-          message: `task ${ts.key} was running on ${ts.suspicious} workers when they died (last: ${ws.name}, ${reason}); it is stopped rather than kill more`,
-        },
+        error: errorToData(
+          new KilledWorkerError(
+            `task ${ts.key} was running on ${ts.suspicious} workers when they died (last: ${ws.name}, ${reason}); it is stopped rather than kill more`,
+          ),
+          { stack: false },
+        ),
       });
     } else {
       s.transition(ts, "released", { workerGone: true });
