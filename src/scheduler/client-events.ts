@@ -1,22 +1,18 @@
 // What clients ask of the scheduler, as events on its state: a graph of tasks to run (with the
-// keys it wants), keys it releases or cancels, and data it scattered to workers. SchedulerState's
-// methods of the same names call these.
+// keys it wants), keys it releases or cancels, and data it scattered to workers. SchedulerState.handle
+// calls these with the events (events.ts).
 
 import { errorToData, GraphCycleError, LostDataError } from "../errors.js";
-import type { FnDef, TaskMsg } from "../protocol/messages.js";
+import type { CancelKeys, ReleaseKeys, UpdateData, UpdateGraph } from "../protocol/messages.js";
+import type { FromClient } from "./events.js";
 import { TaskState } from "./model.js";
 import { coAssign } from "./placement.js";
 import { needsNode } from "./platforms.js";
-import type { SchedulerState } from "./state.js";
+import type { Core } from "./core.js";
 
 /** A client submits tasks (a key already known keeps its task) and says which keys it wants. */
-export function updateGraph(
-  s: SchedulerState,
-  clientId: string,
-  tasks: TaskMsg[],
-  fns: FnDef[],
-  wants: string[],
-): void {
+export function updateGraph(s: Core, e: FromClient<UpdateGraph>): void {
+  const { client: clientId, tasks, fns, wants } = e;
   const cs = s.clients.get(clientId);
   if (!cs) return;
   s.begin("update-graph");
@@ -105,7 +101,8 @@ export function updateGraph(
   s.run();
 }
 
-export function releaseKeys(s: SchedulerState, clientId: string, keys: string[]): void {
+export function releaseKeys(s: Core, e: FromClient<ReleaseKeys>): void {
+  const { client: clientId, keys } = e;
   const cs = s.clients.get(clientId);
   if (!cs) return;
   s.begin("release-keys");
@@ -119,7 +116,8 @@ export function releaseKeys(s: SchedulerState, clientId: string, keys: string[])
 }
 
 /** The client gives up these keys and the ones of its keys that depend on them. */
-export function cancel(s: SchedulerState, clientId: string, keys: string[]): void {
+export function cancel(s: Core, e: FromClient<CancelKeys>): void {
+  const { client: clientId, keys } = e;
   const cs = s.clients.get(clientId);
   if (!cs) return;
   s.begin("cancel");
@@ -139,11 +137,8 @@ export function cancel(s: SchedulerState, clientId: string, keys: string[]): voi
 }
 
 /** Scattered values now held by workers. */
-export function updateData(
-  s: SchedulerState,
-  clientId: string,
-  entries: { key: string; worker: string; nbytes: number; private?: boolean | undefined }[],
-): void {
+export function updateData(s: Core, ev: FromClient<UpdateData>): void {
+  const { client: clientId, entries } = ev;
   const cs = s.clients.get(clientId);
   s.begin("update-data");
   for (const e of entries) {

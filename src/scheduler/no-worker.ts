@@ -6,7 +6,7 @@
 import { errorToData, NoWorkerError } from "../errors.js";
 import type { ClientState, TaskState, WorkerRecord } from "./model.js";
 import { inBrowser } from "./platforms.js";
-import type { SchedulerState } from "./state.js";
+import type { Core } from "./core.js";
 
 /**
  * Dependents walked to find the clients waiting for a task they need (a graph's output waits on
@@ -70,7 +70,7 @@ export function wantersOf(ts: TaskState): Set<ClientState> {
 }
 
 /** `ts` has just gone to no-worker: note why in its story and tell the clients waiting for it. */
-export function enteredNoWorker(s: SchedulerState, ts: TaskState): void {
+export function enteredNoWorker(s: Core, ts: TaskState): void {
   ts.noWorkerSince = s.now;
   const reason = whyNoWorker(ts, s.workers.values());
   s.noteStory(ts, `no worker may run it: ${reason}`);
@@ -78,7 +78,7 @@ export function enteredNoWorker(s: SchedulerState, ts: TaskState): void {
 }
 
 /** The earliest time (shell clock, ms) a task in no-worker runs out of its noWorkerTimeout, if any has one. */
-export function nextNoWorkerDeadline(s: SchedulerState): number | undefined {
+export function nextNoWorkerDeadline(s: Core): number | undefined {
   let next: number | undefined;
   for (const ts of s.unrunnable) {
     const t = ts.spec?.noWorkerTimeout;
@@ -90,7 +90,7 @@ export function nextNoWorkerDeadline(s: SchedulerState): number | undefined {
 }
 
 /** Fails, with NoWorkerError, every task that has waited in no-worker longer than its noWorkerTimeout. */
-export function expireNoWorker(s: SchedulerState): void {
+export function expireNoWorker(s: Core): void {
   s.begin("no-worker-timeout");
   for (const ts of s.unrunnable) {
     const t = ts.spec?.noWorkerTimeout;
@@ -116,7 +116,7 @@ export const RECOMPUTING_NOTICES_PER_CLIENT = 10;
  * `skipDirect`: keys whose wanting clients heard already (key-lost).
  */
 export function tellRecomputing(
-  s: SchedulerState,
+  s: Core,
   lost: readonly TaskState[],
   reason: string,
   skipDirect: ReadonlySet<TaskState>,

@@ -13,13 +13,21 @@ import type {
   SchedulerToWorker,
 } from "../protocol/messages.js";
 import type { Serialized } from "../protocol/refs.js";
-import type { ClientState, TaskState, WorkerRecord } from "./model.js";
+import { type ClientState, holders, type TaskState, type WorkerRecord } from "./model.js";
 
 export type Instruction =
   | { to: "worker"; id: string; msg: SchedulerToWorker }
   | { to: "client"; id: string; msg: SchedulerToClient }
-  /** For the shell itself: a retirement it started has finished; a worker is banned (close it). */
-  | { to: "scheduler"; id: "self"; msg: RetirementDone | WorkerBanned };
+  /** For the shell itself: a retirement it started has finished; a worker is banned, or silent too long (close it). */
+  | { to: "scheduler"; id: "self"; msg: RetirementDone | WorkerBanned | WorkerExpired };
+
+/** A worker silent for longer than the worker TTL (ttl.ts): the shell closes its connection. */
+export interface WorkerExpired {
+  op: "worker-expired";
+  worker: string;
+  name: string;
+  reason: string;
+}
 
 export interface WorkerBanned {
   op: "worker-banned";
@@ -35,12 +43,7 @@ export interface RetirementDone {
   result: RetireResult;
 }
 
-/** Data-server addresses of the workers holding `ts`. */
-export function holders(ts: TaskState): string[] {
-  const out: string[] = [];
-  for (const ws of ts.whoHas) out.push(ws.address);
-  return out;
-}
+export { holders } from "./model.js";
 
 /** Shared by the many tasks without dependencies; never mutated (frozen). */
 const NO_DEPS: DepLocation[] = Object.freeze([]) as unknown as DepLocation[];
@@ -124,6 +127,10 @@ export class Outbox {
 
   banned(ws: WorkerRecord, reason: string): void {
     this.out.push({ to: "scheduler", id: "self", msg: { op: "worker-banned", worker: ws.id, name: ws.name, reason } });
+  }
+
+  expired(ws: WorkerRecord, reason: string): void {
+    this.out.push({ to: "scheduler", id: "self", msg: { op: "worker-expired", worker: ws.id, name: ws.name, reason } });
   }
 
   retired(ticket: number, result: RetireResult): void {

@@ -5,8 +5,8 @@
 
 import { errorToData, TimeoutError } from "../errors.js";
 import type { TaskState, WorkerRecord } from "./model.js";
-import type { SchedulerState } from "./state.js";
-import { endSteal } from "./transitions.js";
+import type { Core } from "./core.js";
+import { endSteal } from "./processing.js";
 
 /**
  * Milliseconds a task may take on an untrusted worker by default, from being sent there: 10
@@ -22,12 +22,12 @@ export const STEAL_ANSWER_TIMEOUT_MS = 30_000;
 export const MAX_TIMEOUTS = 3;
 
 /** The timeout of `ts` on `ws`, in ms, or undefined for none. */
-export function timeoutOf(s: SchedulerState, ts: TaskState, ws: WorkerRecord): number | undefined {
+export function timeoutOf(s: Core, ts: TaskState, ws: WorkerRecord): number | undefined {
   return ts.spec?.timeout ?? (ws.trusted ? undefined : s.untrustedTaskTimeoutMs);
 }
 
 /** Takes back tasks past their timeout and the queues of workers that ignore steal-requests. */
-export function expireTimeouts(s: SchedulerState): void {
+export function expireTimeouts(s: Core): void {
   const late: [TaskState, WorkerRecord, number][] = [];
   const ignoring: WorkerRecord[] = [];
   for (const ws of s.workers.values()) {

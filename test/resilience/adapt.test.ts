@@ -21,7 +21,7 @@ test("adaptiveTarget: queued work over the target duration, within bounds; one w
   );
   assert.equal(adaptiveTarget(s, bounds), 1, "no workers: unrunnable work asks for one");
   addWorker(s, "w1");
-  s.learnDuration("inc", 20); // 30 tasks × 20 ms = 600 ms of work
+  s.durations.set("inc", 20); // 30 tasks × 20 ms = 600 ms of work
   assert.equal(adaptiveTarget(s, bounds), 6);
   assert.equal(adaptiveTarget(s, { ...bounds, maximum: 4 }), 4);
   assert.equal(adaptiveTarget(new SchedulerState(), { ...bounds, minimum: 2 }), 2);
