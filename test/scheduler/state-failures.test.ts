@@ -59,12 +59,12 @@ test("a retry reaches the worker as a task it will run, not one freed right afte
   const w = new WorkerState("addr-w1");
   const deliver = (out: Instruction[]) => {
     for (const { msg } of out) {
-      if (msg.op === "compute-task") w.computeTask(msg);
-      else if (msg.op === "free-keys") w.freeKeys(msg.keys);
+      if (msg.op === "compute-task") w.handle({ op: "compute-task", task: msg, stimulus: "test" });
+      else if (msg.op === "free-keys") w.handle({ op: "free-keys", keys: msg.keys, stimulus: "test" });
     }
   };
   deliver(submit(s, [task("A", [], { retries: 1 })]));
-  w.taskErred(w.nextReady()!, BOOM);
+  w.handle({ op: "task-erred", task: w.nextReady()!, error: BOOM, stimulus: "test" });
   s.taskErred("w1", "A", BOOM);
   const out = s.takeInstructions();
   deliver(out);
