@@ -32,6 +32,7 @@ import { workerInfo } from "./queries.js";
 import { ProgressWatches } from "./progress.js";
 import { SchedulerState, type Instruction, type SchedulerStateOptions } from "./state.js";
 import { Telemetry } from "./telemetry.js";
+import type { InvariantError } from "./validate.js";
 
 export interface SchedulerOptions extends SchedulerStateOptions {
   /** Where to listen. Default: a fresh in-process address, "inproc://scheduler-<random>". */
@@ -156,8 +157,16 @@ export class Scheduler {
   /** The dashboard's link, told to clients in their welcome; set by whoever serves the dashboard (node/dashboard-server.ts). */
   dashboardLink: string | undefined = undefined;
 
+  /** With `validate` on: the first broken invariant found, which close() rejects with. */
+  private invalid: InvariantError | undefined = undefined;
+
   private constructor(private readonly options: SchedulerOptions) {
-    this.state = new SchedulerState(options);
+    // A broken invariant is logged and the scheduler carries on (its clients' futures still
+    // settle); close() then fails with it, so a test cluster fails at its teardown at the latest.
+    this.state = new SchedulerState(options, (err) => {
+      log().error(err.message);
+      this.invalid ??= err;
+    });
     this.progress = new ProgressWatches(this.state.tasks);
     this.telemetry = new Telemetry(this.state);
     this.grants = new DataGrants(
@@ -251,7 +260,10 @@ export class Scheduler {
     return { clients: this.clients.size, workers: this.workers.size, handshaking: this.gate.size };
   }
 
-  /** Says goodbye to every client and worker, stops listening. Workers are asked to close. */
+  /**
+   * Says goodbye to every client and worker, stops listening. Workers are asked to close. With
+   * `validate` on, rejects (once all is closed) with the first InvariantError found.
+   */
   async close(): Promise<void> {
     if (this.closing) return;
     this.closing = true;
@@ -269,6 +281,7 @@ export class Scheduler {
     this.gate.closeAll("scheduler closing");
     for (const comm of this.clients.values()) comm.close("scheduler closing");
     await Promise.all([...this.workers.values(), ...this.clients.values()].map((c) => c.closed));
+    if (this.invalid) throw this.invalid;
   }
 
   private async accept(comm: Comm): Promise<void> {

@@ -23,6 +23,7 @@ import * as events from "./worker-events.js";
 import { assignWitness } from "./verify.js";
 import * as timeouts from "./timeouts.js";
 import { DEFAULT_UNTRUSTED_TASK_TIMEOUT_MS } from "./timeouts.js";
+import { findProblems, InvariantError, validateByDefault } from "./validate.js";
 
 export interface SchedulerStateOptions {
   /**
@@ -44,6 +45,13 @@ export interface SchedulerStateOptions {
    * (10 minutes).
    */
   untrustedTaskTimeoutMs?: number;
+  /**
+   * Check the whole state after every event (validate.ts) and throw InvariantError, naming the
+   * tasks and workers involved, at the first event that leaves it inconsistent. Costs a pass over
+   * every task and worker per event: for tests and fuzzing, not production. Default false (the
+   * Node test runner turns it on for every scheduler, see node/platform.ts).
+   */
+  validate?: boolean;
 }
 
 /** Ignored claims kept between two looks by the shell. */
@@ -71,6 +79,8 @@ export class SchedulerState {
   readonly verifyUntrusted: boolean;
   /** SchedulerStateOptions.untrustedTaskTimeoutMs. */
   readonly untrustedTaskTimeoutMs: number;
+  /** SchedulerStateOptions.validate. */
+  readonly validate: boolean;
   /** Retirements under way (see retire.ts). */
   readonly retirements = new Set<Retirement>();
   readonly pendingReplicas: PendingReplicas = new Map();
@@ -88,10 +98,18 @@ export class SchedulerState {
   /** Workers by the address of their data server. */
   readonly workersByAddress = new Map<string, WorkerRecord>();
 
-  constructor(options: SchedulerStateOptions = {}) {
+  /**
+   * `onInvalid`: what to do with a broken invariant found with `validate` on; default: throw it
+   * (the event's caller sees it). The Scheduler logs it and carries on (server.ts).
+   */
+  constructor(
+    options: SchedulerStateOptions = {},
+    private readonly onInvalid: (err: InvariantError) => void = throwIt,
+  ) {
     this.allowedFailures = options.allowedFailures ?? 3;
     this.verifyUntrusted = options.verifyUntrusted ?? true;
     this.untrustedTaskTimeoutMs = options.untrustedTaskTimeoutMs ?? DEFAULT_UNTRUSTED_TASK_TIMEOUT_MS;
+    this.validate = options.validate ?? validateByDefault();
     this.story = new Story(options.storyCapacity);
     this.outbox = new Outbox(this.fns);
   }
@@ -412,6 +430,11 @@ export class SchedulerState {
       this.pendingReplicas.clear();
     }
     this.outbox.flushFrees();
+    // The one place every event's transitions end: the state must be whole again here.
+    if (this.validate) {
+      const problems = findProblems(this);
+      if (problems.length > 0) this.onInvalid(new InvariantError(this.stimulus, problems));
+    }
   }
 
   /** Moves `ts` to `finish` now, through "released" where there is no direct transition. */
@@ -431,6 +454,10 @@ export class SchedulerState {
     this.transition(ts, "released", extra);
     if (ts.state === "released") this.transition(ts, finish, extra);
   }
+}
+
+function throwIt(err: InvariantError): never {
+  throw err;
 }
 
 /** Facts for a transition that carries none. */

@@ -193,10 +193,9 @@ export function addKeys(s: SchedulerState, workerId: string, keys: { key: string
       }
     } else s.outbox.free(ws, key);
   }
-  if (s.retirements.size > 0) {
-    s.begin("add-keys");
-    s.run();
-  } else s.outbox.flushFrees();
+  // Nothing to carry out unless retirements wait for these copies; run() then only sends the frees.
+  if (s.retirements.size > 0) s.begin("add-keys");
+  s.run();
 }
 
 /** A worker could not fetch replicas it was asked for: ask again (elsewhere), or give up on them. */
