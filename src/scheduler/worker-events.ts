@@ -140,7 +140,10 @@ export function taskFinished(
 export function taskErred(s: SchedulerState, workerId: string, key: string, error: ErrorData): void {
   const ws = s.workers.get(workerId);
   const ts = s.tasks.get(key);
-  if (!ws || !ts || ts.state !== "processing" || ts.processingOn !== ws) return;
+  // A witness of a verifying task may fail too: the task fails (or is retried) as it would had
+  // the first worker failed, rather than wait for an answer that will not come. (Found by
+  // test/scheduler/state-properties.test.ts: the failure was ignored and the task never settled.)
+  if (!ws || !ts || (ts.state !== "processing" && ts.state !== "verifying") || ts.processingOn !== ws) return;
   s.begin("task-erred");
   if (ts.retriesLeft > 0) {
     ts.retriesLeft--;

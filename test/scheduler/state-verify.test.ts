@@ -183,3 +183,20 @@ test("scattered private data marks its dependents private", () => {
   submit(s, [task("B", ["D"]), task("C", ["D"]), task("E", ["D"])]);
   for (const k of ["B", "C", "E"]) assert.equal(sentTo(s, k), "t1", `${k} is computed from private data`);
 });
+
+test("a witness that fails the task fails it (or retries it) instead of leaving it verifying forever", () => {
+  const s = mixed(["t1"], ["u1"]);
+  submit(s, [task("A", [], { workers: ["u1"] }), task("R", [], { workers: ["u1"], retries: 1 })]);
+  answer(s, "u1", "A", HONEST);
+  answer(s, "u1", "R", HONEST);
+  assert.equal(sentTo(s, "A"), "t1");
+  const error = { name: "Error", message: "boom on the witness" };
+  s.taskErred("t1", "A", error);
+  assert.deepEqual(lines(s.takeInstructions()), ["c key-erred A", "t1 free-keys A", "u1 free-keys A"]);
+  assert.equal(s.tasks.get("A")!.state, "erred");
+  // With a retry left it starts over: its opinions are dropped and it runs again.
+  assert.equal(sentTo(s, "R"), "t1");
+  s.taskErred("t1", "R", error);
+  assert.equal(s.tasks.get("R")!.state, "processing");
+  assert.equal(s.tasks.get("R")!.opinions, null);
+});

@@ -1,0 +1,396 @@
+// Drives a SchedulerState with plain-data actions, as its workers and clients would: a model of
+// each worker (its queue, what it started and holds, steal-requests and copies asked of it) and of
+// what each client was last told about each key. Actions name things by index, taken modulo what
+// exists when they run, so that every random sequence is valid and fast-check can shrink it.
+
+import { SchedulerState, serialize, type Instruction, type TaskMsg } from "../../src/internal.js";
+import { FN } from "../helpers/scheduler.js";
+
+export type Action =
+  | {
+      op: "submit";
+      client: number;
+      tasks: { deps: number[]; want: boolean; verify: 0 | 1 | 2; gpu: boolean; retries: number; private: boolean }[];
+      unknownDep: boolean;
+    }
+  | { op: "finish"; pick: number; nbytes: number; addKeys: boolean }
+  | { op: "start"; pick: number }
+  | { op: "err"; pick: number }
+  | { op: "release"; client: number; pick: number }
+  | { op: "cancel"; client: number; pick: number }
+  | { op: "add-client" }
+  | { op: "remove-client"; client: number }
+  | { op: "add-worker"; trusted: boolean; liar: boolean; gpu: boolean; nthreads: number; host: number }
+  | { op: "remove-worker"; pick: number; graceful: boolean }
+  | { op: "retire"; pick: number }
+  | { op: "pause"; pick: number; paused: boolean }
+  | { op: "balance" }
+  | { op: "answer-steal"; pick: number }
+  | { op: "answer-copies"; pick: number; fail: boolean }
+  | { op: "close-told" }
+  | { op: "missing"; pick: number }
+  | { op: "scatter"; client: number; worker: number; nbytes: number }
+  | { op: "time"; ms: number };
+
+interface WorkerModel {
+  readonly id: string;
+  readonly trusted: boolean;
+  /** Reports a digest of its own for every verified result (and any bytes count it likes). */
+  readonly liar: boolean;
+  /** Tasks sent to it and not yet finished or freed: whether it must report a digest, and the inputs it fetches. */
+  readonly queue: Map<string, { digest: boolean; deps: { key: string; who: string[] }[] }>;
+  readonly started: Set<string>;
+  readonly stealAsked: string[];
+  readonly copiesAsked: { key: string; nbytes: number }[];
+  toldToClose: boolean;
+}
+
+/** What a client was last told about a key: it settles a future on key-in-memory, key-erred or key-cancelled. */
+export type ClientNews = "key-in-memory" | "key-erred" | "key-cancelled" | "key-lost" | "key-waiting";
+
+export class Driver {
+  readonly s: SchedulerState;
+  readonly workers = new Map<string, WorkerModel>();
+  readonly news = new Map<string, Map<string, ClientNews>>();
+  private clientCount = 0;
+  private workerCount = 0;
+  private taskCount = 0;
+  readonly log: string[] = [];
+
+  constructor() {
+    this.s = new SchedulerState({ validate: true, allowedFailures: 2 });
+    this.s.now = 1_000;
+    this.addClient();
+    this.addWorker(true, false, false, 1, 0);
+  }
+
+  addClient(): void {
+    const id = `c${this.clientCount++}`;
+    this.s.addClient(id);
+    this.news.set(id, new Map());
+    this.deliver();
+  }
+
+  addWorker(trusted: boolean, liar: boolean, gpu: boolean, nthreads: number, host: number): string {
+    const id = `w${this.workerCount++}`;
+    this.workers.set(id, {
+      id,
+      trusted,
+      liar: liar && !trusted,
+      queue: new Map(),
+      started: new Set(),
+      stealAsked: [],
+      copiesAsked: [],
+      toldToClose: false,
+    });
+    this.s.addWorker(
+      id,
+      {
+        address: `addr-${id}`,
+        kind: "thread",
+        nthreads,
+        memoryLimit: 0,
+        resources: gpu ? { gpu: 1 } : {},
+        name: id,
+      },
+      trusted,
+      `host-${host}`,
+    );
+    this.deliver();
+    return id;
+  }
+
+  removeWorker(id: string, graceful: boolean): void {
+    this.workers.delete(id);
+    this.s.removeWorker(id, graceful ? "closed" : "lost", graceful);
+    this.deliver();
+  }
+
+  /** Carries out one action (a no-op when what it names does not exist). */
+  step(a: Action): void {
+    this.log.push(JSON.stringify(a));
+    const s = this.s;
+    switch (a.op) {
+      case "submit":
+        return this.submit(a);
+      case "finish": {
+        const q = this.queued(a.pick);
+        if (q) this.finish(q.w, q.key, a.nbytes, a.addKeys);
+        return;
+      }
+      case "start": {
+        const q = this.queued(a.pick);
+        if (!q) return;
+        q.w.started.add(q.key);
+        s.taskStarted(q.w.id, q.key);
+        return this.deliver();
+      }
+      case "err": {
+        const q = this.queued(a.pick);
+        if (!q) return;
+        q.w.queue.delete(q.key);
+        s.taskErred(q.w.id, q.key, { name: "Error", message: `${q.key} failed on ${q.w.id}` });
+        return this.deliver();
+      }
+      case "release":
+      case "cancel": {
+        const client = pick([...s.clients.keys()], a.client);
+        const wanted = client ? [...s.clients.get(client)!.wants] : [];
+        const ts = pick(wanted, a.pick);
+        if (!client || !ts) return;
+        if (a.op === "release") s.releaseKeys(client, [ts.key]);
+        else s.cancel(client, [ts.key]);
+        return this.deliver();
+      }
+      case "add-client":
+        return this.addClient();
+      case "remove-client": {
+        const client = pick([...s.clients.keys()], a.client);
+        if (!client) return;
+        s.removeClient(client);
+        this.news.delete(client);
+        return this.deliver();
+      }
+      case "add-worker":
+        this.addWorker(a.trusted, a.liar, a.gpu, a.nthreads, a.host);
+        return;
+      case "remove-worker": {
+        const w = pick([...this.workers.keys()], a.pick);
+        if (w) this.removeWorker(w, a.graceful);
+        return;
+      }
+      case "retire": {
+        const w = pick([...this.workers.keys()], a.pick);
+        if (!w) return;
+        s.retireWorkers([w], this.taskCount);
+        return this.deliver();
+      }
+      case "pause": {
+        const w = pick([...this.workers.keys()], a.pick);
+        if (!w) return;
+        s.heartbeat(w, 0, 0, 0, a.paused);
+        return this.deliver();
+      }
+      case "balance":
+        s.balance();
+        return this.deliver();
+      case "answer-steal": {
+        const w = pick(
+          [...this.workers.values()].filter((m) => m.stealAsked.length > 0),
+          a.pick,
+        );
+        if (w) this.answerSteal(w);
+        return;
+      }
+      case "answer-copies": {
+        const w = pick(
+          [...this.workers.values()].filter((m) => m.copiesAsked.length > 0),
+          a.pick,
+        );
+        if (w) this.answerCopies(w, a.fail);
+        return;
+      }
+      case "close-told":
+        for (const w of [...this.workers.values()]) if (w.toldToClose) this.removeWorker(w.id, true);
+        return;
+      case "missing": {
+        // A worker could not fetch an input from a holder the scheduler named.
+        const q = this.queued(a.pick, (w, key) => w.queue.get(key)!.deps.some((d) => d.who.length > 0));
+        if (!q) return;
+        const dep = q.w.queue.get(q.key)!.deps.find((d) => d.who.length > 0)!;
+        q.w.queue.delete(q.key);
+        s.missingData(q.w.id, q.key, dep.key, dep.who[0]!);
+        return this.deliver();
+      }
+      case "scatter": {
+        const client = pick([...s.clients.keys()], a.client);
+        const w = pick([...this.workers.keys()], a.worker);
+        if (!client || !w) return;
+        s.updateData(client, [{ key: `data-${this.taskCount++}`, worker: `addr-${w}`, nbytes: a.nbytes }]);
+        return this.deliver();
+      }
+      case "time":
+        s.now += a.ms;
+        s.expireTimeouts();
+        this.deliver();
+        s.expireNoWorker();
+        return this.deliver();
+    }
+  }
+
+  private submit(a: Extract<Action, { op: "submit" }>): void {
+    const client = pick([...this.s.clients.keys()], a.client);
+    if (!client) return;
+    const known = [...this.s.tasks.keys()];
+    const tasks: TaskMsg[] = [];
+    for (const t of a.tasks) {
+      const key = `t${this.taskCount++}`;
+      const choices = [...known, ...tasks.map((x) => x.key)];
+      const deps = [...new Set(t.deps.map((i) => choices[i % Math.max(1, choices.length)]!).filter(Boolean))];
+      if (a.unknownDep && tasks.length === 0) deps.push("never-submitted");
+      tasks.push({
+        key,
+        fn: { kind: "source", id: FN.id },
+        args: serialize([key]).payload,
+        deps,
+        priority: [0, 0, this.taskCount],
+        retries: t.retries,
+        verify: t.verify === 0 ? undefined : t.verify,
+        resources: t.gpu ? { gpu: 1 } : undefined,
+        private: t.private || undefined,
+        timeout: 60_000,
+      });
+    }
+    const wants = tasks.filter((_, i) => a.tasks[i]!.want).map((t) => t.key);
+    this.s.updateGraph(client, tasks, [FN], wants);
+    this.deliver();
+  }
+
+  /** The `i`-th (worker, key) pair among the tasks queued on workers (optionally those that `ok` accepts). */
+  private queued(
+    i: number,
+    ok?: (w: WorkerModel, key: string) => boolean,
+  ): { w: WorkerModel; key: string } | undefined {
+    const all: { w: WorkerModel; key: string }[] = [];
+    for (const w of this.workers.values())
+      for (const key of w.queue.keys()) if (!ok || ok(w, key)) all.push({ w, key });
+    return pick(all, i);
+  }
+
+  finish(w: WorkerModel, key: string, nbytes: number, addKeys: boolean): void {
+    const job = w.queue.get(key)!;
+    w.queue.delete(key);
+    w.started.delete(key);
+    // A worker reports the inputs it fetched (add-keys) before or without its result.
+    if (addKeys && job.deps.length > 0)
+      this.s.addKeys(
+        w.id,
+        job.deps.map((d) => ({ key: d.key, nbytes: bytesOf(d.key) })),
+      );
+    const digest = job.digest ? (w.liar ? `lie-${w.id}-${key}` : `sha-${key}`) : undefined;
+    // Honest workers measure the same bytes for the same result; a liar says what it likes.
+    this.s.taskFinished(w.id, key, w.liar ? nbytes : bytesOf(key), 1, undefined, false, digest);
+    this.deliver();
+  }
+
+  answerSteal(w: WorkerModel): void {
+    const asked = w.stealAsked.splice(0);
+    const stolen = asked.filter((k) => w.queue.has(k) && !w.started.has(k));
+    const kept = asked.filter((k) => !stolen.includes(k));
+    for (const k of stolen) w.queue.delete(k);
+    this.s.stealResponse(w.id, stolen, kept);
+    this.deliver();
+  }
+
+  answerCopies(w: WorkerModel, fail: boolean): void {
+    const asked = w.copiesAsked.splice(0);
+    if (fail)
+      this.s.acquireFailed(
+        w.id,
+        asked.map((k) => k.key),
+      );
+    else
+      this.s.addKeys(
+        w.id,
+        asked.map((k) => ({ key: k.key, nbytes: k.nbytes })),
+      );
+    this.deliver();
+  }
+
+  /** Applies the instructions of the last event to the models of workers and clients. */
+  private deliver(): void {
+    for (const ins of this.s.takeInstructions()) this.apply(ins);
+  }
+
+  private apply(ins: Instruction): void {
+    if (ins.to === "client") {
+      const news = this.news.get(ins.id);
+      const msg = ins.msg;
+      if (news && "key" in msg && typeof msg.key === "string") news.set(msg.key, msg.op as ClientNews);
+      return;
+    }
+    if (ins.to === "scheduler") {
+      if (ins.msg.op === "worker-banned") this.workers.delete(ins.msg.worker); // the state removed it already
+      return;
+    }
+    const w = this.workers.get(ins.id);
+    if (!w) throw new Error(`an instruction for ${ins.id}, which is gone: ${JSON.stringify(ins.msg)}`);
+    const msg = ins.msg;
+    switch (msg.op) {
+      case "compute-task":
+        w.queue.set(msg.key, { digest: msg.digest === true, deps: msg.deps.map((d) => ({ key: d.key, who: d.who })) });
+        return;
+      case "free-keys":
+        for (const k of msg.keys) {
+          w.queue.delete(k);
+          w.started.delete(k);
+        }
+        return;
+      case "steal-request":
+        w.stealAsked.push(...msg.keys);
+        return;
+      case "acquire-replicas":
+        w.copiesAsked.push(...msg.keys.map((k) => ({ key: k.key, nbytes: k.nbytes })));
+        return;
+      case "close-worker":
+        w.toldToClose = true;
+        return;
+      default:
+        return;
+    }
+  }
+
+  /**
+   * Lets the cluster finish: workers resume, answer what was asked of them and leave when told to;
+   * two trusted workers that may run anything join; every queued task is finished honestly, until
+   * nothing is left to run. Returns the number of rounds it took.
+   */
+  settle(maxRounds = 200): number {
+    for (const w of this.workers.keys()) this.s.heartbeat(w, 0, 0, 0, false);
+    this.deliver();
+    // Two: a task marked verify: 2 needs a second worker's opinion.
+    this.addWorker(true, false, true, 4, 98);
+    this.addWorker(true, false, true, 4, 99);
+    for (let round = 0; round < maxRounds; round++) {
+      let moved = false;
+      for (const w of [...this.workers.values()]) {
+        if (!this.workers.has(w.id)) continue;
+        if (w.stealAsked.length > 0) {
+          this.answerSteal(w);
+          moved = true;
+        }
+        if (w.copiesAsked.length > 0) {
+          this.answerCopies(w, false);
+          moved = true;
+        }
+        if (w.toldToClose) {
+          this.removeWorker(w.id, true);
+          moved = true;
+          continue;
+        }
+        const key = w.queue.keys().next().value;
+        if (key !== undefined) {
+          // From here on every worker tells the truth.
+          const job = w.queue.get(key)!;
+          w.queue.delete(key);
+          this.s.taskFinished(w.id, key, bytesOf(key), 1, undefined, false, job.digest ? `sha-${key}` : undefined);
+          this.deliver();
+          moved = true;
+        }
+      }
+      if (!moved) return round;
+    }
+    throw new Error(`the cluster did not settle in ${maxRounds} rounds`);
+  }
+}
+
+/** The bytes an honest worker measures for `key`'s result: the same everywhere. */
+export function bytesOf(key: string): number {
+  let h = 0;
+  for (let i = 0; i < key.length; i++) h = (h * 31 + key.charCodeAt(i)) | 0;
+  return 8 + (Math.abs(h) % 100);
+}
+
+function pick<T>(list: readonly T[], i: number): T | undefined {
+  return list.length === 0 ? undefined : list[i % list.length];
+}
