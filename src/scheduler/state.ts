@@ -370,6 +370,10 @@ export class SchedulerState {
 
   addReplica(ts: TaskState, ws: WorkerRecord, nbytes: number): void {
     if (ts.whoHas.has(ws)) return;
+    // The latest size counts for every holder (Dask's set_nbytes), so that each worker's nbytes
+    // stays the sum of what it holds; overwriting it alone made the totals drift, and go negative
+    // once the result was released (found by test/scheduler/state-properties.test.ts).
+    if (nbytes !== ts.nbytes) for (const holder of ts.whoHas) holder.nbytes += nbytes - ts.nbytes;
     ts.nbytes = nbytes;
     ts.addHolder(ws);
     ws.hasWhat.add(ts);

@@ -194,7 +194,10 @@ export function addKeys(s: SchedulerState, workerId: string, keys: { key: string
           break;
         }
       }
-    } else s.outbox.free(ws, key);
+    } else if (ts?.processingOn !== ws) s.outbox.free(ws, key);
+    // (A copy reported late of a key the worker now computes, the result having been lost meanwhile:
+    // freeing it would drop that computation, and the task would wait for it forever. Found by
+    // test/scheduler/state-properties.test.ts.)
   }
   // Nothing to carry out unless retirements wait for these copies; run() then only sends the frees.
   if (s.retirements.size > 0) s.begin("add-keys");

@@ -9,7 +9,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import fc from "fast-check";
-import { type Action, Driver } from "./event-driver.js";
+import { type Action, Driver, seen } from "./event-driver.js";
 
 /** Runs in CI: enough to cover every kind of event many times over, in a few seconds. */
 const CI_RUNS = 300;
@@ -41,7 +41,7 @@ const action: fc.Arbitrary<Action> = fc.oneof(
           retries: fc.constantFrom(0, 0, 1),
           private: fc.constantFrom(false, false, false, true),
         }),
-        { minLength: 1, maxLength: 4 },
+        { minLength: 1, maxLength: 6 },
       ),
       unknownDep: fc.constantFrom(false, false, false, false, true),
     }),
@@ -122,7 +122,7 @@ function assertSettled(d: Driver): void {
 test("random sequences of events keep the scheduler's state valid after every event, and every wanted key settles", () => {
   const { numRuns, seed } = settings();
   fc.assert(
-    fc.property(fc.array(action, { maxLength: 60 }), (actions) => {
+    fc.property(fc.array(action, { minLength: 10, maxLength: 80, size: "max" }), (actions) => {
       const d = new Driver();
       for (const a of actions) d.step(a);
       d.settle();
@@ -130,4 +130,19 @@ test("random sequences of events keep the scheduler's state valid after every ev
     }),
     { numRuns, seed },
   );
+  // The runs reached every kind of situation they are meant to (else the property proves little).
+  for (const op of [
+    "compute-task",
+    "key-in-memory",
+    "key-erred",
+    "key-cancelled",
+    "key-lost",
+    "key-waiting",
+    "steal-request",
+    "acquire-replicas",
+    "close-worker",
+    "retirement-done",
+    "worker-banned",
+  ])
+    assert.ok((seen.get(op) ?? 0) > 0, `no ${op} in ${numRuns} runs: ${JSON.stringify([...seen])}`);
 });
