@@ -7,6 +7,7 @@ import { comparePriority } from "../graph/priority.js";
 import type { LinkReport } from "../protocol/messages.js";
 import type { Serialized } from "../protocol/refs.js";
 import type { TaskState, WorkerRecord } from "./model.js";
+import { trustAllows } from "./placement.js";
 import { retiredWorkerLeft } from "./retire.js";
 import { tellRecomputing } from "./no-worker.js";
 import { NO_EXTRA, type SchedulerState } from "./state.js";
@@ -182,6 +183,10 @@ export function addKeys(s: SchedulerState, workerId: string, keys: { key: string
     if (ts && ts.state === "memory" && !ws.told.has(key)) {
       s.ignoredClaim(ws, key, "add-keys");
       s.outbox.free(ws, key);
+    } else if (ts && ts.state === "memory" && !trustAllows(ts, ws)) {
+      // An untrusted worker fetched a `verify: 1` result as an input: it may use it, but is not
+      // listed as a holder that others read it from (found by the property tests).
+      ws.told.delete(key);
     } else if (ts && ts.state === "memory") {
       ws.told.delete(key);
       s.addReplica(ts, ws, nbytes);

@@ -200,3 +200,15 @@ test("a witness that fails the task fails it (or retries it) instead of leaving 
   assert.equal(s.tasks.get("R")!.state, "processing");
   assert.equal(s.tasks.get("R")!.opinions, null);
 });
+
+test("an untrusted worker that fetched a verify: 1 result as an input is not listed as its holder", () => {
+  const s = mixed(["t1"], ["u1"]);
+  submit(s, [task("A", [], { verify: 1 })]);
+  answer(s, "t1", "A", undefined);
+  submit(s, [task("B", ["A"], { workers: ["u1"] })]);
+  s.addKeys("u1", [{ key: "A", nbytes: 8 }]);
+  assert.deepEqual(s.whoHas(["A"]), { A: ["addr-t1"] });
+  // It keeps its copy to compute B (no free-keys), and B's result is verified as usual.
+  assert.deepEqual(lines(s.takeInstructions()), []);
+  assert.deepEqual(answer(s, "u1", "B", HONEST), ["t1 compute-task B"]);
+});
