@@ -23,7 +23,7 @@ import * as events from "./worker-events.js";
 import { assignWitness } from "./verify.js";
 import * as timeouts from "./timeouts.js";
 import { DEFAULT_UNTRUSTED_TASK_TIMEOUT_MS } from "./timeouts.js";
-import { findProblems, InvariantError, validateByDefault } from "./validate.js";
+import { findProblems, InvariantError, VALIDATE_RECORDS_PER_EVENT, validateByDefault } from "./validate.js";
 
 export interface SchedulerStateOptions {
   /**
@@ -48,8 +48,9 @@ export interface SchedulerStateOptions {
   /**
    * Check the whole state after every event (validate.ts) and throw InvariantError, naming the
    * tasks and workers involved, at the first event that leaves it inconsistent. Costs a pass over
-   * every task and worker per event: for tests and fuzzing, not production. Default false (the
-   * Node test runner turns it on for every scheduler, see node/platform.ts).
+   * every task and worker per event (past VALIDATE_RECORDS_PER_EVENT records, every few events):
+   * for tests and fuzzing, not production. Default false (the Node test runner turns it on for
+   * every scheduler, see node/platform.ts).
    */
   validate?: boolean;
 }
@@ -93,6 +94,8 @@ export class SchedulerState {
   /** The messages decisions produce; the shell takes and delivers them after each event. */
   readonly outbox: Outbox;
   private stimulusCount = 0;
+  /** Events since the state was last validated. */
+  private eventsUnchecked = 0;
   private note: { key: string; text: string } | undefined = undefined;
   private stimulus = "";
   /** Workers by the address of their data server. */
@@ -434,8 +437,10 @@ export class SchedulerState {
       this.pendingReplicas.clear();
     }
     this.outbox.flushFrees();
-    // The one place every event's transitions end: the state must be whole again here.
-    if (this.validate) {
+    // The one place every event's transitions end: the state must be whole again here. A check
+    // reads every record, so on big states it runs every few events (VALIDATE_RECORDS_PER_EVENT).
+    if (this.validate && ++this.eventsUnchecked * VALIDATE_RECORDS_PER_EVENT >= this.tasks.size + this.workers.size) {
+      this.eventsUnchecked = 0;
       const problems = findProblems(this);
       if (problems.length > 0) this.onInvalid(new InvariantError(this.stimulus, problems));
     }

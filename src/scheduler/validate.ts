@@ -25,6 +25,14 @@ export class InvariantError extends Error {
   }
 }
 
+/**
+ * Records (tasks and workers) checked per event on average. A state up to this size is checked
+ * after every event; a bigger one every ⌈records / this⌉ events, so that a test of a 10,000-task
+ * graph pays a bounded cost per event rather than a pass over all of it (quadratic in all).
+ * The property tests and the pure-state tests stay far below it.
+ */
+export const VALIDATE_RECORDS_PER_EVENT = 2_000;
+
 /** Problems listed at most per check (a broken invariant usually breaks it for many tasks at once). */
 export const MAX_PROBLEMS = 50;
 
