@@ -59,8 +59,8 @@ function inCi(): boolean {
 setClientPlatform({ bundle: bundleModule, progressOutput: () => ({ stream: process.stderr, quiet: inCi() }) });
 // Buffers for large incoming frames are prepared ahead (src/util/receive-buffers.ts); this turns it off.
 if (process.env["MESHWORK_RECEIVE_AHEAD"] === "0") setReceiveAhead(false);
-// Every scheduler checks its state after each event (scheduler/validate.ts); scripts/test.mjs sets it.
-if (process.env["MESHWORK_VALIDATE"] === "1") setValidateByDefault(true);
+// Every scheduler checks its state after events (scheduler/validate.ts); scripts/test.mjs sets it.
+if (process.env["MESHWORK_VALIDATE"] === "1") setValidateByDefault("sampled");
 registerTransport(lazyWs("ws"));
 registerTransport(lazyWs("wss"));
 registerTransport(lazyWs("relay"));

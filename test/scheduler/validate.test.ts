@@ -75,3 +75,18 @@ test("a Scheduler with validate on logs a broken invariant, keeps serving, and f
     });
   }
 });
+
+test('validate: "sampled" checks a small state after every event and a big one every ⌈records / 100⌉ events', () => {
+  const s = cluster(["w1"], { validate: "sampled" });
+  s.workers.get("w1")!.nbytes = 1;
+  assert.throws(() => submit(s, [task("A")]), InvariantError); // 2 records: checked at once
+  const t = cluster(["w1"], { validate: "sampled" });
+  submit(
+    t,
+    Array.from({ length: 300 }, (_, i) => task(`x-${i}`)),
+  ); // 301 records: every ⌈301 / 100⌉ = 4th event is checked
+  t.workers.get("w1")!.nbytes = 1;
+  t.balance();
+  t.balance();
+  assert.throws(() => t.balance(), InvariantError);
+});
