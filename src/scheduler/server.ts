@@ -163,9 +163,11 @@ export class Scheduler {
   private constructor(private readonly options: SchedulerOptions) {
     // A broken invariant is logged and the scheduler carries on (its clients' futures still
     // settle); close() then fails with it, so a test cluster fails at its teardown at the latest.
+    // Only the first is logged: the same damage is usually found again at every later check.
     this.state = new SchedulerState(options, (err) => {
+      if (this.invalid) return;
       log().error(err.message);
-      this.invalid ??= err;
+      this.invalid = err;
     });
     this.progress = new ProgressWatches(this.state.tasks);
     this.telemetry = new Telemetry(this.state);
