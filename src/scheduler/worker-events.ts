@@ -11,7 +11,8 @@ import { trustAllows } from "./placement.js";
 import { retiredWorkerLeft } from "./retire.js";
 import { tellRecomputing } from "./no-worker.js";
 import { NO_EXTRA, type SchedulerState } from "./state.js";
-import { addOpinion, agreementNeeded } from "./verify.js";
+import { unassign } from "./transitions.js";
+import { addOpinion, agreementNeeded, assignWitness } from "./verify.js";
 
 /** What removing a worker did, for the shell's log. */
 export interface WorkerRemoval {
@@ -171,6 +172,14 @@ export function missingData(s: SchedulerState, workerId: string, key: string, de
   }
   const ts = s.tasks.get(key);
   if (ts && ts.state === "processing" && ts.processingOn === ws) s.recommend(ts, "released");
+  else if (ts && ts.state === "verifying" && ts.processingOn === ws && !s.isRecommended(ts)) {
+    // A witness that could not fetch an input dropped the task: ask another one (or the same, now
+    // told the right holders), keeping the opinions so far. Before, the task waited for the
+    // dropped witness forever (found by test/scheduler/state-properties.test.ts).
+    unassign(s, ts, true);
+    assignWitness(s, ts);
+    if (ts.processingOn) s.recordStory(ts, "verifying", "verifying");
+  }
   s.run();
 }
 

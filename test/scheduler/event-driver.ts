@@ -4,6 +4,7 @@
 // exists when they run, so that every random sequence is valid and fast-check can shrink it.
 
 import { SchedulerState, serialize, type Instruction, type TaskMsg } from "../../src/internal.js";
+import { badData } from "../../src/scheduler/bad-data.js";
 import { FN } from "../helpers/scheduler.js";
 
 export type Action =
@@ -30,7 +31,8 @@ export type Action =
   | { op: "close-told" }
   | { op: "missing"; pick: number }
   | { op: "scatter"; client: number; worker: number; nbytes: number }
-  | { op: "time"; ms: number };
+  | { op: "time"; ms: number }
+  | { op: "bad-data"; pick: number; reader: number };
 
 interface WorkerModel {
   readonly id: string;
@@ -209,6 +211,17 @@ export class Driver {
         s.updateData(client, [{ key: `data-${this.taskCount++}`, worker: `addr-${w}`, nbytes: a.nbytes }]);
         return this.deliver();
       }
+      case "bad-data": {
+        // A reader (a worker told the key, or a client: null) says a holder of a verified result
+        // served bytes that do not match its digest.
+        const verified = [...s.tasks.values()].filter((t) => t.state === "memory" && t.digest !== null);
+        const ts = pick(verified, a.pick);
+        if (!ts) return;
+        const holder = pick([...ts.whoHas], a.reader)!;
+        const readers = [null, ...[...s.workers.values()].filter((w) => w.told.has(ts.key))];
+        badData(s, pick(readers, a.reader) ?? null, ts.key, holder.address);
+        return this.deliver();
+      }
       case "time":
         s.now += a.ms;
         s.expireTimeouts();
@@ -237,6 +250,8 @@ export class Driver {
         retries: t.retries,
         verify: t.verify === 0 ? undefined : t.verify,
         resources: t.gpu ? { gpu: 1 } : undefined,
+        // A task only some workers may run gives up after a while in no-worker.
+        noWorkerTimeout: t.gpu ? 50_000 : undefined,
         private: t.private || undefined,
         timeout: 60_000,
       });

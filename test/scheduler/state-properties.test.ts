@@ -96,6 +96,7 @@ const action: fc.Arbitrary<Action> = fc.oneof(
     }),
   },
   { weight: 1, arbitrary: fc.record({ op: fc.constant("time" as const), ms: fc.constantFrom(1_000, 40_000, 70_000) }) },
+  { weight: 1, arbitrary: fc.record({ op: fc.constant("bad-data" as const), pick: index, reader: index }) },
 );
 
 /** Every key a client still wants is in memory or erred, and the client's last news of it says so. */

@@ -212,3 +212,17 @@ test("an untrusted worker that fetched a verify: 1 result as an input is not lis
   assert.deepEqual(lines(s.takeInstructions()), []);
   assert.deepEqual(answer(s, "u1", "B", HONEST), ["t1 compute-task B"]);
 });
+
+test("a witness that could not fetch an input (missing-data) is replaced; the task does not wait for it forever", () => {
+  const s = mixed(["t1", "t2"], ["u1"]);
+  submit(s, [task("busy", [], { workers: ["t1"] }), task("A", [], { workers: ["t1"] })]);
+  answer(s, "t1", "A", undefined);
+  submit(s, [task("B", ["A"], { workers: ["u1"] })]);
+  s.addKeys("u1", [{ key: "A", nbytes: 8 }]); // u1 fetched A: A is held by t1 and u1
+  assert.deepEqual(answer(s, "u1", "B", HONEST), ["t2 compute-task B"]);
+  // t2 could not get A from u1, and dropped B: u1 is no longer a holder of A, and B goes to a witness again.
+  s.missingData("t2", "B", "A", "addr-u1");
+  assert.deepEqual(s.whoHas(["A"]), { A: ["addr-t1"] });
+  assert.deepEqual(lines(s.takeInstructions()), ["t2 compute-task B"]);
+  assert.deepEqual(answer(s, "t2", "B", HONEST), ["c key-in-memory B", "u1 free-keys B"]);
+});
