@@ -178,6 +178,10 @@ export const TRANSITIONS: Partial<Record<`${TaskStateName}>${TaskStateName}`, Tr
   },
 
   "waiting>processing"(s, ts) {
+    // A recommendation made when its inputs were all in memory, one of which has been released
+    // since, in the same event: it waits for that input again (its landing recommends this anew).
+    // Sent now, it would be told to fetch an input nobody holds (found by the property tests).
+    if (ts.waitingOn.size > 0) return;
     toProcessing(s, ts);
   },
 
