@@ -214,7 +214,10 @@ export const TRANSITIONS: Partial<Record<`${TaskStateName}>${TaskStateName}`, Tr
     dropOpinions(s, ts, kept === ts.opinions ? "all" : new Set(kept.map((o) => o.worker)));
     for (const o of kept) {
       s.addReplica(ts, o.worker, o.nbytes);
-      if (!o.worker.trusted) o.worker.vouched.add(ts);
+      if (!o.worker.trusted) {
+        o.worker.vouched.add(ts);
+        (ts.vouchers ??= []).push(o.worker);
+      }
     }
     landed(s, ts, kept.find((o) => o.value !== undefined)?.value);
   },
@@ -267,9 +270,11 @@ export const TRANSITIONS: Partial<Record<`${TaskStateName}>${TaskStateName}`, Tr
   },
 
   "memory>released"(s, ts, { workerGone, discard }) {
+    // Every worker that vouched for it, also one no longer listed as a holder (missing-data, bad-data).
+    for (const ws of ts.vouchers ?? []) ws.vouched.delete(ts);
+    ts.vouchers = null;
     for (const ws of ts.whoHas) {
       ws.hasWhat.delete(ts);
-      ws.vouched.delete(ts);
       ws.nbytes -= ts.nbytes;
       if (!workerGone && ws.status !== "gone") s.outbox.free(ws, ts.key);
     }

@@ -226,3 +226,18 @@ test("a witness that could not fetch an input (missing-data) is replaced; the ta
   assert.deepEqual(lines(s.takeInstructions()), ["t2 compute-task B"]);
   assert.deepEqual(answer(s, "t2", "B", HONEST), ["c key-in-memory B", "u1 free-keys B"]);
 });
+
+test("a result leaves the vouched list of every worker it was accepted on, also one dropped as its holder meanwhile", () => {
+  const s = mixed([], ["u1", "u2"]);
+  submit(s, [task("A", [], { workers: ["u1"] })]);
+  answer(s, "u1", "A", HONEST);
+  answer(s, "u2", "A", HONEST);
+  const [u1, u2] = [s.workers.get("u1")!, s.workers.get("u2")!];
+  assert.deepEqual([u1.vouched.has(s.tasks.get("A")!), u2.vouched.has(s.tasks.get("A")!)], [true, true]);
+  submit(s, [task("B", ["A"], { workers: ["u1"] })], ["B"]);
+  s.missingData("u1", "B", "A", "addr-u2"); // u2 is no longer listed as a holder of A
+  assert.deepEqual(s.whoHas(["A"]), { A: ["addr-u1"] });
+  s.releaseKeys("c", ["A", "B"]);
+  assert.equal(s.tasks.get("A"), undefined);
+  assert.deepEqual([u1.vouched.size, u2.vouched.size], [0, 0]);
+});
