@@ -42,7 +42,8 @@ interface WorkerModel {
   /** Tasks sent to it and not yet finished or freed: whether it must report a digest, and the inputs it fetches. */
   readonly queue: Map<string, { digest: boolean; deps: { key: string; who: string[] }[] }>;
   readonly started: Set<string>;
-  readonly stealAsked: string[];
+  /** Answers to steal-requests, decided when each arrived (as a worker does), not yet delivered. */
+  readonly stealAnswers: { stolen: string[]; kept: string[] }[];
   readonly copiesAsked: { key: string; nbytes: number }[];
   toldToClose: boolean;
 }
@@ -81,7 +82,7 @@ export class Driver {
       liar: liar && !trusted,
       queue: new Map(),
       started: new Set(),
-      stealAsked: [],
+      stealAnswers: [],
       copiesAsked: [],
       toldToClose: false,
     });
@@ -178,7 +179,7 @@ export class Driver {
         return this.deliver();
       case "answer-steal": {
         const w = pick(
-          [...this.workers.values()].filter((m) => m.stealAsked.length > 0),
+          [...this.workers.values()].filter((m) => m.stealAnswers.length > 0),
           a.pick,
         );
         if (w) this.answerSteal(w);
@@ -289,10 +290,7 @@ export class Driver {
   }
 
   answerSteal(w: WorkerModel): void {
-    const asked = w.stealAsked.splice(0);
-    const stolen = asked.filter((k) => w.queue.has(k) && !w.started.has(k));
-    const kept = asked.filter((k) => !stolen.includes(k));
-    for (const k of stolen) w.queue.delete(k);
+    const { stolen, kept } = w.stealAnswers.shift()!;
     this.s.stealResponse(w.id, stolen, kept);
     this.deliver();
   }
@@ -344,7 +342,12 @@ export class Driver {
         }
         return;
       case "steal-request":
-        w.stealAsked.push(...msg.keys);
+        {
+          // The worker gives up at once what it has not started; its answer travels later.
+          const stolen = msg.keys.filter((k) => w.queue.has(k) && !w.started.has(k));
+          for (const k of stolen) w.queue.delete(k);
+          w.stealAnswers.push({ stolen, kept: msg.keys.filter((k) => !stolen.includes(k)) });
+        }
         return;
       case "acquire-replicas":
         w.copiesAsked.push(...msg.keys.map((k) => ({ key: k.key, nbytes: k.nbytes })));
@@ -372,7 +375,7 @@ export class Driver {
       let moved = false;
       for (const w of [...this.workers.values()]) {
         if (!this.workers.has(w.id)) continue;
-        if (w.stealAsked.length > 0) {
+        if (w.stealAnswers.length > 0) {
           this.answerSteal(w);
           moved = true;
         }
