@@ -154,7 +154,7 @@ export class Scheduler {
 
   /** What the dashboard shows (telemetry.ts): task events kept only while a dashboard watches. */
   readonly telemetry: Telemetry;
-  /** The dashboard's link, told to clients in their welcome; set by whoever serves the dashboard (node/dashboard-server.ts). */
+  /** The dashboard's link, told to clients in their welcome; set by whoever serves the dashboard (node/servers/dashboard-server.ts). */
   dashboardLink: string | undefined = undefined;
 
   /** With `validate` on: the first broken invariant found, which close() rejects with. */

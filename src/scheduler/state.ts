@@ -52,7 +52,7 @@ export interface SchedulerStateOptions {
    * the same while the state is small, and every ⌈records / VALIDATE_RECORDS_PER_EVENT⌉ events on a
    * bigger one, so that a test cluster running 100,000 tasks pays a bounded cost per event. Not for
    * production. Default false; the Node test runner makes it "sampled" for every scheduler
-   * (MESHWORK_VALIDATE=1, see node/platform.ts).
+   * (MESHWORK_VALIDATE=1, see node/platform/platform.ts).
    */
   validate?: boolean | "sampled";
 }

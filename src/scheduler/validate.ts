@@ -269,7 +269,7 @@ function checkSteals(s: SchedulerState, bad: (text: string) => void): void {
 
 /**
  * Whether schedulers validate when their options do not say: off, except where a platform entry
- * point turns it on for a test run (node/platform.ts reads MESHWORK_VALIDATE=1, which the test
+ * point turns it on for a test run (node/platform/platform.ts reads MESHWORK_VALIDATE=1, which the test
  * runner sets). Realm-wide until a Runtime object carries such settings (issue 18, Build 1).
  */
 let byDefault: boolean | "sampled" = false;

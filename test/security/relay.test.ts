@@ -7,9 +7,9 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { Client } from "../../node/index.js";
-import { startNetworkScheduler, type NetworkScheduler } from "../../node/page-server.js";
-import { RELAY_MAX_PER_ADDRESS } from "../../node/relay-hub.js";
-import { WorkerGroup } from "../../node/worker-group.js";
+import { startNetworkScheduler, type NetworkScheduler } from "../../node/servers/page-server.js";
+import { RELAY_MAX_PER_ADDRESS } from "../../node/servers/relay-hub.js";
+import { WorkerGroup } from "../../node/hosts/worker-group.js";
 import { consoleLogger, setLogger } from "../../src/internal.js";
 import { Hostile } from "./hostile.js";
 import { CLIENT, TAB, WORKER } from "./cluster.js";

@@ -13,15 +13,15 @@
 
 import type { Duplex } from "node:stream";
 import type { WebSocket, WebSocketServer } from "ws";
-import { log } from "../src/log.js";
-import { randomId } from "../src/util/ids.js";
-import { inprocTransport } from "../src/comm/inproc.js";
-import { SocketChannel, type SocketLike } from "../src/comm/socket.js";
-import { DEFAULT_MAX_PACKET_BYTES, PRE_HELLO_MAX_PACKET_BYTES, type Channel } from "../src/comm/types.js";
-import { packetBytes, type Packet } from "../src/protocol/packet.js";
-import { matches, type SecretCompare } from "../src/util/secret.js";
-import { timingSafeSecretEquals } from "./secrets.js";
-import { loadWs, MAX_WS_MESSAGE_BYTES, openWs, setMaxPayload, type UpgradeHandler } from "./ws-listen.js";
+import { log } from "../../src/log.js";
+import { randomId } from "../../src/util/ids.js";
+import { inprocTransport } from "../../src/comm/inproc.js";
+import { SocketChannel, type SocketLike } from "../../src/comm/socket.js";
+import { DEFAULT_MAX_PACKET_BYTES, PRE_HELLO_MAX_PACKET_BYTES, type Channel } from "../../src/comm/types.js";
+import { packetBytes, type Packet } from "../../src/protocol/packet.js";
+import { matches, type SecretCompare } from "../../src/util/secret.js";
+import { timingSafeSecretEquals } from "../platform/secrets.js";
+import { loadWs, MAX_WS_MESSAGE_BYTES, openWs, setMaxPayload, type UpgradeHandler } from "../platform/ws-listen.js";
 
 /** A caller waits this long for the listener to take its pipe. */
 const ACCEPT_TIMEOUT_MS = 10_000;
