@@ -22,7 +22,7 @@ import * as clientEvents from "./client-events.js";
 import * as events from "./worker-events.js";
 import { assignWitness } from "./verify.js";
 import * as timeouts from "./timeouts.js";
-import { DEFAULT_UNTRUSTED_TASK_TIMEOUT_MS } from "./timeouts.js";
+import { DEFAULT_UNTRUSTED_TASK_TIMEOUT_MS, STEAL_ANSWER_TIMEOUT_MS } from "./timeouts.js";
 import { findProblems, InvariantError, VALIDATE_RECORDS_PER_EVENT, validateByDefault } from "./validate.js";
 
 export interface SchedulerStateOptions {
@@ -55,6 +55,8 @@ export interface SchedulerStateOptions {
    * (MESHWORK_VALIDATE=1, see node/platform/platform.ts).
    */
   validate?: boolean | "sampled";
+  /** Milliseconds a worker has to answer a steal-request before its queue is taken back. Default STEAL_ANSWER_TIMEOUT_MS (30 s). */
+  stealAnswerTimeoutMs?: number;
 }
 
 /** Ignored claims kept between two looks by the shell. */
@@ -84,6 +86,8 @@ export class SchedulerState {
   readonly untrustedTaskTimeoutMs: number;
   /** SchedulerStateOptions.validate. */
   readonly validate: boolean | "sampled";
+  /** SchedulerStateOptions.stealAnswerTimeoutMs. */
+  readonly stealAnswerTimeoutMs: number;
   /** Retirements under way (see retire.ts). */
   readonly retirements = new Set<Retirement>();
   readonly pendingReplicas: PendingReplicas = new Map();
@@ -115,6 +119,7 @@ export class SchedulerState {
     this.verifyUntrusted = options.verifyUntrusted ?? true;
     this.untrustedTaskTimeoutMs = options.untrustedTaskTimeoutMs ?? DEFAULT_UNTRUSTED_TASK_TIMEOUT_MS;
     this.validate = options.validate ?? validateByDefault();
+    this.stealAnswerTimeoutMs = options.stealAnswerTimeoutMs ?? STEAL_ANSWER_TIMEOUT_MS;
     this.story = new Story(options.storyCapacity);
     this.outbox = new Outbox(this.fns);
   }
