@@ -2,6 +2,7 @@
 // keys it wants), keys it releases or cancels, and data it scattered to workers. SchedulerState's
 // methods of the same names call these.
 
+import { errorToData, GraphCycleError, LostDataError } from "../errors.js";
 import type { FnDef, TaskMsg } from "../protocol/messages.js";
 import { TaskState } from "./model.js";
 import { coAssign } from "./placement.js";
@@ -81,21 +82,23 @@ export function updateGraph(
     keysHere ??= new Set(tasks.map((t) => t.key));
     if (keysHere.has(missing)) {
       s.recommend(ts, "erred", {
-        error: {
-          name: "GraphCycleError",
-          code: "GRAPH_CYCLE",
-          message: `${ts.key} depends on ${missing}, which is itself or comes after it in the same graph: a graph with a cycle is refused (its tasks would wait forever)`,
-        },
+        error: errorToData(
+          new GraphCycleError(
+            `${ts.key} depends on ${missing}, which is itself or comes after it in the same graph: a graph with a cycle is refused (its tasks would wait forever)`,
+          ),
+          { stack: false },
+        ),
         blame: ts.key,
       });
       continue;
     }
     s.recommend(ts, "erred", {
-      error: {
-        name: "LostDataError",
-        code: "LOST_DATA",
-        message: `dependency ${missing} of ${ts.key} is not known to the scheduler (its future was released, or it never existed)`,
-      },
+      error: errorToData(
+        new LostDataError(
+          `dependency ${missing} of ${ts.key} is not known to the scheduler (its future was released, or it never existed)`,
+        ),
+        { stack: false },
+      ),
       blame: ts.key,
     });
   }

@@ -3,7 +3,7 @@
 // once, and failing those given a `noWorkerTimeout` once it has passed (Dask's no-workers-timeout).
 // Pure: the shell passes the time.
 
-import { NoWorkerError, type ErrorData } from "../errors.js";
+import { errorToData, NoWorkerError } from "../errors.js";
 import type { ClientState, TaskState, WorkerRecord } from "./model.js";
 import { inBrowser } from "./platforms.js";
 import type { SchedulerState } from "./state.js";
@@ -95,10 +95,12 @@ export function expireNoWorker(s: SchedulerState): void {
   for (const ts of s.unrunnable) {
     const t = ts.spec?.noWorkerTimeout;
     if (t === undefined || s.now - ts.noWorkerSince < t) continue;
-    const e = new NoWorkerError(
-      `task ${ts.key} waited ${Math.round(s.now - ts.noWorkerSince)} ms (noWorkerTimeout ${t} ms) for a worker that may run it: ${whyNoWorker(ts, s.workers.values())}`,
+    const error = errorToData(
+      new NoWorkerError(
+        `task ${ts.key} waited ${Math.round(s.now - ts.noWorkerSince)} ms (noWorkerTimeout ${t} ms) for a worker that may run it: ${whyNoWorker(ts, s.workers.values())}`,
+      ),
+      { stack: false },
     );
-    const error: ErrorData = { name: e.name, message: e.message, code: e.code };
     s.recommend(ts, "erred", { error, blame: ts.key });
   }
   s.run();

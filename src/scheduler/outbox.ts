@@ -2,6 +2,7 @@
 // batched per worker and sent at the end of each event.
 
 import { clientReader, type DataGrants } from "./grants.js";
+import { errorToData } from "../errors.js";
 import type {
   ComputeTask,
   DepLocation,
@@ -170,7 +171,7 @@ export class Outbox {
     const msg: SchedulerToClient = {
       op: "key-erred",
       key: ts.key,
-      error: ts.error ?? { name: "Error", message: `task ${ts.key} failed` },
+      error: ts.error ?? errorToData(new Error(`task ${ts.key} failed`), { stack: false }),
       blame: ts.blame ?? ts.key,
     };
     for (const cs of to) this.toClient(cs, msg);

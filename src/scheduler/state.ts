@@ -4,7 +4,7 @@
 // here are the events' entry points; most are carried out in client-events.ts, worker-events.ts,
 // retire.ts and stealing.ts, on the state and the machinery below.
 
-import { LostDataError, type ErrorData } from "../errors.js";
+import { type ErrorData, errorToData, LostDataError } from "../errors.js";
 import type { FnDef, LinkReport, ModuleDef, TaskMsg, WorkerHello } from "../protocol/messages.js";
 import type { Serialized } from "../protocol/refs.js";
 import { ClientState, type TaskState, WorkerRecord, type Retirement, type TaskStateName } from "./model.js";
@@ -396,10 +396,12 @@ export class SchedulerState {
   }
 
   lostError(ts: TaskState): ErrorData {
-    const e = new LostDataError(
-      `${ts.key} was held only by workers that are gone, and it cannot be recomputed (it was scattered, not computed)`,
+    return errorToData(
+      new LostDataError(
+        `${ts.key} was held only by workers that are gone, and it cannot be recomputed (it was scattered, not computed)`,
+      ),
+      { stack: false },
     );
-    return { name: e.name, message: e.message, code: e.code };
   }
 
   // ---------------------------------------------------------------- running events (also for worker-events.ts)

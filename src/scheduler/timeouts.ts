@@ -3,6 +3,7 @@
 // answer a steal-request loses every task queued on it that it has not said it started. A worker
 // that keeps beating but never answers can no longer hold its tasks forever.
 
+import { errorToData, TimeoutError } from "../errors.js";
 import type { TaskState, WorkerRecord } from "./model.js";
 import type { SchedulerState } from "./state.js";
 import { endSteal } from "./transitions.js";
@@ -43,7 +44,7 @@ export function expireTimeouts(s: SchedulerState): void {
     (ts.timedOutOn ??= new Set()).add(ws);
     if (ts.timedOutOn.size >= MAX_TIMEOUTS) {
       const message = `task ${ts.key} ran past its timeout of ${limit} ms on ${ts.timedOutOn.size} workers (last: ${ws.name})`;
-      s.transition(ts, "erred", { error: { name: "TimeoutError", code: "TIMEOUT", message }, blame: ts.key });
+      s.transition(ts, "erred", { error: errorToData(new TimeoutError(message), { stack: false }), blame: ts.key });
     } else {
       s.noteStory(ts, `ran past its timeout of ${limit} ms on ${ws.name}: taken back`);
       s.transition(ts, "released", {});

@@ -5,6 +5,7 @@
 // scheduler's lifetime and every result that rested on its word is computed again. The task waits
 // in "verifying" meanwhile, and its dependents with it.
 
+import { errorToData, VerificationError } from "../errors.js";
 import type { Serialized } from "../protocol/refs.js";
 import type { Opinion, TaskState, WorkerRecord } from "./model.js";
 import { canRun, DEFAULT_BANDWIDTH_BYTES_PER_MS, missingBytes, UNKNOWN_TASK_MS } from "./placement.js";
@@ -193,11 +194,12 @@ export function addOpinion(
   }
   if (verdict.kind === "fail") {
     s.transition(ts, "erred", {
-      error: {
-        name: "VerificationError",
-        code: "VERIFICATION_FAILED",
-        message: `${ts.key}: ${verdict.message} (a task whose result legitimately varies must be marked verify: 1, which keeps it off untrusted workers)`,
-      },
+      error: errorToData(
+        new VerificationError(
+          `${ts.key}: ${verdict.message} (a task whose result legitimately varies must be marked verify: 1, which keeps it off untrusted workers)`,
+        ),
+        { stack: false },
+      ),
       blame: ts.key,
     });
     s.run();

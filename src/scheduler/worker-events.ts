@@ -2,7 +2,7 @@
 // started elsewhere, data a worker could not find, replicas it gained or could not get, its
 // heartbeat, and the worker itself gone. SchedulerState's methods of the same names call these.
 
-import type { ErrorData } from "../errors.js";
+import { type ErrorData, errorToData, KilledWorkerError } from "../errors.js";
 import { comparePriority } from "../graph/priority.js";
 import type { LinkReport } from "../protocol/messages.js";
 import type { Serialized } from "../protocol/refs.js";
@@ -60,11 +60,12 @@ export function removeWorker(
     if (ts.suspicious >= s.allowedFailures && suspects.has(ts)) {
       s.transition(ts, "erred", {
         workerGone: true,
-        error: {
-          name: "KilledWorkerError",
-          code: "KILLED_WORKER",
-          message: `task ${ts.key} was running on ${ts.suspicious} workers when they died (last: ${ws.name}, ${reason}); it is stopped rather than kill more`,
-        },
+        error: errorToData(
+          new KilledWorkerError(
+            `task ${ts.key} was running on ${ts.suspicious} workers when they died (last: ${ws.name}, ${reason}); it is stopped rather than kill more`,
+          ),
+          { stack: false },
+        ),
       });
     } else {
       s.transition(ts, "released", { workerGone: true });

@@ -307,7 +307,7 @@ export class DataPlane {
   private async dial(address: string): Promise<Comm> {
     const rtc = this.rtc;
     const options = this.webrtc;
-    if (rtc && options && options.useFor(address)) {
+    if (rtc && options?.useFor(address)) {
       const failedAt = this.rtcFailed.get(address);
       if (failedAt === undefined || performance.now() - failedAt > RTC_RETRY_AFTER_MS) {
         try {
