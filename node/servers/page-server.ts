@@ -280,8 +280,11 @@ export async function startNetworkScheduler(
   let closing: Promise<void> | null = null;
   const close = () =>
     (closing ??= (async () => {
-      await scheduler.close();
-      await page.close();
+      try {
+        await scheduler.close();
+      } finally {
+        await page.close();
+      }
     })());
   return {
     scheduler,

@@ -169,6 +169,10 @@ export class Machine implements Core {
 
   addReplica(ts: TaskState, ws: WorkerRecord, nbytes: number): void {
     if (ts.whoHas.has(ws)) return;
+    // The latest size counts for every holder (Dask's set_nbytes), so that each worker's nbytes
+    // stays the sum of what it holds; overwriting it alone made the totals drift, and go negative
+    // once the result was released (found by test/scheduler/state-properties.test.ts).
+    if (nbytes !== ts.nbytes) for (const holder of ts.whoHas) holder.nbytes += nbytes - ts.nbytes;
     ts.nbytes = nbytes;
     ts.addHolder(ws);
     ws.hasWhat.add(ts);
@@ -195,6 +199,11 @@ export class Machine implements Core {
     if (byId) return byId;
     for (const ws of this.workers.values()) if (ws.name === name) return ws;
     return undefined;
+  }
+
+  /** The stimulus of the event handled last (or being handled). */
+  get currentStimulus(): string {
+    return this.stimulus;
   }
 
   /** Starts handling an event (what caused the transitions that follow, for story()). */

@@ -115,6 +115,11 @@ export class TaskState {
   sentAt = 0;
   /** Workers it was taken back from for running past its timeout: not given it again (timeouts.ts). */
   timedOutOn: Set<WorkerRecord> | null = null;
+  /**
+   * In memory after verification: the untrusted workers whose word it was accepted on (each lists
+   * it in its `vouched`), so that it leaves their lists when it leaves memory, held by them or not.
+   */
+  vouchers: WorkerRecord[] | null = null;
   /** While verifying: the answers so far, in order (verify.ts). */
   opinions: Opinion[] | null = null;
   /**

@@ -30,6 +30,7 @@ import { randomId } from "../util/ids.js";
 import type { SchedulerOptions } from "./options.js";
 import { SchedulerState, type Instruction } from "./state.js";
 import { Telemetry } from "./telemetry.js";
+import type { InvariantError } from "./validate.js";
 
 export type { SchedulerOptions } from "./options.js";
 
@@ -89,7 +90,14 @@ export class Scheduler {
   dashboardLink: string | undefined = undefined;
 
   private constructor(private readonly options: SchedulerOptions) {
-    this.state = new SchedulerState(options);
+    // A broken invariant (validate on) is logged and the scheduler carries on (its clients' futures
+    // still settle); close() then fails with it, so a test cluster fails at its teardown at the
+    // latest. Only the first is logged: the same damage is usually found again at later checks.
+    this.state = new SchedulerState(options, (err) => {
+      if (this.invalid) return;
+      log().error(err.message);
+      this.invalid = err;
+    });
     this.telemetry = new Telemetry(this.state);
     this.grants = new DataGrants(
       options.token !== undefined || options.workerToken !== undefined || options.tabToken !== undefined,
@@ -199,7 +207,13 @@ export class Scheduler {
     return { clients: this.clients.size, workers: this.workers.size, handshaking: this.gate.size };
   }
 
-  /** Says goodbye to every client and worker, stops listening. Workers are asked to close. */
+  /** With `validate` on: the first broken invariant found, which close() rejects with. */
+  private invalid: InvariantError | undefined = undefined;
+
+  /**
+   * Says goodbye to every client and worker, stops listening. Workers are asked to close. With
+   * `validate` on, rejects (once all is closed) with the first InvariantError found.
+   */
   async close(): Promise<void> {
     if (this.closing) return;
     this.closing = true;
@@ -218,6 +232,7 @@ export class Scheduler {
     for (const comm of this.clients.values()) comm.close("scheduler closing");
     await Promise.all([...this.workers.values(), ...this.clients.values()].map((c) => c.closed));
     await this.bans.settled();
+    if (this.invalid) throw this.invalid;
   }
 
   private async accept(comm: Comm): Promise<void> {

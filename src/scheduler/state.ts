@@ -28,6 +28,7 @@ export type { Instruction } from "./outbox.js";
 export type { SchedulerEvent } from "./events.js";
 export { NO_EXTRA } from "./core.js";
 export type { Notice } from "./machine.js";
+import { findProblems, InvariantError, VALIDATE_RECORDS_PER_EVENT, validateByDefault } from "./validate.js";
 
 export interface SchedulerStateOptions {
   /**
@@ -51,6 +52,16 @@ export interface SchedulerStateOptions {
   untrustedTaskTimeoutMs?: number;
   /** Milliseconds a worker has to answer a steal-request before its queue is taken back. Default STEAL_ANSWER_TIMEOUT_MS (30 s). */
   stealAnswerTimeoutMs?: number;
+  /**
+   * Check the whole state after events (validate.ts) and throw InvariantError, naming the tasks and
+   * workers involved, at the first check that finds it inconsistent. `true`: after every event (a
+   * pass over every task and worker each time: for tests of the state and fuzzing). `"sampled"`:
+   * the same while the state is small, and every ⌈records / VALIDATE_RECORDS_PER_EVENT⌉ events on a
+   * bigger one, so that a test cluster running 100,000 tasks pays a bounded cost per event. Not for
+   * production. Default false; the Node test runner makes it "sampled" for every scheduler
+   * (MESHWORK_VALIDATE=1, see node/platform/platform.ts).
+   */
+  validate?: boolean | "sampled";
 }
 
 /** Events that are a worker's own messages: each shows the worker is alive (its TTL starts again). */
@@ -70,9 +81,21 @@ const FROM_WORKER: ReadonlySet<string> = new Set([
 
 export class SchedulerState implements SchedulerData {
   readonly #m: Machine;
+  /** SchedulerStateOptions.validate. */
+  readonly validate: boolean | "sampled";
+  /** Events since the state was last validated. */
+  #unchecked = 0;
 
-  constructor(options: SchedulerStateOptions = {}) {
+  /**
+   * `onInvalid`: what to do with a broken invariant found with `validate` on; default: throw it
+   * (the event's caller sees it). The Scheduler logs it and carries on (server.ts).
+   */
+  constructor(
+    options: SchedulerStateOptions = {},
+    private readonly onInvalid: (err: InvariantError) => void = throwIt,
+  ) {
     this.#m = new Machine(options);
+    this.validate = options.validate ?? validateByDefault();
   }
 
   /** Carries out one event; returns the messages it produced, in order, for the shell to deliver. */
@@ -164,6 +187,19 @@ export class SchedulerState implements SchedulerData {
         throw new Error(`scheduler bug: no handler for event ${(e as { op: string }).op}`);
     }
     m.given = undefined;
+    // The one place every event ends: the state must be whole again here.
+    if (
+      this.validate === true ||
+      (this.validate === "sampled" && ++this.#unchecked * VALIDATE_RECORDS_PER_EVENT >= m.tasks.size + m.workers.size)
+    ) {
+      this.#unchecked = 0;
+      const problems = findProblems(m);
+      if (problems.length > 0) {
+        // The event's stimulus when it began one ("update-graph-3"), else its op.
+        const named = m.currentStimulus;
+        this.onInvalid(new InvariantError(e.stimulus ?? (named.startsWith(`${e.op}-`) ? named : e.op), problems));
+      }
+    }
     return m.outbox.take();
   }
 
@@ -296,4 +332,8 @@ export class SchedulerState implements SchedulerData {
   nextNoWorkerDeadline(): number | undefined {
     return noWorker.nextNoWorkerDeadline(this.#m);
   }
+}
+
+function throwIt(err: InvariantError): never {
+  throw err;
 }

@@ -141,6 +141,10 @@ export const TRANSITIONS: Partial<Record<`${TaskStateName}>${TaskStateName}`, Tr
   },
 
   "waiting>processing"(s, ts) {
+    // A recommendation made when its inputs were all in memory, one of which has been released
+    // since, in the same event: it waits for that input again (its landing recommends this anew).
+    // Sent now, it would be told to fetch an input nobody holds (found by the property tests).
+    if (ts.waitingOn.size > 0) return;
     toProcessing(s, ts);
   },
 
@@ -173,7 +177,10 @@ export const TRANSITIONS: Partial<Record<`${TaskStateName}>${TaskStateName}`, Tr
     dropOpinions(s, ts, kept === ts.opinions ? "all" : new Set(kept.map((o) => o.worker)));
     for (const o of kept) {
       s.addReplica(ts, o.worker, o.nbytes);
-      if (!o.worker.trusted) o.worker.vouched.add(ts);
+      if (!o.worker.trusted) {
+        o.worker.vouched.add(ts);
+        (ts.vouchers ??= []).push(o.worker);
+      }
     }
     landed(s, ts, kept.find((o) => o.value !== undefined)?.value);
   },
@@ -226,9 +233,11 @@ export const TRANSITIONS: Partial<Record<`${TaskStateName}>${TaskStateName}`, Tr
   },
 
   "memory>released"(s, ts, { workerGone, discard }) {
+    // Every worker that vouched for it, also one no longer listed as a holder (missing-data, bad-data).
+    for (const ws of ts.vouchers ?? []) ws.vouched.delete(ts);
+    ts.vouchers = null;
     for (const ws of ts.whoHas) {
       ws.hasWhat.delete(ts);
-      ws.vouched.delete(ts);
       ws.nbytes -= ts.nbytes;
       if (!workerGone && ws.status !== "gone") s.outbox.free(ws, ts.key);
     }

@@ -16,7 +16,9 @@ import type {
 import type { FromWorker } from "./events.js";
 import { NO_EXTRA, type Core } from "./core.js";
 import { renewTickets as ticketsFor } from "./grants.js";
-import { addOpinion, agreementNeeded } from "./verify.js";
+import { trustAllows } from "./placement.js";
+import { unassign } from "./processing.js";
+import { addOpinion, agreementNeeded, assignWitness } from "./verify.js";
 
 /** A worker says it is running `key` (see TaskStarted). */
 export function taskStarted(s: Core, e: FromWorker<TaskStarted>): void {
@@ -56,7 +58,10 @@ export function taskErred(s: Core, e: FromWorker<TaskErred>): void {
   const { worker: workerId, key, error } = e;
   const ws = s.workers.get(workerId);
   const ts = s.tasks.get(key);
-  if (!ws || !ts || ts.state !== "processing" || ts.processingOn !== ws) return;
+  // A witness of a verifying task may fail too: the task fails (or is retried) as it would had
+  // the first worker failed, rather than wait for an answer that will not come. (Found by
+  // test/scheduler/state-properties.test.ts: the failure was ignored and the task never settled.)
+  if (!ws || !ts || (ts.state !== "processing" && ts.state !== "verifying") || ts.processingOn !== ws) return;
   s.begin("task-erred");
   if (ts.retriesLeft > 0) {
     ts.retriesLeft--;
@@ -84,6 +89,14 @@ export function missingData(s: Core, e: FromWorker<MissingData>): void {
   }
   const ts = s.tasks.get(key);
   if (ts && ts.state === "processing" && ts.processingOn === ws) s.recommend(ts, "released");
+  else if (ts && ts.state === "verifying" && ts.processingOn === ws && !s.isRecommended(ts)) {
+    // A witness that could not fetch an input dropped the task: ask another one (or the same, now
+    // told the right holders), keeping the opinions so far. Before, the task waited for the
+    // dropped witness forever (found by test/scheduler/state-properties.test.ts).
+    unassign(s, ts, true);
+    assignWitness(s, ts);
+    if (ts.processingOn) s.recordStory(ts, "verifying", "verifying");
+  }
   s.run();
 }
 
@@ -97,6 +110,10 @@ export function addKeys(s: Core, e: FromWorker<AddKeys>): void {
     if (ts && ts.state === "memory" && !ws.told.has(key)) {
       s.ignoredClaim(ws, key, "add-keys");
       s.outbox.free(ws, key);
+    } else if (ts && ts.state === "memory" && !trustAllows(ts, ws)) {
+      // An untrusted worker fetched a `verify: 1` result as an input: it may use it, but is not
+      // listed as a holder that others read it from (found by the property tests).
+      ws.told.delete(key);
     } else if (ts && ts.state === "memory") {
       ws.told.delete(key);
       s.addReplica(ts, ws, nbytes);
@@ -109,12 +126,14 @@ export function addKeys(s: Core, e: FromWorker<AddKeys>): void {
           break;
         }
       }
-    } else s.outbox.free(ws, key);
+    } else if (ts?.processingOn !== ws) s.outbox.free(ws, key);
+    // (A copy reported late of a key the worker now computes, the result having been lost meanwhile:
+    // freeing it would drop that computation, and the task would wait for it forever. Found by
+    // test/scheduler/state-properties.test.ts.)
   }
-  if (s.retirements.size > 0) {
-    s.begin("add-keys");
-    s.run();
-  } else s.outbox.flushFrees();
+  // Nothing to carry out unless retirements wait for these copies; run() then only sends the frees.
+  if (s.retirements.size > 0) s.begin("add-keys");
+  s.run();
 }
 
 /** A worker could not fetch replicas it was asked for: ask again (elsewhere), or give up on them. */

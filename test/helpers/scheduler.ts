@@ -65,9 +65,9 @@ export function addWorker(
   });
 }
 
-/** A scheduler with client "c" and the given workers, start-up output drained. */
+/** A scheduler with client "c" and the given workers, start-up output drained; it validates its state after every event. */
 export function cluster(workers: string[], options?: SchedulerStateOptions): SchedulerState {
-  const s = new SchedulerState(options);
+  const s = new SchedulerState({ validate: true, ...options });
   feed(s, { op: "client-added", client: "c" });
   for (const w of workers) addWorker(s, w);
   take(s);

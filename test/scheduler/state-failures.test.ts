@@ -287,3 +287,18 @@ test("a dependent resent after its worker died still finds a scattered input the
   );
   assert.equal(s.tasks.get("B")!.state, "processing");
 });
+
+test("a task recommended to run whose input is released later in the same event waits for that input again", () => {
+  const s = cluster(["w1"]);
+  submit(s, [task("A"), task("B", ["A"]), task("C", ["B", "A"]), task("D", ["B"])], ["D"]);
+  finish(s, "w1", "A");
+  finish(s, "w1", "B");
+  assert.deepEqual([s.tasks.get("C")!.state, s.tasks.get("D")!.state], ["processing", "processing"]);
+  // w1 lost B: C (wanted by nobody) is dropped, which frees A; B, needed by D, is computed again,
+  // and needs A, which must be computed again first.
+  feed(s, { op: "missing-data", worker: "w1", key: "C", dep: "B", from: "addr-w1" });
+  const out = lines(take(s));
+  assert.ok(!out.includes("w1 compute-task B"), out.join("; "));
+  assert.equal(s.tasks.get("B")!.state, "waiting");
+  assert.deepEqual(lines(finish(s, "w1", "A")), ["w1 compute-task B"]);
+});

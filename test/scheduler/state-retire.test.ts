@@ -128,3 +128,19 @@ test("when the worker asked for a copy dies, the copy is asked of another", () =
   feed(s, { op: "worker-removed", worker: "w2", reason: "crashed" });
   assert.deepEqual(lines(take(s)), ["w3 acquire-replicas A"]);
 });
+
+test("a copy reported late (add-keys) of a result lost meanwhile does not drop the task the worker now computes again", () => {
+  const s = cluster(["w1"]);
+  submit(s, [task("A")]);
+  finish(s, "w1", "A");
+  addWorker(s, "w2");
+  feed(s, { op: "retire-workers", workers: ["w1"], ticket: 1 });
+  assert.deepEqual(lines(take(s)), ["w2 acquire-replicas A"]);
+  // w1 dies before w2's copy is confirmed: A is lost and computed again, on w2.
+  feed(s, { op: "worker-removed", worker: "w1", reason: "crashed" });
+  assert.ok(lines(take(s)).includes("w2 compute-task A"));
+  // Then w2's copy is reported, late: w2 must not be told to drop A, which it is computing.
+  feed(s, { op: "add-keys", worker: "w2", keys: [{ key: "A", nbytes: 8 }] });
+  assert.deepEqual(lines(take(s)), []);
+  assert.deepEqual(lines(finish(s, "w2", "A")), ["c key-in-memory A"]);
+});

@@ -192,3 +192,61 @@ test("scattered private data marks its dependents private", () => {
   submit(s, [task("B", ["D"]), task("C", ["D"]), task("E", ["D"])]);
   for (const k of ["B", "C", "E"]) assert.equal(sentTo(s, k), "t1", `${k} is computed from private data`);
 });
+
+test("a witness that fails the task fails it (or retries it) instead of leaving it verifying forever", () => {
+  const s = mixed(["t1"], ["u1"]);
+  submit(s, [task("A", [], { workers: ["u1"] }), task("R", [], { workers: ["u1"], retries: 1 })]);
+  answer(s, "u1", "A", HONEST);
+  answer(s, "u1", "R", HONEST);
+  assert.equal(sentTo(s, "A"), "t1");
+  const error = { name: "Error", message: "boom on the witness" };
+  feed(s, { op: "task-erred", worker: "t1", key: "A", error: error });
+  assert.deepEqual(lines(take(s)), ["c key-erred A", "t1 free-keys A", "u1 free-keys A"]);
+  assert.equal(s.tasks.get("A")!.state, "erred");
+  // With a retry left it starts over: its opinions are dropped and it runs again.
+  assert.equal(sentTo(s, "R"), "t1");
+  feed(s, { op: "task-erred", worker: "t1", key: "R", error: error });
+  assert.equal(s.tasks.get("R")!.state, "processing");
+  assert.equal(s.tasks.get("R")!.opinions, null);
+});
+
+test("an untrusted worker that fetched a verify: 1 result as an input is not listed as its holder", () => {
+  const s = mixed(["t1"], ["u1"]);
+  submit(s, [task("A", [], { verify: 1 })]);
+  answer(s, "t1", "A", undefined);
+  submit(s, [task("B", ["A"], { workers: ["u1"] })]);
+  feed(s, { op: "add-keys", worker: "u1", keys: [{ key: "A", nbytes: 8 }] });
+  assert.deepEqual(s.whoHas(["A"]), { A: ["addr-t1"] });
+  // It keeps its copy to compute B (no free-keys), and B's result is verified as usual.
+  assert.deepEqual(lines(take(s)), []);
+  assert.deepEqual(answer(s, "u1", "B", HONEST), ["t1 compute-task B"]);
+});
+
+test("a witness that could not fetch an input (missing-data) is replaced; the task does not wait for it forever", () => {
+  const s = mixed(["t1", "t2"], ["u1"]);
+  submit(s, [task("busy", [], { workers: ["t1"] }), task("A", [], { workers: ["t1"] })]);
+  answer(s, "t1", "A", undefined);
+  submit(s, [task("B", ["A"], { workers: ["u1"] })]);
+  feed(s, { op: "add-keys", worker: "u1", keys: [{ key: "A", nbytes: 8 }] }); // u1 fetched A: A is held by t1 and u1
+  assert.deepEqual(answer(s, "u1", "B", HONEST), ["t2 compute-task B"]);
+  // t2 could not get A from u1, and dropped B: u1 is no longer a holder of A, and B goes to a witness again.
+  feed(s, { op: "missing-data", worker: "t2", key: "B", dep: "A", from: "addr-u1" });
+  assert.deepEqual(s.whoHas(["A"]), { A: ["addr-t1"] });
+  assert.deepEqual(lines(take(s)), ["t2 compute-task B"]);
+  assert.deepEqual(answer(s, "t2", "B", HONEST), ["c key-in-memory B", "u1 free-keys B"]);
+});
+
+test("a result leaves the vouched list of every worker it was accepted on, also one dropped as its holder meanwhile", () => {
+  const s = mixed([], ["u1", "u2"]);
+  submit(s, [task("A", [], { workers: ["u1"] })]);
+  answer(s, "u1", "A", HONEST);
+  answer(s, "u2", "A", HONEST);
+  const [u1, u2] = [s.workers.get("u1")!, s.workers.get("u2")!];
+  assert.deepEqual([u1.vouched.has(s.tasks.get("A")!), u2.vouched.has(s.tasks.get("A")!)], [true, true]);
+  submit(s, [task("B", ["A"], { workers: ["u1"] })], ["B"]);
+  feed(s, { op: "missing-data", worker: "u1", key: "B", dep: "A", from: "addr-u2" }); // u2 is no longer listed as a holder of A
+  assert.deepEqual(s.whoHas(["A"]), { A: ["addr-u1"] });
+  feed(s, { op: "release-keys", client: "c", keys: ["A", "B"] });
+  assert.equal(s.tasks.get("A"), undefined);
+  assert.deepEqual([u1.vouched.size, u2.vouched.size], [0, 0]);
+});

@@ -297,3 +297,21 @@ test("a worker's tasks done counts what it was given, ran and reported; not a re
   assert.equal(s.workers.get("w2")!.tasksDone, 0);
   take(s);
 });
+
+test("a replica reported with another size updates every holder's byte count, which returns to 0 when the result is released", () => {
+  const s = cluster(["w1", "w2"]);
+  feed(s, { op: "update-data", client: "c", entries: [{ key: "x", worker: "addr-w1", nbytes: 1 }] });
+  submit(s, [task("y", ["x"], { workers: ["w2"] })], []);
+  // w2 fetched x and measured 50 bytes: the size of x is 50 wherever it is held.
+  feed(s, { op: "add-keys", worker: "w2", keys: [{ key: "x", nbytes: 50 }] });
+  assert.deepEqual(
+    [...s.workers.values()].map((w) => w.nbytes),
+    [50, 50],
+  );
+  finish(s, "w2", "y", 0);
+  feed(s, { op: "release-keys", client: "c", keys: ["x"] });
+  assert.deepEqual(
+    [...s.workers.values()].map((w) => w.nbytes),
+    [0, 0],
+  );
+});
