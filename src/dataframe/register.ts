@@ -8,6 +8,7 @@ import "./part.js"; // the wire class, needed to receive a partition at all
 /** Builtin names, used by the graph builders. */
 export const DF = {
   parquetRead: "df.parquet-read",
+  readThen: "df.read-then",
   csvRead: "df.csv-read",
   write: "df.write",
   filter: "df.filter",

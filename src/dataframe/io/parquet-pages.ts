@@ -93,6 +93,10 @@ function decode(
   const outBytes = out ? new Uint8Array(out.buffer, out.byteOffset, out.byteLength) : null;
   const sink = isString ? new ByteSink(Number(meta.total_uncompressed_size ?? 0)) : null;
   const offsets = isString ? new Int32Array(rows + 1) : null;
+  // Strings: while every page is dictionary-encoded, only each row's code (-1 where null); the
+  // column gathers its bytes when first asked for (grouping by it never asks). A PLAIN page (the
+  // writer's fallback past its dictionary's size) gathers the rows before it and ends this.
+  let codes = isString ? new Int32Array(rows) : null;
   let validity: Uint8Array | null = null;
   let nulls = 0;
   let dict: Dictionary | null = null;
@@ -172,6 +176,10 @@ function decode(
 
     if (encoding === "PLAIN") {
       if (isString) {
+        if (codes !== null) {
+          if (dict) gatherCodes(codes, row, dict, sink!, offsets!);
+          codes = null;
+        }
         // 4-byte little-endian length, then the bytes, for each present value.
         let p = pr.offset;
         for (let i = 0; i < n; i++) {
@@ -195,15 +203,22 @@ function decode(
     } else if (encoding === "PLAIN_DICTIONARY" || encoding === "RLE_DICTIONARY") {
       if (!dict) throw new Unsupported(); // a dictionary page before the chunk's stated start (some writers): hyparquet finds it
       const bitWidth = view.getUint8(pr.offset++);
-      if (idx.length < present) idx = new Int32Array(present);
-      const ix = idx.subarray(0, present);
+      // A string chunk's page without nulls is decoded straight into its rows' codes.
+      const direct = isString && codes !== null && dense;
+      if (!direct && idx.length < present) idx = new Int32Array(present);
+      const ix = direct ? codes!.subarray(row, row + n) : idx.subarray(0, present);
       if (bitWidth > 24) throw new Unsupported(); // more than 16M dictionary entries
       if (bitWidth) readHybrid(page, pr.offset, page.byteLength, bitWidth, ix, present, where);
       else ix.fill(0);
       for (let k = 0; k < present; k++)
         if (ix[k]! >= dict.size || ix[k]! < 0)
           throw new FormatError(`${where}: a dictionary index ${ix[k]} past the dictionary's ${dict.size} values`);
-      if (isString) {
+      if (direct) {
+        // The codes are in place.
+      } else if (isString && codes !== null) {
+        let k = 0;
+        for (let i = 0; i < n; i++) codes[row + i] = dense || defs[i] ? ix[k++]! : -1;
+      } else if (isString) {
         const db = dict.bytes!;
         const dof = dict.offsets!;
         let k = 0;
@@ -235,8 +250,31 @@ function decode(
     }
     row += n;
   }
+  if (isString && codes !== null && dict !== null)
+    return Column.fromDictionary(
+      rows,
+      { codes, bytes: dict.bytes!, offsets: dict.offsets!, size: dict.size },
+      validity,
+      nulls,
+    );
   if (isString) return new Column("utf8", rows, sink!.bytes.slice(0, sink!.length), validity, nulls, offsets);
   return new Column(type, rows, out!, validity, nulls);
+}
+
+/** The strings of rows [0, end) from their dictionary codes into `sink` and `offsets` (a chunk turning PLAIN after dictionary pages). */
+function gatherCodes(codes: Int32Array, end: number, dict: Dictionary, sink: ByteSink, offsets: Int32Array): void {
+  const db = dict.bytes!;
+  const dof = dict.offsets!;
+  for (let i = 0; i < end; i++) {
+    const j = codes[i]!;
+    if (j >= 0) {
+      const len = dof[j + 1]! - dof[j]!;
+      sink.reserve(len);
+      sink.bytes.set(db.subarray(dof[j]!, dof[j]! + len), sink.length);
+      sink.length += len;
+    }
+    offsets[i + 1] = sink.length;
+  }
 }
 
 /**

@@ -6,16 +6,24 @@ import { readCsvPart } from "../io/csv-read.js";
 import { readParquetPart } from "../io/parquet-read.js";
 import { writePart } from "../io/write.js";
 import { Part } from "../part.js";
-import { combineAgg, finalAgg, partialAgg, splitPartial } from "./aggregate.js";
+import type { ParquetReadSpec } from "../io/parquet.js";
+import { combineAgg, finalAgg, partialAgg, splitPartial, type AggPlan } from "./aggregate.js";
 import { partBytes, rangeSplit, sortBounds, sortPart, sortParts, sortSample, splitRows } from "./sort.js";
 import { findGroups, splitByKey } from "./groups.js";
-import { mergeParts } from "./merge.js";
+import { mergeParts, type MergeSpec } from "./merge.js";
 import { mapPartition } from "./map.js";
 import { quantileMerge, quantileSketch } from "./quantiles.js";
 import { assign, astype, concat, dropna, fillna, filter, head, length, rename, select } from "./verbs.js";
 
 export const KERNELS = {
   parquetRead: readParquetPart,
+  /** A row group read, then a kernel on it where it is (fuse.ts merged the two tasks). */
+  readThen: async (spec: ParquetReadSpec, kernel: "aggPartial" | "merge", ...args: unknown[]) => {
+    const part = await readParquetPart(spec);
+    if (kernel === "aggPartial") return partialAgg(part, args[0] as AggPlan);
+    if (kernel === "merge") return mergeParts(part, args[0] as Part | Part[], args[1] as MergeSpec);
+    throw new ArgumentError(`readThen: no kernel ${JSON.stringify(kernel)}`);
+  },
   csvRead: readCsvPart,
   write: writePart,
   filter,
