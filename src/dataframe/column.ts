@@ -218,16 +218,21 @@ export class Column {
     const Ctor = storageOf(t);
     const out = new Ctor(n) as Values;
     const src = this.values;
-    if (src instanceof BigInt64Array || src instanceof BigUint64Array) {
-      // 64-bit values moved as two 32-bit halves: reading a BigInt64Array makes a BigInt per value.
-      const from = new Int32Array(src.buffer, src.byteOffset, src.length * 2);
-      const to = new Int32Array(out.buffer, 0, n * 2);
-      for (let k = 0; k < n; k++) {
-        const i = idx[k]!;
-        to[2 * k] = from[2 * i]!;
-        to[2 * k + 1] = from[2 * i + 1]!;
-      }
-    } else for (let k = 0; k < n; k++) out[k] = src[idx[k]!]!;
+    // Moved as bits, in loops of one array type each (a loop over every storage type is slow for all
+    // of them); 64-bit values as two 32-bit halves: reading a BigInt64Array makes a BigInt per value.
+    const width = src.BYTES_PER_ELEMENT;
+    if (width === 8)
+      gatherPairs(
+        new Int32Array(src.buffer, src.byteOffset, src.length * 2),
+        new Int32Array(out.buffer, 0, n * 2),
+        idx,
+        n,
+      );
+    else if (width === 4)
+      gather32(new Int32Array(src.buffer, src.byteOffset, src.length), new Int32Array(out.buffer, 0, n), idx, n);
+    else if (width === 2)
+      gather16(new Int16Array(src.buffer, src.byteOffset, src.length), new Int16Array(out.buffer, 0, n), idx, n);
+    else gather8(new Uint8Array(src.buffer, src.byteOffset, src.length), new Uint8Array(out.buffer, 0, n), idx, n);
     return new Column(t, n, out, validity, nulls);
   }
 
@@ -305,6 +310,26 @@ export class Column {
       type === "utf8" ? new Int32Array(n + 1) : null,
     );
   }
+}
+
+function gatherPairs(from: Int32Array, to: Int32Array, idx: Int32Array | Uint32Array, n: number): void {
+  for (let k = 0; k < n; k++) {
+    const i = idx[k]!;
+    to[2 * k] = from[2 * i]!;
+    to[2 * k + 1] = from[2 * i + 1]!;
+  }
+}
+
+function gather32(from: Int32Array, to: Int32Array, idx: Int32Array | Uint32Array, n: number): void {
+  for (let k = 0; k < n; k++) to[k] = from[idx[k]!]!;
+}
+
+function gather16(from: Int16Array, to: Int16Array, idx: Int32Array | Uint32Array, n: number): void {
+  for (let k = 0; k < n; k++) to[k] = from[idx[k]!]!;
+}
+
+function gather8(from: Uint8Array, to: Uint8Array, idx: Int32Array | Uint32Array, n: number): void {
+  for (let k = 0; k < n; k++) to[k] = from[idx[k]!]!;
 }
 
 /** Decodes bytes [a, b) as UTF-8; short ASCII runs without TextDecoder (its call costs more than they do). */
