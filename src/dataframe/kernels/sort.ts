@@ -341,7 +341,7 @@ function numberEnds(c: Column, desc: boolean): [number, number] {
       hiL = l;
     }
   }
-  return [lo < 0 ? 0 : lo, hi];
+  return [Math.max(lo, 0), hi];
 }
 
 /**
