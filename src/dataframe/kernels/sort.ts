@@ -192,17 +192,17 @@ function digitOf(lo: number, hi: number, at: number, mask: number): number {
 
 /**
  * The rows `rows` (all when null) ordered by their words (floatWords, bigWords): a
- * least-significant-digit radix sort that carries the words along with the rows, so every pass
- * reads in order (the 16-bit digits it replaced gathered each row's word from a random place:
- * cache misses). The smallest word is taken from every word first, so only the bits the values
- * span are sorted: a range partition of timestamps spans ~41 bits, four passes of 11-bit digits
- * where the whole words took six (and when they span at most 32 bits, the high words are left
- * out). The counts of every pass come from one read. Stable, as each pass is.
+ * least-significant-digit radix sort that carries the words along with the rows, as one record
+ * per row (one write stream per digit, not one per array), so every pass reads in order (the
+ * 16-bit digits it replaced gathered each row's word from a random place: cache misses). The
+ * smallest word is taken from every word first, so only the bits the values span are sorted: a
+ * range partition of timestamps spans ~41 bits, four passes of 11-bit digits where the whole words
+ * took six (and when they span at most 32 bits, records drop the high word). The counts of every
+ * pass come from one read. Stable, as each pass is.
  */
 function radixArgsort(w: Uint32Array, rows: ArrayLike<number> | null): Int32Array {
   const n = w.length >> 1;
-  let idx = new Int32Array(n);
-  if (n === 0) return idx;
+  if (n === 0) return new Int32Array(0);
   let minHi = w[1]!;
   let minLo = w[0]!;
   let maxHi = minHi;
@@ -219,63 +219,86 @@ function radixArgsort(w: Uint32Array, rows: ArrayLike<number> | null): Int32Arra
       maxLo = l;
     }
   }
-  let lo = new Uint32Array(n);
-  let hi = new Uint32Array(n);
-  for (let i = 0; i < n; i++) {
-    const l = w[2 * i]! - minLo;
-    lo[i] = l >>> 0;
-    hi[i] = (w[2 * i + 1]! - minHi - (l < 0 ? 1 : 0)) >>> 0;
-    idx[i] = rows === null ? i : rows[i]!;
-  }
   const spanHi = (maxHi - minHi - (maxLo < minLo ? 1 : 0)) >>> 0;
   const spanLo = (maxLo - minLo) >>> 0;
   const bits = spanHi > 0 ? 64 - Math.clz32(spanHi) : 32 - Math.clz32(spanLo);
-  if (bits === 0) return idx; // every value equal
   const passes = Math.ceil(bits / MAX_DIGIT_BITS);
-  const digit = Math.ceil(bits / passes);
+  const digit = passes === 0 ? 0 : Math.ceil(bits / passes);
   const mask = (1 << digit) - 1;
-  const wide = bits > 32;
-  const counts = new Int32Array(passes << digit);
+  // Records of three words (low, high, row), or two (low, row) when the span fits 32 bits: a pass
+  // writes one stream per digit, not three.
+  const R = bits > 32 ? 3 : 2;
+  let rec = new Uint32Array(R * n);
   for (let i = 0; i < n; i++) {
-    const l = lo[i]!;
-    const h = hi[i]!;
-    for (let p = 0; p < passes; p++) counts[(p << digit) + digitOf(l, h, p * digit, mask)]!++;
+    const l = w[2 * i]! - minLo;
+    rec[R * i] = l >>> 0;
+    if (R === 3) rec[R * i + 1] = (w[2 * i + 1]! - minHi - (l < 0 ? 1 : 0)) >>> 0;
+    rec[R * i + R - 1] = rows === null ? i : rows[i]!;
   }
-  let lo2 = new Uint32Array(n);
-  let hi2 = wide ? new Uint32Array(n) : hi;
-  let idx2 = new Int32Array(n);
-  for (let p = 0; p < passes; p++) {
-    const base = p << digit;
-    const at = p * digit;
-    if (counts[base + digitOf(lo[0]!, hi[0]!, at, mask)] === n) continue; // every row has this digit
-    let sum = 0;
-    for (let d = 0; d <= mask; d++) {
-      const c = counts[base + d]!;
-      counts[base + d] = sum;
-      sum += c;
+  if (passes > 0) {
+    const counts = new Int32Array(passes << digit);
+    for (let i = 0; i < n; i++) {
+      const l = rec[R * i]!;
+      const h = R === 3 ? rec[R * i + 1]! : 0;
+      for (let p = 0; p < passes; p++) counts[(p << digit) + digitOf(l, h, p * digit, mask)]!++;
     }
-    if (wide) {
-      for (let i = 0; i < n; i++) {
-        const l = lo[i]!;
-        const h = hi[i]!;
-        const to = counts[base + digitOf(l, h, at, mask)]!++;
-        lo2[to] = l;
-        hi2[to] = h;
-        idx2[to] = idx[i]!;
+    let rec2 = new Uint32Array(R * n);
+    for (let p = 0; p < passes; p++) {
+      const base = p << digit;
+      const at = p * digit;
+      if (counts[base + digitOf(rec[0]!, R === 3 ? rec[1]! : 0, at, mask)] === n) continue; // every row has this digit
+      let sum = 0;
+      for (let d = 0; d <= mask; d++) {
+        const c = counts[base + d]!;
+        counts[base + d] = sum;
+        sum += c;
       }
-      [hi, hi2] = [hi2, hi];
-    } else {
-      for (let i = 0; i < n; i++) {
-        const l = lo[i]!;
-        const to = counts[base + ((l >>> at) & mask)]!++;
-        lo2[to] = l;
-        idx2[to] = idx[i]!;
-      }
+      if (R === 3) scatterRecords3(rec, rec2, counts, base, at, mask, n);
+      else scatterRecords2(rec, rec2, counts, base, at, mask, n);
+      [rec, rec2] = [rec2, rec];
     }
-    [lo, lo2] = [lo2, lo];
-    [idx, idx2] = [idx2, idx];
   }
+  const idx = new Int32Array(n);
+  for (let i = 0; i < n; i++) idx[i] = rec[R * i + R - 1]!;
   return idx;
+}
+
+/** One pass over records (low, high, row): each to the next place of its digit. */
+function scatterRecords3(
+  rec: Uint32Array,
+  out: Uint32Array,
+  counts: Int32Array,
+  base: number,
+  at: number,
+  mask: number,
+  n: number,
+): void {
+  for (let i = 0; i < n; i++) {
+    const l = rec[3 * i]!;
+    const h = rec[3 * i + 1]!;
+    const to = 3 * counts[base + digitOf(l, h, at, mask)]!++;
+    out[to] = l;
+    out[to + 1] = h;
+    out[to + 2] = rec[3 * i + 2]!;
+  }
+}
+
+/** One pass over records (low, row), the span within 32 bits. */
+function scatterRecords2(
+  rec: Uint32Array,
+  out: Uint32Array,
+  counts: Int32Array,
+  base: number,
+  at: number,
+  mask: number,
+  n: number,
+): void {
+  for (let i = 0; i < n; i++) {
+    const l = rec[2 * i]!;
+    const to = 2 * counts[base + ((l >>> at) & mask)]!++;
+    out[to] = l;
+    out[to + 1] = rec[2 * i + 1]!;
+  }
 }
 
 /** Partitions joined and sorted (an output partition of sortValues). */
