@@ -1,6 +1,6 @@
 // Which dataframe tasks absorb the Parquet read that feeds them (graph/optimize.ts's fusion): a
-// groupby's or reduction's partial, a join's partition, and a sort's sample (which reads only the
-// sort columns) and range split. One task reads its row group and goes
+// groupby's or reduction's partial, and a sort's sample (which reads only the sort columns) and
+// range split. One task reads its row group and goes
 // on with the partition where it is, so the partition read is never a result of its own: it is not
 // measured, held until its consumer has run, or turned back into bytes, and a string column read
 // as dictionary codes can stay codes (a groupby by it never gathers its bytes). Only the graph is
@@ -14,12 +14,13 @@ import { DF } from "./register.js";
 /** Consumers that may take a read partition as their first argument, by builtin name → their key in the kernels. */
 const ABSORBS: Record<string, ReadThenKernel> = {
   [DF.aggPartial]: "aggPartial",
-  [DF.merge]: "merge",
   [DF.sortSample]: "sortSample",
   [DF.rangeSplit]: "rangeSplit",
 };
 
-export type ReadThenKernel = "aggPartial" | "merge" | "sortSample" | "rangeSplit";
+// Not a join's partition: fused, it would depend only on the broadcast side, which one worker
+// holds, so placement would favour that worker for every partition instead of following the reads.
+export type ReadThenKernel = "aggPartial" | "sortSample" | "rangeSplit";
 
 /** The consumer with the read done in it: `readThen(spec, kernel, ...the consumer's other arguments)`. */
 export function fuseParquetRead(consumer: Task, inputKey: string, producer: Task): Task | null {

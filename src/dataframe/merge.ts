@@ -8,7 +8,6 @@ import { ArgumentError, SchemaError } from "../errors.js";
 import { LayeredGraph, Task, TaskRef, type GraphNode } from "../graph/task.js";
 import { DataFrame, token } from "./frame.js";
 import type { MergeSpec } from "./kernels/merge.js";
-import "./fuse.js"; // the read fused into the partials and joins built here
 import { DF } from "./register.js";
 import { hashShuffle } from "./shuffle.js";
 

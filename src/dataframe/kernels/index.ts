@@ -11,7 +11,7 @@ import type { ParquetReadSpec } from "../io/parquet.js";
 import { combineAgg, finalAgg, partialAgg, splitPartial, type AggPlan } from "./aggregate.js";
 import { partBytes, rangeSplit, sortBounds, sortPart, sortParts, sortSample, splitRows } from "./sort.js";
 import { findGroups, splitByKey } from "./groups.js";
-import { mergeParts, type MergeSpec } from "./merge.js";
+import { mergeParts } from "./merge.js";
 import { mapPartition } from "./map.js";
 import { quantileMerge, quantileSketch } from "./quantiles.js";
 import { assign, astype, concat, dropna, fillna, filter, head, length, rename, select } from "./verbs.js";
@@ -22,7 +22,6 @@ export const KERNELS = {
   readThen: async (spec: ParquetReadSpec, kernel: ReadThenKernel, ...args: unknown[]) => {
     const part = await readParquetPart(spec);
     if (kernel === "aggPartial") return partialAgg(part, args[0] as AggPlan);
-    if (kernel === "merge") return mergeParts(part, args[0] as Part | Part[], args[1] as MergeSpec);
     const [by, ascending, more] = args as [string[], boolean[], unknown];
     if (kernel === "sortSample") return sortSample(part, by, ascending, more as number);
     if (kernel === "rangeSplit") return rangeSplit(part, by, ascending, more as Part);
