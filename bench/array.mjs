@@ -21,11 +21,11 @@ import { existsSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { Client, LocalCluster } from "../dist/node/index.js";
 import * as mw from "../dist/node/array.js";
-import { hugePagesSettled, relaunchWithHugePages } from "../dist/node/huge-pages.js";
+import { hugePagesSettled, relaunchWithHugePages } from "../dist/node/hosts/huge-pages.js";
 import { benchOptions } from "./options.mjs";
 
 // Large buffers in huge pages, as NumPy (and so Dask) has them: the benchmark starts itself again
-// with GLIBC_TUNABLES=glibc.malloc.hugetlb=1 (node/huge-pages.ts); --no-huge-pages to compare.
+// with GLIBC_TUNABLES=glibc.malloc.hugetlb=1 (node/hosts/huge-pages.ts); --no-huge-pages to compare.
 const o = benchOptions({ runs: 5, n: 20000, chunk: 2000, "no-dask": false, "no-local": false, "no-huge-pages": false });
 if (!o["no-huge-pages"]) {
   const relaunched = relaunchWithHugePages();

@@ -18,8 +18,8 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Client, wait } from "../dist/node/index.js";
-import { startNetworkScheduler } from "../dist/node/page-server.js";
-import { WorkerGroup } from "../dist/node/worker-group.js";
+import { startNetworkScheduler } from "../dist/node/servers/page-server.js";
+import { WorkerGroup } from "../dist/node/hosts/worker-group.js";
 import { CHROMIUM, CHROMIUM_FLAGS } from "../scripts/chromium.mjs";
 import { benchOptions } from "./options.mjs";
 

@@ -16,7 +16,7 @@ import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { Client, LocalCluster } from "../dist/node/index.js";
 import { SchedulerState, serialize } from "../dist/src/internal.js";
-import { dashboardHandler } from "../dist/node/dashboard-server.js";
+import { dashboardHandler } from "../dist/node/servers/dashboard-server.js";
 import { Telemetry } from "../dist/src/scheduler/telemetry.js";
 import { CHROMIUM, CHROMIUM_FLAGS } from "../scripts/chromium.mjs";
 import { benchOptions } from "./options.mjs";

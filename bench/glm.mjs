@@ -24,7 +24,7 @@ import { createInterface } from "node:readline";
 import { Client, LocalCluster } from "../dist/node/index.js";
 import * as mw from "../dist/node/array.js";
 import { LogisticRegression } from "../dist/node/glm.js";
-import { relaunchWithHugePages } from "../dist/node/huge-pages.js";
+import { relaunchWithHugePages } from "../dist/node/hosts/huge-pages.js";
 import { benchOptions } from "./options.mjs";
 
 const o = benchOptions({

@@ -21,7 +21,7 @@ import { existsSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { Client, Scheduler } from "../dist/node/index.js";
 import { decide } from "../dist/src/protocol/compression.js";
-import { relaunchWithHugePages, withHugePages } from "../dist/node/huge-pages.js";
+import { relaunchWithHugePages, withHugePages } from "../dist/node/hosts/huge-pages.js";
 import { benchOptions } from "./options.mjs";
 
 // 15 rounds by default: single rounds here range from 0.2× to 5.7× Dask, and fewer leave the

@@ -12,7 +12,7 @@
 import { createHash } from "node:crypto";
 import { availableParallelism } from "node:os";
 import { Client, Scheduler } from "../dist/node/index.js";
-import { WorkerGroup } from "../dist/node/worker-group.js";
+import { WorkerGroup } from "../dist/node/hosts/worker-group.js";
 import { digestOf, serialize, Sha256 } from "../dist/src/internal.js";
 import { benchOptions } from "./options.mjs";
 

@@ -49,7 +49,7 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { Client, LocalCluster } from "../dist/node/index.js";
 import * as mw from "../dist/node/array.js";
-import { relaunchWithHugePages } from "../dist/node/huge-pages.js";
+import { relaunchWithHugePages } from "../dist/node/hosts/huge-pages.js";
 import { Coordinate, DataArray, Dataset, openDataset } from "../dist/node/xarray.js";
 import { COLLECTION, optimize, Task } from "../dist/src/internal.js";
 import { benchOptions } from "./options.mjs";
@@ -63,7 +63,7 @@ const o = benchOptions({
   "no-http": false,
   "no-huge-pages": false,
 });
-// Large buffers in huge pages, as NumPy has them (node/huge-pages.ts); --no-huge-pages to compare.
+// Large buffers in huge pages, as NumPy has them (node/hosts/huge-pages.ts); --no-huge-pages to compare.
 if (!o["no-huge-pages"]) {
   const relaunched = relaunchWithHugePages();
   if (relaunched) process.exit(await relaunched);

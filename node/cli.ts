@@ -6,7 +6,7 @@ import { demo, DEMO_HELP } from "./commands/demo.js";
 import { describeFailure, takeGlobalFlags, UsageError, version } from "./commands/common.js";
 import { scheduler, SCHEDULER_HELP } from "./commands/scheduler.js";
 import { worker, WORKER_HELP } from "./commands/worker.js";
-import { relaunchWithHugePages, watchParent } from "./huge-pages.js";
+import { relaunchWithHugePages, watchParent } from "./hosts/huge-pages.js";
 
 const HELP = `meshwork — a compute mesh: a scheduler in Node, workers that are threads, processes and browser tabs.
 
@@ -48,7 +48,7 @@ async function main(argv: string[]): Promise<number> {
     throw new UsageError(
       `unknown command "${command}". Commands: ${Object.keys(COMMANDS).join(", ")}. See \`meshwork --help\`.`,
     );
-  // Large buffers in huge pages: the command runs again in a process started with them (node/huge-pages.ts).
+  // Large buffers in huge pages: the command runs again in a process started with them (node/hosts/huge-pages.ts).
   const relaunched = rest.includes("--help") || rest.includes("-h") ? null : relaunchWithHugePages();
   if (relaunched) return relaunched;
   watchParent();

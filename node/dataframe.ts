@@ -1,6 +1,6 @@
 // meshwork/dataframe in Node: partitioned Arrow tables, with Node's transports and file system
 // registered so that frames read files and compute on any cluster a Client connects to.
 
-import "./platform.js";
+import "./platform/platform.js";
 
 export * from "../src/dataframe/index.js";

@@ -1,5 +1,5 @@
 // meshwork/xarray in Node: labeled arrays, with Node's transports and file system registered.
 
-import "./platform.js";
+import "./platform/platform.js";
 
 export * from "../src/xarray/index.js";

@@ -37,7 +37,7 @@ await build({
   sourcemap: "linked",
   logLevel: "warning",
 });
-// The worker page the scheduler serves (node/page-server.ts): two browser bundles and static files,
+// The worker page the scheduler serves (node/servers/page-server.ts): two browser bundles and static files,
 // and the browser-client bundle (browser/bundle.ts: dist/page/meshwork.js, which the scheduler
 // serves at /meshwork.js and the package exports as "meshwork/browser-bundle"), in one build.
 // Split: what is imported dynamically (the io readers, zarrita, numcodecs' WebAssembly codecs:
@@ -91,7 +91,7 @@ const clientSize = (() => {
   const gzipped = eager.reduce((s, f) => s + gzipSync(readFileSync(join(root, f))).byteLength, 0);
   return `${(bytes / 1000).toFixed(0)} kB to load (${(gzipped / 1000).toFixed(0)} kB gzipped, ${eager.length} files)`;
 })();
-// The dashboard (node/dashboard-server.ts serves it under /dashboard): one small bundle, no dependencies.
+// The dashboard (node/servers/dashboard-server.ts serves it under /dashboard): one small bundle, no dependencies.
 await build({
   absWorkingDir: root,
   entryPoints: { dashboard: "browser/dashboard/dashboard.ts" },

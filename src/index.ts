@@ -28,6 +28,7 @@ export { compute, persist, computeWith, persistWith, release } from "./graph/col
 export type { Collection, ComputeOptions, SchedulerChoice, Computed } from "./graph/collection.js";
 export { Scheduler } from "./scheduler/server.js";
 export type { SchedulerOptions } from "./scheduler/server.js";
+export type { BanList, BanStore } from "./scheduler/bans.js";
 export { Worker } from "./worker/server.js";
 export type { WorkerOptions } from "./worker/server.js";
 export {

@@ -4,8 +4,8 @@
 import { availableParallelism } from "node:os";
 import { parseArgs } from "node:util";
 import { parseBytes } from "../../src/util/bytes.js";
-import "../platform.js";
-import { WorkerGroup } from "../worker-group.js";
+import "../platform/platform.js";
+import { WorkerGroup } from "../hosts/worker-group.js";
 import { cliLogLevel, parseDuration, untilSignal, UsageError, version, wholeNumber } from "./common.js";
 import { forgetTokenEnv, readTokenFile, TOKEN_ENV } from "./tokens.js";
 

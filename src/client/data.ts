@@ -203,7 +203,12 @@ export class DataPlane {
       }
       for (const w of want.waiters) w.resolve(value);
     }
-    this.retry(batch); // what is left was missing there
+    // An expired ticket: ask the scheduler (locate) for fresh ones now, rather than trying holders with tickets as old.
+    for (const key of reply.expired ?? []) {
+      const want = batch.get(key);
+      if (want) want.candidates = [];
+    }
+    this.retry(batch); // what is left was missing there, or needs a fresh ticket
   }
 
   private retry(batch: Map<string, Want>): void {

@@ -1,5 +1,5 @@
 // What the client needs from its platform: bundling a task module for upload, and where
-// progress() writes. Node provides them (esbuild in node/bundle.ts; stderr and the CI variable);
+// progress() writes. Node provides them (esbuild in node/platform/bundle.ts; stderr and the CI variable);
 // they are set by the Node entry point, never reached for from here.
 
 import type { ProgressStream } from "./progress-render.js";

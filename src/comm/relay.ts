@@ -3,7 +3,7 @@
 // listening end keeps a control WebSocket open at `/relay-listen/<slot>`; a caller opens
 // `/relay/<slot>`; the scheduler names the new pipe on the control socket, the listener opens
 // `/relay-accept/<pipe>`, and the scheduler forwards messages between the two sockets as they are
-// (node/relay-hub.ts). Above the pipe, the data-plane handshake runs end to end as on any link, so
+// (node/servers/relay-hub.ts). Above the pipe, the data-plane handshake runs end to end as on any link, so
 // the relay sees bytes it does not need to trust or understand.
 
 import { ConnectError } from "../errors.js";

@@ -1,6 +1,6 @@
 // The WebSocket transport, `ws://host:port` and `wss://host:port`. Connecting uses the platform's
 // WebSocket (injected: the browser's, or the `ws` package's in Node 20, which has none built in);
-// listening is only possible in Node and is injected by node/ws-listen.ts.
+// listening is only possible in Node and is injected by node/platform/ws-listen.ts.
 
 import { ConnectError, TimeoutError } from "../errors.js";
 import type { CompressionMode } from "../protocol/compression.js";

@@ -27,7 +27,7 @@ let files: Hdf5Files | null = null;
 /** The build that keeps files in memory: h5wasm's default (browser) build, which also runs in Node. */
 const loadMemoryBuild = (): Promise<H5Wasm> => import("h5wasm");
 
-/** Lets h5wasm open this platform's local files by path (node/io.ts registers Node's). */
+/** Lets h5wasm open this platform's local files by path (node/platform/io.ts registers Node's). */
 export function registerHdf5Files(f: Hdf5Files | null): void {
   files = f;
 }

@@ -1,7 +1,7 @@
 // Where data lives, as tasks name it: a store is a URL (file:// in Node, http:// or https://
 // anywhere), and each process that runs a task opens it with what its platform has. The core
 // reads HTTP with fetch (range requests for parts of files); Node registers the file system
-// (node/io.ts). Paths a user writes ("data/air.zarr") become URLs on the client, where they mean
+// (node/platform/io.ts). Paths a user writes ("data/air.zarr") become URLs on the client, where they mean
 // what the user meant, before any task carries them to a worker.
 
 import { ArgumentError, StoreError } from "../errors.js";
@@ -130,7 +130,7 @@ export async function readFile(url: string, range?: ByteRange): Promise<Uint8Arr
 
 // ---- HTTP(S), with fetch: every platform has it ----
 
-/** HTTP(S) with fetch (Node reads http:// with its own client, node/http-store.ts, and this for the rest). */
+/** HTTP(S) with fetch (Node reads http:// with its own client, node/platform/http-store.ts, and this for the rest). */
 export class HttpStore implements Store {
   constructor(readonly url: string) {}
 

@@ -10,7 +10,7 @@ import { ProtocolError } from "../errors.js";
 /**
  * Raw DEFLATE (RFC 1951), one implementation per platform. fflate everywhere by default (pure
  * JavaScript, so browsers and Node speak the same format); Node plugs in its native zlib, which
- * produces the same format ~10x faster on compressible data (node/platform.ts). A link between a
+ * produces the same format ~10x faster on compressible data (node/platform/platform.ts). A link between a
  * browser and Node still compresses and decompresses either way.
  */
 export interface Deflate {

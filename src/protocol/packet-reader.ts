@@ -86,7 +86,7 @@ export class PacketReader {
   /**
    * Where the next transport message of `len` bytes should be placed, when it is wholly the next
    * stretch of a large raw frame: a slice of that frame's final buffer. A transport that can read
-   * into a given buffer (node/ws-client.ts) puts it there, and push() then finds it in place: a
+   * into a given buffer (node/platform/ws-client.ts) puts it there, and push() then finds it in place: a
    * frame sharded over several messages is assembled without copying. Undefined otherwise.
    */
   destination(len: number): Uint8Array | undefined {

@@ -26,7 +26,8 @@ import { HandshakeGate, hostOf, LogThrottle } from "../comm/gate.js";
 import type { SecretCompare } from "../util/secret.js";
 import { Admissions, capUntrusted } from "./admission.js";
 import { badData } from "./bad-data.js";
-import { challenge, DataGrants, grantedScatter, locate, placeScatter } from "./grants.js";
+import { BanKeeper, type BanStore } from "./bans.js";
+import { challenge, DataGrants, grantedScatter, locate, placeScatter, renewTickets } from "./grants.js";
 import { randomId } from "../util/ids.js";
 import { workerInfo } from "./queries.js";
 import { ProgressWatches } from "./progress.js";
@@ -68,6 +69,16 @@ export interface SchedulerOptions extends SchedulerStateOptions {
    * their hello, until the minute has passed. Default DEFAULT_FAILED_LOGINS_PER_MINUTE (20).
    */
   maxFailedLoginsPerMinute?: number;
+  /**
+   * Milliseconds a data ticket stays valid after the scheduler makes it (readers then ask for a
+   * fresh one). Default DEFAULT_TICKET_TTL_MS (5 minutes).
+   */
+  ticketTtlMs?: number;
+  /**
+   * Where the ban list (workers banned for lying: names, data addresses, hosts) outlives this
+   * scheduler: loaded at start, saved after each ban. Node: `banFile(path)`. Default: in memory only.
+   */
+  bans?: BanStore | undefined;
   /** Workers connected at once; more are refused. Default DEFAULT_MAX_WORKERS (10,000). */
   maxWorkers?: number;
   /** Workers that may join from one address per minute. Default DEFAULT_JOINS_PER_ADDRESS_PER_MINUTE (256). */
@@ -119,6 +130,7 @@ export class Scheduler {
   private readonly workers = new Map<string, Comm>();
   private readonly gate: HandshakeGate;
   private readonly admissions: Admissions;
+  private readonly bans: BanKeeper;
   /** Warnings a hostile worker can cause with every message (ignored claims), thinned out. */
   private readonly claimsLog = new LogThrottle();
   private listener: Listener | null = null;
@@ -146,6 +158,8 @@ export class Scheduler {
   private readonly scatterGrants = new Map<string, Set<string>>();
   /** Workers' addresses the relay may reach: each after its data server answered the challenge (grants.ts). */
   private readonly challenged = new Map<string, Promise<boolean>>();
+  /** The credential the scheduler's own challenges present at the relay (made at the first relay:// address). */
+  private challengeCredential: string | undefined;
   /** Turns scatters onto the next worker (round robin across calls). */
   private scatterTurn = 0;
   /** Clients' progress watches (progress.ts), by client connection. */
@@ -153,7 +167,7 @@ export class Scheduler {
 
   /** What the dashboard shows (telemetry.ts): task events kept only while a dashboard watches. */
   readonly telemetry: Telemetry;
-  /** The dashboard's link, told to clients in their welcome; set by whoever serves the dashboard (node/dashboard-server.ts). */
+  /** The dashboard's link, told to clients in their welcome; set by whoever serves the dashboard (node/servers/dashboard-server.ts). */
   dashboardLink: string | undefined = undefined;
 
   private constructor(private readonly options: SchedulerOptions) {
@@ -162,12 +176,14 @@ export class Scheduler {
     this.telemetry = new Telemetry(this.state);
     this.grants = new DataGrants(
       options.token !== undefined || options.workerToken !== undefined || options.tabToken !== undefined,
+      options.ticketTtlMs,
     );
     if (this.grants.enabled) this.state.outbox.grants = this.grants;
     this.gate = new HandshakeGate("scheduler", {
       maxPending: options.maxPendingHandshakes,
       maxPendingPerAddress: options.maxPendingPerAddress,
     });
+    this.bans = new BanKeeper(this.state.banned, options.bans, (m) => log().error(m));
     this.admissions = new Admissions(options, this.state, this.grants, (role) => ++this.nextIds[role]);
   }
 
@@ -177,6 +193,8 @@ export class Scheduler {
     if (!(ttl > 0))
       throw new ArgumentError(`workerTtlMs must be a number of milliseconds > 0, got ${String(options.workerTtlMs)}`);
     const s = new Scheduler(options);
+    const loaded = await s.bans.load();
+    if (options.bans) log().info(`${loaded} ban${loaded === 1 ? "" : "s"} loaded from ${options.bans.describe}`);
     s.listener = await listen(
       options.address ?? `inproc://scheduler-${randomId(4)}`,
       (comm) => void s.accept(comm),
@@ -246,6 +264,34 @@ export class Scheduler {
     return answered ? answered.then((ok) => ok && this.state.workerAt(address) === ws) : false;
   }
 
+  /**
+   * Whether a caller presenting `given` may reach the relay's listener at `slot`: a connected
+   * worker whose relay:// address has that slot answered the scheduler's challenge there (resolves
+   * once it has answered, or failed to); the challenge itself always may. True without tokens.
+   */
+  reachableSlot(slot: string, given: string | undefined): boolean | Promise<boolean> {
+    if (!this.grants.enabled || (given !== undefined && given === this.challengeCredential)) return true;
+    const answers: Promise<boolean>[] = [];
+    for (const [address, answered] of this.challenged) if (relaySlot(address) === slot) answers.push(answered);
+    return answers.length === 0 ? false : Promise.all(answers).then((oks) => oks.includes(true));
+  }
+
+  /**
+   * The relay's listener at `slot` left: a challenge it answered vouches for nobody who listens
+   * there next, so callers are refused that slot from now on (its worker can no longer serve there).
+   */
+  relaySlotClosed(slot: string): void {
+    for (const address of [...this.challenged.keys()])
+      if (relaySlot(address) === slot) this.challenged.set(address, Promise.resolve(false));
+  }
+
+  /** The transport options the challenge at `address` connects with: through the relay, with the scheduler's own credential. */
+  private challengeTransport(address: string): TransportOptions | undefined {
+    if (!/^relays?:/.test(address)) return this.options.transport;
+    this.challengeCredential ??= this.grants.credential("scheduler-challenge");
+    return { ...this.options.transport, relayToken: this.challengeCredential };
+  }
+
   /** Open connections, by role (for tests and the dashboard). */
   get connections(): { clients: number; workers: number; handshaking: number } {
     return { clients: this.clients.size, workers: this.workers.size, handshaking: this.gate.size };
@@ -269,6 +315,7 @@ export class Scheduler {
     this.gate.closeAll("scheduler closing");
     for (const comm of this.clients.values()) comm.close("scheduler closing");
     await Promise.all([...this.workers.values(), ...this.clients.values()].map((c) => c.closed));
+    await this.bans.settled();
   }
 
   private async accept(comm: Comm): Promise<void> {
@@ -341,8 +388,8 @@ export class Scheduler {
       `worker ${w.name} joined (${id}, ${w.kind}, ${trusted ? "trusted" : "untrusted"}, ${w.nthreads} thread${w.nthreads === 1 ? "" : "s"}, data at ${w.address}); ${this.workers.size} worker${this.workers.size === 1 ? "" : "s"} now`,
     );
     this.state.addWorker(id, trusted ? w : capUntrusted(w), trusted, hostOf(comm.peerAddress));
-    if (this.grants.enabled && /^(wss?|inproc):\/\//.test(w.address))
-      this.challenged.set(w.address, challenge(this.grants, w.address, this.options.transport));
+    if (this.grants.enabled && /^(wss?|inproc|relays?):\/\//.test(w.address))
+      this.challenged.set(w.address, challenge(this.grants, w.address, this.challengeTransport(w.address)));
     this.deliver();
     if (hello.worker!.group?.adapt && !this.adaptive) this.adaptProcesses();
     const s = this.state;
@@ -365,6 +412,10 @@ export class Scheduler {
       },
       "missing-data": (m) => s.missingData(id, m.key, m.dep, m.from),
       "bad-data": (m) => this.badData(s.workers.get(id) ?? null, `worker ${w.name}`, m.key, m.from),
+      "renew-tickets": (m) => {
+        const ws = s.workers.get(id);
+        if (ws) comm.send({ op: "tickets", keys: renewTickets(s, this.grants, ws, m.keys) });
+      },
       "add-keys": (m) => {
         telemetry.fetched(id, m.keys);
         s.addKeys(id, m.keys);
@@ -628,6 +679,7 @@ export class Scheduler {
           `worker ${msg.name} ${msg.reason}; its results are computed again where they were taken on its word`,
         );
         this.workers.get(msg.worker)?.close(msg.reason);
+        this.bans.save();
         return;
       }
       const resolve = this.retirements.get(msg.ticket);
@@ -643,4 +695,9 @@ export class Scheduler {
 
 function trySend(comm: Comm, msg: Message): void {
   if (!comm.isClosed) comm.send(msg);
+}
+
+/** The slot of a relay:// or relays:// address (relay://host:port/<slot>), or undefined for any other. */
+function relaySlot(address: string): string | undefined {
+  return /^relays?:\/\/[^/]+\/([\w-]+)$/.exec(address)?.[1];
 }

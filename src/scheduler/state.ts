@@ -22,7 +22,7 @@ import * as clientEvents from "./client-events.js";
 import * as events from "./worker-events.js";
 import { assignWitness } from "./verify.js";
 import * as timeouts from "./timeouts.js";
-import { DEFAULT_UNTRUSTED_TASK_TIMEOUT_MS } from "./timeouts.js";
+import { DEFAULT_UNTRUSTED_TASK_TIMEOUT_MS, STEAL_ANSWER_TIMEOUT_MS } from "./timeouts.js";
 
 export interface SchedulerStateOptions {
   /**
@@ -44,6 +44,8 @@ export interface SchedulerStateOptions {
    * (10 minutes).
    */
   untrustedTaskTimeoutMs?: number;
+  /** Milliseconds a worker has to answer a steal-request before its queue is taken back. Default STEAL_ANSWER_TIMEOUT_MS (30 s). */
+  stealAnswerTimeoutMs?: number;
 }
 
 /** Ignored claims kept between two looks by the shell. */
@@ -71,6 +73,8 @@ export class SchedulerState {
   readonly verifyUntrusted: boolean;
   /** SchedulerStateOptions.untrustedTaskTimeoutMs. */
   readonly untrustedTaskTimeoutMs: number;
+  /** SchedulerStateOptions.stealAnswerTimeoutMs. */
+  readonly stealAnswerTimeoutMs: number;
   /** Retirements under way (see retire.ts). */
   readonly retirements = new Set<Retirement>();
   readonly pendingReplicas: PendingReplicas = new Map();
@@ -92,6 +96,7 @@ export class SchedulerState {
     this.allowedFailures = options.allowedFailures ?? 3;
     this.verifyUntrusted = options.verifyUntrusted ?? true;
     this.untrustedTaskTimeoutMs = options.untrustedTaskTimeoutMs ?? DEFAULT_UNTRUSTED_TASK_TIMEOUT_MS;
+    this.stealAnswerTimeoutMs = options.stealAnswerTimeoutMs ?? STEAL_ANSWER_TIMEOUT_MS;
     this.story = new Story(options.storyCapacity);
     this.outbox = new Outbox(this.fns);
   }

@@ -30,7 +30,7 @@ export function expireTimeouts(s: SchedulerState): void {
   const late: [TaskState, WorkerRecord, number][] = [];
   const ignoring: WorkerRecord[] = [];
   for (const ws of s.workers.values()) {
-    if (ws.stealAskedAt !== null && s.now - ws.stealAskedAt > STEAL_ANSWER_TIMEOUT_MS) ignoring.push(ws);
+    if (ws.stealAskedAt !== null && s.now - ws.stealAskedAt > s.stealAnswerTimeoutMs) ignoring.push(ws);
     for (const ts of ws.processing) {
       const limit = timeoutOf(s, ts, ws);
       if (limit !== undefined && s.now - ts.sentAt > limit) late.push([ts, ws, limit]);
@@ -57,7 +57,7 @@ export function expireTimeouts(s: SchedulerState): void {
       (ts.timedOutOn ??= new Set()).add(ws); // not given back to it
       s.noteStory(
         ts,
-        `${ws.name} did not answer a steal-request within ${STEAL_ANSWER_TIMEOUT_MS} ms: its queue is taken back`,
+        `${ws.name} did not answer a steal-request within ${s.stealAnswerTimeoutMs} ms: its queue is taken back`,
       );
       s.transition(ts, "released", {});
     }

@@ -1,5 +1,5 @@
 // Comparing a presented token with the expected one without leaking, through timing, how much of
-// it matched. Node injects crypto.timingSafeEqual over SHA-256 digests (node/secrets.ts); this
+// it matched. Node injects crypto.timingSafeEqual over SHA-256 digests (node/platform/secrets.ts); this
 // portable fallback runs in time that depends only on the expected secret's length.
 
 /** Whether `given` is the secret `expected`. */

@@ -2,7 +2,7 @@
 // by a digest of their serialized bytes (scheduler/verify.ts); a non-cryptographic hash would let a
 // liar who knows the honest result forge a different one with the same hash. SubtleCrypto is async
 // (the serializer's arena is reused before it answers) and missing in pages served over plain http,
-// so this is the default everywhere; Node injects its native one (node/secrets.ts), same digest.
+// so this is the default everywhere; Node injects its native one (node/platform/secrets.ts), same digest.
 
 const K = new Uint32Array([
   0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5, 0xd807aa98,

@@ -48,6 +48,8 @@ export class DataPlane {
    * if this worker presented a token (it cannot check tickets yet).
    */
   private ticketKey: TicketKey | null | undefined;
+  /** The scheduler's clock minus this one's, as seen at the welcome: tickets expire on the scheduler's clock. */
+  private clockOffset = 0;
   /** Resolves when the welcome has given the data secret (a hello that comes first waits for it). */
   private readonly secretKnown: Promise<void>;
   private resolveSecret!: () => void;
@@ -93,8 +95,9 @@ export class DataPlane {
    * What the scheduler's welcome gave: this worker's own credential (the relay asks for it when
    * this worker fetches through it) and its data secret (see ticketKey).
    */
-  setCredentials(credential: string | undefined, secret: string | undefined): void {
+  setCredentials(credential: string | undefined, secret: string | undefined, clock?: number): void {
     this.credential = credential;
+    if (clock !== undefined) this.clockOffset = clock - performance.now();
     this.ticketKey = secret === undefined ? null : new TicketKey(secret);
     this.resolveSecret();
   }
@@ -193,14 +196,20 @@ export class DataPlane {
       "get-data": (m) => {
         const values: Record<string, Serialized> = {};
         const missing: string[] = [];
+        let expired: string[] | undefined;
+        let keys = m.keys;
         const key = this.ticketKey;
         if (key) {
+          const now = this.schedulerNow();
           for (let i = 0; i < m.keys.length; i++) {
-            if (!key.check("get", reader, m.keys[i]!, m.tickets?.[i]))
+            const verdict = key.check("get", reader, m.keys[i]!, m.tickets?.[i], now);
+            if (verdict === "invalid")
               return this.failed(comm, host, `get-data without a valid ticket for ${m.keys[i]}`, true);
+            if (verdict === "expired") (expired ??= []).push(m.keys[i]!);
           }
+          if (expired) keys = m.keys.filter((k) => !expired!.includes(k));
         }
-        for (const key of m.keys) {
+        for (const key of keys) {
           if (!this.state.holds(key)) {
             missing.push(key);
             continue;
@@ -209,14 +218,19 @@ export class DataPlane {
           exposeBuffers(value); // a transport may still read it after this turn
           values[key] = serialize(this.serveForgedForTests ? "FORGED" : value).payload;
         }
-        comm.send({ op: "data", id: m.id, values, missing });
+        comm.send(
+          expired ? { op: "data", id: m.id, values, missing, expired } : { op: "data", id: m.id, values, missing },
+        );
       },
       "put-data": (m) => {
         const key = this.ticketKey;
         if (key) {
+          const now = this.schedulerNow();
           for (const k of Object.keys(m.values)) {
-            if (!key.check("put", reader, k, m.tickets?.[k]))
-              return this.failed(comm, host, `put-data without a valid ticket for ${k}`, true);
+            const verdict = key.check("put", reader, k, m.tickets?.[k], now);
+            if (verdict === "invalid") return this.failed(comm, host, `put-data without a valid ticket for ${k}`, true);
+            // The scheduler's word was given, but long ago: store nothing (the client's scatter fails, nobody is blamed).
+            if (verdict === "expired") return comm.close(`put-data with an expired ticket for ${k}: nothing stored`);
           }
         }
         const nbytes: Record<string, number> = {};
@@ -229,6 +243,11 @@ export class DataPlane {
       },
     };
     comm.setHandler((msg) => dispatch(handlers, msg));
+  }
+
+  /** Now on the scheduler's clock, as far as this worker can tell (tickets expire on it). */
+  private schedulerNow(): number {
+    return performance.now() + this.clockOffset;
   }
 
   /** A request or hello without a valid ticket: logged (throttled), counted against its address, and with `close` its connection closed. */
@@ -267,6 +286,7 @@ export class DataPlane {
         this.digests.delete(key);
       }
       this.state.dataArrived(from, values, missing);
+      if (reply.expired?.length) this.state.ticketsExpired(from, reply.expired);
     } catch (err) {
       log().debug(`${this.name}: fetching ${keys.length} keys from ${from} failed: ${(err as Error).message}`);
       this.state.fetchFailed(from, keys);

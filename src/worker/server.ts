@@ -276,7 +276,7 @@ export class Worker {
       },
     });
     this.id = w.id;
-    this.data.setCredentials(w.dataToken, w.dataSecret);
+    this.data.setCredentials(w.dataToken, w.dataSecret, w.clock);
     // Tasks that read the scheduler's /data/ (a tab's chunks above all) present this worker's token.
     useSchedulerCredentials(this.options.dataOrigin ?? this.options.scheduler, this.options.token);
     if (w.rtc) this.data.rtc?.configure(w.rtc);
@@ -300,6 +300,10 @@ export class Worker {
       "acquire-replicas": (m) => {
         this.data.learn(m.keys);
         this.state.acquireReplicas(m.keys);
+      },
+      tickets: (m) => {
+        this.data.learn(m.keys);
+        this.state.ticketsRenewed(m.keys);
       },
       "steal-request": (m) => this.state.stealRequest(m.keys),
       "rtc-signal": (m) => m.from !== undefined && this.data.rtc?.signal(m.from, m.data),

@@ -51,7 +51,15 @@ interface Fetch {
   candidates: string[];
   /** The holder asked now, if a request is in flight. */
   from: string | null;
+  /** Times a holder said this worker's ticket had expired (see ticketsExpired). */
+  renewals?: number;
 }
+
+/**
+ * Fresh tickets asked for one fetch before it counts as failed there: a clock so far off that each
+ * fresh ticket is refused as expired would otherwise ask forever.
+ */
+const MAX_TICKET_RENEWALS = 3;
 
 export interface MemoryOptions {
   /** Bytes of results to hold in memory at most; 0: no limit. */
@@ -265,6 +273,38 @@ export class WorkerState {
       f.from = null;
       if (f.candidates.length > 0) this.startFetch(key);
       else this.giveUp(key, from);
+    }
+  }
+
+  /**
+   * `from` refused this worker's tickets for `keys` as expired (the fetch waited long, in a queue):
+   * ask the scheduler for fresh ones (renew-tickets); the fetches wait for them (ticketsRenewed).
+   */
+  ticketsExpired(from: string, keys: string[]): void {
+    const renew: string[] = [];
+    for (const key of keys) {
+      const f = this.fetches.get(key);
+      if (!f || f.from !== from) continue;
+      f.renewals = (f.renewals ?? 0) + 1;
+      if (f.renewals > MAX_TICKET_RENEWALS) {
+        this.fetchFailed(from, [key]);
+        continue;
+      }
+      f.from = null;
+      f.candidates = []; // the other holders' tickets are as old: wait for fresh ones
+      renew.push(key);
+    }
+    if (renew.length > 0) this.send({ op: "renew-tickets", keys: renew });
+  }
+
+  /** Fresh tickets came (the data plane keeps them): fetch again, from the holders the scheduler names now. */
+  ticketsRenewed(locations: DepLocation[]): void {
+    for (const loc of locations) {
+      const f = this.fetches.get(loc.key);
+      if (!f || f.from !== null || f.candidates.length > 0) continue; // started again meanwhile (another task's compute-task)
+      f.candidates = loc.who.filter((w) => w !== this.selfAddress);
+      if (f.candidates.length > 0) this.startFetch(loc.key);
+      else this.giveUp(loc.key, this.selfAddress); // no holder the scheduler will vouch for: as for a key nobody has
     }
   }
 

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import * as mw from "../../node/array.js";
-import type { DataRequestInfo } from "../../node/data-server.js";
+import type { DataRequestInfo } from "../../node/servers/data-server.js";
 import { chromiumMissing, tabCluster, tabsJoined } from "../helpers/chromium.js";
 import { fixture } from "../io/fixtures.js";
 import { within } from "../helpers/within.js";

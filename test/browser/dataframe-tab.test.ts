@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import * as dd from "../../node/dataframe.js";
-import type { DataRequestInfo } from "../../node/data-server.js";
+import type { DataRequestInfo } from "../../node/servers/data-server.js";
 import { chromiumMissing, tabCluster, tabsJoined } from "../helpers/chromium.js";
 import { within } from "../helpers/within.js";
 import { columnsOf, fixture } from "../dataframe/helpers.js";

@@ -109,7 +109,7 @@ test("uploaded functions are functions everywhere one is taken: delayed and mapB
 });
 
 test("upload builds a module for Node and for browsers: the browser build takes packages' browser builds and has no Node banner; one importing node:fs is Node-only and says which import", async () => {
-  const { bundleModule } = await import("../../node/bundle.js");
+  const { bundleModule } = await import("../../node/platform/bundle.js");
   const gzip = await bundleModule(new URL("../fixtures/ops-gzip.ts", import.meta.url));
   assert.ok(gzip.browser, "a browser build");
   assert.equal(gzip.nodeOnly, undefined);

@@ -4,8 +4,8 @@
 
 import assert from "node:assert/strict";
 import { after, describe, test } from "node:test";
-import "../../node/platform.js";
-import { RelayHub } from "../../node/relay-hub.js";
+import "../../node/platform/platform.js";
+import { RelayHub } from "../../node/servers/relay-hub.js";
 import { ConnectError, connect, listen, type Message } from "../../src/internal.js";
 import { transportConformance } from "./conformance.js";
 

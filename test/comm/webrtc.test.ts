@@ -4,8 +4,8 @@
 // test/web/webrtc.web.ts.
 
 import { after } from "node:test";
-import "../../node/platform.js";
-import { nodePeerConnections } from "../../node/rtc.js";
+import "../../node/platform/platform.js";
+import { nodePeerConnections } from "../../node/platform/rtc.js";
 import { registerRtcTransport, rtcEnds } from "../helpers/rtc.js";
 import { transportConformance } from "./conformance.js";
 import { webrtcNegotiation } from "./webrtc-negotiation.js";

@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { WebSocket } from "ws";
-import "../../node/platform.js";
+import "../../node/platform/platform.js";
 import { ConnectError, connect, listen, serialize, type Message } from "../../src/internal.js";
 import { Harness, transportConformance } from "./conformance.js";
 

@@ -9,9 +9,9 @@ import { join } from "node:path";
 import { build, type BuildResult } from "esbuild";
 import type { Browser } from "puppeteer-core";
 import { Client, type SchedulerOptions, type WorkerInfo } from "../../node/index.js";
-import type { DataServeOptions } from "../../node/data-server.js";
-import { startNetworkScheduler } from "../../node/page-server.js";
-import { WorkerGroup } from "../../node/worker-group.js";
+import type { DataServeOptions } from "../../node/servers/data-server.js";
+import { startNetworkScheduler } from "../../node/servers/page-server.js";
+import { WorkerGroup } from "../../node/hosts/worker-group.js";
 
 import { CHROMIUM, CHROMIUM_FLAGS, chromiumMissing } from "../../scripts/chromium.mjs";
 

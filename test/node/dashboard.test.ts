@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { Client, LocalCluster } from "../../node/index.js";
-import { startNetworkScheduler } from "../../node/page-server.js";
+import { startNetworkScheduler } from "../../node/servers/page-server.js";
 import { expectNoLeaks, resourceCounts } from "../helpers/cluster.js";
 
 /** The first `n` frames of the feed at `origin` with `token`. */

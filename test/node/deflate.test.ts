@@ -3,7 +3,7 @@
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { zlibDeflate } from "../../node/deflate.js";
+import { zlibDeflate } from "../../node/platform/deflate.js";
 import { fflateDeflate } from "../../src/protocol/compression.js";
 
 const data = new Uint8Array(new Float64Array(500_000).map((_, i) => i % 16).buffer);

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { Client, Scheduler } from "../../node/index.js";
-import { WorkerGroup } from "../../node/worker-group.js";
+import { WorkerGroup } from "../../node/hosts/worker-group.js";
 import {
   consoleLogger,
   encodePacket,

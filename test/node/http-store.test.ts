@@ -1,11 +1,11 @@
-// Node's http:// store (node/http-store.ts): bodies read into the caller's buffer over keep-alive
+// Node's http:// store (node/platform/http-store.ts): bodies read into the caller's buffer over keep-alive
 // connections, and every response it does not read itself handed to fetch, against a server that
 // answers exactly as scripted.
 
 import assert from "node:assert/strict";
 import { createServer, type Server, type Socket } from "node:net";
 import { after, test } from "node:test";
-import { closeIdleHttpConnections, NodeHttpStore } from "../../node/http-store.js";
+import { closeIdleHttpConnections, NodeHttpStore } from "../../node/platform/http-store.js";
 import { StoreError } from "../../src/errors.js";
 import { setStoreCredentials } from "../../src/io/store.js";
 

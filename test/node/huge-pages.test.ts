@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
 import { test } from "node:test";
-import { HUGE_PAGES_TUNABLE, hugePagesSettled, withHugePages } from "../../node/huge-pages.js";
+import { HUGE_PAGES_TUNABLE, hugePagesSettled, withHugePages } from "../../node/hosts/huge-pages.js";
 import { startNode } from "../helpers/process.js";
 import { runNode } from "../helpers/run.js";
 

@@ -11,9 +11,9 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import * as mw from "../../node/array.js";
 import { Client, LocalCluster } from "../../node/index.js";
-import type { DataRequestInfo } from "../../node/data-server.js";
-import { startNetworkScheduler, type NetworkScheduler } from "../../node/page-server.js";
-import { WorkerGroup } from "../../node/worker-group.js";
+import type { DataRequestInfo } from "../../node/servers/data-server.js";
+import { startNetworkScheduler, type NetworkScheduler } from "../../node/servers/page-server.js";
+import { WorkerGroup } from "../../node/hosts/worker-group.js";
 import { startNode } from "../helpers/process.js";
 import { fixture } from "../io/fixtures.js";
 

@@ -1,4 +1,4 @@
-// The hand-written ws:// client (node/ws-client.ts) against a raw TCP server that writes exactly
+// The hand-written ws:// client (node/platform/ws-client.ts) against a raw TCP server that writes exactly
 // the bytes each case needs: the upgrade, fragmented messages, ping/pong, close codes, and the
 // server misbehaving. (The transport conformance suite covers it against the `ws` server.)
 
@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { createServer, type Server, type Socket } from "node:net";
 import { test } from "node:test";
-import { FastWebSocket } from "../../node/ws-client.js";
+import { FastWebSocket } from "../../node/platform/ws-client.js";
 
 const GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 

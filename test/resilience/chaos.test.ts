@@ -54,7 +54,10 @@ test("chaos: a 2,000-task graph on 4 workers, one killed every 300 ms and replac
     const starting: Promise<unknown>[] = [];
     for (let i = 0; i < 20; i++) {
       await new Promise((r) => setTimeout(r, 300));
-      const ws = c.cluster.workers;
+      let ws = c.cluster.workers;
+      // On a loaded host the replacements may not have joined yet: kill one once it has.
+      if (ws.length === 0) await Promise.all(starting);
+      ws = c.cluster.workers;
       const victim = ws[Math.floor(Math.random() * ws.length)]!;
       await c.cluster.killWorker(victim.workerId);
       killed++;

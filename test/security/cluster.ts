@@ -3,8 +3,8 @@
 
 import { Client, Scheduler } from "../../node/index.js";
 import type { SchedulerOptions } from "../../src/index.js";
-import { timingSafeSecretEquals } from "../../node/secrets.js";
-import { WorkerGroup } from "../../node/worker-group.js";
+import { timingSafeSecretEquals } from "../../node/platform/secrets.js";
+import { WorkerGroup } from "../../node/hosts/worker-group.js";
 import { consoleLogger, setLogger } from "../../src/internal.js";
 
 export const CLIENT = "client-secret-0123456789";

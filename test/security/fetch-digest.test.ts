@@ -8,8 +8,8 @@
 import assert from "node:assert/strict";
 import { afterEach, beforeEach, describe, test } from "node:test";
 import { Client, Scheduler } from "../../node/index.js";
-import { timingSafeSecretEquals } from "../../node/secrets.js";
-import { WorkerGroup } from "../../node/worker-group.js";
+import { timingSafeSecretEquals } from "../../node/platform/secrets.js";
+import { WorkerGroup } from "../../node/hosts/worker-group.js";
 import { setLogger, type Logger } from "../../src/internal.js";
 import { CLIENT, TAB, WORKER } from "./cluster.js";
 

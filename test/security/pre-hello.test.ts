@@ -7,8 +7,8 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { Client, Scheduler } from "../../node/index.js";
-import { timingSafeSecretEquals } from "../../node/secrets.js";
-import { WorkerGroup } from "../../node/worker-group.js";
+import { timingSafeSecretEquals } from "../../node/platform/secrets.js";
+import { WorkerGroup } from "../../node/hosts/worker-group.js";
 import {
   consoleLogger,
   encodePacket,

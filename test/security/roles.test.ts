@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { Client, GraphCycleError, Scheduler } from "../../node/index.js";
-import { WorkerGroup } from "../../node/worker-group.js";
+import { WorkerGroup } from "../../node/hosts/worker-group.js";
 import { consoleLogger, serialize, setLogger, type Message } from "../../src/internal.js";
 import { CLIENT, guardedCluster, TAB, WORKER, type GuardedCluster } from "./cluster.js";
 import { Hostile } from "./hostile.js";

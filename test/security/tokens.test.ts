@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { Client, HandshakeError, Scheduler } from "../../node/index.js";
-import { timingSafeSecretEquals } from "../../node/secrets.js";
+import { timingSafeSecretEquals } from "../../node/platform/secrets.js";
 import { setLogger, type Logger } from "../../src/internal.js";
 import { portableSecretEquals } from "../../src/util/secret.js";
 import { startNode } from "../helpers/process.js";

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import type { Client, Scheduler } from "../../node/index.js";
-import { WorkerGroup } from "../../node/worker-group.js";
+import { WorkerGroup } from "../../node/hosts/worker-group.js";
 import { digestOf, serialize, type Message } from "../../src/internal.js";
 import { guardedCluster, TAB, type GuardedCluster } from "./cluster.js";
 import { Hostile } from "./hostile.js";

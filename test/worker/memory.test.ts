@@ -6,7 +6,7 @@ import { existsSync, readdirSync } from "node:fs";
 import { test } from "node:test";
 import { deserialize, serialize, WorkerState, type Serialized } from "../../src/internal.js";
 import type { SpillStore } from "../../src/worker/spill.js";
-import { DiskSpillStore, makeSpillDirectory } from "../../node/spill.js";
+import { DiskSpillStore, makeSpillDirectory } from "../../node/platform/spill.js";
 
 /** A SpillStore in a Map, recording what was written (the disk store is tested below). */
 class MapStore implements SpillStore {

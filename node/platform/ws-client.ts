@@ -6,11 +6,11 @@
 //
 // Speaks RFC 6455 as a client: the HTTP upgrade, binary/text/continuation/close/ping/pong frames;
 // sends binary frames with an all-zero mask (see ws-listen.ts's zeroMask for why that is fine
-// between meshwork's own processes). Servers are `ws` (node/ws-listen.ts) or anything standard.
+// between meshwork's own processes). Servers are `ws` (node/platform/ws-listen.ts) or anything standard.
 
 import { createHash, randomBytes } from "node:crypto";
 import { connect as netConnect, type Socket } from "node:net";
-import type { SocketLike } from "../src/comm/socket.js";
+import type { SocketLike } from "../../src/comm/socket.js";
 
 const GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 const CONNECTING = 0;

@@ -5,12 +5,12 @@
 // first use of a ws:// or wss:// address: a LocalCluster uses in-process links only and should not
 // pay for them at start.
 
-import { setClientPlatform } from "../src/client/platform.js";
-import { registerTransport } from "../src/comm/registry.js";
-import { setReceiveAhead } from "../src/util/receive-buffers.js";
-import type { Transport, TransportOptions } from "../src/comm/types.js";
+import { setClientPlatform } from "../../src/client/platform.js";
+import { registerTransport } from "../../src/comm/registry.js";
+import { setReceiveAhead } from "../../src/util/receive-buffers.js";
+import type { Transport, TransportOptions } from "../../src/comm/types.js";
 import { bundleModule } from "./bundle.js";
-import "./threads-scheduler.js"; // registers the "threads" scheduler
+import "../hosts/threads-scheduler.js"; // registers the "threads" scheduler
 import "./io.js"; // file:// stores, and paths resolved against the working directory
 
 /** Lets pending I/O run: setImmediate runs after I/O callbacks, without a timer's minimum delay. */
@@ -23,11 +23,11 @@ function lazyWs(scheme: "ws" | "wss" | "relay" | "relays"): Transport {
   let real: Promise<Transport> | null = null;
   const load = () =>
     (real ??= Promise.all([
-      import("../src/comm/ws.js"),
+      import("../../src/comm/ws.js"),
       import("./ws-listen.js"),
-      import("../src/protocol/compression.js"),
+      import("../../src/protocol/compression.js"),
       import("./deflate.js"),
-      import("../src/comm/relay.js"),
+      import("../../src/comm/relay.js"),
     ]).then(([ws, node, compression, deflate, relay]) => {
       compression.setDeflate(deflate.zlibDeflate); // links of this thread compress with native zlib
       const t =

@@ -2,8 +2,8 @@
 // compared with crypto.timingSafeEqual. Injected into schedulers and workers started from Node.
 
 import { createHash, timingSafeEqual } from "node:crypto";
-import type { SecretCompare } from "../src/util/secret.js";
-import type { DigestMaker } from "../src/util/sha256.js";
+import type { SecretCompare } from "../../src/util/secret.js";
+import type { DigestMaker } from "../../src/util/sha256.js";
 
 export const timingSafeSecretEquals: SecretCompare = (given, expected) => {
   const a = createHash("sha256").update(given, "utf8").digest();

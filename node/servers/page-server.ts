@@ -1,5 +1,5 @@
 // A scheduler on the network that also serves the worker page: one HTTP server for the WebSocket
-// connections of clients and workers, the relay (node/relay-hub.ts) and the page's static files
+// connections of clients and workers, the relay (node/servers/relay-hub.ts) and the page's static files
 // (built into dist/page by scripts/build.mjs). Opening the page's link lends that tab to the cluster.
 // It also serves the browser-client bundle, /meshwork.js, for pages that use meshwork as a client.
 
@@ -7,18 +7,18 @@ import { createHash } from "node:crypto";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { fileURLToPath } from "node:url";
-import "../src/index.js"; // the in-process transport, for the scheduler's own address
-import "./platform.js"; // ws:// and relay://
-import type { Listener } from "../src/comm/registry.js";
-import { linkInfo, workerInfo } from "../src/scheduler/queries.js";
-import { Scheduler, type SchedulerOptions } from "../src/scheduler/server.js";
+import "../../src/index.js"; // the in-process transport, for the scheduler's own address
+import "../platform/platform.js"; // ws:// and relay://
+import type { Listener } from "../../src/comm/registry.js";
+import { linkInfo, workerInfo } from "../../src/scheduler/queries.js";
+import { Scheduler, type SchedulerOptions } from "../../src/scheduler/server.js";
 import { dataHandler, isDataRequest, type DataServeOptions } from "./data-server.js";
 import { RelayHub } from "./relay-hub.js";
 import { dashboardHandler, dashboardLink, isDashboardPath } from "./dashboard-server.js";
-import { timingSafeSecretEquals } from "./secrets.js";
-import { ArgumentError } from "../src/errors.js";
-import { randomId } from "../src/util/ids.js";
-import { matches } from "../src/util/secret.js";
+import { timingSafeSecretEquals } from "../platform/secrets.js";
+import { ArgumentError } from "../../src/errors.js";
+import { randomId } from "../../src/util/ids.js";
+import { matches } from "../../src/util/secret.js";
 
 /** The page and its scripts may load from this origin only; the page connects to it only. */
 const PAGE_CSP =
@@ -54,7 +54,7 @@ const CHUNK_NAME = /^[\w-]+\.js$/;
 /** Where the built page is: dist/page, also when running from TypeScript source. */
 function pageDirectory(): URL {
   const here = import.meta.url;
-  const dir = here.endsWith(".ts") ? new URL("../dist/page/", here) : new URL("../page/", here);
+  const dir = here.endsWith(".ts") ? new URL("../../dist/page/", here) : new URL("../../page/", here);
   if (!existsSync(fileURLToPath(new URL("index.html", dir))))
     throw new Error(`the worker page is not built (${fileURLToPath(dir)}); run \`npm run build\` first`);
   return dir;
@@ -63,7 +63,7 @@ function pageDirectory(): URL {
 /**
  * Serves the worker page's files, the browser-client bundle /meshwork.js, and `GET /api/status` (workers and the links between them, for
  * whoever presents `statusToken` as `Authorization: Bearer …` or `?token=`), and /data/… through
- * `data` when given (node/data-server.ts); anything else is 404.
+ * `data` when given (node/servers/data-server.ts); anything else is 404.
  */
 export function pageHandler(
   scheduler?: Scheduler,
@@ -194,6 +194,9 @@ export async function servePage(
     // A browser may reach, through the relay, the data servers of the scheduler's workers only, each
     // once it has answered the scheduler's challenge at its address.
     canReach: (address) => scheduler.reachable(address),
+    // A tab's relay slot likewise: once its data server answered the challenge through that slot.
+    canReachSlot: (slot, token) => scheduler.reachableSlot(slot, token),
+    onSlotClosed: (slot) => scheduler.relaySlotClosed(slot),
   });
   const dashboardToken = options.dashboardToken ?? options.statusToken;
   if (dashboardToken !== undefined && dashboardToken === options.tabToken) {

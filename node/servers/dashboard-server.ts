@@ -7,10 +7,10 @@ import { existsSync, readFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
-import { AddressWindow, DEFAULT_FAILED_LOGINS_PER_MINUTE, LogThrottle } from "../src/comm/gate.js";
-import type { Scheduler } from "../src/scheduler/server.js";
-import { matches } from "../src/util/secret.js";
-import { timingSafeSecretEquals } from "./secrets.js";
+import { AddressWindow, DEFAULT_FAILED_LOGINS_PER_MINUTE, LogThrottle } from "../../src/comm/gate.js";
+import type { Scheduler } from "../../src/scheduler/server.js";
+import { matches } from "../../src/util/secret.js";
+import { timingSafeSecretEquals } from "../platform/secrets.js";
 
 /** Milliseconds between frames: the panels update about once a second. */
 export const FRAME_INTERVAL_MS = 1_000;
@@ -45,7 +45,7 @@ export function isDashboardPath(path: string): boolean {
 /** Where the built dashboard is: dist/dashboard, also when running from TypeScript source. */
 function dashboardDirectory(): URL {
   const here = import.meta.url;
-  return here.endsWith(".ts") ? new URL("../dist/dashboard/", here) : new URL("../dashboard/", here);
+  return here.endsWith(".ts") ? new URL("../../dist/dashboard/", here) : new URL("../../dashboard/", here);
 }
 
 /** The dashboard's link for a scheduler whose HTTP origin is `origin` ("http://127.0.0.1:8787"). */

@@ -5,9 +5,9 @@
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { Worker as Thread } from "node:worker_threads";
-import { inprocHub, type HubLink } from "../src/comm/inproc.js";
-import { isBridgeMessage } from "../src/comm/rtc-link.js";
-import { serveThreadBridge } from "./rtc.js";
+import { inprocHub, type HubLink } from "../../src/comm/inproc.js";
+import { isBridgeMessage } from "../../src/comm/rtc-link.js";
+import { serveThreadBridge } from "../platform/rtc.js";
 
 /** What the main thread tells a new worker thread (workerData). */
 export interface ThreadWorkerConfig {
@@ -58,7 +58,7 @@ export const THREAD_CLOSE_GRACE_MS = 2_000;
 export function threadEntry(): URL {
   const here = import.meta.url;
   const entry = here.endsWith(".ts")
-    ? new URL("../dist/node/worker-thread.js", here)
+    ? new URL("../../dist/node/hosts/worker-thread.js", here)
     : new URL("./worker-thread.js", here);
   if (!existsSync(fileURLToPath(entry))) {
     throw new Error(`meshwork's worker thread entry is missing (${fileURLToPath(entry)}); run \`npm run build\` first`);

@@ -8,8 +8,8 @@ import { type FileHandle, open, realpath } from "node:fs/promises";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { sep } from "node:path";
 import { pipeline } from "node:stream/promises";
-import { ArgumentError } from "../src/errors.js";
-import { log } from "../src/log.js";
+import { ArgumentError } from "../../src/errors.js";
+import { log } from "../../src/log.js";
 
 /** Where the directory appears on the scheduler's port. */
 export const DATA_PREFIX = "/data/";

@@ -5,14 +5,14 @@
 // Persisted results come back to this thread (as on Dask's threaded scheduler, they live in the
 // process), so nothing needs the pool afterwards.
 
-import type { Client } from "../src/client/client.js";
-import { Literal, type GraphNode } from "../src/graph/task.js";
+import type { Client } from "../../src/client/client.js";
+import { Literal, type GraphNode } from "../../src/graph/task.js";
 import {
   registerScheduler,
   type GraphScheduler,
   type PreparedGraph,
   type SchedulerSession,
-} from "../src/graph/collection.js";
+} from "../../src/graph/collection.js";
 import type { LocalCluster } from "./local-cluster.js";
 
 interface Pool {
@@ -27,7 +27,7 @@ let closeTimer: ReturnType<typeof setTimeout> | undefined;
 async function start(): Promise<Pool> {
   const [{ LocalCluster }, { Client }] = await Promise.all([
     import("./local-cluster.js"),
-    import("../src/client/client.js"),
+    import("../../src/client/client.js"),
   ]);
   const cluster = await LocalCluster.start({ logLevel: "error", dashboard: false });
   try {

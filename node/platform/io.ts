@@ -10,9 +10,9 @@ import { mkdir, open, readdir, rename, rm, stat, writeFile } from "node:fs/promi
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { isMainThread } from "node:worker_threads";
-import { StoreError } from "../src/errors.js";
-import { registerStoreScheme, setPathResolver, type ByteRange, type Store } from "../src/io/store.js";
-import { registerHdf5Files } from "../src/io/netcdf4.js";
+import { StoreError } from "../../src/errors.js";
+import { registerStoreScheme, setPathResolver, type ByteRange, type Store } from "../../src/io/store.js";
+import { registerHdf5Files } from "../../src/io/netcdf4.js";
 import { NodeHttpStore } from "./http-store.js";
 
 class FileStore implements Store {

@@ -6,8 +6,8 @@
 import { mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Serialized } from "../src/protocol/refs.js";
-import type { SpillStore } from "../src/worker/spill.js";
+import { Serialized } from "../../src/protocol/refs.js";
+import type { SpillStore } from "../../src/worker/spill.js";
 
 const align8 = (n: number) => (n + 7) & ~7;
 

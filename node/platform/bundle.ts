@@ -7,8 +7,8 @@ import { existsSync } from "node:fs";
 import { relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { BuildFailure, BuildOptions, Message } from "esbuild";
-import type { BundledModule } from "../src/client/platform.js";
-import { ArgumentError } from "../src/errors.js";
+import type { BundledModule } from "../../src/client/platform.js";
+import { ArgumentError } from "../../src/errors.js";
 
 export async function bundleModule(module: string | URL): Promise<BundledModule> {
   const entry = module instanceof URL || module.startsWith("file:") ? fileURLToPath(module) : resolve(module);

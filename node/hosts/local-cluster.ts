@@ -11,16 +11,16 @@ import {
   type LogLevel,
   type RetireResult,
   type TransportOptions,
-} from "../src/internal.js";
-import { parseBytes } from "../src/util/bytes.js";
+} from "../../src/internal.js";
+import { parseBytes } from "../../src/util/bytes.js";
 import type { ThreadWorker } from "./thread-host.js";
 import { WorkerGroup } from "./worker-group.js";
-import type { DataServeOptions } from "./data-server.js";
-import type { ServedPage } from "./page-server.js";
-import type { ServedDashboard } from "./dashboard-server.js";
-import { randomId } from "../src/util/ids.js";
-import { timingSafeSecretEquals } from "./secrets.js";
-import { setStoreCredentials } from "../src/io/store.js";
+import type { DataServeOptions } from "../servers/data-server.js";
+import type { ServedPage } from "../servers/page-server.js";
+import type { ServedDashboard } from "../servers/dashboard-server.js";
+import { randomId } from "../../src/util/ids.js";
+import { timingSafeSecretEquals } from "../platform/secrets.js";
+import { setStoreCredentials } from "../../src/io/store.js";
 
 export interface LocalClusterOptions {
   /** Worker threads to start. Default: the number of CPU cores. */
@@ -126,7 +126,7 @@ export class LocalCluster {
     let dataOrigin: string | undefined;
     if (page) {
       try {
-        const { servePage } = await import("./page-server.js"); // HTTP, the relay and `ws`: only when asked for
+        const { servePage } = await import("../servers/page-server.js"); // HTTP, the relay and `ws`: only when asked for
         const serveData = typeof page.serveData === "string" ? { directory: page.serveData } : page.serveData;
         // /api/status answers the client token, or (a cluster whose clients need none) the page's token.
         served = await servePage(scheduler, {
@@ -151,7 +151,7 @@ export class LocalCluster {
     let ownDashboard: ServedDashboard | null = null;
     if (dashboard && !served) {
       try {
-        const { serveDashboard } = await import("./dashboard-server.js"); // node:http: only when asked for
+        const { serveDashboard } = await import("../servers/dashboard-server.js"); // node:http: only when asked for
         ownDashboard = await serveDashboard(scheduler, {
           host: dashboard.host ?? "127.0.0.1",
           port: dashboard.port ?? 0,

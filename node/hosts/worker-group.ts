@@ -1,14 +1,14 @@
 // A group of worker threads in this process, all joined to one scheduler: the workers of a
 // LocalCluster (in-process links) and of a `meshwork worker` process (WebSocket links).
 
-import type { TransportOptions } from "../src/comm/types.js";
-import { ArgumentError } from "../src/errors.js";
-import { log } from "../src/log.js";
-import { randomId } from "../src/util/ids.js";
-import type { LogLevel } from "../src/log.js";
-import { parseBytes } from "../src/util/bytes.js";
+import type { TransportOptions } from "../../src/comm/types.js";
+import { ArgumentError } from "../../src/errors.js";
+import { log } from "../../src/log.js";
+import { randomId } from "../../src/util/ids.js";
+import type { LogLevel } from "../../src/log.js";
+import { parseBytes } from "../../src/util/bytes.js";
 import { rmSync } from "node:fs";
-import { makeSpillDirectory } from "./spill.js";
+import { makeSpillDirectory } from "../platform/spill.js";
 import { startThreadWorker, type ThreadWorker } from "./thread-host.js";
 
 export interface WorkerGroupOptions {

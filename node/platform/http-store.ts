@@ -10,8 +10,8 @@
 // https:. A keep-alive connection the server closed while idle is retried once on a new one.
 
 import { connect, type Socket } from "node:net";
-import { StoreError } from "../src/errors.js";
-import { HttpStore, requestHeaders, type ByteRange, type Store } from "../src/io/store.js";
+import { StoreError } from "../../src/errors.js";
+import { HttpStore, requestHeaders, type ByteRange, type Store } from "../../src/io/store.js";
 
 /** A response head larger than this is refused (ours are a few hundred bytes). */
 const MAX_HEAD_BYTES = 64 * 1024;

@@ -6,10 +6,10 @@ import { createServer as createHttpServer, type IncomingMessage, type ServerResp
 import { createServer as createHttpsServer } from "node:https";
 import type { Duplex } from "node:stream";
 import type { WebSocket } from "ws";
-import type { SocketLike } from "../src/comm/socket.js";
+import type { SocketLike } from "../../src/comm/socket.js";
 import { FastWebSocket } from "./ws-client.js";
-import { PRE_HELLO_MAX_PACKET_BYTES, type TransportListener, type TransportOptions } from "../src/comm/types.js";
-import { ConnectError } from "../src/errors.js";
+import { PRE_HELLO_MAX_PACKET_BYTES, type TransportListener, type TransportOptions } from "../../src/comm/types.js";
+import { ConnectError } from "../../src/errors.js";
 
 /** TLS material for wss:// (PEM strings). `ca` lets a client trust a self-signed certificate. */
 export interface TlsOptions {
@@ -96,7 +96,7 @@ export async function listenWs(
 export function setMaxPayload(ws: WebSocket, bytes: number): void {
   const receiver = (ws as unknown as { _receiver?: { _maxPayload?: unknown } })._receiver;
   if (!receiver || typeof receiver._maxPayload !== "number")
-    throw new Error("this version of `ws` keeps no per-socket _maxPayload: node/ws-listen.ts must be updated");
+    throw new Error("this version of `ws` keeps no per-socket _maxPayload: node/platform/ws-listen.ts must be updated");
   receiver._maxPayload = bytes;
 }
 

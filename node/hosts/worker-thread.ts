@@ -3,16 +3,16 @@
 
 import { parentPort, workerData } from "node:worker_threads";
 // Only what a worker needs: not the client (and its source parser), nor the compressor until a link uses it.
-import { inprocHub, inprocTransport } from "../src/comm/inproc.js";
-import { registerTransport } from "../src/comm/registry.js";
-import { isBridgeMessage } from "../src/comm/rtc-link.js";
-import { consoleLogger, setLogger, type LogLevel } from "../src/log.js";
-import { Worker } from "../src/worker/server.js";
-import { nodeYield } from "./platform.js";
-import { nodeUsesWebRtcFor, threadBridge } from "./rtc.js";
-import { DiskSpillStore } from "./spill.js";
+import { inprocHub, inprocTransport } from "../../src/comm/inproc.js";
+import { registerTransport } from "../../src/comm/registry.js";
+import { isBridgeMessage } from "../../src/comm/rtc-link.js";
+import { consoleLogger, setLogger, type LogLevel } from "../../src/log.js";
+import { Worker } from "../../src/worker/server.js";
+import { nodeYield } from "../platform/platform.js";
+import { nodeUsesWebRtcFor, threadBridge } from "../platform/rtc.js";
+import { DiskSpillStore } from "../platform/spill.js";
 import type { ThreadControl, ThreadWorkerConfig } from "./thread-host.js";
-import { nativeSha256, timingSafeSecretEquals } from "./secrets.js";
+import { nativeSha256, timingSafeSecretEquals } from "../platform/secrets.js";
 
 registerTransport(inprocTransport);
 const port = parentPort!;

@@ -5,9 +5,9 @@
 // loads the native module.
 
 import type { MessagePort, Worker as Thread } from "node:worker_threads";
-import type { PeerConnectionLike } from "../src/comm/rtc-host.js";
-import type { RtcConfig } from "../src/protocol/messages.js";
-import { bridgeEnd, serveBridge, type BridgeEnd } from "../src/comm/rtc-link.js";
+import type { PeerConnectionLike } from "../../src/comm/rtc-host.js";
+import type { RtcConfig } from "../../src/protocol/messages.js";
+import { bridgeEnd, serveBridge, type BridgeEnd } from "../../src/comm/rtc-link.js";
 
 /**
  * Makes RTCPeerConnections with node-datachannel, with the cluster's ICE settings (by default none:
