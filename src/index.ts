@@ -9,7 +9,7 @@ registerTransport(inprocTransport);
 import "./client/local.js"; // the single-machine scheduler ("sync")
 
 export { Client } from "./client/client.js";
-export type { ClientOptions, ScatterOptions, TaskSubmitter, MapIterables } from "./client/client.js";
+export type { ClientOptions, ScatterOptions, TaskSubmitter, MapIterables } from "./client/options.js";
 export type { ClientEventMap, ClientEventType } from "./client/events.js";
 export { Future } from "./client/future.js";
 export type { FutureStatus } from "./client/future.js";

@@ -43,7 +43,13 @@ function rejectAll(want: Want, err: Error): void {
 /** Times a key is looked up again with the scheduler before it counts as lost. */
 const MAX_LOOKUPS = 3;
 
-export class DataPlane {
+/**
+ * A client's data plane: fetches results from the workers that hold them (batched per worker,
+ * asking the scheduler again on a miss; verified ones checked against their digests) and puts
+ * scattered data on them. The
+ * worker's counterpart, which serves those fetches, is WorkerDataPlane (worker/data-plane.ts).
+ */
+export class ClientDataPlane {
   private pending = new Map<string, Want>();
   /** Every fetch not yet settled, pending or in flight, by key. */
   private readonly active = new Map<string, Want>();

@@ -70,7 +70,8 @@ export async function welcome(
   let msg: Awaited<ReturnType<Comm["next"]>>;
   try {
     msg = await comm.next(timeoutMs);
-  } catch (err) {
+  } catch {
+    // A timeout or a closed connection: either way no hello came.
     silent.warn(`closing a connection from ${comm.peerAddress}: no hello within ${timeoutMs} ms`);
     comm.close(`no hello within ${timeoutMs} ms`);
     return null;

@@ -7,7 +7,7 @@ import type { Admission } from "../comm/handshake.js";
 import { log } from "../log.js";
 import type { Hello, WorkerHello } from "../protocol/messages.js";
 import { matches, portableSecretEquals } from "../util/secret.js";
-import type { SchedulerOptions } from "./server.js";
+import type { SchedulerOptions } from "./options.js";
 import type { SchedulerState } from "./state.js";
 import type { DataGrants } from "./grants.js";
 

@@ -18,10 +18,14 @@ import type { TransportOptions } from "../comm/types.js";
 import { randomId } from "../util/ids.js";
 import { ArgumentError } from "../errors.js";
 import { log } from "../log.js";
-import { holders } from "./outbox.js";
-import type { SchedulerState } from "./state.js";
+import { holders, type TaskState, type WorkerRecord } from "./model.js";
 import type { DepLocation, ScatterPlacement } from "../protocol/messages.js";
-import type { WorkerRecord } from "./model.js";
+
+/** What granting reads of the scheduler's state (SchedulerState has it). */
+interface Holdings {
+  readonly tasks: ReadonlyMap<string, TaskState>;
+  readonly workers: ReadonlyMap<string, WorkerRecord>;
+}
 
 /** The name a client's data connections give in their hello (client/client.ts names its PeerPool so). */
 export function clientReader(clientId: string): string {
@@ -95,7 +99,7 @@ export class DataGrants {
 
 /** Record<key, { who, tickets }>: who holds each key, with `clientId`'s tickets to fetch it there. */
 export function locate(
-  s: SchedulerState,
+  s: Holdings,
   grants: DataGrants,
   clientId: string,
   keys: string[],
@@ -114,19 +118,23 @@ export function locate(
 /**
  * Fresh tickets for a worker whose tickets to fetch `keys` expired (renew-tickets): only for keys
  * the scheduler told it to compute or fetch and that are in memory; any other key gets no holder
- * (the worker gives up on it as on a key nobody has) and the claim is recorded as ignored.
+ * (the worker gives up on it as on a key nobody has; worker-events.ts records the claim as ignored).
  */
-export function renewTickets(s: SchedulerState, grants: DataGrants, ws: WorkerRecord, keys: string[]): DepLocation[] {
+export function renewTickets(
+  s: Holdings,
+  grants: DataGrants | undefined,
+  ws: WorkerRecord,
+  keys: string[],
+): DepLocation[] {
   const out: DepLocation[] = [];
   for (const key of keys) {
     const ts = s.tasks.get(key);
-    if (!ws.told.has(key)) s.ignoredClaim(ws, key, "renew-tickets");
     if (ts?.state !== "memory" || !ws.told.has(key)) {
       out.push({ key, who: [], nbytes: 0 });
       continue;
     }
     const who = holders(ts);
-    const loc: DepLocation = { key, who, nbytes: ts.nbytes, tickets: grants.tickets("get", who, ws.name, key) };
+    const loc: DepLocation = { key, who, nbytes: ts.nbytes, tickets: grants?.tickets("get", who, ws.name, key) };
     if (ts.digest !== null) loc.digest = ts.digest;
     out.push(loc);
   }
@@ -139,7 +147,7 @@ export function renewTickets(s: SchedulerState, grants: DataGrants, ws: WorkerRe
  * ("key\naddress") until the client's update-data reports it.
  */
 export function placeScatter(
-  s: SchedulerState,
+  s: Holdings,
   grants: DataGrants,
   clientId: string,
   keys: string[],

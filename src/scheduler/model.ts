@@ -173,8 +173,12 @@ export class WorkerRecord {
   /** The worker's memory is full: it starts no tasks, so none are sent to it (heartbeat). */
   paused = false;
   executing = 0;
+  /** Tasks ready to run on it, waiting for a thread (from its last heartbeat). */
+  ready = 0;
   tasksDone = 0;
   lastSeen = 0;
+  /** Let go for its silence (ttl.ts): its connection is being closed, and its leaving is no goodbye. */
+  expired = false;
   /** The worker can make WebRTC data links. */
   webrtc = false;
   /**
@@ -242,4 +246,11 @@ export function groupOf(key: string): string {
   if (block) return block[1]!;
   const i = key.lastIndexOf("-");
   return i > 0 ? key.slice(0, i) : key;
+}
+
+/** Data-server addresses of the workers holding `ts`. */
+export function holders(ts: TaskState): string[] {
+  const out: string[] = [];
+  for (const ws of ts.whoHas) out.push(ws.address);
+  return out;
 }

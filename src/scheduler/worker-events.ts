@@ -1,118 +1,33 @@
 // What workers report to the scheduler, as events on its state: tasks finished, failed or
 // started elsewhere, data a worker could not find, replicas it gained or could not get, its
-// heartbeat, and the worker itself gone. SchedulerState's methods of the same names call these.
+// heartbeat. SchedulerState.handle calls these with the events (events.ts); a worker gone is
+// worker-removal.ts.
 
-import type { ErrorData } from "../errors.js";
-import { comparePriority } from "../graph/priority.js";
-import type { LinkReport } from "../protocol/messages.js";
-import type { Serialized } from "../protocol/refs.js";
-import type { TaskState, WorkerRecord } from "./model.js";
-import { retiredWorkerLeft } from "./retire.js";
-import { tellRecomputing } from "./no-worker.js";
-import { NO_EXTRA, type SchedulerState } from "./state.js";
+import type {
+  AcquireFailed,
+  AddKeys,
+  Heartbeat,
+  MissingData,
+  RenewTickets,
+  TaskErred,
+  TaskFinished,
+  TaskStarted,
+} from "../protocol/messages.js";
+import type { FromWorker } from "./events.js";
+import { NO_EXTRA, type Core } from "./core.js";
+import { renewTickets as ticketsFor } from "./grants.js";
 import { addOpinion, agreementNeeded } from "./verify.js";
 
-/** What removing a worker did, for the shell's log. */
-export interface WorkerRemoval {
-  name: string;
-  /** Tasks it was running (or results only it held) that are being computed again. */
-  rerun: number;
-  /** Of those, results that were lost (the rest were running). */
-  recomputed: number;
-  /** Tasks that failed with KilledWorkerError instead. */
-  failed: number;
+/** A worker says it is running `key` (see TaskStarted). */
+export function taskStarted(s: Core, e: FromWorker<TaskStarted>): void {
+  const ws = s.workers.get(e.worker);
+  const ts = s.tasks.get(e.key);
+  if (ws && ts && ts.processingOn === ws) ws.started.add(ts);
 }
 
-/** Whether `ws` dying while running `ts` counts towards KilledWorkerError: always when trusted, once per address when not. */
-function countsAsKill(ts: TaskState, ws: WorkerRecord): boolean {
-  if (ws.trusted) return true;
-  ts.diedOnHosts ??= new Set();
-  if (ts.diedOnHosts.has(ws.host)) return false;
-  ts.diedOnHosts.add(ws.host);
-  return true;
-}
-
-/**
- * A worker left or died: recompute what it was running and what only it held. Only a worker that
- * died (`graceful` false) counts against the tasks it was running (KilledWorkerError); one that
- * said goodbye (scaled down, closed) did not die of them.
- */
-export function removeWorker(
-  s: SchedulerState,
-  id: string,
-  reason: string,
-  graceful = false,
-): WorkerRemoval | undefined {
-  const ws = s.workers.get(id);
-  if (!ws) return undefined;
-  ws.status = "gone";
-  s.workers.delete(id);
-  s.workersByAddress.delete(ws.address);
-  s.begin(`worker-removed`);
-  const suspects = graceful ? new Set<TaskState>() : suspectsOf(ws);
-  const lost: TaskState[] = [];
-  const lostResults = new Set<TaskState>();
-  for (const ts of ws.processing) {
-    lost.push(ts);
-    if (suspects.has(ts) && countsAsKill(ts, ws)) ts.suspicious++;
-    if (ts.suspicious >= s.allowedFailures && suspects.has(ts)) {
-      s.transition(ts, "erred", {
-        workerGone: true,
-        error: {
-          name: "KilledWorkerError",
-          code: "KILLED_WORKER",
-          message: `task ${ts.key} was running on ${ts.suspicious} workers when they died (last: ${ws.name}, ${reason}); it is stopped rather than kill more`,
-        },
-      });
-    } else {
-      s.transition(ts, "released", { workerGone: true });
-    }
-  }
-  for (const ts of ws.hasWhat) {
-    ts.whoHas.delete(ws);
-    if (ts.whoHas.size === 0 && ts.state === "memory") {
-      s.transition(ts, "released", { workerGone: true });
-      if (s.isNeeded(ts)) {
-        lost.push(ts);
-        lostResults.add(ts); // its wanting clients were told by key-lost
-      }
-    }
-  }
-  // Its answers for tasks under verification count no more: those tasks start over.
-  for (const ts of ws.opinions) {
-    if (ts.state !== "verifying") continue;
-    lost.push(ts);
-    s.transition(ts, "released", { workerGone: true });
-  }
-  ws.opinions.clear();
-  ws.vouched.clear();
-  ws.hasWhat.clear();
-  ws.processing.clear();
-  ws.started.clear();
-  for (const [ts, to] of s.pendingReplicas) if (to === ws) s.pendingReplicas.delete(ts);
-  if (ws.retiring) retiredWorkerLeft(s, ws.retiring, ws);
-  s.run();
-  if (lost.length > 0)
-    tellRecomputing(s, lost, `worker ${ws.name} ${graceful ? "left" : "was lost"} (${reason})`, lostResults);
-  let rerun = 0;
-  let failed = 0;
-  for (const ts of lost) {
-    if (ts.state === "erred") failed++;
-    else if (ts.state !== "forgotten" && ts.state !== "released") rerun++;
-  }
-  return { name: ws.name, rerun, failed, recomputed: lostResults.size };
-}
-
-export function taskFinished(
-  s: SchedulerState,
-  workerId: string,
-  key: string,
-  nbytes: number,
-  duration: number,
-  value?: Serialized,
-  held = false,
-  digest?: string,
-): void {
+/** `held`: the worker already held the result and ran nothing; `digest`: the result's SHA-256, when the task is being verified (verify.ts). */
+export function taskFinished(s: Core, e: FromWorker<TaskFinished>): void {
+  const { worker: workerId, key, nbytes, duration, value, held = false, digest } = e;
   const ws = s.workers.get(workerId);
   const ts = s.tasks.get(key);
   if (!ws) return;
@@ -137,7 +52,8 @@ export function taskFinished(
   s.run();
 }
 
-export function taskErred(s: SchedulerState, workerId: string, key: string, error: ErrorData): void {
+export function taskErred(s: Core, e: FromWorker<TaskErred>): void {
+  const { worker: workerId, key, error } = e;
   const ws = s.workers.get(workerId);
   const ts = s.tasks.get(key);
   if (!ws || !ts || ts.state !== "processing" || ts.processingOn !== ws) return;
@@ -152,7 +68,8 @@ export function taskErred(s: SchedulerState, workerId: string, key: string, erro
 }
 
 /** A worker could not get `dep` from `from`: the scheduler's record was wrong; fix it and retry. */
-export function missingData(s: SchedulerState, workerId: string, key: string, dep: string, from: string): void {
+export function missingData(s: Core, e: FromWorker<MissingData>): void {
+  const { worker: workerId, key, dep, from } = e;
   const ws = s.workers.get(workerId);
   if (!ws) return;
   s.begin("missing-data");
@@ -171,7 +88,8 @@ export function missingData(s: SchedulerState, workerId: string, key: string, de
 }
 
 /** A worker holds replicas it fetched (as dependencies, or asked to by a retirement). */
-export function addKeys(s: SchedulerState, workerId: string, keys: { key: string; nbytes: number }[]): void {
+export function addKeys(s: Core, e: FromWorker<AddKeys>): void {
+  const { worker: workerId, keys } = e;
   const ws = s.workers.get(workerId);
   if (!ws) return;
   for (const { key, nbytes } of keys) {
@@ -200,7 +118,8 @@ export function addKeys(s: SchedulerState, workerId: string, keys: { key: string
 }
 
 /** A worker could not fetch replicas it was asked for: ask again (elsewhere), or give up on them. */
-export function acquireFailed(s: SchedulerState, workerId: string, keys: string[]): void {
+export function acquireFailed(s: Core, e: FromWorker<AcquireFailed>): void {
+  const { worker: workerId, keys } = e;
   const ws = s.workers.get(workerId);
   if (!ws) return;
   s.begin("acquire-failed");
@@ -213,15 +132,9 @@ export function acquireFailed(s: SchedulerState, workerId: string, keys: string[
   s.run();
 }
 
-export function heartbeat(
-  s: SchedulerState,
-  workerId: string,
-  memory: number,
-  executing: number,
-  spilled = 0,
-  paused = false,
-  links?: LinkReport[],
-): void {
+/** How the worker is doing: memory, tasks executing and ready, paused or not, its data links. */
+export function heartbeat(s: Core, e: FromWorker<Heartbeat>): void {
+  const { worker: workerId, memory, executing, ready, spilled = 0, paused = false, links } = e;
   const ws = s.workers.get(workerId);
   if (!ws) return;
   if (links) {
@@ -236,6 +149,7 @@ export function heartbeat(
   ws.lastSeen = s.now;
   ws.memory = memory;
   ws.executing = executing;
+  ws.ready = ready;
   ws.spilled = spilled;
   if (paused === ws.paused) return;
   ws.paused = paused;
@@ -245,15 +159,10 @@ export function heartbeat(
   s.run();
 }
 
-/**
- * The tasks a worker that died may have died of: those it said it was running; if it said none
- * (it was in a run of quick tasks), the first in priority of those queued on it, since workers run
- * them in priority order. Counting every queued task instead would stop innocent tasks after a few
- * unrelated deaths (each worker holds a long queue).
- */
-function suspectsOf(ws: WorkerRecord): Set<TaskState> {
-  if (ws.started.size > 0) return new Set(ws.started);
-  let first: TaskState | null = null;
-  for (const ts of ws.processing) if (!first || comparePriority(ts.priority, first.priority) < 0) first = ts;
-  return new Set(first ? [first] : []);
+/** A worker's tickets expired: fresh ones for the keys it was told to fetch (grants.ts); a claim to any other is ignored. */
+export function renewTickets(s: Core, e: FromWorker<RenewTickets>): void {
+  const ws = s.workers.get(e.worker);
+  if (!ws) return;
+  for (const key of e.keys) if (!ws.told.has(key)) s.ignoredClaim(ws, key, "renew-tickets");
+  s.outbox.toWorker(ws, { op: "tickets", keys: ticketsFor(s, s.outbox.grants, ws, e.keys) });
 }

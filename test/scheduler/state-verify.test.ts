@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { serialize, type SchedulerState } from "../../src/internal.js";
-import { addWorker, cluster, lines, submit, task } from "../helpers/scheduler.js";
+import { addWorker, cluster, feed, lines, submit, take, task } from "../helpers/scheduler.js";
 
 const HONEST = "a".repeat(64);
 const FALSE = "f".repeat(64);
@@ -15,14 +15,23 @@ const OTHER = "0".repeat(64);
 function mixed(trusted: string[], untrusted: string[]): SchedulerState {
   const s = cluster(trusted);
   for (const id of untrusted) addWorker(s, id, {}, false, `h-${id}`);
-  s.takeInstructions();
+  take(s);
   return s;
 }
 
 /** `worker` reports `key` done with `digest`; returns the instructions as lines. */
 function answer(s: SchedulerState, worker: string, key: string, digest: string | undefined, value?: number): string[] {
-  s.taskFinished(worker, key, 8, 1, value === undefined ? undefined : serialize(value).payload, false, digest);
-  return lines(s.takeInstructions());
+  feed(s, {
+    op: "task-finished",
+    worker,
+    key,
+    nbytes: 8,
+    duration: 1,
+    value: value === undefined ? undefined : serialize(value).payload,
+    held: false,
+    digest,
+  });
+  return lines(take(s));
 }
 
 /** The worker `key` is processing on now. */
@@ -68,8 +77,8 @@ test("a liar is outvoted by the trusted witness: banned (name, address, host), r
   submit(s, [task("A", [], { workers: ["u1"] })]);
   answer(s, "u1", "A", FALSE, 1001);
   const value = serialize(1).payload;
-  s.taskFinished("t1", "A", 8, 1, value, false, HONEST);
-  const out = s.takeInstructions();
+  feed(s, { op: "task-finished", worker: "t1", key: "A", nbytes: 8, duration: 1, value, held: false, digest: HONEST });
+  const out = take(s);
   assert.deepEqual(lines(out), ["c key-in-memory A", "u1 free-keys A", "scheduler banned u1"]);
   assert.deepEqual(
     out[0]!.msg.op === "key-in-memory" && out[0]!.msg.value,
@@ -142,7 +151,7 @@ test("a witness that leaves sends the task round again; a worker whose answer wa
   submit(s, [task("A", [], { workers: ["u1"] })]);
   answer(s, "u1", "A", HONEST);
   const witness = sentTo(s, "A")!;
-  s.removeWorker(witness, "test");
+  feed(s, { op: "worker-removed", worker: witness, reason: "test" });
   assert.notEqual(s.tasks.get("A")!.state, "memory");
   assert.equal(s.tasks.get("A")!.opinions, null);
   assert.equal(s.workers.get("u1")!.opinions.size, 0);
@@ -169,7 +178,7 @@ test("verify: 1 and private tasks (and what depends on private data) never go to
   assert.match(s.storyOf("P").at(-1)?.note ?? "", /private data.*runs only on trusted workers, and none is connected/);
   assert.match(s.storyOf("A").at(-1)?.note ?? "", /verify: 1 and runs only on trusted workers/);
   addWorker(s, "t1");
-  s.takeInstructions();
+  take(s);
   assert.equal(sentTo(s, "P"), "t1");
   answer(s, "t1", "P", undefined);
   submit(s, [task("Q", ["P"])]);
@@ -179,7 +188,7 @@ test("verify: 1 and private tasks (and what depends on private data) never go to
 
 test("scattered private data marks its dependents private", () => {
   const s = mixed(["t1"], ["u1"]);
-  s.updateData("c", [{ key: "D", worker: "addr-t1", nbytes: 8, private: true }]);
+  feed(s, { op: "update-data", client: "c", entries: [{ key: "D", worker: "addr-t1", nbytes: 8, private: true }] });
   submit(s, [task("B", ["D"]), task("C", ["D"]), task("E", ["D"])]);
   for (const k of ["B", "C", "E"]) assert.equal(sentTo(s, k), "t1", `${k} is computed from private data`);
 });

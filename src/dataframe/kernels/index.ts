@@ -3,6 +3,7 @@
 
 import { ArgumentError } from "../../errors.js";
 import { readCsvPart } from "../io/csv-read.js";
+import { countParquetPart } from "../io/parquet-count.js";
 import { readParquetPart } from "../io/parquet-read.js";
 import { writePart } from "../io/write.js";
 import { Part } from "../part.js";
@@ -12,6 +13,7 @@ import { combineAgg, finalAgg, partialAgg, splitPartial, type AggPlan } from "./
 import { partBytes, rangeSplit, sortBounds, sortPart, sortParts, sortSample, splitRows } from "./sort.js";
 import { findGroups, splitByKey } from "./groups.js";
 import { mergeParts } from "./merge.js";
+import { countTrue } from "./expr-run.js";
 import { mapPartition } from "./map.js";
 import { quantileMerge, quantileSketch } from "./quantiles.js";
 import { assign, astype, concat, dropna, fillna, filter, head, length, rename, select } from "./verbs.js";
@@ -38,6 +40,9 @@ export const KERNELS = {
   dropna,
   head,
   len: length,
+  /** A filter's length: the rows where its expression is truthy, counted without making them. */
+  filterLen: countTrue,
+  parquetCount: countParquetPart,
   mapPartitions: mapPartition,
   aggPartial: partialAgg,
   aggCombine: combineAgg,

@@ -30,6 +30,7 @@ export function hashBytes(bytes: Uint8Array, b: number, e: number): number {
 }
 
 const BATCH = 16;
+// biome-ignore lint/correctness/noUnusedVariables: written, never read, so the prefetching reads are not dead code
 let sink = 0;
 
 function grown(a: Int32Array, n: number): Int32Array {
