@@ -9,6 +9,7 @@ import { registerCountFusers } from "./count-fuse.js";
 /** Builtin names, used by the graph builders. */
 export const DF = {
   parquetRead: "df.parquet-read",
+  readThen: "df.read-then",
   csvRead: "df.csv-read",
   write: "df.write",
   filter: "df.filter",

@@ -288,6 +288,10 @@ function decode(
   const out = isString ? null : (new (storageOf(type))(rows) as Values);
   const sink = isString ? new ByteSink(Number(meta.total_uncompressed_size ?? 0)) : null;
   const offsets = isString ? new Int32Array(rows + 1) : null;
+  // Strings: while every page is dictionary-encoded, only each row's code (-1 where null); the
+  // column gathers its bytes when first asked for (grouping by it never asks). A PLAIN page (the
+  // writer's fallback past its dictionary's size) gathers the rows before it and ends this.
+  let codes = isString ? new Int32Array(rows) : null;
   let validity: Uint8Array | null = null;
   let nulls = 0;
   let dict: Dictionary | null = null;
@@ -313,10 +317,23 @@ function decode(
         for (let i = 0; i < n; i++) if (defs === null || defs[i]) v[(row + i) >> 3]! |= 1 << ((row + i) & 7);
       }
       if (!isString) numbersInto(out!, row, page, dict, physical, where);
-      else if (page.encoding === "PLAIN") plainStrings(page, row, sink!, offsets!);
-      else dictStrings(page, row, pageIndices(page, dict, where), dict!, sink!, offsets!);
+      else if (page.encoding === "PLAIN") {
+        if (codes !== null) {
+          if (dict) gatherCodes(codes, row, dict, sink!, offsets!);
+          codes = null;
+        }
+        plainStrings(page, row, sink!, offsets!);
+      } else if (codes !== null) {
+        const ix = pageIndices(page, dict, where);
+        const c: Int32Array = codes;
+        let k = 0;
+        for (let i = 0; i < n; i++) c[row + i] = defs === null || defs[i] ? ix[k++]! : -1;
+      } else dictStrings(page, row, pageIndices(page, dict, where), dict!, sink!, offsets!);
     },
   );
+  const d = dict as Dictionary | null;
+  if (isString && codes !== null && d !== null)
+    return Column.fromDictionary(rows, { codes, bytes: d.bytes!, offsets: d.offsets!, size: d.size }, validity, nulls);
   if (isString) return new Column("utf8", rows, sink!.bytes.slice(0, sink!.length), validity, nulls, offsets);
   return new Column(type, rows, out!, validity, nulls);
 }
@@ -337,6 +354,22 @@ function plainStrings(page: DataPage, row: number, sink: ByteSink, offsets: Int3
       p += len;
     }
     offsets[row + i + 1] = sink.length;
+  }
+}
+
+/** The strings of rows [0, end) from their dictionary codes into `sink` and `offsets` (a chunk turning PLAIN after dictionary pages). */
+function gatherCodes(codes: Int32Array, end: number, dict: Dictionary, sink: ByteSink, offsets: Int32Array): void {
+  const db = dict.bytes!;
+  const dof = dict.offsets!;
+  for (let i = 0; i < end; i++) {
+    const j = codes[i]!;
+    if (j >= 0) {
+      const len = dof[j + 1]! - dof[j]!;
+      sink.reserve(len);
+      sink.bytes.set(db.subarray(dof[j]!, dof[j]! + len), sink.length);
+      sink.length += len;
+    }
+    offsets[i + 1] = sink.length;
   }
 }
 

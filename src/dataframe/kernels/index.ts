@@ -7,7 +7,9 @@ import { countParquetPart } from "../io/parquet-count.js";
 import { readParquetPart } from "../io/parquet-read.js";
 import { writePart } from "../io/write.js";
 import { Part } from "../part.js";
-import { combineAgg, finalAgg, partialAgg, splitPartial } from "./aggregate.js";
+import type { ReadThenKernel } from "../fuse.js";
+import type { ParquetReadSpec } from "../io/parquet.js";
+import { combineAgg, finalAgg, partialAgg, splitPartial, type AggPlan } from "./aggregate.js";
 import { partBytes, rangeSplit, sortBounds, sortPart, sortParts, sortSample, splitRows } from "./sort.js";
 import { findGroups, splitByKey } from "./groups.js";
 import { mergeParts } from "./merge.js";
@@ -18,6 +20,15 @@ import { assign, astype, concat, dropna, fillna, filter, head, length, rename, s
 
 export const KERNELS = {
   parquetRead: readParquetPart,
+  /** A row group read, then a kernel on it where it is (fuse.ts merged the two tasks). */
+  readThen: async (spec: ParquetReadSpec, kernel: ReadThenKernel, ...args: unknown[]) => {
+    const part = await readParquetPart(spec);
+    if (kernel === "aggPartial") return partialAgg(part, args[0] as AggPlan);
+    const [by, ascending, more] = args as [string[], boolean[], unknown];
+    if (kernel === "sortSample") return sortSample(part, by, ascending, more as number);
+    if (kernel === "rangeSplit") return rangeSplit(part, by, ascending, more as Part);
+    throw new ArgumentError(`readThen: no kernel ${JSON.stringify(kernel)}`);
+  },
   csvRead: readCsvPart,
   write: writePart,
   filter,
