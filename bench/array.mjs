@@ -21,7 +21,7 @@ import { existsSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { Client, LocalCluster } from "../dist/node/index.js";
 import * as mw from "../dist/node/array.js";
-import { hugePagesSettled, relaunchWithHugePages } from "../dist/node/hosts/huge-pages.js";
+import { relaunchWithHugePages } from "../dist/node/hosts/huge-pages.js";
 import { benchOptions } from "./options.mjs";
 
 // Large buffers in huge pages, as NumPy (and so Dask) has them: the benchmark starts itself again

@@ -114,16 +114,20 @@ try {
     // A scheduler's state with simulated workers, driven at --rate task events a second.
     const state = new SchedulerState();
     const telemetry = new Telemetry(state);
-    state.addClient("c");
+    state.handle({ op: "client-added", client: "c" });
     const kinds = ["thread", "node", "browser"];
     for (let i = 0; i < o.workers; i++) {
-      state.addWorker(`w${i}`, {
-        address: `sim://w${i}`,
-        kind: kinds[i % 3],
-        nthreads: 1 + (i % 4),
-        memoryLimit: 4e9,
-        resources: {},
-        name: `sim-${i}`,
+      state.handle({
+        op: "worker-added",
+        worker: `w${i}`,
+        hello: {
+          address: `sim://w${i}`,
+          kind: kinds[i % 3],
+          nthreads: 1 + (i % 4),
+          memoryLimit: 4e9,
+          resources: {},
+          name: `sim-${i}`,
+        },
       });
     }
     const linkKinds = ["port", "ws", "webrtc", "relay"];
@@ -150,13 +154,7 @@ try {
       priority: [0, 0, i],
       retries: 0,
     }));
-    state.updateGraph(
-      "c",
-      tasks,
-      [FN],
-      tasks.map((t) => t.key),
-    );
-    state.takeInstructions();
+    state.handle({ op: "update-graph", client: "c", tasks, fns: [FN], wants: tasks.map((t) => t.key) });
     // What the scheduler spends: each frame timed, and the hooks timed unwatched and watched.
     const frameMs = [];
     const frame = telemetry.frame.bind(telemetry);

@@ -106,7 +106,6 @@ await client.submit((x) => x + 1, 1);
 if (!o["no-big"]) {
   const venv = "/opt/glmvenv/bin/python";
   const pip = (await hasSklearn(venv)) ? venv : "/usr/bin/python3";
-  const t0 = performance.now();
   const sk = await startSklearn(pip, [
     "--n",
     String(o.n),

@@ -39,10 +39,13 @@ function heap() {
 /** Bytes of scheduler heap per task held in memory, for `n` tasks submitted as a client's map would. */
 function stateBytesPerTask(n) {
   const s = new SchedulerState({ storyCapacity: 100_000 });
-  s.addClient("c");
+  s.handle({ op: "client-added", client: "c" });
   for (const w of ["w1", "w2"])
-    s.addWorker(w, { address: `addr-${w}`, kind: "thread", nthreads: 1, memoryLimit: 0, resources: {}, name: w });
-  s.takeInstructions();
+    s.handle({
+      op: "worker-added",
+      worker: w,
+      hello: { address: `addr-${w}`, kind: "thread", nthreads: 1, memoryLimit: 0, resources: {}, name: w },
+    });
   const fn = { id: "fn-inc", source: "(x) => x + 1", name: "inc" };
   const before = heap();
   const batch = 10_000;
@@ -58,15 +61,15 @@ function stateBytesPerTask(n) {
         retries: 0,
       });
     }
-    s.updateGraph(
-      "c",
-      tasks,
-      b === 0 ? [fn] : [],
-      tasks.map((t) => t.key),
-    );
-    s.takeInstructions();
-    for (const t of tasks) s.taskFinished(t.key.endsWith("0") ? "w1" : "w2", t.key, 8, 0.01);
-    s.takeInstructions();
+    s.handle({ op: "update-graph", client: "c", tasks, fns: b === 0 ? [fn] : [], wants: tasks.map((t) => t.key) });
+    for (const t of tasks)
+      s.handle({
+        op: "task-finished",
+        worker: t.key.endsWith("0") ? "w1" : "w2",
+        key: t.key,
+        nbytes: 8,
+        duration: 0.01,
+      });
   }
   const after = heap();
   if (s.tasks.size !== n) throw new Error(`expected ${n} tasks held, have ${s.tasks.size}`);

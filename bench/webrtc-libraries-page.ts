@@ -6,7 +6,7 @@
 // file typechecks with the project's tsconfig whether or not they are installed (they are untyped
 // here on purpose: simple-peer ships no types). The bench puts a `process`/`global` shim in front.
 export {};
-type Handler = (...args: any[]) => void;
+type Handler = (...args: never[]) => void;
 type Emitter = { on(event: string, f: Handler): unknown; once(event: string, f: Handler): unknown; destroy(): void };
 type SimplePeerLike = Emitter & {
   signal(d: unknown): void;
@@ -45,7 +45,7 @@ async function signaller(room: string) {
   return {
     ws,
     send: (m: unknown) => ws.send(JSON.stringify(m)),
-    on: (f: (m: any) => void) => (ws.onmessage = (e) => f(JSON.parse(e.data))),
+    on: <M>(f: (m: M) => void) => (ws.onmessage = (e) => f(JSON.parse(e.data) as M)),
   };
 }
 const gathered = (pc: RTCPeerConnection) =>
@@ -113,7 +113,7 @@ async function listen(o: Opts): Promise<void> {
       e.channel.binaryType = "arraybuffer";
       e.channel.onmessage = (m) => c.add(m.data);
     };
-    sig.on(async (offer) => {
+    sig.on(async (offer: RTCSessionDescriptionInit) => {
       await pc.setRemoteDescription(offer);
       await pc.setLocalDescription(await pc.createAnswer());
       await gathered(pc);
@@ -158,7 +158,7 @@ async function send(o: Opts): Promise<number> {
     dc.binaryType = "arraybuffer";
     await pc.setLocalDescription(await pc.createOffer());
     await gathered(pc);
-    sig.on((answer) => pc.setRemoteDescription(answer));
+    sig.on((answer: RTCSessionDescriptionInit) => pc.setRemoteDescription(answer));
     sig.send(pc.localDescription);
     await event(dc, "open");
     links.push(

@@ -29,6 +29,12 @@ const args = ["--expose-gc", "--import", "tsx", "--test", "--test-reporter", "sp
 const r = spawnSync(process.execPath, args, {
   cwd: root,
   stdio: "inherit",
-  env: { ...process.env, FORCE_COLOR: process.env.CI ? "0" : process.env.FORCE_COLOR },
+  // MESHWORK_VALIDATE: every scheduler the tests start checks its invariants after each event
+  // (src/scheduler/validate.ts); a broken one fails the test (at the cluster's close at the latest).
+  env: {
+    ...process.env,
+    FORCE_COLOR: process.env.CI ? "0" : process.env.FORCE_COLOR,
+    MESHWORK_VALIDATE: process.env.MESHWORK_VALIDATE ?? "1",
+  },
 });
 process.exit(r.status ?? 1);

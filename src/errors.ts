@@ -3,8 +3,10 @@
 
 /** Base class: every meshwork error has a stable, machine-readable `code`. */
 export class MeshworkError extends Error {
+  /** The `code` of every error of this class, to compare with without a string: `err.code === LostDataError.code`. */
+  static readonly code: string = "MESHWORK";
   override name = "MeshworkError";
-  readonly code: string = "MESHWORK";
+  readonly code: string = MeshworkError.code;
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
   }
@@ -21,8 +23,9 @@ export interface ErrorData {
 
 /** A task threw on a worker. Carries the remote name, message and stack. */
 export class RemoteError extends MeshworkError {
+  static override readonly code = "REMOTE";
   override name = "RemoteError";
-  override readonly code = "REMOTE";
+  override readonly code = RemoteError.code;
   /** `name` of the error as thrown on the worker, e.g. "TypeError". */
   readonly remoteName: string;
   /** The stack trace as it was on the worker. */
@@ -44,14 +47,16 @@ export class RemoteError extends MeshworkError {
 
 /** A value (a task argument, a result, scattered data) cannot be sent between machines. */
 export class SerializationError extends MeshworkError {
+  static override readonly code: string = "SERIALIZATION";
   override name = "SerializationError";
-  override readonly code: string = "SERIALIZATION";
+  override readonly code: string = SerializationError.code;
 }
 
 /** A submitted function uses a variable from outside its own body, which cannot travel with it. */
 export class ClosureError extends SerializationError {
+  static override readonly code = "CLOSURE";
   override name = "ClosureError";
-  override readonly code = "CLOSURE";
+  override readonly code = ClosureError.code;
   constructor(
     readonly variables: string[],
     fnName: string,
@@ -78,14 +83,16 @@ export class ClosureError extends SerializationError {
 
 /** A wrong argument to a public API. */
 export class ArgumentError extends MeshworkError {
+  static override readonly code = "ARGUMENT";
   override name = "ArgumentError";
-  override readonly code = "ARGUMENT";
+  override readonly code = ArgumentError.code;
 }
 
 /** The future (or the task behind it) was cancelled. */
 export class CancelledError extends MeshworkError {
+  static override readonly code = "CANCELLED";
   override name = "CancelledError";
-  override readonly code = "CANCELLED";
+  override readonly code = CancelledError.code;
   constructor(readonly key: string) {
     super(`Future ${key} was cancelled`);
   }
@@ -93,26 +100,30 @@ export class CancelledError extends MeshworkError {
 
 /** The client was closed, so its futures cannot be resolved any more. */
 export class ClientClosedError extends MeshworkError {
+  static override readonly code = "CLIENT_CLOSED";
   override name = "ClientClosedError";
-  override readonly code = "CLIENT_CLOSED";
+  override readonly code = ClientClosedError.code;
 }
 
 /** A wait ran out of time. Created where the wait started, so its stack points there. */
 export class TimeoutError extends MeshworkError {
+  static override readonly code = "TIMEOUT";
   override name = "TimeoutError";
-  override readonly code = "TIMEOUT";
+  override readonly code = TimeoutError.code;
 }
 
 /** A result is gone: every worker holding it is gone and it cannot be recomputed. */
 export class LostDataError extends MeshworkError {
+  static override readonly code = "LOST_DATA";
   override name = "LostDataError";
-  override readonly code = "LOST_DATA";
+  override readonly code = LostDataError.code;
 }
 
 /** A graph whose tasks depend on each other in a cycle was refused at submit (it would wait forever). */
 export class GraphCycleError extends MeshworkError {
+  static override readonly code = "GRAPH_CYCLE";
   override name = "GraphCycleError";
-  override readonly code = "GRAPH_CYCLE";
+  override readonly code = GraphCycleError.code;
 }
 
 /**
@@ -120,8 +131,9 @@ export class GraphCycleError extends MeshworkError {
  * the workers are tabs, or there are no workers), and it waited longer than its `noWorkerTimeout` (Dask's no-workers-timeout).
  */
 export class NoWorkerError extends MeshworkError {
+  static override readonly code = "NO_WORKER";
   override name = "NoWorkerError";
-  override readonly code = "NO_WORKER";
+  override readonly code = NoWorkerError.code;
 }
 
 /**
@@ -129,14 +141,16 @@ export class NoWorkerError extends MeshworkError {
  * built-ins, on a browser tab (the scheduler places such tasks on Node workers only).
  */
 export class PlatformError extends MeshworkError {
+  static override readonly code = "PLATFORM";
   override name = "PlatformError";
-  override readonly code = "PLATFORM";
+  override readonly code = PlatformError.code;
 }
 
 /** A task was running on several workers that died while running it, so it is stopped (Dask's KilledWorker). */
 export class KilledWorkerError extends MeshworkError {
+  static override readonly code = "KILLED_WORKER";
   override name = "KilledWorkerError";
-  override readonly code = "KILLED_WORKER";
+  override readonly code = KilledWorkerError.code;
 }
 
 /**
@@ -145,32 +159,37 @@ export class KilledWorkerError extends MeshworkError {
  * are broken.
  */
 export class VerificationError extends MeshworkError {
+  static override readonly code = "VERIFICATION_FAILED";
   override name = "VerificationError";
-  override readonly code = "VERIFICATION_FAILED";
+  override readonly code = VerificationError.code;
 }
 
 /** A connection is closed; sends fail and pending requests reject with this. */
 export class CommClosedError extends MeshworkError {
+  static override readonly code = "COMM_CLOSED";
   override name = "CommClosedError";
-  override readonly code = "COMM_CLOSED";
+  override readonly code = CommClosedError.code;
 }
 
 /** A peer broke the protocol: a malformed, oversized or unknown message. */
 export class ProtocolError extends MeshworkError {
+  static override readonly code = "PROTOCOL";
   override name = "ProtocolError";
-  override readonly code = "PROTOCOL";
+  override readonly code = ProtocolError.code;
 }
 
 /** The two ends of a connection could not agree (version, role, token). */
 export class HandshakeError extends MeshworkError {
+  static override readonly code = "HANDSHAKE";
   override name = "HandshakeError";
-  override readonly code = "HANDSHAKE";
+  override readonly code = HandshakeError.code;
 }
 
 /** An address whose scheme no registered transport handles. */
 export class UnknownSchemeError extends MeshworkError {
+  static override readonly code = "UNKNOWN_SCHEME";
   override name = "UnknownSchemeError";
-  override readonly code = "UNKNOWN_SCHEME";
+  override readonly code = UnknownSchemeError.code;
   constructor(address: string, known: string[]) {
     super(
       `No transport for address "${address}". Known schemes: ${known.map((s) => `${s}://`).join(", ") || "(none)"}`,
@@ -180,20 +199,23 @@ export class UnknownSchemeError extends MeshworkError {
 
 /** Nothing listens at an address. */
 export class ConnectError extends MeshworkError {
+  static override readonly code = "CONNECT";
   override name = "ConnectError";
-  override readonly code = "CONNECT";
+  override readonly code = ConnectError.code;
 }
 
 /** A bounded queue is full: the sender must wait and retry. */
 export class BackpressureError extends MeshworkError {
+  static override readonly code = "BACKPRESSURE";
   override name = "BackpressureError";
-  override readonly code = "BACKPRESSURE";
+  override readonly code = BackpressureError.code;
 }
 
 /** A store (a directory, a URL) cannot give what was asked: a missing file or chunk URL, an HTTP error, no permission. */
 export class StoreError extends MeshworkError {
+  static override readonly code = "STORE";
   override name = "StoreError";
-  override readonly code = "STORE";
+  override readonly code = StoreError.code;
   constructor(
     message: string,
     /** Where: the file or URL. */
@@ -206,32 +228,37 @@ export class StoreError extends MeshworkError {
 
 /** Data that is not what its format says: malformed metadata, a truncated chunk, an unknown codec, an unsupported feature. */
 export class FormatError extends MeshworkError {
+  static override readonly code = "FORMAT";
   override name = "FormatError";
-  override readonly code = "FORMAT";
+  override readonly code = FormatError.code;
 }
 
 /** Values of a type meshwork's arrays lack (int64, float16, strings …); the message names the nearest one they have. */
 export class DTypeError extends MeshworkError {
+  static override readonly code = "DTYPE";
   override name = "DTypeError";
-  override readonly code = "DTYPE";
+  override readonly code = DTypeError.code;
 }
 
 /** A label, variable, coordinate or dimension name that is not there (xarray's KeyError). */
 export class LabelError extends MeshworkError {
+  static override readonly code = "LABEL";
   override name = "LabelError";
-  override readonly code = "LABEL";
+  override readonly code = LabelError.code;
 }
 
 /** Arrays that do not line up: labeled arrays with different dimension sizes or coordinate labels; a model's X and y with different row counts. */
 export class AlignmentError extends MeshworkError {
+  static override readonly code = "ALIGNMENT";
   override name = "AlignmentError";
-  override readonly code = "ALIGNMENT";
+  override readonly code = AlignmentError.code;
 }
 
 /** A column that is not there (in an expression, a selection, a key); the message lists the columns there are. */
 export class ColumnError extends MeshworkError {
+  static override readonly code = "COLUMN";
   override name = "ColumnError";
-  override readonly code = "COLUMN";
+  override readonly code = ColumnError.code;
   constructor(
     /** The names asked for that are missing. */
     readonly missing: string[],
@@ -247,14 +274,16 @@ export class ColumnError extends MeshworkError {
 
 /** Tables that do not fit together: files whose columns differ, a join on columns of different types. */
 export class SchemaError extends MeshworkError {
+  static override readonly code = "SCHEMA";
   override name = "SchemaError";
-  override readonly code = "SCHEMA";
+  override readonly code = SchemaError.code;
 }
 
 /** Text that does not parse: a malformed CSV row, named by file and line. */
 export class ParseError extends MeshworkError {
+  static override readonly code = "PARSE";
   override name = "ParseError";
-  override readonly code = "PARSE";
+  override readonly code = ParseError.code;
   constructor(
     message: string,
     /** The file, as a URL. */
@@ -271,8 +300,9 @@ export class ParseError extends MeshworkError {
  * logistic regression, negative counts for Poisson). Says where the first one is.
  */
 export class DataError extends MeshworkError {
+  static override readonly code: string = "DATA";
   override name = "DataError";
-  override readonly code: string = "DATA";
+  override readonly code: string = DataError.code;
   constructor(
     message: string,
     /** Where the first bad value is: its row block, its row in the whole array, and the column for 2-d data. */
@@ -284,8 +314,9 @@ export class DataError extends MeshworkError {
 
 /** NaN or an infinity where only finite numbers make sense (the rows of a model's X), with where the first one is. */
 export class NonFiniteError extends DataError {
+  static override readonly code = "NON_FINITE";
   override name = "NonFiniteError";
-  override readonly code = "NON_FINITE";
+  override readonly code = NonFiniteError.code;
 }
 
 /**
@@ -293,54 +324,74 @@ export class NonFiniteError extends DataError {
  * columns, a constant column beside the intercept, no penalty). The message says what to change.
  */
 export class SingularMatrixError extends MeshworkError {
+  static override readonly code = "SINGULAR";
   override name = "SingularMatrixError";
-  override readonly code = "SINGULAR";
+  override readonly code = SingularMatrixError.code;
 }
 
 /** Something meshwork does not do yet; the message says what to do instead. */
 export class NotSupportedError extends MeshworkError {
+  static override readonly code = "NOT_SUPPORTED";
   override name = "NotSupportedError";
-  override readonly code = "NOT_SUPPORTED";
+  override readonly code = NotSupportedError.code;
 }
 
-/** Turns anything thrown into ErrorData that can cross the wire (names, messages, stacks, causes). */
-export function errorToData(err: unknown, depth = 0): ErrorData {
+/**
+ * Turns anything thrown into ErrorData that can cross the wire (names, messages, stacks, causes).
+ * This is the only place an error's wire form is made: name and code come from the error itself,
+ * so they cannot disagree. `stack: false` leaves out the stack, for errors the scheduler raises
+ * about a task (its own frames would only mislead).
+ */
+export function errorToData(err: unknown, options: { stack?: boolean } = {}): ErrorData {
+  return toData(err, options.stack !== false, 0);
+}
+
+/** How deep a chain of causes travels. */
+const MAX_CAUSE_DEPTH = 4;
+
+function toData(err: unknown, stack: boolean, depth: number): ErrorData {
   if (err instanceof Error) {
     const code = (err as { code?: unknown }).code;
     return {
       name: err.name,
       message: err.message,
-      stack: err.stack,
+      stack: stack ? err.stack : undefined,
       code: typeof code === "string" ? code : undefined,
-      cause: err.cause !== undefined && depth < 4 ? errorToData(err.cause, depth + 1) : undefined,
+      cause: err.cause !== undefined && depth < MAX_CAUSE_DEPTH ? toData(err.cause, stack, depth + 1) : undefined,
     };
   }
   return { name: "Error", message: describeThrown(err), stack: undefined };
 }
 
 /**
+ * The errors that come back from the wire as their own class: those the scheduler raises about a
+ * task (lost data, killed workers, cycles, no worker, platform, timeouts, failed verification),
+ * keyed by their classes' `code`. Anything else comes back as RemoteError.
+ */
+const REBUILT: ReadonlyMap<string, new (message: string) => MeshworkError> = new Map(
+  [
+    LostDataError,
+    KilledWorkerError,
+    GraphCycleError,
+    NoWorkerError,
+    PlatformError,
+    TimeoutError,
+    VerificationError,
+  ].map((C) => [C.code, C]),
+);
+
+/**
  * The local error a piece of ErrorData stands for: meshwork's own named errors (lost data, killed
- * workers) come back as their classes; anything a task threw comes back as RemoteError.
+ * workers) come back as their classes when both code and name match; anything a task threw (even
+ * an error of its own that happens to carry one of meshwork's codes) comes back as RemoteError.
  */
 export function errorFromData(data: ErrorData, key?: string): MeshworkError {
-  switch (data.code) {
-    case "LOST_DATA":
-      return new LostDataError(data.message);
-    case "KILLED_WORKER":
-      return new KilledWorkerError(data.message);
-    case "GRAPH_CYCLE":
-      return new GraphCycleError(data.message);
-    case "NO_WORKER":
-      return new NoWorkerError(data.message);
-    case "PLATFORM":
-      return new PlatformError(data.message);
-    case "TIMEOUT":
-      return new TimeoutError(data.message);
-    case "VERIFICATION_FAILED":
-      return new VerificationError(data.message);
-    default:
-      return new RemoteError(data, key);
+  const C = data.code === undefined ? undefined : REBUILT.get(data.code);
+  if (C !== undefined) {
+    const err = new C(data.message);
+    if (err.name === data.name) return err;
   }
+  return new RemoteError(data, key);
 }
 
 function describeThrown(value: unknown): string {

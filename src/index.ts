@@ -9,7 +9,7 @@ registerTransport(inprocTransport);
 import "./client/local.js"; // the single-machine scheduler ("sync")
 
 export { Client } from "./client/client.js";
-export type { ClientOptions, ScatterOptions, TaskSubmitter, MapIterables } from "./client/client.js";
+export type { ClientOptions, ScatterOptions, TaskSubmitter, MapIterables } from "./client/options.js";
 export type { ClientEventMap, ClientEventType } from "./client/events.js";
 export { Future } from "./client/future.js";
 export type { FutureStatus } from "./client/future.js";
@@ -28,6 +28,7 @@ export { compute, persist, computeWith, persistWith, release } from "./graph/col
 export type { Collection, ComputeOptions, SchedulerChoice, Computed } from "./graph/collection.js";
 export { Scheduler } from "./scheduler/server.js";
 export type { SchedulerOptions } from "./scheduler/server.js";
+export type { BanList, BanStore } from "./scheduler/bans.js";
 export { Worker } from "./worker/server.js";
 export type { WorkerOptions } from "./worker/server.js";
 export {

@@ -155,7 +155,8 @@ async function main(): Promise<void> {
         cache: "no-store",
         signal: leaving.signal,
       });
-    } catch (err) {
+    } catch {
+      // Unreachable or refused: said on the page, and tried again below.
       if (leaving.signal.aborted) return;
       status.state = "disconnected";
       $("connection").textContent = "scheduler unreachable; retrying";

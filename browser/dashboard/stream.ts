@@ -60,7 +60,7 @@ export class TaskStream {
     canvas.addEventListener("mouseleave", () => tooltip(null));
     canvas.addEventListener("click", (e) => {
       const bar = this.at(e.offsetX, e.offsetY);
-      if (bar && bar.key) this.onPick(bar.key);
+      if (bar?.key) this.onPick(bar.key);
     });
   }
 

@@ -7,6 +7,7 @@ import { parseArgs } from "node:util";
 import { parseBytes } from "../../src/util/bytes.js";
 import "../platform/platform.js";
 import { startNetworkScheduler } from "../servers/page-server.js";
+import { banFile } from "../platform/ban-file.js";
 import { untilSignal, UsageError, version, wholeNumber } from "./common.js";
 import { forgetTokenEnv, resolveToken, TOKEN_ENV } from "./tokens.js";
 import { randomId } from "../../src/util/ids.js";
@@ -24,6 +25,8 @@ Options:
   --worker-token T       the worker token (default: $MESHWORK_WORKER_TOKEN, else a random one)
   --worker-token-file F  read the worker token from F
                          (the page link's tab token: $MESHWORK_TAB_TOKEN, else a random one)
+  --ban-file FILE        keep the ban list (workers banned for false results: names, addresses,
+                         hosts) in FILE, so that it outlives this process (default: in memory)
   --max-message-size S   largest message accepted, e.g. 512MiB (default 1GiB)
   --serve-data DIR       serve DIR read-only at http://HOST:PORT/data/ (GET and HEAD, byte ranges) to
                          whoever sends Authorization: Bearer <client token or worker token>: tabs
@@ -51,6 +54,7 @@ export async function scheduler(argv: string[]): Promise<number> {
       "worker-token": { type: "string" },
       "worker-token-file": { type: "string" },
       "max-message-size": { type: "string" },
+      "ban-file": { type: "string" },
       "serve-data": { type: "string" },
       "data-origin": { type: "string", multiple: true },
       help: { type: "boolean", default: false },
@@ -103,6 +107,7 @@ export async function scheduler(argv: string[]): Promise<number> {
     tabToken,
     transport: { maxPacketBytes },
     serveData,
+    bans: values["ban-file"] === undefined ? undefined : banFile(resolve(values["ban-file"])),
   });
   console.log(`meshwork ${version()} scheduler at ${net.address}`);
   console.log(`  clients: Client.connect("${net.address}", { token: "${token}" })`);

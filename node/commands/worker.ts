@@ -3,6 +3,7 @@
 
 import { availableParallelism } from "node:os";
 import { parseArgs } from "node:util";
+import { ConnectError } from "../../src/errors.js";
 import { parseBytes } from "../../src/util/bytes.js";
 import "../platform/platform.js";
 import { WorkerGroup } from "../hosts/worker-group.js";
@@ -38,13 +39,10 @@ async function joinWithRetry<T>(
       return await join();
     } catch (err) {
       const waited = performance.now() - started;
-      if ((err as { code?: unknown }).code !== "CONNECT" || stopped()) throw err;
+      if ((err as { code?: unknown }).code !== ConnectError.code || stopped()) throw err;
       if (waited + pause > timeoutMs) {
-        throw Object.assign(
-          new Error(
-            `cannot reach the scheduler at ${url}${timeoutMs > 0 ? ` within --timeout ${timeoutMs / 1000} s` : ""}: ${(err as Error).message.replace(/^worker thread \S+ failed to start: /, "")}`,
-          ),
-          { name: "ConnectError", code: "CONNECT" },
+        throw new ConnectError(
+          `cannot reach the scheduler at ${url}${timeoutMs > 0 ? ` within --timeout ${timeoutMs / 1000} s` : ""}: ${(err as Error).message.replace(/^worker thread \S+ failed to start: /, "")}`,
         );
       }
       console.log(

@@ -284,10 +284,14 @@ export class LocalCluster {
     this.closing ??= (async () => {
       await this.adaptive?.stop();
       await this.group.close("cluster closing");
-      await this.scheduler.close();
-      await this.page?.close();
-      await this.dashboard?.close();
-      if (this.dataOrigin) setStoreCredentials(this.dataOrigin, null);
+      // The scheduler rejects with a broken invariant when validating (tests): close the rest first.
+      try {
+        await this.scheduler.close();
+      } finally {
+        await this.page?.close();
+        await this.dashboard?.close();
+        if (this.dataOrigin) setStoreCredentials(this.dataOrigin, null);
+      }
     })();
     return keptAlive(this.closing);
   }

@@ -5,6 +5,7 @@
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { Worker as Thread } from "node:worker_threads";
+import type { ErrorData } from "../../src/errors.js";
 import { inprocHub, type HubLink } from "../../src/comm/inproc.js";
 import { isBridgeMessage } from "../../src/comm/rtc-link.js";
 import { serveThreadBridge } from "../platform/rtc.js";
@@ -46,7 +47,7 @@ export type ThreadControl =
   /** Its turn: join the scheduler now. */
   | { thread: "join" }
   | { thread: "ready"; workerId: string; address: string }
-  | { thread: "failed"; message: string; stack?: string; name?: string; code?: string }
+  | { thread: "failed"; error: ErrorData }
   /** The scheduler asks this process for `n` more worker threads (adaptive scaling). */
   | { thread: "grow"; n: number }
   | { thread: "close"; reason: string };
@@ -121,12 +122,13 @@ export function startThreadWorker(
         resolve(handle(config.name, ctl.workerId, ctl.address, thread, exited));
       } else if (ctl.thread === "failed") {
         // Keep the error's name and code (ConnectError, HandshakeError …): callers retry or report by them.
+        const { name, message, code, stack } = ctl.error;
         const err = Object.assign(
-          new Error(`worker thread ${config.name} failed to start: ${ctl.message}`),
-          ctl.code === undefined ? {} : { code: ctl.code },
+          new Error(`worker thread ${config.name} failed to start: ${message}`),
+          code === undefined ? {} : { code },
         );
-        if (ctl.name) err.name = ctl.name;
-        if (ctl.stack) err.stack = ctl.stack;
+        err.name = name;
+        if (stack) err.stack = stack;
         reject(err);
       }
     });

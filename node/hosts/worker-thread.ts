@@ -3,6 +3,7 @@
 
 import { parentPort, workerData } from "node:worker_threads";
 // Only what a worker needs: not the client (and its source parser), nor the compressor until a link uses it.
+import { errorToData } from "../../src/errors.js";
 import { inprocHub, inprocTransport } from "../../src/comm/inproc.js";
 import { registerTransport } from "../../src/comm/registry.js";
 import { isBridgeMessage } from "../../src/comm/rtc-link.js";
@@ -72,14 +73,6 @@ try {
   void worker.closed.then((reason) => shutDown(reason));
   port.postMessage({ thread: "ready", workerId: worker.workerId, address: worker.address } satisfies ThreadControl);
 } catch (err) {
-  const e = err as Error;
-  const code = (e as { code?: unknown }).code;
-  port.postMessage({
-    thread: "failed",
-    message: e.message,
-    stack: e.stack,
-    name: e.name,
-    code: typeof code === "string" ? code : undefined,
-  } satisfies ThreadControl);
+  port.postMessage({ thread: "failed", error: errorToData(err) } satisfies ThreadControl);
   port.close();
 }

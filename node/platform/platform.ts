@@ -8,6 +8,7 @@
 import { setClientPlatform } from "../../src/client/platform.js";
 import { registerTransport } from "../../src/comm/registry.js";
 import { setReceiveAhead } from "../../src/util/receive-buffers.js";
+import { setValidateByDefault } from "../../src/scheduler/validate.js";
 import type { Transport, TransportOptions } from "../../src/comm/types.js";
 import { bundleModule } from "./bundle.js";
 import "../hosts/threads-scheduler.js"; // registers the "threads" scheduler
@@ -58,6 +59,8 @@ function inCi(): boolean {
 setClientPlatform({ bundle: bundleModule, progressOutput: () => ({ stream: process.stderr, quiet: inCi() }) });
 // Buffers for large incoming frames are prepared ahead (src/util/receive-buffers.ts); this turns it off.
 if (process.env["MESHWORK_RECEIVE_AHEAD"] === "0") setReceiveAhead(false);
+// Every scheduler checks its state after events (scheduler/validate.ts); scripts/test.mjs sets it.
+if (process.env["MESHWORK_VALIDATE"] === "1") setValidateByDefault("sampled");
 registerTransport(lazyWs("ws"));
 registerTransport(lazyWs("wss"));
 registerTransport(lazyWs("relay"));

@@ -194,6 +194,9 @@ export async function servePage(
     // A browser may reach, through the relay, the data servers of the scheduler's workers only, each
     // once it has answered the scheduler's challenge at its address.
     canReach: (address) => scheduler.reachable(address),
+    // A tab's relay slot likewise: once its data server answered the challenge through that slot.
+    canReachSlot: (slot, token) => scheduler.reachableSlot(slot, token),
+    onSlotClosed: (slot) => scheduler.relaySlotClosed(slot),
   });
   const dashboardToken = options.dashboardToken ?? options.statusToken;
   if (dashboardToken !== undefined && dashboardToken === options.tabToken) {
@@ -277,8 +280,11 @@ export async function startNetworkScheduler(
   let closing: Promise<void> | null = null;
   const close = () =>
     (closing ??= (async () => {
-      await scheduler.close();
-      await page.close();
+      try {
+        await scheduler.close();
+      } finally {
+        await page.close();
+      }
     })());
   return {
     scheduler,

@@ -58,6 +58,14 @@ export interface RelayHubOptions {
   capUntilAnswered?: boolean | undefined;
   /** Whether a browser may reach `address` through the relay (the scheduler's known workers). */
   canReach(address: string): boolean | Promise<boolean>;
+  /**
+   * Whether a caller presenting `token` may reach the listener at relay slot `slot` (the scheduler:
+   * a worker whose address has that slot answered its challenge there; its own challenge may
+   * always). Any caller with an acceptable token may when unset.
+   */
+  canReachSlot?: ((slot: string, token: string | undefined) => boolean | Promise<boolean>) | undefined;
+  /** The listener at `slot` left: what it answered vouches for nobody who listens there next. */
+  onSlotClosed?: ((slot: string) => void) | undefined;
 }
 
 type Message = { data: Buffer | ArrayBuffer | Buffer[]; binary: boolean };
@@ -140,35 +148,27 @@ export class RelayHub {
           return refuse(socket, 409, `relay slot "${id}" is taken or malformed`);
         take((ws) => {
           this.slots.set(id, ws);
-          ws.on("close", () => this.slots.get(id) === ws && this.slots.delete(id));
+          ws.on("close", () => {
+            if (this.slots.get(id) !== ws) return;
+            this.slots.delete(id);
+            this.options.onSlotClosed?.(id);
+          });
         });
         return true;
       case "relay": {
-        const listener = this.slots.get(id);
-        if (!listener) return refuse(socket, 404, `nobody listens at relay slot "${id}"`);
-        // The caller's upgrade completes at once and its messages wait here until the listener
-        // takes the pipe. Holding the upgrade instead deadlocks two tabs of one browser: a browser
-        // opens one WebSocket at a time to a host:port (RFC 6455 4.1), so the listener's
-        // /relay-accept would wait behind the caller's pending upgrade.
-        take((caller) => {
-          const pipe = randomId(8);
-          const timer = setTimeout(() => {
-            this.drop(pipe);
-            caller.close(1011, "the relay's listener did not take the connection");
-          }, ACCEPT_TIMEOUT_MS);
-          const w: Waiting = { caller, queued: [], queuedBytes: 0, timer };
-          caller.on("message", (data, binary) => {
-            if (!w.queued) return;
-            w.queuedBytes += byteLength(data as Buffer);
-            if (w.queuedBytes > this.maxQueued)
-              return void caller.close(1009, "too much sent before the far end answered");
-            w.queued.push({ data: data as Buffer, binary });
-          });
-          caller.on("close", () => this.drop(pipe));
-          this.waiting.set(pipe, w);
-          listener.send(pipe);
-        });
-        return true;
+        if (!this.slots.has(id)) return refuse(socket, 404, `nobody listens at relay slot "${id}"`);
+        const reach = this.options.canReachSlot?.(id, given) ?? true;
+        const refused = () =>
+          refuse(socket, 403, `relay slot "${id}" is no worker's whose data server answered the scheduler's challenge`);
+        if (reach === false) return refused();
+        if (reach !== true) {
+          void reach.then(
+            (ok) => (ok ? this.call(id, take, socket) : refused()),
+            () => refused(),
+          );
+          return true;
+        }
+        return this.call(id, take, socket);
       }
       case "relay-accept": {
         const w = this.waiting.get(id);
@@ -215,6 +215,34 @@ export class RelayHub {
     }
     return false;
   };
+
+  /** Takes a caller's upgrade for the listener at `slot` (if it is still there) and tells the listener the new pipe. */
+  private call(slot: string, take: (then: (ws: WebSocket) => void) => void, socket: Duplex): boolean {
+    const listener = this.slots.get(slot);
+    if (!listener) return refuse(socket, 404, `nobody listens at relay slot "${slot}"`);
+    // The caller's upgrade completes at once and its messages wait here until the listener
+    // takes the pipe. Holding the upgrade instead deadlocks two tabs of one browser: a browser
+    // opens one WebSocket at a time to a host:port (RFC 6455 4.1), so the listener's
+    // /relay-accept would wait behind the caller's pending upgrade.
+    take((caller) => {
+      const pipe = randomId(8);
+      const timer = setTimeout(() => {
+        this.drop(pipe);
+        caller.close(1011, "the relay's listener did not take the connection");
+      }, ACCEPT_TIMEOUT_MS);
+      const w: Waiting = { caller, queued: [], queuedBytes: 0, timer };
+      caller.on("message", (data, binary) => {
+        if (!w.queued) return;
+        w.queuedBytes += byteLength(data as Buffer);
+        if (w.queuedBytes > this.maxQueued) return void caller.close(1009, "too much sent before the far end answered");
+        w.queued.push({ data: data as Buffer, binary });
+      });
+      caller.on("close", () => this.drop(pipe));
+      this.waiting.set(pipe, w);
+      listener.send(pipe);
+    });
+    return true;
+  }
 
   /** Closes every relayed socket and listener. */
   close(): void {

@@ -1,6 +1,7 @@
 // The Client: submits functions and data to a scheduler and hands back futures. Submissions made
-// in one turn of the event loop go to the scheduler as one graph update; results come straight
-// from the workers that hold them (data.ts).
+// in one turn of the event loop go to the scheduler as one graph update (submit.ts; collections'
+// graphs: collections.ts); futures are kept in keys.ts; results come straight from the workers that
+// hold them, and scattered data goes straight to them (data.ts, scatter.ts).
 
 import type { Comm } from "../comm/comm.js";
 import { dispatch } from "../comm/dispatch.js";
@@ -8,137 +9,69 @@ import { greet } from "../comm/handshake.js";
 import { PeerPool } from "../comm/peers.js";
 import { connect } from "../comm/registry.js";
 import { Requests } from "../comm/requests.js";
-import type { TransportOptions } from "../comm/types.js";
 import { ArgumentError, CancelledError, ClientClosedError, errorFromData, LostDataError } from "../errors.js";
+import {
+  type Collection,
+  clearDefaultClient,
+  type GraphScheduler,
+  isCollection,
+  type PreparedGraph,
+  persistWith,
+  setDefaultClient,
+} from "../graph/collection.js";
+import { FutureNode, type GraphNode } from "../graph/task.js";
 import { useSchedulerCredentials } from "../io/store.js";
 import type {
   ClientToScheduler,
-  FnDef,
-  FnRef,
   Handlers,
   ModuleDef,
   RequestWhat,
+  RetireResult,
+  ScatterPlacement,
   SchedulerToClient,
-  TaskMsg,
+  WorkerInfo,
 } from "../protocol/messages.js";
-import type { Serialized } from "../protocol/refs.js";
-import { TaskRef } from "../protocol/refs.js";
-import { deserialize, serialize } from "../protocol/serialize.js";
 import type { StoryEntry } from "../scheduler/story.js";
-import type { RetireResult, ScatterPlacement, WorkerInfo } from "../protocol/messages.js";
-import { hash64, randomId } from "../util/ids.js";
-import { describeFunction } from "./functions.js";
-import { Future, KeyState, type FutureHost } from "./future.js";
-import {
-  checkKnownOptions,
-  checkOptions,
-  describe,
-  isPlainObject,
-  isTaskHandle,
-  makeTaskHandle,
-  sourceRef,
-  typeTag,
-} from "./arguments.js";
-import { DataPlane, type Locations } from "./data.js";
-import { ClientEvents, type ClientEventMap, type ClientEventType } from "./events.js";
-import type { Arg, Args, TaskFn, TaskHandle, TaskModule, TaskOptions } from "./options.js";
+import { hash64 } from "../util/ids.js";
+import { checkKnownOptions, checkOptions, describe, makeTaskHandle } from "./arguments.js";
+import { computeGraph } from "./collections.js";
+import { ClientDataPlane, type Locations } from "./data.js";
+import { type ClientEventMap, ClientEvents, type ClientEventType } from "./events.js";
+import { Future } from "./future.js";
+import { KeyTable } from "./keys.js";
+import type {
+  Args,
+  ClientOptions,
+  MapIterables,
+  ScatterOptions,
+  TaskFn,
+  TaskHandle,
+  TaskModule,
+  TaskOptions,
+  TaskSubmitter,
+} from "./options.js";
 import { defaultRuntime, type Runtime } from "../runtime.js";
 import { ReceiveBuffers } from "../util/receive-buffers.js";
 import { SchedulerWatch } from "./progress-watch.js";
-import {
-  clearDefaultClient,
-  COLLECTION,
-  isCollection,
-  persistWith,
-  prepare,
-  setDefaultClient,
-  type Collection,
-  type GraphScheduler,
-  type PreparedGraph,
-} from "../graph/collection.js";
-import { FutureNode, Literal, Task, type GraphNode } from "../graph/task.js";
-
-export interface ClientOptions {
-  /** The scheduler's client token, if it requires one. */
-  token?: string;
-  /** Shown in the scheduler's logs. */
-  name?: string;
-  /** Passed to the transport (timeouts, size limits …). */
-  transport?: TransportOptions;
-  /**
-   * Milliseconds any task of this client (submit, map, compute, persist) may wait while no worker
-   * may run it before it fails with NoWorkerError; a task's own `noWorkerTimeout` wins. Default:
-   * wait as long as it takes (the log says at once why a task waits).
-   */
-  noWorkerTimeout?: number;
-  /**
-   * Become the default scheduler for collections (`x.compute()` without a scheduler option), as
-   * Dask's `set_as_default`. Default true: the most recently connected client is the default.
-   */
-  setAsDefault?: boolean;
-  /** The platform's pieces (transports, logger, bundler …). Default: the realm's (defaultRuntime()). */
-  runtime?: Runtime | undefined;
-}
-
-export interface ScatterOptions {
-  /** Only place data on these workers (ids, names or addresses). */
-  workers?: string[];
-  /** Put a copy on every worker. Default false. */
-  broadcast?: boolean;
-  /** Key from the content, so scattering the same value twice reuses it. Default true. */
-  hash?: boolean;
-  /** Only trusted workers receive it, and tasks using it run only on trusted workers. Default false. */
-  private?: boolean;
-}
-
-/** submit and map with a fixed set of TaskOptions; from client.with(options). */
-export interface TaskSubmitter {
-  submit<A extends unknown[], R>(fn: TaskFn<A, R>, ...args: Args<A>): Future<Awaited<R>>;
-  map<A extends unknown[], R>(fn: TaskFn<A, R>, ...iterables: [...MapIterables<A>, TaskOptions]): Future<Awaited<R>>[];
-  map<A extends unknown[], R>(fn: TaskFn<A, R>, ...iterables: MapIterables<A>): Future<Awaited<R>>[];
-}
-
-/** What map takes for a task function's arguments: one iterable per argument. */
-export type MapIterables<A extends unknown[]> = { [I in keyof A]: Iterable<Arg<A[I]>> };
+import { batchesByWorker, encodeScatter } from "./scatter.js";
+import { Submitter, settledOrFailed } from "./submit.js";
 
 /** What Client.connect accepts. */
 const CLIENT_OPTION_NAMES = ["token", "name", "transport", "setAsDefault", "noWorkerTimeout", "runtime"];
 
-/**
- * While a client waits for something it holds one timer of this period, which keeps a Node
- * process alive (its connections do not). Long: it never fires in practice.
- */
-const KEEP_ALIVE_INTERVAL_MS = 1 << 30;
-const noop = () => {};
-
-export class Client implements FutureHost, GraphScheduler {
+export class Client implements GraphScheduler {
   /** The id the scheduler gave this client. */
   readonly id: string;
   /** What the scheduler's welcome said of its dashboard. */
   private dashboard: string | undefined = undefined;
-  closedError: ClientClosedError | null = null;
-  private readonly keys = new Map<string, KeyState>();
+  /** The keys this client holds futures for, and what its futures ask of it (keys.ts). */
+  private readonly keys: KeyTable;
   private readonly requests: Requests;
   private readonly peers: PeerPool;
-  private readonly data: DataPlane;
-  private readonly sentFns = new Set<string>();
-  /** Things this client waits for (pending keys, requests, fetches); see hold(). */
-  private holds = 0;
-  private holdTimer: ReturnType<typeof setInterval> | undefined;
+  private readonly data: ClientDataPlane;
   private readonly events: ClientEvents;
-  /** ClientOptions.noWorkerTimeout: for tasks that do not give their own. */
-  private readonly noWorkerTimeout: number | undefined;
-  private graph: { tasks: TaskMsg[]; fns: FnDef[]; wants: string[] } | null = null;
-  /** Keys whose last future went away this turn; released in one message. */
-  private releases = new Set<string>();
-  private generation = 0;
-  private counter = 0;
-  private readonly prefix = randomId(4);
-  private readonly replaceFuture = (v: object): unknown => {
-    if (!(v instanceof Future)) return undefined;
-    if (!this.keys.has(v.key)) throw new ArgumentError(`future ${v.key} belongs to another client, or was released`);
-    return new TaskRef(v.key);
-  };
+  /** What submit, map and compute send (submit.ts). */
+  private readonly submitter: Submitter;
 
   private readonly runtime: Runtime;
   /** This client's buffers for large incoming frames (its links', not the realm's). */
@@ -154,18 +87,23 @@ export class Client implements FutureHost, GraphScheduler {
     this.runtime = options.runtime ?? defaultRuntime();
     this.receiveBuffers = options.transport?.receiveBuffers;
     this.requests = new Requests(comm);
-    // The connections never keep the process alive by themselves; waiting does (hold()).
+    // The connections never keep the process alive by themselves; waiting does (KeyTable.hold).
     comm.keepAlive(false);
     this.events = new ClientEvents(id, this.runtime.logger);
-    this.noWorkerTimeout = options.noWorkerTimeout;
     this.peers = new PeerPool("client", `client-${id}`, dataToken, options.transport);
     this.peers.keepAlive = false;
-    this.data = new DataPlane(
+    this.data = new ClientDataPlane(
       this.peers,
       (keys) => this.request<Locations>({ kind: "locate", keys }),
       (key, from) => !comm.isClosed && comm.send({ op: "bad-data", key, from }),
     );
     this.data.log = this.runtime.logger;
+    this.keys = new KeyTable({
+      data: this.data,
+      send: (msg) => this.sendScheduler(msg),
+      watchProgress: (keys) => this.watchProgress(keys),
+    });
+    this.submitter = new Submitter(this.keys, (msg) => comm.send(msg), options.noWorkerTimeout);
     const handlers: Handlers<SchedulerToClient> = {
       "key-in-memory": (m) => {
         const ks = this.keys.get(m.key);
@@ -230,9 +168,14 @@ export class Client implements FutureHost, GraphScheduler {
     return this.dashboard;
   }
 
+  /** Set once the client is closed: what its futures and calls reject with. */
+  get closedError(): ClientClosedError | null {
+    return this.keys.closedError;
+  }
+
   /** Runs `fn(...args)` on a worker. Futures among the arguments (also nested) are dependencies. */
   submit<A extends unknown[], R>(fn: TaskFn<A, R>, ...args: Args<A>): Future<Awaited<R>> {
-    return this.submitOne(fn, args, {});
+    return this.submitter.call(fn, args, {});
   }
 
   /**
@@ -244,7 +187,7 @@ export class Client implements FutureHost, GraphScheduler {
   map<A extends unknown[], R>(fn: TaskFn<A, R>, ...iterables: [...MapIterables<A>, TaskOptions]): Future<Awaited<R>>[];
   map<A extends unknown[], R>(fn: TaskFn<A, R>, ...iterables: MapIterables<A>): Future<Awaited<R>>[];
   map(fn: TaskFn<never, unknown>, ...rest: unknown[]): Future<unknown>[] {
-    return this.mapWith(fn, rest, {});
+    return this.submitter.map(fn, rest, {});
   }
 
   /** submit and map with these options, e.g. `client.with({ retries: 2, priority: 10 }).submit(fn, x)`. */
@@ -252,50 +195,10 @@ export class Client implements FutureHost, GraphScheduler {
     checkOptions(options, "with options");
     const fixed = { ...options };
     return {
-      submit: (fn, ...args) => this.submitOne(fn, args, fixed),
-      map: ((fn: TaskFn<never, unknown>, ...rest: unknown[]) => this.mapWith(fn, rest, fixed)) as TaskSubmitter["map"],
+      submit: (fn, ...args) => this.submitter.call(fn, args, fixed),
+      map: ((fn: TaskFn<never, unknown>, ...rest: unknown[]) =>
+        this.submitter.map(fn, rest, fixed)) as TaskSubmitter["map"],
     };
-  }
-
-  /** map's work: splits off trailing options (merged over `base`), zips the iterables, submits. */
-  private mapWith(fn: TaskFn<never, unknown>, rest: unknown[], base: TaskOptions): Future<unknown>[] {
-    let options = base;
-    if (rest.length > 0 && isPlainObject(rest[rest.length - 1])) {
-      const own = rest.pop() as TaskOptions;
-      checkOptions(own, "map options");
-      options = { ...base, ...own };
-    }
-    if (options.key !== undefined) throw new ArgumentError("map cannot take a single `key` for many tasks");
-    if (rest.length === 0) throw new ArgumentError("map needs at least one iterable of items: client.map(fn, items)");
-    const columns = rest.map((items, i) => {
-      if (
-        items === null ||
-        typeof items !== "object" ||
-        typeof (items as Iterable<unknown>)[Symbol.iterator] !== "function"
-      ) {
-        const where = rest.length > 1 ? ` (argument ${i + 2})` : "";
-        throw new ArgumentError(
-          `map expects an iterable of items${where}, got ${describe(items)}${isPlainObject(items) ? "; options go last" : ""}`,
-        );
-      }
-      return Array.isArray(items) ? (items as unknown[]) : [...(items as Iterable<unknown>)];
-    });
-    const n = columns[0]!.length;
-    if (columns.some((c) => c.length !== n)) {
-      throw new ArgumentError(
-        `map's iterables must have the same length, got lengths ${columns.map((c) => c.length).join(", ")}`,
-      );
-    }
-    const out: Future<unknown>[] = [];
-    for (let i = 0; i < n; i++)
-      out.push(
-        this.submitOne(
-          fn,
-          columns.map((c) => c[i]),
-          options,
-        ),
-      );
-    return out;
   }
 
   /** The results of `futures`, in order. Rejects with the first task error. */
@@ -308,7 +211,7 @@ export class Client implements FutureHost, GraphScheduler {
     for (const f of futures)
       if (!(f instanceof Future)) throw new ArgumentError(`gather expects futures, got ${describe(f)}`);
     if (this.closedError) throw this.closedError;
-    await settledOrFailed(futures.map((f) => this.keys.get(f.key)).filter((ks): ks is KeyState => ks !== undefined));
+    await settledOrFailed(this.keys.statesOf(futures));
     return Promise.all(futures.map((f) => f.result()));
   }
 
@@ -319,23 +222,7 @@ export class Client implements FutureHost, GraphScheduler {
    */
   async scatter<T>(data: T[], options: ScatterOptions = {}): Promise<Future<T>[]> {
     this.checkOpen();
-    if (!Array.isArray(data)) {
-      throw new ArgumentError(
-        `scatter takes an array of values and gives one future per element: const [f] = await client.scatter([value]); got ${describe(data)}`,
-      );
-    }
-    const values: unknown[] = data;
-    const noFutures = (v: object): unknown => {
-      if (v instanceof Future) throw new ArgumentError("futures cannot be scattered; pass them to submit instead");
-      return undefined;
-    };
-    const encoded = values.map((v) => serialize(v, { replace: noFutures }));
-    const keys = encoded.map((e, i) => {
-      const tag = typeTag(values[i]);
-      return options.hash === false
-        ? `${tag}-${this.nextToken()}`
-        : `${tag}-${hash64(e.payload.header, ...e.payload.frames)}`;
-    });
+    const { keys, encoded } = encodeScatter(data, options.hash !== false, () => this.submitter.token());
     // The scheduler places the values (and grants the puts: grants.ts); update-data counts only those.
     const placement = await this.request<ScatterPlacement>({
       kind: "scatter",
@@ -344,29 +231,19 @@ export class Client implements FutureHost, GraphScheduler {
       broadcast: options.broadcast === true,
       private: options.private === true || undefined,
     });
-    const perWorker = new Map<
-      string,
-      { values: Record<string, Serialized>; tickets: Record<string, string> | undefined }
-    >();
-    keys.forEach((key, i) => {
-      for (const { address, ticket, read } of placement[key] ?? []) {
-        let batch = perWorker.get(address);
-        if (!batch) perWorker.set(address, (batch = { values: {}, tickets: ticket === undefined ? undefined : {} }));
-        batch.values[key] = encoded[i]!.payload;
-        if (batch.tickets && ticket !== undefined) batch.tickets[key] = ticket;
-        if (read !== undefined) this.data.learn(key, [address], [read]);
-      }
-    });
+    const perWorker = batchesByWorker(keys, encoded, placement, (key, address, read) =>
+      this.data.learn(key, [address], [read]),
+    );
     const entries: { key: string; worker: string; nbytes: number; private?: boolean }[] = [];
     await Promise.all(
       [...perWorker].map(async ([address, { values: batch, tickets }]) => {
-        const nbytes = await this.held(this.data.put(address, batch, tickets));
+        const nbytes = await this.keys.held(this.data.put(address, batch, tickets));
         for (const key of Object.keys(batch))
           entries.push({ key, worker: address, nbytes: nbytes[key] ?? 0, private: options.private || undefined });
       }),
     );
     this.checkOpen();
-    const futures = keys.map((key) => this.futureFor<T>(key));
+    const futures = keys.map((key) => this.keys.futureFor<T>(key));
     for (const e of entries) {
       const ks = this.keys.get(e.key)!;
       ks.finish([...new Set([...ks.who, e.worker])], e.nbytes);
@@ -380,7 +257,7 @@ export class Client implements FutureHost, GraphScheduler {
     const list = Array.isArray(futures) ? futures : [futures];
     for (const f of list)
       if (!(f instanceof Future)) throw new ArgumentError(`cancel expects futures, got ${describe(f)}`);
-    return this.cancelKeys(list.map((f) => f.key));
+    return this.keys.cancelKeys(list.map((f) => f.key));
   }
 
   /** The workers in the cluster: id, kind, tasks and memory. */
@@ -438,27 +315,9 @@ export class Client implements FutureHost, GraphScheduler {
   compute<T>(collection: Collection<T>): Future<T>;
   compute<T>(collections: Collection<T>[]): Future<T>[];
   compute(target: Collection | Collection[]): Future | Future[] {
-    const list = Array.isArray(target) ? target : [target];
-    const parts = list.map((c, i) => {
-      if (typeof (c as Partial<Collection>)?.[COLLECTION] !== "function")
-        throw new ArgumentError(`compute takes collections (delayed values, arrays); item ${i} is ${describe(c)}`);
-      return c[COLLECTION]();
-    });
-    const prepared = prepare(parts);
-    const outputs: string[] = [];
-    let last = Math.max(-1, ...prepared.order.values());
-    for (const p of parts) {
-      const task = p.finalizeTask?.();
-      if (!task) {
-        outputs.push(p.keys[0]!);
-        continue;
-      }
-      const key = `finalize-${hash64(...p.keys)}`;
-      prepared.graph.set(key, task);
-      prepared.order.set(key, ++last);
-      outputs.push(key);
-    }
-    const futures = this.submitGraph({ ...prepared, outputs });
+    const futures = this.submitter.graph(computeGraph(Array.isArray(target) ? target : [target]), (keys) =>
+      this.watchProgress(keys),
+    );
     return Array.isArray(target) ? futures : futures[0]!;
   }
 
@@ -473,7 +332,7 @@ export class Client implements FutureHost, GraphScheduler {
 
   /** @internal GraphScheduler: the values of a prepared graph's outputs. */
   async computeGraph(g: PreparedGraph): Promise<unknown[]> {
-    const futures = this.submitGraph(g);
+    const futures = this.submitter.graph(g, (keys) => this.watchProgress(keys));
     try {
       return await this.gather(futures);
     } catch (err) {
@@ -486,80 +345,15 @@ export class Client implements FutureHost, GraphScheduler {
 
   /** @internal GraphScheduler: runs a prepared graph and keeps its outputs on the workers. */
   async persistGraph(g: PreparedGraph): Promise<GraphNode[]> {
-    const futures = this.submitGraph(g);
+    const futures = this.submitter.graph(g, (keys) => this.watchProgress(keys));
     try {
-      await settledOrFailed(futures.map((f) => this.keys.get(f.key)).filter((ks): ks is KeyState => ks !== undefined));
+      await settledOrFailed(this.keys.statesOf(futures));
     } catch (err) {
       g.computation?.finish(false); // its last count before the releases below drop its tasks
       for (const f of futures) f.release();
       throw err;
     }
     return futures.map((f) => new FutureNode(f));
-  }
-
-  /**
-   * Submits a prepared graph (one update, with the submissions of this turn) and gives futures
-   * for its outputs. Keys already held as futures are not sent again; functions compiled into
-   * meshwork go by name, the user's as source.
-   */
-  private submitGraph(g: PreparedGraph): Future[] {
-    this.checkOpen();
-    // Nothing is queued until every node is known to be sendable: a closure or an unsendable
-    // value halfway through would otherwise leave the tasks before it to run for nobody.
-    const tasks: TaskMsg[] = [];
-    const fns: FnDef[] = [];
-    for (const [key, node] of g.graph) {
-      if (node instanceof FutureNode) {
-        if (!this.keys.has(key))
-          throw new ArgumentError(`${key} is held by a future of another client, or one already released`);
-        continue;
-      }
-      const known = this.keys.get(key);
-      if (known && (known.status === "pending" || known.status === "finished")) continue;
-      let ref: FnRef;
-      let args: readonly unknown[];
-      if (node instanceof Literal) {
-        ref = { kind: "builtin", name: "identity" };
-        args = [node.value];
-      } else if (node instanceof Task) {
-        args = node.args;
-        if (typeof node.fn === "string") {
-          ref = { kind: "builtin", name: node.fn };
-        } else if (isTaskHandle(node.fn)) {
-          ref = { kind: "module", module: node.fn.module, name: node.fn.name };
-        } else {
-          const def = describeFunction(node.fn);
-          ref = sourceRef(def);
-          fns.push(def);
-        }
-        // A kernel calling the user's function (Task.calling): the worker runs via(fn, ...args).
-        if (node.via !== undefined && ref.kind !== "builtin") ref = { ...ref, via: node.via };
-      } else {
-        throw new ArgumentError(`cannot submit graph node ${String(node)}`);
-      }
-      const { payload, refs } = serialize(args, { replace: this.replaceFuture });
-      tasks.push({
-        key,
-        fn: ref,
-        args: payload,
-        deps: refs,
-        priority: [0, this.generation, g.order.get(key) ?? 0],
-        retries: 0,
-        noWorkerTimeout: this.noWorkerTimeout,
-      });
-    }
-    for (const def of fns) this.queueFn(def);
-    const pending = this.pendingGraph();
-    for (const t of tasks) pending.tasks.push(t);
-    const futures = g.outputs.map((key) => {
-      const known = this.keys.get(key);
-      const fresh = !known || known.status === "cancelled" || known.status === "lost";
-      return this.futureFor(key, fresh);
-    });
-    pending.wants.push(...g.outputs);
-    // Counted on the scheduler only when someone follows (progress()), from this turn on.
-    g.computation?.addSource(() => this.watchProgress(g.outputs));
-    return futures;
   }
 
   /**
@@ -590,167 +384,25 @@ export class Client implements FutureHost, GraphScheduler {
   async close(): Promise<void> {
     this.shutDown("client closed");
     this.comm.close("client closed");
-    await this.held(this.comm.closed.then(noop));
+    await this.keys.held(this.comm.closed.then(() => {}));
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
 
-  // ------------------------------------------------------------ FutureHost
-
-  /** @internal FutureHost: see hold there. */
-  hold(delta: 1 | -1): void {
-    this.holds += delta;
-    if (this.holds > 0 && this.holdTimer === undefined) this.holdTimer = setInterval(noop, KEEP_ALIVE_INTERVAL_MS);
-    else if (this.holds === 0 && this.holdTimer !== undefined) {
-      clearInterval(this.holdTimer);
-      this.holdTimer = undefined;
-    }
-  }
-
-  /** `p`, with the process kept alive until it settles. */
-  private held<T>(p: Promise<T>): Promise<T> {
-    this.hold(1);
-    return p.finally(() => this.hold(-1));
-  }
-
-  /** @internal */
-  fetch(key: string): Promise<unknown> {
-    if (this.closedError) return Promise.reject(this.closedError);
-    const ks = this.keys.get(key);
-    if (!ks) return Promise.reject(new LostDataError(`${key} was released by this client`));
-    if (ks.inline) {
-      try {
-        return Promise.resolve(deserialize(ks.inline));
-      } catch (err) {
-        return Promise.reject(err as Error);
-      }
-    }
-    return this.held(this.data.fetch(key, ks.who));
-  }
-
-  /** @internal */
-  async cancelKeys(keys: string[]): Promise<void> {
-    for (const key of keys) this.keys.get(key)?.fail("cancelled", new CancelledError(key));
-    if (this.closedError || keys.length === 0) return;
-    this.sendScheduler({ op: "cancel", keys });
-  }
-
-  /** @internal */
-  drop(ks: KeyState): void {
-    if (--ks.refs > 0 || this.keys.get(ks.key) !== ks) return;
-    this.keys.delete(ks.key);
-    this.data.forget(ks.key);
-    // Whoever still awaits a released future (the released object itself) gets an answer.
-    if (ks.status === "pending")
-      ks.fail("lost", new LostDataError(`${ks.key} was released by this client before it finished`));
-    if (this.closedError) return;
-    if (this.releases.size === 0) queueMicrotask(() => this.flushReleases());
-    this.releases.add(ks.key);
-  }
-
-  private flushReleases(): void {
-    const keys = [...this.releases];
-    this.releases.clear();
-    if (keys.length > 0 && !this.closedError) this.sendScheduler({ op: "release-keys", keys });
-  }
-
   // ------------------------------------------------------------ internals
-
-  private submitOne<R>(fn: TaskFn<never, R>, args: unknown[], options: TaskOptions): Future<Awaited<R>> {
-    this.checkOpen();
-    let ref: FnRef;
-    let name: string;
-    if (isTaskHandle(fn)) {
-      ref = { kind: "module", module: fn.module, name: fn.name };
-      name = fn.name;
-    } else if (typeof fn === "function") {
-      const def = describeFunction(fn as (...a: never[]) => unknown);
-      ref = sourceRef(def);
-      name = def.name || "lambda";
-      this.queueFn(def);
-    } else {
-      throw new ArgumentError(`submit expects a function or a task module handle, got ${describe(fn)}`);
-    }
-    const { payload, refs } = serialize(args, { replace: this.replaceFuture });
-    const key =
-      options.key ??
-      (options.pure === false
-        ? `${name}-${this.nextToken()}`
-        : `${name}-${hash64(ref.kind === "source" ? ref.id : ref.kind === "module" ? `${ref.module}#${ref.name}` : `builtin#${ref.name}`, payload.header, ...payload.frames)}`);
-    const known = this.keys.get(key);
-    const fresh = !known || known.status === "cancelled" || known.status === "lost";
-    const future = this.futureFor<Awaited<R>>(key, fresh);
-    const graph = this.pendingGraph();
-    if (fresh) {
-      graph.tasks.push({
-        key,
-        fn: ref,
-        args: payload,
-        deps: refs,
-        priority: [-(options.priority ?? 0), this.generation, graph.tasks.length],
-        retries: options.retries ?? 0,
-        workers: typeof options.workers === "string" ? [options.workers] : options.workers,
-        resources: options.resources,
-        noWorkerTimeout: options.noWorkerTimeout ?? this.noWorkerTimeout,
-        verify: options.verify,
-        private: options.private || undefined,
-        timeout: options.timeout,
-      });
-    }
-    graph.wants.push(key);
-    return future;
-  }
-
-  /** A new Future for `key`, sharing (or, when `fresh`, replacing) the key's record. */
-  private futureFor<T>(key: string, fresh = false): Future<T> {
-    this.releases.delete(key); // wanted again before its release went out
-    let ks = this.keys.get(key);
-    if (!ks || fresh) {
-      ks = new KeyState(key, this);
-      this.keys.set(key, ks);
-    }
-    return new Future<T>(key, this, ks);
-  }
-
-  private queueFn(def: FnDef): void {
-    if (this.sentFns.has(def.id)) return;
-    this.sentFns.add(def.id);
-    this.pendingGraph().fns.push(def);
-  }
-
-  private pendingGraph(): { tasks: TaskMsg[]; fns: FnDef[]; wants: string[] } {
-    if (!this.graph) {
-      this.graph = { tasks: [], fns: [], wants: [] };
-      queueMicrotask(() => this.flushGraph());
-    }
-    return this.graph;
-  }
-
-  /** Sends the submissions of this turn as one graph update. */
-  private flushGraph(): void {
-    const g = this.graph;
-    this.graph = null;
-    if (!g || this.closedError) return;
-    this.generation++;
-    this.comm.send({ op: "update-graph", tasks: g.tasks, fns: g.fns, wants: g.wants });
-  }
 
   /** Sends to the scheduler after any submissions of this turn, so the scheduler sees them in order. */
   private sendScheduler(msg: ClientToScheduler): void {
-    this.flushGraph();
+    this.submitter.flush();
     if (!this.comm.isClosed) this.comm.send(msg);
   }
 
   private request<T>(what: RequestWhat): Promise<T> {
     if (this.closedError) return Promise.reject(this.closedError);
-    this.flushGraph();
-    return this.held(this.requests.request<T>((id) => ({ op: "request", id, what })));
-  }
-
-  private nextToken(): string {
-    return `${this.prefix}${(this.counter++).toString(36)}`;
+    this.submitter.flush();
+    return this.keys.held(this.requests.request<T>((id) => ({ op: "request", id, what })));
   }
 
   private checkOpen(): void {
@@ -760,27 +412,10 @@ export class Client implements FutureHost, GraphScheduler {
   private shutDown(reason: string): void {
     if (this.closedError) return;
     clearDefaultClient(this);
-    this.closedError = new ClientClosedError(`client ${this.id} is closed (${reason})`);
-    this.graph = null;
-    for (const ks of this.keys.values()) ks.fail("cancelled", this.closedError);
+    const closed = new ClientClosedError(`client ${this.id} is closed (${reason})`);
+    this.submitter.clear();
+    this.keys.close(closed);
     this.peers.close(reason);
     this.receiveBuffers?.clear();
   }
-}
-
-/**
- * Resolves when every key is settled, or rejects with the first failure as it happens. One
- * listener for the whole batch rather than a promise per key.
- */
-function settledOrFailed(states: KeyState[]): Promise<void> {
-  let pending = 0;
-  for (const ks of states) if (ks.status === "pending") pending++;
-  if (pending === 0) return Promise.resolve();
-  return new Promise((resolve, reject) => {
-    const listener = (ks: KeyState) => {
-      if (ks.status !== "finished") reject(ks.error ?? new Error(`${ks.key} failed`));
-      else if (--pending === 0) resolve();
-    };
-    for (const ks of states) if (ks.status === "pending") ks.onSettled(listener);
-  });
 }

@@ -44,7 +44,13 @@ function rejectAll(want: Want, err: Error): void {
 /** Times a key is looked up again with the scheduler before it counts as lost. */
 const MAX_LOOKUPS = 3;
 
-export class DataPlane {
+/**
+ * A client's data plane: fetches results from the workers that hold them (batched per worker,
+ * asking the scheduler again on a miss; verified ones checked against their digests) and puts
+ * scattered data on them. The
+ * worker's counterpart, which serves those fetches, is WorkerDataPlane (worker/data-plane.ts).
+ */
+export class ClientDataPlane {
   /** Where this data plane logs: its client's runtime's logger (set by the Client). */
   log: Logger = defaultRuntime().logger;
   private pending = new Map<string, Want>();
@@ -206,7 +212,12 @@ export class DataPlane {
       }
       for (const w of want.waiters) w.resolve(value);
     }
-    this.retry(batch); // what is left was missing there
+    // An expired ticket: ask the scheduler (locate) for fresh ones now, rather than trying holders with tickets as old.
+    for (const key of reply.expired ?? []) {
+      const want = batch.get(key);
+      if (want) want.candidates = [];
+    }
+    this.retry(batch); // what is left was missing there, or needs a fresh ticket
   }
 
   private retry(batch: Map<string, Want>): void {

@@ -165,7 +165,7 @@ function methodKey(ast: Node): string | null {
     }
   ).body;
   const prop = body[0]?.expression?.properties?.[0];
-  if (!prop || !prop.method) return null;
+  if (!prop?.method) return null;
   if (prop.key.type === "Identifier" && prop.key.name) return prop.key.name;
   if (prop.key.type === "Literal") return String(prop.key.value);
   return null;

@@ -1,6 +1,8 @@
 // Per-task options and the types that make submit/map read well in TypeScript.
 
+import type { TransportOptions } from "../comm/types.js";
 import type { Future } from "./future.js";
+import type { Runtime } from "../runtime.js";
 
 /** Options for one submitted task (or each task of a map). All optional. */
 export interface TaskOptions {
@@ -87,3 +89,46 @@ export type Arg<T> =
 
 /** The arguments of a task function, each as an Arg. */
 export type Args<A extends unknown[]> = { [I in keyof A]: Arg<A[I]> };
+
+export interface ClientOptions {
+  /** The scheduler's client token, if it requires one. */
+  token?: string;
+  /** Shown in the scheduler's logs. */
+  name?: string;
+  /** Passed to the transport (timeouts, size limits …). */
+  transport?: TransportOptions;
+  /**
+   * Milliseconds any task of this client (submit, map, compute, persist) may wait while no worker
+   * may run it before it fails with NoWorkerError; a task's own `noWorkerTimeout` wins. Default:
+   * wait as long as it takes (the log says at once why a task waits).
+   */
+  noWorkerTimeout?: number;
+  /**
+   * Become the default scheduler for collections (`x.compute()` without a scheduler option), as
+   * Dask's `set_as_default`. Default true: the most recently connected client is the default.
+   */
+  setAsDefault?: boolean;
+  /** The platform's pieces (transports, logger, bundler …). Default: the realm's (defaultRuntime()). */
+  runtime?: Runtime | undefined;
+}
+
+export interface ScatterOptions {
+  /** Only place data on these workers (ids, names or addresses). */
+  workers?: string[];
+  /** Put a copy on every worker. Default false. */
+  broadcast?: boolean;
+  /** Key from the content, so scattering the same value twice reuses it. Default true. */
+  hash?: boolean;
+  /** Only trusted workers receive it, and tasks using it run only on trusted workers. Default false. */
+  private?: boolean;
+}
+
+/** submit and map with a fixed set of TaskOptions; from client.with(options). */
+export interface TaskSubmitter {
+  submit<A extends unknown[], R>(fn: TaskFn<A, R>, ...args: Args<A>): Future<Awaited<R>>;
+  map<A extends unknown[], R>(fn: TaskFn<A, R>, ...iterables: [...MapIterables<A>, TaskOptions]): Future<Awaited<R>>[];
+  map<A extends unknown[], R>(fn: TaskFn<A, R>, ...iterables: MapIterables<A>): Future<Awaited<R>>[];
+}
+
+/** What map takes for a task function's arguments: one iterable per argument. */
+export type MapIterables<A extends unknown[]> = { [I in keyof A]: Iterable<Arg<A[I]>> };

@@ -29,7 +29,7 @@ export const DEFAULT_FAILED_LOGINS_PER_MINUTE = 20;
 /** The host part of a peer address ("ws://10.0.0.5:41000" → "10.0.0.5"); anything else as it is. */
 export function hostOf(peerAddress: string): string {
   const m = /^[a-z]+:\/\/(\[[^\]]*\]|[^:/]*)/i.exec(peerAddress);
-  return m && m[1] ? m[1] : peerAddress;
+  return m?.[1] ? m[1] : peerAddress;
 }
 
 export interface GateLimits {

@@ -51,6 +51,7 @@ export type Admission =
       id: string;
       dataToken?: string | undefined;
       dataSecret?: string | undefined;
+      clock?: number | undefined;
       rtc?: RtcConfig | undefined;
       name?: string | undefined;
       dashboard?: string | undefined;
@@ -69,7 +70,8 @@ export async function welcome(
   let msg: Awaited<ReturnType<Comm["next"]>>;
   try {
     msg = await comm.next(timeoutMs);
-  } catch (err) {
+  } catch {
+    // A timeout or a closed connection: either way no hello came.
     silent.warn(`closing a connection from ${comm.peerAddress}: no hello within ${timeoutMs} ms`);
     comm.close(`no hello within ${timeoutMs} ms`);
     return null;
@@ -103,6 +105,7 @@ export async function welcome(
   const reply: Welcome = { op: "welcome", version: PROTOCOL_VERSION, id: decision.id, codecs: CODECS };
   if (decision.dataToken !== undefined) reply.dataToken = decision.dataToken;
   if (decision.dataSecret !== undefined) reply.dataSecret = decision.dataSecret;
+  if (decision.clock !== undefined) reply.clock = decision.clock;
   if (decision.rtc !== undefined) reply.rtc = decision.rtc;
   if (decision.name !== undefined) reply.name = decision.name;
   if (decision.dashboard !== undefined) reply.dashboard = decision.dashboard;

@@ -118,7 +118,7 @@ export class RtcHost {
     switch (data.kind) {
       case "offer":
         if (pair?.pcId === data.pc) return;
-        if (pair && pair.offerer && !pair.remoteSet && this.options.self < from) return; // glare: ours stands
+        if (pair?.offerer && !pair.remoteSet && this.options.self < from) return; // glare: ours stands
         return void this.answer(from, data.pc, data.sdp, pair);
       case "answer":
         if (!pair || pair.pcId !== data.pc || !pair.offerer || pair.remoteSet) return;
@@ -173,7 +173,7 @@ export class RtcHost {
     };
     this.pairs.set(peer, pair);
     pc.addEventListener("icecandidate", (e) => {
-      if (e.candidate && e.candidate.candidate && this.pairs.get(peer) === pair) {
+      if (e.candidate?.candidate && this.pairs.get(peer) === pair) {
         const { candidate, sdpMid, sdpMLineIndex } = e.candidate;
         this.options.signal(peer, { pc: pcId, kind: "candidate", candidate: { candidate, sdpMid, sdpMLineIndex } });
       }

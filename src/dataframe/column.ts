@@ -20,22 +20,97 @@ export type Values =
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
+/**
+ * A utf8 column's rows as codes into a dictionary, as a Parquet reader met them: a code per row
+ * (-1 where null) and the dictionary's UTF-8 bytes and offsets. Entries need not be distinct, and
+ * some may be unused.
+ */
+export interface DictionaryCodes {
+  codes: Int32Array;
+  bytes: Uint8Array;
+  offsets: Int32Array;
+  size: number;
+}
+
+const NO_BYTES = new Uint8Array(0);
+
 export class Column {
   /** JavaScript strings of a utf8 column, decoded once on first use (null where null). */
   private decoded: (string | null)[] | undefined;
+  /**
+   * The rows' dictionary codes when a reader had them: grouping by the column uses them, and
+   * a column made from them (fromDictionary) gathers its bytes only when they are first asked for.
+   * Never sent (the wire carries bytes and offsets); a copy or a gather has none.
+   */
+  dictionary: DictionaryCodes | null = null;
+  private bytesOrValues: Values;
+  private byteOffsets: Int32Array | null;
+  /** Whether the bytes and offsets are still to be gathered from the dictionary. */
+  private pending = false;
 
   constructor(
     readonly type: DType,
     readonly length: number,
     /** Values (bool: LSB-first bits; utf8: the bytes of all strings). */
-    readonly values: Values,
+    values: Values,
     /** LSB-first bits, 1 = valid; null when no value is null. */
     readonly validity: Uint8Array | null,
     readonly nullCount: number,
     /** utf8 only: `length + 1` byte offsets, starting at 0. */
-    readonly offsets: Int32Array | null = null,
+    offsets: Int32Array | null = null,
   ) {
+    this.bytesOrValues = values;
+    this.byteOffsets = offsets;
     if (nullCount === 0) this.validity = null;
+  }
+
+  /** A utf8 column of `length` rows held as dictionary codes; its bytes and offsets are gathered on first use. */
+  static fromDictionary(length: number, d: DictionaryCodes, validity: Uint8Array | null, nullCount: number): Column {
+    const c = new Column("utf8", length, NO_BYTES, validity, nullCount, null);
+    c.dictionary = d;
+    c.pending = true;
+    return c;
+  }
+
+  /** Values (bool: LSB-first bits; utf8: the bytes of all strings). */
+  get values(): Values {
+    if (this.pending) this.gather();
+    return this.bytesOrValues;
+  }
+
+  /** utf8 only: `length + 1` byte offsets, starting at 0. */
+  get offsets(): Int32Array | null {
+    if (this.pending) this.gather();
+    return this.byteOffsets;
+  }
+
+  private gather(): void {
+    const { codes, bytes, offsets: dof } = this.dictionary!;
+    const n = this.length;
+    let size = 0;
+    for (let i = 0; i < n; i++) {
+      const j = codes[i]!;
+      if (j >= 0) size += dof[j + 1]! - dof[j]!;
+    }
+    const out = new Uint8Array(size);
+    const offsets = new Int32Array(n + 1);
+    let q = 0;
+    for (let i = 0; i < n; i++) {
+      const j = codes[i]!;
+      if (j >= 0) {
+        const a = dof[j]!;
+        const e = dof[j + 1]!;
+        if (e - a < 16) for (let t = a; t < e; t++) out[q++] = bytes[t]!;
+        else {
+          out.set(bytes.subarray(a, e), q);
+          q += e - a;
+        }
+      }
+      offsets[i + 1] = q;
+    }
+    this.bytesOrValues = out;
+    this.byteOffsets = offsets;
+    this.pending = false;
   }
 
   isValid(i: number): boolean {
@@ -67,6 +142,14 @@ export class Column {
     if (this.decoded) return this.decoded;
     if (this.type !== "utf8") throw new ArgumentError(`strings() of a ${this.type} column`);
     const out = new Array<string | null>(this.length);
+    const d = this.dictionary;
+    if (d !== null) {
+      // Each entry decoded once.
+      const entries = Array.from({ length: d.size }, (_, j) => decodeUtf8(d.bytes, d.offsets[j]!, d.offsets[j + 1]!));
+      for (let i = 0; i < this.length; i++) out[i] = d.codes[i]! < 0 ? null : entries[d.codes[i]!]!;
+      this.decoded = out;
+      return out;
+    }
     const o = this.offsets!;
     const bytes = this.values as Uint8Array;
     for (let i = 0; i < this.length; i++) out[i] = this.isValid(i) ? decodeUtf8(bytes, o[i]!, o[i + 1]!) : null;
@@ -92,6 +175,13 @@ export class Column {
         if ((m[i >> 3]! >> (i & 7)) & 1) validity[k >> 3]! |= 1 << (k & 7);
         else nulls++;
       }
+    }
+    if (t === "utf8" && this.pending) {
+      // Still codes: the rows' codes are gathered, the bytes left for when they are asked for.
+      const d = this.dictionary!;
+      const codes = new Int32Array(n);
+      for (let k = 0; k < n; k++) codes[k] = d.codes[idx[k]!]!;
+      return Column.fromDictionary(n, { codes, bytes: d.bytes, offsets: d.offsets, size: d.size }, validity, nulls);
     }
     if (t === "utf8") {
       const o = this.offsets!;
@@ -128,16 +218,21 @@ export class Column {
     const Ctor = storageOf(t);
     const out = new Ctor(n) as Values;
     const src = this.values;
-    if (src instanceof BigInt64Array || src instanceof BigUint64Array) {
-      // 64-bit values moved as two 32-bit halves: reading a BigInt64Array makes a BigInt per value.
-      const from = new Int32Array(src.buffer, src.byteOffset, src.length * 2);
-      const to = new Int32Array(out.buffer, 0, n * 2);
-      for (let k = 0; k < n; k++) {
-        const i = idx[k]!;
-        to[2 * k] = from[2 * i]!;
-        to[2 * k + 1] = from[2 * i + 1]!;
-      }
-    } else for (let k = 0; k < n; k++) out[k] = src[idx[k]!]!;
+    // Moved as bits, in loops of one array type each (a loop over every storage type is slow for all
+    // of them); 64-bit values as two 32-bit halves: reading a BigInt64Array makes a BigInt per value.
+    const width = src.BYTES_PER_ELEMENT;
+    if (width === 8)
+      gatherPairs(
+        new Int32Array(src.buffer, src.byteOffset, src.length * 2),
+        new Int32Array(out.buffer, 0, n * 2),
+        idx,
+        n,
+      );
+    else if (width === 4)
+      gather32(new Int32Array(src.buffer, src.byteOffset, src.length), new Int32Array(out.buffer, 0, n), idx, n);
+    else if (width === 2)
+      gather16(new Int16Array(src.buffer, src.byteOffset, src.length), new Int16Array(out.buffer, 0, n), idx, n);
+    else gather8(new Uint8Array(src.buffer, src.byteOffset, src.length), new Uint8Array(out.buffer, 0, n), idx, n);
     return new Column(t, n, out, validity, nulls);
   }
 
@@ -215,6 +310,26 @@ export class Column {
       type === "utf8" ? new Int32Array(n + 1) : null,
     );
   }
+}
+
+function gatherPairs(from: Int32Array, to: Int32Array, idx: Int32Array | Uint32Array, n: number): void {
+  for (let k = 0; k < n; k++) {
+    const i = idx[k]!;
+    to[2 * k] = from[2 * i]!;
+    to[2 * k + 1] = from[2 * i + 1]!;
+  }
+}
+
+function gather32(from: Int32Array, to: Int32Array, idx: Int32Array | Uint32Array, n: number): void {
+  for (let k = 0; k < n; k++) to[k] = from[idx[k]!]!;
+}
+
+function gather16(from: Int16Array, to: Int16Array, idx: Int32Array | Uint32Array, n: number): void {
+  for (let k = 0; k < n; k++) to[k] = from[idx[k]!]!;
+}
+
+function gather8(from: Uint8Array, to: Uint8Array, idx: Int32Array | Uint32Array, n: number): void {
+  for (let k = 0; k < n; k++) to[k] = from[idx[k]!]!;
 }
 
 /** Decodes bytes [a, b) as UTF-8; short ASCII runs without TextDecoder (its call costs more than they do). */

@@ -72,8 +72,10 @@ export interface ExprOptions {
  * A row as an expression sees it: `d.column` is a number (ints, floats; int64 as Number; timestamps
  * and dates as epoch milliseconds; NaN where missing), a boolean or a string (null where missing).
  */
+// biome-ignore lint/suspicious/noExplicitAny: a column's type is known only at run time, and `d.price * 2` must typecheck in users' code
 export type Row = { readonly [column: string]: any };
 /** The params object an expression reads as its second parameter. */
+// biome-ignore lint/suspicious/noExplicitAny: as Row: users' expressions use params as numbers, strings, arrays
 export type Params = { readonly [name: string]: any };
 export type RowExpr = (d: Row, $: Params) => unknown;
 

@@ -12,6 +12,7 @@ import { AGG_NAMES, type AggName, type AggPlan } from "./kernels/aggregate.js";
 import { LazyValue } from "./lazy.js";
 import { toArrow } from "./arrow.js";
 import { Part, type Schema } from "./part.js";
+import "./fuse.js"; // the read fused into the partials built here
 import { DF } from "./register.js";
 import type { Table } from "@uwdata/flechette";
 

@@ -4,10 +4,12 @@
 
 import { registerBuiltin, type BuiltinFn } from "../graph/builtins.js";
 import "./part.js"; // the wire class, needed to receive a partition at all
+import { registerCountFusers } from "./count-fuse.js";
 
 /** Builtin names, used by the graph builders. */
 export const DF = {
   parquetRead: "df.parquet-read",
+  readThen: "df.read-then",
   csvRead: "df.csv-read",
   write: "df.write",
   filter: "df.filter",
@@ -19,6 +21,8 @@ export const DF = {
   dropna: "df.dropna",
   head: "df.head",
   len: "df.len",
+  filterLen: "df.filter-len",
+  parquetCount: "df.parquet-count",
   mapPartitions: "df.map-partitions",
   aggPartial: "df.agg-partial",
   aggCombine: "df.agg-combine",
@@ -51,3 +55,5 @@ for (const [key, name] of Object.entries(DF)) {
     return (k.KERNELS[key as keyof typeof DF] as (...a: never[]) => unknown)(...args);
   }) as BuiltinFn);
 }
+
+registerCountFusers(DF);

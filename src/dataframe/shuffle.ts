@@ -11,6 +11,7 @@ import type { ComputeOptions } from "../graph/collection.js";
 import { DataFrame, token } from "./frame.js";
 import { LazyValue } from "./lazy.js";
 import type { Part } from "./part.js";
+import "./fuse.js"; // the read fused into the sort's sample and split
 import { DF } from "./register.js";
 
 /**

@@ -26,7 +26,7 @@ export interface Family {
 
 /** log(1 + e^η) without overflow: max(η, 0) + log1p(e^-|η|). */
 export function softplus(eta: number): number {
-  return (eta > 0 ? eta : 0) + Math.log1p(Math.exp(-Math.abs(eta)));
+  return Math.max(eta, 0) + Math.log1p(Math.exp(-Math.abs(eta)));
 }
 
 /** 1 / (1 + e^-η) without overflow. */

@@ -104,6 +104,12 @@ export interface Welcome {
    * reader and key (util/tickets.ts, scheduler/grants.ts).
    */
   dataSecret?: string | undefined;
+  /**
+   * With dataSecret: the scheduler's clock (milliseconds) when it welcomed this worker. Tickets
+   * expire at a time on that clock; the worker's data server compares with its own clock plus the
+   * difference it saw here (so the two machines' clocks need not agree).
+   */
+  clock?: number | undefined;
   /** To a worker: how to make WebRTC links in this cluster (ICE servers for networks with NAT). */
   rtc?: RtcConfig | undefined;
   /** From a worker's data server: that worker's name (the worker page names its peers by it). */
@@ -341,6 +347,12 @@ export interface AcquireReplicas {
   keys: DepLocation[];
 }
 
+/** Fresh tickets for keys this worker asked about (RenewTickets); `who` is empty for a key it may not fetch now. */
+export interface Tickets {
+  op: "tickets";
+  keys: DepLocation[];
+}
+
 /** Work stealing: give back these tasks if they have not started here (answered by steal-response). */
 export interface StealRequest {
   op: "steal-request";
@@ -382,6 +394,7 @@ export type SchedulerToWorker =
   | LoadModule
   | CloseWorker
   | AcquireReplicas
+  | Tickets
   | StealRequest
   | ScaleUp
   | RtcSignalMessage
@@ -445,6 +458,15 @@ export interface BadData {
   from: string;
 }
 
+/**
+ * A holder refused these keys' tickets as expired (DataReply.expired): the worker asks for fresh
+ * ones (answered by Tickets), only for keys the scheduler told it to fetch.
+ */
+export interface RenewTickets {
+  op: "renew-tickets";
+  keys: string[];
+}
+
 export interface AddKeys {
   op: "add-keys";
   /** Replicas this worker now holds (fetched dependencies). */
@@ -492,6 +514,7 @@ export type WorkerToScheduler =
   | TaskErred
   | MissingData
   | BadData
+  | RenewTickets
   | AddKeys
   | AcquireFailed
   | StealResponse
@@ -575,6 +598,8 @@ export interface DataReply {
   id: number;
   values: Record<string, Serialized>;
   missing: string[];
+  /** Keys asked for with a ticket that has expired: not served; the reader asks the scheduler for a fresh ticket. */
+  expired?: string[] | undefined;
 }
 
 export interface PutReply {

@@ -232,6 +232,7 @@ const SCHEMAS: { [K in Message["op"]]: Check } = {
     codecs: optional(smallKeys),
     dataToken: optional(str),
     dataSecret: optional(str),
+    clock: optional(num),
     name: optional(str),
     dashboard: optional(str),
     rtc: optional(
@@ -304,6 +305,17 @@ const SCHEMAS: { [K in Message["op"]]: Check } = {
       }),
     ),
   }),
+  tickets: shape({
+    keys: arrayOf(
+      shape({
+        key: str,
+        who: workerList,
+        nbytes: nonNegative,
+        tickets: optional(workerList),
+        digest: optional(digest),
+      }),
+    ),
+  }),
   "task-finished": shape({
     key: str,
     nbytes: nonNegative,
@@ -319,6 +331,7 @@ const SCHEMAS: { [K in Message["op"]]: Check } = {
   "acquire-failed": shape({ keys }),
   "missing-data": shape({ key: str, dep: str, from: str }),
   "bad-data": shape({ key: str, from: str }),
+  "renew-tickets": shape({ keys }),
   "add-keys": shape({ keys: arrayOf(shape({ key: str, nbytes: nonNegative })) }),
   heartbeat: shape({
     memory: nonNegative,
@@ -330,7 +343,7 @@ const SCHEMAS: { [K in Message["op"]]: Check } = {
   }),
   "get-data": shape({ id: count, keys, tickets: optional(keys) }),
   "put-data": shape({ id: count, values: recordOf(serialized), tickets: optional(recordOf(str)) }),
-  data: shape({ id: count, values: recordOf(serialized), missing: keys }),
+  data: shape({ id: count, values: recordOf(serialized), missing: keys, expired: optional(keys) }),
   "put-reply": shape({ id: count, nbytes: recordOf(nonNegative) }),
   goodbye: shape({ reason: str }),
 };

@@ -9,7 +9,8 @@ import { ArgumentError } from "../errors.js";
 import { log } from "../log.js";
 import type { WorkerRecord } from "./model.js";
 import { UNKNOWN_TASK_MS } from "./placement.js";
-import type { SchedulerState } from "./state.js";
+import { mayRetire, processBounds, processClosable, scaleUpAsks } from "./processes.js";
+import type { SchedulerData } from "./core.js";
 import { unrefTimer } from "../util/timers.js";
 
 export interface AdaptOptions {
@@ -32,7 +33,7 @@ export interface AdaptOptions {
  * its kind (a task placed before its kind was first timed was counted at UNKNOWN_TASK_MS in its
  * worker's occupancy; here it counts at what such tasks really take).
  */
-export function queuedWorkMs(s: SchedulerState): number {
+export function queuedWorkMs(s: SchedulerData): number {
   const expect = (group: string) => s.durations.get(group) ?? UNKNOWN_TASK_MS;
   let ms = 0;
   for (const ws of s.workers.values()) for (const ts of ws.processing) ms += expect(ts.group);
@@ -42,7 +43,7 @@ export function queuedWorkMs(s: SchedulerState): number {
 
 /** The number of workers the current work calls for, within [minimum, maximum]. */
 export function adaptiveTarget(
-  s: SchedulerState,
+  s: SchedulerData,
   o: Required<Pick<AdaptOptions, "minimum" | "maximum" | "targetDurationMs" | "memoryFraction">>,
 ): number {
   let running = 0;
@@ -67,7 +68,7 @@ export function adaptiveTarget(
 
 /** Up to `n` running workers to retire: idle ones, holding the fewest bytes first (Dask's workers_to_close). */
 export function workersToClose(
-  s: SchedulerState,
+  s: SchedulerData,
   n: number,
   closable: (ws: WorkerRecord) => boolean = () => true,
 ): WorkerRecord[] {
@@ -78,9 +79,37 @@ export function workersToClose(
   return idle.slice(0, Math.max(0, n));
 }
 
+/** One check's decision: start `up` workers, or retire `down` (ids), or neither. */
+export interface AdaptDecision {
+  up: number;
+  down: string[];
+  /** Checks in a row that have called for fewer workers (carried to the next check). */
+  lowChecks: number;
+}
+
+/**
+ * One check of the adaptive policy, a pure function of the state: grow at once to the target;
+ * shrink only once `wait` checks in a row (counting this one, after `lowChecks` before it) have
+ * called for fewer, and then only idle workers that `closable` allows.
+ */
+export function adaptDecision(
+  s: SchedulerData,
+  o: Required<Pick<AdaptOptions, "minimum" | "maximum" | "targetDurationMs" | "memoryFraction" | "wait">>,
+  lowChecks: number,
+  closable?: (ws: WorkerRecord) => boolean,
+): AdaptDecision {
+  let running = 0;
+  for (const ws of s.workers.values()) if (ws.status === "running") running++;
+  const target = adaptiveTarget(s, o);
+  if (target > running) return { up: target - running, down: [], lowChecks: 0 };
+  if (target === running) return { up: 0, down: [], lowChecks: 0 };
+  if (++lowChecks < o.wait) return { up: 0, down: [], lowChecks };
+  return { up: 0, down: workersToClose(s, running - target, closable).map((ws) => ws.id), lowChecks: 0 };
+}
+
 /** What Adaptive needs from a cluster: start workers, retire workers, and the count starting. */
 export interface Scalable {
-  readonly state: SchedulerState;
+  readonly state: SchedulerData;
   /** Starts `n` more workers; resolves when they have joined. */
   scaleUp(n: number): Promise<unknown>;
   /** Retires these workers gracefully; resolves when they have left (or were kept). */
@@ -151,23 +180,16 @@ export class Adaptive {
   /** One decision: grow now, or shrink after `wait` checks in a row asked for fewer. */
   check(): void {
     if (this.busy || this.stopped) return;
-    const s = this.cluster.state;
-    let running = 0;
-    for (const ws of s.workers.values()) if (ws.status === "running") running++;
-    const target = adaptiveTarget(s, { ...this.options, ...this.cluster.bounds?.() });
+    const d = adaptDecision(
+      this.cluster.state,
+      { ...this.options, ...this.cluster.bounds?.() },
+      this.lowChecks,
+      this.cluster.closable?.bind(this.cluster),
+    );
+    this.lowChecks = d.lowChecks;
     let action: Promise<unknown> | null = null;
-    if (target > running) {
-      this.lowChecks = 0;
-      action = this.cluster.scaleUp(target - running);
-    } else if (target < running) {
-      if (++this.lowChecks >= this.options.wait) {
-        this.lowChecks = 0;
-        const ids = workersToClose(s, running - target, this.cluster.closable?.bind(this.cluster)).map((ws) => ws.id);
-        if (ids.length > 0) action = this.cluster.scaleDown(ids);
-      }
-    } else {
-      this.lowChecks = 0;
-    }
+    if (d.up > 0) action = this.cluster.scaleUp(d.up);
+    else if (d.down.length > 0) action = this.cluster.scaleDown(d.down);
     if (!action) return;
     this.busy = true;
     this.inFlight = action
@@ -176,4 +198,43 @@ export class Adaptive {
         this.busy = false;
       });
   }
+}
+
+/**
+ * The Adaptive loop of a scheduler whose worker processes joined with adaptive bounds (`meshwork
+ * worker --adapt MIN:MAX`): processes.ts decides which process grows and which threads may go;
+ * `scaleUp` asks a thread of a process for `n` more threads (the shell sends scale-up), `retire`
+ * retires workers gracefully. Growing resolves when the threads have joined, or after a while (a
+ * process may fail to start threads).
+ */
+export function adaptProcesses(
+  s: SchedulerData,
+  scaleUp: (worker: string, n: number) => void,
+  retire: (ids: string[]) => Promise<unknown>,
+  options: Omit<AdaptOptions, "minimum" | "maximum">,
+): Adaptive {
+  const running = () => [...s.workers.values()].filter((ws) => ws.status === "running").length;
+  return new Adaptive(
+    {
+      state: s,
+      bounds: () => processBounds(s),
+      closable: (ws) => processClosable(s, ws),
+      scaleUp: async (n) => {
+        const before = running();
+        let asked = 0;
+        for (const ask of scaleUpAsks(s, n)) {
+          scaleUp(ask.worker, ask.n);
+          asked += ask.n;
+        }
+        for (let waited = 0; asked > 0 && running() < before + asked && waited < 15_000; waited += 50)
+          await new Promise((r) => setTimeout(r, 50));
+      },
+      scaleDown: async (ids) => {
+        const keep = mayRetire(s, ids);
+        if (keep.length > 0) await retire(keep);
+      },
+    },
+    { ...options, minimum: 0, maximum: 0 },
+    0,
+  );
 }

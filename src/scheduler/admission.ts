@@ -7,7 +7,7 @@ import type { Admission } from "../comm/handshake.js";
 import { log } from "../log.js";
 import type { Hello, WorkerHello } from "../protocol/messages.js";
 import { matches, portableSecretEquals } from "../util/secret.js";
-import type { SchedulerOptions } from "./server.js";
+import type { SchedulerOptions } from "./options.js";
 import type { SchedulerState } from "./state.js";
 import type { DataGrants } from "./grants.js";
 
@@ -114,7 +114,9 @@ export class Admissions {
     this.joins.hit(host);
     const id = `worker-${this.nextId("worker")}`;
     this.joining.set(id, { trusted, name: w.name, address: w.address });
-    return { id, dataToken: this.grants.credential(id), dataSecret: this.grants.secret(w.address), rtc: o.webrtc };
+    const dataSecret = this.grants.secret(w.address);
+    const clock = dataSecret === undefined ? undefined : this.grants.clock();
+    return { id, dataToken: this.grants.credential(id), dataSecret, clock, rtc: o.webrtc };
   }
 
   /** Why a joining worker's name or data-server address cannot be its own: another worker has it, or is joining with it (or null). */

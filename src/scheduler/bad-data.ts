@@ -8,7 +8,8 @@
 // holder serves it the right bytes it reports missing-data, as for any fetch that failed.
 
 import type { WorkerRecord } from "./model.js";
-import type { SchedulerState } from "./state.js";
+import type { Core } from "./core.js";
+import type { BadDataEvent } from "./events.js";
 import { ban } from "./verify.js";
 
 /** What an accusation led to, for the shell's log. */
@@ -18,7 +19,7 @@ export type BadDataOutcome = "banned" | "dropped" | "not-believed" | "ignored";
  * `reader` (a worker, or null for a client) says `from` served bytes for `key` that do not match
  * its agreed digest.
  */
-export function badData(s: SchedulerState, reader: WorkerRecord | null, key: string, from: string): BadDataOutcome {
+function accuse(s: Core, reader: WorkerRecord | null, key: string, from: string): BadDataOutcome {
   const ts = s.tasks.get(key);
   const holder = s.workersByAddress.get(from);
   if (!ts || !holder || ts.state !== "memory" || ts.digest === null || !ts.whoHas.has(holder)) return "ignored";
@@ -43,4 +44,23 @@ export function badData(s: SchedulerState, reader: WorkerRecord | null, key: str
   if (ts.whoHas.size === 0) s.transition(ts, "released", { workerGone: true });
   s.run();
   return "dropped";
+}
+
+/** A worker (or a client, when the event names no worker) reports bad bytes: judged, and told to the shell's log. */
+export function badData(s: Core, e: BadDataEvent): void {
+  const reader = e.worker === undefined ? null : (s.workers.get(e.worker) ?? null);
+  if (reader === null && e.worker !== undefined) return; // gone meanwhile
+  const outcome = accuse(s, reader, e.key, e.from);
+  if (outcome === "ignored") return;
+  const what = {
+    banned: "banned it",
+    dropped: "dropped it as a holder (trusted workers are never banned)",
+    "not-believed": "not believed from an untrusted reader (it skips that holder)",
+  }[outcome];
+  const who = reader ? `worker ${reader.name}` : `client ${e.client ?? "?"}`;
+  s.notice(
+    "warn",
+    `${who} says ${e.from} served bytes for ${e.key} that do not match the agreed digest: ${what}`,
+    true,
+  );
 }

@@ -1,21 +1,18 @@
 // What clients ask of the scheduler, as events on its state: a graph of tasks to run (with the
-// keys it wants), keys it releases or cancels, and data it scattered to workers. SchedulerState's
-// methods of the same names call these.
+// keys it wants), keys it releases or cancels, and data it scattered to workers. SchedulerState.handle
+// calls these with the events (events.ts).
 
-import type { FnDef, TaskMsg } from "../protocol/messages.js";
+import { errorToData, GraphCycleError, LostDataError } from "../errors.js";
+import type { CancelKeys, ReleaseKeys, UpdateData, UpdateGraph } from "../protocol/messages.js";
+import type { FromClient } from "./events.js";
 import { TaskState } from "./model.js";
 import { coAssign } from "./placement.js";
 import { needsNode } from "./platforms.js";
-import type { SchedulerState } from "./state.js";
+import type { Core } from "./core.js";
 
 /** A client submits tasks (a key already known keeps its task) and says which keys it wants. */
-export function updateGraph(
-  s: SchedulerState,
-  clientId: string,
-  tasks: TaskMsg[],
-  fns: FnDef[],
-  wants: string[],
-): void {
+export function updateGraph(s: Core, e: FromClient<UpdateGraph>): void {
+  const { client: clientId, tasks, fns, wants } = e;
   const cs = s.clients.get(clientId);
   if (!cs) return;
   s.begin("update-graph");
@@ -81,28 +78,31 @@ export function updateGraph(
     keysHere ??= new Set(tasks.map((t) => t.key));
     if (keysHere.has(missing)) {
       s.recommend(ts, "erred", {
-        error: {
-          name: "GraphCycleError",
-          code: "GRAPH_CYCLE",
-          message: `${ts.key} depends on ${missing}, which is itself or comes after it in the same graph: a graph with a cycle is refused (its tasks would wait forever)`,
-        },
+        error: errorToData(
+          new GraphCycleError(
+            `${ts.key} depends on ${missing}, which is itself or comes after it in the same graph: a graph with a cycle is refused (its tasks would wait forever)`,
+          ),
+          { stack: false },
+        ),
         blame: ts.key,
       });
       continue;
     }
     s.recommend(ts, "erred", {
-      error: {
-        name: "LostDataError",
-        code: "LOST_DATA",
-        message: `dependency ${missing} of ${ts.key} is not known to the scheduler (its future was released, or it never existed)`,
-      },
+      error: errorToData(
+        new LostDataError(
+          `dependency ${missing} of ${ts.key} is not known to the scheduler (its future was released, or it never existed)`,
+        ),
+        { stack: false },
+      ),
       blame: ts.key,
     });
   }
   s.run();
 }
 
-export function releaseKeys(s: SchedulerState, clientId: string, keys: string[]): void {
+export function releaseKeys(s: Core, e: FromClient<ReleaseKeys>): void {
+  const { client: clientId, keys } = e;
   const cs = s.clients.get(clientId);
   if (!cs) return;
   s.begin("release-keys");
@@ -116,7 +116,8 @@ export function releaseKeys(s: SchedulerState, clientId: string, keys: string[])
 }
 
 /** The client gives up these keys and the ones of its keys that depend on them. */
-export function cancel(s: SchedulerState, clientId: string, keys: string[]): void {
+export function cancel(s: Core, e: FromClient<CancelKeys>): void {
+  const { client: clientId, keys } = e;
   const cs = s.clients.get(clientId);
   if (!cs) return;
   s.begin("cancel");
@@ -136,11 +137,8 @@ export function cancel(s: SchedulerState, clientId: string, keys: string[]): voi
 }
 
 /** Scattered values now held by workers. */
-export function updateData(
-  s: SchedulerState,
-  clientId: string,
-  entries: { key: string; worker: string; nbytes: number; private?: boolean | undefined }[],
-): void {
+export function updateData(s: Core, ev: FromClient<UpdateData>): void {
+  const { client: clientId, entries } = ev;
   const cs = s.clients.get(clientId);
   s.begin("update-data");
   for (const e of entries) {

@@ -5,7 +5,10 @@
 // scatter's targets), it gives the reader one ticket per holder: an HMAC by that holder's secret
 // over (use, reader's name, k) (util/tickets.ts). A data server serves k, or stores a scattered k,
 // only with the ticket for the name its connection's hello gave: a worker that holds the tab link
-// reads only the keys it was told to fetch, and stores nothing anywhere.
+// reads only the keys it was told to fetch, and stores nothing anywhere. Tickets expire
+// (`ticketTtlMs`): a reader whose ticket has expired asks again (a worker with renew-tickets, for
+// keys it was told to fetch; a client with locate), so a ticket copied or kept does not open a key
+// for good, nor a later value under the same key.
 
 import { CHALLENGER, opener, TicketKey, type TicketUse } from "../util/tickets.js";
 import type { Comm } from "../comm/comm.js";
@@ -16,14 +19,26 @@ import { randomId } from "../util/ids.js";
 import { ArgumentError } from "../errors.js";
 import { log, type Logger } from "../log.js";
 import { defaultRuntime } from "../runtime.js";
-import { holders } from "./outbox.js";
-import type { SchedulerState } from "./state.js";
-import type { ScatterPlacement } from "../protocol/messages.js";
+import { holders, type TaskState, type WorkerRecord } from "./model.js";
+import type { DepLocation, ScatterPlacement } from "../protocol/messages.js";
+
+/** What granting reads of the scheduler's state (SchedulerState has it). */
+interface Holdings {
+  readonly tasks: ReadonlyMap<string, TaskState>;
+  readonly workers: ReadonlyMap<string, WorkerRecord>;
+}
 
 /** The name a client's data connections give in their hello (client/client.ts names its PeerPool so). */
 export function clientReader(clientId: string): string {
   return `client-${clientId}`;
 }
+
+/**
+ * How long a ticket stays valid: 5 minutes. Readers normally use a ticket within milliseconds; a
+ * task waiting in a long queue, or a client gathering a result much later, asks for a fresh one.
+ * Long enough that renewals are rare, short enough that a ticket kept or leaked is soon worthless.
+ */
+export const DEFAULT_TICKET_TTL_MS = 300_000;
 
 export class DataGrants {
   /** Where challenges log: the scheduler's runtime's logger (set by the Scheduler). */
@@ -34,8 +49,16 @@ export class DataGrants {
   private readonly credentials = new Map<string, string>();
   private readonly byMember = new Map<string, string>();
 
-  /** Off on a scheduler that requires no tokens (an in-process cluster): no secrets, no tickets. */
-  constructor(readonly enabled: boolean) {}
+  /**
+   * Off on a scheduler that requires no tokens (an in-process cluster): no secrets, no tickets.
+   * Tickets expire `ttlMs` after they are made, on this scheduler's clock (`clock()`, milliseconds;
+   * each worker learns it in its welcome, so its data server can tell).
+   */
+  constructor(
+    readonly enabled: boolean,
+    readonly ttlMs = DEFAULT_TICKET_TTL_MS,
+    readonly clock: () => number = () => performance.now(),
+  ) {}
 
   /** A new member's own credential (undefined when grants are off). */
   credential(member: string): string | undefined {
@@ -70,15 +93,16 @@ export class DataGrants {
   /** Tickets for `reader` to `use` `key` at each of `holders` (in order), or undefined when grants are off. */
   tickets(use: TicketUse, holders: string[], reader: string, key: string): string[] | undefined {
     if (!this.enabled) return undefined;
+    const expires = this.clock() + this.ttlMs;
     const out: string[] = [];
-    for (const address of holders) out.push(this.keys.get(address)?.ticket(use, reader, key) ?? "");
+    for (const address of holders) out.push(this.keys.get(address)?.ticket(use, reader, key, expires) ?? "");
     return out;
   }
 }
 
 /** Record<key, { who, tickets }>: who holds each key, with `clientId`'s tickets to fetch it there. */
 export function locate(
-  s: SchedulerState,
+  s: Holdings,
   grants: DataGrants,
   clientId: string,
   keys: string[],
@@ -95,12 +119,38 @@ export function locate(
 }
 
 /**
+ * Fresh tickets for a worker whose tickets to fetch `keys` expired (renew-tickets): only for keys
+ * the scheduler told it to compute or fetch and that are in memory; any other key gets no holder
+ * (the worker gives up on it as on a key nobody has; worker-events.ts records the claim as ignored).
+ */
+export function renewTickets(
+  s: Holdings,
+  grants: DataGrants | undefined,
+  ws: WorkerRecord,
+  keys: string[],
+): DepLocation[] {
+  const out: DepLocation[] = [];
+  for (const key of keys) {
+    const ts = s.tasks.get(key);
+    if (ts?.state !== "memory" || !ws.told.has(key)) {
+      out.push({ key, who: [], nbytes: 0 });
+      continue;
+    }
+    const who = holders(ts);
+    const loc: DepLocation = { key, who, nbytes: ts.nbytes, tickets: grants?.tickets("get", who, ws.name, key) };
+    if (ts.digest !== null) loc.digest = ts.digest;
+    out.push(loc);
+  }
+  return out;
+}
+
+/**
  * Places scattered keys: each on one worker in turn (among `workers`, ids, names or addresses,
  * when given) or, with `broadcast`, on all of them; private data on trusted workers only. Each placement is remembered in `granted`
  * ("key\naddress") until the client's update-data reports it.
  */
 export function placeScatter(
-  s: SchedulerState,
+  s: Holdings,
   grants: DataGrants,
   clientId: string,
   keys: string[],

@@ -115,6 +115,11 @@ export class TaskState {
   sentAt = 0;
   /** Workers it was taken back from for running past its timeout: not given it again (timeouts.ts). */
   timedOutOn: Set<WorkerRecord> | null = null;
+  /**
+   * In memory after verification: the untrusted workers whose word it was accepted on (each lists
+   * it in its `vouched`), so that it leaves their lists when it leaves memory, held by them or not.
+   */
+  vouchers: WorkerRecord[] | null = null;
   /** While verifying: the answers so far, in order (verify.ts). */
   opinions: Opinion[] | null = null;
   /**
@@ -173,8 +178,12 @@ export class WorkerRecord {
   /** The worker's memory is full: it starts no tasks, so none are sent to it (heartbeat). */
   paused = false;
   executing = 0;
+  /** Tasks ready to run on it, waiting for a thread (from its last heartbeat). */
+  ready = 0;
   tasksDone = 0;
   lastSeen = 0;
+  /** Let go for its silence (ttl.ts): its connection is being closed, and its leaving is no goodbye. */
+  expired = false;
   /** The worker can make WebRTC data links. */
   webrtc = false;
   /**
@@ -242,4 +251,11 @@ export function groupOf(key: string): string {
   if (block) return block[1]!;
   const i = key.lastIndexOf("-");
   return i > 0 ? key.slice(0, i) : key;
+}
+
+/** Data-server addresses of the workers holding `ts`. */
+export function holders(ts: TaskState): string[] {
+  const out: string[] = [];
+  for (const ws of ts.whoHas) out.push(ws.address);
+  return out;
 }

@@ -3,10 +3,10 @@
 // once, and failing those given a `noWorkerTimeout` once it has passed (Dask's no-workers-timeout).
 // Pure: the shell passes the time.
 
-import { NoWorkerError, type ErrorData } from "../errors.js";
+import { errorToData, NoWorkerError } from "../errors.js";
 import type { ClientState, TaskState, WorkerRecord } from "./model.js";
 import { inBrowser } from "./platforms.js";
-import type { SchedulerState } from "./state.js";
+import type { Core } from "./core.js";
 
 /**
  * Dependents walked to find the clients waiting for a task they need (a graph's output waits on
@@ -70,7 +70,7 @@ export function wantersOf(ts: TaskState): Set<ClientState> {
 }
 
 /** `ts` has just gone to no-worker: note why in its story and tell the clients waiting for it. */
-export function enteredNoWorker(s: SchedulerState, ts: TaskState): void {
+export function enteredNoWorker(s: Core, ts: TaskState): void {
   ts.noWorkerSince = s.now;
   const reason = whyNoWorker(ts, s.workers.values());
   s.noteStory(ts, `no worker may run it: ${reason}`);
@@ -78,7 +78,7 @@ export function enteredNoWorker(s: SchedulerState, ts: TaskState): void {
 }
 
 /** The earliest time (shell clock, ms) a task in no-worker runs out of its noWorkerTimeout, if any has one. */
-export function nextNoWorkerDeadline(s: SchedulerState): number | undefined {
+export function nextNoWorkerDeadline(s: Core): number | undefined {
   let next: number | undefined;
   for (const ts of s.unrunnable) {
     const t = ts.spec?.noWorkerTimeout;
@@ -90,15 +90,17 @@ export function nextNoWorkerDeadline(s: SchedulerState): number | undefined {
 }
 
 /** Fails, with NoWorkerError, every task that has waited in no-worker longer than its noWorkerTimeout. */
-export function expireNoWorker(s: SchedulerState): void {
+export function expireNoWorker(s: Core): void {
   s.begin("no-worker-timeout");
   for (const ts of s.unrunnable) {
     const t = ts.spec?.noWorkerTimeout;
     if (t === undefined || s.now - ts.noWorkerSince < t) continue;
-    const e = new NoWorkerError(
-      `task ${ts.key} waited ${Math.round(s.now - ts.noWorkerSince)} ms (noWorkerTimeout ${t} ms) for a worker that may run it: ${whyNoWorker(ts, s.workers.values())}`,
+    const error = errorToData(
+      new NoWorkerError(
+        `task ${ts.key} waited ${Math.round(s.now - ts.noWorkerSince)} ms (noWorkerTimeout ${t} ms) for a worker that may run it: ${whyNoWorker(ts, s.workers.values())}`,
+      ),
+      { stack: false },
     );
-    const error: ErrorData = { name: e.name, message: e.message, code: e.code };
     s.recommend(ts, "erred", { error, blame: ts.key });
   }
   s.run();
@@ -114,7 +116,7 @@ export const RECOMPUTING_NOTICES_PER_CLIENT = 10;
  * `skipDirect`: keys whose wanting clients heard already (key-lost).
  */
 export function tellRecomputing(
-  s: SchedulerState,
+  s: Core,
   lost: readonly TaskState[],
   reason: string,
   skipDirect: ReadonlySet<TaskState>,

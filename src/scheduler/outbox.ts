@@ -2,6 +2,7 @@
 // batched per worker and sent at the end of each event.
 
 import { clientReader, type DataGrants } from "./grants.js";
+import { errorToData } from "../errors.js";
 import type {
   ComputeTask,
   DepLocation,
@@ -12,13 +13,21 @@ import type {
   SchedulerToWorker,
 } from "../protocol/messages.js";
 import type { Serialized } from "../protocol/refs.js";
-import type { ClientState, TaskState, WorkerRecord } from "./model.js";
+import { type ClientState, holders, type TaskState, type WorkerRecord } from "./model.js";
 
 export type Instruction =
   | { to: "worker"; id: string; msg: SchedulerToWorker }
   | { to: "client"; id: string; msg: SchedulerToClient }
-  /** For the shell itself: a retirement it started has finished; a worker is banned (close it). */
-  | { to: "scheduler"; id: "self"; msg: RetirementDone | WorkerBanned };
+  /** For the shell itself: a retirement it started has finished; a worker is banned, or silent too long (close it). */
+  | { to: "scheduler"; id: "self"; msg: RetirementDone | WorkerBanned | WorkerExpired };
+
+/** A worker silent for longer than the worker TTL (ttl.ts): the shell closes its connection. */
+export interface WorkerExpired {
+  op: "worker-expired";
+  worker: string;
+  name: string;
+  reason: string;
+}
 
 export interface WorkerBanned {
   op: "worker-banned";
@@ -34,12 +43,7 @@ export interface RetirementDone {
   result: RetireResult;
 }
 
-/** Data-server addresses of the workers holding `ts`. */
-export function holders(ts: TaskState): string[] {
-  const out: string[] = [];
-  for (const ws of ts.whoHas) out.push(ws.address);
-  return out;
-}
+export { holders } from "./model.js";
 
 /** Shared by the many tasks without dependencies; never mutated (frozen). */
 const NO_DEPS: DepLocation[] = Object.freeze([]) as unknown as DepLocation[];
@@ -125,6 +129,10 @@ export class Outbox {
     this.out.push({ to: "scheduler", id: "self", msg: { op: "worker-banned", worker: ws.id, name: ws.name, reason } });
   }
 
+  expired(ws: WorkerRecord, reason: string): void {
+    this.out.push({ to: "scheduler", id: "self", msg: { op: "worker-expired", worker: ws.id, name: ws.name, reason } });
+  }
+
   retired(ticket: number, result: RetireResult): void {
     this.out.push({ to: "scheduler", id: "self", msg: { op: "retirement-done", ticket, result } });
   }
@@ -170,7 +178,7 @@ export class Outbox {
     const msg: SchedulerToClient = {
       op: "key-erred",
       key: ts.key,
-      error: ts.error ?? { name: "Error", message: `task ${ts.key} failed` },
+      error: ts.error ?? errorToData(new Error(`task ${ts.key} failed`), { stack: false }),
       blame: ts.blame ?? ts.key,
     };
     for (const cs of to) this.toClient(cs, msg);

@@ -7,19 +7,12 @@ import type { DepLocation, RetireResult } from "../protocol/messages.js";
 import type { Retirement, TaskState, WorkerRecord } from "./model.js";
 import { holders } from "./outbox.js";
 import { trustAllows } from "./placement.js";
-import type { SchedulerState } from "./state.js";
+import type { Core } from "./core.js";
 
 /** Times a result may fail to be copied off a retiring worker before it is left to recomputation. */
 export const MAX_REPLICA_ATTEMPTS = 3;
 
-/** Copies asked for and not yet confirmed: task → the worker asked to hold it. */
-export type PendingReplicas = Map<TaskState, WorkerRecord>;
-
-/** Per result being moved: copies asked for so far, and the workers that failed to make one. */
-export interface ReplicaAttempts {
-  count: number;
-  failed: Set<WorkerRecord>;
-}
+export type { PendingReplicas, ReplicaAttempts } from "./core.js";
 
 /** Whether `ts` lives only on workers that are leaving (so it must be copied to survive). */
 function onlyOnLeaving(ts: TaskState): boolean {
@@ -31,7 +24,7 @@ function onlyOnLeaving(ts: TaskState): boolean {
  * Moves every retirement forward: asks for copies of unique results, closes workers whose results
  * are all safe, keeps workers whose results have nowhere to go. Cheap when nothing is retiring.
  */
-export function advanceRetirements(s: SchedulerState): void {
+export function advanceRetirements(s: Core): void {
   if (s.retirements.size === 0) return;
   const planned = new Map<WorkerRecord, number>(); // bytes planned per recipient in this pass
   const asks = new Map<WorkerRecord, DepLocation[]>();
@@ -90,7 +83,7 @@ export function advanceRetirements(s: SchedulerState): void {
  * preferring those that have not failed to copy `ts` before; null if there is none.
  */
 function recipient(
-  s: SchedulerState,
+  s: Core,
   ts: TaskState,
   planned: Map<WorkerRecord, number>,
   failed: Set<WorkerRecord> | undefined,
@@ -109,7 +102,7 @@ function recipient(
 }
 
 /** Gives up retiring `ws`: it takes tasks again. */
-function keep(s: SchedulerState, r: Retirement, ws: WorkerRecord, reason: string): void {
+function keep(s: Core, r: Retirement, ws: WorkerRecord, reason: string): void {
   if (!r.workers.delete(ws)) return;
   r.kept.push({ id: ws.id, reason });
   ws.retiring = null;
@@ -120,14 +113,14 @@ function keep(s: SchedulerState, r: Retirement, ws: WorkerRecord, reason: string
 }
 
 /** `ws`, part of retirement `r`, has left (told to, or on its own). */
-export function retiredWorkerLeft(s: SchedulerState, r: Retirement, ws: WorkerRecord): void {
+export function retiredWorkerLeft(s: Core, r: Retirement, ws: WorkerRecord): void {
   r.workers.delete(ws);
   r.retired.push(ws.id);
   ws.retiring = null;
   if (r.workers.size === 0) finish(s, r);
 }
 
-function finish(s: SchedulerState, r: Retirement): void {
+function finish(s: Core, r: Retirement): void {
   s.retirements.delete(r);
   const result: RetireResult = {
     retired: r.retired,
@@ -142,7 +135,7 @@ function finish(s: SchedulerState, r: Retirement): void {
  * Starts retiring workers (by id, name or address) gracefully; the answer comes as a "scheduler"
  * instruction with `ticket` once each has left or been kept.
  */
-export function retireWorkers(s: SchedulerState, names: string[], ticket: number): void {
+export function retireWorkers(s: Core, names: string[], ticket: number): void {
   s.begin("retire-workers");
   const r: Retirement = {
     ticket,

@@ -1,104 +1,41 @@
 // The scheduler's shell: listens, admits clients and workers through the handshake, turns their
-// messages into SchedulerState events and delivers the instructions that come back. All decisions
-// live in SchedulerState; this file only moves messages.
+// messages and its timers into SchedulerState events (events.ts) and delivers the instructions that
+// come back. All decisions live in SchedulerState (and processes.ts, adaptive.ts for adapting worker
+// processes); this file only moves messages and keeps the sockets and timers.
 
 import type { Comm } from "../comm/comm.js";
 import { dispatch } from "../comm/dispatch.js";
 import { welcome } from "../comm/handshake.js";
 import { listen, type Listener } from "../comm/registry.js";
 import type { TransportOptions } from "../comm/types.js";
-import { ArgumentError, errorToData, ProtocolError } from "../errors.js";
-import { Adaptive, type AdaptOptions } from "./adaptive.js";
-import type { WorkerRecord } from "./model.js";
+import { ArgumentError } from "../errors.js";
+import { type Adaptive, adaptProcesses } from "./adaptive.js";
 import type { Logger } from "../log.js";
-import { defaultRuntime, type Runtime } from "../runtime.js";
+import { defaultRuntime } from "../runtime.js";
 import { ReceiveBuffers } from "../util/receive-buffers.js";
+import { unrefTimer } from "../util/timers.js";
 import type {
   ClientToScheduler,
   Handlers,
   Hello,
-  Message,
-  Request,
   RetireResult,
-  RtcConfig,
   RtcSignalMessage,
   WorkerToScheduler,
 } from "../protocol/messages.js";
 import { HandshakeGate, hostOf, LogThrottle } from "../comm/gate.js";
-import type { SecretCompare } from "../util/secret.js";
 import { Admissions, capUntrusted } from "./admission.js";
-import { badData } from "./bad-data.js";
-import { challenge, DataGrants, grantedScatter, locate, placeScatter } from "./grants.js";
+import type { SchedulerEvent } from "./events.js";
+import { BanKeeper } from "./bans.js";
+import { Challenges } from "./challenges.js";
+import { DataGrants } from "./grants.js";
+import { Requests, trySend } from "./requests.js";
 import { randomId } from "../util/ids.js";
-import { workerInfo } from "./queries.js";
-import { ProgressWatches } from "./progress.js";
-import { SchedulerState, type Instruction, type SchedulerStateOptions } from "./state.js";
+import type { SchedulerOptions } from "./options.js";
+import { SchedulerState, type Instruction } from "./state.js";
 import { Telemetry } from "./telemetry.js";
+import type { InvariantError } from "./validate.js";
 
-export interface SchedulerOptions extends SchedulerStateOptions {
-  /** Where to listen. Default: a fresh in-process address, "inproc://scheduler-<random>". */
-  address?: string;
-  /**
-   * The client token: when set, clients must present it; it allows submitting work. Workers then
-   * need `workerToken` (which defaults to this same token when not given).
-   */
-  token?: string | undefined;
-  /** The worker token: it allows joining as a trusted worker and serving data, never submitting work. */
-  workerToken?: string | undefined;
-  /**
-   * The tab token (the worker page's link carries it): it allows joining as an untrusted worker,
-   * whose claims (threads, memory, resources) are capped. Never the worker or client token.
-   */
-  tabToken?: string | undefined;
-  /** Treat every worker as untrusted, whatever token it joined with. Default false. */
-  untrustedWorkers?: boolean | undefined;
-  /** How tokens are compared. Default: constant time in plain JavaScript; Node passes timingSafeEqual over digests. */
-  compareSecret?: SecretCompare | undefined;
-  /** Passed to the transport's listen (size limits, inproc latency …). */
-  transport?: TransportOptions;
-  /** Milliseconds a new connection has to say hello. Default 10,000. */
-  handshakeTimeoutMs?: number;
-  /**
-   * Connections allowed to be waiting for their handshake at once; past it the oldest waiting one
-   * is closed. Default DEFAULT_MAX_PENDING_HANDSHAKES (1,024).
-   */
-  maxPendingHandshakes?: number;
-  /** Of those, from one remote address. Default DEFAULT_MAX_PENDING_PER_ADDRESS (64). */
-  maxPendingPerAddress?: number;
-  /**
-   * Failed logins from one address in a minute after which its new connections are closed before
-   * their hello, until the minute has passed. Default DEFAULT_FAILED_LOGINS_PER_MINUTE (20).
-   */
-  maxFailedLoginsPerMinute?: number;
-  /** Workers connected at once; more are refused. Default DEFAULT_MAX_WORKERS (10,000). */
-  maxWorkers?: number;
-  /** Workers that may join from one address per minute. Default DEFAULT_JOINS_PER_ADDRESS_PER_MINUTE (256). */
-  maxJoinsPerAddressPerMinute?: number;
-  /**
-   * A worker not heard from (heartbeat or any message) for this many milliseconds is removed as
-   * lost, and its connection closed. Default 300,000 (Dask's `worker-ttl` of 5 minutes): a worker
-   * thread busy in one long synchronous task cannot send heartbeats meanwhile.
-   */
-  workerTtlMs?: number;
-  /** Move queued tasks from loaded workers to idle ones (see stealing.ts). Default true. */
-  workStealing?: boolean;
-  /**
-   * How the scheduler adapts worker processes that join with adaptive bounds (`meshwork worker
-   * --adapt MIN:MAX`): check interval, target duration, wait. Their minimum and maximum come from
-   * the processes.
-   */
-  adapt?: Omit<AdaptOptions, "minimum" | "maximum">;
-  /** How workers make WebRTC links (ICE servers, transport policy), told to each in its welcome. */
-  webrtc?: RtcConfig | undefined;
-  /**
-   * Whether its connections keep the process alive. Default true (a scheduler process serves until
-   * told to stop); a LocalCluster passes false, so that a script that forgets close() exits once its
-   * clients wait for nothing.
-   */
-  keepAlive?: boolean;
-  /** The platform's pieces (transports, logger, buffer policy …). Default: the realm's (defaultRuntime()). */
-  runtime?: Runtime | undefined;
-}
+export type { SchedulerOptions } from "./options.js";
 
 /** Milliseconds between looks for tasks past their timeout and steal-requests left unanswered (timeouts.ts). */
 export const TIMEOUT_CHECK_MS = 1_000;
@@ -123,6 +60,7 @@ export class Scheduler {
   private readonly workers = new Map<string, Comm>();
   private readonly gate: HandshakeGate;
   private readonly admissions: Admissions;
+  private readonly bans: BanKeeper;
   /** Warnings a hostile worker can cause with every message (ignored claims), thinned out. */
   private readonly claimsLog = new LogThrottle();
   private listener: Listener | null = null;
@@ -133,8 +71,6 @@ export class Scheduler {
   private closing = false;
   private nextTicket = 0;
   private readonly retirements = new Map<number, (result: RetireResult) => void>();
-  /** Workers removed for silence: their connection's close is not a goodbye. */
-  private readonly expired = new Set<string>();
   private ttlTimer: ReturnType<typeof setInterval> | undefined;
   private stealTimer: ReturnType<typeof setInterval> | undefined;
   private timeoutTimer: ReturnType<typeof setInterval> | undefined;
@@ -146,14 +82,10 @@ export class Scheduler {
   private adaptive: Adaptive | null = null;
   /** Each member's credential and each worker's data secret, and the tickets made with them (grants.ts). */
   readonly grants: DataGrants;
-  /** Scatter placements granted to each client and not yet reported by update-data ("key\naddress"). */
-  private readonly scatterGrants = new Map<string, Set<string>>();
-  /** Workers' addresses the relay may reach: each after its data server answered the challenge (grants.ts). */
-  private readonly challenged = new Map<string, Promise<boolean>>();
-  /** Turns scatters onto the next worker (round robin across calls). */
-  private scatterTurn = 0;
-  /** Clients' progress watches (progress.ts), by client connection. */
-  private readonly progress: ProgressWatches;
+  /** Workers' addresses the relay may reach: each after its data server answered the challenge (challenges.ts). */
+  private readonly challenges: Challenges;
+  /** Clients' requests: queries, scatters, progress watches (requests.ts). */
+  private readonly requests: Requests;
 
   /** What the dashboard shows (telemetry.ts): task events kept only while a dashboard watches. */
   readonly telemetry: Telemetry;
@@ -173,11 +105,18 @@ export class Scheduler {
       ...options,
       transport: { ...options.transport, transports: runtime.transports, receiveBuffers: this.receiveBuffers },
     };
-    this.state = new SchedulerState(options);
-    this.progress = new ProgressWatches(this.state.tasks);
+    // A broken invariant (validate on) is logged and the scheduler carries on (its clients' futures
+    // still settle); close() then fails with it, so a test cluster fails at its teardown at the
+    // latest. Only the first is logged: the same damage is usually found again at later checks.
+    this.state = new SchedulerState(options, (err) => {
+      if (this.invalid) return;
+      this.log.error(err.message);
+      this.invalid = err;
+    });
     this.telemetry = new Telemetry(this.state);
     this.grants = new DataGrants(
       options.token !== undefined || options.workerToken !== undefined || options.tabToken !== undefined,
+      options.ticketTtlMs,
     );
     this.grants.log = this.log;
     if (this.grants.enabled) this.state.outbox.grants = this.grants;
@@ -185,6 +124,14 @@ export class Scheduler {
       maxPending: options.maxPendingHandshakes,
       maxPendingPerAddress: options.maxPendingPerAddress,
     });
+    this.challenges = new Challenges(this.grants, options.transport);
+    this.bans = new BanKeeper(this.state.banned, options.bans, (m) => this.log.error(m));
+    this.requests = new Requests(
+      this.state,
+      this.grants,
+      (e) => this.event(e),
+      (workers) => this.retireWorkers(workers),
+    );
     this.admissions = new Admissions(options, this.state, this.grants, (role) => ++this.nextIds[role]);
   }
 
@@ -194,22 +141,21 @@ export class Scheduler {
     if (!(ttl > 0))
       throw new ArgumentError(`workerTtlMs must be a number of milliseconds > 0, got ${String(options.workerTtlMs)}`);
     const s = new Scheduler(options);
+    const loaded = await s.bans.load();
+    if (options.bans) s.log.info(`${loaded} ban${loaded === 1 ? "" : "s"} loaded from ${options.bans.describe}`);
     s.listener = await listen(
       options.address ?? `inproc://scheduler-${randomId(4)}`,
       (comm) => void s.accept(comm),
       s.options.transport,
     );
-    s.ttlTimer = setInterval(() => s.expireSilentWorkers(ttl), Math.min(ttl / 4, 5_000));
-    (s.ttlTimer as { unref?: () => void }).unref?.();
-    s.timeoutTimer = setInterval(() => {
-      s.tick();
-      s.state.expireTimeouts();
-      s.deliver();
-    }, TIMEOUT_CHECK_MS);
-    (s.timeoutTimer as { unref?: () => void }).unref?.();
+    s.ttlTimer = unrefTimer(setInterval(() => s.event({ op: "check-ttl", ttlMs: ttl }), Math.min(ttl / 4, 5_000)));
+    s.timeoutTimer = unrefTimer(setInterval(() => s.event({ op: "check-timeouts" }), TIMEOUT_CHECK_MS));
     if (options.workStealing !== false) {
-      s.stealTimer = setInterval(() => s.steal(), STEAL_INTERVAL_MS);
-      (s.stealTimer as { unref?: () => void }).unref?.();
+      s.stealTimer = unrefTimer(
+        setInterval(() => {
+          if (s.state.workers.size >= 2) s.event({ op: "balance" });
+        }, STEAL_INTERVAL_MS),
+      );
     }
     return s;
   }
@@ -230,9 +176,7 @@ export class Scheduler {
   retireWorkers(workers: string[]): Promise<RetireResult> {
     const ticket = ++this.nextTicket;
     const done = new Promise<RetireResult>((resolve) => this.retirements.set(ticket, resolve));
-    this.tick();
-    this.state.retireWorkers(workers, ticket);
-    this.deliver();
+    this.event({ op: "retire-workers", workers, ticket });
     return done;
   }
 
@@ -259,8 +203,18 @@ export class Scheduler {
     const ws = this.state.workerAt(address);
     if (!ws || ws.status === "gone") return false;
     if (!this.grants.enabled) return true;
-    const answered = this.challenged.get(address);
+    const answered = this.challenges.answered(address);
     return answered ? answered.then((ok) => ok && this.state.workerAt(address) === ws) : false;
+  }
+
+  /** Whether a caller presenting `given` may reach the relay's listener at `slot` (challenges.ts). */
+  reachableSlot(slot: string, given: string | undefined): boolean | Promise<boolean> {
+    return this.challenges.reachableSlot(slot, given);
+  }
+
+  /** The relay's listener at `slot` left: it vouches for nobody who listens there next (challenges.ts). */
+  relaySlotClosed(slot: string): void {
+    this.challenges.relaySlotClosed(slot);
   }
 
   /** Open connections, by role (for tests and the dashboard). */
@@ -268,7 +222,13 @@ export class Scheduler {
     return { clients: this.clients.size, workers: this.workers.size, handshaking: this.gate.size };
   }
 
-  /** Says goodbye to every client and worker, stops listening. Workers are asked to close. */
+  /** With `validate` on: the first broken invariant found, which close() rejects with. */
+  private invalid: InvariantError | undefined = undefined;
+
+  /**
+   * Says goodbye to every client and worker, stops listening. Workers are asked to close. With
+   * `validate` on, rejects (once all is closed) with the first InvariantError found.
+   */
   async close(): Promise<void> {
     if (this.closing) return;
     this.closing = true;
@@ -287,6 +247,8 @@ export class Scheduler {
     for (const comm of this.clients.values()) comm.close("scheduler closing");
     await Promise.all([...this.workers.values(), ...this.clients.values()].map((c) => c.closed));
     this.receiveBuffers.clear();
+    await this.bans.settled();
+    if (this.invalid) throw this.invalid;
   }
 
   private async accept(comm: Comm): Promise<void> {
@@ -315,108 +277,79 @@ export class Scheduler {
     else this.serveWorker(comm, id, hello, joining?.trusted ?? false);
   }
 
-  /** A reader says `from` served bytes for `key` not matching its agreed digest (scheduler/bad-data.ts). */
-  private badData(reader: WorkerRecord | null, who: string, key: string, from: string): void {
-    if (reader === null && who.startsWith("worker")) return; // gone meanwhile
-    const outcome = badData(this.state, reader, key, from);
-    if (outcome === "ignored") return;
-    const what = {
-      banned: "banned it",
-      dropped: "dropped it as a holder (trusted workers are never banned)",
-      "not-believed": "not believed from an untrusted reader (it skips that holder)",
-    }[outcome];
-    this.claimsLog.warn(`${who} says ${from} served bytes for ${key} that do not match the agreed digest: ${what}`);
-  }
-
   private serveClient(comm: Comm, id: string): void {
     this.clients.set(id, comm);
-    this.state.addClient(id);
-    const s = this.state;
+    this.event({ op: "client-added", client: id });
     const handlers: Handlers<ClientToScheduler> = {
-      "update-graph": (m) => s.updateGraph(id, m.tasks, m.fns, m.wants),
-      "release-keys": (m) => s.releaseKeys(id, m.keys),
-      cancel: (m) => s.cancel(id, m.keys),
-      "update-data": (m) => s.updateData(id, grantedScatter(id, m.entries, this.scatterGrants.get(id))),
-      request: (m) => this.answer(comm, m, id),
-      "bad-data": (m) => this.badData(null, `client ${id}`, m.key, m.from),
+      "update-graph": (m) => this.event({ op: m.op, client: id, tasks: m.tasks, fns: m.fns, wants: m.wants }),
+      "release-keys": (m) => this.event({ op: m.op, client: id, keys: m.keys }),
+      cancel: (m) => this.event({ op: m.op, client: id, keys: m.keys }),
+      "update-data": (m) => this.event({ op: m.op, client: id, entries: this.requests.granted(id, m.entries) }),
+      request: (m) => this.requests.answer(comm, m, id),
+      "bad-data": (m) => this.event({ op: m.op, client: id, key: m.key, from: m.from }),
     };
-    comm.setHandler((msg) => this.handle(handlers, msg));
+    comm.setHandler((msg) => dispatch(handlers, msg));
     void comm.closed.then(() => {
       this.clients.delete(id);
       this.grants.forget(id);
-      this.scatterGrants.delete(id);
-      this.tick();
-      s.removeClient(id);
-      this.deliver();
+      this.requests.forget(id);
+      this.event({ op: "client-removed", client: id });
     });
   }
 
   private serveWorker(comm: Comm, id: string, hello: Hello, trusted: boolean): void {
     this.workers.set(id, comm);
-    this.tick();
     const w = hello.worker!;
     this.log.info(
       `worker ${w.name} joined (${id}, ${w.kind}, ${trusted ? "trusted" : "untrusted"}, ${w.nthreads} thread${w.nthreads === 1 ? "" : "s"}, data at ${w.address}); ${this.workers.size} worker${this.workers.size === 1 ? "" : "s"} now`,
     );
-    this.state.addWorker(id, trusted ? w : capUntrusted(w), trusted, hostOf(comm.peerAddress));
-    if (this.grants.enabled && /^(wss?|inproc):\/\//.test(w.address))
-      this.challenged.set(w.address, challenge(this.grants, w.address, this.options.transport));
-    this.deliver();
-    if (hello.worker!.group?.adapt && !this.adaptive) this.adaptProcesses();
-    const s = this.state;
+    this.challenges.joined(w.address);
+    const joined = trusted ? w : capUntrusted(w);
+    this.event({ op: "worker-added", worker: id, hello: joined, trusted, host: hostOf(comm.peerAddress) });
+    if (w.group?.adapt && !this.adaptive) this.adaptProcesses();
     const telemetry = this.telemetry;
+    const worker = id;
     const handlers: Handlers<WorkerToScheduler> = {
       "task-finished": (m) => {
         telemetry.taskFinished(id, m.key, m.duration, m.nbytes);
-        s.taskFinished(id, m.key, m.nbytes, m.duration, m.value, m.held, m.digest);
+        const { key, nbytes, duration, value, held, digest } = m;
+        this.event({ op: m.op, worker, key, nbytes, duration, value, held, digest });
       },
-      "task-started": (m) => s.taskStarted(id, m.key),
-      "acquire-failed": (m) => s.acquireFailed(id, m.keys),
-      "steal-response": (m) => s.stealResponse(id, m.stolen, m.kept),
+      "task-started": (m) => this.event({ op: m.op, worker, key: m.key }),
+      "acquire-failed": (m) => this.event({ op: m.op, worker, keys: m.keys }),
+      "steal-response": (m) => this.event({ op: m.op, worker, stolen: m.stolen, kept: m.kept }),
       "retire-me": (m) => {
+        this.event({ op: "heard-from", worker });
         this.log.info(`worker ${id} asks to leave (${m.reason}): retiring it`);
         void this.retireWorkers([id]);
       },
       "task-erred": (m) => {
         telemetry.taskErred(id, m.key);
-        s.taskErred(id, m.key, m.error);
+        this.event({ op: m.op, worker, key: m.key, error: m.error });
       },
-      "missing-data": (m) => s.missingData(id, m.key, m.dep, m.from),
-      "bad-data": (m) => this.badData(s.workers.get(id) ?? null, `worker ${w.name}`, m.key, m.from),
+      "missing-data": (m) => this.event({ op: m.op, worker, key: m.key, dep: m.dep, from: m.from }),
+      "bad-data": (m) => this.event({ op: m.op, worker, key: m.key, from: m.from }),
+      "renew-tickets": (m) => this.event({ op: m.op, worker, keys: m.keys }),
       "add-keys": (m) => {
         telemetry.fetched(id, m.keys);
-        s.addKeys(id, m.keys);
+        this.event({ op: m.op, worker, keys: m.keys });
       },
-      heartbeat: (m) => s.heartbeat(id, m.memory, m.executing, m.spilled, m.paused, m.links),
-      "rtc-signal": (m) => this.passSignal(comm, hello.worker!.address, m),
-      reply: () => {},
+      heartbeat: (m) => {
+        const { memory, executing, ready, spilled, paused, links } = m;
+        this.event({ op: m.op, worker, memory, executing, ready, spilled, paused, links });
+      },
+      "rtc-signal": (m) => {
+        this.event({ op: "heard-from", worker });
+        this.passSignal(comm, w.address, m);
+      },
+      reply: () => this.event({ op: "heard-from", worker }),
     };
-    comm.setHandler((msg) => {
-      const ws = s.workers.get(id);
-      if (ws) ws.lastSeen = performance.now();
-      this.handle(handlers, msg);
-    });
+    comm.setHandler((msg) => dispatch(handlers, msg));
     void comm.closed.then((info) => {
       this.workers.delete(id);
       this.grants.forget(id, w.address);
-      this.challenged.delete(w.address);
-      this.tick();
-      const expired = this.expired.delete(id);
-      const graceful = info.graceful && !expired;
-      const removed = s.removeWorker(id, info.reason, graceful);
-      this.deliver();
-      if (!removed || this.closing) return;
-      const left = `${this.workers.size} worker${this.workers.size === 1 ? "" : "s"} left`;
-      const work =
-        removed.rerun > 0
-          ? `; computing ${removed.rerun} task${removed.rerun === 1 ? "" : "s"} again (${removed.rerun - removed.recomputed} it was running, ${removed.recomputed} result${removed.recomputed === 1 ? "" : "s"} only it held)`
-          : "";
-      const failed =
-        removed.failed > 0
-          ? `; ${removed.failed} task${removed.failed === 1 ? "" : "s"} failed with KilledWorkerError`
-          : "";
-      if (graceful) this.log.info(`worker ${removed.name} left (${info.reason})${work}${failed}; ${left}`);
-      else this.log.warn(`worker ${removed.name} was lost (${info.reason})${work}${failed}; ${left}`);
+      this.challenges.left(w.address);
+      this.event({ op: "worker-removed", worker: id, reason: info.reason, graceful: info.graceful });
     });
   }
 
@@ -434,94 +367,14 @@ export class Scheduler {
     sender.send({ op: "rtc-signal", from: m.to, data: { pc: m.data.pc, kind: "refused", reason } });
   }
 
-  private handle<M extends { op: string }>(handlers: Handlers<M>, msg: Message): void {
-    this.tick();
-    dispatch(handlers, msg);
-    this.deliver();
-  }
-
-  /** Places a client's scattered keys and grants it the puts (grants.ts). */
-  private placeScatter(
-    clientId: string,
-    keys: string[],
-    workers: string[] | undefined,
-    broadcast: boolean,
-    isPrivate: boolean,
-  ): ReturnType<typeof placeScatter> {
-    let granted = this.scatterGrants.get(clientId);
-    if (!granted) this.scatterGrants.set(clientId, (granted = new Set()));
-    return placeScatter(
-      this.state,
-      this.grants,
-      clientId,
-      keys,
-      workers,
-      broadcast,
-      granted,
-      this.scatterTurn++,
-      isPrivate,
-    );
-  }
-
-  private answer(comm: Comm, m: Request, clientId: string): void {
-    const s = this.state;
-    let value: unknown;
-    try {
-      const what = m.what;
-      switch (what.kind) {
-        case "who-has":
-          value = s.whoHas(what.keys);
-          break;
-        case "locate":
-          value = locate(s, this.grants, clientId, what.keys);
-          break;
-        case "scatter":
-          value = this.placeScatter(clientId, what.keys, what.workers, what.broadcast === true, what.private === true);
-          break;
-        case "workers":
-          value = workerInfo(s);
-          break;
-        case "upload":
-          s.uploadModule(what.module);
-          value = what.module.hash;
-          break;
-        case "story":
-          value = s.storyOf(what.key);
-          break;
-        case "progress-watch":
-          value = this.progress.watch(comm, what.keys);
-          break;
-        case "progress":
-          value = this.progress.counts(comm, what.watch, what.end === true);
-          break;
-        case "retire":
-          void this.retireWorkers(what.workers).then((result) =>
-            trySend(comm, { op: "reply", id: m.id, value: result }),
-          );
-          return;
-        default:
-          throw new ProtocolError(`unknown request "${(what as { kind: unknown }).kind}"`);
-      }
-    } catch (err) {
-      if (err instanceof ProtocolError) throw err;
-      trySend(comm, { op: "reply", id: m.id, error: errorToData(err) });
-      return;
-    }
-    trySend(comm, { op: "reply", id: m.id, value });
-  }
-
-  private tick(): void {
+  /** Hands one event to the state (at the time now) and delivers what it decided. */
+  private event(e: SchedulerEvent): void {
     this.state.now = performance.now();
-  }
-
-  private deliver(): void {
-    for (const ins of this.state.takeInstructions()) this.route(ins);
-    if (this.state.ignoredClaims.length > 0) {
-      for (const c of this.state.ignoredClaims)
-        this.claimsLog.warn(
-          `ignored ${c.op} from worker ${c.worker}: it claims ${c.key}, which it was never told to compute or fetch`,
-        );
-      this.state.ignoredClaims = [];
+    for (const ins of this.state.handle(e)) this.route(ins);
+    for (const n of this.state.takeNotices()) {
+      if (this.closing) break;
+      if (n.throttled) this.claimsLog.warn(n.text);
+      else this.log[n.level](n.text);
     }
     const waiting = this.state.unrunnable.size;
     if (waiting > 0 && waiting !== this.unrunnableSeen && !this.closing) this.armNoWorkerTimer();
@@ -538,104 +391,26 @@ export class Scheduler {
       () => {
         this.noWorkerTimer = undefined;
         this.unrunnableSeen = -1;
-        this.tick();
-        this.state.expireNoWorker();
-        this.deliver();
+        this.event({ op: "no-worker-timeout" });
       },
       Math.max(0, at - performance.now()) + 1,
     );
     // The clients waiting for these tasks keep the process alive, not the scheduler.
-    (this.noWorkerTimer as { unref?: () => void }).unref?.();
+    unrefTimer(this.noWorkerTimer);
   }
 
-  /**
-   * Grows and shrinks worker processes that joined with adaptive bounds: more threads in a
-   * process with room (scale-up), threads retired gracefully down to each process's minimum.
-   * Workers without bounds count towards the work but are never retired by this.
-   */
+  /** Adapts the worker processes that joined with adaptive bounds (processes.ts decides; this sends). */
   private adaptProcesses(): void {
-    const s = this.state;
-    const running = () => [...s.workers.values()].filter((ws) => ws.status === "running");
-    const groups = () => {
-      const out = new Map<string, { minimum: number; maximum: number; members: WorkerRecord[] }>();
-      for (const ws of running()) {
-        const adapt = ws.group?.adapt;
-        if (!adapt) continue;
-        let g = out.get(ws.group!.id);
-        if (!g) out.set(ws.group!.id, (g = { ...adapt, members: [] }));
-        g.members.push(ws);
-      }
-      return out;
-    };
-    this.adaptive = new Adaptive(
-      {
-        state: s,
-        bounds: () => {
-          const fixed = running().filter((ws) => !ws.group?.adapt).length;
-          let minimum = fixed;
-          let maximum = fixed;
-          for (const g of groups().values()) {
-            minimum += g.minimum;
-            maximum += g.maximum;
-          }
-          return { minimum, maximum };
-        },
-        closable: (ws) => {
-          const g = ws.group?.adapt ? groups().get(ws.group.id) : undefined;
-          return g !== undefined && g.members.length > g.minimum;
-        },
-        scaleUp: async (n) => {
-          const before = running().length;
-          let asked = 0;
-          for (const g of groups().values()) {
-            const k = Math.min(n - asked, g.maximum - g.members.length);
-            if (k <= 0) continue;
-            const comm = this.workers.get(g.members[0]!.id);
-            if (comm) trySend(comm, { op: "scale-up", n: k });
-            asked += k;
-          }
-          // Done when they have joined, or after a while (a process may fail to start threads).
-          for (let waited = 0; asked > 0 && running().length < before + asked && waited < 15_000; waited += 50)
-            await new Promise((r) => setTimeout(r, 50));
-        },
-        scaleDown: async (ids) => {
-          // Never below a process's minimum, even when several of its threads were picked.
-          const now = groups();
-          const left = new Map([...now].map(([id, g]) => [id, g.members.length]));
-          const keep = ids.filter((id) => {
-            const gid = s.workers.get(id)?.group?.id;
-            const g = gid === undefined ? undefined : now.get(gid);
-            if (!g || left.get(gid!)! <= g.minimum) return false;
-            left.set(gid!, left.get(gid!)! - 1);
-            return true;
-          });
-          if (keep.length > 0) await this.retireWorkers(keep);
-        },
+    this.adaptive = adaptProcesses(
+      this.state,
+      (worker, n) => {
+        const comm = this.workers.get(worker);
+        if (comm) trySend(comm, { op: "scale-up", n });
       },
-      { ...this.options.adapt, minimum: 0, maximum: 0 },
-      0,
+      (ids) => this.retireWorkers(ids),
+      this.options.adapt ?? {},
     );
     this.adaptive.start();
-  }
-
-  private steal(): void {
-    if (this.state.workers.size < 2) return;
-    this.tick();
-    if (this.state.balance() > 0) this.deliver();
-  }
-
-  /** Closes the connection of every worker silent for longer than `ttl` ms; it is removed as lost. */
-  private expireSilentWorkers(ttl: number): void {
-    const now = performance.now();
-    for (const ws of this.state.workers.values()) {
-      if (now - ws.lastSeen <= ttl) continue;
-      const comm = this.workers.get(ws.id);
-      if (!comm || this.expired.has(ws.id)) continue;
-      const reason = `no word from it for ${Math.round((now - ws.lastSeen) / 1000)} s (worker TTL ${ttl / 1000} s)`;
-      this.log.warn(`removing worker ${ws.name}: ${reason}`);
-      this.expired.add(ws.id);
-      comm.close(reason);
-    }
   }
 
   private route(ins: Instruction): void {
@@ -645,6 +420,12 @@ export class Scheduler {
         this.log.warn(
           `worker ${msg.name} ${msg.reason}; its results are computed again where they were taken on its word`,
         );
+        this.workers.get(msg.worker)?.close(msg.reason);
+        this.bans.save();
+        return;
+      }
+      if (msg.op === "worker-expired") {
+        this.log.warn(`removing worker ${msg.name}: ${msg.reason}`);
         this.workers.get(msg.worker)?.close(msg.reason);
         return;
       }
@@ -657,8 +438,4 @@ export class Scheduler {
     if (comm) trySend(comm, ins.msg);
     else this.log.debug(`dropping ${ins.msg.op} for ${ins.id}: not connected`);
   }
-}
-
-function trySend(comm: Comm, msg: Message): void {
-  if (!comm.isClosed) comm.send(msg);
 }

@@ -7,8 +7,11 @@
 
 import type { TaskState, WorkerRecord } from "./model.js";
 import { canRun, DEFAULT_BANDWIDTH_BYTES_PER_MS, missingBytes } from "./placement.js";
-import type { SchedulerState } from "./state.js";
-import { endSteal, moveTask } from "./transitions.js";
+import type { StealResponse } from "../protocol/messages.js";
+import type { Core } from "./core.js";
+import type { FromWorker } from "./events.js";
+import { endSteal } from "./processing.js";
+import { moveTask } from "./transitions.js";
 
 /** Tasks asked back from one victim at a time, at most. */
 export const MAX_STEAL_BATCH = 1000;
@@ -25,7 +28,7 @@ function load(ws: WorkerRecord): number {
  * Pairs idle workers with the most loaded ones and asks the victims for tasks to move. Returns the
  * number of tasks asked for. Pure: instructions go to the outbox.
  */
-export function balance(s: SchedulerState, bandwidth = DEFAULT_BANDWIDTH_BYTES_PER_MS): number {
+export function balance(s: Core, bandwidth = DEFAULT_BANDWIDTH_BYTES_PER_MS): number {
   const thieves: WorkerRecord[] = [];
   const victims: WorkerRecord[] = [];
   for (const ws of s.workers.values()) {
@@ -71,7 +74,8 @@ export function balance(s: SchedulerState, bandwidth = DEFAULT_BANDWIDTH_BYTES_P
 }
 
 /** A victim's answer to a steal-request: moves the tasks it dropped to the workers they were stolen for. */
-export function stealResponse(s: SchedulerState, workerId: string, stolen: string[], kept: string[]): void {
+export function stealResponse(s: Core, e: FromWorker<StealResponse>): void {
+  const { worker: workerId, stolen, kept } = e;
   const victim = s.workers.get(workerId);
   if (!victim) return;
   victim.stealAskedAt = null;

@@ -3,9 +3,10 @@
 // answer a steal-request loses every task queued on it that it has not said it started. A worker
 // that keeps beating but never answers can no longer hold its tasks forever.
 
+import { errorToData, TimeoutError } from "../errors.js";
 import type { TaskState, WorkerRecord } from "./model.js";
-import type { SchedulerState } from "./state.js";
-import { endSteal } from "./transitions.js";
+import type { Core } from "./core.js";
+import { endSteal } from "./processing.js";
 
 /**
  * Milliseconds a task may take on an untrusted worker by default, from being sent there: 10
@@ -21,16 +22,16 @@ export const STEAL_ANSWER_TIMEOUT_MS = 30_000;
 export const MAX_TIMEOUTS = 3;
 
 /** The timeout of `ts` on `ws`, in ms, or undefined for none. */
-export function timeoutOf(s: SchedulerState, ts: TaskState, ws: WorkerRecord): number | undefined {
+export function timeoutOf(s: Core, ts: TaskState, ws: WorkerRecord): number | undefined {
   return ts.spec?.timeout ?? (ws.trusted ? undefined : s.untrustedTaskTimeoutMs);
 }
 
 /** Takes back tasks past their timeout and the queues of workers that ignore steal-requests. */
-export function expireTimeouts(s: SchedulerState): void {
+export function expireTimeouts(s: Core): void {
   const late: [TaskState, WorkerRecord, number][] = [];
   const ignoring: WorkerRecord[] = [];
   for (const ws of s.workers.values()) {
-    if (ws.stealAskedAt !== null && s.now - ws.stealAskedAt > STEAL_ANSWER_TIMEOUT_MS) ignoring.push(ws);
+    if (ws.stealAskedAt !== null && s.now - ws.stealAskedAt > s.stealAnswerTimeoutMs) ignoring.push(ws);
     for (const ts of ws.processing) {
       const limit = timeoutOf(s, ts, ws);
       if (limit !== undefined && s.now - ts.sentAt > limit) late.push([ts, ws, limit]);
@@ -43,7 +44,7 @@ export function expireTimeouts(s: SchedulerState): void {
     (ts.timedOutOn ??= new Set()).add(ws);
     if (ts.timedOutOn.size >= MAX_TIMEOUTS) {
       const message = `task ${ts.key} ran past its timeout of ${limit} ms on ${ts.timedOutOn.size} workers (last: ${ws.name})`;
-      s.transition(ts, "erred", { error: { name: "TimeoutError", code: "TIMEOUT", message }, blame: ts.key });
+      s.transition(ts, "erred", { error: errorToData(new TimeoutError(message), { stack: false }), blame: ts.key });
     } else {
       s.noteStory(ts, `ran past its timeout of ${limit} ms on ${ws.name}: taken back`);
       s.transition(ts, "released", {});
@@ -57,7 +58,7 @@ export function expireTimeouts(s: SchedulerState): void {
       (ts.timedOutOn ??= new Set()).add(ws); // not given back to it
       s.noteStory(
         ts,
-        `${ws.name} did not answer a steal-request within ${STEAL_ANSWER_TIMEOUT_MS} ms: its queue is taken back`,
+        `${ws.name} did not answer a steal-request within ${s.stealAnswerTimeoutMs} ms: its queue is taken back`,
       );
       s.transition(ts, "released", {});
     }

@@ -3,34 +3,19 @@
 // recommendations until none are left. A pair missing from the table goes through "released".
 
 import { enteredNoWorker } from "./no-worker.js";
-import type { ErrorData } from "../errors.js";
-import type { Serialized } from "../protocol/refs.js";
 import { decideWorker, UNKNOWN_TASK_MS } from "./placement.js";
 import { assignWitness, dropOpinions, keepers, opinionOf, wantsDigest } from "./verify.js";
 import type { TaskState, TaskStateName, WorkerRecord } from "./model.js";
-import type { SchedulerState } from "./state.js";
+import type { Serialized } from "../protocol/refs.js";
+import type { Core, TransitionExtra } from "./core.js";
+import { unassign } from "./processing.js";
 
-/** Facts some transitions need from the event that caused them. */
-export interface TransitionExtra {
-  worker?: WorkerRecord | undefined;
-  nbytes?: number | undefined;
-  duration?: number | undefined;
-  /** A small result, sent along to the clients that want it (never stored here). */
-  value?: Serialized | undefined;
-  error?: ErrorData | undefined;
-  blame?: string | undefined;
-  /** The worker processing or holding the task is gone: do not message it. */
-  workerGone?: boolean | undefined;
-  /** The digest of the result reported (verifying), or the one accepted (verifying>memory). */
-  digest?: string | undefined;
-  /** The result is thrown away though its holders are alive (it rested on a banned liar's word). */
-  discard?: boolean | undefined;
-}
+export type { TransitionExtra } from "./core.js";
 
-export type Transition = (s: SchedulerState, ts: TaskState, extra: TransitionExtra) => void;
+export type Transition = (s: Core, ts: TaskState, extra: TransitionExtra) => void;
 
 /** After a task reaches "released": recompute it if still needed, forget it if nothing refers to it. */
-function afterRelease(s: SchedulerState, ts: TaskState): void {
+function afterRelease(s: Core, ts: TaskState): void {
   if (ts.whoWants.size > 0 || ts.waiters.size > 0) {
     if (ts.spec) s.recommend(ts, "waiting");
     else s.recommend(ts, "erred", { error: s.lostError(ts), blame: ts.key });
@@ -43,7 +28,7 @@ function afterRelease(s: SchedulerState, ts: TaskState): void {
 const LIVE: ReadonlySet<TaskStateName> = new Set(["waiting", "no-worker", "processing", "verifying", "memory"]);
 
 /** Drops `ts` from the waiters of its dependencies; releases those nobody needs any more (in any live state). */
-function stopWaitingOnDeps(s: SchedulerState, ts: TaskState): void {
+function stopWaitingOnDeps(s: Core, ts: TaskState): void {
   for (const dep of ts.deps) {
     dep.waiters.delete(ts);
     if (LIVE.has(dep.state) && !s.isNeeded(dep)) s.recommend(dep, "released");
@@ -55,34 +40,12 @@ function stopWaitingOnDeps(s: SchedulerState, ts: TaskState): void {
  * will not be computed again (Dask's rule). One that is still wanted goes back to waiting and
  * needs them; freeing them here would recompute them, or lose them for good if scattered.
  */
-function releaseInputsUnlessRecomputed(s: SchedulerState, ts: TaskState): void {
+function releaseInputsUnlessRecomputed(s: Core, ts: TaskState): void {
   if (!(s.isNeeded(ts) && ts.spec)) stopWaitingOnDeps(s, ts);
 }
 
-/** Takes `ts` off the worker processing it; tells that worker to drop it unless it is gone. */
-export function unassign(s: SchedulerState, ts: TaskState, workerGone: boolean | undefined): void {
-  const ws = ts.processingOn;
-  if (!ws) return;
-  ws.processing.delete(ts);
-  ws.started.delete(ts);
-  ws.occupancy = Math.max(0, ws.occupancy - ts.cost);
-  ts.cost = 0;
-  ts.processingOn = null;
-  endSteal(ts, ws);
-  if (!workerGone && ws.status !== "gone") s.outbox.free(ws, ts.key);
-}
-
-/** Forgets a steal of `ts` (from `victim`) that is under way, if any. */
-export function endSteal(ts: TaskState, victim: WorkerRecord): void {
-  const thief = ts.stealTo;
-  if (!thief) return;
-  ts.stealTo = null;
-  victim.stealsPending--;
-  thief.stealsPending--;
-}
-
 /** Moves `ts` from the worker processing it (which has dropped it) to `thief`. */
-export function moveTask(s: SchedulerState, ts: TaskState, thief: WorkerRecord): void {
+export function moveTask(s: Core, ts: TaskState, thief: WorkerRecord): void {
   const cost = ts.cost;
   unassign(s, ts, true);
   ts.processingOn = thief;
@@ -93,7 +56,7 @@ export function moveTask(s: SchedulerState, ts: TaskState, thief: WorkerRecord):
   s.outbox.compute(thief, ts, wantsDigest(s, ts, thief));
 }
 
-function toProcessing(s: SchedulerState, ts: TaskState): void {
+function toProcessing(s: Core, ts: TaskState): void {
   const ws = decideWorker(ts, s.workers.values());
   if (!ws) {
     const was = ts.state;
@@ -113,7 +76,7 @@ function toProcessing(s: SchedulerState, ts: TaskState): void {
 }
 
 /** `ts`'s result is in memory: dependents waiting only for it may run, clients wanting it hear so. */
-function landed(s: SchedulerState, ts: TaskState, value: Serialized | undefined): void {
+function landed(s: Core, ts: TaskState, value: Serialized | undefined): void {
   ts.state = "memory";
   ts.wasInMemory = true;
   ts.error = null;
@@ -125,7 +88,7 @@ function landed(s: SchedulerState, ts: TaskState, value: Serialized | undefined)
   if (!s.isNeeded(ts)) s.recommend(ts, "released");
 }
 
-function toErred(s: SchedulerState, ts: TaskState, extra: TransitionExtra): void {
+function toErred(s: Core, ts: TaskState, extra: TransitionExtra): void {
   ts.state = "erred";
   ts.error = extra.error ?? null;
   ts.blame = extra.blame ?? ts.key;
@@ -140,7 +103,7 @@ function toErred(s: SchedulerState, ts: TaskState, extra: TransitionExtra): void
   if (!s.isNeeded(ts) && ts.dependents.size === 0) s.recommend(ts, "forgotten");
 }
 
-function forget(s: SchedulerState, ts: TaskState): void {
+function forget(s: Core, ts: TaskState): void {
   ts.state = "forgotten";
   s.unrunnable.delete(ts);
   for (const dep of ts.deps) {
@@ -178,6 +141,10 @@ export const TRANSITIONS: Partial<Record<`${TaskStateName}>${TaskStateName}`, Tr
   },
 
   "waiting>processing"(s, ts) {
+    // A recommendation made when its inputs were all in memory, one of which has been released
+    // since, in the same event: it waits for that input again (its landing recommends this anew).
+    // Sent now, it would be told to fetch an input nobody holds (found by the property tests).
+    if (ts.waitingOn.size > 0) return;
     toProcessing(s, ts);
   },
 
@@ -210,7 +177,10 @@ export const TRANSITIONS: Partial<Record<`${TaskStateName}>${TaskStateName}`, Tr
     dropOpinions(s, ts, kept === ts.opinions ? "all" : new Set(kept.map((o) => o.worker)));
     for (const o of kept) {
       s.addReplica(ts, o.worker, o.nbytes);
-      if (!o.worker.trusted) o.worker.vouched.add(ts);
+      if (!o.worker.trusted) {
+        o.worker.vouched.add(ts);
+        (ts.vouchers ??= []).push(o.worker);
+      }
     }
     landed(s, ts, kept.find((o) => o.value !== undefined)?.value);
   },
@@ -263,9 +233,11 @@ export const TRANSITIONS: Partial<Record<`${TaskStateName}>${TaskStateName}`, Tr
   },
 
   "memory>released"(s, ts, { workerGone, discard }) {
+    // Every worker that vouched for it, also one no longer listed as a holder (missing-data, bad-data).
+    for (const ws of ts.vouchers ?? []) ws.vouched.delete(ts);
+    ts.vouchers = null;
     for (const ws of ts.whoHas) {
       ws.hasWhat.delete(ts);
-      ws.vouched.delete(ts);
       ws.nbytes -= ts.nbytes;
       if (!workerGone && ws.status !== "gone") s.outbox.free(ws, ts.key);
     }

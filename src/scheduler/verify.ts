@@ -5,24 +5,25 @@
 // scheduler's lifetime and every result that rested on its word is computed again. The task waits
 // in "verifying" meanwhile, and its dependents with it.
 
+import { errorToData, VerificationError } from "../errors.js";
 import type { Serialized } from "../protocol/refs.js";
 import type { Opinion, TaskState, WorkerRecord } from "./model.js";
 import { canRun, DEFAULT_BANDWIDTH_BYTES_PER_MS, missingBytes, UNKNOWN_TASK_MS } from "./placement.js";
-import type { SchedulerState } from "./state.js";
-import { unassign } from "./transitions.js";
-import { removeWorker } from "./worker-events.js";
+import type { Core } from "./core.js";
+import { unassign } from "./processing.js";
+import { removeWorker } from "./worker-removal.js";
 
 /** Opinions asked for at most: two, and a third to break a tie between untrusted workers. */
 export const MAX_OPINIONS = 3;
 
 /** Agreeing results `ts` needs when `ws` is the first to compute it. */
-export function agreementNeeded(s: SchedulerState, ts: TaskState, ws: WorkerRecord): number {
+export function agreementNeeded(s: Core, ts: TaskState, ws: WorkerRecord): number {
   const asked = ts.spec?.verify ?? 1;
   return ws.trusted || !s.verifyUntrusted ? asked : Math.max(2, asked);
 }
 
 /** Whether the worker given `ts` must report its result's digest. */
-export function wantsDigest(s: SchedulerState, ts: TaskState, ws: WorkerRecord): boolean {
+export function wantsDigest(s: Core, ts: TaskState, ws: WorkerRecord): boolean {
   return ts.opinions !== null || agreementNeeded(s, ts, ws) > 1;
 }
 
@@ -31,7 +32,7 @@ export function wantsDigest(s: SchedulerState, ts: TaskState, ws: WorkerRecord):
  * trusted one when no trusted worker has answered and one is connected. With none, the task waits
  * in `awaitingWitness` until a worker joins or resumes.
  */
-export function assignWitness(s: SchedulerState, ts: TaskState): void {
+export function assignWitness(s: Core, ts: TaskState): void {
   const answered = new Set(ts.opinions!.map((o) => o.worker));
   const anyTrustedAnswer = ts.opinions!.some((o) => o.worker.trusted);
   const able: WorkerRecord[] = [];
@@ -124,7 +125,7 @@ export function opinionOf(
 }
 
 /** Forgets the opinions of a task leaving "verifying" (their holders drop the result unless kept). */
-export function dropOpinions(s: SchedulerState, ts: TaskState, keep: ReadonlySet<WorkerRecord> | "all" = NOBODY): void {
+export function dropOpinions(s: Core, ts: TaskState, keep: ReadonlySet<WorkerRecord> | "all" = NOBODY): void {
   for (const o of ts.opinions ?? []) {
     o.worker.opinions.delete(ts);
     if (keep !== "all" && !keep.has(o.worker) && o.worker.status !== "gone") s.outbox.free(o.worker, ts.key);
@@ -172,7 +173,7 @@ export function taintedBy(liar: WorkerRecord): TaskState[] {
 
 /** A witness's answer for `ts` (verifying): judged with the others; liars banned, the task settled or sent on. */
 export function addOpinion(
-  s: SchedulerState,
+  s: Core,
   ts: TaskState,
   ws: WorkerRecord,
   nbytes: number,
@@ -193,11 +194,12 @@ export function addOpinion(
   }
   if (verdict.kind === "fail") {
     s.transition(ts, "erred", {
-      error: {
-        name: "VerificationError",
-        code: "VERIFICATION_FAILED",
-        message: `${ts.key}: ${verdict.message} (a task whose result legitimately varies must be marked verify: 1, which keeps it off untrusted workers)`,
-      },
+      error: errorToData(
+        new VerificationError(
+          `${ts.key}: ${verdict.message} (a task whose result legitimately varies must be marked verify: 1, which keeps it off untrusted workers)`,
+        ),
+        { stack: false },
+      ),
       blame: ts.key,
     });
     s.run();
@@ -213,7 +215,7 @@ export function addOpinion(
  * host: a stranger picks a new name at will), removes it (what it ran or alone held is computed
  * again), and computes again every result that rested on its word and what was computed from them.
  */
-export function ban(s: SchedulerState, liar: WorkerRecord, why: string): void {
+export function ban(s: Core, liar: WorkerRecord, why: string): void {
   if (liar.status === "gone") return;
   const reason = `banned: ${why}`;
   s.banned.names.add(liar.name);

@@ -1,9 +1,10 @@
 // Data tickets (issue 20, Build 2): the scheduler gives each worker its own random secret in its
 // welcome, and whenever it tells a reader (a worker fetching a dependency or a replica, a client
 // gathering a result or scattering a value) to use key k at worker A, it gives the reader a ticket:
-// an HMAC-SHA256 by A's secret over (what, reader's name, k), cut to 128 bits. A's data server
-// serves k only to a connection whose hello named that reader and whose request carries the
-// ticket; no message to A is needed, and a ticket is worth nothing at any other worker.
+// an HMAC-SHA256 by A's secret over (what, reader's name, k, expiry), cut to 128 bits, with the
+// expiry (a time on the scheduler's clock) beside it. A's data server serves k only to a connection
+// whose hello named that reader and whose request carries an unexpired ticket; no message to A is
+// needed, and a ticket is worth nothing at any other worker, or after its expiry.
 //
 // SHA-256 (util/sha256.ts's compression) runs here synchronously, the same in Node and browsers: SubtleCrypto is
 // async and missing outside secure contexts (a tab on http://192.168.…), and a ticket is two
@@ -73,6 +74,16 @@ export const CHALLENGER = "scheduler-challenge";
 /** What a ticket lets its holder do at the data server: read a key, or store it there (scatter). */
 export type TicketUse = "get" | "put";
 
+/**
+ * What a data server makes of a ticket: made for this request and not expired; made for it but
+ * past its expiry (the reader asks the scheduler for a fresh one: no failed login); or not a ticket
+ * the scheduler made for this reader and key.
+ */
+export type TicketCheck = "valid" | "expired" | "invalid";
+
+/** The 22 characters of the MAC, a dot, the expiry in base 36: at most 22 + 1 + 11 characters. */
+const MAX_TICKET_CHARS = 34;
+
 /** HMAC-SHA256 keyed by one worker's data secret, with the key's inner and outer states precomputed. */
 export class TicketKey {
   private readonly inner = IV.slice();
@@ -113,21 +124,35 @@ export class TicketKey {
     return wordsToBytes(finish(h, ih, 32, 64));
   }
 
-  /** The ticket that lets `reader` (the name its hello gives) `use` `key` at this key's worker. */
-  ticket(use: TicketUse, reader: string, key: string): string {
-    const text = `${use}\n${reader}\n${key}`;
+  /**
+   * The ticket that lets `reader` (the name its hello gives) `use` `key` at this key's worker
+   * until `expires` (whole milliseconds on the scheduler's clock, see DataGrants).
+   */
+  ticket(use: TicketUse, reader: string, key: string, expires: number): string {
+    const e = Math.max(0, Math.ceil(expires)).toString(36);
+    return `${this.macText(use, reader, key, e)}.${e}`;
+  }
+
+  private macText(use: TicketUse, reader: string, key: string, expires: string): string {
+    const text = `${use}\n${reader}\n${key}\n${expires}`;
     if (scratch.length < text.length * 3 + 73) scratch = new Uint8Array(text.length * 6 + 146);
     const { written } = encoder.encodeInto(text, scratch);
     return ticketText(this.mac(scratch, written));
   }
 
-  /** Whether `given` is the ticket for (use, reader, key): compared in constant time. */
-  check(use: TicketUse, reader: string, key: string, given: unknown): boolean {
-    if (typeof given !== "string" || given.length !== 22) return false;
-    const expected = this.ticket(use, reader, key);
+  /**
+   * Whether `given` is the ticket for (use, reader, key) (its MAC compared in constant time), and
+   * whether it has expired at `now` on the scheduler's clock.
+   */
+  check(use: TicketUse, reader: string, key: string, given: unknown, now: number): TicketCheck {
+    if (typeof given !== "string" || given.length > MAX_TICKET_CHARS || given[22] !== ".") return "invalid";
+    const e = given.slice(23);
+    if (!/^[0-9a-z]{1,11}$/.test(e)) return "invalid";
+    const expected = this.macText(use, reader, key, e);
     let diff = 0;
     for (let i = 0; i < 22; i++) diff |= given.charCodeAt(i) ^ expected.charCodeAt(i);
-    return diff === 0;
+    if (diff !== 0) return "invalid";
+    return Number.parseInt(e, 36) < now ? "expired" : "valid";
   }
 }
 
@@ -140,10 +165,15 @@ export function opener(use: TicketUse, ticket: string, key: string): string {
   return `${use}:${ticket}:${key}`;
 }
 
-/** Whether a hello's `token` is an opener (see opener) that `key` made for the reader `name`. */
+/**
+ * Whether a hello's `token` is an opener (see opener) that `key` made for the reader `name`. An
+ * expired one opens too: the reader was granted that key once, and each request is checked (with
+ * its expiry) anyway; refusing it would make an honest reader with an old ticket look like a stranger.
+ */
 export function openedBy(key: TicketKey, name: unknown, token: unknown): boolean {
   if (typeof name !== "string" || typeof token !== "string") return false;
   const use = token.slice(0, 4);
-  if ((use !== "get:" && use !== "put:") || token[26] !== ":") return false;
-  return key.check(use === "get:" ? "get" : "put", name, token.slice(27), token.slice(4, 26));
+  const end = token.indexOf(":", 4);
+  if ((use !== "get:" && use !== "put:") || end < 0) return false;
+  return key.check(use === "get:" ? "get" : "put", name, token.slice(end + 1), token.slice(4, end), 0) === "valid";
 }

@@ -21,8 +21,8 @@ import type { DigestMaker } from "../util/sha256.js";
 import { deserialize, measure, serialize } from "../protocol/serialize.js";
 import { exposeBuffers } from "../util/buffer-pool.js";
 import { randomId } from "../util/ids.js";
-import type { WorkerState } from "./state.js";
-import type { WebRtcOptions } from "./server.js";
+import type { WorkerEvent } from "./events.js";
+import type { WebRtcOptions } from "./options.js";
 
 /**
  * How long a WebRTC link may take to open before the worker uses the peer's own transport (the
@@ -39,7 +39,24 @@ function helloTimeout(transport: TransportOptions | undefined): number {
   return typeof ms === "number" && ms > 0 ? ms : HANDSHAKE_TIMEOUT_MS;
 }
 
-export class DataPlane {
+/** What a worker's data plane needs of its worker (server.ts). */
+export interface DataPlaneHost {
+  /** Whether the worker holds `key` (with every event so far handled). */
+  holds(key: string): boolean;
+  /** The value of `key`, read back if it was spilled. */
+  value(key: string): unknown;
+  /** Feeds what happened (a fetch settled, a client put data) to the worker's state, this turn. */
+  deliver(event: WorkerEvent): void;
+  /** A fresh stimulus id for an event of kind `op`. */
+  stimulus(op: WorkerEvent["op"]): string;
+}
+
+/**
+ * A worker's data plane: its data server (peers and clients read results, clients put scattered
+ * data) and its fetching side (its tasks' inputs, from peers). The client's counterpart is
+ * ClientDataPlane (client/data.ts).
+ */
+export class WorkerDataPlane {
   /** The WebRTC side of this worker, when it has one (set once, before joining). */
   rtc: RtcLink | null = null;
   /**
@@ -49,6 +66,8 @@ export class DataPlane {
    * if this worker presented a token (it cannot check tickets yet).
    */
   private ticketKey: TicketKey | null | undefined;
+  /** The scheduler's clock minus this one's, as seen at the welcome: tickets expire on the scheduler's clock. */
+  private clockOffset = 0;
   /** Resolves when the welcome has given the data secret (a hello that comes first waits for it). */
   private readonly secretKnown: Promise<void>;
   private resolveSecret!: () => void;
@@ -79,11 +98,9 @@ export class DataPlane {
 
   constructor(
     private readonly name: string,
-    private readonly state: WorkerState,
+    private readonly worker: DataPlaneHost,
     private readonly transport: TransportOptions | undefined,
     private readonly webrtc: WebRtcOptions | undefined,
-    /** Called after a fetch has settled (data arrived or not), for the worker to act on the state. */
-    private readonly afterFetch: () => void,
     /** Whether this worker joins with a token: its data server then refuses everyone until the welcome gives its secret. */
     expectSecret = true,
   ) {
@@ -97,8 +114,9 @@ export class DataPlane {
    * What the scheduler's welcome gave: this worker's own credential (the relay asks for it when
    * this worker fetches through it) and its data secret (see ticketKey).
    */
-  setCredentials(credential: string | undefined, secret: string | undefined): void {
+  setCredentials(credential: string | undefined, secret: string | undefined, clock?: number): void {
     this.credential = credential;
+    if (clock !== undefined) this.clockOffset = clock - performance.now();
     this.ticketKey = secret === undefined ? null : new TicketKey(secret);
     this.resolveSecret();
   }
@@ -197,42 +215,64 @@ export class DataPlane {
       "get-data": (m) => {
         const values: Record<string, Serialized> = {};
         const missing: string[] = [];
+        let expired: string[] | undefined;
+        let keys = m.keys;
         const key = this.ticketKey;
         if (key) {
+          const now = this.schedulerNow();
           for (let i = 0; i < m.keys.length; i++) {
-            if (!key.check("get", reader, m.keys[i]!, m.tickets?.[i]))
+            const verdict = key.check("get", reader, m.keys[i]!, m.tickets?.[i], now);
+            if (verdict === "invalid")
               return this.failed(comm, host, `get-data without a valid ticket for ${m.keys[i]}`, true);
+            if (verdict === "expired") (expired ??= []).push(m.keys[i]!);
           }
+          if (expired) keys = m.keys.filter((k) => !expired!.includes(k));
         }
-        for (const key of m.keys) {
-          if (!this.state.holds(key)) {
+        for (const key of keys) {
+          if (!this.worker.holds(key)) {
             missing.push(key);
             continue;
           }
-          const value = this.state.value(key);
+          const value = this.worker.value(key);
           exposeBuffers(value); // a transport may still read it after this turn
           values[key] = serialize(this.serveForgedForTests ? "FORGED" : value).payload;
         }
-        comm.send({ op: "data", id: m.id, values, missing });
+        comm.send(
+          expired ? { op: "data", id: m.id, values, missing, expired } : { op: "data", id: m.id, values, missing },
+        );
       },
       "put-data": (m) => {
         const key = this.ticketKey;
         if (key) {
+          const now = this.schedulerNow();
           for (const k of Object.keys(m.values)) {
-            if (!key.check("put", reader, k, m.tickets?.[k]))
-              return this.failed(comm, host, `put-data without a valid ticket for ${k}`, true);
+            const verdict = key.check("put", reader, k, m.tickets?.[k], now);
+            if (verdict === "invalid") return this.failed(comm, host, `put-data without a valid ticket for ${k}`, true);
+            // The scheduler's word was given, but long ago: store nothing (the client's scatter fails, nobody is blamed).
+            if (verdict === "expired") return comm.close(`put-data with an expired ticket for ${k}: nothing stored`);
           }
         }
         const nbytes: Record<string, number> = {};
         for (const [key, payload] of Object.entries(m.values)) {
           const value = deserialize(payload);
           nbytes[key] = measure(value);
-          this.state.putData(key, value, nbytes[key]);
+          this.worker.deliver({
+            op: "data-put",
+            key,
+            value,
+            nbytes: nbytes[key],
+            stimulus: this.worker.stimulus("data-put"),
+          });
         }
         comm.send({ op: "put-reply", id: m.id, nbytes });
       },
     };
     comm.setHandler((msg) => dispatch(handlers, msg));
+  }
+
+  /** Now on the scheduler's clock, as far as this worker can tell (tickets expire on it). */
+  private schedulerNow(): number {
+    return performance.now() + this.clockOffset;
   }
 
   /** A request or hello without a valid ticket: logged (throttled), counted against its address, and with `close` its connection closed. */
@@ -244,7 +284,7 @@ export class DataPlane {
 
   // ------------------------------------------------------------ fetching
 
-  /** Fetches `keys` from the worker whose data server is at `from`, and tells the state what came. */
+  /** Fetches `keys` from the worker whose data server is at `from`, and tells the worker what came. */
   async fetch(from: string, keys: string[]): Promise<void> {
     try {
       const tickets = this.ticketsFor(from, keys);
@@ -259,7 +299,7 @@ export class DataPlane {
           this.log.warn(
             `${this.name}: ${from} served bytes for ${key} that do not match its agreed digest; trying another holder`,
           );
-          this.state.badData(key, from);
+          this.worker.deliver({ op: "bad-data", key, from, stimulus: this.worker.stimulus("bad-data") });
           missing.push(key);
           continue;
         }
@@ -270,12 +310,24 @@ export class DataPlane {
         this.tickets.delete(key);
         this.digests.delete(key);
       }
-      this.state.dataArrived(from, values, missing);
+      this.worker.deliver({
+        op: "data-arrived",
+        from,
+        values,
+        missing,
+        stimulus: this.worker.stimulus("data-arrived"),
+      });
+      if (reply.expired?.length)
+        this.worker.deliver({
+          op: "tickets-expired",
+          from,
+          keys: reply.expired,
+          stimulus: this.worker.stimulus("tickets-expired"),
+        });
     } catch (err) {
       this.log.debug(`${this.name}: fetching ${keys.length} keys from ${from} failed: ${(err as Error).message}`);
-      this.state.fetchFailed(from, keys);
+      this.worker.deliver({ op: "fetch-failed", from, keys, stimulus: this.worker.stimulus("fetch-failed") });
     }
-    this.afterFetch();
   }
 
   /** The tickets for fetching `keys` from `from`, or undefined where the scheduler gives none. */
@@ -291,7 +343,7 @@ export class DataPlane {
   private async dial(address: string): Promise<Comm> {
     const rtc = this.rtc;
     const options = this.webrtc;
-    if (rtc && options && options.useFor(address)) {
+    if (rtc && options?.useFor(address)) {
       const failedAt = this.rtcFailed.get(address);
       if (failedAt === undefined || performance.now() - failedAt > RTC_RETRY_AFTER_MS) {
         try {

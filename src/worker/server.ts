@@ -1,30 +1,27 @@
 // The worker's shell: one connection to the scheduler, the data plane (a data server that peers
 // and clients fetch results from, connections to peers for fetching dependencies; data-plane.ts),
-// and the loop that runs tasks. Decisions about tasks and data live in WorkerState.
+// and the loop that runs tasks (task-loop.ts). Decisions about tasks and data live in WorkerState:
+// the shell turns what the scheduler, peers, clients and the task loop say into WorkerEvents,
+// feeds them to WorkerState.handle and carries out the instructions it returns.
 
 import { Comm } from "../comm/comm.js";
 import { greet } from "../comm/handshake.js";
 import { dispatch } from "../comm/dispatch.js";
 import { connect, listen, type Listener } from "../comm/registry.js";
-import { RtcLink, type BridgeEnd } from "../comm/rtc-link.js";
-import type { TransportOptions } from "../comm/types.js";
-import { errorToData, SerializationError } from "../errors.js";
+import { RtcLink } from "../comm/rtc-link.js";
 import { useSchedulerCredentials } from "../io/store.js";
 import type { Logger } from "../log.js";
-import type { Handlers, Resources, SchedulerToWorker, WorkerHello, WorkerKind } from "../protocol/messages.js";
-import type { Serialized, TaskRef } from "../protocol/refs.js";
-import { deserialize, measure, serialize } from "../protocol/serialize.js";
-import { digestOf } from "../protocol/digest.js";
-import type { DigestMaker } from "../util/sha256.js";
+import type { Handlers, SchedulerToWorker } from "../protocol/messages.js";
 import { randomId } from "../util/ids.js";
-import type { SecretCompare } from "../util/secret.js";
-import { exposeBuffers } from "../util/buffer-pool.js";
 import { ReceiveBuffers } from "../util/receive-buffers.js";
 import { defaultRuntime, type Runtime } from "../runtime.js";
-import { CodeCache, type CodePlatform, type TaskFunction } from "./code.js";
-import { DataPlane } from "./data-plane.js";
-import { WorkerState, type WorkerTask } from "./state.js";
-import { SPILL_FRACTION, type SpillStore } from "./spill.js";
+import { CodeCache } from "./code.js";
+import { WorkerDataPlane } from "./data-plane.js";
+import type { WorkerEvent, WorkerInstruction } from "./events.js";
+import { WorkerState } from "./state.js";
+import { TaskLoop } from "./task-loop.js";
+import type { WorkerOptions } from "./options.js";
+import { SPILL_FRACTION } from "./spill.js";
 
 /** One of a worker's open connections, as its status page shows it. */
 export interface WorkerLink {
@@ -39,83 +36,9 @@ export interface WorkerLink {
   bytesOut: number;
 }
 
-export interface WorkerOptions {
-  /** Address of the scheduler. */
-  scheduler: string;
-  /** Where this worker's data server listens. Default: a fresh in-process address. */
-  listen?: string;
-  name?: string;
-  /** What it runs on, for the scheduler (which build of a task module it gets). Default: "thread" in Node, "browser" from meshwork's browser entry. */
-  kind?: WorkerKind;
-  /**
-   * Bytes of results this worker holds in memory at most. Above 60 % results are spilled to
-   * `spill` (least recently used first); above 80 % the worker starts no tasks until memory is
-   * freed. Default 0: no limit.
-   */
-  memoryLimit?: number;
-  /** Where results are spilled (Node: a temporary directory). None: the worker only pauses. */
-  spill?: SpillStore | undefined;
-  resources?: Resources;
-  token?: string | undefined;
-  /**
-   * Unused since data servers check tickets (util/tickets.ts, compared in constant time there), not
-   * a shared token; kept so that callers passing it still compile.
-   */
-  compareSecret?: SecretCompare | undefined;
-  /** How source becomes code on this platform. */
-  code?: CodePlatform;
-  /** Milliseconds between heartbeats. Default 1000. */
-  heartbeatMs?: number;
-  /** The worker process this is a thread of, with its adaptive bounds (see WorkerHello.group). */
-  group?: WorkerHello["group"];
-  /** The scheduler asks this worker's process for `n` more threads (adaptive scaling). */
-  onScaleUp?: (n: number) => void;
-  /** Lets pending I/O run between batches of tasks. Default: a zero timeout. */
-  yieldToEventLoop?: () => Promise<void>;
-  transport?: TransportOptions;
-  /** WebRTC data links: the bridge to this worker's RtcHost, and the peers to try them with. */
-  webrtc?: WebRtcOptions | undefined;
-  /**
-   * Where the scheduler serves /data/ when that is not its own address (a LocalCluster's threads
-   * join in-process): tasks read from this http:// origin with `token`. Default: the scheduler's
-   * address, when it is ws:// or wss://.
-   */
-  dataOrigin?: string | undefined;
-  /** The SHA-256 that digests results being verified. Default: plain JavaScript; Node injects its native one. */
-  digest?: DigestMaker | undefined;
-  /**
-   * For the adversarial tests only: answer every task with a forged result (and its digest), as a
-   * lying worker would; "serve": compute and report honestly, but serve forged bytes to every
-   * reader (a worker that agrees on the digest and then lies to its fetchers). Never set it otherwise.
-   */
-  lieForTests?: boolean | "serve" | undefined;
-  /** The platform's pieces (transports, logger, buffer policy …). Default: the realm's (defaultRuntime()). */
-  runtime?: Runtime | undefined;
-}
-
-export interface WebRtcOptions {
-  bridge: BridgeEnd;
-  /** Whether to link to the data server at `address` over WebRTC (else its own transport). */
-  useFor(address: string): boolean;
-  /** A WebRTC link not open within this long is given up for the peer's own transport. Default RTC_LINK_TIMEOUT_MS. */
-  timeoutMs?: number | undefined;
-}
-
+export type { WebRtcOptions, WorkerOptions } from "./options.js";
 export { RTC_LINK_TIMEOUT_MS, RTC_RETRY_AFTER_MS } from "./data-plane.js";
-
-/**
- * Run tasks back to back for at most this long before letting I/O in (peers asking for data, the
- * scheduler freeing keys). Long enough that thousands of tiny tasks share one message batch.
- */
-export const TASK_SLICE_MS = 10;
-
-/**
- * Results estimated at this size or less travel with the task-finished notice, and the scheduler
- * passes them on to the clients that want them, saving each client a fetch from the worker (a
- * round trip). The worker still holds the result for dependents. Small enough that forwarding
- * costs the scheduler little; Ray inlines objects up to 100 KiB for the same reason.
- */
-export const INLINE_RESULT_MAX_BYTES = 1024;
+export { INLINE_RESULT_MAX_BYTES, TASK_SLICE_MS } from "./task-loop.js";
 
 export class Worker {
   readonly name: string;
@@ -126,17 +49,20 @@ export class Worker {
   private scheduler!: Comm;
   private listener!: Listener;
   private id = "";
-  private readonly data: DataPlane;
+  private readonly data: WorkerDataPlane;
+  private readonly loop: TaskLoop;
   private heartbeat: ReturnType<typeof setInterval> | undefined;
-  private running = false;
   private closing = false;
   private resolveClosed!: (reason: string) => void;
   private drainScheduled = false;
   /** The paused state the scheduler last heard. */
   private reportedPaused = false;
-  /** Typical milliseconds per task function, learned here. */
-  private readonly fnDurations = new Map<string, number>();
-  private readonly yieldToEventLoop: () => Promise<void>;
+  /** Events of this turn not yet handled: handled together at the turn's drain, or before the state is read. */
+  private inbox: WorkerEvent[] = [];
+  /** Instructions not yet carried out. */
+  private outbox: WorkerInstruction[] = [];
+  /** Events numbered so far (their stimulus ids). */
+  private stimuli = 0;
   private readonly runtime: Runtime;
   private readonly log: Logger;
   /** This worker's buffers for large incoming frames (its links', not the realm's). */
@@ -158,18 +84,39 @@ export class Worker {
     if (limit > 0) receiveBuffers.setBudget(() => SPILL_FRACTION * limit - this.state.memory);
     this.code = new CodeCache(options.code);
     this.closed = new Promise((r) => (this.resolveClosed = r));
-    this.data = new DataPlane(
+    this.data = new WorkerDataPlane(
       this.name,
-      this.state,
+      {
+        holds: (key) => this.current().holds(key),
+        value: (key) => this.current().value(key),
+        deliver: (event) => this.enqueue(event),
+        stimulus: (op) => this.stimulus(op),
+      },
       options.transport,
       options.webrtc,
-      () => this.scheduleDrain(),
       options.token !== undefined,
     );
     this.data.digestMaker = options.digest;
     this.data.log = this.log;
     this.data.serveForgedForTests = options.lieForTests === "serve";
-    this.yieldToEventLoop = options.yieldToEventLoop ?? (() => new Promise((r) => setTimeout(r, 0)));
+    this.loop = new TaskLoop(
+      {
+        name: this.name,
+        closing: () => this.closing,
+        current: () => this.current(),
+        handle: (event) => this.handleNow(event),
+        stimulus: (op) => this.stimulus(op),
+        drain: () => this.drain(),
+        sendNow: () => this.sendNow(),
+      },
+      this.code,
+      {
+        yieldToEventLoop: options.yieldToEventLoop ?? (() => new Promise((r) => setTimeout(r, 0))),
+        digest: options.digest,
+        lie: options.lieForTests === true,
+        log: this.log,
+      },
+    );
   }
 
   /** Starts the data server, joins the scheduler and starts taking tasks. */
@@ -291,7 +238,7 @@ export class Worker {
       },
     });
     this.id = w.id;
-    this.data.setCredentials(w.dataToken, w.dataSecret);
+    this.data.setCredentials(w.dataToken, w.dataSecret, w.clock);
     // Tasks that read the scheduler's /data/ (a tab's chunks above all) present this worker's token.
     useSchedulerCredentials(this.options.dataOrigin ?? this.options.scheduler, this.options.token);
     if (w.rtc) this.data.rtc?.configure(w.rtc);
@@ -301,11 +248,11 @@ export class Worker {
       "compute-task": (m) => {
         if (m.fnDef) this.code.define(m.fnDef);
         if (m.deps.length > 0) this.data.learn(m.deps);
-        this.state.computeTask(m);
+        this.enqueue({ op: "compute-task", task: m, stimulus: this.stimulus("compute-task") });
       },
       "free-keys": (m) => {
         this.data.forget(m.keys);
-        this.state.freeKeys(m.keys);
+        this.enqueue({ op: "free-keys", keys: m.keys, stimulus: this.stimulus("free-keys") });
       },
       "load-module": (m) => this.code.loadModule(m.module),
       "close-worker": (m) => {
@@ -314,9 +261,14 @@ export class Worker {
       },
       "acquire-replicas": (m) => {
         this.data.learn(m.keys);
-        this.state.acquireReplicas(m.keys);
+        this.enqueue({ op: "acquire-replicas", keys: m.keys, stimulus: this.stimulus("acquire-replicas") });
       },
-      "steal-request": (m) => this.state.stealRequest(m.keys),
+      tickets: (m) => {
+        this.data.learn(m.keys);
+        this.enqueue({ op: "tickets-renewed", keys: m.keys, stimulus: this.stimulus("tickets-renewed") });
+      },
+      "steal-request": (m) =>
+        this.enqueue({ op: "steal-request", keys: m.keys, stimulus: this.stimulus("steal-request") }),
       "rtc-signal": (m) => m.from !== undefined && this.data.rtc?.signal(m.from, m.data),
       "scale-up": (m) => {
         if (this.options.onScaleUp) this.options.onScaleUp(m.n);
@@ -342,7 +294,7 @@ export class Worker {
   }
 
   private sendHeartbeat(): void {
-    const st = this.state;
+    const st = this.current();
     this.reportedPaused = st.paused;
     if (this.scheduler.isClosed) return;
     const links = this.links()
@@ -354,12 +306,52 @@ export class Worker {
       spilled: st.spilledBytes,
       paused: st.paused,
       links,
-      executing: this.running ? 1 : 0,
+      executing: this.loop.running ? 1 : 0,
       ready: st.readyCount,
     });
   }
 
-  // ------------------------------------------------------------ instructions
+  // ------------------------------------------------------------ events and instructions
+
+  /** A fresh stimulus id for an event of kind `op`: what happened, numbered in this worker. */
+  private stimulus(op: WorkerEvent["op"]): string {
+    return `${op}-${++this.stimuli}`;
+  }
+
+  /** Queues `event` for this turn: a turn's events are handled together, so fetches to one peer are batched. */
+  private enqueue(event: WorkerEvent): void {
+    this.inbox.push(event);
+    this.scheduleDrain();
+  }
+
+  /** Handles the queued events, then `event` (the task loop's, at once); their instructions wait in the outbox. */
+  private handleNow(event?: WorkerEvent): void {
+    let events: WorkerEvent | WorkerEvent[];
+    if (this.inbox.length === 0) {
+      if (!event) return;
+      events = event;
+    } else {
+      events = this.inbox;
+      this.inbox = [];
+      if (event) events.push(event);
+    }
+    let out: WorkerInstruction[];
+    try {
+      out = this.state.handle(events);
+    } catch (err) {
+      // As a message handler's failure is on a connection: logged, and the worker goes on.
+      this.log.error(`${this.name}: handling ${Array.isArray(events) ? events.length : 1} events failed (a bug)`, err);
+      return;
+    }
+    if (this.outbox.length === 0) this.outbox = out;
+    else for (const ins of out) this.outbox.push(ins);
+  }
+
+  /** The state, with every event queued so far handled: what the shell and its parts read. */
+  private current(): WorkerState {
+    if (this.inbox.length > 0) this.handleNow();
+    return this.state;
+  }
 
   /** Carries out the state's instructions once per turn, so fetches to one peer are batched. */
   private scheduleDrain(): void {
@@ -372,160 +364,24 @@ export class Worker {
   }
 
   private drain(): void {
+    this.handleNow();
     // Pausing or resuming is told at once, so the scheduler sends tasks elsewhere or here again.
     if (this.state.paused !== this.reportedPaused && this.scheduler) this.sendHeartbeat();
-    for (const ins of this.state.takeInstructions()) {
+    const out = this.outbox;
+    this.outbox = [];
+    for (const ins of out) {
       if (ins.kind === "send") {
         if (!this.scheduler.isClosed) this.scheduler.send(ins.msg);
       } else {
         void this.data.fetch(ins.from, ins.keys);
       }
     }
-    this.pump();
+    this.loop.pump();
   }
 
-  // ------------------------------------------------------------ running tasks
-
-  private pump(): void {
-    if (this.running || this.closing || this.state.paused || this.state.readyCount === 0) return;
-    this.running = true;
-    void this.runReady()
-      .catch((err: unknown) => this.log.error(`${this.name}: the task loop failed (a bug; the worker goes on)`, err))
-      .finally(() => {
-        this.running = false;
-        this.drain();
-      });
-  }
-
-  /** Runs ready tasks back to back; yields to I/O every TASK_SLICE_MS and while awaiting async tasks. */
-  private async runReady(): Promise<void> {
-    let sliceStart = performance.now();
-    for (;;) {
-      if (this.closing || this.state.paused) return;
-      const task = this.state.nextReady();
-      if (!task) return;
-      // Results finished so far must not wait behind a task that may take long: send them first.
-      // Tasks known to be quick keep their batching (thousands of results per message).
-      if (this.mayRunLong(task)) {
-        this.state.taskStarted(task);
-        this.sendNow();
-      }
-      const pending = this.execute(task);
-      if (pending) {
-        this.state.taskStarted(task);
-        this.sendNow();
-        await pending;
-      }
-      if (performance.now() - sliceStart > TASK_SLICE_MS) {
-        this.drain(); // send what finished so far
-        await this.yieldToEventLoop();
-        sliceStart = performance.now();
-      }
-    }
-  }
-
-  /** Whether `task`'s function is new here or has taken longer than a slice before. */
-  private mayRunLong(task: WorkerTask): boolean {
-    const ms = this.fnDurations.get(fnKey(task.fn));
-    return ms === undefined || ms > TASK_SLICE_MS;
-  }
-
-  /** Hands what the state has queued to the connections and sends it now, not at the end of the turn. */
+  /** Hands what the state has said to the connections and sends it now, not at the end of the turn. */
   private sendNow(): void {
     this.drain();
     if (!this.scheduler.isClosed) this.scheduler.flush();
   }
-
-  /** Runs one task. Returns a promise only when the task is asynchronous (or its module is loading). */
-  private execute(task: WorkerTask): Promise<void> | undefined {
-    let fn: TaskFunction | Promise<TaskFunction>;
-    try {
-      fn = this.code.resolve(task.fn);
-    } catch (err) {
-      this.fail(task, err);
-      return undefined;
-    }
-    if (fn instanceof Promise)
-      return fn.then(
-        (f) => this.call(task, f),
-        (err) => this.fail(task, err),
-      );
-    return this.call(task, fn);
-  }
-
-  private call(task: WorkerTask, fn: TaskFunction): Promise<void> | undefined {
-    const start = performance.now();
-    let result: unknown;
-    try {
-      const args = deserialize(task.args, (ref) => this.depValue(task, ref));
-      // A user's function may keep what it is given or returns: that storage is never reused.
-      const ours = task.fn.kind === "builtin";
-      if (!ours) exposeBuffers(args);
-      result = fn(...(args as unknown[]));
-      if (!ours) exposeBuffers(result);
-    } catch (err) {
-      this.fail(task, err);
-      return undefined;
-    }
-    if (isThenable(result)) {
-      return Promise.resolve(result).then(
-        (value) => this.finish(task, value, start),
-        (err) => this.fail(task, err),
-      );
-    }
-    this.finish(task, result, start);
-    return undefined;
-  }
-
-  private depValue(task: WorkerTask, ref: TaskRef): unknown {
-    if (!this.state.holds(ref.key)) throw new Error(`input ${ref.key} of ${task.key} is not held by this worker`);
-    return this.state.value(ref.key);
-  }
-
-  private finish(task: WorkerTask, value: unknown, start: number): void {
-    const duration = performance.now() - start;
-    const k = fnKey(task.fn);
-    const prev = this.fnDurations.get(k);
-    this.fnDurations.set(k, prev === undefined ? duration : 0.7 * prev + 0.3 * duration);
-    if (this.options.lieForTests === true) value = forged(value);
-    let nbytes: number;
-    let inline: Serialized | undefined;
-    let digest: string | undefined;
-    try {
-      nbytes = measure(value);
-      if (nbytes <= INLINE_RESULT_MAX_BYTES) {
-        exposeBuffers(value); // it leaves this thread
-        inline = serialize(value).payload;
-      }
-      // Digested at once: serialize's header is a view into an arena the next call reuses.
-      if (task.digest) digest = digestOf(inline ?? serialize(value).payload, this.options.digest);
-    } catch (err) {
-      const e = err as Error;
-      this.fail(task, new SerializationError(`the result of ${task.key} cannot be sent: ${e.message}`));
-      return;
-    }
-    this.state.taskDone(task, value, nbytes, duration, inline, digest);
-  }
-
-  private fail(task: WorkerTask, err: unknown): void {
-    if (err instanceof ReferenceError && task.fn.kind === "source") {
-      err.message +=
-        " (task functions are sent to workers as source code, so variables from outside the function do not exist here: pass them as arguments or use a task module)";
-    }
-    this.state.taskErred(task, errorToData(err));
-  }
-}
-
-/** Identifies a task's function across tasks (for learning how long it runs). */
-function fnKey(ref: WorkerTask["fn"]): string {
-  return ref.kind === "source" ? ref.id : ref.kind === "builtin" ? `builtin#${ref.name}` : `${ref.module}#${ref.name}`;
-}
-
-/** What a lying worker (lieForTests) answers instead of `value`: a number off by 1,000, else a string. */
-function forged(value: unknown): unknown {
-  return typeof value === "number" ? value + 1000 : "FORGED";
-}
-
-function isThenable(v: unknown): v is PromiseLike<unknown> {
-  return typeof v === "object" && v !== null && typeof (v as { then?: unknown }).then === "function";
 }

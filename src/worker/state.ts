@@ -1,41 +1,20 @@
-// The worker as a pure state machine: what it was asked to compute, what data it holds, which
-// dependencies it is fetching from which peer. Events in, instructions out; the shell (server.ts)
-// executes tasks, talks to peers and the scheduler.
+// The worker as a pure state machine: what it was asked to compute, what data it holds (memory.ts),
+// which dependencies it is fetching from which peer. Events in, instructions out: the shell
+// (server.ts) turns what the scheduler, peers, clients and its own task loop say into WorkerEvents,
+// feeds them to `handle`, and carries out the instructions it returns; it executes tasks, talks to
+// peers and the scheduler. The transitions below are private: nothing else moves a task.
 
 import type { ErrorData } from "../errors.js";
 import { comparePriority } from "../graph/priority.js";
-import type { ComputeTask, DepLocation, FnRef, WorkerToScheduler } from "../protocol/messages.js";
+import type { ComputeTask, DepLocation, WorkerToScheduler } from "../protocol/messages.js";
 import type { Serialized } from "../protocol/refs.js";
 import { Heap } from "../util/heap.js";
-import { dropBuffers, exposeBuffers, holdBuffers } from "../util/buffer-pool.js";
-import { deserialize, serialize } from "../protocol/serialize.js";
-import { log } from "../log.js";
-import { PAUSE_FRACTION, SPILL_FRACTION, type SpillStore } from "./spill.js";
+import { WorkerTask, type WorkerEvent, type WorkerInstruction } from "./events.js";
+import { type MemoryOptions, WorkerMemory } from "./memory.js";
 
-/** waiting (for dependencies) → ready → executing → done; "cancelled" is executing but no longer wanted. */
-export type WorkerTaskState = "waiting" | "ready" | "executing" | "done" | "cancelled";
+export type { MemoryOptions } from "./memory.js";
 
-export class WorkerTask {
-  state: WorkerTaskState = "waiting";
-  /** Whether the scheduler was told this task is running (task-started). */
-  announced = false;
-  /** Dependency keys not yet held; made on first need (most tasks have none). */
-  missing: Set<string> | null = null;
-  /** Report the digest of the serialized result (the scheduler is verifying this task). */
-  digest = false;
-  constructor(
-    readonly key: string,
-    readonly fn: FnRef,
-    readonly args: Serialized,
-    readonly deps: DepLocation[],
-    readonly priority: number[],
-  ) {}
-}
-
-export type WorkerInstruction =
-  | { kind: "send"; msg: WorkerToScheduler }
-  /** Ask the data server at `from` for `keys`. */
-  | { kind: "fetch"; from: string; keys: string[] };
+export { WorkerTask, type WorkerEvent, type WorkerInstruction, type WorkerTaskState } from "./events.js";
 
 /**
  * Bytes asked of one peer in one request, at most (one bigger key goes alone). Replies stay well
@@ -51,28 +30,19 @@ interface Fetch {
   candidates: string[];
   /** The holder asked now, if a request is in flight. */
   from: string | null;
+  /** Times a holder said this worker's ticket had expired (see ticketsExpired). */
+  renewals?: number;
 }
 
-export interface MemoryOptions {
-  /** Bytes of results to hold in memory at most; 0: no limit. */
-  limit: number;
-  /** Where results go when memory passes SPILL_FRACTION of the limit; none: the worker only pauses. */
-  spill?: SpillStore | undefined;
-}
+/**
+ * Fresh tickets asked for one fetch before it counts as failed there: a clock so far off that each
+ * fresh ticket is refused as expired would otherwise ask forever.
+ */
+const MAX_TICKET_RENEWALS = 3;
 
 export class WorkerState {
-  /** Results held in memory, least recently used first. */
-  readonly data = new Map<string, unknown>();
-  /** Results spilled to the SpillStore, with their sizes. */
-  readonly spilled = new Map<string, number>();
-  readonly sizes = new Map<string, number>();
-  readonly tasks = new Map<string, WorkerTask>();
-  /** Bytes of results held in memory. */
-  memory = 0;
-  /** Bytes of results spilled. */
-  spilledBytes = 0;
-  /** Above PAUSE_FRACTION of the limit: start no tasks until memory is freed. */
-  paused = false;
+  private readonly memory_: WorkerMemory;
+  private readonly tasks_ = new Map<string, WorkerTask>();
   private readonly ready = new Heap<WorkerTask>((a, b) => comparePriority(a.priority, b.priority) < 0);
   private readonly fetches = new Map<string, Fetch>();
   /** Tasks waiting for each dependency key. */
@@ -82,40 +52,24 @@ export class WorkerState {
   /** Keys the scheduler asked this worker to hold copies of (acquire-replicas), still being fetched. */
   private readonly replicaWanted = new Set<string>();
   private out: WorkerInstruction[] = [];
+  private tasksDone_ = 0;
 
   constructor(
     readonly selfAddress: string,
-    private readonly memoryOptions: MemoryOptions = { limit: 0 },
-  ) {}
-
-  /** Whether this worker holds `key`, in memory or spilled. */
-  holds(key: string): boolean {
-    return this.data.has(key) || this.spilled.has(key);
+    memoryOptions: MemoryOptions = { limit: 0 },
+  ) {
+    this.memory_ = new WorkerMemory(memoryOptions);
   }
 
-  /** The value of `key` (read back into memory if it was spilled), or undefined if not held. */
-  value(key: string): unknown {
-    if (this.data.has(key)) {
-      const v = this.data.get(key);
-      this.data.delete(key); // most recently used now
-      this.data.set(key, v);
-      return v;
-    }
-    const nbytes = this.spilled.get(key);
-    if (nbytes === undefined) return undefined;
-    const store = this.memoryOptions.spill!;
-    const v = deserialize(store.read(key));
-    store.remove(key);
-    this.spilled.delete(key);
-    this.spilledBytes -= nbytes;
-    this.data.set(key, v);
-    holdBuffers(v);
-    this.memory += nbytes;
-    this.checkMemory(key);
-    return v;
-  }
-
-  takeInstructions(): WorkerInstruction[] {
+  /**
+   * Applies `events` (one, or several in order) and returns the instructions they cause: messages
+   * to the scheduler, then fetches, one request per peer for all of them (at most
+   * FETCH_BATCH_BYTES each). The shell hands it a turn's events at once so that fetches to one
+   * peer are batched.
+   */
+  handle(events: WorkerEvent | readonly WorkerEvent[]): WorkerInstruction[] {
+    if (!Array.isArray(events)) this.apply(events as WorkerEvent);
+    else for (const ev of events as readonly WorkerEvent[]) this.apply(ev);
     for (const [from, batches] of this.pendingFetch)
       for (const b of batches) this.out.push({ kind: "fetch", from, keys: b.keys });
     this.pendingFetch.clear();
@@ -124,34 +78,145 @@ export class WorkerState {
     return out;
   }
 
+  private apply(ev: WorkerEvent): void {
+    switch (ev.op) {
+      case "compute-task":
+        this.computeTask(ev.task, ev.stimulus);
+        break;
+      case "acquire-replicas":
+        this.acquireReplicas(ev.keys);
+        break;
+      case "free-keys":
+        this.freeKeys(ev.keys);
+        break;
+      case "steal-request":
+        this.stealRequest(ev.keys);
+        break;
+      case "data-arrived":
+        this.dataArrived(ev.from, ev.values, ev.missing);
+        break;
+      case "fetch-failed":
+        this.fetchFailed(ev.from, ev.keys);
+        break;
+      case "bad-data":
+        this.send({ op: "bad-data", key: ev.key, from: ev.from });
+        break;
+      case "data-put":
+        this.memory_.store(ev.key, ev.value, ev.nbytes);
+        break;
+      case "task-started":
+        this.taskStarted(ev.task);
+        break;
+      case "task-done":
+        this.taskDone(ev.task, ev.value, ev.nbytes, ev.duration, ev.inline, ev.digest);
+        break;
+      case "task-erred":
+        this.taskErred(ev.task, ev.error);
+        break;
+      case "tickets-expired":
+        this.ticketsExpired(ev.from, ev.keys);
+        break;
+      case "tickets-renewed":
+        this.ticketsRenewed(ev.keys);
+        break;
+      default:
+        throw new Error(`unknown worker event ${(ev as { op: string }).op}`);
+    }
+  }
+
+  /**
+   * The next task to run, highest priority first; marks it executing. The task loop pulls (it
+   * runs tasks back to back in slices); what it runs comes back as task-done or task-erred.
+   */
+  nextReady(): WorkerTask | undefined {
+    for (;;) {
+      const task = this.ready.pop();
+      if (!task) return undefined;
+      if (task.state !== "ready") continue; // cancelled while queued
+      task.state = "executing";
+      return task;
+    }
+  }
+
+  // ------------------------------------------------------------ what the shell reads
+
+  /** Whether this worker holds `key`, in memory or spilled. */
+  holds(key: string): boolean {
+    return this.memory_.holds(key);
+  }
+
+  /** The value of `key` (read back into memory if it was spilled), or undefined if not held. */
+  value(key: string): unknown {
+    return this.memory_.value(key);
+  }
+
+  /** Tasks asked of this worker and not yet done, by key. */
+  get tasks(): ReadonlyMap<string, WorkerTask> {
+    return this.tasks_;
+  }
+
+  /** Results held in memory, least recently used first. */
+  get data(): ReadonlyMap<string, unknown> {
+    return this.memory_.data;
+  }
+
+  /** Results spilled to the SpillStore, with their sizes. */
+  get spilled(): ReadonlyMap<string, number> {
+    return this.memory_.spilled;
+  }
+
+  /** The size of every result held, in memory or spilled. */
+  get sizes(): ReadonlyMap<string, number> {
+    return this.memory_.sizes;
+  }
+
+  /** Bytes of results held in memory. */
+  get memory(): number {
+    return this.memory_.bytes;
+  }
+
+  /** Bytes of results spilled. */
+  get spilledBytes(): number {
+    return this.memory_.spilledBytes;
+  }
+
+  /** Above PAUSE_FRACTION of the limit: start no tasks until memory is freed. */
+  get paused(): boolean {
+    return this.memory_.paused;
+  }
+
   /**
    * Tasks run here to completion and reported finished: what the scheduler counts for this worker
    * (`WorkerInfo.tasks.done`), and what a tab's page shows. A task cancelled while it ran is not reported, so not counted.
    */
-  tasksDone = 0;
+  get tasksDone(): number {
+    return this.tasksDone_;
+  }
 
   /** Tasks ready to run, not counting cancelled ones still in the heap. */
   get readyCount(): number {
     return this.ready.size;
   }
 
-  computeTask(msg: ComputeTask): void {
-    const existing = this.tasks.get(msg.key);
+  // ------------------------------------------------------------ events
+
+  private computeTask(msg: ComputeTask, stimulus: string): void {
+    const existing = this.tasks_.get(msg.key);
     if (existing) {
       // Freed while running and now asked for again: keep the running execution's result.
       if (existing.state === "cancelled") existing.state = "executing";
       return;
     }
     // A result to be verified is computed afresh: a copy held here may be one fetched from anyone.
-    if (msg.digest && this.holds(msg.key)) this.dropData(msg.key);
+    if (msg.digest && this.holds(msg.key)) this.memory_.drop(msg.key);
     if (this.holds(msg.key)) {
       // Already holds the result (e.g. recomputation asked of a worker that has a replica).
       this.send({ op: "task-finished", key: msg.key, nbytes: this.sizes.get(msg.key) ?? 0, duration: 0, held: true });
       return;
     }
-    const task = new WorkerTask(msg.key, msg.fn, msg.args, msg.deps, msg.priority);
+    const task = new WorkerTask(msg.key, msg.fn, msg.args, msg.deps, msg.priority, stimulus);
     if (msg.digest) task.digest = true;
-    this.tasks.set(msg.key, task);
+    this.tasks_.set(msg.key, task);
     for (const dep of msg.deps) {
       if (this.holds(dep.key)) continue;
       (task.missing ??= new Set()).add(dep.key);
@@ -175,8 +240,7 @@ export class WorkerState {
     if (!task.missing || task.missing.size === 0) this.makeReady(task);
   }
 
-  /** Copies of results to fetch and keep, from the holders given (a retiring worker's unique data). */
-  acquireReplicas(deps: DepLocation[]): void {
+  private acquireReplicas(deps: DepLocation[]): void {
     for (const dep of deps) {
       if (this.holds(dep.key)) {
         this.send({ op: "add-keys", keys: [{ key: dep.key, nbytes: this.sizes.get(dep.key) ?? dep.nbytes }] });
@@ -194,12 +258,11 @@ export class WorkerState {
     }
   }
 
-  /** Gives back the tasks asked for that have not started; keeps the rest (see StealRequest). */
-  stealRequest(keys: string[]): void {
+  private stealRequest(keys: string[]): void {
     const stolen: string[] = [];
     const kept: string[] = [];
     for (const key of keys) {
-      const task = this.tasks.get(key);
+      const task = this.tasks_.get(key);
       if (task && (task.state === "waiting" || task.state === "ready")) {
         this.forgetTask(task); // a ready one stays in the heap marked done, and is skipped there
         stolen.push(key);
@@ -208,19 +271,17 @@ export class WorkerState {
     this.send({ op: "steal-response", stolen, kept });
   }
 
-  /** Tells the scheduler that `task`, which may run long, is starting (see TaskStarted). */
-  taskStarted(task: WorkerTask): void {
+  private taskStarted(task: WorkerTask): void {
     if (task.announced) return;
     task.announced = true;
     this.send({ op: "task-started", key: task.key });
   }
 
-  /** The scheduler no longer needs these keys here: drop their data and any pending task. */
-  freeKeys(keys: string[]): void {
+  private freeKeys(keys: string[]): void {
     for (const key of keys) {
       this.replicaWanted.delete(key);
-      this.dropData(key);
-      const task = this.tasks.get(key);
+      this.memory_.drop(key);
+      const task = this.tasks_.get(key);
       if (!task) continue;
       if (task.state === "executing") {
         task.state = "cancelled"; // it cannot be interrupted; its result will be discarded
@@ -230,8 +291,7 @@ export class WorkerState {
     }
   }
 
-  /** A peer answered a fetch: `values` arrived, `missing` it did not have. */
-  dataArrived(from: string, values: Map<string, { value: unknown; nbytes: number }>, missing: string[]): void {
+  private dataArrived(from: string, values: Map<string, { value: unknown; nbytes: number }>, missing: string[]): void {
     const added: { key: string; nbytes: number }[] = [];
     for (const [key, { value, nbytes }] of values) {
       const f = this.fetches.get(key);
@@ -241,7 +301,7 @@ export class WorkerState {
       this.waitingFor.delete(key);
       const asked = this.replicaWanted.delete(key);
       if (!asked && (!waiting || waiting.size === 0)) continue; // nobody here needs it any more
-      this.store(key, value, nbytes);
+      this.memory_.store(key, value, nbytes);
       added.push({ key, nbytes });
       for (const task of waiting ?? []) {
         task.missing?.delete(key);
@@ -252,13 +312,7 @@ export class WorkerState {
     for (const key of missing) this.fetchFailed(from, [key]);
   }
 
-  /** `from` served bytes for `key` that do not match its agreed digest (they were dropped). */
-  badData(key: string, from: string): void {
-    this.send({ op: "bad-data", key, from });
-  }
-
-  /** Fetching `keys` from `from` failed (peer lacked them or the connection broke): try the next holder. */
-  fetchFailed(from: string, keys: string[]): void {
+  private fetchFailed(from: string, keys: string[]): void {
     for (const key of keys) {
       const f = this.fetches.get(key);
       if (!f || f.from !== from) continue;
@@ -267,6 +321,64 @@ export class WorkerState {
       else this.giveUp(key, from);
     }
   }
+
+  private taskDone(
+    task: WorkerTask,
+    value: unknown,
+    nbytes: number,
+    duration: number,
+    inline: Serialized | undefined,
+    digest: string | undefined,
+  ): void {
+    const cancelled = task.state === "cancelled";
+    this.forgetTask(task);
+    if (cancelled) return;
+    this.tasksDone_++;
+    this.memory_.store(task.key, value, nbytes);
+    const msg: WorkerToScheduler = { op: "task-finished", key: task.key, nbytes, duration, value: inline };
+    if (digest !== undefined) msg.digest = digest;
+    this.send(msg);
+  }
+
+  private taskErred(task: WorkerTask, error: ErrorData): void {
+    const cancelled = task.state === "cancelled";
+    this.forgetTask(task);
+    if (!cancelled) this.send({ op: "task-erred", key: task.key, error });
+  }
+
+  /**
+   * `from` refused this worker's tickets for `keys` as expired (the fetch waited long, in a queue):
+   * ask the scheduler for fresh ones (renew-tickets); the fetches wait for them (ticketsRenewed).
+   */
+  private ticketsExpired(from: string, keys: string[]): void {
+    const renew: string[] = [];
+    for (const key of keys) {
+      const f = this.fetches.get(key);
+      if (!f || f.from !== from) continue;
+      f.renewals = (f.renewals ?? 0) + 1;
+      if (f.renewals > MAX_TICKET_RENEWALS) {
+        this.fetchFailed(from, [key]);
+        continue;
+      }
+      f.from = null;
+      f.candidates = []; // the other holders' tickets are as old: wait for fresh ones
+      renew.push(key);
+    }
+    if (renew.length > 0) this.send({ op: "renew-tickets", keys: renew });
+  }
+
+  /** Fresh tickets came (the data plane keeps them): fetch again, from the holders the scheduler names now. */
+  private ticketsRenewed(locations: DepLocation[]): void {
+    for (const loc of locations) {
+      const f = this.fetches.get(loc.key);
+      if (!f || f.from !== null || f.candidates.length > 0) continue; // started again meanwhile (another task's compute-task)
+      f.candidates = loc.who.filter((w) => w !== this.selfAddress);
+      if (f.candidates.length > 0) this.startFetch(loc.key);
+      else this.giveUp(loc.key, this.selfAddress); // no holder the scheduler will vouch for: as for a key nobody has
+    }
+  }
+
+  // ------------------------------------------------------------ transitions
 
   /** No holder of `key` could provide it: tell the scheduler (it recomputes or reassigns), drop the tasks. */
   private giveUp(key: string, lastTried: string): void {
@@ -280,105 +392,6 @@ export class WorkerState {
     }
   }
 
-  /** The next task to run, highest priority first; marks it executing. */
-  nextReady(): WorkerTask | undefined {
-    for (;;) {
-      const task = this.ready.pop();
-      if (!task) return undefined;
-      if (task.state !== "ready") continue; // cancelled while queued
-      task.state = "executing";
-      return task;
-    }
-  }
-
-  /**
-   * `inline` is the result already encoded, when small enough to travel with the notice; `digest`
-   * its serialized bytes' SHA-256, when the scheduler asked for it.
-   */
-  taskDone(
-    task: WorkerTask,
-    value: unknown,
-    nbytes: number,
-    duration: number,
-    inline?: Serialized,
-    digest?: string,
-  ): void {
-    const cancelled = task.state === "cancelled";
-    this.forgetTask(task);
-    if (cancelled) return;
-    this.tasksDone++;
-    this.store(task.key, value, nbytes);
-    const msg: WorkerToScheduler = { op: "task-finished", key: task.key, nbytes, duration, value: inline };
-    if (digest !== undefined) msg.digest = digest;
-    this.send(msg);
-  }
-
-  taskErred(task: WorkerTask, error: ErrorData): void {
-    const cancelled = task.state === "cancelled";
-    this.forgetTask(task);
-    if (!cancelled) this.send({ op: "task-erred", key: task.key, error });
-  }
-
-  /** Data a client scattered here. */
-  putData(key: string, value: unknown, nbytes: number): void {
-    this.store(key, value, nbytes);
-  }
-
-  private store(key: string, value: unknown, nbytes: number): void {
-    if (this.holds(key)) this.dropData(key);
-    this.data.set(key, value);
-    holdBuffers(value);
-    this.sizes.set(key, nbytes);
-    this.memory += nbytes;
-    this.checkMemory(key);
-  }
-
-  private dropData(key: string): void {
-    const spilled = this.spilled.get(key);
-    if (spilled !== undefined) {
-      this.spilled.delete(key);
-      this.spilledBytes -= spilled;
-      this.sizes.delete(key);
-      this.memoryOptions.spill!.remove(key);
-      this.checkMemory();
-      return;
-    }
-    const value = this.data.get(key);
-    if (!this.data.delete(key)) return;
-    dropBuffers(value); // storage only this value held is reused for the next block
-    this.memory -= this.sizes.get(key) ?? 0;
-    this.sizes.delete(key);
-    this.checkMemory();
-  }
-
-  /**
-   * Keeps memory under the limit's thresholds: spills the least recently used results (never
-   * `keep`, the one just stored or read) while above SPILL_FRACTION, then pauses or resumes.
-   */
-  private checkMemory(keep?: string): void {
-    const { limit, spill } = this.memoryOptions;
-    if (limit <= 0) return;
-    if (spill) {
-      for (const [key, value] of this.data) {
-        if (this.memory <= SPILL_FRACTION * limit) break;
-        if (key === keep) continue;
-        const nbytes = this.sizes.get(key) ?? 0;
-        try {
-          exposeBuffers(value); // it is encoded as views of its storage; never reuse that storage
-          spill.write(key, serialize(value).payload);
-        } catch (err) {
-          log().warn(`could not spill ${key}: ${(err as Error).message}`);
-          break;
-        }
-        this.data.delete(key);
-        this.spilled.set(key, nbytes);
-        this.memory -= nbytes;
-        this.spilledBytes += nbytes;
-      }
-    }
-    this.paused = this.memory > PAUSE_FRACTION * limit;
-  }
-
   private makeReady(task: WorkerTask): void {
     task.state = "ready";
     this.ready.push(task);
@@ -386,7 +399,7 @@ export class WorkerState {
 
   private forgetTask(task: WorkerTask): void {
     task.state = "done";
-    if (this.tasks.get(task.key) === task) this.tasks.delete(task.key);
+    if (this.tasks_.get(task.key) === task) this.tasks_.delete(task.key);
     for (const depKey of task.missing ?? []) {
       const waiting = this.waitingFor.get(depKey);
       waiting?.delete(task);

@@ -117,7 +117,7 @@ export function labelsToPositions(
         `no dimension "${d}" to select on; the dimensions are ${dims.map((x) => `"${x}"`).join(", ")}`,
       );
     const index = coords.get(d);
-    if (!index || index.dims.length !== 1 || index.dims[0] !== d)
+    if (index?.dims.length !== 1 || index.dims[0] !== d)
       throw new LabelError(`"${d}" has no coordinate of labels to select by; select positions with isel({ ${d}: … })`);
     if (Array.isArray(sel)) {
       out[d] = (sel as Label[]).map((l) => index.position(l, d, options.method, options.tolerance));

@@ -3,12 +3,12 @@
 // local threads and on a cluster, over persisted arrays.
 
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import { ArgumentError } from "../../node/index.js";
 import * as mw from "../../node/array.js";
 import { COLLECTION } from "../../src/graph/collection.js";
 import { Task } from "../../src/graph/task.js";
-import { startCluster, type TestCluster } from "../helpers/cluster.js";
+import { useCluster } from "../helpers/cluster.js";
 import { chunkedOf, sample } from "./reference.js";
 
 const xr = sample("float64", [23, 3], 51, { range: [-9, 9] });
@@ -31,13 +31,7 @@ function blockStats(x: mw.NDArray, y: mw.NDArray, scale: number, offset: number)
 }
 
 describe("block values", () => {
-  let c: TestCluster;
-  before(async () => {
-    c = await startCluster({ workers: 2 });
-  });
-  after(async () => {
-    await c[Symbol.asyncDispose]();
-  });
+  const c = useCluster({ workers: 2 });
   const schedulers = (): [string, mw.SchedulerChoice][] => [
     ["sync", "sync"],
     ["threads", "threads"],

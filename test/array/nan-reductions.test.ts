@@ -86,9 +86,12 @@ function nanRef(op: NanName, x: Ref, o: Options = {}): Ref {
           kept.reduce((a, b) => a * b, 1),
           dtype,
         );
+      // Not Math.min/max: on ties (0 and -0) NumPy keeps the first, as these do.
       case "nanmin":
+        // biome-ignore lint/complexity/useMathMinMax: NumPy's tie rule for signed zeros
         return cast(kept.length === 0 ? NaN : kept.reduce((a, b) => (b < a ? b : a)), dtype);
       case "nanmax":
+        // biome-ignore lint/complexity/useMathMinMax: NumPy's tie rule for signed zeros
         return cast(kept.length === 0 ? NaN : kept.reduce((a, b) => (b > a ? b : a)), dtype);
       case "count":
         return kept.length;

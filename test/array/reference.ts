@@ -317,7 +317,9 @@ export const BINARY: readonly BinaryName[] = [
 export const COMPARISON = new Set<BinaryName>(["eq", "ne", "lt", "le", "gt", "ge"]);
 
 /** NumPy's maximum and minimum: NaN wins; otherwise the first operand on ties (as its C loop). */
+// biome-ignore lint/complexity/useMathMinMax: Math.max would prefer +0 to -0 on a tie
 const maximum = (a: number, b: number): number => (Number.isNaN(a) ? a : Number.isNaN(b) ? b : a >= b ? a : b);
+// biome-ignore lint/complexity/useMathMinMax: Math.min would prefer -0 to +0 on a tie
 const minimum = (a: number, b: number): number => (Number.isNaN(a) ? a : Number.isNaN(b) ? b : a <= b ? a : b);
 
 /** a ** b for an integer dtype, wrapping as repeated multiplication in that dtype does. */

@@ -12,6 +12,7 @@ import type { Page } from "puppeteer-core";
 import type { WorkerInfo } from "../../node/index.js";
 import { chromiumMissing, tabCluster, tabsJoined } from "../helpers/chromium.js";
 import { within } from "../helpers/within.js";
+import { waitFor } from "../helpers/wait-for.js";
 
 const OUTPUT = join(
   process.env.MESHWORK_TEST_OUTPUT ?? new URL("../../.test-output", import.meta.url).pathname,
@@ -185,7 +186,9 @@ test("leaving the dashboard ends its stream: back and forth eight times, it stil
     await until(page, `live on visit ${i + 1}`, (s) => s.state === "live" && s.frames > 0, 10_000);
     await page.goto("about:blank");
   }
-  const deadline = Date.now() + 5_000;
-  while (net.scheduler.telemetry.watched && Date.now() < deadline) await sleep(50);
+  await waitFor(() => !net.scheduler.telemetry.watched, {
+    interval: 50,
+    message: "the scheduler to stop watching once no dashboard is open",
+  });
   assert.equal(net.scheduler.telemetry.watched, false);
 });

@@ -65,6 +65,11 @@ test("a tab, the only worker, reads row groups by byte range and computes filter
     files.map((_, i) => fixture(`trips/part-${i}.parquet`)),
     { columns: ["vendor", "zone", "distance", "fare"] },
   );
+  // filter(…).len() as the counting scan (one parquet-count task per row group) in the tab.
+  assert.equal(
+    await within(remote.filter((d) => d.distance > 2).len({ scheduler: client }), 60_000, "a counting scan in the tab"),
+    await local.filter((d) => d.distance > 2).len({ scheduler: "sync", fuse: false }),
+  );
   const zonesOf = (df: dd.DataFrame) => df.groupby("zone").agg({ fare: "max" });
   for (const how of ["inner", "outer"] as const) {
     const join = (df: dd.DataFrame) =>

@@ -9,6 +9,7 @@ import { test } from "node:test";
 import type { WorkerInfo } from "../../node/index.js";
 import { chromiumMissing, tabCluster, tabsJoined, type TabStatus } from "../helpers/chromium.js";
 import { within } from "../helpers/within.js";
+import { waitFor } from "../helpers/wait-for.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -127,13 +128,11 @@ test("two tabs and a Node worker: data crosses tab ↔ tab and tab ↔ Node over
     await within(client.gather(totals), 30_000, "the job after the tab closed"),
     Array.from({ length: 20 }, (_, i) => i * 1000),
   );
-  await within(
-    (async () => {
-      while ((await client.workers()).filter((w) => w.kind === "browser").length > 1) await sleep(50);
-    })(),
-    10_000,
-    "the tab leaving the cluster",
-  );
+  await waitFor(async () => (await client.workers()).filter((w) => w.kind === "browser").length <= 1, {
+    timeout: 10_000,
+    interval: 50,
+    message: "the tab leaving the cluster",
+  });
 });
 
 test("pagehide retires the tab gracefully: its unique results move to another worker first, nothing is recomputed", {
@@ -151,13 +150,11 @@ test("pagehide retires the tab gracefully: its unique results move to another wo
   await within(client.gather(held), 20_000, "results made in the tab");
   // The same event the browser fires when the tab is closed or navigated away.
   await page.evaluate(() => dispatchEvent(new PageTransitionEvent("pagehide")));
-  await within(
-    (async () => {
-      while ((await client.workers()).some((w) => w.kind === "browser")) await sleep(50);
-    })(),
-    15_000,
-    "the tab retiring",
-  );
+  await waitFor(async () => !(await client.workers()).some((w) => w.kind === "browser"), {
+    timeout: 15_000,
+    interval: 50,
+    message: "the tab retiring",
+  });
   const node = (await client.workers())[0]!;
   assert.equal(node.kind, "node");
   assert.equal(node.tasks.inMemory, 3, "the tab's results now live on the Node worker");
@@ -168,13 +165,11 @@ test("pagehide retires the tab gracefully: its unique results move to another wo
   }
   // The scheduler forgets the tab when it says goodbye; the page hears its link close a moment later.
   const tabState = async () => ((await page.evaluate("window.meshwork")) as TabStatus).state;
-  await within(
-    (async () => {
-      while ((await tabState()) !== "closed") await sleep(50);
-    })(),
-    10_000,
-    `the tab's page saying it closed (it says ${await tabState()})`,
-  );
+  await waitFor(async () => (await tabState()) === "closed", {
+    timeout: 10_000,
+    interval: 50,
+    message: `the tab's page saying it closed (it said ${await tabState()} when the wait began)`,
+  });
 });
 
 test("two tabs of one browser trade data through the relay when one has WebRTC off (no deadlock on the browser's one-pending-WebSocket rule)", {

@@ -40,6 +40,7 @@ describe("the closure check is precise", () => {
       () => {
         try {
           throw new Error("x");
+          // biome-ignore lint/suspicious/noExplicitAny: a destructured catch binding may be typed only any or unknown
         } catch ({ message }: any) {
           return message as string;
         }

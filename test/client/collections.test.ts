@@ -4,7 +4,7 @@
 // every compute still pending.
 
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import { fromArray, NDArray } from "../../node/array.js";
 import {
   ArgumentError,
@@ -16,7 +16,7 @@ import {
   RemoteError,
   type Client,
 } from "../../src/internal.js";
-import { startCluster, type TestCluster } from "../helpers/cluster.js";
+import { useCluster } from "../helpers/cluster.js";
 
 const inc = delayed((x: number) => x + 1, { name: "inc" });
 const add = delayed((x: number, y: number) => x + y, { name: "add" });
@@ -37,13 +37,7 @@ async function runs(client: Client, key: string): Promise<number> {
 }
 
 describe("collections on a client", () => {
-  let c: TestCluster;
-  before(async () => {
-    c = await startCluster({ workers: 2 });
-  });
-  after(async () => {
-    await c?.[Symbol.asyncDispose]();
-  });
+  const c = useCluster({ workers: 2 });
 
   test("client.compute(delayed) gives a Future for its value", async () => {
     const f = c.client.compute(add(inc(1), inc(2)));

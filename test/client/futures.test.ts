@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { Future } from "../../node/index.js";
 import { startCluster } from "../helpers/cluster.js";
+import { waitFor } from "../helpers/wait-for.js";
 
 describe("submit, map and gather", () => {
   test("submit → await gives the result; sync and async functions both work", async () => {
@@ -229,7 +230,7 @@ describe("releasing results", () => {
     const held = async () => (await c.client.workers()).reduce((s, w) => s + w.memory, 0);
     assert.ok((await held()) >= 200_000);
     f.release();
-    await waitFor(async () => (await held()) === 0, "the result is freed");
+    await waitFor(async () => (await held()) === 0, { message: "the result is freed" });
   });
 
   test("a garbage-collected future releases its result", {
@@ -242,11 +243,14 @@ describe("releasing results", () => {
       await f;
     })();
     assert.ok((await held()) >= 300_000);
-    await waitFor(async () => {
-      globalThis.gc!();
-      await new Promise((r) => setTimeout(r, 10));
-      return (await held()) === 0;
-    }, "the result is freed after its future is collected");
+    await waitFor(
+      async () => {
+        globalThis.gc!();
+        await new Promise((r) => setTimeout(r, 10));
+        return (await held()) === 0;
+      },
+      { message: "the result is freed after its future is collected" },
+    );
   });
 
   test("a result another future still needs as input is kept until that task is done", async () => {
@@ -260,12 +264,3 @@ describe("releasing results", () => {
     assert.equal(await b, 3);
   });
 });
-
-/** Polls `cond` until it holds (or fails after 5 s with `what`). */
-async function waitFor(cond: () => Promise<boolean>, what: string): Promise<void> {
-  const deadline = Date.now() + 5000;
-  while (!(await cond())) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting until ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}

@@ -35,7 +35,6 @@ test("result() fetches again when the key was lost and recomputed while its fetc
 });
 
 test("a fetch that fails for good still rejects", async () => {
-  let ks!: KeyState;
   const host: FutureHost = {
     closedError: null,
     cancelKeys: async () => {},
@@ -45,7 +44,7 @@ test("a fetch that fails for good still rejects", async () => {
       throw new LostDataError("no worker has k any more");
     },
   };
-  ks = new KeyState("k", host);
+  const ks = new KeyState("k", host);
   const f = new Future<number>("k", host, ks);
   ks.finish(["holder"], 8);
   await assert.rejects(f.result(), LostDataError);

@@ -4,7 +4,7 @@
 // it reject for futures, while the promise of a failed compute rejects as the compute does.
 
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import * as mw from "../../node/array.js";
 import * as dfm from "../../node/dataframe.js";
 import {
@@ -19,7 +19,7 @@ import {
   type ProgressStream,
 } from "../../src/internal.js";
 import { barText, duration, lineText } from "../../src/client/progress-render.js";
-import { startCluster, type TestCluster } from "../helpers/cluster.js";
+import { useCluster } from "../helpers/cluster.js";
 
 /** A stream that keeps what is written, as a terminal (isTTY) or a pipe. */
 function capture(isTTY: boolean): ProgressStream & { text: string } {
@@ -54,13 +54,7 @@ const slowInc = async (x: number) => {
 delete process.env["CI"];
 
 describe("progress on a cluster", () => {
-  let c: TestCluster;
-  before(async () => {
-    c = await startCluster({ workers: 2 });
-  });
-  after(async () => {
-    await c?.[Symbol.asyncDispose]();
-  });
+  const c = useCluster({ workers: 2 });
 
   test("a map in a terminal: the bar is redrawn in place, done / total rises to 40 / 40", async () => {
     const out = capture(true);
@@ -169,6 +163,7 @@ describe("progress on a cluster", () => {
       .sum();
     const out = capture(false);
     const f = c.client.compute(x);
+    // biome-ignore lint/suspicious/noConfusingVoidType: the point is the declared type
     const nothing: void = await progress(f, { stream: out }); // typed as it is: a future's progress gives no value
     assert.equal(nothing, undefined);
     assert.equal(await f, 80_000);

@@ -15,6 +15,7 @@ import {
   delayed,
 } from "../../node/index.js";
 import { startCluster } from "../helpers/cluster.js";
+import { waitFor } from "../helpers/wait-for.js";
 
 /** Collects log lines (level + text) while `run` runs. */
 async function withLog<T>(run: (lines: string[]) => Promise<T>): Promise<T> {
@@ -29,14 +30,6 @@ async function withLog<T>(run: (lines: string[]) => Promise<T>): Promise<T> {
   }
 }
 
-async function until(cond: () => boolean, what: string, ms = 5_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
 describe("waiting says why", () => {
   test("a task restricted to a worker that is not there: a warning, an event and a story note at once; the future stays pending", async () => {
     await withLog(async (lines) => {
@@ -44,13 +37,13 @@ describe("waiting says why", () => {
       const events: { key: string; reason: string }[] = [];
       c.client.on("no-worker", (e) => events.push(e));
       const f = c.client.with({ workers: ["no-such-worker"] }).submit((x: number) => x + 1, 1);
-      await until(() => events.length > 0, "the no-worker event");
+      await waitFor(() => events.length > 0, { message: "the no-worker event" });
       assert.equal(events[0]!.key, f.key);
       assert.match(
         events[0]!.reason,
         /may only run on "no-such-worker", and no such worker is connected \(workers: thread-\d, thread-\d\)/,
       );
-      await until(() => lines.some((l) => l.startsWith("warn") && l.includes(f.key)), "the warning");
+      await waitFor(() => lines.some((l) => l.startsWith("warn") && l.includes(f.key)), { message: "the warning" });
       const warning = lines.find((l) => l.includes(f.key))!;
       assert.match(warning, /cannot run yet .*no-such-worker.*stay pending.*noWorkerTimeout/);
       assert.equal(f.status, "pending");
@@ -66,7 +59,7 @@ describe("waiting says why", () => {
     await withLog(async (lines) => {
       await using c = await startCluster({ resources: { cpu: 1 } });
       const fs = c.client.with({ resources: { gpu: 1 } }).map((x: number) => x, [1, 2, 3, 4, 5]);
-      await until(() => lines.some((l) => l.includes("5 tasks")), "one warning for the five tasks");
+      await waitFor(() => lines.some((l) => l.includes("5 tasks")), { message: "one warning for the five tasks" });
       const warnings = lines.filter((l) => l.startsWith("warn") && l.includes("cannot run yet"));
       assert.equal(warnings.length, 1, warnings.join("\n"));
       assert.match(
@@ -82,7 +75,7 @@ describe("waiting says why", () => {
     await withLog(async (lines) => {
       await using c = await startCluster({ workers: 0 });
       const f = c.client.submit((x: number) => x * 2, 21);
-      await until(() => lines.some((l) => l.includes("no workers are connected")), "the warning");
+      await waitFor(() => lines.some((l) => l.includes("no workers are connected")), { message: "the warning" });
       assert.equal(f.status, "pending");
       await c.cluster.addWorker();
       assert.equal(await f, 42);
@@ -143,12 +136,12 @@ describe("faults are visible", () => {
         return x * 2;
       };
       const fs = c.client.with({ pure: false }).map(slow, [1, 2]);
-      await until(() => c.cluster.workers.length === 2, "workers");
+      await waitFor(() => c.cluster.workers.length === 2, { message: "workers" });
       await new Promise((r) => setTimeout(r, 150)); // both are running one task each
       const victim = c.cluster.workers[0]!;
       await c.cluster.killWorker(victim.workerId);
       assert.deepEqual(await c.client.gather(fs), [2, 4]);
-      await until(() => events.length > 0, "the recomputing event");
+      await waitFor(() => events.length > 0, { message: "the recomputing event" });
       assert.match(events[0]!.reason, new RegExp(`worker ${victim.name} was lost`));
       assert.ok(fs.some((f) => f.key === events[0]!.key));
       const loss = lines.find((l) => l.startsWith("warn") && l.includes(`worker ${victim.name} was lost`));
@@ -166,7 +159,9 @@ describe("faults are visible", () => {
       await using c = await startCluster({ workers: 2 });
       const [w] = c.cluster.workers;
       await c.cluster.retireWorkers([w!.workerId]);
-      await until(() => lines.some((l) => l.startsWith("info") && l.includes(`worker ${w!.name} left (`)), "the leave");
+      await waitFor(() => lines.some((l) => l.startsWith("info") && l.includes(`worker ${w!.name} left (`)), {
+        message: "the leave",
+      });
     });
   });
 

@@ -15,6 +15,7 @@ import {
 } from "../../src/internal.js";
 import { RtcHost, type RtcSignal } from "../../src/comm/rtc-host.js";
 import { muteRelay, type RtcEnds } from "../helpers/rtc.js";
+import { waitFor } from "../helpers/wait-for.js";
 
 export function webrtcNegotiation(name: string, ends: RtcEnds): void {
   const rtcEnd = ends.end;
@@ -142,12 +143,4 @@ export function webrtcNegotiation(name: string, ends: RtcEnds): void {
 async function serve(comm: Comm, list: Comm[]): Promise<void> {
   list.push(comm);
   await welcome(comm, () => ({ id: "s" }));
-}
-
-async function waitFor(cond: () => boolean, ms = 5_000): Promise<void> {
-  const t0 = performance.now();
-  while (!cond()) {
-    if (performance.now() - t0 > ms) throw new Error("timed out waiting");
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }

@@ -3,24 +3,18 @@
 // partitions; frames from Arrow tables and records.
 
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import { tableFromArrays, tableToIPC } from "@uwdata/flechette";
 import * as dd from "../../node/dataframe.js";
 import { deserialize, serialize } from "../../src/internal.js";
 import { Part } from "../../src/dataframe/part.js";
 import { decodeWire } from "../../src/protocol/wire-classes.js";
 import { columnFrom, stringColumn } from "../../src/dataframe/column.js";
-import { startCluster, type TestCluster } from "../helpers/cluster.js";
+import { useCluster } from "../helpers/cluster.js";
 import { assertTable, columnsOf, expectedTable, fixture } from "./helpers.js";
 
 const sync = { scheduler: "sync" } as const;
-let c: TestCluster;
-before(async () => {
-  c = await startCluster({ workers: 2 });
-});
-after(async () => {
-  await c[Symbol.asyncDispose]();
-});
+const c = useCluster({ workers: 2 });
 
 describe("a frame over Parquet files", () => {
   test("is planned from the footers, one partition per row group, and computes pandas' table on sync, threads and a cluster", async () => {

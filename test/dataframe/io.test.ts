@@ -15,18 +15,16 @@ import { readFileSync } from "node:fs";
 import * as dd from "../../node/dataframe.js";
 import { FormatError, ParseError, RemoteError, SchemaError } from "../../node/index.js";
 import { openStore, registerStoreScheme, type ByteRange } from "../../src/io/store.js";
-import { startCluster, type TestCluster } from "../helpers/cluster.js";
+import { useCluster } from "../helpers/cluster.js";
 import { assertColumns, assertTable, columnsOf, expected, expectedTable, fixture } from "./helpers.js";
 
 const sync = { scheduler: "sync" } as const;
-let c: TestCluster;
+const c = useCluster({ workers: 2 });
 let tmp: string;
 before(async () => {
-  c = await startCluster({ workers: 2 });
   tmp = mkdtempSync(join(tmpdir(), "meshwork-df-"));
 });
 after(async () => {
-  await c[Symbol.asyncDispose]();
   rmSync(tmp, { recursive: true, force: true });
 });
 

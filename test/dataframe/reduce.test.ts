@@ -2,23 +2,19 @@
 // against what pandas computes on the same files; what is not there yet says so.
 
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
+import { before, describe, test } from "node:test";
 import * as dd from "../../node/dataframe.js";
 import { SchemaError } from "../../node/index.js";
-import { startCluster, type TestCluster } from "../helpers/cluster.js";
+import { useCluster } from "../helpers/cluster.js";
 import { assertColumns, assertTable, columnsOf, expected, expectedTable, fixture, rowSet } from "./helpers.js";
 
 const sync = { scheduler: "sync" } as const;
-let c: TestCluster;
+const c = useCluster({ workers: 2 });
 let trips: dd.DataFrame;
 let vendors: dd.DataFrame;
 before(async () => {
-  c = await startCluster({ workers: 2 });
   trips = await dd.readParquet(fixture("trips"));
   vendors = await dd.readParquet(fixture("vendors.parquet"));
-});
-after(async () => {
-  await c[Symbol.asyncDispose]();
 });
 
 const close = (a: unknown, b: unknown) =>

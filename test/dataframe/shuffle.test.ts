@@ -7,10 +7,10 @@ import { spawnSync, type SpawnSyncReturns } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { after, before, describe, test } from "node:test";
+import { before, describe, test } from "node:test";
 import * as dd from "../../node/dataframe.js";
 import { ArgumentError, ColumnError, SchemaError } from "../../node/index.js";
-import { startCluster, type TestCluster } from "../helpers/cluster.js";
+import { useCluster } from "../helpers/cluster.js";
 import { Part } from "../../src/dataframe/part.js";
 import { columnFrom } from "../../src/dataframe/column.js";
 import { hashRows } from "../../src/dataframe/kernels/groups.js";
@@ -19,16 +19,12 @@ import { assertColumns, columnsOf, expectedTable, fixture, rowSet } from "./help
 
 const sync = { scheduler: "sync" } as const;
 const threads = { scheduler: "threads" } as const;
-let c: TestCluster;
+const c = useCluster({ workers: 2 });
 let L: dd.DataFrame;
 let R: dd.DataFrame;
 before(async () => {
-  c = await startCluster({ workers: 2 });
   L = await dd.readParquet(fixture("shuffle/left"));
   R = await dd.readParquet(fixture("shuffle/right"));
-});
-after(async () => {
-  await c[Symbol.asyncDispose]();
 });
 
 /** The table on sync, threads and the cluster; all three must be identical (same rows, same order). */

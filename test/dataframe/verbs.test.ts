@@ -2,7 +2,7 @@
 // expressions compiled to loops over columns; null semantics; what a bad expression says.
 
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
+import { before, describe, test } from "node:test";
 import { tableFromArrays } from "@uwdata/flechette";
 import * as dd from "../../node/dataframe.js";
 import { ClosureError, ColumnError, RemoteError } from "../../node/index.js";
@@ -10,18 +10,14 @@ import { describeExpr } from "../../src/dataframe/expr.js";
 import { loopSource } from "../../src/dataframe/kernels/expr-run.js";
 import { Part } from "../../src/dataframe/part.js";
 import { columnFrom } from "../../src/dataframe/column.js";
-import { startCluster, type TestCluster } from "../helpers/cluster.js";
+import { useCluster } from "../helpers/cluster.js";
 import { assertColumns, assertTable, columnsOf, expected, expectedTable, fixture } from "./helpers.js";
 
 const sync = { scheduler: "sync" } as const;
-let c: TestCluster;
+const c = useCluster({ workers: 2 });
 let trips: dd.DataFrame;
 before(async () => {
-  c = await startCluster({ workers: 2 });
   trips = await dd.readParquet(fixture("trips"));
-});
-after(async () => {
-  await c[Symbol.asyncDispose]();
 });
 
 describe("filter and assign", () => {

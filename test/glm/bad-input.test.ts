@@ -4,7 +4,7 @@
 // (a singular Hessian, no convergence within maxIter).
 
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import { AlignmentError, ArgumentError, setLogger, type Logger } from "../../node/index.js";
 import * as mw from "../../node/array.js";
 import {
@@ -16,7 +16,7 @@ import {
   SingularMatrixError,
   fitGlm,
 } from "../../node/glm.js";
-import { startCluster, type TestCluster } from "../helpers/cluster.js";
+import { useCluster } from "../helpers/cluster.js";
 
 const n = 90;
 const Xv = Array.from({ length: n }, (_, i) => [Math.sin(i), Math.cos(3 * i), ((i * 7) % 11) / 11 - 0.5]);
@@ -41,13 +41,7 @@ async function logged<T>(fn: () => Promise<T>): Promise<{ value: T; warnings: st
 }
 
 describe("bad input to a fit", () => {
-  let c: TestCluster;
-  before(async () => {
-    c = await startCluster({ workers: 2 });
-  });
-  after(async () => {
-    await c[Symbol.asyncDispose]();
-  });
+  const c = useCluster({ workers: 2 });
 
   test("X and y with different row counts: AlignmentError naming both", async () => {
     await assert.rejects(

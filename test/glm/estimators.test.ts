@@ -3,10 +3,10 @@
 // fitIntercept, standardisation (which changes nothing without a penalty), and the fit's record.
 
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import * as mw from "../../node/array.js";
 import { LinearRegression, LogisticRegression, PoissonRegression } from "../../node/glm.js";
-import { startCluster, type TestCluster } from "../helpers/cluster.js";
+import { useCluster } from "../helpers/cluster.js";
 
 const n = 150;
 const X = Array.from({ length: n }, (_, i) => [
@@ -47,13 +47,7 @@ function leastSquares(rows: number[][], y: number[]): number[] {
 }
 
 describe("estimators", () => {
-  let c: TestCluster;
-  before(async () => {
-    c = await startCluster({ workers: 2 });
-  });
-  after(async () => {
-    await c[Symbol.asyncDispose]();
-  });
+  const c = useCluster({ workers: 2 });
 
   test("LinearRegression is least squares, with and without an intercept", async () => {
     const withB = leastSquares(

@@ -4,7 +4,7 @@
 // refused only where they cannot go, persisted values reused, and which scheduler is the default.
 
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import { fromArray } from "../../node/array.js";
 import {
   ArgumentError,
@@ -21,7 +21,7 @@ import {
   COLLECTION,
   type Task,
 } from "../../src/internal.js";
-import { startCluster, type TestCluster } from "../helpers/cluster.js";
+import { startCluster, useCluster } from "../helpers/cluster.js";
 
 const sync = { scheduler: "sync" } as const;
 const inc = delayed((x: number) => x + 1, { name: "inc" });
@@ -363,13 +363,7 @@ describe("the local scheduler", () => {
 });
 
 describe("on a cluster", () => {
-  let c: TestCluster;
-  before(async () => {
-    c = await startCluster({ workers: 2 });
-  });
-  after(async () => {
-    await c?.[Symbol.asyncDispose]();
-  });
+  const c = useCluster({ workers: 2 });
 
   test("compute runs on the cluster, given the client as the scheduler or as the default", async () => {
     assert.equal(await where().compute({ scheduler: c.client }), "a worker");

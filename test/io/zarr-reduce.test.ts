@@ -10,18 +10,16 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import * as mw from "../../node/array.js";
 import { COLLECTION, optimize, Task } from "../../src/internal.js";
-import { startCluster, type TestCluster } from "../helpers/cluster.js";
+import { useCluster } from "../helpers/cluster.js";
 import { zarrSumStats } from "../../src/io/zarr-reduce.js";
 import { fixture } from "./fixtures.js";
 
 let tmp: string;
-let c: TestCluster;
+const c = useCluster({ workers: 2 });
 before(async () => {
   tmp = mkdtempSync(join(tmpdir(), "meshwork-zarr-sum-"));
-  c = await startCluster({ workers: 2 });
 });
 after(async () => {
-  await c[Symbol.asyncDispose]();
   rmSync(tmp, { recursive: true, force: true });
 });
 

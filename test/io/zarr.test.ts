@@ -10,20 +10,18 @@ import { after, before, describe, test } from "node:test";
 import { spawnSync } from "node:child_process";
 import * as mw from "../../node/array.js";
 import { DTypeError, FormatError, RemoteError, StoreError } from "../../node/index.js";
-import { startCluster, type TestCluster } from "../helpers/cluster.js";
+import { useCluster } from "../helpers/cluster.js";
 import { assertSame, expectedArray, fixture, pattern, pythonWith } from "./fixtures.js";
 
 const sync = { scheduler: "sync" } as const;
 const DTYPES = ["int8", "uint8", "int16", "uint16", "int32", "uint32", "float32", "float64", "bool"] as const;
 
 let tmp: string;
-let c: TestCluster;
+const c = useCluster({ workers: 2 });
 before(async () => {
   tmp = mkdtempSync(join(tmpdir(), "meshwork-zarr-"));
-  c = await startCluster({ workers: 2 });
 });
 after(async () => {
-  await c[Symbol.asyncDispose]();
   rmSync(tmp, { recursive: true, force: true });
 });
 

@@ -6,6 +6,7 @@ import { test } from "node:test";
 import { Client, Scheduler } from "../../node/index.js";
 import { startNode } from "../helpers/process.js";
 import { within } from "../helpers/within.js";
+import { waitFor } from "../helpers/wait-for.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const cli = "dist/node/cli.js";
@@ -43,13 +44,11 @@ test("a worker process started with --adapt 1:3 grows to 3 threads with the work
       clearInterval(watch);
     }
     assert.equal(most, 3, "grew to the process's maximum");
-    await within(
-      (async () => {
-        while (scheduler.state.workers.size > 1) await sleep(50);
-      })(),
-      20_000,
-      "shrinking to the minimum",
-    );
+    await waitFor(() => scheduler.state.workers.size <= 1, {
+      timeout: 20_000,
+      interval: 50,
+      message: "shrinking to the minimum",
+    });
     await sleep(500);
     assert.equal(scheduler.state.workers.size, 1, "never below the minimum");
     // The results of the retired threads moved to the one left: nothing was computed twice.

@@ -5,14 +5,15 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { Client, LocalCluster } from "../../node/index.js";
 import { startNetworkScheduler } from "../../node/servers/page-server.js";
+import type { DashboardFrame } from "../../src/scheduler/telemetry.js";
 import { expectNoLeaks, resourceCounts } from "../helpers/cluster.js";
 
 /** The first `n` frames of the feed at `origin` with `token`. */
-async function frames(origin: string, token: string, n: number): Promise<Record<string, any>[]> {
+async function frames(origin: string, token: string, n: number): Promise<DashboardFrame[]> {
   const res = await fetch(`${origin}/dashboard/feed`, { headers: { authorization: `Bearer ${token}` } });
   assert.equal(res.status, 200);
   const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
-  const out: Record<string, any>[] = [];
+  const out: DashboardFrame[] = [];
   let buffered = "";
   while (out.length < n) {
     const { value, done } = await reader.read();
@@ -71,7 +72,7 @@ test("LocalCluster serves the dashboard by default: its link and the client's, f
     ["thread", "thread"],
   );
   assert.ok(second!.bars.length > 0, "the second frame has task-stream bars");
-  assert.equal(second!.bars[0][3], "task");
+  assert.equal(second!.bars[0]![3], "task");
   const prefix = second!.progress.find((p: { prefix: string }) => p.prefix === "lambda");
   assert.ok(prefix && prefix.memory + prefix.done > 0, JSON.stringify(second!.progress));
   const story = (await (

@@ -6,6 +6,7 @@ import { test } from "node:test";
 import { HUGE_PAGES_TUNABLE, hugePagesSettled, withHugePages } from "../../node/hosts/huge-pages.js";
 import { startNode } from "../helpers/process.js";
 import { runNode } from "../helpers/run.js";
+import { waitFor } from "../helpers/wait-for.js";
 
 const CHILD = "test/fixtures/huge-pages-child.mjs";
 const CLI_PATH = "dist/node/cli.js";
@@ -66,9 +67,11 @@ test("the meshwork command runs in a child with huge pages; a killed parent take
   assert.ok(child, "the command runs in a child process");
   assert.match(readFileSync(`/proc/${child}/environ`, "utf8"), /GLIBC_TUNABLES=glibc\.malloc\.hugetlb=1/);
   s.child.kill("SIGKILL"); // no chance to relay anything
-  const deadline = Date.now() + 10_000;
-  while ((alive(child!) || !/SIGTERM: closing/.test(s.output())) && Date.now() < deadline)
-    await new Promise((r) => setTimeout(r, 50));
+  await waitFor(() => !alive(child!) && /SIGTERM: closing/.test(s.output()), {
+    timeout: 10_000,
+    interval: 50,
+    message: "the child to close, gracefully",
+  });
   assert.equal(alive(child!), false, "the child closed");
   assert.match(s.output(), /SIGTERM: closing the scheduler/, "gracefully, as on SIGTERM");
 });

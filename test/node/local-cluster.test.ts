@@ -6,6 +6,7 @@ import { test } from "node:test";
 import { ArgumentError, Client, LocalCluster } from "../../node/index.js";
 import { expectNoLeaks, resourceCounts } from "../helpers/cluster.js";
 import { runNode } from "../helpers/run.js";
+import { waitFor } from "../helpers/wait-for.js";
 
 test("a script that starts and closes a cluster exits by itself, promptly", async () => {
   const r = await runNode(["--import", "tsx", "test/fixtures/start-and-close.ts"], 20_000);
@@ -46,7 +47,7 @@ test("killWorker ends a worker abruptly; the scheduler notices and keeps going",
     const [a] = cluster.workers;
     await cluster.killWorker(a!.workerId);
     await assert.rejects(cluster.killWorker("worker-nope"), /no worker worker-nope/);
-    for (let i = 0; i < 100 && (await client.workers()).length !== 1; i++) await new Promise((r) => setTimeout(r, 20));
+    await waitFor(async () => (await client.workers()).length === 1, { timeout: 10_000, message: "one worker left" });
     assert.equal((await client.workers()).length, 1);
     assert.equal(await client.submit((x: number) => x * 3, 3), 9);
   } finally {

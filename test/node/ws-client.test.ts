@@ -7,6 +7,7 @@ import { createHash } from "node:crypto";
 import { createServer, type Server, type Socket } from "node:net";
 import { test } from "node:test";
 import { FastWebSocket } from "../../node/platform/ws-client.js";
+import { waitFor } from "../helpers/wait-for.js";
 
 const GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 
@@ -69,14 +70,6 @@ function events(ws: FastWebSocket) {
   return log;
 }
 
-async function until(cond: () => boolean, ms = 2000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error("timed out");
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
-
 test("opens after a correct upgrade; binary messages arrive whole, also when fragmented or split across reads", async () => {
   const { url, srv } = await server((s) => {
     s.write(frame(2, new Uint8Array([1, 2, 3])));
@@ -88,7 +81,7 @@ test("opens after a correct upgrade; binary messages arrive whole, also when fra
   });
   const ws = new FastWebSocket(url, 1 << 20);
   const log = events(ws);
-  await until(() => log.filter((x) => x.type === "message").length === 3);
+  await waitFor(() => log.filter((x) => x.type === "message").length === 3);
   const messages = log.filter((x) => x.type === "message").map((x) => [...(x.e as { data: Uint8Array }).data]);
   assert.deepEqual(messages[0], [1, 2, 3]);
   assert.deepEqual(messages[1], [4, 5, 6]);
@@ -106,15 +99,15 @@ test("answers a ping with a pong carrying the same payload; sends masked frames 
   });
   const ws = new FastWebSocket(url, 1 << 20);
   const log = events(ws);
-  await until(() => log.some((x) => x.type === "open"));
-  await until(() => received().byteLength >= 8);
+  await waitFor(() => log.some((x) => x.type === "open"));
+  await waitFor(() => received().byteLength >= 8);
   const pong = received();
   assert.equal(pong[0], 0x8a, "FIN + pong");
   assert.equal(pong[1], 0x80 | 2, "masked, 2 bytes");
   assert.deepEqual([...pong.subarray(2, 6)], [0, 0, 0, 0], "zero mask key");
   assert.equal(pong.subarray(6, 8).toString(), "hi");
   ws.send(new Uint8Array([7, 7]));
-  await until(() => received().byteLength >= 16);
+  await waitFor(() => received().byteLength >= 16);
   assert.deepEqual([...received().subarray(8, 16)], [0x82, 0x82, 0, 0, 0, 0, 7, 7]);
   ws.close();
   srv.close();
@@ -128,7 +121,7 @@ test("a close frame from the server closes with its code and reason", async () =
   });
   const ws = new FastWebSocket(url, 1 << 20);
   const log = events(ws);
-  await until(() => log.some((x) => x.type === "close"));
+  await waitFor(() => log.some((x) => x.type === "close"));
   const close = log.find((x) => x.type === "close")!.e as { code: number; reason: string };
   assert.equal(close.code, 1000);
   assert.equal(close.reason, "bye now");
@@ -145,7 +138,7 @@ test("a refused upgrade, a wrong accept key, a masked server frame or an oversiz
     const { url, srv } = await server(script as (s: Socket) => void, accept);
     const ws = new FastWebSocket(url, 1000);
     const log = events(ws);
-    await until(() => log.some((x) => x.type === "close"));
+    await waitFor(() => log.some((x) => x.type === "close"));
     const reason = (log.find((x) => x.type === "close")!.e as { reason: string }).reason;
     assert.match(reason, pattern);
     srv.close();
@@ -155,6 +148,6 @@ test("a refused upgrade, a wrong accept key, a masked server frame or an oversiz
 test("connecting where nothing listens closes with an error", async () => {
   const ws = new FastWebSocket("ws://127.0.0.1:9", 1000);
   const log = events(ws);
-  await until(() => log.some((x) => x.type === "close"));
+  await waitFor(() => log.some((x) => x.type === "close"));
   assert.ok(log.some((x) => x.type === "error"));
 });

@@ -7,6 +7,7 @@ import { adaptiveTarget, SchedulerState } from "../../src/internal.js";
 import { addWorker, cluster, submit, task } from "../helpers/scheduler.js";
 import { startCluster } from "../helpers/cluster.js";
 import { within } from "../helpers/within.js";
+import { waitFor } from "../helpers/wait-for.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const bounds = { minimum: 0, maximum: 10, targetDurationMs: 100, memoryFraction: 0.6 };
@@ -20,7 +21,7 @@ test("adaptiveTarget: queued work over the target duration, within bounds; one w
   );
   assert.equal(adaptiveTarget(s, bounds), 1, "no workers: unrunnable work asks for one");
   addWorker(s, "w1");
-  s.learnDuration("inc", 20); // 30 tasks × 20 ms = 600 ms of work
+  s.durations.set("inc", 20); // 30 tasks × 20 ms = 600 ms of work
   assert.equal(adaptiveTarget(s, bounds), 6);
   assert.equal(adaptiveTarget(s, { ...bounds, maximum: 4 }), 4);
   assert.equal(adaptiveTarget(new SchedulerState(), { ...bounds, minimum: 2 }), 2);
@@ -52,13 +53,11 @@ test("adapt grows a LocalCluster while tasks queue, then shrinks it when idle wi
   }
   assert.equal(most, 3, "grew to the maximum while work queued");
   // Idle: it shrinks, but keeps one worker while results are held (they move to it).
-  await within(
-    (async () => {
-      while (c.cluster.workers.length > 1) await sleep(50);
-    })(),
-    10_000,
-    "shrinking to one worker",
-  );
+  await waitFor(() => c.cluster.workers.length <= 1, {
+    timeout: 10_000,
+    interval: 50,
+    message: "shrinking to one worker",
+  });
   assert.deepEqual(
     await c.client.gather(fs),
     Array.from({ length: 60 }, (_, i) => i * 2),
@@ -69,13 +68,7 @@ test("adapt grows a LocalCluster while tasks queue, then shrinks it when idle wi
   }
   // Nothing held any more: down to the minimum.
   for (const f of fs) f.release();
-  await within(
-    (async () => {
-      while (c.cluster.workers.length > 0) await sleep(50);
-    })(),
-    10_000,
-    "shrinking to zero",
-  );
+  await waitFor(() => c.cluster.workers.length === 0, { timeout: 10_000, interval: 50, message: "shrinking to zero" });
   // And back up when work comes.
   assert.equal(
     await within(c.client.submit((x: number) => x + 1, 41).result(), 10_000, "a task after scaling to zero"),
@@ -88,13 +81,11 @@ test("adapt waits for several quiet checks before retiring a worker", { timeout:
   await c.cluster.adapt({ minimum: 0, maximum: 2, intervalMs: 200, wait: 5 });
   await sleep(500); // two or three quiet checks: not yet
   assert.equal(c.cluster.workers.length, 2);
-  await within(
-    (async () => {
-      while (c.cluster.workers.length > 0) await sleep(50);
-    })(),
-    10_000,
-    "shrinking after five quiet checks",
-  );
+  await waitFor(() => c.cluster.workers.length === 0, {
+    timeout: 10_000,
+    interval: 50,
+    message: "shrinking after five quiet checks",
+  });
   await c.cluster.adapt(false);
 });
 

@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { test } from "node:test";
 import { startCluster } from "../helpers/cluster.js";
 import { within } from "../helpers/within.js";
+import { waitFor } from "../helpers/wait-for.js";
 
 const MB = 1_000_000;
 const spillDirs = () => readdirSync(tmpdir()).filter((d) => d.startsWith("meshwork-spill-"));
@@ -70,11 +71,9 @@ test("a worker over 80 % of its limit pauses: new tasks go to the other worker, 
   assert.equal(info.find((w) => w.id === a!.workerId)!.tasks.done, 1, "the paused worker ran nothing more");
   assert.equal(info.find((w) => w.id === b!.workerId)!.tasks.done, 20);
   big.release();
-  await within(
-    (async () => {
-      while ((await c.client.workers()).find((w) => w.id === a!.workerId)!.paused) await sleep(50);
-    })(),
-    5_000,
-    "resuming",
-  );
+  await waitFor(async () => !(await c.client.workers()).find((w) => w.id === a!.workerId)!.paused, {
+    timeout: 5_000,
+    interval: 50,
+    message: "resuming",
+  });
 });

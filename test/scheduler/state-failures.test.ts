@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { WorkerState, type Instruction } from "../../src/internal.js";
-import { addWorker, cluster, finish, lines, submit, task } from "../helpers/scheduler.js";
+import { addWorker, cluster, feed, finish, lines, submit, take, task } from "../helpers/scheduler.js";
 
 const BOOM = { name: "TypeError", message: "boom", stack: "TypeError: boom\n    at inc" };
 function erred(out: Instruction[], key: string) {
@@ -15,10 +15,8 @@ function erred(out: Instruction[], key: string) {
 test("task-erred without retries sends key-erred with the error data", () => {
   const s = cluster(["w1"]);
   submit(s, [task("A")]);
-  s.taskErred("w1", "A", BOOM);
-  assert.deepEqual(s.takeInstructions(), [
-    { to: "client", id: "c", msg: { op: "key-erred", key: "A", error: BOOM, blame: "A" } },
-  ]);
+  feed(s, { op: "task-erred", worker: "w1", key: "A", error: BOOM });
+  assert.deepEqual(take(s), [{ to: "client", id: "c", msg: { op: "key-erred", key: "A", error: BOOM, blame: "A" } }]);
   assert.equal(s.tasks.get("A")!.state, "erred");
   assert.equal(s.workers.get("w1")!.processing.size, 0);
 });
@@ -26,8 +24,8 @@ test("task-erred without retries sends key-erred with the error data", () => {
 test("dependents of an erred task err too, blaming the failed key", () => {
   const s = cluster(["w1"]);
   submit(s, [task("A"), task("B", ["A"]), task("C", ["B"])], ["A", "C"]);
-  s.taskErred("w1", "A", BOOM);
-  const out = s.takeInstructions();
+  feed(s, { op: "task-erred", worker: "w1", key: "A", error: BOOM });
+  const out = take(s);
   assert.deepEqual(lines(out), ["c key-erred A", "c key-erred C"]); // B is not wanted: nobody to tell
   assert.deepEqual(erred(out, "C"), { op: "key-erred", key: "C", error: BOOM, blame: "A" });
   assert.deepEqual(
@@ -43,13 +41,13 @@ test("a task with retries 2 is resent twice before it errs", () => {
   const s = cluster(["w1"]);
   submit(s, [task("A", [], { retries: 2 })]);
   for (let attempt = 1; attempt <= 2; attempt++) {
-    s.taskErred("w1", "A", BOOM);
-    const out = s.takeInstructions();
+    feed(s, { op: "task-erred", worker: "w1", key: "A", error: BOOM });
+    const out = take(s);
     assert.ok(lines(out).includes("w1 compute-task A"), `retry ${attempt}: ${lines(out).join("; ")}`);
     assert.equal(s.tasks.get("A")!.state, "processing");
   }
-  s.taskErred("w1", "A", BOOM);
-  assert.deepEqual(lines(s.takeInstructions()), ["c key-erred A"]);
+  feed(s, { op: "task-erred", worker: "w1", key: "A", error: BOOM });
+  assert.deepEqual(lines(take(s)), ["c key-erred A"]);
 });
 
 test("a retry reaches the worker as a task it will run, not one freed right after", () => {
@@ -59,14 +57,14 @@ test("a retry reaches the worker as a task it will run, not one freed right afte
   const w = new WorkerState("addr-w1");
   const deliver = (out: Instruction[]) => {
     for (const { msg } of out) {
-      if (msg.op === "compute-task") w.computeTask(msg);
-      else if (msg.op === "free-keys") w.freeKeys(msg.keys);
+      if (msg.op === "compute-task") w.handle({ op: "compute-task", task: msg, stimulus: "test" });
+      else if (msg.op === "free-keys") w.handle({ op: "free-keys", keys: msg.keys, stimulus: "test" });
     }
   };
   deliver(submit(s, [task("A", [], { retries: 1 })]));
-  w.taskErred(w.nextReady()!, BOOM);
-  s.taskErred("w1", "A", BOOM);
-  const out = s.takeInstructions();
+  w.handle({ op: "task-erred", task: w.nextReady()!, error: BOOM, stimulus: "test" });
+  feed(s, { op: "task-erred", worker: "w1", key: "A", error: BOOM });
+  const out = take(s);
   deliver(out);
   assert.equal(s.tasks.get("A")!.state, "processing");
   assert.equal(w.nextReady()?.key, "A", `worker got: ${lines(out).join("; ")}`);
@@ -75,8 +73,8 @@ test("a retry reaches the worker as a task it will run, not one freed right afte
 test("cancelling a processing key sends key-cancelled, frees it on the worker and forgets it", () => {
   const s = cluster(["w1"]);
   submit(s, [task("A")]);
-  s.cancel("c", ["A"]);
-  assert.deepEqual(s.takeInstructions(), [
+  feed(s, { op: "cancel", client: "c", keys: ["A"] });
+  assert.deepEqual(take(s), [
     { to: "client", id: "c", msg: { op: "key-cancelled", key: "A" } },
     { to: "worker", id: "w1", msg: { op: "free-keys", keys: ["A"] } },
   ]);
@@ -87,8 +85,8 @@ test("cancelling a processing key sends key-cancelled, frees it on the worker an
 test("cancelling a key cancels the client's dependents of it, frees it on the worker and computes nothing more", () => {
   const s = cluster(["w1"]);
   submit(s, [task("A"), task("B", ["A"]), task("C", ["B"])]);
-  s.cancel("c", ["A"]);
-  const out = s.takeInstructions();
+  feed(s, { op: "cancel", client: "c", keys: ["A"] });
+  const out = take(s);
   assert.deepEqual(
     lines(out)
       .filter((l) => l.includes("key-cancelled"))
@@ -108,9 +106,9 @@ test("a task restricted to worker w2 only goes to w2", () => {
     "w2 compute-task A",
     "w2 compute-task B",
   ]);
-  s.removeWorker("w2", "test");
+  feed(s, { op: "worker-removed", worker: "w2", reason: "test" });
   // The client hears why they wait (once each: no-worker, not also "recomputing").
-  const out = s.takeInstructions();
+  const out = take(s);
   assert.deepEqual(lines(out), ["c key-waiting A", "c key-waiting B"]);
   assert.match(
     (out[0]!.msg as { reason: string }).reason,
@@ -139,18 +137,18 @@ test("a task needing a gpu waits in no-worker until a worker with a gpu joins", 
     ["A"],
   );
   addWorker(s, "w-cpu", { cpu: 8 });
-  assert.deepEqual(s.takeInstructions(), []); // still no-worker: told once, not again
+  assert.deepEqual(take(s), []); // still no-worker: told once, not again
   addWorker(s, "w-gpu", { gpu: 1 });
-  assert.deepEqual(lines(s.takeInstructions()), ["w-gpu compute-task A"]);
+  assert.deepEqual(lines(take(s)), ["w-gpu compute-task A"]);
   assert.equal(s.unrunnable.size, 0);
 });
 
 test("a task running on a worker that leaves is sent to another worker", () => {
   const s = cluster(["w1", "w2"]);
   submit(s, [task("A")]);
-  s.removeWorker("w1", "connection lost");
+  feed(s, { op: "worker-removed", worker: "w1", reason: "connection lost" });
   // Nothing goes to the dead worker.
-  const out = s.takeInstructions();
+  const out = take(s);
   assert.deepEqual(lines(out), ["w2 compute-task A", "c key-waiting A"]);
   assert.deepEqual(out[1]!.msg, {
     op: "key-waiting",
@@ -167,16 +165,11 @@ test("a result held only by a lost worker and still wanted is recomputed", () =>
   submit(s, [task("B")]);
   finish(s, "w1", "B");
   submit(s, [task("A")]); // w1 is idle again and first: A runs there too
-  s.removeWorker("w1", "connection lost");
+  feed(s, { op: "worker-removed", worker: "w1", reason: "connection lost" });
   // A is resent; B's only copy is gone, so it is computed again, both on the survivor, and the
   // client that wants B is told to wait for the new result rather than fetch the lost one.
   // B's client heard key-lost; A, which B needs, is news: "recomputing".
-  assert.deepEqual(lines(s.takeInstructions()), [
-    "c key-lost B",
-    "w2 compute-task A",
-    "w2 compute-task B",
-    "c key-waiting A",
-  ]);
+  assert.deepEqual(lines(take(s)), ["c key-lost B", "w2 compute-task A", "w2 compute-task B", "c key-waiting A"]);
   assert.deepEqual(s.whoHas(["B"]), { B: [] });
   assert.deepEqual(lines(finish(s, "w2", "B")), ["c key-in-memory B"]);
 });
@@ -191,11 +184,11 @@ test("missing-data drops the stale holder and resends the task without freeing i
     task("C", ["A"], { workers: ["w2"] }),
   ]);
   finish(s, "w1", "A");
-  s.takeInstructions();
-  s.addKeys("w2", [{ key: "A", nbytes: 8 }]); // a replica (C's input) the scheduler learns of after B was sent
-  s.missingData("w3", "B", "A", "addr-w1");
+  take(s);
+  feed(s, { op: "add-keys", worker: "w2", keys: [{ key: "A", nbytes: 8 }] }); // a replica (C's input) the scheduler learns of after B was sent
+  feed(s, { op: "missing-data", worker: "w3", key: "B", dep: "A", from: "addr-w1" });
   assert.deepEqual(s.whoHas(["A"]), { A: ["addr-w2"] });
-  const out = s.takeInstructions();
+  const out = take(s);
   assert.deepEqual(lines(out), ["w3 compute-task B"]);
   assert.ok(out[0]!.msg.op === "compute-task");
   assert.deepEqual(out[0]!.msg.deps, [{ key: "A", who: ["addr-w2"], nbytes: 8 }]);
@@ -205,12 +198,12 @@ test("claims to hold a key a worker was never told to compute or fetch are ignor
   const s = cluster(["w1", "w2", "w3"]);
   submit(s, [task("A", [], { workers: ["w1"] })]);
   finish(s, "w1", "A");
-  s.takeInstructions();
-  s.addKeys("w2", [{ key: "A", nbytes: 8 }]);
-  s.taskFinished("w2", "A", 8, 1);
-  s.missingData("w2", "X", "A", "addr-w1");
+  take(s);
+  feed(s, { op: "add-keys", worker: "w2", keys: [{ key: "A", nbytes: 8 }] });
+  feed(s, { op: "task-finished", worker: "w2", key: "A", nbytes: 8, duration: 1 });
+  feed(s, { op: "missing-data", worker: "w2", key: "X", dep: "A", from: "addr-w1" });
   assert.deepEqual(s.whoHas(["A"]), { A: ["addr-w1"] });
-  assert.deepEqual(lines(s.takeInstructions()), ["w2 free-keys A", "w2 free-keys A"]); // after add-keys, after task-finished
+  assert.deepEqual(lines(take(s)), ["w2 free-keys A", "w2 free-keys A"]); // after add-keys, after task-finished
   assert.deepEqual(
     s.ignoredClaims.map((c) => `${c.worker} ${c.op} ${c.key}`),
     ["w2 add-keys A", "w2 task-finished A", "w2 missing-data A"],
@@ -219,12 +212,12 @@ test("claims to hold a key a worker was never told to compute or fetch are ignor
 
 test("a scattered value lost with its worker errs with LostDataError for the wanting client", () => {
   const s = cluster(["w1"]);
-  s.updateData("c", [{ key: "x", worker: "addr-w1", nbytes: 8 }]);
-  assert.deepEqual(lines(s.takeInstructions()), ["c key-in-memory x"]);
+  feed(s, { op: "update-data", client: "c", entries: [{ key: "x", worker: "addr-w1", nbytes: 8 }] });
+  assert.deepEqual(lines(take(s)), ["c key-in-memory x"]);
   submit(s, [task("B", ["x"])]);
   finish(s, "w1", "B");
-  s.removeWorker("w1", "connection lost");
-  const out = s.takeInstructions();
+  feed(s, { op: "worker-removed", worker: "w1", reason: "connection lost" });
+  const out = take(s);
   const e = erred(out, "x");
   assert.deepEqual([e.error.name, e.error.code, e.blame], ["LostDataError", "LOST_DATA", "x"]);
   // B could be recomputed, but not without x: it errs too rather than wait forever.
@@ -236,14 +229,14 @@ test("a task that was running on 3 workers that all died errs with KilledWorkerE
   submit(s, [task("A")]);
   for (const dead of ["w1", "w2"]) {
     assert.equal(s.tasks.get("A")!.processingOn!.id, dead);
-    s.removeWorker(dead, "crashed");
+    feed(s, { op: "worker-removed", worker: dead, reason: "crashed" });
     assert.deepEqual(
-      lines(s.takeInstructions()).map((l) => l.split(" ")[1]),
+      lines(take(s)).map((l) => l.split(" ")[1]),
       ["compute-task", "key-waiting"],
     ); // resent, and said so
   }
-  s.removeWorker("w3", "crashed");
-  const out = s.takeInstructions();
+  feed(s, { op: "worker-removed", worker: "w3", reason: "crashed" });
+  const out = take(s);
   assert.deepEqual(lines(out), ["c key-erred A"]); // w4 is not tried
   assert.deepEqual([erred(out, "A").error.name, erred(out, "A").error.code], ["KilledWorkerError", "KILLED_WORKER"]);
 });
@@ -261,9 +254,9 @@ test("a dependent resent after its worker died keeps its dependency's result ins
   const s = cluster(["w1", "w2"]);
   submit(s, [task("A", [], { workers: ["w1"] }), task("B", ["A"], { workers: ["w2", "w3"] })], ["B"]);
   finish(s, "w1", "A");
-  s.removeWorker("w2", "crashed");
+  feed(s, { op: "worker-removed", worker: "w2", reason: "crashed" });
   addWorker(s, "w3");
-  const out = s.takeInstructions();
+  const out = take(s);
   assert.equal(
     s.tasks.get("A")!.state,
     "memory",
@@ -277,12 +270,12 @@ test("a dependent resent after its worker died keeps its dependency's result ins
 
 test("a dependent resent after its worker died still finds a scattered input the client has released", () => {
   const s = cluster(["w1", "w2"]);
-  s.updateData("c", [{ key: "x", worker: "addr-w1", nbytes: 8 }]);
+  feed(s, { op: "update-data", client: "c", entries: [{ key: "x", worker: "addr-w1", nbytes: 8 }] });
   submit(s, [task("B", ["x"], { workers: ["w2", "w3"] })]);
-  s.releaseKeys("c", ["x"]); // the usual `scatter; submit; release` pattern: B alone keeps x
-  s.removeWorker("w2", "crashed");
+  feed(s, { op: "release-keys", client: "c", keys: ["x"] }); // the usual `scatter; submit; release` pattern: B alone keeps x
+  feed(s, { op: "worker-removed", worker: "w2", reason: "crashed" });
   addWorker(s, "w3");
-  s.takeInstructions();
+  take(s);
   // x cannot be recomputed: if it is freed now, B can never run and the client never hears back.
   assert.equal(
     s.tasks.get("x")!.state,
@@ -293,4 +286,19 @@ test("a dependent resent after its worker died still finds a scattered input the
       .join(">")}`,
   );
   assert.equal(s.tasks.get("B")!.state, "processing");
+});
+
+test("a task recommended to run whose input is released later in the same event waits for that input again", () => {
+  const s = cluster(["w1"]);
+  submit(s, [task("A"), task("B", ["A"]), task("C", ["B", "A"]), task("D", ["B"])], ["D"]);
+  finish(s, "w1", "A");
+  finish(s, "w1", "B");
+  assert.deepEqual([s.tasks.get("C")!.state, s.tasks.get("D")!.state], ["processing", "processing"]);
+  // w1 lost B: C (wanted by nobody) is dropped, which frees A; B, needed by D, is computed again,
+  // and needs A, which must be computed again first.
+  feed(s, { op: "missing-data", worker: "w1", key: "C", dep: "B", from: "addr-w1" });
+  const out = lines(take(s));
+  assert.ok(!out.includes("w1 compute-task B"), out.join("; "));
+  assert.equal(s.tasks.get("B")!.state, "waiting");
+  assert.deepEqual(lines(finish(s, "w1", "A")), ["w1 compute-task B"]);
 });

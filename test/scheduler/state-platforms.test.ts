@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { Instruction, ModuleDef, TaskMsg } from "../../src/internal.js";
 import { serialize } from "../../src/internal.js";
-import { cluster, finish, lines, submit } from "../helpers/scheduler.js";
+import { balance, cluster, feed, finish, lines, submit, take } from "../helpers/scheduler.js";
 
 const PURE: ModuleDef = {
   hash: "m-pure",
@@ -33,7 +33,11 @@ function modTask(key: string, module: string): TaskMsg {
 }
 
 function tab(s: ReturnType<typeof cluster>, id: string): void {
-  s.addWorker(id, { address: `addr-${id}`, kind: "browser", nthreads: 1, memoryLimit: 0, resources: {}, name: id });
+  feed(s, {
+    op: "worker-added",
+    worker: id,
+    hello: { address: `addr-${id}`, kind: "browser", nthreads: 1, memoryLimit: 0, resources: {}, name: id },
+  });
 }
 
 const loads = (out: Instruction[]) =>
@@ -44,17 +48,17 @@ const loads = (out: Instruction[]) =>
 test("each worker is sent the build of an uploaded module for its platform: Node workers the Node build, tabs the browser build", () => {
   const s = cluster(["w1"]);
   tab(s, "tab1");
-  s.takeInstructions();
-  s.uploadModule(PURE);
-  assert.deepEqual(loads(s.takeInstructions()), [
+  take(s);
+  feed(s, { op: "upload-module", module: PURE });
+  assert.deepEqual(loads(take(s)), [
     { to: "w1", module: { hash: "m-pure", source: PURE.source, exports: ["f"] } },
     { to: "tab1", module: { hash: "m-pure", source: PURE.browser!.source, exports: ["f"] } },
   ]);
   // A tab joining later gets it too, built for it; a module that needs Node comes with no source and the reason.
-  s.uploadModule(FS);
-  s.takeInstructions();
+  feed(s, { op: "upload-module", module: FS });
+  take(s);
   tab(s, "tab2");
-  assert.deepEqual(loads(s.takeInstructions()), [
+  assert.deepEqual(loads(take(s)), [
     { to: "tab2", module: { hash: "m-pure", source: PURE.browser!.source, exports: ["f"] } },
     { to: "tab2", module: { hash: "m-fs", source: "", exports: ["f"], nodeOnly: FS.nodeOnly } },
   ]);
@@ -63,10 +67,14 @@ test("each worker is sent the build of an uploaded module for its platform: Node
 test("tasks of a module that needs Node go to Node workers only, also when the tab is idle; the others go to tabs too", () => {
   const s = cluster([]);
   tab(s, "tab1");
-  s.addWorker("w1", { address: "addr-w1", kind: "node", nthreads: 1, memoryLimit: 0, resources: {}, name: "w1" });
-  s.uploadModule(PURE);
-  s.uploadModule(FS);
-  s.takeInstructions();
+  feed(s, {
+    op: "worker-added",
+    worker: "w1",
+    hello: { address: "addr-w1", kind: "node", nthreads: 1, memoryLimit: 0, resources: {}, name: "w1" },
+  });
+  feed(s, { op: "upload-module", module: PURE });
+  feed(s, { op: "upload-module", module: FS });
+  take(s);
   const out = submit(s, [
     modTask("F1", "m-fs"),
     modTask("F2", "m-fs"),
@@ -85,8 +93,8 @@ test("tasks of a module that needs Node go to Node workers only, also when the t
   // The tab runs its two and idles; stealing never moves w1's queue to it.
   finish(s, "tab1", "P1");
   finish(s, "tab1", "P2");
-  s.balance();
-  assert.deepEqual(lines(s.takeInstructions()), []);
+  balance(s);
+  assert.deepEqual(lines(take(s)), []);
   assert.deepEqual(
     [...s.workers.get("w1")!.processing].map((t) => t.key),
     ["F1", "F2", "F3"],
@@ -96,8 +104,8 @@ test("tasks of a module that needs Node go to Node workers only, also when the t
 test("with only tabs, a task of a module that needs Node waits in no-worker saying why, and runs once a Node worker joins", () => {
   const s = cluster([]);
   tab(s, "tab1");
-  s.uploadModule(FS);
-  s.takeInstructions();
+  feed(s, { op: "upload-module", module: FS });
+  take(s);
   const out = submit(s, [modTask("F1", "m-fs")]);
   assert.deepEqual(lines(out), ["c key-waiting F1"]);
   assert.equal(
@@ -105,6 +113,10 @@ test("with only tabs, a task of a module that needs Node waits in no-worker sayi
     "it runs on Node workers only (its task module needs Node: it imports Node's built-in node:fs (fs.ts:1)), and the workers that may take it are browser tabs (tab1)",
   );
   assert.equal(s.tasks.get("F1")!.state, "no-worker");
-  s.addWorker("w1", { address: "addr-w1", kind: "thread", nthreads: 1, memoryLimit: 0, resources: {}, name: "w1" });
-  assert.deepEqual(lines(s.takeInstructions()), ["w1 load-module ", "w1 compute-task F1"]);
+  feed(s, {
+    op: "worker-added",
+    worker: "w1",
+    hello: { address: "addr-w1", kind: "thread", nthreads: 1, memoryLimit: 0, resources: {}, name: "w1" },
+  });
+  assert.deepEqual(lines(take(s)), ["w1 load-module ", "w1 compute-task F1"]);
 });

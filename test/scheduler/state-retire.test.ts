@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { Instruction } from "../../src/internal.js";
-import { addWorker, cluster, finish, lines, submit, task } from "../helpers/scheduler.js";
+import { addWorker, cluster, feed, finish, lines, submit, take, task } from "../helpers/scheduler.js";
 
 function retired(out: Instruction[]) {
   const i = out.find((x) => x.msg.op === "retirement-done");
@@ -18,9 +18,9 @@ test("a dead worker is blamed only for the tasks it said it was running, not for
   for (const w of ["w1", "w2", "w3"]) {
     if (w !== "w1") addWorker(s, w);
     assert.deepEqual([s.tasks.get("A")!.processingOn?.id, s.tasks.get("B")!.processingOn?.id], [w, w]);
-    s.taskStarted(w, "A");
-    s.removeWorker(w, "crashed");
-    s.takeInstructions();
+    feed(s, { op: "task-started", worker: w, key: "A" });
+    feed(s, { op: "worker-removed", worker: w, reason: "crashed" });
+    take(s);
   }
   assert.equal(s.tasks.get("A")!.state, "erred");
   assert.equal(s.tasks.get("A")!.error!.name, "KilledWorkerError");
@@ -31,17 +31,17 @@ test("a dead worker is blamed only for the tasks it said it was running, not for
 test("a worker that died in a run of quick tasks is blamed for the first of its queue in priority order", () => {
   const s = cluster(["w1", "w2"]);
   submit(s, [task("A", [], { workers: ["w1"] }), task("B", [], { workers: ["w1"] })]);
-  s.removeWorker("w1", "crashed");
+  feed(s, { op: "worker-removed", worker: "w1", reason: "crashed" });
   assert.deepEqual([s.tasks.get("A")!.suspicious, s.tasks.get("B")!.suspicious], [1, 0]);
 });
 
 test("a task a worker finished is no longer a suspect when that worker dies later", () => {
   const s = cluster(["w1", "w2"]);
   submit(s, [task("A", [], { workers: ["w1"] }), task("B", [], { workers: ["w1"] })]);
-  s.taskStarted("w1", "A");
+  feed(s, { op: "task-started", worker: "w1", key: "A" });
   finish(s, "w1", "A");
-  s.taskStarted("w1", "B");
-  s.removeWorker("w1", "crashed");
+  feed(s, { op: "task-started", worker: "w1", key: "B" });
+  feed(s, { op: "worker-removed", worker: "w1", reason: "crashed" });
   assert.deepEqual([s.tasks.get("A")!.suspicious, s.tasks.get("B")!.suspicious], [0, 1]);
 });
 
@@ -50,16 +50,16 @@ test("retiring a worker copies the results only it holds to another worker, then
   submit(s, [task("A", [], { workers: ["w1"] }), task("B", [], { workers: ["w1"] })]);
   finish(s, "w1", "A", 100);
   finish(s, "w1", "B", 50);
-  s.addReplica(s.tasks.get("B")!, s.workers.get("w3")!, 50); // B has a copy already
+  feed(s, { op: "update-data", client: "c", entries: [{ key: "B", worker: "addr-w3", nbytes: 50 }] }); // B has a copy already
   s.now = 1000;
-  s.retireWorkers(["w1"], 7);
-  assert.deepEqual(lines(s.takeInstructions()), ["w2 acquire-replicas A"]);
+  feed(s, { op: "retire-workers", workers: ["w1"], ticket: 7 });
+  assert.deepEqual(lines(take(s)), ["w2 acquire-replicas A"]);
   assert.equal(s.workers.get("w1")!.status, "closing");
   s.now = 1040;
-  s.addKeys("w2", [{ key: "A", nbytes: 100 }]);
-  assert.deepEqual(lines(s.takeInstructions()), ["w1 close-worker "]);
-  s.removeWorker("w1", "retired", true);
-  const out = s.takeInstructions();
+  feed(s, { op: "add-keys", worker: "w2", keys: [{ key: "A", nbytes: 100 }] });
+  assert.deepEqual(lines(take(s)), ["w1 close-worker "]);
+  feed(s, { op: "worker-removed", worker: "w1", reason: "retired", graceful: true });
+  const out = take(s);
   assert.deepEqual(lines(out), ["scheduler retired w1 kept "]);
   assert.deepEqual(retired(out), { retired: ["w1"], kept: [], moved: { keys: 1, bytes: 100 }, ms: 40 });
   assert.equal(s.tasks.get("A")!.state, "memory");
@@ -80,9 +80,9 @@ test("a retiring worker gives back its queued tasks, finishes the one it runs, a
   // A and C went to w1 and B to w2 (occupancy); w1 says it is running A.
   const onW1 = [...s.workers.get("w1")!.processing].map((t) => t.key).sort();
   assert.deepEqual(onW1, ["A", "C"]);
-  s.taskStarted("w1", "A");
-  s.retireWorkers(["w1"], 1);
-  assert.deepEqual(lines(s.takeInstructions()), ["w2 compute-task C", "w1 free-keys C"]);
+  feed(s, { op: "task-started", worker: "w1", key: "A" });
+  feed(s, { op: "retire-workers", workers: ["w1"], ticket: 1 });
+  assert.deepEqual(lines(take(s)), ["w2 compute-task C", "w1 free-keys C"]);
   // A's result lives only on w1, which is leaving: it is copied before w1 closes.
   assert.deepEqual(lines(finish(s, "w1", "A")), ["c key-in-memory A", "w2 acquire-replicas A"]);
   assert.equal(s.pendingReplicas.get(s.tasks.get("A")!)?.id, "w2");
@@ -92,8 +92,8 @@ test("a worker whose results have nowhere else to go is kept, and says why", () 
   const s = cluster(["w1"]);
   submit(s, [task("A")]);
   finish(s, "w1", "A");
-  s.retireWorkers(["w1", "nobody"], 3);
-  const r = retired(s.takeInstructions());
+  feed(s, { op: "retire-workers", workers: ["w1", "nobody"], ticket: 3 });
+  const r = retired(take(s));
   assert.deepEqual(r.retired, []);
   assert.deepEqual(
     r.kept.map((k) => k.id),
@@ -109,22 +109,38 @@ test("a copy that fails is asked of another worker; after three failures the wor
   const s = cluster(["w1", "w2", "w3"]);
   submit(s, [task("A", [], { workers: ["w1"] })]);
   finish(s, "w1", "A");
-  s.retireWorkers(["w1"], 1);
-  assert.deepEqual(lines(s.takeInstructions()), ["w2 acquire-replicas A"]);
-  s.acquireFailed("w2", ["A"]);
-  assert.deepEqual(lines(s.takeInstructions()), ["w3 acquire-replicas A"]);
-  s.acquireFailed("w3", ["A"]);
-  assert.deepEqual(lines(s.takeInstructions()), ["w2 acquire-replicas A"]);
-  s.acquireFailed("w2", ["A"]);
-  assert.deepEqual(lines(s.takeInstructions()), ["w1 close-worker "]);
+  feed(s, { op: "retire-workers", workers: ["w1"], ticket: 1 });
+  assert.deepEqual(lines(take(s)), ["w2 acquire-replicas A"]);
+  feed(s, { op: "acquire-failed", worker: "w2", keys: ["A"] });
+  assert.deepEqual(lines(take(s)), ["w3 acquire-replicas A"]);
+  feed(s, { op: "acquire-failed", worker: "w3", keys: ["A"] });
+  assert.deepEqual(lines(take(s)), ["w2 acquire-replicas A"]);
+  feed(s, { op: "acquire-failed", worker: "w2", keys: ["A"] });
+  assert.deepEqual(lines(take(s)), ["w1 close-worker "]);
 });
 
 test("when the worker asked for a copy dies, the copy is asked of another", () => {
   const s = cluster(["w1", "w2", "w3"]);
   submit(s, [task("A", [], { workers: ["w1"] })]);
   finish(s, "w1", "A");
-  s.retireWorkers(["w1"], 1);
-  assert.deepEqual(lines(s.takeInstructions()), ["w2 acquire-replicas A"]);
-  s.removeWorker("w2", "crashed");
-  assert.deepEqual(lines(s.takeInstructions()), ["w3 acquire-replicas A"]);
+  feed(s, { op: "retire-workers", workers: ["w1"], ticket: 1 });
+  assert.deepEqual(lines(take(s)), ["w2 acquire-replicas A"]);
+  feed(s, { op: "worker-removed", worker: "w2", reason: "crashed" });
+  assert.deepEqual(lines(take(s)), ["w3 acquire-replicas A"]);
+});
+
+test("a copy reported late (add-keys) of a result lost meanwhile does not drop the task the worker now computes again", () => {
+  const s = cluster(["w1"]);
+  submit(s, [task("A")]);
+  finish(s, "w1", "A");
+  addWorker(s, "w2");
+  feed(s, { op: "retire-workers", workers: ["w1"], ticket: 1 });
+  assert.deepEqual(lines(take(s)), ["w2 acquire-replicas A"]);
+  // w1 dies before w2's copy is confirmed: A is lost and computed again, on w2.
+  feed(s, { op: "worker-removed", worker: "w1", reason: "crashed" });
+  assert.ok(lines(take(s)).includes("w2 compute-task A"));
+  // Then w2's copy is reported, late: w2 must not be told to drop A, which it is computing.
+  feed(s, { op: "add-keys", worker: "w2", keys: [{ key: "A", nbytes: 8 }] });
+  assert.deepEqual(lines(take(s)), []);
+  assert.deepEqual(lines(finish(s, "w2", "A")), ["c key-in-memory A"]);
 });

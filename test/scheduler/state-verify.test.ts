@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { serialize, type SchedulerState } from "../../src/internal.js";
-import { addWorker, cluster, lines, submit, task } from "../helpers/scheduler.js";
+import { addWorker, cluster, feed, lines, submit, take, task } from "../helpers/scheduler.js";
 
 const HONEST = "a".repeat(64);
 const FALSE = "f".repeat(64);
@@ -15,14 +15,23 @@ const OTHER = "0".repeat(64);
 function mixed(trusted: string[], untrusted: string[]): SchedulerState {
   const s = cluster(trusted);
   for (const id of untrusted) addWorker(s, id, {}, false, `h-${id}`);
-  s.takeInstructions();
+  take(s);
   return s;
 }
 
 /** `worker` reports `key` done with `digest`; returns the instructions as lines. */
 function answer(s: SchedulerState, worker: string, key: string, digest: string | undefined, value?: number): string[] {
-  s.taskFinished(worker, key, 8, 1, value === undefined ? undefined : serialize(value).payload, false, digest);
-  return lines(s.takeInstructions());
+  feed(s, {
+    op: "task-finished",
+    worker,
+    key,
+    nbytes: 8,
+    duration: 1,
+    value: value === undefined ? undefined : serialize(value).payload,
+    held: false,
+    digest,
+  });
+  return lines(take(s));
 }
 
 /** The worker `key` is processing on now. */
@@ -68,8 +77,8 @@ test("a liar is outvoted by the trusted witness: banned (name, address, host), r
   submit(s, [task("A", [], { workers: ["u1"] })]);
   answer(s, "u1", "A", FALSE, 1001);
   const value = serialize(1).payload;
-  s.taskFinished("t1", "A", 8, 1, value, false, HONEST);
-  const out = s.takeInstructions();
+  feed(s, { op: "task-finished", worker: "t1", key: "A", nbytes: 8, duration: 1, value, held: false, digest: HONEST });
+  const out = take(s);
   assert.deepEqual(lines(out), ["c key-in-memory A", "u1 free-keys A", "scheduler banned u1"]);
   assert.deepEqual(
     out[0]!.msg.op === "key-in-memory" && out[0]!.msg.value,
@@ -142,7 +151,7 @@ test("a witness that leaves sends the task round again; a worker whose answer wa
   submit(s, [task("A", [], { workers: ["u1"] })]);
   answer(s, "u1", "A", HONEST);
   const witness = sentTo(s, "A")!;
-  s.removeWorker(witness, "test");
+  feed(s, { op: "worker-removed", worker: witness, reason: "test" });
   assert.notEqual(s.tasks.get("A")!.state, "memory");
   assert.equal(s.tasks.get("A")!.opinions, null);
   assert.equal(s.workers.get("u1")!.opinions.size, 0);
@@ -169,7 +178,7 @@ test("verify: 1 and private tasks (and what depends on private data) never go to
   assert.match(s.storyOf("P").at(-1)?.note ?? "", /private data.*runs only on trusted workers, and none is connected/);
   assert.match(s.storyOf("A").at(-1)?.note ?? "", /verify: 1 and runs only on trusted workers/);
   addWorker(s, "t1");
-  s.takeInstructions();
+  take(s);
   assert.equal(sentTo(s, "P"), "t1");
   answer(s, "t1", "P", undefined);
   submit(s, [task("Q", ["P"])]);
@@ -179,7 +188,65 @@ test("verify: 1 and private tasks (and what depends on private data) never go to
 
 test("scattered private data marks its dependents private", () => {
   const s = mixed(["t1"], ["u1"]);
-  s.updateData("c", [{ key: "D", worker: "addr-t1", nbytes: 8, private: true }]);
+  feed(s, { op: "update-data", client: "c", entries: [{ key: "D", worker: "addr-t1", nbytes: 8, private: true }] });
   submit(s, [task("B", ["D"]), task("C", ["D"]), task("E", ["D"])]);
   for (const k of ["B", "C", "E"]) assert.equal(sentTo(s, k), "t1", `${k} is computed from private data`);
+});
+
+test("a witness that fails the task fails it (or retries it) instead of leaving it verifying forever", () => {
+  const s = mixed(["t1"], ["u1"]);
+  submit(s, [task("A", [], { workers: ["u1"] }), task("R", [], { workers: ["u1"], retries: 1 })]);
+  answer(s, "u1", "A", HONEST);
+  answer(s, "u1", "R", HONEST);
+  assert.equal(sentTo(s, "A"), "t1");
+  const error = { name: "Error", message: "boom on the witness" };
+  feed(s, { op: "task-erred", worker: "t1", key: "A", error: error });
+  assert.deepEqual(lines(take(s)), ["c key-erred A", "t1 free-keys A", "u1 free-keys A"]);
+  assert.equal(s.tasks.get("A")!.state, "erred");
+  // With a retry left it starts over: its opinions are dropped and it runs again.
+  assert.equal(sentTo(s, "R"), "t1");
+  feed(s, { op: "task-erred", worker: "t1", key: "R", error: error });
+  assert.equal(s.tasks.get("R")!.state, "processing");
+  assert.equal(s.tasks.get("R")!.opinions, null);
+});
+
+test("an untrusted worker that fetched a verify: 1 result as an input is not listed as its holder", () => {
+  const s = mixed(["t1"], ["u1"]);
+  submit(s, [task("A", [], { verify: 1 })]);
+  answer(s, "t1", "A", undefined);
+  submit(s, [task("B", ["A"], { workers: ["u1"] })]);
+  feed(s, { op: "add-keys", worker: "u1", keys: [{ key: "A", nbytes: 8 }] });
+  assert.deepEqual(s.whoHas(["A"]), { A: ["addr-t1"] });
+  // It keeps its copy to compute B (no free-keys), and B's result is verified as usual.
+  assert.deepEqual(lines(take(s)), []);
+  assert.deepEqual(answer(s, "u1", "B", HONEST), ["t1 compute-task B"]);
+});
+
+test("a witness that could not fetch an input (missing-data) is replaced; the task does not wait for it forever", () => {
+  const s = mixed(["t1", "t2"], ["u1"]);
+  submit(s, [task("busy", [], { workers: ["t1"] }), task("A", [], { workers: ["t1"] })]);
+  answer(s, "t1", "A", undefined);
+  submit(s, [task("B", ["A"], { workers: ["u1"] })]);
+  feed(s, { op: "add-keys", worker: "u1", keys: [{ key: "A", nbytes: 8 }] }); // u1 fetched A: A is held by t1 and u1
+  assert.deepEqual(answer(s, "u1", "B", HONEST), ["t2 compute-task B"]);
+  // t2 could not get A from u1, and dropped B: u1 is no longer a holder of A, and B goes to a witness again.
+  feed(s, { op: "missing-data", worker: "t2", key: "B", dep: "A", from: "addr-u1" });
+  assert.deepEqual(s.whoHas(["A"]), { A: ["addr-t1"] });
+  assert.deepEqual(lines(take(s)), ["t2 compute-task B"]);
+  assert.deepEqual(answer(s, "t2", "B", HONEST), ["c key-in-memory B", "u1 free-keys B"]);
+});
+
+test("a result leaves the vouched list of every worker it was accepted on, also one dropped as its holder meanwhile", () => {
+  const s = mixed([], ["u1", "u2"]);
+  submit(s, [task("A", [], { workers: ["u1"] })]);
+  answer(s, "u1", "A", HONEST);
+  answer(s, "u2", "A", HONEST);
+  const [u1, u2] = [s.workers.get("u1")!, s.workers.get("u2")!];
+  assert.deepEqual([u1.vouched.has(s.tasks.get("A")!), u2.vouched.has(s.tasks.get("A")!)], [true, true]);
+  submit(s, [task("B", ["A"], { workers: ["u1"] })], ["B"]);
+  feed(s, { op: "missing-data", worker: "u1", key: "B", dep: "A", from: "addr-u2" }); // u2 is no longer listed as a holder of A
+  assert.deepEqual(s.whoHas(["A"]), { A: ["addr-u1"] });
+  feed(s, { op: "release-keys", client: "c", keys: ["A", "B"] });
+  assert.equal(s.tasks.get("A"), undefined);
+  assert.deepEqual([u1.vouched.size, u2.vouched.size], [0, 0]);
 });

@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { serialize } from "../../src/internal.js";
 import { groupOf } from "../../src/scheduler/model.js";
-import { cluster, finish, FN, lines, submit, task } from "../helpers/scheduler.js";
+import { cluster, feed, finish, FN, lines, submit, take, task } from "../helpers/scheduler.js";
 
 test("a submitted root task goes released→waiting→processing and its compute-task goes to a worker", () => {
   const s = cluster(["w1"]);
@@ -48,8 +48,8 @@ test("task-finished puts the task in memory and tells the wanting client who hol
   const s = cluster(["w1"]);
   submit(s, [task("A"), task("B")]);
   const value = serialize(42).payload;
-  s.taskFinished("w1", "A", 16, 3, value);
-  assert.deepEqual(s.takeInstructions(), [
+  feed(s, { op: "task-finished", worker: "w1", key: "A", nbytes: 16, duration: 3, value });
+  assert.deepEqual(take(s), [
     { to: "client", id: "c", msg: { op: "key-in-memory", key: "A", who: ["addr-w1"], nbytes: 16, value } },
   ]);
   assert.equal(s.tasks.get("A")!.state, "memory");
@@ -148,8 +148,8 @@ test("releasing a key nobody else needs frees it on its holder and forgets the t
   const s = cluster(["w1"]);
   submit(s, [task("A")]);
   finish(s, "w1", "A");
-  s.releaseKeys("c", ["A"]);
-  assert.deepEqual(s.takeInstructions(), [{ to: "worker", id: "w1", msg: { op: "free-keys", keys: ["A"] } }]);
+  feed(s, { op: "release-keys", client: "c", keys: ["A"] });
+  assert.deepEqual(take(s), [{ to: "worker", id: "w1", msg: { op: "free-keys", keys: ["A"] } }]);
   assert.equal(s.tasks.has("A"), false);
   assert.equal(s.workers.get("w1")!.hasWhat.size, 0);
   assert.equal(s.workers.get("w1")!.nbytes, 0);
@@ -159,35 +159,35 @@ test("a dependency stays in memory while a dependent waits on it, and is freed o
   const s = cluster(["w1"]);
   submit(s, [task("A"), task("B", ["A"])]);
   finish(s, "w1", "A");
-  s.releaseKeys("c", ["A"]); // B is processing and still needs A
-  assert.deepEqual(s.takeInstructions(), []);
+  feed(s, { op: "release-keys", client: "c", keys: ["A"] }); // B is processing and still needs A
+  assert.deepEqual(take(s), []);
   assert.equal(s.tasks.get("A")!.state, "memory");
   // B done, nobody wants A: it is freed (kept as a released record while B refers to it).
   assert.deepEqual(lines(finish(s, "w1", "B")), ["c key-in-memory B", "w1 free-keys A"]);
   assert.equal(s.tasks.get("A")!.state, "released");
-  s.releaseKeys("c", ["B"]);
-  assert.deepEqual(lines(s.takeInstructions()), ["w1 free-keys B"]);
+  feed(s, { op: "release-keys", client: "c", keys: ["B"] });
+  assert.deepEqual(lines(take(s)), ["w1 free-keys B"]);
   assert.deepEqual([...s.tasks.keys()], []);
 });
 
 test("the same key submitted by two clients is one task; both are told, and one release keeps it for the other", () => {
   const s = cluster(["w1"]);
-  s.addClient("d");
+  feed(s, { op: "client-added", client: "d" });
   assert.deepEqual(lines(submit(s, [task("A")], ["A"], "c")), ["w1 compute-task A"]);
   assert.deepEqual(submit(s, [task("A")], ["A"], "d"), []); // already processing: not sent again
   assert.equal(s.tasks.size, 1);
   assert.deepEqual(lines(finish(s, "w1", "A")), ["c key-in-memory A", "d key-in-memory A"]);
-  s.releaseKeys("c", ["A"]);
-  assert.deepEqual(s.takeInstructions(), []);
+  feed(s, { op: "release-keys", client: "c", keys: ["A"] });
+  assert.deepEqual(take(s), []);
   assert.equal(s.tasks.get("A")!.state, "memory");
-  s.releaseKeys("d", ["A"]);
-  assert.deepEqual(lines(s.takeInstructions()), ["w1 free-keys A"]);
+  feed(s, { op: "release-keys", client: "d", keys: ["A"] });
+  assert.deepEqual(lines(take(s)), ["w1 free-keys A"]);
   assert.equal(s.tasks.has("A"), false);
 });
 
 test("a client that submits a key already in memory is told at once", () => {
   const s = cluster(["w1"]);
-  s.addClient("d");
+  feed(s, { op: "client-added", client: "d" });
   submit(s, [task("A")], ["A"], "c");
   finish(s, "w1", "A", 12);
   assert.deepEqual(submit(s, [task("A")], ["A"], "d"), [
@@ -199,9 +199,9 @@ test("removeClient releases everything the client wanted", () => {
   const s = cluster(["w1"]);
   submit(s, [task("A"), task("B")]);
   finish(s, "w1", "A");
-  s.removeClient("c");
+  feed(s, { op: "client-removed", client: "c" });
   // A is freed from memory, B is taken off the worker that is running it.
-  assert.deepEqual(s.takeInstructions(), [{ to: "worker", id: "w1", msg: { op: "free-keys", keys: ["A", "B"] } }]);
+  assert.deepEqual(take(s), [{ to: "worker", id: "w1", msg: { op: "free-keys", keys: ["A", "B"] } }]);
   assert.equal(s.tasks.size, 0);
   assert.equal(s.workers.get("w1")!.processing.size, 0);
   assert.equal(s.workers.get("w1")!.occupancy, 0);
@@ -213,7 +213,7 @@ test("story(key) lists each transition with start, finish, stimulus and time", (
   submit(s, [task("A")]);
   s.now = 1500;
   finish(s, "w1", "A");
-  s.releaseKeys("c", ["A"]);
+  feed(s, { op: "release-keys", client: "c", keys: ["A"] });
   assert.deepEqual(s.storyOf("A"), [
     { key: "A", start: "released", finish: "waiting", stimulus: "update-graph-2", time: 1000 },
     { key: "A", start: "waiting", finish: "processing", stimulus: "update-graph-2", time: 1000 },
@@ -251,22 +251,22 @@ test("events about unknown keys or from unknown workers change nothing and throw
   submit(s, [task("A"), task("B")]);
   finish(s, "w1", "A");
   const before = [...s.tasks.values()].map((t) => `${t.key}:${t.state}`);
-  s.taskFinished("nobody", "B", 8, 1);
-  s.taskErred("nobody", "B", { name: "Error", message: "x" });
-  s.taskErred("w1", "A", { name: "Error", message: "late" }); // A is in memory: a stale error
-  s.taskErred("w1", "ghost", { name: "Error", message: "x" });
-  s.missingData("nobody", "B", "A", "addr-w1");
-  s.addKeys("nobody", [{ key: "A", nbytes: 8 }]);
-  s.heartbeat("nobody", 1, 1);
-  s.releaseKeys("stranger", ["A"]);
-  s.cancel("stranger", ["B"]);
-  s.updateGraph("stranger", [task("X")], [FN], ["X"]);
-  s.removeWorker("nobody", "test");
-  s.removeClient("stranger");
-  assert.deepEqual(s.takeInstructions(), []);
+  feed(s, { op: "task-finished", worker: "nobody", key: "B", nbytes: 8, duration: 1 });
+  feed(s, { op: "task-erred", worker: "nobody", key: "B", error: { name: "Error", message: "x" } });
+  feed(s, { op: "task-erred", worker: "w1", key: "A", error: { name: "Error", message: "late" } }); // A is in memory: a stale error
+  feed(s, { op: "task-erred", worker: "w1", key: "ghost", error: { name: "Error", message: "x" } });
+  feed(s, { op: "missing-data", worker: "nobody", key: "B", dep: "A", from: "addr-w1" });
+  feed(s, { op: "add-keys", worker: "nobody", keys: [{ key: "A", nbytes: 8 }] });
+  feed(s, { op: "heartbeat", worker: "nobody", memory: 1, executing: 1, ready: 0, spilled: 0, paused: false });
+  feed(s, { op: "release-keys", client: "stranger", keys: ["A"] });
+  feed(s, { op: "cancel", client: "stranger", keys: ["B"] });
+  feed(s, { op: "update-graph", client: "stranger", tasks: [task("X")], fns: [FN], wants: ["X"] });
+  feed(s, { op: "worker-removed", worker: "nobody", reason: "test" });
+  feed(s, { op: "client-removed", client: "stranger" });
+  assert.deepEqual(take(s), []);
   // A worker reporting a key never submitted holds a result nobody needs: it may drop it.
-  s.taskFinished("w1", "ghost", 8, 1);
-  assert.deepEqual(lines(s.takeInstructions()), ["w1 free-keys ghost"]);
+  feed(s, { op: "task-finished", worker: "w1", key: "ghost", nbytes: 8, duration: 1 });
+  assert.deepEqual(lines(take(s)), ["w1 free-keys ghost"]);
   assert.deepEqual(
     [...s.tasks.values()].map((t) => `${t.key}:${t.state}`),
     before,
@@ -277,8 +277,8 @@ test("events about unknown keys or from unknown workers change nothing and throw
 test("task-finished for a forgotten key tells the worker to free it", () => {
   const s = cluster(["w1"]);
   submit(s, [task("A")]);
-  s.releaseKeys("c", ["A"]); // released while running: freed on w1 and forgotten
-  assert.deepEqual(lines(s.takeInstructions()), ["w1 free-keys A"]);
+  feed(s, { op: "release-keys", client: "c", keys: ["A"] }); // released while running: freed on w1 and forgotten
+  assert.deepEqual(lines(take(s)), ["w1 free-keys A"]);
   assert.equal(s.tasks.has("A"), false);
   assert.deepEqual(finish(s, "w1", "A"), [{ to: "worker", id: "w1", msg: { op: "free-keys", keys: ["A"] } }]);
   assert.equal(s.tasks.has("A"), false);
@@ -290,10 +290,28 @@ test("a worker's tasks done counts what it was given, ran and reported; not a re
   submit(s, [task("A", [], { workers: ["w1"] }), task("B", [], { workers: ["w1"] })]);
   finish(s, "w1", "A");
   assert.equal(s.workers.get("w1")!.tasksDone, 1);
-  s.taskFinished("w1", "B", 8, 0, undefined, true); // held: it ran nothing
+  feed(s, { op: "task-finished", worker: "w1", key: "B", nbytes: 8, duration: 0, value: undefined, held: true }); // held: it ran nothing
   assert.equal(s.tasks.get("B")!.state, "memory");
   assert.equal(s.workers.get("w1")!.tasksDone, 1);
-  s.taskFinished("w2", "B", 8, 1); // never given B: a claim, not a run
+  feed(s, { op: "task-finished", worker: "w2", key: "B", nbytes: 8, duration: 1 }); // never given B: a claim, not a run
   assert.equal(s.workers.get("w2")!.tasksDone, 0);
-  s.takeInstructions();
+  take(s);
+});
+
+test("a replica reported with another size updates every holder's byte count, which returns to 0 when the result is released", () => {
+  const s = cluster(["w1", "w2"]);
+  feed(s, { op: "update-data", client: "c", entries: [{ key: "x", worker: "addr-w1", nbytes: 1 }] });
+  submit(s, [task("y", ["x"], { workers: ["w2"] })], []);
+  // w2 fetched x and measured 50 bytes: the size of x is 50 wherever it is held.
+  feed(s, { op: "add-keys", worker: "w2", keys: [{ key: "x", nbytes: 50 }] });
+  assert.deepEqual(
+    [...s.workers.values()].map((w) => w.nbytes),
+    [50, 50],
+  );
+  finish(s, "w2", "y", 0);
+  feed(s, { op: "release-keys", client: "c", keys: ["x"] });
+  assert.deepEqual(
+    [...s.workers.values()].map((w) => w.nbytes),
+    [0, 0],
+  );
 });

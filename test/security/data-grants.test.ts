@@ -31,20 +31,30 @@ describe("the ticket HMAC", () => {
       }
     }
     const key = new TicketKey("per-worker-secret");
-    const t = key.ticket("get", "reader", "inc-1");
+    const t = key.ticket("get", "reader", "inc-1", 90_000);
     assert.equal(
       t,
-      createHmac("sha256", "per-worker-secret")
-        .update("get\nreader\ninc-1")
+      `${createHmac("sha256", "per-worker-secret")
+        .update(`get\nreader\ninc-1\n${(90_000).toString(36)}`)
         .digest()
         .subarray(0, 16)
-        .toString("base64url"),
+        .toString("base64url")}.${(90_000).toString(36)}`,
     );
-    assert.ok(key.check("get", "reader", "inc-1", t));
-    assert.ok(!key.check("put", "reader", "inc-1", t), "a read ticket is no store ticket");
-    assert.ok(!key.check("get", "other", "inc-1", t), "a ticket is for its reader only");
-    assert.ok(!key.check("get", "reader", "inc-2", t), "a ticket is for its key only");
-    assert.ok(!new TicketKey("another-worker").check("get", "reader", "inc-1", t), "a ticket is for its worker only");
+    assert.equal(key.check("get", "reader", "inc-1", t, 1_000), "valid");
+    assert.equal(key.check("get", "reader", "inc-1", t, 90_001), "expired", "a ticket expires");
+    assert.equal(key.check("put", "reader", "inc-1", t, 0), "invalid", "a read ticket is no store ticket");
+    assert.equal(key.check("get", "other", "inc-1", t, 0), "invalid", "a ticket is for its reader only");
+    assert.equal(key.check("get", "reader", "inc-2", t, 0), "invalid", "a ticket is for its key only");
+    assert.equal(
+      new TicketKey("another-worker").check("get", "reader", "inc-1", t, 0),
+      "invalid",
+      "a ticket is for its worker only",
+    );
+    // Its expiry is under the MAC: a holder of an expired ticket cannot push the expiry later.
+    const later = `${t.slice(0, 23)}${(10 ** 12).toString(36)}`;
+    assert.equal(key.check("get", "reader", "inc-1", later, 90_001), "invalid");
+    for (const junk of [t.slice(0, 22), `${t.slice(0, 22)}.`, `${t}x`.repeat(3), 42, undefined])
+      assert.equal(key.check("get", "reader", "inc-1", junk, 0), "invalid", String(junk));
   });
 });
 
@@ -109,7 +119,7 @@ describe("per-worker data credentials", () => {
     for (const token of [
       undefined,
       welcome.dataToken,
-      opener("get", new TicketKey(welcome.dataSecret).ticket("get", "evil", result.key), result.key),
+      opener("get", new TicketKey(welcome.dataSecret).ticket("get", "evil", result.key, 1e12), result.key),
     ]) {
       const { h, answer } = await open(a!.address, "evil", token);
       assert.equal(answer?.op, "refused", `hello token ${String(token)}: ${JSON.stringify(answer)}`);
@@ -149,7 +159,7 @@ describe("per-worker data credentials", () => {
         op: "get-data",
         id: 3,
         keys: [granted.key],
-        tickets: [new TicketKey(welcome.dataSecret).ticket("get", "evil", granted.key)],
+        tickets: [new TicketKey(welcome.dataSecret).ticket("get", "evil", granted.key, 1e12)],
       } as Message,
     ]);
     await shutOut(h, /get-data without a valid ticket/);

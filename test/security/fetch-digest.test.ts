@@ -12,6 +12,7 @@ import { timingSafeSecretEquals } from "../../node/platform/secrets.js";
 import { WorkerGroup } from "../../node/hosts/worker-group.js";
 import { setLogger, type Logger } from "../../src/internal.js";
 import { CLIENT, TAB, WORKER } from "./cluster.js";
+import { waitFor } from "../helpers/wait-for.js";
 
 /** A result too big to travel inline with key-in-memory: readers fetch it from its holders. */
 const big = (n: number) => `${n}:`.padEnd(20_000, "x");
@@ -91,18 +92,14 @@ describe("fetchers check the digest of verified results", () => {
     return { f };
   }
 
-  async function until(what: string, ok: () => Promise<boolean>, ms = 15_000): Promise<void> {
-    const end = Date.now() + ms;
-    while (!(await ok())) {
-      if (Date.now() > end) assert.fail(`timed out waiting for: ${what}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-
   test("a client (trusted) that is served forged bytes discards them, gets the right value, and the liar is banned", async () => {
     const { f } = await onSly(7, 1);
     assert.equal(await f, big(7));
-    await until("the sly worker is banned", async () => (await workerNamed("sly-")) === undefined);
+    await waitFor(async () => (await workerNamed("sly-")) === undefined, {
+      timeout: 15_000,
+      interval: 50,
+      message: "the sly worker is banned",
+    });
     assert.ok(
       warnings.some((w) => /client .* says .* served bytes for .* banned it/.test(w)),
       warnings.join("\n"),
@@ -137,7 +134,11 @@ describe("fetchers check the digest of verified results", () => {
       assert.equal(t?.trusted, true);
       const length = client.with({ workers: [t!.id], pure: false }).submit((s: string) => s.length, f);
       assert.equal(await length, big(5).length);
-      await until("the sly worker is banned", async () => (await workerNamed("sly-")) === undefined);
+      await waitFor(async () => (await workerNamed("sly-")) === undefined, {
+        timeout: 15_000,
+        interval: 50,
+        message: "the sly worker is banned",
+      });
       assert.ok(
         warnings.some((w) => /worker trusted-.* says .* served bytes for .* banned it/.test(w)),
         warnings.join("\n"),

@@ -1,7 +1,8 @@
 // The relay (issue 20, Build 5), attacked over real loopback sockets on a scheduler that serves the
 // worker page: callers need a connected member's own credential and reach only admitted workers'
 // addresses (a port scan through it fails), each once its data server answered the scheduler's
-// challenge there; a caller is capped at a hello's size and a bounded queue until the far end
+// challenge there, and reach a tab's relay slot only once the worker claiming it answered the
+// challenge through it (never after that listener left); a caller is capped at a hello's size and a bounded queue until the far end
 // answers, one address holds a bounded number of relay sockets. Honest relayed work still finishes right.
 
 import assert from "node:assert/strict";
@@ -10,7 +11,7 @@ import { Client } from "../../node/index.js";
 import { startNetworkScheduler, type NetworkScheduler } from "../../node/servers/page-server.js";
 import { RELAY_MAX_PER_ADDRESS } from "../../node/servers/relay-hub.js";
 import { WorkerGroup } from "../../node/hosts/worker-group.js";
-import { consoleLogger, setLogger } from "../../src/internal.js";
+import { consoleLogger, PROTOCOL_VERSION, setLogger, type Message } from "../../src/internal.js";
 import { Hostile } from "./hostile.js";
 import { CLIENT, TAB, WORKER } from "./cluster.js";
 
@@ -107,13 +108,87 @@ describe("the relay", () => {
     assert.equal(info?.code, 1009, JSON.stringify(info));
   });
 
+  /**
+   * A tab-token worker whose data server listens at relay slot `slot` over raw sockets, claiming
+   * `address` (default: that slot on this hub): it takes the first `accept` pipes, answering each
+   * hello with a welcome (so its own challenge passes), and leaves later ones waiting.
+   */
+  async function slotWorker(slot: string, name: string, accept: number, address?: string) {
+    const listener = await Hostile.open(`${http()}/relay-listen/${slot}?token=${TAB}`, "127.0.0.8");
+    let left = accept;
+    listener.ws.on("message", (data: ArrayBuffer, binary: boolean) => {
+      if (binary || left <= 0) return;
+      left--;
+      void (async () => {
+        const pipe = await Hostile.open(`${http()}/relay-accept/${Buffer.from(data).toString()}`, "127.0.0.8");
+        await pipe.next(); // the caller's hello (the scheduler's challenge)
+        pipe.send([{ op: "welcome", version: PROTOCOL_VERSION, id: `${name}-conn` } as Message]);
+      })();
+    });
+    const w = await Hostile.open(net.address, "127.0.0.8");
+    w.hello("worker", TAB, {
+      worker: {
+        address: address ?? `relay://${new URL(http()).host}/${slot}`,
+        kind: "browser",
+        nthreads: 1,
+        memoryLimit: 0,
+        resources: {},
+        name,
+      },
+    });
+    assert.equal((await w.next())?.op, "welcome");
+    return { listener, w };
+  }
+
   test("a caller waiting for a listener that never takes the pipe cannot queue more than 32 KiB at the hub", async () => {
-    const listener = await Hostile.open(`${http()}/relay-listen/never-accepts?token=${TAB}`);
+    // A tab whose data server answered the scheduler's challenge at its slot, then takes no pipe.
+    const { listener, w } = await slotWorker("never-accepts", "stalls", 1);
     const caller = await Hostile.open(`${http()}/relay/never-accepts?token=${credential}`);
     for (let i = 0; i < 12; i++) caller.sendBytes(new Uint8Array(4000));
     const info = await caller.closedWithin(3000);
     assert.deepEqual(info, { code: 1009, reason: "too much sent before the far end answered" });
     listener.close();
+    w.close();
+  });
+
+  test("a tab's relay slot is reached only once the worker claiming it answered the scheduler's challenge there, and not after its listener left", async () => {
+    // A listener no worker claims: refused before any pipe.
+    const loner = await Hostile.open(`${http()}/relay-listen/unclaimed?token=${TAB}`, "127.0.0.8");
+    assert.match(
+      (await Hostile.refusal(`${http()}/relay/unclaimed?token=${credential}`))!,
+      /^HTTP 403 relay slot "unclaimed" is no worker's/,
+    );
+    // A worker claiming a slot where someone else listens (who does not answer its challenge): refused.
+    const squatted = await Hostile.open(`${http()}/relay-listen/squatted?token=${TAB}`, "127.0.0.9");
+    const claimer = await Hostile.open(net.address, "127.0.0.8");
+    claimer.hello("worker", TAB, {
+      worker: {
+        address: `relay://${new URL(http()).host}/squatted`,
+        kind: "browser",
+        nthreads: 1,
+        memoryLimit: 0,
+        resources: {},
+        name: "claimer",
+      },
+    });
+    assert.equal((await claimer.next())?.op, "welcome");
+    // The challenge's pipe is offered to the squatter, which never takes it: callers wait for the outcome, then are refused.
+    assert.match(
+      (await Hostile.refusal(`${http()}/relay/squatted?token=${credential}`))!,
+      /^HTTP 403 relay slot "squatted" is no worker's/,
+    );
+    // A worker whose data server answered at its slot is reached…
+    const honest = await slotWorker("answers", "answers", 1);
+    assert.equal(await Hostile.refusal(`${http()}/relay/answers?token=${credential}`), null);
+    // …until its listener leaves: whoever listens there next is not vouched for.
+    honest.listener.close();
+    await honest.listener.closed;
+    const thief = await Hostile.open(`${http()}/relay-listen/answers?token=${TAB}`, "127.0.0.9");
+    assert.match(
+      (await Hostile.refusal(`${http()}/relay/answers?token=${credential}`))!,
+      /^HTTP 403 relay slot "answers" is no worker's/,
+    );
+    for (const h of [loner, squatted, claimer, honest.w, thief]) h.close();
   });
 
   test(`one address holds at most ${RELAY_MAX_PER_ADDRESS} relay sockets; other addresses are not affected`, async () => {

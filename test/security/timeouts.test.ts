@@ -26,6 +26,7 @@ describe("workers that hold work hostage", () => {
       tabToken: TAB,
       compareSecret: timingSafeSecretEquals,
       untrustedTaskTimeoutMs: 800,
+      stealAnswerTimeoutMs: 1_000,
     });
     client = await Client.connect(scheduler.address, { token: CLIENT });
   });
@@ -118,6 +119,53 @@ describe("workers that hold work hostage", () => {
       );
     } finally {
       h.close();
+      await workers.close();
+    }
+  });
+
+  test("a worker that ignores steal-requests loses its queue to an idle worker, keeps its connection, and the job finishes right", async () => {
+    // A peer with the worker token (trusted: no default timeout) that takes tasks and answers nothing, steal-requests included.
+    const h = await Hostile.open(scheduler.address, "127.0.7.3");
+    h.hello("worker", WORKER, {
+      worker: { address: "ws://127.0.0.1:2", kind: "node", nthreads: 1, memoryLimit: 0, resources: {}, name: "sloth" },
+    });
+    assert.equal((await h.next())?.op, "welcome");
+    let tasks = 0;
+    let steals = 0;
+    const reading = (async () => {
+      while (h.isOpen) {
+        const m = (await h.next(500)) as { op: string } | null;
+        if (m?.op === "compute-task") tasks++;
+        if (m?.op === "steal-request") steals++;
+      }
+    })();
+    const xs = Array.from({ length: 20 }, (_, i) => i);
+    const futures = client.map((x: number) => x * 7, xs, { pure: false });
+    while (tasks < xs.length) await new Promise((r) => setTimeout(r, 20));
+    const workers = new WorkerGroup({
+      scheduler: scheduler.address,
+      listen: "ws://127.0.0.1:0",
+      kind: "node",
+      namePrefix: "thief",
+      token: WORKER,
+      logLevel: "silent",
+    });
+    try {
+      await workers.grow(1);
+      assert.deepEqual(
+        await Promise.all(futures),
+        xs.map((x) => x * 7),
+      );
+      assert.ok(steals > 0, "the idle worker's arrival made the scheduler ask the sloth for tasks back");
+      assert.equal(h.isOpen, true, "it was not disconnected, only relieved of its queue");
+      const story = await client.story(futures[xs.length - 1]!.key);
+      assert.ok(
+        story.some((e) => /sloth did not answer a steal-request within 1000 ms/.test(e.note ?? "")),
+        JSON.stringify(story),
+      );
+    } finally {
+      h.close();
+      await reading;
       await workers.close();
     }
   });

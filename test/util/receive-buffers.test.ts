@@ -20,18 +20,10 @@ import {
   type Message,
 } from "../../src/internal.js";
 import { Harness } from "../comm/conformance.js";
+import { waitFor } from "../helpers/wait-for.js";
 
 const SIZE = SPARE_MIN_BYTES * 2;
 const PAGE = 4096;
-
-/** Waits (real timers) until `cond` holds, failing after `ms`. */
-async function until(cond: () => boolean, what: string, ms = 5000): Promise<void> {
-  const end = performance.now() + ms;
-  while (!cond()) {
-    if (performance.now() > end) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 1));
-  }
-}
 
 /** Lets the preparation run for a while (it touches pages a few ms per timer turn). */
 async function turns(n: number): Promise<void> {
@@ -75,10 +67,10 @@ test("buffers for incoming frames, in this thread", async (t) => {
       first.fill(1); // what a frame leaves in its buffer must never show in another
       const second = receiveBuffer(SIZE);
       second.fill(2);
-      await until(
-        () => receiveBufferStats().spareBytes === SIZE && receiveBufferStats().untouchedBytes === 0,
-        "a spare of the size, touched",
-      );
+      await waitFor(() => receiveBufferStats().spareBytes === SIZE && receiveBufferStats().untouchedBytes === 0, {
+        message: "a spare of the size, touched",
+        interval: 1,
+      });
       const before = receiveBufferStats();
       const third = receiveBuffer(SIZE);
       const after = receiveBufferStats();
@@ -94,7 +86,7 @@ test("buffers for incoming frames, in this thread", async (t) => {
       );
       assert.equal(after.spareBytes, 0, "no longer waiting once taken");
       // Taking it asked for the next one.
-      await until(() => receiveBufferStats().spareBytes === SIZE, "the next spare");
+      await waitFor(() => receiveBufferStats().spareBytes === SIZE, { message: "the next spare", interval: 1 });
     },
   );
 
@@ -102,7 +94,7 @@ test("buffers for incoming frames, in this thread", async (t) => {
     const big = SPARE_MIN_BYTES * 16; // 128 MiB: several turns of touching
     receiveBuffer(big);
     receiveBuffer(big);
-    await until(() => receiveBufferStats().spareBytes === big, "a spare being prepared");
+    await waitFor(() => receiveBufferStats().spareBytes === big, { message: "a spare being prepared", interval: 1 });
     assert.ok(receiveBufferStats().untouchedBytes > 0, "still being touched");
     const before = receiveBufferStats().fromSpare;
     const taken = receiveBuffer(big);
@@ -124,7 +116,10 @@ test("buffers for incoming frames, in this thread", async (t) => {
       await turns(20);
       assert.equal(receiveBufferStats().spareBytes, 0, "waits for the frame");
       endReceive(frame.byteLength);
-      await until(() => receiveBufferStats().spareBytes === SIZE, "a spare once the frame is in");
+      await waitFor(() => receiveBufferStats().spareBytes === SIZE, {
+        message: "a spare once the frame is in",
+        interval: 1,
+      });
     },
   );
 
@@ -143,7 +138,10 @@ test("buffers for incoming frames, in this thread", async (t) => {
     assert.equal(receiveBufferStats().spareBytes, 0);
     reader.abort();
     assert.equal(reader.inProgress, false);
-    await until(() => receiveBufferStats().spareBytes === SIZE, "a spare once the frame is abandoned");
+    await waitFor(() => receiveBufferStats().spareBytes === SIZE, {
+      message: "a spare once the frame is abandoned",
+      interval: 1,
+    });
   });
 
   await t.test("turned off (MESHWORK_RECEIVE_AHEAD=0), every frame gets a new buffer", async () => {
@@ -155,7 +153,10 @@ test("buffers for incoming frames, in this thread", async (t) => {
     assert.equal(receiveBufferStats().fromSpare, before.fromSpare);
     setReceiveAhead(true);
     receiveBuffer(SIZE);
-    await until(() => receiveBufferStats().spareBytes === SIZE, "a spare once turned on again");
+    await waitFor(() => receiveBufferStats().spareBytes === SIZE, {
+      message: "a spare once turned on again",
+      interval: 1,
+    });
   });
 
   await t.test("a worker's budget bounds what is prepared", async () => {
@@ -169,10 +170,16 @@ test("buffers for incoming frames, in this thread", async (t) => {
     assert.equal(receiveBufferStats().spareBytes, 0);
     setSpareBudget(() => SIZE);
     receiveBuffer(SIZE);
-    await until(() => receiveBufferStats().spareBytes === SIZE, "a spare once the budget allows");
+    await waitFor(() => receiveBufferStats().spareBytes === SIZE, {
+      message: "a spare once the budget allows",
+      interval: 1,
+    });
     setSpareBudget(() => 0); // the worker's results grew
     receiveBuffer(SIZE + PAGE); // a frame of another size: preparation looks again
-    await until(() => receiveBufferStats().spareBytes === 0, "spares given up when the budget shrinks");
+    await waitFor(() => receiveBufferStats().spareBytes === 0, {
+      message: "spares given up when the budget shrinks",
+      interval: 1,
+    });
   });
 });
 
@@ -209,7 +216,11 @@ test("frames of a recurring size over a real WebSocket arrive intact in prepared
     for (let i = 0; i < SIZE; i += 997)
       if (got[i] !== (i + round) % 251) assert.fail(`round ${round}: byte ${i} is ${got[i]}`);
     assert.equal(got[1], 0, "bytes between the marks are zero, as sent");
-    if (round >= 1) await until(() => receiveBufferStats().spareBytes >= SIZE, "a spare for the next round");
+    if (round >= 1)
+      await waitFor(() => receiveBufferStats().spareBytes >= SIZE, {
+        message: "a spare for the next round",
+        interval: 1,
+      });
   }
   assert.ok(
     receiveBufferStats().fromSpare - before.fromSpare >= 2,
@@ -228,16 +239,22 @@ test("a worker with a memory limit lends its own spares only what its results le
   try {
     own.take(SIZE);
     own.take(SIZE);
-    await until(() => own.stats().spareBytes === SIZE, "a spare within the budget");
+    await waitFor(() => own.stats().spareBytes === SIZE, { message: "a spare within the budget", interval: 1 });
     // 8 MB of results held on the worker leave 11.2 MiB below the threshold: too little for the spare.
     const held = client.submit((n: number) => new Float64Array(n).fill(1), 1_000_000);
     assert.equal((await held).length, 1_000_000);
     own.take(SIZE + PAGE); // a frame of another size: preparation looks again
-    await until(() => own.stats().spareBytes === 0, "the spare given up for the worker's results");
+    await waitFor(() => own.stats().spareBytes === 0, {
+      message: "the spare given up for the worker's results",
+      interval: 1,
+    });
     // The realm's buffers (links no member owns) never had the worker's budget.
     receiveBuffer(SIZE);
     receiveBuffer(SIZE);
-    await until(() => receiveBufferStats().spareBytes === SIZE, "no worker's budget on the realm's buffers");
+    await waitFor(() => receiveBufferStats().spareBytes === SIZE, {
+      message: "no worker's budget on the realm's buffers",
+      interval: 1,
+    });
   } finally {
     await worker.close(); // still holding the result
     await client.close();

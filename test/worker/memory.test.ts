@@ -26,7 +26,14 @@ class MapStore implements SpillStore {
 }
 
 const put = (w: WorkerState, key: string, bytes: number) =>
-  w.putData(key, new Uint8Array(bytes).fill(key.charCodeAt(0)), bytes);
+  w.handle({
+    op: "data-put",
+    key,
+    value: new Uint8Array(bytes).fill(key.charCodeAt(0)),
+    nbytes: bytes,
+    stimulus: "test",
+  });
+const free = (w: WorkerState, keys: string[]) => w.handle({ op: "free-keys", keys, stimulus: "test" });
 
 test("above 60 % of the limit the least recently used results spill; reading one brings it back", () => {
   const store = new MapStore();
@@ -43,7 +50,7 @@ test("above 60 % of the limit the least recently used results spill; reading one
   assert.equal(a[29], "a".charCodeAt(0));
   assert.deepEqual([...store.stored.keys()], ["c"]);
   assert.deepEqual([w.memory, w.spilledBytes], [60, 30]);
-  w.freeKeys(["c"]); // freeing a spilled result removes it from the store
+  free(w, ["c"]); // freeing a spilled result removes it from the store
   assert.deepEqual([store.stored.size, w.spilledBytes, w.holds("c")], [0, 0, false]);
 });
 
@@ -54,7 +61,7 @@ test("without a store, or with one result bigger than the room, the worker pause
   assert.equal(w.paused, false);
   put(w, "c", 10); // 85 > 80
   assert.equal(w.paused, true);
-  w.freeKeys(["a"]);
+  free(w, ["a"]);
   assert.equal(w.paused, false);
   const s = new WorkerState("self", { limit: 100, spill: new MapStore() });
   put(s, "x", 90); // alone and too big to fit under the target: it stays, and the worker pauses

@@ -2,20 +2,28 @@
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { WorkerState, serialize, type ComputeTask, type DepLocation } from "../../src/internal.js";
-import { FETCH_BATCH_BYTES } from "../../src/worker/state.js";
+import { WorkerState, serialize, type DepLocation } from "../../src/internal.js";
+import type { ErrorData } from "../../src/errors.js";
+import { FETCH_BATCH_BYTES, type WorkerEvent, type WorkerTask } from "../../src/worker/state.js";
+import type { Serialized } from "../../src/protocol/refs.js";
 
 const SELF = "addr-self";
 const BOOM = { name: "TypeError", message: "boom" };
+/** The stimulus id of every event here (the state only records it). */
+const STIMULUS = "test";
 
-function compute(key: string, deps: DepLocation[] = [], priority: number[] = [0]): ComputeTask {
+function compute(key: string, deps: DepLocation[] = [], priority: number[] = [0]): WorkerEvent {
   return {
     op: "compute-task",
-    key,
-    fn: { kind: "source", id: "fn-inc" },
-    args: serialize([key]).payload,
-    deps,
-    priority,
+    task: {
+      op: "compute-task",
+      key,
+      fn: { kind: "source", id: "fn-inc" },
+      args: serialize([key]).payload,
+      deps,
+      priority,
+    },
+    stimulus: STIMULUS,
   };
 }
 
@@ -27,6 +35,37 @@ function arrived(values: Record<string, number>): Map<string, { value: unknown; 
   return new Map(Object.entries(values).map(([k, v]) => [k, { value: v, nbytes: 8 }]));
 }
 
+// The other events, as the shell makes them.
+const dataArrived = (
+  from: string,
+  values: Map<string, { value: unknown; nbytes: number }>,
+  missing: string[],
+): WorkerEvent => ({ op: "data-arrived", from, values, missing, stimulus: STIMULUS });
+const fetchFailed = (from: string, keys: string[]): WorkerEvent => ({
+  op: "fetch-failed",
+  from,
+  keys,
+  stimulus: STIMULUS,
+});
+const putData = (key: string, value: unknown, nbytes: number): WorkerEvent => ({
+  op: "data-put",
+  key,
+  value,
+  nbytes,
+  stimulus: STIMULUS,
+});
+const freeKeys = (keys: string[]): WorkerEvent => ({ op: "free-keys", keys, stimulus: STIMULUS });
+const taskDone = (task: WorkerTask, value: unknown, nbytes: number, duration: number, inline?: Serialized) =>
+  ({ op: "task-done", task, value, nbytes, duration, inline, stimulus: STIMULUS }) as WorkerEvent;
+const taskErred = (task: WorkerTask, error: ErrorData): WorkerEvent => ({
+  op: "task-erred",
+  task,
+  error,
+  stimulus: STIMULUS,
+});
+const acquireReplicas = (keys: DepLocation[]): WorkerEvent => ({ op: "acquire-replicas", keys, stimulus: STIMULUS });
+const stealRequest = (keys: string[]): WorkerEvent => ({ op: "steal-request", keys, stimulus: STIMULUS });
+
 /** Runs every ready task to completion, returning keys in the order they ran. */
 function drain(w: WorkerState): string[] {
   const ran: string[] = [];
@@ -36,9 +75,8 @@ function drain(w: WorkerState): string[] {
 
 test("a compute-task with no dependencies is ready at once", () => {
   const w = new WorkerState(SELF);
-  w.computeTask(compute("A"));
+  assert.deepEqual(w.handle(compute("A")), []);
   assert.equal(w.tasks.get("A")!.state, "ready");
-  assert.deepEqual(w.takeInstructions(), []);
   const t = w.nextReady()!;
   assert.equal(t.key, "A");
   assert.equal(t.state, "executing");
@@ -47,65 +85,62 @@ test("a compute-task with no dependencies is ready at once", () => {
 
 test("nextReady returns tasks in priority order, lower priority array first", () => {
   const w = new WorkerState(SELF);
-  w.computeTask(compute("late", [], [1, 0]));
-  w.computeTask(compute("second", [], [0, 2]));
-  w.computeTask(compute("first", [], [0, 1]));
-  w.computeTask(compute("short", [], [0])); // a prefix sorts before longer arrays
+  w.handle(compute("late", [], [1, 0]));
+  w.handle(compute("second", [], [0, 2]));
+  w.handle(compute("first", [], [0, 1]));
+  w.handle(compute("short", [], [0])); // a prefix sorts before longer arrays
   assert.deepEqual(drain(w), ["short", "first", "second", "late"]);
 });
 
 test("missing dependencies are fetched with one request per peer, never from itself", () => {
   const w = new WorkerState(SELF);
-  w.computeTask(compute("T1", [dep("a", "p1"), dep("b", "p1", "p2"), dep("c", "p2")]));
-  w.computeTask(compute("T2", [dep("d", SELF, "p1"), dep("a", "p1")])); // a is already being fetched
-  assert.deepEqual(w.takeInstructions(), [
-    { kind: "fetch", from: "p1", keys: ["a", "b", "d"] },
-    { kind: "fetch", from: "p2", keys: ["c"] },
-  ]);
+  assert.deepEqual(
+    w.handle([
+      compute("T1", [dep("a", "p1"), dep("b", "p1", "p2"), dep("c", "p2")]),
+      compute("T2", [dep("d", SELF, "p1"), dep("a", "p1")]), // a is already being fetched
+    ]),
+    [
+      { kind: "fetch", from: "p1", keys: ["a", "b", "d"] },
+      { kind: "fetch", from: "p2", keys: ["c"] },
+    ],
+  );
   assert.deepEqual([w.tasks.get("T1")!.state, w.tasks.get("T2")!.state], ["waiting", "waiting"]);
   assert.equal(w.nextReady(), undefined);
-  assert.deepEqual(w.takeInstructions(), []); // fetches go out once
+  assert.deepEqual(w.handle([]), []); // fetches go out once
 });
 
 test("a dependency already held is not fetched", () => {
   const w = new WorkerState(SELF);
-  w.putData("a", 1, 8);
-  w.computeTask(compute("T", [dep("a", "p1")]));
-  assert.deepEqual(w.takeInstructions(), []);
+  w.handle(putData("a", 1, 8));
+  assert.deepEqual(w.handle(compute("T", [dep("a", "p1")])), []);
   assert.equal(w.tasks.get("T")!.state, "ready");
 });
 
 test("dataArrived stores the value, sends add-keys and makes the waiting task ready", () => {
   const w = new WorkerState(SELF);
-  w.computeTask(compute("T", [dep("a", "p1"), dep("b", "p2")]));
-  w.takeInstructions();
-  w.dataArrived("p1", arrived({ a: 10 }), []);
-  assert.deepEqual(w.takeInstructions(), [{ kind: "send", msg: { op: "add-keys", keys: [{ key: "a", nbytes: 8 }] } }]);
+  w.handle(compute("T", [dep("a", "p1"), dep("b", "p2")]));
+  assert.deepEqual(w.handle(dataArrived("p1", arrived({ a: 10 }), [])), [
+    { kind: "send", msg: { op: "add-keys", keys: [{ key: "a", nbytes: 8 }] } },
+  ]);
   assert.equal(w.tasks.get("T")!.state, "waiting"); // b still missing
-  w.dataArrived("p2", arrived({ b: 20 }), []);
-  w.takeInstructions();
+  w.handle(dataArrived("p2", arrived({ b: 20 }), []));
   assert.deepEqual([w.data.get("a"), w.data.get("b"), w.memory], [10, 20, 16]);
   assert.deepEqual(drain(w), ["T"]);
 });
 
 test("data from a peer that was not asked for it is ignored", () => {
   const w = new WorkerState(SELF);
-  w.computeTask(compute("T", [dep("a", "p1")]));
-  w.takeInstructions();
-  w.dataArrived("p9", arrived({ a: 10, z: 1 }), []);
-  assert.deepEqual(w.takeInstructions(), []);
+  w.handle(compute("T", [dep("a", "p1")]));
+  assert.deepEqual(w.handle(dataArrived("p9", arrived({ a: 10, z: 1 }), [])), []);
   assert.equal(w.data.size, 0);
   assert.equal(w.tasks.get("T")!.state, "waiting");
 });
 
 test("a key the peer lacks is asked of the next holder, then reported as missing-data and the task dropped", () => {
   const w = new WorkerState(SELF);
-  w.computeTask(compute("T", [dep("a", "p1", "p2")]));
-  w.takeInstructions();
-  w.dataArrived("p1", new Map(), ["a"]);
-  assert.deepEqual(w.takeInstructions(), [{ kind: "fetch", from: "p2", keys: ["a"] }]);
-  w.dataArrived("p2", new Map(), ["a"]);
-  assert.deepEqual(w.takeInstructions(), [
+  w.handle(compute("T", [dep("a", "p1", "p2")]));
+  assert.deepEqual(w.handle(dataArrived("p1", new Map(), ["a"])), [{ kind: "fetch", from: "p2", keys: ["a"] }]);
+  assert.deepEqual(w.handle(dataArrived("p2", new Map(), ["a"])), [
     { kind: "send", msg: { op: "missing-data", key: "T", dep: "a", from: "p2" } },
   ]);
   assert.equal(w.tasks.has("T"), false);
@@ -114,25 +149,24 @@ test("a key the peer lacks is asked of the next holder, then reported as missing
 
 test("fetchFailed behaves like a peer saying the key is missing", () => {
   const w = new WorkerState(SELF);
-  w.computeTask(compute("T", [dep("a", "p1", "p2"), dep("b", "p1")]));
-  w.takeInstructions();
-  w.fetchFailed("p1", ["a", "b"]); // the connection to p1 broke
-  assert.deepEqual(w.takeInstructions(), [
-    { kind: "send", msg: { op: "missing-data", key: "T", dep: "b", from: "p1" } },
-    { kind: "fetch", from: "p2", keys: ["a"] },
-  ]);
+  w.handle(compute("T", [dep("a", "p1", "p2"), dep("b", "p1")]));
+  assert.deepEqual(
+    w.handle(fetchFailed("p1", ["a", "b"])), // the connection to p1 broke
+    [
+      { kind: "send", msg: { op: "missing-data", key: "T", dep: "b", from: "p1" } },
+      { kind: "fetch", from: "p2", keys: ["a"] },
+    ],
+  );
   assert.equal(w.tasks.has("T"), false);
   // a arriving later has nobody waiting for it: not stored, not announced.
-  w.dataArrived("p2", arrived({ a: 1 }), []);
-  assert.deepEqual(w.takeInstructions(), []);
+  assert.deepEqual(w.handle(dataArrived("p2", arrived({ a: 1 }), [])), []);
   assert.equal(w.data.has("a"), false);
 });
 
 test("freeKeys drops held data and the memory it counted", () => {
   const w = new WorkerState(SELF);
-  w.putData("a", 1, 100);
-  w.putData("b", 2, 50);
-  w.freeKeys(["a", "unknown"]);
+  w.handle([putData("a", 1, 100), putData("b", 2, 50)]);
+  w.handle(freeKeys(["a", "unknown"]));
   assert.deepEqual([...w.data.keys()], ["b"]);
   assert.equal(w.memory, 50);
   assert.equal(w.sizes.has("a"), false);
@@ -140,39 +174,33 @@ test("freeKeys drops held data and the memory it counted", () => {
 
 test("freeKeys drops waiting and ready tasks; nextReady skips them and late data is not kept", () => {
   const w = new WorkerState(SELF);
-  w.computeTask(compute("R1", [], [1]));
-  w.computeTask(compute("R2", [], [2]));
-  w.computeTask(compute("W", [dep("a", "p1")]));
-  w.takeInstructions();
-  w.freeKeys(["R1", "W"]);
+  w.handle([compute("R1", [], [1]), compute("R2", [], [2]), compute("W", [dep("a", "p1")])]);
+  w.handle(freeKeys(["R1", "W"]));
   assert.deepEqual([w.tasks.has("R1"), w.tasks.has("W")], [false, false]);
   assert.deepEqual(drain(w), ["R2"]);
-  w.dataArrived("p1", arrived({ a: 1 }), []);
-  assert.deepEqual(w.takeInstructions(), []);
+  assert.deepEqual(w.handle(dataArrived("p1", arrived({ a: 1 }), [])), []);
   assert.equal(w.data.has("a"), false);
 });
 
 test("a task freed while executing has its result discarded", () => {
   const w = new WorkerState(SELF);
-  w.computeTask(compute("A"));
+  w.handle(compute("A"));
   const t = w.nextReady()!;
-  w.freeKeys(["A"]);
+  w.handle(freeKeys(["A"]));
   assert.equal(t.state, "cancelled");
-  w.taskDone(t, 42, 8, 5);
-  assert.deepEqual(w.takeInstructions(), []);
+  assert.deepEqual(w.handle(taskDone(t, 42, 8, 5)), []);
   assert.deepEqual([w.data.has("A"), w.memory, w.tasks.has("A")], [false, 0, false]);
 });
 
 test("a task freed while executing and asked for again resumes, and its result is reported", () => {
   const w = new WorkerState(SELF);
-  w.computeTask(compute("A"));
+  w.handle(compute("A"));
   const t = w.nextReady()!;
-  w.freeKeys(["A"]);
-  w.computeTask(compute("A"));
+  w.handle(freeKeys(["A"]));
+  w.handle(compute("A"));
   assert.equal(t.state, "executing");
   assert.equal(w.nextReady(), undefined); // not queued a second time
-  w.taskDone(t, 42, 8, 5);
-  assert.deepEqual(w.takeInstructions(), [
+  assert.deepEqual(w.handle(taskDone(t, 42, 8, 5)), [
     { kind: "send", msg: { op: "task-finished", key: "A", nbytes: 8, duration: 5, value: undefined } },
   ]);
   assert.equal(w.data.get("A"), 42);
@@ -180,11 +208,10 @@ test("a task freed while executing and asked for again resumes, and its result i
 
 test("taskDone stores the result and sends task-finished with nbytes, duration and inline value", () => {
   const w = new WorkerState(SELF);
-  w.computeTask(compute("A"));
+  w.handle(compute("A"));
   const t = w.nextReady()!;
   const inline = serialize(42).payload;
-  w.taskDone(t, 42, 8, 3, inline);
-  assert.deepEqual(w.takeInstructions(), [
+  assert.deepEqual(w.handle(taskDone(t, 42, 8, 3, inline)), [
     { kind: "send", msg: { op: "task-finished", key: "A", nbytes: 8, duration: 3, value: inline } },
   ]);
   assert.deepEqual([w.data.get("A"), w.memory, w.tasks.has("A")], [42, 8, false]);
@@ -192,17 +219,17 @@ test("taskDone stores the result and sends task-finished with nbytes, duration a
 
 test("taskErred sends task-erred and keeps no data", () => {
   const w = new WorkerState(SELF);
-  w.computeTask(compute("A"));
-  w.taskErred(w.nextReady()!, BOOM);
-  assert.deepEqual(w.takeInstructions(), [{ kind: "send", msg: { op: "task-erred", key: "A", error: BOOM } }]);
+  w.handle(compute("A"));
+  assert.deepEqual(w.handle(taskErred(w.nextReady()!, BOOM)), [
+    { kind: "send", msg: { op: "task-erred", key: "A", error: BOOM } },
+  ]);
   assert.deepEqual([w.data.has("A"), w.tasks.has("A")], [false, false]);
 });
 
 test("a compute-task for a key already held answers task-finished at once, saying it ran nothing (neither side counts it as done)", () => {
   const w = new WorkerState(SELF);
-  w.putData("A", 7, 24);
-  w.computeTask(compute("A"));
-  assert.deepEqual(w.takeInstructions(), [
+  w.handle(putData("A", 7, 24));
+  assert.deepEqual(w.handle(compute("A")), [
     { kind: "send", msg: { op: "task-finished", key: "A", nbytes: 24, duration: 0, held: true } },
   ]);
   assert.equal(w.tasksDone, 0);
@@ -214,8 +241,7 @@ test("a dependency the scheduler places on this worker but which is not here is 
   // With `from` naming this worker, the scheduler can drop its wrong record instead of resending
   // the task here again with the same `who`.
   const w = new WorkerState(SELF);
-  w.computeTask(compute("T", [dep("a", SELF)]));
-  assert.deepEqual(w.takeInstructions(), [
+  assert.deepEqual(w.handle(compute("T", [dep("a", SELF)])), [
     { kind: "send", msg: { op: "missing-data", key: "T", dep: "a", from: SELF } },
   ]);
   assert.equal(w.tasks.has("T"), false);
@@ -223,14 +249,13 @@ test("a dependency the scheduler places on this worker but which is not here is 
 
 test("a task dropped for a missing dependency fetches nothing more for itself", () => {
   const w = new WorkerState(SELF);
-  w.computeTask(compute("T", [dep("a"), dep("b", "p1")])); // a: the scheduler knows no holder
-  const out = w.takeInstructions();
+  const out = w.handle(compute("T", [dep("a"), dep("b", "p1")])); // a: the scheduler knows no holder
   assert.deepEqual(
     out.filter((i) => i.kind === "fetch"),
     [],
     `got ${JSON.stringify(out)}`,
   );
-  w.dataArrived("p1", arrived({ b: 1 }), []);
+  w.handle(dataArrived("p1", arrived({ b: 1 }), []));
   assert.equal(w.data.has("b"), false);
 });
 
@@ -238,9 +263,9 @@ test("fetches from one peer are split into requests of at most FETCH_BATCH_BYTES
   const w = new WorkerState(SELF);
   const MiB = 1 << 20;
   const big = (key: string, mib: number): DepLocation => ({ key, who: ["p"], nbytes: mib * MiB });
-  w.computeTask(compute("T", [big("a", 40), big("b", 20), big("c", 10), big("d", 100), big("e", 1)]));
+  const out = w.handle(compute("T", [big("a", 40), big("b", 20), big("c", 10), big("d", 100), big("e", 1)]));
   assert.equal(FETCH_BATCH_BYTES, 64 * MiB);
-  assert.deepEqual(w.takeInstructions(), [
+  assert.deepEqual(out, [
     { kind: "fetch", from: "p", keys: ["a", "b"] },
     { kind: "fetch", from: "p", keys: ["c"] },
     { kind: "fetch", from: "p", keys: ["d"] },
@@ -250,10 +275,10 @@ test("fetches from one peer are split into requests of at most FETCH_BATCH_BYTES
 
 test("acquire-replicas fetches copies and reports them with add-keys; one no holder has is reported as acquire-failed", () => {
   const w = new WorkerState(SELF);
-  w.acquireReplicas([dep("a", "p"), dep("b", "p")]);
-  assert.deepEqual(w.takeInstructions(), [{ kind: "fetch", from: "p", keys: ["a", "b"] }]);
-  w.dataArrived("p", arrived({ a: 1 }), ["b"]);
-  assert.deepEqual(w.takeInstructions(), [
+  assert.deepEqual(w.handle(acquireReplicas([dep("a", "p"), dep("b", "p")])), [
+    { kind: "fetch", from: "p", keys: ["a", "b"] },
+  ]);
+  assert.deepEqual(w.handle(dataArrived("p", arrived({ a: 1 }), ["b"])), [
     { kind: "send", msg: { op: "add-keys", keys: [{ key: "a", nbytes: 8 }] } },
     { kind: "send", msg: { op: "acquire-failed", keys: ["b"] } },
   ]);
@@ -263,16 +288,18 @@ test("acquire-replicas fetches copies and reports them with add-keys; one no hol
 
 test("a steal-request gives back tasks not started and keeps the running one", () => {
   const w = new WorkerState(SELF);
-  w.computeTask(compute("A", [], [0]));
-  w.computeTask(compute("B", [], [1]));
-  w.computeTask(compute("C", [dep("x", "p")], [2]));
-  w.takeInstructions();
+  w.handle([compute("A", [], [0]), compute("B", [], [1]), compute("C", [dep("x", "p")], [2])]);
   assert.equal(w.nextReady()!.key, "A");
-  w.stealRequest(["A", "B", "C", "gone"]);
-  assert.deepEqual(w.takeInstructions(), [
+  assert.deepEqual(w.handle(stealRequest(["A", "B", "C", "gone"])), [
     { kind: "send", msg: { op: "steal-response", stolen: ["B", "C"], kept: ["A", "gone"] } },
   ]);
   assert.equal(w.nextReady(), undefined, "B is not run here any more");
-  w.dataArrived("p", arrived({ x: 1 }), []);
+  w.handle(dataArrived("p", arrived({ x: 1 }), []));
   assert.equal(w.data.has("x"), false, "nobody here needs C's input now");
+});
+
+test("a task keeps the stimulus id of the event that made it, for tracing", () => {
+  const w = new WorkerState(SELF);
+  w.handle([compute("A"), { ...compute("B"), stimulus: "compute-task-7" }]);
+  assert.deepEqual([w.tasks.get("A")!.stimulus, w.tasks.get("B")!.stimulus], [STIMULUS, "compute-task-7"]);
 });

@@ -21,16 +21,14 @@ import {
   type GroupPartial,
 } from "../../src/xarray/kernels.js";
 import { zarrSumStats } from "../../src/io/zarr-reduce.js";
-import { startCluster, type TestCluster } from "../helpers/cluster.js";
+import { useCluster } from "../helpers/cluster.js";
 
 let tmp: string;
-let c: TestCluster;
+const c = useCluster({ workers: 2 });
 before(async () => {
   tmp = mkdtempSync(join(tmpdir(), "meshwork-groupby-"));
-  c = await startCluster({ workers: 2 });
 });
 after(async () => {
-  await c[Symbol.asyncDispose]();
   rmSync(tmp, { recursive: true, force: true });
 });
 

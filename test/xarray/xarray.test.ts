@@ -11,7 +11,7 @@ import { after, before, describe, test } from "node:test";
 import * as mw from "../../node/array.js";
 import { AlignmentError, LabelError, StoreError, FormatError, ArgumentError } from "../../node/index.js";
 import { DataArray, type Dataset, openDataset, openMfDataset } from "../../node/xarray.js";
-import { startCluster, type TestCluster } from "../helpers/cluster.js";
+import { startCluster, useCluster } from "../helpers/cluster.js";
 import { expectedArray, expectedDType, fixture, pythonWith } from "../io/fixtures.js";
 
 const sync = { scheduler: "sync" } as const;
@@ -38,15 +38,13 @@ function assertClose(actual: DataArray, name: string, rtol = 0, atol = 0): void 
 const F32 = 2e-6; // float32 sums accumulated in float64 here, pairwise in float32 by NumPy
 
 let tmp: string;
-let c: TestCluster;
+const c = useCluster({ workers: 2 });
 let ds: Dataset;
 before(async () => {
   tmp = mkdtempSync(join(tmpdir(), "meshwork-xarray-"));
-  c = await startCluster({ workers: 2 });
   ds = await openDataset(fixture("xr/climate.zarr"));
 });
 after(async () => {
-  await c[Symbol.asyncDispose]();
   rmSync(tmp, { recursive: true, force: true });
 });
 

@@ -23,10 +23,13 @@ import {
 
 // Helpers the generated code may call. NumPy's maximum/minimum propagate NaN; integer powers wrap
 // like NumPy's (exponentiation by squaring in 32 bits), and negative integer exponents give 0.
+// Not Math.max/min: on equal operands (0 and -0) NumPy keeps the first, Math.max prefers +0.
 function fmax(a: number, b: number): number {
+  // biome-ignore lint/complexity/useMathMinMax: NumPy's tie rule for signed zeros (see above)
   return a !== a ? a : b !== b ? b : a >= b ? a : b;
 }
 function fmin(a: number, b: number): number {
+  // biome-ignore lint/complexity/useMathMinMax: NumPy's tie rule for signed zeros (see above)
   return a !== a ? a : b !== b ? b : a <= b ? a : b;
 }
 function ipow(a: number, b: number): number {
@@ -281,7 +284,7 @@ function tiledRows(
   if (both) L.push(load(reduce, "acc", "po_0"));
   else if (reduce && innerReduced) L.push(U.map((u) => load(reduce, `acc_${u}`, `po_0 + do_${u}`)).join(" "));
   // Columns where no row had NaN, counted once for every row (see foldGroup).
-  const shared = reduce !== null && reduce.counted && innerReduced && !both;
+  const shared = reduce?.counted === true && innerReduced && !both;
   if (shared) L.push(`let gn = 0;`);
   L.push(`for (let i1 = jb; i1 < je; i1++) {`);
   for (const u of U) {

@@ -5,20 +5,22 @@
 // typed arrays. Numbers are copied as bytes, dictionary indices gathered into the output, strings
 // stay UTF-8 bytes and offsets. Anything else (nested columns, booleans, INT96, delta and
 // byte-stream-split encodings) is left to hyparquet: decodeFlatChunk returns null for it.
+// walkPages is the page loop itself, shared with the counting scan (parquet-count.ts), which
+// looks at each page's values where they lie instead of gathering them into a column.
 
-import type { ColumnMetaData, Compressors, SchemaElement } from "hyparquet";
+import type { ColumnMetaData, CompressionCodec, Compressors, SchemaElement } from "hyparquet";
 import { parquetHeader } from "hyparquet/src/column.js";
 import { decompressPage } from "hyparquet/src/datapage.js";
 import { FormatError } from "../../errors.js";
 import { Column, type Values } from "../column.js";
 import { storageOf, type DType } from "../dtypes.js";
+import { levelsAllOnes, plainValues, readDictionary, readHybrid, WIDTH, type Dictionary } from "./parquet-encodings.js";
+import { snappyInto } from "./snappy.js";
 
-/** Physical types decoded here, with their width in bytes (BYTE_ARRAY: variable). */
-const WIDTH: Record<string, number> = { INT32: 4, INT64: 8, FLOAT: 4, DOUBLE: 8, BYTE_ARRAY: 0 };
 const ENCODINGS = new Set(["PLAIN", "PLAIN_DICTIONARY", "RLE_DICTIONARY", "RLE", "BIT_PACKED"]);
 
 /** Not decoded here (an encoding met in a page that the chunk's metadata did not list): the caller falls back to hyparquet. */
-class Unsupported extends Error {}
+export class Unsupported extends Error {}
 
 /** Whether decodeFlatChunk handles a column chunk, from the footer alone. */
 export function flatChunkSupported(element: SchemaElement, meta: ColumnMetaData, type: DType): boolean {
@@ -29,12 +31,210 @@ export function flatChunkSupported(element: SchemaElement, meta: ColumnMetaData,
   return meta.encodings.every((e) => ENCODINGS.has(e));
 }
 
-/** A dictionary page's values: typed values for numbers; bytes and offsets for strings. */
-interface Dictionary {
-  values: Values | null;
-  bytes: Uint8Array | null;
-  offsets: Int32Array | null;
-  size: number;
+/**
+ * Pages are decompressed into one buffer per thread, reused page after page (decoding is
+ * synchronous, and every consumer copies or has finished with a page before the next one), so a
+ * chunk costs no allocation per page and the page stays in cache while it is read. Pages past
+ * this size get a buffer of their own rather than keeping a huge one alive.
+ */
+const MAX_SCRATCH = 16 * 1024 * 1024;
+let scratch = new Uint8Array(0);
+
+function scratchBytes(n: number): Uint8Array {
+  if (n > MAX_SCRATCH) return new Uint8Array(n);
+  if (scratch.length < n) scratch = new Uint8Array(Math.max(n, Math.min(MAX_SCRATCH, 2 * scratch.length)));
+  return scratch.subarray(0, n);
+}
+
+/**
+ * Snappy pages that shrank by less than this fraction are mostly literals (numbers that do not
+ * compress): meshwork's decoder copies them in bulk (snappy.ts). Pages that compressed well are
+ * mostly short back-references, which hysnappy's WebAssembly loop does faster than JavaScript.
+ */
+const SNAPPY_LITERAL_SHARE = 0.8;
+
+function decompress(body: Uint8Array, size: number, codec: CompressionCodec, compressors: Compressors): Uint8Array {
+  if (codec === "UNCOMPRESSED") {
+    if (body.length !== size) throw new FormatError(`an uncompressed page holds ${body.length} bytes, not ${size}`);
+    return body;
+  }
+  if (codec === "SNAPPY" && body.length >= SNAPPY_LITERAL_SHARE * size) {
+    const out = scratchBytes(size);
+    snappyInto(body, out);
+    return out;
+  }
+  return decompressPage(body, size, codec, compressors);
+}
+
+/** One data page as walkPages hands it on (its bytes may be reused once the callback returns). */
+export interface DataPage {
+  /** The page's bytes, decompressed. */
+  bytes: Uint8Array;
+  /** Where its values start in `bytes` (after the v1 definition levels). */
+  at: number;
+  /** Rows in the page, null or not. */
+  n: number;
+  /** Values the page holds (rows not null). */
+  present: number;
+  /** Definition levels (1: a value) of the rows when some are null, else null. */
+  defs: Int32Array | null;
+  encoding: "PLAIN" | "DICTIONARY";
+}
+
+/**
+ * Walks a column chunk's pages (its bytes from the dictionary page or first data page on) of
+ * `rows` rows: the dictionary to `onDictionary`, each data page, with the row it starts at, to
+ * `onPage`. Throws Unsupported for what only hyparquet decodes, FormatError for a broken chunk.
+ */
+export function walkPages(
+  chunk: Uint8Array,
+  rows: number,
+  optional: boolean,
+  meta: ColumnMetaData,
+  compressors: Compressors,
+  where: string,
+  onDictionary: (bytes: Uint8Array, n: number) => void,
+  onPage: (page: DataPage, row: number) => void,
+): void {
+  let row = 0;
+  const reader = { view: new DataView(chunk.buffer, chunk.byteOffset, chunk.byteLength), offset: 0 };
+  let defs = new Int32Array(0);
+  while (row < rows) {
+    if (reader.offset >= chunk.byteLength)
+      throw new FormatError(`${where}: the column chunk ends after ${row} of ${rows} rows`);
+    const header = parquetHeader(reader);
+    const body = chunk.subarray(reader.offset, reader.offset + header.compressed_page_size);
+    if (body.length < header.compressed_page_size)
+      throw new FormatError(`${where}: the column chunk ends after ${row} of ${rows} rows, inside a page`);
+    reader.offset += header.compressed_page_size;
+    if (header.type === "DICTIONARY_PAGE") {
+      const n = header.dictionary_page_header!.num_values;
+      onDictionary(decompress(body, header.uncompressed_page_size, meta.codec, compressors), n);
+      continue;
+    }
+    if (header.type !== "DATA_PAGE" && header.type !== "DATA_PAGE_V2") continue; // index pages
+    let bytes: Uint8Array;
+    let n: number;
+    let encoding: string;
+    let v2defs: Uint8Array | null = null;
+    if (header.type === "DATA_PAGE") {
+      const h = header.data_page_header!;
+      n = h.num_values;
+      encoding = h.encoding;
+      if (optional && h.definition_level_encoding !== "RLE") throw new Unsupported();
+      bytes = decompress(body, header.uncompressed_page_size, meta.codec, compressors);
+    } else {
+      const h = header.data_page_header_v2!;
+      n = h.num_values;
+      encoding = h.encoding;
+      if (h.repetition_levels_byte_length) throw new Unsupported();
+      const levels = h.definition_levels_byte_length;
+      v2defs = body.subarray(0, levels);
+      const rest = body.subarray(levels);
+      bytes =
+        h.is_compressed === false
+          ? rest
+          : decompress(rest, header.uncompressed_page_size - levels, meta.codec, compressors);
+    }
+    if (row + n > rows) throw new FormatError(`${where}: the pages hold more than the row group's ${rows} rows`);
+    if (encoding !== "PLAIN" && encoding !== "PLAIN_DICTIONARY" && encoding !== "RLE_DICTIONARY")
+      throw new Unsupported();
+
+    // Definition levels (max level 1): which of the page's rows have a value.
+    let at = 0;
+    let present = n;
+    if (optional) {
+      // v1: a 4-byte length, then the levels; v2: the levels apart, before the compressed values.
+      let levels = v2defs;
+      let from = 0;
+      if (levels === null) {
+        if (bytes.length < 4) throw new FormatError(`${where}: a data page ends before its definition levels`);
+        const len = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(0, true);
+        if (4 + len > bytes.length) throw new FormatError(`${where}: a data page's definition levels run past it`);
+        levels = bytes;
+        from = 4;
+        at = 4 + len;
+      }
+      const to = v2defs === null ? at : levels.length;
+      if (!levelsAllOnes(levels, from, to, n)) {
+        if (defs.length < n) defs = new Int32Array(n);
+        present = readHybrid(levels, from, to, 1, defs.subarray(0, n), n, where);
+        if (present > n) throw new FormatError(`${where}: a page's definition levels are not 0 or 1`);
+      }
+    }
+    onPage(
+      {
+        bytes,
+        at,
+        n,
+        present,
+        defs: present < n ? defs : null,
+        encoding: encoding === "PLAIN" ? "PLAIN" : "DICTIONARY",
+      },
+      row,
+    );
+    row += n;
+  }
+}
+
+/** Dictionary indices of a page, in a buffer reused per thread. */
+let indices = new Int32Array(0);
+
+/** A dictionary-encoded page's indices (`present` of them), checked against the dictionary's size. */
+export function pageIndices(page: DataPage, dict: Dictionary | null, where: string): Int32Array {
+  if (!dict) throw new Unsupported(); // a dictionary page before the chunk's stated start (some writers): hyparquet finds it
+  const bitWidth = page.bytes[page.at];
+  if (bitWidth === undefined) throw new FormatError(`${where}: a dictionary-encoded page ends before its indices`);
+  if (bitWidth > 24) throw new Unsupported(); // more than 16M dictionary entries
+  if (indices.length < page.present) indices = new Int32Array(page.present);
+  const ix = indices.subarray(0, page.present);
+  if (bitWidth) readHybrid(page.bytes, page.at + 1, page.bytes.byteLength, bitWidth, ix, page.present, where);
+  else ix.fill(0);
+  for (let k = 0; k < ix.length; k++)
+    if (ix[k]! >= dict.size || ix[k]! < 0)
+      throw new FormatError(`${where}: a dictionary index ${ix[k]} past the dictionary's ${dict.size} values`);
+  return ix;
+}
+
+/**
+ * A page of numbers into `out` from index `base`, each value at its row (rows that are null are
+ * left as they were). `out` is of the column's storage type.
+ */
+export function numbersInto(
+  out: Values,
+  base: number,
+  page: DataPage,
+  dict: Dictionary | null,
+  physical: string,
+  where: string,
+): void {
+  const { n, defs } = page;
+  const width = WIDTH[physical]!;
+  if (page.encoding === "PLAIN") {
+    if (defs === null && out.BYTES_PER_ELEMENT === width) {
+      const need = n * width;
+      if (page.at + need > page.bytes.length)
+        throw new FormatError(`${where}: a PLAIN page holds fewer than its ${n} values`);
+      new Uint8Array(out.buffer, out.byteOffset + base * width, need).set(page.bytes.subarray(page.at, page.at + need));
+      return;
+    }
+    const src = plainValues(page.bytes, page.at, page.present, physical) as Float64Array;
+    const o = out as Float64Array;
+    if (defs === null) for (let i = 0; i < n; i++) o[base + i] = src[i]!;
+    else {
+      let k = 0;
+      for (let i = 0; i < n; i++) if (defs[i]) o[base + i] = src[k++]!;
+    }
+    return;
+  }
+  const ix = pageIndices(page, dict, where);
+  const dv = dict!.values as Float64Array;
+  const o = out as Float64Array;
+  if (defs === null) for (let i = 0; i < n; i++) o[base + i] = dv[ix[i]!]!;
+  else {
+    let k = 0;
+    for (let i = 0; i < n; i++) if (defs[i]) o[base + i] = dv[ix[k++]!]!;
+  }
 }
 
 /** Grows a string column's byte buffer as values arrive. */
@@ -84,264 +284,120 @@ function decode(
 ): Column {
   const physical = meta.type;
   const width = WIDTH[physical]!;
-  const optional = element.repetition_type === "OPTIONAL";
   const isString = physical === "BYTE_ARRAY";
-  const Ctor = storageOf(type);
-  // Numbers: the output's storage, and whether a page's bytes copy straight into it (same width).
-  const out = isString ? null : (new Ctor(rows) as Values);
-  const sameWidth = !isString && Ctor.BYTES_PER_ELEMENT === width;
-  const outBytes = out ? new Uint8Array(out.buffer, out.byteOffset, out.byteLength) : null;
+  const out = isString ? null : (new (storageOf(type))(rows) as Values);
   const sink = isString ? new ByteSink(Number(meta.total_uncompressed_size ?? 0)) : null;
   const offsets = isString ? new Int32Array(rows + 1) : null;
+  // Strings: while every page is dictionary-encoded, only each row's code (-1 where null); the
+  // column gathers its bytes when first asked for (grouping by it never asks). A PLAIN page (the
+  // writer's fallback past its dictionary's size) gathers the rows before it and ends this.
+  let codes = isString ? new Int32Array(rows) : null;
   let validity: Uint8Array | null = null;
   let nulls = 0;
   let dict: Dictionary | null = null;
-  let row = 0;
-  const reader = { view: new DataView(chunk.buffer, chunk.byteOffset, chunk.byteLength), offset: 0 };
-  let defs = new Int32Array(0);
-  let idx = new Int32Array(0);
-
-  while (row < rows) {
-    if (reader.offset >= chunk.byteLength)
-      throw new FormatError(`${where}: the column chunk ends after ${row} of ${rows} rows`);
-    const header = parquetHeader(reader);
-    const body = chunk.subarray(reader.offset, reader.offset + header.compressed_page_size);
-    if (body.length < header.compressed_page_size)
-      throw new FormatError(`${where}: the column chunk ends after ${row} of ${rows} rows, inside a page`);
-    reader.offset += header.compressed_page_size;
-    if (header.type === "DICTIONARY_PAGE") {
-      const n = header.dictionary_page_header!.num_values;
-      const page = decompressPage(body, header.uncompressed_page_size, meta.codec, compressors);
-      dict = readDictionary(page, n, physical, width, type);
-      continue;
-    }
-    if (header.type !== "DATA_PAGE" && header.type !== "DATA_PAGE_V2") continue; // index pages
-    let page: Uint8Array;
-    let n: number;
-    let encoding: string;
-    let defAt = 0; // where the definition levels start in `page`, or -1 for v2 (given apart)
-    let v2defs: Uint8Array | null = null;
-    if (header.type === "DATA_PAGE") {
-      const h = header.data_page_header!;
-      n = h.num_values;
-      encoding = h.encoding;
-      if (optional && h.definition_level_encoding !== "RLE") throw new Unsupported();
-      page = decompressPage(body, header.uncompressed_page_size, meta.codec, compressors);
-    } else {
-      const h = header.data_page_header_v2!;
-      n = h.num_values;
-      encoding = h.encoding;
-      if (h.repetition_levels_byte_length) throw new Unsupported();
-      const levels = h.definition_levels_byte_length;
-      v2defs = body.subarray(0, levels);
-      const rest = body.subarray(levels);
-      page =
-        h.is_compressed === false
-          ? rest
-          : decompressPage(rest, header.uncompressed_page_size - levels, meta.codec, compressors);
-      defAt = -1;
-    }
-    if (row + n > rows) throw new FormatError(`${where}: the pages hold more than the row group's ${rows} rows`);
-    const view = new DataView(page.buffer, page.byteOffset, page.byteLength);
-    const pr = { view, offset: 0 };
-
-    // Definition levels (max level 1): which of the page's rows have a value.
-    let present = n;
-    if (optional) {
-      if (defs.length < n) defs = new Int32Array(n);
-      const d = defs.subarray(0, n);
-      if (defAt === 0) {
-        // v1: a 4-byte length, then the levels.
-        const len = view.getUint32(0, true);
-        readHybrid(page, 4, 4 + len, 1, d, n, where);
-        pr.offset = 4 + len;
-      } else readHybrid(v2defs!, 0, v2defs!.length, 1, d, n, where);
-      present = 0;
-      for (let i = 0; i < n; i++) present += d[i]!;
-      if (present < n) {
-        if (validity === null) {
-          validity = new Uint8Array((rows + 7) >> 3);
-          for (let i = 0; i < row; i++) validity[i >> 3]! |= 1 << (i & 7);
-        }
-        nulls += n - present;
+  walkPages(
+    chunk,
+    rows,
+    element.repetition_type === "OPTIONAL",
+    meta,
+    compressors,
+    where,
+    (bytes, n) => {
+      dict = readDictionary(bytes, n, physical, width, type);
+    },
+    (page, row) => {
+      const { n, defs } = page;
+      if (defs !== null && validity === null) {
+        validity = new Uint8Array((rows + 7) >> 3);
+        for (let i = 0; i < row; i++) validity[i >> 3]! |= 1 << (i & 7);
       }
-    }
-    const dense = present === n;
-    if (validity !== null)
-      for (let i = 0; i < n; i++) if (dense || defs[i]) validity[(row + i) >> 3]! |= 1 << ((row + i) & 7);
-
-    if (encoding === "PLAIN") {
-      if (isString) {
-        // 4-byte little-endian length, then the bytes, for each present value.
-        let p = pr.offset;
-        for (let i = 0; i < n; i++) {
-          if (dense || defs[i]) {
-            const len = view.getUint32(p, true);
-            p += 4;
-            sink!.reserve(len);
-            sink!.bytes.set(page.subarray(p, p + len), sink!.length);
-            sink!.length += len;
-            p += len;
-          }
-          offsets![row + i + 1] = sink!.length;
+      nulls += n - page.present;
+      if (validity !== null) {
+        const v: Uint8Array = validity;
+        for (let i = 0; i < n; i++) if (defs === null || defs[i]) v[(row + i) >> 3]! |= 1 << ((row + i) & 7);
+      }
+      if (!isString) numbersInto(out!, row, page, dict, physical, where);
+      else if (page.encoding === "PLAIN") {
+        if (codes !== null) {
+          if (dict) gatherCodes(codes, row, dict, sink!, offsets!);
+          codes = null;
         }
-      } else if (dense && sameWidth) {
-        outBytes!.set(page.subarray(pr.offset, pr.offset + n * width), row * width);
-      } else {
-        const src = plainValues(page, pr.offset, present, physical);
+        plainStrings(page, row, sink!, offsets!);
+      } else if (codes !== null) {
+        const ix = pageIndices(page, dict, where);
+        const c: Int32Array = codes;
         let k = 0;
-        for (let i = 0; i < n; i++) if (dense || defs[i]) (out as Float64Array)[row + i] = src[k++] as number;
-      }
-    } else if (encoding === "PLAIN_DICTIONARY" || encoding === "RLE_DICTIONARY") {
-      if (!dict) throw new Unsupported(); // a dictionary page before the chunk's stated start (some writers): hyparquet finds it
-      const bitWidth = view.getUint8(pr.offset++);
-      if (idx.length < present) idx = new Int32Array(present);
-      const ix = idx.subarray(0, present);
-      if (bitWidth > 24) throw new Unsupported(); // more than 16M dictionary entries
-      if (bitWidth) readHybrid(page, pr.offset, page.byteLength, bitWidth, ix, present, where);
-      else ix.fill(0);
-      for (let k = 0; k < present; k++)
-        if (ix[k]! >= dict.size || ix[k]! < 0)
-          throw new FormatError(`${where}: a dictionary index ${ix[k]} past the dictionary's ${dict.size} values`);
-      if (isString) {
-        const db = dict.bytes!;
-        const dof = dict.offsets!;
-        let k = 0;
-        for (let i = 0; i < n; i++) {
-          if (dense || defs[i]) {
-            const j = ix[k++]!;
-            const a = dof[j]!;
-            const len = dof[j + 1]! - a;
-            sink!.reserve(len);
-            const b = sink!.bytes;
-            let q = sink!.length;
-            if (len < 16) for (let t = 0; t < len; t++) b[q++] = db[a + t]!;
-            else b.set(db.subarray(a, a + len), q);
-            sink!.length += len;
-          }
-          offsets![row + i + 1] = sink!.length;
-        }
-      } else {
-        const dv = dict.values as Float64Array;
-        const o = out as Float64Array;
-        if (dense) for (let i = 0; i < n; i++) o[row + i] = dv[ix[i]!]!;
-        else {
-          let k = 0;
-          for (let i = 0; i < n; i++) if (defs[i]) o[row + i] = dv[ix[k++]!]!;
-        }
-      }
-    } else {
-      throw new Unsupported();
-    }
-    row += n;
-  }
+        for (let i = 0; i < n; i++) c[row + i] = defs === null || defs[i] ? ix[k++]! : -1;
+      } else dictStrings(page, row, pageIndices(page, dict, where), dict!, sink!, offsets!);
+    },
+  );
+  const d = dict as Dictionary | null;
+  if (isString && codes !== null && d !== null)
+    return Column.fromDictionary(rows, { codes, bytes: d.bytes!, offsets: d.offsets!, size: d.size }, validity, nulls);
   if (isString) return new Column("utf8", rows, sink!.bytes.slice(0, sink!.length), validity, nulls, offsets);
   return new Column(type, rows, out!, validity, nulls);
 }
 
-/**
- * Parquet's RLE / bit-packed hybrid (definition levels, dictionary indices) of `count` values of
- * `bitWidth` ≤ 24 bits from `buf[pos, end)` into `out`. Its own loop rather than hyparquet's, which
- * every array type goes through (and so runs slowly, megamorphic); here always an Int32Array.
- */
-function readHybrid(
-  buf: Uint8Array,
-  pos: number,
-  end: number,
-  bitWidth: number,
-  out: Int32Array,
-  count: number,
-  where: string,
-): void {
-  const byteWidth = (bitWidth + 7) >> 3;
-  const mask = (1 << bitWidth) - 1;
-  let seen = 0;
-  while (seen < count) {
-    if (pos >= end)
-      throw new FormatError(`${where}: a run of levels or dictionary indices ends after ${seen} of ${count} values`);
-    let header = 0;
-    let shift = 0;
-    let b: number;
-    do {
-      b = buf[pos++]!;
-      header |= (b & 0x7f) << shift;
-      shift += 7;
-    } while (b & 0x80 && shift < 35);
-    if (header & 1) {
-      // Bit-packed: groups of 8 values, least significant bits first.
-      const groups = header >>> 1;
-      const next = pos + groups * bitWidth;
-      const n = Math.min(groups * 8, count - seen);
-      let acc = 0;
-      let bits = 0;
-      for (let i = 0; i < n; i++) {
-        while (bits < bitWidth) {
-          acc |= (pos < end ? buf[pos]! : 0) << bits;
-          pos++;
-          bits += 8;
-        }
-        out[seen++] = acc & mask;
-        acc >>>= bitWidth;
-        bits -= bitWidth;
-      }
-      pos = next;
-    } else {
-      const n = header >>> 1;
-      let v = 0;
-      for (let i = 0; i < byteWidth; i++) v |= buf[pos++]! << (8 * i);
-      const upto = Math.min(count, seen + n);
-      out.fill(v, seen, upto);
-      seen = upto;
+/** A PLAIN page of strings (4-byte little-endian length, then the bytes, for each present value) onto the column's bytes. */
+function plainStrings(page: DataPage, row: number, sink: ByteSink, offsets: Int32Array): void {
+  const { bytes, n, defs } = page;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let p = page.at;
+  for (let i = 0; i < n; i++) {
+    if (defs === null || defs[i]) {
+      const len = view.getUint32(p, true);
+      p += 4;
+      if (p + len > bytes.length) throw new FormatError("a PLAIN page of strings ends inside a value");
+      sink.reserve(len);
+      sink.bytes.set(bytes.subarray(p, p + len), sink.length);
+      sink.length += len;
+      p += len;
     }
+    offsets[row + i + 1] = sink.length;
   }
 }
 
-/** `count` PLAIN values of a fixed-width physical type from `page` at byte `at`, as a typed array (copied: pages need not be aligned). */
-function plainValues(page: Uint8Array, at: number, count: number, physical: string): Values {
-  const bytes = page.slice(at, at + count * WIDTH[physical]!);
-  if (bytes.length < count * WIDTH[physical]!)
-    throw new FormatError(`a PLAIN page holds fewer than its ${count} values`);
-  switch (physical) {
-    case "INT32":
-      return new Int32Array(bytes.buffer);
-    case "INT64":
-      return new BigInt64Array(bytes.buffer);
-    case "FLOAT":
-      return new Float32Array(bytes.buffer);
-    default:
-      return new Float64Array(bytes.buffer);
+/** The strings of rows [0, end) from their dictionary codes into `sink` and `offsets` (a chunk turning PLAIN after dictionary pages). */
+function gatherCodes(codes: Int32Array, end: number, dict: Dictionary, sink: ByteSink, offsets: Int32Array): void {
+  const db = dict.bytes!;
+  const dof = dict.offsets!;
+  for (let i = 0; i < end; i++) {
+    const j = codes[i]!;
+    if (j >= 0) {
+      const len = dof[j + 1]! - dof[j]!;
+      sink.reserve(len);
+      sink.bytes.set(db.subarray(dof[j]!, dof[j]! + len), sink.length);
+      sink.length += len;
+    }
+    offsets[i + 1] = sink.length;
   }
 }
 
-function readDictionary(page: Uint8Array, n: number, physical: string, width: number, type: DType): Dictionary {
-  if (physical !== "BYTE_ARRAY") {
-    const raw = plainValues(page, 0, n, physical);
-    // In the output's storage type (an INT32 column may be int8, uint16 …), so that gathers are plain copies.
-    const Ctor = storageOf(type);
-    // Same width: the same bits (int64 as uint64, int32 as uint32 or date32); narrower ints converted.
-    const values =
-      Ctor.BYTES_PER_ELEMENT === width
-        ? new (Ctor as unknown as new (b: ArrayBufferLike) => Values)(raw.buffer)
-        : (Ctor as unknown as { from(a: ArrayLike<unknown>): Values }).from(raw as ArrayLike<unknown>);
-    return { values, bytes: null, offsets: null, size: n };
-  }
-  const view = new DataView(page.buffer, page.byteOffset, page.byteLength);
-  const offsets = new Int32Array(n + 1);
-  let p = 0;
-  let total = 0;
+/** A dictionary-encoded page of strings: each index's bytes copied onto the column's. */
+function dictStrings(
+  page: DataPage,
+  row: number,
+  ix: Int32Array,
+  dict: Dictionary,
+  sink: ByteSink,
+  offsets: Int32Array,
+): void {
+  const { n, defs } = page;
+  const db = dict.bytes!;
+  const dof = dict.offsets!;
+  let k = 0;
   for (let i = 0; i < n; i++) {
-    const len = view.getUint32(p, true);
-    p += 4 + len;
-    total += len;
-    offsets[i + 1] = total;
+    if (defs === null || defs[i]) {
+      const j = ix[k++]!;
+      const a = dof[j]!;
+      const len = dof[j + 1]! - a;
+      sink.reserve(len);
+      const b = sink.bytes;
+      let q = sink.length;
+      if (len < 16) for (let t = 0; t < len; t++) b[q++] = db[a + t]!;
+      else b.set(db.subarray(a, a + len), q);
+      sink.length += len;
+    }
+    offsets[row + i + 1] = sink.length;
   }
-  if (p > page.byteLength) throw new FormatError("a dictionary page ends before its values");
-  const bytes = new Uint8Array(total);
-  p = 0;
-  for (let i = 0; i < n; i++) {
-    const len = offsets[i + 1]! - offsets[i]!;
-    bytes.set(page.subarray(p + 4, p + 4 + len), offsets[i]!);
-    p += 4 + len;
-  }
-  return { values: null, bytes, offsets, size: n };
 }

@@ -2,13 +2,14 @@
 // file's store (hyparquet plans the ranges from the footer, cached per process) and turned into a
 // partition. Errors name the file, the row group and the column.
 
-import { parquetRead, type FileMetaData, type SchemaElement } from "hyparquet";
+import { parquetRead, type ColumnMetaData, type FileMetaData, type RowGroup, type SchemaElement } from "hyparquet";
 import { compressors } from "hyparquet-compressors";
 import { FormatError, SchemaError, StoreError } from "../../errors.js";
 import { Column, rawColumn, stringColumn, type Values } from "../column.js";
 import { storageOf, type DType } from "../dtypes.js";
 import { Part } from "../part.js";
 import { filterRows } from "./filters.js";
+import { leaseScratch, type ScratchLease } from "../../util/scratch.js";
 import { storeOf } from "./files.js";
 import { parquetColumns, RAW_PARSERS, readFooter } from "./parquet-meta.js";
 import { decodeFlatChunk, flatChunkSupported } from "./parquet-pages.js";
@@ -30,7 +31,16 @@ function footer(url: string, size: number): Promise<FileMetaData> {
   return p;
 }
 
-export async function readParquetPart(spec: ParquetReadSpec): Promise<Part> {
+/** A planned row group, checked against its file as it is now (the footer cached per process). */
+export interface RowGroupAt {
+  meta: FileMetaData;
+  rg: RowGroup;
+  rows: number;
+  /** The row group's first row in the file. */
+  rowStart: number;
+}
+
+export async function openRowGroup(spec: ParquetReadSpec): Promise<RowGroupAt> {
   const meta = await footer(spec.url, spec.size);
   const rg = meta.row_groups[spec.rowGroup];
   if (!rg)
@@ -44,7 +54,41 @@ export async function readParquetPart(spec: ParquetReadSpec): Promise<Part> {
   });
   let rowStart = 0;
   for (let g = 0; g < spec.rowGroup; g++) rowStart += Number(meta.row_groups[g]!.num_rows);
-  const rows = Number(rg.num_rows);
+  return { meta, rg, rows: Number(rg.num_rows), rowStart };
+}
+
+/** A flat column's chunk in a row group, with its schema element, when the page decoder takes it; else null. */
+export function flatChunk(
+  at: RowGroupAt,
+  name: string,
+  type: DType,
+): { element: SchemaElement; meta: ColumnMetaData } | null {
+  const element = topLevelElements(at.meta).get(name);
+  const cm = at.rg.columns.find(
+    (c) => c.meta_data?.path_in_schema.length === 1 && c.meta_data.path_in_schema[0] === name,
+  )?.meta_data;
+  if (!element || !cm || !flatChunkSupported(element, cm, type)) return null;
+  return { element, meta: cm };
+}
+
+/**
+ * A column chunk's bytes (from its dictionary page or first data page to its end), in the
+ * thread's scratch buffer where `lease` gets it (../../util/scratch.ts): a chunk is decoded or
+ * counted before its lease is released, and nothing decoded keeps a view of it.
+ */
+export async function chunkBytes(spec: ParquetReadSpec, cm: ColumnMetaData, lease?: ScratchLease): Promise<Uint8Array> {
+  const { store, key } = storeOf(spec.url);
+  const start = Number(cm.dictionary_page_offset ?? cm.data_page_offset);
+  const length = Number(cm.total_compressed_size);
+  const bytes = await store.get(key, { offset: start, length }, lease && ((n) => lease.take(n)));
+  if (!bytes || bytes.length < length)
+    throw new StoreError(`${spec.url} ends before byte ${start + length}: it changed since it was planned`, spec.url);
+  return bytes;
+}
+
+export async function readParquetPart(spec: ParquetReadSpec): Promise<Part> {
+  const at = await openRowGroup(spec);
+  const { meta, rows, rowStart } = at;
   const { store, key } = storeOf(spec.url);
   const file = {
     byteLength: spec.size,
@@ -59,30 +103,22 @@ export async function readParquetPart(spec: ParquetReadSpec): Promise<Part> {
   };
   // Flat columns decode page by page straight into their buffers (parquet-pages.ts); the rest,
   // and any chunk with a page that path does not handle, through hyparquet.
-  const elements = topLevelElements(meta);
   const decoded = new Map<string, Column>();
   await Promise.all(
     spec.read.map(async (name, j) => {
-      const el = elements.get(name);
-      const cm = rg.columns.find(
-        (c) => c.meta_data?.path_in_schema.length === 1 && c.meta_data.path_in_schema[0] === name,
-      )?.meta_data;
-      if (!el || !cm || !flatChunkSupported(el, cm, spec.types[j]!)) return;
-      const start = Number(cm.dictionary_page_offset ?? cm.data_page_offset);
-      const length = Number(cm.total_compressed_size);
-      const bytes = await store.get(key, { offset: start, length });
-      if (!bytes || bytes.length < length)
-        throw new StoreError(
-          `${spec.url} ends before byte ${start + length}: it changed since it was planned`,
-          spec.url,
-        );
+      const flat = flatChunk(at, name, spec.types[j]!);
+      if (!flat) return;
+      const lease = leaseScratch();
       const where = `${spec.url}, row group ${spec.rowGroup}, column ${JSON.stringify(name)}`;
       let col: Column | null;
       try {
-        col = decodeFlatChunk(bytes, rows, el, cm, spec.types[j]!, compressors, where);
+        const bytes = await chunkBytes(spec, flat.meta, lease);
+        col = decodeFlatChunk(bytes, rows, flat.element, flat.meta, spec.types[j]!, compressors, where);
       } catch (err) {
-        if (err instanceof FormatError) throw err;
+        if (err instanceof FormatError || err instanceof StoreError) throw err;
         throw new FormatError(`${where}: ${(err as Error).message}`, { cause: err });
+      } finally {
+        lease.release();
       }
       if (col) decoded.set(name, col);
     }),
@@ -99,10 +135,10 @@ export async function readParquetPart(spec: ParquetReadSpec): Promise<Part> {
         rowEnd: rowStart + rows,
         compressors,
         parsers: RAW_PARSERS,
-        onChunk: ({ columnName, columnData, rowStart: at }) => {
+        onChunk: ({ columnName, columnData, rowStart: from }) => {
           let list = chunks.get(columnName);
           if (!list) chunks.set(columnName, (list = []));
-          list.push({ start: at - rowStart, data: columnData as ArrayLike<unknown> });
+          list.push({ start: from - rowStart, data: columnData as ArrayLike<unknown> });
         },
       });
     } catch (err) {

@@ -25,6 +25,7 @@ import type { ExprSpec } from "../expr.js";
 import type { Part } from "../part.js";
 
 type Loop = (cols: readonly Column[], n: number, out: unknown, $: unknown) => number;
+type Mode = "mask" | "num" | "any" | "count";
 
 const loops = new Map<string, Loop>();
 /** The generated source of each compiled loop, by cache key (for tests and for explaining a slow expression). */
@@ -72,9 +73,10 @@ function readCode(kind: string, k: number): string {
 /**
  * mode "mask": out is a Uint8Array, 1 where the value is truthy. mode "num": out is a
  * Float64Array; returns the first row whose value is not a number (or -1). mode "any": out is an
- * Array of whatever the expression gives.
+ * Array of whatever the expression gives. mode "count": no out; returns the number of rows where
+ * the value is truthy (a filter's length without the mask or the rows).
  */
-function compile(spec: ExprSpec, kinds: string[], mode: "mask" | "num" | "any"): Loop {
+function compile(spec: ExprSpec, kinds: string[], mode: Mode): Loop {
   const key = `${mode}|${kinds.join(",")}|${spec.paramName}|${spec.block ? "B" : "E"}|${spec.body}`;
   let fn = loops.get(key);
   if (fn) return fn;
@@ -91,13 +93,20 @@ function compile(spec: ExprSpec, kinds: string[], mode: "mask" | "num" | "any"):
     head.push(`const __mw_f = function (${[...kinds.map((_, k) => `__mw_c${k}`), p].join(", ")}) ${spec.body};`);
     value = `__mw_f(${args ? `${args}, ` : ""}${p})`;
   } else value = spec.body;
+  // Truthiness as +!!(…), not (…) ? 1 : 0 or an if: V8 compiles a comparison's boolean to a
+  // number without a branch, and a branch on data (a filter keeping a row in six) mispredicts so
+  // often that the loop ran 3-5 times slower (2M rows: ~10 ms against ~2 ms).
   const store =
     mode === "mask"
-      ? `out[i] = (${value}) ? 1 : 0;`
+      ? `out[i] = +!!(${value});`
       : mode === "num"
         ? `const r = ${value}; if (typeof r !== "number") return i; out[i] = r;`
-        : `out[i] = ${value};`;
-  const src = `"use strict"; return function (cols, n, out, ${p}) {\n${head.join("\n")}\nfor (let i = 0; i < n; i++) { ${reads} ${store} }\nreturn -1;\n};`;
+        : mode === "count"
+          ? `__mw_n += +!!(${value});`
+          : `out[i] = ${value};`;
+  if (mode === "count") head.push("let __mw_n = 0;");
+  const result = mode === "count" ? "__mw_n" : "-1";
+  const src = `"use strict"; return function (cols, n, out, ${p}) {\n${head.join("\n")}\nfor (let i = 0; i < n; i++) { ${reads} ${store} }\nreturn ${result};\n};`;
   try {
     fn = new Function(src)() as Loop;
   } catch (err) {
@@ -111,8 +120,8 @@ function compile(spec: ExprSpec, kinds: string[], mode: "mask" | "num" | "any"):
   return fn;
 }
 
-/** @internal The JavaScript of the loop an expression runs as over `part` (mode "mask" for filters, "num" for assign). */
-export function loopSource(part: Part, spec: ExprSpec, mode: "mask" | "num" = "mask"): string {
+/** @internal The JavaScript of the loop an expression runs as over `part` (mode "mask" for filters, "num" for assign, "count" for a filter's length). */
+export function loopSource(part: Part, spec: ExprSpec, mode: Mode = "mask"): string {
   const cols = inputs(part, spec);
   const kinds = cols.map(kindOf);
   compile(spec, kinds, mode);
@@ -131,6 +140,19 @@ export function evalMask(part: Part, spec: ExprSpec): Uint8Array {
   const out = new Uint8Array(part.length);
   compile(spec, cols.map(kindOf), "mask")(cols, part.length, out, spec.params);
   return out;
+}
+
+/** The number of rows where the expression is truthy: `filter(expr)`'s length, without the mask or the rows. */
+export function countTrue(part: Part, spec: ExprSpec): number {
+  return countColumns(inputs(part, spec), part.length, spec);
+}
+
+/**
+ * countTrue over `n` rows of the expression's columns given in its order (spec.columns): a
+ * scan counting page by page (io/parquet-count.ts) passes each page as columns of its own.
+ */
+export function countColumns(cols: readonly Column[], n: number, spec: ExprSpec): number {
+  return compile(spec, cols.map(kindOf), "count")(cols, n, null, spec.params);
 }
 
 /**

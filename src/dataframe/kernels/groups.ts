@@ -7,7 +7,7 @@ import type { Column } from "../column.js";
 import type { Part } from "../part.js";
 import { isBig, isFloat } from "../dtypes.js";
 import { isMissing } from "./verbs.js";
-import { findStringGroups } from "./string-groups.js";
+import { findDictionaryGroups, findStringGroups } from "./string-groups.js";
 
 export interface Groups {
   /** Group of each row, -1 for rows left out. */
@@ -108,7 +108,9 @@ function rehash(hashes: Int32Array, count: number, nullGroup: number, cap: numbe
  */
 function findGroupsOne(c: Column, keepNullKeys: boolean): Groups {
   if (c.type === "utf8") {
-    const s = findStringGroups(c.length, c.values as Uint8Array, c.offsets!, c.validity, keepNullKeys);
+    const s = c.dictionary
+      ? findDictionaryGroups(c.dictionary, keepNullKeys)
+      : findStringGroups(c.length, c.values as Uint8Array, c.offsets!, c.validity, keepNullKeys);
     let keys: unknown[] | undefined;
     return {
       ids: s.ids,

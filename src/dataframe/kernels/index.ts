@@ -3,19 +3,32 @@
 
 import { ArgumentError } from "../../errors.js";
 import { readCsvPart } from "../io/csv-read.js";
+import { countParquetPart } from "../io/parquet-count.js";
 import { readParquetPart } from "../io/parquet-read.js";
 import { writePart } from "../io/write.js";
 import { Part } from "../part.js";
-import { combineAgg, finalAgg, partialAgg, splitPartial } from "./aggregate.js";
+import type { ReadThenKernel } from "../fuse.js";
+import type { ParquetReadSpec } from "../io/parquet.js";
+import { combineAgg, finalAgg, partialAgg, splitPartial, type AggPlan } from "./aggregate.js";
 import { partBytes, rangeSplit, sortBounds, sortPart, sortParts, sortSample, splitRows } from "./sort.js";
 import { findGroups, splitByKey } from "./groups.js";
 import { mergeParts } from "./merge.js";
+import { countTrue } from "./expr-run.js";
 import { mapPartition } from "./map.js";
 import { quantileMerge, quantileSketch } from "./quantiles.js";
 import { assign, astype, concat, dropna, fillna, filter, head, length, rename, select } from "./verbs.js";
 
 export const KERNELS = {
   parquetRead: readParquetPart,
+  /** A row group read, then a kernel on it where it is (fuse.ts merged the two tasks). */
+  readThen: async (spec: ParquetReadSpec, kernel: ReadThenKernel, ...args: unknown[]) => {
+    const part = await readParquetPart(spec);
+    if (kernel === "aggPartial") return partialAgg(part, args[0] as AggPlan);
+    const [by, ascending, more] = args as [string[], boolean[], unknown];
+    if (kernel === "sortSample") return sortSample(part, by, ascending, more as number);
+    if (kernel === "rangeSplit") return rangeSplit(part, by, ascending, more as Part);
+    throw new ArgumentError(`readThen: no kernel ${JSON.stringify(kernel)}`);
+  },
   csvRead: readCsvPart,
   write: writePart,
   filter,
@@ -27,6 +40,9 @@ export const KERNELS = {
   dropna,
   head,
   len: length,
+  /** A filter's length: the rows where its expression is truthy, counted without making them. */
+  filterLen: countTrue,
+  parquetCount: countParquetPart,
   mapPartitions: mapPartition,
   aggPartial: partialAgg,
   aggCombine: combineAgg,

@@ -76,7 +76,11 @@ export function mergeParts(leftIn: Part | Part[], rightIn: Part | Part[], spec: 
   const L = pairs.left.subarray(0, pairs.length);
   const R = pairs.right.subarray(0, pairs.length);
   const sameKeys = spec.leftOn.every((n, k) => n === spec.rightOn[k]);
+  // Every left row once, in order (an inner or left join whose keys each match one row): the
+  // left's columns as they are, no gather.
+  const leftAsIs = L.length === left.length && isIdentity(L);
   const cols: Column[] = left.names.map((name) => {
+    if (leftAsIs) return left.column(name);
     const k = sameKeys ? spec.leftOn.indexOf(name) : -1;
     // A shared key column holds the right's key where the row has no left side (pandas' coalesced key).
     if (k >= 0 && L.includes(-1)) return coalesce(left.column(name), L, right.column(spec.rightOn[k]!), R);
@@ -306,6 +310,12 @@ class KeyTable extends KeyCols {
   matches(r: number, h: number, probe: KeyCols, b: number): boolean {
     return this.hash[r] === h && this.equal(r, probe, b);
   }
+}
+
+/** Whether idx is 0, 1, 2, … */
+function isIdentity(idx: Int32Array): boolean {
+  for (let i = 0; i < idx.length; i++) if (idx[i] !== i) return false;
+  return true;
 }
 
 /** Rows `idx` of `c`, null where the index is -1. */

@@ -4,8 +4,9 @@
 // chosen from, and for sending each row to the output partition whose range holds it.
 
 import { ArgumentError } from "../../errors.js";
-import { Column } from "../column.js";
+import { Column, type Values } from "../column.js";
 import { Part } from "../part.js";
+import { bigWords, floatWords, radixArgsort, scatter } from "./radix.js";
 import { isMissing } from "./verbs.js";
 
 /** A column as comparable values: numbers, bigints (64-bit types, exactly) or strings, and which rows are missing. */
@@ -51,6 +52,10 @@ function compare(ka: SortKey[], a: number, kb: SortKey[], b: number): number {
 
 /** The row order that sorts the partition (stable: equal rows keep their order). */
 export function sortOrder(part: Part, by: readonly string[], ascending: readonly boolean[]): Int32Array {
+  if (by.length === 1) {
+    const fast = sortNumbers(part.column(by[0]!), ascending[0] === false);
+    if (fast) return fast;
+  }
   const k = sortKeys(part, by, ascending);
   if (k.length === 1) return sortOne(k[0]!);
   const idx = Array.from({ length: part.length }, (_, i) => i);
@@ -86,6 +91,46 @@ function sortOne(key: SortKey): Int32Array {
   return out;
 }
 
+/** Whether a column sorts by its words (numbers, dates, timestamps: not strings or booleans). */
+function wordy(c: Column): boolean {
+  return c.type !== "utf8" && c.type !== "bool";
+}
+
+/** The rows of a column that are not missing (null, or NaN in floats), and those that are; null for the first when none is. */
+function presentRows(c: Column): { valid: Int32Array | null; missing: Int32Array } {
+  const float = c.type === "float32" || c.type === "float64";
+  if (c.nullCount === 0 && !float) return { valid: null, missing: new Int32Array(0) };
+  const valid = new Int32Array(c.length);
+  const missing: number[] = [];
+  let k = 0;
+  for (let i = 0; i < c.length; i++) {
+    if (isMissing(c, i)) missing.push(i);
+    else valid[k++] = i;
+  }
+  if (missing.length === 0) return { valid: null, missing: new Int32Array(0) };
+  return { valid: valid.slice(0, k), missing: Int32Array.from(missing) };
+}
+
+/** Words (two a row, low first) that sort as unsigned 64-bit integers in the order of the column's values at `rows` (all rows when null). */
+function wordsOf(c: Column, rows: Int32Array | null, desc: boolean): Uint32Array {
+  const v = c.values;
+  return v instanceof BigInt64Array || v instanceof BigUint64Array
+    ? bigWords(v, rows, desc)
+    : floatWords(v as ArrayLike<number>, rows, desc);
+}
+
+/** One column of numbers by a radix sort of its words (missing rows last, in order); null when the column is not of numbers or too short to gain. */
+function sortNumbers(c: Column, desc: boolean): Int32Array | null {
+  if (!wordy(c) || c.length <= RADIX_MIN_ROWS) return null;
+  const { valid, missing } = presentRows(c);
+  const nValid = valid === null ? c.length : valid.length;
+  if (nValid <= RADIX_MIN_ROWS) return null;
+  const out = new Int32Array(c.length);
+  out.set(radixArgsort(wordsOf(c, valid, desc), valid));
+  out.set(missing, nValid);
+  return out;
+}
+
 /** Rows ordered by the columns (ascending unless told; nulls last), stable. */
 export function sortPart(part: Part, by: readonly string[], ascending: readonly boolean[] = by.map(() => true)): Part {
   return part.take(sortOrder(part, by, ascending));
@@ -93,107 +138,6 @@ export function sortPart(part: Part, by: readonly string[], ascending: readonly 
 
 /** Below this many rows a comparator sort is as quick as the radix sort's four counting passes. */
 const RADIX_MIN_ROWS = 2048;
-
-/**
- * The values of `rows` (numbers up to 32-bit ints, and floats) as 64-bit words that sort as
- * unsigned integers: the float64 bits with negative numbers' bits flipped and positive ones' sign
- * bit set; all flipped for descending. Two 32-bit words a row, low first.
- */
-function floatWords(v: ArrayLike<number>, rows: number[], desc: boolean): Uint32Array {
-  const n = rows.length;
-  const f = new Float64Array(n);
-  for (let i = 0; i < n; i++) {
-    const x = v[rows[i]!]!;
-    f[i] = x === 0 ? 0 : x; // -0 sorts as 0
-  }
-  const w = new Uint32Array(f.buffer); // little-endian: w[2i] low word, w[2i + 1] high word
-  for (let i = 0; i < n; i++) {
-    const hi = w[2 * i + 1]!;
-    if (hi & 0x80000000) {
-      w[2 * i + 1] = ~hi >>> 0;
-      w[2 * i] = ~w[2 * i]! >>> 0;
-    } else w[2 * i + 1] = (hi | 0x80000000) >>> 0;
-    if (desc) {
-      w[2 * i + 1] = ~w[2 * i + 1]! >>> 0;
-      w[2 * i] = ~w[2 * i]! >>> 0;
-    }
-  }
-  return w;
-}
-
-/** 64-bit integers (int64, uint64, timestamps) of `rows` as words that sort as unsigned integers (signed ones' sign bit flipped; all flipped for descending), read as 32-bit halves: no BigInt per row. */
-function bigWords(v: BigInt64Array | BigUint64Array, rows: number[], desc: boolean): Uint32Array {
-  const n = rows.length;
-  const src = new Uint32Array(v.buffer, v.byteOffset, v.length * 2);
-  const w = new Uint32Array(2 * n);
-  const sign = v instanceof BigInt64Array ? 0x80000000 : 0;
-  const flip = desc ? 0xffffffff : 0;
-  for (let i = 0; i < n; i++) {
-    const r = rows[i]!;
-    w[2 * i] = (src[2 * r]! ^ flip) >>> 0;
-    w[2 * i + 1] = (src[2 * r + 1]! ^ sign ^ flip) >>> 0;
-  }
-  return w;
-}
-
-/** Bits of a radix digit: 2048 buckets, whose counters and write positions stay in cache. */
-const DIGIT_BITS = 11;
-const PASSES = Math.ceil(64 / DIGIT_BITS);
-
-/** Digit `p` (least significant first) of the 64-bit word (lo, hi). */
-function digitOf(lo: number, hi: number, p: number): number {
-  const at = p * DIGIT_BITS;
-  if (at + DIGIT_BITS <= 32) return (lo >>> at) & 0x7ff;
-  if (at >= 32) return (hi >>> (at - 32)) & 0x7ff;
-  return ((lo >>> at) | (hi << (32 - at))) & 0x7ff;
-}
-
-/**
- * The rows `rows` ordered by their words (floatWords, bigWords): a least-significant-digit radix
- * sort of 11-bit digits that carries the words along with the rows, so every pass reads in order
- * (the 16-bit digits it replaced gathered each row's word from a random place: cache misses); the
- * counts of every pass come from one read, and passes whose digit is the same for every row are
- * skipped. Stable, as each pass is.
- */
-function radixArgsort(w: Uint32Array, rows: number[]): Int32Array {
-  const n = rows.length;
-  let lo = new Uint32Array(n);
-  let hi = new Uint32Array(n);
-  let idx = new Int32Array(n);
-  for (let i = 0; i < n; i++) {
-    lo[i] = w[2 * i]!;
-    hi[i] = w[2 * i + 1]!;
-    idx[i] = rows[i]!;
-  }
-  const counts = new Int32Array(PASSES << DIGIT_BITS);
-  for (let i = 0; i < n; i++)
-    for (let p = 0; p < PASSES; p++) counts[(p << DIGIT_BITS) + digitOf(lo[i]!, hi[i]!, p)]!++;
-  let lo2 = new Uint32Array(n);
-  let hi2 = new Uint32Array(n);
-  let idx2 = new Int32Array(n);
-  for (let p = 0; p < PASSES; p++) {
-    const base = p << DIGIT_BITS;
-    if (counts[base + digitOf(lo[0]!, hi[0]!, p)] === n) continue; // every row has this digit
-    let sum = 0;
-    for (let d = 0; d < 1 << DIGIT_BITS; d++) {
-      const c = counts[base + d]!;
-      counts[base + d] = sum;
-      sum += c;
-    }
-    for (let i = 0; i < n; i++) {
-      const l = lo[i]!;
-      const h = hi[i]!;
-      const at = counts[base + digitOf(l, h, p)]!++;
-      lo2[at] = l;
-      hi2[at] = h;
-      idx2[at] = idx[i]!;
-    }
-    [lo, lo2] = [lo2, lo];
-    [hi, hi2] = [hi2, hi];
-    [idx, idx2] = [idx2, idx];
-  }
-  return idx;
-}
 
 /** Partitions joined and sorted (an output partition of sortValues). */
 export function sortParts(parts: Part | Part[], by: readonly string[], ascending: readonly boolean[]): Part {
@@ -212,12 +156,15 @@ export function sortSample(part: Part, by: readonly string[], ascending: readonl
   const keys = part.select(by);
   const n = keys.length;
   if (n === 0) return keys.with(WEIGHT, new Column("float64", 0, new Float64Array(0), null, 0));
-  const k = sortKeys(keys, by, ascending);
-  const first = k[0]!;
   let lo = 0;
   let hi = -1;
-  for (let i = 1; i < n; i++) if (compare(k, i, k, lo) < 0) lo = i;
-  for (let i = 0; i < n; i++) if (first.miss[i] === 0 && (hi < 0 || compare(k, i, k, hi) > 0)) hi = i;
+  if (by.length === 1 && wordy(keys.columns[0]!)) [lo, hi] = numberEnds(keys.columns[0]!, ascending[0] === false);
+  else {
+    const k = sortKeys(keys, by, ascending);
+    const first = k[0]!;
+    for (let i = 1; i < n; i++) if (compare(k, i, k, lo) < 0) lo = i;
+    for (let i = 0; i < n; i++) if (first.miss[i] === 0 && (hi < 0 || compare(k, i, k, hi) > 0)) hi = i;
+  }
   const picks = new Set<number>([lo]);
   if (hi >= 0) picks.add(hi);
   const m = Math.min(n, count);
@@ -225,6 +172,37 @@ export function sortSample(part: Part, by: readonly string[], ascending: readonl
   const rows = Int32Array.from(picks);
   const w = new Float64Array(rows.length).fill(n / rows.length);
   return keys.take(rows).with(WEIGHT, new Column("float64", rows.length, w, null, 0));
+}
+
+/**
+ * For one column of numbers, by their sort words: the first row in the sort order (the first
+ * missing row when all are missing), and the first of the last present rows (-1 when none is).
+ */
+function numberEnds(c: Column, desc: boolean): [number, number] {
+  const w = wordsOf(c, null, desc);
+  const checkMissing = c.nullCount > 0 || c.type === "float32" || c.type === "float64";
+  let lo = -1;
+  let hi = -1;
+  let loH = 0;
+  let loL = 0;
+  let hiH = 0;
+  let hiL = 0;
+  for (let i = 0; i < c.length; i++) {
+    if (checkMissing && isMissing(c, i)) continue;
+    const h = w[2 * i + 1]!;
+    const l = w[2 * i]!;
+    if (lo < 0 || h < loH || (h === loH && l < loL)) {
+      lo = i;
+      loH = h;
+      loL = l;
+    }
+    if (hi < 0 || h > hiH || (h === hiH && l > hiL)) {
+      hi = i;
+      hiH = h;
+      hiL = l;
+    }
+  }
+  return [Math.max(lo, 0), hi];
 }
 
 /**
@@ -266,10 +244,14 @@ export function sortBounds(
 /** The partition's rows by the range of `bounds` they fall in: piece j holds rows r with bounds[j-1] ≤ r < bounds[j]. */
 export function rangeSplit(part: Part, by: readonly string[], ascending: readonly boolean[], bounds: Part): Part[] {
   const k = bounds.length + 1;
-  const kr = sortKeys(part, by, ascending);
-  const kb = sortKeys(bounds, by, ascending);
   const target = new Int32Array(part.length);
   const counts = new Int32Array(k);
+  if (by.length === 1 && wordy(part.column(by[0]!))) {
+    numberTargets(part.column(by[0]!), bounds.column(by[0]!), ascending[0] === false, target, counts);
+    return piecesOf(part, target, counts);
+  }
+  const kr = sortKeys(part, by, ascending);
+  const kb = sortKeys(bounds, by, ascending);
   for (let i = 0; i < part.length; i++) {
     // The number of bounds at or before row i.
     let lo = 0;
@@ -282,13 +264,77 @@ export function rangeSplit(part: Part, by: readonly string[], ascending: readonl
     target[i] = lo;
     counts[lo]!++;
   }
-  const idx = Array.from({ length: k }, (_, j) => new Int32Array(counts[j]!));
-  const fill = new Int32Array(k);
-  for (let i = 0; i < part.length; i++) {
-    const j = target[i]!;
-    idx[j]![fill[j]!++] = i;
+  return piecesOf(part, target, counts);
+}
+
+/**
+ * rangeSplit's targets for one column of numbers, by their sort words (no BigInt, no comparator):
+ * the number of bounds at or before each row; missing rows after every bound.
+ */
+function numberTargets(c: Column, b: Column, desc: boolean, target: Int32Array, counts: Int32Array): void {
+  const nb = b.length;
+  const bw = wordsOf(b, null, desc); // bounds are never missing (sortBounds leaves those out)
+  const rw = wordsOf(c, null, desc);
+  const float = c.type === "float32" || c.type === "float64";
+  const checkMissing = c.nullCount > 0 || float;
+  for (let i = 0; i < c.length; i++) {
+    let t: number;
+    if (checkMissing && isMissing(c, i)) t = nb;
+    else {
+      const h = rw[2 * i + 1]!;
+      const l = rw[2 * i]!;
+      let lo = 0;
+      let hi = nb;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        const bh = bw[2 * mid + 1]!;
+        if (bh < h || (bh === h && bw[2 * mid]! <= l)) lo = mid + 1;
+        else hi = mid;
+      }
+      t = lo;
+    }
+    target[i] = t;
+    counts[t]!++;
   }
-  return idx.map((ix) => part.take(ix));
+}
+
+/**
+ * The partition's rows by target, in order within each piece. Columns of numbers without nulls are
+ * scattered once into one buffer laid out piece after piece (each piece a view of it): the
+ * partition is read once, where a gather per piece read every cache line of it once per piece.
+ * Other columns are gathered piece by piece.
+ */
+function piecesOf(part: Part, target: Int32Array, counts: Int32Array): Part[] {
+  const k = counts.length;
+  const n = part.length;
+  const start = new Int32Array(k + 1);
+  for (let j = 0; j < k; j++) start[j + 1] = start[j]! + counts[j]!;
+  const at = start.slice(0, k);
+  const pos = new Int32Array(n);
+  for (let i = 0; i < n; i++) pos[i] = at[target[i]!]!++;
+  let idx: Int32Array[] | null = null;
+  const columns = part.columns.map((c) => {
+    if (c.validity === null && c.type !== "utf8" && c.type !== "bool") {
+      const whole = scatter(c.values, pos, n);
+      return (j: number) => new Column(c.type, counts[j]!, whole.subarray(start[j]!, start[j + 1]!) as Values, null, 0);
+    }
+    if (idx === null) {
+      const rows = Array.from({ length: k }, (_, j) => new Int32Array(counts[j]!));
+      for (let i = 0; i < n; i++) rows[target[i]!]![pos[i]! - start[target[i]!]!] = i;
+      idx = rows;
+    }
+    const lists = idx;
+    return (j: number) => c.take(lists[j]!);
+  });
+  return Array.from(
+    { length: k },
+    (_, j) =>
+      new Part(
+        part.names,
+        columns.map((col) => col(j)),
+        counts[j]!,
+      ),
+  );
 }
 
 /** The partition cut into `count` pieces of rows as even as can be, in order (repartition to more partitions). */

@@ -6,6 +6,8 @@
 // computed first, and every 16 rows the slots and records of the next 16 are read in loops whose
 // reads do not wait on each other (group prefetching), so their misses overlap.
 
+import type { DictionaryCodes } from "../column.js";
+
 /** Group of each row (-1 left out), the group count, the first row of each group, and which group is the null one (-1: none). */
 export interface StringGroups {
   ids: Int32Array;
@@ -28,6 +30,7 @@ export function hashBytes(bytes: Uint8Array, b: number, e: number): number {
 }
 
 const BATCH = 16;
+// biome-ignore lint/correctness/noUnusedVariables: written, never read, so the prefetching reads are not dead code
 let sink = 0;
 
 function grown(a: Int32Array, n: number): Int32Array {
@@ -148,5 +151,45 @@ export function findStringGroups(
     ids[i] = g;
   }
   sink ^= touched; // keeps the prefetching reads live
+  return { ids, count, first: first.slice(0, count), nullGroup };
+}
+
+/**
+ * The same groups as findStringGroups (ids in order of first appearance), from a column's
+ * dictionary codes: the dictionary's entries are grouped by their bytes (entries may repeat), then
+ * one pass over the codes, a lookup per row, no string bytes touched.
+ */
+export function findDictionaryGroups(d: DictionaryCodes, keepNullKeys: boolean): StringGroups {
+  const entries = findStringGroups(d.size, d.bytes, d.offsets, null, false).ids; // entry → distinct value
+  const codes = d.codes;
+  const n = codes.length;
+  const ids = new Int32Array(n);
+  const groupOf = new Int32Array(d.size).fill(-1); // distinct value → group id
+  let first: Int32Array = new Int32Array(Math.min(d.size + 1, 1024));
+  let count = 0;
+  let nullGroup = -1;
+  for (let i = 0; i < n; i++) {
+    const code = codes[i]!;
+    if (code < 0) {
+      if (!keepNullKeys) ids[i] = -1;
+      else {
+        if (nullGroup < 0) {
+          if (count === first.length) first = grown(first, 0);
+          first[count] = i;
+          nullGroup = count++;
+        }
+        ids[i] = nullGroup;
+      }
+      continue;
+    }
+    const v = entries[code]!;
+    let g = groupOf[v]!;
+    if (g < 0) {
+      if (count === first.length) first = grown(first, 0);
+      first[count] = i;
+      g = groupOf[v] = count++;
+    }
+    ids[i] = g;
+  }
   return { ids, count, first: first.slice(0, count), nullGroup };
 }

@@ -136,7 +136,7 @@ export function lz4EncodeBlock(
       (matchLen ? 2 + (matchLen - 4 >= 15 ? 1 + Math.floor((matchLen - 19) / 255) : 0) : 0);
     if (op + need > limit) return false;
     const tokenAt = op++;
-    let token = (lit >= 15 ? 15 : lit) << 4;
+    let token = Math.min(lit, 15) << 4;
     if (lit >= 15) {
       let r = lit - 15;
       for (; r >= 255; r -= 255) dst[op++] = 255;
@@ -148,7 +148,7 @@ export function lz4EncodeBlock(
       dst[op++] = offset & 0xff;
       dst[op++] = offset >>> 8;
       const m = matchLen - 4;
-      token |= m >= 15 ? 15 : m;
+      token |= Math.min(m, 15);
       if (m >= 15) {
         let r = m - 15;
         for (; r >= 255; r -= 255) dst[op++] = 255;

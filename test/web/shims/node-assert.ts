@@ -153,7 +153,7 @@ function check(err: unknown, expected: Expected | Message | undefined, message: 
   }
   if (typeof expected === "function") {
     if (expected.prototype !== undefined && err instanceof expected) return;
-    if (Error.isPrototypeOf(expected) || expected === Error)
+    if (Object.prototype.isPrototypeOf.call(Error, expected) || expected === Error)
       raise(
         message,
         `The error is expected to be an instance of "${expected.name}". Received ${show(err)}`,

@@ -1,0 +1,88 @@
+// What the worker's state machine (state.ts) talks about: the tasks it tracks, the events the shell
+// (server.ts) feeds it and the instructions it returns.
+
+import type { ErrorData } from "../errors.js";
+import type { ComputeTask, DepLocation, FnRef, WorkerToScheduler } from "../protocol/messages.js";
+import type { Serialized } from "../protocol/refs.js";
+
+/** waiting (for dependencies) → ready → executing → done; "cancelled" is executing but no longer wanted. */
+export type WorkerTaskState = "waiting" | "ready" | "executing" | "done" | "cancelled";
+
+export class WorkerTask {
+  state: WorkerTaskState = "waiting";
+  /** Whether the scheduler was told this task is running (task-started). */
+  announced = false;
+  /** Dependency keys not yet held; made on first need (most tasks have none). */
+  missing: Set<string> | null = null;
+  /** Report the digest of the serialized result (the scheduler is verifying this task). */
+  digest = false;
+  constructor(
+    readonly key: string,
+    readonly fn: FnRef,
+    readonly args: Serialized,
+    readonly deps: DepLocation[],
+    readonly priority: number[],
+    /** The event that made this task here (WorkerEvent.stimulus), for tracing it. */
+    readonly stimulus: string,
+  ) {}
+}
+
+/**
+ * What happens to a worker, as the shell tells its state: from the scheduler (compute-task,
+ * acquire-replicas, free-keys, steal-request), from the peers it fetches from (data-arrived,
+ * fetch-failed, bad-data), from clients (data-put) and from its own task loop (task-started,
+ * task-done, task-erred). `stimulus` names the occurrence (the shell numbers them), for tracing.
+ */
+export type WorkerEvent =
+  /** Run this task here (ComputeTask). */
+  | { op: "compute-task"; task: ComputeTask; stimulus: string }
+  /** Fetch and keep copies of these results, from the holders given (a retiring worker's unique data). */
+  | { op: "acquire-replicas"; keys: DepLocation[]; stimulus: string }
+  /** The scheduler no longer needs these keys here: drop their data and any pending task. */
+  | { op: "free-keys"; keys: string[]; stimulus: string }
+  /** Give back the tasks asked for that have not started; keep the rest (StealRequest). */
+  | { op: "steal-request"; keys: string[]; stimulus: string }
+  /** A peer answered a fetch: `values` arrived, `missing` it did not have. */
+  | {
+      op: "data-arrived";
+      from: string;
+      values: Map<string, { value: unknown; nbytes: number }>;
+      missing: string[];
+      stimulus: string;
+    }
+  /** Fetching `keys` from `from` failed (the connection broke): try the next holder. */
+  | { op: "fetch-failed"; from: string; keys: string[]; stimulus: string }
+  /**
+   * `from` refused this worker's tickets for `keys` as expired (the fetch waited long, in a queue):
+   * ask the scheduler for fresh ones (renew-tickets); the fetches wait for them (tickets-renewed).
+   */
+  | { op: "tickets-expired"; from: string; keys: string[]; stimulus: string }
+  /** Fresh tickets came from the scheduler (the data plane keeps them): fetch again, from the holders it names now. */
+  | { op: "tickets-renewed"; keys: DepLocation[]; stimulus: string }
+  /** `from` served bytes for `key` that do not match its agreed digest (they were dropped). */
+  | { op: "bad-data"; key: string; from: string; stimulus: string }
+  /** Data a client scattered here. */
+  | { op: "data-put"; key: string; value: unknown; nbytes: number; stimulus: string }
+  /** `task`, which may run long, is starting: tell the scheduler (TaskStarted). */
+  | { op: "task-started"; task: WorkerTask; stimulus: string }
+  /**
+   * `task` returned `value`. `inline` is the result already encoded, when small enough to travel
+   * with the notice; `digest` its serialized bytes' SHA-256, when the scheduler asked for it.
+   */
+  | {
+      op: "task-done";
+      task: WorkerTask;
+      value: unknown;
+      nbytes: number;
+      duration: number;
+      inline?: Serialized | undefined;
+      digest?: string | undefined;
+      stimulus: string;
+    }
+  /** `task` threw (or its result could not be encoded). */
+  | { op: "task-erred"; task: WorkerTask; error: ErrorData; stimulus: string };
+
+export type WorkerInstruction =
+  | { kind: "send"; msg: WorkerToScheduler }
+  /** Ask the data server at `from` for `keys`. */
+  | { kind: "fetch"; from: string; keys: string[] };
