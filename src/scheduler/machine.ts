@@ -201,14 +201,13 @@ export class Machine implements Core {
     return undefined;
   }
 
-  /** The stimulus of the event handled last (or being handled). */
-  get currentStimulus(): string {
-    return this.stimulus;
-  }
+  /** The stimulus begun by the event being handled, if it began one (SchedulerState.handle clears it first). */
+  begun: string | undefined = undefined;
 
   /** Starts handling an event (what caused the transitions that follow, for story()). */
   begin(what: string): void {
     this.stimulus = this.given ?? `${what}-${++this.stimulusCount}`;
+    this.begun = this.stimulus;
   }
 
   /**

@@ -102,6 +102,7 @@ export class SchedulerState implements SchedulerData {
   handle(e: SchedulerEvent): Instruction[] {
     const m = this.#m;
     m.given = e.stimulus;
+    m.begun = undefined;
     if (FROM_WORKER.has(e.op) && "worker" in e && e.worker !== undefined) {
       const ws = m.workers.get(e.worker);
       if (ws) ws.lastSeen = m.now;
@@ -195,9 +196,8 @@ export class SchedulerState implements SchedulerData {
       this.#unchecked = 0;
       const problems = findProblems(m);
       if (problems.length > 0) {
-        // The event's stimulus when it began one ("update-graph-3"), else its op.
-        const named = m.currentStimulus;
-        this.onInvalid(new InvariantError(e.stimulus ?? (named.startsWith(`${e.op}-`) ? named : e.op), problems));
+        // The event's stimulus ("update-graph-3"), or its op when it began none.
+        this.onInvalid(new InvariantError(m.begun ?? e.stimulus ?? e.op, problems));
       }
     }
     return m.outbox.take();
