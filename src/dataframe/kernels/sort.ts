@@ -6,6 +6,7 @@
 import { ArgumentError } from "../../errors.js";
 import { Column, type Values } from "../column.js";
 import { Part } from "../part.js";
+import { bucketSortParts } from "./bucket-sort.js";
 import { bigWords, floatWords, radixArgsort, scatter } from "./radix.js";
 import { isMissing } from "./verbs.js";
 
@@ -141,7 +142,12 @@ const RADIX_MIN_ROWS = 2048;
 
 /** Partitions joined and sorted (an output partition of sortValues). */
 export function sortParts(parts: Part | Part[], by: readonly string[], ascending: readonly boolean[]): Part {
-  return sortPart(Array.isArray(parts) ? Part.concat(parts) : parts, by, ascending);
+  const list = Array.isArray(parts) ? parts : [parts];
+  if (by.length === 1 && list.reduce((s, p) => s + p.length, 0) > RADIX_MIN_ROWS) {
+    const fast = bucketSortParts(list, by[0]!, ascending[0] === false);
+    if (fast) return fast;
+  }
+  return sortPart(Part.concat(list), by, ascending);
 }
 
 /** Name of the weight column of a sample: rows of the partition each sample row stands for. */
@@ -267,9 +273,15 @@ export function rangeSplit(part: Part, by: readonly string[], ascending: readonl
   return piecesOf(part, target, counts);
 }
 
+/** Cells of numberTargets' table: many more than bounds, so most cells hold none and a row needs one look. */
+const TARGET_TABLE_BITS = 12;
+
 /**
  * rangeSplit's targets for one column of numbers, by their sort words (no BigInt, no comparator):
- * the number of bounds at or before each row; missing rows after every bound.
+ * the number of bounds at or before each row; missing rows after every bound. A table over the top
+ * bits of (word - first bound) gives the bounds below each cell, so a row compares itself only
+ * with the bounds inside its cell (most cells have none): a binary search per row missed a branch
+ * at every step (~5 for 25 pieces).
  */
 function numberTargets(c: Column, b: Column, desc: boolean, target: Int32Array, counts: Int32Array): void {
   const nb = b.length;
@@ -277,21 +289,49 @@ function numberTargets(c: Column, b: Column, desc: boolean, target: Int32Array, 
   const rw = wordsOf(c, null, desc);
   const float = c.type === "float32" || c.type === "float64";
   const checkMissing = c.nullCount > 0 || float;
+  if (nb === 0) {
+    target.fill(0);
+    counts[0] = c.length;
+    return;
+  }
+  // Cell of a word at or past the first bound: the TARGET_TABLE_BITS bits below the span's top of (word - first).
+  const fh = bw[1]!;
+  const fl = bw[0]!;
+  const lastH = bw[2 * nb - 1]!;
+  const lastL = bw[2 * nb - 2]!;
+  const spanHi = (lastH - fh - (lastL < fl ? 1 : 0)) >>> 0;
+  const spanLo = (lastL - fl) >>> 0;
+  const bits = spanHi > 0 ? 64 - Math.clz32(spanHi) : 32 - Math.clz32(spanLo);
+  const cellBits = Math.min(bits, TARGET_TABLE_BITS);
+  const shift = bits - cellBits;
+  const cells = 1 << cellBits;
+  const cellOf = (h: number, l: number): number => {
+    const dl = (l - fl) >>> 0;
+    const dh = (h - fh - (l < fl ? 1 : 0)) >>> 0;
+    return shift >= 32 ? dh >>> (shift - 32) : shift === 0 ? dl : ((dl >>> shift) | (dh << (32 - shift))) >>> 0;
+  };
+  // below[d]: bounds whose cell is before d (every bound's cell is < cells: the last bound spans `bits`).
+  const below = new Int32Array(cells + 1);
+  for (let j = 0; j < nb; j++) below[cellOf(bw[2 * j + 1]!, bw[2 * j]!) + 1]!++;
+  for (let d = 0; d < cells; d++) below[d + 1]! += below[d]!;
   for (let i = 0; i < c.length; i++) {
     let t: number;
     if (checkMissing && isMissing(c, i)) t = nb;
     else {
       const h = rw[2 * i + 1]!;
       const l = rw[2 * i]!;
-      let lo = 0;
-      let hi = nb;
-      while (lo < hi) {
-        const mid = (lo + hi) >> 1;
-        const bh = bw[2 * mid + 1]!;
-        if (bh < h || (bh === h && bw[2 * mid]! <= l)) lo = mid + 1;
-        else hi = mid;
+      if (h < fh || (h === fh && l < fl)) t = 0;
+      else if (h > lastH || (h === lastH && l >= lastL)) t = nb;
+      else {
+        const d = cellOf(h, l);
+        t = below[d]!;
+        const end = below[d + 1]!;
+        while (t < end) {
+          const bh = bw[2 * t + 1]!;
+          if (bh < h || (bh === h && bw[2 * t]! <= l)) t++;
+          else break;
+        }
       }
-      t = lo;
     }
     target[i] = t;
     counts[t]!++;
