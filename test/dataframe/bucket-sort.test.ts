@@ -10,7 +10,8 @@ import { describe, test } from "node:test";
 import { Column, columnFrom } from "../../src/dataframe/column.js";
 import type { DType } from "../../src/dataframe/dtypes.js";
 import { bucketSortParts } from "../../src/dataframe/kernels/bucket-sort.js";
-import { rangeSplit, sortParts } from "../../src/dataframe/kernels/sort.js";
+import { rangeSplit } from "../../src/dataframe/kernels/range-split.js";
+import { sortParts } from "../../src/dataframe/kernels/sort.js";
 import { Part } from "../../src/dataframe/part.js";
 
 let seed = 4242;

@@ -8,7 +8,8 @@
 
 import { Column, type Values } from "../column.js";
 import { Part } from "../part.js";
-import { bigWords, floatWords, radixArgsort } from "./radix.js";
+import { leaseScratch } from "../../util/scratch.js";
+import { radixArgsort, wordsInto } from "./radix.js";
 
 /** Rows a bucket should hold on average: its columns stay in the first two cache levels while they are put in order. */
 const BUCKET_ROWS = 512;
@@ -29,22 +30,6 @@ function hasNaN(v: ArrayLike<number>): boolean {
   return false;
 }
 
-/** Sort words (two a row, low first: see floatWords) of the key column of every piece, end to end. */
-function keyWords(cols: readonly Column[], n: number, desc: boolean): Uint32Array {
-  const w = new Uint32Array(2 * n);
-  let at = 0;
-  for (const c of cols) {
-    const v = c.values;
-    const part =
-      v instanceof BigInt64Array || v instanceof BigUint64Array
-        ? bigWords(v, null, desc)
-        : floatWords(v as ArrayLike<number>, null, desc);
-    w.set(part, 2 * at);
-    at += c.length;
-  }
-  return w;
-}
-
 /**
  * The pieces joined and sorted by the column `key` (stable; descending when `desc`), when the key
  * is a column of numbers with no missing value (null or NaN); null otherwise (the caller sorts by
@@ -54,16 +39,41 @@ function keyWords(cols: readonly Column[], n: number, desc: boolean): Uint32Arra
 export function bucketSortParts(pieces: readonly Part[], key: string, desc: boolean): Part | null {
   const use = pieces.filter((p) => p.length > 0);
   if (use.length === 0) return null;
-  const first = use[0]!;
-  const names = first.names;
   const keyCols = use.map((p) => p.column(key));
   const kc = keyCols[0]!;
   if (kc.type === "utf8" || kc.type === "bool" || keyCols.some((c) => c.nullCount > 0)) return null;
   if ((kc.type === "float32" || kc.type === "float64") && keyCols.some((c) => hasNaN(c.values as ArrayLike<number>)))
     return null;
   const n = use.reduce((s, p) => s + p.length, 0);
-  const w = keyWords(keyCols, n, desc);
+  // The keys' sort words and each row's place come from the thread's scratch buffer: fresh, their
+  // 24 MB (2M rows) cost page faults and garbage collections on every output partition.
+  const lease = leaseScratch();
+  try {
+    const scratch = lease.take(12 * n);
+    const w = new Uint32Array(scratch.buffer, scratch.byteOffset, 2 * n);
+    const pos = new Int32Array(scratch.buffer, scratch.byteOffset + 8 * n, n);
+    let at = 0;
+    for (const c of keyCols) {
+      wordsInto(c.values, 0, c.length, desc, w, at);
+      at += c.length;
+    }
+    return sortByBuckets(use, key, w, pos, n, desc);
+  } finally {
+    lease.release();
+  }
+}
 
+/** bucketSortParts with the keys' words `w` (two a row) and room for each row's place (`pos`). */
+function sortByBuckets(
+  use: readonly Part[],
+  key: string,
+  w: Uint32Array,
+  pos: Int32Array,
+  n: number,
+  desc: boolean,
+): Part {
+  const first = use[0]!;
+  const names = first.names;
   // The span of the keys, and the top digit: the bits of (word - min) at `shift` and up.
   let minHi = w[1]!;
   let minLo = w[0]!;
@@ -88,8 +98,8 @@ export function bucketSortParts(pieces: readonly Part[], key: string, desc: bool
   const buckets = 1 << topBits;
   const mask = buckets - 1;
 
-  // Each row's bucket, and where it goes (stable: rows of a bucket keep their order).
-  const digit = new Uint16Array(n);
+  // Each row's bucket (in pos, for now), then where it goes (stable: rows of a bucket keep their order).
+  const digit = pos;
   const start = new Int32Array(buckets + 1);
   for (let i = 0; i < n; i++) {
     const lw = w[2 * i]!;
@@ -100,7 +110,6 @@ export function bucketSortParts(pieces: readonly Part[], key: string, desc: bool
     start[d + 1]!++;
   }
   for (let d = 0; d < buckets; d++) start[d + 1]! += start[d]!;
-  const pos = new Int32Array(n);
   const at = start.slice(0, buckets);
   for (let i = 0; i < n; i++) pos[i] = at[digit[i]!]!++;
 
@@ -119,11 +128,11 @@ export function bucketSortParts(pieces: readonly Part[], key: string, desc: bool
 
   // Each bucket in order by the rest of its keys (every key of a bucket has the same top digit).
   if (shift > 0) {
-    const keyAt = names.indexOf(key);
-    const sw = keyWords([new Column(kc.type, n, out[keyAt]!, null, 0)], n, desc);
+    const keys = out[names.indexOf(key)]!;
     const moving = [...out.filter((v): v is Values => v !== null), ...(rows ? [rows] : [])];
     const most = maxBucket(start, buckets);
     const scratch = new Int32Array(2 * most);
+    const bw = new Uint32Array(2 * most);
     const order = new Int32Array(most);
     const sub = new Uint16Array(most);
     const counts = new Int32Array((1 << MAX_TOP_BITS) + 1);
@@ -131,7 +140,8 @@ export function bucketSortParts(pieces: readonly Part[], key: string, desc: bool
       const s = start[b]!;
       const m = start[b + 1]! - s;
       if (m < 2) continue;
-      const o = bucketOrder(sw, s, m, order, sub, counts);
+      wordsInto(keys, s, m, desc, bw, 0);
+      const o = bucketOrder(bw, 0, m, order, sub, counts);
       if (o === null) continue;
       for (const v of moving) permuteRange(v, s, m, o, scratch);
     }
