@@ -31,6 +31,17 @@ export function log(): Logger {
   return current;
 }
 
+/**
+ * A logger that forwards to the realm's current one (setLogger) at each call: the default runtime's,
+ * and what code handed no logger (a link opened without TransportOptions.logger) writes to.
+ */
+export const realmLogger: Logger = {
+  debug: (m, ...d) => current.debug(m, ...d),
+  info: (m, ...d) => current.info(m, ...d),
+  warn: (m, ...d) => current.warn(m, ...d),
+  error: (m, ...d) => current.error(m, ...d),
+};
+
 /** Replaces the logger for this thread; returns the previous one. */
 export function setLogger(logger: Logger): Logger {
   const prev = current;

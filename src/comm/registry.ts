@@ -59,7 +59,7 @@ export function schemeOf(address: string): string {
 /** Opens a connection to `address` (with options.transports, else the realm's). */
 export async function connect(address: string, options: TransportOptions = {}): Promise<Comm> {
   const channel = await (options.transports ?? realmTransports).for(address).connect(address, options);
-  return new Comm(channel);
+  return new Comm(channel, undefined, options.logger);
 }
 
 export interface Listener {
@@ -75,6 +75,6 @@ export async function listen(
 ): Promise<Listener> {
   const listener: TransportListener = await (options.transports ?? realmTransports)
     .for(address)
-    .listen(address, (channel) => onComm(new Comm(channel)), options);
+    .listen(address, (channel) => onComm(new Comm(channel, undefined, options.logger)), options);
   return listener;
 }
