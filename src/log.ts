@@ -42,7 +42,11 @@ export const realmLogger: Logger = {
   error: (m, ...d) => current.error(m, ...d),
 };
 
-/** Replaces the logger for this thread; returns the previous one. */
+/**
+ * Replaces the logger for this thread (the default runtime's: members given a `runtime` of their own
+ * log to its logger instead, see createRuntime); returns the previous one. Kept for compatibility;
+ * code running more than one cluster in a thread passes runtimes.
+ */
 export function setLogger(logger: Logger): Logger {
   const prev = current;
   current = logger;

@@ -1,8 +1,9 @@
 // A Runtime: what a cluster member (Scheduler, Worker, Client, LocalCluster) takes from the platform
 // it runs on, handed to it rather than reached for through the realm. Each entry point (node/,
 // browser/, the tab's Web Worker) builds one; a member started without one gets defaultRuntime(),
-// which follows the realm's registrations (registerTransport, setLogger, setClientPlatform …), so
-// code written before runtimes behaves as it did. Two clusters in one page or process, each with a
+// which follows the realm's registrations (registerTransport, setLogger, setClientPlatform,
+// setValidateByDefault …: the default runtime's setters, kept for compatibility), so code written
+// before runtimes behaves as it did. Two clusters in one page or process, each with a
 // runtime of its own, do not step on each other: transports, logger, receive-buffer policy, the
 // client's bundler and the worker kind are theirs; per-member state (a worker's buffers for
 // incoming frames and their budget) lives on the member, made from its runtime.

@@ -41,7 +41,10 @@ export class Transports {
 /** The realm's registry: what entry points register, and what links use when their options name no transports. */
 export const realmTransports = new Transports();
 
-/** Makes `transport` handle addresses of its scheme in the realm's registry. */
+/**
+ * Makes `transport` handle addresses of its scheme in the realm's registry (the default runtime's:
+ * members given a `runtime` use its transports). Kept for compatibility; see createRuntime.
+ */
 export function registerTransport(transport: Transport): void {
   realmTransports.register(transport);
 }
