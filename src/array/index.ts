@@ -11,7 +11,7 @@ export type {
   FullReduceOptions,
   FullVarOptions,
   FullArgOptions,
-} from "./core.js";
+} from "./result.js";
 export { ChunkedArray as Array } from "./core.js";
 export { NDArray } from "./ndarray.js";
 export type { DType, TypedArray } from "./dtype.js";

@@ -5,7 +5,8 @@
 // what zarr-python and xarray write by default (v2, Blosc LZ4 with byte shuffle).
 
 import { ArgumentError, FormatError, StoreError } from "../errors.js";
-import { ChunkedArray, tokenName } from "../array/core.js";
+import { ChunkedArray } from "../array/core.js";
+import { tokenName } from "../array/names.js";
 import { blockIndices, type ChunksSpec } from "../array/chunks.js";
 import { isDType, type DType } from "../array/dtype.js";
 import { rechunk } from "../array/rechunk.js";
