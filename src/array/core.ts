@@ -392,8 +392,8 @@ export class ChunkedArray implements Collection<ArrayValue> {
    * Writes the array to a Zarr store, one chunk per task, and the metadata once (see
    * meshwork/array's `toZarr`): `await x.toZarr("out.zarr", { path: "air2" })`.
    */
-  async toZarr(store: string | URL, options?: import("../io/zarr.js").ToZarrOptions): Promise<void> {
-    const { toZarr } = await import("../io/zarr.js");
+  async toZarr(store: string | URL, options?: import("../io/zarr-write.js").ToZarrOptions): Promise<void> {
+    const { toZarr } = await import("../io/zarr-write.js");
     return toZarr(this, store, options);
   }
 
