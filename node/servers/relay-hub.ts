@@ -13,7 +13,7 @@
 
 import type { Duplex } from "node:stream";
 import type { WebSocket, WebSocketServer } from "ws";
-import { log } from "../../src/log.js";
+import { type Logger, realmLogger } from "../../src/log.js";
 import { randomId } from "../../src/util/ids.js";
 import { inprocTransport } from "../../src/comm/inproc.js";
 import { SocketChannel, type SocketLike } from "../../src/comm/socket.js";
@@ -21,6 +21,7 @@ import { DEFAULT_MAX_PACKET_BYTES, PRE_HELLO_MAX_PACKET_BYTES, type Channel } fr
 import { packetBytes, type Packet } from "../../src/protocol/packet.js";
 import { matches, type SecretCompare } from "../../src/util/secret.js";
 import { timingSafeSecretEquals } from "../platform/secrets.js";
+import { bridge, byteLength, forward, joinWs, toBytes, type Message, type Pipe } from "./relay-pipes.js";
 import { loadWs, MAX_WS_MESSAGE_BYTES, openWs, setMaxPayload, type UpgradeHandler } from "../platform/ws-listen.js";
 
 /** A caller waits this long for the listener to take its pipe. */
@@ -66,9 +67,10 @@ export interface RelayHubOptions {
   canReachSlot?: ((slot: string, token: string | undefined) => boolean | Promise<boolean>) | undefined;
   /** The listener at `slot` left: what it answered vouches for nobody who listens there next. */
   onSlotClosed?: ((slot: string) => void) | undefined;
+  /** Where failed relays are logged: the scheduler's logger. Default: the realm's (setLogger). */
+  log?: Logger | undefined;
 }
 
-type Message = { data: Buffer | ArrayBuffer | Buffer[]; binary: boolean };
 type Waiting = {
   caller: WebSocket;
   queued: Message[] | null;
@@ -89,7 +91,10 @@ export class RelayHub {
   /** Bytes a caller may send before the far end answers (RELAY_MAX_QUEUED_BYTES; unbounded without the cap). */
   private readonly maxQueued: number;
 
+  private readonly log: Logger;
+
   private constructor(private readonly options: RelayHubOptions) {
+    this.log = options.log ?? realmLogger;
     this.compare = options.compare ?? timingSafeSecretEquals;
     this.maxPerAddress = options.maxPerAddress ?? RELAY_MAX_PER_ADDRESS;
     this.maxQueued = options.capUntilAnswered === false ? Infinity : RELAY_MAX_QUEUED_BYTES;
@@ -120,7 +125,7 @@ export class RelayHub {
         this.open.add(ws);
         // A socket error (a message over the cap, a reset) closes the socket; unheard, it would be
         // thrown as an uncaught exception and end the scheduler.
-        ws.on("error", (err) => log().debug(`relay: a socket from ${host} failed: ${err.message}`));
+        ws.on("error", (err) => this.log.debug(`relay: a socket from ${host} failed: ${err.message}`));
         this.perHost.set(host, (this.perHost.get(host) ?? 0) + 1);
         ws.on("close", () => {
           this.open.delete(ws);
@@ -273,6 +278,7 @@ export class RelayHub {
       maxPacketBytes: DEFAULT_MAX_PACKET_BYTES,
       compression: false,
       preHello: this.maxQueued !== Infinity,
+      logger: this.log,
     });
     const held: Packet[] = [];
     let heldBytes = 0;
@@ -286,7 +292,7 @@ export class RelayHub {
       inner = await inprocTransport.connect(target, {});
     } catch (err) {
       outer.close(`cannot reach ${target}`);
-      log().debug(`relay to ${target} failed: ${(err as Error).message}`);
+      this.log.debug(`relay to ${target} failed: ${(err as Error).message}`);
       return;
     }
     bridge(outer, inner);
@@ -314,7 +320,7 @@ export class RelayHub {
       far = await openWs(target, {});
     } catch (err) {
       caller.close(1011, `cannot reach ${target}`.slice(0, 120));
-      log().debug(`relay to ${target} failed: ${(err as Error).message}`);
+      this.log.debug(`relay to ${target} failed: ${(err as Error).message}`);
       return;
     }
     this.open.add(far);
@@ -340,70 +346,6 @@ export class RelayHub {
       forward(far as unknown as Pipe, caller as unknown as Pipe);
     });
   }
-}
-
-/** Joins two channels packet for packet, and closes each when the other closes. */
-function bridge(a: Channel, b: Channel): void {
-  a.onPacket = (p) => b.send(p);
-  b.onPacket = (p) => a.send(p);
-  a.onClose = (why) => b.close(why);
-  b.onClose = (why) => a.close(why);
-}
-
-function joinWs(a: WebSocket, b: WebSocket): void {
-  forward(a as unknown as Pipe, b as unknown as Pipe);
-  forward(b as unknown as Pipe, a as unknown as Pipe);
-  a.on("close", () => b.close(1000, "peer closed"));
-  b.on("close", () => a.close(1000, "peer closed"));
-}
-
-/**
- * What one end of a pipe holds unsent before the hub stops reading from the other: the hub then
- * buffers at most this much per direction, and a fast sender waits for a slow receiver.
- */
-export const RELAY_HIGH_WATER_BYTES = 8 * 1024 * 1024;
-
-/** One end of a pipe: a `ws` WebSocket (on/pause/resume) or our FastWebSocket client (addEventListener/pause/resume). */
-interface Pipe {
-  readonly readyState: number;
-  readonly bufferedAmount: number;
-  send(data: Uint8Array, options?: { binary: boolean }): void;
-  pause(): void;
-  resume(): void;
-  on?(type: "message", l: (data: Buffer, binary: boolean) => void): void;
-  addEventListener?(type: "message", l: (e: { data: Buffer }) => void): void;
-}
-
-/** How often a paused pipe looks whether the other end has drained. */
-const RELAY_DRAIN_POLL_MS = 2;
-
-/** Passes `from`'s messages to `to` as they are, pausing `from` while `to` has too much unsent. */
-function forward(from: Pipe, to: Pipe): void {
-  let paused: ReturnType<typeof setInterval> | undefined;
-  const pass = (data: Buffer | ArrayBuffer | Buffer[], binary: boolean) => {
-    if (to.readyState !== 1) return;
-    to.send(toBytes(data), { binary });
-    if (paused === undefined && to.bufferedAmount > RELAY_HIGH_WATER_BYTES) {
-      from.pause();
-      paused = setInterval(() => {
-        if (to.readyState === 1 && to.bufferedAmount > RELAY_HIGH_WATER_BYTES / 4) return;
-        clearInterval(paused);
-        paused = undefined;
-        from.resume();
-      }, RELAY_DRAIN_POLL_MS);
-    }
-  };
-  if (from.on) from.on("message", pass);
-  else from.addEventListener?.("message", (e) => pass(e.data, true));
-}
-
-function byteLength(data: Buffer | ArrayBuffer | Buffer[]): number {
-  return Array.isArray(data) ? data.reduce((n, b) => n + b.byteLength, 0) : data.byteLength;
-}
-
-function toBytes(data: Buffer | ArrayBuffer | Buffer[]): Uint8Array {
-  if (Array.isArray(data)) return Buffer.concat(data);
-  return data instanceof ArrayBuffer ? new Uint8Array(data) : data;
 }
 
 function refuse(socket: Duplex, status: number, why: string): true {
