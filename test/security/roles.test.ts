@@ -6,10 +6,10 @@
 
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { Client, GraphCycleError, Scheduler } from "../../node/index.js";
+import { Client, GraphCycleError } from "../../node/index.js";
 import { WorkerGroup } from "../../node/hosts/worker-group.js";
-import { consoleLogger, serialize, setLogger, type Message } from "../../src/internal.js";
-import { CLIENT, TAB, useGuardedCluster, WORKER } from "./cluster.js";
+import { serialize, type Message } from "../../src/internal.js";
+import { CLIENT, guardedCluster, TAB, useGuardedCluster, WORKER } from "./cluster.js";
 import { Hostile } from "./hostile.js";
 import { waitFor } from "../helpers/wait-for.js";
 
@@ -232,53 +232,26 @@ describe("roles, identity and limits", () => {
 });
 
 test("a scheduler told to trust no worker marks even worker-token workers untrusted, and caps them", async () => {
-  const restore = setLogger(consoleLogger("silent"));
-  const scheduler = await Scheduler.start({
-    address: "ws://127.0.0.1:0",
-    token: CLIENT,
-    workerToken: WORKER,
-    untrustedWorkers: true,
+  // Two workers with the worker token: each result of an untrusted worker is verified on another.
+  await using c = await guardedCluster({
+    honest: 2,
+    honestOptions: { resources: { GPU: 1 } },
+    scheduler: { untrustedWorkers: true },
   });
-  const workers = new WorkerGroup({
-    scheduler: scheduler.address,
-    listen: "ws://127.0.0.1:0",
-    kind: "node",
-    namePrefix: "n",
-    token: WORKER,
-    logLevel: "silent",
-    resources: { GPU: 1 },
-  });
-  try {
-    await workers.grow(2); // two: each result of an untrusted worker is verified on another
-    const client = await Client.connect(scheduler.address, { token: CLIENT });
-    try {
-      const [w] = await client.workers();
-      assert.deepEqual([w!.trusted, w!.resources], [false, {}]);
-      assert.equal(await client.submit((x: number) => x * 3, 14), 42);
-      const story = await client.story(client.submit((x: number) => x * 3, 14).key);
-      assert.ok(
-        story.some((e) => e.start === "verifying" && e.finish === "memory"),
-        "verified on the second worker",
-      );
-    } finally {
-      await client.close();
-    }
-  } finally {
-    await workers.close();
-    await scheduler.close();
-    setLogger(restore);
-  }
+  const { client } = c;
+  const [w] = await client.workers();
+  assert.deepEqual([w!.trusted, w!.resources], [false, {}]);
+  assert.equal(await client.submit((x: number) => x * 3, 14), 42);
+  const story = await client.story(client.submit((x: number) => x * 3, 14).key);
+  assert.ok(
+    story.some((e) => e.start === "verifying" && e.finish === "memory"),
+    "verified on the second worker",
+  );
 });
 
 test("untrusted workers that crash on a task count once per address: one stranger joining three times cannot fail an honest task with KilledWorkerError; three addresses still can", async () => {
-  const restore = setLogger(consoleLogger("silent"));
-  const scheduler = await Scheduler.start({
-    address: "ws://127.0.0.1:0",
-    token: CLIENT,
-    workerToken: WORKER,
-    tabToken: TAB,
-  });
-  const client = await Client.connect(scheduler.address, { token: CLIENT });
+  await using c = await guardedCluster();
+  const { scheduler, client } = c;
   /** Joins from `from`, waits for the task, says it started, and dies without a goodbye. */
   const crashOn = async (key: string, from: string, name: string) => {
     const { h, answer } = await join(scheduler.address, TAB, claim(name), from);
@@ -318,8 +291,5 @@ test("untrusted workers that crash on a task count once per address: one strange
     await assert.rejects(doomed.result(), (e: unknown) => (e as Error).name === "KilledWorkerError");
   } finally {
     await workers?.close();
-    await client.close();
-    await scheduler.close();
-    setLogger(restore);
   }
 });
