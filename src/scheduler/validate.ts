@@ -266,7 +266,8 @@ function checkSteals(s: SchedulerData, bad: (text: string) => void): void {
 /**
  * Whether schedulers validate when their options do not say: off, except where a platform entry
  * point turns it on for a test run (node/platform/platform.ts reads MESHWORK_VALIDATE=1, which the test
- * runner sets). Realm-wide until a Runtime object carries such settings (issue 18, Build 1).
+ * runner sets). This is the default runtime's setting; a runtime of its own says its own
+ * (createRuntime({ validate }), src/runtime.ts), and a scheduler's `validate` option wins over both.
  */
 let byDefault: boolean | "sampled" = false;
 

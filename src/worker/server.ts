@@ -78,7 +78,11 @@ export class Worker {
     this.log = runtime.logger;
     this.receiveBuffers = receiveBuffers;
     this.name = options.name ?? `worker-${randomId(3)}`;
-    this.state = new WorkerState(address, { limit: options.memoryLimit ?? 0, spill: options.spill });
+    this.state = new WorkerState(address, {
+      limit: options.memoryLimit ?? 0,
+      spill: options.spill,
+      log: runtime.logger,
+    });
     // Buffers prepared for incoming frames are memory too: lend them only what results leave free.
     const limit = options.memoryLimit ?? 0;
     if (limit > 0) receiveBuffers.setBudget(() => SPILL_FRACTION * limit - this.state.memory);
@@ -124,7 +128,10 @@ export class Worker {
     const runtime = options.runtime ?? defaultRuntime();
     const receiveBuffers = new ReceiveBuffers({ ahead: runtime.receiveAhead, timers: runtime.timers });
     // Every link of this worker picks its transport from the runtime and reads into its own buffers.
-    options = { ...options, transport: { ...options.transport, transports: runtime.transports, receiveBuffers } };
+    options = {
+      ...options,
+      transport: { ...options.transport, transports: runtime.transports, receiveBuffers, logger: runtime.logger },
+    };
     let worker!: Worker;
     const listener = await listen(
       options.listen ?? `inproc://worker-${randomId(4)}`,
@@ -135,7 +142,7 @@ export class Worker {
     worker.listener = listener;
     if (options.webrtc) {
       const rtc = new RtcLink(options.webrtc.bridge, listener.address, options.transport);
-      rtc.onChannel = (channel) => void worker.data.accept(new Comm(channel));
+      rtc.onChannel = (channel) => void worker.data.accept(new Comm(channel, undefined, runtime.logger));
       rtc.onSignal = (to, data) =>
         worker.scheduler && !worker.scheduler.isClosed && worker.scheduler.send({ op: "rtc-signal", to, data });
       worker.data.rtc = rtc;
