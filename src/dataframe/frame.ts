@@ -15,14 +15,12 @@ import {
   type ComputeOptions,
 } from "../graph/collection.js";
 import { LayeredGraph, Task, TaskRef, type Callable, type GraphNode } from "../graph/task.js";
-import { isTaskHandle } from "../client/arguments.js";
 import { userFunctionId } from "../client/functions.js";
-import { hash64 } from "../util/ids.js";
 import { toArrow } from "./arrow.js";
 import { toDType, type DType } from "./dtypes.js";
-import { assignSpecs, fillValues, inferMapSchema } from "./meta.js";
+import { assignSpecs, fillValues, mapSchema } from "./meta.js";
 import { describeExpr } from "./expr.js";
-import { LazyValue } from "./lazy.js";
+import type { LazyValue } from "./lazy.js";
 import { Part, type Schema } from "./part.js";
 import { DF } from "./register.js";
 import {
@@ -45,48 +43,20 @@ import {
   type SortOptions,
 } from "./shuffle.js";
 import { toCsv, toParquet, type WriteOptions } from "./create.js";
+import { head, len } from "./head.js";
+import type { AssignValue, ExprOptions, MapPartitionsOptions, ReduceFrameOptions, RowExpr } from "./options.js";
+import { token } from "./token.js";
 
-export type ReduceFrameOptions = TreeOptions & { columns?: string[] };
-
-/** A deterministic name for an operation's result: the same operation on the same inputs, the same keys. */
-export function token(op: string, ...parts: unknown[]): string {
-  const spell = (_k: string, v: unknown): unknown =>
-    v instanceof DataFrame
-      ? `@${v.name}`
-      : typeof v === "bigint"
-        ? `${v}n`
-        : typeof v === "number" && !Number.isFinite(v)
-          ? String(v)
-          : v instanceof Date
-            ? `date:${v.getTime()}`
-            : v;
-  return `${op}-${hash64(JSON.stringify(parts, spell))}`;
-}
-
-export interface ExprOptions {
-  /** Constants the expression reads as its second parameter: `(d, $) => d.fare > $.min` with `{ params: { min: 10 } }`. */
-  params?: Record<string, unknown>;
-}
-
-/**
- * A row as an expression sees it: `d.column` is a number (ints, floats; int64 as Number; timestamps
- * and dates as epoch milliseconds; NaN where missing), a boolean or a string (null where missing).
- */
-// biome-ignore lint/suspicious/noExplicitAny: a column's type is known only at run time, and `d.price * 2` must typecheck in users' code
-export type Row = { readonly [column: string]: any };
-/** The params object an expression reads as its second parameter. */
-// biome-ignore lint/suspicious/noExplicitAny: as Row: users' expressions use params as numbers, strings, arrays
-export type Params = { readonly [name: string]: any };
-export type RowExpr = (d: Row, $: Params) => unknown;
-
-export type AssignValue = RowExpr | number | string | boolean | bigint | Date | null;
-
-export interface MapPartitionsOptions {
-  /** Extra arguments after the table. */
-  args?: unknown[];
-  /** The result's schema ({ column: type }), when running the function on an empty partition here to learn it is not wanted. */
-  meta?: Record<string, string>;
-}
+export type {
+  AssignValue,
+  ExprOptions,
+  MapPartitionsOptions,
+  Params,
+  ReduceFrameOptions,
+  Row,
+  RowExpr,
+} from "./options.js";
+export { token } from "./token.js";
 
 export class DataFrame implements Collection<Table> {
   /** @internal Frames are made by readParquet, readCsv, fromArrow, fromRecords and by operations on frames. */
@@ -322,17 +292,7 @@ export class DataFrame implements Collection<Table> {
   mapPartitions(fn: (table: Table, ...args: never[]) => unknown, options: MapPartitionsOptions = {}): DataFrame {
     const id = userFunctionId(fn, "mapPartitions");
     const args = options.args ?? [];
-    let schema: Schema;
-    if (options.meta)
-      schema = {
-        names: Object.keys(options.meta),
-        types: Object.values(options.meta).map((t, j) => toDType(t, `meta.${Object.keys(options.meta!)[j]}`)),
-      };
-    else if (isTaskHandle(fn))
-      throw new ArgumentError(
-        `mapPartitions: ${fn.name} is an uploaded module's function, which runs only on workers, so its result's columns cannot be learnt here; give them with { meta: { name: "type", … } }`,
-      );
-    else schema = inferMapSchema(fn, this.schema, args);
+    const schema = mapSchema(fn, this.schema, args, options.meta);
     return this.partitionwise("map-partitions", DF.mapPartitions, [args], schema, false, null, { fn, id });
   }
 
@@ -445,44 +405,13 @@ export class DataFrame implements Collection<Table> {
   // ---- looking at it ----
 
   /** The first `n` rows (default 5) as an Arrow Table, computing only the partitions it takes. */
-  async head(n = 5, options?: ComputeOptions): Promise<Table> {
-    if (!Number.isInteger(n) || n < 0) throw new ArgumentError(`head takes a whole number of rows, got ${n}`);
-    const got: Part[] = [];
-    let rows = 0;
-    let next = 0;
-    let batch = 1;
-    while (rows < n && next < this.npartitions) {
-      const upto = Math.min(this.npartitions, next + batch);
-      const name = token("head", this.name, n, next, upto);
-      const layer = new Map<string, GraphNode>();
-      for (let i = next; i < upto; i++) layer.set(`${name}[${i}]`, new Task(DF.head, [new TaskRef(this.key(i)), n]));
-      layer.set(name, new Task(DF.concat, [[...layer.keys()].map((k) => new TaskRef(k))]));
-      const p = await new LazyValue<Part>(
-        LayeredGraph.merge([this.graph], name, layer),
-        name,
-        (v) => v as Part,
-        "head",
-      ).compute(options);
-      got.push(p);
-      rows += p.length;
-      next = upto;
-      batch *= 4;
-    }
-    return toArrow(Part.concat(got, this.schema).slice(0, n));
+  head(n = 5, options?: ComputeOptions): Promise<Table> {
+    return head(this, n, options);
   }
 
   /** The number of rows (computed now). */
-  async len(options?: ComputeOptions): Promise<number> {
-    const name = token("len", this.name);
-    const layer = new Map<string, GraphNode>();
-    for (let i = 0; i < this.npartitions; i++) layer.set(`${name}[${i}]`, new Task(DF.len, [new TaskRef(this.key(i))]));
-    layer.set(name, new Task(DF.sum, [[...layer.keys()].map((k) => new TaskRef(k))]));
-    return new LazyValue<number>(
-      LayeredGraph.merge([this.graph], name, layer),
-      name,
-      (v) => v as number,
-      "len",
-    ).compute(options);
+  len(options?: ComputeOptions): Promise<number> {
+    return len(this, options);
   }
 
   toString(): string {

@@ -16,7 +16,7 @@ export type {
   Row,
   Params,
   RowExpr,
-} from "./frame.js";
+} from "./options.js";
 export { GroupBy } from "./reduce.js";
 export type { AggSpec, TreeOptions } from "./reduce.js";
 export type { AggName } from "./kernels/aggregate.js";

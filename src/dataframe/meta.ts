@@ -4,11 +4,12 @@
 
 import type { Table } from "@uwdata/flechette";
 import { ArgumentError } from "../errors.js";
+import { isTaskHandle } from "../client/arguments.js";
 import { toArrow } from "./arrow.js";
 import { columnFrom } from "./column.js";
-import type { DType } from "./dtypes.js";
+import { toDType, type DType } from "./dtypes.js";
 import { describeExpr, type ExprSpec } from "./expr.js";
-import type { AssignValue, ExprOptions } from "./frame.js";
+import type { AssignValue, ExprOptions } from "./options.js";
 import { evalColumn } from "./kernels/expr-run.js";
 import { toPart } from "./kernels/map.js";
 import { Part, type Schema } from "./part.js";
@@ -112,6 +113,28 @@ function inferExprType(spec: ExprSpec, schema: Schema, name: string): DType {
       { cause: err },
     );
   }
+}
+
+/**
+ * The columns mapPartitions' function returns: from `meta` where given, else learnt by calling it
+ * here on an empty partition (an uploaded module's function runs only on workers, so it needs `meta`).
+ */
+export function mapSchema(
+  fn: (table: Table, ...args: never[]) => unknown,
+  schema: Schema,
+  args: unknown[],
+  meta: Record<string, string> | undefined,
+): Schema {
+  if (meta)
+    return {
+      names: Object.keys(meta),
+      types: Object.values(meta).map((t, j) => toDType(t, `meta.${Object.keys(meta)[j]}`)),
+    };
+  if (isTaskHandle(fn))
+    throw new ArgumentError(
+      `mapPartitions: ${fn.name} is an uploaded module's function, which runs only on workers, so its result's columns cannot be learnt here; give them with { meta: { name: "type", … } }`,
+    );
+  return inferMapSchema(fn, schema, args);
 }
 
 /** The schema mapPartitions' function gives, from calling it here on an empty table of the frame's schema. */
