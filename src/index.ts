@@ -68,6 +68,8 @@ export {
 export type { ErrorData } from "./errors.js";
 export { setLogger, consoleLogger } from "./log.js";
 export { createRuntime, defaultRuntime, type Runtime, type RuntimeParts } from "./runtime.js";
+export { createStores, Stores, type Store, type StoreOpener } from "./io/store.js";
+export type { StoresSource, TaskContext } from "./task-context.js";
 export { Transports } from "./comm/registry.js";
 export type { Logger, LogLevel } from "./log.js";
 export { registerWireClass } from "./protocol/wire-classes.js";

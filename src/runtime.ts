@@ -11,6 +11,7 @@
 import type { ClientPlatform } from "./client/platform.js";
 import { clientPlatform } from "./client/platform.js";
 import { realmTransports, Transports } from "./comm/registry.js";
+import { createStores, realmStores, type Stores } from "./io/store.js";
 import type { Transport } from "./comm/types.js";
 import { type Logger, realmLogger } from "./log.js";
 import type { WorkerKind } from "./protocol/messages.js";
@@ -37,6 +38,12 @@ export interface Runtime {
    * off, "sampled" in test runs (the Node entry reads MESHWORK_VALIDATE=1).
    */
   readonly validate: boolean | "sampled";
+  /**
+   * What this member reads and writes data through (io/store.ts): openers by scheme, the path
+   * resolver, bearer tokens per origin. A worker hands them to the builtins it runs (task-context.ts);
+   * a client's planners take them from the client (`stores: client`).
+   */
+  readonly stores: Stores;
 }
 
 /** What createRuntime takes: any part, the rest from `base`; `transports` may be a list. */
@@ -65,6 +72,7 @@ const realmRuntime: Runtime = {
   get validate() {
     return validateByDefault();
   },
+  stores: realmStores,
 };
 
 /** What members started without a `runtime` use: the realm's registrations, read at each use. */
@@ -74,7 +82,9 @@ export function defaultRuntime(): Runtime {
 
 /**
  * A runtime of its own: the given parts, the rest taken from `base` (default: the realm's, as it is
- * now). Its transports are a copy, so registering one later on either side does not reach the other.
+ * now). Its transports are a copy, so registering one later on either side does not reach the other;
+ * its stores are its own (credentials set on them reach no one else) over `base`'s (openers, path
+ * resolver and credentials registered there are still found).
  */
 export function createRuntime(parts: RuntimeParts = {}, base: Runtime = realmRuntime): Runtime {
   const t = parts.transports;
@@ -86,5 +96,6 @@ export function createRuntime(parts: RuntimeParts = {}, base: Runtime = realmRun
     receiveAhead: parts.receiveAhead ?? base.receiveAhead,
     workerKind: parts.workerKind ?? base.workerKind,
     validate: parts.validate ?? base.validate,
+    stores: parts.stores ?? createStores(base.stores),
   };
 }

@@ -8,6 +8,7 @@ import { inprocHub, inprocTransport } from "../../src/comm/inproc.js";
 import { registerTransport } from "../../src/comm/registry.js";
 import { isBridgeMessage } from "../../src/comm/rtc-link.js";
 import { consoleLogger, setLogger, type LogLevel } from "../../src/log.js";
+import { realmStores } from "../../src/io/store.js";
 import { createRuntime } from "../../src/runtime.js";
 import { Worker } from "../../src/worker/server.js";
 import { nodeYield } from "../platform/platform.js";
@@ -19,8 +20,9 @@ import { nativeSha256, timingSafeSecretEquals } from "../platform/secrets.js";
 registerTransport(inprocTransport);
 const port = parentPort!;
 const config = workerData as ThreadWorkerConfig;
-// This thread's runtime (src/runtime.ts): Node's transports (platform.ts registered them), its own logger.
-const runtime = createRuntime({ logger: consoleLogger(config.logLevel as LogLevel, config.name) });
+// This thread's runtime (src/runtime.ts): Node's transports (platform.ts registered them), its own
+// logger, and the thread's stores (it runs one worker: readers handed no context find its credentials too).
+const runtime = createRuntime({ logger: consoleLogger(config.logLevel as LogLevel, config.name), stores: realmStores });
 setLogger(runtime.logger); // for the realm's own code (Blosc's one-time line, what tasks log): this thread runs one worker
 inprocHub.setParent({ post: (msg, transfer) => port.postMessage(msg, transfer as never) });
 

@@ -20,7 +20,6 @@ import {
   setDefaultClient,
 } from "../graph/collection.js";
 import { FutureNode, type GraphNode } from "../graph/task.js";
-import { useSchedulerCredentials } from "../io/store.js";
 import type { Logger } from "../log.js";
 import type {
   ClientToScheduler,
@@ -47,6 +46,7 @@ import type {
   TaskOptions,
   TaskSubmitter,
 } from "./options.js";
+import type { Stores } from "../io/store.js";
 import { defaultRuntime, type Runtime } from "../runtime.js";
 import { ReceiveBuffers } from "../util/receive-buffers.js";
 import { SchedulerWatch } from "./progress-watch.js";
@@ -143,7 +143,7 @@ export class Client implements GraphScheduler {
     const w = await greet(comm, { role: "client", token: options.token, name: options.name });
     comm.name = `${w.id}→scheduler`;
     // Planning reads metadata here: from the scheduler's /data/, with the token this client joined with.
-    useSchedulerCredentials(address, options.token);
+    runtime.stores.useSchedulerCredentials(address, options.token);
     // A network scheduler relays data for clients that cannot reach workers themselves (a page: browser/index.ts).
     const relayVia = /^wss?:\/\/[^/]+$/.test(address) ? address : undefined;
     const client = new Client(
@@ -351,6 +351,14 @@ export class Client implements GraphScheduler {
   /** Where this client's diagnostics go: its runtime's logger (computations on it log there too). */
   get logger(): Logger {
     return this.runtime.logger;
+  }
+
+  /**
+   * What this client reads data through when it plans (its runtime's stores, io/store.ts): pass the
+   * client as the `stores` option of fromZarr or inspectZarr.
+   */
+  get stores(): Stores {
+    return this.runtime.stores;
   }
 
   /** Closes the connection; every pending future rejects with ClientClosedError. Idempotent. */

@@ -9,7 +9,6 @@ import { greet } from "../comm/handshake.js";
 import { dispatch } from "../comm/dispatch.js";
 import { connect, listen, type Listener } from "../comm/registry.js";
 import { RtcLink } from "../comm/rtc-link.js";
-import { useSchedulerCredentials } from "../io/store.js";
 import type { Logger } from "../log.js";
 import type { Handlers, SchedulerToWorker } from "../protocol/messages.js";
 import { randomId } from "../util/ids.js";
@@ -119,6 +118,7 @@ export class Worker {
         digest: options.digest,
         lie: options.lieForTests === true,
         log: this.log,
+        context: { stores: runtime.stores, logger: runtime.logger },
       },
     );
   }
@@ -247,7 +247,7 @@ export class Worker {
     this.id = w.id;
     this.data.setCredentials(w.dataToken, w.dataSecret, w.clock);
     // Tasks that read the scheduler's /data/ (a tab's chunks above all) present this worker's token.
-    useSchedulerCredentials(this.options.dataOrigin ?? this.options.scheduler, this.options.token);
+    this.runtime.stores.useSchedulerCredentials(this.options.dataOrigin ?? this.options.scheduler, this.options.token);
     if (w.rtc) this.data.rtc?.configure(w.rtc);
     this.scheduler = comm;
     comm.name = `${this.name}→scheduler`;
