@@ -3,6 +3,7 @@
 
 import type { ErrorData } from "../errors.js";
 import type { Serialized } from "./refs.js";
+import type { StoryEntry } from "../scheduler/story.js";
 
 /** Bumped on any incompatible change to the messages below. */
 export const PROTOCOL_VERSION = 1;
@@ -213,6 +214,8 @@ export type RequestWhat =
   | { kind: "workers" }
   | { kind: "upload"; module: ModuleDef }
   | { kind: "story"; key: string }
+  /** What each worker recorded of `key` (its own story: WorkerState.storyOf): answered with WorkerStoryEntry[]. */
+  | { kind: "worker-story"; key: string }
   /** Retire these workers gracefully (ids, names or addresses): their unique results move first. */
   | { kind: "retire"; workers: string[] }
   /** Count the tasks these keys need that are not done yet (scheduler/progress.ts); answered with ProgressCounts and a watch id. */
@@ -388,7 +391,15 @@ export interface RtcSignalMessage {
   data: RtcSignal;
 }
 
+/** The scheduler asks a worker what it recorded of `key` (for a client's workerStory); answered by StoryEntries. */
+export interface StoryRequest {
+  op: "story-request";
+  id: number;
+  key: string;
+}
+
 export type SchedulerToWorker =
+  | StoryRequest
   | ComputeTask
   | FreeKeys
   | LoadModule
@@ -508,7 +519,24 @@ export interface LinkReport {
   bytesOut: number;
 }
 
+/**
+ * A worker's answer to a StoryRequest: its transitions of the key, oldest first, without the key
+ * (at most the last MAX_STORY_ENTRIES_PER_WORKER, protocol/validate.ts).
+ */
+export interface StoryEntries {
+  op: "story-entries";
+  id: number;
+  entries: Omit<StoryEntry, "key">[];
+}
+
+/** One transition a worker recorded, as a client gets it: which worker said so. */
+export interface WorkerStoryEntry extends StoryEntry {
+  /** The worker's name. */
+  worker: string;
+}
+
 export type WorkerToScheduler =
+  | StoryEntries
   | TaskFinished
   | TaskStarted
   | TaskErred

@@ -20,6 +20,7 @@ import type {
   Hello,
   RetireResult,
   RtcSignalMessage,
+  WorkerStoryEntry,
   WorkerToScheduler,
 } from "../protocol/messages.js";
 import { HandshakeGate, hostOf, LogThrottle } from "../comm/gate.js";
@@ -33,6 +34,7 @@ import { randomId } from "../util/ids.js";
 import type { SchedulerOptions } from "./options.js";
 import { SchedulerState, type Instruction } from "./state.js";
 import { Telemetry } from "./telemetry.js";
+import { WorkerStories } from "./worker-stories.js";
 import type { InvariantError } from "./validate.js";
 
 export type { SchedulerOptions } from "./options.js";
@@ -86,6 +88,8 @@ export class Scheduler {
   private readonly challenges: Challenges;
   /** Clients' requests: queries, scatters, progress watches (requests.ts). */
   private readonly requests: Requests;
+  /** Workers' stories of a key that clients asked for, being gathered (worker-stories.ts). */
+  private readonly stories = new WorkerStories();
 
   /** What the dashboard shows (telemetry.ts): task events kept only while a dashboard watches. */
   readonly telemetry: Telemetry;
@@ -131,6 +135,7 @@ export class Scheduler {
       this.grants,
       (e) => this.event(e),
       (workers) => this.retireWorkers(workers),
+      (client, key) => this.askStories(client, key),
     );
     this.admissions = new Admissions(options, this.state, this.grants, (role) => ++this.nextIds[role]);
   }
@@ -239,6 +244,7 @@ export class Scheduler {
     clearTimeout(this.noWorkerTimer);
     await this.listener?.close();
     await Promise.all(this.extraListeners.map((l) => l.close()));
+    this.stories.close();
     for (const comm of this.workers.values()) {
       trySend(comm, { op: "close-worker", reason: "scheduler closing" });
       comm.close("scheduler closing");
@@ -342,11 +348,16 @@ export class Scheduler {
         this.event({ op: "heard-from", worker });
         this.passSignal(comm, w.address, m);
       },
+      "story-entries": (m) => {
+        this.event({ op: "heard-from", worker });
+        this.stories.answered(worker, m);
+      },
       reply: () => this.event({ op: "heard-from", worker }),
     };
     comm.setHandler((msg) => dispatch(handlers, msg));
     void comm.closed.then((info) => {
       this.workers.delete(id);
+      this.stories.left(id);
       this.grants.forget(id, w.address);
       this.challenges.left(w.address);
       this.event({ op: "worker-removed", worker: id, reason: info.reason, graceful: info.graceful });
@@ -365,6 +376,14 @@ export class Scheduler {
     if (m.data.kind === "refused" || m.data.kind === "bye") return;
     const reason = !target ? `no worker at ${String(m.to)}` : `${target.name} cannot make WebRTC links`;
     sender.send({ op: "rtc-signal", from: m.to, data: { pc: m.data.pc, kind: "refused", reason } });
+  }
+
+  /** Asks every connected worker for its story of `key` (worker-stories.ts gathers the answers). */
+  private askStories(client: string, key: string): Promise<WorkerStoryEntry[]> {
+    const names = new Map([...this.workers.keys()].map((id) => [id, this.state.workers.get(id)?.name ?? id]));
+    return this.stories.ask(client, key, names, (worker, id) =>
+      trySend(this.workers.get(worker)!, { op: "story-request", id, key }),
+    );
   }
 
   /** Hands one event to the state (at the time now) and delivers what it decided. */
