@@ -3,9 +3,10 @@
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { serialize, WorkerState, type DepLocation } from "../../src/internal.js";
+import { Client, Scheduler, serialize, Worker, WorkerState, type DepLocation } from "../../src/internal.js";
+import { createRuntime } from "../../src/runtime.js";
 import { InvariantError } from "../../src/util/invariant.js";
-import type { WorkerEvent, WorkerInstruction } from "../../src/worker/state.js";
+import { WorkerTask, type WorkerEvent, type WorkerInstruction } from "../../src/worker/state.js";
 
 const SELF = "addr-self";
 
@@ -169,4 +170,33 @@ test("a key being fetched that is scattered here meanwhile satisfies its tasks; 
     stimulus: "data-arrived-1",
   });
   assert.deepEqual(sends(late), []); // no add-keys for a key not fetched any more
+});
+
+test("a Worker whose state breaks an invariant logs it, goes on working, and its close() rejects with it", async () => {
+  const scheduler = await Scheduler.start({ address: `inproc://invariants-${Math.random()}` });
+  const errors: string[] = [];
+  const quiet = () => {};
+  const runtime = createRuntime({
+    logger: { debug: quiet, info: quiet, warn: quiet, error: (m: string) => errors.push(m) },
+  });
+  const worker = await Worker.start({ scheduler: scheduler.address, name: "w", validate: true, runtime });
+  const client = await Client.connect(scheduler.address);
+  try {
+    assert.equal(await client.submit((x: number) => x + 1, 1), 2);
+    // A bug's doing: a task left among the tasks after it was done.
+    const ghost = new WorkerTask("ghost", { kind: "source", id: "f" }, serialize([]).payload, [], [0], "test");
+    ghost.state = "done";
+    (worker.state.tasks as Map<string, WorkerTask>).set("ghost", ghost);
+    assert.equal(await client.submit((x: number) => x * 2, 2), 4, "the worker goes on");
+  } finally {
+    await client.close();
+    await assert.rejects(
+      worker.close(),
+      (err: unknown) =>
+        err instanceof InvariantError && err.problems.includes("ghost is done but still among the tasks"),
+    );
+    await scheduler.close();
+  }
+  assert.equal(errors.length, 1, "logged once");
+  assert.match(errors[0]!, /^w: worker inproc:\/\/\S+ state is inconsistent after compute-task-\d+/);
 });
