@@ -2,7 +2,6 @@
 // collection (compute, persist) and, like dask.array, feels like NumPy: operations build a task
 // graph and return new arrays at once; nothing runs until compute.
 
-import { ArgumentError } from "../errors.js";
 import {
   COLLECTION,
   computeWith,
@@ -11,12 +10,10 @@ import {
   type Collection,
   type CollectionParts,
   type ComputeOptions,
-  type Valued,
 } from "../graph/collection.js";
-import { LayeredGraph, Task, TaskRef, type GraphNode } from "../graph/task.js";
-import { hash64 } from "../util/ids.js";
+import { LayeredGraph, Task, type GraphNode } from "../graph/task.js";
 import { blockIndices, offsets, type Chunks, type ChunksSpec } from "./chunks.js";
-import type { DType } from "./dtype.js";
+import { itemSize, type DType } from "./dtype.js";
 import { astype, binary, clip, transpose, unary, type ArrayLike } from "./elementwise.js";
 import type { Index } from "./indexing.js";
 import { dot, matmul, tensordot } from "./linalg.js";
@@ -31,31 +28,20 @@ import {
   type VarOptions,
 } from "./reductions.js";
 import { mapBlocks, reshape, slice, type MapBlocksOptions } from "./shape.js";
-import { assemble, type BlockGrid } from "./kernels/blocks.js";
 import { K } from "./kernels/register.js";
 import type { NDArray } from "./ndarray.js";
 import type { Delayed } from "../graph/delayed.js";
 import { toDelayed } from "./block-values.js";
-
-/** What computing a chunked array gives: an NDArray, or a number (or boolean) for a 0-d array. */
-export type ArrayValue = NDArray | number | boolean;
-
-/**
- * A chunked array with no dimensions whose value is a number: what a reduction over every axis
- * gives (`x.sum()`, `x.mean()`, `x.argmax()` …). Computing it is typed `number`; it is a
- * ChunkedArray like any other.
- */
-export type NumberArray = { compute(options?: ComputeOptions): Promise<number> } & Valued<number> & ChunkedArray;
-
-/** A chunked array with no dimensions whose value is true or false (`x.any()`, `x.all()`). */
-export type BooleanArray = { compute(options?: ComputeOptions): Promise<boolean> } & Valued<boolean> & ChunkedArray;
-
-/** Options of a reduction over every axis, without keepdims: the result has no dimensions. */
-export type FullReduceOptions = ReduceOptions & { axis?: null | undefined; keepdims?: false | undefined };
-/** As FullReduceOptions, for var and std. */
-export type FullVarOptions = VarOptions & { axis?: null | undefined; keepdims?: false | undefined };
-/** As FullReduceOptions, for argmin and argmax. */
-export type FullArgOptions = ArgOptions & { axis?: null | undefined; keepdims?: false | undefined };
+import {
+  finalizeBlocks,
+  nestKeys,
+  type ArrayValue,
+  type BooleanArray,
+  type FullArgOptions,
+  type FullReduceOptions,
+  type FullVarOptions,
+  type NumberArray,
+} from "./result.js";
 
 export class ChunkedArray implements Collection<ArrayValue> {
   readonly shape: readonly number[];
@@ -93,7 +79,7 @@ export class ChunkedArray implements Collection<ArrayValue> {
 
   /** Bytes of the whole array once computed. */
   get nbytes(): number {
-    return this.size * ITEM_BYTES[this.dtype];
+    return this.size * itemSize(this.dtype);
   }
 
   /** Tasks in its graph (before optimization). */
@@ -406,8 +392,8 @@ export class ChunkedArray implements Collection<ArrayValue> {
    * Writes the array to a Zarr store, one chunk per task, and the metadata once (see
    * meshwork/array's `toZarr`): `await x.toZarr("out.zarr", { path: "air2" })`.
    */
-  async toZarr(store: string | URL, options?: import("../io/zarr.js").ToZarrOptions): Promise<void> {
-    const { toZarr } = await import("../io/zarr.js");
+  async toZarr(store: string | URL, options?: import("../io/zarr-write.js").ToZarrOptions): Promise<void> {
+    const { toZarr } = await import("../io/zarr-write.js");
     return toZarr(this, store, options);
   }
 
@@ -423,62 +409,4 @@ export class ChunkedArray implements Collection<ArrayValue> {
   [Symbol.for("nodejs.util.inspect.custom")](): string {
     return this.toString();
   }
-}
-
-const ITEM_BYTES: Record<DType, number> = {
-  float64: 8,
-  float32: 4,
-  int32: 4,
-  uint32: 4,
-  int16: 2,
-  uint16: 2,
-  int8: 1,
-  uint8: 1,
-  bool: 1,
-};
-
-/**
- * A deterministic name for an operation's result: the same operation on the same inputs gets the
- * same keys. Numbers JSON cannot tell apart are spelled out: NaN, ±Infinity (JSON's null), and -0
- * (JSON's 0: x.mul(-0) and x.mul(0) differ, and must not share keys).
- */
-export function tokenName(op: string, ...parts: unknown[]): string {
-  const spell = (_k: string, v: unknown): unknown =>
-    v instanceof ChunkedArray
-      ? `@${v.name}`
-      : typeof v === "number" && !Number.isFinite(v)
-        ? String(v)
-        : Object.is(v, -0)
-          ? "-0"
-          : v;
-  return `${op}-${hash64(JSON.stringify(parts, spell))}`;
-}
-
-/** Keys in a nested grid (arrays `numblocks.length` deep) of TaskRefs. */
-export function nestKeys(keys: readonly string[], numblocks: readonly number[]): unknown {
-  let pos = 0;
-  const build = (axis: number): unknown => {
-    if (axis === numblocks.length) return new TaskRef(keys[pos++]!);
-    return Array.from({ length: numblocks[axis]! }, () => build(axis + 1));
-  };
-  return build(0);
-}
-
-function finalizeBlocks(values: NDArray[], numblocks: readonly number[], nd: number): ArrayValue {
-  if (nd === 0) {
-    const v = values[0]!;
-    return v.item();
-  }
-  let pos = 0;
-  const build = (axis: number): unknown => {
-    if (axis === nd) return values[pos++]!;
-    return Array.from({ length: numblocks[axis]! }, () => build(axis + 1));
-  };
-  return assemble(build(0) as BlockGrid, nd);
-}
-
-/** Checks that a value is a chunked array (for functions taking several). */
-export function asArray(v: unknown, what: string): ChunkedArray {
-  if (!(v instanceof ChunkedArray)) throw new ArgumentError(`${what} must be a chunked array, got ${typeof v}`);
-  return v;
 }

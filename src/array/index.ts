@@ -11,7 +11,7 @@ export type {
   FullReduceOptions,
   FullVarOptions,
   FullArgOptions,
-} from "./core.js";
+} from "./result.js";
 export { ChunkedArray as Array } from "./core.js";
 export { NDArray } from "./ndarray.js";
 export type { DType, TypedArray } from "./dtype.js";
@@ -34,8 +34,10 @@ export { tensordot, matmul, dot } from "./linalg.js";
 export * as linalg from "./norm.js";
 export type { NormOptions } from "./norm.js";
 export type { ReduceOptions, VarOptions, ArgOptions } from "./reductions.js";
-export { fromZarr, toZarr, inspectZarr } from "../io/zarr.js";
-export type { FromZarrOptions, ToZarrOptions, ZarrArrayInfo, Compressor } from "../io/zarr.js";
+export { fromZarr, inspectZarr } from "../io/zarr.js";
+export { toZarr } from "../io/zarr-write.js";
+export type { FromZarrOptions, ZarrArrayInfo } from "../io/zarr.js";
+export type { ToZarrOptions, Compressor } from "../io/zarr-write.js";
 export { fromNetcdf, inspectNetcdf } from "../io/netcdf.js";
 export type { FromNetcdfOptions, NetcdfInfo, NetcdfVariableInfo } from "../io/netcdf.js";
 export { compute, persist, computeWith, persistWith, release } from "../graph/collection.js";

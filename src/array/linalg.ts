@@ -5,7 +5,8 @@
 import { ArgumentError } from "../errors.js";
 import { LayeredGraph, Task, TaskRef, type GraphNode } from "../graph/task.js";
 import { blockIndices, refine, sameChunks } from "./chunks.js";
-import { ChunkedArray, tokenName } from "./core.js";
+import { ChunkedArray } from "./core.js";
+import { tokenName } from "./names.js";
 import { promote } from "./dtype.js";
 import { K } from "./kernels/register.js";
 import { normalizeAxes } from "./ndarray.js";

@@ -6,7 +6,8 @@
 import { ArgumentError } from "../errors.js";
 import { LayeredGraph, Task, TaskRef, type GraphNode } from "../graph/task.js";
 import { blockIndices, normalizeChunks, offsets, overlaps, sameChunks, type ChunksSpec } from "./chunks.js";
-import { ChunkedArray, tokenName } from "./core.js";
+import { ChunkedArray } from "./core.js";
+import { tokenName } from "./names.js";
 import { K } from "./kernels/register.js";
 
 export function rechunk(a: ChunkedArray, spec: ChunksSpec): ChunkedArray {

@@ -6,7 +6,8 @@
 import { ArgumentError } from "../errors.js";
 import { LayeredGraph, Task, TaskRef, type GraphNode } from "../graph/task.js";
 import { blockIndices, offsets } from "./chunks.js";
-import { ChunkedArray, tokenName } from "./core.js";
+import { ChunkedArray } from "./core.js";
+import { tokenName } from "./names.js";
 import { isFloat, meanType, sumType, type DType } from "./dtype.js";
 import type { Program, ReduceOp } from "./kernels/expr.js";
 import { MERGE } from "./kernels/folds.js";

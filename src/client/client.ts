@@ -24,17 +24,14 @@ import { useSchedulerCredentials } from "../io/store.js";
 import type {
   ClientToScheduler,
   Handlers,
-  ModuleDef,
   RequestWhat,
   RetireResult,
-  ScatterPlacement,
   SchedulerToClient,
   WorkerInfo,
   WorkerStoryEntry,
 } from "../protocol/messages.js";
 import type { StoryEntry } from "../scheduler/story.js";
-import { hash64 } from "../util/ids.js";
-import { checkKnownOptions, checkOptions, describe, makeTaskHandle } from "./arguments.js";
+import { checkKnownOptions, checkOptions, describe } from "./arguments.js";
 import { computeGraph } from "./collections.js";
 import { ClientDataPlane, type Locations } from "./data.js";
 import { type ClientEventMap, ClientEvents, type ClientEventType } from "./events.js";
@@ -46,7 +43,6 @@ import type {
   MapIterables,
   ScatterOptions,
   TaskFn,
-  TaskHandle,
   TaskModule,
   TaskOptions,
   TaskSubmitter,
@@ -54,8 +50,9 @@ import type {
 import { defaultRuntime, type Runtime } from "../runtime.js";
 import { ReceiveBuffers } from "../util/receive-buffers.js";
 import { SchedulerWatch } from "./progress-watch.js";
-import { batchesByWorker, encodeScatter } from "./scatter.js";
+import { scatterValues } from "./scatter.js";
 import { Submitter, settledOrFailed } from "./submit.js";
+import { uploadModule } from "./upload.js";
 
 /** What Client.connect accepts. */
 const CLIENT_OPTION_NAMES = ["token", "name", "transport", "setAsDefault", "noWorkerTimeout", "runtime"];
@@ -222,35 +219,18 @@ export class Client implements GraphScheduler {
    * since a future is itself awaitable. `const [f] = await client.scatter([value])`.
    */
   async scatter<T>(data: T[], options: ScatterOptions = {}): Promise<Future<T>[]> {
-    this.checkOpen();
-    const { keys, encoded } = encodeScatter(data, options.hash !== false, () => this.submitter.token());
-    // The scheduler places the values (and grants the puts: grants.ts); update-data counts only those.
-    const placement = await this.request<ScatterPlacement>({
-      kind: "scatter",
-      keys,
-      workers: options.workers,
-      broadcast: options.broadcast === true,
-      private: options.private === true || undefined,
-    });
-    const perWorker = batchesByWorker(keys, encoded, placement, (key, address, read) =>
-      this.data.learn(key, [address], [read]),
+    return scatterValues(
+      {
+        keys: this.keys,
+        data: this.data,
+        token: () => this.submitter.token(),
+        request: (what) => this.request(what),
+        checkOpen: () => this.checkOpen(),
+        send: (msg) => this.sendScheduler(msg),
+      },
+      data,
+      options,
     );
-    const entries: { key: string; worker: string; nbytes: number; private?: boolean }[] = [];
-    await Promise.all(
-      [...perWorker].map(async ([address, { values: batch, tickets }]) => {
-        const nbytes = await this.keys.held(this.data.put(address, batch, tickets));
-        for (const key of Object.keys(batch))
-          entries.push({ key, worker: address, nbytes: nbytes[key] ?? 0, private: options.private || undefined });
-      }),
-    );
-    this.checkOpen();
-    const futures = keys.map((key) => this.keys.futureFor<T>(key));
-    for (const e of entries) {
-      const ks = this.keys.get(e.key)!;
-      ks.finish([...new Set([...ks.who, e.worker])], e.nbytes);
-    }
-    this.sendScheduler({ op: "update-data", entries });
-    return futures;
   }
 
   /** Cancels the tasks behind `futures` (and this client's tasks depending on them). */
@@ -290,20 +270,7 @@ export class Client implements GraphScheduler {
    */
   async upload<M = Record<string, (...args: never[]) => unknown>>(module: string | URL): Promise<TaskModule<M>> {
     this.checkOpen();
-    const platform = this.runtime.client;
-    if (!platform) throw new ArgumentError("upload needs a bundler; it is available when meshwork is imported in Node");
-    const { source, exports, values, browser, nodeOnly } = await platform.bundle(module);
-    // Content-hashed: each build by its text, the module by both (or by its Node build and why it has no other).
-    const def: ModuleDef =
-      browser !== undefined
-        ? { hash: hash64(source, browser), source, exports, browser: { hash: hash64(browser), source: browser } }
-        : { hash: hash64(source, "node-only"), source, exports, nodeOnly: nodeOnly ?? "it was built for Node only" };
-    const hash = def.hash;
-    await this.request({ kind: "upload", module: def });
-    const handles: Record<string, TaskHandle | unknown> = {};
-    for (const name of exports)
-      handles[name] = values && Object.hasOwn(values, name) ? values[name] : makeTaskHandle(hash, name);
-    return Object.freeze(handles) as unknown as TaskModule<M>;
+    return uploadModule<M>(this.runtime.client, module, (def) => this.request({ kind: "upload", module: def }));
   }
 
   // ------------------------------------------------------------ collections (delayed, arrays)

@@ -8,7 +8,8 @@ import type { ChunkedArray } from "../array/core.js";
 import { where } from "../array/elementwise.js";
 import { computeWith, type SchedulerChoice } from "../graph/collection.js";
 import type { FamilyName } from "./families.js";
-import { fitGlm, type FitOptions, type FitResult, type RegularizerName } from "./fit.js";
+import { fitGlm, type FitResult } from "./fit.js";
+import type { FitOptions, RegularizerName } from "./options.js";
 import { matrix, targets, type MatrixInput, type VectorInput } from "./inputs.js";
 
 export type EstimatorOptions = FitOptions;

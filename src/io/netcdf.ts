@@ -4,7 +4,8 @@
 // its piece (netcdf-chunks.ts). Values are as stored: CF decoding is the labeled layer's.
 
 import { ArgumentError, DTypeError, FormatError, LabelError, StoreError } from "../errors.js";
-import { type ChunkedArray, tokenName } from "../array/core.js";
+import type { ChunkedArray } from "../array/core.js";
+import { tokenName } from "../array/names.js";
 import { AUTO_CHUNK_BYTES, normalizeChunks, regularChunks, type ChunksSpec } from "../array/chunks.js";
 import { dtypeOfStorage, itemSize, STORAGE, type DType, type TypedArray } from "../array/dtype.js";
 import { NDArray } from "../array/ndarray.js";

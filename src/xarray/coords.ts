@@ -274,3 +274,26 @@ export function formatNumber(v: number, dtype: DType): string {
   const s = Number(v.toPrecision(dtype === "float32" ? 6 : 8)).toString();
   return /[.e]|nan|inf/i.test(s) ? s : `${s}.0`;
 }
+
+/** Values for assignCoords as a Coordinate along `dims` (default: the coordinate's own name). */
+export function toCoordinate(
+  name: string,
+  v: Coordinate | readonly (number | Date | string)[] | NDArray,
+  dims: string[] | null,
+): Coordinate {
+  if (v instanceof Coordinate) return v;
+  const along = dims ?? [name];
+  if (v instanceof NDArray) return new Coordinate({ dims: v.ndim === 0 ? [] : along, values: v });
+  if (!Array.isArray(v))
+    throw new ArgumentError(`coordinate "${name}" must be a list of labels, an NDArray or a Coordinate`);
+  if (v.every((x) => x instanceof Date))
+    return new Coordinate({
+      dims: along,
+      kind: "datetime",
+      values: NDArray.from(Float64Array.from(v as Date[], (d) => d.getTime())),
+    });
+  if (v.every((x) => typeof x === "string")) return new Coordinate({ dims: along, values: v as string[] });
+  if (v.every((x) => typeof x === "number"))
+    return new Coordinate({ dims: along, values: NDArray.from(Float64Array.from(v as number[])) });
+  throw new ArgumentError(`coordinate "${name}" mixes kinds of labels; use all numbers, all Dates or all strings`);
+}

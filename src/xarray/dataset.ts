@@ -14,8 +14,8 @@ import {
   type ComputeOptions,
 } from "../graph/collection.js";
 import { LayeredGraph, type GraphNode } from "../graph/task.js";
-import type { Coordinate } from "./coords.js";
-import { DataArray, toCoordinate } from "./dataarray.js";
+import { toCoordinate, type Coordinate } from "./coords.js";
+import { DataArray } from "./dataarray.js";
 import {
   iselCoord,
   iselVariable,

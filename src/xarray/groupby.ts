@@ -4,7 +4,8 @@
 // coordinate; the data is folded block by block on the workers (kernels.ts).
 
 import { AlignmentError, ArgumentError, LabelError } from "../errors.js";
-import { ChunkedArray, tokenName } from "../array/core.js";
+import { ChunkedArray } from "../array/core.js";
+import { tokenName } from "../array/names.js";
 import { blockIndices } from "../array/chunks.js";
 import { isFloat, meanType, promote, sumType, type DType } from "../array/dtype.js";
 import { rechunk } from "../array/rechunk.js";

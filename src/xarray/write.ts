@@ -10,7 +10,7 @@ import type { DType } from "../array/dtype.js";
 import { computeWith, type ComputeOptions } from "../graph/collection.js";
 import { LayeredGraph } from "../graph/task.js";
 import { openStore, storeUrl, type Store } from "../io/store.js";
-import { planZarrWrite, writeCollection, type Compressor } from "../io/zarr.js";
+import { planZarrWrite, writeCollection, type Compressor } from "../io/zarr-write.js";
 import { chooseTimeUnits, encodeTimes } from "./cf.js";
 import type { Coordinate } from "./coords.js";
 import type { Dataset } from "./dataset.js";

@@ -8,7 +8,8 @@ import { ArgumentError } from "../../errors.js";
 import type { DType } from "../dtype.js";
 import { allocate, allocateUninitialized, NDArray } from "../ndarray.js";
 import { REDUCE_IDENTITY, type LoopReduce } from "./folds.js";
-import { kernelFor, warmUp } from "./loops.js";
+import { kernelFor } from "./loops.js";
+import { warmUp } from "./warm-up.js";
 
 /**
  * Unary functions. log1p and expm1 are exact near 0; sigmoid is 1 / (1 + e^-x), computed without

@@ -20,56 +20,7 @@ import {
   storeTotal,
   type LoopReduce,
 } from "./folds.js";
-
-// Helpers the generated code may call. NumPy's maximum/minimum propagate NaN; integer powers wrap
-// like NumPy's (exponentiation by squaring in 32 bits), and negative integer exponents give 0.
-// Not Math.max/min: on equal operands (0 and -0) NumPy keeps the first, Math.max prefers +0.
-function fmax(a: number, b: number): number {
-  // biome-ignore lint/complexity/useMathMinMax: NumPy's tie rule for signed zeros (see above)
-  return a !== a ? a : b !== b ? b : a >= b ? a : b;
-}
-function fmin(a: number, b: number): number {
-  // biome-ignore lint/complexity/useMathMinMax: NumPy's tie rule for signed zeros (see above)
-  return a !== a ? a : b !== b ? b : a <= b ? a : b;
-}
-function ipow(a: number, b: number): number {
-  if (b < 0) return a === 1 ? 1 : a === -1 ? (b % 2 === 0 ? 1 : -1) : 0;
-  let result = 1;
-  let base = a | 0;
-  let e = b >>> 0;
-  while (e > 0) {
-    if (e & 1) result = Math.imul(result, base);
-    base = Math.imul(base, base);
-    e >>>= 1;
-  }
-  return result;
-}
-
-/** The logistic function without overflow: e^x / (1 + e^x) for negative x, where e^-x would overflow. */
-function sigm(x: number): number {
-  if (x >= 0) return 1 / (1 + Math.exp(-x));
-  const e = Math.exp(x);
-  return e / (1 + e); // NaN falls through here and stays NaN
-}
-/** NumPy's sign for floats: -1, 0 (also for -0) or 1, NaN for NaN. */
-function fsign(x: number): number {
-  return x > 0 ? 1 : x < 0 ? -1 : x === 0 ? 0 : x;
-}
-/** sign for integers (the result keeps the integer type: uint gives 0 or 1). */
-function isign(x: number): number {
-  return x > 0 ? 1 : x < 0 ? -1 : 0;
-}
-/** 1 when x is neither NaN nor infinite: x - x is 0 exactly then, NaN otherwise. */
-function isfin(x: number): number {
-  return x - x === 0 ? 1 : 0;
-}
-function isnan(x: number): number {
-  return x !== x ? 1 : 0;
-}
-
-/** The helpers' names as the generated code calls them, and the functions. */
-const HELPER_NAMES = ["fmax", "fmin", "ipow", "sigm", "fsign", "isign", "isfin", "isnan"];
-const HELPERS = [fmax, fmin, ipow, sigm, fsign, isign, isfin, isnan];
+import { HELPER_NAMES, HELPERS } from "./loop-helpers.js";
 
 export type Kernel = (
   shape: number[],
@@ -166,7 +117,7 @@ function compileWholeKernel(nin: number, body: string, reduce: LoopReduce | null
  * (alternating runs, seconds): 4 rows ~2.2, 8 rows ~2.3, 16 rows ~1.9, 32 rows ~1.9; 16 keeps
  * the unrolled loop half the size of 32's.
  */
-const TILE = 16;
+export const TILE = 16;
 
 /** The plain nest; `from` names a variable holding the first row to do (the rows the tiles left). */
 function loopNest(
@@ -372,38 +323,4 @@ export function kernelFor(
     kernels.set(key, k);
   }
   return k;
-}
-
-/**
- * Calls a new kernel gets before its first real one, on a corner of the real operands. V8 keeps
- * no type feedback for a function's first few calls, and the first real call makes its loop hot
- * at once: V8 compiles the loop where it runs (OSR) before the code after it has ever run, that
- * code leaves the compiled loop at its end for want of feedback, and V8 (Node 20) enters the same
- * compiled loop again on later calls, to leave it again. A NaN-skipping sum over a 32 MB block
- * stayed at 25-50 ms instead of ~5 ms in 3 of 8 processes with a busy core beside them; after
- * these calls, 0 of 8 (and 0 of 8 with NaN appearing only in the block's second half).
- */
-const WARM_UP_CALLS = 10;
-/** Along each axis: enough for one tile of rows and rows left over, and for unrolled totals and a rest. */
-const WARM_UP_EXTENT = Math.max(TILE, 2 * ACCUMULATORS) + 1;
-const warm = new WeakSet<Kernel>();
-
-/**
- * Before the first real call of `kernel` (with the real call's arguments): runs it on at most
- * WARM_UP_EXTENT elements along each axis, writing into `out` (and `cnt`) where the real call
- * will. Returns whether it did; a reduction's caller then sets its outputs to their starting
- * values again. Not for outputs that may overlap an input.
- */
-export function warmUp(kernel: Kernel, whole: boolean, reduces: boolean, ...args: Parameters<Kernel>): boolean {
-  if (warm.has(kernel)) return false;
-  warm.add(kernel);
-  const [shape, out, outStrides, outOffset, ins, inStrides, inOffsets, consts, cnt] = args;
-  const small = shape.map((n) => Math.min(n, WARM_UP_EXTENT));
-  // A whole-array loop is bounded by its arrays' lengths: give it the first elements of each.
-  const m = small[0]!;
-  const wins = whole ? ins.map((a) => a.subarray(0, m)) : ins;
-  const wout = whole && !reduces ? out.subarray(0, m) : out;
-  for (let c = 0; c < WARM_UP_CALLS; c++)
-    kernel(small, wout, outStrides, outOffset, wins, inStrides, inOffsets, consts, cnt);
-  return true;
 }
