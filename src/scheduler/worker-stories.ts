@@ -4,6 +4,7 @@
 // once, entries per worker (protocol/validate.ts) and entries in one reply.
 
 import { BackpressureError } from "../errors.js";
+import { unrefTimer } from "../util/timers.js";
 import type { StoryEntries, WorkerStoryEntry } from "../protocol/messages.js";
 
 /** A worker that has not answered in this long is left out of the reply (a busy tab, a stalled thread). */
@@ -51,7 +52,8 @@ export class WorkerStories {
     const id = ++this.nextId;
     this.perClient.set(client, open + 1);
     return new Promise((resolve) => {
-      const timer = setTimeout(() => this.finish(id), WORKER_STORY_TIMEOUT_MS);
+      // The client waiting keeps its process alive, not the scheduler.
+      const timer = unrefTimer(setTimeout(() => this.finish(id), WORKER_STORY_TIMEOUT_MS));
       this.gatherings.set(id, { key, client, waiting: new Map(workers), entries: [], resolve, timer });
       for (const worker of workers.keys()) send(worker, id, key);
     });
