@@ -31,7 +31,7 @@ export const WORKER_STORY_CAPACITY = 20_000;
 export interface WorkerStateOptions extends MemoryOptions {
   /** Tasks it runs at once, at most (the task loop runs one). Default 1. */
   threads?: number;
-  /** Transitions kept for storyOf(). Default WORKER_STORY_CAPACITY. */
+  /** Transitions kept for storyOf(); 0 keeps none (storyOf answers []). Default WORKER_STORY_CAPACITY. */
   storyCapacity?: number;
   /**
    * Check the whole state after every event (validate.ts) and raise InvariantError naming the event
@@ -55,7 +55,7 @@ export class WorkerState {
   private pausedTold = false;
   /** The event being handled, for the story. */
   private stimulus = "";
-  private readonly story: Story;
+  private readonly story: Story | null;
   private readonly threads: number;
   private readonly memoryLimit: number;
   /** WorkerStateOptions.validate. */
@@ -82,7 +82,8 @@ export class WorkerState {
       send: (msg) => this.send(msg),
       record: (key, from, to, note) => this.record(key, from, to, note),
     });
-    this.story = new Story(options.storyCapacity ?? WORKER_STORY_CAPACITY);
+    const capacity = options.storyCapacity ?? WORKER_STORY_CAPACITY;
+    this.story = capacity > 0 ? new Story(capacity) : null;
     this.threads = options.threads ?? 1;
     this.memoryLimit = options.limit;
     this.validate = options.validate ?? validateByDefault();
@@ -182,7 +183,7 @@ export class WorkerState {
       if (!task) return undefined;
       if (task.state !== "ready") continue; // cancelled while queued
       task.state = "executing";
-      this.story.record(task.key, "ready", "executing", "task-loop", this.now);
+      this.story?.record(task.key, "ready", "executing", "task-loop", this.now);
       return task;
     }
   }
@@ -249,7 +250,7 @@ export class WorkerState {
 
   /** What happened to `key` here, oldest first (as far as the story still holds): its transitions and their stimuli. */
   storyOf(key: string): StoryEntry[] {
-    return this.story.of(key);
+    return this.story?.of(key) ?? [];
   }
 
   // ------------------------------------------------------------ events
@@ -366,7 +367,7 @@ export class WorkerState {
   }
 
   private record(key: string, from: string, to: string, note?: string): void {
-    this.story.record(key, from, to, this.stimulus, this.now, note);
+    this.story?.record(key, from, to, this.stimulus, this.now, note);
   }
 
   private send(msg: WorkerToScheduler): void {

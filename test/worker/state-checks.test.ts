@@ -126,6 +126,9 @@ test("the story is bounded: only the last storyCapacity transitions are kept", (
   for (let i = 0; i < 5; i++) w.handle(put(`k${i}`, 8));
   assert.deepEqual(w.storyOf("k0"), []);
   assert.equal(w.storyOf("k4").length, 1);
+  const none = new WorkerState(SELF, { limit: 0, storyCapacity: 0 });
+  none.handle(put("k", 8));
+  assert.deepEqual(none.storyOf("k"), [], "storyCapacity 0 keeps none");
 });
 
 // Found by test/worker/state-properties.test.ts:
