@@ -31,7 +31,22 @@ export function log(): Logger {
   return current;
 }
 
-/** Replaces the logger for this thread; returns the previous one. */
+/**
+ * A logger that forwards to the realm's current one (setLogger) at each call: the default runtime's,
+ * and what code handed no logger (a link opened without TransportOptions.logger) writes to.
+ */
+export const realmLogger: Logger = {
+  debug: (m, ...d) => current.debug(m, ...d),
+  info: (m, ...d) => current.info(m, ...d),
+  warn: (m, ...d) => current.warn(m, ...d),
+  error: (m, ...d) => current.error(m, ...d),
+};
+
+/**
+ * Replaces the logger for this thread (the default runtime's: members given a `runtime` of their own
+ * log to its logger instead, see createRuntime); returns the previous one. Kept for compatibility;
+ * code running more than one cluster in a thread passes runtimes.
+ */
 export function setLogger(logger: Logger): Logger {
   const prev = current;
   current = logger;

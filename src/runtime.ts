@@ -1,8 +1,9 @@
 // A Runtime: what a cluster member (Scheduler, Worker, Client, LocalCluster) takes from the platform
 // it runs on, handed to it rather than reached for through the realm. Each entry point (node/,
 // browser/, the tab's Web Worker) builds one; a member started without one gets defaultRuntime(),
-// which follows the realm's registrations (registerTransport, setLogger, setClientPlatform …), so
-// code written before runtimes behaves as it did. Two clusters in one page or process, each with a
+// which follows the realm's registrations (registerTransport, setLogger, setClientPlatform,
+// setValidateByDefault …: the default runtime's setters, kept for compatibility), so code written
+// before runtimes behaves as it did. Two clusters in one page or process, each with a
 // runtime of its own, do not step on each other: transports, logger, receive-buffer policy, the
 // client's bundler and the worker kind are theirs; per-member state (a worker's buffers for
 // incoming frames and their budget) lives on the member, made from its runtime.
@@ -11,8 +12,9 @@ import type { ClientPlatform } from "./client/platform.js";
 import { clientPlatform } from "./client/platform.js";
 import { realmTransports, Transports } from "./comm/registry.js";
 import type { Transport } from "./comm/types.js";
-import { log, type Logger } from "./log.js";
+import { type Logger, realmLogger } from "./log.js";
 import type { WorkerKind } from "./protocol/messages.js";
+import { validateByDefault } from "./util/invariant.js";
 import { realmReceiveBuffers } from "./util/receive-buffers.js";
 import { type BackgroundTimers, platformTimers } from "./util/timers.js";
 import { platformWorkerKind } from "./worker/kind.js";
@@ -30,19 +32,17 @@ export interface Runtime {
   readonly receiveAhead: boolean;
   /** The kind a worker reports when its options name none ("thread" in Node, "browser" in a page). */
   readonly workerKind: WorkerKind;
+  /**
+   * Whether a scheduler or a worker checks its state after events when its options do not say
+   * (scheduler/validate.ts, worker/validate.ts): off, "sampled" in test runs (the Node entry reads
+   * MESHWORK_VALIDATE=1).
+   */
+  readonly validate: boolean | "sampled";
 }
 
 /** What createRuntime takes: any part, the rest from `base`; `transports` may be a list. */
 export type RuntimeParts = Partial<Omit<Runtime, "transports">> & {
   transports?: Transports | Iterable<Transport> | undefined;
-};
-
-/** A logger that forwards to the realm's current one (setLogger) at each call. */
-const realmLogger: Logger = {
-  debug: (m, ...d) => log().debug(m, ...d),
-  info: (m, ...d) => log().info(m, ...d),
-  warn: (m, ...d) => log().warn(m, ...d),
-  error: (m, ...d) => log().error(m, ...d),
 };
 
 /**
@@ -62,6 +62,9 @@ const realmRuntime: Runtime = {
   },
   get workerKind() {
     return platformWorkerKind();
+  },
+  get validate() {
+    return validateByDefault();
   },
 };
 
@@ -83,5 +86,6 @@ export function createRuntime(parts: RuntimeParts = {}, base: Runtime = realmRun
     timers: parts.timers ?? base.timers,
     receiveAhead: parts.receiveAhead ?? base.receiveAhead,
     workerKind: parts.workerKind ?? base.workerKind,
+    validate: parts.validate ?? base.validate,
   };
 }

@@ -52,7 +52,7 @@ const runtime = createRuntime({
   workerKind: "browser",
   client: null,
 });
-setLogger(runtime.logger); // for what still logs through the realm (links, the io readers)
+setLogger(runtime.logger); // for the realm's own code (Blosc's one-time line, what tasks log): this realm runs one worker
 let worker: Worker | null = null;
 const status: TabStatus = {
   state: "starting",

@@ -6,6 +6,7 @@ import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { Worker as Thread } from "node:worker_threads";
 import type { ErrorData } from "../../src/errors.js";
+import type { Logger } from "../../src/log.js";
 import { inprocHub, type HubLink } from "../../src/comm/inproc.js";
 import { isBridgeMessage } from "../../src/comm/rtc-link.js";
 import { serveThreadBridge } from "../platform/rtc.js";
@@ -97,6 +98,8 @@ export function startThreadWorker(
   config: ThreadWorkerConfig,
   onGrow?: (n: number) => void,
   turn?: Promise<void>,
+  /** Where this (main) thread logs about the worker's WebRTC links. Default: the realm's logger. */
+  log?: Logger,
 ): Promise<ThreadWorker> {
   const thread = new Thread(threadEntry(), {
     workerData: { ...config, waitForTurn: turn !== undefined },
@@ -104,7 +107,7 @@ export function startThreadWorker(
   });
   const link: HubLink = { post: (msg, transfer) => thread.postMessage(msg, transfer as never) };
   const exited = new Promise<number>((resolve) => thread.once("exit", resolve));
-  const stopBridge = config.webrtc ? serveThreadBridge(thread) : () => {};
+  const stopBridge = config.webrtc ? serveThreadBridge(thread, log) : () => {};
   void exited.then(() => {
     inprocHub.dropChild(link);
     stopBridge();

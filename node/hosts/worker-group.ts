@@ -3,9 +3,8 @@
 
 import type { TransportOptions } from "../../src/comm/types.js";
 import { ArgumentError } from "../../src/errors.js";
-import { log } from "../../src/log.js";
 import { randomId } from "../../src/util/ids.js";
-import type { LogLevel } from "../../src/log.js";
+import { type Logger, type LogLevel, realmLogger } from "../../src/log.js";
 import { parseBytes } from "../../src/util/bytes.js";
 import { rmSync } from "node:fs";
 import { makeSpillDirectory } from "../platform/spill.js";
@@ -23,6 +22,8 @@ export interface WorkerGroupOptions {
   memoryLimit?: number | string | undefined;
   token?: string | undefined;
   logLevel?: LogLevel | undefined;
+  /** Where this process logs a thread that failed to start (the threads log on their own). Default: the realm's logger. */
+  log?: Logger | undefined;
   heartbeatMs?: number | undefined;
   transport?: TransportOptions | undefined;
   /**
@@ -108,6 +109,7 @@ export class WorkerGroup {
         },
         (n) => void this.growTo(this.threads.size + this.starting + n),
         turn,
+        o.log,
       );
     } catch (err) {
       removeSpill();
@@ -137,7 +139,9 @@ export class WorkerGroup {
     try {
       await Promise.all(
         Array.from({ length: more }, () =>
-          this.add().catch((err: unknown) => log().warn(`could not start a worker thread: ${(err as Error).message}`)),
+          this.add().catch((err: unknown) =>
+            (this.options.log ?? realmLogger).warn(`could not start a worker thread: ${(err as Error).message}`),
+          ),
         ),
       );
     } finally {

@@ -21,7 +21,7 @@ const port = parentPort!;
 const config = workerData as ThreadWorkerConfig;
 // This thread's runtime (src/runtime.ts): Node's transports (platform.ts registered them), its own logger.
 const runtime = createRuntime({ logger: consoleLogger(config.logLevel as LogLevel, config.name) });
-setLogger(runtime.logger); // for what still logs through the realm (links, the data plane)
+setLogger(runtime.logger); // for the realm's own code (Blosc's one-time line, what tasks log): this thread runs one worker
 inprocHub.setParent({ post: (msg, transfer) => port.postMessage(msg, transfer as never) });
 
 let worker: Worker | null = null;

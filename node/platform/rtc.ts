@@ -6,6 +6,7 @@
 
 import type { MessagePort, Worker as Thread } from "node:worker_threads";
 import type { PeerConnectionLike } from "../../src/comm/rtc-host.js";
+import type { Logger } from "../../src/log.js";
 import type { RtcConfig } from "../../src/protocol/messages.js";
 import { bridgeEnd, serveBridge, type BridgeEnd } from "../../src/comm/rtc-link.js";
 
@@ -46,11 +47,11 @@ let live = 0;
 const IDLE_CLEANUP_MS = 200;
 
 /** Serves the bridge of the worker in `thread` from this (main) thread. Returns a stop function. */
-export function serveThreadBridge(thread: Thread): () => void {
+export function serveThreadBridge(thread: Thread, logger?: Logger): () => void {
   const bridge = bridgeEnd((m, transfer) => thread.postMessage(m, transfer as never));
   const onMessage = (m: unknown) => bridge.take(m);
   thread.on("message", onMessage);
-  const served = serveBridge(bridge, { load: nodePeerConnections, transfer: "pipe" });
+  const served = serveBridge(bridge, { load: nodePeerConnections, transfer: "pipe", logger });
   return () => {
     thread.off("message", onMessage);
     served.close();

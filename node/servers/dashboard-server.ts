@@ -71,7 +71,7 @@ export function dashboardHandler(
   // As for logins over WebSocket: failures are logged (never the token), and an address past 20 a
   // minute is answered 429 until the minute has passed, whatever it presents.
   const failures = new AddressWindow(DEFAULT_FAILED_LOGINS_PER_MINUTE);
-  const failureLog = new LogThrottle();
+  const failureLog = new LogThrottle(scheduler.logger);
   const json = (res: ServerResponse, status: number, body: unknown) => {
     res.writeHead(status, {
       "content-type": "application/json; charset=utf-8",

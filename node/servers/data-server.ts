@@ -9,7 +9,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { sep } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { ArgumentError } from "../../src/errors.js";
-import { log } from "../../src/log.js";
+import { type Logger, realmLogger } from "../../src/log.js";
 
 /** Where the directory appears on the scheduler's port. */
 export const DATA_PREFIX = "/data/";
@@ -70,6 +70,8 @@ export function isDataRequest(rawUrl: string | undefined): boolean {
 export function dataHandler(
   options: DataServeOptions,
   credentials: DataCredentials,
+  /** Where failed reads are logged: the scheduler's logger. */
+  log: Logger = realmLogger,
 ): (req: IncomingMessage, res: ServerResponse) => void {
   let root: string;
   try {
@@ -146,7 +148,7 @@ export function dataHandler(
     if (!parts) return refuse(400, "bad path\n");
     void send(root, parts, req, res, method === "HEAD", cors, (n) => (sent += n)).catch((err: Error) => {
       // Paths only: a request's headers (its token) are never logged.
-      log().warn(`data: ${method} ${DATA_PREFIX}${path} failed: ${err.message}`);
+      log.warn(`data: ${method} ${DATA_PREFIX}${path} failed: ${err.message}`);
       if (!res.headersSent) refuse(500, "cannot read the file\n");
       else res.destroy(err);
     });

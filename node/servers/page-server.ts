@@ -185,7 +185,7 @@ export async function servePage(
   // /data/ answers the client, worker and tab tokens (tabs and Node workers read chunks with them).
   const client = options.statusToken === options.workerToken ? undefined : options.statusToken;
   const data = options.serveData
-    ? dataHandler(options.serveData, { client, worker: options.workerToken, tab: options.tabToken })
+    ? dataHandler(options.serveData, { client, worker: options.workerToken, tab: options.tabToken }, scheduler.logger)
     : undefined;
   const hub = await RelayHub.create({
     token: options.workerToken,
@@ -197,6 +197,7 @@ export async function servePage(
     // A tab's relay slot likewise: once its data server answered the challenge through that slot.
     canReachSlot: (slot, token) => scheduler.reachableSlot(slot, token),
     onSlotClosed: (slot) => scheduler.relaySlotClosed(slot),
+    log: scheduler.logger,
   });
   const dashboardToken = options.dashboardToken ?? options.statusToken;
   if (dashboardToken !== undefined && dashboardToken === options.tabToken) {

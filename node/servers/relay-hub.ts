@@ -13,7 +13,7 @@
 
 import type { Duplex } from "node:stream";
 import type { WebSocket, WebSocketServer } from "ws";
-import { log } from "../../src/log.js";
+import { type Logger, realmLogger } from "../../src/log.js";
 import { randomId } from "../../src/util/ids.js";
 import { inprocTransport } from "../../src/comm/inproc.js";
 import { SocketChannel, type SocketLike } from "../../src/comm/socket.js";
@@ -67,6 +67,8 @@ export interface RelayHubOptions {
   canReachSlot?: ((slot: string, token: string | undefined) => boolean | Promise<boolean>) | undefined;
   /** The listener at `slot` left: what it answered vouches for nobody who listens there next. */
   onSlotClosed?: ((slot: string) => void) | undefined;
+  /** Where failed relays are logged: the scheduler's logger. Default: the realm's (setLogger). */
+  log?: Logger | undefined;
 }
 
 type Waiting = {
@@ -89,7 +91,10 @@ export class RelayHub {
   /** Bytes a caller may send before the far end answers (RELAY_MAX_QUEUED_BYTES; unbounded without the cap). */
   private readonly maxQueued: number;
 
+  private readonly log: Logger;
+
   private constructor(private readonly options: RelayHubOptions) {
+    this.log = options.log ?? realmLogger;
     this.compare = options.compare ?? timingSafeSecretEquals;
     this.maxPerAddress = options.maxPerAddress ?? RELAY_MAX_PER_ADDRESS;
     this.maxQueued = options.capUntilAnswered === false ? Infinity : RELAY_MAX_QUEUED_BYTES;
@@ -120,7 +125,7 @@ export class RelayHub {
         this.open.add(ws);
         // A socket error (a message over the cap, a reset) closes the socket; unheard, it would be
         // thrown as an uncaught exception and end the scheduler.
-        ws.on("error", (err) => log().debug(`relay: a socket from ${host} failed: ${err.message}`));
+        ws.on("error", (err) => this.log.debug(`relay: a socket from ${host} failed: ${err.message}`));
         this.perHost.set(host, (this.perHost.get(host) ?? 0) + 1);
         ws.on("close", () => {
           this.open.delete(ws);
@@ -273,6 +278,7 @@ export class RelayHub {
       maxPacketBytes: DEFAULT_MAX_PACKET_BYTES,
       compression: false,
       preHello: this.maxQueued !== Infinity,
+      logger: this.log,
     });
     const held: Packet[] = [];
     let heldBytes = 0;
@@ -286,7 +292,7 @@ export class RelayHub {
       inner = await inprocTransport.connect(target, {});
     } catch (err) {
       outer.close(`cannot reach ${target}`);
-      log().debug(`relay to ${target} failed: ${(err as Error).message}`);
+      this.log.debug(`relay to ${target} failed: ${(err as Error).message}`);
       return;
     }
     bridge(outer, inner);
@@ -314,7 +320,7 @@ export class RelayHub {
       far = await openWs(target, {});
     } catch (err) {
       caller.close(1011, `cannot reach ${target}`.slice(0, 120));
-      log().debug(`relay to ${target} failed: ${(err as Error).message}`);
+      this.log.debug(`relay to ${target} failed: ${(err as Error).message}`);
       return;
     }
     this.open.add(far);

@@ -21,6 +21,7 @@ import {
 } from "../graph/collection.js";
 import { FutureNode, type GraphNode } from "../graph/task.js";
 import { useSchedulerCredentials } from "../io/store.js";
+import type { Logger } from "../log.js";
 import type {
   ClientToScheduler,
   Handlers,
@@ -137,7 +138,7 @@ export class Client implements GraphScheduler {
     options = {
       ...options,
       runtime,
-      transport: { ...options.transport, transports: runtime.transports, receiveBuffers },
+      transport: { ...options.transport, transports: runtime.transports, receiveBuffers, logger: runtime.logger },
     };
     const comm = await connect(address, options.transport);
     const w = await greet(comm, { role: "client", token: options.token, name: options.name });
@@ -356,7 +357,12 @@ export class Client implements GraphScheduler {
    * need): what progress() polls. Sent after this turn's submissions.
    */
   watchProgress(keys: readonly string[]): SchedulerWatch {
-    return new SchedulerWatch(<T>(what: RequestWhat) => this.request<T>(what), keys);
+    return new SchedulerWatch(<T>(what: RequestWhat) => this.request<T>(what), keys, this.runtime.logger);
+  }
+
+  /** Where this client's diagnostics go: its runtime's logger (computations on it log there too). */
+  get logger(): Logger {
+    return this.runtime.logger;
   }
 
   /** Closes the connection; every pending future rejects with ClientClosedError. Idempotent. */

@@ -5,7 +5,7 @@
 import type { CountSource } from "../graph/computation.js";
 import type { ProgressCounts, RequestWhat } from "../protocol/messages.js";
 import { ClientClosedError } from "../errors.js";
-import { log } from "../log.js";
+import type { Logger } from "../log.js";
 
 type Ask = <T>(what: RequestWhat) => Promise<T>;
 
@@ -23,6 +23,8 @@ export class SchedulerWatch implements CountSource {
   constructor(
     private readonly ask: Ask,
     keys: readonly string[],
+    /** Where a watch that stopped early is reported: the client's runtime's logger. */
+    private readonly log: Logger,
   ) {
     this.id = ask<ProgressCounts & { watch: number }>({ kind: "progress-watch", keys: [...keys] }).then(
       ({ watch, ...counts }) => {
@@ -70,7 +72,7 @@ export class SchedulerWatch implements CountSource {
   private stop(err: unknown): void {
     // A closed client is the usual end (its futures settle too); anything else is worth a word.
     if (!this.ended && !(err instanceof ClientClosedError))
-      log().warn(`progress: the scheduler stopped counting: ${(err as Error).message}`);
+      this.log.warn(`progress: the scheduler stopped counting: ${(err as Error).message}`);
     this.ended = true;
   }
 }

@@ -4,7 +4,7 @@
 // message does not wait for a timer.
 
 import { CommClosedError, ProtocolError, TimeoutError } from "../errors.js";
-import { log } from "../log.js";
+import { type Logger, realmLogger } from "../log.js";
 import type { Message } from "../protocol/messages.js";
 import { decodePacket, encodePacket, packetBytes, type Packet } from "../protocol/packet.js";
 import type { Channel, LinkKind } from "./types.js";
@@ -67,6 +67,8 @@ export class Comm {
   constructor(
     private readonly channel: Channel,
     name?: string,
+    /** Where this connection's diagnostics go: its member's runtime's logger. */
+    readonly log: Logger = realmLogger,
   ) {
     this.name = name ?? `${channel.localAddress}→${channel.peerAddress}`;
     this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
@@ -137,7 +139,7 @@ export class Comm {
       packet = encodePacket(batch);
     } catch (err) {
       // Our own messages failed to encode: a bug, not the peer's fault. Say which ops, drop them.
-      log().error(`${this.name}: could not encode ${batch.map((m) => m.op).join(",")}`, err);
+      this.log.error(`${this.name}: could not encode ${batch.map((m) => m.op).join(",")}`, err);
       return;
     }
     this.stats.messagesOut += batch.length;
@@ -239,14 +241,14 @@ export class Comm {
       this.handler!(m);
     } catch (err) {
       if (err instanceof ProtocolError) this.protocolError(err);
-      else log().error(`${this.name}: handler for "${m.op}" failed`, err);
+      else this.log.error(`${this.name}: handler for "${m.op}" failed`, err);
     }
   }
 
   /** The peer broke the protocol: close this one connection with the reason, disturb nothing else. */
   protocolError(err: unknown): void {
     const reason = `protocol error: ${(err as Error).message}`;
-    log().warn(`${this.name}: closing connection, ${reason}`);
+    this.log.warn(`${this.name}: closing connection, ${reason}`);
     if (this.closeInfo) return;
     this.outbox = [{ op: "goodbye", reason }];
     this.flush();

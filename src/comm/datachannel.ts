@@ -7,7 +7,7 @@
 // Either way the link sends messages of at most DATA_CHANNEL_MESSAGE_BYTES and keeps its send
 // queue far below Chromium's 16 MiB cap (which throws "send queue is full").
 
-import { log } from "../log.js";
+import { type Logger, realmLogger } from "../log.js";
 import type { SocketLike } from "./socket.js";
 import type { Transfer } from "./types.js";
 
@@ -214,7 +214,10 @@ export function pipeDataChannel(dc: DataChannelLike, port: PortLike, highWater =
  * to the data channel by the owner; messages are copied out of the sender's buffers (a view of a
  * large frame cannot be transferred without taking the whole frame away from its owner).
  */
-export function portSocket(port: PortLike): SocketLike & { addEventListener(type: "open", l: () => void): void } {
+export function portSocket(
+  port: PortLike,
+  logger: Logger = realmLogger,
+): SocketLike & { addEventListener(type: "open", l: () => void): void } {
   let state = 0;
   let buffered = 0;
   let drainWait: { below: number; callback: () => void } | null = null;
@@ -243,7 +246,7 @@ export function portSocket(port: PortLike): SocketLike & { addEventListener(type
         callback();
       }
     } else if (m.t === "close") finish(m.reason);
-    else log().debug(`data channel pipe: unknown message ${String((m as { t?: unknown }).t)}`);
+    else logger.debug(`data channel pipe: unknown message ${String((m as { t?: unknown }).t)}`);
   });
   port.start();
   return {

@@ -3,7 +3,7 @@
 // connection goes first), counts per address over a sliding minute (failed logins, joins), and
 // warnings that cannot flood the log. Shared by the scheduler and every worker's data server.
 
-import { log } from "../log.js";
+import { type Logger, realmLogger } from "../log.js";
 import type { Comm } from "./comm.js";
 
 /**
@@ -46,12 +46,15 @@ export class HandshakeGate {
   private readonly byHost = new Map<string, Set<Comm>>();
   private readonly maxPending: number;
   private readonly maxPerAddress: number;
-  private readonly warn = new LogThrottle();
+  private readonly warn: LogThrottle;
 
   constructor(
     private readonly where: string,
     limits: GateLimits = {},
+    /** Where the gate's warnings go: its member's runtime's logger. */
+    logger: Logger = realmLogger,
   ) {
+    this.warn = new LogThrottle(logger);
     this.maxPending = limits.maxPending ?? DEFAULT_MAX_PENDING_HANDSHAKES;
     this.maxPerAddress = limits.maxPendingPerAddress ?? DEFAULT_MAX_PENDING_PER_ADDRESS;
   }
@@ -147,6 +150,8 @@ export class LogThrottle {
   private dropped = 0;
 
   constructor(
+    /** Where the lines go: the owning member's runtime's logger. Default: the realm's (setLogger). */
+    private readonly logger: Logger = realmLogger,
     private readonly perWindow = 10,
     private readonly windowMs = 10_000,
   ) {}
@@ -154,12 +159,13 @@ export class LogThrottle {
   warn(message: string): void {
     const now = performance.now();
     if (now - this.windowStart > this.windowMs) {
-      if (this.dropped > 0) log().warn(`(${this.dropped} more like the above in ${this.windowMs / 1000} s not shown)`);
+      if (this.dropped > 0)
+        this.logger.warn(`(${this.dropped} more like the above in ${this.windowMs / 1000} s not shown)`);
       this.windowStart = now;
       this.count = 0;
       this.dropped = 0;
     }
-    if (++this.count <= this.perWindow) log().warn(message);
+    if (++this.count <= this.perWindow) this.logger.warn(message);
     else this.dropped++;
   }
 }

@@ -6,9 +6,19 @@ import { PROTOCOL_VERSION, type Hello, type RtcConfig, type Welcome } from "../p
 import { validate } from "../protocol/validate.js";
 import type { Comm } from "./comm.js";
 import { LogThrottle } from "./gate.js";
+import type { Logger } from "../log.js";
 
-/** Peers that never say hello can come by the thousand: their warnings are thinned out. */
-const silent = new LogThrottle();
+/**
+ * Peers that never say hello can come by the thousand: their warnings are thinned out, per logger
+ * (a connection's logger is its member's, so each member's are thinned on their own).
+ */
+const silent = new WeakMap<Logger, LogThrottle>();
+
+function silentFor(logger: Logger): LogThrottle {
+  let t = silent.get(logger);
+  if (!t) silent.set(logger, (t = new LogThrottle(logger)));
+  return t;
+}
 
 /** How long either side waits for the other's first message. */
 export const HANDSHAKE_TIMEOUT_MS = 10_000;
@@ -72,7 +82,7 @@ export async function welcome(
     msg = await comm.next(timeoutMs);
   } catch {
     // A timeout or a closed connection: either way no hello came.
-    silent.warn(`closing a connection from ${comm.peerAddress}: no hello within ${timeoutMs} ms`);
+    silentFor(comm.log).warn(`closing a connection from ${comm.peerAddress}: no hello within ${timeoutMs} ms`);
     comm.close(`no hello within ${timeoutMs} ms`);
     return null;
   }

@@ -41,7 +41,10 @@ export class Transports {
 /** The realm's registry: what entry points register, and what links use when their options name no transports. */
 export const realmTransports = new Transports();
 
-/** Makes `transport` handle addresses of its scheme in the realm's registry. */
+/**
+ * Makes `transport` handle addresses of its scheme in the realm's registry (the default runtime's:
+ * members given a `runtime` use its transports). Kept for compatibility; see createRuntime.
+ */
 export function registerTransport(transport: Transport): void {
   realmTransports.register(transport);
 }
@@ -59,7 +62,7 @@ export function schemeOf(address: string): string {
 /** Opens a connection to `address` (with options.transports, else the realm's). */
 export async function connect(address: string, options: TransportOptions = {}): Promise<Comm> {
   const channel = await (options.transports ?? realmTransports).for(address).connect(address, options);
-  return new Comm(channel);
+  return new Comm(channel, undefined, options.logger);
 }
 
 export interface Listener {
@@ -75,6 +78,6 @@ export async function listen(
 ): Promise<Listener> {
   const listener: TransportListener = await (options.transports ?? realmTransports)
     .for(address)
-    .listen(address, (channel) => onComm(new Comm(channel)), options);
+    .listen(address, (channel) => onComm(new Comm(channel, undefined, options.logger)), options);
   return listener;
 }

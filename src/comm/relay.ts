@@ -7,7 +7,7 @@
 // the relay sees bytes it does not need to trust or understand.
 
 import { ConnectError } from "../errors.js";
-import { log } from "../log.js";
+import { realmLogger } from "../log.js";
 import { randomId } from "../util/ids.js";
 import { SocketChannel, type SocketLike } from "./socket.js";
 import type { Transport, TransportListener } from "./types.js";
@@ -74,7 +74,9 @@ export function relayTransport(platform: Pick<WsPlatform, "open">, scheme: "rela
               ),
             );
           } catch (err) {
-            log().warn(`relay ${full}: could not accept pipe ${pipe}: ${(err as Error).message}`);
+            (options.logger ?? realmLogger).warn(
+              `relay ${full}: could not accept pipe ${pipe}: ${(err as Error).message}`,
+            );
           }
         })();
       });

@@ -10,7 +10,7 @@
 // connection, answers, and opens its pending channels on the answered one. ICE candidates that
 // arrive before the remote description is set are held, then added in order.
 
-import { log } from "../log.js";
+import { type Logger, realmLogger } from "../log.js";
 import type { RtcSignal } from "../protocol/messages.js";
 import type { DataChannelLike } from "./datachannel.js";
 
@@ -66,6 +66,8 @@ export interface RtcHostOptions {
   failed(id: number, reason: string): void;
   /** A connection not up within this long is given up. Default 10 s. */
   connectTimeoutMs?: number;
+  /** Where the host's diagnostics go. Default: the realm's logger (setLogger). */
+  logger?: Logger | undefined;
 }
 
 interface Pair {
@@ -90,7 +92,11 @@ export class RtcHost {
   private readonly pairs = new Map<string, Pair>();
   private closed = false;
 
-  constructor(private readonly options: RtcHostOptions) {}
+  private readonly log: Logger;
+
+  constructor(private readonly options: RtcHostOptions) {
+    this.log = options.logger ?? realmLogger;
+  }
 
   /** Opens data channel `id` to `peer`, connecting first if there is no connection yet. */
   dial(id: number, peer: string): void {
@@ -130,7 +136,7 @@ export class RtcHost {
         if (pair.remoteSet)
           void pair.pc
             .addIceCandidate(data.candidate)
-            .catch((err: Error) => log().debug(`webrtc ${from}: candidate refused: ${err.message}`));
+            .catch((err: Error) => this.log.debug(`webrtc ${from}: candidate refused: ${err.message}`));
         else pair.held.push(data.candidate);
         return;
       case "refused":
@@ -206,7 +212,7 @@ export class RtcHost {
           return this.retry(peer, pair);
         // A working connection that fails takes its channels down without a goodbye: say so.
         if (pair.connected && state === "failed" && this.pairs.get(peer) === pair)
-          log().warn(`webrtc ${peer}: the connection failed; its channels close`);
+          this.log.warn(`webrtc ${peer}: the connection failed; its channels close`);
         this.drop(peer, pair, `connection ${state}`, state === "failed");
       }
     });
@@ -275,7 +281,7 @@ export class RtcHost {
     for (const c of pair.held.splice(0)) {
       await pair.pc
         .addIceCandidate(c)
-        .catch((err: Error) => log().debug(`webrtc ${peer}: held candidate refused: ${err.message}`));
+        .catch((err: Error) => this.log.debug(`webrtc ${peer}: held candidate refused: ${err.message}`));
     }
   }
 

@@ -13,6 +13,7 @@ import {
   type DataChannelLike,
   type PortLike,
 } from "./datachannel.js";
+import type { Logger } from "../log.js";
 import type { RtcConfig } from "../protocol/messages.js";
 import { RtcHost, type PeerConnectionLike, type RtcDelivery, type RtcSignal } from "./rtc-host.js";
 import { SocketChannel, type SocketLike } from "./socket.js";
@@ -138,7 +139,11 @@ export class RtcLink {
     } else if (m.rtc === "failed") {
       this.fail(m.id, new ConnectError(m.reason));
     } else if (m.rtc === "channel") {
-      const socket = m.channel ? dataChannelSocket(m.channel) : m.port ? portSocket(m.port) : null;
+      const socket = m.channel
+        ? dataChannelSocket(m.channel)
+        : m.port
+          ? portSocket(m.port, this.transport.logger)
+          : null;
       if (socket) this.whenOpen(socket, m.peer, m.id);
     }
   }
@@ -246,6 +251,8 @@ export interface BridgeHostOptions {
   /** "channel": hand the RTCDataChannel itself over (a browser's Web Worker); "pipe": a MessagePort pipe. */
   transfer: "channel" | "pipe";
   connectTimeoutMs?: number | undefined;
+  /** Where the host's diagnostics go (a failed connection). Default: the realm's logger. */
+  logger?: Logger | undefined;
 }
 
 /**
@@ -302,6 +309,7 @@ export function serveBridge(bridge: BridgeEnd, options: BridgeHostOptions): { cl
             deliver,
             failed,
             connectTimeoutMs: options.connectTimeoutMs,
+            logger: options.logger,
           });
         },
         (err: Error) => {

@@ -3,7 +3,7 @@
 // socket's bufferedAmount, can be throttled to a rate (for tests and benchmarks), and compresses
 // frames where a sample says it pays on this link's measured speed (compression.ts).
 
-import { log } from "../log.js";
+import { type Logger, realmLogger } from "../log.js";
 import {
   compressFrame,
   decide,
@@ -72,6 +72,8 @@ export interface SocketChannelOptions {
   preHello?: boolean | undefined;
   /** Where large incoming frames get their storage: the owning member's. Default: the realm's. */
   receiveBuffers?: ReceiveBuffers | undefined;
+  /** Where the link's diagnostics go: its member's runtime's logger. Default: the realm's. */
+  logger?: Logger | undefined;
 }
 
 /**
@@ -155,7 +157,8 @@ export class SocketChannel implements Channel {
       (socket as { allocator: unknown }).allocator = (len: number) => this.reader.destination(len);
     socket.addEventListener("message", (e) => this.receive(e.data));
     socket.addEventListener("close", (e) => this.finish(String(e.reason) || `connection closed (code ${e.code})`));
-    socket.addEventListener("error", (e) => log().debug(`${this.peerAddress}: socket error`, e));
+    const logger = options.logger ?? realmLogger;
+    socket.addEventListener("error", (e) => logger.debug(`${this.peerAddress}: socket error`, e));
   }
 
   authenticated(): void {

@@ -1,6 +1,7 @@
 // The one small interface every transport implements (STYLE 4). A transport moves packets over a
 // Channel; Comm (comm.ts) adds batching, the codec and close semantics on top, the same for all.
 
+import type { Logger } from "../log.js";
 import type { Packet } from "../protocol/packet.js";
 import type { ReceiveBuffers } from "../util/receive-buffers.js";
 import type { Transports } from "./registry.js";
@@ -53,6 +54,8 @@ export interface TransportOptions {
   transports?: Transports | undefined;
   /** Where large incoming frames get their storage: the owning member's. Default: the realm's. */
   receiveBuffers?: ReceiveBuffers | undefined;
+  /** Where the link's diagnostics go: the owning member's runtime's logger. Default: the realm's (setLogger). */
+  logger?: Logger | undefined;
   /** Transport-specific settings (e.g. inproc latency), passed through untouched. */
   [option: string]: unknown;
 }

@@ -28,6 +28,7 @@ export function socketOptions(options: TransportOptions) {
     throttleBytesPerSec:
       typeof options["throttleBytesPerSec"] === "number" ? options["throttleBytesPerSec"] : undefined,
     receiveBuffers: options.receiveBuffers,
+    logger: options.logger,
   };
 }
 

@@ -6,7 +6,7 @@
 // not a graph rebuilt from array operations.
 
 import { ArgumentError, DataError, NonFiniteError } from "../errors.js";
-import { log } from "../log.js";
+import { realmLogger } from "../log.js";
 import { offsets } from "../array/chunks.js";
 import { mapBlockValues, reduceBlocks } from "../array/block-values.js";
 import { ChunkedArray } from "../array/core.js";
@@ -177,7 +177,7 @@ export async function fitGlm(
         message: `${o.solver} did not converge in ${o.maxIter} iterations (optimality ${(result.optimality / n).toExponential(2)} per row, tol ${o.tol}); raise maxIter, loosen tol, or standardize the columns`,
       });
     }
-    for (const w of warnings) log().warn(`meshwork/glm: ${w.message}`);
+    for (const w of warnings) (scheduler.logger ?? realmLogger).warn(`meshwork/glm: ${w.message}`);
     return {
       coef: theta.slice(0, p),
       intercept: o.fitIntercept ? theta[p]! : 0,

@@ -4,6 +4,7 @@
 
 import { checkKnownOptions, describe } from "../client/arguments.js";
 import { ArgumentError } from "../errors.js";
+import type { Logger } from "../log.js";
 import { beginComputation, type Computation } from "./computation.js";
 import { order } from "./order.js";
 import { optimize, type OptimizeOptions } from "./optimize.js";
@@ -69,6 +70,8 @@ export interface GraphScheduler {
    * keep them anyway (a cluster's client, this thread) have none; "threads" holds its pool.
    */
   session?(): Promise<SchedulerSession>;
+  /** Where diagnostics of computations run here go (a client's runtime's logger). Default: the realm's. */
+  readonly logger?: Logger | undefined;
 }
 
 /** A scheduler held for a series of computations; `close` lets it go (idempotent). */

@@ -6,7 +6,7 @@
 
 import { checkKnownOptions } from "../client/arguments.js";
 import { ArgumentError } from "../errors.js";
-import { log } from "../log.js";
+import { type Logger, realmLogger } from "../log.js";
 import type { WorkerRecord } from "./model.js";
 import { UNKNOWN_TASK_MS } from "./placement.js";
 import { mayRetire, processBounds, processClosable, scaleUpAsks } from "./processes.js";
@@ -118,6 +118,8 @@ export interface Scalable {
   bounds?(): { minimum: number; maximum: number };
   /** Which workers may be retired (default: any). */
   closable?(ws: WorkerRecord): boolean;
+  /** Where a failed scaling is logged: the cluster's runtime's logger. Default: the realm's. */
+  readonly log?: Logger | undefined;
 }
 
 /** A running adapt() loop. */
@@ -193,7 +195,9 @@ export class Adaptive {
     if (!action) return;
     this.busy = true;
     this.inFlight = action
-      .catch((err: unknown) => log().warn(`adapt: scaling failed: ${(err as Error).message}`))
+      .catch((err: unknown) =>
+        (this.cluster.log ?? realmLogger).warn(`adapt: scaling failed: ${(err as Error).message}`),
+      )
       .finally(() => {
         this.busy = false;
       });
@@ -212,6 +216,7 @@ export function adaptProcesses(
   scaleUp: (worker: string, n: number) => void,
   retire: (ids: string[]) => Promise<unknown>,
   options: Omit<AdaptOptions, "minimum" | "maximum">,
+  log?: Logger,
 ): Adaptive {
   const running = () => [...s.workers.values()].filter((ws) => ws.status === "running").length;
   return new Adaptive(
@@ -219,6 +224,7 @@ export function adaptProcesses(
       state: s,
       bounds: () => processBounds(s),
       closable: (ws) => processClosable(s, ws),
+      log,
       scaleUp: async (n) => {
         const before = running();
         let asked = 0;

@@ -4,7 +4,7 @@
 
 import { AddressWindow, DEFAULT_FAILED_LOGINS_PER_MINUTE, hostOf, LogThrottle } from "../comm/gate.js";
 import type { Admission } from "../comm/handshake.js";
-import { log } from "../log.js";
+import type { Logger } from "../log.js";
 import type { Hello, WorkerHello } from "../protocol/messages.js";
 import { matches, portableSecretEquals } from "../util/secret.js";
 import type { SchedulerOptions } from "./options.js";
@@ -22,7 +22,7 @@ export const DEFAULT_JOINS_PER_ADDRESS_PER_MINUTE = 256;
 export class Admissions {
   private readonly failedLogins: AddressWindow;
   private readonly joins: AddressWindow;
-  private readonly log = new LogThrottle();
+  private readonly log: LogThrottle;
   /**
    * Workers admitted whose welcome is on its way: whether each is trusted (admit() decides,
    * joined() hands it to the shell), and the name and address they hold meanwhile.
@@ -34,7 +34,10 @@ export class Admissions {
     private readonly state: SchedulerState,
     private readonly grants: DataGrants,
     private readonly nextId: (role: "client" | "worker") => number,
+    /** Where refusals are logged: the scheduler's runtime's logger. */
+    logger: Logger,
   ) {
+    this.log = new LogThrottle(logger);
     this.failedLogins = new AddressWindow(options.maxFailedLoginsPerMinute ?? DEFAULT_FAILED_LOGINS_PER_MINUTE);
     this.joins = new AddressWindow(options.maxJoinsPerAddressPerMinute ?? DEFAULT_JOINS_PER_ADDRESS_PER_MINUTE);
   }
@@ -140,13 +143,13 @@ export const UNTRUSTED_MAX_THREADS = 8;
 /** Memory an untrusted worker may claim, in bytes: 4 GiB, a browser tab's practical ceiling. */
 export const UNTRUSTED_MAX_MEMORY_BYTES = 4 * 1024 ** 3;
 
-/** An untrusted worker's claims, capped: threads and memory bounded, resources (GPUs …) ignored. */
-export function capUntrusted(w: WorkerHello): WorkerHello {
+/** An untrusted worker's claims, capped: threads and memory bounded, resources (GPUs …) ignored; `log` hears what was cut. */
+export function capUntrusted(w: WorkerHello, log: Logger): WorkerHello {
   const nthreads = Math.max(1, Math.min(UNTRUSTED_MAX_THREADS, Math.floor(w.nthreads) || 1));
   const memoryLimit =
     w.memoryLimit > 0 ? Math.min(w.memoryLimit, UNTRUSTED_MAX_MEMORY_BYTES) : UNTRUSTED_MAX_MEMORY_BYTES;
   if (nthreads !== w.nthreads || memoryLimit !== w.memoryLimit || Object.keys(w.resources).length > 0) {
-    log().info(
+    log.info(
       `untrusted worker ${w.name}: counted as ${nthreads} thread(s), ${memoryLimit} bytes, no resources (it claimed ${w.nthreads}, ${w.memoryLimit}, ${JSON.stringify(w.resources)})`,
     );
   }

@@ -17,7 +17,7 @@ import { connect } from "../comm/registry.js";
 import type { TransportOptions } from "../comm/types.js";
 import { randomId } from "../util/ids.js";
 import { ArgumentError } from "../errors.js";
-import { log, type Logger } from "../log.js";
+import type { Logger } from "../log.js";
 import { defaultRuntime } from "../runtime.js";
 import { holders, type TaskState, type WorkerRecord } from "./model.js";
 import type { DepLocation, ScatterPlacement } from "../protocol/messages.js";
@@ -185,11 +185,12 @@ export function placeScatter(
   return out;
 }
 
-/** The update-data entries the scheduler placed (placeScatter); the others are logged and ignored. */
+/** The update-data entries the scheduler placed (placeScatter); the others are logged (to `log`) and ignored. */
 export function grantedScatter<E extends { key: string; worker: string }>(
   clientId: string,
   entries: E[],
   granted: Set<string> | undefined,
+  log: Logger,
 ): E[] {
   const ok: E[] = [];
   let ignored = 0;
@@ -198,7 +199,7 @@ export function grantedScatter<E extends { key: string; worker: string }>(
     else ignored++;
   }
   if (ignored > 0)
-    log().warn(
+    log.warn(
       `${clientId} reported ${ignored} scattered value(s) at workers the scheduler did not place them on: ignored`,
     );
   return ok;

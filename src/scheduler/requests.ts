@@ -33,7 +33,7 @@ export class Requests {
 
   /** The entries of a client's update-data that it was granted (grants.ts). */
   granted(clientId: string, entries: UpdateData["entries"]): UpdateData["entries"] {
-    return grantedScatter(clientId, entries, this.scatterGrants.get(clientId));
+    return grantedScatter(clientId, entries, this.scatterGrants.get(clientId), this.grants.log);
   }
 
   /** Forgets a client that has gone. */

@@ -60,7 +60,7 @@ export class Scheduler {
   private readonly admissions: Admissions;
   private readonly bans: BanKeeper;
   /** Warnings a hostile worker can cause with every message (ignored claims), thinned out. */
-  private readonly claimsLog = new LogThrottle();
+  private readonly claimsLog: LogThrottle;
   private listener: Listener | null = null;
   /** Listeners added with listen() (e.g. a ws:// port for browser tabs beside an inproc address). */
   private readonly extraListeners: Listener[] = [];
@@ -88,17 +88,28 @@ export class Scheduler {
   dashboardLink: string | undefined = undefined;
 
   private readonly log: Logger;
+  /** Where this scheduler's diagnostics go: its runtime's logger (what runs beside it, like a LocalCluster's adapt loop, logs there too). */
+  get logger(): Logger {
+    return this.log;
+  }
   /** This scheduler's buffers for large incoming frames (its links', not the realm's). */
   private readonly receiveBuffers: ReceiveBuffers;
 
   private constructor(private readonly options: SchedulerOptions) {
     const runtime = options.runtime ?? defaultRuntime();
     this.log = runtime.logger;
+    this.claimsLog = new LogThrottle(this.log);
     this.receiveBuffers = new ReceiveBuffers({ ahead: runtime.receiveAhead, timers: runtime.timers });
     // Every link of this scheduler picks its transport from the runtime and reads into its own buffers.
     this.options = options = {
       ...options,
-      transport: { ...options.transport, transports: runtime.transports, receiveBuffers: this.receiveBuffers },
+      validate: options.validate ?? runtime.validate,
+      transport: {
+        ...options.transport,
+        transports: runtime.transports,
+        receiveBuffers: this.receiveBuffers,
+        logger: runtime.logger,
+      },
     };
     // A broken invariant (validate on) is logged and the scheduler carries on (its clients' futures
     // still settle); close() then fails with it, so a test cluster fails at its teardown at the
@@ -116,10 +127,11 @@ export class Scheduler {
     );
     this.grants.log = this.log;
     if (this.grants.enabled) this.state.outbox.grants = this.grants;
-    this.gate = new HandshakeGate("scheduler", {
-      maxPending: options.maxPendingHandshakes,
-      maxPendingPerAddress: options.maxPendingPerAddress,
-    });
+    this.gate = new HandshakeGate(
+      "scheduler",
+      { maxPending: options.maxPendingHandshakes, maxPendingPerAddress: options.maxPendingPerAddress },
+      this.log,
+    );
     this.challenges = new Challenges(this.grants, options.transport);
     this.bans = new BanKeeper(this.state.banned, options.bans, (m) => this.log.error(m));
     this.requests = new Requests(
@@ -129,7 +141,7 @@ export class Scheduler {
       (workers) => this.retireWorkers(workers),
       (client, key) => this.askStories(client, key),
     );
-    this.admissions = new Admissions(options, this.state, this.grants, (role) => ++this.nextIds[role]);
+    this.admissions = new Admissions(options, this.state, this.grants, (role) => ++this.nextIds[role], this.log);
   }
 
   /** Starts a scheduler listening at `options.address`. */
@@ -291,7 +303,7 @@ export class Scheduler {
       `worker ${w.name} joined (${id}, ${w.kind}, ${trusted ? "trusted" : "untrusted"}, ${w.nthreads} thread${w.nthreads === 1 ? "" : "s"}, data at ${w.address}); ${this.workers.size} worker${this.workers.size === 1 ? "" : "s"} now`,
     );
     this.challenges.joined(w.address);
-    const joined = trusted ? w : capUntrusted(w);
+    const joined = trusted ? w : capUntrusted(w, this.log);
     this.event({ op: "worker-added", worker: id, hello: joined, trusted, host: hostOf(comm.peerAddress) });
     if (w.group?.adapt && !this.adaptive) this.adaptProcesses();
     const telemetry = this.telemetry;
@@ -375,6 +387,7 @@ export class Scheduler {
       },
       (ids) => this.retireWorkers(ids),
       this.options.adapt ?? {},
+      this.log,
     );
     this.adaptive.start();
   }

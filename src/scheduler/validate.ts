@@ -236,5 +236,8 @@ function checkSteals(s: SchedulerData, bad: (text: string) => void): void {
   }
 }
 
-// The realm's default (MESHWORK_VALIDATE in a test run), shared with workers: util/invariant.ts.
+// Whether schedulers and workers validate when their options do not say: the default runtime's
+// setting (src/runtime.ts; MESHWORK_VALIDATE=1 in a test run), kept in util/invariant.ts and shared
+// with workers. A runtime of its own says its own (createRuntime({ validate })), and a member's
+// `validate` option wins over both.
 export { setValidateByDefault, validateByDefault } from "../util/invariant.js";

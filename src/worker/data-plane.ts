@@ -86,7 +86,7 @@ export class WorkerDataPlane {
   /** Connections to the data server still in their handshake (limits per address and overall). */
   private readonly gate: HandshakeGate;
   private readonly failedLogins = new AddressWindow(DEFAULT_FAILED_LOGINS_PER_MINUTE);
-  private readonly authLog = new LogThrottle();
+  private readonly authLog: LogThrottle;
   /** When a WebRTC link to each of these peers last failed. */
   private readonly rtcFailed = new Map<string, number>();
   private closed = false;
@@ -104,7 +104,8 @@ export class WorkerDataPlane {
     /** Whether this worker joins with a token: its data server then refuses everyone until the welcome gives its secret. */
     expectSecret = true,
   ) {
-    this.gate = new HandshakeGate(`${name}'s data server`);
+    this.gate = new HandshakeGate(`${name}'s data server`, {}, transport?.logger);
+    this.authLog = new LogThrottle(transport?.logger);
     this.peers = new PeerPool("peer", name, undefined, transport, (a) => this.dial(a));
     this.ticketKey = expectSecret ? undefined : null;
     this.secretKnown = new Promise((r) => (this.resolveSecret = r));
@@ -347,7 +348,7 @@ export class WorkerDataPlane {
       const failedAt = this.rtcFailed.get(address);
       if (failedAt === undefined || performance.now() - failedAt > RTC_RETRY_AFTER_MS) {
         try {
-          return new Comm(await rtc.dial(address, options.timeoutMs ?? RTC_LINK_TIMEOUT_MS));
+          return new Comm(await rtc.dial(address, options.timeoutMs ?? RTC_LINK_TIMEOUT_MS), undefined, this.log);
         } catch (err) {
           this.rtcFailed.set(address, performance.now());
           this.log.warn(

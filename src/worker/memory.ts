@@ -4,7 +4,7 @@
 
 import { dropBuffers, exposeBuffers, holdBuffers } from "../util/buffer-pool.js";
 import { deserialize, serialize } from "../protocol/serialize.js";
-import { log } from "../log.js";
+import { type Logger, realmLogger } from "../log.js";
 import { PAUSE_FRACTION, SPILL_FRACTION, type SpillStore } from "./spill.js";
 
 export interface MemoryOptions {
@@ -12,6 +12,8 @@ export interface MemoryOptions {
   limit: number;
   /** Where results go when memory passes SPILL_FRACTION of the limit; none: the worker only pauses. */
   spill?: SpillStore | undefined;
+  /** Where a failed spill is logged: the worker's runtime's logger. Default: the realm's (setLogger). */
+  log?: Logger | undefined;
 }
 
 export class WorkerMemory {
@@ -99,7 +101,7 @@ export class WorkerMemory {
           exposeBuffers(value); // it is encoded as views of its storage; never reuse that storage
           spill.write(key, serialize(value).payload);
         } catch (err) {
-          log().warn(`could not spill ${key}: ${(err as Error).message}`);
+          (this.options.log ?? realmLogger).warn(`could not spill ${key}: ${(err as Error).message}`);
           break;
         }
         this.data.delete(key);

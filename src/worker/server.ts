@@ -84,7 +84,8 @@ export class Worker {
     this.state = new WorkerState(address, {
       limit: options.memoryLimit ?? 0,
       spill: options.spill,
-      validate: options.validate,
+      log: runtime.logger,
+      validate: options.validate ?? runtime.validate,
       // As the scheduler does: logged once, the worker carries on, and close() rejects with it.
       onInvalid: (err) => {
         if (this.invalid) return;
@@ -137,7 +138,10 @@ export class Worker {
     const runtime = options.runtime ?? defaultRuntime();
     const receiveBuffers = new ReceiveBuffers({ ahead: runtime.receiveAhead, timers: runtime.timers });
     // Every link of this worker picks its transport from the runtime and reads into its own buffers.
-    options = { ...options, transport: { ...options.transport, transports: runtime.transports, receiveBuffers } };
+    options = {
+      ...options,
+      transport: { ...options.transport, transports: runtime.transports, receiveBuffers, logger: runtime.logger },
+    };
     let worker!: Worker;
     const listener = await listen(
       options.listen ?? `inproc://worker-${randomId(4)}`,
@@ -148,7 +152,7 @@ export class Worker {
     worker.listener = listener;
     if (options.webrtc) {
       const rtc = new RtcLink(options.webrtc.bridge, listener.address, options.transport);
-      rtc.onChannel = (channel) => void worker.data.accept(new Comm(channel));
+      rtc.onChannel = (channel) => void worker.data.accept(new Comm(channel, undefined, runtime.logger));
       rtc.onSignal = (to, data) =>
         worker.scheduler && !worker.scheduler.isClosed && worker.scheduler.send({ op: "rtc-signal", to, data });
       worker.data.rtc = rtc;

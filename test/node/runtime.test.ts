@@ -15,7 +15,15 @@ import {
   type Logger,
   type Runtime,
 } from "../../node/index.js";
-import { connect, inprocTransport, receiveBufferStats, SPARE_MIN_BYTES } from "../../src/internal.js";
+import {
+  connect,
+  inprocTransport,
+  PROTOCOL_VERSION,
+  receiveBufferStats,
+  SPARE_MIN_BYTES,
+  type Serialized,
+} from "../../src/internal.js";
+import type { SpillStore } from "../../src/worker/spill.js";
 
 const SIZE = SPARE_MIN_BYTES * 2;
 
@@ -61,8 +69,8 @@ async function closeMember(m: Member): Promise<void> {
 }
 
 test("two clusters in one realm with different runtimes: each member uses its own, and closing one leaves the other", async () => {
-  const a = await startMember("worker-a", { receiveAhead: true }, 4 * SIZE);
-  const b = await startMember("worker-b", { receiveAhead: false }, 0);
+  const a = await startMember("worker-a", { receiveAhead: true, validate: true }, 4 * SIZE);
+  const b = await startMember("worker-b", { receiveAhead: false, validate: false }, 0);
   let bClosed = false;
   try {
     // Both compute right.
@@ -85,6 +93,10 @@ test("two clusters in one realm with different runtimes: each member uses its ow
       a.lines.some((l) => l.includes("worker-a: joined the scheduler")),
       "the worker logs to its runtime's logger",
     );
+
+    // Whether a scheduler checks its state after events is its runtime's (when its options do not say).
+    assert.equal(a.scheduler.state.validate, true);
+    assert.equal(b.scheduler.state.validate, false);
 
     // Transports are the runtime's: a scheme registered on A is unknown to B and to the realm.
     a.runtime.transports.register({ ...inprocTransport, scheme: "only-a" });
@@ -154,5 +166,81 @@ test("two LocalClusters in one process with runtimes of their own: both compute,
     await c2.close();
     await one.close();
     await two.close();
+  }
+});
+
+/** A spill store whose disk is always full: every write fails (the worker logs it and keeps the result in memory). */
+function fullDisk(): SpillStore {
+  return {
+    write: (key: string, _value: Serialized) => {
+      throw new Error(`no space left for ${key}`);
+    },
+    read: (key: string) => assert.fail(`nothing was spilled, yet ${key} was read back`),
+    remove: () => {},
+    close: () => {},
+  };
+}
+
+test("code below the members logs to the member's runtime: a refused connection, a failed login, a failed spill", async () => {
+  const members = await Promise.all(
+    (["a", "b"] as const).map(async (name) => {
+      const { logger, lines } = recording();
+      const runtime = createRuntime({ logger });
+      const token = `token-${name}`;
+      const scheduler = await Scheduler.start({ runtime, token });
+      const worker = await Worker.start({
+        scheduler: scheduler.address,
+        name: `spiller-${name}`,
+        token,
+        runtime,
+        memoryLimit: 1000,
+        spill: fullDisk(),
+      });
+      const client = await Client.connect(scheduler.address, { runtime, token });
+      return { name, runtime, lines, scheduler, worker, client };
+    }),
+  );
+  try {
+    for (const m of members) {
+      // A peer that does not begin with hello: the scheduler's end of that connection (comm/) closes it.
+      const rude = await connect(m.scheduler.address, { transports: m.runtime.transports });
+      rude.send({ op: "refused", version: PROTOCOL_VERSION, reason: `rude-${m.name}` });
+      await rude.closed;
+      // A client with the wrong token: the scheduler's admission refuses it and logs the failed login.
+      await assert.rejects(
+        Client.connect(m.scheduler.address, { runtime: m.runtime, token: "wrong", name: `guesser-${m.name}` }),
+        /wrong token/,
+      );
+      // Two results of 800 bytes under a limit of 1000: the older one is spilled, and the disk refuses.
+      // (Each cluster's tasks have keys of their own, so that each spill line names its cluster's.)
+      const fill = (n: number, v: string) => new Float64Array(n).fill(v.length);
+      assert.equal((await m.client.submit(fill, 100, `first-${m.name}`)).length, 100);
+      assert.equal((await m.client.submit(fill, 101, `second-${m.name}`)).length, 101);
+      await until(() => m.lines.some((l) => l.includes("could not spill")), `worker ${m.name}'s spill warning`);
+    }
+    const [ma, mb] = members as [(typeof members)[0], (typeof members)[0]];
+    for (const [own, other] of [
+      [ma, mb],
+      [mb, ma],
+    ] as const) {
+      const has = (re: RegExp) => own.lines.some((l) => re.test(l));
+      assert.ok(
+        has(/^warn .*closing connection, protocol error: expected "hello" first/),
+        `${own.name}: the comm's line`,
+      );
+      assert.ok(has(/^warn failed login from .* as client: wrong token/), `${own.name}: the admission's line`);
+      assert.ok(has(/^warn could not spill .*no space left/), `${own.name}: the worker's spill warning`);
+      assert.ok(has(new RegExp(`spiller-${own.name}`)), `${own.name} heard its own worker`);
+      assert.ok(!has(new RegExp(`spiller-${other.name}`)), `${own.name} heard nothing of ${other.name}'s worker`);
+    }
+    // Nothing went to both: the two loggers share no line about a connection or a spill.
+    const [a, b] = [ma, mb].map((m) => m.lines.filter((l) => /closing connection|could not spill/.test(l)));
+    assert.ok(!a!.some((l) => b!.includes(l)), "no line in both loggers");
+  } finally {
+    for (const m of members) {
+      await m.client.close();
+      await m.worker.close();
+      await m.scheduler.close();
+    }
   }
 });
