@@ -17,6 +17,21 @@ export const DEFAULT_BANDWIDTH_BYTES_PER_MS = 100_000;
 export const UNKNOWN_TASK_MS = 1;
 
 /**
+ * Input bytes per millisecond a task of a kind never timed is assumed to go through (1 GB/s: a
+ * kernel reading its inputs once). A task of 48 MB of inputs is not a 1 ms task: counted at 1 ms,
+ * the 25 outputs of a sort (each a piece of every split, a few more of them on one worker) all
+ * went where 4 % fewer bytes had to move, and one worker idled for half the first call.
+ */
+export const UNKNOWN_TASK_BYTES_PER_MS = 1_000_000;
+
+/** The expected duration of `ts` when its kind was never timed: UNKNOWN_TASK_MS, or the time to read its inputs at UNKNOWN_TASK_BYTES_PER_MS if longer. */
+export function unknownTaskMs(ts: TaskState): number {
+  let bytes = 0;
+  for (const dep of ts.deps) bytes += dep.nbytes;
+  return Math.max(UNKNOWN_TASK_MS, bytes / UNKNOWN_TASK_BYTES_PER_MS);
+}
+
+/**
  * Roots of a graph that come next to each other in priority order usually feed the same tasks
  * (the blocks (i, j) and (j, i) of `x.add(x.T)`, neighbours in a reduction). Handing out such
  * roots in contiguous runs, one run per worker, keeps those inputs together and saves moving them

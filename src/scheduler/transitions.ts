@@ -3,7 +3,7 @@
 // recommendations until none are left. A pair missing from the table goes through "released".
 
 import { enteredNoWorker } from "./no-worker.js";
-import { decideWorker, UNKNOWN_TASK_MS } from "./placement.js";
+import { decideWorker, unknownTaskMs } from "./placement.js";
 import { assignWitness, dropOpinions, keepers, opinionOf, wantsDigest } from "./verify.js";
 import type { TaskState, TaskStateName, WorkerRecord } from "./model.js";
 import type { Serialized } from "../protocol/refs.js";
@@ -68,7 +68,7 @@ function toProcessing(s: Core, ts: TaskState): void {
   s.unrunnable.delete(ts);
   ts.state = "processing";
   ts.processingOn = ws;
-  ts.cost = s.durations.get(ts.group) ?? UNKNOWN_TASK_MS;
+  ts.cost = s.durations.get(ts.group) ?? unknownTaskMs(ts);
   ts.sentAt = s.now;
   ws.processing.add(ts);
   ws.occupancy += ts.cost;

@@ -8,7 +8,7 @@
 import { errorToData, VerificationError } from "../errors.js";
 import type { Serialized } from "../protocol/refs.js";
 import type { Opinion, TaskState, WorkerRecord } from "./model.js";
-import { canRun, DEFAULT_BANDWIDTH_BYTES_PER_MS, missingBytes, UNKNOWN_TASK_MS } from "./placement.js";
+import { canRun, DEFAULT_BANDWIDTH_BYTES_PER_MS, missingBytes, unknownTaskMs } from "./placement.js";
 import type { Core } from "./core.js";
 import { unassign } from "./processing.js";
 import { removeWorker } from "./worker-removal.js";
@@ -48,7 +48,7 @@ export function assignWitness(s: Core, ts: TaskState): void {
   }
   s.awaitingWitness.delete(ts);
   ts.processingOn = ws;
-  ts.cost = s.durations.get(ts.group) ?? UNKNOWN_TASK_MS;
+  ts.cost = s.durations.get(ts.group) ?? unknownTaskMs(ts);
   ts.sentAt = s.now;
   ws.processing.add(ts);
   ws.occupancy += ts.cost;

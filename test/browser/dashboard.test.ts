@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import type { Page } from "puppeteer-core";
 import type { WorkerInfo } from "../../node/index.js";
-import { chromiumMissing, tabCluster, tabsJoined } from "../helpers/chromium.js";
+import { chromiumMissing, tabCluster, tabsJoined, waitForPage } from "../helpers/chromium.js";
 import { within } from "../helpers/within.js";
 import { waitFor } from "../helpers/wait-for.js";
 
@@ -18,7 +18,6 @@ const OUTPUT = join(
   process.env.MESHWORK_TEST_OUTPUT ?? new URL("../../.test-output", import.meta.url).pathname,
   "dashboard",
 );
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface Status {
   state: string;
@@ -32,19 +31,9 @@ interface Status {
   maxDrawMs: number;
 }
 
-const status = async (page: Page) => (await page.evaluate("window.dashboard")) as Status;
-
-/** Polls the dashboard's status until `ok` holds (or fails naming `what`, with the last status). */
-async function until(page: Page, what: string, ok: (s: Status) => boolean, ms = 20_000): Promise<Status> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const s = await status(page);
-    if (ok(s)) return s;
-    if (Date.now() > deadline)
-      throw new Error(`the dashboard did not show ${what} within ${ms} ms: ${JSON.stringify(s).slice(0, 2_000)}`);
-    await sleep(100);
-  }
-}
+/** The dashboard's status once `ok` holds of it (polled; fails naming `what`, with the last status). */
+const until = (page: Page, what: string, ok: (s: Status) => boolean, timeout = 20_000): Promise<Status> =>
+  waitForPage<Status>(page, "window.dashboard", ok, { timeout, message: `the dashboard to show ${what}` });
 
 test("the dashboard shows a running computation live, a tab joining the mesh over WebRTC and leaving it, and the story of a key", {
   skip: chromiumMissing(),

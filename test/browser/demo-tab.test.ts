@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { Client, LocalCluster, type WorkerInfo } from "../../node/index.js";
-import { chromiumMissing, launchChromium, tabsJoined, type TabStatus } from "../helpers/chromium.js";
+import { chromiumMissing, launchChromium, tabsJoined, waitForPage, type TabStatus } from "../helpers/chromium.js";
 import { within } from "../helpers/within.js";
 
 test("a tab joins a LocalCluster through its page and trades data with its worker threads", {
@@ -34,8 +34,12 @@ test("a tab joins a LocalCluster through its page and trades data with its worke
     assert.equal(await within(back.result(), 20_000, "thread ← tab"), 60_002);
     // The page names its peer, the worker thread, on one line for both directions, not by its
     // in-process address (inproc://auto-…) once per direction.
-    await new Promise((r) => setTimeout(r, 600)); // a status report
-    const { peers } = (await page.evaluate("window.meshwork")) as TabStatus;
+    const { peers } = await waitForPage<TabStatus>(
+      page,
+      "window.meshwork",
+      (s) => s.peers.some((p) => p.name === thread.name && p.bytesIn > 40_000 && p.bytesOut > 0),
+      { message: `a status report with the bytes both ways to ${thread.name}` },
+    );
     const peer = peers.find((p) => p.name === thread.name);
     assert.ok(
       peer && peer.address === thread.address && peer.bytesIn > 40_000 && peer.bytesOut > 0,

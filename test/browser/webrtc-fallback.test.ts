@@ -8,10 +8,9 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { WorkerInfo } from "../../node/index.js";
 import { RTC_LINK_TIMEOUT_MS } from "../../src/worker/server.js";
-import { chromiumMissing, tabCluster, tabsJoined, type TabStatus } from "../helpers/chromium.js";
+import { chromiumMissing, pageOf, tabCluster, tabsJoined, waitForPage, type TabStatus } from "../helpers/chromium.js";
 import { within } from "../helpers/within.js";
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const sum = (x: Float64Array) => x.reduce((s, v) => s + v, 0);
 
 test("a tab that cannot make WebRTC links uses the relay after the timeout, visibly", {
@@ -36,8 +35,12 @@ test("a tab that cannot make WebRTC links uses the relay after the timeout, visi
   const fromTab = on(tab).submit((n: number) => new Float64Array(n).fill(2), 100_000);
   assert.equal(await within(on(node).submit(sum, fromTab).result(), 30_000, "tab → Node"), 200_000);
 
-  await sleep(600); // a status report
-  const peers = ((await page.evaluate("window.meshwork")) as TabStatus).peers;
+  const { peers } = await waitForPage<TabStatus>(
+    page,
+    "window.meshwork",
+    (s) => s.peers.some((p) => p.name === node.name && p.bytesIn > 700_000 && p.bytesOut > 700_000),
+    { message: `a status report with the bytes both ways to ${node.name}` },
+  );
   // The Node worker is one peer, both ways over the relay: it fetched from the tab, the tab from it.
   const nodePeer = peers.find((p) => p.name === node.name);
   assert.ok(
@@ -69,13 +72,18 @@ test("tabs whose data channels come through MessagePort pipes still link over We
     pages.push(page);
   }
   const [a, b] = (await tabsJoined(client, 2)) as [WorkerInfo, WorkerInfo];
+  const pageB = await pageOf(pages, b);
   const made = client
     .with({ workers: [a.id], pure: false })
     .submit((n: number) => new Float64Array(n).fill(0.5), 1 << 20);
   const total = client.with({ workers: [b.id], pure: false }).submit(sum, made);
   assert.equal(await within(total.result(), 30_000, "tab → tab"), 0.5 * (1 << 20));
-  await sleep(600);
-  const peers = ((await pages[1]!.evaluate("window.meshwork")) as TabStatus).peers;
+  const { peers } = await waitForPage<TabStatus>(
+    pageB,
+    "window.meshwork",
+    (s) => s.peers.some((p) => p.name === a.name && p.bytesIn > 8_000_000),
+    { message: `a status report with the 8 MB from ${a.name}` },
+  );
   assert.ok(
     peers.some(
       (p) => p.name === a.name && p.address === a.address && p.kinds.join() === "webrtc" && p.bytesIn > 8_000_000,

@@ -13,6 +13,7 @@ import {
   SerializationError,
 } from "../../node/index.js";
 import { startCluster } from "../helpers/cluster.js";
+import { waitFor } from "../helpers/wait-for.js";
 
 declare const onlyOnTheClient: number;
 
@@ -223,7 +224,7 @@ describe("every future settles", () => {
       await new Promise((r) => setTimeout(r, 10_000));
       return 1;
     });
-    await new Promise((r) => setTimeout(r, 50));
+    await waitFor(async () => (await c.client.workers())[0]!.tasks.processing > 0, { message: "the task to start" });
     await c.cluster.close();
     await assert.rejects(pending, ClientClosedError);
   });
@@ -235,7 +236,9 @@ describe("every future settles", () => {
       return x * 2;
     };
     const fs = c.client.with({ pure: false }).map(slowOnce, [1, 2]);
-    await new Promise((r) => setTimeout(r, 100));
+    await waitFor(async () => (await c.client.workers()).reduce((n, w) => n + w.tasks.processing, 0) === 2, {
+      message: "both tasks to be on workers",
+    });
     const [victim] = c.cluster.workers;
     await c.cluster.killWorker(victim!.workerId);
     assert.deepEqual(await c.client.gather(fs), [2, 4]);

@@ -136,7 +136,9 @@ describe("the Future API", () => {
   test("a task needing a resource no worker has waits until one joins", async () => {
     await using c = await startCluster({ workers: 1 });
     const f = c.client.with({ resources: { gpu: 1 } }).submit((x: number) => x + 1, 1);
-    await new Promise((r) => setTimeout(r, 100));
+    await waitFor(async () => (await c.client.story(f.key)).some((e) => e.finish === "no-worker"), {
+      message: "the task to wait for a worker with a gpu",
+    });
     assert.equal(f.status, "pending");
     assert.deepEqual(
       (await c.client.story(f.key)).map((e) => e.finish),

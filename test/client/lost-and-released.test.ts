@@ -6,6 +6,7 @@ import { test } from "node:test";
 import { KilledWorkerError, LostDataError } from "../../node/index.js";
 import { startCluster } from "../helpers/cluster.js";
 import { within } from "../helpers/within.js";
+import { waitFor } from "../helpers/wait-for.js";
 
 test("a result lost with its worker is computed again, and awaiting it gives the value, not an error", async () => {
   await using c = await startCluster({ workers: 2 });
@@ -31,7 +32,9 @@ test("resubmitting a released task that a live dependent still refers to compute
   const b = c.client.submit(inc, a);
   assert.equal(await b, 3);
   a.release();
-  await new Promise((r) => setTimeout(r, 50)); // the release reaches the scheduler
+  await waitFor(async () => (await c.client.story(a.key)).some((e) => e.start === "memory"), {
+    message: "the release to reach the scheduler",
+  });
   const again = c.client.submit(inc, 1); // same key as `a`
   assert.equal(again.key, a.key);
   assert.equal(await within(again.result(), 5000, "the resubmitted task"), 2);
@@ -45,7 +48,9 @@ test("a dependent of released scattered data whose copy is lost fails with LostD
   const g = c.client.submit((a: Float64Array) => new Float64Array(a.length).fill(a[0]! * 2), x!);
   await g;
   x!.release();
-  await new Promise((r) => setTimeout(r, 50));
+  await waitFor(async () => (await c.client.story(x!.key)).some((e) => e.start === "memory"), {
+    message: "the release to reach the scheduler",
+  });
   const holderOfG = (await c.client.workers()).find((w) => w.tasks.done > 0)!;
   await c.cluster.killWorker(holderOfG.id);
   const h = c.client.submit((a: Float64Array) => a[0], g);
@@ -63,7 +68,12 @@ test("workers that close gracefully do not count towards KilledWorkerError", asy
   });
   for (let i = 0; i < 3; i++) {
     const next = await c.cluster.addWorker();
-    await new Promise((r) => setTimeout(r, 100));
+    await waitFor(
+      async () => slow.status !== "pending" || (await c.client.workers()).some((w) => w.tasks.processing > 0),
+      {
+        message: "the task to run on a worker",
+      },
+    );
     const running = (await c.client.workers()).find((w) => w.tasks.processing > 0);
     const victim = c.cluster.workers.find((w) => w.workerId === running?.id);
     if (victim && victim !== next) await victim.close("scaling down");

@@ -20,6 +20,7 @@ import {
 } from "../../src/internal.js";
 import { barText, duration, lineText } from "../../src/client/progress-render.js";
 import { useCluster } from "../helpers/cluster.js";
+import { waitFor } from "../helpers/wait-for.js";
 
 /** A stream that keeps what is written, as a terminal (isTTY) or a pipe. */
 function capture(isTTY: boolean): ProgressStream & { text: string } {
@@ -213,7 +214,7 @@ describe("progress on a cluster", () => {
       { pure: false },
     );
     const p = progress(futures, { stream: out, interval: 20 });
-    await sleep(100);
+    await waitFor(() => /^progress: \d+ \/ 20 tasks/m.test(out.text), { message: "the bar drawn" });
     await other.close();
     await p;
     assert.ok(futures.every((f) => f.status === "cancelled"));

@@ -137,7 +137,9 @@ describe("faults are visible", () => {
       };
       const fs = c.client.with({ pure: false }).map(slow, [1, 2]);
       await waitFor(() => c.cluster.workers.length === 2, { message: "workers" });
-      await new Promise((r) => setTimeout(r, 150)); // both are running one task each
+      await waitFor(async () => (await c.client.workers()).filter((w) => w.tasks.processing === 1).length === 2, {
+        message: "both running one task each",
+      });
       const victim = c.cluster.workers[0]!;
       await c.cluster.killWorker(victim.workerId);
       assert.deepEqual(await c.client.gather(fs), [2, 4]);

@@ -15,6 +15,7 @@ import {
 import { SocketChannel } from "../../src/comm/socket.js";
 import { RtcLink, type BridgeMessage } from "../../src/comm/rtc-link.js";
 import type { Channel } from "../../src/comm/types.js";
+import { waitFor } from "../helpers/wait-for.js";
 
 /** A data channel whose state the test sets; what it sends is kept. */
 class ScriptedChannel extends EventTarget {
@@ -182,7 +183,11 @@ describe("data channel pipe", () => {
     two.close("two is done");
     assert.deepEqual(await one.closed, { reason: "one is done", graceful: true });
     assert.deepEqual(await two.closed, { reason: "two is done", graceful: true });
-    await new Promise((r) => setTimeout(r, 200)); // goodbyes take 5 ms; the linger would be 2 s
+    // Goodbyes take 5 ms; the linger would be 2 s.
+    await waitFor(() => a.readyState === "closed" && b.readyState === "closed", {
+      timeout: 1_000,
+      message: "both channels closed, well within the linger",
+    });
     assert.equal(a.readyState, "closed");
     assert.equal(b.readyState, "closed");
   });

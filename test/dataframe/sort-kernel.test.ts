@@ -7,7 +7,8 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { Column, columnFrom } from "../../src/dataframe/column.js";
 import type { DType } from "../../src/dataframe/dtypes.js";
-import { rangeSplit, sortOrder } from "../../src/dataframe/kernels/sort.js";
+import { rangeSplit } from "../../src/dataframe/kernels/range-split.js";
+import { sortOrder } from "../../src/dataframe/kernels/sort.js";
 import { Part } from "../../src/dataframe/part.js";
 
 const N = 20_000;

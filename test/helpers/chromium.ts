@@ -7,13 +7,14 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { build, type BuildResult } from "esbuild";
-import type { Browser } from "puppeteer-core";
+import type { Browser, Page } from "puppeteer-core";
 import { Client, type SchedulerOptions, type WorkerInfo } from "../../node/index.js";
 import type { DataServeOptions } from "../../node/servers/data-server.js";
 import { startNetworkScheduler } from "../../node/servers/page-server.js";
 import { WorkerGroup } from "../../node/hosts/worker-group.js";
 
 import { CHROMIUM, CHROMIUM_FLAGS, chromiumMissing } from "../../scripts/chromium.mjs";
+import { waitFor, type WaitForOptions } from "./wait-for.js";
 
 export { chromiumMissing };
 
@@ -114,18 +115,65 @@ export async function tabsJoined(
   n = 1,
   ms = 20_000,
 ): Promise<WorkerInfo[]> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const tabs = (await client.workers()).filter((w) => w.kind === "browser");
-    if (tabs.length >= n) return tabs;
-    if (Date.now() > deadline) throw new Error(`${tabs.length} of ${n} tabs joined within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  let tabs: WorkerInfo[] = [];
+  await waitFor(
+    async () => {
+      tabs = (await client.workers()).filter((w) => w.kind === "browser");
+      return tabs.length >= n;
+    },
+    { timeout: ms, interval: 50, message: () => `${n} tabs to join (${tabs.length} joined)` },
+  );
+  return tabs;
+}
+
+/**
+ * Polls `expression` in `page` (e.g. "window.meshwork") every 100 ms until `ok` holds of its value,
+ * which it returns; fails after `timeout` (default 20 s) naming `message` and the last value. The
+ * page-side waitFor: for what a page publishes on its own schedule (status reports, frames).
+ */
+export async function waitForPage<T>(
+  page: Page,
+  expression: string,
+  ok: (value: T) => boolean,
+  options: WaitForOptions = {},
+): Promise<T> {
+  const { message = `${expression} to change`, ...rest } = options;
+  let last: T | undefined;
+  await waitFor(
+    async () => {
+      last = (await page.evaluate(expression)) as T;
+      return ok(last);
+    },
+    {
+      timeout: 20_000,
+      interval: 100,
+      ...rest,
+      message: () =>
+        `${typeof message === "function" ? message() : message}; last ${expression}: ${JSON.stringify(last)?.slice(0, 2_000)}`,
+    },
+  );
+  return last as T;
+}
+
+/**
+ * The page among `pages` whose tab joined as `tab` (tabs need not join in the order their pages
+ * were opened, so pages[i] is not the i-th tab of tabsJoined).
+ */
+export function pageOf<P extends Page>(pages: P[], tab: WorkerInfo): Promise<P> {
+  return waitFor(
+    async () => {
+      for (const page of pages)
+        if ((await page.evaluate("window.meshwork && window.meshwork.name")) === tab.name) return page;
+      return undefined;
+    },
+    { message: `the page of ${tab.name}` },
+  );
 }
 
 /** What the worker page publishes as window.meshwork. */
 export interface TabStatus {
   state: string;
+  name: string;
   tasksDone: number;
   /** One entry per peer: its name, the link kinds with it, its data server's address (where the tab fetched from it). */
   peers: {

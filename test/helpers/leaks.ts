@@ -2,6 +2,8 @@
 // test helper counts itself (a browser has no list of open handles; peer connections are counted
 // where they are made), and a wait until that is back to a baseline, failing with what is still open.
 
+import { waitFor } from "./wait-for.js";
+
 /** How long teardown waits for threads and ports to finish closing before calling it a leak. */
 export const TEARDOWN_GRACE_MS = 3_000;
 
@@ -24,14 +26,16 @@ export function resourceCounts(): Map<string, number> {
 
 /** Waits for the process to be back to `baseline`; throws naming what is still open. */
 export async function expectNoLeaks(baseline: Map<string, number>, graceMs = TEARDOWN_GRACE_MS): Promise<void> {
-  const deadline = Date.now() + graceMs;
-  for (;;) {
-    const extra = [...resourceCounts()]
-      .filter(([kind, n]) => n > (baseline.get(kind) ?? 0))
-      .map(([kind, n]) => `${kind} ×${n - (baseline.get(kind) ?? 0)}`);
-    if (extra.length === 0) return;
-    if (Date.now() > deadline) throw new Error(`teardown leaked: ${extra.join(", ")}`);
-    // A ref'd timer: when what is left is itself unref'd, an unref'd wait would let the loop exit mid-test.
-    await new Promise((r) => setTimeout(r, 10));
-  }
+  let extra: string[] = [];
+  // waitFor pauses on ref'd timers: when what is left is itself unref'd, an unref'd wait would let
+  // the loop exit mid-test.
+  await waitFor(
+    () => {
+      extra = [...resourceCounts()]
+        .filter(([kind, n]) => n > (baseline.get(kind) ?? 0))
+        .map(([kind, n]) => `${kind} ×${n - (baseline.get(kind) ?? 0)}`);
+      return extra.length === 0;
+    },
+    { timeout: graceMs, interval: 10, message: () => `teardown to close everything; it leaked ${extra.join(", ")}` },
+  );
 }

@@ -7,6 +7,7 @@ import { Client, LocalCluster } from "../../node/index.js";
 import { startNetworkScheduler } from "../../node/servers/page-server.js";
 import type { DashboardFrame } from "../../src/scheduler/telemetry.js";
 import { expectNoLeaks, resourceCounts } from "../helpers/cluster.js";
+import { waitFor } from "../helpers/wait-for.js";
 
 /** The first `n` frames of the feed at `origin` with `token`. */
 async function frames(origin: string, token: string, n: number): Promise<DashboardFrame[]> {
@@ -84,7 +85,7 @@ test("LocalCluster serves the dashboard by default: its link and the client's, f
   );
   await client.gather(slow);
   // Closing the feed stops the recording.
-  await new Promise((r) => setTimeout(r, 50));
+  await waitFor(() => !cluster.scheduler.telemetry.watched, { message: "the scheduler to stop recording" });
   assert.equal(cluster.scheduler.telemetry.watched, false);
   await client.close();
   await cluster.close();

@@ -142,6 +142,8 @@ test("a kept connection the server closed is retried on a new one; a server that
   servers.push(s.server);
   const store = new NodeHttpStore(s.url);
   assert.equal(Buffer.from((await store.get("one"))!).toString(), "answer 1");
+  // Lets the server's close reach the kept connection (nothing in the store shows it; whether the
+  // store sees it before its next request or only when it fails, "two" must come on a new one).
   await new Promise((r) => setTimeout(r, 50));
   assert.equal(Buffer.from((await store.get("two"))!).toString(), "answer 2");
   assert.equal(s.connections(), 2);

@@ -16,6 +16,7 @@ import { startNetworkScheduler, type NetworkScheduler } from "../../node/servers
 import { WorkerGroup } from "../../node/hosts/worker-group.js";
 import { startNode } from "../helpers/process.js";
 import { fixture } from "../io/fixtures.js";
+import { waitFor } from "../helpers/wait-for.js";
 
 const CLIENT = "client-t";
 const WORKER = "worker-t";
@@ -195,7 +196,7 @@ describe("who may read", () => {
     seen.length = 0;
     assert.equal((await get(port, "/data/hello.bin", { token: CLIENT })).status, 200);
     assert.equal((await get(port, "/data/hello.bin", { token: WORKER })).status, 200);
-    await new Promise((r) => setTimeout(r, 20));
+    await waitFor(() => seen.length >= 2, { message: "the server's report of both reads" });
     assert.deepEqual(
       seen.map((s) => [s.status, s.role, s.bytes]),
       [

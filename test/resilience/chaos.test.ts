@@ -7,6 +7,7 @@ import { test } from "node:test";
 import type { Future } from "../../node/index.js";
 import { startCluster } from "../helpers/cluster.js";
 import { within } from "../helpers/within.js";
+import { waitFor } from "../helpers/wait-for.js";
 
 /**
  * A leaf that takes ~28 ms (a little CPU, then a wait: an asynchronous task, which the worker
@@ -53,7 +54,7 @@ test("chaos: a 2,000-task graph on 4 workers, one killed every 300 ms and replac
   const chaos = (async () => {
     const starting: Promise<unknown>[] = [];
     for (let i = 0; i < 20; i++) {
-      await new Promise((r) => setTimeout(r, 300));
+      await new Promise((r) => setTimeout(r, 300)); // the chaos's pace: a kill every 300 ms
       let ws = c.cluster.workers;
       // On a loaded host the replacements may not have joined yet: kill one once it has.
       if (ws.length === 0) await Promise.all(starting);
@@ -88,13 +89,9 @@ test("chaos: a 2,000-task graph on 4 workers, one killed every 300 ms and replac
   // Nothing left behind: release everything; the scheduler forgets every task, the workers drop every result.
   for (const f of all) f.release();
   const s = c.cluster.scheduler.state;
-  await within(
-    (async () => {
-      while (s.tasks.size > 0 || [...s.workers.values()].some((w) => w.hasWhat.size > 0 || w.processing.size > 0))
-        await new Promise((r) => setTimeout(r, 20));
-    })(),
-    10_000,
-    "the release of every task",
+  await waitFor(
+    () => s.tasks.size === 0 && [...s.workers.values()].every((w) => w.hasWhat.size === 0 && w.processing.size === 0),
+    { timeout: 10_000, message: "the release of every task" },
   );
   const info = await client.workers();
   assert.deepEqual(

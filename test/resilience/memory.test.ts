@@ -11,7 +11,6 @@ import { waitFor } from "../helpers/wait-for.js";
 
 const MB = 1_000_000;
 const spillDirs = () => readdirSync(tmpdir()).filter((d) => d.startsWith("meshwork-spill-"));
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 test("results over 60 % of the memory limit spill to disk, come back right, and the directory goes with the worker", {
   timeout: 60_000,
@@ -25,8 +24,14 @@ test("results over 60 % of the memory limit spill to disk, come back right, and 
       Array.from({ length: 10 }, (_, i) => i),
     );
     await within(c.client.gather(fs.slice(9)), 20_000, "the blocks");
-    await sleep(200); // a heartbeat or two
-    const [info] = await c.client.workers();
+    // A heartbeat that reports all ten blocks and the spills.
+    const [info] = await waitFor(
+      async () => {
+        const ws = await c.client.workers();
+        return ws[0]!.memory === 80 * MB && ws[0]!.spilled >= 56 * MB && ws;
+      },
+      { message: "a heartbeat with the ten blocks" },
+    );
     assert.equal(info!.memory, 80 * MB);
     assert.ok(info!.spilled >= 56 * MB, `spilled ${info!.spilled}`); // at most 24 MB (60 %) stay in memory
     const mine = spillDirs().filter((d) => !before.has(d));
@@ -56,7 +61,9 @@ test("a worker over 80 % of its limit pauses: new tasks go to the other worker, 
   // 9 MB on a: too big to spill below the 6 MB target, so a pauses.
   const big = c.client.with({ workers: [a!.workerId] }).submit((n: number) => new Uint8Array(n), 9 * MB);
   await big;
-  await sleep(200);
+  await waitFor(async () => (await c.client.workers()).find((w) => w.id === a!.workerId)!.paused, {
+    message: "a heartbeat saying a paused",
+  });
   let info = await c.client.workers();
   assert.equal(info.find((w) => w.id === a!.workerId)!.paused, true);
   const small = c.client.map(

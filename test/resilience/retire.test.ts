@@ -6,6 +6,7 @@ import { test } from "node:test";
 import { wait } from "../../node/index.js";
 import { startCluster } from "../helpers/cluster.js";
 import { within } from "../helpers/within.js";
+import { waitFor } from "../helpers/wait-for.js";
 
 const MiB = 1 << 20;
 
@@ -68,8 +69,10 @@ test("a retirement during a running graph: queued tasks move, the results are ri
     Array.from({ length: 300 }, (_, i) => i),
   );
   const total = c.client.submit((...v: number[]) => v.reduce((s, x) => s + x, 0), ...xs);
-  await new Promise((r) => setTimeout(r, 100));
   const victim = c.cluster.workers[0]!;
+  await waitFor(async () => (await c.client.workers()).find((w) => w.id === victim.workerId)!.tasks.processing > 0, {
+    message: "the graph running on the worker to retire",
+  });
   const result = await within(c.client.retireWorkers([victim.workerId]), 30_000, "the retirement");
   assert.deepEqual(result.retired, [victim.workerId]);
   assert.equal(await within(total.result(), 30_000, "the total"), (300 * 301) / 2);

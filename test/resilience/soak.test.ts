@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { asCompleted, type Future } from "../../node/index.js";
 import { startCluster } from "../helpers/cluster.js";
+import { waitFor } from "../helpers/wait-for.js";
 
 const TOTAL = 100_000;
 const WINDOW = 1_000;
@@ -35,7 +36,7 @@ test("soak: 100,000 tasks through asCompleted with add, workers killed at random
   let stop = false;
   const chaos = (async () => {
     while (!stop) {
-      await new Promise((r) => setTimeout(r, 400));
+      await new Promise((r) => setTimeout(r, 400)); // the chaos's pace: a kill every 400 ms
       if (stop) break;
       const ws = c.cluster.workers;
       if (ws.length === 0) continue;
@@ -80,6 +81,9 @@ test("soak: 100,000 tasks through asCompleted with add, workers killed at random
   // Bounded: the heap after 100,000 tasks is within 20 MB of the heap after 20,000.
   assert.ok(heap[heap.length - 1]! - heap[0]! < 20e6, `heap grew from ${mb[0]} to ${mb[mb.length - 1]} MB`);
   // Everything released: the scheduler forgets every task.
-  for (let i = 0; i < 100 && s.tasks.size > 0; i++) await new Promise((r) => setTimeout(r, 20));
+  await waitFor(() => s.tasks.size === 0, {
+    timeout: 2_000,
+    message: () => `the scheduler to forget ${s.tasks.size} tasks`,
+  });
   assert.equal(s.tasks.size, 0);
 });

@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { startCluster } from "../helpers/cluster.js";
 import { within } from "../helpers/within.js";
+import { waitFor } from "../helpers/wait-for.js";
 
 test("a worker that joins an idle-less cluster steals queued tasks from the busy one", {
   timeout: 60_000,
@@ -18,7 +19,13 @@ test("a worker that joins an idle-less cluster steals queued tasks from the busy
     slow,
     Array.from({ length: 60 }, (_, i) => i),
   );
-  await new Promise((r) => setTimeout(r, 100)); // all 60 are queued on the first worker now
+  await waitFor(
+    async () => {
+      const [w] = await c.client.workers();
+      return w!.tasks.processing + w!.tasks.done === 60;
+    },
+    { message: "all 60 queued on the first worker" },
+  );
   const late = await c.cluster.addWorker();
   assert.deepEqual(
     await within(c.client.gather(fs), 20_000, "the job"),

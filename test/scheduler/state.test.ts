@@ -104,6 +104,27 @@ test("a task with large inputs runs where they are, however busy that worker is 
   assert.equal(submit(t, [task("B", ["A"])])[0]!.id, "w1");
 });
 
+test("never-timed tasks reading a piece of every input (a sort's outputs) spread over both workers, not all to the one holding 4 % more", () => {
+  // 25 inputs of 2 MB, 13 on w1 and 12 on w2; 25 outputs each read all of them (a range shuffle's
+  // outputs). Counted at 1 ms each, every output went to w1 (24 MB to fetch there, 26 MB on w2:
+  // 20 ms apart at 100 MB/s); counted at the time to read 50 MB, they alternate.
+  const s = cluster(["w1", "w2"]);
+  const inputs = Array.from({ length: 25 }, (_, i) => `in-${i}`);
+  submit(
+    s,
+    inputs.map((k, i) => task(k, [], { workers: [i < 13 ? "w1" : "w2"] })),
+  );
+  inputs.forEach((k, i) => finish(s, i < 13 ? "w1" : "w2", k, 2_000_000));
+  const placed = submit(
+    s,
+    Array.from({ length: 25 }, (_, j) => task(`out-${j}`, inputs)),
+  ).map((i) => i.id);
+  const onW1 = placed.filter((w) => w === "w1").length;
+  assert.equal(placed.length, 25);
+  assert.ok(Math.abs(onW1 - (25 - onW1)) <= 1, `w1 got ${onW1} of 25`);
+  assert.equal(s.tasks.get("out-0")!.cost, 50);
+});
+
 test("placement spreads independent root tasks over the less occupied workers", () => {
   const s = cluster(["w1", "w2"]);
   assert.deepEqual(lines(submit(s, [task("A"), task("B")])), ["w1 compute-task A", "w2 compute-task B"]);

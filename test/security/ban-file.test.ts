@@ -30,7 +30,7 @@ async function join(address: string, token: string, name: string, port: number, 
 describe("a ban file", () => {
   test("a liar banned by one scheduler is refused by the next one started with the same file (name, address, host); others still join", async () => {
     const path = joinPath(dir, "bans.json");
-    const c = await guardedCluster(1, { bans: banFile(path) });
+    const c = await guardedCluster({ honest: 1, scheduler: { bans: banFile(path) } });
     const liar = await join(c.scheduler.address, TAB, "liar", 45_001, "127.0.6.1");
     assert.equal(liar.answer?.op, "welcome", JSON.stringify(liar.answer));
     // It answers every task with a forged value (and that value's digest): the trusted witness outvotes it.
@@ -66,7 +66,7 @@ describe("a ban file", () => {
     assert.equal(statSync(path).mode & 0o777, 0o600, "readable by its owner only");
 
     // A new scheduler with the same file: the liar's name, its address (from another host) and its host are refused.
-    const next = await guardedCluster(0, { bans: banFile(path) });
+    const next = await guardedCluster({ scheduler: { bans: banFile(path) } });
     try {
       for (const [name, port, from, why] of [
         ["liar", 45_002, "127.0.6.9", /worker liar is banned/],

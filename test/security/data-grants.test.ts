@@ -8,10 +8,9 @@
 
 import assert from "node:assert/strict";
 import { createHash, createHmac } from "node:crypto";
-import { after, before, describe, test } from "node:test";
-import type { Client, Scheduler } from "../../node/index.js";
+import { describe, test } from "node:test";
 import { opener, serialize, sha256, TicketKey, type Message } from "../../src/internal.js";
-import { CLIENT, guardedCluster, TAB, type GuardedCluster } from "./cluster.js";
+import { CLIENT, TAB, useGuardedCluster } from "./cluster.js";
 import { Hostile } from "./hostile.js";
 
 describe("the ticket HMAC", () => {
@@ -59,16 +58,7 @@ describe("the ticket HMAC", () => {
 });
 
 describe("per-worker data credentials", () => {
-  let c: GuardedCluster;
-  let scheduler: Scheduler;
-  let client: Client;
-
-  before(async () => {
-    c = await guardedCluster(2);
-    ({ scheduler, client } = c);
-  });
-
-  after(() => c.close());
+  const c = useGuardedCluster({ honest: 2 });
 
   /** The data server answers `h`'s last request by closing the connection, saying why (never with data). */
   async function shutOut(h: Hostile, why: RegExp): Promise<void> {
@@ -90,17 +80,17 @@ describe("per-worker data credentials", () => {
   }
 
   test("a tab-token worker cannot read an honest worker's result or scattered value, nor overwrite it; it reads only what it was told to fetch", async () => {
-    const [a] = (await client.workers()).sort((x, y) => x.name.localeCompare(y.name));
-    const onA = client.with({ workers: [a!.id] });
-    const onAFresh = client.with({ workers: [a!.id], pure: false });
+    const [a] = (await c.client.workers()).sort((x, y) => x.name.localeCompare(y.name));
+    const onA = c.client.with({ workers: [a!.id] });
+    const onAFresh = c.client.with({ workers: [a!.id], pure: false });
     const result = onA.submit((n: number) => new Float64Array(n).fill(7), 1000);
     await result;
-    const [scattered] = await client.scatter([{ secret: "scattered by the client" }], { workers: [a!.id] });
+    const [scattered] = await c.client.scatter([{ secret: "scattered by the client" }], { workers: [a!.id] });
     const granted = onAFresh.submit((x: number) => x + 1, 41);
     await granted;
 
     // The stranger joins with the tab link's token. Its welcome has its own credential and secret, no cluster-wide token.
-    const evil = await Hostile.open(scheduler.address, "127.0.0.3");
+    const evil = await Hostile.open(c.scheduler.address, "127.0.0.3");
     evil.hello("worker", TAB, {
       worker: {
         address: "ws://127.0.0.1:9",
@@ -127,7 +117,7 @@ describe("per-worker data credentials", () => {
     }
 
     // The scheduler gives it a task that needs `granted` (held by the honest worker): it gets a ticket for that key only.
-    const task = client.with({ workers: ["evil"], pure: false }).submit((x: number) => x * 2, granted);
+    const task = c.client.with({ workers: ["evil"], pure: false }).submit((x: number) => x * 2, granted);
     let compute: Message | null;
     do compute = await evil.next(5000);
     while (compute && compute.op !== "compute-task");
@@ -185,7 +175,7 @@ describe("per-worker data credentials", () => {
     // The honest values are intact, and honest work (transfers between the workers) still finishes right.
     assert.deepEqual(await scattered!.result(), { secret: "scattered by the client" });
     assert.equal((await result.result()).length, 1000);
-    const fromBoth = client.submit(
+    const fromBoth = c.client.submit(
       (x: Float64Array, s: { secret: string }) => x[0]! + s.secret.length,
       result,
       scattered!,
@@ -196,9 +186,9 @@ describe("per-worker data credentials", () => {
   });
 
   test("a client's update-data counts only the placements the scheduler granted it", async () => {
-    const [a, b] = await client.workers();
-    const [x] = await client.scatter([123], { workers: [a!.id], hash: false });
-    const h = await Hostile.open(scheduler.address, "127.0.0.4");
+    const [a, b] = await c.client.workers();
+    const [x] = await c.client.scatter([123], { workers: [a!.id], hash: false });
+    const h = await Hostile.open(c.scheduler.address, "127.0.0.4");
     h.hello("client", CLIENT);
     assert.equal((await h.next())?.op, "welcome");
     // It claims the key is also held at the other worker (which never stored it): ignored.
@@ -206,7 +196,7 @@ describe("per-worker data credentials", () => {
     h.send([{ op: "request", id: 1, what: { kind: "who-has", keys: [x!.key] } } as Message]);
     const reply = (await h.next()) as { value: Record<string, string[]> };
     assert.deepEqual(reply.value[x!.key], [a!.address]);
-    assert.equal(await client.submit((v: number) => v + 1, x!), 124);
+    assert.equal(await c.client.submit((v: number) => v + 1, x!), 124);
     h.close();
   });
 });

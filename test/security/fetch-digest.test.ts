@@ -6,69 +6,28 @@
 // reader's does not (it could be lying about an honest holder).
 
 import assert from "node:assert/strict";
-import { afterEach, beforeEach, describe, test } from "node:test";
-import { Client, Scheduler } from "../../node/index.js";
-import { timingSafeSecretEquals } from "../../node/platform/secrets.js";
+import { beforeEach, describe, test } from "node:test";
 import { WorkerGroup } from "../../node/hosts/worker-group.js";
-import { setLogger, type Logger } from "../../src/internal.js";
-import { CLIENT, TAB, WORKER } from "./cluster.js";
+import { TAB, useGuardedCluster, WORKER } from "./cluster.js";
 import { waitFor } from "../helpers/wait-for.js";
 
 /** A result too big to travel inline with key-in-memory: readers fetch it from its holders. */
 const big = (n: number) => `${n}:`.padEnd(20_000, "x");
 
 describe("fetchers check the digest of verified results", () => {
-  let scheduler: Scheduler;
-  let tabs: WorkerGroup;
-  let sly: WorkerGroup;
-  let client: Client;
-  let warnings: string[];
-  let restoreLogger: ReturnType<typeof setLogger>;
-
-  beforeEach(async () => {
-    warnings = [];
-    const quiet = () => {};
-    const logger: Logger = { debug: quiet, info: quiet, error: quiet, warn: (m: string) => void warnings.push(m) };
-    restoreLogger = setLogger(logger);
-    // No trusted worker: verification is among tabs only, and every agreeing copy is kept.
-    scheduler = await Scheduler.start({
-      address: "ws://127.0.0.1:0",
-      token: CLIENT,
-      workerToken: WORKER,
-      tabToken: TAB,
-      compareSecret: timingSafeSecretEquals,
-    });
-    sly = new WorkerGroup({
-      scheduler: scheduler.address,
-      listen: "ws://127.0.0.1:0",
-      kind: "node",
-      namePrefix: "sly",
-      token: TAB,
-      logLevel: "silent",
-      lieForTests: "serve",
-    });
-    await sly.grow(1);
-    tabs = new WorkerGroup({
-      scheduler: scheduler.address,
-      listen: "ws://127.0.0.1:0",
-      kind: "node",
-      namePrefix: "tab",
-      token: TAB,
-      logLevel: "silent",
-    });
-    client = await Client.connect(scheduler.address, { token: CLIENT });
+  const warnings: string[] = [];
+  beforeEach(() => {
+    warnings.length = 0;
   });
-
-  afterEach(async () => {
-    await client.close();
-    await sly.close();
-    await tabs.close();
-    await scheduler.close();
-    setLogger(restoreLogger);
-  });
+  // A fresh cluster per test, no trusted worker: verification is among tabs only, and every
+  // agreeing copy is kept. The sly worker serves forged bytes; the tabs join as each test says.
+  const c = useGuardedCluster(
+    { groups: { sly: { token: TAB, lieForTests: "serve", count: 1 }, tab: { token: TAB } }, warnings },
+    { each: true },
+  );
 
   async function workerNamed(prefix: string): Promise<{ id: string; name: string; trusted: boolean } | undefined> {
-    return (await client.workers()).find((w) => w.name.startsWith(prefix));
+    return (await c.client.workers()).find((w) => w.name.startsWith(prefix));
   }
 
   /**
@@ -78,17 +37,17 @@ describe("fetchers check the digest of verified results", () => {
    */
   async function onSly(n: number, tabsAfter: number) {
     const waiting = new Promise<void>((resolve) => {
-      const off = client.on("no-worker", (e) => {
+      const off = c.client.on("no-worker", (e) => {
         if (!/waiting for a second worker/.test(e.reason)) return;
         off();
         resolve();
       });
     });
-    const f = client.with({ pure: false }).submit(big, n);
+    const f = c.client.with({ pure: false }).submit(big, n);
     await waiting;
-    await tabs.grow(1);
+    await c.groups.tab!.grow(1);
     assert.equal(await f.exception(), undefined);
-    if (tabsAfter > 0) await tabs.grow(tabsAfter);
+    if (tabsAfter > 0) await c.groups.tab!.grow(tabsAfter);
     return { f };
   }
 
@@ -109,7 +68,7 @@ describe("fetchers check the digest of verified results", () => {
   test("an untrusted dependent fetching from the liar reads another holder and computes right; its word bans nobody", async () => {
     const { f } = await onSly(3, 1);
     const tab = await workerNamed("tab-2");
-    const length = client.with({ workers: [tab!.id], pure: false }).submit((s: string) => s.length, f);
+    const length = c.client.with({ workers: [tab!.id], pure: false }).submit((s: string) => s.length, f);
     assert.equal(await length, big(3).length);
     assert.ok(
       warnings.some((w) => /worker tab-.* says .* served bytes for .* not believed/.test(w)),
@@ -121,7 +80,7 @@ describe("fetchers check the digest of verified results", () => {
   test("a trusted worker that is served forged bytes bans the liar; what rested on it is computed again, right", async () => {
     const { f } = await onSly(5, 1);
     const trusted = new WorkerGroup({
-      scheduler: scheduler.address,
+      scheduler: c.scheduler.address,
       listen: "ws://127.0.0.1:0",
       kind: "node",
       namePrefix: "trusted",
@@ -132,7 +91,7 @@ describe("fetchers check the digest of verified results", () => {
       await trusted.grow(1);
       const t = await workerNamed("trusted-");
       assert.equal(t?.trusted, true);
-      const length = client.with({ workers: [t!.id], pure: false }).submit((s: string) => s.length, f);
+      const length = c.client.with({ workers: [t!.id], pure: false }).submit((s: string) => s.length, f);
       assert.equal(await length, big(5).length);
       await waitFor(async () => (await workerNamed("sly-")) === undefined, {
         timeout: 15_000,

@@ -90,12 +90,17 @@ export class Hostile {
   /** The next message, or null if the connection closes first or nothing comes within `ms`. */
   async next(ms = 3000): Promise<Message | null> {
     const deadline = Date.now() + ms;
+    // Woken by a message, the close or the deadline (a message may end no packet: wait on).
     while (this.inbox.length === 0 && this.isOpen && Date.now() < deadline) {
       await new Promise<void>((r) => {
-        this.wake = r;
-        setTimeout(r, 20);
+        const timer = setTimeout(r, deadline - Date.now());
+        this.wake = () => {
+          clearTimeout(timer);
+          r();
+        };
       });
     }
+    this.wake = null;
     return this.inbox.shift() ?? null;
   }
 

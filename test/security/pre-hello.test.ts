@@ -5,73 +5,36 @@
 // it was (the process's own figures), and honest work from 127.0.0.1 still finishes right.
 
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
-import { Client, Scheduler } from "../../node/index.js";
-import { timingSafeSecretEquals } from "../../node/platform/secrets.js";
-import { WorkerGroup } from "../../node/hosts/worker-group.js";
-import {
-  consoleLogger,
-  encodePacket,
-  PROTOCOL_VERSION,
-  setLogger,
-  toChunks,
-  type Message,
-} from "../../src/internal.js";
+import { before, describe, test } from "node:test";
+import { Client } from "../../node/index.js";
+import { encodePacket, PROTOCOL_VERSION, toChunks, type Message } from "../../src/internal.js";
 import { deflatedZeros, Hostile, memory, MiB, piecedPrelude, prng, rawPiece } from "./hostile.js";
-import { CLIENT, TAB, WORKER } from "./cluster.js";
+import { CLIENT, useGuardedCluster, WORKER } from "./cluster.js";
+import { waitFor } from "../helpers/wait-for.js";
 
 describe("before the hello", () => {
-  let scheduler: Scheduler;
-  let workers: WorkerGroup;
-  let client: Client;
-  let restoreLogger: ReturnType<typeof setLogger>;
-  let dataServer: string;
-
-  before(async () => {
-    restoreLogger = setLogger(consoleLogger("silent")); // every attack is logged; thousands here
-    scheduler = await Scheduler.start({
-      address: "ws://127.0.0.1:0",
-      token: CLIENT,
-      workerToken: WORKER,
-      tabToken: TAB,
-      compareSecret: timingSafeSecretEquals,
-      handshakeTimeoutMs: 1000,
-      maxPendingHandshakes: 100,
-      maxPendingPerAddress: 30,
-    });
-    workers = new WorkerGroup({
-      scheduler: scheduler.address,
-      listen: "ws://127.0.0.1:0",
-      kind: "node",
-      namePrefix: "honest",
-      token: WORKER,
-      logLevel: "silent",
-      transport: { helloTimeoutMs: 1000 },
-    });
-    await workers.grow(2);
-    client = await Client.connect(scheduler.address, { token: CLIENT });
-    dataServer = (await client.workers())[0]!.address;
+  const c = useGuardedCluster({
+    scheduler: { handshakeTimeoutMs: 1000, maxPendingHandshakes: 100, maxPendingPerAddress: 30 },
+    honest: 2,
+    honestOptions: { transport: { helloTimeoutMs: 1000 } },
   });
-
-  after(async () => {
-    await client.close();
-    await workers.close();
-    await scheduler.close();
-    setLogger(restoreLogger);
+  let dataServer: string;
+  before(async () => {
+    dataServer = (await c.client.workers())[0]!.address;
   });
 
   /** Honest work across both workers: a dependency moves between them, and the sum is right. */
   async function honestWorkFinishes(): Promise<void> {
-    const [a, b] = await client.workers();
-    const big = client
+    const [a, b] = await c.client.workers();
+    const big = c.client
       .with({ workers: a!.id })
       .submit((n: number) => Float64Array.from({ length: n }, (_, i) => i % 7), 200_000);
-    const total = client.with({ workers: b!.id }).submit((x: Float64Array) => x.reduce((s, v) => s + v, 0), big);
+    const total = c.client.with({ workers: b!.id }).submit((x: Float64Array) => x.reduce((s, v) => s + v, 0), big);
     let expected = 0;
     for (let i = 0; i < 200_000; i++) expected += i % 7;
     assert.equal(await total, expected);
     // And a fresh client can still connect and submit.
-    const fresh = await Client.connect(scheduler.address, { token: CLIENT });
+    const fresh = await Client.connect(c.scheduler.address, { token: CLIENT });
     try {
       assert.equal(await fresh.submit((x: number) => x + 1, 41), 42);
     } finally {
@@ -80,7 +43,7 @@ describe("before the hello", () => {
   }
 
   for (const target of ["scheduler", "data server"] as const) {
-    const address = () => (target === "scheduler" ? scheduler.address : dataServer);
+    const address = () => (target === "scheduler" ? c.scheduler.address : dataServer);
 
     test(`${target}: one WebSocket message bigger than a hello is refused by the socket before it is buffered`, async () => {
       const h = await Hostile.open(address());
@@ -142,14 +105,18 @@ describe("before the hello", () => {
 
   test("control: the same pieces after an accepted hello do decode (so the memory figures above can see an attack)", async () => {
     const before = memory();
-    const h = await Hostile.open(scheduler.address, "127.0.0.1");
+    const h = await Hostile.open(c.scheduler.address, "127.0.0.1");
     h.hello("client", CLIENT);
     assert.equal((await h.next())?.op, "welcome");
     const piece = deflatedZeros(16 * MiB);
     h.sendBytes(piecedPrelude(8, 8 * 16 * MiB, 16));
     h.sendBytes(new Uint8Array(16));
     for (let i = 0; i < 3; i++) h.sendBytes(piece);
-    await new Promise((r) => setTimeout(r, 500));
+    const grown = () => (memory().arrayBuffers - before.arrayBuffers) / MiB;
+    await waitFor(() => grown() >= 40, {
+      interval: 100, // memory() collects garbage first
+      message: () => `the 3 pieces of 16 MiB to be held (arrayBuffers grew ${grown().toFixed(0)} MiB)`,
+    });
     const during = memory();
     h.close();
     const grew = (during.arrayBuffers - before.arrayBuffers) / MiB;
@@ -164,10 +131,10 @@ describe("before the hello", () => {
 
   test("300 idle sockets from one address evict each other; the others' handshakes are untouched", async () => {
     const idle: Hostile[] = [];
-    for (let i = 0; i < 300; i++) idle.push(await Hostile.open(scheduler.address, "127.0.0.5"));
+    for (let i = 0; i < 300; i++) idle.push(await Hostile.open(c.scheduler.address, "127.0.0.5"));
     assert.ok(
-      scheduler.connections.handshaking <= 30 + 2,
-      `at most the per-address limit waits (${scheduler.connections.handshaking})`,
+      c.scheduler.connections.handshaking <= 30 + 2,
+      `at most the per-address limit waits (${c.scheduler.connections.handshaking})`,
     );
     await honestWorkFinishes();
     const reasons = await Promise.all(idle.map((h) => h.closed.then((c) => c.reason)));
@@ -180,10 +147,10 @@ describe("before the hello", () => {
   test("idle sockets from many addresses: past the overall limit the oldest goes, and a new client still gets in", async () => {
     const idle: Hostile[] = [];
     for (let a = 10; a < 30; a++)
-      for (let i = 0; i < 10; i++) idle.push(await Hostile.open(scheduler.address, `127.0.0.${a}`));
+      for (let i = 0; i < 10; i++) idle.push(await Hostile.open(c.scheduler.address, `127.0.0.${a}`));
     assert.ok(
-      scheduler.connections.handshaking <= 100,
-      `at most the overall limit waits (${scheduler.connections.handshaking})`,
+      c.scheduler.connections.handshaking <= 100,
+      `at most the overall limit waits (${c.scheduler.connections.handshaking})`,
     );
     // The 200 came in order: the oldest were closed first. (On a loaded host the very first ones may
     // reach the 1 s hello deadline before the limit evicts them; eviction still goes oldest first.)
@@ -200,7 +167,7 @@ describe("before the hello", () => {
   });
 
   test("a connection that says nothing is closed at the hello deadline", async () => {
-    const h = await Hostile.open(scheduler.address, "127.0.0.6");
+    const h = await Hostile.open(c.scheduler.address, "127.0.0.6");
     const t = performance.now();
     const info = await h.closed;
     assert.match(info.reason, /no hello within 1000 ms/);
@@ -224,7 +191,7 @@ describe("before the hello", () => {
     const one = async (i: number) => {
       // Each from its own address, so the failed-login limit does not end the fuzz early.
       const h = await Hostile.open(
-        i % 2 ? scheduler.address : dataServer,
+        i % 2 ? c.scheduler.address : dataServer,
         `127.0.${1 + (i % 200)}.${2 + Math.floor(i / 200)}`,
       );
       const kind = Math.floor(r() * 6);

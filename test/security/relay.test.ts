@@ -7,60 +7,29 @@
 
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { Client } from "../../node/index.js";
-import { startNetworkScheduler, type NetworkScheduler } from "../../node/servers/page-server.js";
 import { RELAY_MAX_PER_ADDRESS } from "../../node/servers/relay-hub.js";
-import { WorkerGroup } from "../../node/hosts/worker-group.js";
-import { consoleLogger, PROTOCOL_VERSION, setLogger, type Message } from "../../src/internal.js";
+import { PROTOCOL_VERSION, type Message } from "../../src/internal.js";
 import { Hostile } from "./hostile.js";
-import { CLIENT, TAB, WORKER } from "./cluster.js";
+import { CLIENT, TAB, useGuardedCluster, WORKER } from "./cluster.js";
 
 describe("the relay", () => {
-  let net: NetworkScheduler;
-  let workers: WorkerGroup;
-  let client: Client;
+  const c = useGuardedCluster({ network: true, honest: 2 });
   /** A client's own credential (from its welcome), valid while that client (`member`) stays connected. */
   let credential: string;
   let member: Hostile;
-  let restoreLogger: ReturnType<typeof setLogger>;
-  const http = () => net.address;
+  const http = () => c.address;
   const relayTo = (address: string, token?: string) =>
     `${http()}/relay-to/${encodeURIComponent(address)}${token === undefined ? "" : `?token=${token}`}`;
 
   before(async () => {
-    restoreLogger = setLogger(consoleLogger("silent"));
-    net = await startNetworkScheduler({
-      host: "127.0.0.1",
-      port: 0,
-      token: CLIENT,
-      workerToken: WORKER,
-      tabToken: TAB,
-    });
-    workers = new WorkerGroup({
-      scheduler: net.address,
-      listen: "ws://127.0.0.1:0",
-      kind: "node",
-      namePrefix: "honest",
-      token: WORKER,
-      logLevel: "silent",
-    });
-    await workers.grow(2);
-    client = await Client.connect(net.address, { token: CLIENT });
-    member = await Hostile.open(net.address, "127.0.0.1");
+    member = await Hostile.open(c.address, "127.0.0.1");
     member.hello("client", CLIENT);
     credential = ((await member.next()) as { dataToken: string }).dataToken;
   });
-
-  after(async () => {
-    member.close();
-    await client.close();
-    await workers.close();
-    await net.close();
-    setLogger(restoreLogger);
-  });
+  after(() => member.close());
 
   test("relay-to needs a connected member's own credential (not the tab's or a worker's token), and reaches admitted workers only: a port scan through it fails", async () => {
-    const [w] = await client.workers();
+    const [w] = await c.client.workers();
     assert.equal(
       await Hostile.refusal(relayTo(w!.address)),
       "HTTP 403 the relay needs the credential of a connected client or worker",
@@ -84,7 +53,7 @@ describe("the relay", () => {
     assert.deepEqual(await h.next(), { op: "refused", version: 1, reason: "wrong ticket" });
     h.close();
     // A member's credential is void once it has left.
-    const gone = await Hostile.open(net.address, "127.0.0.1");
+    const gone = await Hostile.open(c.address, "127.0.0.1");
     gone.hello("client", CLIENT);
     const old = ((await gone.next()) as { dataToken: string }).dataToken;
     assert.equal(
@@ -101,7 +70,7 @@ describe("the relay", () => {
   });
 
   test("before the far end answers, a caller's messages are capped at a hello's size", async () => {
-    const [w] = await client.workers();
+    const [w] = await c.client.workers();
     const h = await Hostile.open(relayTo(w!.address, credential));
     h.sendBytes(new Uint8Array(64 * 1024));
     const info = await h.closedWithin(3000);
@@ -125,7 +94,7 @@ describe("the relay", () => {
         pipe.send([{ op: "welcome", version: PROTOCOL_VERSION, id: `${name}-conn` } as Message]);
       })();
     });
-    const w = await Hostile.open(net.address, "127.0.0.8");
+    const w = await Hostile.open(c.address, "127.0.0.8");
     w.hello("worker", TAB, {
       worker: {
         address: address ?? `relay://${new URL(http()).host}/${slot}`,
@@ -160,7 +129,7 @@ describe("the relay", () => {
     );
     // A worker claiming a slot where someone else listens (who does not answer its challenge): refused.
     const squatted = await Hostile.open(`${http()}/relay-listen/squatted?token=${TAB}`, "127.0.0.9");
-    const claimer = await Hostile.open(net.address, "127.0.0.8");
+    const claimer = await Hostile.open(c.address, "127.0.0.8");
     claimer.hello("worker", TAB, {
       worker: {
         address: `relay://${new URL(http()).host}/squatted`,
@@ -211,15 +180,15 @@ describe("the relay", () => {
   test("the relay never reaches an address a worker merely claimed: its data server must answer the scheduler's challenge there", async () => {
     // A worker claiming an address nobody serves, and one claiming an honest service's address
     // (a data server that does not hold its secret): both are admitted, and the relay reaches neither.
-    const [honest] = await client.workers();
-    const other = await Hostile.open(net.address, "127.0.0.7");
+    const [honest] = await c.client.workers();
+    const other = await Hostile.open(c.address, "127.0.0.7");
     other.hello("client", CLIENT);
     await other.next();
     for (const [name, address] of [
       ["liar", "ws://127.0.0.1:9"],
       ["squatter", `ws://127.0.0.1:${new URL(honest!.address).port}/elsewhere`],
     ] as const) {
-      const liar = await Hostile.open(net.address, "127.0.0.7");
+      const liar = await Hostile.open(c.address, "127.0.0.7");
       liar.hello("worker", TAB, {
         worker: { address, kind: "browser", nthreads: 1, memoryLimit: 0, resources: {}, name },
       });
@@ -237,10 +206,10 @@ describe("the relay", () => {
   });
 
   test("honest work through the scheduler's port still finishes right", async () => {
-    const [a, b] = await client.workers();
-    const made = client.with({ workers: a!.id }).submit((n: number) => new Float64Array(n).fill(3), 100_000);
+    const [a, b] = await c.client.workers();
+    const made = c.client.with({ workers: a!.id }).submit((n: number) => new Float64Array(n).fill(3), 100_000);
     assert.equal(
-      await client.with({ workers: b!.id }).submit((x: Float64Array) => x.reduce((s, v) => s + v, 0), made),
+      await c.client.with({ workers: b!.id }).submit((x: Float64Array) => x.reduce((s, v) => s + v, 0), made),
       300_000,
     );
   });

@@ -5,37 +5,28 @@
 // in a busy worker's queue, a client gathering late) ask for fresh ones and get the right values.
 
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
-import type { Client, Scheduler } from "../../node/index.js";
+import { describe, test } from "node:test";
 import { opener, serialize, type Message } from "../../src/internal.js";
-import { guardedCluster, TAB, type GuardedCluster } from "./cluster.js";
+import { TAB, useGuardedCluster } from "./cluster.js";
 import { Hostile } from "./hostile.js";
+import { waitFor } from "../helpers/wait-for.js";
 
 const TTL_MS = 1_500;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe("data tickets expire", { timeout: 60_000 }, () => {
-  let c: GuardedCluster;
-  let scheduler: Scheduler;
-  let client: Client;
-
-  before(async () => {
-    c = await guardedCluster(2, { ticketTtlMs: TTL_MS });
-    ({ scheduler, client } = c);
-  });
-
-  after(() => c.close());
+  const c = useGuardedCluster({ honest: 2, scheduler: { ticketTtlMs: TTL_MS } });
 
   type Data = { op: string; values: Record<string, unknown>; missing: string[]; expired?: string[]; reason?: string };
 
   test("a ticket replayed after its expiry reads nothing, its expiry cannot be moved, and fresh ones are given only for keys the reader was told to fetch", async () => {
-    const [a] = (await client.workers()).sort((x, y) => x.name.localeCompare(y.name));
-    const onA = client.with({ workers: [a!.id], pure: false });
+    const [a] = (await c.client.workers()).sort((x, y) => x.name.localeCompare(y.name));
+    const onA = c.client.with({ workers: [a!.id], pure: false });
     const granted = onA.submit((x: number) => x + 1, 41);
     const other = onA.submit((x: number) => x + 2, 40);
     await Promise.all([granted, other]);
 
-    const evil = await Hostile.open(scheduler.address, "127.0.0.5");
+    const evil = await Hostile.open(c.scheduler.address, "127.0.0.5");
     evil.hello("worker", TAB, {
       worker: {
         address: "ws://127.0.0.1:9",
@@ -47,7 +38,7 @@ describe("data tickets expire", { timeout: 60_000 }, () => {
       },
     });
     assert.equal((await evil.next())?.op, "welcome");
-    const task = client.with({ workers: ["evil"], pure: false }).submit((x: number) => x * 2, granted);
+    const task = c.client.with({ workers: ["evil"], pure: false }).submit((x: number) => x * 2, granted);
     let compute: Message | null;
     do compute = await evil.next(5000);
     while (compute && compute.op !== "compute-task");
@@ -62,7 +53,7 @@ describe("data tickets expire", { timeout: 60_000 }, () => {
     let data = (await h.next()) as Data;
     assert.deepEqual(Object.keys(data.values), [granted.key]);
 
-    await sleep(TTL_MS + 300);
+    await sleep(TTL_MS + 300); // the ticket's lifetime: a clock, nothing to poll
     // Replayed on the same connection after its expiry: not served, only named as expired.
     h.send([{ op: "get-data", id: 2, keys: [granted.key], tickets: [ticket] } as Message]);
     data = (await h.next()) as Data;
@@ -110,12 +101,12 @@ describe("data tickets expire", { timeout: 60_000 }, () => {
   });
 
   test("a task that waits in a busy worker's queue past the ticket's expiry gets fresh tickets and computes right", async () => {
-    const [a, b] = (await client.workers()).sort((x, y) => x.name.localeCompare(y.name));
-    const big = client
+    const [a, b] = (await c.client.workers()).sort((x, y) => x.name.localeCompare(y.name));
+    const big = c.client
       .with({ workers: [a!.id], pure: false })
       .submit((n: number) => new Float64Array(n).fill(3), 10_000);
     await big.settled();
-    const onB = client.with({ workers: [b!.id], pure: false });
+    const onB = c.client.with({ workers: [b!.id], pure: false });
     // b's only thread spins past the tickets' lifetime; the dependent task's compute-task (and its
     // ticket for `big` at a) waits behind it, so b fetches `big` with a ticket that has expired.
     const busy = onB.submit((ms: number) => {
@@ -123,16 +114,18 @@ describe("data tickets expire", { timeout: 60_000 }, () => {
       while (Date.now() < end);
       return ms;
     }, TTL_MS + 800);
-    await sleep(100);
+    await waitFor(async () => (await c.client.workers()).find((w) => w.id === b!.id)!.tasks.processing > 0, {
+      message: "b to be busy",
+    });
     const sum = onB.submit((x: Float64Array) => x.reduce((s, v) => s + v, 0), big);
     assert.equal(await sum, 30_000);
     assert.equal(await busy, TTL_MS + 800);
   });
 
   test("a client that gathers a result after its ticket expired gets a fresh one and the right bytes", async () => {
-    const f = client.with({ pure: false }).submit((n: number) => new Float64Array(n).fill(5), 10_000);
+    const f = c.client.with({ pure: false }).submit((n: number) => new Float64Array(n).fill(5), 10_000);
     await f.settled();
-    await sleep(TTL_MS + 300);
+    await sleep(TTL_MS + 300); // the ticket's lifetime: a clock, nothing to poll
     const value = await f.result();
     assert.equal(value.length, 10_000);
     assert.equal(value[9_999], 5);

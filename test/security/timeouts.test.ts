@@ -4,42 +4,18 @@
 // its queue. Honest work finishes right in both cases.
 
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
-import { Client, Scheduler } from "../../node/index.js";
-import { timingSafeSecretEquals } from "../../node/platform/secrets.js";
+import { describe, test } from "node:test";
 import { WorkerGroup } from "../../node/hosts/worker-group.js";
-import { consoleLogger, setLogger } from "../../src/internal.js";
 import { Hostile } from "./hostile.js";
-import { CLIENT, TAB, WORKER } from "./cluster.js";
+import { TAB, useGuardedCluster, WORKER } from "./cluster.js";
+import { waitFor } from "../helpers/wait-for.js";
 
 describe("workers that hold work hostage", () => {
-  let scheduler: Scheduler;
-  let client: Client;
-  let restoreLogger: ReturnType<typeof setLogger>;
-
-  before(async () => {
-    restoreLogger = setLogger(consoleLogger("silent"));
-    scheduler = await Scheduler.start({
-      address: "ws://127.0.0.1:0",
-      token: CLIENT,
-      workerToken: WORKER,
-      tabToken: TAB,
-      compareSecret: timingSafeSecretEquals,
-      untrustedTaskTimeoutMs: 800,
-      stealAnswerTimeoutMs: 1_000,
-    });
-    client = await Client.connect(scheduler.address, { token: CLIENT });
-  });
-
-  after(async () => {
-    await client.close();
-    await scheduler.close();
-    setLogger(restoreLogger);
-  });
+  const c = useGuardedCluster({ scheduler: { untrustedTaskTimeoutMs: 800, stealAnswerTimeoutMs: 1_000 } });
 
   /** A tab-token peer that claims 8 threads and answers nothing; counts the tasks it is sent. */
   async function silent(name: string, from: string): Promise<{ h: Hostile; got: () => number }> {
-    const h = await Hostile.open(scheduler.address, from);
+    const h = await Hostile.open(c.scheduler.address, from);
     h.hello("worker", TAB, {
       worker: {
         address: `ws://127.0.0.1:${20_000 + Math.floor(Math.random() * 30_000)}`,
@@ -64,11 +40,11 @@ describe("workers that hold work hostage", () => {
   test("tasks a tab takes and never answers are taken back after the untrusted default timeout and finish elsewhere", async () => {
     const hostage = await silent("hostage-taker", "127.0.7.1");
     const xs = Array.from({ length: 30 }, (_, i) => i);
-    const futures = client.map((x: number) => x + 1, xs, { pure: false });
-    await new Promise((r) => setTimeout(r, 300));
+    const futures = c.client.map((x: number) => x + 1, xs, { pure: false });
+    await waitFor(() => hostage.got() > 0, { message: "tasks sent to the silent tab" });
     assert.ok(hostage.got() > 0, "the silent tab was sent tasks");
     const workers = new WorkerGroup({
-      scheduler: scheduler.address,
+      scheduler: c.scheduler.address,
       listen: "ws://127.0.0.1:0",
       kind: "node",
       namePrefix: "honest",
@@ -90,19 +66,19 @@ describe("workers that hold work hostage", () => {
 
   test("a per-task timeout takes a task back from a trusted worker that sits on it", async () => {
     // A peer with the worker token (trusted: no default timeout) that takes tasks and never answers.
-    const h = await Hostile.open(scheduler.address, "127.0.7.2");
+    const h = await Hostile.open(c.scheduler.address, "127.0.7.2");
     h.hello("worker", WORKER, {
       worker: { address: "ws://127.0.0.1:1", kind: "node", nthreads: 1, memoryLimit: 0, resources: {}, name: "sitter" },
     });
     assert.equal((await h.next())?.op, "welcome");
-    const f = client.with({ timeout: 500, pure: false }).submit((x: number) => x * 2, 21);
+    const f = c.client.with({ timeout: 500, pure: false }).submit((x: number) => x * 2, 21);
     for (;;) {
       const m = (await h.next(3000)) as { op: string } | null;
       assert.ok(m, "the sitter was sent the task");
       if (m.op === "compute-task") break;
     }
     const workers = new WorkerGroup({
-      scheduler: scheduler.address,
+      scheduler: c.scheduler.address,
       listen: "ws://127.0.0.1:0",
       kind: "node",
       namePrefix: "after",
@@ -112,7 +88,7 @@ describe("workers that hold work hostage", () => {
     try {
       await workers.grow(1);
       assert.equal(await f, 42);
-      const story = await client.story(f.key);
+      const story = await c.client.story(f.key);
       assert.ok(
         story.some((e) => /timeout of 500 ms on sitter/.test(e.note ?? "")),
         JSON.stringify(story),
@@ -125,7 +101,7 @@ describe("workers that hold work hostage", () => {
 
   test("a worker that ignores steal-requests loses its queue to an idle worker, keeps its connection, and the job finishes right", async () => {
     // A peer with the worker token (trusted: no default timeout) that takes tasks and answers nothing, steal-requests included.
-    const h = await Hostile.open(scheduler.address, "127.0.7.3");
+    const h = await Hostile.open(c.scheduler.address, "127.0.7.3");
     h.hello("worker", WORKER, {
       worker: { address: "ws://127.0.0.1:2", kind: "node", nthreads: 1, memoryLimit: 0, resources: {}, name: "sloth" },
     });
@@ -140,10 +116,15 @@ describe("workers that hold work hostage", () => {
       }
     })();
     const xs = Array.from({ length: 20 }, (_, i) => i);
-    const futures = client.map((x: number) => x * 7, xs, { pure: false });
-    while (tasks < xs.length) await new Promise((r) => setTimeout(r, 20));
+    // A named function: its tasks are a group of their own, whose cost the scheduler has not learned
+    // (1 ms each), so the sloth's queue of 20 is worth stealing from. As "lambda" they took the cost
+    // the earlier tests' tasks taught it (about 0.11 ms: a queue of 2.2 ms, just over the 2 ms a
+    // steal must gain); a little quicker, no steal was asked, and the test failed once.
+    const sevenTimes = (x: number) => x * 7;
+    const futures = c.client.map(sevenTimes, xs, { pure: false });
+    await waitFor(() => tasks >= xs.length, { message: () => `all ${xs.length} tasks sent to the sloth (${tasks})` });
     const workers = new WorkerGroup({
-      scheduler: scheduler.address,
+      scheduler: c.scheduler.address,
       listen: "ws://127.0.0.1:0",
       kind: "node",
       namePrefix: "thief",
@@ -158,7 +139,7 @@ describe("workers that hold work hostage", () => {
       );
       assert.ok(steals > 0, "the idle worker's arrival made the scheduler ask the sloth for tasks back");
       assert.equal(h.isOpen, true, "it was not disconnected, only relieved of its queue");
-      const story = await client.story(futures[xs.length - 1]!.key);
+      const story = await c.client.story(futures[xs.length - 1]!.key);
       assert.ok(
         story.some((e) => /sloth did not answer a steal-request within 1000 ms/.test(e.note ?? "")),
         JSON.stringify(story),

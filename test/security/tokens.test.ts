@@ -7,13 +7,12 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "n
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { Client, HandshakeError, Scheduler } from "../../node/index.js";
+import { Client, HandshakeError } from "../../node/index.js";
 import { timingSafeSecretEquals } from "../../node/platform/secrets.js";
-import { setLogger, type Logger } from "../../src/internal.js";
 import { portableSecretEquals } from "../../src/util/secret.js";
 import { startNode } from "../helpers/process.js";
 import { Hostile } from "./hostile.js";
-import { CLIENT, TAB, WORKER } from "./cluster.js";
+import { CLIENT, TAB, useGuardedCluster, WORKER } from "./cluster.js";
 
 test("both comparisons say equal only for the same string, whatever its length or a shared prefix", () => {
   for (const eq of [timingSafeSecretEquals, portableSecretEquals]) {
@@ -34,29 +33,11 @@ test("both comparisons say equal only for the same string, whatever its length o
 });
 
 describe("logins", () => {
-  let scheduler: Scheduler;
-  let restoreLogger: Logger;
   const warnings: string[] = [];
-
-  before(async () => {
-    const quiet = () => {};
-    restoreLogger = setLogger({ debug: quiet, info: quiet, error: quiet, warn: (m: string) => void warnings.push(m) });
-    scheduler = await Scheduler.start({
-      address: "ws://127.0.0.1:0",
-      token: CLIENT,
-      workerToken: WORKER,
-      tabToken: TAB,
-      compareSecret: timingSafeSecretEquals,
-    });
-  });
-
-  after(async () => {
-    await scheduler.close();
-    setLogger(restoreLogger);
-  });
+  const c = useGuardedCluster({ client: false, warnings });
 
   async function refusal(role: string, token: string | undefined, from: string, worker?: object): Promise<string> {
-    const h = await Hostile.open(scheduler.address, from);
+    const h = await Hostile.open(c.scheduler.address, from);
     h.hello(role, token, worker ? { worker } : {});
     const m = await h.next();
     h.close();
@@ -84,7 +65,7 @@ describe("logins", () => {
     // Honest clients, and the worker token as a worker, are let in.
     assert.equal(await refusal("client", CLIENT, "127.0.0.1"), "welcome");
     await assert.rejects(
-      Client.connect(scheduler.address, { token: WORKER }),
+      Client.connect(c.scheduler.address, { token: WORKER }),
       (e: unknown) => e instanceof HandshakeError && /: wrong token$/.test(e.message),
     );
   });
@@ -106,7 +87,7 @@ describe("logins", () => {
     );
     // Another address, and the honest client, are not affected.
     assert.equal(await refusal("client", "guess", "127.0.2.2"), "wrong token");
-    const client = await Client.connect(scheduler.address, { token: CLIENT });
+    const client = await Client.connect(c.scheduler.address, { token: CLIENT });
     await client.close();
   });
 });

@@ -4,11 +4,10 @@
 // its address under a new name is refused), and the honest answer reaches the client.
 
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
-import type { Client, Scheduler } from "../../node/index.js";
+import { describe, test } from "node:test";
 import { WorkerGroup } from "../../node/hosts/worker-group.js";
 import { digestOf, serialize, type Message } from "../../src/internal.js";
-import { guardedCluster, TAB, type GuardedCluster } from "./cluster.js";
+import { TAB, useGuardedCluster } from "./cluster.js";
 import { Hostile } from "./hostile.js";
 
 function claim(name: string) {
@@ -57,23 +56,14 @@ async function lieUntilClosed(
 const digestOfValue = (v: unknown) => digestOf(serialize(v).payload);
 
 describe("lying workers", () => {
-  let c: GuardedCluster;
-  let scheduler: Scheduler;
-  let client: Client;
-
-  before(async () => {
-    c = await guardedCluster(1);
-    ({ scheduler, client } = c);
-  });
-
-  after(() => c.close());
+  const c = useGuardedCluster({ honest: 1 });
 
   test("a tab that forges results (and their digests) is outvoted by the trusted witness, banned, and its address refused; every answer is right", async () => {
-    const { h, answer } = await join(scheduler.address, "liar", "127.0.5.1");
+    const { h, answer } = await join(c.scheduler.address, "liar", "127.0.5.1");
     assert.equal(answer?.op, "welcome");
     const lies = lieUntilClosed(h, () => ({ value: "EVIL-RESULT", digest: digestOfValue("EVIL-RESULT") }));
     const xs = Array.from({ length: 40 }, (_, i) => i);
-    const results = await Promise.all(client.map((x: number) => x * 3, xs, { pure: false }));
+    const results = await Promise.all(c.client.map((x: number) => x * 3, xs, { pure: false }));
     assert.deepEqual(
       results,
       xs.map((x) => x * 3),
@@ -82,11 +72,11 @@ describe("lying workers", () => {
     assert.ok(answered.length > 0, "the liar was given work (it claimed 8 threads), so the lie was tried");
     assert.match((await h.closed).reason, /banned/);
     assert.equal(
-      (await client.workers()).some((w) => w.name === "liar"),
+      (await c.client.workers()).some((w) => w.name === "liar"),
       false,
     );
     // Back under a new name and address, from the same host: refused.
-    const again = await join(scheduler.address, "innocent-looking", "127.0.5.1");
+    const again = await join(c.scheduler.address, "innocent-looking", "127.0.5.1");
     assert.deepEqual(
       [again.answer?.op, String((again.answer as { reason?: string }).reason)].join(" ").match(/refused.*banned/) !==
         null,
@@ -94,14 +84,14 @@ describe("lying workers", () => {
     );
     again.h.close();
     // Another host is not affected.
-    const other = await join(scheduler.address, "someone-else", "127.0.5.2");
+    const other = await join(c.scheduler.address, "someone-else", "127.0.5.2");
     assert.equal(other.answer?.op, "welcome");
     other.h.close();
     await other.h.closed;
   });
 
   test("a tab that reports the honest digest with a forged value cannot get its value to the client: only the trusted witness's copy is kept", async () => {
-    const { h, answer } = await join(scheduler.address, "sly", "127.0.6.1");
+    const { h, answer } = await join(c.scheduler.address, "sly", "127.0.6.1");
     assert.equal(answer?.op, "welcome");
     // It reports the digest of the true answer (x + 100), and sends "EVIL" as the value.
     const lies = lieUntilClosed(h, (key) => ({
@@ -109,7 +99,7 @@ describe("lying workers", () => {
       digest: digestOfValue(Number(/-(\d+)$/.exec(key)?.[1] ?? 0) + 100),
     }));
     const futures = Array.from({ length: 20 }, (_, i) =>
-      client.with({ key: `plus-${i}` }).submit((x: number) => x + 100, i),
+      c.client.with({ key: `plus-${i}` }).submit((x: number) => x + 100, i),
     );
     assert.deepEqual(
       await Promise.all(futures),
@@ -119,7 +109,7 @@ describe("lying workers", () => {
     h.close();
     assert.ok((await lies).length > 0, "the sly worker was given work");
     // Dependents read the trusted copy, too.
-    const total = await client.submit((v: number[]) => v.reduce((a, b) => a + b, 0), futures);
+    const total = await c.client.submit((v: number[]) => v.reduce((a, b) => a + b, 0), futures);
     assert.equal(
       total,
       Array.from({ length: 20 }, (_, i) => i + 100).reduce((a, b) => a + b, 0),
@@ -128,7 +118,7 @@ describe("lying workers", () => {
 
   test("real worker threads that forge every result join as untrusted; they are banned and the job finishes right", async () => {
     const liars = new WorkerGroup({
-      scheduler: scheduler.address,
+      scheduler: c.scheduler.address,
       listen: "ws://127.0.0.1:0",
       kind: "node",
       namePrefix: "forger",
@@ -139,8 +129,8 @@ describe("lying workers", () => {
     try {
       await liars.grow(2);
       const xs = Array.from({ length: 60 }, (_, i) => i);
-      const squares = client.map((x: number) => x * x, xs, { pure: false });
-      const total = await client.submit((v: number[]) => v.reduce((a, b) => a + b, 0), squares);
+      const squares = c.client.map((x: number) => x * x, xs, { pure: false });
+      const total = await c.client.submit((v: number[]) => v.reduce((a, b) => a + b, 0), squares);
       assert.equal(
         total,
         xs.reduce((a, x) => a + x * x, 0),
@@ -149,7 +139,7 @@ describe("lying workers", () => {
         await Promise.all(squares),
         xs.map((x) => x * x),
       );
-      const names = (await client.workers()).map((w) => w.name);
+      const names = (await c.client.workers()).map((w) => w.name);
       assert.deepEqual(
         names.filter((n) => n.startsWith("forger")),
         [],

@@ -50,6 +50,39 @@ export function bigWords(
   return w;
 }
 
+/**
+ * The sort words (as floatWords and bigWords make them) of values[from, from + m) written to
+ * out[2·at …]: no array of their own (the callers write into scratch memory).
+ */
+export function wordsInto(v: Values, from: number, m: number, desc: boolean, out: Uint32Array, at: number): void {
+  const flip = desc ? 0xffffffff : 0;
+  if (v instanceof BigInt64Array || v instanceof BigUint64Array) {
+    const src = new Uint32Array(v.buffer, v.byteOffset + 8 * from, 2 * m);
+    const sign = v instanceof BigInt64Array ? 0x80000000 : 0;
+    for (let i = 0; i < m; i++) {
+      out[2 * (at + i)] = (src[2 * i]! ^ flip) >>> 0;
+      out[2 * (at + i) + 1] = (src[2 * i + 1]! ^ sign ^ flip) >>> 0;
+    }
+    return;
+  }
+  const f = new Float64Array(out.buffer, out.byteOffset + 8 * at, m);
+  const nums = v as ArrayLike<number>;
+  for (let i = 0; i < m; i++) {
+    const x = nums[from + i]!;
+    f[i] = x === 0 ? 0 : x; // -0 sorts as 0
+  }
+  for (let i = at; i < at + m; i++) {
+    const hi = out[2 * i + 1]!;
+    if (hi & 0x80000000) {
+      out[2 * i + 1] = (~hi ^ flip) >>> 0;
+      out[2 * i] = (~out[2 * i]! ^ flip) >>> 0;
+    } else {
+      out[2 * i + 1] = ((hi | 0x80000000) ^ flip) >>> 0;
+      out[2 * i] = (out[2 * i]! ^ flip) >>> 0;
+    }
+  }
+}
+
 /** Widest radix digit: 2048 buckets, whose counters and write positions stay in cache. */
 const MAX_DIGIT_BITS = 11;
 

@@ -1,22 +1,24 @@
-// Sorting partitions and cutting them by ranges of the sort keys: a total order over rows (per
-// column ascending or descending, nulls and NaN last whatever the direction, as pandas'
-// na_position="last"), used for the stable sort of a partition, for the samples the divisions are
-// chosen from, and for sending each row to the output partition whose range holds it.
+// Sorting partitions: a total order over rows (per column ascending or descending, nulls and NaN
+// last whatever the direction, as pandas' na_position="last"), used for the stable sort of a
+// partition, for the samples the divisions are chosen from, and (range-split.ts) for sending each
+// row to the output partition whose range holds it.
 
 import { ArgumentError } from "../../errors.js";
-import { Column, type Values } from "../column.js";
+import { Column } from "../column.js";
 import { Part } from "../part.js";
-import { bigWords, floatWords, radixArgsort, scatter } from "./radix.js";
+import { bucketSortParts } from "./bucket-sort.js";
+import { leaseScratch } from "../../util/scratch.js";
+import { bigWords, floatWords, radixArgsort, wordsInto } from "./radix.js";
 import { isMissing } from "./verbs.js";
 
 /** A column as comparable values: numbers, bigints (64-bit types, exactly) or strings, and which rows are missing. */
-interface SortKey {
+export interface SortKey {
   v: ArrayLike<number | bigint | string | null>;
   miss: Uint8Array;
   desc: boolean;
 }
 
-function sortKeys(part: Part, by: readonly string[], ascending: readonly boolean[]): SortKey[] {
+export function sortKeys(part: Part, by: readonly string[], ascending: readonly boolean[]): SortKey[] {
   return by.map((name, j) => {
     const c: Column = part.column(name);
     const miss = new Uint8Array(part.length);
@@ -31,7 +33,7 @@ function sortKeys(part: Part, by: readonly string[], ascending: readonly boolean
 }
 
 /** Compares row a of `ka` with row b of `kb`: negative when a comes first. */
-function compare(ka: SortKey[], a: number, kb: SortKey[], b: number): number {
+export function compare(ka: SortKey[], a: number, kb: SortKey[], b: number): number {
   for (let j = 0; j < ka.length; j++) {
     const x = ka[j]!;
     const y = kb[j]!;
@@ -92,7 +94,7 @@ function sortOne(key: SortKey): Int32Array {
 }
 
 /** Whether a column sorts by its words (numbers, dates, timestamps: not strings or booleans). */
-function wordy(c: Column): boolean {
+export function wordy(c: Column): boolean {
   return c.type !== "utf8" && c.type !== "bool";
 }
 
@@ -112,7 +114,7 @@ function presentRows(c: Column): { valid: Int32Array | null; missing: Int32Array
 }
 
 /** Words (two a row, low first) that sort as unsigned 64-bit integers in the order of the column's values at `rows` (all rows when null). */
-function wordsOf(c: Column, rows: Int32Array | null, desc: boolean): Uint32Array {
+export function wordsOf(c: Column, rows: Int32Array | null, desc: boolean): Uint32Array {
   const v = c.values;
   return v instanceof BigInt64Array || v instanceof BigUint64Array
     ? bigWords(v, rows, desc)
@@ -141,7 +143,12 @@ const RADIX_MIN_ROWS = 2048;
 
 /** Partitions joined and sorted (an output partition of sortValues). */
 export function sortParts(parts: Part | Part[], by: readonly string[], ascending: readonly boolean[]): Part {
-  return sortPart(Array.isArray(parts) ? Part.concat(parts) : parts, by, ascending);
+  const list = Array.isArray(parts) ? parts : [parts];
+  if (by.length === 1 && list.reduce((s, p) => s + p.length, 0) > RADIX_MIN_ROWS) {
+    const fast = bucketSortParts(list, by[0]!, ascending[0] === false);
+    if (fast) return fast;
+  }
+  return sortPart(Part.concat(list), by, ascending);
 }
 
 /** Name of the weight column of a sample: rows of the partition each sample row stands for. */
@@ -179,7 +186,19 @@ export function sortSample(part: Part, by: readonly string[], ascending: readonl
  * missing row when all are missing), and the first of the last present rows (-1 when none is).
  */
 function numberEnds(c: Column, desc: boolean): [number, number] {
-  const w = wordsOf(c, null, desc);
+  const lease = leaseScratch(); // the words in the thread's scratch buffer, not 16 MB of fresh memory a partition
+  try {
+    const bytes = lease.take(8 * c.length);
+    const w = new Uint32Array(bytes.buffer, bytes.byteOffset, 2 * c.length);
+    wordsInto(c.values, 0, c.length, desc, w, 0);
+    return wordEnds(c, w);
+  } finally {
+    lease.release();
+  }
+}
+
+/** numberEnds over the column's words `w`. */
+function wordEnds(c: Column, w: Uint32Array): [number, number] {
   const checkMissing = c.nullCount > 0 || c.type === "float32" || c.type === "float64";
   let lo = -1;
   let hi = -1;
@@ -239,102 +258,6 @@ export function sortBounds(
   }
   const pick = (ix: number[]) => all.select([...by]).take(Int32Array.from(ix));
   return { bounds: pick(chosen), first: pick(valid.slice(0, 1)), last: pick(valid.slice(-1)) };
-}
-
-/** The partition's rows by the range of `bounds` they fall in: piece j holds rows r with bounds[j-1] ≤ r < bounds[j]. */
-export function rangeSplit(part: Part, by: readonly string[], ascending: readonly boolean[], bounds: Part): Part[] {
-  const k = bounds.length + 1;
-  const target = new Int32Array(part.length);
-  const counts = new Int32Array(k);
-  if (by.length === 1 && wordy(part.column(by[0]!))) {
-    numberTargets(part.column(by[0]!), bounds.column(by[0]!), ascending[0] === false, target, counts);
-    return piecesOf(part, target, counts);
-  }
-  const kr = sortKeys(part, by, ascending);
-  const kb = sortKeys(bounds, by, ascending);
-  for (let i = 0; i < part.length; i++) {
-    // The number of bounds at or before row i.
-    let lo = 0;
-    let hi = bounds.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (compare(kb, mid, kr, i) <= 0) lo = mid + 1;
-      else hi = mid;
-    }
-    target[i] = lo;
-    counts[lo]!++;
-  }
-  return piecesOf(part, target, counts);
-}
-
-/**
- * rangeSplit's targets for one column of numbers, by their sort words (no BigInt, no comparator):
- * the number of bounds at or before each row; missing rows after every bound.
- */
-function numberTargets(c: Column, b: Column, desc: boolean, target: Int32Array, counts: Int32Array): void {
-  const nb = b.length;
-  const bw = wordsOf(b, null, desc); // bounds are never missing (sortBounds leaves those out)
-  const rw = wordsOf(c, null, desc);
-  const float = c.type === "float32" || c.type === "float64";
-  const checkMissing = c.nullCount > 0 || float;
-  for (let i = 0; i < c.length; i++) {
-    let t: number;
-    if (checkMissing && isMissing(c, i)) t = nb;
-    else {
-      const h = rw[2 * i + 1]!;
-      const l = rw[2 * i]!;
-      let lo = 0;
-      let hi = nb;
-      while (lo < hi) {
-        const mid = (lo + hi) >> 1;
-        const bh = bw[2 * mid + 1]!;
-        if (bh < h || (bh === h && bw[2 * mid]! <= l)) lo = mid + 1;
-        else hi = mid;
-      }
-      t = lo;
-    }
-    target[i] = t;
-    counts[t]!++;
-  }
-}
-
-/**
- * The partition's rows by target, in order within each piece. Columns of numbers without nulls are
- * scattered once into one buffer laid out piece after piece (each piece a view of it): the
- * partition is read once, where a gather per piece read every cache line of it once per piece.
- * Other columns are gathered piece by piece.
- */
-function piecesOf(part: Part, target: Int32Array, counts: Int32Array): Part[] {
-  const k = counts.length;
-  const n = part.length;
-  const start = new Int32Array(k + 1);
-  for (let j = 0; j < k; j++) start[j + 1] = start[j]! + counts[j]!;
-  const at = start.slice(0, k);
-  const pos = new Int32Array(n);
-  for (let i = 0; i < n; i++) pos[i] = at[target[i]!]!++;
-  let idx: Int32Array[] | null = null;
-  const columns = part.columns.map((c) => {
-    if (c.validity === null && c.type !== "utf8" && c.type !== "bool") {
-      const whole = scatter(c.values, pos, n);
-      return (j: number) => new Column(c.type, counts[j]!, whole.subarray(start[j]!, start[j + 1]!) as Values, null, 0);
-    }
-    if (idx === null) {
-      const rows = Array.from({ length: k }, (_, j) => new Int32Array(counts[j]!));
-      for (let i = 0; i < n; i++) rows[target[i]!]![pos[i]! - start[target[i]!]!] = i;
-      idx = rows;
-    }
-    const lists = idx;
-    return (j: number) => c.take(lists[j]!);
-  });
-  return Array.from(
-    { length: k },
-    (_, j) =>
-      new Part(
-        part.names,
-        columns.map((col) => col(j)),
-        counts[j]!,
-      ),
-  );
 }
 
 /** The partition cut into `count` pieces of rows as even as can be, in order (repartition to more partitions). */
