@@ -20,7 +20,7 @@ export type { WaitOptions, WaitResult } from "./client/wait.js";
 export { progress } from "./client/progress.js";
 export type { ProgressOptions, ProgressStream } from "./client/progress.js";
 export type { TaskOptions, TaskHandle, TaskModule, TaskFn, Arg, Args } from "./client/options.js";
-export type { RetireResult, WorkerInfo } from "./protocol/messages.js";
+export type { RetireResult, WorkerInfo, WorkerStoryEntry } from "./protocol/messages.js";
 export type { StoryEntry } from "./scheduler/story.js";
 export { delayed, Delayed } from "./graph/delayed.js";
 export type { DelayedOptions, DelayedArg, DelayedArgs } from "./graph/delayed.js";

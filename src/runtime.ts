@@ -15,7 +15,7 @@ import { createStores, realmStores, type Stores } from "./io/store.js";
 import type { Transport } from "./comm/types.js";
 import { type Logger, realmLogger } from "./log.js";
 import type { WorkerKind } from "./protocol/messages.js";
-import { validateByDefault } from "./scheduler/validate.js";
+import { validateByDefault } from "./util/invariant.js";
 import { realmReceiveBuffers } from "./util/receive-buffers.js";
 import { type BackgroundTimers, platformTimers } from "./util/timers.js";
 import { platformWorkerKind } from "./worker/kind.js";
@@ -34,8 +34,9 @@ export interface Runtime {
   /** The kind a worker reports when its options name none ("thread" in Node, "browser" in a page). */
   readonly workerKind: WorkerKind;
   /**
-   * Whether a scheduler checks its state after events when its options do not say (validate.ts):
-   * off, "sampled" in test runs (the Node entry reads MESHWORK_VALIDATE=1).
+   * Whether a scheduler or a worker checks its state after events when its options do not say
+   * (scheduler/validate.ts, worker/validate.ts): off, "sampled" in test runs (the Node entry reads
+   * MESHWORK_VALIDATE=1).
    */
   readonly validate: boolean | "sampled";
   /**

@@ -299,10 +299,15 @@ export class LocalCluster {
   close(): Promise<void> {
     this.closing ??= (async () => {
       await this.adaptive?.stop();
-      await this.group.close("cluster closing");
-      // The scheduler rejects with a broken invariant when validating (tests): close the rest first.
+      // The scheduler and the workers reject with a broken invariant when validating (tests): close the rest first.
+      const workers = this.group.close("cluster closing").then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+      const workerFailure = await workers;
       try {
         await this.scheduler.close();
+        if (workerFailure) throw workerFailure;
       } finally {
         await this.page?.close();
         await this.dashboard?.close();

@@ -14,7 +14,7 @@ import { Worker } from "../../src/worker/server.js";
 import { nodeYield } from "../platform/platform.js";
 import { nodeUsesWebRtcFor, threadBridge } from "../platform/rtc.js";
 import { DiskSpillStore } from "../platform/spill.js";
-import type { ThreadControl, ThreadWorkerConfig } from "./thread-host.js";
+import { INVARIANT_EXIT_CODE, type ThreadControl, type ThreadWorkerConfig } from "./thread-host.js";
 import { nativeSha256, timingSafeSecretEquals } from "../platform/secrets.js";
 
 registerTransport(inprocTransport);
@@ -37,11 +37,18 @@ port.on("message", (msg: unknown) => {
 });
 
 async function shutDown(reason: string): Promise<void> {
-  await worker?.close(reason);
+  let code = 0;
+  try {
+    await worker?.close(reason);
+  } catch (err) {
+    // Only a broken invariant (validate on, in tests) fails close(); the worker logged it. The exit code tells the host.
+    runtime.logger.debug(`${config.name}: closed with ${(err as Error).name}`);
+    code = INVARIANT_EXIT_CODE;
+  }
   port.close();
   // A task may still hold timers or sockets; the worker has said goodbye, so end the thread now
   // rather than wait for them (in a worker thread, process.exit ends only this thread).
-  process.exit(0);
+  process.exit(code);
 }
 
 try {

@@ -28,6 +28,7 @@ import type {
   RetireResult,
   SchedulerToClient,
   WorkerInfo,
+  WorkerStoryEntry,
 } from "../protocol/messages.js";
 import type { StoryEntry } from "../scheduler/story.js";
 import { checkKnownOptions, checkOptions, describe } from "./arguments.js";
@@ -338,6 +339,17 @@ export class Client implements GraphScheduler {
   /** The transitions the scheduler recorded for `key`, oldest first, with notes saying why where there are any. */
   story(key: string): Promise<StoryEntry[]> {
     return this.request<StoryEntry[]>({ kind: "story", key });
+  }
+
+  /**
+   * The transitions each worker recorded for `key` (Dask's `worker.story`): computing it (waiting,
+   * ready, executing, memory …) and fetching it as an input (fetch, flight, memory), each with the
+   * worker's name, the event that caused it and the time on that worker's clock (ms since the
+   * epoch); per worker oldest first, the last 1,000 at most. Workers that do not answer within 5 s
+   * are left out.
+   */
+  workerStory(key: string): Promise<WorkerStoryEntry[]> {
+    return this.request<WorkerStoryEntry[]>({ kind: "worker-story", key });
   }
 
   /**
