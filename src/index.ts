@@ -20,7 +20,7 @@ export type { WaitOptions, WaitResult } from "./client/wait.js";
 export { progress } from "./client/progress.js";
 export type { ProgressOptions, ProgressStream } from "./client/progress.js";
 export type { TaskOptions, TaskHandle, TaskModule, TaskFn, Arg, Args } from "./client/options.js";
-export type { RetireResult, WorkerInfo } from "./protocol/messages.js";
+export type { RetireResult, WorkerInfo, WorkerStoryEntry } from "./protocol/messages.js";
 export type { StoryEntry } from "./scheduler/story.js";
 export { delayed, Delayed } from "./graph/delayed.js";
 export type { DelayedOptions, DelayedArg, DelayedArgs } from "./graph/delayed.js";
@@ -68,6 +68,8 @@ export {
 export type { ErrorData } from "./errors.js";
 export { setLogger, consoleLogger } from "./log.js";
 export { createRuntime, defaultRuntime, type Runtime, type RuntimeParts } from "./runtime.js";
+export { createStores, Stores, type Store, type StoreOpener } from "./io/store.js";
+export type { StoresSource, TaskContext } from "./task-context.js";
 export { Transports } from "./comm/registry.js";
 export type { Logger, LogLevel } from "./log.js";
 export { registerWireClass } from "./protocol/wire-classes.js";

@@ -11,10 +11,11 @@
 import type { ClientPlatform } from "./client/platform.js";
 import { clientPlatform } from "./client/platform.js";
 import { realmTransports, Transports } from "./comm/registry.js";
+import { createStores, realmStores, type Stores } from "./io/store.js";
 import type { Transport } from "./comm/types.js";
 import { type Logger, realmLogger } from "./log.js";
 import type { WorkerKind } from "./protocol/messages.js";
-import { validateByDefault } from "./scheduler/validate.js";
+import { validateByDefault } from "./util/invariant.js";
 import { realmReceiveBuffers } from "./util/receive-buffers.js";
 import { type BackgroundTimers, platformTimers } from "./util/timers.js";
 import { platformWorkerKind } from "./worker/kind.js";
@@ -33,10 +34,17 @@ export interface Runtime {
   /** The kind a worker reports when its options name none ("thread" in Node, "browser" in a page). */
   readonly workerKind: WorkerKind;
   /**
-   * Whether a scheduler checks its state after events when its options do not say (validate.ts):
-   * off, "sampled" in test runs (the Node entry reads MESHWORK_VALIDATE=1).
+   * Whether a scheduler or a worker checks its state after events when its options do not say
+   * (scheduler/validate.ts, worker/validate.ts): off, "sampled" in test runs (the Node entry reads
+   * MESHWORK_VALIDATE=1).
    */
   readonly validate: boolean | "sampled";
+  /**
+   * What this member reads and writes data through (io/store.ts): openers by scheme, the path
+   * resolver, bearer tokens per origin. A worker hands them to the builtins it runs (task-context.ts);
+   * a client's planners take them from the client (`stores: client`).
+   */
+  readonly stores: Stores;
 }
 
 /** What createRuntime takes: any part, the rest from `base`; `transports` may be a list. */
@@ -65,6 +73,7 @@ const realmRuntime: Runtime = {
   get validate() {
     return validateByDefault();
   },
+  stores: realmStores,
 };
 
 /** What members started without a `runtime` use: the realm's registrations, read at each use. */
@@ -74,7 +83,9 @@ export function defaultRuntime(): Runtime {
 
 /**
  * A runtime of its own: the given parts, the rest taken from `base` (default: the realm's, as it is
- * now). Its transports are a copy, so registering one later on either side does not reach the other.
+ * now). Its transports are a copy, so registering one later on either side does not reach the other;
+ * its stores are its own (credentials set on them reach no one else) over `base`'s (openers, path
+ * resolver and credentials registered there are still found).
  */
 export function createRuntime(parts: RuntimeParts = {}, base: Runtime = realmRuntime): Runtime {
   const t = parts.transports;
@@ -86,5 +97,6 @@ export function createRuntime(parts: RuntimeParts = {}, base: Runtime = realmRun
     receiveAhead: parts.receiveAhead ?? base.receiveAhead,
     workerKind: parts.workerKind ?? base.workerKind,
     validate: parts.validate ?? base.validate,
+    stores: parts.stores ?? createStores(base.stores),
   };
 }

@@ -14,6 +14,7 @@ import { openSocketChannel } from "../../src/comm/ws.js";
 import { ConnectError } from "../../src/errors.js";
 import { consoleLogger, setLogger } from "../../src/log.js";
 import { randomId } from "../../src/util/ids.js";
+import { realmStores } from "../../src/io/store.js";
 import { createRuntime } from "../../src/runtime.js";
 import { Worker } from "../../src/worker/server.js";
 import type { TabPeer, TabStatus, ToTabWorker } from "./protocol.js";
@@ -51,6 +52,7 @@ const runtime = createRuntime({
   receiveAhead: false,
   workerKind: "browser",
   client: null,
+  stores: realmStores, // this realm runs one worker: readers handed no context find its credentials too
 });
 setLogger(runtime.logger); // for the realm's own code (Blosc's one-time line, what tasks log): this realm runs one worker
 let worker: Worker | null = null;

@@ -20,8 +20,8 @@ import type { ServedPage } from "../servers/page-server.js";
 import type { ServedDashboard } from "../servers/dashboard-server.js";
 import { randomId } from "../../src/util/ids.js";
 import { timingSafeSecretEquals } from "../platform/secrets.js";
-import { setStoreCredentials } from "../../src/io/store.js";
-import type { Runtime } from "../../src/runtime.js";
+import type { Stores } from "../../src/io/store.js";
+import { defaultRuntime, type Runtime } from "../../src/runtime.js";
 
 export interface LocalClusterOptions {
   /** Worker threads to start. Default: the number of CPU cores. */
@@ -100,6 +100,8 @@ export class LocalCluster {
     /** The http:// origin whose /data/ this process was given a token for. */
     private readonly dataOrigin: string | undefined,
     private readonly dashboard: ServedDashboard | null,
+    /** The runtime of this cluster's members in this thread (the scheduler's; its clients' if they are given it). */
+    readonly runtime: Runtime,
   ) {}
 
   /** Starts the scheduler and `workers` worker threads; resolves once all workers have joined. */
@@ -117,6 +119,7 @@ export class LocalCluster {
     // process's threads with a worker token: never the client token, which may submit work.
     const workerToken = page ? randomId(16) : undefined;
     const tabToken = page ? randomId(16) : undefined;
+    const runtime = options.runtime ?? defaultRuntime();
     const scheduler = await Scheduler.start({
       token: options.token,
       workerToken,
@@ -127,7 +130,7 @@ export class LocalCluster {
       allowedFailures: options.allowedFailures,
       // Neither the scheduler's links nor the threads keep the process alive: clients do while they wait.
       keepAlive: false,
-      runtime: options.runtime,
+      runtime,
     });
     // The page first, so that worker threads know where /data/ is (they join in-process).
     let served: ServedPage | null = null;
@@ -153,7 +156,9 @@ export class LocalCluster {
       }
       if (page.serveData !== undefined) {
         dataOrigin = new URL(served.address.replace(/^ws/, "http")).origin;
-        setStoreCredentials(dataOrigin, options.token ?? workerToken!); // this process's clients plan from the metadata
+        // This process's clients plan from the metadata: the token goes to the cluster's runtime's
+        // stores (the realm's when it was given none, so planners given no client find it too).
+        runtime.stores.setCredentials(dataOrigin, options.token ?? workerToken!);
       }
     }
     let ownDashboard: ServedDashboard | null = null;
@@ -187,7 +192,7 @@ export class LocalCluster {
       keepAlive: false,
       joinInOrder: true, // thread-n is worker-n, run after run (issue 21)
     });
-    const cluster = new LocalCluster(scheduler, group, served, dataOrigin, ownDashboard);
+    const cluster = new LocalCluster(scheduler, group, served, dataOrigin, ownDashboard, runtime);
     try {
       await group.grow(n);
     } catch (err) {
@@ -218,6 +223,15 @@ export class LocalCluster {
   /** Where `page.serveData` is served: `${dataUrl}air.zarr` reads DIR/air.zarr. */
   get dataUrl(): string | undefined {
     return this.dataOrigin && `${this.dataOrigin}/data/`;
+  }
+
+  /**
+   * What this process reads the cluster's data through (its runtime's stores, holding the token for
+   * `dataUrl` until the cluster closes): `fromZarr(url, { stores: cluster })`, or a client connected
+   * with `{ runtime: cluster.runtime }`.
+   */
+  get stores(): Stores {
+    return this.runtime.stores;
   }
 
   /** The ws:// address beside the in-process one (with the `page` option). */
@@ -285,14 +299,19 @@ export class LocalCluster {
   close(): Promise<void> {
     this.closing ??= (async () => {
       await this.adaptive?.stop();
-      await this.group.close("cluster closing");
-      // The scheduler rejects with a broken invariant when validating (tests): close the rest first.
+      // The scheduler and the workers reject with a broken invariant when validating (tests): close the rest first.
+      const workers = this.group.close("cluster closing").then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+      const workerFailure = await workers;
       try {
         await this.scheduler.close();
+        if (workerFailure) throw workerFailure;
       } finally {
         await this.page?.close();
         await this.dashboard?.close();
-        if (this.dataOrigin) setStoreCredentials(this.dataOrigin, null);
+        if (this.dataOrigin) this.runtime.stores.setCredentials(this.dataOrigin, null);
       }
     })();
     return keptAlive(this.closing);

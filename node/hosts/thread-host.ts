@@ -56,6 +56,12 @@ export type ThreadControl =
 /** How long a thread gets to close gracefully before it is terminated. */
 export const THREAD_CLOSE_GRACE_MS = 2_000;
 
+/**
+ * The exit code of a worker thread whose state broke its invariants (WorkerOptions.validate, on in
+ * test runs): its close() then rejects, so a test cluster fails at its teardown. 70 is EX_SOFTWARE.
+ */
+export const INVARIANT_EXIT_CODE = 70;
+
 /** Where the worker thread's entry is: the built JavaScript, also when running from TypeScript source. */
 export function threadEntry(): URL {
   const here = import.meta.url;
@@ -154,8 +160,10 @@ function handle(
     async close(reason = "cluster closing") {
       thread.postMessage({ thread: "close", reason } satisfies ThreadControl);
       const timer = setTimeout(() => void thread.terminate(), THREAD_CLOSE_GRACE_MS);
-      await exited;
+      const code = await exited;
       clearTimeout(timer);
+      if (code === INVARIANT_EXIT_CODE)
+        throw new Error(`worker thread ${name}: its state broke its invariants (the InvariantError is in its log)`);
     },
     async kill() {
       await thread.terminate();

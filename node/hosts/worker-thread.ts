@@ -8,19 +8,21 @@ import { inprocHub, inprocTransport } from "../../src/comm/inproc.js";
 import { registerTransport } from "../../src/comm/registry.js";
 import { isBridgeMessage } from "../../src/comm/rtc-link.js";
 import { consoleLogger, setLogger, type LogLevel } from "../../src/log.js";
+import { realmStores } from "../../src/io/store.js";
 import { createRuntime } from "../../src/runtime.js";
 import { Worker } from "../../src/worker/server.js";
 import { nodeYield } from "../platform/platform.js";
 import { nodeUsesWebRtcFor, threadBridge } from "../platform/rtc.js";
 import { DiskSpillStore } from "../platform/spill.js";
-import type { ThreadControl, ThreadWorkerConfig } from "./thread-host.js";
+import { INVARIANT_EXIT_CODE, type ThreadControl, type ThreadWorkerConfig } from "./thread-host.js";
 import { nativeSha256, timingSafeSecretEquals } from "../platform/secrets.js";
 
 registerTransport(inprocTransport);
 const port = parentPort!;
 const config = workerData as ThreadWorkerConfig;
-// This thread's runtime (src/runtime.ts): Node's transports (platform.ts registered them), its own logger.
-const runtime = createRuntime({ logger: consoleLogger(config.logLevel as LogLevel, config.name) });
+// This thread's runtime (src/runtime.ts): Node's transports (platform.ts registered them), its own
+// logger, and the thread's stores (it runs one worker: readers handed no context find its credentials too).
+const runtime = createRuntime({ logger: consoleLogger(config.logLevel as LogLevel, config.name), stores: realmStores });
 setLogger(runtime.logger); // for the realm's own code (Blosc's one-time line, what tasks log): this thread runs one worker
 inprocHub.setParent({ post: (msg, transfer) => port.postMessage(msg, transfer as never) });
 
@@ -35,11 +37,18 @@ port.on("message", (msg: unknown) => {
 });
 
 async function shutDown(reason: string): Promise<void> {
-  await worker?.close(reason);
+  let code = 0;
+  try {
+    await worker?.close(reason);
+  } catch (err) {
+    // Only a broken invariant (validate on, in tests) fails close(); the worker logged it. The exit code tells the host.
+    runtime.logger.debug(`${config.name}: closed with ${(err as Error).name}`);
+    code = INVARIANT_EXIT_CODE;
+  }
   port.close();
   // A task may still hold timers or sockets; the worker has said goodbye, so end the thread now
   // rather than wait for them (in a worker thread, process.exit ends only this thread).
-  process.exit(0);
+  process.exit(code);
 }
 
 try {

@@ -11,7 +11,7 @@
 
 import { connect, type Socket } from "node:net";
 import { StoreError } from "../../src/errors.js";
-import { HttpStore, requestHeaders, type ByteRange, type Store } from "../../src/io/store.js";
+import { HttpStore, realmStores, type ByteRange, type Store, type Stores } from "../../src/io/store.js";
 
 /** A response head larger than this is refused (ours are a few hundred bytes). */
 const MAX_HEAD_BYTES = 64 * 1024;
@@ -228,8 +228,12 @@ async function get(url: URL, headers: Record<string, string>, place: BodyPlace):
 export class NodeHttpStore implements Store {
   private readonly fetchStore: HttpStore;
 
-  constructor(readonly url: string) {
-    this.fetchStore = new HttpStore(url);
+  /** `stores`: whose credentials its requests carry (default: the realm's). */
+  constructor(
+    readonly url: string,
+    private readonly stores: Stores = realmStores,
+  ) {
+    this.fetchStore = new HttpStore(url, stores);
   }
 
   /** Sizes come from a HEAD request through fetch (rare: once per file when a reader plans). */
@@ -239,7 +243,7 @@ export class NodeHttpStore implements Store {
 
   async get(key: string, range?: ByteRange, into?: (size: number) => Uint8Array): Promise<Uint8Array | undefined> {
     const target = new URL(key, this.url);
-    const headers = requestHeaders(target, range);
+    const headers = this.stores.requestHeaders(target, range);
     let outcome: Outcome;
     try {
       outcome = await get(target, headers, (head) => {

@@ -136,7 +136,7 @@ async function readAsync(
 }
 
 registerStoreScheme("file:", (root) => new FileStore(root.href));
-registerStoreScheme("http:", (root) => new NodeHttpStore(root.href));
+registerStoreScheme("http:", (root, stores) => new NodeHttpStore(root.href, stores));
 setPathResolver((path) => pathToFileURL(resolve(path)).href);
 registerHdf5Files({
   load: () => import("h5wasm/node"),

@@ -20,7 +20,6 @@ import {
   setDefaultClient,
 } from "../graph/collection.js";
 import { FutureNode, type GraphNode } from "../graph/task.js";
-import { useSchedulerCredentials } from "../io/store.js";
 import type { Logger } from "../log.js";
 import type {
   ClientToScheduler,
@@ -29,6 +28,7 @@ import type {
   RetireResult,
   SchedulerToClient,
   WorkerInfo,
+  WorkerStoryEntry,
 } from "../protocol/messages.js";
 import type { StoryEntry } from "../scheduler/story.js";
 import { checkKnownOptions, checkOptions, describe } from "./arguments.js";
@@ -47,6 +47,7 @@ import type {
   TaskOptions,
   TaskSubmitter,
 } from "./options.js";
+import type { Stores } from "../io/store.js";
 import { defaultRuntime, type Runtime } from "../runtime.js";
 import { ReceiveBuffers } from "../util/receive-buffers.js";
 import { SchedulerWatch } from "./progress-watch.js";
@@ -143,7 +144,7 @@ export class Client implements GraphScheduler {
     const w = await greet(comm, { role: "client", token: options.token, name: options.name });
     comm.name = `${w.id}→scheduler`;
     // Planning reads metadata here: from the scheduler's /data/, with the token this client joined with.
-    useSchedulerCredentials(address, options.token);
+    runtime.stores.useSchedulerCredentials(address, options.token);
     // A network scheduler relays data for clients that cannot reach workers themselves (a page: browser/index.ts).
     const relayVia = /^wss?:\/\/[^/]+$/.test(address) ? address : undefined;
     const client = new Client(
@@ -341,6 +342,17 @@ export class Client implements GraphScheduler {
   }
 
   /**
+   * The transitions each worker recorded for `key` (Dask's `worker.story`): computing it (waiting,
+   * ready, executing, memory …) and fetching it as an input (fetch, flight, memory), each with the
+   * worker's name, the event that caused it and the time on that worker's clock (ms since the
+   * epoch); per worker oldest first, the last 1,000 at most. Workers that do not answer within 5 s
+   * are left out.
+   */
+  workerStory(key: string): Promise<WorkerStoryEntry[]> {
+    return this.request<WorkerStoryEntry[]>({ kind: "worker-story", key });
+  }
+
+  /**
    * @internal A watch on the scheduler counting the tasks behind `keys` (with everything they
    * need): what progress() polls. Sent after this turn's submissions.
    */
@@ -351,6 +363,14 @@ export class Client implements GraphScheduler {
   /** Where this client's diagnostics go: its runtime's logger (computations on it log there too). */
   get logger(): Logger {
     return this.runtime.logger;
+  }
+
+  /**
+   * What this client reads data through when it plans (its runtime's stores, io/store.ts): pass the
+   * client as the `stores` option of fromZarr or inspectZarr.
+   */
+  get stores(): Stores {
+    return this.runtime.stores;
   }
 
   /** Closes the connection; every pending future rejects with ClientClosedError. Idempotent. */

@@ -32,90 +32,175 @@ export interface Store {
   size?(key: string): Promise<number | undefined>;
 }
 
-export type StoreOpener = (root: URL) => Store;
+/** Opens a store at `root`; `stores` is the Stores it is opened through (whose credentials an HTTP store sends). */
+export type StoreOpener = (root: URL, stores: Stores) => Store;
 
-const openers = new Map<string, StoreOpener>();
-let pathResolver: ((path: string) => string) | null = null;
-/** Bearer tokens for origins that want one (the scheduler's `--serve-data`), by origin. */
-const credentials = new Map<string, string>();
+const SCHEME = /^[a-z][a-z0-9+.-]*:/i;
 
-/** Makes `protocol` ("file:", "https:") openable in this process. */
+let nextStoresId = 0;
+
+/**
+ * What a member reads and writes data with: the openers by URL scheme, how a relative path becomes
+ * a URL, and the bearer tokens per origin. The realm has one (`realmStores`: what the module-level
+ * functions below change and use, the default runtime's); `createStores(base)` makes one of a
+ * member's own, which takes openers and the path resolver from `base` unless given its own, and
+ * sends its own credentials first, else `base`'s. Tasks get their worker's (src/task-context.ts);
+ * planning on a client takes its client's (the `stores` option of fromZarr, inspectZarr).
+ */
+export class Stores {
+  /** Tells Stores apart in caches keyed by URL (a store opened through one sends its credentials). */
+  readonly id = nextStoresId++;
+  private readonly openers = new Map<string, StoreOpener>();
+  private resolver: ((path: string) => string) | null | undefined = undefined;
+  /** Bearer tokens for origins that want one (the scheduler's `--serve-data`), by origin. */
+  private readonly credentials = new Map<string, string>();
+
+  constructor(private readonly base: Stores | null = null) {}
+
+  /** Makes `protocol` ("file:", "https:") openable through these stores. */
+  registerScheme(protocol: string, opener: StoreOpener): void {
+    this.openers.set(protocol, opener);
+  }
+
+  /** How a relative path becomes a URL (Node: the file system; a page: its own address). */
+  setPathResolver(resolve: ((path: string) => string) | null): void {
+    this.resolver = resolve;
+  }
+
+  /** Sends `Authorization: Bearer <token>` with requests to `origin` (and to no other); null forgets it. */
+  setCredentials(origin: string, token: string | null): void {
+    if (token) this.credentials.set(origin, token);
+    else this.credentials.delete(origin);
+  }
+
+  /**
+   * Sends `token` with store reads from the HTTP origin of the scheduler at `address`, when it is a
+   * ws:// or wss:// one (or that origin itself, http:// or https://): its /data/ (`meshwork scheduler
+   * --serve-data`) takes the token a worker or client joined with. inproc:// has no HTTP side.
+   * Returns the origin set, if any.
+   */
+  useSchedulerCredentials(address: string, token: string | undefined): string | undefined {
+    if (!token || !/^(ws|http)s?:\/\//.test(address)) return undefined;
+    const origin = new URL(address.replace(/^ws/, "http")).origin;
+    this.setCredentials(origin, token);
+    return origin;
+  }
+
+  /** The bearer token sent to `origin`: these stores' own, else their base's. */
+  credentialFor(origin: string): string | undefined {
+    return this.credentials.get(origin) ?? this.base?.credentialFor(origin);
+  }
+
+  /** A store read's request headers: the origin's bearer token, if one was set, and the byte range. */
+  requestHeaders(target: URL, range?: ByteRange): Record<string, string> {
+    const headers: Record<string, string> = {};
+    const token = this.credentialFor(target.origin);
+    if (token) headers["authorization"] = `Bearer ${token}`;
+    if (range) headers["range"] = `bytes=${range.offset}-${range.offset + range.length - 1}`;
+    return headers;
+  }
+
+  private opener(protocol: string): StoreOpener | undefined {
+    return this.openers.get(protocol) ?? this.base?.opener(protocol);
+  }
+
+  private schemes(): string[] {
+    return [...new Set([...this.openers.keys(), ...(this.base?.schemes() ?? [])])];
+  }
+
+  private pathResolver(): ((path: string) => string) | null {
+    return this.resolver !== undefined ? this.resolver : (this.base?.pathResolver() ?? null);
+  }
+
+  /** The URL a user's path or URL names, as a directory ("…/") so keys resolve under it. */
+  storeUrl(location: string | URL): string {
+    let s = typeof location === "string" ? location : location.href;
+    if (typeof s !== "string" || s.length === 0)
+      throw new ArgumentError(`a store is a path or URL, got ${JSON.stringify(location)}`);
+    if (!SCHEME.test(s)) {
+      const resolve = this.pathResolver();
+      if (!resolve)
+        throw new ArgumentError(
+          `"${s}" is a relative path, and this platform has no file system: give a URL (http://… or https://…)`,
+        );
+      s = resolve(s);
+    }
+    const url = new URL(s);
+    if (!url.pathname.endsWith("/")) url.pathname += "/";
+    return url.href;
+  }
+
+  /** Opens the store at `url` (from storeUrl) with these stores' openers and credentials. */
+  open(url: string): Store {
+    const root = new URL(url);
+    const opener = this.opener(root.protocol);
+    if (!opener) {
+      throw new StoreError(
+        `this process cannot open ${root.protocol}// stores (it can open ${
+          this.schemes()
+            .map((p) => `${p}//`)
+            .join(", ") || "none"
+        })`,
+        url,
+      );
+    }
+    return opener(root, this);
+  }
+}
+
+/** The realm's stores: what the platform registered (Node's files, a page's paths) and the default runtime's. */
+export const realmStores = new Stores();
+
+/** Stores of a member's own: openers and the path resolver from `base` (default the realm's), credentials its own first. */
+export function createStores(base: Stores = realmStores): Stores {
+  return new Stores(base);
+}
+
+/** Makes `protocol` ("file:", "https:") openable in this realm (the default runtime's stores). */
 export function registerStoreScheme(protocol: string, opener: StoreOpener): void {
-  openers.set(protocol, opener);
+  realmStores.registerScheme(protocol, opener);
 }
 
 /** How this platform turns a relative path into a URL (Node: the file system; a page: its own address). */
 export function setPathResolver(resolve: ((path: string) => string) | null): void {
-  pathResolver = resolve;
+  realmStores.setPathResolver(resolve);
 }
 
-/** Sends `Authorization: Bearer <token>` with requests to `origin` (and to no other). */
+/** Sends `Authorization: Bearer <token>` with the realm's requests to `origin` (and to no other). */
 export function setStoreCredentials(origin: string, token: string | null): void {
-  if (token) credentials.set(origin, token);
-  else credentials.delete(origin);
+  realmStores.setCredentials(origin, token);
 }
 
-/**
- * Sends `token` with store reads from the HTTP origin of the scheduler at `address`, when it is a
- * ws:// or wss:// one (or that origin itself, http:// or https://): its /data/ (`meshwork scheduler
- * --serve-data`) takes the token a worker or client joined with. inproc:// has no HTTP side.
- */
+/** realmStores.useSchedulerCredentials: the realm's reads from the scheduler's /data/ send `token`. */
 export function useSchedulerCredentials(address: string, token: string | undefined): void {
-  if (!token || !/^(ws|http)s?:\/\//.test(address)) return;
-  setStoreCredentials(new URL(address.replace(/^ws/, "http")).origin, token);
+  realmStores.useSchedulerCredentials(address, token);
 }
 
-/** A store read's request headers: the origin's bearer token, if one was set, and the byte range. */
-export function requestHeaders(target: URL, range?: ByteRange): Record<string, string> {
-  const headers: Record<string, string> = {};
-  const token = credentials.get(target.origin);
-  if (token) headers["authorization"] = `Bearer ${token}`;
-  if (range) headers["range"] = `bytes=${range.offset}-${range.offset + range.length - 1}`;
-  return headers;
+/** A store read's request headers through `stores` (default the realm's). */
+export function requestHeaders(target: URL, range?: ByteRange, stores: Stores = realmStores): Record<string, string> {
+  return stores.requestHeaders(target, range);
 }
-
-const SCHEME = /^[a-z][a-z0-9+.-]*:/i;
 
 /** The URL a user's path or URL names, as a directory ("…/") so keys resolve under it. */
-export function storeUrl(location: string | URL): string {
-  let s = typeof location === "string" ? location : location.href;
-  if (typeof s !== "string" || s.length === 0)
-    throw new ArgumentError(`a store is a path or URL, got ${JSON.stringify(location)}`);
-  if (!SCHEME.test(s)) {
-    if (!pathResolver)
-      throw new ArgumentError(
-        `"${s}" is a relative path, and this platform has no file system: give a URL (http://… or https://…)`,
-      );
-    s = pathResolver(s);
-  }
-  const url = new URL(s);
-  if (!url.pathname.endsWith("/")) url.pathname += "/";
-  return url.href;
+export function storeUrl(location: string | URL, stores: Stores = realmStores): string {
+  return stores.storeUrl(location);
 }
 
 /** The file a user's path or URL names (no trailing "/"). */
-export function fileUrl(location: string | URL): string {
-  const dir = storeUrl(location);
+export function fileUrl(location: string | URL, stores: Stores = realmStores): string {
+  const dir = storeUrl(location, stores);
   return dir.slice(0, -1);
 }
 
-/** Opens the store at `url` (from storeUrl) with this process's platform. */
-export function openStore(url: string): Store {
-  const root = new URL(url);
-  const opener = openers.get(root.protocol);
-  if (!opener) {
-    throw new StoreError(
-      `this process cannot open ${root.protocol}// stores (it can open ${[...openers.keys()].map((p) => `${p}//`).join(", ") || "none"})`,
-      url,
-    );
-  }
-  return opener(root);
+/** Opens the store at `url` (from storeUrl) through `stores` (default: the realm's). */
+export function openStore(url: string, stores: Stores = realmStores): Store {
+  return stores.open(url);
 }
 
 /** Reads the file at `url` (a URL without trailing "/"), or a range of it. */
-export async function readFile(url: string, range?: ByteRange): Promise<Uint8Array> {
+export async function readFile(url: string, range?: ByteRange, stores: Stores = realmStores): Promise<Uint8Array> {
   const cut = url.lastIndexOf("/");
-  const store = openStore(url.slice(0, cut + 1));
+  const store = openStore(url.slice(0, cut + 1), stores);
   const key = decodeURIComponent(url.slice(cut + 1));
   const bytes = await store.get(key, range);
   if (!bytes) throw new StoreError(`no file at ${url}`, url);
@@ -132,11 +217,15 @@ export async function readFile(url: string, range?: ByteRange): Promise<Uint8Arr
 
 /** HTTP(S) with fetch (Node reads http:// with its own client, node/platform/http-store.ts, and this for the rest). */
 export class HttpStore implements Store {
-  constructor(readonly url: string) {}
+  /** `stores`: whose credentials its requests carry (default: the realm's). */
+  constructor(
+    readonly url: string,
+    private readonly stores: Stores = realmStores,
+  ) {}
 
   async get(key: string, range?: ByteRange, into?: (size: number) => Uint8Array): Promise<Uint8Array | undefined> {
     const target = new URL(key, this.url);
-    const headers = requestHeaders(target, range);
+    const headers = this.stores.requestHeaders(target, range);
     const token = headers["authorization"];
     let res: Response;
     try {
@@ -187,7 +276,7 @@ export class HttpStore implements Store {
   /** The size from a HEAD request's Content-Length. */
   async size(key: string): Promise<number | undefined> {
     const target = new URL(key, this.url);
-    const headers = requestHeaders(target);
+    const headers = this.stores.requestHeaders(target);
     let res: Response;
     try {
       res = await fetch(target, { method: "HEAD", headers });
@@ -230,5 +319,5 @@ async function readBody(body: ReadableStream<Uint8Array>, out: Uint8Array, url: 
   return n === out.length ? out : out.subarray(0, n);
 }
 
-registerStoreScheme("http:", (root) => new HttpStore(root.href));
-registerStoreScheme("https:", (root) => new HttpStore(root.href));
+registerStoreScheme("http:", (root, stores) => new HttpStore(root.href, stores));
+registerStoreScheme("https:", (root, stores) => new HttpStore(root.href, stores));

@@ -8,7 +8,7 @@ import { STORAGE, type DType, type TypedArray } from "../array/dtype.js";
 import { assign } from "../array/kernels/expr.js";
 import { allocate, allocateUninitialized, NDArray, sizeOf } from "../array/ndarray.js";
 import { convertValues } from "./dtypes.js";
-import { openStore } from "./store.js";
+import { realmStores, type Stores } from "./store.js";
 import { codecFor } from "./zarr-codecs.js";
 import { leaseScratch } from "../util/scratch.js";
 import { describeArray, explain, openZarrArray, type ReadOptions, type ZarrArray } from "./zarr-store.js";
@@ -30,9 +30,9 @@ export interface ZarrReadSpec {
 }
 
 /** Reads one block: the storage chunks it covers, decoded, trimmed to the block. */
-export async function readZarrBlock(spec: ZarrReadSpec): Promise<NDArray> {
+export async function readZarrBlock(spec: ZarrReadSpec, stores: Stores = realmStores): Promise<NDArray> {
   const where = describeArray(spec.url, spec.path);
-  const arr = await openZarrArray(spec.url, spec.path, spec.format);
+  const arr = await openZarrArray(spec.url, spec.path, spec.format, stores);
   if (
     arr.dtype !== spec.dataType ||
     arr.shape.join() !== spec.shape.join() ||
@@ -157,7 +157,11 @@ export interface ZarrWriteSpec {
 }
 
 /** Encodes a block as the chunk at `spec.index` (edge blocks padded with the fill value) and stores it; returns the bytes stored. */
-export async function writeZarrChunk(spec: ZarrWriteSpec, block: NDArray): Promise<number> {
+export async function writeZarrChunk(
+  spec: ZarrWriteSpec,
+  block: NDArray,
+  stores: Stores = realmStores,
+): Promise<number> {
   const dtype = block.dtype;
   const full = sizeOf(spec.chunks);
   let data: TypedArray;
@@ -180,6 +184,6 @@ export async function writeZarrChunk(spec: ZarrWriteSpec, block: NDArray): Promi
     spec.format === 2
       ? `${spec.path ? `${spec.path}/` : ""}${spec.index.length ? spec.index.join(spec.separator) : "0"}`
       : `${spec.path ? `${spec.path}/` : ""}c${spec.index.map((i) => `/${i}`).join("")}`;
-  await openStore(spec.url).set(key, bytes);
+  await stores.open(spec.url).set(key, bytes);
   return bytes.length;
 }

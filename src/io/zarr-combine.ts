@@ -7,6 +7,7 @@
 import { NDArray, allocateUninitialized, sizeOf } from "../array/ndarray.js";
 import type { CombineOp } from "./codecs/blosc-wasm.js";
 import type { ZarrReadSpec } from "./zarr-chunks.js";
+import { realmStores, type Stores } from "./store.js";
 import { rowElems, withRows } from "./zarr-rows.js";
 
 export interface RowsCombined {
@@ -22,11 +23,15 @@ export interface RowsCombined {
  * other[rows[r]], IEEE arithmetic in the block's type), or null where the fast path does not apply.
  * A chunk never written is NaN throughout when its fill value is, and stays NaN.
  */
-export async function rowsCombinedFast(spec: ZarrReadSpec, c: RowsCombined): Promise<NDArray | null> {
+export async function rowsCombinedFast(
+  spec: ZarrReadSpec,
+  c: RowsCombined,
+  stores: Stores = realmStores,
+): Promise<NDArray | null> {
   const shape = spec.start.map((s, a) => spec.stop[a]! - s);
   let out: Float32Array | Float64Array | null = null;
   const perRow = rowElems(spec);
-  const done = await combineRows(spec, c, () => {
+  const done = await combineRows(spec, c, stores, () => {
     // Every element is written: storage recycled from dropped blocks where the worker has some.
     out = allocateUninitialized(spec.dtype, sizeOf(shape)) as Float32Array | Float64Array;
     const target = { into: out, bytes: bytesOf(out), at: 0 };
@@ -46,12 +51,14 @@ export async function eachCombinedRow(
   spec: ZarrReadSpec,
   c: RowsCombined,
   onRow: (row: number, values: Float32Array | Float64Array) => void,
+  stores: Stores = realmStores,
 ): Promise<boolean> {
   const perRow = rowElems(spec);
   let buf: Float32Array | Float64Array | null = null;
   return combineRows(
     spec,
     c,
+    stores,
     () => {
       buf = spec.dtype === "float32" ? new Float32Array(perRow) : new Float64Array(perRow);
       const target = { into: buf, bytes: bytesOf(buf), at: 0 };
@@ -71,6 +78,7 @@ function bytesOf(a: Float32Array | Float64Array): Uint8Array {
 async function combineRows(
   spec: ZarrReadSpec,
   c: RowsCombined,
+  stores: Stores,
   open: () => Target,
   rowDone?: (row: number) => void,
 ): Promise<boolean> {
@@ -86,33 +94,37 @@ async function combineRows(
   let target: Target = () => {
     throw new Error("no target before start");
   };
-  const done = await withRows<true>(spec, {
-    regionBytes: used.length * perRow * itemsize,
-    start: (wasm) => {
-      for (const [i, k] of used.entries()) {
-        const row = c.other.subarray(k * perRow, (k + 1) * perRow);
-        wasm.fillAccumulator(new Uint8Array(row.buffer, row.byteOffset, row.byteLength), i * perRow * itemsize);
-      }
-      target = open();
-    },
-    piece: (wasm, at, row, col, n) => {
-      wasm.combine(at, slots[row]! * perRow + col, n, itemsize, c.op);
-      const t = target(row);
-      t.bytes.set(wasm.bytes(at, n * itemsize), (t.at + col) * itemsize);
-      if (rowDone && col + n === perRow) rowDone(row);
-    },
-    chunk: () => {},
-    // Never written: NaN op anything is NaN.
-    missing: (first, rows, fillIsNaN) => {
-      if (!fillIsNaN) return false;
-      for (let row = first; row < first + rows; row++) {
+  const done = await withRows<true>(
+    spec,
+    {
+      regionBytes: used.length * perRow * itemsize,
+      start: (wasm) => {
+        for (const [i, k] of used.entries()) {
+          const row = c.other.subarray(k * perRow, (k + 1) * perRow);
+          wasm.fillAccumulator(new Uint8Array(row.buffer, row.byteOffset, row.byteLength), i * perRow * itemsize);
+        }
+        target = open();
+      },
+      piece: (wasm, at, row, col, n) => {
+        wasm.combine(at, slots[row]! * perRow + col, n, itemsize, c.op);
         const t = target(row);
-        t.into.fill(NaN, t.at, t.at + perRow);
-        rowDone?.(row);
-      }
-      return true;
+        t.bytes.set(wasm.bytes(at, n * itemsize), (t.at + col) * itemsize);
+        if (rowDone && col + n === perRow) rowDone(row);
+      },
+      chunk: () => {},
+      // Never written: NaN op anything is NaN.
+      missing: (first, rows, fillIsNaN) => {
+        if (!fillIsNaN) return false;
+        for (let row = first; row < first + rows; row++) {
+          const t = target(row);
+          t.into.fill(NaN, t.at, t.at + perRow);
+          rowDone?.(row);
+        }
+        return true;
+      },
+      finish: () => true,
     },
-    finish: () => true,
-  });
+    stores,
+  );
   return done === true;
 }

@@ -20,6 +20,7 @@ import { runCounted, runProgram } from "../array/kernels/expr.js";
 import { uniform } from "../array/kernels/nan-reduce.js";
 import { dropBuffers, holdBuffers } from "../util/buffer-pool.js";
 import { accumulatorBytes } from "./codecs/blosc-wasm.js";
+import { realmStores, type Stores } from "./store.js";
 import { readZarrBlock, type ZarrReadSpec } from "./zarr-chunks.js";
 import { rowElems, withRows } from "./zarr-rows.js";
 
@@ -71,9 +72,13 @@ export function countsOf(t: RowTotals): Float64Array {
 }
 
 /** The block `spec` reads, summed over its first axis by `program` (zarr-fuse.ts): float64, first axis of length 1. */
-export async function readZarrSum(spec: ZarrReadSpec, program: Program): Promise<NDArray | SumCount> {
+export async function readZarrSum(
+  spec: ZarrReadSpec,
+  program: Program,
+  stores: Stores = realmStores,
+): Promise<NDArray | SumCount> {
   const op = program.reduce!.op;
-  const fast = await rowSumsFast(spec, { bins: null, nbins: 1, skipNaN: op !== "sum" });
+  const fast = await rowSumsFast(spec, { bins: null, nbins: 1, skipNaN: op !== "sum" }, stores);
   countPath(fast !== null);
   if (fast) {
     const shape = [1, ...spec.chunks.slice(1)];
@@ -83,7 +88,7 @@ export async function readZarrSum(spec: ZarrReadSpec, program: Program): Promise
     // Without NaN left out, every position counted the block's rows: one number (sumCountCombine keeps it one).
     return { s: sums, n: fast.counts ? new NDArray("float64", shape, fast.counts) : uniform(shape, fast.binRows[0]!) };
   }
-  const block = await readZarrBlock(spec);
+  const block = await readZarrBlock(spec, stores);
   // The block was this task's alone: its storage goes back to the pool as the worker's would.
   holdBuffers(block);
   try {
@@ -97,7 +102,11 @@ export async function readZarrSum(spec: ZarrReadSpec, program: Program): Promise
  * The rows of the block `spec` reads, summed into bins while each Blosc block is decoded, or null
  * where the fast path does not apply (the caller then reads the block and reduces it).
  */
-export async function rowSumsFast(spec: ZarrReadSpec, r: RowSums): Promise<RowTotals | null> {
+export async function rowSumsFast(
+  spec: ZarrReadSpec,
+  r: RowSums,
+  stores: Stores = realmStores,
+): Promise<RowTotals | null> {
   if (spec.stop[0]! - spec.start[0]! > MAX_ROWS) return null;
   const itemsize = spec.dtype === "float32" ? 4 : 8;
   const perRow = rowElems(spec);
@@ -105,29 +114,33 @@ export async function rowSumsFast(spec: ZarrReadSpec, r: RowSums): Promise<RowTo
   const bins = r.bins;
   const rowsIn = new Array<number>(r.nbins).fill(0); // rows added to each bin
   let nans = 0;
-  return withRows<RowTotals>(spec, {
-    regionBytes: accumulatorBytes(nsums, r.skipNaN),
-    start: (wasm) => wasm.clearAccumulator(nsums, r.skipNaN),
-    piece: (wasm, at, row, col, n) => {
-      nans += wasm.accumulate(at, (bins ? bins[row]! : 0) * perRow + col, n, itemsize, r.skipNaN);
+  return withRows<RowTotals>(
+    spec,
+    {
+      regionBytes: accumulatorBytes(nsums, r.skipNaN),
+      start: (wasm) => wasm.clearAccumulator(nsums, r.skipNaN),
+      piece: (wasm, at, row, col, n) => {
+        nans += wasm.accumulate(at, (bins ? bins[row]! : 0) * perRow + col, n, itemsize, r.skipNaN);
+      },
+      chunk: (first, rows) => {
+        for (let row = first; row < first + rows; row++) rowsIn[bins ? bins[row]! : 0]!++;
+      },
+      // Never written: the fill value, which a NaN-skipping sum leaves out; others go the general way.
+      missing: (_first, _rows, fillIsNaN) => r.skipNaN && fillIsNaN,
+      finish: (wasm) => {
+        const sums = allocateUninitialized("float64", nsums) as Float64Array;
+        wasm.readAccumulator(sums);
+        const totals: RowTotals = { sums, counts: null, binRows: rowsIn, rowElems: perRow };
+        if (nans > 0) {
+          // The values in each sum: the rows added to its bin, less the NaN left out.
+          const counts = countsOf(totals);
+          const nan = wasm.nanCounts();
+          for (let i = 0; i < nsums; i++) counts[i] = counts[i]! - nan[i]!;
+          totals.counts = counts;
+        }
+        return totals;
+      },
     },
-    chunk: (first, rows) => {
-      for (let row = first; row < first + rows; row++) rowsIn[bins ? bins[row]! : 0]!++;
-    },
-    // Never written: the fill value, which a NaN-skipping sum leaves out; others go the general way.
-    missing: (_first, _rows, fillIsNaN) => r.skipNaN && fillIsNaN,
-    finish: (wasm) => {
-      const sums = allocateUninitialized("float64", nsums) as Float64Array;
-      wasm.readAccumulator(sums);
-      const totals: RowTotals = { sums, counts: null, binRows: rowsIn, rowElems: perRow };
-      if (nans > 0) {
-        // The values in each sum: the rows added to its bin, less the NaN left out.
-        const counts = countsOf(totals);
-        const nan = wasm.nanCounts();
-        for (let i = 0; i < nsums; i++) counts[i] = counts[i]! - nan[i]!;
-        totals.counts = counts;
-      }
-      return totals;
-    },
-  });
+    stores,
+  );
 }

@@ -9,7 +9,7 @@ import { sizeOf } from "../array/ndarray.js";
 import { leaseScratch } from "../util/scratch.js";
 import { bloscHeader, bloscNative, decodeBloscRows } from "./codecs/blosc.js";
 import { leaseWasmBlocks, type WasmBlocks } from "./codecs/blosc-wasm.js";
-import { openStore } from "./store.js";
+import { realmStores, type Stores } from "./store.js";
 import type { ZarrReadSpec } from "./zarr-chunks.js";
 import { openChunkLayout, type ChunkLayout } from "./zarr-store.js";
 
@@ -35,15 +35,19 @@ export function rowElems(spec: ZarrReadSpec): number {
 }
 
 /** Runs `work` over the rows of the block `spec` reads, or gives null where the fast path does not apply. */
-export async function withRows<T>(spec: ZarrReadSpec, work: RowWork<T>): Promise<T | null> {
+export async function withRows<T>(
+  spec: ZarrReadSpec,
+  work: RowWork<T>,
+  stores: Stores = realmStores,
+): Promise<T | null> {
   // A layout that cannot be read leaves the reading, and the report of what is wrong, to zarrita.
-  const layout = await openChunkLayout(spec.url, spec.path, spec.format).catch(() => null);
+  const layout = await openChunkLayout(spec.url, spec.path, spec.format, stores).catch(() => null);
   if (!layout || !fits(layout, spec)) return null;
   const itemsize = spec.dtype === "float32" ? 4 : 8;
   const chunks = spec.chunks;
   const perRow = rowElems(spec);
   const inner = spec.start.slice(1).map((s, a) => s / chunks[a + 1]!);
-  const store = openStore(spec.url);
+  const store = stores.open(spec.url);
   const wasm = leaseWasmBlocks(0, work.regionBytes);
   if (!wasm) return null;
   try {

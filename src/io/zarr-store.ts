@@ -3,7 +3,7 @@
 
 import * as zarr from "zarrita";
 import { FormatError, MeshworkError, StoreError } from "../errors.js";
-import { openStore, type Store } from "./store.js";
+import { realmStores, type Store, type Stores } from "./store.js";
 import { knownCodecs } from "./zarr-codecs.js";
 
 /** What readers pass through zarrita's getChunk to the store: where to read the bytes into. */
@@ -39,23 +39,31 @@ export function describeArray(url: string, path: string): string {
   return `${url}${path}`;
 }
 
-/** Opens the array at `path` in the store at `url` (cached; a failed open is not kept). */
-export function openZarrArray(url: string, path: string, format?: 2 | 3): Promise<ZarrArray> {
-  const id = `${format ?? ""}|${url}|${path}`;
+/**
+ * Opens the array at `path` in the store at `url` through `stores` (cached per stores, whose
+ * credentials the array's reads send; a failed open is not kept).
+ */
+export function openZarrArray(
+  url: string,
+  path: string,
+  format?: 2 | 3,
+  stores: Stores = realmStores,
+): Promise<ZarrArray> {
+  const id = `${stores.id}|${format ?? ""}|${url}|${path}`;
   let p = cache.get(id);
   if (!p) {
     if (cache.size >= CACHE_MAX) cache.delete(cache.keys().next().value!);
-    p = open(url, path, format);
+    p = open(url, path, format, stores);
     cache.set(id, p);
     p.catch(() => cache.delete(id));
   }
   return p;
 }
 
-async function open(url: string, path: string, format?: 2 | 3): Promise<ZarrArray> {
+async function open(url: string, path: string, format: 2 | 3 | undefined, stores: Stores): Promise<ZarrArray> {
   const where = describeArray(url, path);
   const location = new zarr.Location(
-    zarritaStore(openStore(url)),
+    zarritaStore(stores.open(url)),
     `/${path.replace(/^\/+|\/+$/g, "")}` as `/${string}`,
   );
   let arr: ZarrArray;
@@ -91,21 +99,26 @@ export interface ChunkLayout {
 const layouts = new Map<string, Promise<ChunkLayout>>();
 
 /** The layout of the array at `path` (read once per process and array; a failed read is not kept). */
-export function openChunkLayout(url: string, path: string, format: 2 | 3): Promise<ChunkLayout> {
-  const id = `${format}|${url}|${path}`;
+export function openChunkLayout(
+  url: string,
+  path: string,
+  format: 2 | 3,
+  stores: Stores = realmStores,
+): Promise<ChunkLayout> {
+  const id = `${stores.id}|${format}|${url}|${path}`;
   let p = layouts.get(id);
   if (!p) {
     if (layouts.size >= CACHE_MAX) layouts.delete(layouts.keys().next().value!);
-    p = readLayout(url, path, format);
+    p = readLayout(url, path, format, stores);
     layouts.set(id, p);
     p.catch(() => layouts.delete(id));
   }
   return p;
 }
 
-async function readLayout(url: string, path: string, format: 2 | 3): Promise<ChunkLayout> {
+async function readLayout(url: string, path: string, format: 2 | 3, stores: Stores): Promise<ChunkLayout> {
   const prefix = path ? `${path}/` : "";
-  const bytes = await openStore(url).get(prefix + (format === 2 ? ".zarray" : "zarr.json"));
+  const bytes = await stores.open(url).get(prefix + (format === 2 ? ".zarray" : "zarr.json"));
   if (!bytes) throw new StoreError(`no Zarr array at ${describeArray(url, path)}`, describeArray(url, path));
   const meta = JSON.parse(new TextDecoder().decode(bytes)) as Record<string, unknown>;
   const shape = (meta["shape"] as number[]) ?? [];

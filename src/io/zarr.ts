@@ -11,7 +11,8 @@ import { Task } from "../graph/task.js";
 import { dtypeFor } from "./dtypes.js";
 import { readArray, wholeChunks } from "./plan.js";
 import { IO } from "./register.js";
-import { openStore, storeUrl } from "./store.js";
+import type { Stores } from "./store.js";
+import { storesOf, type StoresSource } from "../task-context.js";
 import type { ZarrReadSpec } from "./zarr-chunks.js";
 import { describeArray, openZarrArray } from "./zarr-store.js";
 import { knownCodecs } from "./zarr-codecs.js";
@@ -29,6 +30,11 @@ export interface FromZarrOptions {
   dtype?: DType;
   /** Only this Zarr version (default: whichever the store holds). */
   format?: 2 | 3;
+  /**
+   * What to read the metadata through: a Client (its runtime's stores: the token it joined with),
+   * a Runtime or Stores. Default: the realm's (the default runtime's). Tasks read through their worker's.
+   */
+  stores?: StoresSource;
 }
 
 /** What the store says about an array, read on the client. */
@@ -48,12 +54,13 @@ export interface ZarrArrayInfo {
 /** Reads an array's metadata (no chunks). */
 export async function inspectZarr(
   store: string | URL,
-  options: { path?: string; format?: 2 | 3 } = {},
+  options: { path?: string; format?: 2 | 3; stores?: StoresSource } = {},
 ): Promise<ZarrArrayInfo> {
-  const url = storeUrl(store);
+  const stores = storesOf(options.stores);
+  const url = stores.storeUrl(store);
   const path = normalizePath(options.path);
-  const format = await checkMetadata(url, path, options.format);
-  const arr = await openZarrArray(url, path, format);
+  const format = await checkMetadata(url, path, options.format, stores);
+  const arr = await openZarrArray(url, path, format, stores);
   return {
     url,
     path,
@@ -72,8 +79,8 @@ export async function inspectZarr(
  * clearly: JSON that does not parse, a type meshwork lacks, a codec nobody here decodes. Returns
  * the version found.
  */
-async function checkMetadata(url: string, path: string, format: 2 | 3 | undefined): Promise<2 | 3> {
-  const s = openStore(url);
+async function checkMetadata(url: string, path: string, format: 2 | 3 | undefined, stores: Stores): Promise<2 | 3> {
+  const s = stores.open(url);
   const prefix = path ? `${path}/` : "";
   const where = describeArray(url, path);
   const tries: [2 | 3, string][] =
@@ -148,7 +155,7 @@ function codecNames(codecs: unknown): string[] {
  * Only metadata is read now; each task reads its own chunks where it runs.
  */
 export async function fromZarr(store: string | URL, options: FromZarrOptions = {}): Promise<ChunkedArray> {
-  checkOptions(options, ["path", "chunks", "dtype", "format"], "fromZarr");
+  checkOptions(options, ["path", "chunks", "dtype", "format", "stores"], "fromZarr");
   const info = await inspectZarr(store, options);
   return arrayFromInfo(info, options);
 }

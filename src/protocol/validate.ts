@@ -55,6 +55,13 @@ export const MAX_LIST_LENGTH = 1_000_000;
 export const MAX_LINKS = 10_000;
 /** Workers a key is said to be on, or a task may run on. */
 export const MAX_WORKERS_LISTED = 10_000;
+/**
+ * Story entries one worker answers with (the most recent), and characters in each of their fields:
+ * a worker's story of one key is a few transitions per task it ran or fetched; a tab cannot make a
+ * client's workerStory carry megabytes.
+ */
+export const MAX_STORY_ENTRIES_PER_WORKER = 1_000;
+export const MAX_STORY_FIELD_LENGTH = 1_024;
 /** Resources a worker offers or a task asks for (GPU, memory …), and codecs, and priority parts. */
 export const MAX_SMALL_LIST = 64;
 
@@ -109,6 +116,10 @@ const fnDef = shape({ id: str, source: str, name: str });
 const errorData: Check = shape({ name: str, message: str, stack: optional(str), code: optional(str) });
 const resources = recordOf(num, MAX_SMALL_LIST);
 const keys = arrayOf(str);
+const storyField: Check = (v, p) =>
+  typeof v !== "string" || v.length > MAX_STORY_FIELD_LENGTH
+    ? `${p} must be a string of at most ${MAX_STORY_FIELD_LENGTH} characters`
+    : null;
 
 /**
  * A task module's build is a bundle of the module and the packages it imports: hundreds of kB is
@@ -194,6 +205,7 @@ const requestWhat: Check = (v, p) => {
     case "upload":
       return shape({ module: uploadedModule })(v, p);
     case "story":
+    case "worker-story":
       return shape({ key: str })(v, p);
     case "retire":
       return shape({ workers: workerList })(v, p);
@@ -202,7 +214,7 @@ const requestWhat: Check = (v, p) => {
     case "progress":
       return shape({ watch: count, end: optional(bool) })(v, p);
     default:
-      return `${p}.kind must be one of "who-has", "locate", "scatter", "workers", "upload", "story", "retire", "progress-watch", "progress"`;
+      return `${p}.kind must be one of "who-has", "locate", "scatter", "workers", "upload", "story", "worker-story", "retire", "progress-watch", "progress"`;
   }
 };
 
@@ -325,6 +337,14 @@ const SCHEMAS: { [K in Message["op"]]: Check } = {
     digest: optional(digest),
   }),
   "task-started": shape({ key: str }),
+  "story-request": shape({ id: count, key: str }),
+  "story-entries": shape({
+    id: count,
+    entries: arrayOf(
+      shape({ start: storyField, finish: storyField, stimulus: storyField, time: num, note: optional(storyField) }),
+      MAX_STORY_ENTRIES_PER_WORKER,
+    ),
+  }),
   "retire-me": shape({ reason: str }),
   "rtc-signal": shape({ to: optional(str), from: optional(str), data: rtcSignal }),
   "task-erred": shape({ key: str, error: errorData }),

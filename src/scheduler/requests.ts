@@ -1,11 +1,11 @@
 // What clients ask the scheduler and get an answer to (Request → Reply): who holds keys and where
-// to fetch them, where to scatter data (with the grants for it), the workers, a key's story,
-// progress watches, retirements. Queries read the state; uploading a module and retiring workers
+// to fetch them, where to scatter data (with the grants for it), the workers, a key's story (the
+// scheduler's, or its workers'), progress watches, retirements. Queries read the state; uploading a module and retiring workers
 // are events, handed back to the shell.
 
 import type { Comm } from "../comm/comm.js";
 import { errorToData, ProtocolError } from "../errors.js";
-import type { Message, Request, RetireResult, UpdateData } from "../protocol/messages.js";
+import type { Message, Request, RetireResult, UpdateData, WorkerStoryEntry } from "../protocol/messages.js";
 import type { SchedulerEvent } from "./events.js";
 import { type DataGrants, grantedScatter, locate, placeScatter } from "./grants.js";
 import { ProgressWatches } from "./progress.js";
@@ -25,6 +25,8 @@ export class Requests {
     private readonly grants: DataGrants,
     private readonly event: (e: SchedulerEvent) => void,
     private readonly retireWorkers: (workers: string[]) => Promise<RetireResult>,
+    /** What each worker recorded of a key (worker-stories.ts): asked of the workers, so answered later. */
+    private readonly workerStory: (clientId: string, key: string) => Promise<WorkerStoryEntry[]>,
   ) {
     this.progress = new ProgressWatches(state.tasks);
   }
@@ -83,6 +85,12 @@ export class Requests {
         case "progress":
           value = this.progress.counts(comm, what.watch, what.end === true);
           break;
+        case "worker-story":
+          this.workerStory(clientId, what.key).then(
+            (entries) => trySend(comm, { op: "reply", id: m.id, value: entries }),
+            (err: unknown) => trySend(comm, { op: "reply", id: m.id, error: errorToData(err) }),
+          );
+          return;
         case "retire":
           void this.retireWorkers(what.workers).then((result) =>
             trySend(comm, { op: "reply", id: m.id, value: result }),

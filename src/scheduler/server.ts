@@ -13,13 +13,12 @@ import { type Adaptive, adaptProcesses } from "./adaptive.js";
 import type { Logger } from "../log.js";
 import { defaultRuntime } from "../runtime.js";
 import { ReceiveBuffers } from "../util/receive-buffers.js";
-import { unrefTimer } from "../util/timers.js";
 import type {
   ClientToScheduler,
   Handlers,
   Hello,
   RetireResult,
-  RtcSignalMessage,
+  WorkerStoryEntry,
   WorkerToScheduler,
 } from "../protocol/messages.js";
 import { HandshakeGate, hostOf, LogThrottle } from "../comm/gate.js";
@@ -33,15 +32,14 @@ import { randomId } from "../util/ids.js";
 import type { SchedulerOptions } from "./options.js";
 import { SchedulerState, type Instruction } from "./state.js";
 import { Telemetry } from "./telemetry.js";
+import { WorkerStories } from "./worker-stories.js";
+import { ShellTimers } from "./shell-timers.js";
+import { passSignal } from "./signalling.js";
 import type { InvariantError } from "./validate.js";
 
 export type { SchedulerOptions } from "./options.js";
 
-/** Milliseconds between looks for tasks past their timeout and steal-requests left unanswered (timeouts.ts). */
-export const TIMEOUT_CHECK_MS = 1_000;
-
-/** Milliseconds between work-stealing rounds (Dask's work-stealing-interval). */
-export const STEAL_INTERVAL_MS = 100;
+export { STEAL_INTERVAL_MS, TIMEOUT_CHECK_MS } from "./shell-timers.js";
 
 export const DEFAULT_WORKER_TTL_MS = 300_000;
 
@@ -71,13 +69,8 @@ export class Scheduler {
   private closing = false;
   private nextTicket = 0;
   private readonly retirements = new Map<number, (result: RetireResult) => void>();
-  private ttlTimer: ReturnType<typeof setInterval> | undefined;
-  private stealTimer: ReturnType<typeof setInterval> | undefined;
-  private timeoutTimer: ReturnType<typeof setInterval> | undefined;
-  private noWorkerTimer: ReturnType<typeof setTimeout> | undefined;
-  /** When noWorkerTimer fires, and how many tasks were in no-worker when last looked at. */
-  private noWorkerAt = 0;
-  private unrunnableSeen = 0;
+  /** The TTL, timeouts, stealing and no-worker timers, each firing an event (shell-timers.ts). */
+  private readonly timers: ShellTimers;
   /** Adapting worker processes that asked for it (started when the first one joins). */
   private adaptive: Adaptive | null = null;
   /** Each member's credential and each worker's data secret, and the tickets made with them (grants.ts). */
@@ -86,6 +79,8 @@ export class Scheduler {
   private readonly challenges: Challenges;
   /** Clients' requests: queries, scatters, progress watches (requests.ts). */
   private readonly requests: Requests;
+  /** Workers' stories of a key that clients asked for, being gathered (worker-stories.ts). */
+  private readonly stories = new WorkerStories();
 
   /** What the dashboard shows (telemetry.ts): task events kept only while a dashboard watches. */
   readonly telemetry: Telemetry;
@@ -125,6 +120,7 @@ export class Scheduler {
       this.invalid = err;
     });
     this.telemetry = new Telemetry(this.state);
+    this.timers = new ShellTimers(this.state, (e) => this.event(e));
     this.grants = new DataGrants(
       options.token !== undefined || options.workerToken !== undefined || options.tabToken !== undefined,
       options.ticketTtlMs,
@@ -143,6 +139,7 @@ export class Scheduler {
       this.grants,
       (e) => this.event(e),
       (workers) => this.retireWorkers(workers),
+      (client, key) => this.askStories(client, key),
     );
     this.admissions = new Admissions(options, this.state, this.grants, (role) => ++this.nextIds[role], this.log);
   }
@@ -160,15 +157,7 @@ export class Scheduler {
       (comm) => void s.accept(comm),
       s.options.transport,
     );
-    s.ttlTimer = unrefTimer(setInterval(() => s.event({ op: "check-ttl", ttlMs: ttl }), Math.min(ttl / 4, 5_000)));
-    s.timeoutTimer = unrefTimer(setInterval(() => s.event({ op: "check-timeouts" }), TIMEOUT_CHECK_MS));
-    if (options.workStealing !== false) {
-      s.stealTimer = unrefTimer(
-        setInterval(() => {
-          if (s.state.workers.size >= 2) s.event({ op: "balance" });
-        }, STEAL_INTERVAL_MS),
-      );
-    }
+    s.timers.start(ttl, options.workStealing !== false);
     return s;
   }
 
@@ -245,12 +234,10 @@ export class Scheduler {
     if (this.closing) return;
     this.closing = true;
     await this.adaptive?.stop();
-    clearInterval(this.ttlTimer);
-    clearInterval(this.stealTimer);
-    clearInterval(this.timeoutTimer);
-    clearTimeout(this.noWorkerTimer);
+    this.timers.stop();
     await this.listener?.close();
     await Promise.all(this.extraListeners.map((l) => l.close()));
+    this.stories.close();
     for (const comm of this.workers.values()) {
       trySend(comm, { op: "close-worker", reason: "scheduler closing" });
       comm.close("scheduler closing");
@@ -352,31 +339,30 @@ export class Scheduler {
       },
       "rtc-signal": (m) => {
         this.event({ op: "heard-from", worker });
-        this.passSignal(comm, w.address, m);
+        passSignal(this.state, this.workers, comm, w.address, m);
+      },
+      "story-entries": (m) => {
+        this.event({ op: "heard-from", worker });
+        this.stories.answered(worker, m);
       },
       reply: () => this.event({ op: "heard-from", worker }),
     };
     comm.setHandler((msg) => dispatch(handlers, msg));
     void comm.closed.then((info) => {
       this.workers.delete(id);
+      this.stories.left(id);
       this.grants.forget(id, w.address);
       this.challenges.left(w.address);
       this.event({ op: "worker-removed", worker: id, reason: info.reason, graceful: info.graceful });
     });
   }
 
-  /**
-   * WebRTC signalling from the worker at `from` to the worker at `m.to`, passed on as it is. The
-   * scheduler answers "refused" for a peer that is gone or cannot do WebRTC, so the sender falls
-   * back to another link at once rather than after a timeout.
-   */
-  private passSignal(sender: Comm, from: string, m: RtcSignalMessage): void {
-    const target = m.to === undefined ? undefined : this.state.workerAt(m.to);
-    const comm = target && this.workers.get(target.id);
-    if (comm && target.webrtc) return comm.send({ op: "rtc-signal", from, data: m.data });
-    if (m.data.kind === "refused" || m.data.kind === "bye") return;
-    const reason = !target ? `no worker at ${String(m.to)}` : `${target.name} cannot make WebRTC links`;
-    sender.send({ op: "rtc-signal", from: m.to, data: { pc: m.data.pc, kind: "refused", reason } });
+  /** Asks every connected worker for its story of `key` (worker-stories.ts gathers the answers). */
+  private askStories(client: string, key: string): Promise<WorkerStoryEntry[]> {
+    const names = new Map([...this.workers.keys()].map((id) => [id, this.state.workers.get(id)?.name ?? id]));
+    return this.stories.ask(client, key, names, (worker, id) =>
+      trySend(this.workers.get(worker)!, { op: "story-request", id, key }),
+    );
   }
 
   /** Hands one event to the state (at the time now) and delivers what it decided. */
@@ -388,27 +374,7 @@ export class Scheduler {
       if (n.throttled) this.claimsLog.warn(n.text);
       else this.log[n.level](n.text);
     }
-    const waiting = this.state.unrunnable.size;
-    if (waiting > 0 && waiting !== this.unrunnableSeen && !this.closing) this.armNoWorkerTimer();
-    this.unrunnableSeen = waiting;
-  }
-
-  /** Wakes when the first noWorkerTimeout of a task in no-worker runs out (tasks without one wait). */
-  private armNoWorkerTimer(): void {
-    const at = this.state.nextNoWorkerDeadline();
-    if (at === undefined || (this.noWorkerTimer !== undefined && at >= this.noWorkerAt)) return;
-    clearTimeout(this.noWorkerTimer);
-    this.noWorkerAt = at;
-    this.noWorkerTimer = setTimeout(
-      () => {
-        this.noWorkerTimer = undefined;
-        this.unrunnableSeen = -1;
-        this.event({ op: "no-worker-timeout" });
-      },
-      Math.max(0, at - performance.now()) + 1,
-    );
-    // The clients waiting for these tasks keep the process alive, not the scheduler.
-    unrefTimer(this.noWorkerTimer);
+    this.timers.afterEvent(this.closing);
   }
 
   /** Adapts the worker processes that joined with adaptive bounds (processes.ts decides; this sends). */

@@ -37,8 +37,8 @@ export class Story {
 
   record(key: string, start: string, finish: string, stimulus: string, time: number, note?: string): void {
     const i = this.next;
-    if (note === undefined) this.notes.delete(i);
-    else this.notes.set(i, note);
+    if (note !== undefined) this.notes.set(i, note);
+    else if (this.notes.size > 0) this.notes.delete(i); // most rings never hold a note: no lookup then
     this.keys[i] = key;
     this.starts[i] = start;
     this.finishes[i] = finish;

@@ -7,36 +7,9 @@
 import type { TaskState, TaskStateName, WorkerRecord } from "./model.js";
 import { canRun, trustAllows } from "./placement.js";
 import type { SchedulerData } from "./core.js";
+import { InvariantError, MAX_PROBLEMS } from "../util/invariant.js";
 
-/**
- * The scheduler's state broke its invariants: a scheduler bug. `problems` lists each one with the
- * task keys and worker names involved. Internal (never sent to clients): it is thrown only with
- * `validate` on, and a Scheduler logs it and rejects close() with it (server.ts).
- */
-export class InvariantError extends Error {
-  override readonly name = "InvariantError";
-  readonly code = "INVARIANT";
-  constructor(
-    /** What was being handled (the event's stimulus), e.g. "task-finished-12". */
-    readonly event: string,
-    readonly problems: readonly string[],
-  ) {
-    super(`scheduler state is inconsistent after ${event}: ${problems.length} problem(s)\n  ${problems.join("\n  ")}`);
-  }
-}
-
-/**
- * With `validate: "sampled"`, records (tasks and workers) checked per event on average: a state up
- * to this size is checked after every event, a bigger one every ⌈records / this⌉ events. A check
- * costs about 1 µs per record; checking a 1,000-task state after every event made the 100,000-task
- * soak test (test/resilience/soak.test.ts) run past its 5-minute timeout. Most bugs leave lasting
- * damage (a stuck task, a count that drifted), which a later check still finds; the property tests
- * and the pure-state tests use `validate: true`, every event.
- */
-export const VALIDATE_RECORDS_PER_EVENT = 100;
-
-/** Problems listed at most per check (a broken invariant usually breaks it for many tasks at once). */
-export const MAX_PROBLEMS = 50;
+export { InvariantError, MAX_PROBLEMS, VALIDATE_RECORDS_PER_EVENT } from "../util/invariant.js";
 
 /** States in which a task is computed or being computed, and so holds on to its inputs. */
 const ACTIVE: ReadonlySet<TaskStateName> = new Set(["waiting", "no-worker", "processing", "verifying"]);
@@ -263,18 +236,8 @@ function checkSteals(s: SchedulerData, bad: (text: string) => void): void {
   }
 }
 
-/**
- * Whether schedulers validate when their options do not say: off, except where a platform entry
- * point turns it on for a test run (node/platform/platform.ts reads MESHWORK_VALIDATE=1, which the test
- * runner sets). This is the default runtime's setting; a runtime of its own says its own
- * (createRuntime({ validate }), src/runtime.ts), and a scheduler's `validate` option wins over both.
- */
-let byDefault: boolean | "sampled" = false;
-
-export function validateByDefault(): boolean | "sampled" {
-  return byDefault;
-}
-
-export function setValidateByDefault(mode: boolean | "sampled"): void {
-  byDefault = mode;
-}
+// Whether schedulers and workers validate when their options do not say: the default runtime's
+// setting (src/runtime.ts; MESHWORK_VALIDATE=1 in a test run), kept in util/invariant.ts and shared
+// with workers. A runtime of its own says its own (createRuntime({ validate })), and a member's
+// `validate` option wins over both.
+export { setValidateByDefault, validateByDefault } from "../util/invariant.js";

@@ -44,6 +44,11 @@ export class Heap<T> {
     return top;
   }
 
+  /** Every item, in no particular order (dead ones included): for checking, not for taking. */
+  entries(): readonly T[] {
+    return this.items;
+  }
+
   clear(): void {
     this.items = [];
   }

@@ -85,4 +85,9 @@ export type WorkerEvent =
 export type WorkerInstruction =
   | { kind: "send"; msg: WorkerToScheduler }
   /** Ask the data server at `from` for `keys`. */
-  | { kind: "fetch"; from: string; keys: string[] };
+  | { kind: "fetch"; from: string; keys: string[] }
+  /**
+   * The worker paused (its results passed PAUSE_FRACTION of its memory limit: it starts no task) or
+   * resumed: tell the scheduler at once (a heartbeat), so that it sends tasks elsewhere, or here again.
+   */
+  | { kind: "paused"; paused: boolean };

@@ -59,6 +59,12 @@ export interface WorkerOptions {
    * reader (a worker that agrees on the digest and then lies to its fetchers). Never set it otherwise.
    */
   lieForTests?: boolean | "serve" | undefined;
+  /**
+   * Check the worker's state after every event (worker/validate.ts; "sampled": less often once it
+   * is big) and log a broken invariant, which close() then rejects with. Not for production.
+   * Default: off, "sampled" in a test run (MESHWORK_VALIDATE=1, as for schedulers).
+   */
+  validate?: boolean | "sampled" | undefined;
   /** The platform's pieces (transports, logger, buffer policy …). Default: the realm's (defaultRuntime()). */
   runtime?: Runtime | undefined;
 }

@@ -9,7 +9,6 @@ import { greet } from "../comm/handshake.js";
 import { dispatch } from "../comm/dispatch.js";
 import { connect, listen, type Listener } from "../comm/registry.js";
 import { RtcLink } from "../comm/rtc-link.js";
-import { useSchedulerCredentials } from "../io/store.js";
 import type { Logger } from "../log.js";
 import type { Handlers, SchedulerToWorker } from "../protocol/messages.js";
 import { randomId } from "../util/ids.js";
@@ -21,6 +20,8 @@ import type { WorkerEvent, WorkerInstruction } from "./events.js";
 import { WorkerState } from "./state.js";
 import { TaskLoop } from "./task-loop.js";
 import type { WorkerOptions } from "./options.js";
+import type { InvariantError } from "../util/invariant.js";
+import { MAX_STORY_ENTRIES_PER_WORKER } from "../protocol/validate.js";
 import { SPILL_FRACTION } from "./spill.js";
 
 /** One of a worker's open connections, as its status page shows it. */
@@ -55,8 +56,9 @@ export class Worker {
   private closing = false;
   private resolveClosed!: (reason: string) => void;
   private drainScheduled = false;
-  /** The paused state the scheduler last heard. */
-  private reportedPaused = false;
+  /** With `validate` on: the first broken invariant of the state, which close() rejects with. */
+  private invalid: InvariantError | undefined = undefined;
+  private shuttingDown: Promise<void> | undefined = undefined;
   /** Events of this turn not yet handled: handled together at the turn's drain, or before the state is read. */
   private inbox: WorkerEvent[] = [];
   /** Instructions not yet carried out. */
@@ -82,6 +84,13 @@ export class Worker {
       limit: options.memoryLimit ?? 0,
       spill: options.spill,
       log: runtime.logger,
+      validate: options.validate ?? runtime.validate,
+      // As the scheduler does: logged once, the worker carries on, and close() rejects with it.
+      onInvalid: (err) => {
+        if (this.invalid) return;
+        this.log.error(`${this.name}: ${err.message}`);
+        this.invalid = err;
+      },
     });
     // Buffers prepared for incoming frames are memory too: lend them only what results leave free.
     const limit = options.memoryLimit ?? 0;
@@ -119,6 +128,7 @@ export class Worker {
         digest: options.digest,
         lie: options.lieForTests === true,
         log: this.log,
+        context: { stores: runtime.stores, logger: runtime.logger },
       },
     );
   }
@@ -202,17 +212,27 @@ export class Worker {
   async retire(reason = "retiring", timeoutMs = 10_000): Promise<void> {
     if (this.closing) return;
     if (!this.scheduler.isClosed) this.scheduler.send({ op: "retire-me", reason });
-    const timer = setTimeout(
-      () => void this.close(`${reason} (retirement took longer than ${timeoutMs} ms)`),
-      timeoutMs,
-    );
+    const timer = setTimeout(() => this.shutDown(`${reason} (retirement took longer than ${timeoutMs} ms)`), timeoutMs);
     await this.closed;
     clearTimeout(timer);
   }
 
-  /** Leaves the scheduler (saying goodbye), stops serving data and closes every connection. */
+  /**
+   * Leaves the scheduler (saying goodbye), stops serving data and closes every connection. With
+   * `validate` on, rejects (once closed) with the first InvariantError its state raised.
+   */
   async close(reason = "worker closing"): Promise<void> {
-    if (this.closing) return;
+    await this.shutDown(reason);
+    if (this.invalid) throw this.invalid;
+  }
+
+  /** Closes (once; later calls wait for the first); never rejects: the worker's own ways out use it. */
+  private shutDown(reason: string): Promise<void> {
+    this.shuttingDown ??= this.closeEverything(reason);
+    return this.shuttingDown;
+  }
+
+  private async closeEverything(reason: string): Promise<void> {
     this.closing = true;
     clearInterval(this.heartbeat);
     this.scheduler.close(reason);
@@ -247,7 +267,7 @@ export class Worker {
     this.id = w.id;
     this.data.setCredentials(w.dataToken, w.dataSecret, w.clock);
     // Tasks that read the scheduler's /data/ (a tab's chunks above all) present this worker's token.
-    useSchedulerCredentials(this.options.dataOrigin ?? this.options.scheduler, this.options.token);
+    this.runtime.stores.useSchedulerCredentials(this.options.dataOrigin ?? this.options.scheduler, this.options.token);
     if (w.rtc) this.data.rtc?.configure(w.rtc);
     this.scheduler = comm;
     comm.name = `${this.name}→scheduler`;
@@ -264,7 +284,7 @@ export class Worker {
       "load-module": (m) => this.code.loadModule(m.module),
       "close-worker": (m) => {
         this.log.info(`${this.name}: the scheduler asks it to close (${m.reason})`);
-        void this.close(m.reason);
+        this.shutDown(m.reason);
       },
       "acquire-replicas": (m) => {
         this.data.learn(m.keys);
@@ -282,6 +302,14 @@ export class Worker {
         else
           this.log.warn(`${this.name}: the scheduler asked for ${m.n} more threads, and this worker cannot start any`);
       },
+      "story-request": (m) => {
+        // Its most recent entries (the schema's cap), without the key: the scheduler knows what it asked.
+        const entries = this.current()
+          .storyOf(m.key)
+          .slice(-MAX_STORY_ENTRIES_PER_WORKER)
+          .map(({ key: _, ...entry }) => entry);
+        comm.send({ op: "story-entries", id: m.id, entries });
+      },
       reply: () => {},
     };
     comm.setHandler((msg) => {
@@ -294,7 +322,7 @@ export class Worker {
         this.log[info.graceful ? "info" : "warn"](
           `${this.name}: lost the scheduler at ${this.options.scheduler} (${info.reason}); closing`,
         );
-      void this.close(`scheduler connection closed: ${info.reason}`);
+      this.shutDown(`scheduler connection closed: ${info.reason}`);
     });
     this.log.info(`${this.name}: joined the scheduler at ${this.options.scheduler} as ${w.id}`);
     this.heartbeat = setInterval(() => this.sendHeartbeat(), this.options.heartbeatMs ?? 1000);
@@ -302,7 +330,6 @@ export class Worker {
 
   private sendHeartbeat(): void {
     const st = this.current();
-    this.reportedPaused = st.paused;
     if (this.scheduler.isClosed) return;
     const links = this.links()
       .filter((l) => l.direction === "out")
@@ -343,6 +370,7 @@ export class Worker {
       if (event) events.push(event);
     }
     let out: WorkerInstruction[];
+    this.state.now = Date.now();
     try {
       out = this.state.handle(events);
     } catch (err) {
@@ -372,15 +400,16 @@ export class Worker {
 
   private drain(): void {
     this.handleNow();
-    // Pausing or resuming is told at once, so the scheduler sends tasks elsewhere or here again.
-    if (this.state.paused !== this.reportedPaused && this.scheduler) this.sendHeartbeat();
     const out = this.outbox;
     this.outbox = [];
     for (const ins of out) {
       if (ins.kind === "send") {
         if (!this.scheduler.isClosed) this.scheduler.send(ins.msg);
-      } else {
+      } else if (ins.kind === "fetch") {
         void this.data.fetch(ins.from, ins.keys);
+      } else if (this.scheduler) {
+        // Pausing or resuming is told at once (a heartbeat), so the scheduler sends tasks elsewhere or here again.
+        this.sendHeartbeat();
       }
     }
     this.loop.pump();

@@ -1,90 +1,136 @@
 // The worker as a pure state machine: what it was asked to compute, what data it holds (memory.ts),
-// which dependencies it is fetching from which peer. Events in, instructions out: the shell
-// (server.ts) turns what the scheduler, peers, clients and its own task loop say into WorkerEvents,
-// feeds them to `handle`, and carries out the instructions it returns; it executes tasks, talks to
-// peers and the scheduler. The transitions below are private: nothing else moves a task.
+// which dependencies it is fetching from which peer (fetches.ts). Events in, instructions out: the
+// shell (server.ts) turns what the scheduler, peers, clients and its own task loop say into
+// WorkerEvents, feeds them to `handle`, and carries out the instructions it returns; it executes
+// tasks, talks to peers and the scheduler. The transitions below are private: nothing else moves a
+// task. Each is recorded in a bounded story (`storyOf(key)`), and with `validate` on the whole
+// state is checked after every event (validate.ts).
 
 import type { ErrorData } from "../errors.js";
 import { comparePriority } from "../graph/priority.js";
-import type { ComputeTask, DepLocation, WorkerToScheduler } from "../protocol/messages.js";
+import type { ComputeTask, WorkerToScheduler } from "../protocol/messages.js";
 import type { Serialized } from "../protocol/refs.js";
+import { Story, type StoryEntry } from "../scheduler/story.js";
 import { Heap } from "../util/heap.js";
+import { dueForCheck, InvariantError, validateByDefault } from "../util/invariant.js";
 import { WorkerTask, type WorkerEvent, type WorkerInstruction } from "./events.js";
+import { Fetches } from "./fetches.js";
 import { type MemoryOptions, WorkerMemory } from "./memory.js";
+import { findWorkerProblems, type WorkerStateView } from "./validate.js";
 
 export type { MemoryOptions } from "./memory.js";
-
+export { FETCH_BATCH_BYTES } from "./fetches.js";
 export { WorkerTask, type WorkerEvent, type WorkerInstruction, type WorkerTaskState } from "./events.js";
 
 /**
- * Bytes asked of one peer in one request, at most (one bigger key goes alone). Replies stay well
- * below the transports' packet limit, and the first inputs arrive while later ones are still
- * being sent. Dask's transfer-message-bytes-limit is 50 MB.
+ * Transitions a worker keeps for storyOf() by default: the recent past of a few thousand tasks
+ * (each takes four to six), in five small arrays (scheduler/story.ts): ~1 MB at most.
  */
-export const FETCH_BATCH_BYTES = 64 * 1024 * 1024;
+export const WORKER_STORY_CAPACITY = 20_000;
 
-interface Fetch {
-  /** Bytes of the value, as the scheduler reported it. */
-  nbytes: number;
-  /** Holders not tried yet, in the scheduler's order. */
-  candidates: string[];
-  /** The holder asked now, if a request is in flight. */
-  from: string | null;
-  /** Times a holder said this worker's ticket had expired (see ticketsExpired). */
-  renewals?: number;
+export interface WorkerStateOptions extends MemoryOptions {
+  /** Tasks it runs at once, at most (the task loop runs one). Default 1. */
+  threads?: number;
+  /** Transitions kept for storyOf(); 0 keeps none (storyOf answers []). Default WORKER_STORY_CAPACITY. */
+  storyCapacity?: number;
+  /**
+   * Check the whole state after every event (validate.ts) and raise InvariantError naming the event
+   * and the keys involved. `"sampled"`: after every event while the state is small, every
+   * ⌈records / VALIDATE_RECORDS_PER_EVENT⌉ events past that. Not for production. Default: the
+   * realm's (off; "sampled" in a test run, MESHWORK_VALIDATE=1, as for schedulers).
+   */
+  validate?: boolean | "sampled";
+  /** What to do with a broken invariant; default: throw it (handle's caller sees it). The Worker logs it. */
+  onInvalid?: (err: InvariantError) => void;
 }
-
-/**
- * Fresh tickets asked for one fetch before it counts as failed there: a clock so far off that each
- * fresh ticket is refused as expired would otherwise ask forever.
- */
-const MAX_TICKET_RENEWALS = 3;
 
 export class WorkerState {
   private readonly memory_: WorkerMemory;
   private readonly tasks_ = new Map<string, WorkerTask>();
   private readonly ready = new Heap<WorkerTask>((a, b) => comparePriority(a.priority, b.priority) < 0);
-  private readonly fetches = new Map<string, Fetch>();
-  /** Tasks waiting for each dependency key. */
-  private readonly waitingFor = new Map<string, Set<WorkerTask>>();
-  /** Fetches to start, per holder: batches of keys of at most FETCH_BATCH_BYTES. */
-  private readonly pendingFetch = new Map<string, { keys: string[]; bytes: number }[]>();
-  /** Keys the scheduler asked this worker to hold copies of (acquire-replicas), still being fetched. */
-  private readonly replicaWanted = new Set<string>();
+  private readonly fetches: Fetches;
   private out: WorkerInstruction[] = [];
   private tasksDone_ = 0;
+  /** Whether the scheduler was told this worker is paused (the last "paused" instruction). */
+  private pausedTold = false;
+  /** The event being handled, for the story. */
+  private stimulus = "";
+  private readonly story: Story | null;
+  private readonly threads: number;
+  private readonly memoryLimit: number;
+  /** WorkerStateOptions.validate. */
+  readonly validate: boolean | "sampled";
+  private unchecked = 0;
+  private readonly onInvalid: (err: InvariantError) => void;
+  /** The shell's clock (ms since the epoch on this machine), set before events: story entries carry it. */
+  now = 0;
 
   constructor(
     readonly selfAddress: string,
-    memoryOptions: MemoryOptions = { limit: 0 },
+    options: WorkerStateOptions = { limit: 0 },
   ) {
-    this.memory_ = new WorkerMemory(memoryOptions);
+    this.memory_ = new WorkerMemory(options);
+    this.fetches = new Fetches(selfAddress, {
+      holds: (key) => this.memory_.holds(key),
+      size: (key) => this.memory_.sizes.get(key),
+      store: (key, value, nbytes) => this.memory_.store(key, value, nbytes),
+      arrivedFor: (task, key) => {
+        task.missing?.delete(key);
+        if (!task.missing?.size && task.state === "waiting") this.makeReady(task);
+      },
+      drop: (task, key) => this.forgetTask(task, `its input ${key} is missing`),
+      send: (msg) => this.send(msg),
+      record: (key, from, to, note) => this.record(key, from, to, note),
+    });
+    const capacity = options.storyCapacity ?? WORKER_STORY_CAPACITY;
+    this.story = capacity > 0 ? new Story(capacity) : null;
+    this.threads = options.threads ?? 1;
+    this.memoryLimit = options.limit;
+    this.validate = options.validate ?? validateByDefault();
+    this.onInvalid =
+      options.onInvalid ??
+      ((err) => {
+        throw err;
+      });
   }
 
   /**
    * Applies `events` (one, or several in order) and returns the instructions they cause: messages
-   * to the scheduler, then fetches, one request per peer for all of them (at most
-   * FETCH_BATCH_BYTES each). The shell hands it a turn's events at once so that fetches to one
-   * peer are batched.
+   * to the scheduler (and "paused" when pausing changed), then fetches, one request per peer for
+   * all of them (at most FETCH_BATCH_BYTES each). The shell hands it a turn's events at once so
+   * that fetches to one peer are batched.
    */
   handle(events: WorkerEvent | readonly WorkerEvent[]): WorkerInstruction[] {
     if (!Array.isArray(events)) this.apply(events as WorkerEvent);
     else for (const ev of events as readonly WorkerEvent[]) this.apply(ev);
-    for (const [from, batches] of this.pendingFetch)
-      for (const b of batches) this.out.push({ kind: "fetch", from, keys: b.keys });
-    this.pendingFetch.clear();
+    // Pausing follows the bytes held, which events change (and reading spilled results back, between events).
+    if (this.memory_.paused !== this.pausedTold) {
+      this.pausedTold = this.memory_.paused;
+      this.out.push({ kind: "paused", paused: this.pausedTold });
+    }
+    this.fetches.takeRequests(this.out);
     const out = this.out;
     this.out = [];
     return out;
   }
 
   private apply(ev: WorkerEvent): void {
+    this.stimulus = ev.stimulus;
+    this.carryOut(ev);
+    if (this.validate && dueForCheck(this.validate, ++this.unchecked, this.records)) {
+      this.unchecked = 0;
+      const problems = findWorkerProblems(this.view());
+      if (problems.length > 0) this.onInvalid(new InvariantError(ev.stimulus, problems, `worker ${this.selfAddress}`));
+    }
+  }
+
+  private carryOut(ev: WorkerEvent): void {
     switch (ev.op) {
       case "compute-task":
         this.computeTask(ev.task, ev.stimulus);
         break;
       case "acquire-replicas":
-        this.acquireReplicas(ev.keys);
+        this.fetches.acquire(ev.keys);
         break;
       case "free-keys":
         this.freeKeys(ev.keys);
@@ -93,16 +139,18 @@ export class WorkerState {
         this.stealRequest(ev.keys);
         break;
       case "data-arrived":
-        this.dataArrived(ev.from, ev.values, ev.missing);
+        this.fetches.arrived(ev.from, ev.values, ev.missing);
         break;
       case "fetch-failed":
-        this.fetchFailed(ev.from, ev.keys);
+        this.fetches.failed(ev.from, ev.keys);
         break;
       case "bad-data":
         this.send({ op: "bad-data", key: ev.key, from: ev.from });
         break;
       case "data-put":
+        this.record(ev.key, this.holds(ev.key) ? "memory" : "released", "memory", "scattered here");
         this.memory_.store(ev.key, ev.value, ev.nbytes);
+        this.fetches.heldHere(ev.key);
         break;
       case "task-started":
         this.taskStarted(ev.task);
@@ -114,10 +162,10 @@ export class WorkerState {
         this.taskErred(ev.task, ev.error);
         break;
       case "tickets-expired":
-        this.ticketsExpired(ev.from, ev.keys);
+        this.fetches.ticketsExpired(ev.from, ev.keys);
         break;
       case "tickets-renewed":
-        this.ticketsRenewed(ev.keys);
+        this.fetches.ticketsRenewed(ev.keys);
         break;
       default:
         throw new Error(`unknown worker event ${(ev as { op: string }).op}`);
@@ -129,11 +177,13 @@ export class WorkerState {
    * runs tasks back to back in slices); what it runs comes back as task-done or task-erred.
    */
   nextReady(): WorkerTask | undefined {
+    if (this.memory_.paused) return undefined; // a paused worker starts nothing new
     for (;;) {
       const task = this.ready.pop();
       if (!task) return undefined;
       if (task.state !== "ready") continue; // cancelled while queued
       task.state = "executing";
+      this.story?.record(task.key, "ready", "executing", "task-loop", this.now);
       return task;
     }
   }
@@ -193,9 +243,14 @@ export class WorkerState {
     return this.tasksDone_;
   }
 
-  /** Tasks ready to run, not counting cancelled ones still in the heap. */
+  /** Tasks ready to run (the heap's size: tasks stolen or freed while queued count until popped). */
   get readyCount(): number {
     return this.ready.size;
+  }
+
+  /** What happened to `key` here, oldest first (as far as the story still holds): its transitions and their stimuli. */
+  storyOf(key: string): StoryEntry[] {
+    return this.story?.of(key) ?? [];
   }
 
   // ------------------------------------------------------------ events
@@ -204,11 +259,11 @@ export class WorkerState {
     const existing = this.tasks_.get(msg.key);
     if (existing) {
       // Freed while running and now asked for again: keep the running execution's result.
-      if (existing.state === "cancelled") existing.state = "executing";
+      if (existing.state === "cancelled") this.move(existing, "executing");
       return;
     }
     // A result to be verified is computed afresh: a copy held here may be one fetched from anyone.
-    if (msg.digest && this.holds(msg.key)) this.memory_.drop(msg.key);
+    if (msg.digest && this.holds(msg.key)) this.drop(msg.key, "to compute it afresh");
     if (this.holds(msg.key)) {
       // Already holds the result (e.g. recomputation asked of a worker that has a replica).
       this.send({ op: "task-finished", key: msg.key, nbytes: this.sizes.get(msg.key) ?? 0, duration: 0, held: true });
@@ -217,45 +272,13 @@ export class WorkerState {
     const task = new WorkerTask(msg.key, msg.fn, msg.args, msg.deps, msg.priority, stimulus);
     if (msg.digest) task.digest = true;
     this.tasks_.set(msg.key, task);
+    this.record(msg.key, "released", "waiting");
     for (const dep of msg.deps) {
       if (this.holds(dep.key)) continue;
-      (task.missing ??= new Set()).add(dep.key);
-      let waiting = this.waitingFor.get(dep.key);
-      if (!waiting) this.waitingFor.set(dep.key, (waiting = new Set()));
-      waiting.add(task);
-      const f = this.fetches.get(dep.key);
-      if (!f) {
-        this.fetches.set(dep.key, {
-          nbytes: dep.nbytes,
-          candidates: dep.who.filter((w) => w !== this.selfAddress),
-          from: null,
-        });
-        this.startFetch(dep.key);
-      } else if (f.from === null && f.candidates.length === 0) {
-        f.candidates = dep.who.filter((w) => w !== this.selfAddress);
-        this.startFetch(dep.key);
-      }
+      this.fetches.need(task, dep);
       if (task.state === "done") return; // dropped: a dependency has no holder; fetch nothing more for it
     }
     if (!task.missing || task.missing.size === 0) this.makeReady(task);
-  }
-
-  private acquireReplicas(deps: DepLocation[]): void {
-    for (const dep of deps) {
-      if (this.holds(dep.key)) {
-        this.send({ op: "add-keys", keys: [{ key: dep.key, nbytes: this.sizes.get(dep.key) ?? dep.nbytes }] });
-        continue;
-      }
-      this.replicaWanted.add(dep.key);
-      const f = this.fetches.get(dep.key);
-      if (f && (f.from !== null || f.candidates.length > 0)) continue; // already on its way for a task
-      this.fetches.set(dep.key, {
-        nbytes: dep.nbytes,
-        candidates: dep.who.filter((w) => w !== this.selfAddress),
-        from: null,
-      });
-      this.startFetch(dep.key);
-    }
   }
 
   private stealRequest(keys: string[]): void {
@@ -264,7 +287,7 @@ export class WorkerState {
     for (const key of keys) {
       const task = this.tasks_.get(key);
       if (task && (task.state === "waiting" || task.state === "ready")) {
-        this.forgetTask(task); // a ready one stays in the heap marked done, and is skipped there
+        this.forgetTask(task, "stolen"); // a ready one stays in the heap marked done, and is skipped there
         stolen.push(key);
       } else kept.push(key);
     }
@@ -279,46 +302,16 @@ export class WorkerState {
 
   private freeKeys(keys: string[]): void {
     for (const key of keys) {
-      this.replicaWanted.delete(key);
-      this.memory_.drop(key);
+      this.drop(key, "freed");
+      this.fetches.freed(key);
       const task = this.tasks_.get(key);
       if (!task) continue;
       if (task.state === "executing") {
-        task.state = "cancelled"; // it cannot be interrupted; its result will be discarded
-      } else {
-        this.forgetTask(task);
+        this.move(task, "cancelled"); // it cannot be interrupted; its result will be discarded
+      } else if (task.state !== "cancelled") {
+        // (A cancelled one freed again stays cancelled: forgotten, its result would be reported when it ends.)
+        this.forgetTask(task, "freed");
       }
-    }
-  }
-
-  private dataArrived(from: string, values: Map<string, { value: unknown; nbytes: number }>, missing: string[]): void {
-    const added: { key: string; nbytes: number }[] = [];
-    for (const [key, { value, nbytes }] of values) {
-      const f = this.fetches.get(key);
-      if (!f || f.from !== from) continue;
-      this.fetches.delete(key);
-      const waiting = this.waitingFor.get(key);
-      this.waitingFor.delete(key);
-      const asked = this.replicaWanted.delete(key);
-      if (!asked && (!waiting || waiting.size === 0)) continue; // nobody here needs it any more
-      this.memory_.store(key, value, nbytes);
-      added.push({ key, nbytes });
-      for (const task of waiting ?? []) {
-        task.missing?.delete(key);
-        if (!task.missing?.size && task.state === "waiting") this.makeReady(task);
-      }
-    }
-    if (added.length > 0) this.send({ op: "add-keys", keys: added });
-    for (const key of missing) this.fetchFailed(from, [key]);
-  }
-
-  private fetchFailed(from: string, keys: string[]): void {
-    for (const key of keys) {
-      const f = this.fetches.get(key);
-      if (!f || f.from !== from) continue;
-      f.from = null;
-      if (f.candidates.length > 0) this.startFetch(key);
-      else this.giveUp(key, from);
     }
   }
 
@@ -331,10 +324,11 @@ export class WorkerState {
     digest: string | undefined,
   ): void {
     const cancelled = task.state === "cancelled";
-    this.forgetTask(task);
+    this.forgetTask(task, cancelled ? "done, after it was freed" : undefined, cancelled ? "released" : "memory");
     if (cancelled) return;
     this.tasksDone_++;
     this.memory_.store(task.key, value, nbytes);
+    this.fetches.heldHere(task.key);
     const msg: WorkerToScheduler = { op: "task-finished", key: task.key, nbytes, duration, value: inline };
     if (digest !== undefined) msg.digest = digest;
     this.send(msg);
@@ -342,88 +336,61 @@ export class WorkerState {
 
   private taskErred(task: WorkerTask, error: ErrorData): void {
     const cancelled = task.state === "cancelled";
-    this.forgetTask(task);
+    this.forgetTask(task, `${error.name}: ${error.message.slice(0, 200)}`, cancelled ? "released" : "erred");
     if (!cancelled) this.send({ op: "task-erred", key: task.key, error });
-  }
-
-  /**
-   * `from` refused this worker's tickets for `keys` as expired (the fetch waited long, in a queue):
-   * ask the scheduler for fresh ones (renew-tickets); the fetches wait for them (ticketsRenewed).
-   */
-  private ticketsExpired(from: string, keys: string[]): void {
-    const renew: string[] = [];
-    for (const key of keys) {
-      const f = this.fetches.get(key);
-      if (!f || f.from !== from) continue;
-      f.renewals = (f.renewals ?? 0) + 1;
-      if (f.renewals > MAX_TICKET_RENEWALS) {
-        this.fetchFailed(from, [key]);
-        continue;
-      }
-      f.from = null;
-      f.candidates = []; // the other holders' tickets are as old: wait for fresh ones
-      renew.push(key);
-    }
-    if (renew.length > 0) this.send({ op: "renew-tickets", keys: renew });
-  }
-
-  /** Fresh tickets came (the data plane keeps them): fetch again, from the holders the scheduler names now. */
-  private ticketsRenewed(locations: DepLocation[]): void {
-    for (const loc of locations) {
-      const f = this.fetches.get(loc.key);
-      if (!f || f.from !== null || f.candidates.length > 0) continue; // started again meanwhile (another task's compute-task)
-      f.candidates = loc.who.filter((w) => w !== this.selfAddress);
-      if (f.candidates.length > 0) this.startFetch(loc.key);
-      else this.giveUp(loc.key, this.selfAddress); // no holder the scheduler will vouch for: as for a key nobody has
-    }
   }
 
   // ------------------------------------------------------------ transitions
 
-  /** No holder of `key` could provide it: tell the scheduler (it recomputes or reassigns), drop the tasks. */
-  private giveUp(key: string, lastTried: string): void {
-    this.fetches.delete(key);
-    if (this.replicaWanted.delete(key)) this.send({ op: "acquire-failed", keys: [key] });
-    const waiting = this.waitingFor.get(key);
-    this.waitingFor.delete(key);
-    for (const task of waiting ?? []) {
-      this.send({ op: "missing-data", key: task.key, dep: key, from: lastTried });
-      this.forgetTask(task);
-    }
-  }
-
   private makeReady(task: WorkerTask): void {
-    task.state = "ready";
+    this.move(task, "ready");
     this.ready.push(task);
   }
 
-  private forgetTask(task: WorkerTask): void {
+  /** The task leaves this worker's tasks: to `to` in its story ("released" unless it ended otherwise). */
+  private forgetTask(task: WorkerTask, note?: string, to = "released"): void {
+    this.record(task.key, task.state, to, note);
     task.state = "done";
     if (this.tasks_.get(task.key) === task) this.tasks_.delete(task.key);
-    for (const depKey of task.missing ?? []) {
-      const waiting = this.waitingFor.get(depKey);
-      waiting?.delete(task);
-      if (waiting && waiting.size === 0) this.waitingFor.delete(depKey);
-    }
-    task.missing = null;
+    this.fetches.taskGone(task);
   }
 
-  private startFetch(key: string): void {
-    const f = this.fetches.get(key)!;
-    const from = f.candidates.shift();
-    // No other holder: the scheduler believes this worker has it, and it does not. Say so by name.
-    if (from === undefined) return this.giveUp(key, this.selfAddress);
-    f.from = from;
-    let batches = this.pendingFetch.get(from);
-    if (!batches) this.pendingFetch.set(from, (batches = []));
-    const last = batches[batches.length - 1];
-    if (last && last.bytes + f.nbytes <= FETCH_BATCH_BYTES) {
-      last.keys.push(key);
-      last.bytes += f.nbytes;
-    } else batches.push({ keys: [key], bytes: f.nbytes });
+  private move(task: WorkerTask, to: "ready" | "executing" | "cancelled"): void {
+    this.record(task.key, task.state, to);
+    task.state = to;
+  }
+
+  private drop(key: string, why: string): void {
+    if (!this.holds(key)) return;
+    this.record(key, "memory", "released", why);
+    this.memory_.drop(key);
+  }
+
+  private record(key: string, from: string, to: string, note?: string): void {
+    this.story?.record(key, from, to, this.stimulus, this.now, note);
   }
 
   private send(msg: WorkerToScheduler): void {
     this.out.push({ kind: "send", msg });
+  }
+
+  // ------------------------------------------------------------ validation
+
+  /** Tasks, results and fetches: what a check walks (validate: "sampled" checks less often past 100). */
+  private get records(): number {
+    return this.tasks_.size + this.memory_.sizes.size + this.fetches.size;
+  }
+
+  private view(): WorkerStateView {
+    return {
+      tasks: this.tasks_,
+      ready: this.ready.entries(),
+      fetches: this.fetches.byKey,
+      waitingFor: this.fetches.waitingFor,
+      replicaWanted: this.fetches.replicaWanted,
+      memory: this.memory_,
+      memoryLimit: this.memoryLimit,
+      threads: this.threads,
+    };
   }
 }

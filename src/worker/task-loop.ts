@@ -8,6 +8,7 @@ import type { TaskRef, Serialized } from "../protocol/refs.js";
 import { deserialize, measure, serialize } from "../protocol/serialize.js";
 import { digestOf } from "../protocol/digest.js";
 import { exposeBuffers } from "../util/buffer-pool.js";
+import type { TaskContext } from "../task-context.js";
 import type { DigestMaker } from "../util/sha256.js";
 import type { CodeCache, TaskFunction } from "./code.js";
 import type { WorkerEvent, WorkerTask } from "./events.js";
@@ -53,6 +54,8 @@ export interface TaskLoopOptions {
   lie: boolean;
   /** Where the loop logs: its worker's runtime's logger. */
   log: Logger;
+  /** What builtins get as `this` (task-context.ts): the worker's runtime's stores and logger. */
+  context: TaskContext;
 }
 
 export class TaskLoop {
@@ -143,7 +146,8 @@ export class TaskLoop {
       // A user's function may keep what it is given or returns: that storage is never reused.
       const ours = task.fn.kind === "builtin";
       if (!ours) exposeBuffers(args);
-      result = fn(...(args as unknown[]));
+      // Builtins get the worker's context as `this`; a user's function its arguments only.
+      result = ours ? fn.call(this.options.context, ...(args as unknown[])) : fn(...(args as unknown[]));
       if (!ours) exposeBuffers(result);
     } catch (err) {
       this.fail(task, err);

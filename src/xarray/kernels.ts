@@ -5,6 +5,7 @@
 // One pass over each block, as flox's "map-reduce" does for xarray.
 
 import { registerBuiltin, type BuiltinFn } from "../graph/builtins.js";
+import { storesOf, type TaskContext } from "../task-context.js";
 import { ArgumentError } from "../errors.js";
 import { promote, type DType } from "../array/dtype.js";
 import { runProgram, simpleProgram, type BinaryOp, type Expr } from "../array/kernels/expr.js";
@@ -343,14 +344,28 @@ registerBuiltin(XK.groupChunk, groupChunk as BuiltinFn);
 registerBuiltin(XK.groupCombine, groupCombine as BuiltinFn);
 registerBuiltin(XK.groupFinalize, groupFinalize as BuiltinFn);
 registerBuiltin(XK.groupBinary, groupBinary as BuiltinFn);
-// Loaded on a worker's first use, with the io code under it (a tab's bundle keeps io apart).
-registerBuiltin(XK.groupChunkZarr, (async (spec: GroupChunkSpec, read: never) =>
-  (await import("./zarr-group.js")).readZarrGroups(spec, read)) as BuiltinFn);
-registerBuiltin(XK.groupBinaryZarr, (async (spec: GroupBinarySpec, read: never, other: NDArray) =>
-  (await import("./zarr-group.js")).readZarrGroupBinary(spec, read, other)) as BuiltinFn);
-registerBuiltin(XK.groupBinaryZarrProgram, (async (
+// Loaded on a worker's first use, with the io code under it (a tab's bundle keeps io apart); they
+// read through the running worker's stores (`this`: the task's context, task-context.ts).
+registerBuiltin(XK.groupChunkZarr, async function (this: TaskContext | undefined, spec: GroupChunkSpec, read: never) {
+  const stores = storesOf(this);
+  return (await import("./zarr-group.js")).readZarrGroups(spec, read, stores);
+} as unknown as BuiltinFn);
+registerBuiltin(XK.groupBinaryZarr, async function (
+  this: TaskContext | undefined,
+  spec: GroupBinarySpec,
+  read: never,
+  other: NDArray,
+) {
+  const stores = storesOf(this);
+  return (await import("./zarr-group.js")).readZarrGroupBinary(spec, read, other, stores);
+} as unknown as BuiltinFn);
+registerBuiltin(XK.groupBinaryZarrProgram, async function (
+  this: TaskContext | undefined,
   spec: GroupBinarySpec,
   read: never,
   other: NDArray,
   program: never,
-) => (await import("./zarr-group.js")).readZarrGroupBinaryProgram(spec, read, other, program)) as BuiltinFn);
+) {
+  const stores = storesOf(this);
+  return (await import("./zarr-group.js")).readZarrGroupBinaryProgram(spec, read, other, program, stores);
+} as unknown as BuiltinFn);

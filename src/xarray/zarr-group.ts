@@ -10,6 +10,7 @@ import { allocateUninitialized, NDArray, sizeOf } from "../array/ndarray.js";
 import { eachCombinedRow, rowsCombinedFast, type RowsCombined } from "../io/zarr-combine.js";
 import { rowSumsFast, countPath } from "../io/zarr-reduce.js";
 import { readZarrBlock, type ZarrReadSpec } from "../io/zarr-chunks.js";
+import { realmStores, type Stores } from "../io/store.js";
 import { dropBuffers, holdBuffers } from "../util/buffer-pool.js";
 import { groupBinary, groupChunk, type GroupBinarySpec, type GroupChunkSpec, type GroupPartial } from "./kernels.js";
 
@@ -18,11 +19,15 @@ import { groupBinary, groupChunk, type GroupBinarySpec, type GroupChunkSpec, typ
  * bit the same partial (each total is the same adds in row order from 0, a skipped NaN adding
  * nothing). Where the fast path does not apply, the block is read and folded as unfused.
  */
-export async function readZarrGroups(spec: GroupChunkSpec, read: ZarrReadSpec): Promise<GroupPartial> {
+export async function readZarrGroups(
+  spec: GroupChunkSpec,
+  read: ZarrReadSpec,
+  stores: Stores = realmStores,
+): Promise<GroupPartial> {
   const groups = [...new Set(spec.codes)].sort((a, b) => a - b);
   const slot = new Map(groups.map((g, i) => [g, i]));
   const bins = spec.codes.map((c) => slot.get(c)!);
-  const fast = await rowSumsFast(read, { bins, nbins: groups.length, skipNaN: spec.skipna });
+  const fast = await rowSumsFast(read, { bins, nbins: groups.length, skipNaN: spec.skipna }, stores);
   countPath(fast !== null);
   if (fast) {
     // A group whose positions all took the same number of values carries that number only.
@@ -30,7 +35,7 @@ export async function readZarrGroups(spec: GroupChunkSpec, read: ZarrReadSpec): 
       ? { groups, inner: fast.rowElems, n: fast.counts, v: fast.sums }
       : { groups, inner: fast.rowElems, n: null, rows: fast.binRows, v: fast.sums };
   }
-  const block = await readZarrBlock(read);
+  const block = await readZarrBlock(read, stores);
   // The block was this task's alone: its storage goes back to the pool as the worker's would.
   holdBuffers(block);
   try {
@@ -45,11 +50,16 @@ export async function readZarrGroups(spec: GroupChunkSpec, read: ZarrReadSpec): 
  * where the other array has the block's type and a whole row for each group (no broadcasting): the
  * same values (IEEE arithmetic in that type). Otherwise the block is read and combined as unfused.
  */
-export async function readZarrGroupBinary(spec: GroupBinarySpec, read: ZarrReadSpec, other: NDArray): Promise<NDArray> {
+export async function readZarrGroupBinary(
+  spec: GroupBinarySpec,
+  read: ZarrReadSpec,
+  other: NDArray,
+  stores: Stores = realmStores,
+): Promise<NDArray> {
   const c = combinedRows(spec, read, other);
-  const fast = c ? await rowsCombinedFast(read, c) : null;
+  const fast = c ? await rowsCombinedFast(read, c, stores) : null;
   countPath(fast !== null);
-  return fast ?? groupBinaryUnfused(spec, read, other);
+  return fast ?? groupBinaryUnfused(spec, read, other, stores);
 }
 
 /**
@@ -62,6 +72,7 @@ export async function readZarrGroupBinaryProgram(
   read: ZarrReadSpec,
   other: NDArray,
   program: Program,
+  stores: Stores = realmStores,
 ): Promise<NDArray | SumCount> {
   const c = combinedRows(spec, read, other);
   if (c) {
@@ -75,19 +86,24 @@ export async function readZarrGroupBinaryProgram(
     const counts = reduce?.count
       ? new NDArray("float64", [rows, ...outRow], allocateUninitialized("float64", rows * perRow))
       : null;
-    const done = await eachCombinedRow(read, c, (r, values) => {
-      const x = new NDArray(read.dtype, [1, ...rowShape], values);
-      if (counts) {
-        const { s, n } = runCounted(program, [x]);
-        out.data.set(s.data as Float64Array, r * perRow);
-        counts.data.set(n.data as Float64Array, r * perRow);
-      } else if (reduce) out.data.set(runProgram(program, [x]).data as Float64Array, r * perRow);
-      else runProgram(program, [x], new NDArray(dtype, [1, ...outRow], out.data, undefined, r * perRow));
-    });
+    const done = await eachCombinedRow(
+      read,
+      c,
+      (r, values) => {
+        const x = new NDArray(read.dtype, [1, ...rowShape], values);
+        if (counts) {
+          const { s, n } = runCounted(program, [x]);
+          out.data.set(s.data as Float64Array, r * perRow);
+          counts.data.set(n.data as Float64Array, r * perRow);
+        } else if (reduce) out.data.set(runProgram(program, [x]).data as Float64Array, r * perRow);
+        else runProgram(program, [x], new NDArray(dtype, [1, ...outRow], out.data, undefined, r * perRow));
+      },
+      stores,
+    );
     countPath(done);
     if (done) return counts ? { s: out, n: counts } : out;
   } else countPath(false);
-  const block = await groupBinaryUnfused(spec, read, other);
+  const block = await groupBinaryUnfused(spec, read, other, stores);
   holdBuffers(block);
   try {
     return program.reduce?.count ? runCounted(program, [block]) : runProgram(program, [block]);
@@ -115,8 +131,13 @@ function combinedRows(spec: GroupBinarySpec, read: ZarrReadSpec, other: NDArray)
   return { op, other: other.contiguous().toTypedArray() as Float32Array | Float64Array, rows: spec.rows };
 }
 
-async function groupBinaryUnfused(spec: GroupBinarySpec, read: ZarrReadSpec, other: NDArray): Promise<NDArray> {
-  const block = await readZarrBlock(read);
+async function groupBinaryUnfused(
+  spec: GroupBinarySpec,
+  read: ZarrReadSpec,
+  other: NDArray,
+  stores: Stores,
+): Promise<NDArray> {
+  const block = await readZarrBlock(read, stores);
   holdBuffers(block);
   try {
     return groupBinary(spec, block, other);

@@ -6,12 +6,22 @@
 import { SchedulerState, serialize, type Instruction, type TaskMsg } from "../../src/internal.js";
 import type { SchedulerEvent } from "../../src/scheduler/events.js";
 import { FN } from "../helpers/scheduler.js";
+import { GROUP_BOUNDS, pick, type ShellAction, shellStep } from "./driver-shell.js";
 
 export type Action =
   | {
       op: "submit";
       client: number;
-      tasks: { deps: number[]; want: boolean; verify: 0 | 1 | 2; gpu: boolean; retries: number; private: boolean }[];
+      tasks: {
+        deps: number[];
+        want: boolean;
+        verify: 0 | 1 | 2;
+        gpu: boolean;
+        retries: number;
+        private: boolean;
+        /** Its function from the i-th uploaded module (if any), else a shipped one. */
+        module: number | null;
+      }[];
       unknownDep: boolean;
     }
   | { op: "finish"; pick: number; nbytes: number; addKeys: boolean }
@@ -21,17 +31,27 @@ export type Action =
   | { op: "cancel"; client: number; pick: number }
   | { op: "add-client" }
   | { op: "remove-client"; client: number }
-  | { op: "add-worker"; trusted: boolean; liar: boolean; gpu: boolean; nthreads: number; host: number }
+  | {
+      op: "add-worker";
+      trusted: boolean;
+      liar: boolean;
+      gpu: boolean;
+      nthreads: number;
+      host: number;
+      /** A tab (kind "browser"): no task of a Node-only module. */
+      tab: boolean;
+      /** A thread of the i-th adaptive worker process (`meshwork worker --adapt`), or a fixed worker. */
+      group: number | null;
+    }
   | { op: "remove-worker"; pick: number; graceful: boolean }
   | { op: "retire"; pick: number }
-  | { op: "pause"; pick: number; paused: boolean }
+  | ShellAction
   | { op: "balance" }
   | { op: "answer-steal"; pick: number }
   | { op: "answer-copies"; pick: number; fail: boolean }
   | { op: "close-told" }
   | { op: "missing"; pick: number }
   | { op: "scatter"; client: number; worker: number; nbytes: number }
-  | { op: "time"; ms: number }
   | { op: "bad-data"; pick: number; reader: number };
 
 interface WorkerModel {
@@ -55,9 +75,15 @@ export class Driver {
   readonly s: SchedulerState;
   readonly workers = new Map<string, WorkerModel>();
   readonly news = new Map<string, Map<string, ClientNews>>();
+  /** Hashes of the modules uploaded so far. */
+  readonly modules: string[] = [];
+  /** Workers the state let go for their silence (worker-expired), whose connections the shell closes. */
+  readonly expired: string[] = [];
+  /** The adaptive loop's count of checks in a row that called for fewer workers (adaptDecision's hysteresis). */
+  lowChecks = 0;
   private clientCount = 0;
   private workerCount = 0;
-  private taskCount = 0;
+  taskCount = 0;
   readonly log: string[] = [];
   private pending: Instruction[] = [];
 
@@ -65,7 +91,7 @@ export class Driver {
     this.s = new SchedulerState({ validate: true, allowedFailures: 2 });
     this.s.now = 1_000;
     this.addClient();
-    this.addWorker(true, false, false, 1, 0);
+    this.addWorker(true, false, false, 1, 0, false, null);
   }
 
   addClient(): void {
@@ -75,7 +101,15 @@ export class Driver {
     this.deliver();
   }
 
-  addWorker(trusted: boolean, liar: boolean, gpu: boolean, nthreads: number, host: number): string {
+  addWorker(
+    trusted: boolean,
+    liar: boolean,
+    gpu: boolean,
+    nthreads: number,
+    host: number,
+    tab: boolean,
+    group: number | null,
+  ): string {
     const id = `w${this.workerCount++}`;
     this.workers.set(id, {
       id,
@@ -92,11 +126,12 @@ export class Driver {
       worker: id,
       hello: {
         address: `addr-${id}`,
-        kind: "thread",
+        kind: tab ? "browser" : "thread",
         nthreads,
         memoryLimit: 0,
         resources: gpu ? { gpu: 1 } : {},
         name: id,
+        group: group === null ? undefined : { id: `g${group}`, adapt: GROUP_BOUNDS },
       },
       trusted,
       host: `host-${host}`,
@@ -162,7 +197,7 @@ export class Driver {
         return this.deliver();
       }
       case "add-worker":
-        this.addWorker(a.trusted, a.liar, a.gpu, a.nthreads, a.host);
+        this.addWorker(a.trusted, a.liar, a.gpu, a.nthreads, a.host, a.tab, a.group);
         return;
       case "remove-worker": {
         const w = pick([...this.workers.keys()], a.pick);
@@ -173,12 +208,6 @@ export class Driver {
         const w = pick([...this.workers.keys()], a.pick);
         if (!w) return;
         this.feed({ op: "retire-workers", workers: [w], ticket: this.taskCount });
-        return this.deliver();
-      }
-      case "pause": {
-        const w = pick([...this.workers.keys()], a.pick);
-        if (!w) return;
-        this.feed({ op: "heartbeat", worker: w, memory: 0, executing: 0, spilled: 0, paused: a.paused, ready: 0 });
         return this.deliver();
       }
       case "balance":
@@ -240,12 +269,8 @@ export class Driver {
         });
         return this.deliver();
       }
-      case "time":
-        s.now += a.ms;
-        this.feed({ op: "check-timeouts" });
-        this.deliver();
-        this.feed({ op: "no-worker-timeout" });
-        return this.deliver();
+      default:
+        return shellStep(this, a);
     }
   }
 
@@ -261,7 +286,10 @@ export class Driver {
       if (a.unknownDep && tasks.length === 0) deps.push("never-submitted");
       tasks.push({
         key,
-        fn: { kind: "source", id: FN.id },
+        fn:
+          t.module !== null && this.modules.length > 0
+            ? { kind: "module", module: this.modules[t.module % this.modules.length]!, name: "f" }
+            : { kind: "source", id: FN.id },
         args: serialize([key]).payload,
         deps,
         priority: [0, 0, this.taskCount],
@@ -323,15 +351,20 @@ export class Driver {
     this.deliver();
   }
 
+  /** Counts a situation reached (in `seen`, beside the instructions). */
+  note(kind: string): void {
+    seen.set(kind, (seen.get(kind) ?? 0) + 1);
+  }
+
   /** Applies the instructions of the last event to the models of workers and clients. */
-  private deliver(): void {
+  deliver(): void {
     const out = this.pending;
     this.pending = [];
     for (const ins of out) this.apply(ins);
   }
 
   /** Hands one event to the state, keeping its instructions for deliver(). */
-  private feed(e: SchedulerEvent): void {
+  feed(e: SchedulerEvent): void {
     this.pending.push(...this.s.handle(e));
   }
 
@@ -346,6 +379,7 @@ export class Driver {
     }
     if (ins.to === "scheduler") {
       if (ins.msg.op === "worker-banned") this.workers.delete(ins.msg.worker); // the state removed it already
+      if (ins.msg.op === "worker-expired") this.expired.push(ins.msg.worker); // the shell closes its connection
       return;
     }
     const w = this.workers.get(ins.id);
@@ -390,8 +424,8 @@ export class Driver {
       this.feed({ op: "heartbeat", worker: w, memory: 0, executing: 0, spilled: 0, paused: false, ready: 0 });
     this.deliver();
     // Two: a task marked verify: 2 needs a second worker's opinion.
-    this.addWorker(true, false, true, 4, 98);
-    this.addWorker(true, false, true, 4, 99);
+    this.addWorker(true, false, true, 4, 98, false, null);
+    this.addWorker(true, false, true, 4, 99, false, null);
     for (let round = 0; round < maxRounds; round++) {
       let moved = false;
       for (const w of [...this.workers.values()]) {
@@ -440,8 +474,4 @@ export function bytesOf(key: string): number {
   let h = 0;
   for (let i = 0; i < key.length; i++) h = (h * 31 + key.charCodeAt(i)) | 0;
   return 8 + (Math.abs(h) % 100);
-}
-
-function pick<T>(list: readonly T[], i: number): T | undefined {
-  return list.length === 0 ? undefined : list[i % list.length];
 }

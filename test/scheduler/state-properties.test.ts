@@ -1,6 +1,7 @@
 // Property tests: random sequences of events (submits, finishes, errors, cancels, releases, clients
 // and workers joining, dying, retiring and pausing, steals, copies, scatters, untrusted and lying
-// workers, timeouts) drive a SchedulerState that validates itself after every event; then the
+// workers, tabs, modules uploaded, heartbeats with data links, timeouts, the worker TTL, adaptive
+// scaling of the cluster and of worker processes) drive a SchedulerState that validates itself after every event; then the
 // cluster is left to finish, and every key a client still wants must have settled, and the client
 // must have been told so. Bounded for CI by a fixed seed and run count; for a longer hunt:
 //   MESHWORK_PROPERTY_RUNS=5000 MESHWORK_PROPERTY_SEED=random node scripts/test.mjs state-properties
@@ -40,6 +41,7 @@ const action: fc.Arbitrary<Action> = fc.oneof(
           gpu: fc.constantFrom(false, false, false, true),
           retries: fc.constantFrom(0, 0, 1),
           private: fc.constantFrom(false, false, false, true),
+          module: fc.constantFrom(null, null, null, 0, 1),
         }),
         { minLength: 1, maxLength: 6 },
       ),
@@ -70,6 +72,8 @@ const action: fc.Arbitrary<Action> = fc.oneof(
       gpu: fc.boolean(),
       nthreads: fc.integer({ min: 1, max: 3 }),
       host: fc.nat({ max: 3 }),
+      tab: fc.constantFrom(false, false, true),
+      group: fc.constantFrom(null, null, 0, 1),
     }),
   },
   {
@@ -77,7 +81,18 @@ const action: fc.Arbitrary<Action> = fc.oneof(
     arbitrary: fc.record({ op: fc.constant("remove-worker" as const), pick: index, graceful: fc.boolean() }),
   },
   { weight: 2, arbitrary: fc.record({ op: fc.constant("retire" as const), pick: index }) },
-  { weight: 2, arbitrary: fc.record({ op: fc.constant("pause" as const), pick: index, paused: fc.boolean() }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      op: fc.constant("heartbeat" as const),
+      pick: index,
+      paused: fc.boolean(),
+      links: fc.nat({ max: 3 }),
+      bytes: fc.nat({ max: 1_000_000 }),
+    }),
+  },
+  { weight: 1, arbitrary: fc.record({ op: fc.constant("upload" as const), nodeOnly: fc.boolean() }) },
+  { weight: 2, arbitrary: fc.record({ op: fc.constant("adapt" as const) }) },
   { weight: 2, arbitrary: fc.record({ op: fc.constant("balance" as const) }) },
   { weight: 2, arbitrary: fc.record({ op: fc.constant("answer-steal" as const), pick: index }) },
   {
@@ -144,6 +159,12 @@ test("random sequences of events keep the scheduler's state valid after every ev
     "close-worker",
     "retirement-done",
     "worker-banned",
+    "worker-expired",
+    "load-module",
+    "adapt-up",
+    "adapt-down",
+    "adapt-up-processes",
+    "adapt-down-processes",
   ])
     assert.ok((seen.get(op) ?? 0) > 0, `no ${op} in ${numRuns} runs: ${JSON.stringify([...seen])}`);
 });

@@ -83,6 +83,8 @@ export type RequestWhat =
   | { kind: "workers" }
   | { kind: "upload"; module: ModuleDef }
   | { kind: "story"; key: string }
+  /** What each worker recorded of `key` (its own story: WorkerState.storyOf): answered with WorkerStoryEntry[]. */
+  | { kind: "worker-story"; key: string }
   /** Retire these workers gracefully (ids, names or addresses): their unique results move first. */
   | { kind: "retire"; workers: string[] }
   /** Count the tasks these keys need that are not done yet (scheduler/progress.ts); answered with ProgressCounts and a watch id. */

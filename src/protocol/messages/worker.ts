@@ -5,6 +5,7 @@ import type { ErrorData } from "../../errors.js";
 import type { Serialized } from "../refs.js";
 import type { FnDef, FnRef, ModuleDef, Reply } from "./common.js";
 import type { BadData } from "./data.js";
+import type { StoryEntry } from "../../scheduler/story.js";
 
 // ---- scheduler → worker ----
 
@@ -97,7 +98,15 @@ export interface RtcSignalMessage {
   data: RtcSignal;
 }
 
+/** The scheduler asks a worker what it recorded of `key` (for a client's workerStory); answered by StoryEntries. */
+export interface StoryRequest {
+  op: "story-request";
+  id: number;
+  key: string;
+}
+
 export type SchedulerToWorker =
+  | StoryRequest
   | ComputeTask
   | FreeKeys
   | LoadModule
@@ -206,7 +215,24 @@ export interface LinkReport {
   bytesOut: number;
 }
 
+/**
+ * A worker's answer to a StoryRequest: its transitions of the key, oldest first, without the key
+ * (at most the last MAX_STORY_ENTRIES_PER_WORKER, protocol/validate.ts).
+ */
+export interface StoryEntries {
+  op: "story-entries";
+  id: number;
+  entries: Omit<StoryEntry, "key">[];
+}
+
+/** One transition a worker recorded, as a client gets it: which worker said so. */
+export interface WorkerStoryEntry extends StoryEntry {
+  /** The worker's name. */
+  worker: string;
+}
+
 export type WorkerToScheduler =
+  | StoryEntries
   | TaskFinished
   | TaskStarted
   | TaskErred

@@ -1,0 +1,168 @@
+// The stores are a member's (src/runtime.ts `stores`, io/store.ts): two clusters in one realm, each
+// with its own data credentials or store openers, each read their own data, in planning (the
+// client's stores) and in tasks (the worker's, handed to builtins as the task's context); neither
+// reads the other's, and closing one clears what it registered.
+
+import assert from "node:assert/strict";
+import { pathToFileURL } from "node:url";
+import { test } from "node:test";
+import * as mw from "../../node/array.js";
+import {
+  Client,
+  createRuntime,
+  createStores,
+  defaultRuntime,
+  LocalCluster,
+  Scheduler,
+  Worker,
+  type Runtime,
+} from "../../node/index.js";
+import { openStore, type Store } from "../../src/io/store.js";
+import { fixture } from "../io/fixtures.js";
+
+/** The array `path` of `store`, computed in this thread from the fixture on disk. */
+async function fromDisk(store: string, path: string): Promise<Float64Array | Float32Array | Int32Array> {
+  const x = await mw.fromZarr(fixture(store), { path });
+  return ((await x.compute({ scheduler: "sync" })) as mw.NDArray).toTypedArray() as Float64Array;
+}
+
+test("two LocalClusters in one realm, each serving /data/ with its own token: each reads its own, neither the other's, and closing one forgets its token", {
+  timeout: 60_000,
+}, async () => {
+  const rtA = createRuntime();
+  const rtB = createRuntime();
+  const a = await LocalCluster.start({
+    workers: 1,
+    runtime: rtA,
+    dashboard: false,
+    page: { serveData: fixture("zarr2") },
+  });
+  let bClosed = false;
+  const b = await LocalCluster.start({ workers: 1, runtime: rtB, dashboard: false, page: { serveData: fixture(".") } });
+  const ca = await Client.connect(a.address, { runtime: a.runtime });
+  const cb = await Client.connect(b.address, { runtime: b.runtime });
+  try {
+    assert.equal(a.runtime, rtA);
+    const urlA = `${a.dataUrl}codecs.zarr`;
+    const urlB = `${b.dataUrl}zarr2/codecs.zarr`;
+    const originA = new URL(a.dataUrl!).origin;
+    const originB = new URL(b.dataUrl!).origin;
+    // Each cluster's token is in its runtime's stores only: not the realm's, not the other's.
+    assert.ok(rtA.stores.credentialFor(originA) && rtB.stores.credentialFor(originB));
+    assert.equal(rtA.stores.credentialFor(originB), undefined);
+    assert.equal(rtB.stores.credentialFor(originA), undefined);
+    assert.equal(defaultRuntime().stores.credentialFor(originA), undefined);
+
+    // Each plans through its client's stores and computes on its own workers.
+    const xa = await mw.fromZarr(urlA, { path: "zlib", stores: ca });
+    const xb = await mw.fromZarr(urlB, { path: "zstd", stores: cb });
+    assert.deepEqual(
+      ((await xa.compute({ scheduler: ca })) as mw.NDArray).toTypedArray(),
+      await fromDisk("zarr2/codecs.zarr", "zlib"),
+    );
+    assert.deepEqual(
+      ((await xb.compute({ scheduler: cb })) as mw.NDArray).toTypedArray(),
+      await fromDisk("zarr2/codecs.zarr", "zstd"),
+    );
+
+    // Planning given no stores reads through the realm's, which has neither token.
+    await assert.rejects(mw.fromZarr(urlA, { path: "zlib" }), {
+      name: "StoreError",
+      message: /\/data\/codecs\.zarr\/zlib\/\S+: HTTP 401/,
+    });
+    // A's client does not reach B's /data/ with its token.
+    await assert.rejects(mw.fromZarr(urlB, { path: "zstd", stores: ca }), {
+      name: "StoreError",
+      message: /\/data\/zarr2\/codecs\.zarr\/zstd\/\S+: HTTP 401/,
+    });
+    // A task of A cannot read B's /data/ either: planned through B, computed on A's workers.
+    await assert.rejects(
+      xb.compute({ scheduler: ca }),
+      /StoreError: cannot read http:\/\/127\.0\.0\.1:\d+\/data\/zarr2\/codecs\.zarr\/zstd\/\S+: HTTP 401/,
+    );
+
+    // Closing B forgets B's token; A goes on.
+    await cb.close();
+    await b.close();
+    bClosed = true;
+    assert.equal(rtB.stores.credentialFor(originB), undefined);
+    assert.ok(rtA.stores.credentialFor(originA));
+    assert.deepEqual(
+      ((await xa.compute({ scheduler: ca })) as mw.NDArray).toTypedArray(),
+      await fromDisk("zarr2/codecs.zarr", "zlib"),
+    );
+  } finally {
+    await ca.close();
+    if (!bClosed) {
+      await cb.close();
+      await b.close();
+    }
+    await a.close();
+  }
+  assert.equal(rtA.stores.credentialFor(new URL(a.dataUrl!).origin), undefined);
+});
+
+/**
+ * A member whose runtime's stores open `scheme` as the fixture directory `dir`, keeping the keys
+ * read through them; the realm's stores cannot open that scheme at all.
+ */
+async function memberReading(scheme: string, dir: string) {
+  const read: string[] = [];
+  const stores = createStores();
+  const root = pathToFileURL(fixture(dir)).href;
+  stores.registerScheme(scheme, (url) => {
+    const files = openStore(new URL(url.pathname.slice(1), root).href); // the realm's file:// store, under `dir`
+    return {
+      url: url.href,
+      get: (key, range, into) => (read.push(key), files.get(key, range, into)),
+      set: (key, bytes) => files.set(key, bytes),
+    } satisfies Store;
+  });
+  const runtime: Runtime = createRuntime({ stores });
+  const scheduler = await Scheduler.start({ runtime });
+  // In this thread: the task loop hands its builtins this worker's stores, not the realm's.
+  const worker = await Worker.start({ scheduler: scheduler.address, runtime });
+  const client = await Client.connect(scheduler.address, { runtime });
+  return {
+    read,
+    client,
+    close: async () => {
+      await client.close();
+      await worker.close();
+      await scheduler.close();
+    },
+  };
+}
+
+test("in-process workers of two clusters in one realm: each task reads through its worker's stores (the task's context), not the realm's", {
+  timeout: 30_000,
+}, async () => {
+  const a = await memberReading("mwa:", "zarr2/");
+  const b = await memberReading("mwb:", "zarr3/");
+  try {
+    const xa = await mw.fromZarr("mwa://fixtures/codecs.zarr", { path: "zlib", stores: a.client });
+    assert.deepEqual(
+      ((await xa.compute({ scheduler: a.client })) as mw.NDArray).toTypedArray(),
+      await fromDisk("zarr2/codecs.zarr", "zlib"),
+    );
+    // Planning read the metadata, the tasks on A's worker its four chunks: all through A's stores.
+    assert.deepEqual(a.read.filter((k) => /^zlib\/\d\.\d$/.test(k)).sort(), [
+      "zlib/0.0",
+      "zlib/0.1",
+      "zlib/1.0",
+      "zlib/1.1",
+    ]);
+    assert.equal(b.read.length, 0);
+
+    // The realm cannot open mwa://: planning given no stores says so.
+    await assert.rejects(mw.fromZarr("mwa://fixtures/codecs.zarr", { path: "zlib" }), /cannot open mwa:\/\/ stores/);
+    // B's worker runs A's tasks through B's stores, which cannot open mwa:// either.
+    await assert.rejects(
+      xa.compute({ scheduler: b.client }),
+      /StoreError: this process cannot open mwa:\/\/ stores \(it can open mwb:\/\//,
+    );
+  } finally {
+    await a.close();
+    await b.close();
+  }
+});
