@@ -6,7 +6,8 @@
 import { ArgumentError } from "../errors.js";
 import { computeWith, type ComputeOptions } from "../graph/collection.js";
 import { LayeredGraph, Literal, Task, TaskRef, type GraphNode } from "../graph/task.js";
-import { openStore, storeUrl } from "../io/store.js";
+import { storeUrl } from "../io/store.js";
+import { storesOf, type StoresSource } from "../task-context.js";
 import { fromArrowTable } from "./arrow.js";
 import { columnFrom } from "./column.js";
 import { toDType, type DType } from "./dtypes.js";
@@ -146,6 +147,12 @@ function inferJsType(values: unknown[], name: string): DType {
 export interface WriteOptions extends ComputeOptions {
   /** Remove what the directory held first (default false: files of the same names are replaced). */
   overwrite?: boolean;
+  /**
+   * What `dir` resolves and `overwrite` removes through: a Client, Runtime or LocalCluster (its
+   * runtime's stores) or a Stores; default the realm's. Each file is written where its partition
+   * is, through the running worker's stores.
+   */
+  stores?: StoresSource;
 }
 
 /** Writes one file per partition, `part.<i>.<ext>`, where each partition is; resolves with the rows written. */
@@ -155,9 +162,10 @@ async function write(
   format: "parquet" | "csv",
   options: WriteOptions,
 ): Promise<number> {
-  const { overwrite, ...compute } = options;
-  const url = storeUrl(dir);
-  if (overwrite) await openStore(url).remove?.("");
+  const { overwrite, stores: given, ...compute } = options;
+  const stores = storesOf(given);
+  const url = storeUrl(dir, stores);
+  if (overwrite) await stores.open(url).remove?.("");
   const name = token(`to-${format}`, df.name, url);
   const layer = new Map<string, GraphNode>();
   for (let i = 0; i < df.npartitions; i++)

@@ -3,6 +3,7 @@
 // (and hyparquet, hyparquet-writer, flechette) loads on a process's first dataframe task.
 
 import { registerBuiltin, type BuiltinFn } from "../graph/builtins.js";
+import { storesOf, type TaskContext } from "../task-context.js";
 import "./part.js"; // the wire class, needed to receive a partition at all
 import { registerCountFusers } from "./count-fuse.js";
 
@@ -49,11 +50,22 @@ type Kernels = typeof import("./kernels/index.js");
 let loading: Promise<Kernels> | null = null;
 const load = (): Promise<Kernels> => (loading ??= import("./kernels/index.js"));
 
+/** The builtins that read or write files: their kernels (kernels/index.ts READERS) take the running member's stores first. */
+const READERS = new Set<string>(["parquetRead", "readThen", "csvRead", "write", "parquetCount"]);
+
 for (const [key, name] of Object.entries(DF)) {
-  registerBuiltin(name, (async (...args: never[]) => {
-    const k = await load();
-    return (k.KERNELS[key as keyof typeof DF] as (...a: never[]) => unknown)(...args);
-  }) as BuiltinFn);
+  if (READERS.has(key))
+    // `this` is the task's context (task-context.ts): its stores are taken before the first await.
+    registerBuiltin(name, async function (this: TaskContext | undefined, ...args: never[]) {
+      const stores = storesOf(this);
+      const k = await load();
+      return (k.READERS[key as keyof typeof k.READERS] as (...a: unknown[]) => unknown)(stores, ...args);
+    } as unknown as BuiltinFn);
+  else
+    registerBuiltin(name, (async (...args: never[]) => {
+      const k = await load();
+      return (k.KERNELS[key as keyof typeof k.KERNELS] as (...a: never[]) => unknown)(...args);
+    }) as BuiltinFn);
 }
 
 registerCountFusers(DF);

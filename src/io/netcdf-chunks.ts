@@ -8,7 +8,7 @@ import { NDArray } from "../array/ndarray.js";
 import { toNDArray, type NetcdfInfo, type NetcdfLayout, type NetcdfVariableInfo } from "./netcdf.js";
 import { fromBigEndian, inspectNetcdf3, PREFIX_BYTES, readNetcdf3Rows } from "./netcdf3.js";
 import { closeHdf5, datasetInfo, readHdf5Region, withHdf5 } from "./netcdf4.js";
-import { openStore } from "./store.js";
+import { realmStores, type Stores } from "./store.js";
 
 /** A block of a NetCDF variable: which variable, as planned on the client, and which region. */
 export interface NetcdfReadSpec {
@@ -26,18 +26,18 @@ export interface NetcdfReadSpec {
   stop: number[];
 }
 
-/** Reads one block of a variable, as its dtype. */
-export async function readNetcdfBlock(spec: NetcdfReadSpec): Promise<NDArray> {
+/** Reads one block of a variable, as its dtype, through `stores` (the running member's; default the realm's). */
+export async function readNetcdfBlock(spec: NetcdfReadSpec, stores: Stores = realmStores): Promise<NDArray> {
   const blockShape = spec.stop.map((s, a) => s - spec.start[a]!);
   if (spec.layout.kind === "netcdf3") {
     const nd = spec.shape.length;
     const rows = (v: NetcdfVariableInfo): Promise<Uint8Array> =>
-      readNetcdf3Rows(spec.url, v, spec.start[0] ?? 0, spec.stop[0] ?? 1);
-    const v = await plannedVariable(spec, false);
+      readNetcdf3Rows(spec.url, v, spec.start[0] ?? 0, spec.stop[0] ?? 1, stores);
+    const v = await plannedVariable(spec, false, stores);
     // A header kept from before the file changed may still match the plan: when reading fails,
     // the header is read again, and the file is either what was planned (then the second read's
     // error is the one to report) or said to have changed.
-    const bytes = await rows(v).catch(async () => rows(await plannedVariable(spec, true)));
+    const bytes = await rows(v).catch(async () => rows(await plannedVariable(spec, true, stores)));
     let block = new NDArray(
       v.dataType as DType,
       nd === 0 ? [] : [blockShape[0]!, ...spec.shape.slice(1)],
@@ -64,12 +64,13 @@ export async function readNetcdfBlock(spec: NetcdfReadSpec): Promise<NDArray> {
         return readHdf5Region(h, path, spec.start, spec.stop);
       },
       fresh,
+      stores,
     );
   // This process may hold the file open from before it changed: a first try that fails or finds
   // the variable changed is tried once more with the file opened afresh.
   let values = await read(false).catch((err: unknown) => new Changed(err as Error));
   if (values instanceof Changed) {
-    closeHdf5(spec.url);
+    closeHdf5(spec.url, stores);
     values = await read(true);
   }
   if (values instanceof Changed) throw values.error;
@@ -101,32 +102,33 @@ function changed(spec: NetcdfReadSpec, now: { shape: number[]; dataType: string 
 
 // ---- NetCDF-3 headers, per process ----
 
-/** Headers kept per process (each a few kB): a worker reads many blocks of one file. */
+/** Headers kept per process (each a few kB), by the stores read through and URL: a worker reads many blocks of one file. */
 const HEADERS_MAX = 256;
 const headers = new Map<string, Promise<NetcdfInfo>>();
 
-function header(url: string, fresh: boolean): Promise<NetcdfInfo> {
-  let p = fresh ? undefined : headers.get(url);
+function header(url: string, fresh: boolean, stores: Stores): Promise<NetcdfInfo> {
+  const key = `${stores.id}|${url}`;
+  let p = fresh ? undefined : headers.get(key);
   if (!p) {
     if (headers.size >= HEADERS_MAX) headers.delete(headers.keys().next().value!);
-    const made = readHeader(url);
+    const made = readHeader(url, stores);
     p = made;
-    headers.set(url, made);
+    headers.set(key, made);
     made.catch(() => {
-      if (headers.get(url) === made) headers.delete(url);
+      if (headers.get(key) === made) headers.delete(key);
     });
   }
   return p;
 }
 
-async function readHeader(url: string): Promise<NetcdfInfo> {
+async function readHeader(url: string, stores: Stores): Promise<NetcdfInfo> {
   const cut = url.lastIndexOf("/");
-  const prefix = await openStore(url.slice(0, cut + 1)).get(decodeURIComponent(url.slice(cut + 1)), {
+  const prefix = await stores.open(url.slice(0, cut + 1)).get(decodeURIComponent(url.slice(cut + 1)), {
     offset: 0,
     length: PREFIX_BYTES,
   });
   if (!prefix) throw new StoreError(`no file at ${url}`, url);
-  return inspectNetcdf3(url, prefix);
+  return inspectNetcdf3(url, prefix, stores);
 }
 
 function matches(v: NetcdfVariableInfo | undefined, spec: NetcdfReadSpec): boolean {
@@ -142,9 +144,10 @@ function matches(v: NetcdfVariableInfo | undefined, spec: NetcdfReadSpec): boole
 }
 
 /** The variable as the file's header says (read again once when the kept one differs from the plan, or when `fresh`), checked against the plan. */
-async function plannedVariable(spec: NetcdfReadSpec, fresh: boolean): Promise<NetcdfVariableInfo> {
-  let v = (await header(spec.url, fresh)).variables.find((x) => x.name === spec.variable);
-  if (!fresh && !matches(v, spec)) v = (await header(spec.url, true)).variables.find((x) => x.name === spec.variable);
+async function plannedVariable(spec: NetcdfReadSpec, fresh: boolean, stores: Stores): Promise<NetcdfVariableInfo> {
+  let v = (await header(spec.url, fresh, stores)).variables.find((x) => x.name === spec.variable);
+  if (!fresh && !matches(v, spec))
+    v = (await header(spec.url, true, stores)).variables.find((x) => x.name === spec.variable);
   if (!v || !matches(v, spec)) throw changed(spec, v ? { shape: v.shape, dataType: v.dataType } : null).error;
   return v;
 }

@@ -16,7 +16,8 @@ import { charStrings, fromBigEndian, inspectNetcdf3, PREFIX_BYTES, readNetcdf3Ro
 import { inspectNetcdf4, readHdf5Region, withHdf5 } from "./netcdf4.js";
 import { readArray, wholeChunks } from "./plan.js";
 import { IO } from "./register.js";
-import { fileUrl, openStore } from "./store.js";
+import { fileUrl, realmStores, type Stores } from "./store.js";
+import { storesOf, type StoresSource } from "../task-context.js";
 import { checkOptions } from "./zarr.js";
 
 export interface NetcdfVariableInfo {
@@ -56,23 +57,30 @@ export interface NetcdfInfo {
 
 const HDF5_SIGNATURE = [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a];
 
-/** Reads what a NetCDF file holds (header only; no values). */
-export async function inspectNetcdf(location: string | URL): Promise<NetcdfInfo> {
-  const url = fileUrl(location);
+/**
+ * Reads what a NetCDF file holds (header only; no values), through `stores` (a Client, Runtime,
+ * LocalCluster or Stores: its runtime's stores; default the realm's).
+ */
+export async function inspectNetcdf(
+  location: string | URL,
+  options: { stores?: StoresSource } = {},
+): Promise<NetcdfInfo> {
+  const stores = storesOf(options.stores);
+  const url = fileUrl(location, stores);
   const cut = url.lastIndexOf("/");
   const key = decodeURIComponent(url.slice(cut + 1));
   if (key === "") throw new ArgumentError(`a NetCDF file is a file, not a directory: ${url}`);
-  const prefix = await openStore(url.slice(0, cut + 1)).get(key, { offset: 0, length: PREFIX_BYTES });
+  const prefix = await stores.open(url.slice(0, cut + 1)).get(key, { offset: 0, length: PREFIX_BYTES });
   if (!prefix) throw new StoreError(`no file at ${url}`, url);
   const magic = String.fromCharCode(...prefix.subarray(0, 4));
-  if (magic === "CDF\x01" || magic === "CDF\x02") return inspectNetcdf3(url, prefix);
+  if (magic === "CDF\x01" || magic === "CDF\x02") return inspectNetcdf3(url, prefix, stores);
   if (magic === "CDF\x05")
     throw new FormatError(
       `${url} is a CDF-5 (64-bit data) NetCDF-3 file, which meshwork cannot read yet (it reads the classic and 64-bit offset formats, and NetCDF-4)`,
     );
   // HDF5's superblock is at 0, or after a user block of 512, 1024, 2048 … bytes.
   for (let at = 0; at + 8 <= prefix.length; at = at === 0 ? 512 : at * 2) {
-    if (HDF5_SIGNATURE.every((b, i) => prefix[at + i] === b)) return inspectNetcdf4(url);
+    if (HDF5_SIGNATURE.every((b, i) => prefix[at + i] === b)) return inspectNetcdf4(url, stores);
   }
   if (prefix.length < 4) throw new FormatError(`${url} is not a NetCDF file: it has only ${prefix.length} bytes`);
   const hex = Array.from(prefix.subarray(0, 4), (b) => b.toString(16).padStart(2, "0")).join(" ");
@@ -149,24 +157,33 @@ export function netcdfVariable(
 
 /**
  * A whole variable's values now, on the client (for coordinates): numbers as an NDArray (int64
- * and uint64 as float64), characters as strings (one per row of the last axis), strings as strings.
+ * and uint64 as float64), characters as strings (one per row of the last axis), strings as strings;
+ * read through `stores` (default the realm's).
  */
-export async function readNetcdfVariable(info: NetcdfInfo, name: string): Promise<NDArray | string[]> {
+export async function readNetcdfVariable(
+  info: NetcdfInfo,
+  name: string,
+  stores: Stores = realmStores,
+): Promise<NDArray | string[]> {
   const v = findVariable(info, name);
   const at = where(info, v);
   if (v.layout.kind === "netcdf3") {
-    const bytes = await readNetcdf3Rows(info.url, v, 0, v.shape[0] ?? 1);
+    const bytes = await readNetcdf3Rows(info.url, v, 0, v.shape[0] ?? 1, stores);
     if (v.dataType === "char") return charStrings(bytes, v.shape);
     return new NDArray(v.dataType as DType, v.shape, fromBigEndian(bytes, v.dataType));
   }
   const path = v.layout.path;
-  const values = await withHdf5(info.url, (h) =>
-    readHdf5Region(
-      h,
-      path,
-      v.shape.map(() => 0),
-      v.shape,
-    ),
+  const values = await withHdf5(
+    info.url,
+    (h) =>
+      readHdf5Region(
+        h,
+        path,
+        v.shape.map(() => 0),
+        v.shape,
+      ),
+    false,
+    stores,
   );
   if (v.dataType === "char") {
     const chars = (typeof values === "string" ? [values] : (values as string[])).map((c) => c || "\0");
@@ -205,6 +222,12 @@ export interface FromNetcdfOptions {
   chunks?: ChunksSpec;
   /** Convert to this dtype while reading (needed for types meshwork lacks: int64 → "float64"). */
   dtype?: DType;
+  /**
+   * What to read the header through: a Client, Runtime or LocalCluster (its runtime's stores: the
+   * schemes and data credentials it has) or a Stores. Default: the realm's. The blocks are read
+   * where their tasks run, through the running worker's stores.
+   */
+  stores?: StoresSource;
 }
 
 /**
@@ -212,11 +235,11 @@ export interface FromNetcdfOptions {
  * Only the header is read now; each task reads its own piece where it runs.
  */
 export async function fromNetcdf(location: string | URL, options: FromNetcdfOptions): Promise<ChunkedArray> {
-  checkOptions(options, ["variable", "chunks", "dtype"], "fromNetcdf");
-  const info = await inspectNetcdf(location);
+  checkOptions(options, ["variable", "chunks", "dtype", "stores"], "fromNetcdf");
+  const info = await inspectNetcdf(location, { stores: options.stores });
   if (typeof options.variable !== "string") {
     throw new ArgumentError(`fromNetcdf needs { variable }: one of ${info.variables.map((v) => v.name).join(", ")}`);
   }
-  const { variable, ...rest } = options;
+  const { variable, stores: _, ...rest } = options;
   return netcdfVariable(info, variable, rest);
 }

@@ -4,7 +4,7 @@
 
 import { NetCDFReader } from "netcdfjs";
 import { FormatError, StoreError } from "../errors.js";
-import { openStore, readFile, type ByteRange } from "./store.js";
+import { readFile, realmStores, type ByteRange, type Stores } from "./store.js";
 import type { NetcdfInfo, NetcdfLayout, NetcdfVariableInfo } from "./netcdf.js";
 
 /** The first read of a file: enough for the header of most files (netcdfjs needs it whole). */
@@ -46,7 +46,7 @@ interface ParsedHeader {
 }
 
 /** Parses the header from `prefix`, reading more of the file while the header runs past it. */
-async function parseHeader(url: string, prefix: Uint8Array): Promise<ParsedHeader> {
+async function parseHeader(url: string, prefix: Uint8Array, stores: Stores): Promise<ParsedHeader> {
   let bytes = prefix;
   let want = Math.max(PREFIX_BYTES, prefix.length);
   for (;;) {
@@ -70,16 +70,20 @@ async function parseHeader(url: string, prefix: Uint8Array): Promise<ParsedHeade
           `${url}: its NetCDF-3 header is bigger than ${HEADER_MAX_BYTES / 2 ** 20} MiB; it is corrupt, or not a NetCDF file`,
           { cause: err },
         );
-      const more = await openStore(dirOf(url)).get(baseOf(url), { offset: 0, length: want });
+      const more = await stores.open(dirOf(url)).get(baseOf(url), { offset: 0, length: want });
       if (!more) throw new StoreError(`no file at ${url} (it was there a moment ago)`, url);
       bytes = more;
     }
   }
 }
 
-/** What the header of the NetCDF-3 file at `url` says, given the file's first bytes. */
-export async function inspectNetcdf3(url: string, prefix: Uint8Array): Promise<NetcdfInfo> {
-  const { reader } = await parseHeader(url, prefix);
+/** What the header of the NetCDF-3 file at `url` says, given the file's first bytes (the rest read through `stores`). */
+export async function inspectNetcdf3(
+  url: string,
+  prefix: Uint8Array,
+  stores: Stores = realmStores,
+): Promise<NetcdfInfo> {
+  const { reader } = await parseHeader(url, prefix, stores);
   const header = reader.header;
   const numrecs = header.recordDimension.length;
   const recordName = header.recordDimension.name;
@@ -157,30 +161,32 @@ function attributes(list: RawAttribute[] | undefined): Record<string, unknown> {
 
 /**
  * The values of rows [from, to) along the first axis of a variable (all of it when 0-d), as stored
- * (big-endian), in C order. Reads past the end of the file fail with a StoreError saying it is truncated.
+ * (big-endian), in C order, read through `stores`. Reads past the end of the file fail with a
+ * StoreError saying it is truncated.
  */
 export async function readNetcdf3Rows(
   url: string,
   v: NetcdfVariableInfo,
   from: number,
   to: number,
+  stores: Stores = realmStores,
 ): Promise<Uint8Array> {
   const layout = v.layout;
   if (layout.kind !== "netcdf3") throw new FormatError(`${url}: variable ${v.name} is not laid out as NetCDF-3`);
   const size = elementSize(v.dataType);
-  if (v.shape.length === 0) return readFile(url, { offset: layout.begin, length: size });
+  if (v.shape.length === 0) return readFile(url, { offset: layout.begin, length: size }, stores);
   const rowBytes = v.shape.slice(1).reduce((a, b) => a * b, 1) * size;
   const rows = to - from;
   if (rows <= 0 || rowBytes === 0) return new Uint8Array(0);
   if (layout.recordSize === null || layout.recordSize === rowBytes) {
     const step = layout.recordSize ?? rowBytes;
-    return readFile(url, { offset: layout.begin + from * step, length: rows * rowBytes });
+    return readFile(url, { offset: layout.begin + from * step, length: rows * rowBytes }, stores);
   }
   const step = layout.recordSize;
   const out = new Uint8Array(rows * rowBytes);
   const span = (rows - 1) * step + rowBytes;
   if (span <= Math.max(SPAN_WASTE_MAX * out.length, SPAN_MIN_BYTES)) {
-    const all = await readFile(url, { offset: layout.begin + from * step, length: span });
+    const all = await readFile(url, { offset: layout.begin + from * step, length: span }, stores);
     for (let r = 0; r < rows; r++) out.set(all.subarray(r * step, r * step + rowBytes), r * rowBytes);
     return out;
   }
@@ -189,7 +195,7 @@ export async function readNetcdf3Rows(
     while (next < rows) {
       const r = next++;
       const range: ByteRange = { offset: layout.begin + (from + r) * step, length: rowBytes };
-      out.set(await readFile(url, range), r * rowBytes);
+      out.set(await readFile(url, range, stores), r * rowBytes);
     }
   };
   await Promise.all(Array.from({ length: Math.min(RECORD_READS_IN_FLIGHT, rows) }, worker));

@@ -5,7 +5,7 @@
 // Small reads (HDF5's metadata) go through a bounded page cache; a chunk is one request.
 
 import { StoreError } from "../errors.js";
-import { requestHeaders } from "./store.js";
+import type { Stores } from "./store.js";
 
 /** Metadata reads are served from pages this big, fetched whole (HDF5 reads object headers and B-tree nodes a few hundred bytes at a time). */
 const PAGE_BYTES = 256 * 1024;
@@ -49,9 +49,15 @@ export interface RangeFile {
  * Makes `name` in h5wasm's file system a file whose bytes are read from `url` when HDF5 reads
  * them. Reads the first page now, to learn the size: a server that ignores Range sends the whole
  * file (returned as `whole`), and one that hides Content-Range from this origin (CORS) leaves no
- * way to know it (null: fetch it whole).
+ * way to know it (null: fetch it whole). Requests carry `stores`' credentials for the URL's origin.
  */
-export function createRangeFile(FS: unknown, name: string, url: string): RangeFile | { whole: Uint8Array } | null {
+export function createRangeFile(
+  FS: unknown,
+  name: string,
+  url: string,
+  stores: Stores,
+): RangeFile | { whole: Uint8Array } | null {
+  const get = (url: string, offset: number, length: number) => getRange(url, offset, length, stores);
   const first = get(url, 0, PAGE_BYTES);
   if (first.total === null) return { whole: first.bytes };
   if (Number.isNaN(first.total)) return null;
@@ -127,11 +133,16 @@ export function createRangeFile(FS: unknown, name: string, url: string): RangeFi
 }
 
 /** `length` bytes of `url` from `offset`, synchronously; `total` is the file's size (NaN if not said), null when the server sent the whole file. */
-function get(url: string, offset: number, length: number): { bytes: Uint8Array; total: number | null } {
+function getRange(
+  url: string,
+  offset: number,
+  length: number,
+  stores: Stores,
+): { bytes: Uint8Array; total: number | null } {
   const xhr = new XMLHttpRequest();
   xhr.open("GET", url, false);
   xhr.responseType = "arraybuffer";
-  for (const [name, value] of Object.entries(requestHeaders(new URL(url), { offset, length })))
+  for (const [name, value] of Object.entries(stores.requestHeaders(new URL(url), { offset, length })))
     xhr.setRequestHeader(name, value);
   try {
     xhr.send();

@@ -8,7 +8,7 @@
 import type * as H5 from "h5wasm";
 import { FormatError, StoreError } from "../errors.js";
 import { canReadRanges, createRangeFile, RANGE_FILE_BYTES, type RangeFile } from "./netcdf4-http.js";
-import { readFile } from "./store.js";
+import { readFile, realmStores, type Stores } from "./store.js";
 import type { NetcdfInfo } from "./netcdf.js";
 import { dataTypeOf, describe, explainHdf5 } from "./netcdf4-meta.js";
 
@@ -64,32 +64,41 @@ interface Entry {
   handle: Hdf5Handle | null;
 }
 
-/** Open files by URL, least recently used first. */
+/**
+ * Open files by the stores read through and URL, least recently used first (a file read with one
+ * member's credentials is not another's; local files are opened by path, the same for all).
+ */
 const open = new Map<string, Entry>();
 const ready = new WeakSet<object>();
 let memoryNames = 0;
 
-/** The open file at `url` (cached per process); `fresh` closes a cached one and opens it again. */
-export async function openHdf5(url: string, fresh = false): Promise<Hdf5Handle> {
-  if (fresh) closeHdf5(url);
-  let entry = open.get(url);
+const openKey = (url: string, stores: Stores): string => `${stores.id}|${url}`;
+
+/**
+ * The open file at `url`, read through `stores` (cached per process and stores); `fresh` closes a
+ * cached one and opens it again.
+ */
+export async function openHdf5(url: string, fresh = false, stores: Stores = realmStores): Promise<Hdf5Handle> {
+  if (fresh) closeHdf5(url, stores);
+  const key = openKey(url, stores);
+  let entry = open.get(key);
   if (entry) {
-    open.delete(url);
-    open.set(url, entry);
+    open.delete(key);
+    open.set(key, entry);
     return entry.opening;
   }
-  const e: Entry = { opening: openFile(url), handle: null };
+  const e: Entry = { opening: openFile(url, stores), handle: null };
   entry = e;
-  open.set(url, e);
+  open.set(key, e);
   try {
     e.handle = await e.opening;
   } catch (err) {
-    if (open.get(url) === e) open.delete(url);
+    if (open.get(key) === e) open.delete(key);
     throw err;
   }
-  if (open.get(url) !== e)
+  if (open.get(key) !== e)
     e.handle.close(); // closed while it was opening
-  else evict(url);
+  else evict(key);
   return e.handle;
 }
 
@@ -97,12 +106,17 @@ export async function openHdf5(url: string, fresh = false): Promise<Hdf5Handle> 
  * Runs `use` on the open file at `url`, synchronously, so that no other task closes the file
  * under it (h5wasm's calls are synchronous; a file is only closed between them).
  */
-export async function withHdf5<T>(url: string, use: (h: Hdf5Handle) => T, fresh = false): Promise<T> {
+export async function withHdf5<T>(
+  url: string,
+  use: (h: Hdf5Handle) => T,
+  fresh = false,
+  stores: Stores = realmStores,
+): Promise<T> {
   for (let tries = 0; ; tries++) {
-    const h = await openHdf5(url, fresh && tries === 0);
+    const h = await openHdf5(url, fresh && tries === 0, stores);
     // A local file rewritten since it was opened is opened again (HDF5 would read it through stale caches).
     if (h.local && files && !h.closed && (await files.stamp(h.local.path).catch(() => "")) !== h.local.stamp) {
-      if (open.get(url)?.handle === h) closeHdf5(url);
+      if (open.get(openKey(url, stores))?.handle === h) closeHdf5(url, stores);
       if (tries < 3) continue;
     }
     // Another task may have closed it (evicted, or opened afresh) while this one waited.
@@ -115,11 +129,12 @@ export async function withHdf5<T>(url: string, use: (h: Hdf5Handle) => T, fresh 
   }
 }
 
-/** Closes the cached file at `url`, if any (one still opening is closed when it opens). */
-export function closeHdf5(url: string): void {
-  const e = open.get(url);
+/** Closes the cached file at `url` read through `stores`, if any (one still opening is closed when it opens). */
+export function closeHdf5(url: string, stores: Stores = realmStores): void {
+  const key = openKey(url, stores);
+  const e = open.get(key);
   if (!e) return;
-  open.delete(url);
+  open.delete(key);
   if (e.handle) e.handle.close();
 }
 
@@ -137,7 +152,7 @@ function evict(keep: string): void {
   }
 }
 
-async function openFile(url: string): Promise<Hdf5Handle> {
+async function openFile(url: string, stores: Stores): Promise<Hdf5Handle> {
   const path = files?.path(url) ?? null;
   if (path !== null) {
     const local = files!;
@@ -155,7 +170,7 @@ async function openFile(url: string): Promise<Hdf5Handle> {
   if (canReadRanges(url)) {
     const h5 = await loaded(loadMemoryBuild);
     const name = `/meshwork-netcdf-${++memoryNames}.nc`;
-    const made = createRangeFile(h5.FS, name, url);
+    const made = createRangeFile(h5.FS, name, url, stores);
     if (made && "whole" in made) whole = made.whole;
     else if (made) {
       let file: H5.File;
@@ -168,7 +183,7 @@ async function openFile(url: string): Promise<Hdf5Handle> {
       return handle(h5, file, url, RANGE_FILE_BYTES, null, made, () => h5.FS!.unlink(name));
     }
   }
-  const bytes = whole ?? (await readFile(url));
+  const bytes = whole ?? (await readFile(url, undefined, stores));
   if (bytes.length > MEMORY_FILES_MAX_BYTES) {
     throw new StoreError(
       `${url} is ${mib(bytes.length)} MiB; a NetCDF-4 file that is not a local file is read into memory whole, and this process keeps at most ${mib(MEMORY_FILES_MAX_BYTES)} MiB of them: ` +
@@ -244,8 +259,8 @@ function closeQuietly(file: H5.File): void {
   }
 }
 
-/** The variables, dimensions and attributes of the root group of the NetCDF-4 file at `url`. */
-export async function inspectNetcdf4(url: string): Promise<NetcdfInfo> {
+/** The variables, dimensions and attributes of the root group of the NetCDF-4 file at `url`, read through `stores`. */
+export async function inspectNetcdf4(url: string, stores: Stores = realmStores): Promise<NetcdfInfo> {
   return withHdf5(
     url,
     ({ h5, file, ranges }) => {
@@ -256,6 +271,7 @@ export async function inspectNetcdf4(url: string): Promise<NetcdfInfo> {
       }
     },
     true,
+    stores,
   );
 }
 

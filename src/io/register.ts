@@ -14,9 +14,6 @@ export const IO = {
   netcdfRead: "io.netcdf-read",
 } as const;
 
-const lazy = <M>(load: () => Promise<M>, pick: (m: M) => (...args: never[]) => unknown): BuiltinFn =>
-  (async (...args: never[]) => pick(await load())(...args)) as BuiltinFn;
-
 /**
  * A builtin that reads or writes through its worker's stores: `this` is the task's context
  * (task-context.ts), whose stores go to the kernel after its arguments; none (the local
@@ -33,6 +30,7 @@ const reading = <M, A extends unknown[]>(
 
 type ZarrChunks = typeof import("./zarr-chunks.js");
 type ZarrReduce = typeof import("./zarr-reduce.js");
+type NetcdfChunks = typeof import("./netcdf-chunks.js");
 registerBuiltin(
   IO.zarrRead,
   reading(
@@ -65,8 +63,8 @@ registerBuiltin(
 registerRepeatable(IO.zarrRead);
 registerBuiltin(
   IO.netcdfRead,
-  lazy(
+  reading(
     () => import("./netcdf-chunks.js"),
-    (m) => m.readNetcdfBlock,
+    (m, stores, spec: Parameters<NetcdfChunks["readNetcdfBlock"]>[0]) => m.readNetcdfBlock(spec, stores),
   ),
 );

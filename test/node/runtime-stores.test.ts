@@ -6,7 +6,11 @@
 import assert from "node:assert/strict";
 import { pathToFileURL } from "node:url";
 import { test } from "node:test";
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import * as mw from "../../node/array.js";
+import * as dd from "../../node/dataframe.js";
 import {
   Client,
   createRuntime,
@@ -18,7 +22,10 @@ import {
   type Runtime,
 } from "../../node/index.js";
 import { openStore, type Store } from "../../src/io/store.js";
+import { countScanStats } from "../../src/dataframe/io/parquet-count.js";
 import { fixture } from "../io/fixtures.js";
+
+const sync = { scheduler: "sync" } as const;
 
 /** The array `path` of `store`, computed in this thread from the fixture on disk. */
 async function fromDisk(store: string, path: string): Promise<Float64Array | Float32Array | Int32Array> {
@@ -116,6 +123,9 @@ async function memberReading(scheme: string, dir: string) {
       url: url.href,
       get: (key, range, into) => (read.push(key), files.get(key, range, into)),
       set: (key, bytes) => files.set(key, bytes),
+      size: (key) => files.size!(key),
+      list: (prefix) => files.list!(prefix),
+      remove: (prefix) => files.remove!(prefix),
     } satisfies Store;
   });
   const runtime: Runtime = createRuntime({ stores });
@@ -161,6 +171,99 @@ test("in-process workers of two clusters in one realm: each task reads through i
       xa.compute({ scheduler: b.client }),
       /StoreError: this process cannot open mwa:\/\/ stores \(it can open mwb:\/\//,
     );
+  } finally {
+    await a.close();
+    await b.close();
+  }
+});
+
+test("dataframe io through a member's own stores: readParquet and readCsv plan and read, toParquet and toCsv write, through the member's; another member's tasks cannot", {
+  timeout: 60_000,
+}, async () => {
+  const a = await memberReading("mwa:", "../dataframe/");
+  const b = await memberReading("mwb:", "../dataframe/");
+  try {
+    // Parquet: the directory listed, the footers and the row groups read, all through A's stores.
+    const trips = await dd.readParquet("mwa://fixtures/trips/", { columns: ["distance"], stores: a.client });
+    const onDisk = await dd.readParquet(fixture("../dataframe/trips/"), { columns: ["distance"] });
+    const before = a.read.length;
+    assert.deepEqual(await trips.sum().compute({ scheduler: a.client }), await onDisk.sum().compute(sync));
+    assert.ok(a.read.length > before, "the tasks read through A's stores");
+    // The counting scan (a filter's len, fused into the row-group read) reads through them too.
+    const scans = countScanStats().scans;
+    const long: dd.RowExpr = (d) => (d.distance as number) > 2;
+    assert.equal(await trips.filter(long).len({ scheduler: a.client }), await onDisk.filter(long).len(sync));
+    assert.ok(countScanStats().scans > scans, "the counting scan ran");
+
+    // CSV: the sample in planning, the blocks in the tasks.
+    const csv = await dd.readCsv("mwa://fixtures/csv/*.csv", { stores: a.client, blocksize: 64 });
+    const csvOnDisk = await dd.readCsv(fixture("../dataframe/csv/*.csv"), { blocksize: 64 });
+    assert.ok(csv.npartitions > 1);
+    assert.deepEqual(await csv.count().compute({ scheduler: a.client }), await csvOnDisk.count().compute(sync));
+    assert.equal(b.read.length, 0);
+
+    // The realm cannot open mwa://; B's worker runs A's tasks through B's stores, which cannot either.
+    await assert.rejects(dd.readParquet("mwa://fixtures/trips/"), /cannot open mwa:\/\/ stores/);
+    await assert.rejects(dd.readCsv("mwa://fixtures/csv/a.csv"), /cannot open mwa:\/\/ stores/);
+    for (const df of [trips, csv])
+      await assert.rejects(
+        df.len({ scheduler: b.client }),
+        /StoreError: this process cannot open mwa:\/\/ stores \(it can open mwb:\/\//,
+      );
+  } finally {
+    await a.close();
+    await b.close();
+  }
+
+  // Writing: toParquet and toCsv through a member's stores, into a scratch directory it opens as mwo://.
+  const dir = mkdtempSync(join(tmpdir(), "meshwork-stores-"));
+  const w = await memberReading("mwo:", `${dir}/`);
+  try {
+    const df = dd.fromRecords([{ x: 1 }, { x: 2 }, { x: 3 }], { npartitions: 2 });
+    assert.equal(await df.toParquet("mwo://out/pq", { scheduler: w.client, stores: w.client, overwrite: true }), 3);
+    assert.equal(await df.toCsv("mwo://out/csv", { scheduler: w.client, stores: w.client }), 3);
+    assert.deepEqual(readdirSync(join(dir, "pq")).sort(), ["part.0.parquet", "part.1.parquet"]);
+    assert.deepEqual(readdirSync(join(dir, "csv")).sort(), ["part.0.csv", "part.1.csv"]);
+    const back = await dd.readParquet("mwo://out/pq/", { stores: w.client });
+    assert.deepEqual(await back.sum().compute({ scheduler: w.client }), { x: 6 });
+    // Planned without the member's stores, overwrite's removal goes through the realm's, which cannot open mwo://.
+    await assert.rejects(
+      df.toCsv("mwo://out/csv", { scheduler: w.client, overwrite: true }),
+      /cannot open mwo:\/\/ stores/,
+    );
+  } finally {
+    await w.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("NetCDF-3 and NetCDF-4 through a member's own stores: fromNetcdf plans and its tasks read through the member's; another member's tasks cannot", {
+  timeout: 60_000,
+}, async () => {
+  const a = await memberReading("mwa:", "nc/");
+  const b = await memberReading("mwb:", "nc/");
+  try {
+    for (const file of ["climate3_classic.nc", "climate4.nc"]) {
+      const start = a.read.length;
+      const x = await mw.fromNetcdf(`mwa://fixtures/${file}`, { variable: "air", stores: a.client });
+      assert.ok(a.read.length > start, `${file}: planning read through A's stores`);
+      const want = await (await mw.fromNetcdf(fixture(`nc/${file}`), { variable: "air" })).compute(sync);
+      const before = a.read.length;
+      assert.deepEqual(
+        ((await x.compute({ scheduler: a.client })) as mw.NDArray).toTypedArray(),
+        (want as mw.NDArray).toTypedArray(),
+        file,
+      );
+      // NetCDF-3's tasks read their rows; NetCDF-4's (not a local file: read whole) use the file
+      // opened for A's stores in planning, held per process and stores.
+      if (file.includes("3")) assert.ok(a.read.length > before, `${file}: the tasks read through A's stores`);
+      await assert.rejects(mw.fromNetcdf(`mwa://fixtures/${file}`, { variable: "air" }), /cannot open mwa:\/\/ stores/);
+      await assert.rejects(
+        x.compute({ scheduler: b.client }),
+        /StoreError: this process cannot open mwa:\/\/ stores \(it can open mwb:\/\//,
+      );
+    }
+    assert.equal(b.read.length, 0);
   } finally {
     await a.close();
     await b.close();

@@ -3,6 +3,7 @@
 // row is a ParseError naming the file and line (or skipped, with onBadLines: "skip").
 
 import { ParseError, SchemaError } from "../../errors.js";
+import { realmStores, type Stores } from "../../io/store.js";
 import { Part } from "../part.js";
 import { builderFor, fieldText, tokenize } from "./csv-parse.js";
 import { readRange } from "./files.js";
@@ -12,16 +13,17 @@ import type { CsvReadSpec } from "./csv.js";
 const OVERHANG = 64 * 1024;
 const NL = 10;
 
-export async function readCsvPart(spec: CsvReadSpec): Promise<Part> {
+/** One planned block of a CSV file as a partition, read through `stores` (the running member's; default the realm's). */
+export async function readCsvPart(spec: CsvReadSpec, stores: Stores = realmStores): Promise<Part> {
   const { url, size, start, end } = spec;
   // The block's bytes, then more until the first newline at or past `end` (or the file's end).
-  const pieces: Uint8Array[] = [await readRange(url, { offset: start, length: end - start })];
+  const pieces: Uint8Array[] = [await readRange(url, { offset: start, length: end - start }, stores)];
   let stop = -1; // absolute offset just past the block's last line
   let at = end;
   if (end >= size) stop = size;
   else {
     for (;;) {
-      const more = await readRange(url, { offset: at, length: Math.min(OVERHANG, size - at) });
+      const more = await readRange(url, { offset: at, length: Math.min(OVERHANG, size - at) }, stores);
       const nl = more.indexOf(NL);
       if (nl >= 0) {
         pieces.push(more.subarray(0, nl + 1));
@@ -82,7 +84,7 @@ export async function readCsvPart(spec: CsvReadSpec): Promise<Part> {
   });
   if (error) {
     const e = error as { line: number; message: string };
-    const lineNo = (await linesBefore(url, start + begin)) + e.line + 1;
+    const lineNo = (await linesBefore(url, start + begin, stores)) + e.line + 1;
     if (e.message.startsWith("SCHEMA:"))
       throw new SchemaError(`${url} has the header ${e.message.slice(7)}; the first file has ${spec.names.join(", ")}`);
     throw new ParseError(`${url}, line ${lineNo}: ${e.message}`, url, lineNo);
@@ -104,11 +106,11 @@ function concatBytes(pieces: Uint8Array[]): Uint8Array {
 }
 
 /** Newlines in the file before byte `offset` (read only when an error needs a line number). */
-async function linesBefore(url: string, offset: number): Promise<number> {
+async function linesBefore(url: string, offset: number, stores: Stores): Promise<number> {
   let count = 0;
   const step = 8 * 1024 * 1024;
   for (let at = 0; at < offset; at += step) {
-    const b = await readRange(url, { offset: at, length: Math.min(step, offset - at) });
+    const b = await readRange(url, { offset: at, length: Math.min(step, offset - at) }, stores);
     for (let i = 0; i < b.length; i++) if (b[i] === NL) count++;
   }
   return count;

@@ -5,6 +5,7 @@
 
 import { ArgumentError, FormatError } from "../../errors.js";
 import { Task, type GraphNode } from "../../graph/task.js";
+import { storesOf, type StoresSource } from "../../task-context.js";
 import { parseBytes } from "../../util/bytes.js";
 import { toDType, type DType } from "../dtypes.js";
 import type { Schema } from "../part.js";
@@ -23,6 +24,12 @@ export interface ReadCsvOptions {
   sep?: string;
   /** Bytes of the first file read to infer types (default 256 kB, as dask's `sample`). */
   sample?: number;
+  /**
+   * What to list the files and read the sample through: a Client, Runtime or LocalCluster (its
+   * runtime's stores: the schemes and data credentials it has) or a Stores. Default: the realm's.
+   * The blocks are read where their tasks run, through the running worker's stores.
+   */
+  stores?: StoresSource;
 }
 
 export interface CsvReadSpec {
@@ -43,7 +50,7 @@ export async function planCsv(
   paths: string | URL | readonly (string | URL)[],
   options: ReadCsvOptions = {},
 ): Promise<{ tasks: GraphNode[]; schema: Schema; nbytes: number; token: unknown[] }> {
-  const allowed = ["blocksize", "dtypes", "onBadLines", "sep", "sample"];
+  const allowed = ["blocksize", "dtypes", "onBadLines", "sep", "sample", "stores"];
   const unknown = Object.keys(options).filter((k) => !allowed.includes(k));
   if (unknown.length > 0)
     throw new ArgumentError(`readCsv options are ${allowed.join(", ")}; unknown: ${unknown.join(", ")}`);
@@ -62,12 +69,13 @@ export async function planCsv(
           ? options.blocksize
           : parseBytes(options.blocksize);
   if (!(blocksize > 0)) throw new ArgumentError(`blocksize must be positive, got ${String(options.blocksize)}`);
-  const files = await resolveFiles(paths, [".csv", ".tsv", ".txt"], "readCsv");
+  const stores = storesOf(options.stores);
+  const files = await resolveFiles(paths, [".csv", ".tsv", ".txt"], "readCsv", stores);
 
   // Header and sample from the first file.
   const first = files[0]!;
   const sampleBytes = Math.min(first.size, options.sample ?? DEFAULT_SAMPLE);
-  let text = new TextDecoder().decode(await readRange(first.url, { offset: 0, length: sampleBytes }));
+  let text = new TextDecoder().decode(await readRange(first.url, { offset: 0, length: sampleBytes }, stores));
   if (sampleBytes < first.size) text = text.slice(0, text.lastIndexOf("\n") + 1);
   const rows: string[][] = [];
   tokenize(text, sep.charCodeAt(0), (n, _line, starts, ends, quoted) => {

@@ -8,6 +8,7 @@
 
 import { compressors } from "hyparquet-compressors";
 import { FormatError, StoreError } from "../../errors.js";
+import { realmStores, type Stores } from "../../io/store.js";
 import { leaseScratch } from "../../util/scratch.js";
 import { Column, type Values } from "../column.js";
 import { storageOf, type DType } from "../dtypes.js";
@@ -26,9 +27,13 @@ export function countScanStats(): typeof stats {
 }
 
 /** The rows of a planned row group (after its dnf filters) where `expr` is truthy; all of them when `expr` is null. */
-export async function countParquetPart(spec: ParquetReadSpec, expr: ExprSpec | null): Promise<number> {
+export async function countParquetPart(
+  spec: ParquetReadSpec,
+  expr: ExprSpec | null,
+  stores: Stores = realmStores,
+): Promise<number> {
   if (spec.filters.length === 0) {
-    const at = await openRowGroup(spec);
+    const at = await openRowGroup(spec, stores);
     if (expr === null) return at.rows;
     const column = expr.columns.length === 1 ? expr.columns[0]! : null;
     const type = column === null ? null : spec.types[spec.read.indexOf(column)];
@@ -37,7 +42,7 @@ export async function countParquetPart(spec: ParquetReadSpec, expr: ExprSpec | n
       const lease = leaseScratch();
       const where = `${spec.url}, row group ${spec.rowGroup}, column ${JSON.stringify(column)}`;
       try {
-        const bytes = await chunkBytes(spec, flat.meta, lease);
+        const bytes = await chunkBytes(spec, flat.meta, lease, stores);
         stats.scans++;
         return countChunk(bytes, at.rows, flat.element.repetition_type === "OPTIONAL", flat.meta, type!, expr, where);
       } catch (err) {
@@ -54,7 +59,7 @@ export async function countParquetPart(spec: ParquetReadSpec, expr: ExprSpec | n
     }
   }
   stats.general++;
-  const part = await readParquetPart(spec);
+  const part = await readParquetPart(spec, stores);
   return expr === null ? part.length : countTrue(part, expr);
 }
 

@@ -3,6 +3,7 @@
 
 import { parquetMetadata, type FileMetaData, type SchemaElement } from "hyparquet";
 import { FormatError } from "../../errors.js";
+import type { Stores } from "../../io/store.js";
 import type { DType } from "../dtypes.js";
 import { readRange } from "./files.js";
 
@@ -16,10 +17,11 @@ export const RAW_PARSERS = {
 
 const FOOTER_GUESS = 64 * 1024; // most footers fit; hyparquet's own first guess is 512 KiB
 
-export async function readFooter(url: string, size: number): Promise<FileMetaData> {
+/** The footer of the file at `url` (`size` bytes), read through `stores`. */
+export async function readFooter(url: string, size: number, stores?: Stores): Promise<FileMetaData> {
   if (size < 12) throw new FormatError(`${url} is not a Parquet file (${size} bytes)`);
   const start = Math.max(0, size - FOOTER_GUESS);
-  let tail = await readRange(url, { offset: start, length: size - start });
+  let tail = await readRange(url, { offset: start, length: size - start }, stores);
   const view = new DataView(tail.buffer, tail.byteOffset, tail.byteLength);
   if (view.getUint32(tail.length - 4, true) !== 0x31524150)
     throw new FormatError(`${url} is not a Parquet file (it does not end in PAR1)`);
@@ -27,7 +29,7 @@ export async function readFooter(url: string, size: number): Promise<FileMetaDat
   if (metaLength + 8 > size)
     throw new FormatError(`${url}: its footer says it is ${metaLength} bytes long, more than the file`);
   if (metaLength + 8 > tail.length)
-    tail = await readRange(url, { offset: size - metaLength - 8, length: metaLength + 8 });
+    tail = await readRange(url, { offset: size - metaLength - 8, length: metaLength + 8 }, stores);
   try {
     return parquetMetadata(tail.subarray(tail.length - metaLength - 8), { parsers: RAW_PARSERS, geoparquet: false });
   } catch (err) {

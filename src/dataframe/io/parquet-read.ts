@@ -10,21 +10,25 @@ import { storageOf, type DType } from "../dtypes.js";
 import { Part } from "../part.js";
 import { filterRows } from "./filters.js";
 import { leaseScratch, type ScratchLease } from "../../util/scratch.js";
+import { realmStores, type Stores } from "../../io/store.js";
 import { storeOf } from "./files.js";
 import { parquetColumns, RAW_PARSERS, readFooter } from "./parquet-meta.js";
 import { decodeFlatChunk, flatChunkSupported } from "./parquet-pages.js";
 import type { ParquetReadSpec } from "./parquet.js";
 
-/** Footers read in this process, by URL and size (a rewritten file of another size is read again). */
+/**
+ * Footers read in this process, by the stores read through, URL and size (a rewritten file of
+ * another size is read again; a footer read with one member's credentials is not another's).
+ */
 const footers = new Map<string, Promise<FileMetaData>>();
 const MAX_FOOTERS = 64;
 
-function footer(url: string, size: number): Promise<FileMetaData> {
-  const key = `${size}:${url}`;
+function footer(url: string, size: number, stores: Stores): Promise<FileMetaData> {
+  const key = `${stores.id}|${size}:${url}`;
   let p = footers.get(key);
   if (!p) {
     if (footers.size >= MAX_FOOTERS) footers.delete(footers.keys().next().value!);
-    p = readFooter(url, size);
+    p = readFooter(url, size, stores);
     p.catch(() => footers.delete(key));
     footers.set(key, p);
   }
@@ -40,8 +44,8 @@ export interface RowGroupAt {
   rowStart: number;
 }
 
-export async function openRowGroup(spec: ParquetReadSpec): Promise<RowGroupAt> {
-  const meta = await footer(spec.url, spec.size);
+export async function openRowGroup(spec: ParquetReadSpec, stores: Stores = realmStores): Promise<RowGroupAt> {
+  const meta = await footer(spec.url, spec.size, stores);
   const rg = meta.row_groups[spec.rowGroup];
   if (!rg)
     throw new StoreError(`${spec.url} has no row group ${spec.rowGroup}: it changed since it was planned`, spec.url);
@@ -76,8 +80,13 @@ export function flatChunk(
  * thread's scratch buffer where `lease` gets it (../../util/scratch.ts): a chunk is decoded or
  * counted before its lease is released, and nothing decoded keeps a view of it.
  */
-export async function chunkBytes(spec: ParquetReadSpec, cm: ColumnMetaData, lease?: ScratchLease): Promise<Uint8Array> {
-  const { store, key } = storeOf(spec.url);
+export async function chunkBytes(
+  spec: ParquetReadSpec,
+  cm: ColumnMetaData,
+  lease?: ScratchLease,
+  stores: Stores = realmStores,
+): Promise<Uint8Array> {
+  const { store, key } = storeOf(spec.url, stores);
   const start = Number(cm.dictionary_page_offset ?? cm.data_page_offset);
   const length = Number(cm.total_compressed_size);
   const bytes = await store.get(key, { offset: start, length }, lease && ((n) => lease.take(n)));
@@ -86,10 +95,11 @@ export async function chunkBytes(spec: ParquetReadSpec, cm: ColumnMetaData, leas
   return bytes;
 }
 
-export async function readParquetPart(spec: ParquetReadSpec): Promise<Part> {
-  const at = await openRowGroup(spec);
+/** One planned row group's partition, read through `stores` (the running member's; default the realm's). */
+export async function readParquetPart(spec: ParquetReadSpec, stores: Stores = realmStores): Promise<Part> {
+  const at = await openRowGroup(spec, stores);
   const { meta, rows, rowStart } = at;
-  const { store, key } = storeOf(spec.url);
+  const { store, key } = storeOf(spec.url, stores);
   const file = {
     byteLength: spec.size,
     async slice(start: number, end = spec.size): Promise<ArrayBuffer> {
@@ -112,7 +122,7 @@ export async function readParquetPart(spec: ParquetReadSpec): Promise<Part> {
       const where = `${spec.url}, row group ${spec.rowGroup}, column ${JSON.stringify(name)}`;
       let col: Column | null;
       try {
-        const bytes = await chunkBytes(spec, flat.meta, lease);
+        const bytes = await chunkBytes(spec, flat.meta, lease, stores);
         col = decodeFlatChunk(bytes, rows, flat.element, flat.meta, spec.types[j]!, compressors, where);
       } catch (err) {
         if (err instanceof FormatError || err instanceof StoreError) throw err;

@@ -3,6 +3,7 @@
 // requested column chunks by byte range where it runs (parquet-read.ts).
 
 import { ArgumentError, ColumnError, FormatError, SchemaError } from "../../errors.js";
+import { storesOf, type StoresSource } from "../../task-context.js";
 import { Task, type GraphNode } from "../../graph/task.js";
 import { isTimestamp, MS_PER_UNIT, timestampUnit, type DType, type TimestampType } from "../dtypes.js";
 import type { Schema } from "../part.js";
@@ -16,6 +17,12 @@ export interface ReadParquetOptions {
   columns?: string[];
   /** dask's filters: `[["distance", ">", 10]]`; row groups whose statistics rule them out are skipped, and rows are filtered exactly. */
   filters?: Filters;
+  /**
+   * What to list the files and read their footers through: a Client, Runtime or LocalCluster (its
+   * runtime's stores: the schemes and data credentials it has) or a Stores. Default: the realm's.
+   * The row groups are read where their tasks run, through the running worker's stores.
+   */
+  stores?: StoresSource;
 }
 
 /** What a task needs to read one row group. */
@@ -45,11 +52,12 @@ export async function planParquet(
   paths: string | URL | readonly (string | URL)[],
   options: ReadParquetOptions = {},
 ): Promise<ParquetPlan> {
-  const unknown = Object.keys(options).filter((k) => k !== "columns" && k !== "filters");
+  const unknown = Object.keys(options).filter((k) => k !== "columns" && k !== "filters" && k !== "stores");
   if (unknown.length > 0)
-    throw new ArgumentError(`readParquet options are columns and filters; unknown: ${unknown.join(", ")}`);
-  const files = await resolveFiles(paths, [".parquet", ".parq", ".pq"], "readParquet");
-  const metas = await Promise.all(files.map((f) => readFooter(f.url, f.size)));
+    throw new ArgumentError(`readParquet options are columns, filters and stores; unknown: ${unknown.join(", ")}`);
+  const stores = storesOf(options.stores);
+  const files = await resolveFiles(paths, [".parquet", ".parq", ".pq"], "readParquet", stores);
+  const metas = await Promise.all(files.map((f) => readFooter(f.url, f.size, stores)));
   const first = parquetColumns(metas[0]!).filter((c) => !INDEX_COLUMN.test(c.name));
   const all = first.map((c) => c.name);
   const columns = options.columns ?? all;

@@ -4,7 +4,7 @@
 import type { SchemaElement } from "hyparquet";
 import { parquetWriteBuffer } from "hyparquet-writer";
 import { StoreError } from "../../errors.js";
-import { openStore } from "../../io/store.js";
+import { realmStores, type Stores } from "../../io/store.js";
 import type { Column } from "../column.js";
 import { isTimestamp, timestampUnit, timestampZone, type DType, type TimestampType } from "../dtypes.js";
 import type { Part } from "../part.js";
@@ -126,11 +126,20 @@ export function csvText(part: Part, sep = ","): string {
   return `${lines.join("\n")}\n`;
 }
 
-/** Writes a partition to `dir` (a store URL) as `name`; resolves to the number of rows written. */
-export async function writePart(part: Part, dir: string, name: string, format: "parquet" | "csv"): Promise<number> {
+/**
+ * Writes a partition to `dir` (a store URL) as `name` through `stores` (the running member's;
+ * default the realm's); resolves to the number of rows written.
+ */
+export async function writePart(
+  part: Part,
+  dir: string,
+  name: string,
+  format: "parquet" | "csv",
+  stores: Stores = realmStores,
+): Promise<number> {
   const bytes = format === "parquet" ? parquetBytes(part) : new TextEncoder().encode(csvText(part));
   try {
-    await openStore(dir).set(name, bytes);
+    await stores.open(dir).set(name, bytes);
   } catch (err) {
     if (err instanceof StoreError) throw err;
     throw new StoreError(`cannot write ${name} under ${dir}: ${(err as Error).message}`, dir, { cause: err });

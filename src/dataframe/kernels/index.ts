@@ -9,6 +9,9 @@ import { writePart } from "../io/write.js";
 import { Part } from "../part.js";
 import type { ReadThenKernel } from "../fuse.js";
 import type { ParquetReadSpec } from "../io/parquet.js";
+import type { CsvReadSpec } from "../io/csv.js";
+import type { ExprSpec } from "../expr.js";
+import type { Stores } from "../../io/store.js";
 import { combineAgg, finalAgg, partialAgg, splitPartial, type AggPlan } from "./aggregate.js";
 import { rangeSplit } from "./range-split.js";
 import { partBytes, sortBounds, sortPart, sortParts, sortSample, splitRows } from "./sort.js";
@@ -19,19 +22,28 @@ import { mapPartition } from "./map.js";
 import { quantileMerge, quantileSketch } from "./quantiles.js";
 import { assign, astype, concat, dropna, fillna, filter, head, length, rename, select } from "./verbs.js";
 
-export const KERNELS = {
-  parquetRead: readParquetPart,
+/**
+ * The task functions that read or write files: they take the running member's stores first (the
+ * task's context, task-context.ts; register.ts passes them), then the task's arguments.
+ */
+export const READERS = {
+  parquetRead: (stores: Stores, spec: ParquetReadSpec) => readParquetPart(spec, stores),
   /** A row group read, then a kernel on it where it is (fuse.ts merged the two tasks). */
-  readThen: async (spec: ParquetReadSpec, kernel: ReadThenKernel, ...args: unknown[]) => {
-    const part = await readParquetPart(spec);
+  readThen: async (stores: Stores, spec: ParquetReadSpec, kernel: ReadThenKernel, ...args: unknown[]) => {
+    const part = await readParquetPart(spec, stores);
     if (kernel === "aggPartial") return partialAgg(part, args[0] as AggPlan);
     const [by, ascending, more] = args as [string[], boolean[], unknown];
     if (kernel === "sortSample") return sortSample(part, by, ascending, more as number);
     if (kernel === "rangeSplit") return rangeSplit(part, by, ascending, more as Part);
     throw new ArgumentError(`readThen: no kernel ${JSON.stringify(kernel)}`);
   },
-  csvRead: readCsvPart,
-  write: writePart,
+  csvRead: (stores: Stores, spec: CsvReadSpec) => readCsvPart(spec, stores),
+  write: (stores: Stores, part: Part, dir: string, name: string, format: "parquet" | "csv") =>
+    writePart(part, dir, name, format, stores),
+  parquetCount: (stores: Stores, spec: ParquetReadSpec, expr: ExprSpec | null) => countParquetPart(spec, expr, stores),
+};
+
+export const KERNELS = {
   filter,
   assign,
   select,
@@ -43,7 +55,6 @@ export const KERNELS = {
   len: length,
   /** A filter's length: the rows where its expression is truthy, counted without making them. */
   filterLen: countTrue,
-  parquetCount: countParquetPart,
   mapPartitions: mapPartition,
   aggPartial: partialAgg,
   aggCombine: combineAgg,
