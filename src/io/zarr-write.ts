@@ -11,7 +11,8 @@ import { COLLECTION, computeWith, type Collection, type ComputeOptions } from ".
 import { LayeredGraph, Task, TaskRef, type GraphNode } from "../graph/task.js";
 import { randomId } from "../util/ids.js";
 import { IO } from "./register.js";
-import { openStore, storeUrl } from "./store.js";
+import type { Store } from "./store.js";
+import { storesOf, type StoresSource } from "../task-context.js";
 import type { ZarrWriteSpec } from "./zarr-chunks.js";
 import { describeArray } from "./zarr-store.js";
 import { checkOptions, normalizePath } from "./zarr.js";
@@ -34,6 +35,12 @@ export interface ToZarrOptions extends ComputeOptions {
   dimensionNames?: string[];
   /** For chunks outside the data (default NaN for floats, 0 for integers, false for bool). */
   fillValue?: number | boolean;
+  /**
+   * What the metadata is written through (and `mode` checks and removes through): a Client, Runtime
+   * or LocalCluster (its runtime's stores) or a Stores; default the realm's. The chunks are written
+   * where their tasks run, through the running worker's stores.
+   */
+  stores?: StoresSource;
 }
 
 /** The metadata toZarr writes, and the tasks that write the chunks (xarray's toZarr writes several arrays at once). */
@@ -65,7 +72,7 @@ const V2_DTYPE: Record<DType, string> = {
 export async function toZarr(x: ChunkedArray, store: string | URL, options: ToZarrOptions = {}): Promise<void> {
   checkOptions(
     options,
-    ["path", "format", "compressor", "mode", "attrs", "dimensionNames", "fillValue", "scheduler", "fuse"],
+    ["path", "format", "compressor", "mode", "attrs", "dimensionNames", "fillValue", "stores", "scheduler", "fuse"],
     "toZarr",
   );
   const plan = await planZarrWrite(x, store, options);
@@ -91,9 +98,10 @@ export async function planZarrWrite(
     throw new ArgumentError(
       `dimensionNames has ${options.dimensionNames.length} names for an array of ${x.ndim} dimensions`,
     );
-  const url = storeUrl(store);
+  const stores = storesOf(options.stores);
+  const url = stores.storeUrl(store);
   const path = normalizePath(options.path);
-  const s = openStore(url);
+  const s = stores.open(url);
   const prefix = path ? `${path}/` : "";
   const where = describeArray(url, path);
   if (mode === "w-" && ((await s.get(`${prefix}.zarray`)) || (await s.get(`${prefix}zarr.json`)))) {
@@ -181,7 +189,7 @@ export function writeCollection(plan: { graph: LayeredGraph; keys: string[] }): 
 }
 
 /** Group metadata above an array (zarr-python needs the root group to list the array). */
-async function writeGroups(s: ReturnType<typeof openStore>, path: string, format: 2 | 3): Promise<void> {
+async function writeGroups(s: Store, path: string, format: 2 | 3): Promise<void> {
   const parts = path ? path.split("/") : [];
   for (let i = 0; i < parts.length; i++) {
     const p = parts.slice(0, i).join("/");

@@ -4,7 +4,8 @@
 import { NDArray } from "../array/ndarray.js";
 import { concatenate } from "../array/shape.js";
 import { AlignmentError, ArgumentError, LabelError } from "../errors.js";
-import { openStore, storeUrl } from "../io/store.js";
+import type { Stores } from "../io/store.js";
+import { storesOf } from "../task-context.js";
 import { Coordinate } from "./coords.js";
 import { Dataset } from "./dataset.js";
 import { checkOptions, OPEN_OPTIONS, openDataset, type OpenOptions } from "./open.js";
@@ -26,7 +27,7 @@ export async function openMfDataset(
 ): Promise<Dataset> {
   checkOptions(options, [...OPEN_OPTIONS, "concatDim"], "openMfDataset");
   const { concatDim, ...open } = options;
-  const paths = typeof locations === "string" ? await expandGlob(locations) : [...locations];
+  const paths = typeof locations === "string" ? await expandGlob(locations, storesOf(options.stores)) : [...locations];
   if (paths.length === 0)
     throw new ArgumentError(
       `no files to open${typeof locations === "string" ? ` match ${JSON.stringify(locations)}` : ""}`,
@@ -163,14 +164,14 @@ function inferConcatDim(datasets: Dataset[]): string {
 }
 
 /** A path with `*` or `?` in its last part, expanded by listing its directory (sorted). */
-async function expandGlob(pattern: string): Promise<string[]> {
+async function expandGlob(pattern: string, stores: Stores): Promise<string[]> {
   if (!/[*?]/.test(pattern)) return [pattern];
   const cut = pattern.lastIndexOf("/");
   const dir = cut < 0 ? "." : pattern.slice(0, cut) || "/";
   const glob = pattern.slice(cut + 1);
   if (/[*?]/.test(dir))
     throw new ArgumentError(`only the last part of a path may have wildcards: ${JSON.stringify(pattern)}`);
-  const s = openStore(storeUrl(dir));
+  const s = stores.open(stores.storeUrl(dir));
   if (!s.list)
     throw new ArgumentError(`cannot list ${dir} to expand ${JSON.stringify(glob)}; give the files as a list`);
   const re = new RegExp(

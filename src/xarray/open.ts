@@ -7,7 +7,8 @@ import { ArgumentError, FormatError, StoreError } from "../errors.js";
 import type { ChunksSpec } from "../array/chunks.js";
 import type { DType } from "../array/dtype.js";
 import { NDArray } from "../array/ndarray.js";
-import { fileUrl, openStore, readFile, storeUrl } from "../io/store.js";
+import { fileUrl, readFile, type Stores } from "../io/store.js";
+import { storesOf, type StoresSource } from "../task-context.js";
 import { applyMaskAndScale, decodeTimes, isDecodableTime, maskAndScaleFor, maskAndScaleValues } from "./cf.js";
 import { Coordinate } from "./coords.js";
 import { Dataset } from "./dataset.js";
@@ -30,27 +31,34 @@ export interface OpenOptions {
   engine?: "zarr" | "netcdf";
   /** A group inside a Zarr store. */
   group?: string;
+  /**
+   * What to read the metadata and coordinates through: a Client, Runtime or LocalCluster (its
+   * runtime's stores: the schemes and data credentials it has) or a Stores. Default: the realm's.
+   * The data variables' chunks are read where their tasks run, through the running worker's stores.
+   */
+  stores?: StoresSource;
 }
 
-export const OPEN_OPTIONS = ["chunks", "maskAndScale", "decodeTimes", "dtypes", "engine", "group"];
+export const OPEN_OPTIONS = ["chunks", "maskAndScale", "decodeTimes", "dtypes", "engine", "group", "stores"];
 
 /** Opens a NetCDF file or a Zarr store as a Dataset: `await openDataset("data/air.zarr")`. */
 export async function openDataset(location: string | URL, options: OpenOptions = {}): Promise<Dataset> {
   checkOptions(options, OPEN_OPTIONS, "openDataset");
-  const engine = options.engine ?? (await guessEngine(location));
+  const stores = storesOf(options.stores);
+  const engine = options.engine ?? (await guessEngine(location, stores));
   const { sources, attrs } =
-    engine === "zarr" ? await zarrSources(location, options.group) : await netcdfSources(location);
+    engine === "zarr" ? await zarrSources(location, options.group, stores) : await netcdfSources(location, stores);
   return assemble(sources, attrs, options);
 }
 
-async function guessEngine(location: string | URL): Promise<"zarr" | "netcdf"> {
-  const dir = storeUrl(location);
-  const s = openStore(dir);
+async function guessEngine(location: string | URL, stores: Stores): Promise<"zarr" | "netcdf"> {
+  const dir = stores.storeUrl(location);
+  const s = stores.open(dir);
   for (const key of [".zmetadata", ".zgroup", "zarr.json", ".zarray"]) if (await s.get(key)) return "zarr";
-  const url = fileUrl(location);
+  const url = fileUrl(location, stores);
   let head: Uint8Array;
   try {
-    head = await readFile(url, { offset: 0, length: 8 });
+    head = await readFile(url, { offset: 0, length: 8 }, stores);
   } catch (err) {
     if (err instanceof StoreError)
       throw new StoreError(

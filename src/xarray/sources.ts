@@ -6,7 +6,7 @@ import type { ChunksSpec } from "../array/chunks.js";
 import type { DType } from "../array/dtype.js";
 import { NDArray } from "../array/ndarray.js";
 import { FormatError } from "../errors.js";
-import { openStore, storeUrl } from "../io/store.js";
+import { realmStores, type Store, type Stores } from "../io/store.js";
 import { arrayFromInfo, inspectZarr, type ZarrArrayInfo } from "../io/zarr.js";
 
 /** One stored variable, whichever the format: how to read it lazily and now. */
@@ -24,12 +24,14 @@ export interface Source {
 
 // ---- Zarr ----
 
+/** The arrays of the Zarr store (or group) at `location`, their metadata read through `stores`. */
 export async function zarrSources(
   location: string | URL,
   group = "",
+  stores: Stores = realmStores,
 ): Promise<{ sources: Source[]; attrs: Record<string, unknown> }> {
-  const url = storeUrl(location);
-  const s = openStore(url);
+  const url = stores.storeUrl(location);
+  const s = stores.open(url);
   const prefix = group ? `${group.replace(/^\/+|\/+$/g, "")}/` : "";
   const json = async (key: string): Promise<Record<string, unknown> | undefined> => {
     const b = await s.get(prefix + key);
@@ -61,16 +63,11 @@ export async function zarrSources(
     names = await listArrays(s, prefix, ".zarray", url);
   }
   if (names.length === 0) throw new FormatError(`${url}${prefix} holds no Zarr arrays`);
-  const infos = await Promise.all(names.map((n) => inspectZarr(url, { path: prefix + n })));
-  return { sources: infos.map((info, i) => zarrSource(names[i]!, info)), attrs };
+  const infos = await Promise.all(names.map((n) => inspectZarr(url, { path: prefix + n, stores })));
+  return { sources: infos.map((info, i) => zarrSource(names[i]!, info, stores)), attrs };
 }
 
-async function listArrays(
-  s: ReturnType<typeof openStore>,
-  prefix: string,
-  marker: string,
-  url: string,
-): Promise<string[]> {
+async function listArrays(s: Store, prefix: string, marker: string, url: string): Promise<string[]> {
   if (!s.list)
     throw new FormatError(
       `${url} has no consolidated metadata (.zmetadata) and its store cannot be listed (HTTP), so its variables are unknown; write it with consolidated metadata (xarray's default)`,
@@ -81,7 +78,7 @@ async function listArrays(
   return out.sort();
 }
 
-function zarrSource(name: string, info: ZarrArrayInfo): Source {
+function zarrSource(name: string, info: ZarrArrayInfo, stores: Stores): Source {
   const dims = info.dimensionNames;
   if (!dims || dims.length !== info.shape.length)
     throw new FormatError(
@@ -108,18 +105,21 @@ function zarrSource(name: string, info: ZarrArrayInfo): Source {
         info.dataType === "string" ||
         info.dataType === "v2:object"
       )
-        return zarrStrings(info);
+        return zarrStrings(info, stores);
+      // Read here through `stores` (the "sync" scheduler would run the read through the realm's).
       const x = arrayFromInfo(info, { chunks: info.shape.map(() => -1), ...(dtype ? { dtype } : {}) });
-      const v = await x.compute({ scheduler: "sync" });
+      const { readZarrBlock } = await import("../io/zarr-chunks.js");
+      const whole = { start: info.shape.map(() => 0), stop: info.shape };
+      const v = await readZarrBlock({ ...info, dtype: x.dtype, ...whole }, stores);
       // A 0-d array computes to its number.
       return v instanceof NDArray ? v : NDArray.from(v as number, { dtype: x.dtype });
     },
   };
 }
 
-async function zarrStrings(info: ZarrArrayInfo): Promise<string[]> {
+async function zarrStrings(info: ZarrArrayInfo, stores: Stores): Promise<string[]> {
   const { openZarrArray } = await import("../io/zarr-store.js");
-  const arr = await openZarrArray(info.url, info.path, info.format);
+  const arr = await openZarrArray(info.url, info.path, info.format, stores);
   const zarr = await import("zarrita");
   const chunk = await zarr.get(arr as never);
   const data = (chunk as { data: ArrayLike<string> & { get?(i: number): string } }).data;
@@ -128,11 +128,13 @@ async function zarrStrings(info: ZarrArrayInfo): Promise<string[]> {
 
 // ---- NetCDF ----
 
+/** The variables of the NetCDF file at `location`, its header read through `stores`. */
 export async function netcdfSources(
   location: string | URL,
+  stores: Stores = realmStores,
 ): Promise<{ sources: Source[]; attrs: Record<string, unknown> }> {
   const nc = await import("../io/netcdf.js");
-  const info = await nc.inspectNetcdf(location);
+  const info = await nc.inspectNetcdf(location, { stores });
   const sources = info.variables
     .filter((v) => v.dataType !== "char" || v.dims.length <= 2)
     .map<Source>((v) => ({
@@ -146,7 +148,7 @@ export async function netcdfSources(
         nc.netcdfVariable(info, v.name, { ...(chunks !== undefined ? { chunks } : {}), ...(dtype ? { dtype } : {}) }),
       now: (dtype) =>
         nc
-          .readNetcdfVariable(info, v.name)
+          .readNetcdfVariable(info, v.name, stores)
           .then((r) => (r instanceof NDArray && dtype && r.dtype !== dtype ? NDArray.from(r, { dtype }) : r)),
     }));
   return { sources, attrs: { ...info.attrs } };

@@ -9,7 +9,8 @@ import { ChunkedArray } from "../array/core.js";
 import type { DType } from "../array/dtype.js";
 import { computeWith, type ComputeOptions } from "../graph/collection.js";
 import { LayeredGraph } from "../graph/task.js";
-import { openStore, storeUrl, type Store } from "../io/store.js";
+import type { Store } from "../io/store.js";
+import { storesOf, type StoresSource } from "../task-context.js";
 import { planZarrWrite, writeCollection, type Compressor } from "../io/zarr-write.js";
 import { chooseTimeUnits, encodeTimes } from "./cf.js";
 import type { Coordinate } from "./coords.js";
@@ -22,6 +23,12 @@ export interface ToZarrOptions extends ComputeOptions {
   compressor?: Compressor;
   /** Write .zmetadata, which HTTP readers need to find the variables (default true). */
   consolidated?: boolean;
+  /**
+   * What the metadata is written through (and `mode` checks and removes through): a Client, Runtime
+   * or LocalCluster (its runtime's stores) or a Stores; default the realm's. The chunks are written
+   * where their tasks run, through the running worker's stores.
+   */
+  stores?: StoresSource;
 }
 
 const V2: Record<DType, string> = {
@@ -37,14 +44,15 @@ const V2: Record<DType, string> = {
 };
 
 export async function datasetToZarr(ds: Dataset, store: string | URL, options: ToZarrOptions = {}): Promise<void> {
-  const known = ["mode", "compressor", "consolidated", "scheduler", "fuse"];
+  const known = ["mode", "compressor", "consolidated", "stores", "scheduler", "fuse"];
   const unknown = Object.keys(options).filter((k) => !known.includes(k));
   if (unknown.length > 0)
     throw new ArgumentError(
       `unknown toZarr option ${unknown.map((k) => JSON.stringify(k)).join(", ")}; the options are ${known.map((k) => JSON.stringify(k)).join(", ")}`,
     );
-  const url = storeUrl(store);
-  const s = openStore(url);
+  const stores = storesOf(options.stores);
+  const url = stores.storeUrl(store);
+  const s = stores.open(url);
   const mode = options.mode ?? "w-";
   if (mode !== "w" && mode !== "w-") throw new ArgumentError(`mode must be "w" or "w-", got ${JSON.stringify(mode)}`);
   if (mode === "w-" && ((await s.get(".zgroup")) || (await s.get(".zmetadata")) || (await s.get(".zarray")))) {
@@ -79,6 +87,7 @@ export async function datasetToZarr(ds: Dataset, store: string | URL, options: T
       mode: "w",
       dimensionNames: [...v.dims],
       attrs,
+      stores,
       ...(options.compressor !== undefined ? { compressor: options.compressor } : {}),
     });
     plans.push(plan);

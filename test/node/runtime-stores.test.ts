@@ -11,6 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as mw from "../../node/array.js";
 import * as dd from "../../node/dataframe.js";
+import * as xr from "../../node/xarray.js";
 import {
   Client,
   createRuntime,
@@ -267,5 +268,56 @@ test("NetCDF-3 and NetCDF-4 through a member's own stores: fromNetcdf plans and 
   } finally {
     await a.close();
     await b.close();
+  }
+});
+
+test("xarray through a member's own stores: openDataset and openMfDataset read metadata and coordinates through the member's, toZarr writes the metadata through it; another member's tasks cannot read", {
+  timeout: 60_000,
+}, async () => {
+  const a = await memberReading("mwa:", "");
+  const b = await memberReading("mwb:", "");
+  const values = async (ds: xr.Dataset, name: string, scheduler: mw.ComputeOptions["scheduler"]) =>
+    ((await ds.get(name).compute({ scheduler })).values as mw.NDArray).toTypedArray();
+  try {
+    const onDisk = await xr.openDataset(fixture("xr/climate.zarr"));
+    const ds = await xr.openDataset("mwa://fixtures/xr/climate.zarr", { stores: a.client });
+    assert.deepEqual(ds.sizes, onDisk.sizes);
+    assert.ok(ds.coords.get("lat")!.equals(onDisk.coords.get("lat")!));
+    const before = a.read.length;
+    assert.deepEqual(await values(ds, "air", a.client), await values(onDisk, "air", "sync"));
+    assert.ok(a.read.length > before, "the chunks were read through A's stores");
+
+    // NetCDF files by a glob, listed and read through A's stores.
+    const mfDisk = await xr.openMfDataset(fixture("nc/y202*.nc"), { concatDim: "time" });
+    const mf = await xr.openMfDataset("mwa://fixtures/nc/y202*.nc", { concatDim: "time", stores: a.client });
+    assert.deepEqual(mf.sizes, mfDisk.sizes);
+    assert.deepEqual(await values(mf, "air", a.client), await values(mfDisk, "air", "sync"));
+    assert.equal(b.read.length, 0);
+
+    // The realm cannot open mwa://; B's worker runs A's tasks through B's stores, which cannot either.
+    await assert.rejects(xr.openDataset("mwa://fixtures/xr/climate.zarr"), /cannot open mwa:\/\/ stores/);
+    await assert.rejects(xr.openMfDataset("mwa://fixtures/nc/y202*.nc"), /cannot open mwa:\/\/ stores/);
+    await assert.rejects(
+      values(ds, "air", b.client),
+      /StoreError: this process cannot open mwa:\/\/ stores \(it can open mwb:\/\//,
+    );
+  } finally {
+    await a.close();
+    await b.close();
+  }
+
+  // toZarr: the metadata written here through the member's stores, the chunks by its worker through its own.
+  const dir = mkdtempSync(join(tmpdir(), "meshwork-stores-"));
+  const w = await memberReading("mwo:", `${dir}/`);
+  try {
+    const ds = await xr.openDataset(fixture("xr/climate.zarr"));
+    await ds.toZarr("mwo://out/ds.zarr", { scheduler: w.client, stores: w.client });
+    const back = await xr.openDataset(join(dir, "ds.zarr"));
+    assert.deepEqual(back.sizes, ds.sizes);
+    assert.deepEqual(await values(back, "air", "sync"), await values(ds, "air", "sync"));
+    await assert.rejects(ds.toZarr("mwo://out/ds2.zarr", { scheduler: w.client }), /cannot open mwo:\/\/ stores/);
+  } finally {
+    await w.close();
+    rmSync(dir, { recursive: true, force: true });
   }
 });
