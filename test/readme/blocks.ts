@@ -163,4 +163,9 @@ export const MIRRORED: Record<string, MirrorEntry> = {
       reason:
         "it needs a `meshwork scheduler` process and the client token it prints; that test starts one, reads the token and connects with it",
     },
+  "Logging › const runtime = createRuntime();": {
+    test: "test/node/runtime-stores.test.ts › two LocalClusters in one realm, each serving /data/ with its own token: each reads its own, neither the other's, and closing one forgets its token",
+    reason:
+      "it needs a data/ directory holding air.zarr; that test runs these steps (a runtime of its own, a LocalCluster serving /data/, a client of that runtime, fromZarr with { stores: client }) over the Zarr fixtures, next to a second cluster",
+  },
 };
