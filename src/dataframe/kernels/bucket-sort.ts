@@ -9,7 +9,7 @@
 import { Column, type Values } from "../column.js";
 import { Part } from "../part.js";
 import { leaseScratch } from "../../util/scratch.js";
-import { radixArgsort, wordsInto } from "./radix.js";
+import { radixArgsort, wordSpan, wordsInto } from "./radix.js";
 
 /** Rows a bucket should hold on average: its columns stay in the first two cache levels while they are put in order. */
 const BUCKET_ROWS = 512;
@@ -75,24 +75,7 @@ function sortByBuckets(
   const first = use[0]!;
   const names = first.names;
   // The span of the keys, and the top digit: the bits of (word - min) at `shift` and up.
-  let minHi = w[1]!;
-  let minLo = w[0]!;
-  let maxHi = minHi;
-  let maxLo = minLo;
-  for (let i = 1; i < n; i++) {
-    const h = w[2 * i + 1]!;
-    const l = w[2 * i]!;
-    if (h < minHi || (h === minHi && l < minLo)) {
-      minHi = h;
-      minLo = l;
-    } else if (h > maxHi || (h === maxHi && l > maxLo)) {
-      maxHi = h;
-      maxLo = l;
-    }
-  }
-  const spanHi = (maxHi - minHi - (maxLo < minLo ? 1 : 0)) >>> 0;
-  const spanLo = (maxLo - minLo) >>> 0;
-  const bits = spanHi > 0 ? 64 - Math.clz32(spanHi) : 32 - Math.clz32(spanLo);
+  const { minLo, minHi, bits } = wordSpan(w, 0, n);
   const topBits = Math.min(bits, MAX_TOP_BITS, Math.max(1, Math.ceil(Math.log2(n / BUCKET_ROWS))));
   const shift = bits - topBits;
   const buckets = 1 << topBits;
@@ -204,24 +187,7 @@ function bucketOrder(
     return o;
   }
   // The bucket's span: its keys share their top digit, so the span is below the digit's bits.
-  let minHi = w[2 * s + 1]!;
-  let minLo = w[2 * s]!;
-  let maxHi = minHi;
-  let maxLo = minLo;
-  for (let i = s + 1; i < s + m; i++) {
-    const h = w[2 * i + 1]!;
-    const l = w[2 * i]!;
-    if (h < minHi || (h === minHi && l < minLo)) {
-      minHi = h;
-      minLo = l;
-    } else if (h > maxHi || (h === maxHi && l > maxLo)) {
-      maxHi = h;
-      maxLo = l;
-    }
-  }
-  const spanHi = (maxHi - minHi - (maxLo < minLo ? 1 : 0)) >>> 0;
-  const spanLo = (maxLo - minLo) >>> 0;
-  const bits = spanHi > 0 ? 64 - Math.clz32(spanHi) : 32 - Math.clz32(spanLo);
+  const { minLo, minHi, bits } = wordSpan(w, s, s + m);
   const subBits = Math.min(bits, MAX_TOP_BITS, 32 - Math.clz32(m));
   const shift = bits - subBits;
   const nsub = 1 << subBits;

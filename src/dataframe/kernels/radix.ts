@@ -93,6 +93,36 @@ function digitOf(lo: number, hi: number, at: number, mask: number): number {
   return ((lo >>> at) | (hi << (32 - at))) & mask;
 }
 
+/** The smallest key of rows [from, to) of `w` (two words a row: low, high) and how many bits their span takes. */
+export interface WordSpan {
+  minLo: number;
+  minHi: number;
+  /** Bits of (largest − smallest): 0 when every key is the same. */
+  bits: number;
+}
+
+/** The smallest of the 64-bit keys of rows [from, to) (from < to) and the bits their span takes: what a radix pass sorts by. */
+export function wordSpan(w: Uint32Array, from: number, to: number): WordSpan {
+  let minHi = w[2 * from + 1]!;
+  let minLo = w[2 * from]!;
+  let maxHi = minHi;
+  let maxLo = minLo;
+  for (let i = from + 1; i < to; i++) {
+    const h = w[2 * i + 1]!;
+    const l = w[2 * i]!;
+    if (h < minHi || (h === minHi && l < minLo)) {
+      minHi = h;
+      minLo = l;
+    } else if (h > maxHi || (h === maxHi && l > maxLo)) {
+      maxHi = h;
+      maxLo = l;
+    }
+  }
+  const spanHi = (maxHi - minHi - (maxLo < minLo ? 1 : 0)) >>> 0;
+  const spanLo = (maxLo - minLo) >>> 0;
+  return { minLo, minHi, bits: spanHi > 0 ? 64 - Math.clz32(spanHi) : 32 - Math.clz32(spanLo) };
+}
+
 /**
  * The rows `rows` (all when null) ordered by their words (floatWords, bigWords): a
  * least-significant-digit radix sort that carries the words along with the rows, as one record
@@ -106,25 +136,7 @@ function digitOf(lo: number, hi: number, at: number, mask: number): number {
 export function radixArgsort(w: Uint32Array, rows: ArrayLike<number> | null): Int32Array {
   const n = w.length >> 1;
   if (n === 0) return new Int32Array(0);
-  let minHi = w[1]!;
-  let minLo = w[0]!;
-  let maxHi = minHi;
-  let maxLo = minLo;
-  for (let i = 1; i < n; i++) {
-    const h = w[2 * i + 1]!;
-    const l = w[2 * i]!;
-    if (h < minHi || (h === minHi && l < minLo)) {
-      minHi = h;
-      minLo = l;
-    }
-    if (h > maxHi || (h === maxHi && l > maxLo)) {
-      maxHi = h;
-      maxLo = l;
-    }
-  }
-  const spanHi = (maxHi - minHi - (maxLo < minLo ? 1 : 0)) >>> 0;
-  const spanLo = (maxLo - minLo) >>> 0;
-  const bits = spanHi > 0 ? 64 - Math.clz32(spanHi) : 32 - Math.clz32(spanLo);
+  const { minLo, minHi, bits } = wordSpan(w, 0, n);
   const passes = Math.ceil(bits / MAX_DIGIT_BITS);
   const digit = passes === 0 ? 0 : Math.ceil(bits / passes);
   const mask = (1 << digit) - 1;
