@@ -52,7 +52,8 @@ export interface ZarrWritePlan {
   keys: string[];
 }
 
-const V2_DTYPE: Record<DType, string> = {
+/** Zarr v2 dtype strings (little-endian; one byte has no order) of each meshwork dtype. */
+export const V2_DTYPE: Record<DType, string> = {
   float64: "<f8",
   float32: "<f4",
   int32: "<i4",

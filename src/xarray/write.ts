@@ -6,12 +6,11 @@
 import { ArgumentError, StoreError } from "../errors.js";
 import { fromArray } from "../array/creation.js";
 import { ChunkedArray } from "../array/core.js";
-import type { DType } from "../array/dtype.js";
 import { computeWith, type ComputeOptions } from "../graph/collection.js";
 import { LayeredGraph } from "../graph/task.js";
 import type { Store } from "../io/store.js";
 import { storesOf, type StoresSource } from "../task-context.js";
-import { planZarrWrite, writeCollection, type Compressor } from "../io/zarr-write.js";
+import { planZarrWrite, V2_DTYPE, writeCollection, type Compressor } from "../io/zarr-write.js";
 import { chooseTimeUnits, encodeTimes } from "./cf.js";
 import type { Coordinate } from "./coords.js";
 import type { Dataset } from "./dataset.js";
@@ -30,18 +29,6 @@ export interface ToZarrOptions extends ComputeOptions {
    */
   stores?: StoresSource;
 }
-
-const V2: Record<DType, string> = {
-  float64: "<f8",
-  float32: "<f4",
-  int32: "<i4",
-  uint32: "<u4",
-  int16: "<i2",
-  uint16: "<u2",
-  int8: "|i1",
-  uint8: "|u1",
-  bool: "|b1",
-};
 
 export async function datasetToZarr(ds: Dataset, store: string | URL, options: ToZarrOptions = {}): Promise<void> {
   const known = ["mode", "compressor", "consolidated", "stores", "scheduler", "fuse"];
@@ -144,7 +131,7 @@ async function writeCoordinate(
   } else {
     const v = c.values.contiguous();
     const data = v.data.subarray(v.offset, v.offset + v.size);
-    dtype = V2[v.dtype];
+    dtype = V2_DTYPE[v.dtype];
     bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength).slice();
     if (v.dtype.startsWith("float")) fill = "NaN";
   }
