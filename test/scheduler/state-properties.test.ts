@@ -10,20 +10,12 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import fc from "fast-check";
+import { propertySettings } from "../helpers/property-settings.js";
 import { type Action, Driver, seen } from "./event-driver.js";
 
-/** Runs in CI: enough to cover every kind of event many times over, in a few seconds. */
-const CI_RUNS = 300;
+/** The CI seed of this file (see propertySettings). */
 const CI_SEED = 18_2026;
-
-function settings(): { numRuns: number; seed: number } {
-  const runs = Number(process.env["MESHWORK_PROPERTY_RUNS"] ?? CI_RUNS);
-  const given = process.env["MESHWORK_PROPERTY_SEED"];
-  const seed = given === "random" ? Math.floor(Math.random() * 2 ** 31) : Number(given ?? CI_SEED);
-  assert.ok(Number.isInteger(runs) && runs > 0, `MESHWORK_PROPERTY_RUNS must be a whole number > 0, got ${runs}`);
-  assert.ok(Number.isInteger(seed), `MESHWORK_PROPERTY_SEED must be an integer or "random", got ${given}`);
-  return { numRuns: runs, seed };
-}
+const settings = () => propertySettings(CI_SEED);
 
 const index = fc.nat({ max: 50 });
 
