@@ -150,6 +150,14 @@ const uploadedModule: Check = (v, p) =>
 const workerList = arrayOf(str, MAX_WORKERS_LISTED);
 const smallKeys = arrayOf(str, MAX_SMALL_LIST);
 const priority = arrayOf(num, MAX_SMALL_LIST);
+/** Where a key can be fetched (DepLocation): compute-task's deps, acquire-replicas, tickets. */
+const depLocation = shape({
+  key: str,
+  who: workerList,
+  nbytes: nonNegative,
+  tickets: optional(workerList),
+  digest: optional(digest),
+});
 
 const task = shape({
   key: str,
@@ -288,15 +296,7 @@ const SCHEMAS: { [K in Message["op"]]: Check } = {
     fn: fnRef,
     fnDef: optional(fnDef),
     args: serialized,
-    deps: arrayOf(
-      shape({
-        key: str,
-        who: workerList,
-        nbytes: nonNegative,
-        tickets: optional(workerList),
-        digest: optional(digest),
-      }),
-    ),
+    deps: arrayOf(depLocation),
     priority,
     digest: optional(bool),
   }),
@@ -307,26 +307,10 @@ const SCHEMAS: { [K in Message["op"]]: Check } = {
   "scale-up": shape({ n: count }),
   "steal-response": shape({ stolen: keys, kept: keys }),
   "acquire-replicas": shape({
-    keys: arrayOf(
-      shape({
-        key: str,
-        who: workerList,
-        nbytes: nonNegative,
-        tickets: optional(workerList),
-        digest: optional(digest),
-      }),
-    ),
+    keys: arrayOf(depLocation),
   }),
   tickets: shape({
-    keys: arrayOf(
-      shape({
-        key: str,
-        who: workerList,
-        nbytes: nonNegative,
-        tickets: optional(workerList),
-        digest: optional(digest),
-      }),
-    ),
+    keys: arrayOf(depLocation),
   }),
   "task-finished": shape({
     key: str,

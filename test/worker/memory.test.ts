@@ -4,26 +4,9 @@
 import assert from "node:assert/strict";
 import { existsSync, readdirSync } from "node:fs";
 import { test } from "node:test";
-import { deserialize, serialize, WorkerState, type Serialized } from "../../src/internal.js";
-import type { SpillStore } from "../../src/worker/spill.js";
+import { deserialize, serialize, WorkerState } from "../../src/internal.js";
+import { MapStore } from "./map-store.js";
 import { DiskSpillStore, makeSpillDirectory } from "../../node/platform/spill.js";
-
-/** A SpillStore in a Map, recording what was written (the disk store is tested below). */
-class MapStore implements SpillStore {
-  readonly stored = new Map<string, Serialized>();
-  write(key: string, v: Serialized) {
-    this.stored.set(key, v);
-  }
-  read(key: string) {
-    return this.stored.get(key)!;
-  }
-  remove(key: string) {
-    this.stored.delete(key);
-  }
-  close() {
-    this.stored.clear();
-  }
-}
 
 const put = (w: WorkerState, key: string, bytes: number) =>
   w.handle({

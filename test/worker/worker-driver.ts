@@ -6,9 +6,9 @@
 // modulo what exists when they run, so every random sequence is valid and fast-check can shrink it.
 // It records what the worker answered for each task, to check that every task ends settled.
 
-import { serialize, WorkerState, type DepLocation, type Serialized } from "../../src/internal.js";
+import { serialize, WorkerState, type DepLocation } from "../../src/internal.js";
 import type { WorkerEvent, WorkerInstruction, WorkerTask } from "../../src/worker/state.js";
-import type { SpillStore } from "../../src/worker/spill.js";
+import { MapStore } from "./map-store.js";
 
 export const SELF = "addr-self";
 const PEERS = ["p1", "p2", "p3"];
@@ -27,23 +27,6 @@ export type WorkerAction =
   | { op: "acquire"; keys: number[]; holders: number }
   | { op: "scatter"; key: number; nbytes: number }
   | { op: "read"; pick: number };
-
-/** A SpillStore in a Map. */
-class MapStore implements SpillStore {
-  readonly stored = new Map<string, Serialized>();
-  write(key: string, v: Serialized) {
-    this.stored.set(key, v);
-  }
-  read(key: string) {
-    return this.stored.get(key)!;
-  }
-  remove(key: string) {
-    this.stored.delete(key);
-  }
-  close() {
-    this.stored.clear();
-  }
-}
 
 /** Instructions and answers seen per kind, over every run: shows the runs reach what they are meant to. */
 export const seen = new Map<string, number>();
