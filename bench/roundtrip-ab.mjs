@@ -6,9 +6,16 @@
 //   node bench/roundtrip-ab.mjs --base /tmp/old --rounds 30 --batch 300
 //   nice -n -20 node bench/roundtrip-ab.mjs --base /tmp/old --new /tmp/new    (as root: the host's other work yields)
 //
+//   nice -n -20 node bench/roundtrip-ab.mjs --base /tmp/old --pairs 8 --control
+//
+// --pairs K starts fresh processes K times (rounds each), since a process's layout and JIT choices
+// move its figures by a few per cent; --control adds a third process of the old checkout, taking
+// turns with the other two, so that old ÷ old in the same run shows what "within noise" is.
+//
 // Prints one JSON object: per side the median over rounds of each batch's median round trip (ms)
 // and of the process's CPU time per round trip (µs, every thread: scheduler, client, workers, GC);
-// and the median, min and max over rounds of new ÷ old. Warm: three batches each before timing.
+// the median, min and max over rounds of new ÷ old (and control ÷ old), and the median of each set
+// of processes. Warm: three batches each before timing.
 
 import { fork } from "node:child_process";
 import { loadavg } from "node:os";
@@ -51,7 +58,7 @@ async function side(dir) {
 }
 
 async function main() {
-  const o = benchOptions({ base: "", new: here, rounds: 30, batch: 300 });
+  const o = benchOptions({ base: "", new: here, rounds: 30, batch: 300, pairs: 1, control: false });
   if (!o.base) {
     console.error("--base DIR (a built checkout to compare with) is required");
     process.exit(2);
@@ -67,41 +74,48 @@ async function main() {
       p.send({ n: o.batch });
     });
   const load = [loadavg()[0]];
-  const old = await start(o.base);
-  const now = await start(o.new);
-  for (let i = 0; i < 3; i++) for (const p of [old, now]) await batch(p);
-  const a = [];
-  const b = [];
-  for (let r = 0; r < o.rounds; r++) {
-    if (r % 2 === 0) {
-      a.push(await batch(old));
-      b.push(await batch(now));
-    } else {
-      b.push(await batch(now));
-      a.push(await batch(old));
+  // Per side, every round's batch; per set of processes, the median ratios (a process's own
+  // layout and JIT choices move its figures by a few per cent, so fresh processes are the unit).
+  const sides = o.control ? ["old", "new", "control"] : ["old", "new"];
+  const runs = Object.fromEntries(sides.map((s) => [s, []]));
+  const perPair = Object.fromEntries(sides.slice(1).map((s) => [s, []]));
+  for (let pair = 0; pair < o.pairs; pair++) {
+    const procs = {};
+    for (const s of sides) procs[s] = await start(s === "new" ? o.new : o.base);
+    for (let i = 0; i < 3; i++) for (const s of sides) await batch(procs[s]);
+    const got = Object.fromEntries(sides.map((s) => [s, []]));
+    for (let r = 0; r < o.rounds; r++) {
+      // Each side goes first, middle and last alike: the order turns every round.
+      const order = sides.map((_, i) => sides[(i + r) % sides.length]);
+      if (r % 2 === 1) order.reverse();
+      for (const s of order) got[s].push(await batch(procs[s]));
     }
+    for (const s of sides) procs[s].send({ stop: true });
+    for (const s of sides) runs[s].push(...got[s]);
+    for (const s of sides.slice(1)) perPair[s].push(median(got[s].map((x, i) => x.ms / got.old[i].ms)));
   }
   load.push(loadavg()[0]);
-  for (const p of [old, now]) p.send({ stop: true });
-  const ratios = a.map((x, i) => b[i].ms / x.ms);
-  const cpuRatios = a.map((x, i) => b[i].cpuUs / x.cpuUs);
   const round = (x, d = 3) => +x.toFixed(d);
+  const spread = (xs) => ({ median: round(median(xs)), min: round(Math.min(...xs)), max: round(Math.max(...xs)) });
+  const over = (s) => ({
+    roundtrip: spread(runs[s].map((x, i) => x.ms / runs.old[i].ms)),
+    cpu: spread(runs[s].map((x, i) => x.cpuUs / runs.old[i].cpuUs)),
+    roundtrip_by_process_set: perPair[s].map((x) => round(x)),
+  });
+  const figures = (s) => ({
+    roundtrip_ms: round(median(runs[s].map((x) => x.ms)), 4),
+    cpu_us: round(median(runs[s].map((x) => x.cpuUs)), 1),
+  });
   console.log(
     JSON.stringify({
       benchmark: "roundtrip-ab",
       checkouts: { old: o.base, new: o.new },
-      params: { rounds: o.rounds, batch: o.batch },
+      params: { rounds: o.rounds, batch: o.batch, pairs: o.pairs, control: o.control },
       load_start_end: load,
-      old: { roundtrip_ms: round(median(a.map((x) => x.ms)), 4), cpu_us: round(median(a.map((x) => x.cpuUs)), 1) },
-      new: { roundtrip_ms: round(median(b.map((x) => x.ms)), 4), cpu_us: round(median(b.map((x) => x.cpuUs)), 1) },
-      new_over_old: {
-        roundtrip: { median: round(median(ratios)), min: round(Math.min(...ratios)), max: round(Math.max(...ratios)) },
-        cpu: {
-          median: round(median(cpuRatios)),
-          min: round(Math.min(...cpuRatios)),
-          max: round(Math.max(...cpuRatios)),
-        },
-      },
+      old: figures("old"),
+      new: figures("new"),
+      new_over_old: over("new"),
+      ...(o.control ? { control: figures("control"), control_over_old: over("control") } : {}),
     }),
   );
 }
