@@ -13,17 +13,22 @@
 // turns with the other two, so that old ÷ old in the same run shows what "within noise" is.
 //
 // Prints one JSON object: per side the median over rounds of each batch's median round trip (ms)
-// and of the process's CPU time per round trip (µs, every thread: scheduler, client, workers, GC);
+// and of the process's CPU time per round trip (µs, every thread: scheduler, client, workers, GC),
+// and on Linux that CPU time split by thread (main: scheduler and client; worker: the busiest
+// other thread; rest: V8's GC helpers and the others), summed over every batch;
 // the median, min and max over rounds of new ÷ old (and control ÷ old), and the median of each set
 // of processes. Warm: three batches each before timing.
 
 import { fork } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { benchOptions } from "./options.mjs";
 
 const here = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+/** Linux's USER_HZ: the unit of /proc's CPU times. */
+const TICKS_PER_S = 100;
 
 if (process.argv[2] === "--side") {
   await side(process.argv[3]);
@@ -45,6 +50,7 @@ async function side(dir) {
       process.exit(0);
     }
     const times = [];
+    const threads0 = threadTicks();
     const cpu0 = process.cpuUsage();
     for (let i = 0; i < n; i++) {
       const t = performance.now();
@@ -52,7 +58,7 @@ async function side(dir) {
       times.push(performance.now() - t);
     }
     const cpu = process.cpuUsage(cpu0);
-    process.send({ ms: median(times), cpuUs: (cpu.user + cpu.system) / n });
+    process.send({ ms: median(times), cpuUs: (cpu.user + cpu.system) / n, threads: ticksSince(threads0) });
   });
   process.send({ ready: true });
 }
@@ -102,9 +108,17 @@ async function main() {
     cpu: spread(runs[s].map((x, i) => x.cpuUs / runs.old[i].cpuUs)),
     roundtrip_by_process_set: perPair[s].map((x) => round(x)),
   });
+  // Thread CPU is counted in clock ticks (10 ms): summed over every batch, then per round trip.
+  const perThread = (s) => {
+    const sum = { main: 0, worker: 0, rest: 0 };
+    for (const x of runs[s]) for (const k of Object.keys(sum)) sum[k] += x.threads[k];
+    const us = 1e6 / TICKS_PER_S / (runs[s].length * o.batch);
+    return Object.fromEntries(Object.entries(sum).map(([k, v]) => [k, round(v * us, 1)]));
+  };
   const figures = (s) => ({
     roundtrip_ms: round(median(runs[s].map((x) => x.ms)), 4),
     cpu_us: round(median(runs[s].map((x) => x.cpuUs)), 1),
+    thread_cpu_us: perThread(s),
   });
   console.log(
     JSON.stringify({
@@ -118,6 +132,45 @@ async function main() {
       ...(o.control ? { control: figures("control"), control_over_old: over("control") } : {}),
     }),
   );
+}
+
+/**
+ * Linux only: each thread's CPU time so far, in clock ticks (/proc/self/task/<tid>/stat), by
+ * thread id. The main thread (scheduler and client) has the process's id.
+ */
+function threadTicks() {
+  const out = new Map();
+  let tids;
+  try {
+    tids = readdirSync("/proc/self/task");
+  } catch {
+    return out;
+  }
+  for (const tid of tids) {
+    try {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, "utf8");
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      out.set(+tid, +fields[11] + +fields[12]); // utime + stime
+    } catch {
+      // the thread ended
+    }
+  }
+  return out;
+}
+
+/** Ticks per thread class since `before`: main, the busiest other thread (the worker running the tasks), the rest (V8's GC helpers, the idle worker, libuv). */
+function ticksSince(before) {
+  const now = threadTicks();
+  let main = 0;
+  const others = [];
+  for (const [tid, t] of now) {
+    const d = t - (before.get(tid) ?? 0);
+    if (tid === process.pid) main = d;
+    else others.push(d);
+  }
+  others.sort((a, b) => b - a);
+  const worker = others[0] ?? 0;
+  return { main, worker, rest: others.slice(1).reduce((a, b) => a + b, 0) };
 }
 
 function median(xs) {

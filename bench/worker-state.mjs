@@ -34,7 +34,7 @@ function run(tasks, storyCapacity) {
       computes.push({
         op: "compute-task",
         task: { op: "compute-task", key, fn, args, deps, priority: [0, i] },
-        stimulus: `compute-task-${++stimuli}`,
+        stimulus: ++stimuli,
       });
     }
     w.handle(computes);
@@ -43,11 +43,11 @@ function run(tasks, storyCapacity) {
       from: "peer",
       values: arriving,
       missing: [],
-      stimulus: `data-arrived-${++stimuli}`,
+      stimulus: ++stimuli,
     });
     for (let t = w.nextReady(); t; t = w.nextReady())
-      w.handle({ op: "task-done", task: t, value: 1, nbytes: 8, duration: 0.01, stimulus: `task-done-${++stimuli}` });
-    w.handle({ op: "free-keys", keys: [...keys, ...arriving.keys()], stimulus: `free-keys-${++stimuli}` });
+      w.handle({ op: "task-done", task: t, value: 1, nbytes: 8, duration: 0.01, stimulus: ++stimuli });
+    w.handle({ op: "free-keys", keys: [...keys, ...arriving.keys()], stimulus: ++stimuli });
   }
   const ms = performance.now() - start;
   if (w.tasks.size !== 0 || w.memory !== 0) throw new Error("tasks or results left: the run is wrong");

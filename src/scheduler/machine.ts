@@ -11,7 +11,7 @@ import { type ClientState, type Retirement, type TaskState, type TaskStateName, 
 import { Outbox } from "./outbox.js";
 import { moduleFor } from "./platforms.js";
 import * as retire from "./retire.js";
-import { Story } from "./story.js";
+import { Story, stimulusId } from "./story.js";
 import { DEFAULT_UNTRUSTED_TASK_TIMEOUT_MS, STEAL_ANSWER_TIMEOUT_MS } from "./timeouts.js";
 import { TRANSITIONS } from "./transitions.js";
 import { assignWitness } from "./verify.js";
@@ -62,7 +62,10 @@ export class Machine implements Core {
   private recExtras = new Map<TaskState, TransitionExtra>();
   private stimulusCount = 0;
   private note: { key: string; text: string } | undefined = undefined;
+  /** The stimulus of the transitions being made: a given one, or the kind of event of a numbered one. */
   private stimulus = "";
+  /** The number of that stimulus, or NaN for a given one. */
+  private stimulusNumber = Number.NaN;
 
   /** `options`: SchedulerStateOptions (state.ts) */
   constructor(options: {
@@ -153,7 +156,8 @@ export class Machine implements Core {
   recordStory(ts: TaskState, start: TaskStateName, finish: TaskStateName): void {
     const note = this.note;
     this.note = undefined;
-    this.story.record(ts.key, start, finish, this.stimulus, this.now, note?.key === ts.key ? note.text : undefined);
+    const text = note?.key === ts.key ? note.text : undefined;
+    this.story.record(ts.key, start, finish, this.stimulus, this.now, text, this.stimulusNumber);
   }
 
   /** Attaches `text` to the story entry of `ts`'s transition under way (why it went where it went). */
@@ -201,13 +205,25 @@ export class Machine implements Core {
     return undefined;
   }
 
-  /** The stimulus begun by the event being handled, if it began one (SchedulerState.handle clears it first). */
-  begun: string | undefined = undefined;
+  /** Whether the event being handled began a stimulus (SchedulerState.handle clears it first). */
+  begun = false;
+
+  /** The stimulus of the event being handled, as the story spells it ("update-graph-3"), if it began one. */
+  begunId(): string | undefined {
+    return this.begun ? stimulusId(this.stimulus, this.stimulusNumber) : undefined;
+  }
 
   /** Starts handling an event (what caused the transitions that follow, for story()). */
   begin(what: string): void {
-    this.stimulus = this.given ?? `${what}-${++this.stimulusCount}`;
-    this.begun = this.stimulus;
+    // Numbered as "what-n" when the story is read, not here: no string per event.
+    if (this.given === undefined) {
+      this.stimulus = what;
+      this.stimulusNumber = ++this.stimulusCount;
+    } else {
+      this.stimulus = this.given;
+      this.stimulusNumber = Number.NaN;
+    }
+    this.begun = true;
   }
 
   /**

@@ -79,6 +79,9 @@ const FROM_WORKER: ReadonlySet<string> = new Set([
   "renew-tickets",
 ]);
 
+/** What takeNotices gives when there is nothing to log. */
+const NO_NOTICES: readonly Notice[] = Object.freeze([]);
+
 export class SchedulerState implements SchedulerData {
   readonly #m: Machine;
   /** SchedulerStateOptions.validate. */
@@ -102,7 +105,7 @@ export class SchedulerState implements SchedulerData {
   handle(e: SchedulerEvent): Instruction[] {
     const m = this.#m;
     m.given = e.stimulus;
-    m.begun = undefined;
+    m.begun = false;
     if (FROM_WORKER.has(e.op) && "worker" in e && e.worker !== undefined) {
       const ws = m.workers.get(e.worker);
       if (ws) ws.lastSeen = m.now;
@@ -197,7 +200,7 @@ export class SchedulerState implements SchedulerData {
       const problems = findProblems(m);
       if (problems.length > 0) {
         // The event's stimulus ("update-graph-3"), or its op when it began none.
-        this.onInvalid(new InvariantError(m.begun ?? e.stimulus ?? e.op, problems));
+        this.onInvalid(new InvariantError(m.begunId() ?? e.stimulus ?? e.op, problems));
       }
     }
     return m.outbox.take();
@@ -207,8 +210,10 @@ export class SchedulerState implements SchedulerData {
    * What the shell should log since it last asked: workers removed, bad data reported, and claims
    * ignored (workers claiming keys they were never told to compute or fetch), the latter thinned out.
    */
-  takeNotices(): Notice[] {
+  takeNotices(): readonly Notice[] {
     const m = this.#m;
+    // Asked after every event; nearly always there is nothing, and then nothing is allocated.
+    if (m.notices.length === 0 && m.ignoredClaims.length === 0) return NO_NOTICES;
     const out = m.notices;
     for (const c of m.ignoredClaims)
       out.push({

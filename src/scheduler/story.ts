@@ -1,5 +1,8 @@
 // A bounded log of task transitions, so that `story(key)` can tell what happened to a key and why
-// (which stimulus caused each step). Parallel arrays in a ring: no allocation per entry.
+// (which stimulus caused each step). Parallel arrays in a ring: no allocation per entry. A numbered
+// stimulus is kept as its kind (a constant string) and its number, and spelled "kind-number" only
+// when asked for: a string made per event and held by the ring would outlive the young generation,
+// and every one would be copied out of it by the garbage collector.
 
 export interface StoryEntry {
   key: string;
@@ -21,6 +24,8 @@ export class Story {
   private readonly starts: string[];
   private readonly finishes: string[];
   private readonly stimuli: string[];
+  /** The stimulus's number, or NaN when `stimuli` holds it whole. */
+  private readonly numbers: Float64Array;
   private readonly times: Float64Array;
   /** Notes are rare: kept by ring position only where there is one. */
   private readonly notes = new Map<number, string>();
@@ -32,10 +37,23 @@ export class Story {
     this.starts = new Array<string>(capacity);
     this.finishes = new Array<string>(capacity);
     this.stimuli = new Array<string>(capacity);
+    this.numbers = new Float64Array(capacity);
     this.times = new Float64Array(capacity);
   }
 
-  record(key: string, start: string, finish: string, stimulus: string, time: number, note?: string): void {
+  /**
+   * Records a transition of `key`. `stimulus` names the event that caused it; with `number` (not
+   * NaN) it is the event's kind, and the entry's stimulus reads "stimulus-number".
+   */
+  record(
+    key: string,
+    start: string,
+    finish: string,
+    stimulus: string,
+    time: number,
+    note?: string,
+    number = NaN,
+  ): void {
     const i = this.next;
     if (note !== undefined) this.notes.set(i, note);
     else if (this.notes.size > 0) this.notes.delete(i); // most rings never hold a note: no lookup then
@@ -43,6 +61,7 @@ export class Story {
     this.starts[i] = start;
     this.finishes[i] = finish;
     this.stimuli[i] = stimulus;
+    this.numbers[i] = number;
     this.times[i] = time;
     this.next = (i + 1) % this.capacity;
     if (this.filled < this.capacity) this.filled++;
@@ -59,7 +78,7 @@ export class Story {
           key,
           start: this.starts[i]!,
           finish: this.finishes[i]!,
-          stimulus: this.stimuli[i]!,
+          stimulus: stimulusId(this.stimuli[i]!, this.numbers[i]!),
           time: this.times[i]!,
         };
         const note = this.notes.get(i);
@@ -73,4 +92,9 @@ export class Story {
   get size(): number {
     return this.filled;
   }
+}
+
+/** A stimulus as the story shows it: `name`, or "name-number" when it is numbered (not NaN). */
+export function stimulusId(name: string, number: number): string {
+  return Number.isNaN(number) ? name : `${name}-${number}`;
 }

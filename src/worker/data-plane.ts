@@ -47,8 +47,8 @@ export interface DataPlaneHost {
   value(key: string): unknown;
   /** Feeds what happened (a fetch settled, a client put data) to the worker's state, this turn. */
   deliver(event: WorkerEvent): void;
-  /** A fresh stimulus id for an event of kind `op`. */
-  stimulus(op: WorkerEvent["op"]): string;
+  /** A fresh stimulus for an event (its number: see Stimulus in events.ts). */
+  stimulus(): number;
 }
 
 /**
@@ -262,7 +262,7 @@ export class WorkerDataPlane {
             key,
             value,
             nbytes: nbytes[key],
-            stimulus: this.worker.stimulus("data-put"),
+            stimulus: this.worker.stimulus(),
           });
         }
         comm.send({ op: "put-reply", id: m.id, nbytes });
@@ -300,7 +300,7 @@ export class WorkerDataPlane {
           this.log.warn(
             `${this.name}: ${from} served bytes for ${key} that do not match its agreed digest; trying another holder`,
           );
-          this.worker.deliver({ op: "bad-data", key, from, stimulus: this.worker.stimulus("bad-data") });
+          this.worker.deliver({ op: "bad-data", key, from, stimulus: this.worker.stimulus() });
           missing.push(key);
           continue;
         }
@@ -316,18 +316,18 @@ export class WorkerDataPlane {
         from,
         values,
         missing,
-        stimulus: this.worker.stimulus("data-arrived"),
+        stimulus: this.worker.stimulus(),
       });
       if (reply.expired?.length)
         this.worker.deliver({
           op: "tickets-expired",
           from,
           keys: reply.expired,
-          stimulus: this.worker.stimulus("tickets-expired"),
+          stimulus: this.worker.stimulus(),
         });
     } catch (err) {
       this.log.debug(`${this.name}: fetching ${keys.length} keys from ${from} failed: ${(err as Error).message}`);
-      this.worker.deliver({ op: "fetch-failed", from, keys, stimulus: this.worker.stimulus("fetch-failed") });
+      this.worker.deliver({ op: "fetch-failed", from, keys, stimulus: this.worker.stimulus() });
     }
   }
 

@@ -8,6 +8,18 @@ import type { Serialized } from "../protocol/refs.js";
 /** waiting (for dependencies) → ready → executing → done; "cancelled" is executing but no longer wanted. */
 export type WorkerTaskState = "waiting" | "ready" | "executing" | "done" | "cancelled";
 
+/**
+ * What caused an event: an id given whole ("compute-task-7", a test's "t"), or the number the shell
+ * gave the event, when its id is "<op>-<number>" (spelled so only when a story is read: no string
+ * is made per event).
+ */
+export type Stimulus = string | number;
+
+/** A stimulus as the story and errors spell it. */
+export function stimulusOf(ev: { op: string; stimulus: Stimulus }): string {
+  return typeof ev.stimulus === "number" ? `${ev.op}-${ev.stimulus}` : ev.stimulus;
+}
+
 export class WorkerTask {
   state: WorkerTaskState = "waiting";
   /** Whether the scheduler was told this task is running (task-started). */
@@ -23,7 +35,7 @@ export class WorkerTask {
     readonly deps: DepLocation[],
     readonly priority: number[],
     /** The event that made this task here (WorkerEvent.stimulus), for tracing it. */
-    readonly stimulus: string,
+    readonly stimulus: Stimulus,
   ) {}
 }
 
@@ -31,40 +43,40 @@ export class WorkerTask {
  * What happens to a worker, as the shell tells its state: from the scheduler (compute-task,
  * acquire-replicas, free-keys, steal-request), from the peers it fetches from (data-arrived,
  * fetch-failed, bad-data), from clients (data-put) and from its own task loop (task-started,
- * task-done, task-erred). `stimulus` names the occurrence (the shell numbers them), for tracing.
+ * task-done, task-erred). `stimulus` names the occurrence, for tracing (see Stimulus).
  */
 export type WorkerEvent =
   /** Run this task here (ComputeTask). */
-  | { op: "compute-task"; task: ComputeTask; stimulus: string }
+  | { op: "compute-task"; task: ComputeTask; stimulus: Stimulus }
   /** Fetch and keep copies of these results, from the holders given (a retiring worker's unique data). */
-  | { op: "acquire-replicas"; keys: DepLocation[]; stimulus: string }
+  | { op: "acquire-replicas"; keys: DepLocation[]; stimulus: Stimulus }
   /** The scheduler no longer needs these keys here: drop their data and any pending task. */
-  | { op: "free-keys"; keys: string[]; stimulus: string }
+  | { op: "free-keys"; keys: string[]; stimulus: Stimulus }
   /** Give back the tasks asked for that have not started; keep the rest (StealRequest). */
-  | { op: "steal-request"; keys: string[]; stimulus: string }
+  | { op: "steal-request"; keys: string[]; stimulus: Stimulus }
   /** A peer answered a fetch: `values` arrived, `missing` it did not have. */
   | {
       op: "data-arrived";
       from: string;
       values: Map<string, { value: unknown; nbytes: number }>;
       missing: string[];
-      stimulus: string;
+      stimulus: Stimulus;
     }
   /** Fetching `keys` from `from` failed (the connection broke): try the next holder. */
-  | { op: "fetch-failed"; from: string; keys: string[]; stimulus: string }
+  | { op: "fetch-failed"; from: string; keys: string[]; stimulus: Stimulus }
   /**
    * `from` refused this worker's tickets for `keys` as expired (the fetch waited long, in a queue):
    * ask the scheduler for fresh ones (renew-tickets); the fetches wait for them (tickets-renewed).
    */
-  | { op: "tickets-expired"; from: string; keys: string[]; stimulus: string }
+  | { op: "tickets-expired"; from: string; keys: string[]; stimulus: Stimulus }
   /** Fresh tickets came from the scheduler (the data plane keeps them): fetch again, from the holders it names now. */
-  | { op: "tickets-renewed"; keys: DepLocation[]; stimulus: string }
+  | { op: "tickets-renewed"; keys: DepLocation[]; stimulus: Stimulus }
   /** `from` served bytes for `key` that do not match its agreed digest (they were dropped). */
-  | { op: "bad-data"; key: string; from: string; stimulus: string }
+  | { op: "bad-data"; key: string; from: string; stimulus: Stimulus }
   /** Data a client scattered here. */
-  | { op: "data-put"; key: string; value: unknown; nbytes: number; stimulus: string }
+  | { op: "data-put"; key: string; value: unknown; nbytes: number; stimulus: Stimulus }
   /** `task`, which may run long, is starting: tell the scheduler (TaskStarted). */
-  | { op: "task-started"; task: WorkerTask; stimulus: string }
+  | { op: "task-started"; task: WorkerTask; stimulus: Stimulus }
   /**
    * `task` returned `value`. `inline` is the result already encoded, when small enough to travel
    * with the notice; `digest` its serialized bytes' SHA-256, when the scheduler asked for it.
@@ -77,10 +89,10 @@ export type WorkerEvent =
       duration: number;
       inline?: Serialized | undefined;
       digest?: string | undefined;
-      stimulus: string;
+      stimulus: Stimulus;
     }
   /** `task` threw (or its result could not be encoded). */
-  | { op: "task-erred"; task: WorkerTask; error: ErrorData; stimulus: string };
+  | { op: "task-erred"; task: WorkerTask; error: ErrorData; stimulus: Stimulus };
 
 export type WorkerInstruction =
   | { kind: "send"; msg: WorkerToScheduler }

@@ -103,7 +103,7 @@ export class Worker {
         holds: (key) => this.current().holds(key),
         value: (key) => this.current().value(key),
         deliver: (event) => this.enqueue(event),
-        stimulus: (op) => this.stimulus(op),
+        stimulus: () => this.stimulus(),
       },
       options.transport,
       options.webrtc,
@@ -118,7 +118,7 @@ export class Worker {
         closing: () => this.closing,
         current: () => this.current(),
         handle: (event) => this.handleNow(event),
-        stimulus: (op) => this.stimulus(op),
+        stimulus: () => this.stimulus(),
         drain: () => this.drain(),
         sendNow: () => this.sendNow(),
       },
@@ -275,11 +275,11 @@ export class Worker {
       "compute-task": (m) => {
         if (m.fnDef) this.code.define(m.fnDef);
         if (m.deps.length > 0) this.data.learn(m.deps);
-        this.enqueue({ op: "compute-task", task: m, stimulus: this.stimulus("compute-task") });
+        this.enqueue({ op: "compute-task", task: m, stimulus: this.stimulus() });
       },
       "free-keys": (m) => {
         this.data.forget(m.keys);
-        this.enqueue({ op: "free-keys", keys: m.keys, stimulus: this.stimulus("free-keys") });
+        this.enqueue({ op: "free-keys", keys: m.keys, stimulus: this.stimulus() });
       },
       "load-module": (m) => this.code.loadModule(m.module),
       "close-worker": (m) => {
@@ -288,14 +288,13 @@ export class Worker {
       },
       "acquire-replicas": (m) => {
         this.data.learn(m.keys);
-        this.enqueue({ op: "acquire-replicas", keys: m.keys, stimulus: this.stimulus("acquire-replicas") });
+        this.enqueue({ op: "acquire-replicas", keys: m.keys, stimulus: this.stimulus() });
       },
       tickets: (m) => {
         this.data.learn(m.keys);
-        this.enqueue({ op: "tickets-renewed", keys: m.keys, stimulus: this.stimulus("tickets-renewed") });
+        this.enqueue({ op: "tickets-renewed", keys: m.keys, stimulus: this.stimulus() });
       },
-      "steal-request": (m) =>
-        this.enqueue({ op: "steal-request", keys: m.keys, stimulus: this.stimulus("steal-request") }),
+      "steal-request": (m) => this.enqueue({ op: "steal-request", keys: m.keys, stimulus: this.stimulus() }),
       "rtc-signal": (m) => m.from !== undefined && this.data.rtc?.signal(m.from, m.data),
       "scale-up": (m) => {
         if (this.options.onScaleUp) this.options.onScaleUp(m.n);
@@ -347,9 +346,9 @@ export class Worker {
 
   // ------------------------------------------------------------ events and instructions
 
-  /** A fresh stimulus id for an event of kind `op`: what happened, numbered in this worker. */
-  private stimulus(op: WorkerEvent["op"]): string {
-    return `${op}-${++this.stimuli}`;
+  /** A fresh stimulus for an event: its number in this worker (its id is "<op>-<number>", see Stimulus). */
+  private stimulus(): number {
+    return ++this.stimuli;
   }
 
   /** Queues `event` for this turn: a turn's events are handled together, so fetches to one peer are batched. */

@@ -13,7 +13,7 @@ import type { Serialized } from "../protocol/refs.js";
 import { Story, type StoryEntry } from "../scheduler/story.js";
 import { Heap } from "../util/heap.js";
 import { dueForCheck, InvariantError, validateByDefault } from "../util/invariant.js";
-import { WorkerTask, type WorkerEvent, type WorkerInstruction } from "./events.js";
+import { type Stimulus, stimulusOf, WorkerTask, type WorkerEvent, type WorkerInstruction } from "./events.js";
 import { Fetches } from "./fetches.js";
 import { type MemoryOptions, WorkerMemory } from "./memory.js";
 import { findWorkerProblems, type WorkerStateView } from "./validate.js";
@@ -53,8 +53,10 @@ export class WorkerState {
   private tasksDone_ = 0;
   /** Whether the scheduler was told this worker is paused (the last "paused" instruction). */
   private pausedTold = false;
-  /** The event being handled, for the story. */
+  /** The event being handled, for the story: its id, or its op when numbered (stimulusNumber). */
   private stimulus = "";
+  /** The number of the event being handled, or NaN when `stimulus` is its whole id. */
+  private stimulusNumber = Number.NaN;
   private readonly story: Story | null;
   private readonly threads: number;
   private readonly memoryLimit: number;
@@ -115,12 +117,19 @@ export class WorkerState {
   }
 
   private apply(ev: WorkerEvent): void {
-    this.stimulus = ev.stimulus;
+    if (typeof ev.stimulus === "number") {
+      this.stimulus = ev.op;
+      this.stimulusNumber = ev.stimulus;
+    } else {
+      this.stimulus = ev.stimulus;
+      this.stimulusNumber = Number.NaN;
+    }
     this.carryOut(ev);
     if (this.validate && dueForCheck(this.validate, ++this.unchecked, this.records)) {
       this.unchecked = 0;
       const problems = findWorkerProblems(this.view());
-      if (problems.length > 0) this.onInvalid(new InvariantError(ev.stimulus, problems, `worker ${this.selfAddress}`));
+      if (problems.length > 0)
+        this.onInvalid(new InvariantError(stimulusOf(ev), problems, `worker ${this.selfAddress}`));
     }
   }
 
@@ -255,7 +264,7 @@ export class WorkerState {
 
   // ------------------------------------------------------------ events
 
-  private computeTask(msg: ComputeTask, stimulus: string): void {
+  private computeTask(msg: ComputeTask, stimulus: Stimulus): void {
     const existing = this.tasks_.get(msg.key);
     if (existing) {
       // Freed while running and now asked for again: keep the running execution's result.
@@ -367,7 +376,7 @@ export class WorkerState {
   }
 
   private record(key: string, from: string, to: string, note?: string): void {
-    this.story?.record(key, from, to, this.stimulus, this.now, note);
+    this.story?.record(key, from, to, this.stimulus, this.now, note, this.stimulusNumber);
   }
 
   private send(msg: WorkerToScheduler): void {

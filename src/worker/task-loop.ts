@@ -37,8 +37,8 @@ export interface TaskLoopHost {
   current(): WorkerState;
   /** Feeds the loop's `event` to the state now (after the events already queued). */
   handle(event: WorkerEvent): void;
-  /** A fresh stimulus id for an event of kind `op`. */
-  stimulus(op: WorkerEvent["op"]): string;
+  /** A fresh stimulus for an event (its number: see Stimulus in events.ts). */
+  stimulus(): number;
   /** Carries out what the state has said so far (at the end of a slice). */
   drain(): void;
   /** Carries it out and sends it at once, not at the end of the turn. */
@@ -111,7 +111,7 @@ export class TaskLoop {
 
   /** Tells the scheduler now that `task` is running (once; the state knows whether it did). */
   private started(task: WorkerTask): void {
-    this.host.handle({ op: "task-started", task, stimulus: this.host.stimulus("task-started") });
+    this.host.handle({ op: "task-started", task, stimulus: this.host.stimulus() });
     this.host.sendNow();
   }
 
@@ -191,7 +191,7 @@ export class TaskLoop {
       this.fail(task, new SerializationError(`the result of ${task.key} cannot be sent: ${e.message}`));
       return;
     }
-    const stimulus = this.host.stimulus("task-done");
+    const stimulus = this.host.stimulus();
     this.host.handle({ op: "task-done", task, value, nbytes, duration, inline, digest, stimulus });
   }
 
@@ -200,7 +200,7 @@ export class TaskLoop {
       err.message +=
         " (task functions are sent to workers as source code, so variables from outside the function do not exist here: pass them as arguments or use a task module)";
     }
-    this.host.handle({ op: "task-erred", task, error: errorToData(err), stimulus: this.host.stimulus("task-erred") });
+    this.host.handle({ op: "task-erred", task, error: errorToData(err), stimulus: this.host.stimulus() });
   }
 }
 
