@@ -8,6 +8,9 @@
 //
 //   nice -n -20 node bench/roundtrip-ab.mjs --base /tmp/old --pairs 8 --control
 //
+// --map N times a map of N tasks, gathered, instead of a round trip (--batch maps a batch; the
+// figures are then per map, and roundtrip_ms is a map's milliseconds).
+//
 // --pairs K starts fresh processes K times (rounds each), since a process's layout and JIT choices
 // move its figures by a few per cent; --control adds a third process of the old checkout, taking
 // turns with the other two, so that old ÷ old in the same run shows what "within noise" is.
@@ -31,18 +34,27 @@ const here = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const TICKS_PER_S = 100;
 
 if (process.argv[2] === "--side") {
-  await side(process.argv[3]);
+  await side(process.argv[3], Number(process.argv[4] ?? 0));
 } else {
   await main();
 }
 
 /** A side: a cluster and a client of one checkout, timing batches when the parent asks. */
-async function side(dir) {
+async function side(dir, mapTasks) {
   const m = await import(pathToFileURL(`${dir}/dist/node/index.js`).href);
   const cluster = await m.LocalCluster.start({ workers: 2 });
   const client = await m.Client.connect(cluster.address);
   const inc = (x) => x + 1;
   await client.submit(inc, -1);
+  const items = Array.from({ length: mapTasks }, (_, i) => i);
+  // One unit of a batch: a round trip, or with --map N a map of N tasks gathered.
+  const unit = mapTasks
+    ? async () => {
+        const fs = client.map(inc, items, { pure: false });
+        await client.gather(fs);
+        for (const f of fs) f.release();
+      }
+    : (i) => client.with({ pure: false }).submit(inc, i);
   process.on("message", async ({ n, stop }) => {
     if (stop) {
       await client.close();
@@ -54,7 +66,7 @@ async function side(dir) {
     const cpu0 = process.cpuUsage();
     for (let i = 0; i < n; i++) {
       const t = performance.now();
-      await client.with({ pure: false }).submit(inc, i);
+      await unit(i);
       times.push(performance.now() - t);
     }
     const cpu = process.cpuUsage(cpu0);
@@ -64,14 +76,14 @@ async function side(dir) {
 }
 
 async function main() {
-  const o = benchOptions({ base: "", new: here, rounds: 30, batch: 300, pairs: 1, control: false });
+  const o = benchOptions({ base: "", new: here, rounds: 30, batch: 300, pairs: 1, control: false, map: 0 });
   if (!o.base) {
     console.error("--base DIR (a built checkout to compare with) is required");
     process.exit(2);
   }
   const start = (dir) =>
     new Promise((ok) => {
-      const p = fork(fileURLToPath(import.meta.url), ["--side", resolve(dir)]);
+      const p = fork(fileURLToPath(import.meta.url), ["--side", resolve(dir), String(o.map)]);
       p.once("message", () => ok(p));
     });
   const batch = (p) =>
@@ -124,7 +136,7 @@ async function main() {
     JSON.stringify({
       benchmark: "roundtrip-ab",
       checkouts: { old: o.base, new: o.new },
-      params: { rounds: o.rounds, batch: o.batch, pairs: o.pairs, control: o.control },
+      params: { rounds: o.rounds, batch: o.batch, pairs: o.pairs, control: o.control, map: o.map },
       load_start_end: load,
       old: figures("old"),
       new: figures("new"),
