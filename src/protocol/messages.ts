@@ -8,8 +8,14 @@ import type { FromDataServer, ToDataServer } from "./messages/data.js";
 import type { HandshakeMsg } from "./messages/handshake.js";
 import type { SchedulerToWorker, WorkerToScheduler } from "./messages/worker.js";
 
-/** Bumped on any incompatible change to the messages below. */
-export const PROTOCOL_VERSION = 1;
+/**
+ * Bumped on any incompatible change to the messages below, so that a member from another version (a
+ * tab holding an old page, a worker started from an old install) is refused at the handshake with
+ * both versions named, not later by a message's schema. 2 (2026-12-07): data tickets expire
+ * (renew-tickets, tickets-renewed, the scheduler's clock in the welcome), worker stories
+ * (story-request, story-entries), one key-location shape with its tickets.
+ */
+export const PROTOCOL_VERSION = 2;
 
 export type * from "./messages/client.js";
 export type * from "./messages/common.js";

@@ -50,7 +50,7 @@ describe("the relay", () => {
     // Through the relay, the worker's data server still asks for a ticket: the credential opens the relay only.
     const h = await Hostile.open(relayTo(w!.address, credential), "127.0.0.1");
     h.hello("peer", credential);
-    assert.deepEqual(await h.next(), { op: "refused", version: 1, reason: "wrong ticket" });
+    assert.deepEqual(await h.next(), { op: "refused", version: PROTOCOL_VERSION, reason: "wrong ticket" });
     h.close();
     // A member's credential is void once it has left.
     const gone = await Hostile.open(c.address, "127.0.0.1");
