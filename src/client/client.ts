@@ -73,6 +73,8 @@ export class Client implements GraphScheduler {
   private readonly submitter: Submitter;
 
   private readonly runtime: Runtime;
+  /** Takes this client's token back off its runtime's stores (Stores.useSchedulerCredentials). */
+  private dropStoreToken: () => void = () => {};
   /** This client's buffers for large incoming frames (its links', not the realm's). */
   private readonly receiveBuffers: ReceiveBuffers | undefined;
 
@@ -144,7 +146,7 @@ export class Client implements GraphScheduler {
     const w = await greet(comm, { role: "client", token: options.token, name: options.name });
     comm.name = `${w.id}→scheduler`;
     // Planning reads metadata here: from the scheduler's /data/, with the token this client joined with.
-    runtime.stores.useSchedulerCredentials(address, options.token);
+    const dropStoreToken = runtime.stores.useSchedulerCredentials(address, options.token);
     // A network scheduler relays data for clients that cannot reach workers themselves (a page: browser/index.ts).
     const relayVia = /^wss?:\/\/[^/]+$/.test(address) ? address : undefined;
     const client = new Client(
@@ -154,6 +156,7 @@ export class Client implements GraphScheduler {
       relayVia === undefined ? options : { ...options, transport: { ...options.transport, relayVia } },
     );
     client.dashboard = w.dashboard;
+    client.dropStoreToken = dropStoreToken;
     // As in Dask, the newest client is where collections compute unless told otherwise.
     if (options.setAsDefault !== false) setDefaultClient(client);
     return client;
@@ -405,6 +408,7 @@ export class Client implements GraphScheduler {
   private shutDown(reason: string): void {
     if (this.closedError) return;
     clearDefaultClient(this);
+    this.dropStoreToken();
     const closed = new ClientClosedError(`client ${this.id} is closed (${reason})`);
     this.submitter.clear();
     this.keys.close(closed);

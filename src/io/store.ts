@@ -38,6 +38,7 @@ export type StoreOpener = (root: URL, stores: Stores) => Store;
 const SCHEME = /^[a-z][a-z0-9+.-]*:/i;
 
 let nextStoresId = 0;
+const noop = (): void => {};
 
 /**
  * What a member reads and writes data with: the openers by URL scheme, how a relative path becomes
@@ -54,6 +55,8 @@ export class Stores {
   private resolver: ((path: string) => string) | null | undefined = undefined;
   /** Bearer tokens for origins that want one (the scheduler's `--serve-data`), by origin. */
   private readonly credentials = new Map<string, string>();
+  /** The scheduler tokens members set (useSchedulerCredentials), by origin, with how many hold each. */
+  private readonly leases = new Map<string, { token: string; holders: number }>();
 
   constructor(private readonly base: Stores | null = null) {}
 
@@ -77,13 +80,26 @@ export class Stores {
    * Sends `token` with store reads from the HTTP origin of the scheduler at `address`, when it is a
    * ws:// or wss:// one (or that origin itself, http:// or https://): its /data/ (`meshwork scheduler
    * --serve-data`) takes the token a worker or client joined with. inproc:// has no HTTP side.
-   * Returns the origin set, if any.
+   * Returns what takes it back (a member calls it when it closes; calling it again does nothing):
+   * the token is forgotten once every member that set it has taken it back, unless the origin's
+   * token was changed meanwhile (that one stays).
    */
-  useSchedulerCredentials(address: string, token: string | undefined): string | undefined {
-    if (!token || !/^(ws|http)s?:\/\//.test(address)) return undefined;
+  useSchedulerCredentials(address: string, token: string | undefined): () => void {
+    if (!token || !/^(ws|http)s?:\/\//.test(address)) return noop;
     const origin = new URL(address.replace(/^ws/, "http")).origin;
     this.setCredentials(origin, token);
-    return origin;
+    const lease = this.leases.get(origin);
+    if (lease?.token === token) lease.holders++;
+    else this.leases.set(origin, { token, holders: 1 });
+    let returned = false;
+    return () => {
+      if (returned) return;
+      returned = true;
+      const now = this.leases.get(origin);
+      if (now?.token !== token || --now.holders > 0) return;
+      this.leases.delete(origin);
+      if (this.credentials.get(origin) === token) this.credentials.delete(origin);
+    };
   }
 
   /** The bearer token sent to `origin`: these stores' own, else their base's. */
@@ -172,8 +188,8 @@ export function setStoreCredentials(origin: string, token: string | null): void 
 }
 
 /** realmStores.useSchedulerCredentials: the realm's reads from the scheduler's /data/ send `token`. */
-export function useSchedulerCredentials(address: string, token: string | undefined): void {
-  realmStores.useSchedulerCredentials(address, token);
+export function useSchedulerCredentials(address: string, token: string | undefined): () => void {
+  return realmStores.useSchedulerCredentials(address, token);
 }
 
 /** A store read's request headers through `stores` (default the realm's). */

@@ -59,6 +59,8 @@ export class Worker {
   /** With `validate` on: the first broken invariant of the state, which close() rejects with. */
   private invalid: InvariantError | undefined = undefined;
   private shuttingDown: Promise<void> | undefined = undefined;
+  /** Takes this worker's token back off its runtime's stores (set when it joins; see Stores.useSchedulerCredentials). */
+  private dropStoreToken: () => void = () => {};
   /** Events of this turn not yet handled: handled together at the turn's drain, or before the state is read. */
   private inbox: WorkerEvent[] = [];
   /** Instructions not yet carried out. */
@@ -235,6 +237,7 @@ export class Worker {
   private async closeEverything(reason: string): Promise<void> {
     this.closing = true;
     clearInterval(this.heartbeat);
+    this.dropStoreToken();
     this.scheduler.close(reason);
     await this.listener.close();
     this.data.close(reason);
@@ -267,7 +270,10 @@ export class Worker {
     this.id = w.id;
     this.data.setCredentials(w.dataToken, w.dataSecret, w.clock);
     // Tasks that read the scheduler's /data/ (a tab's chunks above all) present this worker's token.
-    this.runtime.stores.useSchedulerCredentials(this.options.dataOrigin ?? this.options.scheduler, this.options.token);
+    this.dropStoreToken = this.runtime.stores.useSchedulerCredentials(
+      this.options.dataOrigin ?? this.options.scheduler,
+      this.options.token,
+    );
     if (w.rtc) this.data.rtc?.configure(w.rtc);
     this.scheduler = comm;
     comm.name = `${this.name}→scheduler`;

@@ -321,3 +321,34 @@ test("xarray through a member's own stores: openDataset and openMfDataset read m
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("a member takes its scheduler token back off its runtime's stores when it closes, once every member that set it has", async () => {
+  const runtime = createRuntime();
+  const scheduler = await Scheduler.start({
+    address: "ws://127.0.0.1:0",
+    token: "client-token",
+    workerToken: "worker-token",
+    runtime,
+  });
+  const origin = new URL(scheduler.address.replace(/^ws/, "http")).origin;
+  try {
+    const worker = await Worker.start({ scheduler: scheduler.address, token: "worker-token", runtime });
+    const client = await Client.connect(scheduler.address, { token: "client-token", runtime });
+    // The client joined last: its token is the one sent; the worker's lease is on another token.
+    assert.equal(runtime.stores.credentialFor(origin), "client-token");
+    const other = await Client.connect(scheduler.address, { token: "client-token", runtime });
+    await client.close();
+    assert.equal(runtime.stores.credentialFor(origin), "client-token", "another client still holds it");
+    await other.close();
+    assert.equal(runtime.stores.credentialFor(origin), undefined, "nobody holds it");
+    // A token set since by hand is not a member's to take back.
+    const third = await Client.connect(scheduler.address, { token: "client-token", runtime });
+    runtime.stores.setCredentials(origin, "by-hand");
+    await third.close();
+    await worker.close();
+    assert.equal(runtime.stores.credentialFor(origin), "by-hand");
+    assert.equal(defaultRuntime().stores.credentialFor(origin), undefined);
+  } finally {
+    await scheduler.close();
+  }
+});
