@@ -18,7 +18,7 @@ import { readArray, wholeChunks } from "./plan.js";
 import { IO } from "./register.js";
 import { fileUrl, realmStores, type Stores } from "./store.js";
 import { storesOf, type StoresSource } from "../task-context.js";
-import { checkOptions } from "./zarr.js";
+import { checkKnownOptions } from "../client/arguments.js";
 
 export interface NetcdfVariableInfo {
   name: string;
@@ -116,7 +116,7 @@ export function netcdfVariable(
   name: string,
   options: { chunks?: ChunksSpec; dtype?: DType } = {},
 ): ChunkedArray {
-  checkOptions(options, ["chunks", "dtype"], "netcdfVariable");
+  checkKnownOptions("netcdfVariable options", options, ["chunks", "dtype"]);
   const v = findVariable(info, name);
   if (v.dataType === "char" || v.dataType === "string") {
     throw new DTypeError(
@@ -235,7 +235,7 @@ export interface FromNetcdfOptions {
  * Only the header is read now; each task reads its own piece where it runs.
  */
 export async function fromNetcdf(location: string | URL, options: FromNetcdfOptions): Promise<ChunkedArray> {
-  checkOptions(options, ["variable", "chunks", "dtype", "stores"], "fromNetcdf");
+  checkKnownOptions("fromNetcdf options", options, ["variable", "chunks", "dtype", "stores"]);
   const info = await inspectNetcdf(location, { stores: options.stores });
   if (typeof options.variable !== "string") {
     throw new ArgumentError(`fromNetcdf needs { variable }: one of ${info.variables.map((v) => v.name).join(", ")}`);

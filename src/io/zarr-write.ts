@@ -15,7 +15,8 @@ import type { Store } from "./store.js";
 import { storesOf, type StoresSource } from "../task-context.js";
 import type { ZarrWriteSpec } from "./zarr-chunks.js";
 import { describeArray } from "./zarr-store.js";
-import { checkOptions, normalizePath } from "./zarr.js";
+import { normalizePath } from "./zarr.js";
+import { checkKnownOptions } from "../client/arguments.js";
 
 /** A compressor by name, or as numcodecs configures it ({ id: "blosc", cname: "lz4", clevel: 5, shuffle: 1 }). */
 export type Compressor = "blosc" | "zstd" | "gzip" | "zlib" | "lz4" | { id: string; [option: string]: unknown } | null;
@@ -71,11 +72,18 @@ export const V2_DTYPE: Record<DType, string> = {
  * first (the first block's size along each axis becomes the chunk size).
  */
 export async function toZarr(x: ChunkedArray, store: string | URL, options: ToZarrOptions = {}): Promise<void> {
-  checkOptions(
-    options,
-    ["path", "format", "compressor", "mode", "attrs", "dimensionNames", "fillValue", "stores", "scheduler", "fuse"],
-    "toZarr",
-  );
+  checkKnownOptions("toZarr options", options, [
+    "path",
+    "format",
+    "compressor",
+    "mode",
+    "attrs",
+    "dimensionNames",
+    "fillValue",
+    "stores",
+    "scheduler",
+    "fuse",
+  ]);
   const plan = await planZarrWrite(x, store, options);
   const { scheduler, fuse } = options;
   await computeWith({ ...(scheduler !== undefined ? { scheduler } : {}), ...(fuse !== undefined ? { fuse } : {}) }, [

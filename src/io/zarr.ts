@@ -17,6 +17,7 @@ import type { ZarrReadSpec } from "./zarr-chunks.js";
 import { describeArray, openZarrArray } from "./zarr-store.js";
 import { knownCodecs } from "./zarr-codecs.js";
 import "./zarr-fuse.js"; // reads fused with the sums over their first axis
+import { checkKnownOptions } from "../client/arguments.js";
 
 export interface FromZarrOptions {
   /** The array's path inside the store (default: the store's root is the array). */
@@ -155,7 +156,7 @@ function codecNames(codecs: unknown): string[] {
  * Only metadata is read now; each task reads its own chunks where it runs.
  */
 export async function fromZarr(store: string | URL, options: FromZarrOptions = {}): Promise<ChunkedArray> {
-  checkOptions(options, ["path", "chunks", "dtype", "format", "stores"], "fromZarr");
+  checkKnownOptions("fromZarr options", options, ["path", "chunks", "dtype", "format", "stores"]);
   const info = await inspectZarr(store, options);
   return arrayFromInfo(info, options);
 }
@@ -199,14 +200,4 @@ export function normalizePath(path: string | undefined): string {
   if (p.split("/").some((part) => part === ".." || part === "."))
     throw new ArgumentError(`path must not contain "." or ".." parts, got ${JSON.stringify(path)}`);
   return p;
-}
-
-export function checkOptions(options: unknown, known: string[], what: string): void {
-  if (typeof options !== "object" || options === null || Array.isArray(options))
-    throw new ArgumentError(`${what} options must be an object, got ${JSON.stringify(options)}`);
-  const unknown = Object.keys(options).filter((k) => !known.includes(k));
-  if (unknown.length > 0)
-    throw new ArgumentError(
-      `unknown ${what} option ${unknown.map((k) => JSON.stringify(k)).join(", ")}; the options are ${known.map((k) => JSON.stringify(k)).join(", ")}`,
-    );
 }

@@ -8,8 +8,9 @@ import type { Stores } from "../io/store.js";
 import { storesOf } from "../task-context.js";
 import { Coordinate } from "./coords.js";
 import { Dataset } from "./dataset.js";
-import { checkOptions, OPEN_OPTIONS, openDataset, type OpenOptions } from "./open.js";
+import { OPEN_OPTIONS, openDataset, type OpenOptions } from "./open.js";
 import type { Variable } from "./variable.js";
+import { checkKnownOptions } from "../client/arguments.js";
 
 export interface OpenMfOptions extends OpenOptions {
   /** The dimension the files follow each other along (default: the one whose labels differ between files). */
@@ -25,7 +26,7 @@ export async function openMfDataset(
   locations: string | readonly (string | URL)[],
   options: OpenMfOptions = {},
 ): Promise<Dataset> {
-  checkOptions(options, [...OPEN_OPTIONS, "concatDim"], "openMfDataset");
+  checkKnownOptions("openMfDataset options", options, [...OPEN_OPTIONS, "concatDim"]);
   const { concatDim, ...open } = options;
   const paths = typeof locations === "string" ? await expandGlob(locations, storesOf(options.stores)) : [...locations];
   if (paths.length === 0)

@@ -14,6 +14,7 @@ import { Coordinate } from "./coords.js";
 import { Dataset } from "./dataset.js";
 import { netcdfSources, zarrSources, type Source } from "./sources.js";
 import { Variable } from "./variable.js";
+import { checkKnownOptions } from "../client/arguments.js";
 
 export interface OpenOptions {
   /**
@@ -43,7 +44,7 @@ export const OPEN_OPTIONS = ["chunks", "maskAndScale", "decodeTimes", "dtypes", 
 
 /** Opens a NetCDF file or a Zarr store as a Dataset: `await openDataset("data/air.zarr")`. */
 export async function openDataset(location: string | URL, options: OpenOptions = {}): Promise<Dataset> {
-  checkOptions(options, OPEN_OPTIONS, "openDataset");
+  checkKnownOptions("openDataset options", options, OPEN_OPTIONS);
   const stores = storesOf(options.stores);
   const engine = options.engine ?? (await guessEngine(location, stores));
   const { sources, attrs } =
@@ -156,14 +157,4 @@ function chunksFor(s: Source, chunks: OpenOptions["chunks"]): ChunksSpec | undef
     );
   if (!s.dims.some((d) => d in chunks)) return undefined;
   return s.dims.map((d, a) => chunks[d] ?? (s.storageChunked ? 1 : a === 0 ? "auto" : -1));
-}
-
-export function checkOptions(options: unknown, known: string[], what: string): void {
-  if (typeof options !== "object" || options === null || Array.isArray(options))
-    throw new ArgumentError(`${what} options must be an object, got ${JSON.stringify(options)}`);
-  const unknown = Object.keys(options).filter((k) => !known.includes(k));
-  if (unknown.length > 0)
-    throw new ArgumentError(
-      `unknown ${what} option ${unknown.map((k) => JSON.stringify(k)).join(", ")}; the options are ${known.map((k) => JSON.stringify(k)).join(", ")}`,
-    );
 }
