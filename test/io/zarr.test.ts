@@ -226,7 +226,7 @@ describe("writing", () => {
   test("bad options are named", async () => {
     await assert.rejects(
       mw.ones([3]).toZarr(join(tmp, "x.zarr"), { compresor: "zstd" } as never),
-      /unknown toZarr option "compresor"/,
+      /unknown toZarr option "compresor" \(did you mean "compressor"\?\)/,
     );
     await assert.rejects(
       mw.ones([3]).toZarr(join(tmp, "x.zarr"), { compressor: "snappy" as never }),

@@ -361,7 +361,7 @@ describe("what goes wrong", () => {
     );
     await assert.rejects(
       openDataset(fixture("xr/climate.zarr"), { chunk: 3 } as never),
-      /unknown openDataset option "chunk"/,
+      /unknown openDataset option "chunk" \(did you mean "chunks"\?\)/,
     );
   });
 });
