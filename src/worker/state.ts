@@ -22,10 +22,7 @@ export type { MemoryOptions } from "./memory.js";
 export { FETCH_BATCH_BYTES } from "./fetches.js";
 export { WorkerTask, type WorkerEvent, type WorkerInstruction, type WorkerTaskState } from "./events.js";
 
-/**
- * Transitions a worker keeps for storyOf() by default: the recent past of a few thousand tasks
- * (each takes four to six), in five small arrays (scheduler/story.ts): ~1 MB at most.
- */
+/** Transitions kept for storyOf() by default: a few thousand tasks' recent past (4-6 each; scheduler/story.ts), <1 MB. */
 export const WORKER_STORY_CAPACITY = 20_000;
 
 export interface WorkerStateOptions extends MemoryOptions {
@@ -53,10 +50,8 @@ export class WorkerState {
   private tasksDone_ = 0;
   /** Whether the scheduler was told this worker is paused (the last "paused" instruction). */
   private pausedTold = false;
-  /** The event being handled, for the story: its id, or its op when numbered (stimulusNumber). */
-  private stimulus = "";
-  /** The number of the event being handled, or NaN when `stimulus` is its whole id. */
-  private stimulusNumber = Number.NaN;
+  /** The event being handled, for the story (its stimulus); null between events. */
+  private event: WorkerEvent | null = null;
   private readonly story: Story | null;
   private readonly threads: number;
   private readonly memoryLimit: number;
@@ -117,14 +112,9 @@ export class WorkerState {
   }
 
   private apply(ev: WorkerEvent): void {
-    if (typeof ev.stimulus === "number") {
-      this.stimulus = ev.op;
-      this.stimulusNumber = ev.stimulus;
-    } else {
-      this.stimulus = ev.stimulus;
-      this.stimulusNumber = Number.NaN;
-    }
+    this.event = ev;
     this.carryOut(ev);
+    this.event = null; // not kept past its turn: it may hold a result since freed
     if (this.validate && dueForCheck(this.validate, ++this.unchecked, this.records)) {
       this.unchecked = 0;
       const problems = findWorkerProblems(this.view());
@@ -376,7 +366,10 @@ export class WorkerState {
   }
 
   private record(key: string, from: string, to: string, note?: string): void {
-    this.story?.record(key, from, to, this.stimulus, this.now, note, this.stimulusNumber);
+    const s = this.event?.stimulus ?? "";
+    // A numbered stimulus goes in as its op and number (Story spells "op-n" when read).
+    if (typeof s === "number") this.story?.record(key, from, to, this.event!.op, this.now, note, s);
+    else this.story?.record(key, from, to, s, this.now, note);
   }
 
   private send(msg: WorkerToScheduler): void {
