@@ -4,6 +4,7 @@
 import type { ErrorData } from "../errors.js";
 import type { ComputeTask, DepLocation, FnRef, WorkerToScheduler } from "../protocol/messages.js";
 import type { Serialized } from "../protocol/refs.js";
+import { stimulusId } from "../scheduler/story.js";
 
 /** waiting (for dependencies) → ready → executing → done; "cancelled" is executing but no longer wanted. */
 export type WorkerTaskState = "waiting" | "ready" | "executing" | "done" | "cancelled";
@@ -17,7 +18,7 @@ export type Stimulus = string | number;
 
 /** A stimulus as the story and errors spell it. */
 export function stimulusOf(ev: { op: string; stimulus: Stimulus }): string {
-  return typeof ev.stimulus === "number" ? `${ev.op}-${ev.stimulus}` : ev.stimulus;
+  return typeof ev.stimulus === "number" ? stimulusId(ev.op, ev.stimulus) : ev.stimulus;
 }
 
 export class WorkerTask {
